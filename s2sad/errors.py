@@ -1,0 +1,52 @@
+"""One exception hierarchy for everything s2sad refuses.
+
+Transform-time errors carry the user's file and line, the construct, and what
+to do about it, so the message reads like a compiler diagnostic::
+
+    model.py:12: cannot differentiate `np.frobnicate(x)`: no derivative rule for numpy.frobnicate
+      hint: register one with `@s2sad.rules.vjp(np.frobnicate)`
+"""
+
+
+class S2SadError(Exception):
+    """Base class of every error s2sad raises on purpose."""
+
+
+class SourceUnavailableError(S2SadError):
+    """The function's source code cannot be read (REPL, exec, C extension)."""
+
+
+class TransformError(S2SadError):
+    """A construct in the user's code that s2sad cannot differentiate.
+
+    ``filename``/``lineno`` point into the user's source; ``construct`` is the
+    offending source text; ``hint`` says what to do instead.
+    """
+
+    def __init__(self, message, *, filename=None, lineno=None, construct=None, hint=None):
+        self.reason = message
+        self.filename = filename
+        self.lineno = lineno
+        self.construct = construct
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self):
+        where = f"{self.filename}:{self.lineno}: " if self.filename else ""
+        what = f" `{self.construct}`" if self.construct else ""
+        text = f"{where}{self.reason}{':' if what else ''}{what}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UnsupportedSyntaxError(TransformError):
+    """Python syntax that the differentiated path does not support (yet)."""
+
+
+class NoRuleError(TransformError):
+    """A call on the differentiated path to a function with no derivative rule."""
+
+
+class NonScalarOutputError(S2SadError, ValueError):
+    """``grad`` was asked for the gradient of a function that does not return a scalar."""

@@ -1,0 +1,1 @@
+"""Front end: read the user's source, resolve its names, refuse what we cannot do, lower it."""

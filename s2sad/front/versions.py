@@ -1,0 +1,109 @@
+"""Give every value its own name, so nothing the backward sweep reads is overwritten.
+
+Outside loops, a name assigned a second time on the same path gets a new
+version (``x`` -> ``x_1``); where the branches of an ``if`` end with different
+versions, they are merged under one name. The backward sweep can then read any
+primal value directly, with no stack.
+
+>>> from s2sad.front.source import from_text
+>>> from s2sad.front.normalize import show
+>>> from s2sad.nodes import Namer
+>>> print(show(run(from_text('''
+... def f(x, c):
+...     y = x * 2
+...     if c:
+...         y = y * x
+...     x = y + 1
+...     return x
+... ''').tree, Namer({"f", "x", "c", "y"}))))
+def f(x, c):
+    y = x * 2
+    if c:
+        y_1 = y * x
+    else:
+        y_1 = y
+    x_1 = y_1 + 1
+    return x_1
+"""
+import gast
+
+from .. import nodes as N
+
+
+def run(fn, namer):
+    """Return a copy of the normalized FunctionDef ``fn`` with single assignment on every path."""
+    fn = N.clone(fn)
+    args = fn.args
+    current = {a.id: a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    fn.body, _ = _Versions(namer).block(fn.body, current)
+    return fn
+
+
+class _Versions:
+    def __init__(self, namer):
+        self.namer = namer
+
+    def block(self, stmts, current):
+        current = dict(current)
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                s.test = self.load(s.test, current)
+                body, then_cur = self.block(s.body, current)
+                orelse, else_cur = self.block(s.orelse, current)
+                current = self.merge(current, body, then_cur, orelse, else_cur)
+                s.body, s.orelse = body or [gast.Pass()], orelse
+                out.append(s)
+                continue
+            if isinstance(s, gast.Assign):
+                s.value = self.load(s.value, current)
+                s.targets = [self.store(t, current) for t in s.targets]
+            else:
+                for field in ("value", "test", "msg", "exc", "cause"):
+                    if getattr(s, field, None) is not None:
+                        setattr(s, field, self.load(getattr(s, field), current))
+            out.append(s)
+        return out, current
+
+    def load(self, expr, current):
+        for n in gast.walk(expr):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in current:
+                n.id = current[n.id]
+        return expr
+
+    def store(self, target, current):
+        if isinstance(target, gast.Name):
+            user = target.id
+            target.id = self.namer.fresh(user) if user in current else user
+            current[user] = target.id
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            target.elts = [self.store(t, current) for t in target.elts]
+        else:                                   # x[i] = v mutates x, it does not rebind it
+            self.load(target, current)
+        return target
+
+    def merge(self, before, body, then_cur, orelse, else_cur):
+        merged = dict(before)
+        for user in sorted(set(then_cur) | set(else_cur)):
+            v1, v2 = then_cur.get(user), else_cur.get(user)
+            if v1 == v2 or v2 is None or v1 is None:
+                merged[user] = v1 or v2     # same version, or defined on one path only
+                continue
+            old = before.get(user)
+            if v2 == old:                   # only the then-branch assigned: copy in the else-branch
+                orelse.append(N.assign(v1, N.name(v2)))
+                merged[user] = v1
+            elif v1 == old:
+                body.append(N.assign(v2, N.name(v1)))
+                merged[user] = v2
+            else:                           # both assigned: the else-branch adopts the then-branch's name
+                _rename(orelse, v2, v1)
+                merged[user] = v1
+        return merged
+
+
+def _rename(stmts, old, new):
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and n.id == old:
+                n.id = new

@@ -1,0 +1,167 @@
+"""Every AST node s2sad builds is built here (gast flavour), so node layout lives in one file."""
+import copy
+
+import gast
+
+_LOC = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def store(id_):
+    return name(id_, gast.Store())
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def attr(value, attr_name):
+    if isinstance(value, str):
+        value = name(value)
+    return gast.Attribute(value=value, attr=attr_name, ctx=gast.Load())
+
+
+def dotted(path):
+    """``dotted("np.linalg.solve")`` -> the Attribute chain."""
+    head, *rest = path.split(".")
+    node = name(head)
+    for part in rest:
+        node = attr(node, part)
+    return node
+
+
+def call(func, args=(), keywords=None):
+    if isinstance(func, str):
+        func = dotted(func)
+    kws = [gast.keyword(arg=k, value=v) for k, v in (keywords or {}).items()]
+    return gast.Call(func=func, args=list(args), keywords=kws)
+
+
+def binop(left, op, right):
+    return gast.BinOp(left=left, op=op, right=right)
+
+
+def add(left, right):
+    return binop(left, gast.Add(), right)
+
+
+def tup(elts, ctx=None):
+    return gast.Tuple(elts=list(elts), ctx=ctx or gast.Load())
+
+
+def assign(target, value, like=None):
+    if isinstance(target, str):
+        target = store(target)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    return located(node, like) if like is not None else node
+
+
+def ret(value):
+    return gast.Return(value=value)
+
+
+def if_(test, body, orelse, like=None):
+    node = gast.If(test=test, body=body, orelse=orelse)
+    return located(node, like) if like is not None else node
+
+
+def located(node, like):
+    """Give ``node`` the source location of ``like`` (a user statement)."""
+    for field in _LOC:
+        if hasattr(like, field):
+            setattr(node, field, getattr(like, field))
+    return node
+
+
+def clone(node):
+    return copy.deepcopy(node)
+
+
+def as_store(node):
+    """A copy of a Name/Tuple/List expression usable as an assignment target."""
+    node = clone(node)
+    for n in gast.walk(node):
+        if isinstance(n, (gast.Name, gast.Tuple, gast.List)):
+            n.ctx = gast.Store()
+    return node
+
+
+def as_load(node):
+    node = clone(node)
+    for n in gast.walk(node):
+        if isinstance(n, (gast.Name, gast.Tuple, gast.List, gast.Subscript, gast.Attribute)):
+            n.ctx = gast.Load()
+    return node
+
+
+def is_name(node, id_=None):
+    return isinstance(node, gast.Name) and (id_ is None or node.id == id_)
+
+
+def is_const(node, value=None):
+    return isinstance(node, gast.Constant) and (value is None or node.value == value)
+
+
+def function(fn_name, params, body, defaults=()):
+    args = gast.arguments(args=[name(p, gast.Param()) for p in params], posonlyargs=[],
+                          vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                          defaults=list(defaults))
+    return gast.FunctionDef(name=fn_name, args=args, body=body, decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+
+
+# Comments cannot live in an AST; a marker statement carries one to the emitter,
+# which turns it into a `# ...` line (see back/emit.py).
+COMMENT_PREFIX = "__s2sad_comment__"
+
+
+def comment(text):
+    marker = gast.Expr(value=gast.Call(func=name(COMMENT_PREFIX), args=[const(text)], keywords=[]))
+    return marker
+
+
+def is_comment(stmt):
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
+            and is_name(stmt.value.func, COMMENT_PREFIX))
+
+
+class Namer:
+    """Deterministic fresh names that never collide with the user's.
+
+    >>> n = Namer({"x", "x_bar", "_t1"})
+    >>> n.temp(), n.derived("x", "bar"), n.derived("y", "bar")
+    ('_t2', 'x_bar_1', 'y_bar')
+    """
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+        self._temps = 0
+
+    def reserve(self, ident):
+        self.taken.add(ident)
+
+    def fresh(self, base):
+        candidate, k = base, 0
+        while candidate in self.taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        self.taken.add(candidate)
+        return candidate
+
+    def temp(self):
+        while True:
+            self._temps += 1
+            candidate = f"_t{self._temps}"
+            if candidate not in self.taken:
+                self.taken.add(candidate)
+                return candidate
+
+    def derived(self, base, suffix):
+        return self.fresh(f"{base}_{suffix}")
+
+
+def all_names(tree):
+    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
