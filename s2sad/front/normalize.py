@@ -59,7 +59,8 @@ def run(source, namer):
 
 def show(fn_tree):
     """The source text of a gast function (for doctests and golden tests)."""
-    return ast.unparse(gast.gast_to_ast(gast.Module(body=[fn_tree], type_ignores=[])))
+    module = gast.gast_to_ast(gast.Module(body=[fn_tree], type_ignores=[]))
+    return ast.unparse(ast.fix_missing_locations(module))
 
 
 class _Lowering:
