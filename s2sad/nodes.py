@@ -165,3 +165,14 @@ class Namer:
 
 def all_names(tree):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+
+
+def unparse(node):
+    """Source text of a gast node (statement, expression, or function), via ``ast.unparse``."""
+    import ast
+    tree = gast.gast_to_ast(node)
+    if isinstance(tree, ast.stmt):
+        tree = ast.Module(body=[tree], type_ignores=[])
+    elif isinstance(tree, ast.expr):
+        tree = ast.Expression(body=tree)
+    return ast.unparse(ast.fix_missing_locations(tree))

@@ -36,8 +36,6 @@ def f(x, y):
         z = _t6 @ x
     return z
 """
-import ast
-
 import gast
 
 from .. import nodes as N
@@ -59,8 +57,7 @@ def run(source, namer):
 
 def show(fn_tree):
     """The source text of a gast function (for doctests and golden tests)."""
-    module = gast.gast_to_ast(gast.Module(body=[fn_tree], type_ignores=[]))
-    return ast.unparse(ast.fix_missing_locations(module))
+    return N.unparse(fn_tree)
 
 
 class _Lowering:

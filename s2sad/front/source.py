@@ -33,7 +33,8 @@ class Source:
         """The user's source of ``node`` on one line (for comments and error messages)."""
         start = getattr(node, "lineno", None)
         if start is None:
-            return gast.unparse(node).strip() if hasattr(gast, "unparse") else ""
+            from ..nodes import unparse
+            return unparse(node)
         end = getattr(node, "end_lineno", start) or start
         if start == end and getattr(node, "col_offset", None) is not None and node.end_col_offset is not None:
             return self.lines[start - 1][node.col_offset:node.end_col_offset].strip()

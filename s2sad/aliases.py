@@ -1,0 +1,67 @@
+"""The names generated code uses for things the user's code did not name.
+
+A rule body says ``np.cos(x)`` and ``unbroadcast(g, x)``; the generated code
+must reach the same objects whatever the user imported. Runtime helpers are
+reached through one alias, ``_s2``; other objects (modules such as ``np`` or
+``math``) under the rule's own name when the user's function sees that name
+bound to the same object, or is not using it, and under a fresh name otherwise.
+
+>>> import numpy as np, math
+>>> from s2sad.nodes import Namer
+>>> from s2sad.front.resolve import Scope
+>>> aliases = Aliases(Scope({"np": math}), Namer({"np"}))
+>>> gast_unparse(aliases.ref(np, "np")), sorted(aliases.bindings)
+('_np', ['_np'])
+"""
+import types
+
+import gast
+
+from . import nodes as N
+from . import runtime
+from .front.resolve import MISSING
+
+HELPERS = "_s2"
+
+
+def gast_unparse(node):
+    return N.unparse(node)
+
+
+class Aliases:
+    def __init__(self, scope, namer):
+        self.scope = scope
+        self.namer = namer
+        self.bindings = {}        # name in generated code -> object (bound by the compiled function)
+        self._names = {}          # id(object) -> name
+        self.helpers = None
+
+    def ref(self, obj, preferred):
+        """An expression that denotes ``obj`` in generated code."""
+        if getattr(obj, "__module__", None) == runtime.__name__ and getattr(runtime, getattr(obj, "__name__", ""), None) is obj:
+            return N.attr(self.helpers_name(), obj.__name__)
+        key = id(obj)
+        if key not in self._names:
+            self._names[key] = self._choose(obj, preferred)
+        return N.name(self._names[key])
+
+    def helpers_name(self):
+        if self.helpers is None:
+            self.helpers = self._choose(runtime, HELPERS)
+        return self.helpers
+
+    def _choose(self, obj, preferred):
+        user_sees = self.scope.lookup(preferred) if preferred not in self.scope.locals else MISSING
+        if user_sees is obj and preferred in self.namer.taken:
+            return preferred               # the user's own (live) binding of the same object
+        if preferred in self.namer.taken or preferred in self.bindings:
+            name = self.namer.fresh("_" + preferred.lstrip("_"))
+        else:
+            name = preferred
+            self.namer.reserve(name)
+        self.bindings[name] = obj
+        return name
+
+
+def is_module(obj):
+    return isinstance(obj, types.ModuleType)

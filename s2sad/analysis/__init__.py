@@ -1,0 +1,1 @@
+"""Analyses: plain data about a normalized function (which op each statement applies, activity)."""

@@ -1,0 +1,81 @@
+"""Activity: which values depend on a ``wrt`` input *and* reach the output.
+
+Only active values get derivative code. Integer and boolean results of
+non-differentiable operations (comparisons, ``np.shape``, ``len``) are never active.
+
+>>> from s2sad.front.source import from_text
+>>> from s2sad.front.resolve import Scope
+>>> import numpy as np
+>>> src = from_text('''
+... def f(x, y):
+...     a = np.sin(x)
+...     b = np.cos(y)
+...     n = np.shape(x)
+...     c = a * b
+...     d = a + 1
+...     return c
+... ''')
+>>> sorted(run(src.tree, ["x"], Scope({"np": np}, local_names={"x", "y", "a", "b", "n", "c", "d"})))
+['a', 'c', 'x']
+"""
+import operator
+
+import gast
+
+from .ops import PACK, classify, names_in
+
+
+def run(fn, wrt_names, scope):
+    """The set of active variable names of the normalized, versioned function ``fn``."""
+    flows = list(_flows(fn.body, scope))
+    varied = set(wrt_names)
+    changed = True
+    while changed:
+        changed = False
+        for targets, sources in flows:
+            if sources & varied and not targets <= varied:
+                varied |= targets
+                changed = True
+    useful = set()
+    for stmt in _returns(fn.body):
+        useful.update(names_in(stmt.value))
+    changed = True
+    while changed:
+        changed = False
+        for targets, sources in flows:
+            if targets & useful and not sources <= useful:
+                useful |= sources
+                changed = True
+    return frozenset(varied & useful)
+
+
+def _flows(stmts, scope):
+    """(targets, sources) pairs: derivatives may flow from sources to targets."""
+    for s in stmts:
+        if isinstance(s, gast.If):
+            yield from _flows(s.body, scope)
+            yield from _flows(s.orelse, scope)
+        elif isinstance(s, gast.Assign):
+            target = s.targets[0]
+            op = classify(s.value, scope)
+            if op.nondiff:
+                continue
+            args = op.args[:1] if op.primitive is not PACK and _is_getitem(op) else op.args
+            sources = {n for a in list(args) + list(op.kwargs.values()) for n in names_in(a)}
+            if isinstance(target, gast.Subscript):         # x[i] = v: x now holds v's derivative
+                yield set(names_in(target.value)), sources
+            else:
+                yield {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}, sources
+
+
+def _is_getitem(op):
+    return op.primitive is operator.getitem
+
+
+def _returns(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Return):
+            yield s
+        elif isinstance(s, gast.If):
+            yield from _returns(s.body)
+            yield from _returns(s.orelse)

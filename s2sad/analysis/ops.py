@@ -1,0 +1,121 @@
+"""Which primitive a normalized statement applies, and to which atoms.
+
+>>> import gast, numpy as np
+>>> from s2sad.front.resolve import Scope
+>>> op = classify(gast.parse("x.sum(axis=0)").body[0].value, Scope({"np": np}, local_names={"x"}))
+>>> op.primitive is np.sum, [N.unparse(a) for a in op.args], sorted(op.kwargs)
+(True, ['x'], ['axis'])
+"""
+import builtins
+import operator
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import nodes as N
+from ..front.resolve import MISSING
+from ..rules import registry
+
+
+class Marker:
+    """A pseudo-primitive for statements that are not calls of an object."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def __repr__(self):
+        return self.label
+
+
+COPY = Marker("copy")              # y = x
+PACK = Marker("pack")              # y = (a, b) / [a, b]
+UNKNOWN = Marker("unknown")        # a call or attribute s2sad cannot resolve to an object
+NONDIFF_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "flags", "__class__", "__name__"}
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+          gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod,
+          gast.MatMult: operator.matmul, gast.BitAnd: operator.and_, gast.BitOr: operator.or_,
+          gast.BitXor: operator.xor, gast.LShift: operator.lshift, gast.RShift: operator.rshift}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_, gast.Invert: operator.invert}
+COMPARES = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge,
+            gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Is: operator.is_, gast.IsNot: operator.is_not,
+            gast.In: operator.contains, gast.NotIn: operator.contains}
+registry.nondiff(operator.lshift, operator.rshift)
+
+
+@dataclass
+class Op:
+    primitive: object
+    args: list                               # positional atoms (or index/value expressions)
+    kwargs: dict = field(default_factory=dict)
+    label: str = ""                          # how the user spelled it, for messages
+
+    @property
+    def nondiff(self):
+        return self.primitive is not UNKNOWN and not isinstance(self.primitive, Marker) \
+            and registry.is_nondiff(self.primitive)
+
+
+def classify(value, scope):
+    """The Op a simple expression applies."""
+    if isinstance(value, (gast.Name, gast.Constant)) or _module_ref(value, scope):
+        return Op(COPY, [value], label="copy")
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return Op(PACK, list(value.elts), label="literal")
+    if isinstance(value, gast.BinOp):
+        return Op(BINOPS[type(value.op)], [value.left, value.right], label=type(value.op).__name__)
+    if isinstance(value, gast.UnaryOp):
+        return Op(UNARYOPS[type(value.op)], [value.operand], label=type(value.op).__name__)
+    if isinstance(value, gast.Compare):
+        return Op(COMPARES[type(value.ops[0])], [value.left, value.comparators[0]], label="comparison")
+    if isinstance(value, gast.Subscript):
+        return Op(operator.getitem, [value.value, value.slice], label="indexing")
+    if isinstance(value, gast.Attribute):
+        primitive = registry.attribute_primitive(value.attr)
+        if primitive is not None:
+            return Op(primitive, [value.value], label=f".{value.attr}")
+        if value.attr in NONDIFF_ATTRIBUTES:
+            return Op(builtins.getattr, [value.value], label=f".{value.attr}")
+        return Op(UNKNOWN, [value.value], label=f"attribute .{value.attr}")
+    if isinstance(value, gast.Call):
+        return _classify_call(value, scope)
+    if isinstance(value, gast.JoinedStr):
+        return Op(builtins.str, [], label="f-string")
+    return Op(UNKNOWN, [], label=type(value).__name__)
+
+
+registry.nondiff(builtins.getattr)
+
+
+def _module_ref(node, scope):
+    if not isinstance(node, gast.Attribute):
+        return False
+    root = node
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    return isinstance(root, gast.Name) and scope.is_free(root.id)
+
+
+def _classify_call(call, scope):
+    func = call.func
+    kwargs = {k.arg: k.value for k in call.keywords}
+    args = list(call.args)
+    if isinstance(func, gast.Attribute) and not _module_ref(func, scope):
+        entry = registry.method_primitive(func.attr)
+        label = f".{func.attr}()"
+        if entry is None:
+            return Op(UNKNOWN, [func.value] + args, kwargs, label=f"method {label}")
+        primitive, packs = entry
+        if packs and len(args) > 1:
+            args = [N.tup(args)]
+        return Op(primitive, [func.value] + args, kwargs, label=label)
+    obj = scope.resolve(func)
+    label = N.unparse(func)
+    if obj is MISSING:
+        return Op(UNKNOWN, args, kwargs, label=label)
+    return Op(obj, args, kwargs, label=label)
+
+
+def names_in(node):
+    """The variable names an atom (or index expression) reads."""
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]

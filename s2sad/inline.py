@@ -1,0 +1,132 @@
+"""Inline a rule's body at a call site, so generated code shows the math.
+
+A rule is a real function (see rules/registry.py). Its parameters are replaced
+by the call site's atoms, its locals get fresh names, and the names it reads
+from its own module (``np``, ``math``, runtime helpers) become aliases the
+generated code controls.
+
+>>> import numpy as np
+>>> from s2sad.rules import vjp_rule
+>>> from s2sad.nodes import Namer, name
+>>> from s2sad.aliases import Aliases
+>>> from s2sad.front.resolve import Scope
+>>> aliases = Aliases(Scope({"np": np}), Namer({"x", "y", "y_bar", "np"}))
+>>> stmts, results = inline(vjp_rule(np.sin), name("y_bar"), name("y"), [name("x")], {}, aliases)
+>>> N.unparse(results["x"])
+'y_bar * np.cos(x)'
+"""
+import builtins
+import copy
+import functools
+import inspect
+import textwrap
+
+import gast
+
+from . import nodes as N
+
+
+class RuleError(Exception):
+    """A call site's arguments do not fit the rule (reported against the user's line)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(rule):
+    source = textwrap.dedent(inspect.getsource(rule))
+    tree = gast.parse(source).body[0]
+    body = tree.body
+    if not body or not isinstance(body[-1], gast.Return):
+        raise TypeError(f"rule {rule.__qualname__} must end with a return statement")
+    for stmt in body[:-1]:
+        if not isinstance(stmt, gast.Assign):
+            raise TypeError(f"rule {rule.__qualname__}: only assignments may precede the return")
+    params = [p.name for p in inspect.signature(rule).parameters.values()]
+    local_names = {n.id for s in body[:-1] for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+    return body, params, frozenset(local_names)
+
+
+def _const_node(value):
+    if isinstance(value, tuple):
+        return N.tup([_const_node(v) for v in value])
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return N.const(value)
+    raise TypeError(f"a rule default must be a literal, got {value!r}")
+
+
+def bind(rule, g, ans, args, kwargs):
+    """Map each rule parameter to an expression node. Raises RuleError when the call does not fit."""
+    sig = inspect.signature(rule)
+    try:
+        bound = sig.bind(g, ans, *args, **kwargs)
+    except TypeError as exc:
+        raise RuleError(str(exc)) from None
+    bound.apply_defaults()
+    mapping = {}
+    for pname, param in sig.parameters.items():
+        value = bound.arguments.get(pname)
+        if param.kind is param.VAR_POSITIONAL:
+            mapping[pname] = N.tup(list(value))
+        elif param.kind is param.VAR_KEYWORD:
+            if value:
+                raise RuleError(f"unexpected keyword argument(s) {', '.join(sorted(value))}")
+        elif isinstance(value, gast.AST):
+            mapping[pname] = value
+        else:
+            mapping[pname] = _const_node(value)
+    return mapping
+
+
+def inline(rule, g, ans, args, kwargs, aliases):
+    """Inline ``rule`` for one call site.
+
+    Returns ``(statements, results)``: the rule's local assignments (renamed), and
+    a dict from parameter name to the expression of that parameter's adjoint
+    (``None`` where the rule gives none). Only the leading positional parameters
+    after ``g, ans`` have adjoints, as many as the rule's return has entries.
+    """
+    body, params, local_names = _parsed(rule)
+    mapping = bind(rule, g, ans, args, kwargs)
+    renamed = {}
+    for local in sorted(local_names):
+        renamed[local] = aliases.namer.fresh("_" + local.lstrip("_"))
+    globals_ = rule.__globals__
+
+    def substitute(node):
+        node = copy.deepcopy(node)
+        return _fold(_Substitute(mapping, renamed, globals_, aliases).visit(node))
+
+    stmts = [substitute(s) for s in body[:-1]]
+    returned = body[-1].value
+    entries = returned.elts if isinstance(returned, gast.Tuple) else [returned]
+    results = {}
+    for pname, entry in zip(params[2:], entries):
+        results[pname] = None if N.is_const(entry) and entry.value is None else substitute(entry)
+    return stmts, results
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping, renamed, globals_, aliases):
+        self.mapping, self.renamed, self.globals, self.aliases = mapping, renamed, globals_, aliases
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return copy.deepcopy(self.mapping[node.id])
+        if node.id in self.renamed:
+            return N.name(self.renamed[node.id], node.ctx)
+        if node.id in self.globals:
+            return self.aliases.ref(self.globals[node.id], node.id)
+        if hasattr(builtins, node.id):
+            return self.aliases.ref(getattr(builtins, node.id), node.id)
+        raise NameError(f"rule uses unknown name {node.id!r}")
+
+
+def _fold(node):
+    """``(a, b)[1]`` -> ``b``: a rule indexing a cotangent tuple the call site spelled out."""
+    class Fold(gast.NodeTransformer):
+        def visit_Subscript(self, sub):
+            self.generic_visit(sub)
+            if isinstance(sub.value, (gast.Tuple, gast.List)) and N.is_const(sub.slice) \
+                    and isinstance(sub.slice.value, int) and -len(sub.value.elts) <= sub.slice.value < len(sub.value.elts):
+                return sub.value.elts[sub.slice.value]
+            return sub
+    return Fold().visit(node)

@@ -1,0 +1,243 @@
+"""Reverse mode: a forward sweep (the primal) and a backward sweep of adjoint statements.
+
+The backward sweep walks the statements in reverse order. For each active
+``y = op(x1, x2)`` it inlines ``op``'s rule with ``g = y_bar`` and adds each
+result into the adjoint of the matching argument. The first contribution to an
+adjoint assigns it (no zero-initialisation); later ones add to it with ``+``,
+never in place, since adjoints may share arrays. Branches are replayed with the
+same condition; an adjoint assigned on one branch only is set to zero on the
+other. Since versioning gave every value its own name, the backward sweep reads
+primal values directly: nothing is recorded.
+
+>>> from s2sad.front.source import from_text
+>>> from s2sad.front.resolve import Scope
+>>> from s2sad.nodes import Namer
+>>> from s2sad.aliases import Aliases
+>>> import numpy as np
+>>> src = from_text('''
+... def f(x):
+...     y = np.sin(x)
+...     z = y * x
+...     return z
+... ''')
+>>> scope = Scope({"np": np}, local_names={"x", "y", "z"})
+>>> namer = Namer({"f", "x", "y", "z", "np"})
+>>> adj = run(src.tree, src, scope, {"x", "y", "z"}, ["x"], Aliases(scope, namer))
+>>> print("\\n".join(N.unparse(s) for s in adj.backward if not N.is_comment(s)))
+y_bar = _s2.unbroadcast(z_bar * x, y)
+x_bar = _s2.unbroadcast(z_bar * y, x)
+x_bar = x_bar + y_bar * np.cos(x)
+"""
+import builtins
+import operator
+from dataclasses import dataclass
+
+import gast
+
+from .. import nodes as N
+from .. import runtime
+from ..analysis.ops import COPY, PACK, UNKNOWN, classify, names_in
+from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
+from ..inline import RuleError, bind, inline
+from ..rules import vjp_rule
+
+
+@dataclass
+class Adjoint:
+    forward: list          # primal statements (the forward sweep)
+    backward: list         # adjoint statements (the backward sweep), reads ``seed``
+    result: gast.expr      # the atom the function returns
+    seed: str              # name of the output's adjoint, the backward sweep's input
+    active_output: bool    # whether the output depends on any wrt argument at all
+    grads: list            # one expression per wrt parameter: its adjoint
+
+
+def run(fn, source, scope, active, wrt_names, aliases):
+    """Differentiate the normalized, versioned function ``fn`` in reverse mode."""
+    *forward, ret = fn.body
+    result = ret.value
+    sweep = _Backward(source, scope, active, aliases)
+    seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
+    active_output = isinstance(result, gast.Name) and result.id in active
+    defined = {result.id} if active_output else set()
+    backward = sweep.block(forward, defined) if active_output else []
+    grads = [N.name(sweep.bar(w)) if w in defined else
+             N.call(aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(w)]) for w in wrt_names]
+    return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
+                   active_output=active_output, grads=grads)
+
+
+class _Backward:
+    def __init__(self, source, scope, active, aliases):
+        self.source = source
+        self.scope = scope
+        self.active = active
+        self.aliases = aliases
+        self.namer = aliases.namer
+        self.bars = {}
+
+    def bar(self, name):
+        if name not in self.bars:
+            self.bars[name] = self.namer.derived(name, "bar")
+        return self.bars[name]
+
+    # --- blocks ------------------------------------------------------------------------
+    def block(self, stmts, defined):
+        """Adjoint statements for ``stmts`` in reverse order; updates ``defined`` in place."""
+        out = []
+        commented = None
+        for s in reversed(stmts):
+            if isinstance(s, gast.If):
+                produced = self.branch(s, defined)
+            elif isinstance(s, gast.Assign):
+                produced = self.assign(s, defined)
+            elif isinstance(s, gast.Expr):
+                produced = self.check_side_effect(s)
+            else:
+                produced = []
+            if not produced:
+                continue
+            line = self.source.file_line(s)
+            if line != commented and not isinstance(s, gast.If):
+                out.append(N.comment(f"grad of line {line}: {self.source.text(s)}"))
+                commented = line
+            elif isinstance(s, gast.If):
+                commented = None
+            out.extend(produced)
+        return out
+
+    def branch(self, s, defined):
+        then_defined, else_defined = set(defined), set(defined)
+        body = self.block(s.body, then_defined)
+        orelse = self.block(s.orelse, else_defined)
+        for missing, into in ((then_defined - else_defined, orelse), (else_defined - then_defined, body)):
+            for name in sorted(missing):
+                into.append(N.assign(self.bar(name), self.zeros(name)))
+        defined |= then_defined | else_defined
+        if not body and not orelse:
+            return []
+        return [N.if_(N.clone(s.test), body or [gast.Pass()], orelse, like=s)]
+
+    def zeros(self, name):
+        return N.call(self.aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(name)])
+
+    # --- one statement -----------------------------------------------------------------------
+    def assign(self, s, defined):
+        target = s.targets[0]
+        if isinstance(target, (gast.Subscript, gast.Attribute)):
+            written = set(names_in(target.value)) & self.active
+            if written:
+                raise self.source.error(
+                    UnsupportedSyntaxError, "writing into an array that is being differentiated is not supported", s,
+                    hint="build a new array instead (np.where, np.concatenate, or arithmetic with a mask)")
+            return []
+        if isinstance(target, gast.Name):
+            if target.id not in self.active or target.id not in defined:
+                return []
+            g, ans = N.name(self.bar(target.id)), N.name(target.id)
+        else:
+            names = [t.id for t in target.elts]
+            live = [n in self.active and n in defined for n in names]
+            if not any(live):
+                return []
+            g = N.tup([N.name(self.bar(n)) if ok else N.const(None) for n, ok in zip(names, live)])
+            ans = N.tup([N.name(n) for n in names])
+        op = classify(s.value, self.scope)
+        if op.nondiff:
+            return []
+        out = []
+        if op.primitive is COPY:
+            self.contribute(op.args[0], g, defined, out)
+        elif op.primitive is PACK:
+            for i, elt in enumerate(op.args):
+                self.contribute(elt, gast.Subscript(value=N.clone(g), slice=N.const(i), ctx=gast.Load()), defined, out)
+        else:
+            self.apply_rule(s, op, g, ans, defined, out)
+        return out
+
+    def apply_rule(self, s, op, g, ans, defined, out):
+        rule = vjp_rule(op.primitive) if op.primitive is not UNKNOWN else None
+        if rule is None:
+            raise self.no_rule(s, op)
+        args = list(op.args)
+        if op.primitive is operator.getitem:
+            args[1] = self.index_value(args[1])
+        try:
+            mapping = bind(rule, g, ans, args, op.kwargs)
+            prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases)
+        except RuleError as exc:
+            raise self.source.error(TransformError, f"cannot differentiate this call to {op.label}: {exc}", s) from None
+        contributions = [(mapping[p], r) for p, r in results.items()
+                         if r is not None and set(names_in(mapping[p])) & self.active]
+        if contributions:
+            out.extend(N.located(p, s) for p in prelude)
+        for atom, expr in contributions:
+            self.contribute(atom, expr, defined, out)
+
+    def no_rule(self, s, op):
+        if op.primitive is UNKNOWN:
+            what = f"cannot differentiate the {op.label}" if op.label.startswith(("method", "attribute")) \
+                else f"cannot differentiate a call to `{op.label}`: s2sad cannot tell which function it is"
+            hint = ("call NumPy functions on arrays (e.g. np.sum(x) for x.sum()), or register a rule with "
+                    "`@s2sad.rules.vjp(function)`")
+            return self.source.error(NoRuleError, what, s, hint=hint)
+        obj = op.primitive
+        qual = f"{getattr(obj, '__module__', None) or ''}.{getattr(obj, '__qualname__', getattr(obj, '__name__', repr(obj)))}".lstrip(".")
+        if callable(obj) and getattr(obj, "__code__", None) is not None:
+            what = f"cannot differentiate the call to `{op.label}`: calls to user functions are not supported yet"
+            hint = f"register a rule for it with `@s2sad.rules.vjp({op.label})`"
+        else:
+            what = f"cannot differentiate `{op.label}`: no derivative rule for {qual}"
+            hint = f"register one with `@s2sad.rules.vjp({op.label})`, or mark it with `s2sad.rules.nondiff({op.label})`"
+        return self.source.error(NoRuleError, what, s, hint=hint)
+
+    def check_side_effect(self, s):
+        op = classify(s.value, self.scope)
+        touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & self.active
+        if touched and not op.nondiff:
+            raise self.source.error(UnsupportedSyntaxError,
+                                    "a call whose result is unused may modify a value being differentiated", s,
+                                    hint="use the returned value (in-place updates cannot be differentiated)")
+        return []
+
+    def index_value(self, index):
+        """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
+        if isinstance(index, gast.Slice):
+            parts = [index.lower, index.upper, index.step]
+            while len(parts) > 1 and parts[-1] is None:
+                parts.pop()
+            return N.call(self.aliases.ref(builtins.slice, "slice"),
+                          [N.clone(p) if p is not None else N.const(None) for p in parts])
+        if isinstance(index, gast.Tuple):
+            return N.tup([self.index_value(e) for e in index.elts])
+        return N.clone(index)
+
+    # --- accumulation -----------------------------------------------------------------------
+    def contribute(self, atom, expr, defined, out):
+        """Add ``expr`` into the adjoint of ``atom`` (a name, or a literal of names)."""
+        if isinstance(atom, gast.Name):
+            if atom.id not in self.active:
+                return
+            bar = self.bar(atom.id)
+            if atom.id in defined:
+                out.append(N.assign(bar, N.add(N.name(bar), expr)))
+            else:
+                out.append(N.assign(bar, expr))
+                defined.add(atom.id)
+            return
+        if isinstance(atom, (gast.Tuple, gast.List)):
+            elts = atom.elts
+            if isinstance(expr, (gast.Tuple, gast.List)) and len(expr.elts) == len(elts):
+                for e, x in zip(elts, expr.elts):
+                    self.contribute(e, x, defined, out)
+                return
+            if all(isinstance(e, gast.Name) and (e.id not in self.active or e.id not in defined) for e in elts) \
+                    and len({e.id for e in elts}) == len(elts):
+                targets = [N.store(self.bar(e.id)) if e.id in self.active else N.store("_") for e in elts]
+                out.append(N.assign(N.tup(targets, gast.Store()), expr))
+                defined.update(e.id for e in elts if e.id in self.active)
+                return
+            parts = self.namer.temp()
+            out.append(N.assign(parts, expr))
+            for i, e in enumerate(elts):
+                self.contribute(e, gast.Subscript(value=N.name(parts), slice=N.const(i), ctx=gast.Load()), defined, out)

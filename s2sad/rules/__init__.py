@@ -1,0 +1,12 @@
+"""Derivative rules: the registry, and s2sad's tables of rules by section.
+
+Where is the rule for ``np.tanh``? In ``numpy.py``, section "unary elementwise".
+Users register rules for their own primitives with the same decorators::
+
+    from s2sad import rules
+
+    @rules.vjp(my_function)
+    def my_function_vjp(g, ans, x): return g * 2 * x
+"""
+from .registry import attribute, is_nondiff, method, nondiff, vjp, vjp_rule  # noqa: F401
+from . import python, numpy, linalg  # noqa: E402,F401  (registers the tables)

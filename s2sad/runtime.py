@@ -1,0 +1,405 @@
+"""Runtime helpers that generated code calls through the ``_s2`` alias.
+
+Shape logic lives here, in small functions, so that a rule stays one line and
+the generated code says what it means (``_s2.unbroadcast(c_bar, x)``). These
+helpers use NumPy only, so generated modules can carry them along.
+"""
+import math
+
+import numpy as np
+
+from .errors import NonScalarOutputError
+
+__all__ = [
+    "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
+    "safe_log", "extremum_grad", "prod_grad", "matmul_x_grad", "matmul_y_grad",
+    "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
+    "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
+    "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
+    "concatenate_grads", "astype",
+]
+
+
+# --- broadcasting and reductions ---------------------------------------------------
+def unbroadcast(g, x):
+    """Sum ``g`` down to the shape of ``x`` (the adjoint of NumPy broadcasting)."""
+    x_shape = np.shape(x)
+    g_shape = np.shape(g)
+    if g_shape == x_shape:
+        return g
+    if len(g_shape) < len(x_shape):
+        return np.broadcast_to(g, x_shape)
+    lead = len(g_shape) - len(x_shape)
+    if lead:
+        g = np.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(x_shape) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % ndim for a in axis)
+    return (axis % ndim,)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast ``g`` (the adjoint of a reduction of ``x``) back to the shape of ``x``."""
+    shape = np.shape(x)
+    if not keepdims and axis is not None:
+        g = np.expand_dims(g, _axes(axis, len(shape)))
+    return np.broadcast_to(g, shape)
+
+
+def reduced_size(x, axis=None):
+    """How many elements of ``x`` each output of a reduction over ``axis`` combines."""
+    shape = np.shape(x)
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
+
+def extremum_grad(g, ans, x, axis=None, keepdims=False):
+    """Adjoint of max/min: ``g`` split evenly between the elements that attain it."""
+    hit = x == unreduce(ans, x, axis, keepdims)
+    counts = np.sum(hit, axis=axis, keepdims=True)
+    return unreduce(g, x, axis, keepdims) * hit / counts
+
+
+def prod_grad(g, ans, x, axis=None, keepdims=False):
+    """Adjoint of prod, exact when elements are zero (products of all the others)."""
+    x = np.asarray(x)
+    if axis is None:
+        flat = x.reshape(-1)
+        return (np.asarray(g) * _others_product(flat, 0)).reshape(x.shape)
+    if isinstance(axis, (tuple, list)):
+        axes = _axes(axis, x.ndim)
+        moved = np.moveaxis(x, axes, range(-len(axes), 0))
+        merged = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+        g = unreduce(g, x, axis, keepdims)
+        g = np.moveaxis(g, axes, range(-len(axes), 0)).reshape(merged.shape)
+        grad = (g * _others_product(merged, -1)).reshape(moved.shape)
+        return np.moveaxis(grad, range(-len(axes), 0), axes)
+    return unreduce(g, x, axis, keepdims) * _others_product(x, axis)
+
+
+def _others_product(x, axis):
+    """out[i] = prod of x[j] for j != i along ``axis``, without dividing."""
+    ones = np.ones_like(np.take(x, [0], axis=axis))
+    left = np.cumprod(np.concatenate([ones, x], axis=axis), axis=axis)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([x, ones], axis=axis), axis), axis=axis), axis)
+    n = x.shape[axis]
+    return np.take(left, range(0, n), axis=axis) * np.take(right, range(1, n + 1), axis=axis)
+
+
+def unsum(g, seq):
+    """Adjoint of the builtin ``sum(seq)``: every element receives ``g``."""
+    if isinstance(seq, np.ndarray):
+        return np.broadcast_to(g, seq.shape)
+    return [unbroadcast(g, e) for e in seq]
+
+
+# --- indexing ---------------------------------------------------------------------------
+def _basic(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+
+
+def unindex(g, x, idx):
+    """Adjoint of ``x[idx]``: ``g`` scattered into zeros shaped like ``x`` (repeats add up)."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(_float_dtype(x), np.asarray(g).dtype))
+    if _basic(idx) or (isinstance(idx, np.ndarray) and idx.dtype == bool):
+        out[idx] = g
+    else:
+        np.add.at(out, idx, g)
+    return out
+
+
+# --- starting and finishing a sweep -------------------------------------------------------
+def _float_dtype(x):
+    dtype = np.result_type(x)
+    return dtype if dtype.kind in "fc" else np.dtype(float)
+
+
+def zeros_like(x):
+    """The zero adjoint of ``x``: 0.0 for a number, a float array of zeros for an array."""
+    if isinstance(x, (float, int)):
+        return 0.0
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=_float_dtype(x))
+    if isinstance(x, np.generic):
+        return _float_dtype(x).type(0)
+    if isinstance(x, (list, tuple)):
+        return type(x)(zeros_like(e) for e in x)
+    return np.zeros(np.shape(x), dtype=_float_dtype(x))
+
+
+def seed(ans):
+    """The adjoint that starts a gradient's backward sweep: 1 for a scalar output."""
+    if isinstance(ans, float) or (np.ndim(ans) == 0 and np.result_type(ans).kind in "fiub"):
+        return 1.0
+    raise NonScalarOutputError(
+        f"grad needs a function that returns a scalar, but it returned {_describe(ans)}; "
+        f"use s2sad.vjp(f, *args) to pull back a cotangent of that shape")
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
+
+
+def like(g, x):
+    """``g`` as a gradient of ``x``: same type, shape and (floating) dtype as ``x``."""
+    if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
+        return float(g)
+    if isinstance(x, np.ndarray):
+        dtype = _float_dtype(x)
+        if isinstance(g, np.ndarray) and g.dtype == dtype and g.shape == x.shape \
+                and g.flags.writeable and g.base is None:
+            return g
+        out = np.empty(x.shape, dtype=dtype)
+        out[...] = g
+        return out
+    if isinstance(x, np.generic):
+        return _float_dtype(x).type(g)
+    return g
+
+
+# --- elementwise -------------------------------------------------------------------------
+def safe_log(x):
+    """log(x) where x > 0, else 0: the factor ``d(x**y)/dy = x**y * log(x)`` needs at x = 0."""
+    if isinstance(x, (float, int)):
+        return math.log(x) if x > 0 else 0.0
+    x = np.asarray(x)
+    return np.log(np.where(x > 0, x, 1))
+
+
+def cast_grad(g, x):
+    """Adjoint of a cast: back to ``x``'s float dtype; zero through an integer cast."""
+    return np.asarray(g).astype(_float_dtype(x)) if np.ndim(g) else _float_dtype(x).type(g)
+
+
+def astype(x, dtype):
+    """``x.astype(dtype)`` as a function (the primitive behind the method)."""
+    return np.asarray(x).astype(dtype)
+
+
+# --- linear algebra ------------------------------------------------------------------------
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def matmul_x_grad(g, x, y):
+    """Adjoint of ``x`` in ``x @ y`` (1-D operands, stacks of matrices)."""
+    x, y, g = np.asarray(x), np.asarray(y), np.asarray(g)
+    if x.ndim == 1 and y.ndim == 1:
+        return g * y
+    if y.ndim == 1:
+        return unbroadcast(g[..., None] * y, x)
+    if x.ndim == 1:
+        return unbroadcast(np.matmul(y, g[..., None])[..., 0], x)
+    return unbroadcast(g @ _mT(y), x)
+
+
+def matmul_y_grad(g, x, y):
+    """Adjoint of ``y`` in ``x @ y``."""
+    x, y, g = np.asarray(x), np.asarray(y), np.asarray(g)
+    if x.ndim == 1 and y.ndim == 1:
+        return g * x
+    if x.ndim == 1:
+        return unbroadcast(x[:, None] * g[..., None, :], y)
+    if y.ndim == 1:
+        return unbroadcast((_mT(x) @ g[..., None])[..., 0], y)
+    return unbroadcast(_mT(x) @ g, y)
+
+
+def dot_x_grad(g, x, y):
+    """Adjoint of ``x`` in ``np.dot(x, y)`` (scalars, vectors, matrices)."""
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return unbroadcast(g * y, x)
+    if np.ndim(x) > 2 or np.ndim(y) > 2:
+        axes = ([-1], [max(np.ndim(y) - 2, 0)])
+        return tensordot_grads(g, x, y, axes)[0]
+    return matmul_x_grad(g, x, y)
+
+
+def dot_y_grad(g, x, y):
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return unbroadcast(g * x, y)
+    if np.ndim(x) > 2 or np.ndim(y) > 2:
+        axes = ([-1], [max(np.ndim(y) - 2, 0)])
+        return tensordot_grads(g, x, y, axes)[1]
+    return matmul_y_grad(g, x, y)
+
+
+def tensordot_grads(g, a, b, axes=2):
+    """Adjoints of ``np.tensordot(a, b, axes)`` with respect to ``a`` and ``b``."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if isinstance(axes, (int, np.integer)):
+        a_axes = list(range(a.ndim - axes, a.ndim))
+        b_axes = list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, (int, np.integer)) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, (int, np.integer)) else list(b_axes)
+    a_axes = [i % a.ndim for i in a_axes]
+    b_axes = [i % b.ndim for i in b_axes]
+    a_free = [i for i in range(a.ndim) if i not in a_axes]
+    b_free = [i for i in range(b.ndim) if i not in b_axes]
+    n_af = len(a_free)
+    g_a_part = list(range(n_af))                # g's axes belonging to a's free axes
+    g_b_part = list(range(n_af, g.ndim))
+    # d a: contract g's b-part with b's free axes; result axes = a_free + a_axes (b_axes order)
+    ga = np.tensordot(g, b, axes=(g_b_part, b_free))
+    ga = np.transpose(ga, np.argsort(a_free + a_axes))
+    gb = np.tensordot(a, g, axes=(a_free, g_a_part))     # axes: a_axes + b_free
+    gb = np.transpose(gb, np.argsort(b_axes + b_free))
+    return ga, gb
+
+
+def _einsum_parse(subscripts, n):
+    subscripts = subscripts.replace(" ", "")
+    if "." in subscripts:
+        raise NotImplementedError("s2sad: the derivative of einsum with '...' is not supported; spell out the axes")
+    if "->" in subscripts:
+        ins, out = subscripts.split("->")
+    else:
+        ins = subscripts
+        letters = ins.replace(",", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = ins.split(",")
+    if len(ins) != n:
+        raise ValueError(f"einsum: {len(ins)} operand subscripts for {n} operands")
+    for s in ins:
+        if len(set(s)) != len(s):
+            raise NotImplementedError("s2sad: the derivative of einsum with a repeated index inside one "
+                                      f"operand ({s!r}) is not supported; use np.diagonal or np.trace")
+    return ins, out
+
+
+def einsum_grads(g, subscripts, operands):
+    """Adjoints of ``np.einsum(subscripts, *operands)``, one per operand."""
+    ins, out = _einsum_parse(subscripts, len(operands))
+    grads = []
+    for k, (sub, x) in enumerate(zip(ins, operands)):
+        others = [(s, o) for j, (s, o) in enumerate(zip(ins, operands)) if j != k]
+        have = set(out).union(*(set(s) for s, _ in others))
+        terms = [out] + [s for s, _ in others]
+        args = [g] + [o for _, o in others]
+        missing = "".join(c for c in sub if c not in have)
+        if missing:             # an axis summed in this operand alone: broadcast g along it
+            terms.append(missing)
+            args.append(np.ones([np.shape(x)[sub.index(c)] for c in missing]))
+        grads.append(np.einsum(",".join(terms) + "->" + sub, *args))
+    return grads
+
+
+def trace_grad(g, x, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace(x, offset, axis1, axis2)``."""
+    x = np.asarray(x)
+    eye = np.eye(x.shape[axis1], x.shape[axis2], k=offset)
+    g = np.asarray(g)
+    shape = [1] * x.ndim
+    shape[axis1], shape[axis2] = x.shape[axis1], x.shape[axis2]
+    rest = [i for i in range(x.ndim) if i not in (axis1 % x.ndim, axis2 % x.ndim)]
+    out = np.zeros(x.shape, dtype=_float_dtype(x))
+    g_full = np.expand_dims(g, (axis1 % x.ndim, axis2 % x.ndim)) if rest else g
+    out[...] = g_full * eye.reshape(shape)
+    return out
+
+
+def solve_a_grad(gb, ans):
+    """Adjoint of ``a`` in ``ans = np.linalg.solve(a, b)``, given ``gb`` = adjoint of ``b``."""
+    if np.ndim(ans) == 1:
+        return -np.outer(gb, ans)
+    return -(gb @ _mT(ans))
+
+
+def det_grad(g, ans, a):
+    return (np.asarray(g * ans)[..., None, None]) * _mT(np.linalg.inv(a))
+
+
+def cholesky_grad(g, L):
+    """Adjoint of ``L = np.linalg.cholesky(a)`` (Murray 2016, symmetric result)."""
+    phi = np.tril(_mT(L) @ g)
+    phi = phi - 0.5 * np.eye(L.shape[-1]) * phi      # halve the diagonal
+    tmp = np.linalg.solve(_mT(L), phi)                  # L^-T phi
+    s = _mT(np.linalg.solve(_mT(L), _mT(tmp)))          # L^-T phi L^-1
+    return 0.5 * (s + _mT(s))
+
+
+def norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm`` for vector norms (2, 1, inf, p) and the Frobenius norm."""
+    x = np.asarray(x)
+    matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    if matrix and ord not in (None, "fro"):
+        raise NotImplementedError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} on a matrix "
+                                  "is not supported (only 'fro')")
+    if axis is None and not matrix:
+        axis_ = None
+    else:
+        axis_ = axis
+    if axis is None and x.ndim > 2 and ord is None:
+        axis_ = None
+    g_full = unreduce(g, x, axis_, keepdims)
+    n_full = unreduce(ans, x, axis_, keepdims)
+    if ord in (None, 2, "fro"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n_full == 0, 0.0, g_full * x / n_full)
+    if ord == 1:
+        return g_full * np.sign(x)
+    if ord in (np.inf, float("inf")):
+        return g_full * np.sign(x) * (np.abs(x) == n_full) / np.sum(np.abs(x) == n_full, axis=axis_, keepdims=True)
+    if isinstance(ord, (int, float)) and ord > 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n_full == 0, 0.0, g_full * np.sign(x) * (np.abs(x) / n_full) ** (ord - 1))
+    raise NotImplementedError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} is not supported")
+
+
+# --- joining and splitting -------------------------------------------------------------------
+def split_like(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: ``g`` cut back into the pieces."""
+    sizes = [np.shape(a)[axis] for a in arrays]
+    return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+
+
+def concatenate_grads(g, arrays, axis=0):
+    if axis is None:
+        pieces = split_like(g, [np.ravel(a) for a in arrays], 0)
+        return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
+    return split_like(g, arrays, axis)
+
+
+def stack_grads(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``."""
+    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+
+
+def unstack(g, axis=0):
+    return [np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])]
+
+
+def hstack_grads(g, arrays):
+    axis = 0 if np.ndim(arrays[0]) == 1 else 1
+    return [np.reshape(p, np.shape(a)) for p, a in zip(
+        split_like(g, [np.atleast_1d(a) for a in arrays], axis), arrays)]
+
+
+def vstack_grads(g, arrays):
+    return [np.reshape(p, np.shape(a)) for p, a in zip(
+        split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays)]
+
+
+def unarray(g, obj):
+    """Adjoint of ``np.array(obj)`` where ``obj`` is a (nested) list of scalars or arrays."""
+    if isinstance(obj, (list, tuple)):
+        return [unarray(g[i], o) for i, o in enumerate(obj)]
+    return unbroadcast(g, obj)
+
+
+def transpose_grad(g, axes=None):
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
