@@ -1,0 +1,18 @@
+"""s2sad: source-to-source automatic differentiation for Python and NumPy.
+
+    @s2sad.differentiable
+    def loss(w, X, y): ...
+
+    s2sad.grad(loss)(w, X, y)        # gradient with respect to w
+    s2sad.show_adjoint(loss)         # the generated code
+"""
+__version__ = "0.1.0"
+
+from . import rules  # noqa: E402  (registers the rule tables)
+from .api import adjoint_source, differentiable, grad, show_adjoint, value_and_grad, vjp  # noqa: E402
+from .errors import (NoRuleError, NonScalarOutputError, S2SadError, SourceUnavailableError,  # noqa: E402
+                     TransformError, UnsupportedSyntaxError)
+
+__all__ = ["differentiable", "grad", "value_and_grad", "vjp", "show_adjoint", "adjoint_source", "rules",
+           "S2SadError", "SourceUnavailableError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
+           "NonScalarOutputError"]

@@ -1,0 +1,123 @@
+"""The user-facing functions: grad, value_and_grad, vjp, differentiable, show_adjoint."""
+import functools
+
+import numpy as np
+
+from . import driver
+from .front.source import unwrap
+from .runtime import like
+
+__all__ = ["grad", "value_and_grad", "vjp", "differentiable", "show_adjoint", "adjoint_source"]
+
+
+def _wrt(f, wrt):
+    """Normalize ``wrt`` to (tuple of indices, whether to return a tuple)."""
+    if wrt is None:
+        wrt = getattr(f, "__s2sad_wrt__", 0)
+    if isinstance(wrt, (int, np.integer)) and not isinstance(wrt, bool):
+        return (int(wrt),), False
+    if isinstance(wrt, (tuple, list)) and wrt and all(isinstance(i, (int, np.integer)) for i in wrt):
+        return tuple(int(i) for i in wrt), True
+    raise TypeError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")
+
+
+def _as_float(args, wrt):
+    """Integer inputs in ``wrt`` are differentiated as floats."""
+    for i in wrt:
+        a = args[i]
+        if type(a) is int or (isinstance(a, np.ndarray) and a.dtype.kind in "iub"):
+            args = list(args)
+            args[i] = float(a) if type(a) is int else a.astype(float)
+    return args
+
+
+def _finish(grads, args, wrt, many):
+    if many:
+        return tuple(like(g, args[i]) for g, i in zip(grads, wrt))
+    return like(grads, args[wrt[0]])
+
+
+def _function(f, wrt, kind):
+    """The generated function for ``f`` (compiled and bound on first use, then reused)."""
+    user_fn = unwrap(f)
+    gen = driver.generate(user_fn, wrt, kind)
+    return gen.bind(user_fn)
+
+
+def value_and_grad(f, wrt=None):
+    """``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``.
+
+    ``wrt`` is a positional parameter index (default 0, or the decorator's) or a tuple
+    of them (the gradient is then a tuple). ``f`` must return a scalar.
+    """
+    wrt, many = _wrt(f, wrt)
+    compiled = None
+
+    @functools.wraps(unwrap(f))
+    def value_and_grad_f(*args, **kwargs):
+        nonlocal compiled
+        if compiled is None:
+            compiled = _function(f, wrt, "value_and_grad")
+        args = _as_float(args, wrt)
+        value, grads = compiled(*args, **kwargs)
+        return value, _finish(grads, args, wrt, many)
+    value_and_grad_f.__wrapped__ = None
+    return value_and_grad_f
+
+
+def grad(f, wrt=None):
+    """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``."""
+    both = value_and_grad(f, wrt)
+
+    @functools.wraps(unwrap(f))
+    def grad_f(*args, **kwargs):
+        return both(*args, **kwargs)[1]
+    grad_f.__wrapped__ = None
+    return grad_f
+
+
+def vjp(f, *args, wrt=None, **kwargs):
+    """Run ``f``'s forward sweep once: returns ``(value, vjp_fn)``.
+
+    ``vjp_fn(cotangent)`` pulls a cotangent shaped like the value back to the
+    argument(s) ``wrt``; it can be called many times.
+    """
+    wrt, many = _wrt(f, wrt)
+    args = _as_float(args, wrt)
+    value, backward = _function(f, wrt, "vjp")(*args, **kwargs)
+
+    def vjp_fn(cotangent):
+        return _finish(backward(cotangent), args, wrt, many)
+    return value, vjp_fn
+
+
+def differentiable(fn=None, *, wrt=0):
+    """Mark a function as differentiable (``@differentiable`` or ``@differentiable(wrt=(0, 1))``).
+
+    Calling the decorated function runs the original, unchanged. ``wrt`` becomes the
+    default of ``grad``/``value_and_grad``/``vjp`` for it, and of ``s2sad compile``.
+    """
+    if fn is None:
+        return lambda f: differentiable(f, wrt=wrt)
+    _wrt(fn, wrt)                                   # validate early
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    wrapper.__s2sad_wrt__ = wrt
+    return wrapper
+
+
+def adjoint_source(f, wrt=None, kind="value_and_grad"):
+    """The generated derivative code of ``f`` as a string.
+
+    ``kind="value_and_grad"`` (both sweeps in one function) or ``"vjp"`` (the forward
+    sweep returning a closure that runs the backward sweep).
+    """
+    wrt, _ = _wrt(f, wrt)
+    return driver.generate(unwrap(f), wrt, kind).text
+
+
+def show_adjoint(f, wrt=None, kind="value_and_grad"):
+    """Print the generated derivative code of ``f``."""
+    print(adjoint_source(f, wrt, kind), end="")

@@ -1,0 +1,1 @@
+"""Back end: print, compile and cache generated code."""

@@ -1,0 +1,106 @@
+"""The compiler pipeline, pass by pass, and the cache of its results.
+
+    source --parse--> gast --fence--> --normalize--> --versions--> --activity-->
+           --reverse--> --optimize--> --emit--> text --compile--> function (cached)
+"""
+import math
+import weakref
+from dataclasses import dataclass, field
+
+from . import __version__
+from . import nodes as N
+from .aliases import Aliases
+from .analysis import activity
+from .back import emit
+from .front import fence, normalize, source as front_source, versions
+from .front.resolve import MISSING, Scope, assigned_names
+from .optimize import cleanup
+from .reverse import adjoint, assemble
+
+KINDS = {"value_and_grad": assemble.value_and_grad, "vjp": assemble.vjp}
+stats = {"transforms": 0, "compiles": 0}      # counters the tests read
+
+
+@dataclass
+class Generated:
+    """Generated code for one function, one ``wrt`` and one kind: text plus what it needs to run."""
+    text: str
+    name: str
+    bindings: dict
+    origin: str
+    code: object = None                           # the compiled function object's code, once compiled
+    _bound: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+
+    def bind(self, fn):
+        """The generated function, reading ``fn``'s own globals and closure cells."""
+        bound = self._bound.get(fn)
+        if bound is None:
+            cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+            bound = emit.compile_function(self.text, self.name, fn.__globals__, cells, self.bindings,
+                                          self.origin, fn.__defaults__, fn.__kwdefaults__)
+            stats["compiles"] += 1
+            self._bound[fn] = bound
+        return bound
+
+
+_cache = {}
+
+
+def generate(fn, wrt, kind="value_and_grad"):
+    """Generated code for ``fn`` (cached by its code object, ``wrt``, ``kind`` and s2sad's version)."""
+    fn = front_source.unwrap(fn)
+    key = (getattr(fn, "__code__", fn), wrt, kind, __version__)
+    gen = _cache.get(key)
+    if gen is None:
+        gen = _cache[key] = transform(fn, wrt, kind)
+    return gen
+
+
+def transform(fn, wrt, kind):
+    """Run every pass, in order, on ``fn``; ``wrt`` is a tuple of positional parameter indices."""
+    stats["transforms"] += 1
+    source = front_source.read(fn)                                   # parse
+    fence.run(source)                                                # refuse what no pass handles
+    tree = source.tree
+    namer = N.Namer(N.all_names(tree) | {tree.name})
+    scope = Scope.of(source.fn, assigned_names(tree))
+    wrt_names = _wrt_names(tree, wrt, source)
+    lowered = normalize.run(source, namer)                           # one operation per statement
+    versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
+    active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
+    aliases = Aliases(scope, namer)
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases)   # forward + backward sweeps
+    keep = {n.id for g in adj.grads for n in _names(g)}
+    adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
+    fn_tree = KINDS[kind](versioned, adj, aliases)
+    text = emit.source_text(fn_tree)                                 # emit
+    origin = f"{source.filename}:{source.first_line}"
+    return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
+
+
+def _names(node):
+    import gast
+    return [n for n in gast.walk(node) if isinstance(n, gast.Name)]
+
+
+def _wrt_names(tree, wrt, source):
+    params = [a.id for a in tree.args.posonlyargs + tree.args.args]
+    for i in wrt:
+        if not -len(params) <= i < len(params):
+            raise IndexError(f"wrt={i} but {tree.name}() has {len(params)} positional parameter(s) "
+                             f"({', '.join(params)})")
+    return [params[i] for i in wrt]
+
+
+def _pure_call(aliases):
+    """Fold ``math.log(2.0)`` and friends when the callee is the math module's."""
+    def resolve(func):
+        import gast
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            owner = aliases.bindings.get(func.value.id)
+            if owner is None:
+                owner = aliases.scope.lookup(func.value.id)
+            if owner is math:
+                return getattr(math, func.attr, None)
+        return None
+    return resolve

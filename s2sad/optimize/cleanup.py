@@ -1,0 +1,142 @@
+"""Clean up derivative code: fold constants, drop multiplications by one, remove dead statements.
+
+Rules are written for the general case (``g * y * x ** (y - 1)``); at a call
+site with ``y = 2`` that folds to ``g * 2 * x``.
+
+>>> import gast
+>>> from s2sad.nodes import unparse
+>>> stmts = gast.parse("a_bar = g * 2 * x ** (2 - 1)\\nb = a_bar * 1.0\\nunused = a_bar + 1").body
+>>> print("\\n".join(unparse(s) for s in run(stmts, keep={"b"})))
+a_bar = g * 2 * x
+b = a_bar
+"""
+import math
+import operator
+
+import gast
+
+from .. import nodes as N
+
+_FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+         gast.Pow: operator.pow}
+
+
+def run(stmts, keep, pure_call=None):
+    """Simplify a straight-line/branching statement list; ``keep`` are names read afterwards.
+
+    ``pure_call(func_node)`` may return a function that is safe to evaluate on constants
+    (``math.log``), for folding ``math.log(2.0)``.
+    """
+    changed = True
+    while changed:
+        simplifier = _Simplify(pure_call)
+        stmts = [simplifier.visit(s) for s in stmts]
+        stmts, removed = _dead_code(stmts, set(keep))
+        changed = simplifier.changed or removed
+    return stmts
+
+
+def _number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _is(node, value):
+    return _number(node) and node.value == value
+
+
+class _Simplify(gast.NodeTransformer):
+    def __init__(self, pure_call):
+        self.pure_call = pure_call
+        self.changed = False
+
+    def _done(self, node):
+        self.changed = True
+        return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, type(node.op)
+        if _number(left) and _number(right) and op in _FOLD:
+            try:
+                return self._done(N.const(_FOLD[op](left.value, right.value)))
+            except (ArithmeticError, ValueError):
+                return node
+        if op is gast.Mult and _is(right, 1) or op is gast.Div and _is(right, 1) or op is gast.Pow and _is(right, 1):
+            return self._done(left)
+        if op is gast.Mult and _is(left, 1):
+            return self._done(right)
+        if op in (gast.Add, gast.Sub) and _is(right, 0):
+            return self._done(left)
+        if op is gast.Add and _is(left, 0):
+            return self._done(right)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub):
+            if _number(node.operand):
+                return self._done(N.const(-node.operand.value))
+            if isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
+                return self._done(node.operand.operand)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if self.pure_call and node.args and all(_number(a) for a in node.args) and not node.keywords:
+            fn = self.pure_call(node.func)
+            if fn is not None:
+                try:
+                    value = fn(*[a.value for a in node.args])
+                except (ArithmeticError, ValueError):
+                    return node
+                if type(value) is float and math.isfinite(value):
+                    return self._done(N.const(value))
+        return node
+
+
+def _reads(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _dead_code(stmts, live):
+    """Drop assignments whose targets are never read (backward-sweep code is pure)."""
+    removed = False
+    out = []
+    for s in reversed(stmts):
+        if isinstance(s, gast.If):
+            body, r1 = _dead_code(s.body, set(live))
+            orelse, r2 = _dead_code(s.orelse, set(live))
+            removed |= r1 or r2
+            if not any(not N.is_comment(x) and not isinstance(x, gast.Pass) for x in body + orelse):
+                removed = True
+                continue
+            s.body, s.orelse = body or [gast.Pass()], orelse
+            live |= _reads(s)
+            out.append(s)
+            continue
+        if isinstance(s, gast.Assign):
+            targets = {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+            if not targets & live:
+                removed = True
+                continue
+            for t in s.targets:
+                if isinstance(t, gast.Name):
+                    live.discard(t.id)
+            live |= _reads(s.value)
+            out.append(s)
+            continue
+        live |= _reads(s)
+        out.append(s)
+    out.reverse()
+    return _drop_orphan_comments(out), removed
+
+
+def _drop_orphan_comments(stmts):
+    out = []
+    for i, s in enumerate(stmts):
+        if N.is_comment(s):
+            nxt = stmts[i + 1] if i + 1 < len(stmts) else None
+            if nxt is None or N.is_comment(nxt):
+                continue
+        out.append(s)
+    return out
