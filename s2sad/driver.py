@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from . import nodes as N
 from .aliases import Aliases
-from .analysis import activity
+from .analysis import activity, shapes
 from .back import emit
 from .front import fence, normalize, source as front_source, versions
 from .front.resolve import MISSING, Scope, assigned_names
@@ -68,8 +68,9 @@ def transform(fn, wrt, kind):
     lowered = normalize.run(source, namer)                           # one operation per statement
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
+    same_shapes = shapes.run(versioned, scope)                       # where unbroadcast is a no-op
     aliases = Aliases(scope, namer)
-    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases)   # forward + backward sweeps
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes)  # both sweeps
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
     fn_tree = KINDS[kind](versioned, adj, aliases)

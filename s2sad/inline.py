@@ -24,6 +24,7 @@ import textwrap
 import gast
 
 from . import nodes as N
+from . import runtime
 
 
 class RuleError(Exception):
@@ -76,13 +77,17 @@ def bind(rule, g, ans, args, kwargs):
     return mapping
 
 
-def inline(rule, g, ans, args, kwargs, aliases):
+def inline(rule, g, ans, args, kwargs, aliases, same_shape=None):
     """Inline ``rule`` for one call site.
 
     Returns ``(statements, results)``: the rule's local assignments (renamed), and
     a dict from parameter name to the expression of that parameter's adjoint
     (``None`` where the rule gives none). Only the leading positional parameters
     after ``g, ans`` have adjoints, as many as the rule's return has entries.
+
+    ``same_shape(a, b)`` tells whether two variables provably have the same shape;
+    ``unbroadcast(e, x)`` is then dropped where ``x`` has the shape of ``ans`` (a
+    rule's first argument to ``unbroadcast`` always has the shape of ``g``).
     """
     body, params, local_names = _parsed(rule)
     mapping = bind(rule, g, ans, args, kwargs)
@@ -93,7 +98,7 @@ def inline(rule, g, ans, args, kwargs, aliases):
 
     def substitute(node):
         node = copy.deepcopy(node)
-        return _fold(_Substitute(mapping, renamed, globals_, aliases).visit(node))
+        return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape).visit(node))
 
     stmts = [substitute(s) for s in body[:-1]]
     returned = body[-1].value
@@ -105,8 +110,27 @@ def inline(rule, g, ans, args, kwargs, aliases):
 
 
 class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping, renamed, globals_, aliases):
+    def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape):
         self.mapping, self.renamed, self.globals, self.aliases = mapping, renamed, globals_, aliases
+        self.ans, self.same_shape = ans, same_shape
+
+    def _callee(self, func):
+        if isinstance(func, gast.Name) and func.id not in self.mapping and func.id not in self.renamed:
+            return self.globals.get(func.id)
+        return None
+
+    def visit_Call(self, node):
+        callee = self._callee(node.func)
+        if callee is runtime.unbroadcast and self.same_shape is not None and len(node.args) == 2:
+            target = node.args[1]
+            atom = self.mapping.get(target.id) if isinstance(target, gast.Name) else None
+            if isinstance(atom, gast.Name) and isinstance(self.ans, gast.Name) \
+                    and self.same_shape(self.ans.id, atom.id):
+                return self.visit(node.args[0])
+        node = self.generic_visit(node)
+        if callee is not None and getattr(callee, "__module__", None) == runtime.__name__:
+            _drop_default_args(node, callee)
+        return node
 
     def visit_Name(self, node):
         if node.id in self.mapping:
@@ -118,6 +142,17 @@ class _Substitute(gast.NodeTransformer):
         if hasattr(builtins, node.id):
             return self.aliases.ref(getattr(builtins, node.id), node.id)
         raise NameError(f"rule uses unknown name {node.id!r}")
+
+
+def _drop_default_args(call, callee):
+    """``_s2.unreduce(g, x, None, False)`` -> ``_s2.unreduce(g, x)``."""
+    params = list(inspect.signature(callee).parameters.values())
+    while call.args and len(call.args) <= len(params):
+        param, last = params[len(call.args) - 1], call.args[-1]
+        if param.default is inspect.Parameter.empty or not N.is_const(last) \
+                or type(last.value) is not type(param.default) or last.value != param.default:
+            break
+        call.args.pop()
 
 
 def _fold(node):

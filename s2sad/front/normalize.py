@@ -129,7 +129,12 @@ class _Lowering:
         pass
 
     def stmt_Return(self, s):
-        self.emit(N.ret(self.atom(s.value)))
+        if isinstance(s.value, gast.Name):
+            self.emit(N.ret(N.clone(s.value)))
+            return
+        result = self.namer.fresh("ans")
+        self.assign_to(N.store(result), s.value)
+        self.emit(N.ret(N.name(result)))
 
     def stmt_If(self, s):
         test = self.atom(s.test)

@@ -31,8 +31,9 @@ def run(stmts, keep, pure_call=None):
     while changed:
         simplifier = _Simplify(pure_call)
         stmts = [simplifier.visit(s) for s in stmts]
+        stmts, propagated = _propagate_copies(stmts, set(keep))
         stmts, removed = _dead_code(stmts, set(keep))
-        changed = simplifier.changed or removed
+        changed = simplifier.changed or propagated or removed
     return stmts
 
 
@@ -92,6 +93,30 @@ class _Simplify(gast.NodeTransformer):
                 if type(value) is float and math.isfinite(value):
                     return self._done(N.const(value))
         return node
+
+
+def _propagate_copies(stmts, keep):
+    """``a = b`` followed by reads of ``a`` -> reads of ``b``, when neither is reassigned."""
+    counts = {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    for i, s in enumerate(stmts):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            a, b = s.targets[0].id, s.value.id
+            if a in keep or counts.get(a) != 1:
+                continue
+            later = stmts[i + 1:]
+            if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
+                   for t in later for n in gast.walk(t)):
+                continue
+            for t in later:
+                for n in gast.walk(t):
+                    if isinstance(n, gast.Name) and n.id == a:
+                        n.id = b
+            return stmts[:i] + later, True
+    return stmts, False
 
 
 def _reads(node):

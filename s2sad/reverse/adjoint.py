@@ -52,11 +52,14 @@ class Adjoint:
     grads: list            # one expression per wrt parameter: its adjoint
 
 
-def run(fn, source, scope, active, wrt_names, aliases):
-    """Differentiate the normalized, versioned function ``fn`` in reverse mode."""
+def run(fn, source, scope, active, wrt_names, aliases, shapes=None):
+    """Differentiate the normalized, versioned function ``fn`` in reverse mode.
+
+    ``shapes``: shape classes (analysis/shapes.py), to drop no-op ``unbroadcast`` calls.
+    """
     *forward, ret = fn.body
     result = ret.value
-    sweep = _Backward(source, scope, active, aliases)
+    sweep = _Backward(source, scope, active, aliases, shapes or {})
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
@@ -68,7 +71,8 @@ def run(fn, source, scope, active, wrt_names, aliases):
 
 
 class _Backward:
-    def __init__(self, source, scope, active, aliases):
+    def __init__(self, source, scope, active, aliases, shapes):
+        self.shapes = shapes
         self.source = source
         self.scope = scope
         self.active = active
@@ -164,7 +168,7 @@ class _Backward:
             args[1] = self.index_value(args[1])
         try:
             mapping = bind(rule, g, ans, args, op.kwargs)
-            prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases)
+            prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases, self.same_shape)
         except RuleError as exc:
             raise self.source.error(TransformError, f"cannot differentiate this call to {op.label}: {exc}", s) from None
         contributions = [(mapping[p], r) for p, r in results.items()
@@ -173,6 +177,9 @@ class _Backward:
             out.extend(N.located(p, s) for p in prelude)
         for atom, expr in contributions:
             self.contribute(atom, expr, defined, out)
+
+    def same_shape(self, a, b):
+        return a == b or (a in self.shapes and self.shapes.get(a) == self.shapes.get(b))
 
     def no_rule(self, s, op):
         if op.primitive is UNKNOWN:

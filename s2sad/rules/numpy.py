@@ -118,7 +118,7 @@ nondiff(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floo
 @vjp(np.sum)
 def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g, a, axis, keepdims)
 @vjp(np.mean)
-def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g, a, axis, keepdims) / reduced_size(a, axis)
+def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g / reduced_size(a, axis), a, axis, keepdims)
 @vjp(np.prod)
 def prod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return prod_grad(g, ans, a, axis, keepdims)
 @vjp(np.max, np.min)
