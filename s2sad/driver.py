@@ -67,6 +67,7 @@ def transform(fn, wrt, kind):
     wrt_names = _wrt_names(tree, wrt, source)
     lowered = normalize.run(source, namer)                           # one operation per statement
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
+    scope = scope.with_locals(assigned_names(versioned))
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
     same_shapes = shapes.run(versioned, scope)                       # where unbroadcast is a no-op
     aliases = Aliases(scope, namer)

@@ -22,7 +22,7 @@ import operator
 
 import gast
 
-from .ops import PACK, classify, names_in
+from .ops import classify, names_in
 
 
 def run(fn, wrt_names, scope):
@@ -60,8 +60,9 @@ def _flows(stmts, scope):
             op = classify(s.value, scope)
             if op.nondiff:
                 continue
-            args = op.args[:1] if op.primitive is not PACK and _is_getitem(op) else op.args
-            sources = {n for a in list(args) + list(op.kwargs.values()) for n in names_in(a)}
+            # Every name the expression reads may carry a derivative (conservative: a call
+            # s2sad cannot resolve stays active and is refused later), except an index.
+            sources = set(names_in(op.args[0] if _is_getitem(op) else s.value))
             if isinstance(target, gast.Subscript):         # x[i] = v: x now holds v's derivative
                 yield set(names_in(target.value)), sources
             else:

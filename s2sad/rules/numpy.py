@@ -136,11 +136,15 @@ def matmul_vjp(g, ans, x, y): return matmul_x_grad(g, x, y), matmul_y_grad(g, x,
 @vjp(np.dot)
 def dot_vjp(g, ans, a, b): return dot_x_grad(g, a, b), dot_y_grad(g, a, b)
 @vjp(np.inner)
-def inner_vjp(g, ans, a, b): return tensordot_grads(g, a, b, ([-1], [-1]))
+def inner_vjp(g, ans, a, b):
+    a_bar, b_bar = tensordot_grads(g, a, b, ([-1], [-1]))
+    return a_bar, b_bar
 @vjp(np.outer)
 def outer_vjp(g, ans, a, b): return np.reshape(g @ np.ravel(b), np.shape(a)), np.reshape(np.ravel(a) @ g, np.shape(b))
 @vjp(np.tensordot)
-def tensordot_vjp(g, ans, a, b, axes=2): return tensordot_grads(g, a, b, axes)
+def tensordot_vjp(g, ans, a, b, axes=2):
+    a_bar, b_bar = tensordot_grads(g, a, b, axes)
+    return a_bar, b_bar
 @vjp(np.einsum)
 def einsum_vjp(g, ans, subscripts, *operands): return None, einsum_grads(g, subscripts, operands)
 @vjp(np.trace)

@@ -6,7 +6,7 @@ import builtins
 import math
 import operator
 
-from ..runtime import safe_log, unbroadcast, unsum
+from ..runtime import safe_log, unbroadcast, unindex, unsum
 from .registry import nondiff, vjp
 
 # --- arithmetic operators (also NumPy's ufunc spellings, registered in numpy.py) ---
@@ -22,6 +22,8 @@ def truediv_vjp(g, ans, x, y): return unbroadcast(g / y, x), unbroadcast(-g * an
 def pow_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @vjp(operator.mod)
 def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * ((x - ans) / y), y)
+@vjp(operator.getitem)
+def getitem_vjp(g, ans, x, idx): return unindex(g, x, idx)
 @vjp(operator.neg)
 def neg_vjp(g, ans, x): return -g
 @vjp(operator.pos)

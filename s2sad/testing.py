@@ -1,0 +1,105 @@
+"""Checking gradients: ``check_grads`` compares s2sad's gradient with central finite differences.
+
+    from s2sad.testing import check_grads
+    check_grads(loss, (w, X, y), wrt=0)
+"""
+import numpy as np
+
+from .api import grad as _grad, value_and_grad, vjp
+
+__all__ = ["check_grads", "numerical_grad"]
+
+
+def _perturbed(args, i, value):
+    args = list(args)
+    args[i] = value
+    return args
+
+
+def _to_float64(x):
+    if isinstance(x, np.ndarray):
+        return x.astype(np.float64)
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return float(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    return x
+
+
+def numerical_grad(f, args, i, eps=1e-6):
+    """Central finite differences of scalar ``f`` with respect to argument ``i`` (float64)."""
+    args = list(args)
+    x = _to_float64(args[i])
+    if isinstance(x, float):
+        up = f(*_perturbed(args, i, x + eps))
+        down = f(*_perturbed(args, i, x - eps))
+        return float((up - down) / (2 * eps))
+    out = np.zeros(x.shape)
+    for k in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[k] += eps
+        xm[k] -= eps
+        out[k] = (f(*_perturbed(args, i, xp)) - f(*_perturbed(args, i, xm))) / (2 * eps)
+    return out
+
+
+def _directional(f, args, i, direction, eps):
+    x = _to_float64(args[i])
+    up = f(*_perturbed(args, i, x + eps * direction))
+    down = f(*_perturbed(args, i, x - eps * direction))
+    return (up - down) / (2 * eps)
+
+
+def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64, seed=0):
+    """Assert that ``s2sad.grad(f, wrt)`` at ``args`` matches finite differences.
+
+    Checks, for each argument in ``wrt``: the gradient's type, shape and dtype match the
+    argument's; the value returned by ``value_and_grad`` equals ``f(*args)``; ``vjp``
+    with cotangent 1 agrees with ``grad``; every partial derivative matches central
+    differences (arguments with more than ``full_limit`` elements are checked along three
+    random directions instead). Finite differences run in float64.
+    """
+    args = tuple(args)
+    many = isinstance(wrt, (tuple, list))
+    indices = tuple(wrt) if many else (wrt,)
+    value, grads = value_and_grad(f, wrt)(*args)
+    expected_value = f(*args)
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12, atol=0, err_msg="value_and_grad changed the value")
+    grads = grads if many else (grads,)
+    np.testing.assert_allclose(_flat(_grad(f, wrt)(*args)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
+                               err_msg="grad and value_and_grad disagree")
+    _, pullback = vjp(f, *args, wrt=wrt)
+    np.testing.assert_allclose(_flat(pullback(1.0)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
+                               err_msg="vjp(1.0) and grad disagree")
+    rng = np.random.default_rng(seed)
+    f64_args = [_to_float64(a) if k in indices else a for k, a in enumerate(args)]
+    for g, i in zip(grads, indices):
+        x = args[i]
+        _check_like(g, x, i)
+        if np.size(x) <= full_limit:
+            numeric = numerical_grad(f, f64_args, i, eps)
+            np.testing.assert_allclose(np.asarray(g, dtype=float), numeric, rtol=rtol, atol=atol,
+                                       err_msg=f"gradient of argument {i} differs from finite differences")
+        else:
+            for _ in range(3):
+                v = rng.standard_normal(np.shape(x))
+                numeric = _directional(f, f64_args, i, v, eps)
+                np.testing.assert_allclose(np.sum(np.asarray(g, dtype=float) * v), numeric, rtol=rtol, atol=atol,
+                                           err_msg=f"directional derivative of argument {i} differs")
+    return grads if many else grads[0]
+
+
+def _flat(grads):
+    if isinstance(grads, tuple):
+        return np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in grads])
+    return np.ravel(np.asarray(grads, dtype=float))
+
+
+def _check_like(g, x, i):
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        assert type(g) is float, f"gradient of argument {i} should be a float, got {type(g).__name__}"
+    elif isinstance(x, np.ndarray):
+        assert isinstance(g, np.ndarray), f"gradient of argument {i} should be an ndarray, got {type(g).__name__}"
+        assert g.shape == x.shape, f"gradient of argument {i} has shape {g.shape}, argument has {x.shape}"
+        if x.dtype.kind == "f":
+            assert g.dtype == x.dtype, f"gradient of argument {i} has dtype {g.dtype}, argument has {x.dtype}"
