@@ -1,0 +1,185 @@
+"""The public API: grad, value_and_grad, vjp, @differentiable, show_adjoint; caching and compilation."""
+import subprocess
+import sys
+import textwrap
+import traceback
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import driver
+from s2sad.testing import check_grads
+
+from . import helpers_module as hm
+
+
+def f_xy(x, y):
+    return np.sum(np.sin(x) * y)
+
+
+def test_wrt_int_and_tuple(rng):
+    x, y = rng.normal(size=3), rng.normal(size=3)
+    gx = s2sad.grad(f_xy)(x, y)
+    gy = s2sad.grad(f_xy, wrt=1)(x, y)
+    both = s2sad.grad(f_xy, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, np.cos(x) * y)
+    np.testing.assert_allclose(gy, np.sin(x))
+    assert isinstance(both, tuple) and len(both) == 2
+    np.testing.assert_allclose(both[0], gx)
+    np.testing.assert_allclose(both[1], gy)
+
+
+def test_value_and_grad(rng):
+    x, y = rng.normal(size=3), rng.normal(size=3)
+    value, g = s2sad.value_and_grad(f_xy)(x, y)
+    assert value == f_xy(x, y)
+    np.testing.assert_allclose(g, np.cos(x) * y)
+
+
+def vector_out(x):
+    return np.sin(x) * 2.0
+
+
+def test_vjp_runs_forward_once_and_pulls_back_many_times(rng):
+    x = rng.normal(size=4)
+    value, pullback = s2sad.vjp(vector_out, x)
+    np.testing.assert_allclose(value, np.sin(x) * 2.0)
+    for _ in range(3):
+        ct = rng.normal(size=4)
+        np.testing.assert_allclose(pullback(ct), 2.0 * np.cos(x) * ct)
+    # the Jacobian by rows: each unit cotangent gives one row
+    rows = np.array([pullback(e) for e in np.eye(4)])
+    np.testing.assert_allclose(rows, np.diag(2.0 * np.cos(x)))
+
+
+def test_grad_of_non_scalar_output_points_to_vjp():
+    with pytest.raises(s2sad.NonScalarOutputError, match="vjp"):
+        s2sad.grad(vector_out)(np.ones(3))
+
+
+@s2sad.differentiable
+def decorated(x):
+    return x * x * 3.0
+
+
+@s2sad.differentiable(wrt=(0, 1))
+def decorated_two(x, y):
+    return x * y + y
+
+
+def test_decorator_keeps_behaviour_and_sets_default_wrt():
+    assert decorated(2.0) == 12.0
+    assert decorated.__name__ == "decorated"
+    assert s2sad.grad(decorated)(2.0) == 12.0
+    assert decorated_two(2.0, 3.0) == 9.0
+    assert s2sad.grad(decorated_two)(2.0, 3.0) == (3.0, 3.0)
+    assert s2sad.grad(decorated_two, wrt=1)(2.0, 3.0) == 3.0
+
+
+def test_show_adjoint_prints_code_and_adjoint_source_returns_it(capsys):
+    s2sad.show_adjoint(f_xy)
+    printed = capsys.readouterr().out
+    assert printed == s2sad.adjoint_source(f_xy)
+    assert "def f_xy_value_and_grad(x, y):" in printed
+    assert "x_bar" in printed and "# grad of line" in printed
+    vjp_text = s2sad.adjoint_source(f_xy, kind="vjp")
+    assert "def f_xy_backward(ans_bar):" in vjp_text
+
+
+def test_generated_code_is_byte_identical_across_processes():
+    code = textwrap.dedent("""
+        import s2sad
+        from tests.test_api import f_xy
+        from tests.test_reverse_straightline import linalg_fn
+        print(s2sad.adjoint_source(f_xy, wrt=(0, 1)) + s2sad.adjoint_source(linalg_fn, wrt=(0, 1)))
+    """)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout for seed in (1, 2)]
+    assert runs[0] == runs[1] and "def linalg_fn_value_and_grad" in runs[0]
+
+
+def test_repeated_grad_calls_reuse_the_compiled_code():
+    def fresh(x):
+        return x * 5.0
+    before = dict(driver.stats)
+    assert s2sad.grad(fresh)(1.0) == 5.0
+    assert s2sad.grad(fresh)(2.0) == 5.0
+    assert s2sad.value_and_grad(fresh)(2.0) == (10.0, 5.0)
+    assert driver.stats["transforms"] == before["transforms"] + 1
+    assert driver.stats["compiles"] == before["compiles"] + 1
+
+
+def test_redefined_function_gets_fresh_code(tmp_path):
+    import importlib.util
+    path = tmp_path / "redefining.py"
+    spec = importlib.util.spec_from_file_location("redefining", path)
+    module = importlib.util.module_from_spec(spec)
+    for factor in (2.0, 7.0):
+        path.write_text(f"def redefined(x):\n    return x * {factor}\n")
+        spec.loader.exec_module(module)             # redefine in the same module
+        assert s2sad.grad(module.redefined)(1.0) == factor
+
+
+def test_globals_are_read_live():
+    x = np.ones(3)
+    np.testing.assert_allclose(s2sad.grad(hm.scaled_sum)(x), 2.0)
+    old = hm.SCALE
+    try:
+        hm.SCALE = 5.0
+        np.testing.assert_allclose(s2sad.grad(hm.scaled_sum)(x), 5.0)
+    finally:
+        hm.SCALE = old
+
+
+def test_closures_are_bound_per_instance_and_read_live():
+    f1 = hm.make_closure(np.array([1.0, 2.0]))
+    f2 = hm.make_closure(np.array([3.0, 4.0]))
+    np.testing.assert_allclose(s2sad.grad(f1)(np.ones(2)), [2.0, 4.0])
+    np.testing.assert_allclose(s2sad.grad(f2)(np.ones(2)), [6.0, 8.0])
+    inner, rebind = hm.make_rebindable()
+    gradient = s2sad.grad(inner)
+    np.testing.assert_allclose(gradient(np.ones(2)), [1.0, 2.0])
+    rebind(np.array([10.0, 20.0]))
+    np.testing.assert_allclose(gradient(np.ones(2)), [10.0, 20.0])
+
+
+def test_nested_function_defined_in_a_test():
+    offset = 3.0
+
+    def nested(x):
+        return (x + offset) ** 2
+    check_grads(nested, (1.5,))
+    assert s2sad.grad(nested)(1.5) == pytest.approx(9.0)
+
+
+def mismatched(x):
+    a = np.log(x)
+    return np.sum(a @ np.ones(3))
+
+
+def test_traceback_from_generated_code_shows_the_generated_line():
+    with pytest.raises(ValueError) as info:
+        s2sad.grad(mismatched)(np.ones(2))
+    text = "".join(traceback.format_exception(info.value))
+    assert "mismatched_value_and_grad" in text
+    assert "@ _t" in text            # the generated line itself is shown, not "<string>"
+
+
+def test_function_in_main_module(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        import s2sad
+
+        def f(x):
+            return np.sum(np.tanh(x) ** 2)
+
+        x = np.array([0.1, -0.4])
+        g = s2sad.grad(f)(x)
+        t = np.tanh(x)
+        assert np.allclose(g, 2 * t * (1 - t ** 2)), g
+        print("ok")
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
