@@ -44,6 +44,33 @@ def _elementwise(primitive):
         return False
 
 
+def _same_shape_operand(value, scope, find):
+    """A name whose shape ``value`` provably has, or None."""
+    op = classify(value, scope)
+    if op.kwargs:
+        return None
+    if op.primitive is COPY:
+        return op.args[0].id if isinstance(op.args[0], gast.Name) else None
+    if not _elementwise(op.primitive):
+        return None
+    names = [a.id for a in op.args if isinstance(a, gast.Name)]
+    numbers = [a for a in op.args if isinstance(a, gast.Constant) and type(a.value) in (int, float, bool)]
+    if len(names) + len(numbers) != len(op.args) or not names:
+        return None
+    if len({find(n) for n in names}) == 1:
+        return names[0]
+    return None
+
+
+def result_like(value, scope, classes):
+    """For one statement's value: a name with the shape of its result, or None.
+
+    Unlike ``run``'s classes this holds for a name assigned on several branches too,
+    since it speaks of this one assignment.
+    """
+    return _same_shape_operand(value, scope, lambda n: classes.get(n, n))
+
+
 def run(fn, scope):
     parent = {}
 
@@ -64,24 +91,9 @@ def run(fn, scope):
                 visit(s.orelse)
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                     and assigned[s.targets[0].id] == 1:
-                target = s.targets[0].id
-                op = classify(s.value, scope)
-                if op.kwargs:
-                    continue
-                if op.primitive is COPY:
-                    if isinstance(op.args[0], gast.Name):
-                        union(target, op.args[0].id)
-                    continue
-                if not _elementwise(op.primitive):
-                    continue
-                names = [a.id for a in op.args if isinstance(a, gast.Name)]
-                numbers = [a for a in op.args if isinstance(a, gast.Constant)
-                           and type(a.value) in (int, float, bool)]
-                if len(names) + len(numbers) != len(op.args) or not names:
-                    continue
-                if len(names) == 1 or len({find(n) for n in names}) == 1:
-                    for n in names:
-                        union(target, n)
+                operand = _same_shape_operand(s.value, scope, find)
+                if operand is not None:
+                    union(s.targets[0].id, operand)
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
     visit(fn.body)

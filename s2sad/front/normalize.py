@@ -227,6 +227,8 @@ class _Lowering:
         if isinstance(node, (gast.Tuple, gast.List)):
             kind = type(node)
             return kind(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+        if isinstance(node, (gast.BoolOp, gast.IfExp)) or isinstance(node, gast.Compare) and len(node.ops) > 1:
+            return self.simple(node)              # already lowered into a fresh name
         return self.temp(node)
 
     def _module_chain(self, node):

@@ -36,6 +36,7 @@ import gast
 
 from .. import nodes as N
 from .. import runtime
+from ..analysis import shapes
 from ..analysis.ops import COPY, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
@@ -168,7 +169,8 @@ class _Backward:
             args[1] = self.index_value(args[1])
         try:
             mapping = bind(rule, g, ans, args, op.kwargs)
-            prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases, self.same_shape)
+            like = shapes.result_like(s.value, self.scope, self.shapes) if isinstance(ans, gast.Name) else None
+            prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases, self.shaped_like(like))
         except RuleError as exc:
             raise self.source.error(TransformError, f"cannot differentiate this call to {op.label}: {exc}", s) from None
         contributions = [(mapping[p], r) for p, r in results.items()
@@ -178,8 +180,12 @@ class _Backward:
         for atom, expr in contributions:
             self.contribute(atom, expr, defined, out)
 
-    def same_shape(self, a, b):
-        return a == b or (a in self.shapes and self.shapes.get(a) == self.shapes.get(b))
+    def shaped_like(self, like):
+        """Whether a variable provably has the shape of the current statement's result."""
+        if like is None:
+            return None
+        cls = self.shapes.get(like, like)
+        return lambda _ans, name: self.shapes.get(name, name) == cls
 
     def no_rule(self, s, op):
         if op.primitive is UNKNOWN:
