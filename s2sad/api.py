@@ -5,6 +5,7 @@ import numpy as np
 
 from . import driver
 from .front.source import unwrap
+from .errors import WrtError
 from .runtime import like
 
 __all__ = ["grad", "value_and_grad", "vjp", "differentiable", "show_adjoint", "adjoint_source"]
@@ -18,7 +19,7 @@ def _wrt(f, wrt):
         return (int(wrt),), False
     if isinstance(wrt, (tuple, list)) and wrt and all(isinstance(i, (int, np.integer)) for i in wrt):
         return tuple(int(i) for i in wrt), True
-    raise TypeError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")
+    raise WrtError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")
 
 
 def _as_float(args, wrt):
@@ -83,8 +84,9 @@ def vjp(f, *args, wrt=None, **kwargs):
     argument(s) ``wrt``; it can be called many times.
     """
     wrt, many = _wrt(f, wrt)
+    compiled = _function(f, wrt, "vjp")
     args = _as_float(args, wrt)
-    value, backward = _function(f, wrt, "vjp")(*args, **kwargs)
+    value, backward = compiled(*args, **kwargs)
 
     def vjp_fn(cotangent):
         return _finish(backward(cotangent), args, wrt, many)

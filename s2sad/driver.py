@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from . import __version__
 from . import nodes as N
 from .aliases import Aliases
+from .errors import WrtError
 from .analysis import activity, shapes
 from .back import emit
-from .front import fence, normalize, source as front_source, versions
+from .front import fence, jumps, normalize, source as front_source, versions
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup
 from .reverse import adjoint, assemble
@@ -66,12 +67,14 @@ def transform(fn, wrt, kind):
     scope = Scope.of(source.fn, assigned_names(tree))
     wrt_names = _wrt_names(tree, wrt, source)
     lowered = normalize.run(source, namer)                           # one operation per statement
+    lowered = jumps.run(lowered, namer)                              # break/continue/return end a branch
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     scope = scope.with_locals(assigned_names(versioned))
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
+    varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
     same_shapes = shapes.run(versioned, scope)                       # where unbroadcast is a no-op
     aliases = Aliases(scope, namer)
-    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes)  # both sweeps
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied)  # both sweeps
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
     fn_tree = KINDS[kind](versioned, adj, aliases)
@@ -89,7 +92,7 @@ def _wrt_names(tree, wrt, source):
     params = [a.id for a in tree.args.posonlyargs + tree.args.args]
     for i in wrt:
         if not -len(params) <= i < len(params):
-            raise IndexError(f"wrt={i} but {tree.name}() has {len(params)} positional parameter(s) "
+            raise WrtError(f"wrt={i} but {tree.name}() has {len(params)} positional parameter(s) "
                              f"({', '.join(params)})")
     return [params[i] for i in wrt]
 

@@ -48,5 +48,9 @@ class NoRuleError(TransformError):
     """A call on the differentiated path to a function with no derivative rule."""
 
 
+class WrtError(S2SadError, ValueError):
+    """A ``wrt`` that is not a parameter index (or a tuple of them) of the function."""
+
+
 class NonScalarOutputError(S2SadError, ValueError):
     """``grad`` was asked for the gradient of a function that does not return a scalar."""

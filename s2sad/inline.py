@@ -27,7 +27,7 @@ from . import nodes as N
 from . import runtime
 
 
-class RuleError(Exception):
+class RuleError(Exception):  # noqa: N818  (reported by the caller as a TransformError)
     """A call site's arguments do not fit the rule (reported against the user's line)."""
 
 

@@ -25,6 +25,23 @@ import gast
 from .ops import classify, names_in
 
 
+def varied(fn, wrt_names, scope):
+    """Names whose value may depend on a ``wrt`` input (whether or not it reaches the output).
+
+    Writes into such values are refused: an array may share memory with an input.
+    """
+    flows = list(_flows(fn.body, scope))
+    result = set(wrt_names)
+    changed = True
+    while changed:
+        changed = False
+        for targets, sources in flows:
+            if sources & result and not targets <= result:
+                result |= targets
+                changed = True
+    return frozenset(result)
+
+
 def run(fn, wrt_names, scope):
     """The set of active variable names of the normalized, versioned function ``fn``."""
     flows = list(_flows(fn.body, scope))
@@ -55,6 +72,11 @@ def _flows(stmts, scope):
         if isinstance(s, gast.If):
             yield from _flows(s.body, scope)
             yield from _flows(s.orelse, scope)
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                yield from _loop_target_flows(s, scope)
+            yield from _flows(s.body, scope)
+            yield from _flows(s.orelse, scope)
         elif isinstance(s, gast.Assign):
             target = s.targets[0]
             op = classify(s.value, scope)
@@ -69,6 +91,23 @@ def _flows(stmts, scope):
                 yield {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}, sources
 
 
+def _loop_target_flows(s, scope):
+    """``for x in xs``: x carries xs's derivative (not so a range index or an enumerate count)."""
+    targets = [t.id for t in s.target.elts] if isinstance(s.target, gast.Tuple) else [s.target.id]
+    it = s.iter
+    func = scope.resolve(it.func) if isinstance(it, gast.Call) else None
+    if func is range:
+        return
+    if func is enumerate and len(targets) == 2:
+        yield {targets[1]}, set(names_in(it))
+        return
+    if func is zip and len(targets) == len(it.args):
+        for t, a in zip(targets, it.args):
+            yield {t}, set(names_in(a))
+        return
+    yield set(targets), set(names_in(it))
+
+
 def _is_getitem(op):
     return op.primitive is operator.getitem
 
@@ -77,6 +116,6 @@ def _returns(stmts):
     for s in stmts:
         if isinstance(s, gast.Return):
             yield s
-        elif isinstance(s, gast.If):
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
             yield from _returns(s.body)
             yield from _returns(s.orelse)

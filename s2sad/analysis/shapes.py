@@ -86,7 +86,7 @@ def run(fn, scope):
 
     def visit(stmts):
         for s in stmts:
-            if isinstance(s, gast.If):
+            if isinstance(s, (gast.If, gast.For, gast.While)):
                 visit(s.body)
                 visit(s.orelse)
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \

@@ -65,6 +65,7 @@ class _Lowering:
         self.source = source
         self.namer = namer
         self.locals = assigned_names(source.tree)
+        self.result = None       # the name returned values are assigned to
         self.out = None          # the statement list being filled
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
 
@@ -114,7 +115,8 @@ class _Lowering:
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value)))
             self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))
             return
-        raise self.source.error(UnsupportedSyntaxError, "augmented assignment to this target is not supported", s)
+        raise self.source.error(UnsupportedSyntaxError, "augmented assignment to this target is not supported", s,
+                                hint="build a new value instead of mutating an object")
 
     def stmt_Expr(self, s):
         value = s.value
@@ -132,13 +134,50 @@ class _Lowering:
         if isinstance(s.value, gast.Name):
             self.emit(N.ret(N.clone(s.value)))
             return
-        result = self.namer.fresh("ans")
-        self.assign_to(N.store(result), s.value)
-        self.emit(N.ret(N.name(result)))
+        if self.result is None:                      # every return of an expression shares one name
+            self.result = self.namer.fresh("ans")
+        self.assign_to(N.store(self.result), s.value)
+        self.emit(N.ret(N.name(self.result)))
 
     def stmt_If(self, s):
         test = self.atom(s.test)
         self.emit(N.if_(test, self.block(s.body) or [gast.Pass()], self.block(s.orelse)))
+
+    def stmt_For(self, s):
+        iterable = self.simple(s.iter) if isinstance(s.iter, gast.Call) else self.atom(s.iter)
+        target, prefix = self.loop_target(s.target)
+        body = prefix + self.block(s.body)
+        self.emit(gast.For(target=target, iter=iterable, body=body or [gast.Pass()],
+                           orelse=self.block(s.orelse), type_comment=None))
+
+    def loop_target(self, target):
+        """A Name or a flat tuple of Names, and the statements that unpack deeper targets."""
+        if isinstance(target, gast.Name):
+            return N.store(target.id), []
+        if isinstance(target, (gast.Tuple, gast.List)) and all(isinstance(t, gast.Name) for t in target.elts):
+            return N.tup([N.store(t.id) for t in target.elts], gast.Store()), []
+        tmp = self.namer.temp()
+        unpack = gast.Assign(targets=[target], value=N.name(tmp), type_comment=None)
+        return N.store(tmp), self.block([N.located(unpack, self.stmt_)])
+
+    def stmt_While(self, s):
+        """``while c: B else: E`` -> ``while True: <c>; if c: B else: E; break``."""
+        saved, self.out = self.out, []
+        test = self.atom(s.test)
+        condition, self.out = self.out, saved
+        body = self.block(s.body)
+        if N.is_const(test) and test.value is True and not condition and not s.orelse:
+            self.emit(gast.While(test=N.const(True), body=body or [gast.Pass()], orelse=[]))
+            return
+        stop = self.block(s.orelse) + [gast.Break()]
+        loop_body = condition + [N.if_(test, body or [gast.Pass()], stop, like=s)]
+        self.emit(gast.While(test=N.const(True), body=loop_body, orelse=[]))
+
+    def stmt_Break(self, s):
+        self.emit(gast.Break())
+
+    def stmt_Continue(self, s):
+        self.emit(gast.Continue())
 
     def stmt_Assert(self, s):
         test = self.atom(s.test)

@@ -85,19 +85,20 @@ def read(fn):
     try:
         module = gast.parse(snippet)
     except SyntaxError as exc:
+        hint = "define the function with `def` in a .py file" if fn.__name__ == "<lambda>" else None
         raise SourceUnavailableError(
-            f"cannot parse the source of {name!r} at {filename}:{first_line}: {exc.msg}") from exc
+            f"cannot parse the source of {name!r} at {filename}:{first_line}: {exc.msg}"
+            + (f"\n  hint: {hint}" if hint else "")) from exc
     tree = module.body[0]
-    if isinstance(tree, gast.Expr) and isinstance(tree.value, gast.Lambda):
-        tree = tree.value
+    if isinstance(tree, gast.AsyncFunctionDef):
+        raise UnsupportedSyntaxError("async functions cannot be differentiated", filename=filename,
+                                     lineno=first_line, construct=f"async def {tree.name}",
+                                     hint="differentiate a plain `def` function and await outside it")
     if not isinstance(tree, gast.FunctionDef):
         # inspect returns the whole line for a lambda; lambdas come with calls to user functions.
         raise UnsupportedSyntaxError(
             "lambdas cannot be differentiated directly yet", filename=filename, lineno=first_line,
             construct=lines[0].strip(), hint="define the function with `def`")
-    if isinstance(tree, gast.AsyncFunctionDef):
-        raise UnsupportedSyntaxError("async functions cannot be differentiated", filename=filename,
-                                     lineno=first_line, construct=f"async def {tree.name}")
     tree.decorator_list = []
     return Source(fn=fn, tree=tree, filename=filename, first_line=first_line,
                   lines=snippet.splitlines())

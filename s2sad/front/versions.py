@@ -5,6 +5,11 @@ version (``x`` -> ``x_1``); where the branches of an ``if`` end with different
 versions, they are merged under one name. The backward sweep can then read any
 primal value directly, with no stack.
 
+Inside a loop a name keeps one version (the loop overwrites it every iteration
+anyway; the reverse pass records what the backward sweep needs), and a statement
+never reads the name it assigns: ``h = f(h)`` becomes ``_t = f(h); h = _t``, so
+that restoring ``h`` after its adjoint leaves the operand's value in place.
+
 >>> from s2sad.front.source import from_text
 >>> from s2sad.front.normalize import show
 >>> from s2sad.nodes import Namer
@@ -42,11 +47,24 @@ def run(fn, namer):
 class _Versions:
     def __init__(self, namer):
         self.namer = namer
+        self.in_loop = 0
 
     def block(self, stmts, current):
         current = dict(current)
         out = []
         for s in stmts:
+            if isinstance(s, (gast.For, gast.While)):
+                if isinstance(s, gast.For):
+                    s.iter = self.load(s.iter, current)
+                    self.in_loop += 1
+                    s.target = self.store(s.target, current)
+                else:
+                    self.in_loop += 1
+                s.body, current = self.block(s.body, current)
+                s.orelse, current = self.block(s.orelse, current)
+                self.in_loop -= 1
+                out.append(s)
+                continue
             if isinstance(s, gast.If):
                 s.test = self.load(s.test, current)
                 body, then_cur = self.block(s.body, current)
@@ -57,6 +75,11 @@ class _Versions:
                 continue
             if isinstance(s, gast.Assign):
                 s.value = self.load(s.value, current)
+                if self.in_loop and _reads_own_target(s):
+                    tmp = self.namer.temp()
+                    split = N.located(N.assign(tmp, s.value), s)
+                    out.append(split)
+                    s.value = N.name(tmp)
                 s.targets = [self.store(t, current) for t in s.targets]
             else:
                 for field in ("value", "test", "msg", "exc", "cause"):
@@ -74,7 +97,10 @@ class _Versions:
     def store(self, target, current):
         if isinstance(target, gast.Name):
             user = target.id
-            target.id = self.namer.fresh(user) if user in current else user
+            if self.in_loop:
+                target.id = current.get(user, user)
+            else:
+                target.id = self.namer.fresh(user) if user in current else user
             current[user] = target.id
         elif isinstance(target, (gast.Tuple, gast.List)):
             target.elts = [self.store(t, current) for t in target.elts]
@@ -100,6 +126,11 @@ class _Versions:
                 _rename(orelse, v2, v1)
                 merged[user] = v1
         return merged
+
+
+def _reads_own_target(s):
+    stored = {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+    return any(isinstance(n, gast.Name) and n.id in stored for n in gast.walk(s.value))
 
 
 def _rename(stmts, old, new):

@@ -41,6 +41,7 @@ from ..analysis.ops import COPY, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
 from ..rules import vjp_rule
+from . import loops
 
 
 @dataclass
@@ -51,35 +52,57 @@ class Adjoint:
     seed: str              # name of the output's adjoint, the backward sweep's input
     active_output: bool    # whether the output depends on any wrt argument at all
     grads: list            # one expression per wrt parameter: its adjoint
+    restored: set = frozenset()   # primal names the backward sweep restores (pops)
 
 
-def run(fn, source, scope, active, wrt_names, aliases, shapes=None):
+def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
 
     ``shapes``: shape classes (analysis/shapes.py), to drop no-op ``unbroadcast`` calls.
     """
     *forward, ret = fn.body
     result = ret.value
-    sweep = _Backward(source, scope, active, aliases, shapes or {})
+    sweep = _Backward(source, scope, active, aliases, shapes or {}, varied or active)
+    sweep.check_mutations(forward)
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
     backward = sweep.block(forward, defined) if active_output else []
     grads = [N.name(sweep.bar(w)) if w in defined else
              N.call(aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(w)]) for w in wrt_names]
+    # What the backward sweep reads decides what the forward sweep records.
+    params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+    primal = set(params) | {n.id for s in forward for n in gast.walk(s)
+                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    needed = {n.id for s in backward for n in gast.walk(s)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
+    backward = loops.resolve_markers(sweep, backward, needed)
+    forward = loops.forward(sweep, forward, needed)
+    forward = loops.stack_inits(sweep) + loops.none_inits(sweep, forward, params) + forward
+    restored = {name for kind, name in sweep.stacks if kind == "restore"}
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
-                   active_output=active_output, grads=grads)
+                   active_output=active_output, grads=grads, restored=restored)
+
+
+IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
+                    "append", "extend", "insert", "remove", "pop", "clear", "reverse", "update", "setdefault",
+                    "popitem", "__setitem__", "__iadd__", "__imul__"}
 
 
 class _Backward:
-    def __init__(self, source, scope, active, aliases, shapes):
+    def __init__(self, source, scope, active, aliases, shapes, varied):
         self.shapes = shapes
+        self.varied = varied
         self.source = source
         self.scope = scope
         self.active = active
         self.aliases = aliases
         self.namer = aliases.namer
         self.bars = {}
+        self.loop_depth = 0
+        self.plans = {}                 # id(loop) -> loops.LoopPlan
+        self.markers = loops.Marker()
+        self.stacks = {}                # (kind, primal name) -> stack name
 
     def bar(self, name):
         if name not in self.bars:
@@ -92,23 +115,32 @@ class _Backward:
         out = []
         commented = None
         for s in reversed(stmts):
+            restores = []
             if isinstance(s, gast.If):
                 produced = self.branch(s, defined)
+            elif isinstance(s, (gast.For, gast.While)):
+                loops.check_iterable(self, s)
+                produced = loops.backward(self, s, defined)
             elif isinstance(s, gast.Assign):
                 produced = self.assign(s, defined)
+                stored = [n.id for t in s.targets for n in gast.walk(t)
+                          if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+                defined.difference_update(stored)         # the old value's adjoint starts from zero
+                if self.loop_depth:
+                    restores = [self.markers.make("restore", n) for n in stored]
             elif isinstance(s, gast.Expr):
                 produced = self.check_side_effect(s)
             else:
                 produced = []
-            if not produced:
-                continue
-            line = self.source.file_line(s)
-            if line != commented and not isinstance(s, gast.If):
-                out.append(N.comment(f"grad of line {line}: {self.source.text(s)}"))
-                commented = line
-            elif isinstance(s, gast.If):
-                commented = None
-            out.extend(produced)
+            if produced:
+                line = self.source.file_line(s)
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    commented = None
+                elif line != commented:
+                    out.append(N.comment(f"grad of line {line}: {self.source.text(s)}"))
+                    commented = line
+                out.extend(produced)
+            out.extend(restores)
         return out
 
     def branch(self, s, defined):
@@ -130,12 +162,7 @@ class _Backward:
     def assign(self, s, defined):
         target = s.targets[0]
         if isinstance(target, (gast.Subscript, gast.Attribute)):
-            written = set(names_in(target.value)) & self.active
-            if written:
-                raise self.source.error(
-                    UnsupportedSyntaxError, "writing into an array that is being differentiated is not supported", s,
-                    hint="build a new array instead (np.where, np.concatenate, or arithmetic with a mask)")
-            return []
+            return []                                   # check_mutations refused the ones that matter
         if isinstance(target, gast.Name):
             if target.id not in self.active or target.id not in defined:
                 return []
@@ -172,7 +199,13 @@ class _Backward:
             like = shapes.result_like(s.value, self.scope, self.shapes) if isinstance(ans, gast.Name) else None
             prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases, self.shaped_like(like))
         except RuleError as exc:
-            raise self.source.error(TransformError, f"cannot differentiate this call to {op.label}: {exc}", s) from None
+            raise self.source.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
+                                    hint="check the arguments; s2sad supports the ones its rule for this function takes") from None
+        except (OSError, TypeError, NameError, SyntaxError) as exc:
+            name = getattr(rule, "__qualname__", repr(rule))
+            raise self.source.error(TransformError, f"the derivative rule {name} for `{op.label}` cannot be used: {exc}",
+                                    s, hint="a rule must be a function defined in a .py file, with straight-line "
+                                            "assignments followed by one `return`") from None
         contributions = [(mapping[p], r) for p, r in results.items()
                          if r is not None and set(names_in(mapping[p])) & self.active]
         if contributions:
@@ -189,10 +222,20 @@ class _Backward:
 
     def no_rule(self, s, op):
         if op.primitive is UNKNOWN:
-            what = f"cannot differentiate the {op.label}" if op.label.startswith(("method", "attribute")) \
-                else f"cannot differentiate a call to `{op.label}`: s2sad cannot tell which function it is"
-            hint = ("call NumPy functions on arrays (e.g. np.sum(x) for x.sum()), or register a rule with "
-                    "`@s2sad.rules.vjp(function)`")
+            if op.label.startswith("method"):
+                method = op.label.split(".")[1].rstrip("()")
+                what = f"cannot differentiate the {op.label}: no rule for this method"
+                hint = (f"call the NumPy function instead (np.{method}(x)), or register a rule with "
+                        f"`@s2sad.rules.vjp(np.{method})` and map the method to it with "
+                        f"`s2sad.rules.method(\"{method}\", np.{method})`")
+            elif op.label.startswith("attribute"):
+                attr = op.label.split(".")[1]
+                what = f"cannot differentiate the {op.label}: no rule for this attribute"
+                hint = (f"use a NumPy function instead, or register one with `@s2sad.rules.vjp(function)` and "
+                        f"`s2sad.rules.attribute(\"{attr}\", function)`")
+            else:
+                what = f"cannot differentiate a call to `{op.label}`: s2sad cannot tell which function it is"
+                hint = "call a module-level function, or register a rule with `@s2sad.rules.vjp(function)`"
             return self.source.error(NoRuleError, what, s, hint=hint)
         obj = op.primitive
         qual = f"{getattr(obj, '__module__', None) or ''}.{getattr(obj, '__qualname__', getattr(obj, '__name__', repr(obj)))}".lstrip(".")
@@ -205,13 +248,39 @@ class _Backward:
         return self.source.error(NoRuleError, what, s, hint=hint)
 
     def check_side_effect(self, s):
-        op = classify(s.value, self.scope)
-        touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & self.active
-        if touched and not op.nondiff:
-            raise self.source.error(UnsupportedSyntaxError,
-                                    "a call whose result is unused may modify a value being differentiated", s,
-                                    hint="use the returned value (in-place updates cannot be differentiated)")
-        return []
+        return []                                       # check_mutations refused the ones that matter
+
+    def check_mutations(self, stmts):
+        """Refuse in-place changes to values that depend on a wrt input (they may share memory with it)."""
+        for s in stmts:
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                self.check_mutations(s.body)
+                self.check_mutations(s.orelse)
+                continue
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
+                if set(names_in(s.targets[0].value)) & self.varied:
+                    raise self.source.error(
+                        UnsupportedSyntaxError, "writing into an array that is being differentiated is not supported",
+                        s, hint="build a new array instead (np.where, np.concatenate, or arithmetic with a mask)")
+                continue
+            value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+            if not isinstance(value, gast.Call):
+                continue
+            op = classify(value, self.scope)
+            touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & self.varied
+            if not touched or op.nondiff:
+                continue
+            if "out" in op.kwargs:
+                raise self.source.error(UnsupportedSyntaxError, "`out=` writes into an array in place, which cannot be "
+                                        "differentiated", s, hint="drop `out=` and use the returned value")
+            receiver_mutates = isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
+                and set(names_in(value.func.value)) & self.varied
+            unknown = op.primitive is UNKNOWN or vjp_rule(op.primitive) is None
+            if receiver_mutates or isinstance(s, gast.Expr) and unknown:
+                raise self.source.error(UnsupportedSyntaxError,
+                                        "a call that may modify a value being differentiated in place", s,
+                                        hint="use a function that returns a new value (in-place updates cannot be "
+                                             "differentiated)")
 
     def index_value(self, index):
         """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""

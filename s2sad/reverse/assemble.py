@@ -18,16 +18,44 @@ def value_and_grad(fn, adj, aliases):
     name = aliases.namer.fresh(f"{fn.name}_value_and_grad")
     seed = N.call(aliases.ref(runtime.seed, "seed"), [N.clone(adj.result)])
     start = [N.assign(adj.seed, seed)] if adj.active_output else [gast.Expr(value=seed)]
-    body = list(adj.forward) + start + list(adj.backward) + [N.ret(N.tup([N.clone(adj.result), _grads(adj)]))]
+    result = N.clone(adj.result)
+    if isinstance(result, gast.Name) and result.id in adj.restored and adj.backward:
+        value = aliases.namer.fresh("value")                 # the backward sweep restores the result's name
+        start.insert(0, N.assign(value, result))
+        result = N.name(value)
+    body = list(adj.forward) + start + list(adj.backward) + [N.ret(N.tup([result, _grads(adj)]))]
     return _with_params(fn, name, body)
 
 
 def vjp(fn, adj, aliases):
     name = aliases.namer.fresh(f"{fn.name}_vjp")
     backward_name = aliases.namer.fresh(f"{fn.name}_backward")
-    backward = N.function(backward_name, [adj.seed], list(adj.backward) + [N.ret(_grads(adj))])
+    # The backward sweep pops stacks and restores primal values; a pullback may run many
+    # times, so it works on its own copies of them.
+    backward_body = list(adj.backward)
+    copies = _own_copies(backward_body, adj, aliases)
+    backward = N.function(backward_name, [adj.seed], copies + backward_body + [N.ret(_grads(adj))])
     body = list(adj.forward) + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
     return _with_params(fn, name, body)
+
+
+def _own_copies(stmts, adj, aliases):
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    stacks = {n.func.value.id for s in stmts for n in gast.walk(s)
+              if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == "pop"
+              and isinstance(n.func.value, gast.Name)}
+    renames, copies = {}, []
+    for name in sorted(stacks):
+        renames[name] = aliases.namer.fresh(name)
+        copies.append(N.assign(renames[name], N.call(N.attr(name, "copy"))))
+    for name in sorted(adj.restored & assigned):
+        renames[name] = aliases.namer.fresh(name)
+        copies.append(N.assign(renames[name], N.name(name)))
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and n.id in renames:
+                n.id = renames[n.id]
+    return copies
 
 
 def _with_params(fn, name, body):

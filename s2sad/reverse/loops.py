@@ -1,0 +1,281 @@
+"""Where loops are reversed: the backward sweep of ``for``/``while``, and what the forward sweep records.
+
+A loop's backward sweep runs its iterations in reverse::
+
+    for i in range(n):                 i_range = range(n)
+        h = np.tanh(W @ h)     ->      i_count = 0
+                                       for i in i_range:
+                                           i_count += 1
+                                           _t1 = W @ h
+                                           h_stack.append(h)         # h is overwritten, and read later
+                                           h = np.tanh(_t1)
+                                       ...
+                                       for _k in range(i_count - 1, -1, -1):
+                                           i = i_range[_k]
+                                           _t1_bar = h_bar * (1.0 - h * h)
+                                           h = h_stack.pop()         # h as it was before the overwrite
+                                           h_bar = W.T @ _t1_bar ...
+
+Values are restored, not snapshotted: before an in-loop assignment overwrites a
+variable the backward sweep reads, the forward sweep pushes the old value; after
+that assignment's adjoint, the backward sweep pops it back. So at every point the
+backward sweep sees the primal state of the matching point of the forward sweep,
+whatever the branches, breaks and nesting. Only variables the backward sweep
+actually reads are pushed. Iteration counts (and a ``range`` object, so the loop
+index is recomputed instead of stored) are kept per loop; inside an outer loop they
+are pushed once per inner loop run.
+"""
+import itertools
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import nodes as N
+from .. import runtime
+from ..analysis.ops import names_in
+from ..errors import UnsupportedSyntaxError
+
+_ids = itertools.count()
+
+
+@dataclass
+class LoopPlan:
+    """The names one loop's sweeps use."""
+    node: object
+    counter: str
+    index: str
+    nested: bool
+    range_name: str = None
+    target_names: list = field(default_factory=list)
+
+
+class Marker:
+    """Placeholders in generated statements, resolved once we know what the backward sweep reads."""
+
+    PREFIX = "__s2sad_marker__"
+
+    def __init__(self):
+        self.table = {}
+
+    def make(self, kind, name, extra=None):
+        key = next(_ids)
+        self.table[key] = (kind, name, extra)
+        return gast.Expr(value=gast.Call(func=N.name(self.PREFIX), args=[N.const(key)], keywords=[]))
+
+    def get(self, stmt):
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+                and N.is_name(stmt.value.func, self.PREFIX):
+            return self.table[stmt.value.args[0].value]
+        return None
+
+
+def range_call(node, scope):
+    """Whether a loop's iterable is a call of the builtin ``range``."""
+    return isinstance(node, gast.Call) and scope.resolve(node.func) is range
+
+
+def plan(sweep, s, nested):
+    namer = sweep.namer
+    names = [n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)] if isinstance(s, gast.For) else []
+    base = names[0] if len(names) == 1 else "loop"
+    p = LoopPlan(node=s, counter=namer.fresh(f"{base}_count"), index=namer.fresh("_k"), nested=nested,
+                 target_names=names)
+    if isinstance(s, gast.For) and range_call(s.iter, sweep.scope) and len(names) == 1:
+        p.range_name = namer.fresh(f"{base}_range")
+    return p
+
+
+def backward(sweep, s, defined):
+    """The backward sweep of loop ``s``; updates ``defined`` (the adjoints assigned so far)."""
+    p = plan(sweep, s, nested=sweep.loop_depth > 0)
+    sweep.plans[id(s)] = p
+    sweep.loop_depth += 1
+    start = set(defined)
+    for _ in range(len(sweep.active) + 2):              # reaches a fixed point in two rounds
+        d = set(start)
+        body = sweep.block(s.body, d)
+        body += target_adjoint(sweep, s, p, d)
+        carried = d - start
+        if not carried:
+            break
+        start |= carried                                   # adjoints that flow into the previous iteration
+    sweep.loop_depth -= 1
+    inits = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - defined)]
+    resets = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - d)]
+    defined |= start
+    prefix = [sweep.markers.make("target", t, p) for t in p.target_names]
+    loop = gast.For(target=N.store(p.index),
+                    iter=N.call(sweep.aliases.ref(range, "range"), [N.binop(N.name(p.counter), gast.Sub(), N.const(1)),
+                                                  N.const(-1), N.const(-1)]),
+                    body=prefix + body + resets, orelse=[], type_comment=None)
+    N.located(loop, s)
+    records = [sweep.markers.make("pop_record", n) for n in _records(p)] if p.nested else []
+    return records + inits + [loop]
+
+
+def _records(p):
+    return [p.counter] + ([p.range_name] if p.range_name else [])
+
+
+def target_adjoint(sweep, s, p, defined):
+    """Adjoints of the loop variable flow into the sequence it was taken from (``xs[_k]``)."""
+    if not isinstance(s, gast.For):
+        return []
+    out = []
+    pairs = _target_sources(sweep, s)
+    for name, (seq, index) in pairs.items():
+        if name in sweep.active and name in defined and seq is not None:
+            bar = N.name(sweep.bar(name))
+            idx = index(N.name(p.index))
+            unindex = sweep.aliases.ref(runtime.unindex, "unindex")
+            sweep.contribute(seq, N.call(unindex, [bar, N.clone(seq), idx]), defined, out)
+            defined.discard(name)
+    return out
+
+
+def _target_sources(sweep, s):
+    """For each loop variable, the sequence atom it is an element of and its index, if known."""
+    target, it = s.target, s.iter
+    names = [t.id for t in target.elts] if isinstance(target, gast.Tuple) else [target.id]
+    plain = lambda k: k                                   # noqa: E731
+    if isinstance(it, gast.Call):
+        func = sweep.scope.resolve(it.func)
+        if func is range:
+            return {names[0]: (None, None)}
+        if func is enumerate and len(names) == 2 and len(it.args) == 1:
+            return {names[0]: (None, None), names[1]: (it.args[0], plain)}
+        if func is zip and len(names) == len(it.args):
+            return {n: (a, plain) for n, a in zip(names, it.args)}
+        if func is reversed and len(names) == 1 and len(it.args) == 1:
+            return {names[0]: (it.args[0], lambda k: gast.UnaryOp(op=gast.USub(), operand=N.add(k, N.const(1))))}
+        return {n: (None, None) for n in names}
+    if len(names) == 1:
+        return {names[0]: (it, plain)}
+    return {n: (None, None) for n in names}
+
+
+def check_iterable(sweep, s):
+    """A loop over a differentiated value must be one whose elements we can index."""
+    if not isinstance(s, gast.For):
+        return
+    pairs = _target_sources(sweep, s)
+    for name, (seq, _) in pairs.items():
+        if name in sweep.active and seq is None and set(names_in(s.iter)) & sweep.active:
+            raise sweep.source.error(UnsupportedSyntaxError, "cannot differentiate a loop over this iterable", s,
+                                     hint="loop over a list, tuple or array, or over range/enumerate/zip/reversed of them")
+
+
+# --- forward sweep -------------------------------------------------------------------------
+def forward(sweep, stmts, needed, depth=0):
+    """The forward sweep: the primal with counters, hoisted ranges and pushes of what ``needed`` holds."""
+    out = []
+    for s in stmts:
+        if isinstance(s, (gast.For, gast.While)):
+            p = sweep.plans.get(id(s))
+            if p is None:                                   # a loop with no derivative code
+                s.body = forward(sweep, s.body, needed, depth + 1)
+                out.append(s)
+                continue
+            if p.range_name:
+                out.append(N.located(N.assign(p.range_name, s.iter), s))
+                s.iter = N.name(p.range_name)
+            out.append(N.located(N.assign(p.counter, N.const(0)), s))
+            count = gast.AugAssign(target=N.store(p.counter), op=gast.Add(), value=N.const(1))
+            pushes = [_push(sweep, t, "target") for t in p.target_names if t in needed and not p.range_name
+                      and not _index_target(sweep, s, t)]
+            s.body = [count] + pushes + forward(sweep, s.body, needed, depth + 1)
+            out.append(s)
+            if p.nested:
+                out.extend(_push(sweep, n, "record") for n in _records(p))
+            continue
+        if isinstance(s, gast.If):
+            s.body = forward(sweep, s.body, needed, depth) or [gast.Pass()]
+            s.orelse = forward(sweep, s.orelse, needed, depth)
+        elif depth and isinstance(s, gast.Assign):
+            out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
+        out.append(s)
+    return out
+
+
+def _index_target(sweep, s, name):
+    return isinstance(s.iter, gast.Call) and sweep.scope.resolve(s.iter.func) is enumerate \
+        and isinstance(s.target, gast.Tuple) and s.target.elts[0].id == name
+
+
+def _stored(s):
+    return [n.id for t in s.targets for n in gast.walk(t)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+
+
+def _stack(sweep, name, kind):
+    key = (kind, name)
+    if key not in sweep.stacks:
+        sweep.stacks[key] = sweep.namer.derived(name, "stack")
+    return sweep.stacks[key]
+
+
+def _push(sweep, name, kind="restore"):
+    return gast.Expr(value=N.call(N.attr(_stack(sweep, name, kind), "append"), [N.name(name)]))
+
+
+def _pop(sweep, name, kind="restore"):
+    return N.assign(name, N.call(N.attr(_stack(sweep, name, kind), "pop")))
+
+
+def resolve_markers(sweep, stmts, needed):
+    """Replace markers in the backward sweep by pops (for what is needed) or nothing."""
+    out = []
+    for s in stmts:
+        m = sweep.markers.get(s)
+        if m is not None:
+            kind, name, p = m
+            if kind == "restore" and name in needed:
+                out.append(_pop(sweep, name))
+            elif kind == "pop_record":
+                out.append(_pop(sweep, name, "record"))
+            elif kind == "target" and name in needed:
+                if p.range_name:
+                    out.append(N.assign(name, gast.Subscript(value=N.name(p.range_name), slice=N.name(p.index),
+                                                             ctx=gast.Load())))
+                elif _index_target(sweep, p.node, name):
+                    out.append(N.assign(name, N.name(p.index)))
+                else:
+                    out.append(_pop(sweep, name, "target"))
+            continue
+        if isinstance(s, gast.If):
+            s.body = resolve_markers(sweep, s.body, needed) or [gast.Pass()]
+            s.orelse = resolve_markers(sweep, s.orelse, needed)
+        elif isinstance(s, gast.For):
+            s.body = resolve_markers(sweep, s.body, needed) or [gast.Pass()]
+            _simplify_header(s)
+        out.append(s)
+    return out
+
+
+def _simplify_header(loop):
+    """``for _k in range(n - 1, -1, -1)`` -> ``for _ in range(n)`` when the body never reads ``_k``."""
+    index = loop.target.id
+    if not index.startswith("_k") or not isinstance(loop.iter, gast.Call) or len(loop.iter.args) != 3:
+        return
+    if any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in gast.walk(s)):
+        return
+    loop.target = N.store("_")
+    loop.iter.args = [loop.iter.args[0].left]
+
+
+def stack_inits(sweep):
+    """``x_stack = []`` for every stack, at the top of the forward sweep."""
+    return [N.assign(stack, gast.List(elts=[], ctx=gast.Load())) for stack in sweep.stacks.values()]
+
+
+def none_inits(sweep, forward_stmts, params):
+    # A restored variable first assigned inside a loop has no old value at its first push.
+    """Pushed variables that may be unassigned when first pushed start as None."""
+    assigned = set(params)
+    for s in forward_stmts:
+        if isinstance(s, gast.Assign):
+            assigned.update(_stored(s))
+        elif isinstance(s, (gast.For, gast.While)):
+            break
+    pushed = {name for kind, name in sweep.stacks if kind == "restore" and name not in assigned}
+    return [N.assign(n, N.const(None)) for n in sorted(pushed)]
