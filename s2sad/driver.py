@@ -37,10 +37,15 @@ class Generated:
         bound = self._bound.get(fn)
         if bound is None:
             cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-            bound = emit.compile_function(self.text, self.name, fn.__globals__, cells, self.bindings,
-                                          self.origin, fn.__defaults__, fn.__kwdefaults__)
+            bound, links = emit.compile_function(self.text, self.name, fn.__globals__, cells, self.bindings,
+                                                 self.origin, fn.__defaults__, fn.__kwdefaults__)
             stats["compiles"] += 1
-            self._bound[fn] = bound
+            self._bound[fn] = bound                    # registered first: recursion finds it
+            try:
+                emit.resolve_links(links)
+            except BaseException:
+                del self._bound[fn]
+                raise
         return bound
 
 
@@ -74,10 +79,12 @@ def transform(fn, wrt, kind):
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
     same_shapes = shapes.run(versioned, scope)                       # where unbroadcast is a no-op
     aliases = Aliases(scope, namer)
-    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied)  # both sweeps
+    name = namer.fresh(f"{tree.name}_{kind}")
+    own = (source.fn, tuple(wrt), name) if kind == "vjp" else None            # recursion calls itself
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own)
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
-    fn_tree = KINDS[kind](versioned, adj, aliases)
+    fn_tree = KINDS[kind](versioned, adj, aliases, name)
     text = emit.source_text(fn_tree)                                 # emit
     origin = f"{source.filename}:{source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)

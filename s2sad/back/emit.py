@@ -11,6 +11,7 @@ import re
 import types
 
 from .. import nodes as N
+from .link import Deferred
 
 _COMMENT = re.compile(rf"^(\s*){N.COMMENT_PREFIX}\((['\"])(.*)\2\)$")
 _serial = itertools.count(1)
@@ -44,8 +45,19 @@ def compile_function(text, name, fn_globals, cells, bindings, origin, defaults=N
     module_code = compile(full, filename, "exec")
     factory_code = next(c for c in module_code.co_consts if isinstance(c, types.CodeType))
     inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
-    closure = tuple(cells[v] if v in cells else types.CellType(bindings[v]) for v in inner.co_freevars)
+    own = types.CellType()                     # a recursive function refers to itself by name
+    closure = tuple(cells[v] if v in cells else own if v == name else types.CellType(bindings[v])
+                    for v in inner.co_freevars)
     fn = types.FunctionType(inner, fn_globals, name, defaults, closure or None)
+    own.cell_contents = fn
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
-    return fn
+    deferred = [cell for cell in closure if isinstance(cell.cell_contents, Deferred)]
+    return fn, deferred
+
+
+def resolve_links(cells):
+    """Fill the cells that hold links to other generated functions (after the caller is registered)."""
+    for cell in cells:
+        if isinstance(cell.cell_contents, Deferred):
+            cell.cell_contents = cell.cell_contents.resolve()

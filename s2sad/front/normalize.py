@@ -131,7 +131,8 @@ class _Lowering:
         pass
 
     def stmt_Return(self, s):
-        if isinstance(s.value, gast.Name):
+        several = sum(isinstance(n, gast.Return) for n in gast.walk(self.source.tree)) > 1
+        if isinstance(s.value, gast.Name) and not several:
             self.emit(N.ret(N.clone(s.value)))
             return
         if self.result is None:                      # every return of an expression shares one name

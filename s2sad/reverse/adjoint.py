@@ -29,6 +29,7 @@ x_bar = _s2.unbroadcast(z_bar * y, x)
 x_bar = x_bar + y_bar * np.cos(x)
 """
 import builtins
+import inspect
 import operator
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ from ..analysis import shapes
 from ..analysis.ops import COPY, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
+from ..back.link import Deferred
+from ..front.source import unwrap
 from ..rules import vjp_rule
 from . import loops
 
@@ -55,7 +58,13 @@ class Adjoint:
     restored: set = frozenset()   # primal names the backward sweep restores (pops)
 
 
-def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None):
+def user_function(obj):
+    """A Python function s2sad can differentiate from its source (no rule registered)."""
+    fn = unwrap(obj)
+    return inspect.isfunction(fn) and not vjp_rule(obj) and not vjp_rule(fn)
+
+
+def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
 
     ``shapes``: shape classes (analysis/shapes.py), to drop no-op ``unbroadcast`` calls.
@@ -63,6 +72,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None)
     *forward, ret = fn.body
     result = ret.value
     sweep = _Backward(source, scope, active, aliases, shapes or {}, varied or active)
+    sweep.own = own
     sweep.check_mutations(forward)
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
@@ -74,6 +84,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None)
     params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
     primal = set(params) | {n.id for s in forward for n in gast.walk(s)
                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    primal |= {pullback for pullback, _ in sweep.calls.values()}
     needed = {n.id for s in backward for n in gast.walk(s)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
     backward = loops.resolve_markers(sweep, backward, needed)
@@ -103,6 +114,7 @@ class _Backward:
         self.plans = {}                 # id(loop) -> loops.LoopPlan
         self.markers = loops.Marker()
         self.stacks = {}                # (kind, primal name) -> stack name
+        self.calls = {}                 # id(statement) -> (pullback name, link to the callee's vjp)
 
     def bar(self, name):
         if name not in self.bars:
@@ -125,6 +137,8 @@ class _Backward:
                 produced = self.assign(s, defined)
                 stored = [n.id for t in s.targets for n in gast.walk(t)
                           if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+                if id(s) in self.calls:
+                    stored.append(self.calls[id(s)][0])
                 defined.difference_update(stored)         # the old value's adjoint starts from zero
                 if self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
@@ -189,6 +203,8 @@ class _Backward:
 
     def apply_rule(self, s, op, g, ans, defined, out):
         rule = vjp_rule(op.primitive) if op.primitive is not UNKNOWN else None
+        if rule is None and user_function(op.primitive):
+            return self.user_call(s, op, g, defined, out)
         if rule is None:
             raise self.no_rule(s, op)
         args = list(op.args)
@@ -212,6 +228,43 @@ class _Backward:
             out.extend(N.located(p, s) for p in prelude)
         for atom, expr in contributions:
             self.contribute(atom, expr, defined, out)
+
+    def user_call(self, s, op, g, defined, out):
+        """``y = f(a, b)`` with f a user function: f's generated vjp, linked, gives a pullback."""
+        callee = unwrap(op.primitive)
+        try:
+            bound = inspect.signature(callee).bind(*op.args, **op.kwargs)
+        except TypeError as exc:
+            raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s) from None
+        positional = callee.__code__.co_varnames[:callee.__code__.co_argcount]
+        wrt = []
+        for pname, atom in bound.arguments.items():
+            if not isinstance(atom, gast.AST) or not set(names_in(atom)) & self.active:
+                continue
+            if pname not in positional:
+                raise self.source.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/"
+                                        f"keyword-only parameter `{pname}` of `{op.label}`", s,
+                                        hint="make it an ordinary positional parameter")
+            wrt.append((positional.index(pname), atom))
+        if not wrt:
+            return
+        wrt.sort(key=lambda pair: pair[0])
+        indices = tuple(i for i, _ in wrt)
+        target = s.targets[0]
+        base = target.id if isinstance(target, gast.Name) else "call"
+        pullback = self.namer.derived(base, "pullback")
+        own = getattr(self, "own", None)
+        if own is not None and callee.__code__ is unwrap(own[0]).__code__ and indices == own[1]:
+            link = N.name(own[2])                      # recursion: the generated function calls itself
+        else:
+            link = self.aliases.ref(Deferred(callee, indices), f"{callee.__name__}_vjp")
+        self.calls[id(s)] = (pullback, link)
+        call = N.call(N.name(pullback), [g])
+        atoms = [atom for _, atom in wrt]
+        if len(atoms) == 1:
+            self.contribute(atoms[0], call, defined, out)
+        else:
+            self.contribute(N.tup(atoms), call, defined, out)
 
     def shaped_like(self, like):
         """Whether a variable provably has the shape of the current statement's result."""

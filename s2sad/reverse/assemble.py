@@ -14,8 +14,7 @@ def _grads(adj):
     return adj.grads[0] if len(adj.grads) == 1 else N.tup(adj.grads)
 
 
-def value_and_grad(fn, adj, aliases):
-    name = aliases.namer.fresh(f"{fn.name}_value_and_grad")
+def value_and_grad(fn, adj, aliases, name):
     seed = N.call(aliases.ref(runtime.seed, "seed"), [N.clone(adj.result)])
     start = [N.assign(adj.seed, seed)] if adj.active_output else [gast.Expr(value=seed)]
     result = N.clone(adj.result)
@@ -27,8 +26,7 @@ def value_and_grad(fn, adj, aliases):
     return _with_params(fn, name, body)
 
 
-def vjp(fn, adj, aliases):
-    name = aliases.namer.fresh(f"{fn.name}_vjp")
+def vjp(fn, adj, aliases, name):
     backward_name = aliases.namer.fresh(f"{fn.name}_backward")
     # The backward sweep pops stacks and restores primal values; a pullback may run many
     # times, so it works on its own copies of them.

@@ -191,8 +191,13 @@ def forward(sweep, stmts, needed, depth=0):
         if isinstance(s, gast.If):
             s.body = forward(sweep, s.body, needed, depth) or [gast.Pass()]
             s.orelse = forward(sweep, s.orelse, needed, depth)
-        elif depth and isinstance(s, gast.Assign):
-            out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
+        elif isinstance(s, gast.Assign):
+            if id(s) in sweep.calls:                          # y = f(x) -> y, y_pullback = f_vjp(x)
+                pullback, link = sweep.calls[id(s)]
+                s.targets = [N.tup([s.targets[0], N.store(pullback)], gast.Store())]
+                s.value.func = link
+            if depth:
+                out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
         out.append(s)
     return out
 
