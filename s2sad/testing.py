@@ -5,6 +5,7 @@
 """
 import numpy as np
 
+from . import tree
 from .api import grad as _grad, value_and_grad, vjp
 
 __all__ = ["check_grads", "numerical_grad"]
@@ -27,19 +28,32 @@ def _to_float64(x):
 
 
 def numerical_grad(f, args, i, eps=1e-6):
-    """Central finite differences of scalar ``f`` with respect to argument ``i`` (float64)."""
+    """Central finite differences of scalar ``f`` with respect to argument ``i`` (float64).
+
+    A container argument (tuple, list, dict, namedtuple) gets a container of the same shape.
+    """
     args = list(args)
-    x = _to_float64(args[i])
+    x = args[i]
+    if tree.is_container(x):
+        leaves = [_to_float64(v) for v in tree.flatten(x)]
+        grads = []
+        for j, leaf in enumerate(leaves):
+            def on_leaf(value, j=j):
+                return tree.unflatten(leaves[:j] + [value] + leaves[j + 1:], x)
+            grads.append(_numerical_leaf(lambda v: f(*_perturbed(args, i, on_leaf(v))), leaf, eps))
+        return tree.unflatten(grads, x)
+    return _numerical_leaf(lambda v: f(*_perturbed(args, i, v)), _to_float64(x), eps)
+
+
+def _numerical_leaf(g, x, eps):
     if isinstance(x, float):
-        up = f(*_perturbed(args, i, x + eps))
-        down = f(*_perturbed(args, i, x - eps))
-        return float((up - down) / (2 * eps))
+        return float((g(x + eps) - g(x - eps)) / (2 * eps))
     out = np.zeros(x.shape)
     for k in np.ndindex(x.shape):
         xp, xm = x.copy(), x.copy()
         xp[k] += eps
         xm[k] -= eps
-        out[k] = (f(*_perturbed(args, i, xp)) - f(*_perturbed(args, i, xm))) / (2 * eps)
+        out[k] = (g(xp) - g(xm)) / (2 * eps)
     return out
 
 
@@ -76,6 +90,12 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     for g, i in zip(grads, indices):
         x = args[i]
         _check_like(g, x, i)
+        if tree.is_container(x):
+            numeric = numerical_grad(f, f64_args, i, eps)
+            for got, want in zip(tree.flatten(g), tree.flatten(numeric)):
+                np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=rtol, atol=atol,
+                                           err_msg=f"gradient of argument {i} differs from finite differences")
+            continue
         if np.size(x) <= full_limit:
             numeric = numerical_grad(f, f64_args, i, eps)
             np.testing.assert_allclose(np.asarray(g, dtype=float), numeric, rtol=rtol, atol=atol,
@@ -90,13 +110,22 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
 
 
 def _flat(grads):
-    if isinstance(grads, tuple):
-        return np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in grads])
-    return np.ravel(np.asarray(grads, dtype=float))
+    leaves = tree.flatten(grads)
+    return np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in leaves])
 
 
 def _check_like(g, x, i):
-    if isinstance(x, (float, int)) and not isinstance(x, bool):
+    if tree.is_container(x):
+        assert type(g) is type(x), f"gradient of argument {i} should be a {type(x).__name__}, got {type(g).__name__}"
+        if isinstance(x, dict):
+            assert g.keys() == x.keys(), f"gradient of argument {i} has keys {sorted(g)}, argument has {sorted(x)}"
+            for k in x:
+                _check_like(g[k], x[k], i)
+        else:
+            assert len(g) == len(x), f"gradient of argument {i} has {len(g)} items, argument has {len(x)}"
+            for gk, xk in zip(g, x):
+                _check_like(gk, xk, i)
+    elif isinstance(x, (float, int)) and not isinstance(x, bool):
         assert type(g) is float, f"gradient of argument {i} should be a float, got {type(g).__name__}"
     elif isinstance(x, np.ndarray):
         assert isinstance(g, np.ndarray), f"gradient of argument {i} should be an ndarray, got {type(g).__name__}"

@@ -22,7 +22,7 @@ import operator
 
 import gast
 
-from .ops import classify, names_in
+from .ops import APPEND, classify, names_in
 
 
 def varied(fn, wrt_names, scope):
@@ -77,6 +77,10 @@ def _flows(stmts, scope):
                 yield from _loop_target_flows(s, scope)
             yield from _flows(s.body, scope)
             yield from _flows(s.orelse, scope)
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            op = classify(s.value, scope)
+            if op.primitive is APPEND:                         # items.append(v): items now holds v
+                yield set(names_in(op.args[0])), set(names_in(op.args[1]))
         elif isinstance(s, gast.Assign):
             target = s.targets[0]
             op = classify(s.value, scope)

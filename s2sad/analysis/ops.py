@@ -11,8 +11,10 @@ import operator
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .. import nodes as N
+from .. import tree
 from ..front.resolve import MISSING
 from ..rules import registry
 
@@ -29,6 +31,8 @@ class Marker:
 
 COPY = Marker("copy")              # y = x
 PACK = Marker("pack")              # y = (a, b) / [a, b]
+DICT = Marker("dict")              # y = {"a": a, "b": b}   (args: the values; keys in Op.keys)
+APPEND = Marker("append")          # items.append(v)        (args: items, v)
 UNKNOWN = Marker("unknown")        # a call or attribute s2sad cannot resolve to an object
 NONDIFF_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "flags", "__class__", "__name__"}
 
@@ -41,6 +45,7 @@ COMPARES = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, g
             gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Is: operator.is_, gast.IsNot: operator.is_not,
             gast.In: operator.contains, gast.NotIn: operator.contains}
 registry.nondiff(operator.lshift, operator.rshift)
+_ARRAY_ATTRIBUTES = {a for a in dir(np.ndarray) if not a.startswith("_")}
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Op:
     args: list                               # positional atoms (or index/value expressions)
     kwargs: dict = field(default_factory=dict)
     label: str = ""                          # how the user spelled it, for messages
+    keys: list = None                        # for DICT: the key atoms
 
     @property
     def nondiff(self):
@@ -62,6 +68,8 @@ def classify(value, scope):
         return Op(COPY, [value], label="copy")
     if isinstance(value, (gast.Tuple, gast.List)):
         return Op(PACK, list(value.elts), label="literal")
+    if isinstance(value, gast.Dict):
+        return Op(DICT, list(value.values), label="dict literal", keys=list(value.keys))
     if isinstance(value, gast.BinOp):
         return Op(BINOPS[type(value.op)], [value.left, value.right], label=type(value.op).__name__)
     if isinstance(value, gast.UnaryOp):
@@ -76,7 +84,10 @@ def classify(value, scope):
             return Op(primitive, [value.value], label=f".{value.attr}")
         if value.attr in NONDIFF_ATTRIBUTES:
             return Op(builtins.getattr, [value.value], label=f".{value.attr}")
-        return Op(UNKNOWN, [value.value], label=f"attribute .{value.attr}")
+        if value.attr in _ARRAY_ATTRIBUTES:
+            return Op(UNKNOWN, [value.value], label=f"attribute .{value.attr}")
+        # any other field: a namedtuple's (refused at run time for other objects)
+        return Op(tree.attribute, [value.value, N.const(value.attr)], label=f".{value.attr}")
     if isinstance(value, gast.Call):
         return _classify_call(value, scope)
     if isinstance(value, gast.JoinedStr):
@@ -103,6 +114,8 @@ def _classify_call(call, scope):
     if isinstance(func, gast.Attribute) and not _module_ref(func, scope):
         entry = registry.method_primitive(func.attr)
         label = f".{func.attr}()"
+        if func.attr == "append" and len(args) == 1 and not kwargs:
+            return Op(APPEND, [func.value, args[0]], label=label)
         if entry is None:
             return Op(UNKNOWN, [func.value] + args, kwargs, label=f"method {label}")
         primitive, packs = entry

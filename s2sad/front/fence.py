@@ -22,7 +22,6 @@ _REFUSED = {
     gast.FunctionDef: ("nested function definitions are not supported yet", "define the helper at module level and register a rule for it"),
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "define the helper at module level without async"),
     gast.Lambda: ("lambdas are not supported yet", "use a NumPy expression instead"),
-    gast.ListComp: ("list comprehensions are not supported yet", "use a NumPy expression instead"),
     gast.SetComp: ("set comprehensions are not supported", "use a list or a NumPy array"),
     gast.DictComp: ("dict comprehensions are not supported yet", "build the values one by one"),
     gast.GeneratorExp: ("generator expressions are not supported yet", "use a NumPy expression instead"),
@@ -31,7 +30,6 @@ _REFUSED = {
     gast.Await: ("`await` cannot be differentiated", "await outside the differentiated function"),
     gast.NamedExpr: ("assignment expressions (`:=`) are not supported", "assign in a separate statement"),
     gast.Starred: ("starred expressions (`*args`) are not supported", "pass the arguments one by one"),
-    gast.Dict: ("dict literals are not supported yet", "pass the values as separate arguments or in a tuple"),
     gast.Set: ("set literals are not supported", "use a tuple or a list"),
 }
 if hasattr(gast, "TryStar"):

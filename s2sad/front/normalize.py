@@ -305,8 +305,45 @@ class _Lowering:
             return self.atom(node)
         if isinstance(node, gast.JoinedStr):
             return N.clone(node)              # f-strings are never differentiated
+        if isinstance(node, gast.Dict):
+            if any(k is None for k in node.keys):
+                raise self.source.error(UnsupportedSyntaxError, "`**` in a dict literal is not supported", self.stmt_,
+                                        hint="write out the keys")
+            return gast.Dict(keys=[self.atom(k) for k in node.keys], values=[self.atom(v) for v in node.values])
+        if isinstance(node, gast.ListComp):
+            return self.listcomp(node)
         raise self.source.error(UnsupportedSyntaxError, f"`{type(node).__name__}` expressions are not supported",
                                 self.stmt_)
+
+    def listcomp(self, node):
+        """``[f(x) for x in xs if c]`` -> ``_t = []; for x in xs: if c: _t.append(f(x))``.
+
+        The loop variables get fresh names: a comprehension has its own scope.
+        """
+        result = self.namer.temp()
+        self.emit(N.assign(result, gast.List(elts=[], ctx=gast.Load())))
+        renames = {}
+        for gen in node.generators:
+            for n in gast.walk(gen.target):
+                if isinstance(n, gast.Name):
+                    renames[n.id] = self.namer.fresh(f"_{n.id}")
+        node = N.clone(node)
+        for sub in [node.elt] + [x for gen in node.generators for x in [gen.target, *gen.ifs]] + \
+                [gen.iter for gen in node.generators[1:]]:
+            for n in gast.walk(sub):
+                if isinstance(n, gast.Name) and n.id in renames:
+                    n.id = renames[n.id]
+        self.locals = self.locals | set(renames.values())
+        append = gast.Expr(value=gast.Call(func=N.attr(result, "append"), args=[node.elt], keywords=[]))
+        inner = [N.located(append, self.stmt_)]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                inner = [N.located(gast.If(test=cond, body=inner, orelse=[]), self.stmt_)]
+            inner = [N.located(gast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[], type_comment=None),
+                               self.stmt_)]
+        for stmt in inner:
+            self.statement(stmt)
+        return N.name(result)
 
     def index(self, node):
         """A subscript index with atoms in every position (slices, None, ..., tuples)."""

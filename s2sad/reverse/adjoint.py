@@ -31,14 +31,16 @@ x_bar = x_bar + y_bar * np.cos(x)
 import builtins
 import inspect
 import operator
+import sys
+import sysconfig
 from dataclasses import dataclass
 
 import gast
 
 from .. import nodes as N
-from .. import runtime
+from .. import runtime, tree
 from ..analysis import shapes
-from ..analysis.ops import COPY, PACK, UNKNOWN, classify, names_in
+from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
 from ..back.link import Deferred
@@ -56,12 +58,31 @@ class Adjoint:
     active_output: bool    # whether the output depends on any wrt argument at all
     grads: list            # one expression per wrt parameter: its adjoint
     restored: set = frozenset()   # primal names the backward sweep restores (pops)
+    popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk(s.body)
+            yield from _walk(s.orelse)
 
 
 def user_function(obj):
-    """A Python function s2sad can differentiate from its source (no rule registered)."""
+    """A Python function of the user's that s2sad differentiates from its source (no rule registered).
+
+    Functions of installed libraries and of the standard library (``np.cumsum`` is written in
+    Python) are primitives: they need a rule.
+    """
     fn = unwrap(obj)
-    return inspect.isfunction(fn) and not vjp_rule(obj) and not vjp_rule(fn)
+    if not inspect.isfunction(fn) or vjp_rule(obj) or vjp_rule(fn):
+        return False
+    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if root in sys.stdlib_module_names or root == "s2sad":
+        return False
+    path = fn.__code__.co_filename
+    return not any(part in path for part in ("site-packages", "dist-packages", sysconfig.get_paths()["stdlib"]))
 
 
 def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None):
@@ -91,8 +112,9 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     forward = loops.forward(sweep, forward, needed)
     forward = loops.stack_inits(sweep) + loops.none_inits(sweep, forward, params) + forward
     restored = {name for kind, name in sweep.stacks if kind == "restore"}
+    popped = set(sweep.unappended)
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
-                   active_output=active_output, grads=grads, restored=restored)
+                   active_output=active_output, grads=grads, restored=restored, popped=popped)
 
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -115,6 +137,8 @@ class _Backward:
         self.markers = loops.Marker()
         self.stacks = {}                # (kind, primal name) -> stack name
         self.calls = {}                 # id(statement) -> (pullback name, link to the callee's vjp)
+        self.unappended = set()         # lists whose appends the backward sweep undoes
+        self.local_lists = set()
 
     def bar(self, name):
         if name not in self.bars:
@@ -143,7 +167,7 @@ class _Backward:
                 if self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
             elif isinstance(s, gast.Expr):
-                produced = self.check_side_effect(s)
+                produced, restores = self.expression_statement(s, defined)
             else:
                 produced = []
             if produced:
@@ -169,6 +193,9 @@ class _Backward:
             return []
         return [N.if_(N.clone(s.test), body or [gast.Pass()], orelse, like=s)]
 
+    def helper(self, fn):
+        return self.aliases.ref(fn, fn.__name__)
+
     def zeros(self, name):
         return N.call(self.aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(name)])
 
@@ -193,10 +220,14 @@ class _Backward:
             return []
         out = []
         if op.primitive is COPY:
+            if isinstance(g, gast.Tuple):                  # a, b = t: t's adjoint is a container
+                g = N.call(self.helper(tree.pack), g.elts)
             self.contribute(op.args[0], g, defined, out)
-        elif op.primitive is PACK:
-            for i, elt in enumerate(op.args):
-                self.contribute(elt, gast.Subscript(value=N.clone(g), slice=N.const(i), ctx=gast.Load()), defined, out)
+        elif op.primitive in (PACK, DICT):
+            keys = op.keys if op.primitive is DICT else [N.const(i) for i in range(len(op.args))]
+            for key, elt in zip(keys, op.args):
+                self.contribute(elt, N.call(self.helper(tree.part), [N.clone(g), N.clone(key), N.clone(elt)]),
+                                defined, out)
         else:
             self.apply_rule(s, op, g, ans, defined, out)
         return out
@@ -235,7 +266,8 @@ class _Backward:
         try:
             bound = inspect.signature(callee).bind(*op.args, **op.kwargs)
         except TypeError as exc:
-            raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s) from None
+            raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
+                                    hint=f"call it with the arguments its definition takes") from None
         positional = callee.__code__.co_varnames[:callee.__code__.co_argcount]
         wrt = []
         for pname, atom in bound.arguments.items():
@@ -300,15 +332,31 @@ class _Backward:
             hint = f"register one with `@s2sad.rules.vjp({op.label})`, or mark it with `s2sad.rules.nondiff({op.label})`"
         return self.source.error(NoRuleError, what, s, hint=hint)
 
-    def check_side_effect(self, s):
-        return []                                       # check_mutations refused the ones that matter
+    def expression_statement(self, s, defined):
+        """``items.append(v)``: the list's adjoint loses its last element to ``v``; other calls: none."""
+        op = classify(s.value, self.scope) if isinstance(s.value, gast.Call) else None
+        if op is None or op.primitive is not APPEND:
+            return [], []                               # check_mutations refused the ones that matter
+        items, value = op.args
+        restore = [self.markers.make("unappend", items.id)]
+        if items.id not in self.active or items.id not in defined:
+            return [], restore
+        out = []
+        parts = N.call(self.helper(tree.append_grads), [N.name(self.bar(items.id)), N.clone(items)])
+        rest = self.namer.temp()
+        out.append(N.assign(N.tup([N.store(self.bar(items.id)), N.store(rest)], gast.Store()), parts))
+        self.contribute(value, N.name(rest), defined, out)
+        return out, restore
 
-    def check_mutations(self, stmts):
+    def check_mutations(self, stmts, top=True):
         """Refuse in-place changes to values that depend on a wrt input (they may share memory with it)."""
+        if top:
+            self.local_lists = {s.targets[0].id for s in _walk(stmts) if isinstance(s, gast.Assign)
+                                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.List)}
         for s in stmts:
             if isinstance(s, (gast.If, gast.For, gast.While)):
-                self.check_mutations(s.body)
-                self.check_mutations(s.orelse)
+                self.check_mutations(s.body, top=False)
+                self.check_mutations(s.orelse, top=False)
                 continue
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
                 if set(names_in(s.targets[0].value)) & self.varied:
@@ -326,6 +374,8 @@ class _Backward:
             if "out" in op.kwargs:
                 raise self.source.error(UnsupportedSyntaxError, "`out=` writes into an array in place, which cannot be "
                                         "differentiated", s, hint="drop `out=` and use the returned value")
+            if op.primitive is APPEND and op.args[0].id in self.local_lists:
+                continue                                # appending to a list this function built
             receiver_mutates = isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
                 and set(names_in(value.func.value)) & self.varied
             unknown = op.primitive is UNKNOWN or vjp_rule(op.primitive) is None

@@ -41,7 +41,7 @@ def _own_copies(stmts, adj, aliases):
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     stacks = {n.func.value.id for s in stmts for n in gast.walk(s)
               if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == "pop"
-              and isinstance(n.func.value, gast.Name)}
+              and isinstance(n.func.value, gast.Name)} - set(adj.popped)
     renames, copies = {}, []
     for name in sorted(stacks):
         renames[name] = aliases.namer.fresh(name)
@@ -49,6 +49,9 @@ def _own_copies(stmts, adj, aliases):
     for name in sorted(adj.restored & assigned):
         renames[name] = aliases.namer.fresh(name)
         copies.append(N.assign(renames[name], N.name(name)))
+    for name in sorted(adj.popped):
+        renames[name] = aliases.namer.fresh(name)
+        copies.append(N.assign(renames[name], N.call(N.attr(name, "copy"))))
     for s in stmts:
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and n.id in renames:

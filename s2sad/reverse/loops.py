@@ -236,6 +236,9 @@ def resolve_markers(sweep, stmts, needed):
             kind, name, p = m
             if kind == "restore" and name in needed:
                 out.append(_pop(sweep, name))
+            elif kind == "unappend" and name in needed:
+                sweep.unappended.add(name)
+                out.append(gast.Expr(value=N.call(N.attr(name, "pop"))))
             elif kind == "pop_record":
                 out.append(_pop(sweep, name, "record"))
             elif kind == "target" and name in needed:

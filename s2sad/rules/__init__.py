@@ -9,4 +9,4 @@ Users register rules for their own primitives with the same decorators::
     def my_function_vjp(g, ans, x): return g * 2 * x
 """
 from .registry import attribute, is_nondiff, method, nondiff, vjp, vjp_rule  # noqa: F401
-from . import python, numpy, linalg  # noqa: E402,F401  (registers the tables)
+from . import python, numpy, linalg, containers  # noqa: E402,F401  (registers the tables)

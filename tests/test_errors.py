@@ -1,0 +1,1185 @@
+"""Every error s2sad raises on purpose, one test per path.
+
+Each refusal is checked for: its class (always under ``s2sad.S2SadError``), the
+user's file (this file) and the line of the offending construct (found by
+searching the function's source, so the tests survive lines moving), the
+construct's source text, and the hint where there is one. Refusals happen at
+transform time: ``s2sad.adjoint_source`` (which never runs the function) raises
+the same error as the first call of ``grad`` (for a refusal inside a called user
+function, the callee's ``adjoint_source`` does: callees are linked lazily).
+
+Tests marked ``xfail(strict=True)`` describe the behaviour that should happen
+and does not yet (wrong file or line, missing hint, or a silently wrong gradient).
+
+Loops, ``break``/``continue`` and early ``return`` are supported: their tests
+check the gradient (against finite differences and a hand-derived value).
+"""
+import functools
+import inspect
+import os
+import sys
+
+import gast
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.front import fence
+from s2sad.testing import check_grads
+
+W = np.array([1.0, 2.0, 3.0])
+C = np.array([0.5, -1.0, 2.0])
+G = 1.0
+
+
+def x3():
+    return np.array([3.0, 1.0, 2.0])
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def line_of(fn, text):
+    """The file line of the only line of ``fn``'s source that contains ``text``."""
+    lines, first = inspect.getsourcelines(fn)
+    hits = [i for i, line in enumerate(lines) if text in line]
+    assert len(hits) == 1, f"{text!r} must occur on exactly one line of {fn.__name__}"
+    return first + hits[0]
+
+
+def check_located(err, fn, at, construct=None, hint=None, reason=None):
+    """``err`` names this file, the line of ``at`` in ``fn``, the construct and the hint."""
+    assert isinstance(err, s2sad.S2SadError)
+    assert isinstance(err, s2sad.TransformError)
+    message = str(err)
+    line = line_of(fn, at)
+    assert err.filename is not None and os.path.samefile(err.filename, __file__), message
+    assert err.lineno == line, f"expected line {line}: {message}"
+    assert message.startswith(f"{err.filename}:{line}: "), message
+    construct = construct or at
+    assert err.construct is not None and construct in err.construct, message
+    assert f"`{err.construct}`" in message
+    if reason is not None:
+        assert reason in message, message
+    if hint is not None:
+        assert err.hint is not None and hint in err.hint, message
+        assert f"\n  hint: {err.hint}" in message
+    return message
+
+
+def refused(fn, cls, at, *args, construct=None, hint=None, reason=None, wrt=None):
+    """``fn`` is refused with ``cls`` at transform time, and again (same message) by ``grad``."""
+    with pytest.raises(cls) as info:
+        s2sad.adjoint_source(fn, wrt)               # transforms only: fn never runs
+    err = info.value
+    message = check_located(err, fn, at, construct, hint, reason)
+    if not args:
+        args = (x3(),)
+    with pytest.raises(cls) as again:
+        s2sad.grad(fn, wrt)(*args)
+    assert str(again.value) == message
+    return err
+
+
+def refused_or_right(fn, at, x, expected_value, expected_grad, reason=None, hint=None):
+    """Never a silently wrong gradient: either refused at ``at`` (with ``reason`` and ``hint``), or value and
+    gradient are right."""
+    try:
+        value, g = s2sad.value_and_grad(fn)(x.copy())
+    except s2sad.TransformError as err:
+        check_located(err, fn, at, reason=reason, hint=hint)
+        return
+    np.testing.assert_allclose(value, expected_value)
+    np.testing.assert_allclose(g, expected_grad)
+
+
+# =============================================================================================
+# Source unavailable
+# =============================================================================================
+def test_function_from_exec():
+    namespace = {}
+    exec("def from_exec(x):\n    return x * x\n", namespace)
+    with pytest.raises(s2sad.SourceUnavailableError) as info:
+        s2sad.grad(namespace["from_exec"])(1.5)
+    err = info.value
+    assert isinstance(err, s2sad.S2SadError)
+    message = str(err)
+    assert "'from_exec'" in message and "<string>" in message
+    assert "exec()" in message and ".py file" in message
+
+
+@pytest.mark.parametrize("fn, name", [(len, "'len'"), (np.sin, "'sin'"),
+                                      (functools.partial(np.sum), "functools.partial")],
+                         ids=["builtin", "ufunc", "partial"])
+def test_not_a_python_function(fn, name):
+    with pytest.raises(s2sad.SourceUnavailableError) as info:
+        s2sad.grad(fn)(x3())
+    err = info.value
+    assert isinstance(err, s2sad.S2SadError)
+    message = str(err)
+    assert name in message and "not a Python function" in message
+    assert "`@s2sad.rules.vjp`" in message
+
+
+module_lambda = lambda x: x * x  # noqa: E731
+
+
+def test_module_level_lambda():
+    refused(module_lambda, s2sad.UnsupportedSyntaxError, "module_lambda = lambda x: x * x", 1.5,
+            reason="lambdas cannot be differentiated", hint="define the function with `def`")
+
+
+def make_lambda():
+    return lambda x: x * 3.0
+
+
+def test_lambda_made_in_a_function():
+    refused(make_lambda(), s2sad.UnsupportedSyntaxError, "return lambda x: x * 3.0", 1.5,
+            construct="lambda x: x * 3.0", hint="`def`")
+
+
+if False:
+    pass
+elif (lambda_in_elif := lambda x: x * 2):        # inspect returns a line that does not parse alone
+    pass
+
+
+def test_lambda_whose_source_does_not_parse():
+    with pytest.raises(s2sad.SourceUnavailableError) as info:
+        s2sad.grad(lambda_in_elif)(1.5)
+    message = str(info.value)
+    assert isinstance(info.value, s2sad.S2SadError)
+    assert "'<lambda>'" in message
+    assert f"{__file__}:{inspect.getsourcelines(lambda_in_elif)[1]}:" in message
+
+
+def test_lambda_whose_source_does_not_parse_says_what_to_do():
+    with pytest.raises(s2sad.SourceUnavailableError) as info:
+        s2sad.grad(lambda_in_elif)(1.5)
+    assert "\n  hint: define the function with `def`" in str(info.value)
+
+
+async def async_fn(x):
+    return x
+
+
+def test_async_function():
+    err = refused(async_fn, s2sad.UnsupportedSyntaxError, "async def async_fn(x):", construct="async def async_fn",
+                  reason="async functions cannot be differentiated", hint="differentiate a plain `def` function")
+    assert "lambda" not in str(err)
+
+
+# =============================================================================================
+# Syntax refused by the fence (s2sad/front/fence.py)
+# =============================================================================================
+def f_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def f_with(x):
+    with open(os.devnull) as fh:
+        y = x
+    return y
+
+
+def f_global(x):
+    global G
+    return x * G
+
+
+def _make_nonlocal():
+    z = 1.0
+
+    def f_nonlocal(x):
+        nonlocal z
+        return x * z
+    return f_nonlocal
+
+
+f_nonlocal = _make_nonlocal()
+
+
+def f_del(x):
+    y = x * 2
+    del y
+    return x
+
+
+def f_import(x):
+    import math
+    return math.sin(x)
+
+
+def f_import_from(x):
+    from math import sin
+    return sin(x)
+
+
+def f_class(x):
+    class A:
+        pass
+    return x
+
+
+def f_nested_def(x):
+    def h(t):
+        return t
+    return x
+
+
+def f_nested_async_def(x):
+    async def h():
+        pass
+    return x
+
+
+def f_lambda(x):
+    h = lambda t: t * 2  # noqa: E731
+    return x
+
+
+def f_listcomp(x):
+    y = np.sum([x * i for i in range(3)])
+    return y
+
+
+def f_setcomp(x):
+    y = {i for i in range(3)}
+    return x
+
+
+def f_dictcomp(x):
+    y = {i: i for i in range(3)}
+    return x
+
+
+def f_genexp(x):
+    y = sum(x * i for i in range(3))
+    return y
+
+
+def f_yield(x):
+    yield x
+    return x
+
+
+def f_yield_from(x):
+    yield from x
+    return x
+
+
+def f_walrus(x):
+    y = (z := x * 2) + 1
+    return y
+
+
+def f_starred_call(x):
+    a = (x, x)
+    y = np.add(*a)
+    return np.sum(y)
+
+
+def f_starred_target(x):
+    a, *b = x
+    return a
+
+
+def f_kwargs_call(x):
+    y = np.sum(x, **dict(axis=0))
+    return y
+
+
+def f_dict(x):
+    d = {"a": x}
+    return np.sum(x)
+
+
+def f_set(x):
+    s = {1.0, 2.0}
+    return np.sum(x)
+
+
+def f_match(x):
+    match x:
+        case 1.5:
+            y = x
+        case _:
+            y = 2 * x
+    return y
+
+
+def f_varargs(x, *rest):
+    return x
+
+
+def f_varkw(x, **kw):
+    return x
+
+
+def f_no_return(x):
+    y = x * 2
+
+
+def f_bare_return(x):
+    y = x * 2
+    return
+
+
+def f_ends_in_call(x):
+    y = x * 2
+    print(y)
+
+
+def f_assign_attribute(x):
+    y = x * 1
+    y.foo = 1
+    return np.sum(y)
+
+
+def f_augassign_attribute(x):
+    y = x * 1
+    y.a += 1
+    return np.sum(y)
+
+
+# (function, text on the offending line, construct, start of the reason, hint or None)
+SYNTAX = [
+    (f_try, "try:", None, "try/except cannot be differentiated", "move the try/except outside"),
+    (f_with, "with open(os.devnull) as fh:", None, "`with` blocks cannot be differentiated", "move the `with` block"),
+    (f_global, "global G", None, "`global` statements", "pass the value as an argument"),
+    (f_nonlocal, "nonlocal z", None, "`nonlocal` statements", "pass the value as an argument"),
+    (f_del, "del y", None, "`del` is not supported", "drop the `del` statement"),
+    (f_import, "import math", None, "imports inside a differentiated function", "import at module level"),
+    (f_import_from, "from math import sin", None, "imports inside a differentiated function", "import at module level"),
+    (f_class, "class A:", None, "class definitions", "define the class at module level"),
+    (f_nested_def, "def h(t):", None, "nested function definitions", "define the helper at module level"),
+    (f_nested_async_def, "async def h():", None, "async functions cannot be differentiated",
+     "define the helper at module level without async"),
+    (f_lambda, "h = lambda t: t * 2", "lambda t: t * 2", "lambdas are not supported", "use a NumPy expression"),
+    (f_listcomp, "[x * i for i in range(3)]", None, "list comprehensions", "use a NumPy expression"),
+    (f_setcomp, "{i for i in range(3)}", None, "set comprehensions", "use a list or a NumPy array"),
+    (f_dictcomp, "{i: i for i in range(3)}", None, "dict comprehensions", "build the values one by one"),
+    (f_genexp, "(x * i for i in range(3))", None, "generator expressions", "use a NumPy expression"),
+    (f_yield, "yield x", None, "generators cannot be differentiated", "return a value instead of yielding"),
+    (f_yield_from, "yield from x", None, "generators cannot be differentiated", "return a value instead of yielding"),
+    (f_walrus, "z := x * 2", None, "assignment expressions (`:=`)", "assign in a separate statement"),
+    (f_starred_call, "np.add(*a)", "*a", "starred expressions", "pass the arguments one by one"),
+    (f_starred_target, "a, *b = x", "*b", "starred expressions", "pass the arguments one by one"),
+    (f_kwargs_call, "np.sum(x, **dict(axis=0))", None, "`**kwargs` in calls", "pass the keyword arguments one by one"),
+    (f_dict, '{"a": x}', None, "dict literals", "pass the values as separate arguments or in a tuple"),
+    (f_set, "{1.0, 2.0}", None, "set literals", "use a tuple or a list"),
+    (f_match, "match x:", None, "`match` statements", "use if/elif"),
+    (f_varargs, "def f_varargs(x, *rest):", None, "functions with *args or **kwargs parameters", "name each parameter"),
+    (f_varkw, "def f_varkw(x, **kw):", None, "functions with *args or **kwargs parameters", "name each parameter"),
+    (f_no_return, "y = x * 2", None, "`return <value>`", None),
+    (f_bare_return, "return", "return", "`return <value>`", "write `return <value>`"),
+    (f_ends_in_call, "print(y)", None, "`return <value>`", None),
+    (f_assign_attribute, "y.foo = 1", None, "assigning to an attribute", "build a new value"),
+    (f_augassign_attribute, "y.a += 1", None, "augmented assignment to this target",
+     "build a new value instead of mutating an object"),
+]
+
+
+# the cases for an entry of the fence's table (s2sad/front/fence.py, _REFUSED): case -> gast node type
+FENCE_NODE = {"f_try": "Try", "f_with": "With", "f_global": "Global", "f_nonlocal": "Nonlocal", "f_del": "Delete",
+              "f_import": "Import", "f_import_from": "ImportFrom", "f_class": "ClassDef",
+              "f_nested_def": "FunctionDef", "f_nested_async_def": "AsyncFunctionDef", "f_lambda": "Lambda",
+              "f_listcomp": "ListComp", "f_setcomp": "SetComp", "f_dictcomp": "DictComp", "f_genexp": "GeneratorExp",
+              "f_yield": "Yield", "f_yield_from": "YieldFrom", "f_walrus": "NamedExpr", "f_starred_call": "Starred",
+              "f_starred_target": "Starred", "f_dict": "Dict", "f_set": "Set", "f_match": "Match"}
+# gradient at x = 1.5 of the cases whose construct the fence no longer refuses, derived by hand
+SUPPORTED_GRAD = {"f_listcomp": 3.0,            # sum([0 x, 1 x, 2 x]) = 3 x
+                  "f_dict": 1.0}                # the dict is unused: sum(x) = x
+
+
+def fence_refuses(fn):
+    """Whether the fence's table (as it is now) still refuses the construct of case ``fn``."""
+    node = FENCE_NODE.get(fn.__name__)
+    return node is None or getattr(gast, node) in fence._REFUSED
+
+
+@pytest.mark.parametrize("fn, at, construct, reason, hint", SYNTAX, ids=[c[0].__name__ for c in SYNTAX])
+def test_refused_syntax(fn, at, construct, reason, hint):
+    if not fence_refuses(fn):                     # supported now: then it must be differentiated right
+        g = check_grads(fn, (1.5,))
+        if fn.__name__ in SUPPORTED_GRAD:
+            assert g == pytest.approx(SUPPORTED_GRAD[fn.__name__])
+        return
+    if fn is f_bare_return:
+        at = "    return\n"                       # the bare `return`, not `return` inside another word
+    refused(fn, s2sad.UnsupportedSyntaxError, at, 1.5, construct=construct, reason=reason, hint=hint)
+
+
+def test_every_refused_node_type_is_covered():
+    """Each entry of the fence's table (as it is now) that a plain ``def`` can contain has a case here;
+    a case whose construct left the table is checked for its gradient by test_refused_syntax."""
+    unreachable = {gast.AsyncFor, gast.AsyncWith, gast.Await}   # only inside `async def`
+    names = {c[0].__name__ for c in SYNTAX}
+    covered = {getattr(gast, node): case for case, node in FENCE_NODE.items() if hasattr(gast, node)}
+    covered[gast.Starred] = "f_starred_call"
+    if hasattr(gast, "TryStar"):
+        if sys.version_info >= (3, 11):                         # test_try_star, test_try_star_reads_like_try
+            covered[gast.TryStar] = "f_try_star"
+            names |= {"f_try_star"} if "def f_try_star(" in TRY_STAR else set()
+        else:
+            unreachable.add(gast.TryStar)                       # except* does not parse before 3.11
+    for node_type in fence._REFUSED:
+        assert node_type in unreachable or covered.get(node_type) in names, node_type.__name__
+    for case in FENCE_NODE:
+        assert case in names, case
+    for node_type in (gast.For, gast.While, gast.Break, gast.Continue, gast.Return):   # test_control_flow_gradient
+        assert node_type not in fence._REFUSED, f"{node_type.__name__} is supported, the fence must not refuse it"
+
+
+# --- control flow: loops, break/continue, while and early return are differentiated -----------
+def c_for(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x
+    return s
+
+
+def c_for_break(x):
+    s = x
+    for i in range(3):
+        if i == 1:
+            break
+        s = s * x
+    return s
+
+
+def c_while(x):
+    n = 0
+    while n < 3:
+        x = x * 2.0
+        n = n + 1
+    return x
+
+
+def c_while_continue(x):
+    n = 0
+    while n < 3:
+        n = n + 1
+        if n == 2:
+            continue
+        x = x * 2.0
+    return x
+
+
+def c_early_return(x):
+    if x > 0:
+        return x * x
+    y = x * 2
+    return y
+
+
+# (function, what it computes, its derivative by hand)
+CONTROL_FLOW = [
+    (c_for, "3 x", lambda x: 3.0),
+    (c_for_break, "x**2 (the loop breaks after one step)", lambda x: 2.0 * x),
+    (c_while, "8 x", lambda x: 8.0),
+    (c_while_continue, "4 x (the second step is skipped)", lambda x: 4.0),
+    (c_early_return, "x**2 if x > 0 else 2 x", lambda x: 2.0 * x if x > 0 else 2.0),
+]
+
+
+@pytest.mark.parametrize("x", [1.5, -1.5, 0.7])
+@pytest.mark.parametrize("fn, what, derivative", CONTROL_FLOW, ids=[c[0].__name__ for c in CONTROL_FLOW])
+def test_control_flow_gradient(fn, what, derivative, x):
+    s2sad.adjoint_source(fn)                                    # not refused
+    g = check_grads(fn, (x,))                                   # value, grad, vjp and finite differences agree
+    assert g == pytest.approx(derivative(x)), what
+    assert s2sad.grad(fn)(x) == pytest.approx(derivative(x)), what
+
+
+@pytest.mark.parametrize("fn, at, construct, reason, hint", SYNTAX, ids=[c[0].__name__ for c in SYNTAX])
+def test_refused_syntax_says_what_to_do(fn, at, construct, reason, hint):
+    """Every refusal has a hint (checked by test_refused_syntax via SYNTAX), unless its message says what to write."""
+    if not fence_refuses(fn):
+        pytest.skip(f"{fn.__name__}: the fence no longer refuses it (its gradient is checked by test_refused_syntax)")
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.adjoint_source(fn)
+    err = info.value
+    assert (err.hint is None) == (hint is None), f"SYNTAX must list the hint of {fn.__name__}: {err}"
+    if err.hint is None:
+        assert "`return <value>`" in err.reason, f"the refusal says what is wrong but not what to do: {err}"
+    else:
+        assert f"\n  hint: {err.hint}" in str(err)
+
+
+TRY_STAR = """\
+def f_try_star(x):
+    try:
+        y = x * 2
+    except* ValueError:
+        y = x
+    return y
+"""
+
+
+def _module_from_text(tmp_path, text):
+    import importlib.util
+    path = tmp_path / "user_module.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("user_module_for_errors", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, str(path)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="except* is Python 3.11 syntax")
+def test_try_star(tmp_path):
+    module, path = _module_from_text(tmp_path, TRY_STAR)
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.adjoint_source(module.f_try_star)
+    err = info.value
+    assert os.path.samefile(err.filename, path)
+    assert err.lineno == 2 and str(err).startswith(f"{err.filename}:2: ")
+    assert err.construct.startswith("try: y = x * 2 except* ValueError:")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="except* is Python 3.11 syntax")
+def test_try_star_reads_like_try(tmp_path):
+    module, path = _module_from_text(tmp_path, TRY_STAR)
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.adjoint_source(module.f_try_star)
+    err = info.value
+    assert "TryStar" not in str(err)
+    assert err.reason == "try/except* cannot be differentiated"
+    assert err.hint == "move the try/except outside the differentiated function"
+    assert f"\n  hint: {err.hint}" in str(err)
+
+
+# --- refusals are located precisely --------------------------------------------------------
+@s2sad.differentiable
+def decorated_walrus(x):
+    y = (z := x * 2) + 1
+    return y
+
+
+def test_decorated_function_line():
+    refused(decorated_walrus, s2sad.UnsupportedSyntaxError, "z := x * 2", 1.5, reason="assignment expressions")
+
+
+def test_function_defined_inside_a_function_line():
+    def inner(x):
+        y = x * 2
+        del y
+        return x
+    refused(inner, s2sad.UnsupportedSyntaxError, "del y", 1.5, hint="drop the `del`")
+
+
+def f_multiline_walrus(x):
+    y = (x +
+         np.sum((z := x * 2)))
+    return y
+
+
+def test_construct_on_a_continuation_line():
+    refused(f_multiline_walrus, s2sad.UnsupportedSyntaxError, "np.sum((z := x * 2)))", 1.5,
+            construct="z := x * 2", reason="assignment expressions")
+
+
+def g_multiline_no_rule(x):
+    y = np.sum(
+        x.cumsum())
+    return y
+
+
+@pytest.mark.xfail(strict=True, reason="a missing rule in a statement spanning lines is reported at the "
+                                       "statement's first line, with the whole statement as the construct")
+def test_no_rule_on_a_continuation_line():
+    refused(g_multiline_no_rule, s2sad.NoRuleError, "x.cumsum())", construct="x.cumsum()")
+
+
+def f_kwargs_call_in_if(x):
+    if x > 0:
+        y = x * 2
+        z = np.sum(x, **dict(axis=0))
+    else:
+        y = x
+    return y
+
+
+def test_kwargs_call_inside_if_line():
+    err = refused(f_kwargs_call_in_if, s2sad.UnsupportedSyntaxError, "z = np.sum(x, **dict(axis=0))", 1.5,
+                  construct="np.sum(x, **dict(axis=0))", reason="`**kwargs` in calls",
+                  hint="pass the keyword arguments one by one")
+    assert "else" not in err.construct                  # the call, not the if/else block
+
+
+def f_printing_then_refused(x):
+    print("user code ran")
+    m, e = np.frexp(x)
+    return np.sum(m)
+
+
+def test_refused_before_any_user_code_runs(capsys):
+    for _ in range(2):                                   # and refused again on the next call, not cached
+        with pytest.raises(s2sad.NoRuleError):
+            s2sad.grad(f_printing_then_refused)(x3())
+    assert capsys.readouterr().out == ""
+
+
+# =============================================================================================
+# No derivative rule (s2sad/reverse/adjoint.py, no_rule)
+# =============================================================================================
+def helper(t):
+    return t * 2
+
+
+def g_frexp(x):
+    m, e = np.frexp(x)
+    return np.sum(m)
+
+
+def g_cumsum(x):
+    y = np.cumsum(x)
+    return np.sum(y)
+
+
+def g_method_cumsum(x):
+    y = x.cumsum()
+    return np.sum(y)
+
+
+def g_attribute(x):
+    y = x.imag
+    return np.sum(y)
+
+
+def g_user_function(x):
+    y = helper(x)
+    return np.sum(y)
+
+
+def g_local_function(x):
+    fn = helper
+    y = fn(x)
+    return np.sum(y)
+
+
+def g_local_numpy_function(x):
+    fn = np.sin
+    y = fn(x)
+    return np.sum(y)
+
+
+def g_parameter_function(x, fn):
+    return np.sum(fn(x))
+
+
+def g_unknown_in_return(x):
+    return np.sum(np.cumsum(x))
+
+
+NO_RULE = [
+    (g_frexp, "m, e = np.frexp(x)", "no derivative rule for numpy.frexp", "`@s2sad.rules.vjp(np.frexp)`"),
+    # np.cumsum is written in Python inside numpy: still a primitive that needs a rule
+    (g_cumsum, "y = np.cumsum(x)", "no derivative rule for numpy.cumsum", "`@s2sad.rules.vjp(np.cumsum)`"),
+    (g_unknown_in_return, "return np.sum(np.cumsum(x))", "no derivative rule for numpy.cumsum",
+     "`@s2sad.rules.vjp(np.cumsum)`"),
+    (g_method_cumsum, "y = x.cumsum()", "the method .cumsum()", "`@s2sad.rules.vjp(np.cumsum)`"),
+    (g_attribute, "y = x.imag", "the attribute .imag", "`@s2sad.rules.vjp(function)`"),
+    (g_local_function, "y = fn(x)", "cannot tell which function it is", "`@s2sad.rules.vjp(function)`"),
+    (g_local_numpy_function, "y = fn(x)", "cannot tell which function it is", "`@s2sad.rules.vjp(function)`"),
+    (g_parameter_function, "return np.sum(fn(x))", "cannot tell which function it is",
+     "`@s2sad.rules.vjp(function)`"),
+]
+
+
+@pytest.mark.parametrize("fn, at, reason, hint", NO_RULE,
+                         ids=[c.id if hasattr(c, "id") else c[0].__name__ for c in NO_RULE])
+def test_no_rule(fn, at, reason, hint):
+    args = (x3(), np.sin) if fn is g_parameter_function else (x3(),)
+    err = refused(fn, s2sad.NoRuleError, at, *args, reason=reason, hint=hint)
+    assert "s2sad.rules.vjp" in err.hint                 # says how to register a rule
+
+
+def test_call_to_a_user_function_is_differentiated():
+    """helper(t) = 2 t has no rule: s2sad differentiates it from its source."""
+    g = check_grads(g_user_function, (x3(),))
+    np.testing.assert_allclose(g, 2.0 * np.ones(3))
+
+
+def kwonly_helper(t, *, k):
+    return t * k
+
+
+def helper_walrus(t):
+    u = (v := t * 2)
+    return t
+
+
+def u_keyword_only(x):
+    y = kwonly_helper(1.0, k=x)
+    return np.sum(y)
+
+
+def u_wrong_arguments(x):
+    y = helper(x, x)
+    return np.sum(y)
+
+
+def u_callee_refused(x):
+    print("user code ran")
+    y = helper_walrus(x)
+    return np.sum(y)
+
+
+def test_user_function_keyword_only_parameter():
+    refused(u_keyword_only, s2sad.UnsupportedSyntaxError, "y = kwonly_helper(1.0, k=x)",
+            reason="cannot differentiate through the `*args`/keyword-only parameter `k` of `kwonly_helper`",
+            hint="make it an ordinary positional parameter")
+
+
+def test_user_function_called_with_the_wrong_arguments():
+    refused(u_wrong_arguments, s2sad.TransformError, "y = helper(x, x)",
+            reason="cannot call `helper` this way: too many positional arguments")
+
+
+def test_user_function_called_with_the_wrong_arguments_says_what_to_do():
+    err = refused(u_wrong_arguments, s2sad.TransformError, "y = helper(x, x)")
+    assert err.hint and f"\n  hint: {err.hint}" in str(err)
+
+
+def test_refusal_inside_a_user_function_names_its_line(capsys):
+    """A construct refused in the callee is reported at the callee's line, not at the call.
+
+    The callee is transformed when the caller's generated code is bound (its first call), before any user
+    code runs; ``adjoint_source`` of the caller shows the caller's code only, so the callee's own
+    ``adjoint_source`` is the one that refuses at transform time."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(u_callee_refused)(x3())
+    message = check_located(info.value, helper_walrus, "u = (v := t * 2)", construct="v := t * 2",
+                            reason="assignment expressions (`:=`) are not supported",
+                            hint="assign in a separate statement")
+    assert capsys.readouterr().out == ""
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as again:
+        s2sad.adjoint_source(helper_walrus)
+    assert str(again.value) == message
+
+
+def test_no_rule_for_a_numpy_function_suggests_nondiff_too():
+    err = refused(g_frexp, s2sad.NoRuleError, "np.frexp(x)")
+    assert "`s2sad.rules.nondiff(np.frexp)`" in err.hint
+
+
+def g_method_sort_copy(x):
+    y = np.sort(x)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("fn, at, register", [
+    (g_method_cumsum, "x.cumsum()", ["`@s2sad.rules.vjp(np.cumsum)`", '`s2sad.rules.method("cumsum", np.cumsum)`']),
+    (g_attribute, "x.imag", ["`@s2sad.rules.vjp(function)`", '`s2sad.rules.attribute("imag", function)`']),
+], ids=["method", "attribute"])
+def test_no_rule_for_a_method_says_how_to_register_it(fn, at, register):
+    """``@s2sad.rules.vjp`` alone does not make x.cumsum() / x.imag work: the hint names the mapping too."""
+    err = refused(fn, s2sad.NoRuleError, at)
+    for text in register:
+        assert text in err.hint, str(err)
+
+
+# --- user rules that cannot be inlined ------------------------------------------------------
+def prim_exec_rule(t):
+    return t * 2
+
+
+def prim_bad_rule(t):
+    return t * 2
+
+
+_ns = {}
+exec("def exec_rule(g, ans, t):\n    return g * 2\n", _ns)
+s2sad.rules.vjp(prim_exec_rule)(_ns["exec_rule"])
+
+
+@s2sad.rules.vjp(prim_bad_rule)
+def bad_rule(g, ans, t):
+    if g is None:
+        g = 0.0
+    return g * 2
+
+
+def g_exec_rule(x):
+    y = prim_exec_rule(x)
+    return np.sum(y)
+
+
+def g_bad_rule(x):
+    y = prim_bad_rule(x)
+    return np.sum(y)
+
+
+RULE_HINT = "a rule must be a function defined in a .py file, with straight-line assignments"
+
+
+def test_user_rule_without_source():
+    err = refused(g_exec_rule, s2sad.TransformError, "y = prim_exec_rule(x)",
+                  reason="the derivative rule exec_rule for `prim_exec_rule` cannot be used", hint=RULE_HINT)
+    assert "could not get source code" in err.reason
+
+
+
+
+def test_user_rule_not_straight_line():
+    err = refused(g_bad_rule, s2sad.TransformError, "y = prim_bad_rule(x)",
+                  reason="the derivative rule bad_rule for `prim_bad_rule` cannot be used", hint=RULE_HINT)
+    assert "only assignments may precede the return" in err.reason
+
+
+# =============================================================================================
+# Mutation and side effects on differentiated values
+# =============================================================================================
+def m_setitem(x):
+    y = x * 1
+    y[0] = 0.0
+    return np.sum(y)
+
+
+def m_setitem_wrt(x):
+    x[0] = 0.0
+    return np.sum(x)
+
+
+def m_setitem_value(x):
+    y = np.zeros(3)
+    y[0] = x[0]
+    return np.sum(y)
+
+
+def m_setitem_augmented(x):
+    y = x * 1
+    y[1:] += 1.0
+    return np.sum(y)
+
+
+def m_setitem_in_if(x):
+    y = x * 1
+    if np.sum(x) > 0:
+        y[0] = 0.0
+    return np.sum(y)
+
+
+def m_setitem_tuple_target(x):
+    y = np.zeros(3)
+    y[0], z = x[0], 2.0
+    return np.sum(y)
+
+
+def m_sort(x):
+    y = x * 1
+    y.sort()
+    return np.sum(y)
+
+
+def m_fill_wrt(x):
+    x.fill(1.0)
+    return np.sum(x)
+
+
+def m_unused_user_call(x):
+    helper(x)
+    return np.sum(x)
+
+
+WRITE_HINT = "build a new array instead"
+IN_PLACE = "a call that may modify a value being differentiated in place"
+IN_PLACE_HINT = "use a function that returns a new value"
+MUTATION = [
+    (m_setitem, "y[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
+    (m_setitem_wrt, "x[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
+    (m_setitem_value, "y[0] = x[0]", "writing into an array that is being differentiated", WRITE_HINT),
+    (m_setitem_augmented, "y[1:] += 1.0", "writing into an array that is being differentiated", WRITE_HINT),
+    (m_setitem_in_if, "y[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
+    (m_setitem_tuple_target, "y[0], z = x[0], 2.0", "writing into an array that is being differentiated",
+     WRITE_HINT),
+    (m_sort, "y.sort()", IN_PLACE, IN_PLACE_HINT),
+    (m_fill_wrt, "x.fill(1.0)", IN_PLACE, IN_PLACE_HINT),
+    (m_unused_user_call, "helper(x)", IN_PLACE, IN_PLACE_HINT),
+]
+
+
+@pytest.mark.parametrize("fn, at, reason, hint", MUTATION, ids=[c[0].__name__ for c in MUTATION])
+def test_mutation_refused(fn, at, reason, hint):
+    refused(fn, s2sad.UnsupportedSyntaxError, at, reason=reason, hint=hint)
+
+
+# --- mutations through aliases, views and `out=`: refused, or differentiated right --------------
+def s_alias_setitem(x):
+    y = x
+    y[0] = 0.0
+    return np.sum(W * x)
+
+
+def s_view_setitem(x):
+    y = x.reshape(3)
+    y[0] = 0.0
+    return np.sum(W * x)
+
+
+def s_alias_augassign(x):
+    y = x
+    y *= 2.0
+    return np.sum(W * x)
+
+
+def s_sort_result_assigned(x):
+    y = x * 1
+    z = y.sort()
+    return np.sum(W * y)
+
+
+def s_copyto(x):
+    buf = np.zeros(3)
+    np.copyto(buf, x)
+    return np.sum(buf * buf)
+
+
+def s_sum_out(x):
+    buf = np.zeros(())
+    y = np.sum(x, out=buf)
+    return y + buf
+
+
+WRITE = "writing into an array that is being differentiated"
+OUT = "`out=` writes into an array in place, which cannot be differentiated"
+OUT_HINT = "drop `out=` and use the returned value"
+SILENT = [
+    # x = [3, 1, 2]; the value and gradient Python's semantics give; the reason and hint of the refusal
+    # (None: must be differentiated right); the reason of a strict xfail where s2sad is still wrong
+    (s_alias_setitem, "y[0] = 0.0", 8.0, [0.0, 2.0, 3.0], WRITE, WRITE_HINT, None),
+    (s_view_setitem, "y[0] = 0.0", 8.0, [0.0, 2.0, 3.0], WRITE, WRITE_HINT, None),
+    (s_alias_augassign, "y *= 2.0", 22.0, [2.0, 4.0, 6.0], None, None,
+     "`y = x; y *= 2.0` changes x in place in Python (an augmented assignment on an alias of an argument), "
+     "but s2sad lowers it to `y = y * 2.0`: value 11 instead of 22 and gradient [1, 2, 3] instead of [2, 4, 6]; "
+     "it should be refused at `y *= 2.0` (or differentiated as the in-place update it is)"),
+    (s_sort_result_assigned, "z = y.sort()", 14.0, [3.0, 1.0, 2.0], IN_PLACE, IN_PLACE_HINT, None),
+    (s_copyto, "np.copyto(buf, x)", 14.0, [6.0, 2.0, 4.0], IN_PLACE, IN_PLACE_HINT, None),
+    (s_sum_out, "y = np.sum(x, out=buf)", 12.0, [2.0, 2.0, 2.0], OUT, OUT_HINT, None),
+]
+
+
+@pytest.mark.parametrize("fn, at, value, grad, reason, hint", [
+    pytest.param(fn, at, value, grad, reason, hint, id=fn.__name__,
+                 marks=[pytest.mark.xfail(strict=True, reason=bug)] if bug else [])
+    for fn, at, value, grad, reason, hint, bug in SILENT])
+def test_never_a_silently_wrong_gradient(fn, at, value, grad, reason, hint):
+    assert fn(x3()) == pytest.approx(value)             # what Python computes
+    if reason is not None:                              # refused at transform time, and by grad
+        refused(fn, s2sad.UnsupportedSyntaxError, at, reason=reason, hint=hint)
+    refused_or_right(fn, at, x3(), value, grad, reason=reason, hint=hint)
+
+
+# =============================================================================================
+# Arguments a rule does not accept
+# =============================================================================================
+def r_sum_bad_keyword(x):
+    y = np.sum(x, bogus=1)
+    return y
+
+
+def r_sum_where(x):
+    y = np.sum(x, where=x > 0)
+    return y
+
+
+def r_exp_out(x):
+    buf = np.zeros(3)
+    y = np.exp(x, out=buf)
+    return np.sum(y)
+
+
+RULE_ARGS = [
+    (r_sum_bad_keyword, "y = np.sum(x, bogus=1)", "np.sum", "bogus"),
+    (r_sum_where, "y = np.sum(x, where=x > 0)", "np.sum", "where"),
+]
+
+
+@pytest.mark.parametrize("fn, at, label, keyword", RULE_ARGS, ids=[c[0].__name__ for c in RULE_ARGS])
+def test_arguments_the_rule_does_not_accept(fn, at, label, keyword):
+    refused(fn, s2sad.TransformError, at,
+            reason=f"cannot differentiate this call to `{label}`: got an unexpected keyword argument '{keyword}'",
+            hint="check the arguments; ")
+
+
+@pytest.mark.parametrize("fn, at, label, keyword", RULE_ARGS, ids=[c[0].__name__ for c in RULE_ARGS])
+def test_arguments_the_rule_does_not_accept_hint(fn, at, label, keyword):
+    err = refused(fn, s2sad.TransformError, at)
+    assert err.hint.startswith("check the arguments; ") and f"\n  hint: {err.hint}" in str(err)
+
+
+def test_out_argument_is_refused_as_an_in_place_write():
+    """``out=`` is refused before its rule is looked at: it writes into ``buf`` in place."""
+    err = refused(r_exp_out, s2sad.UnsupportedSyntaxError, "y = np.exp(x, out=buf)", reason=OUT, hint=OUT_HINT)
+    assert err.reason == OUT and err.hint == OUT_HINT
+
+
+# =============================================================================================
+# Non-scalar output
+# =============================================================================================
+def returns_array(x):
+    return x * 2
+
+
+def returns_tuple(x):
+    return x, x
+
+
+@pytest.mark.parametrize("fn, what", [(returns_array, "an array of shape (3,)"),
+                                      (returns_tuple, "a value of type tuple")], ids=["array", "tuple"])
+@pytest.mark.parametrize("api", ["grad", "value_and_grad"])
+def test_non_scalar_output(fn, what, api):
+    with pytest.raises(s2sad.NonScalarOutputError) as info:
+        getattr(s2sad, api)(fn)(x3())
+    err = info.value
+    assert isinstance(err, s2sad.S2SadError) and isinstance(err, ValueError)
+    message = str(err)
+    assert what in message
+    assert "s2sad.vjp(f, *args)" in message
+
+
+def test_non_scalar_output_is_fine_for_vjp():
+    value, pullback = s2sad.vjp(returns_array, x3())
+    np.testing.assert_allclose(pullback(np.ones(3)), 2.0 * np.ones(3))
+
+
+# =============================================================================================
+# wrt
+# =============================================================================================
+def two_params(x, y):
+    return np.sum(x * y)
+
+
+@pytest.mark.parametrize("wrt, bad", [(2, 2), (-3, -3), ((0, 5), 5)], ids=["too-big", "too-negative", "in-tuple"])
+def test_wrt_out_of_range(wrt, bad):
+    g = s2sad.grad(two_params, wrt=wrt)
+    with pytest.raises(s2sad.WrtError) as info:
+        g(x3(), x3())
+    message = str(info.value)
+    assert message == f"wrt={bad} but two_params() has 2 positional parameter(s) (x, y)"
+
+
+def test_wrt_out_of_range_is_an_s2sad_error():
+    with pytest.raises(s2sad.WrtError) as info:
+        s2sad.grad(two_params, wrt=2)(x3(), x3())
+    assert isinstance(info.value, s2sad.S2SadError) and isinstance(info.value, ValueError)
+    assert issubclass(s2sad.WrtError, s2sad.S2SadError) and issubclass(s2sad.WrtError, ValueError)
+
+
+def test_vjp_wrt_out_of_range():
+    with pytest.raises(s2sad.WrtError) as info:
+        s2sad.vjp(two_params, x3(), x3(), wrt=3)
+    assert str(info.value) == "wrt=3 but two_params() has 2 positional parameter(s) (x, y)"
+
+
+@pytest.mark.parametrize("wrt", ["x", 1.0, True, (), [], (0, "y")])
+def test_wrt_bad_type(wrt):
+    with pytest.raises(s2sad.WrtError) as info:
+        s2sad.grad(two_params, wrt=wrt)                 # refused when asked, before any call
+    message = str(info.value)
+    assert message == f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}"
+
+
+def test_wrt_bad_type_in_decorator():
+    with pytest.raises(s2sad.WrtError, match="wrt must be an int or a non-empty tuple of ints, got 'x'"):
+        s2sad.differentiable(two_params, wrt="x")
+    with pytest.raises(s2sad.WrtError, match="wrt must be an int or a non-empty tuple of ints, got 1.5"):
+        s2sad.differentiable(wrt=1.5)(two_params)
+
+
+def test_wrt_bad_type_is_an_s2sad_error():
+    with pytest.raises(s2sad.WrtError) as info:
+        s2sad.grad(two_params, wrt="x")
+    assert isinstance(info.value, s2sad.S2SadError) and isinstance(info.value, ValueError)
+
+
+# =============================================================================================
+# Inactive uses are not refused
+# =============================================================================================
+def i_unknown_on_inactive(x):
+    c = np.cumsum(C)
+    fn = np.sin
+    d = fn(C)
+    e = helper(C)
+    f = C.cumsum()
+    return np.sum(x * c * d * e * f)
+
+
+def test_unknown_functions_on_inactive_data():
+    expected = np.cumsum(C) * np.sin(C) * (C * 2) * np.cumsum(C)
+    np.testing.assert_allclose(s2sad.grad(i_unknown_on_inactive)(x3()), expected)
+
+
+def i_unknown_on_a_parameter_not_differentiated(x, y):
+    return np.sum(x * np.cumsum(y))
+
+
+def test_unknown_function_on_an_argument_not_in_wrt():
+    np.testing.assert_allclose(s2sad.grad(i_unknown_on_a_parameter_not_differentiated)(x3(), C), np.cumsum(C))
+
+
+def i_unknown_not_reaching_output(x):
+    z = np.cumsum(x)
+    return np.sum(x)
+
+
+def test_unknown_function_whose_result_is_unused():
+    np.testing.assert_allclose(s2sad.grad(i_unknown_not_reaching_output)(x3()), np.ones(3))
+
+
+def i_write_inactive(x):
+    y = np.zeros(3)
+    y[0] = 5.0
+    y[1:] = C[1:]
+    return np.sum(x * y)
+
+
+def test_writing_into_an_inactive_array():
+    np.testing.assert_allclose(s2sad.grad(i_write_inactive)(x3()), [5.0, -1.0, 2.0])
+
+
+def i_sort_inactive(x):
+    c = C * 1
+    c.sort()
+    return np.sum(x * c)
+
+
+def test_in_place_method_on_an_inactive_array():
+    np.testing.assert_allclose(s2sad.grad(i_sort_inactive)(x3()), np.sort(C))
+
+
+def i_augassign_fresh(x):
+    y = x * 1
+    y *= 2.0
+    return np.sum(y)
+
+
+def test_augmented_assignment_to_a_fresh_array():
+    np.testing.assert_allclose(s2sad.grad(i_augassign_fresh)(x3()), 2.0 * np.ones(3))
+
+
+def i_print(x):
+    y = x * 2
+    print("y is", y)
+    print(f"sum {np.sum(y)}")
+    return np.sum(y)
+
+
+def test_print_of_a_differentiated_value(capsys):
+    np.testing.assert_allclose(s2sad.grad(i_print)(x3()), 2.0 * np.ones(3))
+    out = capsys.readouterr().out
+    assert "y is [6. 2. 4.]" in out and "sum 12.0" in out
+
+
+def i_nondiff_unused_call(x):
+    np.shape(x)
+    x.any()
+    return np.sum(x * x)
+
+
+def test_unused_non_differentiable_call_on_a_differentiated_value():
+    np.testing.assert_allclose(s2sad.grad(i_nondiff_unused_call)(x3()), 2.0 * x3())
