@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import gast
 
 from .. import nodes as N
-from .. import runtime
+from .. import runtime, tree
 from ..analysis.ops import names_in
 from ..errors import UnsupportedSyntaxError
 
@@ -122,6 +122,17 @@ def target_adjoint(sweep, s, p, defined):
     if not isinstance(s, gast.For):
         return []
     out = []
+    if isinstance(s.target, gast.Tuple) and not isinstance(s.iter, gast.Call):
+        # for a, b in pairs: the element pairs[_k] is the tuple (a, b)
+        names = [t.id for t in s.target.elts]
+        live = [n in sweep.active and n in defined for n in names]
+        if any(live) and set(names_in(s.iter)) & sweep.active:
+            element = N.call(sweep.helper(tree.pack),
+                             [N.name(sweep.bar(n)) if ok else N.const(None) for n, ok in zip(names, live)])
+            unindex = sweep.aliases.ref(runtime.unindex, "unindex")
+            sweep.contribute(s.iter, N.call(unindex, [element, N.clone(s.iter), N.name(p.index)]), defined, out)
+        defined.difference_update(names)
+        return out
     pairs = _target_sources(sweep, s)
     for name, (seq, index) in pairs.items():
         if name in sweep.active and name in defined and seq is not None:
@@ -157,6 +168,8 @@ def _target_sources(sweep, s):
 def check_iterable(sweep, s):
     """A loop over a differentiated value must be one whose elements we can index."""
     if not isinstance(s, gast.For):
+        return
+    if isinstance(s.target, gast.Tuple) and not isinstance(s.iter, gast.Call):
         return
     pairs = _target_sources(sweep, s)
     for name, (seq, _) in pairs.items():
