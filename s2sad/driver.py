@@ -70,24 +70,35 @@ def transform(fn, wrt, kind):
     tree = source.tree
     namer = N.Namer(N.all_names(tree) | {tree.name})
     scope = Scope.of(source.fn, assigned_names(tree))
+    aliases = Aliases(scope, namer)
+    name = namer.fresh(f"{tree.name}_{kind}")
+    own = (source.fn, tuple(wrt), name) if kind == "vjp" else None            # recursion calls itself
+    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, adjoint.NestedDefs())
+    text = emit.source_text(fn_tree)                                 # emit
+    origin = f"{source.filename}:{source.first_line}"
+    return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
+
+
+def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, enclosing=frozenset()):
+    """The passes from normalization to the assembled derivative function (a gast FunctionDef).
+
+    Also used for a function defined inside the differentiated one (``enclosing`` holds the
+    outer function's local names, which the inner one may read).
+    """
+    tree = source.tree
     wrt_names = _wrt_names(tree, wrt, source)
     lowered = normalize.run(source, namer)                           # one operation per statement
     lowered = jumps.run(lowered, namer)                              # break/continue/return end a branch
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
-    scope = scope.with_locals(assigned_names(versioned))
+    scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
     same_shapes = shapes.run(versioned, scope)                       # where unbroadcast is a no-op
-    aliases = Aliases(scope, namer)
-    name = namer.fresh(f"{tree.name}_{kind}")
-    own = (source.fn, tuple(wrt), name) if kind == "vjp" else None            # recursion calls itself
-    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own)
+    nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested)
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
-    fn_tree = KINDS[kind](versioned, adj, aliases, name)
-    text = emit.source_text(fn_tree)                                 # emit
-    origin = f"{source.filename}:{source.first_line}"
-    return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
+    return KINDS[kind](versioned, adj, aliases, name)
 
 
 def _names(node):

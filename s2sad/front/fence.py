@@ -19,9 +19,7 @@ _REFUSED = {
     gast.Import: ("imports inside a differentiated function are not supported", "import at module level"),
     gast.ImportFrom: ("imports inside a differentiated function are not supported", "import at module level"),
     gast.ClassDef: ("class definitions inside a differentiated function are not supported", "define the class at module level"),
-    gast.FunctionDef: ("nested function definitions are not supported yet", "define the helper at module level and register a rule for it"),
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "define the helper at module level without async"),
-    gast.Lambda: ("lambdas are not supported yet", "use a NumPy expression instead"),
     gast.SetComp: ("set comprehensions are not supported", "use a list or a NumPy array"),
     gast.DictComp: ("dict comprehensions are not supported yet", "build the values one by one"),
     gast.GeneratorExp: ("generator expressions are not supported yet", "use a NumPy expression instead"),
@@ -49,6 +47,21 @@ def run(source):
     for stmt in fn.body:
         _check(source, stmt, outer=fn)
     _check_returns(source, fn.body)
+    for node in gast.walk(fn):
+        if isinstance(node, gast.FunctionDef) and node is not fn:
+            if node.decorator_list:
+                raise source.error(UnsupportedSyntaxError, "decorated functions defined inside a differentiated "
+                                   "function are not supported", node, hint="define it at module level")
+            if node.args.vararg is not None or node.args.kwarg is not None:
+                raise source.error(UnsupportedSyntaxError, "functions with *args or **kwargs parameters cannot "
+                                   "be differentiated", node, hint="name each parameter")
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+            continue
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, gast.Lambda) and not (isinstance(node, gast.Assign) and len(node.targets) == 1
+                                                       and isinstance(node.targets[0], gast.Name)):
+                raise source.error(UnsupportedSyntaxError, "a lambda must be assigned to a name to be differentiated",
+                                   child, hint="write `f = lambda ...` on its own line, then call f")
 
 
 def _check(source, node, outer):
@@ -70,6 +83,10 @@ def _check(source, node, outer):
 def _check_returns(source, body):
     """A differentiated function returns a value (``return`` may stand anywhere)."""
     returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+    nested = [n for s in body for n in gast.walk(s) if isinstance(n, gast.FunctionDef)]
+    inner = {id(r) for f in nested for r in gast.walk(f) if isinstance(r, gast.Return)}
+    if not [r for r in returns if id(r) not in inner]:
+        returns = []
     for node in returns:
         if node.value is None:
             raise source.error(UnsupportedSyntaxError, "a differentiated function must return a value", node,

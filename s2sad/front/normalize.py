@@ -91,8 +91,29 @@ class _Lowering:
         finally:
             self.stmt_ = outer
 
+    def stmt_FunctionDef(self, s):
+        """A function defined here is kept as written; its derivative is generated where it is called."""
+        reads = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        counts = {}
+        for n in gast.walk(self.source.tree):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+        for name in sorted(reads):
+            if counts.get(name, 0) > 1 and name not in {a.id for a in s.args.args}:
+                raise self.source.error(UnsupportedSyntaxError, f"the function `{s.name}` reads `{name}`, which is "
+                                        f"assigned more than once in the enclosing function", s,
+                                        hint=f"pass `{name}` to `{s.name}` as an argument")
+        self.emit(N.clone(s))
+
     def stmt_Assign(self, s):
         targets = s.targets
+        if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):
+            lam = s.value                                    # f = lambda x: e  ->  def f(x): return e
+            ret = N.located(gast.Return(value=lam.body), s)
+            self.stmt_FunctionDef(N.located(gast.FunctionDef(
+                name=targets[0].id, args=lam.args, body=[ret], decorator_list=[], returns=None,
+                type_comment=None, type_params=[]), s))
+            return
         if len(targets) > 1:                                   # a = b = expr
             first = self.assign_to(targets[0], s.value)
             for t in targets[1:]:

@@ -65,6 +65,10 @@ class _Versions:
                 self.in_loop -= 1
                 out.append(s)
                 continue
+            if isinstance(s, gast.FunctionDef):
+                current[s.name] = s.name                # its body is versioned when it is differentiated
+                out.append(s)
+                continue
             if isinstance(s, gast.If):
                 s.test = self.load(s.test, current)
                 body, then_cur = self.block(s.body, current)

@@ -44,6 +44,7 @@ from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
 from ..back.link import Deferred
+from ..front import source as front_source
 from ..front.source import unwrap
 from ..rules import vjp_rule
 from . import loops
@@ -59,6 +60,50 @@ class Adjoint:
     grads: list            # one expression per wrt parameter: its adjoint
     restored: set = frozenset()   # primal names the backward sweep restores (pops)
     popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
+
+
+class NestedDefs:
+    """Functions defined inside the differentiated function, and the vjps generated for them.
+
+    A call ``y = h(a)`` to such a function on the differentiated path gets ``h_vjp``,
+    generated from h's own source and placed right after ``def h`` in the forward sweep,
+    so that it reads the enclosing function's variables as h does.
+    """
+
+    def __init__(self):
+        self.defs = {}          # name -> (FunctionDef, source, scope, enclosing locals, enclosing varied names)
+        self.generated = {}     # (name, wrt) -> name of the generated vjp
+        self.trees = {}         # name -> generated vjp FunctionDefs to place after ``def name``
+        self.differentiate = None
+
+    def enter(self, fn_tree, source, scope, varied, differentiate):
+        self.differentiate = differentiate
+        enclosing = frozenset(scope.locals)
+        for s in _walk(fn_tree.body):
+            if isinstance(s, gast.FunctionDef):
+                self.defs[s.name] = (s, source, scope, enclosing, varied)
+
+    def link(self, name, wrt, sweep, call):
+        key = (name, wrt)
+        if key in self.generated:
+            return self.generated[key]
+        node, source, scope, enclosing, varied = self.defs[name]
+        inner = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+        captured = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+                          - inner & varied - {name})
+        captured = [c for c in captured if c in varied and c not in inner and c != name]
+        if captured:
+            raise sweep.source.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads "
+                                     f"`{captured[0]}`, which is being differentiated", node,
+                                     hint=f"pass `{captured[0]}` to `{name}` as an argument")
+        vjp_name = sweep.namer.fresh(f"{name}_vjp")
+        self.generated[key] = vjp_name                  # before generating: recursion links to it
+        inner_source = front_source.Source(fn=None, tree=N.clone(node), filename=source.filename,
+                                           first_line=source.first_line, lines=source.lines)
+        tree = self.differentiate(inner_source, scope, sweep.namer, sweep.aliases, wrt, "vjp", vjp_name,
+                                  (name, wrt, vjp_name), self, enclosing)
+        self.trees.setdefault(name, []).append(tree)
+        return vjp_name
 
 
 def _walk(stmts):
@@ -85,7 +130,7 @@ def user_function(obj):
     return not any(part in path for part in ("site-packages", "dist-packages", sysconfig.get_paths()["stdlib"]))
 
 
-def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None):
+def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None, nested=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
 
     ``shapes``: shape classes (analysis/shapes.py), to drop no-op ``unbroadcast`` calls.
@@ -94,6 +139,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     result = ret.value
     sweep = _Backward(source, scope, active, aliases, shapes or {}, varied or active)
     sweep.own = own
+    sweep.nested = nested
     sweep.check_mutations(forward)
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
@@ -138,6 +184,8 @@ class _Backward:
         self.stacks = {}                # (kind, primal name) -> stack name
         self.calls = {}                 # id(statement) -> (pullback name, link to the callee's vjp)
         self.unappended = set()         # lists whose appends the backward sweep undoes
+        self.own = None                 # (function, wrt, name): the generated function itself
+        self.nested = None              # NestedDefs
         self.local_lists = set()
 
     def bar(self, name):
@@ -236,6 +284,9 @@ class _Backward:
         rule = vjp_rule(op.primitive) if op.primitive is not UNKNOWN else None
         if rule is None and user_function(op.primitive):
             return self.user_call(s, op, g, defined, out)
+        if op.primitive is UNKNOWN and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) \
+                and self.nested is not None and s.value.func.id in self.nested.defs:
+            return self.nested_call(s, op, g, defined, out)
         if rule is None:
             raise self.no_rule(s, op)
         args = list(op.args)
@@ -263,12 +314,39 @@ class _Backward:
     def user_call(self, s, op, g, defined, out):
         """``y = f(a, b)`` with f a user function: f's generated vjp, linked, gives a pullback."""
         callee = unwrap(op.primitive)
+        positional = callee.__code__.co_varnames[:callee.__code__.co_argcount]
+
+        def link(indices):
+            own = self.own
+            if own is not None and not isinstance(own[0], str) and callee.__code__ is unwrap(own[0]).__code__ \
+                    and indices == own[1]:
+                return N.name(own[2])                  # recursion: the generated function calls itself
+            return self.aliases.ref(Deferred(callee, indices), f"{callee.__name__}_vjp")
+        self.call_through(s, op, g, defined, out, inspect.signature(callee), positional, link)
+
+    def nested_call(self, s, op, g, defined, out):
+        """``y = h(a)`` with h defined inside the function: h's vjp is generated next to it."""
+        name = s.value.func.id
+        node = self.nested.defs[name][0]
+        positional = [a.id for a in node.args.posonlyargs + node.args.args]
+        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
+        defaults = node.args.defaults
+        params = [p.replace(default=None) if i >= len(params) - len(defaults) else p for i, p in enumerate(params)]
+        params += [inspect.Parameter(a.id, inspect.Parameter.KEYWORD_ONLY, default=None) for a in node.args.kwonlyargs]
+
+        def link(indices):
+            own = self.own
+            if own is not None and own[0] == name and indices == own[1]:
+                return N.name(own[2])
+            return N.name(self.nested.link(name, indices, self, s))
+        self.call_through(s, op, g, defined, out, inspect.Signature(params), positional, link)
+
+    def call_through(self, s, op, g, defined, out, signature, positional, link):
         try:
-            bound = inspect.signature(callee).bind(*op.args, **op.kwargs)
+            bound = signature.bind(*op.args, **op.kwargs)
         except TypeError as exc:
             raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
-                                    hint=f"call it with the arguments its definition takes") from None
-        positional = callee.__code__.co_varnames[:callee.__code__.co_argcount]
+                                    hint="call it with the arguments its definition takes") from None
         wrt = []
         for pname, atom in bound.arguments.items():
             if not isinstance(atom, gast.AST) or not set(names_in(atom)) & self.active:
@@ -285,12 +363,7 @@ class _Backward:
         target = s.targets[0]
         base = target.id if isinstance(target, gast.Name) else "call"
         pullback = self.namer.derived(base, "pullback")
-        own = getattr(self, "own", None)
-        if own is not None and callee.__code__ is unwrap(own[0]).__code__ and indices == own[1]:
-            link = N.name(own[2])                      # recursion: the generated function calls itself
-        else:
-            link = self.aliases.ref(Deferred(callee, indices), f"{callee.__name__}_vjp")
-        self.calls[id(s)] = (pullback, link)
+        self.calls[id(s)] = (pullback, link(indices))
         call = N.call(N.name(pullback), [g])
         atoms = [atom for _, atom in wrt]
         if len(atoms) == 1:

@@ -204,6 +204,11 @@ def forward(sweep, stmts, needed, depth=0):
         if isinstance(s, gast.If):
             s.body = forward(sweep, s.body, needed, depth) or [gast.Pass()]
             s.orelse = forward(sweep, s.orelse, needed, depth)
+        elif isinstance(s, gast.FunctionDef):                   # def h(...): then its generated vjp(s)
+            out.append(s)
+            if sweep.nested is not None:
+                out.extend(sweep.nested.trees.get(s.name, []))
+            continue
         elif isinstance(s, gast.Assign):
             if id(s) in sweep.calls:                          # y = f(x) -> y, y_pullback = f_vjp(x)
                 pullback, link = sweep.calls[id(s)]
