@@ -16,7 +16,8 @@ __all__ = [
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
-    "concatenate_grads", "astype",
+    "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
+    "slogdet_grad",
 ]
 
 
@@ -93,6 +94,13 @@ def _others_product(x, axis):
     return np.take(left, range(0, n), axis=axis) * np.take(right, range(1, n + 1), axis=axis)
 
 
+def std_grad(g, ans, x, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.std``: zero where the std is zero (a constant slice, or a single element)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_std = np.where(np.asarray(ans) == 0, 0.0, np.asarray(g) / ans)
+    return unreduce(per_std, x, axis, keepdims) * (x - np.mean(x, axis, keepdims=True)) / (reduced_size(x, axis) - ddof)
+
+
 def unsum(g, seq):
     """Adjoint of the builtin ``sum(seq)``: every element receives ``g``."""
     if isinstance(seq, np.ndarray):
@@ -108,12 +116,27 @@ def _basic(idx):
 
 def unindex(g, x, idx):
     """Adjoint of ``x[idx]``: ``g`` scattered into zeros shaped like ``x`` (repeats add up)."""
+    if isinstance(x, (list, tuple, dict)):         # a container: its adjoint is one (see tree.py)
+        return _unindex_container(g, x, idx)
     out = np.zeros(np.shape(x), dtype=np.result_type(_float_dtype(x), np.asarray(g).dtype))
     if _basic(idx) or (isinstance(idx, np.ndarray) and idx.dtype == bool):
         out[idx] = g
     else:
         np.add.at(out, idx, g)
     return out
+
+
+def _unindex_container(g, x, idx):
+    """``tree.container_unindex``, with real zeros (not None) for the array and number items that
+    were not picked: generated code may read an item of this adjoint directly (``t_bar[0]``)."""
+    from .tree import container_unindex
+    adj = container_unindex(g, x, idx)
+    keys = list(adj) if isinstance(adj, dict) else range(len(adj))
+    zeros = {k: zeros_like(x[k]) for k in keys
+             if adj[k] is None and not isinstance(x[k], (list, tuple, dict))}
+    if isinstance(adj, dict):
+        return type(adj)({k: zeros.get(k, v) for k, v in adj.items()})
+    return type(adj)(zeros.get(k, v) for k, v in enumerate(adj))
 
 
 # --- starting and finishing a sweep -------------------------------------------------------
@@ -152,6 +175,8 @@ def _describe(value):
 
 def like(g, x):
     """``g`` as a gradient of ``x``: same type, shape and (floating) dtype as ``x``."""
+    if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
+        g = zeros_like(x)
     if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
         return float(g)
     if isinstance(x, np.ndarray):
@@ -164,6 +189,9 @@ def like(g, x):
         return out
     if isinstance(x, np.generic):
         return _float_dtype(x).type(g)
+    if isinstance(x, (list, tuple, dict)):         # a container's adjoint: None where nothing flowed
+        from .tree import like_tree
+        return like_tree(g, x, like)
     return g
 
 
@@ -176,14 +204,35 @@ def safe_log(x):
     return np.log(np.where(x > 0, x, 1))
 
 
-def cast_grad(g, x):
-    """Adjoint of a cast: back to ``x``'s float dtype; zero through an integer cast."""
+def _zero_through_int(g, ans):
+    """A cast to an integer or boolean dtype is piecewise constant: its adjoint is zero."""
+    if ans is not None and np.result_type(ans).kind in "iub":
+        return np.zeros(np.shape(g))
+    return g
+
+
+def cast_grad(g, x, ans=None):
+    """Adjoint of a cast to ``ans``'s dtype: back to ``x``'s float dtype; zero through an integer cast."""
+    g = _zero_through_int(g, ans)
     return np.asarray(g).astype(_float_dtype(x)) if np.ndim(g) else _float_dtype(x).type(g)
 
 
-def astype(x, dtype):
+def astype(x, dtype, order="K", casting="unsafe", subok=True, copy=True):
     """``x.astype(dtype)`` as a function (the primitive behind the method)."""
-    return np.asarray(x).astype(dtype)
+    return np.asarray(x).astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+
+
+def clip_masks(x, a_min=None, a_max=None, min=None, max=None):
+    """``(below, above)``: where ``np.clip`` gave the lower / upper bound instead of ``x`` (None: no bound).
+
+    ``np.clip`` is ``np.minimum(np.maximum(x, lo), hi)``: where ``lo > hi`` the upper bound wins.
+    """
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    no = np.zeros(np.shape(x), dtype=bool)
+    above = np.greater(x if lo is None else np.maximum(x, lo), hi) if hi is not None else no
+    below = np.less(x, lo) & ~above if lo is not None else no
+    return below, above
 
 
 # --- linear algebra ------------------------------------------------------------------------
@@ -234,6 +283,13 @@ def dot_y_grad(g, x, y):
     return matmul_y_grad(g, x, y)
 
 
+def inner_grads(g, a, b):
+    """Adjoints of ``np.inner(a, b)`` (a scalar operand multiplies)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a), unbroadcast(g * a, b)
+    return tensordot_grads(g, a, b, ([-1], [-1]))
+
+
 def tensordot_grads(g, a, b, axes=2):
     """Adjoints of ``np.tensordot(a, b, axes)`` with respect to ``a`` and ``b``."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
@@ -251,11 +307,12 @@ def tensordot_grads(g, a, b, axes=2):
     n_af = len(a_free)
     g_a_part = list(range(n_af))                # g's axes belonging to a's free axes
     g_b_part = list(range(n_af, g.ndim))
-    # d a: contract g's b-part with b's free axes; result axes = a_free + a_axes (b_axes order)
+    # d a: contract g's b-part with b's free axes. The result's axes are a_free, then b's
+    # contracted axes in increasing order, i.e. their partners in a: a_axes[k] for k in argsort(b_axes).
     ga = np.tensordot(g, b, axes=(g_b_part, b_free))
-    ga = np.transpose(ga, np.argsort(a_free + a_axes))
-    gb = np.tensordot(a, g, axes=(a_free, g_a_part))     # axes: a_axes + b_free
-    gb = np.transpose(gb, np.argsort(b_axes + b_free))
+    ga = np.transpose(ga, np.argsort(a_free + [a_axes[k] for k in np.argsort(b_axes)]))
+    gb = np.tensordot(a, g, axes=(a_free, g_a_part))     # axes: a's contracted axes in increasing order, b_free
+    gb = np.transpose(gb, np.argsort([b_axes[k] for k in np.argsort(a_axes)] + b_free))
     return ga, gb
 
 
@@ -299,13 +356,16 @@ def einsum_grads(g, subscripts, operands):
 def trace_grad(g, x, offset=0, axis1=0, axis2=1):
     """Adjoint of ``np.trace(x, offset, axis1, axis2)``."""
     x = np.asarray(x)
-    eye = np.eye(x.shape[axis1], x.shape[axis2], k=offset)
+    axis1, axis2 = axis1 % x.ndim, axis2 % x.ndim
+    eye = np.eye(x.shape[axis1], x.shape[axis2], k=offset)      # eye[i, j]: x[.., i (axis1), .., j (axis2), ..]
+    if axis1 > axis2:
+        eye = eye.T                                             # its axes in the order they appear in x
     g = np.asarray(g)
     shape = [1] * x.ndim
     shape[axis1], shape[axis2] = x.shape[axis1], x.shape[axis2]
-    rest = [i for i in range(x.ndim) if i not in (axis1 % x.ndim, axis2 % x.ndim)]
+    rest = [i for i in range(x.ndim) if i not in (axis1, axis2)]
     out = np.zeros(x.shape, dtype=_float_dtype(x))
-    g_full = np.expand_dims(g, (axis1 % x.ndim, axis2 % x.ndim)) if rest else g
+    g_full = np.expand_dims(g, (axis1, axis2)) if rest else g
     out[...] = g_full * eye.reshape(shape)
     return out
 
@@ -315,6 +375,14 @@ def solve_a_grad(gb, ans):
     if np.ndim(ans) == 1:
         return -np.outer(gb, ans)
     return -(gb @ _mT(ans))
+
+
+def slogdet_grad(g_logdet, a):
+    """Adjoint of ``np.linalg.slogdet(a)`` given the adjoint of ``logabsdet`` (None when only the
+    locally constant sign is used)."""
+    if g_logdet is None:
+        return np.zeros(np.shape(a))
+    return np.asarray(g_logdet)[..., None, None] * _mT(np.linalg.inv(a))
 
 
 def det_grad(g, ans, a):
@@ -382,7 +450,7 @@ def unstack(g, axis=0):
 
 
 def hstack_grads(g, arrays):
-    axis = 0 if np.ndim(arrays[0]) == 1 else 1
+    axis = 0 if np.ndim(arrays[0]) <= 1 else 1              # np.hstack: atleast_1d, then axis 0 for 1-D
     return [np.reshape(p, np.shape(a)) for p, a in zip(
         split_like(g, [np.atleast_1d(a) for a in arrays], axis), arrays)]
 
@@ -392,8 +460,10 @@ def vstack_grads(g, arrays):
         split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays)]
 
 
-def unarray(g, obj):
-    """Adjoint of ``np.array(obj)`` where ``obj`` is a (nested) list of scalars or arrays."""
+def unarray(g, obj, ans=None):
+    """Adjoint of ``np.array(obj)`` where ``obj`` is a (nested) list of scalars or arrays
+    (zero when ``ans`` has an integer dtype)."""
+    g = _zero_through_int(g, ans)
     if isinstance(obj, (list, tuple)):
         return [unarray(g[i], o) for i, o in enumerate(obj)]
     return unbroadcast(g, obj)
@@ -402,4 +472,21 @@ def unarray(g, obj):
 def transpose_grad(g, axes=None):
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
+
+
+def unreshape(g, x, order="C"):
+    """Adjoint of ``np.reshape(x, shape, order)`` / ``np.ravel(x, order)``: ``g`` read back in the same order.
+
+    Order "A" (and ravel's "K") read Fortran order when ``x`` is Fortran- but not C-contiguous;
+    "K" on other non-contiguous views is taken as "A".
+    """
+    if order in ("A", "K"):
+        order = "F" if np.isfortran(np.asarray(x)) else "C"
+    return np.reshape(g, np.shape(x), order=order)
+
+
+def atleast_grads(g, arrays):
+    """Adjoints of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: one array in, one out; else a tuple."""
+    gs = [g] if len(arrays) == 1 else g
+    return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(gs, arrays)]

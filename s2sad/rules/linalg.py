@@ -1,7 +1,7 @@
 """Reverse rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import cholesky_grad, det_grad, norm_grad, solve_a_grad
+from ..runtime import cholesky_grad, det_grad, norm_grad, slogdet_grad, solve_a_grad
 from .registry import vjp
 
 @vjp(np.linalg.solve)
@@ -13,7 +13,7 @@ def inv_vjp(g, ans, a): return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, 
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return det_grad(g, ans, a)
 @vjp(np.linalg.slogdet)
-def slogdet_vjp(g, ans, a): return np.asarray(g[1])[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], a)
 @vjp(np.linalg.cholesky)
 def cholesky_vjp(g, ans, a): return cholesky_grad(g, ans)
 @vjp(np.linalg.norm)

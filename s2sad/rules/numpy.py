@@ -6,10 +6,10 @@ import operator
 
 import numpy as np
 
-from ..runtime import (astype, cast_grad, concatenate_grads, dot_x_grad, dot_y_grad, einsum_grads,
-                       extremum_grad, hstack_grads, matmul_x_grad, matmul_y_grad, prod_grad,
-                       reduced_size, safe_log, stack_grads, tensordot_grads, trace_grad,
-                       transpose_grad, unarray, unbroadcast, unreduce, vstack_grads)
+from ..runtime import (astype, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
+                       einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
+                       prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
+                       transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
 from .registry import attribute, method, nondiff, vjp
 
@@ -40,7 +40,10 @@ def logaddexp2_vjp(g, ans, x, y): return unbroadcast(g * np.exp2(x - ans), x), u
 @vjp(np.where)
 def where_vjp(g, ans, condition, x, y): return None, unbroadcast(np.where(condition, g, 0.0), x), unbroadcast(np.where(condition, 0.0, g), y)
 @vjp(np.clip)
-def clip_vjp(g, ans, a, a_min, a_max): return g * ((a >= a_min) & (a <= a_max)), unbroadcast(g * (a < a_min), a_min), unbroadcast(g * (a > a_max), a_max)
+def clip_vjp(g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None):
+    below, above = clip_masks(a, a_min, a_max, min, max)
+    return (unbroadcast(g * ~(below | above), a), unbroadcast(g * below, a_min), unbroadcast(g * above, a_max),
+            None, unbroadcast(g * below, min), unbroadcast(g * above, max))
 
 # --- unary elementwise ---
 @vjp(np.sin)
@@ -99,10 +102,13 @@ def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
 def rad2deg_vjp(g, ans, x): return g * (180.0 / np.pi)
 @vjp(np.real)
 def real_vjp(g, ans, x): return g
-@vjp(np.asarray, np.array, np.copy, np.ascontiguousarray)
-def asarray_vjp(g, ans, x): return unarray(g, x)
+@vjp(np.asarray, np.array, np.ascontiguousarray)
+def asarray_vjp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=False, device=None, like=None):
+    return unarray(g, x, ans)
+@vjp(np.copy)
+def copy_vjp(g, ans, a, order="K", subok=False): return unarray(g, a)
 @vjp(astype)
-def astype_vjp(g, ans, x, dtype): return cast_grad(g, x)
+def astype_vjp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=True): return cast_grad(g, x, ans)
 
 nondiff(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.isnan, np.isinf, np.isfinite, np.signbit, np.heaviside,
@@ -128,7 +134,7 @@ def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
+    return std_grad(g, ans, a, axis, ddof, keepdims)
 
 # --- products ---
 @vjp(operator.matmul, np.matmul)
@@ -137,7 +143,7 @@ def matmul_vjp(g, ans, x, y): return matmul_x_grad(g, x, y), matmul_y_grad(g, x,
 def dot_vjp(g, ans, a, b): return dot_x_grad(g, a, b), dot_y_grad(g, a, b)
 @vjp(np.inner)
 def inner_vjp(g, ans, a, b):
-    a_bar, b_bar = tensordot_grads(g, a, b, ([-1], [-1]))
+    a_bar, b_bar = inner_grads(g, a, b)
     return a_bar, b_bar
 @vjp(np.outer)
 def outer_vjp(g, ans, a, b): return np.reshape(g @ np.ravel(b), np.shape(a)), np.reshape(np.ravel(a) @ g, np.shape(b))
@@ -146,7 +152,7 @@ def tensordot_vjp(g, ans, a, b, axes=2):
     a_bar, b_bar = tensordot_grads(g, a, b, axes)
     return a_bar, b_bar
 @vjp(np.einsum)
-def einsum_vjp(g, ans, subscripts, *operands): return None, einsum_grads(g, subscripts, operands)
+def einsum_vjp(g, ans, subscripts, *operands, optimize=False): return None, einsum_grads(g, subscripts, operands)
 @vjp(np.trace)
 def trace_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return trace_grad(g, a, offset, axis1, axis2)
 
@@ -154,9 +160,13 @@ def trace_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return trace_grad(g, a, of
 @vjp(np.transpose)
 def transpose_vjp(g, ans, a, axes=None): return transpose_grad(g, axes)
 @vjp(np.reshape)
-def reshape_vjp(g, ans, a, *shape, **kwargs): return np.reshape(g, np.shape(a))
-@vjp(np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d)
-def ravel_vjp(g, ans, a, *args, **kwargs): return np.reshape(g, np.shape(a))
+def reshape_vjp(g, ans, a, shape=None, order="C", *, newshape=None, copy=None): return unreshape(g, a, order)
+@vjp(np.ravel)
+def ravel_vjp(g, ans, a, order="C"): return unreshape(g, a, order)
+@vjp(np.squeeze, np.expand_dims)
+def squeeze_vjp(g, ans, a, axis=None): return np.reshape(g, np.shape(a))
+@vjp(np.atleast_1d, np.atleast_2d)
+def atleast_vjp(g, ans, *arys): return atleast_grads(g, arys)
 @vjp(np.swapaxes)
 def swapaxes_vjp(g, ans, a, axis1, axis2): return np.swapaxes(g, axis1, axis2)
 @vjp(np.moveaxis)

@@ -41,7 +41,7 @@ def max_vjp(g, ans, x, y): return g * (x >= y), g * (x < y)
 @vjp(builtins.min)
 def min_vjp(g, ans, x, y): return g * (x <= y), g * (x > y)
 @vjp(builtins.sum)
-def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), g
+def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g, start)
 @vjp(builtins.float)
 def float_vjp(g, ans, x): return g
 
