@@ -33,6 +33,8 @@ def _as_float(args, wrt):
 
 
 def _finish(grads, args, wrt, many):
+    if many and len(wrt) == 1:
+        grads = (grads,)                       # generated code returns one gradient bare
     if many:
         return tuple(like(g, args[i]) for g, i in zip(grads, wrt))
     return like(grads, args[wrt[0]])

@@ -45,6 +45,12 @@ def _is(node, value):
     return _number(node) and node.value == value
 
 
+def _boolean(node):
+    return isinstance(node, (gast.Compare, gast.BoolOp)) or \
+        isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) or \
+        isinstance(node, gast.BinOp) and isinstance(node.op, (gast.BitAnd, gast.BitOr, gast.BitXor))
+
+
 class _Simplify(gast.NodeTransformer):
     def __init__(self, pure_call):
         self.pure_call = pure_call
@@ -62,9 +68,10 @@ class _Simplify(gast.NodeTransformer):
                 return self._done(N.const(_FOLD[op](left.value, right.value)))
             except (ArithmeticError, ValueError):
                 return node
-        if op is gast.Mult and _is(right, 1) or op is gast.Div and _is(right, 1) or op is gast.Pow and _is(right, 1):
+        # ``(x > 0) * 1.0`` turns booleans into numbers: keep multiplications of comparisons
+        if (op is gast.Mult or op is gast.Div or op is gast.Pow) and _is(right, 1) and not _boolean(left):
             return self._done(left)
-        if op is gast.Mult and _is(left, 1):
+        if op is gast.Mult and _is(left, 1) and not _boolean(right):
             return self._done(right)
         if op in (gast.Add, gast.Sub) and _is(right, 0):
             return self._done(left)

@@ -462,7 +462,7 @@ class _Backward:
         """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
         if isinstance(index, gast.Slice):
             parts = [index.lower, index.upper, index.step]
-            while len(parts) > 1 and parts[-1] is None:
+            while len(parts) > 2 and parts[-1] is None:      # slice(1, None), not slice(1)
                 parts.pop()
             return N.call(self.aliases.ref(builtins.slice, "slice"),
                           [N.clone(p) if p is not None else N.const(None) for p in parts])
