@@ -38,7 +38,8 @@ class Aliases:
 
     def ref(self, obj, preferred):
         """An expression that denotes ``obj`` in generated code."""
-        if getattr(obj, "__module__", None) == runtime.__name__ and getattr(runtime, getattr(obj, "__name__", ""), None) is obj:
+        if getattr(runtime, getattr(obj, "__name__", ""), None) is obj and callable(obj) \
+                and getattr(obj, "__module__", "").startswith("s2sad."):
             return N.attr(self.helpers_name(), obj.__name__)
         key = id(obj)
         if key not in self._names:

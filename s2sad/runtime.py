@@ -2,13 +2,15 @@
 
 Shape logic lives here, in small functions, so that a rule stays one line and
 the generated code says what it means (``_s2.unbroadcast(c_bar, x)``). These
-helpers use NumPy only, so generated modules can carry them along.
+helpers (and the container adjoints of tree.py, re-exported here) use NumPy and
+the standard library only, so generated modules can carry them along.
 """
 import math
 
 import numpy as np
 
 from .errors import NonScalarOutputError
+from .tree import append_grads, attribute, pack, part, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
@@ -17,7 +19,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad",
+    "slogdet_grad", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
