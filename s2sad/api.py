@@ -25,6 +25,8 @@ def _wrt(f, wrt):
 def _as_float(args, wrt):
     """Integer inputs in ``wrt`` are differentiated as floats."""
     for i in wrt:
+        if not -len(args) <= i < len(args):
+            continue                            # the transform reports a wrt out of range
         a = args[i]
         if type(a) is int or (isinstance(a, np.ndarray) and a.dtype.kind in "iub"):
             args = list(args)
@@ -40,10 +42,19 @@ def _finish(grads, args, wrt, many):
     return like(grads, args[wrt[0]])
 
 
-def _function(f, wrt, kind):
+_NUMBER_TYPES = frozenset({float, int})
+_is_number = _NUMBER_TYPES.__contains__
+
+
+def _numbers(args):
+    """Which positional arguments are Python numbers: generated code is specialised on it."""
+    return tuple(map(_is_number, map(type, args)))
+
+
+def _function(f, wrt, kind, numbers=()):
     """The generated function for ``f`` (compiled and bound on first use, then reused)."""
     user_fn = unwrap(f)
-    gen = driver.generate(user_fn, wrt, kind)
+    gen = driver.generate(user_fn, wrt, kind, frozenset(i for i, is_num in enumerate(numbers) if is_num))
     return gen.bind(user_fn)
 
 
@@ -54,15 +65,16 @@ def value_and_grad(f, wrt=None):
     of them (the gradient is then a tuple). ``f`` must return a scalar.
     """
     wrt, many = _wrt(f, wrt)
-    compiled = None
+    compiled = {}                                  # which arguments are numbers -> generated function
 
     @functools.wraps(unwrap(f))
     def value_and_grad_f(*args, **kwargs):
-        nonlocal compiled
-        if compiled is None:
-            compiled = _function(f, wrt, "value_and_grad")
         args = _as_float(args, wrt)
-        value, grads = compiled(*args, **kwargs)
+        key = _numbers(args)
+        fn = compiled.get(key)
+        if fn is None:
+            fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
+        value, grads = fn(*args, **kwargs)
         return value, _finish(grads, args, wrt, many)
     value_and_grad_f.__wrapped__ = None
     return value_and_grad_f
@@ -86,9 +98,9 @@ def vjp(f, *args, wrt=None, **kwargs):
     argument(s) ``wrt``; it can be called many times.
     """
     wrt, many = _wrt(f, wrt)
-    compiled = _function(f, wrt, "vjp")
+    _function(f, wrt, "vjp")                        # transform-time errors before anything runs
     args = _as_float(args, wrt)
-    value, backward = compiled(*args, **kwargs)
+    value, backward = _function(f, wrt, "vjp", _numbers(args))(*args, **kwargs)
 
     def vjp_fn(cotangent):
         return _finish(backward(cotangent), args, wrt, many)
@@ -112,16 +124,19 @@ def differentiable(fn=None, *, wrt=0):
     return wrapper
 
 
-def adjoint_source(f, wrt=None, kind="value_and_grad"):
+def adjoint_source(f, wrt=None, kind="value_and_grad", args=None):
     """The generated derivative code of ``f`` as a string.
 
     ``kind="value_and_grad"`` (both sweeps in one function) or ``"vjp"`` (the forward
-    sweep returning a closure that runs the backward sweep).
+    sweep returning a closure that runs the backward sweep). With example ``args``, the
+    code specialised for them (plain float arithmetic where arguments are numbers), as
+    ``grad`` runs it for such arguments.
     """
     wrt, _ = _wrt(f, wrt)
-    return driver.generate(unwrap(f), wrt, kind).text
+    numbers = frozenset(i for i, is_num in enumerate(_numbers(args or ())) if is_num)
+    return driver.generate(unwrap(f), wrt, kind, numbers).text
 
 
-def show_adjoint(f, wrt=None, kind="value_and_grad"):
-    """Print the generated derivative code of ``f``."""
-    print(adjoint_source(f, wrt, kind), end="")
+def show_adjoint(f, wrt=None, kind="value_and_grad", args=None):
+    """Print the generated derivative code of ``f`` (for example ``args``, if given)."""
+    print(adjoint_source(f, wrt, kind, args), end="")

@@ -19,8 +19,16 @@ to a representative name of its shape class.
 >>> classes = run(src.tree, Scope({"np": np}, local_names={"x", "y", "a", "b", "c"}))
 >>> classes["b"] == classes["x"], classes.get("c") == classes["x"]
 (True, False)
+
+Values known to be numbers (Python floats and ints, NumPy scalars) share the class
+``SCALAR``: with ``y`` a float argument, ``c = b * y`` has the shape of ``b``.
+
+>>> classes = run(src.tree, Scope({"np": np}, local_names={"x", "y", "a", "b", "c"}), scalar_params={"y"})
+>>> classes["c"] == classes["x"], classes["y"] == SCALAR
+(True, True)
 """
 import collections
+import math
 import operator
 import types
 
@@ -44,35 +52,125 @@ def _elementwise(primitive):
         return False
 
 
-def _same_shape_operand(value, scope, find):
-    """A name whose shape ``value`` provably has, or None."""
+SCALAR = "()"                      # the class of numbers; sorts first, so it represents its class
+_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std, np.linalg.norm,
+               np.dot, np.inner, np.vdot, np.trace}
+_NUMBERS = {len, float, int, math.floor, math.ceil, math.trunc}
+
+
+def _number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float, bool)
+
+
+def _same_shape_operand(value, scope, find, scalar=lambda n: False):
+    """A name (or SCALAR) whose shape ``value`` provably has, or None."""
     op = classify(value, scope)
+    primitive = op.primitive
+    if _is_math(primitive) or _is_in(primitive, _NUMBERS):
+        return SCALAR
+    if _is_in(primitive, _REDUCTIONS) and len(op.args) == 1 and not op.kwargs:
+        if primitive in (np.dot, np.inner, np.vdot, np.trace):
+            return None
+        return SCALAR                                  # a reduction over every axis
+    if primitive in (np.dot, np.inner) and len(op.args) == 2 and all(scalar(a.id) if isinstance(a, gast.Name)
+                                                                   else _number(a) for a in op.args):
+        return SCALAR
     if op.kwargs:
         return None
-    if op.primitive is COPY:
-        return op.args[0].id if isinstance(op.args[0], gast.Name) else None
-    if not _elementwise(op.primitive):
+    if primitive is COPY:
+        arg = op.args[0]
+        if _number(arg) or isinstance(arg, gast.Name) and scalar(arg.id):
+            return SCALAR
+        if isinstance(arg, gast.Attribute) and type(scope.resolve(arg)) in (int, float):
+            return SCALAR                              # math.pi, np.e
+        return arg.id if isinstance(arg, gast.Name) else None
+    if not _elementwise(primitive):
         return None
     names = [a.id for a in op.args if isinstance(a, gast.Name)]
-    numbers = [a for a in op.args if isinstance(a, gast.Constant) and type(a.value) in (int, float, bool)]
-    if len(names) + len(numbers) != len(op.args) or not names:
+    numbers = [a for a in op.args if _number(a)]
+    if len(names) + len(numbers) != len(op.args):
         return None
-    if len({find(n) for n in names}) == 1:
-        return names[0]
+    classes = {SCALAR if scalar(n) else find(n) for n in names} - {SCALAR}
+    if not classes:
+        return SCALAR
+    if len(classes) == 1:
+        return next(n for n in names if not scalar(n) and find(n) in classes)
     return None
 
 
+def _is_math(primitive):
+    return isinstance(primitive, types.BuiltinFunctionType) and getattr(primitive, "__module__", None) == "math"
+
+
+def _is_in(primitive, table):
+    try:
+        return primitive in table
+    except TypeError:
+        return False
+
+
 def result_like(value, scope, classes):
-    """For one statement's value: a name with the shape of its result, or None.
+    """For one statement's value: a name (or SCALAR) with the shape of its result, or None.
 
     Unlike ``run``'s classes this holds for a name assigned on several branches too,
     since it speaks of this one assignment.
     """
-    return _same_shape_operand(value, scope, lambda n: classes.get(n, n))
+    return _same_shape_operand(value, scope, lambda n: classes.get(n, n), lambda n: classes.get(n) == SCALAR)
 
 
-def run(fn, scope):
-    parent = {}
+def scalar_names(fn, scope, scalar_params):
+    """Names every assignment of which gives a number, given the parameters that are numbers.
+
+    An optimistic fixed point: assume every local is a number, then drop a name as soon as
+    one of its assignments may give something else.
+    """
+    params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+    definitions = collections.defaultdict(list)
+
+    def collect(stmts):
+        for s in stmts:
+            if isinstance(s, (gast.If, gast.While)):
+                collect(s.body)
+                collect(s.orelse)
+            elif isinstance(s, gast.For):
+                targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
+                is_range = isinstance(s.iter, gast.Call) and scope.resolve(s.iter.func) is range
+                for t in targets:
+                    definitions[t.id].append("range" if is_range else None)
+                collect(s.body)
+                collect(s.orelse)
+            elif isinstance(s, gast.Assign):
+                target = s.targets[0]
+                if isinstance(target, gast.Name):
+                    definitions[target.id].append(s.value)
+                else:
+                    for n in gast.walk(target):
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                            definitions[n.id].append(None)
+            elif isinstance(s, gast.FunctionDef):
+                definitions[s.name].append(None)
+            elif isinstance(s, gast.Expr):                  # items.append(...) and other in-place calls
+                for n in gast.walk(s):
+                    if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name):
+                        definitions[n.value.id].append(None)
+    collect(fn.body)
+    known = {p for p in params if p in scalar_params} | {n for n in definitions if n not in params}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(known - set(params)):
+            for value in definitions[name]:
+                if value == "range":
+                    continue
+                if value is None or _same_shape_operand(value, scope, lambda n: n, lambda n: n in known) != SCALAR:
+                    known.discard(name)
+                    changed = True
+                    break
+    return frozenset(known)
+
+
+def run(fn, scope, scalar_params=frozenset()):
+    parent = {SCALAR: SCALAR}
 
     def find(a):
         while parent.get(a, a) != a:
@@ -91,10 +189,12 @@ def run(fn, scope):
                 visit(s.orelse)
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                     and assigned[s.targets[0].id] == 1:
-                operand = _same_shape_operand(s.value, scope, find)
+                operand = _same_shape_operand(s.value, scope, find, lambda n: find(n) == SCALAR)
                 if operand is not None:
                     union(s.targets[0].id, operand)
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
+    for name in scalar_names(fn, scope, scalar_params):
+        union(name, SCALAR)
     visit(fn.body)
     return {name: find(name) for name in parent}

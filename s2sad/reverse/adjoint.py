@@ -39,7 +39,7 @@ import gast
 
 from .. import nodes as N
 from .. import runtime, tree
-from ..analysis import shapes
+from ..analysis import shapes as shape_facts
 from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..inline import RuleError, bind, inline
@@ -60,6 +60,7 @@ class Adjoint:
     grads: list            # one expression per wrt parameter: its adjoint
     restored: set = frozenset()   # primal names the backward sweep restores (pops)
     popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
+    scalar_result: bool = False   # the output is known to be a number
 
 
 class NestedDefs:
@@ -145,8 +146,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
     backward = sweep.block(forward, defined) if active_output else []
-    grads = [N.name(sweep.bar(w)) if w in defined else
-             N.call(aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(w)]) for w in wrt_names]
+    grads = [N.name(sweep.bar(w)) if w in defined else sweep.zeros(w) for w in wrt_names]
     # What the backward sweep reads decides what the forward sweep records.
     params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
     primal = set(params) | {n.id for s in forward for n in gast.walk(s)
@@ -159,8 +159,10 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     forward = loops.stack_inits(sweep) + loops.none_inits(sweep, forward, params) + forward
     restored = {name for kind, name in sweep.stacks if kind == "restore"}
     popped = set(sweep.unappended)
+    scalar = isinstance(result, gast.Name) and sweep.shapes.get(result.id) == shape_facts.SCALAR
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
-                   active_output=active_output, grads=grads, restored=restored, popped=popped)
+                   active_output=active_output, grads=grads, restored=restored, popped=popped,
+                   scalar_result=scalar)
 
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -245,6 +247,8 @@ class _Backward:
         return self.aliases.ref(fn, fn.__name__)
 
     def zeros(self, name):
+        if self.shapes.get(name) == shape_facts.SCALAR:
+            return N.const(0.0)
         return N.call(self.aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(name)])
 
     # --- one statement -----------------------------------------------------------------------
@@ -294,7 +298,7 @@ class _Backward:
             args[1] = self.index_value(args[1])
         try:
             mapping = bind(rule, g, ans, args, op.kwargs)
-            like = shapes.result_like(s.value, self.scope, self.shapes) if isinstance(ans, gast.Name) else None
+            like = shape_facts.result_like(s.value, self.scope, self.shapes) if isinstance(ans, gast.Name) else None
             prelude, results = inline(rule, g, ans, args, op.kwargs, self.aliases, self.shaped_like(like))
         except RuleError as exc:
             raise self.source.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
@@ -316,13 +320,27 @@ class _Backward:
         callee = unwrap(op.primitive)
         positional = callee.__code__.co_varnames[:callee.__code__.co_argcount]
 
+        signature = inspect.signature(callee)
+        try:
+            bound = signature.bind(*op.args, **op.kwargs).arguments
+        except TypeError:
+            bound = {}
+        numbers = frozenset(positional.index(p) for p, atom in bound.items() if p in positional
+                            and isinstance(atom, gast.AST) and self.is_number(atom))
+
         def link(indices):
             own = self.own
             if own is not None and not isinstance(own[0], str) and callee.__code__ is unwrap(own[0]).__code__ \
-                    and indices == own[1]:
+                    and indices == own[1] and numbers == own[3]:
                 return N.name(own[2])                  # recursion: the generated function calls itself
-            return self.aliases.ref(Deferred(callee, indices), f"{callee.__name__}_vjp")
-        self.call_through(s, op, g, defined, out, inspect.signature(callee), positional, link)
+            return self.aliases.ref(Deferred(callee, indices, numbers), f"{callee.__name__}_vjp")
+        self.call_through(s, op, g, defined, out, signature, positional, link)
+
+    def is_number(self, atom):
+        """Whether an atom is known to hold a Python number (for specialising callees)."""
+        if isinstance(atom, gast.Constant):
+            return type(atom.value) in (int, float)
+        return isinstance(atom, gast.Name) and self.shapes.get(atom.id) == shape_facts.SCALAR
 
     def nested_call(self, s, op, g, defined, out):
         """``y = h(a)`` with h defined inside the function: h's vjp is generated next to it."""

@@ -15,8 +15,11 @@ def _grads(adj):
 
 
 def value_and_grad(fn, adj, aliases, name):
-    seed = N.call(aliases.ref(runtime.seed, "seed"), [N.clone(adj.result)])
-    start = [N.assign(adj.seed, seed)] if adj.active_output else [gast.Expr(value=seed)]
+    if adj.scalar_result:
+        start = [N.assign(adj.seed, N.const(1.0))] if adj.active_output else []
+    else:
+        seed = N.call(aliases.ref(runtime.seed, "seed"), [N.clone(adj.result)])
+        start = [N.assign(adj.seed, seed)] if adj.active_output else [gast.Expr(value=seed)]
     result = N.clone(adj.result)
     if isinstance(result, gast.Name) and result.id in adj.restored and adj.backward:
         value = aliases.namer.fresh("value")                 # the backward sweep restores the result's name
