@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .errors import NonScalarOutputError
+from .tree import AdjDict, AdjList, AdjTuple  # noqa: F401
 from .tree import append_grads, attribute, pack, part, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
 __all__ = [
@@ -155,8 +156,12 @@ def zeros_like(x):
         return np.zeros(x.shape, dtype=_float_dtype(x))
     if isinstance(x, np.generic):
         return _float_dtype(x).type(0)
-    if isinstance(x, (list, tuple)):
-        return type(x)(zeros_like(e) for e in x)
+    if isinstance(x, dict):
+        return AdjDict({k: zeros_like(v) for k, v in x.items()})
+    if isinstance(x, list):
+        return AdjList(zeros_like(e) for e in x)
+    if isinstance(x, tuple):                       # namedtuples too: their adjoint is a plain AdjTuple
+        return AdjTuple(zeros_like(e) for e in x)
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 

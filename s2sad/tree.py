@@ -11,7 +11,7 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 >>> AdjDict({"w": None}) + {"w": 2.0}
 {'w': 2.0}
 """
-__all__ = ["AdjTuple", "AdjList", "AdjDict", "add", "part", "pack", "unattr", "attribute", "is_container",
+__all__ = ["AdjTuple", "AdjList", "AdjDict", "add", "adjoint_of", "part", "pack", "unattr", "attribute", "is_container",
            "container_unindex", "appended", "append_grads"]
 
 
@@ -21,7 +21,20 @@ def add(a, b):
         return b
     if b is None:
         return a
+    if is_container(a) or is_container(b):
+        return adjoint_of(a) + adjoint_of(b)
     return a + b
+
+
+def adjoint_of(g):
+    """A plain container (a user's cotangent, a rule's tuple) as an adjoint that adds element by element."""
+    if isinstance(g, (AdjTuple, AdjList, AdjDict)) or not is_container(g):
+        return g
+    if isinstance(g, dict):
+        return AdjDict({k: adjoint_of(v) for k, v in g.items()})
+    if isinstance(g, list):
+        return AdjList(adjoint_of(v) for v in g)
+    return AdjTuple(adjoint_of(v) for v in g)
 
 
 class AdjTuple(tuple):
@@ -59,7 +72,7 @@ def _adjoint_of(x, items):
 
 def pack(*items):
     """The adjoint of a tuple whose element adjoints are ``items`` (None where zero)."""
-    return AdjTuple(items)
+    return AdjTuple(adjoint_of(v) for v in items)
 
 
 def part(g, key, x):
@@ -68,11 +81,12 @@ def part(g, key, x):
     if item is None:
         from .runtime import zeros_like
         return zeros_like(x)
-    return item
+    return adjoint_of(item)
 
 
 def container_unindex(g, x, key):
     """Adjoint of ``x[key]`` for a container ``x``: ``g`` at ``key``, None elsewhere."""
+    g = adjoint_of(g)
     if isinstance(x, dict):
         return AdjDict({k: (g if k == key else None) for k in x})
     n = len(x)
@@ -108,7 +122,7 @@ def append_grads(g, items):
     """Adjoints of ``appended(items, value)``: the list before the append, and the value."""
     if g is None:
         return None, None
-    return AdjList(g[:-1]), g[-1]
+    return AdjList(g[:-1]), adjoint_of(g[-1])
 
 
 def like_tree(g, x, leaf):

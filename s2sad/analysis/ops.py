@@ -126,7 +126,28 @@ def _classify_call(call, scope):
     label = N.unparse(func)
     if obj is MISSING:
         return Op(UNKNOWN, args, kwargs, label=label)
+    if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
+        fields = _namedtuple_fields(obj, args, kwargs)       # P(a, b=c): packs its fields
+        if fields is not None:
+            return Op(PACK, fields, label=label)
     return Op(obj, args, kwargs, label=label)
+
+
+def _namedtuple_fields(cls, args, kwargs):
+    defaults = getattr(cls, "_field_defaults", {})
+    values = dict(zip(cls._fields, args))
+    if len(args) > len(cls._fields) or set(kwargs) - set(cls._fields) or set(kwargs) & set(values):
+        return None
+    values.update(kwargs)
+    out = []
+    for f in cls._fields:
+        if f in values:
+            out.append(values[f])
+        elif f in defaults and type(defaults[f]) in (int, float, bool, str, type(None)):
+            out.append(N.const(defaults[f]))
+        else:
+            return None
+    return out
 
 
 def names_in(node):

@@ -61,6 +61,7 @@ class Adjoint:
     restored: set = frozenset()   # primal names the backward sweep restores (pops)
     popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
     scalar_result: bool = False   # the output is known to be a number
+    params: tuple = ()            # the function's parameter names
 
 
 class NestedDefs:
@@ -162,7 +163,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     scalar = isinstance(result, gast.Name) and sweep.shapes.get(result.id) == shape_facts.SCALAR
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
                    active_output=active_output, grads=grads, restored=restored, popped=popped,
-                   scalar_result=scalar)
+                   scalar_result=scalar, params=tuple(params))
 
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -325,8 +326,11 @@ class _Backward:
             bound = signature.bind(*op.args, **op.kwargs).arguments
         except TypeError:
             bound = {}
+        # specialised on which *differentiated* arguments are numbers: one callee per
+        # (function, differentiated arguments) for array code, plain arithmetic for scalar code
         numbers = frozenset(positional.index(p) for p, atom in bound.items() if p in positional
-                            and isinstance(atom, gast.AST) and self.is_number(atom))
+                            and isinstance(atom, gast.AST) and self.is_number(atom)
+                            and set(names_in(atom)) & self.active)
 
         def link(indices):
             own = self.own
@@ -516,4 +520,5 @@ class _Backward:
             parts = self.namer.temp()
             out.append(N.assign(parts, expr))
             for i, e in enumerate(elts):
-                self.contribute(e, gast.Subscript(value=N.name(parts), slice=N.const(i), ctx=gast.Load()), defined, out)
+                self.contribute(e, N.call(self.helper(tree.part), [N.name(parts), N.const(i), N.clone(e)]),
+                                defined, out)

@@ -49,7 +49,9 @@ def _own_copies(stmts, adj, aliases):
     for name in sorted(stacks):
         renames[name] = aliases.namer.fresh(name)
         copies.append(N.assign(renames[name], N.call(N.attr(name, "copy"))))
-    for name in sorted(adj.restored & assigned):
+    primal = {n.id for s in adj.forward for n in gast.walk(s) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store)} | set(adj.params)
+    for name in sorted((set(adj.restored) | primal) & assigned - set(renames)):
         renames[name] = aliases.namer.fresh(name)
         copies.append(N.assign(renames[name], N.name(name)))
     for name in sorted(adj.popped):
