@@ -51,7 +51,7 @@ def _own_copies(stmts, adj, aliases):
         copies.append(N.assign(renames[name], N.call(N.attr(name, "copy"))))
     primal = {n.id for s in adj.forward for n in gast.walk(s) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)} | set(adj.params)
-    for name in sorted((set(adj.restored) | primal) & assigned - set(renames)):
+    for name in sorted((set(adj.restored) | primal) & assigned & _live_in(stmts) - set(renames)):
         renames[name] = aliases.namer.fresh(name)
         copies.append(N.assign(renames[name], N.name(name)))
     for name in sorted(adj.popped):
@@ -62,6 +62,40 @@ def _own_copies(stmts, adj, aliases):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
     return copies
+
+
+def _live_in(stmts):
+    """Names read in ``stmts`` before anything in them surely assigns them."""
+    live = set()
+
+    def loads(node, definite):
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id not in definite:
+                live.add(n.id)
+
+    def stores(node):
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+    def block(body, definite):
+        definite = set(definite)
+        for s in body:
+            if isinstance(s, gast.If):
+                loads(s.test, definite)
+                definite |= block(s.body, definite) & block(s.orelse, definite)
+            elif isinstance(s, (gast.For, gast.While)):
+                loads(s.iter if isinstance(s, gast.For) else s.test, definite)
+                block(s.body, definite | (stores(s.target) if isinstance(s, gast.For) else set()))
+            elif isinstance(s, gast.Assign):
+                loads(s.value, definite)
+                for t in s.targets:
+                    if not isinstance(t, (gast.Name, gast.Tuple)):
+                        loads(t, definite)
+                definite |= {n for t in s.targets for n in stores(t)}
+            else:
+                loads(s, definite)
+        return definite
+    block(stmts, set())
+    return live
 
 
 def _with_params(fn, name, body):
