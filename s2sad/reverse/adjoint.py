@@ -29,6 +29,7 @@ x_bar = _s2.unbroadcast(z_bar * y, x)
 x_bar = x_bar + y_bar * np.cos(x)
 """
 import builtins
+import collections
 import inspect
 import operator
 import sys
@@ -143,6 +144,8 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     sweep.own = own
     sweep.nested = nested
     sweep.check_mutations(forward)
+    sweep.assign_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+                                              and isinstance(n.ctx, gast.Store))
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
@@ -188,6 +191,9 @@ class _Backward:
         self.calls = {}                 # id(statement) -> (pullback name, link to the callee's vjp)
         self.unappended = set()         # lists whose appends the backward sweep undoes
         self.own = None                 # (function, wrt, name): the generated function itself
+        self.loop_assigned = []         # per enclosing loop: the names its body assigns
+        self.invariant = set()          # id(in-loop assignment) that gives the same value every iteration
+        self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()
 
@@ -215,7 +221,9 @@ class _Backward:
                 if id(s) in self.calls:
                     stored.append(self.calls[id(s)][0])
                 defined.difference_update(stored)         # the old value's adjoint starts from zero
-                if self.loop_depth:
+                if self.loop_depth and self.loop_invariant(s):
+                    self.invariant.add(id(s))
+                elif self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
             elif isinstance(s, gast.Expr):
                 produced, restores = self.expression_statement(s, defined)
@@ -426,6 +434,23 @@ class _Backward:
             what = f"cannot differentiate `{op.label}`: no derivative rule for {qual}"
             hint = f"register one with `@s2sad.rules.vjp({op.label})`, or mark it with `s2sad.rules.nondiff({op.label})`"
         return self.source.error(NoRuleError, what, s, hint=hint)
+
+    def loop_invariant(self, s):
+        """Whether an in-loop assignment gives the same value on every iteration (nothing to restore).
+
+        Its operands are assigned in no enclosing loop, it calls nothing with effects, and its
+        target is assigned nowhere else.
+        """
+        target = s.targets[0]
+        if not isinstance(target, gast.Name) or self.assign_counts.get(target.id, 0) != 1 or id(s) in self.calls:
+            return False
+        op = classify(s.value, self.scope)
+        if op.primitive is UNKNOWN or op.primitive is APPEND or user_function(op.primitive):
+            return False
+        if not (op.nondiff or op.primitive in (COPY, PACK, DICT) or vjp_rule(op.primitive) is not None):
+            return False
+        changing = set().union(*self.loop_assigned)
+        return not set(names_in(s.value)) & changing
 
     def expression_statement(self, s, defined):
         """``items.append(v)``: the list's adjoint loses its last element to ``v``; other calls: none."""

@@ -90,6 +90,8 @@ def backward(sweep, s, defined):
     p = plan(sweep, s, nested=sweep.loop_depth > 0)
     sweep.plans[id(s)] = p
     sweep.loop_depth += 1
+    sweep.loop_assigned.append({n.id for n in gast.walk(s) if isinstance(n, gast.Name)
+                                and isinstance(n.ctx, gast.Store)})
     start = set(defined)
     for _ in range(len(sweep.active) + 2):              # reaches a fixed point in two rounds
         d = set(start)
@@ -100,6 +102,7 @@ def backward(sweep, s, defined):
             break
         start |= carried                                   # adjoints that flow into the previous iteration
     sweep.loop_depth -= 1
+    sweep.loop_assigned.pop()
     inits = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - defined)]
     resets = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - d)]
     defined |= start
@@ -214,7 +217,7 @@ def forward(sweep, stmts, needed, depth=0):
                 pullback, link = sweep.calls[id(s)]
                 s.targets = [N.tup([s.targets[0], N.store(pullback)], gast.Store())]
                 s.value.func = link
-            if depth:
+            if depth and id(s) not in sweep.invariant:
                 out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
         out.append(s)
     return out
