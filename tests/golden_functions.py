@@ -24,3 +24,13 @@ def inactive_parts(x, data):
     n = data.shape[0]
     centred = data - np.mean(data)
     return np.sum(np.tanh(x) * scale) / n + float(np.sum(centred))
+
+
+def soft_clipped_sum(x, n, limit):
+    total = 0.0
+    for i in range(n):
+        y = x * (i + 1)
+        if y > limit:
+            y = limit + math.log(1.0 + y - limit)
+        total = total + y
+    return total

@@ -70,6 +70,11 @@ def test_generated_code_golden(name, fn, wrt, kind):
     check_golden(name, s2sad.adjoint_source(fn, wrt, kind))
 
 
+def test_loop_and_branch_golden():
+    """A loop with a branch, specialised for float arguments (the README shows it)."""
+    check_golden("soft_clipped_sum.txt", s2sad.adjoint_source(gf.soft_clipped_sum, args=(0.7, 5, 2.0)))
+
+
 def test_golden_functions_are_differentiated_correctly(rng):
     from s2sad.testing import check_grads
     X = rng.normal(size=(10, 3))
@@ -77,6 +82,10 @@ def test_golden_functions_are_differentiated_correctly(rng):
     for point in [(2.0, 1.0), (0.5, 1.0), (-0.5, 1.0)]:
         check_grads(gf.piecewise, point, wrt=(0, 1))
     check_grads(gf.inactive_parts, (rng.normal(size=4), rng.normal(size=4)))
+    for x in (0.1, 0.7, 3.0):
+        g = check_grads(gf.soft_clipped_sum, (x, 5, 2.0))
+        hand = sum((i + 1) / (1.0 + x * (i + 1) - 2.0) if x * (i + 1) > 2.0 else i + 1 for i in range(5))
+        assert g == pytest.approx(hand, rel=1e-12)
 
 
 def test_normalized_function_computes_the_same_value(rng):

@@ -102,27 +102,48 @@ class _Simplify(gast.NodeTransformer):
         return node
 
 
-def _propagate_copies(stmts, keep):
-    """``a = b`` followed by reads of ``a`` -> reads of ``b``, when neither is reassigned."""
-    counts = {}
+def _is_copy(s, target=None, source=None):
+    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name) \
+        and (target is None or s.targets[0].id == target) and (source is None or s.value.id == source)
+
+
+def _propagate_copies(stmts, keep, everywhere=None):
+    """``a = b`` followed by reads of ``a`` -> reads of ``b``, when ``b`` keeps its value meanwhile.
+
+    ``b = a`` after the copy is then ``b = b`` and goes. Loop bodies are handled like the
+    top level for names that occur nowhere else.
+    """
+    counts, occurrences = {}, {}
     for s in stmts:
         for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
+            if isinstance(n, gast.Name):
+                occurrences[n.id] = occurrences.get(n.id, 0) + 1
+                if isinstance(n.ctx, gast.Store):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+    everywhere = occurrences if everywhere is None else everywhere
     for i, s in enumerate(stmts):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
-            a, b = s.targets[0].id, s.value.id
-            if a in keep or counts.get(a) != 1:
-                continue
-            later = stmts[i + 1:]
-            if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
-                   for t in later for n in gast.walk(t)):
-                continue
-            for t in later:
-                for n in gast.walk(t):
-                    if isinstance(n, gast.Name) and n.id == a:
-                        n.id = b
-            return stmts[:i] + later, True
+        if isinstance(s, (gast.For, gast.If)):
+            for field in ("body", "orelse"):
+                block, changed = _propagate_copies(getattr(s, field), keep, everywhere)
+                if changed:
+                    setattr(s, field, block or [gast.Pass()])
+                    return stmts, True
+        if not _is_copy(s):
+            continue
+        a, b = s.targets[0].id, s.value.id
+        if a in keep or counts.get(a) != 1 or occurrences.get(a) != everywhere.get(a) or a == b:
+            continue
+        if any(isinstance(n, gast.Name) and n.id == a for t in stmts[:i] for n in gast.walk(t)):
+            continue                                    # read before it is set: a previous iteration's value
+        later = [t for t in stmts[i + 1:] if not _is_copy(t, target=b, source=a)]
+        if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
+               for t in later for n in gast.walk(t)):
+            continue
+        for t in later:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Name) and n.id == a:
+                    n.id = b
+        return stmts[:i] + later, True
     return stmts, False
 
 
