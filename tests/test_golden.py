@@ -105,3 +105,15 @@ def test_no_adjoint_code_for_inactive_values():
     for inactive in ("scale_bar", "n_bar", "centred_bar", "data_bar", "_t1_bar", "_t3_bar", "_t9_bar"):
         assert inactive not in backward
     assert "zeros" not in text                       # first contributions assign, no zero-initialisation
+
+
+def test_readme_shows_the_code_s2sad_prints():
+    """The generated code pasted in README.md is what s2sad prints today."""
+    import importlib.util
+    root = Path(__file__).parent.parent
+    spec = importlib.util.spec_from_file_location("quickstart", root / "examples" / "quickstart.py")
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    readme = (root / "README.md").read_text()
+    assert s2sad.adjoint_source(quickstart.loss) in readme
+    assert (GOLDEN / "soft_clipped_sum.txt").read_text() in readme
