@@ -98,7 +98,6 @@ def vjp(f, *args, wrt=None, **kwargs):
     argument(s) ``wrt``; it can be called many times.
     """
     wrt, many = _wrt(f, wrt)
-    _function(f, wrt, "vjp")                        # transform-time errors before anything runs
     args = _as_float(args, wrt)
     value, backward = _function(f, wrt, "vjp", _numbers(args))(*args, **kwargs)
 

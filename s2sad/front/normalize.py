@@ -55,6 +55,21 @@ def run(source, namer):
     return N.located(new, fn)
 
 
+_VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real"}
+
+
+def _view_source(value):
+    """The variable an assigned value may share memory with (``x``, ``x[i]``, ``x.T``, ``x.reshape(..)``)."""
+    if isinstance(value, gast.Name):
+        return value.id
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        return value.value.id
+    func = value.func if isinstance(value, gast.Call) else value
+    if isinstance(func, gast.Attribute) and func.attr in _VIEWS and isinstance(func.value, gast.Name):
+        return func.value.id
+    return None
+
+
 def show(fn_tree):
     """The source text of a gast function (for doctests and golden tests)."""
     return N.unparse(fn_tree)
@@ -66,6 +81,7 @@ class _Lowering:
         self.namer = namer
         self.locals = assigned_names(source.tree)
         self.result = None       # the name returned values are assigned to
+        self.shares = {}         # name -> the variable whose memory it may share (plain copies and views)
         self.out = None          # the statement list being filled
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
 
@@ -107,6 +123,12 @@ class _Lowering:
 
     def stmt_Assign(self, s):
         targets = s.targets
+        for t in targets:                      # y = x, y = x[i], y = x.T, y = x.reshape(...): y may share x's memory
+            if isinstance(t, gast.Name):
+                self.shares.pop(t.id, None)
+                source = _view_source(s.value)
+                if source is not None:
+                    self.shares[t.id] = source
         if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):
             lam = s.value                                    # f = lambda x: e  ->  def f(x): return e
             ret = N.located(gast.Return(value=lam.body), s)
@@ -121,6 +143,18 @@ class _Lowering:
             return
         self.assign_to(targets[0], s.value)
 
+    def check_shared(self, name, s):
+        """``y op= e`` updates an array in place: note it where ``y`` shares memory with a
+        variable that is read afterwards (s2sad lowers it to ``y = y op e``)."""
+        other = self.shares.get(name)
+        if other is None:
+            return
+        later = [n for n in gast.walk(self.source.tree) if isinstance(n, gast.Name) and n.id == other
+                 and isinstance(n.ctx, gast.Load) and (n.lineno, n.col_offset) > (s.lineno, s.col_offset)]
+        if later:                                  # refused later unless `other` is known to be a number
+            op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+            self.source.shared_updates.append((s, name, other, op))
+
     def stmt_AnnAssign(self, s):
         if s.value is not None:
             self.assign_to(s.target, s.value)
@@ -128,6 +162,7 @@ class _Lowering:
     def stmt_AugAssign(self, s):
         target = s.target
         if isinstance(target, gast.Name):
+            self.check_shared(target.id, s)
             self.assign_to(target, gast.BinOp(left=N.name(target.id), op=s.op, right=s.value))
             return
         if isinstance(target, gast.Subscript):

@@ -24,6 +24,8 @@ class Source:
     filename: str
     first_line: int            # file line number of the snippet's line 1
     lines: list = field(repr=False)   # the snippet's source lines, dedented
+    # (statement, name, other, op): ``name op= ...`` where name may share memory with ``other``
+    shared_updates: list = field(default_factory=list, repr=False)
 
     def file_line(self, node):
         """The line in the user's file where ``node`` starts."""

@@ -144,6 +144,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     sweep.own = own
     sweep.nested = nested
     sweep.check_mutations(forward)
+    sweep.check_shared_updates()
     sweep.assign_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                               and isinstance(n.ctx, gast.Store))
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
@@ -467,6 +468,15 @@ class _Backward:
         out.append(N.assign(N.tup([N.store(self.bar(items.id)), N.store(rest)], gast.Store()), parts))
         self.contribute(value, N.name(rest), defined, out)
         return out, restore
+
+    def check_shared_updates(self):
+        """``y = x; y *= 2`` changes x in place when it is an array: refuse unless x is a number."""
+        for s, name, other, op in self.source.shared_updates:
+            if self.shapes.get(other) == shape_facts.SCALAR:
+                continue
+            raise self.source.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
+                                    f"memory), which cannot be differentiated", s,
+                                    hint=f"write `{name} = {name} {op} ...` to make a new array")
 
     def check_mutations(self, stmts, top=True):
         """Refuse in-place changes to values that depend on a wrt input (they may share memory with it)."""
