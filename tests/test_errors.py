@@ -588,8 +588,6 @@ def g_multiline_no_rule(x):
     return y
 
 
-@pytest.mark.xfail(strict=True, reason="a missing rule in a statement spanning lines is reported at the "
-                                       "statement's first line, with the whole statement as the construct")
 def test_no_rule_on_a_continuation_line():
     refused(g_multiline_no_rule, s2sad.NoRuleError, "x.cumsum())", construct="x.cumsum()")
 

@@ -305,9 +305,14 @@ class _Lowering:
     # --- expressions ------------------------------------------------------------------
     def temp(self, value):
         """Emit ``_tN = <simple(value)>`` and return the Name ``_tN``."""
+        where = value
         value = self.simple(value)
         tmp = self.namer.temp()
-        self.emit(N.assign(N.store(tmp), value))
+        stmt = N.assign(N.store(tmp), value)
+        if getattr(where, "lineno", None) and self.stmt_ is not None and where.lineno != self.stmt_.lineno:
+            self.out.append(N.located(stmt, where))       # a sub-expression on a continuation line
+        else:
+            self.emit(stmt)
         return N.name(tmp)
 
     def atom(self, node):
