@@ -15,23 +15,7 @@ import pytest
 import s2sad
 from s2sad.testing import check_grads
 
-
-def directional_check(f, args, wrt, grads, rng, n=3, eps=1e-6, rtol=1e-6, atol=1e-8):
-    """<grad, v> against central differences of ``f`` along random directions ``v`` (all wrt arguments at once)."""
-    wrt = tuple(wrt)
-    for _ in range(n):
-        dirs = {i: rng.standard_normal(np.shape(args[i])) for i in wrt}
-
-        def moved(t):
-            a = list(args)
-            for i in wrt:
-                a[i] = np.asarray(args[i], dtype=float) + t * dirs[i]
-                if np.ndim(args[i]) == 0:
-                    a[i] = float(a[i])
-            return f(*a)
-        numeric = (moved(eps) - moved(-eps)) / (2 * eps)
-        analytic = sum(float(np.sum(np.asarray(g) * dirs[i])) for g, i in zip(grads, wrt))
-        np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol)
+from .directional import directional_check
 
 
 # =============================================================================================

@@ -31,39 +31,29 @@ def varied(fn, wrt_names, scope):
     Writes into such values are refused: an array may share memory with an input.
     """
     flows = list(_flows(fn.body, scope))
-    result = set(wrt_names)
-    changed = True
-    while changed:
-        changed = False
-        for targets, sources in flows:
-            if sources & result and not targets <= result:
-                result |= targets
-                changed = True
-    return frozenset(result)
+    return frozenset(_reach(flows, set(wrt_names), forward=True))
 
 
 def run(fn, wrt_names, scope):
     """The set of active variable names of the normalized, versioned function ``fn``."""
     flows = list(_flows(fn.body, scope))
-    varied = set(wrt_names)
+    reached = _reach(flows, set(wrt_names), forward=True)
+    useful = _reach(flows, {n for stmt in _returns(fn.body) for n in names_in(stmt.value)}, forward=False)
+    return frozenset(reached & useful)
+
+
+def _reach(flows, start, forward):
+    """Names reached from ``start`` along flows (sources -> targets, or back when not ``forward``)."""
+    reached = set(start)
     changed = True
     while changed:
         changed = False
         for targets, sources in flows:
-            if sources & varied and not targets <= varied:
-                varied |= targets
+            here, there = (sources, targets) if forward else (targets, sources)
+            if here & reached and not there <= reached:
+                reached |= there
                 changed = True
-    useful = set()
-    for stmt in _returns(fn.body):
-        useful.update(names_in(stmt.value))
-    changed = True
-    while changed:
-        changed = False
-        for targets, sources in flows:
-            if targets & useful and not sources <= useful:
-                useful |= sources
-                changed = True
-    return frozenset(varied & useful)
+    return reached
 
 
 def _flows(stmts, scope):
