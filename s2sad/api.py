@@ -28,7 +28,7 @@ def _as_float(args, wrt):
         if not -len(args) <= i < len(args):
             continue                            # the transform reports a wrt out of range
         a = args[i]
-        if type(a) is int or (isinstance(a, np.ndarray) and a.dtype.kind in "iub"):
+        if type(a) is int or (type(a) is np.ndarray and a.dtype.kind in "iub"):
             args = list(args)
             args[i] = float(a) if type(a) is int else a.astype(float)
     return args
@@ -58,37 +58,39 @@ def _function(f, wrt, kind, numbers=()):
     return gen.bind(user_fn)
 
 
+def _wrapper(f, wrt, value_too):
+    """The function ``grad``/``value_and_grad`` return: a dictionary lookup, then generated code."""
+    wrt, many = _wrt(f, wrt)
+    first = wrt[0]
+    compiled = {}                                  # which arguments are numbers -> generated function
+
+    def call(*args, **kwargs):
+        args = _as_float(args, wrt)
+        key = tuple(map(_is_number, map(type, args)))
+        fn = compiled.get(key)
+        if fn is None:
+            fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
+        value, grads = fn(*args, **kwargs)
+        grads = _finish(grads, args, wrt, many) if many else like(grads, args[first])
+        return (value, grads) if value_too else grads
+    functools.update_wrapper(call, unwrap(f))
+    call.__wrapped__ = None
+    call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{getattr(f, '__name__', 'f')}"
+    return call
+
+
 def value_and_grad(f, wrt=None):
     """``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``.
 
     ``wrt`` is a positional parameter index (default 0, or the decorator's) or a tuple
     of them (the gradient is then a tuple). ``f`` must return a scalar.
     """
-    wrt, many = _wrt(f, wrt)
-    compiled = {}                                  # which arguments are numbers -> generated function
-
-    @functools.wraps(unwrap(f))
-    def value_and_grad_f(*args, **kwargs):
-        args = _as_float(args, wrt)
-        key = _numbers(args)
-        fn = compiled.get(key)
-        if fn is None:
-            fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
-        value, grads = fn(*args, **kwargs)
-        return value, _finish(grads, args, wrt, many)
-    value_and_grad_f.__wrapped__ = None
-    return value_and_grad_f
+    return _wrapper(f, wrt, value_too=True)
 
 
 def grad(f, wrt=None):
     """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``."""
-    both = value_and_grad(f, wrt)
-
-    @functools.wraps(unwrap(f))
-    def grad_f(*args, **kwargs):
-        return both(*args, **kwargs)[1]
-    grad_f.__wrapped__ = None
-    return grad_f
+    return _wrapper(f, wrt, value_too=False)
 
 
 def vjp(f, *args, wrt=None, **kwargs):

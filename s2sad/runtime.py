@@ -182,6 +182,11 @@ def _describe(value):
 
 def like(g, x):
     """``g`` as a gradient of ``x``: same type, shape and (floating) dtype as ``x``."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape \
+            and g.base is None and g.dtype.kind == "f":
+        return g                                   # the common case, fast: a fresh array already
+    if type(g) is float and type(x) is float:
+        return g
     if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
         g = zeros_like(x)
     if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
