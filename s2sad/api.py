@@ -43,30 +43,37 @@ def _finish(grads, args, wrt, many):
 
 
 _NUMBER_TYPES = frozenset({float, int})
-_is_number = _NUMBER_TYPES.__contains__
 
 
-def _numbers(args):
-    """Which positional arguments are Python numbers: generated code is specialised on it."""
-    return tuple(map(_is_number, map(type, args)))
+def _kind(a, _numbers=_NUMBER_TYPES, _array=np.ndarray):
+    """What generated code is specialised on: -1 for a Python number, the ndim of an array, else None."""
+    t = type(a)
+    if t in _numbers:
+        return -1
+    if t is _array:
+        return a.ndim
+    return None
 
 
-def _function(f, wrt, kind, numbers=()):
+def _kinds(args):
+    return tuple(map(_kind, args))
+
+
+def _function(f, wrt, kind, kinds=()):
     """The generated function for ``f`` (compiled and bound on first use, then reused)."""
     user_fn = unwrap(f)
-    gen = driver.generate(user_fn, wrt, kind, frozenset(i for i, is_num in enumerate(numbers) if is_num))
-    return gen.bind(user_fn)
+    return driver.generate(user_fn, wrt, kind, kinds).bind(user_fn)
 
 
 def _wrapper(f, wrt, value_too):
     """The function ``grad``/``value_and_grad`` return: a dictionary lookup, then generated code."""
     wrt, many = _wrt(f, wrt)
     first = wrt[0]
-    compiled = {}                                  # which arguments are numbers -> generated function
+    compiled = {}                                  # kinds of the arguments -> generated function
 
     def call(*args, **kwargs):
         args = _as_float(args, wrt)
-        key = tuple(map(_is_number, map(type, args)))
+        key = tuple(map(_kind, args))
         fn = compiled.get(key)
         if fn is None:
             fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
@@ -101,7 +108,7 @@ def vjp(f, *args, wrt=None, **kwargs):
     """
     wrt, many = _wrt(f, wrt)
     args = _as_float(args, wrt)
-    value, backward = _function(f, wrt, "vjp", _numbers(args))(*args, **kwargs)
+    value, backward = _function(f, wrt, "vjp", _kinds(args))(*args, **kwargs)
 
     def vjp_fn(cotangent):
         return _finish(backward(cotangent), args, wrt, many)
@@ -134,8 +141,7 @@ def adjoint_source(f, wrt=None, kind="value_and_grad", args=None):
     ``grad`` runs it for such arguments.
     """
     wrt, _ = _wrt(f, wrt)
-    numbers = frozenset(i for i, is_num in enumerate(_numbers(args or ())) if is_num)
-    return driver.generate(unwrap(f), wrt, kind, numbers).text
+    return driver.generate(unwrap(f), wrt, kind, _kinds(args or ())).text
 
 
 def show_adjoint(f, wrt=None, kind="value_and_grad", args=None):

@@ -52,21 +52,22 @@ class Generated:
 _cache = {}
 
 
-def generate(fn, wrt, kind="value_and_grad", numbers=frozenset()):
-    """Generated code for ``fn`` (cached by its code object, ``wrt``, ``kind``, ``numbers`` and s2sad's version).
+def generate(fn, wrt, kind="value_and_grad", kinds=()):
+    """Generated code for ``fn`` (cached by its code object, ``wrt``, ``kind``, ``kinds`` and s2sad's version).
 
-    ``numbers``: the positional parameters (indices) known to hold Python numbers; code for them
-    is plain scalar arithmetic.
+    ``kinds``: per positional parameter, -1 for a Python number, an array's ndim, or None
+    (unknown). Code is specialised on it: plain float arithmetic for numbers, no shape
+    bookkeeping where shapes are known to match.
     """
     fn = front_source.unwrap(fn)
-    key = (getattr(fn, "__code__", fn), wrt, kind, numbers, __version__)
+    key = (getattr(fn, "__code__", fn), wrt, kind, tuple(kinds), __version__)
     gen = _cache.get(key)
     if gen is None:
-        gen = _cache[key] = transform(fn, wrt, kind, numbers)
+        gen = _cache[key] = transform(fn, wrt, kind, tuple(kinds))
     return gen
 
 
-def transform(fn, wrt, kind, numbers=frozenset()):
+def transform(fn, wrt, kind, kinds=()):
     """Run every pass, in order, on ``fn``; ``wrt`` is a tuple of positional parameter indices."""
     stats["transforms"] += 1
     source = front_source.read(fn)                                   # parse
@@ -76,17 +77,17 @@ def transform(fn, wrt, kind, numbers=frozenset()):
     scope = Scope.of(source.fn, assigned_names(tree))
     aliases = Aliases(scope, namer)
     name = namer.fresh(f"{tree.name}_{kind}")
-    own = (source.fn, tuple(wrt), name, numbers) if kind == "vjp" else None   # recursion calls itself
+    own = (source.fn, tuple(wrt), name, tuple(kinds)) if kind == "vjp" else None   # recursion calls itself
     params = [a.id for a in tree.args.posonlyargs + tree.args.args]
-    scalars = frozenset(params[i] for i in numbers if i < len(params))
-    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, adjoint.NestedDefs(), scalars=scalars)
+    ndims = {p: k for p, k in zip(params, kinds) if k is not None}
+    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, adjoint.NestedDefs(), ndims=ndims)
     text = emit.source_text(fn_tree)                                 # emit
     origin = f"{source.filename}:{source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
 
 
 def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, enclosing=frozenset(),
-                  scalars=frozenset()):
+                  ndims=None):
     """The passes from normalization to the assembled derivative function (a gast FunctionDef).
 
     Also used for a function defined inside the differentiated one (``enclosing`` holds the
@@ -100,7 +101,7 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
-    same_shapes = shapes.run(versioned, scope, scalars)              # where unbroadcast is a no-op
+    same_shapes = shapes.run(versioned, scope, ndims or {})          # where unbroadcast is a no-op
     nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
     adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested)
     keep = {n.id for g in adj.grads for n in _names(g)}

@@ -20,7 +20,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "append_grads", "attribute", "pack", "part", "unattr",
+    "slogdet_grad", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
@@ -127,6 +127,27 @@ def unindex(g, x, idx):
     else:
         np.add.at(out, idx, g)
     return out
+
+
+def index_add(buf, idx, g):
+    """``buf[idx] += g`` in place (repeated indices add up); ``buf`` is an adjoint s2sad owns."""
+    if isinstance(buf, (list, dict)):
+        from .tree import add
+        buf[idx] = add(buf[idx], g)
+    elif _basic(idx) or (isinstance(idx, np.ndarray) and idx.dtype == bool):
+        buf[idx] += g
+    else:
+        np.add.at(buf, idx, g)
+
+
+def owned(buf):
+    """A private, writable copy of an adjoint, for ``index_add`` to update in place."""
+    if isinstance(buf, np.ndarray):
+        return np.array(buf, dtype=np.result_type(buf.dtype, np.float64) if buf.dtype.kind not in "fc" else buf.dtype)
+    if isinstance(buf, (list, dict)):
+        from .tree import adjoint_of
+        return adjoint_of(buf).copy() if isinstance(buf, (AdjList, AdjDict)) else adjoint_of(buf)
+    return buf
 
 
 def _unindex_container(g, x, idx):

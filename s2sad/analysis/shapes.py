@@ -23,7 +23,7 @@ to a representative name of its shape class.
 Values known to be numbers (Python floats and ints, NumPy scalars) share the class
 ``SCALAR``: with ``y`` a float argument, ``c = b * y`` has the shape of ``b``.
 
->>> classes = run(src.tree, Scope({"np": np}, local_names={"x", "y", "a", "b", "c"}), scalar_params={"y"})
+>>> classes = run(src.tree, Scope({"np": np}, local_names={"x", "y", "a", "b", "c"}), ndims={"y": -1})
 >>> classes["c"] == classes["x"], classes["y"] == SCALAR
 (True, True)
 """
@@ -62,10 +62,18 @@ def _number(node):
     return isinstance(node, gast.Constant) and type(node.value) in (int, float, bool)
 
 
-def _same_shape_operand(value, scope, find, scalar=lambda n: False):
+def _same_shape_operand(value, scope, find, scalar=lambda n: False, ndims=None):
     """A name (or SCALAR) whose shape ``value`` provably has, or None."""
     op = classify(value, scope)
     primitive = op.primitive
+    if primitive is operator.getitem and ndims and isinstance(op.args[0], gast.Name) \
+            and ndims.get(op.args[0].id, -2) >= 1:
+        index = op.args[1]
+        items = index.elts if isinstance(index, gast.Tuple) else [index]
+        whole = all(isinstance(i, gast.Constant) and type(i.value) is int
+                    or isinstance(i, gast.Name) and scalar(i.id) for i in items)
+        if whole and len(items) == ndims[op.args[0].id]:
+            return SCALAR                               # x[i, j] of a 2-D array: a number
     if _is_math(primitive) or _is_in(primitive, _NUMBERS):
         return SCALAR
     if _is_in(primitive, _REDUCTIONS) and len(op.args) == 1 and not op.kwargs:
@@ -118,7 +126,7 @@ def result_like(value, scope, classes):
     return _same_shape_operand(value, scope, lambda n: classes.get(n, n), lambda n: classes.get(n) == SCALAR)
 
 
-def scalar_names(fn, scope, scalar_params):
+def scalar_names(fn, scope, scalar_params, ndims=None):
     """Names every assignment of which gives a number, given the parameters that are numbers.
 
     An optimistic fixed point: assume every local is a number, then drop a name as soon as
@@ -162,14 +170,17 @@ def scalar_names(fn, scope, scalar_params):
             for value in definitions[name]:
                 if value == "range":
                     continue
-                if value is None or _same_shape_operand(value, scope, lambda n: n, lambda n: n in known) != SCALAR:
+                if value is None or _same_shape_operand(value, scope, lambda n: n, lambda n: n in known,
+                                                        ndims) != SCALAR:
                     known.discard(name)
                     changed = True
                     break
     return frozenset(known)
 
 
-def run(fn, scope, scalar_params=frozenset()):
+def run(fn, scope, ndims=None):
+    """Shape classes: ``ndims`` gives, per parameter, -1 (a Python number) or an array's ndim."""
+    ndims = dict(ndims or {})
     parent = {SCALAR: SCALAR}
 
     def find(a):
@@ -194,7 +205,10 @@ def run(fn, scope, scalar_params=frozenset()):
                     union(s.targets[0].id, operand)
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
-    for name in scalar_names(fn, scope, scalar_params):
+    for p in [p for p in ndims if assigned[p]]:
+        del ndims[p]                                    # reassigned: its shape may change
+    scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}
+    for name in scalar_names(fn, scope, scalar_params, ndims):
         union(name, SCALAR)
     visit(fn.body)
     return {name: find(name) for name in parent}

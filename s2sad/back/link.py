@@ -13,17 +13,17 @@ class Deferred:
 
     _instances = {}
 
-    def __new__(cls, fn, wrt, numbers=frozenset()):
-        key = (fn, wrt, numbers)
+    def __new__(cls, fn, wrt, kinds=()):
+        key = (fn, wrt, kinds)
         if key not in cls._instances:
             obj = super().__new__(cls)
-            obj.fn, obj.wrt, obj.numbers = fn, wrt, numbers
+            obj.fn, obj.wrt, obj.kinds = fn, wrt, kinds
             cls._instances[key] = obj
         return cls._instances[key]
 
     def resolve(self):
         from ..driver import generate
-        return generate(self.fn, self.wrt, "vjp", self.numbers).bind(self.fn)
+        return generate(self.fn, self.wrt, "vjp", self.kinds).bind(self.fn)
 
     def __repr__(self):
         return f"<s2sad vjp of {self.fn.__qualname__} wrt {self.wrt}>"

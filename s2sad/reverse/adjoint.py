@@ -157,8 +157,12 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     primal = set(params) | {n.id for s in forward for n in gast.walk(s)
                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     primal |= {pullback for pullback, _ in sweep.calls.values()}
-    needed = {n.id for s in backward for n in gast.walk(s)
+    # Only reads at or after the first backward loop can see a restored value; reads before it
+    # (of statements after the loops) see the final one.
+    first_loop = next((i for i, st in enumerate(backward) if isinstance(st, (gast.For, gast.While))), len(backward))
+    needed = {n.id for s in backward[first_loop:] for n in gast.walk(s)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
+    needed = loops.expand_needed(sweep, needed)
     backward = loops.resolve_markers(sweep, backward, needed)
     forward = loops.forward(sweep, forward, needed)
     forward = loops.stack_inits(sweep) + loops.none_inits(sweep, forward, params) + forward
@@ -194,6 +198,11 @@ class _Backward:
         self.own = None                 # (function, wrt, name): the generated function itself
         self.loop_assigned = []         # per enclosing loop: the names its body assigns
         self.invariant = set()          # id(in-loop assignment) that gives the same value every iteration
+        self.owned_buffers = set()      # adjoints updated in place in a loop (owned by the backward sweep)
+        self.recomputed = set()         # id(in-loop assignment) read again in the backward sweep, not stored
+        self.recomputes = []            # per enclosing loop: markers of the reads to redo each iteration
+        self.loop_tops = []             # per enclosing loop: ids of its body's top-level statements
+        self.plans_stack = []           # the enclosing loops' plans
         self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()
@@ -224,6 +233,9 @@ class _Backward:
                 defined.difference_update(stored)         # the old value's adjoint starts from zero
                 if self.loop_depth and self.loop_invariant(s):
                     self.invariant.add(id(s))
+                elif self.loop_depth and self.recomputable(s):
+                    self.recomputed.add(id(s))
+                    self.recomputes[-1].append(self.markers.make("recompute", stored[0], N.clone(s)))
                 elif self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
             elif isinstance(s, gast.Expr):
@@ -305,7 +317,11 @@ class _Backward:
             raise self.no_rule(s, op)
         args = list(op.args)
         if op.primitive is operator.getitem:
+            raw_index = args[1]
             args[1] = self.index_value(args[1])
+            element = isinstance(ans, gast.Name) and self.shapes.get(ans.id) == shape_facts.SCALAR
+            if self.accumulate_in_place(args[0], args[1], g, defined, out, raw_index if element else None):
+                return
         try:
             mapping = bind(rule, g, ans, args, op.kwargs)
             like = shape_facts.result_like(s.value, self.scope, self.shapes) if isinstance(ans, gast.Name) else None
@@ -325,6 +341,25 @@ class _Backward:
         for atom, expr in contributions:
             self.contribute(atom, expr, defined, out)
 
+    def accumulate_in_place(self, x, idx, g, defined, out, element_index=None):
+        """``y = x[i]`` in a loop that leaves ``x`` alone: add ``y_bar`` into ``x_bar[i]`` in place.
+
+        O(size of y) per iteration instead of O(size of x). ``x_bar`` is a buffer the backward
+        sweep owns (zeros, or a copy made before the loop), so no other value sees the update.
+        """
+        if not (self.loop_depth and isinstance(x, gast.Name) and x.id in self.active and x.id in defined):
+            return False
+        if x.id in set().union(*self.loop_assigned) or self.shapes.get(x.id) == shape_facts.SCALAR:
+            return False
+        self.owned_buffers.add(x.id)
+        if element_index is not None:                  # one number: x_bar[i] += g
+            target = gast.Subscript(value=N.name(self.bar(x.id)), slice=N.clone(element_index), ctx=gast.Store())
+            out.append(gast.AugAssign(target=target, op=gast.Add(), value=N.clone(g)))
+            return True
+        call = N.call(self.helper(runtime.index_add), [N.name(self.bar(x.id)), idx, N.clone(g)])
+        out.append(gast.Expr(value=call))
+        return True
+
     def user_call(self, s, op, g, defined, out):
         """``y = f(a, b)`` with f a user function: f's generated vjp, linked, gives a pullback."""
         callee = unwrap(op.primitive)
@@ -337,16 +372,16 @@ class _Backward:
             bound = {}
         # specialised on which *differentiated* arguments are numbers: one callee per
         # (function, differentiated arguments) for array code, plain arithmetic for scalar code
-        numbers = frozenset(positional.index(p) for p, atom in bound.items() if p in positional
-                            and isinstance(atom, gast.AST) and self.is_number(atom)
-                            and set(names_in(atom)) & self.active)
+        numbers = {positional.index(p) for p, atom in bound.items() if p in positional
+                   and isinstance(atom, gast.AST) and self.is_number(atom) and set(names_in(atom)) & self.active}
+        kinds = tuple(-1 if i in numbers else None for i in range(max(numbers) + 1)) if numbers else ()
 
         def link(indices):
             own = self.own
             if own is not None and not isinstance(own[0], str) and callee.__code__ is unwrap(own[0]).__code__ \
-                    and indices == own[1] and numbers == own[3]:
+                    and indices == own[1] and kinds == own[3]:
                 return N.name(own[2])                  # recursion: the generated function calls itself
-            return self.aliases.ref(Deferred(callee, indices, numbers), f"{callee.__name__}_vjp")
+            return self.aliases.ref(Deferred(callee, indices, kinds), f"{callee.__name__}_vjp")
         self.call_through(s, op, g, defined, out, signature, positional, link)
 
     def is_number(self, atom):
@@ -452,6 +487,20 @@ class _Backward:
             return False
         changing = set().union(*self.loop_assigned)
         return not set(names_in(s.value)) & changing
+
+    def recomputable(self, s):
+        """``t = x[i]`` at the top of a loop body, ``x`` unchanged by the loop, ``i`` its index:
+        cheaper to read again at the start of each backward iteration than to store."""
+        target = s.targets[0]
+        if not (isinstance(target, gast.Name) and self.assign_counts.get(target.id, 0) == 1
+                and id(s) in self.loop_tops[-1] and isinstance(s.value, gast.Subscript)
+                and isinstance(s.value.value, gast.Name)):
+            return False
+        changing = set().union(*self.loop_assigned)
+        indices = {n for p in self.plans_stack for n in p.target_names if p.range_name}
+        if s.value.value.id in changing:
+            return False
+        return all(n in indices or n not in changing for n in names_in(s.value.slice))
 
     def expression_statement(self, s, defined):
         """``items.append(v)``: the list's adjoint loses its last element to ``v``; other calls: none."""

@@ -93,9 +93,13 @@ def backward(sweep, s, defined):
     sweep.loop_assigned.append({n.id for n in gast.walk(s) if isinstance(n, gast.Name)
                                 and isinstance(n.ctx, gast.Store)})
     start = set(defined)
+    sweep.loop_tops.append({id(st) for st in s.body})
+    sweep.plans_stack.append(p)
     for _ in range(len(sweep.active) + 2):              # reaches a fixed point in two rounds
         d = set(start)
+        sweep.recomputes.append([])
         body = sweep.block(s.body, d)
+        recomputes = sweep.recomputes.pop()
         body += target_adjoint(sweep, s, p, d)
         carried = d - start
         if not carried:
@@ -103,10 +107,17 @@ def backward(sweep, s, defined):
         start |= carried                                   # adjoints that flow into the previous iteration
     sweep.loop_depth -= 1
     sweep.loop_assigned.pop()
+    sweep.loop_tops.pop()
+    sweep.plans_stack.pop()
     inits = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - defined)]
+    if sweep.loop_depth == 0:                    # adjoints updated in place start as private copies
+        owned = sweep.helper(runtime.owned)
+        inits += [N.assign(sweep.bar(n), N.call(N.clone(owned), [N.name(sweep.bar(n))]))
+                  for n in sorted(sweep.owned_buffers & defined)]
+        sweep.owned_buffers.clear()
     resets = [N.assign(sweep.bar(n), sweep.zeros(n)) for n in sorted(start - d)]
     defined |= start
-    prefix = [sweep.markers.make("target", t, p) for t in p.target_names]
+    prefix = [sweep.markers.make("target", t, p) for t in p.target_names] + recomputes
     loop = gast.For(target=N.store(p.index),
                     iter=N.call(sweep.aliases.ref(range, "range"), [N.binop(N.name(p.counter), gast.Sub(), N.const(1)),
                                                   N.const(-1), N.const(-1)]),
@@ -217,7 +228,7 @@ def forward(sweep, stmts, needed, depth=0):
                 pullback, link = sweep.calls[id(s)]
                 s.targets = [N.tup([s.targets[0], N.store(pullback)], gast.Store())]
                 s.value.func = link
-            if depth and id(s) not in sweep.invariant:
+            if depth and id(s) not in sweep.invariant and id(s) not in sweep.recomputed:
                 out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
         out.append(s)
     return out
@@ -248,6 +259,21 @@ def _pop(sweep, name, kind="restore"):
     return N.assign(name, N.call(N.attr(_stack(sweep, name, kind), "pop")))
 
 
+def expand_needed(sweep, needed):
+    """What the backward sweep reads, including the reads its recomputations need."""
+    needed = set(needed)
+    changed = True
+    while changed:
+        changed = False
+        for kind, name, stmt in sweep.markers.table.values():
+            if kind == "recompute" and name in needed:
+                reads = set(names_in(stmt.value))
+                if not reads <= needed:
+                    needed |= reads
+                    changed = True
+    return needed
+
+
 def resolve_markers(sweep, stmts, needed):
     """Replace markers in the backward sweep by pops (for what is needed) or nothing."""
     out = []
@@ -260,6 +286,8 @@ def resolve_markers(sweep, stmts, needed):
             elif kind == "unappend" and name in needed:
                 sweep.unappended.add(name)
                 out.append(gast.Expr(value=N.call(N.attr(name, "pop"))))
+            elif kind == "recompute" and name in needed:
+                out.append(p)
             elif kind == "pop_record":
                 out.append(_pop(sweep, name, "record"))
             elif kind == "target" and name in needed:
