@@ -14,6 +14,8 @@ from .errors import WrtError
 from .analysis import activity, shapes
 from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
+import gast
+
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup
 from .reverse import adjoint, assemble
@@ -101,12 +103,61 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
-    same_shapes = shapes.run(versioned, scope, ndims or {})          # where unbroadcast is a no-op
+    same_shapes = shapes.run(versioned, scope, ndims or {}, call_results)  # where unbroadcast is a no-op
     nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
     adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested)
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
     return KINDS[kind](versioned, adj, aliases, name)
+
+
+_results = {}
+
+
+def call_results(fn, numbers):
+    """What user function ``fn`` returns when the arguments flagged in ``numbers`` are Python
+    numbers: True (a number), a tuple of flags (a tuple, which items are numbers), or None.
+
+    Runs the front end and the scalar analysis on ``fn`` (cached; recursion sees None).
+    """
+    fn = front_source.unwrap(fn)
+    key = (fn.__code__, numbers)
+    if key in _results:
+        return _results[key]
+    _results[key] = None
+    try:
+        source = front_source.read(fn)
+        fence.run(source)
+    except Exception:                                   # the transform itself will report it, if it matters
+        return None
+    namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
+    lowered = jumps.run(normalize.run(source, namer), namer)
+    versioned = versions.run(lowered, namer)
+    scope = Scope.of(fn, assigned_names(versioned))
+    params = [a.id for a in versioned.args.posonlyargs + versioned.args.args]
+    ndims = {p: -1 for p, is_number in zip(params, numbers) if is_number}
+    known = shapes.scalar_names(versioned, scope, set(ndims), ndims, call_results)
+    result = versioned.body[-1].value
+    if not isinstance(result, gast.Name):
+        return None
+    packs = [s.value for s in _walk(versioned.body) if isinstance(s, gast.Assign) and
+             isinstance(s.targets[0], gast.Name) and s.targets[0].id == result.id]
+    if result.id in known:
+        answer = True
+    elif packs and all(isinstance(v, gast.Tuple) for v in packs) and len({len(v.elts) for v in packs}) == 1:
+        answer = tuple(all(shapes._number(v.elts[k]) or isinstance(v.elts[k], gast.Name) and v.elts[k].id in known
+                           for v in packs) for k in range(len(packs[0].elts)))
+    else:
+        answer = None
+    _results[key] = answer
+    return answer
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from _walk(getattr(s, field, None) or [])
 
 
 def _names(node):

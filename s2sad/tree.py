@@ -81,6 +81,8 @@ def part(g, key, x):
     if item is None:
         from .runtime import zeros_like
         return zeros_like(x)
+    if type(item) is float:
+        return item
     return adjoint_of(item)
 
 

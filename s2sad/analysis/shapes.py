@@ -126,11 +126,14 @@ def result_like(value, scope, classes):
     return _same_shape_operand(value, scope, lambda n: classes.get(n, n), lambda n: classes.get(n) == SCALAR)
 
 
-def scalar_names(fn, scope, scalar_params, ndims=None):
+def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
     """Names every assignment of which gives a number, given the parameters that are numbers.
 
     An optimistic fixed point: assume every local is a number, then drop a name as soon as
-    one of its assignments may give something else.
+    one of its assignments may give something else. ``call_results(function, numbers)``
+    tells what a user function returns when the arguments flagged in ``numbers`` are
+    numbers: True (a number), a tuple of flags (a tuple of which those items are numbers),
+    or None (unknown).
     """
     params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
     definitions = collections.defaultdict(list)
@@ -151,6 +154,9 @@ def scalar_names(fn, scope, scalar_params, ndims=None):
                 target = s.targets[0]
                 if isinstance(target, gast.Name):
                     definitions[target.id].append(s.value)
+                elif isinstance(target, gast.Tuple) and all(isinstance(t, gast.Name) for t in target.elts):
+                    for k, t in enumerate(target.elts):
+                        definitions[t.id].append(("item", s.value, k))
                 else:
                     for n in gast.walk(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -168,17 +174,34 @@ def scalar_names(fn, scope, scalar_params, ndims=None):
         changed = False
         for name in sorted(known - set(params)):
             for value in definitions[name]:
-                if value == "range":
+                if value == "range" or _gives_number(value, scope, known, ndims, call_results):
                     continue
-                if value is None or _same_shape_operand(value, scope, lambda n: n, lambda n: n in known,
-                                                        ndims) != SCALAR:
-                    known.discard(name)
-                    changed = True
-                    break
+                known.discard(name)
+                changed = True
+                break
     return frozenset(known)
 
 
-def run(fn, scope, ndims=None):
+def _gives_number(value, scope, known, ndims, call_results):
+    if value is None:
+        return False
+    item = None
+    if isinstance(value, tuple):                       # ("item", call, k): the k-th of an unpacked result
+        _, value, item = value
+    if isinstance(value, gast.Call) and call_results is not None:
+        op = classify(value, scope)
+        if callable(op.primitive) and getattr(op.primitive, "__code__", None) is not None and not op.kwargs:
+            numbers = tuple(_number(a) or isinstance(a, gast.Name) and a.id in known for a in op.args)
+            result = call_results(op.primitive, numbers)
+            if item is None:
+                return result is True
+            return isinstance(result, tuple) and item < len(result) and result[item]
+    if item is not None:
+        return False
+    return _same_shape_operand(value, scope, lambda n: n, lambda n: n in known, ndims) == SCALAR
+
+
+def run(fn, scope, ndims=None, call_results=None):
     """Shape classes: ``ndims`` gives, per parameter, -1 (a Python number) or an array's ndim."""
     ndims = dict(ndims or {})
     parent = {SCALAR: SCALAR}
@@ -208,7 +231,7 @@ def run(fn, scope, ndims=None):
     for p in [p for p in ndims if assigned[p]]:
         del ndims[p]                                    # reassigned: its shape may change
     scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}
-    for name in scalar_names(fn, scope, scalar_params, ndims):
+    for name in scalar_names(fn, scope, scalar_params, ndims, call_results):
         union(name, SCALAR)
     visit(fn.body)
     return {name: find(name) for name in parent}

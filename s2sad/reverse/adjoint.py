@@ -434,8 +434,22 @@ class _Backward:
         atoms = [atom for _, atom in wrt]
         if len(atoms) == 1:
             self.contribute(atoms[0], call, defined, out)
-        else:
-            self.contribute(N.tup(atoms), call, defined, out)
+            return
+        # a pullback returns one adjoint per differentiated argument, never None: unpack it,
+        # straight into adjoints not assigned yet, else into fresh names added afterwards
+        targets, direct, pending = [], set(), []
+        for atom in atoms:
+            if isinstance(atom, gast.Name) and atom.id not in defined and atom.id not in direct:
+                targets.append(N.store(self.bar(atom.id)))
+                direct.add(atom.id)
+            else:
+                part = self.namer.fresh(self.bar(atom.id)) if isinstance(atom, gast.Name) else self.namer.temp()
+                targets.append(N.store(part))
+                pending.append((atom, part))
+        out.append(N.assign(N.tup(targets, gast.Store()), call))
+        defined.update(direct)
+        for atom, part in pending:
+            self.contribute(atom, N.name(part), defined, out)
 
     def shaped_like(self, like):
         """Whether a variable provably has the shape of the current statement's result."""
