@@ -136,8 +136,11 @@ def _propagate_copies(stmts, keep, everywhere=None):
         if any(isinstance(n, gast.Name) and n.id == a for t in stmts[:i] for n in gast.walk(t)):
             continue                                    # read before it is set: a previous iteration's value
         later = [t for t in stmts[i + 1:] if not _is_copy(t, target=b, source=a)]
+        reads = [k for k, t in enumerate(later) if any(isinstance(n, gast.Name) and n.id == a for n in gast.walk(t))]
+        last_read = reads[-1] if reads else -1
+        # b must keep its value up to the last read of a (an assignment in that same statement is fine)
         if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
-               for t in later for n in gast.walk(t)):
+               for t in later[:last_read] for n in gast.walk(t)):
             continue
         for t in later:
             for n in gast.walk(t):
