@@ -104,8 +104,10 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
     same_shapes = shapes.run(versioned, scope, ndims or {}, call_results)  # where unbroadcast is a no-op
+    known_ndims = shapes.ndims(versioned, scope, ndims or {}, same_shapes)   # which rule variant fits
     nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
-    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested)
+    adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested,
+                      known_ndims)
     keep = {n.id for g in adj.grads for n in _names(g)}
     adj.backward = cleanup.run(adj.backward, keep, _pure_call(aliases))       # optimize
     return KINDS[kind](versioned, adj, aliases, name)

@@ -235,3 +235,58 @@ def run(fn, scope, ndims=None, call_results=None):
         union(name, SCALAR)
     visit(fn.body)
     return {name: find(name) for name in parent}
+
+
+_MATMUL_NDIM = {(2, 2): 2, (2, 1): 1, (1, 2): 1, (1, 1): 0}
+
+
+def ndims(fn, scope, param_ndims, classes):
+    """Known numbers of dimensions: parameters' (as specialised), numbers' (0), and what follows
+    from them through elementwise operations, ``@``, transposes and full reductions.
+
+    Only names assigned once count (or parameters never reassigned).
+    """
+    assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+                                   and isinstance(n.ctx, gast.Store))
+    known = {p: (0 if k == -1 else k) for p, k in param_ndims.items() if not assigned[p]}
+    known.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
+    statements = [s for s in _all(fn.body) if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                  and assigned[s.targets[0].id] == 1]
+    for _ in range(2):                                  # twice: a loop body may use a name before its line
+        for s in statements:
+            name = s.targets[0].id
+            if name not in known:
+                nd = _ndim_of(s.value, scope, known)
+                if nd is not None:
+                    known[name] = nd
+    return known
+
+
+def _all(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from _all(getattr(s, field, None) or [])
+
+
+def _ndim_of(value, scope, known):
+    op = classify(value, scope)
+    def nd(a):
+        if _number(a):
+            return 0
+        return known.get(a.id) if isinstance(a, gast.Name) else None
+    if op.kwargs:
+        return None
+    if op.primitive is COPY:
+        return nd(op.args[0])
+    if _is_in(op.primitive, {operator.matmul, np.matmul, np.dot}) and len(op.args) == 2:
+        return _MATMUL_NDIM.get((nd(op.args[0]), nd(op.args[1])))
+    if _is_in(op.primitive, {np.transpose}) and len(op.args) == 1:
+        return nd(op.args[0])
+    if _is_in(op.primitive, _REDUCTIONS) and len(op.args) == 1 and op.primitive not in (np.dot, np.inner, np.vdot):
+        return 0 if op.primitive is not np.trace else None
+    if _elementwise(op.primitive):
+        dims = [nd(a) for a in op.args]
+        if dims and all(d is not None for d in dims):
+            return max(dims)
+    return None

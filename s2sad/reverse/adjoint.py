@@ -133,7 +133,8 @@ def user_function(obj):
     return not any(part in path for part in ("site-packages", "dist-packages", sysconfig.get_paths()["stdlib"]))
 
 
-def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None, nested=None):
+def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None, nested=None,
+        ndims=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
 
     ``shapes``: shape classes (analysis/shapes.py), to drop no-op ``unbroadcast`` calls.
@@ -143,6 +144,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     sweep = _Backward(source, scope, active, aliases, shapes or {}, varied or active)
     sweep.own = own
     sweep.nested = nested
+    sweep.ndims = ndims or {}
     sweep.check_mutations(forward)
     sweep.check_shared_updates()
     sweep.assign_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
@@ -203,6 +205,7 @@ class _Backward:
         self.recomputes = []            # per enclosing loop: markers of the reads to redo each iteration
         self.loop_tops = []             # per enclosing loop: ids of its body's top-level statements
         self.plans_stack = []           # the enclosing loops' plans
+        self.ndims = {}                 # known numbers of dimensions
         self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()
@@ -307,7 +310,8 @@ class _Backward:
         return out
 
     def apply_rule(self, s, op, g, ans, defined, out):
-        rule = vjp_rule(op.primitive) if op.primitive is not UNKNOWN else None
+        arg_ndims = tuple(self.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
+        rule = vjp_rule(op.primitive, arg_ndims) if op.primitive is not UNKNOWN else None
         if rule is None and user_function(op.primitive):
             return self.user_call(s, op, g, defined, out)
         if op.primitive is UNKNOWN and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) \

@@ -141,6 +141,15 @@ def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def matmul_vjp(g, ans, x, y): return matmul_x_grad(g, x, y), matmul_y_grad(g, x, y)
 @vjp(np.dot)
 def dot_vjp(g, ans, a, b): return dot_x_grad(g, a, b), dot_y_grad(g, a, b)
+# ... where the arguments' ndims are known
+@vjp(operator.matmul, np.matmul, np.dot, ndims=(2, 2))
+def matmul_mm_vjp(g, ans, x, y): return g @ y.T, x.T @ g
+@vjp(operator.matmul, np.matmul, np.dot, ndims=(2, 1))
+def matmul_mv_vjp(g, ans, x, y): return np.outer(g, y), x.T @ g
+@vjp(operator.matmul, np.matmul, np.dot, ndims=(1, 2))
+def matmul_vm_vjp(g, ans, x, y): return y @ g, np.outer(x, g)
+@vjp(operator.matmul, np.matmul, np.dot, ndims=(1, 1))
+def matmul_vv_vjp(g, ans, x, y): return g * y, g * x
 @vjp(np.inner)
 def inner_vjp(g, ans, a, b):
     a_bar, b_bar = inner_grads(g, a, b)

@@ -14,6 +14,7 @@ straight-line code ending in ``return``::
 """
 
 _VJP = {}          # primitive object -> reverse rule
+_VJP_NDIM = {}     # (primitive, argument ndims) -> reverse rule for arguments of those ndims
 _NONDIFF = {}      # primitive object -> True: contributes no derivative
 _METHODS = {}      # ndarray method name -> (primitive, packs_varargs)
 _ATTRIBUTES = {}   # ndarray attribute name -> primitive applied to the array
@@ -27,13 +28,20 @@ def _key(obj):
         return ("id", id(obj))
 
 
-def vjp(*primitives):
-    """Decorator: register the decorated function as the reverse rule of each primitive."""
+def vjp(*primitives, ndims=None):
+    """Decorator: register the decorated function as the reverse rule of each primitive.
+
+    With ``ndims=(2, 1)`` the rule is used only where the arguments are known to have those
+    numbers of dimensions (``X.T @ g`` instead of a rule that handles every case).
+    """
     if not primitives:
         raise TypeError("vjp() needs the primitive(s) the rule is for, e.g. @vjp(np.sin)")
 
     def register(rule):
         for p in primitives:
+            if ndims is not None:
+                _VJP_NDIM[(_key(p), tuple(ndims))] = rule
+                continue
             _VJP[_key(p)] = rule
             _NONDIFF.pop(_key(p), None)
         return rule
@@ -61,8 +69,17 @@ def attribute(name, primitive):
     _ATTRIBUTES[name] = primitive
 
 
-def vjp_rule(primitive):
+def vjp_rule(primitive, ndims=None):
+    """The rule for ``primitive``; for arguments of known ``ndims`` the rule specialised to them, if any."""
+    if ndims is not None:
+        rule = _VJP_NDIM.get((_key(primitive), tuple(ndims)))
+        if rule is not None:
+            return rule
     return _VJP.get(_key(primitive))
+
+
+def registered_ndim_vjps():
+    return list(_VJP_NDIM.items())
 
 
 def is_nondiff(primitive):
