@@ -382,7 +382,7 @@ def einsum_grads(g, subscripts, operands):
         if missing:             # an axis summed in this operand alone: broadcast g along it
             terms.append(missing)
             args.append(np.ones([np.shape(x)[sub.index(c)] for c in missing]))
-        grads.append(np.einsum(",".join(terms) + "->" + sub, *args))
+        grads.append(np.einsum(",".join(terms) + "->" + sub, *args, optimize=len(args) > 1))  # BLAS paths
     return grads
 
 
