@@ -20,7 +20,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
+    "slogdet_grad", "shape_of", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
@@ -169,10 +169,31 @@ def _float_dtype(x):
     return dtype if dtype.kind in "fc" else np.dtype(float)
 
 
+class ShapeOf:
+    """What the backward sweep keeps of an array it reads only for its shape (and dtype)."""
+
+    __slots__ = ("shape", "dtype", "ndim")
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype, self.ndim = shape, dtype, len(shape)
+
+    def __array__(self, dtype=None, copy=None):      # np.result_type and friends
+        return np.zeros(self.shape, dtype=dtype or self.dtype)
+
+
+def shape_of(x):
+    """``x`` itself for a number (or None), else a ShapeOf: recorded instead of an array read only for its shape."""
+    if isinstance(x, np.ndarray):
+        return ShapeOf(x.shape, x.dtype)
+    return x
+
+
 def zeros_like(x):
     """The zero adjoint of ``x``: 0.0 for a number, a float array of zeros for an array."""
     if isinstance(x, (float, int)):
         return 0.0
+    if isinstance(x, ShapeOf):
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.dtype(float))
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=_float_dtype(x))
     if isinstance(x, np.generic):

@@ -166,6 +166,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
     needed = loops.expand_needed(sweep, needed)
     backward = loops.resolve_markers(sweep, backward, needed)
+    sweep.shape_only = loops.shape_only_reads(sweep, backward)
     forward = loops.forward(sweep, forward, needed)
     forward = loops.stack_inits(sweep) + loops.none_inits(sweep, forward, params) + forward
     restored = {name for kind, name in sweep.stacks if kind == "restore"}
@@ -206,6 +207,7 @@ class _Backward:
         self.loop_tops = []             # per enclosing loop: ids of its body's top-level statements
         self.plans_stack = []           # the enclosing loops' plans
         self.ndims = {}                 # known numbers of dimensions
+        self.shape_only = set()         # primal names the backward sweep reads only for their shape
         self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()

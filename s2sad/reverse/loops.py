@@ -252,7 +252,30 @@ def _stack(sweep, name, kind):
 
 
 def _push(sweep, name, kind="restore"):
-    return gast.Expr(value=N.call(N.attr(_stack(sweep, name, kind), "append"), [N.name(name)]))
+    value = N.name(name)
+    if kind == "restore" and name in sweep.shape_only:       # read back only for its shape
+        value = N.call(sweep.helper(runtime.shape_of), [value])
+    return gast.Expr(value=N.call(N.attr(_stack(sweep, name, kind), "append"), [value]))
+
+
+# positions of runtime helpers' arguments that are read only for their shape
+SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0, "zeros_like": 0}
+
+
+def shape_only_reads(sweep, backward):
+    """Names every read of which, in the backward sweep, is a shape-only argument of a helper."""
+    helpers = sweep.aliases.helpers
+    shape_reads, all_reads = {}, {}
+    for s in backward:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                all_reads[n.id] = all_reads.get(n.id, 0) + 1
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and helpers is not None \
+                    and N.is_name(n.func.value, helpers) and n.func.attr in SHAPE_ONLY:
+                k = SHAPE_ONLY[n.func.attr]
+                if k < len(n.args) and isinstance(n.args[k], gast.Name):
+                    shape_reads[n.args[k].id] = shape_reads.get(n.args[k].id, 0) + 1
+    return {name for name, count in shape_reads.items() if all_reads.get(name) == count}
 
 
 def _pop(sweep, name, kind="restore"):
