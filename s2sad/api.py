@@ -46,12 +46,15 @@ _NUMBER_TYPES = frozenset({float, int})
 
 
 def _kind(a, _numbers=_NUMBER_TYPES, _array=np.ndarray):
-    """What generated code is specialised on: -1 for a Python number, the ndim of an array, else None."""
+    """What generated code is specialised on: -1 for a Python number, the ndim of an array, the
+    kinds of a tuple's or list's items (up to 16), else None."""
     t = type(a)
     if t in _numbers:
         return -1
     if t is _array:
         return a.ndim
+    if (t is tuple or t is list) and len(a) <= 16:
+        return tuple(map(_kind, a))
     return None
 
 

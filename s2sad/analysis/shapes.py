@@ -67,7 +67,7 @@ def _same_shape_operand(value, scope, find, scalar=lambda n: False, ndims=None):
     op = classify(value, scope)
     primitive = op.primitive
     if primitive is operator.getitem and ndims and isinstance(op.args[0], gast.Name) \
-            and ndims.get(op.args[0].id, -2) >= 1:
+            and isinstance(ndims.get(op.args[0].id), int) and ndims[op.args[0].id] >= 1:
         index = op.args[1]
         items = index.elts if isinstance(index, gast.Tuple) else [index]
         whole = all(isinstance(i, gast.Constant) and type(i.value) is int
@@ -242,24 +242,79 @@ _MATMUL_NDIM = {(2, 2): 2, (2, 1): 1, (1, 2): 1, (1, 1): 0}
 
 def ndims(fn, scope, param_ndims, classes):
     """Known numbers of dimensions: parameters' (as specialised), numbers' (0), and what follows
-    from them through elementwise operations, ``@``, transposes and full reductions.
+    from them through elementwise operations, ``@``, transposes, full reductions, unpacking and
+    loops over rows.
 
-    Only names assigned once count (or parameters never reassigned).
+    A name assigned several times (a loop-carried array) is known when every assignment agrees:
+    optimistic first (assignments not yet understood are skipped), then checked.
     """
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
-    known = {p: (0 if k == -1 else k) for p, k in param_ndims.items() if not assigned[p]}
-    known.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
-    statements = [s for s in _all(fn.body) if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                  and assigned[s.targets[0].id] == 1]
-    for _ in range(2):                                  # twice: a loop body may use a name before its line
-        for s in statements:
-            name = s.targets[0].id
-            if name not in known:
-                nd = _ndim_of(s.value, scope, known)
-                if nd is not None:
-                    known[name] = nd
-    return known
+    fixed = {p: (0 if k == -1 else k) for p, k in param_ndims.items() if not assigned[p] and isinstance(k, int)}
+    fixed.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
+    items = {p: k for p, k in param_ndims.items() if not assigned[p] and isinstance(k, tuple)}
+    definitions = collections.defaultdict(list)       # name -> ("value", expr) | ("ndim", int) | ("unknown",)
+    for s in _all(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            definitions[s.targets[0].id].append(("value", s.value))
+        elif isinstance(s, gast.Assign):
+            targets = s.targets[0].elts if isinstance(s.targets[0], gast.Tuple) else []
+            kinds = items.get(s.value.id) if isinstance(s.value, gast.Name) else None
+            for i, t in enumerate(targets):
+                k = kinds[i] if isinstance(kinds, tuple) and len(kinds) == len(targets) else None
+                definitions[getattr(t, "id", None)].append(("ndim", 0 if k == -1 else k) if isinstance(k, int)
+                                                           else ("unknown",))
+        elif isinstance(s, gast.For):
+            targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
+            for i, t in enumerate(targets):
+                definitions[t.id].append(("row", s.iter, i if isinstance(s.target, gast.Tuple) else None))
+        elif isinstance(s, gast.Expr):
+            for n in gast.walk(s):
+                if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name):
+                    definitions[n.value.id].append(("unknown",))
+
+    def evaluate(d, known):
+        if d[0] == "value":
+            return _ndim_of(d[1], scope, known)
+        if d[0] == "ndim":
+            return d[1]
+        if d[0] == "row" and isinstance(d[1], gast.Name):
+            seq = items.get(d[1].id)
+            if seq and all(k == seq[0] for k in seq):
+                element = seq[0] if d[2] is None else (seq[0][d[2]] if isinstance(seq[0], tuple)
+                                                        and d[2] < len(seq[0]) else None)
+                return (0 if element == -1 else element) if isinstance(element, int) else None
+            nd = known.get(d[1].id)
+            return nd - 1 if d[2] is None and isinstance(nd, int) and nd >= 1 else None
+        return None
+
+    known = dict(fixed)
+    for _ in range(6):                                 # optimistic: agreeing assignments that are understood
+        changed = False
+        for name, defs in definitions.items():
+            if name is None or name in fixed or any(d[0] == "unknown" for d in defs):
+                continue
+            values = {evaluate(d, known) for d in defs} - {None}
+            if len(values) == 1 and known.get(name) != next(iter(values)):
+                known[name] = next(iter(values))
+                changed = True
+        if not changed:
+            break
+    while True:                                        # checked: every assignment must agree
+        wrong = [n for n, defs in definitions.items() if n in known and n not in fixed
+                 and any(evaluate(d, known) != known[n] for d in defs)]
+        if not wrong:
+            return known
+        for n in wrong:
+            del known[n]
+
+
+def _item_ndims(targets, kinds, known, assigned):
+    if not isinstance(kinds, tuple) or len(kinds) != len(targets):
+        return
+    for t, k in zip(targets, kinds):
+        if isinstance(t, gast.Name) and isinstance(k, int) and assigned[t.id] == 1:
+            known[t.id] = 0 if k == -1 else k
 
 
 def _all(stmts):
@@ -279,6 +334,8 @@ def _ndim_of(value, scope, known):
         return None
     if op.primitive is COPY:
         return nd(op.args[0])
+    if _is_in(op.primitive, {np.zeros, np.ones, np.empty}) and op.args and isinstance(op.args[0], gast.Tuple):
+        return len(op.args[0].elts)
     if _is_in(op.primitive, {operator.matmul, np.matmul, np.dot}) and len(op.args) == 2:
         return _MATMUL_NDIM.get((nd(op.args[0]), nd(op.args[1])))
     if _is_in(op.primitive, {np.transpose}) and len(op.args) == 1:
