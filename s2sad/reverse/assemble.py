@@ -35,9 +35,32 @@ def vjp(fn, adj, aliases, name):
     # times, so it works on its own copies of them.
     backward_body = list(adj.backward)
     copies = _own_copies(backward_body, adj, aliases)
+    shapes = _shapes_only(backward_body, adj, aliases)
     backward = N.function(backward_name, [adj.seed], copies + backward_body + [N.ret(_grads(adj))])
-    body = list(adj.forward) + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
+    body = list(adj.forward) + shapes + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
     return _with_params(fn, name, body)
+
+
+def _shapes_only(stmts, adj, aliases):
+    """Arrays the pullback reads only for their shape: it keeps their shapes, not the arrays."""
+    from .loops import shape_only_reads
+
+    class _Sweep:                                  # what shape_only_reads needs
+        pass
+    sweep = _Sweep()
+    sweep.aliases = aliases
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    names = sorted(shape_only_reads(sweep, stmts) - assigned - {adj.result.id if isinstance(adj.result, gast.Name)
+                                                                  else None})
+    out = []
+    for name in names:
+        shape = aliases.namer.fresh(f"{name}_shape")
+        out.append(N.assign(shape, N.call(aliases.ref(runtime.shape_of, "shape_of"), [N.name(name)])))
+        for s in stmts:
+            for n in gast.walk(s):
+                if isinstance(n, gast.Name) and n.id == name:
+                    n.id = shape
+    return out
 
 
 def _own_copies(stmts, adj, aliases):
