@@ -50,8 +50,10 @@ def _shapes_only(stmts, adj, aliases):
     sweep = _Sweep()
     sweep.aliases = aliases
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    names = sorted(shape_only_reads(sweep, stmts) - assigned - {adj.result.id if isinstance(adj.result, gast.Name)
-                                                                  else None})
+    surely = set(adj.params) | {n.id for st in adj.forward if isinstance(st, gast.Assign)
+                                for n in gast.walk(st.targets[0]) if isinstance(n, gast.Name)}
+    names = sorted((shape_only_reads(sweep, stmts) & surely) - assigned
+                   - {adj.result.id if isinstance(adj.result, gast.Name) else None})
     out = []
     for name in names:
         shape = aliases.namer.fresh(f"{name}_shape")
