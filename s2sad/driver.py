@@ -142,7 +142,7 @@ def call_results(fn, numbers):
     result = versioned.body[-1].value
     if not isinstance(result, gast.Name):
         return None
-    packs = [s.value for s in _walk(versioned.body) if isinstance(s, gast.Assign) and
+    packs = [s.value for s in N.statements(versioned.body) if isinstance(s, gast.Assign) and
              isinstance(s.targets[0], gast.Name) and s.targets[0].id == result.id]
     if result.id in known:
         answer = True
@@ -153,13 +153,6 @@ def call_results(fn, numbers):
         answer = None
     _results[key] = answer
     return answer
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk(getattr(s, field, None) or [])
 
 
 def _names(node):

@@ -163,6 +163,14 @@ class Namer:
         return self.fresh(f"{base}_{suffix}")
 
 
+def statements(stmts):
+    """Every statement in ``stmts``, nested ones (in branches and loops) included, in order."""
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from statements(getattr(s, field, None) or [])
+
+
 def all_names(tree):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 

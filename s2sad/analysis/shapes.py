@@ -35,6 +35,7 @@ import types
 import gast
 import numpy as np
 
+from .. import nodes as N
 from .ops import COPY, classify
 
 _ELEMENTWISE = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
@@ -254,7 +255,7 @@ def ndims(fn, scope, param_ndims, classes):
     fixed.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
     items = {p: k for p, k in param_ndims.items() if not assigned[p] and isinstance(k, tuple)}
     definitions = collections.defaultdict(list)       # name -> ("value", expr) | ("ndim", int) | ("unknown",)
-    for s in _all(fn.body):
+    for s in N.statements(fn.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             definitions[s.targets[0].id].append(("value", s.value))
         elif isinstance(s, gast.Assign):
@@ -315,13 +316,6 @@ def _item_ndims(targets, kinds, known, assigned):
     for t, k in zip(targets, kinds):
         if isinstance(t, gast.Name) and isinstance(k, int) and assigned[t.id] == 1:
             known[t.id] = 0 if k == -1 else k
-
-
-def _all(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _all(getattr(s, field, None) or [])
 
 
 def _ndim_of(value, scope, known):

@@ -82,7 +82,7 @@ class NestedDefs:
     def enter(self, fn_tree, source, scope, varied, differentiate):
         self.differentiate = differentiate
         enclosing = frozenset(scope.locals)
-        for s in _walk(fn_tree.body):
+        for s in N.statements(fn_tree.body):
             if isinstance(s, gast.FunctionDef):
                 self.defs[s.name] = (s, source, scope, enclosing, varied)
 
@@ -107,14 +107,6 @@ class NestedDefs:
                                   (name, wrt, vjp_name), self, enclosing)
         self.trees.setdefault(name, []).append(tree)
         return vjp_name
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk(s.body)
-            yield from _walk(s.orelse)
 
 
 def user_function(obj):
@@ -550,7 +542,7 @@ class _Backward:
     def check_mutations(self, stmts, top=True):
         """Refuse in-place changes to values that depend on a wrt input (they may share memory with it)."""
         if top:
-            self.local_lists = {s.targets[0].id for s in _walk(stmts) if isinstance(s, gast.Assign)
+            self.local_lists = {s.targets[0].id for s in N.statements(stmts) if isinstance(s, gast.Assign)
                                 and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.List)}
         for s in stmts:
             if isinstance(s, (gast.If, gast.For, gast.While)):
