@@ -15,8 +15,6 @@ bound to the same object, or is not using it, and under a fresh name otherwise.
 """
 import types
 
-import gast
-
 from . import nodes as N
 from . import runtime
 from .front.resolve import MISSING

@@ -1,11 +1,15 @@
 """The compiler pipeline, pass by pass, and the cache of its results.
 
-    source --parse--> gast --fence--> --normalize--> --versions--> --activity-->
+    source --parse--> gast --fence--> --normalize--> --jumps--> --versions--> --activity, shapes-->
            --reverse--> --optimize--> --emit--> text --compile--> function (cached)
+
+``transform`` and ``differentiate`` below list the passes in order.
 """
 import math
 import weakref
 from dataclasses import dataclass, field
+
+import gast
 
 from . import __version__
 from . import nodes as N
@@ -14,9 +18,7 @@ from .errors import WrtError
 from .analysis import activity, shapes
 from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
-import gast
-
-from .front.resolve import MISSING, Scope, assigned_names
+from .front.resolve import Scope, assigned_names
 from .optimize import cleanup
 from .reverse import adjoint, assemble
 
@@ -156,7 +158,6 @@ def call_results(fn, numbers):
 
 
 def _names(node):
-    import gast
     return [n for n in gast.walk(node) if isinstance(n, gast.Name)]
 
 
@@ -172,7 +173,6 @@ def _wrt_names(tree, wrt, source):
 def _pure_call(aliases):
     """Fold ``math.log(2.0)`` and friends when the callee is the math module's."""
     def resolve(func):
-        import gast
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             owner = aliases.bindings.get(func.value.id)
             if owner is None:
