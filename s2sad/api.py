@@ -8,7 +8,7 @@ from .front.source import unwrap
 from .errors import WrtError
 from .runtime import like
 
-__all__ = ["grad", "value_and_grad", "vjp", "differentiable", "show_adjoint", "adjoint_source"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "differentiable", "show_adjoint", "adjoint_source"]
 
 
 def _wrt(f, wrt):
@@ -116,6 +116,26 @@ def vjp(f, *args, wrt=None, **kwargs):
     def vjp_fn(cotangent):
         return _finish(backward(cotangent), args, wrt, many)
     return value, vjp_fn
+
+
+def jvp(f, primals, tangents):
+    """Forward mode: ``(f(*primals), tangent of the value)`` along ``tangents``.
+
+    ``tangents`` has one entry per primal, shaped like it (a container's tangent is the same
+    container of tangents); ``None`` marks an argument that is held constant. Only the
+    arguments with a tangent are differentiated.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise WrtError(f"jvp needs one tangent per primal: got {len(primals)} primal(s) and {len(tangents)} "
+                       f"tangent(s) (use None for an argument held constant)")
+    wrt = tuple(i for i, t in enumerate(tangents) if t is not None)
+    if not wrt:
+        raise WrtError("jvp needs at least one tangent that is not None")
+    args = _as_float(primals, wrt)
+    dots = [like(tangents[i], args[i]) for i in wrt]
+    value, tangent = _function(f, wrt, "jvp", _kinds(args))(*dots, *args)
+    return value, like(tangent, value)
 
 
 def differentiable(fn=None, *, wrt=0):

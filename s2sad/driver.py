@@ -19,10 +19,12 @@ from .analysis import activity, shapes
 from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
 from .front.resolve import Scope, assigned_names
+from .forward import tangent
 from .optimize import cleanup
 from .reverse import adjoint, assemble
 
-KINDS = {"value_and_grad": assemble.value_and_grad, "vjp": assemble.vjp}
+# What the passes produce: reverse mode assembled two ways, or forward mode's tangent function.
+KINDS = {"value_and_grad": assemble.value_and_grad, "vjp": assemble.vjp, "jvp": tangent.run}
 stats = {"transforms": 0, "compiles": 0}      # counters the tests read
 
 
@@ -81,10 +83,11 @@ def transform(fn, wrt, kind, kinds=()):
     scope = Scope.of(source.fn, assigned_names(tree))
     aliases = Aliases(scope, namer)
     name = namer.fresh(f"{tree.name}_{kind}")
-    own = (source.fn, tuple(wrt), name, tuple(kinds)) if kind == "vjp" else None   # recursion calls itself
+    own = (source.fn, tuple(wrt), name, tuple(kinds)) if kind in ("vjp", "jvp") else None   # recursion calls itself
     params = [a.id for a in tree.args.posonlyargs + tree.args.args]
     ndims = {p: k for p, k in zip(params, kinds) if k is not None}
-    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, adjoint.NestedDefs(), ndims=ndims)
+    nested = adjoint.NestedDefs("jvp" if kind == "jvp" else "vjp")
+    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, ndims=ndims)
     text = emit.source_text(fn_tree)                                 # emit
     origin = f"{source.filename}:{source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
@@ -108,6 +111,9 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     same_shapes = shapes.run(versioned, scope, ndims or {}, call_results)  # where unbroadcast is a no-op
     known_ndims = shapes.ndims(versioned, scope, ndims or {}, same_shapes)   # which rule variant fits
     nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
+    if kind == "jvp":                                                # forward mode
+        return tangent.run(versioned, source, scope, active, wrt_names, aliases, name, same_shapes, own, nested,
+                           known_ndims)
     adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested,
                       known_ndims)
     keep = {n.id for g in adj.grads for n in _names(g)}

@@ -77,7 +77,7 @@ def bind(rule, g, ans, args, kwargs):
     return mapping
 
 
-def inline(rule, g, ans, args, kwargs, aliases, same_shape=None):
+def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, drop_defaults=False):
     """Inline ``rule`` for one call site.
 
     Returns ``(statements, results)``: the rule's local assignments (renamed), and
@@ -88,9 +88,18 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None):
     ``same_shape(a, b)`` tells whether two variables provably have the same shape;
     ``unbroadcast(e, x)`` is then dropped where ``x`` has the shape of ``ans`` (a
     rule's first argument to ``unbroadcast`` always has the shape of ``g``).
+
+    ``tangent``: the rule is an elementwise rule used in forward mode, ``g`` the tangent
+    of one argument ``x``; ``unbroadcast(e, x)`` then becomes ``broadcast(e, ans)``
+    (dropped likewise where ``x`` has the shape of ``ans``).
+
+    ``drop_defaults``: where the rule passes on one of its parameters that the call site
+    left at its default (``np.sum(g, axis, keepdims=keepdims)``), leave it out
+    (``np.sum(g)``); a rule's defaults are those of the function it is for.
     """
     body, params, local_names = _parsed(rule)
     mapping = bind(rule, g, ans, args, kwargs)
+    defaulted = _defaulted(rule, g, ans, args, kwargs) if drop_defaults else frozenset()
     renamed = {}
     for local in sorted(local_names):
         renamed[local] = aliases.namer.fresh("_" + local.lstrip("_"))
@@ -98,7 +107,9 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None):
 
     def substitute(node):
         node = copy.deepcopy(node)
-        return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape).visit(node))
+        if defaulted:
+            node = _DropDefaults(defaulted).visit(node)
+        return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
 
     stmts = [substitute(s) for s in body[:-1]]
     returned = body[-1].value
@@ -109,10 +120,34 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None):
     return stmts, results
 
 
+def _defaulted(rule, g, ans, args, kwargs):
+    """The rule's parameters the call site did not pass (they take the rule's defaults)."""
+    try:
+        given = inspect.signature(rule).bind(g, ans, *args, **kwargs).arguments
+    except TypeError:
+        return frozenset()
+    return frozenset(p for p in inspect.signature(rule).parameters if p not in given)
+
+
+class _DropDefaults(gast.NodeTransformer):
+    """``np.sum(g, axis, keepdims=keepdims)`` -> ``np.sum(g)`` when axis and keepdims were not given."""
+
+    def __init__(self, defaulted):
+        self.defaulted = defaulted
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        node.keywords = [k for k in node.keywords if not N.is_name(k.value) or k.value.id not in self.defaulted]
+        if not node.keywords:
+            while node.args and N.is_name(node.args[-1]) and node.args[-1].id in self.defaulted:
+                node.args.pop()
+        return node
+
+
 class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape):
+    def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape, tangent=False):
         self.mapping, self.renamed, self.globals, self.aliases = mapping, renamed, globals_, aliases
-        self.ans, self.same_shape = ans, same_shape
+        self.ans, self.same_shape, self.tangent = ans, same_shape, tangent
 
     def _callee(self, func):
         if isinstance(func, gast.Name) and func.id not in self.mapping and func.id not in self.renamed:
@@ -127,6 +162,9 @@ class _Substitute(gast.NodeTransformer):
             if isinstance(atom, gast.Name) and isinstance(self.ans, gast.Name) \
                     and self.same_shape(self.ans.id, atom.id):
                 return self.visit(node.args[0])
+        if callee is runtime.unbroadcast and self.tangent and len(node.args) == 2:
+            return N.call(self.aliases.ref(runtime.broadcast, "broadcast"), [self.visit(node.args[0]),
+                                                                                 N.clone(self.ans)])
         node = self.generic_visit(node)
         if callee is not None and getattr(callee, "__module__", None) == runtime.__name__:
             _drop_default_args(node, callee)

@@ -544,3 +544,77 @@ def atleast_grads(g, arrays):
     """Adjoints of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: one array in, one out; else a tuple."""
     gs = [g] if len(arrays) == 1 else g
     return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(gs, arrays)]
+
+
+# --- forward mode: tangents ----------------------------------------------------------------
+def broadcast(g, ans):
+    """``g`` expanded to the shape of ``ans`` (the tangent of an argument NumPy broadcast)."""
+    if np.shape(g) == np.shape(ans):
+        return g
+    return np.broadcast_to(g, np.shape(ans))
+
+
+def cast_tangent(g, ans):
+    """Tangent of a conversion or cast giving ``ans``: ``g`` in ``ans``'s dtype; zero for an integer result."""
+    dtype = np.result_type(ans)
+    if dtype.kind not in "fc":
+        return np.zeros(np.shape(ans))
+    if isinstance(ans, np.ndarray):
+        return np.asarray(g, dtype=dtype).reshape(ans.shape)
+    return dtype.type(np.asarray(g, dtype=dtype))
+
+
+def reshape_like(g, x, ans, order="C"):
+    """Tangent of ``np.reshape(x, shape, order)`` / ``np.ravel``: ``g`` read in the same order as ``x``."""
+    if order in ("A", "K"):
+        order = "F" if np.isfortran(np.asarray(x)) else "C"
+    return np.reshape(g, np.shape(ans), order=order)
+
+
+def atleast_tangents(g, ans):
+    """Tangents of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: each reshaped like its result."""
+    if isinstance(ans, (list, tuple)):
+        return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(g, ans)]
+    return np.reshape(g[0], np.shape(ans))
+
+
+def einsum_tangent(tangents, subscripts, operands):
+    """Tangent of ``np.einsum(subscripts, *operands)``: one term per operand with a tangent (None: none)."""
+    total = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        args = list(operands)
+        args[k] = t
+        term = np.einsum(subscripts, *args, optimize=len(args) > 1)
+        total = term if total is None else total + term
+    return total
+
+
+def matmul_like_solve(g, ans):
+    """``g @ ans`` for ``ans = np.linalg.solve(a, b)`` (``b`` a vector or a matrix): the tangent's right-hand side."""
+    if np.ndim(ans) == np.ndim(g) - 1:
+        return (g @ ans[..., None])[..., 0]
+    return g @ ans
+
+
+def slogdet_tangent(g, ans, a):
+    """Tangent of ``(sign, logabsdet) = np.linalg.slogdet(a)``: the sign is locally constant."""
+    sign, _ = ans
+    return (np.zeros(np.shape(sign)), np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1))
+
+
+def cholesky_tangent(g, L):
+    """Tangent of ``L = np.linalg.cholesky(a)``: ``L Φ(L⁻¹ g L⁻ᵀ)``, Φ the lower triangle with a halved diagonal."""
+    inner = np.linalg.solve(L, _mT(np.linalg.solve(L, _mT(g))))
+    phi = np.tril(inner) - 0.5 * np.eye(L.shape[-1]) * inner
+    return L @ phi
+
+
+def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Tangent of ``np.linalg.norm``: the norms whose adjoint ``norm_grad`` gives, contracted with ``g``."""
+    weights = norm_grad(1.0, ans, x, ord, axis, keepdims)
+    x = np.asarray(x)
+    matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    axes = None if axis is None and (matrix or ord is None) else axis
+    return np.sum(weights * g, axis=axes, keepdims=keepdims)

@@ -73,7 +73,8 @@ class NestedDefs:
     so that it reads the enclosing function's variables as h does.
     """
 
-    def __init__(self):
+    def __init__(self, kind="vjp"):
+        self.kind = kind        # "vjp", or "jvp" for forward mode
         self.defs = {}          # name -> (FunctionDef, source, scope, enclosing locals, enclosing varied names)
         self.generated = {}     # (name, wrt) -> name of the generated vjp
         self.trees = {}         # name -> generated vjp FunctionDefs to place after ``def name``
@@ -99,11 +100,11 @@ class NestedDefs:
             raise sweep.source.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads "
                                      f"`{captured[0]}`, which is being differentiated", node,
                                      hint=f"pass `{captured[0]}` to `{name}` as an argument")
-        vjp_name = sweep.namer.fresh(f"{name}_vjp")
+        vjp_name = sweep.namer.fresh(f"{name}_{self.kind}")
         self.generated[key] = vjp_name                  # before generating: recursion links to it
         inner_source = front_source.Source(fn=None, tree=N.clone(node), filename=source.filename,
                                            first_line=source.first_line, lines=source.lines)
-        tree = self.differentiate(inner_source, scope, sweep.namer, sweep.aliases, wrt, "vjp", vjp_name,
+        tree = self.differentiate(inner_source, scope, sweep.namer, sweep.aliases, wrt, self.kind, vjp_name,
                                   (name, wrt, vjp_name), self, enclosing)
         self.trees.setdefault(name, []).append(tree)
         return vjp_name

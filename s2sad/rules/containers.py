@@ -1,6 +1,8 @@
-"""Reverse rules for containers: namedtuple fields and list appends (indexing is in python.py)."""
+"""Reverse and forward rules for containers: namedtuple fields and list appends (indexing is in python.py)."""
 from ..tree import attribute, unattr
-from .registry import vjp
+from .registry import jvp, vjp
 
 @vjp(attribute)
 def attribute_vjp(g, ans, obj, name): return unattr(g, obj, name), None
+@jvp(attribute)
+def attribute_jvp(g, ans, obj, name): return attribute(g, name), None

@@ -1,20 +1,33 @@
-"""Reverse rules for ``np.linalg``."""
+"""Reverse and forward rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import cholesky_grad, det_grad, norm_grad, slogdet_grad, solve_a_grad
-from .registry import vjp
+from ..runtime import (cholesky_grad, cholesky_tangent, det_grad, matmul_like_solve, norm_grad, norm_tangent,
+                       slogdet_grad, slogdet_tangent, solve_a_grad)
+from .registry import jvp, vjp
 
 @vjp(np.linalg.solve)
 def solve_vjp(g, ans, a, b):
     b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
     return solve_a_grad(b_bar, ans), b_bar
+@jvp(np.linalg.solve)
+def solve_jvp(g, ans, a, b): return -np.linalg.solve(a, matmul_like_solve(g, ans)), np.linalg.solve(a, g)
 @vjp(np.linalg.inv)
 def inv_vjp(g, ans, a): return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
+@jvp(np.linalg.inv)
+def inv_jvp(g, ans, a): return -ans @ g @ ans
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return det_grad(g, ans, a)
+@jvp(np.linalg.det)
+def det_jvp(g, ans, a): return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
 @vjp(np.linalg.slogdet)
 def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], a)
+@jvp(np.linalg.slogdet)
+def slogdet_jvp(g, ans, a): return slogdet_tangent(g, ans, a)
 @vjp(np.linalg.cholesky)
 def cholesky_vjp(g, ans, a): return cholesky_grad(g, ans)
+@jvp(np.linalg.cholesky)
+def cholesky_jvp(g, ans, a): return cholesky_tangent(g, ans)
 @vjp(np.linalg.norm)
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad(g, ans, x, ord, axis, keepdims)
+@jvp(np.linalg.norm)
+def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent(g, ans, x, ord, axis, keepdims)

@@ -1,4 +1,4 @@
-"""Reverse rules for Python's operators, builtins and the ``math`` module.
+"""Reverse and forward rules for Python's operators, builtins and the ``math`` module.
 
 Scalar rules use ``math`` so that generated code for float code stays plain Python arithmetic.
 """
@@ -6,27 +6,29 @@ import builtins
 import math
 import operator
 
-from ..runtime import safe_log, unbroadcast, unindex, unsum
-from .registry import nondiff, vjp
+from ..runtime import broadcast, safe_log, unbroadcast, unindex, unsum
+from .registry import elementwise, jvp, nondiff, vjp
 
 # --- arithmetic operators (also NumPy's ufunc spellings, registered in numpy.py) ---
-@vjp(operator.add)
+@elementwise(operator.add)
 def add_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(g, y)
-@vjp(operator.sub)
+@elementwise(operator.sub)
 def sub_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g, y)
-@vjp(operator.mul)
+@elementwise(operator.mul)
 def mul_vjp(g, ans, x, y): return unbroadcast(g * y, x), unbroadcast(g * x, y)
-@vjp(operator.truediv)
+@elementwise(operator.truediv)
 def truediv_vjp(g, ans, x, y): return unbroadcast(g / y, x), unbroadcast(-g * ans / y, y)
-@vjp(operator.pow)
+@elementwise(operator.pow)
 def pow_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * safe_log(x), y)
-@vjp(operator.mod)
+@elementwise(operator.mod)
 def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * ((x - ans) / y), y)
 @vjp(operator.getitem)
 def getitem_vjp(g, ans, x, idx): return unindex(g, x, idx)
-@vjp(operator.neg)
+@jvp(operator.getitem)
+def getitem_jvp(g, ans, x, idx): return g[idx]
+@elementwise(operator.neg)
 def neg_vjp(g, ans, x): return -g
-@vjp(operator.pos)
+@elementwise(operator.pos)
 def pos_vjp(g, ans, x): return g
 
 nondiff(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
@@ -34,64 +36,66 @@ nondiff(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, o
         operator.is_not, operator.contains)
 
 # --- builtins ---
-@vjp(builtins.abs)
+@elementwise(builtins.abs)
 def abs_vjp(g, ans, x): return g * ((x > 0) * 1.0 - (x < 0) * 1.0)
-@vjp(builtins.max)
+@elementwise(builtins.max)
 def max_vjp(g, ans, x, y): return g * (x >= y), g * (x < y)
-@vjp(builtins.min)
+@elementwise(builtins.min)
 def min_vjp(g, ans, x, y): return g * (x <= y), g * (x > y)
 @vjp(builtins.sum)
 def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g, start)
-@vjp(builtins.float)
+@jvp(builtins.sum)
+def sum_jvp(g, ans, iterable, start=0): return broadcast(sum(g), ans), broadcast(g, ans)
+@elementwise(builtins.float)
 def float_vjp(g, ans, x): return g
 
 nondiff(builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range, builtins.isinstance,
         builtins.type, builtins.print, builtins.divmod, builtins.hash, builtins.id, builtins.str, builtins.repr)
 
 # --- math: trigonometric ---
-@vjp(math.sin)
+@elementwise(math.sin)
 def math_sin_vjp(g, ans, x): return g * math.cos(x)
-@vjp(math.cos)
+@elementwise(math.cos)
 def math_cos_vjp(g, ans, x): return -g * math.sin(x)
-@vjp(math.tan)
+@elementwise(math.tan)
 def math_tan_vjp(g, ans, x): return g * (1.0 + ans * ans)
-@vjp(math.asin)
+@elementwise(math.asin)
 def math_asin_vjp(g, ans, x): return g / math.sqrt(1.0 - x * x)
-@vjp(math.acos)
+@elementwise(math.acos)
 def math_acos_vjp(g, ans, x): return -g / math.sqrt(1.0 - x * x)
-@vjp(math.atan)
+@elementwise(math.atan)
 def math_atan_vjp(g, ans, x): return g / (1.0 + x * x)
-@vjp(math.atan2)
+@elementwise(math.atan2)
 def math_atan2_vjp(g, ans, y, x): return g * x / (x * x + y * y), -g * y / (x * x + y * y)
 
 # --- math: hyperbolic ---
-@vjp(math.sinh)
+@elementwise(math.sinh)
 def math_sinh_vjp(g, ans, x): return g * math.cosh(x)
-@vjp(math.cosh)
+@elementwise(math.cosh)
 def math_cosh_vjp(g, ans, x): return g * math.sinh(x)
-@vjp(math.tanh)
+@elementwise(math.tanh)
 def math_tanh_vjp(g, ans, x): return g * (1.0 - ans * ans)
 
 # --- math: exponentials, logarithms, powers ---
-@vjp(math.exp)
+@elementwise(math.exp)
 def math_exp_vjp(g, ans, x): return g * ans
-@vjp(math.expm1)
+@elementwise(math.expm1)
 def math_expm1_vjp(g, ans, x): return g * (ans + 1.0)
-@vjp(math.log)
+@elementwise(math.log)
 def math_log_vjp(g, ans, x, base=math.e): return g / (x * math.log(base)), -g * ans / (base * math.log(base))
-@vjp(math.log1p)
+@elementwise(math.log1p)
 def math_log1p_vjp(g, ans, x): return g / (1.0 + x)
-@vjp(math.log2)
+@elementwise(math.log2)
 def math_log2_vjp(g, ans, x): return g / (x * math.log(2.0))
-@vjp(math.log10)
+@elementwise(math.log10)
 def math_log10_vjp(g, ans, x): return g / (x * math.log(10.0))
-@vjp(math.sqrt)
+@elementwise(math.sqrt)
 def math_sqrt_vjp(g, ans, x): return g * 0.5 / ans
-@vjp(math.pow)
+@elementwise(math.pow)
 def math_pow_vjp(g, ans, x, y): return g * y * math.pow(x, y - 1.0), g * ans * safe_log(x)
-@vjp(math.hypot)
+@elementwise(math.hypot)
 def math_hypot_vjp(g, ans, x, y): return g * x / ans, g * y / ans
-@vjp(math.erf)
+@elementwise(math.erf)
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
 nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,

@@ -11,9 +11,24 @@ straight-line code ending in ``return``::
 
     @vjp(my_c_function)                       # a user's primitive
     def my_c_function_vjp(g, ans, x, y): return g * y, g * x
+
+A forward rule has the same signature; ``g`` is then the *tangent* of one argument and
+the rule returns, per leading positional argument, that argument's contribution to the
+tangent of the result (the contributions of the arguments being differentiated are
+added)::
+
+    @jvp(my_c_function)
+    def my_c_function_jvp(g, ans, x, y): return g * y, x * g
+
+An elementwise function's Jacobian is diagonal, so one rule serves both modes:
+``@elementwise(np.sin)`` registers it as the reverse and the forward rule. In forward
+mode ``unbroadcast(e, x)`` (sum ``e`` down to ``x``'s shape) becomes ``broadcast(e, ans)``
+(expand ``e`` to the result's shape).
 """
 
 _VJP = {}          # primitive object -> reverse rule
+_JVP = {}          # primitive object -> forward rule
+_ELEMENTWISE = set()  # primitives whose forward rule is their reverse rule (unbroadcast -> broadcast)
 _VJP_NDIM = {}     # (primitive, argument ndims) -> reverse rule for arguments of those ndims
 _NONDIFF = {}      # primitive object -> True: contributes no derivative
 _METHODS = {}      # ndarray method name -> (primitive, packs_varargs)
@@ -48,11 +63,37 @@ def vjp(*primitives, ndims=None):
     return register
 
 
+def jvp(*primitives):
+    """Decorator: register the decorated function as the forward rule of each primitive."""
+    if not primitives:
+        raise TypeError("jvp() needs the primitive(s) the rule is for, e.g. @jvp(np.sin)")
+
+    def register(rule):
+        for p in primitives:
+            _JVP[_key(p)] = rule
+            _ELEMENTWISE.discard(_key(p))
+            _NONDIFF.pop(_key(p), None)
+        return rule
+    return register
+
+
+def elementwise(*primitives):
+    """Decorator: the rule is both the reverse and the forward rule (an elementwise function)."""
+    def register(rule):
+        vjp(*primitives)(rule)
+        jvp(*primitives)(rule)
+        for p in primitives:
+            _ELEMENTWISE.add(_key(p))
+        return rule
+    return register
+
+
 def nondiff(*primitives):
     """Register primitives whose output carries no derivative (floor, sign, argmax, shape, ...)."""
     for p in primitives:
         _NONDIFF[_key(p)] = True
         _VJP.pop(_key(p), None)
+        _JVP.pop(_key(p), None)
 
 
 def method(name, primitive, packs_varargs=False):
@@ -76,6 +117,22 @@ def vjp_rule(primitive, ndims=None):
         if rule is not None:
             return rule
     return _VJP.get(_key(primitive))
+
+
+def jvp_rule(primitive):
+    """The forward rule for ``primitive`` and whether it is an elementwise rule shared with reverse mode."""
+    key = _key(primitive)
+    return _JVP.get(key), key in _ELEMENTWISE
+
+
+def has_rule(primitive):
+    """Whether ``primitive`` has a rule of its own in either mode (it is then never traced into)."""
+    key = _key(primitive)
+    return key in _VJP or key in _JVP or key in _NONDIFF
+
+
+def registered_jvps():
+    return list(_JVP.items())
 
 
 def registered_ndim_vjps():
