@@ -64,7 +64,7 @@ def _kinds(args):
 
 def _function(f, wrt, kind, kinds=()):
     """The generated function for ``f`` (compiled and bound on first use, then reused)."""
-    user_fn = unwrap(f)
+    user_fn = driver.concrete(unwrap(f), kinds)       # grad(f) given: the generated code it runs
     return driver.generate(user_fn, wrt, kind, kinds).bind(user_fn)
 
 
@@ -86,6 +86,7 @@ def _wrapper(f, wrt, value_too):
     functools.update_wrapper(call, unwrap(f))
     call.__wrapped__ = None
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{getattr(f, '__name__', 'f')}"
+    call.__s2sad_derivative__ = (f, wrt, "value_and_grad" if value_too else "grad")   # differentiable again
     return call
 
 

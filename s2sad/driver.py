@@ -46,6 +46,7 @@ class Generated:
             bound, links = emit.compile_function(self.text, self.name, fn.__globals__, cells, self.bindings,
                                                  self.origin, fn.__defaults__, fn.__kwdefaults__)
             stats["compiles"] += 1
+            front_source.register_generated(bound.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
             self._bound[fn] = bound                    # registered first: recursion finds it
             try:
                 emit.resolve_links(links)
@@ -65,12 +66,23 @@ def generate(fn, wrt, kind="value_and_grad", kinds=()):
     (unknown). Code is specialised on it: plain float arithmetic for numbers, no shape
     bookkeeping where shapes are known to match.
     """
-    fn = front_source.unwrap(fn)
+    fn = concrete(front_source.unwrap(fn), kinds)
     key = (getattr(fn, "__code__", fn), wrt, kind, tuple(kinds), __version__)
     gen = _cache.get(key)
     if gen is None:
         gen = _cache[key] = transform(fn, wrt, kind, tuple(kinds))
     return gen
+
+
+def concrete(fn, kinds=()):
+    """``fn`` itself, or for a function s2sad returned (``grad(f)``) the generated code it runs for
+    arguments of these ``kinds``: derivatives of derivatives differentiate generated code."""
+    derivative = getattr(fn, "__s2sad_derivative__", None)
+    if derivative is None:
+        return fn
+    inner, wrt, kind = derivative
+    inner = front_source.unwrap(inner)
+    return generate(inner, wrt, kind, kinds).bind(concrete(inner, kinds))
 
 
 def transform(fn, wrt, kind, kinds=()):
@@ -87,7 +99,10 @@ def transform(fn, wrt, kind, kinds=()):
     params = [a.id for a in tree.args.posonlyargs + tree.args.args]
     ndims = {p: k for p, k in zip(params, kinds) if k is not None}
     nested = adjoint.NestedDefs("jvp" if kind == "jvp" else "vjp")
-    fn_tree = differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, ndims=ndims)
+    fn_tree = differentiate(source, scope, namer, aliases, wrt, "value_and_grad" if kind == "grad" else kind, name,
+                            own, nested, ndims=ndims)
+    if kind == "grad":                                               # the gradient alone
+        fn_tree.body[-1] = N.ret(fn_tree.body[-1].value.elts[1])
     text = emit.source_text(fn_tree)                                 # emit
     origin = f"{source.filename}:{source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)

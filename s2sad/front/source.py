@@ -66,10 +66,22 @@ def from_text(text, filename="<text>", fn=None):
     return Source(fn=fn, tree=tree, filename=filename, first_line=1, lines=snippet.splitlines())
 
 
+_generated = {}     # code object of a compiled generated function -> (its source text, file name)
+
+
+def register_generated(code, text, filename):
+    """Remember the source of a generated function, so that it can be differentiated again."""
+    _generated[code] = (text, filename)
+
+
 def read(fn):
     """Parse ``fn``'s source. Raises SourceUnavailableError when there is none to read."""
     fn = unwrap(fn)
     name = getattr(fn, "__qualname__", repr(fn))
+    generated = _generated.get(getattr(fn, "__code__", None))
+    if generated is not None:                       # s2sad's own output: derivatives of derivatives
+        text, filename = generated
+        return from_text(text, filename, fn)
     if not inspect.isfunction(fn):
         raise SourceUnavailableError(
             f"cannot differentiate {name!r}: it is not a Python function "
