@@ -8,7 +8,8 @@ from .front.source import unwrap
 from .errors import WrtError
 from .runtime import like
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "differentiable", "show_adjoint", "adjoint_source"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
+           "adjoint_source"]
 
 
 def _wrt(f, wrt):
@@ -137,6 +138,86 @@ def jvp(f, primals, tangents):
     dots = [like(tangents[i], args[i]) for i in wrt]
     value, tangent = _function(f, wrt, "jvp", _kinds(args))(*dots, *args)
     return value, like(tangent, value)
+
+
+def _basis(x):
+    """The unit tangents of ``x`` (a number or an array), each shaped like ``x``."""
+    x = np.asarray(x, dtype=float) if not isinstance(x, np.ndarray) or x.dtype.kind not in "fc" else x
+    for k in range(x.size):
+        e = np.zeros(x.size, dtype=x.dtype)
+        e[k] = 1
+        yield e.reshape(x.shape) if x.ndim else e[0].item()
+
+
+def _stack(pieces, out_shape, in_shape, columns):
+    """Jacobian pieces (columns: one per input element; else rows: one per output element) put
+    together with shape ``out_shape + in_shape``."""
+    shape = tuple(out_shape) + tuple(in_shape)
+    if not pieces:
+        return np.zeros(shape)
+    pieces = [np.asarray(p, dtype=float) for p in pieces]
+    return np.stack(pieces, axis=-1 if columns else 0).reshape(shape)
+
+
+def jacobian(f, wrt=0, mode="reverse"):
+    """``jacobian(f)(*args)``: the Jacobian of ``f`` (array or number valued) with respect to argument
+    ``wrt`` (an array or a number), shaped ``f(*args).shape + args[wrt].shape``.
+
+    ``mode="reverse"`` builds it a row at a time (one forward sweep, a backward sweep per output
+    element); ``mode="forward"`` a column at a time (a tangent run per input element). A tuple
+    ``wrt`` gives a tuple of Jacobians.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian mode must be 'reverse' or 'forward', got {mode!r}")
+    indices, many = _wrt(f, wrt)
+
+    def jac(*args):
+        args = _as_float(args, indices)
+        blocks = []
+        for i in indices:
+            in_shape = np.shape(args[i])
+            if mode == "forward":
+                fn = _function(f, (i,), "jvp", _kinds(args))
+                value = None
+                columns = []
+                for e in _basis(args[i]):
+                    value, column = fn(e, *args)
+                    columns.append(column)
+                out_shape = np.shape(value) if value is not None else np.shape(f(*args))
+                blocks.append(_stack(columns, out_shape, in_shape, columns=True))
+            else:
+                value, pullback = vjp(f, *args, wrt=i)
+                rows = [pullback(e) for e in _basis(value)]
+                blocks.append(_stack(rows, np.shape(value), in_shape, columns=False))
+        return tuple(blocks) if many else blocks[0]
+    jac.__name__ = f"jacobian_{getattr(f, '__name__', 'f')}"
+    return jac
+
+
+def hessian(f, wrt=0):
+    """``hessian(f)(*args)``: the matrix of second derivatives of scalar-valued ``f`` with respect to
+    argument ``wrt``, shaped ``x.shape + x.shape``; forward mode over the reverse-mode gradient."""
+    index, _ = _wrt(f, wrt)
+    if len(index) != 1:
+        raise WrtError("hessian takes one argument index as wrt")
+    return jacobian(grad(f, index[0]), index[0], mode="forward")
+
+
+def hvp(f, wrt=0):
+    """``hvp(f)(*args, v)``: the Hessian of scalar-valued ``f`` (with respect to argument ``wrt``) times
+    ``v``, without forming the Hessian: one forward-mode run over the gradient's code."""
+    index, _ = _wrt(f, wrt)
+    if len(index) != 1:
+        raise WrtError("hvp takes one argument index as wrt")
+    gradient = grad(f, index[0])
+
+    def product(*args_and_v):
+        *args, v = args_and_v
+        tangents = [None] * len(args)
+        tangents[index[0]] = v
+        return jvp(gradient, args, tangents)[1]
+    product.__name__ = f"hvp_{getattr(f, '__name__', 'f')}"
+    return product
 
 
 def differentiable(fn=None, *, wrt=0):

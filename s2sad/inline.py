@@ -108,7 +108,7 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
     def substitute(node):
         node = copy.deepcopy(node)
         if defaulted:
-            node = _DropDefaults(defaulted).visit(node)
+            node = _DropDefaults(defaulted, rule).visit(node)
         return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
 
     stmts = [substitute(s) for s in body[:-1]]
@@ -130,18 +130,48 @@ def _defaulted(rule, g, ans, args, kwargs):
 
 
 class _DropDefaults(gast.NodeTransformer):
-    """``np.sum(g, axis, keepdims=keepdims)`` -> ``np.sum(g)`` when axis and keepdims were not given."""
+    """``np.sum(g, axis, keepdims=keepdims)`` -> ``np.sum(g)`` when axis and keepdims were not given
+    and the callee's defaults are the rule's (checked on the callee's signature)."""
 
-    def __init__(self, defaulted):
-        self.defaulted = defaulted
+    def __init__(self, defaulted, rule):
+        self.defaulted, self.rule = defaulted, rule
+        self.defaults = {p.name: p.default for p in inspect.signature(rule).parameters.values()}
+
+    def _callee_defaults(self, func):
+        obj = _resolve(func, self.rule.__globals__)
+        try:
+            params = list(inspect.signature(obj).parameters.values())
+        except (TypeError, ValueError):
+            return None
+        return params
+
+    def _same_default(self, param, arg):
+        return param is not None and param.default is not inspect.Parameter.empty \
+            and type(param.default) is type(self.defaults[arg]) and param.default == self.defaults[arg]
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        node.keywords = [k for k in node.keywords if not N.is_name(k.value) or k.value.id not in self.defaulted]
+        params = self._callee_defaults(node.func)
+        if params is None:
+            return node
+        by_name = {p.name: p for p in params}
+        node.keywords = [k for k in node.keywords if not (N.is_name(k.value) and k.value.id in self.defaulted
+                                                          and self._same_default(by_name.get(k.arg), k.value.id))]
         if not node.keywords:
-            while node.args and N.is_name(node.args[-1]) and node.args[-1].id in self.defaulted:
+            while node.args and len(node.args) <= len(params) and N.is_name(node.args[-1]) \
+                    and node.args[-1].id in self.defaulted \
+                    and self._same_default(params[len(node.args) - 1], node.args[-1].id):
                 node.args.pop()
         return node
+
+
+def _resolve(func, globals_):
+    if isinstance(func, gast.Name):
+        return globals_.get(func.id, getattr(builtins, func.id, None))
+    if isinstance(func, gast.Attribute):
+        base = _resolve(func.value, globals_)
+        return getattr(base, func.attr, None) if base is not None else None
+    return None
 
 
 class _Substitute(gast.NodeTransformer):

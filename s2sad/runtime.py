@@ -549,7 +549,7 @@ def atleast_grads(g, arrays):
 # --- forward mode: tangents ----------------------------------------------------------------
 def broadcast(g, ans):
     """``g`` expanded to the shape of ``ans`` (the tangent of an argument NumPy broadcast)."""
-    if np.shape(g) == np.shape(ans):
+    if isinstance(g, (tuple, list, dict)) or np.shape(g) == np.shape(ans):
         return g
     return np.broadcast_to(g, np.shape(ans))
 

@@ -48,6 +48,7 @@ from ..back.link import Deferred
 from ..front import source as front_source
 from ..front.source import unwrap
 from ..rules import vjp_rule
+from ..rules.registry import has_rule, jvp_rule
 from . import loops
 
 
@@ -117,8 +118,8 @@ def user_function(obj):
     Python) are primitives: they need a rule.
     """
     fn = unwrap(obj)
-    if not inspect.isfunction(fn) or vjp_rule(obj) or vjp_rule(fn):
-        return False
+    if not inspect.isfunction(fn) or has_rule(obj) or has_rule(fn):
+        return False                    # a rule registered in either mode is never bypassed
     root = (getattr(fn, "__module__", None) or "").split(".")[0]
     if root in sys.stdlib_module_names or root == "s2sad":
         return False
@@ -476,9 +477,9 @@ class _Backward:
             return self.source.error(NoRuleError, what, s, hint=hint)
         obj = op.primitive
         qual = f"{getattr(obj, '__module__', None) or ''}.{getattr(obj, '__qualname__', getattr(obj, '__name__', repr(obj)))}".lstrip(".")
-        if callable(obj) and getattr(obj, "__code__", None) is not None:
-            what = f"cannot differentiate the call to `{op.label}`: calls to user functions are not supported yet"
-            hint = f"register a rule for it with `@s2sad.rules.vjp({op.label})`"
+        if jvp_rule(obj)[0] is not None:
+            what = f"`{op.label}` has a forward rule but no reverse rule"
+            hint = f"register one with `@s2sad.rules.vjp({op.label})`"
         else:
             what = f"cannot differentiate `{op.label}`: no derivative rule for {qual}"
             hint = f"register one with `@s2sad.rules.vjp({op.label})`, or mark it with `s2sad.rules.nondiff({op.label})`"

@@ -7,6 +7,11 @@ Users register rules for their own primitives with the same decorators::
 
     @rules.vjp(my_function)
     def my_function_vjp(g, ans, x): return g * 2 * x
+
+    @rules.jvp(my_function)
+    def my_function_jvp(g, ans, x): return g * 2 * x
+
+Where are the rules for s2sad's own runtime helpers (for derivatives of derivatives)? In ``helpers.py``.
 """
-from .registry import attribute, is_nondiff, method, nondiff, vjp, vjp_rule  # noqa: F401
-from . import python, numpy, linalg, containers  # noqa: E402,F401  (registers the tables)
+from .registry import attribute, elementwise, is_nondiff, jvp, jvp_rule, method, nondiff, vjp, vjp_rule  # noqa: F401
+from . import python, numpy, linalg, containers, helpers  # noqa: E402,F401  (registers the tables)
