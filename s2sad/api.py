@@ -9,7 +9,7 @@ from .errors import WrtError
 from .runtime import like
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
-           "adjoint_source"]
+           "adjoint_source", "stop_gradient"]
 
 
 def _wrt(f, wrt):
@@ -237,18 +237,27 @@ def differentiable(fn=None, *, wrt=0):
     return wrapper
 
 
-def adjoint_source(f, wrt=None, kind="value_and_grad", args=None):
+def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"):
     """The generated derivative code of ``f`` as a string.
 
-    ``kind="value_and_grad"`` (both sweeps in one function) or ``"vjp"`` (the forward
-    sweep returning a closure that runs the backward sweep). With example ``args``, the
-    code specialised for them (plain float arithmetic where arguments are numbers), as
-    ``grad`` runs it for such arguments.
+    Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function) or ``"vjp"`` (the
+    forward sweep returning a closure that runs the backward sweep). ``mode="forward"``: the
+    tangent code ``jvp`` runs. With example ``args``, the code specialised for them (plain
+    float arithmetic where arguments are numbers), as ``grad`` runs it for such arguments.
     """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     wrt, _ = _wrt(f, wrt)
-    return driver.generate(unwrap(f), wrt, kind, _kinds(args or ())).text
+    kinds = _kinds(args or ())
+    return driver.generate(driver.concrete(unwrap(f), kinds), wrt, "jvp" if mode == "forward" else kind, kinds).text
 
 
-def show_adjoint(f, wrt=None, kind="value_and_grad", args=None):
-    """Print the generated derivative code of ``f`` (for example ``args``, if given)."""
-    print(adjoint_source(f, wrt, kind, args), end="")
+def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"):
+    """Print the generated derivative code of ``f`` (for example ``args``, if given);
+    ``mode="forward"`` prints the tangent code."""
+    print(adjoint_source(f, wrt, kind, args, mode), end="")
+
+
+def stop_gradient(x):
+    """``x`` itself, through which no derivative flows (a constant to the differentiated code)."""
+    return x

@@ -6,6 +6,7 @@
 ``transform`` and ``differentiate`` below list the passes in order.
 """
 import math
+import warnings
 import weakref
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import gast
 from . import __version__
 from . import nodes as N
 from .aliases import Aliases
-from .errors import WrtError
+from .errors import WrtError, ZeroGradientWarning
 from .analysis import activity, shapes
 from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
@@ -100,7 +101,7 @@ def transform(fn, wrt, kind, kinds=()):
     ndims = {p: k for p, k in zip(params, kinds) if k is not None}
     nested = adjoint.NestedDefs("jvp" if kind == "jvp" else "vjp")
     fn_tree = differentiate(source, scope, namer, aliases, wrt, "value_and_grad" if kind == "grad" else kind, name,
-                            own, nested, ndims=ndims)
+                            own, nested, ndims=ndims, warn=True)
     if kind == "grad":                                               # the gradient alone
         fn_tree.body[-1] = N.ret(fn_tree.body[-1].value.elts[1])
     text = emit.source_text(fn_tree)                                 # emit
@@ -109,7 +110,7 @@ def transform(fn, wrt, kind, kinds=()):
 
 
 def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, enclosing=frozenset(),
-                  ndims=None):
+                  ndims=None, warn=False):
     """The passes from normalization to the assembled derivative function (a gast FunctionDef).
 
     Also used for a function defined inside the differentiated one (``enclosing`` holds the
@@ -122,6 +123,8 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
+    if warn:
+        _warn_unused(source, wrt_names, active)
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
     same_shapes = shapes.run(versioned, scope, ndims or {}, call_results)  # where unbroadcast is a no-op
     known_ndims = shapes.ndims(versioned, scope, ndims or {}, same_shapes)   # which rule variant fits
@@ -176,6 +179,14 @@ def call_results(fn, numbers):
         answer = None
     _results[key] = answer
     return answer
+
+
+def _warn_unused(source, wrt_names, active):
+    for w in wrt_names:
+        if w not in active:
+            warnings.warn(f"{source.filename}:{source.first_line}: the output of {source.tree.name}() does not "
+                          f"depend on its argument `{w}`: the derivative with respect to it is zero",
+                          ZeroGradientWarning, stacklevel=5)
 
 
 def _names(node):

@@ -54,3 +54,7 @@ class WrtError(S2SadError, ValueError):
 
 class NonScalarOutputError(S2SadError, ValueError):
     """``grad`` was asked for the gradient of a function that does not return a scalar."""
+
+
+class ZeroGradientWarning(UserWarning):
+    """The differentiated output does not depend on a ``wrt`` argument: its derivative is zero."""

@@ -146,8 +146,11 @@ class _DropDefaults(gast.NodeTransformer):
         return params
 
     def _same_default(self, param, arg):
-        return param is not None and param.default is not inspect.Parameter.empty \
-            and type(param.default) is type(self.defaults[arg]) and param.default == self.defaults[arg]
+        if param is None or param.default is inspect.Parameter.empty:
+            return False
+        if repr(param.default) == "<no value>":         # NumPy's "not given": its documented default
+            return True
+        return type(param.default) is type(self.defaults[arg]) and param.default == self.defaults[arg]
 
     def visit_Call(self, node):
         self.generic_visit(node)

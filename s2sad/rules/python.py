@@ -6,6 +6,7 @@ import builtins
 import math
 import operator
 
+from ..api import stop_gradient
 from ..runtime import broadcast, safe_log, unbroadcast, unindex, unsum
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -49,6 +50,7 @@ def sum_jvp(g, ans, iterable, start=0): return broadcast(sum(g), ans), broadcast
 @elementwise(builtins.float)
 def float_vjp(g, ans, x): return g
 
+nondiff(stop_gradient)
 nondiff(builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range, builtins.isinstance,
         builtins.type, builtins.print, builtins.divmod, builtins.hash, builtins.id, builtins.str, builtins.repr)
 
