@@ -9,7 +9,7 @@ from .errors import WrtError
 from .runtime import like
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
-           "adjoint_source", "stop_gradient"]
+           "adjoint_source", "stop_gradient", "checkpoint"]
 
 
 def _wrt(f, wrt):
@@ -256,6 +256,17 @@ def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"):
     """Print the generated derivative code of ``f`` (for example ``args``, if given);
     ``mode="forward"`` prints the tangent code."""
     print(adjoint_source(f, wrt, kind, args, mode), end="")
+
+
+def checkpoint(fn):
+    """Mark user function ``fn`` (as a decorator, or ``g = checkpoint(f)``) so that reverse mode stores
+    none of its intermediates: the backward sweep runs its forward sweep again where it needs them.
+    Memory for time: what the caller stores for a call is then only the call's arguments."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    wrapper.__s2sad_checkpoint__ = True
+    return wrapper
 
 
 def stop_gradient(x):

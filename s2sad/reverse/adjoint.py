@@ -127,6 +127,15 @@ def user_function(obj):
     return not any(part in path for part in ("site-packages", "dist-packages", sysconfig.get_paths()["stdlib"]))
 
 
+def is_checkpoint(obj):
+    """Whether ``obj`` (or a function it wraps) was marked with ``s2sad.checkpoint``."""
+    while obj is not None:
+        if getattr(obj, "__s2sad_checkpoint__", False):
+            return True
+        obj = getattr(obj, "__wrapped__", None)
+    return False
+
+
 def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None, nested=None,
         ndims=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
@@ -429,7 +438,12 @@ class _Backward:
         target = s.targets[0]
         base = target.id if isinstance(target, gast.Name) else "call"
         pullback = self.namer.derived(base, "pullback")
-        self.calls[id(s)] = (pullback, link(indices))
+        if is_checkpoint(op.primitive):          # recompute the callee's forward sweep here, store nothing
+            rerun = N.call(link(indices), [N.clone(a) for a in s.value.args],
+                           {k.arg: N.clone(k.value) for k in s.value.keywords})
+            out.append(N.assign(N.tup([N.store("_"), N.store(pullback)], gast.Store()), rerun))
+        else:
+            self.calls[id(s)] = (pullback, link(indices))
         call = N.call(N.name(pullback), [g])
         atoms = [atom for _, atom in wrt]
         if len(atoms) == 1:

@@ -14,4 +14,4 @@ Users register rules for their own primitives with the same decorators::
 Where are the rules for s2sad's own runtime helpers (for derivatives of derivatives)? In ``helpers.py``.
 """
 from .registry import attribute, elementwise, is_nondiff, jvp, jvp_rule, method, nondiff, vjp, vjp_rule  # noqa: F401
-from . import python, numpy, linalg, containers, helpers  # noqa: E402,F401  (registers the tables)
+from . import python, numpy, linalg, containers, helpers, implicit  # noqa: E402,F401  (registers the tables)

@@ -1,0 +1,10 @@
+"""Rules for ``s2sad.fixed_point`` (the implicit function theorem; see s2sad/implicit.py)."""
+from ..implicit import fixed_point, fixed_point_adjoint, fixed_point_tangent
+from .registry import jvp, vjp
+
+@vjp(fixed_point)
+def fixed_point_vjp(g, ans, f, a, x0, tol=1e-10, max_iter=1000):
+    return None, fixed_point_adjoint(g, ans, f, a, tol, max_iter), None
+@jvp(fixed_point)
+def fixed_point_jvp(g, ans, f, a, x0, tol=1e-10, max_iter=1000):
+    return None, fixed_point_tangent(g, ans, f, a, tol, max_iter), None
