@@ -6,6 +6,7 @@
 ``transform`` and ``differentiate`` below list the passes in order.
 """
 import math
+import types
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ def transform(fn, wrt, kind, kinds=()):
     namer = N.Namer(N.all_names(tree) | {tree.name})
     scope = Scope.of(source.fn, assigned_names(tree))
     aliases = Aliases(scope, namer)
+    _inner_derivatives(tree, scope, aliases)
     name = namer.fresh(f"{tree.name}_{kind}")
     own = (source.fn, tuple(wrt), name, tuple(kinds)) if kind in ("vjp", "jvp") else None   # recursion calls itself
     params = [a.id for a in tree.args.posonlyargs + tree.args.args]
@@ -179,6 +181,42 @@ def call_results(fn, numbers):
         answer = None
     _results[key] = answer
     return answer
+
+
+def _inner_derivatives(tree, scope, aliases):
+    """``s2sad.jvp(f, (x,), (v,))`` and ``s2sad.grad(f)(x)`` inside the differentiated function become
+    calls of f's generated code itself, which is then differentiated like any user function."""
+    from . import api
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            func = scope.resolve(node.func)
+            if func is api.jvp and len(node.args) == 3 and not node.keywords \
+                    and all(isinstance(a, gast.Tuple) for a in node.args[1:]):
+                f = scope.resolve(node.args[0])
+                primals, tangents = node.args[1].elts, node.args[2].elts
+                wrt = tuple(i for i, t in enumerate(tangents) if not N.is_const(t) or t.value is not None)
+                if callable(f) and len(primals) == len(tangents) and wrt:
+                    return self.call(f, wrt, "jvp", [tangents[i] for i in wrt] + primals)
+            outer = node.func
+            if isinstance(outer, gast.Call) and len(outer.args) == 1 and scope.resolve(outer.func) in \
+                    (api.grad, api.value_and_grad):
+                wrt = [k.value for k in outer.keywords if k.arg == "wrt"]
+                f = scope.resolve(outer.args[0])
+                if callable(f) and len(outer.keywords) == len(wrt) and (not wrt or N.is_const(wrt[0])):
+                    indices, _ = api._wrt(f, wrt[0].value if wrt else None)
+                    kind = "grad" if scope.resolve(outer.func) is api.grad else "value_and_grad"
+                    return self.call(f, indices, kind, node.args, node.keywords)
+            return node
+
+        def call(self, f, wrt, kind, args, keywords=()):
+            fn = front_source.unwrap(f)
+            generated = generate(fn, wrt, kind).bind(concrete(fn))
+            ref = aliases.ref(generated, f"{fn.__name__}_{kind}")
+            scope.cells[ref.id] = types.CellType(generated)
+            return gast.Call(func=ref, args=list(args), keywords=list(keywords))
+    Rewrite().visit(tree)
 
 
 def _warn_unused(source, wrt_names, active):

@@ -574,7 +574,7 @@ def reshape_like(g, x, ans, order="C"):
 def atleast_tangents(g, ans):
     """Tangents of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: each reshaped like its result."""
     if isinstance(ans, (list, tuple)):
-        return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(g, ans)]
+        return [np.zeros(np.shape(a)) if g_i is None else np.reshape(g_i, np.shape(a)) for g_i, a in zip(g, ans)]
     return np.reshape(g[0], np.shape(ans))
 
 
@@ -613,7 +613,7 @@ def cholesky_tangent(g, L):
 
 def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     """Tangent of ``np.linalg.norm``: the norms whose adjoint ``norm_grad`` gives, contracted with ``g``."""
-    weights = norm_grad(1.0, ans, x, ord, axis, keepdims)
+    weights = norm_grad(np.ones_like(ans), ans, x, ord, axis, keepdims)
     x = np.asarray(x)
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     axes = None if axis is None and (matrix or ord is None) else axis

@@ -1,12 +1,14 @@
-"""Checking gradients: ``check_grads`` compares s2sad's gradient with central finite differences.
+"""Checking derivatives: ``check_grads`` compares s2sad's gradient with central finite differences,
+and forward mode with reverse mode (to second order on request).
 
     from s2sad.testing import check_grads
     check_grads(loss, (w, X, y), wrt=0)
+    check_grads(loss, (w, X, y), wrt=0, order=2)     # also Hessian-vector products
 """
 import numpy as np
 
 from . import tree
-from .api import grad as _grad, value_and_grad, vjp
+from .api import grad as _grad, jvp, value_and_grad, vjp
 
 __all__ = ["check_grads", "numerical_grad"]
 
@@ -64,7 +66,8 @@ def _directional(f, args, i, direction, eps):
     return (up - down) / (2 * eps)
 
 
-def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64, seed=0):
+def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64, seed=0, modes=("reverse",
+                "forward"), order=1):
     """Assert that ``s2sad.grad(f, wrt)`` at ``args`` matches finite differences.
 
     Checks, for each argument in ``wrt``: the gradient's type, shape and dtype match the
@@ -72,6 +75,11 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     with cotangent 1 agrees with ``grad``; every partial derivative matches central
     differences (arguments with more than ``full_limit`` elements are checked along three
     random directions instead). Finite differences run in float64.
+
+    With ``"forward"`` in ``modes``: ``jvp`` along random directions equals the gradient
+    dotted with them (forward against reverse). With ``order=2`` (numbers and arrays):
+    the Hessian-vector product (forward over reverse) matches central differences of
+    the gradient, and ``u·Hv == v·Hu`` (symmetry).
     """
     args = tuple(args)
     many = isinstance(wrt, (tuple, list))
@@ -106,7 +114,52 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
                 numeric = _directional(f, f64_args, i, v, eps)
                 np.testing.assert_allclose(np.sum(np.asarray(g, dtype=float) * v), numeric, rtol=rtol, atol=atol,
                                            err_msg=f"directional derivative of argument {i} differs")
+    if "forward" in modes:
+        for g, i in zip(grads, indices):
+            _check_forward(f, args, i, g, rng)
+    if order >= 2:
+        for i in indices:
+            _check_second_order(f, f64_args, i, rng, rtol, atol, eps)
     return grads if many else grads[0]
+
+
+def _random_like(x, rng):
+    if tree.is_container(x):
+        return tree.unflatten([_random_like(leaf, rng) for leaf in tree.flatten(x)], x)
+    if isinstance(x, np.ndarray):
+        return rng.standard_normal(x.shape).astype(x.dtype if x.dtype.kind == "f" else float)
+    return float(rng.standard_normal())
+
+
+def _check_forward(f, args, i, g, rng):
+    """jvp along a random direction == the reverse-mode gradient dotted with it."""
+    v = _random_like(args[i], rng)
+    tangents = [None] * len(args)
+    tangents[i] = v
+    value, tangent = jvp(f, args, tangents)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=0, err_msg="jvp changed the value")
+    expected = float(np.dot(_flat(g), _flat(v)))
+    scale = float(np.sum(np.abs(_flat(g)) * np.abs(_flat(v)))) + 1e-300
+    assert abs(float(tangent) - expected) <= 1e-9 * scale, \
+        f"forward mode (jvp {float(tangent)!r}) and reverse mode (grad . v = {expected!r}) disagree on argument {i}"
+
+
+def _check_second_order(f, args, i, rng, rtol, atol, eps):
+    """Hessian-vector products (forward over reverse) against differences of the gradient, and symmetry."""
+    gradient = _grad(f, i)
+    u, v = _random_like(args[i], rng), _random_like(args[i], rng)
+
+    def hvp(direction):
+        tangents = [None] * len(args)
+        tangents[i] = direction
+        return np.asarray(jvp(gradient, args, tangents)[1], dtype=float)
+    hv, hu = hvp(v), hvp(u)
+    numeric = _directional(lambda *a: np.asarray(gradient(*a), dtype=float), args, i, v, eps)
+    np.testing.assert_allclose(hv, numeric, rtol=rtol, atol=atol,
+                               err_msg=f"Hessian-vector product of argument {i} differs from differences of the gradient")
+    left, right = float(np.sum(np.asarray(u) * hv)), float(np.sum(np.asarray(v) * hu))
+    assert abs(left - right) <= 1e-8 * (abs(left) + abs(right) + 1e-300), \
+        f"the Hessian of argument {i} is not symmetric: u.Hv = {left!r}, v.Hu = {right!r}"
 
 
 def _flat(grads):

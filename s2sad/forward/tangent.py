@@ -71,7 +71,10 @@ def run(fn, source, scope, active, wrt_names, aliases, name, shapes=None, own=No
     """
     sweep = _Tangent(source, scope, active, aliases, shapes or {}, own, nested, ndims or {})
     *body, ret = fn.body
-    out = sweep.block(body)
+    params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+    # a parameter held constant that becomes active (y = y * x in a loop) starts from a zero tangent
+    out = [N.assign(sweep.dot(p), sweep.zeros(N.name(p))) for p in params if p in active and p not in wrt_names]
+    out += sweep.block(body)
     if nested is not None:
         _place_nested(out, nested)
     result = ret.value
@@ -152,18 +155,26 @@ class _Tangent:
         it = s.iter
         func = self.scope.resolve(it.func) if isinstance(it, gast.Call) else None
         if func is enumerate and len(targets) == 2:
-            tangent_iter, tangent_target = self.tangent_of(it.args[0]), N.store(self.dot(targets[1]))
-        elif func is zip and len(targets) == len(it.args):
-            tangent_iter = N.call(self.aliases.ref(builtins.zip, "zip"), [self.tangent_of(a) for a in it.args])
-            tangent_target = N.tup([N.store(self.dot(t)) for t in targets], gast.Store())
+            tangent_iter, tangent_target = self.iter_tangent(it.args[0], s), N.store(self.dot(targets[1]))
         elif len(targets) == 1:
-            tangent_iter, tangent_target = self.tangent_of(it), N.store(self.dot(targets[0]))
+            tangent_iter, tangent_target = self.iter_tangent(it, s), N.store(self.dot(targets[0]))
         else:
-            tangent_iter = self.tangent_of(it)
+            tangent_iter = self.iter_tangent(it, s)
             tangent_target = N.tup([N.store(self.dot(t)) for t in targets], gast.Store())
         pairs = N.call(self.aliases.ref(builtins.zip, "zip"), [N.clone(it), tangent_iter])
         target = N.tup([N.clone(s.target), tangent_target], gast.Store())
         return N.located(gast.For(target=target, iter=pairs, body=body, orelse=orelse, type_comment=None), s)
+
+    def iter_tangent(self, it, loop):
+        """What a loop over ``it`` walks in step with it: ``xs_dot`` for ``xs``, ``reversed(xs_dot)``
+        for ``reversed(xs)``, ``zip(a_dot, b_dot)`` for ``zip(a, b)``."""
+        if isinstance(it, (gast.Name, gast.Tuple, gast.List)):
+            return self.tangent_of(it)
+        func = self.scope.resolve(it.func) if isinstance(it, gast.Call) else None
+        if func in (reversed, zip) and not it.keywords:
+            return N.call(self.aliases.ref(func, func.__name__), [self.iter_tangent(a, loop) for a in it.args])
+        raise self.source.error(UnsupportedSyntaxError, "forward mode cannot follow this loop's iterable", loop,
+                                hint="loop over a variable, range(...), enumerate, zip or reversed of variables")
 
     def statement(self, s):
         if isinstance(s, gast.Assign):

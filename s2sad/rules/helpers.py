@@ -30,12 +30,12 @@ def unreduce_vjp(h, ans, g, x, axis=None, keepdims=False): return np.sum(h, axis
 def unreduce_jvp(t, ans, g, x, axis=None, keepdims=False): return unreduce(t, x, axis, keepdims)
 @vjp(extremum_grad)
 def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
-    return np.sum(h * extremum_grad(1.0, y, x, axis, keepdims), axis, keepdims=keepdims)
+    return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims)
 @jvp(extremum_grad)
 def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return extremum_grad(t, y, x, axis, keepdims)
 @vjp(prod_grad)
 def prod_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
-    return np.sum(h * prod_grad(1.0, y, x, axis, keepdims), axis, keepdims=keepdims)
+    return np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims)
 @jvp(prod_grad)
 def prod_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return prod_grad(t, y, x, axis, keepdims)
 @vjp(unsum)

@@ -140,12 +140,12 @@ def mean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return
 def prod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return prod_grad(g, ans, a, axis, keepdims)
 @jvp(np.prod)
 def prod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    return np.sum(g * prod_grad(1.0, ans, a, axis, keepdims), axis, keepdims=keepdims)
+    return np.sum(g * prod_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
 @vjp(np.max, np.min)
 def max_vjp(g, ans, a, axis=None, out=None, keepdims=False): return extremum_grad(g, ans, a, axis, keepdims)
 @jvp(np.max, np.min)
 def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):
-    return np.sum(g * extremum_grad(1.0, ans, a, axis, keepdims), axis, keepdims=keepdims)
+    return np.sum(g * extremum_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
@@ -157,7 +157,7 @@ def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return std_grad(g, ans, a, axis, ddof, keepdims)
 @jvp(np.std)
 def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(g * std_grad(1.0, ans, a, axis, ddof, keepdims), axis, keepdims=keepdims)
+    return np.sum(g * std_grad(np.ones_like(ans), ans, a, axis, ddof, keepdims), axis, keepdims=keepdims)
 
 # --- products ---
 @vjp(operator.matmul, np.matmul)
