@@ -112,11 +112,13 @@ def transform(fn, wrt, kind, kinds=()):
 
 
 def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, enclosing=frozenset(),
-                  ndims=None, warn=False):
+                  ndims=None, warn=False, seeds=(), dots=None):
     """The passes from normalization to the assembled derivative function (a gast FunctionDef).
 
     Also used for a function defined inside the differentiated one (``enclosing`` holds the
-    outer function's local names, which the inner one may read).
+    outer function's local names, which the inner one may read). In forward mode such a
+    function may read the outer function's active values (``seeds``), whose tangents it
+    then reads under the outer function's names for them (``dots``).
     """
     tree = source.tree
     wrt_names = _wrt_names(tree, wrt, source)
@@ -124,7 +126,8 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     lowered = jumps.run(lowered, namer)                              # break/continue/return end a branch
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
-    active = activity.run(versioned, wrt_names, scope)               # what gets derivative code
+    active = activity.run(versioned, list(wrt_names) + list(seeds), scope,   # what gets derivative code
+                          functions=kind == "jvp")
     if warn:
         _warn_unused(source, wrt_names, active)
     varied = activity.varied(versioned, wrt_names, scope)            # what may share memory with an input
@@ -133,7 +136,7 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     nested.enter(versioned, source, scope, varied, lambda *a: differentiate(*a))
     if kind == "jvp":                                                # forward mode
         return tangent.run(versioned, source, scope, active, wrt_names, aliases, name, same_shapes, own, nested,
-                           known_ndims)
+                           known_ndims, dots)
     adj = adjoint.run(versioned, source, scope, active, wrt_names, aliases, same_shapes, varied, own, nested,
                       known_ndims)
     keep = {n.id for g in adj.grads for n in _names(g)}

@@ -564,6 +564,13 @@ def cast_tangent(g, ans):
     return dtype.type(np.asarray(g, dtype=dtype))
 
 
+def copy_like(g):
+    """Tangent of ``x.copy()``: a copy of the same kind (a list stays a list)."""
+    if isinstance(g, (list, dict)):
+        return g.copy()
+    return np.copy(g)
+
+
 def reshape_like(g, x, ans, order="C"):
     """Tangent of ``np.reshape(x, shape, order)`` / ``np.ravel``: ``g`` read in the same order as ``x``."""
     if order in ("A", "K"):

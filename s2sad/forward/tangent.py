@@ -63,13 +63,16 @@ class TangentLink(Deferred):
         return f"<s2sad jvp of {self.fn.__qualname__} wrt {self.wrt}>"
 
 
-def run(fn, source, scope, active, wrt_names, aliases, name, shapes=None, own=None, nested=None, ndims=None):
+def run(fn, source, scope, active, wrt_names, aliases, name, shapes=None, own=None, nested=None, ndims=None,
+        dots=None):
     """The tangent function of the normalized, versioned function ``fn``.
 
     Its parameters are the tangents of the ``wrt`` parameters, then ``fn``'s own;
     it returns ``(value, tangent of the value)``.
     """
     sweep = _Tangent(source, scope, active, aliases, shapes or {}, own, nested, ndims or {})
+    if dots is not None:
+        sweep.dots = dots                # a function defined inside another: the outer tangents' names
     *body, ret = fn.body
     params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
     # a parameter held constant that becomes active (y = y * x in a loop) starts from a zero tangent
@@ -136,6 +139,9 @@ class _Tangent:
             if isinstance(s, gast.For):
                 out.append(self.loop(s))
                 continue
+            if isinstance(s, gast.FunctionDef) and s.name in self.active:
+                out.extend([s, self.function_tangent(s)])
+                continue
             produced = self.statement(s)
             if produced != [s] and not isinstance(s, gast.FunctionDef):
                 line = self.source.file_line(s)
@@ -175,6 +181,39 @@ class _Tangent:
             return N.call(self.aliases.ref(func, func.__name__), [self.iter_tangent(a, loop) for a in it.args])
         raise self.source.error(UnsupportedSyntaxError, "forward mode cannot follow this loop's iterable", loop,
                                 hint="loop over a variable, range(...), enumerate, zip or reversed of variables")
+
+    def function_tangent(self, s):
+        """``def h(a): ...`` reading active values (a pullback, say): its tangent is its own tangent code
+        ``h_jvp(a_dot, a)``, with respect to every parameter, reading the outer tangents it needs."""
+        from ..analysis.activity import _free_loads
+        from ..front.source import Source
+        node, source, scope, enclosing, _ = self.nested.defs[s.name]
+        positional = [a.id for a in node.args.posonlyargs + node.args.args]
+        if node.args.defaults or node.args.vararg or node.args.kwonlyargs or node.args.kwarg:
+            raise self.source.error(UnsupportedSyntaxError, f"forward mode cannot differentiate the function `{s.name}` "
+                                    "defined here, which reads values being differentiated, with default, * or "
+                                    "keyword-only parameters", s, hint="give it plain positional parameters")
+        jvp_name = self.namer.fresh(f"{s.name}_jvp")
+        self.dots[s.name] = jvp_name
+        wrt = tuple(range(len(positional)))
+        inner = Source(fn=None, tree=N.clone(node), filename=source.filename, first_line=source.first_line,
+                       lines=source.lines)
+        seeds = sorted(_free_loads(node) & self.active)
+        return self.nested.differentiate(inner, scope, self.namer, self.aliases, wrt, "jvp", jvp_name,
+                                         (s.name, wrt, jvp_name), self.nested, enclosing, None, False, seeds,
+                                         self.dots)
+
+    def value_call(self, s, target):
+        """``r = h(a)`` with ``h`` an active function value: ``r, r_dot = h_dot(a_dot, a)``."""
+        call = s.value
+        if call.keywords or any(isinstance(a, gast.Starred) for a in call.args):
+            raise self.source.error(UnsupportedSyntaxError, "forward mode calls a differentiated function value with "
+                                    "positional arguments only", s, hint="pass the arguments by position")
+        both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()),
+                        N.call(N.name(self.dot(call.func.id)), [self.tangent_of(a) for a in call.args]
+                               + [N.clone(a) for a in call.args]))
+        both.replaces_primal = True
+        return [both]
 
     def statement(self, s):
         if isinstance(s, gast.Assign):
@@ -218,6 +257,8 @@ class _Tangent:
         if op.primitive is DICT:
             return [N.assign(self.tangent_target(target),
                              gast.Dict(keys=[N.clone(k) for k in op.keys], values=[self.tangent_of(v) for v in op.args]))]
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in self.active:
+            return self.value_call(s, target)
         if not any(set(names_in(a)) & self.active for a in list(op.args) + list(op.kwargs.values())):
             return [N.assign(self.tangent_target(target), self.zeros(target))]
         rule, elementwise = jvp_rule(op.primitive) if op.primitive is not UNKNOWN else (None, False)

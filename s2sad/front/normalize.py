@@ -109,7 +109,8 @@ class _Lowering:
 
     def stmt_FunctionDef(self, s):
         """A function defined here is kept as written; its derivative is generated where it is called."""
-        reads = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        inner = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+        reads = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - inner
         counts = {}
         for n in gast.walk(self.source.tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):

@@ -6,7 +6,7 @@ helper to the tangent, their reverse rule is the transposed operation.
 """
 import numpy as np
 
-from ..runtime import (append_grads, atleast_grads, broadcast, cast_grad, cast_tangent, concatenate_grads,
+from ..runtime import (append_grads, atleast_grads, broadcast, cast_grad, cast_tangent, concatenate_grads, copy_like,
                        dot_x_grad, dot_y_grad, extremum_grad, matmul_x_grad, matmul_y_grad, owned, pack, part,
                        prod_grad, reduced_size, reshape_like, safe_log, seed, shape_of, solve_a_grad, stack_grads,
                        trace_grad, transpose_grad, unarray, unattr, unbroadcast, unindex, unreduce, unreshape,
@@ -120,3 +120,7 @@ def part_jvp(t, ans, g, key, x): return part(t, key, x)
 def append_grads_jvp(t, ans, g, items): return append_grads(t, items)
 @jvp(unattr)
 def unattr_jvp(t, ans, g, obj, name): return unattr(t, obj, name)
+@vjp(copy_like)
+def copy_like_vjp(h, ans, g): return h
+@jvp(copy_like)
+def copy_like_jvp(t, ans, g): return copy_like(t)

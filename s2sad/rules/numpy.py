@@ -6,7 +6,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import (astype, atleast_tangents, cast_tangent, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
+from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
@@ -111,7 +111,7 @@ def asarray_jvp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=
 @vjp(np.copy)
 def copy_vjp(g, ans, a, order="K", subok=False): return unarray(g, a)
 @jvp(np.copy)
-def copy_jvp(g, ans, a, order="K", subok=False): return np.copy(g)
+def copy_jvp(g, ans, a, order="K", subok=False): return copy_like(g)
 @vjp(astype)
 def astype_vjp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=True): return cast_grad(g, x, ans)
 @jvp(astype)
