@@ -1,0 +1,393 @@
+"""Derivatives of derivatives, Jacobians, Hessians, user rules, stop_gradient, checkpoint, fixed_point.
+
+Every result is checked against finite differences and an independent route (closed forms,
+forward against reverse, Hessian symmetry, hvp against hessian @ v).
+"""
+import math
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import rules
+from s2sad.testing import check_grads
+
+EPS = 1e-6
+
+
+def central(f, x, eps=EPS):
+    """Central differences of f (number or array valued) at x (number or array): shape out + in."""
+    if isinstance(x, float):
+        return (np.asarray(f(x + eps)) - np.asarray(f(x - eps))) / (2 * eps)
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = eps
+        e = e.reshape(x.shape)
+        cols.append((np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * eps))
+    return np.stack(cols, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+# --- scalar functions to third order ----------------------------------------------------------
+def x_tanh(x):
+    return math.tanh(x) * x
+
+
+def poly_exp(x):
+    return x ** 3 * math.exp(-x) + 2.0 * x
+
+
+@pytest.mark.parametrize("x", [-1.1, 0.3, 0.7, 2.0])
+def test_third_order_x_tanh_closed_form(x):
+    t = math.tanh(x)
+    s = 1 - t * t
+    d1 = t + x * s
+    d2 = 2 * s - 2 * x * t * s
+    d3 = -6 * t * s - 2 * x * s * s + 4 * x * t * t * s
+    g1 = s2sad.grad(x_tanh)
+    g2 = s2sad.grad(g1)
+    g3 = s2sad.grad(g2)
+    assert g1(x) == pytest.approx(d1, rel=1e-12)
+    assert g2(x) == pytest.approx(d2, rel=1e-12)
+    assert g3(x) == pytest.approx(d3, rel=1e-11, abs=1e-13)
+    assert g3(x) == pytest.approx(central(g2, x), rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("x", [0.4, 1.5])
+def test_third_order_every_route_agrees(x):
+    """grad∘grad∘grad, jvp of grad∘grad, jvp of jvp of grad: one number."""
+    g2 = s2sad.grad(s2sad.grad(poly_exp))
+    third = s2sad.grad(g2)(x)
+    assert s2sad.jvp(g2, (x,), (1.0,))[1] == pytest.approx(third, rel=1e-12)
+    # d3/dx3 (x^3 e^-x) = e^-x (-x^3 + 9x^2 - 18x + 6)
+    assert third == pytest.approx(math.exp(-x) * (-x ** 3 + 9 * x ** 2 - 18 * x + 6), rel=1e-11)
+
+
+def poly_exp_slope(x):
+    value, slope = s2sad.jvp(poly_exp, (x,), (1.0,))
+    return slope
+
+
+def poly_exp_grad_call(x):
+    return s2sad.grad(poly_exp)(x) * 1.0
+
+
+@pytest.mark.parametrize("x", [0.4, 1.5])
+def test_grad_of_jvp_and_of_a_grad_call(x):
+    second = math.exp(-x) * (x ** 3 - 6 * x ** 2 + 6 * x)
+    assert s2sad.grad(poly_exp_slope)(x) == pytest.approx(second, rel=1e-12)
+    assert s2sad.grad(poly_exp_grad_call)(x) == pytest.approx(second, rel=1e-12)
+    assert s2sad.jvp(poly_exp_slope, (x,), (1.0,))[1] == pytest.approx(second, rel=1e-12)
+
+
+# --- Hessians through loops, branches, calls, closures, recursion ---------------------------------
+def helper(a, b):
+    return a * np.sin(b)
+
+
+def loops_branches_calls(x, W):
+    s = 0.0
+    h = x
+    for i in range(3):
+        h = np.tanh(W @ h) + helper(h, x * (i + 1))
+        if np.sum(h) > 0.0:
+            s = s + np.sum(h ** 2)
+        else:
+            s = s - np.sum(np.sin(h))
+    k = 0
+    while s > 10.0 and k < 5:
+        s = s * 0.5
+        k += 1
+    return s
+
+
+def with_closure(x, y):
+    def inner(z):
+        return z * y + np.sin(z)
+    return np.sum(inner(x) * inner(2.0 * x))
+
+
+def rec(x, n):
+    if n == 0:
+        return x
+    return np.sin(rec(x, n - 1)) * x
+
+
+def recursive(x):
+    return np.sum(rec(x, 3))
+
+
+CASES = {
+    "loops_branches_calls": (loops_branches_calls, lambda rng: (rng.normal(size=3), rng.normal(size=(3, 3)) / 2)),
+    "closure": (with_closure, lambda rng: (rng.normal(size=4), rng.normal(size=4))),
+    "recursion": (recursive, lambda rng: (rng.normal(size=3),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hessian_matches_differences_of_the_gradient(name):
+    f, make = CASES[name]
+    args = make(np.random.default_rng(1))
+    H = s2sad.hessian(f)(*args)
+    gradient = s2sad.grad(f)
+    numeric = central(lambda x: gradient(x, *args[1:]), args[0])
+    np.testing.assert_allclose(H, numeric, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12)
+    v = np.random.default_rng(2).normal(size=args[0].shape)
+    np.testing.assert_allclose(s2sad.hvp(f)(*args, v), H @ v, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_check_grads_to_second_order(name):
+    f, make = CASES[name]
+    check_grads(f, make(np.random.default_rng(3)), order=2)
+
+
+def logistic(w, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def test_logistic_regression_hessian_closed_form():
+    rng = np.random.default_rng(4)
+    X, y, w = rng.normal(size=(30, 4)), (rng.random(30) > 0.5).astype(float), rng.normal(size=4)
+    p = 1 / (1 + np.exp(-X @ w))
+    expected = X.T @ (X * (p * (1 - p))[:, None]) / len(y)
+    np.testing.assert_allclose(s2sad.hessian(logistic)(w, X, y), expected, rtol=1e-10, atol=1e-13)
+
+
+# --- Jacobians -----------------------------------------------------------------------------------------
+def vector_map(x, A):
+    y = np.tanh(A @ x)
+    return y * x[0] + np.sum(x ** 2)
+
+
+def scalar_to_vector(t):
+    return np.array([np.sin(t), t * t, np.exp(t)])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_both_modes(mode):
+    rng = np.random.default_rng(5)
+    x, A = rng.normal(size=4), rng.normal(size=(3, 4))
+    J = s2sad.jacobian(vector_map, mode=mode)(x, A)
+    assert J.shape == (3, 4)
+    np.testing.assert_allclose(J, central(lambda z: vector_map(z, A), x), rtol=1e-6, atol=1e-8)
+    other = s2sad.jacobian(vector_map, mode="forward" if mode == "reverse" else "reverse")(x, A)
+    np.testing.assert_allclose(J, other, rtol=1e-12, atol=1e-14)
+    dA = s2sad.jacobian(vector_map, wrt=1, mode=mode)(x, A)
+    assert dA.shape == (3, 3, 4)
+    np.testing.assert_allclose(dA, central(lambda B: vector_map(x, B), A), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_of_a_scalar_argument_and_a_tuple_wrt(mode):
+    J = s2sad.jacobian(scalar_to_vector, mode=mode)(0.4)
+    np.testing.assert_allclose(J, [np.cos(0.4), 0.8, np.exp(0.4)], rtol=1e-12)
+    rng = np.random.default_rng(6)
+    x, A = rng.normal(size=4), rng.normal(size=(3, 4))
+    Jx, JA = s2sad.jacobian(vector_map, wrt=(0, 1), mode=mode)(x, A)
+    np.testing.assert_allclose(Jx, s2sad.jacobian(vector_map)(x, A), rtol=1e-12)
+    assert JA.shape == (3, 3, 4)
+
+
+def test_jacobian_mode_is_checked():
+    with pytest.raises(ValueError, match="mode"):
+        s2sad.jacobian(vector_map, mode="sideways")
+
+
+# --- user rules -------------------------------------------------------------------------------------
+namespace = {}
+exec("def opaque_cube(x):\n    return x * x * x\n", namespace)      # a function s2sad cannot read
+opaque_cube = namespace["opaque_cube"]
+exec("def opaque_square(x):\n    return x * x\n", namespace)
+opaque_square = namespace["opaque_square"]
+
+
+@rules.vjp(opaque_cube)
+def opaque_cube_vjp(g, ans, x): return g * 3.0 * x * x
+@rules.jvp(opaque_cube)
+def opaque_cube_jvp(g, ans, x): return g * 3.0 * x * x
+
+
+def uses_cube(x):
+    return opaque_cube(np.sin(x)) + x
+
+
+def uses_square(x):
+    return opaque_square(x) + x
+
+
+def test_user_rules_in_both_modes_and_to_second_order():
+    x = 0.8
+    s, c = math.sin(x), math.cos(x)
+    assert s2sad.grad(uses_cube)(x) == pytest.approx(3 * s * s * c + 1, rel=1e-12)
+    assert s2sad.jvp(uses_cube, (x,), (1.0,))[1] == pytest.approx(3 * s * s * c + 1, rel=1e-12)
+    second = 6 * s * c * c - 3 * s ** 3
+    assert s2sad.grad(s2sad.grad(uses_cube))(x) == pytest.approx(second, rel=1e-11)
+    assert s2sad.hessian(uses_cube)(x) == pytest.approx(second, rel=1e-11)
+
+
+def test_a_function_with_neither_source_nor_rule_is_an_error():
+    with pytest.raises(s2sad.SourceUnavailableError, match="opaque_square"):
+        s2sad.grad(uses_square)(0.5)
+    with pytest.raises(s2sad.SourceUnavailableError, match="opaque_square"):
+        s2sad.jvp(uses_square, (0.5,), (1.0,))
+
+
+def reverse_only_rule_user(x):
+    return only_reverse(x) * 2.0
+
+
+def forward_only_rule_user(x):
+    return only_forward(x) * 2.0
+
+
+def only_reverse(x):
+    return x * x
+
+
+def only_forward(x):
+    return x * x
+
+
+
+
+@rules.vjp(only_reverse)
+def only_reverse_vjp(g, ans, x): return g * 2.0 * x
+@rules.jvp(only_forward)
+def only_forward_jvp(g, ans, x): return g * 2.0 * x
+
+
+def test_a_registered_rule_is_never_bypassed():
+    """A function with a rule in one mode only: the other mode says so instead of reading its source."""
+    assert s2sad.grad(reverse_only_rule_user)(1.5) == pytest.approx(6.0)
+    with pytest.raises(s2sad.NoRuleError, match="no forward rule"):
+        s2sad.jvp(reverse_only_rule_user, (1.5,), (1.0,))
+    assert s2sad.jvp(forward_only_rule_user, (1.5,), (1.0,))[1] == pytest.approx(6.0)
+    with pytest.raises(s2sad.NoRuleError, match="no reverse rule"):
+        s2sad.grad(forward_only_rule_user)(1.5)
+
+
+# --- stop_gradient, checkpoint, fixed_point, the zero-gradient warning ------------------------------
+def stopped(x, y):
+    return np.sum(x * s2sad.stop_gradient(x * 3.0)) + y
+
+
+def test_stop_gradient_both_modes():
+    x = np.array([1.0, -2.0])
+    np.testing.assert_allclose(s2sad.grad(stopped)(x, 1.0), 3.0 * x)
+    v = np.array([0.5, 1.0])
+    assert s2sad.jvp(stopped, (x, 1.0), (v, None))[1] == pytest.approx(np.dot(3.0 * x, v))
+
+
+def block(x, W):
+    h = np.tanh(W @ x)
+    h = np.tanh(W @ h)
+    return np.tanh(W @ h)
+
+
+checkpointed_block = s2sad.checkpoint(block)
+
+
+def deep(x, W):
+    for _ in range(4):
+        x = block(x, W)
+    return np.sum(x ** 2)
+
+
+def deep_checkpointed(x, W):
+    for _ in range(4):
+        x = checkpointed_block(x, W)
+    return np.sum(x ** 2)
+
+
+def stored_bytes(pullback, skip):
+    """Bytes of the arrays a pullback keeps alive (closures walked recursively), inputs not counted."""
+    seen, total = {id(s) for s in skip}, 0
+    stack = [pullback]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, np.ndarray):
+            total += o.nbytes
+        elif isinstance(o, (list, tuple)):
+            stack.extend(o)
+        elif isinstance(o, types.FunctionType):
+            for cell in o.__closure__ or ():
+                try:
+                    stack.append(cell.cell_contents)
+                except ValueError:
+                    pass
+    return total
+
+
+def test_checkpoint_recomputes_instead_of_storing():
+    rng = np.random.default_rng(7)
+    x, W = rng.normal(size=40), rng.normal(size=(40, 40)) / 6
+    plain = s2sad.grad(deep, wrt=(0, 1))(x, W)
+    again = s2sad.grad(deep_checkpointed, wrt=(0, 1))(x, W)
+    for a, b in zip(plain, again):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    check_grads(deep_checkpointed, (x, W), wrt=0)
+    kept_plain = stored_bytes(s2sad.vjp(deep, x, W, wrt=(0, 1))[1], (x, W))
+    kept_checkpointed = stored_bytes(s2sad.vjp(deep_checkpointed, x, W, wrt=(0, 1))[1], (x, W))
+    assert kept_checkpointed * 2 < kept_plain, (kept_checkpointed, kept_plain)
+    text = s2sad.adjoint_source(deep_checkpointed, wrt=(0, 1), kind="vjp")
+    assert "block_vjp(x" in text.split("def deep_checkpointed_backward")[1]   # re-run in the backward sweep
+
+
+def contraction(a, x):
+    return 0.5 * np.cos(x) + a
+
+
+def solved(a):
+    x = s2sad.fixed_point(contraction, a, np.zeros_like(a))
+    return np.sum(x ** 2)
+
+
+def test_fixed_point_by_the_implicit_function_theorem():
+    a = np.array([0.1, 0.3, -0.2])
+    g = s2sad.grad(solved)(a)
+    np.testing.assert_allclose(g, central(solved, a), rtol=1e-6, atol=1e-8)
+    x = s2sad.fixed_point(contraction, a, np.zeros_like(a))
+    # closed form: dx/da = 1 / (1 + 0.5 sin x), elementwise
+    np.testing.assert_allclose(g, 2 * x / (1 + 0.5 * np.sin(x)), rtol=1e-8)
+    v = np.array([1.0, 2.0, -1.0])
+    assert s2sad.jvp(solved, (a,), (v,))[1] == pytest.approx(np.dot(g, v), rel=1e-8)
+    assert "fixed_point_adjoint" in s2sad.adjoint_source(solved)        # no unrolled iterations
+
+
+def diverging(a, x):
+    return 2.0 * x + a
+
+
+def test_fixed_point_that_does_not_converge_says_so():
+    with pytest.raises(s2sad.FixedPointError, match="did not converge"):
+        s2sad.fixed_point(diverging, 1.0, 0.0, max_iter=50)
+
+
+def ignores_y(x, y):
+    return x * 2.0
+
+
+def test_warning_when_the_output_does_not_depend_on_a_wrt_argument():
+    with pytest.warns(s2sad.ZeroGradientWarning, match="does not depend on its argument `y`"):
+        assert s2sad.grad(ignores_y, wrt=1)(1.0, 3.0) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s2sad.grad(ignores_y, wrt=0)(1.0, 3.0)
+
+
+# --- the tangent code itself -------------------------------------------------------------------------
+def test_show_adjoint_forward_mode(capsys):
+    s2sad.show_adjoint(x_tanh, mode="forward", args=(0.5,))
+    text = capsys.readouterr().out
+    assert text.startswith("def x_tanh_jvp(x_dot, x):")
+    assert "_t1_dot = x_dot * (1.0 - _t1 * _t1)" in text
+    assert "_s2." not in text                                         # plain float arithmetic
+    assert "# line" in text
