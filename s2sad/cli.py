@@ -9,6 +9,7 @@ no output file behind; ``compile --check`` exits 1 when the output is missing or
 import argparse
 import hashlib
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +26,9 @@ class CommandError(Exception):
 
 def main(argv=None):
     """Run the command line; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.rerun = " ".join(shlex.quote(a) for a in argv if a != "--check")
     try:
         return args.run(args)
     except CommandError as exc:
@@ -76,14 +79,13 @@ def compile_command(args):
     if args.check:
         if current != text:
             state = "missing" if current is None else "stale"
-            print(f"{output} is {state}: run `s2sad compile {args.module}`"
-                  + (f" -o {args.output}" if args.output else ""), file=sys.stderr)
+            print(f"{output} is {state}: run `s2sad {args.rerun}`", file=sys.stderr)
             return STALE
         return 0
     if current != text:
         _write(output, text)
-    print(f"wrote {output}: " + ", ".join(prefix + e.name for e in exports for m in modes
-                                           for prefix in aot.MODES[m].prefixes))
+    public = ", ".join(prefix + e.name for e in exports for m in modes for prefix in aot.MODES[m].prefixes)
+    print(f"wrote {output}: {public}" if current != text else f"{output} is up to date: {public}")
     return 0
 
 
@@ -110,6 +112,8 @@ def _existing(path):
     source = Path(path)
     if not source.is_file():
         raise CommandError(f"{path}: no such file")
+    if source.suffix != ".py":
+        raise CommandError(f"{path}: not a Python file (.py)")
     return source
 
 

@@ -173,7 +173,9 @@ def test_check_passes_when_current_and_fails_when_the_source_changed(project, ca
     written = project / "model_grad.py"
     stamp = written.stat().st_mtime_ns
     assert cli.main(["compile", "model.py", "--check"]) == 0
+    capsys.readouterr()
     assert cli.main(["compile", "model.py"]) == 0
+    assert capsys.readouterr().out.startswith("model_grad.py is up to date: grad_damped, ")
     assert written.stat().st_mtime_ns == stamp        # unchanged output: not rewritten
     source = project / "model.py"
     source.write_text(source.read_text().replace("DECAY = 0.5", "DECAY = 0.25"))
@@ -184,8 +186,8 @@ def test_check_passes_when_current_and_fails_when_the_source_changed(project, ca
 
 
 def test_check_fails_when_the_output_is_missing(project, capsys):
-    assert cli.main(["compile", "model.py", "--check", "-o", "out.py"]) == 1
-    assert "out.py is missing" in capsys.readouterr().err
+    assert cli.main(["compile", "model.py", "--check", "-o", "out.py", "--function", "poly"]) == 1
+    assert capsys.readouterr().err == "out.py is missing: run `s2sad compile model.py -o out.py --function poly`\n"
     assert not (project / "out.py").exists()
 
 
@@ -262,6 +264,8 @@ def test_errors_name_the_line_exit_2_and_write_nothing(name, tmp_path, monkeypat
 
 @pytest.mark.parametrize("argv, message", [
     (["compile", "nosuch.py"], "s2sad compile: nosuch.py: no such file\n"),
+    (["show", "nosuch.py:f"], "s2sad show: nosuch.py: no such file\n"),
+    (["compile", "."], "s2sad compile: .: no such file\n"),
     (["compile", "model.py", "--function", "nope"],
      "model.py:1: no function `nope` defined here (its @differentiable functions: damped, logistic, poly, both)\n"),
     (["compile", "model.py", "--mode", "forward"],
@@ -324,3 +328,112 @@ def test_readme_example_is_what_s2sad_compile_writes(tmp_path, monkeypatch, caps
     assert cli.main(["compile", "loss.py"]) == 2
     assert capsys.readouterr().err == error
     assert "entry: s2sad compile loss.py --check" in section
+
+
+def test_what_a_standalone_module_cannot_hold_is_named(tmp_path, monkeypatch, capsys):
+    (tmp_path / "held.py").write_text(textwrap.dedent("""\
+        from collections import namedtuple
+
+        import numpy as np
+        import s2sad
+
+        Pair = namedtuple("Pair", "a b")
+
+
+        def make(weights):
+            def inner(x):
+                return np.sum(weights * x)
+            return inner
+
+
+        scaled = make(np.ones(2))
+
+
+        @s2sad.differentiable
+        def via_closure(x):
+            return scaled(x)
+
+
+        @s2sad.differentiable
+        def via_class(x):
+            p = Pair(x, 2.0)
+            return p.a * p.b
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "held.py", "--function", "via_closure"]) == 2
+    assert capsys.readouterr().err.startswith("held.py:11: `weights` is a numpy.ndarray of the enclosing function; ")
+    assert cli.main(["compile", "held.py", "--function", "via_class"]) == 2
+    assert capsys.readouterr().err.startswith("held.py:25: `Pair` is a class; ")
+
+
+def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypatch, capsys):
+    (tmp_path / "sibling.py").write_text("SCALE = 3.0\n\n\ndef count(n):\n    return n + 1\n\n\n"
+                                         "def scaled(x):\n    return x * SCALE\n")
+    (tmp_path / "user.py").write_text(textwrap.dedent("""\
+        import s2sad
+        import sibling
+        from sibling import count, scaled
+
+        SCALE = 2.0
+        steps = count
+
+
+        @s2sad.differentiable
+        def via_module(x, n):
+            return x * sibling.count(n)
+
+
+        @s2sad.differentiable
+        def via_alias(x, n):
+            return x * steps(n)
+
+
+        @s2sad.differentiable
+        def via_two_scales(x):
+            return scaled(x) * SCALE
+
+
+        @s2sad.differentiable
+        def fine(x, n):
+            return scaled(x) * count(n)
+        """))
+    monkeypatch.chdir(tmp_path)
+    expected = {
+        "via_module": "user.py:11: `sibling` is the module sibling, which a standalone module cannot import "
+                      "(hint: import the functions you use from it by name)\n",
+        "via_alias": "user.py:16: `steps` is the function count under another name (hint: call it as `count`)\n",
+        "via_two_scales": "sibling.py:9: `SCALE` here is not the `SCALE` via_two_scales reads at user.py:21, "
+                          "and a standalone module holds one (hint: rename one of them)\n",
+    }
+    for name, message in expected.items():
+        assert cli.main(["compile", "user.py", "--function", name]) == 2
+        assert capsys.readouterr().err == message
+    assert cli.main(["compile", "user.py", "--function", "fine", "--check"]) == 1
+    assert cli.main(["compile", "user.py", "--function", "fine", "-o", "user.py"]) == 2
+    assert "is the input itself" in capsys.readouterr().err
+    assert cli.main(["compile", "user.py", "--function", "fine"]) == 0
+    namespace = {}
+    exec((tmp_path / "user_grad.py").read_text(), namespace)
+    assert namespace["grad_fine"](1.0, 2) == 9.0 and "def count(n):" in (tmp_path / "user_grad.py").read_text()
+
+
+def test_refuses_a_file_that_is_not_python(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.txt").write_text("def f(x):\n    return x\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "notes.txt"]) == 2
+    assert capsys.readouterr().err == "s2sad compile: notes.txt: not a Python file (.py)\n"
+
+
+def test_show_colours_only_on_a_terminal():
+    pytest.importorskip("pygments")
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+    text = "def f_value_and_grad(x):\n    return (x, 1.0)\n"
+    coloured = cli._highlighted(text, Stream(tty=True))
+    assert "\x1b[" in coloured and "f_value_and_grad" in coloured
+    assert cli._highlighted(text, Stream(tty=False)) == text

@@ -89,6 +89,7 @@ class Unit:
 class Program:
     units: dict = field(default_factory=dict)     # (fn, wrt, kind, kinds) -> Unit, in the order reached
     globals: dict = field(default_factory=dict)   # name -> Import | FromImport | Constant | Function
+    readers: dict = field(default_factory=dict)   # name -> the first user function found reading it
     helpers: set = field(default_factory=set)     # runtime helpers read as _s2.NAME
 
 
@@ -130,34 +131,36 @@ def _key(fn, wrt, kind, kinds=()):
 
 
 def _read(program, name, fn):
-    """Put what ``fn`` sees as ``name`` (closure cell, global or builtin) into the program."""
+    """Put what ``fn`` sees as ``name`` (a closure cell or a global) into the program; a builtin needs
+    nothing, and an unknown name fails in the standalone module as it fails in the original."""
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     if name in cells:
         try:
             value = cells[name].cell_contents
         except ValueError:
             raise _error(fn, name, f"`{name}` is not assigned yet when the gradient would read it") from None
+        _add(program, _classify(name, value, fn, enclosing=True), fn)
     elif name in fn.__globals__:
-        value = fn.__globals__[name]
-    else:
-        return                                         # a builtin, or a NameError the original raises too
-    _add(program, _classify(name, value, fn), fn)
+        _add(program, _classify(name, fn.__globals__[name], fn), fn)
 
 
 def _add(program, entry, fn):
-    if entry is None:
-        return
+    """Put ``entry`` (read by ``fn``) into the program, and what it reads in turn if it is a user function."""
     known = program.globals.setdefault(entry.name, entry)
+    reader = program.readers.setdefault(entry.name, fn)
     if known != entry:
-        raise _error(fn, entry.name, f"`{entry.name}` means different things in the functions a standalone "
-                                     f"module joins", hint="rename one of them")
+        filename, line = _where(reader, entry.name)
+        raise _error(fn, entry.name, f"`{entry.name}` here is not the `{entry.name}` {reader.__name__} reads at "
+                                     f"{os.path.basename(filename)}:{line}, and a standalone module holds one",
+                     hint="rename one of them")
     if known is entry and isinstance(entry, Function):
         for name in sorted(text_names.global_names(entry.source())):
             _read(program, name, entry.fn)
 
 
-def _classify(name, value, fn):
-    """What the standalone module holds for ``value``, which ``fn`` reads as ``name``."""
+def _classify(name, value, fn, enclosing=False):
+    """What the standalone module holds for ``value``, which ``fn`` reads as ``name`` (a global, or
+    a variable of the ``enclosing`` function)."""
     if isinstance(value, types.ModuleType):
         if _origin(value) != "library":
             raise _error(fn, name, f"`{name}` is the module {value.__name__}, which a standalone module cannot "
@@ -173,9 +176,12 @@ def _classify(name, value, fn):
         return Function(name, inner)
     where = _importable(value)
     if where is None:
-        kind = type(value)
-        raise _error(fn, name, f"`{name}` is a global {kind.__module__}.{kind.__qualname__}; a standalone module "
-                               f"copies only numbers, strings and tuples of them",
+        kind = type(value).__qualname__ if type(value).__module__ == "builtins" else \
+            f"{type(value).__module__}.{type(value).__qualname__}"
+        what = "a class" if isinstance(value, type) else (f"a {kind} of the enclosing function" if enclosing
+                                                          else f"a global {kind}")
+        raise _error(fn, name, f"`{name}` is {what}; a standalone module copies only numbers, strings and "
+                               f"tuples of them",
                      hint=f"pass `{name}` to {fn.__name__} as an argument")
     return FromImport(*where, name)
 
@@ -240,8 +246,13 @@ def _is_s2sad(name, fn):
 
 def _error(fn, name, reason, hint=None):
     """A StandaloneError at the first line of ``fn`` that reads ``name``."""
+    filename, line = _where(fn, name)
+    return StandaloneError(reason, filename=filename, lineno=line, hint=hint)
+
+
+def _where(fn, name):
+    """The file and first line where ``fn`` reads ``name`` (its first line if it is not found)."""
     lines, first = inspect.getsourcelines(fn)
     tree = ast.parse(textwrap.dedent("".join(lines)))
     reads = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name]
-    return StandaloneError(reason, filename=inspect.getsourcefile(fn), lineno=first - 1 + min(reads, default=1),
-                           hint=hint)
+    return inspect.getsourcefile(fn), first - 1 + min(reads, default=1)
