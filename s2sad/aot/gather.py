@@ -73,7 +73,7 @@ class Function:
         node = ast.parse(text).body[0]
         drop = {i for d in node.decorator_list if _is_s2sad(_root(d), self.fn)
                 for i in range(d.lineno, d.end_lineno + 1)}
-        return "".join(line for i, line in enumerate(text.splitlines(keepends=True), 1) if i not in drop)
+        return text_names.without_lines(text, drop)
 
 
 @dataclass
@@ -214,7 +214,11 @@ def _importable(value):
 
 
 def _origin(obj):
-    """"s2sad", "library" (importable wherever the user's code runs) or "user" (the user's own files)."""
+    """"s2sad", "library" (importable wherever the user's code runs) or "user" (the user's own files).
+
+    Like ``reverse.adjoint.user_function`` but for modules too, and a function with a registered
+    rule is still the user's: called undifferentiated, its source is copied like any other.
+    """
     module_name = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", "") or ""
     root = module_name.split(".")[0]
     if root == "s2sad":

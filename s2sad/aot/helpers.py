@@ -95,7 +95,7 @@ def _source(obj):
             for alias in node.names:
                 needs[alias.asname or alias.name] = getattr(source, alias.name)
             drop.update(range(node.lineno, node.end_lineno + 1))
-    text = "".join(line for i, line in enumerate(text.splitlines(keepends=True), 1) if i not in drop)
+    text = text_names.without_lines(text, drop)
     for name in text_names.global_names(text) - set(needs):
         if name in vars(module):
             needs[name] = vars(module)[name]

@@ -68,3 +68,8 @@ def rename(text, mapping):
         line = lines[lineno - 1].encode()
         lines[lineno - 1] = (line[:col] + new.encode() + line[col + len(old.encode()):]).decode()
     return "".join(lines)
+
+
+def without_lines(text, numbers):
+    """``text`` without the lines numbered (from 1) in ``numbers``: imports or decorators a copy leaves out."""
+    return "".join(line for i, line in enumerate(text.splitlines(keepends=True), 1) if i not in numbers)
