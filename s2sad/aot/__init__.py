@@ -1,0 +1,17 @@
+"""Ahead-of-time gradients: standalone derivative modules (``s2sad compile``, ``s2sad show``).
+
+    module.py --load--> module object --exports--> @differentiable functions and their wrt
+              --gather--> generated code of each, and of every user function it links to;
+                          the globals, user functions and runtime helpers that code reads
+              --write--> module_grad.py text: imports, constants, user functions, exported
+                         functions, derivative code, runtime helpers (no s2sad, no user module)
+
+``load.py`` imports the user's file, ``gather.py`` walks the generated code, ``names.py`` reads
+and renames names in source text, ``helpers.py`` copies runtime helpers, ``write.py`` lays the
+module out; ``s2sad/cli.py`` is the command line on top.
+"""
+from .gather import StandaloneError
+from .load import exports, load
+from .write import MODES, derivative_code, module_text
+
+__all__ = ["StandaloneError", "exports", "load", "MODES", "derivative_code", "module_text"]

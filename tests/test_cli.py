@@ -1,0 +1,439 @@
+"""``s2sad compile`` and ``s2sad show``: standalone gradient modules, run where s2sad cannot be imported.
+
+The expensive steps (a compile in a subprocess, the written module run by a Python without
+s2sad) run once per module, in fixtures; the error paths call ``cli.main`` in-process.
+"""
+import ast
+import hashlib
+import importlib.util
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import cli
+from s2sad.testing import numerical_grad
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = Path(__file__).resolve().parent / "cli_modules" / "model.py"
+NUMPY_HOME = str(Path(np.__file__).resolve().parent.parent)
+
+_rng = np.random.default_rng(7)
+_X = _rng.normal(size=(6, 3))
+CASES = {                     # function -> argument tuples, each differentiated as its decorator says
+    "damped": [(0.3,), (0.7, 5), (2, 3)],
+    "logistic": [(_rng.normal(size=3), 0.2, _X, (_rng.random(6) > 0.5) * 1.0),
+                 (_rng.normal(size=3).astype(np.float32), 1, _X, np.ones(6))],
+    "poly": [(0.8,), (-1.3,)],
+    "both": [(0.4, 1.1)],
+}
+WRT = {"damped": (0,), "logistic": (0, 1), "poly": (0,), "both": (0, 1)}
+
+
+def load_model(path=MODEL):
+    spec = importlib.util.spec_from_file_location(f"model_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_s2sad(*args, cwd, seed=0):
+    """``python -m s2sad ARGS`` in a subprocess that finds this checkout's s2sad."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED=str(seed))
+    return subprocess.run([sys.executable, "-m", "s2sad", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def run_without_s2sad(code, cwd):
+    """Run ``code`` in a Python that cannot import s2sad: isolated (-I), no site (-S, so no editable
+    install), with only NumPy's directory and ``cwd`` on sys.path."""
+    prelude = f"import sys\nsys.path[:0] = [{NUMPY_HOME!r}, {str(cwd)!r}]\n"
+    return subprocess.run([sys.executable, "-I", "-S", "-c", prelude + textwrap.dedent(code)], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """A copy of tests/cli_modules/model.py and the model_grad.py `python -m s2sad compile` wrote beside it."""
+    folder = tmp_path_factory.mktemp("compiled")
+    shutil.copy(MODEL, folder / "model.py")
+    done = run_s2sad("compile", "model.py", cwd=folder, seed=1)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote model_grad.py: grad_damped, value_and_grad_damped, ")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def standalone(compiled):
+    """What the written module computes for CASES, in a Python where s2sad cannot be imported."""
+    with open(compiled / "cases.pkl", "wb") as f:
+        pickle.dump(CASES, f)
+    done = run_without_s2sad("""
+        import pickle
+        try:
+            import s2sad
+        except ImportError:
+            pass
+        else:
+            raise SystemExit("s2sad is importable")
+        import model_grad
+        with open("cases.pkl", "rb") as f:
+            cases = pickle.load(f)
+        results = {(name, i): (getattr(model_grad, "grad_" + name)(*args),
+                               getattr(model_grad, "value_and_grad_" + name)(*args))
+                   for name, calls in cases.items() for i, args in enumerate(calls)}
+        imported = sorted(m for m in sys.modules if m.split(".")[0] in ("s2sad", "model"))
+        with open("results.pkl", "wb") as f:
+            pickle.dump((results, imported), f)
+    """, compiled)
+    assert done.returncode == 0, done.stderr
+    with open(compiled / "results.pkl", "rb") as f:
+        results, imported = pickle.load(f)
+    assert imported == []                  # neither s2sad nor the user's module
+    return results
+
+
+def assert_same(got, expected):
+    """Same structure, types and dtypes; values equal up to rounding."""
+    if isinstance(expected, tuple):
+        assert type(got) is tuple and len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert_same(g, e)
+        return
+    assert type(got) is type(expected)
+    if isinstance(expected, np.ndarray):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if np.result_type(expected) == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("name, i", [(name, i) for name, calls in CASES.items() for i in range(len(calls))])
+def test_written_module_gives_the_gradients_of_s2sad_grad(standalone, name, i):
+    fn = getattr(load_model(), name)
+    args = CASES[name][i]
+    grad, (value, grad_again) = standalone[(name, i)]
+    assert_same(grad, s2sad.grad(fn)(*args))
+    assert_same((value, grad_again), s2sad.value_and_grad(fn)(*args))
+    float64_args = [np.asarray(a, dtype=float) if isinstance(a, np.ndarray) else float(a) if k in WRT[name] else a
+                    for k, a in enumerate(args)]
+    for g, k in zip(grad if len(WRT[name]) > 1 else (grad,), WRT[name]):
+        numeric = numerical_grad(fn, float64_args, k)
+        np.testing.assert_allclose(g, numeric, rtol=1e-3 if np.result_type(g) == np.float32 else 1e-6, atol=1e-7)
+
+
+def test_written_module_holds_what_it_needs_and_imports_only_numpy_and_math(compiled):
+    text = (compiled / "model_grad.py").read_text()
+    tree = ast.parse(text)
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"math", "numpy", "types"}
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert {"halve", "grad_both", "value_and_grad_both", "power_vjp", "up_vjp", "down_vjp",
+            "mix_vjp", "mix_vjp_2", "log1pexp_vjp"} <= defined
+    assert "damped" not in defined and "undecorated" not in defined
+    assert "\nDECAY = 0.5\n" in text and "\nCLIP = (1.0, (2.0, 'x'))\n" in text
+    assert "LABEL" not in text                       # not read by any differentiated code
+    assert "\nfrom numpy import tanh\n" in text      # the user's own import style
+    assert "@s2sad" not in text and str(ROOT) not in text and str(compiled) not in text
+
+
+def test_header_names_source_hash_and_version(compiled):
+    lines = (compiled / "model_grad.py").read_text().splitlines()
+    digest = hashlib.sha256((compiled / "model.py").read_bytes()).hexdigest()
+    assert lines[0] == f"# Generated by s2sad {s2sad.__version__} from model.py; do not edit."
+    assert lines[1] == f"# sha256 of model.py: {digest}"
+
+
+def test_output_is_byte_identical_across_runs(compiled):
+    again = run_s2sad("compile", "model.py", "-o", "again.py", cwd=compiled, seed=2)
+    assert again.returncode == 0, again.stderr
+    assert (compiled / "again.py").read_bytes() == (compiled / "model_grad.py").read_bytes()
+    elsewhere = compiled / "elsewhere"
+    elsewhere.mkdir()
+    assert cli.main(["compile", str(compiled / "model.py"), "-o", str(compiled / "in_process.py")]) == 0
+    assert (compiled / "in_process.py").read_bytes() == (compiled / "model_grad.py").read_bytes()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A fresh copy of model.py in the current directory."""
+    shutil.copy(MODEL, tmp_path / "model.py")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_check_passes_when_current_and_fails_when_the_source_changed(project, capsys):
+    assert cli.main(["compile", "model.py"]) == 0
+    written = project / "model_grad.py"
+    stamp = written.stat().st_mtime_ns
+    assert cli.main(["compile", "model.py", "--check"]) == 0
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py"]) == 0
+    assert capsys.readouterr().out.startswith("model_grad.py is up to date: grad_damped, ")
+    assert written.stat().st_mtime_ns == stamp        # unchanged output: not rewritten
+    source = project / "model.py"
+    source.write_text(source.read_text().replace("DECAY = 0.5", "DECAY = 0.25"))
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py", "--check"]) == 1
+    assert capsys.readouterr().err == "model_grad.py is stale: run `s2sad compile model.py`\n"
+    assert written.stat().st_mtime_ns == stamp        # --check writes nothing
+
+
+def test_check_fails_when_the_output_is_missing(project, capsys):
+    assert cli.main(["compile", "model.py", "--check", "-o", "out.py", "--function", "poly"]) == 1
+    assert capsys.readouterr().err == "out.py is missing: run `s2sad compile model.py -o out.py --function poly`\n"
+    assert not (project / "out.py").exists()
+
+
+def test_function_option_and_output_path(project, capsys):
+    (project / "build").mkdir()
+    assert cli.main(["compile", "model.py", "--function", "poly", "undecorated", "-o", "build/grads.py"]) == 0
+    assert capsys.readouterr().out == ("wrote build/grads.py: grad_poly, value_and_grad_poly, "
+                                       "grad_undecorated, value_and_grad_undecorated\n")
+    text = (project / "build" / "grads.py").read_text()
+    assert text.splitlines()[0].endswith("from ../model.py; do not edit.")
+    defined = {node.name for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)}
+    assert {"grad_poly", "grad_undecorated"} <= defined and "grad_damped" not in defined
+    namespace = {}
+    exec(compile(text, "grads.py", "exec"), namespace)
+    assert namespace["grad_undecorated"](2) == 12.0             # wrt 0 when not decorated
+
+
+def test_show_prints_the_generated_code(project, capsys):
+    model = load_model(project / "model.py")
+    assert cli.main(["show", "model.py:undecorated"]) == 0
+    assert capsys.readouterr().out == s2sad.adjoint_source(model.undecorated)
+    assert cli.main(["show", "model.py:both", "--wrt", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(s2sad.adjoint_source(model.both, wrt=1))
+    assert "def mix_vjp(a, b):" in shown and "x_bar" not in shown
+
+
+def test_show_from_the_command_line(compiled):
+    done = run_s2sad("show", "model.py:poly", cwd=compiled)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("def poly_value_and_grad(x):\n") and "\x1b[" not in done.stdout
+    assert "def power_vjp(x, n):" in done.stdout and "def down_vjp(x, n):" in done.stdout
+
+
+BAD_MODULES = {
+    "syntax.py": ("import numpy as np\n\ndef f(x):\n    return x +\n", "syntax.py:4: syntax error: invalid syntax"),
+    "unsupported.py": ("""\
+        import s2sad
+
+        @s2sad.differentiable
+        def f(x):
+            try:
+                return x * x
+            except ValueError:
+                return x
+        """, "unsupported.py:5: "),
+    "global_array.py": ("""\
+        import numpy as np
+        import s2sad
+
+        W = np.ones(3)
+
+        @s2sad.differentiable
+        def f(x):
+            y = x * 2.0
+            return np.sum(W * y)
+        """, "global_array.py:9: `W` is a global numpy.ndarray; a standalone module copies only numbers, "
+             "strings and tuples of them (hint: pass `W` to f as an argument)"),
+    "raises.py": ("import s2sad\n\nLIMIT = 1 / 0\n", "raises.py:3: importing it raised ZeroDivisionError"),
+    "nothing.py": ("def f(x):\n    return x\n", "nothing.py:1: no @s2sad.differentiable function here"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MODULES))
+def test_errors_name_the_line_exit_2_and_write_nothing(name, tmp_path, monkeypatch, capsys):
+    text, message = BAD_MODULES[name]
+    (tmp_path / name).write_text(textwrap.dedent(text))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]   # no output, no temporary file
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compile", "nosuch.py"], "s2sad compile: nosuch.py: no such file\n"),
+    (["show", "nosuch.py:f"], "s2sad show: nosuch.py: no such file\n"),
+    (["compile", "."], "s2sad compile: .: no such file\n"),
+    (["compile", "model.py", "--function", "nope"],
+     "model.py:1: no function `nope` defined here (its @differentiable functions: damped, logistic, poly, both)\n"),
+    (["compile", "model.py", "--mode", "forward"],
+     "s2sad compile: --mode forward: forward mode is not available in this version of s2sad\n"),
+    (["compile", "model.py", "--mode", "both"],
+     "s2sad compile: --mode forward: forward mode is not available in this version of s2sad\n"),
+    (["show", "model.py:poly", "--mode", "forward"],
+     "s2sad show: --mode forward: forward mode is not available in this version of s2sad\n"),
+    (["compile", "model.py", "-o", "missing/out.py"],
+     "s2sad compile: cannot write missing/out.py: No such file or directory\n"),
+    (["show", "model.py"], "s2sad show: expected MODULE:FUNCTION, got 'model.py'\n"),
+    (["show", "model.py:poly", "--wrt", "3"], "model.py:"),
+])
+def test_command_errors(argv, message, project, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+    assert sorted(p.name for p in project.iterdir()) == ["model.py"]
+
+
+def test_a_failed_compile_leaves_the_previous_output_alone(project):
+    assert cli.main(["compile", "model.py"]) == 0
+    before = (project / "model_grad.py").read_bytes()
+    source = project / "model.py"
+    source.write_text(source.read_text().replace("DECAY = 0.5", "DECAY = np.array(0.5)"))
+    assert cli.main(["compile", "model.py"]) == 2
+    assert (project / "model_grad.py").read_bytes() == before
+    assert sorted(p.name for p in project.iterdir()) == ["model.py", "model_grad.py"]
+
+
+def test_command_line_error_exits_2_without_traceback(tmp_path):
+    (tmp_path / "bad.py").write_text("def f(x):\n    return x +\n")
+    done = run_s2sad("compile", "bad.py", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "bad.py:2: syntax error: invalid syntax\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py"]
+
+
+def test_readme_example_is_what_s2sad_compile_writes(tmp_path, monkeypatch, capsys):
+    """The "Deploying gradients" section of README.md: its module, excerpts, usage and error are real."""
+    section = (ROOT / "README.md").read_text().split("## Deploying gradients\n")[1].split("\n## ")[0]
+    blocks = re.findall(r"```(\w*)\n(.*?)```", section, re.S)
+    module, *excerpts, usage = [code for lang, code in blocks if lang == "python"]
+    (error,) = [code for lang, code in blocks if lang == ""]
+    source = (MODEL.parent / "loss.py").read_text()
+    assert module == source
+    (tmp_path / "loss.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cli.main(["compile", "loss.py"]) == 0
+    written = (tmp_path / "loss_grad.py").read_text()
+    assert all(excerpt in written for excerpt in excerpts)
+    rng = np.random.default_rng(3)
+    args = {"w": rng.normal(size=3), "b": 0.5, "X": rng.normal(size=(5, 3)), "y": np.ones(5)}
+    exec(usage, namespace := dict(args))
+    del sys.modules["loss_grad"]
+    expected = s2sad.grad(load_model(tmp_path / "loss.py").loss)(*args.values())
+    assert_same((namespace["g_w"], namespace["g_b"]), expected)
+    (tmp_path / "loss.py").write_text(source.replace("L2 = 0.01", "L2 = np.full(3, 0.01)"))
+    assert cli.main(["compile", "loss.py"]) == 2
+    assert capsys.readouterr().err == error
+    assert "entry: s2sad compile loss.py --check" in section
+
+
+def test_what_a_standalone_module_cannot_hold_is_named(tmp_path, monkeypatch, capsys):
+    (tmp_path / "held.py").write_text(textwrap.dedent("""\
+        from collections import namedtuple
+
+        import numpy as np
+        import s2sad
+
+        Pair = namedtuple("Pair", "a b")
+
+
+        def make(weights):
+            def inner(x):
+                return np.sum(weights * x)
+            return inner
+
+
+        scaled = make(np.ones(2))
+
+
+        @s2sad.differentiable
+        def via_closure(x):
+            return scaled(x)
+
+
+        @s2sad.differentiable
+        def via_class(x):
+            p = Pair(x, 2.0)
+            return p.a * p.b
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "held.py", "--function", "via_closure"]) == 2
+    assert capsys.readouterr().err.startswith("held.py:11: `weights` is a numpy.ndarray of the enclosing function; ")
+    assert cli.main(["compile", "held.py", "--function", "via_class"]) == 2
+    assert capsys.readouterr().err.startswith("held.py:25: `Pair` is a class; ")
+
+
+def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypatch, capsys):
+    (tmp_path / "sibling.py").write_text("SCALE = 3.0\n\n\ndef count(n):\n    return n + 1\n\n\n"
+                                         "def scaled(x):\n    return x * SCALE\n")
+    (tmp_path / "user.py").write_text(textwrap.dedent("""\
+        import s2sad
+        import sibling
+        from sibling import count, scaled
+
+        SCALE = 2.0
+        steps = count
+
+
+        @s2sad.differentiable
+        def via_module(x, n):
+            return x * sibling.count(n)
+
+
+        @s2sad.differentiable
+        def via_alias(x, n):
+            return x * steps(n)
+
+
+        @s2sad.differentiable
+        def via_two_scales(x):
+            return scaled(x) * SCALE
+
+
+        @s2sad.differentiable
+        def fine(x, n):
+            return scaled(x) * count(n)
+        """))
+    monkeypatch.chdir(tmp_path)
+    expected = {
+        "via_module": "user.py:11: `sibling` is the module sibling, which a standalone module cannot import "
+                      "(hint: import the functions you use from it by name)\n",
+        "via_alias": "user.py:16: `steps` is the function count under another name (hint: call it as `count`)\n",
+        "via_two_scales": "sibling.py:9: `SCALE` here is not the `SCALE` via_two_scales reads at user.py:21, "
+                          "and a standalone module holds one (hint: rename one of them)\n",
+    }
+    for name, message in expected.items():
+        assert cli.main(["compile", "user.py", "--function", name]) == 2
+        assert capsys.readouterr().err == message
+    assert cli.main(["compile", "user.py", "--function", "fine", "--check"]) == 1
+    assert cli.main(["compile", "user.py", "--function", "fine", "-o", "user.py"]) == 2
+    assert "is the input itself" in capsys.readouterr().err
+    assert cli.main(["compile", "user.py", "--function", "fine"]) == 0
+    namespace = {}
+    exec((tmp_path / "user_grad.py").read_text(), namespace)
+    assert namespace["grad_fine"](1.0, 2) == 9.0 and "def count(n):" in (tmp_path / "user_grad.py").read_text()
+
+
+def test_refuses_a_file_that_is_not_python(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.txt").write_text("def f(x):\n    return x\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "notes.txt"]) == 2
+    assert capsys.readouterr().err == "s2sad compile: notes.txt: not a Python file (.py)\n"
+
+
+def test_show_colours_only_on_a_terminal():
+    pytest.importorskip("pygments")
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+    text = "def f_value_and_grad(x):\n    return (x, 1.0)\n"
+    coloured = cli._highlighted(text, Stream(tty=True))
+    assert "\x1b[" in coloured and "f_value_and_grad" in coloured
+    assert cli._highlighted(text, Stream(tty=False)) == text
