@@ -15,3 +15,4 @@ Where are the rules for s2sad's own runtime helpers (for derivatives of derivati
 """
 from .registry import attribute, elementwise, is_nondiff, jvp, jvp_rule, method, nondiff, vjp, vjp_rule  # noqa: F401
 from . import python, numpy, linalg, containers, helpers, implicit  # noqa: E402,F401  (registers the tables)
+from . import scipy_special  # noqa: E402,F401  (registers when scipy.special is imported; never imports it)

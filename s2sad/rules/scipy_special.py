@@ -1,0 +1,124 @@
+"""Reverse and forward rules for ``scipy.special`` (registered only if the user imports scipy).
+
+scipy is not a dependency of s2sad, and ``import s2sad`` does not import it: the rules are
+registered when ``scipy.special`` is imported (at once if it already was), by a finder on
+``sys.meta_path`` that only watches for that one module and removes itself afterwards.
+
+A derivative is written with functions that have rules themselves (digamma' is
+``polygamma(1, x)``, polygamma's is ``polygamma(n + 1, x)``), so higher derivatives work.
+``logsumexp`` with ``b=`` or ``return_sign=True`` is refused when the gradient is built
+(the rules do not take those arguments); ``logsumexp(a + np.log(b))`` covers positive ``b``.
+"""
+import importlib.abc
+import sys
+import warnings
+
+import numpy as np
+
+from ..runtime import unbroadcast, unreduce
+from .registry import elementwise, jvp, vjp
+
+MODULE = "scipy.special"
+special = None          # the scipy.special module, once registered (rule bodies refer to it by this name)
+
+
+def register(module):
+    """Register the rules for the functions of ``module`` (``scipy.special``)."""
+    global special
+    special = module
+
+    # --- logistic ---
+    @elementwise(special.expit)
+    def expit_vjp(g, ans, x): return g * ans * (1.0 - ans)
+    @elementwise(special.logit)
+    def logit_vjp(g, ans, x): return g / (x * (1.0 - x))
+    if hasattr(special, "log_expit"):                   # scipy >= 1.8
+        @elementwise(special.log_expit)
+        def log_expit_vjp(g, ans, x): return g * special.expit(-x)
+
+    # --- error function ---
+    @elementwise(special.erf)
+    def erf_vjp(g, ans, x): return g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+    @elementwise(special.erfc)
+    def erfc_vjp(g, ans, x): return -g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+    # --- gamma family (digamma is also special.psi) ---
+    @elementwise(special.gamma)
+    def gamma_vjp(g, ans, x): return g * ans * special.digamma(x)
+    @elementwise(special.gammaln)
+    def gammaln_vjp(g, ans, x): return g * special.digamma(x)
+    @elementwise(special.digamma)
+    def digamma_vjp(g, ans, x): return g * special.polygamma(1, x)
+    @elementwise(special.polygamma)
+    def polygamma_vjp(g, ans, n, x): return None, unbroadcast(g * special.polygamma(n + 1, x), x)
+
+    # --- x log y: 0 where x == 0 (scipy's definition); d/dx is still log(y), x log(y) being linear in x ---
+    @elementwise(special.xlogy)
+    def xlogy_vjp(g, ans, x, y): return unbroadcast(g * np.log(y), x), unbroadcast(g * x / y, y)
+    @elementwise(special.xlog1py)
+    def xlog1py_vjp(g, ans, x, y): return unbroadcast(g * np.log1p(y), x), unbroadcast(g * x / (1.0 + y), y)
+
+    # --- scipy's own expm1 and log1p (not NumPy's ufuncs) ---
+    @elementwise(special.expm1)
+    def expm1_vjp(g, ans, x): return g * (ans + 1.0)
+    @elementwise(special.log1p)
+    def log1p_vjp(g, ans, x): return g / (1.0 + x)
+
+    # --- reductions: softmax weights exp(a - ans); no b=, no return_sign= (refused, see above) ---
+    @vjp(special.logsumexp)
+    def logsumexp_vjp(g, ans, a, axis=None, *, keepdims=False):
+        return unreduce(g, a, axis, keepdims) * np.exp(a - unreduce(ans, a, axis, keepdims))
+    @jvp(special.logsumexp)
+    def logsumexp_jvp(g, ans, a, axis=None, *, keepdims=False):
+        return np.sum(g * np.exp(a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims)
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Registers the rules right after ``scipy.special`` is imported, then leaves ``sys.meta_path``."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != MODULE:
+            return None
+        for finder in sys.meta_path:                  # the finder that would have found it
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or isinstance(spec.loader, type) or not hasattr(spec.loader, "exec_module"):
+            return spec                                 # not a loader object of its own (builtin, frozen)
+        loader = spec.loader
+
+        def exec_then_register(module):
+            try:
+                type(loader).exec_module(loader, module)
+            finally:
+                del loader.exec_module                  # the loader as it was
+            _uninstall()
+            _register_or_warn(module)
+        loader.exec_module = exec_then_register
+        return spec
+
+
+_FINDER = _WhenImported()
+
+
+def _uninstall():
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+
+
+def _register_or_warn(module):
+    try:
+        register(module)
+    except Exception as exc:                            # an unexpected scipy must break neither s2sad nor scipy
+        warnings.warn(f"s2sad: no derivative rules for scipy.special {getattr(module, '__version__', '')}: {exc!r}",
+                      RuntimeWarning, stacklevel=2)
+
+
+if MODULE in sys.modules:
+    _register_or_warn(sys.modules[MODULE])
+else:
+    sys.meta_path.insert(0, _FINDER)
