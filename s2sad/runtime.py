@@ -108,7 +108,7 @@ def unsum(g, seq):
     """Adjoint of the builtin ``sum(seq)``: every element receives ``g``."""
     if isinstance(seq, np.ndarray):
         return np.broadcast_to(g, seq.shape)
-    return [unbroadcast(g, e) for e in seq]
+    return AdjList(unbroadcast(g, e) for e in seq)
 
 
 # --- indexing ---------------------------------------------------------------------------
@@ -490,13 +490,13 @@ def split_like(g, arrays, axis=0):
 def concatenate_grads(g, arrays, axis=0):
     if axis is None:
         pieces = split_like(g, [np.ravel(a) for a in arrays], 0)
-        return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
-    return split_like(g, arrays, axis)
+        return AdjList(np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays))
+    return AdjList(split_like(g, arrays, axis))
 
 
 def stack_grads(g, arrays, axis=0):
     """Adjoint of ``np.stack(arrays, axis)``."""
-    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+    return AdjList(np.take(g, i, axis=axis) for i in range(len(arrays)))
 
 
 def unstack(g, axis=0):
@@ -505,13 +505,13 @@ def unstack(g, axis=0):
 
 def hstack_grads(g, arrays):
     axis = 0 if np.ndim(arrays[0]) <= 1 else 1              # np.hstack: atleast_1d, then axis 0 for 1-D
-    return [np.reshape(p, np.shape(a)) for p, a in zip(
-        split_like(g, [np.atleast_1d(a) for a in arrays], axis), arrays)]
+    return AdjList(np.reshape(p, np.shape(a)) for p, a in zip(
+        split_like(g, [np.atleast_1d(a) for a in arrays], axis), arrays))
 
 
 def vstack_grads(g, arrays):
-    return [np.reshape(p, np.shape(a)) for p, a in zip(
-        split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays)]
+    return AdjList(np.reshape(p, np.shape(a)) for p, a in zip(
+        split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays))
 
 
 def unarray(g, obj, ans=None):
@@ -519,7 +519,7 @@ def unarray(g, obj, ans=None):
     (zero when ``ans`` has an integer dtype)."""
     g = _zero_through_int(g, ans)
     if isinstance(obj, (list, tuple)):
-        return [unarray(g[i], o) for i, o in enumerate(obj)]
+        return AdjList(unarray(g[i], o) for i, o in enumerate(obj))
     return unbroadcast(g, obj)
 
 

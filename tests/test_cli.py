@@ -127,6 +127,65 @@ def test_written_module_gives_the_gradients_of_s2sad_grad(standalone, name, i):
         np.testing.assert_allclose(g, numeric, rtol=1e-3 if np.result_type(g) == np.float32 else 1e-6, atol=1e-7)
 
 
+def tangents_for(name, args, seed):
+    rng = np.random.default_rng(seed)
+    return tuple(float(rng.normal()) if k in WRT[name] and not isinstance(a, np.ndarray) else
+                 rng.normal(size=np.shape(a)) if k in WRT[name] else None for k, a in enumerate(args))
+
+
+@pytest.fixture(scope="module")
+def standalone_forward(tmp_path_factory):
+    """``jvp_<name>`` of the module written with ``--mode both``, run where s2sad cannot be imported."""
+    folder = tmp_path_factory.mktemp("forward")
+    shutil.copy(MODEL, folder / "model.py")
+    done = run_s2sad("compile", "model.py", "--mode", "both", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "jvp_damped" in done.stdout and "grad_damped" in done.stdout
+    calls = {(name, i): (args, tangents_for(name, args, i)) for name, all_args in CASES.items()
+             for i, args in enumerate(all_args)}
+    with open(folder / "calls.pkl", "wb") as f:
+        pickle.dump(calls, f)
+    done = run_without_s2sad("""
+        import pickle
+        import model_grad
+        with open("calls.pkl", "rb") as f:
+            calls = pickle.load(f)
+        results = {}
+        for (name, i), (args, tangents) in calls.items():
+            params = model_grad.__dict__["jvp_" + name].__code__.co_varnames
+            dots = {f"{params[k]}_dot": t for k, t in enumerate(tangents) if t is not None}
+            results[(name, i)] = getattr(model_grad, "jvp_" + name)(*args, **dots)
+        with open("results.pkl", "wb") as f:
+            pickle.dump((results, sorted(m for m in sys.modules if m.startswith("s2sad"))), f)
+    """, folder)
+    assert done.returncode == 0, done.stderr
+    with open(folder / "results.pkl", "rb") as f:
+        results, imported = pickle.load(f)
+    assert imported == []
+    return calls, results
+
+
+@pytest.mark.parametrize("name, i", [(name, i) for name, calls in CASES.items() for i in range(len(calls))])
+def test_written_forward_mode_gives_what_s2sad_jvp_gives(standalone_forward, name, i):
+    calls, results = standalone_forward
+    args, tangents = calls[(name, i)]
+    fn = getattr(load_model(), name)
+    value, tangent = results[(name, i)]
+    expected_value, expected = s2sad.jvp(fn, args, tangents)
+    assert_same(value, expected_value)
+    np.testing.assert_allclose(tangent, expected, rtol=1e-6 if np.result_type(tangent) == np.float32 else 1e-12)
+    grads = s2sad.grad(fn, wrt=WRT[name])(*args)
+    dot = sum(np.vdot(g, tangents[k]) for g, k in zip(grads, WRT[name]))      # forward against reverse
+    single = any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args)   # float32 arithmetic inside
+    np.testing.assert_allclose(tangent, dot, rtol=1e-5 if single else 1e-10)
+
+
+def test_show_forward_mode(project, capsys):
+    assert cli.main(["show", "model.py:poly", "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def poly_jvp(x_dot, x):") and "return (" in out
+
+
 def test_written_module_holds_what_it_needs_and_imports_only_numpy_and_math(compiled):
     text = (compiled / "model_grad.py").read_text()
     tree = ast.parse(text)
@@ -268,12 +327,6 @@ def test_errors_name_the_line_exit_2_and_write_nothing(name, tmp_path, monkeypat
     (["compile", "."], "s2sad compile: .: no such file\n"),
     (["compile", "model.py", "--function", "nope"],
      "model.py:1: no function `nope` defined here (its @differentiable functions: damped, logistic, poly, both)\n"),
-    (["compile", "model.py", "--mode", "forward"],
-     "s2sad compile: --mode forward: forward mode is not available in this version of s2sad\n"),
-    (["compile", "model.py", "--mode", "both"],
-     "s2sad compile: --mode forward: forward mode is not available in this version of s2sad\n"),
-    (["show", "model.py:poly", "--mode", "forward"],
-     "s2sad show: --mode forward: forward mode is not available in this version of s2sad\n"),
     (["compile", "model.py", "-o", "missing/out.py"],
      "s2sad compile: cannot write missing/out.py: No such file or directory\n"),
     (["show", "model.py"], "s2sad show: expected MODULE:FUNCTION, got 'model.py'\n"),

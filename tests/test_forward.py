@@ -477,8 +477,6 @@ def list_used_twice(x):
     return np.sum(a) + np.sum(b)
 
 
-@pytest.mark.xfail(strict=True, reason="bug (reverse mode): the adjoints of a list used twice are added with `+`, "
-                                        "which concatenates the plain lists stack_grads returns")
 def test_reverse_mode_agrees_with_forward_mode_on_a_list_used_twice(rng):
     x, v = rng.normal(size=2), rng.normal(size=2)
     _, t = s2sad.jvp(list_used_twice, (x,), (v,))

@@ -114,7 +114,7 @@ def gather(entries):
                 unit.links[name] = key                    # recursion
             elif isinstance(gen.bindings.get(name), Deferred):
                 link = gen.bindings[name]
-                unit.links[name] = _key(link.fn, link.wrt, "vjp", link.kinds)
+                unit.links[name] = _key(link.fn, link.wrt, link.kind, link.kinds)
                 todo.append(unit.links[name])
             elif gen.bindings.get(name) is runtime:
                 unit.helpers = name

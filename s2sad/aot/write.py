@@ -12,6 +12,7 @@ Every section is sorted or in the order the code was reached from the exported f
 so the same input gives the same bytes.
 """
 import ast
+import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -62,9 +63,36 @@ def reverse_exports(export, params, target, helpers_name):
             + "".join(f"    {line}\n" for line in body))
 
 
-# Forward mode plugs in here: "forward": Mode("jvp", ("jvp_",), <writer of jvp_<name>>, <helpers it calls>),
-# once the driver has a "jvp" kind; `s2sad compile --mode forward|both` and `s2sad show --mode forward` then work.
-MODES = {"reverse": Mode("value_and_grad", ("grad_", "value_and_grad_"), reverse_exports, ("as_float", "like"))}
+def forward_exports(export, params, target, helpers_name):
+    """``jvp_<name>(*params, <x>_dot=...)``: the value and its tangent along the tangents of the ``wrt``
+    parameters (keyword-only), as ``s2sad.jvp`` returns them."""
+    n = len(export.wrt)
+    user = copy.deepcopy(params)                     # the generated function's parameters: tangents first
+    dots = (user.posonlyargs + user.args)[:n]
+    if user.posonlyargs:
+        user.posonlyargs = user.posonlyargs[n:]
+    else:
+        user.args = user.args[n:]
+    call = ", ".join([d.arg for d in dots] + ([_call_args(user)] if _call_args(user) else []))
+    names = _param_names(user)
+    wrt = [names[i] for i in export.wrt]
+    taken = set(names) | {d.arg for d in dots} | {target, helpers_name}
+    value, tangent = _fresh("value", taken), _fresh("tangent", taken)
+    body = [f"{x} = {helpers_name}.as_float({x})" for x in dict.fromkeys(wrt)]
+    body += [f"{d.arg} = {helpers_name}.like({d.arg}, {x})" for d, x in zip(dots, wrt)]
+    body += [f"{value}, {tangent} = {target}({call})",
+             f"return ({value}, {helpers_name}.like({tangent}, {value}))"]
+    user.kwonlyargs, user.kw_defaults = user.kwonlyargs + dots, user.kw_defaults + [None] * n
+    along = ", ".join(d.arg for d in dots)
+    return (f"def jvp_{export.name}({ast.unparse(user)}):\n"
+            f'    """{export.name}\'s value and its derivative along {along} (the tangent of '
+            f'{" and ".join(dict.fromkeys(wrt))}), as s2sad.jvp({export.name}, ...) returns them."""\n'
+            + "".join(f"    {line}\n" for line in body))
+
+
+# Each way of differentiating: the driver's kind of generated code, and the public functions written for it.
+MODES = {"reverse": Mode("value_and_grad", ("grad_", "value_and_grad_"), reverse_exports, ("as_float", "like")),
+         "forward": Mode("jvp", ("jvp_",), forward_exports, ("as_float", "like"))}
 
 
 def module_text(exports, modes, source_name, digest):

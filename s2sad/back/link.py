@@ -12,6 +12,7 @@ class Deferred:
     """A generated function that is compiled when first needed."""
 
     _instances = {}
+    kind = "vjp"               # the kind of generated code it links to (forward mode's links: "jvp")
 
     def __new__(cls, fn, wrt, kinds=()):
         key = (fn, wrt, kinds)

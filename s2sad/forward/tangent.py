@@ -54,6 +54,7 @@ class TangentLink(Deferred):
     """A user function's tangent code, compiled when first needed (see back/link.py)."""
 
     _instances = {}
+    kind = "jvp"
 
     def resolve(self):
         from ..driver import generate
