@@ -117,3 +117,4 @@ def test_readme_shows_the_code_s2sad_prints():
     readme = (root / "README.md").read_text()
     assert s2sad.adjoint_source(quickstart.loss) in readme
     assert (GOLDEN / "soft_clipped_sum.txt").read_text() in readme
+    assert s2sad.adjoint_source(quickstart.loss, mode="forward") in readme

@@ -22,6 +22,7 @@ def main():
     blocks = {
         "def loss_value_and_grad": s2sad.adjoint_source(quickstart.loss),
         "def soft_clipped_sum_value_and_grad": s2sad.adjoint_source(gf.soft_clipped_sum, args=(0.7, 5, 2.0)),
+        "def loss_jvp": s2sad.adjoint_source(quickstart.loss, mode="forward"),
     }
     readme = (ROOT / "README.md").read_text()
     for head, code in blocks.items():
