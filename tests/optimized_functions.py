@@ -36,3 +36,13 @@ def invariant_in_loop(x, c, n):
         k = c * 2.0
         total = total + k * x
     return np.sum(total)
+
+
+def branch_join_in_loop(x, c):
+    for i in range(6):
+        if x > 1.0:
+            t = 1.0 + math.tanh(x - 1.0)
+        else:
+            t = x * 1.5
+        x = t + c
+    return x

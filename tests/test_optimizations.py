@@ -73,3 +73,17 @@ def test_specialised_versions_are_cached_per_argument_kind(args):
     g(*args)
     g(*args)
     assert driver.stats["transforms"] == before
+
+
+@pytest.mark.parametrize("x0", [0.3, 1.4])
+def test_adjoint_reset_on_both_branches_is_not_carried_to_the_previous_iteration(x0):
+    """``t`` assigned on both branches of an ``if`` in a loop: its adjoint restarts each iteration."""
+    g = check_grads(of.branch_join_in_loop, (x0, 0.2), wrt=(0, 1))
+    from .directional import directional_check
+    directional_check(of.branch_join_in_loop, (x0, 0.2), (0, 1), g, np.random.default_rng(4))
+
+
+def test_reassigned_number_parameter_stays_a_number():
+    """``x = x + ...`` on a float parameter: plain arithmetic, no shape bookkeeping."""
+    text = code(of.branch_join_in_loop, (0.3, 0.2), wrt=(0, 1))
+    assert "_s2." not in text

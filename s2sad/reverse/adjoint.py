@@ -257,6 +257,8 @@ class _Backward:
         for missing, into in ((then_defined - else_defined, orelse), (else_defined - then_defined, body)):
             for name in sorted(missing):
                 into.append(N.assign(self.bar(name), self.zeros(name)))
+        # an adjoint that both branches reset (their statements assign the name) is not carried over
+        defined.intersection_update(then_defined | else_defined)
         defined |= then_defined | else_defined
         if not body and not orelse:
             return []
