@@ -87,3 +87,14 @@ def test_reassigned_number_parameter_stays_a_number():
     """``x = x + ...`` on a float parameter: plain arithmetic, no shape bookkeeping."""
     text = code(of.branch_join_in_loop, (0.3, 0.2), wrt=(0, 1))
     assert "_s2." not in text
+
+
+def test_copy_propagation_is_one_pass():
+    """A chain of copies goes in one call, not one restart per copy (transform time on large sweeps)."""
+    import gast
+    from s2sad.optimize import cleanup
+    n = 300
+    src = "a0 = g * 2\n" + "".join(f"a{i} = a{i - 1}\n" for i in range(1, n)) + f"out = a{n - 1} + 1\n"
+    stmts, changed = cleanup._propagate_copies(gast.parse(src).body, {"out"})
+    assert changed and len(stmts) == 2
+    assert cleanup.N.unparse(stmts[1]) == "out = a0 + 1"
