@@ -19,7 +19,7 @@ from .analysis import activity, shapes
 from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
 from .front.resolve import Scope, assigned_names
-from .optimize import cleanup
+from .optimize import cleanup, inline_calls
 from .reverse import adjoint, assemble
 
 KINDS = {"value_and_grad": assemble.value_and_grad, "vjp": assemble.vjp}
@@ -101,6 +101,7 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     wrt_names = _wrt_names(tree, wrt, source)
     lowered = normalize.run(source, namer)                           # one operation per statement
     lowered = jumps.run(lowered, namer)                              # break/continue/return end a branch
+    lowered = inline_calls.run(lowered, inline_calls.Inliner(source.fn, scope, namer))   # small helpers' bodies
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, wrt_names, scope)               # what gets derivative code

@@ -46,3 +46,81 @@ def branch_join_in_loop(x, c):
             t = x * 1.5
         x = t + c
     return x
+
+
+# --- small helpers, inlined at their call sites (s2sad/optimize/inline_calls.py) ------------
+def rates(x, y, alpha, beta):
+    return alpha * x - beta * x * y, beta * x * y - y
+
+
+def rk2(alpha, beta, x, y):
+    h = 0.05
+    for step in range(40):
+        k1x, k1y = rates(x, y, alpha, beta)
+        k2x, k2y = rates(x + h * k1x, y + h * k1y, alpha, beta)
+        x = x + 0.5 * h * (k1x + k2x)
+        y = y + 0.5 * h * (k1y + k2y)
+    return (x - 1.0) ** 2 + y * y
+
+
+def soft_step(x, limit=1.0):
+    if x > limit:
+        return limit + math.tanh(x - limit)
+    x = x * 1.5
+    return x
+
+
+def swap(a, b):
+    return b, a
+
+
+def outer_helper(v, w):
+    return inner_helper(v) * w
+
+
+def inner_helper(v):
+    return np.sin(v) + v * v
+
+
+def helper_calls(x, w, c):
+    total = 0.0
+    for i in range(6):
+        x = soft_step(x) + c
+        x, c = swap(x, c)
+        total = total + x * c
+    return total + np.sum(outer_helper(w, w))
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def is_even_poly(x, n):
+    if n == 0:
+        return x
+    return 2.0 * is_odd_poly(x, n - 1)
+
+
+def is_odd_poly(x, n):
+    if n == 0:
+        return x * x
+    return x + is_even_poly(x, n - 1)
+
+
+def recursive_callers(x):
+    return power(x, 3) + is_even_poly(x, 4) + is_odd_poly(x, 3)
+
+
+def make_scaled(k):
+    def scaled(v):
+        return k * v * v
+    return scaled
+
+
+scaled_by_three = make_scaled(3.0)
+
+
+def calls_closure(x):
+    return np.sum(scaled_by_three(x) + np.sin(x))

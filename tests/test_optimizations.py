@@ -89,6 +89,71 @@ def test_reassigned_number_parameter_stays_a_number():
     assert "_s2." not in text
 
 
+# --- inlining small helpers -------------------------------------------------------------------
+@pytest.fixture
+def not_inlined(monkeypatch):
+    """The same functions differentiated with calls kept as calls (each helper its own vjp)."""
+    from s2sad import driver
+    from s2sad.optimize import inline_calls
+
+    def grads(f, args, wrt):
+        with monkeypatch.context() as m:
+            m.setattr(inline_calls, "MAX_STATEMENTS", 0)
+            m.setattr(driver, "_cache", {})
+            text = code(f, args, wrt)
+            value, g = s2sad.value_and_grad(f, wrt=wrt)(*args)
+        return text, value, g
+    return grads
+
+
+def test_small_helper_is_inlined_no_pullback_closures(not_inlined):
+    args = (1.1, 0.4, 2.0, 0.5)
+    text = code(of.rk2, args, wrt=(0, 1))
+    code_lines = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    assert "pullback" not in text and "rates" not in code_lines
+    assert "alpha * x" in text                              # the helper's operations, in the caller
+    assert "# grad of line" in text and "= rates(x + h * k1x, y + h * k1y, alpha, beta)" in text
+    stacks = {line.split(" = ")[0].strip() for line in text.splitlines() if line.strip().endswith("_stack = []")}
+    assert len(stacks) <= 8                                 # floats only: no stacks of closures
+    g = check_grads(of.rk2, args, wrt=(0, 1))
+    called_text, value, g_called = not_inlined(of.rk2, args, (0, 1))
+    assert "pullback" in called_text                        # the independent route: the helper's own vjp
+    np.testing.assert_allclose(g, g_called, rtol=1e-12)
+    assert value == of.rk2(*args)
+
+
+@pytest.mark.parametrize("x0", [0.3, 2.5])                  # both branches of soft_step
+def test_inlined_helpers_with_early_return_defaults_swaps_and_nesting(x0, not_inlined):
+    rng = np.random.default_rng(3)
+    args = (x0, rng.normal(size=4), 0.2)
+    text = code(of.helper_calls, args, wrt=(0, 1, 2))
+    assert "pullback" not in text and "_vjp" not in text
+    g = check_grads(of.helper_calls, args, wrt=(0, 1, 2))
+    _, value, g_called = not_inlined(of.helper_calls, args, (0, 1, 2))
+    for a, b in zip(g, g_called):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(value, of.helper_calls(*args), rtol=1e-15)
+    from .directional import directional_check
+    directional_check(of.helper_calls, args, (0, 1, 2), g, rng)
+
+
+def test_recursive_and_mutually_recursive_helpers_are_not_inlined():
+    text = code(of.recursive_callers, (0.7,))
+    assert "power_vjp" in text and "is_even_poly_vjp" in text and "is_odd_poly_vjp" in text
+    g = check_grads(of.recursive_callers, (0.7,))
+    x = 0.7
+    # power: x^3; is_even_poly(x, 4) = 2(x + 2(x + x)) = 10x; is_odd_poly(x, 3) = x + 2(x + x) = 5x
+    np.testing.assert_allclose(g, 3 * x * x + 10.0 + 5.0, rtol=1e-12)
+
+
+def test_closure_helper_is_not_inlined():
+    x = np.array([0.5, -1.0, 2.0])
+    text = code(of.calls_closure, (x,))
+    assert "pullback" in text
+    g = check_grads(of.calls_closure, (x,))
+    np.testing.assert_allclose(g, 6.0 * x + np.cos(x), rtol=1e-12)
+
+
 def test_copy_propagation_is_one_pass():
     """A chain of copies goes in one call, not one restart per copy (transform time on large sweeps)."""
     import gast
