@@ -124,3 +124,42 @@ scaled_by_three = make_scaled(3.0)
 
 def calls_closure(x):
     return np.sum(scaled_by_three(x) + np.sin(x))
+
+
+# --- values on numbers computed again in the backward sweep (loops.recompute_cheap) ----------
+def taylor_sin(x):
+    term = x
+    total = x
+    for n in range(1, 60, 2):
+        term = -term * x * x / ((n + 1) * (n + 2))
+        total = total + term
+        if abs(term) < 1e-16:
+            break
+    return total
+
+
+def recompute_hazards(x, c):
+    a = 0.5
+    total = 0.0
+    for i in range(5):
+        t = a * x                  # the previous iteration's a, and x before its update
+        a = x * c + 0.1
+        x = x * 0.9 + t
+        total = total + t * a
+    return total + x
+
+
+def recompute_nested(x, c, n):
+    total = 0.0
+    for i in range(n):
+        u = x * c
+        if u > 0.5:
+            v = u * u
+            x = x - 0.1 * v
+        else:
+            v = u + 1.0
+            x = x + 0.05 * v
+        for j in range(3):
+            w = x * (j + 1.0)
+            total = total + w * v
+    return total

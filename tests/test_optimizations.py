@@ -163,3 +163,54 @@ def test_copy_propagation_is_one_pass():
     stmts, changed = cleanup._propagate_copies(gast.parse(src).body, {"out"})
     assert changed and len(stmts) == 2
     assert cleanup.N.unparse(stmts[1]) == "out = a0 + 1"
+
+
+# --- recomputing cheap values on numbers instead of storing them ----------------------------------
+def _stacks(text):
+    return {line.split(" = ")[0].strip() for line in text.splitlines() if line.strip().endswith("_stack = []")}
+
+
+def test_recurrence_stores_x_and_sin_x_only():
+    text = code(of.recurrence, (0.9, 0.3, 0.1), wrt=(0, 1, 2))
+    assert len(_stacks(text)) == 2 and "x_stack" in _stacks(text)     # x * x is computed again
+    g = check_grads(of.recurrence, (0.9, 0.3, 0.1), wrt=(0, 1, 2))
+    from .directional import directional_check
+    directional_check(of.recurrence, (0.9, 0.3, 0.1), (0, 1, 2), g, np.random.default_rng(5))
+
+
+def test_taylor_series_stores_one_value_per_term():
+    text = code(of.taylor_sin, (3.0,))
+    assert len(_stacks(text)) == 1                 # (n + 1) * (n + 2) from the range, -term * x from the stored one
+    assert "n = n_range[_k]" in text
+    g = check_grads(of.taylor_sin, (3.0,))
+    np.testing.assert_allclose(g, np.cos(3.0), rtol=1e-12)
+
+
+def test_rk2_stores_the_stage_points_only():
+    text = code(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
+    assert len(_stacks(text)) == 4                 # x, y and the midpoint: the products are computed again
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (of.recompute_hazards, (0.7, 0.3), (0, 1)),
+    (of.recompute_nested, (0.9, 0.8, 4), (0, 1)),
+    (of.recompute_nested, (0.3, 0.5, 4), (0, 1)),
+])
+def test_recomputed_values_see_the_operands_they_were_computed_from(f, args, wrt):
+    """Operands overwritten later in the iteration, read from the previous one, in branches and inner loops."""
+    from s2sad import driver
+    from s2sad.reverse import loops
+    g = check_grads(f, args, wrt=wrt)
+    from .directional import directional_check
+    directional_check(f, args, wrt, g, np.random.default_rng(6))
+    saved = loops.MAX_RECOMPUTED, dict(driver._cache)
+    try:                                           # the independent route: everything stored
+        loops.MAX_RECOMPUTED = 0
+        driver._cache.clear()
+        stored = s2sad.grad(f, wrt=wrt)(*args)
+    finally:
+        loops.MAX_RECOMPUTED = saved[0]
+        driver._cache.clear()
+        driver._cache.update(saved[1])
+    for a, b in zip(g, stored):
+        np.testing.assert_allclose(a, b, rtol=1e-13)

@@ -157,6 +157,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     needed = {n.id for s in backward[first_loop:] for n in gast.walk(s)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
     needed = loops.expand_needed(sweep, needed)
+    needed = loops.recompute_cheap(sweep, backward, needed)
     backward = loops.resolve_markers(sweep, backward, needed)
     sweep.shape_only = loops.shape_only_reads(sweep, backward)
     forward = loops.forward(sweep, forward, needed)
@@ -168,6 +169,8 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
                    active_output=active_output, grads=grads, restored=restored, popped=popped,
                    scalar_result=scalar, params=tuple(params))
 
+
+CHEAP_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
                     "append", "extend", "insert", "remove", "pop", "clear", "reverse", "update", "setdefault",
@@ -203,6 +206,7 @@ class _Backward:
         self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()
+        self.cheap = {}                 # name -> (in-loop statement on numbers, loop-assigned names, range targets)
 
     def bar(self, name):
         if name not in self.bars:
@@ -235,6 +239,7 @@ class _Backward:
                     self.recomputes[-1].append(self.markers.make("recompute", stored[0], N.clone(s)))
                 elif self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
+                    self.note_cheap(s)
             elif isinstance(s, gast.Expr):
                 produced, restores = self.expression_statement(s, defined)
             else:
@@ -515,6 +520,26 @@ class _Backward:
         if s.value.value.id in changing:
             return False
         return all(n in indices or n not in changing for n in names_in(s.value.slice))
+
+    def note_cheap(self, s):
+        """``t = a * b`` on numbers in a loop: computing it again in the backward sweep costs
+        less than a push and a pop (loops.recompute_cheap decides where it can)."""
+        target, value = s.targets[0], s.value
+        if not (isinstance(target, gast.Name) and self.assign_counts.get(target.id, 0) == 1
+                and self.shapes.get(target.id) == shape_facts.SCALAR and id(s) not in self.calls):
+            return
+        if isinstance(value, gast.BinOp) and isinstance(value.op, CHEAP_BINOPS):
+            operands = [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+            operands = [value.operand]
+        else:
+            return
+        for a in operands:
+            if not (isinstance(a, gast.Constant) and type(a.value) in (int, float) or isinstance(a, gast.Name)
+                    and self.shapes.get(a.id) == shape_facts.SCALAR):
+                return
+        ranges = {n for p in self.plans_stack if p.range_name for n in p.target_names}
+        self.cheap[target.id] = (s, set().union(*self.loop_assigned), ranges)
 
     def expression_statement(self, s, defined):
         """``items.append(v)``: the list's adjoint loses its last element to ``v``; other calls: none."""
