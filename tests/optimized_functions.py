@@ -163,3 +163,18 @@ def recompute_nested(x, c, n):
             w = x * (j + 1.0)
             total = total + w * v
     return total
+
+
+# --- the logistic function written from its value ------------------------------------------------
+def sigmoid_reused(z, w):
+    e = np.exp(-(z * w))
+    p = 1.0 / (1.0 + e)               # e is read again below: not written from p alone
+    return np.sum(p + e * e)
+
+
+def sigmoid_scalar_loop(x, c):
+    total = 0.0
+    for i in range(4):
+        s = 1.0 / (math.exp(-(x * (i + 1) - c)) + 1.0)
+        total = total + s * s
+    return total

@@ -214,3 +214,46 @@ def test_recomputed_values_see_the_operands_they_were_computed_from(f, args, wrt
         driver._cache.update(saved[1])
     for a, b in zip(g, stored):
         np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+# --- the logistic function's adjoint from its value; the pullback keeping less -------------------
+def test_logistic_adjoint_is_written_from_p_alone():
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
+    text = code(of.logistic, args)
+    assert "_t1_bar = p_bar * p * (1.0 - p)" in text and "_t4_bar" not in text
+    g = check_grads(of.logistic, args)
+    from .directional import directional_check
+    directional_check(of.logistic, args, (0,), (g,), rng)
+
+
+def test_logistic_not_fused_when_its_temporaries_are_read_again():
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=5), rng.normal(size=5))
+    text = code(of.sigmoid_reused, args, wrt=(0, 1))
+    assert "p * (1.0 - p)" not in text
+    check_grads(of.sigmoid_reused, args, wrt=(0, 1))
+
+
+def test_logistic_of_numbers_in_a_loop():
+    text = code(of.sigmoid_scalar_loop, (0.4, 0.3), wrt=(0, 1))
+    assert "* (1.0 - s)" in text
+    g = check_grads(of.sigmoid_scalar_loop, (0.4, 0.3), wrt=(0, 1))
+    from .directional import directional_check
+    directional_check(of.sigmoid_scalar_loop, (0.4, 0.3), (0, 1), g, np.random.default_rng(9))
+
+
+def test_pullback_computes_one_operation_values_again_instead_of_keeping_them():
+    rng = np.random.default_rng(10)
+    args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
+    text = s2sad.adjoint_source(of.logistic, wrt=0, kind="vjp", args=args)
+    backward = text.split("def logistic_backward")[1]
+    assert "_t8 = 1 - p" in backward and "_t7 = 1 - y" in backward
+    value, pullback = s2sad.vjp(of.logistic, *args)
+    from s2sad import api
+    _, backward = api._function(of.logistic, (0,), "vjp", api._kinds(args))(*args)
+    assert set(backward.__code__.co_freevars) & {"_t3", "_t4", "_t7", "_t8"} == set()   # keeps p (and X, y)
+    g = s2sad.grad(of.logistic)(*args)
+    for ct in (1.0, -2.5):
+        np.testing.assert_allclose(pullback(ct), ct * g, rtol=1e-12)
+    np.testing.assert_allclose(g, check_grads(of.logistic, args), rtol=1e-12)

@@ -31,12 +31,14 @@ x_bar = x_bar + y_bar * np.cos(x)
 import builtins
 import collections
 import inspect
+import math
 import operator
 import sys
 import sysconfig
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 from .. import runtime, tree
@@ -141,6 +143,10 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     sweep.check_shared_updates()
     sweep.assign_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                               and isinstance(n.ctx, gast.Store))
+    sweep.load_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+                                            and isinstance(n.ctx, gast.Load))
+    sweep.definitions = {s.targets[0].id: s for s in N.statements(forward) if isinstance(s, gast.Assign)
+                         and isinstance(s.targets[0], gast.Name) and sweep.assign_counts[s.targets[0].id] == 1}
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
@@ -168,6 +174,10 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
                    active_output=active_output, grads=grads, restored=restored, popped=popped,
                    scalar_result=scalar, params=tuple(params))
+
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == 1
 
 
 CHEAP_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
@@ -306,9 +316,43 @@ class _Backward:
             for key, elt in zip(keys, op.args):
                 self.contribute(elt, N.call(self.helper(tree.part), [N.clone(g), N.clone(key), N.clone(elt)]),
                                 defined, out)
-        else:
+        elif not self.sigmoid(s, g, defined, out):
             self.apply_rule(s, op, g, ans, defined, out)
         return out
+
+    def sigmoid(self, s, g, defined, out):
+        """``p = 1 / (1 + exp(-z))`` (four statements once normalized): ``z_bar += p_bar * p * (1 - p)``.
+
+        Written from ``p`` alone, so neither ``exp(-z)`` nor ``1 + exp(-z)`` is kept for the
+        backward sweep. Only when those temporaries are read nowhere else.
+        """
+        value = s.value
+        if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div) and _is_one(value.left)
+                and isinstance(value.right, gast.Name) and isinstance(g, gast.Name)):
+            return False
+        chain, name = [], value.right.id
+        for step in ("add", "exp", "neg"):
+            d = self.definitions.get(name)
+            if d is None or self.load_counts[name] != 1:
+                return False
+            v = d.value
+            if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
+                name = v.right.id if _is_one(v.left) and isinstance(v.right, gast.Name) else \
+                    v.left.id if _is_one(v.right) and isinstance(v.left, gast.Name) else None
+            elif step == "exp" and isinstance(v, gast.Call) and len(v.args) == 1 and not v.keywords \
+                    and self.scope.resolve(v.func) in (np.exp, math.exp) and isinstance(v.args[0], gast.Name):
+                name = v.args[0].id
+            elif step == "neg" and isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
+                name = v.operand.id if isinstance(v.operand, gast.Name) else None
+            else:
+                return False
+            if name is None:
+                return False
+            chain.append(d)
+        one = N.const(1.0)
+        self.contribute(N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(s.targets[0].id)), gast.Mult(),
+                                   N.binop(one, gast.Sub(), N.name(s.targets[0].id))), defined, out)
+        return True
 
     def apply_rule(self, s, op, g, ans, defined, out):
         arg_ndims = tuple(self.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
