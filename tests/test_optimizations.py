@@ -257,3 +257,23 @@ def test_pullback_computes_one_operation_values_again_instead_of_keeping_them():
     for ct in (1.0, -2.5):
         np.testing.assert_allclose(pullback(ct), ct * g, rtol=1e-12)
     np.testing.assert_allclose(g, check_grads(of.logistic, args), rtol=1e-12)
+
+
+def test_pullback_keeps_only_the_shape_of_a_loop_value_read_for_its_shape():
+    rng = np.random.default_rng(11)
+    layers = [(rng.normal(size=(4, 5)), rng.normal(size=5)), (rng.normal(size=(5, 3)), rng.normal(size=3))]
+    x = rng.normal(size=(6, 4))
+    from s2sad import api
+    _, backward = api._function(of.dense_layers, (0, 1), "vjp", api._kinds((layers, x)))(layers, x)
+    kept = dict(zip(backward.__code__.co_freevars, (c.cell_contents for c in backward.__closure__)))
+    import re
+    temps = {k: v for k, v in kept.items() if re.fullmatch(r"_t\d+", k)}
+    assert temps and not any(isinstance(v, np.ndarray) for v in temps.values())   # h @ W's shape, not the array
+    g = check_grads(of.dense_layers, (layers, x), wrt=(0, 1))
+    value, pullback = s2sad.vjp(of.dense_layers, layers, x, wrt=(0, 1))
+
+    def flat(tree):
+        if isinstance(tree, (list, tuple)):
+            return np.concatenate([flat(t) for t in tree])
+        return np.ravel(tree)
+    np.testing.assert_allclose(flat(pullback(2.0)), 2.0 * flat(g), rtol=1e-12)

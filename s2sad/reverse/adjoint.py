@@ -65,6 +65,7 @@ class Adjoint:
     popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
     scalar_result: bool = False   # the output is known to be a number
     params: tuple = ()            # the function's parameter names
+    shape_only: set = frozenset()  # primal names the backward sweep reads only for their shape
 
 
 class NestedDefs:
@@ -173,7 +174,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     scalar = isinstance(result, gast.Name) and sweep.shapes.get(result.id) == shape_facts.SCALAR
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
                    active_output=active_output, grads=grads, restored=restored, popped=popped,
-                   scalar_result=scalar, params=tuple(params))
+                   scalar_result=scalar, params=tuple(params), shape_only=set(sweep.shape_only))
 
 
 def _is_one(node):

@@ -38,8 +38,18 @@ def vjp(fn, adj, aliases, name):
     shapes = _shapes_only(backward_body, adj, aliases)
     again = _computed_again(backward_body, adj)
     backward = N.function(backward_name, [adj.seed], copies + again + backward_body + [N.ret(_grads(adj))])
-    body = list(adj.forward) + shapes + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
+    # a restored array read only for its shape: the pullback keeps its last value's shape
+    result = adj.result.id if isinstance(adj.result, gast.Name) else None
+    last = [N.assign(n, N.call(aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
+            for n in sorted(adj.shape_only & adj.restored - {result}) if n in _free(backward)]
+    body = list(adj.forward) + shapes + last + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
     return _with_params(fn, name, body)
+
+
+def _free(function):
+    """Names a generated function reads and does not assign (what its closure keeps)."""
+    stored = {n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+    return {n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - stored
 
 
 _CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
