@@ -670,6 +670,10 @@ MISSED_REASONS = {
     ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "
         "`exp(logits - m)` of the loss (20 kB each) and, for `extremum_grad`, the max `m`: the hand-written one "
         "keeps only the softmax.",
+    ("mlp", "transform"): "Normally about 30 ms; only a loaded machine takes it past 150 ms (rule bodies are "
+        "copied per operation and the loop body is differentiated twice to reach its fixed point).",
+    ("rnn", "transform"): "Normally about 27 ms; only a loaded machine takes it past 150 ms (rule bodies are "
+        "copied per operation and the loop body is differentiated twice to reach its fixed point).",
     ("gmm", "ratio_hand"): "The hand-written gradient computes the responsibilities once and batches the "
         "per-component outer products in one `matmul`; s2sad differentiates `np.einsum` and the two "
         "`logsumexp` calls statement by statement (separate `exp`, broadcasts and `unreduce` of (n, k, d) "
