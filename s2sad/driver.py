@@ -22,7 +22,7 @@ from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
 from .front.resolve import Scope, assigned_names
 from .forward import tangent
-from .optimize import cleanup
+from .optimize import cleanup, inline_calls
 from .reverse import adjoint, assemble
 
 # What the passes produce: reverse mode assembled two ways, or forward mode's tangent function.
@@ -124,6 +124,7 @@ def differentiate(source, scope, namer, aliases, wrt, kind, name, own, nested, e
     wrt_names = _wrt_names(tree, wrt, source)
     lowered = normalize.run(source, namer)                           # one operation per statement
     lowered = jumps.run(lowered, namer)                              # break/continue/return end a branch
+    lowered = inline_calls.run(lowered, inline_calls.Inliner(source.fn, scope, namer))   # small helpers' bodies
     versioned = versions.run(lowered, namer)                         # no value overwritten: nothing to record
     scope = scope.with_locals(assigned_names(versioned) | enclosing)
     active = activity.run(versioned, list(wrt_names) + list(seeds), scope,   # what gets derivative code

@@ -336,7 +336,15 @@ def counted_caller_both(x, c):
     return np.sum(counted_helper(x, x * c))
 
 
-def test_callee_code_generated_once_per_function_and_differentiated_arguments(rng):
+@pytest.fixture
+def calls_not_inlined(monkeypatch):
+    """Small helpers are inlined (s2sad/optimize/inline_calls.py); these tests are about calls that are not."""
+    from s2sad.optimize import inline_calls
+    monkeypatch.setattr(inline_calls, "MAX_STATEMENTS", 0)
+    monkeypatch.setattr(driver, "_cache", {})
+
+
+def test_callee_code_generated_once_per_function_and_differentiated_arguments(rng, calls_not_inlined):
     x, c = np.abs(rng.normal(size=3)), rng.normal(size=3)
     start = driver.stats["transforms"]
     g = s2sad.grad(counted_caller)(x, c)
@@ -366,7 +374,7 @@ def number_caller(x, c):
     return np.sum(number_helper(x, c) + number_helper(x, 2.0) + number_helper(x * 0.5, c))
 
 
-def test_callee_generated_once_whatever_its_inactive_arguments_hold(rng):
+def test_callee_generated_once_whatever_its_inactive_arguments_hold(rng, calls_not_inlined):
     x, c = rng.normal(size=3), rng.normal(size=3)
     start = driver.stats["transforms"]
     g = s2sad.grad(number_caller)(x, c)

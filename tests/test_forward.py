@@ -661,7 +661,11 @@ def test_loops_and_branches_keep_their_shape():
     assert "for i in range(n):" in text and "i_dot" not in text
 
 
-def test_calls_use_the_callees_own_tangent_code():
+def test_calls_use_the_callees_own_tangent_code(monkeypatch):
+    from s2sad import driver
+    from s2sad.optimize import inline_calls
+    monkeypatch.setattr(inline_calls, "MAX_STATEMENTS", 0)          # small helpers are inlined otherwise
+    monkeypatch.setattr(driver, "_cache", {})
     text = jvp_text(calls_helper, (0, 1), (1, 1, 1))
     assert re.search(r"\(u, u_dot\) = helper_jvp\w*\(x_dot, y_dot, x, y, c, 2\.0\)|u, u_dot = helper_jvp", text), text
     code = [line for line in text.splitlines() if not line.strip().startswith("#")]

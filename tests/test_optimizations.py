@@ -73,3 +73,207 @@ def test_specialised_versions_are_cached_per_argument_kind(args):
     g(*args)
     g(*args)
     assert driver.stats["transforms"] == before
+
+
+@pytest.mark.parametrize("x0", [0.3, 1.4])
+def test_adjoint_reset_on_both_branches_is_not_carried_to_the_previous_iteration(x0):
+    """``t`` assigned on both branches of an ``if`` in a loop: its adjoint restarts each iteration."""
+    g = check_grads(of.branch_join_in_loop, (x0, 0.2), wrt=(0, 1))
+    from .directional import directional_check
+    directional_check(of.branch_join_in_loop, (x0, 0.2), (0, 1), g, np.random.default_rng(4))
+
+
+def test_reassigned_number_parameter_stays_a_number():
+    """``x = x + ...`` on a float parameter: plain arithmetic, no shape bookkeeping."""
+    text = code(of.branch_join_in_loop, (0.3, 0.2), wrt=(0, 1))
+    assert "_s2." not in text
+
+
+# --- inlining small helpers -------------------------------------------------------------------
+@pytest.fixture
+def not_inlined(monkeypatch):
+    """The same functions differentiated with calls kept as calls (each helper its own vjp)."""
+    from s2sad import driver
+    from s2sad.optimize import inline_calls
+
+    def grads(f, args, wrt):
+        with monkeypatch.context() as m:
+            m.setattr(inline_calls, "MAX_STATEMENTS", 0)
+            m.setattr(driver, "_cache", {})
+            text = code(f, args, wrt)
+            value, g = s2sad.value_and_grad(f, wrt=wrt)(*args)
+        return text, value, g
+    return grads
+
+
+def test_small_helper_is_inlined_no_pullback_closures(not_inlined):
+    args = (1.1, 0.4, 2.0, 0.5)
+    text = code(of.rk2, args, wrt=(0, 1))
+    code_lines = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    assert "pullback" not in text and "rates" not in code_lines
+    assert "alpha * x" in text                              # the helper's operations, in the caller
+    assert "# grad of line" in text and "= rates(x + h * k1x, y + h * k1y, alpha, beta)" in text
+    stacks = {line.split(" = ")[0].strip() for line in text.splitlines() if line.strip().endswith("_stack = []")}
+    assert len(stacks) <= 8                                 # floats only: no stacks of closures
+    g = check_grads(of.rk2, args, wrt=(0, 1))
+    called_text, value, g_called = not_inlined(of.rk2, args, (0, 1))
+    assert "pullback" in called_text                        # the independent route: the helper's own vjp
+    np.testing.assert_allclose(g, g_called, rtol=1e-12)
+    assert value == of.rk2(*args)
+
+
+@pytest.mark.parametrize("x0", [0.3, 2.5])                  # both branches of soft_step
+def test_inlined_helpers_with_early_return_defaults_swaps_and_nesting(x0, not_inlined):
+    rng = np.random.default_rng(3)
+    args = (x0, rng.normal(size=4), 0.2)
+    text = code(of.helper_calls, args, wrt=(0, 1, 2))
+    assert "pullback" not in text and "_vjp" not in text
+    g = check_grads(of.helper_calls, args, wrt=(0, 1, 2))
+    _, value, g_called = not_inlined(of.helper_calls, args, (0, 1, 2))
+    for a, b in zip(g, g_called):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(value, of.helper_calls(*args), rtol=1e-15)
+    from .directional import directional_check
+    directional_check(of.helper_calls, args, (0, 1, 2), g, rng)
+
+
+def test_recursive_and_mutually_recursive_helpers_are_not_inlined():
+    text = code(of.recursive_callers, (0.7,))
+    assert "power_vjp" in text and "is_even_poly_vjp" in text and "is_odd_poly_vjp" in text
+    g = check_grads(of.recursive_callers, (0.7,))
+    x = 0.7
+    # power: x^3; is_even_poly(x, 4) = 2(x + 2(x + x)) = 10x; is_odd_poly(x, 3) = x + 2(x + x) = 5x
+    np.testing.assert_allclose(g, 3 * x * x + 10.0 + 5.0, rtol=1e-12)
+
+
+def test_closure_helper_is_not_inlined():
+    x = np.array([0.5, -1.0, 2.0])
+    text = code(of.calls_closure, (x,))
+    assert "pullback" in text
+    g = check_grads(of.calls_closure, (x,))
+    np.testing.assert_allclose(g, 6.0 * x + np.cos(x), rtol=1e-12)
+
+
+def test_copy_propagation_is_one_pass():
+    """A chain of copies goes in one call, not one restart per copy (transform time on large sweeps)."""
+    import gast
+    from s2sad.optimize import cleanup
+    n = 300
+    src = "a0 = g * 2\n" + "".join(f"a{i} = a{i - 1}\n" for i in range(1, n)) + f"out = a{n - 1} + 1\n"
+    stmts, changed = cleanup._propagate_copies(gast.parse(src).body, {"out"})
+    assert changed and len(stmts) == 2
+    assert cleanup.N.unparse(stmts[1]) == "out = a0 + 1"
+
+
+# --- recomputing cheap values on numbers instead of storing them ----------------------------------
+def _stacks(text):
+    return {line.split(" = ")[0].strip() for line in text.splitlines() if line.strip().endswith("_stack = []")}
+
+
+def test_recurrence_stores_x_and_sin_x_only():
+    text = code(of.recurrence, (0.9, 0.3, 0.1), wrt=(0, 1, 2))
+    assert len(_stacks(text)) == 2 and "x_stack" in _stacks(text)     # x * x is computed again
+    g = check_grads(of.recurrence, (0.9, 0.3, 0.1), wrt=(0, 1, 2))
+    from .directional import directional_check
+    directional_check(of.recurrence, (0.9, 0.3, 0.1), (0, 1, 2), g, np.random.default_rng(5))
+
+
+def test_taylor_series_stores_one_value_per_term():
+    text = code(of.taylor_sin, (3.0,))
+    assert len(_stacks(text)) == 1                 # (n + 1) * (n + 2) from the range, -term * x from the stored one
+    assert "n = n_range[_k]" in text
+    g = check_grads(of.taylor_sin, (3.0,))
+    np.testing.assert_allclose(g, np.cos(3.0), rtol=1e-12)
+
+
+def test_rk2_stores_the_stage_points_only():
+    text = code(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
+    assert len(_stacks(text)) == 4                 # x, y and the midpoint: the products are computed again
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (of.recompute_hazards, (0.7, 0.3), (0, 1)),
+    (of.recompute_nested, (0.9, 0.8, 4), (0, 1)),
+    (of.recompute_nested, (0.3, 0.5, 4), (0, 1)),
+])
+def test_recomputed_values_see_the_operands_they_were_computed_from(f, args, wrt):
+    """Operands overwritten later in the iteration, read from the previous one, in branches and inner loops."""
+    from s2sad import driver
+    from s2sad.reverse import loops
+    g = check_grads(f, args, wrt=wrt)
+    from .directional import directional_check
+    directional_check(f, args, wrt, g, np.random.default_rng(6))
+    saved = loops.MAX_RECOMPUTED, dict(driver._cache)
+    try:                                           # the independent route: everything stored
+        loops.MAX_RECOMPUTED = 0
+        driver._cache.clear()
+        stored = s2sad.grad(f, wrt=wrt)(*args)
+    finally:
+        loops.MAX_RECOMPUTED = saved[0]
+        driver._cache.clear()
+        driver._cache.update(saved[1])
+    for a, b in zip(g, stored):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+# --- the logistic function's adjoint from its value; the pullback keeping less -------------------
+def test_logistic_adjoint_is_written_from_p_alone():
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
+    text = code(of.logistic, args)
+    assert "_t1_bar = p_bar * p * (1.0 - p)" in text and "_t4_bar" not in text
+    g = check_grads(of.logistic, args)
+    from .directional import directional_check
+    directional_check(of.logistic, args, (0,), (g,), rng)
+
+
+def test_logistic_not_fused_when_its_temporaries_are_read_again():
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=5), rng.normal(size=5))
+    text = code(of.sigmoid_reused, args, wrt=(0, 1))
+    assert "p * (1.0 - p)" not in text
+    check_grads(of.sigmoid_reused, args, wrt=(0, 1))
+
+
+def test_logistic_of_numbers_in_a_loop():
+    text = code(of.sigmoid_scalar_loop, (0.4, 0.3), wrt=(0, 1))
+    assert "* (1.0 - s)" in text
+    g = check_grads(of.sigmoid_scalar_loop, (0.4, 0.3), wrt=(0, 1))
+    from .directional import directional_check
+    directional_check(of.sigmoid_scalar_loop, (0.4, 0.3), (0, 1), g, np.random.default_rng(9))
+
+
+def test_pullback_computes_one_operation_values_again_instead_of_keeping_them():
+    rng = np.random.default_rng(10)
+    args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
+    text = s2sad.adjoint_source(of.logistic, wrt=0, kind="vjp", args=args)
+    backward = text.split("def logistic_backward")[1]
+    assert "_t8 = 1 - p" in backward and "_t7 = 1 - y" in backward
+    value, pullback = s2sad.vjp(of.logistic, *args)
+    from s2sad import api
+    _, backward = api._function(of.logistic, (0,), "vjp", api._kinds(args))(*args)
+    assert set(backward.__code__.co_freevars) & {"_t3", "_t4", "_t7", "_t8"} == set()   # keeps p (and X, y)
+    g = s2sad.grad(of.logistic)(*args)
+    for ct in (1.0, -2.5):
+        np.testing.assert_allclose(pullback(ct), ct * g, rtol=1e-12)
+    np.testing.assert_allclose(g, check_grads(of.logistic, args), rtol=1e-12)
+
+
+def test_pullback_keeps_only_the_shape_of_a_loop_value_read_for_its_shape():
+    rng = np.random.default_rng(11)
+    layers = [(rng.normal(size=(4, 5)), rng.normal(size=5)), (rng.normal(size=(5, 3)), rng.normal(size=3))]
+    x = rng.normal(size=(6, 4))
+    from s2sad import api
+    _, backward = api._function(of.dense_layers, (0, 1), "vjp", api._kinds((layers, x)))(layers, x)
+    kept = dict(zip(backward.__code__.co_freevars, (c.cell_contents for c in backward.__closure__)))
+    import re
+    temps = {k: v for k, v in kept.items() if re.fullmatch(r"_t\d+", k)}
+    assert temps and not any(isinstance(v, np.ndarray) for v in temps.values())   # h @ W's shape, not the array
+    g = check_grads(of.dense_layers, (layers, x), wrt=(0, 1))
+    value, pullback = s2sad.vjp(of.dense_layers, layers, x, wrt=(0, 1))
+
+    def flat(tree):
+        if isinstance(tree, (list, tuple)):
+            return np.concatenate([flat(t) for t in tree])
+        return np.ravel(tree)
+    np.testing.assert_allclose(flat(pullback(2.0)), 2.0 * flat(g), rtol=1e-12)

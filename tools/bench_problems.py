@@ -622,3 +622,79 @@ def _axpy(t, v, x):
     if isinstance(x, float):
         return x + t * v
     return x + t * v
+
+
+# =============================================================================================
+# Why a goal is missed, per (problem, goal): printed by bench.py under the Goals table, only
+# for goals missed in that run. Goals: "ratio_hand" (s2sad / hand <= 1.2), "ratio_primal"
+# (gradient / primal <= 3), "transform" (first call <= 150 ms), "bytes" (stored <= 1.5x hand).
+# =============================================================================================
+_SCALAR_LOOP = ("the generated loop counts its iterations (`t_count += 1`) and pushes/pops each kept value on "
+                "its own list (`x_stack.append(x)` ... `x = x_stack.pop()`), where the hand-written one appends "
+                "to lists and reads them back with `zip(reversed(...))`; its backward sweep keeps one operation "
+                "per statement with a named temporary per adjoint (`_t6_bar = x_bar * h`, `_t4_bar = -_t6_bar`, "
+                "...) where the hand-written one fuses them into a few `+=` lines; and `value_and_grad` checks the "
+                "argument kinds and converts the result on every call (s2sad/api.py). Not removed yet: a pass "
+                "folding single-use adjoint temporaries into their use, and stacks read by reversed iteration.")
+
+MISSED_REASONS = {
+    ("recurrence", "ratio_hand"): _SCALAR_LOOP,
+    ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.3x the primal (a forward sweep "
+        "that records, then a backward sweep of as many operations); s2sad's iteration counter, one stack per kept "
+        "value and one-operation backward statements (see s2sad / hand) take it past 3.",
+    ("taylor", "ratio_hand"): "A call lasts about 4 µs, so per-call costs dominate: `value_and_grad`'s "
+        "argument-kind check and result conversion (s2sad/api.py, about 1 µs), the loop's iteration counter and "
+        "`range` object (the index is read back as `n_range[_k]` to compute `(n + 1) * (n + 2)` again), one list "
+        "push and pop per term, and the backward sweep's one-operation statements with a named temporary per "
+        "adjoint. Not removed yet: a pass folding single-use adjoint temporaries into their use, and "
+        "stacks read by reversed iteration.",
+    ("taylor", "ratio_primal"): "The primal is 1.6 µs; the hand-written gradient itself takes 2.6x it, and s2sad's "
+        "per-call costs (argument-kind check in `value_and_grad`, iteration counter, one stack push and pop per "
+        "term) come on top.",
+    ("logreg", "ratio_hand"): "The backward sweep follows the user's expression operation by operation: the "
+        "adjoints of `np.log(p)` and `np.log(1 - p)` (`_t5_bar / p`, `_t9_bar / (1 - p)`), then `p * (1 - p)`, "
+        "about eight passes over the 1000 values, plus five `_s2.unbroadcast` calls checked at run time because "
+        "`y` and `X @ w` are not provably the same shape. The hand-written gradient uses the simplification "
+        "`(p - y) / n` (two passes). Not removed yet: it needs algebra across statements (cross-entropy of a "
+        "sigmoid) or shape facts relating two arguments.",
+    ("logreg", "bytes"): "The pullback keeps `p` like the hand-written one, plus the shapes of five temporaries "
+        "for `unbroadcast` (a few hundred bytes).",
+    ("mlp", "ratio_hand"): "Per layer the backward sweep calls `_s2.unbroadcast` on the bias adjoint and sums over "
+        "the batch there, pushes and pops `W`, `b` and `h` on stacks, and builds the list-of-pairs gradient with "
+        "`_s2.unindex`/`_s2.pack` per iteration; the softmax cross-entropy is differentiated operation by "
+        "operation (`exp`, `sum`, `log`, `max` with `extremum_grad`, about ten array passes) where the "
+        "hand-written one uses `softmax - Y`. Not removed yet: algebraic simplification of log-softmax and a "
+        "cheaper container adjoint for lists of tuples.",
+    ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal; s2sad's operation-by-operation "
+        "softmax cross-entropy adjoint and per-layer stack and container traffic come on top.",
+    ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "
+        "`exp(logits - m)` of the loss (20 kB each) and, for `extremum_grad`, the max `m`: the hand-written one "
+        "keeps only the softmax.",
+    ("mlp", "transform"): "Normally about 30 ms; only a loaded machine takes it past 150 ms (rule bodies are "
+        "copied per operation and the loop body is differentiated twice to reach its fixed point).",
+    ("rnn", "transform"): "Normally about 27 ms; only a loaded machine takes it past 150 ms (rule bodies are "
+        "copied per operation and the loop body is differentiated twice to reach its fixed point).",
+    ("gmm", "ratio_hand"): "The hand-written gradient computes the responsibilities once and batches the "
+        "per-component outer products in one `matmul`; s2sad differentiates `np.einsum` and the two "
+        "`logsumexp` calls statement by statement (separate `exp`, broadcasts and `unreduce` of (n, k, d) "
+        "arrays). Not removed yet: needs algebraic fusion of logsumexp and einsum adjoints.",
+    ("gmm", "transform"): "The GMM function is long (about 120 normalized statements with einsum, fancy indexing "
+        "and a called helper); transform time is dominated by inlining rule bodies (deep copies of their ASTs) "
+        "and the loop analyses; a loaded machine shows it above 150 ms (67 ms on a quiet one).",
+    ("rnn", "ratio_hand"): "The weight gradients are accumulated with one small matmul per step (`Wx_bar = "
+        "Wx_bar + x_t.T @ _t5_bar`, 50 per weight), where the hand-written one stacks the steps and does one large "
+        "matmul per weight; the per-step `append_grads` of the predictions list adds a helper call. Not removed "
+        "yet: batching loop-carried accumulations across iterations.",
+    ("rnn", "ratio_primal"): "The hand-written gradient itself takes 3.1x the primal (a 50-step Python loop both "
+        "ways); s2sad's per-step matmuls and helper calls come on top.",
+    ("rk4", "ratio_hand"): "The helper is now inlined and the stage points are the only values kept (8 floats a "
+        "step, like the hand-written one), but each is a separate list with a push and a pop per step, the "
+        "backward sweep recomputes `beta * x`-style products one statement at a time with separate adjoint "
+        "temporaries, and the loop keeps an iteration counter. Not removed yet: a pass folding single-use "
+        "adjoint temporaries into their use, and stacks read by reversed iteration.",
+    ("rk4", "ratio_primal"): "One list push and pop per kept stage point and step, an iteration counter, and "
+        "one statement per operation in the backward sweep (the hand-written one fuses them with `+=`).",
+    ("rk4", "transform"): "Inlining the helper four times makes the loop body about 130 statements, differentiated "
+        "twice (the loop analysis runs its body to a fixed point) with a rule body copied per operation; "
+        "about 90 ms on a quiet machine, above 150 ms only on a loaded one.",
+}

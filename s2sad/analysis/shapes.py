@@ -173,7 +173,7 @@ def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
     changed = True
     while changed:
         changed = False
-        for name in sorted(known - set(params)):
+        for name in sorted(known):                      # a parameter's reassignments must give numbers too
             for value in definitions[name]:
                 if value == "range" or _gives_number(value, scope, known, ndims, call_results):
                     continue
@@ -229,9 +229,9 @@ def run(fn, scope, ndims=None, call_results=None):
                     union(s.targets[0].id, operand)
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
+    scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}   # reassigned ones are checked below
     for p in [p for p in ndims if assigned[p]]:
         del ndims[p]                                    # reassigned: its shape may change
-    scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}
     for name in scalar_names(fn, scope, scalar_params, ndims, call_results):
         union(name, SCALAR)
     visit(fn.body)

@@ -107,47 +107,95 @@ def _is_copy(s, target=None, source=None):
         and (target is None or s.targets[0].id == target) and (source is None or s.value.id == source)
 
 
-def _propagate_copies(stmts, keep, everywhere=None):
+def _propagate_copies(stmts, keep):
     """``a = b`` followed by reads of ``a`` -> reads of ``b``, when ``b`` keeps its value meanwhile.
 
     ``b = a`` after the copy is then ``b = b`` and goes. Loop bodies are handled like the
-    top level for names that occur nowhere else.
+    top level for names that occur nowhere else. One pass over the statements, with the
+    names of each statement collected once (copies are many in large backward sweeps).
     """
-    counts, occurrences = {}, {}
+    everywhere = {}
     for s in stmts:
         for n in gast.walk(s):
             if isinstance(n, gast.Name):
-                occurrences[n.id] = occurrences.get(n.id, 0) + 1
+                everywhere[n.id] = everywhere.get(n.id, 0) + 1
+    return _propagate_block(stmts, keep, everywhere)
+
+
+class _Names:
+    """How often each name occurs in one statement, and which names it assigns."""
+
+    def __init__(self, s):
+        self.count, self.stores = {}, set()
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name):
+                self.count[n.id] = self.count.get(n.id, 0) + 1
                 if isinstance(n.ctx, gast.Store):
-                    counts[n.id] = counts.get(n.id, 0) + 1
-    everywhere = occurrences if everywhere is None else everywhere
+                    self.stores.add(n.id)
+
+
+def _propagate_block(stmts, keep, everywhere):
+    info = [_Names(s) for s in stmts]
+    occurrences, counts = {}, {}
+    for names in info:
+        for name, k in names.count.items():
+            occurrences[name] = occurrences.get(name, 0) + k
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    removed, changed = set(), False
     for i, s in enumerate(stmts):
+        if i in removed:
+            continue
         if isinstance(s, (gast.For, gast.If)):
+            inner = False
             for field in ("body", "orelse"):
-                block, changed = _propagate_copies(getattr(s, field), keep, everywhere)
-                if changed:
+                block, block_changed = _propagate_block(getattr(s, field), keep, everywhere)
+                if block_changed:
                     setattr(s, field, block or [gast.Pass()])
-                    return stmts, True
+                    inner = True
+            if inner:
+                changed = True
+                _recount(occurrences, info[i], _Names(s))
+                info[i] = _Names(s)
+            continue
         if not _is_copy(s):
             continue
         a, b = s.targets[0].id, s.value.id
         if a in keep or counts.get(a) != 1 or occurrences.get(a) != everywhere.get(a) or a == b:
             continue
-        if any(isinstance(n, gast.Name) and n.id == a for t in stmts[:i] for n in gast.walk(t)):
+        if any(a in info[k].count for k in range(i) if k not in removed):
             continue                                    # read before it is set: a previous iteration's value
-        later = [t for t in stmts[i + 1:] if not _is_copy(t, target=b, source=a)]
-        reads = [k for k, t in enumerate(later) if any(isinstance(n, gast.Name) and n.id == a for n in gast.walk(t))]
+        later = [k for k in range(i + 1, len(stmts)) if k not in removed and not _is_copy(stmts[k], target=b, source=a)]
+        reads = [k for k in later if a in info[k].count]
         last_read = reads[-1] if reads else -1
         # b must keep its value up to the last read of a (an assignment in that same statement is fine)
-        if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store)
-               for t in later[:last_read] for n in gast.walk(t)):
+        if any(b in info[k].stores for k in later if k < last_read):
             continue
-        for t in later:
-            for n in gast.walk(t):
+        for k in reads:
+            for n in gast.walk(stmts[k]):
                 if isinstance(n, gast.Name) and n.id == a:
                     n.id = b
-        return stmts[:i] + later, True
-    return stmts, False
+            new = _Names(stmts[k])
+            _recount(occurrences, info[k], new, everywhere)
+            info[k] = new
+        dropped = [i] + [k for k in range(i + 1, len(stmts)) if k not in removed and k not in later]
+        for k in dropped:
+            _recount(occurrences, info[k], _Names(gast.Pass()), everywhere)
+            for name in info[k].stores:
+                counts[name] -= 1
+        removed.update(dropped)
+        changed = True
+    return [s for k, s in enumerate(stmts) if k not in removed], changed
+
+
+def _recount(occurrences, old, new, everywhere=None):
+    for table in (occurrences, everywhere) if everywhere is not None else (occurrences,):
+        for name, k in old.count.items():
+            table[name] = table.get(name, 0) - k
+        for name, k in new.count.items():
+            table[name] = table.get(name, 0) + k
 
 
 def _reads(node):

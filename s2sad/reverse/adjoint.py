@@ -31,12 +31,14 @@ x_bar = x_bar + y_bar * np.cos(x)
 import builtins
 import collections
 import inspect
+import math
 import operator
 import sys
 import sysconfig
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 from .. import runtime, tree
@@ -64,6 +66,7 @@ class Adjoint:
     popped: set = frozenset()     # lists the backward sweep shortens again (undoing appends)
     scalar_result: bool = False   # the output is known to be a number
     params: tuple = ()            # the function's parameter names
+    shape_only: set = frozenset()  # primal names the backward sweep reads only for their shape
 
 
 class NestedDefs:
@@ -152,6 +155,10 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     sweep.check_shared_updates()
     sweep.assign_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                               and isinstance(n.ctx, gast.Store))
+    sweep.load_counts = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+                                            and isinstance(n.ctx, gast.Load))
+    sweep.definitions = {s.targets[0].id: s for s in N.statements(forward) if isinstance(s, gast.Assign)
+                         and isinstance(s.targets[0], gast.Name) and sweep.assign_counts[s.targets[0].id] == 1}
     seed = sweep.bar(result.id) if isinstance(result, gast.Name) else aliases.namer.fresh("ans_bar")
     active_output = isinstance(result, gast.Name) and result.id in active
     defined = {result.id} if active_output else set()
@@ -168,6 +175,7 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     needed = {n.id for s in backward[first_loop:] for n in gast.walk(s)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & primal
     needed = loops.expand_needed(sweep, needed)
+    needed = loops.recompute_cheap(sweep, backward, needed)
     backward = loops.resolve_markers(sweep, backward, needed)
     sweep.shape_only = loops.shape_only_reads(sweep, backward)
     forward = loops.forward(sweep, forward, needed)
@@ -177,8 +185,14 @@ def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None,
     scalar = isinstance(result, gast.Name) and sweep.shapes.get(result.id) == shape_facts.SCALAR
     return Adjoint(forward=forward, backward=backward, result=result, seed=seed,
                    active_output=active_output, grads=grads, restored=restored, popped=popped,
-                   scalar_result=scalar, params=tuple(params))
+                   scalar_result=scalar, params=tuple(params), shape_only=set(sweep.shape_only))
 
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == 1
+
+
+CHEAP_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
                     "append", "extend", "insert", "remove", "pop", "clear", "reverse", "update", "setdefault",
@@ -214,6 +228,7 @@ class _Backward:
         self.assign_counts = {}
         self.nested = None              # NestedDefs
         self.local_lists = set()
+        self.cheap = {}                 # name -> (in-loop statement on numbers, loop-assigned names, range targets)
 
     def bar(self, name):
         if name not in self.bars:
@@ -246,6 +261,7 @@ class _Backward:
                     self.recomputes[-1].append(self.markers.make("recompute", stored[0], N.clone(s)))
                 elif self.loop_depth:
                     restores = [self.markers.make("restore", n) for n in stored]
+                    self.note_cheap(s)
             elif isinstance(s, gast.Expr):
                 produced, restores = self.expression_statement(s, defined)
             else:
@@ -268,6 +284,8 @@ class _Backward:
         for missing, into in ((then_defined - else_defined, orelse), (else_defined - then_defined, body)):
             for name in sorted(missing):
                 into.append(N.assign(self.bar(name), self.zeros(name)))
+        # an adjoint that both branches reset (their statements assign the name) is not carried over
+        defined.intersection_update(then_defined | else_defined)
         defined |= then_defined | else_defined
         if not body and not orelse:
             return []
@@ -310,9 +328,43 @@ class _Backward:
             for key, elt in zip(keys, op.args):
                 self.contribute(elt, N.call(self.helper(tree.part), [N.clone(g), N.clone(key), N.clone(elt)]),
                                 defined, out)
-        else:
+        elif not self.sigmoid(s, g, defined, out):
             self.apply_rule(s, op, g, ans, defined, out)
         return out
+
+    def sigmoid(self, s, g, defined, out):
+        """``p = 1 / (1 + exp(-z))`` (four statements once normalized): ``z_bar += p_bar * p * (1 - p)``.
+
+        Written from ``p`` alone, so neither ``exp(-z)`` nor ``1 + exp(-z)`` is kept for the
+        backward sweep. Only when those temporaries are read nowhere else.
+        """
+        value = s.value
+        if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div) and _is_one(value.left)
+                and isinstance(value.right, gast.Name) and isinstance(g, gast.Name)):
+            return False
+        chain, name = [], value.right.id
+        for step in ("add", "exp", "neg"):
+            d = self.definitions.get(name)
+            if d is None or self.load_counts[name] != 1:
+                return False
+            v = d.value
+            if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
+                name = v.right.id if _is_one(v.left) and isinstance(v.right, gast.Name) else \
+                    v.left.id if _is_one(v.right) and isinstance(v.left, gast.Name) else None
+            elif step == "exp" and isinstance(v, gast.Call) and len(v.args) == 1 and not v.keywords \
+                    and self.scope.resolve(v.func) in (np.exp, math.exp) and isinstance(v.args[0], gast.Name):
+                name = v.args[0].id
+            elif step == "neg" and isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
+                name = v.operand.id if isinstance(v.operand, gast.Name) else None
+            else:
+                return False
+            if name is None:
+                return False
+            chain.append(d)
+        one = N.const(1.0)
+        self.contribute(N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(s.targets[0].id)), gast.Mult(),
+                                   N.binop(one, gast.Sub(), N.name(s.targets[0].id))), defined, out)
+        return True
 
     def apply_rule(self, s, op, g, ans, defined, out):
         arg_ndims = tuple(self.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
@@ -529,6 +581,26 @@ class _Backward:
         if s.value.value.id in changing:
             return False
         return all(n in indices or n not in changing for n in names_in(s.value.slice))
+
+    def note_cheap(self, s):
+        """``t = a * b`` on numbers in a loop: computing it again in the backward sweep costs
+        less than a push and a pop (loops.recompute_cheap decides where it can)."""
+        target, value = s.targets[0], s.value
+        if not (isinstance(target, gast.Name) and self.assign_counts.get(target.id, 0) == 1
+                and self.shapes.get(target.id) == shape_facts.SCALAR and id(s) not in self.calls):
+            return
+        if isinstance(value, gast.BinOp) and isinstance(value.op, CHEAP_BINOPS):
+            operands = [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+            operands = [value.operand]
+        else:
+            return
+        for a in operands:
+            if not (isinstance(a, gast.Constant) and type(a.value) in (int, float) or isinstance(a, gast.Name)
+                    and self.shapes.get(a.id) == shape_facts.SCALAR):
+                return
+        ranges = {n for p in self.plans_stack if p.range_name for n in p.target_names}
+        self.cheap[target.id] = (s, set().union(*self.loop_assigned), ranges)
 
     def expression_statement(self, s, defined):
         """``items.append(v)``: the list's adjoint loses its last element to ``v``; other calls: none."""

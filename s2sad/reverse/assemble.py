@@ -36,9 +36,65 @@ def vjp(fn, adj, aliases, name):
     backward_body = list(adj.backward)
     copies = _own_copies(backward_body, adj, aliases)
     shapes = _shapes_only(backward_body, adj, aliases)
-    backward = N.function(backward_name, [adj.seed], copies + backward_body + [N.ret(_grads(adj))])
-    body = list(adj.forward) + shapes + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
+    again = _computed_again(backward_body, adj)
+    backward = N.function(backward_name, [adj.seed], copies + again + backward_body + [N.ret(_grads(adj))])
+    # a restored array read only for its shape: the pullback keeps its last value's shape
+    result = adj.result.id if isinstance(adj.result, gast.Name) else None
+    last = [N.assign(n, N.call(aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
+            for n in sorted(adj.shape_only & adj.restored - {result}) if n in _free(backward)]
+    body = list(adj.forward) + shapes + last + [backward, N.ret(N.tup([N.clone(adj.result), N.name(backward_name)]))]
     return _with_params(fn, name, body)
+
+
+def _free(function):
+    """Names a generated function reads and does not assign (what its closure keeps)."""
+    stored = {n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+    return {n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - stored
+
+
+_CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _computed_again(stmts, adj):
+    """Values one arithmetic operation away from what the pullback keeps anyway (``1 - p``,
+    ``1 - y`` with ``y`` an argument) are computed again by the pullback instead of kept."""
+    stores = {}
+    for s in adj.forward:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    top = {s.targets[0].id: s for s in adj.forward if isinstance(s, gast.Assign)
+           and isinstance(s.targets[0], gast.Name) and stores.get(s.targets[0].id) == 1}
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    params = {p for p in adj.params if p not in stores}
+
+    def operands(value):
+        if isinstance(value, gast.BinOp) and isinstance(value.op, _CHEAP):
+            return [value.left, value.right]
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+            return [value.operand]
+        return None
+
+    candidates = {}
+    for name in sorted(read - assigned):
+        s = top.get(name)
+        ops = operands(s.value) if s is not None else None
+        if ops is None or not all(isinstance(a, gast.Constant) and type(a.value) in (int, float)
+                                  or isinstance(a, gast.Name) and a.id not in assigned
+                                  and (a.id in params or a.id in top) for a in ops):
+            continue
+        candidates[name] = {a.id for a in ops if isinstance(a, gast.Name)}
+    # only when every operand is kept anyway (or an argument): one value dropped, none added;
+    # in forward order, so an operand was decided (and is then kept for good) before its user
+    chosen, pinned = [], set()
+    for s in adj.forward:
+        name = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) else None
+        if name in candidates and name not in pinned and \
+                candidates[name] <= params | (read - assigned - {c.targets[0].id for c in chosen}):
+            chosen.append(s)
+            pinned |= candidates[name]
+    return [N.clone(s) for s in chosen]
 
 
 def _shapes_only(stmts, adj, aliases):

@@ -25,6 +25,7 @@ actually reads are pushed. Iteration counts (and a ``range`` object, so the loop
 index is recomputed instead of stored) are kept per loop; inside an outer loop they
 are pushed once per inner loop run.
 """
+import collections
 import itertools
 from dataclasses import dataclass, field
 
@@ -295,6 +296,107 @@ def expand_needed(sweep, needed):
                     needed |= reads
                     changed = True
     return needed
+
+
+MAX_RECOMPUTED = 3          # operations computed again for one stored value at most
+
+
+def recompute_cheap(sweep, backward, needed):
+    """Compute cheap in-loop values on numbers again in the backward sweep instead of storing them.
+
+    ``t = a * b`` (noted by ``_Backward.note_cheap``) is computed again right before the
+    backward sweep's first read of ``t`` in its block (where its restore marker is), when
+
+    * each operand is at hand: a constant, a name the loop leaves alone, a ``range`` loop's
+      index, a name the backward sweep restores anyway, or another such value assigned
+      before ``t`` in the same block (itself computed again, or else restored);
+    * no restored operand is restored between that first read and ``t``'s restore marker
+      (so it holds the value it had when ``t`` was computed), and every read of ``t`` lies
+      in between.
+
+    * computing it again takes at most ``MAX_RECOMPUTED`` operations (chains of values
+      nothing else keeps are computed again whole).
+
+    ``t`` is then neither pushed nor popped. Returns the new ``needed``.
+    """
+    if not sweep.cheap:
+        return needed
+    reads = collections.Counter(n.id for s in backward for n in gast.walk(s)
+                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+    home = {}                                   # candidate -> (block, its restore marker)
+
+    def collect(block):
+        for s in block:
+            if isinstance(s, (gast.For, gast.If)):
+                collect(s.body)
+                collect(s.orelse)
+            elif _restore_of(sweep, s) in sweep.cheap:
+                home[_restore_of(sweep, s)] = (block, s)
+    collect(backward)
+    decided, pinned, required, used = {}, set(), set(), set()
+
+    def position(t):
+        block, marker = home[t]
+        return next(i for i, s in enumerate(block) if s is marker)
+
+    def later(a, t):
+        """``a`` is a candidate assigned before ``t`` in ``t``'s block (computed again, or restored)."""
+        return a in home and home[a][0] is home[t][0] and position(a) > position(t) and a not in pinned
+
+    def cost(t, budget=MAX_RECOMPUTED):
+        """Operations computed again for ``t`` (itself and what it needs that nothing else keeps), or None."""
+        stmt, changing, ranges = sweep.cheap[t]
+        total = 1
+        for a in set(_loads(stmt.value)) & changing - ranges:
+            if later(a, t) and a not in needed:
+                more = cost(a, budget - total)
+                if more is None:
+                    return None
+                total += more
+            elif a not in needed or decided.get(a) is True:
+                return None
+        return total if total <= budget else None
+
+    def attempt(t):
+        block, marker = home[t]
+        stmt, changing, ranges = sweep.cheap[t]
+        if cost(t) is None:
+            return False
+        r = position(t)
+        operands = set(_loads(stmt.value)) & changing - ranges
+        restored = {a for a in operands if not later(a, t)}
+        first = [i for i in range(r) if t in _loads(block[i])]
+        if not first:
+            return False
+        j = first[0]
+        inside = sum(_loads(s).count(t) for s in block[j:r])
+        if inside != reads[t] or any(_restore_of(sweep, n) in restored for s in block[j:r] for n in gast.walk(s)
+                                     if isinstance(n, gast.stmt)):
+            return False
+        block.insert(j, N.clone(stmt))
+        for a in _loads(stmt.value):
+            reads[a] += 1
+            used.add(a)
+        pinned.update(restored & set(home))
+        required.update(operands - restored)
+        return True
+
+    for t in sorted(home, key=lambda t: (id(home[t][0]), position(t))):
+        if t in needed or t in required:
+            decided[t] = t not in pinned and attempt(t)
+    accepted = {t for t, ok in decided.items() if ok}
+    if not accepted:
+        return needed
+    return expand_needed(sweep, (set(needed) | required | used) - accepted)
+
+
+def _loads(node):
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _restore_of(sweep, stmt):
+    m = sweep.markers.get(stmt)
+    return m[1] if m is not None and m[0] == "restore" else None
 
 
 def resolve_markers(sweep, stmts, needed):

@@ -1,0 +1,296 @@
+"""Inline small user functions at their call sites, before differentiation.
+
+Differentiated as a call, ``k1x, k1y = rates(x, y, a)`` gets the helper's own generated
+vjp, and every call (every loop iteration) builds a pullback closure that the backward
+sweep keeps. Inlined, the helper's operations become the caller's: recorded only where
+the backward sweep needs them, and simplified with the rest.
+
+>>> import math
+>>> from s2sad.front.source import from_text
+>>> from s2sad.front.resolve import Scope
+>>> from s2sad.front.normalize import show
+>>> def rates(x, y, a):
+...     return a * x - x * y, x * y - y
+>>> src = from_text('''
+... def f(x, y, a):
+...     k1x, k1y = rates(x, y, a)
+...     return k1x + k1y
+... ''', fn=lambda: None)
+>>> namer = N.Namer(N.all_names(src.tree) | {"f"})
+>>> scope = Scope({"rates": rates, "__name__": "s2sad_doctest"}, local_names={"x", "y", "a", "k1x", "k1y"})
+>>> inliner = Inliner(src.fn, scope, namer)
+>>> inliner.eligible = lambda callee: True      # a doctest's functions count as s2sad's, not a user's
+>>> print(show(run(src.tree, inliner)))
+def f(x, y, a):
+    _t1 = a * x
+    _t2 = x * y
+    k1x = _t1 - _t2
+    _t4 = x * y
+    k1y = _t4 - y
+    return k1x + k1y
+
+What is inlined: a Python function of the user's (no rule registered for it) that lives in
+the caller's module (same globals, so its names mean the same there), has no closure, no
+``*args``/keyword-only parameters, is neither recursive nor mutually recursive, and is
+small once normalized. Its parameters become the call's arguments, its locals get fresh
+names prefixed with the helper's name, and every inlined statement gets the call's source
+location, so the backward sweep's ``# grad of line N`` comment cites the call.
+"""
+import inspect
+import types
+
+from ..reverse.adjoint import is_checkpoint
+
+import gast
+
+from .. import nodes as N
+from ..analysis.ops import classify
+from ..front import fence, jumps, normalize, source as front_source
+
+MAX_STATEMENTS = 60            # lowered statements of a helper, nested ones included
+
+
+def run(fn, inliner):
+    """A copy of the normalized, jump-structured FunctionDef ``fn`` with eligible calls inlined."""
+    if inliner.caller is None:
+        return fn
+    fn = N.clone(fn)
+    fn.body = inliner.block(fn.body, (inliner.caller,))
+    return fn
+
+
+class Inliner:
+    def __init__(self, caller, scope, namer):
+        self.caller = front_source.unwrap(caller) if caller is not None else None
+        self.scope = scope
+        self.namer = namer
+        self._sources = {}                  # callee -> its Source, or None when it cannot be inlined
+
+    def eligible(self, callee):
+        """A user function of the caller's module, without closure, not (mutually) recursive."""
+        return _user_function(callee) and callee.__globals__ is self.caller.__globals__ \
+            and not callee.__closure__ and not _recursive(callee)
+
+    # --- walking the caller --------------------------------------------------------------
+    def block(self, stmts, chain):
+        out = []
+        for s in stmts:
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                s.body = self.block(s.body, chain)
+                s.orelse = self.block(s.orelse, chain)
+            elif isinstance(s, gast.Assign) and isinstance(s.value, gast.Call):
+                inlined = self.call(s, chain)
+                if inlined is not None:
+                    out.extend(inlined)
+                    continue
+            out.append(s)
+        return out
+
+    def call(self, s, chain):
+        """The statements replacing ``s``, an assignment of a call, or None to keep the call."""
+        op = classify(s.value, self.scope)
+        callee = front_source.unwrap(op.primitive) if inspect.isfunction(op.primitive) else None
+        if not inspect.isfunction(callee) or callee in chain or not self.eligible(callee) \
+                or is_checkpoint(op.primitive):          # s2sad.checkpoint: its intermediates are not to be stored
+            return None
+        source = self.source_of(callee)
+        if source is None:
+            return None
+        arguments = _bind(callee, op.args, op.kwargs)
+        if arguments is None:
+            return None
+        body = self.expand(s, callee, source, arguments)
+        if body is None:
+            return None
+        return self.block(body, chain + (callee,))
+
+    def source_of(self, callee):
+        if callee not in self._sources:
+            self._sources[callee] = _readable(callee)
+        return self._sources[callee]
+
+    # --- one call site ---------------------------------------------------------------------
+    def expand(self, s, callee, source, arguments):
+        for name in N.all_names(source.tree):
+            self.namer.reserve(name)
+        source = front_source.Source(fn=callee, tree=N.clone(source.tree), filename=source.filename,
+                                     first_line=source.first_line, lines=source.lines)
+        try:
+            lowered = jumps.run(normalize.run(source, self.namer), self.namer)
+        except Exception:                   # noqa: BLE001  (the call is then differentiated as a call)
+            return None
+        if source.shared_updates or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
+            return None
+        *body, ret = lowered.body
+        if not isinstance(ret, gast.Return) or ret.value is None or any(
+                isinstance(n, (gast.Return, gast.FunctionDef, gast.Lambda, gast.Global, gast.Nonlocal, gast.Yield,
+                               gast.YieldFrom)) for st in body for n in gast.walk(st)):
+            return None
+        params = [a.id for a in lowered.args.posonlyargs + lowered.args.args]
+        written = {n.id for st in body for n in gast.walk(st) if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, (gast.Store, gast.Del))}
+        own = set(params) | set(written)
+        if self._shadowed({n.id for st in lowered.body for n in gast.walk(st) if isinstance(n, gast.Name)} - own):
+            return None
+        user_names = N.all_names(self._source_tree(callee))
+        renames, prelude = {}, []
+        for p in params:
+            atom = arguments[p]
+            if p in written or not isinstance(atom, (gast.Name, gast.Constant)):
+                renames[p] = N.name(self.namer.fresh(f"{callee.__name__}_{p}"))
+                prelude.append(N.assign(renames[p].id, N.clone(atom)))
+            else:
+                renames[p] = atom
+        for name in sorted(set(written) - set(params)):
+            if name in user_names:                              # the helper's own locals; temporaries are fresh
+                renames[name] = N.name(self.namer.fresh(f"{callee.__name__}_{name}"))
+        body = [_Rename(renames).visit(st) for st in body]
+        result = _Rename(renames).visit(ret.value)
+        inlined_locals = {renames[n].id if n in renames else n for n in written}
+        body = prelude + body
+        body += self.bind_result(s.targets[0], result, body, inlined_locals)
+        for st in body:
+            for n in gast.walk(st):
+                if isinstance(n, gast.stmt) or hasattr(n, "lineno"):
+                    N.located(n, s)
+        return body
+
+    def bind_result(self, target, result, body, inlined_locals):
+        """Statements giving ``target`` the helper's result; may rename the helper's locals in ``body``."""
+        names_in_body = {n.id for st in body for n in gast.walk(st) if isinstance(n, gast.Name)}
+        defs = {}
+        for st in body:                                     # top-level single assignments
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+                defs.setdefault(st.targets[0].id, []).append(st)
+        counts = {}
+        for st in body:
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+
+        def renamable(local, new):
+            return isinstance(local, gast.Name) and local.id in inlined_locals and new not in names_in_body
+
+        if isinstance(target, gast.Name):
+            if renamable(result, target.id):
+                _rename_in(body, result.id, target.id)
+                return []
+            return [N.assign(target.id, result)]
+        elts = target.elts if isinstance(target, (gast.Tuple, gast.List)) else None
+        pack = defs.get(result.id) if isinstance(result, gast.Name) else None
+        if elts and all(isinstance(e, gast.Name) for e in elts) and len({e.id for e in elts}) == len(elts) \
+                and pack and len(pack) == 1 and counts.get(result.id) == 1 and body and body[-1] is pack[0] \
+                and isinstance(pack[0].value, (gast.Tuple, gast.List)) and len(pack[0].value.elts) == len(elts) \
+                and not {e.id for e in elts} & names_in_body - {result.id}:
+            body.pop()                                      # ans = (a, b) then k1, k2 = ans: k1 = a, k2 = b
+            out = []
+            for e, item in zip(elts, pack[0].value.elts):
+                if renamable(item, e.id) and counts.get(item.id) == 1 and \
+                        sum(1 for x in pack[0].value.elts if isinstance(x, gast.Name) and x.id == item.id) == 1:
+                    _rename_in(body, item.id, e.id)
+                else:
+                    out.append(N.assign(e.id, item))
+            return out
+        return [gast.Assign(targets=[target], value=result, type_comment=None)]
+
+    def _shadowed(self, free):
+        """Whether a name the helper reads from its module is a local or closure variable of the caller's."""
+        cells = set(self.caller.__code__.co_freevars)
+        return bool(free & (set(self.scope.locals) | cells))
+
+    def _source_tree(self, callee):
+        return self._sources[callee].tree
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        new = self.renames.get(node.id)
+        if new is None:
+            return node
+        if isinstance(new, gast.Name):
+            return N.name(new.id, node.ctx)
+        return N.clone(new)
+
+
+def _rename_in(stmts, old, new):
+    for st in stmts:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and n.id == old:
+                n.id = new
+
+
+def _readable(callee):
+    """The helper's Source when it can be inlined (parsed, accepted by the fence), else None."""
+    try:
+        source = front_source.read(callee)
+        fence.run(source)
+    except Exception:                       # noqa: BLE001  (left as a call: its own transform reports it)
+        return None
+    args = source.tree.args
+    if args.vararg or args.kwarg or args.kwonlyargs:
+        return None
+    return source
+
+
+def _bind(callee, args, kwargs):
+    """Parameter name -> argument atom (literal defaults filled in), or None when it does not fit."""
+    try:
+        bound = inspect.signature(callee).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    out = dict(bound.arguments)
+    for name, param in inspect.signature(callee).parameters.items():
+        if name in out:
+            continue
+        default = param.default
+        if default is None or type(default) in (bool, int, float, str):
+            out[name] = N.const(default)
+        else:
+            return None
+    if not all(isinstance(a, gast.AST) for a in out.values()):
+        return None
+    return out
+
+
+def _user_function(obj):
+    from ..reverse.adjoint import user_function
+    return user_function(obj)
+
+
+_calls = {}
+
+
+def _recursive(fn):
+    """Whether ``fn`` may call itself again, directly or through other user functions of its module."""
+    seen, todo = set(), list(_called(fn))
+    while todo:
+        g = todo.pop()
+        if g is fn:
+            return True
+        if g not in seen:
+            seen.add(g)
+            todo.extend(_called(g))
+    return False
+
+
+def _called(fn):
+    """The user functions ``fn``'s code names (as globals), unwrapped."""
+    key = (fn.__code__, id(fn.__globals__))
+    if key not in _calls:
+        names, codes = set(), [fn.__code__]
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        found = []
+        for name in sorted(names):
+            obj = fn.__globals__.get(name)
+            if inspect.isfunction(obj):
+                obj = front_source.unwrap(obj)
+                if inspect.isfunction(obj) and _user_function(obj):
+                    found.append(obj)
+        _calls[key] = found
+    return _calls[key]
