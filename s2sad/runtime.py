@@ -625,3 +625,68 @@ def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     axes = None if axis is None and (matrix or ord is None) else axis
     return np.sum(weights * g, axis=axes, keepdims=keepdims)
+
+
+# --- second derivatives: the parts of adjoint helpers that are not linear in the adjoint -----------------
+def std_grad_ans_tangent(g, ans, x, t, axis=None, ddof=0, keepdims=False):
+    """How ``std_grad(g, ans, x)`` changes with ``ans`` along ``t`` (zero where the std is zero)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(np.asarray(ans) == 0, 0.0, -np.asarray(g) * t / np.where(np.asarray(ans) == 0, 1.0, ans))
+    return std_grad(scaled, ans, x, axis, ddof, keepdims)
+
+
+def _inv_t_inv(a, t):
+    inv = np.linalg.inv(a)
+    return _mT(inv @ t @ inv)
+
+
+def det_grad_a_tangent(g, ans, a, t):
+    """How ``det_grad(g, ans, a)`` changes with ``a`` along ``t``."""
+    return -(np.asarray(g * ans)[..., None, None]) * _inv_t_inv(a, t)
+
+
+def slogdet_grad_a_tangent(g_logdet, a, t):
+    """How ``slogdet_grad(g, a)`` changes with ``a`` along ``t``."""
+    if g_logdet is None:
+        return np.zeros(np.shape(a))
+    return -np.asarray(g_logdet)[..., None, None] * _inv_t_inv(a, t)
+
+
+def _only(pair, keep):
+    """A pair of adjoints with the other entry zero (the others' contributions add to it)."""
+    return AdjTuple(p if k == keep else np.zeros(np.shape(p)) for k, p in enumerate(pair))
+
+
+def inner_grads_tangents(g, a, b, ta, tb):
+    """How ``inner_grads(g, a, b)`` changes with ``a`` and ``b`` along ``ta``, ``tb`` (None: not at all)."""
+    out = AdjTuple((None, None))
+    if ta is not None:
+        out = out + _only(inner_grads(g, ta, b), 1)
+    if tb is not None:
+        out = out + _only(inner_grads(g, a, tb), 0)
+    return out
+
+
+def tensordot_grads_tangents(g, a, b, ta, tb, axes=2):
+    """How ``tensordot_grads(g, a, b, axes)`` changes with ``a`` and ``b``."""
+    out = AdjTuple((None, None))
+    if ta is not None:
+        out = out + _only(tensordot_grads(g, ta, b, axes), 1)
+    if tb is not None:
+        out = out + _only(tensordot_grads(g, a, tb, axes), 0)
+    return out
+
+
+def einsum_grads_tangent(g, subscripts, operands, tangents):
+    """How ``einsum_grads(g, subscripts, operands)`` changes with the operands along ``tangents``:
+    entry k is linear in every operand but the k-th."""
+    total = [np.zeros(np.shape(x)) for x in operands]
+    for j, t in enumerate(tangents):
+        if t is None:
+            continue
+        moved = list(operands)
+        moved[j] = t
+        for k, part in enumerate(einsum_grads(g, subscripts, moved)):
+            if k != j:
+                total[k] = total[k] + part
+    return AdjList(total)

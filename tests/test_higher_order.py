@@ -391,3 +391,41 @@ def test_show_adjoint_forward_mode(capsys):
     assert "_t1_dot = x_dot * (1.0 - _t1 * _t1)" in text
     assert "_s2." not in text                                         # plain float arithmetic
     assert "# line" in text
+
+
+# --- second derivatives through the non-linear adjoint helpers (rules/helpers.py) -----------------------
+def std_of_squares(x):
+    return np.std(x * x, axis=0, ddof=1).sum()
+
+
+def det_of_gram(a):
+    return np.linalg.det(a @ a.T + np.eye(3))
+
+
+def logdet_of_gram(a):
+    return np.linalg.slogdet(a @ a.T + np.eye(3))[1]
+
+
+def inner_squared(x, y):
+    return np.sum(np.inner(x * x, y) ** 2)
+
+
+def tensordot_squared(x, y):
+    return np.sum(np.tensordot(x * x, y, 1) ** 2)
+
+
+def einsum_squared(x, y):
+    return np.sum(np.einsum("ij,jk->ik", np.sin(x), y) ** 2)
+
+
+SECOND_ORDER = [(std_of_squares, [(4, 3)]), (det_of_gram, [(3, 3)]), (logdet_of_gram, [(3, 3)]),
+                (inner_squared, [(2, 3), (4, 3)]), (tensordot_squared, [(2, 3), (3, 4)]),
+                (einsum_squared, [(2, 3), (3, 4)])]
+
+
+@pytest.mark.parametrize("f, shapes", SECOND_ORDER, ids=[f.__name__ for f, _ in SECOND_ORDER])
+def test_second_order_through_helpers_that_are_not_linear(f, shapes):
+    rng = np.random.default_rng(8)
+    args = tuple(rng.normal(size=s) for s in shapes)
+    for i in range(len(args)):
+        check_grads(f, args, wrt=i, order=2)

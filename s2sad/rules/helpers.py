@@ -6,6 +6,9 @@ helper to the tangent, their reverse rule is the transposed operation.
 """
 import numpy as np
 
+from ..runtime import (det_grad, det_grad_a_tangent, einsum_grads, einsum_grads_tangent, hstack_grads, inner_grads,
+                       inner_grads_tangents, slogdet_grad, slogdet_grad_a_tangent, split_like, std_grad,
+                       std_grad_ans_tangent, tensordot_grads, tensordot_grads_tangents, unstack, vstack_grads)
 from ..runtime import (append_grads, atleast_grads, broadcast, cast_grad, cast_tangent, concatenate_grads, copy_like,
                        dot_x_grad, dot_y_grad, extremum_grad, matmul_x_grad, matmul_y_grad, owned, pack, part,
                        prod_grad, reduced_size, reshape_like, safe_log, seed, shape_of, solve_a_grad, stack_grads,
@@ -124,3 +127,31 @@ def unattr_jvp(t, ans, g, obj, name): return unattr(t, obj, name)
 def copy_like_vjp(h, ans, g): return h
 @jvp(copy_like)
 def copy_like_jvp(t, ans, g): return copy_like(t)
+
+# --- second derivatives of the non-linear adjoint helpers ---
+@jvp(std_grad)
+def std_grad_jvp(t, ans, g, y, x, axis=None, ddof=0, keepdims=False):
+    return (std_grad(t, y, x, axis, ddof, keepdims), std_grad_ans_tangent(g, y, x, t, axis, ddof, keepdims),
+            std_grad(g, y, t, axis, ddof, keepdims))
+@jvp(det_grad)
+def det_grad_jvp(t, ans, g, y, a): return det_grad(t, y, a), det_grad(g, t, a), det_grad_a_tangent(g, y, a, t)
+@jvp(slogdet_grad)
+def slogdet_grad_jvp(t, ans, g, a): return slogdet_grad(t, a), slogdet_grad_a_tangent(g, a, t)
+@jvp(inner_grads)
+def inner_grads_jvp(t, ans, g, a, b):
+    return inner_grads(t, a, b), inner_grads_tangents(g, a, b, t, None), inner_grads_tangents(g, a, b, None, t)
+@jvp(tensordot_grads)
+def tensordot_grads_jvp(t, ans, g, a, b, axes=2):
+    return (tensordot_grads(t, a, b, axes), tensordot_grads_tangents(g, a, b, t, None, axes),
+            tensordot_grads_tangents(g, a, b, None, t, axes))
+@jvp(einsum_grads)
+def einsum_grads_jvp(t, ans, g, subscripts, operands):
+    return einsum_grads(t, subscripts, operands), None, einsum_grads_tangent(g, subscripts, operands, t)
+@jvp(split_like)
+def split_like_jvp(t, ans, g, arrays, axis=0): return split_like(t, arrays, axis)
+@jvp(unstack)
+def unstack_jvp(t, ans, g, axis=0): return unstack(t, axis)
+@jvp(hstack_grads)
+def hstack_grads_jvp(t, ans, g, arrays): return hstack_grads(t, arrays)
+@jvp(vstack_grads)
+def vstack_grads_jvp(t, ans, g, arrays): return vstack_grads(t, arrays)
