@@ -44,7 +44,7 @@ from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
-from ..reverse.adjoint import user_function
+from ..reverse.adjoint import differentiated_arguments, index_value, nested_signature, user_function
 
 
 _GETITEM_JVP = jvp_rule(operator.getitem)[0]
@@ -296,7 +296,7 @@ class _Tangent:
             index = gast.Subscript(value=N.name(self.dot(args[0].id)), slice=N.clone(args[1]), ctx=gast.Load())
             return [N.assign(self.tangent_target(target), index)]
         if op.primitive is operator.getitem:
-            args[1] = _index_value(args[1], self.aliases)
+            args[1] = index_value(args[1], self.aliases)
         try:
             mapping = bind(rule, N.name("g"), ans, args, op.kwargs)
         except RuleError as exc:
@@ -364,36 +364,17 @@ class _Tangent:
 
     def nested_call(self, s, op, target):
         name = s.value.func.id
-        node = self.nested.defs[name][0]
-        positional = [a.id for a in node.args.posonlyargs + node.args.args]
-        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
-        defaults = node.args.defaults
-        params = [p.replace(default=None) if i >= len(params) - len(defaults) else p for i, p in enumerate(params)]
-        params += [inspect.Parameter(a.id, inspect.Parameter.KEYWORD_ONLY, default=None) for a in node.args.kwonlyargs]
+        signature, positional = nested_signature(self.nested.defs[name][0])
 
         def link(indices, kinds):
             own = self.own
             if own is not None and own[0] == name and indices == own[1]:
                 return N.name(own[2])
             return N.name(self.nested.link(name, indices, self, s))
-        return self.call_through(s, op, target, inspect.Signature(params), positional, link)
+        return self.call_through(s, op, target, signature, positional, link)
 
     def call_through(self, s, op, target, signature, positional, link):
-        try:
-            bound = signature.bind(*op.args, **op.kwargs)
-        except TypeError as exc:
-            raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
-                                    hint="call it with the arguments its definition takes") from None
-        wrt = []
-        for pname, atom in bound.arguments.items():
-            if not isinstance(atom, gast.AST) or not set(names_in(atom)) & self.active:
-                continue
-            if pname not in positional:
-                raise self.source.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/"
-                                        f"keyword-only parameter `{pname}` of `{op.label}`", s,
-                                        hint="make it an ordinary positional parameter")
-            wrt.append((positional.index(pname), atom))
-        wrt.sort(key=lambda pair: pair[0])
+        wrt = differentiated_arguments(self, s, op, signature, positional)
         indices = tuple(i for i, _ in wrt)
         numbers = {i for i, atom in wrt if isinstance(atom, gast.Name) and self.shapes.get(atom.id) == shape_facts.SCALAR}
         kinds = tuple(-1 if i in numbers else None for i in range(max(numbers) + 1)) if numbers else ()
@@ -456,18 +437,3 @@ def _place_nested(stmts, nested):
             stmts[i + 1:i + 1] = nested.trees[s.name]
             i += len(nested.trees[s.name])
         i += 1
-
-
-def _index_value(index, aliases):
-    """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
-    if isinstance(index, gast.Slice):
-        parts = [index.lower, index.upper, index.step]
-        while len(parts) > 2 and parts[-1] is None:
-            parts.pop()
-        return N.call(aliases.ref(builtins.slice, "slice"), [N.clone(p) if p is not None else N.const(None)
-                                                             for p in parts])
-    if isinstance(index, gast.Tuple):
-        return N.tup([_index_value(e, aliases) for e in index.elts])
-    return N.clone(index)
-
-

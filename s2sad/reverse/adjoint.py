@@ -139,6 +139,49 @@ def is_checkpoint(obj):
     return False
 
 
+def nested_signature(node):
+    """The signature of a function defined inside the differentiated one, and its positional parameters."""
+    positional = [a.id for a in node.args.posonlyargs + node.args.args]
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
+    defaults = node.args.defaults
+    params = [p.replace(default=None) if i >= len(params) - len(defaults) else p for i, p in enumerate(params)]
+    params += [inspect.Parameter(a.id, inspect.Parameter.KEYWORD_ONLY, default=None) for a in node.args.kwonlyargs]
+    return inspect.Signature(params), positional
+
+
+def differentiated_arguments(sweep, s, op, signature, positional):
+    """(index, atom) of each positional parameter of a user function's call ``s`` that receives an
+    active value, in order; an active value passed to ``*args`` or a keyword-only parameter is refused."""
+    try:
+        bound = signature.bind(*op.args, **op.kwargs)
+    except TypeError as exc:
+        raise sweep.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
+                                 hint="call it with the arguments its definition takes") from None
+    wrt = []
+    for pname, atom in bound.arguments.items():
+        if not isinstance(atom, gast.AST) or not set(names_in(atom)) & sweep.active:
+            continue
+        if pname not in positional:
+            raise sweep.source.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/"
+                                     f"keyword-only parameter `{pname}` of `{op.label}`", s,
+                                     hint="make it an ordinary positional parameter")
+        wrt.append((positional.index(pname), atom))
+    return sorted(wrt, key=lambda pair: pair[0])
+
+
+def index_value(index, aliases):
+    """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
+    if isinstance(index, gast.Slice):
+        parts = [index.lower, index.upper, index.step]
+        while len(parts) > 2 and parts[-1] is None:      # slice(1, None), not slice(1)
+            parts.pop()
+        return N.call(aliases.ref(builtins.slice, "slice"), [N.clone(p) if p is not None else N.const(None)
+                                                             for p in parts])
+    if isinstance(index, gast.Tuple):
+        return N.tup([index_value(e, aliases) for e in index.elts])
+    return N.clone(index)
+
+
 def run(fn, source, scope, active, wrt_names, aliases, shapes=None, varied=None, own=None, nested=None,
         ndims=None):
     """Differentiate the normalized, versioned function ``fn`` in reverse mode.
@@ -454,38 +497,19 @@ class _Backward:
     def nested_call(self, s, op, g, defined, out):
         """``y = h(a)`` with h defined inside the function: h's vjp is generated next to it."""
         name = s.value.func.id
-        node = self.nested.defs[name][0]
-        positional = [a.id for a in node.args.posonlyargs + node.args.args]
-        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in positional]
-        defaults = node.args.defaults
-        params = [p.replace(default=None) if i >= len(params) - len(defaults) else p for i, p in enumerate(params)]
-        params += [inspect.Parameter(a.id, inspect.Parameter.KEYWORD_ONLY, default=None) for a in node.args.kwonlyargs]
+        signature, positional = nested_signature(self.nested.defs[name][0])
 
         def link(indices):
             own = self.own
             if own is not None and own[0] == name and indices == own[1]:
                 return N.name(own[2])
             return N.name(self.nested.link(name, indices, self, s))
-        self.call_through(s, op, g, defined, out, inspect.Signature(params), positional, link)
+        self.call_through(s, op, g, defined, out, signature, positional, link)
 
     def call_through(self, s, op, g, defined, out, signature, positional, link):
-        try:
-            bound = signature.bind(*op.args, **op.kwargs)
-        except TypeError as exc:
-            raise self.source.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
-                                    hint="call it with the arguments its definition takes") from None
-        wrt = []
-        for pname, atom in bound.arguments.items():
-            if not isinstance(atom, gast.AST) or not set(names_in(atom)) & self.active:
-                continue
-            if pname not in positional:
-                raise self.source.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/"
-                                        f"keyword-only parameter `{pname}` of `{op.label}`", s,
-                                        hint="make it an ordinary positional parameter")
-            wrt.append((positional.index(pname), atom))
+        wrt = differentiated_arguments(self, s, op, signature, positional)
         if not wrt:
             return
-        wrt.sort(key=lambda pair: pair[0])
         indices = tuple(i for i, _ in wrt)
         target = s.targets[0]
         base = target.id if isinstance(target, gast.Name) else "call"
@@ -665,16 +689,7 @@ class _Backward:
                                              "differentiated)")
 
     def index_value(self, index):
-        """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
-        if isinstance(index, gast.Slice):
-            parts = [index.lower, index.upper, index.step]
-            while len(parts) > 2 and parts[-1] is None:      # slice(1, None), not slice(1)
-                parts.pop()
-            return N.call(self.aliases.ref(builtins.slice, "slice"),
-                          [N.clone(p) if p is not None else N.const(None) for p in parts])
-        if isinstance(index, gast.Tuple):
-            return N.tup([self.index_value(e) for e in index.elts])
-        return N.clone(index)
+        return index_value(index, self.aliases)
 
     # --- accumulation -----------------------------------------------------------------------
     def contribute(self, atom, expr, defined, out):
