@@ -1,5 +1,7 @@
 """Every AST node s2sad builds is built here (gast flavour), so node layout lives in one file."""
+import ast
 import copy
+import sys
 
 import gast
 
@@ -177,10 +179,30 @@ def all_names(tree):
 
 def unparse(node):
     """Source text of a gast node (statement, expression, or function), via ``ast.unparse``."""
-    import ast
     tree = gast.gast_to_ast(node)
     if isinstance(tree, ast.stmt):
         tree = ast.Module(body=[tree], type_ignores=[])
     elif isinstance(tree, ast.expr):
         tree = ast.Expression(body=tree)
-    return ast.unparse(ast.fix_missing_locations(tree))
+    tree = ast.fix_missing_locations(tree)
+    return _Unparser().visit(tree) if _Unparser is not None else ast.unparse(tree)
+
+
+_Unparser = None
+if sys.version_info < (3, 11):
+    class _Unparser(ast._Unparser):
+        """Python 3.11's spelling on 3.10 (``a, b = t``, not ``(a, b) = t``): generated code is the
+        same text on every supported Python."""
+
+        def visit_Assign(self, node):
+            for target in node.targets:
+                self.set_precedence(ast._Precedence.TUPLE, target)
+            super().visit_Assign(node)
+
+        def _for_helper(self, fill, node):
+            self.set_precedence(ast._Precedence.TUPLE, node.target)
+            super()._for_helper(fill, node)
+
+        def visit_Tuple(self, node):
+            with self.delimit_if("(", ")", len(node.elts) == 0 or self.get_precedence(node) > ast._Precedence.TUPLE):
+                self.items_view(self.traverse, node.elts)
