@@ -74,13 +74,18 @@ def _wrapper(f, wrt, value_too):
     wrt, many = _wrt(f, wrt)
     first = wrt[0]
     compiled = {}                                  # kinds of the arguments -> generated function
+    floats = {}                                    # argument types, all float -> generated function
 
     def call(*args, **kwargs):
-        args = _as_float(args, wrt)
-        key = tuple(map(_kind, args))
-        fn = compiled.get(key)
+        fn = floats.get(tuple(map(type, args)))    # Python floats only: the types say it all
         if fn is None:
-            fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
+            args = _as_float(args, wrt)
+            key = tuple(map(_kind, args))
+            fn = compiled.get(key)
+            if fn is None:
+                fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
+                if all(type(a) is float for a in args):
+                    floats[tuple(map(type, args))] = fn
         value, grads = fn(*args, **kwargs)
         grads = _finish(grads, args, wrt, many) if many else like(grads, args[first])
         return (value, grads) if value_too else grads

@@ -22,7 +22,7 @@ from .back import emit
 from .front import fence, jumps, normalize, source as front_source, versions
 from .front.resolve import Scope, assigned_names
 from .forward import tangent
-from .optimize import cleanup, inline_calls
+from .optimize import cleanup, fold, inline_calls
 from .reverse import adjoint, assemble
 
 # What the passes produce: reverse mode assembled two ways, or forward mode's tangent function.
@@ -106,6 +106,8 @@ def transform(fn, wrt, kind, kinds=()):
                             own, nested, ndims=ndims, warn=True)
     if kind == "grad":                                               # the gradient alone
         fn_tree.body[-1] = N.ret(fn_tree.body[-1].value.elts[1])
+    fold.run(fn_tree, lambda n: isinstance(aliases.bindings.get(n, scope.lookup(n)), types.ModuleType),
+             aliases.helpers)
     text = emit.source_text(fn_tree)                                 # emit
     origin = f"{source.filename}:{source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(aliases.bindings), origin=origin)
