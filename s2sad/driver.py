@@ -1,7 +1,7 @@
 """The compiler pipeline, pass by pass, and the cache of its results.
 
-    source --parse--> gast --fence--> --normalize--> --jumps--> --versions--> --activity, shapes-->
-           --reverse--> --optimize--> --emit--> text --compile--> function (cached)
+    source --parse--> gast --fence--> --normalize--> --jumps--> --inline--> --versions--> --activity, shapes-->
+           --reverse | forward--> --optimize (cleanup, fold)--> --emit--> text --compile--> function (cached)
 
 ``transform`` and ``differentiate`` below list the passes in order.
 """
