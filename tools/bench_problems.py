@@ -631,11 +631,12 @@ def _axpy(t, v, x):
 # =============================================================================================
 _SCALAR_LOOP = ("the generated loop counts its iterations (`t_count += 1`) and pushes/pops each kept value on "
                 "its own list (`x_stack.append(x)` ... `x = x_stack.pop()`), where the hand-written one appends "
-                "to lists and reads them back with `zip(reversed(...))`; its backward sweep keeps one operation "
-                "per statement with a named temporary per adjoint (`_t6_bar = x_bar * h`, `_t4_bar = -_t6_bar`, "
-                "...) where the hand-written one fuses them into a few `+=` lines; and `value_and_grad` checks the "
-                "argument kinds and converts the result on every call (s2sad/api.py). Not removed yet: a pass "
-                "folding single-use adjoint temporaries into their use, and stacks read by reversed iteration.")
+                "to lists and reads them back with `zip(reversed(...))`; its backward sweep keeps a named "
+                "temporary for each adjoint read more than once (`_t6_bar = x_bar * h` feeds three updates) where "
+                "the hand-written one fuses the updates into a few `+=` lines (single-use temporaries are folded "
+                "back into expressions); and `value_and_grad` looks the generated code up by argument types and "
+                "converts the result on every call (s2sad/api.py). Not removed yet: stacks read by reversed "
+                "iteration instead of one pop per value, and merging adjoint terms across statements.")
 
 MISSED_REASONS = {
     ("recurrence", "ratio_hand"): _SCALAR_LOOP,
@@ -645,9 +646,9 @@ MISSED_REASONS = {
     ("taylor", "ratio_hand"): "A call lasts about 4 µs, so per-call costs dominate: `value_and_grad`'s "
         "argument-kind check and result conversion (s2sad/api.py, about 1 µs), the loop's iteration counter and "
         "`range` object (the index is read back as `n_range[_k]` to compute `(n + 1) * (n + 2)` again), one list "
-        "push and pop per term, and the backward sweep's one-operation statements with a named temporary per "
-        "adjoint. Not removed yet: a pass folding single-use adjoint temporaries into their use, and "
-        "stacks read by reversed iteration.",
+        "push and pop per term, and a named temporary for each adjoint read more than once. Not removed yet: "
+        "stacks read by reversed iteration instead of one pop per value, and merging adjoint terms across "
+        "statements.",
     ("taylor", "ratio_primal"): "The primal is 1.6 µs; the hand-written gradient itself takes 2.6x it, and s2sad's "
         "per-call costs (argument-kind check in `value_and_grad`, iteration counter, one stack push and pop per "
         "term) come on top.",
@@ -689,9 +690,9 @@ MISSED_REASONS = {
         "ways); s2sad's per-step matmuls and helper calls come on top.",
     ("rk4", "ratio_hand"): "The helper is now inlined and the stage points are the only values kept (8 floats a "
         "step, like the hand-written one), but each is a separate list with a push and a pop per step, the "
-        "backward sweep recomputes `beta * x`-style products one statement at a time with separate adjoint "
-        "temporaries, and the loop keeps an iteration counter. Not removed yet: a pass folding single-use "
-        "adjoint temporaries into their use, and stacks read by reversed iteration.",
+        "backward sweep recomputes `beta * x`-style products and keeps a named temporary for each adjoint read more "
+        "than once, and the loop keeps an iteration counter. Not removed yet: stacks read by reversed "
+        "iteration instead of one pop per value, and merging adjoint terms across statements.",
     ("rk4", "ratio_primal"): "One list push and pop per kept stage point and step, an iteration counter, and "
         "one statement per operation in the backward sweep (the hand-written one fuses them with `+=`).",
     ("rk4", "transform"): "Inlining the helper four times makes the loop body about 130 statements, differentiated "
