@@ -185,3 +185,19 @@ def dense_layers(layers, x):
     for W, b in layers:
         h = np.tanh(h @ W + b)
     return np.sum(h * h)
+
+
+def range_to_the_end(x, n):
+    s = x
+    for i in range(n):
+        s = math.sin(s) * x + i
+    return s
+
+
+def range_with_break(x, n):
+    s = x
+    for i in range(n):
+        s = math.sin(s) * x + i
+        if s > 2.0:
+            break
+    return s

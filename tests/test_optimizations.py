@@ -289,3 +289,13 @@ def test_fold_puts_single_use_temporaries_back_into_expressions():
     assert "_t1 = xs[0]" in N.unparse(fold.run(aliased, lambda name: False))   # not moved past a change in place
     helpers = gast.parse("def f(g, x):\n    _t1 = _s2.unreduce(g, x)\n    return _s2.unbroadcast(_t1, x)\n").body[0]
     assert "_t1 = _s2.unreduce(g, x)" in N.unparse(fold.run(helpers, lambda name: True))   # helper calls stay apart
+
+
+def test_a_range_run_to_its_end_is_not_counted():
+    text = code(of.range_to_the_end, (0.7, 5))
+    assert "i_count = len(i_range)" in text and "+= 1" not in text
+    check_grads(of.range_to_the_end, (0.7, 5))
+    text = code(of.range_with_break, (0.7, 5))
+    assert "i_count += 1" in text                      # a break may end it early: counted
+    for x in (0.3, 0.7, 1.4):
+        check_grads(of.range_with_break, (x, 5))

@@ -207,12 +207,17 @@ def forward(sweep, stmts, needed, depth=0):
             if p.range_name:
                 out.append(N.located(N.assign(p.range_name, s.iter), s))
                 s.iter = N.name(p.range_name)
-            out.append(N.located(N.assign(p.counter, N.const(0)), s))
-            count = gast.AugAssign(target=N.store(p.counter), op=gast.Add(), value=N.const(1))
+            counted = not (p.range_name and not _breaks(s.body))     # a range run to its end: its length
+            if counted:
+                out.append(N.located(N.assign(p.counter, N.const(0)), s))
+            count = [gast.AugAssign(target=N.store(p.counter), op=gast.Add(), value=N.const(1))] if counted else []
             pushes = [_push(sweep, t, "target") for t in p.target_names if t in needed and not p.range_name
                       and not _index_target(sweep, s, t)]
-            s.body = [count] + pushes + forward(sweep, s.body, needed, depth + 1)
+            s.body = count + pushes + forward(sweep, s.body, needed, depth + 1)
             out.append(s)
+            if not counted:
+                length = N.call(sweep.aliases.ref(len, "len"), [N.name(p.range_name)])
+                out.append(N.located(N.assign(p.counter, length), s))
             if p.nested:
                 out.extend(_push(sweep, n, "record") for n in _records(p))
             continue
@@ -233,6 +238,16 @@ def forward(sweep, stmts, needed, depth=0):
                 out.extend(_push(sweep, n) for n in _stored(s) if n in needed)
         out.append(s)
     return out
+
+
+def _breaks(stmts):
+    """Whether a ``break`` in ``stmts`` (not in a loop inside them) may end their loop early."""
+    for st in stmts:
+        if isinstance(st, gast.Break):
+            return True
+        if isinstance(st, gast.If) and (_breaks(st.body) or _breaks(st.orelse)):
+            return True
+    return False
 
 
 def _index_target(sweep, s, name):
