@@ -281,11 +281,8 @@ class _Tangent:
     def pop(self, value):
         """``x = stack.pop()`` (generated code's stacks): ``x_dot = stack_dot.pop()``."""
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr == "pop" \
-                and not value.args and isinstance(value.func.value, gast.Name):
-            stack = value.func.value
-            if self.is_active(stack):
-                return N.call(N.attr(N.name(self.dot(stack.id)), "pop"))
-            return self.zeros(N.name("None"))
+                and not value.args and self.is_active(value.func.value):
+            return N.call(N.attr(N.name(self.dot(value.func.value.id)), "pop"))
         return None
 
     def apply_rule(self, s, op, rule, elementwise, target):
