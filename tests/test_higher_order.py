@@ -429,3 +429,22 @@ def test_second_order_through_helpers_that_are_not_linear(f, shapes):
     args = tuple(rng.normal(size=s) for s in shapes)
     for i in range(len(args)):
         check_grads(f, args, wrt=i, order=2)
+
+
+def rnn_like(Wh, Wx, xs):
+    h = np.zeros(3)
+    predictions = []
+    for x in xs:
+        h = np.tanh(Wx @ x + Wh @ h)
+        predictions.append(np.sum(h))
+    total = 0.0
+    for p in predictions:
+        total = total + p * p
+    return total
+
+
+def test_hessian_through_a_list_built_in_a_loop():
+    """The gradient's code pops the list it rebuilds (``predictions.pop()``): forward mode follows."""
+    rng = np.random.default_rng(9)
+    args = (rng.normal(size=(3, 3)) / 2, rng.normal(size=(3, 2)), rng.normal(size=(4, 2)))
+    check_grads(rnn_like, args, order=2)

@@ -385,8 +385,12 @@ class _Tangent:
 
     # --- statements that change a value in place -----------------------------------------------------
     def expression_statement(self, s):
-        """``items.append(v)``: ``items_dot.append(v_dot)``; ``_s2.index_add(buf, i, g)`` likewise."""
+        """``items.append(v)``: ``items_dot.append(v_dot)``; ``items.pop()`` and ``_s2.index_add(buf, i, g)``
+        likewise."""
         value = s.value
+        popped = self.pop(value)
+        if popped is not None:                             # items.pop(): the generated code's stacks
+            return [N.located(gast.Expr(value=popped), s)]
         op = classify(value, self.scope)
         if op.primitive is APPEND:
             items, item = op.args
