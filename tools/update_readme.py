@@ -1,6 +1,8 @@
-"""Refresh the generated code pasted in README.md from what s2sad prints today.
+"""Refresh README.md: the generated code pasted in it, from what s2sad prints today, and the
+performance tables, from the last full benchmark run in docs/benchmarks.md.
 
-Run after a deliberate change to code generation (tests/test_golden.py checks they agree):
+Run after a deliberate change to code generation (tests/test_golden.py checks they agree), or
+after `python tools/bench.py --markdown docs/benchmarks.md`:
     python tools/update_readme.py
 """
 import importlib.util
@@ -28,7 +30,29 @@ def main():
     for head, code in blocks.items():
         readme = re.sub(r"```python\n" + re.escape(head) + r".*?```", lambda m: "```python\n" + code + "```",
                         readme, count=1, flags=re.S)
-    (ROOT / "README.md").write_text(readme)
+    (ROOT / "README.md").write_text(performance_tables(readme))
+
+
+def _rows(report, heading):
+    section = report.split(f"## {heading}\n")[1].split("\n## ")[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| problem")]
+
+
+def performance_tables(readme):
+    """The README's two performance tables and goal count, from docs/benchmarks.md."""
+    report = (ROOT / "docs" / "benchmarks.md").read_text()
+    goals = []
+    for line in _rows(report, "Goals"):
+        cells = [c.strip().replace("**", "") for c in line.strip("|").split("|")]
+        goals.append(f"| {cells[0].split(':')[0]} | {cells[4]} | {cells[5]} | {cells[6]} | {cells[7].split('=')[-1].strip()} |")
+    met = report.split("Goals met: ")[1].split(".")[0]
+    readme = re.sub(r"In the last full run \(goals met: [^)]*\)", f"In the last full run (goals met: {met})", readme)
+    head = "| problem | s2sad / hand | gradient / primal | first-call transform | stored vs hand |\n|---|---|---|---|---|\n"
+    readme = re.sub(re.escape(head) + r"(\|.*\n)+", lambda m: head + "\n".join(goals) + "\n", readme, count=1)
+    head = ("| problem | s2sad | hand-written | autograd | JAX eager | JAX jit | PyTorch eager |\n"
+            "|---|---|---|---|---|---|---|\n")
+    rows = "\n".join(_rows(report, "Value-and-gradient time, every tool"))
+    return re.sub(re.escape(head) + r"(\|.*\n)+", lambda m: head + rows + "\n", readme, count=1)
 
 
 if __name__ == "__main__":
