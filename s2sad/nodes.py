@@ -173,6 +173,12 @@ def statements(stmts):
             yield from statements(getattr(s, field, None) or [])
 
 
+def free_loads(fn):
+    """The names a function definition reads from outside itself (not its parameters or locals)."""
+    own = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+    return {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
+
+
 def all_names(tree):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 

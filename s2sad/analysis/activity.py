@@ -22,6 +22,8 @@ import operator
 
 import gast
 
+from .. import nodes as N
+
 from .ops import APPEND, classify, names_in
 
 
@@ -42,25 +44,10 @@ def run(fn, wrt_names, scope, functions=False):
     """
     flows = list(_flows(fn.body, scope))
     if functions:
-        flows += [({s.name}, _free_loads(s)) for s in _defs(fn.body)]
+        flows += [({s.name}, N.free_loads(s)) for s in N.statements(fn.body) if isinstance(s, gast.FunctionDef)]
     reached = _reach(flows, set(wrt_names), forward=True)
     useful = _reach(flows, {n for stmt in _returns(fn.body) for n in names_in(stmt.value)}, forward=False)
     return frozenset(reached & useful)
-
-
-def _defs(stmts):
-    for s in stmts:
-        if isinstance(s, gast.FunctionDef):
-            yield s
-        elif isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _defs(s.body)
-            yield from _defs(s.orelse)
-
-
-def _free_loads(fn):
-    """The names a function definition reads from outside itself."""
-    own = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-    return {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
 
 
 def _reach(flows, start, forward):

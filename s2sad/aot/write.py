@@ -73,7 +73,7 @@ def forward_exports(export, params, target, helpers_name):
         user.posonlyargs = user.posonlyargs[n:]
     else:
         user.args = user.args[n:]
-    call = ", ".join([d.arg for d in dots] + ([_call_args(user)] if _call_args(user) else []))
+    call = ", ".join([d.arg for d in dots] + [a for a in [_call_args(user)] if a])
     names = _param_names(user)
     wrt = [names[i] for i in export.wrt]
     taken = set(names) | {d.arg for d in dots} | {target, helpers_name}

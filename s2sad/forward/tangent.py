@@ -186,7 +186,6 @@ class _Tangent:
     def function_tangent(self, s):
         """``def h(a): ...`` reading active values (a pullback, say): its tangent is its own tangent code
         ``h_jvp(a_dot, a)``, with respect to every parameter, reading the outer tangents it needs."""
-        from ..analysis.activity import _free_loads
         from ..front.source import Source
         node, source, scope, enclosing, _ = self.nested.defs[s.name]
         positional = [a.id for a in node.args.posonlyargs + node.args.args]
@@ -199,7 +198,7 @@ class _Tangent:
         wrt = tuple(range(len(positional)))
         inner = Source(fn=None, tree=N.clone(node), filename=source.filename, first_line=source.first_line,
                        lines=source.lines)
-        seeds = sorted(_free_loads(node) & self.active)
+        seeds = sorted(N.free_loads(node) & self.active)
         return self.nested.differentiate(inner, scope, self.namer, self.aliases, wrt, "jvp", jvp_name,
                                          (s.name, wrt, jvp_name), self.nested, enclosing, None, False, seeds,
                                          self.dots)
@@ -210,9 +209,13 @@ class _Tangent:
         if call.keywords or any(isinstance(a, gast.Starred) for a in call.args):
             raise self.source.error(UnsupportedSyntaxError, "forward mode calls a differentiated function value with "
                                     "positional arguments only", s, hint="pass the arguments by position")
-        both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()),
-                        N.call(N.name(self.dot(call.func.id)), [self.tangent_of(a) for a in call.args]
-                               + [N.clone(a) for a in call.args]))
+        return self.value_and_tangent(target, N.call(N.name(self.dot(call.func.id)),
+                                                     [self.tangent_of(a) for a in call.args]
+                                                     + [N.clone(a) for a in call.args]))
+
+    def value_and_tangent(self, target, call):
+        """``y, y_dot = call``: one statement giving the value with its tangent, in place of the primal's."""
+        both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()), call)
         both.replaces_primal = True
         return [both]
 
@@ -378,10 +381,7 @@ class _Tangent:
         func = link(indices, kinds)
         call = N.call(func, [self.tangent_of(atom) for _, atom in wrt] + [N.clone(a) for a in s.value.args],
                       {k.arg: N.clone(k.value) for k in s.value.keywords})
-        pair = N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store())
-        both = N.assign(pair, call)
-        both.replaces_primal = True
-        return [both]
+        return self.value_and_tangent(target, call)
 
     # --- statements that change a value in place -----------------------------------------------------
     def expression_statement(self, s):

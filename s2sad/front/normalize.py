@@ -109,14 +109,13 @@ class _Lowering:
 
     def stmt_FunctionDef(self, s):
         """A function defined here is kept as written; its derivative is generated where it is called."""
-        inner = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-        reads = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - inner
+        reads = N.free_loads(s)
         counts = {}
         for n in gast.walk(self.source.tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
         for name in sorted(reads):
-            if counts.get(name, 0) > 1 and name not in {a.id for a in s.args.args}:
+            if counts.get(name, 0) > 1:
                 raise self.source.error(UnsupportedSyntaxError, f"the function `{s.name}` reads `{name}`, which is "
                                         f"assigned more than once in the enclosing function", s,
                                         hint=f"pass `{name}` to `{s.name}` as an argument")

@@ -96,10 +96,7 @@ class NestedDefs:
         if key in self.generated:
             return self.generated[key]
         node, source, scope, enclosing, varied = self.defs[name]
-        inner = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-        captured = sorted({n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-                          - inner & varied - {name})
-        captured = [c for c in captured if c in varied and c not in inner and c != name]
+        captured = sorted(N.free_loads(node) & varied - {name})
         if captured:
             raise sweep.source.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads "
                                      f"`{captured[0]}`, which is being differentiated", node,
