@@ -2,7 +2,7 @@
 
 scipy.optimize.minimize(method="Newton-CG") needs the gradient (jac) and Hessian-vector
 products (hessp, called as hessp(x, p)). s2sad.grad(f) gives the first; s2sad.hvp(f),
-called as hvp(f)(x, v), gives the second by forward mode over the generated gradient code,
+called as hvp(f)(x, v) (the vector right after the argument it multiplies, as scipy passes it), gives the second by forward mode over the generated gradient code,
 without ever forming the n x n Hessian. The example checks both against scipy's hand-written
 rosen_der and rosen_hess_prod, then minimises with each pair and prints the iterations.
 

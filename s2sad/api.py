@@ -209,17 +209,31 @@ def hessian(f, wrt=0):
 
 
 def hvp(f, wrt=0):
-    """``hvp(f)(*args, v)``: the Hessian of scalar-valued ``f`` (with respect to argument ``wrt``) times
-    ``v``, without forming the Hessian: one forward-mode run over the gradient's code."""
+    """``hvp(f, wrt=k)`` returns ``product(*args)`` computing the Hessian of scalar-valued ``f`` with
+    respect to argument ``k`` times a vector ``v``, without forming the Hessian.
+
+    ``v`` is passed right after the argument it multiplies: ``hvp(f)(x, v, *rest)`` for ``wrt=0``,
+    the order ``scipy.optimize.minimize`` uses for ``hessp(x, p, *args)``, so
+    ``minimize(f, x0, args=(c,), jac=s2sad.grad(f), hessp=s2sad.hvp(f))`` is correct.
+    """
     index, _ = _wrt(f, wrt)
     if len(index) != 1:
         raise WrtError("hvp takes one argument index as wrt")
-    gradient = grad(f, index[0])
+    k = index[0]
+    gradient = grad(f, k)
 
     def product(*args_and_v):
-        *args, v = args_and_v
+        position = k if k >= 0 else len(args_and_v) - 1 + k
+        if not 0 <= position < len(args_and_v) - 1:
+            raise WrtError(f"hvp(f, wrt={k}) needs the arguments of f and the vector v right after argument {k}; "
+                           f"got {len(args_and_v)} value(s)")
+        args = list(args_and_v[:position + 1]) + list(args_and_v[position + 2:])
+        v = args_and_v[position + 1]
+        if np.shape(v) != np.shape(args[position]):
+            raise ValueError(f"hvp: the vector has shape {np.shape(v)} but argument {k} of "
+                             f"{getattr(f, '__name__', 'f')} has shape {np.shape(args[position])}")
         tangents = [None] * len(args)
-        tangents[index[0]] = v
+        tangents[position] = v
         return jvp(gradient, args, tangents)[1]
     product.__name__ = f"hvp_{getattr(f, '__name__', 'f')}"
     return product

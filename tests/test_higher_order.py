@@ -136,7 +136,7 @@ def test_hessian_matches_differences_of_the_gradient(name):
     np.testing.assert_allclose(H, numeric, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12)
     v = np.random.default_rng(2).normal(size=args[0].shape)
-    np.testing.assert_allclose(s2sad.hvp(f)(*args, v), H @ v, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(f)(args[0], v, *args[1:]), H @ v, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -448,3 +448,30 @@ def test_hessian_through_a_list_built_in_a_loop():
     rng = np.random.default_rng(9)
     args = (rng.normal(size=(3, 3)) / 2, rng.normal(size=(3, 2)), rng.normal(size=(4, 2)))
     check_grads(rnn_like, args, order=2)
+
+
+def _scaled_rosenbrock(x, c):
+    return np.sum(c * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def test_scipy_minimize_pairing_with_args_is_correct():
+    """scipy calls ``jac(x, *args)`` and ``hessp(x, p, *args)``: the README's pairing must be right
+    with ``args=`` (the vector goes right after the argument it multiplies)."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    x = np.array([-1.2, 1.0, 0.7, 1.4])
+    c = 50.0
+    p = np.array([0.3, -0.2, 0.5, 0.1])
+    hessp = s2sad.hvp(_scaled_rosenbrock)
+    H = s2sad.hessian(_scaled_rosenbrock)(x, c)
+    np.testing.assert_allclose(hessp(x, p, c), H @ p, rtol=1e-10)
+    numeric = central(lambda y: s2sad.grad(_scaled_rosenbrock)(y, c), x) @ p
+    np.testing.assert_allclose(hessp(x, p, c), numeric, rtol=1e-6)
+    x0 = np.array([1.3, 0.7, 0.8, 1.9])
+    result = scipy_optimize.minimize(_scaled_rosenbrock, x0, args=(c,), method="Newton-CG",
+                                     jac=s2sad.grad(_scaled_rosenbrock), hessp=hessp, options={"xtol": 1e-10})
+    np.testing.assert_allclose(result.x, np.ones(4), atol=1e-6)
+
+
+def test_hvp_refuses_a_vector_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="shape"):
+        s2sad.hvp(_scaled_rosenbrock)(np.ones(4), np.ones(3), 2.0)
