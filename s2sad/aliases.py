@@ -30,7 +30,7 @@ class Aliases:
     def __init__(self, scope, namer):
         self.scope = scope
         self.namer = namer
-        self.bindings = {}        # name in generated code -> object (bound by the compiled function)
+        self.bindings = scope.bindings   # name in generated code -> object (bound by the compiled function)
         self._names = {}          # id(object) -> name
         self.helpers = None
 

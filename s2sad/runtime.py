@@ -20,7 +20,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "shape_of", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
+    "slogdet_grad", "shape_of", "sequence", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
@@ -127,6 +127,14 @@ def unindex(g, x, idx):
     else:
         np.add.at(out, idx, g)
     return out
+
+
+def sequence(items):
+    """What a ``for`` loop walks, as something indexable: a list, tuple, array or range itself, else
+    (a dict, a generator, a map object, ...) a list of the items iterating over it gives."""
+    if isinstance(items, (list, tuple, np.ndarray, range)):
+        return items
+    return list(items)
 
 
 def index_add(buf, idx, g):

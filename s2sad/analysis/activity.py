@@ -1,12 +1,19 @@
-"""Activity: which values depend on a ``wrt`` input *and* reach the output.
+"""Activity: which values may depend on a ``wrt`` input (*varied*) and, of those, which reach the output (*active*).
 
-Only active values get derivative code. Integer and boolean results of
-non-differentiable operations (comparisons, ``np.shape``, ``len``) are never active.
+Only active values get derivative code. The analysis is flow-insensitive over names: a name is
+varied when any of its assignments may carry a derivative from a varied name, so it
+over-approximates, which is the sound direction (a value wrongly thought active costs derivative
+code that adds zero; one wrongly thought inactive would drop a derivative).
 
->>> from s2sad.front.source import from_text
->>> from s2sad.front.resolve import Scope
+Derivatives flow from the names an operation reads to the names it assigns, except through
+operations registered as having no derivative (comparisons, ``np.floor``, ``len``, ...) and from
+an index to the indexed value. A change in place (``xs.append(v)``, ``x[i] = v``) flows into every
+name that may hold the same object (analysis/effects.py).
+
+>>> from s2sad.unit import unit_for_text
+>>> from s2sad.front import normalize
 >>> import numpy as np
->>> src = from_text('''
+>>> unit = unit_for_text('''
 ... def f(x, y):
 ...     a = np.sin(x)
 ...     b = np.cos(y)
@@ -14,110 +21,76 @@ non-differentiable operations (comparisons, ``np.shape``, ``len``) are never act
 ...     c = a * b
 ...     d = a + 1
 ...     return c
-... ''')
->>> sorted(run(src.tree, ["x"], Scope({"np": np}, local_names={"x", "y", "a", "b", "n", "c", "d"})))
-['a', 'c', 'x']
+... ''', {"np": np})
+>>> varied, active = run(normalize.run(unit.source.tree, unit), unit)
+>>> sorted(varied), sorted(active)
+(['a', 'c', 'd', 'x'], ['a', 'c', 'x'])
 """
 import operator
 
 import gast
 
 from .. import nodes as N
-
+from . import effects as effects_analysis
 from .ops import APPEND, classify, names_in
 
 
-def varied(fn, wrt_names, scope):
-    """Names whose value may depend on a ``wrt`` input (whether or not it reaches the output).
-
-    Writes into such values are refused: an array may share memory with an input.
-    """
-    flows = list(_flows(fn.body, scope))
-    return frozenset(_reach(flows, set(wrt_names), forward=True))
-
-
-def run(fn, wrt_names, scope, functions=False):
-    """The set of active variable names of the normalized, versioned function ``fn``.
-
-    ``functions``: a function defined inside ``fn`` that reads active values is itself active
-    (forward mode gives it a tangent: its own tangent code).
-    """
-    flows = list(_flows(fn.body, scope))
-    if functions:
-        flows += [({s.name}, N.free_loads(s)) for s in N.statements(fn.body) if isinstance(s, gast.FunctionDef)]
-    reached = _reach(flows, set(wrt_names), forward=True)
-    useful = _reach(flows, {n for stmt in _returns(fn.body) for n in names_in(stmt.value)}, forward=False)
-    return frozenset(reached & useful)
+def run(fn, unit, effects=None):
+    """``(varied, active)`` name sets of the normalized function ``fn`` for ``unit.wrt``."""
+    effects = effects or effects_analysis.run(fn, unit)
+    flows = list(_flows(fn.body, unit, effects))
+    varied = _reach(flows, set(unit.wrt_names), forward=True)
+    results = {n for s in N.statements(fn.body) if isinstance(s, gast.Return) for n in names_in(s.value)}
+    useful = _reach(flows, results, forward=False)
+    return frozenset(varied), frozenset(varied & useful)
 
 
 def _reach(flows, start, forward):
     """Names reached from ``start`` along flows (sources -> targets, or back when not ``forward``)."""
+    edges = {}
+    for targets, sources in flows:
+        here, there = (sources, targets) if forward else (targets, sources)
+        for h in here:
+            edges.setdefault(h, set()).update(there)
     reached = set(start)
-    changed = True
-    while changed:
-        changed = False
-        for targets, sources in flows:
-            here, there = (sources, targets) if forward else (targets, sources)
-            if here & reached and not there <= reached:
-                reached |= there
-                changed = True
+    todo = list(start)
+    while todo:
+        for n in edges.get(todo.pop(), ()):
+            if n not in reached:
+                reached.add(n)
+                todo.append(n)
     return reached
 
 
-def _flows(stmts, scope):
+def _flows(stmts, unit, effects):
     """(targets, sources) pairs: derivatives may flow from sources to targets."""
-    for s in stmts:
-        if isinstance(s, gast.If):
-            yield from _flows(s.body, scope)
-            yield from _flows(s.orelse, scope)
-        elif isinstance(s, (gast.For, gast.While)):
-            if isinstance(s, gast.For):
-                yield from _loop_target_flows(s, scope)
-            yield from _flows(s.body, scope)
-            yield from _flows(s.orelse, scope)
-        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
-            op = classify(s.value, scope)
-            if op.primitive is APPEND:                         # items.append(v): items now holds v
-                yield set(names_in(op.args[0])), set(names_in(op.args[1]))
-        elif isinstance(s, gast.Assign):
+    classes = effects.classes
+    for s in N.statements(stmts):
+        if isinstance(s, gast.Assign):
             target = s.targets[0]
-            op = classify(s.value, scope)
+            if isinstance(target, (gast.Subscript, gast.Attribute)):    # x[i] = v: x (and its aliases) hold v
+                root = target.value
+                while isinstance(root, (gast.Subscript, gast.Attribute)):
+                    root = root.value
+                if isinstance(root, gast.Name):
+                    yield set(classes.get(root.id, {root.id})), set(names_in(s.value))
+                continue
+            op = classify(s.value, unit.scope)
             if op.nondiff:
                 continue
-            # Every name the expression reads may carry a derivative (conservative: a call
-            # s2sad cannot resolve stays active and is refused later), except an index.
-            sources = set(names_in(op.args[0] if _is_getitem(op) else s.value))
-            if isinstance(target, gast.Subscript):         # x[i] = v: x now holds v's derivative
-                yield set(names_in(target.value)), sources
+            if op.primitive is operator.getitem:
+                sources = set(names_in(op.args[0]))
             else:
-                yield {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}, sources
-
-
-def _loop_target_flows(s, scope):
-    """``for x in xs``: x carries xs's derivative (not so a range index or an enumerate count)."""
-    targets = [t.id for t in s.target.elts] if isinstance(s.target, gast.Tuple) else [s.target.id]
-    it = s.iter
-    func = scope.resolve(it.func) if isinstance(it, gast.Call) else None
-    if func is range:
-        return
-    if func is enumerate and len(targets) == 2:
-        yield {targets[1]}, set(names_in(it))
-        return
-    if func is zip and len(targets) == len(it.args):
-        for t, a in zip(targets, it.args):
-            yield {t}, set(names_in(a))
-        return
-    yield set(targets), set(names_in(it))
-
-
-def _is_getitem(op):
-    return op.primitive is operator.getitem
-
-
-def _returns(stmts):
-    for s in stmts:
-        if isinstance(s, gast.Return):
-            yield s
-        elif isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _returns(s.body)
-            yield from _returns(s.orelse)
+                sources = set(names_in(s.value))
+            yield {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}, sources
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            value = s.value
+            op = classify(value, unit.scope)
+            if op.primitive is APPEND:
+                items, item = op.args
+                for n in names_in(items):
+                    yield set(classes.get(n, {n})), set(names_in(item))
+            elif isinstance(value.func, gast.Attribute) and value.func.attr in effects_analysis.IN_PLACE_METHODS:
+                receiver = set(names_in(value.func.value))
+                for n in receiver:
+                    yield set(classes.get(n, {n})), set(names_in(value)) - {n}

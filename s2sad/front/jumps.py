@@ -9,17 +9,17 @@ After this pass:
 - a ``return`` inside a loop sets a flag and breaks; after the loop, the flag decides;
 - ``for ... else`` runs its ``else`` under a flag set by ``break``.
 
->>> from s2sad.front.source import from_text
 >>> from s2sad.front.normalize import show
->>> from s2sad.nodes import Namer
->>> print(show(run(from_text('''
+>>> from s2sad.unit import unit_for_text
+>>> unit = unit_for_text('''
 ... def f(x, n):
 ...     for i in n:
 ...         if x > 3:
 ...             return x
 ...         x = x * 2
 ...     return -x
-... ''').tree, Namer({"f", "x", "n", "i"}))))
+... ''')
+>>> print(show(run(unit.source.tree, unit)))
 def f(x, n):
     _returned = False
     for i in n:
@@ -43,8 +43,9 @@ _LOOPS = (gast.For, gast.While)
 _TERMINAL = (gast.Break, gast.Continue, gast.Return)
 
 
-def run(fn, namer):
+def run(fn, unit):
     """Return a copy of the normalized FunctionDef ``fn`` with structured jumps."""
+    namer = unit.namer
     fn = N.clone(fn)
     body = fn.body
     final = body[-1] if body and isinstance(body[-1], gast.Return) else None
@@ -174,22 +175,41 @@ class _Jumps:
                 s.orelse = self.structure(s.orelse)
                 rest = stmts[i + 1:]
                 if rest and (may_jump(s.body) or may_jump(s.orelse)):
-                    rest = self.structure(rest)
-                    if falls_through(s.body):
-                        s.body = _drop_pass(s.body) + N.clone(rest)
-                    if falls_through(s.orelse):
-                        s.orelse = _drop_pass(s.orelse) + N.clone(rest)
-                    s.body = s.body or [gast.Pass()]
-                    out.append(s)
+                    out.extend(self.push_rest(s, self.structure(rest)))
                     return out
             out.append(s)
         return out
+
+    def push_rest(self, s, rest):
+        """``if t: A else: B`` followed by ``rest``, where a branch may jump: ``rest`` moves to the end of
+        every path through the branches that falls through (into nested ``if``s too). Returns the
+        statements replacing ``s`` (the test is copied first when ``rest`` assigns it: the backward
+        sweep reads the test after the branches)."""
+        out = []
+        if isinstance(s.test, gast.Name) and s.test.id in _stores(rest):
+            copy = self.namer.temp()
+            out.append(N.located(N.assign(copy, N.name(s.test.id)), s))
+            s.test = N.name(copy)
+        s.body = self.append(s.body, rest) or [gast.Pass()]
+        s.orelse = self.append(s.orelse, rest)
+        return out + [s]
+
+    def append(self, block, rest):
+        if not falls_through(block):
+            return block
+        if block and isinstance(block[-1], gast.If) and (may_jump(block[-1].body) or may_jump(block[-1].orelse)):
+            return block[:-1] + self.push_rest(block[-1], rest)
+        return _drop_pass(block) + N.clone(rest)
 
     # --- phase 3: one return, at the end -------------------------------------------------------
     def single_return(self, stmts):
         result = self.result_name()
         body = _returns_to_assignments(stmts, result)
         return body + [N.ret(N.name(result))]
+
+
+def _stores(stmts):
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _drop_pass(stmts):

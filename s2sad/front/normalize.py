@@ -2,27 +2,48 @@
 
 After this pass every statement is one of::
 
-    name = <simple>                      # one operation on atoms
-    name1, name2 = <simple>              # unpacking the result of one operation
-    name[<index>] = atom                 # a store (refused later if it is on the differentiated path)
-    if atom: ... else: ...
+    name = <simple>                      # one operation on atoms, never reading ``name`` itself
+    name1, name2 = <simple>              # unpacking the result of one operation (reading neither name)
+    name[<index>] = atom                 # an item store
+    if name: ... else: ...               # the test is a name no statement of the branches assigns
+    for name in name: ...                # a loop over a range object (see "Loops" below)
+    while True: ...                      # ``while c: B`` becomes ``while True: <c>; if c: B else: break``
     <call>                               # an expression statement kept for its side effect
+    def name(...): ...                   # a function defined here (lowered when it is differentiated)
     assert atom, atom / raise ...
     return atom
 
-An *atom* is a Name, a Constant, a reference to a module attribute (``np.pi``),
-or a tuple/list literal of atoms. A *simple* expression applies one operation
-to atoms: ``a + b``, ``-a``, ``a < b``, ``f(a, k=b)``, ``a.sum(axis=0)``,
-``a[1:, i]``, ``a.T``, ``(a, b)``. Conditional expressions and ``and``/``or``
-become ``if`` statements; ``x += y`` becomes ``x = x + y``.
+An *atom* is a Name, a Constant, a reference to a module attribute (``np.pi``), or a
+tuple/list literal of atoms. A *simple* expression applies one operation to atoms:
+``a + b``, ``-a``, ``a < b``, ``f(a, k=b)``, ``a.sum(axis=0)``, ``a[1:, i]``, ``a.T``,
+``(a, b)``. Conditional expressions and ``and``/``or`` become ``if`` statements; ``x += y``
+becomes ``x = x + y``.
 
->>> from s2sad.front.source import from_text
->>> from s2sad.nodes import Namer
->>> print(show(run(from_text('''
+A statement never reads the name it assigns: ``a = a * c`` becomes ``_t = a * c; a = _t``.
+So a rule's arguments still hold their values when the statement's result is assigned, in
+both the forward sweep (tangents are computed after the primal) and the backward sweep.
+
+Loops. Every ``for`` runs over a ``range`` object bound to a name just before it; the element
+is read by index, so the backward sweep can send each element's adjoint to its place::
+
+    for x in xs: B          ->   _r = range(len(xs)); for _k in _r: x = xs[_k]; B
+    for i in range(n): B    ->   _r = range(n); for i in _r: B
+    for i, x in enumerate(xs), zip(a, b), reversed(xs), d.items(): likewise by index
+
+A sequence that is not a plain name the loop leaves alone is bound to a fresh name first;
+one that may not be indexable (a generator, a dict, a call's result) goes through
+``_s2.sequence`` (a list of its items, or the sequence itself).
+
+>>> import numpy as np
+>>> from s2sad.unit import unit_for_text
+>>> unit = unit_for_text('''
 ... def f(x, y):
 ...     z = -np.mean(y * np.log(x) + 1) if y > 0 else x.T @ x
+...     for v in x:
+...         z = z * v
 ...     return z
-... '''), Namer(["f", "x", "y", "z", "np"]))))
+... ''', {"np": np})
+>>> print(show(run(unit.source.tree, unit)))
 def f(x, y):
     _t1 = y > 0
     if _t1:
@@ -34,25 +55,39 @@ def f(x, y):
     else:
         _t6 = x.T
         z = _t6 @ x
+    _t7 = _s2.sequence(x)
+    _t8 = len(_t7)
+    v_range = range(_t8)
+    for _k in v_range:
+        v = _t7[_k]
+        _t9 = z * v
+        z = _t9
     return z
 """
+import builtins
+
 import gast
 
 from .. import nodes as N
+from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from .resolve import assigned_names
 
 __all__ = ["run", "show"]
 
 
-def run(source, namer):
-    """Return a new FunctionDef whose body is in one-operation-per-statement form."""
-    fn = source.tree
-    lowered = _Lowering(source, namer)
-    body = lowered.block(fn.body)
-    new = gast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
+def run(tree, unit):
+    """Return a new FunctionDef whose body is in one-operation-per-statement form.
+
+    Reads ``unit.source`` (error locations), ``unit.scope`` (``range``, ``zip``, ... as the user's
+    function sees them), ``unit.namer`` and ``unit.aliases`` (the lowered loops call ``len`` and
+    ``range`` through names the generated code binds itself).
+    """
+    lowered = _Lowering(tree, unit)
+    body = lowered.block(tree.body)
+    new = gast.FunctionDef(name=tree.name, args=N.clone(tree.args), body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
-    return N.located(new, fn)
+    return N.located(new, tree)
 
 
 _VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real"}
@@ -75,15 +110,26 @@ def show(fn_tree):
     return N.unparse(fn_tree)
 
 
+def _stores(stmts):
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, (gast.Store, gast.Del))}
+
+
 class _Lowering:
-    def __init__(self, source, namer):
-        self.source = source
-        self.namer = namer
-        self.locals = assigned_names(source.tree)
+    def __init__(self, tree, unit):
+        self.tree = tree
+        self.source = unit.source
+        self.scope = unit.scope
+        self.namer = unit.namer
+        self.aliases = unit.aliases
+        self.locals = assigned_names(tree)
         self.result = None       # the name returned values are assigned to
         self.shares = {}         # name -> the variable whose memory it may share (plain copies and views)
         self.out = None          # the statement list being filled
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
+
+    def error(self, message, node, hint=None):
+        return self.source.error(UnsupportedSyntaxError, message, node, hint=hint)
 
     # --- statements ---------------------------------------------------------------
     def block(self, stmts):
@@ -101,24 +147,13 @@ class _Lowering:
         try:
             method = getattr(self, "stmt_" + type(s).__name__, None)
             if method is None:
-                raise self.source.error(UnsupportedSyntaxError,
-                                        f"`{type(s).__name__}` statements are not supported", s)
+                raise self.error(f"`{type(s).__name__}` statements are not supported", s)
             method(s)
         finally:
             self.stmt_ = outer
 
     def stmt_FunctionDef(self, s):
-        """A function defined here is kept as written; its derivative is generated where it is called."""
-        reads = N.free_loads(s)
-        counts = {}
-        for n in gast.walk(self.source.tree):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
-        for name in sorted(reads):
-            if counts.get(name, 0) > 1:
-                raise self.source.error(UnsupportedSyntaxError, f"the function `{s.name}` reads `{name}`, which is "
-                                        f"assigned more than once in the enclosing function", s,
-                                        hint=f"pass `{name}` to `{s.name}` as an argument")
+        """A function defined here is kept as written; it is lowered when it is differentiated."""
         self.emit(N.clone(s))
 
     def stmt_Assign(self, s):
@@ -149,7 +184,7 @@ class _Lowering:
         other = self.shares.get(name)
         if other is None:
             return
-        later = [n for n in gast.walk(self.source.tree) if isinstance(n, gast.Name) and n.id == other
+        later = [n for n in gast.walk(self.tree) if isinstance(n, gast.Name) and n.id == other
                  and isinstance(n.ctx, gast.Load) and (n.lineno, n.col_offset) > (s.lineno, s.col_offset)]
         if later:                                  # refused later unless `other` is known to be a number
             op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
@@ -171,8 +206,8 @@ class _Lowering:
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value)))
             self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))
             return
-        raise self.source.error(UnsupportedSyntaxError, "augmented assignment to this target is not supported", s,
-                                hint="build a new value instead of mutating an object")
+        raise self.error("augmented assignment to this target is not supported", s,
+                         hint="build a new value instead of mutating an object")
 
     def stmt_Expr(self, s):
         value = s.value
@@ -187,35 +222,116 @@ class _Lowering:
         pass
 
     def stmt_Return(self, s):
-        several = sum(isinstance(n, gast.Return) for n in gast.walk(self.source.tree)) > 1
-        if isinstance(s.value, gast.Name) and not several:
-            self.emit(N.ret(N.clone(s.value)))
-            return
         if self.result is None:                      # every return of an expression shares one name
+            several = sum(isinstance(n, gast.Return) for n in _own_nodes(self.tree)) > 1
+            if isinstance(s.value, gast.Name) and not several:
+                self.emit(N.ret(N.clone(s.value)))
+                return
             self.result = self.namer.fresh("ans")
         self.assign_to(N.store(self.result), s.value)
         self.emit(N.ret(N.name(self.result)))
 
     def stmt_If(self, s):
-        test = self.atom(s.test)
+        test = self.condition(s.test, s.body + s.orelse)
         self.emit(N.if_(test, self.block(s.body) or [gast.Pass()], self.block(s.orelse)))
 
+    def condition(self, test, branches):
+        """The test of an ``if`` as a name no statement of its branches assigns (or a constant)."""
+        atom = self.atom(test)
+        if isinstance(atom, gast.Name) and atom.id in _stores(branches):
+            atom = self.temp(atom)
+        return atom
+
+    # --- loops ------------------------------------------------------------------------
     def stmt_For(self, s):
-        iterable = self.simple(s.iter) if isinstance(s.iter, gast.Call) else self.atom(s.iter)
-        target, prefix = self.loop_target(s.target)
+        body_stores = _stores(s.body)
+        header, elements = self.loop_header(s, body_stores)
+        target = s.target
+        plain = isinstance(target, gast.Name) and target.id not in body_stores and elements is None
+        if plain:
+            index = target.id
+        else:
+            index = self.namer.fresh("_k")
+        range_name = self.namer.fresh(f"{target.id if isinstance(target, gast.Name) else 'loop'}_range")
+        self.emit(N.assign(range_name, header))
+        saved, self.out = self.out, []
+        if not plain:
+            value = N.name(index) if elements is None else elements(N.name(index))
+            self.assign_to(target, value)
+        prefix, self.out = self.out, saved
         body = prefix + self.block(s.body)
-        self.emit(gast.For(target=target, iter=iterable, body=body or [gast.Pass()],
+        self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
 
-    def loop_target(self, target):
-        """A Name or a flat tuple of Names, and the statements that unpack deeper targets."""
-        if isinstance(target, gast.Name):
-            return N.store(target.id), []
-        if isinstance(target, (gast.Tuple, gast.List)) and all(isinstance(t, gast.Name) for t in target.elts):
-            return N.tup([N.store(t.id) for t in target.elts], gast.Store()), []
-        tmp = self.namer.temp()
-        unpack = gast.Assign(targets=[target], value=N.name(tmp), type_comment=None)
-        return N.store(tmp), self.block([N.located(unpack, self.stmt_)])
+    def loop_header(self, s, body_stores):
+        """The ``range`` the lowered loop runs over, and how the element is read from the index.
+
+        Returns ``(range call, element)`` where ``element(k)`` builds the element's expression
+        from the index ``k`` (None: the index is the element, a ``range`` loop).
+        """
+        it = s.iter
+        func = self.scope.resolve(it.func) if isinstance(it, gast.Call) and not it.keywords \
+            and not any(isinstance(a, gast.Starred) for a in it.args) else None
+        if func is builtins.range:
+            return gast.Call(func=self.builtin("range"), args=[self.atom(a) for a in it.args], keywords=[]), None
+        if func is builtins.enumerate and 1 <= len(it.args) <= 2:
+            seq = self.sequence(it.args[0], body_stores)
+            start = self.atom(it.args[1]) if len(it.args) == 2 else None
+
+            def element(k):
+                count = k if start is None else gast.BinOp(left=k, op=gast.Add(), right=N.clone(start))
+                return N.tup([count, self.item(seq, k)])
+            return self.length_range([seq]), element
+        if func is builtins.zip and it.args:
+            seqs = [self.sequence(a, body_stores) for a in it.args]
+            return self.length_range(seqs), lambda k: N.tup([self.item(q, k) for q in seqs])
+        if func is builtins.reversed and len(it.args) == 1:
+            seq = self.sequence(it.args[0], body_stores)
+            length = self.temp(gast.Call(func=self.builtin("len"), args=[seq], keywords=[]))
+            last = self.temp(gast.BinOp(left=length, op=gast.Sub(), right=N.const(1)))
+            header = gast.Call(func=self.builtin("range"), args=[last, N.const(-1), N.const(-1)], keywords=[])
+            return header, lambda k: self.item(seq, k)
+        mapping = self.mapping_view(it)
+        if mapping is not None:
+            obj, method = mapping
+            keys = self.temp(gast.Call(func=self.builtin("list"), args=[obj], keywords=[]))
+            if method == "keys":
+                return self.length_range([keys]), lambda k: self.item(keys, k)
+            if method == "values":
+                return self.length_range([keys]), lambda k: gast.Subscript(
+                    value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())
+            return self.length_range([keys]), lambda k: N.tup([
+                self.item(keys, k), gast.Subscript(value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())])
+        seq = self.sequence(it, body_stores)
+        return self.length_range([seq]), lambda k: self.item(seq, k)
+
+    def mapping_view(self, it):
+        """``d.items()``, ``d.keys()``, ``d.values()`` on a local name: (d, method), else None."""
+        if isinstance(it, gast.Call) and not it.args and not it.keywords and isinstance(it.func, gast.Attribute) \
+                and it.func.attr in ("items", "keys", "values") and not self._module_chain(it.func):
+            return self.atom(it.func.value), it.func.attr
+        return None
+
+    def sequence(self, node, body_stores):
+        """A fresh name holding a sequence that can be indexed, with the iterable's items in order
+        (``_s2.sequence``: the value itself for a list, tuple, array or range, else a list of its items)."""
+        if isinstance(node, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred) for e in node.elts):
+            return self.temp(node)
+        helper = self.aliases.ref(runtime.sequence, "sequence")
+        return self.temp(gast.Call(func=helper, args=[self.atom(node)], keywords=[]))
+
+    def item(self, seq, k):
+        return gast.Subscript(value=N.clone(seq), slice=N.clone(k), ctx=gast.Load())
+
+    def length_range(self, seqs):
+        lengths = [self.temp(gast.Call(func=self.builtin("len"), args=[N.clone(q)], keywords=[])) for q in seqs]
+        n = lengths[0] if len(lengths) == 1 else self.temp(gast.Call(func=self.builtin("min"), args=lengths,
+                                                                      keywords=[]))
+        return gast.Call(func=self.builtin("range"), args=[n], keywords=[])
+
+    def builtin(self, name):
+        """The builtin ``name`` under a name the generated code binds to it (the user may rebind ``len``)."""
+        return self.aliases.ref(getattr(builtins, name), name)
 
     def stmt_While(self, s):
         """``while c: B else: E`` -> ``while True: <c>; if c: B else: E; break``."""
@@ -226,6 +342,10 @@ class _Lowering:
         if N.is_const(test) and test.value is True and not condition and not s.orelse:
             self.emit(gast.While(test=N.const(True), body=body or [gast.Pass()], orelse=[]))
             return
+        if isinstance(test, gast.Name) and test.id in _stores(s.body + s.orelse):
+            saved, self.out = self.out, condition
+            test = self.temp(test)
+            condition, self.out = self.out, saved
         stop = self.block(s.orelse) + [gast.Break()]
         loop_body = condition + [N.if_(test, body or [gast.Pass()], stop, like=s)]
         self.emit(gast.While(test=N.const(True), body=loop_body, orelse=[]))
@@ -253,9 +373,17 @@ class _Lowering:
             elif isinstance(value, gast.BoolOp):
                 self.boolop(value, target.id)
             else:
-                self.emit(N.assign(N.store(target.id), self.simple(value)))
+                simple = self.simple(value)
+                if N.is_name(simple, target.id):              # a = a: nothing to do
+                    return N.name(target.id)
+                if target.id in _loads(simple):               # a = a * c  ->  _t = a * c; a = _t
+                    simple = self.temp(simple)
+                self.emit(N.assign(N.store(target.id), simple))
             return N.name(target.id)
         if isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(t, gast.Starred) for t in target.elts):
+                raise self.error("starred assignment targets (`a, *rest = xs`) are not supported", self.stmt_,
+                                 hint="index the sequence instead (`a, rest = xs[0], xs[1:]`)")
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
                 # a, b = b, a: evaluate every right-hand side before binding any target
@@ -266,10 +394,15 @@ class _Lowering:
                 for t, a in zip(target.elts, atoms):
                     self.assign_atom(t, a)
                 return N.tup([N.clone(a) for a in atoms])
-            whole = self.temp(value) if not all(isinstance(t, gast.Name) for t in target.elts) else None
-            if whole is None:
-                self.emit(N.assign(N.tup([N.store(t.id) for t in target.elts], gast.Store()), self.simple(value)))
+            flat = all(isinstance(t, gast.Name) for t in target.elts) and \
+                len({t.id for t in target.elts}) == len(target.elts)
+            if flat:
+                simple = self.simple(value)
+                if {t.id for t in target.elts} & set(_loads(simple)):
+                    simple = self.temp(simple)
+                self.emit(N.assign(N.tup([N.store(t.id) for t in target.elts], gast.Store()), simple))
                 return N.tup([N.name(t.id) for t in target.elts])
+            whole = self.temp(value)
             self.unpack(target, whole)
             return whole
         if isinstance(target, gast.Subscript):
@@ -277,9 +410,9 @@ class _Lowering:
             self.emit(N.assign(gast.Subscript(value=obj, slice=index, ctx=gast.Store()), self.atom(value)))
             return None
         if isinstance(target, gast.Attribute):
-            raise self.source.error(UnsupportedSyntaxError, "assigning to an attribute is not supported in differentiated code",
-                                    self.stmt_, hint="build a new value instead of mutating an object")
-        raise self.source.error(UnsupportedSyntaxError, "this assignment target is not supported", self.stmt_)
+            raise self.error("assigning to an attribute is not supported in differentiated code", self.stmt_,
+                             hint="build a new value instead of mutating an object")
+        raise self.error("this assignment target is not supported", self.stmt_)
 
     def assign_atom(self, target, atom):
         if isinstance(target, gast.Name):
@@ -288,12 +421,12 @@ class _Lowering:
             self.assign_to(target, atom)
 
     def unpack(self, target, whole):
-        """(a, (b, c)) = whole  ->  a, _t = whole; b, c = _t"""
-        elts = []
-        nested = []
+        """(a, (b, c)) = whole  ->  a, _t = whole; b, c = _t  (every target bound once)"""
+        elts, nested, seen = [], [], set()
         for t in target.elts:
-            if isinstance(t, gast.Name):
+            if isinstance(t, gast.Name) and t.id not in seen:
                 elts.append(N.store(t.id))
+                seen.add(t.id)
             else:
                 tmp = self.namer.temp()
                 elts.append(N.store(tmp))
@@ -321,11 +454,9 @@ class _Lowering:
             return N.clone(node)
         if isinstance(node, gast.Attribute) and self._module_chain(node):
             return N.clone(node)
-        if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)) \
-                and isinstance(node.operand, gast.Constant) and isinstance(node.operand.value, (int, float, complex)):
-            value = node.operand.value
-            return N.const(-value if isinstance(node.op, gast.USub) else +value)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                return self.temp(node)
             kind = type(node)
             return kind(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
         if isinstance(node, (gast.BoolOp, gast.IfExp)) or isinstance(node, gast.Compare) and len(node.ops) > 1:
@@ -343,10 +474,6 @@ class _Lowering:
         if isinstance(node, gast.BinOp):
             return gast.BinOp(left=self.atom(node.left), op=node.op, right=self.atom(node.right))
         if isinstance(node, gast.UnaryOp):
-            if isinstance(node.operand, gast.Constant):
-                folded = self.atom(node)
-                if isinstance(folded, gast.Constant):
-                    return folded
             return gast.UnaryOp(op=node.op, operand=self.atom(node.operand))
         if isinstance(node, gast.Compare):
             return self.compare(node)
@@ -362,19 +489,22 @@ class _Lowering:
             if self._module_chain(node):
                 return self.atom(node)
             return gast.Attribute(value=self.atom(node.value), attr=node.attr, ctx=gast.Load())
-        if isinstance(node, (gast.Name, gast.Constant, gast.Tuple, gast.List)):
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return self.atom(node)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                raise self.error("starred items in a tuple or list literal are not supported", self.stmt_,
+                                 hint="concatenate the pieces instead (`list(a) + [b]`)")
             return self.atom(node)
         if isinstance(node, gast.JoinedStr):
             return N.clone(node)              # f-strings are never differentiated
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
-                raise self.source.error(UnsupportedSyntaxError, "`**` in a dict literal is not supported", self.stmt_,
-                                        hint="write out the keys")
+                raise self.error("`**` in a dict literal is not supported", self.stmt_, hint="write out the keys")
             return gast.Dict(keys=[self.atom(k) for k in node.keys], values=[self.atom(v) for v in node.values])
         if isinstance(node, gast.ListComp):
             return self.listcomp(node)
-        raise self.source.error(UnsupportedSyntaxError, f"`{type(node).__name__}` expressions are not supported",
-                                self.stmt_)
+        raise self.error(f"`{type(node).__name__}` expressions are not supported", self.stmt_)
 
     def listcomp(self, node):
         """``[f(x) for x in xs if c]`` -> ``_t = []; for x in xs: if c: _t.append(f(x))``.
@@ -394,7 +524,7 @@ class _Lowering:
             for n in gast.walk(sub):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
-        self.locals = self.locals | set(renames.values())
+        self.locals = self.locals | set(renames.values()) | {result}
         append = gast.Expr(value=gast.Call(func=N.attr(result, "append"), args=[node.elt], keywords=[]))
         inner = [N.located(append, self.stmt_)]
         for gen in reversed(node.generators):
@@ -423,6 +553,10 @@ class _Lowering:
             func = self.atom(func)
         else:
             func = N.clone(func)
+        for a in node.args:
+            if isinstance(a, gast.Starred):
+                raise self.error("`*args` in a call is not supported", self.stmt_,
+                                 hint="pass the arguments one by one")
         args = [self.atom(a) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
@@ -438,12 +572,14 @@ class _Lowering:
             parts.append((left, op, right))
             left = right
         first = gast.Compare(left=parts[0][0], ops=[parts[0][1]], comparators=[parts[0][2]])
-        rest = [gast.Compare(left=l, ops=[o], comparators=[r]) for l, o, r in parts[1:]]
+        rest = [gast.Compare(left=lf, ops=[o], comparators=[r]) for lf, o, r in parts[1:]]
         return self.boolop(gast.BoolOp(op=gast.And(), values=[first] + rest))
 
     def boolop(self, node, result=None):
         """``a and b`` -> ``_t = a; if _t: r = b else: r = _t`` (short-circuit kept)."""
         first = self.atom(node.values[0])
+        if isinstance(first, gast.Name) and (result is None or first.id == result):
+            first = self.temp(first) if first.id == result else first
         result = result or self.namer.temp()
         rest = node.values[1:]
         rest_value = rest[0] if len(rest) == 1 else gast.BoolOp(op=node.op, values=rest)
@@ -457,12 +593,29 @@ class _Lowering:
 
     def ifexp(self, node, result=None):
         test = self.atom(node.test)
+        if isinstance(test, gast.Name) and test.id == result:
+            test = self.temp(test)
         result = result or self.namer.temp()
         self.emit(N.if_(test, self.block_assign(result, node.body), self.block_assign(result, node.orelse)))
         return N.name(result)
 
     def block_assign(self, target, value):
         saved, self.out = self.out, []
-        self.emit(N.assign(N.store(target), self.simple(value)))
+        self.assign_to(N.store(target), value)
         out, self.out = self.out, saved
         return out
+
+
+def _loads(node):
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _own_nodes(fn):
+    """The nodes of ``fn`` outside the functions and lambdas defined inside it."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in gast.iter_child_nodes(node):
+            if not isinstance(child, (gast.FunctionDef, gast.Lambda)):
+                todo.append(child)

@@ -20,15 +20,20 @@ MISSING = object()
 
 
 class Scope:
-    """The names a function can see: its locals, closure cells, globals and builtins.
+    """The names a function can see: its locals, closure cells, globals and builtins, and the names
+    the generated code binds itself (``bindings``, shared with ``aliases.Aliases``).
 
-    Globals and cells are read when asked, so the answer is the current binding.
+    Globals and cells are read when asked, so the answer is the current binding. Every answer
+    about a global, a cell or a builtin is remembered in ``resolved`` (name -> the object, or
+    MISSING): generated code is reused only while each of them still holds (see cache.py).
     """
 
-    def __init__(self, globals_, cells=None, local_names=()):
+    def __init__(self, globals_, cells=None, local_names=(), bindings=None, resolved=None):
         self.globals = globals_
         self.cells = dict(cells or {})
         self.locals = frozenset(local_names)
+        self.bindings = bindings if bindings is not None else {}
+        self.resolved = resolved if resolved is not None else {}
 
     @classmethod
     def of(cls, fn, local_names=()):
@@ -36,20 +41,28 @@ class Scope:
         return cls(fn.__globals__, cells, local_names)
 
     def with_locals(self, names):
-        return Scope(self.globals, self.cells, names)
+        """The same scope (bindings and record of resolutions shared) with other local names."""
+        return Scope(self.globals, self.cells, names, self.bindings, self.resolved)
 
     def lookup(self, name):
         """The object bound to the free name ``name``, or MISSING."""
         if name in self.locals:
             return MISSING
+        if name in self.bindings:
+            return self.bindings[name]
         if name in self.cells:
             try:
-                return self.cells[name].cell_contents
+                value = self.cells[name].cell_contents
             except ValueError:          # empty cell: assigned later in the enclosing function
-                return MISSING
+                value = MISSING
+            self.resolved[("cell", name)] = value
+            return value
         if name in self.globals:
-            return self.globals[name]
-        return getattr(builtins, name, MISSING)
+            value = self.globals[name]
+        else:
+            value = getattr(builtins, name, MISSING)
+        self.resolved[("global", name)] = value
+        return value
 
     def is_free(self, name):
         return name not in self.locals

@@ -5,22 +5,27 @@ version (``x`` -> ``x_1``); where the branches of an ``if`` end with different
 versions, they are merged under one name. The backward sweep can then read any
 primal value directly, with no stack.
 
-Inside a loop a name keeps one version (the loop overwrites it every iteration
-anyway; the reverse pass records what the backward sweep needs), and a statement
-never reads the name it assigns: ``h = f(h)`` becomes ``_t = f(h); h = _t``, so
-that restoring ``h`` after its adjoint leaves the operand's value in place.
+Inside a loop a name keeps one version: the one current when the loop starts (the
+loop overwrites it every iteration anyway; analysis/record.py decides what the
+backward sweep needs recorded). Normalization already made sure that no statement
+reads the name it assigns.
 
->>> from s2sad.front.source import from_text
+Sound because a renamed program computes the same values: every read is renamed to
+the version its reaching assignment writes (inside a loop, all reaching assignments
+write the same version), and where two versions reach one point (after an ``if``) a
+copy makes them one. Switch: ``versions`` (options.py).
+
 >>> from s2sad.front.normalize import show
->>> from s2sad.nodes import Namer
->>> print(show(run(from_text('''
+>>> from s2sad.unit import unit_for_text
+>>> unit = unit_for_text('''
 ... def f(x, c):
 ...     y = x * 2
 ...     if c:
 ...         y = y * x
 ...     x = y + 1
 ...     return x
-... ''').tree, Namer({"f", "x", "c", "y"}))))
+... ''')
+>>> print(show(run(unit.source.tree, unit)))
 def f(x, c):
     y = x * 2
     if c:
@@ -35,12 +40,12 @@ import gast
 from .. import nodes as N
 
 
-def run(fn, namer):
+def run(fn, unit):
     """Return a copy of the normalized FunctionDef ``fn`` with single assignment on every path."""
     fn = N.clone(fn)
     args = fn.args
     current = {a.id: a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
-    fn.body, _ = _Versions(namer).block(fn.body, current)
+    fn.body, _ = _Versions(unit.namer).block(fn.body, current)
     return fn
 
 
@@ -79,11 +84,6 @@ class _Versions:
                 continue
             if isinstance(s, gast.Assign):
                 s.value = self.load(s.value, current)
-                if self.in_loop and _reads_own_target(s):
-                    tmp = self.namer.temp()
-                    split = N.located(N.assign(tmp, s.value), s)
-                    out.append(split)
-                    s.value = N.name(tmp)
                 s.targets = [self.store(t, current) for t in s.targets]
             else:
                 for field in ("value", "test", "msg", "exc", "cause"):
@@ -130,11 +130,6 @@ class _Versions:
                 _rename(orelse, v2, v1)
                 merged[user] = v1
         return merged
-
-
-def _reads_own_target(s):
-    stored = {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
-    return any(isinstance(n, gast.Name) and n.id in stored for n in gast.walk(s.value))
 
 
 def _rename(stmts, old, new):

@@ -11,7 +11,8 @@ from ..runtime import (det_grad, det_grad_a_tangent, einsum_grads, einsum_grads_
                        std_grad_ans_tangent, tensordot_grads, tensordot_grads_tangents, unstack, vstack_grads)
 from ..runtime import (append_grads, atleast_grads, broadcast, cast_grad, cast_tangent, concatenate_grads, copy_like,
                        dot_x_grad, dot_y_grad, extremum_grad, matmul_x_grad, matmul_y_grad, owned, pack, part,
-                       prod_grad, reduced_size, reshape_like, safe_log, seed, shape_of, solve_a_grad, stack_grads,
+                       prod_grad, reduced_size, reshape_like, safe_log, seed, sequence, shape_of, solve_a_grad,
+                       stack_grads,
                        trace_grad, transpose_grad, unarray, unattr, unbroadcast, unindex, unreduce, unreshape,
                        unsum, zeros_like, clip_masks)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -51,6 +52,10 @@ def unsum_jvp(t, ans, g, seq): return unsum(t, seq)
 def unindex_vjp(h, ans, g, x, idx): return h[idx]
 @jvp(unindex)
 def unindex_jvp(t, ans, g, x, idx): return unindex(t, x, idx)
+@vjp(sequence)
+def sequence_vjp(g, ans, items): return g
+@jvp(sequence)
+def sequence_jvp(t, ans, items): return t
 @vjp(owned)
 def owned_vjp(h, ans, buf): return h
 @jvp(owned)

@@ -1,0 +1,217 @@
+"""What may share memory, and what changes a value in place.
+
+Two names *may alias* when one is assigned from the other by an operation that can return
+the same object or a view of it (``b = a``, ``b = a[i]``, ``b = a.T``, ``a, b = t``,
+``t = (a, b)``, ``xs.append(v)``, a loop's sequence, a call's result and its arguments).
+The classes are computed flow-insensitively by union-find, so they over-approximate.
+
+A statement *mutates* a name when it changes the object the name holds: ``x[i] = v``,
+``xs.append(v)``, a method of a local that is known to work in place (``sort``, ``fill``,
+``extend``, ...), or an ``out=`` argument.
+
+Why it matters: derivatives of a value flow along its name. A change made through one name
+while another name holding the same object is read afterwards would be seen by the reads but
+not by the derivative code. ``check`` refuses that (for values that carry derivatives), and
+activity (analysis/activity.py) lets a change through a name flow into its whole class.
+
+>>> from s2sad.unit import unit_for_text
+>>> from s2sad.front import normalize
+>>> unit = unit_for_text('''
+... def f(x):
+...     xs = []
+...     ys = xs
+...     xs.append(x)
+...     return ys
+... ''')
+>>> facts = run(normalize.run(unit.source.tree, unit), unit)
+>>> sorted(facts.classes["xs"]), sorted(facts.mutated)
+(['x', 'xs', 'ys'], ['xs'])
+"""
+import builtins
+import operator
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from .. import nodes as N
+from .. import runtime, tree
+from ..errors import UnsupportedSyntaxError
+from .ops import APPEND, UNKNOWN, classify, names_in
+
+IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
+                    "append", "extend", "insert", "remove", "pop", "clear", "reverse", "update", "setdefault",
+                    "popitem", "__setitem__", "__iadd__", "__imul__", "add", "discard", "shuffle"}
+
+
+@dataclass
+class Effects:
+    classes: dict = field(default_factory=dict)     # name -> frozenset of the names it may alias (itself included)
+    mutated: dict = field(default_factory=dict)     # name -> list of statements changing its object in place
+
+
+def run(fn, unit):
+    """Alias classes and in-place changes of the normalized function ``fn``."""
+    parent = {}
+
+    def find(a):
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    mutated = {}
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, (gast.Subscript, gast.Attribute)):
+                for n in _root_names(target.value):
+                    mutated.setdefault(n, []).append(s)
+                    for m in names_in(s.value):             # x[i] = v: x now holds v
+                        union(n, m)
+                continue
+            targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+            for t in targets:
+                find(t)
+            for source in _may_return(s.value, unit):
+                for t in targets:
+                    union(t, source)
+            _note_out(s.value, unit, mutated)
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            value = s.value
+            op = classify(value, unit.scope)
+            if op.primitive is APPEND:
+                items, item = op.args
+                for n in names_in(items):
+                    mutated.setdefault(n, []).append(s)
+                    for m in names_in(item):
+                        union(n, m)
+            elif isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
+                    and not _module_ref(value.func, unit):
+                for n in _root_names(value.func.value):
+                    mutated.setdefault(n, []).append(s)
+                    for a in value.args:
+                        for m in names_in(a):
+                            union(n, m)
+            _note_out(value, unit, mutated)
+    classes = {}
+    for name in list(parent):
+        classes.setdefault(find(name), set()).add(name)
+    return Effects(classes={n: frozenset(classes[find(n)]) for n in parent}, mutated=mutated)
+
+
+def _root_names(node):
+    """``x`` for ``x``, ``x[i]``, ``x.a[i]``: the names whose objects a change through ``node`` reaches."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return [node.id] if isinstance(node, gast.Name) else []
+
+
+def _module_ref(node, unit):
+    root = node
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    return isinstance(root, gast.Name) and unit.scope.is_free(root.id)
+
+
+def _note_out(value, unit, mutated):
+    if isinstance(value, gast.Call):
+        for k in value.keywords:
+            if k.arg == "out":
+                for n in names_in(k.value):
+                    mutated.setdefault(n, []).append(value)
+
+
+_VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.squeeze,
+          np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.diagonal, np.real, np.imag,
+          np.broadcast_to, np.expand_dims, np.split, np.array_split, np.hsplit, np.vsplit, np.flip, np.fliplr,
+          np.flipud, np.rot90, runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list,
+          builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem}
+
+
+def _new_object(primitive):
+    """Whether a call of ``primitive`` always returns a new object, never an argument or a view of one."""
+    if isinstance(primitive, np.ufunc):
+        return True
+    try:
+        if primitive in _VIEWS:
+            return False
+    except TypeError:
+        return False
+    module = getattr(primitive, "__module__", None) or ""
+    if module == "math" or module.split(".")[0] == "numpy":
+        return True
+    return primitive in (builtins.len, builtins.float, builtins.int, builtins.abs, builtins.sum, builtins.round,
+                         builtins.bool, builtins.str, builtins.repr, builtins.range, builtins.isinstance,
+                         builtins.divmod, builtins.pow, builtins.print)
+
+
+def _may_return(value, unit):
+    """The names whose objects (or parts of them, or views of them) ``value`` may evaluate to."""
+    if isinstance(value, (gast.Subscript, gast.Attribute)):
+        return names_in(value.value)
+    if isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
+        return names_in(value)
+    if isinstance(value, gast.Call):
+        op = classify(value, unit.scope)
+        if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
+                          and _new_object(op.primitive)):
+            return []
+        names = set()
+        for a in list(op.args) + list(op.kwargs.values()):
+            names.update(names_in(a))
+        if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
+            names.update(names_in(value.func.value))
+        if isinstance(value.func, gast.Name) and not unit.scope.is_free(value.func.id):
+            names.add(value.func.id)
+        return sorted(names)
+    return []                        # operators build new objects (list + list is a new list)
+
+
+def check(fn, unit, effects, varied):
+    """Refuse a change in place, through one name, of an object that carries derivatives and that
+    another name, assigned before the change (or in a loop around it), may also hold.
+
+    Sound: then every read after a change reads it through the changed name itself, or through
+    a name assigned from it afterwards, and derivatives follow the same names.
+    """
+    order = {}
+    loops = {}
+
+    def walk(stmts, enclosing):
+        for s in stmts:
+            order[id(s)] = len(order)
+            loops[id(s)] = enclosing
+            if isinstance(s, (gast.For, gast.While)):
+                walk(s.body, enclosing + (id(s),))
+                walk(s.orelse, enclosing)
+            elif isinstance(s, gast.If):
+                walk(s.body, enclosing)
+                walk(s.orelse, enclosing)
+    walk(fn.body, ())
+    assigned_at = {}
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign):
+            for n in gast.walk(s.targets[0]):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    assigned_at.setdefault(n.id, []).append(s)
+    for name, changes in effects.mutated.items():
+        if not effects.classes.get(name, {name}) & varied:
+            continue
+        for change in changes:
+            if id(change) not in order:
+                continue
+            for other in sorted(effects.classes.get(name, {name}) - {name}):
+                for a in assigned_at.get(other, []):
+                    shared_loop = set(loops[id(a)]) & set(loops[id(change)])
+                    if order[id(a)] < order[id(change)] or shared_loop:
+                        raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}` may "
+                                         f"hold the same object, which cannot be differentiated", change,
+                                         hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
+                                              f"`np.where`) instead of changing it in place")

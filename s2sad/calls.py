@@ -1,0 +1,115 @@
+"""Call sites: what a called object is to the compiler, shared by reverse mode, forward mode and the inliner.
+
+A call on the differentiated path is one of:
+
+- a *primitive*: an object with a registered rule (``np.sin``, ``operator.mul``, a user's own);
+- a *user function*: a Python function of the user's, with no rule, differentiated from its source
+  (its generated code is linked, see back/link.py);
+- a *nested function*: defined inside the differentiated function and lifted (front/lift.py);
+- a *checkpointed* user function (``s2sad.checkpoint``): recomputed in the backward sweep;
+- something s2sad cannot tell (a method of an unknown object, a function value): refused.
+"""
+import builtins
+import inspect
+import sys
+import sysconfig
+from dataclasses import dataclass
+
+import gast
+
+from . import nodes as N
+from .errors import TransformError, UnsupportedSyntaxError
+from .front.source import unwrap
+from .markers import is_checkpoint
+from .rules.registry import has_rule
+
+__all__ = ["user_function", "is_checkpoint", "Nested", "signature_of", "differentiated_arguments", "index_value"]
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def user_function(obj):
+    """A Python function of the user's that s2sad differentiates from its source (no rule registered).
+
+    Functions of installed libraries and of the standard library (``np.cumsum`` is written in
+    Python) are primitives: they need a rule.
+    """
+    fn = unwrap(obj)
+    if not inspect.isfunction(fn) or has_rule(obj) or has_rule(fn):
+        return False                    # a rule registered in either mode is never bypassed
+    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if root in sys.stdlib_module_names or root == "s2sad":
+        return False
+    path = fn.__code__.co_filename
+    return not any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
+
+
+@dataclass(frozen=True)
+class Nested:
+    """A function defined inside a differentiated function, lifted: differentiated from this text,
+    with the enclosing user function's globals and closure cells."""
+    owner: object              # the enclosing user function object (its globals and cells)
+    name: str
+    text: str                  # the lifted definition's source
+    filename: str
+    first_line: int            # file line of the text's line 1
+
+    def __hash__(self):
+        return hash((id(self.owner), self.name, self.text))
+
+    def __eq__(self, other):
+        return isinstance(other, Nested) and self.owner is other.owner and self.name == other.name \
+            and self.text == other.text
+
+    @property
+    def __name__(self):
+        return self.name
+
+    @property
+    def __qualname__(self):
+        return f"{getattr(self.owner, '__qualname__', '?')}.<locals>.{self.name}"
+
+
+def signature_of(callee, lifted=None):
+    """(inspect.Signature, positional parameter names) of a user function or a lifted nested one."""
+    if lifted is not None:
+        params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in lifted.params]
+        return inspect.Signature(params), list(lifted.params)
+    fn = unwrap(callee)
+    code = fn.__code__
+    positional = list(code.co_varnames[:code.co_argcount])
+    return inspect.signature(fn), positional
+
+
+def differentiated_arguments(unit, s, op, signature, positional, active):
+    """(index, atom) of each positional parameter of a user function's call ``s`` that receives an
+    active value, in order; an active value passed to ``*args`` or a keyword-only parameter is refused."""
+    try:
+        bound = signature.bind(*op.args, **op.kwargs)
+    except TypeError as exc:
+        raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
+                         hint="call it with the arguments its definition takes") from None
+    wrt = []
+    for pname, atom in bound.arguments.items():
+        atoms = atom if isinstance(atom, tuple) else (atom,)
+        if not any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
+                   for a in atoms):
+            continue
+        if pname not in positional:
+            raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/keyword-only "
+                             f"parameter `{pname}` of `{op.label}`", s, hint="make it an ordinary positional parameter")
+        wrt.append((positional.index(pname), atom))
+    return sorted(wrt, key=lambda pair: pair[0])
+
+
+def index_value(index, aliases):
+    """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
+    if isinstance(index, gast.Slice):
+        parts = [index.lower, index.upper, index.step]
+        while len(parts) > 2 and parts[-1] is None:      # slice(1, None), not slice(1)
+            parts.pop()
+        return N.call(aliases.ref(builtins.slice, "slice"), [N.clone(p) if p is not None else N.const(None)
+                                                             for p in parts])
+    if isinstance(index, gast.Tuple):
+        return N.tup([index_value(e, aliases) for e in index.elts])
+    return N.clone(index)

@@ -1,0 +1,169 @@
+"""Functions defined inside the differentiated function: every outer local they read becomes a parameter.
+
+A nested function reads its enclosing function's variables when it is *called*; passing their
+values at each call site computes the same thing (lambda lifting)::
+
+    a = x * 2                            a = x * 2
+    def g(t):                    ->      def g(t, a, c):
+        return t * a + c                     return t * a + c
+    y = g(x) + g(1.0)                    y = g(x, a, c) + g(1.0, a, c)
+
+The lifted function reads no local of the enclosing one, so it can be differentiated on its
+own, like a module-level function (its generated code reads the enclosing function's globals
+and closure cells), and the variables it reads are ordinary arguments at each call: their
+derivatives flow back through the call, and renaming (front/versions.py) sees every read.
+A call site also passes every default explicitly, evaluated where the function is defined.
+
+Sound for direct calls (``g(...)``), to any depth of nesting and recursion: a lifted
+function reads the same values its closure would have, since nothing assigns an enclosing
+variable while a nested function runs (``nonlocal`` is refused by the fence). A nested
+function used as a value (passed on, stored, returned) is refused when it reads outer
+locals: its calls elsewhere could not be given them.
+
+>>> from s2sad.front.normalize import show
+>>> from s2sad.unit import unit_for_text
+>>> unit = unit_for_text('''
+... def f(x, c):
+...     a = x * 2
+...     def g(t, k=2.0):
+...         return t * a + c * k
+...     return g(x) + g(1.0, k=3.0)
+... ''')
+>>> print(show(run(unit.source.tree, unit)))
+def f(x, c):
+    a = x * 2
+<BLANKLINE>
+    def g(t, k, a, c):
+        return t * a + c * k
+    return g(x, 2.0, a, c) + g(1.0, 3.0, a, c)
+>>> sorted(unit.lifted)
+['g']
+"""
+import inspect
+from dataclasses import dataclass
+
+import gast
+
+from .. import nodes as N
+from ..errors import UnsupportedSyntaxError
+from .resolve import assigned_names
+
+__all__ = ["run", "Lifted"]
+
+
+@dataclass
+class Lifted:
+    """A function defined inside the differentiated one, after lifting."""
+    node: gast.FunctionDef          # the lifted definition (its extra parameters last)
+    params: list                    # its own positional parameters, then the lifted ones
+    extra: list                     # the enclosing function's locals it reads, passed at each call
+
+
+def run(tree, unit):
+    """Lift the functions defined in ``tree``'s blocks; records them in ``unit.lifted``.
+
+    Functions defined inside those are lifted in turn when their parent is differentiated.
+    """
+    found = [s for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
+    if not found:
+        return tree
+    tree = N.clone(tree)
+    found = [s for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
+    defs = {s.name: s for s in found}
+    if len(defs) != len(found):
+        raise unit.error(UnsupportedSyntaxError, "two functions of the same name defined in one function", found[-1],
+                         hint="give each function its own name")
+    outer = assigned_names(tree) - set(defs)
+    # The outer locals each one reads, with those of the nested functions it calls (a fixed point).
+    reads = {name: set(_free(node) & outer) for name, node in defs.items()}
+    calls = {name: _free(node) & set(defs) for name, node in defs.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name in defs:
+            more = reads[name].union(*[reads[c] for c in calls[name]])
+            if more != reads[name]:
+                reads[name] = more
+                changed = True
+    reads = {name: sorted(r) for name, r in reads.items()}
+    for name, node in defs.items():
+        _check(unit, node)
+        _refuse_escapes(unit, tree, name, reads[name])
+    rewriter = _Calls(unit, defs, reads, {name: _signature(node) for name, node in defs.items()})
+    tree.body = [rewriter.visit(s) for s in tree.body]          # every call, nested definitions' included
+    for name, node in defs.items():
+        node.args.args = node.args.posonlyargs + node.args.args + [N.name(e, gast.Param()) for e in reads[name]]
+        node.args.posonlyargs = []
+        node.args.defaults = []
+        unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
+    return tree
+
+
+def _block_statements(stmts):
+    """Statements of the function's blocks (branches and loops), not those of functions defined there."""
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _block_statements(s.body)
+            yield from _block_statements(s.orelse)
+
+
+def _free(node):
+    """The names a function definition reads from outside itself (nested definitions included)."""
+    return N.free_loads(node) - {node.name}
+
+
+def _check(unit, node):
+    args = node.args
+    if args.vararg or args.kwarg or args.kwonlyargs:
+        raise unit.error(UnsupportedSyntaxError, f"the function `{node.name}` defined here has `*args`, `**kwargs` or "
+                         "keyword-only parameters", node, hint="give it plain positional parameters")
+    for d in args.defaults:
+        if not N.is_const(d) or type(d.value) not in (int, float, bool, str, type(None)):
+            raise unit.error(UnsupportedSyntaxError, f"the function `{node.name}` defined here has a default that is "
+                             "not a literal", node, hint="pass the value at each call, or use a literal default")
+
+
+def _signature(node):
+    positional = [a.id for a in node.args.posonlyargs + node.args.args]
+    defaults = dict(zip(positional[len(positional) - len(node.args.defaults):], node.args.defaults))
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                default=defaults[p].value if p in defaults else inspect.Parameter.empty)
+              for p in positional]
+    return inspect.Signature(params)
+
+
+def _refuse_escapes(unit, tree, name, extra):
+    """A nested function reading outer locals may only be called directly."""
+    if not extra:
+        return
+    called = {id(n.func) for n in gast.walk(tree) if isinstance(n, gast.Call)}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in called:
+            where = next((s for s in N.statements(tree.body) if any(m is n for m in gast.walk(s))), tree)
+            raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads `{extra[0]}` of the "
+                             f"enclosing function and is used as a value, not called", where,
+                             hint=f"call `{name}` directly, or pass `{extra[0]}` to it as an argument")
+
+
+class _Calls(gast.NodeTransformer):
+    """``g(a, k=b)`` -> ``g(a, b, <g's outer locals>)``: every parameter passed by position."""
+
+    def __init__(self, unit, defs, reads, signatures):
+        self.unit, self.defs, self.reads, self.signatures = unit, defs, reads, signatures
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if not (isinstance(node.func, gast.Name) and node.func.id in self.defs):
+            return node
+        name = node.func.id
+        if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise self.unit.error(UnsupportedSyntaxError, f"`*args`/`**kwargs` in a call of the function `{name}` "
+                                  "defined here", node, hint="pass the arguments one by one")
+        try:
+            bound = self.signatures[name].bind(*node.args, **{k.arg: k.value for k in node.keywords})
+        except TypeError as exc:
+            raise self.unit.error(UnsupportedSyntaxError, f"cannot call `{name}` this way: {exc}", node) from None
+        bound.apply_defaults()
+        args = [v if isinstance(v, gast.AST) else N.const(v) for v in bound.arguments.values()]
+        return gast.Call(func=node.func, args=args + [N.name(e) for e in self.reads[name]], keywords=[])

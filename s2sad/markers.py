@@ -1,0 +1,61 @@
+"""What user code and the compiler both need to know about s2sad's own API, with no other s2sad import.
+
+A leaf module: the markers users put in their code (``stop_gradient``, ``checkpoint``), the one
+normalisation of ``wrt``, and the recognisers the compiler uses to spot them. Rule tables and
+the compiler import it; it imports nothing of s2sad but ``errors``, so there is no cycle.
+"""
+import functools
+
+import numpy as np
+
+from .errors import WrtError
+
+__all__ = ["stop_gradient", "checkpoint", "is_checkpoint", "wrt_indices", "DERIVATIVE_ATTRIBUTE"]
+
+# a function s2sad returned (``grad(f)``) carries (f, wrt, kind) under this attribute
+DERIVATIVE_ATTRIBUTE = "__s2sad_derivative__"
+
+
+def stop_gradient(x):
+    """``x`` itself, through which no derivative flows (a constant to the differentiated code)."""
+    return x
+
+
+def checkpoint(fn):
+    """Mark user function ``fn`` (as a decorator, or ``g = checkpoint(f)``) so that reverse mode stores
+    none of its intermediates: the backward sweep runs its forward sweep again where it needs them.
+
+    Memory for time: what the caller stores for a call is then only the call's arguments. The
+    random number generators the function can reach (NumPy's global one, Python's ``random``,
+    and NumPy ``Generator``/``RandomState`` objects passed to it or among its globals) are
+    rewound for the second run, so it sees the same draws.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    wrapper.__s2sad_checkpoint__ = True
+    return wrapper
+
+
+def is_checkpoint(obj):
+    """Whether ``obj`` (or a function it wraps) was marked with ``checkpoint``."""
+    while obj is not None:
+        if getattr(obj, "__s2sad_checkpoint__", False):
+            return True
+        obj = getattr(obj, "__wrapped__", None)
+    return False
+
+
+def wrt_indices(f, wrt):
+    """Normalize ``wrt`` to (tuple of positional indices, whether the caller asked for a tuple).
+
+    ``None`` means the decorator's default (``@differentiable(wrt=...)``), else 0.
+    """
+    if wrt is None:
+        wrt = getattr(f, "__s2sad_wrt__", 0)
+    if isinstance(wrt, (int, np.integer)) and not isinstance(wrt, (bool, np.bool_)):
+        return (int(wrt),), False
+    if isinstance(wrt, (tuple, list)) and wrt and all(isinstance(i, (int, np.integer))
+                                                      and not isinstance(i, (bool, np.bool_)) for i in wrt):
+        return tuple(int(i) for i in wrt), True
+    raise WrtError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")

@@ -1,0 +1,397 @@
+"""Reverse mode, one statement at a time: the adjoint statements of ``y = op(x1, x2)``.
+
+For an active ``y`` whose adjoint is defined, the rule of ``op`` (rules/) is inlined with
+``g = y_bar`` and each result is added into the adjoint of the matching argument; a call of a
+user function calls its linked vjp's pullback instead. Then the statement consumes ``y_bar`` and
+says, with a ``Restore``, that from here on the backward sweep needs ``y`` as it was before.
+
+>>> import numpy as np
+>>> from s2sad.unit import unit_for_text
+>>> from s2sad.front import normalize
+>>> from s2sad.reverse import sweep
+>>> unit = unit_for_text('''
+... def f(x):
+...     y = np.sin(x)
+...     z = y * x
+...     return z
+... ''', {"np": np})
+>>> fn = normalize.run(unit.source.tree, unit)
+>>> unit.facts.active = frozenset({"x", "y", "z"})
+>>> backward, _ = sweep.run(fn, unit)
+>>> print("\\n".join(N.unparse(s) for s in backward.body if isinstance(s, gast.Assign)))
+y_bar = _s2.unbroadcast(z_bar * x, y)
+x_bar = _s2.unbroadcast(z_bar * y, x)
+x_bar = x_bar + y_bar * np.cos(x)
+"""
+import math
+import operator
+
+import gast
+import numpy as np
+
+from .. import nodes as N
+from .. import calls, runtime, tree
+from ..analysis import shapes as shape_facts
+from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
+from ..back.link import Link
+from ..errors import NoRuleError, TransformError
+from ..front.source import unwrap
+from ..inline import RuleError, bind, inline
+from ..rules.registry import jvp_rule, vjp_rule
+from ..runtime import checkpoint_rerun, rng_state
+
+
+def assign(sweep, s, defined):
+    """Backward statements for the assignment ``s``; updates ``defined``."""
+    target = s.targets[0]
+    if isinstance(target, (gast.Subscript, gast.Attribute)):
+        return []                         # refused by analysis/effects.py where it matters
+    names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+    out = []
+    live = [n in sweep.active and n in defined for n in names]
+    if any(live):
+        if isinstance(target, gast.Name):
+            g, ans = N.name(sweep.bar(target.id)), N.name(target.id)
+        else:
+            g = N.tup([N.name(sweep.bar(n)) if ok else N.const(None) for n, ok in zip(names, live)])
+            ans = N.tup([N.name(n) for n in names])
+        defined.difference_update(names)              # the overwritten value's adjoint starts from zero
+        _value(sweep, s, g, ans, defined, out)
+    else:
+        defined.difference_update(names)
+        _note_call(sweep, s)
+    call = sweep.calls.get(id(s))
+    restored = list(names) + ([call.pullback] if call is not None else [])
+    from .sweep import Restore
+    return out + [Restore(n, s) for n in restored]
+
+
+def _value(sweep, s, g, ans, defined, out):
+    op = classify(s.value, sweep.unit.scope)
+    if op.nondiff:
+        return
+    if op.primitive is COPY:
+        if isinstance(g, gast.Tuple):                   # a, b = t: t's adjoint is a container
+            g = N.call(_helper(sweep, tree.pack), g.elts)
+        contribute(sweep, op.args[0], g, defined, out)
+        return
+    if op.primitive in (PACK, DICT):
+        keys = op.keys if op.primitive is DICT else [N.const(i) for i in range(len(op.args))]
+        for key, elt in zip(keys, op.args):
+            if set(names_in(elt)) & sweep.active:
+                contribute(sweep, elt, N.call(_helper(sweep, tree.part), [N.clone(g), N.clone(key), N.clone(elt)]),
+                           defined, out)
+        return
+    if sweep.unit.options.fuse and isinstance(g, gast.Name) and _logistic(sweep, s, g, defined, out):
+        return
+    apply_rule(sweep, s, op, g, ans, defined, out)
+
+
+def apply_rule(sweep, s, op, g, ans, defined, out):
+    unit = sweep.unit
+    arg_ndims = tuple(unit.facts.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
+    rule = vjp_rule(op.primitive, arg_ndims if unit.options.specialize else None) \
+        if op.primitive is not UNKNOWN else None
+    callee = _callee(sweep, s, op)
+    if rule is None and callee is not None:
+        return user_call(sweep, s, op, g, defined, out, callee)
+    if rule is None:
+        raise no_rule(sweep, s, op)
+    args = list(op.args)
+    if op.primitive is operator.getitem:
+        raw_index = args[1]
+        args[1] = calls.index_value(args[1], unit.aliases)
+        element = isinstance(ans, gast.Name) and ans.id in unit.facts.numbers
+        if _accumulate_in_place(sweep, args[0], args[1], g, defined, out, raw_index if element else None):
+            return
+    try:
+        mapping = bind(rule, g, ans, args, op.kwargs)
+        like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
+            if isinstance(ans, gast.Name) and unit.options.specialize else None
+        prelude, results = inline(rule, g, ans, args, op.kwargs, unit.aliases, _shaped_like(unit, like))
+    except RuleError as exc:
+        raise unit.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
+                         hint="check the arguments; s2sad supports the ones its rule for this function takes") from None
+    except (OSError, TypeError, NameError, SyntaxError) as exc:
+        name = getattr(rule, "__qualname__", repr(rule))
+        raise unit.error(TransformError, f"the derivative rule {name} for `{op.label}` cannot be used: {exc}",
+                         s, hint="a rule must be a function defined in a .py file, with straight-line "
+                                 "assignments followed by one `return`") from None
+    contributions = [(mapping[p], r) for p, r in results.items()
+                     if r is not None and set(names_in(mapping[p])) & sweep.active]
+    if contributions:
+        out.extend(N.located(p, s) for p in prelude)
+    for atom, expr in contributions:
+        contribute(sweep, atom, expr, defined, out)
+
+
+def _shaped_like(unit, like):
+    """Whether a variable provably has the shape of the current statement's result."""
+    if like is None:
+        return None
+    cls = unit.facts.shapes.get(like, like)
+    return lambda _ans, name: unit.facts.shapes.get(name, name) == cls
+
+
+# --- calls of user functions ------------------------------------------------------------------
+def _callee(sweep, s, op):
+    """The user function or lifted nested function ``s`` calls, or None."""
+    value = s.value
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id in sweep.unit.lifted:
+        return sweep.unit.lifted[value.func.id]
+    if op.primitive is not UNKNOWN and calls.user_function(op.primitive):
+        return op.primitive
+    return None
+
+
+def _note_call(sweep, s):
+    """A call whose result's adjoint is zero here still gets its vjp in the forward sweep (the decision is
+    made per statement, so every path through the loop agrees)."""
+    if id(s) in sweep.calls or not isinstance(s.value, gast.Call):
+        return
+    names = [n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)]
+    if not set(names) & sweep.active:
+        return
+    op = classify(s.value, sweep.unit.scope)
+    if op.nondiff or (op.primitive is not UNKNOWN and vjp_rule(op.primitive) is not None):
+        return
+    callee = _callee(sweep, s, op)
+    if callee is not None:
+        _link_call(sweep, s, op, callee)
+
+
+def _link_call(sweep, s, op, callee):
+    """``sweep.calls[id(s)]``: how the forward sweep calls ``callee`` at ``s``, and the pullback's name."""
+    if id(s) in sweep.calls:
+        return sweep.calls[id(s)]
+    unit = sweep.unit
+    lifted = callee if not callable(callee) or hasattr(callee, "node") else None
+    signature, positional = calls.signature_of(callee, lifted)
+    wrt = calls.differentiated_arguments(unit, s, op, signature, positional, sweep.active)
+    indices = tuple(i for i, _ in wrt)
+    if not indices:
+        return None
+    target = s.targets[0]
+    base = target.id if isinstance(target, gast.Name) else "call"
+    pullback = unit.namer.derived(base, "pullback")
+    kinds = _argument_kinds(sweep, wrt) if unit.options.specialize else ()
+    link = _link(sweep, callee, indices, kinds, lifted)
+    if lifted is None and calls.is_checkpoint(op.primitive):
+        rng = unit.namer.derived(base, "rng")
+        call = Call(pullback=pullback, func=None, checkpoint=link, rng=rng, wrt=wrt)
+    else:
+        call = Call(pullback=pullback, func=link, wrt=wrt)
+    sweep.calls[id(s)] = call
+    return call
+
+
+def _argument_kinds(sweep, wrt):
+    """The callee is specialised on which differentiated arguments are numbers."""
+    numbers = {i for i, atom in wrt if _is_number(sweep, atom)}
+    return tuple(-1 if i in numbers else None for i in range(max(numbers) + 1)) if numbers else ()
+
+
+def _is_number(sweep, atom):
+    if isinstance(atom, gast.Constant):
+        return type(atom.value) in (int, float)
+    return isinstance(atom, gast.Name) and atom.id in sweep.unit.facts.numbers
+
+
+def _link(sweep, callee, indices, kinds, lifted):
+    unit = sweep.unit
+    if lifted is not None:
+        name = lifted.node.name
+        target = calls.Nested(owner=unit.owner, name=name, text=N.unparse(lifted.node),
+                              filename=unit.source.filename, first_line=unit.source.first_line)
+    else:
+        target = unwrap(callee)
+        name = target.__name__
+    own = unit.own
+    if own is not None and own == (target, indices, "vjp", kinds):
+        return N.name(unit.name)                       # recursion: the generated function calls itself
+    link = Link(target=target, wrt=indices, kind="vjp", kinds=kinds, options=unit.options)
+    unit.links.append(link)
+    return unit.aliases.ref(link, f"{name}_vjp")
+
+
+class Call:
+    """A call of a user function on the differentiated path: ``y, pullback = f_vjp(...)`` in the forward sweep."""
+
+    def __init__(self, pullback, func, wrt, checkpoint=None, rng=None):
+        self.pullback, self.func, self.wrt, self.checkpoint, self.rng = pullback, func, wrt, checkpoint, rng
+
+
+def user_call(sweep, s, op, g, defined, out, callee):
+    """``y = f(a, b)`` with ``f`` a user function: its pullback, from the linked vjp."""
+    call = _link_call(sweep, s, op, callee)
+    if call is None:
+        return
+    unit = sweep.unit
+    if call.checkpoint is not None:               # run the callee's forward sweep again, with the same draws
+        rerun = N.call(_helper(sweep, checkpoint_rerun), [N.clone(call.checkpoint), N.name(call.rng)]
+                       + [N.clone(a) for a in s.value.args], {k.arg: N.clone(k.value) for k in s.value.keywords})
+        out.append(N.assign(N.tup([N.store("_"), N.store(call.pullback)], gast.Store()), rerun))
+    result = N.call(N.name(call.pullback), [g])
+    atoms = [atom for _, atom in call.wrt]
+    if len(atoms) == 1:
+        contribute(sweep, atoms[0], result, defined, out)
+        return
+    # a pullback returns one adjoint per differentiated argument: unpack it, straight into adjoints
+    # not assigned yet, else into fresh names added afterwards
+    targets, direct, pending = [], set(), []
+    for atom in atoms:
+        if isinstance(atom, gast.Name) and atom.id not in defined and atom.id not in direct:
+            targets.append(N.store(sweep.bar(atom.id)))
+            direct.add(atom.id)
+        else:
+            part = unit.namer.fresh(sweep.bar(atom.id)) if isinstance(atom, gast.Name) else unit.namer.temp()
+            targets.append(N.store(part))
+            pending.append((atom, part))
+    out.append(N.assign(N.tup(targets, gast.Store()), result))
+    defined.update(direct)
+    for atom, part in pending:
+        contribute(sweep, atom, N.name(part), defined, out)
+
+
+# --- statements kept for their effect ---------------------------------------------------------
+def expression(sweep, s, defined):
+    """``items.append(v)``: the list's adjoint gives its last element to ``v``; other calls: none."""
+    from .sweep import Unappend
+    op = classify(s.value, sweep.unit.scope) if isinstance(s.value, gast.Call) else None
+    if op is None or op.primitive is not APPEND:
+        return []                                   # analysis/effects.py refused the ones that matter
+    items, value = op.args
+    if not isinstance(items, gast.Name):
+        return []
+    out = []
+    if items.id in sweep.active and items.id in defined:
+        rest = sweep.unit.namer.temp()
+        parts = N.call(_helper(sweep, tree.append_grads), [N.name(sweep.bar(items.id)), N.clone(items)])
+        out.append(N.assign(N.tup([N.store(sweep.bar(items.id)), N.store(rest)], gast.Store()), parts))
+        contribute(sweep, value, N.name(rest), defined, out)
+    return out + [Unappend(items.id, s)]
+
+
+# --- accumulation -----------------------------------------------------------------------------
+def contribute(sweep, atom, expr, defined, out):
+    """Add ``expr`` into the adjoint of ``atom`` (a name, or a literal of names)."""
+    if isinstance(atom, gast.Name):
+        if atom.id not in sweep.active:
+            return
+        bar = sweep.bar(atom.id)
+        if atom.id in defined:
+            out.append(N.assign(bar, N.add(N.name(bar), expr)))
+        else:
+            out.append(N.assign(bar, expr))
+            defined.add(atom.id)
+        return
+    if isinstance(atom, (gast.Tuple, gast.List)):
+        elts = atom.elts
+        if isinstance(expr, (gast.Tuple, gast.List)) and len(expr.elts) == len(elts):
+            for e, x in zip(elts, expr.elts):
+                contribute(sweep, e, x, defined, out)
+            return
+        parts = sweep.unit.namer.temp()
+        out.append(N.assign(parts, expr))
+        for i, e in enumerate(elts):
+            if set(names_in(e)) & sweep.active:
+                contribute(sweep, e, N.call(_helper(sweep, tree.part), [N.name(parts), N.const(i), N.clone(e)]),
+                           defined, out)
+
+
+def _accumulate_in_place(sweep, x, idx, g, defined, out, element_index=None):
+    """``y = x[i]`` in a loop that leaves ``x`` alone: add ``y_bar`` into ``x_bar[i]`` in place.
+
+    O(size of y) per iteration instead of O(size of x). Sound because ``x_bar`` is then a buffer
+    the backward sweep owns (a private copy made before the outermost loop, see sweep.py), no
+    other adjoint or primal value shares its memory, and ``x`` keeps its shape in the loop.
+    Switch: ``accumulate``.
+    """
+    unit = sweep.unit
+    if not (unit.options.accumulate and sweep.enclosing and isinstance(x, gast.Name) and x.id in sweep.active
+            and x.id in defined and x.id not in unit.facts.numbers):
+        return False
+    assigned = {n.id for loop in sweep.enclosing for n in gast.walk(loop) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Store)}
+    if x.id in assigned or x.id in unit.facts.mutated:
+        return False
+    sweep.owned.add(x.id)
+    if element_index is not None:                  # one number: x_bar[i] += g
+        target = gast.Subscript(value=N.name(sweep.bar(x.id)), slice=N.clone(element_index), ctx=gast.Store())
+        out.append(gast.AugAssign(target=target, op=gast.Add(), value=N.clone(g)))
+        return True
+    call = N.call(_helper(sweep, runtime.index_add), [N.name(sweep.bar(x.id)), idx, N.clone(g)])
+    out.append(gast.Expr(value=call))
+    return True
+
+
+def _logistic(sweep, s, g, defined, out):
+    """``p = 1 / (1 + exp(-z))`` (four statements once normalized): ``z_bar = p_bar * p * (1 - p)``.
+
+    Written from ``p`` alone, so neither ``exp(-z)`` nor ``1 + exp(-z)`` is kept for the backward
+    sweep. Sound when those temporaries are assigned once and read nowhere else (their adjoints
+    then come from this chain only). Switch: ``fuse``.
+    """
+    value = s.value
+    unit = sweep.unit
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div) and _is_one(value.left)
+            and isinstance(value.right, gast.Name)):
+        return False
+    chain, name = [], value.right.id
+    for step in ("add", "exp", "neg"):
+        d = unit.facts.definitions.get(name)
+        if d is None or unit.facts.loads.get(name) != 1:
+            return False
+        v = d.value
+        if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
+            name = v.right.id if _is_one(v.left) and isinstance(v.right, gast.Name) else \
+                v.left.id if _is_one(v.right) and isinstance(v.left, gast.Name) else None
+        elif step == "exp" and isinstance(v, gast.Call) and len(v.args) == 1 and not v.keywords \
+                and unit.scope.resolve(v.func) in (np.exp, math.exp) and isinstance(v.args[0], gast.Name):
+            name = v.args[0].id
+        elif step == "neg" and isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
+            name = v.operand.id if isinstance(v.operand, gast.Name) else None
+        else:
+            return False
+        if name is None:
+            return False
+        chain.append(d)
+    p = s.targets[0].id
+    contribute(sweep, N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(p)), gast.Mult(),
+                                            N.binop(N.const(1.0), gast.Sub(), N.name(p))), defined, out)
+    return True
+
+
+def _is_one(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == 1
+
+
+def _helper(sweep, fn):
+    return sweep.unit.aliases.ref(fn, fn.__name__)
+
+
+def no_rule(sweep, s, op):
+    unit = sweep.unit
+    if op.primitive is UNKNOWN:
+        if op.label.startswith("method"):
+            method = op.label.split(".")[1].rstrip("()")
+            what = f"cannot differentiate the {op.label}: no rule for this method"
+            hint = (f"call the NumPy function instead (np.{method}(x)), or register a rule with "
+                    f"`@s2sad.rules.vjp(np.{method})` and map the method to it with "
+                    f"`s2sad.rules.method(\"{method}\", np.{method})`")
+        elif op.label.startswith("attribute"):
+            attr = op.label.split(".")[1]
+            what = f"cannot differentiate the {op.label}: no rule for this attribute"
+            hint = (f"use a NumPy function instead, or register one with `@s2sad.rules.vjp(function)` and "
+                    f"`s2sad.rules.attribute(\"{attr}\", function)`")
+        else:
+            what = f"cannot differentiate a call to `{op.label}`: s2sad cannot tell which function it is"
+            hint = "call a module-level function, or register a rule with `@s2sad.rules.vjp(function)`"
+        return unit.error(NoRuleError, what, s, hint=hint)
+    obj = op.primitive
+    qual = f"{getattr(obj, '__module__', None) or ''}.{getattr(obj, '__qualname__', getattr(obj, '__name__', repr(obj)))}"
+    if jvp_rule(obj)[0] is not None:
+        what = f"`{op.label}` has a forward rule but no reverse rule"
+    else:
+        what = f"cannot differentiate `{op.label}`: no derivative rule for {qual.lstrip('.')}"
+    return unit.error(NoRuleError, what, s, hint=f"register one with `@s2sad.rules.vjp({op.label})`")

@@ -1,0 +1,192 @@
+"""Reverse mode, step one: the backward sweep, as statements with restore points.
+
+The backward sweep walks the forward statements in reverse order and emits, for each, its
+adjoint statements (reverse/adjoints.py), then a ``Restore(name, site)``: the point from which on
+the backward sweep needs ``name`` as it was *before* ``site`` assigned it. Whether that needs a
+stack (a push before ``site`` in the forward sweep, a pop at the restore point) or nothing is
+decided afterwards, from what the finished backward sweep reads (analysis/record.py), and put in
+place by reverse/realize.py. So at every point of the backward sweep each primal value it reads
+is the one the forward sweep had at the matching point, whatever the branches and loops.
+
+Branches are replayed with the same test (a name no statement of the branches assigns, see
+front/normalize.py). Loops run their iterations in reverse (``Loop`` below): a ``range`` loop
+over its range reversed, other loops a recorded number of times.
+
+Adjoints are *defined* or not: the first contribution to an adjoint assigns it, later ones add
+(no zero-initialisation); an assignment of ``y`` consumes ``y_bar`` (the adjoint of the value it
+overwrote starts from zero). Where control flow joins with an adjoint defined on one path only,
+the other path gets explicit zeros (reading the primal for its shape: a read like any other, so
+the record plan keeps what it needs).
+"""
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import nodes as N
+from .. import runtime
+from . import adjoints
+
+
+class Restore(gast.stmt):
+    """From here on (in the backward sweep) ``name`` must hold its value from before ``site``."""
+    _fields = ()
+
+    def __init__(self, name, site):
+        super().__init__()
+        self.name, self.site = name, site
+
+
+class Unappend(gast.stmt):
+    """From here on the list ``name`` must be as it was before ``site`` appended to it."""
+    _fields = ()
+
+    def __init__(self, name, site):
+        super().__init__()
+        self.name, self.site = name, site
+
+
+@dataclass
+class Loop:
+    """How one forward loop is replayed backward."""
+    node: object                 # the forward For/While
+    count: str = None            # name of its iteration count (None: the length of its range)
+    nested: bool = False         # inside another loop: the count is recorded at each exit
+    backward: object = None      # the backward loop (its header gives the loop variable each iteration)
+
+
+@dataclass
+class Backward:
+    body: list                   # the backward sweep (with Restore/Unappend points)
+    defined: set                 # adjoints defined at the function's entry
+    calls: dict = field(default_factory=dict)    # id(forward statement) -> adjoints.Call
+    loops: dict = field(default_factory=dict)    # id(forward loop) -> Loop
+    bars: dict = field(default_factory=dict)     # primal name -> its adjoint's name
+
+
+class Sweep:
+    """Builds the backward sweep of one function (reverse/adjoints.py does single statements)."""
+
+    def __init__(self, unit):
+        self.unit = unit
+        self.active = unit.facts.active
+        self.bars = {}               # primal name -> adjoint name
+        self.calls = {}              # id(statement) -> adjoints.Call
+        self.loops = {}              # id(loop) -> Loop
+        self.enclosing = []          # the forward loops around the statement being differentiated
+        self.owned = set()           # adjoints updated in place inside the current outermost loop
+
+    def bar(self, name):
+        if name not in self.bars:
+            self.bars[name] = self.unit.namer.derived(name, "bar")
+        return self.bars[name]
+
+    def zeros(self, name):
+        """The zero adjoint of ``name`` (reading ``name`` for its shape, unless it is a number)."""
+        if name in self.unit.facts.numbers:
+            return N.const(0.0)
+        return N.call(self.unit.aliases.ref(runtime.zeros_like, "zeros_like"), [N.name(name)])
+
+    # --- blocks ---------------------------------------------------------------------------
+    def block(self, stmts, defined):
+        """Backward statements of ``stmts`` (in reverse order); updates ``defined`` in place."""
+        out = []
+        commented = None
+        for s in reversed(stmts):
+            if isinstance(s, gast.If):
+                produced = self.branch(s, defined)
+            elif isinstance(s, (gast.For, gast.While)):
+                produced = self.loop(s, defined)
+            elif isinstance(s, gast.Assign):
+                produced = adjoints.assign(self, s, defined)
+            elif isinstance(s, gast.Expr):
+                produced = adjoints.expression(self, s, defined)
+            else:                                    # def, break, continue, pass, assert, raise
+                produced = []
+            code = [p for p in produced if not isinstance(p, (Restore, Unappend))]
+            if code and not isinstance(s, (gast.If, gast.For, gast.While)):
+                line = self.unit.source.file_line(s)
+                if line != commented:
+                    out.append(N.comment(f"grad of line {line}: {self.unit.source.text(s)}"))
+                    commented = line
+            elif isinstance(s, (gast.If, gast.For, gast.While)):
+                commented = None
+            out.extend(produced)
+        return out
+
+    def branch(self, s, defined):
+        then_defined, else_defined = set(defined), set(defined)
+        body = self.block(s.body, then_defined)
+        orelse = self.block(s.orelse, else_defined)
+        for missing, into in ((then_defined - else_defined, orelse), (else_defined - then_defined, body)):
+            for name in sorted(missing):
+                into.append(N.assign(self.bar(name), self.zeros(name)))
+        defined.clear()
+        defined.update(then_defined | else_defined)
+        if not body and not orelse:
+            return []
+        return [N.if_(N.clone(s.test), body or [gast.Pass()], orelse, like=s)]
+
+    def loop(self, s, defined):
+        """The backward sweep of a loop: its iterations in reverse."""
+        unit = self.unit
+        nested = bool(self.enclosing)
+        breaks = isinstance(s, gast.While) or _may_break(s.body)
+        base = s.target.id if isinstance(s, gast.For) else "loop"
+        count = unit.namer.fresh(f"{base}_count") if breaks else None
+        self.loops[id(s)] = Loop(node=s, count=count, nested=nested)
+        self.enclosing.append(s)
+        start = set(defined)
+        for _ in range(len(self.active) + 2):        # a fixed point: adjoints carried to the previous iteration
+            end = set(start)
+            body = self.block(s.body, end)
+            if end <= start:
+                break
+            start |= end
+        self.enclosing.pop()
+        before = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - defined)]
+        if not self.enclosing and self.owned:       # adjoints updated in place start as private copies
+            owned = unit.aliases.ref(runtime.owned, "owned")
+            before += [N.assign(self.bar(n), N.call(N.clone(owned), [N.name(self.bar(n))]))
+                       for n in sorted(self.owned & defined)]
+            self.owned = set()
+        resets = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - end)]
+        defined.clear()
+        defined.update(start)
+        reversed_ = unit.aliases.ref(reversed, "reversed")
+        if isinstance(s, gast.For):
+            header = N.name(s.iter.id)
+            if count is not None:
+                header = gast.Subscript(value=header, slice=gast.Slice(lower=None, upper=N.name(count), step=None),
+                                        ctx=gast.Load())
+            target = N.store(s.target.id)
+            iterable = N.call(reversed_, [header])
+        else:
+            target = N.store("_")
+            iterable = N.call(unit.aliases.ref(range, "range"), [N.name(count)])
+        back = N.located(gast.For(target=target, iter=iterable, body=(body + resets) or [gast.Pass()], orelse=[],
+                                  type_comment=None), s)
+        self.loops[id(s)].backward = back
+        out = before + [back]
+        if isinstance(s, gast.For):
+            out.append(Restore(s.target.id, s))
+        return out
+
+
+def run(fn, unit):
+    """The backward sweep of the normalized function ``fn`` (its last statement returns the result)."""
+    *forward, ret = fn.body
+    sweep = Sweep(unit)
+    result = ret.value
+    defined = {result.id} if isinstance(result, gast.Name) and result.id in unit.facts.active else set()
+    body = sweep.block(forward, defined) if defined else []
+    return Backward(body=body, defined=defined, calls=sweep.calls, loops=sweep.loops, bars=sweep.bars), sweep
+
+
+def _may_break(stmts):
+    """Whether a ``break`` in ``stmts`` (not in a loop inside them) may end their loop early."""
+    for st in stmts:
+        if isinstance(st, gast.Break):
+            return True
+        if isinstance(st, gast.If) and (_may_break(st.body) or _may_break(st.orelse)):
+            return True
+    return False
