@@ -1,38 +1,76 @@
-"""The user-facing functions: grad, value_and_grad, vjp, differentiable, show_adjoint."""
+"""The user-facing functions: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp, differentiable, show_adjoint.
+
+Derivatives of derivatives never differentiate reverse-mode code: a derivative of
+``grad(f, i)`` is the gradient of a *directional derivative* of ``f``, written with forward
+mode (plain code, no stacks or closures)::
+
+    d/dx_j (df/dx_i)           = grad_j  [ jvp(f)(x; e_i) ]      (grad of grad, x_i a number)
+    H_i v  (jvp of grad, hvp)  = grad_i  [ jvp(f)(x; v)   ]
+    vjp of grad_i, cotangent c = grad    [ jvp(f)(x; c at i) ]
+
+(mixed partial derivatives commute for the smooth functions s2sad differentiates).
+"""
 import functools
 
 import numpy as np
 
-from . import driver
-from .front.source import unwrap
+from . import markers, pipeline
 from .errors import WrtError
+from .front.source import unwrap
+from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
+from .options import resolve as resolve_options
 from .runtime import like
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
 
-
-def _wrt(f, wrt):
-    """Normalize ``wrt`` to (tuple of indices, whether to return a tuple)."""
-    if wrt is None:
-        wrt = getattr(f, "__s2sad_wrt__", 0)
-    if isinstance(wrt, (int, np.integer)) and not isinstance(wrt, bool):
-        return (int(wrt),), False
-    if isinstance(wrt, (tuple, list)) and wrt and all(isinstance(i, (int, np.integer)) for i in wrt):
-        return tuple(int(i) for i in wrt), True
-    raise WrtError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")
+_NUMBER = (float, int, np.floating, np.integer)
 
 
-def _as_float(args, wrt):
-    """Integer inputs in ``wrt`` are differentiated as floats."""
+def _kind(a):
+    """What generated code is specialised on: -1 for a number, the ndim of an array, the kinds of a
+    tuple's or list's items (up to 16), else None."""
+    t = type(a)
+    if t is float or t is np.ndarray:
+        return -1 if t is float else a.ndim
+    if isinstance(a, _NUMBER) and not isinstance(a, (bool, np.bool_)):
+        return -1
+    if (t is tuple or t is list) and len(a) <= 16:
+        return tuple(map(_kind, a))
+    return None
+
+
+def _kinds(args):
+    return tuple(map(_kind, args))
+
+
+def _check_differentiable(args, wrt, fname):
+    """A differentiated argument must hold floats: integers are counts and indices, not points of a
+    smooth function (JAX and Autograd refuse them too); complex numbers are not supported yet."""
     for i in wrt:
         if not -len(args) <= i < len(args):
-            continue                            # the transform reports a wrt out of range
+            continue                                   # the transform reports a wrt out of range
         a = args[i]
-        if type(a) is int or (type(a) is np.ndarray and a.dtype.kind in "iub"):
-            args = list(args)
-            args[i] = float(a) if type(a) is int else a.astype(float)
-    return args
+        if type(a) is float or type(a) is np.ndarray and a.dtype.kind == "f":
+            continue                                   # the common case, quickly
+        for leaf in _leaves(a):
+            kind = np.result_type(leaf).kind if isinstance(leaf, (np.ndarray, np.generic)) else \
+                "b" if isinstance(leaf, bool) else "i" if isinstance(leaf, int) else \
+                "c" if isinstance(leaf, complex) else "f" if isinstance(leaf, float) else None
+            if kind in ("i", "u", "b"):
+                raise WrtError(f"{fname}: argument {i} is differentiated but holds integers ({leaf!r:.40}); pass "
+                               f"a float (e.g. {float(np.ravel(leaf)[0]) if np.size(leaf) else 0.0!r} or "
+                               f"x.astype(float)), or leave it out of wrt")
+            if kind == "c":
+                raise WrtError(f"{fname}: argument {i} is complex; s2sad differentiates real floats only")
+
+
+def _leaves(x):
+    if isinstance(x, dict):
+        return [leaf for v in x.values() for leaf in _leaves(v)]
+    if isinstance(x, (tuple, list)):
+        return [leaf for v in x for leaf in _leaves(v)]
+    return [x]
 
 
 def _finish(grads, args, wrt, many):
@@ -43,89 +81,125 @@ def _finish(grads, args, wrt, many):
     return like(grads, args[wrt[0]])
 
 
-_NUMBER_TYPES = frozenset({float, int})
+def _name(f):
+    return getattr(f, "__name__", "f")
 
 
-def _kind(a, _numbers=_NUMBER_TYPES, _array=np.ndarray):
-    """What generated code is specialised on: -1 for a Python number, the ndim of an array, the
-    kinds of a tuple's or list's items (up to 16), else None."""
-    t = type(a)
-    if t in _numbers:
-        return -1
-    if t is _array:
-        return a.ndim
-    if (t is tuple or t is list) and len(a) <= 16:
-        return tuple(map(_kind, a))
-    return None
+# --- derivatives of derivatives --------------------------------------------------------------------
+def _derivative(f):
+    """(inner function, wrt, kind) when ``f`` is a function s2sad returned, else None."""
+    return getattr(unwrap(f), DERIVATIVE_ATTRIBUTE, None) or getattr(f, DERIVATIVE_ATTRIBUTE, None)
 
 
-def _kinds(args):
-    return tuple(map(_kind, args))
+def _directional(inner, wrt, args, options):
+    """The directional derivative of ``inner`` as plain generated code: ``D(*args, *tangents)`` is
+    ``jvp(inner)(args; tangents at wrt)``'s tangent (pipeline.directional)."""
+    return pipeline.directional(unwrap(inner), tuple(wrt), _kinds(args), options)
 
 
-def _function(f, wrt, kind, kinds=()):
-    """The generated function for ``f`` (compiled and bound on first use, then reused)."""
-    user_fn = driver.concrete(unwrap(f), kinds)       # grad(f) given: the generated code it runs
-    return driver.generate(user_fn, wrt, kind, kinds).bind(user_fn)
+def _as_plain(f, args, options):
+    """For ``f = grad(h, i)``: (D, extra args) with ``D(*args, *extra)`` equal to ``f(*args)`` and plain
+    code that s2sad differentiates like any function (``x_i`` must be a number). Else (f, ())."""
+    derivative = _derivative(f)
+    if derivative is None:
+        return f, ()
+    inner, wrt, kind = derivative
+    if kind not in ("grad",) or len(wrt) != 1:
+        raise WrtError(f"s2sad can differentiate grad(f) with respect to one argument again, not "
+                       f"{kind}(f, wrt={wrt!r})")
+    i = wrt[0]
+    if _kind(args[i]) != -1:
+        from .errors import NonScalarOutputError
+        raise NonScalarOutputError(f"grad needs a function that returns a scalar, but grad({_name(inner)}) returns "
+                                   f"the gradient of an array argument; use s2sad.hessian or s2sad.hvp")
+    inner, extra = _as_plain(inner, args, options)
+    return _directional(inner, (i,), tuple(args) + tuple(extra), options), extra + (1.0,)
 
 
-def _wrapper(f, wrt, value_too):
-    """The function ``grad``/``value_and_grad`` return: a dictionary lookup, then generated code."""
-    wrt, many = _wrt(f, wrt)
-    first = wrt[0]
-    compiled = {}                                  # kinds of the arguments -> generated function
-    floats = {}                                    # argument types, all float -> generated function
+# --- the generated function for a call ---------------------------------------------------------------
+def _bound(f, wrt, kind, args, options, warn=True):
+    return pipeline.function(unwrap(f), wrt, kind, _kinds(args), options, warn)
+
+
+def _wrapper(f, wrt, value_too, optimize):
+    wrt, many = wrt_indices(f, wrt)
+    cache = {}                                     # (kinds, options) -> pipeline.Bound
+    fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)})"
+    plain_cache = {}
 
     def call(*args, **kwargs):
-        fn = floats.get(tuple(map(type, args)))    # Python floats only: the types say it all
-        if fn is None:
-            args = _as_float(args, wrt)
-            key = tuple(map(_kind, args))
-            fn = compiled.get(key)
-            if fn is None:
-                fn = compiled[key] = _function(f, wrt, "value_and_grad", key)
-                if all(type(a) is float for a in args):
-                    floats[tuple(map(type, args))] = fn
-        value, grads = fn(*args, **kwargs)
-        grads = _finish(grads, args, wrt, many) if many else like(grads, args[first])
+        options = resolve_options(optimize)
+        if _derivative(f) is not None:             # grad(grad(h)): the gradient of h's directional derivative
+            target, extra = _as_plain(f, args, options)
+            full = tuple(args) + tuple(extra)
+        else:
+            target, full = f, args
+        _check_differentiable(args, wrt, fname)
+        key = (_kinds(full), options)
+        bound = cache.get(key)
+        if bound is None or not bound.valid():
+            bound = cache[key] = pipeline.function(unwrap(target), wrt, "value_and_grad", key[0], options,
+                                                   warn=True)
+        value, grads = bound.fn(*full, **kwargs)
+        grads = _finish(grads, args, wrt, many)
         return (value, grads) if value_too else grads
     functools.update_wrapper(call, unwrap(f))
     call.__wrapped__ = None
-    call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{getattr(f, '__name__', 'f')}"
-    call.__s2sad_derivative__ = (f, wrt, "value_and_grad" if value_too else "grad")   # differentiable again
+    call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"
+    setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "value_and_grad" if value_too else "grad"))
     return call
 
 
-def value_and_grad(f, wrt=None):
+def value_and_grad(f, wrt=None, *, optimize=True):
     """``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``.
 
     ``wrt`` is a positional parameter index (default 0, or the decorator's) or a tuple
-    of them (the gradient is then a tuple). ``f`` must return a scalar.
+    of them (the gradient is then a tuple). ``f`` must return a scalar. ``optimize=False``
+    uses the straightforward transform (see ``s2sad.optimizations``).
     """
-    return _wrapper(f, wrt, value_too=True)
+    return _wrapper(f, wrt, True, optimize)
 
 
-def grad(f, wrt=None):
-    """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``."""
-    return _wrapper(f, wrt, value_too=False)
+def grad(f, wrt=None, *, optimize=True):
+    """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``
+    (an index or a tuple of indices; default 0), shaped and typed like that argument."""
+    return _wrapper(f, wrt, False, optimize)
 
 
-def vjp(f, *args, wrt=None, **kwargs):
+def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     """Run ``f``'s forward sweep once: returns ``(value, vjp_fn)``.
 
     ``vjp_fn(cotangent)`` pulls a cotangent shaped like the value back to the
     argument(s) ``wrt``; it can be called many times.
     """
-    wrt, many = _wrt(f, wrt)
-    args = _as_float(args, wrt)
-    value, backward = _function(f, wrt, "vjp", _kinds(args))(*args, **kwargs)
+    wrt, many = wrt_indices(f, wrt)
+    options = resolve_options(optimize)
+    _check_differentiable(args, wrt, f"vjp({_name(f)})")
+    derivative = _derivative(f)
+    if derivative is not None:                    # vjp of grad(h, i): grad of h's derivative along the cotangent
+        inner, (i,), kind = _single(derivative)
+        value = f(*args, **kwargs)
+        directional = _directional(inner, (i,), args, options)
+
+        def vjp_fn(cotangent):
+            return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, like(cotangent, args[i]))
+        return value, vjp_fn
+    bound = _bound(f, wrt, "vjp", args, options)
+    value, backward = bound.fn(*args, **kwargs)
 
     def vjp_fn(cotangent):
         return _finish(backward(cotangent), args, wrt, many)
     return value, vjp_fn
 
 
-def jvp(f, primals, tangents):
+def _single(derivative):
+    inner, wrt, kind = derivative
+    if kind != "grad" or len(wrt) != 1:
+        raise WrtError(f"s2sad can differentiate grad(f) with respect to one argument again, not {kind}(f, wrt={wrt!r})")
+    return derivative
+
+
+def jvp(f, primals, tangents, *, optimize=True):
     """Forward mode: ``(f(*primals), tangent of the value)`` along ``tangents``.
 
     ``tangents`` has one entry per primal, shaped like it (a container's tangent is the same
@@ -139,9 +213,17 @@ def jvp(f, primals, tangents):
     wrt = tuple(i for i, t in enumerate(tangents) if t is not None)
     if not wrt:
         raise WrtError("jvp needs at least one tangent that is not None")
-    args = _as_float(primals, wrt)
-    dots = [like(tangents[i], args[i]) for i in wrt]
-    value, tangent = _function(f, wrt, "jvp", _kinds(args))(*dots, *args)
+    options = resolve_options(optimize)
+    _check_differentiable(primals, wrt, f"jvp({_name(f)})")
+    dots = [like(tangents[i], primals[i]) for i in wrt]
+    derivative = _derivative(f)
+    if derivative is not None:                    # jvp of grad(h, i): grad_i of h's derivative along the tangents
+        inner, (i,), kind = _single(derivative)
+        directional = _directional(inner, wrt, primals, options)
+        value, g = value_and_grad(directional, wrt=i, optimize=options)(*primals, *dots)
+        return f(*primals), like(g, primals[i])
+    bound = _bound(f, wrt, "jvp", primals, options)
+    value, tangent = bound.fn(*dots, *primals)
     return value, like(tangent, value)
 
 
@@ -164,7 +246,7 @@ def _stack(pieces, out_shape, in_shape, columns):
     return np.stack(pieces, axis=-1 if columns else 0).reshape(shape)
 
 
-def jacobian(f, wrt=0, mode="reverse"):
+def jacobian(f, wrt=0, mode="reverse", *, optimize=True):
     """``jacobian(f)(*args)``: the Jacobian of ``f`` (array or number valued) with respect to argument
     ``wrt`` (an array or a number), shaped ``f(*args).shape + args[wrt].shape``.
 
@@ -174,41 +256,40 @@ def jacobian(f, wrt=0, mode="reverse"):
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian mode must be 'reverse' or 'forward', got {mode!r}")
-    indices, many = _wrt(f, wrt)
+    indices, many = wrt_indices(f, wrt)
 
     def jac(*args):
-        args = _as_float(args, indices)
         blocks = []
         for i in indices:
             in_shape = np.shape(args[i])
             if mode == "forward":
-                fn = _function(f, (i,), "jvp", _kinds(args))
-                value = None
-                columns = []
+                value, columns = None, []
                 for e in _basis(args[i]):
-                    value, column = fn(e, *args)
+                    tangents = [None] * len(args)
+                    tangents[i] = e
+                    value, column = jvp(f, args, tangents, optimize=optimize)
                     columns.append(column)
                 out_shape = np.shape(value) if value is not None else np.shape(f(*args))
                 blocks.append(_stack(columns, out_shape, in_shape, columns=True))
             else:
-                value, pullback = vjp(f, *args, wrt=i)
+                value, pullback = vjp(f, *args, wrt=i, optimize=optimize)
                 rows = [pullback(e) for e in _basis(value)]
                 blocks.append(_stack(rows, np.shape(value), in_shape, columns=False))
         return tuple(blocks) if many else blocks[0]
-    jac.__name__ = f"jacobian_{getattr(f, '__name__', 'f')}"
+    jac.__name__ = f"jacobian_{_name(f)}"
     return jac
 
 
-def hessian(f, wrt=0):
+def hessian(f, wrt=0, *, optimize=True):
     """``hessian(f)(*args)``: the matrix of second derivatives of scalar-valued ``f`` with respect to
-    argument ``wrt``, shaped ``x.shape + x.shape``; forward mode over the reverse-mode gradient."""
-    index, _ = _wrt(f, wrt)
+    argument ``wrt``, shaped ``x.shape + x.shape`` (one gradient of a directional derivative per column)."""
+    index, _ = wrt_indices(f, wrt)
     if len(index) != 1:
         raise WrtError("hessian takes one argument index as wrt")
-    return jacobian(grad(f, index[0]), index[0], mode="forward")
+    return jacobian(grad(f, index[0], optimize=optimize), index[0], mode="forward", optimize=optimize)
 
 
-def hvp(f, wrt=0):
+def hvp(f, wrt=0, *, optimize=True):
     """``hvp(f, wrt=k)`` returns ``product(*args)`` computing the Hessian of scalar-valued ``f`` with
     respect to argument ``k`` times a vector ``v``, without forming the Hessian.
 
@@ -216,11 +297,11 @@ def hvp(f, wrt=0):
     the order ``scipy.optimize.minimize`` uses for ``hessp(x, p, *args)``, so
     ``minimize(f, x0, args=(c,), jac=s2sad.grad(f), hessp=s2sad.hvp(f))`` is correct.
     """
-    index, _ = _wrt(f, wrt)
+    index, _ = wrt_indices(f, wrt)
     if len(index) != 1:
         raise WrtError("hvp takes one argument index as wrt")
     k = index[0]
-    gradient = grad(f, k)
+    gradient = grad(f, k, optimize=optimize)
 
     def product(*args_and_v):
         position = k if k >= 0 else len(args_and_v) - 1 + k
@@ -231,11 +312,11 @@ def hvp(f, wrt=0):
         v = args_and_v[position + 1]
         if np.shape(v) != np.shape(args[position]):
             raise ValueError(f"hvp: the vector has shape {np.shape(v)} but argument {k} of "
-                             f"{getattr(f, '__name__', 'f')} has shape {np.shape(args[position])}")
+                             f"{_name(f)} has shape {np.shape(args[position])}")
         tangents = [None] * len(args)
         tangents[position] = v
-        return jvp(gradient, args, tangents)[1]
-    product.__name__ = f"hvp_{getattr(f, '__name__', 'f')}"
+        return jvp(gradient, args, tangents, optimize=optimize)[1]
+    product.__name__ = f"hvp_{_name(f)}"
     return product
 
 
@@ -247,7 +328,7 @@ def differentiable(fn=None, *, wrt=0):
     """
     if fn is None:
         return lambda f: differentiable(f, wrt=wrt)
-    _wrt(fn, wrt)                                   # validate early
+    wrt_indices(fn, wrt)                            # validate early
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -256,38 +337,26 @@ def differentiable(fn=None, *, wrt=0):
     return wrapper
 
 
-def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"):
+def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
     """The generated derivative code of ``f`` as a string.
 
-    Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function) or ``"vjp"`` (the
-    forward sweep returning a closure that runs the backward sweep). ``mode="forward"``: the
+    Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function), ``"grad"`` or ``"vjp"``
+    (the forward sweep returning a closure that runs the backward sweep). ``mode="forward"``: the
     tangent code ``jvp`` runs. With example ``args``, the code specialised for them (plain
     float arithmetic where arguments are numbers), as ``grad`` runs it for such arguments.
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
-    wrt, _ = _wrt(f, wrt)
+    wrt, _ = wrt_indices(f, wrt)
     kinds = _kinds(args or ())
-    return driver.generate(driver.concrete(unwrap(f), kinds), wrt, "jvp" if mode == "forward" else kind, kinds).text
+    return pipeline.generate(unwrap(f), wrt, "jvp" if mode == "forward" else kind, kinds,
+                             resolve_options(optimize)).text
 
 
-def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"):
+def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
     """Print the generated derivative code of ``f`` (for example ``args``, if given);
     ``mode="forward"`` prints the tangent code."""
-    print(adjoint_source(f, wrt, kind, args, mode), end="")
+    print(adjoint_source(f, wrt, kind, args, mode, optimize=optimize), end="")
 
 
-def checkpoint(fn):
-    """Mark user function ``fn`` (as a decorator, or ``g = checkpoint(f)``) so that reverse mode stores
-    none of its intermediates: the backward sweep runs its forward sweep again where it needs them.
-    Memory for time: what the caller stores for a call is then only the call's arguments."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return fn(*args, **kwargs)
-    wrapper.__s2sad_checkpoint__ = True
-    return wrapper
-
-
-def stop_gradient(x):
-    """``x`` itself, through which no derivative flows (a constant to the differentiated code)."""
-    return x
+__all__ += ["markers"]

@@ -13,8 +13,6 @@ import builtins
 import inspect
 import sys
 import sysconfig
-from dataclasses import dataclass
-
 import gast
 
 from . import nodes as N
@@ -44,15 +42,21 @@ def user_function(obj):
     return not any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
 
 
-@dataclass(frozen=True)
 class Nested:
-    """A function defined inside a differentiated function, lifted: differentiated from this text,
-    with the enclosing user function's globals and closure cells."""
-    owner: object              # the enclosing user function object (its globals and cells)
-    name: str
-    text: str                  # the lifted definition's source
-    filename: str
-    first_line: int            # file line of the text's line 1
+    """A function defined inside a differentiated function, lifted (front/lift.py): differentiated from its
+    lifted tree, with the enclosing user function's globals and closure cells. Equal when the enclosing
+    function and the lifted text are."""
+
+    def __init__(self, owner, node, filename, first_line, lines):
+        self.owner = owner                 # the enclosing user function object (its globals and cells)
+        self.name = self.__name__ = node.name
+        self.__qualname__ = f"{getattr(owner, '__qualname__', '?')}.<locals>.{node.name}"
+        self._node = N.clone(node)
+        self.text = N.unparse(node)
+        self.filename, self.first_line, self.lines = filename, first_line, tuple(lines)
+
+    def tree(self):
+        return N.clone(self._node)
 
     def __hash__(self):
         return hash((id(self.owner), self.name, self.text))
@@ -61,13 +65,6 @@ class Nested:
         return isinstance(other, Nested) and self.owner is other.owner and self.name == other.name \
             and self.text == other.text
 
-    @property
-    def __name__(self):
-        return self.name
-
-    @property
-    def __qualname__(self):
-        return f"{getattr(self.owner, '__qualname__', '?')}.<locals>.{self.name}"
 
 
 def signature_of(callee, lifted=None):

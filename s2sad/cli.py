@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, aot, driver
+from . import __version__, aot, unit as units
 from .errors import S2SadError, TransformError
 
 ERROR, STALE = 2, 1
@@ -121,7 +121,7 @@ def _modes(names):
     """``names``, checked: each must be in MODES, and the driver must generate its kind of code."""
     for name in names:
         mode = aot.MODES.get(name)
-        if mode is None or mode.kind not in driver.KINDS:
+        if mode is None or mode.kind not in units.KINDS:
             raise CommandError(f"--mode {name}: {name} mode is not available in this version of s2sad")
     return names
 

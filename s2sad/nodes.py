@@ -212,3 +212,9 @@ if sys.version_info < (3, 11):
         def visit_Tuple(self, node):
             with self.delimit_if("(", ")", len(node.elts) == 0 or self.get_precedence(node) > ast._Precedence.TUPLE):
                 self.items_view(self.traverse, node.elts)
+
+
+def params(fn):
+    """The names of a function definition's parameters (positional, then keyword-only)."""
+    args = fn.args
+    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]

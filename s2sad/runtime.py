@@ -6,6 +6,7 @@ helpers (and the container adjoints of tree.py, re-exported here) use NumPy and
 the standard library only, so generated modules can carry them along.
 """
 import math
+import random
 
 import numpy as np
 
@@ -20,7 +21,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "shape_of", "sequence", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
+    "slogdet_grad", "shape_of", "sequence", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
@@ -169,6 +170,89 @@ def _unindex_container(g, x, idx):
     if isinstance(adj, dict):
         return type(adj)({k: zeros.get(k, v) for k, v in adj.items()})
     return type(adj)(zeros.get(k, v) for k, v in enumerate(adj))
+
+
+# --- checkpoints: the same random draws when a call runs again -----------------------------------
+def _generators_in(values):
+    return [v for v in values if isinstance(v, (np.random.Generator, np.random.RandomState, random.Random))]
+
+
+def _reachable_generators(fn, depth=3, seen=None):
+    """Random generators ``fn`` (and the Python functions it names, a few calls deep) reads from its
+    globals and closure: what a second run of it could draw from besides the global ones."""
+    seen = set() if seen is None else seen
+    fn = getattr(fn, "__wrapped__", fn)
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
+    code = getattr(fn, "__code__", None)
+    if code is None or id(code) in seen:
+        return []
+    seen.add(id(code))
+    names, codes = set(), [code]
+    while codes:
+        c = codes.pop()
+        names.update(c.co_names)
+        codes.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    values = [fn.__globals__[n] for n in sorted(names) if n in fn.__globals__]
+    values += [cell.cell_contents for cell in (fn.__closure__ or ()) if _filled(cell)]
+    found = _generators_in(values)
+    if depth:
+        for v in values:
+            if callable(v) and getattr(v, "__code__", None) is not None:
+                found += _reachable_generators(v, depth - 1, seen)
+    return found
+
+
+def _filled(cell):
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:
+        return False
+
+
+def _get(g):
+    if isinstance(g, np.random.Generator):
+        return g.bit_generator.state
+    return g.get_state() if isinstance(g, np.random.RandomState) else g.getstate()
+
+
+def _set(g, state):
+    if isinstance(g, np.random.Generator):
+        g.bit_generator.state = state
+    elif isinstance(g, np.random.RandomState):
+        g.set_state(state)
+    else:
+        g.setstate(state)
+
+
+def rng_state(fn, *args, **kwargs):
+    """The states of every random generator a call ``fn(*args, **kwargs)`` may draw from: NumPy's global
+    one, Python's ``random``, and ``Generator``/``RandomState``/``random.Random`` objects among the
+    arguments or reachable from ``fn``'s globals and closure."""
+    generators = []
+    for g in _generators_in(list(args) + list(kwargs.values())) + _reachable_generators(fn):
+        if not any(g is h for h in generators):
+            generators.append(g)
+    return np.random.get_state(), random.getstate(), [(g, _get(g)) for g in generators]
+
+
+def checkpoint_rerun(fn, states, *args, **kwargs):
+    """``fn(*args, **kwargs)`` run again with every generator rewound to ``states`` (from ``rng_state``),
+    then left as it was: a checkpointed call sees the draws it saw the first time."""
+    global_state, python_state, generators = states
+    saved = (np.random.get_state(), random.getstate(), [(g, _get(g)) for g, _ in generators])
+    np.random.set_state(global_state)
+    random.setstate(python_state)
+    for g, state in generators:
+        _set(g, state)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        np.random.set_state(saved[0])
+        random.setstate(saved[1])
+        for g, state in saved[2]:
+            _set(g, state)
 
 
 # --- starting and finishing a sweep -------------------------------------------------------

@@ -43,6 +43,7 @@ class Unit:
     facts: Facts = field(default_factory=Facts)
     links: list = field(default_factory=list)    # back/link.Link objects the generated code calls
     own: tuple = None          # (target, wrt, kind, kinds) of the generated function itself: recursion calls it
+    warn: bool = False         # warn when the output does not depend on a wrt argument
 
     @property
     def mode(self):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import driver
+from s2sad import pipeline as driver
 from s2sad.testing import check_grads
 
 from . import helpers_module as hm

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import driver
+from s2sad import pipeline as driver
 from s2sad.errors import NoRuleError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
 from s2sad.rules import registry
 
@@ -662,7 +662,7 @@ def test_loops_and_branches_keep_their_shape():
 
 
 def test_calls_use_the_callees_own_tangent_code(monkeypatch):
-    from s2sad import driver
+    from s2sad import pipeline as driver
     from s2sad.optimize import inline_calls
     monkeypatch.setattr(inline_calls, "MAX_STATEMENTS", 0)          # small helpers are inlined otherwise
     monkeypatch.setattr(driver, "_cache", {})

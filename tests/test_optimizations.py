@@ -66,7 +66,7 @@ def test_matmul_with_known_ndims_is_pulled_back_directly():
 
 @pytest.mark.parametrize("args", [(0.9, 0.3, 0.1), (2, 1, 0.5)])
 def test_specialised_versions_are_cached_per_argument_kind(args):
-    from s2sad import driver
+    from s2sad import pipeline as driver
     g = s2sad.grad(of.recurrence, wrt=(0, 1, 2))
     g(*args)
     before = driver.stats["transforms"]
@@ -93,7 +93,7 @@ def test_reassigned_number_parameter_stays_a_number():
 @pytest.fixture
 def not_inlined(monkeypatch):
     """The same functions differentiated with calls kept as calls (each helper its own vjp)."""
-    from s2sad import driver
+    from s2sad import pipeline as driver
     from s2sad.optimize import inline_calls
 
     def grads(f, args, wrt):
@@ -198,7 +198,7 @@ def test_rk2_stores_the_stage_points_only():
 ])
 def test_recomputed_values_see_the_operands_they_were_computed_from(f, args, wrt):
     """Operands overwritten later in the iteration, read from the previous one, in branches and inner loops."""
-    from s2sad import driver
+    from s2sad import pipeline as driver
     from s2sad.reverse import loops
     g = check_grads(f, args, wrt=wrt)
     from .directional import directional_check

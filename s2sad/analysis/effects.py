@@ -215,3 +215,51 @@ def check(fn, unit, effects, varied):
                                          f"hold the same object, which cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
+
+
+def check_writes(fn, unit, varied, effects):
+    """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
+
+    - ``x[i] = v`` into a value that carries derivatives (x may share memory with an input);
+    - a method that works in place, or ``out=``, on such a value (``append`` to a list built here is fine);
+    - a call whose result is unused, passing such a value to a function that may change it in place
+      (not a registered primitive such as ``print``);
+    - a change in place of a parameter (the caller's value, which its derivative code does not see change).
+    """
+    from ..rules import registry
+    params = set(N.params(fn))
+    for name in sorted(set(effects.mutated) & params & varied):
+        change = effects.mutated[name][0]
+        raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{name}` in place, which "
+                         "cannot be differentiated", change, hint=f"work on a copy (`{name} = list({name})`, "
+                                                                   f"`{name} = {name}.copy()`) or build a new value")
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
+            if set(_root_names(s.targets[0].value)) & varied:
+                raise unit.error(UnsupportedSyntaxError, "writing into an array or list that is being differentiated "
+                                 "is not supported", s,
+                                 hint="build a new value instead (np.where, np.concatenate, or arithmetic with a mask)")
+            continue
+        value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if not isinstance(value, gast.Call):
+            continue
+        op = classify(value, unit.scope)
+        touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied
+        if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
+            receiver = set(names_in(value.func.value)) & varied
+        else:
+            receiver = set()
+        if not touched and not receiver:
+            continue
+        if "out" in op.kwargs and set(names_in(op.kwargs["out"])) & varied | touched:
+            raise unit.error(UnsupportedSyntaxError, "`out=` writes into an array in place, which cannot be "
+                             "differentiated", s, hint="drop `out=` and use the returned value")
+        if op.primitive is APPEND:
+            continue
+        if receiver and value.func.attr in IN_PLACE_METHODS:
+            raise unit.error(UnsupportedSyntaxError, f"`.{value.func.attr}()` changes a value being differentiated "
+                             "in place", s, hint="use a function that returns a new value")
+        if isinstance(s, gast.Expr) and not op.nondiff and (op.primitive is UNKNOWN or not registry.has_rule(op.primitive)):
+            raise unit.error(UnsupportedSyntaxError, "a call whose result is not used, with a value being "
+                             "differentiated: it may change that value in place", s,
+                             hint="assign its result, or call it outside the differentiated function")

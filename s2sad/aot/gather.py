@@ -24,8 +24,8 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 
-from .. import driver, runtime
-from ..back.link import Deferred
+from .. import calls, pipeline, runtime
+from ..back.link import Link
 from ..errors import S2SadError, TransformError
 from ..front.source import unwrap
 from . import names as text_names
@@ -100,9 +100,10 @@ def gather(entries):
     for key in todo:                                  # grows while it runs: breadth first
         if key in program.units:
             continue
-        fn, wrt, kind, kinds = key
+        target, wrt, kind, kinds = key
+        fn = target.owner if isinstance(target, calls.Nested) else target     # whose names the code reads
         try:
-            gen = driver.generate(fn, wrt, kind, kinds)
+            gen = pipeline.generate(target, wrt, kind, kinds)
         except S2SadError as exc:
             if isinstance(exc, TransformError) and exc.filename:
                 raise
@@ -112,9 +113,9 @@ def gather(entries):
         for name in sorted(text_names.global_names(gen.text)):
             if name == gen.name:
                 unit.links[name] = key                    # recursion
-            elif isinstance(gen.bindings.get(name), Deferred):
+            elif isinstance(gen.bindings.get(name), Link):
                 link = gen.bindings[name]
-                unit.links[name] = _key(link.fn, link.wrt, link.kind, link.kinds)
+                unit.links[name] = _key(link.target, link.wrt, link.kind, link.kinds)
                 todo.append(unit.links[name])
             elif gen.bindings.get(name) is runtime:
                 unit.helpers = name
@@ -127,7 +128,7 @@ def gather(entries):
 
 
 def _key(fn, wrt, kind, kinds=()):
-    return (unwrap(fn), tuple(wrt), kind, tuple(kinds))
+    return (fn if isinstance(fn, calls.Nested) else unwrap(fn), tuple(wrt), kind, tuple(kinds))
 
 
 def _read(program, name, fn):

@@ -5,7 +5,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..api import _wrt
+from ..markers import wrt_indices as _wrt
 from ..front.source import unwrap
 from .gather import StandaloneError
 from .write import Export

@@ -11,7 +11,7 @@ import re
 import types
 
 from .. import nodes as N
-from .link import Deferred
+from .link import Link
 
 _COMMENT = re.compile(rf"^(\s*){N.COMMENT_PREFIX}\((['\"])(.*)\2\)$")
 _serial = itertools.count(1)
@@ -52,12 +52,17 @@ def compile_function(text, name, fn_globals, cells, bindings, origin, defaults=N
     own.cell_contents = fn
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
-    deferred = [cell for cell in closure if isinstance(cell.cell_contents, Deferred)]
-    return fn, deferred
+    links = [cell for cell in closure if isinstance(cell.cell_contents, Link)]
+    return fn, links
 
 
-def resolve_links(cells):
-    """Fill the cells that hold links to other generated functions (after the caller is registered)."""
+def resolve_links(cells, resolve):
+    """Fill the cells that hold links to other generated functions (after the caller is registered);
+    ``resolve(link)`` gives a pipeline.Bound. Returns the Bound objects."""
+    linked = []
     for cell in cells:
-        if isinstance(cell.cell_contents, Deferred):
-            cell.cell_contents = cell.cell_contents.resolve()
+        if isinstance(cell.cell_contents, Link):
+            bound = resolve(cell.cell_contents)
+            cell.cell_contents = bound.fn
+            linked.append(bound)
+    return linked

@@ -7,6 +7,8 @@
 ('square', 'return x * x')
 """
 import inspect
+import linecache
+import os
 import textwrap
 from dataclasses import dataclass, field
 
@@ -66,6 +68,14 @@ def from_text(text, filename="<text>", fn=None):
     return Source(fn=fn, tree=tree, filename=filename, first_line=1, lines=snippet.splitlines())
 
 
+def of_nested(nested):
+    """The Source of a function defined inside another (calls.Nested): its lifted tree, with the
+    enclosing function's file, lines and line numbers."""
+    tree = nested.tree()
+    return Source(fn=None, tree=tree, filename=nested.filename, first_line=nested.first_line,
+                  lines=list(nested.lines))
+
+
 _generated = {}     # code object of a compiled generated function -> (its source text, file name)
 
 
@@ -88,6 +98,8 @@ def read(fn):
             f"(s2sad reads source code; for a builtin or C extension register a rule "
             f"with `@s2sad.rules.vjp`)")
     filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    if filename and os.path.exists(filename):      # an edited file is read again, whatever its mtime says
+        linecache.updatecache(filename, fn.__globals__)
     try:
         lines, first_line = inspect.getsourcelines(fn)
     except (OSError, TypeError) as exc:

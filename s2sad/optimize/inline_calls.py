@@ -5,22 +5,18 @@ vjp, and every call (every loop iteration) builds a pullback closure that the ba
 sweep keeps. Inlined, the helper's operations become the caller's: recorded only where
 the backward sweep needs them, and simplified with the rest.
 
->>> import math
->>> from s2sad.front.source import from_text
->>> from s2sad.front.resolve import Scope
 >>> from s2sad.front.normalize import show
+>>> from s2sad.unit import unit_for_text
 >>> def rates(x, y, a):
 ...     return a * x - x * y, x * y - y
->>> src = from_text('''
+>>> unit = unit_for_text('''
 ... def f(x, y, a):
 ...     k1x, k1y = rates(x, y, a)
 ...     return k1x + k1y
-... ''', fn=lambda: None)
->>> namer = N.Namer(N.all_names(src.tree) | {"f"})
->>> scope = Scope({"rates": rates, "__name__": "s2sad_doctest"}, local_names={"x", "y", "a", "k1x", "k1y"})
->>> inliner = Inliner(src.fn, scope, namer)
->>> inliner.eligible = lambda callee: True      # a doctest's functions count as s2sad's, not a user's
->>> print(show(run(src.tree, inliner)))
+... ''', {"rates": rates})
+>>> unit.fn = unit.owner = lambda: None
+>>> Inliner.eligible = lambda self, callee: True      # a doctest's functions count as s2sad's, not a user's
+>>> print(show(run(unit.source.tree, unit)))
 def f(x, y, a):
     _t1 = a * x
     _t2 = x * y
@@ -39,19 +35,23 @@ location, so the backward sweep's ``# grad of line N`` comment cites the call.
 import inspect
 import types
 
-from ..reverse.adjoint import is_checkpoint
-
 import gast
 
 from .. import nodes as N
 from ..analysis.ops import classify
+from ..calls import is_checkpoint, user_function
 from ..front import fence, jumps, normalize, source as front_source
 
 MAX_STATEMENTS = 60            # lowered statements of a helper, nested ones included
 
 
-def run(fn, inliner):
-    """A copy of the normalized, jump-structured FunctionDef ``fn`` with eligible calls inlined."""
+def run(fn, unit):
+    """A copy of the normalized, jump-structured FunctionDef ``fn`` with eligible calls inlined (switch ``inline``).
+
+    Sound: the inlined statements compute what the call computed (the helper reads the same
+    globals, has no closure, and its names are renamed apart from the caller's).
+    """
+    inliner = Inliner(unit)
     if inliner.caller is None:
         return fn
     fn = N.clone(fn)
@@ -60,10 +60,11 @@ def run(fn, inliner):
 
 
 class Inliner:
-    def __init__(self, caller, scope, namer):
-        self.caller = front_source.unwrap(caller) if caller is not None else None
-        self.scope = scope
-        self.namer = namer
+    def __init__(self, unit):
+        self.unit = unit
+        self.caller = front_source.unwrap(unit.fn) if unit.fn is not None else None
+        self.scope = unit.scope
+        self.namer = unit.namer
         self._sources = {}                  # callee -> its Source, or None when it cannot be inlined
 
     def eligible(self, callee):
@@ -115,8 +116,9 @@ class Inliner:
             self.namer.reserve(name)
         source = front_source.Source(fn=callee, tree=N.clone(source.tree), filename=source.filename,
                                      first_line=source.first_line, lines=source.lines)
+        sub = _SubUnit(self.unit, source)
         try:
-            lowered = jumps.run(normalize.run(source, self.namer), self.namer)
+            lowered = jumps.run(normalize.run(source.tree, sub), sub)
         except Exception:                   # noqa: BLE001  (the call is then differentiated as a call)
             return None
         if source.shared_updates or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
@@ -256,8 +258,17 @@ def _bind(callee, args, kwargs):
 
 
 def _user_function(obj):
-    from ..reverse.adjoint import user_function
     return user_function(obj)
+
+
+class _SubUnit:
+    """What normalize and jumps read of a unit, for a helper being inlined into the caller's."""
+
+    def __init__(self, unit, source):
+        self.source, self.scope, self.namer, self.aliases = source, unit.scope, unit.namer, unit.aliases
+
+    def error(self, cls, message, node, hint=None):
+        return self.source.error(cls, message, node, hint=hint)
 
 
 _calls = {}

@@ -201,8 +201,8 @@ def _link(sweep, callee, indices, kinds, lifted):
     unit = sweep.unit
     if lifted is not None:
         name = lifted.node.name
-        target = calls.Nested(owner=unit.owner, name=name, text=N.unparse(lifted.node),
-                              filename=unit.source.filename, first_line=unit.source.first_line)
+        target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
+                              unit.source.lines)
     else:
         target = unwrap(callee)
         name = target.__name__

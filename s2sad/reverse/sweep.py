@@ -179,6 +179,10 @@ def run(fn, unit):
     result = ret.value
     defined = {result.id} if isinstance(result, gast.Name) and result.id in unit.facts.active else set()
     body = sweep.block(forward, defined) if defined else []
+    for w in unit.wrt_names:                    # a gradient that nothing flowed into: zeros
+        if w not in defined:
+            body.append(N.assign(sweep.bar(w), sweep.zeros(w)))
+            defined.add(w)
     return Backward(body=body, defined=defined, calls=sweep.calls, loops=sweep.loops, bars=sweep.bars), sweep
 
 

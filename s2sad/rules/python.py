@@ -6,7 +6,7 @@ import builtins
 import math
 import operator
 
-from ..api import stop_gradient
+from ..markers import stop_gradient
 from ..runtime import broadcast, safe_log, unbroadcast, unindex, unsum
 from .registry import elementwise, jvp, nondiff, vjp
 

@@ -35,6 +35,17 @@ _METHODS = {}      # ndarray method name -> (primitive, packs_varargs)
 _ATTRIBUTES = {}   # ndarray attribute name -> primitive applied to the array
 
 
+_version = [0]     # bumped by every registration: generated code made before a new rule is not reused
+
+
+def version():
+    return _version[0]
+
+
+def _changed():
+    _version[0] += 1
+
+
 def _key(obj):
     try:
         hash(obj)
@@ -53,6 +64,7 @@ def vjp(*primitives, ndims=None):
         raise TypeError("vjp() needs the primitive(s) the rule is for, e.g. @vjp(np.sin)")
 
     def register(rule):
+        _changed()
         for p in primitives:
             if ndims is not None:
                 _VJP_NDIM[(_key(p), tuple(ndims))] = rule
@@ -69,6 +81,7 @@ def jvp(*primitives):
         raise TypeError("jvp() needs the primitive(s) the rule is for, e.g. @jvp(np.sin)")
 
     def register(rule):
+        _changed()
         for p in primitives:
             _JVP[_key(p)] = rule
             _ELEMENTWISE.discard(_key(p))
@@ -90,6 +103,7 @@ def elementwise(*primitives):
 
 def nondiff(*primitives):
     """Register primitives whose output carries no derivative (floor, sign, argmax, shape, ...)."""
+    _changed()
     for p in primitives:
         _NONDIFF[_key(p)] = True
         _VJP.pop(_key(p), None)
@@ -102,11 +116,13 @@ def method(name, primitive, packs_varargs=False):
     ``packs_varargs``: the method takes a shape as separate arguments
     (``x.reshape(2, 3)`` is ``np.reshape(x, (2, 3))``).
     """
+    _changed()
     _METHODS[name] = (primitive, packs_varargs)
 
 
 def attribute(name, primitive):
     """``x.name`` differentiates like ``primitive(x)`` (``x.T`` is ``np.transpose(x)``)."""
+    _changed()
     _ATTRIBUTES[name] = primitive
 
 

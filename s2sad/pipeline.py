@@ -1,0 +1,368 @@
+"""The compiler: every pass, in order, over one unit of work; and the cache of what it produced.
+
+    source --parse--> gast --fence--> --lift--> --normalize--> --jumps--> --inline--> --versions-->
+           --effects, activity, shapes--> --reverse (sweep, record, realize, assemble) | forward (tangent)-->
+           --cleanup, fold--> --emit--> text --compile--> function (cached, keyed by meaning)
+
+``differentiate`` lists the passes; ``generate`` is the cache in front of it; ``Generated.bind``
+compiles the text against the user's globals and closure cells and resolves the links to the
+generated code of the functions it calls.
+"""
+import builtins
+import threading
+import types
+import weakref
+
+import gast
+
+from . import __version__
+from . import nodes as N
+from . import calls
+from .aliases import Aliases
+from .analysis import activity, effects as effects_analysis, record, shapes
+from .back import emit
+from .back.link import Link
+from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
+from .forward import tangent
+from .front import fence, jumps, lift, normalize, source as front_source, versions
+from .front.resolve import MISSING, Scope, assigned_names
+from .optimize import cleanup, fold, inline_calls
+from .options import Options
+from .reverse import assemble, realize, sweep
+from .rules import registry
+from .unit import Facts, Unit
+
+stats = {"transforms": 0, "compiles": 0}      # counters the tests read
+
+
+# --- the passes, in order -------------------------------------------------------------------------
+def differentiate(unit):
+    """Run every pass on ``unit``; returns the generated FunctionDef."""
+    tree = unit.source.tree
+    fence.run(unit.source)                                            # refuse what no pass handles
+    tree = lift.run(tree, unit)                                       # nested functions take outer locals as arguments
+    tree = normalize.run(tree, unit)                                  # one operation per statement
+    tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
+    if unit.options.inline:
+        tree = inline_calls.run(tree, unit)                           # small helpers' bodies
+    if unit.options.versions:
+        tree = versions.run(tree, unit)                               # a new name per assignment outside loops
+    unit.scope = unit.scope.with_locals(assigned_names(tree))
+    analyze(tree, unit)                                               # effects, activity, shapes
+    if unit.mode == "forward":
+        fn = tangent.run(tree, unit)
+    else:
+        backward, _ = sweep.run(tree, unit)                           # adjoints, with restore points
+        plan = record.run(tree, backward, unit)                       # what the forward sweep records
+        realized = realize.run(tree, backward, plan, unit)            # pushes and pops
+        if unit.options.cleanup:                                      # constants, copies, dead code
+            keep = {backward.bars[w] for w in unit.wrt_names}
+            realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit))
+        fn = assemble.run(tree, realized, backward, unit)             # value_and_grad | grad | vjp
+    if unit.options.fold:
+        fn = fold.run(fn, lambda n: isinstance(unit.scope.lookup(n), types.ModuleType), unit.aliases.helpers)
+    return fn
+
+
+def _pure_call(unit):
+    """Fold ``math.log(2.0)`` and friends when the callee is the math module's."""
+    import math
+
+    def resolve(func):
+        obj = unit.scope.resolve(func)
+        if getattr(obj, "__module__", None) == "math" or (callable(obj) and getattr(math, getattr(obj, "__name__", ""),
+                                                                                  None) is obj):
+            return obj
+        return None
+    return resolve
+
+
+def analyze(tree, unit):
+    """The facts the differentiation passes read (unit.facts), as plain data."""
+    effects = effects_analysis.run(tree, unit)
+    varied, active = activity.run(tree, unit, effects)
+    effects_analysis.check(tree, unit, effects, varied)
+    effects_analysis.check_writes(tree, unit, varied, effects)
+    facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated))
+    stores, loads = {}, {}
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name):
+            table = loads if isinstance(n.ctx, gast.Load) else stores
+            table[n.id] = table.get(n.id, 0) + 1
+    facts.loads = loads
+    facts.definitions = {s.targets[0].id: s for s in tree.body if isinstance(s, gast.Assign)
+                         and isinstance(s.targets[0], gast.Name) and stores.get(s.targets[0].id) == 1}
+    if unit.options.specialize:
+        params = N.params(tree)
+        ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
+        facts.shapes = shapes.run(tree, unit.scope, ndims, call_results)
+        facts.numbers = frozenset(n for n, c in facts.shapes.items() if c == shapes.SCALAR and n != shapes.SCALAR)
+        facts.ndims = shapes.ndims(tree, unit.scope, ndims, facts.shapes)
+    unit.facts = facts
+    if unit.warn:
+        for w in unit.wrt_names:
+            if w not in active:
+                import warnings
+                warnings.warn(f"{unit.source.filename}:{unit.source.first_line}: the output of "
+                              f"{unit.source.tree.name}() does not depend on its argument `{w}`: the derivative "
+                              f"with respect to it is zero", ZeroGradientWarning, stacklevel=6)
+
+
+_results = {}
+
+
+def call_results(fn, numbers):
+    """What user function ``fn`` returns when the arguments flagged in ``numbers`` are Python
+    numbers: True (a number), a tuple of flags (a tuple, which items are numbers), or None."""
+    fn = front_source.unwrap(fn)
+    key = (fn.__code__, numbers)
+    if key in _results:
+        return _results[key]
+    _results[key] = None
+    try:
+        unit = new_unit(fn, (), "value_and_grad", (), Options())
+        fence.run(unit.source)
+        tree = jumps.run(normalize.run(lift.run(unit.source.tree, unit), unit), unit)
+        tree = versions.run(tree, unit)
+    except Exception:                                   # noqa: BLE001  (the transform itself will report it)
+        return None
+    scope = unit.scope.with_locals(assigned_names(tree))
+    params = N.params(tree)
+    ndims = {p: -1 for p, is_number in zip(params, numbers) if is_number}
+    known = shapes.scalar_names(tree, scope, set(ndims), ndims, call_results)
+    result = tree.body[-1].value
+    if not isinstance(result, gast.Name):
+        return None
+    packs = [s.value for s in N.statements(tree.body) if isinstance(s, gast.Assign) and
+             isinstance(s.targets[0], gast.Name) and s.targets[0].id == result.id]
+    if result.id in known:
+        answer = True
+    elif packs and all(isinstance(v, gast.Tuple) for v in packs) and len({len(v.elts) for v in packs}) == 1:
+        answer = tuple(all(shapes._number(v.elts[k]) or isinstance(v.elts[k], gast.Name) and v.elts[k].id in known
+                           for v in packs) for k in range(len(packs[0].elts)))
+    else:
+        answer = None
+    _results[key] = answer
+    return answer
+
+
+# --- units ----------------------------------------------------------------------------------------
+def new_unit(target, wrt, kind, kinds, options, warn=False):
+    """A unit of work for ``target``: a Python function (decorated or generated), or a calls.Nested."""
+    if isinstance(target, calls.Nested):
+        source = front_source.of_nested(target)
+        owner = target.owner
+        fn = None
+    else:
+        fn = front_source.unwrap(target)
+        source = front_source.read(fn)
+        owner = fn
+    scope = Scope.of(owner, assigned_names(source.tree)) if owner is not None else Scope({}, {}, ())
+    namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
+    unit = Unit(fn=fn, owner=owner, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer),
+                wrt=tuple(wrt), kind=kind, kinds=tuple(kinds), options=options)
+    unit.warn = warn
+    params = unit.params
+    for i in unit.wrt:
+        if not -len(params) <= i < len(params):
+            raise WrtError(f"wrt={i} but {source.tree.name}() has {len(params)} positional parameter(s) "
+                           f"({', '.join(params)})")
+    unit.wrt = tuple(i % len(params) for i in unit.wrt)
+    suffix = {"value_and_grad": "value_and_grad", "grad": "grad", "vjp": "vjp", "jvp": "jvp"}[kind]
+    unit.name = namer.fresh(f"{source.tree.name}_{suffix}")
+    return unit
+
+
+# --- generated code and its cache ----------------------------------------------------------------
+class Bound:
+    """A generated function compiled against one owner, and the checks that keep it valid: every name
+    its transform (and the transforms of the generated code it links to) resolved still denotes the
+    same object, and no rule was registered since."""
+    __slots__ = ("fn", "checks", "gen", "__weakref__")
+
+    def __init__(self, fn, checks, gen):
+        self.fn, self.checks, self.gen = fn, checks, gen
+
+    def valid(self):
+        if registry.version() != self.gen.registry_version:
+            return False
+        for check in self.checks:
+            if not check():
+                return False
+        return True
+
+
+class Generated:
+    """Generated code for one target, ``wrt``, kind, argument kinds and options: text, what it binds,
+    and what it resolved (so that it is used only while those names mean the same objects)."""
+
+    def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True):
+        self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
+        self.resolved = resolved               # (where, name) -> object, as the transform saw them
+        self.registry_version = registry_version
+        self.owner_defaults = owner_defaults   # the owner's parameter defaults apply (its own code)
+        self._bound = weakref.WeakKeyDictionary()
+
+    def checks(self, owner):
+        """Cheap callables, each True while one resolved name still holds for ``owner``."""
+        cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
+        g = owner.__globals__ if owner is not None else {}
+        out = []
+        for (where, name), obj in self.resolved.items():
+            if where == "cell":
+                cell = cells.get(name)
+                out.append(lambda cell=cell, obj=obj: cell is not None and _cell(cell) is obj)
+            else:
+                out.append(lambda g=g, name=name, obj=obj: g.get(name, getattr(builtins, name, MISSING)) is obj)
+        return out
+
+    def still_valid(self, owner):
+        return registry.version() == self.registry_version and all(check() for check in self.checks(owner))
+
+    def bind(self, owner):
+        """The generated function, reading ``owner``'s own globals and closure cells (a Bound)."""
+        key = owner if owner is not None else _NO_OWNER
+        bound = self._bound.get(key)
+        if bound is not None and bound.valid():
+            return bound
+        cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
+        fn_globals = owner.__globals__ if owner is not None else {"__builtins__": builtins}
+        defaults = (owner.__defaults__, owner.__kwdefaults__) if owner is not None and self.owner_defaults \
+            else (None, None)
+        fn, links = emit.compile_function(self.text, self.name, fn_globals, cells, self.bindings, self.origin,
+                                          *defaults)
+        stats["compiles"] += 1
+        front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
+        bound = Bound(fn, self.checks(owner), self)
+        self._bound[key] = bound                       # registered first: recursion finds it
+        try:
+            linked = emit.resolve_links(links, resolve_link)
+        except BaseException:
+            del self._bound[key]
+            raise
+        seen = {id(c) for c in bound.checks}
+        for other in linked:
+            for check in other.checks:
+                if id(check) not in seen:
+                    seen.add(id(check))
+                    bound.checks.append(check)
+        return bound
+
+
+class _NoOwner:
+    pass
+
+
+_NO_OWNER = _NoOwner()
+
+
+def _cell(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return MISSING
+
+
+_cache = {}
+_lock = threading.RLock()
+
+
+def _identity(target):
+    """What identifies a target's source: its code object (kept alive by the cache), or the nested text."""
+    if isinstance(target, calls.Nested):
+        return ("nested", id(target.owner.__code__), target.name, target.text)
+    fn = front_source.unwrap(target)
+    code = getattr(fn, "__code__", None)
+    return ("code", id(code), code) if code is not None else ("object", id(fn), fn)
+
+
+def _owner(target):
+    if isinstance(target, calls.Nested):
+        return target.owner
+    return front_source.unwrap(target)
+
+
+def generate(target, wrt, kind="value_and_grad", kinds=(), options=None, warn=False):
+    """Generated code for ``target`` (a cache hit while the names it resolved still mean the same)."""
+    options = options or Options()
+    key = (_identity(target), tuple(wrt), kind, tuple(kinds), options.key(), __version__)
+    owner = _owner(target)
+    entries = _cache.get(key, ())
+    for gen in entries:
+        if gen.still_valid(owner):
+            return gen
+    with _lock:
+        for gen in _cache.get(key, ()):
+            if gen.still_valid(owner):
+                return gen
+        gen = transform(target, wrt, kind, kinds, options, warn)
+        _cache[key] = [g for g in _cache.get(key, ()) if g.still_valid(owner)][-3:] + [gen]
+        return gen
+
+
+def transform(target, wrt, kind, kinds=(), options=None, warn=False):
+    """Run the compiler on ``target`` (no cache)."""
+    stats["transforms"] += 1
+    options = options or Options()
+    unit = new_unit(target, wrt, kind, kinds, options, warn)
+    unit.own = (_link_target(target), unit.wrt, "vjp" if kind == "vjp" else "jvp" if kind == "jvp" else None,
+                tuple(kinds))
+    version = registry.version()
+    fn_tree = differentiate(unit)
+    text = emit.source_text(fn_tree)
+    origin = f"{unit.source.filename}:{unit.source.first_line}"
+    return Generated(text=text, name=fn_tree.name, bindings=dict(unit.aliases.bindings), origin=origin,
+                     resolved=dict(unit.scope.resolved), registry_version=version,
+                     owner_defaults=not isinstance(target, calls.Nested))
+
+
+def _link_target(target):
+    return target if isinstance(target, calls.Nested) else front_source.unwrap(target)
+
+
+def resolve_link(link):
+    """The compiled generated function a Link names (a Bound)."""
+    gen = generate(link.target, link.wrt, link.kind, link.kinds, link.options)
+    return gen.bind(_owner(link.target))
+
+
+def function(target, wrt, kind, kinds=(), options=None, warn=False):
+    """The compiled generated function for ``target`` (generated and bound on first use): a Bound."""
+    gen = generate(target, wrt, kind, kinds, options, warn)
+    return gen.bind(_owner(target))
+
+
+# --- directional derivatives: how derivatives of derivatives avoid differentiating reverse-mode code --
+_directionals = {}
+
+
+def directional(inner, wrt, kinds, options):
+    """A generated function ``D(*args, *tangents)`` returning the tangent of ``inner`` at ``args`` along
+    ``tangents`` (one per index in ``wrt``): forward-mode code, plain enough to be differentiated again
+    in either mode. Its source is registered, so s2sad reads it like a user function."""
+    options = options or Options()
+    key = (_identity(inner), tuple(wrt), tuple(kinds), options.key())
+    entry = _directionals.get(key)
+    if entry is not None and entry[1].valid():
+        return entry[0]
+    with _lock:
+        import inspect
+        params = [p.name for p in inspect.signature(inner).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(params) < len(kinds) - len(wrt):
+            params = params + [f"_a{k}" for k in range(len(params), len(kinds) - len(wrt))]
+        taken = set(params)
+        namer = N.Namer(taken | {"_jvp"})
+        dots = [namer.fresh(f"{params[i]}_dot") for i in wrt]
+        name = namer.fresh(f"{getattr(inner, '__name__', 'f')}_along")
+        text = (f"def {name}({', '.join(params + dots)}):\n"
+                f"    return _jvp({', '.join(dots + params)})[1]\n")
+        link = Link(target=inner, wrt=tuple(wrt), kind="jvp", kinds=tuple(kinds[:len(params)]), options=options)
+        owner = _owner(inner)
+        fn_globals = owner.__globals__ if owner is not None else {"__builtins__": builtins}
+        fn, links = emit.compile_function(text, name, fn_globals, {}, {"_jvp": link}, f"directional derivative of "
+                                          f"{getattr(inner, '__qualname__', name)}")
+        front_source.register_generated(fn.__code__, text, f"<s2sad {name}>")
+        linked = emit.resolve_links(links, resolve_link)
+        _directionals[key] = (fn, linked[0])
+        return fn

@@ -1,0 +1,183 @@
+"""Reverse mode, step three: put the record plan in place.
+
+The forward sweep gets the pushes the plan asks for (``h_stack.append(h)`` before an assignment
+of ``h``), the loop counts, and the calls of linked vjps (``y, y_pullback = f_vjp(a)``); the
+backward sweep gets the matching pops at its restore points (``h = h_stack.pop()``) and drops
+the others::
+
+    for i in i_range:                 for i in i_range:
+        h = np.tanh(W @ h)     ->         _t1 = W @ h
+                                          h_stack.append(h)
+                                          h = np.tanh(_t1)
+    ...                               for i in reversed(i_range):
+                                          _t1_bar = h_bar * (1.0 - h * h)
+                                          h = h_stack.pop()
+                                          ...
+"""
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import nodes as N
+from .. import runtime
+from ..runtime import rng_state
+from .sweep import Restore, Unappend
+
+
+@dataclass
+class Realized:
+    forward: list             # the forward sweep
+    backward: list            # the backward sweep
+    stacks: dict = field(default_factory=dict)     # (kind, name) -> stack name
+    restored: set = field(default_factory=set)     # primal names the backward sweep pops
+    unappended: set = field(default_factory=set)   # lists the backward sweep shortens
+    inits: list = field(default_factory=list)      # statements starting the forward sweep
+
+
+def run(fn, backward, plan, unit):
+    r = _Realize(unit, backward, plan)
+    forward = r.forward(fn.body[:-1])
+    back = r.backward(backward.body)
+    inits = [N.assign(stack, gast.List(elts=[], ctx=gast.Load())) for stack in r.stacks.values()]
+    params = set(N.params(fn))
+    unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan) if n not in params)
+    inits += [N.assign(n, N.const(None)) for n in unbound]
+    return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
+                    inits=inits)
+
+
+class _Realize:
+    def __init__(self, unit, backward, plan):
+        self.unit, self.info, self.plan = unit, backward, plan
+        self.stacks = {}
+        self.restored, self.unappended = set(), set()
+        self.site_pushes = {}         # id(forward site) -> [(name, how)]
+        from ..analysis.record import Decision  # noqa: F401  (the plan's entries)
+        for p in _points(backward.body):
+            d = plan.decisions[id(p)]
+            if isinstance(p, Restore) and d.how in ("push", "shape"):
+                self.site_pushes.setdefault(id(p.site), []).append((p.name, d.how))
+        self.backward_loops = {id(loop.backward): loop for loop in backward.loops.values()}
+
+    def stack(self, name, kind="restore"):
+        key = (kind, name)
+        if key not in self.stacks:
+            self.stacks[key] = self.unit.namer.derived(name, "stack")
+        return self.stacks[key]
+
+    def push(self, name, how="push", kind="restore"):
+        value = N.name(name)
+        if how == "shape":
+            value = N.call(self.unit.aliases.ref(runtime.shape_of, "shape_of"), [value])
+        return gast.Expr(value=N.call(N.attr(self.stack(name, kind), "append"), [value]))
+
+    def pop(self, name, kind="restore"):
+        return N.assign(name, N.call(N.attr(self.stack(name, kind), "pop")))
+
+    # --- forward sweep -----------------------------------------------------------------------
+    def forward(self, stmts):
+        out = []
+        for s in stmts:
+            pushes = [self.push(n, how) for n, how in sorted(set(self.site_pushes.get(id(s), [])))]
+            if isinstance(s, (gast.For, gast.While)):
+                out.extend(N.located(p, s) for p in pushes)
+                out.extend(self.loop(s))
+                continue
+            if isinstance(s, gast.If):
+                s.body = self.forward(s.body) or [gast.Pass()]
+                s.orelse = self.forward(s.orelse)
+                out.append(s)
+                continue
+            out.extend(N.located(p, s) for p in pushes)
+            call = self.info.calls.get(id(s))
+            if call is not None:
+                out.extend(self.call(s, call))
+                continue
+            out.append(s)
+        return out
+
+    def loop(self, s):
+        loop = self.info.loops.get(id(s))
+        s.body = self.forward(s.body)
+        if loop is None or loop.count is None:
+            return [s]
+        count = loop.count
+        s.body = [gast.AugAssign(target=N.store(count), op=gast.Add(), value=N.const(1))] + s.body
+        out = [N.located(N.assign(count, N.const(0)), s), s]
+        if self.plan.counts.get(id(s)):
+            out.append(N.located(self.push(count, kind="count"), s))
+        return out
+
+    def call(self, s, call):
+        """``y = f(a)`` -> ``y, y_pullback = f_vjp(a)``; a checkpointed call keeps its arguments' generators' states."""
+        if call.checkpoint is not None:
+            states = N.call(self.unit.aliases.ref(rng_state, "rng_state"), [N.clone(s.value.func)]
+                            + [N.clone(a) for a in s.value.args], {k.arg: N.clone(k.value) for k in s.value.keywords})
+            return [N.located(N.assign(call.rng, states), s), s]
+        target = s.targets[0]
+        s.targets = [N.tup([N.as_store(target), N.store(call.pullback)], gast.Store())]
+        s.value = gast.Call(func=N.clone(call.func), args=s.value.args, keywords=s.value.keywords)
+        return [s]
+
+    # --- backward sweep ----------------------------------------------------------------------
+    def backward(self, stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, Restore):
+                d = self.plan.decisions[id(s)]
+                if d.how in ("push", "shape"):
+                    out.append(self.pop(s.name))
+                    self.restored.add(s.name)
+                continue
+            if isinstance(s, Unappend):
+                if self.plan.decisions[id(s)].how == "push":
+                    out.append(gast.Expr(value=N.call(N.attr(s.name, "pop"))))
+                    self.unappended.add(s.name)
+                continue
+            if isinstance(s, gast.If):
+                s.body = self.backward(s.body)
+                s.orelse = self.backward(s.orelse)
+                if not _code(s.body) and not _code(s.orelse):
+                    continue                                   # nothing left to do on either branch
+                s.body = s.body or [gast.Pass()]
+            elif isinstance(s, gast.For):
+                s.body = self.backward(s.body) or [gast.Pass()]
+                loop = self.backward_loops.get(id(s))
+                if loop is not None and self.plan.counts.get(id(loop.node)):
+                    out.append(self.pop(loop.count, kind="count"))
+                if loop is not None:
+                    _simplify_header(s)
+            out.append(s)
+        return out
+
+    def maybe_unbound(self, stmts, plan):
+        """Names pushed, or read by the backward sweep, that an assignment inside a loop or branch may
+        be the first to bind: they start as None so that the first push (or zeros) has a value."""
+        inside = set()
+        for s in stmts:
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                for n in gast.walk(s):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        inside.add(n.id)
+        pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
+        return (pushed | set(plan.reads)) & inside
+
+
+def _points(stmts):
+    for s in stmts:
+        if isinstance(s, (Restore, Unappend)):
+            yield s
+        for field_ in ("body", "orelse"):
+            yield from _points(getattr(s, field_, None) or [])
+
+
+def _code(stmts):
+    return any(not isinstance(s, gast.Pass) and not N.is_comment(s) for s in stmts)
+
+
+def _simplify_header(loop):
+    """``for i in reversed(r)`` whose body never reads ``i``: ``for _ in range(len(r))`` is the same count."""
+    index = loop.target.id
+    if index == "_" or any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in gast.walk(s)):
+        return
+    loop.target = N.store("_")
