@@ -139,7 +139,10 @@ def sequence(items):
 
 
 def index_add(buf, idx, g):
-    """``buf[idx] += g`` in place (repeated indices add up); ``buf`` is an adjoint s2sad owns."""
+    """``buf[idx] += g``, in place where ``buf`` allows it (an array or list adjoint s2sad owns; repeated
+    indices add up); returns the buffer (a tuple's adjoint becomes a list)."""
+    if isinstance(buf, tuple):
+        buf = AdjList(buf)
     if isinstance(buf, (list, dict)):
         from .tree import add
         buf[idx] = add(buf[idx], g)
@@ -147,15 +150,20 @@ def index_add(buf, idx, g):
         buf[idx] += g
     else:
         np.add.at(buf, idx, g)
+    return buf
 
 
 def owned(buf):
-    """A private, writable copy of an adjoint, for ``index_add`` to update in place."""
+    """A private, writable copy of an adjoint, for ``index_add`` to update in place (a tuple's adjoint
+    becomes a list: the gradient is turned back into a tuple at the end)."""
     if isinstance(buf, np.ndarray):
         return np.array(buf, dtype=np.result_type(buf.dtype, np.float64) if buf.dtype.kind not in "fc" else buf.dtype)
-    if isinstance(buf, (list, dict)):
+    if isinstance(buf, (list, tuple, dict)):
         from .tree import adjoint_of
-        return adjoint_of(buf).copy() if isinstance(buf, (AdjList, AdjDict)) else adjoint_of(buf)
+        copy = adjoint_of(buf)
+        if isinstance(copy, tuple):
+            return AdjList(copy)
+        return type(copy)(copy)                       # a new AdjList/AdjDict (list.copy() would be a plain list)
     return buf
 
 

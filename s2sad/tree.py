@@ -120,7 +120,7 @@ def appended(items, value):
     return items
 
 
-def append_grads(g, items):
+def append_grads(g, items=None):
     """Adjoints of ``appended(items, value)``: the list before the append, and the value."""
     if g is None:
         return None, None

@@ -840,10 +840,12 @@ def test_loop_carried_value_read_by_the_backward_sweep_is_stacked():
     assert re.search(r"\bh\w* = h\w*_stack\.pop\(\)", text), text
 
 
-def test_nested_loop_counts_are_recorded_per_inner_run():
+def test_nested_loop_ranges_are_recorded_per_inner_run():
+    """The inner loop's range depends on the outer index: it is recorded once per inner loop run."""
     text = s2sad.adjoint_source(triangle)
-    assert re.search(r"\bj_count\w*_stack\.append\(j_count\w*\)", text), text      # once per inner loop run
-    assert re.search(r"\bj_count\w* = j_count\w*_stack\.pop\(\)", text), text
+    assert re.search(r"\bj_range\w*_stack\.append\(j_range\w*\)", text), text      # once per inner loop run
+    assert re.search(r"\bj_range\w* = j_range\w*_stack\.pop\(\)", text), text
+    assert "j_count" not in text                                                  # no break: no count
 
 
 def test_vjp_pullback_can_be_called_twice(rng):

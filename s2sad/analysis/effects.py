@@ -25,7 +25,7 @@ activity (analysis/activity.py) lets a change through a name flow into its whole
 ... ''')
 >>> facts = run(normalize.run(unit.source.tree, unit), unit)
 >>> sorted(facts.classes["xs"]), sorted(facts.mutated)
-(['x', 'xs', 'ys'], ['xs'])
+(['xs', 'ys'], ['xs'])
 """
 import builtins
 import operator
@@ -46,12 +46,18 @@ IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "i
 
 @dataclass
 class Effects:
-    classes: dict = field(default_factory=dict)     # name -> frozenset of the names it may alias (itself included)
+    classes: dict = field(default_factory=dict)     # name -> names whose objects a change through it may change
     mutated: dict = field(default_factory=dict)     # name -> list of statements changing its object in place
 
 
 def run(fn, unit):
-    """Alias classes and in-place changes of the normalized function ``fn``."""
+    """Alias classes and in-place changes of the normalized function ``fn``.
+
+    Two relations: *same* (union-find: ``b = a``, ``b = a[i]`` (a view), ``b = a.T``, a call that may
+    return its argument) and *part of* (``c = [a, b]``, ``c.append(a)``, ``c[i] = a``: a is an element of
+    c). A change through a name changes its own class, and every container its class is part of
+    (their contents), not the elements it contains.
+    """
     parent = {}
 
     def find(a):
@@ -66,6 +72,11 @@ def run(fn, unit):
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
+    parts = {}                                            # element name -> container names
+
+    def part_of(element, container):
+        parts.setdefault(element, set()).add(container)
+
     mutated = {}
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
@@ -74,14 +85,18 @@ def run(fn, unit):
                 for n in _root_names(target.value):
                     mutated.setdefault(n, []).append(s)
                     for m in names_in(s.value):             # x[i] = v: x now holds v
-                        union(n, m)
+                        part_of(m, n)
                 continue
             targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
             for t in targets:
                 find(t)
-            for source in _may_return(s.value, unit):
-                for t in targets:
-                    union(t, source)
+            if isinstance(s.value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
+                for m in names_in(s.value):
+                    part_of(m, target.id)
+            else:
+                for source in _may_return(s.value, unit):
+                    for t in targets:
+                        union(t, source)
             _note_out(s.value, unit, mutated)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             value = s.value
@@ -89,21 +104,37 @@ def run(fn, unit):
             if op.primitive is APPEND:
                 items, item = op.args
                 for n in names_in(items):
+                    find(n)
                     mutated.setdefault(n, []).append(s)
                     for m in names_in(item):
-                        union(n, m)
+                        part_of(m, n)
             elif isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
                     and not _module_ref(value.func, unit):
                 for n in _root_names(value.func.value):
+                    find(n)
                     mutated.setdefault(n, []).append(s)
                     for a in value.args:
                         for m in names_in(a):
-                            union(n, m)
+                            part_of(m, n)
             _note_out(value, unit, mutated)
-    classes = {}
+    for n in list(parts):
+        find(n)
+        for c in parts[n]:
+            find(c)
+    members = {}
     for name in list(parent):
-        classes.setdefault(find(name), set()).add(name)
-    return Effects(classes={n: frozenset(classes[find(n)]) for n in parent}, mutated=mutated)
+        members.setdefault(find(name), set()).add(name)
+    affected = {}
+    for name in parent:
+        reach, todo = set(), [name]
+        while todo:
+            n = todo.pop()
+            for m in members[find(n)]:
+                if m not in reach:
+                    reach.add(m)
+                    todo.extend(parts.get(m, ()))
+        affected[name] = frozenset(reach)
+    return Effects(classes=affected, mutated=mutated)
 
 
 def _root_names(node):

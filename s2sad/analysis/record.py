@@ -63,42 +63,84 @@ def run(fn, backward, unit):
     forward = fn.body[:-1]
     primal = _primal_names(fn, backward)
     sites, enclosing = _sites(forward)
-    loop_nodes = {id(loop.backward): loop for loop in backward.loops.values() if loop.backward is not None}
-    reads, shape_reads, inside = _reads(backward.body, primal, unit, loop_nodes)
-    points = [p for p in _walk(backward.body) if isinstance(p, (Restore, Unappend))]
-    for p in points:
+    order = _Order(backward.body, primal, unit)
+    plan = Plan(reads=frozenset(order.count))
+    params = set(N.params(fn))
+    for p in order.points:
         if p.name not in sites:                         # a call's pullback: assigned by the call
             sites[p.name].append(p.site)
-    plan = Plan(reads=frozenset(reads))
-    mutated = unit.facts.mutated
-    params = set(N.params(fn))
-    for p in points:
+    for p in order.points:
         name, site = p.name, p.site
-        if isinstance(p, Unappend):
-            how = "push" if name in reads else "none"
-            plan.decisions[id(p)] = Decision(name, how, "the list is read by the backward sweep" if name in reads
-                                             else "the list is not read by the backward sweep")
+        if not order.read_after(p):
+            plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point")
             continue
-        count = reads.get(name, 0)
-        if isinstance(site, gast.For):                  # the loop variable: the backward loop gives it back
-            count -= inside.get((id(site), name), 0)
-        if count <= 0:
-            plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep")
+        if isinstance(p, Unappend):
+            plan.decisions[id(p)] = Decision(name, "push", "the list is read by the backward sweep afterwards")
             continue
         assigned = len(sites.get(name, ())) + (name in params)
-        if options.single and assigned == 1 and not enclosing.get(id(site)) and name not in mutated:
+        if options.single and assigned == 1 and not enclosing.get(id(site)):
             plan.decisions[id(p)] = Decision(name, "none", "assigned once, outside loops")
             continue
         if options.invariant and assigned == 1 and _invariant(site, enclosing.get(id(site), ()), unit, backward):
             plan.decisions[id(p)] = Decision(name, "none", "the same value on every iteration")
             continue
-        if options.shape_only and shape_reads.get(name, 0) == reads.get(name, 0) and name not in mutated:
+        if options.shape_only and order.shape.get(name, 0) == order.count.get(name, 0) \
+                and name not in unit.facts.mutated:
             plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only")
             continue
-        plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep, may be overwritten")
+        plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten")
     for loop in backward.loops.values():
         plan.counts[id(loop.node)] = loop.count is not None and loop.nested
     return plan
+
+
+class _Order:
+    """The backward sweep in execution order: where each primal name is read, and the restore points.
+
+    A restore point matters only if a read of its name can run after it: a read later in the text,
+    or any read inside a loop around it (the loop runs it again). Nothing else runs after it.
+    """
+
+    def __init__(self, stmts, primal, unit):
+        from ..reverse.sweep import Restore, Unappend
+        self.reads = collections.defaultdict(list)     # name -> [(position, loops around the read)]
+        self.count, self.shape = collections.Counter(), collections.Counter()
+        self.points, self.where = [], {}               # restore points; id(point) -> (position, loops)
+        self.primal, self.unit = primal, unit
+        self.position = 0
+        self._kinds = (Restore, Unappend)
+        self.block(stmts, ())
+
+    def block(self, stmts, loops):
+        for s in stmts:
+            self.position += 1
+            if isinstance(s, self._kinds):
+                self.points.append(s)
+                self.where[id(s)] = (self.position, loops)
+            elif isinstance(s, gast.For):
+                self.expression(s.iter, loops)
+                self.block(s.body, loops + (id(s),))
+            elif isinstance(s, gast.If):
+                self.expression(s.test, loops)
+                self.block(s.body, loops)
+                self.block(s.orelse, loops)
+            else:
+                self.expression(s, loops)
+
+    def expression(self, node, loops):
+        for n in gast.walk(node):
+            if isinstance(n, gast.Call):
+                k = _lookup(SHAPE_ONLY, self.unit.scope.resolve(n.func))
+                if k is not None and k < len(n.args) and isinstance(n.args[k], gast.Name) \
+                        and n.args[k].id in self.primal:
+                    self.shape[n.args[k].id] += 1
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in self.primal:
+                self.count[n.id] += 1
+                self.reads[n.id].append((self.position, loops))
+
+    def read_after(self, point):
+        position, loops = self.where[id(point)]
+        return any(p > position or set(around) & set(loops) for p, around in self.reads.get(point.name, ()))
 
 
 def _primal_names(fn, backward):
@@ -139,48 +181,6 @@ def _sites(stmts):
                 sites[s.name].append(s)
     walk(stmts, ())
     return sites, enclosing
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for field_ in ("body", "orelse"):
-            yield from _walk(getattr(s, field_, None) or [])
-
-
-def _reads(stmts, primal, unit, loop_nodes):
-    """Counts of the backward sweep's reads of primal names: all, shape-only ones, and per
-    (forward loop, name) the reads inside that loop's backward loop body."""
-    reads, shape_reads, inside = collections.Counter(), collections.Counter(), collections.Counter()
-    shape_helpers = {}
-    for fn, k in SHAPE_ONLY.items():
-        shape_helpers[fn] = k
-
-    def visit(node, loops):
-        if isinstance(node, gast.For) and id(node) in loop_nodes:
-            visit_children(node.iter, loops)
-            for s in node.body:
-                visit(s, loops + (loop_nodes[id(node)].node,))
-            return
-        if isinstance(node, gast.Call):
-            helper = unit.scope.resolve(node.func)
-            k = _lookup(shape_helpers, helper)
-            if k is not None and k < len(node.args) and isinstance(node.args[k], gast.Name) \
-                    and node.args[k].id in primal:
-                shape_reads[node.args[k].id] += 1
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in primal:
-            reads[node.id] += 1
-            for loop in loops:
-                inside[(id(loop), node.id)] += 1
-        visit_children(node, loops)
-
-    def visit_children(node, loops):
-        for child in gast.iter_child_nodes(node):
-            visit(child, loops)
-
-    for s in stmts:
-        visit(s, ())
-    return reads, shape_reads, inside
 
 
 def _lookup(table, obj):

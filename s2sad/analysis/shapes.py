@@ -138,6 +138,7 @@ def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
     """
     params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
     definitions = collections.defaultdict(list)
+    ranges = _range_names(fn, scope)
 
     def collect(stmts):
         for s in stmts:
@@ -146,7 +147,8 @@ def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
                 collect(s.orelse)
             elif isinstance(s, gast.For):
                 targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
-                is_range = isinstance(s.iter, gast.Call) and scope.resolve(s.iter.func) is range
+                is_range = isinstance(s.iter, gast.Call) and scope.resolve(s.iter.func) is range or \
+                    isinstance(s.iter, gast.Name) and s.iter.id in ranges
                 for t in targets:
                     definitions[t.id].append("range" if is_range else None)
                 collect(s.body)
@@ -181,6 +183,18 @@ def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
                 changed = True
                 break
     return frozenset(known)
+
+
+def _range_names(fn, scope):
+    """Names every assignment of which is a ``range(...)`` call (the lowered loops' ranges)."""
+    values = collections.defaultdict(list)
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign):
+            for n in gast.walk(s.targets[0]):
+                if isinstance(n, gast.Name):
+                    values[n.id].append(s.value if isinstance(s.targets[0], gast.Name) else None)
+    return {n for n, vs in values.items()
+            if all(isinstance(v, gast.Call) and scope.resolve(v.func) is range for v in vs)}
 
 
 def _gives_number(value, scope, known, ndims, call_results):

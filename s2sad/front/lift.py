@@ -64,10 +64,10 @@ def run(tree, unit):
 
     Functions defined inside those are lifted in turn when their parent is differentiated.
     """
-    found = [s for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
-    if not found:
+    if not any(isinstance(s, gast.FunctionDef) or _is_lambda(s) for s in _block_statements(tree.body)):
         return tree
     tree = N.clone(tree)
+    tree.body = _lambdas_to_defs(tree.body)
     found = [s for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
     defs = {s.name: s for s in found}
     if len(defs) != len(found):
@@ -97,6 +97,27 @@ def run(tree, unit):
         node.args.defaults = []
         unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
     return tree
+
+
+def _is_lambda(s):
+    return isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+        and isinstance(s.value, gast.Lambda)
+
+
+def _lambdas_to_defs(stmts):
+    """``f = lambda x: e``  ->  ``def f(x): return e`` (in every block)."""
+    out = []
+    for s in stmts:
+        if _is_lambda(s):
+            lam = s.value
+            ret = N.located(gast.Return(value=lam.body), s)
+            s = N.located(gast.FunctionDef(name=s.targets[0].id, args=lam.args, body=[ret], decorator_list=[],
+                                           returns=None, type_comment=None, type_params=[]), s)
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _lambdas_to_defs(s.body)
+            s.orelse = _lambdas_to_defs(s.orelse)
+        out.append(s)
+    return out
 
 
 def _block_statements(stmts):

@@ -266,7 +266,7 @@ def expression(sweep, s, defined):
     out = []
     if items.id in sweep.active and items.id in defined:
         rest = sweep.unit.namer.temp()
-        parts = N.call(_helper(sweep, tree.append_grads), [N.name(sweep.bar(items.id)), N.clone(items)])
+        parts = N.call(_helper(sweep, tree.append_grads), [N.name(sweep.bar(items.id))])
         out.append(N.assign(N.tup([N.store(sweep.bar(items.id)), N.store(rest)], gast.Store()), parts))
         contribute(sweep, value, N.name(rest), defined, out)
     return out + [Unappend(items.id, s)]
@@ -316,12 +316,12 @@ def _accumulate_in_place(sweep, x, idx, g, defined, out, element_index=None):
     if x.id in assigned or x.id in unit.facts.mutated:
         return False
     sweep.owned.add(x.id)
-    if element_index is not None:                  # one number: x_bar[i] += g
+    if element_index is not None and (unit.facts.ndims.get(x.id) or 0) >= 1:   # one number of an array
         target = gast.Subscript(value=N.name(sweep.bar(x.id)), slice=N.clone(element_index), ctx=gast.Store())
         out.append(gast.AugAssign(target=target, op=gast.Add(), value=N.clone(g)))
         return True
     call = N.call(_helper(sweep, runtime.index_add), [N.name(sweep.bar(x.id)), idx, N.clone(g)])
-    out.append(gast.Expr(value=call))
+    out.append(N.assign(sweep.bar(x.id), call))
     return True
 
 
