@@ -8,7 +8,7 @@
 """
 __version__ = "0.2.0.dev0"
 
-from . import rules                      # the rule tables (registered on import)
+from . import rules
 from .api import (adjoint_source, differentiable, grad, hessian, hvp, jacobian, jvp, show_adjoint, value_and_grad,
                   vjp)
 from .errors import (NoRuleError, NonScalarOutputError, S2SadError, SourceUnavailableError, TransformError,
@@ -16,6 +16,7 @@ from .errors import (NoRuleError, NonScalarOutputError, S2SadError, SourceUnavai
 from .implicit import FixedPointError, fixed_point
 from .markers import checkpoint, stop_gradient
 from .options import OPTIMIZATIONS, optimizations
+from .rules import tables as _tables     # noqa: E402,F401  (registers the rule tables, last: they refer to the API)
 
 __all__ = ["differentiable", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "stop_gradient",
            "checkpoint", "fixed_point", "FixedPointError", "show_adjoint", "adjoint_source", "rules", "optimizations",

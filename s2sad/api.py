@@ -98,22 +98,29 @@ def _directional(inner, wrt, args, options):
 
 
 def _as_plain(f, args, options):
-    """For ``f = grad(h, i)``: (D, extra args) with ``D(*args, *extra)`` equal to ``f(*args)`` and plain
-    code that s2sad differentiates like any function (``x_i`` must be a number). Else (f, ())."""
+    """``(P, extra)`` with ``P(*args, *extra) == f(*args)`` and ``P`` plain code s2sad differentiates like
+    any function: ``f`` itself, or for ``f = grad(h, i)`` (``x_i`` a number) the directional derivative of
+    (the plain form of) ``h`` along 1.0 at ``i``."""
     derivative = _derivative(f)
     if derivative is None:
         return f, ()
-    inner, wrt, kind = derivative
-    if kind not in ("grad",) or len(wrt) != 1:
-        raise WrtError(f"s2sad can differentiate grad(f) with respect to one argument again, not "
-                       f"{kind}(f, wrt={wrt!r})")
-    i = wrt[0]
+    inner, (i,), kind = _single(derivative)
     if _kind(args[i]) != -1:
         from .errors import NonScalarOutputError
         raise NonScalarOutputError(f"grad needs a function that returns a scalar, but grad({_name(inner)}) returns "
                                    f"the gradient of an array argument; use s2sad.hessian or s2sad.hvp")
-    inner, extra = _as_plain(inner, args, options)
-    return _directional(inner, (i,), tuple(args) + tuple(extra), options), extra + (1.0,)
+    plain, extra = _as_plain(inner, args, options)
+    return _directional(plain, (i,), tuple(args) + tuple(extra), options), extra + (1.0,)
+
+
+def _along(derivative, args, directions, options):
+    """For ``f = grad(h, i)``: ``(D, i, extra)`` with ``D(*args, *extra, *directions)`` the tangent of ``h`` at
+    ``args`` along ``directions`` (one per index in ``J``); its gradient with respect to ``i`` is the
+    derivative of ``f`` along the directions (the Hessian is symmetric)."""
+    inner, (i,), kind = _single(derivative)
+    plain, extra = _as_plain(inner, args, options)
+    J = tuple(k for k, d in enumerate(directions) if d is not None)
+    return _directional(plain, J, tuple(args) + tuple(extra), options), i, extra
 
 
 # --- the generated function for a call ---------------------------------------------------------------
@@ -177,12 +184,15 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
     derivative = _derivative(f)
     if derivative is not None:                    # vjp of grad(h, i): grad of h's derivative along the cotangent
-        inner, (i,), kind = _single(derivative)
+        i = _single(derivative)[1][0]
         value = f(*args, **kwargs)
-        directional = _directional(inner, (i,), args, options)
+        directions = [None] * len(args)
+        directions[i] = args[i]
+        directional, i, extra = _along(derivative, args, directions, options)
 
         def vjp_fn(cotangent):
-            return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, like(cotangent, args[i]))
+            return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, *extra,
+                                                                                     like(cotangent, args[i]))
         return value, vjp_fn
     bound = _bound(f, wrt, "vjp", args, options)
     value, backward = bound.fn(*args, **kwargs)
@@ -218,9 +228,8 @@ def jvp(f, primals, tangents, *, optimize=True):
     dots = [like(tangents[i], primals[i]) for i in wrt]
     derivative = _derivative(f)
     if derivative is not None:                    # jvp of grad(h, i): grad_i of h's derivative along the tangents
-        inner, (i,), kind = _single(derivative)
-        directional = _directional(inner, wrt, primals, options)
-        value, g = value_and_grad(directional, wrt=i, optimize=options)(*primals, *dots)
+        directional, i, extra = _along(derivative, primals, tangents, options)
+        g = grad(directional, wrt=i, optimize=options)(*primals, *extra, *dots)
         return f(*primals), like(g, primals[i])
     bound = _bound(f, wrt, "jvp", primals, options)
     value, tangent = bound.fn(*dots, *primals)
@@ -359,4 +368,4 @@ def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", 
     print(adjoint_source(f, wrt, kind, args, mode, optimize=optimize), end="")
 
 
-__all__ += ["markers"]
+markers.API.update(grad=grad, value_and_grad=value_and_grad, jvp=jvp)

@@ -15,6 +15,9 @@ __all__ = ["stop_gradient", "checkpoint", "is_checkpoint", "wrt_indices", "DERIV
 # a function s2sad returned (``grad(f)``) carries (f, wrt, kind) under this attribute
 DERIVATIVE_ATTRIBUTE = "__s2sad_derivative__"
 
+# the API's operators by name, filled in by api.py: the front end recognises ``s2sad.grad(f)(x)`` in user code
+API = {}
+
 
 def stop_gradient(x):
     """``x`` itself, through which no derivative flows (a constant to the differentiated code)."""

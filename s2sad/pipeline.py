@@ -81,8 +81,12 @@ def analyze(tree, unit):
     """The facts the differentiation passes read (unit.facts), as plain data."""
     effects = effects_analysis.run(tree, unit)
     varied, active = activity.run(tree, unit, effects)
+    params = N.params(tree)
+    ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
+    classes = shapes.run(tree, unit.scope, ndims, call_results)
+    numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR)
+    effects_analysis.check_writes(tree, unit, varied, effects, numbers)   # refusals, before anything else
     effects_analysis.check(tree, unit, effects, varied)
-    effects_analysis.check_writes(tree, unit, varied, effects)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated))
     stores, loads = {}, {}
     for n in gast.walk(tree):
@@ -92,12 +96,9 @@ def analyze(tree, unit):
     facts.loads = loads
     facts.definitions = {s.targets[0].id: s for s in tree.body if isinstance(s, gast.Assign)
                          and isinstance(s.targets[0], gast.Name) and stores.get(s.targets[0].id) == 1}
-    if unit.options.specialize:
-        params = N.params(tree)
-        ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
-        facts.shapes = shapes.run(tree, unit.scope, ndims, call_results)
-        facts.numbers = frozenset(n for n, c in facts.shapes.items() if c == shapes.SCALAR and n != shapes.SCALAR)
-        facts.ndims = shapes.ndims(tree, unit.scope, ndims, facts.shapes)
+    if unit.options.specialize:                   # numbers, shape classes and ndims, from the arguments' kinds
+        facts.shapes, facts.numbers = classes, numbers
+        facts.ndims = shapes.ndims(tree, unit.scope, ndims, classes)
     unit.facts = facts
     if unit.warn:
         for w in unit.wrt_names:
@@ -162,6 +163,7 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
     unit = Unit(fn=fn, owner=owner, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer),
                 wrt=tuple(wrt), kind=kind, kinds=tuple(kinds), options=options)
     unit.warn = warn
+    unit.discard = namer.fresh("_")
     params = unit.params
     for i in unit.wrt:
         if not -len(params) <= i < len(params):

@@ -234,12 +234,47 @@ def _set(g, state):
         g.setstate(state)
 
 
+_draws = {}
+
+
+def _may_draw(fn, depth=4, seen=None):
+    """Whether ``fn`` (or a Python function it names, a few calls deep) may draw random numbers from a
+    generator it reaches through its globals or closure (NumPy's global one included). Cached."""
+    fn = getattr(fn, "__wrapped__", None) or fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return True                                   # not Python code: assume it may
+    if code in _draws:
+        return _draws[code]
+    seen = set() if seen is None else seen
+    if id(code) in seen:
+        return False
+    seen.add(id(code))
+    names, codes = set(), [code]
+    while codes:
+        c = codes.pop()
+        names.update(c.co_names)
+        codes.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    values = [fn.__globals__[n] for n in names if n in getattr(fn, "__globals__", {})]
+    values += [cell.cell_contents for cell in (getattr(fn, "__closure__", None) or ()) if _filled(cell)]
+    draws = "random" in names or bool(_generators_in(values)) or any(
+        (getattr(v, "__module__", None) or "").startswith(("numpy.random", "random")) for v in values)
+    if not draws and depth:
+        draws = any(_may_draw(v, depth - 1, seen) for v in values
+                    if callable(v) and getattr(v, "__code__", None) is not None)
+    _draws[code] = draws
+    return draws
+
+
 def rng_state(fn, *args, **kwargs):
     """The states of every random generator a call ``fn(*args, **kwargs)`` may draw from: NumPy's global
     one, Python's ``random``, and ``Generator``/``RandomState``/``random.Random`` objects among the
-    arguments or reachable from ``fn``'s globals and closure."""
+    arguments or reachable from ``fn``'s globals and closure. None when it cannot draw at all."""
+    passed = _generators_in(list(args) + list(kwargs.values()))
+    if not passed and not _may_draw(fn):
+        return None
     generators = []
-    for g in _generators_in(list(args) + list(kwargs.values())) + _reachable_generators(fn):
+    for g in passed + _reachable_generators(fn):
         if not any(g is h for h in generators):
             generators.append(g)
     return np.random.get_state(), random.getstate(), [(g, _get(g)) for g in generators]
@@ -248,6 +283,8 @@ def rng_state(fn, *args, **kwargs):
 def checkpoint_rerun(fn, states, *args, **kwargs):
     """``fn(*args, **kwargs)`` run again with every generator rewound to ``states`` (from ``rng_state``),
     then left as it was: a checkpointed call sees the draws it saw the first time."""
+    if states is None:
+        return fn(*args, **kwargs)
     global_state, python_state, generators = states
     saved = (np.random.get_state(), random.getstate(), [(g, _get(g)) for g, _ in generators])
     np.random.set_state(global_state)
@@ -698,6 +735,23 @@ def einsum_tangent(tangents, subscripts, operands):
     return total
 
 
+def einsum_tangent_grads(h, tangents, subscripts, operands):
+    """Adjoints of ``einsum_tangent(tangents, subscripts, operands)`` (multilinear: one einsum adjoint per term)."""
+    t_bars, o_bars = [None] * len(tangents), [None] * len(operands)
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        args = list(operands)
+        args[k] = t
+        grads = einsum_grads(h, subscripts, args)
+        for j, gj in enumerate(grads):
+            if j == k:
+                t_bars[j] = gj if t_bars[j] is None else t_bars[j] + gj
+            else:
+                o_bars[j] = gj if o_bars[j] is None else o_bars[j] + gj
+    return AdjTuple(t_bars), AdjTuple(o_bars)
+
+
 def matmul_like_solve(g, ans):
     """``g @ ans`` for ``ans = np.linalg.solve(a, b)`` (``b`` a vector or a matrix): the tangent's right-hand side."""
     if np.ndim(ans) == np.ndim(g) - 1:
@@ -725,68 +779,3 @@ def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     axes = None if axis is None and (matrix or ord is None) else axis
     return np.sum(weights * g, axis=axes, keepdims=keepdims)
-
-
-# --- second derivatives: the parts of adjoint helpers that are not linear in the adjoint -----------------
-def std_grad_ans_tangent(g, ans, x, t, axis=None, ddof=0, keepdims=False):
-    """How ``std_grad(g, ans, x)`` changes with ``ans`` along ``t`` (zero where the std is zero)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where(np.asarray(ans) == 0, 0.0, -np.asarray(g) * t / np.where(np.asarray(ans) == 0, 1.0, ans))
-    return std_grad(scaled, ans, x, axis, ddof, keepdims)
-
-
-def _inv_t_inv(a, t):
-    inv = np.linalg.inv(a)
-    return _mT(inv @ t @ inv)
-
-
-def det_grad_a_tangent(g, ans, a, t):
-    """How ``det_grad(g, ans, a)`` changes with ``a`` along ``t``."""
-    return -(np.asarray(g * ans)[..., None, None]) * _inv_t_inv(a, t)
-
-
-def slogdet_grad_a_tangent(g_logdet, a, t):
-    """How ``slogdet_grad(g, a)`` changes with ``a`` along ``t``."""
-    if g_logdet is None:
-        return np.zeros(np.shape(a))
-    return -np.asarray(g_logdet)[..., None, None] * _inv_t_inv(a, t)
-
-
-def _only(pair, keep):
-    """A pair of adjoints with the other entry zero (the others' contributions add to it)."""
-    return AdjTuple(p if k == keep else np.zeros(np.shape(p)) for k, p in enumerate(pair))
-
-
-def inner_grads_tangents(g, a, b, ta, tb):
-    """How ``inner_grads(g, a, b)`` changes with ``a`` and ``b`` along ``ta``, ``tb`` (None: not at all)."""
-    out = AdjTuple((None, None))
-    if ta is not None:
-        out = out + _only(inner_grads(g, ta, b), 1)
-    if tb is not None:
-        out = out + _only(inner_grads(g, a, tb), 0)
-    return out
-
-
-def tensordot_grads_tangents(g, a, b, ta, tb, axes=2):
-    """How ``tensordot_grads(g, a, b, axes)`` changes with ``a`` and ``b``."""
-    out = AdjTuple((None, None))
-    if ta is not None:
-        out = out + _only(tensordot_grads(g, ta, b, axes), 1)
-    if tb is not None:
-        out = out + _only(tensordot_grads(g, a, tb, axes), 0)
-    return out
-
-
-def einsum_grads_tangent(g, subscripts, operands, tangents):
-    """How ``einsum_grads(g, subscripts, operands)`` changes with the operands along ``tangents``:
-    entry k is linear in every operand but the k-th."""
-    total = [np.zeros(np.shape(x)) for x in operands]
-    for j, t in enumerate(tangents):
-        if t is None:
-            continue
-        moved = list(operands)
-        moved[j] = t
-        for k, part in enumerate(einsum_grads(g, subscripts, moved)):
-            if k != j:
-                total[k] = total[k] + part
-    return AdjList(total)

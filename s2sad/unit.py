@@ -44,6 +44,7 @@ class Unit:
     links: list = field(default_factory=list)    # back/link.Link objects the generated code calls
     own: tuple = None          # (target, wrt, kind, kinds) of the generated function itself: recursion calls it
     warn: bool = False         # warn when the output does not depend on a wrt argument
+    discard: str = "_"         # a name for values the generated code does not use (not one of the user's)
 
     @property
     def mode(self):
@@ -73,5 +74,7 @@ def unit_for_text(text, globals_=None, wrt=(0,), kind="value_and_grad", kinds=()
     source = from_text(text)
     scope = Scope(dict(globals_ or {}), local_names=assigned_names(source.tree))
     namer = N.Namer(N.all_names(source.tree) | {source.tree.name} | set(globals_ or {}))
-    return Unit(fn=None, owner=None, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer), wrt=tuple(wrt),
-                kind=kind, kinds=tuple(kinds), options=options or Options())
+    unit = Unit(fn=None, owner=None, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer),
+                wrt=tuple(wrt), kind=kind, kinds=tuple(kinds), options=options or Options())
+    unit.discard = namer.fresh("_")
+    return unit

@@ -29,9 +29,9 @@ NUMPY_HOME = str(Path(np.__file__).resolve().parent.parent)
 _rng = np.random.default_rng(7)
 _X = _rng.normal(size=(6, 3))
 CASES = {                     # function -> argument tuples, each differentiated as its decorator says
-    "damped": [(0.3,), (0.7, 5), (2, 3)],
+    "damped": [(0.3,), (0.7, 5), (2.0, 3)],
     "logistic": [(_rng.normal(size=3), 0.2, _X, (_rng.random(6) > 0.5) * 1.0),
-                 (_rng.normal(size=3).astype(np.float32), 1, _X, np.ones(6))],
+                 (_rng.normal(size=3).astype(np.float32), 1.0, _X, np.ones(6))],
     "poly": [(0.8,), (-1.3,)],
     "both": [(0.4, 1.1)],
 }

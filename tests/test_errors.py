@@ -760,9 +760,12 @@ def test_refusal_inside_a_user_function_names_its_line(capsys):
     assert str(again.value) == message
 
 
-def test_no_rule_for_a_numpy_function_suggests_nondiff_too():
+def test_no_rule_hint_never_suggests_nondiff():
+    """A function without a rule may well have a derivative (np.frexp's mantissa does): the hint says how
+    to register one, never to declare it non-differentiable (that would give a silently wrong zero)."""
     err = refused(g_frexp, s2sad.NoRuleError, "np.frexp(x)")
-    assert "`s2sad.rules.nondiff(np.frexp)`" in err.hint
+    assert "`@s2sad.rules.vjp(np.frexp)`" in err.hint
+    assert "nondiff" not in err.hint
 
 
 def g_method_sort_copy(x):

@@ -541,17 +541,19 @@ def int_loop(x, n):
     return s
 
 
-def test_wrt_an_int_argument(rng):
-    value, t = s2sad.jvp(int_loop, (2, 3), (1, None))          # s = x^4 + x + 2
+def test_wrt_an_int_argument_is_refused_but_ints_held_constant_are_fine(rng):
+    with pytest.raises(s2sad.WrtError, match="pass a float"):
+        s2sad.jvp(int_loop, (2, 3), (1, None))
+    value, t = s2sad.jvp(int_loop, (2.0, 3), (1.0, None))          # s = x^4 + x + 2
     assert value == int_loop(2, 3)
     assert type(t) is float and t == pytest.approx(4 * 8 + 1, rel=1e-14)
-    value, t = s2sad.jvp(three_args, (np.array([1, 2]), np.array([0.5, 0.5]), 3), (None, None, 1))
+    value, t = s2sad.jvp(three_args, (np.array([1, 2]), np.array([0.5, 0.5]), 3.0), (None, None, 1.0))
     assert type(t) is float and t == 6.0
-    x = np.array([1, 2, 3])
-    value, t = s2sad.jvp(int_loop, (x, 2), (np.ones(3, dtype=int), None))
+    x = np.array([1.0, 2.0, 3.0])
+    value, t = s2sad.jvp(int_loop, (x, 2), (np.ones(3), None))
     assert t.dtype == np.float64
     np.testing.assert_allclose(t, 3 * x ** 2, rtol=1e-14)               # s = x^3 + 1
-    check(int_loop, (x.astype(float), 2), (rng.normal(size=3), None), rng)
+    check(int_loop, (x, 2), (rng.normal(size=3), None), rng)
 
 
 def ignores_x(x, c):

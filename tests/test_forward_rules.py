@@ -216,7 +216,7 @@ def test_every_forward_rule_has_a_case():
     # s2sad's own tables, not the rules other tests register for their own primitives, nor the tables with
     # tests of their own (as in test_rule_table.py: the runtime helpers' and fixed_point's rules,
     # scipy.special's)
-    own_tests = {"s2sad.rules.helpers", "s2sad.rules.implicit", "s2sad.rules.scipy_special"}
+    own_tests = {"s2sad.rules.helpers", "s2sad.rules.implicit", "s2sad.rules.scipy_special", "s2sad.rules.nested"}
     ours = [prim for prim, rule in registry.registered_jvps()
             if (getattr(rule, "__module__", None) or "").startswith("s2sad.rules.")
             and rule.__module__ not in own_tests]
@@ -274,12 +274,13 @@ def int_poly(x, n):
     return np.sum(x ** 3) * n + n
 
 
-def test_integer_arguments_are_differentiated_as_floats(rng):
+def test_integer_arguments_are_refused_with_a_hint_to_pass_floats(rng):
+    """Integers are counts and indices, not points of a smooth function (JAX and Autograd refuse them too)."""
     x = np.array([1, -2, 3])
-    value, tangent = s2sad.jvp(int_poly, (x, 2), (np.array([1, 0, 2]), None))
-    assert value == int_poly(x, 2)
-    assert isinstance(tangent, float)
-    assert tangent == pytest.approx(2 * np.sum(3 * x.astype(float) ** 2 * [1, 0, 2]), rel=1e-14)
-    value, tangent = s2sad.jvp(int_poly, (x, 2), (None, 1))       # wrt the int n
+    with pytest.raises(s2sad.WrtError, match="pass a float"):
+        s2sad.jvp(int_poly, (x, 2), (np.array([1, 0, 2]), None))
+    with pytest.raises(s2sad.WrtError, match="pass a float"):
+        s2sad.jvp(int_poly, (x.astype(float), 2), (None, 1))       # wrt the int n
+    value, tangent = s2sad.jvp(int_poly, (x.astype(float), 2.0), (None, 1.0))
     assert type(tangent) is float and tangent == pytest.approx(np.sum(x ** 3) + 1.0, rel=1e-14)
     check_jvp(int_poly, (x.astype(float), 2.0), (np.array([0.3, -1.0, 0.5]), 0.7), rng)

@@ -338,7 +338,7 @@ def test_checkpoint_recomputes_instead_of_storing():
     kept_checkpointed = stored_bytes(s2sad.vjp(deep_checkpointed, x, W, wrt=(0, 1))[1], (x, W))
     assert kept_checkpointed * 2 < kept_plain, (kept_checkpointed, kept_plain)
     text = s2sad.adjoint_source(deep_checkpointed, wrt=(0, 1), kind="vjp")
-    assert "block_vjp(x" in text.split("def deep_checkpointed_backward")[1]   # re-run in the backward sweep
+    assert "checkpoint_rerun(block_vjp" in text.split("def deep_checkpointed_backward")[1]   # run again backward
 
 
 def contraction(a, x):

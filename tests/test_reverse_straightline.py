@@ -202,8 +202,16 @@ def square(x):
     return x * x
 
 
-def test_int_argument_is_differentiated_as_float():
-    g = s2sad.grad(square)(3)
+def test_int_argument_is_refused_with_a_hint_to_pass_a_float():
+    with pytest.raises(s2sad.WrtError, match=r"pass a float \(e\.g\. 3\.0"):
+        s2sad.grad(square)(3)
+    with pytest.raises(s2sad.WrtError, match="integers"):
+        s2sad.grad(square)(np.array([1, 2]))
+    with pytest.raises(s2sad.WrtError, match="integers"):
+        s2sad.grad(square)(True)
+    with pytest.raises(s2sad.WrtError, match="complex"):
+        s2sad.grad(square)(1.0 + 2.0j)
+    g = s2sad.grad(square)(3.0)
     assert type(g) is float and g == 6.0
 
 

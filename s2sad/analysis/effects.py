@@ -248,28 +248,26 @@ def check(fn, unit, effects, varied):
                                               f"`np.where`) instead of changing it in place")
 
 
-def check_writes(fn, unit, varied, effects):
+def check_writes(fn, unit, varied, effects, numbers=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
     - ``x[i] = v`` into a value that carries derivatives (x may share memory with an input);
     - a method that works in place, or ``out=``, on such a value (``append`` to a list built here is fine);
     - a call whose result is unused, passing such a value to a function that may change it in place
       (not a registered primitive such as ``print``);
+    - ``y op= e`` where ``y`` may share memory with another variable read later (``y = x; y *= 2``
+      changes ``x`` in Python), unless that variable holds a number (``numbers``);
     - a change in place of a parameter (the caller's value, which its derivative code does not see change).
     """
     from ..rules import registry
-    params = set(N.params(fn))
-    for name in sorted(set(effects.mutated) & params & varied):
-        change = effects.mutated[name][0]
-        raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{name}` in place, which "
-                         "cannot be differentiated", change, hint=f"work on a copy (`{name} = list({name})`, "
-                                                                   f"`{name} = {name}.copy()`) or build a new value")
+    write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
+    in_place = "a call that may modify a value being differentiated in place"
+    in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
             if set(_root_names(s.targets[0].value)) & varied:
-                raise unit.error(UnsupportedSyntaxError, "writing into an array or list that is being differentiated "
-                                 "is not supported", s,
-                                 hint="build a new value instead (np.where, np.concatenate, or arithmetic with a mask)")
+                raise unit.error(UnsupportedSyntaxError, "writing into an array that is being differentiated is "
+                                 "not supported", s, hint=write_hint)
             continue
         value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
         if not isinstance(value, gast.Call):
@@ -282,15 +280,25 @@ def check_writes(fn, unit, varied, effects):
             receiver = set()
         if not touched and not receiver:
             continue
-        if "out" in op.kwargs and set(names_in(op.kwargs["out"])) & varied | touched:
+        if "out" in op.kwargs:
             raise unit.error(UnsupportedSyntaxError, "`out=` writes into an array in place, which cannot be "
                              "differentiated", s, hint="drop `out=` and use the returned value")
         if op.primitive is APPEND:
             continue
         if receiver and value.func.attr in IN_PLACE_METHODS:
-            raise unit.error(UnsupportedSyntaxError, f"`.{value.func.attr}()` changes a value being differentiated "
-                             "in place", s, hint="use a function that returns a new value")
-        if isinstance(s, gast.Expr) and not op.nondiff and (op.primitive is UNKNOWN or not registry.has_rule(op.primitive)):
-            raise unit.error(UnsupportedSyntaxError, "a call whose result is not used, with a value being "
-                             "differentiated: it may change that value in place", s,
-                             hint="assign its result, or call it outside the differentiated function")
+            raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
+        if isinstance(s, gast.Expr) and not op.nondiff and (op.primitive is UNKNOWN
+                                                             or not registry.has_rule(op.primitive)):
+            raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
+    for s, name, other, op in unit.source.shared_updates:
+        if other in numbers:
+            continue
+        raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share memory), "
+                         "which cannot be differentiated", s, hint=f"write `{name} = {name} {op} ...` to make a "
+                                                                   f"new array")
+    params = set(N.params(fn))
+    for name in sorted(set(effects.mutated) & params & varied):
+        change = effects.mutated[name][0]
+        raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{name}` in place, which "
+                         "cannot be differentiated", change, hint=f"work on a copy (`{name} = list({name})`, "
+                                                                   f"`{name} = {name}.copy()`) or build a new value")

@@ -224,6 +224,11 @@ class _Tangent:
                 raise unit.error(TransformError, f"the forward rule {name} for `{op.label}` cannot be used: "
                                  f"{exc}", s, hint="a rule must be a function defined in a .py file, with "
                                                    "straight-line assignments followed by one `return`") from None
+            if param.name not in results:
+                raise unit.error(NoRuleError, f"the forward rule for `{op.label}` gives no tangent for its "
+                                 f"argument `{param.name}`, which depends on the differentiated input here", s,
+                                 hint=f"make {getattr(rule, '__qualname__', 'the rule')} return one for it (None if "
+                                      f"it has none)")
             term = results.get(param.name)
             if term is None:
                 continue

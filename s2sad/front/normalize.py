@@ -68,7 +68,7 @@ import builtins
 
 import gast
 
-from .. import nodes as N
+from .. import markers, nested, nodes as N
 from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from .resolve import assigned_names
@@ -546,6 +546,7 @@ class _Lowering:
         return self.atom(node)
 
     def call(self, node):
+        node = self.derivative_call(node)
         func = node.func
         if isinstance(func, gast.Attribute) and not self._module_chain(func):
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
@@ -560,6 +561,18 @@ class _Lowering:
         args = [self.atom(a) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def derivative_call(self, node):
+        """``s2sad.grad(f, wrt=k)(*args)`` -> ``_s2.grad_call(f, k, *args)``: a primitive with rules (nested.py)."""
+        inner = node.func
+        if not (isinstance(inner, gast.Call) and markers.API and self.scope.resolve(inner.func) is markers.API["grad"]):
+            return node
+        if len(inner.args) != 1 or any(k.arg != "wrt" for k in inner.keywords) or \
+                any(isinstance(a, gast.Starred) for a in node.args) or node.keywords:
+            return node
+        wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else N.const(0))
+        helper = self.aliases.ref(nested.grad_call, "grad_call")
+        return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
 
     def compare(self, node):
         if len(node.ops) == 1:

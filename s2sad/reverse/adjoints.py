@@ -61,7 +61,9 @@ def assign(sweep, s, defined):
         defined.difference_update(names)
         _note_call(sweep, s)
     call = sweep.calls.get(id(s))
-    restored = list(names) + ([call.pullback] if call is not None else [])
+    restored = list(names)
+    if call is not None:                  # what the forward sweep's call assigns besides the result
+        restored.append(call.rng if call.checkpoint is not None else call.pullback)
     from .sweep import Restore
     return out + [Restore(n, s) for n in restored]
 
@@ -117,12 +119,28 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
         raise unit.error(TransformError, f"the derivative rule {name} for `{op.label}` cannot be used: {exc}",
                          s, hint="a rule must be a function defined in a .py file, with straight-line "
                                  "assignments followed by one `return`") from None
+    _check_complete(unit, s, op, rule, mapping, results, sweep.active)
     contributions = [(mapping[p], r) for p, r in results.items()
                      if r is not None and set(names_in(mapping[p])) & sweep.active]
     if contributions:
         out.extend(N.located(p, s) for p in prelude)
     for atom, expr in contributions:
         contribute(sweep, atom, expr, defined, out)
+
+
+def _check_complete(unit, s, op, rule, mapping, results, active):
+    """A rule gives a derivative (or an explicit None: none) for every argument that carries one here;
+    an argument past the entries it returns gets no derivative, which would be a silent zero: refused."""
+    import inspect
+    for param in list(inspect.signature(rule).parameters.values())[2:]:
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD, param.VAR_POSITIONAL):
+            break
+        atom = mapping.get(param.name)
+        if atom is not None and set(names_in(atom)) & active and param.name not in results:
+            raise unit.error(NoRuleError, f"the rule for `{op.label}` gives no derivative for its argument "
+                             f"`{param.name}`, which depends on the differentiated input here", s,
+                             hint=f"make {getattr(rule, '__qualname__', 'the rule')} return one for it (None if it "
+                                  f"has none)")
 
 
 def _shaped_like(unit, like):
@@ -230,7 +248,7 @@ def user_call(sweep, s, op, g, defined, out, callee):
     if call.checkpoint is not None:               # run the callee's forward sweep again, with the same draws
         rerun = N.call(_helper(sweep, checkpoint_rerun), [N.clone(call.checkpoint), N.name(call.rng)]
                        + [N.clone(a) for a in s.value.args], {k.arg: N.clone(k.value) for k in s.value.keywords})
-        out.append(N.assign(N.tup([N.store("_"), N.store(call.pullback)], gast.Store()), rerun))
+        out.append(N.assign(N.tup([N.store(unit.discard), N.store(call.pullback)], gast.Store()), rerun))
     result = N.call(N.name(call.pullback), [g])
     atoms = [atom for _, atom in call.wrt]
     if len(atoms) == 1:

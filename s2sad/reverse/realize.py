@@ -146,7 +146,7 @@ class _Realize:
                 if loop is not None and self.plan.counts.get(id(loop.node)):
                     out.append(self.pop(loop.count, kind="count"))
                 if loop is not None:
-                    _simplify_header(s)
+                    _simplify_header(s, self.unit.discard)
             out.append(s)
         return out
 
@@ -175,9 +175,9 @@ def _code(stmts):
     return any(not isinstance(s, gast.Pass) and not N.is_comment(s) for s in stmts)
 
 
-def _simplify_header(loop):
+def _simplify_header(loop, discard):
     """``for i in reversed(r)`` whose body never reads ``i``: ``for _ in range(len(r))`` is the same count."""
     index = loop.target.id
-    if index == "_" or any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in gast.walk(s)):
+    if index == discard or any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in gast.walk(s)):
         return
-    loop.target = N.store("_")
+    loop.target = N.store(discard)

@@ -161,7 +161,7 @@ class Sweep:
             target = N.store(s.target.id)
             iterable = N.call(reversed_, [header])
         else:
-            target = N.store("_")
+            target = N.store(unit.discard)
             iterable = N.call(unit.aliases.ref(range, "range"), [N.name(count)])
         back = N.located(gast.For(target=target, iter=iterable, body=(body + resets) or [gast.Pass()], orelse=[],
                                   type_comment=None), s)

@@ -12,7 +12,7 @@ Users register rules for their own primitives with the same decorators::
     def my_function_jvp(g, ans, x): return g * 2 * x
 
 Where are the rules for s2sad's own runtime helpers (for derivatives of derivatives)? In ``helpers.py``.
+The tables are registered by ``tables.py``, which ``s2sad/__init__.py`` imports last: importing
+this package (the registry) runs none of them.
 """
 from .registry import attribute, elementwise, is_nondiff, jvp, jvp_rule, method, nondiff, vjp, vjp_rule  # noqa: F401
-from . import python, numpy, linalg, containers, helpers, implicit  # noqa: E402,F401  (registers the tables)
-from . import scipy_special  # noqa: E402,F401  (registers when scipy.special is imported; never imports it)

@@ -156,8 +156,9 @@ def var_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return std_grad(g, ans, a, axis, ddof, keepdims)
 @jvp(np.std)
-def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(g * std_grad(np.ones_like(ans), ans, a, axis, ddof, keepdims), axis, keepdims=keepdims)
+def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):     # zero where the std is
+    slope = np.sum(g * (a - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+    return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 
 # --- products ---
 @vjp(operator.matmul, np.matmul)
