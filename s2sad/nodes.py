@@ -1,6 +1,7 @@
 """Every AST node s2sad builds is built here (gast flavour), so node layout lives in one file."""
 import ast
 import copy
+import math
 import sys
 
 import gast
@@ -190,8 +191,19 @@ def unparse(node):
         tree = ast.Module(body=[tree], type_ignores=[])
     elif isinstance(tree, ast.expr):
         tree = ast.Expression(body=tree)
-    tree = ast.fix_missing_locations(tree)
+    tree = ast.fix_missing_locations(_NegativeLiterals().visit(tree))
     return _Unparser().visit(tree) if _Unparser is not None else ast.unparse(tree)
+
+
+class _NegativeLiterals(ast.NodeTransformer):
+    """``Constant(-0.5)`` -> ``-(0.5)`` as an operator, so precedence is kept: ``ast.unparse`` prints a
+    negative constant bare, and ``(-0.5) ** 2`` would come out as ``-0.5 ** 2`` (which is ``-(0.5 ** 2)``)."""
+
+    def visit_Constant(self, node):
+        value = node.value
+        if type(value) in (int, float) and (value < 0 or value == 0 and math.copysign(1.0, value) < 0):
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+        return node
 
 
 _Unparser = None

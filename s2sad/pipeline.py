@@ -350,9 +350,9 @@ def directional(inner, wrt, kinds, options):
     with _lock:
         import inspect
         params = [p.name for p in inspect.signature(inner).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        if len(params) < len(kinds) - len(wrt):
-            params = params + [f"_a{k}" for k in range(len(params), len(kinds) - len(wrt))]
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(kinds)]   # the ones passed
+        if len(params) < len(kinds):
+            params = params + [f"_a{k}" for k in range(len(params), len(kinds))]
         taken = set(params)
         namer = N.Namer(taken | {"_jvp"})
         dots = [namer.fresh(f"{params[i]}_dot") for i in wrt]

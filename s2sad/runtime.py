@@ -21,7 +21,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "shape_of", "sequence", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
+    "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
 ]
 
 
@@ -112,6 +112,53 @@ def unsum(g, seq):
     return AdjList(unbroadcast(g, e) for e in seq)
 
 
+# --- constructors ----------------------------------------------------------------------------
+def _no_step(retstep):
+    if retstep:
+        raise NotImplementedError("s2sad: the derivative of np.linspace(..., retstep=True) is not supported; "
+                                  "compute the step as (stop - start) / (num - 1)")
+
+
+def linspace_grads(g, start, stop, num=50, endpoint=True, retstep=False, axis=0):
+    """Adjoints of ``start`` and ``stop`` in ``np.linspace``: each sample is ``(1 - t) start + t stop``."""
+    _no_step(retstep)
+    g = np.moveaxis(np.asarray(g, dtype=float), axis, 0)
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint).reshape((-1,) + (1,) * (g.ndim - 1))
+    return unbroadcast(np.sum(g * (1.0 - t), axis=0), start), unbroadcast(np.sum(g * t, axis=0), stop)
+
+
+def linspace_tangent(start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
+    """Tangent of ``np.linspace`` (linear in start and stop together)."""
+    _no_step(retstep)
+    return np.linspace(start_dot, stop_dot, num, endpoint=endpoint, axis=axis)
+
+
+def _arange_parts(ans, start, stop, step):
+    """``np.arange``'s samples are ``start + k step``: (k, whether start and step are the arguments given)."""
+    k = np.arange(np.size(ans), dtype=float)
+    return k, stop is not None, step is not None
+
+
+def arange_grads(g, ans, start, stop=None, step=None):
+    """Adjoints of ``np.arange``'s arguments; the stop only decides how many samples there are (flat)."""
+    if np.result_type(ans).kind not in "fc":
+        return 0.0, None, None
+    k, has_start, has_step = _arange_parts(ans, start, stop, step)
+    g = np.asarray(g, dtype=float)
+    start_bar = float(np.sum(g)) if has_start else 0.0        # arange(n): n is the stop
+    step_bar = float(np.sum(g * k)) if has_step else None
+    return start_bar, (0.0 if has_start else None), step_bar
+
+
+def arange_tangent(g, ans, which, stop=None):
+    """Tangent of ``np.arange`` along one argument (``which``: "start", "stop" or "step"; ``g`` its tangent)."""
+    if np.result_type(ans).kind not in "fc" or which == "stop" or which == "start" and stop is None:
+        return np.zeros(np.shape(ans))                    # arange(n): n is the stop, which only counts
+    if which == "start":
+        return np.zeros(np.shape(ans)) + g
+    return g * np.arange(np.size(ans), dtype=float)
+
+
 # --- indexing ---------------------------------------------------------------------------
 def _basic(idx):
     items = idx if isinstance(idx, tuple) else (idx,)
@@ -136,6 +183,19 @@ def sequence(items):
     if isinstance(items, (list, tuple, np.ndarray, range)):
         return items
     return list(items)
+
+
+def unpack_grad(x, *items):
+    """Adjoint of ``a, b, c = x`` given the adjoints of ``a``, ``b``, ``c`` (None where none): an array
+    for an array ``x``, a container adjoint otherwise."""
+    if isinstance(x, np.ndarray):
+        out = np.zeros(x.shape, dtype=_float_dtype(x))
+        for k, g in enumerate(items):
+            if g is not None:
+                out[k] = g
+        return out
+    from .tree import pack
+    return pack(*items)
 
 
 def index_add(buf, idx, g):
@@ -302,6 +362,8 @@ def checkpoint_rerun(fn, states, *args, **kwargs):
 
 # --- starting and finishing a sweep -------------------------------------------------------
 def _float_dtype(x):
+    if isinstance(x, (list, tuple, dict)) or x is None:
+        return np.dtype(float)
     dtype = np.result_type(x)
     return dtype if dtype.kind in "fc" else np.dtype(float)
 

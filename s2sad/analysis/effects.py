@@ -240,6 +240,8 @@ def check(fn, unit, effects, varied):
                 continue
             for other in sorted(effects.classes.get(name, {name}) - {name}):
                 for a in assigned_at.get(other, []):
+                    if id(a) not in order:                       # inside a function defined here
+                        continue
                     shared_loop = set(loops[id(a)]) & set(loops[id(change)])
                     if order[id(a)] < order[id(change)] or shared_loop:
                         raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}` may "
@@ -291,8 +293,12 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset()):
                                                              or not registry.has_rule(op.primitive)):
             raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
     for s, name, other, op in unit.source.shared_updates:
-        if other in numbers:
+        if other in numbers or name in numbers:
             continue
+        if other == name:
+            raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "
+                             "walks it, which cannot be differentiated", s,
+                             hint=f"write `{name} = {name} {op} ...` to make a new array")
         raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share memory), "
                          "which cannot be differentiated", s, hint=f"write `{name} = {name} {op} ...` to make a "
                                                                    f"new array")

@@ -17,8 +17,20 @@ _COMMENT = re.compile(rf"^(\s*){N.COMMENT_PREFIX}\((['\"])(.*)\2\)$")
 _serial = itertools.count(1)
 
 
+def _no_empty_blocks(node):
+    """A block holding only comments gets a ``pass`` (a comment alone is not a statement)."""
+    import gast
+    for n in gast.walk(node):
+        for field in ("body", "orelse"):
+            block = getattr(n, field, None)
+            if isinstance(block, list) and block and all(N.is_comment(s) for s in block) \
+                    and isinstance(n, (gast.For, gast.While, gast.If, gast.FunctionDef)):
+                block.append(gast.Pass())
+
+
 def source_text(fn_tree):
     """The source of a generated FunctionDef, with its comment markers turned into comments."""
+    _no_empty_blocks(fn_tree)
     lines = []
     for line in N.unparse(fn_tree).splitlines():
         m = _COMMENT.match(line)

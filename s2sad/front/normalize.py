@@ -90,19 +90,40 @@ def run(tree, unit):
     return N.located(new, tree)
 
 
-_VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real"}
+_VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real", "flat", "diagonal"}
+_VIEW_FUNCTIONS = {"asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "reshape",
+                   "ravel", "transpose", "squeeze", "swapaxes", "moveaxis", "diagonal", "real", "broadcast_to",
+                   "expand_dims", "flip", "fliplr", "flipud", "rot90", "stop_gradient"}
 
 
-def _view_source(value):
-    """The variable an assigned value may share memory with (``x``, ``x[i]``, ``x.T``, ``x.reshape(..)``)."""
+def _view_sources(value, scope, local_names):
+    """The variables an assigned value may share memory with: ``x``, ``x[i]``, ``x.T``, ``x.reshape(..)``,
+    ``np.asarray(x)``, a tuple of them, or any argument of a call of a function that is not NumPy's
+    (a user function may return its argument)."""
     if isinstance(value, gast.Name):
-        return value.id
-    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-        return value.value.id
+        return {value.id}
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return set().union(*[_view_sources(e, scope, local_names) for e in value.elts]) if value.elts else set()
+    if isinstance(value, gast.Subscript):
+        return _view_sources(value.value, scope, local_names)
     func = value.func if isinstance(value, gast.Call) else value
-    if isinstance(func, gast.Attribute) and func.attr in _VIEWS and isinstance(func.value, gast.Name):
-        return func.value.id
-    return None
+    if isinstance(func, gast.Attribute) and func.attr in _VIEWS and isinstance(func.value, gast.Name) \
+            and func.value.id in local_names:
+        return {func.value.id}
+    if isinstance(value, gast.Call):
+        obj = scope.resolve(value.func)
+        module = (getattr(obj, "__module__", None) or "")
+        name = getattr(obj, "__name__", "")
+        args = [n.id for a in list(value.args) + [k.value for k in value.keywords] for n in gast.walk(a)
+                if isinstance(n, gast.Name) and n.id in local_names]
+        if isinstance(obj, type(abs)) and module == "math" or isinstance(obj, __import__("numpy").ufunc):
+            return set()
+        if module.split(".")[0] == "numpy" and name not in _VIEW_FUNCTIONS:
+            return set()                                  # NumPy returns a new array
+        if obj in (len, float, int, abs, sum, round, range, bool, str):
+            return set()
+        return set(args)
+    return set()
 
 
 def show(fn_tree):
@@ -124,8 +145,10 @@ class _Lowering:
         self.aliases = unit.aliases
         self.locals = assigned_names(tree)
         self.result = None       # the name returned values are assigned to
-        self.shares = {}         # name -> the variable whose memory it may share (plain copies and views)
+        self.shares = {}         # name -> the variables whose memory it may share (copies, views, call results)
+        self.iterating = []      # the names the enclosing ``for`` loops iterate over
         self.out = None          # the statement list being filled
+        self.loop_depth = 0
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
 
     def error(self, message, node, hint=None):
@@ -158,12 +181,11 @@ class _Lowering:
 
     def stmt_Assign(self, s):
         targets = s.targets
-        for t in targets:                      # y = x, y = x[i], y = x.T, y = x.reshape(...): y may share x's memory
-            if isinstance(t, gast.Name):
-                self.shares.pop(t.id, None)
-                source = _view_source(s.value)
-                if source is not None:
-                    self.shares[t.id] = source
+        sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
+        for t in targets:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    self.shares[n.id] = set(sources) - {n.id}
         if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):
             lam = s.value                                    # f = lambda x: e  ->  def f(x): return e
             ret = N.located(gast.Return(value=lam.body), s)
@@ -179,16 +201,22 @@ class _Lowering:
         self.assign_to(targets[0], s.value)
 
     def check_shared(self, name, s):
-        """``y op= e`` updates an array in place: note it where ``y`` shares memory with a
-        variable that is read afterwards (s2sad lowers it to ``y = y op e``)."""
-        other = self.shares.get(name)
-        if other is None:
+        """``y op= e`` updates an array or a list in place, which s2sad lowers to ``y = y op e``: note it
+        (refused later unless ``y`` is known to hold a number) where that differs, because another
+        variable that may hold the same object is read afterwards, or a ``for`` loop walks it."""
+        op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+        if name in self.iterating:
+            self.source.shared_updates.append((s, name, name, op))
             return
-        later = [n for n in gast.walk(self.tree) if isinstance(n, gast.Name) and n.id == other
-                 and isinstance(n.ctx, gast.Load) and (n.lineno, n.col_offset) > (s.lineno, s.col_offset)]
-        if later:                                  # refused later unless `other` is known to be a number
-            op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
-            self.source.shared_updates.append((s, name, other, op))
+        partners = set(self.shares.get(name, ())) | {n for n, srcs in self.shares.items() if name in srcs}
+        where = (getattr(s, "lineno", 0), getattr(s, "col_offset", 0))
+        for other in sorted(partners - {name}):
+            later = [n for n in gast.walk(self.tree) if isinstance(n, gast.Name) and n.id == other
+                     and isinstance(n.ctx, gast.Load)
+                     and (getattr(n, "lineno", None) or 10 ** 9, getattr(n, "col_offset", 0) or 0) > where]
+            if later or self.loop_depth:
+                self.source.shared_updates.append((s, name, other, op))
+                return
 
     def stmt_AnnAssign(self, s):
         if s.value is not None:
@@ -259,7 +287,13 @@ class _Lowering:
             value = N.name(index) if elements is None else elements(N.name(index))
             self.assign_to(target, value)
         prefix, self.out = self.out, saved
+        walked = [n.id for n in gast.walk(s.iter) if isinstance(n, gast.Name) and n.id in self.locals]
+        walked += [m for n in walked for m in self.shares.get(n, ())]
+        self.iterating.extend(walked)
+        self.loop_depth += 1
         body = prefix + self.block(s.body)
+        self.loop_depth -= 1
+        del self.iterating[len(self.iterating) - len(walked):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
 
@@ -338,7 +372,9 @@ class _Lowering:
         saved, self.out = self.out, []
         test = self.atom(s.test)
         condition, self.out = self.out, saved
+        self.loop_depth += 1
         body = self.block(s.body)
+        self.loop_depth -= 1
         if N.is_const(test) and test.value is True and not condition and not s.orelse:
             self.emit(gast.While(test=N.const(True), body=body or [gast.Pass()], orelse=[]))
             return

@@ -2,8 +2,9 @@
 
 Outside loops, a name assigned a second time on the same path gets a new
 version (``x`` -> ``x_1``); where the branches of an ``if`` end with different
-versions, they are merged under one name. The backward sweep can then read any
-primal value directly, with no stack.
+versions, they are merged under one name (the branch that assigned gives its last
+version the old name back). The backward sweep can then read most primal values
+directly, with no stack.
 
 Inside a loop a name keeps one version: the one current when the loop starts (the
 loop overwrites it every iteration anyway; analysis/record.py decides what the
@@ -25,14 +26,14 @@ copy makes them one. Switch: ``versions`` (options.py).
 ...     x = y + 1
 ...     return x
 ... ''')
->>> print(show(run(unit.source.tree, unit)))
+>>> from s2sad.front import normalize
+>>> print(show(run(normalize.run(unit.source.tree, unit), unit)))
 def f(x, c):
     y = x * 2
     if c:
-        y_1 = y * x
-    else:
-        y_1 = y
-    x_1 = y_1 + 1
+        _t1 = y * x
+        y = _t1
+    x_1 = y + 1
     return x_1
 """
 import gast
@@ -120,12 +121,15 @@ class _Versions:
                 merged[user] = v1 or v2     # same version, or defined on one path only
                 continue
             old = before.get(user)
-            if v2 == old:                   # only the then-branch assigned: copy in the else-branch
-                orelse.append(N.assign(v1, N.name(v2)))
-                merged[user] = v1
+            # one branch assigned: its last version takes the old name back (a copy of the old value in
+            # the other branch would read it where it may not be bound); nothing in that branch reads
+            # the old version after the new one is assigned, since reads there refer to the newest
+            if v2 == old:
+                _rename(body, v1, old)
+                merged[user] = old
             elif v1 == old:
-                body.append(N.assign(v2, N.name(v1)))
-                merged[user] = v2
+                _rename(orelse, v2, old)
+                merged[user] = old
             else:                           # both assigned: the else-branch adopts the then-branch's name
                 _rename(orelse, v2, v1)
                 merged[user] = v1

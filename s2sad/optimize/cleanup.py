@@ -203,10 +203,21 @@ def _reads(node):
 
 
 def _dead_code(stmts, live):
-    """Drop assignments whose targets are never read (backward-sweep code is pure)."""
+    """Drop assignments whose targets are never read (backward-sweep code is pure), and loops and
+    branches left with nothing to do."""
     removed = False
     out = []
     for s in reversed(stmts):
+        if isinstance(s, gast.For):               # what one iteration reads may be needed by another
+            body, r = _dead_code(s.body, set(live) | _reads(s))
+            removed |= r
+            if not any(not N.is_comment(x) and not isinstance(x, gast.Pass) for x in body):
+                removed = True
+                continue
+            s.body = body
+            live |= _reads(s)
+            out.append(s)
+            continue
         if isinstance(s, gast.If):
             body, r1 = _dead_code(s.body, set(live))
             orelse, r2 = _dead_code(s.orelse, set(live))
@@ -220,7 +231,7 @@ def _dead_code(stmts, live):
             continue
         if isinstance(s, gast.Assign):
             targets = {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
-            if not targets & live:
+            if not targets & live and not _has_effect(s.value):
                 removed = True
                 continue
             for t in s.targets:
@@ -233,6 +244,14 @@ def _dead_code(stmts, live):
         out.append(s)
     out.reverse()
     return _drop_orphan_comments(out), removed
+
+
+def _has_effect(value):
+    """Whether evaluating ``value`` changes something: a method call (``h_stack.pop()`` shortens the stack
+    the next pop reads from), which dead-code removal must keep even when its result is unused."""
+    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
+               and n.func.attr in ("pop", "append", "extend", "insert", "remove", "clear")
+               for n in gast.walk(value))
 
 
 def _drop_orphan_comments(stmts):

@@ -73,8 +73,8 @@ def _value(sweep, s, g, ans, defined, out):
     if op.nondiff:
         return
     if op.primitive is COPY:
-        if isinstance(g, gast.Tuple):                   # a, b = t: t's adjoint is a container
-            g = N.call(_helper(sweep, tree.pack), g.elts)
+        if isinstance(g, gast.Tuple):                   # a, b = t: t's adjoint, an array or a container
+            g = N.call(_helper(sweep, runtime.unpack_grad), [N.clone(op.args[0])] + g.elts)
         contribute(sweep, op.args[0], g, defined, out)
         return
     if op.primitive in (PACK, DICT):

@@ -42,6 +42,8 @@ def run(fn, backward, plan, unit):
     params = set(N.params(fn))
     unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan) if n not in params)
     inits += [N.assign(n, N.const(None)) for n in unbound]
+    inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
+              if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
                     inits=inits)
 
@@ -161,6 +163,11 @@ class _Realize:
                         inside.add(n.id)
         pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
         return (pushed | set(plan.reads)) & inside
+
+
+def _inside_compound(stmts, node):
+    """Whether ``node`` is nested in a branch or loop of ``stmts`` (not a top-level statement)."""
+    return not any(s is node for s in stmts)
 
 
 def _points(stmts):

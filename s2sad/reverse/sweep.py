@@ -178,6 +178,8 @@ def run(fn, unit):
     sweep = Sweep(unit)
     result = ret.value
     defined = {result.id} if isinstance(result, gast.Name) and result.id in unit.facts.active else set()
+    for name in defined | set(unit.wrt_names):
+        sweep.bar(name)
     body = sweep.block(forward, defined) if defined else []
     for w in unit.wrt_names:                    # a gradient that nothing flowed into: zeros
         if w not in defined:

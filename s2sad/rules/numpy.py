@@ -6,6 +6,7 @@ import operator
 
 import numpy as np
 
+from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
@@ -123,9 +124,40 @@ nondiff(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floo
         np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
         np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.searchsorted,
         np.shape, np.ndim, np.size, np.result_type, np.any, np.all, np.count_nonzero,
-        np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
-        np.zeros_like, np.ones_like, np.empty_like, np.tri, np.triu_indices, np.tril_indices,
+        np.zeros, np.ones, np.empty, np.eye, np.identity,
+        np.tri, np.triu_indices, np.tril_indices,
         np.isclose, np.allclose, np.array_equal)
+
+# --- constructors that carry a derivative ---
+@vjp(np.linspace)
+def linspace_vjp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    start_bar, stop_bar = linspace_grads(g, start, stop, num, endpoint, retstep, axis)
+    return start_bar, stop_bar
+@jvp(np.linspace)
+def linspace_jvp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    return (linspace_tangent(g, 0.0 * stop, num, endpoint, retstep, axis),
+            linspace_tangent(0.0 * start, g, num, endpoint, retstep, axis))
+@vjp(np.full)
+def full_vjp(g, ans, shape, fill_value, dtype=None, order="C", *, device=None, like=None):
+    return None, unbroadcast(cast_grad(g, fill_value, ans), fill_value)
+@jvp(np.full)
+def full_jvp(g, ans, shape, fill_value, dtype=None, order="C", *, device=None, like=None):
+    return None, cast_tangent(broadcast(g, ans), ans)
+@vjp(np.full_like)
+def full_like_vjp(g, ans, a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    return None, unbroadcast(cast_grad(g, fill_value, ans), fill_value)
+@jvp(np.full_like)
+def full_like_jvp(g, ans, a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    return None, cast_tangent(broadcast(g, ans), ans)
+@vjp(np.arange)
+def arange_vjp(g, ans, start, stop=None, step=None, dtype=None, *, device=None, like=None):
+    start_bar, stop_bar, step_bar = arange_grads(g, ans, start, stop, step)
+    return start_bar, stop_bar, step_bar
+@jvp(np.arange)
+def arange_jvp(g, ans, start, stop=None, step=None, dtype=None, *, device=None, like=None):
+    return arange_tangent(g, ans, "start", stop), arange_tangent(g, ans, "stop", stop), arange_tangent(g, ans, "step", stop)
+
+nondiff(np.zeros_like, np.ones_like, np.empty_like)
 
 # --- reductions ---
 @vjp(np.sum)
