@@ -85,9 +85,10 @@ def analyze(tree, unit):
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
     classes = shapes.run(tree, unit.scope, ndims, call_results)
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR)
-    effects_analysis.check_writes(tree, unit, varied, effects, numbers)   # refusals, before anything else
+    effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
     effects_analysis.check(tree, unit, effects, varied)
-    facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated))
+    facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated),
+                  containers=shapes.containers(tree, unit.scope, unit.kinds))
     stores, loads = {}, {}
     for n in gast.walk(tree):
         if isinstance(n, gast.Name):

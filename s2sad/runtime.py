@@ -112,6 +112,71 @@ def unsum(g, seq):
     return AdjList(unbroadcast(g, e) for e in seq)
 
 
+# --- + and * on values that may be sequences (concatenation and repetition) -----------------------
+def concatenation(x, y):
+    """``x + y`` where ``x`` or ``y`` may be a list or tuple (the primitive whose rules handle both)."""
+    return x + y
+
+
+def repetition(x, y):
+    """``x * y`` where ``x`` or ``y`` may be a list or tuple."""
+    return x * y
+
+
+def _sequence(x):
+    return isinstance(x, (list, tuple)) and not isinstance(x, np.ndarray)
+
+
+def _as_adjoint(items, like):
+    from .tree import AdjList, AdjTuple
+    return AdjTuple(items) if isinstance(like, tuple) else AdjList(items)
+
+
+def concatenation_grad(g, x, y, side):
+    """Adjoint of operand ``side`` (0: x, 1: y) of ``x + y``: its slice of a concatenation's adjoint, or
+    the broadcast sum for numbers and arrays."""
+    if _sequence(x) and _sequence(y):
+        items = list(g)
+        return _as_adjoint(items[:len(x)] if side == 0 else items[len(x):], x if side == 0 else y)
+    return unbroadcast(g, x if side == 0 else y)
+
+
+def concatenation_tangent(t, x, y, ans, side):
+    """Tangent of ``x + y`` along operand ``side``: the tangent in its place among zeros for a
+    concatenation (added element by element with the other operand's), broadcast for arrays."""
+    if _sequence(x) and _sequence(y):
+        if side == 0:
+            return _as_adjoint(list(t) + [zeros_like(v) for v in y], ans)
+        return _as_adjoint([zeros_like(v) for v in x] + list(t), ans)
+    return broadcast(t, ans)
+
+
+def repetition_grad(g, x, y, side):
+    """Adjoint of operand ``side`` of ``x * y``: for a sequence repeated ``n`` times, the sum of its ``n``
+    copies' adjoints (the count gets none); for numbers and arrays, the product rule."""
+    if _sequence(x) or _sequence(y):
+        seq = x if _sequence(x) else y
+        if (side == 0) != _sequence(x):
+            return None                             # the count
+        items, n = list(g), len(seq)
+        from .tree import add
+        total = [None] * n
+        for k, item in enumerate(items):
+            total[k % n] = add(total[k % n], item) if n else item
+        return _as_adjoint(total, seq)
+    return unbroadcast(g * y, x) if side == 0 else unbroadcast(g * x, y)
+
+
+def repetition_tangent(t, x, y, ans, side):
+    """Tangent of ``x * y`` along operand ``side``."""
+    if _sequence(x) or _sequence(y):
+        if (side == 0) != _sequence(x):
+            return _as_adjoint([zeros_like(v) for v in ans], ans)
+        count = y if _sequence(x) else x
+        return _as_adjoint(list(t) * count, ans)
+    return broadcast(t * y, ans) if side == 0 else broadcast(x * t, ans)
+
+
 # --- constructors ----------------------------------------------------------------------------
 def _no_step(retstep):
     if retstep:

@@ -24,6 +24,7 @@ class Facts:
     definitions: dict = field(default_factory=dict)   # name assigned once -> its (top-level) assignment
     loads: dict = field(default_factory=dict)    # name -> how many times the function reads it
     mutated: frozenset = frozenset()       # names whose object a statement changes in place
+    containers: frozenset = frozenset()    # names that may hold a list or tuple (+ concatenates, * repeats)
 
 
 @dataclass

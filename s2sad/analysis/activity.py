@@ -26,6 +26,7 @@ name that may hold the same object (analysis/effects.py).
 >>> sorted(varied), sorted(active)
 (['a', 'c', 'd', 'x'], ['a', 'c', 'x'])
 """
+import builtins
 import operator
 
 import gast
@@ -62,10 +63,31 @@ def _reach(flows, start, forward):
     return reached
 
 
+LOSSY = (builtins.str, builtins.repr, builtins.format, builtins.ascii, builtins.eval, builtins.exec, builtins.compile)
+
+
+def lossy(value, scope):
+    """Whether ``value`` turns its operands into text (or runs text as code): a derivative cannot follow,
+    so where such a value reaches the output it is refused, not taken as constant (``float(repr(x))``)."""
+    if isinstance(value, gast.JoinedStr):
+        return True
+    return isinstance(value, gast.Call) and _is_in(scope.resolve(value.func), LOSSY)
+
+
+def _is_in(obj, table):
+    try:
+        return obj in table
+    except TypeError:
+        return False
+
+
 def _flows(stmts, unit, effects):
     """(targets, sources) pairs: derivatives may flow from sources to targets."""
     classes = effects.classes
     for s in N.statements(stmts):
+        if isinstance(s, gast.Assign) and lossy(s.value, unit.scope):     # followed, to be refused if used
+            yield {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)}, set(names_in(s.value))
+            continue
         if isinstance(s, gast.Assign):
             target = s.targets[0]
             if isinstance(target, (gast.Subscript, gast.Attribute)):    # x[i] = v: x (and its aliases) hold v

@@ -250,7 +250,7 @@ def check(fn, unit, effects, varied):
                                               f"`np.where`) instead of changing it in place")
 
 
-def check_writes(fn, unit, varied, effects, numbers=frozenset()):
+def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
     - ``x[i] = v`` into a value that carries derivatives (x may share memory with an input);
@@ -262,6 +262,20 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset()):
     - a change in place of a parameter (the caller's value, which its derivative code does not see change).
     """
     from ..rules import registry
+    from .activity import lossy
+    for s in N.statements(fn.body):
+        for node in gast.walk(s):
+            if isinstance(node, gast.Call) and unit.scope.resolve(node.func) in (builtins.eval, builtins.exec,
+                                                                                   builtins.compile):
+                raise unit.error(UnsupportedSyntaxError, f"`{node.func.id if isinstance(node.func, gast.Name) else 'eval'}` "
+                                 "runs text as code, which s2sad cannot see into to differentiate", s,
+                                 hint="write the expression as code")
+        if isinstance(s, gast.Assign) and lossy(s.value, unit.scope) and \
+                {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)} & active:
+            raise unit.error(UnsupportedSyntaxError, "a value being differentiated goes through text (str, repr, "
+                             "format, an f-string) on its way to the result; the derivative cannot follow it", s,
+                             hint="keep the number a number (use it directly, or stop_gradient if it is meant "
+                                  "to be a constant)")
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
     in_place = "a call that may modify a value being differentiated in place"
     in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"

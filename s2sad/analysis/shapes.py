@@ -355,3 +355,84 @@ def _ndim_of(value, scope, known):
         if dims and all(d is not None for d in dims):
             return max(dims)
     return None
+
+
+# --- which values may be lists or tuples (where ``+`` concatenates and ``*`` repeats) ----------------
+_ARRAY_RESULTS = {np.sum, np.mean, np.prod, np.max, np.min, np.std, np.var, np.any, np.all, np.dot, np.matmul,
+                  np.outer, np.inner, np.tensordot, np.einsum, np.transpose, np.reshape, np.ravel, np.concatenate,
+                  np.stack, np.hstack, np.vstack, np.array, np.asarray, np.zeros, np.ones, np.full, np.zeros_like,
+                  np.ones_like, np.full_like, np.empty, np.eye, np.identity, np.linspace, np.arange, np.clip,
+                  np.cumsum, np.cumprod, np.diff, np.trace, np.linalg.norm, np.linalg.det, np.linalg.inv,
+                  np.linalg.solve, np.linalg.cholesky, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis,
+                  np.broadcast_to, np.copy, np.diag, np.sort, np.flip, np.roll, np.tile, np.repeat, np.kron, np.cross,
+                  np.abs, np.sign, np.floor, np.ceil, np.round, len, float, int, abs, bool, math.floor, math.ceil}
+
+
+def containers(fn, scope, kinds):
+    """Names that may hold a list or a tuple (an over-approximation: sound for choosing the rules of ``+``
+    and ``*``, which concatenate and repeat sequences but add and multiply numbers and arrays).
+
+    A name is known not to be one only when every assignment of it gives a number or an array: a
+    parameter whose kind is a number or an array, arithmetic on such values, a ufunc, ``math``, or a
+    NumPy function known to return an array; a ``range`` loop's index. Everything else may be.
+    """
+    import operator as op_
+    from .ops import COPY, PACK, DICT, classify
+    params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+    definitions = collections.defaultdict(list)
+    for p, k in zip(params, kinds):
+        definitions[p].append(("kind", k))
+    for p in params[len(kinds):]:
+        definitions[p].append(("kind", None))
+    ranges = _range_names(fn, scope)
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                definitions[target.id].append(("value", s.value))
+            else:
+                for n in gast.walk(target):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        definitions[n.id].append(("unknown",))
+        elif isinstance(s, gast.For):
+            definitions[s.target.id].append(("range",) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
+                                            else ("unknown",))
+        elif isinstance(s, gast.FunctionDef):
+            definitions[s.name].append(("function",))
+    maybe = set()
+
+    def value_may(value):
+        if isinstance(value, (gast.List, gast.Tuple)):
+            return True
+        if isinstance(value, gast.Name):
+            return value.id in maybe or value.id not in definitions and not _number(value)
+        if isinstance(value, gast.Constant):
+            return isinstance(value.value, (tuple, list))
+        op = classify(value, scope)
+        if op.primitive in (PACK, DICT):
+            return True
+        if op.primitive is op_.getitem:             # an item of an array is an array or a number
+            return value_may(op.args[0])
+        if op.primitive is COPY:
+            return any(value_may(a) for a in op.args)
+        if op.primitive in (op_.add, op_.mul):
+            return any(value_may(a) for a in op.args)
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+            return False                            # other operators do not build sequences
+        if isinstance(op.primitive, np.ufunc) or _is_math(op.primitive) or _is_in(op.primitive, _ARRAY_RESULTS):
+            return False
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for name, defs in definitions.items():
+            if name in maybe:
+                continue
+            for d in defs:
+                if d[0] == "kind" and (d[1] is None or isinstance(d[1], tuple)) or d[0] == "unknown" \
+                        or d[0] == "value" and value_may(d[1]):
+                    maybe.add(name)
+                    changed = True
+                    break
+    return frozenset(maybe)

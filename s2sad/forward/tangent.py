@@ -45,6 +45,7 @@ from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
+from ..runtime import concatenation, repetition
 
 _GETITEM_JVP = jvp_rule(operator.getitem)[0]
 
@@ -164,6 +165,8 @@ class _Tangent:
                              gast.Dict(keys=[N.clone(k) for k in op.keys], values=[self.tangent_of(v) for v in op.args]))]
         if not any(set(names_in(a)) & self.active for a in list(op.args) + list(op.kwargs.values())):
             return [N.assign(self.tangent_target(target), self.zeros(target))]
+        from ..reverse.adjoints import sequence_aware
+        op = sequence_aware(self.unit, op)
         rule, elementwise = jvp_rule(op.primitive) if op.primitive is not UNKNOWN else (None, False)
         callee = self.callee(s, op)
         if rule is None and callee is not None:

@@ -38,6 +38,7 @@ from ..errors import NoRuleError, TransformError
 from ..front.source import unwrap
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
+from ..runtime import concatenation, repetition
 from ..runtime import checkpoint_rerun, rng_state
 
 
@@ -89,8 +90,19 @@ def _value(sweep, s, g, ans, defined, out):
     apply_rule(sweep, s, op, g, ans, defined, out)
 
 
+def sequence_aware(unit, op):
+    """``a + b`` and ``a * b`` where an operand may be a list or tuple: the rules of concatenation and
+    repetition (which also handle numbers and arrays, deciding when the code runs)."""
+    if op.primitive in (operator.add, operator.mul) and any(
+            isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in unit.facts.containers
+            for a in op.args):
+        op.primitive = concatenation if op.primitive is operator.add else repetition
+    return op
+
+
 def apply_rule(sweep, s, op, g, ans, defined, out):
     unit = sweep.unit
+    op = sequence_aware(unit, op)
     arg_ndims = tuple(unit.facts.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
     rule = vjp_rule(op.primitive, arg_ndims if unit.options.specialize else None) \
         if op.primitive is not UNKNOWN else None

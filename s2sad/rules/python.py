@@ -7,7 +7,8 @@ import math
 import operator
 
 from ..markers import stop_gradient
-from ..runtime import broadcast, safe_log, unbroadcast, unindex, unsum
+from ..runtime import (broadcast, concatenation, concatenation_grad, concatenation_tangent, repetition,
+                       repetition_grad, repetition_tangent, safe_log, unbroadcast, unindex, unsum)
 from .registry import elementwise, jvp, nondiff, vjp
 
 # --- arithmetic operators (also NumPy's ufunc spellings, registered in numpy.py) ---
@@ -23,6 +24,15 @@ def truediv_vjp(g, ans, x, y): return unbroadcast(g / y, x), unbroadcast(-g * an
 def pow_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(operator.mod)
 def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * ((x - ans) / y), y)
+# ... where an operand may be a list or tuple: concatenation and repetition (analysis/shapes.containers)
+@vjp(concatenation)
+def concatenation_vjp(g, ans, x, y): return concatenation_grad(g, x, y, 0), concatenation_grad(g, x, y, 1)
+@jvp(concatenation)
+def concatenation_jvp(g, ans, x, y): return concatenation_tangent(g, x, y, ans, 0), concatenation_tangent(g, x, y, ans, 1)
+@vjp(repetition)
+def repetition_vjp(g, ans, x, y): return repetition_grad(g, x, y, 0), repetition_grad(g, x, y, 1)
+@jvp(repetition)
+def repetition_jvp(g, ans, x, y): return repetition_tangent(g, x, y, ans, 0), repetition_tangent(g, x, y, ans, 1)
 @vjp(operator.getitem)
 def getitem_vjp(g, ans, x, idx): return unindex(g, x, idx)
 @jvp(operator.getitem)
