@@ -151,13 +151,33 @@ def concatenation_tangent(t, x, y, ans, side):
     return broadcast(t, ans)
 
 
+def concatenation_tangent_grad(h, t, x, y, side):
+    """Adjoint of the tangent ``t`` in ``concatenation_tangent`` (linear in it)."""
+    if _sequence(x) and _sequence(y):
+        items = list(h)
+        return _as_adjoint(items[:len(x)] if side == 0 else items[len(x):], x if side == 0 else y)
+    return unbroadcast(h, t)
+
+
+def repetition_tangent_grads(h, t, x, y, side):
+    """Adjoints of ``t``, ``x`` and ``y`` in ``repetition_tangent`` (``t * y`` or ``x * t`` for numbers and
+    arrays: bilinear; a repeated sequence's tangent: linear in ``t``)."""
+    if _sequence(x) or _sequence(y):
+        if (side == 0) != _sequence(x):
+            return 0.0, 0.0, 0.0                    # the count's tangent: flat
+        return repetition_grad(h, x, y, 0 if _sequence(x) else 1), zeros_like(x), zeros_like(y)
+    if side == 0:
+        return unbroadcast(h * y, t), zeros_like(x), unbroadcast(h * t, y)
+    return unbroadcast(h * x, t), unbroadcast(h * t, x), zeros_like(y)
+
+
 def repetition_grad(g, x, y, side):
     """Adjoint of operand ``side`` of ``x * y``: for a sequence repeated ``n`` times, the sum of its ``n``
     copies' adjoints (the count gets none); for numbers and arrays, the product rule."""
     if _sequence(x) or _sequence(y):
         seq = x if _sequence(x) else y
         if (side == 0) != _sequence(x):
-            return None                             # the count
+            return 0.0                              # the count
         items, n = list(g), len(seq)
         from .tree import add
         total = [None] * n
@@ -213,6 +233,15 @@ def arange_grads(g, ans, start, stop=None, step=None):
     start_bar = float(np.sum(g)) if has_start else 0.0        # arange(n): n is the stop
     step_bar = float(np.sum(g * k)) if has_step else None
     return start_bar, (0.0 if has_start else None), step_bar
+
+
+def arange_tangent_grad(h, g, ans, which, stop=None):
+    """Adjoint of ``g`` in ``arange_tangent`` (linear in it)."""
+    if np.result_type(ans).kind not in "fc" or which == "stop" or which == "start" and stop is None:
+        return 0.0 * g
+    if which == "start":
+        return unbroadcast(np.sum(h), g)
+    return unbroadcast(np.sum(h * np.arange(np.size(ans), dtype=float)), g)
 
 
 def arange_tangent(g, ans, which, stop=None):

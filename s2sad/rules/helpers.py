@@ -12,6 +12,8 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
+from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
+                       linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -95,6 +97,20 @@ def matmul_like_solve_vjp(h, ans, g, y): return matmul_x_grad(h, g, y), matmul_y
 def einsum_tangent_vjp(h, ans, tangents, subscripts, operands):
     tangents_bar, operands_bar = einsum_tangent_grads(h, tangents, subscripts, operands)
     return tangents_bar, None, operands_bar
+
+# --- + and * on sequences, constructors ---
+@vjp(concatenation_tangent)
+def concatenation_tangent_vjp(h, ans, t, x, y, z, side): return concatenation_tangent_grad(h, t, x, y, side), None, None, None
+@vjp(repetition_tangent)
+def repetition_tangent_vjp(h, ans, t, x, y, z, side):
+    t_bar, x_bar, y_bar = repetition_tangent_grads(h, t, x, y, side)
+    return t_bar, x_bar, y_bar, None
+@vjp(arange_tangent)
+def arange_tangent_vjp(h, ans, g, y, which, stop=None): return arange_tangent_grad(h, g, y, which, stop), None, None, None
+@vjp(linspace_tangent)
+def linspace_tangent_vjp(h, ans, start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
+    start_bar, stop_bar = linspace_grads(h, start_dot, stop_dot, num, endpoint, retstep, axis)
+    return start_bar, stop_bar
 
 # --- checkpoints: the call run again (its own derivative is the callee's) ---
 nondiff(checkpoint_rerun)

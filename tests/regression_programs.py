@@ -1,0 +1,311 @@
+"""Programs that once got a wrong derivative or a crash: from issue 11's list, a peer project's tests
+(Tangent's zoo), and the program fuzzer (tools/fuzz.py, minimized). Each is checked by
+tests/test_regressions.py in every mode, with optimizations on and off.
+
+``CASES``: name -> (function, arguments, wrt). ``REFUSED``: name -> (function, arguments, wrt, text of
+the refusal): programs s2sad must refuse rather than answer (Python semantics it does not follow).
+"""
+import math
+
+import numpy as np
+
+import s2sad
+
+
+# --- Tangent's zoo: three-line loops -----------------------------------------------------------
+def serial_for(a, n):
+    for i in range(n):
+        a = a * a
+    a = 2.0 * a
+    for i in range(n + 1):
+        a = a * 3.0
+    return a
+
+
+def cond_iterpower2(a):
+    if a < 20:
+        for i in range(3):
+            a = a * a
+    return a
+
+
+# --- issue 11's bug classes ----------------------------------------------------------------------
+def self_update_after_rename(a):            # 1: a name updated from itself in a loop after an earlier assignment
+    a = a * 2.0
+    for i in range(3):
+        a = a * 1.5
+    return a
+
+
+def negative_literal_powers(x):              # 2: (-0.22) ** 2 is not -0.22 ** 2
+    k = 2
+    return (-0.22) ** 2 * x + (-1.0) ** (k + 1) * x * x
+
+
+def loop_inside_if(a, b):                    # 3: a loop inside an if records its iterations
+    s = a
+    if a > 0.0:
+        for i in range(3):
+            s = s * b + a
+    return s
+
+
+def loop_after_early_return(a):              # 3: ... and one after an early return
+    if a > 5.0:
+        return a
+    for i in range(3):
+        a = np.sin(a) * 1.5
+    return a
+
+
+def nested_return(a, b):                     # 4: a return two blocks deep ends the function
+    if a > 0:
+        if b > 0:
+            return a * b
+    return a + b
+
+
+def hessian_through_item_reads(W, x):        # 5: W[i][j] read in a loop (hvp)
+    s = 0.0
+    for i in range(2):
+        for j in range(3):
+            s = s + W[i][j] * x[j] * W[i][j]
+    return s
+
+
+def loop_variable_rebound(x):                # 6: the loop variable rebound inside the loop
+    s = 0.0
+    for v in x:
+        v = v * 2.0
+        s = s + v * v
+    return s
+
+
+def iterated_array_rebound(x):               # 6: the iterated array rebound inside the loop
+    s = 0.0
+    for v in x:
+        x = x * 0.5
+        s = s + v * np.sum(x)
+    return s
+
+
+def closure_reads_differentiated(x):         # 7: a nested function reading a differentiated variable
+    a = x * 2.0
+
+    def g(t):
+        return t * a
+    return g(3.0) + g(1.0)
+
+
+def break_under_nested_if(x):                # 8: a break under a nested if
+    s = x
+    for i in range(5):
+        if s > 0.5:
+            if i > 1:
+                break
+        s = s * 1.3 + 0.1
+    return s
+
+
+def assigned_on_one_path(x, n):              # 8: a name assigned on one path only, a return inside a loop
+    for i in range(n):
+        if x > 2.0:
+            y = x * x
+            return y
+        x = x * 1.5
+    return x
+
+
+def empty_backward_body(x, a):               # 8: a loop with nothing to differentiate
+    for i in range(2):
+        for j in range(3):
+            x = x + a
+    return x * 2.0
+
+
+def list_made_in_loop(x):                    # 8: a list created inside a loop body
+    s = 0.0
+    for i in range(3):
+        items = [x * i, x + i]
+        s = s + items[0] * items[1]
+    return s
+
+
+# --- constructors and containers ------------------------------------------------------------------
+def linspace_sum(x):
+    return np.sum(np.linspace(0.0, x, 5)) + x
+
+
+def full_and_arange(x):
+    return np.sum(np.full(3, x) * np.arange(3)) + np.sum(np.arange(x, x + 3.0) ** 2)
+
+
+def list_concatenation(x):
+    ys = [x] + [3 * x]
+    return ys[0] * ys[1] + sum(ys)
+
+
+def tuple_repetition(x):
+    ys = (x, 2.0) * 3
+    return sum(ys) * x
+
+
+def float_conversions(x):
+    return float(x[0]) * np.float64(x[1]) + float(np.sum(x))
+
+
+# --- found by the fuzzer (minimized) ----------------------------------------------------------------
+def fz_unpack_array(x, b):                   # unpacking an array: its adjoint is an array
+    acc, c, b = x
+    return c
+
+
+def fz_linspace_reshape(x):
+    Q = np.linspace(1.0, x[1, 1], 6).reshape(2, 3)
+    return np.sum(Q)
+
+
+def fz_pops_are_effects(x, a, n=1):          # a pop whose value is unused still shortens the stack
+    for i in range(n):
+        a = np.sin(a)
+        a = a + x
+    return a
+
+
+def fz_pops_in_a_while(x):
+    cnt = 0
+    while cnt < 4:
+        cnt += 1
+        x = np.sin(x) * np.tanh(2.0 / (2.0 + np.cos(-2.0)))
+        x = x + 1.5
+    return x
+
+
+def fz_loop_over_rebound_array(x):
+    for v in x:
+        x = np.sin(x)
+        x = 0.5 * x
+    return np.dot(x, x)
+
+
+def fz_augmented_then_unpack(x, b):
+    for idx in range(2):
+        x += x
+        x = np.tanh(0.5 * x)
+    acc, c, b = x
+    return c
+
+
+def fz_two_loops(x):
+    for j in range(1, 2):
+        x = np.sin(x)
+    for wi in [0.21, 0.35, 0.37]:
+        x = np.tanh(x)
+        x *= 1.0
+    return x
+
+
+def fz_for_else_in_loop(x, a, b, n=1):
+    for line in a:
+        for j in range(n):
+            break
+        else:
+            x = 0.5 * x
+    return b + np.sum(x)
+
+
+def fz_merge_of_unbound(x, m=1):             # a name assigned on a path not taken, merged after an if
+    y, t, q = x
+    if 3.0 < 1.73:
+        lam = 1.0
+    if 1.0:
+        pass
+    else:
+        val, lam, u = x
+    return q
+
+
+def fz_default_parameter_in_hvp(x, a, n=3):  # a defaulted parameter and hvp's directional derivative
+    for i in range(2):
+        a = a + np.tanh(x) * 0.5
+    return np.sum(a * a) + n
+
+
+CASES = {
+    "serial_for": (serial_for, (0.55, 1), (0,)),
+    "serial_for_3": (serial_for, (0.9, 3), (0,)),
+    "cond_iterpower2": (cond_iterpower2, (-0.976,), (0,)),
+    "self_update_after_rename": (self_update_after_rename, (1.0,), (0,)),
+    "negative_literal_powers": (negative_literal_powers, (0.7,), (0,)),
+    "loop_inside_if": (loop_inside_if, (0.6, 0.9), (0, 1)),
+    "loop_after_early_return": (loop_after_early_return, (0.4,), (0,)),
+    "nested_return": (nested_return, (0.5, 0.7), (0, 1)),
+    "nested_return_2": (nested_return, (0.5, -0.7), (0, 1)),
+    "hessian_through_item_reads": (hessian_through_item_reads,
+                                   (np.array([[0.5, -1.0, 0.3], [0.2, 0.8, -0.6]]), np.array([0.4, -0.2, 1.1])),
+                                   (0, 1)),
+    "loop_variable_rebound": (loop_variable_rebound, (np.array([0.3, -0.8, 1.2]),), (0,)),
+    "iterated_array_rebound": (iterated_array_rebound, (np.array([0.3, -0.8, 1.2]),), (0,)),
+    "closure_reads_differentiated": (closure_reads_differentiated, (0.8,), (0,)),
+    "break_under_nested_if": (break_under_nested_if, (0.3,), (0,)),
+    "assigned_on_one_path": (assigned_on_one_path, (0.7, 4), (0,)),
+    "assigned_on_one_path_2": (assigned_on_one_path, (1.7, 4), (0,)),
+    "empty_backward_body": (empty_backward_body, (0.4, 0.3), (0,)),
+    "list_made_in_loop": (list_made_in_loop, (0.7,), (0,)),
+    "linspace_sum": (linspace_sum, (1.3,), (0,)),
+    "full_and_arange": (full_and_arange, (0.6,), (0,)),
+    "list_concatenation": (list_concatenation, (0.7,), (0,)),
+    "tuple_repetition": (tuple_repetition, (0.7,), (0,)),
+    "float_conversions": (float_conversions, (np.array([0.5, -1.5, 2.0]),), (0,)),
+    "fz_unpack_array": (fz_unpack_array, (np.array([0.3, 0.5, 0.7]), 1.0), (0,)),
+    "fz_linspace_reshape": (fz_linspace_reshape, (np.array([[-0.3, 1.05, 1.27], [0.06, 1.0, 1.48]]),), (0,)),
+    "fz_pops_are_effects": (fz_pops_are_effects, (0.7, -1.1), (0, 1)),
+    "fz_pops_in_a_while": (fz_pops_in_a_while, (0.4,), (0,)),
+    "fz_loop_over_rebound_array": (fz_loop_over_rebound_array, (np.array([0.3, -0.6, 1.1, 0.2]),), (0,)),
+    "fz_augmented_then_unpack": (fz_augmented_then_unpack, (np.array([0.3, -0.6, 1.1]), 1.0), (0,)),
+    "fz_two_loops": (fz_two_loops, (0.9,), (0,)),
+    "fz_for_else_in_loop": (fz_for_else_in_loop, (np.array([0.3, -0.6]), np.ones((3, 3)), 0.5, 2), (0, 2)),
+    "fz_merge_of_unbound": (fz_merge_of_unbound, (np.array([0.3, -0.6, 1.1]),), (0,)),
+    "fz_default_parameter_in_hvp": (fz_default_parameter_in_hvp, (np.array([0.3, -0.6]), np.array([1.0, 0.5])),
+                                    (0, 1)),
+}
+
+
+# --- what must be refused (Python's semantics would differ, or no derivative can follow) -------------
+def alias_then_update(x, n=1):               # v shares x's memory: x *= 0.9 changes v in Python
+    v = x
+    x *= 0.9
+    return v[0]
+
+
+def update_while_iterating(x):               # the loop walks the array the body changes in place
+    for v in x:
+        x *= v
+    return np.sum(x)
+
+
+def update_aliased_twice(x):
+    q = x
+    grad = x
+    x -= q
+    return np.mean(grad)
+
+
+def through_repr(x):
+    y = float(repr(x))
+    return y * x
+
+
+def through_eval(x):
+    return eval("x * x + 1.0")
+
+
+REFUSED = {
+    "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),
+    "update_while_iterating": (update_while_iterating, (np.array([0.5, 1.0]),), (0,), "walks it"),
+    "update_aliased_twice": (update_aliased_twice, (np.array([0.5, 1.0]),), (0,), "share memory"),
+    "through_repr": (through_repr, (1.5,), (0,), "goes through text"),
+    "through_eval": (through_eval, (1.5,), (0,), "runs text as code"),
+}
+
+__all__ = ["CASES", "REFUSED", "math", "s2sad"]

@@ -1,0 +1,81 @@
+"""Every program that once got a wrong derivative or a crash (tests/regression_programs.py), checked in
+every mode and with optimizations on and off: the gradient against central differences, forward mode
+against reverse mode, Hessian-vector products against differences of the gradient, and the optimized
+pipeline against the straightforward one. And the programs s2sad must refuse, refused."""
+import copy
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.testing import numerical_grad
+
+from .regression_programs import CASES, REFUSED
+
+
+def _flat(g):
+    if isinstance(g, (tuple, list)):
+        return np.concatenate([_flat(x) for x in g]) if len(g) else np.zeros(0)
+    return np.ravel(np.asarray(g, dtype=float))
+
+
+def _direction(x, rng):
+    return rng.normal(size=np.shape(x)) if isinstance(x, np.ndarray) else float(rng.normal())
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "straightforward"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradient_matches_differences(name, optimize):
+    f, args, wrt = CASES[name]
+    value, grads = s2sad.value_and_grad(f, wrt=wrt, optimize=optimize)(*copy.deepcopy(args))
+    np.testing.assert_allclose(value, f(*copy.deepcopy(args)), rtol=1e-12)
+    for g, i in zip(grads, wrt):
+        want = numerical_grad(lambda *a: f(*copy.deepcopy(a)), args, i)
+        np.testing.assert_allclose(_flat(g), _flat(want), rtol=1e-5, atol=1e-6, err_msg=f"argument {i}")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_optimized_and_straightforward_pipelines_agree(name):
+    f, args, wrt = CASES[name]
+    fast = s2sad.grad(f, wrt=wrt)(*args)
+    plain = s2sad.grad(f, wrt=wrt, optimize=False)(*args)
+    np.testing.assert_allclose(_flat(fast), _flat(plain), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "straightforward"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forward_mode_agrees_with_reverse_mode(name, optimize):
+    f, args, wrt = CASES[name]
+    rng = np.random.default_rng(0)
+    grads = s2sad.grad(f, wrt=wrt, optimize=optimize)(*args)
+    tangents = [None] * len(args)
+    for i in wrt:
+        tangents[i] = _direction(args[i], rng)
+    value, tangent = s2sad.jvp(f, args, tangents, optimize=optimize)
+    np.testing.assert_allclose(value, f(*copy.deepcopy(args)), rtol=1e-12)
+    expected = sum(float(np.sum(np.asarray(g) * np.asarray(tangents[i]))) for g, i in zip(grads, wrt))
+    assert float(tangent) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hessian_vector_product_matches_differences_of_the_gradient(name):
+    f, args, wrt = CASES[name]
+    i = wrt[0]
+    v = _direction(args[i], np.random.default_rng(1))
+    got = s2sad.hvp(f, wrt=i)(*args[:i + 1], v, *args[i + 1:])
+    gradient = s2sad.grad(f, wrt=i)
+    eps = 1e-5
+    up, down = list(args), list(args)
+    up[i] = args[i] + eps * np.asarray(v) if isinstance(args[i], np.ndarray) else args[i] + eps * v
+    down[i] = args[i] - eps * np.asarray(v) if isinstance(args[i], np.ndarray) else args[i] - eps * v
+    want = (np.asarray(gradient(*up)) - np.asarray(gradient(*down))) / (2 * eps)
+    np.testing.assert_allclose(_flat(got), _flat(want), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_not_answered(name):
+    f, args, wrt, reason = REFUSED[name]
+    with pytest.raises(s2sad.S2SadError, match=reason):
+        s2sad.grad(f, wrt=wrt)(*args)
+    with pytest.raises(s2sad.S2SadError, match=reason):
+        s2sad.jvp(f, args, [a if k in wrt else None for k, a in enumerate(args)])
