@@ -16,7 +16,7 @@ type and a magnitude bound:
     ("L", n)          a list of n scalars
     ("T", n)          a tuple of n scalars
     ("D", items)      a dict str -> scalar / 1-d array (items: ((key, type), ...))
-    ("FN", params, ret, defaults)   a callable (module-level helper, closure, lambda)
+    ("FN", params, ret, defaults, names)   a callable (module-level helper, closure, lambda)
 
 Expressions are generated for a requested type (``Gen.expr``), by productions that only
 combine values of the right types and shapes, so that programs are *correct by construction*:
@@ -1245,8 +1245,6 @@ class Gen:
         self.features.add("augassign")
         if op in ("+=", "-="):
             inc = self.expr(var.ty if self.chance(0.7) else S, 2)
-            if var.ty == S and inc.text and not self._is_scalar_expr(inc):
-                inc = self.scalar(2)
             self.emit(f"{var.name} {op} {inc.text}")
             var.mag = var.mag + self.trip * inc.mag
         elif op == "*=":
@@ -1266,9 +1264,6 @@ class Gen:
             var.mag *= 2.0 ** self.trip
         if var.mag > 1e4:
             var.mag = 1e4
-
-    def _is_scalar_expr(self, e):
-        return True
 
     def st_unpack(self):
         vs = [v for v in self.visible() if (v.ty[0] == "V" and v.ty[1] in (2, 3, 4)) or v.ty[0] == "T"]
@@ -1341,7 +1336,6 @@ class Gen:
             old = self.lookup(acc)
             if old is not None and old.ty != S:
                 return
-            scalars = [k for k, t in var.ty[1] if t == S]
             self.emit(f"{acc} = 0.0")
             if self.chance(0.5):
                 self.emit(f"for key in {name}:")
@@ -1354,7 +1348,6 @@ class Gen:
             self.indent -= 1
             self.features.add("for_dict")
             self.define(acc, S, var.mag * 4 * len(var.ty[1]))
-            del scalars
 
     def st_array_write(self):
         n = self.rng.choice([3, 4])
@@ -1502,8 +1495,6 @@ class Gen:
         count = count or self.rng.randint(1, 3)
         jumps = self.rng.random()
         for k in range(count):
-            if k == count - 1 and allow_break and jumps < 0.25 and count > 1:
-                pass
             self.statement()
             if k == 0 and count > 1 and jumps < 0.3:
                 self._jump(allow_break, allow_continue)
