@@ -167,11 +167,13 @@ class Namer:
 
 
 def statements(stmts):
-    """Every statement in ``stmts``, nested ones (in branches and loops) included, in order."""
+    """Every statement in ``stmts``, nested ones (in branches and loops) included, in order; not those of
+    functions defined there (each is differentiated on its own)."""
     for s in stmts:
         yield s
-        for field in ("body", "orelse"):
-            yield from statements(getattr(s, field, None) or [])
+        if not isinstance(s, gast.FunctionDef):
+            for field in ("body", "orelse"):
+                yield from statements(getattr(s, field, None) or [])
 
 
 def free_loads(fn):

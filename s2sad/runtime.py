@@ -279,6 +279,11 @@ def sequence(items):
     return list(items)
 
 
+def copied(items):
+    """A list's copy for a pullback to shorten (None stays None: a list the forward sweep never made)."""
+    return list(items) if isinstance(items, list) else items
+
+
 def unpack_grad(x, *items):
     """Adjoint of ``a, b, c = x`` given the adjoints of ``a``, ``b``, ``c`` (None where none): an array
     for an array ``x``, a container adjoint otherwise."""

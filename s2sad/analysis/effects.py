@@ -207,31 +207,48 @@ def _may_return(value, unit):
 
 def check(fn, unit, effects, varied):
     """Refuse a change in place, through one name, of an object that carries derivatives and that
-    another name, assigned before the change (or in a loop around it), may also hold.
+    another name may hold at that point: one assigned from it earlier on the way there, or in an
+    earlier iteration of a loop around both, unless the changed name was given a new object (a
+    literal, a NumPy result) in between (``xs = []`` at the top of a loop body makes the list each
+    iteration changes a new one).
 
-    Sound: then every read after a change reads it through the changed name itself, or through
-    a name assigned from it afterwards, and derivatives follow the same names.
+    Sound: then every read after a change reads it through the changed name itself, or through a
+    name assigned from it afterwards, and derivatives follow the same names.
     """
-    order = {}
-    loops = {}
+    order, loops, chains = {}, {}, {}
 
-    def walk(stmts, enclosing):
-        for s in stmts:
-            order[id(s)] = len(order)
-            loops[id(s)] = enclosing
+    def walk(stmts, enclosing, chain):
+        for k, s in enumerate(stmts):
+            here = chain + ((id(stmts), k),)
+            order[id(s)], loops[id(s)], chains[id(s)] = len(order), enclosing, here
             if isinstance(s, (gast.For, gast.While)):
-                walk(s.body, enclosing + (id(s),))
-                walk(s.orelse, enclosing)
+                walk(s.body, enclosing + (id(s),), here)
+                walk(s.orelse, enclosing, here)
             elif isinstance(s, gast.If):
-                walk(s.body, enclosing)
-                walk(s.orelse, enclosing)
-    walk(fn.body, ())
-    assigned_at = {}
+                walk(s.body, enclosing, here)
+                walk(s.orelse, enclosing, here)
+    walk(fn.body, (), ())
+    assigned_at, fresh_at = {}, {}
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
             for n in gast.walk(s.targets[0]):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     assigned_at.setdefault(n.id, []).append(s)
+            if isinstance(s.targets[0], gast.Name) and not _may_return(s.value, unit):
+                fresh_at.setdefault(s.targets[0].id, []).append(s)     # a new object: an earlier alias is cut
+
+    def dominates(r, m):
+        """Whether statement ``r`` runs before ``m`` whenever ``m`` runs (an ancestor block, earlier)."""
+        block, k = chains[id(r)][-1]
+        return any(b == block and j > k for b, j in chains[id(m)][:-1]) or \
+            chains[id(m)][-1][0] == block and chains[id(m)][-1][1] > k
+
+    def cut(name, a, m, loop=None):
+        """A new object for ``name`` between the alias ``a`` and the change ``m`` (inside ``loop``, if given)."""
+        return any(dominates(r, m) and (loop is not None and loop in loops[id(r)] or
+                                        loop is None and order[id(r)] > order[id(a)])
+                   for r in fresh_at.get(name, ()) if id(r) in order)
+
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -242,8 +259,10 @@ def check(fn, unit, effects, varied):
                 for a in assigned_at.get(other, []):
                     if id(a) not in order:                       # inside a function defined here
                         continue
-                    shared_loop = set(loops[id(a)]) & set(loops[id(change)])
-                    if order[id(a)] < order[id(change)] or shared_loop:
+                    shared = [L for L in loops[id(change)] if L in loops[id(a)]]
+                    before = order[id(a)] < order[id(change)] and not cut(name, a, change)
+                    carried = bool(shared) and not cut(name, a, change, shared[-1])
+                    if before or carried:
                         raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}` may "
                                          f"hold the same object, which cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "

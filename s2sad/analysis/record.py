@@ -209,6 +209,8 @@ def _invariant(site, loops, unit, backward):
     from ..rules.registry import vjp_rule
     if not (op.nondiff or op.primitive in (COPY, PACK, DICT) or vjp_rule(op.primitive) is not None):
         return False
+    if isinstance(site.value, (gast.List, gast.Dict)) or site.targets[0].id in unit.facts.mutated:
+        return False                                # a new list each iteration, changed in place afterwards
     changing = set()
     for loop in loops:
         for n in gast.walk(loop):

@@ -36,6 +36,7 @@ import gast
 import numpy as np
 
 from .. import nodes as N
+from ..front.resolve import MISSING
 from .ops import COPY, classify
 
 _ELEMENTWISE = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.mod,
@@ -237,12 +238,14 @@ def run(fn, scope, ndims=None, call_results=None):
                 visit(s.body)
                 visit(s.orelse)
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and assigned[s.targets[0].id] == 1:
+                    and assigned[s.targets[0].id] == 1 and s.targets[0].id not in params:   # a parameter has
+                # its argument's value too
                 operand = _same_shape_operand(s.value, scope, find, lambda n: find(n) == SCALAR)
                 if operand is not None:
                     union(s.targets[0].id, operand)
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
+    params = set(N.params(fn))
     scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}   # reassigned ones are checked below
     for p in [p for p in ndims if assigned[p]]:
         del ndims[p]                                    # reassigned: its shape may change
@@ -269,6 +272,10 @@ def ndims(fn, scope, param_ndims, classes):
     fixed.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
     items = {p: k for p, k in param_ndims.items() if not assigned[p] and isinstance(k, tuple)}
     definitions = collections.defaultdict(list)       # name -> ("value", expr) | ("ndim", int) | ("unknown",)
+    for p in N.params(fn):                             # a reassigned parameter also holds its argument
+        if assigned[p]:
+            k = param_ndims.get(p)
+            definitions[p].append(("ndim", 0 if k == -1 else k) if isinstance(k, int) else ("unknown",))
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             definitions[s.targets[0].id].append(("value", s.value))
@@ -368,6 +375,12 @@ _ARRAY_RESULTS = {np.sum, np.mean, np.prod, np.max, np.min, np.std, np.var, np.a
                   np.abs, np.sign, np.floor, np.ceil, np.round, len, float, int, abs, bool, math.floor, math.ceil}
 
 
+def _root(node):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else ""
+
+
 def containers(fn, scope, kinds):
     """Names that may hold a list or a tuple (an over-approximation: sound for choosing the rules of ``+``
     and ``*``, which concatenate and repeat sequences but add and multiply numbers and arrays).
@@ -408,6 +421,8 @@ def containers(fn, scope, kinds):
             return value.id in maybe or value.id not in definitions and not _number(value)
         if isinstance(value, gast.Constant):
             return isinstance(value.value, (tuple, list))
+        if isinstance(value, gast.Attribute) and scope.is_free(_root(value)):      # np.pi, a module's list
+            return isinstance(scope.resolve(value), (list, tuple)) or scope.resolve(value) is MISSING
         op = classify(value, scope)
         if op.primitive in (PACK, DICT):
             return True

@@ -61,9 +61,12 @@ def _own_copies(stmts, realized, unit, fn):
     primal = set(N.params(fn)) | {n.id for s in fn.body for n in gast.walk(s) if isinstance(n, gast.Name)
                                   and isinstance(n.ctx, gast.Store)}
     renames, copies = {}, []
-    for name in sorted(stacks | realized.unappended):
+    for name in sorted(stacks):
         renames[name] = unit.namer.fresh(name)
         copies.append(N.assign(renames[name], N.call(unit.aliases.ref(list, "list"), [N.name(name)])))
+    for name in sorted(realized.unappended - stacks):     # a list the backward sweep shortens (None: never made)
+        renames[name] = unit.namer.fresh(name)
+        copies.append(N.assign(renames[name], N.call(unit.aliases.ref(runtime.copied, "copied"), [N.name(name)])))
     for name in sorted((primal & assigned) - set(renames)):
         renames[name] = unit.namer.fresh(name)
         copies.append(N.assign(renames[name], N.name(name)))
