@@ -231,6 +231,32 @@ def fz_default_parameter_in_hvp(x, a, n=3):  # a defaulted parameter and hvp's d
     return np.sum(a * a) + n
 
 
+def fz_list_made_each_iteration(x, a):       # `parts = []` in a loop is a new list each time, not invariant
+    for idx in range(1, -1, -1):
+        parts = []
+        for v in a:
+            parts.append(v)
+        B = np.vstack(parts)
+        x *= B.mean()
+    return np.sum(x)
+
+
+def fz_reassigned_parameter_kind(x, a, n=1):  # a parameter reassigned later still holds its argument first
+    if n:
+        return a["b"] - np.sum(np.linspace(0.0, x, 2))
+    a = x
+    return a
+
+
+def fz_list_never_made(x):                   # a list only a loop that never runs would make
+    if not 1:
+        for it in [1.0]:
+            xs = []
+            xs.append(x)
+            x = xs[0]
+    return np.sum(x)
+
+
 CASES = {
     "serial_for": (serial_for, (0.55, 1), (0,)),
     "serial_for_3": (serial_for, (0.9, 3), (0,)),
@@ -266,6 +292,10 @@ CASES = {
     "fz_two_loops": (fz_two_loops, (0.9,), (0,)),
     "fz_for_else_in_loop": (fz_for_else_in_loop, (np.array([0.3, -0.6]), np.ones((3, 3)), 0.5, 2), (0, 2)),
     "fz_merge_of_unbound": (fz_merge_of_unbound, (np.array([0.3, -0.6, 1.1]),), (0,)),
+    "fz_list_made_each_iteration": (fz_list_made_each_iteration, (np.array([0.3, -0.6, 1.1]),
+                                                                  np.array([[0.5, 1.0], [0.2, -0.4]])), (0, 1)),
+    "fz_reassigned_parameter_kind": (fz_reassigned_parameter_kind, (0.7, {"b": 0.3, "c": 1.0}), (0,)),
+    "fz_list_never_made": (fz_list_never_made, (np.array([0.3, -0.6]),), (0,)),
     "fz_default_parameter_in_hvp": (fz_default_parameter_in_hvp, (np.array([0.3, -0.6]), np.array([1.0, 0.5])),
                                     (0, 1)),
 }
