@@ -127,6 +127,13 @@ def _sequence(x):
     return isinstance(x, (list, tuple)) and not isinstance(x, np.ndarray)
 
 
+def _repeats(x, y):
+    """Whether ``x * y`` repeats a sequence (a list or tuple times an integer), not NumPy's product."""
+    count = (int, np.integer)
+    return _sequence(x) and isinstance(y, count) and not isinstance(y, bool) or \
+        _sequence(y) and isinstance(x, count) and not isinstance(x, bool)
+
+
 def _as_adjoint(items, like):
     from .tree import AdjList, AdjTuple
     return AdjTuple(items) if isinstance(like, tuple) else AdjList(items)
@@ -162,7 +169,7 @@ def concatenation_tangent_grad(h, t, x, y, side):
 def repetition_tangent_grads(h, t, x, y, side):
     """Adjoints of ``t``, ``x`` and ``y`` in ``repetition_tangent`` (``t * y`` or ``x * t`` for numbers and
     arrays: bilinear; a repeated sequence's tangent: linear in ``t``)."""
-    if _sequence(x) or _sequence(y):
+    if _repeats(x, y):
         if (side == 0) != _sequence(x):
             return 0.0, 0.0, 0.0                    # the count's tangent: flat
         return repetition_grad(h, x, y, 0 if _sequence(x) else 1), zeros_like(x), zeros_like(y)
@@ -174,7 +181,7 @@ def repetition_tangent_grads(h, t, x, y, side):
 def repetition_grad(g, x, y, side):
     """Adjoint of operand ``side`` of ``x * y``: for a sequence repeated ``n`` times, the sum of its ``n``
     copies' adjoints (the count gets none); for numbers and arrays, the product rule."""
-    if _sequence(x) or _sequence(y):
+    if _repeats(x, y):
         seq = x if _sequence(x) else y
         if (side == 0) != _sequence(x):
             return 0.0                              # the count
@@ -189,7 +196,7 @@ def repetition_grad(g, x, y, side):
 
 def repetition_tangent(t, x, y, ans, side):
     """Tangent of ``x * y`` along operand ``side``."""
-    if _sequence(x) or _sequence(y):
+    if _repeats(x, y):
         if (side == 0) != _sequence(x):
             return _as_adjoint([zeros_like(v) for v in ans], ans)
         count = y if _sequence(x) else x

@@ -354,6 +354,15 @@ SPEC = [
     (np.asarray,             ASARRAY),
     (np.array,               ASARRAY + [case(real(3), ndmin=2), case(real(3), copy=True)]),
     (np.copy,                unary(real) + [case([real(), real()])]),
+    (np.float64,             [case(real()), case(nonzero())]),
+    # --- constructors ---
+    (np.linspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3),
+                              case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1)]),
+    (np.full,                [case(3, real()), case((2, 3), real()), case((2, 3), real(3))]),
+    (np.full_like,           [case(mask(3), real(), dtype=float), case(mask(2, 3), real(3), dtype=float)]),
+    (np.arange,              [case(real(), 5.0), case(real(), 3.0, pos())]),
+    (runtime.concatenation,  binary(real, real)),
+    (runtime.repetition,     binary(real, real)),
     (np.ascontiguousarray,   unary(real)),
     (runtime.astype,         ASTYPE),
     # --- reductions ---

@@ -28,6 +28,7 @@ activity (analysis/activity.py) lets a change through a name flow into its whole
 (['xs', 'ys'], ['xs'])
 """
 import builtins
+import collections
 import operator
 from dataclasses import dataclass, field
 
@@ -51,52 +52,50 @@ class Effects:
 
 
 def run(fn, unit):
-    """Alias classes and in-place changes of the normalized function ``fn``.
+    """Which names may hold the same object, and the changes in place, of the normalized function ``fn``.
 
-    Two relations: *same* (union-find: ``b = a``, ``b = a[i]`` (a view), ``b = a.T``, a call that may
-    return its argument) and *part of* (``c = [a, b]``, ``c.append(a)``, ``c[i] = a``: a is an element of
-    c). A change through a name changes its own class, and every container its class is part of
-    (their contents), not the elements it contains.
+    A points-to analysis, flow-insensitive (so it over-approximates): every name may point to a set of
+    abstract objects (a parameter's, one per statement that may make a new object), and an object
+    may contain others (``c = [a, b]``, ``c.append(a)``, ``c[i] = a``). ``b = a`` and views (``a[i]``,
+    ``a.T``, a call that may return its argument) point to what ``a`` points to, and an item read
+    from a container to what it contains. A change through a name reaches every name pointing to
+    one of its objects or to a container holding one (``classes``).
     """
-    parent = {}
-
-    def find(a):
-        parent.setdefault(a, a)
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    def union(a, b):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    parts = {}                                            # element name -> container names
-
-    def part_of(element, container):
-        parts.setdefault(element, set()).add(container)
-
+    points = collections.defaultdict(set)                # name -> abstract objects
+    contents = collections.defaultdict(set)              # object -> objects it may contain
     mutated = {}
+    for p in N.params(fn):
+        points[p].add(("param", p))
+    rules = []                                           # (target names, source objects function) to iterate
+
+    def objects(node):
+        return set().union(*[points[n] for n in names_in(node)]) if names_in(node) else set()
+
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
             target = s.targets[0]
             if isinstance(target, (gast.Subscript, gast.Attribute)):
                 for n in _root_names(target.value):
                     mutated.setdefault(n, []).append(s)
-                    for m in names_in(s.value):             # x[i] = v: x now holds v
-                        part_of(m, n)
+                    rules.append(("contain", n, s.value))        # x[i] = v: x now holds v
                 continue
             targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
-            for t in targets:
-                find(t)
-            if isinstance(s.value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
-                for m in names_in(s.value):
-                    part_of(m, target.id)
+            value = s.value
+            site = ("site", id(s))
+            if isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
+                for t in targets:
+                    points[t].add(site)
+                rules.append(("contain-site", site, value))
+            elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
+                rules.append(("item", target.id, value.value))   # a view, or an item of a container
+            elif isinstance(target, gast.Name) and isinstance(value, gast.Name):
+                rules.append(("copy", target.id, value))
             else:
-                for source in _may_return(s.value, unit):
-                    for t in targets:
-                        union(t, source)
+                sources = _may_return(value, unit)
+                for t in targets:
+                    points[t].add(site)                          # a new object, or ...
+                    if sources:                                   # ... one of the arguments (or a part of one)
+                        rules.append(("item", t, N.tup([N.name(n) for n in sources])))
             _note_out(s.value, unit, mutated)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             value = s.value
@@ -104,36 +103,55 @@ def run(fn, unit):
             if op.primitive is APPEND:
                 items, item = op.args
                 for n in names_in(items):
-                    find(n)
                     mutated.setdefault(n, []).append(s)
-                    for m in names_in(item):
-                        part_of(m, n)
+                    rules.append(("contain", n, item))
             elif isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
                     and not _module_ref(value.func, unit):
                 for n in _root_names(value.func.value):
-                    find(n)
                     mutated.setdefault(n, []).append(s)
                     for a in value.args:
-                        for m in names_in(a):
-                            part_of(m, n)
+                        rules.append(("contain", n, a))
             _note_out(value, unit, mutated)
-    for n in list(parts):
-        find(n)
-        for c in parts[n]:
-            find(c)
-    members = {}
-    for name in list(parent):
-        members.setdefault(find(name), set()).add(name)
+    changed = True
+    while changed:
+        changed = False
+        for kind, a, b in rules:
+            if kind == "copy":
+                new = points[b.id] - points[a]
+                if new:
+                    points[a] |= new
+                    changed = True
+            elif kind == "item":                     # a view of b, or something b contains
+                found = objects(b)
+                found = found | set().union(*[contents[o] for o in found]) if found else found
+                new = found - points[a]
+                if new:
+                    points[a] |= new
+                    changed = True
+            elif kind == "contain":                  # the objects of name a now contain those of b
+                for o in list(points[a]):
+                    new = objects(b) - contents[o]
+                    if new:
+                        contents[o] |= new
+                        changed = True
+            elif kind == "contain-site":
+                new = objects(b) - contents[a]
+                if new:
+                    contents[a] |= new
+                    changed = True
+    holders = collections.defaultdict(set)           # object -> objects that may contain it
+    for o, inside in contents.items():
+        for i in inside:
+            holders[i].add(o)
     affected = {}
-    for name in parent:
-        reach, todo = set(), [name]
+    for name in list(points):
+        reach, todo = set(points[name]), list(points[name])
         while todo:
-            n = todo.pop()
-            for m in members[find(n)]:
-                if m not in reach:
-                    reach.add(m)
-                    todo.extend(parts.get(m, ()))
-        affected[name] = frozenset(reach)
+            for h in holders.get(todo.pop(), ()):
+                if h not in reach:
+                    reach.add(h)
+                    todo.append(h)
+        affected[name] = frozenset(n for n, objs in points.items() if objs & reach) | {name}
     return Effects(classes=affected, mutated=mutated)
 
 

@@ -109,10 +109,8 @@ def asarray_vjp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=
 @jvp(np.asarray, np.array, np.ascontiguousarray)
 def asarray_jvp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=False, device=None, like=None):
     return cast_tangent(g, ans)
-@vjp(np.float64, np.float32, np.float16)
-def float64_vjp(g, ans, x): return cast_grad(g, x, ans)
-@jvp(np.float64, np.float32, np.float16)
-def float64_jvp(g, ans, x): return cast_tangent(g, ans)
+@elementwise(np.float64)
+def float64_vjp(g, ans, x): return g
 @vjp(np.copy)
 def copy_vjp(g, ans, a, order="K", subok=False): return unarray(g, a)
 @jvp(np.copy)
