@@ -28,7 +28,7 @@ from .front import fence, jumps, lift, normalize, source as front_source, versio
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, inline_calls
 from .options import Options
-from .reverse import assemble, realize, sweep
+from .reverse import assemble, realize, recompute, sweep
 from .rules import registry
 from .unit import Facts, Unit
 
@@ -53,6 +53,7 @@ def differentiate(unit):
         fn = tangent.run(tree, unit)
     else:
         backward, _ = sweep.run(tree, unit)                           # adjoints, with restore points
+        backward.recomputed = recompute.run(tree, backward, unit)     # cheap values computed again
         plan = record.run(tree, backward, unit)                       # what the forward sweep records
         realized = realize.run(tree, backward, plan, unit)            # pushes and pops
         if unit.options.cleanup:                                      # constants, copies, dead code
@@ -84,22 +85,27 @@ def analyze(tree, unit):
     params = N.params(tree)
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
     classes = shapes.run(tree, unit.scope, ndims, call_results)
-    numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR)
+    value_kinds = shapes.kinds(tree, unit.scope, unit.kinds)
+    numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
+        frozenset(n for n, k in value_kinds.items() if k == -1)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
     effects_analysis.check(tree, unit, effects, varied)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated),
-                  containers=shapes.containers(tree, unit.scope, unit.kinds))
+                  containers=shapes.containers(tree, unit.scope, unit.kinds, value_kinds))
     stores, loads = {}, {}
     for n in gast.walk(tree):
         if isinstance(n, gast.Name):
             table = loads if isinstance(n.ctx, gast.Load) else stores
             table[n.id] = table.get(n.id, 0) + 1
     facts.loads = loads
-    facts.definitions = {s.targets[0].id: s for s in tree.body if isinstance(s, gast.Assign)
+    facts.definitions = {s.targets[0].id: s for s in N.statements(tree.body) if isinstance(s, gast.Assign)
                          and isinstance(s.targets[0], gast.Name) and stores.get(s.targets[0].id) == 1}
     if unit.options.specialize:                   # numbers, shape classes and ndims, from the arguments' kinds
         facts.shapes, facts.numbers = classes, numbers
         facts.ndims = shapes.ndims(tree, unit.scope, ndims, classes)
+        for n, k in value_kinds.items():
+            if isinstance(k, int) and n not in facts.ndims:
+                facts.ndims[n] = 0 if k == -1 else k
     unit.facts = facts
     if unit.warn:
         for w in unit.wrt_names:

@@ -381,7 +381,7 @@ def _root(node):
     return node.id if isinstance(node, gast.Name) else ""
 
 
-def containers(fn, scope, kinds):
+def containers(fn, scope, kinds, known=None):
     """Names that may hold a list or a tuple (an over-approximation: sound for choosing the rules of ``+``
     and ``*``, which concatenate and repeat sequences but add and multiply numbers and arrays).
 
@@ -413,11 +413,14 @@ def containers(fn, scope, kinds):
         elif isinstance(s, gast.FunctionDef):
             definitions[s.name].append(("function",))
     maybe = set()
+    known = known or {}
 
     def value_may(value):
         if isinstance(value, (gast.List, gast.Tuple)):
             return True
         if isinstance(value, gast.Name):
+            if isinstance(known.get(value.id), int):
+                return False                        # a number or an array, as its kind says
             return value.id in maybe or value.id not in definitions and not _number(value)
         if isinstance(value, gast.Constant):
             return isinstance(value.value, (tuple, list))
@@ -442,7 +445,7 @@ def containers(fn, scope, kinds):
     while changed:
         changed = False
         for name, defs in definitions.items():
-            if name in maybe:
+            if name in maybe or isinstance(known.get(name), int):
                 continue
             for d in defs:
                 if d[0] == "kind" and (d[1] is None or isinstance(d[1], tuple)) or d[0] == "unknown" \
@@ -451,3 +454,138 @@ def containers(fn, scope, kinds):
                     changed = True
                     break
     return frozenset(maybe)
+
+
+# --- kinds of values: a number, an array of known ndim, a list or tuple of known items --------------
+def kinds(fn, scope, param_kinds, call_results=None):
+    """What every local holds, as far as the arguments' kinds tell: -1 a number, ``n >= 0`` an array of
+    ``n`` dimensions, a tuple of kinds a list or tuple with items of those kinds (None in it: an item
+    not known), and no entry when unknown.
+
+    Flow-insensitive and checked: a name gets a kind only when every assignment of it gives that
+    kind (a reassigned parameter's argument counts as one), evaluated with the kinds found so far
+    (an optimistic start, then every name whose assignments disagree is dropped until they all agree;
+    so a loop-carried value keeps the kind its assignments preserve). Sound when each rule below is:
+    ``sequence(x)`` is ``x``; ``x[i]`` of a tuple kind is the item (or the common item kind), of an
+    ``n``-d array with ``k`` integer indices an ``n - k``-d array; arithmetic and ufuncs broadcast;
+    full reductions, ``len``, ``float`` and ``math`` give numbers; a range loop's index is a number.
+    """
+    from .ops import COPY, PACK, classify
+    params = N.params(fn)
+    assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+                                   and isinstance(n.ctx, gast.Store))
+    given = {p: k for p, k in zip(params, param_kinds) if k is not None}
+    fixed = {p: k for p, k in given.items() if not assigned[p]}
+    definitions = collections.defaultdict(list)
+    for p in params:
+        if assigned[p]:
+            definitions[p].append(("kind", given.get(p)))
+    ranges = _range_names(fn, scope)
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                definitions[target.id].append(("value", s.value))
+            elif isinstance(target, (gast.Tuple, gast.List)):
+                for k, t in enumerate(target.elts):
+                    if isinstance(t, gast.Name):
+                        definitions[t.id].append(("item", s.value, k, len(target.elts)))
+        elif isinstance(s, gast.For):
+            definitions[s.target.id].append(("kind", -1) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
+                                            else ("kind", None))
+        elif isinstance(s, gast.FunctionDef):
+            definitions[s.name].append(("kind", None))
+
+    def of(node, known):
+        if isinstance(node, gast.Name):
+            return known.get(node.id)
+        if isinstance(node, gast.Constant):
+            return -1 if type(node.value) in (int, float, bool) else None
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return tuple(of(e, known) for e in node.elts)
+        if isinstance(node, gast.Attribute) and scope.is_free(_root(node)):
+            return -1 if type(scope.resolve(node)) in (int, float) else None
+        op = classify(node, scope)
+        args = [of(a, known) if isinstance(a, gast.AST) else None for a in op.args]
+        if op.primitive is COPY:
+            return args[0]
+        if op.primitive is PACK:
+            return tuple(args)
+        if op.primitive is operator.getitem:
+            return _item_kind(args[0], op.args[1], known)
+        if op.primitive is runtime_sequence:
+            return args[0]
+        if op.kwargs:
+            return -1 if _is_in(op.primitive, _REDUCTIONS) and set(op.kwargs) <= {"dtype"} else None
+        if _is_math(op.primitive) or _is_in(op.primitive, _NUMBERS):
+            return -1
+        if _is_in(op.primitive, _REDUCTIONS) and len(args) == 1 and op.primitive not in (np.dot, np.inner, np.vdot,
+                                                                                          np.trace):
+            return -1 if isinstance(args[0], int) else None
+        if _is_in(op.primitive, {operator.matmul, np.matmul, np.dot}) and len(args) == 2:
+            dims = tuple(0 if a == -1 else a for a in args)
+            return _MATMUL_NDIM.get(dims) if dims != (0, 0) else -1
+        if _elementwise(op.primitive) or _is_in(op.primitive, _COMPARISONS):
+            if args and all(isinstance(a, int) for a in args):
+                return max(args) if max(args) >= 0 else -1
+            return None
+        if op.primitive is np.transpose and len(args) == 1 and isinstance(args[0], int):
+            return args[0]
+        return None
+
+    def _item_kind(base, index, known):
+        if isinstance(base, tuple):
+            if isinstance(index, gast.Constant) and type(index.value) is int and -len(base) <= index.value < len(base):
+                return base[index.value]
+            return base[0] if base and all(k == base[0] for k in base) else None
+        if isinstance(base, int) and base >= 1:
+            items = index.elts if isinstance(index, gast.Tuple) else [index]
+            if any(isinstance(i, gast.Slice) or i is None for i in items):
+                return base if all(isinstance(i, gast.Slice) for i in items) and len(items) <= base else None
+            if all(isinstance(i, gast.Constant) and type(i.value) is int or of(i, known) == -1 for i in items) \
+                    and len(items) <= base:
+                return base - len(items) if base > len(items) else -1
+        return None
+
+    def evaluate(d, known):
+        if d[0] == "kind":
+            return d[1]
+        if d[0] == "value":
+            return of(d[1], known)
+        whole = of(d[1], known)
+        if isinstance(whole, tuple) and len(whole) == d[3]:
+            return whole[d[2]]
+        if isinstance(whole, int) and whole >= 1:           # unpacking an array: its rows
+            return whole - 1 if whole > 1 else -1
+        return None
+
+    known = dict(fixed)
+    for _ in range(8):                                   # optimistic: agreeing definitions that are understood
+        changed = False
+        for name, defs in definitions.items():
+            if name in fixed:
+                continue
+            values = {evaluate(d, known) for d in defs} - {None}
+            if len(values) == 1 and known.get(name) != next(iter(values)):
+                known[name] = next(iter(values))
+                changed = True
+        if not changed:
+            break
+    while True:                                          # checked: every definition must agree
+        wrong = [n for n, defs in definitions.items() if n in known and n not in fixed
+                 and any(evaluate(d, known) != known[n] for d in defs)]
+        if not wrong:
+            return known
+        for n in wrong:
+            del known[n]
+
+
+_COMPARISONS = {operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne}
+
+
+def _runtime_sequence():
+    from .. import runtime
+    return runtime.sequence
+
+
+runtime_sequence = _runtime_sequence()

@@ -47,9 +47,97 @@ def _vjp(fn, realized, unit, result, grads, seed):
     backward_name = unit.namer.fresh(f"{fn.name}_backward")
     body = list(realized.backward)
     copies = _own_copies(body, realized, unit, fn)
-    inner = N.function(backward_name, [seed], copies + body + [N.ret(_grads(grads))])
-    forward = realized.inits + realized.forward
+    again = _computed_again(body, fn, unit) if unit.options.recompute else []
+    shapes = _shapes_only(body, fn, unit, result) if unit.options.shape_only else []
+    inner = N.function(backward_name, [seed], copies + again + body + [N.ret(_grads(grads))])
+    # a restored array read only for its shape: the pullback keeps its last value's shape, not the array
+    last = [N.assign(n, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
+            for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})]
+    forward = realized.inits + realized.forward + shapes + last
     return _function(fn, unit.name, forward + [inner, N.ret(N.tup([N.clone(result), N.name(backward_name)]))])
+
+
+_CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _single_top_level(fn):
+    """name -> its assignment, for names assigned exactly once, by a top-level statement."""
+    stores = {}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    return {s.targets[0].id: s for s in fn.body if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and stores.get(s.targets[0].id) == 1}, stores
+
+
+def _computed_again(stmts, fn, unit):
+    """Values one arithmetic operation away from what the pullback keeps anyway (``1 - p``, ``1 - y``
+    with ``y`` an argument) are computed again by the pullback instead of kept (switch ``recompute``).
+
+    Sound: such a value and its operands are assigned once, at the top level of the forward sweep
+    (or are arguments never reassigned), so when the pullback runs they hold the values the forward
+    sweep computed with. Chosen only where every operand is kept anyway: one value dropped, none added.
+    """
+    top, stores = _single_top_level(fn)
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    params = {p for p in N.params(fn) if p not in stores}
+
+    def operands(value):
+        if isinstance(value, gast.BinOp) and isinstance(value.op, _CHEAP):
+            return [value.left, value.right]
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+            return [value.operand]
+        return None
+
+    candidates = {}
+    for name in sorted(read - assigned):
+        s = top.get(name)
+        ops = operands(s.value) if s is not None else None
+        if ops is None or not all(isinstance(a, gast.Constant) and type(a.value) in (int, float)
+                                  or isinstance(a, gast.Name) and a.id not in assigned
+                                  and (a.id in params or a.id in top) for a in ops):
+            continue
+        candidates[name] = {a.id for a in ops if isinstance(a, gast.Name)}
+    chosen, pinned = [], set()
+    for s in fn.body:                              # in forward order: an operand is decided before its user
+        name = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) else None
+        if name in candidates and name not in pinned and \
+                candidates[name] <= params | (read - assigned - {c.targets[0].id for c in chosen}):
+            chosen.append(s)
+            pinned |= candidates[name]
+    return [N.clone(s) for s in chosen]
+
+
+def _shapes_only(stmts, fn, unit, result):
+    """Arrays the pullback reads only for their shape (``unbroadcast(g, x)``): it keeps their shapes, not the
+    arrays (switch ``shape_only``). Sound: those reads see only the shape and dtype, which ``shape_of`` keeps."""
+    from ..analysis.record import SHAPE_ONLY
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    top, _ = _single_top_level(fn)
+    surely = (set(N.params(fn)) | set(top)) - assigned - {result.id if isinstance(result, gast.Name) else None}
+    shape_reads, all_reads = {}, {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                all_reads[n.id] = all_reads.get(n.id, 0) + 1
+            if isinstance(n, gast.Call):
+                try:
+                    k = SHAPE_ONLY.get(unit.scope.resolve(n.func))
+                except TypeError:
+                    k = None
+                if k is not None and k < len(n.args) and isinstance(n.args[k], gast.Name):
+                    shape_reads[n.args[k].id] = shape_reads.get(n.args[k].id, 0) + 1
+    out = []
+    for name in sorted(surely):
+        if shape_reads.get(name) and shape_reads[name] == all_reads.get(name):
+            shape = unit.namer.fresh(f"{name}_shape")
+            out.append(N.assign(shape, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(name)])))
+            for s in stmts:
+                for n in gast.walk(s):
+                    if isinstance(n, gast.Name) and n.id == name:
+                        n.id = shape
+    return out
 
 
 def _own_copies(stmts, realized, unit, fn):

@@ -30,6 +30,7 @@ class Realized:
     backward: list            # the backward sweep
     stacks: dict = field(default_factory=dict)     # (kind, name) -> stack name
     restored: set = field(default_factory=set)     # primal names the backward sweep pops
+    shape_only: set = field(default_factory=set)   # ... of which it reads only the shape
     unappended: set = field(default_factory=set)   # lists the backward sweep shortens
     inits: list = field(default_factory=list)      # statements starting the forward sweep
 
@@ -44,15 +45,16 @@ def run(fn, backward, plan, unit):
     inits += [N.assign(n, N.const(None)) for n in unbound]
     inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
               if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
+    shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
-                    inits=inits)
+                    inits=inits, shape_only=shape_only)
 
 
 class _Realize:
     def __init__(self, unit, backward, plan):
         self.unit, self.info, self.plan = unit, backward, plan
         self.stacks = {}
-        self.restored, self.unappended = set(), set()
+        self.restored, self.unappended, self.shape_only = set(), set(), set()
         self.site_pushes = {}         # id(forward site) -> [(name, how)]
         from ..analysis.record import Decision  # noqa: F401  (the plan's entries)
         for p in _points(backward.body):
@@ -130,6 +132,8 @@ class _Realize:
                 if d.how in ("push", "shape"):
                     out.append(self.pop(s.name))
                     self.restored.add(s.name)
+                    if d.how == "shape":
+                        self.shape_only.add(s.name)
                 continue
             if isinstance(s, Unappend):
                 if self.plan.decisions[id(s)].how == "push":

@@ -61,6 +61,7 @@ class Backward:
     calls: dict = field(default_factory=dict)    # id(forward statement) -> adjoints.Call
     loops: dict = field(default_factory=dict)    # id(forward loop) -> Loop
     bars: dict = field(default_factory=dict)     # primal name -> its adjoint's name
+    recomputed: dict = field(default_factory=dict)   # primal name -> why it is computed again, not recorded
 
 
 class Sweep:
