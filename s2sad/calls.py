@@ -99,6 +99,34 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     return sorted(wrt, key=lambda pair: pair[0])
 
 
+def argument_kinds(unit, op, signature, positional, wrt=None):
+    """What a user function's call passes, per positional parameter (-1 a number, an array's ndim, a tuple of
+    item kinds, None unknown), for the differentiated ones (``wrt``; one callee serves whatever the others
+    hold): the callee's generated code is specialised on it. Sound because the caller's kinds hold every
+    time the call runs (analysis/shapes.kinds is flow-insensitive)."""
+    if not unit.options.specialize:
+        return ()
+    try:
+        bound = signature.bind(*op.args, **op.kwargs).arguments
+    except TypeError:
+        return ()
+    out = []
+    for k, p in enumerate(positional):
+        atom = bound.get(p)
+        if wrt is not None and k not in wrt:
+            out.append(None)
+            continue
+        if isinstance(atom, gast.Constant):
+            out.append(-1 if type(atom.value) in (int, float) else None)
+        elif isinstance(atom, gast.Name):
+            out.append(unit.facts.kinds.get(atom.id))
+        else:
+            out.append(None)
+    while out and out[-1] is None:
+        out.pop()
+    return tuple(out)
+
+
 def index_value(index, aliases):
     """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
     if isinstance(index, gast.Slice):

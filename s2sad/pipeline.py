@@ -85,7 +85,7 @@ def analyze(tree, unit):
     params = N.params(tree)
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
     classes = shapes.run(tree, unit.scope, ndims, call_results)
-    value_kinds = shapes.kinds(tree, unit.scope, unit.kinds)
+    value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
@@ -101,7 +101,7 @@ def analyze(tree, unit):
     facts.definitions = {s.targets[0].id: s for s in N.statements(tree.body) if isinstance(s, gast.Assign)
                          and isinstance(s.targets[0], gast.Name) and stores.get(s.targets[0].id) == 1}
     if unit.options.specialize:                   # numbers, shape classes and ndims, from the arguments' kinds
-        facts.shapes, facts.numbers = classes, numbers
+        facts.shapes, facts.numbers, facts.kinds = classes, numbers, value_kinds
         facts.ndims = shapes.ndims(tree, unit.scope, ndims, classes)
         for n, k in value_kinds.items():
             if isinstance(k, int) and n not in facts.ndims:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad import runtime
 from s2sad.front import normalize, versions
-from s2sad.front.source import from_text
-from s2sad.nodes import Namer, all_names
+from s2sad.unit import unit_for_text
 
 from . import golden_functions as gf
 
@@ -44,10 +44,8 @@ def f(x, y, idx, mask):
 
 
 def _lowered(text):
-    src = from_text(text)
-    namer = Namer(all_names(src.tree) | {src.tree.name})
-    lowered = normalize.run(src, namer)
-    return lowered, namer
+    unit = unit_for_text(text, {"np": np})
+    return normalize.run(unit.source.tree, unit), unit
 
 
 def test_normalize_golden():
@@ -56,18 +54,24 @@ def test_normalize_golden():
 
 
 def test_versions_golden():
-    lowered, namer = _lowered(NORMALIZE_INPUT)
-    check_golden("versions.txt", normalize.show(versions.run(lowered, namer)))
+    lowered, unit = _lowered(NORMALIZE_INPUT)
+    check_golden("versions.txt", normalize.show(versions.run(lowered, unit)))
 
 
-@pytest.mark.parametrize("name, fn, wrt, kind", [
-    ("logistic_loss.txt", gf.logistic_loss, 0, "value_and_grad"),
-    ("logistic_loss_vjp.txt", gf.logistic_loss, 0, "vjp"),
-    ("piecewise.txt", gf.piecewise, (0, 1), "value_and_grad"),
-    ("inactive_parts.txt", gf.inactive_parts, 0, "value_and_grad"),
+_W, _X = np.ones(3), np.ones((4, 3))
+
+
+@pytest.mark.parametrize("name, fn, wrt, kind, args", [
+    ("logistic_loss.txt", gf.logistic_loss, 0, "value_and_grad", (_W, _X, np.ones(4))),
+    ("logistic_loss_vjp.txt", gf.logistic_loss, 0, "vjp", (_W, _X, np.ones(4))),
+    ("piecewise.txt", gf.piecewise, (0, 1), "value_and_grad", (2.0, 1.0)),
+    ("piecewise_generic.txt", gf.piecewise, (0, 1), "value_and_grad", None),
+    ("inactive_parts.txt", gf.inactive_parts, 0, "value_and_grad", (np.ones(4), np.ones(4))),
 ])
-def test_generated_code_golden(name, fn, wrt, kind):
-    check_golden(name, s2sad.adjoint_source(fn, wrt, kind))
+def test_generated_code_golden(name, fn, wrt, kind, args):
+    """Code specialised for the arguments' kinds (what grad runs), and once the generic code (no kinds known:
+    a ``+`` or ``*`` might then concatenate or repeat lists, so their rules decide when the code runs)."""
+    check_golden(name, s2sad.adjoint_source(fn, wrt, kind, args=args))
 
 
 def test_loop_and_branch_golden():
@@ -91,7 +95,7 @@ def test_golden_functions_are_differentiated_correctly(rng):
 def test_normalized_function_computes_the_same_value(rng):
     """Lowering must not change behaviour: run the normalized text and compare."""
     lowered, _ = _lowered(NORMALIZE_INPUT)
-    namespace = {"np": np}
+    namespace = {"np": np, "_s2": runtime}
     exec(compile(normalize.show(lowered), "<normalized>", "exec"), namespace)
     exec(compile(NORMALIZE_INPUT, "<original>", "exec"), original := {"np": np})
     x, y = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))

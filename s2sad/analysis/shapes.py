@@ -515,6 +515,11 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return _item_kind(args[0], op.args[1], known)
         if op.primitive is runtime_sequence:
             return args[0]
+        if call_results is not None and callable(op.primitive) and getattr(op.primitive, "__code__", None) \
+                is not None and not op.kwargs and getattr(op.primitive, "__module__", "") != "s2sad.runtime":
+            result = call_results(op.primitive, tuple(a == -1 for a in args))
+            return -1 if result is True else (tuple(-1 if r else None for r in result)
+                                               if isinstance(result, tuple) else None)
         if op.kwargs:
             return -1 if _is_in(op.primitive, _REDUCTIONS) and set(op.kwargs) <= {"dtype"} else None
         if _is_math(op.primitive) or _is_in(op.primitive, _NUMBERS):

@@ -260,8 +260,7 @@ class _Tangent:
         signature, positional = calls.signature_of(callee, lifted)
         wrt = calls.differentiated_arguments(unit, s, op, signature, positional, self.active)
         indices = tuple(i for i, _ in wrt)
-        numbers = {i for i, atom in wrt if isinstance(atom, gast.Name) and atom.id in unit.facts.numbers}
-        kinds = tuple(-1 if i in numbers else None for i in range(max(numbers) + 1)) if numbers else ()
+        kinds = calls.argument_kinds(unit, op, signature, positional, indices)
         if lifted is not None:
             link_target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
                                        unit.source.lines)

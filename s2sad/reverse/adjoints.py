@@ -204,7 +204,7 @@ def _link_call(sweep, s, op, callee):
     target = s.targets[0]
     base = target.id if isinstance(target, gast.Name) else "call"
     pullback = unit.namer.derived(base, "pullback")
-    kinds = _argument_kinds(sweep, wrt) if unit.options.specialize else ()
+    kinds = calls.argument_kinds(unit, op, signature, positional, indices)
     link = _link(sweep, callee, indices, kinds, lifted)
     if lifted is None and calls.is_checkpoint(op.primitive):
         rng = unit.namer.derived(base, "rng")
@@ -213,18 +213,6 @@ def _link_call(sweep, s, op, callee):
         call = Call(pullback=pullback, func=link, wrt=wrt)
     sweep.calls[id(s)] = call
     return call
-
-
-def _argument_kinds(sweep, wrt):
-    """The callee is specialised on which differentiated arguments are numbers."""
-    numbers = {i for i, atom in wrt if _is_number(sweep, atom)}
-    return tuple(-1 if i in numbers else None for i in range(max(numbers) + 1)) if numbers else ()
-
-
-def _is_number(sweep, atom):
-    if isinstance(atom, gast.Constant):
-        return type(atom.value) in (int, float)
-    return isinstance(atom, gast.Name) and atom.id in sweep.unit.facts.numbers
 
 
 def _link(sweep, callee, indices, kinds, lifted):

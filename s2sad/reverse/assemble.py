@@ -155,14 +155,51 @@ def _own_copies(stmts, realized, unit, fn):
     for name in sorted(realized.unappended - stacks):     # a list the backward sweep shortens (None: never made)
         renames[name] = unit.namer.fresh(name)
         copies.append(N.assign(renames[name], N.call(unit.aliases.ref(runtime.copied, "copied"), [N.name(name)])))
+    live = _live_in(stmts)
     for name in sorted((primal & assigned) - set(renames)):
         renames[name] = unit.namer.fresh(name)
-        copies.append(N.assign(renames[name], N.name(name)))
+        if name in live:                              # read before the backward sweep assigns it
+            copies.append(N.assign(renames[name], N.name(name)))
     for s in stmts:
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
     return copies
+
+
+def _live_in(stmts):
+    """Names ``stmts`` may read before assigning them (a loop's body counted as running again)."""
+    live = set()
+
+    def block(body, bound):
+        bound = set(bound)
+        for s in body:
+            if isinstance(s, gast.If):
+                _reads(s.test, bound, live)
+                bound |= block(s.body, bound) & block(s.orelse, bound)
+            elif isinstance(s, (gast.For, gast.While)):
+                _reads(s.iter if isinstance(s, gast.For) else s.test, bound, live)
+                inner = bound | ({n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+                                 if isinstance(s, gast.For) else set())
+                block(s.body, inner)
+            elif isinstance(s, gast.Assign):
+                _reads(s.value, bound, live)
+                for t in s.targets:
+                    if not isinstance(t, (gast.Name, gast.Tuple, gast.List)):
+                        _reads(t, bound, live)
+                bound |= {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)
+                          and isinstance(n.ctx, gast.Store)}
+            else:
+                _reads(s, bound, live)
+        return bound
+    block(stmts, set())
+    return live
+
+
+def _reads(node, bound, live):
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id not in bound:
+            live.add(n.id)
 
 
 def _function(fn, name, body):

@@ -41,7 +41,7 @@ def run(fn, backward, plan, unit):
     back = r.backward(backward.body)
     inits = [N.assign(stack, gast.List(elts=[], ctx=gast.Load())) for stack in r.stacks.values()]
     params = set(N.params(fn))
-    unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan) if n not in params)
+    unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan, back) if n not in params)
     inits += [N.assign(n, N.const(None)) for n in unbound]
     inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
               if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
@@ -156,9 +156,10 @@ class _Realize:
             out.append(s)
         return out
 
-    def maybe_unbound(self, stmts, plan):
-        """Names pushed, or read by the backward sweep, that an assignment inside a loop or branch may
-        be the first to bind: they start as None so that the first push (or zeros) has a value."""
+    def maybe_unbound(self, stmts, plan, backward=()):
+        """Names the first push or a zero adjoint (``zeros_like(x)``, for its shape) may read before anything
+        bound them: an assignment inside a loop or branch may be the first. They start as None. (Every other
+        read of the backward sweep reads a value the forward sweep read or assigned at that point.)"""
         inside = set()
         for s in stmts:
             if isinstance(s, (gast.If, gast.For, gast.While)):
@@ -166,7 +167,9 @@ class _Realize:
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         inside.add(n.id)
         pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
-        return (pushed | set(plan.reads)) & inside
+        zeros = {n.args[0].id for s in backward for n in gast.walk(s) if isinstance(n, gast.Call) and n.args
+                 and isinstance(n.args[0], gast.Name) and self.unit.scope.resolve(n.func) is runtime.zeros_like}
+        return (pushed | zeros) & inside
 
 
 def _inside_compound(stmts, node):
