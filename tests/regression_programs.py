@@ -257,6 +257,11 @@ def fz_list_never_made(x):                   # a list only a loop that never run
     return np.sum(x)
 
 
+def fz_constant_output_reassigned_parameter(x, a):   # nothing flows to the output; `a` must still be
+    a = x                                              # given back zeros shaped like its argument
+    return np.sum(np.full(2, 1.0)) + 0.0 * x
+
+
 CASES = {
     "serial_for": (serial_for, (0.55, 1), (0,)),
     "serial_for_3": (serial_for, (0.9, 3), (0,)),
@@ -296,6 +301,8 @@ CASES = {
                                                                   np.array([[0.5, 1.0], [0.2, -0.4]])), (0, 1)),
     "fz_reassigned_parameter_kind": (fz_reassigned_parameter_kind, (0.7, {"b": 0.3, "c": 1.0}), (0,)),
     "fz_list_never_made": (fz_list_never_made, (np.array([0.3, -0.6]),), (0,)),
+    "fz_constant_output_reassigned_parameter": (fz_constant_output_reassigned_parameter,
+                                                (0.3, {"b": -0.6, "c": 1.2}), (0, 1)),
     "fz_default_parameter_in_hvp": (fz_default_parameter_in_hvp, (np.array([0.3, -0.6]), np.array([1.0, 0.5])),
                                     (0, 1)),
 }

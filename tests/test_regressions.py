@@ -14,12 +14,26 @@ from .regression_programs import CASES, REFUSED
 
 
 def _flat(g):
+    if isinstance(g, dict):
+        return np.concatenate([_flat(g[k]) for k in sorted(g)]) if g else np.zeros(0)
     if isinstance(g, (tuple, list)):
         return np.concatenate([_flat(x) for x in g]) if len(g) else np.zeros(0)
     return np.ravel(np.asarray(g, dtype=float))
 
 
+def _flat_tree(x):
+    if isinstance(x, dict):
+        return np.concatenate([_flat_tree(x[k]) for k in sorted(x)])
+    if isinstance(x, (list, tuple)):
+        return np.concatenate([_flat_tree(v) for v in x]) if len(x) else np.zeros(0)
+    return np.ravel(np.asarray(x, dtype=float))
+
+
 def _direction(x, rng):
+    if isinstance(x, dict):
+        return {k: _direction(v, rng) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_direction(v, rng) for v in x)
     return rng.normal(size=np.shape(x)) if isinstance(x, np.ndarray) else float(rng.normal())
 
 
@@ -53,7 +67,7 @@ def test_forward_mode_agrees_with_reverse_mode(name, optimize):
         tangents[i] = _direction(args[i], rng)
     value, tangent = s2sad.jvp(f, args, tangents, optimize=optimize)
     np.testing.assert_allclose(value, f(*copy.deepcopy(args)), rtol=1e-12)
-    expected = sum(float(np.sum(np.asarray(g) * np.asarray(tangents[i]))) for g, i in zip(grads, wrt))
+    expected = sum(float(np.dot(_flat_tree(g), _flat_tree(tangents[i]))) for g, i in zip(grads, wrt))
     assert float(tangent) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 

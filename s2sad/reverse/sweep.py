@@ -181,7 +181,7 @@ def run(fn, unit):
     defined = {result.id} if isinstance(result, gast.Name) and result.id in unit.facts.active else set()
     for name in defined | set(unit.wrt_names):
         sweep.bar(name)
-    body = sweep.block(forward, defined) if defined else []
+    body = sweep.block(forward, defined)          # (restore points even with nothing to differentiate)
     for w in unit.wrt_names:                    # a gradient that nothing flowed into: zeros
         if w not in defined:
             body.append(N.assign(sweep.bar(w), sweep.zeros(w)))
