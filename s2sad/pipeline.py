@@ -90,8 +90,9 @@ def analyze(tree, unit):
         frozenset(n for n, k in value_kinds.items() if k == -1)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
     effects_analysis.check(tree, unit, effects, varied)
-    facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated),
-                  containers=shapes.containers(tree, unit.scope, unit.kinds, value_kinds))
+    sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
+    facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
+                  ints=ints)
     stores, loads = {}, {}
     for n in gast.walk(tree):
         if isinstance(n, gast.Name):

@@ -25,6 +25,7 @@ class Facts:
     loads: dict = field(default_factory=dict)    # name -> how many times the function reads it
     mutated: frozenset = frozenset()       # names whose object a statement changes in place
     containers: frozenset = frozenset()    # names that may hold a list or tuple (+ concatenates, * repeats)
+    ints: frozenset = frozenset()          # names that may hold a Python int (a sequence * an int repeats it)
     kinds: dict = field(default_factory=dict)    # name -> -1 a number, an array's ndim, a tuple of item kinds
 
 

@@ -381,13 +381,27 @@ def _root(node):
     return node.id if isinstance(node, gast.Name) else ""
 
 
-def containers(fn, scope, kinds, known=None):
-    """Names that may hold a list or a tuple (an over-approximation: sound for choosing the rules of ``+``
-    and ``*``, which concatenate and repeat sequences but add and multiply numbers and arrays).
+_INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod, gast.Pow, gast.LShift, gast.RShift,
+            gast.BitAnd, gast.BitOr, gast.BitXor)
 
-    A name is known not to be one only when every assignment of it gives a number or an array: a
-    parameter whose kind is a number or an array, arithmetic on such values, a ufunc, ``math``, or a
-    NumPy function known to return an array; a ``range`` loop's index. Everything else may be.
+
+def _same(a, b):
+    """The same variable on both sides (``w * w``): a sequence times an int needs two different values."""
+    return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
+
+
+def containers(fn, scope, kinds, known=None):
+    """``(sequences, ints)``: names that may hold a list or a tuple, and names that may hold a Python ``int``
+    (over-approximations: sound for choosing the rules of ``+`` and ``*``, which concatenate two sequences
+    and repeat a sequence an ``int`` number of times, but add and multiply numbers and arrays, NumPy's
+    included: ``[1, 2] + np.ones(2)`` is an array).
+
+    A name is known not to be a sequence when every assignment of it gives a number or an array: an
+    argument whose kind says so, a global holding one, ``a + b`` unless both may be sequences, ``a * b``
+    unless one may be a sequence and the other an ``int``, other operators, ufuncs, ``math``, NumPy
+    functions known to return an array; a ``range`` loop's index (an ``int``). Everything else may be.
+    A name is known not to be an ``int`` when every assignment of it gives a float, an array or a
+    sequence: NumPy's results are never Python ints (``np.int64`` repeats nothing).
     """
     import operator as op_
     from .ops import COPY, PACK, DICT, classify
@@ -408,52 +422,88 @@ def containers(fn, scope, kinds, known=None):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         definitions[n.id].append(("unknown",))
         elif isinstance(s, gast.For):
-            definitions[s.target.id].append(("range",) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
+            definitions[s.target.id].append(("int",) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
                                             else ("unknown",))
         elif isinstance(s, gast.FunctionDef):
             definitions[s.name].append(("function",))
-    maybe = set()
+    seqs, ints = set(), set()
     known = known or {}
 
-    def value_may(value):
+    def free(value):
+        obj = scope.resolve(value)
+        return obj
+
+    def may(value, table):
+        """Whether ``value`` may be a sequence (``table`` is seqs) or a Python int (``table`` is ints)."""
+        want_seq = table is seqs
         if isinstance(value, (gast.List, gast.Tuple)):
-            return True
+            return want_seq
         if isinstance(value, gast.Name):
-            if isinstance(known.get(value.id), int):
-                return False                        # a number or an array, as its kind says
-            return value.id in maybe or value.id not in definitions and not _number(value)
+            k = known.get(value.id)
+            if isinstance(k, int):
+                return not want_seq and k == -1      # a number may be an int; an array is neither
+            if isinstance(k, tuple):
+                return want_seq
+            if value.id in definitions:
+                return value.id in table
+            obj = free(value)                        # a global: what it holds now (the cache checks it still does)
+            if obj is MISSING:
+                return True
+            return isinstance(obj, (list, tuple)) if want_seq else type(obj) is int
         if isinstance(value, gast.Constant):
-            return isinstance(value.value, (tuple, list))
+            return isinstance(value.value, (tuple, list)) if want_seq else type(value.value) is int
         if isinstance(value, gast.Attribute) and scope.is_free(_root(value)):      # np.pi, a module's list
-            return isinstance(scope.resolve(value), (list, tuple)) or scope.resolve(value) is MISSING
+            obj = free(value)
+            return obj is MISSING or (isinstance(obj, (list, tuple)) if want_seq else type(obj) is int)
         op = classify(value, scope)
         if op.primitive in (PACK, DICT):
-            return True
+            return want_seq
         if op.primitive is op_.getitem:             # an item of an array is an array or a number
-            return value_may(op.args[0])
+            return may(op.args[0], table) or not want_seq and may(op.args[0], seqs)
         if op.primitive is COPY:
-            return any(value_may(a) for a in op.args)
-        if op.primitive in (op_.add, op_.mul):
-            return any(value_may(a) for a in op.args)
-        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-            return False                            # other operators do not build sequences
+            return any(may(a, table) for a in op.args)
+        if op.primitive is op_.add:
+            if want_seq:
+                return all(may(a, seqs) for a in op.args)
+            return all(may(a, ints) for a in op.args)
+        if op.primitive is op_.mul:
+            a, b = op.args
+            if want_seq:
+                return not _same(a, b) and (may(a, seqs) and may(b, ints) or may(b, seqs) and may(a, ints))
+            return may(a, ints) and may(b, ints)
+        if isinstance(value, gast.BinOp):             # int op int is an int for these; @ and / never are
+            return not want_seq and isinstance(value.op, _INT_OPS) and all(may(a, ints) for a in op.args)
+        if isinstance(value, gast.UnaryOp):
+            return not want_seq and not isinstance(value.op, gast.Not) and all(may(a, ints) for a in op.args)
+        if isinstance(value, gast.Compare):
+            return False                            # a bool (or an array of them)
         if isinstance(op.primitive, np.ufunc) or _is_math(op.primitive) or _is_in(op.primitive, _ARRAY_RESULTS):
-            return False
+            if want_seq:
+                return False
+            if op.primitive is abs:
+                return any(may(a, ints) for a in op.args)
+            return _is_in(op.primitive, (len, int, math.floor, math.ceil, math.trunc))
         return True
 
     changed = True
     while changed:
         changed = False
-        for name, defs in definitions.items():
-            if name in maybe or isinstance(known.get(name), int):
-                continue
-            for d in defs:
-                if d[0] == "kind" and (d[1] is None or isinstance(d[1], tuple)) or d[0] == "unknown" \
-                        or d[0] == "value" and value_may(d[1]):
-                    maybe.add(name)
-                    changed = True
-                    break
-    return frozenset(maybe)
+        for table in (seqs, ints):
+            for name, defs in definitions.items():
+                if name in table:
+                    continue
+                k = known.get(name)
+                if isinstance(k, int) and (table is seqs or k != -1) or isinstance(k, tuple) and table is ints:
+                    continue
+                for d in defs:
+                    if d[0] == "unknown" or \
+                            d[0] == "kind" and (d[1] is None or (isinstance(d[1], tuple) if table is seqs
+                                                               else d[1] == -1)) or \
+                            d[0] == "int" and table is ints or d[0] == "value" and may(d[1], table):
+                        table.add(name)
+                        changed = True
+                        break
+    return frozenset(seqs), frozenset(ints)
 
 
 # --- kinds of values: a number, an array of known ndim, a list or tuple of known items --------------

@@ -21,13 +21,14 @@ values when the tangent statement runs after the primal one.
 >>> fn = normalize.run(unit.source.tree, unit)
 >>> unit.facts.active = frozenset({"x", "a", "z"})
 >>> unit.name = "f_jvp"
->>> print(N.unparse(run(fn, unit)))
+>>> from s2sad.back.emit import source_text
+>>> print(source_text(run(fn, unit)), end="")
 def f_jvp(x_dot, x, y):
+    # line 2: a = np.sin(x)
     a = np.sin(x)
-    # line 3: a = np.sin(x)
     a_dot = x_dot * np.cos(x)
+    # line 3: z = a * y
     z = a * y
-    # line 4: z = a * y
     z_dot = _s2.broadcast(a_dot * y, z)
     return (z, z_dot)
 """
@@ -123,8 +124,7 @@ class _Tangent:
             if produced != [s] and not isinstance(s, gast.FunctionDef):
                 line = self.unit.source.file_line(s)
                 if line != commented:
-                    index = next((i for i, p in enumerate(produced) if p is not s), 0)
-                    produced.insert(index, N.comment(f"line {line}: {self.unit.source.text(s)}"))
+                    produced.insert(0, N.comment(f"line {line}: {self.unit.source.text(s)}"))
                     commented = line
             out.extend(produced)
         return out

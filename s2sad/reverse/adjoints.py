@@ -91,12 +91,22 @@ def _value(sweep, s, g, ans, defined, out):
 
 
 def sequence_aware(unit, op):
-    """``a + b`` and ``a * b`` where an operand may be a list or tuple: the rules of concatenation and
-    repetition (which also handle numbers and arrays, deciding when the code runs)."""
-    if op.primitive in (operator.add, operator.mul) and any(
-            isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in unit.facts.containers
-            for a in op.args):
-        op.primitive = concatenation if op.primitive is operator.add else repetition
+    """``a + b`` where both may be lists or tuples, ``a * b`` where one may be and the other may be an
+    ``int``: the rules of concatenation and repetition (which also handle numbers and arrays, deciding
+    when the code runs). Any other ``+`` and ``*`` add and multiply (NumPy's included)."""
+    def seq(a):
+        return isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in unit.facts.containers
+
+    def integer(a):
+        return isinstance(a, gast.Constant) and type(a.value) is int or \
+            isinstance(a, gast.Name) and a.id in unit.facts.ints
+    if op.primitive is operator.add and len(op.args) == 2 and all(seq(a) for a in op.args):
+        op.primitive = concatenation
+    elif op.primitive is operator.mul and len(op.args) == 2:
+        a, b = op.args
+        same = isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
+        if not same and (seq(a) and integer(b) or seq(b) and integer(a)):
+            op.primitive = repetition
     return op
 
 
