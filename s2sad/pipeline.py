@@ -84,8 +84,8 @@ def analyze(tree, unit):
     varied, active = activity.run(tree, unit, effects)
     params = N.params(tree)
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
-    classes = shapes.run(tree, unit.scope, ndims, call_results)
     value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
+    classes = shapes.run(tree, unit.scope, ndims, call_results, [n for n, k in value_kinds.items() if k == -1])
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else

@@ -217,8 +217,9 @@ def _gives_number(value, scope, known, ndims, call_results):
     return _same_shape_operand(value, scope, lambda n: n, lambda n: n in known, ndims) == SCALAR
 
 
-def run(fn, scope, ndims=None, call_results=None):
-    """Shape classes: ``ndims`` gives, per parameter, -1 (a Python number) or an array's ndim."""
+def run(fn, scope, ndims=None, call_results=None, numbers=()):
+    """Shape classes: ``ndims`` gives, per parameter, -1 (a Python number) or an array's ndim;
+    ``numbers``: names known (by ``kinds``) to hold numbers."""
     ndims = dict(ndims or {})
     parent = {SCALAR: SCALAR}
 
@@ -249,7 +250,7 @@ def run(fn, scope, ndims=None, call_results=None):
     scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}   # reassigned ones are checked below
     for p in [p for p in ndims if assigned[p]]:
         del ndims[p]                                    # reassigned: its shape may change
-    for name in scalar_names(fn, scope, scalar_params, ndims, call_results):
+    for name in scalar_names(fn, scope, scalar_params, ndims, call_results) | set(numbers):
         union(name, SCALAR)
     visit(fn.body)
     return {name: find(name) for name in parent}
