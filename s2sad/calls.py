@@ -127,6 +127,48 @@ def argument_kinds(unit, op, signature, positional, wrt=None):
     return tuple(out)
 
 
+_changes = {}
+
+
+def changed_arguments(callee, lifted=None):
+    """Positional parameters a user function may change in place (``x += y`` on an array argument,
+    ``xs.append(v)``, ``x[i] = v``): the caller's value changes too, which s2sad's derivative code,
+    differentiating a function of its arguments' values, does not reproduce. Cached."""
+    from .front import lift, normalize
+    from .front.source import read
+    from .analysis import effects as effects_analysis
+    from .unit import Unit
+    from .front.resolve import Scope, assigned_names
+    from .aliases import Aliases
+    key = id(lifted.node) if lifted is not None else getattr(unwrap(callee), "__code__", None)
+    if key in _changes:
+        return _changes[key]
+    _changes[key] = frozenset()                     # recursion: assume none while looking
+    try:
+        if lifted is not None:                      # a function defined inside: its lifted text
+            from .front.source import from_text
+            fn = None
+            source = from_text(N.unparse(lifted.node))
+            scope = Scope({}, {}, assigned_names(source.tree))
+        else:
+            fn = unwrap(callee)
+            source = read(fn)
+            scope = Scope.of(fn, assigned_names(source.tree))
+        namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
+        unit = Unit(fn=fn, owner=fn, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer), wrt=(),
+                    kind="vjp")
+        tree = normalize.run(lift.run(source.tree, unit), unit)
+        params = N.params(tree)
+        changed = {p for _, _, reached in source.argument_updates for p in reached}
+        effects = effects_analysis.run(tree, unit)
+        changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m in effects.mutated)}
+        result = frozenset(params.index(p) for p in changed if p in params)
+    except Exception:                                # noqa: BLE001  (its own transform reports what it refuses)
+        result = frozenset()
+    _changes[key] = result
+    return result
+
+
 def index_value(index, aliases):
     """The index of a subscript as a value expression (``1:`` -> ``slice(1, None)``)."""
     if isinstance(index, gast.Slice):

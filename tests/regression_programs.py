@@ -328,6 +328,27 @@ def update_aliased_twice(x):
     return np.mean(grad)
 
 
+def _grow(t, u):                             # changes its argument in place: the caller's array grows too
+    z = t
+    z += t
+    return u
+
+
+def callee_changes_argument(x, b):
+    tp = _grow(b, x)
+    return np.sum(b) + tp
+
+
+def _bump(t):
+    t += 1.0
+    return t
+
+
+def callee_changes_a_temporary(x):          # what it changes nobody else reads: differentiated
+    y = _bump(x * 2.0)
+    return np.sum(y * y)
+
+
 def through_repr(x):
     y = float(repr(x))
     return y * x
@@ -337,7 +358,10 @@ def through_eval(x):
     return eval("x * x + 1.0")
 
 
+CASES["callee_changes_a_temporary"] = (callee_changes_a_temporary, (np.array([0.5, -1.0]),), (0,))
+
 REFUSED = {
+    "callee_changes_argument": (callee_changes_argument, (0.5, np.array([1.0, 2.0])), (1,), "changes its argument"),
     "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),
     "update_while_iterating": (update_while_iterating, (np.array([0.5, 1.0]),), (0,), "walks it"),
     "update_aliased_twice": (update_aliased_twice, (np.array([0.5, 1.0]),), (0,), "share memory"),

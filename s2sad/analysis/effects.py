@@ -67,6 +67,7 @@ def run(fn, unit):
     for p in N.params(fn):
         points[p].add(("param", p))
     rules = []                                           # (target names, source objects function) to iterate
+    literal = set()                                      # objects made by a list, tuple or dict literal
 
     def objects(node):
         return set().union(*[points[n] for n in names_in(node)]) if names_in(node) else set()
@@ -85,6 +86,7 @@ def run(fn, unit):
             if isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
                 for t in targets:
                     points[t].add(site)
+                literal.add(site)                                # a list, tuple or dict: its items are not views
                 rules.append(("contain-site", site, value))
             elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
@@ -122,8 +124,9 @@ def run(fn, unit):
                     points[a] |= new
                     changed = True
             elif kind == "item":                     # a view of b, or something b contains
-                found = objects(b)
-                found = found | set().union(*[contents[o] for o in found]) if found else found
+                found = set()
+                for o in objects(b):
+                    found |= contents[o] if o in literal else {o} | contents[o]
                 new = found - points[a]
                 if new:
                     points[a] |= new
@@ -287,6 +290,44 @@ def check(fn, unit, effects, varied):
                                               f"`np.where`) instead of changing it in place")
 
 
+def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False):
+    """A user function that changes an argument in place (``t += ...`` on the caller's array): the caller's
+    value changes too, which the derivative code does not reproduce. Refused unless what is passed there
+    is a number (which no change in place reaches)."""
+    from .. import calls
+    value = s.value
+    lifted = unit.lifted.get(value.func.id) if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+        else None
+    if lifted is None and (op.primitive is UNKNOWN or not calls.user_function(op.primitive)):
+        return
+    changed = calls.changed_arguments(op.primitive, lifted)
+    if not changed:
+        return
+    signature, positional = calls.signature_of(op.primitive, lifted)
+    try:
+        bound = signature.bind(*op.args, **op.kwargs).arguments
+    except TypeError:
+        return
+    for k in sorted(changed):
+        atom = bound.get(positional[k]) if k < len(positional) else None
+        if atom is None or isinstance(atom, gast.Constant) and type(atom.value) in (int, float, bool):
+            continue
+        if isinstance(atom, gast.Name) and atom.id in numbers:
+            continue
+        if isinstance(atom, gast.Name) and fn is not None and not in_loop:
+            aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
+            returned = {n.id for t in getattr(s, "targets", ()) for n in gast.walk(t) if isinstance(n, gast.Name)}
+            aliases = set(aliases) - returned          # what the call returns is what s2sad computes too
+            elsewhere = [n for st in N.statements(fn.body) if st is not s for n in gast.walk(st)
+                         if isinstance(n, gast.Name) and n.id in aliases and isinstance(n.ctx, gast.Load)]
+            if not elsewhere:
+                continue                            # a value nothing else reads: changing it changes nothing
+        raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in place "
+                         f"(the caller's value changes too), which cannot be differentiated", s,
+                         hint=f"make `{op.label}` build a new value (`{positional[k]} = {positional[k]} + ...`) "
+                              f"instead of changing its argument")
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -313,6 +354,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                              "format, an f-string) on its way to the result; the derivative cannot follow it", s,
                              hint="keep the number a number (use it directly, or stop_gradient if it is meant "
                                   "to be a constant)")
+    looped = {id(st) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
+              for st in N.statements(loop.body)}
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
     in_place = "a call that may modify a value being differentiated in place"
     in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"
@@ -326,6 +369,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if not isinstance(value, gast.Call):
             continue
         op = classify(value, unit.scope)
+        if not (isinstance(s, gast.Expr) and op.primitive is APPEND):
+            _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped)
         touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
             receiver = set(names_in(value.func.value)) & varied

@@ -149,6 +149,8 @@ class _Lowering:
         self.iterating = []      # the names the enclosing ``for`` loops iterate over
         self.out = None          # the statement list being filled
         self.loop_depth = 0
+        self.nesting = 0         # inside how many ifs and loops the statement being lowered is
+        self.rebound = set()     # parameters surely given a new value already (at the top level)
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
 
     def error(self, message, node, hint=None):
@@ -186,6 +188,8 @@ class _Lowering:
             for n in gast.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     self.shares[n.id] = set(sources) - {n.id}
+                    if not self.nesting and n.id not in sources:
+                        self.rebound.add(n.id)
         if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):
             lam = s.value                                    # f = lambda x: e  ->  def f(x): return e
             ret = N.located(gast.Return(value=lam.body), s)
@@ -205,6 +209,15 @@ class _Lowering:
         (refused later unless ``y`` is known to hold a number) where that differs, because another
         variable that may hold the same object is read afterwards, or a ``for`` loop walks it."""
         op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+        params = set(N.params(self.tree)) - self.rebound
+        reach, todo = {name}, [name]
+        while todo:                                    # what the name may share memory with, transitively
+            for other in self.shares.get(todo.pop(), ()):
+                if other not in reach:
+                    reach.add(other)
+                    todo.append(other)
+        if reach & params:
+            self.source.argument_updates.append((s, name, sorted(reach & params)))
         if name in self.iterating:
             self.source.shared_updates.append((s, name, name, op))
             return
@@ -261,7 +274,10 @@ class _Lowering:
 
     def stmt_If(self, s):
         test = self.condition(s.test, s.body + s.orelse)
-        self.emit(N.if_(test, self.block(s.body) or [gast.Pass()], self.block(s.orelse)))
+        self.nesting += 1
+        body, orelse = self.block(s.body), self.block(s.orelse)
+        self.nesting -= 1
+        self.emit(N.if_(test, body or [gast.Pass()], orelse))
 
     def condition(self, test, branches):
         """The test of an ``if`` as a name no statement of its branches assigns (or a constant)."""
@@ -291,7 +307,9 @@ class _Lowering:
         walked += [m for n in walked for m in self.shares.get(n, ())]
         self.iterating.extend(walked)
         self.loop_depth += 1
+        self.nesting += 1
         body = prefix + self.block(s.body)
+        self.nesting -= 1
         self.loop_depth -= 1
         del self.iterating[len(self.iterating) - len(walked):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
@@ -373,7 +391,9 @@ class _Lowering:
         test = self.atom(s.test)
         condition, self.out = self.out, saved
         self.loop_depth += 1
+        self.nesting += 1
         body = self.block(s.body)
+        self.nesting -= 1
         self.loop_depth -= 1
         if N.is_const(test) and test.value is True and not condition and not s.orelse:
             self.emit(gast.While(test=N.const(True), body=body or [gast.Pass()], orelse=[]))

@@ -28,6 +28,8 @@ class Source:
     lines: list = field(repr=False)   # the snippet's source lines, dedented
     # (statement, name, other, op): ``name op= ...`` where name may share memory with ``other``
     shared_updates: list = field(default_factory=list, repr=False)
+    # (statement, name, parameters): ``name op= ...`` where name may be those arguments (changed in place)
+    argument_updates: list = field(default_factory=list, repr=False)
 
     def file_line(self, node):
         """The line in the user's file where ``node`` starts."""
