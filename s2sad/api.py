@@ -132,20 +132,21 @@ def _wrapper(f, wrt, value_too, optimize):
     wrt, many = wrt_indices(f, wrt)
     cache = {}                                     # (kinds, options) -> pipeline.Bound
     fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)})"
-    plain_cache = {}
+    of_derivative = _derivative(f) is not None     # grad(grad(h)): the gradient of h's directional derivative
+    target = unwrap(f)
 
     def call(*args, **kwargs):
         options = resolve_options(optimize)
-        if _derivative(f) is not None:             # grad(grad(h)): the gradient of h's directional derivative
-            target, extra = _as_plain(f, args, options)
-            full = tuple(args) + tuple(extra)
+        if of_derivative:
+            plain, extra = _as_plain(f, args, options)
+            full = args + tuple(extra)
         else:
-            target, full = f, args
+            plain, full = target, args
         _check_differentiable(args, wrt, fname)
         key = (_kinds(full), options)
         bound = cache.get(key)
         if bound is None or not bound.valid():
-            bound = cache[key] = pipeline.function(unwrap(target), wrt, "value_and_grad", key[0], options,
+            bound = cache[key] = pipeline.function(unwrap(plain), wrt, "value_and_grad", key[0], options,
                                                    warn=True)
         value, grads = bound.fn(*full, **kwargs)
         grads = _finish(grads, args, wrt, many)

@@ -43,6 +43,13 @@ class Options:
     def key(self):
         return tuple(getattr(self, f.name) for f in fields(self))
 
+    def __hash__(self):                  # computed once: options key the caches every call looks up
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(self.key())
+            object.__setattr__(self, "_hash", h)
+        return h
+
 
 OPTIMIZATIONS = tuple(f.name for f in fields(Options))
 
@@ -68,7 +75,10 @@ def _from_environment():
 
 def reference():
     """Every optimization off: the straightforward transform."""
-    return Options(**{name: False for name in OPTIMIZATIONS})
+    return _REFERENCE
+
+
+_REFERENCE = Options(**{name: False for name in OPTIMIZATIONS})
 
 
 _current = contextvars.ContextVar("s2sad_options", default=None)

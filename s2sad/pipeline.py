@@ -9,6 +9,7 @@ compiles the text against the user's globals and closure cells and resolves the 
 generated code of the functions it calls.
 """
 import builtins
+import operator
 import threading
 import types
 import weakref
@@ -184,6 +185,75 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
 
 
 # --- generated code and its cache ----------------------------------------------------------------
+class Checks:
+    """What a generated function's meaning rests on: names in globals dicts, the builtins and closure
+    cells that must still hold the objects its transform resolved. ``valid()`` runs on every call, so
+    each group is checked with one C-level loop."""
+    __slots__ = ("_names", "_absent", "_cells", "_broken", "_fast")
+
+    def __init__(self):
+        self._names = {}       # id(dict) -> (dict, {name: object})   the name must hold that object
+        self._absent = {}      # id(dict) -> (dict, set of names)      the name must stay undefined there
+        self._cells = {}       # id(cell) -> (cell, object)
+        self._broken = False   # a resolved cell the owner does not have: never valid
+
+    @classmethod
+    def of(cls, resolved, owner):
+        """The checks for names ``resolved`` ((where, name) -> object) against ``owner``'s globals and cells."""
+        self = cls()
+        cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
+        g = owner.__globals__ if owner is not None else {}
+        b = builtins.__dict__
+        for (where, name), obj in resolved.items():
+            if where == "cell":
+                cell = cells.get(name)
+                if cell is None:
+                    self._broken = True
+                else:
+                    self._cells[id(cell)] = (cell, obj)
+            elif name in g:
+                self._require(g, name, obj)
+            else:                               # a builtin (or undefined): not shadowed by a global since
+                self._absent.setdefault(id(g), (g, set()))[1].add(name)
+                if obj is MISSING:
+                    self._absent.setdefault(id(b), (b, set()))[1].add(name)
+                else:
+                    self._require(b, name, obj)
+        return self.freeze()
+
+    def _require(self, d, name, obj):
+        self._names.setdefault(id(d), (d, {}))[1][name] = obj
+
+    def merge(self, other):
+        """Also require what ``other`` requires (the checks of linked generated code)."""
+        for d, names in other._names.values():
+            for name, obj in names.items():
+                self._require(d, name, obj)
+        for d, names in other._absent.values():
+            self._absent.setdefault(id(d), (d, set()))[1].update(names)
+        self._cells.update(other._cells)
+        self._broken = self._broken or other._broken
+        return self.freeze()
+
+    def freeze(self):
+        self._fast = (tuple((d.get, tuple(names), tuple(names.values())) for d, names in self._names.values()),
+                      tuple((d.__contains__, tuple(names)) for d, names in self._absent.values()),
+                      tuple(c for c, _ in self._cells.values()), tuple(o for _, o in self._cells.values()))
+        return self
+
+    def valid(self):
+        if self._broken:
+            return False
+        held, absent, cells, objects = self._fast
+        for get, names, objs in held:
+            if not all(map(operator.is_, map(get, names), objs)):
+                return False
+        for contains, names in absent:
+            if any(map(contains, names)):
+                return False
+        return all(map(operator.is_, map(_cell, cells), objects))
+
+
 class Bound:
     """A generated function compiled against one owner, and the checks that keep it valid: every name
     its transform (and the transforms of the generated code it links to) resolved still denotes the
@@ -194,12 +264,7 @@ class Bound:
         self.fn, self.checks, self.gen = fn, checks, gen
 
     def valid(self):
-        if registry.version() != self.gen.registry_version:
-            return False
-        for check in self.checks:
-            if not check():
-                return False
-        return True
+        return registry._version[0] == self.gen.registry_version and self.checks.valid()
 
 
 class Generated:
@@ -213,21 +278,8 @@ class Generated:
         self.owner_defaults = owner_defaults   # the owner's parameter defaults apply (its own code)
         self._bound = weakref.WeakKeyDictionary()
 
-    def checks(self, owner):
-        """Cheap callables, each True while one resolved name still holds for ``owner``."""
-        cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
-        g = owner.__globals__ if owner is not None else {}
-        out = []
-        for (where, name), obj in self.resolved.items():
-            if where == "cell":
-                cell = cells.get(name)
-                out.append(lambda cell=cell, obj=obj: cell is not None and _cell(cell) is obj)
-            else:
-                out.append(lambda g=g, name=name, obj=obj: g.get(name, getattr(builtins, name, MISSING)) is obj)
-        return out
-
     def still_valid(self, owner):
-        return registry.version() == self.registry_version and all(check() for check in self.checks(owner))
+        return registry.version() == self.registry_version and Checks.of(self.resolved, owner).valid()
 
     def bind(self, owner):
         """The generated function, reading ``owner``'s own globals and closure cells (a Bound)."""
@@ -243,19 +295,15 @@ class Generated:
                                           *defaults)
         stats["compiles"] += 1
         front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
-        bound = Bound(fn, self.checks(owner), self)
+        bound = Bound(fn, Checks.of(self.resolved, owner), self)
         self._bound[key] = bound                       # registered first: recursion finds it
         try:
             linked = emit.resolve_links(links, resolve_link)
         except BaseException:
             del self._bound[key]
             raise
-        seen = {id(c) for c in bound.checks}
         for other in linked:
-            for check in other.checks:
-                if id(check) not in seen:
-                    seen.add(id(check))
-                    bound.checks.append(check)
+            bound.checks.merge(other.checks)
         return bound
 
 

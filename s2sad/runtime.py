@@ -28,6 +28,8 @@ __all__ = [
 # --- broadcasting and reductions ---------------------------------------------------
 def unbroadcast(g, x):
     """Sum ``g`` down to the shape of ``x`` (the adjoint of NumPy broadcasting)."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g                                   # the common case, quickly
     x_shape = np.shape(x)
     g_shape = np.shape(g)
     if g_shape == x_shape:
@@ -53,6 +55,10 @@ def _axes(axis, ndim):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast ``g`` (the adjoint of a reduction of ``x``) back to the shape of ``x``."""
+    if axis is None and type(g) is float and type(x) is np.ndarray:
+        out = np.empty(x.shape)                    # the common case, quickly (a broadcast view costs more)
+        out.fill(g)
+        return out
     shape = np.shape(x)
     if not keepdims and axis is not None:
         g = np.expand_dims(g, _axes(axis, len(shape)))
