@@ -325,6 +325,13 @@ _cache = {}
 _lock = threading.RLock()
 
 
+def forget():
+    """Drop every cached transform (tests that change a pass use it; the cache otherwise keys by meaning)."""
+    with _lock:
+        _cache.clear()
+        _directionals.clear()
+
+
 def _identity(target):
     """What identifies a target's source: its code object (kept alive by the cache), or the nested text."""
     if isinstance(target, calls.Nested):

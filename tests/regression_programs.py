@@ -360,6 +360,19 @@ def through_eval(x):
 
 CASES["callee_changes_a_temporary"] = (callee_changes_a_temporary, (np.array([0.5, -1.0]),), (0,))
 
+
+def logistic_of_a_changing_value(z):        # the fused logistic adjoint went to the z assigned after -z
+    s = 0.0
+    for i in range(2):
+        e = np.exp(-z)
+        z = z * 3.0
+        p = 1.0 / (1.0 + e)
+        s = s + np.sum(p * z)
+    return s
+
+
+CASES["logistic_of_a_changing_value"] = (logistic_of_a_changing_value, (np.array([0.3, -1.2]),), (0,))
+
 REFUSED = {
     "callee_changes_argument": (callee_changes_argument, (0.5, np.array([1.0, 2.0])), (1,), "changes its argument"),
     "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),

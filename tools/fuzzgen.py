@@ -77,7 +77,7 @@ STMT_WEIGHTS = {
     "for_range": 3, "for_array": 2, "for_rows": 1, "for_list": 1, "for_zip": 1, "for_enumerate": 1,
     "for_reversed": 1, "for_else": 0.7, "while_counter": 1, "while_data": 1.2, "taylor": 0.5,
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
-    "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8,
+    "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6,
 }
 
 EXPR_WEIGHTS = {
@@ -1730,6 +1730,31 @@ class Gen:
         self.define(tm, S, 2.0)
         self.define(tt, S, 2.0)
         self.define(k, I, lo=1, hi=12)
+
+    def st_logistic(self):
+        """The logistic function written in steps (``e = np.exp(-z)`` ... ``p = 1.0 / (1.0 + e)``), the
+        pattern s2sad fuses, sometimes with ``z`` updated in between."""
+        vs = [v for v in self.writable() if v.ty[0] in ("S", "V")]
+        if not vs:
+            return False
+        z = self.rng.choice(vs)
+        arg = z.name if z.mag <= 5 else f"np.tanh({z.name})"
+        e = self.fresh(["e", "ez", "en"], z.ty)
+        p = self.fresh(["p", "prob", "sig"], z.ty)
+        exp = "math.exp" if z.ty == S and self.chance(0.3) else "np.exp"
+        if exp == "math.exp":
+            self.features.add("math")
+        self.features.add("logistic")
+        self.emit(f"{e} = {exp}(-{arg})")
+        if self.chance(0.5) and not z.readonly:
+            new = self.update_expr(z)
+            new = self.squash(new) if z.ty == S else self.squash_vec(new)
+            self.emit(f"{z.name} = {new.text}")
+            z.mag = max(z.mag, new.mag)
+            self.features.add("reassign")
+        self.emit(f"{p} = 1.0 / (1.0 + {e})")
+        self.define(e, z.ty, 2.718 ** min(z.mag, 5.0))
+        self.define(p, z.ty, 1.0)
 
     def st_list_append(self):
         """``xs = []``; a loop appending; then ``np.stack(xs)`` / ``np.array(xs)`` / ``sum(xs)``."""

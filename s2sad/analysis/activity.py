@@ -81,6 +81,12 @@ def _is_in(obj, table):
         return False
 
 
+def holders(classes, name):
+    """Every name that may hold the object ``name`` holds (effects' points-to classes): a change in place
+    through one of them is a change of all of them."""
+    return set(classes.get(name, {name}))
+
+
 def _flows(stmts, unit, effects):
     """(targets, sources) pairs: derivatives may flow from sources to targets."""
     classes = effects.classes
@@ -95,7 +101,7 @@ def _flows(stmts, unit, effects):
                 while isinstance(root, (gast.Subscript, gast.Attribute)):
                     root = root.value
                 if isinstance(root, gast.Name):
-                    yield set(classes.get(root.id, {root.id})), set(names_in(s.value))
+                    yield holders(classes, root.id), set(names_in(s.value))
                 continue
             op = classify(s.value, unit.scope)
             if op.nondiff:
@@ -111,8 +117,8 @@ def _flows(stmts, unit, effects):
             if op.primitive is APPEND:
                 items, item = op.args
                 for n in names_in(items):
-                    yield set(classes.get(n, {n})), set(names_in(item))
+                    yield holders(classes, n), set(names_in(item))
             elif isinstance(value.func, gast.Attribute) and value.func.attr in effects_analysis.IN_PLACE_METHODS:
                 receiver = set(names_in(value.func.value))
                 for n in receiver:
-                    yield set(classes.get(n, {n})), set(names_in(value)) - {n}
+                    yield holders(classes, n), set(names_in(value)) - {n}

@@ -17,8 +17,8 @@ decides, for each restore point, whether that is needed:
     ``unbroadcast(g, x)``, ``zeros_like(x)``, ... keep ``shape_of(x)`` instead of ``x``;
 ``"push"`` otherwise.
 
-Each ``"none"`` above states its soundness condition; tests/test_record.py checks each one fails
-when its condition is dropped. With every switch off, the plan is the straightforward one:
+Each ``"none"`` above states its soundness condition, one function each below;
+tests/test_soundness.py drops each one and sees a wrong derivative. With every switch off, the plan is the straightforward one:
 every value the backward sweep reads is pushed wherever it may be overwritten.
 
 Loop counts: a loop that may stop early (``break``, ``while``) counts its iterations; inside
@@ -71,21 +71,21 @@ def run(fn, backward, unit):
             sites[p.name].append(p.site)
     for p in order.points:
         name, site = p.name, p.site
-        if not order.read_after(p):
+        if not order.read_after(p):               # sound: nothing can see whether it is restored
             plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point")
             continue
         if isinstance(p, Unappend):
             plan.decisions[id(p)] = Decision(name, "push", "the list is read by the backward sweep afterwards")
             continue
-        assigned = len(sites.get(name, ())) + (name in params)
-        if options.single and assigned == 1 and not enclosing.get(id(site)):
+        once = assigned_once(name, sites, params)
+        loops = enclosing.get(id(site), ())
+        if options.single and once and outside_loops(loops):
             plan.decisions[id(p)] = Decision(name, "none", "assigned once, outside loops")
             continue
-        if options.invariant and assigned == 1 and _invariant(site, enclosing.get(id(site), ()), unit, backward):
+        if options.invariant and once and invariant(site, loops, unit, backward):
             plan.decisions[id(p)] = Decision(name, "none", "the same value on every iteration")
             continue
-        if options.shape_only and order.shape.get(name, 0) == order.count.get(name, 0) \
-                and name not in unit.facts.mutated:
+        if options.shape_only and shape_only(name, order, unit):
             plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only")
             continue
         plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten")
@@ -190,27 +190,52 @@ def _lookup(table, obj):
         return None
 
 
-def _random(primitive):
+def may_draw(primitive):
     """Whether a primitive may give another value for the same arguments (a random draw)."""
     owner = getattr(primitive, "__self__", None)
     module = getattr(primitive, "__module__", None) or getattr(type(owner), "__module__", "") or ""
     return module.startswith(("numpy.random", "random"))
 
 
-def _invariant(site, loops, unit, backward):
-    """Whether an in-loop assignment gives the same value on every iteration of its enclosing loops."""
+# --- the conditions, one function each (tests/test_soundness.py drops each one and sees a wrong derivative)
+def assigned_once(name, sites, params):
+    """Whether ``name`` has one assignment in the whole function (a parameter counts as one)."""
+    return len(sites.get(name, ())) + (name in params) == 1
+
+
+def outside_loops(loops):
+    """Whether a statement runs at most once: no loop encloses it."""
+    return not loops
+
+
+def shape_only(name, order, unit):
+    """Whether every read of ``name`` by the backward sweep is for its shape, and nothing changes it in
+    place (``append`` changes a list's length: its shape at the restore point is not its shape now)."""
+    return order.shape.get(name, 0) == order.count.get(name, 0) and name not in unit.facts.mutated
+
+
+def invariant(site, loops, unit, backward):
+    """Whether an in-loop assignment, its name's only one, gives the same value on every iteration of
+    its enclosing loops: a plain assignment with no effects (a registered rule, a copy, a literal;
+    no call differentiated with its own pullback, no random draw), that builds no new list or dict
+    each iteration, whose operands no enclosing loop assigns or changes in place."""
     if not loops or not isinstance(site, gast.Assign) or not isinstance(site.targets[0], gast.Name):
         return False
     if id(site) in backward.calls:
         return False
     op = classify(site.value, unit.scope)
-    if op.primitive is UNKNOWN or op.primitive is APPEND or _random(op.primitive):
+    if op.primitive is UNKNOWN or op.primitive is APPEND or may_draw(op.primitive):
         return False
     from ..rules.registry import vjp_rule
     if not (op.nondiff or op.primitive in (COPY, PACK, DICT) or vjp_rule(op.primitive) is not None):
         return False
     if isinstance(site.value, (gast.List, gast.Dict)) or site.targets[0].id in unit.facts.mutated:
         return False                                # a new list each iteration, changed in place afterwards
+    return operands_fixed(site, loops, unit)
+
+
+def operands_fixed(site, loops, unit):
+    """Whether no enclosing loop assigns an operand of ``site`` (its target included) or changes one in place."""
     changing = set()
     for loop in loops:
         for n in gast.walk(loop):

@@ -102,7 +102,7 @@ class _Versions:
     def store(self, target, current):
         if isinstance(target, gast.Name):
             user = target.id
-            if self.in_loop:
+            if self.in_loop:                    # every assignment reaching a read in a loop writes one version
                 target.id = current.get(user, user)
             else:
                 target.id = self.namer.fresh(user) if user in current else user

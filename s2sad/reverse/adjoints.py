@@ -357,8 +357,9 @@ def _logistic(sweep, s, g, defined, out):
     """``p = 1 / (1 + exp(-z))`` (four statements once normalized): ``z_bar = p_bar * p * (1 - p)``.
 
     Written from ``p`` alone, so neither ``exp(-z)`` nor ``1 + exp(-z)`` is kept for the backward
-    sweep. Sound when those temporaries are assigned once and read nowhere else (their adjoints
-    then come from this chain only). Switch: ``fuse``.
+    sweep. Sound when the chain's statements come before ``p``'s in its block and nothing between
+    ``-z`` and ``p`` assigns ``z`` (``z_bar`` then still denotes the adjoint of the ``z`` that was
+    negated). Other reads of the chain's values keep their own adjoint statements. Switch: ``fuse``.
     """
     value = s.value
     unit = sweep.unit
@@ -368,7 +369,7 @@ def _logistic(sweep, s, g, defined, out):
     chain, name = [], value.right.id
     for step in ("add", "exp", "neg"):
         d = unit.facts.definitions.get(name)
-        if d is None or unit.facts.loads.get(name) != 1:
+        if d is None or not read_once(unit, name):
             return False
         v = d.value
         if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
@@ -384,10 +385,28 @@ def _logistic(sweep, s, g, defined, out):
         if name is None:
             return False
         chain.append(d)
+    if not unchanged_between(sweep.blocks[-1], chain[-1], s, name):
+        return False
     p = s.targets[0].id
     contribute(sweep, N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(p)), gast.Mult(),
                                             N.binop(N.const(1.0), gast.Sub(), N.name(p))), defined, out)
     return True
+
+
+def unchanged_between(block, first, last, name):
+    """Whether ``first`` and ``last`` are statements of ``block``, in that order, and none of the statements
+    from ``first`` up to ``last`` assigns ``name``."""
+    at = {id(t): k for k, t in enumerate(block)}
+    if id(first) not in at or id(last) not in at or at[id(first)] > at[id(last)]:
+        return False
+    return not any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, (gast.Store, gast.Del))
+                   for t in block[at[id(first)]:at[id(last)]] for n in gast.walk(t))
+
+
+def read_once(unit, name):
+    """Whether ``name`` is read once in the function. For the logistic chain a cost condition, not a soundness
+    one: a temporary read elsewhere too is kept anyway, so fusing would save nothing."""
+    return unit.facts.loads.get(name) == 1
 
 
 def _is_one(node):

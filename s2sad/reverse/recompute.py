@@ -55,7 +55,7 @@ def run(fn, backward, unit):
             continue
         if len({id(points[t][0][1]) for t in names}) != 1:
             continue                              # their restore points in different blocks
-        if all(_available(a, s, loops_of, unit, reads, [t for _, ts in chosen for t in ts])
+        if all(available(a, s, loops_of, unit, reads, [t for _, ts in chosen for t in ts])
                for a in _operands(s.value)):
             chosen.append((s, names))
     done = {}
@@ -172,8 +172,10 @@ def _operands(value):
     return sorted(set(names_in(value)))
 
 
-def _available(a, s, loops_of, unit, reads, chosen):
-    """Whether operand ``a`` of ``s`` can be read again cheaply where ``s``'s value is computed again."""
+def available(a, s, loops_of, unit, reads, chosen):
+    """Whether operand ``a`` of ``s`` can be read again cheaply where ``s``'s value is computed again: a cost
+    condition, not a soundness one (whatever the new statement reads, the record plan keeps), so that
+    computing one value again does not make another one recorded."""
     loops = loops_of[id(s)]
     headers = {loop.target.id for loop in loops if isinstance(loop, gast.For)}
     if a in headers or a in chosen:
@@ -187,6 +189,15 @@ def _window(block, points, names, operands, body):
     """Where in ``block`` to compute ``names`` again (before their first read), or None when a read of one
     lies outside ``block`` before its restore point, or an operand is restored in between."""
     k = min(block.index(p) for p in points)
+    first = first_read_if_all_inside(block, k, names, body)
+    if first is None or not operands_unchanged(block, first, k, operands):
+        return None
+    return first
+
+
+def first_read_if_all_inside(block, k, names, body):
+    """The index of the first statement of ``block`` before ``k`` reading one of ``names``, provided every
+    read of them in the whole backward sweep lies there (else None)."""
     whole = _Module(body)
     total = sum(1 for n in gast.walk(whole) if isinstance(n, gast.Name) and n.id in names
                 and isinstance(n.ctx, gast.Load))
@@ -197,12 +208,15 @@ def _window(block, points, names, operands, body):
         if count and first is None:
             first = i
         inside += count
-    if first is None or inside != total:
-        return None
+    return first if first is not None and inside == total else None
+
+
+def operands_unchanged(block, first, k, operands):
+    """Whether no statement of ``block`` from ``first`` up to ``k`` restores or assigns an operand."""
     for i in range(first, k):
         for n in gast.walk(block[i]):
             if isinstance(n, (Restore, Unappend)) and n.name in operands:
-                return None
+                return False
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id in operands:
-                return None
-    return first
+                return False
+    return True

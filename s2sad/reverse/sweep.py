@@ -75,6 +75,7 @@ class Sweep:
         self.loops = {}              # id(loop) -> Loop
         self.enclosing = []          # the forward loops around the statement being differentiated
         self.owned = set()           # adjoints updated in place inside the current outermost loop
+        self.blocks = []             # the forward blocks around the statement being differentiated
 
     def bar(self, name):
         if name not in self.bars:
@@ -92,6 +93,7 @@ class Sweep:
         """Backward statements of ``stmts`` (in reverse order); updates ``defined`` in place."""
         out = []
         commented = None
+        self.blocks.append(stmts)
         for s in reversed(stmts):
             if isinstance(s, gast.If):
                 produced = self.branch(s, defined)
@@ -112,6 +114,7 @@ class Sweep:
             elif isinstance(s, (gast.If, gast.For, gast.While)):
                 commented = None
             out.extend(produced)
+        self.blocks.pop()
         return out
 
     def branch(self, s, defined):

@@ -1,0 +1,244 @@
+"""Each optimization states the condition under which it is sound (in its docstring, as one function);
+here each condition is dropped in turn and a program that needs it gets a wrong derivative (or a crash),
+while with the condition in place the same program matches finite differences.
+
+A condition no test can break would be either unnecessary or untested: both are worth knowing.
+"""
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import api, pipeline, runtime
+from s2sad.analysis import activity, record
+from s2sad.front import versions
+from s2sad.optimize import cleanup, fold, inline_calls
+from s2sad.reverse import adjoints, recompute
+from s2sad.rules import registry
+from s2sad.testing import numerical_grad
+
+from . import helpers_module
+from .regression_programs import CASES
+
+SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
+
+
+# --- programs that need one condition each ---------------------------------------------------------
+def reassigned_outside_loops(x):                 # record.assigned_once (with versions off)
+    y = x * x
+    y = np.sin(y)
+    return y * y
+
+
+def loop_value(x):                               # record.outside_loops
+    s = 0.0
+    for i in range(3):
+        t = x * (i + 1.0)
+        s = s + t * t
+    return s
+
+
+def loop_carried_operand(x):                     # record.operands_fixed
+    s = x
+    for i in range(3):
+        t = np.sin(s)
+        s = s * t
+    return s
+
+
+def draws_in_loop(x):                            # record.may_draw
+    np.random.seed(0)
+    s = x
+    for i in range(3):
+        r = np.random.uniform(0.5, 1.5)
+        s = s * r + x
+    return s
+
+
+def list_read_for_its_values(xs, c):             # record.shape_only
+    total = 0.0
+    for i in range(3):
+        v = xs * (c + i)
+        total = total + np.sum(v * v)
+    return total
+
+
+def operand_restored_before_read(x):             # recompute.operands_unchanged
+    s = x
+    w = x
+    for i in range(3):
+        t = s * s
+        s = s + 1.0
+        w = w * t
+    return w
+
+
+def pop_after_read(x):                           # fold._changes_in_place
+    ys = [2.0, 3.0]
+    y = x * (ys[0] + ys.pop(0))
+    return y * ys[0]
+
+
+def uses_other_modules_helper(x):                # inline_calls: a helper of another module keeps its globals
+    return helpers_module.scaled_sum(x) * SCALE
+
+
+def carried_through_loop(a, x):                  # versions: one version per name inside loops
+    for i in range(3):
+        a = a * x
+    return a
+
+
+def logistic_of_a_changing_value(z):             # adjoints.unchanged_between (fuse)
+    s = 0.0
+    for i in range(2):
+        e = np.exp(-z)
+        z = z * 3.0
+        p = 1.0 / (1.0 + e)
+        s = s + np.sum(p * z)
+    return s
+
+
+def append_through_alias(x):                     # activity.holders
+    ys = []
+    zs = ys
+    zs.append(x * x)
+    return np.sum(np.stack(ys))
+
+
+def items_read_in_loop(x):                       # adjoints accumulate: the buffer is a private copy
+    c = x * 2.0
+    s = 0.0
+    for i in range(3):
+        s = s + x[i] * x[i]
+    z = x + c                                    # x_bar and c_bar start as one array (z_bar)
+    return s + np.sum(z * z)
+
+
+# --- the conditions ----------------------------------------------------------------------------------
+@dataclass
+class Condition:
+    owner: object                # the module or class holding the condition's function
+    name: str
+    dropped: object              # what the function becomes without the condition
+    program: object
+    args: tuple
+    wrt: tuple = (0,)
+    optimize: object = True
+    refused: bool = False        # with the condition in place, s2sad refuses the program (not a wrong number)
+    nondiff: tuple = ()          # primitives registered as having no derivative for the test (as a user may)
+
+
+def _always(value):
+    return lambda *args, **kwargs: value
+
+
+def _store_ignoring_loops(original):
+    def store(self, target, current):
+        depth, self.in_loop = self.in_loop, 0
+        try:
+            return original(self, target, current)
+        finally:
+            self.in_loop = depth
+    return store
+
+
+def _eligible_any_module(self, callee):
+    return inline_calls._user_function(callee) and not callee.__closure__ and not inline_calls._recursive(callee)
+
+
+CONDITIONS = {
+    "record: assigned once": Condition(record, "assigned_once", _always(True), reassigned_outside_loops, (0.7,),
+                                       optimize={"versions": False}),
+    "record: outside loops": Condition(record, "outside_loops", _always(True), loop_value, (0.7,),
+                                       optimize={"recompute": False}),
+    "record: operands fixed in the loop": Condition(record, "operands_fixed", _always(True), loop_carried_operand,
+                                                    (0.7,)),
+    "record: no random draw": Condition(record, "may_draw", _always(False), draws_in_loop, (0.7,),
+                                        nondiff=(np.random.uniform,)),
+    "record: read for its shape only": Condition(
+        record, "shape_only", lambda name, order, unit: name not in unit.facts.mutated, list_read_for_its_values,
+        (np.array([0.5, -1.0]), 0.3)),
+    "record: read after the point": Condition(record._Order, "read_after", _always(False), loop_value, (0.7,),
+                                              optimize={"recompute": False}),
+    "recompute: operands unchanged before the read": Condition(recompute, "operands_unchanged", _always(True),
+                                                               operand_restored_before_read, (0.7,)),
+    "fold: nothing changes a value in between": Condition(fold, "_changes_in_place", _always(False), pop_after_read,
+                                                          (1.5,)),
+    "inline: the helper's own globals": Condition(inline_calls.Inliner, "eligible", _eligible_any_module,
+                                                  uses_other_modules_helper, (np.array([1.0, -2.0]),)),
+    "versions: one version inside loops": Condition(versions._Versions, "store",
+                                                    _store_ignoring_loops(versions._Versions.store),
+                                                    carried_through_loop, (0.9, 1.1), (0, 1)),
+    "fuse: z unchanged between -z and p": Condition(adjoints, "unchanged_between", _always(True),
+                                                    logistic_of_a_changing_value, (np.array([0.3, -1.2]),)),
+    "activity: changes through aliases": Condition(activity, "holders", lambda classes, name: {name},
+                                                   append_through_alias, (0.7,), refused=True),
+    "cleanup: pops are effects": Condition(cleanup, "_has_effect", _always(False), *CASES["fz_pops_are_effects"]),
+    "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,
+                                              (np.array([0.5, -1.0, 2.0]),)),
+}
+
+
+def _error(f, args, wrt, optimize):
+    """How far s2sad's gradient is from central differences (inf when it raises)."""
+    pipeline.forget()
+    try:
+        grads = s2sad.grad(f, wrt=wrt, optimize=optimize)(*copy.deepcopy(args))
+    except Exception:                              # noqa: BLE001 -- a crash counts as a failure here
+        return np.inf
+    grads = grads if len(wrt) > 1 else (grads,)
+    worst = 0.0
+    for g, i in zip(grads, wrt):
+        want = numerical_grad(lambda *a: f(*copy.deepcopy(a)), args, i)
+        scale = 1.0 + np.max(np.abs(want))
+        worst = max(worst, float(np.max(np.abs(np.asarray(g) - want))) / scale)
+    return worst
+
+
+@pytest.mark.parametrize("label", sorted(CONDITIONS))
+def test_dropping_the_condition_gives_a_wrong_derivative(label, monkeypatch):
+    c = CONDITIONS[label]
+    for primitive in c.nondiff:
+        monkeypatch.setitem(registry._NONDIFF, primitive, True)
+    if c.refused:
+        with pytest.raises(s2sad.S2SadError):
+            s2sad.grad(c.program, wrt=c.wrt, optimize=c.optimize)(*c.args)
+    else:
+        assert _error(c.program, c.args, c.wrt, c.optimize) < 1e-6, "right with the condition in place"
+    with monkeypatch.context() as m:
+        m.setattr(c.owner, c.name, c.dropped)
+        assert _error(c.program, c.args, c.wrt, c.optimize) > 1e-3, f"{label}: still right without the condition"
+    pipeline.forget()
+
+
+def test_specialised_code_is_used_only_for_the_argument_kinds_it_was_made_for(monkeypatch):
+    """specialize: code generated for numbers (plain arithmetic, no unbroadcast) must not run on arrays
+    that broadcast (the cache key holds the argument kinds)."""
+    def scaled(x, c):
+        t = x * c
+        return np.sum(t * t)
+    x, c = np.array([1.0, 2.0]), np.array([[3.0], [-1.0], [0.5]])
+    want = numerical_grad(scaled, (x, c), 0)
+    g = s2sad.grad(scaled)
+    g(1.5, 2.0)
+    np.testing.assert_allclose(g(x, c), want, rtol=1e-6)             # with the kinds in the key
+    first = []
+
+    def kinds_of_the_first_call(args, original=api._kinds):           # the condition dropped: the cache
+        if not first:                                                 # ignores the kinds of later calls
+            first.append(original(args))
+        return first[0]
+    with monkeypatch.context() as m:
+        m.setattr(api, "_kinds", kinds_of_the_first_call)
+        pipeline.forget()
+        g = s2sad.grad(scaled)
+        g(1.5, 2.0)
+        try:
+            wrong = g(x, c)
+        except Exception:                          # noqa: BLE001 -- a crash counts as a failure here
+            wrong = None
+        assert wrong is None or not np.allclose(wrong, want, rtol=1e-6)
+    pipeline.forget()
