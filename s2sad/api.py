@@ -58,11 +58,34 @@ def _check_differentiable(args, wrt, fname):
                 "b" if isinstance(leaf, bool) else "i" if isinstance(leaf, int) else \
                 "c" if isinstance(leaf, complex) else "f" if isinstance(leaf, float) else None
             if kind in ("i", "u", "b"):
-                raise WrtError(f"{fname}: argument {i} is differentiated but holds integers ({leaf!r:.40}); pass "
+                what = "booleans" if kind == "b" else "integers"
+                raise WrtError(f"{fname}: argument {i} is differentiated but holds {what} ({leaf!r:.40}); pass "
                                f"a float (e.g. {float(np.ravel(leaf)[0]) if np.size(leaf) else 0.0!r} or "
                                f"x.astype(float)), or leave it out of wrt")
             if kind == "c":
                 raise WrtError(f"{fname}: argument {i} is complex; s2sad differentiates real floats only")
+
+
+def _check_shape(given, expected, what):
+    """``given`` (a tangent or cotangent) must have ``expected``'s structure and shapes: a mismatch is an
+    error naming both, never a number computed by broadcasting."""
+    if isinstance(expected, dict) and isinstance(given, dict):
+        if set(given) != set(expected):
+            raise ValueError(f"{what} has keys {sorted(given)} but should have {sorted(expected)}")
+        for key in expected:
+            _check_shape(given[key], expected[key], f"{what}[{key!r}]")
+        return
+    if isinstance(expected, (tuple, list)) and isinstance(given, (tuple, list)):
+        if len(given) != len(expected):
+            raise ValueError(f"{what} has {len(given)} items but should have {len(expected)}")
+        for k, (g, e) in enumerate(zip(given, expected)):
+            _check_shape(g, e, f"{what}[{k}]")
+        return
+    if isinstance(expected, (dict, tuple, list)) or isinstance(given, (dict, tuple, list)) \
+            and not isinstance(expected, np.ndarray):
+        return                                         # a container against an array: the rules decide
+    if np.shape(given) != np.shape(expected):
+        raise ValueError(f"{what} has shape {np.shape(given)} but should have shape {np.shape(expected)}")
 
 
 def _leaves(x):
@@ -199,6 +222,7 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     value, backward = bound.fn(*args, **kwargs)
 
     def vjp_fn(cotangent):
+        _check_shape(cotangent, value, f"vjp({_name(f)}): the cotangent")
         return _finish(backward(cotangent), args, wrt, many)
     return value, vjp_fn
 
@@ -226,6 +250,8 @@ def jvp(f, primals, tangents, *, optimize=True):
         raise WrtError("jvp needs at least one tangent that is not None")
     options = resolve_options(optimize)
     _check_differentiable(primals, wrt, f"jvp({_name(f)})")
+    for i in wrt:
+        _check_shape(tangents[i], primals[i], f"jvp({_name(f)}): the tangent of argument {i}")
     dots = [like(tangents[i], primals[i]) for i in wrt]
     derivative = _derivative(f)
     if derivative is not None:                    # jvp of grad(h, i): grad_i of h's derivative along the tangents
@@ -269,6 +295,7 @@ def jacobian(f, wrt=0, mode="reverse", *, optimize=True):
     indices, many = wrt_indices(f, wrt)
 
     def jac(*args):
+        _check_differentiable(args, indices, f"jacobian({_name(f)})")
         blocks = []
         for i in indices:
             in_shape = np.shape(args[i])
@@ -296,7 +323,13 @@ def hessian(f, wrt=0, *, optimize=True):
     index, _ = wrt_indices(f, wrt)
     if len(index) != 1:
         raise WrtError("hessian takes one argument index as wrt")
-    return jacobian(grad(f, index[0], optimize=optimize), index[0], mode="forward", optimize=optimize)
+    columns = jacobian(grad(f, index[0], optimize=optimize), index[0], mode="forward", optimize=optimize)
+
+    def hess(*args):
+        _check_differentiable(args, index, f"hessian({_name(f)})")
+        return columns(*args)
+    hess.__name__ = f"hessian_{_name(f)}"
+    return hess
 
 
 def hvp(f, wrt=0, *, optimize=True):
@@ -320,9 +353,8 @@ def hvp(f, wrt=0, *, optimize=True):
                            f"got {len(args_and_v)} value(s)")
         args = list(args_and_v[:position + 1]) + list(args_and_v[position + 2:])
         v = args_and_v[position + 1]
-        if np.shape(v) != np.shape(args[position]):
-            raise ValueError(f"hvp: the vector has shape {np.shape(v)} but argument {k} of "
-                             f"{_name(f)} has shape {np.shape(args[position])}")
+        _check_differentiable(args, (position,), f"hvp({_name(f)})")
+        _check_shape(v, args[position], f"hvp({_name(f)}): the vector v (multiplying argument {k})")
         tangents = [None] * len(args)
         tangents[position] = v
         return jvp(gradient, args, tangents, optimize=optimize)[1]

@@ -358,6 +358,29 @@ def through_eval(x):
     return eval("x * x + 1.0")
 
 
+def through_compile(x):
+    code = compile("x * x", "<text>", "eval")
+    return eval(code) + x
+
+
+def through_exec(x):
+    scope = {"x": x}
+    exec("y = x * x", scope)
+    return scope["y"]
+
+
+def through_format(x):
+    return float(format(x, ".17g")) * x
+
+
+def through_fstring(x):
+    return float(f"{x}") * x
+
+
+def through_str_of_array(x):
+    return np.sum(np.array([float(str(v)) for v in x]) * x)
+
+
 CASES["callee_changes_a_temporary"] = (callee_changes_a_temporary, (np.array([0.5, -1.0]),), (0,))
 
 
@@ -380,6 +403,11 @@ REFUSED = {
     "update_aliased_twice": (update_aliased_twice, (np.array([0.5, 1.0]),), (0,), "share memory"),
     "through_repr": (through_repr, (1.5,), (0,), "goes through text"),
     "through_eval": (through_eval, (1.5,), (0,), "runs text as code"),
+    "through_compile": (through_compile, (1.5,), (0,), "runs text as code"),
+    "through_exec": (through_exec, (1.5,), (0,), "runs text as code"),
+    "through_format": (through_format, (1.5,), (0,), "goes through text"),
+    "through_fstring": (through_fstring, (1.5,), (0,), "goes through text"),
+    "through_str_of_array": (through_str_of_array, (np.array([1.5, -0.5]),), (0,), "goes through text"),
 }
 
 __all__ = ["CASES", "REFUSED", "math", "s2sad"]

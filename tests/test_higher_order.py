@@ -475,3 +475,29 @@ def test_scipy_minimize_pairing_with_args_is_correct():
 def test_hvp_refuses_a_vector_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
         s2sad.hvp(_scaled_rosenbrock)(np.ones(4), np.ones(3), 2.0)
+
+
+def test_readme_scipy_recipe_with_args_runs_and_is_right():
+    """The README's `minimize(..., args=(X, y), jac=s2sad.grad(loss), hessp=s2sad.hvp(loss))` block, run as
+    written: scipy passes the extra arguments after the vector, and the answer is the true minimum."""
+    pytest.importorskip("scipy.optimize")
+    import pathlib
+    import re as _re
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = [b for b in _re.findall(r"```python\n(.*?)```", readme, _re.S) if "minimize(" in b and "args=" in b]
+    assert len(blocks) == 1, "the README shows one scipy recipe with args="
+    from examples.quickstart import loss
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 3))
+    p = 1.0 / (1.0 + np.exp(-(X @ np.array([1.0, -2.0, 0.5]))))
+    y = (rng.random(200) < p).astype(float)                       # labels drawn: not separable
+    scope = {"s2sad": s2sad, "loss": loss, "w0": np.zeros(3), "X": X, "y": y}
+    exec(blocks[0], scope)                          # noqa: S102 -- the README's own code
+    result = scope["result"]
+    assert result.success, result.message
+    w = result.x
+    gradient = central(lambda v: loss(v, X, y), w)
+    np.testing.assert_allclose(gradient, 0.0, atol=1e-6)          # a stationary point, by differences
+    v = np.array([0.3, -0.2, 0.5])
+    hv = central(lambda u: s2sad.grad(loss)(u, X, y), w) @ v
+    np.testing.assert_allclose(s2sad.hvp(loss)(w, v, X, y), hv, rtol=1e-6)

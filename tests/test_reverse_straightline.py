@@ -3,6 +3,8 @@ and against a hand-derived formula where one is short."""
 import math
 from math import sin as msin
 
+import re
+
 import numpy as np
 import numpy as onp
 import pytest
@@ -207,12 +209,50 @@ def test_int_argument_is_refused_with_a_hint_to_pass_a_float():
         s2sad.grad(square)(3)
     with pytest.raises(s2sad.WrtError, match="integers"):
         s2sad.grad(square)(np.array([1, 2]))
-    with pytest.raises(s2sad.WrtError, match="integers"):
+    with pytest.raises(s2sad.WrtError, match="booleans"):
         s2sad.grad(square)(True)
     with pytest.raises(s2sad.WrtError, match="complex"):
         s2sad.grad(square)(1.0 + 2.0j)
     g = s2sad.grad(square)(3.0)
     assert type(g) is float and g == 6.0
+
+
+def _total(x):
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda x: s2sad.jvp(_total, (x,), (np.ones(2),)), "jvp(_total)"),
+    (lambda x: s2sad.vjp(_total, x), "vjp(_total)"),
+    (lambda x: s2sad.hvp(_total)(x, np.ones(2)), "hvp(_total)"),
+    (lambda x: s2sad.hessian(_total)(x), "hessian(_total)"),
+    (lambda x: s2sad.jacobian(_total)(x), "jacobian(_total)"),
+    (lambda x: s2sad.jacobian(_total, mode="forward")(x), "jacobian(_total)"),
+    (lambda x: s2sad.value_and_grad(_total)(x), "value_and_grad(_total)"),
+])
+def test_every_entry_point_refuses_integer_arguments_naming_itself(call, name):
+    with pytest.raises(s2sad.WrtError, match=re.escape(name) + ".*holds integers.*pass a float"):
+        call(np.array([1, 2]))
+    with pytest.raises(s2sad.WrtError, match="complex"):
+        call(np.array([1.0 + 1j, 2.0]))
+
+
+def _double(x):
+    return 2.0 * x
+
+
+def test_tangents_cotangents_and_hvp_vectors_of_the_wrong_shape_are_errors_not_numbers():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"jvp\(_double\): the tangent of argument 0 has shape \(3,\) but should "
+                                         r"have shape \(2,\)"):
+        s2sad.jvp(_double, (x,), (np.ones(3),))
+    with pytest.raises(ValueError, match=r"the cotangent has shape \(3,\) but should have shape \(2,\)"):
+        s2sad.vjp(_double, x)[1](np.ones(3))
+    with pytest.raises(ValueError, match=r"the cotangent has shape \(\) but should have shape \(2,\)"):
+        s2sad.vjp(_double, x)[1](1.0)                                 # no silent broadcasting either
+    with pytest.raises(ValueError, match=r"hvp\(_total\): the vector v .* has shape \(3,\)"):
+        s2sad.hvp(_total)(x, np.ones(3))
+    np.testing.assert_allclose(s2sad.vjp(_double, x)[1](np.ones(2)), [2.0, 2.0])
 
 
 def test_inactive_argument_gets_zeros(rng):
