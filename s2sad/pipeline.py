@@ -56,6 +56,7 @@ def differentiate(unit):
         backward, _ = sweep.run(tree, unit)                           # adjoints, with restore points
         backward.recomputed = recompute.run(tree, backward, unit)     # cheap values computed again
         plan = record.run(tree, backward, unit)                       # what the forward sweep records
+        unit.plan = plan
         realized = realize.run(tree, backward, plan, unit)            # pushes and pops
         if unit.options.cleanup:                                      # constants, copies, dead code
             keep = {backward.bars[w] for w in unit.wrt_names}
@@ -363,6 +364,17 @@ def generate(target, wrt, kind="value_and_grad", kinds=(), options=None, warn=Fa
         gen = transform(target, wrt, kind, kinds, options, warn)
         _cache[key] = [g for g in _cache.get(key, ()) if g.still_valid(owner)][-3:] + [gen]
         return gen
+
+
+def record_plan(target, wrt=(0,), kinds=(), options=None):
+    """What the reverse sweep of ``target`` records and why, as text: one line per value the backward
+    sweep needs after it may be overwritten ("push", "shape", "none" with the reason), then the values
+    computed again instead of recorded."""
+    unit = new_unit(target, tuple(wrt), "value_and_grad", tuple(kinds), options or Options(), False)
+    differentiate(unit)
+    lines = [unit.plan.dump()] if unit.plan.decisions else []
+    lines += [f"{name}: computed again ({why})" for name, why in sorted(unit.plan.recomputed.items())]
+    return "\n".join(lines)
 
 
 def transform(target, wrt, kind, kinds=(), options=None, warn=False):

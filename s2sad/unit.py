@@ -48,6 +48,7 @@ class Unit:
     own: tuple = None          # (target, wrt, kind, kinds) of the generated function itself: recursion calls it
     warn: bool = False         # warn when the output does not depend on a wrt argument
     discard: str = "_"         # a name for values the generated code does not use (not one of the user's)
+    plan: object = None        # analysis/record.Plan of the reverse sweep (for tests and debugging)
 
     @property
     def mode(self):

@@ -39,6 +39,7 @@ class Decision:
     name: str
     how: str              # "push", "shape" or "none"
     why: str
+    line: int = 0         # the user's line assigning the value
 
 
 @dataclass
@@ -46,10 +47,11 @@ class Plan:
     decisions: dict = field(default_factory=dict)      # id(Restore/Unappend point) -> Decision
     counts: dict = field(default_factory=dict)         # id(forward loop) -> whether its count is pushed per exit
     reads: frozenset = frozenset()                     # primal names the backward sweep reads
+    recomputed: dict = field(default_factory=dict)     # name -> why it is computed again (reverse/recompute.py)
 
-    def dump(self, points):
-        """A compact text of the decisions, in backward-sweep order (for tests and debugging)."""
-        return "\n".join(f"{d.name}: {d.how} ({d.why})" for d in (self.decisions[id(p)] for p in points))
+    def dump(self):
+        """The decisions as text, one per restore point in backward-sweep order (for tests and debugging)."""
+        return "\n".join(f"line {d.line}: {d.name}: {d.how} ({d.why})" for d in self.decisions.values())
 
 
 # positions of runtime helpers' arguments that are read only for their shape (and dtype)
@@ -64,31 +66,32 @@ def run(fn, backward, unit):
     primal = _primal_names(fn, backward)
     sites, enclosing = _sites(forward)
     order = _Order(backward.body, primal, unit)
-    plan = Plan(reads=frozenset(order.count))
+    plan = Plan(reads=frozenset(order.count), recomputed=dict(backward.recomputed))
     params = set(N.params(fn))
     for p in order.points:
         if p.name not in sites:                         # a call's pullback: assigned by the call
             sites[p.name].append(p.site)
     for p in order.points:
         name, site = p.name, p.site
+        line = unit.source.file_line(site) if getattr(site, "lineno", None) else 0
         if not order.read_after(p):               # sound: nothing can see whether it is restored
-            plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point")
+            plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point", line)
             continue
         if isinstance(p, Unappend):
-            plan.decisions[id(p)] = Decision(name, "push", "the list is read by the backward sweep afterwards")
+            plan.decisions[id(p)] = Decision(name, "push", "the list is read by the backward sweep afterwards", line)
             continue
         once = assigned_once(name, sites, params)
         loops = enclosing.get(id(site), ())
         if options.single and once and outside_loops(loops):
-            plan.decisions[id(p)] = Decision(name, "none", "assigned once, outside loops")
+            plan.decisions[id(p)] = Decision(name, "none", "assigned once, outside loops", line)
             continue
         if options.invariant and once and invariant(site, loops, unit, backward):
-            plan.decisions[id(p)] = Decision(name, "none", "the same value on every iteration")
+            plan.decisions[id(p)] = Decision(name, "none", "the same value on every iteration", line)
             continue
         if options.shape_only and shape_only(name, order, unit):
-            plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only")
+            plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only", line)
             continue
-        plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten")
+        plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten", line)
     for loop in backward.loops.values():
         plan.counts[id(loop.node)] = loop.count is not None and loop.nested
     return plan
