@@ -116,7 +116,18 @@ def analyze(tree, unit):
                 import warnings
                 warnings.warn(f"{unit.source.filename}:{unit.source.first_line}: the output of "
                               f"{unit.source.tree.name}() does not depend on its argument `{w}`: the derivative "
-                              f"with respect to it is zero", ZeroGradientWarning, stacklevel=6)
+                              f"with respect to it is zero", ZeroGradientWarning, stacklevel=_user_frame())
+
+
+def _user_frame():
+    """The stack level of the innermost frame outside s2sad (a warning points at the user's call)."""
+    import os
+    import sys
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 _results = {}

@@ -376,8 +376,9 @@ def ignores_y(x, y):
 
 
 def test_warning_when_the_output_does_not_depend_on_a_wrt_argument():
-    with pytest.warns(s2sad.ZeroGradientWarning, match="does not depend on its argument `y`"):
+    with pytest.warns(s2sad.ZeroGradientWarning, match="does not depend on its argument `y`") as caught:
         assert s2sad.grad(ignores_y, wrt=1)(1.0, 3.0) == 0.0
+    assert caught[0].filename == __file__                 # the warning points at the user's call, not at s2sad
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         s2sad.grad(ignores_y, wrt=0)(1.0, 3.0)
