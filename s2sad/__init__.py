@@ -6,7 +6,7 @@
     s2sad.grad(loss)(w, X, y)        # gradient with respect to w
     s2sad.show_adjoint(loss)         # the generated code
 """
-__version__ = "0.2.0.dev0"
+from .version import __version__
 
 from . import rules
 from .api import (adjoint_source, differentiable, grad, hessian, hvp, jacobian, jvp, show_adjoint, value_and_grad,

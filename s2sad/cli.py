@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, aot, unit as units
+from . import aot, unit as units
+from .version import __version__
 from .errors import S2SadError, TransformError
 
 ERROR, STALE = 2, 1

@@ -16,7 +16,7 @@ import weakref
 
 import gast
 
-from . import __version__
+from .version import __version__
 from . import nodes as N
 from . import calls
 from .aliases import Aliases
@@ -217,7 +217,13 @@ class Checks:
         g = owner.__globals__ if owner is not None else {}
         b = builtins.__dict__
         for (where, name), obj in resolved.items():
-            if where == "cell":
+            if where == "attr":                 # module.attr: the module's namespace must still hold it
+                module, attr = name
+                if obj is MISSING:
+                    self._absent.setdefault(id(module.__dict__), (module.__dict__, set()))[1].add(attr)
+                else:
+                    self._require(module.__dict__, attr, obj)
+            elif where == "cell":
                 cell = cells.get(name)
                 if cell is None:
                     self._broken = True
@@ -270,10 +276,11 @@ class Bound:
     """A generated function compiled against one owner, and the checks that keep it valid: every name
     its transform (and the transforms of the generated code it links to) resolved still denotes the
     same object, and no rule was registered since."""
-    __slots__ = ("fn", "checks", "gen", "__weakref__")
+    __slots__ = ("fn", "checks", "gen", "ready", "__weakref__")
 
     def __init__(self, fn, checks, gen):
         self.fn, self.checks, self.gen = fn, checks, gen
+        self.ready = False            # its links to other generated functions are filled in
 
     def valid(self):
         return registry._version[0] == self.gen.registry_version and self.checks.valid()
@@ -297,8 +304,15 @@ class Generated:
         """The generated function, reading ``owner``'s own globals and closure cells (a Bound)."""
         key = owner if owner is not None else _NO_OWNER
         bound = self._bound.get(key)
-        if bound is not None and bound.valid():
+        if bound is not None and bound.ready and bound.valid():
             return bound
+        with _lock:                    # another thread may be filling in the links: wait for it
+            bound = self._bound.get(key)
+            if bound is not None and bound.valid():     # ready, or this thread's own recursion
+                return bound
+            return self._bind(owner, key)
+
+    def _bind(self, owner, key):
         cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
         fn_globals = owner.__globals__ if owner is not None else {"__builtins__": builtins}
         defaults = (owner.__defaults__, owner.__kwdefaults__) if owner is not None and self.owner_defaults \
@@ -316,6 +330,7 @@ class Generated:
             raise
         for other in linked:
             bound.checks.merge(other.checks)
+        bound.ready = True
         return bound
 
 
@@ -335,6 +350,7 @@ def _cell(cell):
 
 _cache = {}
 _lock = threading.RLock()
+_ENTRIES = 16             # generated versions kept per (code, wrt, kind, kinds, options): one per closure, say
 
 
 def forget():
@@ -373,7 +389,8 @@ def generate(target, wrt, kind="value_and_grad", kinds=(), options=None, warn=Fa
             if gen.still_valid(owner):
                 return gen
         gen = transform(target, wrt, kind, kinds, options, warn)
-        _cache[key] = [g for g in _cache.get(key, ()) if g.still_valid(owner)][-3:] + [gen]
+        # entries for other owners (closures of one factory) stay: each is checked against its owner
+        _cache[key] = list(_cache.get(key, ()))[-(_ENTRIES - 1):] + [gen]
         return gen
 
 
@@ -429,10 +446,10 @@ def directional(inner, wrt, kinds, options):
     ``tangents`` (one per index in ``wrt``): forward-mode code, plain enough to be differentiated again
     in either mode. Its source is registered, so s2sad reads it like a user function."""
     options = options or Options()
-    key = (_identity(inner), tuple(wrt), tuple(kinds), options.key())
+    key = (id(inner), tuple(wrt), tuple(kinds), options.key())      # per function object: closures differ
     entry = _directionals.get(key)
-    if entry is not None and entry[1].valid():
-        return entry[0]
+    if entry is not None and entry[0] is inner and entry[2].valid():
+        return entry[1]
     with _lock:
         import inspect
         params = [p.name for p in inspect.signature(inner).parameters.values()
@@ -442,7 +459,8 @@ def directional(inner, wrt, kinds, options):
         taken = set(params)
         namer = N.Namer(taken | {"_jvp"})
         dots = [namer.fresh(f"{params[i]}_dot") for i in wrt]
-        name = namer.fresh(f"{getattr(inner, '__name__', 'f')}_along")
+        base = getattr(inner, "__name__", "f")
+        name = namer.fresh(f"{base if base.isidentifier() else 'lambda_'}_along")
         text = (f"def {name}({', '.join(params + dots)}):\n"
                 f"    return _jvp({', '.join(dots + params)})[1]\n")
         link = Link(target=inner, wrt=tuple(wrt), kind="jvp", kinds=tuple(kinds[:len(params)]), options=options)
@@ -452,5 +470,7 @@ def directional(inner, wrt, kinds, options):
                                           f"{getattr(inner, '__qualname__', name)}")
         front_source.register_generated(fn.__code__, text, f"<s2sad {name}>")
         linked = emit.resolve_links(links, resolve_link)
-        _directionals[key] = (fn, linked[0])
+        if len(_directionals) > 4096:              # closures made in a loop: do not keep them all alive
+            _directionals.clear()
+        _directionals[key] = (inner, fn, linked[0])
         return fn

@@ -122,18 +122,8 @@ def test_not_a_python_function(fn, name):
 module_lambda = lambda x: x * x  # noqa: E731
 
 
-def test_module_level_lambda():
-    refused(module_lambda, s2sad.UnsupportedSyntaxError, "module_lambda = lambda x: x * x", 1.5,
-            reason="lambdas cannot be differentiated", hint="define the function with `def`")
-
-
 def make_lambda():
     return lambda x: x * 3.0
-
-
-def test_lambda_made_in_a_function():
-    refused(make_lambda(), s2sad.UnsupportedSyntaxError, "return lambda x: x * 3.0", 1.5,
-            construct="lambda x: x * 3.0", hint="`def`")
 
 
 if False:
@@ -141,20 +131,20 @@ if False:
 elif (lambda_in_elif := lambda x: x * 2):        # inspect returns a line that does not parse alone
     pass
 
-
-def test_lambda_whose_source_does_not_parse():
-    with pytest.raises(s2sad.SourceUnavailableError) as info:
-        s2sad.grad(lambda_in_elif)(1.5)
-    message = str(info.value)
-    assert isinstance(info.value, s2sad.S2SadError)
-    assert "'<lambda>'" in message
-    assert f"{__file__}:{inspect.getsourcelines(lambda_in_elif)[1]}:" in message
+two_on_a_line = (lambda x: x * x, lambda x: x * x * x)   # noqa: E731
 
 
-def test_lambda_whose_source_does_not_parse_says_what_to_do():
-    with pytest.raises(s2sad.SourceUnavailableError) as info:
-        s2sad.grad(lambda_in_elif)(1.5)
-    assert "\n  hint: define the function with `def`" in str(info.value)
+@pytest.mark.parametrize("fn, want", [(module_lambda, 3.0), (make_lambda(), 3.0), (lambda_in_elif, 2.0),
+                                      (two_on_a_line[0], 3.0), (two_on_a_line[1], 6.75)],
+                         ids=["module level", "made in a function", "in an elif", "first of two", "second of two"])
+def test_lambdas_are_differentiated_where_they_are_written(fn, want):
+    """A lambda is read from its file (the one whose code is the function's, among those on its line)."""
+    assert s2sad.grad(fn)(1.5) == pytest.approx(want, rel=1e-12)
+    assert s2sad.jvp(fn, (1.5,), (1.0,))[1] == pytest.approx(want, rel=1e-12)
+
+
+def test_generated_code_of_a_lambda_is_named_after_its_variable():
+    assert s2sad.adjoint_source(module_lambda).startswith("def module_lambda_value_and_grad(x):")
 
 
 async def async_fn(x):

@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import __version__
+from ..version import __version__
 from . import helpers, names as text_names
 from .gather import Constant, Function, StandaloneError, gather
 

@@ -77,7 +77,9 @@ class Scope:
         if isinstance(node, gast.Attribute):
             base = self.resolve(node.value)
             if isinstance(base, types.ModuleType):
-                return getattr(base, node.attr, MISSING)
+                value = getattr(base, node.attr, MISSING)
+                self.resolved[("attr", (base, node.attr))] = value     # module.attr may be rebound too
+                return value
         return MISSING
 
 

@@ -6,10 +6,14 @@
 >>> src.tree.name, src.text(src.tree.body[0])
 ('square', 'return x * x')
 """
+import copy
+import dis
 import inspect
 import linecache
 import os
 import textwrap
+import types
+import weakref
 from dataclasses import dataclass, field
 
 import gast
@@ -78,6 +82,8 @@ def of_nested(nested):
                   lines=list(nested.lines))
 
 
+_read = weakref.WeakKeyDictionary()   # code object -> the Source it was read from (a later edit of the file
+                                      # does not change what that code computes)
 _generated = {}     # code object of a compiled generated function -> (its source text, file name)
 
 
@@ -99,9 +105,18 @@ def read(fn):
             f"cannot differentiate {name!r}: it is not a Python function "
             f"(s2sad reads source code; for a builtin or C extension register a rule "
             f"with `@s2sad.rules.vjp`)")
+    known = _read.get(fn.__code__)
+    if known is not None:                          # read before: the text this code object was made from
+        return Source(fn=fn, tree=copy.deepcopy(known.tree), filename=known.filename,
+                      first_line=known.first_line, lines=known.lines)
     filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
     if filename and os.path.exists(filename):      # an edited file is read again, whatever its mtime says
         linecache.updatecache(filename, fn.__globals__)
+    if fn.__name__ == "<lambda>":
+        source = _read_lambda(fn, filename, name)
+        _read[fn.__code__] = Source(fn=None, tree=copy.deepcopy(source.tree), filename=filename,
+                                    first_line=source.first_line, lines=source.lines)
+        return source
     try:
         lines, first_line = inspect.getsourcelines(fn)
     except (OSError, TypeError) as exc:
@@ -122,11 +137,110 @@ def read(fn):
         raise UnsupportedSyntaxError("async functions cannot be differentiated", filename=filename,
                                      lineno=first_line, construct=f"async def {tree.name}",
                                      hint="differentiate a plain `def` function and await outside it")
-    if not isinstance(tree, gast.FunctionDef):
-        # inspect returns the whole line for a lambda; lambdas come with calls to user functions.
-        raise UnsupportedSyntaxError(
-            "lambdas cannot be differentiated directly yet", filename=filename, lineno=first_line,
-            construct=lines[0].strip(), hint="define the function with `def`")
+    if not isinstance(tree, gast.FunctionDef) or tree.name != fn.__name__:
+        raise SourceUnavailableError(f"cannot find the definition of {name!r} at {filename}:{first_line}")
+    if not _compiles_to(snippet, fn):
+        raise SourceUnavailableError(
+            f"the source of {name!r} in {filename} changed since the function was defined: s2sad would "
+            f"differentiate the new text, not what the function computes\n  hint: reload the module "
+            f"(importlib.reload) or run the program again")
     tree.decorator_list = []
-    return Source(fn=fn, tree=tree, filename=filename, first_line=first_line,
-                  lines=snippet.splitlines())
+    source = Source(fn=fn, tree=tree, filename=filename, first_line=first_line, lines=snippet.splitlines())
+    _read[fn.__code__] = Source(fn=None, tree=copy.deepcopy(tree), filename=filename, first_line=first_line,
+                                lines=source.lines)
+    return source
+
+
+def _read_lambda(fn, filename, name):
+    """A lambda as a function ``def <name>(<its parameters>): return <its body>``, named after the variable
+    it is assigned to (else ``lambda_``); node positions are the file's. Among the lambdas starting on
+    its line, the one whose code is ``fn``'s."""
+    code = fn.__code__
+    lines = linecache.getlines(filename, fn.__globals__)
+    if not lines:
+        raise SourceUnavailableError(
+            f"cannot read the source of the lambda {name!r} (defined in {code.co_filename}): s2sad transforms "
+            f"source code, so define it in a .py file, not in the interactive prompt, exec() or eval()")
+    try:
+        module = gast.parse("".join(lines))
+    except SyntaxError as exc:
+        raise SourceUnavailableError(f"cannot parse {filename}: {exc.msg}") from exc
+    named = {}
+    for node in gast.walk(module):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            named[id(node.value)] = node.targets[0].id
+        elif isinstance(node, gast.keyword) and isinstance(node.value, gast.Lambda) and node.arg:
+            named[id(node.value)] = node.arg
+    found = [node for node in gast.walk(module) if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno
+             and _lambda_compiles_to(node, fn)]
+    if len(found) != 1:
+        raise SourceUnavailableError(
+            f"cannot tell which lambda on {filename}:{code.co_firstlineno} is {name!r}"
+            + (" (its source changed since it was defined)" if not found else " (several compile alike)")
+            + "\n  hint: define it with `def`, or one lambda per line")
+    lam = found[0]
+    tree = gast.FunctionDef(name=named.get(id(lam), "lambda_"), args=lam.args,
+                            body=[gast.Return(value=lam.body)], decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+    for node in (tree, tree.body[0]):
+        for field_ in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            setattr(node, field_, getattr(lam, field_))
+    return Source(fn=fn, tree=tree, filename=filename, first_line=1, lines=[line.rstrip("\n") for line in lines])
+
+
+def _lambda_compiles_to(lam, fn):
+    import ast
+    text = "(" + ast.unparse(gast.gast_to_ast(copy.deepcopy(lam))) + ")\n"
+    return _compiles_to(text, fn)
+
+
+_FUTURE_FLAGS = 0
+for _feature in __import__("__future__").all_feature_names:
+    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
+
+
+def _compiles_to(snippet, fn):
+    """Whether the source text ``snippet`` compiles to ``fn``'s code (a file edited after its module was
+    imported no longer does). Free variables are made cells of an enclosing function, as they were."""
+    code = fn.__code__
+    free = code.co_freevars
+    if free:
+        text = (f"def __s2sad_enclosing__():\n    {' = '.join(free)} = None\n" + textwrap.indent(snippet, "    ")
+                + f"    return {', '.join(free)}\n")
+    else:
+        text = snippet
+    try:
+        compiled = compile(text, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+    except SyntaxError:
+        return False
+    if free:
+        compiled = next(c for c in compiled.co_consts if isinstance(c, types.CodeType))
+    candidates = [c for c in compiled.co_consts if isinstance(c, types.CodeType) and c.co_name == code.co_name]
+    return any(_same_code(c, code) for c in candidates)
+
+
+_SKIPPED = {"CACHE", "PUSH_NULL", "PRECALL", "NOP", "RESUME", "COPY_FREE_VARS", "MAKE_CELL", "EXTENDED_ARG"}
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+
+
+def _instructions(code):
+    """``code``'s instructions as (operation, argument) pairs, free of what depends on the module the
+    function was compiled in (a call on an imported module compiles to LOAD_ATTR, else LOAD_METHOD) or
+    on offsets (jump targets)."""
+    out = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIPPED:
+            continue
+        name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
+        arg = None if ins.opcode in _JUMPS or isinstance(ins.argval, types.CodeType) else ins.argval
+        out.append((name, arg if not isinstance(arg, float) or arg == arg else "nan"))
+    return out
+
+
+def _same_code(a, b):
+    if a.co_varnames != b.co_varnames or _instructions(a) != _instructions(b):
+        return False
+    nested_a = [c for c in a.co_consts if isinstance(c, types.CodeType)]
+    nested_b = [c for c in b.co_consts if isinstance(c, types.CodeType)]
+    return len(nested_a) == len(nested_b) and all(_same_code(x, y) for x, y in zip(nested_a, nested_b))
