@@ -280,6 +280,30 @@ def test_module_edited_on_disk_and_reloaded_gets_the_new_derivative(disk_module)
     close_numerically(s2sad.grad(old_f)(X), old_f, (X,))
 
 
+def test_function_whose_file_was_edited_before_its_first_derivative_is_refused(disk_module):
+    """The file changed after the import and s2sad never read the old text: the new text is not what the
+    function computes (an operator changed on the same line), so s2sad refuses instead of guessing."""
+    disk_module.write("""
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(x * x)
+        """)
+    module = disk_module.load()
+    disk_module.write("""
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(x + x)
+        """)
+    with pytest.raises(s2sad.SourceUnavailableError, match="changed since the function was defined"):
+        s2sad.grad(module.f)(X)
+    disk_module.load()                                        # reloaded: the new function is differentiated
+    close(s2sad.grad(module.f)(X), 2.0 * np.ones_like(X))
+
+
 def test_old_function_after_reload_is_differentiated_from_its_own_source(disk_module):
     """A grad object made before a reload keeps differentiating the function it was made of: the old
     function (old body) calling the global ``helper`` that the reload rebound."""

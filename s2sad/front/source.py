@@ -229,11 +229,15 @@ def _instructions(code):
     function was compiled in (a call on an imported module compiles to LOAD_ATTR, else LOAD_METHOD) or
     on offsets (jump targets)."""
     out = []
-    for ins in dis.get_instructions(code):
-        if ins.opname in _SKIPPED:
-            continue
+    instructions = [ins for ins in dis.get_instructions(code) if ins.opname not in _SKIPPED]
+    for k, ins in enumerate(instructions):
         name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
         arg = None if ins.opcode in _JUMPS or isinstance(ins.argval, types.CodeType) else ins.argval
+        following = instructions[k + 1] if k + 1 < len(instructions) else None
+        if name == "LOAD_CONST" and following is not None and (       # where the function was defined
+                following.opname == "MAKE_FUNCTION"                      # its qualified name (3.10)
+                or following.opname == "STORE_NAME" and following.argval in ("__qualname__", "__firstlineno__")):
+            arg = None
         out.append((name, arg if not isinstance(arg, float) or arg == arg else "nan"))
     return out
 
