@@ -11,7 +11,7 @@ import random
 import numpy as np
 
 from .errors import NonScalarOutputError
-from .tree import AdjDict, AdjList, AdjTuple  # noqa: F401
+from .tree import AdjDict, AdjList, AdjTuple, adjoint_of  # noqa: F401
 from .tree import append_grads, attribute, pack, part, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
+    "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
 ]
 
 
@@ -292,6 +293,59 @@ def sequence(items):
     return list(items)
 
 
+def keys_of(mapping):
+    """A dict's keys as a list (what ``for k in d`` walks); keys carry no derivative."""
+    return list(mapping)
+
+
+def sequence_grad(g, items):
+    """The adjoint of ``sequence(items)`` as an adjoint of ``items``: the items' own for a list, tuple or
+    array; nothing for a dict (its keys are walked, and keys carry no derivative)."""
+    return None if isinstance(items, dict) else g
+
+
+def first_best(items, largest, key=None):
+    """The index of the item ``max(items, key=key)`` (``largest``) or ``min`` returns: the first best one."""
+    best, best_key = None, None
+    for i, v in enumerate(items):
+        k = v if key is None else key(v)
+        if best is None or (k > best_key if largest else k < best_key):
+            best, best_key = i, k
+    if best is None:
+        raise ValueError(f"{'max' if largest else 'min'}() arg is an empty sequence")
+    return best
+
+
+def sort_order(items, key=None, reverse=False):
+    """The positions of ``items`` in the order ``sorted(items, key=key, reverse=reverse)`` gives (stable)."""
+    if key is None:
+        return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
+    return sorted(range(len(items)), key=lambda i: key(items[i]), reverse=reverse)
+
+
+def make_dict(keys, values):
+    """``dict(zip(keys, values))``: what ``dict(pairs)`` and ``{k: v for ...}`` compute (later keys win)."""
+    return dict(zip(keys, values))
+
+
+def dict_values_grad(g, keys):
+    """Adjoint of ``make_dict``'s values: ``g[k]`` for the last value given for each key, None for the
+    earlier ones (overwritten) and where nothing flowed."""
+    last = {k: i for i, k in enumerate(keys)}
+    return AdjList((adjoint_of(g.get(k)) if g is not None and last[k] == i else None) for i, k in enumerate(keys))
+
+
+def retyped(g, items):
+    """The adjoint of ``tuple(items)`` (``g``, a tuple's adjoint) as an adjoint of ``items``."""
+    if g is None:
+        return None
+    if isinstance(items, np.ndarray):
+        return np.array([zeros_like(x) if v is None else v for v, x in zip(g, items)], dtype=float).reshape(items.shape)
+    if isinstance(items, list):
+        return AdjList(adjoint_of(v) for v in g)
+    return AdjTuple(adjoint_of(v) for v in g)
+
+
 def copied(items):
     """A list's copy for a pullback to shorten (None stays None: a list the forward sweep never made)."""
     return list(items) if isinstance(items, list) else items
@@ -515,6 +569,8 @@ def zeros_like(x):
         return AdjList(zeros_like(e) for e in x)
     if isinstance(x, tuple):                       # namedtuples too: their adjoint is a plain AdjTuple
         return AdjTuple(zeros_like(e) for e in x)
+    if x is None or isinstance(x, (str, bytes, range, slice)) or callable(x):
+        return None                                # carries no derivative (a dict key, a function, ...)
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 

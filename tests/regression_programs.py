@@ -396,6 +396,16 @@ def logistic_of_a_changing_value(z):        # the fused logistic adjoint went to
 
 CASES["logistic_of_a_changing_value"] = (logistic_of_a_changing_value, (np.array([0.3, -1.2]),), (0,))
 
+
+def fz_dictcomp_of_zipped_rows(x, a):        # the zero adjoint of a (key, row) pair: none for the key
+    d = {key: value for key, value in zip(['b', 'scale', 'lo'], a)}
+    return np.sum(d['scale']) * x
+
+
+CASES["fz_dictcomp_of_zipped_rows"] = (fz_dictcomp_of_zipped_rows, (0.9, np.array([[0.8, 0.2, -0.1],
+                                                                                  [0.2, 1.0, -0.4],
+                                                                                  [0.9, 0.9, -0.5]])), (0, 1))
+
 REFUSED = {
     "callee_changes_argument": (callee_changes_argument, (0.5, np.array([1.0, 2.0])), (1,), "changes its argument"),
     "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),

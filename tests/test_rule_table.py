@@ -282,6 +282,8 @@ SPEC = [
     (min,                    [case(real(), real()), case(real(), 0.0), case(0.0, real())]),
     (sum,                    BUILTIN_SUM),
     (float,                  [case(real()), case(nonzero())]),
+    (tuple,                  [case([real(), real(), real()]), case([real(3), real(2, 3)]), case(real(4)),
+                              case(real(2, 3))]),
     # --- math ---
     (math.sin,               scalar(real)),
     (math.cos,               scalar(real)),
@@ -298,6 +300,7 @@ SPEC = [
     (math.log,               scalar(pos) + scalar(pos, base) + [case(pos(), 10.0)]),
     (math.log1p,             scalar(pos) + scalar(unit)),
     (math.log2,              scalar(pos)),
+    (math.fsum,              [case([real(), real(), real()]), case(real(4)), case((real(), real()))]),
     (math.log10,             scalar(pos)),
     (math.sqrt,              scalar(pos)),
     (math.pow,               scalar(pos, real) + [case(real(), 2.0), case(2.0, real())]),

@@ -121,6 +121,7 @@ INPUT_TRIES = 8           # input samples per program before it is discarded
 PROGRAM_TRIES = 200       # generated programs per campaign slot before giving up
 MAX_VALUE = 1e6           # |f| above this: resample
 MAX_GRAD = 1e4            # gradient components above this: resample
+MAX_INTERMEDIATE = 1e8    # an assigned value above this: rounding can hide what differences measure; resample
 
 # Finite differences and tolerances
 STEP_RICHARDSON = 1e-4
@@ -409,6 +410,11 @@ class Instrument(ast.NodeTransformer):
                                      ast.Constant(type(node.op).__name__), node.left, node.right], keywords=[]), node)
         return node
 
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        node.value = ast.copy_location(ast.Call(func=self._fz("value"), args=[node.value], keywords=[]), node.value)
+        return node
+
     def visit_AugAssign(self, node):
         self.generic_visit(node)
         if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
@@ -472,6 +478,16 @@ class Recorder:
     def reset(self):
         self.margin = math.inf
         self.trace = []
+        self.peak = 0.0                 # the largest magnitude any assignment stored
+
+    def value(self, v):
+        """``v`` unchanged; its magnitude noted (a huge intermediate makes differences meaningless)."""
+        if _floatish(v):
+            with np.errstate(all="ignore"):
+                m = float(np.max(np.abs(v), initial=0.0))
+            if not m <= self.peak:
+                self.peak = m if m == m else math.inf
+        return v
 
     def note(self, site, margin, outcome):
         if margin is not None and not (margin >= 0):      # NaN: treat as a tie
@@ -820,6 +836,8 @@ class Evaluator:
     def base(self):
         out, margin, trace = self.run(self.args)
         self.base_trace = trace
+        if self.rec.peak > MAX_INTERMEDIATE:
+            raise Tie(f"an intermediate value of {self.rec.peak:.2g}: rounding hides what differences measure")
         return out, margin
 
     def at(self, args):

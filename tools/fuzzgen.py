@@ -83,7 +83,7 @@ STMT_WEIGHTS = {
 EXPR_WEIGHTS = {
     "var": 7, "lit": 2, "elem": 3, "float_cast": 0.5, "reduce": 3, "unary_np": 3, "unary_math": 2,
     "safe_log": 1, "safe_sqrt": 1, "safe_exp": 1, "safe_div": 1.5, "power": 1.5, "neg": 1,
-    "arith": 7, "kink": 1.5, "ifexp": 0.7, "call": 2.5, "int_mix": 0.6, "trig2": 0.5, "genexp": 0.3,
+    "arith": 7, "kink": 1.5, "ifexp": 0.7, "call": 2.5, "int_mix": 0.6, "trig2": 0.5, "genexp": 0.8,
 }
 
 PROGRAM_WEIGHTS = {
@@ -691,7 +691,40 @@ class Gen:
         self.define(name, S, src.mag, readonly=True)
         body = self.scalar(1)
         self.scopes.pop()
-        return E(f"sum({body.text} for {name} in {src.name})", ATOM, body.mag * src.ty[1])
+        n = src.ty[1]
+        form = self.pick({"sum": 4, "max": 1, "map": 1, "filter": 1, "sorted": 1, "key": 1, "fsum": 0.5,
+                          "nested": 0.7, "enumerate": 0.7})
+        self.features.add(f"genexp_{form}")
+        if form == "max":
+            self.features.add("kink")
+            return E(f"{self.rng.choice(['max', 'min'])}({body.text} for {name} in {src.name})", ATOM, body.mag)
+        if form == "map":
+            self.features.add("lambda")
+            return E(f"sum(map(lambda {name}: {body.text}, {src.name}))", ATOM, body.mag * n)
+        if form == "filter":
+            self.features.add("kink")
+            return E(f"sum(filter(lambda {name}: {name} > 0.1, {src.name}))", ATOM, src.mag * n)
+        if form == "sorted":
+            self.features.add("kink")
+            k = self.rng.randrange(n)
+            rev = ", reverse=True" if self.chance(0.5) else ""
+            return E(f"sorted([{body.text} for {name} in {src.name}]{rev})[{k}]", ATOM, body.mag)
+        if form == "key":
+            self.features.add("kink")
+            f = self.rng.choice(["max", "min"])
+            return E(f"{f}({src.name}, key=lambda {name}: abs({name} - 0.3))", ATOM, src.mag)
+        if form == "fsum":
+            self.features.add("math")
+            return E(f"math.fsum({body.text} for {name} in {src.name})", ATOM, body.mag * n)
+        if form == "nested":
+            other = self.rng.choice(["o1", "o2"])
+            return E(f"sum({name} * {other} for {name} in {src.name} for {other} in {src.name} if {name} > {other})",
+                     ATOM, src.mag * src.mag * n * n)
+        if form == "enumerate":
+            idx = self.rng.choice(["j1", "j2"])
+            return E(f"sum(({idx} + 1) * ({body.text}) for {idx}, {name} in enumerate({src.name}))", ATOM,
+                     body.mag * n * (n + 1))
+        return E(f"sum({body.text} for {name} in {src.name})", ATOM, body.mag * n)
 
     # vectors --------------------------------------------------------------------------------
     def vector(self, n, depth=2):
@@ -1322,7 +1355,12 @@ class Gen:
             mags.append(e.mag)
         name = self.fresh(DICT_NAMES, ("D", tuple(items)))
         self.features.add("dict")
-        self.emit(f"{name} = {{{', '.join(texts)}}}")
+        if self.chance(0.25) and all(t == S for _, t in items):      # the same dict, as a comprehension
+            self.features.add("dictcomp")
+            values = [t.split(": ", 1)[1] for t in texts]
+            self.emit(f"{name} = {{key: value for key, value in zip({keys!r}, [{', '.join(values)}])}}")
+        else:
+            self.emit(f"{name} = {{{', '.join(texts)}}}")
         var = self.define(name, ("D", tuple(items)), max(mags))
         if self.chance(0.3) and self.trip == 1:
             k = self.rng.choice(["extra", "bias"])

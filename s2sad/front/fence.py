@@ -21,8 +21,6 @@ _REFUSED = {
     gast.ClassDef: ("class definitions inside a differentiated function are not supported", "define the class at module level"),
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "define the helper at module level without async"),
     gast.SetComp: ("set comprehensions are not supported", "use a list or a NumPy array"),
-    gast.DictComp: ("dict comprehensions are not supported yet", "build the values one by one"),
-    gast.GeneratorExp: ("generator expressions are not supported yet", "use a NumPy expression instead"),
     gast.Yield: ("generators cannot be differentiated", "return a value instead of yielding"),
     gast.YieldFrom: ("generators cannot be differentiated", "return a value instead of yielding"),
     gast.Await: ("`await` cannot be differentiated", "await outside the differentiated function"),
@@ -59,9 +57,20 @@ def run(source):
             continue
         for child in gast.iter_child_nodes(node):
             if isinstance(child, gast.Lambda) and not (isinstance(node, gast.Assign) and len(node.targets) == 1
-                                                       and isinstance(node.targets[0], gast.Name)):
+                                                       and isinstance(node.targets[0], gast.Name)) \
+                    and not _applied_in_place(node, child):
                 raise source.error(UnsupportedSyntaxError, "a lambda must be assigned to a name to be differentiated",
                                    child, hint="write `f = lambda ...` on its own line, then call f")
+
+
+def _applied_in_place(parent, lam):
+    """``map(lambda v: ..., xs)``, ``filter(lambda ...)``, ``sorted(xs, key=lambda ...)``, ``max``/``min`` with
+    ``key=``: the lambda's body is written in place where it is applied (front/normalize.py)."""
+    if isinstance(parent, gast.Call) and isinstance(parent.func, gast.Name):
+        return parent.func.id in ("map", "filter") and parent.args and parent.args[0] is lam
+    if isinstance(parent, gast.keyword) and parent.arg == "key":
+        return True
+    return False
 
 
 def _check(source, node, outer):

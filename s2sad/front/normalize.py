@@ -346,7 +346,7 @@ class _Lowering:
         mapping = self.mapping_view(it)
         if mapping is not None:
             obj, method = mapping
-            keys = self.temp(gast.Call(func=self.builtin("list"), args=[obj], keywords=[]))
+            keys = self.temp(gast.Call(func=self.aliases.ref(runtime.keys_of, "keys_of"), args=[obj], keywords=[]))
             if method == "keys":
                 return self.length_range([keys]), lambda k: self.item(keys, k)
             if method == "values":
@@ -369,6 +369,9 @@ class _Lowering:
         (``_s2.sequence``: the value itself for a list, tuple, array or range, else a list of its items)."""
         if isinstance(node, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred) for e in node.elts):
             return self.temp(node)
+        as_list = self.iterable_list(node)
+        if as_list is not None:
+            return as_list
         helper = self.aliases.ref(runtime.sequence, "sequence")
         return self.temp(gast.Call(func=helper, args=[self.atom(node)], keywords=[]))
 
@@ -560,6 +563,13 @@ class _Lowering:
             return gast.Dict(keys=[self.atom(k) for k in node.keys], values=[self.atom(v) for v in node.values])
         if isinstance(node, gast.ListComp):
             return self.listcomp(node)
+        if isinstance(node, gast.DictComp):
+            return self.dictcomp(node)
+        if isinstance(node, gast.GeneratorExp):
+            raise self.error("a generator expression is supported only where it is used up at once (an argument of "
+                             "sum, min, max, any, all, sorted, list, tuple, dict, zip, enumerate, map, or the "
+                             "iterable of a `for`)", self.stmt_,
+                             hint="write a list comprehension `[...]` to keep the values")
         raise self.error(f"`{type(node).__name__}` expressions are not supported", self.stmt_)
 
     def listcomp(self, node):
@@ -592,6 +602,150 @@ class _Lowering:
             self.statement(stmt)
         return N.name(result)
 
+    # --- iteration: what iterates is lowered to a list, then to a loop (Python's order is kept) ----------
+    def iterable_list(self, node):
+        """A fresh name holding a list of the items ``node`` iterates over, when ``node`` makes an iterator
+        (a generator expression, ``zip``/``enumerate``/``reversed``/``map``/``filter``, ``list(...)``, a
+        dict's ``items()``/``keys()``/``values()``); else None."""
+        if isinstance(node, gast.GeneratorExp):
+            return self.listcomp(gast.ListComp(elt=node.elt, generators=node.generators))
+        if isinstance(node, gast.ListComp):
+            return self.listcomp(node)
+        if not isinstance(node, gast.Call) or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        obj = self.scope.resolve(node.func)
+        if obj in (builtins.zip, builtins.enumerate, builtins.reversed) or self.is_mapping_view(node):
+            item = self.namer.fresh("_item")
+            return self.listcomp(gast.ListComp(elt=N.name(item), generators=[_each(item, node)]))
+        if obj is builtins.list and len(node.args) == 1:
+            inner = self.iterable_list(node.args[0])
+            if inner is not None:
+                return inner
+            item = self.namer.fresh("_item")
+            return self.listcomp(gast.ListComp(elt=N.name(item), generators=[_each(item, node.args[0])]))
+        if obj is builtins.map and len(node.args) >= 2:
+            return self.listcomp(self.map_as_listcomp(node.args[0], node.args[1:]))
+        if obj is builtins.filter and len(node.args) == 2:
+            item = self.namer.fresh("_item")
+            keep = N.name(item) if N.is_const(node.args[0]) and node.args[0].value is None else \
+                self.applied(node.args[0], [N.name(item)])
+            return self.listcomp(gast.ListComp(elt=N.name(item), generators=[_each(item, node.args[1], [keep])]))
+        return None
+
+    def is_mapping_view(self, node):
+        return isinstance(node, gast.Call) and not node.args and not node.keywords \
+            and isinstance(node.func, gast.Attribute) and node.func.attr in ("items", "keys", "values") \
+            and not self._module_chain(node.func)
+
+    def map_as_listcomp(self, function, iterables):
+        """``map(f, a, b)`` -> ``[f(_a, _b) for _a, _b in zip(a, b)]`` (a lambda's body written in place)."""
+        if isinstance(function, gast.Lambda):
+            args = function.args
+            if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or args.posonlyargs \
+                    or len(args.args) != len(iterables):
+                raise self.error("this lambda cannot be mapped", self.stmt_, hint="map a function defined with `def`")
+            names = [a.id for a in args.args]
+            elt = N.clone(function.body)
+        else:
+            names = [self.namer.fresh("_item") for _ in iterables]
+            elt = self.applied(function, [N.name(n) for n in names])
+        if len(iterables) == 1:
+            return gast.ListComp(elt=elt, generators=[_each(names[0], iterables[0])])
+        target = gast.Tuple(elts=[N.store(n) for n in names], ctx=gast.Store())
+        zipped = gast.Call(func=self.builtin("zip"), args=list(iterables), keywords=[])
+        return gast.ListComp(elt=elt, generators=[gast.comprehension(target=target, iter=zipped, ifs=[], is_async=0)])
+
+    def applied(self, function, args):
+        """``function(*args)`` as an expression (a lambda's body with its parameters replaced)."""
+        if isinstance(function, gast.Lambda):
+            params = function.args
+            if params.vararg or params.kwarg or params.kwonlyargs or params.posonlyargs \
+                    or len(params.args) != len(args):
+                raise self.error("this lambda cannot be applied here", self.stmt_, hint="use a function defined with `def`")
+            body = N.clone(function.body)
+            mapping = {p.id: a for p, a in zip(params.args, args)}
+            for n in gast.walk(body):
+                if isinstance(n, gast.Name) and n.id in mapping and isinstance(n.ctx, gast.Load):
+                    n.id = mapping[n.id].id
+            return body
+        return gast.Call(func=N.clone(function), args=args, keywords=[])
+
+    def iteration_call(self, node):
+        """Calls that consume or make iterators, lowered (None: an ordinary call)."""
+        if any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        obj = self.scope.resolve(node.func)
+        plain = not node.keywords
+        try:
+            consumer = obj in _CONSUMERS
+        except TypeError:
+            consumer = False
+        if not consumer and not (isinstance(node.func, gast.Attribute) and node.func.attr == "join"):
+            return None
+        if obj in (builtins.zip, builtins.enumerate, builtins.reversed, builtins.map, builtins.filter):
+            raise self.error(f"`{node.func.id if isinstance(node.func, gast.Name) else 'this'}(...)` makes an "
+                             f"iterator; s2sad supports it where it is used up at once (a `for` loop, or an argument "
+                             f"of list, sum, dict, ...)", self.stmt_, hint="wrap it in `list(...)` to keep the items")
+        if obj is builtins.list and plain and len(node.args) <= 1:
+            return self.iterable_list(node) if node.args else gast.List(elts=[], ctx=gast.Load())
+        if obj in (builtins.max, builtins.min) and len(node.args) >= 3 and plain:
+            value = self.atom(node.args[0])         # max(a, b, c) -> max(max(a, b), c)
+            for a in node.args[1:]:
+                value = self.temp(gast.Call(func=N.clone(node.func), args=[value, self.atom(a)], keywords=[]))
+            return value
+        if obj in (builtins.max, builtins.min) and len(node.args) == 1 and \
+                all(k.arg == "key" for k in node.keywords):
+            items = self.listed(node.args[0])
+            keys = self.keys_of(items, node.keywords[0].value) if node.keywords else items
+            best = self.aliases.ref(runtime.first_best, "first_best")
+            index = self.temp(gast.Call(func=best, args=[keys, N.const(obj is builtins.max)], keywords=[]))
+            return gast.Subscript(value=N.clone(items), slice=index, ctx=gast.Load())
+        if obj is builtins.sorted and len(node.args) == 1 and all(k.arg in ("key", "reverse") for k in node.keywords):
+            items = self.listed(node.args[0])
+            kw = {k.arg: k.value for k in node.keywords}
+            keys = self.keys_of(items, kw["key"]) if "key" in kw else items
+            reverse = self.atom(kw["reverse"]) if "reverse" in kw else N.const(False)
+            order = self.temp(gast.Call(func=self.aliases.ref(runtime.sort_order, "sort_order"),
+                                        args=[keys, N.const(None), reverse], keywords=[]))
+            k = self.namer.fresh("_i")
+            return self.listcomp(gast.ListComp(elt=gast.Subscript(value=N.clone(items), slice=N.name(k), ctx=gast.Load()),
+                                               generators=[_each(k, order)]))
+        if obj is builtins.dict and plain and len(node.args) == 1:
+            pairs = self.listed(node.args[0])
+            return self.made_dict(pairs)
+        args = [self.iterable_list(a) or self.atom(a) if i == 0 else self.atom(a) for i, a in enumerate(node.args)]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
+        func = N.clone(node.func) if not isinstance(node.func, gast.Attribute) or self._module_chain(node.func) \
+            else gast.Attribute(value=self.atom(node.func.value), attr=node.func.attr, ctx=gast.Load())
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def listed(self, node):
+        """An atom holding ``node``'s items as a list (a list, a tuple or an array as it is)."""
+        return self.iterable_list(node) or self.atom(node)
+
+    def keys_of(self, items, key):
+        """``[key(v) for v in items]`` (a lambda's body written in place): the keys ``sorted``/``max`` compare."""
+        item = self.namer.fresh("_item")
+        return self.listcomp(gast.ListComp(elt=self.applied(key, [N.name(item)]), generators=[_each(item, items)]))
+
+    def made_dict(self, pairs):
+        """``dict(pairs)`` -> ``_s2.make_dict(keys, values)``: keys carry no derivative, values do."""
+        keys, values = self.namer.fresh("_keys"), self.namer.fresh("_values")
+        pair = self.namer.fresh("_pair")
+        self.emit(N.assign(keys, self.listcomp(gast.ListComp(
+            elt=gast.Subscript(value=N.name(pair), slice=N.const(0), ctx=gast.Load()), generators=[_each(pair, pairs)]))))
+        self.emit(N.assign(values, self.listcomp(gast.ListComp(
+            elt=gast.Subscript(value=N.name(pair), slice=N.const(1), ctx=gast.Load()), generators=[_each(pair, pairs)]))))
+        self.locals = self.locals | {keys, values}
+        return gast.Call(func=self.aliases.ref(runtime.make_dict, "make_dict"), args=[N.name(keys), N.name(values)],
+                         keywords=[])
+
+    def dictcomp(self, node):
+        """``{k: v for ...}`` -> a list of ``(k, v)`` pairs, then ``_s2.make_dict`` (later keys win, as in Python)."""
+        pairs = self.listcomp(gast.ListComp(elt=gast.Tuple(elts=[node.key, node.value], ctx=gast.Load()),
+                                            generators=node.generators))
+        return self.made_dict(pairs)
+
     def index(self, node):
         """A subscript index with atoms in every position (slices, None, ..., tuples)."""
         if isinstance(node, gast.Slice):
@@ -603,6 +757,9 @@ class _Lowering:
 
     def call(self, node):
         node = self.derivative_call(node)
+        lowered = self.iteration_call(node)
+        if lowered is not None:
+            return lowered
         func = node.func
         if isinstance(func, gast.Attribute) and not self._module_chain(func):
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
@@ -673,6 +830,16 @@ class _Lowering:
         self.assign_to(N.store(target), value)
         out, self.out = self.out, saved
         return out
+
+
+_CONSUMERS = {builtins.sum, builtins.min, builtins.max, builtins.any, builtins.all, builtins.sorted, builtins.list,
+              builtins.tuple, builtins.set, builtins.frozenset, builtins.dict, builtins.zip, builtins.enumerate,
+              builtins.reversed, builtins.map, builtins.filter, __import__("math").fsum}
+
+
+def _each(name, iterable, ifs=()):
+    """The comprehension clause ``for name in iterable if ...``."""
+    return gast.comprehension(target=N.store(name), iter=iterable, ifs=list(ifs), is_async=0)
 
 
 def _loads(node):

@@ -12,6 +12,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
+from ..runtime import dict_values_grad, first_best, keys_of, make_dict, retyped, sequence_grad, sort_order
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -49,10 +50,27 @@ def unsum_jvp(t, ans, g, seq): return unsum(t, seq), None
 def unindex_vjp(h, ans, g, x, idx): return h[idx], None, None
 @jvp(unindex)
 def unindex_jvp(t, ans, g, x, idx): return unindex(t, x, idx), None, None
+@vjp(make_dict)
+def make_dict_vjp(g, ans, keys, values): return None, dict_values_grad(g, keys)
+@jvp(make_dict)
+def make_dict_jvp(t, ans, keys, values): return None, make_dict(keys, t)
+@vjp(dict_values_grad)
+def dict_values_grad_vjp(h, ans, g, keys): return make_dict(keys, h), None
+@jvp(dict_values_grad)
+def dict_values_grad_jvp(t, ans, g, keys): return dict_values_grad(t, keys), None
+@vjp(retyped)
+def retyped_vjp(h, ans, g, items): return tuple(h), None
+@jvp(retyped)
+def retyped_jvp(t, ans, g, items): return retyped(t, items), None
+nondiff(first_best, sort_order, keys_of)
 @vjp(sequence)
-def sequence_vjp(g, ans, items): return g
+def sequence_vjp(g, ans, items): return sequence_grad(g, items)
+@vjp(sequence_grad)
+def sequence_grad_vjp(h, ans, g, items): return sequence_grad(h, items), None
+@jvp(sequence_grad)
+def sequence_grad_jvp(t, ans, g, items): return sequence_grad(t, items), None
 @jvp(sequence)
-def sequence_jvp(t, ans, items): return t
+def sequence_jvp(t, ans, items): return sequence_grad(t, items)
 @vjp(owned)
 def owned_vjp(h, ans, buf): return h
 @jvp(owned)

@@ -7,7 +7,7 @@ import math
 import operator
 
 from ..markers import stop_gradient
-from ..runtime import (broadcast, concatenation, concatenation_grad, concatenation_tangent, repetition,
+from ..runtime import (broadcast, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, unbroadcast, unindex, unsum)
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -59,6 +59,14 @@ def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g
 def sum_jvp(g, ans, iterable, start=0): return broadcast(sum(g), ans), broadcast(g, ans)
 @elementwise(builtins.float)
 def float_vjp(g, ans, x): return g
+@vjp(builtins.tuple)
+def tuple_vjp(g, ans, items): return retyped(g, items)
+@jvp(builtins.tuple)
+def tuple_jvp(t, ans, items): return tuple(t)
+@vjp(math.fsum)
+def fsum_vjp(g, ans, iterable): return unsum(g, iterable)
+@jvp(math.fsum)
+def fsum_jvp(t, ans, iterable): return math.fsum(t)
 
 nondiff(stop_gradient)
 nondiff(builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range, builtins.isinstance,
