@@ -161,7 +161,9 @@ def changed_arguments(callee, lifted=None):
         params = N.params(tree)
         changed = {p for _, _, reached in source.argument_updates for p in reached}
         effects = effects_analysis.run(tree, unit)
-        changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m in effects.mutated)}
+        changes = [(m, c) for m, sites in effects.mutated.items() for c in sites
+                   if not effects_analysis.fresh_where_changed(tree, unit, c, m)]   # a copy made just before
+        changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m, _ in changes)}
         result = frozenset(params.index(p) for p in changed if p in params)
     except Exception:                                # noqa: BLE001  (its own transform reports what it refuses)
         result = frozenset()

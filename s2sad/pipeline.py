@@ -94,7 +94,7 @@ def analyze(tree, unit):
     effects_analysis.check(tree, unit, effects, varied)
     sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
-                  ints=ints)
+                  ints=ints, aliases=dict(effects.classes))
     stores, loads = {}, {}
     for n in gast.walk(tree):
         if isinstance(n, gast.Name):

@@ -23,6 +23,7 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
+    "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -346,6 +347,14 @@ def retyped(g, items):
     return AdjTuple(adjoint_of(v) for v in g)
 
 
+def redo(rewrites):
+    """Write again, last first, what a pullback's ``put_item`` calls replaced: every array, list and dict is
+    left as the forward sweep left it."""
+    while rewrites:
+        x, idx, value = rewrites.pop()
+        put_item(x, idx, value)
+
+
 def copied(items):
     """A list's copy for a pullback to shorten (None stays None: a list the forward sweep never made)."""
     return list(items) if isinstance(items, list) else items
@@ -377,6 +386,91 @@ def index_add(buf, idx, g):
     else:
         np.add.at(buf, idx, g)
     return buf
+
+
+# --- writes into arrays, lists and dicts (x[idx] = v) --------------------------------------------------
+_ABSENT = object()        # what a write into a dict found at a key it added
+
+
+def item_of(x, idx):
+    """What ``x[idx] = v`` is about to overwrite, kept for the backward sweep to put back (a copy: basic
+    indexing of an array gives a view, which the write would change)."""
+    if isinstance(x, dict) and idx not in x:
+        return _ABSENT
+    v = x[idx]
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def put_item(x, idx, old, rewrites=None):
+    """Put back what a write overwrote (``item_of``): ``x[idx] = old``, or remove a key the write added.
+    With ``rewrites`` (a pullback's), first note what is replaced, for ``redo``."""
+    if rewrites is not None:
+        rewrites.append((x, idx, item_of(x, idx)))
+    if old is _ABSENT:
+        del x[idx]
+    else:
+        x[idx] = old
+
+
+def _check_unique(x, idx):
+    if _basic(idx) or isinstance(idx, np.ndarray) and idx.dtype == bool:
+        return
+    hits = np.zeros(np.shape(x), dtype=np.intp)
+    np.add.at(hits, idx, 1)
+    if hits.max(initial=0) > 1:
+        raise ValueError("a write `x[idx] = v` whose integer-array index repeats a position keeps only the last "
+                         "value there; s2sad cannot differentiate it (write each position once)")
+
+
+def written_grad(g, idx, v, x):
+    """The adjoint of ``v`` in ``x[idx] = v``: the part of ``x``'s adjoint ``g`` it was written to, summed to
+    ``v``'s shape; zero where ``x`` holds integers (the value was truncated) or nothing flowed."""
+    if g is None:
+        return zeros_like(v)
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fc":
+            return zeros_like(v)
+        _check_unique(x, idx)
+        return unbroadcast(np.array(g[idx], dtype=g.dtype), v)
+    part = g[idx] if not isinstance(g, dict) else g.get(idx)
+    return zeros_like(v) if part is None else adjoint_of(part)
+
+
+def cleared(g, idx):
+    """``g`` (an adjoint the backward sweep owns) with what ``x[idx] = v`` overwrote set to zero, in place."""
+    if g is None:
+        return g
+    if isinstance(g, np.ndarray):
+        g[idx] = 0
+    elif isinstance(g, dict) or isinstance(g, list) and isinstance(idx, (int, np.integer)):
+        g[idx] = None
+    else:
+        g[idx] = [None] * len(range(len(g))[idx])
+    return g
+
+
+def written_tangent(v_dot, x):
+    """The tangent written by ``x[idx] = v``: ``v``'s, or zero when ``x`` holds integers (the value was
+    truncated)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        return zeros_like(v_dot)
+    return v_dot
+
+
+def owned_tangent(t, x=None):
+    """A private copy of ``x``'s tangent, for ``x_dot[idx] = v_dot`` to write into. ``x`` an array of integers
+    (a written value is truncated, its derivative lost) is refused rather than given a wrong tangent."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        raise TypeError(f"a differentiated value is written into an array of {x.dtype} (the value is truncated); "
+                        f"s2sad cannot differentiate that: make the array float (np.zeros(n) rather than "
+                        f"np.zeros(n, dtype=int))")
+    if isinstance(t, np.ndarray):
+        return np.array(t, dtype=np.result_type(t.dtype, np.float64) if t.dtype.kind not in "fc" else t.dtype)
+    if isinstance(t, list):
+        return list(t)
+    if isinstance(t, dict):
+        return dict(t)
+    return t
 
 
 def owned(buf):

@@ -24,6 +24,7 @@ class Facts:
     definitions: dict = field(default_factory=dict)   # name assigned once -> its (top-level) assignment
     loads: dict = field(default_factory=dict)    # name -> how many times the function reads it
     mutated: frozenset = frozenset()       # names whose object a statement changes in place
+    aliases: dict = field(default_factory=dict)   # analysis/effects.py: name -> names that may hold the same object
     containers: frozenset = frozenset()    # names that may hold a list or tuple (+ concatenates, * repeats)
     ints: frozenset = frozenset()          # names that may hold a Python int (a sequence * an int repeats it)
     kinds: dict = field(default_factory=dict)    # name -> -1 a number, an array's ndim, a tuple of item kinds

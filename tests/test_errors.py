@@ -877,17 +877,11 @@ def m_unused_user_call(x):
     return np.sum(x)
 
 
-WRITE_HINT = "build a new array instead"
+WRITE_HINT = "work on a copy"
 IN_PLACE = "a call that may modify a value being differentiated in place"
 IN_PLACE_HINT = "use a function that returns a new value"
 MUTATION = [
-    (m_setitem, "y[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
-    (m_setitem_wrt, "x[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
-    (m_setitem_value, "y[0] = x[0]", "writing into an array that is being differentiated", WRITE_HINT),
-    (m_setitem_augmented, "y[1:] += 1.0", "writing into an array that is being differentiated", WRITE_HINT),
-    (m_setitem_in_if, "y[0] = 0.0", "writing into an array that is being differentiated", WRITE_HINT),
-    (m_setitem_tuple_target, "y[0], z = x[0], 2.0", "writing into an array that is being differentiated",
-     WRITE_HINT),
+    (m_setitem_wrt, "x[0] = 0.0", "this function changes its argument `x` in place", "work on a copy"),
     (m_sort, "y.sort()", IN_PLACE, IN_PLACE_HINT),
     (m_fill_wrt, "x.fill(1.0)", IN_PLACE, IN_PLACE_HINT),
     (m_unused_user_call, "helper(x)", IN_PLACE, IN_PLACE_HINT),
@@ -897,6 +891,13 @@ MUTATION = [
 @pytest.mark.parametrize("fn, at, reason, hint", MUTATION, ids=[c[0].__name__ for c in MUTATION])
 def test_mutation_refused(fn, at, reason, hint):
     refused(fn, s2sad.UnsupportedSyntaxError, at, reason=reason, hint=hint)
+
+
+@pytest.mark.parametrize("fn", [m_setitem, m_setitem_value, m_setitem_augmented, m_setitem_in_if,
+                                m_setitem_tuple_target])
+def test_writes_into_local_arrays_are_differentiated(fn):
+    """Writes into an array the function made (not an argument) are differentiated (tests/test_writes.py)."""
+    check_grads(fn, (x3(),), order=2)
 
 
 # --- mutations through aliases, views and `out=`: refused, or differentiated right --------------
@@ -936,7 +937,7 @@ def s_sum_out(x):
     return y + buf
 
 
-WRITE = "writing into an array that is being differentiated"
+WRITE = "this function changes its argument `x` in place (through `y`, which may hold the same object)"
 OUT = "`out=` writes into an array in place, which cannot be differentiated"
 OUT_HINT = "drop `out=` and use the returned value"
 SILENT = [

@@ -117,6 +117,35 @@ def items_read_in_loop(x):                       # adjoints accumulate: the buff
     return s + np.sum(z * z)
 
 
+def write_after_shared_adjoint(x):               # adjoints._item_write: x_bar is a private copy
+    y = x * 1.0
+    c = x * 2.0
+    y[0] = x[1] * 3.0
+    z = y + c                                    # y_bar and c_bar start as one array (z_bar)
+    return np.sum(z * z)
+
+
+def write_into_a_shared_tangent(x):              # forward: the tangent written into is a private copy
+    y = x + 0.0                                  # y_dot may be x_dot itself
+    y[0] = 5.0
+    return np.sum(y * x)
+
+
+def read_then_overwritten(x):                    # record: what a write overwrote is put back
+    y = x * 1.0
+    s = np.sum(y * y)                            # its adjoint reads y as it was before the write
+    y[0] = 3.0 * x[1]
+    return s + y[0] * y[1]
+
+
+def read_through_an_alias_before_the_write(x):   # record.holders_of: a view sees the write too
+    y = x * 1.0
+    z = y
+    s = np.sum(z * z)
+    y[0] = 2.0 * x[2]
+    return s + np.sum(y)
+
+
 # --- the conditions ----------------------------------------------------------------------------------
 @dataclass
 class Condition:
@@ -129,6 +158,7 @@ class Condition:
     optimize: object = True
     refused: bool = False        # with the condition in place, s2sad refuses the program (not a wrong number)
     nondiff: tuple = ()          # primitives registered as having no derivative for the test (as a user may)
+    mode: str = "reverse"        # or "forward": checked through jvp
 
 
 def _always(value):
@@ -179,14 +209,29 @@ CONDITIONS = {
     "cleanup: pops are effects": Condition(cleanup, "_has_effect", _always(False), *CASES["fz_pops_are_effects"]),
     "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,
                                               (np.array([0.5, -1.0, 2.0]),)),
+    "writes: the adjoint written into is private": Condition(runtime, "owned", lambda buf: buf,
+                                                             write_after_shared_adjoint, (np.array([0.5, -1.0, 2.0]),)),
+    "writes: the tangent written into is private": Condition(runtime, "owned_tangent", lambda t, x=None: t,
+                                                             write_into_a_shared_tangent,
+                                                             (np.array([0.5, -1.0, 2.0]),), mode="forward"),
+    "writes: what a write overwrote is put back": Condition(record, "shape_only", _always(True), read_then_overwritten,
+                                                            (np.array([0.5, -1.0, 2.0]),)),
+    "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
+                                                          read_through_an_alias_before_the_write,
+                                                          (np.array([0.5, -1.0, 2.0]),)),
 }
 
 
-def _error(f, args, wrt, optimize):
+def _error(f, args, wrt, optimize, mode="reverse"):
     """How far s2sad's gradient is from central differences (inf when it raises)."""
     pipeline.forget()
     try:
-        grads = s2sad.grad(f, wrt=wrt, optimize=optimize)(*copy.deepcopy(args))
+        if mode == "forward":                      # the gradient a column at a time, by jvp
+            grads = tuple(s2sad.jacobian(f, wrt=i, mode="forward", optimize=optimize)(*copy.deepcopy(args))
+                          for i in wrt)
+            grads = grads if len(wrt) > 1 else grads[0]
+        else:
+            grads = s2sad.grad(f, wrt=wrt, optimize=optimize)(*copy.deepcopy(args))
     except Exception:                              # noqa: BLE001 -- a crash counts as a failure here
         return np.inf
     grads = grads if len(wrt) > 1 else (grads,)
@@ -207,10 +252,10 @@ def test_dropping_the_condition_gives_a_wrong_derivative(label, monkeypatch):
         with pytest.raises(s2sad.S2SadError):
             s2sad.grad(c.program, wrt=c.wrt, optimize=c.optimize)(*c.args)
     else:
-        assert _error(c.program, c.args, c.wrt, c.optimize) < 1e-6, "right with the condition in place"
+        assert _error(c.program, c.args, c.wrt, c.optimize, c.mode) < 1e-6, "right with the condition in place"
     with monkeypatch.context() as m:
         m.setattr(c.owner, c.name, c.dropped)
-        assert _error(c.program, c.args, c.wrt, c.optimize) > 1e-3, f"{label}: still right without the condition"
+        assert _error(c.program, c.args, c.wrt, c.optimize, c.mode) > 1e-3, f"{label}: still right without the condition"
     pipeline.forget()
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from .. import nodes as N
 from .. import runtime, tree
 from ..errors import UnsupportedSyntaxError
+from ..front.resolve import assigned_names
 from .ops import APPEND, UNKNOWN, classify, names_in
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -98,6 +99,9 @@ def run(fn, unit):
                     points[t].add(site)                          # a new object, or ...
                     if sources:                                   # ... one of the arguments (or a part of one)
                         rules.append(("item", t, N.tup([N.name(n) for n in sources])))
+                copied = _copied(value, unit)
+                if copied is not None and isinstance(target, gast.Name):
+                    rules.append(("copy-of", site, copied))      # a copy holds what the original holds
             _note_out(s.value, unit, mutated)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             value = s.value
@@ -142,6 +146,15 @@ def run(fn, unit):
                 if new:
                     contents[a] |= new
                     changed = True
+            elif kind == "copy-of":                  # a copy of b: the same contents; a list's copy is a list
+                originals = objects(b)
+                new = set().union(*[contents[o] for o in originals]) - contents[a] if originals else set()
+                if new:
+                    contents[a] |= new
+                    changed = True
+                if originals and originals <= literal and a not in literal:
+                    literal.add(a)
+                    changed = True
     holders = collections.defaultdict(set)           # object -> objects that may contain it
     for o, inside in contents.items():
         for i in inside:
@@ -156,6 +169,20 @@ def run(fn, unit):
                     todo.append(h)
         affected[name] = frozenset(n for n, objs in points.items() if objs & reach) | {name}
     return Effects(classes=affected, mutated=mutated)
+
+
+def _copied(value, unit):
+    """The name ``value`` copies (``x.copy()``, ``owned(x)``, ...), else None."""
+    if not isinstance(value, gast.Call) or not value.args and not isinstance(value.func, gast.Attribute):
+        return None
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
+            and isinstance(value.func.value, gast.Name) and not _module_ref(value.func, unit):
+        return value.func.value
+    try:
+        copying = unit.scope.resolve(value.func) in _COPIES
+    except TypeError:
+        return None
+    return value.args[0] if copying and value.args and isinstance(value.args[0], gast.Name) else None
 
 
 def _root_names(node):
@@ -187,10 +214,20 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
           builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem}
 
 
+_FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_like,
+          runtime.written_grad, runtime.copy_like}
+_COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
+
+
 def _new_object(primitive):
     """Whether a call of ``primitive`` always returns a new object, never an argument or a view of one."""
     if isinstance(primitive, np.ufunc):
         return True
+    try:
+        if primitive in _FRESH:
+            return True
+    except TypeError:
+        pass
     try:
         if primitive in _VIEWS:
             return False
@@ -211,6 +248,9 @@ def _may_return(value, unit):
     if isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
         return names_in(value)
     if isinstance(value, gast.Call):
+        if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
+                and not value.keywords and not _module_ref(value.func, unit):
+            return []                    # x.copy(): a new array, list or dict
         op = classify(value, unit.scope)
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
                           and _new_object(op.primitive)):
@@ -226,6 +266,38 @@ def _may_return(value, unit):
     return []                        # operators build new objects (list + list is a new list)
 
 
+def fresh_where_changed(fn, unit, change, name):
+    """Whether, at the change in place ``change`` of ``name``, ``name`` surely holds a new object: the nearest
+    assignment of ``name`` before it (in its block, else before the block) makes one, and no loop around
+    the change rebinds ``name`` after that assignment (another iteration would reach the change with it)."""
+    def find(stmts, path):
+        for k, s in enumerate(stmts):
+            if s is change:
+                return path + [(stmts, k)]
+            for field_ in ("body", "orelse"):
+                found = find(getattr(s, field_, None) or [], path + [(stmts, k)])
+                if found:
+                    return found
+        return None
+    path = find(fn.body, [])
+    if not path:
+        return False
+    loops_after = []
+    for stmts, k in reversed(path):
+        for s in reversed(stmts[:k]):
+            targets = [n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+            if name not in targets:
+                continue
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or _may_return(s.value, unit):
+                return False
+            return not any(name in {n.id for n in gast.walk(L) if isinstance(n, gast.Name)
+                                    and isinstance(n.ctx, gast.Store)} for L in loops_after)
+        holder = stmts[k]
+        if isinstance(holder, (gast.For, gast.While)) and holder is not change:
+            loops_after.append(holder)
+    return False
+
+
 def check(fn, unit, effects, varied):
     """Refuse a change in place, through one name, of an object that carries derivatives and that
     another name may hold at that point: one assigned from it earlier on the way there, or in an
@@ -233,8 +305,12 @@ def check(fn, unit, effects, varied):
     literal, a NumPy result) in between (``xs = []`` at the top of a loop body makes the list each
     iteration changes a new one).
 
+    ... and that name is read after the change through that binding (later, or in a later iteration).
+
     Sound: then every read after a change reads it through the changed name itself, or through a
-    name assigned from it afterwards, and derivatives follow the same names.
+    name assigned from it afterwards, and derivatives follow the same names. (Reads of the other name
+    before the change see the values from before it, which is what its adjoint stands for; the
+    backward sweep puts changed items back before it reads them, see reverse/adjoints.py.)
     """
     order, loops, chains = {}, {}, {}
 
@@ -270,6 +346,36 @@ def check(fn, unit, effects, varied):
                                         loop is None and order[id(r)] > order[id(a)])
                    for r in fresh_at.get(name, ()) if id(r) in order)
 
+    reads_at = {}
+    for s in N.statements(fn.body):
+        if isinstance(s, (gast.For, gast.While, gast.If)):
+            parts = [s.iter] if isinstance(s, gast.For) else [s.test]
+        else:
+            parts = [s]
+        for part in parts:
+            for n in gast.walk(part):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads_at.setdefault(n.id, []).append(s)
+
+    def rebound(other, m, r, loop=None):
+        """Whether ``other`` gets a new binding on the way from ``m`` to ``r`` (within an iteration of ``loop``)."""
+        return any(id(a) in order and dominates(a, r) and order[id(a)] < order[id(r)]
+                   and (loop in loops[id(a)] if loop is not None else order[id(a)] > order[id(m)])
+                   for a in assigned_at.get(other, ()))
+
+    def read_later(other, m):
+        """Whether ``other`` may be read after the change ``m`` through the binding it had there: later in the
+        text with no new binding in between, or in a later iteration of a loop around both (the same)."""
+        for r in reads_at.get(other, ()):
+            if r is m or id(r) not in order:
+                continue
+            if order[id(r)] > order[id(m)] and not rebound(other, m, r):
+                return True
+            shared = [L for L in loops[id(m)] if L in loops[id(r)]]
+            if shared and order[id(r)] <= order[id(m)] and not rebound(other, m, r, shared[-1]):
+                return True
+        return False
+
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -283,7 +389,7 @@ def check(fn, unit, effects, varied):
                     shared = [L for L in loops[id(change)] if L in loops[id(a)]]
                     before = order[id(a)] < order[id(change)] and not cut(name, a, change)
                     carried = bool(shared) and not cut(name, a, change, shared[-1])
-                    if before or carried:
+                    if (before or carried) and read_later(other, change):
                         raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}` may "
                                          f"hold the same object, which cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
@@ -359,11 +465,28 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
     in_place = "a call that may modify a value being differentiated in place"
     in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"
+    local = assigned_names(fn)
+    for s, root in unit.source.nested_writes:
+        if root in varied or set(names_in(s)) & varied:
+            raise unit.error(UnsupportedSyntaxError, "writing into a part of a part (`x[i][j] = v`) of a value "
+                             "being differentiated is not supported", s,
+                             hint="write `x[i, j] = v` for an array, or build the row and write it whole")
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
-            if set(_root_names(s.targets[0].value)) & varied:
-                raise unit.error(UnsupportedSyntaxError, "writing into an array that is being differentiated is "
-                                 "not supported", s, hint=write_hint)
+            target = s.targets[0]
+            if not (set(_root_names(target.value)) | set(names_in(s.value))) & varied:
+                continue                                    # nothing being differentiated is involved
+            if isinstance(target, gast.Attribute):
+                raise unit.error(UnsupportedSyntaxError, "writing into an attribute of a value being "
+                                 "differentiated is not supported", s, hint="build a new object instead")
+            if not isinstance(target.value, gast.Name):
+                raise unit.error(UnsupportedSyntaxError, "writing into a part of a part (`x[i][j] = v`) of a value "
+                                 "being differentiated is not supported", s,
+                                 hint="write `x[i, j] = v` for an array, or build the row and write it whole")
+            if target.value.id not in local:
+                raise unit.error(UnsupportedSyntaxError, f"writing into `{target.value.id}`, which belongs to the "
+                                 "module or an enclosing function, is not supported in differentiated code", s,
+                                 hint=f"work on a local copy (`{target.value.id} = {target.value.id}.copy()`)")
             continue
         value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
         if not isinstance(value, gast.Call):
@@ -399,8 +522,13 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                          "which cannot be differentiated", s, hint=f"write `{name} = {name} {op} ...` to make a "
                                                                    f"new array")
     params = set(N.params(fn))
-    for name in sorted(set(effects.mutated) & params & varied):
-        change = effects.mutated[name][0]
-        raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{name}` in place, which "
-                         "cannot be differentiated", change, hint=f"work on a copy (`{name} = list({name})`, "
-                                                                   f"`{name} = {name}.copy()`) or build a new value")
+    for name in sorted(effects.mutated):
+        reached = sorted(set(effects.classes.get(name, {name})) & params & varied)
+        for change in effects.mutated[name]:
+            if reached and not (name not in params and fresh_where_changed(fn, unit, change, name)):
+                arg = name if name in reached else reached[0]
+                through = "" if name == arg else f" (through `{name}`, which may hold the same object)"
+                raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{arg}` in place"
+                                 f"{through}, which cannot be differentiated", change,
+                                 hint=f"work on a copy (`{arg} = list({arg})`, `{arg} = {arg}.copy()`) or build a "
+                                      f"new value")

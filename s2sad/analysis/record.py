@@ -60,7 +60,7 @@ SHAPE_ONLY = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.reduced_size:
 
 def run(fn, backward, unit):
     """The record plan for the forward function ``fn`` (normalized) and its backward sweep."""
-    from ..reverse.sweep import Restore, Unappend
+    from ..reverse.sweep import Restore, RestoreItem, Unappend
     options = unit.options
     forward = fn.body[:-1]
     primal = _primal_names(fn, backward)
@@ -74,6 +74,17 @@ def run(fn, backward, unit):
     for p in order.points:
         name, site = p.name, p.site
         line = unit.source.file_line(site) if getattr(site, "lineno", None) else 0
+        if isinstance(p, RestoreItem):
+            holders = holders_of(name, unit)                              # a view of it sees the write too
+            if not any(order.read_after(p, other) for other in holders):
+                plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point "
+                                                 "(nor any name holding the same object)", line)
+            elif options.shape_only and all(shape_only(other, order, unit, writes_kept=True) for other in holders):
+                plan.decisions[id(p)] = Decision(name, "none", "read for its shape only, which a write keeps", line)
+            else:
+                plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, and this "
+                                                 "write overwrites part of it", line)
+            continue
         if not order.read_after(p):               # sound: nothing can see whether it is restored
             plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point", line)
             continue
@@ -105,13 +116,13 @@ class _Order:
     """
 
     def __init__(self, stmts, primal, unit):
-        from ..reverse.sweep import Restore, Unappend
+        from ..reverse.sweep import Restore, RestoreItem, Unappend
         self.reads = collections.defaultdict(list)     # name -> [(position, loops around the read)]
         self.count, self.shape = collections.Counter(), collections.Counter()
         self.points, self.where = [], {}               # restore points; id(point) -> (position, loops)
         self.primal, self.unit = primal, unit
         self.position = 0
-        self._kinds = (Restore, Unappend)
+        self._kinds = (Restore, RestoreItem, Unappend)
         self.block(stmts, ())
 
     def block(self, stmts, loops):
@@ -120,6 +131,8 @@ class _Order:
             if isinstance(s, self._kinds):
                 self.points.append(s)
                 self.where[id(s)] = (self.position, loops)
+                if getattr(s, "index", None) is not None:        # putting x[idx] back reads idx there
+                    self.expression(s.index, loops)
             elif isinstance(s, gast.For):
                 self.expression(s.iter, loops)
                 self.block(s.body, loops + (id(s),))
@@ -141,9 +154,11 @@ class _Order:
                 self.count[n.id] += 1
                 self.reads[n.id].append((self.position, loops))
 
-    def read_after(self, point):
+    def read_after(self, point, name=None):
+        """Whether ``name`` (the point's own, by default) may be read after ``point`` in the backward sweep."""
         position, loops = self.where[id(point)]
-        return any(p > position or set(around) & set(loops) for p, around in self.reads.get(point.name, ()))
+        return any(p > position or set(around) & set(loops)
+                   for p, around in self.reads.get(name or point.name, ()))
 
 
 def _primal_names(fn, backward):
@@ -206,15 +221,28 @@ def assigned_once(name, sites, params):
     return len(sites.get(name, ())) + (name in params) == 1
 
 
+def holders_of(name, unit):
+    """The names that may hold ``name``'s object (``name`` included): a write through ``name`` changes
+    what each of them reads (analysis/effects.py)."""
+    return sorted(unit.facts.aliases.get(name, {name}))
+
+
 def outside_loops(loops):
     """Whether a statement runs at most once: no loop encloses it."""
     return not loops
 
 
-def shape_only(name, order, unit):
+def shape_only(name, order, unit, writes_kept=False):
     """Whether every read of ``name`` by the backward sweep is for its shape, and nothing changes it in
-    place (``append`` changes a list's length: its shape at the restore point is not its shape now)."""
-    return order.shape.get(name, 0) == order.count.get(name, 0) and name not in unit.facts.mutated
+    place (``append`` changes a list's length: its shape at the restore point is not its shape now).
+    With ``writes_kept``: changes in place are writes ``name[idx] = v``, which keep an array's shape
+    but not a list's or a dict's, so ``name`` must be known to be an array."""
+    if order.shape.get(name, 0) != order.count.get(name, 0):
+        return False
+    if writes_kept:
+        kind = unit.facts.kinds.get(name)
+        return isinstance(kind, int) and kind >= 1
+    return name not in unit.facts.mutated
 
 
 def invariant(site, loops, unit, backward):

@@ -80,6 +80,7 @@ class _Tangent:
         self.unit = unit
         self.active = unit.facts.active
         self.dots = {}
+        self.owned = set()       # names whose tangent is, here, a private buffer (written into in place)
 
     def dot(self, name):
         if name not in self.dots:
@@ -111,14 +112,25 @@ class _Tangent:
         commented = None
         for s in stmts:
             if isinstance(s, gast.If):
-                out.append(N.if_(s.test, self.block(s.body) or [gast.Pass()], self.block(s.orelse), like=s))
+                before = set(self.owned)
+                body = self.block(s.body)
+                after_body, self.owned = self.owned, before
+                orelse = self.block(s.orelse)
+                self.owned &= after_body
+                out.append(N.if_(s.test, body or [gast.Pass()], orelse, like=s))
                 continue
-            if isinstance(s, gast.While):
-                out.append(N.located(gast.While(test=s.test, body=self.block(s.body), orelse=self.block(s.orelse)), s))
-                continue
-            if isinstance(s, gast.For):
-                out.append(N.located(gast.For(target=s.target, iter=s.iter, body=self.block(s.body),
-                                              orelse=self.block(s.orelse), type_comment=None), s))
+            if isinstance(s, (gast.While, gast.For)):
+                out.extend(self.own_before_loop(s))
+                stored = _stored(s)
+                self.owned -= stored
+                body = self.block(s.body)
+                self.owned -= stored
+                orelse = self.block(s.orelse)
+                if isinstance(s, gast.While):
+                    out.append(N.located(gast.While(test=s.test, body=body, orelse=orelse), s))
+                else:
+                    out.append(N.located(gast.For(target=s.target, iter=s.iter, body=body, orelse=orelse,
+                                                  type_comment=None), s))
                 continue
             produced = self.statement(s)
             if produced != [s] and not isinstance(s, gast.FunctionDef):
@@ -139,12 +151,42 @@ class _Tangent:
             return [s] + self.expression(s)
         return [s]
 
+    # --- writes into arrays, lists and dicts ---------------------------------------------------------
+    def own(self, name):
+        """``x_dot = owned_tangent(x_dot, x)``: a private copy to write into (another tangent may share it)."""
+        self.owned.add(name)
+        helper = self.unit.aliases.ref(runtime.owned_tangent, "owned_tangent")
+        return N.assign(self.dot(name), N.call(helper, [N.name(self.dot(name)), N.name(name)]))
+
+    def own_before_loop(self, loop):
+        """Tangents written into in a loop that never rebinds them get their private copy once, before it."""
+        stored = _stored(loop)
+        written = sorted({s.targets[0].value.id for s in N.statements(loop.body) if isinstance(s, gast.Assign)
+                          and isinstance(s.targets[0], gast.Subscript) and isinstance(s.targets[0].value, gast.Name)})
+        return [N.located(self.own(x), loop) for x in written
+                if x in self.active and x not in stored and x not in self.owned]
+
+    def item_write(self, s):
+        """``x[idx] = v``: ``x_dot[idx] = v_dot`` into a tangent buffer this code owns."""
+        target = s.targets[0]
+        x = target.value.id
+        if x not in self.active:
+            return []
+        out = [] if x in self.owned else [self.own(x)]
+        value = self.tangent_of(s.value) if set(names_in(s.value)) & self.active else N.const(0.0)
+        out.append(N.assign(gast.Subscript(value=N.name(self.dot(x)), slice=N.clone(target.slice), ctx=gast.Store()),
+                            value))
+        return out
+
     # --- one assignment ----------------------------------------------------------------------
     def assign(self, s):
         target = s.targets[0]
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            return self.item_write(s)
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return []                     # refused by analysis/effects.py where it matters
         names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        self.owned.difference_update(names)
         if not any(n in self.active for n in names):
             return []
         value = s.value
@@ -305,6 +347,11 @@ class _Tangent:
                                    hint=f"register one with `@s2sad.rules.jvp({label})`")
         return self.unit.error(NoRuleError, f"cannot differentiate `{label}`: no derivative rule", s,
                                hint=f"register one with `@s2sad.rules.jvp({label})`")
+
+
+def _stored(loop):
+    """Names a loop (its body, header included) binds."""
+    return {n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 __all__ = ["run", "UnsupportedSyntaxError"]

@@ -242,6 +242,8 @@ class _Lowering:
             self.assign_to(target, gast.BinOp(left=N.name(target.id), op=s.op, right=s.value))
             return
         if isinstance(target, gast.Subscript):
+            if not isinstance(target.value, gast.Name):
+                self.source.nested_writes.append((s, _root(target)))
             obj, index = self.atom(target.value), self.index(target.slice)
             old = self.temp(gast.Subscript(value=obj, slice=index, ctx=gast.Load()))
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value)))
@@ -465,6 +467,8 @@ class _Lowering:
             self.unpack(target, whole)
             return whole
         if isinstance(target, gast.Subscript):
+            if not isinstance(target.value, gast.Name):      # x[i][j] = v: a write through a part of x
+                self.source.nested_writes.append((self.stmt_, _root(target)))
             obj, index = self.atom(target.value), self.index(target.slice)
             self.emit(N.assign(gast.Subscript(value=obj, slice=index, ctx=gast.Store()), self.atom(value)))
             return None
@@ -840,6 +844,12 @@ _CONSUMERS = {builtins.sum, builtins.min, builtins.max, builtins.any, builtins.a
 def _each(name, iterable, ifs=()):
     """The comprehension clause ``for name in iterable if ...``."""
     return gast.comprehension(target=N.store(name), iter=iterable, ifs=list(ifs), is_async=0)
+
+
+def _root(node):
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
 
 
 def _loads(node):

@@ -34,6 +34,8 @@ class Source:
     shared_updates: list = field(default_factory=list, repr=False)
     # (statement, name, parameters): ``name op= ...`` where name may be those arguments (changed in place)
     argument_updates: list = field(default_factory=list, repr=False)
+    # (statement, root name): ``x[i][j] = v``, a write through a part of ``x``
+    nested_writes: list = field(default_factory=list, repr=False)
 
     def file_line(self, node):
         """The line in the user's file where ``node`` starts."""

@@ -45,6 +45,8 @@ from ..runtime import checkpoint_rerun, rng_state
 def assign(sweep, s, defined):
     """Backward statements for the assignment ``s``; updates ``defined``."""
     target = s.targets[0]
+    if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+        return _item_write(sweep, s, defined)
     if isinstance(target, (gast.Subscript, gast.Attribute)):
         return []                         # refused by analysis/effects.py where it matters
     names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
@@ -67,6 +69,31 @@ def assign(sweep, s, defined):
         restored.append(call.rng if call.checkpoint is not None else call.pullback)
     from .sweep import Restore
     return out + [Restore(n, s) for n in restored]
+
+
+def _item_write(sweep, s, defined):
+    """``x[idx] = v``: ``v`` receives the part of ``x_bar`` it was written to, which is then zero (the values it
+    overwrote got no further); then ``x[idx]`` is put back as it was (a RestoreItem).
+
+    ``x_bar`` is changed in place, so it must be a buffer the backward sweep owns: a private copy made
+    before the outermost loop (inside a loop) or right here (see ``owned``). analysis/effects.py refuses
+    writes it cannot follow (into an argument, into a value another name may hold and read afterwards)."""
+    from .sweep import RestoreItem
+    target = s.targets[0]
+    x, v = target.value, s.value
+    idx = calls.index_value(target.slice, sweep.unit.aliases)        # 1:3 -> slice(1, 3)
+    out = []
+    if x.id in sweep.active and x.id in defined:
+        bar = sweep.bar(x.id)
+        if set(names_in(v)) & sweep.active:
+            grad = N.call(_helper(sweep, runtime.written_grad), [N.name(bar), N.clone(idx), N.clone(v), N.name(x.id)])
+            contribute(sweep, v, grad, defined, out)
+        if sweep.enclosing:
+            sweep.owned.add(x.id)
+        else:
+            out.append(N.assign(bar, N.call(_helper(sweep, runtime.owned), [N.name(bar)])))
+        out.append(N.assign(bar, N.call(_helper(sweep, runtime.cleared), [N.name(bar), N.clone(idx)])))
+    return out + [RestoreItem(x.id, idx, s)]
 
 
 def _value(sweep, s, g, ans, defined, out):

@@ -49,7 +49,16 @@ def _vjp(fn, realized, unit, result, grads, seed):
     copies = _own_copies(body, realized, unit, fn)
     again = _computed_again(body, fn, unit) if unit.options.recompute else []
     shapes = _shapes_only(body, fn, unit, result) if unit.options.shape_only else []
-    inner = N.function(backward_name, [seed], copies + again + body + [N.ret(_grads(grads))])
+    inner_body = copies + again + body + [N.ret(_grads(grads))]
+    if realized.written:
+        # the backward sweep puts overwritten items back into the arrays themselves (views of them see it
+        # too) and notes what it replaced; on the way out it writes that again, leaving every array as the
+        # forward sweep did, so that the pullback can run again
+        redo = unit.aliases.ref(runtime.redo, "redo")
+        inner_body = [N.assign(REDO, gast.List(elts=[], ctx=gast.Load())),
+                      gast.Try(body=inner_body, handlers=[], orelse=[],
+                               finalbody=[gast.Expr(value=N.call(N.clone(redo), [N.name(REDO)]))])]
+    inner = N.function(backward_name, [seed], inner_body)
     # a restored array read only for its shape: the pullback keeps its last value's shape, not the array
     last = [N.assign(n, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
             for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})]
@@ -57,6 +66,7 @@ def _vjp(fn, realized, unit, result, grads, seed):
     return _function(fn, unit.name, forward + [inner, N.ret(N.tup([N.clone(result), N.name(backward_name)]))])
 
 
+REDO = "_rewrites"            # what a pullback's put_item calls replaced, written again on its way out
 _CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 
 
@@ -75,8 +85,8 @@ def _computed_again(stmts, fn, unit):
     with ``y`` an argument) are computed again by the pullback instead of kept (switch ``recompute``).
 
     Sound: such a value and its operands are assigned once, at the top level of the forward sweep
-    (or are arguments never reassigned), so when the pullback runs they hold the values the forward
-    sweep computed with. Chosen only where every operand is kept anyway: one value dropped, none added.
+    (or are arguments never reassigned), and nothing changes them in place, so when the pullback runs
+    they hold the values the forward sweep computed with. Chosen only where every operand is kept anyway: one value dropped, none added.
     """
     top, stores = _single_top_level(fn)
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -90,12 +100,13 @@ def _computed_again(stmts, fn, unit):
             return [value.operand]
         return None
 
+    changed = {n for m in unit.facts.mutated for n in unit.facts.aliases.get(m, {m})}   # changed in place later
     candidates = {}
-    for name in sorted(read - assigned):
+    for name in sorted(read - assigned - changed):
         s = top.get(name)
         ops = operands(s.value) if s is not None else None
         if ops is None or not all(isinstance(a, gast.Constant) and type(a.value) in (int, float)
-                                  or isinstance(a, gast.Name) and a.id not in assigned
+                                  or isinstance(a, gast.Name) and a.id not in assigned and a.id not in changed
                                   and (a.id in params or a.id in top) for a in ops):
             continue
         candidates[name] = {a.id for a in ops if isinstance(a, gast.Name)}
@@ -142,7 +153,7 @@ def _shapes_only(stmts, fn, unit, result):
 
 def _own_copies(stmts, realized, unit, fn):
     """Names the backward sweep assigns or changes (stacks it pops, values it restores, lists it
-    shortens) become the closure's own copies, so that it can run again."""
+    shortens, arrays it writes back into) become the closure's own copies, so that it can run again."""
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
     stacks = set(realized.stacks.values())

@@ -21,7 +21,7 @@ import gast
 from .. import nodes as N
 from .. import runtime
 from ..runtime import rng_state
-from .sweep import Restore, Unappend
+from .sweep import Restore, RestoreItem, Unappend
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Realized:
     restored: set = field(default_factory=set)     # primal names the backward sweep pops
     shape_only: set = field(default_factory=set)   # ... of which it reads only the shape
     unappended: set = field(default_factory=set)   # lists the backward sweep shortens
+    written: set = field(default_factory=set)      # arrays/lists/dicts the backward sweep writes back into
     inits: list = field(default_factory=list)      # statements starting the forward sweep
 
 
@@ -47,20 +48,23 @@ def run(fn, backward, plan, unit):
               if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
     shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
-                    inits=inits, shape_only=shape_only)
+                    inits=inits, shape_only=shape_only, written=r.written)
 
 
 class _Realize:
     def __init__(self, unit, backward, plan):
         self.unit, self.info, self.plan = unit, backward, plan
         self.stacks = {}
-        self.restored, self.unappended, self.shape_only = set(), set(), set()
+        self.restored, self.unappended, self.shape_only, self.written = set(), set(), set(), set()
         self.site_pushes = {}         # id(forward site) -> [(name, how)]
         from ..analysis.record import Decision  # noqa: F401  (the plan's entries)
+        self.item_pushes = {}         # id(forward site) -> [(name, index)]: what a write overwrites
         for p in _points(backward.body):
             d = plan.decisions[id(p)]
             if isinstance(p, Restore) and d.how in ("push", "shape"):
                 self.site_pushes.setdefault(id(p.site), []).append((p.name, d.how))
+            if isinstance(p, RestoreItem) and d.how == "push":
+                self.item_pushes.setdefault(id(p.site), []).append((p.name, p.index))
         self.backward_loops = {id(loop.backward): loop for loop in backward.loops.values()}
 
     def stack(self, name, kind="restore"):
@@ -93,6 +97,9 @@ class _Realize:
                 out.append(s)
                 continue
             out.extend(N.located(p, s) for p in pushes)
+            for name, index in self.item_pushes.get(id(s), ()):
+                saved = N.call(self.unit.aliases.ref(runtime.item_of, "item_of"), [N.name(name), N.clone(index)])
+                out.append(N.located(gast.Expr(value=N.call(N.attr(self.stack(name, "item"), "append"), [saved])), s))
             call = self.info.calls.get(id(s))
             if call is not None:
                 out.extend(self.call(s, call))
@@ -134,6 +141,16 @@ class _Realize:
                     self.restored.add(s.name)
                     if d.how == "shape":
                         self.shape_only.add(s.name)
+                continue
+            if isinstance(s, RestoreItem):
+                if self.plan.decisions[id(s)].how == "push":
+                    popped = N.call(N.attr(self.stack(s.name, "item"), "pop"))
+                    args = [N.name(s.name), N.clone(s.index), popped]
+                    if self.unit.kind == "vjp":                # a pullback undoes these on its way out
+                        from .assemble import REDO
+                        args.append(N.name(REDO))
+                    out.append(gast.Expr(value=N.call(self.unit.aliases.ref(runtime.put_item, "put_item"), args)))
+                    self.written.add(s.name)
                 continue
             if isinstance(s, Unappend):
                 if self.plan.decisions[id(s)].how == "push":
@@ -179,7 +196,7 @@ def _inside_compound(stmts, node):
 
 def _points(stmts):
     for s in stmts:
-        if isinstance(s, (Restore, Unappend)):
+        if isinstance(s, (Restore, RestoreItem, Unappend)):
             yield s
         for field_ in ("body", "orelse"):
             yield from _points(getattr(s, field_, None) or [])

@@ -29,7 +29,7 @@ import gast
 
 from .. import nodes as N
 from ..analysis.ops import names_in
-from .sweep import Restore, Unappend
+from .sweep import Restore, RestoreItem, Unappend
 
 _ARITHMETIC = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 
@@ -215,7 +215,7 @@ def operands_unchanged(block, first, k, operands):
     """Whether no statement of ``block`` from ``first`` up to ``k`` restores or assigns an operand."""
     for i in range(first, k):
         for n in gast.walk(block[i]):
-            if isinstance(n, (Restore, Unappend)) and n.name in operands:
+            if isinstance(n, (Restore, RestoreItem, Unappend)) and n.name in operands:
                 return False
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id in operands:
                 return False

@@ -36,6 +36,15 @@ class Restore(gast.stmt):
         self.name, self.site = name, site
 
 
+class RestoreItem(gast.stmt):
+    """From here on ``name[index]`` must hold what it held before ``site`` (``name[index] = v``) wrote it."""
+    _fields = ()
+
+    def __init__(self, name, index, site):
+        super().__init__()
+        self.name, self.index, self.site = name, index, site
+
+
 class Unappend(gast.stmt):
     """From here on the list ``name`` must be as it was before ``site`` appended to it."""
     _fields = ()
@@ -105,7 +114,7 @@ class Sweep:
                 produced = adjoints.expression(self, s, defined)
             else:                                    # def, break, continue, pass, assert, raise
                 produced = []
-            code = [p for p in produced if not isinstance(p, (Restore, Unappend))]
+            code = [p for p in produced if not isinstance(p, (Restore, RestoreItem, Unappend))]
             if code and not isinstance(s, (gast.If, gast.For, gast.While)):
                 line = self.unit.source.file_line(s)
                 if line != commented:

@@ -12,7 +12,8 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
-from ..runtime import dict_values_grad, first_best, keys_of, make_dict, retyped, sequence_grad, sort_order
+from ..runtime import (dict_values_grad, first_best, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
+                       sort_order, written_tangent)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -63,6 +64,14 @@ def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
 nondiff(first_best, sort_order, keys_of)
+@vjp(written_tangent)
+def written_tangent_vjp(g, ans, v_dot, x): return written_tangent(g, x), None
+@jvp(written_tangent)
+def written_tangent_jvp(t, ans, v_dot, x): return written_tangent(t, x), None
+@vjp(owned_tangent)
+def owned_tangent_vjp(h, ans, t, x=None): return h, None
+@jvp(owned_tangent)
+def owned_tangent_jvp(t, ans, buf, x=None): return owned_tangent(t), None
 @vjp(sequence)
 def sequence_vjp(g, ans, items): return sequence_grad(g, items)
 @vjp(sequence_grad)

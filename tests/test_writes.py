@@ -1,0 +1,262 @@
+"""Writes into arrays, lists and dicts on the differentiated path (``out[i] = x[i] ** 2``, ``y[1:3] += x[0]``,
+``M[0] = x``, masks, integer-array indices, ``h[t] = ...`` in a loop, ``d[k] = v``).
+
+The backward sweep gives the written value the part of the array's adjoint it landed in, zeroes that part
+(the overwritten values got no further), and puts the overwritten values back where it needs them; forward
+mode writes the tangent in the same place of a tangent buffer of its own. Each program is checked against
+central differences, forward against reverse, second derivatives, a pullback run twice, and a twin
+written without writes (an independent route)."""
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.testing import check_grads
+
+X = np.array([0.3, -0.8, 1.1, 0.45])
+
+
+def fill(x):
+    out = np.zeros(4)
+    for i in range(4):
+        out[i] = x[i] ** 2
+    return np.sum(out * x)
+
+
+def fill_twin(x):
+    return np.sum(x ** 3)
+
+
+def copy_then_slice_add(x):
+    y = x.copy()
+    y[1:3] += x[0]
+    return np.sum(y * y)
+
+
+def copy_then_slice_add_twin(x):
+    y = np.concatenate([x[:1], x[1:3] + x[0], x[3:]])
+    return np.sum(y * y)
+
+
+def rows_written(x):
+    M = np.zeros((2, 4))
+    M[0] = x
+    M[1] = np.sin(x)
+    return np.sum(M @ x)
+
+
+def rows_written_twin(x):
+    return np.sum(np.stack([x, np.sin(x)]) @ x)
+
+
+def buffer_then_read(x):
+    buf = np.ones(3)
+    buf[2] = x[0]
+    return buf[2] * x[1] + np.sum(buf)
+
+
+def buffer_then_read_twin(x):
+    return x[0] * x[1] + 2.0 + x[0]
+
+
+def recurrence_in_rows(x):
+    h = np.zeros((5, 4))
+    h[0] = x
+    for t in range(1, 5):
+        h[t] = np.tanh(h[t - 1] * 1.5 + 0.1)
+    return np.sum(h[4] * h[2])
+
+
+def recurrence_in_rows_twin(x):
+    hs = [x]
+    for t in range(1, 5):
+        hs.append(np.tanh(hs[-1] * 1.5 + 0.1))
+    return np.sum(hs[4] * hs[2])
+
+
+def read_then_overwritten(x):
+    y = x.copy()
+    s = y[0] * y[0]
+    y[0] = 3.0 * x[1]
+    return s + y[0] * y[1]
+
+
+def read_then_overwritten_twin(x):
+    return x[0] * x[0] + 3.0 * x[1] * x[1]
+
+
+def overwritten_each_iteration(x):
+    y = x * 1.0
+    s = 0.0
+    for k in range(3):
+        s = s + np.sum(y * y)
+        y[1] = y[1] * y[2] + 0.5
+    return s
+
+
+def overwritten_each_iteration_twin(x):
+    a, b, c, d = x[0], x[1], x[2], x[3]
+    s = 0.0
+    for k in range(3):
+        s = s + a * a + b * b + c * c + d * d
+        b = b * c + 0.5
+    return s
+
+
+def mask_and_index_array(x):
+    y = x.copy()
+    y[y > 0.4] = 0.0
+    y[np.array([0, 2])] = x[1:3] * 2.0
+    return np.sum(y * x)
+
+
+def mask_and_index_array_twin(x):
+    y = np.where(x > 0.4, 0.0, x)
+    y = np.array([2.0 * x[1], y[1], 2.0 * x[2], y[3]])
+    return np.sum(y * x)
+
+
+def list_and_dict(x):
+    values = [0.0, 0.0, 0.0]
+    table = {}
+    for i in range(3):
+        values[i] = x[i] * x[i + 1]
+        table[i] = values[i] + 1.0
+    table[0] = table[1] * table[2]
+    return values[0] + values[2] * table[0] + table[1]
+
+
+def list_and_dict_twin(x):
+    v0, v1, v2 = x[0] * x[1], x[1] * x[2], x[2] * x[3]
+    t0 = (v1 + 1.0) * (v2 + 1.0)
+    return v0 + v2 * t0 + v1 + 1.0
+
+
+def augmented_elements(x):
+    acc = np.zeros(2)
+    for i in range(4):
+        acc[i % 2] += x[i] * x[i]
+    return acc[0] * acc[1]
+
+
+def augmented_elements_twin(x):
+    return (x[0] ** 2 + x[2] ** 2) * (x[1] ** 2 + x[3] ** 2)
+
+
+def written_in_a_branch(x):
+    y = x * 2.0
+    if x[0] > 0:
+        y[1:] = y[:-1] * x[1:]
+    return np.sum(y ** 2)
+
+
+def written_in_a_branch_twin(x):
+    y = x * 2.0
+    if x[0] > 0:
+        y = np.concatenate([y[:1], y[:-1] * x[1:]])
+    return np.sum(y ** 2)
+
+
+def alias_read_before_the_write(x):
+    y = x * 1.0
+    z = y                          # the same array, read only before it changes
+    s = np.sum(z * z)
+    y[0] = 2.0 * x[3]
+    return s + np.sum(y)
+
+
+def alias_read_before_the_write_twin(x):
+    return np.sum(x * x) + 2.0 * x[3] + x[1] + x[2] + x[3]
+
+
+PAIRS = [(fill, fill_twin), (copy_then_slice_add, copy_then_slice_add_twin), (rows_written, rows_written_twin),
+         (buffer_then_read, buffer_then_read_twin), (recurrence_in_rows, recurrence_in_rows_twin),
+         (read_then_overwritten, read_then_overwritten_twin),
+         (overwritten_each_iteration, overwritten_each_iteration_twin),
+         (mask_and_index_array, mask_and_index_array_twin), (list_and_dict, list_and_dict_twin),
+         (augmented_elements, augmented_elements_twin), (written_in_a_branch, written_in_a_branch_twin),
+         (alias_read_before_the_write, alias_read_before_the_write_twin)]
+
+
+@pytest.mark.parametrize("f, twin", PAIRS, ids=[f.__name__ for f, _ in PAIRS])
+def test_writes_against_differences_and_a_twin_without_writes(f, twin):
+    assert f(X) == pytest.approx(twin(X), rel=1e-12)
+    check_grads(f, (X,), order=2)
+    want = s2sad.grad(twin)(X)
+    np.testing.assert_allclose(s2sad.grad(f)(X), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(s2sad.grad(f, optimize=False)(X), want, rtol=1e-10, atol=1e-12)
+    value, pullback = s2sad.vjp(f, X)
+    np.testing.assert_allclose(pullback(1.0), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(pullback(2.0), 2.0 * want, rtol=1e-10, atol=1e-12)    # it can run again
+
+
+def test_the_argument_is_left_as_the_function_leaves_it():
+    x = X.copy()
+    s2sad.grad(fill)(x)
+    np.testing.assert_array_equal(x, X)
+
+
+def alias_read_after_the_write(x):
+    y = x * 1.0
+    z = y
+    y[0] = 3.0 * x[1]
+    return np.sum(z * x)               # z sees the write: its adjoint would miss the written value
+
+
+def writes_into_an_argument(x, buf):
+    buf[0] = x[0] * 2.0
+    return np.sum(buf * x)
+
+
+def writes_into_a_global(x):
+    TABLE[0] = x[0]
+    return np.sum(TABLE * x)
+
+
+TABLE = np.zeros(4)
+
+
+def writes_a_row_of_a_row(x):
+    M = np.zeros((2, 4))
+    M[0][1] = x[0]
+    return np.sum(M)
+
+
+def writes_twice_through_an_index_array(x):
+    y = np.zeros(4)
+    y[np.array([1, 1])] = x[:2]
+    return np.sum(y * x)
+
+
+def writes_into_an_integer_array(x):
+    counts = np.zeros(4, dtype=int)
+    counts[0] = x[0] * 10.0
+    return np.sum(counts * x)
+
+
+@pytest.mark.parametrize("f, args, message", [
+    (alias_read_after_the_write, (X,), "`y` is changed in place while `z` may hold the same object"),
+    (writes_into_an_argument, (X, np.ones(4)), "changes its argument `buf` in place"),
+    (writes_into_a_global, (X,), "writing into `TABLE`, which belongs to the module"),
+    (writes_a_row_of_a_row, (X,), "writing into a part of a part"),
+])
+def test_writes_it_cannot_follow_are_refused(f, args, message):
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        s2sad.grad(f, wrt=0)(*args)
+    with pytest.raises(s2sad.UnsupportedSyntaxError):
+        s2sad.jvp(f, args, (np.ones(4),) + (None,) * (len(args) - 1))
+
+
+def test_repeated_positions_and_integer_arrays_are_errors_not_numbers():
+    with pytest.raises(ValueError, match="repeats a position"):
+        s2sad.grad(writes_twice_through_an_index_array)(X)
+    with pytest.raises(TypeError, match="array of int"):
+        s2sad.jvp(writes_into_an_integer_array, (X,), (np.ones(4),))
+    g = s2sad.grad(writes_into_an_integer_array)(X)     # reverse: the truncated value carries no derivative
+    np.testing.assert_allclose(g, [float(int(X[0] * 10.0)), 0.0, 0.0, 0.0])
+
+
+def test_generated_code_puts_back_what_a_write_overwrote():
+    text = s2sad.adjoint_source(read_then_overwritten, args=(X,))
+    assert "_s2.item_of(y, 0)" in text and "_s2.put_item(y, 0, " in text
+    text = s2sad.adjoint_source(fill, args=(X,), mode="forward")
+    assert "out_dot[i] = " in text
