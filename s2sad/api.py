@@ -11,14 +11,16 @@ mode (plain code, no stacks or closures)::
 (mixed partial derivatives commute for the smooth functions s2sad differentiates).
 """
 import functools
+import inspect
 
 import numpy as np
 
-from . import markers, pipeline
+from . import markers, pipeline, targets
 from .errors import WrtError
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import resolve as resolve_options
+from .rules import registry
 from .runtime import like
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
@@ -117,7 +119,8 @@ def _derivative(f):
 def _directional(inner, wrt, args, options):
     """The directional derivative of ``inner`` as plain generated code: ``D(*args, *tangents)`` is
     ``jvp(inner)(args; tangents at wrt)``'s tangent (pipeline.directional)."""
-    return pipeline.directional(unwrap(inner), tuple(wrt), _kinds(args), options)
+    t = targets.resolve(inner, args)
+    return pipeline.directional(t.fn, t.inner(wrt), _kinds(t.args), options, positions=t.positions, fixed=t.fixed)
 
 
 def _as_plain(f, args, options):
@@ -147,32 +150,34 @@ def _along(derivative, args, directions, options):
 
 
 # --- the generated function for a call ---------------------------------------------------------------
-def _bound(f, wrt, kind, args, options, warn=True):
-    return pipeline.function(unwrap(f), wrt, kind, _kinds(args), options, warn)
-
-
 def _wrapper(f, wrt, value_too, optimize):
     wrt, many = wrt_indices(f, wrt)
     cache = {}                                     # (kinds, options) -> pipeline.Bound
     fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)})"
     of_derivative = _derivative(f) is not None     # grad(grad(h)): the gradient of h's directional derivative
     target = unwrap(f)
+    plain_function = inspect.isfunction(target) and not registry.has_rule(target) and not registry.has_rule(f)
 
     def call(*args, **kwargs):
         options = resolve_options(optimize)
+        inner = wrt
         if of_derivative:
             plain, extra = _as_plain(f, args, options)
             full = args + tuple(extra)
-        else:
+        elif plain_function and not kwargs:
             plain, full = target, args
-        _check_differentiable(args, wrt, fname)
+        else:                                      # a method, a partial, a primitive, keywords (targets.py)
+            t = targets.resolve(f, args, kwargs)
+            plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
+            inner = t.inner(wrt)
+        _check_differentiable(args, inner, fname)
         key = (_kinds(full), options)
-        bound = cache.get(key)
+        bound = cache.get((key, plain))
         if bound is None or not bound.valid():
-            bound = cache[key] = pipeline.function(unwrap(plain), wrt, "value_and_grad", key[0], options,
-                                                   warn=True)
+            bound = cache[(key, plain)] = pipeline.function(unwrap(plain), inner, "value_and_grad", key[0], options,
+                                                            warn=True)
         value, grads = bound.fn(*full, **kwargs)
-        grads = _finish(grads, args, wrt, many)
+        grads = _finish(grads, args, inner, many)
         return (value, grads) if value_too else grads
     functools.update_wrapper(call, unwrap(f))
     call.__wrapped__ = None
@@ -218,12 +223,14 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
             return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, *extra,
                                                                                      like(cotangent, args[i]))
         return value, vjp_fn
-    bound = _bound(f, wrt, "vjp", args, options)
-    value, backward = bound.fn(*args, **kwargs)
+    t = targets.resolve(f, args, kwargs)
+    args, inner = t.args, t.inner(wrt)
+    bound = pipeline.function(t.fn, inner, "vjp", _kinds(args), options, True)
+    value, backward = bound.fn(*args, **t.kwargs)
 
     def vjp_fn(cotangent):
         _check_shape(cotangent, value, f"vjp({_name(f)}): the cotangent")
-        return _finish(backward(cotangent), args, wrt, many)
+        return _finish(backward(cotangent), args, inner, many)
     return value, vjp_fn
 
 
@@ -258,8 +265,10 @@ def jvp(f, primals, tangents, *, optimize=True):
         directional, i, extra = _along(derivative, primals, tangents, options)
         g = grad(directional, wrt=i, optimize=options)(*primals, *extra, *dots)
         return f(*primals), like(g, primals[i])
-    bound = _bound(f, wrt, "jvp", primals, options)
-    value, tangent = bound.fn(*dots, *primals)
+    t = targets.resolve(f, primals)
+    inner = t.inner(wrt)
+    bound = pipeline.function(t.fn, inner, "jvp", _kinds(t.args), options, True)
+    value, tangent = bound.fn(*dots, *t.args, **t.kwargs)
     return value, like(tangent, value)
 
 

@@ -441,36 +441,46 @@ def function(target, wrt, kind, kinds=(), options=None, warn=False):
 _directionals = {}
 
 
-def directional(inner, wrt, kinds, options):
+def directional(inner, wrt, kinds, options, positions=None, fixed=None):
     """A generated function ``D(*args, *tangents)`` returning the tangent of ``inner`` at ``args`` along
     ``tangents`` (one per index in ``wrt``): forward-mode code, plain enough to be differentiated again
-    in either mode. Its source is registered, so s2sad reads it like a user function."""
+    in either mode. Its source is registered, so s2sad reads it like a user function.
+
+    ``fixed``: parameter position -> value that ``inner`` gets and ``D`` does not take (a bound method's
+    object, a partial's arguments; targets.py); ``positions``: where each of ``D``'s arguments goes."""
     options = options or Options()
-    key = (id(inner), tuple(wrt), tuple(kinds), options.key())      # per function object: closures differ
+    fixed = dict(fixed or {})
+    positions = tuple(positions) if positions is not None else tuple(k for k in range(len(kinds)) if k not in fixed)
+    held = tuple(sorted(fixed.items()))
+    key = (id(inner), tuple((k, id(v)) for k, v in held), positions, tuple(wrt), tuple(kinds), options.key())
     entry = _directionals.get(key)
-    if entry is not None and entry[0] is inner and entry[2].valid():
-        return entry[1]
+    if entry is not None and entry[0] is inner and all(a is b for (_, a), (_, b) in zip(entry[1], held)) \
+            and entry[3].valid():
+        return entry[2]
     with _lock:
         import inspect
         params = [p.name for p in inspect.signature(inner).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(kinds)]   # the ones passed
         if len(params) < len(kinds):
             params = params + [f"_a{k}" for k in range(len(params), len(kinds))]
-        taken = set(params)
-        namer = N.Namer(taken | {"_jvp"})
+        namer = N.Namer(set(params) | {"_jvp"})
         dots = [namer.fresh(f"{params[i]}_dot") for i in wrt]
+        held_names = {k: namer.fresh(f"_{params[k]}") for k in fixed}
+        own = [params[k] for k in positions]
+        passed = [held_names.get(k, params[k]) for k in range(len(params))]
         base = getattr(inner, "__name__", "f")
         name = namer.fresh(f"{base if base.isidentifier() else 'lambda_'}_along")
-        text = (f"def {name}({', '.join(params + dots)}):\n"
-                f"    return _jvp({', '.join(dots + params)})[1]\n")
+        text = (f"def {name}({', '.join(own + dots)}):\n"
+                f"    return _jvp({', '.join(dots + passed)})[1]\n")
         link = Link(target=inner, wrt=tuple(wrt), kind="jvp", kinds=tuple(kinds[:len(params)]), options=options)
         owner = _owner(inner)
         fn_globals = owner.__globals__ if owner is not None else {"__builtins__": builtins}
-        fn, links = emit.compile_function(text, name, fn_globals, {}, {"_jvp": link}, f"directional derivative of "
+        bindings = {"_jvp": link, **{held_names[k]: v for k, v in fixed.items()}}
+        fn, links = emit.compile_function(text, name, fn_globals, {}, bindings, f"directional derivative of "
                                           f"{getattr(inner, '__qualname__', name)}")
         front_source.register_generated(fn.__code__, text, f"<s2sad {name}>")
         linked = emit.resolve_links(links, resolve_link)
         if len(_directionals) > 4096:              # closures made in a loop: do not keep them all alive
             _directionals.clear()
-        _directionals[key] = (inner, fn, linked[0])
+        _directionals[key] = (inner, held, fn, linked[0])
         return fn
