@@ -42,6 +42,35 @@ def user_function(obj):
     return not any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
 
 
+class Dynamic:
+    """A call of a function known only when the code runs: a parameter or a variable holding a function
+    (``act(h)``, ``f(a)(x)``, ``fs[i](x)``), a method of an object (``self.predict(w, X)``). The generated code
+    asks s2sad for its derivative then (``s2sad.vjp``/``s2sad.jvp``, whatever the function is: a user's, a
+    lambda, a method, a partial, a primitive with rules), so it needs s2sad at run time."""
+
+    def __init__(self, func):
+        self.func = func                   # the callee expression (an atom, or ``obj.method``)
+
+
+_ARRAY_METHODS = set(dir(__import__("numpy").ndarray)) | set(dir(list)) | set(dir(dict)) | set(dir(tuple))
+
+
+def dynamic(value, op, scope):
+    """A Dynamic for the call ``value`` when its function is known only at run time, else None. Methods named
+    like the ones of arrays, lists and dicts stay static (their rules are looked up by name)."""
+    from .analysis.ops import UNKNOWN
+    if not isinstance(value, gast.Call) or op.primitive is not UNKNOWN:
+        return None
+    func = value.func
+    if isinstance(func, gast.Attribute):
+        if func.attr in _ARRAY_METHODS:
+            return None
+        return Dynamic(func)
+    if isinstance(func, gast.Name):
+        return Dynamic(func)
+    return None
+
+
 class Nested:
     """A function defined inside a differentiated function, lifted (front/lift.py): differentiated from its
     lifted tree, with the enclosing user function's globals and closure cells. Equal when the enclosing

@@ -17,8 +17,16 @@ import numpy as np
 
 from .tree import AdjTuple
 
-__all__ = ["grad_call", "grad_call_args_grad", "grad_call_tangent", "jvp_primals_grad", "jvp_tangents_grad",
+__all__ = ["dynamic_vjp", "grad_call", "grad_call_args_grad", "grad_call_tangent", "jvp_primals_grad", "jvp_tangents_grad",
            "jvp_primals_tangent", "jvp_tangents_tangent"]
+
+
+def dynamic_vjp(f, wrt, *args, **kwargs):
+    """``(f(*args, **kwargs), pullback)`` for a function known only at run time (calls.Dynamic): the pullback
+    returns the adjoints of the arguments at ``wrt`` (one bare, several as a tuple), as a linked vjp does."""
+    from .api import vjp
+    value, pullback = vjp(f, *args, wrt=wrt[0] if len(wrt) == 1 else tuple(wrt), **kwargs)
+    return value, pullback
 
 
 def grad_call(f, wrt, *args):

@@ -460,6 +460,17 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                              "format, an f-string) on its way to the result; the derivative cannot follow it", s,
                              hint="keep the number a number (use it directly, or stop_gradient if it is meant "
                                   "to be a constant)")
+    for s in N.statements(fn.body):
+        for node in gast.walk(s):
+            if isinstance(node, gast.Lambda):
+                params = {a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+                captured = set(names_in(node.body)) - params
+                if captured & varied:
+                    raise unit.error(UnsupportedSyntaxError, f"this lambda reads `{sorted(captured & varied)[0]}`, "
+                                     "which is being differentiated, and is used as a value: s2sad cannot follow "
+                                     "the derivative through it", s,
+                                     hint="pass that value to the function as an argument, or call a `def` "
+                                          "function directly")
     looped = {id(st) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
               for st in N.statements(loop.body)}
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"

@@ -32,6 +32,7 @@ def f_jvp(x_dot, x, y):
     z_dot = _s2.broadcast(a_dot * y, z)
     return (z, z_dot)
 """
+import functools
 import inspect
 import operator
 
@@ -293,11 +294,37 @@ class _Tangent:
             return self.unit.lifted[value.func.id]
         if op.primitive is not UNKNOWN and calls.user_function(op.primitive):
             return op.primitive
-        return None
+        return calls.dynamic(value, op, self.unit.scope)
+
+    def dynamic_call(self, s, target, callee):
+        """``y = f(a, b)`` with ``f`` known only at run time: ``y, y_dot = s2sad.jvp(f, (a, b), (a_dot, None))``."""
+        unit = self.unit
+        value = s.value
+        if set(names_in(callee.func)) & unit.facts.varied:
+            raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
+                             "on a value being differentiated (a closure or an object made from it)", s,
+                             hint="pass the differentiated values to the function as arguments")
+        func = N.clone(callee.func)
+        if value.keywords:
+            if any(set(names_in(k.value)) & self.active for k in value.keywords):
+                raise unit.error(UnsupportedSyntaxError, "a differentiated value is passed by keyword to "
+                                 f"`{N.unparse(callee.func)}`, a function known only when the code runs", s,
+                                 hint="pass it by position")
+            bind_keywords = unit.aliases.ref(functools.partial, "partial")
+            func = N.call(bind_keywords, [func], {k.arg: N.clone(k.value) for k in value.keywords})
+        primals = N.tup([N.clone(a) for a in value.args])
+        tangents = N.tup([self.tangent_of(a) if set(names_in(a)) & self.active else N.const(None)
+                          for a in value.args])
+        call = N.call(unit.aliases.ref(api_jvp(), "s2sad_jvp"), [func, primals, tangents])
+        both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()), call)
+        both.replaces_primal = True
+        return [both]
 
     def user_call(self, s, op, target, callee):
         """``y = g(a, b)``: ``y, y_dot = g_jvp(a_dot, a, b)`` with g's own tangent code."""
         unit = self.unit
+        if isinstance(callee, calls.Dynamic):
+            return self.dynamic_call(s, target, callee)
         lifted = callee if hasattr(callee, "node") else None
         signature, positional = calls.signature_of(callee, lifted)
         wrt = calls.differentiated_arguments(unit, s, op, signature, positional, self.active)
@@ -347,6 +374,11 @@ class _Tangent:
                                    hint=f"register one with `@s2sad.rules.jvp({label})`")
         return self.unit.error(NoRuleError, f"cannot differentiate `{label}`: no derivative rule", s,
                                hint=f"register one with `@s2sad.rules.jvp({label})`")
+
+
+def api_jvp():
+    from ..api import jvp
+    return jvp
 
 
 def _stored(loop):

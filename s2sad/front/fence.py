@@ -53,24 +53,7 @@ def run(source):
             if node.args.vararg is not None or node.args.kwarg is not None:
                 raise source.error(UnsupportedSyntaxError, "functions with *args or **kwargs parameters cannot "
                                    "be differentiated", node, hint="name each parameter")
-        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
-            continue
-        for child in gast.iter_child_nodes(node):
-            if isinstance(child, gast.Lambda) and not (isinstance(node, gast.Assign) and len(node.targets) == 1
-                                                       and isinstance(node.targets[0], gast.Name)) \
-                    and not _applied_in_place(node, child):
-                raise source.error(UnsupportedSyntaxError, "a lambda must be assigned to a name to be differentiated",
-                                   child, hint="write `f = lambda ...` on its own line, then call f")
 
-
-def _applied_in_place(parent, lam):
-    """``map(lambda v: ..., xs)``, ``filter(lambda ...)``, ``sorted(xs, key=lambda ...)``, ``max``/``min`` with
-    ``key=``: the lambda's body is written in place where it is applied (front/normalize.py)."""
-    if isinstance(parent, gast.Call) and isinstance(parent.func, gast.Name):
-        return parent.func.id in ("map", "filter") and parent.args and parent.args[0] is lam
-    if isinstance(parent, gast.keyword) and parent.arg == "key":
-        return True
-    return False
 
 
 def _check(source, node, outer):

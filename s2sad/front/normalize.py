@@ -561,6 +561,8 @@ class _Lowering:
             return self.atom(node)
         if isinstance(node, gast.JoinedStr):
             return N.clone(node)              # f-strings are never differentiated
+        if isinstance(node, gast.Lambda):
+            return N.clone(node)              # a function value (analysis/effects.py: none made from a varied value)
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
                 raise self.error("`**` in a dict literal is not supported", self.stmt_, hint="write out the keys")

@@ -30,11 +30,11 @@ import gast
 import numpy as np
 
 from .. import nodes as N
-from .. import calls, runtime, tree
+from .. import calls, nested, runtime, tree
 from ..analysis import shapes as shape_facts
 from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
-from ..errors import NoRuleError, TransformError
+from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
@@ -208,7 +208,7 @@ def _callee(sweep, s, op):
         return sweep.unit.lifted[value.func.id]
     if op.primitive is not UNKNOWN and calls.user_function(op.primitive):
         return op.primitive
-    return None
+    return calls.dynamic(value, op, sweep.unit.scope)
 
 
 def _note_call(sweep, s):
@@ -232,6 +232,8 @@ def _link_call(sweep, s, op, callee):
     if id(s) in sweep.calls:
         return sweep.calls[id(s)]
     unit = sweep.unit
+    if isinstance(callee, calls.Dynamic):
+        return _dynamic_call(sweep, s, callee)
     lifted = callee if not callable(callee) or hasattr(callee, "node") else None
     signature, positional = calls.signature_of(callee, lifted)
     wrt = calls.differentiated_arguments(unit, s, op, signature, positional, sweep.active)
@@ -269,11 +271,37 @@ def _link(sweep, callee, indices, kinds, lifted):
     return unit.aliases.ref(link, f"{name}_vjp")
 
 
+def _dynamic_call(sweep, s, callee):
+    """``y, y_pullback = s2sad_vjp(f, wrt, a, b)`` for a function known only at run time (calls.Dynamic)."""
+    unit = sweep.unit
+    value = s.value
+    if set(names_in(callee.func)) & unit.facts.varied:
+        raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
+                         "on a value being differentiated (a closure or an object made from it)", s,
+                         hint="pass the differentiated values to the function as arguments")
+    for k in value.keywords:
+        if set(names_in(k.value)) & sweep.active:
+            raise unit.error(UnsupportedSyntaxError, f"a differentiated value is passed by keyword (`{k.arg}=`) to "
+                             f"`{N.unparse(callee.func)}`, a function known only when the code runs", s,
+                             hint="pass it by position")
+    wrt = [(k, a) for k, a in enumerate(value.args) if set(names_in(a)) & sweep.active]
+    if not wrt:
+        return None
+    target = s.targets[0]
+    base = target.id if isinstance(target, gast.Name) else "call"
+    helper = unit.aliases.ref(nested.dynamic_vjp, "s2sad_vjp")
+    call = Call(pullback=unit.namer.derived(base, "pullback"), func=helper, wrt=wrt,
+                lead=[N.clone(callee.func), N.tup([N.const(k) for k, _ in wrt])])
+    sweep.calls[id(s)] = call
+    return call
+
+
 class Call:
     """A call of a user function on the differentiated path: ``y, pullback = f_vjp(...)`` in the forward sweep."""
 
-    def __init__(self, pullback, func, wrt, checkpoint=None, rng=None):
+    def __init__(self, pullback, func, wrt, checkpoint=None, rng=None, lead=()):
         self.pullback, self.func, self.wrt, self.checkpoint, self.rng = pullback, func, wrt, checkpoint, rng
+        self.lead = list(lead)             # arguments before the call's own (a dynamic call's function, wrt)
 
 
 def user_call(sweep, s, op, g, defined, out, callee):

@@ -127,7 +127,7 @@ class _Realize:
             return [N.located(N.assign(call.rng, states), s), s]
         target = s.targets[0]
         s.targets = [N.tup([N.as_store(target), N.store(call.pullback)], gast.Store())]
-        s.value = gast.Call(func=N.clone(call.func), args=s.value.args, keywords=s.value.keywords)
+        s.value = gast.Call(func=N.clone(call.func), args=call.lead + s.value.args, keywords=s.value.keywords)
         return [s]
 
     # --- backward sweep ----------------------------------------------------------------------

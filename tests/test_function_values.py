@@ -1,0 +1,145 @@
+"""Functions as values inside differentiated code: a list of activations, a default argument holding a
+function, a curried call ``f(a)(x)``, a function passed to a helper, lambdas as arguments, methods of an
+object calling each other. s2sad asks for the callee's derivative when the generated code runs
+(calls.Dynamic). Checked against central differences, forward against reverse, second order, and a twin
+calling the functions directly."""
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.testing import check_grads
+
+W = np.array([0.3, -0.5])
+X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.1]])
+
+
+class Model:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def predict(self, w, X):
+        return np.tanh(X @ w) * self.scale
+
+    def loss(self, w, X):
+        return np.sum(self.predict(w, X) ** 2)
+
+
+MODEL = Model(1.5)
+ACTIVATIONS = [np.tanh, lambda v: v * v, np.sin]
+
+
+def layered(w):
+    h = w
+    for act in ACTIVATIONS:
+        h = act(h)
+    return np.sum(h)
+
+
+def layered_twin(w):
+    return np.sum(np.sin(np.tanh(w) ** 2))
+
+
+def with_default(w, nonlinearity=np.tanh):
+    return np.sum(nonlinearity(w) * w)
+
+
+def with_default_twin(w):
+    return np.sum(np.tanh(w) * w)
+
+
+def curried(a):
+    return lambda v: v * a
+
+
+def uses_curried(w):
+    return np.sum(curried(2.0)(w) * w)
+
+
+def uses_curried_twin(w):
+    return np.sum(2.0 * w * w)
+
+
+def apply(f, w):
+    return np.sum(f(w))
+
+
+def passes_functions(w):
+    return apply(np.sin, w) + apply(lambda v: v ** 3, w)
+
+
+def passes_functions_twin(w):
+    return np.sum(np.sin(w)) + np.sum(w ** 3)
+
+
+def global_method(w):
+    return MODEL.loss(w, X)
+
+
+def global_method_twin(w):
+    return np.sum((np.tanh(X @ w) * 1.5) ** 2)
+
+
+def method_of_an_argument(w, model):
+    return model.loss(w, X) + np.sum(model.predict(w, X))
+
+
+def method_of_an_argument_twin(w, model):
+    p = np.tanh(X @ w) * 1.5
+    return np.sum(p ** 2) + np.sum(p)
+
+
+PAIRS = [(layered, layered_twin, ()), (with_default, with_default_twin, ()), (uses_curried, uses_curried_twin, ()),
+         (passes_functions, passes_functions_twin, ()), (global_method, global_method_twin, ()),
+         (method_of_an_argument, method_of_an_argument_twin, (MODEL,))]
+
+
+@pytest.mark.parametrize("f, twin, rest", PAIRS, ids=[p[0].__name__ for p in PAIRS])
+def test_function_values_against_differences_and_a_twin(f, twin, rest):
+    args = (W,) + rest
+    assert f(*args) == pytest.approx(twin(*args), rel=1e-12)
+    check_grads(f, args, order=2)
+    np.testing.assert_allclose(s2sad.grad(f)(*args), s2sad.grad(twin)(*args), rtol=1e-10)
+    np.testing.assert_allclose(s2sad.grad(f, optimize=False)(*args), s2sad.grad(twin)(*args), rtol=1e-10)
+
+
+def test_methods_calling_methods_of_the_same_object():
+    check_grads(MODEL.loss, (W, X), order=2)
+
+
+def closes_over_a_differentiated_value(w):
+    scale = w[0] * 2.0
+    f = curried(scale)                      # a function made from a value being differentiated
+    return np.sum(f(w))
+
+
+def lambda_reading_a_differentiated_value(w):
+    a = w * 2.0
+    return apply(lambda v: v * a, w)
+
+
+def differentiated_value_by_keyword(w):
+    return np.sum(keyword_helper(1.0, t=w))
+
+
+def keyword_helper(c, t):
+    return t * c
+
+
+FORWARD_OF = keyword_helper
+
+
+def calls_a_function_value_by_keyword(w):
+    f = FORWARD_OF
+    return np.sum(f(1.0, t=w))
+
+
+@pytest.mark.parametrize("f, message", [
+    (closes_over_a_differentiated_value, "depends on a value being differentiated"),
+    (lambda_reading_a_differentiated_value, "this lambda reads `a`, which is being differentiated"),
+    (calls_a_function_value_by_keyword, "passed by keyword"),
+])
+def test_function_values_it_cannot_follow_are_refused(f, message):
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
+        s2sad.grad(f)(W)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
+        s2sad.jvp(f, (W,), (np.ones(2),))
