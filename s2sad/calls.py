@@ -76,23 +76,25 @@ class Nested:
     lifted tree, with the enclosing user function's globals and closure cells. Equal when the enclosing
     function and the lifted text are."""
 
-    def __init__(self, owner, node, filename, first_line, lines):
+    def __init__(self, owner, node, filename, first_line, lines, siblings=None):
         self.owner = owner                 # the enclosing user function object (its globals and cells)
         self.name = self.__name__ = node.name
         self.__qualname__ = f"{getattr(owner, '__qualname__', '?')}.<locals>.{node.name}"
         self._node = N.clone(node)
         self.text = N.unparse(node)
         self.filename, self.first_line, self.lines = filename, first_line, tuple(lines)
+        # the functions lifted beside it (front/lift.Lifted by name): it may call them
+        self.siblings = dict(siblings or {})
+        self._key = (self.name, self.text, tuple(sorted((k, N.unparse(v.node)) for k, v in self.siblings.items())))
 
     def tree(self):
         return N.clone(self._node)
 
     def __hash__(self):
-        return hash((id(self.owner), self.name, self.text))
+        return hash((id(self.owner), self._key))
 
     def __eq__(self, other):
-        return isinstance(other, Nested) and self.owner is other.owner and self.name == other.name \
-            and self.text == other.text
+        return isinstance(other, Nested) and self.owner is other.owner and self._key == other._key
 
 
 

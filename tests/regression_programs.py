@@ -349,6 +349,26 @@ def callee_changes_a_temporary(x):          # what it changes nobody else reads:
     return np.sum(y * y)
 
 
+def alias_made_in_a_branch(x):              # vel += 1 changes other too: other is vel on one path
+    if x[0] > 0:
+        vel = x * 1.0
+        other = vel
+    else:
+        vel = x * 2.0
+        other = 0.0
+    vel += 1
+    return np.sum(other)
+
+
+def alias_of_an_argument_in_a_branch(x):    # the fuzzer's: vel is x on one path, x += 1 changes both
+    if x[0] > 0:
+        vel = x
+    else:
+        vel = 0.0
+    x += 1
+    return np.sum(vel)
+
+
 def through_repr(x):
     y = float(repr(x))
     return y * x
@@ -402,11 +422,26 @@ def fz_dictcomp_of_zipped_rows(x, a):        # the zero adjoint of a (key, row) 
     return np.sum(d['scale']) * x
 
 
+def fz_nested_calls_its_sibling(x, m=1):     # a nested function calling another: defined in its code too
+    def mix(t):
+        return x * t
+
+    def act(t):
+        c = mix(t=1.5)
+        return np.sum(c * t)
+    return act(0.5) + np.sum(x)
+
+
+CASES["fz_nested_calls_its_sibling"] = (fz_nested_calls_its_sibling, (np.array([1.2, -0.9, 0.4]),), (0,))
+
 CASES["fz_dictcomp_of_zipped_rows"] = (fz_dictcomp_of_zipped_rows, (0.9, np.array([[0.8, 0.2, -0.1],
                                                                                   [0.2, 1.0, -0.4],
                                                                                   [0.9, 0.9, -0.5]])), (0, 1))
 
 REFUSED = {
+    "alias_made_in_a_branch": (alias_made_in_a_branch, (np.array([1.2, -0.9, 0.4]),), (0,), "share memory"),
+    "alias_of_an_argument_in_a_branch": (alias_of_an_argument_in_a_branch, (np.array([1.2, -0.9, 0.4]),), (0,),
+                                         "share memory"),
     "callee_changes_argument": (callee_changes_argument, (0.5, np.array([1.0, 2.0])), (1,), "changes its argument"),
     "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),
     "update_while_iterating": (update_while_iterating, (np.array([0.5, 1.0]),), (0,), "walks it"),

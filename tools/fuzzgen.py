@@ -77,7 +77,7 @@ STMT_WEIGHTS = {
     "for_range": 3, "for_array": 2, "for_rows": 1, "for_list": 1, "for_zip": 1, "for_enumerate": 1,
     "for_reversed": 1, "for_else": 0.7, "while_counter": 1, "while_data": 1.2, "taylor": 0.5,
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
-    "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6,
+    "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
 }
 
 EXPR_WEIGHTS = {
@@ -1768,6 +1768,33 @@ class Gen:
         self.define(tm, S, 2.0)
         self.define(tt, S, 2.0)
         self.define(k, I, lo=1, hi=12)
+
+    def st_function_values(self):
+        """Functions as values: a list of activations applied in a loop, or a function chosen by a branch."""
+        vs = [v for v in self.writable() if v.ty[0] in ("S", "V") and not v.readonly]
+        if not vs:
+            return False
+        z = self.rng.choice(vs)
+        self.features.add("function_values")
+        if self.chance(0.6) and len(self.loops) < 2:
+            acts = self.rng.sample(["np.tanh", "np.sin", "lambda v: 0.5 * v", "lambda v: v / (1.0 + v * v)",
+                                    "math.tanh" if z.ty == S else "np.cos"], self.rng.choice([2, 3]))
+            name = self.fresh(["acts", "layers", "fns"], ("FNLIST",))
+            act = self._loop_var(["act", "fn", "phi"])
+            self.emit(f"{name} = [{', '.join(acts)}]")
+            self.emit(f"for {act} in {name}:")
+            self.indent += 1
+            self.emit(f"{z.name} = {act}({z.name})")
+            self.indent -= 1
+            self.define(name, ("FNLIST",), 1.0, readonly=True)
+            z.mag = max(z.mag, 1.0)
+            return
+        fn = self.fresh(["fn", "phi", "act"], ("FNVAL",))
+        c = self.cond(0)
+        self.emit(f"{fn} = np.sin if {c.text} else np.tanh")
+        self.emit(f"{z.name} = {fn}({z.name}) * 1.5")
+        self.define(fn, ("FNVAL",), 1.0, readonly=True)
+        z.mag = 1.5
 
     def st_logistic(self):
         """The logistic function written in steps (``e = np.exp(-z)`` ... ``p = 1.0 / (1.0 + e)``), the

@@ -332,7 +332,7 @@ class _Tangent:
         kinds = calls.argument_kinds(unit, op, signature, positional, indices)
         if lifted is not None:
             link_target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
-                                       unit.source.lines)
+                            unit.source.lines, siblings=unit.lifted)
             name = lifted.node.name
         else:
             link_target = unwrap(callee)

@@ -187,7 +187,10 @@ class _Lowering:
         for t in targets:
             for n in gast.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                    self.shares[n.id] = set(sources) - {n.id}
+                    if self.nesting:                       # in a branch or loop: what it may share adds up
+                        self.shares[n.id] = self.shares.get(n.id, set()) | (set(sources) - {n.id})
+                    else:
+                        self.shares[n.id] = set(sources) - {n.id}
                     if not self.nesting and n.id not in sources:
                         self.rebound.add(n.id)
         if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):

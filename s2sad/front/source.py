@@ -80,6 +80,15 @@ def of_nested(nested):
     """The Source of a function defined inside another (calls.Nested): its lifted tree, with the
     enclosing function's file, lines and line numbers."""
     tree = nested.tree()
+    siblings = getattr(nested, "siblings", {})
+    called, todo = [], [tree]
+    while todo:                                   # the functions lifted beside it that it calls, transitively
+        for n in gast.walk(todo.pop()):
+            if isinstance(n, gast.Name) and n.id in siblings and n.id != tree.name and n.id not in called:
+                called.append(n.id)
+                todo.append(siblings[n.id].node)
+    # defined first in its body, as they were beside it (lifted: they read none of the outer locals)
+    tree.body = [copy.deepcopy(siblings[n].node) for n in called] + tree.body
     return Source(fn=None, tree=tree, filename=nested.filename, first_line=nested.first_line,
                   lines=list(nested.lines))
 

@@ -259,7 +259,7 @@ def _link(sweep, callee, indices, kinds, lifted):
     if lifted is not None:
         name = lifted.node.name
         target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
-                              unit.source.lines)
+                            unit.source.lines, siblings=unit.lifted)
     else:
         target = unwrap(callee)
         name = target.__name__
