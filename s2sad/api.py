@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 
 from . import markers, pipeline, targets
-from .errors import WrtError
+from .errors import WrtError, user_frames
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import resolve as resolve_options
@@ -179,6 +179,7 @@ def _wrapper(f, wrt, value_too, optimize):
         value, grads = bound.fn(*full, **kwargs)
         grads = _finish(grads, args, inner, many)
         return (value, grads) if value_too else grads
+    call = user_frames(call)
     functools.update_wrapper(call, unwrap(f))
     call.__wrapped__ = None
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"
@@ -202,6 +203,7 @@ def grad(f, wrt=None, *, optimize=True):
     return _wrapper(f, wrt, False, optimize)
 
 
+@user_frames
 def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     """Run ``f``'s forward sweep once: returns ``(value, vjp_fn)``.
 
@@ -219,6 +221,7 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
         directions[i] = args[i]
         directional, i, extra = _along(derivative, args, directions, options)
 
+        @user_frames
         def vjp_fn(cotangent):
             return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, *extra,
                                                                                      like(cotangent, args[i]))
@@ -228,6 +231,7 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     bound = pipeline.function(t.fn, inner, "vjp", _kinds(args), options, True)
     value, backward = bound.fn(*args, **t.kwargs)
 
+    @user_frames
     def vjp_fn(cotangent):
         _check_shape(cotangent, value, f"vjp({_name(f)}): the cotangent")
         return _finish(backward(cotangent), args, inner, many)
@@ -241,6 +245,7 @@ def _single(derivative):
     return derivative
 
 
+@user_frames
 def jvp(f, primals, tangents, *, optimize=True):
     """Forward mode: ``(f(*primals), tangent of the value)`` along ``tangents``.
 
@@ -303,6 +308,7 @@ def jacobian(f, wrt=0, mode="reverse", *, optimize=True):
         raise ValueError(f"jacobian mode must be 'reverse' or 'forward', got {mode!r}")
     indices, many = wrt_indices(f, wrt)
 
+    @user_frames
     def jac(*args):
         _check_differentiable(args, indices, f"jacobian({_name(f)})")
         blocks = []
@@ -334,6 +340,7 @@ def hessian(f, wrt=0, *, optimize=True):
         raise WrtError("hessian takes one argument index as wrt")
     columns = jacobian(grad(f, index[0], optimize=optimize), index[0], mode="forward", optimize=optimize)
 
+    @user_frames
     def hess(*args):
         _check_differentiable(args, index, f"hessian({_name(f)})")
         return columns(*args)
@@ -355,6 +362,7 @@ def hvp(f, wrt=0, *, optimize=True):
     k = index[0]
     gradient = grad(f, k, optimize=optimize)
 
+    @user_frames
     def product(*args_and_v):
         position = k if k >= 0 else len(args_and_v) - 1 + k
         if not 0 <= position < len(args_and_v) - 1:
@@ -388,6 +396,7 @@ def differentiable(fn=None, *, wrt=0):
     return wrapper
 
 
+@user_frames
 def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
     """The generated derivative code of ``f`` as a string.
 
@@ -404,6 +413,7 @@ def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"
                              resolve_options(optimize)).text
 
 
+@user_frames
 def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
     """Print the generated derivative code of ``f`` (for example ``args``, if given);
     ``mode="forward"`` prints the tangent code."""

@@ -58,3 +58,40 @@ class NonScalarOutputError(S2SadError, ValueError):
 
 class ZeroGradientWarning(UserWarning):
     """The differentiated output does not depend on a ``wrt`` argument: its derivative is zero."""
+
+
+# --- short tracebacks --------------------------------------------------------------------------------
+_PACKAGE = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+
+
+def user_frames(fn):
+    """Decorate a public entry point: an exception leaving it carries a traceback without s2sad's own frames
+    (the user's and the generated code's stay), as JAX filters its tracebacks. ``S2SAD_TRACEBACK=full``
+    in the environment keeps every frame."""
+    import functools
+    import os
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
+                raise
+            if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
+                exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
+            raise exc.with_traceback(_without_internal_frames(exc.__traceback__)) from None
+    return entry
+
+
+def _without_internal_frames(tb):
+    import types
+    frames = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+            frames.append(tb)
+        tb = tb.tb_next
+    out = None
+    for t in reversed(frames):
+        out = types.TracebackType(out, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return out

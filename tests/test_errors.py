@@ -1180,3 +1180,30 @@ def i_nondiff_unused_call(x):
 
 def test_unused_non_differentiable_call_on_a_differentiated_value():
     np.testing.assert_allclose(s2sad.grad(i_nondiff_unused_call)(x3()), 2.0 * x3())
+
+
+def refused_in_a_callee(t):
+    try:
+        return t * 2
+    except ValueError:
+        return t
+
+
+def calls_a_refused_callee(x):
+    return np.sum(refused_in_a_callee(x) * x)
+
+
+def test_refusal_in_a_callee_names_its_line_with_a_short_traceback(monkeypatch):
+    import traceback
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(calls_a_refused_callee)(x3())
+    line = inspect.getsourcelines(refused_in_a_callee)[1] + 1
+    assert str(info.value).startswith(f"{__file__}:{line}: try/except cannot be differentiated")
+    package = os.path.dirname(s2sad.__file__)
+    internal = [f for f in traceback.extract_tb(info.value.__traceback__) if f.filename.startswith(package)]
+    assert len(internal) <= 1, internal                    # only the entry point's own line
+    monkeypatch.setenv("S2SAD_TRACEBACK", "full")
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(calls_a_refused_callee)(x3())
+    internal = [f for f in traceback.extract_tb(info.value.__traceback__) if f.filename.startswith(package)]
+    assert len(internal) > 5
