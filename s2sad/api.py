@@ -68,6 +68,19 @@ def _check_differentiable(args, wrt, fname):
                 raise WrtError(f"{fname}: argument {i} is complex; s2sad differentiates real floats only")
 
 
+def _check_positional(fn, inner, fname):
+    """``wrt`` must name parameters: an argument that lands in ``*args`` is refused (s2sad would differentiate
+    the whole tuple)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or not code.co_flags & inspect.CO_VARARGS:
+        return
+    n = code.co_argcount
+    for i in inner:
+        if i >= n or i < 0:
+            raise WrtError(f"{fname}: wrt={i} is an argument that lands in `*{code.co_varnames[n + code.co_kwonlyargcount]}`;"
+                           f" s2sad differentiates with respect to the named parameters (the first {n})")
+
+
 def _check_shape(given, expected, what):
     """``given`` (a tangent or cotangent) must have ``expected``'s structure and shapes: a mismatch is an
     error naming both, never a number computed by broadcasting."""
@@ -171,6 +184,7 @@ def _wrapper(f, wrt, value_too, optimize):
             plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
             inner = t.inner(wrt)
         _check_differentiable(args, inner, fname)
+        _check_positional(unwrap(plain), inner, fname)
         key = (_kinds(full), options)
         bound = cache.get((key, plain))
         if bound is None or not bound.valid():
@@ -228,6 +242,7 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
         return value, vjp_fn
     t = targets.resolve(f, args, kwargs)
     args, inner = t.args, t.inner(wrt)
+    _check_positional(t.fn, inner, f"vjp({_name(f)})")
     bound = pipeline.function(t.fn, inner, "vjp", _kinds(args), options, True)
     value, backward = bound.fn(*args, **t.kwargs)
 
@@ -272,6 +287,7 @@ def jvp(f, primals, tangents, *, optimize=True):
         return f(*primals), like(g, primals[i])
     t = targets.resolve(f, primals)
     inner = t.inner(wrt)
+    _check_positional(t.fn, inner, f"jvp({_name(f)})")
     bound = pipeline.function(t.fn, inner, "jvp", _kinds(t.args), options, True)
     value, tangent = bound.fn(*dots, *t.args, **t.kwargs)
     return value, like(tangent, value)

@@ -123,10 +123,13 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
         if not any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
                    for a in atoms):
             continue
-        if pname not in positional:
-            raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the `*args`/keyword-only "
+        if pname in positional:
+            wrt.append((positional.index(pname), atom))
+        elif signature.parameters[pname].kind is inspect.Parameter.VAR_POSITIONAL:
+            wrt.append((len(positional), N.tup(list(atom))))       # *args: the callee's tuple, after the others
+        else:
+            raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the keyword-only or **kwargs "
                              f"parameter `{pname}` of `{op.label}`", s, hint="make it an ordinary positional parameter")
-        wrt.append((positional.index(pname), atom))
     return sorted(wrt, key=lambda pair: pair[0])
 
 

@@ -229,6 +229,7 @@ if sys.version_info < (3, 11):
 
 
 def params(fn):
-    """The names of a function definition's parameters (positional, then keyword-only)."""
+    """The names of a function definition's parameters: positional, ``*args``, keyword-only, ``**kwargs``."""
     args = fn.args
-    return [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+    return [a.id for a in args.posonlyargs + args.args + [args.vararg] + args.kwonlyargs + [args.kwarg]
+            if a is not None]

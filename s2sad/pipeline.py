@@ -179,6 +179,11 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
         fn = front_source.unwrap(target)
         source = front_source.read(fn)
         owner = fn
+    fn_args = source.tree.args
+    if fn_args.vararg is not None:                 # the arguments past the positional ones are *args, a tuple
+        n = len(fn_args.posonlyargs) + len(fn_args.args)
+        kinds = tuple(kinds[:n]) + (None,) * (n - len(kinds)) + (tuple(kinds[n:]),) if len(kinds) > n \
+            else tuple(kinds)
     scope = Scope.of(owner, assigned_names(source.tree)) if owner is not None else Scope({}, {}, ())
     namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
     unit = Unit(fn=fn, owner=owner, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer),

@@ -61,8 +61,9 @@ class Unit:
 
     @property
     def params(self):
+        """The parameters ``wrt`` counts: the positional ones, then ``*args`` (a tuple) if there is one."""
         args = self.source.tree.args
-        return [a.id for a in args.posonlyargs + args.args]
+        return [a.id for a in args.posonlyargs + args.args] + ([args.vararg.id] if args.vararg is not None else [])
 
     @property
     def wrt_names(self):

@@ -363,8 +363,6 @@ SYNTAX = [
     (f_dict, '{"a": x}', None, "dict literals", "pass the values as separate arguments or in a tuple"),
     (f_set, "{1.0, 2.0}", None, "set literals", "use a tuple or a list"),
     (f_match, "match x:", None, "`match` statements", "use if/elif"),
-    (f_varargs, "def f_varargs(x, *rest):", None, "functions with *args or **kwargs parameters", "name each parameter"),
-    (f_varkw, "def f_varkw(x, **kw):", None, "functions with *args or **kwargs parameters", "name each parameter"),
     (f_no_return, "y = x * 2", None, "`return <value>`", None),
     (f_bare_return, "return", "return", "`return <value>`", "write `return <value>`"),
     (f_ends_in_call, "print(y)", None, "`return <value>`", None),
@@ -725,7 +723,7 @@ def u_callee_refused(x):
 
 def test_user_function_keyword_only_parameter():
     refused(u_keyword_only, s2sad.UnsupportedSyntaxError, "y = kwonly_helper(1.0, k=x)",
-            reason="cannot differentiate through the `*args`/keyword-only parameter `k` of `kwonly_helper`",
+            reason="cannot differentiate through the keyword-only or **kwargs parameter `k` of `kwonly_helper`",
             hint="make it an ordinary positional parameter")
 
 

@@ -406,12 +406,14 @@ def containers(fn, scope, kinds, known=None):
     """
     import operator as op_
     from .ops import COPY, PACK, DICT, classify
-    params = [a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+    params = N.params(fn)
     definitions = collections.defaultdict(list)
     for p, k in zip(params, kinds):
         definitions[p].append(("kind", k))
     for p in params[len(kinds):]:
         definitions[p].append(("kind", None))
+    if fn.args.vararg is not None:               # *args is a tuple, whatever the call passes
+        definitions[fn.args.vararg.id] = [("kind", ())]
     ranges = _range_names(fn, scope)
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):

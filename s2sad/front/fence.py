@@ -38,10 +38,6 @@ if hasattr(gast, "Match"):
 def run(source):
     """Raise UnsupportedSyntaxError for the first construct the passes cannot handle."""
     fn = source.tree
-    args = fn.args
-    if args.vararg is not None or args.kwarg is not None:
-        raise source.error(UnsupportedSyntaxError, "functions with *args or **kwargs parameters cannot be differentiated",
-                           fn, hint="name each parameter")
     for stmt in fn.body:
         _check(source, stmt, outer=fn)
     _check_returns(source, fn.body)

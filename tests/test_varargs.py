@@ -1,0 +1,46 @@
+"""``*args`` and ``**kwargs`` parameters: the differentiated function's own and its callees'.
+An argument landing in ``*args`` of a callee carries its derivative through the tuple; ``wrt`` names
+parameters (an argument landing in the caller's own ``*args`` is refused with a clear error)."""
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.testing import check_grads
+
+W = np.array([0.3, -0.5, 0.2, 0.7, 0.1])
+
+
+def concat_and_multiply(weights, *args):           # from Autograd's examples
+    cat = np.concatenate(args + (np.ones(1),))
+    return weights @ cat
+
+
+def uses_varargs_callee(w):
+    return np.sum(np.tanh(concat_and_multiply(w, np.array([1.0, 2.0]), w[:2] * 3.0)))
+
+
+def uses_varargs_callee_twin(w):
+    cat = np.concatenate([np.array([1.0, 2.0]), w[:2] * 3.0, np.ones(1)])
+    return np.sum(np.tanh(w @ cat))
+
+
+def own_varargs_and_kwargs(w, *rest, scale=2.0, **opts):
+    s = np.sum(w) * scale
+    for r in rest:
+        s = s + np.sum(r * w[:2])
+    return s * opts.get("factor", 1.0)
+
+
+def test_a_callee_with_varargs():
+    check_grads(uses_varargs_callee, (W,), order=2)
+    np.testing.assert_allclose(s2sad.grad(uses_varargs_callee)(W), s2sad.grad(uses_varargs_callee_twin)(W),
+                               rtol=1e-12)
+
+
+def test_the_differentiated_function_with_varargs_and_kwargs():
+    a, b = np.array([1.0, 2.0]), np.array([0.5, 0.5])
+    check_grads(own_varargs_and_kwargs, (W, a, b), order=2)
+    g = s2sad.grad(own_varargs_and_kwargs)
+    np.testing.assert_allclose(g(W, a, factor=3.0, scale=1.0), 3.0 * g(W, a, scale=1.0), rtol=1e-12)
+    with pytest.raises(s2sad.WrtError, match="lands in `\\*rest`"):
+        s2sad.grad(own_varargs_and_kwargs, wrt=1)(W, a)
