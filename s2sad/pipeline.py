@@ -91,7 +91,7 @@ def analyze(tree, unit):
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
-    effects_analysis.check(tree, unit, effects, varied)
+    effects_analysis.check(tree, unit, effects, varied, numbers)
     sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
                   ints=ints, aliases=dict(effects.classes))

@@ -23,7 +23,7 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
-    "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "added", "unzip", "unzip_grad", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -294,6 +294,30 @@ def sequence(items):
     return list(items)
 
 
+def added(a, b):
+    """``a + b`` for tangents that may be lists or tuples (added item by item, None as zero)."""
+    from .tree import add
+    return add(a, b)
+
+
+def unzip(rows):
+    """``list(zip(*rows))``: the rows' items regrouped, one tuple per position."""
+    return list(zip(*rows))
+
+
+def unzip_grad(g, rows):
+    """Adjoint of ``unzip(rows)``: ``g`` regrouped back, one adjoint per row (None where nothing flowed)."""
+    if g is None:
+        return None
+    n = len(rows)
+    out = [[None] * len(g) for _ in range(n)]
+    for j, column in enumerate(g):
+        if column is not None:
+            for i in range(n):
+                out[i][j] = column[i]
+    return AdjList(AdjTuple(adjoint_of(v) for v in row) if any(v is not None for v in row) else None for row in out)
+
+
 def keys_of(mapping):
     """A dict's keys as a list (what ``for k in d`` walks); keys carry no derivative."""
     return list(mapping)
@@ -337,8 +361,9 @@ def dict_values_grad(g, keys):
 
 
 def retyped(g, items):
-    """The adjoint of ``tuple(items)`` (``g``, a tuple's adjoint) as an adjoint of ``items``."""
-    if g is None:
+    """The adjoint of ``tuple(items)`` or ``list(items)`` (``g``, the new sequence's adjoint) as an adjoint of
+    ``items``."""
+    if g is None or isinstance(items, dict):           # a dict's keys carry no derivative
         return None
     if isinstance(items, np.ndarray):
         return np.array([zeros_like(x) if v is None else v for v, x in zip(g, items)], dtype=float).reshape(items.shape)

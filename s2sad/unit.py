@@ -50,6 +50,7 @@ class Unit:
     warn: bool = False         # warn when the output does not depend on a wrt argument
     discard: str = "_"         # a name for values the generated code does not use (not one of the user's)
     plan: object = None        # analysis/record.Plan of the reverse sweep (for tests and debugging)
+    versions: dict = field(default_factory=dict)   # front/versions.py: user name -> the names it became
 
     @property
     def mode(self):

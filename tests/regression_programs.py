@@ -438,7 +438,94 @@ CASES["fz_dictcomp_of_zipped_rows"] = (fz_dictcomp_of_zipped_rows, (0.9, np.arra
                                                                                   [0.2, 1.0, -0.4],
                                                                                   [0.9, 0.9, -0.5]])), (0, 1))
 
+# --- the long campaign (tools/fuzz.py --programs 20000 --seed 1000), minimized ----------------------
+def fz_lambda_beside_a_nested_def(x, steps=1):      # a nested function calling a lambda defined beside it
+    lin = lambda t: t
+
+    def mix(t=2.0):
+        val = t
+        d1 = lin(val)
+        return x * d1
+    return mix()
+
+
+def fz_default_argument_of_a_sibling(x, b):         # a nested function calling another with a default
+    def step(t, u=0.5):
+        return u * t
+
+    def act(t):
+        if np.sum(x) > 0:
+            pass
+        return step(1.0) * np.sum(x)
+    b -= act(b)
+    return b
+
+
+CASES["fz_lambda_beside_a_nested_def"] = (fz_lambda_beside_a_nested_def, (-0.023,), (0,))
+CASES["fz_default_argument_of_a_sibling"] = (fz_default_argument_of_a_sibling,
+                                             (np.array([[0.35, -1.19, 0.48], [0.96, -1.41, 1.09]]), 0.54), (0, 1))
+
+
+def fz_update_through_an_alias_made_in_a_branch(x, y):   # v is y on one path: v += a_i changes y
+    if 1.0:
+        v = y
+    else:
+        v = 1.0
+    for a_i in range(2):
+        v += a_i
+    return np.sum(y)
+
+
+def fz_argument_held_by_another_name(x):            # k1 is x: x /= 0.5 changes k1
+    if 0.5:
+        k1 = x
+    else:
+        k1 = 0.5
+    x /= 0.5
+    return np.sum(k1)
+
+
+def fz_reassigned_parameter_aliases_another(x, a, y):   # y = a makes y a; y /= 1.5 changes a
+    y = a
+    y /= 1.5
+    return np.sum(a)
+
+
+def fz_array_kept_in_a_dict(x, b):                  # d holds x: x *= 0.5 changes d["scale"]
+    d = {'scale': x, 'rate': b}
+    x *= 0.5
+    return np.sum(d['scale'])
+
+
+def fz_array_kept_in_a_list(x, a):                  # xs holds a: a += a changes the items appended
+    xs = []
+    for row in x:
+        a += a
+        xs.append(a)
+    return np.sum(xs)
+
+
+def fz_shadowed_capture(x):                         # fl's own u hides the enclosing u phi reads
+    for u, q1 in zip(x, np.ones(1)):
+        def phi(t):
+            return u * t
+        fl = lambda t, u: phi(t=2.0)
+        s = fl(1.0, 3.0)
+    return s
+
+
 REFUSED = {
+    "fz_update_through_an_alias_made_in_a_branch": (fz_update_through_an_alias_made_in_a_branch,
+                                                    (np.ones((2, 3)), np.array([-0.2, -1.4, 0.9])), (1,), "share memory"),
+    "fz_argument_held_by_another_name": (fz_argument_held_by_another_name, (np.array([0.35, 0.61, -0.65]),), (0,),
+                                         "share memory"),
+    "fz_reassigned_parameter_aliases_another": (fz_reassigned_parameter_aliases_another,
+                                                (np.ones(3), np.array([0.79, 1.48, -0.77, 1.10]), -1.14), (1,),
+                                                "share memory"),
+    "fz_array_kept_in_a_dict": (fz_array_kept_in_a_dict, (np.array([0.3, -0.7, 1.1]), 0.5), (0,), "share memory"),
+    "fz_array_kept_in_a_list": (fz_array_kept_in_a_list, (np.ones((3, 2)), np.array([0.3, -0.7])), (1,),
+                                "share memory"),
+    "fz_shadowed_capture": (fz_shadowed_capture, (np.array([0.3, -0.7]),), (0,), "has its own `u`"),
     "alias_made_in_a_branch": (alias_made_in_a_branch, (np.array([1.2, -0.9, 0.4]),), (0,), "share memory"),
     "alias_of_an_argument_in_a_branch": (alias_of_an_argument_in_a_branch, (np.array([1.2, -0.9, 0.4]),), (0,),
                                          "share memory"),

@@ -268,14 +268,13 @@ def f_walrus(x):
 
 
 def f_starred_call(x):
-    a = (x, x)
-    y = np.add(*a)
+    y = np.add(*(x, x))
     return np.sum(y)
 
 
 def f_starred_target(x):
-    a, *b = x
-    return a
+    a, *b = (x, x, 2.0)
+    return a * b[0] + b[1]
 
 
 def f_kwargs_call(x):
@@ -381,7 +380,9 @@ FENCE_NODE = {"f_try": "Try", "f_with": "With", "f_global": "Global", "f_nonloca
               "f_starred_target": "Starred", "f_dict": "Dict", "f_set": "Set", "f_match": "Match"}
 # gradient at x = 1.5 of the cases whose construct the fence no longer refuses, derived by hand
 SUPPORTED_GRAD = {"f_listcomp": 3.0,            # sum([0 x, 1 x, 2 x]) = 3 x
-                  "f_dict": 1.0}                # the dict is unused: sum(x) = x
+                  "f_dict": 1.0,                # the dict is unused: sum(x) = x
+                  "f_starred_call": 2.0,        # np.add(x, x) = 2 x
+                  "f_starred_target": 3.0}      # x * x + 2: 2 x
 
 
 def fence_refuses(fn):

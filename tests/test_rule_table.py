@@ -284,6 +284,8 @@ SPEC = [
     (float,                  [case(real()), case(nonzero())]),
     (tuple,                  [case([real(), real(), real()]), case([real(3), real(2, 3)]), case(real(4)),
                               case(real(2, 3))]),
+    (list,                   [case((real(), real(), real())), case((real(3), real(3))), case(real(4)),
+                              case(real(2, 3))]),
     # --- math ---
     (math.sin,               scalar(real)),
     (math.cos,               scalar(real)),

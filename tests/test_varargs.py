@@ -44,3 +44,56 @@ def test_the_differentiated_function_with_varargs_and_kwargs():
     np.testing.assert_allclose(g(W, a, factor=3.0, scale=1.0), 3.0 * g(W, a, scale=1.0), rtol=1e-12)
     with pytest.raises(s2sad.WrtError, match="lands in `\\*rest`"):
         s2sad.grad(own_varargs_and_kwargs, wrt=1)(W, a)
+
+
+def starred_unpack(x):
+    a, *rest, z = x
+    return a * np.sum(rest) + z * rest[0]
+
+
+def starred_unpack_twin(x):
+    return x[0] * np.sum(x[1:-1]) + x[-1] * x[1]
+
+
+def starred_display(x):
+    items = [*x[:2], 1.0, *np.sin(x[2:])]
+    pair = (*x[:1], 2.0)
+    return np.sum(np.stack(items) * 2.0) + pair[0] * pair[1]
+
+
+def starred_display_twin(x):
+    return np.sum(np.concatenate([x[:2], [1.0], np.sin(x[2:])]) * 2.0) + x[0] * 2.0
+
+
+def unzipped(x):
+    pairs = [(x[0], x[1]), (x[2], x[3]), (x[4], x[0])]
+    firsts, seconds = zip(*pairs)
+    return sum(firsts) * sum(s * s for s in seconds)
+
+
+def unzipped_twin(x):
+    return (x[0] + x[2] + x[4]) * (x[1] ** 2 + x[3] ** 2 + x[0] ** 2)
+
+
+def spread_constant_shape(x):
+    shape = (2, 3)
+    noise = np.zeros(*shape[:1]) + 1.0
+    return np.sum(x[:2] * noise)
+
+
+@pytest.mark.parametrize("f, twin", [(starred_unpack, starred_unpack_twin), (starred_display, starred_display_twin),
+                                     (unzipped, unzipped_twin), (spread_constant_shape, None)])
+def test_starred_forms(f, twin):
+    check_grads(f, (W,), order=2)
+    if twin is not None:
+        assert f(W) == pytest.approx(twin(W), rel=1e-12)
+        np.testing.assert_allclose(s2sad.grad(f)(W), s2sad.grad(twin)(W), rtol=1e-12)
+
+
+def spreads_a_differentiated_value(x):
+    return np.hypot(*x[:2])
+
+
+def test_a_differentiated_value_spread_with_a_star_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
+        s2sad.grad(spreads_a_differentiated_value)(W)

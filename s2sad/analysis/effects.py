@@ -298,7 +298,7 @@ def fresh_where_changed(fn, unit, change, name):
     return False
 
 
-def check(fn, unit, effects, varied):
+def check(fn, unit, effects, varied, numbers=frozenset()):
     """Refuse a change in place, through one name, of an object that carries derivatives and that
     another name may hold at that point: one assigned from it earlier on the way there, or in an
     earlier iteration of a loop around both, unless the changed name was given a new object (a
@@ -376,6 +376,7 @@ def check(fn, unit, effects, varied):
                 return True
         return False
 
+    _check_updates(unit, fn, effects, varied, order, read_later, numbers)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -394,6 +395,37 @@ def check(fn, unit, effects, varied):
                                          f"hold the same object, which cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
+
+
+def _check_updates(unit, fn, effects, varied, order, read_later, numbers):
+    """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
+    same, unless another name holds the object and is read afterwards (a dict or list holding it, a view,
+    a copy of the reference). Refused then (points-to classes, so containers and views count); a number
+    is never shared."""
+    if not unit.source.inplace_updates:
+        return
+    located = {}
+    for st in N.statements(fn.body):
+        located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
+    for s, name, op in unit.source.inplace_updates:
+        here = [st for st in located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
+                if id(st) in order]
+        versions = unit.versions.get(name, set()) | {name}
+        reads = [n.id for st in here[:1] for n in gast.walk(st) if isinstance(n, gast.Name)
+                 and isinstance(n.ctx, gast.Load) and n.id in versions]
+        final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                 and st.targets[0].id in versions]
+        if not reads or not final:
+            continue
+        old, m = reads[0], final[-1]
+        if old in numbers or not effects.classes.get(old, {old}) & varied:
+            continue
+        for other in sorted(set(effects.classes.get(old, {old})) - versions):
+            if other in numbers or not read_later(other, m):
+                continue
+            raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
+                             "memory), which cannot be differentiated", s,
+                             hint=f"write `{name} = {name} {op} ...` to make a new array")
 
 
 def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False):
@@ -462,6 +494,10 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                                   "to be a constant)")
     for s in N.statements(fn.body):
         for node in gast.walk(s):
+            if isinstance(node, gast.Starred) and set(names_in(node.value)) & active:
+                raise unit.error(UnsupportedSyntaxError, "a value being differentiated is passed with `*` "
+                                 f"(`*{N.unparse(node.value)}`), which s2sad cannot follow", s,
+                                 hint="pass the items one by one, or pass the sequence itself")
             if isinstance(node, gast.Lambda):
                 params = {a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
                 captured = set(names_in(node.body)) - params
@@ -522,8 +558,10 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if isinstance(s, gast.Expr) and not op.nondiff and (op.primitive is UNKNOWN
                                                              or not registry.has_rule(op.primitive)):
             raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
+    def number(user):             # every version of the user's name holds a number (front/versions.py)
+        return all(v in numbers for v in unit.versions.get(user, set()) | {user})
     for s, name, other, op in unit.source.shared_updates:
-        if other in numbers or name in numbers:
+        if number(other) or number(name):
             continue
         if other == name:
             raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "

@@ -283,8 +283,10 @@ class _Tangent:
         if not terms:
             return [N.assign(self.tangent_target(target), self.zeros(ans))]
         total = terms[0]
+        container = op.primitive in (concatenation, repetition)   # list tangents add item by item
         for term in terms[1:]:
-            total = N.add(total, term)
+            total = N.call(self.unit.aliases.ref(runtime.added, "added"), [total, term]) if container \
+                else N.add(total, term)
         return prelude + [N.assign(self.tangent_target(target), total)]
 
     # --- calls to the user's functions ------------------------------------------------------------

@@ -25,7 +25,6 @@ _REFUSED = {
     gast.YieldFrom: ("generators cannot be differentiated", "return a value instead of yielding"),
     gast.Await: ("`await` cannot be differentiated", "await outside the differentiated function"),
     gast.NamedExpr: ("assignment expressions (`:=`) are not supported", "assign in a separate statement"),
-    gast.Starred: ("starred expressions (`*args`) are not supported", "pass the arguments one by one"),
     gast.Set: ("set literals are not supported", "use a tuple or a list"),
 }
 if hasattr(gast, "TryStar"):

@@ -89,6 +89,11 @@ def run(tree, unit):
     for name, node in defs.items():
         _check(unit, node)
         _refuse_escapes(unit, tree, name, reads[name])
+        hidden = sorted(set(reads[name]) & assigned_names(node))
+        if hidden:                    # its own `u` would be passed where a callee needs the enclosing `u`
+            raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here has its own `{hidden[0]}` "
+                             f"and calls a function that reads the enclosing `{hidden[0]}`", node,
+                             hint=f"rename the parameter or local `{hidden[0]}` of `{name}`")
     rewriter = _Calls(unit, defs, reads, {name: _signature(node) for name, node in defs.items()})
     tree.body = [rewriter.visit(s) for s in tree.body]          # every call, nested definitions' included
     for name, node in defs.items():

@@ -221,6 +221,7 @@ class _Lowering:
                     todo.append(other)
         if reach & params:
             self.source.argument_updates.append((s, name, sorted(reach & params)))
+        self.source.inplace_updates.append((s, name, op))     # checked again with the points-to analysis
         if name in self.iterating:
             self.source.shared_updates.append((s, name, name, op))
             return
@@ -446,8 +447,7 @@ class _Lowering:
             return N.name(target.id)
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(t, gast.Starred) for t in target.elts):
-                raise self.error("starred assignment targets (`a, *rest = xs`) are not supported", self.stmt_,
-                                 hint="index the sequence instead (`a, rest = xs[0], xs[1:]`)")
+                return self.starred_unpack(target, value)
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
                 # a, b = b, a: evaluate every right-hand side before binding any target
@@ -458,6 +458,8 @@ class _Lowering:
                 for t, a in zip(target.elts, atoms):
                     self.assign_atom(t, a)
                 return N.tup([N.clone(a) for a in atoms])
+            if self.is_unzip(value):                              # a, b = zip(*pairs): used up at once
+                value = self.unzipped(value)
             flat = all(isinstance(t, gast.Name) for t in target.elts) and \
                 len({t.id for t in target.elts}) == len(target.elts)
             if flat:
@@ -479,6 +481,42 @@ class _Lowering:
             raise self.error("assigning to an attribute is not supported in differentiated code", self.stmt_,
                              hint="build a new value instead of mutating an object")
         raise self.error("this assignment target is not supported", self.stmt_)
+
+    def starred_unpack(self, target, value):
+        """``a, *rest, z = xs`` -> ``_t = sequence(xs); a = _t[0]; rest = [_t[1:-1] items]; z = _t[-1]``."""
+        elts = target.elts
+        star = next(k for k, t in enumerate(elts) if isinstance(t, gast.Starred))
+        after = len(elts) - star - 1
+        seq = self.sequence(value, set())
+        for k, t in enumerate(elts[:star]):
+            self.assign_to(t, gast.Subscript(value=N.clone(seq), slice=N.const(k), ctx=gast.Load()))
+        upper = N.const(-after) if after else None
+        middle = gast.Subscript(value=N.clone(seq), slice=gast.Slice(lower=N.const(star), upper=upper, step=None),
+                                ctx=gast.Load())
+        self.assign_to(elts[star].value, gast.Call(func=self.builtin("list"), args=[middle], keywords=[]))
+        for j, t in enumerate(elts[star + 1:]):
+            self.assign_to(t, gast.Subscript(value=N.clone(seq), slice=N.const(j - after), ctx=gast.Load()))
+        return seq
+
+    def starred_display(self, node):
+        """``[*xs, y]`` -> ``list(xs) + [y]``; ``(*xs, y)`` -> ``tuple(list(xs) + [y])`` (concatenation)."""
+        pieces, run = [], []
+        for e in node.elts:
+            if isinstance(e, gast.Starred):
+                if run:
+                    pieces.append(gast.List(elts=run, ctx=gast.Load()))
+                    run = []
+                pieces.append(gast.Call(func=self.builtin("list"), args=[e.value], keywords=[]))   # list(xs)
+            else:
+                run.append(e)
+        if run:
+            pieces.append(gast.List(elts=run, ctx=gast.Load()))
+        total = pieces[0]
+        for p in pieces[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=p)
+        if isinstance(node, gast.Tuple):
+            total = gast.Call(func=self.builtin("tuple"), args=[total], keywords=[])
+        return self.simple(total) if not isinstance(total, gast.List) else self.atom(total)
 
     def assign_atom(self, target, atom):
         if isinstance(target, gast.Name):
@@ -559,8 +597,7 @@ class _Lowering:
             return self.atom(node)
         if isinstance(node, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in node.elts):
-                raise self.error("starred items in a tuple or list literal are not supported", self.stmt_,
-                                 hint="concatenate the pieces instead (`list(a) + [b]`)")
+                return self.starred_display(node)
             return self.atom(node)
         if isinstance(node, gast.JoinedStr):
             return N.clone(node)              # f-strings are never differentiated
@@ -620,6 +657,8 @@ class _Lowering:
             return self.listcomp(gast.ListComp(elt=node.elt, generators=node.generators))
         if isinstance(node, gast.ListComp):
             return self.listcomp(node)
+        if self.is_unzip(node):
+            return self.unzipped(node)
         if not isinstance(node, gast.Call) or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
             return None
         obj = self.scope.resolve(node.func)
@@ -630,8 +669,7 @@ class _Lowering:
             inner = self.iterable_list(node.args[0])
             if inner is not None:
                 return inner
-            item = self.namer.fresh("_item")
-            return self.listcomp(gast.ListComp(elt=N.name(item), generators=[_each(item, node.args[0])]))
+            return self.temp(gast.Call(func=N.clone(node.func), args=[self.atom(node.args[0])], keywords=[]))
         if obj is builtins.map and len(node.args) >= 2:
             return self.listcomp(self.map_as_listcomp(node.args[0], node.args[1:]))
         if obj is builtins.filter and len(node.args) == 2:
@@ -640,6 +678,15 @@ class _Lowering:
                 self.applied(node.args[0], [N.name(item)])
             return self.listcomp(gast.ListComp(elt=N.name(item), generators=[_each(item, node.args[1], [keep])]))
         return None
+
+    def is_unzip(self, node):
+        """``zip(*rows)``: the rows' items regrouped (a transpose of a list of tuples)."""
+        return isinstance(node, gast.Call) and len(node.args) == 1 and isinstance(node.args[0], gast.Starred) \
+            and not node.keywords and self.scope.resolve(node.func) is builtins.zip
+
+    def unzipped(self, node):
+        return self.temp(gast.Call(func=self.aliases.ref(runtime.unzip, "unzip"), args=[node.args[0].value],
+                                   keywords=[]))
 
     def is_mapping_view(self, node):
         return isinstance(node, gast.Call) and not node.args and not node.keywords \
@@ -696,7 +743,12 @@ class _Lowering:
                              f"iterator; s2sad supports it where it is used up at once (a `for` loop, or an argument "
                              f"of list, sum, dict, ...)", self.stmt_, hint="wrap it in `list(...)` to keep the items")
         if obj is builtins.list and plain and len(node.args) <= 1:
-            return self.iterable_list(node) if node.args else gast.List(elts=[], ctx=gast.Load())
+            if not node.args:
+                return gast.List(elts=[], ctx=gast.Load())
+            inner = self.iterable_list(node.args[0])
+            if inner is not None:
+                return inner
+            return gast.Call(func=N.clone(node.func), args=[self.atom(node.args[0])], keywords=[])   # rules.python
         if obj in (builtins.max, builtins.min) and len(node.args) >= 3 and plain:
             value = self.atom(node.args[0])         # max(a, b, c) -> max(max(a, b), c)
             for a in node.args[1:]:
@@ -776,11 +828,15 @@ class _Lowering:
             func = self.atom(func)
         else:
             func = N.clone(func)
+        args = []
         for a in node.args:
-            if isinstance(a, gast.Starred):
-                raise self.error("`*args` in a call is not supported", self.stmt_,
-                                 hint="pass the arguments one by one")
-        args = [self.atom(a) for a in node.args]
+            if isinstance(a, gast.Starred) and isinstance(a.value, (gast.List, gast.Tuple)) \
+                    and not any(isinstance(e, gast.Starred) for e in a.value.elts):
+                args.extend(self.atom(e) for e in a.value.elts)      # f(*[a, b]) is f(a, b)
+            elif isinstance(a, gast.Starred):                        # f(*xs): no derivative through xs
+                args.append(gast.Starred(value=self.atom(a.value), ctx=gast.Load()))    # (analysis/effects.py)
+            else:
+                args.append(self.atom(a))
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
 

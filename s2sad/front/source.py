@@ -34,6 +34,8 @@ class Source:
     shared_updates: list = field(default_factory=list, repr=False)
     # (statement, name, parameters): ``name op= ...`` where name may be those arguments (changed in place)
     argument_updates: list = field(default_factory=list, repr=False)
+    # (statement, name, op): every ``name op= ...`` (analysis/effects.py checks who else holds the object)
+    inplace_updates: list = field(default_factory=list, repr=False)
     # (statement, root name): ``x[i][j] = v``, a write through a part of ``x``
     nested_writes: list = field(default_factory=list, repr=False)
 

@@ -46,7 +46,10 @@ def run(fn, unit):
     fn = N.clone(fn)
     args = fn.args
     current = {a.id: a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
-    fn.body, _ = _Versions(unit.namer).block(fn.body, current)
+    versions = _Versions(unit.namer)
+    fn.body, _ = versions.block(fn.body, current)
+    for user, names in versions.made.items():      # what each user name became (analysis/effects.py reads it)
+        unit.versions.setdefault(user, set()).update(names)
     return fn
 
 
@@ -54,6 +57,7 @@ class _Versions:
     def __init__(self, namer):
         self.namer = namer
         self.in_loop = 0
+        self.made = {}           # user name -> the names its versions got
 
     def block(self, stmts, current):
         current = dict(current)
@@ -107,6 +111,7 @@ class _Versions:
             else:
                 target.id = self.namer.fresh(user) if user in current else user
             current[user] = target.id
+            self.made.setdefault(user, set()).add(target.id)
         elif isinstance(target, (gast.Tuple, gast.List)):
             target.elts = [self.store(t, current) for t in target.elts]
         else:                                   # x[i] = v mutates x, it does not rebind it

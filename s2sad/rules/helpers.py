@@ -13,7 +13,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import (dict_values_grad, first_best, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
-                       sort_order, written_tangent)
+                       sort_order, unzip, unzip_grad, written_tangent, added)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -64,6 +64,18 @@ def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
 nondiff(first_best, sort_order, keys_of)
+@vjp(added)
+def added_vjp(g, ans, a, b): return g, g
+@jvp(added)
+def added_jvp(t, ans, a, b): return t, t
+@vjp(unzip)
+def unzip_vjp(g, ans, rows): return unzip_grad(g, rows)
+@jvp(unzip)
+def unzip_jvp(t, ans, rows): return unzip(t)
+@vjp(unzip_grad)
+def unzip_grad_vjp(h, ans, g, rows): return unzip(h), None
+@jvp(unzip_grad)
+def unzip_grad_jvp(t, ans, g, rows): return unzip_grad(t, rows), None
 @vjp(written_tangent)
 def written_tangent_vjp(g, ans, v_dot, x): return written_tangent(g, x), None
 @jvp(written_tangent)

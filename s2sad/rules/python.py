@@ -59,6 +59,10 @@ def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g
 def sum_jvp(g, ans, iterable, start=0): return broadcast(sum(g), ans), broadcast(g, ans)
 @elementwise(builtins.float)
 def float_vjp(g, ans, x): return g
+@vjp(builtins.list)
+def list_vjp(g, ans, items): return retyped(g, items)
+@jvp(builtins.list)
+def list_jvp(t, ans, items): return list(t)
 @vjp(builtins.tuple)
 def tuple_vjp(g, ans, items): return retyped(g, items)
 @jvp(builtins.tuple)
