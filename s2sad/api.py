@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 
 from . import markers, pipeline, targets
-from .errors import WrtError, user_frames
+from .errors import WrtError, short_traceback, user_frames
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import resolve as resolve_options
@@ -172,28 +172,33 @@ def _wrapper(f, wrt, value_too, optimize):
     plain_function = inspect.isfunction(target) and not registry.has_rule(target) and not registry.has_rule(f)
 
     def call(*args, **kwargs):
-        options = resolve_options(optimize)
-        inner = wrt
-        if of_derivative:
-            plain, extra = _as_plain(f, args, options)
-            full = args + tuple(extra)
-        elif plain_function and not kwargs:
-            plain, full = target, args
-        else:                                      # a method, a partial, a primitive, keywords (targets.py)
-            t = targets.resolve(f, args, kwargs)
-            plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
-            inner = t.inner(wrt)
-        _check_differentiable(args, inner, fname)
-        _check_positional(unwrap(plain), inner, fname)
-        key = (_kinds(full), options)
-        bound = cache.get((key, plain))
-        if bound is None or not bound.valid():
-            bound = cache[(key, plain)] = pipeline.function(unwrap(plain), inner, "value_and_grad", key[0], options,
-                                                            warn=True)
-        value, grads = bound.fn(*full, **kwargs)
-        grads = _finish(grads, args, inner, many)
-        return (value, grads) if value_too else grads
-    call = user_frames(call)
+        try:
+            options = resolve_options(optimize)
+            inner = wrt
+            if of_derivative:
+                plain, extra = _as_plain(f, args, options)
+                full = args + tuple(extra)
+            elif plain_function and not kwargs:
+                plain, full = target, args
+            else:                                      # a method, a partial, a primitive, keywords (targets.py)
+                t = targets.resolve(f, args, kwargs)
+                plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
+                inner = t.inner(wrt)
+            _check_differentiable(args, inner, fname)
+            kinds = _kinds(full)
+            entry = cache.get(id(options))             # options objects are shared: keyed by identity, kept alive
+            if entry is None or entry[0] is not options:
+                entry = cache[id(options)] = (options, {})
+            bound = entry[1].get((kinds, plain)) if plain is not target else entry[1].get(kinds)
+            if bound is None or not bound.valid():
+                _check_positional(unwrap(plain), inner, fname)
+                bound = pipeline.function(unwrap(plain), inner, "value_and_grad", kinds, options, warn=True)
+                entry[1][(kinds, plain) if plain is not target else kinds] = bound
+            value, grads = bound.fn(*full, **kwargs) if kwargs else bound.fn(*full)
+            grads = _finish(grads, args, inner, many)
+            return (value, grads) if value_too else grads
+        except Exception as exc:                   # s2sad's own frames hidden (errors.user_frames)
+            raise short_traceback(exc) from None
     functools.update_wrapper(call, unwrap(f))
     call.__wrapped__ = None
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"

@@ -69,19 +69,24 @@ def user_frames(fn):
     (the user's and the generated code's stay), as JAX filters its tracebacks. ``S2SAD_TRACEBACK=full``
     in the environment keeps every frame."""
     import functools
-    import os
 
     @functools.wraps(fn)
     def entry(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
-                raise
-            if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
-                exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
-            raise exc.with_traceback(_without_internal_frames(exc.__traceback__)) from None
+            raise short_traceback(exc) from None
     return entry
+
+
+def short_traceback(exc):
+    """``exc`` with a traceback without s2sad's own frames (unless ``S2SAD_TRACEBACK=full``), noted so."""
+    import os
+    if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
+        return exc
+    if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
+        exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
+    return exc.with_traceback(_without_internal_frames(exc.__traceback__))
 
 
 def _without_internal_frames(tb):

@@ -23,7 +23,7 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "unattr",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
-    "added", "unzip", "unzip_grad", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "added", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -57,9 +57,9 @@ def _axes(axis, ndim):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast ``g`` (the adjoint of a reduction of ``x``) back to the shape of ``x``."""
-    if axis is None and type(g) is float and type(x) is np.ndarray:
-        out = np.empty(x.shape)                    # the common case, quickly (a broadcast view costs more)
-        out.fill(g)
+    if axis is None and type(g) is float and type(x) is np.ndarray and x.size <= 256:
+        out = np.empty(x.shape)                    # a small array, quickly (a broadcast view costs more to make,
+        out.fill(g)                                # a large one more to fill)
         return out
     shape = np.shape(x)
     if not keepdims and axis is not None:
@@ -292,6 +292,46 @@ def sequence(items):
     if isinstance(items, (list, tuple, np.ndarray, range)):
         return items
     return list(items)
+
+
+# --- cumulative sums and sorting ---------------------------------------------------------------------
+def uncumsum(g, a, axis=None):
+    """Adjoint of ``np.cumsum(a, axis)``: each item receives the sum of ``g`` from its position on."""
+    g = np.asarray(g)
+    if axis is None:
+        return np.flip(np.cumsum(np.flip(g.reshape(-1)))).reshape(np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def recumsum(h, a, axis=None):
+    """Adjoint of ``uncumsum`` (linear): a cumulative sum again, as ``np.cumsum(a, axis)`` is shaped."""
+    h = np.asarray(h)
+    return np.cumsum(h.reshape(-1)) if axis is None else np.cumsum(h, axis)
+
+
+def _sort_order(a, axis):
+    a = np.asarray(a)
+    return np.argsort(a.reshape(-1) if axis is None else a, axis=-1 if axis is None else axis, kind="stable")
+
+
+def unsort(g, a, axis=-1):
+    """Adjoint of ``np.sort(a, axis)``: ``g`` sent back to the positions the sorted items came from."""
+    a, g = np.asarray(a), np.asarray(g)
+    order = _sort_order(a, axis)
+    if axis is None:
+        out = np.zeros(a.size, dtype=np.result_type(g, float))
+        out[order] = g
+        return out.reshape(a.shape)
+    out = np.zeros(a.shape, dtype=np.result_type(g, float))
+    np.put_along_axis(out, order, g, axis)
+    return out
+
+
+def sorted_like(t, a, axis=-1):
+    """Tangent of ``np.sort(a, axis)``: ``t`` taken in the order the sort puts ``a`` in."""
+    t = np.broadcast_to(np.asarray(t), np.shape(a))
+    order = _sort_order(a, axis)
+    return t.reshape(-1)[order] if axis is None else np.take_along_axis(t, order, axis)
 
 
 def added(a, b):

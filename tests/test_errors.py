@@ -575,12 +575,12 @@ def test_construct_on_a_continuation_line():
 
 def g_multiline_no_rule(x):
     y = np.sum(
-        x.cumsum())
+        x.cumprod())
     return y
 
 
 def test_no_rule_on_a_continuation_line():
-    refused(g_multiline_no_rule, s2sad.NoRuleError, "x.cumsum())", construct="x.cumsum()")
+    refused(g_multiline_no_rule, s2sad.NoRuleError, "x.cumprod())", construct="x.cumprod()")
 
 
 def f_kwargs_call_in_if(x):
@@ -624,13 +624,13 @@ def g_frexp(x):
     return np.sum(m)
 
 
-def g_cumsum(x):
-    y = np.cumsum(x)
+def g_cumprod(x):
+    y = np.cumprod(x)
     return np.sum(y)
 
 
-def g_method_cumsum(x):
-    y = x.cumsum()
+def g_method_cumprod(x):
+    y = x.cumprod()
     return np.sum(y)
 
 
@@ -661,16 +661,16 @@ def g_parameter_function(x, fn):
 
 
 def g_unknown_in_return(x):
-    return np.sum(np.cumsum(x))
+    return np.sum(np.cumprod(x))
 
 
 NO_RULE = [
     (g_frexp, "m, e = np.frexp(x)", "no derivative rule for numpy.frexp", "`@s2sad.rules.vjp(np.frexp)`"),
-    # np.cumsum is written in Python inside numpy: still a primitive that needs a rule
-    (g_cumsum, "y = np.cumsum(x)", "no derivative rule for numpy.cumsum", "`@s2sad.rules.vjp(np.cumsum)`"),
-    (g_unknown_in_return, "return np.sum(np.cumsum(x))", "no derivative rule for numpy.cumsum",
-     "`@s2sad.rules.vjp(np.cumsum)`"),
-    (g_method_cumsum, "y = x.cumsum()", "the method .cumsum()", "`@s2sad.rules.vjp(np.cumsum)`"),
+    # np.cumprod is written in Python inside numpy: still a primitive that needs a rule
+    (g_cumprod, "y = np.cumprod(x)", "no derivative rule for numpy.cumprod", "`@s2sad.rules.vjp(np.cumprod)`"),
+    (g_unknown_in_return, "return np.sum(np.cumprod(x))", "no derivative rule for numpy.cumprod",
+     "`@s2sad.rules.vjp(np.cumprod)`"),
+    (g_method_cumprod, "y = x.cumprod()", "the method .cumprod()", "`@s2sad.rules.vjp(np.cumprod)`"),
     (g_attribute, "y = x.imag", "the attribute .imag", "`@s2sad.rules.vjp(function)`"),
 ]
 
@@ -769,11 +769,11 @@ def g_method_sort_copy(x):
 
 
 @pytest.mark.parametrize("fn, at, register", [
-    (g_method_cumsum, "x.cumsum()", ["`@s2sad.rules.vjp(np.cumsum)`", '`s2sad.rules.method("cumsum", np.cumsum)`']),
+    (g_method_cumprod, "x.cumprod()", ["`@s2sad.rules.vjp(np.cumprod)`", '`s2sad.rules.method("cumprod", np.cumprod)`']),
     (g_attribute, "x.imag", ["`@s2sad.rules.vjp(function)`", '`s2sad.rules.attribute("imag", function)`']),
 ], ids=["method", "attribute"])
 def test_no_rule_for_a_method_says_how_to_register_it(fn, at, register):
-    """``@s2sad.rules.vjp`` alone does not make x.cumsum() / x.imag work: the hint names the mapping too."""
+    """``@s2sad.rules.vjp`` alone does not make x.cumprod() / x.imag work: the hint names the mapping too."""
     err = refused(fn, s2sad.NoRuleError, at)
     for text in register:
         assert text in err.hint, str(err)
@@ -1097,29 +1097,29 @@ def test_wrt_bad_type_is_an_s2sad_error():
 # Inactive uses are not refused
 # =============================================================================================
 def i_unknown_on_inactive(x):
-    c = np.cumsum(C)
+    c = np.cumprod(C)
     fn = np.sin
     d = fn(C)
     e = helper(C)
-    f = C.cumsum()
+    f = C.cumprod()
     return np.sum(x * c * d * e * f)
 
 
 def test_unknown_functions_on_inactive_data():
-    expected = np.cumsum(C) * np.sin(C) * (C * 2) * np.cumsum(C)
+    expected = np.cumprod(C) * np.sin(C) * (C * 2) * np.cumprod(C)
     np.testing.assert_allclose(s2sad.grad(i_unknown_on_inactive)(x3()), expected)
 
 
 def i_unknown_on_a_parameter_not_differentiated(x, y):
-    return np.sum(x * np.cumsum(y))
+    return np.sum(x * np.cumprod(y))
 
 
 def test_unknown_function_on_an_argument_not_in_wrt():
-    np.testing.assert_allclose(s2sad.grad(i_unknown_on_a_parameter_not_differentiated)(x3(), C), np.cumsum(C))
+    np.testing.assert_allclose(s2sad.grad(i_unknown_on_a_parameter_not_differentiated)(x3(), C), np.cumprod(C))
 
 
 def i_unknown_not_reaching_output(x):
-    z = np.cumsum(x)
+    z = np.cumprod(x)
     return np.sum(x)
 
 

@@ -188,7 +188,8 @@ def test_taylor_series_stores_one_value_per_term():
 
 def test_rk2_stores_the_stage_points_only():
     text = code(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
-    assert _stacks(text) == {"x_stack", "y_stack"}   # the state: the midpoint and the products are computed again
+    # the state and the midpoint (the stage point) are kept; the products are computed again
+    assert _stacks(text) == {"x_stack", "y_stack", "_t2_stack", "_t4_stack"}, _stacks(text)
     g = check_grads(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
     stored = s2sad.grad(of.rk2, wrt=(0, 1), optimize={"recompute": False})(1.1, 0.4, 2.0, 0.5)
     np.testing.assert_allclose(g, stored, rtol=1e-13)

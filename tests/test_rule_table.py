@@ -401,6 +401,10 @@ SPEC = [
     (np.stack,               STACK),
     (np.hstack,              HSTACK),
     (np.vstack,              VSTACK),
+    (np.cumsum,              [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
+                              case(real(2, 3, 2), -1)]),
+    (np.sort,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), None),
+                              case(real(3, 4), axis=1)]),
     (np.broadcast_to,        BROADCAST_TO),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
@@ -673,6 +677,7 @@ def test_compiled(prim, c, tmp_path):
 METHODS = [
     ("x.sum()", real(2, 3)), ("x.sum(axis=0)", real(2, 3)), ("x.sum(1, keepdims=True)", real(2, 3)),
     ("x.mean()", real(4)), ("x.mean(axis=(0, 2))", real(2, 3, 2)), ("x.prod(axis=1)", real(2, 3)),
+    ("x.cumsum()", real(2, 3)), ("x.cumsum(axis=1)", real(2, 3)),
     ("x.max(0)", real(2, 3)), ("x.min()", real(2, 3)), ("x.var(ddof=1)", real(2, 3)), ("x.std(axis=1)", real(2, 3)),
     ("x.dot(y)", real(2, 3), real(3)), ("x.dot(y)", real(2, 3), real(3, 2)),
     ("x.clip(-0.5, 0.5)", real(2, 3)), ("x.clip(None, y)", real(2, 3), real(3)), ("x.clip(min=y)", real(2, 3), real(3)),

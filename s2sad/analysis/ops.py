@@ -99,12 +99,18 @@ registry.nondiff(builtins.getattr)
 
 
 def _module_ref(node, scope):
+    """Whether ``node`` is ``module.attr...`` (a function of a module), not a method of a value (a global
+    array's ``W0.sum`` is a method, looked up by name like a local's)."""
     if not isinstance(node, gast.Attribute):
         return False
     root = node
     while isinstance(root, gast.Attribute):
         root = root.value
-    return isinstance(root, gast.Name) and scope.is_free(root.id)
+    if not (isinstance(root, gast.Name) and scope.is_free(root.id)):
+        return False
+    if isinstance(node.value, gast.Name) and isinstance(scope.lookup(node.value.id), np.ndarray):
+        return False
+    return True
 
 
 def _classify_call(call, scope):

@@ -32,6 +32,8 @@ from ..analysis.ops import names_in
 from .sweep import Restore, RestoreItem, Unappend
 
 _ARITHMETIC = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+MAX_CHAIN = 2       # a value computed again reads at most one other value computed again (a push and a pop
+                    # cost about two operations on numbers: a longer chain costs more than it saves)
 
 
 def run(fn, backward, unit):
@@ -49,15 +51,20 @@ def run(fn, backward, unit):
             if isinstance(p, Restore):
                 points.setdefault(p.name, []).append((p, block))
     chosen = []                                   # (statement, the names it assigns)
+    depth = {}                                    # name -> how many operations computing it again takes
     for s in _statements(forward):
         names = _candidate(s, sites, params, loops_of, unit)
         if not names or any(len(points.get(t, ())) != 1 for t in names):
             continue
         if len({id(points[t][0][1]) for t in names}) != 1:
             continue                              # their restore points in different blocks
+        cost = 1 + max((depth.get(a, 0) for a in _operands(s.value)), default=0)
+        if cost > MAX_CHAIN:
+            continue                              # cheaper to record than to compute a chain again
         if all(available(a, s, loops_of, unit, reads, [t for _, ts in chosen for t in ts])
                for a in _operands(s.value)):
             chosen.append((s, names))
+            depth.update({t: cost for t in names})
     done = {}
     for statement, names in reversed(chosen):     # last first: a chain's later links read the earlier ones
         block = points[names[0]][0][1]

@@ -13,7 +13,8 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import (dict_values_grad, first_best, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
-                       sort_order, unzip, unzip_grad, written_tangent, added)
+                       sort_order, unzip, unzip_grad, written_tangent, added,
+                       uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -64,6 +65,22 @@ def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
 nondiff(first_best, sort_order, keys_of)
+@vjp(uncumsum)
+def uncumsum_vjp(h, ans, g, a, axis=None): return recumsum(h, a, axis), None
+@jvp(uncumsum)
+def uncumsum_jvp(t, ans, g, a, axis=None): return uncumsum(t, a, axis), None
+@vjp(recumsum)
+def recumsum_vjp(h, ans, g, a, axis=None): return uncumsum(h, a, axis), None
+@jvp(recumsum)
+def recumsum_jvp(t, ans, g, a, axis=None): return recumsum(t, a, axis), None
+@vjp(unsort)
+def unsort_vjp(h, ans, g, a, axis=-1): return sorted_like(h, a, axis), None
+@jvp(unsort)
+def unsort_jvp(t, ans, g, a, axis=-1): return unsort(t, a, axis), None
+@vjp(sorted_like)
+def sorted_like_vjp(h, ans, t, a, axis=-1): return unsort(h, a, axis), None
+@jvp(sorted_like)
+def sorted_like_jvp(t, ans, u, a, axis=-1): return sorted_like(t, a, axis), None
 @vjp(added)
 def added_vjp(g, ans, a, b): return g, g
 @jvp(added)

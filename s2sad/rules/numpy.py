@@ -7,6 +7,7 @@ import operator
 import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
+from ..runtime import sorted_like, uncumsum, unsort
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
@@ -287,9 +288,19 @@ def broadcast_to_vjp(g, ans, array, shape): return unbroadcast(g, array)
 @jvp(np.broadcast_to)
 def broadcast_to_jvp(g, ans, array, shape): return np.broadcast_to(g, shape)
 
+@vjp(np.cumsum)
+def cumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return uncumsum(g, a, axis)
+@jvp(np.cumsum)
+def cumsum_jvp(g, ans, a, axis=None, dtype=None, out=None): return np.cumsum(g, axis)
+@vjp(np.sort)
+def sort_vjp(g, ans, a, axis=-1, kind=None, order=None, stable=None): return unsort(g, a, axis)
+@jvp(np.sort)
+def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, stable=None): return sorted_like(g, a, axis)
+
 # --- ndarray methods and attributes: x.sum(0) differentiates like np.sum(x, 0) ---
 for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "dot", "clip", "trace", "ravel",
-              "squeeze", "swapaxes", "copy", "argmax", "argmin", "argsort", "nonzero", "any", "all", "round"):
+              "squeeze", "swapaxes", "copy", "argmax", "argmin", "argsort", "nonzero", "any", "all", "round",
+              "cumsum"):
     method(_name, getattr(np, _name))
 method("flatten", np.ravel)
 method("reshape", np.reshape, packs_varargs=True)
