@@ -97,10 +97,27 @@ def _check_shape(given, expected, what):
             _check_shape(g, e, f"{what}[{k}]")
         return
     if isinstance(expected, (dict, tuple, list)) or isinstance(given, (dict, tuple, list)) \
-            and not isinstance(expected, np.ndarray):
+            and not (isinstance(expected, np.ndarray) or isinstance(expected, _Outline) and expected.array):
         return                                         # a container against an array: the rules decide
     if np.shape(given) != np.shape(expected):
         raise ValueError(f"{what} has shape {np.shape(given)} but should have shape {np.shape(expected)}")
+
+
+class _Outline:
+    """What ``_check_shape`` needs of an array or a number: its shape (``np.shape`` reads ``.shape``)."""
+    __slots__ = ("shape", "array")
+
+    def __init__(self, x):
+        self.shape, self.array = np.shape(x), isinstance(x, np.ndarray)
+
+
+def _outline(x):
+    """``x`` with every array and number replaced by its ``_Outline`` (containers kept as containers)."""
+    if isinstance(x, dict):
+        return {k: _outline(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(_outline(v) for v in x) if type(x) in (tuple, list) else [_outline(v) for v in x]
+    return _Outline(x)
 
 
 def _leaves(x):
@@ -250,11 +267,15 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
     _check_positional(t.fn, inner, f"vjp({_name(f)})")
     bound = pipeline.function(t.fn, inner, "vjp", _kinds(args), options, True)
     value, backward = bound.fn(*args, **t.kwargs)
+    outline = _outline(value)                     # the pullback keeps the value's shapes, not the value
+    name = _name(f)
 
-    @user_frames
     def vjp_fn(cotangent):
-        _check_shape(cotangent, value, f"vjp({_name(f)}): the cotangent")
-        return _finish(backward(cotangent), args, inner, many)
+        try:
+            _check_shape(cotangent, outline, f"vjp({name}): the cotangent")
+            return _finish(backward(cotangent), args, inner, many)
+        except Exception as exc:
+            raise short_traceback(exc) from None
     return value, vjp_fn
 
 

@@ -203,7 +203,9 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
 
 
 # --- generated code and its cache ----------------------------------------------------------------
-_NONE_THERE = itertools.repeat(MISSING)        # dict.get's default: a name gone is never the object resolved
+_GONE = object()                               # dict.get's default: never an object a name was resolved to
+_NONE_THERE = itertools.repeat(_GONE)
+_CONTENTS = operator.attrgetter("cell_contents")
 
 
 class Checks:
@@ -265,23 +267,26 @@ class Checks:
         return self.freeze()
 
     def freeze(self):
+        # one list of (dict, name, expected): a name that must stay undefined expects dict.get's default
         held = [(d, name, obj) for d, names in self._names.values() for name, obj in names.items()]
-        absent = [(d, name) for d, names in self._absent.values() for name in names]
+        held += [(d, name, _GONE) for d, names in self._absent.values() for name in names]
         self._fast = (tuple(d for d, _, _ in held), tuple(n for _, n, _ in held), tuple(o for _, _, o in held),
-                      tuple(d for d, _ in absent), tuple(n for _, n in absent),
                       tuple(c for c, _ in self._cells.values()), tuple(o for _, o in self._cells.values()))
         return self
 
     def valid(self):
-        """Every check at once, each group one C-level pass (this runs on every call)."""
+        """Every check at once, in two C-level passes (this runs on every call)."""
         if self._broken:
             return False
-        dicts, names, objs, absent_in, absent, cells, objects = self._fast
+        dicts, names, objs, cells, objects = self._fast
         if dicts and not all(map(operator.is_, map(dict.get, dicts, names, _NONE_THERE), objs)):
             return False
-        if absent and any(map(dict.__contains__, absent_in, absent)):
-            return False
-        return not cells or all(map(operator.is_, map(_cell, cells), objects))
+        if not cells:
+            return True
+        try:
+            return all(map(operator.is_, map(_CONTENTS, cells), objects))
+        except ValueError:                    # an empty cell: compare with MISSING, one by one
+            return all(_cell(c) is o for c, o in zip(cells, objects))
 
 
 class Bound:

@@ -11,7 +11,7 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 >>> AdjDict({"w": None}) + {"w": 2.0}
 {'w': 2.0}
 """
-__all__ = ["AdjTuple", "AdjList", "AdjDict", "add", "adjoint_of", "part", "pack", "unattr", "attribute", "is_container",
+__all__ = ["AdjTuple", "AdjList", "AdjDict", "add", "adjoint_of", "part", "parts", "pack", "unattr", "attribute", "is_container",
            "container_unindex", "appended", "append_grads"]
 
 
@@ -84,6 +84,11 @@ def part(g, key, x):
     if type(item) is float:
         return item
     return adjoint_of(item)
+
+
+def parts(g, likes):
+    """``part(g, i, x)`` for each ``x`` of ``likes``, in one tuple (``None`` for an ``x`` that is None)."""
+    return tuple(None if x is None else part(g, i, x) for i, x in enumerate(likes))
 
 
 def container_unindex(g, x, key):

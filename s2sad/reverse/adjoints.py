@@ -374,6 +374,18 @@ def contribute(sweep, atom, expr, defined, out):
             for e, x in zip(elts, expr.elts):
                 contribute(sweep, e, x, defined, out)
             return
+        active = [bool(set(names_in(e)) & sweep.active) for e in elts]
+        if all(isinstance(e, gast.Name) and (e.id not in defined or not a) for e, a in zip(elts, active)):
+            # one statement, no temporary holding every part until the function returns
+            likes = gast.Tuple(elts=[N.clone(e) if a else N.const(None) for e, a in zip(elts, active)],
+                               ctx=gast.Load())
+            unused = "_" if "_" not in sweep.unit.namer.taken else sweep.unit.namer.temp()
+            targets = [N.name(sweep.bar(e.id), gast.Store()) if a else N.name(unused, gast.Store())
+                       for e, a in zip(elts, active)]
+            out.append(N.assign(gast.Tuple(elts=targets, ctx=gast.Store()),
+                                N.call(_helper(sweep, tree.parts), [expr, likes])))
+            defined.update(e.id for e, a in zip(elts, active) if a)
+            return
         parts = sweep.unit.namer.temp()
         out.append(N.assign(parts, expr))
         for i, e in enumerate(elts):

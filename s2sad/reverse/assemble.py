@@ -47,8 +47,9 @@ def _vjp(fn, realized, unit, result, grads, seed):
     backward_name = unit.namer.fresh(f"{fn.name}_backward")
     body = list(realized.backward)
     copies = _own_copies(body, realized, unit, fn)
-    again = _computed_again(body, fn, unit) if unit.options.recompute else []
+    # shapes first: a value read only for its shape is then no longer read, so not computed again
     shapes = _shapes_only(body, fn, unit, result) if unit.options.shape_only else []
+    again = _computed_again(body, fn, unit) if unit.options.recompute else []
     inner_body = copies + again + body + [N.ret(_grads(grads))]
     if realized.written:
         # the backward sweep puts overwritten items back into the arrays themselves (views of them see it
