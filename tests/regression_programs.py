@@ -514,7 +514,31 @@ def fz_shadowed_capture(x):                         # fl's own u hides the enclo
     return s
 
 
+# --- fresh seeds after the long campaign (tools/fuzz.py --seed 7300), minimized ---------------------
+def fz_stack_of_one_name_repeated(x):              # stack([v, v, row, v]): v's three adjoint parts add up
+    for row in x:
+        v = row
+        x = np.stack([v, v, row, v])
+    return x[1, 1] + 2.0 * x[0, 2]
+
+
+CASES["fz_stack_of_one_name_repeated"] = (fz_stack_of_one_name_repeated,
+                                          (np.array([[-1.36, -1.33, 0.45], [0.68, -0.44, 0.30]]),), (0,))
+
+
+def fz_loop_variable_named_like_a_def(a, b):       # `act` a loop variable and a nested def: calls meant the loop's
+    w0 = a
+    for act in [np.sin, np.tanh]:
+        w0 = act(w0)
+
+    def act(t=1.0):
+        return b
+    return np.sum(w0)
+
+
 REFUSED = {
+    "fz_loop_variable_named_like_a_def": (fz_loop_variable_named_like_a_def, (np.array([0.3, 0.5]), 0.4), (0,),
+                                          "is also assigned"),
     "fz_update_through_an_alias_made_in_a_branch": (fz_update_through_an_alias_made_in_a_branch,
                                                     (np.ones((2, 3)), np.array([-0.2, -1.4, 0.9])), (1,), "share memory"),
     "fz_argument_held_by_another_name": (fz_argument_held_by_another_name, (np.array([0.35, 0.61, -0.65]),), (0,),

@@ -73,6 +73,11 @@ def run(tree, unit):
     if len(defs) != len(found):
         raise unit.error(UnsupportedSyntaxError, "two functions of the same name defined in one function", found[-1],
                          hint="give each function its own name")
+    rebound = sorted(_bound_otherwise(tree) & set(defs))
+    if rebound:                      # `for act in fns: act(x)` beside `def act(...)`: which one a call means varies
+        node = defs[rebound[0]]
+        raise unit.error(UnsupportedSyntaxError, f"`{rebound[0]}` names the function defined here and is also "
+                         f"assigned in this function", node, hint="give the function its own name")
     outer = assigned_names(tree) - set(defs)
     # The outer locals each one reads, with those of the nested functions it calls (a fixed point).
     reads = {name: set(_free(node) & outer) for name, node in defs.items()}
@@ -102,6 +107,24 @@ def run(tree, unit):
         node.args.defaults = []
         unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
     return tree
+
+
+def _bound_otherwise(tree):
+    """The names ``tree``'s body binds other than by ``def`` (parameters, assignments, loop targets,
+    imports), outside the functions defined in it."""
+    names = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs
+             + [tree.args.vararg, tree.args.kwarg] if a is not None}
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (gast.FunctionDef, gast.ClassDef, gast.Lambda)):
+            continue
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (gast.Import, gast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        stack.extend(gast.iter_child_nodes(node))
+    return names
 
 
 def _is_lambda(s):

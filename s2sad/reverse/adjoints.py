@@ -375,7 +375,9 @@ def contribute(sweep, atom, expr, defined, out):
                 contribute(sweep, e, x, defined, out)
             return
         active = [bool(set(names_in(e)) & sweep.active) for e in elts]
-        if all(isinstance(e, gast.Name) and (e.id not in defined or not a) for e, a in zip(elts, active)):
+        ids = [e.id for e, a in zip(elts, active) if a and isinstance(e, gast.Name)]
+        if len(set(ids)) == len(ids) == sum(active) and all(isinstance(e, gast.Name) for e in elts) \
+                and not set(ids) & defined:    # each adjoint assigned once, none accumulated
             # one statement, no temporary holding every part until the function returns
             likes = gast.Tuple(elts=[N.clone(e) if a else N.const(None) for e, a in zip(elts, active)],
                                ctx=gast.Load())
