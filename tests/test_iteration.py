@@ -156,7 +156,19 @@ def tuple_of_generator_loop(x):
     return 4.0 * x[0] * x[3] + 1.0
 
 
-PAIRS = [(gen_sum, gen_sum_loop), (nested_gen_with_condition, nested_gen_with_condition_loop),
+def set_membership(x):
+    s = 0.0
+    for i in range(4):
+        if i in {0, 2, 3} and i not in {2 * k for k in range(1, 3)}:
+            s = s + x[i] ** 2 * len({1, 2})
+    return s
+
+
+def set_membership_loop(x):
+    return 2.0 * (x[0] ** 2 + x[3] ** 2)
+
+
+PAIRS = [(set_membership, set_membership_loop), (gen_sum, gen_sum_loop), (nested_gen_with_condition, nested_gen_with_condition_loop),
          (zip_pairs, zip_pairs_loop), (enumerate_zip, enumerate_zip_loop),
          (reversed_enumerate, reversed_enumerate_loop), (dict_comprehension, dict_comprehension_loop),
          (dict_from_zip_later_keys_win, dict_from_zip_later_keys_win_loop),
@@ -190,3 +202,13 @@ def test_iterators_kept_in_variables_are_refused_not_answered(f, what):
     accepts them only where they are consumed at once."""
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=what):
         s2sad.grad(f)(X)
+
+
+def set_of_differentiated_values(x):
+    return sum({x[0], 2.0})
+
+
+def test_a_set_of_differentiated_values_is_refused():
+    """A set of constants is a constant; a set of differentiated values has no order for a derivative."""
+    with pytest.raises(s2sad.NoRuleError, match="set"):
+        s2sad.grad(set_of_differentiated_values)(X)

@@ -1113,6 +1113,10 @@ class Gen:
             ints = self.of_type(I)
             if ints:
                 i = self.rng.choice(ints)
+                if self.chance(0.2):                      # membership in a set of ints (a display or a comprehension)
+                    self.features.add("set")
+                    return E(self.rng.choice([f"{i.name} in {{{i.lo}, {i.hi}}}",
+                                              f"{i.name} not in {{k * 2 for k in range({i.hi + 1})}}"]), CMP)
                 return E(self.rng.choice([f"{i.name} % 2 == 0", f"{i.name} > {i.lo}", f"{i.name} == {i.hi}",
                                           f"{i.name} < {max(i.lo + 1, i.hi)}"]), CMP)
             return self.cond(0)

@@ -20,12 +20,10 @@ _REFUSED = {
     gast.ImportFrom: ("imports inside a differentiated function are not supported", "import at module level"),
     gast.ClassDef: ("class definitions inside a differentiated function are not supported", "define the class at module level"),
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "define the helper at module level without async"),
-    gast.SetComp: ("set comprehensions are not supported", "use a list or a NumPy array"),
     gast.Yield: ("generators cannot be differentiated", "return a value instead of yielding"),
     gast.YieldFrom: ("generators cannot be differentiated", "return a value instead of yielding"),
     gast.Await: ("`await` cannot be differentiated", "await outside the differentiated function"),
     gast.NamedExpr: ("assignment expressions (`:=`) are not supported", "assign in a separate statement"),
-    gast.Set: ("set literals are not supported", "use a tuple or a list"),
 }
 if hasattr(gast, "TryStar"):
     _REFUSED[gast.TryStar] = ("try/except* cannot be differentiated",

@@ -83,11 +83,34 @@ def run(tree, unit):
     function sees them), ``unit.namer`` and ``unit.aliases`` (the lowered loops call ``len`` and
     ``range`` through names the generated code binds itself).
     """
+    if any(isinstance(n, (gast.Set, gast.SetComp)) for n in gast.walk(tree)):
+        tree = _SetsAsCalls(unit).visit(N.clone(tree))
     lowered = _Lowering(tree, unit)
     body = lowered.block(tree.body)
     new = gast.FunctionDef(name=tree.name, args=N.clone(tree.args), body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
     return N.located(new, tree)
+
+
+class _SetsAsCalls(gast.NodeTransformer):
+    """``{a, b}`` -> ``set([a, b])`` and ``{e for ...}`` -> ``set([e for ...])``: the builtin ``set`` has no
+    derivative rule, so a set of constants is a constant and a set of differentiated values is refused
+    (a set has no order for a derivative to follow)."""
+
+    def __init__(self, unit):
+        self.unit = unit
+
+    def _call(self, node, items):
+        func = self.unit.aliases.ref(set, "set")
+        return N.located(gast.Call(func=func, args=[items], keywords=[]), node)
+
+    def visit_Set(self, node):
+        self.generic_visit(node)
+        return self._call(node, N.located(gast.List(elts=node.elts, ctx=gast.Load()), node))
+
+    def visit_SetComp(self, node):
+        self.generic_visit(node)
+        return self._call(node, N.located(gast.ListComp(elt=node.elt, generators=node.generators), node))
 
 
 _VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real", "flat", "diagonal"}
