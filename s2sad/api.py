@@ -17,6 +17,7 @@ import numpy as np
 
 from . import markers, pipeline, targets
 from .errors import WrtError, short_traceback, user_frames
+from .front import generators
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import resolve as resolve_options
@@ -186,7 +187,8 @@ def _wrapper(f, wrt, value_too, optimize):
     fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)})"
     of_derivative = _derivative(f) is not None     # grad(grad(h)): the gradient of h's directional derivative
     target = unwrap(f)
-    plain_function = inspect.isfunction(target) and not registry.has_rule(target) and not registry.has_rule(f)
+    plain_function = inspect.isfunction(target) and not registry.has_rule(target) and not registry.has_rule(f) \
+        and not inspect.isgeneratorfunction(target)            # (targets.py refuses it)
 
     def call(*args, **kwargs):
         try:
@@ -451,6 +453,7 @@ def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     wrt, _ = wrt_indices(f, wrt)
     kinds = _kinds(args or ())
+    generators.refuse_alone(unwrap(f))
     return pipeline.generate(unwrap(f), wrt, "jvp" if mode == "forward" else kind, kinds,
                              resolve_options(optimize)).text
 

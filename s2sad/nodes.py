@@ -79,6 +79,11 @@ def located(node, like):
     return node
 
 
+def identifier(name):
+    """``name`` if it can name a variable, else ``lambda_`` (a lambda's ``__name__`` is ``<lambda>``)."""
+    return name if isinstance(name, str) and name.isidentifier() else "lambda_"
+
+
 def clone(node):
     return copy.deepcopy(node)
 

@@ -18,7 +18,7 @@ import inspect
 import types
 from dataclasses import dataclass, field
 
-from .front import source as front_source
+from .front import generators, source as front_source
 from .front.source import unwrap
 from .rules import registry
 
@@ -62,6 +62,8 @@ def resolve(f, args=(), kwargs=None):
             f = type(f).__call__
         else:
             break
+    if not registry.has_rule(f):
+        generators.refuse_alone(f)                # its list of items is not the iterator it returns
     if registry.has_rule(f):                      # a primitive (np.sum is a Python function, with a rule)
         merged = {**fixed_kw, **kwargs}
         caller = _primitive_caller(f, len(prefix) + len(args), tuple(merged))

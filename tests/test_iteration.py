@@ -212,3 +212,85 @@ def test_a_set_of_differentiated_values_is_refused():
     """A set of constants is a constant; a set of differentiated values has no order for a derivative."""
     with pytest.raises(s2sad.NoRuleError, match="set"):
         s2sad.grad(set_of_differentiated_values)(X)
+
+
+# --- generator functions: their items computed at once where the iterator is used up at once ------------
+def squares(xs):
+    for v in xs:
+        yield v * v
+
+
+def scaled_until(xs, c):
+    for i, v in enumerate(xs):
+        if i == 3:
+            return
+        yield c * np.sin(v)
+
+
+def generator_sum(x):
+    return sum(squares(x)) + sum(scaled_until(x, x[1]))
+
+
+def generator_sum_loop(x):
+    return float(np.sum(x * x) + x[1] * np.sum(np.sin(x[:3])))
+
+
+def generator_in_a_for_loop(x):
+    def pairs(v):
+        for a, b in zip(v, v[1:]):
+            yield a * b * x[0]
+    s = 0.0
+    for p in pairs(x):
+        s = s + np.tanh(p)
+    return s + np.sum(np.array(list(squares([1.0, 2.0])))) * x[2]
+
+
+def generator_in_a_for_loop_loop(x):
+    return float(np.sum(np.tanh(x[:-1] * x[1:] * x[0]))) + 5.0 * x[2]
+
+
+@pytest.mark.parametrize("f, twin", [(generator_sum, generator_sum_loop),
+                                     (generator_in_a_for_loop, generator_in_a_for_loop_loop)])
+def test_generator_functions_against_differences_and_a_twin(f, twin):
+    assert f(X) == pytest.approx(twin(X), rel=1e-12)
+    check_grads(f, (X,), order=2)
+    np.testing.assert_allclose(s2sad.grad(f)(X), s2sad.grad(twin)(X), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(s2sad.jvp(f, (X,), (X,))[1], s2sad.jvp(twin, (X,), (X,))[1], rtol=1e-10)
+
+
+def generator_kept(x):
+    g = squares(x)
+    return sum(g) + sum(g)                       # the second sum sees an exhausted iterator
+
+
+def endless(c):
+    k = 0.0
+    while True:
+        yield c * k
+        k = k + 1.0
+
+
+def generator_endless(x):
+    s = 0.0
+    for v in endless(x[0]):
+        if v > 2.0:
+            break
+        s = s + v
+    return s
+
+
+@pytest.mark.parametrize("f, what", [(generator_kept, "used up at once"), (generator_endless, "generators")])
+def test_generator_functions_are_refused_where_their_items_cannot_be_computed_first(f, what):
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=what):
+        s2sad.grad(f)(X)
+
+
+def generator_as_a_value(x, make=squares):
+    return sum(make(x))
+
+
+def test_a_generator_function_differentiated_on_its_own_or_as_a_value_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="generator function"):
+        s2sad.grad(squares)(X)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="generator function"):
+        s2sad.grad(generator_as_a_value)(X)

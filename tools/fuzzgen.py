@@ -191,6 +191,7 @@ class Gen:
         self.ew = dict(EXPR_WEIGHTS, **(expr_weights or {}))
         self.pw = dict(PROGRAM_WEIGHTS, **(program_weights or {}))
         self.features = set()
+        self.gen_helpers = []
         self.lines = []
         self.indent = 0
         self.scopes = []          # list of dict name -> Var (innermost last)
@@ -693,8 +694,14 @@ class Gen:
         self.scopes.pop()
         n = src.ty[1]
         form = self.pick({"sum": 4, "max": 1, "map": 1, "filter": 1, "sorted": 1, "key": 1, "fsum": 0.5,
-                          "nested": 0.7, "enumerate": 0.7})
+                          "nested": 0.7, "enumerate": 0.7, "generator": 1.5 if self.gen_helpers else 0})
         self.features.add(f"genexp_{form}")
+        if form == "generator":                    # a module-level generator function, used up at once
+            g = self.rng.choice(self.gen_helpers)
+            c = self.scalar(1)
+            if self.chance(0.5):
+                return E(f"sum({g}({src.name}, {c.text}))", ATOM, 1.5 * c.mag * n)
+            return E(f"max({g}({src.name}, {c.text}))", ATOM, 1.5 * c.mag)
         if form == "max":
             self.features.add("kink")
             return E(f"{self.rng.choice(['max', 'min'])}({body.text} for {name} in {src.name})", ATOM, body.mag)
@@ -2128,6 +2135,18 @@ class Gen:
         self.module_scope[name] = fn
         return lines
 
+    def generator_helper(self):
+        """A generator function over a sequence and a number, sometimes ending early with ``return``."""
+        name = f"g{len(self.gen_helpers) + 1}{SUFFIX}"
+        self.features.add("generator_fn")
+        step = self.rng.choice(["np.sin", "np.tanh", "math.atan", "np.cos"])
+        body = [f"def {name}(t, c):", "    for i, e in enumerate(t):"]
+        if self.chance(0.4):
+            body += [f"        if i == {self.rng.choice([1, 2])}:", "            return"]
+        body += [f"        yield {step}(e) * c" if self.chance(0.6) else f"        yield (e - 0.3 * i) * {step}(c)"]
+        self.gen_helpers.append(name)
+        return body
+
     def recursive_helper(self):
         self.helper_count += 1
         name = f"h{self.helper_count}{SUFFIX}"
@@ -2168,6 +2187,9 @@ class Gen:
                 self.aliases.add("W0")
             module.append("")
         helpers = []
+        self.gen_helpers = []
+        if self.chance(0.2):
+            helpers.append(self.generator_helper())
         if self.chance(self.pw["recursive_helper"]):
             helpers.append(self.recursive_helper())
         if self.chance(self.pw["helpers"]):

@@ -338,7 +338,7 @@ class _Tangent:
             name = lifted.node.name
         else:
             link_target = unwrap(callee)
-            name = link_target.__name__
+            name = N.identifier(link_target.__name__)
         if unit.own is not None and unit.own == (link_target, indices, "jvp", kinds):
             func = N.name(unit.name)
         else:

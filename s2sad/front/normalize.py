@@ -65,12 +65,14 @@ def f(x, y):
     return z
 """
 import builtins
+import inspect
 
 import gast
 
 from .. import markers, nested, nodes as N
 from .. import runtime
 from ..errors import UnsupportedSyntaxError
+from . import generators
 from .resolve import assigned_names
 
 __all__ = ["run", "show"]
@@ -175,6 +177,8 @@ class _Lowering:
         self.nesting = 0         # inside how many ifs and loops the statement being lowered is
         self.rebound = set()     # parameters surely given a new value already (at the top level)
         self.stmt_ = None        # the user statement being lowered (for locations and errors)
+        self.nested_functions = unit.lifted      # name -> front/lift.Lifted
+        self.used_up = set()     # ids of generator-function calls whose iterator is used up at once
 
     def error(self, message, node, hint=None):
         return self.source.error(UnsupportedSyntaxError, message, node, hint=hint)
@@ -680,6 +684,11 @@ class _Lowering:
             return self.listcomp(gast.ListComp(elt=node.elt, generators=node.generators))
         if isinstance(node, gast.ListComp):
             return self.listcomp(node)
+        if id(node) not in self.used_up and self.generator_call(node):
+            # list(g(...)): its items, whether g's code is differentiated (front/generators.py: it returns
+            # their list) or run as it is (it returns a generator)
+            self.used_up.add(id(node))
+            return self.temp(gast.Call(func=self.aliases.ref(builtins.list, "list"), args=[node], keywords=[]))
         if self.is_unzip(node):
             return self.unzipped(node)
         if not isinstance(node, gast.Call) or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
@@ -839,8 +848,26 @@ class _Lowering:
             return N.tup([self.index(e) for e in node.elts])
         return self.atom(node)
 
+    def generator_call(self, node):
+        """Whether ``node`` calls a generator function (rewritten by front/generators.py, or a nested one)."""
+        if not isinstance(node, gast.Call):
+            return False
+        func = node.func
+        if isinstance(func, gast.Name) and func.id in self.nested_functions:
+            return generators.is_generator(self.nested_functions[func.id].node)
+        if isinstance(func, gast.Name) and func.id in self.scope.cells:
+            return False           # a function value, called through nested.py (targets.py refuses generators)
+        obj = self.scope.resolve(func)
+        obj = getattr(obj, "__wrapped__", obj)
+        return inspect.isgeneratorfunction(obj)
+
     def call(self, node):
         node = self.derivative_call(node)
+        # (s2sad's own output, differentiated again, was checked when it was made)
+        if id(node) not in self.used_up and self.generator_call(node) and not self.source.filename.startswith("<s2sad"):
+            raise self.error("a generator function's iterator is supported only where it is used up at once (the "
+                             "iterable of a `for`, or an argument of sum, list, tuple, zip, enumerate, ...)",
+                             self.stmt_, hint="wrap the call in `list(...)` to keep the items")
         lowered = self.iteration_call(node)
         if lowered is not None:
             return lowered

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from . import generators
 from ..errors import SourceUnavailableError, UnsupportedSyntaxError
 
 
@@ -158,6 +159,7 @@ def read(fn):
             f"differentiate the new text, not what the function computes\n  hint: reload the module "
             f"(importlib.reload) or run the program again")
     tree.decorator_list = []
+    generators.as_lists(tree)                      # generator functions build and return lists
     source = Source(fn=fn, tree=tree, filename=filename, first_line=first_line, lines=snippet.splitlines())
     _read[fn.__code__] = Source(fn=None, tree=copy.deepcopy(tree), filename=filename, first_line=first_line,
                                 lines=source.lines)

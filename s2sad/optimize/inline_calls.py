@@ -266,6 +266,7 @@ class _SubUnit:
 
     def __init__(self, unit, source):
         self.source, self.scope, self.namer, self.aliases = source, unit.scope, unit.namer, unit.aliases
+        self.lifted = {}                  # (a helper with functions defined inside is not inlined)
 
     def error(self, cls, message, node, hint=None):
         return self.source.error(cls, message, node, hint=hint)

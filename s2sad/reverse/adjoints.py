@@ -262,7 +262,7 @@ def _link(sweep, callee, indices, kinds, lifted):
                             unit.source.lines, siblings=unit.lifted)
     else:
         target = unwrap(callee)
-        name = target.__name__
+        name = N.identifier(target.__name__)
     own = unit.own
     if own is not None and own == (target, indices, "vjp", kinds):
         return N.name(unit.name)                       # recursion: the generated function calls itself
@@ -483,7 +483,7 @@ def _is_one(node):
 
 
 def _helper(sweep, fn):
-    return sweep.unit.aliases.ref(fn, fn.__name__)
+    return sweep.unit.aliases.ref(fn, N.identifier(fn.__name__))
 
 
 def no_rule(sweep, s, op):
