@@ -536,7 +536,19 @@ def fz_loop_variable_named_like_a_def(a, b):       # `act` a loop variable and a
     return np.sum(w0)
 
 
+def fz_nested_def_rebinds_its_own_name(x, a):     # inside phi, phi is np.sin: not a recursive call
+    for u, xb in zip(a, a):
+        def phi(t):
+            phi = np.sin
+            t = phi(t)
+            return t * x
+        s = phi(xb)
+    return s
+
+
 REFUSED = {
+    "fz_nested_def_rebinds_its_own_name": (fz_nested_def_rebinds_its_own_name, (0.7, np.array([0.3, -1.1])), (0,),
+                                           "its own name"),
     "fz_loop_variable_named_like_a_def": (fz_loop_variable_named_like_a_def, (np.array([0.3, 0.5]), 0.4), (0,),
                                           "is also assigned"),
     "fz_update_through_an_alias_made_in_a_branch": (fz_update_through_an_alias_made_in_a_branch,

@@ -92,6 +92,12 @@ def run(tree, unit):
                 changed = True
     reads = {name: sorted(r) for name, r in reads.items()}
     for name, node in defs.items():
+        shadowed = sorted(assigned_names(node) & set(defs))
+        if shadowed:                 # inside it, `phi(t)` means its own local, not the function lifted beside it
+            what = "its own name" if shadowed[0] == name else "the name of a function defined beside it"
+            raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here gives `{shadowed[0]}`, "
+                             f"{what}, another meaning inside it", node,
+                             hint=f"rename the local `{shadowed[0]}` of `{name}`")
         _check(unit, node)
         _refuse_escapes(unit, tree, name, reads[name])
         hidden = sorted(set(reads[name]) & assigned_names(node))
