@@ -56,9 +56,30 @@ def wrt_indices(f, wrt):
     """
     if wrt is None:
         wrt = getattr(f, "__s2sad_wrt__", 0)
+    if isinstance(wrt, str) or isinstance(wrt, (tuple, list)) and any(isinstance(i, str) for i in wrt):
+        names = wrt if isinstance(wrt, (tuple, list)) else [wrt]
+        found = tuple(_position(f, n) if isinstance(n, str) else n for n in names)
+        return wrt_indices(f, found if isinstance(wrt, (tuple, list)) else found[0])
     if isinstance(wrt, (int, np.integer)) and not isinstance(wrt, (bool, np.bool_)):
         return (int(wrt),), False
     if isinstance(wrt, (tuple, list)) and wrt and all(isinstance(i, (int, np.integer))
                                                       and not isinstance(i, (bool, np.bool_)) for i in wrt):
         return tuple(int(i) for i in wrt), True
-    raise WrtError(f"wrt must be an int or a non-empty tuple of ints, got {wrt!r}")
+    raise WrtError(f"wrt must be an int, a parameter name, or a non-empty tuple of them, got {wrt!r}")
+
+
+def _position(f, name):
+    """The position of the parameter ``name`` of ``f`` (positional parameters only)."""
+    import inspect
+    target = f
+    while getattr(target, "__wrapped__", None) is not None:
+        target = target.__wrapped__
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        raise WrtError(f"wrt={name!r}: cannot read the parameters of {f!r}; give a position") from None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if name not in positional:
+        raise WrtError(f"wrt={name!r}: {getattr(target, '__name__', 'the function')} has no positional parameter "
+                       f"of that name (its parameters: {', '.join(positional) or 'none'})")
+    return positional.index(name)

@@ -34,3 +34,10 @@ def soft_clipped_sum(x, n, limit):
             y = limit + math.log(1.0 + y - limit)
         total = total + y
     return total
+
+
+def filled_buffer(x, w):
+    h = np.zeros(len(x))
+    for t in range(1, len(x)):
+        h[t] = np.tanh(w * h[t - 1] + x[t])
+    return np.sum(h ** 2)

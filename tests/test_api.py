@@ -183,3 +183,18 @@ def test_function_in_main_module(tmp_path):
     """))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def _scaled_square(a, b, c=1.0):
+    return a * b * b * c
+
+
+def test_wrt_by_parameter_name():
+    """wrt names parameters as well as positions; an unknown name is an error listing the parameters."""
+    assert s2sad.grad(_scaled_square, wrt="b")(2.0, 3.0) == pytest.approx(12.0)
+    assert s2sad.grad(_scaled_square, wrt=("a", 1))(2.0, 3.0) == pytest.approx((9.0, 12.0))
+    value, tangent = s2sad.jvp(_scaled_square, (2.0, 3.0), (None, 1.0))
+    assert s2sad.value_and_grad(_scaled_square, wrt="c")(2.0, 3.0, 0.5) == pytest.approx((9.0, 18.0))
+    assert tangent == pytest.approx(s2sad.grad(_scaled_square, wrt="b")(2.0, 3.0))
+    with pytest.raises(s2sad.WrtError, match="its parameters: a, b, c"):
+        s2sad.grad(_scaled_square, wrt="d")

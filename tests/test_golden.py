@@ -79,6 +79,12 @@ def test_loop_and_branch_golden():
     check_golden("soft_clipped_sum.txt", s2sad.adjoint_source(gf.soft_clipped_sum, args=(0.7, 5, 2.0)))
 
 
+def test_filled_buffer_golden():
+    """A buffer written item by item in a loop (the README shows it): each overwritten item is kept, put
+    back in the backward sweep, and the written item's adjoint read and cleared."""
+    check_golden("filled_buffer.txt", s2sad.adjoint_source(gf.filled_buffer, args=(np.ones(4), 0.8)))
+
+
 def test_golden_functions_are_differentiated_correctly(rng):
     from s2sad.testing import check_grads
     X = rng.normal(size=(10, 3))
@@ -86,6 +92,7 @@ def test_golden_functions_are_differentiated_correctly(rng):
     for point in [(2.0, 1.0), (0.5, 1.0), (-0.5, 1.0)]:
         check_grads(gf.piecewise, point, wrt=(0, 1))
     check_grads(gf.inactive_parts, (rng.normal(size=4), rng.normal(size=4)))
+    check_grads(gf.filled_buffer, (rng.normal(size=5), 0.8), wrt=(0, 1), order=2)
     for x in (0.1, 0.7, 3.0):
         g = check_grads(gf.soft_clipped_sum, (x, 5, 2.0))
         hand = sum((i + 1) / (1.0 + x * (i + 1) - 2.0) if x * (i + 1) > 2.0 else i + 1 for i in range(5))
@@ -121,4 +128,5 @@ def test_readme_shows_the_code_s2sad_prints():
     readme = (root / "README.md").read_text()
     assert s2sad.adjoint_source(quickstart.loss) in readme
     assert (GOLDEN / "soft_clipped_sum.txt").read_text() in readme
+    assert (GOLDEN / "filled_buffer.txt").read_text() in readme
     assert s2sad.adjoint_source(quickstart.loss, mode="forward") in readme

@@ -10,6 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import s2sad
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +27,7 @@ def main():
         "def loss_value_and_grad": s2sad.adjoint_source(quickstart.loss),
         "def soft_clipped_sum_value_and_grad": s2sad.adjoint_source(gf.soft_clipped_sum, args=(0.7, 5, 2.0)),
         "def loss_jvp": s2sad.adjoint_source(quickstart.loss, mode="forward"),
+        "def filled_buffer_value_and_grad": s2sad.adjoint_source(gf.filled_buffer, args=(np.ones(4), 0.8)),
     }
     readme = (ROOT / "README.md").read_text()
     for head, code in blocks.items():
