@@ -21,7 +21,7 @@ __all__ = [
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
+    "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -1159,6 +1159,38 @@ def cholesky_tangent(g, L):
     inner = np.linalg.solve(L, _mT(np.linalg.solve(L, _mT(g))))
     phi = np.tril(inner) - 0.5 * np.eye(L.shape[-1]) * inner
     return L @ phi
+
+
+def _second_norm_order(ord):
+    """norm_tangent(g, n, x) is sum(g * x) / n for the 2-norm, sum(g * sign(x)) for ord=1 (flat in n, x)."""
+    if ord in (None, 2, "fro"):
+        return 2
+    if ord == 1:
+        return 1
+    raise NotImplementedError(f"s2sad: second derivatives through np.linalg.norm with ord={ord!r} are not "
+                              "supported (2, 'fro' and 1 are)")
+
+
+def norm_tangent_n_grad(h, out, n, ord=None):
+    """The adjoint (or tangent) of ``norm_tangent``'s value through the norm ``n`` it divides by."""
+    if _second_norm_order(ord) == 1:
+        return np.zeros_like(h * 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n == 0, 0.0, -h * out / n)
+
+
+def norm_tangent_x_grad(h, n, g, ord=None, axis=None, keepdims=False):
+    """The adjoint of ``norm_tangent(g, n, x)`` with respect to ``x``."""
+    if _second_norm_order(ord) == 1:
+        return np.zeros_like(np.asarray(g, dtype=float))
+    return norm_grad(h, n, g, ord, axis, keepdims)
+
+
+def norm_tangent_x_tangent(t, n, g, ord=None, axis=None, keepdims=False):
+    """The tangent of ``norm_tangent(g, n, x)`` along ``t``, a tangent of ``x``."""
+    if _second_norm_order(ord) == 1:
+        return np.zeros_like(np.asarray(n, dtype=float))
+    return norm_tangent(t, n, g, ord, axis, keepdims)
 
 
 def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):

@@ -419,7 +419,13 @@ def einsum_squared(x, y):
     return np.sum(np.einsum("ij,jk->ik", np.sin(x), y) ** 2)
 
 
-SECOND_ORDER = [(std_of_squares, [(4, 3)]), (det_of_gram, [(3, 3)]), (logdet_of_gram, [(3, 3)]),
+def norms_mixed(x, y):
+    return np.linalg.norm(x * y) ** 3 + np.linalg.norm(np.sin(x[0]), 1) * np.linalg.norm(y, "fro") \
+        + np.sum(np.linalg.norm(x * x, axis=1, keepdims=True) * y)
+
+
+SECOND_ORDER = [(norms_mixed, [(2, 3), (2, 3)]), (std_of_squares, [(4, 3)]), (det_of_gram, [(3, 3)]),
+                (logdet_of_gram, [(3, 3)]),
                 (inner_squared, [(2, 3), (4, 3)]), (tensordot_squared, [(2, 3), (3, 4)]),
                 (einsum_squared, [(2, 3), (3, 4)])]
 
@@ -502,3 +508,14 @@ def test_readme_scipy_recipe_with_args_runs_and_is_right():
     v = np.array([0.3, -0.2, 0.5])
     hv = central(lambda u: s2sad.grad(loss)(u, X, y), w) @ v
     np.testing.assert_allclose(s2sad.hvp(loss)(w, v, X, y), hv, rtol=1e-6)
+
+
+def test_hessian_through_norm_against_the_closed_form():
+    """f = |x|^3: H = 3 (|x| I + x x^T / |x|), forward-over-reverse and reverse-over-forward alike."""
+    x = np.array([0.3, -0.8, 1.1])
+    f = lambda v: np.linalg.norm(v) ** 3            # noqa: E731
+    r = np.linalg.norm(x)
+    np.testing.assert_allclose(s2sad.hessian(f)(x), 3 * (r * np.eye(3) + np.outer(x, x) / r), rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(f)(x, x), 3 * (r * x + x * r), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="ord=inf"):
+        s2sad.hvp(lambda v: np.linalg.norm(v, np.inf) ** 2)(x, x)

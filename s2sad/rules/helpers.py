@@ -17,6 +17,7 @@ from ..runtime import (dict_values_grad, first_best, keys_of, make_dict, owned_t
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
+from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent_x_grad, norm_tangent_x_tangent
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -170,3 +171,15 @@ def linspace_tangent_vjp(h, ans, start_dot, stop_dot, num=50, endpoint=True, ret
 
 # --- checkpoints: the call run again (its own derivative is the callee's) ---
 nondiff(checkpoint_rerun)
+
+
+# --- np.linalg.norm's tangent (hvp, grad of jvp) ---
+# norm_tangent(g, n, x): sum(g * x) / n for the 2-norm (symmetric in g and x); flat in n and x for ord=1
+@vjp(norm_tangent)
+def norm_tangent_vjp(h, out, g, n, x, ord=None, axis=None, keepdims=False):
+    return (norm_grad(h, n, x, ord, axis, keepdims), norm_tangent_n_grad(h, out, n, ord),
+            norm_tangent_x_grad(h, n, g, ord, axis, keepdims))
+@jvp(norm_tangent)
+def norm_tangent_jvp(t, out, g, n, x, ord=None, axis=None, keepdims=False):
+    return (norm_tangent(t, n, x, ord, axis, keepdims), norm_tangent_n_grad(t, out, n, ord),
+            norm_tangent_x_tangent(t, n, g, ord, axis, keepdims))
