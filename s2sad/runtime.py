@@ -16,7 +16,7 @@ from .tree import append_grads, attribute, pack, part, parts, unattr  # noqa: F4
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
-    "safe_log", "extremum_grad", "prod_grad", "matmul_x_grad", "matmul_y_grad",
+    "safe_log", "extremum_grad", "prod_grad", "prod_pairs", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
@@ -95,6 +95,29 @@ def prod_grad(g, ans, x, axis=None, keepdims=False):
         grad = (g * _others_product(merged, -1)).reshape(moved.shape)
         return np.moveaxis(grad, range(-len(axes), 0), axes)
     return unreduce(g, x, axis, keepdims) * _others_product(x, axis)
+
+
+def prod_pairs(c, x, axis=None):
+    """``out[k] = sum over i != k of c[i] * (product of x[j] for j not in {i, k})`` along the axes ``np.prod``
+    reduced (all of them for None): the second derivative of a product, contracted with ``c``. Exact when
+    elements are zero (then without dividing, O(n^2) per reduced slice)."""
+    x = np.asarray(x, dtype=float)
+    c = np.broadcast_to(np.asarray(c, dtype=float), x.shape)
+    axes = _axes(axis, x.ndim)
+    moved_x, moved_c = (np.moveaxis(a, axes, range(-len(axes), 0)) for a in (x, c))
+    n = int(np.prod([x.shape[a] for a in axes]))
+    M, C = moved_x.reshape(-1, n), moved_c.reshape(-1, n)
+    if np.all(M != 0):
+        ratio = C / M
+        out = np.prod(M, axis=1, keepdims=True) / M * (np.sum(ratio, axis=1, keepdims=True) - ratio)
+    else:
+        V = np.repeat(M[:, None, :], n, axis=1)          # row k: the slice with its element k replaced by 1
+        k = np.arange(n)
+        V[:, k, k] = 1.0
+        Q = _others_product(V, -1)                        # Q[:, k, i]: product over j not in {i, k} (i != k)
+        Q[:, k, k] = 0.0
+        out = np.einsum("mi,mki->mk", C, Q)
+    return np.moveaxis(out.reshape(moved_x.shape), range(-len(axes), 0), axes)
 
 
 def _others_product(x, axis):

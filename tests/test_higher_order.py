@@ -424,7 +424,11 @@ def norms_mixed(x, y):
         + np.sum(np.linalg.norm(x * x, axis=1, keepdims=True) * y)
 
 
-SECOND_ORDER = [(norms_mixed, [(2, 3), (2, 3)]), (std_of_squares, [(4, 3)]), (det_of_gram, [(3, 3)]),
+def products(x, y):
+    return np.prod(x) ** 2 + np.sum(np.prod(np.sin(x) * y, axis=1) * y[:, 0]) + np.sum(np.prod(x, axis=(0,)))
+
+
+SECOND_ORDER = [(products, [(2, 3), (2, 3)]), (norms_mixed, [(2, 3), (2, 3)]), (std_of_squares, [(4, 3)]), (det_of_gram, [(3, 3)]),
                 (logdet_of_gram, [(3, 3)]),
                 (inner_squared, [(2, 3), (4, 3)]), (tensordot_squared, [(2, 3), (3, 4)]),
                 (einsum_squared, [(2, 3), (3, 4)])]
@@ -519,3 +523,14 @@ def test_hessian_through_norm_against_the_closed_form():
     np.testing.assert_allclose(s2sad.hvp(f)(x, x), 3 * (r * x + x * r), rtol=1e-12)
     with pytest.raises(NotImplementedError, match="ord=inf"):
         s2sad.hvp(lambda v: np.linalg.norm(v, np.inf) ** 2)(x, x)
+
+
+def test_hessian_of_a_product_with_a_zero_element():
+    """prod(x) * x[0] with x[0] = 0: d2/dx0^2 = 2 x1 x2 x3 and every other entry of row 0 is 0 (no division
+    by the zero element), against the hand-derived Hessian."""
+    x = np.array([0.0, -0.8, 1.1, 0.5])
+    H = s2sad.hessian(lambda v: np.prod(v) * v[0])(x)
+    want = np.zeros((4, 4))
+    want[0, 0] = 2 * x[1] * x[2] * x[3]
+    np.testing.assert_allclose(H, want, atol=1e-15)
+    check_grads(lambda v: np.prod(v * v[::-1]), (np.array([0.0, -0.8, 0.0, 0.5]),), order=2)

@@ -9,7 +9,7 @@ entry is refused where it carries a derivative (reverse/adjoints.py), never sile
 import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
-                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, reduced_size,
+                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_pairs, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import (dict_values_grad, first_best, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
@@ -40,9 +40,13 @@ def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):     # where i
     return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None, None
 @jvp(extremum_grad)
 def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return extremum_grad(t, y, x, axis, keepdims), None, None
-@vjp(prod_grad)                                    # linear in g only: second derivatives through np.prod are refused
+@vjp(prod_grad)                                    # flat in y (np.prod's value); prod_pairs: its second derivative
 def prod_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
-    return np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims)
+    return (np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None,
+            prod_pairs(h * unreduce(g, x, axis, keepdims), x, axis))
+@jvp(prod_grad)
+def prod_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False):
+    return prod_grad(t, y, x, axis, keepdims), None, unreduce(g, x, axis, keepdims) * prod_pairs(t, x, axis)
 @vjp(unsum)
 def unsum_vjp(h, ans, g, seq): return sum(h), None
 @jvp(unsum)
