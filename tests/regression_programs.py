@@ -546,7 +546,23 @@ def fz_nested_def_rebinds_its_own_name(x, a):     # inside phi, phi is np.sin: n
     return s
 
 
+def _doubles_its_argument(t, u, c=1.0):               # z is t: z += z doubles the caller's array
+    z = t
+    z += z
+    loss, prod, e = z
+    return prod
+
+
+def fz_inlined_helper_changes_argument(x, a, b):   # inlined, the helper's z += z escaped the caller's check
+    u = _doubles_its_argument(b, a)
+    return np.sum(b) * x
+
+
 REFUSED = {
+    "fz_inlined_helper_changes_argument": (fz_inlined_helper_changes_argument,
+                                           (0.7, np.ones(4), np.array([[0.2, -0.8, 1.3], [0.1, 0.5, -0.7],
+                                                                       [0.9, -1.2, 0.3]])), (0, 2),
+                                           "changes its argument"),
     "fz_nested_def_rebinds_its_own_name": (fz_nested_def_rebinds_its_own_name, (0.7, np.array([0.3, -1.1])), (0,),
                                            "its own name"),
     "fz_loop_variable_named_like_a_def": (fz_loop_variable_named_like_a_def, (np.array([0.3, 0.5]), 0.4), (0,),

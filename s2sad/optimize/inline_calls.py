@@ -121,7 +121,11 @@ class Inliner:
             lowered = jumps.run(normalize.run(source.tree, sub), sub)
         except Exception:                   # noqa: BLE001  (the call is then differentiated as a call)
             return None
-        if source.shared_updates or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
+        # changes in place (`t += ...`, `t[i] = ...`) are checked against the function's own statements
+        # (analysis/effects.py), which an inlined body's are not: such a helper stays a call
+        if source.shared_updates or source.argument_updates or source.inplace_updates or source.nested_writes \
+                or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in gast.walk(lowered)) \
+                or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
             return None
         *body, ret = lowered.body
         if not isinstance(ret, gast.Return) or ret.value is None or any(
