@@ -143,3 +143,47 @@ def test_function_values_it_cannot_follow_are_refused(f, message):
         s2sad.grad(f)(W)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
         s2sad.jvp(f, (W,), (np.ones(2),))
+
+
+def redefined_functions(x):
+    def g(t):
+        return np.sin(t) * x[0]
+    a = g(x[1])
+
+    def g(t):
+        return t * t
+    b = g(x[2])
+    h = lambda v: v + 1.0          # noqa: E731
+    c = h(a)
+    h = lambda v: v * 3.0          # noqa: E731
+    return a + b + c + h(b)
+
+
+def redefined_functions_twin(x):
+    a = np.sin(x[1]) * x[0]
+    b = x[2] * x[2]
+    return a + b + (a + 1.0) + 3.0 * b
+
+
+def redefined_and_read_by_another(x):
+    def g(t):
+        return t * 2.0
+
+    def k(t):
+        return g(t) + 1.0           # late binding: the g bound when k runs
+    a = k(x[0])
+
+    def g(t):
+        return t * 3.0
+    return a + k(x[1])
+
+
+def test_a_function_defined_twice_is_two_functions():
+    """The second `def g` (or `h = lambda`) is a new function from there on: calls before it use the first."""
+    x = np.array([0.3, -0.8, 1.1])
+    assert redefined_functions(x) == pytest.approx(redefined_functions_twin(x), rel=1e-14)
+    check_grads(redefined_functions, (x,), order=2)
+    np.testing.assert_allclose(s2sad.grad(redefined_functions)(x), s2sad.grad(redefined_functions_twin)(x),
+                               rtol=1e-12)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="defined twice"):
+        s2sad.grad(redefined_and_read_by_another)(x)

@@ -68,6 +68,7 @@ def run(tree, unit):
         return tree
     tree = N.clone(tree)
     tree.body = _lambdas_to_defs(tree.body)
+    _rename_redefinitions(tree, unit)
     found = [s for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
     defs = {s.name: s for s in found}
     if len(defs) != len(found):
@@ -113,6 +114,34 @@ def run(tree, unit):
         node.args.defaults = []
         unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
     return tree
+
+
+def _rename_redefinitions(tree, unit):
+    """``def g`` twice in the function's own body (not inside a branch or loop): the second is a new function
+    from there on, so it gets a fresh name (``g_1``), and so do the calls after it. A function defined
+    inside that reads a redefined name would see whichever is bound when it runs: refused."""
+    names = [s.name for s in tree.body if isinstance(s, gast.FunctionDef)]
+    redefined = {n for n in names if names.count(n) > 1}
+    if not redefined:
+        return
+    for s in _block_statements(tree.body):
+        if isinstance(s, gast.FunctionDef) and N.free_loads(s) & redefined:
+            name = sorted(N.free_loads(s) & redefined)[0]
+            raise unit.error(UnsupportedSyntaxError, f"the function `{s.name}` defined here calls `{name}`, which "
+                             f"is defined twice in this function", s, hint="give each function its own name")
+    seen, current = set(), {}
+    for s in tree.body:
+        if isinstance(s, gast.FunctionDef):
+            if s.name in redefined:
+                if s.name in seen:
+                    current[s.name] = unit.namer.fresh(s.name)
+                    s.name = current[s.name]
+                else:
+                    seen.add(s.name)
+            continue
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in current:
+                n.id = current[n.id]
 
 
 def _bound_otherwise(tree):
