@@ -260,3 +260,37 @@ def test_generated_code_puts_back_what_a_write_overwrote():
     assert "_s2.item_of(y, 0)" in text and "_s2.put_item(y, 0, " in text
     text = s2sad.adjoint_source(fill, args=(X,), mode="forward")
     assert "out_dot[i] = " in text
+
+
+def _scales_in_place(t, c):
+    t *= c
+    return np.sum(t ** 2)
+
+
+def callee_changes_a_value_read_only_before(x, a):
+    b = np.sin(x)
+    s = np.sum(b)                    # read before the call: sees b unchanged
+    u = _scales_in_place(b, a)
+    return u + s
+
+
+def callee_changes_a_value_read_only_before_twin(x, a):
+    b = np.sin(x)
+    return np.sum((b * a) ** 2) + np.sum(b)
+
+
+def callee_changes_a_value_read_after(x, a):
+    b = np.sin(x)
+    u = _scales_in_place(b, a)
+    return u + np.sum(b)             # reads the changed b
+
+
+def test_a_callee_changing_its_argument_is_refused_only_if_the_caller_reads_it_afterwards():
+    x = np.array([0.3, -0.8, 1.1])
+    f, twin = callee_changes_a_value_read_only_before, callee_changes_a_value_read_only_before_twin
+    assert f(x.copy(), 1.7) == pytest.approx(twin(x, 1.7), rel=1e-14)
+    check_grads(f, (x, 1.7), wrt=(0, 1), order=2)
+    for got, want in zip(s2sad.grad(f, wrt=(0, 1))(x, 1.7), s2sad.grad(twin, wrt=(0, 1))(x, 1.7)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument"):
+        s2sad.grad(callee_changes_a_value_read_after)(x, 1.7)

@@ -456,14 +456,27 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
             aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
             returned = {n.id for t in getattr(s, "targets", ()) for n in gast.walk(t) if isinstance(n, gast.Name)}
             aliases = set(aliases) - returned          # what the call returns is what s2sad computes too
-            elsewhere = [n for st in N.statements(fn.body) if st is not s for n in gast.walk(st)
-                         if isinstance(n, gast.Name) and n.id in aliases and isinstance(n.ctx, gast.Load)]
+            # outside loops, only what runs after the call can see the change: the statements after it in
+            # the text (a compound statement's header comes before its body, so an enclosing `if` is not)
+            stmts = list(N.statements(fn.body))
+            after = stmts[next(i for i, st in enumerate(stmts) if st is s) + 1:]
+            elsewhere = [n for st in after for n in gast.walk(_header(st)) if isinstance(n, gast.Name)
+                         and n.id in aliases and isinstance(n.ctx, gast.Load)]
             if not elsewhere:
-                continue                            # a value nothing else reads: changing it changes nothing
+                continue                            # a value nothing reads afterwards: the change changes nothing
         raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in place "
                          f"(the caller's value changes too), which cannot be differentiated", s,
                          hint=f"make `{op.label}` build a new value (`{positional[k]} = {positional[k]} + ...`) "
                               f"instead of changing its argument")
+
+
+def _header(st):
+    """What a statement itself reads: a compound statement's test or iterable (its body is listed apart)."""
+    if isinstance(st, gast.For):
+        return st.iter
+    if isinstance(st, (gast.If, gast.While)):
+        return st.test
+    return st
 
 
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset()):
