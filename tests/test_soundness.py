@@ -20,7 +20,7 @@ from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
 from . import helpers_module
-from .regression_programs import CASES
+from .regression_programs import CASES, REFUSED
 
 SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
 
@@ -199,6 +199,8 @@ CONDITIONS = {
                                                           (1.5,)),
     "inline: the helper's own globals": Condition(inline_calls.Inliner, "eligible", _eligible_any_module,
                                                   uses_other_modules_helper, (np.array([1.0, -2.0]),)),
+    "inline: no change in place": Condition(inline_calls, "changes_in_place", _always(False),
+                                            *REFUSED["fz_inlined_helper_changes_argument"][:3], refused=True),
     "versions: one version inside loops": Condition(versions._Versions, "store",
                                                     _store_ignoring_loops(versions._Versions.store),
                                                     carried_through_loop, (0.9, 1.1), (0, 1)),

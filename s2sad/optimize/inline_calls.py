@@ -121,11 +121,7 @@ class Inliner:
             lowered = jumps.run(normalize.run(source.tree, sub), sub)
         except Exception:                   # noqa: BLE001  (the call is then differentiated as a call)
             return None
-        # changes in place (`t += ...`, `t[i] = ...`) are checked against the function's own statements
-        # (analysis/effects.py), which an inlined body's are not: such a helper stays a call
-        if source.shared_updates or source.argument_updates or source.inplace_updates or source.nested_writes \
-                or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in gast.walk(lowered)) \
-                or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
+        if changes_in_place(source, lowered) or sum(1 for _ in N.statements(lowered.body)) > MAX_STATEMENTS:
             return None
         *body, ret = lowered.body
         if not isinstance(ret, gast.Return) or ret.value is None or any(
@@ -263,6 +259,15 @@ def _bind(callee, args, kwargs):
 
 def _user_function(obj):
     return user_function(obj)
+
+
+def changes_in_place(source, lowered):
+    """Whether a helper changes anything in place (``t += ...``, ``t[i] = ...``). Such a helper is not
+    inlined (sound only without): changes in place are checked against a function's own statements
+    (analysis/effects.py: a callee changing its argument, another name holding the array), which an
+    inlined body's statements are not."""
+    return bool(source.shared_updates or source.argument_updates or source.inplace_updates or source.nested_writes
+                or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in gast.walk(lowered)))
 
 
 class _SubUnit:
