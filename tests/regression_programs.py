@@ -558,7 +558,44 @@ def fz_inlined_helper_changes_argument(x, a, b):   # inlined, the helper's z += 
     return np.sum(b) * x
 
 
+# --- campaign seed 2000 (11,403 programs, on f0305c3), minimized ---------------------------------------
+def fz_update_by_a_call_of_an_array_in_a_dict(x):   # x *= np.tanh(c): lowered to 3 statements, the check read 1
+    params = {'shift': x, 'b': 2.0}
+    x *= np.tanh(1.0)
+    return np.sum(params['shift'])
+
+
+def _writes_into_its_own_buffer(t, u):
+    w = np.ones(2) * t
+    w[1] = 1.0
+    return np.sum(w)
+
+
+def fz_helper_writing_into_its_own_buffer(x):      # inlined, its write crashed the caller's sweep
+    w0 = 1.0
+    for row in x:
+        w0 += row[1] * _writes_into_its_own_buffer(w0, w0)
+    return w0
+
+
+# first order only (tests/test_writes.py): the helper's tangent code, differentiated again, refuses its write
+
+
+def fz_loop_rebinds_the_nested_functions_name(x, y):   # `for act in acts` inside `def act`
+    def act(t=2.0):
+        acts = [math.tanh, lambda v: 0.5]
+        for act in acts:
+            t = act(t)
+        return y * t
+    x = act()
+    return x * y
+
+
 REFUSED = {
+    "fz_update_by_a_call_of_an_array_in_a_dict": (fz_update_by_a_call_of_an_array_in_a_dict,
+                                                  (np.array([-0.13, 1.11, 0.20]),), (0,), "share memory"),
+    "fz_loop_rebinds_the_nested_functions_name": (fz_loop_rebinds_the_nested_functions_name, (-1.2, -0.32), (1,),
+                                                  "its own name"),
     "fz_inlined_helper_changes_argument": (fz_inlined_helper_changes_argument,
                                            (0.7, np.ones(4), np.array([[0.2, -0.8, 1.3], [0.1, 0.5, -0.7],
                                                                        [0.9, -1.2, 0.3]])), (0, 2),

@@ -294,3 +294,10 @@ def test_a_callee_changing_its_argument_is_refused_only_if_the_caller_reads_it_a
         np.testing.assert_allclose(got, want, rtol=1e-12)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument"):
         s2sad.grad(callee_changes_a_value_read_after)(x, 1.7)
+
+
+def test_a_helper_writing_into_its_own_buffer_called_in_a_loop():
+    """Campaign seed 2000: inlined, the helper's write crashed the caller's backward sweep; now a call."""
+    from .regression_programs import fz_helper_writing_into_its_own_buffer as f
+    x = np.array([[1.17, 0.62, -0.60], [-0.20, -0.19, 1.38], [-0.06, -0.06, 0.74]])
+    check_grads(f, (x,))

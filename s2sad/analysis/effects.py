@@ -411,7 +411,9 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers):
         here = [st for st in located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
                 if id(st) in order]
         versions = unit.versions.get(name, set()) | {name}
-        reads = [n.id for st in here[:1] for n in gast.walk(st) if isinstance(n, gast.Name)
+        # the value changed, read by one of the statements there (`x *= np.tanh(c)` is lowered to
+        # `_t1 = np.tanh(c)`, `_t2 = x * _t1`, `x_1 = _t2`)
+        reads = [n.id for st in here for n in gast.walk(st) if isinstance(n, gast.Name)
                  and isinstance(n.ctx, gast.Load) and n.id in versions]
         final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
                  and st.targets[0].id in versions]
