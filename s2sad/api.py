@@ -203,7 +203,9 @@ def _wrapper(f, wrt, value_too, optimize):
                 t = targets.resolve(f, args, kwargs)
                 plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
                 inner = t.inner(wrt)
-            _check_differentiable(args, inner, fname)
+            first = inner[0]
+            if len(inner) > 1 or not -len(args) <= first < len(args) or type(args[first]) is not float:
+                _check_differentiable(args, inner, fname)             # (a float needs no check)
             kinds = _kinds(full)
             entry = cache.get(id(options))             # options objects are shared: keyed by identity, kept alive
             if entry is None or entry[0] is not options:
@@ -214,7 +216,8 @@ def _wrapper(f, wrt, value_too, optimize):
                 bound = pipeline.function(unwrap(plain), inner, "value_and_grad", kinds, options, warn=True)
                 entry[1][(kinds, plain) if plain is not target else kinds] = bound
             value, grads = bound.fn(*full, **kwargs) if kwargs else bound.fn(*full)
-            grads = _finish(grads, args, inner, many)
+            if many or type(grads) is not float or type(args[inner[0]]) is not float:
+                grads = _finish(grads, args, inner, many)      # (a float's gradient is returned as it is)
             return (value, grads) if value_too else grads
         except Exception as exc:                   # s2sad's own frames hidden (errors.user_frames)
             raise short_traceback(exc) from None
