@@ -71,6 +71,18 @@ def dynamic(value, op, scope):
     return None
 
 
+def refuse_varied_callee(unit, s, callee):
+    """A Dynamic call whose function itself is made from a differentiated value (a closure over it): the
+    derivative cannot follow through the function value, so it is refused (both modes)."""
+    from .analysis.ops import names_in
+    from .errors import UnsupportedSyntaxError
+    from . import nodes as N
+    if set(names_in(callee.func)) & unit.facts.varied:
+        raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
+                         "on a value being differentiated (a closure or an object made from it)", s,
+                         hint="pass the differentiated values to the function as arguments")
+
+
 class Nested:
     """A function defined inside a differentiated function, lifted (front/lift.py): differentiated from its
     lifted tree, with the enclosing user function's globals and closure cells. Equal when the enclosing

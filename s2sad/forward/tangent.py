@@ -302,10 +302,7 @@ class _Tangent:
         """``y = f(a, b)`` with ``f`` known only at run time: ``y, y_dot = s2sad.jvp(f, (a, b), (a_dot, None))``."""
         unit = self.unit
         value = s.value
-        if set(names_in(callee.func)) & unit.facts.varied:
-            raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
-                             "on a value being differentiated (a closure or an object made from it)", s,
-                             hint="pass the differentiated values to the function as arguments")
+        calls.refuse_varied_callee(unit, s, callee)
         func = N.clone(callee.func)
         if value.keywords:
             if any(set(names_in(k.value)) & self.active for k in value.keywords):

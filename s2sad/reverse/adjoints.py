@@ -275,10 +275,7 @@ def _dynamic_call(sweep, s, callee):
     """``y, y_pullback = s2sad_vjp(f, wrt, a, b)`` for a function known only at run time (calls.Dynamic)."""
     unit = sweep.unit
     value = s.value
-    if set(names_in(callee.func)) & unit.facts.varied:
-        raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
-                         "on a value being differentiated (a closure or an object made from it)", s,
-                         hint="pass the differentiated values to the function as arguments")
+    calls.refuse_varied_callee(unit, s, callee)
     for k in value.keywords:
         if set(names_in(k.value)) & sweep.active:
             raise unit.error(UnsupportedSyntaxError, f"a differentiated value is passed by keyword (`{k.arg}=`) to "
