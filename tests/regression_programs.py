@@ -591,6 +591,20 @@ def fz_loop_rebinds_the_nested_functions_name(x, y):   # `for act in acts` insid
     return x * y
 
 
+# --- campaign seed 3000 (9,896 programs, on 659bf98), minimized ---------------------------------------
+def fz_copy_read_in_a_branch_after_the_source_changes(x):   # t_bar = x_bar read twice in `if 1.0:`, whose
+    for i in range(1):                                      # first line changed x_bar: copy propagation
+        if x < 0.25:                                        # replaced t_bar by the new x_bar
+            break
+    else:
+        x += math.hypot(x, x) if 1.0 else 2.0
+    return x
+
+
+CASES["fz_copy_read_in_a_branch_after_the_source_changes"] = (fz_copy_read_in_a_branch_after_the_source_changes,
+                                                              (1.2467,), (0,))
+
+
 REFUSED = {
     "fz_update_by_a_call_of_an_array_in_a_dict": (fz_update_by_a_call_of_an_array_in_a_dict,
                                                   (np.array([-0.13, 1.11, 0.20]),), (0,), "share memory"),

@@ -209,6 +209,9 @@ CONDITIONS = {
     "activity: changes through aliases": Condition(activity, "holders", lambda classes, name: {name},
                                                    append_through_alias, (0.7,), refused=True),
     "cleanup: pops are effects": Condition(cleanup, "_has_effect", _always(False), *CASES["fz_pops_are_effects"]),
+    "cleanup: the copied name unchanged up to the last read": Condition(
+        cleanup, "_reassigned_before_read", _always(False),
+        *CASES["fz_copy_read_in_a_branch_after_the_source_changes"]),
     "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,
                                               (np.array([0.5, -1.0, 2.0]),)),
     "writes: the adjoint written into is private": Condition(runtime, "owned", lambda buf: buf,

@@ -170,8 +170,7 @@ def _propagate_block(stmts, keep, everywhere):
         later = [k for k in range(i + 1, len(stmts)) if k not in removed and not _is_copy(stmts[k], target=b, source=a)]
         reads = [k for k in later if a in info[k].count]
         last_read = reads[-1] if reads else -1
-        # b must keep its value up to the last read of a (an assignment in that same statement is fine)
-        if any(b in info[k].stores for k in later if k < last_read):
+        if _reassigned_before_read(stmts, info, later, last_read, b):
             continue
         for k in reads:
             for n in gast.walk(stmts[k]):
@@ -188,6 +187,16 @@ def _propagate_block(stmts, keep, everywhere):
         removed.update(dropped)
         changed = True
     return [s for k, s in enumerate(stmts) if k not in removed], changed
+
+
+def _reassigned_before_read(stmts, info, later, last_read, b):
+    """Whether ``b`` may change before the last read of the copy: an assignment of ``b`` in a statement
+    before that read, or inside the reading statement when it is a branch or a loop (``if c: a_bar = a_bar
+    + t_bar; a_bar = a_bar + t_bar`` with ``t_bar`` a copy of ``a_bar``). An assignment in a simple reading
+    statement is fine: its right side is read first."""
+    return any(b in info[k].stores for k in later
+               if k < last_read or k == last_read and not isinstance(stmts[k], (gast.Assign, gast.AugAssign,
+                                                                                  gast.Expr, gast.Return)))
 
 
 def _recount(occurrences, old, new, everywhere=None):
