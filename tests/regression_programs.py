@@ -605,6 +605,36 @@ CASES["fz_copy_read_in_a_branch_after_the_source_changes"] = (fz_copy_read_in_a_
                                                               (1.2467,), (0,))
 
 
+def fz_array_written_in_a_loop_from_a_broadcast_adjoint(x, n=1):   # vs_bar, new each iteration (a read-only
+    q = x                                                           # broadcast of q_bar), was written into
+    alpha = n
+    for j in range(2):
+        c = q
+        vs = np.array([c, c, c, c]).copy()
+        vs[1] = alpha
+        q = vs.sum()
+    return q
+
+
+SCALE_3000 = 0.5
+
+
+def fz_item_put_back_into_a_rebound_name(x):          # r rebound after the loop, not restored (nothing read it):
+    # (the output does not depend on x: its zeros_like(x) read is why r[k] is put back, r may be a view of x)
+    r = np.zeros(1)                                   # the backward sweep put r[k] back into the new r, a number
+    for k in range(1):
+        r[k] = SCALE_3000
+    ys = x
+    r = min(ys)
+    return 1.0
+
+
+CASES["fz_array_written_in_a_loop_from_a_broadcast_adjoint"] = (
+    fz_array_written_in_a_loop_from_a_broadcast_adjoint, (np.array([[0.59, -0.98, -1.09], [0.50, -1.05, 0.83]]),), (0,))
+CASES["fz_item_put_back_into_a_rebound_name"] = (fz_item_put_back_into_a_rebound_name,
+                                                 (np.array([0.72, 1.08, 1.24, 0.65]),), (0,))
+
+
 REFUSED = {
     "fz_update_by_a_call_of_an_array_in_a_dict": (fz_update_by_a_call_of_an_array_in_a_dict,
                                                   (np.array([-0.13, 1.11, 0.20]),), (0,), "share memory"),

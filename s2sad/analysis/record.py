@@ -71,7 +71,8 @@ def run(fn, backward, unit):
     for p in order.points:
         if p.name not in sites:                         # a call's pullback: assigned by the call
             sites[p.name].append(p.site)
-    for p in order.points:
+    items = [p for p in order.points if isinstance(p, RestoreItem)]
+    for p in items + [p for p in order.points if not isinstance(p, RestoreItem)]:
         name, site = p.name, p.site
         line = unit.source.file_line(site) if getattr(site, "lineno", None) else 0
         if isinstance(p, RestoreItem):
@@ -84,6 +85,7 @@ def run(fn, backward, unit):
             else:
                 plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, and this "
                                                  "write overwrites part of it", line)
+                order.reads[name].append(order.where[id(p)])      # putting x[idx] back reads x there
             continue
         if not order.read_after(p):               # sound: nothing can see whether it is restored
             plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point", line)
@@ -103,6 +105,7 @@ def run(fn, backward, unit):
             plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only", line)
             continue
         plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten", line)
+    plan.decisions = {id(p): plan.decisions[id(p)] for p in order.points}     # in backward-sweep order
     for loop in backward.loops.values():
         plan.counts[id(loop.node)] = loop.count is not None and loop.nested
     return plan

@@ -76,7 +76,7 @@ def _item_write(sweep, s, defined):
     overwrote got no further); then ``x[idx]`` is put back as it was (a RestoreItem).
 
     ``x_bar`` is changed in place, so it must be a buffer the backward sweep owns: a private copy made
-    before the outermost loop (inside a loop) or right here (see ``owned``). analysis/effects.py refuses
+    before the outermost loop that does not assign ``x`` (see ``Sweep.own``) or right here. analysis/effects.py refuses
     writes it cannot follow (into an argument, into a value another name may hold and read afterwards)."""
     from .sweep import RestoreItem
     target = s.targets[0]
@@ -88,10 +88,10 @@ def _item_write(sweep, s, defined):
         if set(names_in(v)) & sweep.active:
             grad = N.call(_helper(sweep, runtime.written_grad), [N.name(bar), N.clone(idx), N.clone(v), N.name(x.id)])
             contribute(sweep, v, grad, defined, out)
-        if sweep.enclosing:
-            sweep.owned.add(x.id)
-        else:
-            out.append(N.assign(bar, N.call(_helper(sweep, runtime.owned), [N.name(bar)])))
+        copy = sweep.own(x.id) if sweep.enclosing else \
+            N.assign(bar, N.call(_helper(sweep, runtime.owned), [N.name(bar)]))
+        if copy is not None:
+            out.append(copy)
         out.append(N.assign(bar, N.call(_helper(sweep, runtime.cleared), [N.name(bar), N.clone(idx)])))
     return out + [RestoreItem(x.id, idx, s)]
 
@@ -409,7 +409,7 @@ def _accumulate_in_place(sweep, x, idx, g, defined, out, element_index=None):
                 and isinstance(n.ctx, gast.Store)}
     if x.id in assigned or x.id in unit.facts.mutated:
         return False
-    sweep.owned.add(x.id)
+    sweep.own(x.id)                                  # before the outermost loop: x is assigned in none
     if element_index is not None and (unit.facts.ndims.get(x.id) or 0) >= 1:   # one number of an array
         target = gast.Subscript(value=N.name(sweep.bar(x.id)), slice=N.clone(element_index), ctx=gast.Store())
         out.append(gast.AugAssign(target=target, op=gast.Add(), value=N.clone(g)))

@@ -83,13 +83,26 @@ class Sweep:
         self.calls = {}              # id(statement) -> adjoints.Call
         self.loops = {}              # id(loop) -> Loop
         self.enclosing = []          # the forward loops around the statement being differentiated
-        self.owned = set()           # adjoints updated in place inside the current outermost loop
+        self.owned = {}              # id(loop) -> adjoints updated in place inside it, copied before it
         self.blocks = []             # the forward blocks around the statement being differentiated
 
     def bar(self, name):
         if name not in self.bars:
             self.bars[name] = self.unit.namer.derived(name, "bar")
         return self.bars[name]
+
+    def own(self, name):
+        """Make ``name``'s adjoint a private buffer for an update in place at the current statement: a copy
+        made before the outermost enclosing loop that does not assign ``name`` (its adjoint then only
+        accumulates inside that loop, keeping the copy's memory), else (assigned in every enclosing loop:
+        the adjoint is made afresh each iteration, maybe as another adjoint's alias or a read-only
+        broadcast) a copy at the statement itself, returned for the caller to emit (else None)."""
+        for loop in self.enclosing:
+            if name not in _assigned(loop):
+                self.owned.setdefault(id(loop), set()).add(name)
+                return None
+        owned = self.unit.aliases.ref(runtime.owned, "owned")
+        return N.assign(self.bar(name), N.call(owned, [N.name(self.bar(name))]))
 
     def zeros(self, name):
         """The zero adjoint of ``name`` (reading ``name`` for its shape, unless it is a number)."""
@@ -157,11 +170,11 @@ class Sweep:
             start |= end
         self.enclosing.pop()
         before = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - defined)]
-        if not self.enclosing and self.owned:       # adjoints updated in place start as private copies
-            owned = unit.aliases.ref(runtime.owned, "owned")
-            before += [N.assign(self.bar(n), N.call(N.clone(owned), [N.name(self.bar(n))]))
-                       for n in sorted(self.owned & defined)]
-            self.owned = set()
+        owned = self.owned.pop(id(s), set())       # adjoints updated in place start as private copies
+        if owned & defined:
+            helper = unit.aliases.ref(runtime.owned, "owned")
+            before += [N.assign(self.bar(n), N.call(N.clone(helper), [N.name(self.bar(n))]))
+                       for n in sorted(owned & defined)]
         resets = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - end)]
         defined.clear()
         defined.update(start)
@@ -199,6 +212,11 @@ def run(fn, unit):
             body.append(N.assign(sweep.bar(w), sweep.zeros(w)))
             defined.add(w)
     return Backward(body=body, defined=defined, calls=sweep.calls, loops=sweep.loops, bars=sweep.bars), sweep
+
+
+def _assigned(loop):
+    """The names a forward loop assigns (its variable included)."""
+    return {n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _may_break(stmts):
