@@ -15,7 +15,7 @@ from s2sad import api, pipeline, runtime
 from s2sad.analysis import activity, record
 from s2sad.front import versions
 from s2sad.optimize import cleanup, fold, inline_calls
-from s2sad.reverse import adjoints, recompute
+from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
@@ -212,6 +212,8 @@ CONDITIONS = {
     "cleanup: the copied name unchanged up to the last read": Condition(
         cleanup, "_reassigned_before_read", _always(False),
         *CASES["fz_copy_read_in_a_branch_after_the_source_changes"]),
+    "writes: a copy before the loop only if the loop leaves the name": Condition(
+        sweep, "_assigned", lambda loop: set(), *CASES["fz_array_written_in_a_loop_from_a_broadcast_adjoint"]),
     "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,
                                               (np.array([0.5, -1.0, 2.0]),)),
     "writes: the adjoint written into is private": Condition(runtime, "owned", lambda buf: buf,
