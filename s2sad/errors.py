@@ -31,6 +31,21 @@ class TransformError(S2SadError):
         self.hint = hint
         super().__init__(self._format())
 
+    @classmethod
+    def from_message(cls, text, extra=""):
+        """The error ``str()`` of which was ``text``, with ``extra`` added to its reason: a refusal decided at
+        transform time but raised where the code runs (``runtime.unshared``)."""
+        head, _, hint = text.partition("\n  hint: ")
+        filename = lineno = construct = None
+        where, sep, rest = head.partition(": ")
+        name, _, line = where.rpartition(":")
+        if sep and name and line.isdigit():
+            filename, lineno, head = name, int(line), rest
+        if head.endswith("`") and ": `" in head:
+            head, _, construct = head.rpartition(": `")
+            construct = construct[:-1]
+        return cls(head + extra, filename=filename, lineno=lineno, construct=construct, hint=hint or None)
+
     def _format(self):
         where = f"{self.filename}:{self.lineno}: " if self.filename else ""
         what = f" `{self.construct}`" if self.construct else ""

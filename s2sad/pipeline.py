@@ -91,8 +91,9 @@ def analyze(tree, unit):
     classes = shapes.run(tree, unit.scope, ndims, call_results, [n for n, k in value_kinds.items() if k == -1])
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)
-    effects_analysis.check_writes(tree, unit, varied, effects, numbers, active)   # refusals, before anything else
-    effects_analysis.check(tree, unit, effects, varied, numbers)
+    arrays = frozenset(n for n, k in value_kinds.items() if isinstance(k, int) and k >= 0)
+    effects_analysis.check_writes(tree, unit, varied, effects, numbers, active, arrays)   # refusals, first
+    effects_analysis.check(tree, unit, effects, varied, numbers, arrays)
     sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
                   ints=ints, aliases=dict(effects.classes))

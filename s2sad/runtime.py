@@ -10,7 +10,7 @@ import random
 
 import numpy as np
 
-from .errors import NonScalarOutputError
+from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .tree import AdjDict, AdjList, AdjTuple, adjoint_of  # noqa: F401
 from .tree import append_grads, attribute, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
@@ -754,6 +754,16 @@ def zeros_like(x):
     if x is None or isinstance(x, (str, bytes, range, slice)) or callable(x):
         return None                                # carries no derivative (a dict key, a function, ...)
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
+
+
+def unshared(value, refusal):
+    """Before ``y op= e`` that the transform computes as ``y = y op e``: the same when ``y`` holds an immutable
+    value (a number: ``op=`` makes a new one), not when it holds an array or a list that another name may
+    also hold (Python changes that object in place, and the other name sees it). Placed where the analysis
+    could not tell which; ``refusal`` is the message raised in the second case."""
+    if value is None or isinstance(value, (int, float, complex, np.generic, tuple, str, bytes)):
+        return
+    raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")
 
 
 def seed(ans):

@@ -951,9 +951,7 @@ SILENT = [
     # (None: must be differentiated right); the reason of a strict xfail where s2sad is still wrong
     (s_alias_setitem, "y[0] = 0.0", 8.0, [0.0, 2.0, 3.0], WRITE, WRITE_HINT, None),
     (s_view_setitem, "y[0] = 0.0", 8.0, [0.0, 2.0, 3.0], WRITE, WRITE_HINT, None),
-    (s_alias_augassign, "y *= 2.0", 22.0, [2.0, 4.0, 6.0],
-     "`y *=` would change `x` too (they share memory), which cannot be differentiated",
-     "write `y = y * ...` to make a new array", None),
+    (s_alias_augassign, "y *= 2.0", 22.0, [2.0, 4.0, 6.0], None, None, None),    # refused when called: below
     (s_sort_result_assigned, "z = y.sort()", 14.0, [3.0, 1.0, 2.0], IN_PLACE, IN_PLACE_HINT, None),
     (s_copyto, "np.copyto(buf, x)", 14.0, [6.0, 2.0, 4.0], IN_PLACE, IN_PLACE_HINT, None),
     (s_sum_out, "y = np.sum(x, out=buf)", 12.0, [2.0, 2.0, 2.0], OUT, OUT_HINT, None),
@@ -969,6 +967,40 @@ def test_never_a_silently_wrong_gradient(fn, at, value, grad, reason, hint):
     if reason is not None:                              # refused at transform time, and by grad
         refused(fn, s2sad.UnsupportedSyntaxError, at, reason=reason, hint=hint)
     refused_or_right(fn, at, x3(), value, grad, reason=reason, hint=hint)
+
+
+def test_an_update_of_a_shared_value_is_refused_for_an_array_and_differentiated_for_a_number():
+    """``y = x; y *= 2.0``: Python changes x too when it is an array (refused: known from the argument when
+    ``grad`` is called, checked as the code runs when the transform does not know), and makes a new number
+    when it is one (differentiated)."""
+    reason = "`y *=` would change `x` too (they share memory), which cannot be differentiated"
+    hint = "write `y = y * ...` to make a new array"
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(s_alias_augassign)(x3())
+    check_located(info.value, s_alias_augassign, "y *= 2.0", None, hint, reason)
+    text = s2sad.adjoint_source(s_alias_augassign)        # kinds unknown: a check where the code runs
+    assert "_s2.unshared(y, " in text
+
+    def number_alias(x):
+        y = x
+        y *= 2.0
+        return y * x + x
+    assert s2sad.grad(number_alias)(1.5) == pytest.approx(4 * 1.5 + 1)
+    assert s2sad.grad(number_alias)(np.float64(1.5)) == pytest.approx(4 * 1.5 + 1)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"would change `x` too"):
+        s2sad.grad(number_alias)(np.array(1.5))     # a 0-d array is changed in place: not a number
+
+    def from_a_dict(d):                             # what d["x"] holds is known only when the code runs
+        x = d["x"]
+        y = x
+        y *= 2.0
+        return y * x + x
+    assert s2sad.grad(from_a_dict)({"x": 1.5})["x"] == pytest.approx(4 * 1.5 + 1)
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(from_a_dict)({"x": np.array([1.5, 2.0])})
+    assert info.value.lineno == from_a_dict.__code__.co_firstlineno + 3 and info.value.construct == "y *= 2.0"
+    assert "would change `x` too (they share memory)" in str(info.value)
+    assert "(here it holds an array of shape (2,))" in str(info.value)
 
 
 # =============================================================================================

@@ -298,7 +298,7 @@ def fresh_where_changed(fn, unit, change, name):
     return False
 
 
-def check(fn, unit, effects, varied, numbers=frozenset()):
+def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset()):
     """Refuse a change in place, through one name, of an object that carries derivatives and that
     another name may hold at that point: one assigned from it earlier on the way there, or in an
     earlier iteration of a loop around both, unless the changed name was given a new object (a
@@ -376,7 +376,7 @@ def check(fn, unit, effects, varied, numbers=frozenset()):
                 return True
         return False
 
-    _check_updates(unit, fn, effects, varied, order, read_later, numbers)
+    _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -397,7 +397,38 @@ def check(fn, unit, effects, varied, numbers=frozenset()):
                                               f"`np.where`) instead of changing it in place")
 
 
-def _check_updates(unit, fn, effects, varied, order, read_later, numbers):
+def guard(unit, fn, lowered, name, refusal, arrays):
+    """``refusal`` for ``y op= e`` (lowered to the statements ``lowered``, which read ``y`` as ``name``) that
+    is right when ``y`` holds an immutable value: raised now when ``y`` surely holds an array, else checked
+    when the code runs (``runtime.unshared`` before the first statement reading ``name``), so that an update of
+    a number, which no other name can see, is differentiated."""
+    if name in arrays:
+        raise refusal
+    first = next((st for st in lowered if name in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
+    if first is None:
+        raise refusal
+    if id(first) in unit.guarded:                 # checked already (or the check itself)
+        return
+    check = N.located(gast.Expr(value=N.call(unit.aliases.ref(runtime.unshared, "unshared"),
+                                             [N.name(name), N.const(str(refusal))])), first)
+    if not _insert_before(fn.body, first, check):
+        raise refusal
+    unit.guarded.update((id(first), id(check)))
+
+
+def _insert_before(stmts, target, new):
+    for k, st in enumerate(stmts):
+        if st is target:
+            stmts.insert(k, new)
+            return True
+        for field_ in ("body", "orelse"):
+            inner = getattr(st, field_, None)
+            if isinstance(st, (gast.If, gast.For, gast.While)) and inner and _insert_before(inner, target, new):
+                return True
+    return False
+
+
+def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset()):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
     same, unless another name holds the object and is read afterwards (a dict or list holding it, a view,
     a copy of the reference). Refused then (points-to classes, so containers and views count); a number
@@ -425,12 +456,14 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers):
         for other in sorted(set(effects.classes.get(old, {old})) - versions):
             if other in numbers or not read_later(other, m):
                 continue
-            raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
-                             "memory), which cannot be differentiated", s,
-                             hint=f"write `{name} = {name} {op} ...` to make a new array")
+            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
+                                 "memory), which cannot be differentiated", s,
+                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
+            guard(unit, fn, here, old, refusal, arrays)
+            break
 
 
-def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False):
+def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset()):
     """A user function that changes an argument in place (``t += ...`` on the caller's array): the caller's
     value changes too, which the derivative code does not reproduce. Refused unless what is passed there
     is a number (which no change in place reaches)."""
@@ -466,10 +499,13 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
                          and n.id in aliases and isinstance(n.ctx, gast.Load)]
             if not elsewhere:
                 continue                            # a value nothing reads afterwards: the change changes nothing
-        raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in place "
-                         f"(the caller's value changes too), which cannot be differentiated", s,
-                         hint=f"make `{op.label}` build a new value (`{positional[k]} = {positional[k]} + ...`) "
-                              f"instead of changing its argument")
+        refusal = unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in "
+                             f"place (the caller's value changes too), which cannot be differentiated", s,
+                             hint=f"make `{op.label}` build a new value (`{positional[k]} = {positional[k]} + ...`) "
+                                  f"instead of changing its argument")
+        if not isinstance(atom, gast.Name) or fn is None:
+            raise refusal
+        guard(unit, fn, [s], atom.id, refusal, arrays)       # passed a number, the change makes a new one
 
 
 def _header(st):
@@ -481,7 +517,7 @@ def _header(st):
     return st
 
 
-def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset()):
+def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
     - ``x[i] = v`` into a value that carries derivatives (x may share memory with an input);
@@ -555,7 +591,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             continue
         op = classify(value, unit.scope)
         if not (isinstance(s, gast.Expr) and op.primitive is APPEND):
-            _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped)
+            _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped, arrays)
         touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
             receiver = set(names_in(value.func.value)) & varied
@@ -575,16 +611,27 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
     def number(user):             # every version of the user's name holds a number (front/versions.py)
         return all(v in numbers for v in unit.versions.get(user, set()) | {user})
+    located = {}
+    for st in N.statements(fn.body):
+        located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
     for s, name, other, op in unit.source.shared_updates:
         if number(other) or number(name):
             continue
         if other == name:
-            raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "
-                             "walks it, which cannot be differentiated", s,
-                             hint=f"write `{name} = {name} {op} ...` to make a new array")
-        raise unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share memory), "
-                         "which cannot be differentiated", s, hint=f"write `{name} = {name} {op} ...` to make a "
-                                                                   f"new array")
+            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` "
+                                 "loop walks it, which cannot be differentiated", s,
+                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
+        else:
+            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
+                                 "memory), which cannot be differentiated", s,
+                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
+        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
+        versions = unit.versions.get(name, set()) | {name}
+        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
+        if not read:
+            raise refusal
+        guard(unit, fn, lowered, read[0], refusal, arrays)
     params = set(N.params(fn))
     for name in sorted(effects.mutated):
         reached = sorted(set(effects.classes.get(name, {name})) & params & varied)

@@ -247,7 +247,7 @@ def run(fn, scope, ndims=None, call_results=None, numbers=()):
     assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
     params = set(N.params(fn))
-    scalar_params = {p for p, k in ndims.items() if k in (-1, 0)}   # reassigned ones are checked below
+    scalar_params = {p for p, k in ndims.items() if k == -1}    # (a 0-d array changes in place); reassigned: below
     for p in [p for p in ndims if assigned[p]]:
         del ndims[p]                                    # reassigned: its shape may change
     for name in scalar_names(fn, scope, scalar_params, ndims, call_results) | set(numbers):
@@ -551,6 +551,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
 
     def of(node, known):
         if isinstance(node, gast.Name):
+            if node.id not in known and scope.is_free(node.id):     # a module's number (the cache checks the
+                value = scope.resolve(node)                          # global still holds the same object)
+                return -1 if isinstance(value, (int, float, np.integer, np.floating)) else None
             return known.get(node.id)
         if isinstance(node, gast.Constant):
             return -1 if type(node.value) in (int, float, bool) else None
@@ -579,7 +582,13 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return -1
         if _is_in(op.primitive, _REDUCTIONS) and len(args) == 1 and op.primitive not in (np.dot, np.inner, np.vdot,
                                                                                           np.trace):
-            return -1 if isinstance(args[0], int) else None
+            return -1                                    # over every axis, of whatever it is given: a number
+        if _is_in(op.primitive, {np.array, np.asarray}) and len(args) == 1:
+            return _array_kind(args[0])
+        if op.primitive in (sum, min, max) and len(args) == 1:
+            return _first_item_kind(args[0])
+        if op.primitive in (min, max) and len(args) >= 2 and all(a == -1 for a in args):
+            return -1
         if _is_in(op.primitive, {operator.matmul, np.matmul, np.dot}) and len(args) == 2:
             dims = tuple(0 if a == -1 else a for a in args)
             return _MATMUL_NDIM.get(dims) if dims != (0, 0) else -1
@@ -589,6 +598,22 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return None
         if op.primitive is np.transpose and len(args) == 1 and isinstance(args[0], int):
             return args[0]
+        return None
+
+    def _array_kind(arg):
+        """``np.array(arg)``: an array of arg's kind, a list of numbers (or of arrays of one kind) one more."""
+        if isinstance(arg, int):
+            return max(arg, 0)
+        if isinstance(arg, tuple) and arg and all(isinstance(k, int) and k == arg[0] for k in arg):
+            return arg[0] + 1 if arg[0] >= 0 else 1
+        return None
+
+    def _first_item_kind(arg):
+        """``sum(arg)``, ``min(arg)``, ``max(arg)``: the kind of arg's items (numbers for a 1-d array)."""
+        if isinstance(arg, int) and arg >= 1:
+            return arg - 1 if arg > 1 else -1
+        if isinstance(arg, tuple) and arg and all(k == -1 for k in arg):
+            return -1
         return None
 
     def _item_kind(base, index, known):
