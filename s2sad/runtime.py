@@ -766,6 +766,16 @@ def unshared(value, refusal):
     raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")
 
 
+def walked(value, refusal):
+    """Before ``x op= e`` inside ``for v in x`` (which s2sad computes as ``x = x op e`` and reads each item as
+    ``x[k]`` of the ``x`` of that iteration): the same as Python for an array (changed in place, its length
+    kept, its iterator reading the changed items) and a tuple (a new one, whose first items are the old);
+    not for a list, which grows or shrinks under its loop."""
+    if isinstance(value, (np.ndarray, tuple)):
+        return
+    raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")
+
+
 def seed(ans):
     """The adjoint that starts a gradient's backward sweep: 1 for a scalar output."""
     if isinstance(ans, float) or (np.ndim(ans) == 0 and np.result_type(ans).kind in "fiub"):

@@ -315,7 +315,8 @@ def alias_then_update(x, n=1):               # v shares x's memory: x *= 0.9 cha
     return v[0]
 
 
-def update_while_iterating(x):               # the loop walks the array the body changes in place
+def update_while_iterating(x):               # the loop walks the array the body changes in place (refused
+                                             # once; now each item is read as it is then, tests/test_inplace_updates.py)
     for v in x:
         x *= v
     return np.sum(x)
@@ -601,6 +602,7 @@ def fz_copy_read_in_a_branch_after_the_source_changes(x):   # t_bar = x_bar read
     return x
 
 
+CASES["update_while_iterating"] = (update_while_iterating, (np.array([0.5, 1.2]),), (0,))
 CASES["fz_copy_read_in_a_branch_after_the_source_changes"] = (fz_copy_read_in_a_branch_after_the_source_changes,
                                                               (1.2467,), (0,))
 
@@ -664,7 +666,6 @@ REFUSED = {
                                          "share memory"),
     "callee_changes_argument": (callee_changes_argument, (0.5, np.array([1.0, 2.0])), (1,), "changes its argument"),
     "alias_then_update": (alias_then_update, (np.array([0.5, 1.0]),), (0,), "share memory"),
-    "update_while_iterating": (update_while_iterating, (np.array([0.5, 1.0]),), (0,), "walks it"),
     "update_aliased_twice": (update_aliased_twice, (np.array([0.5, 1.0]),), (0,), "share memory"),
     "through_repr": (through_repr, (1.5,), (0,), "goes through text"),
     "through_eval": (through_eval, (1.5,), (0,), "runs text as code"),

@@ -1071,6 +1071,7 @@ def refusal_reason(e):
     if not reason:
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         reason = re.sub(r"^\S+:\d+:\s*", "", text)
+    reason = re.sub(r" \(here it holds [^)]*\)+", "", reason)      # the value seen when the code ran
     reason = re.sub(r"`([A-Za-z_]\w*)( [-+*/@]?=)?`",
                     lambda m: m.group(0) if m.group(1) in _KEEP_NAMES else f"`_{m.group(2) or ''}`", reason)
     return f"{type(e).__name__}: {reason}"

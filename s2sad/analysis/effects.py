@@ -397,23 +397,23 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset()):
                                               f"`np.where`) instead of changing it in place")
 
 
-def guard(unit, fn, lowered, name, refusal, arrays):
+def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared):
     """``refusal`` for ``y op= e`` (lowered to the statements ``lowered``, which read ``y`` as ``name``) that
     is right when ``y`` holds an immutable value: raised now when ``y`` surely holds an array, else checked
     when the code runs (``runtime.unshared`` before the first statement reading ``name``), so that an update of
     a number, which no other name can see, is differentiated."""
-    if name in arrays:
+    if check is runtime.unshared and name in arrays:
         raise refusal
     first = next((st for st in lowered if name in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
     if first is None:
         raise refusal
     if id(first) in unit.guarded:                 # checked already (or the check itself)
         return
-    check = N.located(gast.Expr(value=N.call(unit.aliases.ref(runtime.unshared, "unshared"),
-                                             [N.name(name), N.const(str(refusal))])), first)
-    if not _insert_before(fn.body, first, check):
+    call = N.located(gast.Expr(value=N.call(unit.aliases.ref(check, check.__name__),
+                                            [N.name(name), N.const(str(refusal))])), first)
+    if not _insert_before(fn.body, first, call):
         raise refusal
-    unit.guarded.update((id(first), id(check)))
+    unit.guarded.update((id(first), id(call)))
 
 
 def _insert_before(stmts, target, new):
@@ -632,6 +632,19 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if not read:
             raise refusal
         guard(unit, fn, lowered, read[0], refusal, arrays)
+    for s, name, op in unit.source.walked_updates:          # `for v in x: x op= e`, x read item by item
+        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
+        versions = unit.versions.get(name, set()) | {name}
+        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
+        if read and read[0] in arrays:
+            continue
+        refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "
+                             "walks it, which cannot be differentiated unless it is an array or a tuple", s,
+                             hint=f"write `{name} = {name} {op} ...` and walk a copy")
+        if not read:
+            raise refusal
+        guard(unit, fn, lowered, read[0], refusal, arrays, runtime.walked)
     params = set(N.params(fn))
     for name in sorted(effects.mutated):
         reached = sorted(set(effects.classes.get(name, {name})) & params & varied)

@@ -156,6 +156,47 @@ def show(fn_tree):
     return N.unparse(fn_tree)
 
 
+def _may_walk(it):
+    """The names whose objects a ``for`` loop over ``it`` may read as it goes: those of the object itself, of the
+    objects a view (``x[::-1]``, ``x.T``) or a lazy iterator (``reversed(x)``, ``zip(x, y)``, a generator) reads;
+    not of operands of an operator or of a list comprehension, which make a new object first. Other calls:
+    every name in them."""
+    if isinstance(it, gast.Name):
+        return [it.id]
+    if isinstance(it, (gast.Subscript, gast.Attribute)):
+        return _may_walk(it.value)
+    if isinstance(it, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.ListComp, gast.SetComp,
+                       gast.DictComp)):
+        return []
+    if isinstance(it, (gast.List, gast.Tuple)):
+        return [n for e in it.elts if isinstance(e, gast.Starred) for n in _may_walk(e.value)]
+    if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("reversed", "enumerate", "zip",
+                                                                                         "iter"):
+        return [n for a in it.args for n in _may_walk(a.value if isinstance(a, gast.Starred) else a)]
+    return [n.id for n in gast.walk(it) if isinstance(n, gast.Name)]
+
+
+def _updated_in_place_only(loop):
+    """The names a ``for`` loop walks directly (``x``, ``reversed(x)``, ``enumerate(x)``, ``zip(x, y)``) that its
+    body changes with ``x op= e`` and assigns in no other way (nor is ``x`` the loop's own variable)."""
+    it = loop.iter
+    walked = [it] if isinstance(it, gast.Name) else \
+        [a for a in it.args if isinstance(a, gast.Name)] if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+        and it.func.id in ("reversed", "enumerate", "zip") and not it.keywords else []
+    updated, other = set(), {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
+    for st in loop.body:
+        for node in gast.walk(st):
+            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
+                    isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
+                updated.add(node.target.id)
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)) and \
+                    not any(isinstance(a, gast.AugAssign) and a.target is node for a in gast.walk(st)):
+                other.add(node.id)
+            elif isinstance(node, (gast.FunctionDef, gast.Global, gast.Nonlocal)):
+                return set()
+    return {n.id for n in walked} & updated - other
+
+
 def _stores(stmts):
     return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
             and isinstance(n.ctx, (gast.Store, gast.Del))}
@@ -172,6 +213,8 @@ class _Lowering:
         self.result = None       # the name returned values are assigned to
         self.shares = {}         # name -> the variables whose memory it may share (copies, views, call results)
         self.iterating = []      # the names the enclosing ``for`` loops iterate over
+        self.read_live = set()   # of those, the ones their loop reads item by item as they are now (see stmt_For)
+        self.walking_live = []   # the names of read_live the loops being lowered walk
         self.out = None          # the statement list being filled
         self.loop_depth = 0
         self.nesting = 0         # inside how many ifs and loops the statement being lowered is
@@ -249,7 +292,9 @@ class _Lowering:
         if reach & params:
             self.source.argument_updates.append((s, name, sorted(reach & params)))
         self.source.inplace_updates.append((s, name, op))     # checked again with the points-to analysis
-        if name in self.iterating:
+        if name in self.walking_live and self.iterating.count(name) == self.walking_live.count(name):
+            self.source.walked_updates.append((s, name, op))      # read item by item as it is: see sequence()
+        elif name in self.iterating:
             self.source.shared_updates.append((s, name, name, op))
             return
         partners = set(self.shares.get(name, ())) | {n for n, srcs in self.shares.items() if name in srcs}
@@ -322,7 +367,10 @@ class _Lowering:
     # --- loops ------------------------------------------------------------------------
     def stmt_For(self, s):
         body_stores = _stores(s.body)
+        live = _updated_in_place_only(s)
+        self.read_live |= live
         header, elements = self.loop_header(s, body_stores)
+        self.read_live -= live
         target = s.target
         plain = isinstance(target, gast.Name) and target.id not in body_stores and elements is None
         if plain:
@@ -336,15 +384,17 @@ class _Lowering:
             value = N.name(index) if elements is None else elements(N.name(index))
             self.assign_to(target, value)
         prefix, self.out = self.out, saved
-        walked = [n.id for n in gast.walk(s.iter) if isinstance(n, gast.Name) and n.id in self.locals]
+        walked = [n for n in _may_walk(s.iter) if n in self.locals]
         walked += [m for n in walked for m in self.shares.get(n, ())]
         self.iterating.extend(walked)
+        self.walking_live.extend(sorted(live))
         self.loop_depth += 1
         self.nesting += 1
         body = prefix + self.block(s.body)
         self.nesting -= 1
         self.loop_depth -= 1
         del self.iterating[len(self.iterating) - len(walked):]
+        del self.walking_live[len(self.walking_live) - len(live):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
 
@@ -399,7 +449,14 @@ class _Lowering:
 
     def sequence(self, node, body_stores):
         """A fresh name holding a sequence that can be indexed, with the iterable's items in order
-        (``_s2.sequence``: the value itself for a list, tuple, array or range, else a list of its items)."""
+        (``_s2.sequence``: the value itself for a list, tuple, array or range, else a list of its items).
+
+        A name the loop body changes in place (``for v in x: x *= 2``, and nothing else assigns ``x`` there):
+        the name itself, so that each item is read from ``x`` as it is then, as Python's iterator reads the
+        object it changes (s2sad computes ``x *= 2`` as ``x = x * 2``); analysis/effects.py checks that ``x``
+        holds an array or a tuple there, for which this is the same."""
+        if isinstance(node, gast.Name) and node.id in self.read_live:
+            return N.name(node.id)
         if isinstance(node, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred) for e in node.elts):
             return self.temp(node)
         as_list = self.iterable_list(node)
