@@ -190,3 +190,28 @@ def test_soundness_read_as_it_is_only_when_the_body_changes_it_with_op_only(monk
         pipeline.forget()
     want = numerical_grad(walk_then_rebind, (X.copy(),), 0)
     assert np.max(np.abs(got - want)) > 1e-3
+
+
+def walk_a_tuple_of_arrays(x, y):
+    x = x * 1.0
+    s = 0.0
+    for v in (x, y):                    # v is x's object itself: `x *= 2.0` changes v too
+        x *= 2.0
+        s = s + np.sum(v)
+    return s
+
+
+def test_a_walked_display_holding_the_array_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="walks it"):
+        s2sad.grad(walk_a_tuple_of_arrays)(X.copy(), X.copy())
+
+
+def walk_a_new_array_of_items(x, a):
+    for v in np.array([a, x[0], x[1]]):     # np.array makes a new array: no walk of x
+        x = x * 1.0
+        x /= 1.5 + np.cos(v)
+    return np.sum(x * x)
+
+
+def test_a_loop_over_an_array_made_by_numpy_is_not_a_walk():
+    check_grads(walk_a_new_array_of_items, (X, 0.4), wrt=(0, 1), order=2)

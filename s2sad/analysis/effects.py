@@ -298,7 +298,7 @@ def fresh_where_changed(fn, unit, change, name):
     return False
 
 
-def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset()):
+def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), numbers_only=frozenset()):
     """Refuse a change in place, through one name, of an object that carries derivatives and that
     another name may hold at that point: one assigned from it earlier on the way there, or in an
     earlier iteration of a loop around both, unless the changed name was given a new object (a
@@ -376,7 +376,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset()):
                 return True
         return False
 
-    _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays)
+    _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays, numbers_only)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -428,7 +428,8 @@ def _insert_before(stmts, target, new):
     return False
 
 
-def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset()):
+def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset(),
+                   numbers_only=frozenset()):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
     same, unless another name holds the object and is read afterwards (a dict or list holding it, a view,
     a copy of the reference). Refused then (points-to classes, so containers and views count); a number
@@ -454,7 +455,7 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
         if old in numbers or not effects.classes.get(old, {old}) & varied:
             continue
         for other in sorted(set(effects.classes.get(old, {old})) - versions):
-            if other in numbers or not read_later(other, m):
+            if other in numbers or other in numbers_only or not read_later(other, m):
                 continue
             refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
                                  "memory), which cannot be differentiated", s,
@@ -614,37 +615,32 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
-    for s, name, other, op in unit.source.shared_updates:
-        if number(other) or number(name):
+    def version_read(s, name):     # the version of ``name`` the statements ``name op= e`` became read, if any
+        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
+        versions = unit.versions.get(name, set()) | {name}
+        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
+        return lowered, read[0] if read else None
+    for s, name, op in unit.source.walked_views:              # `for v in x[1:]: x op= e` and the like
+        if number(name):
             continue
-        if other == name:
-            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` "
-                                 "loop walks it, which cannot be differentiated", s,
-                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
-        else:
-            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
-                                 "memory), which cannot be differentiated", s,
-                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
-        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
-        versions = unit.versions.get(name, set()) | {name}
-        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
-        if not read:
+        refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` "
+                             "loop walks it, which cannot be differentiated", s,
+                             hint=f"write `{name} = {name} {op} ...` to make a new array")
+        lowered, version = version_read(s, name)
+        if version is None:
             raise refusal
-        guard(unit, fn, lowered, read[0], refusal, arrays)
+        guard(unit, fn, lowered, version, refusal, arrays)
     for s, name, op in unit.source.walked_updates:          # `for v in x: x op= e`, x read item by item
-        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
-        versions = unit.versions.get(name, set()) | {name}
-        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
-        if read and read[0] in arrays:
+        lowered, version = version_read(s, name)
+        if version in arrays:
             continue
         refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "
                              "walks it, which cannot be differentiated unless it is an array or a tuple", s,
                              hint=f"write `{name} = {name} {op} ...` and walk a copy")
-        if not read:
+        if version is None:
             raise refusal
-        guard(unit, fn, lowered, read[0], refusal, arrays, runtime.walked)
+        guard(unit, fn, lowered, version, refusal, arrays, runtime.walked)
     params = set(N.params(fn))
     for name in sorted(effects.mutated):
         reached = sorted(set(effects.classes.get(name, {name})) & params & varied)

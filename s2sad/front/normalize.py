@@ -68,6 +68,7 @@ import builtins
 import inspect
 
 import gast
+import numpy as np
 
 from .. import markers, nested, nodes as N
 from .. import runtime
@@ -156,23 +157,34 @@ def show(fn_tree):
     return N.unparse(fn_tree)
 
 
-def _may_walk(it):
+_NEW_ARRAYS = {np.array, np.zeros, np.ones, np.full, np.linspace, np.arange, np.concatenate, np.stack, np.hstack,
+               np.vstack, np.outer, np.where, np.cumsum, np.cumprod, np.diff, np.sort, np.tile, np.repeat}
+
+
+def _may_walk(it, resolve):
     """The names whose objects a ``for`` loop over ``it`` may read as it goes: those of the object itself, of the
     objects a view (``x[::-1]``, ``x.T``) or a lazy iterator (``reversed(x)``, ``zip(x, y)``, a generator) reads;
-    not of operands of an operator or of a list comprehension, which make a new object first. Other calls:
-    every name in them."""
+    not of operands of an operator, of a list comprehension, of a ufunc or of a NumPy function that makes a new
+    array (``np.array([a, x[0]])``), which make a new object first. Other calls: every name in them."""
     if isinstance(it, gast.Name):
         return [it.id]
     if isinstance(it, (gast.Subscript, gast.Attribute)):
-        return _may_walk(it.value)
+        return _may_walk(it.value, resolve)
+    if isinstance(it, gast.Call) and not any(k.arg == "copy" for k in it.keywords):
+        func = resolve(it.func)
+        try:
+            if isinstance(func, np.ufunc) or func in _NEW_ARRAYS:
+                return []
+        except TypeError:                         # an unhashable callable
+            pass
     if isinstance(it, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.ListComp, gast.SetComp,
                        gast.DictComp)):
         return []
-    if isinstance(it, (gast.List, gast.Tuple)):
-        return [n for e in it.elts if isinstance(e, gast.Starred) for n in _may_walk(e.value)]
+    if isinstance(it, (gast.List, gast.Tuple)):             # holds its items: each may be the changed object
+        return [n for e in it.elts for n in _may_walk(e.value if isinstance(e, gast.Starred) else e, resolve)]
     if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("reversed", "enumerate", "zip",
                                                                                          "iter"):
-        return [n for a in it.args for n in _may_walk(a.value if isinstance(a, gast.Starred) else a)]
+        return [n for a in it.args for n in _may_walk(a.value if isinstance(a, gast.Starred) else a, resolve)]
     return [n.id for n in gast.walk(it) if isinstance(n, gast.Name)]
 
 
@@ -278,9 +290,9 @@ class _Lowering:
         self.assign_to(targets[0], s.value)
 
     def check_shared(self, name, s):
-        """``y op= e`` updates an array or a list in place, which s2sad lowers to ``y = y op e``: note it
-        (refused later unless ``y`` is known to hold a number) where that differs, because another
-        variable that may hold the same object is read afterwards, or a ``for`` loop walks it."""
+        """``y op= e`` updates an array or a list in place, which s2sad lowers to ``y = y op e``: note it for
+        analysis/effects.py, which checks whether another name may hold the object and read it afterwards
+        (points-to classes on the lowered code), and whether a ``for`` loop around walks it."""
         op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
         params = set(N.params(self.tree)) - self.rebound
         reach, todo = {name}, [name]
@@ -295,17 +307,7 @@ class _Lowering:
         if name in self.walking_live and self.iterating.count(name) == self.walking_live.count(name):
             self.source.walked_updates.append((s, name, op))      # read item by item as it is: see sequence()
         elif name in self.iterating:
-            self.source.shared_updates.append((s, name, name, op))
-            return
-        partners = set(self.shares.get(name, ())) | {n for n, srcs in self.shares.items() if name in srcs}
-        where = (getattr(s, "lineno", 0), getattr(s, "col_offset", 0))
-        for other in sorted(partners - {name}):
-            later = [n for n in gast.walk(self.tree) if isinstance(n, gast.Name) and n.id == other
-                     and isinstance(n.ctx, gast.Load)
-                     and (getattr(n, "lineno", None) or 10 ** 9, getattr(n, "col_offset", 0) or 0) > where]
-            if later or self.loop_depth:
-                self.source.shared_updates.append((s, name, other, op))
-                return
+            self.source.walked_views.append((s, name, op))
 
     def stmt_AnnAssign(self, s):
         if s.value is not None:
@@ -384,7 +386,7 @@ class _Lowering:
             value = N.name(index) if elements is None else elements(N.name(index))
             self.assign_to(target, value)
         prefix, self.out = self.out, saved
-        walked = [n for n in _may_walk(s.iter) if n in self.locals]
+        walked = [n for n in _may_walk(s.iter, self.scope.resolve) if n in self.locals]
         walked += [m for n in walked for m in self.shares.get(n, ())]
         self.iterating.extend(walked)
         self.walking_live.extend(sorted(live))

@@ -31,8 +31,8 @@ class Source:
     filename: str
     first_line: int            # file line number of the snippet's line 1
     lines: list = field(repr=False)   # the snippet's source lines, dedented
-    # (statement, name, other, op): ``name op= ...`` where name may share memory with ``other``
-    shared_updates: list = field(default_factory=list, repr=False)
+    # (statement, name, op): ``name op= ...`` in a ``for`` loop walking ``name`` other than item by item
+    walked_views: list = field(default_factory=list, repr=False)
     # (statement, name, parameters): ``name op= ...`` where name may be those arguments (changed in place)
     argument_updates: list = field(default_factory=list, repr=False)
     # (statement, name, op): every ``name op= ...`` (analysis/effects.py checks who else holds the object)

@@ -266,7 +266,7 @@ def changes_in_place(source, lowered):
     inlined (sound only without): changes in place are checked against a function's own statements
     (analysis/effects.py: a callee changing its argument, another name holding the array), which an
     inlined body's statements are not."""
-    return bool(source.shared_updates or source.argument_updates or source.inplace_updates or source.nested_writes
+    return bool(source.walked_views or source.walked_updates or source.argument_updates or source.inplace_updates or source.nested_writes
                 or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in gast.walk(lowered)))
 
 
