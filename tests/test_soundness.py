@@ -75,6 +75,25 @@ def operand_restored_before_read(x):             # recompute.operands_unchanged
     return w
 
 
+def updated_through_a_dict(x):                   # runtime.unshared: y and x one array (kinds unknown from a dict)
+    d = {"x": x * 1.0}
+    x = d["x"]
+    y = x
+    y *= 2.0
+    return np.sum(y * x)
+
+
+def walk_a_growing_list(xs):                     # runtime.walked: Python's loop walks the items added too
+    xs = list(xs)
+    s = 0.0
+    for v in xs:
+        xs += [v * 0.5]
+        s = s + v
+        if len(xs) > 6:
+            break
+    return s
+
+
 def pop_after_read(x):                           # fold._changes_in_place
     ys = [2.0, 3.0]
     y = x * (ys[0] + ys.pop(0))
@@ -214,6 +233,11 @@ CONDITIONS = {
         *CASES["fz_copy_read_in_a_branch_after_the_source_changes"]),
     "writes: a copy before the loop only if the loop leaves the name": Condition(
         sweep, "_assigned", lambda loop: set(), *CASES["fz_array_written_in_a_loop_from_a_broadcast_adjoint"]),
+    "updates: a value another name holds is a number": Condition(runtime, "unshared", _always(None),
+                                                                 updated_through_a_dict, (np.array([0.5, -1.0]),),
+                                                                 refused=True),
+    "updates: a walked sequence is an array or a tuple": Condition(runtime, "walked", _always(None),
+                                                                   walk_a_growing_list, ([0.5, 1.5],), refused=True),
     "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,
                                               (np.array([0.5, -1.0, 2.0]),)),
     "writes: the adjoint written into is private": Condition(runtime, "owned", lambda buf: buf,
