@@ -51,7 +51,8 @@ class Unit:
     discard: str = "_"         # a name for values the generated code does not use (not one of the user's)
     plan: object = None        # analysis/record.Plan of the reverse sweep (for tests and debugging)
     versions: dict = field(default_factory=dict)   # front/versions.py: user name -> the names it became
-    guarded: set = field(default_factory=set)      # id() of statements analysis/effects.py put a runtime check before
+    guarded: set = field(default_factory=set)      # analysis/effects.py's runtime checks: id() of each, and
+    #                                                (id(statement checked), check)
 
     @property
     def mode(self):

@@ -637,7 +637,37 @@ CASES["fz_item_put_back_into_a_rebound_name"] = (fz_item_put_back_into_a_rebound
                                                  (np.array([0.72, 1.08, 1.24, 0.65]),), (0,))
 
 
+# --- fresh seed 9100 on bc480fd: updates of values held by a name that is not differentiated --------------------
+def fz_alias_of_an_argument_not_differentiated(x, y):   # h += 1.0 changes y, which is not in wrt: the value was
+    h = y                                               # wrong (the check skipped names carrying no derivative)
+    h += 1.0
+    return np.dot(y, y) * x
+
+
+def fz_walked_view_changes_its_base(x, y):         # v is a view of y: walked item by item, `v += 1.0` still changes y
+    v = y[:, 1]
+    for k, el in enumerate(v):
+        v += 1.0
+    return np.sum(y.sum(axis=0)) * x
+
+
+def fz_update_of_a_value_a_later_name_holds(x, a, b, y):    # z = b; b /= y: z changes too
+    cfg = {key: value for key, value in zip(['lo', 'rate', 'w'], [a, x, 1.0])}
+    y += cfg['rate']
+    z = b
+    b /= y
+    return z.sum()
+
+
 REFUSED = {
+    "fz_alias_of_an_argument_not_differentiated": (fz_alias_of_an_argument_not_differentiated,
+                                                   (0.7, np.array([-0.81, -0.73, 0.56, -0.46])), (0,), "share memory"),
+    "fz_walked_view_changes_its_base": (fz_walked_view_changes_its_base,
+                                        (0.7, np.array([[-0.53, 0.77, 1.44], [-0.69, -0.79, -1.05]])), (0,),
+                                        "share memory"),
+    "fz_update_of_a_value_a_later_name_holds": (fz_update_of_a_value_a_later_name_holds,
+                                                (-1.44, 0.99, np.array([-0.49, 0.005, 0.36]), 0.15), (0,),
+                                                "share memory"),
     "fz_update_by_a_call_of_an_array_in_a_dict": (fz_update_by_a_call_of_an_array_in_a_dict,
                                                   (np.array([-0.13, 1.11, 0.20]),), (0,), "share memory"),
     "fz_loop_rebinds_the_nested_functions_name": (fz_loop_rebinds_the_nested_functions_name, (-1.2, -0.32), (1,),

@@ -404,16 +404,17 @@ def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared):
     a number, which no other name can see, is differentiated."""
     if check is runtime.unshared and name in arrays:
         raise refusal
-    first = next((st for st in lowered if name in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
+    first = next((st for st in lowered if id(st) not in unit.guarded
+                  and name in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
     if first is None:
         raise refusal
-    if id(first) in unit.guarded:                 # checked already (or the check itself)
+    if (id(first), check) in unit.guarded:        # checked already
         return
     call = N.located(gast.Expr(value=N.call(unit.aliases.ref(check, check.__name__),
                                             [N.name(name), N.const(str(refusal))])), first)
     if not _insert_before(fn.body, first, call):
         raise refusal
-    unit.guarded.update((id(first), id(call)))
+    unit.guarded.update(((id(first), check), id(call)))
 
 
 def _insert_before(stmts, target, new):
@@ -452,7 +453,7 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
         if not reads or not final:
             continue
         old, m = reads[0], final[-1]
-        if old in numbers or not effects.classes.get(old, {old}) & varied:
+        if old in numbers:                    # (differentiated or not: the value itself would be wrong)
             continue
         for other in sorted(set(effects.classes.get(old, {old})) - versions):
             if other in numbers or other in numbers_only or not read_later(other, m):

@@ -28,6 +28,7 @@ Values known to be numbers (Python floats and ints, NumPy scalars) share the cla
 (True, True)
 """
 import collections
+import copy
 import math
 import operator
 import types
@@ -585,6 +586,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return -1                                    # over every axis, of whatever it is given: a number
         if _is_in(op.primitive, {np.array, np.asarray}) and len(args) == 1:
             return _array_kind(args[0])
+        if _is_in(op.primitive, {np.copy, copy.copy, copy.deepcopy}) and len(args) == 1:
+            return args[0]
         if op.primitive in (sum, min, max) and len(args) == 1:
             return _first_item_kind(args[0])
         if op.primitive in (min, max) and len(args) >= 2 and all(a == -1 for a in args):
