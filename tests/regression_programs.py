@@ -659,7 +659,21 @@ def fz_update_of_a_value_a_later_name_holds(x, a, b, y):    # z = b; b /= y: z c
     return z.sum()
 
 
+def fz_alias_update_after_an_early_return(x):     # the code after the `if` is lowered twice (once per branch):
+    if abs(3.0) < 1.0 and 0.0:                      # the check read the first copy's update and the second's
+        pass                                        # reads, and missed vs += 1.0 changing x
+    elif -1 >= 0.52:
+        return 1.0
+    for el in x:
+        x = np.tanh(np.full(3, el))
+    vs = x
+    vs += 1.0
+    return np.mean(vs ** 2) + np.dot(x, x)
+
+
 REFUSED = {
+    "fz_alias_update_after_an_early_return": (fz_alias_update_after_an_early_return,
+                                              (np.array([-1.36, 0.33, -0.84]),), (0,), "share memory"),
     "fz_alias_of_an_argument_not_differentiated": (fz_alias_of_an_argument_not_differentiated,
                                                    (0.7, np.array([-0.81, -0.73, 0.56, -0.46])), (0,), "share memory"),
     "fz_walked_view_changes_its_base": (fz_walked_view_changes_its_base,

@@ -429,6 +429,27 @@ def _insert_before(stmts, target, new):
     return False
 
 
+def _lowered_copies(fn, located, updates):
+    """``(s, name, op, statements)`` for each update ``(s, name, op)`` and each copy of the statements it was
+    lowered to: the code after a branch that returns is copied into both branches (front/jumps.py), so one
+    user statement may be lowered in several places, each checked on its own."""
+    block_of = {}
+
+    def index(stmts):
+        for st in stmts:
+            block_of[id(st)] = id(stmts)
+            for field_ in ("body", "orelse"):
+                if isinstance(st, (gast.If, gast.For, gast.While)):
+                    index(getattr(st, field_))
+    index(fn.body)
+    for s, name, op in updates:
+        groups = {}
+        for st in located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), []):
+            groups.setdefault(block_of.get(id(st)), []).append(st)
+        for statements in groups.values():
+            yield s, name, op, statements
+
+
 def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset(),
                    numbers_only=frozenset()):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
@@ -440,9 +461,8 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
-    for s, name, op in unit.source.inplace_updates:
-        here = [st for st in located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
-                if id(st) in order]
+    for s, name, op, here in _lowered_copies(fn, located, unit.source.inplace_updates):
+        here = [st for st in here if id(st) in order]
         versions = unit.versions.get(name, set()) | {name}
         # the value changed, read by one of the statements there (`x *= np.tanh(c)` is lowered to
         # `_t1 = np.tanh(c)`, `_t2 = x * _t1`, `x_1 = _t2`)
@@ -616,24 +636,23 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
-    def version_read(s, name):     # the version of ``name`` the statements ``name op= e`` became read, if any
-        lowered = located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), [])
+    def version_read(lowered, name):     # the version of ``name`` the statements ``name op= e`` became read
         versions = unit.versions.get(name, set()) | {name}
         read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
-        return lowered, read[0] if read else None
-    for s, name, op in unit.source.walked_views:              # `for v in x[1:]: x op= e` and the like
+        return read[0] if read else None
+    for s, name, op, lowered in _lowered_copies(fn, located, unit.source.walked_views):   # `for v in x[1:]: x op= e`
         if number(name):
             continue
         refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` "
                              "loop walks it, which cannot be differentiated", s,
                              hint=f"write `{name} = {name} {op} ...` to make a new array")
-        lowered, version = version_read(s, name)
+        version = version_read(lowered, name)
         if version is None:
             raise refusal
         guard(unit, fn, lowered, version, refusal, arrays)
-    for s, name, op in unit.source.walked_updates:          # `for v in x: x op= e`, x read item by item
-        lowered, version = version_read(s, name)
+    for s, name, op, lowered in _lowered_copies(fn, located, unit.source.walked_updates):   # `for v in x: x op= e`
+        version = version_read(lowered, name)
         if version in arrays:
             continue
         refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` changes `{name}` in place while a `for` loop "
