@@ -187,3 +187,47 @@ def test_a_function_defined_twice_is_two_functions():
                                rtol=1e-12)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="defined twice"):
         s2sad.grad(redefined_and_read_by_another)(x)
+
+
+def redefined_after_a_loop(x):
+    for v in x:
+        fl = lambda t: t + np.cosh(v)   # noqa: E731  (never called: the body's own `fl` below is)
+    fl = lambda t: t / (1.0 + abs(t))    # noqa: E731
+    return np.sin(fl(x[0])) + fl(x[1])
+
+
+def redefined_after_a_loop_twin(x):
+    return np.sin(x[0] / (1.0 + abs(x[0]))) + x[1] / (1.0 + abs(x[1]))
+
+
+def redefined_in_a_branch(x):
+    def g(t):
+        return t * 2.0
+    if x[0] > 0.0:
+        def g(t):
+            return t * 3.0
+    return g(x[1])                  # either function: refused
+
+
+def redefined_and_called_in_a_loop(x):
+    def g(t):
+        return t * 2.0
+    s = 0.0
+    for v in x:
+        s = s + g(v)                # the first g on the first pass, the second after
+        def g(t):
+            return t * 3.0
+    return s
+
+
+def test_a_function_redefined_in_a_branch_or_loop():
+    """A ``def`` in the body after one in a loop is the function from there on; where a call may mean either
+    of two definitions (after or inside the branch or loop that redefines it), refused."""
+    x = np.array([0.3, -0.8, 1.1])
+    assert redefined_after_a_loop(x) == pytest.approx(redefined_after_a_loop_twin(x), rel=1e-14)
+    check_grads(redefined_after_a_loop, (x,), order=2)
+    np.testing.assert_allclose(s2sad.grad(redefined_after_a_loop)(x), s2sad.grad(redefined_after_a_loop_twin)(x),
+                               rtol=1e-12)
+    for f in (redefined_in_a_branch, redefined_and_called_in_a_loop):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match="either of two functions|same name"):
+            s2sad.grad(f)(x)

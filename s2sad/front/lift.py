@@ -117,10 +117,12 @@ def run(tree, unit):
 
 
 def _rename_redefinitions(tree, unit):
-    """``def g`` twice in the function's own body (not inside a branch or loop): the second is a new function
-    from there on, so it gets a fresh name (``g_1``), and so do the calls after it. A function defined
-    inside that reads a redefined name would see whichever is bound when it runs: refused."""
-    names = [s.name for s in tree.body if isinstance(s, gast.FunctionDef)]
+    """``def g`` (or ``g = lambda ...``) more than once: each one in the function's own body (not inside a branch
+    or loop) is a new function from there on, so it gets a fresh name (``g_1``), and so do the calls after it,
+    up to the next statement that may define ``g`` again. Refused where a call could mean either of two: after
+    a ``def g`` in a branch or loop that follows one in the body, or inside that statement; and a function
+    defined inside that reads a redefined name (it would see whichever is bound when it runs)."""
+    names = [s.name for s in _block_statements(tree.body) if isinstance(s, gast.FunctionDef)]
     redefined = {n for n in names if names.count(n) > 1}
     if not redefined:
         return
@@ -129,19 +131,26 @@ def _rename_redefinitions(tree, unit):
             name = sorted(N.free_loads(s) & redefined)[0]
             raise unit.error(UnsupportedSyntaxError, f"the function `{s.name}` defined here calls `{name}`, which "
                              f"is defined twice in this function", s, hint="give each function its own name")
-    seen, current = set(), {}
+    current, ambiguous = {}, {}
     for s in tree.body:
         if isinstance(s, gast.FunctionDef):
             if s.name in redefined:
-                if s.name in seen:
-                    current[s.name] = unit.namer.fresh(s.name)
-                    s.name = current[s.name]
-                else:
-                    seen.add(s.name)
+                ambiguous.pop(s.name, None)
+                current[s.name] = unit.namer.fresh(s.name)
+                s.name = current[s.name]
             continue
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in current:
+        inside = {d.name for d in _block_statements([s]) if isinstance(d, gast.FunctionDef)} & redefined
+        loads = [n for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+        for n in loads:
+            if n.id in ambiguous or n.id in inside and n.id in current:
+                raise unit.error(UnsupportedSyntaxError, f"`{n.id}` may mean either of two functions defined in "
+                                 f"this function here", ambiguous.get(n.id, s), hint="give each function its own name")
+            if n.id in current and n.id not in inside:
                 n.id = current[n.id]
+        for name in inside:
+            if name in current:
+                ambiguous[name] = s
+                del current[name]
 
 
 def _bound_otherwise(tree):
