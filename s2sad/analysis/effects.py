@@ -475,7 +475,9 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
         old, m = reads[0], final[-1]
         if old in numbers:                    # (differentiated or not: the value itself would be wrong)
             continue
-        for other in sorted(set(effects.classes.get(old, {old})) - versions):
+        followed = {v for q in unit.source.walked_sequences.get(id(s), ()) for v in unit.versions.get(q, set()) | {q}}
+        for other in sorted(set(effects.classes.get(old, {old})) - versions - followed):   # (a walked sequence
+            # follows the update: front/normalize.py)
             if other in numbers or other in numbers_only or not read_later(other, m):
                 continue
             refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "

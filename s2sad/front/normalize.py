@@ -188,25 +188,28 @@ def _may_walk(it, resolve):
     return [n.id for n in gast.walk(it) if isinstance(n, gast.Name)]
 
 
-def _updated_in_place_only(loop):
+def _walked_and_updated(loop):
     """The names a ``for`` loop walks directly (``x``, ``reversed(x)``, ``enumerate(x)``, ``zip(x, y)``) that its
-    body changes with ``x op= e`` and assigns in no other way (nor is ``x`` the loop's own variable)."""
+    body changes with ``x op= e`` (and that are not the loop's own variable)."""
     it = loop.iter
     walked = [it] if isinstance(it, gast.Name) else \
         [a for a in it.args if isinstance(a, gast.Name)] if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
         and it.func.id in ("reversed", "enumerate", "zip") and not it.keywords else []
-    updated, other = set(), {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
+    updated = set()
     for st in loop.body:
         for node in gast.walk(st):
             if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
                     isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
                 updated.add(node.target.id)
-            elif isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)) and \
-                    not any(isinstance(a, gast.AugAssign) and a.target is node for a in gast.walk(st)):
-                other.add(node.id)
             elif isinstance(node, (gast.FunctionDef, gast.Global, gast.Nonlocal)):
                 return set()
-    return {n.id for n in walked} & updated - other
+    return {n.id for n in walked} & updated - {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
+
+
+def same_object(name, seq):
+    """``name is seq``: whether ``name`` still holds the object a loop walks (its sequence ``seq``), so that
+    ``name op= e`` changes what the loop reads next."""
+    return gast.Compare(left=N.name(name), ops=[gast.Is()], comparators=[N.name(seq)])
 
 
 def _stores(stmts):
@@ -225,8 +228,9 @@ class _Lowering:
         self.result = None       # the name returned values are assigned to
         self.shares = {}         # name -> the variables whose memory it may share (copies, views, call results)
         self.iterating = []      # the names the enclosing ``for`` loops iterate over
-        self.read_live = set()   # of those, the ones their loop reads item by item as they are now (see stmt_For)
-        self.walking_live = []   # the names of read_live the loops being lowered walk
+        self.tracking = set()    # names whose sequence the loop header being lowered keeps (see stmt_For)
+        self.tracked = []        # (name, sequence name) noted by sequence() for the header being lowered
+        self.walks = []          # (name, its sequence's name) for each enclosing loop walking a name it updates
         self.out = None          # the statement list being filled
         self.loop_depth = 0
         self.nesting = 0         # inside how many ifs and loops the statement being lowered is
@@ -304,8 +308,9 @@ class _Lowering:
         if reach & params:
             self.source.argument_updates.append((s, name, sorted(reach & params)))
         self.source.inplace_updates.append((s, name, op))     # checked again with the points-to analysis
-        if name in self.walking_live and self.iterating.count(name) == self.walking_live.count(name):
-            self.source.walked_updates.append((s, name, op))      # read item by item as it is: see sequence()
+        walks = [n for n, _ in self.walks]
+        if name in walks and self.iterating.count(name) == walks.count(name):
+            self.source.walked_updates.append((s, name, op))      # the walked sequence follows: stmt_AugAssign
         elif name in self.iterating:
             self.source.walked_views.append((s, name, op))
 
@@ -317,7 +322,16 @@ class _Lowering:
         target = s.target
         if isinstance(target, gast.Name):
             self.check_shared(target.id, s)
+            # `for v in x: ... x op= e`: Python changes the walked object while x still holds it, which s2sad
+            # computes as x = x op e: the loop's sequence becomes the new x then (x an array or a tuple, checked
+            # by analysis/effects.py)
+            seqs = [seq for n, seq in self.walks if n == target.id]
+            if seqs:
+                self.source.walked_sequences[id(s)] = seqs        # kept right here: no other holder of x
+            held = [self.temp(same_object(target.id, seq)) for seq in seqs]
             self.assign_to(target, gast.BinOp(left=N.name(target.id), op=s.op, right=s.value))
+            for seq, hit in zip(seqs, held):
+                self.emit(N.if_(hit, [N.assign(N.store(seq), N.name(target.id))], [], like=s))
             return
         if isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name):
@@ -369,10 +383,9 @@ class _Lowering:
     # --- loops ------------------------------------------------------------------------
     def stmt_For(self, s):
         body_stores = _stores(s.body)
-        live = _updated_in_place_only(s)
-        self.read_live |= live
+        self.tracking, self.tracked = _walked_and_updated(s), []
         header, elements = self.loop_header(s, body_stores)
-        self.read_live -= live
+        tracked, self.tracking = self.tracked, set()
         target = s.target
         plain = isinstance(target, gast.Name) and target.id not in body_stores and elements is None
         if plain:
@@ -389,14 +402,14 @@ class _Lowering:
         walked = [n for n in _may_walk(s.iter, self.scope.resolve) if n in self.locals]
         walked += [m for n in walked for m in self.shares.get(n, ())]
         self.iterating.extend(walked)
-        self.walking_live.extend(sorted(live))
+        self.walks.extend(tracked)
         self.loop_depth += 1
         self.nesting += 1
         body = prefix + self.block(s.body)
         self.nesting -= 1
         self.loop_depth -= 1
         del self.iterating[len(self.iterating) - len(walked):]
-        del self.walking_live[len(self.walking_live) - len(live):]
+        del self.walks[len(self.walks) - len(tracked):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
 
@@ -453,12 +466,13 @@ class _Lowering:
         """A fresh name holding a sequence that can be indexed, with the iterable's items in order
         (``_s2.sequence``: the value itself for a list, tuple, array or range, else a list of its items).
 
-        A name the loop body changes in place (``for v in x: x *= 2``, and nothing else assigns ``x`` there):
-        the name itself, so that each item is read from ``x`` as it is then, as Python's iterator reads the
-        object it changes (s2sad computes ``x *= 2`` as ``x = x * 2``); analysis/effects.py checks that ``x``
-        holds an array or a tuple there, for which this is the same."""
-        if isinstance(node, gast.Name) and node.id in self.read_live:
-            return N.name(node.id)
+        A name the loop body changes in place (``for v in x: x *= 2``): its sequence is noted, for
+        stmt_AugAssign to update it where Python would change the object the loop walks."""
+        if isinstance(node, gast.Name) and node.id in self.tracking:
+            seq = self.temp(gast.Call(func=self.aliases.ref(runtime.sequence, "sequence"), args=[self.atom(node)],
+                                      keywords=[]))
+            self.tracked.append((node.id, seq.id))
+            return seq
         if isinstance(node, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred) for e in node.elts):
             return self.temp(node)
         as_list = self.iterable_list(node)

@@ -38,6 +38,7 @@ class Source:
     # (statement, name, op): every ``name op= ...`` (analysis/effects.py checks who else holds the object)
     inplace_updates: list = field(default_factory=list, repr=False)
     walked_updates: list = field(default_factory=list, repr=False)   # (statement, name, op): `x op= e` in `for v in x`
+    walked_sequences: dict = field(default_factory=dict, repr=False)  # id(such a statement) -> the loops' sequences
     # (statement, root name): ``x[i][j] = v``, a write through a part of ``x``
     nested_writes: list = field(default_factory=list, repr=False)
 
