@@ -671,7 +671,34 @@ def fz_alias_update_after_an_early_return(x):     # the code after the `if` is l
     return np.mean(vs ** 2) + np.dot(x, x)
 
 
+# --- fresh seed 9400 ----------------------------------------------------------------------------------------
+def fz_lambda_parameter_named_like_a_local(x, b):   # `lambda v: v` beside a local `v = b`: the versions pass
+    for i, v in enumerate(x):                        # renamed the lambda's own `v` to the local's version
+        pass
+    v = b
+    layers = [lambda v: 0.5 * v, lambda v: v * v]
+    for fn in layers:
+        b = fn(b)
+    return np.sum(b) * np.sum(x)
+
+
+CASES["fz_lambda_parameter_named_like_a_local"] = (fz_lambda_parameter_named_like_a_local,
+                                                   (np.array([0.88, 0.81, -0.29]), np.array([-1.02, 0.13, 0.94])),
+                                                   (0,))
+
+
+def lambda_reads_a_name_assigned_later(x, k):     # Python reads k when the lambda runs: the k + 1.0 one
+    layers = [lambda t: t * k, np.sin]
+    k = k + 1.0
+    s = x
+    for fn in layers:
+        s = fn(s)
+    return s
+
+
 REFUSED = {
+    "lambda_reads_a_name_assigned_later": (lambda_reads_a_name_assigned_later, (0.7, 2.0), (0,),
+                                           "assigned more than once"),
     "fz_alias_update_after_an_early_return": (fz_alias_update_after_an_early_return,
                                               (np.array([-1.36, 0.33, -0.84]),), (0,), "share memory"),
     "fz_alias_of_an_argument_not_differentiated": (fz_alias_of_an_argument_not_differentiated,

@@ -541,6 +541,17 @@ def _header(st):
     return st
 
 
+def _runs_its_arguments_now(func):
+    """Whether a call of ``func`` uses a function passed to it before it returns, without keeping it
+    (``sorted(xs, key=lambda v: ...)``): the lambda sees the values bound at the call."""
+    if getattr(func, "__module__", "") == "s2sad.runtime":
+        return True
+    try:
+        return func in (sorted, max, min, map, filter, sum, any, all, list, tuple)
+    except TypeError:
+        return False
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -567,7 +578,15 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                              "format, an f-string) on its way to the result; the derivative cannot follow it", s,
                              hint="keep the number a number (use it directly, or stop_gradient if it is meant "
                                   "to be a constant)")
+    user_of = {v: u for u, vs in unit.versions.items() for v in vs}
+    fn_params = set(N.params(fn))
+
+    def versions_of(user):
+        return unit.versions.get(user, set()) | ({user} if user in fn_params else set())
     for s in N.statements(fn.body):
+        immediate = {id(a) for node in gast.walk(s) if isinstance(node, gast.Call)
+                     and _runs_its_arguments_now(unit.scope.resolve(node.func))
+                     for a in list(node.args) + [k.value for k in node.keywords]}
         for node in gast.walk(s):
             if isinstance(node, gast.Starred) and set(names_in(node.value)) & active:
                 raise unit.error(UnsupportedSyntaxError, "a value being differentiated is passed with `*` "
@@ -582,6 +601,14 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                                      "the derivative through it", s,
                                      hint="pass that value to the function as an argument, or call a `def` "
                                           "function directly")
+                late = sorted(user_of.get(n, n) for n in captured if id(node) not in immediate
+                              and len(versions_of(user_of.get(n, n))) > 1)
+                if late:                      # Python reads the name when the lambda runs: which version then?
+                    raise unit.error(UnsupportedSyntaxError, f"this lambda reads `{late[0]}`, which is assigned more "
+                                     "than once in this function, and is kept as a value: it would see whichever "
+                                     "value is bound when it runs, which s2sad does not follow", s,
+                                     hint=f"pass `{late[0]}` to the lambda as an argument, or give each value its "
+                                          f"own name")
     looped = {id(st) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
               for st in N.statements(loop.body)}
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"

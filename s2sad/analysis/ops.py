@@ -157,5 +157,23 @@ def _namedtuple_fields(cls, args, kwargs):
 
 
 def names_in(node):
-    """The variable names an atom (or index expression) reads."""
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    """The variable names an atom (or index expression) reads (inside a lambda, not its own parameters)."""
+    names, lambdas = [], False
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            names.append(n.id)
+        elif isinstance(n, gast.Lambda):
+            lambdas = True
+    return _names_outside_lambda_params(node, frozenset()) if lambdas else names
+
+
+def _names_outside_lambda_params(node, bound):
+    if isinstance(node, gast.Lambda):
+        args = node.args
+        own = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs} | \
+            {a.id for a in (args.vararg, args.kwarg) if a is not None}
+        return [n for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]
+                for n in _names_outside_lambda_params(d, bound)] + _names_outside_lambda_params(node.body, bound | own)
+    if isinstance(node, gast.Name):
+        return [node.id] if isinstance(node.ctx, gast.Load) and node.id not in bound else []
+    return [n for child in gast.iter_child_nodes(node) for n in _names_outside_lambda_params(child, bound)]

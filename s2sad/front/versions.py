@@ -97,10 +97,24 @@ class _Versions:
             out.append(s)
         return out, current
 
-    def load(self, expr, current):
-        for n in gast.walk(expr):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in current:
-                n.id = current[n.id]
+    def load(self, expr, current, bound=frozenset()):
+        """Reads renamed to their current versions; not a lambda's (or a comprehension's) own names inside it."""
+        if isinstance(expr, gast.Lambda):
+            args = expr.args
+            for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]:
+                self.load(d, current, bound)              # evaluated where the lambda is made
+            own = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs} | \
+                {a.id for a in (args.vararg, args.kwarg) if a is not None}
+            self.load(expr.body, current, bound | own)
+            return expr
+        if isinstance(expr, (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)):
+            bound = bound | {n.id for g in expr.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)}
+        if isinstance(expr, gast.Name):
+            if isinstance(expr.ctx, gast.Load) and expr.id in current and expr.id not in bound:
+                expr.id = current[expr.id]
+            return expr
+        for child in gast.iter_child_nodes(expr):
+            self.load(child, current, bound)
         return expr
 
     def store(self, target, current):
