@@ -231,3 +231,17 @@ def test_a_function_redefined_in_a_branch_or_loop():
     for f in (redefined_in_a_branch, redefined_and_called_in_a_loop):
         with pytest.raises(s2sad.UnsupportedSyntaxError, match="either of two functions|same name"):
             s2sad.grad(f)(x)
+
+
+def defined_twice_never_called(x):
+    for v in x:
+        bump = lambda t, u: t * u       # noqa: E731  (never called)
+    for k in range(2):
+        if x[0] > 0.0:
+            bump = lambda t: t * t      # noqa: E731
+    return np.sum(x * x)
+
+
+def test_functions_defined_twice_and_never_called_are_no_ambiguity():
+    x = np.array([0.3, -0.8, 1.1])
+    check_grads(defined_twice_never_called, (x,))

@@ -126,6 +126,13 @@ def _rename_redefinitions(tree, unit):
     redefined = {n for n in names if names.count(n) > 1}
     if not redefined:
         return
+    read = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    for s in _block_statements(tree.body):          # never called nor read: each its own name, wherever it is
+        if isinstance(s, gast.FunctionDef) and s.name in redefined - read:
+            s.name = unit.namer.fresh(s.name)
+    redefined &= read
+    if not redefined:
+        return
     for s in _block_statements(tree.body):
         if isinstance(s, gast.FunctionDef) and N.free_loads(s) & redefined:
             name = sorted(N.free_loads(s) & redefined)[0]
