@@ -65,7 +65,7 @@ import numpy as np                 # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(ROOT)]     # this checkout's s2sad, not an installed one
 import bench_problems as bp        # noqa: E402
 
 TOOLS = ["s2sad", "hand", "autograd", "jax", "jax-jit", "torch"]

@@ -109,7 +109,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the s2sad of this checkout, not whichever one is installed (or none): the campaign checks the code beside it
+sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 import fuzzgen  # noqa: E402
 
 CHECKS = ("reverse", "forward", "fwd-rev", "hvp", "grad-grad", "unopt")
@@ -1996,8 +1997,8 @@ def run_campaign(config, programs, seconds, jobs):
             return False
         return deadline is None or time.time() < deadline
 
-    if jobs <= 0:
-        worker_init(config)
+    worker_init(config)      # here first: an engine that cannot be made (s2sad not importable) stops the campaign
+    if jobs <= 0:            # with its error, where a pool would restart failing workers without end
         i = 0
         while more(i):
             results[i] = run_program(i, config)

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-import s2sad
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))           # this checkout's s2sad (and tests), not an installed one
+import s2sad  # noqa: E402
 
 
 def main():
     spec = importlib.util.spec_from_file_location("quickstart", ROOT / "examples" / "quickstart.py")
     quickstart = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(quickstart)
-    sys.path.insert(0, str(ROOT))
     from tests import golden_functions as gf
     blocks = {
         "def loss_value_and_grad": s2sad.adjoint_source(quickstart.loss),
