@@ -17,7 +17,6 @@ import types
 
 from . import nodes as N
 from . import runtime
-from .front.resolve import MISSING
 
 HELPERS = "_s2"
 
@@ -50,8 +49,8 @@ class Aliases:
         return self.helpers
 
     def _choose(self, obj, preferred):
-        user_sees = self.scope.lookup(preferred) if preferred not in self.scope.locals else MISSING
-        if user_sees is obj and preferred in self.namer.taken:
+        if preferred in self.namer.taken and preferred not in self.scope.locals \
+                and self.scope.lookup(preferred) is obj:      # (looked up, and so checked, only then)
             return preferred               # the user's own (live) binding of the same object
         if preferred in self.namer.taken or preferred in self.bindings:
             name = self.namer.fresh("_" + preferred.lstrip("_"))

@@ -9,8 +9,6 @@ compiles the text against the user's globals and closure cells and resolves the 
 generated code of the functions it calls.
 """
 import builtins
-import itertools
-import operator
 import threading
 import types
 import weakref
@@ -207,26 +205,26 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
 
 # --- generated code and its cache ----------------------------------------------------------------
 _GONE = object()                               # dict.get's default: never an object a name was resolved to
-_NONE_THERE = itertools.repeat(_GONE)
-_CONTENTS = operator.attrgetter("cell_contents")
 
 
 class Checks:
     """What a generated function's meaning rests on: names in globals dicts, the builtins and closure
     cells that must still hold the objects its transform resolved. ``valid()`` runs on every call, so
     each group is checked with one C-level loop."""
-    __slots__ = ("_names", "_absent", "_cells", "_broken", "_fast")
+    __slots__ = ("_names", "_absent", "_cells", "_broken", "_fast", "_registry")
 
-    def __init__(self):
+    def __init__(self, registry_version=None):
         self._names = {}       # id(dict) -> (dict, {name: object})   the name must hold that object
         self._absent = {}      # id(dict) -> (dict, set of names)      the name must stay undefined there
         self._cells = {}       # id(cell) -> (cell, object)
         self._broken = False   # a resolved cell the owner does not have: never valid
+        self._registry = registry_version     # if given, also: no rule registered since
 
     @classmethod
-    def of(cls, resolved, owner):
-        """The checks for names ``resolved`` ((where, name) -> object) against ``owner``'s globals and cells."""
-        self = cls()
+    def of(cls, resolved, owner, registry_version=None):
+        """The checks for names ``resolved`` ((where, name) -> object) against ``owner``'s globals and cells
+        (and, given ``registry_version``, that the rule registry has not changed since)."""
+        self = cls(registry_version)
         cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
         g = owner.__globals__ if owner is not None else {}
         b = builtins.__dict__
@@ -270,26 +268,37 @@ class Checks:
         return self.freeze()
 
     def freeze(self):
-        # one list of (dict, name, expected): a name that must stay undefined expects dict.get's default
+        """Compile ``valid``: one expression ``d0.get(n0, GONE) is o0 and ... and c0.cell_contents is k0``
+        (a third of the time of a generic loop over the same checks; it runs on every call)."""
         held = [(d, name, obj) for d, names in self._names.values() for name, obj in names.items()]
         held += [(d, name, _GONE) for d, names in self._absent.values() for name in names]
-        self._fast = (tuple(d for d, _, _ in held), tuple(n for _, n, _ in held), tuple(o for _, _, o in held),
-                      tuple(c for c, _ in self._cells.values()), tuple(o for _, o in self._cells.values()))
+        cells = list(self._cells.values())
+        if self._broken:
+            self._fast = _never
+            return self
+        space = {"GONE": _GONE, "R": registry._version}
+        terms = [f"R[0] == {self._registry!r}"] if self._registry is not None else []
+        for i, (d, name, obj) in enumerate(held):
+            space[f"d{i}"], space[f"o{i}"] = d, obj
+            terms.append(f"d{i}.get({name!r}, GONE) is o{i}")
+        for j, (cell, obj) in enumerate(cells):
+            space[f"c{j}"], space[f"k{j}"] = cell, obj
+            terms.append(f"c{j}.cell_contents is k{j}")
+        text = (f"def valid():\n    try:\n        return {' and '.join(terms) or 'True'}\n"
+                f"    except ValueError:\n        return slow()\n")     # an empty cell: compare with MISSING
+        space["slow"] = lambda: (self._registry is None or registry._version[0] == self._registry) and all(d.get(n, _GONE) is o for d, n, o in held) and \
+            all(_cell(c) is o for c, o in cells)
+        exec(compile(text, "<s2sad cache checks>", "exec"), space)
+        self._fast = space["valid"]
         return self
 
     def valid(self):
-        """Every check at once, in two C-level passes (this runs on every call)."""
-        if self._broken:
-            return False
-        dicts, names, objs, cells, objects = self._fast
-        if dicts and not all(map(operator.is_, map(dict.get, dicts, names, _NONE_THERE), objs)):
-            return False
-        if not cells:
-            return True
-        try:
-            return all(map(operator.is_, map(_CONTENTS, cells), objects))
-        except ValueError:                    # an empty cell: compare with MISSING, one by one
-            return all(_cell(c) is o for c, o in zip(cells, objects))
+        """Every check at once (this runs on every call)."""
+        return self._fast()
+
+
+def _never():
+    return False
 
 
 class Bound:
@@ -303,7 +312,7 @@ class Bound:
         self.ready = False            # its links to other generated functions are filled in
 
     def valid(self):
-        return registry._version[0] == self.gen.registry_version and self.checks.valid()
+        return self.checks.valid()
 
 
 class Generated:
@@ -341,7 +350,7 @@ class Generated:
                                           *defaults)
         stats["compiles"] += 1
         front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
-        bound = Bound(fn, Checks.of(self.resolved, owner), self)
+        bound = Bound(fn, Checks.of(self.resolved, owner, self.registry_version), self)
         self._bound[key] = bound                       # registered first: recursion finds it
         try:
             linked = emit.resolve_links(links, resolve_link)

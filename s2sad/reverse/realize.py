@@ -175,14 +175,18 @@ class _Realize:
 
     def maybe_unbound(self, stmts, plan, backward=()):
         """Names the first push or a zero adjoint (``zeros_like(x)``, for its shape) may read before anything
-        bound them: an assignment inside a loop or branch may be the first. They start as None. (Every other
-        read of the backward sweep reads a value the forward sweep read or assigned at that point.)"""
-        inside = set()
+        bound them: an assignment inside a loop or branch may be the first, unless a statement outside every
+        loop and branch assigned the name before it (and no ``del`` unbound it since). They start as None.
+        (Every other read of the backward sweep reads a value the forward sweep read or assigned there.)"""
+        inside, bound = set(), set()
         for s in stmts:
+            stored = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            deleted = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
             if isinstance(s, (gast.If, gast.For, gast.While)):
-                for n in gast.walk(s):
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        inside.add(n.id)
+                inside |= stored - bound
+            if isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr)):
+                bound |= stored               # (a statement that surely runs to its end)
+            bound -= deleted
         pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
         zeros = {n.args[0].id for s in backward for n in gast.walk(s) if isinstance(n, gast.Call) and n.args
                  and isinstance(n.args[0], gast.Name) and self.unit.scope.resolve(n.func) is runtime.zeros_like}

@@ -28,6 +28,7 @@ computed again reads ``_t1``, which is then computed again before it.
 import gast
 
 from .. import nodes as N
+from ..analysis import record
 from ..analysis.ops import names_in
 from .sweep import Restore, RestoreItem, Unappend
 
@@ -56,6 +57,8 @@ def run(fn, backward, unit):
         names = _candidate(s, sites, params, loops_of, unit)
         if not names or any(len(points.get(t, ())) != 1 for t in names):
             continue
+        if unit.options.invariant and record.invariant(s, loops_of[id(s)], unit, backward):
+            continue                              # the same value every iteration: the last one is read, free
         if len({id(points[t][0][1]) for t in names}) != 1:
             continue                              # their restore points in different blocks
         cost = 1 + max((depth.get(a, 0) for a in _operands(s.value)), default=0)
