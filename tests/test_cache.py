@@ -626,3 +626,20 @@ def test_threads_get_the_single_threaded_gradients_of_functions_calling_linked_h
     for f, arg, expected in cases:
         close(s2sad.grad(f)(arg), expected)
     assert _race(cases, calls_per_thread=12, rounds=10, forget_while_running=False) == []
+
+
+def test_closure_cell_empty_at_the_first_call_then_filled():
+    """A helper the closure binds only after the first derivative call: the cached code checked an empty
+    cell (the slow path of the compiled checks), and is made again once the cell holds the helper."""
+    def make():
+        def f(x):
+            if x > 100.0:
+                return helper(x)
+            return x * x
+        g = s2sad.grad(f)
+        first = g(3.0)
+
+        def helper(v):
+            return 3.0 * v
+        return first, g(3.0), g(200.0)
+    assert make() == (6.0, 6.0, 3.0)

@@ -195,6 +195,32 @@ def test_rk2_stores_the_stage_points_only():
     np.testing.assert_allclose(g, stored, rtol=1e-13)
 
 
+def test_rk2_invariant_products_are_neither_recorded_nor_computed_again():
+    """``0.5 * h`` is the same every step: the backward sweep reads its last value (switch ``invariant``)
+    rather than computing it again each step (switch ``recompute``, which leaves such values alone)."""
+    text = code(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
+    backward = text.split("for _ in reversed", 1)[1] if "for _ in reversed" in text else text.split("reversed(", 1)[1]
+    assert "= 0.5 * h" not in backward, backward      # (the comments quote the line)
+    without = s2sad.grad(of.rk2, wrt=(0, 1), optimize={"invariant": False})(1.1, 0.4, 2.0, 0.5)
+    np.testing.assert_allclose(check_grads(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1)), without, rtol=1e-13)
+
+
+def test_names_assigned_before_a_loop_are_not_initialised_to_none():
+    text = code(of.rk2, (1.1, 0.4, 2.0, 0.5), wrt=(0, 1))
+    assert "x = None" not in text and "y = None" not in text, text
+
+
+def test_a_name_first_assigned_in_a_loop_starts_as_none_for_its_first_push():
+    def f(x, n):
+        for i in range(n):
+            t = x * x              # first bound here: its first push reads a name nothing bound yet
+            x = t * 0.5 + x
+        return x
+    assert "t = None" in code(f, (0.3, 3)) or "t_stack" not in code(f, (0.3, 3))
+    check_grads(f, (0.3, 3))
+    check_grads(f, (0.3, 0))
+
+
 @pytest.mark.parametrize("f, args, wrt", [
     (of.recompute_hazards, (0.7, 0.3), (0, 1)),
     (of.recompute_nested, (0.9, 0.8, 4), (0, 1)),

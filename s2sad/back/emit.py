@@ -64,8 +64,15 @@ def compile_function(text, name, fn_globals, cells, bindings, origin, defaults=N
     own.cell_contents = fn
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
-    links = [cell for cell in closure if isinstance(cell.cell_contents, Link)]
+    links = [cell for cell in closure if isinstance(_contents(cell), Link)]     # (a user's cell may be empty)
     return fn, links
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
 
 
 def resolve_links(cells, resolve):
