@@ -23,7 +23,9 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
-    "added", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
+    "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "unsplit", "item", "unitem", "sinc_derivative", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -355,6 +357,206 @@ def sorted_like(t, a, axis=-1):
     t = np.broadcast_to(np.asarray(t), np.shape(a))
     order = _sort_order(a, axis)
     return t.reshape(-1)[order] if axis is None else np.take_along_axis(t, order, axis)
+
+
+# --- gathers: functions that only move, copy or zero items (flip, take, pad, tile, ...) -----------------
+def source_index(fn, a, *args):
+    """Where each item of ``fn(a, *args)`` comes from in ``a.ravel()`` (-1: a zero ``fn`` put there), for ``fn``
+    that only moves, copies or zeroes items: ``fn`` applied to the positions 1..n (0 being what it fills in)."""
+    positions = np.arange(1, np.size(a) + 1).reshape(np.shape(a))
+    return np.asarray(fn(positions, *args)) - 1
+
+
+def sources_of(fn, arrays, *args):
+    """``source_index`` for ``fn`` of a sequence of arrays (``np.column_stack``): positions run on from one
+    array to the next."""
+    sizes = [np.size(a) for a in arrays]
+    starts = np.cumsum([1] + sizes[:-1])
+    positions = [np.arange(s, s + n).reshape(np.shape(a)) for s, n, a in zip(starts, sizes, arrays)]
+    return np.asarray(fn(positions, *args)) - 1
+
+
+def ungather(g, a, source):
+    """Adjoint of a gather ``y = a.ravel()[source]`` (0 where ``source`` is -1): each item of ``a`` receives the
+    sum of ``g`` over the places it went to."""
+    g = np.broadcast_to(np.asarray(g), np.shape(source))
+    flat = np.bincount(np.ravel(source) + 1, weights=np.ravel(g), minlength=np.size(a) + 1)[1:]
+    return flat.astype(_float_dtype(g), copy=False).reshape(np.shape(a))
+
+
+def regather(h, source):
+    """The gather itself on ``h`` (shaped like its source): ``h.ravel()[source]``, 0 where ``source`` is -1."""
+    h = np.asarray(h)
+    return np.concatenate([h.reshape(-1), np.zeros(1, dtype=_float_dtype(h))])[source]
+
+
+def ungather_each(g, arrays, source):
+    """``ungather`` for a gather from several arrays (``sources_of``): one adjoint per array."""
+    flat = ungather(g, np.empty(sum(np.size(a) for a in arrays)), source)
+    ends = np.cumsum([np.size(a) for a in arrays])
+    return [piece.reshape(np.shape(a)) for piece, a in zip(np.split(flat, ends[:-1]), arrays)]
+
+
+def regather_each(hs, source):
+    """``regather`` from several arrays (the adjoint of ``ungather_each``)."""
+    return regather(np.concatenate([np.ravel(h) for h in hs]), source)
+
+
+def pad_source(array, pad_width, mode="constant", reflect_type="even"):
+    """``source_index`` of ``np.pad(array, pad_width, mode)`` for the modes that copy items or fill in constants
+    (a constant has no derivative with respect to the array)."""
+    if callable(mode) or mode not in ("constant", "edge", "wrap", "reflect", "symmetric", "empty"):
+        raise NotImplementedError(f"np.pad(..., mode={mode!r}): s2sad differentiates the modes constant, edge, wrap, "
+                                  "reflect and symmetric")
+    if mode in ("reflect", "symmetric"):
+        if reflect_type != "even":
+            raise NotImplementedError(f"np.pad(..., mode={mode!r}, reflect_type={reflect_type!r}) is not supported")
+        return source_index(np.pad, array, pad_width, mode)
+    return source_index(np.pad, array, pad_width, "constant" if mode == "empty" else mode)
+
+
+def undiff(g, a, n=1, axis=-1, prepend=None, append=None):
+    """Adjoint of ``np.diff(a, n, axis)``: ``y[i] = x[i+1] - x[i]`` sends ``g[i]`` to ``x[i+1]`` and ``-g[i]`` to
+    ``x[i]``, ``n`` times."""
+    _no_ends(prepend, append)
+    g = np.asarray(g)
+    for _ in range(n):
+        width = [(0, 0)] * g.ndim
+        width[axis] = (1, 0)
+        before = np.pad(g, width)
+        width[axis] = (0, 1)
+        g = before - np.pad(g, width)
+    return g.reshape(np.shape(a))
+
+
+def diff_tangent(t, n=1, axis=-1, prepend=None, append=None):
+    """Tangent of ``np.diff``: the differences of the tangent."""
+    _no_ends(prepend, append)
+    return np.diff(t, n, axis)
+
+
+def _no_ends(prepend, append):
+    if prepend is not None or append is not None:
+        raise NotImplementedError("np.diff(..., prepend=..., append=...) is not differentiated yet; "
+                                  "np.diff(np.concatenate([...])) is")
+
+
+def nonzero_checked(a, what):
+    """``a``, refusing a zero in it: ``what`` divides by it (its derivative is that of ``a``)."""
+    if np.any(np.asarray(a) == 0):
+        raise NotImplementedError(f"{what} at an argument with a zero item is not differentiated yet")
+    return a
+
+
+def median_weights(a, axis=None):
+    """Where ``np.median`` takes its value from: 1 at the middle item of each sorted row (0.5 at each of two),
+    in the order of ``a`` (ties as ``np.sort`` breaks them)."""
+    a = np.asarray(a)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    last = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, last)
+    rows = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+    n = rows.shape[-1]
+    w = np.zeros(n)
+    w[(n - 1) // 2] += 0.5
+    w[n // 2] += 0.5
+    spread = unsort(np.broadcast_to(w, rows.shape), rows, -1)
+    return np.moveaxis(spread.reshape(moved.shape), last, axes)
+
+
+def median_grad(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.median(a, axis, keepdims=keepdims)``."""
+    return unreduce(g, a, axis, keepdims) * median_weights(a, axis)
+
+
+def median_tangent(t, a, axis=None, keepdims=False):
+    """Tangent of ``np.median``."""
+    return np.sum(t * median_weights(a, axis), axis, keepdims=keepdims)
+
+
+def average_weights(a, weights, axis=None, returned=False):
+    """``np.average``'s weights as an array shaped like ``a`` (ones when there are none; 1-d weights lie
+    along ``axis``)."""
+    if returned:
+        raise NotImplementedError("np.average(..., returned=True) is not differentiated yet")
+    if weights is None:
+        return np.ones(np.shape(a))
+    weights = np.asarray(weights)
+    if weights.shape != np.shape(a) and weights.ndim == 1 and axis is not None and np.ndim(a) > 1:
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        weights = weights.reshape(shape)
+    return np.broadcast_to(weights, np.shape(a))
+
+
+def unweight(c, weights, axis=None):
+    """Adjoint of ``average_weights`` with respect to the weights: ``c`` (shaped like ``a``) summed down to
+    the weights' shape; None without weights."""
+    if weights is None:
+        return None
+    c = np.asarray(c)
+    if np.ndim(weights) == 1 and c.ndim > 1 and axis is not None and np.shape(weights) != c.shape:
+        axis = axis % c.ndim
+        return np.sum(c, tuple(d for d in range(c.ndim) if d != axis))
+    return unbroadcast(c, weights)
+
+
+def kron_layout(a, b):
+    """How ``np.kron(a, b)``'s items pair ``a``'s with ``b``'s: the shape that splits each axis of the result
+    into (a's, b's), ``b``'s shape with ``a``'s number of axes, and the einsum subscripts of the two adjoints."""
+    nd = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (nd - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (nd - np.ndim(b)) + np.shape(b)
+    upper, lower = "ABCDEFGHIJKLM"[:nd], "abcdefghijklm"[:nd]
+    pairs = "".join(u + l for u, l in zip(upper, lower))
+    return tuple(s for ab in zip(sa, sb) for s in ab), sa, sb, f"{pairs},{lower}->{upper}", f"{pairs},{upper}->{lower}"
+
+
+def checked_cross(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """``g``, once ``np.cross``'s arguments are known to be 3-vectors along the last axis (the case its rule covers)."""
+    if (axisa, axisb, axisc, axis) != (-1, -1, -1, None) or np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
+        raise NotImplementedError("np.cross is differentiated for 3-vectors along the last axis (default axes) only")
+    return g
+
+
+def full_pads(a, v, mode="full", correlate=False):
+    """The zeros around ``np.convolve(a, v, mode)`` (or ``np.correlate``) within the full result: the pad
+    widths that make a cotangent of the result one of the full result."""
+    n, m = np.size(a), np.size(v)
+    k = min(n, m)
+    if mode == "full":
+        return ((0, 0),)
+    if mode == "valid":
+        start, length = k - 1, max(n, m) - k + 1
+    elif mode == "same":
+        start, length = (k // 2 if correlate and n < m else (k - 1) // 2), max(n, m)
+    else:
+        raise NotImplementedError(f"mode={mode!r}")
+    return ((start, n + m - 1 - start - length),)
+
+
+def unsplit(g, ary, indices_or_sections, axis=0):
+    """Adjoint of ``np.split``/``np.array_split``: the pieces' cotangents put back together (zeros for a piece
+    not used)."""
+    pieces = np.array_split(np.zeros(np.shape(ary), dtype=_float_dtype(ary)), indices_or_sections, axis)
+    return np.concatenate([p if c is None else np.broadcast_to(c, p.shape) for c, p in zip(g, pieces)], axis)
+
+
+def item(x, *args):
+    """``x.item(*args)``: a Python number from an array (or a NumPy scalar)."""
+    return np.asarray(x).item(*args)
+
+
+def unitem(g, x, *args):
+    """Adjoint of ``x.item(*args)``: ``g`` at the item taken, zeros elsewhere."""
+    out = np.zeros(np.shape(x), dtype=_float_dtype(x))
+    if not args:
+        out.reshape(-1)[0] = g
+    elif len(args) == 1:
+        out.reshape(-1)[args[0] if not isinstance(args[0], tuple) else np.ravel_multi_index(args[0], out.shape)] = g
+    else:
+        out[args] = g
+    return out
 
 
 def added(a, b):
@@ -834,6 +1036,22 @@ def _zero_through_int(g, ans):
     return g
 
 
+def sinc_derivative(x, n):
+    """The ``n``-th derivative of ``np.sinc`` (sin πx / πx), right at 0 too: with f(y) = sin y / y, the series of
+    f near 0 and, elsewhere, y f⁽ⁿ⁾ + n f⁽ⁿ⁻¹⁾ = sin(y + nπ/2) (Leibniz on y f = sin y)."""
+    y = np.pi * np.asarray(x, dtype=_float_dtype(x))
+    near = np.abs(y) < n + 1.0
+    ys = np.where(near, y, 0.0)
+    series = np.zeros_like(ys)
+    for k in range((n + 1) // 2, (n + 1) // 2 + 40):       # d^n/dy^n of (-1)^k y^2k / (2k+1)!
+        series = series + (-1) ** k * math.perm(2 * k, n) / math.factorial(2 * k + 1) * ys ** (2 * k - n)
+    yf = np.where(near, 1.0, y)
+    far = np.sin(yf) / yf
+    for m in range(1, n + 1):
+        far = (np.sin(yf + m * np.pi / 2) - m * far) / yf
+    return np.pi ** n * np.where(near, series, far)
+
+
 def cast_grad(g, x, ans=None):
     """Adjoint of a cast to ``ans``'s dtype: back to ``x``'s float dtype; zero through an integer cast."""
     g = _zero_through_int(g, ans)
@@ -1195,13 +1413,6 @@ def slogdet_tangent(g, ans, a):
     """Tangent of ``(sign, logabsdet) = np.linalg.slogdet(a)``: the sign is locally constant."""
     sign, _ = ans
     return (np.zeros(np.shape(sign)), np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1))
-
-
-def cholesky_tangent(g, L):
-    """Tangent of ``L = np.linalg.cholesky(a)``: ``L Φ(L⁻¹ g L⁻ᵀ)``, Φ the lower triangle with a halved diagonal."""
-    inner = np.linalg.solve(L, _mT(np.linalg.solve(L, _mT(g))))
-    phi = np.tril(inner) - 0.5 * np.eye(L.shape[-1]) * inner
-    return L @ phi
 
 
 def _second_norm_order(ord):

@@ -534,3 +534,20 @@ def test_hessian_of_a_product_with_a_zero_element():
     want[0, 0] = 2 * x[1] * x[2] * x[3]
     np.testing.assert_allclose(H, want, atol=1e-15)
     check_grads(lambda v: np.prod(v * v[::-1]), (np.array([0.0, -0.8, 0.0, 0.5]),), order=2)
+
+
+def sinc_of(x):
+    return np.sinc(x)
+
+
+def test_sinc_second_and_third_derivatives_at_zero():
+    """The first derivative of sinc is 0 at 0 by a special case; its derivative there is -π²/3, not the
+    special case's 0 (runtime.sinc_derivative: a series near 0, a recurrence elsewhere)."""
+    g2 = s2sad.grad(s2sad.grad(sinc_of))
+    g3 = s2sad.grad(g2)
+    np.testing.assert_allclose(g2(0.0), -np.pi ** 2 / 3, rtol=1e-14)
+    assert g3(0.0) == 0.0
+    x, h = 0.7, 1e-3
+    third = (np.sinc(x + 2 * h) - 2 * np.sinc(x + h) + 2 * np.sinc(x - h) - np.sinc(x - 2 * h)) / (2 * h ** 3)
+    np.testing.assert_allclose(g3(x), third, rtol=1e-5)
+    check_grads(sinc_of, (np.array([0.0, 1e-7, 0.3, -2.5]),), order=2)

@@ -406,6 +406,60 @@ SPEC = [
     (np.sort,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), None),
                               case(real(3, 4), axis=1)]),
     (np.broadcast_to,        BROADCAST_TO),
+    # --- moving, copying and zeroing items ---
+    (np.flip,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3, 2), (0, 2))]),
+    (np.fliplr,              [case(real(2, 3)), case(real(2, 3, 2))]),
+    (np.flipud,              [case(real(4)), case(real(2, 3))]),
+    (np.roll,                [case(real(5), 2), case(real(2, 3), -1), case(real(2, 3), 1, 1), case(real(2, 3), (1, 2), (0, 1))]),
+    (np.rot90,               [case(real(2, 3)), case(real(2, 3), 2), case(real(2, 3, 4), -1, (1, 2))]),
+    (np.tril,                [case(real(3, 3)), case(real(3, 4), -1), case(real(2, 3, 3), 1)]),
+    (np.triu,                [case(real(3, 3)), case(real(4, 3), 1), case(real(2, 3, 3), -1)]),
+    (np.diag,                [case(real(3)), case(real(3), 1), case(real(3, 3)), case(real(3, 4), -1)]),
+    (np.diagonal,            [case(real(3, 3)), case(real(3, 4), 1), case(real(2, 3, 3), 0, 1, 2)]),
+    (np.take,                [case(real(5), np.array([0, 3, 3])), case(real(2, 3), np.array([2, 0]), 1),
+                              case(real(2, 3), np.array([[1, 1], [0, 4]])), case(real(4), np.array([5, -7]), mode="wrap")]),
+    (np.take_along_axis,     [case(real(2, 3), np.array([[2, 0, 0], [1, 1, 2]]), 1),
+                              case(real(3, 2), np.array([[2, 0]]), 0), case(real(4), np.array([3, 3, 0]), None)]),
+    (np.tile,                [case(real(3), 2), case(real(2, 3), (2, 1)), case(real(), 3), case(real(2), (2, 2))]),
+    (np.repeat,              [case(real(3), 2), case(real(2, 3), 2, 1), case(real(3), np.array([1, 0, 3]))]),
+    (np.pad,                 [case(real(3), 2), case(real(2, 3), ((1, 0), (0, 2))), case(real(4), 2, "edge"),
+                              case(real(2, 3), 1, "reflect"), case(real(4), (1, 3), "symmetric"), case(real(3), 4, "wrap"),
+                              case(real(3), 1, constant_values=2.0), refuses(case(real(4), 2, "mean")),
+                              refuses(case(real(4), 2, "linear_ramp"))]),
+    (np.column_stack,        [case([real(3), real(3)]), case([real(3), real(3, 2)])]),
+    (np.dstack,              [case([real(2, 3), real(2, 3)]), case([real(3), real(3)])]),
+    (np.atleast_3d,          [case(real()), case(real(3)), case(real(2, 3)), case(real(2, 3, 4))]),
+    # --- differences, cumulative products ---
+    (np.diff,                [case(real(5)), case(real(5), 2), case(real(2, 4), 1, 0), case(real(3, 4), axis=1),
+                              refuses(case(real(4), prepend=0.0))]),
+    (np.cumprod,             [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
+                              refuses(case(at([1.5, 0.0, 2.0])))]),
+    # --- more reductions ---
+    (np.amax,                reductions(real)[:6]),
+    (np.amin,                reductions(real)[:6]),
+    (np.nanmax,              [case(real(4)), case(real(2, 3), axis=1), case(at([1.0, np.nan, 3.0, 2.0]))]),
+    (np.nanmin,              [case(real(4)), case(real(2, 3), axis=0), case(at([1.0, np.nan, -3.0, 2.0]))]),
+    (np.nansum,              reductions(real)[:8] + [case(at([1.0, np.nan, 3.0])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=0)]),
+    (np.nanmean,             reductions(real)[:8] + [case(at([1.0, np.nan, 3.0])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=1)]),
+    (np.median,              [case(real(5)), case(real(4)), case(real(2, 3), axis=1), case(real(4, 3), axis=0),
+                              case(real(2, 4), axis=1, keepdims=True), case(real(3, 2, 2), axis=(1, 2))]),
+    (np.average,             [case(real(4)), case(real(2, 3), axis=1), case(real(4), weights=pos(4)),
+                              case(real(2, 3), axis=1, weights=pos(3)), case(real(3, 2), axis=0, weights=pos(3)),
+                              case(real(2, 3), weights=pos(2, 3)), refuses(case(real(3), returned=True))]),
+    # --- more products ---
+    (np.vdot,                [case(real(3), real(3)), case(real(2, 3), real(6)), case(real(2, 2), real(2, 2))]),
+    (np.kron,                [case(real(2), real(3)), case(real(2, 3), real(2, 2)), case(real(3), real(2, 2)),
+                              case(real(2, 2), real(3))]),
+    (np.cross,               [case(real(3), real(3)), case(real(2, 3), real(3)), case(real(4, 3), real(4, 3)),
+                              refuses(case(real(2), real(2)))]),
+    (np.convolve,            [case(real(5), real(3)), case(real(3), real(5)), case(real(5), real(3), "same"),
+                              case(real(2), real(5), "same"), case(real(5), real(3), "valid"), case(real(3), real(4), "valid")]),
+    (np.correlate,           [case(real(5), real(3)), case(real(3), real(5)), case(real(4), real(3), "same"),
+                              case(real(2), real(5), "same"), case(real(4), real(6), "same"), case(real(5), real(2), "full")]),
+    # --- pieces ---
+    (np.split,               [case(real(6), 3), case(real(4, 2), np.array([1, 3])), case(real(2, 6), 2, 1)]),
+    (np.array_split,         [case(real(5), 3), case(real(2, 5), 2, axis=1)]),
+    (runtime.item,           [case(real(1)), case(real(4), 2), case(real(2, 3), 1, 2), case(real(1, 1))]),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),
@@ -483,16 +537,16 @@ def replace(tree, path, value):
 
 def random_like(ans, rng):
     """A random cotangent with the structure of the primitive's output."""
-    if isinstance(ans, tuple):
-        return tuple(random_like(a, rng) for a in ans)
+    if isinstance(ans, (tuple, list)):                      # (np.split gives a list)
+        return (list if isinstance(ans, list) else tuple)(random_like(a, rng) for a in ans)
     if np.ndim(ans) == 0 and not isinstance(ans, np.ndarray):
         return float(rng.standard_normal())
     return rng.standard_normal(np.shape(ans))
 
 
 def pairing(g, y):
-    """<g, y>, for arrays, scalars and tuples of them."""
-    if isinstance(g, tuple):
+    """<g, y>, for arrays, scalars and tuples or lists of them."""
+    if isinstance(g, (tuple, list)):
         return sum(pairing(gi, yi) for gi, yi in zip(g, y))
     return float(np.sum(np.asarray(g, dtype=float) * np.asarray(y, dtype=float)))
 
@@ -642,7 +696,7 @@ def e2e_module(prim, c, ans):
     else:
         expr = f"{readable(prim)}({', '.join(args + kwargs)})"
     names = [f"p{i}" for i in range(len(params))]
-    if isinstance(ans, tuple):
+    if isinstance(ans, (tuple, list)):
         outs = [f"y{i}" for i in range(len(ans))]
         body = f"    {', '.join(outs)} = {expr}\n    return " + " + ".join(
             f"np.sum({o} * W[{i}])" for i, o in enumerate(outs)) + "\n"
@@ -691,6 +745,10 @@ METHODS = [
     ("x.transpose()", real(2, 3)), ("x.transpose(1, 0, 2)", real(2, 3, 4)), ("x.transpose((2, 0, 1))", real(2, 3, 4)),
     ("x.astype(np.float64)", real(2, 3)), ("x.astype(int)", real(2, 3)), ("x.astype('float64', copy=False)", real(4)),
     ("x.T", real(2, 3)), ("x.T", real(2, 3, 4)), ("x.real", real(2, 3)),
+    ("x.cumprod()", real(2, 3)), ("x.cumprod(axis=1)", real(2, 3)), ("x.diagonal()", real(3, 3)),
+    ("x.diagonal(1)", real(3, 4)), ("x.repeat(2)", real(3)), ("x.repeat(2, axis=0)", real(2, 3)),
+    ("x.take([2, 0, 2])", real(4)), ("x.take([1], axis=1)", real(2, 3)), ("x.item()", real(1)),
+    ("x.item(2) * x[0]", real(4)), ("x.item(1, 0)", real(2, 2)),
 ]
 
 
@@ -852,3 +910,27 @@ def test_extremum_ties_split_the_gradient():
     rule = registry.vjp_rule(np.max)
     np.testing.assert_array_equal(rule(1.0, np.max(x), x), [[0, 0.5, 0.5], [0, 0, 0]])
     np.testing.assert_array_equal(rule(np.ones(2), np.max(x, axis=1), x, axis=1), [[0, 0.5, 0.5], [0.5, 0, 0.5]])
+
+
+# --- second order and float32, through the compiler -------------------------------------------------
+FIRST_CASES = [(prim, next(c for c in cases if not c.refuses and not c.compiler_bug)) for prim, cases in SPEC]
+SECOND = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})",
+                       marks=[pytest.mark.skip(reason=CONTAINER_ARGUMENT)] if prim is field_of else [])
+          for prim, c in FIRST_CASES]
+
+
+@pytest.mark.parametrize("prim, c", SECOND)
+def test_compiled_second_order(prim, c, tmp_path):
+    """Each primitive's first case again, with the Hessian-vector product (forward over reverse) against
+    central differences of the gradient: the rule's own derivatives (rules/helpers.py for its helpers)."""
+    rng = np.random.default_rng(SEED)
+    sampled = sample(c.args, rng)
+    kwargs = {k: sample(v, rng) for k, v in c.kwargs.items()}
+    ans = prim(*sampled, **kwargs)
+    text, params = e2e_module(prim, c, ans)
+    f = load_function(tmp_path, text)
+    rng = np.random.default_rng(SEED)
+    values = [p.sample(rng) for p in params]
+    W = random_like(ans, rng)
+    wrt = tuple(i for i, p in enumerate(params) if not isinstance(p, Fixed))
+    check_grads(f, values + [W], wrt=wrt[0] if len(wrt) == 1 else wrt, rtol=RTOL, eps=EPS, order=2)

@@ -18,6 +18,10 @@ from ..runtime import (dict_values_grad, first_best, unshared, walked, keys_of, 
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent_x_grad, norm_tangent_x_tangent
+from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
+                       median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
+                       source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
+from ..runtime import atleast_grads, atleast_tangents, sinc_derivative
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -187,3 +191,68 @@ def norm_tangent_vjp(h, out, g, n, x, ord=None, axis=None, keepdims=False):
 def norm_tangent_jvp(t, out, g, n, x, ord=None, axis=None, keepdims=False):
     return (norm_tangent(t, n, x, ord, axis, keepdims), norm_tangent_n_grad(t, out, n, ord),
             norm_tangent_x_tangent(t, n, g, ord, axis, keepdims))
+
+# --- gathers, differences, medians, weights, pieces (rules/numpy.py's helpers) ---
+nondiff(source_index, sources_of, pad_source, kron_layout, full_pads, median_weights)
+@vjp(ungather)
+def ungather_vjp(h, ans, g, a, source): return regather(h, source), None, None
+@jvp(ungather)
+def ungather_jvp(t, ans, g, a, source): return ungather(t, a, source), None, None
+@vjp(regather)
+def regather_vjp(h, ans, g, source): return ungather(h, g, source), None
+@jvp(regather)
+def regather_jvp(t, ans, g, source): return regather(t, source), None
+@vjp(ungather_each)
+def ungather_each_vjp(h, ans, g, arrays, source): return regather_each(h, source), None, None
+@jvp(ungather_each)
+def ungather_each_jvp(t, ans, g, arrays, source): return ungather_each(t, arrays, source), None, None
+@vjp(regather_each)
+def regather_each_vjp(h, ans, gs, source): return ungather_each(h, gs, source), None
+@jvp(regather_each)
+def regather_each_jvp(t, ans, gs, source): return regather_each(t, source), None
+@vjp(undiff)
+def undiff_vjp(h, ans, g, a, n=1, axis=-1, prepend=None, append=None): return diff_tangent(h, n, axis, prepend, append), None
+@jvp(undiff)
+def undiff_jvp(t, ans, g, a, n=1, axis=-1, prepend=None, append=None): return undiff(t, a, n, axis, prepend, append), None
+@vjp(diff_tangent)
+def diff_tangent_vjp(h, ans, t, n=1, axis=-1, prepend=None, append=None): return undiff(h, t, n, axis, prepend, append)
+@jvp(diff_tangent)
+def diff_tangent_jvp(u, ans, t, n=1, axis=-1, prepend=None, append=None): return diff_tangent(u, n, axis, prepend, append)
+@vjp(nonzero_checked)
+def nonzero_checked_vjp(h, ans, a, what): return h, None
+@jvp(nonzero_checked)
+def nonzero_checked_jvp(t, ans, a, what): return t, None
+@vjp(checked_cross)
+def checked_cross_vjp(h, ans, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None): return h, None, None
+@jvp(checked_cross)
+def checked_cross_jvp(t, ans, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None): return t, None, None
+@vjp(median_grad)                                  # piecewise linear: flat in a
+def median_grad_vjp(h, ans, g, a, axis=None, keepdims=False): return median_tangent(h, a, axis, keepdims), None
+@jvp(median_grad)
+def median_grad_jvp(t, ans, g, a, axis=None, keepdims=False): return median_grad(t, a, axis, keepdims), None
+@vjp(median_tangent)
+def median_tangent_vjp(h, ans, t, a, axis=None, keepdims=False): return median_grad(h, a, axis, keepdims), None
+@jvp(median_tangent)
+def median_tangent_jvp(u, ans, t, a, axis=None, keepdims=False): return median_tangent(u, a, axis, keepdims), None
+@vjp(average_weights)                              # a: read for its shape
+def average_weights_vjp(h, ans, a, weights, axis=None, returned=False): return None, unweight(h, weights, axis)
+@jvp(average_weights)
+def average_weights_jvp(t, ans, a, weights, axis=None, returned=False): return None, average_weights(a, t, axis, returned)
+@vjp(unweight)
+def unweight_vjp(h, ans, c, weights, axis=None): return average_weights(c, h, axis), None
+@jvp(unweight)
+def unweight_jvp(t, ans, c, weights, axis=None): return unweight(t, weights, axis), None
+@vjp(unsplit)
+def unsplit_vjp(h, ans, g, ary, indices_or_sections, axis=0): return np.array_split(h, indices_or_sections, axis), None
+@jvp(unsplit)
+def unsplit_jvp(t, ans, g, ary, indices_or_sections, axis=0): return unsplit(t, ary, indices_or_sections, axis), None
+@vjp(unitem)
+def unitem_vjp(h, ans, g, x, *args): return item(h, *args), None
+@jvp(unitem)
+def unitem_jvp(t, ans, g, x, *args): return unitem(t, x, *args), None
+@vjp(atleast_tangents)
+def atleast_tangents_vjp(h, ans, g, like): return tuple(atleast_grads(h, g)), None
+@jvp(atleast_tangents)
+def atleast_tangents_jvp(t, ans, g, like): return atleast_tangents(t, like), None
+@elementwise(sinc_derivative)
+def sinc_derivative_vjp(g, ans, x, n): return g * sinc_derivative(x, n + 1), None

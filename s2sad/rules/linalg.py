@@ -1,7 +1,7 @@
 """Reverse and forward rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import (cholesky_grad, cholesky_tangent, det_grad, matmul_like_solve, norm_grad, norm_tangent,
+from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
 from .registry import jvp, vjp
 
@@ -28,7 +28,9 @@ def slogdet_jvp(g, ans, a):
 @vjp(np.linalg.cholesky)
 def cholesky_vjp(g, ans, a): return cholesky_grad(g, ans)
 @jvp(np.linalg.cholesky)
-def cholesky_jvp(g, ans, a): return cholesky_tangent(g, ans)
+def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ g L⁻ᵀ), Φ the lower triangle with a halved diagonal
+    inner = np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes(g, -1, -2)), -1, -2))
+    return ans @ (np.tril(inner) - 0.5 * np.eye(np.shape(ans)[-1]) * inner)
 @vjp(np.linalg.norm)
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad(g, ans, x, ord, axis, keepdims)
 @jvp(np.linalg.norm)

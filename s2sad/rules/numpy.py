@@ -8,6 +8,9 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import sorted_like, uncumsum, unsort
+from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
+                       median_tangent, nonzero_checked, pad_source, regather, source_index, sources_of, undiff,
+                       ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
@@ -97,7 +100,7 @@ def reciprocal_vjp(g, ans, x): return -g * ans * ans
 @elementwise(np.absolute, np.fabs)
 def absolute_vjp(g, ans, x): return g * np.sign(x)
 @elementwise(np.sinc)
-def sinc_vjp(g, ans, x): return g * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))
+def sinc_vjp(g, ans, x): return g * sinc_derivative(x, 1)
 @elementwise(np.deg2rad)
 def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
 @elementwise(np.rad2deg)
@@ -176,9 +179,9 @@ def prod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return
 @jvp(np.prod)
 def prod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(g * prod_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
-@vjp(np.max, np.min)
+@vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
 def max_vjp(g, ans, a, axis=None, out=None, keepdims=False): return extremum_grad(g, ans, a, axis, keepdims)
-@jvp(np.max, np.min)
+@jvp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
 def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):
     return np.sum(g * extremum_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
 @vjp(np.var)
@@ -255,9 +258,9 @@ def ravel_jvp(g, ans, a, order="C"): return reshape_like(g, a, ans, order)
 def squeeze_vjp(g, ans, a, axis=None): return np.reshape(g, np.shape(a))
 @jvp(np.squeeze, np.expand_dims)
 def squeeze_jvp(g, ans, a, axis=None): return np.reshape(g, np.shape(ans))
-@vjp(np.atleast_1d, np.atleast_2d)
+@vjp(np.atleast_1d, np.atleast_2d, np.atleast_3d)
 def atleast_vjp(g, ans, *arys): return atleast_grads(g, arys)
-@jvp(np.atleast_1d, np.atleast_2d)
+@jvp(np.atleast_1d, np.atleast_2d, np.atleast_3d)
 def atleast_jvp(g, ans, *arys): return atleast_tangents(g, ans)
 @vjp(np.swapaxes)
 def swapaxes_vjp(g, ans, a, axis1, axis2): return np.swapaxes(g, axis1, axis2)
@@ -297,15 +300,172 @@ def sort_vjp(g, ans, a, axis=-1, kind=None, order=None, stable=None): return uns
 @jvp(np.sort)
 def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, stable=None): return sorted_like(g, a, axis)
 
+# --- moving, copying and zeroing items (each item of the result is an item of the argument, or 0) ---
+@vjp(np.flip)
+def flip_vjp(g, ans, m, axis=None): return np.flip(g, axis)
+@jvp(np.flip)
+def flip_jvp(g, ans, m, axis=None): return np.flip(g, axis)
+@vjp(np.fliplr)
+def fliplr_vjp(g, ans, m): return np.fliplr(g)
+@jvp(np.fliplr)
+def fliplr_jvp(g, ans, m): return np.fliplr(g)
+@vjp(np.flipud)
+def flipud_vjp(g, ans, m): return np.flipud(g)
+@jvp(np.flipud)
+def flipud_jvp(g, ans, m): return np.flipud(g)
+@vjp(np.roll)
+def roll_vjp(g, ans, a, shift, axis=None): return np.reshape(np.roll(g, np.negative(shift), axis), np.shape(a))
+@jvp(np.roll)
+def roll_jvp(g, ans, a, shift, axis=None): return np.roll(g, shift, axis)
+@vjp(np.rot90)
+def rot90_vjp(g, ans, m, k=1, axes=(0, 1)): return np.rot90(g, -k, axes)
+@jvp(np.rot90)
+def rot90_jvp(g, ans, m, k=1, axes=(0, 1)): return np.rot90(g, k, axes)
+@vjp(np.tril)
+def tril_vjp(g, ans, m, k=0): return ungather(g, m, source_index(np.tril, m, k))
+@jvp(np.tril)
+def tril_jvp(g, ans, m, k=0): return np.tril(g, k)
+@vjp(np.triu)
+def triu_vjp(g, ans, m, k=0): return ungather(g, m, source_index(np.triu, m, k))
+@jvp(np.triu)
+def triu_jvp(g, ans, m, k=0): return np.triu(g, k)
+@vjp(np.diag)
+def diag_vjp(g, ans, v, k=0): return ungather(g, v, source_index(np.diag, v, k))
+@jvp(np.diag)
+def diag_jvp(g, ans, v, k=0): return np.diag(g, k)
+@vjp(np.diagonal)
+def diagonal_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return ungather(g, a, source_index(np.diagonal, a, offset, axis1, axis2))
+@jvp(np.diagonal)
+def diagonal_jvp(g, ans, a, offset=0, axis1=0, axis2=1): return np.diagonal(g, offset, axis1, axis2)
+@vjp(np.take)
+def take_vjp(g, ans, a, indices, axis=None, out=None, mode="raise"):
+    return ungather(g, a, source_index(np.take, a, indices, axis, None, mode)), None
+@jvp(np.take)
+def take_jvp(g, ans, a, indices, axis=None, out=None, mode="raise"): return np.take(g, indices, axis, None, mode), None
+@vjp(np.take_along_axis)
+def take_along_axis_vjp(g, ans, arr, indices, axis=-1):
+    return ungather(g, arr, source_index(np.take_along_axis, arr, indices, axis)), None
+@jvp(np.take_along_axis)
+def take_along_axis_jvp(g, ans, arr, indices, axis=-1): return np.take_along_axis(g, indices, axis), None
+@vjp(np.tile)
+def tile_vjp(g, ans, A, reps): return ungather(g, A, source_index(np.tile, A, reps))
+@jvp(np.tile)
+def tile_jvp(g, ans, A, reps): return np.tile(g, reps)
+@vjp(np.repeat)
+def repeat_vjp(g, ans, a, repeats, axis=None): return ungather(g, a, source_index(np.repeat, a, repeats, axis)), None
+@jvp(np.repeat)
+def repeat_jvp(g, ans, a, repeats, axis=None): return np.repeat(g, repeats, axis), None
+@vjp(np.pad)
+def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even", stat_length=None, end_values=0):
+    return ungather(g, array, pad_source(array, pad_width, mode, reflect_type))
+@jvp(np.pad)
+def pad_jvp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even", stat_length=None, end_values=0):
+    return regather(g, pad_source(array, pad_width, mode, reflect_type))
+@vjp(np.column_stack)
+def column_stack_vjp(g, ans, tup): return ungather_each(g, tup, sources_of(np.column_stack, tup))
+@jvp(np.column_stack)
+def column_stack_jvp(g, ans, tup): return np.column_stack(g)
+@vjp(np.dstack)
+def dstack_vjp(g, ans, tup): return ungather_each(g, tup, sources_of(np.dstack, tup))
+@jvp(np.dstack)
+def dstack_jvp(g, ans, tup): return np.dstack(g)
+
+# --- differences and cumulative products ---
+@vjp(np.diff)
+def diff_vjp(g, ans, a, n=1, axis=-1, prepend=None, append=None): return undiff(g, a, n, axis, prepend, append)
+@jvp(np.diff)
+def diff_jvp(g, ans, a, n=1, axis=-1, prepend=None, append=None): return diff_tangent(g, n, axis, prepend, append)
+@vjp(np.cumprod)
+def cumprod_vjp(g, ans, a, axis=None, dtype=None, out=None):
+    return np.reshape(uncumsum(g * ans, ans, axis) / np.reshape(nonzero_checked(a, "np.cumprod"), np.shape(ans)), np.shape(a))
+@jvp(np.cumprod)
+def cumprod_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    return ans * np.cumsum(np.reshape(g / nonzero_checked(a, "np.cumprod"), np.shape(ans)), axis)
+
+# --- more reductions ---
+@vjp(np.nansum)
+def nansum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims))
+@jvp(np.nansum)
+def nansum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(np.where(np.isnan(a), 0.0, g), axis, keepdims=keepdims)
+@vjp(np.nanmean)
+def nanmean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    counted = ~np.isnan(a)
+    return np.where(counted, unreduce(g, a, axis, keepdims) / np.sum(counted, axis, keepdims=True), 0.0)
+@jvp(np.nanmean)
+def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    counted = ~np.isnan(a)
+    return np.sum(np.where(counted, g, 0.0), axis, keepdims=keepdims) / np.sum(counted, axis, keepdims=keepdims)
+@vjp(np.median)
+def median_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_grad(g, a, axis, keepdims)
+@jvp(np.median)
+def median_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_tangent(g, a, axis, keepdims)
+@vjp(np.average)
+def average_vjp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
+    w = average_weights(a, weights, axis, returned)
+    spread = unreduce(g, a, axis, keepdims) / np.sum(w, axis, keepdims=True)
+    return spread * w, None, unweight(spread * (a - unreduce(ans, a, axis, keepdims)), weights, axis)
+@jvp(np.average)
+def average_jvp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
+    w = average_weights(a, weights, axis, returned)
+    total = np.sum(w, axis, keepdims=keepdims)
+    return (np.sum(g * w, axis, keepdims=keepdims) / total, None,
+            np.sum(average_weights(a, g, axis, returned) * (a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims) / total)
+
+# --- more products ---
+@vjp(np.vdot)
+def vdot_vjp(g, ans, a, b): return np.reshape(g * np.ravel(b), np.shape(a)), np.reshape(g * np.ravel(a), np.shape(b))
+@jvp(np.vdot)
+def vdot_jvp(g, ans, a, b): return np.vdot(g, b), np.vdot(a, g)
+@vjp(np.kron)
+def kron_vjp(g, ans, a, b):
+    split, sa, sb, to_a, to_b = kron_layout(a, b)
+    parts = np.reshape(g, split)
+    return (np.reshape(np.einsum(to_a, parts, np.reshape(b, sb)), np.shape(a)),
+            np.reshape(np.einsum(to_b, parts, np.reshape(a, sa)), np.shape(b)))
+@jvp(np.kron)
+def kron_jvp(g, ans, a, b): return np.kron(g, b), np.kron(a, g)
+@vjp(np.cross)
+def cross_vjp(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    g = checked_cross(g, a, b, axisa, axisb, axisc, axis)
+    return unbroadcast(np.cross(b, g), a), unbroadcast(np.cross(g, a), b)
+@jvp(np.cross)
+def cross_jvp(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return np.cross(g, b, axisa, axisb, axisc, axis), np.cross(a, g, axisa, axisb, axisc, axis)
+@vjp(np.convolve)
+def convolve_vjp(g, ans, a, v, mode="full"):
+    full = np.pad(g, full_pads(a, v, mode))
+    return np.correlate(full, v, "valid"), np.correlate(full, a, "valid")
+@jvp(np.convolve)
+def convolve_jvp(g, ans, a, v, mode="full"): return np.convolve(g, v, mode), np.convolve(a, g, mode)
+@vjp(np.correlate)
+def correlate_vjp(g, ans, a, v, mode="valid"):
+    full = np.pad(g, full_pads(a, v, mode, True))
+    return np.correlate(full, np.flip(v), "valid"), np.flip(np.correlate(full, a, "valid"))
+@jvp(np.correlate)
+def correlate_jvp(g, ans, a, v, mode="valid"): return np.correlate(g, v, mode), np.correlate(a, g, mode)
+
+# --- pieces ---
+@vjp(np.split, np.array_split)
+def split_vjp(g, ans, ary, indices_or_sections, axis=0): return unsplit(g, ary, indices_or_sections, axis), None
+@jvp(np.split, np.array_split)
+def split_jvp(g, ans, ary, indices_or_sections, axis=0): return np.array_split(g, indices_or_sections, axis), None
+@vjp(item)
+def item_vjp(g, ans, x, *args): return unitem(g, x, *args)
+@jvp(item)
+def item_jvp(g, ans, x, *args): return item(g, *args)
+
 # --- ndarray methods and attributes: x.sum(0) differentiates like np.sum(x, 0) ---
 for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "dot", "clip", "trace", "ravel",
               "squeeze", "swapaxes", "copy", "argmax", "argmin", "argsort", "nonzero", "any", "all", "round",
-              "cumsum"):
+              "cumsum", "cumprod", "diagonal", "repeat", "take"):
     method(_name, getattr(np, _name))
 method("flatten", np.ravel)
 method("reshape", np.reshape, packs_varargs=True)
 method("transpose", np.transpose, packs_varargs=True)
 method("astype", astype)
+method("item", item)
 attribute("T", np.transpose)
 attribute("real", np.real)
 for _name in ("shape", "ndim", "size"):
