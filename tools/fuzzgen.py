@@ -747,7 +747,8 @@ class Gen:
         w = {"var": 6, "build": 1.5, "slice": 2, "matvec": 1.5 if depth > 0 else 0, "unary": 3 if depth > 0 else 0,
              "binary": 4 if depth > 0 else 0, "scalar_bcast": 2 if depth > 0 else 0, "kink": 1 if depth > 0 else 0,
              "where": 0.8 if depth > 0 else 0, "cumsum": 0.4 if depth > 0 else 0, "concat": 0.6 if depth > 0 else 0,
-             "call": 1.5 if depth > 0 else 0, "from_list": 0.7, "reduce_axis": 0.7, "sort": 0.15 if depth > 0 else 0}
+             "call": 1.5 if depth > 0 else 0, "from_list": 0.7, "reduce_axis": 0.7, "sort": 0.15 if depth > 0 else 0,
+             "rearrange": 0.6 if depth > 0 else 0, "diag": 0.3}
         for _ in range(20):
             kind = self.pick(w)
             e = getattr(self, "v_" + kind)(n, depth)
@@ -952,6 +953,60 @@ class Gen:
             return E(f"{m.name}{op}(axis={axis})", ATOM, mag)
         return E(f"{op}({m.name}, axis={axis})", ATOM, mag)
 
+    def v_rearrange(self, n, depth):
+        """Functions that move, copy or zero items, differences, cumulative products, convolutions."""
+        self.features.add("rearrange")
+        form = self.rng.choice(["flip", "roll", "take", "pad", "repeat", "tile", "diff", "cumprod", "convolve",
+                                "median", "take_method"])
+        if form == "flip":
+            a = self.vector(n, depth - 1)
+            return E(f"np.flip({a.text})", ATOM, a.mag)
+        if form == "roll":
+            a = self.vector(n, depth - 1)
+            return E(f"np.roll({a.text}, {self.rng.choice([1, -1, 2])})", ATOM, a.mag)
+        if form in ("take", "take_method"):
+            a = self.vector(n, depth - 1)
+            idx = [self.rng.randrange(n) for _ in range(n)]
+            if form == "take_method" and a.prec == ATOM:
+                return E(f"{a.text}.take({idx})", ATOM, a.mag)
+            return E(f"np.take({a.text}, {idx})", ATOM, a.mag)
+        if form == "pad" and n >= 3:
+            a = self.vector(n - 2, depth - 1)
+            mode = self.rng.choice(["", ", mode='edge'", ", mode='reflect'"]) if n >= 4 else ""
+            return E(f"np.pad({a.text}, 1{mode})", ATOM, a.mag)
+        if form == "repeat" and n % 2 == 0:
+            a = self.vector(n // 2, depth - 1)
+            return E(f"np.repeat({a.text}, 2)", ATOM, a.mag)
+        if form == "tile" and n % 2 == 0:
+            a = self.vector(n // 2, depth - 1)
+            return E(f"np.tile({a.text}, 2)", ATOM, a.mag)
+        if form == "diff":
+            a = self.vector(n + 1, depth - 1)
+            return E(f"np.diff({a.text})", ATOM, 2 * a.mag)
+        if form == "cumprod":
+            a = self.vector(n, depth - 1)
+            return E(f"np.cumprod(1.0 + 0.5 * np.tanh({a.text}))", ATOM, 1.5 ** n)
+        if form == "convolve" and n >= 2:
+            k = self.rng.randrange(1, n)
+            a = self.vector(n - k + 1, depth - 1)
+            b = self.vector(k, depth - 1)
+            return E(f"np.convolve({a.text}, {b.text})", ATOM, a.mag * b.mag * k)
+        if form == "median":
+            ms = [v for v in self.visible() if v.ty[0] == "M" and v.ty[2] == n]
+            if ms:
+                self.features.add("kink")
+                m = self.rng.choice(ms)
+                return E(f"np.median({m.name}, axis=0)", ATOM, m.mag)
+        return None
+
+    def v_diag(self, n, depth):
+        ms = [v for v in self.visible() if v.ty[0] == "M" and min(v.ty[1], v.ty[2]) == n]
+        if not ms:
+            return None
+        m = self.rng.choice(ms)
+        self.features.add("rearrange")
+        return E(f"np.diag({m.name})" if self.chance(0.5) else f"{m.name}.diagonal()", ATOM, m.mag)
+
     def v_sort(self, n, depth):
         self.features.add("kink")
         a = self.vector(n, depth - 1)
@@ -967,13 +1022,28 @@ class Gen:
     def _matrix(self, r, c, depth):
         w = {"var": 6, "outer": 1.5, "stack": 1, "transpose": 1, "unary": 2 if depth > 0 else 0,
              "binary": 2 if depth > 0 else 0, "bcast": 1.5 if depth > 0 else 0, "matmul": 1 if depth > 0 else 0,
-             "reshape": 0.5, "full": 0.4, "where": 0.5 if depth > 0 else 0}
+             "reshape": 0.5, "full": 0.4, "where": 0.5 if depth > 0 else 0, "tri": 0.4 if depth > 0 else 0}
         for _ in range(20):
             kind = self.pick(w)
             e = getattr(self, "m_" + kind)(r, c, depth)
             if e is not None:
                 return e
         return self.m_outer(r, c, depth)
+
+    def m_tri(self, r, c, depth):
+        """Triangles, a diagonal matrix, flips (functions that move or zero items)."""
+        self.features.add("rearrange")
+        form = self.rng.choice(["tril", "triu", "diag", "flipud", "rot90"])
+        if form == "diag" and r == c:
+            v = self.vector(r, depth - 1)
+            return E(f"np.diag({v.text})", ATOM, v.mag)
+        if form == "rot90" and r != c:
+            m = self.matrix(c, r, depth - 1)
+            return E(f"np.rot90({m.text})", ATOM, m.mag)
+        m = self.matrix(r, c, depth - 1)
+        if form in ("tril", "triu"):
+            return E(f"np.{form}({m.text}{self.rng.choice(['', ', 1', ', -1'])})", ATOM, m.mag)
+        return E(f"np.flipud({m.text})", ATOM, m.mag)
 
     def m_var(self, r, c, depth):
         vs = self.of_type(M(r, c))
