@@ -81,11 +81,11 @@ def _pure_call(unit):
 
 def analyze(tree, unit):
     """The facts the differentiation passes read (unit.facts), as plain data."""
-    effects = effects_analysis.run(tree, unit)
+    value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
+    effects = effects_analysis.run(tree, unit, value_kinds)
     varied, active = activity.run(tree, unit, effects)
     params = N.params(tree)
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
-    value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
     classes = shapes.run(tree, unit.scope, ndims, call_results, [n for n, k in value_kinds.items() if k == -1])
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)

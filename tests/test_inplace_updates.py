@@ -240,3 +240,19 @@ def walk_a_new_array_of_items(x, a):
 
 def test_a_loop_over_an_array_made_by_numpy_is_not_a_walk():
     check_grads(walk_a_new_array_of_items, (X, 0.4), wrt=(0, 1), order=2)
+
+
+def number_read_from_an_array_then_the_array_updated(x, a):
+    out = np.array(np.arange(3) * a, dtype=float)     # a 1-d array (np.arange of numbers)
+    out[1] = a
+    tp = (out[2], 0.7)                                 # out[2] is a new number, not a view of out
+    out *= np.cos(tp[-1] * x)
+    first = out[0]
+    out += 1.0
+    return tp[0] * np.sum(out) + first * x
+
+
+def test_a_number_read_from_an_array_is_not_changed_by_an_update_of_the_array():
+    """From the fuzzer (seed 9700): ``tp = (out[2], 0.7)`` then ``out *= ...`` was refused as "would change
+    `tp` too"; a number read from an array of known axes is a new object (analysis/effects._scalar_item)."""
+    check_grads(number_read_from_an_array_then_the_array_updated, (0.4, 1.3), wrt=(0, 1), order=2)

@@ -7,12 +7,13 @@ A condition no test can break would be either unnecessary or untested: both are 
 import copy
 from dataclasses import dataclass
 
+import gast
 import numpy as np
 import pytest
 
 import s2sad
 from s2sad import api, pipeline, runtime
-from s2sad.analysis import activity, record
+from s2sad.analysis import activity, effects, record
 from s2sad.front import versions
 from s2sad.optimize import cleanup, fold, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
@@ -180,6 +181,13 @@ class Condition:
     mode: str = "reverse"        # or "forward": checked through jvp
 
 
+def view_row_then_update(x):                     # effects._scalar_item: x[0] of a 2-d array is a view
+    y = x * 1.0
+    r = y[0]
+    y *= 2.0
+    return np.sum(r * r)
+
+
 def _always(value):
     return lambda *args, **kwargs: value
 
@@ -247,6 +255,9 @@ CONDITIONS = {
                                                              (np.array([0.5, -1.0, 2.0]),), mode="forward"),
     "writes: what a write overwrote is put back": Condition(record, "shape_only", _always(True), read_then_overwritten,
                                                             (np.array([0.5, -1.0, 2.0]),)),
+    "effects: only a number read from an array is a new object": Condition(
+        effects, "_scalar_item", lambda node, kinds: isinstance(node, gast.Subscript), view_row_then_update,
+        (np.array([[0.5, -1.0], [2.0, 0.3]]),), refused=True),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),
@@ -318,3 +329,17 @@ def test_specialised_code_is_used_only_for_the_argument_kinds_it_was_made_for(mo
             wrong = None
         assert wrong is None or not np.allclose(wrong, want, rtol=1e-6)
     pipeline.forget()
+
+
+@pytest.mark.parametrize("helper", sorted(effects._FIRST_ONLY, key=lambda f: f.__name__), ids=lambda f: f.__name__)
+def test_helpers_returning_their_first_argument_only_never_return_the_second(helper):
+    """effects._FIRST_ONLY: these helpers give back ``g`` (or a view of it, or a new array), never the
+    argument they read for its shape or dtype; the points-to analysis relies on it."""
+    rng = np.random.default_rng(0)
+    for g_shape, x_shape in [((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3)), ((), (3,)), ((2, 3), (2, 3)), ((), ())]:
+        g, x = rng.normal(size=g_shape), rng.normal(size=x_shape)
+        try:
+            out = helper(g, x)
+        except ValueError:                         # shapes this helper is never called with
+            continue
+        assert out is not x and not np.shares_memory(out, x), (helper.__name__, g_shape, x_shape)

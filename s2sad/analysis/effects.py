@@ -52,8 +52,9 @@ class Effects:
     mutated: dict = field(default_factory=dict)     # name -> list of statements changing its object in place
 
 
-def run(fn, unit):
-    """Which names may hold the same object, and the changes in place, of the normalized function ``fn``.
+def run(fn, unit, kinds=None):
+    """Which names may hold the same object, and the changes in place, of the normalized function ``fn``
+    (``kinds``: analysis/shapes.kinds, when known, tells a number read from an array from a view of it).
 
     A points-to analysis, flow-insensitive (so it over-approximates): every name may point to a set of
     abstract objects (a parameter's, one per statement that may make a new object), and an object
@@ -71,7 +72,8 @@ def run(fn, unit):
     literal = set()                                      # objects made by a list, tuple or dict literal
 
     def objects(node):
-        return set().union(*[points[n] for n in names_in(node)]) if names_in(node) else set()
+        names = _names_reaching(node, kinds)
+        return set().union(*[points[n] for n in names]) if names else set()
 
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
@@ -89,12 +91,14 @@ def run(fn, unit):
                     points[t].add(site)
                 literal.add(site)                                # a list, tuple or dict: its items are not views
                 rules.append(("contain-site", site, value))
+            elif isinstance(target, gast.Name) and _scalar_item(value, kinds):
+                points[target.id].add(site)                      # a number read from an array: a new object
             elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
             elif isinstance(target, gast.Name) and isinstance(value, gast.Name):
                 rules.append(("copy", target.id, value))
             else:
-                sources = _may_return(value, unit)
+                sources = _may_return(value, unit, kinds)
                 for t in targets:
                     points[t].add(site)                          # a new object, or ...
                     if sources:                                   # ... one of the arguments (or a part of one)
@@ -217,6 +221,8 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
 _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_like,
           runtime.written_grad, runtime.copy_like}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
+_FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad}   # g or a view of
+                                                    # it, never the argument they read for its shape or dtype
 
 
 def _new_object(primitive):
@@ -241,8 +247,48 @@ def _new_object(primitive):
                          builtins.divmod, builtins.pow, builtins.print)
 
 
-def _may_return(value, unit):
+def _is_in(primitive, table):
+    try:
+        return primitive in table
+    except TypeError:                     # an unhashable primitive
+        return False
+
+
+def _scalar_item(node, kinds):
+    """Whether ``node`` reads one number from an array (``x[2]``, ``m[i, -1]`` where ``x``, ``m`` are known to
+    have 1 and 2 axes and the indices are numbers): NumPy returns a new scalar, never a view. Sound when the
+    kinds (analysis/shapes.py) are: an int kind is the argument's or value's number of axes, -1 a number."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)):
+        return False
+    ndim = kinds.get(node.value.id) if kinds else None
+    if type(ndim) is not int or ndim < 1:
+        return False
+    index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+    return len(index) == ndim and all(_integer(i, kinds) for i in index)
+
+
+def _integer(node, kinds):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        node = node.operand
+    if isinstance(node, gast.Constant):
+        return type(node.value) is int
+    return isinstance(node, gast.Name) and kinds.get(node.id) == -1
+
+
+def _names_reaching(node, kinds):
+    """``names_in(node)``, leaving out arrays a number is read from (``_scalar_item``): the value holds no part
+    of them."""
+    if _scalar_item(node, kinds):
+        return []
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return sorted({n for e in node.elts for n in _names_reaching(e, kinds)})
+    return names_in(node)
+
+
+def _may_return(value, unit, kinds=None):
     """The names whose objects (or parts of them, or views of them) ``value`` may evaluate to."""
+    if _scalar_item(value, kinds):
+        return []
     if isinstance(value, (gast.Subscript, gast.Attribute)):
         return names_in(value.value)
     if isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
@@ -256,6 +302,8 @@ def _may_return(value, unit):
                           and _new_object(op.primitive)):
             return []
         names = set()
+        if _is_in(op.primitive, _FIRST_ONLY) and op.args:
+            return names_in(op.args[0])
         for a in list(op.args) + list(op.kwargs.values()):
             names.update(names_in(a))
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):

@@ -577,6 +577,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
             result = call_results(op.primitive, tuple(a == -1 for a in args))
             return -1 if result is True else (tuple(-1 if r else None for r in result)
                                                if isinstance(result, tuple) else None)
+        made = _constructed(op.primitive, args)
+        if made is not None and set(op.kwargs) <= {"dtype"}:
+            return made
         if op.kwargs:
             return -1 if _is_in(op.primitive, _REDUCTIONS) and set(op.kwargs) <= {"dtype"} else None
         if _is_math(op.primitive) or _is_in(op.primitive, _NUMBERS):
@@ -584,8 +587,6 @@ def kinds(fn, scope, param_kinds, call_results=None):
         if _is_in(op.primitive, _REDUCTIONS) and len(args) == 1 and op.primitive not in (np.dot, np.inner, np.vdot,
                                                                                           np.trace):
             return -1                                    # over every axis, of whatever it is given: a number
-        if _is_in(op.primitive, {np.array, np.asarray}) and len(args) == 1:
-            return _array_kind(args[0])
         if _is_in(op.primitive, {np.copy, copy.copy, copy.deepcopy}) and len(args) == 1:
             return args[0]
         if op.primitive in (sum, min, max) and len(args) == 1:
@@ -601,6 +602,26 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return None
         if op.primitive is np.transpose and len(args) == 1 and isinstance(args[0], int):
             return args[0]
+        return None
+
+    def _constructed(primitive, args):
+        """Arrays made from numbers and shapes: ``np.array``/``np.asarray`` of a known kind, ``np.arange`` and
+        ``np.linspace`` of numbers (1-d), ``np.zeros``/``ones``/``empty``/``full`` of a shape (as many axes as
+        it has numbers), ``np.zeros_like`` and friends (their argument's axes)."""
+        if _is_in(primitive, {np.array, np.asarray}) and len(args) == 1:
+            return _array_kind(args[0])
+        if _is_in(primitive, {np.arange, np.linspace}) and args and all(a == -1 for a in args):
+            return 1
+        if _is_in(primitive, {np.zeros, np.ones, np.empty, np.full}) and args:
+            shape = args[0]
+            if shape == -1:
+                return 1
+            if isinstance(shape, tuple) and all(k == -1 for k in shape):
+                return len(shape)
+            return None
+        if _is_in(primitive, {np.zeros_like, np.ones_like, np.empty_like, np.full_like}) and args \
+                and isinstance(args[0], int):
+            return max(args[0], 0)
         return None
 
     def _array_kind(arg):
