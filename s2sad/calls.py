@@ -147,9 +147,10 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
 
 def argument_kinds(unit, op, signature, positional, wrt=None):
     """What a user function's call passes, per positional parameter (-1 a number, an array's ndim, a tuple of
-    item kinds, None unknown), for the differentiated ones (``wrt``; one callee serves whatever the others
-    hold): the callee's generated code is specialised on it. Sound because the caller's kinds hold every
-    time the call runs (analysis/shapes.kinds is flow-insensitive)."""
+    item kinds, None unknown): the callee's generated code is specialised on it, differentiated arguments
+    or not (a value computed from a number the callee is not differentiated by is a number too: RK4's
+    state from ``x0``). Sound because the caller's kinds hold every time the call runs
+    (analysis/shapes.kinds is flow-insensitive). ``wrt`` is accepted for the callers' convenience."""
     if not unit.options.specialize:
         return ()
     try:
@@ -159,9 +160,6 @@ def argument_kinds(unit, op, signature, positional, wrt=None):
     out = []
     for k, p in enumerate(positional):
         atom = bound.get(p)
-        if wrt is not None and k not in wrt:
-            out.append(None)
-            continue
         if isinstance(atom, gast.Constant):
             out.append(-1 if type(atom.value) in (int, float) else None)
         elif isinstance(atom, gast.Name):

@@ -321,3 +321,30 @@ def test_a_range_run_to_its_end_is_not_counted():
     assert "i_count += 1" in text                      # a break may end it early: counted
     for x in (0.3, 0.7, 1.4):
         check_grads(of.range_with_break, (x, 5))
+
+
+def _stepper(a, b, x0):
+    x = x0
+    for _ in range(30):
+        x = x + 0.01 * (a * x - b * x * x)
+    return x * x
+
+
+def packed_rates(theta, x0):
+    a, b = theta                              # numbers read from a 1-d array
+    return _stepper(a, b, x0)
+
+
+def test_a_callee_is_specialised_on_its_inactive_arguments_too(monkeypatch):
+    """``x0`` is not differentiated, but the state computed from it is a number: the callee's code is plain
+    arithmetic on numbers, not the generic code (one stack per value, helper calls) it was before."""
+    import linecache
+    from s2sad import pipeline
+    from s2sad.optimize import inline_calls
+    monkeypatch.setattr(inline_calls, "MAX_STATEMENTS", 0)
+    pipeline.forget()
+    theta = np.array([1.1, 0.4])
+    check_grads(packed_rates, (theta, 0.5))
+    texts = ["".join(lines[2]) for name, lines in list(linecache.cache.items())
+             if name.startswith("<s2sad _stepper_vjp")]
+    assert texts and all("_s2." not in t for t in texts), texts
