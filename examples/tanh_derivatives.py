@@ -1,8 +1,10 @@
-"""The first six derivatives of tanh, by applying s2sad.grad to its own output six times.
+"""The first six derivatives of tanh, two ways: s2sad.elementwise_grad nested six deep over np.tanh
+(the whole grid of points in one call, as Autograd's tutorial plots it), and s2sad.grad applied to
+its own output six times over math.tanh (one point at a time).
 
 grad(f) is a generated Python function, so grad(grad(f)) differentiates that code, and so
 on. The example times each order (building the k-th derivative transforms the code of the
-(k-1)-th, which grows with k), checks the values against the closed forms
+(k-1)-th, which grows with k), checks both routes against the closed forms
 d^k tanh/dx^k = P_k(tanh x), with P_0(t) = t and P_{k+1}(t) = P_k'(t) (1 - t^2), and plots
 the derivatives on [-3, 3] to tanh_derivatives.png when matplotlib is installed
 (`python3 -m pip install -e ".[examples]"`).
@@ -35,6 +37,15 @@ def derivatives(order):
     return result
 
 
+def elementwise_derivatives(order):
+    """[np.tanh', np.tanh'', ...] up to ``order`` by nested s2sad.elementwise_grad: each takes an array."""
+    result, d = [], np.tanh
+    for _ in range(order):
+        d = s2sad.elementwise_grad(d)
+        result.append(d)
+    return result
+
+
 def closed_forms(order):
     """P_k with d^k tanh/dx^k = P_k(tanh x), k = 1..order."""
     p, one_minus_t2 = Polynomial([0, 1]), Polynomial([1, 0, -1])
@@ -56,13 +67,13 @@ def plot(ds, xs, out):
     rows = (len(ds) + 2) // 3
     fig, axes = plt.subplots(rows, 3, figsize=(10, 3 * rows), sharex=True, squeeze=False)
     for k, ((d, _), ax) in enumerate(zip(ds, axes.flat), 1):
-        ax.plot(xs, [f(x) for x in xs], color="0.7", lw=1)
-        ax.plot(xs, [d(x) for x in xs], lw=2)
+        ax.plot(xs, np.tanh(xs), color="0.7", lw=1)
+        ax.plot(xs, d(xs), lw=2)                        # the whole grid in one call
         ax.set_title(f"order {k}")
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(ds):]:
         ax.set_visible(False)
-    fig.suptitle("derivatives of tanh (grey) by nested s2sad.grad")
+    fig.suptitle("derivatives of tanh (grey) by nested s2sad.elementwise_grad")
     fig.tight_layout()
     fig.savefig(out, dpi=120, bbox_inches="tight")
     print(f"\nplot written to {out}")
@@ -81,7 +92,13 @@ def main(fast=False, out="tanh_derivatives.png"):
         print(f"{k:>5} {seconds * 1e3:>8.0f} ms" + "".join(f"{v + 0.0:>14.6f}" for v in values))
     terms = " ".join(f"{c:+.0f} t^{i}" for i, c in enumerate(forms[-1].coef) if c)
     print(f"\nall match the closed forms P_k(tanh x); P_{order}(t) = {terms}")
-    plot(ds, np.linspace(-3, 3, points), out)
+    xs = np.linspace(-3, 3, points)
+    eds = elementwise_derivatives(order)
+    for k, (d, p, (g, _)) in enumerate(zip(eds, forms, ds), 1):
+        np.testing.assert_allclose(d(xs), p(np.tanh(xs)), rtol=1e-10, atol=1e-10, err_msg=f"elementwise order {k}")
+        np.testing.assert_allclose(d(np.array(samples)), [g(x) for x in samples], rtol=1e-10, atol=1e-10)
+    print(f"nested elementwise_grad over np.tanh agrees on all {points} points, and with nested grad")
+    plot([(d, None) for d in eds], xs, out)
 
 
 if __name__ == "__main__":

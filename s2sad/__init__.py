@@ -9,8 +9,8 @@
 from .version import __version__
 
 from . import rules
-from .api import (adjoint_source, differentiable, grad, hessian, hvp, jacobian, jvp, show_adjoint, value_and_grad,
-                  vjp)
+from .api import (adjoint_source, differentiable, elementwise_grad, grad, hessian, hvp, jacobian, jvp, show_adjoint,
+                  value_and_grad, vjp)
 from .errors import (NoRuleError, NonScalarOutputError, S2SadError, SourceUnavailableError, TransformError,
                      UnsupportedSyntaxError, WrtError, ZeroGradientWarning)
 from .implicit import FixedPointError, fixed_point
@@ -18,7 +18,7 @@ from .markers import checkpoint, stop_gradient
 from .options import OPTIMIZATIONS, optimizations
 from .rules import tables as _tables     # noqa: E402,F401  (registers the rule tables, last: they refer to the API)
 
-__all__ = ["differentiable", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "stop_gradient",
+__all__ = ["differentiable", "grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "stop_gradient",
            "checkpoint", "fixed_point", "FixedPointError", "show_adjoint", "adjoint_source", "rules", "optimizations",
            "OPTIMIZATIONS", "S2SadError", "SourceUnavailableError", "TransformError", "UnsupportedSyntaxError",
            "NoRuleError", "NonScalarOutputError", "WrtError", "ZeroGradientWarning"]

@@ -22,9 +22,9 @@ from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import resolve as resolve_options
 from .rules import registry
-from .runtime import like
+from .runtime import _float_dtype, like
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
+__all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
 
 _NUMBER = (float, int, np.floating, np.integer)
@@ -162,12 +162,17 @@ def _as_plain(f, args, options):
     if derivative is None:
         return f, ()
     inner, (i,), kind = _single(derivative)
-    if _kind(args[i]) != -1:
+    if kind == "elementwise_grad":                # J·1: the derivative at every item of an elementwise function
+        direction = np.ones(np.shape(args[i]), dtype=_float_dtype(args[i])) if np.ndim(args[i]) else 1.0
+    elif _kind(args[i]) != -1:
         from .errors import NonScalarOutputError
         raise NonScalarOutputError(f"grad needs a function that returns a scalar, but grad({_name(inner)}) returns "
-                                   f"the gradient of an array argument; use s2sad.hessian or s2sad.hvp")
+                                   f"the gradient of an array argument; use s2sad.hessian, s2sad.hvp, or "
+                                   f"s2sad.elementwise_grad for an elementwise function")
+    else:
+        direction = 1.0
     plain, extra = _as_plain(inner, args, options)
-    return _directional(plain, (i,), tuple(args) + tuple(extra), options), extra + (1.0,)
+    return _directional(plain, (i,), tuple(args) + tuple(extra), options), extra + (direction,)
 
 
 def _along(derivative, args, directions, options):
@@ -225,6 +230,34 @@ def _wrapper(f, wrt, value_too, optimize):
     call.__wrapped__ = None
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"
     setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "value_and_grad" if value_too else "grad"))
+    return call
+
+
+def elementwise_grad(f, wrt=0, *, optimize=True):
+    """``elementwise_grad(f)(x)``: for ``f`` elementwise in argument ``wrt`` (item ``k`` of the result depends on
+    item ``k`` of ``x`` only, like ``np.tanh``), the derivative of each item of the result with respect to its
+    item of ``x``: the Jacobian times a vector of ones, computed in forward mode. It can be differentiated
+    again: ``elementwise_grad(elementwise_grad(np.tanh))`` is the second derivative at every item.
+
+    For an ``f`` that is not elementwise it is the sum of the Jacobian's columns (``jvp`` along ones)."""
+    wrt, many = wrt_indices(f, wrt)
+    if many:
+        raise WrtError("elementwise_grad differentiates with respect to one argument (wrt an index)")
+    fname = f"elementwise_grad({_name(f)})"
+
+    def call(*args):
+        try:
+            options = resolve_options(optimize)
+            _check_differentiable(args, wrt, fname)
+            plain, extra = _as_plain(call, args, options)
+            full = tuple(args) + tuple(extra)
+            return like(plain(*full), args[wrt[0]]) if np.ndim(args[wrt[0]]) == 0 else plain(*full)
+        except Exception as exc:
+            raise short_traceback(exc) from None
+    functools.update_wrapper(call, unwrap(f))
+    call.__wrapped__ = None
+    call.__name__ = f"elementwise_grad_{_name(f)}"
+    setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "elementwise_grad"))
     return call
 
 
@@ -286,7 +319,7 @@ def vjp(f, *args, wrt=None, optimize=True, **kwargs):
 
 def _single(derivative):
     inner, wrt, kind = derivative
-    if kind != "grad" or len(wrt) != 1:
+    if kind not in ("grad", "elementwise_grad") or len(wrt) != 1:
         raise WrtError(f"s2sad can differentiate grad(f) with respect to one argument again, not {kind}(f, wrt={wrt!r})")
     return derivative
 

@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -235,6 +235,16 @@ def repetition_tangent(t, x, y, ans, side):
         count = y if _sequence(x) else x
         return _as_adjoint(list(t) * count, ans)
     return broadcast(t * y, ans) if side == 0 else broadcast(x * t, ans)
+
+
+def repetition_cross(t, u, x, y, ans, side, which):
+    """How ``repetition_tangent(t, x, y, ans, side)`` changes with operand ``which`` along ``u``: ``t * u`` for
+    numbers and arrays when ``which`` is the other operand (``t * y`` is bilinear), else nothing."""
+    if _repeats(x, y):
+        return _as_adjoint([zeros_like(v) for v in ans], ans)
+    if which == side:
+        return zeros_like(ans)
+    return broadcast(t * u, ans)
 
 
 # --- constructors ----------------------------------------------------------------------------

@@ -198,3 +198,35 @@ def test_wrt_by_parameter_name():
     assert tangent == pytest.approx(s2sad.grad(_scaled_square, wrt="b")(2.0, 3.0))
     with pytest.raises(s2sad.WrtError, match="its parameters: a, b, c"):
         s2sad.grad(_scaled_square, wrt="d")
+
+
+# --- elementwise_grad -----------------------------------------------------------------------------------
+def _sin_times(x):
+    return np.sin(x) * x
+
+
+def test_elementwise_grad_nested_six_deep_over_np_tanh():
+    from numpy.polynomial import polynomial as P
+    x = np.linspace(-2.5, 2.5, 11)
+    d, p = np.tanh, np.array([0.0, 1.0])
+    for k in range(1, 7):
+        d = s2sad.elementwise_grad(d)
+        p = P.polymul([1.0, 0.0, -1.0], P.polyder(p))          # d^k tanh = P_k(tanh), P_{k+1} = (1 - t^2) P_k'
+        np.testing.assert_allclose(d(x), P.polyval(np.tanh(x), p), rtol=1e-10, atol=1e-10, err_msg=f"order {k}")
+
+
+def test_elementwise_grad_of_a_user_function_against_finite_differences_and_grad():
+    x = np.array([-1.3, 0.0, 0.4, 2.2])
+    first = s2sad.elementwise_grad(_sin_times)
+    h = 1e-6
+    np.testing.assert_allclose(first(x), (_sin_times(x + h) - _sin_times(x - h)) / (2 * h), rtol=1e-8)
+    second = s2sad.elementwise_grad(first)
+    np.testing.assert_allclose(second(x), [s2sad.grad(s2sad.grad(_sin_times))(float(v)) for v in x], rtol=1e-12)
+    assert type(first(0.3)) is float
+    np.testing.assert_allclose(s2sad.grad(first)(0.3), second(np.array([0.3]))[0], rtol=1e-12)
+
+
+def test_elementwise_grad_with_respect_to_one_argument():
+    with pytest.raises(s2sad.WrtError):
+        s2sad.elementwise_grad(np.multiply, wrt=(0, 1))
+    np.testing.assert_allclose(s2sad.elementwise_grad(np.multiply, wrt=1)(np.array([2.0, 3.0]), np.ones(2)), [2.0, 3.0])

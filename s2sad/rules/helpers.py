@@ -21,7 +21,7 @@ from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
-from ..runtime import atleast_grads, atleast_tangents, sinc_derivative
+from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -256,3 +256,12 @@ def atleast_tangents_vjp(h, ans, g, like): return tuple(atleast_grads(h, g)), No
 def atleast_tangents_jvp(t, ans, g, like): return atleast_tangents(t, like), None
 @elementwise(sinc_derivative)
 def sinc_derivative_vjp(g, ans, x, n): return g * sinc_derivative(x, n + 1), None
+@jvp(concatenation_tangent)                       # linear in the tangent; flat in the operands (their shapes)
+def concatenation_tangent_jvp(u, ans, t, x, y, z, side): return concatenation_tangent(u, x, y, z, side), None, None, None
+@jvp(repetition_tangent)                          # t * y (or x * t): bilinear
+def repetition_tangent_jvp(u, ans, t, x, y, z, side):
+    return (repetition_tangent(u, x, y, z, side), repetition_cross(t, u, x, y, z, side, 0),
+            repetition_cross(t, u, x, y, z, side, 1), None)
+@jvp(repetition_cross)
+def repetition_cross_jvp(v, ans, t, u, x, y, z, side, which):
+    return repetition_cross(v, u, x, y, z, side, which), repetition_cross(t, v, x, y, z, side, which), None, None, None
