@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 
 from . import markers, pipeline, targets
-from .errors import WrtError, short_traceback, user_frames
+from .errors import NonScalarOutputError, WrtError, short_traceback, user_frames
 from .front import generators
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
@@ -165,7 +165,6 @@ def _as_plain(f, args, options):
     if kind == "elementwise_grad":                # J·1: the derivative at every item of an elementwise function
         direction = np.ones(np.shape(args[i]), dtype=_float_dtype(args[i])) if np.ndim(args[i]) else 1.0
     elif _kind(args[i]) != -1:
-        from .errors import NonScalarOutputError
         raise NonScalarOutputError(f"grad needs a function that returns a scalar, but grad({_name(inner)}) returns "
                                    f"the gradient of an array argument; use s2sad.hessian, s2sad.hvp, or "
                                    f"s2sad.elementwise_grad for an elementwise function")
@@ -261,29 +260,64 @@ def elementwise_grad(f, wrt=0, *, optimize=True):
     return call
 
 
-def value_and_grad(f, wrt=None, *, optimize=True):
+def value_and_grad(f, wrt=None, *, optimize=True, has_aux=False):
     """``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``.
 
     ``wrt`` is a positional parameter index (default 0, or the decorator's) or a tuple
     of them (the gradient is then a tuple). ``f`` must return a scalar. ``optimize=False``
-    uses the straightforward transform (see ``s2sad.optimizations``).
+    uses the straightforward transform (see ``s2sad.optimizations``). ``has_aux=True``: ``f``
+    returns ``(scalar, aux)`` (metrics, predictions, ...), only the scalar is differentiated, and
+    the result is ``((scalar, aux), gradient)``.
     """
-    return _wrapper(f, wrt, True, optimize)
+    return _with_aux(f, wrt, True, optimize) if has_aux else _wrapper(f, wrt, True, optimize)
 
 
-def grad(f, wrt=None, *, optimize=True):
+def grad(f, wrt=None, *, optimize=True, has_aux=False):
     """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``
-    (an index or a tuple of indices; default 0), shaped and typed like that argument."""
-    return _wrapper(f, wrt, False, optimize)
+    (an index or a tuple of indices; default 0), shaped and typed like that argument.
+    ``has_aux=True``: ``f`` returns ``(scalar, aux)``; the result is ``(gradient, aux)``."""
+    return _with_aux(f, wrt, False, optimize) if has_aux else _wrapper(f, wrt, False, optimize)
+
+
+def _split_aux(out, fname, scalar=True):
+    """``(value, aux)`` from what ``f`` with ``has_aux=True`` returned, or an error saying what is wrong."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise NonScalarOutputError(f"{fname} has has_aux=True, so it must return a pair (scalar, aux); it returned "
+                                   f"{type(out).__name__}{f' of {len(out)} items' if isinstance(out, tuple) else ''}")
+    if scalar and np.ndim(out[0]) != 0:
+        raise NonScalarOutputError(f"{fname}: the first item of what it returns must be a scalar (it is "
+                                   f"differentiated), not of shape {np.shape(out[0])}")
+    return out
+
+
+def _with_aux(f, wrt, value_too, optimize):
+    """grad / value_and_grad of ``f`` returning ``(scalar, aux)``: the scalar pulled back by ``vjp`` with a
+    cotangent of 1 for it and none for ``aux`` (aux is computed once, by the same forward sweep)."""
+    fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)}, has_aux=True)"
+
+    def call(*args, **kwargs):
+        value, pullback, aux = vjp(f, *args, wrt=wrt, optimize=optimize, has_aux=True, **kwargs)
+        _split_aux((value, aux), fname)
+        grads = pullback(1.0)
+        return ((value, aux), grads) if value_too else (grads, aux)
+    functools.update_wrapper(call, unwrap(f))
+    call.__wrapped__ = None
+    call.__name__ = fname
+    return call
 
 
 @user_frames
-def vjp(f, *args, wrt=None, optimize=True, **kwargs):
+def vjp(f, *args, wrt=None, optimize=True, has_aux=False, **kwargs):
     """Run ``f``'s forward sweep once: returns ``(value, vjp_fn)``.
 
     ``vjp_fn(cotangent)`` pulls a cotangent shaped like the value back to the
-    argument(s) ``wrt``; it can be called many times.
+    argument(s) ``wrt``; it can be called many times. ``has_aux=True``: ``f`` returns
+    ``(value, aux)``; the result is ``(value, vjp_fn, aux)`` and only ``value`` is pulled back.
     """
+    if has_aux:
+        out, pullback = vjp(f, *args, wrt=wrt, optimize=optimize, **kwargs)
+        value, aux = _split_aux(out, f"vjp({_name(f)}, has_aux=True)", scalar=False)
+        return value, lambda cotangent: pullback((cotangent, None)), aux
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")

@@ -26,6 +26,9 @@ __all__ = ["user_function", "is_checkpoint", "Nested", "signature_of", "differen
 _STDLIB = sysconfig.get_paths()["stdlib"]
 
 
+SOURCE_MARK = "__s2sad_differentiated_from_source__"   # on s2sad's own functions meant to be read like a user's
+
+
 def user_function(obj):
     """A Python function of the user's that s2sad differentiates from its source (no rule registered).
 
@@ -35,6 +38,8 @@ def user_function(obj):
     fn = unwrap(obj)
     if not inspect.isfunction(fn) or has_rule(obj) or has_rule(fn):
         return False                    # a rule registered in either mode is never bypassed
+    if fn.__code__.co_filename.startswith("<s2sad") or getattr(fn, SOURCE_MARK, False):
+        return True                     # s2sad's generated code, or s2sad code written to be differentiated
     root = (getattr(fn, "__module__", None) or "").split(".")[0]
     if root in sys.stdlib_module_names or root == "s2sad":
         return False
@@ -123,9 +128,26 @@ def signature_of(callee, lifted=None):
 
 def differentiated_arguments(unit, s, op, signature, positional, active):
     """(index, atom) of each positional parameter of a user function's call ``s`` that receives an
-    active value, in order; an active value passed to ``*args`` or a keyword-only parameter is refused."""
+    active value, in order; an active value passed to ``*args`` or a keyword-only parameter is refused.
+    A starred argument (``f(p, *rest)``) binds where the code runs: the arguments before it are bound, and
+    nothing differentiated may be in it or after it."""
+    star = next((k for k, a in enumerate(op.args) if isinstance(a, gast.Starred)), None)
+    if star is not None:
+        late = [a for a in op.args[star:]] + list(op.kwargs.values())
+        if any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
+               for a in late):
+            raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the starred argument of "
+                             f"`{op.label}` (or an argument after it): where its items land is known only when "
+                             f"the code runs", s, hint="pass the differentiated values as ordinary arguments")
+        try:
+            bound = signature.bind_partial(*op.args[:star])
+        except TypeError as exc:
+            raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
+                             hint="call it with the arguments its definition takes") from None
+    else:
+        bound = None
     try:
-        bound = signature.bind(*op.args, **op.kwargs)
+        bound = bound or signature.bind(*op.args, **op.kwargs)
     except TypeError as exc:
         raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
                          hint="call it with the arguments its definition takes") from None
@@ -153,8 +175,10 @@ def argument_kinds(unit, op, signature, positional, wrt=None):
     (analysis/shapes.kinds is flow-insensitive). ``wrt`` is accepted for the callers' convenience."""
     if not unit.options.specialize:
         return ()
+    star = next((k for k, a in enumerate(op.args) if isinstance(a, gast.Starred)), None)
     try:
-        bound = signature.bind(*op.args, **op.kwargs).arguments
+        bound = (signature.bind(*op.args, **op.kwargs) if star is None else
+                 signature.bind_partial(*op.args[:star])).arguments      # (what a starred argument holds: unknown)
     except TypeError:
         return ()
     out = []

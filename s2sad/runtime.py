@@ -25,7 +25,8 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec",
+    "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -798,6 +799,57 @@ def _unindex_container(g, x, idx):
     if isinstance(adj, dict):
         return type(adj)({k: zeros.get(k, v) for k, v in adj.items()})
     return type(adj)(zeros.get(k, v) for k, v in enumerate(adj))
+
+
+# --- parameter vectors (s2sad.flatten) -------------------------------------------------------------------
+class LeafSpec:
+    """One leaf of a ``TreeSpec``: its shape, and whether it was a number (given back as one)."""
+    __slots__ = ("shape", "number")
+
+    def __init__(self, shape, number):
+        self.shape, self.number = tuple(shape), number
+
+
+class TreeSpec:
+    """How ``s2sad.flatten`` laid a container of arrays and numbers out in one vector: the container with each
+    leaf replaced by its ``LeafSpec``, and the leaves' sizes."""
+    __slots__ = ("skeleton", "sizes", "size")
+
+    def __init__(self, skeleton, sizes):
+        self.skeleton, self.sizes, self.size = skeleton, tuple(sizes), int(sum(sizes))
+
+    def __repr__(self):
+        return f"TreeSpec({self.size} values in {len(self.sizes)} leaves)"
+
+
+def unflatten_vector(vector, spec):
+    """The container ``spec`` describes, its leaves read from ``vector`` in order (views of it)."""
+    from .tree import unflatten
+    vector = np.asarray(vector)
+    if vector.shape != (spec.size,):
+        raise ValueError(f"unflatten needs a vector of {spec.size} values, got shape {vector.shape}")
+    ends = np.cumsum(spec.sizes)
+    leaves, start = [], 0
+    for leaf, end in zip(_leaf_specs(spec.skeleton), ends):
+        piece = vector[start:end]
+        leaves.append(piece[0] if leaf.number else piece.reshape(leaf.shape))
+        start = end
+    return unflatten(leaves, spec.skeleton)
+
+
+def flatten_values(tree, spec):
+    """The leaves of ``tree`` (shaped as ``spec`` says; None: zeros) one after another in a vector, in the
+    order of ``spec`` (an adjoint's dict may hold its keys in another order)."""
+    from .tree import flatten, like_tree
+    leaves = flatten(like_tree(tree, spec.skeleton, lambda g, leaf: g))
+    parts = [np.zeros(n) if leaf is None else np.ravel(leaf) for leaf, n in zip(leaves, spec.sizes)]
+    return np.concatenate(parts).astype(_float_dtype(parts[0]) if parts else float, copy=False) if parts \
+        else np.zeros(0)
+
+
+def _leaf_specs(skeleton):
+    from .tree import flatten
+    return flatten(skeleton)
 
 
 # --- checkpoints: the same random draws when a call runs again -----------------------------------

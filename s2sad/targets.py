@@ -75,6 +75,13 @@ def resolve(f, args=(), kwargs=None):
     return _bind(f, prefix, fixed_kw, tuple(args), kwargs)
 
 
+def _in_order(fn, prefix, fixed_kw, args, kwargs):
+    """The fixed values first, then the user's arguments (a function taking ``*args``): the fixed ones are
+    held (a derivative of a derivative passes them again)."""
+    return Target(fn=fn, args=prefix + args, kwargs={**fixed_kw, **kwargs},
+                  positions=tuple(range(len(prefix), len(prefix) + len(args))), fixed=dict(enumerate(prefix)))
+
+
 def _bind(fn, prefix, fixed_kw, args, kwargs):
     """Place the fixed values and the user's arguments on ``fn``'s parameters."""
     signature = inspect.signature(fn)
@@ -84,8 +91,7 @@ def _bind(fn, prefix, fixed_kw, args, kwargs):
     values, fixed = {}, {}
     for k, v in enumerate(prefix):
         if k >= len(names):
-            return Target(fn=fn, args=prefix + args, kwargs={**fixed_kw, **kwargs},
-                          positions=tuple(range(len(prefix), len(prefix) + len(args))))
+            return _in_order(fn, prefix, fixed_kw, args, kwargs)
         values[names[k]] = v
         fixed[k] = v
     for name, v in fixed_kw.items():
@@ -98,9 +104,8 @@ def _bind(fn, prefix, fixed_kw, args, kwargs):
         if k < len(free):
             values[free[k]] = v
             user_positions.append(names.index(free[k]))
-        else:                                     # more arguments than parameters: the call reports it
-            return Target(fn=fn, args=prefix + args, kwargs={**fixed_kw, **kwargs},
-                          positions=tuple(range(len(prefix), len(prefix) + len(args))))
+        else:                                     # more arguments than parameters: *args, or the call reports it
+            return _in_order(fn, prefix, fixed_kw, args, kwargs)
     rest = {}
     for name, v in {**{k: v for k, v in fixed_kw.items() if k not in names}, **kwargs}.items():
         if name in names and name not in values:

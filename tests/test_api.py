@@ -230,3 +230,93 @@ def test_elementwise_grad_with_respect_to_one_argument():
     with pytest.raises(s2sad.WrtError):
         s2sad.elementwise_grad(np.multiply, wrt=(0, 1))
     np.testing.assert_allclose(s2sad.elementwise_grad(np.multiply, wrt=1)(np.array([2.0, 3.0]), np.ones(2)), [2.0, 3.0])
+
+
+# --- has_aux ----------------------------------------------------------------------------------------------
+def _loss_with_metrics(w, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    loss = -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
+    return loss, {"accuracy": np.mean((p > 0.5) == (y > 0.5)), "p": p, "n": len(y)}
+
+
+def _loss_only(w, X, y):
+    return _loss_with_metrics(w, X, y)[0]
+
+
+def test_has_aux_returns_the_aux_and_differentiates_the_scalar_only():
+    rng = np.random.default_rng(3)
+    w, X, y = rng.normal(size=3), rng.normal(size=(8, 3)), (rng.random(8) > 0.5).astype(float)
+    want = s2sad.grad(_loss_only)(w, X, y)
+    g, aux = s2sad.grad(_loss_with_metrics, has_aux=True)(w, X, y)
+    np.testing.assert_allclose(g, want, rtol=1e-12)
+    assert set(aux) == {"accuracy", "p", "n"} and aux["n"] == 8
+    (value, aux2), g2 = s2sad.value_and_grad(_loss_with_metrics, has_aux=True)(w, X, y)
+    np.testing.assert_allclose(value, _loss_only(w, X, y), rtol=1e-14)
+    np.testing.assert_allclose(g2, want, rtol=1e-12)
+    np.testing.assert_allclose(aux2["p"], aux["p"])
+    value, pullback, aux3 = s2sad.vjp(_loss_with_metrics, w, X, y, has_aux=True)
+    np.testing.assert_allclose(pullback(2.0), 2 * want, rtol=1e-12)
+    gs, _ = s2sad.grad(_loss_with_metrics, wrt=(0, 1), has_aux=True)(w, X, y)
+    np.testing.assert_allclose(gs[1], s2sad.grad(_loss_only, wrt=1)(w, X, y), rtol=1e-12)
+
+
+def test_has_aux_needs_a_pair_with_a_scalar_first():
+    with pytest.raises(s2sad.NonScalarOutputError, match="pair"):
+        s2sad.grad(_loss_only, has_aux=True)(np.ones(3), np.ones((2, 3)), np.ones(2))
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar"):
+        s2sad.grad(lambda_free_pair, has_aux=True)(np.ones(3))
+
+
+def lambda_free_pair(x):
+    return x * 2.0, 1
+
+
+# --- flatten / flatten_func ------------------------------------------------------------------------------
+def _dict_loss(p, X):
+    return np.sum(np.tanh(X @ p["w"] + p["b"]) ** 2) + np.sum(p["layers"][0] ** 3) + p["layers"][1] ** 2
+
+
+def _params():
+    return {"w": np.array([[0.5, -1.0], [0.2, 0.3]]), "b": 0.1, "layers": [np.array([1.0, 2.0]), 0.7]}
+
+
+def test_flatten_round_trip_keeps_types_shapes_and_order():
+    p = _params()
+    vector, unflatten = s2sad.flatten(p)
+    np.testing.assert_array_equal(vector, [0.5, -1.0, 0.2, 0.3, 0.1, 1.0, 2.0, 0.7])
+    back = unflatten(vector)
+    assert list(back) == ["w", "b", "layers"] and isinstance(back["layers"], list)
+    np.testing.assert_array_equal(back["w"], p["w"])
+    assert np.ndim(back["b"]) == 0 and back["layers"][1] == 0.7
+    with pytest.raises(ValueError, match="8 values"):
+        unflatten(np.ones(7))
+    with pytest.raises(TypeError):
+        s2sad.flatten({"name": "w"})
+
+
+def test_flatten_func_gradient_and_hessian_vector_product():
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2]])
+    f_flat, unflatten, x0 = s2sad.flatten_func(_dict_loss, _params())
+    assert f_flat(x0, X) == _dict_loss(_params(), X)
+    g = s2sad.grad(f_flat)(x0, X)
+    np.testing.assert_allclose(g, s2sad.flatten(s2sad.grad(_dict_loss)(_params(), X))[0], rtol=1e-12)
+    check_grads(f_flat, (x0, X), order=2)
+
+
+def test_flatten_func_with_scipy_minimize_over_a_dict_of_parameters():
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(5)
+    X, w_true = rng.normal(size=(40, 3)), np.array([1.0, -2.0, 0.5])
+    y = (X @ w_true + 0.3 > 0).astype(float)
+
+    f_flat, unflatten, x0 = s2sad.flatten_func(_logistic_loss, {"w": np.zeros(3), "b": 0.0})
+    result = scipy_optimize.minimize(f_flat, x0, args=(X, y), jac=s2sad.grad(f_flat), hessp=s2sad.hvp(f_flat),
+                                     method="trust-ncg")
+    fitted = unflatten(result.x)
+    assert result.success and set(fitted) == {"w", "b"}
+    np.testing.assert_allclose(s2sad.grad(_logistic_loss)(fitted, X, y)["w"], 0.0, atol=1e-5)
+
+
+def _logistic_loss(p, X, y):
+    z = X @ p["w"] + p["b"]
+    return np.mean(np.logaddexp(0.0, z) - y * z) + 0.01 * np.sum(p["w"] ** 2)

@@ -97,3 +97,42 @@ def spreads_a_differentiated_value(x):
 def test_a_differentiated_value_spread_with_a_star_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
         s2sad.grad(spreads_a_differentiated_value)(W)
+
+
+# --- forwarding *args to another function ----------------------------------------------------------------
+def _cubes(p, c, d=1.0):
+    return np.sum(p ** 3) * c + d
+
+
+def forwards_varargs(v, *args):
+    return _cubes(v, *args)
+
+
+def forwards_to_a_function_value(f, v, *args):
+    return f(v, *args)
+
+
+def forwards_differentiated_values(v, w):
+    rest = (w, 2.0)
+    return _cubes(v, *rest)
+
+
+def test_varargs_forwarded_to_a_helper_all_orders():
+    """``_cubes(v, *args)``: the inliner kept the starred argument as one (``c = *args``: a SyntaxError in the
+    generated code); the call binds the arguments before the star and the rest where the code runs."""
+    v = np.array([0.5, -1.0])
+    check_grads(forwards_varargs, (v, 2.0), order=2)
+    check_grads(forwards_varargs, (v, 2.0, 0.5), order=2)
+
+
+def test_varargs_forwarded_through_a_partial_to_a_function_value():
+    import functools
+    g = functools.partial(forwards_to_a_function_value, _cubes)      # hvp lost the partial's first argument
+    v = np.array([0.5, -1.0])
+    np.testing.assert_allclose(s2sad.hvp(g)(v, np.ones(2), 2.0), 6 * v * 2.0, rtol=1e-12)
+    check_grads(g, (v, 2.0, 0.5), order=2)
+
+
+def test_a_differentiated_value_in_a_starred_argument_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
+        s2sad.grad(forwards_differentiated_values, wrt=1)(np.ones(2), 0.5)

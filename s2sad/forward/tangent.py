@@ -312,12 +312,23 @@ class _Tangent:
             bind_keywords = unit.aliases.ref(functools.partial, "partial")
             func = N.call(bind_keywords, [func], {k.arg: N.clone(k.value) for k in value.keywords})
         primals = N.tup([N.clone(a) for a in value.args])
-        tangents = N.tup([self.tangent_of(a) if set(names_in(a)) & self.active else N.const(None)
+        tangents = N.tup([self.no_tangents_for(a, s, callee) if isinstance(a, gast.Starred) else
+                          self.tangent_of(a) if set(names_in(a)) & self.active else N.const(None)
                           for a in value.args])
         call = N.call(unit.aliases.ref(api_jvp(), "s2sad_jvp"), [func, primals, tangents])
         both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()), call)
         both.replaces_primal = True
         return [both]
+
+    def no_tangents_for(self, starred, s, callee):
+        """``*[None] * len(xs)`` for an argument ``*xs`` holding nothing differentiated (else refused)."""
+        if set(names_in(starred.value)) & self.active:
+            raise self.unit.error(UnsupportedSyntaxError, f"a differentiated value is passed with `*` to "
+                                  f"`{N.unparse(callee.func)}`, a function known only when the code runs", s,
+                                  hint="pass the items one by one")
+        count = N.call(self.unit.aliases.ref(len, "len"), [N.clone(starred.value)])
+        nones = gast.BinOp(left=gast.List(elts=[N.const(None)], ctx=gast.Load()), op=gast.Mult(), right=count)
+        return gast.Starred(value=nones, ctx=gast.Load())
 
     def user_call(self, s, op, target, callee):
         """``y = g(a, b)``: ``y, y_dot = g_jvp(a_dot, a, b)`` with g's own tangent code."""

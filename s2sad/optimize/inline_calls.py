@@ -238,7 +238,10 @@ def _readable(callee):
 
 
 def _bind(callee, args, kwargs):
-    """Parameter name -> argument atom (literal defaults filled in), or None when it does not fit."""
+    """Parameter name -> argument atom (literal defaults filled in), or None when it does not fit (a starred
+    argument, ``f(v, *args)``, stands for a number of arguments known only where the code runs)."""
+    if any(isinstance(a, gast.Starred) for a in args) or None in kwargs:
+        return None
     try:
         bound = inspect.signature(callee).bind(*args, **kwargs)
     except (TypeError, ValueError):

@@ -1,4 +1,5 @@
-"""Reverse and forward rules for containers: namedtuple fields and list appends (indexing is in python.py)."""
+"""Reverse and forward rules for containers: namedtuple fields (indexing is in python.py; s2sad.flatten's
+vectors in helpers.py)."""
 from ..tree import attribute, unattr
 from .registry import jvp, vjp
 

@@ -21,6 +21,7 @@ from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
+from ..runtime import flatten_values, unflatten_vector
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -265,3 +266,13 @@ def repetition_tangent_jvp(u, ans, t, x, y, z, side):
 @jvp(repetition_cross)
 def repetition_cross_jvp(v, ans, t, u, x, y, z, side, which):
     return repetition_cross(v, u, x, y, z, side, which), repetition_cross(t, v, x, y, z, side, which), None, None, None
+
+# --- parameter vectors (s2sad.flatten; tests/test_api.py) ---
+@vjp(unflatten_vector)
+def unflatten_vector_vjp(g, ans, vector, spec): return flatten_values(g, spec), None
+@jvp(unflatten_vector)
+def unflatten_vector_jvp(g, ans, vector, spec): return unflatten_vector(g, spec), None
+@vjp(flatten_values)
+def flatten_values_vjp(g, ans, tree, spec): return unflatten_vector(g, spec), None
+@jvp(flatten_values)
+def flatten_values_jvp(g, ans, tree, spec): return flatten_values(g, spec), None
