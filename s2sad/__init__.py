@@ -17,9 +17,10 @@ from .implicit import FixedPointError, fixed_point
 from .markers import checkpoint, stop_gradient
 from .options import OPTIMIZATIONS, optimizations
 from .pytrees import flatten, flatten_func
+from . import optimizers
 from .rules import tables as _tables     # noqa: E402,F401  (registers the rule tables, last: they refer to the API)
 
 __all__ = ["differentiable", "grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "stop_gradient",
-           "checkpoint", "fixed_point", "flatten", "flatten_func", "FixedPointError", "show_adjoint", "adjoint_source", "rules", "optimizations",
+           "checkpoint", "fixed_point", "flatten", "flatten_func", "optimizers", "FixedPointError", "show_adjoint", "adjoint_source", "rules", "optimizations",
            "OPTIMIZATIONS", "S2SadError", "SourceUnavailableError", "TransformError", "UnsupportedSyntaxError",
            "NoRuleError", "NonScalarOutputError", "WrtError", "ZeroGradientWarning"]

@@ -320,3 +320,32 @@ def test_flatten_func_with_scipy_minimize_over_a_dict_of_parameters():
 def _logistic_loss(p, X, y):
     z = X @ p["w"] + p["b"]
     return np.mean(np.logaddexp(0.0, z) - y * z) + 0.01 * np.sum(p["w"] ** 2)
+
+
+# --- optimizers -------------------------------------------------------------------------------------------
+def _quadratic_bowl(p):
+    return np.sum((p["w"] - np.array([1.0, -2.0])) ** 2) + 3.0 * (p["b"] - 0.5) ** 2
+
+
+@pytest.mark.parametrize("name, settings", [("sgd", dict(step_size=0.5, num_iters=400)),
+                                            ("momentum", dict(step_size=0.05, num_iters=300)),
+                                            ("rmsprop", dict(step_size=0.01, num_iters=800)),
+                                            ("adam", dict(step_size=0.05, num_iters=800))])
+def test_optimizers_find_the_minimum_of_a_bowl_over_a_dict(name, settings):
+    seen = []
+    gradient = s2sad.grad(_quadratic_bowl)
+    result = getattr(s2sad.optimizers, name)(gradient, {"w": np.zeros(2), "b": 0.0},
+                                             callback=lambda p, i, g: seen.append(i), **settings)
+    assert set(result) == {"w", "b"} and seen == list(range(settings["num_iters"]))
+    np.testing.assert_allclose(result["w"], [1.0, -2.0], atol=2e-2)
+    np.testing.assert_allclose(result["b"], 0.5, atol=2e-2)
+
+
+def test_optimizers_pass_the_iteration_to_a_gradient_that_takes_it():
+    calls = []
+
+    def gradient(p, i):
+        calls.append(i)
+        return {"w": 2 * p["w"]}
+    out = s2sad.optimizers.adam(gradient, {"w": np.ones(3)}, num_iters=5)
+    assert calls == [0, 1, 2, 3, 4] and out["w"].shape == (3,)
