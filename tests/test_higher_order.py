@@ -495,7 +495,8 @@ def test_readme_scipy_recipe_with_args_runs_and_is_right():
     import pathlib
     import re as _re
     readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
-    blocks = [b for b in _re.findall(r"```python\n(.*?)```", readme, _re.S) if "minimize(" in b and "args=" in b]
+    blocks = [b for b in _re.findall(r"```python\n(.*?)```", readme, _re.S)
+              if "minimize(" in b and "args=" in b and "flatten_func" not in b]     # (flatten: tests/test_api.py)
     assert len(blocks) == 1, "the README shows one scipy recipe with args="
     from examples.quickstart import loss
     rng = np.random.default_rng(4)

@@ -18,3 +18,11 @@ def test_the_fuzzer_uses_its_own_checkout(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1].startswith("fuzz: "), done.stdout[-2000:]
     assert " 0 wrong, 0 errors" in done.stdout.strip().splitlines()[-1]
+
+
+def test_the_list_of_supported_functions_is_up_to_date():
+    """docs/supported.md is generated from the rule registry (tools/supported.py): a rule added without
+    regenerating it fails here."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "supported.py"), "--check"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,116 @@
+"""Write docs/supported.md: every function s2sad differentiates, from the rule registry itself.
+
+    python tools/supported.py            # rewrite docs/supported.md
+    python tools/supported.py --check    # exit 1 when docs/supported.md is not what the registry says (CI)
+
+A row per primitive with a rule: reverse mode, forward mode (which derivatives of derivatives use: a
+Hessian-vector product is forward over reverse), ndarray methods and attributes mapped to it; then the
+functions registered as having no derivative (their output is constant). Runtime helpers of s2sad's own
+(``s2sad.runtime``) are left out: users never call them.
+"""
+import argparse
+import math
+import operator
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))                     # this checkout's s2sad, whatever is installed
+
+import numpy as np                                 # noqa: E402
+
+import s2sad                                       # noqa: E402,F401  (registers the tables)
+from s2sad.rules import registry                   # noqa: E402
+
+try:                                               # scipy.special's rules register when it is imported
+    import scipy.special                           # noqa: E402,F401
+except ImportError:                                # pragma: no cover
+    pass
+
+OUT = ROOT / "docs" / "supported.md"
+MODULES = {"_operator": "operator", "builtins": "", "numpy": "np", "numpy.linalg": "np.linalg", "numpy.fft": "np.fft",
+           "math": "math", "scipy.special._ufuncs": "scipy.special", "scipy.special": "scipy.special"}
+SECTIONS = [("Python operators and builtins", ("operator.", "")), ("math", ("math.",)),
+            ("NumPy", ("np.",)), ("np.linalg", ("np.linalg.",)), ("scipy.special", ("scipy.special.",)),
+            ("s2sad", ("s2sad.",))]
+
+
+def name_of(prim):
+    module = getattr(prim, "__module__", None) or ("numpy" if isinstance(prim, np.ufunc) else "")
+    name = getattr(prim, "__name__", repr(prim))
+    if module.startswith("scipy.special"):
+        module = "scipy.special"
+    prefix = MODULES.get(module, module)
+    return f"{prefix}.{name}" if prefix else name
+
+
+def section_of(name):
+    if name.startswith("np.linalg."):
+        return "np.linalg"
+    for title, prefixes in SECTIONS:
+        if any(name.startswith(p) for p in prefixes if p) or ("" in prefixes and "." not in name):
+            return title
+    return "other"
+
+
+def rows():
+    methods = {}
+    for method, (prim, _) in registry._METHODS.items():
+        methods.setdefault(registry._key(prim), []).append(f"`x.{method}()`")
+    for attribute, prim in registry._ATTRIBUTES.items():
+        methods.setdefault(registry._key(prim), []).append(f"`x.{attribute}`")
+    primitives = {}
+    for prim, _ in registry.registered_vjps() + registry.registered_jvps():
+        if isinstance(prim, tuple) or (getattr(prim, "__module__", "") or "").startswith("s2sad.runtime"):
+            continue
+        primitives.setdefault(name_of(prim), prim)
+    out = {}
+    for name, prim in sorted(primitives.items()):
+        reverse = registry.vjp_rule(prim) is not None
+        forward = registry.jvp_rule(prim)[0] is not None
+        out.setdefault(section_of(name), []).append(
+            f"| `{name}` | {'yes' if reverse else 'no'} | {'yes' if forward else 'no'} | "
+            f"{', '.join(sorted(methods.get(registry._key(prim), []))) or ''} |")
+    return out
+
+
+def text():
+    lines = ["# What s2sad differentiates", "",
+             "Generated from the rule registry by `python tools/supported.py` (CI checks it is up to date). "
+             "*Reverse*: `grad`, `vjp`; *forward*: `jvp`, and every derivative of a derivative (`hessian`, `hvp` "
+             "and nested `grad` run forward mode over the gradient). Every rule is checked against finite "
+             "differences in both modes, and at second order, by `tests/test_rule_table.py`.", ""]
+    table = rows()
+    count = sum(len(v) for v in table.values())
+    lines += [f"{count} functions with derivative rules.", ""]
+    for title, _ in SECTIONS + [("other", ())]:
+        if title not in table:
+            continue
+        lines += [f"## {title}", "", "| function | reverse | forward | methods and attributes |", "|---|---|---|---|"]
+        lines += table[title] + [""]
+    nondiff = sorted(name_of(p) for p in registry.registered_nondiff()
+                     if not isinstance(p, tuple) and not (getattr(p, "__module__", "") or "").startswith("s2sad"))
+    lines += ["## No derivative (their result is constant: comparisons, rounding, shapes, indices, constructors "
+              "of fixed values)", "", ", ".join(f"`{n}`" for n in nondiff), ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when docs/supported.md is out of date")
+    args = parser.parse_args()
+    new = text()
+    if args.check:
+        if not OUT.exists() or OUT.read_text() != new:
+            print("docs/supported.md is out of date: run python tools/supported.py", file=sys.stderr)
+            return 1
+        print("docs/supported.md is up to date")
+        return 0
+    OUT.write_text(new)
+    print(f"wrote {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    del math, operator
+    sys.exit(main())
