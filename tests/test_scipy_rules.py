@@ -49,11 +49,26 @@ UNARY = {
     "digamma": (pos, lambda x: special.polygamma(1, x), lambda x: special.polygamma(2, x)),
     "expm1": (real, np.exp, np.exp),
     "log1p": (pos, lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2),
+    "ndtr": (real, lambda x: _phi(x), lambda x: -x * _phi(x)),
+    "log_ndtr": (real, lambda x: _phi(x) / special.ndtr(x),
+                 lambda x: -x * _phi(x) / special.ndtr(x) - (_phi(x) / special.ndtr(x)) ** 2),
+    "ndtri": (prob, lambda p: 1 / _phi(special.ndtri(p)), lambda p: special.ndtri(p) / _phi(special.ndtri(p)) ** 2),
+    "i0": (real, special.i1, lambda x: 0.5 * (special.i0(x) + special.iv(2, x))),
+    "i1": (real, lambda x: 0.5 * (special.i0(x) + special.iv(2, x)),
+           lambda x: 0.5 * (special.i1(x) + 0.5 * (special.iv(1, x) + special.iv(3, x)))),
 }
+
+
+def _phi(x):
+    return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
 # name: (domains, d/dx, d/dy by hand)
 BINARY = {
     "xlogy": ((real, pos), lambda x, y: np.log(y), lambda x, y: x / y),
     "xlog1py": ((real, pos), lambda x, y: np.log1p(y), lambda x, y: x / (1 + y)),
+    "betaln": ((pos, pos), lambda x, y: special.digamma(x) - special.digamma(x + y),
+               lambda x, y: special.digamma(y) - special.digamma(x + y)),
+    "beta": ((pos, pos), lambda x, y: special.beta(x, y) * (special.digamma(x) - special.digamma(x + y)),
+             lambda x, y: special.beta(x, y) * (special.digamma(y) - special.digamma(x + y))),
 }
 
 SOURCE = "import numpy as np\nfrom scipy import special\n\n\n" + "".join(
@@ -90,6 +105,10 @@ SOURCE = "import numpy as np\nfrom scipy import special\n\n\n" + "".join(
         return lse * sign
 
 
+    def bessel_mix(x, w):
+        return np.sum((special.iv(1.5, x) + special.ive(0, x) * x + special.multigammaln(x[0] + 3.0, 2)) * w)
+    def softmax_mix(a, w):
+        return np.sum(special.softmax(a, axis=1) * w) + np.sum(special.log_softmax(a, axis=0) * w ** 2)
     def entropy(p):
         return -np.sum(special.xlogy(p, p))
 
@@ -374,3 +393,9 @@ def test_an_unexpected_scipy_breaks_nothing():
             import s2sad
         assert any("no derivative rules for scipy.special" in str(w.message) for w in caught), caught
         """)
+
+
+@pytest.mark.parametrize("name", ["bessel_mix", "softmax_mix"])
+def test_bessel_multigammaln_softmax_to_second_order(name, fns, rng):
+    x = rng.uniform(0.5, 2.0, (2, 3))
+    check_grads(getattr(fns, name), (x, rng.standard_normal((2, 3))), order=2)

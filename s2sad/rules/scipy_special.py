@@ -64,6 +64,45 @@ def register(module):
     @elementwise(special.log1p)
     def log1p_vjp(g, ans, x): return g / (1.0 + x)
 
+    # --- the normal distribution's functions ---
+    @elementwise(special.ndtr)
+    def ndtr_vjp(g, ans, x): return g * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    @elementwise(special.log_ndtr)
+    def log_ndtr_vjp(g, ans, x): return g * np.exp(-0.5 * x * x - ans) / np.sqrt(2.0 * np.pi)
+    @elementwise(special.ndtri)
+    def ndtri_vjp(g, ans, p): return g * np.sqrt(2.0 * np.pi) * np.exp(0.5 * ans * ans)
+
+    # --- beta function, modified Bessel functions (iv' = (iv(v - 1) + iv(v + 1)) / 2, for any order) ---
+    @elementwise(special.betaln)
+    def betaln_vjp(g, ans, a, b):
+        both = special.digamma(a + b)
+        return unbroadcast(g * (special.digamma(a) - both), a), unbroadcast(g * (special.digamma(b) - both), b)
+    @elementwise(special.beta)
+    def beta_vjp(g, ans, a, b):
+        both = special.digamma(a + b)
+        return unbroadcast(g * ans * (special.digamma(a) - both), a), unbroadcast(g * ans * (special.digamma(b) - both), b)
+    @elementwise(special.iv)
+    def iv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (special.iv(v - 1, x) + special.iv(v + 1, x)), x)
+    @elementwise(special.ive)
+    def ive_vjp(g, ans, v, x):
+        return None, unbroadcast(g * (0.5 * (special.ive(v - 1, x) + special.ive(v + 1, x)) - np.sign(x) * ans), x)
+    @elementwise(special.i0)
+    def i0_vjp(g, ans, x): return g * special.iv(1, x)
+    @elementwise(special.i1)
+    def i1_vjp(g, ans, x): return g * 0.5 * (special.iv(0, x) + special.iv(2, x))
+    @elementwise(special.multigammaln)
+    def multigammaln_vjp(g, ans, a, d): return g * np.sum(special.digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), -1), None
+
+    # --- softmax along an axis ---
+    @vjp(special.softmax)
+    def softmax_vjp(g, ans, x, axis=None): return ans * (g - np.sum(g * ans, axis, keepdims=True))
+    @jvp(special.softmax)
+    def softmax_jvp(g, ans, x, axis=None): return ans * (g - np.sum(g * ans, axis, keepdims=True))
+    @vjp(special.log_softmax)
+    def log_softmax_vjp(g, ans, x, axis=None): return g - np.exp(ans) * np.sum(g, axis, keepdims=True)
+    @jvp(special.log_softmax)
+    def log_softmax_jvp(g, ans, x, axis=None): return g - np.sum(np.exp(ans) * g, axis, keepdims=True)
+
     # --- reductions: softmax weights exp(a - ans); no b=, no return_sign= (refused, see above) ---
     @vjp(special.logsumexp)
     def logsumexp_vjp(g, ans, a, axis=None, *, keepdims=False):
