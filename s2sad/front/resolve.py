@@ -80,6 +80,11 @@ class Scope:
                 value = getattr(base, node.attr, MISSING)
                 self.resolved[("attr", (base, node.attr))] = value     # module.attr may be rebound too
                 return value
+            if base is not MISSING and not isinstance(base, type):
+                from ..rules.registry import definition               # scipy.stats.norm.logpdf: a definition
+                found = definition(base, node.attr)                    # (the cache checks the registry's version)
+                if found is not None:
+                    return found
         return MISSING
 
 

@@ -174,3 +174,23 @@ def registered_vjps():
 
 def registered_nondiff():
     return list(_NONDIFF)
+
+
+_DEFINERS = []     # functions (object, attribute) -> a Python function that defines object.attribute, or None
+
+
+def definer(fn):
+    """Register ``fn(obj, attr)``: for an object that is not a module (``scipy.stats.norm``), the plain Python
+    function that ``obj.attr`` is differentiated as (from its source), or None. rules/scipy_stats.py."""
+    _changed()
+    _DEFINERS.append(fn)
+    return fn
+
+
+def definition(obj, attr):
+    """What ``obj.attr`` is differentiated as, when a definer knows it, else None."""
+    for fn in _DEFINERS:
+        found = fn(obj, attr)
+        if found is not None:
+            return found
+    return None

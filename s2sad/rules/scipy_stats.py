@@ -1,0 +1,226 @@
+"""``scipy.stats`` distributions, differentiated from definitions written here in NumPy and ``scipy.special``.
+
+``norm.logpdf(x, loc, scale)`` (``from scipy.stats import norm``, or ``scipy.stats.norm``, or
+``stats.norm``) is read as ``norm_logpdf(x, loc, scale)`` below: a plain function s2sad differentiates
+from its source like the user's own, so every argument (``x``, ``loc``, ``scale``, shapes) gets its
+derivative, in both modes and to any order, through functions that have rules. Each definition
+gives scipy's value (tests/test_scipy_stats.py compares them). A method not defined here (``t.cdf``,
+whose derivative with respect to ``df`` has no closed form; ``rvs``) has no derivative: it is refused
+where a differentiated value reaches it.
+
+Registered with the resolver (rules/registry.py ``definer``) when s2sad is imported, without importing
+scipy: the definitions are looked up only when user code names a scipy.stats distribution.
+"""
+import sys
+
+import numpy as np
+
+from ..calls import SOURCE_MARK
+from .registry import definer
+
+special = None          # scipy.special, set at the first lookup (the definitions' bodies read it)
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+# --- continuous ---
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return -0.5 * z * z - np.log(scale) - 0.5 * LOG_2PI
+
+
+def norm_pdf(x, loc=0.0, scale=1.0):
+    return np.exp(norm_logpdf(x, loc, scale))
+
+
+def norm_cdf(x, loc=0.0, scale=1.0):
+    return special.ndtr((x - loc) / scale)
+
+
+def norm_logcdf(x, loc=0.0, scale=1.0):
+    return special.log_ndtr((x - loc) / scale)
+
+
+def norm_sf(x, loc=0.0, scale=1.0):
+    return special.ndtr((loc - x) / scale)
+
+
+def norm_logsf(x, loc=0.0, scale=1.0):
+    return special.log_ndtr((loc - x) / scale)
+
+
+def t_logpdf(x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (special.gammaln(0.5 * (df + 1.0)) - special.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+            - np.log(scale) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+
+
+def t_pdf(x, df, loc=0.0, scale=1.0):
+    return np.exp(t_logpdf(x, df, loc, scale))
+
+
+def expon_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return np.where(z >= 0.0, -z - np.log(scale), -np.inf)
+
+
+def expon_pdf(x, loc=0.0, scale=1.0):
+    return np.exp(expon_logpdf(x, loc, scale))
+
+
+def expon_cdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return np.where(z >= 0.0, -np.expm1(-np.maximum(z, 0.0)), 0.0)
+
+
+def expon_logcdf(x, loc=0.0, scale=1.0):
+    return np.log(expon_cdf(x, loc, scale))
+
+
+def laplace_logpdf(x, loc=0.0, scale=1.0):
+    return -np.abs((x - loc) / scale) - np.log(2.0 * scale)
+
+
+def laplace_pdf(x, loc=0.0, scale=1.0):
+    return np.exp(laplace_logpdf(x, loc, scale))
+
+
+def laplace_cdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return np.where(z < 0.0, 0.5 * np.exp(np.minimum(z, 0.0)), 1.0 - 0.5 * np.exp(-np.maximum(z, 0.0)))
+
+
+def laplace_logcdf(x, loc=0.0, scale=1.0):
+    return np.log(laplace_cdf(x, loc, scale))
+
+
+def cauchy_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return -np.log(np.pi * scale) - np.log1p(z * z)
+
+
+def cauchy_pdf(x, loc=0.0, scale=1.0):
+    return np.exp(cauchy_logpdf(x, loc, scale))
+
+
+def cauchy_cdf(x, loc=0.0, scale=1.0):
+    return 0.5 + np.arctan((x - loc) / scale) / np.pi
+
+
+def cauchy_logcdf(x, loc=0.0, scale=1.0):
+    return np.log(cauchy_cdf(x, loc, scale))
+
+
+def logistic_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return -z - 2.0 * np.logaddexp(0.0, -z) - np.log(scale)
+
+
+def logistic_pdf(x, loc=0.0, scale=1.0):
+    return np.exp(logistic_logpdf(x, loc, scale))
+
+
+def logistic_cdf(x, loc=0.0, scale=1.0):
+    return special.expit((x - loc) / scale)
+
+
+def logistic_logcdf(x, loc=0.0, scale=1.0):
+    return -np.logaddexp(0.0, -(x - loc) / scale)
+
+
+def gamma_logpdf(x, a, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return special.xlogy(a - 1.0, z) - z - special.gammaln(a) - np.log(scale)
+
+
+def gamma_pdf(x, a, loc=0.0, scale=1.0):
+    return np.exp(gamma_logpdf(x, a, loc, scale))
+
+
+def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.gammaln(a) - special.gammaln(b)
+            + special.gammaln(a + b) - np.log(scale))
+
+
+def beta_pdf(x, a, b, loc=0.0, scale=1.0):
+    return np.exp(beta_logpdf(x, a, b, loc, scale))
+
+
+# --- discrete (derivatives with respect to the continuous parameters) ---
+def poisson_logpmf(k, mu, loc=0):
+    k = k - loc
+    return special.xlogy(k, mu) - special.gammaln(k + 1.0) - mu
+
+
+def poisson_pmf(k, mu, loc=0):
+    return np.exp(poisson_logpmf(k, mu, loc))
+
+
+def bernoulli_logpmf(k, p, loc=0):
+    k = k - loc
+    return special.xlogy(k, p) + special.xlog1py(1.0 - k, -p)
+
+
+def bernoulli_pmf(k, p, loc=0):
+    return np.exp(bernoulli_logpmf(k, p, loc))
+
+
+def binom_logpmf(k, n, p, loc=0):
+    k = k - loc
+    return (special.gammaln(n + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n - k + 1.0)
+            + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+
+
+def binom_pmf(k, n, p, loc=0):
+    return np.exp(binom_logpmf(k, n, p, loc))
+
+
+# --- multivariate ---
+def multivariate_normal_logpdf(x, mean=0.0, cov=1.0):
+    deviation = x - mean
+    d = np.shape(deviation)[-1]
+    covariance = cov * np.eye(d) if np.ndim(cov) == 0 else cov
+    solved = np.swapaxes(np.linalg.solve(covariance, np.swapaxes(np.atleast_2d(deviation), -1, -2)), -1, -2)
+    distance = np.sum(np.reshape(solved, np.shape(deviation)) * deviation, axis=-1)
+    return -0.5 * (d * LOG_2PI + np.linalg.slogdet(covariance)[1] + distance)
+
+
+def multivariate_normal_pdf(x, mean=0.0, cov=1.0):
+    return np.exp(multivariate_normal_logpdf(x, mean, cov))
+
+
+def dirichlet_logpdf(x, alpha):
+    return (np.sum(special.xlogy(alpha - 1.0, x), axis=0) + special.gammaln(np.sum(alpha))
+            - np.sum(special.gammaln(alpha)))
+
+
+def dirichlet_pdf(x, alpha):
+    return np.exp(dirichlet_logpdf(x, alpha))
+
+
+DISTRIBUTIONS = ("norm", "t", "expon", "laplace", "cauchy", "logistic", "gamma", "beta", "poisson", "bernoulli",
+                 "binom", "multivariate_normal", "dirichlet")
+METHODS = ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "logpmf", "pmf")
+DEFINITIONS = {}
+for _dist in DISTRIBUTIONS:
+    for _method in METHODS:
+        _fn = globals().get(f"{_dist}_{_method}")
+        if _fn is not None:
+            setattr(_fn, SOURCE_MARK, True)
+            DEFINITIONS[(_dist, _method)] = _fn
+
+
+@definer
+def define(obj, attr):
+    """The definition of ``obj.attr`` for a distribution object of ``scipy.stats`` (None: not one of ours)."""
+    global special
+    if attr not in METHODS or not (type(obj).__module__ or "").startswith("scipy.stats"):
+        return None
+    stats = sys.modules.get("scipy.stats")
+    name = getattr(obj, "name", None) or type(obj).__name__.replace("_gen", "")
+    if stats is None or getattr(stats, name, None) is not obj:
+        return None                                      # a frozen distribution, a user's subclass: not these
+    if special is None:
+        import scipy.special
+        special = scipy.special
+    return DEFINITIONS.get((name, attr))

@@ -1,0 +1,106 @@
+"""scipy.stats distributions (s2sad/rules/scipy_stats.py): each method s2sad defines gives scipy's value, and
+its derivatives with respect to every continuous argument match central differences, in both modes and at
+second order (check_grads). Skipped when scipy is missing."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.rules import scipy_stats
+from s2sad.testing import check_grads
+
+stats = pytest.importorskip("scipy.stats")
+
+X = np.array([0.35, 1.2, 2.6])            # inside every support used below
+P = np.array([0.2, 0.7])
+K = np.array([0.0, 1.0, 3.0])
+# (distribution, method, arguments: data first, then the parameters; the indices differentiated)
+CASES = [
+    ("norm", m, (np.array([-0.7, 0.2, 1.9]), 0.3, 1.4), (0, 1, 2)) for m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
+] + [
+    ("t", m, (np.array([-0.7, 0.2, 1.9]), 3.5, 0.3, 1.4), (0, 1, 2, 3)) for m in ("logpdf", "pdf")
+] + [
+    (d, m, (X, 0.1, 1.3), (0, 1, 2)) for d in ("expon", "laplace", "cauchy", "logistic")
+    for m in ("logpdf", "pdf", "cdf", "logcdf")
+] + [
+    ("gamma", m, (X, 2.5, 0.1, 1.3), (0, 1, 2, 3)) for m in ("logpdf", "pdf")
+] + [
+    ("beta", m, (np.array([0.2, 0.55, 0.9]), 2.5, 1.7), (0, 1, 2)) for m in ("logpdf", "pdf")
+] + [
+    ("poisson", m, (K, 2.3), (1,)) for m in ("logpmf", "pmf")
+] + [
+    ("bernoulli", m, (np.array([0.0, 1.0, 1.0]), 0.3), (1,)) for m in ("logpmf", "pmf")
+] + [
+    ("binom", m, (K, 5.0, 0.35), (2,)) for m in ("logpmf", "pmf")
+]
+
+
+def _module(tmp_path, dist, method, n):
+    params = ", ".join(f"a{i}" for i in range(n))
+    text = (f"import numpy as np\nfrom scipy import stats\n\n\ndef f({params}, w):\n"
+            f"    return np.sum(stats.{dist}.{method}({params}) * w)\n")
+    path = tmp_path / f"stats_{dist}_{method}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.f
+
+
+@pytest.mark.parametrize("dist, method, args, wrt", CASES, ids=[f"{d}.{m}" for d, m, _, _ in CASES])
+def test_distribution_value_and_derivatives(dist, method, args, wrt, tmp_path):
+    ours = scipy_stats.DEFINITIONS[(dist, method)]
+    scipy_stats.define(getattr(stats, dist), method)          # (sets scipy.special for the definitions)
+    np.testing.assert_allclose(ours(*args), getattr(getattr(stats, dist), method)(*args), rtol=1e-12, atol=1e-14)
+    f = _module(tmp_path, dist, method, len(args))
+    w = np.array([0.5, -1.0, 2.0])
+    check_grads(f, args + (w,), wrt=wrt, order=2)
+
+
+def test_multivariate_normal_and_dirichlet():
+    mvn, dirichlet = stats.multivariate_normal, stats.dirichlet
+    C = np.array([[2.0, 0.3], [0.3, 1.0]])
+    Xs = np.array([[0.5, 1.0], [-1.0, 0.2], [0.0, 0.0]])
+    m = np.array([0.1, -0.2])
+    ours = scipy_stats.DEFINITIONS
+    np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs, m, C), mvn.logpdf(Xs, m, C), rtol=1e-12)
+    np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs[0], m, C), mvn.logpdf(Xs[0], m, C), rtol=1e-12)
+    np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs, m, 1.5), mvn.logpdf(Xs, m, 1.5), rtol=1e-12)
+    alpha, x = np.array([1.5, 2.0, 3.5]), np.array([0.2, 0.3, 0.5])
+    np.testing.assert_allclose(ours[("dirichlet", "logpdf")](x, alpha), dirichlet.logpdf(x, alpha), rtol=1e-12)
+    check_grads(mvn_total, (m, Xs, C), wrt=(0, 1, 2), order=2)
+    check_grads(dirichlet_total, (alpha, x), wrt=(0, 1), order=2)
+
+
+def mvn_total(m, Xs, C):
+    S = C @ C.T                                        # any C gives a positive definite covariance
+    return np.sum(stats.multivariate_normal.logpdf(Xs, m, S))
+
+
+def dirichlet_total(alpha, x):
+    return stats.dirichlet.logpdf(x / np.sum(x), alpha)
+
+
+def bayesian_log_posterior(params, x):
+    mu, log_sigma = params
+    return np.sum(stats.norm.logpdf(x, mu, np.exp(log_sigma))) + stats.norm.logpdf(mu, 0.0, 10.0) \
+        + stats.gamma.logpdf(np.exp(log_sigma), 2.0) + log_sigma
+
+
+def test_a_method_without_a_definition_is_refused():
+    with pytest.raises(s2sad.S2SadError, match="rvs|method|rule"):
+        s2sad.grad(draws)(0.5)
+
+
+def draws(mu):
+    return np.sum(stats.norm.rvs(mu, 1.0, size=3, random_state=0))
+
+
+def test_a_log_posterior_of_several_distributions_against_differences():
+    x = np.array([0.3, -1.0])
+    g1 = s2sad.grad(bayesian_log_posterior)((0.2, 0.1), x)
+    h = 1e-6
+    fd = [(bayesian_log_posterior((0.2 + h * e0, 0.1 + h * e1), x) - bayesian_log_posterior((0.2 - h * e0, 0.1 - h * e1), x))
+          / (2 * h) for e0, e1 in ((1, 0), (0, 1))]
+    np.testing.assert_allclose(g1, fd, rtol=1e-6)
