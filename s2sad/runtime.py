@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1475,6 +1475,32 @@ def slogdet_tangent(g, ans, a):
     """Tangent of ``(sign, logabsdet) = np.linalg.slogdet(a)``: the sign is locally constant."""
     sign, _ = ans
     return (np.zeros(np.shape(sign)), np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1))
+
+
+def eigengaps(w):
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it: how eigenvectors turn as ``np.linalg.eigh``'s
+    matrix changes. Two equal eigenvalues (their eigenvectors not unique) are refused."""
+    w = np.asarray(w)
+    gaps = w[..., None, :] - w[..., :, None]
+    off = ~np.eye(w.shape[-1], dtype=bool)
+    if np.any(gaps[..., off] == 0):
+        raise NotImplementedError("np.linalg.eigh's eigenvectors at a matrix with equal eigenvalues have no "
+                                  "derivative (np.linalg.eigvalsh's eigenvalues do)")
+    return np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+
+
+def from_triangle(g, UPLO="L"):
+    """The symmetric matrix ``np.linalg.eigh(a, UPLO)`` reads from ``a``: its lower (or upper) triangle."""
+    if UPLO.upper() == "L":
+        return np.tril(g) + np.swapaxes(np.tril(g, -1), -1, -2)
+    return np.triu(g) + np.swapaxes(np.triu(g, 1), -1, -2)
+
+
+def to_triangle(s, UPLO="L"):
+    """Adjoint of ``from_triangle``: ``s`` summed onto the triangle read (the other one gets nothing)."""
+    if UPLO.upper() == "L":
+        return np.tril(s) + np.tril(np.swapaxes(s, -1, -2), -1)
+    return np.triu(s) + np.triu(np.swapaxes(s, -1, -2), 1)
 
 
 def _second_norm_order(ord):

@@ -467,6 +467,9 @@ SPEC = [
     (np.linalg.slogdet,      [case(spd(3)), case(wc(3)), case(spd(2, 3))]),
     (np.linalg.cholesky,     [case(spd(3)), case(spd(2, 3)), case(spd(1))]),
     (np.linalg.norm,         NORM),
+    (np.linalg.eigh,         [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(3, 3), "U")]),
+    (np.linalg.eigvalsh,     [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(4, 4), UPLO="U")]),
+    (np.linalg.pinv,         [case(real(3, 2)), case(real(2, 4)), case(wc(3)), case(real(2, 3, 2))]),
     # --- containers ---
     (field_of,               [case(Pair(real(3), real()), field("w")), case(Pair(real(2, 3), real(3)), field("b"))]),
 ]

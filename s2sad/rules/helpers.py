@@ -22,6 +22,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
 from ..runtime import flatten_values, unflatten_vector
+from ..runtime import eigengaps, from_triangle, to_triangle
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -276,3 +277,19 @@ def unflatten_vector_jvp(g, ans, vector, spec): return unflatten_vector(g, spec)
 def flatten_values_vjp(g, ans, tree, spec): return unflatten_vector(g, spec), None
 @jvp(flatten_values)
 def flatten_values_jvp(g, ans, tree, spec): return flatten_values(g, spec), None
+
+# --- symmetric eigenproblems (rules/linalg.py) ---
+@vjp(eigengaps)                                   # dF[i, j] = -F[i, j]^2 (dw[j] - dw[i])
+def eigengaps_vjp(h, ans, w):
+    c = h * ans * ans
+    return np.sum(c, -1) - np.sum(c, -2)
+@jvp(eigengaps)
+def eigengaps_jvp(t, ans, w): return -ans * ans * (t[..., None, :] - t[..., :, None])
+@vjp(from_triangle)
+def from_triangle_vjp(h, ans, g, UPLO="L"): return to_triangle(h, UPLO), None
+@jvp(from_triangle)
+def from_triangle_jvp(t, ans, g, UPLO="L"): return from_triangle(t, UPLO), None
+@vjp(to_triangle)
+def to_triangle_vjp(h, ans, s, UPLO="L"): return from_triangle(h, UPLO), None
+@jvp(to_triangle)
+def to_triangle_jvp(t, ans, s, UPLO="L"): return to_triangle(t, UPLO), None

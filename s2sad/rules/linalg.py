@@ -3,6 +3,7 @@ import numpy as np
 
 from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
+from ..runtime import eigengaps, from_triangle, to_triangle
 from .registry import jvp, vjp
 
 @vjp(np.linalg.solve)
@@ -35,3 +36,35 @@ def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ g L⁻ᵀ), Φ the lower 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad(g, ans, x, ord, axis, keepdims)
 @jvp(np.linalg.norm)
 def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent(g, ans, x, ord, axis, keepdims)
+
+# --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
+@vjp(np.linalg.eigh)
+def eigh_vjp(g, ans, a, UPLO="L"):
+    vt = np.swapaxes(ans[1], -1, -2)
+    inner = eigengaps(ans[0]) * (vt @ g[1]) + g[0][..., None, :] * np.eye(np.shape(ans[0])[-1])
+    return to_triangle(ans[1] @ inner @ vt, UPLO)
+@jvp(np.linalg.eigh)
+def eigh_jvp(g, ans, a, UPLO="L"):
+    inner = np.swapaxes(ans[1], -1, -2) @ from_triangle(g, UPLO) @ ans[1]
+    tangent = (np.diagonal(inner, 0, -2, -1), ans[1] @ (eigengaps(ans[0]) * inner))    # (w, v)'s tangent
+    return tangent
+@vjp(np.linalg.eigvalsh)
+def eigvalsh_vjp(g, ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    return to_triangle(v @ (g[..., :, None] * np.swapaxes(v, -1, -2)), UPLO)
+@jvp(np.linalg.eigvalsh)
+def eigvalsh_jvp(g, ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    return np.sum(v * (from_triangle(g, UPLO) @ v), axis=-2)
+
+# --- pseudo-inverse (of a matrix of constant rank; Golub and Pereyra) ---
+@vjp(np.linalg.pinv)
+def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
+    p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
+    return (-pt @ g @ pt + (np.eye(np.shape(a)[-2]) - a @ p) @ gt @ p @ pt
+            + pt @ p @ gt @ (np.eye(np.shape(a)[-1]) - p @ a))
+@jvp(np.linalg.pinv)
+def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
+    p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
+    return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2]) - a @ p)
+            + (np.eye(np.shape(a)[-1]) - p @ a) @ gt @ pt @ p)
