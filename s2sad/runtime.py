@@ -79,8 +79,8 @@ def reduced_size(x, axis=None):
 def extremum_grad(g, ans, x, axis=None, keepdims=False):
     """Adjoint of max/min: ``g`` split evenly between the elements that attain it."""
     hit = x == unreduce(ans, x, axis, keepdims)
-    counts = np.sum(hit, axis=axis, keepdims=True)
-    return unreduce(g, x, axis, keepdims) * hit / counts
+    counts = np.sum(hit, axis=axis, keepdims=True).astype(_float_dtype(x))     # (float32 stays float32)
+    return unreduce(g, x, axis, keepdims) * (hit / counts)
 
 
 def prod_grad(g, ans, x, axis=None, keepdims=False):
@@ -355,10 +355,10 @@ def unsort(g, a, axis=-1):
     a, g = np.asarray(a), np.asarray(g)
     order = _sort_order(a, axis)
     if axis is None:
-        out = np.zeros(a.size, dtype=np.result_type(g, float))
+        out = np.zeros(a.size, dtype=_float_dtype(g))
         out[order] = g
         return out.reshape(a.shape)
-    out = np.zeros(a.shape, dtype=np.result_type(g, float))
+    out = np.zeros(a.shape, dtype=_float_dtype(g))
     np.put_along_axis(out, order, g, axis)
     return out
 
@@ -468,7 +468,7 @@ def median_weights(a, axis=None):
     moved = np.moveaxis(a, axes, last)
     rows = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
     n = rows.shape[-1]
-    w = np.zeros(n)
+    w = np.zeros(n, dtype=_float_dtype(a))
     w[(n - 1) // 2] += 0.5
     w[n // 2] += 0.5
     spread = unsort(np.broadcast_to(w, rows.shape), rows, -1)
@@ -491,7 +491,7 @@ def average_weights(a, weights, axis=None, returned=False):
     if returned:
         raise NotImplementedError("np.average(..., returned=True) is not differentiated yet")
     if weights is None:
-        return np.ones(np.shape(a))
+        return np.ones(np.shape(a), dtype=_float_dtype(a))
     weights = np.asarray(weights)
     if weights.shape != np.shape(a) and weights.ndim == 1 and axis is not None and np.ndim(a) > 1:
         shape = [1] * np.ndim(a)
@@ -1295,7 +1295,7 @@ def det_grad(g, ans, a):
 def cholesky_grad(g, L):
     """Adjoint of ``L = np.linalg.cholesky(a)`` (Murray 2016, symmetric result)."""
     phi = np.tril(_mT(L) @ g)
-    phi = phi - 0.5 * np.eye(L.shape[-1]) * phi      # halve the diagonal
+    phi = phi - 0.5 * np.eye(L.shape[-1], dtype=L.dtype) * phi      # halve the diagonal
     tmp = np.linalg.solve(_mT(L), phi)                  # L^-T phi
     s = _mT(np.linalg.solve(_mT(L), _mT(tmp)))          # L^-T phi L^-1
     return 0.5 * (s + _mT(s))

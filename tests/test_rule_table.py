@@ -937,3 +937,38 @@ def test_compiled_second_order(prim, c, tmp_path):
     W = random_like(ans, rng)
     wrt = tuple(i for i, p in enumerate(params) if not isinstance(p, Fixed))
     check_grads(f, values + [W], wrt=wrt[0] if len(wrt) == 1 else wrt, rtol=RTOL, eps=EPS, order=2)
+
+
+def _float32(values):
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values.astype(np.float32)
+    if isinstance(values, float):
+        return np.float32(values)
+    if isinstance(values, (list, tuple)) and not hasattr(values, "_fields"):
+        return type(values)(_float32(v) for v in values)
+    return values
+
+
+FLOAT64_BY_DEFINITION = (np.float_power, np.linspace, np.arange)       # their results are float64 whatever comes in
+
+
+@pytest.mark.parametrize("prim, c", [p for p in SECOND if p.values[0] not in FLOAT64_BY_DEFINITION])
+def test_rule_in_float32(prim, c):
+    """Each primitive's first case with float32 arguments: the adjoints keep float32 (no silent upcast to
+    float64 doubling memory and time) and agree with the float64 rule to float32 precision."""
+    rng = np.random.default_rng(SEED)
+    rule = registry.vjp_rule(prim)
+    args, kwargs = list(sample(c.args, rng)), {k: sample(v, rng) for k, v in c.kwargs.items()}
+    ans = prim(*args, **kwargs)
+    g = random_like(ans, rng)
+    want = rule(g, ans, *args, **kwargs)
+    args32, g32 = [_float32(a) for a in args], _float32(g)
+    ans32 = prim(*args32, **kwargs)
+    got = rule(g32, ans32, *args32, **kwargs)
+    for path, arg in leaves(c.args):
+        x = get(args32, path)
+        if not isinstance(x, (np.ndarray, np.float32)):
+            continue
+        a32, a64 = adjoint_at(rule, got, path, x), adjoint_at(rule, want, path, get(args, path))
+        assert np.result_type(a32) == np.float32, f"{readable(prim)}: the adjoint is {np.result_type(a32)}"
+        np.testing.assert_allclose(np.asarray(a32, dtype=float), a64, rtol=2e-3, atol=2e-4)

@@ -24,6 +24,8 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import calls, pipeline, runtime
 from ..back.link import Link
 from ..errors import S2SadError, TransformError
@@ -205,8 +207,9 @@ def _literal(value):
 
 def _importable(value):
     """(module, name) such that ``from module import name`` gives ``value`` (a library's object), else None."""
-    module_name, name = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not isinstance(module_name, str) or not isinstance(name, str) or not name.isidentifier():
+    module_name = getattr(value, "__module__", None) or ("numpy" if isinstance(value, np.ufunc) else None)
+    name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)     # (NumPy 2.0's ufuncs
+    if not isinstance(module_name, str) or not isinstance(name, str) or not name.isidentifier():   # have no qualname)
         return None
     module = sys.modules.get(module_name)
     if module is None or _origin(module) != "library" or getattr(module, name, None) is not value:

@@ -41,7 +41,7 @@ def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangen
 @vjp(np.linalg.eigh)
 def eigh_vjp(g, ans, a, UPLO="L"):
     vt = np.swapaxes(ans[1], -1, -2)
-    inner = eigengaps(ans[0]) * (vt @ g[1]) + g[0][..., None, :] * np.eye(np.shape(ans[0])[-1])
+    inner = eigengaps(ans[0]) * (vt @ g[1]) + g[0][..., None, :] * np.eye(np.shape(ans[0])[-1], dtype=ans[0].dtype)
     return to_triangle(ans[1] @ inner @ vt, UPLO)
 @jvp(np.linalg.eigh)
 def eigh_jvp(g, ans, a, UPLO="L"):
@@ -61,10 +61,10 @@ def eigvalsh_jvp(g, ans, a, UPLO="L"):
 @vjp(np.linalg.pinv)
 def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
     p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
-    return (-pt @ g @ pt + (np.eye(np.shape(a)[-2]) - a @ p) @ gt @ p @ pt
-            + pt @ p @ gt @ (np.eye(np.shape(a)[-1]) - p @ a))
+    return (-pt @ g @ pt + (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p) @ gt @ p @ pt
+            + pt @ p @ gt @ (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a))
 @jvp(np.linalg.pinv)
 def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
     p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
-    return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2]) - a @ p)
-            + (np.eye(np.shape(a)[-1]) - p @ a) @ gt @ pt @ p)
+    return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p)
+            + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a) @ gt @ pt @ p)

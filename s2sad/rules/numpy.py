@@ -2,6 +2,7 @@
 
 Linear algebra (``np.linalg``) is in linalg.py.
 """
+import math
 import operator
 
 import numpy as np
@@ -17,6 +18,8 @@ from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
 from .registry import attribute, elementwise, jvp, method, nondiff, vjp
+
+LN2, LN10 = math.log(2.0), math.log(10.0)     # Python floats: they keep float32 arrays float32
 
 # --- binary arithmetic (same rules as the Python operators) ---
 elementwise(np.add)(python.add_vjp)
@@ -78,7 +81,7 @@ def arctanh_vjp(g, ans, x): return g / (1.0 - x * x)
 @elementwise(np.exp)
 def exp_vjp(g, ans, x): return g * ans
 @elementwise(np.exp2)
-def exp2_vjp(g, ans, x): return g * ans * np.log(2.0)
+def exp2_vjp(g, ans, x): return g * ans * LN2
 @elementwise(np.expm1)
 def expm1_vjp(g, ans, x): return g * (ans + 1.0)
 @elementwise(np.log)
@@ -86,9 +89,9 @@ def log_vjp(g, ans, x): return g / x
 @elementwise(np.log1p)
 def log1p_vjp(g, ans, x): return g / (1.0 + x)
 @elementwise(np.log2)
-def log2_vjp(g, ans, x): return g / (x * np.log(2.0))
+def log2_vjp(g, ans, x): return g / (x * LN2)
 @elementwise(np.log10)
-def log10_vjp(g, ans, x): return g / (x * np.log(10.0))
+def log10_vjp(g, ans, x): return g / (x * LN10)
 @elementwise(np.sqrt)
 def sqrt_vjp(g, ans, x): return g * 0.5 / ans
 @elementwise(np.cbrt)
@@ -392,11 +395,11 @@ def nansum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 @vjp(np.nanmean)
 def nanmean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     counted = ~np.isnan(a)
-    return np.where(counted, unreduce(g, a, axis, keepdims) / np.sum(counted, axis, keepdims=True), 0.0)
+    return np.where(counted, unreduce(g, a, axis, keepdims) / np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype), 0.0)
 @jvp(np.nanmean)
 def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     counted = ~np.isnan(a)
-    return np.sum(np.where(counted, g, 0.0), axis, keepdims=keepdims) / np.sum(counted, axis, keepdims=keepdims)
+    return np.sum(np.where(counted, g, 0.0), axis, keepdims=keepdims) / np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype)
 @vjp(np.median)
 def median_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_grad(g, a, axis, keepdims)
 @jvp(np.median)

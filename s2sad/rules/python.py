@@ -48,7 +48,7 @@ nondiff(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, o
 
 # --- builtins ---
 @elementwise(builtins.abs)
-def abs_vjp(g, ans, x): return g * ((x > 0) * 1.0 - (x < 0) * 1.0)
+def abs_vjp(g, ans, x): return g * (x > 0) - g * (x < 0)      # (keeps a float a float, float32 float32)
 @elementwise(builtins.max)
 def max_vjp(g, ans, x, y): return g * (x >= y), g * (x < y)
 @elementwise(builtins.min)
