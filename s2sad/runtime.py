@@ -1232,10 +1232,6 @@ def _einsum_parse(subscripts, n):
     ins = ins.split(",")
     if len(ins) != n:
         raise ValueError(f"einsum: {len(ins)} operand subscripts for {n} operands")
-    for s in ins:
-        if len(set(s)) != len(s):
-            raise NotImplementedError("s2sad: the derivative of einsum with a repeated index inside one "
-                                      f"operand ({s!r}) is not supported; use np.diagonal or np.trace")
     return ins, out
 
 
@@ -1248,12 +1244,23 @@ def einsum_grads(g, subscripts, operands):
         have = set(out).union(*(set(s) for s, _ in others))
         terms = [out] + [s for s, _ in others]
         args = [g] + [o for _, o in others]
-        missing = "".join(c for c in sub if c not in have)
+        unique = "".join(dict.fromkeys(sub))     # a letter repeated in this operand ('ii'): its diagonal
+        missing = "".join(c for c in unique if c not in have)
         if missing:             # an axis summed in this operand alone: broadcast g along it
             terms.append(missing)
             args.append(np.ones([np.shape(x)[sub.index(c)] for c in missing]))
-        grads.append(np.einsum(",".join(terms) + "->" + sub, *args, optimize=len(args) > 1))  # BLAS paths
+        grad = np.einsum(",".join(terms) + "->" + unique, *args, optimize=len(args) > 1)   # BLAS paths
+        grads.append(grad if unique == sub else _on_diagonals(grad, unique, sub, np.shape(x)))
     return grads
+
+
+def _on_diagonals(grad, unique, sub, shape):
+    """``grad`` (over the distinct letters ``unique``) put where operand ``sub`` repeats a letter: the
+    diagonal(s) of an array of ``shape``, zeros elsewhere."""
+    grids = np.ix_(*[np.arange(shape[sub.index(c)]) for c in unique])
+    out = np.zeros(shape, dtype=_float_dtype(grad))
+    out[tuple(grids[unique.index(c)] for c in sub)] = grad
+    return out
 
 
 def trace_grad(g, x, offset=0, axis1=0, axis2=1):

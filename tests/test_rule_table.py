@@ -233,7 +233,8 @@ EINSUM = [case("ij,jk->ik", real(2, 3), real(3, 4)), case("ij,jk", real(2, 3), r
           case("i,j->ij", real(2), real(3)), case("ijk,jl->ikl", real(2, 3, 4), real(3, 5)),
           case("bij,bjk->bik", real(2, 2, 3), real(2, 3, 4)), case("ba,ac", real(2, 3), real(3, 4)),
           case("ij,jk,kl->il", real(2, 3), real(3, 4), real(4, 2)), case("ij,k->i", real(2, 3), real(2)),
-          refuses(case("ii->i", real(3, 3))), refuses(case("...i,i->...", real(2, 3), real(3)))]
+          case("ii->i", real(3, 3)), case("ii", real(3, 3)), case("iij,jk->ik", real(2, 2, 3), real(3, 4)),
+          case("ij,ii->j", real(3, 2), real(3, 3)), refuses(case("...i,i->...", real(2, 3), real(3)))]
 TRACE = [case(real(3, 3)), case(real(3, 4), 1), case(real(4, 3), -1), case(real(2, 3, 3), 0, 1, 2),
          case(real(3, 2, 3), 0, 0, 2), case(real(3, 4), 1, 1, 0), case(real(2, 3, 4), 1, -1, -2)]
 TRANSPOSE = [case(real()), case(real(4)), case(real(2, 3)), case(real(2, 3, 4)), case(real(2, 3, 4), (1, 0, 2)),
