@@ -256,3 +256,23 @@ def test_a_number_read_from_an_array_is_not_changed_by_an_update_of_the_array():
     """From the fuzzer (seed 9700): ``tp = (out[2], 0.7)`` then ``out *= ...`` was refused as "would change
     `tp` too"; a number read from an array of known axes is a new object (analysis/effects._scalar_item)."""
     check_grads(number_read_from_an_array_then_the_array_updated, (0.4, 1.3), wrt=(0, 1), order=2)
+
+
+def view_rebound_after_the_update_in_its_branch(x, a):
+    x = x * 1.0
+    for step in range(3):
+        if x[step] / (1.0 + a * a) < 0.3:
+            a = a + 0.5
+            feat = np.sort(np.maximum(x, 0.5 * x))
+        else:
+            x /= 2.0 + np.sin(x[step])
+            feat = x[:]                                   # the old view is never read after the update
+        a = a + np.sum(feat[::2]) * 0.1
+    return a + np.sum(x ** 2)
+
+
+def test_a_view_rebound_after_the_update_on_every_path_is_not_refused():
+    """From the fuzzer (seed 9900): ``feat = x[:]`` in one branch, ``x /= ...`` before it in the same branch;
+    every read of ``feat`` after the update comes after ``feat`` is bound again (analysis/effects.follows)."""
+    check_grads(view_rebound_after_the_update_in_its_branch, (np.array([0.2, 0.9, 0.1, 1.3]), 0.3),
+                wrt=(0, 1), order=2)

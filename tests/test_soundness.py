@@ -188,6 +188,19 @@ def view_row_then_update(x):                     # effects._scalar_item: x[0] of
     return np.sum(r * r)
 
 
+def rebound_in_the_other_branch(x):              # effects.follows: only later in the changed name's own block
+    y = x * 1.0
+    v = y[:2]
+    total = 0.0
+    for i in range(2):
+        if i == 0:
+            y *= 2.0                             # changes v too: v is read below on this path
+        else:
+            v = y[:2] * 1.0
+        total = total + np.sum(v * v)
+    return total
+
+
 def _always(value):
     return lambda *args, **kwargs: value
 
@@ -258,6 +271,8 @@ CONDITIONS = {
     "effects: only a number read from an array is a new object": Condition(
         effects, "_scalar_item", lambda node, kinds: isinstance(node, gast.Subscript), view_row_then_update,
         (np.array([[0.5, -1.0], [2.0, 0.3]]),), refused=True),
+    "effects: a rebinding on every path after the change": Condition(
+        effects, "follows", _always(True), rebound_in_the_other_branch, (np.array([0.5, -1.0, 2.0]),), refused=True),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),

@@ -247,6 +247,15 @@ def _new_object(primitive):
                          builtins.divmod, builtins.pow, builtins.print)
 
 
+def follows(a, m, chains, blocks):
+    """Whether every path going on from statement ``m`` runs statement ``a``: ``a`` comes later in ``m``'s own
+    block with no jump (break, continue, return) between. Sound because a block runs in order unless it
+    jumps; the check of in-place updates (``check``) then takes ``a`` as a new binding on every such path."""
+    (block, k), (block_a, j) = chains[id(m)][-1], chains[id(a)][-1]
+    return block == block_a and j > k and not any(
+        isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in blocks[block][k + 1:j] for n in gast.walk(s))
+
+
 def _is_in(primitive, table):
     try:
         return primitive in table
@@ -360,9 +369,10 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
     before the change see the values from before it, which is what its adjoint stands for; the
     backward sweep puts changed items back before it reads them, see reverse/adjoints.py.)
     """
-    order, loops, chains = {}, {}, {}
+    order, loops, chains, blocks = {}, {}, {}, {}
 
     def walk(stmts, enclosing, chain):
+        blocks[id(stmts)] = stmts
         for k, s in enumerate(stmts):
             here = chain + ((id(stmts), k),)
             order[id(s)], loops[id(s)], chains[id(s)] = len(order), enclosing, here
@@ -406,9 +416,12 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                     reads_at.setdefault(n.id, []).append(s)
 
     def rebound(other, m, r, loop=None):
-        """Whether ``other`` gets a new binding on the way from ``m`` to ``r`` (within an iteration of ``loop``)."""
-        return any(id(a) in order and dominates(a, r) and order[id(a)] < order[id(r)]
-                   and (loop in loops[id(a)] if loop is not None else order[id(a)] > order[id(m)])
+        """Whether ``other`` gets a new binding on the way from ``m`` to ``r`` (within an iteration of ``loop``):
+        an assignment that runs before ``r`` whenever ``r`` runs, or one that runs after ``m`` whenever the
+        code goes on from ``m`` (``feat = x[:]`` after ``x /= ...`` in one branch, read after the branches)."""
+        return any(id(a) in order and (dominates(a, r) and order[id(a)] < order[id(r)]
+                                       and (loop in loops[id(a)] if loop is not None else order[id(a)] > order[id(m)])
+                                       or follows(a, m, chains, blocks) and (loop is not None or order[id(a)] < order[id(r)]))
                    for a in assigned_at.get(other, ()))
 
     def read_later(other, m):
