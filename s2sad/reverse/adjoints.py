@@ -502,7 +502,8 @@ def no_rule(sweep, s, op):
             hint = "call a module-level function, or register a rule with `@s2sad.rules.vjp(function)`"
         return unit.error(NoRuleError, what, s, hint=hint)
     obj = op.primitive
-    qual = f"{getattr(obj, '__module__', None) or ''}.{getattr(obj, '__qualname__', getattr(obj, '__name__', repr(obj)))}"
+    module = getattr(obj, "__module__", None) or ("numpy" if isinstance(obj, np.ufunc) else "")    # (NumPy 2.0's
+    qual = f"{module}.{getattr(obj, '__qualname__', None) or getattr(obj, '__name__', repr(obj))}"   # ufuncs)
     if jvp_rule(obj)[0] is not None:
         what = f"`{op.label}` has a forward rule but no reverse rule"
     else:
