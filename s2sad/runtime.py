@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1508,6 +1508,70 @@ def to_triangle(s, UPLO="L"):
     if UPLO.upper() == "L":
         return np.tril(s) + np.tril(np.swapaxes(s, -1, -2), -1)
     return np.triu(s) + np.triu(np.swapaxes(s, -1, -2), 1)
+
+
+_EXTRA_VECTORS = ("np.linalg.svd(a, full_matrices=True) of a matrix that is not square: its extra singular vectors "
+                  "are not unique and have no derivative (pass full_matrices=False)")
+
+
+def _thin_svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``(U, s, Vh)``, thin, of ``a`` for the derivative rules."""
+    if hermitian:
+        raise NotImplementedError("np.linalg.svd(..., hermitian=True) is not differentiated yet; use np.linalg.eigh")
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def svd_grad(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Adjoint of ``np.linalg.svd`` (real, distinct singular values): with F[i, j] = 1 / (s_j^2 - s_i^2),
+    U (F o (U'gU - gU'U) S + diag(gs) + S F o (V'gV - gV'V)) V' plus the parts outside U's and V's spans."""
+    u, s, vh = _thin_svd(a, full_matrices, compute_uv, hermitian)
+    v = _mT(vh)
+    gu, gs, gv = (None, g, None) if not compute_uv else (g[0], g[1], None if g[2] is None else _mT(g[2]))
+    k = s.shape[-1]
+    if gu is not None and np.shape(gu)[-1] > k:              # full_matrices=True: only the first k columns
+        if np.any(gu[..., k:]):                             # (and rows of Vh) have a derivative
+            raise NotImplementedError(_EXTRA_VECTORS)
+        gu = gu[..., :k]
+    if gv is not None and np.shape(gv)[-1] > k:
+        if np.any(gv[..., k:]):
+            raise NotImplementedError(_EXTRA_VECTORS)
+        gv = gv[..., :k]
+    inner = np.zeros(np.shape(s) + (k,), dtype=s.dtype) if gs is None else gs[..., :, None] * np.eye(k, dtype=s.dtype)
+    f = eigengaps(s * s) if gu is not None or gv is not None else None
+    out_u = out_v = 0.0
+    if gu is not None:
+        utgu = _mT(u) @ gu
+        inner = inner + f * (utgu - _mT(utgu)) * s[..., None, :]
+        out_u = (gu - u @ utgu) / s[..., None, :] @ vh                       # (I - U U') gU S^-1 V'
+    if gv is not None:
+        vtgv = _mT(v) @ gv
+        inner = inner + s[..., :, None] * (f * (vtgv - _mT(vtgv)))
+        out_v = u @ (_mT(gv - v @ vtgv) / s[..., :, None])                    # U S^-1 gV' (I - V V')
+    return u @ inner @ vh + out_u + out_v
+
+
+def svd_tangent(t, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Tangent of ``np.linalg.svd``: with P = U' dA V, ds = diag(P), dU = U (F o (P S + S P')) + (I - U U') dA V
+    S^-1, dV = V (F o (S P + P' S)) + (I - V V') dA' U S^-1."""
+    u, s, vh = _thin_svd(a, full_matrices, compute_uv, hermitian)
+    v = _mT(vh)
+    p = _mT(u) @ t @ v
+    ds = np.diagonal(p, 0, -2, -1)
+    if not compute_uv:
+        return ds
+    f = eigengaps(s * s)
+    du = u @ (f * (p * s[..., None, :] + s[..., :, None] * _mT(p))) + (t @ v - u @ p) / s[..., None, :]
+    dv = v @ (f * (s[..., :, None] * p + _mT(p) * s[..., None, :])) + (_mT(t) @ u - v @ _mT(p)) / s[..., None, :]
+    if full_matrices:                                   # the extra vectors have no derivative: NaN, never a number
+        du = _nan_columns(du, np.shape(a)[-2])
+        dv = _nan_columns(dv, np.shape(a)[-1])
+    return (du, ds, _mT(dv))
+
+
+def _nan_columns(d, total):
+    """``d`` with NaN columns appended up to ``total`` columns."""
+    extra = total - d.shape[-1]
+    return d if extra == 0 else np.concatenate([d, np.full(d.shape[:-1] + (extra,), np.nan)], axis=-1)
 
 
 def _second_norm_order(ord):

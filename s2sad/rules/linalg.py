@@ -3,7 +3,7 @@ import numpy as np
 
 from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
-from ..runtime import eigengaps, from_triangle, to_triangle
+from ..runtime import eigengaps, from_triangle, svd_grad, svd_tangent, to_triangle
 from .registry import jvp, vjp
 
 @vjp(np.linalg.solve)
@@ -68,3 +68,12 @@ def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
     p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
     return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p)
             + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a) @ gt @ pt @ p)
+
+# --- singular values and vectors (thin, or square; real, distinct singular values) ---
+@vjp(np.linalg.svd)
+def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    return svd_grad(g, ans, a, full_matrices, compute_uv, hermitian)
+@jvp(np.linalg.svd)
+def svd_jvp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    tangent = svd_tangent(g, ans, a, full_matrices, compute_uv, hermitian)
+    return tangent
