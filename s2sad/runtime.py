@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1572,6 +1572,42 @@ def _nan_columns(d, total):
     """``d`` with NaN columns appended up to ``total`` columns."""
     extra = total - d.shape[-1]
     return d if extra == 0 else np.concatenate([d, np.full(d.shape[:-1] + (extra,), np.nan)], axis=-1)
+
+
+def _reduced_qr(a, mode="reduced"):
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "r") or m < n:
+        raise NotImplementedError(f"np.linalg.qr is differentiated for mode='reduced' or 'r' of a matrix with at least as "
+                                  f"many rows as columns (got mode={mode!r}, shape {np.shape(a)})")
+    return np.linalg.qr(a)
+
+
+def qr_grad(g, ans, a, mode="reduced"):
+    """Adjoint of ``np.linalg.qr`` (m >= n): (gQ + Q copyltu(M)) R^-T with M = R gR' - gQ' Q, copyltu(M) the
+    lower triangle of M mirrored up."""
+    q, r = _reduced_qr(a, mode)
+    gq, gr = (None, g) if mode == "r" else (g[0], g[1])
+    m = 0.0
+    if gr is not None:
+        m = r @ _mT(gr)
+    if gq is not None:
+        m = m - _mT(gq) @ q
+    m = np.broadcast_to(m, np.shape(r))
+    lower = np.tril(m) + _mT(np.tril(m, -1))
+    total = q @ lower if gq is None else gq + q @ lower
+    return _mT(np.linalg.solve(r, _mT(total)))                         # (...) R^-T
+
+
+def qr_tangent(t, ans, a, mode="reduced"):
+    """Tangent of ``np.linalg.qr`` (m >= n): with C = Q' dA R^-1 and L its strictly lower triangle,
+    dR = (C - L + L') R and dQ = dA R^-1 - Q (C - L + L')."""
+    q, r = _reduced_qr(a, mode)
+    t_rinv = _mT(np.linalg.solve(_mT(r), _mT(t)))                      # dA R^-1
+    c = _mT(q) @ t_rinv
+    low = np.tril(c, -1)
+    upper = c - low + _mT(low)
+    dr = upper @ r
+    return dr if mode == "r" else (t_rinv - q @ upper, dr)
 
 
 def _second_norm_order(ord):

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
-from ..runtime import eigengaps, from_triangle, svd_grad, svd_tangent, to_triangle
+from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from .registry import jvp, vjp
 
 @vjp(np.linalg.solve)
@@ -76,4 +76,12 @@ def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
 @jvp(np.linalg.svd)
 def svd_jvp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     tangent = svd_tangent(g, ans, a, full_matrices, compute_uv, hermitian)
+    return tangent
+
+# --- QR (mode 'reduced' or 'r', at least as many rows as columns) ---
+@vjp(np.linalg.qr)
+def qr_vjp(g, ans, a, mode="reduced"): return qr_grad(g, ans, a, mode)
+@jvp(np.linalg.qr)
+def qr_jvp(g, ans, a, mode="reduced"):
+    tangent = qr_tangent(g, ans, a, mode)
     return tangent
