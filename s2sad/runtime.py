@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1608,6 +1608,57 @@ def qr_tangent(t, ans, a, mode="reduced"):
     upper = c - low + _mT(low)
     dr = upper @ r
     return dr if mode == "r" else (t_rinv - q @ upper, dr)
+
+
+def _lstsq_parts(a, b, rcond=None):
+    """pinv(a), the solution and the residual vector of ``np.linalg.lstsq(a, b)`` (2-d ``a``; ``b`` 1-d or 2-d)."""
+    p = np.linalg.pinv(a)
+    x = p @ b
+    return p, x, a @ x - b
+
+
+def lstsq_grads(g, ans, a, b, rcond=None):
+    """Adjoints of ``a`` and ``b`` in ``np.linalg.lstsq``: through x = pinv(a) b (a of constant rank), the
+    residuals' |a x - b|^2 (whose derivative in x vanishes at the solution), and a's singular values (svd_grad).
+    The rank has none."""
+    gx, gres = g[0], g[1]
+    p, x, resid = _lstsq_parts(a, b, rcond)
+    x2, gx2 = (x[:, None], None if gx is None else np.reshape(gx, (-1, 1))) if np.ndim(b) == 1 else (x, gx)
+    b2 = np.reshape(b, (np.shape(b)[0], -1))
+    a_bar, b_bar = np.zeros(np.shape(a), dtype=_float_dtype(a)), np.zeros(np.shape(b2), dtype=_float_dtype(b))
+    if gx2 is not None:
+        gp = gx2 @ _mT(b2)                                                 # x = P b
+        pt = _mT(p)
+        m, n = np.shape(a)
+        a_bar = a_bar + (-pt @ gp @ pt + (np.eye(m, dtype=p.dtype) - a @ p) @ _mT(gp) @ p @ pt
+                         + pt @ p @ _mT(gp) @ (np.eye(n, dtype=p.dtype) - p @ a))
+        b_bar = b_bar + pt @ gx2
+    if gres is not None and np.size(gres) and np.size(ans[1]):             # residuals: |a x - b|^2 per column
+        r2 = np.reshape(resid, (np.shape(b)[0], -1)) * np.reshape(gres, (1, -1))
+        a_bar = a_bar + 2.0 * r2 @ _mT(x2)
+        b_bar = b_bar - 2.0 * r2
+    if len(g) > 3 and g[3] is not None:                                      # the singular values of a
+        a_bar = a_bar + svd_grad(g[3], None, a, False, False)
+    return a_bar, np.reshape(b_bar, np.shape(b))
+
+
+def lstsq_tangent(ta, tb, ans, a, b, rcond=None):
+    """Tangent of ``np.linalg.lstsq``'s solution and residuals along ``ta`` (of ``a``) and ``tb`` (of ``b``)."""
+    p, x, resid = _lstsq_parts(a, b, rcond)
+    m, n = np.shape(a)
+    dx = 0.0
+    if ta is not None:
+        pt, tat = _mT(p), _mT(ta)
+        dp = -p @ ta @ p + p @ pt @ tat @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tat @ pt @ p
+        dx = dx + dp @ b
+    if tb is not None:
+        dx = dx + p @ tb
+    dres = np.zeros(np.shape(ans[1]))
+    if np.size(ans[1]):
+        change = (0.0 if ta is None else ta @ x) - (0.0 if tb is None else tb)
+        dres = 2.0 * np.sum(resid * change, axis=0)
+    dsv = np.zeros(np.shape(ans[3])) if ta is None else svd_tangent(ta, None, a, False, False)
+    return (dx + np.zeros(np.shape(x)), dres, 0.0, dsv)              # (the rank: an integer, flat)
 
 
 def _second_norm_order(ord):

@@ -749,3 +749,40 @@ def test_writing_into_an_active_array():
     np.testing.assert_array_equal(t, [0.0, 2.0, 0.0])
     _, t = s2sad.jvp(writes_into_inactive, (np.ones(3), 2.0), (None, 1.0))
     np.testing.assert_array_equal(t, [0.0, 1.0, 0.0])
+
+
+# --- a primitive with a tuple result and two differentiated arguments ------------------------------------
+def _sum_and_product(a, b):
+    return a + b, a * b
+
+
+@pytest.fixture
+def tuple_primitive():
+    from s2sad import rules
+    from s2sad.rules import registry
+    saved = dict(registry._VJP), dict(registry._JVP)
+
+    @rules.vjp(_sum_and_product)
+    def _vjp(g, ans, a, b): return g[0] + g[1] * b, g[0] + g[1] * a
+
+    @rules.jvp(_sum_and_product)
+    def _jvp(g, ans, a, b): return tangent_pair(g, b), tangent_pair(g, a)
+    yield
+    registry._VJP.clear(), registry._VJP.update(saved[0]), registry._JVP.clear(), registry._JVP.update(saved[1])
+    registry._changed()
+
+
+def tangent_pair(g, other):
+    return (g, g * other)
+
+
+def uses_the_pair(x, y):
+    s, p = _sum_and_product(x, y)
+    return s * 2.0 + p
+
+
+def test_tangents_of_a_tuple_result_are_added_item_by_item(tuple_primitive):
+    """Two arguments' contributions to a tuple tangent were joined with `+` (tuple concatenation), so the
+    result kept the first argument's only: np.linalg.lstsq's forward mode was wrong (forward/tangent.py)."""
+    value, tangent = s2sad.jvp(uses_the_pair, (0.5, 2.0), (1.0, 1.0))
+    assert tangent == pytest.approx((2.0 + 2.0) + (2.0 + 0.5))

@@ -474,6 +474,8 @@ SPEC = [
     (np.linalg.svd,          [case(real(4, 3), False), case(real(3, 4), False), case(wc(3)), case(real(2, 3, 2), False),
                               case(real(4, 3), compute_uv=False), case(real(3, 5), compute_uv=False),
                               refuses(case(real(4, 3)))]),
+    (np.linalg.lstsq,        [case(real(5, 3), real(5)), case(real(5, 3), real(5, 2)), case(wc(3), real(3)),
+                              case(real(4, 2), real(4), rcond=None)]),
     (np.linalg.qr,           [case(real(4, 3)), case(wc(3)), case(real(2, 4, 2)), case(real(4, 3), "r"),
                               refuses(case(real(2, 3)))]),
     # --- containers ---
@@ -924,7 +926,8 @@ def test_extremum_ties_split_the_gradient():
 # --- second order and float32, through the compiler -------------------------------------------------
 FIRST_CASES = [(prim, next(c for c in cases if not c.refuses and not c.compiler_bug)) for prim, cases in SPEC]
 NO_SECOND_ORDER = {np.linalg.svd: "svd's tangent (runtime.svd_tangent) has no rules of its own yet",
-                   np.linalg.qr: "qr's tangent (runtime.qr_tangent) has no rules of its own yet"}
+                   np.linalg.qr: "qr's tangent (runtime.qr_tangent) has no rules of its own yet",
+                   np.linalg.lstsq: "lstsq's tangent (runtime.lstsq_tangent) has no rules of its own yet"}
 SECOND = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})",
                        marks=[pytest.mark.skip(reason=CONTAINER_ARGUMENT)] if prim is field_of else [])
           for prim, c in FIRST_CASES]

@@ -47,7 +47,6 @@ from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
-from ..runtime import concatenation, repetition
 
 _GETITEM_JVP = jvp_rule(operator.getitem)[0]
 
@@ -283,8 +282,9 @@ class _Tangent:
         if not terms:
             return [N.assign(self.tangent_target(target), self.zeros(ans))]
         total = terms[0]
-        container = op.primitive in (concatenation, repetition)   # list tangents add item by item
-        for term in terms[1:]:
+        kind = unit.facts.kinds.get(target.id) if isinstance(target, gast.Name) else None
+        container = not (type(kind) is int)        # a tuple's or list's tangent adds item by item (`+` would join
+        for term in terms[1:]:                     # them: np.linalg.lstsq's two tuples); numbers, arrays: `+`
             total = N.call(self.unit.aliases.ref(runtime.added, "added"), [total, term]) if container \
                 else N.add(total, term)
         return prelude + [N.assign(self.tangent_target(target), total)]

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
+from ..runtime import lstsq_grads, lstsq_tangent
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from .registry import jvp, vjp
 
@@ -85,3 +86,11 @@ def qr_vjp(g, ans, a, mode="reduced"): return qr_grad(g, ans, a, mode)
 def qr_jvp(g, ans, a, mode="reduced"):
     tangent = qr_tangent(g, ans, a, mode)
     return tangent
+
+# --- least squares (the solution and the residuals; a of constant rank) ---
+@vjp(np.linalg.lstsq)
+def lstsq_vjp(g, ans, a, b, rcond=None):
+    a_bar, b_bar = lstsq_grads(g, ans, a, b, rcond)
+    return a_bar, b_bar
+@jvp(np.linalg.lstsq)
+def lstsq_jvp(g, ans, a, b, rcond=None): return lstsq_tangent(g, None, ans, a, b, rcond), lstsq_tangent(None, g, ans, a, b, rcond)
