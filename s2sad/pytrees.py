@@ -13,7 +13,6 @@ the vector that unflattens it first is differentiated like any other: ``flatten_
 """
 import numpy as np
 
-from . import runtime
 from .calls import SOURCE_MARK
 from .runtime import LeafSpec, TreeSpec, flatten_values, unflatten_vector
 from .tree import like_tree
@@ -71,5 +70,3 @@ def flatten_func(f, example):
     setattr(f_flat, SOURCE_MARK, True)          # differentiated from its source, like the user's own functions
     return f_flat, unflatten, x0
 
-
-del runtime

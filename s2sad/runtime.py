@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1617,6 +1617,13 @@ def _lstsq_parts(a, b, rcond=None):
     return p, x, a @ x - b
 
 
+def pinv_grad(g, p, a):
+    """Adjoint of ``p = np.linalg.pinv(a)`` (a of constant rank; Golub and Pereyra)."""
+    pt, gt = _mT(p), _mT(g)
+    return (-pt @ g @ pt + (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p) @ gt @ p @ pt
+            + pt @ p @ gt @ (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a))
+
+
 def lstsq_grads(g, ans, a, b, rcond=None):
     """Adjoints of ``a`` and ``b`` in ``np.linalg.lstsq``: through x = pinv(a) b (a of constant rank), the
     residuals' |a x - b|^2 (whose derivative in x vanishes at the solution), and a's singular values (svd_grad).
@@ -1627,12 +1634,8 @@ def lstsq_grads(g, ans, a, b, rcond=None):
     b2 = np.reshape(b, (np.shape(b)[0], -1))
     a_bar, b_bar = np.zeros(np.shape(a), dtype=_float_dtype(a)), np.zeros(np.shape(b2), dtype=_float_dtype(b))
     if gx2 is not None:
-        gp = gx2 @ _mT(b2)                                                 # x = P b
-        pt = _mT(p)
-        m, n = np.shape(a)
-        a_bar = a_bar + (-pt @ gp @ pt + (np.eye(m, dtype=p.dtype) - a @ p) @ _mT(gp) @ p @ pt
-                         + pt @ p @ _mT(gp) @ (np.eye(n, dtype=p.dtype) - p @ a))
-        b_bar = b_bar + pt @ gx2
+        a_bar = a_bar + pinv_grad(gx2 @ _mT(b2), p, a)                     # x = P b
+        b_bar = b_bar + _mT(p) @ gx2
     if gres is not None and np.size(gres) and np.size(ans[1]):             # residuals: |a x - b|^2 per column
         r2 = np.reshape(resid, (np.shape(b)[0], -1)) * np.reshape(gres, (1, -1))
         a_bar = a_bar + 2.0 * r2 @ _mT(x2)

@@ -718,8 +718,9 @@ def e2e_module(prim, c, ans):
     return _PRELUDE + f"def f({', '.join(names + ['W'])}):\n" + body, params
 
 
-@pytest.mark.parametrize("prim, c", COMPILED)
-def test_compiled(prim, c, tmp_path):
+def compiled_case(prim, c, tmp_path):
+    """``(f, arguments, wrt)``: the case's module ``f(p0, ..., W)`` loaded, its sampled arguments (W last) and
+    the indices of the differentiable ones (an index alone when there is one)."""
     rng = np.random.default_rng(SEED)
     sampled = sample(c.args, rng)
     kwargs = {k: sample(v, rng) for k, v in c.kwargs.items()}
@@ -730,12 +731,17 @@ def test_compiled(prim, c, tmp_path):
     values = [p.sample(rng) for p in params]
     W = random_like(ans, rng)
     wrt = tuple(i for i, p in enumerate(params) if not isinstance(p, Fixed))
-    wrt = wrt[0] if len(wrt) == 1 else wrt          # wrt=(0,) is mishandled: see test_wrt_one_tuple
+    return f, values + [W], wrt[0] if len(wrt) == 1 else wrt     # wrt=(0,) is mishandled: see test_wrt_one_tuple
+
+
+@pytest.mark.parametrize("prim, c", COMPILED)
+def test_compiled(prim, c, tmp_path):
+    f, args, wrt = compiled_case(prim, c, tmp_path)
     if c.refuses:
         with pytest.raises(NotImplementedError):
-            s2sad.grad(f, wrt)(*values, W)
+            s2sad.grad(f, wrt)(*args)
         return
-    check_grads(f, values + [W], wrt=wrt, rtol=RTOL, eps=EPS)
+    check_grads(f, args, wrt=wrt, rtol=RTOL, eps=EPS)
 
 
 # --- ndarray methods and attributes (the method/attribute tables), through the compiler -----------
@@ -939,17 +945,8 @@ SECOND = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})",
 def test_compiled_second_order(prim, c, tmp_path):
     """Each primitive's first case again, with the Hessian-vector product (forward over reverse) against
     central differences of the gradient: the rule's own derivatives (rules/helpers.py for its helpers)."""
-    rng = np.random.default_rng(SEED)
-    sampled = sample(c.args, rng)
-    kwargs = {k: sample(v, rng) for k, v in c.kwargs.items()}
-    ans = prim(*sampled, **kwargs)
-    text, params = e2e_module(prim, c, ans)
-    f = load_function(tmp_path, text)
-    rng = np.random.default_rng(SEED)
-    values = [p.sample(rng) for p in params]
-    W = random_like(ans, rng)
-    wrt = tuple(i for i, p in enumerate(params) if not isinstance(p, Fixed))
-    check_grads(f, values + [W], wrt=wrt[0] if len(wrt) == 1 else wrt, rtol=RTOL, eps=EPS, order=2)
+    f, args, wrt = compiled_case(prim, c, tmp_path)
+    check_grads(f, args, wrt=wrt, rtol=RTOL, eps=EPS, order=2)
 
 
 def _float32(values):

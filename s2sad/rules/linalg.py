@@ -3,7 +3,7 @@ import numpy as np
 
 from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
-from ..runtime import lstsq_grads, lstsq_tangent
+from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from .registry import jvp, vjp
 
@@ -60,10 +60,7 @@ def eigvalsh_jvp(g, ans, a, UPLO="L"):
 
 # --- pseudo-inverse (of a matrix of constant rank; Golub and Pereyra) ---
 @vjp(np.linalg.pinv)
-def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
-    p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
-    return (-pt @ g @ pt + (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p) @ gt @ p @ pt
-            + pt @ p @ gt @ (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a))
+def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None): return pinv_grad(g, ans, a)
 @jvp(np.linalg.pinv)
 def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
     p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
