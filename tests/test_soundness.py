@@ -13,7 +13,7 @@ import pytest
 
 import s2sad
 from s2sad import api, pipeline, runtime
-from s2sad.analysis import activity, effects, record
+from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import versions
 from s2sad.optimize import cleanup, fold, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
@@ -166,6 +166,20 @@ def read_through_an_alias_before_the_write(x):   # record.holders_of: a view see
     return s + np.sum(y)
 
 
+MASK = True
+
+
+def indexed_by_a_module_bool(x):                 # shapes._never_bool: x[True] is x[None], not x[1]
+    y = x[MASK]
+    return np.sum(y * x[1])
+
+
+def indexed_by_a_comparison(x):                  # shapes._never_bool: a comparison is a mask
+    m = x[0] > 0
+    y = x[m]
+    return np.sum(np.sin(y) * x[1])
+
+
 # --- the conditions ----------------------------------------------------------------------------------
 @dataclass
 class Condition:
@@ -273,6 +287,11 @@ CONDITIONS = {
         (np.array([[0.5, -1.0], [2.0, 0.3]]),), refused=True),
     "effects: a rebinding on every path after the change": Condition(
         effects, "follows", _always(True), rebound_in_the_other_branch, (np.array([0.5, -1.0, 2.0]),), refused=True),
+    "kinds: a bool index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
+                                                          indexed_by_a_module_bool, (np.array([0.5, -1.0, 2.0]),)),
+    "kinds: a comparison index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
+                                                                  indexed_by_a_comparison,
+                                                                  (np.array([0.5, -1.0, 2.0]),)),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),

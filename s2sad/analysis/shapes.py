@@ -545,7 +545,7 @@ def kinds(fn, scope, param_kinds, call_results=None):
                     if isinstance(t, gast.Name):
                         definitions[t.id].append(("item", s.value, k, len(target.elts)))
         elif isinstance(s, gast.For):
-            definitions[s.target.id].append(("kind", -1) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
+            definitions[s.target.id].append(("range",) if isinstance(s.iter, gast.Name) and s.iter.id in ranges
                                             else ("kind", None))
         elif isinstance(s, gast.FunctionDef):
             definitions[s.name].append(("kind", None))
@@ -649,12 +649,15 @@ def kinds(fn, scope, param_kinds, call_results=None):
             items = index.elts if isinstance(index, gast.Tuple) else [index]
             if any(isinstance(i, gast.Slice) or i is None for i in items):
                 return base if all(isinstance(i, gast.Slice) for i in items) and len(items) <= base else None
-            if all(isinstance(i, gast.Constant) and type(i.value) is int or of(i, known) == -1 for i in items) \
+            if all(isinstance(i, gast.Constant) and type(i.value) is int
+                   or of(i, known) == -1 and _never_bool(i, scope, definitions, given) for i in items) \
                     and len(items) <= base:
                 return base - len(items) if base > len(items) else -1
         return None
 
     def evaluate(d, known):
+        if d[0] == "range":
+            return -1
         if d[0] == "kind":
             return d[1]
         if d[0] == "value":
@@ -685,6 +688,43 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return known
         for n in wrong:
             del known[n]
+
+
+def _never_bool(node, scope, definitions, given, seen=frozenset()):
+    """Whether a number used as an index is proved not a bool: ``x[True]`` is a mask (a new axis of one
+    or zero rows), not the item ``x[1]``. Proved for int and float constants, parameters (a bool argument
+    is not given the kind of a number), range indices, ``len``/``int``/``round``/``math.floor``... results,
+    a module's int or float, and arithmetic and ``min``/``max`` of such values (``np.True_ + np.True_``
+    is a bool, so the operands must be proved too); not for comparisons, ``not``, ``np.all``, items of
+    arrays (their dtype is not known)."""
+    if isinstance(node, gast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, gast.Name):
+        if node.id in seen:
+            return True                              # a loop-carried value: proved by its other definitions
+        if node.id not in definitions:
+            if node.id in given:                     # an unassigned parameter
+                return True
+            value = scope.resolve(node) if scope.is_free(node.id) else MISSING
+            return isinstance(value, (int, float, np.integer, np.floating)) and \
+                not isinstance(value, (bool, np.bool_))
+        seen = seen | {node.id}
+        return all(d == ("kind", given.get(node.id)) and node.id in given or d == ("range",)
+                   or d[0] == "value" and _never_bool(d[1], scope, definitions, given, seen)
+                   for d in definitions[node.id])
+    if isinstance(node, (gast.BinOp, gast.UnaryOp)):
+        if isinstance(getattr(node, "op", None), (gast.Not, gast.BitAnd, gast.BitOr, gast.BitXor, gast.Invert)):
+            return False
+        operands = [node.left, node.right] if isinstance(node, gast.BinOp) else [node.operand]
+        return all(_never_bool(o, scope, definitions, given, seen) for o in operands)
+    if isinstance(node, gast.Call):
+        function = scope.resolve(node.func) if isinstance(node.func, (gast.Name, gast.Attribute)) else MISSING
+        if function in (len, int, float, round, math.floor, math.ceil, math.trunc, operator.index,
+                        np.argmax, np.argmin):
+            return True
+        if function in (min, max, abs):
+            return not node.keywords and all(_never_bool(a, scope, definitions, given, seen) for a in node.args)
+    return False
 
 
 _COMPARISONS = {operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne}
