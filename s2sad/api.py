@@ -23,6 +23,7 @@ from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indice
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, like
+from .tree import field, fields_of, is_record
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
@@ -97,6 +98,12 @@ def _check_shape(given, expected, what):
         for k, (g, e) in enumerate(zip(given, expected)):
             _check_shape(g, e, f"{what}[{k}]")
         return
+    if is_record(expected) and given is not None:
+        if type(given) is not type(expected) and not isinstance(given, dict):
+            raise ValueError(f"{what} is a {type(given).__name__} but should be a {type(expected).__name__}")
+        for name, value in fields_of(expected).items():
+            _check_shape(field(given, name), value, f"{what}.{name}")
+        return
     if isinstance(expected, (dict, tuple, list)) or isinstance(given, (dict, tuple, list)) \
             and not (isinstance(expected, np.ndarray) or isinstance(expected, _Outline) and expected.array):
         return                                         # a container against an array: the rules decide
@@ -126,6 +133,8 @@ def _leaves(x):
         return [leaf for v in x.values() for leaf in _leaves(v)]
     if isinstance(x, (tuple, list)):
         return [leaf for v in x for leaf in _leaves(v)]
+    if is_record(x):
+        return [leaf for v in fields_of(x).values() for leaf in _leaves(v)]
     return [x]
 
 

@@ -13,7 +13,9 @@ import builtins
 import inspect
 import sys
 import sysconfig
+import types
 import gast
+import numpy as np
 
 from . import nodes as N
 from .errors import TransformError, UnsupportedSyntaxError
@@ -74,6 +76,85 @@ def dynamic(value, op, scope):
     if isinstance(func, gast.Name):
         return Dynamic(func)
     return None
+
+
+def varied_method(unit, callee):
+    """``m`` for a call ``obj.m(...)`` whose object is being differentiated (a dataclass or an object holding
+    arrays): the call becomes ``MethodCall("m")(obj, ...)``, the object an argument like the others; else None."""
+    f = callee.func
+    if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id in unit.facts.varied:
+        return f.attr
+    return None
+
+
+class MethodCall:
+    """``obj.name(*args)`` as a function of ``obj`` and ``args``: what is called is looked up when the code runs
+    (targets.resolve asks ``function(obj)``). A method is called with ``obj`` as ``self``; a staticmethod,
+    a classmethod or a function held by the object as a field is called without it (the field holds no
+    derivative: a closure or a bound method there could read the object's arrays, and is refused)."""
+
+    def __init__(self, name):
+        self.name = self.__name__ = name
+
+    def __call__(self, obj, *args, **kwargs):
+        return getattr(obj, self.name)(*args, **kwargs)
+
+    def __eq__(self, other):
+        return isinstance(other, MethodCall) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("MethodCall", self.name))
+
+    def __repr__(self):
+        return f"MethodCall({self.name!r})"
+
+    def function(self, obj, n, keywords=()):
+        """A Python function of ``(obj, a0, ..., a{n-1}, **keywords)`` s2sad reads: the method of ``obj``'s
+        class; for a staticmethod, a classmethod, or a plain function or ufunc held by the object as a field,
+        s2sad's wrapper calling it without the object."""
+        found = inspect.getattr_static(obj, self.name, None)
+        in_instance = self.name in getattr(obj, "__dict__", {})
+        if not in_instance and inspect.isfunction(found):
+            return found
+        if not in_instance and isinstance(found, staticmethod):
+            return _without_object(found.__func__, (), n, keywords)
+        if not in_instance and isinstance(found, classmethod):
+            return _without_object(found.__func__, (type(obj),), n, keywords)
+        value = getattr(obj, self.name)
+        if in_instance and (isinstance(value, np.ufunc) or inspect.isfunction(value) and not value.__closure__
+                            or has_rule(value)):
+            return _without_object(value, (), n, keywords)
+        raise UnsupportedSyntaxError(
+            f"cannot differentiate `{type(obj).__name__}.{self.name}(...)` on an object being differentiated: it is "
+            f"a {type(value).__name__} (a bound method or a closure held by the object may read its arrays, which "
+            "s2sad would take as constants)", hint="define it as a method of the class, or pass it as an argument")
+
+
+WITHOUT_OBJECT = "s2sad_object"       # the wrapper's first parameter: unused, by design (no zero-gradient warning)
+_wrappers = {}
+
+
+def _without_object(fn, lead, n, keywords):
+    """``def <name>(s2sad_object, a0, ..., k_kw=None): return _f(*lead, a0, ..., kw=k_kw)``: s2sad's source for calling a
+    function found on an object without the object (cached per function and call shape)."""
+    key = (id(fn), lead, n, keywords)
+    cached = _wrappers.get(key)
+    if cached is not None and cached[0] is fn:
+        return cached[1]
+    name = getattr(fn, "__name__", "function")
+    name = name if name.isidentifier() else "function"
+    positional = [f"a{k}" for k in range(n)]
+    params = [WITHOUT_OBJECT] + positional + [f"k_{k}=None" for k in keywords]
+    call = ", ".join([f"_lead{k}" for k in range(len(lead))] + positional + [f"{k}=k_{k}" for k in keywords])
+    filename = f"<s2sad call of {name} without the object>"
+    text = f"def {name}({', '.join(params)}):\n    return _f({call})\n"
+    scope = {"_f": fn, **{f"_lead{k}": v for k, v in enumerate(lead)}}
+    exec(compile(text, filename, "exec"), scope)                       # noqa: S102 -- s2sad's own text
+    wrapper = scope[name]
+    from .front import source as front_source
+    front_source.register_generated(wrapper.__code__, text, filename)
+    _wrappers[key] = (fn, wrapper)
+    return wrapper
 
 
 def refuse_varied_callee(unit, s, callee):

@@ -15,7 +15,7 @@ Code calling these helpers needs s2sad at run time (``s2sad compile`` refuses it
 """
 import numpy as np
 
-from .tree import AdjTuple
+from .tree import AdjTuple, adjoint_of, is_record
 
 __all__ = ["dynamic_vjp", "grad_call", "grad_call_args_grad", "grad_call_tangent", "jvp_primals_grad", "jvp_tangents_grad",
            "jvp_primals_tangent", "jvp_tangents_tangent"]
@@ -26,7 +26,9 @@ def dynamic_vjp(f, wrt, *args, **kwargs):
     returns the adjoints of the arguments at ``wrt`` (one bare, several as a tuple), as a linked vjp does."""
     from .api import vjp
     value, pullback = vjp(f, *args, wrt=wrt[0] if len(wrt) == 1 else tuple(wrt), **kwargs)
-    return value, pullback
+    if len(wrt) == 1:               # the gradients as adjoints: containers and records added item by item
+        return value, lambda g: adjoint_of(pullback(g))
+    return value, lambda g: AdjTuple(adjoint_of(a) for a in pullback(g))
 
 
 def grad_call(f, wrt, *args):
@@ -41,7 +43,7 @@ def _floats(args):
     for k, a in enumerate(args):
         if isinstance(a, (float, np.floating)) or isinstance(a, np.ndarray) and a.dtype.kind == "f":
             out.append(k)
-        elif isinstance(a, (tuple, list, dict)):
+        elif isinstance(a, (tuple, list, dict)) or is_record(a):
             out.append(k)
     return tuple(out)
 
@@ -67,7 +69,7 @@ def grad_call_args_grad(g, f, wrt, args):
     positions = _floats(args)
     direction = _directional(f, (wrt,), args)
     grads = grad(direction, wrt=positions)(*args, g)
-    return _spread(grads, positions, len(args))           # wrt a tuple: a tuple of gradients
+    return _spread(map(adjoint_of, grads), positions, len(args))           # wrt a tuple: a tuple of gradients
 
 
 def grad_call_tangent(t, f, wrt, args):
@@ -87,13 +89,13 @@ def jvp_primals_grad(g, f, primals, tangents):
     if g_value is not None and positions:
         _, pullback = vjp(f, *primals, wrt=positions)
         for k, v in zip(positions, pullback(g_value)):
-            total[k] = v
+            total[k] = adjoint_of(v)                # a container's or a record's gradient, as an adjoint
     J = tuple(k for k, d in enumerate(tangents) if d is not None)
     if g_tangent is not None and positions and J:
         direction = _directional(f, J, primals)
         _, pullback = vjp(direction, *primals, *[tangents[k] for k in J], wrt=positions)
         for k, v in zip(positions, pullback(g_tangent)):
-            total[k] = v if total[k] is None else total[k] + v
+            total[k] = adjoint_of(v) if total[k] is None else total[k] + adjoint_of(v)
     return AdjTuple(total)
 
 
@@ -105,7 +107,7 @@ def jvp_tangents_grad(g, f, primals, tangents):
     if g_tangent is None or not J:
         return AdjTuple([None] * len(tangents))
     _, pullback = vjp(f, *primals, wrt=J)
-    return _spread(pullback(g_tangent), J, len(tangents))
+    return _spread(map(adjoint_of, pullback(g_tangent)), J, len(tangents))
 
 
 def jvp_primals_tangent(dp, f, primals, tangents):

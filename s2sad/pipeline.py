@@ -114,7 +114,7 @@ def analyze(tree, unit):
     unit.facts = facts
     if unit.warn:
         for w in unit.wrt_names:
-            if w not in active:
+            if w not in active and w != calls.WITHOUT_OBJECT:
                 import warnings
                 warnings.warn(f"{unit.source.filename}:{unit.source.first_line}: the output of "
                               f"{unit.source.tree.name}() does not depend on its argument `{w}`: the derivative "

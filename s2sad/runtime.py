@@ -11,8 +11,8 @@ import random
 import numpy as np
 
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
-from .tree import AdjDict, AdjList, AdjTuple, adjoint_of  # noqa: F401
-from .tree import append_grads, attribute, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
+from .tree import AdjDict, AdjFields, AdjList, AdjTuple, adjoint_of, fields_of, is_record  # noqa: F401
+from .tree import append_grads, attribute, field_tangent, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
@@ -1017,6 +1017,8 @@ def zeros_like(x):
         return AdjTuple(zeros_like(e) for e in x)
     if x is None or isinstance(x, (str, bytes, range, slice)) or callable(x):
         return None                                # carries no derivative (a dict key, a function, ...)
+    if is_record(x):                               # a dataclass or an object holding arrays: by field
+        return AdjFields({k: zeros_like(v) for k, v in fields_of(x).items()})
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 
@@ -1076,7 +1078,7 @@ def like(g, x):
         return out
     if isinstance(x, np.generic):
         return _float_dtype(x).type(g)
-    if isinstance(x, (list, tuple, dict)):         # a container's adjoint: None where nothing flowed
+    if isinstance(x, (list, tuple, dict)) or is_record(x):   # a container's adjoint: None where nothing flowed
         from .tree import like_tree
         return like_tree(g, x, like)
     return g

@@ -5,6 +5,8 @@ parameters may be fixed, and the arguments to call it with.
 - a bound method ``model.loss``: the function ``Model.loss`` with ``self`` fixed to ``model``;
 - ``functools.partial(f, a, k=b)``: ``f`` with its first parameter fixed to ``a`` and ``k`` to ``b``;
 - an object with a ``__call__`` method: that method, with ``self`` fixed to the object;
+- ``calls.MethodCall("m")`` (generated code's ``obj.m(...)`` on an object being differentiated): the method
+  ``m`` of the object's class, the object its first argument;
 - a primitive with derivative rules (``np.tanh``, ``np.sum``, a user's primitive): a one-line function
   calling it, written by s2sad and read like a user's (``def tanh(a0): return _primitive(a0)``), so that
   the primitive's rules apply as anywhere else.
@@ -18,6 +20,7 @@ import inspect
 import types
 from dataclasses import dataclass, field
 
+from .calls import MethodCall
 from .front import generators, source as front_source
 from .front.source import unwrap
 from .rules import registry
@@ -56,6 +59,8 @@ def resolve(f, args=(), kwargs=None):
             f = f.__func__
         elif isinstance(f, (staticmethod, classmethod)):
             f = f.__func__
+        elif isinstance(f, MethodCall) and args:         # obj.m(...) on an object being differentiated
+            f = f.function(args[0], len(args) - 1, tuple(kwargs))
         elif not inspect.isroutine(f) and not isinstance(f, type) and callable(f) \
                 and inspect.isfunction(getattr(type(f), "__call__", None)):
             prefix = (f,) + prefix

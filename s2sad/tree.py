@@ -1,4 +1,5 @@
-"""Adjoints of containers: tuples, lists, dicts and namedtuples of arrays ("pytrees").
+"""Adjoints of containers: tuples, lists, dicts and namedtuples of arrays ("pytrees"), and of records
+(dataclass instances and plain objects whose attributes hold arrays).
 
 The adjoint of a container is a container of the same shape whose ``+`` adds
 element by element, so generated code accumulates with a plain ``x_bar = x_bar + c``
@@ -11,7 +12,11 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 >>> AdjDict({"w": None}) + {"w": 2.0}
 {'w': 2.0}
 """
-__all__ = ["AdjTuple", "AdjList", "AdjDict", "add", "adjoint_of", "part", "parts", "pack", "unattr", "attribute", "is_container",
+import types
+
+import numpy as np
+
+__all__ = ["AdjTuple", "AdjList", "AdjDict", "AdjFields", "add", "is_record", "fields_of", "adjoint_of", "part", "parts", "pack", "unattr", "attribute", "is_container",
            "container_unindex", "appended", "append_grads"]
 
 
@@ -28,8 +33,10 @@ def add(a, b):
 
 def adjoint_of(g):
     """A plain container (a user's cotangent, a rule's tuple) as an adjoint that adds element by element."""
-    if isinstance(g, (AdjTuple, AdjList, AdjDict)) or not is_container(g):
+    if isinstance(g, (AdjTuple, AdjList, AdjDict, AdjFields)):
         return g
+    if not is_container(g):
+        return AdjFields({k: adjoint_of(v) for k, v in fields_of(g).items()}) if is_record(g) else g
     if isinstance(g, dict):
         return AdjDict({k: adjoint_of(v) for k, v in g.items()})
     if isinstance(g, list):
@@ -56,6 +63,63 @@ class AdjDict(dict):
         return AdjDict({k: add(self.get(k), other.get(k)) for k in self.keys() | other.keys()})
 
     __radd__ = __add__
+
+
+class AdjFields(dict):
+    """The adjoint (or tangent) of a record: its fields' adjoints by name, added field by field; ``g.w``
+    reads a field as ``record.w`` does (None: nothing flowed into it)."""
+    def __add__(self, other):
+        return AdjFields({k: add(self.get(k), other.get(k)) for k in self.keys() | other.keys()})
+
+    __radd__ = __add__
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def is_record(x):
+    """A dataclass instance or a plain object with attributes: not a container, array, number, function,
+    class or module."""
+    if isinstance(x, (tuple, list, dict, np.ndarray, np.generic, float, int, complex, str, bytes, type,
+                      types.ModuleType)) or callable(x):
+        return False
+    return hasattr(type(x), "__dataclass_fields__") or hasattr(x, "__dict__")
+
+
+def differentiable_field(v, depth=0):
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.dtype.kind in "fc"
+    if isinstance(v, (float, int)):
+        return type(v) is float
+    if isinstance(v, (tuple, list, dict)):
+        return True
+    return depth < 8 and is_record(v)
+
+
+def fields_of(x, depth=0):
+    """A record's fields that may carry a derivative (floats, float arrays, containers, records), by name:
+    a dataclass's declared fields, a plain object's attributes. Its other fields (ints and integer arrays,
+    strings, functions) are settings: a gradient of the record holds them unchanged."""
+    declared = getattr(type(x), "__dataclass_fields__", None)      # (dataclasses.fields, without the import)
+    names = [n for n, f in declared.items() if getattr(f._field_type, "name", "_FIELD") == "_FIELD"] \
+        if declared is not None else list(vars(x))
+    return {n: getattr(x, n) for n in names if differentiable_field(getattr(x, n), depth)}
+
+
+def _slots_and_attributes(x):
+    names = list(getattr(x, "__dict__", ()))
+    return names + [n for n in getattr(type(x), "__dataclass_fields__", ()) if n not in names and hasattr(x, n)]
+
+
+def field(g, name):
+    """Field ``name`` of a record's adjoint or tangent: an AdjFields, a record of the same type (a tangent
+    the user passes), or None (nothing flowed)."""
+    if g is None:
+        return None
+    return g.get(name) if isinstance(g, dict) else getattr(g, name, None)
 
 
 def is_container(x):
@@ -106,17 +170,32 @@ def container_unindex(g, x, key):
 
 
 def attribute(obj, name):
-    """``obj.name`` as a function (the primitive behind a namedtuple field read)."""
+    """``obj.name`` as a function (the primitive behind a field read of a namedtuple or a record; a record's
+    adjoint or tangent held as AdjFields has no entry where nothing flowed)."""
+    if isinstance(obj, AdjFields):
+        return obj.get(name)
     return getattr(obj, name)
 
 
 def unattr(g, obj, name):
-    """Adjoint of the namedtuple field ``obj.name``."""
+    """Adjoint of the field ``obj.name`` of a namedtuple (a tuple of adjoints) or a record (its fields'
+    adjoints by name)."""
     fields = getattr(type(obj), "_fields", None)
-    if fields is None:
-        raise TypeError(f"s2sad: cannot differentiate attribute .{name} of a {type(obj).__name__} "
-                        "(only namedtuple fields are differentiable)")
-    return AdjTuple(g if f == name else None for f in fields)
+    if fields is not None:
+        return AdjTuple(g if f == name else None for f in fields)
+    if is_record(obj):
+        return AdjFields({name: adjoint_of(g)})
+    raise TypeError(f"s2sad: cannot differentiate attribute .{name} of a {type(obj).__name__} "
+                    "(namedtuple fields, dataclass fields and plain objects' attributes are differentiable)")
+
+
+def field_tangent(t, ans, obj, name):
+    """Tangent of the field ``obj.name`` (``ans``) given the tangent ``t`` of ``obj``: a record's setting
+    (an int, a string: not in ``fields_of``) has none, whatever the tangent record passed holds there."""
+    if is_record(obj) and not differentiable_field(ans):
+        from .runtime import zeros_like
+        return zeros_like(ans)
+    return attribute(t, name)
 
 
 def appended(items, value):
@@ -143,6 +222,13 @@ def like_tree(g, x, leaf):
         if hasattr(type(x), "_fields"):
             return type(x)(*items)
         return tuple(items)
+    if is_record(x):                              # a copy of the record whose differentiable fields hold g's
+        out = object.__new__(type(x))
+        for name in _slots_and_attributes(x):
+            object.__setattr__(out, name, getattr(x, name))
+        for name, v in fields_of(x).items():
+            object.__setattr__(out, name, like_tree(field(g, name), v, leaf))
+        return out
     return leaf(g, x)
 
 

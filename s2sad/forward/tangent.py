@@ -303,8 +303,11 @@ class _Tangent:
         """``y = f(a, b)`` with ``f`` known only at run time: ``y, y_dot = s2sad.jvp(f, (a, b), (a_dot, None))``."""
         unit = self.unit
         value = s.value
-        calls.refuse_varied_callee(unit, s, callee)
-        func = N.clone(callee.func)
+        method = calls.varied_method(unit, callee)      # obj.m(...) with obj differentiated: m(obj, ...)
+        if method is None:
+            calls.refuse_varied_callee(unit, s, callee)
+        func = unit.aliases.ref(calls.MethodCall(method), f"{method}_method") if method else N.clone(callee.func)
+        args = ([N.clone(callee.func.value)] if method else []) + value.args
         if value.keywords:
             if any(set(names_in(k.value)) & self.active for k in value.keywords):
                 raise unit.error(UnsupportedSyntaxError, "a differentiated value is passed by keyword to "
@@ -312,10 +315,10 @@ class _Tangent:
                                  hint="pass it by position")
             bind_keywords = unit.aliases.ref(functools.partial, "partial")
             func = N.call(bind_keywords, [func], {k.arg: N.clone(k.value) for k in value.keywords})
-        primals = N.tup([N.clone(a) for a in value.args])
+        primals = N.tup([N.clone(a) for a in args])
         tangents = N.tup([self.no_tangents_for(a, s, callee) if isinstance(a, gast.Starred) else
                           self.tangent_of(a) if set(names_in(a)) & self.active else N.const(None)
-                          for a in value.args])
+                          for a in args])
         call = N.call(unit.aliases.ref(api_jvp(), "s2sad_jvp"), [func, primals, tangents])
         both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()), call)
         both.replaces_primal = True

@@ -275,20 +275,24 @@ def _dynamic_call(sweep, s, callee):
     """``y, y_pullback = s2sad_vjp(f, wrt, a, b)`` for a function known only at run time (calls.Dynamic)."""
     unit = sweep.unit
     value = s.value
-    calls.refuse_varied_callee(unit, s, callee)
+    method = calls.varied_method(unit, callee)          # obj.m(...) with obj differentiated: m(obj, ...)
+    if method is None:
+        calls.refuse_varied_callee(unit, s, callee)
     for k in value.keywords:
         if set(names_in(k.value)) & sweep.active:
             raise unit.error(UnsupportedSyntaxError, f"a differentiated value is passed by keyword (`{k.arg}=`) to "
                              f"`{N.unparse(callee.func)}`, a function known only when the code runs", s,
                              hint="pass it by position")
-    wrt = [(k, a) for k, a in enumerate(value.args) if set(names_in(a)) & sweep.active]
+    args = ([N.clone(callee.func.value)] if method else []) + value.args
+    wrt = [(k, a) for k, a in enumerate(args) if set(names_in(a)) & sweep.active]
     if not wrt:
         return None
     target = s.targets[0]
     base = target.id if isinstance(target, gast.Name) else "call"
     helper = unit.aliases.ref(nested.dynamic_vjp, "s2sad_vjp")
+    func = unit.aliases.ref(calls.MethodCall(method), f"{method}_method") if method else N.clone(callee.func)
     call = Call(pullback=unit.namer.derived(base, "pullback"), func=helper, wrt=wrt,
-                lead=[N.clone(callee.func), N.tup([N.const(k) for k, _ in wrt])])
+                lead=[func, N.tup([N.const(k) for k, _ in wrt])] + args[:1 if method else 0])
     sweep.calls[id(s)] = call
     return call
 

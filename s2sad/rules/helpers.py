@@ -24,6 +24,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import eigengaps, from_triangle, to_triangle
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
+from ..tree import differentiable_field, field_tangent, is_record, unattr
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -293,3 +294,10 @@ def from_triangle_jvp(t, ans, g, UPLO="L"): return from_triangle(t, UPLO), None
 def to_triangle_vjp(h, ans, s, UPLO="L"): return from_triangle(h, UPLO), None
 @jvp(to_triangle)
 def to_triangle_jvp(t, ans, s, UPLO="L"): return to_triangle(t, UPLO), None
+
+# a record's field tangent (forward code reading obj.name): linear in the record's tangent
+@vjp(field_tangent)
+def field_tangent_vjp(g, ans, t, value, obj, name):
+    return (None if is_record(obj) and not differentiable_field(value) else unattr(g, obj, name)), None, None, None
+@jvp(field_tangent)
+def field_tangent_jvp(g, ans, t, value, obj, name): return field_tangent(g, value, obj, name), None, None, None

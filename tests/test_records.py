@@ -1,0 +1,234 @@
+"""Dataclasses and plain objects holding arrays as differentiated arguments ("records").
+
+The gradient with respect to a record is a record of the same type (a copy whose float and float-array
+fields hold their gradients; ints, strings and functions are settings, copied unchanged). Each case is
+checked against central differences on every leaf and, independently, by forward mode (a jvp with a
+tangent record must equal the gradient's inner product with it) and by an hvp against differences of
+gradients.
+"""
+import copy
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import s2sad
+
+
+@dataclass(frozen=True)
+class Layer:
+    W: np.ndarray
+    b: np.ndarray
+    name: str = "layer"
+
+
+@dataclass
+class Net:
+    layers: list
+    scale: float
+    depth: int = 2
+
+
+class Plain:
+    def __init__(self, w, c):
+        self.w = w
+        self.c = c
+        self.label = "plain"
+
+
+class Model:
+    def __init__(self, w, b, act=np.tanh):
+        self.w = w
+        self.b = b
+        self.act = act                          # a function held as a field: a setting
+
+    @staticmethod
+    def square(r):
+        return r * r
+
+    @classmethod
+    def halved(cls, r):
+        return 0.5 * r
+
+    def predict(self, X):
+        return self.act(X @ self.w + self.b)
+
+    def loss(self, X, y):
+        return np.mean(self.halved(self.square(self.predict(X) - y)))
+
+
+def net_loss(net, x):
+    h = x
+    for layer in net.layers:
+        h = np.tanh(h @ layer.W + layer.b)
+    return net.scale * np.sum(h ** 2) / net.depth
+
+
+def plain_loss(p, x):
+    return np.sum(np.sin(p.w * x) * p.c) + p.c ** 2
+
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(5, 3))
+NET = Net([Layer(RNG.normal(size=(3, 4)), RNG.normal(size=4)), Layer(RNG.normal(size=(4, 2)), RNG.normal(size=2), "out")],
+          0.7)
+PLAIN = Plain(RNG.normal(size=3), 0.4)
+
+
+def _leaves(r):
+    """Paths to every float leaf of a record (as getter/setter pairs over deep copies)."""
+    if isinstance(r, Net):
+        for i, layer in enumerate(r.layers):
+            for f in ("W", "b"):
+                yield ("layers", i, f)
+        yield ("scale",)
+    else:
+        yield ("w",)
+        yield ("c",)
+
+
+def _get(r, path):
+    v = r
+    for p in path:
+        v = v[p] if isinstance(p, int) else getattr(v, p)
+    return v
+
+
+def _with(r, path, value):
+    """A deep copy of ``r`` with the leaf at ``path`` replaced (frozen dataclasses rebuilt)."""
+    r = copy.deepcopy(r)
+    if len(path) == 1:
+        setattr(r, path[0], value)
+        return r
+    layer = r.layers[path[1]]
+    r.layers[path[1]] = dataclasses.replace(layer, **{path[2]: value})
+    return r
+
+
+def _numerical(f, record, x, eps=1e-6):
+    out = {}
+    for path in _leaves(record):
+        v = _get(record, path)
+        arr = np.array(v, dtype=float)
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            up, down = arr.copy(), arr.copy()
+            up[idx] += eps
+            down[idx] -= eps
+            cast = (lambda a: float(a)) if isinstance(v, float) else (lambda a: a)
+            g[idx] = (f(_with(record, path, cast(up)), x) - f(_with(record, path, cast(down)), x)) / (2 * eps)
+        out[path] = g
+    return out
+
+
+@pytest.mark.parametrize("f, record", [(net_loss, NET), (plain_loss, PLAIN)], ids=["dataclass", "plain"])
+def test_gradient_is_a_record_of_the_same_type_matching_differences(f, record):
+    g = s2sad.grad(f)(record, X[0] if f is plain_loss else X)
+    assert type(g) is type(record)
+    want = _numerical(f, record, X[0] if f is plain_loss else X)
+    for path, num in want.items():
+        np.testing.assert_allclose(_get(g, path), num, rtol=1e-6, atol=1e-8, err_msg=str(path))
+    if f is net_loss:
+        assert [layer.name for layer in g.layers] == ["layer", "out"] and g.depth == 2   # settings kept
+        assert type(g.layers[0]) is Layer and isinstance(g.scale, float)
+    else:
+        assert g.label == "plain"
+
+
+def _tangent(record, rng):
+    if isinstance(record, Net):
+        return Net([Layer(rng.normal(size=L.W.shape), rng.normal(size=L.b.shape)) for L in record.layers],
+                   float(rng.normal()))
+    return Plain(rng.normal(size=record.w.shape), float(rng.normal()))
+
+
+def _inner(g, t, record):
+    return sum(float(np.sum(np.asarray(_get(g, p)) * np.asarray(_get(t, p)))) for p in _leaves(record))
+
+
+@pytest.mark.parametrize("f, record", [(net_loss, NET), (plain_loss, PLAIN)], ids=["dataclass", "plain"])
+def test_forward_mode_agrees_with_reverse(f, record):
+    x = X[0] if f is plain_loss else X
+    t = _tangent(record, np.random.default_rng(3))
+    value, tangent = s2sad.jvp(f, (record, x), (t, np.zeros_like(x)))
+    assert value == pytest.approx(f(record, x))
+    assert tangent == pytest.approx(_inner(s2sad.grad(f)(record, x), t, record), rel=1e-10)
+
+
+@pytest.mark.parametrize("f, record", [(net_loss, NET), (plain_loss, PLAIN)], ids=["dataclass", "plain"])
+def test_hvp_matches_differences_of_gradients(f, record):
+    x = X[0] if f is plain_loss else X
+    t = _tangent(record, np.random.default_rng(4))
+    hv = s2sad.hvp(f)(record, t, x)
+    assert type(hv) is type(record)
+    eps = 1e-5
+
+    def shifted(e):
+        r = copy.deepcopy(record)
+        for p in _leaves(record):
+            new = _get(record, p) + e * _get(t, p)
+            r = _with(r, p, float(new) if isinstance(_get(record, p), float) else new)
+        return r
+    up, down = s2sad.grad(f)(shifted(eps), x), s2sad.grad(f)(shifted(-eps), x)
+    for p in _leaves(record):
+        np.testing.assert_allclose(_get(hv, p), (_get(up, p) - _get(down, p)) / (2 * eps), rtol=1e-5, atol=1e-7,
+                                   err_msg=str(p))
+
+
+def test_method_differentiated_with_respect_to_its_object():
+    """``grad(Model.loss)(model, X, y)``: the gradient is a Model; ``grad(model.loss)`` differentiates ``X``."""
+    model = Model(RNG.normal(size=3), 0.3)
+    y = RNG.normal(size=5)
+    g = s2sad.grad(Model.loss)(model, X, y)
+    assert type(g) is Model
+    eps = 1e-6
+    for i in range(3):
+        e = np.eye(3)[i] * eps
+        num = (Model(model.w + e, model.b).loss(X, y) - Model(model.w - e, model.b).loss(X, y)) / (2 * eps)
+        assert g.w[i] == pytest.approx(num, rel=1e-6)
+    num = (Model(model.w, model.b + eps).loss(X, y) - Model(model.w, model.b - eps).loss(X, y)) / (2 * eps)
+    assert g.b == pytest.approx(num, rel=1e-6)
+    gx = s2sad.grad(model.loss)(X, y)
+    assert gx.shape == X.shape
+
+
+def test_method_calls_on_the_differentiated_object_to_second_order():
+    """Methods calling methods, a staticmethod, a classmethod and a field holding np.tanh, on the object being
+    differentiated: jvp against the gradient, hvp against differences of gradients."""
+    model = Model(RNG.normal(size=3), 0.3)
+    y = RNG.normal(size=5)
+    g = s2sad.grad(Model.loss)(model, X, y)
+    t = Model(RNG.normal(size=3), 0.5)
+    _, tangent = s2sad.jvp(Model.loss, (model, X, y), (t, None, None))
+    assert tangent == pytest.approx(np.dot(g.w, t.w) + g.b * t.b, rel=1e-10)
+    hv = s2sad.hvp(Model.loss)(model, t, X, y)
+    eps = 1e-5
+    up = s2sad.grad(Model.loss)(Model(model.w + eps * t.w, model.b + eps * t.b), X, y)
+    down = s2sad.grad(Model.loss)(Model(model.w - eps * t.w, model.b - eps * t.b), X, y)
+    np.testing.assert_allclose(hv.w, (up.w - down.w) / (2 * eps), rtol=1e-6, atol=1e-8)
+    assert hv.b == pytest.approx((up.b - down.b) / (2 * eps), rel=1e-6, abs=1e-8)
+    assert hv.act is np.tanh
+
+
+def test_a_closure_held_by_the_differentiated_object_is_refused():
+    """A closure held as a field may read the object's own arrays, which s2sad would take as constants."""
+    model = Model(RNG.normal(size=3), 0.3)
+    scale = 2.0
+
+    def closing(z):
+        return np.tanh(z * scale)
+    model.act = closing
+    with pytest.raises(s2sad.S2SadError, match="closure held by the object"):
+        s2sad.grad(Model.loss)(model, X, RNG.normal(size=5))
+
+
+def test_a_tangent_of_another_type_is_refused():
+    with pytest.raises(ValueError, match="should be a Plain"):
+        s2sad.hvp(plain_loss)(PLAIN, NET, X[0])
+
+
+def test_integer_fields_are_settings_not_refused():
+    """A record's int field is a setting: the record is still differentiable, the field copied."""
+    g = s2sad.grad(net_loss)(NET, X)
+    assert g.depth == NET.depth and type(g.depth) is int
