@@ -883,7 +883,7 @@ def variants_section(results, cks, tools, args):
         s, h = r.get("s2sad"), r.get("hand")
         sg, hg = (_median(s, "grad") if s else None), (_median(h, "grad") if h else None)
         primal = _median(s, "primal") if s else None
-        row = [key, bp.VARIANTS[variant],
+        row = [key, variant,
                _cell(s, "grad") if s else "not run", _cell(h, "grad") if h else "not run",
                fmt_ratio(sg / hg) if sg and hg else "—"]
         for t in others:
