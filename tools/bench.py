@@ -5,12 +5,20 @@
     python tools/bench.py --markdown docs/benchmarks.md  # ... and written as the report
     python tools/bench.py --quick                        # short timing budgets (a smoke test)
     python tools/bench.py --problems mlp,gmm --tools s2sad,hand,jax
+    python tools/bench.py --variants float32,list        # only some input variants
+    python tools/bench.py --check-only                   # no timing: check every gradient, count lines
 
 Seven problems (``tools/bench_problems.py``), each a plain Python/NumPy function plus a
 careful hand-written reverse-mode gradient, checked against central finite differences
-when the benchmark starts. Every (tool, problem) pair runs in its own fresh process,
-``python tools/bench.py --tool TOOL --problem PROBLEM --json``, with BLAS and XLA pinned
-to one thread, and reports:
+when the benchmark starts, each on several kinds of input (``--variants``: Python floats,
+``np.float64`` scalars, parameters packed in one array or in a list of floats, for the
+scalar problems; float64 and float32 arrays for the array problems), each variant with a
+hand-written gradient taking the same inputs. Every (tool, problem, variant) runs in its
+own fresh process, ``python tools/bench.py --tool TOOL --problem PROBLEM --variant V --json``,
+with BLAS and XLA pinned to one thread. The tool's first result is checked against the
+hand-written gradient (the variant's tolerance, float32 included; s2sad's float32 gradients
+must be float32): a wrong gradient is reported and never timed, a program s2sad refuses is
+reported as refused. Then:
 
 * primal time (the tool's own forward evaluation) and value-and-gradient time: medians
   of repeated timings (timeit-style: gc off, calls batched so a sample lasts >= 10 ms,
@@ -20,7 +28,8 @@ to one thread, and reports:
   tracing and XLA compilation, with a timeout ``--jit-timeout``);
 * stored bytes: what the forward sweep keeps alive for the backward sweep (see
   :func:`retained_bytes`);
-* the gradient's largest error relative to the hand-written one.
+* the gradient's largest error relative to the hand-written one;
+* (s2sad) the lines of its generated ``value_and_grad`` code over the hand-written gradient's.
 
 Tools: ``s2sad``, ``hand``, ``autograd``, ``jax`` (eager), ``jax-jit``, ``torch`` (eager).
 A tool that is not installed is skipped; one that fails on a problem is reported so.
@@ -239,7 +248,7 @@ class WrongGradient(Exception):
 
 
 def run_child(tool, key, variant, budget, check_only=False):
-    case = Case(key, variant, budget, check_only)
+    case = Case(key, variant, check_only)
     out = Reporter(tool, key, variant)
     try:
         RUNNERS[tool](case, budget, out)
@@ -262,11 +271,10 @@ def _is_refusal(exc):
 class Case:
     """One problem on one kind of input (``bench_problems.Variant``), as a child process runs it."""
 
-    def __init__(self, key, variant, budget, check_only):
+    def __init__(self, key, variant, check_only):
         self.key, self.variant, self.check_only = key, variant, check_only
-        v = bp.variant(key, variant)
-        self.f, self.hand = v.f, v.hand
-        self.spec = v
+        self.spec = bp.variant(key, variant)
+        self.f, self.hand = self.spec.f, self.spec.hand
 
 
 def _problem_setup(case):
@@ -568,7 +576,8 @@ def check_references(cks):
         print(f"  hand-written {case_label(ck):24s} vs central differences: rel. error {err:.1e}, "
               f"value {value_err:.1e}  {status}")
         if not ok:
-            raise SystemExit(f"the hand-written gradient of {case_label(ck)} is wrong: fix tools/bench_problems.py first")
+            raise SystemExit(f"the hand-written gradient of {case_label(ck)} is wrong: "
+                             "fix tools/bench_problems.py first")
 
 
 def run_in_child(tool, ck, budget, jit_timeout, stage_timeout, check_only=False):
@@ -769,6 +778,7 @@ def headline_rows(results, cks):
             row["ratio_primal"] = goal(sg / primal, GOALS["ratio_primal"], fmt_goal_ratio(sg / primal, GOALS["ratio_primal"]))
         if s.get("transform") is not None:
             row["transform"] = goal(s["transform"], GOALS["transform"], fmt_time(s["transform"]))
+        row["lines"] = _lines(s, h)
         sb, hb = s.get("stored_bytes"), h.get("stored_bytes")
         if sb is not None and hb:
             row["bytes"] = goal(sb / hb, GOALS["bytes"], f"{fmt_bytes(sb)} / {fmt_bytes(hb)} = {fmt_goal_ratio(sb / hb, GOALS['bytes'])}x")
@@ -812,7 +822,15 @@ def missed_section(rows):
 HEADLINE = [("problem", "problem"), ("primal", "primal (NumPy)"), ("s2sad", "s2sad value_and_grad"),
             ("hand", "hand-written"), ("ratio_hand", "s2sad / hand (goal ≤ 1.2)"),
             ("ratio_primal", "gradient / primal (goal ≤ 3)"), ("transform", "first-call transform (goal ≤ 150 ms)"),
-            ("bytes", "stored: s2sad / hand (goal ≤ 1.5x)"), ("status", "s2sad gradient")]
+            ("bytes", "stored: s2sad / hand (goal ≤ 1.5x)"), ("lines", "lines: generated / hand-written"),
+            ("status", "s2sad gradient")]
+
+
+def _lines(s, h):
+    """'generated / hand-written = ratio' from the s2sad (and hand-written) results."""
+    gl = (s or {}).get("generated_lines")
+    hl = (s or {}).get("hand_lines") or (h or {}).get("hand_lines")
+    return f"{gl} / {hl} = {gl / hl:.2f}" if gl and hl else "—"
 
 
 def md_table(header, rows):
@@ -898,9 +916,7 @@ def variants_section(results, cks, tools, args):
             row.append(f"= hand-written (error {s['grad_error']:.0e})")
         else:
             row.append(_failure(s))
-        gl = (s or {}).get("generated_lines")
-        hl = (s or {}).get("hand_lines") or (h or {}).get("hand_lines")
-        row.append(f"{gl} / {hl} = {gl / hl:.2f}" if gl and hl else "—")
+        row.append(_lines(s, h))
         table.append(row)
     lines.append(md_table(header, table))
     lines.append("")
@@ -917,8 +933,9 @@ def report(results, cks, tools, info, args):
       + (" **--check-only: nothing was timed**; the gradients were checked and the lines counted." if args.check_only
          else "") + "\n")
     w("Reproduce: `pip install -e \".[bench]\"` (autograd, JAX on CPU, PyTorch 2.13.0 CPU), then "
-      "`python tools/bench.py --markdown docs/benchmarks.md` (about ten minutes; `--quick` for a smoke test, "
-      "`--problems`/`--tools` to select). Numbers move from machine to machine and run to run; the ratios are "
+      "`python tools/bench.py --markdown docs/benchmarks.md` (every input variant: well over half an hour; "
+      "`--quick` for a smoke test, `--check-only` to check every gradient without timing, "
+      "`--problems`/`--variants`/`--tools` to select). Numbers move from machine to machine and run to run; the ratios are "
       "the point.\n")
     w("## Machine\n")
     w(md_table(["", ""], [
@@ -932,7 +949,8 @@ def report(results, cks, tools, info, args):
     ]))
     w("")
     w("## Goals\n")
-    w("Times are medians per call. *gradient / primal* is s2sad's `value_and_grad` time over the plain NumPy "
+    w("On each problem's reference input (Python floats, float64 arrays; the other inputs are under *Input "
+      "variants*). Times are medians per call. *gradient / primal* is s2sad's `value_and_grad` time over the plain NumPy "
       "function's; *first-call transform* is the first `value_and_grad` call in a fresh process minus a normal "
       "call; *stored* is what the forward sweep keeps for the backward sweep (method below).\n")
     rows = headline_rows(results, cks)
@@ -1035,8 +1053,10 @@ def report(results, cks, tools, info, args):
 
     w("## Gradient errors\n")
     w("Largest absolute difference from the hand-written gradient over the largest hand-written component "
-      "(float64 everywhere). The hand-written gradients themselves are checked against central differences "
-      "along random directions at startup.\n")
+      "(in the variant's precision: float32 rows are float32 arithmetic against float32 arithmetic). A tool "
+      "whose error is above the variant's tolerance (1e-9; float32 1e-4) is marked **WRONG** and was not timed. "
+      "The hand-written gradients themselves are checked against central differences (float64, at the "
+      "variant's point) along random directions at startup.\n")
     table = []
     for ck in cks:
         row = [case_label(ck)]
@@ -1082,7 +1102,9 @@ def report(results, cks, tools, info, args):
     ]]))
     w("")
     w("## Method\n")
-    w("""- **One process per tool and problem**: `python tools/bench.py --tool TOOL --problem PROBLEM --json`.
+    w("""- **One process per tool, problem and input variant**: `python tools/bench.py --tool TOOL --problem PROBLEM
+  --variant VARIANT --json`. Each tool's first result is checked against the variant's hand-written gradient
+  before anything is timed (see *Input variants*).
   OMP/OpenBLAS/MKL threads are pinned to 1 before NumPy is imported, XLA gets
   `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`, PyTorch `torch.set_num_threads(1)`.
 - **Timing**: `time.perf_counter`, gc disabled while timing, calls batched so that one sample lasts at least
@@ -1093,9 +1115,11 @@ def report(results, cks, tools, info, args):
 - **The same user code for every tool**: the problem functions are written once with `np` and `math`; autograd,
   JAX and PyTorch run the very same code objects with `np` re-bound to `autograd.numpy`, `jax.numpy` or a thin
   NumPy-named shim over torch functions, and `math` to a dispatcher sending arrays/tracers to the library's
-  `sin`, `log`, ... (`tools/bench_problems.py`, `rebind`). Scalar problems get Python floats for s2sad, the
-  hand-written code, autograd and JAX, and 0-d float64 tensors for the differentiated PyTorch arguments.
-  JAX jit traces the array arguments and treats non-differentiated Python numbers as constants.
+  `sin`, `log`, ... (`tools/bench_problems.py`, `rebind`). Each tool gets the variant's inputs: s2sad, the
+  hand-written code and autograd as they are; JAX and PyTorch as their own arrays (float32 kept), with
+  differentiated numbers (floats, `np.float64`, the items of a list) as 0-d float64 arrays/tensors and, for
+  PyTorch, constant `np.float64` numbers as Python floats. JAX jit traces the array arguments and treats
+  non-differentiated Python numbers as constants.
 - **Hand-written gradients** are reverse mode, written for speed with the same forward computations as the
   user's function: they keep what the backward sweep reads (see each `*_hand` docstring) and use batched
   matmuls where a loop can be avoided (RNN weight gradients, GMM). Their `value_and_grad` is
