@@ -151,3 +151,37 @@ def test_bench_check_only_reports_every_variant(tmp_path):
         assert "= hand-written (error" in row and "WRONG" not in row and "refused" not in row
         generated, hand = row.rsplit(" | ", 1)[1].split(" = ")[0].split(" / ")
         assert int(generated) > 0 and int(hand) > 0
+
+
+def _bench_module():
+    """tools/bench.py imported here (it pins thread counts in os.environ when imported: put them back)."""
+    saved = dict(os.environ)
+    try:
+        import bench
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return bench
+
+
+def test_bench_never_times_a_wrong_gradient_and_shows_refusals():
+    bench = _bench_module()
+    out = bench.Reporter("s2sad", "logreg", "float32")
+    out._send = lambda message: None
+    case = bench.Case("logreg", "float32", check_only=False)
+    args, wrt, hand_value, hand_grads = bench._problem_setup(case)
+    calls = []
+
+    def value_and_grad():
+        calls.append(1)
+        return hand_value, hand_grads * np.float32(1.001)          # 1e-3 off: beyond float32's tolerance
+    with pytest.raises(bench.WrongGradient):
+        bench._timings(out, case, lambda: None, value_and_grad, 0.01, bench._checker(out, case, hand_value, hand_grads))
+    assert calls == [1] and "grad" not in out.result                  # checked once, never timed
+    assert bench._failure({"wrong": True, "error": "WrongGradient: differs"}).startswith("**WRONG**")
+    assert bench._failure({"refused": True, "error": "NoRuleError: no rule for np.foo"}).startswith("**refused**")
+    # float64 results for float32 inputs are wrong too
+    check = bench._checker(out, case, hand_value, hand_grads, np.float32)
+    with pytest.raises(bench.WrongGradient):
+        check(hand_value, hand_grads.astype(np.float64))
+    check(hand_value, hand_grads)
