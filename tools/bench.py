@@ -5,12 +5,20 @@
     python tools/bench.py --markdown docs/benchmarks.md  # ... and written as the report
     python tools/bench.py --quick                        # short timing budgets (a smoke test)
     python tools/bench.py --problems mlp,gmm --tools s2sad,hand,jax
+    python tools/bench.py --variants float32,list        # only some input variants
+    python tools/bench.py --check-only                   # no timing: check every gradient, count lines
 
 Seven problems (``tools/bench_problems.py``), each a plain Python/NumPy function plus a
 careful hand-written reverse-mode gradient, checked against central finite differences
-when the benchmark starts. Every (tool, problem) pair runs in its own fresh process,
-``python tools/bench.py --tool TOOL --problem PROBLEM --json``, with BLAS and XLA pinned
-to one thread, and reports:
+when the benchmark starts, each on several kinds of input (``--variants``: Python floats,
+``np.float64`` scalars, parameters packed in one array or in a list of floats, for the
+scalar problems; float64 and float32 arrays for the array problems), each variant with a
+hand-written gradient taking the same inputs. Every (tool, problem, variant) runs in its
+own fresh process, ``python tools/bench.py --tool TOOL --problem PROBLEM --variant V --json``,
+with BLAS and XLA pinned to one thread. The tool's first result is checked against the
+hand-written gradient (the variant's tolerance, float32 included; s2sad's float32 gradients
+must be float32): a wrong gradient is reported and never timed, a program s2sad refuses is
+reported as refused. Then:
 
 * primal time (the tool's own forward evaluation) and value-and-gradient time: medians
   of repeated timings (timeit-style: gc off, calls batched so a sample lasts >= 10 ms,
@@ -20,7 +28,8 @@ to one thread, and reports:
   tracing and XLA compilation, with a timeout ``--jit-timeout``);
 * stored bytes: what the forward sweep keeps alive for the backward sweep (see
   :func:`retained_bytes`);
-* the gradient's largest error relative to the hand-written one.
+* the gradient's largest error relative to the hand-written one;
+* (s2sad) the lines of its generated ``value_and_grad`` code over the hand-written gradient's.
 
 Tools: ``s2sad``, ``hand``, ``autograd``, ``jax`` (eager), ``jax-jit``, ``torch`` (eager).
 A tool that is not installed is skipped; one that fails on a problem is reported so.
@@ -219,8 +228,8 @@ def traced_retained(make):
 class Reporter:
     """The child's side of the protocol: the result so far, re-sent after every stage."""
 
-    def __init__(self, tool, problem):
-        self.result = {"tool": tool, "problem": problem}
+    def __init__(self, tool, problem, variant):
+        self.result = {"tool": tool, "problem": problem, "variant": variant}
 
     def stage(self, name):
         self._send({"stage": name})
@@ -234,25 +243,49 @@ class Reporter:
         sys.stdout.flush()
 
 
-def run_child(tool, key, budget):
-    problem = bp.PROBLEMS[key]
-    out = Reporter(tool, key)
+class WrongGradient(Exception):
+    """A tool's gradient is not the hand-written one: it is reported, never timed."""
+
+
+def run_child(tool, key, variant, budget, check_only=False):
+    case = Case(key, variant, check_only)
+    out = Reporter(tool, key, variant)
     try:
-        RUNNERS[tool](problem, budget, out)
+        RUNNERS[tool](case, budget, out)
         out.update(ok=True)
     except Exception as exc:                                       # reported, not raised
         out.update(ok=False, error=f"{type(exc).__name__}: {exc}".strip()[:2000],
                    traceback=traceback.format_exc()[-4000:])
+        if isinstance(exc, WrongGradient):
+            out.update(wrong=True)
+        elif tool == "s2sad" and _is_refusal(exc):
+            out.update(refused=True)
 
 
-def _problem_setup(problem):
-    args, wrt = problem.make_args(np.random.default_rng(SEED))
-    hand_value, hand_grads = bp.hand_value_and_grad(problem)(*args)
+def _is_refusal(exc):
+    """An error s2sad raises on purpose (it refuses the program, naming the construct)."""
+    from s2sad.errors import S2SadError
+    return isinstance(exc, S2SadError)
+
+
+class Case:
+    """One problem on one kind of input (``bench_problems.Variant``), as a child process runs it."""
+
+    def __init__(self, key, variant, check_only):
+        self.key, self.variant, self.check_only = key, variant, check_only
+        self.spec = bp.variant(key, variant)
+        self.f, self.hand = self.spec.f, self.spec.hand
+
+
+def _problem_setup(case):
+    args, wrt = case.spec.make_args(np.random.default_rng(SEED))
+    hand_value, hand_grads = bp.hand_value_and_grad(case.spec)(*args)
     return args, wrt, hand_value, hand_grads
 
 
-def _timings(out, primal, value_and_grad, budget, jit=False):
-    """first call (fresh process), then primal and value-and-gradient medians.
+def _timings(out, case, primal, value_and_grad, budget, check, jit=False):
+    """first call (fresh process), ``check`` of its result (a wrong gradient is never timed), then
+    primal and value-and-gradient medians (not with ``--check-only``).
 
     ``jit``: the first calls compile (stages the parent gives ``--jit-timeout``)."""
     out.stage("compile" if jit else "first-call")
@@ -260,6 +293,10 @@ def _timings(out, primal, value_and_grad, budget, jit=False):
     value, grads = value_and_grad()
     first = time.perf_counter() - start
     out.update(first_call=first)
+    out.stage("check")
+    check(value, grads)
+    if case.check_only:
+        return value, grads
     if jit:
         out.stage("compile-primal")
         start = time.perf_counter()
@@ -273,22 +310,36 @@ def _timings(out, primal, value_and_grad, budget, jit=False):
     return value, grads
 
 
-def _check(out, value, grads, hand_value, hand_grads):
-    value = float(np.asarray(value.detach() if hasattr(value, "detach") else value))
-    out.update(value_error=abs(value - hand_value) / max(abs(hand_value), 1e-300),
-               grad_error=bp.rel_error(grads, hand_grads))
+def _checker(out, case, hand_value, hand_grads, dtype=None):
+    """The check of a tool's first result against the hand-written one: value and gradient within the
+    variant's tolerance (``bench_problems.compare``; with ``dtype``, the gradient's arrays of that dtype)."""
+    def check(value, grads):
+        value = float(np.asarray(value.detach() if hasattr(value, "detach") else value))
+        value_error = abs(value - float(hand_value)) / max(abs(float(hand_value)), 1e-300)
+        error, problem = bp.compare(grads, hand_grads, case.variant, dtype)
+        out.update(value_error=value_error, grad_error=error)
+        if problem is None and not value_error <= bp.tolerance(case.variant):
+            problem = f"value {value!r} differs from the hand-written {float(hand_value)!r} by {value_error:.1e}"
+        if problem is not None:
+            raise WrongGradient(f"{problem}; not timed")
+    return check
 
 
-def run_s2sad(problem, budget, out):
+def run_s2sad(case, budget, out):
     import s2sad
-    out.update(version=_version("s2sad"))
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = problem.f
+    out.update(version=_version("s2sad"), hand_lines=bp.hand_lines(case.spec))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = case.f
     f(*args)                                   # numpy's own first-call costs are not s2sad's
     vg = s2sad.value_and_grad(f, wrt=wrt)
-    value, grads = _timings(out, lambda: f(*args), lambda: vg(*args), budget)
-    out.update(transform=out.result["first_extra"])
-    _check(out, value, grads, hand_value, hand_grads)
+    dtype = np.float32 if case.variant == "float32" else None
+    _timings(out, case, lambda: f(*args), lambda: vg(*args), budget, _checker(out, case, hand_value, hand_grads, dtype))
+    if "first_extra" in out.result:
+        out.update(transform=out.result["first_extra"])
+    out.stage("lines")
+    out.update(generated_lines=bp.code_lines(s2sad.api.adjoint_source(f, wrt, "value_and_grad", args)))
+    if case.check_only:
+        return
     out.stage("bytes")
     s2sad.vjp(f, *args, wrt=wrt)               # transform the vjp kind before counting
     value, vjp_fn = s2sad.vjp(f, *args, wrt=wrt)
@@ -298,31 +349,33 @@ def run_s2sad(problem, budget, out):
                traced_bytes=traced_retained(lambda: s2sad.vjp(f, *args, wrt=wrt)))
 
 
-def run_hand(problem, budget, out):
-    out.update(version="")
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = problem.f
-    vg = bp.hand_value_and_grad(problem)
+def run_hand(case, budget, out):
+    out.update(version="", hand_lines=bp.hand_lines(case.spec))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = case.f
+    vg = bp.hand_value_and_grad(case.spec)
     f(*args)
-    value, grads = _timings(out, lambda: f(*args), lambda: vg(*args), budget)
-    _check(out, value, grads, hand_value, hand_grads)
+    value, grads = _timings(out, case, lambda: f(*args), lambda: vg(*args), budget,
+                            _checker(out, case, hand_value, hand_grads))
     out.update(fd_error=bp.directional_check(f, args, wrt, grads, np.random.default_rng(1)))
+    if case.check_only:
+        return
     out.stage("bytes")
-    value, pullback = problem.hand(*args)
+    value, pullback = case.hand(*args)
     out.update(stored_bytes=retained_bytes(pullback, args), stored_by_name=retained_by_name(pullback, args),
-               traced_bytes=traced_retained(lambda: problem.hand(*args)))
+               traced_bytes=traced_retained(lambda: case.hand(*args)))
 
 
 def _split(args, wrt):
     return ((wrt,) if isinstance(wrt, int) else tuple(wrt)), isinstance(wrt, int)
 
 
-def run_autograd(problem, budget, out):
+def run_autograd(case, budget, out):
     import autograd
     import autograd.numpy as anp
     out.update(version=_version("autograd"))
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = bp.rebind(problem.f, np=anp, math=bp.MathLike(anp))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = bp.rebind(case.f, np=anp, math=bp.MathLike(anp))
     idx, single = _split(args, wrt)
     if single:
         vg_fn = autograd.value_and_grad(f, idx[0])
@@ -337,8 +390,7 @@ def run_autograd(problem, budget, out):
         wrt_values = tuple(args[i] for i in idx)
         value_and_grad = lambda: vg_fn(wrt_values, *args)           # noqa: E731
     f(*args)
-    value, grads = _timings(out, lambda: f(*args), value_and_grad, budget)
-    _check(out, value, grads, hand_value, hand_grads)
+    _timings(out, case, lambda: f(*args), value_and_grad, budget, _checker(out, case, hand_value, hand_grads))
 
 
 def _jax():
@@ -363,16 +415,18 @@ def _to_jax(args, wrt, jnp):
     return [convert(a, i in idx) for i, a in enumerate(args)]
 
 
-def run_jax(problem, budget, out):
+def run_jax(case, budget, out):
     jax, jnp = _jax()
     out.update(version=_version("jax"))
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = bp.rebind(problem.f, np=jnp, math=bp.MathLike(jnp))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = bp.rebind(case.f, np=jnp, math=bp.MathLike(jnp))
     jargs = _to_jax(args, wrt, jnp)
     vg = jax.value_and_grad(f, argnums=wrt)
     block = jax.block_until_ready
-    value, grads = _timings(out, lambda: block(f(*jargs)), lambda: block(vg(*jargs)), budget)
-    _check(out, value, grads, hand_value, hand_grads)
+    _timings(out, case, lambda: block(f(*jargs)), lambda: block(vg(*jargs)), budget,
+             _checker(out, case, hand_value, hand_grads))
+    if case.check_only:
+        return
     out.stage("bytes")
     idx, _ = _split(args, wrt)
 
@@ -387,11 +441,11 @@ def run_jax(problem, budget, out):
     out.update(stored_bytes=int(sum(getattr(leaf, "nbytes", 0) for leaf in leaves if id(leaf) not in inputs)))
 
 
-def run_jax_jit(problem, budget, out):
+def run_jax_jit(case, budget, out):
     jax, jnp = _jax()
     out.update(version=_version("jax"))
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = bp.rebind(problem.f, np=jnp, math=bp.MathLike(jnp))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = bp.rebind(case.f, np=jnp, math=bp.MathLike(jnp))
     jargs = _to_jax(args, wrt, jnp)
     idx, _ = _split(args, wrt)
     # Non-differentiated Python numbers are compile-time constants; everything else is traced.
@@ -410,9 +464,10 @@ def run_jax_jit(problem, budget, out):
     primal = jax.jit(g)
     dyn = [jargs[i] for i in dynamic]
     block = jax.block_until_ready
-    value, grads = _timings(out, lambda: block(primal(*dyn)), lambda: block(vg(*dyn)), budget, jit=True)
-    out.update(compile=out.result["first_extra"])
-    _check(out, value, grads, hand_value, hand_grads)
+    _timings(out, case, lambda: block(primal(*dyn)), lambda: block(vg(*dyn)), budget,
+             _checker(out, case, hand_value, hand_grads), jit=True)
+    if "first_extra" in out.result:
+        out.update(compile=out.result["first_extra"])
 
 
 def _to_torch(x, torch, requires_grad=False):
@@ -423,6 +478,8 @@ def _to_torch(x, torch, requires_grad=False):
         return type(x)(_to_torch(v, torch, requires_grad) for v in x)
     if isinstance(x, float) and requires_grad:
         return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    if isinstance(x, np.floating):             # a constant np.float64: torch functions take floats, not it
+        return float(x)
     return x
 
 
@@ -432,12 +489,12 @@ def _leaves(x):
     return [x]
 
 
-def run_torch(problem, budget, out):
+def run_torch(case, budget, out):
     import torch
     torch.set_num_threads(1)
     out.update(version=_version("torch"))
-    args, wrt, hand_value, hand_grads = _problem_setup(problem)
-    f = bp.rebind(problem.f, np=bp.TorchNumpy(torch), math=bp.MathLike(torch))
+    args, wrt, hand_value, hand_grads = _problem_setup(case)
+    f = bp.rebind(case.f, np=bp.TorchNumpy(torch), math=bp.MathLike(torch))
     idx, single = _split(args, wrt)
     targs = [_to_torch(a, torch, requires_grad=i in idx) for i, a in enumerate(args)]
     wrt_leaves = [_leaves(targs[i]) for i in idx]
@@ -453,8 +510,9 @@ def run_torch(problem, budget, out):
         with torch.no_grad():
             return f(*targs)
     f(*targs)
-    value, grads = _timings(out, primal, value_and_grad, budget)
-    _check(out, value, grads, hand_value, hand_grads)
+    _timings(out, case, primal, value_and_grad, budget, _checker(out, case, hand_value, hand_grads))
+    if case.check_only:
+        return
     out.stage("bytes")
     inputs = {leaf.untyped_storage().data_ptr() for leaf in _leaves(targs) if isinstance(leaf, torch.Tensor)}
     saved = {}
@@ -489,31 +547,52 @@ def _version(package):
 # =============================================================================================
 # The parent: startup checks, one process per (problem, tool), the report
 # =============================================================================================
-def check_references(keys):
+def case_key(key, variant):
+    return f"{key}/{variant}"
+
+
+def split_case(ck):
+    key, variant = ck.split("/", 1)
+    return key, variant
+
+
+def case_label(ck):
+    key, variant = split_case(ck)
+    return f"{key} ({variant})"
+
+
+def check_references(cks):
     """Every hand-written gradient against central differences (and its value against the function's)."""
-    for key in keys:
-        problem = bp.PROBLEMS[key]
-        args, wrt, hand_value, hand_grads = _problem_setup(problem)
-        value = problem.f(*args)
-        err = bp.directional_check(problem.f, args, wrt, hand_grads, np.random.default_rng(1))
+    for ck in cks:
+        key, variant = split_case(ck)
+        v = bp.variant(key, variant)
+        args, wrt = v.make_args(np.random.default_rng(SEED))
+        hand_value, hand_grads = bp.hand_value_and_grad(v)(*args)
+        value = v.f(*args)
+        err = bp.directional_check(v.f, args, wrt, hand_grads, np.random.default_rng(1))
         value_err = abs(value - hand_value) / max(abs(value), 1e-300)
-        status = "ok" if err < 1e-5 and value_err < 1e-10 else "FAILED"
-        print(f"  hand-written {key:10s} vs central differences: rel. error {err:.1e}, value {value_err:.1e}  {status}")
-        if status != "ok":
-            raise SystemExit(f"the hand-written gradient of {key} is wrong: fix tools/bench_problems.py first")
+        ok = err < bp.fd_tolerance(variant) and value_err < bp.tolerance(variant)
+        status = "ok" if ok else "FAILED"
+        print(f"  hand-written {case_label(ck):24s} vs central differences: rel. error {err:.1e}, "
+              f"value {value_err:.1e}  {status}")
+        if not ok:
+            raise SystemExit(f"the hand-written gradient of {case_label(ck)} is wrong: "
+                             "fix tools/bench_problems.py first")
 
 
-def run_in_child(tool, key, budget, jit_timeout, stage_timeout):
-    """Run one (tool, problem) in a fresh process; returns its result dict (with ``error`` on failure or timeout)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--tool", tool, "--problem", key, "--json",
-           "--budget", repr(budget)]
+def run_in_child(tool, ck, budget, jit_timeout, stage_timeout, check_only=False):
+    """Run one (tool, problem, variant) in a fresh process; returns its result dict (with ``error`` on failure
+    or timeout)."""
+    key, variant = split_case(ck)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--tool", tool, "--problem", key, "--variant", variant,
+           "--json", "--budget", repr(budget)] + (["--check-only"] if check_only else [])
     with tempfile.TemporaryFile("w+") as err_file:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file, text=True, cwd=str(ROOT))
         lines = queue.Queue()
         reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)],
                                   daemon=True)
         reader.start()
-        result = {"tool": tool, "problem": key}
+        result = {"tool": tool, "problem": key, "variant": variant}
         stage, stage_start = "start", time.perf_counter()
         while True:
             limit = jit_timeout if stage.startswith("compile") else stage_timeout
@@ -667,13 +746,19 @@ def goal(value, limit, text):
 
 
 def _failed(result):
-    return result is None or not result.get("ok") or (result.get("grad_error") or 0) > 1e-6
+    return result is None or not result.get("ok")
 
 
-def headline_rows(results, keys):
+def base_cases(cks):
+    """The cases of the run on their problem's reference input (Python floats, float64 arrays)."""
+    return [ck for ck in cks if split_case(ck)[1] == bp.PROBLEMS[split_case(ck)[0]].base]
+
+
+def headline_rows(results, cks):
     rows = []
-    for key in keys:
-        r = results.get(key, {})
+    for ck in base_cases(cks):
+        key = split_case(ck)[0]
+        r = results.get(ck, {})
         s, h = r.get("s2sad"), r.get("hand")
         problem = bp.PROBLEMS[key]
         row = {"problem": f"{key}: {problem.title}", "key": key}
@@ -683,8 +768,8 @@ def headline_rows(results, keys):
         primal, sg, hg = _median(s, "primal"), _median(s, "grad"), _median(h, "grad")
         row.update(primal=fmt_time(primal), s2sad=fmt_time(sg), hand=fmt_time(hg))
         if _failed(s):
-            why = s.get("error") or f"gradient error {s.get('grad_error'):.1e}"
-            row["status"] = f"**FAILING**: {why.splitlines()[0][:120]}"
+            why = s.get("error") or "?"
+            row["status"] = f"**{'REFUSED' if s.get('refused') else 'FAILING'}**: {why.splitlines()[0][:120]}"
         else:
             row["status"] = f"ok (error vs hand {s['grad_error']:.0e})"
         if sg and hg:
@@ -693,6 +778,7 @@ def headline_rows(results, keys):
             row["ratio_primal"] = goal(sg / primal, GOALS["ratio_primal"], fmt_goal_ratio(sg / primal, GOALS["ratio_primal"]))
         if s.get("transform") is not None:
             row["transform"] = goal(s["transform"], GOALS["transform"], fmt_time(s["transform"]))
+        row["lines"] = _lines(s, h)
         sb, hb = s.get("stored_bytes"), h.get("stored_bytes")
         if sb is not None and hb:
             row["bytes"] = goal(sb / hb, GOALS["bytes"], f"{fmt_bytes(sb)} / {fmt_bytes(hb)} = {fmt_goal_ratio(sb / hb, GOALS['bytes'])}x")
@@ -736,7 +822,15 @@ def missed_section(rows):
 HEADLINE = [("problem", "problem"), ("primal", "primal (NumPy)"), ("s2sad", "s2sad value_and_grad"),
             ("hand", "hand-written"), ("ratio_hand", "s2sad / hand (goal ≤ 1.2)"),
             ("ratio_primal", "gradient / primal (goal ≤ 3)"), ("transform", "first-call transform (goal ≤ 150 ms)"),
-            ("bytes", "stored: s2sad / hand (goal ≤ 1.5x)"), ("status", "s2sad gradient")]
+            ("bytes", "stored: s2sad / hand (goal ≤ 1.5x)"), ("lines", "lines: generated / hand-written"),
+            ("status", "s2sad gradient")]
+
+
+def _lines(s, h):
+    """'generated / hand-written = ratio' from the s2sad (and hand-written) results."""
+    gl = (s or {}).get("generated_lines")
+    hl = (s or {}).get("hand_lines") or (h or {}).get("hand_lines")
+    return f"{gl} / {hl} = {gl / hl:.2f}" if gl and hl else "—"
 
 
 def md_table(header, rows):
@@ -748,17 +842,22 @@ def md_table(header, rows):
 def _cell(r, what, hand=None):
     if r is None:
         return "not run"
-    if what == "grad" and not r.get("ok") and r.get("grad") is None:
-        return "fails: " + _short_error(r)
     value = _median(r, what)
     if value is None:
-        return "fails: " + _short_error(r) if not r.get("ok") else "—"
+        return _failure(r) if not r.get("ok") else "—"
     text = fmt_time(value)
     if hand:
         text += f" ({fmt_ratio(value / hand)}x)"
-    if what == "grad" and (r.get("grad_error") or 0) > 1e-6:
-        text += f" WRONG (error {r['grad_error']:.1e})"
     return text
+
+
+def _failure(r):
+    """Why a tool has no figure: s2sad refused the program, the gradient was wrong (never timed), or it failed."""
+    if r.get("refused"):
+        return "**refused**: " + _short_error(r)
+    if r.get("wrong"):
+        return "**WRONG** (not timed): " + (r.get("error") or "?").split(":", 1)[-1].strip()[:120]
+    return "fails: " + _short_error(r)
 
 
 def _short_error(r):
@@ -772,17 +871,71 @@ def _short_error(r):
     return name if len(first) > 60 else first
 
 
-def report(results, keys, tools, info, args):
+VARIANTS_INTRO = """Every problem also runs on the other kinds of input a user passes (`--variants` selects them;
+`tools/bench_problems.py`, `Variant`): scalar problems on Python floats (their reference input),
+`np.float64` scalars (what indexing a float64 array gives), their parameters packed in one float64 array
+(`recurrence` reads `theta[0]`, `theta[1]`, `theta[2]` in its loop; `rk4` unpacks
+`alpha, beta, delta, gamma = theta`) and the same packed functions given a list of Python floats; array
+problems on float64 arrays (their reference) and float32 arrays. Each variant has its own hand-written
+gradient taking the same inputs: it converts them the way a human would (scalars and packed parameters to
+Python floats once, at the entry) and returns the gradient shaped like the differentiated argument.
+Before anything is timed, every tool's first result is checked against the hand-written gradient: every
+component within 1e-9 of the largest one (float32: 1e-4, and s2sad's gradient arrays must be float32); a
+wrong gradient is reported and never timed, and a program s2sad refuses is shown as *refused*.
+*lines* counts the non-blank, non-comment, non-docstring lines of s2sad's generated `value_and_grad`
+code (`s2sad.show_adjoint(f, wrt, args=...)`, called helpers inlined) and of the hand-written gradient's
+own functions (the variant's wrapper, the reference gradient and its helpers)."""
+
+
+def variants_section(results, cks, tools, args):
+    """The table of every problem on every input variant: s2sad / hand-written, the check, the lines."""
+    lines = ["## Input variants\n", VARIANTS_INTRO + "\n"]
+    header = ["problem", "input", "s2sad", "hand-written", "s2sad / hand", "gradient / primal", "s2sad's gradient",
+              "lines: generated / hand-written"]
+    others = [t for t in TOOLS if t in tools and t not in ROUND_TOOLS]
+    header[5:5] = [f"{TOOL_NAMES[t]} / hand" for t in others]
+    table = []
+    for ck in cks:
+        key, variant = split_case(ck)
+        r = results.get(ck, {})
+        s, h = r.get("s2sad"), r.get("hand")
+        sg, hg = (_median(s, "grad") if s else None), (_median(h, "grad") if h else None)
+        primal = _median(s, "primal") if s else None
+        row = [key, variant,
+               _cell(s, "grad") if s else "not run", _cell(h, "grad") if h else "not run",
+               fmt_ratio(sg / hg) if sg and hg else "—"]
+        for t in others:
+            o = r.get(t)
+            og = _median(o, "grad") if o else None
+            row.append(fmt_ratio(og / hg) if og and hg else "not run" if o is None else
+                       "—" if o.get("ok") else _failure(o))
+        row.append(fmt_ratio(sg / primal) if sg and primal else "—")
+        if s is None:
+            row.append("not run")
+        elif s.get("ok"):
+            row.append(f"= hand-written (error {s['grad_error']:.0e})")
+        else:
+            row.append(_failure(s))
+        row.append(_lines(s, h))
+        table.append(row)
+    lines.append(md_table(header, table))
+    lines.append("")
+    return lines
+
+
+def report(results, cks, tools, info, args):
     """The markdown report."""
     out = []
     w = out.append
     w("# Benchmarks\n")
-    w("Generated by `python tools/bench.py"
-      + (" --quick" if args.quick else "") + f" --markdown {args.markdown}`"
-      + " (the problems and the hand-written gradients are in `tools/bench_problems.py`).\n")
+    w("Generated by `python tools/bench.py " + " ".join(args.command_line) + "`"
+      + " (the problems and the hand-written gradients are in `tools/bench_problems.py`)."
+      + (" **--check-only: nothing was timed**; the gradients were checked and the lines counted." if args.check_only
+         else "") + "\n")
     w("Reproduce: `pip install -e \".[bench]\"` (autograd, JAX on CPU, PyTorch 2.13.0 CPU), then "
-      "`python tools/bench.py --markdown docs/benchmarks.md` (about ten minutes; `--quick` for a smoke test, "
-      "`--problems`/`--tools` to select). Numbers move from machine to machine and run to run; the ratios are "
+      "`python tools/bench.py --markdown docs/benchmarks.md` (every input variant: well over half an hour; "
+      "`--quick` for a smoke test, `--check-only` to check every gradient without timing, "
+      "`--problems`/`--variants`/`--tools` to select). Numbers move from machine to machine and run to run; the ratios are "
       "the point.\n")
     w("## Machine\n")
     w(md_table(["", ""], [
@@ -796,28 +949,31 @@ def report(results, keys, tools, info, args):
     ]))
     w("")
     w("## Goals\n")
-    w("Times are medians per call. *gradient / primal* is s2sad's `value_and_grad` time over the plain NumPy "
+    w("On each problem's reference input (Python floats, float64 arrays; the other inputs are under *Input "
+      "variants*). Times are medians per call. *gradient / primal* is s2sad's `value_and_grad` time over the plain NumPy "
       "function's; *first-call transform* is the first `value_and_grad` call in a fresh process minus a normal "
       "call; *stored* is what the forward sweep keeps for the backward sweep (method below).\n")
-    rows = headline_rows(results, keys)
+    rows = headline_rows(results, cks)
     w(md_table([h for _, h in HEADLINE], [[row.get(k, "—") for k, _ in HEADLINE] for row in rows]))
     w("")
     met = sum(row.get(k, "").endswith(" met") for row in rows for k in ("ratio_hand", "ratio_primal", "transform", "bytes"))
     missed = sum(row.get(k, "").endswith("**missed**") for row in rows for k in ("ratio_hand", "ratio_primal", "transform", "bytes"))
-    failing = [row["problem"].split(":")[0] for row in rows if row.get("status", "").startswith("**FAILING")]
+    failing = [row["problem"].split(":")[0] for row in rows if row.get("status", "").startswith("**")]
     w(f"Goals met: {met}, missed: {missed}. "
       + (f"s2sad fails on: {', '.join(failing)}." if failing else "s2sad computes every gradient correctly."))
     w("")
     for line in missed_section(rows):
+        w(line)
+    for line in variants_section(results, cks, tools, args):
         w(line)
 
     w("## Value-and-gradient time, every tool\n")
     w("In parentheses: the time over the hand-written gradient's. JAX jit excludes compilation (next table).\n")
     shown = [t for t in TOOLS if t in tools]
     table = []
-    for key in keys:
-        hand = _median(results.get(key, {}).get("hand") or {}, "grad")
-        table.append([key] + [_cell(results.get(key, {}).get(t), "grad", hand) for t in shown])
+    for ck in cks:
+        hand = _median(results.get(ck, {}).get("hand") or {}, "grad")
+        table.append([case_label(ck)] + [_cell(results.get(ck, {}).get(t), "grad", hand) for t in shown])
     w(md_table(["problem"] + [TOOL_NAMES[t] for t in shown], table))
     w("")
 
@@ -826,10 +982,10 @@ def report(results, keys, tools, info, args):
       "gradient; autograd's wrapped NumPy; JAX eager, JAX jit, PyTorch under `no_grad`). The primal times are in "
       "parentheses.\n")
     table = []
-    for key in keys:
-        row = [key]
+    for ck in cks:
+        row = [case_label(ck)]
         for t in shown:
-            r = results.get(key, {}).get(t)
+            r = results.get(ck, {}).get(t)
             g, p = (_median(r, "grad"), _median(r, "primal")) if r else (None, None)
             row.append(f"{fmt_ratio(g / p)} ({fmt_time(p)})" if g and p else _cell(r, "grad"))
         table.append(row)
@@ -841,10 +997,10 @@ def report(results, keys, tools, info, args):
       "and compilation; JAX jit's tracing and XLA compilation of the gradient "
       f"(given up after {args.jit_timeout:g} s); for the others, first-use costs of the library.\n")
     table = []
-    for key in keys:
-        row = [key]
+    for ck in cks:
+        row = [case_label(ck)]
         for t in shown:
-            r = results.get(key, {}).get(t)
+            r = results.get(ck, {}).get(t)
             if r is None:
                 row.append("not run")
             elif r.get("first_extra") is not None:
@@ -853,7 +1009,7 @@ def report(results, keys, tools, info, args):
             elif r.get("timeout"):
                 row.append(r["error"])
             else:
-                row.append("fails: " + _short_error(r))
+                row.append(_failure(r))
         table.append(row)
     w(md_table(["problem"] + [TOOL_NAMES[t] for t in shown], table))
     w("")
@@ -865,10 +1021,10 @@ def report(results, keys, tools, info, args):
       "graph saves (`saved_tensors_hooks`). Inputs are never counted.\n")
     mem_tools = [t for t in ("s2sad", "hand", "jax", "torch") if t in tools]
     table = []
-    for key in keys:
-        row = [key]
+    for ck in cks:
+        row = [case_label(ck)]
         for t in mem_tools:
-            r = results.get(key, {}).get(t) or {}
+            r = results.get(ck, {}).get(t) or {}
             b = r.get("stored_bytes")
             text = fmt_bytes(b)
             if r.get("traced_bytes") is not None:
@@ -882,10 +1038,10 @@ def report(results, keys, tools, info, args):
         w("The largest captured variables of each pullback closure (each walked on its own; a `*_stack` list "
           "holds one entry per loop iteration):\n")
         table = []
-        for key in keys:
-            row = [key]
+        for ck in cks:
+            row = [case_label(ck)]
             for t in ("s2sad", "hand"):
-                r = results.get(key, {}).get(t) or {}
+                r = results.get(ck, {}).get(t) or {}
                 names, count = r.get("stored_by_name") or ([], 0)
                 text = ", ".join(f"`{n}` {fmt_bytes(b)}" for n, b in names)
                 if count > len(names):
@@ -897,37 +1053,41 @@ def report(results, keys, tools, info, args):
 
     w("## Gradient errors\n")
     w("Largest absolute difference from the hand-written gradient over the largest hand-written component "
-      "(float64 everywhere). The hand-written gradients themselves are checked against central differences "
-      "along random directions at startup.\n")
+      "(in the variant's precision: float32 rows are float32 arithmetic against float32 arithmetic). A tool "
+      "whose error is above the variant's tolerance (1e-9; float32 1e-4) is marked **WRONG** and was not timed. "
+      "The hand-written gradients themselves are checked against central differences (float64, at the "
+      "variant's point) along random directions at startup.\n")
     table = []
-    for key in keys:
-        row = [key]
-        h = results.get(key, {}).get("hand") or {}
+    for ck in cks:
+        row = [case_label(ck)]
+        h = results.get(ck, {}).get("hand") or {}
         row.append(f"{h['fd_error']:.1e}" if h.get("fd_error") is not None else "—")
         for t in shown:
-            r = results.get(key, {}).get(t)
+            r = results.get(ck, {}).get(t)
             if t == "hand":
                 continue
             if r is None:
                 row.append("not run")
             elif r.get("grad_error") is not None:
-                row.append(f"{r['grad_error']:.1e}")
+                row.append(f"{r['grad_error']:.1e}" + (" **WRONG**" if r.get("wrong") else ""))
             else:
-                row.append("fails: " + _short_error(r))
+                row.append(_failure(r))
         table.append(row)
     w(md_table(["problem", "hand vs central differences"] + [TOOL_NAMES[t] for t in shown if t != "hand"], table))
     w("")
 
-    errors = [(key, t, r) for key in keys for t in shown
-              for r in [results.get(key, {}).get(t)] if r is not None and not r.get("ok")]
+    errors = [(ck, t, r) for ck in cks for t in shown
+              for r in [results.get(ck, {}).get(t)] if r is not None and not r.get("ok")]
     if errors:
         w("## Failures\n")
-        for key, t, r in errors:
-            w(f"- **{TOOL_NAMES[t]}** on `{key}`: {(r.get('error') or '?').splitlines()[0][:400]}")
+        for ck, t, r in errors:
+            what = "refused" if r.get("refused") else "wrong gradient, not timed" if r.get("wrong") else "failed"
+            w(f"- **{TOOL_NAMES[t]}** on `{case_label(ck)}` ({what}): {(r.get('error') or '?').splitlines()[0][:400]}")
         w("")
 
     w("## Problems\n")
-    w(md_table(["key", "problem", "differentiated with respect to"], [
+    w(md_table(["key", "problem", "differentiated with respect to", "inputs (reference first)"], [row + [
+        ", ".join(bp.PROBLEMS[row[0]].variants)] for row in [
         ["recurrence", "x ← x + h (a sin x − b x² + c), 1000 steps on Python floats, `math.sin`; returns the last x",
          "a, b, c (floats)"],
         ["taylor", "sin x by its Taylor series, `for` loop with `break` once a term is below 1e-16 (x = 3: 22 terms)", "x (float)"],
@@ -939,10 +1099,12 @@ def report(results, keys, tools, info, args):
          "(Wx, Wh, b, Wy, by)"],
         ["rk4", "RK4 on Lotka-Volterra (a helper function returns both rates), 500 steps of h = 0.01 on Python floats, "
                 "squared distance of the final state from (1, 1)", "the four rates (floats)"],
-    ]))
+    ]]))
     w("")
     w("## Method\n")
-    w("""- **One process per tool and problem**: `python tools/bench.py --tool TOOL --problem PROBLEM --json`.
+    w("""- **One process per tool, problem and input variant**: `python tools/bench.py --tool TOOL --problem PROBLEM
+  --variant VARIANT --json`. Each tool's first result is checked against the variant's hand-written gradient
+  before anything is timed (see *Input variants*).
   OMP/OpenBLAS/MKL threads are pinned to 1 before NumPy is imported, XLA gets
   `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`, PyTorch `torch.set_num_threads(1)`.
 - **Timing**: `time.perf_counter`, gc disabled while timing, calls batched so that one sample lasts at least
@@ -953,9 +1115,11 @@ def report(results, keys, tools, info, args):
 - **The same user code for every tool**: the problem functions are written once with `np` and `math`; autograd,
   JAX and PyTorch run the very same code objects with `np` re-bound to `autograd.numpy`, `jax.numpy` or a thin
   NumPy-named shim over torch functions, and `math` to a dispatcher sending arrays/tracers to the library's
-  `sin`, `log`, ... (`tools/bench_problems.py`, `rebind`). Scalar problems get Python floats for s2sad, the
-  hand-written code, autograd and JAX, and 0-d float64 tensors for the differentiated PyTorch arguments.
-  JAX jit traces the array arguments and treats non-differentiated Python numbers as constants.
+  `sin`, `log`, ... (`tools/bench_problems.py`, `rebind`). Each tool gets the variant's inputs: s2sad, the
+  hand-written code and autograd as they are; JAX and PyTorch as their own arrays (float32 kept), with
+  differentiated numbers (floats, `np.float64`, the items of a list) as 0-d float64 arrays/tensors and, for
+  PyTorch, constant `np.float64` numbers as Python floats. JAX jit traces the array arguments and treats
+  non-differentiated Python numbers as constants.
 - **Hand-written gradients** are reverse mode, written for speed with the same forward computations as the
   user's function: they keep what the backward sweep reads (see each `*_hand` docstring) and use batched
   matmuls where a loop can be avoided (RNN weight gradients, GMM). Their `value_and_grad` is
@@ -976,8 +1140,8 @@ def report(results, keys, tools, info, args):
     return "\n".join(out)
 
 
-def console_summary(results, keys, tools):
-    rows = headline_rows(results, keys)
+def console_summary(results, cks, tools):
+    rows = headline_rows(results, cks)
     print()
     for row in rows:
         print(f"{row['problem']}")
@@ -988,10 +1152,10 @@ def console_summary(results, keys, tools):
         print(f"missed: {key} {GOAL_LABELS[goal_key]}: {figure}: {reason[:110]}{'...' if len(reason) > 110 else ''}")
     print()
     shown = [t for t in TOOLS if t in tools]
-    print(f"{'gradient time':14s}" + "".join(f"{TOOL_NAMES[t]:>24s}" for t in shown))
-    for key in keys:
-        hand = _median(results.get(key, {}).get("hand") or {}, "grad")
-        print(f"{key:14s}" + "".join(f"{_cell(results.get(key, {}).get(t), 'grad', hand)[:23]:>24s}" for t in shown))
+    print(f"{'gradient time':24s}" + "".join(f"{TOOL_NAMES[t]:>24s}" for t in shown))
+    for ck in cks:
+        hand = _median(results.get(ck, {}).get("hand") or {}, "grad")
+        print(f"{case_label(ck):24s}" + "".join(f"{_cell(results.get(ck, {}).get(t), 'grad', hand)[:23]:>24s}" for t in shown))
 
 
 def parse_list(text, allowed, what):
@@ -1012,6 +1176,12 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short timing budgets (a smoke test)")
     parser.add_argument("--problems", default=",".join(bp.PROBLEMS), help="comma-separated: " + ",".join(bp.PROBLEMS))
+    parser.add_argument("--variants", default=",".join(bp.VARIANTS),
+                        help="comma-separated input variants: " + ",".join(bp.VARIANTS) + " (each problem runs on those "
+                             "it has; float and float64 are the reference inputs)")
+    parser.add_argument("--check-only", action="store_true",
+                        help="no timing: check every selected tool's gradient against the hand-written one, count "
+                             "lines, and report (for tests)")
     parser.add_argument("--tools", default=",".join(TOOLS),
                         help="comma-separated: " + ",".join(TOOLS) + " (jax means jax eager and jax-jit)")
     parser.add_argument("--markdown", metavar="PATH", help="write the report there (e.g. docs/benchmarks.md)")
@@ -1025,18 +1195,27 @@ def main(argv=None):
     parser.add_argument("--stage-timeout", type=float, default=300.0, help="give up any other stage after this (s)")
     parser.add_argument("--tool", help=argparse.SUPPRESS)            # child mode
     parser.add_argument("--problem", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.command_line = list(sys.argv[1:] if argv is None else argv)
     if args.budget is None:
         args.budget = 0.15 if args.quick else 1.5
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3
 
     if args.tool:                                                     # child
-        run_child(args.tool, args.problem, args.budget)
+        run_child(args.tool, args.problem, args.variant or bp.PROBLEMS[args.problem].base, args.budget,
+                  args.check_only)
         return
 
     keys = parse_list(args.problems, list(bp.PROBLEMS), "problem")
+    variants = parse_list(args.variants, list(bp.VARIANTS), "variant")
+    cks = [case_key(key, variant) for key, variant in bp.cases(keys, variants)]
+    if not cks:
+        raise SystemExit(f"none of the problems {', '.join(keys)} has the variants {', '.join(variants)}")
+    if args.check_only:
+        args.rounds = 1
     tools = parse_list(args.tools, TOOLS, "tool")
     missing = [t for t in tools if not available(t)]
     if missing:
@@ -1045,30 +1224,33 @@ def main(argv=None):
     info = machine_info()
     print(f"{info['cpu']}, Python {info['python']}, NumPy {info['numpy']}, s2sad {info['s2sad']}")
     print("checking the hand-written gradients:")
-    check_references(keys)
+    check_references(cks)
     results = {}
-    for key in keys:
+    for ck in cks:
         # s2sad and the hand-written gradient (the goals' figures) run --rounds times, alternating
         order = [t for t in ROUND_TOOLS if t in tools] * args.rounds + [t for t in tools if t not in ROUND_TOOLS]
         rounds = {}
         for tool in order:
             start = time.perf_counter()
-            r = run_in_child(tool, key, args.budget, args.jit_timeout, args.stage_timeout)
+            r = run_in_child(tool, ck, args.budget, args.jit_timeout, args.stage_timeout, args.check_only)
             rounds.setdefault(tool, []).append(r)
-            status = "ok" if r.get("ok") else "FAILED: " + (r.get("error") or "?").splitlines()[0][:150]
-            print(f"  {key:10s} {tool:9s} grad {fmt_time(_median(r, 'grad')):>10s}   "
+            status = ("ok" if r.get("ok") else "REFUSED: " if r.get("refused") else "WRONG: " if r.get("wrong")
+                      else "FAILED: ")
+            if not r.get("ok"):
+                status += (r.get("error") or "?").splitlines()[0][:150]
+            print(f"  {case_label(ck):24s} {tool:9s} grad {fmt_time(_median(r, 'grad')):>10s}   "
                   f"({time.perf_counter() - start:5.1f} s)  {status}", flush=True)
-        results[key] = {tool: merge_rounds(rounds[tool]) for tool in tools}
+        results[ck] = {tool: merge_rounds(rounds[tool]) for tool in tools}
     end_commit = _git_commit()
     if end_commit != info["commit"]:
         info["commit"] = f"{info['commit']} at the start, {end_commit} at the end: s2sad changed during the run"
-    console_summary(results, keys, tools)
+    console_summary(results, cks, tools)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"info": info, "results": results}, indent=1))
     if args.markdown:
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report(results, keys, tools, info, args))
+        path.write_text(report(results, cks, tools, info, args))
         print(f"\nwrote {path}")
 
 

@@ -214,7 +214,7 @@ def gmm_objective(alphas, means, icf, x, wishart_gamma, wishart_m, tril_index):
     sum_qs = np.sum(qs, axis=1)
     # L_k from the strictly lower entries of icf: tril_index[i, j] is 1 + the position of
     # L[i, j] in icf[:, d:], and 0 (a zero column in front) on and above the diagonal
-    Lparams = np.concatenate([np.zeros((k, 1)), icf[:, d:]], axis=1)
+    Lparams = np.concatenate([np.zeros((k, 1), dtype=icf.dtype), icf[:, d:]], axis=1)
     Ls = Lparams[:, tril_index]
     xcentered = x[:, None, :] - means[None, :, :]
     Lxcentered = Qdiags * xcentered + np.einsum("kij,nkj->nki", Ls, xcentered)
@@ -250,7 +250,7 @@ def gmm_hand(alphas, means, icf, x, wishart_gamma, wishart_m, tril_index):
     qs = icf[:, :d]
     Qdiags = np.exp(qs)
     sum_qs = np.sum(qs, axis=1)
-    Lparams = np.concatenate([np.zeros((k, 1)), icf[:, d:]], axis=1)
+    Lparams = np.concatenate([np.zeros((k, 1), dtype=icf.dtype), icf[:, d:]], axis=1)
     Ls = Lparams[:, tril_index]
     xc = x[:, None, :] - means[None, :, :]                       # (n, k, d)
     z = Qdiags * xc + np.einsum("kij,nkj->nki", Ls, xc)           # Q_k (x_n - mu_k)
@@ -320,7 +320,7 @@ def gmm_args(rng):
 # =============================================================================================
 def rnn_loss(params, xs, targets):
     Wx, Wh, b, Wy, by = params
-    h = np.zeros((xs.shape[1], Wh.shape[0]))
+    h = np.zeros((xs.shape[1], Wh.shape[0]), dtype=xs.dtype)
     predictions = []
     for x_t in xs:
         h = np.tanh(x_t @ Wx + h @ Wh + b)
@@ -333,7 +333,7 @@ def rnn_hand(params, xs, targets):
     Wx, Wh, b, Wy, by = params
     T, B, I = xs.shape
     H = Wh.shape[0]
-    hs = np.empty((T + 1, B, H))
+    hs = np.empty((T + 1, B, H), dtype=xs.dtype)
     hs[0] = 0.0
     for t in range(T):
         hs[t + 1] = np.tanh(xs[t] @ Wx + hs[t] @ Wh + b)
@@ -343,8 +343,8 @@ def rnn_hand(params, xs, targets):
     def pullback(g):
         dpred = diff * (2.0 * g / diff.size)
         dh_out = dpred @ Wy.T                                     # (T, B, H)
-        da = np.empty((T, B, H))
-        dh = np.zeros((B, H))
+        da = np.empty((T, B, H), dtype=xs.dtype)
+        dh = np.zeros((B, H), dtype=xs.dtype)
         for t in range(T - 1, -1, -1):
             dh += dh_out[t]
             a = dh * (1.0 - hs[t + 1] * hs[t + 1])
@@ -462,6 +462,129 @@ def rk4_args(rng):
 
 
 # =============================================================================================
+# Input variants: the same problems on the other kinds of input a user passes
+#
+# Scalar problems run on Python floats (their reference input), np.float64 scalars (what
+# indexing a float64 array gives), parameters packed in one float64 array, and parameters in a
+# list of Python floats; array problems on float64 arrays (their reference) and float32 arrays.
+# Each variant has its own hand-written gradient taking the same inputs; it converts them the
+# way a human would (np.float64 scalars to floats once, at the entry) and returns the gradient
+# shaped like the differentiated argument.
+# =============================================================================================
+def recurrence_packed(theta, x0):
+    h = 0.01
+    x = x0
+    for t in range(1000):
+        x = x + h * (theta[0] * math.sin(x) - theta[1] * x ** 2 + theta[2])
+    return x
+
+
+def recurrence_packed_hand(theta, x0):
+    """The parameters as Python floats, then ``recurrence_hand``; the gradient like ``theta``."""
+    a, b, c = [float(v) for v in theta]
+    value, pullback = recurrence_hand(a, b, c, float(x0))
+    return value, lambda g: like_params(theta, pullback(g))
+
+
+def recurrence_float64_hand(a, b, c, x0):
+    return recurrence_hand(float(a), float(b), float(c), float(x0))
+
+
+def taylor_sin_float64_hand(x):
+    return taylor_sin_hand(float(x))
+
+
+def rk4_packed(theta, x0, y0):
+    alpha, beta, delta, gamma = theta
+    return rk4_loss(alpha, beta, delta, gamma, x0, y0)
+
+
+def rk4_packed_hand(theta, x0, y0):
+    """The rates as Python floats, then ``rk4_hand``; the gradient like ``theta``."""
+    alpha, beta, delta, gamma = [float(v) for v in theta]
+    value, pullback = rk4_hand(alpha, beta, delta, gamma, float(x0), float(y0))
+    return value, lambda g: like_params(theta, pullback(g))
+
+
+def rk4_float64_hand(alpha, beta, delta, gamma, x0, y0):
+    return rk4_hand(float(alpha), float(beta), float(delta), float(gamma), float(x0), float(y0))
+
+
+def like_params(theta, grads):
+    """A tuple of gradients as an array like ``theta`` or as a list."""
+    return np.array(grads, dtype=theta.dtype) if isinstance(theta, np.ndarray) else list(grads)
+
+
+def _float64_scalars(make_args):
+    def make(rng):
+        args, wrt = make_args(rng)
+        return tuple(np.float64(a) if type(a) is float else a for a in args), wrt
+    return make
+
+
+def _packed(make_args, count, container):
+    """The first ``count`` (differentiated) arguments in one ``container`` (np.array or list)."""
+    def make(rng):
+        args, wrt = make_args(rng)
+        assert tuple(wrt) == tuple(range(count))
+        return (container(args[:count]),) + tuple(args[count:]), 0
+    return make
+
+
+def _float32_arrays(make_args):
+    def make(rng):
+        args, wrt = make_args(rng)
+        return tuple(to_float32(a) for a in args), wrt
+    return make
+
+
+def to_float32(x):
+    """Float arrays, also inside lists and tuples, as float32 (integer arrays and numbers unchanged)."""
+    if isinstance(x, np.ndarray) and x.dtype == np.float64:
+        return x.astype(np.float32)
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_float32(v) for v in x)
+    return x
+
+
+VARIANTS = {
+    "float": "Python floats",
+    "np.float64": "np.float64 scalars",
+    "packed": "parameters packed in one float64 array",
+    "list": "parameters in a list of Python floats",
+    "float64": "float64 arrays",
+    "float32": "float32 arrays",
+}
+
+
+@dataclass
+class Variant:
+    """One kind of input for a problem: the user function, its hand-written gradient (same inputs),
+    the arguments, and the functions whose source is the hand-written gradient (for line counts)."""
+    name: str
+    f: object
+    hand: object
+    make_args: object
+    hand_parts: tuple
+
+
+def _scalar_variants(f, hand, make_args, float64_hand, packed=None, packed_hand=None, count=0):
+    variants = [Variant("float", f, hand, make_args, (hand,)),
+                Variant("np.float64", f, float64_hand, _float64_scalars(make_args), (float64_hand, hand))]
+    if packed is not None:
+        variants += [Variant("packed", packed, packed_hand, _packed(make_args, count, np.array),
+                             (packed_hand, like_params, hand)),
+                     Variant("list", packed, packed_hand, _packed(make_args, count, list),
+                             (packed_hand, like_params, hand))]
+    return variants
+
+
+def _array_variants(f, hand, make_args, parts=()):
+    return [Variant("float64", f, hand, make_args, (hand,) + parts),
+            Variant("float32", f, hand, _float32_arrays(make_args), (hand,) + parts)]
+
+
+# =============================================================================================
 # The table of problems
 # =============================================================================================
 @dataclass
@@ -473,6 +596,11 @@ class Problem:
     make_args: object
     scalar: bool = False                 # Python-float problem (timings in microseconds)
     notes: list = field(default_factory=list)
+    variants: dict = field(default_factory=dict)       # name -> Variant; the first is the reference input
+
+    @property
+    def base(self):
+        return next(iter(self.variants))
 
 
 PROBLEMS = {p.key: p for p in [
@@ -486,6 +614,28 @@ PROBLEMS = {p.key: p for p in [
     Problem("rnn", "RNN 50 steps, hidden 64, batch 32", rnn_loss, rnn_hand, rnn_args),
     Problem("rk4", "RK4 Lotka-Volterra, 500 steps", rk4_loss, rk4_hand, rk4_args, scalar=True),
 ]}
+
+for _p, _variants in [
+    ("recurrence", _scalar_variants(recurrence, recurrence_hand, recurrence_args, recurrence_float64_hand,
+                                    recurrence_packed, recurrence_packed_hand, 3)),
+    ("taylor", _scalar_variants(taylor_sin, taylor_sin_hand, taylor_sin_args, taylor_sin_float64_hand)),
+    ("logreg", _array_variants(logreg_loss, logreg_hand, logreg_args)),
+    ("mlp", _array_variants(mlp_loss, mlp_hand, mlp_args)),
+    ("gmm", _array_variants(gmm_objective, gmm_hand, gmm_args, (_tril_rows_cols,))),
+    ("rnn", _array_variants(rnn_loss, rnn_hand, rnn_args)),
+    ("rk4", _scalar_variants(rk4_loss, rk4_hand, rk4_args, rk4_float64_hand, rk4_packed, rk4_packed_hand, 4)),
+]:
+    PROBLEMS[_p].variants = {v.name: v for v in _variants}
+
+
+def cases(keys=None, variants=None):
+    """``(problem key, variant name)`` for every selected problem and every selected variant it has."""
+    return [(key, name) for key in (keys or PROBLEMS) for name in PROBLEMS[key].variants
+            if variants is None or name in variants]
+
+
+def variant(key, name):
+    return PROBLEMS[key].variants[name]
 
 
 def hand_value_and_grad(problem):
@@ -555,8 +705,8 @@ class TorchNumpy:
     def concatenate(self, xs, axis=0):
         return self.torch.cat(xs, dim=axis)
 
-    def zeros(self, shape):
-        return self.torch.zeros(shape, dtype=self.torch.float64)
+    def zeros(self, shape, dtype=None):
+        return self.torch.zeros(shape, dtype=self.torch.float64 if dtype is None else dtype)
 
 
 # =============================================================================================
@@ -606,6 +756,76 @@ def directional_check(f, args, wrt, grads, rng, n=3, eps=1e-6):
         analytic = sum(float(np.dot(flatten(g), flatten(dirs[i]))) for g, i in zip(grads, wrt))
         worst = max(worst, abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-8))
     return worst
+
+
+# How close a gradient must be to the hand-written one: relative to the largest hand-written
+# component, and float32 inputs keep float32 results (checked where ``dtype`` is given).
+TOLERANCE = {"float32": 1e-4}
+TOLERANCE_FLOAT64 = 1e-9
+
+
+def tolerance(variant_name):
+    return TOLERANCE.get(variant_name, TOLERANCE_FLOAT64)
+
+
+def compare(g, ref, variant_name, dtype=None):
+    """``(error, problem)``: the largest |g - ref| over the largest |ref|, and why ``g`` is not the
+    hand-written gradient ``ref`` (``None`` when it is: every component within the variant's
+    tolerance of it, same structure and shapes, and with ``dtype`` every array of ``g`` of that dtype)."""
+    tol = tolerance(variant_name)
+    gs, rs = _leaves_of(g), _leaves_of(ref)
+    if len(gs) != len(rs):
+        return math.inf, f"{len(gs)} gradient components, the hand-written gradient has {len(rs)}"
+    for i, (a, b) in enumerate(zip(gs, rs)):
+        if np.shape(a) != np.shape(b):
+            return math.inf, f"component {i} has shape {np.shape(a)}, the hand-written one {np.shape(b)}"
+        if dtype is not None and isinstance(a, np.ndarray) and a.dtype != dtype:
+            return math.inf, f"component {i} is {a.dtype} for {dtype} inputs"
+    error = rel_error(g, ref)
+    if not error <= tol:                          # NaN included
+        return error, f"differs from the hand-written gradient by {error:.1e} (tolerance {tol:g})"
+    return error, None
+
+
+def _leaves_of(tree):
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _leaves_of(item)]
+    if hasattr(tree, "detach"):
+        tree = tree.detach().cpu().numpy()
+    return [tree]
+
+
+def fd_tolerance(variant_name):
+    """Central differences (float64, eps 1e-6) against a gradient: its own rounding or float32's."""
+    return 1e-3 if variant_name == "float32" else 1e-5
+
+
+def code_lines(source):
+    """Lines of code in ``source``: not blank, not only a comment, not part of a docstring."""
+    import ast
+    import io
+    import textwrap
+    import tokenize
+    source = textwrap.dedent(source)
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            docstrings.update(range(body[0].lineno, body[0].end_lineno + 1))
+    lines = set()
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENCODING, tokenize.ENDMARKER)
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type not in skip:
+            lines.update(range(tok.start[0], tok.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def hand_lines(v):
+    """Lines of code of a variant's hand-written gradient (its own functions, ``Variant.hand_parts``)."""
+    import inspect
+    return sum(code_lines(inspect.getsource(fn)) for fn in v.hand_parts)
 
 
 def _random_like(x, rng):
