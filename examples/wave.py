@@ -87,14 +87,14 @@ def plot(x, speed, guess, u0, frames_guess, frames, target, losses, out):
     axes[1].legend(fontsize=8, loc="upper left")
     limit = np.max(np.abs(frames))
     image = axes[2].imshow(frames, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit,
-                           extent=[x[0], x[-1], 0, len(frames) - 1])
+                           extent=[x[0], x[-1], 0, len(frames) - 1], interpolation="nearest")
     axes[2].set_xlabel("x")
     axes[2].set_ylabel("time step")
     axes[2].set_title("optimised evolution u(x, t)")
     fig.colorbar(image, ax=axes[2])
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=80)
+    fig.savefig(out, dpi=70)
     print(f"\nplot written to {out}")
 
 
