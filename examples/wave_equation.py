@@ -11,10 +11,10 @@ from rest, a bump splits into two half-height pulses running apart, so u0 is not
 
 The example checks the gradient once against central finite differences along random directions
 (it prints the largest relative error), optimises u0, and plots the initial fields, the final
-fields against the target and the optimised evolution to examples/gallery/wave.png when matplotlib
+fields against the target and the optimised evolution to examples/gallery/wave_equation.png when matplotlib
 is installed (`python3 -m pip install -e ".[examples]"`; scipy is needed too).
 
-Run:  python3 examples/wave.py [--fast] [--out PATH]
+Run:  python3 examples/wave_equation.py [--fast] [--out PATH]
       (--fast: a coarser grid and fewer iterations, as CI runs it; its plot goes to a temporary
       directory unless --out is given)
 """
@@ -126,7 +126,7 @@ def main(fast=False, out=None):
     print(f"loss {losses[0]:.3e} -> {result.fun:.3e} in {result.nit} L-BFGS iterations")
     assert result.fun < 0.1 * losses[0]
     plot(x, speed, guess, result.x, simulate(guess, courant2, steps), simulate(result.x, courant2, steps), target,
-         losses, out or default_out("wave", fast))
+         losses, out or default_out("wave_equation", fast))
 
 
 def default_out(name, fast):
@@ -139,6 +139,6 @@ def default_out(name, fast):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a coarser grid and fewer iterations (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/wave.png)")
+    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/wave_equation.png)")
     args = parser.parse_args()
     main(args.fast, args.out)
