@@ -134,9 +134,9 @@ def main(fast=False, out=None):
     assert error < 1e-6, error
 
     v = np.array([1.0, -1.0, 0.5, 2.0])
-    h = 1e-6
+    h, gradient_at = 1e-6, s2sad.grad(spot_size)
     product = s2sad.hvp(spot_size)(start, v, heights)
-    differences = (s2sad.grad(spot_size)(start + h * v, heights) - s2sad.grad(spot_size)(start - h * v, heights)) / (2 * h)
+    differences = (gradient_at(start + h * v, heights) - gradient_at(start - h * v, heights)) / (2 * h)
     error = np.max(np.abs(product - differences)) / np.max(np.abs(differences))
     print(f"Hessian-vector product vs differences of gradients: max relative error {error:.1e}")
     assert error < 1e-6, error

@@ -2,8 +2,9 @@
 
 scipy.optimize.minimize(method="Newton-CG") needs the gradient (jac) and Hessian-vector
 products (hessp, called as hessp(x, p)). s2sad.grad(f) gives the first; s2sad.hvp(f),
-called as hvp(f)(x, v) (the vector right after the argument it multiplies, as scipy passes it), gives the second by forward mode over the generated gradient code,
-without ever forming the n x n Hessian. The example checks both against central finite differences
+called as hvp(f)(x, v) (the vector right after the argument it multiplies, as scipy passes it),
+gives the second by forward mode over the generated gradient code, without ever forming the
+n x n Hessian. The example checks both against central finite differences
 (of f and of the gradient; it prints the largest relative errors) and against scipy's hand-written
 rosen_der and rosen_hess_prod, then minimises with each pair and prints the iterations. It plots
 the path of Newton-CG on the 2-d Rosenbrock function's contours, and the function value per
@@ -85,7 +86,8 @@ def plot(path2, path_n, out):
     x1, x2 = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
     values = 100.0 * (x2 - x1 ** 2) ** 2 + (1.0 - x1) ** 2
     left.contour(x1, x2, np.log10(values + 1e-3), levels=20, cmap="viridis", linewidths=0.8)
-    left.plot(path2[:, 0], path2[:, 1], "o-", color="tab:red", ms=4, lw=1.5, label=f"Newton-CG ({len(path2) - 1} steps)")
+    left.plot(path2[:, 0], path2[:, 1], "o-", color="tab:red", ms=4, lw=1.5,
+              label=f"Newton-CG ({len(path2) - 1} steps)")
     left.plot(1.0, 1.0, "k*", ms=12, label="minimum (1, 1)")
     left.set_xlabel("x1")
     left.set_ylabel("x2")
