@@ -67,3 +67,10 @@ def test_gallery_script_runs_fast_and_writes_its_picture(tmp_path):
         assert "pip install" in done.stdout
     else:
         assert out.stat().st_size > 1000
+
+
+def test_fluid_loss_through_projection_and_semi_lagrangian_advection():
+    fluid = load("fluid")
+    smoke, target = fluid.setup(6)
+    velocity = 0.3 * np.random.default_rng(0).standard_normal(2 * 36)
+    check_grads(fluid.loss, (velocity, smoke, target, 2))         # to first order: its hvp takes seconds to generate
