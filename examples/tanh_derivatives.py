@@ -6,14 +6,17 @@ grad(f) is a generated Python function, so grad(grad(f)) differentiates that cod
 on. The example times each order (building the k-th derivative transforms the code of the
 (k-1)-th, which grows with k), checks both routes against the closed forms
 d^k tanh/dx^k = P_k(tanh x), with P_0(t) = t and P_{k+1}(t) = P_k'(t) (1 - t^2), and plots
-the derivatives on [-3, 3] to tanh_derivatives.png when matplotlib is installed
+the derivatives on [-3, 3] to examples/gallery/tanh_derivatives.png when matplotlib is installed
 (`python3 -m pip install -e ".[examples]"`).
 
 Run:  python3 examples/tanh_derivatives.py [--fast] [--out PATH]
-      (--fast: orders 1-4 on a coarse grid, as CI runs it)
+      (--fast: orders 1-4 on a coarse grid, as CI runs it; its plot goes to a temporary directory
+      unless --out is given)
 """
 import argparse
 import math
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -75,11 +78,12 @@ def plot(ds, xs, out):
         ax.set_visible(False)
     fig.suptitle("derivatives of tanh (grey) by nested s2sad.elementwise_grad")
     fig.tight_layout()
-    fig.savefig(out, dpi=120, bbox_inches="tight")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=80, bbox_inches="tight")
     print(f"\nplot written to {out}")
 
 
-def main(fast=False, out="tanh_derivatives.png"):
+def main(fast=False, out=None):
     order, points = (4, 31) if fast else (6, 601)
     ds = derivatives(order)
     forms = closed_forms(order)
@@ -98,12 +102,19 @@ def main(fast=False, out="tanh_derivatives.png"):
         np.testing.assert_allclose(d(xs), p(np.tanh(xs)), rtol=1e-10, atol=1e-10, err_msg=f"elementwise order {k}")
         np.testing.assert_allclose(d(np.array(samples)), [g(x) for x in samples], rtol=1e-10, atol=1e-10)
     print(f"nested elementwise_grad over np.tanh agrees on all {points} points, and with nested grad")
-    plot([(d, None) for d in eds], xs, out)
+    plot([(d, None) for d in eds], xs, out or default_out("tanh_derivatives", fast))
+
+
+def default_out(name, fast):
+    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    if fast:
+        return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="orders 1-4 on a coarse grid (CI)")
-    parser.add_argument("--out", default="tanh_derivatives.png", help="where to write the plot")
+    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/tanh_derivatives.png)")
     args = parser.parse_args()
     main(args.fast, args.out)
