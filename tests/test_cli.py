@@ -493,3 +493,229 @@ def test_show_colours_only_on_a_terminal():
     coloured = cli._highlighted(text, Stream(tty=True))
     assert "\x1b[" in coloured and "f_value_and_grad" in coloured
     assert cli._highlighted(text, Stream(tty=False)) == text
+
+
+# --- issue 15: forward mode beside reverse mode, packages, permissions, stable output, tracebacks ---------------
+
+def test_forward_mode_writes_its_own_module_beside_the_gradient_module(project, capsys):
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 0
+    gradients = (project / "model_grad.py").read_bytes()
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "forward"]) == 0
+    assert capsys.readouterr().out == "wrote model_jvp.py: jvp_poly\n"
+    assert (project / "model_grad.py").read_bytes() == gradients          # not clobbered
+    forward = (project / "model_jvp.py").read_text()
+    assert "def jvp_poly(" in forward and "def grad_poly(" not in forward
+    assert cli.main(["compile", "model.py", "--function", "poly", "--check"]) == 0
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "forward", "--check"]) == 0
+    namespace = {}
+    exec(compile(forward, "model_jvp.py", "exec"), namespace)
+    value, tangent = namespace["jvp_poly"](0.8, x_dot=1.0)
+    assert tangent == pytest.approx(s2sad.grad(load_model(project / "model.py").poly)(0.8), rel=1e-12)
+
+
+def test_both_modes_write_both_modules_or_one_module_with_every_function(project, capsys):
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "both"]) == 0
+    assert capsys.readouterr().out == ("wrote model_grad.py: grad_poly, value_and_grad_poly\n"
+                                       "wrote model_jvp.py: jvp_poly\n")
+    grad_text, jvp_text = (project / "model_grad.py").read_text(), (project / "model_jvp.py").read_text()
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 0          # the same files as one mode writes
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "forward"]) == 0
+    assert (project / "model_grad.py").read_text() == grad_text and (project / "model_jvp.py").read_text() == jvp_text
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "both", "--check"]) == 0
+    (project / "model_jvp.py").unlink()
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "both", "--check"]) == 1
+    assert capsys.readouterr().err == ("model_jvp.py is missing: "
+                                       "run `s2sad compile model.py --function poly --mode both`\n")
+    assert cli.main(["compile", "model.py", "--function", "poly", "--mode", "both", "-o", "all.py"]) == 0
+    assert capsys.readouterr().out == "wrote all.py: grad_poly, value_and_grad_poly, jvp_poly\n"
+    defined = {node.name for node in ast.parse((project / "all.py").read_text()).body
+               if isinstance(node, ast.FunctionDef)}
+    assert {"grad_poly", "value_and_grad_poly", "jvp_poly"} <= defined
+
+
+def test_help_and_readme_say_where_each_mode_is_written():
+    text = cli._parser()._subparsers._group_actions[0].choices["compile"].format_help()
+    assert "_jvp.py" in " ".join(text.split())
+    section = (ROOT / "README.md").read_text().split("## Deploying gradients\n")[1].split("\n## ")[0]
+    assert "not available yet" not in section and "loss_jvp.py" in section
+
+
+PACKAGE = {
+    "pkg/__init__.py": "",
+    "pkg/helpers.py": """\
+        import numpy as np
+
+        SCALE = 3.0
+
+
+        def square(x):
+            return x * x
+
+
+        def cube(x):
+            return SCALE * x ** 3
+        """,
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/mod.py": """\
+        import numpy as np
+        import s2sad
+
+        from ..helpers import square
+        from .. import helpers
+        from pkg.helpers import SCALE
+
+
+        @s2sad.differentiable
+        def relative(x):
+            return np.sin(square(x)) + SCALE * x
+
+
+        @s2sad.differentiable
+        def through_module(x):
+            return helpers.cube(x) + helpers.SCALE
+        """,
+}
+
+
+def console_script(folder):
+    """A copy of what pip writes as the ``s2sad`` script: run by path, so sys.path[0] is its folder."""
+    script = folder / "bin" / "s2sad"
+    script.parent.mkdir()
+    script.write_text("import re\nimport sys\nfrom s2sad.__main__ import main\n"
+                      "if __name__ == '__main__':\n"
+                      "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+                      "    sys.exit(main())\n")
+    return script
+
+
+@pytest.mark.parametrize("entry", ["python -m s2sad", "s2sad script"])
+@pytest.mark.parametrize("cwd", [".", "pkg"])
+def test_relative_imports_in_a_package(entry, cwd, tmp_path):
+    for name, text in PACKAGE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    work = tmp_path / cwd
+    target = os.path.relpath(tmp_path / "pkg/sub/mod.py", work)
+    if entry == "python -m s2sad":
+        done = run_s2sad("compile", target, cwd=work)
+    else:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        done = subprocess.run([sys.executable, str(console_script(tmp_path)), "compile", target], cwd=work, env=env,
+                              capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "pkg/sub/mod_grad.py"
+    done = run_without_s2sad("""
+        import mod_grad
+        print(repr(mod_grad.grad_relative(0.7)), repr(mod_grad.grad_through_module(0.7)))
+    """, written.parent)
+    assert done.returncode == 0, done.stderr
+    got = [float(v) for v in done.stdout.split()]
+    assert got == pytest.approx([np.cos(0.49) * 1.4 + 3.0, 9.0 * 0.49], rel=1e-12)
+
+
+def test_both_entry_points_resolve_imports_the_same_way(tmp_path):
+    """A module importing a file of the current directory (not of its own folder) fails through either
+    entry, as ``python sub/user.py`` would; one importing its neighbour works through either."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "here.py").write_text("K = 2.0\n")
+    (tmp_path / "sub" / "near.py").write_text("K = 2.0\n")
+    (tmp_path / "sub" / "user.py").write_text("import s2sad\nfrom here import K\n\n\n@s2sad.differentiable\n"
+                                              "def f(x):\n    return K * x\n")
+    (tmp_path / "sub" / "fine.py").write_text("import s2sad\nfrom near import K\n\n\n@s2sad.differentiable\n"
+                                              "def f(x):\n    return K * x\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    script = console_script(tmp_path)
+    for module, status in [("sub/user.py", 2), ("sub/fine.py", 0)]:
+        by_m = run_s2sad("compile", module, "--check", cwd=tmp_path)
+        by_script = subprocess.run([sys.executable, str(script), "compile", module, "--check"], cwd=tmp_path, env=env,
+                                   capture_output=True, text=True)
+        assert by_m.returncode == by_script.returncode == (status or 1), (by_m.stderr, by_script.stderr)
+        assert by_m.stderr == by_script.stderr
+    assert by_m.stderr.startswith("sub/fine_grad.py is missing")
+    assert "ModuleNotFoundError: No module named 'here'" in \
+        run_s2sad("compile", "sub/user.py", cwd=tmp_path).stderr
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_permissions_open_would_give(umask, project):
+    old = os.umask(umask)
+    try:
+        assert cli.main(["compile", "model.py", "--function", "poly"]) == 0
+    finally:
+        os.umask(old)
+    assert (project / "model_grad.py").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_rewriting_keeps_the_permissions_of_the_file(project):
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 0
+    os.chmod(project / "model_grad.py", 0o640)
+    source = project / "model.py"
+    source.write_text(source.read_text().replace("power(x, 3)", "power(x, 4)"))
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 0
+    assert "power(x, 4)" in (project / "model_grad.py").read_text()
+    assert (project / "model_grad.py").stat().st_mode & 0o777 == 0o640
+
+
+def changed_lines(before, after):
+    import difflib
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("old, new, most", [
+    ("y = x * (i + 1)", "y = x * (i + x)", 10),                 # one token, an operand
+    ("y = x * (i + 1)", "y = x * (i + 1) ** 2", 12),            # one more operation early in a function
+    ("z = X @ w + b", "z = X @ w - b", 6),
+    ("total = 0.0\n", "total = 0.0\n    n = n\n", 2),          # a new line early on: nothing else moves
+])
+def test_a_small_edit_changes_few_lines_of_the_output(old, new, most, mode, project):
+    assert cli.main(["compile", "model.py", "--mode", mode, "-o", "before.py"]) == 0
+    source = project / "model.py"
+    assert old in source.read_text()
+    source.write_text(source.read_text().replace(old, new, 1))
+    assert cli.main(["compile", "model.py", "--mode", mode, "-o", "after.py"]) == 0
+    changed = changed_lines((project / "before.py").read_text(), (project / "after.py").read_text())
+    assert 0 < len(changed) <= 2 * most, "\n".join(changed)
+
+
+def test_a_comment_only_edit_keeps_check_green(project, capsys):
+    assert cli.main(["compile", "model.py"]) == 0
+    before = (project / "model_grad.py").read_bytes()
+    source = project / "model.py"
+    text = source.read_text()
+    text = text.replace("DECAY = 0.5", "# how fast it decays\nDECAY = 0.5  # per step")
+    text = text.replace("    total = 0.0\n", "    # a running sum\n\n    total = 0.0  # starts at zero\n")
+    source.write_text(text)
+    assert cli.main(["compile", "model.py", "--check"]) == 0
+    assert cli.main(["compile", "model.py"]) == 0
+    assert capsys.readouterr().out.startswith("model_grad.py is up to date")
+    assert (project / "model_grad.py").read_bytes() == before
+
+
+def test_check_says_when_only_the_source_hash_differs(project, capsys):
+    assert cli.main(["compile", "model.py"]) == 0
+    source = project / "model.py"
+    source.write_text(source.read_text().replace('"""Recursion and mutual recursion."""', '"""Recursion."""'))
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py", "--check"]) == 1
+    assert capsys.readouterr().err == ("model_grad.py is stale, but only the source hash in its header differs "
+                                       "(the code is the same): run `s2sad compile model.py`\n")
+    source.write_text(source.read_text().replace("DECAY = 0.5", "DECAY = 0.25"))
+    assert cli.main(["compile", "model.py", "--check"]) == 1
+    assert capsys.readouterr().err.startswith("model_grad.py is stale (")
+
+
+def test_command_line_errors_show_no_traceback_unless_asked(tmp_path):
+    (tmp_path / "helper.py").write_text("def setup():\n    return 1 / 0\n")
+    (tmp_path / "user.py").write_text("import s2sad\nfrom helper import setup\n\nRATE = setup()\n")
+    done = run_s2sad("compile", "user.py", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "user.py:4: importing it raised ZeroDivisionError: division by zero\n"
+    done = subprocess.run([sys.executable, "-m", "s2sad", "compile", "user.py"], cwd=tmp_path, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT), S2SAD_TRACEBACK="full"))
+    assert done.returncode == 2
+    assert "Traceback (most recent call last)" in done.stderr and "s2sad" + os.sep + "aot" in done.stderr
+    assert done.stderr.endswith("user.py:4: importing it raised ZeroDivisionError: division by zero\n")
