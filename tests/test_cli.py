@@ -436,7 +436,7 @@ def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypa
 
         @s2sad.differentiable
         def via_module(x, n):
-            return x * sibling.count(n)
+            return x * getattr(sibling, "SCALE") ** n
 
 
         @s2sad.differentiable
@@ -451,12 +451,12 @@ def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypa
 
         @s2sad.differentiable
         def fine(x, n):
-            return scaled(x) * count(n)
+            return scaled(x) * count(n) + sibling.scaled(x) * sibling.count(n) * sibling.SCALE
         """))
     monkeypatch.chdir(tmp_path)
     expected = {
-        "via_module": "user.py:11: `sibling` is the module sibling, which a standalone module cannot import "
-                      "(hint: import the functions you use from it by name)\n",
+        "via_module": "user.py:11: `sibling` is the module sibling, read here other than as `sibling.NAME`, and a "
+                      "standalone module cannot import it (hint: import the functions you use from it by name)\n",
         "via_alias": "user.py:16: `steps` is the function count under another name (hint: call it as `count`)\n",
         "via_two_scales": "sibling.py:9: `SCALE` here is not the `SCALE` via_two_scales reads at user.py:21, "
                           "and a standalone module holds one (hint: rename one of them)\n",
@@ -470,7 +470,8 @@ def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypa
     assert cli.main(["compile", "user.py", "--function", "fine"]) == 0
     namespace = {}
     exec((tmp_path / "user_grad.py").read_text(), namespace)
-    assert namespace["grad_fine"](1.0, 2) == 9.0 and "def count(n):" in (tmp_path / "user_grad.py").read_text()
+    assert namespace["grad_fine"](1.0, 2) == 9.0 + 27.0 and "def count(n):" in (tmp_path / "user_grad.py").read_text()
+    assert "\nsibling = SimpleNamespace(SCALE=3.0, count=count)\n" in (tmp_path / "user_grad.py").read_text()
 
 
 def test_refuses_a_file_that_is_not_python(tmp_path, monkeypatch, capsys):

@@ -65,6 +65,13 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """A module of the user's, read as ``name.attr``: the standalone module holds a namespace of those attributes."""
+    name: str
+    module: object
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     fn: object
@@ -93,6 +100,7 @@ class Program:
     globals: dict = field(default_factory=dict)   # name -> Import | FromImport | Constant | Function
     readers: dict = field(default_factory=dict)   # name -> the first user function found reading it
     helpers: set = field(default_factory=set)     # runtime helpers read as _s2.NAME
+    members: dict = field(default_factory=dict)   # Namespace name -> {attribute: source text of its value}
 
 
 def gather(entries):
@@ -123,9 +131,9 @@ def gather(entries):
                 unit.helpers = name
                 program.helpers |= text_names.attributes(gen.text, name)
             elif name in gen.bindings:
-                _add(program, _classify(name, gen.bindings[name], fn), fn)
+                _add(program, _classify(name, gen.bindings[name], fn), fn, gen.text)
             else:
-                _read(program, name, fn)
+                _read(program, name, fn, gen.text)
     return program
 
 
@@ -133,22 +141,24 @@ def _key(fn, wrt, kind, kinds=()):
     return (fn if isinstance(fn, calls.Nested) else unwrap(fn), tuple(wrt), kind, tuple(kinds))
 
 
-def _read(program, name, fn):
+def _read(program, name, fn, text):
     """Put what ``fn`` sees as ``name`` (a closure cell or a global) into the program; a builtin needs
-    nothing, and an unknown name fails in the standalone module as it fails in the original."""
+    nothing, and an unknown name fails in the standalone module as it fails in the original. ``text`` is
+    the code that reads it."""
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     if name in cells:
         try:
             value = cells[name].cell_contents
         except ValueError:
             raise _error(fn, name, f"`{name}` is not assigned yet when the gradient would read it") from None
-        _add(program, _classify(name, value, fn, enclosing=True), fn)
+        _add(program, _classify(name, value, fn, enclosing=True), fn, text)
     elif name in fn.__globals__:
-        _add(program, _classify(name, fn.__globals__[name], fn), fn)
+        _add(program, _classify(name, fn.__globals__[name], fn), fn, text)
 
 
-def _add(program, entry, fn):
-    """Put ``entry`` (read by ``fn``) into the program, and what it reads in turn if it is a user function."""
+def _add(program, entry, fn, text):
+    """Put ``entry`` (read by ``fn``, in ``text``) into the program, and what it reads in turn if it is a
+    user function, or the attributes ``text`` reads from it if it is a user module."""
     known = program.globals.setdefault(entry.name, entry)
     reader = program.readers.setdefault(entry.name, fn)
     if known != entry:
@@ -157,15 +167,45 @@ def _add(program, entry, fn):
                                      f"{os.path.basename(filename)}:{line}, and a standalone module holds one",
                      hint="rename one of them")
     if known is entry and isinstance(entry, Function):
-        for name in sorted(text_names.global_names(entry.source())):
-            _read(program, name, entry.fn)
+        source = entry.source()
+        for name in sorted(text_names.global_names(source)):
+            _read(program, name, entry.fn, source)
+    if isinstance(entry, Namespace):
+        _members(program, entry, fn, text)
+
+
+def _members(program, entry, fn, text):
+    """The attributes ``text`` reads from the user module ``entry``, each as a constant's literal or the
+    name of what the program holds for it (a copied function, an import)."""
+    if text_names.bare_reads(text, entry.name):
+        raise _error(fn, entry.name, f"`{entry.name}` is the module {entry.module.__name__}, read here other than "
+                                     f"as `{entry.name}.NAME`, and a standalone module cannot import it",
+                     hint="import the functions you use from it by name")
+    _add(program, FromImport("types", "SimpleNamespace", "SimpleNamespace"), fn, None)
+    members = program.members.setdefault(entry.name, {})
+    for attr in sorted(text_names.attributes(text, entry.name)):
+        if attr in members or not hasattr(entry.module, attr):     # (a missing one fails as in the original)
+            continue
+        member = _classify(attr, getattr(entry.module, attr), fn)
+        if isinstance(member, Namespace):
+            raise _error(fn, entry.name, f"`{entry.name}.{attr}` is the module {member.module.__name__}, "
+                                         f"which a standalone module cannot import",
+                         hint="import the functions you use from it by name")
+        if isinstance(member, Constant):
+            members[attr] = member.literal
+        else:
+            _add(program, member, fn, None)
+            members[attr] = member.name
 
 
 def _classify(name, value, fn, enclosing=False):
     """What the standalone module holds for ``value``, which ``fn`` reads as ``name`` (a global, or
     a variable of the ``enclosing`` function)."""
     if isinstance(value, types.ModuleType):
-        if _origin(value) != "library":
+        origin = _origin(value)
+        if origin == "user":
+            return Namespace(name, value)
+        if origin != "library":
             raise _error(fn, name, f"`{name}` is the module {value.__name__}, which a standalone module cannot "
                                    f"import", hint="import the functions you use from it by name")
         return Import(value.__name__, name)

@@ -52,6 +52,13 @@ def attributes(text, name):
             and isinstance(node.value, ast.Name) and node.value.id == name}
 
 
+def bare_reads(text, name):
+    """Whether ``text`` reads ``name`` other than as ``name.attr`` (passes it on, calls it, assigns it)."""
+    tree = ast.parse(text)
+    owners = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    return any(isinstance(node, ast.Name) and node.id == name and id(node) not in owners for node in ast.walk(tree))
+
+
 def rename(text, mapping):
     """``text`` with the names in ``mapping`` renamed where they are read or defined; comments
     and layout stay as they are."""

@@ -4,6 +4,7 @@
     imports the code reads (the user's, and the modules derivative rules name)
     constants copied from the user's modules
     user functions the derivative code calls undifferentiated
+    the user's modules the code reads attributes of (``helpers.cube``), as namespaces of those attributes
     the exported functions (per mode, see MODES): grad_<name>, value_and_grad_<name>
     the generated derivative code (value_and_grad of each exported function, the vjps it links)
     the runtime helpers, built as the namespace ``_s2``
@@ -118,7 +119,10 @@ def module_text(exports, modes, source_name, digest):
     constants = sorted((g for g in program.globals.values() if isinstance(g, Constant)), key=lambda c: c.name)
     imports = [s for g in program.globals.values() if hasattr(g, "statement") and (s := g.statement())]
     sections = [helpers.import_block(imports), "\n".join(f"{c.name} = {c.literal}" for c in constants)]
-    sections += [f.source() for f in functions] + public_code + units
+    sections += [f.source() for f in functions]
+    sections.append("\n".join(f"{name} = SimpleNamespace({', '.join(f'{a}={v}' for a, v in sorted(members.items()))})"
+                              for name, members in sorted(program.members.items())))
+    sections += public_code + units
     used = program.helpers.union(*(MODES[m].helpers for m in modes))
     sections += [helpers.factory_source(used, factory, __version__),
                  f"{helpers_name} = {factory}()"]
