@@ -687,6 +687,7 @@ def test_a_small_edit_changes_few_lines_of_the_output(old, new, most, mode, proj
 
 def test_a_comment_only_edit_keeps_check_green(project, capsys):
     assert cli.main(["compile", "model.py"]) == 0
+    capsys.readouterr()
     before = (project / "model_grad.py").read_bytes()
     source = project / "model.py"
     text = source.read_text()

@@ -60,12 +60,14 @@ def bare_reads(text, name):
 
 
 def rename(text, mapping):
-    """``text`` with the names in ``mapping`` renamed where they are read or defined; comments
+    """``text`` with the names in ``mapping`` renamed where they are read, defined or are parameters; comments
     and layout stay as they are."""
     spots = []                                     # (line, byte column, old, new)
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Name) and node.id in mapping:
             spots.append((node.lineno, node.col_offset, node.id, mapping[node.id]))
+        elif isinstance(node, ast.arg) and node.arg in mapping:
+            spots.append((node.lineno, node.col_offset, node.arg, mapping[node.arg]))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in mapping:
             line = text.splitlines()[node.lineno - 1].encode()
             keyword = _DEF.match(line[node.col_offset:].decode())

@@ -6,7 +6,8 @@
     user functions the derivative code calls undifferentiated
     the user's modules the code reads attributes of (``helpers.cube``), as namespaces of those attributes
     the exported functions (per mode, see MODES): grad_<name>, value_and_grad_<name>
-    the generated derivative code (value_and_grad of each exported function, the vjps it links)
+    the generated derivative code (value_and_grad of each exported function, the vjps it links),
+        its temporaries named so that an edit elsewhere leaves it alone (stable.py)
     the runtime helpers, built as the namespace ``_s2``
 
 Every section is sorted or in the order the code was reached from the exported functions,
@@ -19,6 +20,7 @@ from typing import Callable
 
 from ..version import __version__
 from . import helpers, names as text_names
+from .stable import stable
 from .gather import Constant, Function, StandaloneError, gather
 
 
@@ -100,14 +102,15 @@ def module_text(exports, modes, source_name, digest):
     """The standalone module exporting ``exports`` in ``modes`` (names of MODES)."""
     program = gather([(e.fn, e.wrt, MODES[m].kind) for e in exports for m in modes])
     public = [prefix + e.name for e in exports for m in modes for prefix in MODES[m].prefixes]
-    unit_names, helpers_name, factory = _choose_names(program, public)
+    texts = {key: stable(unit.generated.text) for key, unit in program.units.items()}
+    unit_names, helpers_name, factory = _choose_names(program, texts, public)
     units = []
     for key, unit in program.units.items():
         renames = {name: unit_names[target] for name, target in unit.links.items()}
         renames[unit.generated.name] = unit_names[key]
         if unit.helpers:
             renames[unit.helpers] = helpers_name
-        units.append(text_names.rename(unit.generated.text, {a: b for a, b in renames.items() if a != b}))
+        units.append(text_names.rename(texts[key], {a: b for a, b in renames.items() if a != b}))
     public_code = []
     for export in exports:
         for m in modes:
@@ -144,7 +147,7 @@ def _header(source_name, digest, public):
             f'and the s2sad runtime helpers that code calls.\n"""')
 
 
-def _choose_names(program, public):
+def _choose_names(program, texts, public):
     """Module-level names for the generated functions, the helpers and their factory: the
     generated names where free, else numbered; never a name some function binds locally."""
     clash = sorted(set(public) & set(program.globals))
@@ -152,8 +155,8 @@ def _choose_names(program, public):
         raise StandaloneError(f"the code reads a global named `{clash[0]}`, the name of an exported function",
                               hint="rename that global")
     taken = set(program.globals) | set(public)
-    for unit in program.units.values():
-        taken |= text_names.local_names(unit.generated.text)
+    for text in texts.values():
+        taken |= text_names.local_names(text)
     for g in program.globals.values():
         if isinstance(g, Function):
             taken |= text_names.local_names(g.source())
