@@ -374,15 +374,18 @@ def test_readme_example_is_what_s2sad_compile_writes(tmp_path, monkeypatch, caps
     (tmp_path / "loss.py").write_text(source)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert cli.main(["compile", "loss.py"]) == 0
+    assert cli.main(["compile", "loss.py", "--mode", "both"]) == 0
     written = (tmp_path / "loss_grad.py").read_text()
     assert all(excerpt in written for excerpt in excerpts)
     rng = np.random.default_rng(3)
     args = {"w": rng.normal(size=3), "b": 0.5, "X": rng.normal(size=(5, 3)), "y": np.ones(5)}
-    exec(usage, namespace := dict(args))
-    del sys.modules["loss_grad"]
-    expected = s2sad.grad(load_model(tmp_path / "loss.py").loss)(*args.values())
-    assert_same((namespace["g_w"], namespace["g_b"]), expected)
+    v = rng.normal(size=3)
+    exec(usage, namespace := dict(args, v=v))
+    del sys.modules["loss_grad"], sys.modules["loss_jvp"]
+    loss = load_model(tmp_path / "loss.py").loss
+    assert_same((namespace["g_w"], namespace["g_b"]), s2sad.grad(loss)(*args.values()))
+    assert_same((namespace["value"], namespace["slope"]), s2sad.jvp(loss, tuple(args.values()), (v, 0.0, None, None)))
+    np.testing.assert_allclose(namespace["slope"], np.vdot(namespace["g_w"], v), rtol=1e-12)
     (tmp_path / "loss.py").write_text(source.replace("L2 = 0.01", "L2 = np.full(3, 0.01)"))
     assert cli.main(["compile", "loss.py"]) == 2
     assert capsys.readouterr().err == error
