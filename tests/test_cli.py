@@ -5,7 +5,9 @@ s2sad) run once per module, in fixtures; the error paths call ``cli.main`` in-pr
 """
 import ast
 import hashlib
+import importlib
 import importlib.util
+import inspect
 import os
 import pickle
 import re
@@ -727,3 +729,61 @@ def test_command_line_errors_show_no_traceback_unless_asked(tmp_path):
     assert done.returncode == 2
     assert "Traceback (most recent call last)" in done.stderr and "s2sad" + os.sep + "aot" in done.stderr
     assert done.stderr.endswith("user.py:4: importing it raised ZeroDivisionError: division by zero\n")
+
+
+def alpha_equivalent(a, b):
+    """Whether the sources ``a`` and ``b`` are the same code up to a one-to-one renaming of the names it
+    binds (the names it reads from its module stay)."""
+    forward, backward = {}, {}
+
+    def same_name(x, y):
+        return forward.setdefault(x, y) == y and backward.setdefault(y, x) == x
+
+    def same(x, y):
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, list):
+            return len(x) == len(y) and all(same(p, q) for p, q in zip(x, y))
+        if not isinstance(x, ast.AST):
+            return x == y
+        for field in x._fields:
+            p, q = getattr(x, field), getattr(y, field)
+            if (isinstance(x, ast.Name) and field == "id") or (isinstance(x, ast.arg) and field == "arg") or \
+                    (isinstance(x, ast.FunctionDef) and field == "name"):
+                if not same_name(p, q):
+                    return False
+            elif not same(p, q):
+                return False
+        return True
+    from s2sad.aot.names import global_names
+    return same(ast.parse(a), ast.parse(b)) and all(forward.get(g, g) == g for g in global_names(a))
+
+
+def test_alpha_equivalent():
+    assert alpha_equivalent("def f(a):\n    x = a + 1\n    return x", "def f(b):\n    y = b + 1\n    return y")
+    assert not alpha_equivalent("def f(a):\n    x = a + 1\n    return x", "def f(a):\n    x = a + 1\n    return a")
+    assert not alpha_equivalent("def f(a):\n    return a + np.pi", "def f(a):\n    return a + sp.pi")
+
+
+def test_stable_names_are_a_renaming_of_the_generated_code():
+    """Over the functions of the test programs, in both modes: the written code is the generated code
+    with names changed one-to-one (so it computes the same), and its comments cite no line numbers."""
+    from s2sad import pipeline
+    from s2sad.aot.stable import stable
+    modules = [importlib.import_module(f"tests.{name}") for name in ("regression_programs", "optimized_functions",
+                                                          "golden_functions")]
+    renamed = 0
+    for module in modules:
+        for name, fn in sorted(vars(module).items()):
+            if not inspect.isfunction(fn) or fn.__module__ != module.__name__ or not fn.__code__.co_argcount:
+                continue
+            for kind in ("value_and_grad", "jvp"):
+                try:
+                    text = pipeline.generate(fn, (0,), kind).text
+                except Exception:
+                    continue
+                written = stable(text)
+                assert alpha_equivalent(text, written), (name, kind, written)
+                assert not re.search(r"# (grad of )?line \d+", written)
+                renamed += written != text
+    assert renamed > 100

@@ -58,6 +58,8 @@ def stable(text):
     if not temps:
         return text
     old = temps | set(derived)
+    if any(isinstance(node, (ast.Global, ast.Nonlocal)) and old & set(node.names) for node in ast.walk(tree)):
+        return text                                # (the driver writes none; renaming them is not needed)
     used = _identifiers(tree) - old
     bases, counts = {}, {}
     for temp, stem in _anchors(tree.body[0].body, temps):
