@@ -108,7 +108,7 @@ def compile_command(args):
     for output, output_modes in outputs:
         name = Path(os.path.relpath(source.resolve(), output.resolve().parent)).as_posix()
         text = aot.module_text(exports, output_modes, name, digest)
-        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        current = _read(output)
         if args.check:
             if current != text:
                 print(f"{output} is {_staleness(current, text)}: run `s2sad {args.rerun}`", file=sys.stderr)
@@ -203,6 +203,16 @@ def _write(output, text):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _read(output):
+    """The text of the file ``output``, or None if there is none."""
+    if not output.is_file():
+        return None
+    try:
+        return output.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {output}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _umask():

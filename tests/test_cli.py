@@ -787,3 +787,24 @@ def test_stable_names_are_a_renaming_of_the_generated_code():
                 assert not re.search(r"# (grad of )?line \d+", written)
                 renamed += written != text
     assert renamed > 100
+
+
+def test_a_module_its_package_imports_runs_once_and_leaves_sys_modules_alone(tmp_path, monkeypatch, capsys):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from .mod import f\n")
+    (tmp_path / "pkg" / "mod.py").write_text("import s2sad\nprint('executing mod')\n\n\n@s2sad.differentiable\n"
+                                             "def f(x):\n    return x * x\n")
+    monkeypatch.chdir(tmp_path)
+    before = set(sys.modules)
+    assert cli.main(["compile", "pkg/mod.py"]) == 0
+    assert capsys.readouterr().out == "executing mod\nwrote pkg/mod_grad.py: grad_f, value_and_grad_f\n"
+    assert not {m for m in set(sys.modules) - before if m.split(".")[0] == "pkg"}
+    namespace = {}
+    exec((tmp_path / "pkg" / "mod_grad.py").read_text(), namespace)
+    assert namespace["grad_f"](3.0) == 6.0
+
+
+def test_an_unreadable_output_is_a_command_error(project, capsys):
+    (project / "model_grad.py").write_bytes(b"\xff\xfe not utf-8")
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 2
+    assert capsys.readouterr().err.startswith("s2sad compile: cannot read model_grad.py: ")

@@ -29,11 +29,13 @@ def load(path):
     try:
         if "." in name:
             importlib.import_module(name.rpartition(".")[0])          # the packages, for relative imports
-        spec = importlib.util.spec_from_file_location(
-            name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module                       # dataclasses and pickling look the module up
-        spec.loader.exec_module(module)
+        module = sys.modules.get(name)                   # (imported already by its package's __init__.py)
+        if module is None or os.path.realpath(getattr(module, "__file__", None) or "") != str(path):
+            spec = importlib.util.spec_from_file_location(
+                name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module                   # dataclasses and pickling look the module up
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise StandaloneError(f"syntax error: {exc.msg}", filename=exc.filename or str(path),
                               lineno=exc.lineno) from None
