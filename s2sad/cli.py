@@ -59,11 +59,14 @@ def _traceback_if_asked():
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="s2sad", description="Source-to-source automatic differentiation.")
+    parser = argparse.ArgumentParser(prog="s2sad", description="Source-to-source automatic differentiation.",
+                                     epilog="A problem in your code prints `file:line: reason` and exits 2 "
+                                            "(S2SAD_TRACEBACK=full in the environment also prints s2sad's "
+                                            "traceback).")
     parser.add_argument("--version", action="version", version=f"s2sad {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    compile_ = commands.add_parser("compile", help="write a standalone module of gradients",
+    compile_ = commands.add_parser("compile", help="write standalone modules of derivatives (grad_, jvp_)",
                                    description="Write modules of the derivatives of the @differentiable "
                                                "functions of MODULE that import neither s2sad nor MODULE: "
                                                "MODULE_grad.py defines grad_<name> and value_and_grad_<name> "
