@@ -769,7 +769,7 @@ def test_stable_names_are_a_renaming_of_the_generated_code():
     """Over the functions of the test programs, in both modes: the written code is the generated code
     with names changed one-to-one (so it computes the same), and its comments cite no line numbers."""
     from s2sad import pipeline
-    from s2sad.aot.stable import stable
+    from s2sad.aot.stable import _file_names, stable
     modules = [importlib.import_module(f"tests.{name}") for name in ("regression_programs", "optimized_functions",
                                                           "golden_functions")]
     renamed = 0
@@ -783,7 +783,8 @@ def test_stable_names_are_a_renaming_of_the_generated_code():
                 except Exception:
                     continue
                 written = stable(text)
-                assert alpha_equivalent(text, written), (name, kind, written)
+                assert alpha_equivalent(_file_names(text), written), (name, kind, written)
+                assert str(ROOT) not in written
                 assert not re.search(r"# (grad of )?line \d+", written)
                 renamed += written != text
     assert renamed > 100
@@ -808,3 +809,25 @@ def test_an_unreadable_output_is_a_command_error(project, capsys):
     (project / "model_grad.py").write_bytes(b"\xff\xfe not utf-8")
     assert cli.main(["compile", "model.py", "--function", "poly"]) == 2
     assert capsys.readouterr().err.startswith("s2sad compile: cannot read model_grad.py: ")
+
+
+def test_a_refusal_at_run_time_names_the_file_without_its_folder(tmp_path, monkeypatch):
+    (tmp_path / "alias.py").write_text(textwrap.dedent("""\
+        import s2sad
+
+
+        @s2sad.differentiable
+        def f(x, n=1):
+            v = x
+            x *= 0.9
+            return v[0]
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "alias.py"]) == 0
+    text = (tmp_path / "alias_grad.py").read_text()
+    assert str(tmp_path) not in text and "'alias.py:7: `x *=` would change `v` too" in text
+    namespace = {}
+    exec(compile(text, "alias_grad.py", "exec"), namespace)
+    with pytest.raises(Exception, match=r"^alias.py:7: `x \*=` would change `v` too .*here it holds an? ") as info:
+        namespace["grad_f"](np.ones(3))
+    assert type(info.value).__name__ == "UnsupportedSyntaxError"

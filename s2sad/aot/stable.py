@@ -27,15 +27,18 @@ def f_jvp(x_dot, x):
     return (_t1, y_dot + x_dot)
 
 The renaming is a consistent renaming of the function's local names to names nothing else in it
-uses, so the code computes what it computed.
+uses, so the code computes what it computed. A refusal the code raises at run time (an in-place
+update of an array another name may share) keeps its ``file:line``, the file without its folder.
 """
 import ast
+import os
 import re
 
 from . import names as text_names
 
 _TEMP = re.compile(r"_t\d+")
 _DERIVED = re.compile(r"(_t\d+)(_\w+)")
+_WHERE = re.compile(r"(.+\.py):(\d+): ")        # a refusal raised where the code runs: "/abs/model.py:12: ..."
 _COMMENTS = [(re.compile(r"^(\s*)# grad of line \d+: ", re.M), r"\1# grad of: "),
              (re.compile(r"^(\s*)# line \d+: ", re.M), r"\1# tangent of: ")]
 
@@ -45,6 +48,7 @@ def stable(text):
     and no source line numbers in its comments."""
     for pattern, replacement in _COMMENTS:
         text = pattern.sub(replacement, text)
+    text = _file_names(text)
     tree = ast.parse(text)
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
         return text
@@ -75,6 +79,25 @@ def stable(text):
     mapping = dict(bases)
     mapping.update({name: bases[base] + suffix for name, (base, suffix) in derived.items()})
     return text_names.rename(text, mapping)
+
+
+def _file_names(text):
+    """``text`` with the source files that the refusals it raises at run time cite named without their
+    folder (``_s2.unshared(x, 'model.py:12: ...')``): the written module is the same on every machine."""
+    spots = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            m = _WHERE.match(node.value)
+            if m and os.path.isabs(m.group(1)):
+                new = os.path.basename(m.group(1)) + node.value[len(m.group(1)):]
+                spots.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, repr(new)))
+    if not spots:
+        return text
+    lines = text.splitlines(keepends=True)
+    for line, col, end_line, end_col, new in sorted(spots, reverse=True):
+        first, last = lines[line - 1].encode(), lines[end_line - 1].encode()
+        lines[line - 1:end_line] = [(first[:col] + new.encode() + last[end_col:]).decode()]
+    return "".join(lines)
 
 
 def _anchors(body, temps):
