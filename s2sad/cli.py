@@ -146,8 +146,11 @@ def _staleness(current, text):
     blocks = [b for b in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if b[0] != "equal"]
     if len(old) == len(new) and [b[1:] for b in blocks] == [(1, 2, 1, 2)] and old[1].startswith("# sha256 of"):
         return "stale, but only the source hash in its header differs (the code is the same)"
+    if not blocks:
+        return "stale (its line endings differ)"
     lines = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in blocks)
-    return f"stale ({lines} line{'s' if lines != 1 else ''} differ{'' if lines != 1 else 's'}, from line {blocks[0][3] + 1})"
+    count = f"{lines} lines differ" if lines != 1 else "1 line differs"
+    return f"stale ({count}, from line {blocks[0][3] + 1})"
 
 
 def show_command(args):

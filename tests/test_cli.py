@@ -831,3 +831,13 @@ def test_a_refusal_at_run_time_names_the_file_without_its_folder(tmp_path, monke
     with pytest.raises(Exception, match=r"^alias.py:7: `x \*=` would change `v` too .*here it holds an? ") as info:
         namespace["grad_f"](np.ones(3))
     assert type(info.value).__name__ == "UnsupportedSyntaxError"
+
+
+def test_check_names_a_difference_in_line_endings_only(project, capsys):
+    assert cli.main(["compile", "model.py", "--function", "poly"]) == 0
+    written = project / "model_grad.py"
+    written.write_bytes(written.read_bytes().rstrip(b"\n"))
+    capsys.readouterr()
+    assert cli.main(["compile", "model.py", "--function", "poly", "--check"]) == 1
+    assert capsys.readouterr().err == ("model_grad.py is stale (its line endings differ): "
+                                       "run `s2sad compile model.py --function poly`\n")
