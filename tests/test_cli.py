@@ -841,3 +841,33 @@ def test_check_names_a_difference_in_line_endings_only(project, capsys):
     assert cli.main(["compile", "model.py", "--function", "poly", "--check"]) == 1
     assert capsys.readouterr().err == ("model_grad.py is stale (its line endings differ): "
                                        "run `s2sad compile model.py --function poly`\n")
+
+
+def test_what_a_module_attribute_cannot_carry_is_named_with_its_module(tmp_path, monkeypatch, capsys):
+    (tmp_path / "helpers.py").write_text("import numpy as np\n\nW = np.ones(3)\n\n\ndef cube(x):\n    return x ** 3\n\n\n"
+                                         "g = cube\n")
+    (tmp_path / "user.py").write_text(textwrap.dedent("""\
+        import numpy as np
+        import s2sad
+        import helpers
+
+
+        @s2sad.differentiable
+        def weighted(x):
+            y = x * 2.0
+            return np.sum(helpers.W * y)
+
+
+        @s2sad.differentiable
+        def aliased(x, n):
+            y = x * 2.0
+            return y * helpers.g(n)
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "user.py", "--function", "weighted"]) == 2
+    assert capsys.readouterr().err == ("user.py:9: `helpers.W` is a global numpy.ndarray; a standalone module copies "
+                                       "only numbers, strings and tuples of them (hint: pass `helpers.W` to weighted "
+                                       "as an argument)\n")
+    assert cli.main(["compile", "user.py", "--function", "aliased"]) == 2
+    assert capsys.readouterr().err == ("user.py:15: `helpers.g` is the function cube under another name "
+                                       "(hint: call it as `helpers.cube`)\n")

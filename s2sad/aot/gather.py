@@ -186,7 +186,7 @@ def _members(program, entry, fn, text):
     for attr in sorted(text_names.attributes(text, entry.name)):
         if attr in members or not hasattr(entry.module, attr):     # (a missing one fails as in the original)
             continue
-        member = _classify(attr, getattr(entry.module, attr), fn)
+        member = _classify(attr, getattr(entry.module, attr), fn, shown=f"{entry.name}.{attr}")
         if isinstance(member, Namespace):
             raise _error(fn, entry.name, f"`{entry.name}.{attr}` is the module {member.module.__name__}, "
                                          f"which a standalone module cannot import",
@@ -198,15 +198,17 @@ def _members(program, entry, fn, text):
             members[attr] = member.name
 
 
-def _classify(name, value, fn, enclosing=False):
+def _classify(name, value, fn, enclosing=False, shown=None):
     """What the standalone module holds for ``value``, which ``fn`` reads as ``name`` (a global, or
-    a variable of the ``enclosing`` function)."""
+    a variable of the ``enclosing`` function, or an attribute of a module it reads, ``shown`` as
+    ``module.name`` in errors)."""
+    shown = shown or name
     if isinstance(value, types.ModuleType):
         origin = _origin(value)
         if origin == "user":
             return Namespace(name, value)
         if origin != "library":
-            raise _error(fn, name, f"`{name}` is the module {value.__name__}, which a standalone module cannot "
+            raise _error(fn, shown, f"`{shown}` is the module {value.__name__}, which a standalone module cannot "
                                    f"import", hint="import the functions you use from it by name")
         return Import(value.__name__, name)
     if _is_constant(value):
@@ -214,8 +216,8 @@ def _classify(name, value, fn, enclosing=False):
     inner = unwrap(value)
     if inspect.isfunction(inner) and _origin(inner) == "user":
         if inner.__name__ != name:
-            raise _error(fn, name, f"`{name}` is the function {inner.__name__} under another name",
-                         hint=f"call it as `{inner.__name__}`")
+            raise _error(fn, shown, f"`{shown}` is the function {inner.__name__} under another name",
+                         hint=f"call it as `{shown[:len(shown) - len(name)]}{inner.__name__}`")
         return Function(name, inner)
     where = _importable(value)
     if where is None:
@@ -223,9 +225,9 @@ def _classify(name, value, fn, enclosing=False):
             f"{type(value).__module__}.{type(value).__qualname__}"
         what = "a class" if isinstance(value, type) else (f"a {kind} of the enclosing function" if enclosing
                                                           else f"a global {kind}")
-        raise _error(fn, name, f"`{name}` is {what}; a standalone module copies only numbers, strings and "
-                               f"tuples of them",
-                     hint=f"pass `{name}` to {fn.__name__} as an argument")
+        raise _error(fn, shown, f"`{shown}` is {what}; a standalone module copies only numbers, strings and "
+                                f"tuples of them",
+                     hint=f"pass `{shown}` to {fn.__name__} as an argument")
     return FromImport(*where, name)
 
 
@@ -299,8 +301,10 @@ def _error(fn, name, reason, hint=None):
 
 
 def _where(fn, name):
-    """The file and first line where ``fn`` reads ``name`` (its first line if it is not found)."""
+    """The file and first line where ``fn`` reads ``name`` (``module.attr`` too; its first line if it is
+    not found)."""
     lines, first = inspect.getsourcelines(fn)
     tree = ast.parse(textwrap.dedent("".join(lines)))
-    reads = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name]
+    reads = [node.lineno for node in ast.walk(tree) if (isinstance(node, ast.Name) and node.id == name) or
+             (isinstance(node, ast.Attribute) and "." in name and ast.unparse(node) == name)]
     return inspect.getsourcefile(fn), first - 1 + min(reads, default=1)
