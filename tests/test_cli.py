@@ -871,3 +871,27 @@ def test_what_a_module_attribute_cannot_carry_is_named_with_its_module(tmp_path,
     assert cli.main(["compile", "user.py", "--function", "aliased"]) == 2
     assert capsys.readouterr().err == ("user.py:15: `helpers.g` is the function cube under another name "
                                        "(hint: call it as `helpers.cube`)\n")
+
+
+def test_a_comment_only_edit_of_a_copied_function_keeps_check_green(tmp_path, monkeypatch, capsys):
+    helper = tmp_path / "helper.py"
+    helper.write_text("def count(n):\n    return n + 1\n")
+    (tmp_path / "user.py").write_text(textwrap.dedent("""\
+        import s2sad
+        from helper import count
+
+
+        @s2sad.differentiable
+        def f(x, n):
+            return x * count(n)
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "user.py"]) == 0
+    written = (tmp_path / "user_grad.py").read_text()
+    assert "\ndef count(n):\n    return n + 1\n" in written          # copied, not inlined (another module)
+    helper.write_text(helper.read_text().replace("    return n + 1\n", "    # one more\n\n    return n+1  # !\n"))
+    assert cli.main(["compile", "user.py", "--check"]) == 0
+    helper.write_text(helper.read_text().replace("n+1", "n+2"))
+    capsys.readouterr()
+    assert cli.main(["compile", "user.py", "--check"]) == 1
+    assert capsys.readouterr().err.startswith("user_grad.py is stale (1 line differs, from line ")

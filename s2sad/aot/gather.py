@@ -77,12 +77,12 @@ class Function:
     fn: object
 
     def source(self):
-        """The function's source without s2sad's decorators (calling it runs the original either way)."""
-        text = textwrap.dedent(inspect.getsource(self.fn))
-        node = ast.parse(text).body[0]
-        drop = {i for d in node.decorator_list if _is_s2sad(_root(d), self.fn)
-                for i in range(d.lineno, d.end_lineno + 1)}
-        return text_names.without_lines(text, drop)
+        """The function's source without s2sad's decorators (calling it runs the original either way),
+        as ``ast.unparse`` prints it: without comments and in one layout, so editing those in the user's
+        file leaves the written module alone."""
+        node = ast.parse(textwrap.dedent(inspect.getsource(self.fn))).body[0]
+        node.decorator_list = [d for d in node.decorator_list if not _is_s2sad(_root(d), self.fn)]
+        return ast.unparse(node) + "\n"
 
 
 @dataclass
