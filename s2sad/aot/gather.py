@@ -65,17 +65,24 @@ class Constant:
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """A module of the user's, read as ``name.attr``: the standalone module holds a namespace of those attributes."""
+    name: str
+    module: object
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     fn: object
 
     def source(self):
-        """The function's source without s2sad's decorators (calling it runs the original either way)."""
-        text = textwrap.dedent(inspect.getsource(self.fn))
-        node = ast.parse(text).body[0]
-        drop = {i for d in node.decorator_list if _is_s2sad(_root(d), self.fn)
-                for i in range(d.lineno, d.end_lineno + 1)}
-        return text_names.without_lines(text, drop)
+        """The function's source without s2sad's decorators (calling it runs the original either way),
+        as ``ast.unparse`` prints it: without comments and in one layout, so editing those in the user's
+        file leaves the written module alone."""
+        node = ast.parse(textwrap.dedent(inspect.getsource(self.fn))).body[0]
+        node.decorator_list = [d for d in node.decorator_list if not _is_s2sad(_root(d), self.fn)]
+        return ast.unparse(node) + "\n"
 
 
 @dataclass
@@ -93,6 +100,7 @@ class Program:
     globals: dict = field(default_factory=dict)   # name -> Import | FromImport | Constant | Function
     readers: dict = field(default_factory=dict)   # name -> the first user function found reading it
     helpers: set = field(default_factory=set)     # runtime helpers read as _s2.NAME
+    members: dict = field(default_factory=dict)   # Namespace name -> {attribute: source text of its value}
 
 
 def gather(entries):
@@ -123,9 +131,9 @@ def gather(entries):
                 unit.helpers = name
                 program.helpers |= text_names.attributes(gen.text, name)
             elif name in gen.bindings:
-                _add(program, _classify(name, gen.bindings[name], fn), fn)
+                _add(program, _classify(name, gen.bindings[name], fn), fn, gen.text)
             else:
-                _read(program, name, fn)
+                _read(program, name, fn, gen.text)
     return program
 
 
@@ -133,22 +141,24 @@ def _key(fn, wrt, kind, kinds=()):
     return (fn if isinstance(fn, calls.Nested) else unwrap(fn), tuple(wrt), kind, tuple(kinds))
 
 
-def _read(program, name, fn):
+def _read(program, name, fn, text):
     """Put what ``fn`` sees as ``name`` (a closure cell or a global) into the program; a builtin needs
-    nothing, and an unknown name fails in the standalone module as it fails in the original."""
+    nothing, and an unknown name fails in the standalone module as it fails in the original. ``text`` is
+    the code that reads it."""
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     if name in cells:
         try:
             value = cells[name].cell_contents
         except ValueError:
             raise _error(fn, name, f"`{name}` is not assigned yet when the gradient would read it") from None
-        _add(program, _classify(name, value, fn, enclosing=True), fn)
+        _add(program, _classify(name, value, fn, enclosing=True), fn, text)
     elif name in fn.__globals__:
-        _add(program, _classify(name, fn.__globals__[name], fn), fn)
+        _add(program, _classify(name, fn.__globals__[name], fn), fn, text)
 
 
-def _add(program, entry, fn):
-    """Put ``entry`` (read by ``fn``) into the program, and what it reads in turn if it is a user function."""
+def _add(program, entry, fn, text):
+    """Put ``entry`` (read by ``fn``, in ``text``) into the program, and what it reads in turn if it is a
+    user function, or the attributes ``text`` reads from it if it is a user module."""
     known = program.globals.setdefault(entry.name, entry)
     reader = program.readers.setdefault(entry.name, fn)
     if known != entry:
@@ -157,16 +167,48 @@ def _add(program, entry, fn):
                                      f"{os.path.basename(filename)}:{line}, and a standalone module holds one",
                      hint="rename one of them")
     if known is entry and isinstance(entry, Function):
-        for name in sorted(text_names.global_names(entry.source())):
-            _read(program, name, entry.fn)
+        source = entry.source()
+        for name in sorted(text_names.global_names(source)):
+            _read(program, name, entry.fn, source)
+    if isinstance(entry, Namespace):
+        _members(program, entry, fn, text)
 
 
-def _classify(name, value, fn, enclosing=False):
+def _members(program, entry, fn, text):
+    """The attributes ``text`` reads from the user module ``entry``, each as a constant's literal or the
+    name of what the program holds for it (a copied function, an import)."""
+    if text_names.bare_reads(text, entry.name):
+        raise _error(fn, entry.name, f"`{entry.name}` is the module {entry.module.__name__}, read here other than "
+                                     f"as `{entry.name}.NAME`, and a standalone module cannot import it",
+                     hint="import the functions you use from it by name")
+    _add(program, FromImport("types", "SimpleNamespace", "SimpleNamespace"), fn, None)
+    members = program.members.setdefault(entry.name, {})
+    for attr in sorted(text_names.attributes(text, entry.name)):
+        if attr in members or not hasattr(entry.module, attr):     # (a missing one fails as in the original)
+            continue
+        member = _classify(attr, getattr(entry.module, attr), fn, shown=f"{entry.name}.{attr}")
+        if isinstance(member, Namespace):
+            raise _error(fn, entry.name, f"`{entry.name}.{attr}` is the module {member.module.__name__}, "
+                                         f"which a standalone module cannot import",
+                         hint="import the functions you use from it by name")
+        if isinstance(member, Constant):
+            members[attr] = member.literal
+        else:
+            _add(program, member, fn, None)
+            members[attr] = member.name
+
+
+def _classify(name, value, fn, enclosing=False, shown=None):
     """What the standalone module holds for ``value``, which ``fn`` reads as ``name`` (a global, or
-    a variable of the ``enclosing`` function)."""
+    a variable of the ``enclosing`` function, or an attribute of a module it reads, ``shown`` as
+    ``module.name`` in errors)."""
+    shown = shown or name
     if isinstance(value, types.ModuleType):
-        if _origin(value) != "library":
-            raise _error(fn, name, f"`{name}` is the module {value.__name__}, which a standalone module cannot "
+        origin = _origin(value)
+        if origin == "user":
+            return Namespace(name, value)
+        if origin != "library":
+            raise _error(fn, shown, f"`{shown}` is the module {value.__name__}, which a standalone module cannot "
                                    f"import", hint="import the functions you use from it by name")
         return Import(value.__name__, name)
     if _is_constant(value):
@@ -174,8 +216,8 @@ def _classify(name, value, fn, enclosing=False):
     inner = unwrap(value)
     if inspect.isfunction(inner) and _origin(inner) == "user":
         if inner.__name__ != name:
-            raise _error(fn, name, f"`{name}` is the function {inner.__name__} under another name",
-                         hint=f"call it as `{inner.__name__}`")
+            raise _error(fn, shown, f"`{shown}` is the function {inner.__name__} under another name",
+                         hint=f"call it as `{shown[:len(shown) - len(name)]}{inner.__name__}`")
         return Function(name, inner)
     where = _importable(value)
     if where is None:
@@ -183,9 +225,9 @@ def _classify(name, value, fn, enclosing=False):
             f"{type(value).__module__}.{type(value).__qualname__}"
         what = "a class" if isinstance(value, type) else (f"a {kind} of the enclosing function" if enclosing
                                                           else f"a global {kind}")
-        raise _error(fn, name, f"`{name}` is {what}; a standalone module copies only numbers, strings and "
-                               f"tuples of them",
-                     hint=f"pass `{name}` to {fn.__name__} as an argument")
+        raise _error(fn, shown, f"`{shown}` is {what}; a standalone module copies only numbers, strings and "
+                                f"tuples of them",
+                     hint=f"pass `{shown}` to {fn.__name__} as an argument")
     return FromImport(*where, name)
 
 
@@ -259,8 +301,10 @@ def _error(fn, name, reason, hint=None):
 
 
 def _where(fn, name):
-    """The file and first line where ``fn`` reads ``name`` (its first line if it is not found)."""
+    """The file and first line where ``fn`` reads ``name`` (``module.attr`` too; its first line if it is
+    not found)."""
     lines, first = inspect.getsourcelines(fn)
     tree = ast.parse(textwrap.dedent("".join(lines)))
-    reads = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name]
+    reads = [node.lineno for node in ast.walk(tree) if (isinstance(node, ast.Name) and node.id == name) or
+             (isinstance(node, ast.Attribute) and "." in name and ast.unparse(node) == name)]
     return inspect.getsourcefile(fn), first - 1 + min(reads, default=1)

@@ -12,20 +12,30 @@ from .write import Export
 
 
 def load(path):
-    """Import the module at ``path`` as ``import`` would, with its directory first on ``sys.path``
-    meanwhile (so its own imports of neighbouring modules work).
+    """Import the module at ``path`` as Python would run it: a module in a package (a folder with an
+    ``__init__.py``, and its parents that have one) as ``python -m package.module`` from the folder
+    above the package, so its relative imports work; any other module with its own folder first on
+    ``sys.path`` (so its imports of neighbouring modules work). Either way only that folder is added,
+    whatever the current directory or the way s2sad was started.
 
     A syntax error or an exception while importing becomes a StandaloneError at the user's line.
     """
     path = Path(path).resolve()
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    added = path.stem not in sys.modules
-    if added:
-        sys.modules[path.stem] = module                  # dataclasses and pickling look the module up
-    sys.path.insert(0, str(path.parent))
+    root, name = module_name(path)
+    top = name.split(".")[0]
+    mine = {k: sys.modules.pop(k) for k in list(sys.modules) if k == top or k.startswith(top + ".")}
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
     try:
-        spec.loader.exec_module(module)
+        if "." in name:
+            importlib.import_module(name.rpartition(".")[0])          # the packages, for relative imports
+        module = sys.modules.get(name)                   # (imported already by its package's __init__.py)
+        if module is None or os.path.realpath(getattr(module, "__file__", None) or "") != str(path):
+            spec = importlib.util.spec_from_file_location(
+                name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module                   # dataclasses and pickling look the module up
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise StandaloneError(f"syntax error: {exc.msg}", filename=exc.filename or str(path),
                               lineno=exc.lineno) from None
@@ -34,10 +44,22 @@ def load(path):
         raise StandaloneError(f"importing it raised {type(exc).__name__}: {exc}", filename=str(path),
                               lineno=frames[-1].lineno if frames else 1) from None
     finally:
-        sys.path.remove(str(path.parent))
-        if added:
-            del sys.modules[path.stem]
+        sys.path.remove(str(root))
+        for k in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+            del sys.modules[k]
+        sys.modules.update(mine)
     return module
+
+
+def module_name(path):
+    """The folder to put on ``sys.path`` and the dotted name to import the file ``path`` by:
+    ``(Path("/src"), "pkg.sub.mod")`` for /src/pkg/sub/mod.py when pkg and pkg/sub have an ``__init__.py``."""
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts) or path.parent.name
 
 
 def exports(module, names=None):

@@ -52,13 +52,22 @@ def attributes(text, name):
             and isinstance(node.value, ast.Name) and node.value.id == name}
 
 
+def bare_reads(text, name):
+    """Whether ``text`` reads ``name`` other than as ``name.attr`` (passes it on, calls it, assigns it)."""
+    tree = ast.parse(text)
+    owners = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    return any(isinstance(node, ast.Name) and node.id == name and id(node) not in owners for node in ast.walk(tree))
+
+
 def rename(text, mapping):
-    """``text`` with the names in ``mapping`` renamed where they are read or defined; comments
+    """``text`` with the names in ``mapping`` renamed where they are read, defined or are parameters; comments
     and layout stay as they are."""
     spots = []                                     # (line, byte column, old, new)
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Name) and node.id in mapping:
             spots.append((node.lineno, node.col_offset, node.id, mapping[node.id]))
+        elif isinstance(node, ast.arg) and node.arg in mapping:
+            spots.append((node.lineno, node.col_offset, node.arg, mapping[node.arg]))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in mapping:
             line = text.splitlines()[node.lineno - 1].encode()
             keyword = _DEF.match(line[node.col_offset:].decode())
