@@ -36,7 +36,7 @@ _NUMBER = (float, int, np.floating, np.integer)
 #: Which positional arguments to differentiate: an index, a parameter name, or a tuple of them
 #: (``None``: the ``@differentiable(wrt=...)`` default, else 0).
 Wrt = Union[int, str, Sequence[Union[int, str]], None]
-#: The optimizations a derivative uses: ``True`` (those in force, see :func:`s2sad.optimizations`),
+#: The optimizations a derivative uses: ``True`` (those in force, see ``s2sad.optimizations``),
 #: ``False`` (the straightforward transform), or a dict of switches such as ``{"fold": False}``.
 Optimize = Union[bool, dict, Options]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -256,7 +256,7 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
     Args:
         f: The function, or a function s2sad returned (to differentiate again).
         wrt: The index of the (one) argument to differentiate.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         A function taking ``f``'s arguments and returning an array shaped like ``f``'s result (a number
@@ -311,7 +311,7 @@ def value_and_grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize
         wrt: The positional argument(s) to differentiate: an index, a parameter name, or a tuple of
             them (the gradient is then a tuple). Default: the ``@differentiable(wrt=...)`` default, else 0.
         optimize: ``True`` (the optimizations in force), ``False`` (the straightforward transform), or
-            a dict of switches such as ``{"fold": False}`` (see :func:`s2sad.optimizations`).
+            a dict of switches such as ``{"fold": False}`` (see ``s2sad.optimizations``).
         has_aux: ``f`` returns ``(scalar, aux)`` (metrics, predictions, ...): only the scalar is
             differentiated, and the result is ``((scalar, aux), gradient)``.
 
@@ -320,10 +320,10 @@ def value_and_grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize
         type, shape and dtype of its argument (a float32 array gets a float32 gradient, a float a float).
 
     Raises:
-        NonScalarOutputError: ``f`` does not return a scalar (use :func:`vjp` or :func:`jacobian`).
+        NonScalarOutputError: ``f`` does not return a scalar (use ``vjp`` or ``jacobian``).
         WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
         TransformError: ``f`` uses a construct s2sad cannot differentiate; the message names the file,
-            line and construct (:class:`UnsupportedSyntaxError`, :class:`NoRuleError`).
+            line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
         SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
 
     Example:
@@ -346,14 +346,14 @@ def grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize = True,
     first call s2sad reads ``f``'s source, writes its adjoint as Python code and compiles it; later
     calls with the same kinds of arguments run that code directly. Loops, branches, calls to your own
     functions, containers and in-place writes to arrays are differentiated as written. The result can
-    be differentiated again (``grad(grad(f))``, :func:`hessian`, :func:`hvp`).
+    be differentiated again (``grad(grad(f))``, ``hessian``, ``hvp``).
 
     Args:
         f: A Python function returning a scalar (a float or a 0-d array).
         wrt: The positional argument(s) to differentiate: an index, a parameter name, or a tuple of
             them (the gradient is then a tuple). Default: the ``@differentiable(wrt=...)`` default, else 0.
         optimize: ``True`` (the optimizations in force), ``False`` (the straightforward transform), or
-            a dict of switches such as ``{"fold": False}`` (see :func:`s2sad.optimizations`).
+            a dict of switches such as ``{"fold": False}`` (see ``s2sad.optimizations``).
         has_aux: ``f`` returns ``(scalar, aux)``: only the scalar is differentiated, and the result is
             ``(gradient, aux)``.
 
@@ -362,10 +362,10 @@ def grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize = True,
         argument (a tuple of gradients for a tuple ``wrt``; a container's gradient is the same container).
 
     Raises:
-        NonScalarOutputError: ``f`` does not return a scalar (use :func:`vjp` or :func:`jacobian`).
+        NonScalarOutputError: ``f`` does not return a scalar (use ``vjp`` or ``jacobian``).
         WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
         TransformError: ``f`` uses a construct s2sad cannot differentiate; the message names the file,
-            line and construct (:class:`UnsupportedSyntaxError`, :class:`NoRuleError`).
+            line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
         SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
 
     Example:
@@ -428,7 +428,7 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
         f: The function (its source is read).
         *args: The arguments to evaluate ``f`` at.
         wrt: The positional argument(s) to differentiate (an index, a name, or a tuple of them).
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
         has_aux: ``f`` returns ``(value, aux)``: the result is ``(value, vjp_fn, aux)`` and only
             ``value`` is pulled back.
         **kwargs: Keyword arguments passed to ``f`` (not differentiated).
@@ -513,7 +513,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], 
         tangents: One entry per primal, shaped like it (a container's tangent is the same container of
             tangents); ``None`` marks an argument held constant. Only arguments with a tangent are
             differentiated.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         ``(f(*primals), tangent of the value)``; the tangent is shaped like the value.
@@ -589,7 +589,7 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
         f: The function (its source is read).
         wrt: The argument index (or name); a tuple gives a tuple of Jacobians.
         mode: ``"reverse"`` or ``"forward"``.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         A function taking ``f``'s arguments and returning the Jacobian (a float array).
@@ -649,7 +649,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -
     Args:
         f: A function returning a scalar (its source is read).
         wrt: The index (or name) of one argument.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         A function taking ``f``'s arguments and returning the Hessian.
@@ -693,7 +693,7 @@ def hvp(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Ca
     Args:
         f: A function returning a scalar (its source is read).
         wrt: The index (or name) of one argument.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         A function of ``f``'s arguments and ``v`` returning ``H @ v``, shaped like argument ``k``.
@@ -738,7 +738,7 @@ def differentiable(fn: Optional[F] = None, *, wrt: Wrt = 0) -> Union[F, Callable
     """Mark a function as differentiable: ``@differentiable`` or ``@differentiable(wrt=(0, 1))``.
 
     Calling the decorated function runs the original, unchanged. ``wrt`` becomes the default of
-    :func:`grad`, :func:`value_and_grad` and :func:`vjp` for it, and says what ``s2sad compile``
+    ``grad``, ``value_and_grad`` and ``vjp`` for it, and says what ``s2sad compile``
     exports.
 
     Args:
@@ -781,8 +781,8 @@ def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
 
     Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function), ``"grad"``, or ``"vjp"``
     (the forward sweep returning a closure that runs the backward sweep). ``mode="forward"``: the
-    tangent code :func:`jvp` runs. With example ``args``, the code specialised for them (plain float
-    arithmetic where arguments are numbers), as :func:`grad` runs it for such arguments. The code calls
+    tangent code ``jvp`` runs. With example ``args``, the code specialised for them (plain float
+    arithmetic where arguments are numbers), as ``grad`` runs it for such arguments. The code calls
     s2sad's runtime helpers through the alias ``_s2``.
 
     Args:
@@ -791,7 +791,7 @@ def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
         kind: Which reverse-mode function to write.
         args: Example arguments; only their kinds (number, array ndim, container) matter.
         mode: ``"reverse"`` or ``"forward"``.
-        optimize: Which optimizations to use (see :func:`s2sad.optimizations`).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Returns:
         The source text.
@@ -828,10 +828,10 @@ def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
                  kind: Literal["value_and_grad", "grad", "vjp"] = "value_and_grad",
                  args: Optional[Sequence[Any]] = None, mode: Literal["reverse", "forward"] = "reverse", *,
                  optimize: Optimize = True) -> None:
-    """Print the generated derivative code of ``f``: :func:`adjoint_source`'s text.
+    """Print the generated derivative code of ``f``: ``adjoint_source``'s text.
 
     Each block of the backward sweep starts with a comment pointing at the line of ``f`` it
-    differentiates. The arguments are :func:`adjoint_source`'s.
+    differentiates. The arguments are ``adjoint_source``'s.
 
     Raises:
         ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.

@@ -88,7 +88,7 @@ def flatten_func(f: Callable[..., Any], example: Any) -> Tuple[Callable[..., Any
 
     Args:
         f: A function ``f(params, *args)`` (its source is read when it is differentiated).
-        example: A container shaped like the ``params`` ``f`` takes (see :func:`flatten`).
+        example: A container shaped like the ``params`` ``f`` takes (see ``flatten``).
 
     Returns:
         ``(f_flat, unflatten, x0)``, ``x0`` being the flattened ``example``.

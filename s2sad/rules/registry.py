@@ -115,7 +115,7 @@ def jvp(*primitives: Any) -> Callable[[R], R]:
     The rule has a reverse rule's signature ``rule(g, ans, *args, **kwargs)``; ``g`` is then the
     *tangent* of one argument, and the rule returns, per leading positional argument, that argument's
     contribution to the tangent of the result (the contributions of the differentiated arguments are
-    added). Forward mode is what :func:`s2sad.jvp`, :func:`s2sad.hessian`, :func:`s2sad.hvp` and
+    added). Forward mode is what ``s2sad.jvp``, ``s2sad.hessian``, ``s2sad.hvp`` and
     ``grad(grad(f))`` use.
 
     Args:
