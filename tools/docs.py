@@ -80,6 +80,19 @@ def refusal(fn):
     raise AssertionError(f"{fn.__name__} was expected to be refused")
 
 
+def refusals():
+    """Each refused function of tools/walkthrough.py: its heading and reason, its code, what s2sad says."""
+    parts = []
+    for fn in walkthrough.REFUSED:
+        title, _, why = inspect.getdoc(fn).partition("\n\n")
+        lines, first = inspect.getsourcelines(fn)
+        body = "".join(lines)
+        body = body.replace(body[body.index('    """'):body.index('"""', body.index('    """') + 7) + 4], "")
+        parts.append(f"### {title}\n\n{' '.join(why.split())}\n\n{fenced(body)}\n"
+                     f"{refusal(fn)}")
+    return "\n".join(parts)
+
+
 def gallery():
     """A row per example script: its name and the first line of its docstring."""
     rows = ["| example | what it shows |", "|---|---|"]
@@ -99,6 +112,7 @@ BLOCKS = {
     "walkthrough-forward": lambda: shown(walkthrough.power_sum, args=ARGS, mode="forward"),
     "refusal-source": lambda: numbered_source(walkthrough.shared_update),
     "refusal": lambda: refusal(walkthrough.shared_update),
+    "refusals": refusals,
     "gallery": gallery,
 }
 
