@@ -831,7 +831,15 @@ def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
     """Print the generated derivative code of ``f``: ``adjoint_source``'s text.
 
     Each block of the backward sweep starts with a comment pointing at the line of ``f`` it
-    differentiates. The arguments are ``adjoint_source``'s.
+    differentiates.
+
+    Args:
+        f: The function (its source is read).
+        wrt: The argument(s) to differentiate.
+        kind: ``"value_and_grad"``, ``"grad"`` or ``"vjp"`` (see ``adjoint_source``).
+        args: Example arguments; only their kinds (number, array ndim, container) matter.
+        mode: ``"reverse"`` or ``"forward"``.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
 
     Raises:
         ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.

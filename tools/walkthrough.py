@@ -1,4 +1,4 @@
-"""The functions docs/how-it-works.md walks through; tools/docs.py runs s2sad on them to write that page."""
+"""The functions docs/how-it-works.md walks through; tools/docgen.py runs s2sad on them to write that page."""
 import numpy as np
 
 

@@ -1,7 +1,7 @@
 """Write the generated parts of the documentation: code s2sad prints, never pasted by hand.
 
-    python tools/docs.py            # rewrite every generated block in docs/*.md
-    python tools/docs.py --check    # exit 1 when a block is not what s2sad writes now (a test runs this)
+    python tools/docgen.py            # rewrite every generated block in docs/*.md
+    python tools/docgen.py --check    # exit 1 when a block is not what s2sad writes now (a test runs this)
 
 A generated block sits between ``<!-- begin generated: NAME -->`` and ``<!-- end generated: NAME -->``
 in a page; NAME is a key of ``BLOCKS`` below. The walkthrough of docs/how-it-works.md runs s2sad on
@@ -147,7 +147,7 @@ def main(argv=None):
     stale = stale_pages()
     if args.check:
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is stale: run python tools/docs.py")
+            print(f"{path.relative_to(ROOT)} is stale: run python tools/docgen.py")
         return 1 if stale else 0
     for path, text in stale.items():
         path.write_text(text)
