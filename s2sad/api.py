@@ -266,7 +266,7 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
         WrtError: ``wrt`` is a tuple, or the argument holds integers.
         TransformError: ``f`` uses a construct s2sad cannot differentiate (raised at the first call).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> d_tanh = s2sad.elementwise_grad(np.tanh)
@@ -326,7 +326,7 @@ def value_and_grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize
             line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
         SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def loss(w, x):
@@ -368,7 +368,7 @@ def grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize = True,
             line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
         SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
 
-    Example:
+    Examples:
         >>> import math
         >>> import numpy as np
         >>> import s2sad
@@ -441,7 +441,7 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
         WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x):
@@ -524,7 +524,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], 
         ValueError: a tangent's shape differs from its primal's.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x, scale):
@@ -599,7 +599,7 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
         WrtError: ``wrt`` names no parameter, or the argument holds integers.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x):
@@ -659,7 +659,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -
         NonScalarOutputError: ``f`` does not return a scalar.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x):
@@ -703,7 +703,7 @@ def hvp(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Ca
         ValueError: ``v``'s shape differs from argument ``k``'s.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x, c):
@@ -751,7 +751,7 @@ def differentiable(fn: Optional[F] = None, *, wrt: Wrt = 0) -> Union[F, Callable
     Raises:
         WrtError: ``wrt`` is not an index, a parameter name, or a non-empty tuple of them.
 
-    Example:
+    Examples:
         >>> import s2sad
         >>> @s2sad.differentiable(wrt=(0, 1))
         ... def area(w, h):
@@ -800,7 +800,7 @@ def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
         ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import s2sad
         >>> def f(x):
         ...     return x * x
@@ -845,7 +845,7 @@ def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
         ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.
         TransformError: ``f`` uses a construct s2sad cannot differentiate.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x):

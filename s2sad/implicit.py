@@ -61,7 +61,7 @@ def fixed_point(f: Callable[[A, X], X], a: A, x0: X, tol: float = 1e-10, max_ite
     Raises:
         FixedPointError: the iteration did not converge in ``max_iter`` steps.
 
-    Example:
+    Examples:
         >>> import math
         >>> import s2sad
         >>> def step(a, x):                # x = a cos(x)

@@ -37,7 +37,7 @@ def stop_gradient(x: T) -> T:
     Returns:
         ``x``, unchanged.
 
-    Example:
+    Examples:
         >>> import s2sad
         >>> def f(x):
         ...     return x * s2sad.stop_gradient(x)
@@ -63,7 +63,7 @@ def checkpoint(fn: F) -> F:
     Returns:
         A wrapper that calls ``fn``, carrying the mark.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's

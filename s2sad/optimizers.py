@@ -76,7 +76,7 @@ def sgd(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_iter
     Raises:
         ValueError: the gradient does not have as many values as the parameters.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def objective(x):
@@ -112,7 +112,7 @@ def momentum(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num
     Raises:
         ValueError: the gradient does not have as many values as the parameters.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def objective(params):
@@ -149,7 +149,7 @@ def rmsprop(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_
     Raises:
         ValueError: the gradient does not have as many values as the parameters.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def objective(x):
@@ -188,7 +188,7 @@ def adam(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_ite
     Raises:
         ValueError: the gradient does not have as many values as the parameters.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def objective(w, i):                    # Autograd's convention: the iteration number second

@@ -138,7 +138,7 @@ def optimizations(enabled: Optional[bool] = None, **flags: bool) -> Iterator[Opt
     Raises:
         ValueError: a flag names no optimization.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def f(x):

@@ -63,7 +63,7 @@ def flatten(tree: Any) -> Tuple[np.ndarray, Unflatten]:
     Raises:
         TypeError: a leaf is neither an array nor a number (a string, a bool, ``None``).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> vector, unflatten = s2sad.flatten([np.zeros(2), {"b": 1.5}])
@@ -96,7 +96,7 @@ def flatten_func(f: Callable[..., Any], example: Any) -> Tuple[Callable[..., Any
     Raises:
         TypeError: a leaf of ``example`` is neither an array nor a number.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's

@@ -48,7 +48,7 @@ def test_public_function_documented(fn):
     executes) and the sections the API reference shows."""
     target = inspect.unwrap(fn)
     doc = inspect.getdoc(fn) or ""
-    assert "Example:" in doc and ">>>" in doc, f"{fn.__name__}: no doctested example"
+    assert "Examples:" in doc and ">>>" in doc, f"{fn.__name__}: no doctested example"
     assert "Args:" in doc or not inspect.signature(target).parameters, f"{fn.__name__}: no Args section"
     annotations = target.__annotations__
     for name in inspect.signature(target).parameters:

@@ -80,7 +80,7 @@ def vjp(*primitives: Any, ndims: Optional[Sequence[int]] = None) -> Callable[[R]
     Raises:
         TypeError: no primitive is given.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def softplus(x):                  # say, a compiled function s2sad cannot read
@@ -127,7 +127,7 @@ def jvp(*primitives: Any) -> Callable[[R], R]:
     Raises:
         TypeError: no primitive is given.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def scaled_product(x, y):           # a primitive of two arguments
@@ -163,7 +163,7 @@ def elementwise(*primitives: Any) -> Callable[[R], R]:
     Returns:
         A decorator returning the rule unchanged.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def cube(x):
@@ -193,7 +193,7 @@ def nondiff(*primitives: Any) -> None:
     Args:
         *primitives: The functions.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import s2sad
         >>> def bucket(x):
