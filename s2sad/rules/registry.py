@@ -83,6 +83,7 @@ def vjp(*primitives: Any, ndims: Optional[Sequence[int]] = None) -> Callable[[R]
     Examples:
         >>> import numpy as np
         >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
         >>> def softplus(x):                  # say, a compiled function s2sad cannot read
         ...     return np.logaddexp(0.0, x)
         >>> @s2sad.rules.vjp(softplus)
@@ -130,6 +131,7 @@ def jvp(*primitives: Any) -> Callable[[R], R]:
     Examples:
         >>> import numpy as np
         >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
         >>> def scaled_product(x, y):           # a primitive of two arguments
         ...     return 3.0 * x * y
         >>> @s2sad.rules.jvp(scaled_product)
@@ -166,6 +168,7 @@ def elementwise(*primitives: Any) -> Callable[[R], R]:
     Examples:
         >>> import numpy as np
         >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
         >>> def cube(x):
         ...     return x ** 3
         >>> @s2sad.rules.elementwise(cube)
@@ -196,6 +199,7 @@ def nondiff(*primitives: Any) -> None:
     Examples:
         >>> import numpy as np
         >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
         >>> def bucket(x):
         ...     return np.floor(x * 4.0)
         >>> s2sad.rules.nondiff(bucket)
