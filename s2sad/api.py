@@ -10,8 +10,11 @@ mode (plain code, no stacks or closures)::
 
 (mixed partial derivatives commute for the smooth functions s2sad differentiates).
 """
+from __future__ import annotations
+
 import functools
 import inspect
+from typing import Any, Callable, Literal, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from .errors import NonScalarOutputError, WrtError, short_traceback, user_frames
 from .front import generators
 from .front.source import unwrap
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
+from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, like
@@ -29,6 +33,14 @@ __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian
            "adjoint_source", "stop_gradient", "checkpoint"]
 
 _NUMBER = (float, int, np.floating, np.integer)
+
+#: Which positional arguments to differentiate: an index, a parameter name, or a tuple of them
+#: (``None``: the ``@differentiable(wrt=...)`` default, else 0).
+Wrt = Union[int, str, Sequence[Union[int, str]], None]
+#: The optimizations a derivative uses: ``True`` (those in force, see ``s2sad.optimizations``),
+#: ``False`` (the straightforward transform), or a dict of switches such as ``{"fold": False}``.
+Optimize = Union[bool, dict, Options]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _kind(a):
@@ -241,13 +253,39 @@ def _wrapper(f, wrt, value_too, optimize):
     return call
 
 
-def elementwise_grad(f, wrt=0, *, optimize=True):
-    """``elementwise_grad(f)(x)``: for ``f`` elementwise in argument ``wrt`` (item ``k`` of the result depends on
-    item ``k`` of ``x`` only, like ``np.tanh``), the derivative of each item of the result with respect to its
-    item of ``x``: the Jacobian times a vector of ones, computed in forward mode. It can be differentiated
-    again: ``elementwise_grad(elementwise_grad(np.tanh))`` is the second derivative at every item.
+def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize = True) -> Callable[..., Any]:
+    """The derivative of each item of an elementwise function's result with respect to its item of the input.
 
-    For an ``f`` that is not elementwise it is the sum of the Jacobian's columns (``jvp`` along ones)."""
+    For ``f`` elementwise in argument ``wrt`` (item ``k`` of the result depends on item ``k`` of ``x``
+    only, like ``np.tanh``), ``elementwise_grad(f)(x)`` is the derivative at every item of ``x``: the
+    Jacobian times a vector of ones, computed in forward mode in one run over the whole array. It can
+    be differentiated again: ``elementwise_grad(elementwise_grad(np.tanh))`` is the second derivative
+    at every item. For an ``f`` that is not elementwise the result is the sum of the Jacobian's columns.
+
+    Args:
+        f: The function, or a function s2sad returned (to differentiate again).
+        wrt: The index of the (one) argument to differentiate.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        A function taking ``f``'s arguments and returning an array shaped like ``f``'s result (a number
+        for a number).
+
+    Raises:
+        WrtError: ``wrt`` is a tuple, or the argument holds integers.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate (raised at the first call).
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> d_tanh = s2sad.elementwise_grad(np.tanh)
+        >>> x = np.array([0.0, 0.5, 1.0])
+        >>> np.allclose(d_tanh(x), 1 - np.tanh(x) ** 2)
+        True
+        >>> d2_tanh = s2sad.elementwise_grad(d_tanh)
+        >>> np.allclose(d2_tanh(x), -2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
+        True
+    """
     wrt, many = wrt_indices(f, wrt)
     if many:
         raise WrtError("elementwise_grad differentiates with respect to one argument (wrt an index)")
@@ -269,22 +307,93 @@ def elementwise_grad(f, wrt=0, *, optimize=True):
     return call
 
 
-def value_and_grad(f, wrt=None, *, optimize=True, has_aux=False):
-    """``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``.
+def value_and_grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize = True,
+                   has_aux: bool = False) -> Callable[..., Tuple[Any, Any]]:
+    """The value of a scalar function and its gradient, from one run of the generated code.
 
-    ``wrt`` is a positional parameter index (default 0, or the decorator's) or a tuple
-    of them (the gradient is then a tuple). ``f`` must return a scalar. ``optimize=False``
-    uses the straightforward transform (see ``s2sad.optimizations``). ``has_aux=True``: ``f``
-    returns ``(scalar, aux)`` (metrics, predictions, ...), only the scalar is differentiated, and
-    the result is ``((scalar, aux), gradient)``.
+    ``value_and_grad(f)(*args)`` returns ``(f(*args), gradient)``: the generated function runs the
+    forward sweep (computing the value) and the backward sweep (the adjoints) in one call.
+
+    Args:
+        f: A Python function returning a scalar (a float or a 0-d array). Its source is read on the
+            first call; the generated code is cached per kind of argument (number, array of each ndim).
+        wrt: The positional argument(s) to differentiate: an index, a parameter name, or a tuple of
+            them (the gradient is then a tuple). Default: the ``@differentiable(wrt=...)`` default, else 0.
+        optimize: ``True`` (the optimizations in force), ``False`` (the straightforward transform), or
+            a dict of switches such as ``{"fold": False}`` (see ``s2sad.optimizations``).
+        has_aux: ``f`` returns ``(scalar, aux)`` (metrics, predictions, ...): only the scalar is
+            differentiated, and the result is ``((scalar, aux), gradient)``.
+
+    Returns:
+        A function taking ``f``'s arguments and returning ``(value, gradient)``. The gradient has the
+        type, shape and dtype of its argument (a float32 array gets a float32 gradient, a float a float).
+
+    Raises:
+        NonScalarOutputError: ``f`` does not return a scalar (use ``vjp`` or ``jacobian``).
+        WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate; the message names the file,
+            line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
+        SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def loss(w, x):
+        ...     return np.sum((x * w - 1.0) ** 2)
+        >>> value, g = s2sad.value_and_grad(loss)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+        >>> float(value), g
+        (53.0, array([12., 56.]))
     """
     return _with_aux(f, wrt, True, optimize) if has_aux else _wrapper(f, wrt, True, optimize)
 
 
-def grad(f, wrt=None, *, optimize=True, has_aux=False):
-    """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to argument ``wrt``
-    (an index or a tuple of indices; default 0), shaped and typed like that argument.
-    ``has_aux=True``: ``f`` returns ``(scalar, aux)``; the result is ``(gradient, aux)``."""
+def grad(f: Callable[..., Any], wrt: Wrt = None, *, optimize: Optimize = True,
+         has_aux: bool = False) -> Callable[..., Any]:
+    """The gradient of a scalar-valued Python function, as generated source code (reverse mode).
+
+    ``grad(f)(*args)`` is the gradient of ``f`` at ``args`` with respect to argument ``wrt``. On the
+    first call s2sad reads ``f``'s source, writes its adjoint as Python code and compiles it; later
+    calls with the same kinds of arguments run that code directly. Loops, branches, calls to your own
+    functions, containers and in-place writes to arrays are differentiated as written. The result can
+    be differentiated again (``grad(grad(f))``, ``hessian``, ``hvp``).
+
+    Args:
+        f: A Python function returning a scalar (a float or a 0-d array).
+        wrt: The positional argument(s) to differentiate: an index, a parameter name, or a tuple of
+            them (the gradient is then a tuple). Default: the ``@differentiable(wrt=...)`` default, else 0.
+        optimize: ``True`` (the optimizations in force), ``False`` (the straightforward transform), or
+            a dict of switches such as ``{"fold": False}`` (see ``s2sad.optimizations``).
+        has_aux: ``f`` returns ``(scalar, aux)``: only the scalar is differentiated, and the result is
+            ``(gradient, aux)``.
+
+    Returns:
+        A function taking ``f``'s arguments and returning the gradient, shaped and typed like the
+        argument (a tuple of gradients for a tuple ``wrt``; a container's gradient is the same container).
+
+    Raises:
+        NonScalarOutputError: ``f`` does not return a scalar (use ``vjp`` or ``jacobian``).
+        WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate; the message names the file,
+            line and construct (``UnsupportedSyntaxError``, ``NoRuleError``).
+        SourceUnavailableError: ``f``'s source cannot be read (a C function with no rule, ``exec``).
+
+    Examples:
+        >>> import math
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x, y):
+        ...     total = 0.0
+        ...     for i in range(3):
+        ...         if i > 0:
+        ...             total = total + math.sin(x * y) * i
+        ...     return total
+        >>> s2sad.grad(f)(1.0, 2.0) == 3 * 2.0 * math.cos(2.0)
+        True
+        >>> s2sad.grad(f, wrt=(0, 1))(1.0, 2.0) == (3 * 2.0 * math.cos(2.0), 3 * math.cos(2.0))
+        True
+        >>> s2sad.grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0], dtype=np.float32))
+        array([ 3., 12.], dtype=float32)
+    """
     return _with_aux(f, wrt, False, optimize) if has_aux else _wrapper(f, wrt, False, optimize)
 
 
@@ -316,12 +425,43 @@ def _with_aux(f, wrt, value_too, optimize):
 
 
 @user_frames
-def vjp(f, *args, wrt=None, optimize=True, has_aux=False, **kwargs):
-    """Run ``f``'s forward sweep once: returns ``(value, vjp_fn)``.
+def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize = True, has_aux: bool = False,
+        **kwargs: Any) -> Union[Tuple[Any, Callable[[Any], Any]], Tuple[Any, Callable[[Any], Any], Any]]:
+    """Run ``f``'s forward sweep once and return its value with a pullback (a vector-Jacobian product).
 
-    ``vjp_fn(cotangent)`` pulls a cotangent shaped like the value back to the
-    argument(s) ``wrt``; it can be called many times. ``has_aux=True``: ``f`` returns
-    ``(value, aux)``; the result is ``(value, vjp_fn, aux)`` and only ``value`` is pulled back.
+    ``value, vjp_fn = vjp(f, *args)``: ``vjp_fn(cotangent)`` pulls a cotangent shaped like the value
+    back to the argument(s) ``wrt``, i.e. computes ``cotangent @ J``. It can be called many times; each
+    call runs only the backward sweep. ``f`` may return an array, a number or a container of them.
+
+    Args:
+        f: The function (its source is read).
+        *args: The arguments to evaluate ``f`` at.
+        wrt: The positional argument(s) to differentiate (an index, a name, or a tuple of them).
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+        has_aux: ``f`` returns ``(value, aux)``: the result is ``(value, vjp_fn, aux)`` and only
+            ``value`` is pulled back.
+        **kwargs: Keyword arguments passed to ``f`` (not differentiated).
+
+    Returns:
+        ``(value, vjp_fn)``, or ``(value, vjp_fn, aux)`` with ``has_aux=True``.
+
+    Raises:
+        ValueError: (from ``vjp_fn``) the cotangent's structure or shape differs from the value's.
+        WrtError: ``wrt`` names no parameter, or the argument holds integers or complex numbers.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x):
+        ...     return np.array([x[0] * x[1], np.sin(x[0])])
+        >>> value, pullback = s2sad.vjp(f, np.array([0.0, 2.0]))
+        >>> value
+        array([0., 0.])
+        >>> pullback(np.array([1.0, 0.0]))
+        array([2., 0.])
+        >>> pullback(np.array([0.0, 1.0]))
+        array([1., 0.])
     """
     if has_aux:
         out, pullback = vjp(f, *args, wrt=wrt, optimize=optimize, **kwargs)
@@ -368,12 +508,38 @@ def _single(derivative):
 
 
 @user_frames
-def jvp(f, primals, tangents, *, optimize=True):
-    """Forward mode: ``(f(*primals), tangent of the value)`` along ``tangents``.
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], *,
+        optimize: Optimize = True) -> Tuple[Any, Any]:
+    """Forward mode: the value of ``f`` and its directional derivative (a Jacobian-vector product).
 
-    ``tangents`` has one entry per primal, shaped like it (a container's tangent is the same
-    container of tangents); ``None`` marks an argument that is held constant. Only the
-    arguments with a tangent are differentiated.
+    ``jvp(f, primals, tangents)`` runs generated tangent code, which computes each value and its
+    tangent side by side (no stack, no backward sweep).
+
+    Args:
+        f: The function (its source is read), or a function s2sad returned (``jvp`` of ``grad(f)`` is a
+            Hessian-vector product).
+        primals: The arguments, one entry per positional parameter.
+        tangents: One entry per primal, shaped like it (a container's tangent is the same container of
+            tangents); ``None`` marks an argument held constant. Only arguments with a tangent are
+            differentiated.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        ``(f(*primals), tangent of the value)``; the tangent is shaped like the value.
+
+    Raises:
+        WrtError: the numbers of primals and tangents differ, every tangent is ``None``, or a
+            differentiated argument holds integers.
+        ValueError: a tangent's shape differs from its primal's.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x, scale):
+        ...     return scale * x ** 2
+        >>> s2sad.jvp(f, (np.array([1.0, 3.0]), 2.0), (np.array([1.0, 0.0]), None))
+        (array([ 2., 18.]), array([4., 0.]))
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -419,13 +585,40 @@ def _stack(pieces, out_shape, in_shape, columns):
     return np.stack(pieces, axis=-1 if columns else 0).reshape(shape)
 
 
-def jacobian(f, wrt=0, mode="reverse", *, optimize=True):
-    """``jacobian(f)(*args)``: the Jacobian of ``f`` (array or number valued) with respect to argument
-    ``wrt`` (an array or a number), shaped ``f(*args).shape + args[wrt].shape``.
+def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forward"] = "reverse", *,
+             optimize: Optimize = True) -> Callable[..., Any]:
+    """The Jacobian of an array- or number-valued function.
 
-    ``mode="reverse"`` builds it a row at a time (one forward sweep, a backward sweep per output
-    element); ``mode="forward"`` a column at a time (a tangent run per input element). A tuple
-    ``wrt`` gives a tuple of Jacobians.
+    ``jacobian(f)(*args)`` has shape ``f(*args).shape + args[wrt].shape``. ``mode="reverse"`` builds it
+    a row at a time (one forward sweep, then a backward sweep per output element: cheaper for few
+    outputs); ``mode="forward"`` a column at a time (a tangent run per input element: cheaper for few
+    inputs).
+
+    Args:
+        f: The function (its source is read).
+        wrt: The argument index (or name); a tuple gives a tuple of Jacobians.
+        mode: ``"reverse"`` or ``"forward"``.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        A function taking ``f``'s arguments and returning the Jacobian (a float array).
+
+    Raises:
+        ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.
+        WrtError: ``wrt`` names no parameter, or the argument holds integers.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x):
+        ...     return np.array([x[0] * x[1], x[0] + 3 * x[1]])
+        >>> s2sad.jacobian(f)(np.array([2.0, 5.0]))
+        array([[5., 2.],
+               [1., 3.]])
+        >>> s2sad.jacobian(f, mode="forward")(np.array([2.0, 5.0]))
+        array([[5., 2.],
+               [1., 3.]])
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian mode must be 'reverse' or 'forward', got {mode!r}")
@@ -455,9 +648,35 @@ def jacobian(f, wrt=0, mode="reverse", *, optimize=True):
     return jac
 
 
-def hessian(f, wrt=0, *, optimize=True):
-    """``hessian(f)(*args)``: the matrix of second derivatives of scalar-valued ``f`` with respect to
-    argument ``wrt``, shaped ``x.shape + x.shape`` (one gradient of a directional derivative per column)."""
+def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Callable[..., Any]:
+    """The matrix of second derivatives of a scalar-valued function.
+
+    ``hessian(f)(*args)`` has shape ``x.shape + x.shape`` for ``x = args[wrt]``. Each column is the
+    gradient of a directional derivative (forward mode over reverse mode): the generated code is plain
+    code, never reverse mode applied to reverse-mode code.
+
+    Args:
+        f: A function returning a scalar (its source is read).
+        wrt: The index (or name) of one argument.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        A function taking ``f``'s arguments and returning the Hessian.
+
+    Raises:
+        WrtError: ``wrt`` is a tuple, names no parameter, or the argument holds integers.
+        NonScalarOutputError: ``f`` does not return a scalar.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x):
+        ...     return x[0] ** 2 * x[1] + np.sum(x ** 3)
+        >>> s2sad.hessian(f)(np.array([1.0, 2.0]))
+        array([[10.,  2.],
+               [ 2., 12.]])
+    """
     index, _ = wrt_indices(f, wrt)
     if len(index) != 1:
         raise WrtError("hessian takes one argument index as wrt")
@@ -471,13 +690,35 @@ def hessian(f, wrt=0, *, optimize=True):
     return hess
 
 
-def hvp(f, wrt=0, *, optimize=True):
-    """``hvp(f, wrt=k)`` returns ``product(*args)`` computing the Hessian of scalar-valued ``f`` with
-    respect to argument ``k`` times a vector ``v``, without forming the Hessian.
+def hvp(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Callable[..., Any]:
+    """A Hessian-vector product of a scalar-valued function, without forming the Hessian.
 
-    ``v`` is passed right after the argument it multiplies: ``hvp(f)(x, v, *rest)`` for ``wrt=0``,
-    the order ``scipy.optimize.minimize`` uses for ``hessp(x, p, *args)``, so
-    ``minimize(f, x0, args=(c,), jac=s2sad.grad(f), hessp=s2sad.hvp(f))`` is correct.
+    ``hvp(f, wrt=k)`` returns ``product``; ``product(*args)`` with the vector ``v`` inserted right after
+    argument ``k`` (``hvp(f)(x, v, *rest)`` for ``wrt=0``) is the Hessian of ``f`` with respect to
+    argument ``k`` times ``v``, at the cost of a few gradients. That is the order
+    ``scipy.optimize.minimize`` uses for ``hessp(x, p, *args)``, so
+    ``minimize(f, x0, args=(c,), method="Newton-CG", jac=s2sad.grad(f), hessp=s2sad.hvp(f))`` is correct.
+
+    Args:
+        f: A function returning a scalar (its source is read).
+        wrt: The index (or name) of one argument.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        A function of ``f``'s arguments and ``v`` returning ``H @ v``, shaped like argument ``k``.
+
+    Raises:
+        WrtError: ``wrt`` is a tuple, or too few values are passed to the product.
+        ValueError: ``v``'s shape differs from argument ``k``'s.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x, c):
+        ...     return c * np.sum(x ** 4)
+        >>> s2sad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 1.0]), 0.5)
+        array([ 6., 24.])
     """
     index, _ = wrt_indices(f, wrt)
     if len(index) != 1:
@@ -502,11 +743,32 @@ def hvp(f, wrt=0, *, optimize=True):
     return product
 
 
-def differentiable(fn=None, *, wrt=0):
-    """Mark a function as differentiable (``@differentiable`` or ``@differentiable(wrt=(0, 1))``).
+def differentiable(fn: Optional[F] = None, *, wrt: Wrt = 0) -> Union[F, Callable[[F], F]]:
+    """Mark a function as differentiable: ``@differentiable`` or ``@differentiable(wrt=(0, 1))``.
 
-    Calling the decorated function runs the original, unchanged. ``wrt`` becomes the
-    default of ``grad``/``value_and_grad``/``vjp`` for it, and of ``s2sad compile``.
+    Calling the decorated function runs the original, unchanged. ``wrt`` becomes the default of
+    ``grad``, ``value_and_grad`` and ``vjp`` for it, and says what ``s2sad compile``
+    exports.
+
+    Args:
+        fn: The function (when used as ``@differentiable`` without parentheses).
+        wrt: The default argument(s) to differentiate: an index, a name, or a tuple of them.
+
+    Returns:
+        The wrapped function, or (with ``fn=None``) a decorator.
+
+    Raises:
+        WrtError: ``wrt`` is not an index, a parameter name, or a non-empty tuple of them.
+
+    Examples:
+        >>> import s2sad
+        >>> @s2sad.differentiable(wrt=(0, 1))
+        ... def area(w, h):
+        ...     return w * h
+        >>> area(2.0, 3.0)
+        6.0
+        >>> s2sad.grad(area)(2.0, 3.0)
+        (3.0, 2.0)
     """
     if fn is None:
         return lambda f: differentiable(f, wrt=wrt)
@@ -520,13 +782,46 @@ def differentiable(fn=None, *, wrt=0):
 
 
 @user_frames
-def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
-    """The generated derivative code of ``f`` as a string.
+def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
+                   kind: Literal["value_and_grad", "grad", "vjp"] = "value_and_grad",
+                   args: Optional[Sequence[Any]] = None, mode: Literal["reverse", "forward"] = "reverse", *,
+                   optimize: Optimize = True) -> str:
+    """The generated derivative code of ``f``, as a string of Python source.
 
-    Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function), ``"grad"`` or ``"vjp"``
+    Reverse mode: ``kind="value_and_grad"`` (both sweeps in one function), ``"grad"``, or ``"vjp"``
     (the forward sweep returning a closure that runs the backward sweep). ``mode="forward"``: the
-    tangent code ``jvp`` runs. With example ``args``, the code specialised for them (plain
-    float arithmetic where arguments are numbers), as ``grad`` runs it for such arguments.
+    tangent code ``jvp`` runs. With example ``args``, the code specialised for them (plain float
+    arithmetic where arguments are numbers), as ``grad`` runs it for such arguments. The code calls
+    s2sad's runtime helpers through the alias ``_s2``.
+
+    Args:
+        f: The function (its source is read).
+        wrt: The argument(s) to differentiate.
+        kind: Which reverse-mode function to write.
+        args: Example arguments; only their kinds (number, array ndim, container) matter.
+        mode: ``"reverse"`` or ``"forward"``.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Returns:
+        The source text.
+
+    Raises:
+        ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import s2sad
+        >>> def f(x):
+        ...     return x * x
+        >>> print(s2sad.adjoint_source(f, args=(1.0,)))
+        def f_value_and_grad(x):
+            ans = x * x
+            ans_bar = 1.0
+            # grad of line 2: return x * x
+            x_bar = ans_bar * x
+            x_bar = x_bar + ans_bar * x
+            return (ans, x_bar)
+        <BLANKLINE>
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
@@ -538,9 +833,48 @@ def adjoint_source(f, wrt=None, kind="value_and_grad", args=None, mode="reverse"
 
 
 @user_frames
-def show_adjoint(f, wrt=None, kind="value_and_grad", args=None, mode="reverse", *, optimize=True):
-    """Print the generated derivative code of ``f`` (for example ``args``, if given);
-    ``mode="forward"`` prints the tangent code."""
+def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
+                 kind: Literal["value_and_grad", "grad", "vjp"] = "value_and_grad",
+                 args: Optional[Sequence[Any]] = None, mode: Literal["reverse", "forward"] = "reverse", *,
+                 optimize: Optimize = True) -> None:
+    """Print the generated derivative code of ``f``: ``adjoint_source``'s text.
+
+    Each block of the backward sweep starts with a comment pointing at the line of ``f`` it
+    differentiates.
+
+    Args:
+        f: The function (its source is read).
+        wrt: The argument(s) to differentiate.
+        kind: ``"value_and_grad"``, ``"grad"`` or ``"vjp"`` (see ``adjoint_source``).
+        args: Example arguments; only their kinds (number, array ndim, container) matter.
+        mode: ``"reverse"`` or ``"forward"``.
+        optimize: Which optimizations to use (see ``s2sad.optimizations``).
+
+    Raises:
+        ValueError: ``mode`` is neither ``"reverse"`` nor ``"forward"``.
+        TransformError: ``f`` uses a construct s2sad cannot differentiate.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x):
+        ...     return np.sum(np.sin(x))
+        >>> s2sad.show_adjoint(f)
+        def f_value_and_grad(x):
+            _t1 = np.sin(x)
+            ans = np.sum(_t1)
+            ans_bar = 1.0
+            # grad of line 2: return np.sum(np.sin(x))
+            _t1_bar = _s2.unreduce(ans_bar, _t1)
+            x_bar = _t1_bar * np.cos(x)
+            return (ans, x_bar)
+        >>> s2sad.show_adjoint(f, mode="forward")
+        def f_jvp(x_dot, x):
+            # line 2: return np.sum(np.sin(x))
+            ans = np.sum(np.sin(x))
+            ans_dot = np.sum(x_dot * np.cos(x))
+            return (ans, ans_dot)
+    """
     print(adjoint_source(f, wrt, kind, args, mode, optimize=optimize), end="")
 
 

@@ -7,9 +7,17 @@ does not unroll the iterations: at the solution ``x* = f(a, x*)``, so
 ``t = ∂f/∂a ȧ + ∂f/∂x t``. Both converge when the forward iteration does (``f`` is a
 contraction in ``x`` near ``x*``). Rules: rules/implicit.py.
 """
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
 import numpy as np
 
 from .errors import S2SadError
+
+
+A = TypeVar("A")
+X = TypeVar("X")
 
 
 class FixedPointError(S2SadError):
@@ -32,11 +40,40 @@ def _iterate(step, x, tol, max_iter, what):
                           f"(last change {change:.3g}); is f a contraction in x?")
 
 
-def fixed_point(f, a, x0, tol=1e-10, max_iter=1000):
-    """The ``x`` with ``x == f(a, x)``, found by iterating from ``x0``.
+def fixed_point(f: Callable[[A, X], X], a: A, x0: X, tol: float = 1e-10, max_iter: int = 1000) -> X:
+    """The ``x`` with ``x == f(a, x)``, found by iterating ``x = f(a, x)`` from ``x0``.
 
-    ``f`` is a user function (its source is read to differentiate it); ``a`` its parameters
-    (differentiable: a number, an array or a container of them); ``x`` a number or an array.
+    Differentiated code that calls it gets the derivative from the implicit function theorem: the
+    backward sweep iterates the adjoint fixed point ``w = g + (∂f/∂x)ᵀ w`` and returns ``(∂f/∂a)ᵀ w``
+    (forward mode iterates the tangent), instead of unrolling the forward iterations. Both converge when
+    the forward iteration does (``f`` a contraction in ``x`` near the solution).
+
+    Args:
+        f: A user function ``f(a, x)`` (its source is read to differentiate it).
+        a: Its parameters, differentiable: a number, an array or a container of them.
+        x0: The starting point (a number or an array).
+        tol: Stop when the largest change is at most ``tol * (1 + max|x|)``.
+        max_iter: The most iterations.
+
+    Returns:
+        The fixed point, like ``x0``.
+
+    Raises:
+        FixedPointError: the iteration did not converge in ``max_iter`` steps.
+
+    Examples:
+        >>> import math
+        >>> import s2sad
+        >>> def step(a, x):                # x = a cos(x)
+        ...     return a * math.cos(x)
+        >>> def solution(a):
+        ...     return s2sad.fixed_point(step, a, 0.0)
+        >>> x = solution(0.5)
+        >>> abs(x - 0.5 * math.cos(x)) < 1e-9
+        True
+        >>> exact = math.cos(x) / (1 + 0.5 * math.sin(x))    # implicit differentiation by hand
+        >>> abs(s2sad.grad(solution)(0.5) - exact) < 1e-9
+        True
     """
     return _iterate(lambda x: f(a, x), x0, tol, max_iter, "iteration")
 

@@ -9,7 +9,10 @@ called with the parameters only); ``callback(params, i, g)``, when given, runs a
 returns the parameters after ``num_iters`` steps, in the container they came in. Nothing here is
 differentiated: the loops run on flat vectors (s2sad.flatten).
 """
+from __future__ import annotations
+
 import inspect
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 
@@ -17,6 +20,12 @@ from .markers import DERIVATIVE_ATTRIBUTE
 from .pytrees import flatten
 
 __all__ = ["sgd", "momentum", "rmsprop", "adam"]
+
+P = TypeVar("P")
+#: ``gradient(params, i)`` or ``gradient(params)``: the gradient at ``params``, shaped like them.
+Gradient = Callable[..., Any]
+#: ``callback(params, i, g)``: called after each gradient.
+Callback = Callable[[Any, int, Any], Any]
 
 
 def _flat(gradient, x0, callback):
@@ -48,8 +57,34 @@ def _takes_iteration(gradient):
     return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
 
 
-def sgd(gradient, x0, callback=None, num_iters=200, step_size=0.1, mass=0.9):
-    """Stochastic gradient descent with momentum ``mass`` (Autograd's ``sgd``)."""
+def sgd(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_iters: int = 200,
+        step_size: float = 0.1, mass: float = 0.9) -> P:
+    """Stochastic gradient descent with momentum ``mass`` (Autograd's ``sgd``).
+
+    Args:
+        gradient: ``gradient(params, i)`` (or ``gradient(params)``) returning the gradient at ``params``
+            on iteration ``i``, in the same container, e.g. ``s2sad.grad(objective)``.
+        x0: The starting parameters: an array, or dicts, lists and tuples of arrays and numbers.
+        callback: ``callback(params, i, g)``, called after each gradient, when given.
+        num_iters: The number of steps.
+        step_size: The learning rate.
+        mass: The momentum: the velocity is ``mass v - (1 - mass) g``.
+
+    Returns:
+        The parameters after ``num_iters`` steps, in the container ``x0`` came in.
+
+    Raises:
+        ValueError: the gradient does not have as many values as the parameters.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def objective(x):
+        ...     return np.sum((x - 3.0) ** 2)
+        >>> x = s2sad.optimizers.sgd(s2sad.grad(objective), np.zeros(2), step_size=0.5, num_iters=300)
+        >>> np.allclose(x, 3.0)
+        True
+    """
     x, g, unflatten = _flat(gradient, x0, callback)
     velocity = np.zeros_like(x)
     for i in range(num_iters):
@@ -58,8 +93,34 @@ def sgd(gradient, x0, callback=None, num_iters=200, step_size=0.1, mass=0.9):
     return unflatten(x)
 
 
-def momentum(gradient, x0, callback=None, num_iters=200, step_size=0.1, mass=0.9):
-    """Heavy-ball momentum: ``v = mass v - step g``, ``x = x + v``."""
+def momentum(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_iters: int = 200,
+             step_size: float = 0.1, mass: float = 0.9) -> P:
+    """Heavy-ball momentum: ``v = mass v - step_size g``, ``x = x + v``.
+
+    Args:
+        gradient: ``gradient(params, i)`` (or ``gradient(params)``) returning the gradient at ``params``
+            on iteration ``i``, in the same container, e.g. ``s2sad.grad(objective)``.
+        x0: The starting parameters: an array, or dicts, lists and tuples of arrays and numbers.
+        callback: ``callback(params, i, g)``, called after each gradient, when given.
+        num_iters: The number of steps.
+        step_size: The learning rate.
+        mass: The momentum.
+
+    Returns:
+        The parameters after ``num_iters`` steps, in the container ``x0`` came in.
+
+    Raises:
+        ValueError: the gradient does not have as many values as the parameters.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def objective(params):
+        ...     return (params["a"] - 1.0) ** 2 + np.sum(params["b"] ** 2)
+        >>> fit = s2sad.optimizers.momentum(s2sad.grad(objective), {"a": 0.0, "b": np.ones(2)}, step_size=0.05)
+        >>> bool(abs(fit["a"] - 1.0) < 1e-4), bool(np.all(np.abs(fit["b"]) < 1e-4))
+        (True, True)
+    """
     x, g, unflatten = _flat(gradient, x0, callback)
     velocity = np.zeros_like(x)
     for i in range(num_iters):
@@ -68,8 +129,35 @@ def momentum(gradient, x0, callback=None, num_iters=200, step_size=0.1, mass=0.9
     return unflatten(x)
 
 
-def rmsprop(gradient, x0, callback=None, num_iters=100, step_size=0.1, gamma=0.9, eps=1e-8):
-    """Root mean square propagation (Autograd's ``rmsprop``)."""
+def rmsprop(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_iters: int = 100,
+            step_size: float = 0.1, gamma: float = 0.9, eps: float = 1e-8) -> P:
+    """Root mean square propagation (Autograd's ``rmsprop``).
+
+    Args:
+        gradient: ``gradient(params, i)`` (or ``gradient(params)``) returning the gradient at ``params``
+            on iteration ``i``, in the same container, e.g. ``s2sad.grad(objective)``.
+        x0: The starting parameters: an array, or dicts, lists and tuples of arrays and numbers.
+        callback: ``callback(params, i, g)``, called after each gradient, when given.
+        num_iters: The number of steps.
+        step_size: The learning rate.
+        gamma: The decay of the running average of squared gradients.
+        eps: Added to the root mean square before dividing.
+
+    Returns:
+        The parameters after ``num_iters`` steps, in the container ``x0`` came in.
+
+    Raises:
+        ValueError: the gradient does not have as many values as the parameters.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def objective(x):
+        ...     return np.sum(x ** 2)
+        >>> x = s2sad.optimizers.rmsprop(s2sad.grad(objective), np.array([1.0, -2.0]), step_size=0.01, num_iters=500)
+        >>> bool(np.all(np.abs(x) < 0.05))
+        True
+    """
     x, g, unflatten = _flat(gradient, x0, callback)
     avg_sq = np.ones_like(x)
     for i in range(num_iters):
@@ -79,8 +167,38 @@ def rmsprop(gradient, x0, callback=None, num_iters=100, step_size=0.1, gamma=0.9
     return unflatten(x)
 
 
-def adam(gradient, x0, callback=None, num_iters=100, step_size=0.001, b1=0.9, b2=0.999, eps=1e-8):
-    """Adam (Kingma and Ba, 2015), with bias-corrected moments (Autograd's ``adam``)."""
+def adam(gradient: Gradient, x0: P, callback: Optional[Callback] = None, num_iters: int = 100,
+         step_size: float = 0.001, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> P:
+    """Adam (Kingma and Ba, 2015), with bias-corrected moments (Autograd's ``adam``).
+
+    Args:
+        gradient: ``gradient(params, i)`` (or ``gradient(params)``) returning the gradient at ``params``
+            on iteration ``i``, in the same container, e.g. ``s2sad.grad(objective)``.
+        x0: The starting parameters: an array, or dicts, lists and tuples of arrays and numbers.
+        callback: ``callback(params, i, g)``, called after each gradient, when given.
+        num_iters: The number of steps.
+        step_size: The learning rate.
+        b1: The decay of the first moment.
+        b2: The decay of the second moment.
+        eps: Added to the second moment's root before dividing.
+
+    Returns:
+        The parameters after ``num_iters`` steps, in the container ``x0`` came in.
+
+    Raises:
+        ValueError: the gradient does not have as many values as the parameters.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def objective(w, i):                    # Autograd's convention: the iteration number second
+        ...     return np.sum((w - np.array([1.0, 2.0])) ** 2)
+        >>> seen = []
+        >>> w = s2sad.optimizers.adam(s2sad.grad(objective), np.zeros(2), step_size=0.1, num_iters=400,
+        ...                           callback=lambda w, i, g: seen.append(i))
+        >>> np.allclose(w, [1.0, 2.0], atol=1e-3), len(seen)
+        (True, 400)
+    """
     x, g, unflatten = _flat(gradient, x0, callback)
     m, v = np.zeros_like(x), np.zeros_like(x)
     for i in range(num_iters):

@@ -17,10 +17,13 @@ a derivative looks suspicious::
 
 Each switch names the module that implements it; its docstring states when skipping work is sound.
 """
+from __future__ import annotations
+
 import contextlib
 import contextvars
 import os
 from dataclasses import dataclass, fields, replace
+from typing import Iterator, Optional
 
 __all__ = ["Options", "OPTIMIZATIONS", "optimizations", "current", "reference"]
 
@@ -114,12 +117,40 @@ def _check(flags):
 
 
 @contextlib.contextmanager
-def optimizations(enabled=None, **flags):
-    """Switch optimizations inside a ``with`` block: ``optimizations(False)`` turns them all off,
-    ``optimizations(fold=False)`` one of them; ``optimizations(False, fold=True)`` all but one.
+def optimizations(enabled: Optional[bool] = None, **flags: bool) -> Iterator[Options]:
+    """Switch optimizations inside a ``with`` block.
 
-    Derivatives made (or first called) inside the block use these settings; generated code is
-    cached per setting.
+    ``optimizations(False)`` turns them all off (the straightforward transform, which records every
+    value the backward sweep reads wherever it may be overwritten), ``optimizations(fold=False)`` one of
+    them, ``optimizations(False, fold=True)`` all but one. Derivatives made (or first called) inside the
+    block use these settings; generated code is cached per setting. The names are in
+    ``s2sad.OPTIMIZATIONS``; the environment variable ``S2SAD_OPTIMIZE`` (``0``, or ``-fold,-inline``)
+    sets the default.
+
+    Args:
+        enabled: ``True``: start from every optimization on; ``False``: from every one off; ``None``:
+            from the settings in force.
+        **flags: One switch per optimization name (``versions``, ``inline``, ``fold``, ...).
+
+    Yields:
+        The options in force inside the block.
+
+    Raises:
+        ValueError: a flag names no optimization.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> def f(x):
+        ...     return np.sum(np.exp(x) * x)
+        >>> x = np.array([0.5, 1.0])
+        >>> with s2sad.optimizations(False):
+        ...     reference = s2sad.grad(f)(x)
+        >>> np.allclose(reference, s2sad.grad(f)(x))
+        True
+        >>> with s2sad.optimizations(fold=False) as options:
+        ...     options.fold, options.inline
+        (False, True)
     """
     _check(flags)
     base = current() if enabled is None else (Options() if enabled else reference())

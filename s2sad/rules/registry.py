@@ -25,6 +25,11 @@ An elementwise function's Jacobian is diagonal, so one rule serves both modes:
 mode ``unbroadcast(e, x)`` (sum ``e`` down to ``x``'s shape) becomes ``broadcast(e, ans)``
 (expand ``e`` to the result's shape).
 """
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence, TypeVar
+
+R = TypeVar("R", bound=Callable[..., Any])
 
 _VJP = {}          # primitive object -> reverse rule
 _JVP = {}          # primitive object -> forward rule
@@ -54,11 +59,41 @@ def _key(obj):
         return ("id", id(obj))
 
 
-def vjp(*primitives, ndims=None):
-    """Decorator: register the decorated function as the reverse rule of each primitive.
+def vjp(*primitives: Any, ndims: Optional[Sequence[int]] = None) -> Callable[[R], R]:
+    """Decorator: register the decorated function as the reverse-mode rule of each primitive.
 
-    With ``ndims=(2, 1)`` the rule is used only where the arguments are known to have those
-    numbers of dimensions (``X.T @ g`` instead of a rule that handles every case).
+    The rule is ``rule(g, ans, *args, **kwargs)``: ``g`` the adjoint of the result, ``ans`` the result,
+    then the primitive's arguments. It returns the adjoint of each leading positional argument (a
+    tuple, or one value when only the first argument is differentiable; ``None`` for an argument with
+    no derivative). Its body is inlined into the generated code, so it is straight-line code ending in
+    ``return``, calling functions that have rules themselves (then derivatives of derivatives work).
+    Registering a rule invalidates generated code made before it.
+
+    Args:
+        *primitives: The functions (a user's C function, a NumPy function, ...) the rule is for.
+        ndims: Use the rule only where the arguments are known to have these numbers of dimensions
+            (``ndims=(2, 1)``: ``X.T @ g`` instead of a rule that handles every case).
+
+    Returns:
+        A decorator returning the rule unchanged.
+
+    Raises:
+        TypeError: no primitive is given.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
+        >>> def softplus(x):                  # say, a compiled function s2sad cannot read
+        ...     return np.logaddexp(0.0, x)
+        >>> @s2sad.rules.vjp(softplus)
+        ... def softplus_vjp(g, ans, x):
+        ...     return g * np.exp(x - ans)
+        >>> def f(x):
+        ...     return np.sum(softplus(x))
+        >>> x = np.array([-1.0, 0.0, 2.0])
+        >>> np.allclose(s2sad.grad(f)(x), 1 / (1 + np.exp(-x)))
+        True
     """
     if not primitives:
         raise TypeError("vjp() needs the primitive(s) the rule is for, e.g. @vjp(np.sin)")
@@ -75,8 +110,36 @@ def vjp(*primitives, ndims=None):
     return register
 
 
-def jvp(*primitives):
-    """Decorator: register the decorated function as the forward rule of each primitive."""
+def jvp(*primitives: Any) -> Callable[[R], R]:
+    """Decorator: register the decorated function as the forward-mode rule of each primitive.
+
+    The rule has a reverse rule's signature ``rule(g, ans, *args, **kwargs)``; ``g`` is then the
+    *tangent* of one argument, and the rule returns, per leading positional argument, that argument's
+    contribution to the tangent of the result (the contributions of the differentiated arguments are
+    added). Forward mode is what ``s2sad.jvp``, ``s2sad.hessian``, ``s2sad.hvp`` and
+    ``grad(grad(f))`` use.
+
+    Args:
+        *primitives: The functions the rule is for.
+
+    Returns:
+        A decorator returning the rule unchanged.
+
+    Raises:
+        TypeError: no primitive is given.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
+        >>> def scaled_product(x, y):           # a primitive of two arguments
+        ...     return 3.0 * x * y
+        >>> @s2sad.rules.jvp(scaled_product)
+        ... def scaled_product_jvp(g, ans, x, y):
+        ...     return 3.0 * g * y, 3.0 * x * g
+        >>> s2sad.jvp(scaled_product, (2.0, 5.0), (1.0, 0.0))
+        (30.0, 15.0)
+    """
     if not primitives:
         raise TypeError("jvp() needs the primitive(s) the rule is for, e.g. @jvp(np.sin)")
 
@@ -90,8 +153,32 @@ def jvp(*primitives):
     return register
 
 
-def elementwise(*primitives):
-    """Decorator: the rule is both the reverse and the forward rule (an elementwise function)."""
+def elementwise(*primitives: Any) -> Callable[[R], R]:
+    """Decorator: the rule of an elementwise function, used as its reverse and its forward rule.
+
+    An elementwise function's Jacobian is diagonal, so ``g * f'(x)`` serves both modes; in forward mode
+    ``unbroadcast(e, x)`` (sum ``e`` down to ``x``'s shape) becomes ``broadcast(e, ans)``.
+
+    Args:
+        *primitives: The elementwise functions the rule is for.
+
+    Returns:
+        A decorator returning the rule unchanged.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
+        >>> def cube(x):
+        ...     return x ** 3
+        >>> @s2sad.rules.elementwise(cube)
+        ... def cube_rule(g, ans, x):
+        ...     return g * 3.0 * x ** 2
+        >>> s2sad.grad(lambda x: np.sum(cube(x)))(np.array([1.0, 2.0]))
+        array([ 3., 12.])
+        >>> s2sad.jvp(cube, (np.array([1.0, 2.0]),), (np.ones(2),))[1]
+        array([ 3., 12.])
+    """
     def register(rule):
         vjp(*primitives)(rule)
         jvp(*primitives)(rule)
@@ -101,8 +188,24 @@ def elementwise(*primitives):
     return register
 
 
-def nondiff(*primitives):
-    """Register primitives whose output carries no derivative (floor, sign, argmax, shape, ...)."""
+def nondiff(*primitives: Any) -> None:
+    """Register primitives whose output carries no derivative (floor, sign, argmax, shape, ...).
+
+    Differentiated code treats their results as constants.
+
+    Args:
+        *primitives: The functions.
+
+    Examples:
+        >>> import numpy as np
+        >>> import s2sad
+        >>> __name__ = "model"   # this doctest runs in s2sad's namespace: make its functions a user module's
+        >>> def bucket(x):
+        ...     return np.floor(x * 4.0)
+        >>> s2sad.rules.nondiff(bucket)
+        >>> s2sad.grad(lambda x: x * bucket(x))(1.3)
+        5.0
+    """
     _changed()
     for p in primitives:
         _NONDIFF[_key(p)] = True
@@ -110,18 +213,27 @@ def nondiff(*primitives):
         _JVP.pop(_key(p), None)
 
 
-def method(name, primitive, packs_varargs=False):
-    """``x.name(*args)`` differentiates like ``primitive(x, *args)``.
+def method(name: str, primitive: Callable[..., Any], packs_varargs: bool = False) -> None:
+    """Declare that the array method ``x.name(*args)`` differentiates like ``primitive(x, *args)``.
 
-    ``packs_varargs``: the method takes a shape as separate arguments
-    (``x.reshape(2, 3)`` is ``np.reshape(x, (2, 3))``).
+    Args:
+        name: The method's name (``"cumsum"``).
+        primitive: A function with rules (``np.cumsum``).
+        packs_varargs: The method takes a shape as separate arguments (``x.reshape(2, 3)`` is
+            ``np.reshape(x, (2, 3))``).
     """
     _changed()
     _METHODS[name] = (primitive, packs_varargs)
 
 
-def attribute(name, primitive):
-    """``x.name`` differentiates like ``primitive(x)`` (``x.T`` is ``np.transpose(x)``)."""
+def attribute(name: str, primitive: Callable[..., Any]) -> None:
+    """Declare that the array attribute ``x.name`` differentiates like ``primitive(x)`` (``x.T`` is
+    ``np.transpose(x)``).
+
+    Args:
+        name: The attribute's name.
+        primitive: A function of one argument with rules.
+    """
     _changed()
     _ATTRIBUTES[name] = primitive
 
