@@ -13,7 +13,7 @@ which s2sad writes. s2sad.optimizers.adam follows it with fresh draws at each st
 
 The example checks the gradient once against central finite differences (it prints the largest
 relative error), fits q, and plots the target's contours with q's 1- and 2-sigma ellipses and the
-ELBO curve to examples/gallery/bbvi.png when matplotlib is installed
+ELBO curve to docs/gallery/bbvi.png when matplotlib is installed
 (`python3 -m pip install -e ".[examples]"`).
 
 Run:  python3 examples/bbvi.py [--fast] [--out PATH]
@@ -137,15 +137,15 @@ def main(fast=False, out=None):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="fewer steps (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/bbvi.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/bbvi.png)")
     args = parser.parse_args()
     main(args.fast, args.out)

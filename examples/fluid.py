@@ -14,7 +14,7 @@ piecewise constant.)
 The example checks the gradient once against central finite differences along random directions
 (it prints the largest relative error), optimises the initial velocity, and plots the smoke at
 the start with the optimised velocity, half-way, at the end, and the target to
-examples/gallery/fluid.png when matplotlib is installed (`python3 -m pip install -e ".[examples]"`;
+docs/gallery/fluid.png when matplotlib is installed (`python3 -m pip install -e ".[examples]"`;
 scipy is needed too).
 
 Run:  python3 examples/fluid.py [--fast] [--out PATH]
@@ -155,15 +155,15 @@ def main(fast=False, out=None):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a coarser grid and fewer iterations (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/fluid.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/fluid.png)")
     args = parser.parse_args()
     main(args.fast, args.out)

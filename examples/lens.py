@@ -16,7 +16,7 @@ axis before the inner ones); the optimised quartic terms correct it.
 The example checks the gradient once against central finite differences, and the Hessian-vector
 product against differences of gradients (it prints the largest relative errors), optimises the
 lens, and plots the rays through the lens before and after to
-examples/gallery/lens.png when matplotlib is installed (`python3 -m pip install -e ".[examples]"`;
+docs/gallery/lens.png when matplotlib is installed (`python3 -m pip install -e ".[examples]"`;
 scipy is needed too).
 
 Run:  python3 examples/lens.py [--fast] [--out PATH]
@@ -151,15 +151,15 @@ def main(fast=False, out=None):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="fewer rays and iterations (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/lens.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/lens.png)")
     args = parser.parse_args()
     main(args.fast, args.out)

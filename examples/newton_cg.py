@@ -8,7 +8,7 @@ n x n Hessian. The example checks both against central finite differences
 (of f and of the gradient; it prints the largest relative errors) and against scipy's hand-written
 rosen_der and rosen_hess_prod, then minimises with each pair and prints the iterations. It plots
 the path of Newton-CG on the 2-d Rosenbrock function's contours, and the function value per
-iteration in n dimensions, to examples/gallery/newton_cg.png when matplotlib is installed.
+iteration in n dimensions, to docs/gallery/newton_cg.png when matplotlib is installed.
 
 Needs scipy (`python3 -m pip install -e ".[examples]"`, which installs matplotlib too).
 Run:  python3 examples/newton_cg.py [--fast] [--out PATH]
@@ -104,15 +104,15 @@ def plot(path2, path_n, out):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="n = 10 (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/newton_cg.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/newton_cg.png)")
     args = parser.parse_args()
     main(args.fast, args.out)

@@ -12,7 +12,7 @@ solution for the true rates with multiplicative noise, compared on a log scale t
 
 The example checks the gradient once against central finite differences (it prints the largest
 relative error), fits, and plots the data with the initial and fitted trajectories and the loss
-curve to examples/gallery/ode_fit.png when matplotlib is installed
+curve to docs/gallery/ode_fit.png when matplotlib is installed
 (`python3 -m pip install -e ".[examples]"`; scipy is needed too).
 
 Run:  python3 examples/ode_fit.py [--fast] [--out PATH]
@@ -126,15 +126,15 @@ def main(fast=False, out=None):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="fewer steps and iterations (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/ode_fit.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/ode_fit.png)")
     args = parser.parse_args()
     main(args.fast, args.out)

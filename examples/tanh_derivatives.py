@@ -6,7 +6,7 @@ grad(f) is a generated Python function, so grad(grad(f)) differentiates that cod
 on. The example times each order (building the k-th derivative transforms the code of the
 (k-1)-th, which grows with k), checks both routes against the closed forms
 d^k tanh/dx^k = P_k(tanh x), with P_0(t) = t and P_{k+1}(t) = P_k'(t) (1 - t^2), and plots
-the derivatives on [-3, 3] to examples/gallery/tanh_derivatives.png when matplotlib is installed
+the derivatives on [-3, 3] to docs/gallery/tanh_derivatives.png when matplotlib is installed
 (`python3 -m pip install -e ".[examples]"`).
 
 Run:  python3 examples/tanh_derivatives.py [--fast] [--out PATH]
@@ -106,15 +106,15 @@ def main(fast=False, out=None):
 
 
 def default_out(name, fast):
-    """examples/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
+    """docs/gallery/<name>.png; a temporary file in fast mode, so that CI leaves the pictures alone."""
     if fast:
         return os.path.join(tempfile.gettempdir(), "s2sad-gallery", f"{name}.png")
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "gallery", f"{name}.png")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "gallery", f"{name}.png")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="orders 1-4 on a coarse grid (CI)")
-    parser.add_argument("--out", help="where to write the plot (default: examples/gallery/tanh_derivatives.png)")
+    parser.add_argument("--out", help="where to write the plot (default: docs/gallery/tanh_derivatives.png)")
     args = parser.parse_args()
     main(args.fast, args.out)
