@@ -142,41 +142,42 @@ def register(module):
         return -linalg.solve_sylvester(a, b, g @ ans), -linalg.solve_sylvester(a, b, ans @ g), linalg.solve_sylvester(a, b, g)
 
 
-# --- rules of the runtime helpers the rules above call (linear maps, each with its adjoint) ---
+# --- rules of the runtime helpers the rules above call (linear maps, each with its adjoint); flags such as
+# `lower` (cho_factor's second result) may count as depending on the input: their entry is None ---
 nondiff(flipped, transposes, uplo)
 @vjp(checked_system)
-def checked_system_vjp(h, ans, a, b, fn): return h, None
+def checked_system_vjp(h, ans, a, b, fn): return h, None, None
 @jvp(checked_system)
-def checked_system_jvp(t, ans, a, b, fn): return t, None
+def checked_system_jvp(t, ans, a, b, fn): return t, None, None
 @vjp(transposed_if)
-def transposed_if_vjp(h, ans, m, trans): return transposed_if(h, trans)
+def transposed_if_vjp(h, ans, m, trans): return transposed_if(h, trans), None
 @jvp(transposed_if)
-def transposed_if_jvp(t, ans, m, trans): return transposed_if(t, trans)
+def transposed_if_jvp(t, ans, m, trans): return transposed_if(t, trans), None
 @vjp(triangular_part)
-def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False): return triangular_part(h, lower, unit_diagonal)
+def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False): return triangular_part(h, lower, unit_diagonal), None, None
 @jvp(triangular_part)
-def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False): return triangular_part(t, lower, unit_diagonal)
+def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False): return triangular_part(t, lower, unit_diagonal), None, None
 @vjp(structured)
-def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured_grad(h, assume_a, lower, fn)
+def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured_grad(h, assume_a, lower, fn), None, None, None
 @jvp(structured)
-def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(t, assume_a, lower, fn)
+def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(t, assume_a, lower, fn), None, None, None
 @vjp(structured_grad)
-def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(h, assume_a, lower, fn)
+def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(h, assume_a, lower, fn), None, None, None
 @jvp(structured_grad)
 def structured_grad_jvp(t, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
-    return structured_grad(t, assume_a, lower, fn)
+    return structured_grad(t, assume_a, lower, fn), None, None, None
 @vjp(lower_factor)
-def lower_factor_vjp(h, ans, c, lower=False): return factor_placed(h, lower)
+def lower_factor_vjp(h, ans, c, lower=False): return factor_placed(h, lower), None
 @jvp(lower_factor)
-def lower_factor_jvp(t, ans, c, lower=False): return lower_factor(t, lower)
+def lower_factor_jvp(t, ans, c, lower=False): return lower_factor(t, lower), None
 @vjp(factor_placed)
-def factor_placed_vjp(h, ans, g, lower=False): return lower_factor(h, lower)
+def factor_placed_vjp(h, ans, g, lower=False): return lower_factor(h, lower), None
 @jvp(factor_placed)
-def factor_placed_jvp(t, ans, g, lower=False): return factor_placed(t, lower)
+def factor_placed_jvp(t, ans, g, lower=False): return factor_placed(t, lower), None
 @vjp(off_factor)
-def off_factor_vjp(h, ans, c, lower=False): return off_factor(h, lower)
+def off_factor_vjp(h, ans, c, lower=False): return off_factor(h, lower), None
 @jvp(off_factor)
-def off_factor_jvp(t, ans, c, lower=False): return off_factor(t, lower)
+def off_factor_jvp(t, ans, c, lower=False): return off_factor(t, lower), None
 @vjp(lower_half)
 def lower_half_vjp(h, ans, x): return lower_half(h)
 @jvp(lower_half)
