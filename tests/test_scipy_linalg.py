@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad import runtime as rt
+from s2sad.rules import registry
 from s2sad.testing import check_grads
 
 linalg = pytest.importorskip("scipy.linalg")
@@ -546,3 +548,46 @@ CHECK = """
 @pytest.mark.parametrize("first", ["import s2sad", "import scipy.linalg", "import scipy.signal", "import scipy.stats"])
 def test_rules_registered_whichever_is_imported_first(first):
     run(CHECK.format(first=first))
+
+
+# --- the rules of the runtime helpers the rules call (rules/helpers.py) -----------------------------
+HELPER_CASES = [(rt.checked_system, (np.zeros((3, 2)), "fn"), (3, 3)),
+                (rt.transposed_if, ("T",), (2, 3)), (rt.transposed_if, (0,), (2, 3)),
+                (rt.triangular_part, (True, True), (3, 3)), (rt.triangular_part, (False, False), (2, 3, 3)),
+                (rt.structured, ("sym", True, "scipy.linalg.solve"), (3, 3)),
+                (rt.structured, ("pos", False, "scipy.linalg.inv"), (3, 3)),
+                (rt.structured, ("tridiagonal", False, "scipy.linalg.solve"), (4, 4)),
+                (rt.structured, ("diagonal", False, "scipy.linalg.solve"), (3, 3)),
+                (rt.structured, ("upper triangular", False, "scipy.linalg.solve"), (3, 3)),
+                (rt.structured, (None, False, "scipy.linalg.solve"), (3, 3)),
+                (rt.structured_grad, ("her", False, "scipy.linalg.solve"), (3, 3)),
+                (rt.structured_grad, ("lower triangular", False, "scipy.linalg.solve"), (3, 3)),
+                (rt.lower_factor, (False,), (3, 3)), (rt.lower_factor, (True,), (3, 3)),
+                (rt.factor_placed, (False,), (3, 3)), (rt.off_factor, (True,), (3, 3)), (rt.off_factor, (False,), (3, 3)),
+                (rt.lower_half, (), (2, 3, 3)), (rt.upper_right, (), (4, 4)), (rt.block_trace, (), (2, 4, 4))]
+
+
+@pytest.mark.parametrize("helper, rest, shape", HELPER_CASES, ids=[f"{c[0].__name__}{c[1]}" for c in HELPER_CASES])
+def test_helper_rules_are_each_others_adjoints(helper, rest, shape, rng):
+    """Each helper is linear in its first argument: its forward rule is the helper itself, and its reverse
+    rule is the transpose, <f(t), h> == <t, f*(h)> (the rules called as plain functions)."""
+    t = rng.standard_normal(shape)
+    out = helper(t, *rest)
+    h = rng.standard_normal(np.shape(out))
+    forward = registry.jvp_rule(helper)[0](t, out, t, *rest)
+    backward = registry.vjp_rule(helper)(h, out, t, *rest)
+    forward = forward[0] if isinstance(forward, tuple) else forward
+    backward = backward[0] if isinstance(backward, tuple) else backward
+    np.testing.assert_allclose(forward, out, rtol=1e-15)
+    np.testing.assert_allclose(np.sum(out * h), np.sum(t * backward), rtol=1e-12)
+
+
+def test_frechet_blocks_rules(rng):
+    a, e, h = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal((6, 6))
+    out = rt.frechet_blocks(a, e)
+    a_bar, e_bar = registry.vjp_rule(rt.frechet_blocks)(h, out, a, e)
+    np.testing.assert_allclose(np.sum(out * h), np.sum(a * a_bar) + np.sum(e * e_bar), rtol=1e-12)
+    by_a, by_e = registry.jvp_rule(rt.frechet_blocks)[0](a, out, a, e)[0], registry.jvp_rule(rt.frechet_blocks)[0](
+        e, out, a, e)[1]
+    np.testing.assert_allclose(by_a + by_e, out, rtol=1e-15)
+    np.testing.assert_allclose(linalg.expm(out)[:3, 3:], linalg.expm_frechet(a, e, compute_expm=False), rtol=1e-10)

@@ -1,7 +1,7 @@
 """Reverse and forward rules for ``scipy.linalg`` (registered only if the user imports it; rules/lazy.py).
 
 Each derivative is written with functions that have rules themselves (scipy.linalg's solves, expm,
-solve_sylvester, and the small linear helpers of runtime.py whose rules are at the end of this file), so
+solve_sylvester, and the small linear helpers of runtime.py, whose rules are in rules/helpers.py), so
 derivatives of derivatives work.
 
 What a function reads is what it is differentiated as: ``solve_triangular`` reads one triangle of ``a`` (not
@@ -17,12 +17,11 @@ sqrtm derivative solves ``S dS + dS S = dA`` (``solve_sylvester``).
 """
 import numpy as np
 
-from ..runtime import (block_trace, checked_system, det_grad, factor_placed, flipped, frechet_blocks, from_triangle,
-                       lower_factor, lower_half, matmul_like_solve, off_factor, solve_a_grad, structured,
-                       structured_grad, to_triangle, transposed_if, transposes, triangular_part, unbroadcast,
-                       uplo, upper_right)
+from ..runtime import (checked_system, det_grad, factor_placed, flipped, frechet_blocks, from_triangle, lower_factor,
+                       lower_half, matmul_like_solve, off_factor, solve_a_grad, structured, structured_grad,
+                       to_triangle, transposed_if, triangular_part, unbroadcast, uplo, upper_right)
 from .lazy import when_imported
-from .registry import jvp, nondiff, vjp
+from .registry import jvp, vjp
 
 MODULE = "scipy.linalg"
 linalg = None           # the scipy.linalg module, once registered (rule bodies refer to it by this name)
@@ -140,60 +139,6 @@ def register(module):
     @jvp(linalg.solve_sylvester)
     def solve_sylvester_jvp(g, ans, a, b, q):
         return -linalg.solve_sylvester(a, b, g @ ans), -linalg.solve_sylvester(a, b, ans @ g), linalg.solve_sylvester(a, b, g)
-
-
-# --- rules of the runtime helpers the rules above call (linear maps, each with its adjoint); flags such as
-# `lower` (cho_factor's second result) may count as depending on the input: their entry is None ---
-nondiff(flipped, transposes, uplo)
-@vjp(checked_system)
-def checked_system_vjp(h, ans, a, b, fn): return h, None, None
-@jvp(checked_system)
-def checked_system_jvp(t, ans, a, b, fn): return t, None, None
-@vjp(transposed_if)
-def transposed_if_vjp(h, ans, m, trans): return transposed_if(h, trans), None
-@jvp(transposed_if)
-def transposed_if_jvp(t, ans, m, trans): return transposed_if(t, trans), None
-@vjp(triangular_part)
-def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False): return triangular_part(h, lower, unit_diagonal), None, None
-@jvp(triangular_part)
-def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False): return triangular_part(t, lower, unit_diagonal), None, None
-@vjp(structured)
-def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured_grad(h, assume_a, lower, fn), None, None, None
-@jvp(structured)
-def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(t, assume_a, lower, fn), None, None, None
-@vjp(structured_grad)
-def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(h, assume_a, lower, fn), None, None, None
-@jvp(structured_grad)
-def structured_grad_jvp(t, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
-    return structured_grad(t, assume_a, lower, fn), None, None, None
-@vjp(lower_factor)
-def lower_factor_vjp(h, ans, c, lower=False): return factor_placed(h, lower), None
-@jvp(lower_factor)
-def lower_factor_jvp(t, ans, c, lower=False): return lower_factor(t, lower), None
-@vjp(factor_placed)
-def factor_placed_vjp(h, ans, g, lower=False): return lower_factor(h, lower), None
-@jvp(factor_placed)
-def factor_placed_jvp(t, ans, g, lower=False): return factor_placed(t, lower), None
-@vjp(off_factor)
-def off_factor_vjp(h, ans, c, lower=False): return off_factor(h, lower), None
-@jvp(off_factor)
-def off_factor_jvp(t, ans, c, lower=False): return off_factor(t, lower), None
-@vjp(lower_half)
-def lower_half_vjp(h, ans, x): return lower_half(h)
-@jvp(lower_half)
-def lower_half_jvp(t, ans, x): return lower_half(t)
-@vjp(frechet_blocks)
-def frechet_blocks_vjp(h, ans, a, e): return block_trace(h), upper_right(h)
-@jvp(frechet_blocks)
-def frechet_blocks_jvp(t, ans, a, e): return frechet_blocks(t, np.zeros_like(t)), frechet_blocks(np.zeros_like(t), t)
-@vjp(upper_right)
-def upper_right_vjp(h, ans, m): return frechet_blocks(np.zeros_like(h), h)
-@jvp(upper_right)
-def upper_right_jvp(t, ans, m): return upper_right(t)
-@vjp(block_trace)
-def block_trace_vjp(h, ans, m): return frechet_blocks(h, np.zeros_like(h))
-@jvp(block_trace)
-def block_trace_jvp(t, ans, m): return block_trace(t)
 
 
 _FINDER = when_imported(MODULE, register)

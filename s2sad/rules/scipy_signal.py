@@ -10,7 +10,7 @@ import numpy as np
 
 from ..runtime import signal_pads
 from .lazy import when_imported
-from .registry import jvp, nondiff, vjp
+from .registry import jvp, vjp
 
 MODULE = "scipy.signal"
 signal = None           # the scipy.signal module, once registered (rule bodies refer to it by this name)
@@ -44,5 +44,4 @@ def register(module):
         return signal.fftconvolve(g, in2, mode, axes), signal.fftconvolve(in1, g, mode, axes)
 
 
-nondiff(signal_pads)
 _FINDER = when_imported(MODULE, register)
