@@ -1852,11 +1852,11 @@ def block_trace(m):
 
 def signal_pads(in1, in2, mode="full", axes=None):
     """The pad widths that put a cotangent of ``scipy.signal.convolve(in1, in2, mode)`` (or correlate,
-    fftconvolve) where its entries are in the full result, zeros elsewhere."""
+    fftconvolve, oaconvolve) where its entries are in the full result, zeros elsewhere."""
     s1, s2 = np.shape(in1), np.shape(in2)
     if axes is not None and sorted(int(k) % max(len(s1), 1) for k in np.atleast_1d(axes)) != list(range(len(s1))):
-        raise NotImplementedError(f"scipy.signal.fftconvolve(..., axes={axes!r}) is differentiated only over all "
-                                  f"axes (axes=None)")
+        raise NotImplementedError(f"scipy.signal.fftconvolve/oaconvolve(..., axes={axes!r}) is differentiated in "
+                                  f"reverse mode only over all axes (axes=None)")
     if mode not in ("full", "valid", "same") or len(s1) != len(s2):
         raise NotImplementedError(f"scipy.signal convolution of shapes {s1} and {s2} in mode {mode!r}")
     pads = []

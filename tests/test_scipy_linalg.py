@@ -535,7 +535,8 @@ CHECK = """
     from scipy.signal import convolve
     import s2sad
     from s2sad.rules import registry, scipy_linalg, scipy_signal
-    for name in ("solve_triangular", "cho_factor", "cho_solve", "cholesky", "solve", "inv", "det", "expm", "sqrtm"):
+    for name in ("solve_triangular", "cho_factor", "cho_solve", "cholesky", "solve", "inv", "det", "expm", "sqrtm",
+                 "solve_sylvester"):
         assert registry.vjp_rule(getattr(scipy.linalg, name)) is not None, name
         assert registry.jvp_rule(getattr(scipy.linalg, name))[0] is not None, name
     assert registry.vjp_rule(convolve) is not None

@@ -1,6 +1,6 @@
 """Rules for ``scipy.signal``'s convolutions (s2sad/rules/scipy_signal.py), skipped when scipy is missing.
 
-``convolve``, ``correlate`` and ``fftconvolve`` in every mode, in one, two and three dimensions, with
+``convolve``, ``correlate``, ``fftconvolve`` and ``oaconvolve`` in every mode, in one, two and three dimensions, with
 either argument the larger, and every ``method``: ``check_grads`` at order 2 (reverse mode against central
 differences, forward against reverse, Hessian-vector products), forward mode against central differences,
 and the derivative by hand (the functions are bilinear: the Jacobian with respect to one argument is found
@@ -24,7 +24,7 @@ SOURCE = '''
 import numpy as np
 import scipy.signal
 from scipy import signal
-from scipy.signal import fftconvolve
+from scipy.signal import fftconvolve, oaconvolve
 
 
 def convolve(x, y, w, mode, method):
@@ -37,6 +37,14 @@ def correlate(x, y, w, mode, method):
 
 def fft(x, y, w, mode):
     return np.sum(fftconvolve(x, y, mode) * w)
+
+
+def overlap_add(x, y, w, mode):
+    return np.sum(oaconvolve(x, y, mode=mode) * w)
+
+
+def fft_squared(x, k):
+    return np.sum(fftconvolve(x, k, "same") ** 2) + np.sum(oaconvolve(x, x) * np.cos(x[0]))
 
 
 def fft_axes(x, y, w):
@@ -128,9 +136,10 @@ def test_correlate(shapes, mode, method, fns, rng):
 
 @pytest.mark.parametrize("shapes", SHAPES[:5], ids=str)
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
-def test_fftconvolve(shapes, mode, fns, rng):
+def test_fftconvolve_and_oaconvolve(shapes, mode, fns, rng):
     x, y = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
     check(fns.fft, signal.fftconvolve, x, y, (mode,), rng)
+    check(fns.overlap_add, signal.oaconvolve, x, y, (mode,), rng)
 
 
 def test_hessian(fns, rng):
@@ -147,12 +156,21 @@ def test_hessian(fns, rng):
     np.testing.assert_allclose(hk, np.stack(columns, axis=-1), rtol=RTOL, atol=1e-6)
 
 
+def test_fftconvolve_hessian(fns, rng):
+    x, k = rng.standard_normal(6), rng.standard_normal(3)
+    check_grads(fns.fft_squared, (x, k), wrt=(0, 1), order=2)
+    h = s2sad.hessian(fns.fft_squared)(x, k)
+    columns = [central(lambda z: s2sad.grad(fns.fft_squared)(z, k), x, e) for e in np.eye(6)]
+    np.testing.assert_allclose(h, np.stack(columns, axis=-1), rtol=RTOL, atol=1e-6)
+
+
 @pytest.mark.parametrize("method", ["direct", "fft"])
 def test_float32_stays_float32(method, fns, rng):
     x, y = rng.standard_normal((5, 4)), rng.standard_normal((2, 3))
     for f, scipy_fn, options in [(fns.convolve, signal.convolve, ("same", method)),
                                  (fns.correlate, signal.correlate, ("valid", method)),
-                                 (fns.fft, signal.fftconvolve, ("full",))]:
+                                 (fns.fft, signal.fftconvolve, ("full",)),
+                                 (fns.overlap_add, signal.oaconvolve, ("valid",))]:
         w = rng.standard_normal(out_shape(scipy_fn, x, y, *options))
         g64 = s2sad.grad(f, wrt=(0, 1))(x, y, w, *options)
         x32, y32, w32 = x.astype(np.float32), y.astype(np.float32), w.astype(np.float32)

@@ -1,7 +1,7 @@
 """Reverse and forward rules for ``scipy.signal``'s convolutions (registered only if the user imports it).
 
-``convolve``, ``correlate`` (modes 'full', 'same', 'valid'; any number of dimensions; every ``method``) and
-``fftconvolve`` (over all axes) are bilinear: a tangent is the same convolution of one tangent with the other
+``convolve``, ``correlate`` (modes 'full', 'same', 'valid'; any number of dimensions; every ``method``),
+``fftconvolve`` and ``oaconvolve`` (reverse mode over all axes only: ``axes=None``) are bilinear: a tangent is the same convolution of one tangent with the other
 argument, and an adjoint is a 'valid' correlation of the cotangent, padded with zeros to the full result,
 with the other argument (``correlate(x, y) == convolve(x, flip(y))``). The rules call the same functions, so
 derivatives of derivatives work.
@@ -42,6 +42,13 @@ def register(module):
     @jvp(signal.fftconvolve)
     def fftconvolve_jvp(g, ans, in1, in2, mode="full", axes=None):
         return signal.fftconvolve(g, in2, mode, axes), signal.fftconvolve(in1, g, mode, axes)
+    @vjp(signal.oaconvolve)
+    def oaconvolve_vjp(g, ans, in1, in2, mode="full", axes=None):
+        full = np.pad(g, signal_pads(in1, in2, mode, axes))
+        return signal.oaconvolve(full, np.flip(in2), "valid"), signal.oaconvolve(full, np.flip(in1), "valid")
+    @jvp(signal.oaconvolve)
+    def oaconvolve_jvp(g, ans, in1, in2, mode="full", axes=None):
+        return signal.oaconvolve(g, in2, mode, axes), signal.oaconvolve(in1, g, mode, axes)
 
 
 _FINDER = when_imported(MODULE, register)
