@@ -564,7 +564,8 @@ HELPER_CASES = [(rt.checked_system, (np.zeros((3, 2)), "fn"), (3, 3)),
                 (rt.structured_grad, ("her", False, "scipy.linalg.solve"), (3, 3)),
                 (rt.structured_grad, ("lower triangular", False, "scipy.linalg.solve"), (3, 3)),
                 (rt.lower_factor, (False,), (3, 3)), (rt.lower_factor, (True,), (3, 3)),
-                (rt.factor_placed, (False,), (3, 3)), (rt.off_factor, (True,), (3, 3)), (rt.off_factor, (False,), (3, 3)),
+                (rt.factor_placed, (False,), (3, 3)), (rt.off_factor, (True,), (3, 3)),
+                (rt.off_factor, (False,), (3, 3)),
                 (rt.lower_half, (), (2, 3, 3)), (rt.upper_right, (), (4, 4)), (rt.block_trace, (), (2, 4, 4))]
 
 

@@ -309,15 +309,20 @@ def transposed_if_vjp(h, ans, m, trans): return transposed_if(h, trans), None
 @jvp(transposed_if)
 def transposed_if_jvp(t, ans, m, trans): return transposed_if(t, trans), None
 @vjp(triangular_part)
-def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False): return triangular_part(h, lower, unit_diagonal), None, None
+def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False):
+    return triangular_part(h, lower, unit_diagonal), None, None
 @jvp(triangular_part)
-def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False): return triangular_part(t, lower, unit_diagonal), None, None
+def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False):
+    return triangular_part(t, lower, unit_diagonal), None, None
 @vjp(structured)
-def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured_grad(h, assume_a, lower, fn), None, None, None
+def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured_grad(h, assume_a, lower, fn), None, None, None
 @jvp(structured)
-def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(t, assume_a, lower, fn), None, None, None
+def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured(t, assume_a, lower, fn), None, None, None
 @vjp(structured_grad)
-def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"): return structured(h, assume_a, lower, fn), None, None, None
+def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured(h, assume_a, lower, fn), None, None, None
 @jvp(structured_grad)
 def structured_grad_jvp(t, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
     return structured_grad(t, assume_a, lower, fn), None, None, None

@@ -43,8 +43,8 @@ def register(module):
     @jvp(linalg.solve_triangular)
     def solve_triangular_jvp(g, ans, a, b, trans=0, lower=False, unit_diagonal=False, *, check_finite=True):
         m = checked_system(a, b, "scipy.linalg.solve_triangular")
-        return (-linalg.solve_triangular(m, matmul_like_solve(transposed_if(triangular_part(g, lower, unit_diagonal), trans),
-                                                              ans), trans, lower, unit_diagonal),
+        return (-linalg.solve_triangular(m, matmul_like_solve(transposed_if(triangular_part(g, lower, unit_diagonal),
+                                                                            trans), ans), trans, lower, unit_diagonal),
                 linalg.solve_triangular(m, g, trans, lower, unit_diagonal))
 
     # --- general systems and inverses; assume_a picks the entries read (runtime.structured) ---
@@ -52,7 +52,8 @@ def register(module):
     def solve_vjp(g, ans, a, b, lower=False, *, check_finite=True, assume_a=None, transposed=False):
         m = structured(checked_system(a, b, "scipy.linalg.solve"), assume_a, lower, "scipy.linalg.solve")
         b_bar = linalg.solve(m, g, transposed=flipped(transposed))
-        a_bar = structured_grad(transposed_if(solve_a_grad(b_bar, ans), transposed), assume_a, lower, "scipy.linalg.solve")
+        a_bar = structured_grad(transposed_if(solve_a_grad(b_bar, ans), transposed), assume_a, lower,
+                                "scipy.linalg.solve")
         return unbroadcast(a_bar, a), unbroadcast(b_bar, b)
     @jvp(linalg.solve)
     def solve_jvp(g, ans, a, b, lower=False, *, check_finite=True, assume_a=None, transposed=False):
@@ -83,8 +84,8 @@ def register(module):
     @jvp(linalg.cholesky)
     def cholesky_jvp(g, ans, a, lower=False, *, check_finite=True):
         l = lower_factor(ans, lower)
-        inner = linalg.solve_triangular(l, np.swapaxes(linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True),
-                                                       -1, -2), 0, True)                       # L^-1 dA L^-T
+        y = linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True)              # L^-1 dA
+        inner = linalg.solve_triangular(l, np.swapaxes(y, -1, -2), 0, True)                 # L^-1 dA L^-T
         return factor_placed(l @ lower_half(inner), lower)
 
     # --- cho_factor: (c, lower), c the factor in triangle `lower` and a's own entries in the other ---
@@ -97,8 +98,8 @@ def register(module):
     @jvp(linalg.cho_factor)
     def cho_factor_jvp(g, ans, a, lower=False, *, check_finite=True):
         l = lower_factor(ans[0], lower)
-        inner = linalg.solve_triangular(l, np.swapaxes(linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True),
-                                                       -1, -2), 0, True)
+        y = linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True)
+        inner = linalg.solve_triangular(l, np.swapaxes(y, -1, -2), 0, True)
         tangent = (factor_placed(l @ lower_half(inner), lower) + off_factor(g, lower), None)
         return tangent
 
@@ -114,7 +115,8 @@ def register(module):
     def cho_solve_jvp(g, ans, c_and_lower, b, *, check_finite=True):
         c = checked_system(c_and_lower[0], b, "scipy.linalg.cho_solve")
         l = lower_factor(c, c_and_lower[1])
-        return (-linalg.cho_solve((c, c_and_lower[1]), lower_factor(g[0], c_and_lower[1]) @ (np.swapaxes(l, -1, -2) @ ans)
+        return (-linalg.cho_solve((c, c_and_lower[1]),
+                                  lower_factor(g[0], c_and_lower[1]) @ (np.swapaxes(l, -1, -2) @ ans)
                                   + l @ (np.swapaxes(lower_factor(g[0], c_and_lower[1]), -1, -2) @ ans)),
                 linalg.cho_solve((c, c_and_lower[1]), g))
 
@@ -138,7 +140,8 @@ def register(module):
                 unbroadcast(q_bar, q))
     @jvp(linalg.solve_sylvester)
     def solve_sylvester_jvp(g, ans, a, b, q):
-        return -linalg.solve_sylvester(a, b, g @ ans), -linalg.solve_sylvester(a, b, ans @ g), linalg.solve_sylvester(a, b, g)
+        return (-linalg.solve_sylvester(a, b, g @ ans), -linalg.solve_sylvester(a, b, ans @ g),
+                linalg.solve_sylvester(a, b, g))
 
 
 _FINDER = when_imported(MODULE, register)

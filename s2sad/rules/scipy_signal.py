@@ -1,10 +1,10 @@
 """Reverse and forward rules for ``scipy.signal``'s convolutions (registered only if the user imports it).
 
 ``convolve``, ``correlate`` (modes 'full', 'same', 'valid'; any number of dimensions; every ``method``),
-``fftconvolve`` and ``oaconvolve`` (reverse mode over all axes only: ``axes=None``) are bilinear: a tangent is the same convolution of one tangent with the other
-argument, and an adjoint is a 'valid' correlation of the cotangent, padded with zeros to the full result,
-with the other argument (``correlate(x, y) == convolve(x, flip(y))``). The rules call the same functions, so
-derivatives of derivatives work.
+``fftconvolve`` and ``oaconvolve`` (reverse mode over all axes only: ``axes=None``) are bilinear: a tangent is the
+same convolution of one tangent with the other argument, and an adjoint is a 'valid' correlation of the cotangent,
+padded with zeros to the full result, with the other argument (``correlate(x, y) == convolve(x, flip(y))``). The
+rules call the same functions, so derivatives of derivatives work.
 """
 import numpy as np
 
