@@ -593,3 +593,15 @@ def test_frechet_blocks_rules(rng):
         e, out, a, e)[1]
     np.testing.assert_allclose(by_a + by_e, out, rtol=1e-15)
     np.testing.assert_allclose(linalg.expm(out)[:3, 3:], linalg.expm_frechet(a, e, compute_expm=False), rtol=1e-10)
+
+
+def test_an_unexpected_scipy_linalg_breaks_nothing():
+    """A scipy.linalg without the functions (an old or broken scipy): a warning, and s2sad still imports."""
+    run("""
+        import sys, types, warnings
+        sys.modules["scipy.linalg"] = types.ModuleType("scipy.linalg")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import s2sad
+        assert any("no derivative rules for scipy.linalg" in str(w.message) for w in caught), caught
+        """)
