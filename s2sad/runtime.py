@@ -1705,3 +1705,170 @@ def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     axes = None if axis is None and (matrix or ord is None) else axis
     return np.sum(weights * g, axis=axes, keepdims=keepdims)
+
+
+# === scipy.linalg and scipy.signal (rules/scipy_linalg.py, rules/scipy_signal.py) ====================
+# NumPy only, like the rest of this module: the rules call scipy themselves. Each helper has rules of its
+# own, next to the rules that call it (most are linear: a mask, a transpose, a block), so derivatives of
+# derivatives work.
+__all__ += [
+    "checked_system", "transposes", "flipped", "transposed_if", "triangular_part", "structured", "structured_grad",
+    "uplo", "lower_factor", "factor_placed", "off_factor", "lower_half", "frechet_blocks", "upper_right",
+    "block_trace", "signal_pads",
+]
+
+
+def checked_system(a, b, fn):
+    """``a``, once ``fn(a, b, ...)`` (a solve) is a system the rules cover: ``a`` square (or a stack of square
+    matrices) with as many rows as ``b``. A vector ``b`` with a stack of matrices ``a`` is refused: scipy takes
+    it as a vector for each matrix, a cotangent shaped like the result would be read as a matrix."""
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if len(a_shape) < 2 or a_shape[-1] != a_shape[-2] or not b_shape \
+            or b_shape[-2 if len(b_shape) >= 2 else 0] != a_shape[-1]:
+        raise NotImplementedError(f"{fn} is differentiated for a square matrix (n, n) and a right-hand side of n "
+                                  f"rows, not for shapes {a_shape} and {b_shape}")
+    if len(b_shape) == 1 and len(a_shape) > 2:
+        raise NotImplementedError(f"{fn} with a stack of matrices {a_shape} and a vector {b_shape} is not "
+                                  f"differentiated: pass the vector as a column, b[:, None]")
+    return a
+
+
+def transposes(trans):
+    """Whether scipy.linalg.solve_triangular's ``trans`` (0, 1, 2, 'N', 'T', 'C') or solve's ``transposed``
+    solves with the transpose (real matrices: 'C' is 'T')."""
+    if isinstance(trans, str):
+        return trans.upper() in ("T", "C")
+    return bool(trans)
+
+
+def flipped(trans):
+    """The ``trans`` (1 or 0) that solves with the transpose of what ``trans`` solves with."""
+    return 0 if transposes(trans) else 1
+
+
+def transposed_if(m, trans):
+    """``m`` transposed (its last two axes) where ``trans`` transposes, else ``m``."""
+    return np.swapaxes(m, -1, -2) if transposes(trans) else m
+
+
+def triangular_part(m, lower=False, unit_diagonal=False):
+    """The triangle of ``m`` that scipy.linalg.solve_triangular reads (without the diagonal for ``unit_diagonal``)."""
+    if lower:
+        return np.tril(m, -1 if unit_diagonal else 0)
+    return np.triu(m, 1 if unit_diagonal else 0)
+
+
+_STRUCTURES = {None: "general", "gen": "general", "general": "general", "diagonal": "diagonal",
+               "tridiagonal": "tridiagonal", "upper triangular": "upper", "lower triangular": "lower",
+               "sym": "symmetric", "symmetric": "symmetric", "pos": "symmetric", "positive definite": "symmetric",
+               "her": "symmetric", "hermitian": "symmetric"}
+
+
+def _structure(assume_a, fn):
+    kind = _STRUCTURES.get(assume_a) if isinstance(assume_a, (str, type(None))) else None
+    if kind is None or (kind == "diagonal" and fn == "scipy.linalg.inv"):   # inv's 'diagonal' keeps a's other entries
+        raise NotImplementedError(f"{fn}(..., assume_a={assume_a!r}) is not differentiated")
+    return kind
+
+
+def structured(a, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    """The matrix scipy.linalg.solve (or inv) works with for ``assume_a``: the entries it reads of ``a``, a
+    symmetric matrix from the triangle ``lower`` says for 'sym' and 'pos'."""
+    kind = _structure(assume_a, fn)
+    if kind == "general":
+        return a
+    if kind == "symmetric":
+        return from_triangle(a, uplo(lower))
+    return _band(a, kind)
+
+
+def structured_grad(s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    """Adjoint of ``structured``: ``s`` onto the entries of ``a`` read."""
+    kind = _structure(assume_a, fn)
+    if kind == "general":
+        return s
+    if kind == "symmetric":
+        return to_triangle(s, uplo(lower))
+    return _band(s, kind)
+
+
+def _band(m, kind):
+    below, above = {"diagonal": (0, 0), "tridiagonal": (1, 1), "upper": (0, None), "lower": (None, 0)}[kind]
+    if below is not None:
+        m = np.triu(m, -below)
+    if above is not None:
+        m = np.tril(m, above)
+    return m
+
+
+def uplo(lower):
+    """``from_triangle``'s and ``to_triangle``'s name for the triangle scipy's ``lower`` flag means."""
+    return "L" if lower else "U"
+
+
+def lower_factor(c, lower=False):
+    """The lower-triangular Cholesky factor ``L`` held in ``c`` (cholesky's result, or cho_factor's, whose
+    other triangle holds what was in ``a``): ``c``'s lower triangle, or its upper triangle transposed."""
+    return np.tril(c) if lower else np.tril(np.swapaxes(c, -1, -2))
+
+
+def factor_placed(h, lower=False):
+    """Adjoint of ``lower_factor``: ``h``'s lower triangle where ``c`` holds the factor."""
+    return np.tril(h) if lower else np.swapaxes(np.tril(h), -1, -2)
+
+
+def off_factor(c, lower=False):
+    """The triangle of cho_factor's ``c`` that does not hold the factor (without the diagonal)."""
+    return np.triu(c, 1) if lower else np.tril(c, -1)
+
+
+def lower_half(x):
+    """The lower triangle of ``x`` with its diagonal halved (the Cholesky factor's derivative takes it)."""
+    t = np.tril(x)
+    return t - 0.5 * (t * np.eye(np.shape(x)[-1], dtype=bool))
+
+
+def frechet_blocks(a, e):
+    """``[[a, e], [0, a]]``: its exponential is ``[[expm(a), L], [0, expm(a)]]``, ``L`` the derivative of expm
+    at ``a`` along ``e`` (the Fréchet derivative; Higham, Functions of Matrices, 3.1)."""
+    a, e = np.asarray(a), np.asarray(e)
+    n = a.shape[-1]
+    out = np.zeros(np.broadcast_shapes(a.shape, e.shape)[:-2] + (2 * n, 2 * n), np.result_type(a, e))
+    out[..., :n, :n] = a
+    out[..., n:, n:] = a
+    out[..., :n, n:] = e
+    return out
+
+
+def upper_right(m):
+    """The block ``L`` of ``[[A, L], [0, B]]``."""
+    n = np.shape(m)[-1] // 2
+    return m[..., :n, n:]
+
+
+def block_trace(m):
+    """``A + B`` from ``[[A, L], [0, B]]`` (adjoint of ``a -> frechet_blocks(a, 0)``)."""
+    n = np.shape(m)[-1] // 2
+    return m[..., :n, :n] + m[..., n:, n:]
+
+
+def signal_pads(in1, in2, mode="full", axes=None):
+    """The pad widths that put a cotangent of ``scipy.signal.convolve(in1, in2, mode)`` (or correlate,
+    fftconvolve, oaconvolve) where its entries are in the full result, zeros elsewhere."""
+    s1, s2 = np.shape(in1), np.shape(in2)
+    if axes is not None and sorted(int(k) % max(len(s1), 1) for k in np.atleast_1d(axes)) != list(range(len(s1))):
+        raise NotImplementedError(f"scipy.signal.fftconvolve/oaconvolve(..., axes={axes!r}) is differentiated in "
+                                  f"reverse mode only over all axes (axes=None)")
+    if mode not in ("full", "valid", "same") or len(s1) != len(s2):
+        raise NotImplementedError(f"scipy.signal convolution of shapes {s1} and {s2} in mode {mode!r}")
+    pads = []
+    for n, m in zip(s1, s2):
+        full = n + m - 1
+        if mode == "full":
+            start, length = 0, full
+        elif mode == "valid":
+            start, length = min(n, m) - 1, abs(n - m) + 1
+        else:                                           # "same": centred, in1's size
+            start, length = (full - n) // 2, n
+        pads.append((start, full - start - length))
+    return tuple(pads)

@@ -22,7 +22,9 @@ import numpy as np                                 # noqa: E402
 import s2sad                                       # noqa: E402,F401  (registers the tables)
 from s2sad.rules import registry                   # noqa: E402
 
-try:                                               # scipy.special's rules register when it is imported
+try:                                               # scipy's rules register when its modules are imported
+    import scipy.linalg                            # noqa: E402,F401
+    import scipy.signal                            # noqa: E402,F401
     import scipy.special                           # noqa: E402,F401
 except ImportError:                                # pragma: no cover
     pass
@@ -32,14 +34,14 @@ MODULES = {"_operator": "operator", "builtins": "", "numpy": "np", "numpy.linalg
            "math": "math", "scipy.special._ufuncs": "scipy.special", "scipy.special": "scipy.special"}
 SECTIONS = [("Python operators and builtins", ("operator.", "")), ("math", ("math.",)),
             ("NumPy", ("np.",)), ("np.linalg", ("np.linalg.",)), ("scipy.special", ("scipy.special.",)),
-            ("s2sad", ("s2sad.",))]
+            ("scipy.linalg", ("scipy.linalg.",)), ("scipy.signal", ("scipy.signal.",)), ("s2sad", ("s2sad.",))]
 
 
 def name_of(prim):
     module = getattr(prim, "__module__", None) or ("numpy" if isinstance(prim, np.ufunc) else "")
     name = getattr(prim, "__name__", repr(prim))
-    if module.startswith("scipy.special"):
-        module = "scipy.special"
+    if module.startswith("scipy."):                 # scipy.special._ufuncs, scipy.linalg._basic: the public module
+        module = ".".join(module.split(".")[:2])
     prefix = MODULES.get(module, module)
     return f"{prefix}.{name}" if prefix else name
 
@@ -79,7 +81,8 @@ def text():
              "Generated from the rule registry by `python tools/supported.py` (CI checks it is up to date). "
              "*Reverse*: `grad`, `vjp`; *forward*: `jvp`, and every derivative of a derivative (`hessian`, `hvp` "
              "and nested `grad` run forward mode over the gradient). Every rule is checked against finite "
-             "differences in both modes, and at second order, by `tests/test_rule_table.py`.", ""]
+             "differences in both modes, and at second order, by `tests/test_rule_table.py` (scipy's by "
+             "`tests/test_scipy_rules.py`, `tests/test_scipy_linalg.py` and `tests/test_scipy_signal.py`).", ""]
     table = rows()
     count = sum(len(v) for v in table.values())
     lines += [f"{count} functions with derivative rules.", ""]

@@ -25,6 +25,9 @@ from ..runtime import flatten_values, unflatten_vector
 from ..runtime import eigengaps, from_triangle, to_triangle
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
+from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
+                       off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
+                       triangular_part, uplo, upper_right)
 from .registry import elementwise, jvp, nondiff, vjp
 
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state)
@@ -301,3 +304,60 @@ def field_tangent_vjp(g, ans, t, value, obj, name):
     return (None if is_record(obj) and not differentiable_field(value) else unattr(g, obj, name)), None, None, None
 @jvp(field_tangent)
 def field_tangent_jvp(g, ans, t, value, obj, name): return field_tangent(g, value, obj, name), None, None, None
+# --- scipy.linalg's and scipy.signal's helpers (rules/scipy_linalg.py, rules/scipy_signal.py): linear maps, each
+# with its adjoint; flags such as `lower` (cho_factor's second result) may count as depending on the input: None ---
+nondiff(flipped, transposes, uplo, signal_pads)
+@vjp(checked_system)
+def checked_system_vjp(h, ans, a, b, fn): return h, None, None
+@jvp(checked_system)
+def checked_system_jvp(t, ans, a, b, fn): return t, None, None
+@vjp(transposed_if)
+def transposed_if_vjp(h, ans, m, trans): return transposed_if(h, trans), None
+@jvp(transposed_if)
+def transposed_if_jvp(t, ans, m, trans): return transposed_if(t, trans), None
+@vjp(triangular_part)
+def triangular_part_vjp(h, ans, m, lower=False, unit_diagonal=False):
+    return triangular_part(h, lower, unit_diagonal), None, None
+@jvp(triangular_part)
+def triangular_part_jvp(t, ans, m, lower=False, unit_diagonal=False):
+    return triangular_part(t, lower, unit_diagonal), None, None
+@vjp(structured)
+def structured_vjp(h, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured_grad(h, assume_a, lower, fn), None, None, None
+@jvp(structured)
+def structured_jvp(t, ans, a, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured(t, assume_a, lower, fn), None, None, None
+@vjp(structured_grad)
+def structured_grad_vjp(h, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured(h, assume_a, lower, fn), None, None, None
+@jvp(structured_grad)
+def structured_grad_jvp(t, ans, s, assume_a=None, lower=False, fn="scipy.linalg.solve"):
+    return structured_grad(t, assume_a, lower, fn), None, None, None
+@vjp(lower_factor)
+def lower_factor_vjp(h, ans, c, lower=False): return factor_placed(h, lower), None
+@jvp(lower_factor)
+def lower_factor_jvp(t, ans, c, lower=False): return lower_factor(t, lower), None
+@vjp(factor_placed)
+def factor_placed_vjp(h, ans, g, lower=False): return lower_factor(h, lower), None
+@jvp(factor_placed)
+def factor_placed_jvp(t, ans, g, lower=False): return factor_placed(t, lower), None
+@vjp(off_factor)
+def off_factor_vjp(h, ans, c, lower=False): return off_factor(h, lower), None
+@jvp(off_factor)
+def off_factor_jvp(t, ans, c, lower=False): return off_factor(t, lower), None
+@vjp(lower_half)
+def lower_half_vjp(h, ans, x): return lower_half(h)
+@jvp(lower_half)
+def lower_half_jvp(t, ans, x): return lower_half(t)
+@vjp(frechet_blocks)
+def frechet_blocks_vjp(h, ans, a, e): return block_trace(h), upper_right(h)
+@jvp(frechet_blocks)
+def frechet_blocks_jvp(t, ans, a, e): return frechet_blocks(t, np.zeros_like(t)), frechet_blocks(np.zeros_like(t), t)
+@vjp(upper_right)
+def upper_right_vjp(h, ans, m): return frechet_blocks(np.zeros_like(h), h)
+@jvp(upper_right)
+def upper_right_jvp(t, ans, m): return upper_right(t)
+@vjp(block_trace)
+def block_trace_vjp(h, ans, m): return frechet_blocks(h, np.zeros_like(h))
+@jvp(block_trace)
+def block_trace_jvp(t, ans, m): return block_trace(t)
