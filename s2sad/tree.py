@@ -111,8 +111,10 @@ def attribute(obj, name):
 
 
 def unattr(g, obj, name):
-    """Adjoint of the namedtuple field ``obj.name``."""
+    """Adjoint of the namedtuple field ``obj.name`` (or of the entry ``name`` of a dict read as an attribute)."""
     fields = getattr(type(obj), "_fields", None)
+    if fields is None and isinstance(obj, dict) and name in obj:
+        return AdjDict({name: g})                  # a result whose attributes are its keys (solve_ivp's OdeResult)
     if fields is None:
         raise TypeError(f"s2sad: cannot differentiate attribute .{name} of a {type(obj).__name__} "
                         "(only namedtuple fields are differentiable)")

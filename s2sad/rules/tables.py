@@ -2,3 +2,4 @@
 from . import python, numpy, linalg, containers, helpers, implicit, nested  # noqa: F401  (registers the tables)
 from . import scipy_special  # noqa: F401  (registers when scipy.special is imported; never imports it)
 from . import scipy_stats  # noqa: F401  (scipy.stats distributions, looked up when named; never imports scipy)
+from . import scipy_integrate  # noqa: F401  (odeint, solve_ivp: registers when scipy.integrate is imported)
