@@ -38,6 +38,9 @@ __all__ = ["odeint_grads", "odeint_tangent", "odeint_time_tangent", "solve_ivp_g
            "OdeDerivativeError"]
 
 
+solvers = None      # scipy.integrate, set when its rules are registered (the code below that s2sad reads uses it)
+
+
 class OdeDerivativeError(NotImplementedError):
     """An ODE solve used in a way s2sad does not differentiate (see the module docstring)."""
 
@@ -233,7 +236,6 @@ def _sensitivity_tfirst(t, z, func, n, args, dots):
 def odeint_tangent(func, y0, t, args, y0_dot, args_dot, rtol=None, atol=None, full_output=0, tfirst=False, mxstep=0,
                    hmax=0.0):
     """Tangent of ``ys = odeint(func, y0, t, args, ...)`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
-    from scipy.integrate import odeint
     refuse_full_output(full_output)
     y = np.ravel(y0)
     n = np.size(y)
@@ -244,10 +246,10 @@ def odeint_tangent(func, y0, t, args, y0_dot, args_dot, rtol=None, atol=None, fu
     dots = tangent_items(args, args_dot)
     z0 = np.concatenate([y, s])
     if tfirst:
-        zs = odeint(_sensitivity_tfirst, z0, t, args=(func, n, args, dots), rtol=rtol, atol=atol, mxstep=mxstep,
+        zs = solvers.odeint(_sensitivity_tfirst, z0, t, args=(func, n, args, dots), rtol=rtol, atol=atol, mxstep=mxstep,
                     hmax=hmax, tfirst=True)
     else:
-        zs = odeint(_sensitivity, z0, t, args=(func, n, args, dots), rtol=rtol, atol=atol, mxstep=mxstep,
+        zs = solvers.odeint(_sensitivity, z0, t, args=(func, n, args, dots), rtol=rtol, atol=atol, mxstep=mxstep,
                     hmax=hmax)
     return zs[:, n:]
 
@@ -356,7 +358,6 @@ def ivp_part(g, key):
 def solve_ivp_state_tangent(sol, fun, t_span, y0, method, t_eval, events, vectorized, args, y0_dot, args_dot,
                             rtol=1e-3, atol=1e-6, max_step=None):
     """Tangent of ``solve_ivp(...).y`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
-    from scipy.integrate import solve_ivp
     check_ivp(sol, t_eval, events, vectorized)
     y = np.ravel(y0)
     n = np.size(y)
@@ -370,7 +371,7 @@ def solve_ivp_state_tangent(sol, fun, t_span, y0, method, t_eval, events, vector
         items = args
     dots = tangent_items(items, args_dot)
     z0 = np.concatenate([y, s])
-    out = solve_ivp(_sensitivity_tfirst, t_span, z0, method=method, t_eval=t_eval, args=(fun, n, items, dots),
+    out = solvers.solve_ivp(_sensitivity_tfirst, t_span, z0, method=method, t_eval=t_eval, args=(fun, n, items, dots),
                     rtol=rtol, atol=atol, max_step=max_step_of(max_step))
     return out.y[n:]
 

@@ -9,6 +9,7 @@ import importlib.abc
 import sys
 import warnings
 
+from .. import integrate
 from ..integrate import (check_ivp, ivp_one, ivp_part, ivp_tangent, max_step_of, odeint_grads, odeint_tangent,
                          odeint_time_tangent, refuse_full_output, solve_ivp_grads, solve_ivp_state_tangent,
                          solve_ivp_time_tangent, tangent_items, tangent_items_grad)
@@ -19,6 +20,7 @@ MODULE = "scipy.integrate"
 
 def register(module):
     """Register the rules for ``odeint`` and ``solve_ivp`` of ``module`` (``scipy.integrate``)."""
+    integrate.solvers = module
 
     # --- odeint(func, y0, t, args=(), ..., rtol, atol, ..., tfirst): adjoints of y0, t, args ---
     @vjp(module.odeint)
