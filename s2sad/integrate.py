@@ -277,6 +277,7 @@ for _fn in (_sensitivity, _sensitivity_tfirst, odeint_tangent):
 
 # --- solve_ivp ---------------------------------------------------------------------------------------------
 def check_ivp(sol, t_eval, events, vectorized):
+    """Refuse what solve_ivp's derivative does not cover (``sol`` None: the call's options only)."""
     if t_eval is None:
         raise OdeDerivativeError("s2sad differentiates solve_ivp(..., t_eval=ts) only: without t_eval the times of "
                                  "sol.y are the solver's own steps, which have no derivative; pass the times you need")
@@ -345,8 +346,10 @@ class IvpTangent(AdjDict):
     __radd__ = __add__
 
 
-def ivp_tangent(y_dot, t_dot):
-    """The tangent of a solve_ivp result whose ``.y`` moves by ``y_dot`` and ``.t`` by ``t_dot``."""
+def ivp_tangent(y_dot, t_dot, sol=None):
+    """The tangent of the solve_ivp result ``sol`` whose ``.y`` moves by ``y_dot`` and ``.t`` by ``t_dot``."""
+    if sol is not None:
+        check_ivp(sol, (), None, False)           # (t_eval was checked with the call's options)
     return IvpTangent({"y": y_dot, "t": t_dot})
 
 
@@ -355,10 +358,10 @@ def ivp_part(g, key):
     return None if g is None else g.get(key)
 
 
-def solve_ivp_state_tangent(sol, fun, t_span, y0, method, t_eval, events, vectorized, args, y0_dot, args_dot,
+def solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args, y0_dot, args_dot,
                             rtol=1e-3, atol=1e-6, max_step=None):
     """Tangent of ``solve_ivp(...).y`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
-    check_ivp(sol, t_eval, events, vectorized)
+    check_ivp(None, t_eval, events, vectorized)
     y = np.ravel(y0)
     n = np.size(y)
     if y0_dot is None:
@@ -387,14 +390,14 @@ def solve_ivp_time_tangent(sol, fun, t_span, y0, method="RK45", t_eval=None, eve
     rhs = _Rhs(fun, _args_tuple(args), True)
     if t_span_dot is not None:
         start = -rhs.value(np.ravel(np.asarray(y0, dtype=float)), float(t_span[0])) * float(t_span_dot[0])
-        moved = solve_ivp_state_tangent(sol, fun, t_span, y0, method, t_eval, events, vectorized, args, start, None,
+        moved = solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args, start, None,
                                         rtol, atol, max_step)
-        return ivp_tangent(moved, None)
+        return ivp_tangent(moved, None, sol)
     times = np.asarray(t_eval, dtype=float)
     ys = np.asarray(sol.y, dtype=float).T
     rates = np.array([rhs.value(ys[i], times[i]) for i in range(len(times))])
     t_eval_dot = np.asarray(t_eval_dot, dtype=float)
-    return ivp_tangent((rates * t_eval_dot[:, None]).T, t_eval_dot)
+    return ivp_tangent((rates * t_eval_dot[:, None]).T, t_eval_dot, sol)
 
 
 def ivp_one(g, key):

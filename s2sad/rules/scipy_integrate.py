@@ -50,14 +50,14 @@ def register(module):
         return (None,
                 solve_ivp_time_tangent(ans, fun, t_span, y0, method, t_eval, events, vectorized, args, g, None, rtol,
                                        atol, max_step),
-                ivp_tangent(solve_ivp_state_tangent(ans, fun, t_span, y0, method, t_eval, events, vectorized, args, g,
-                                                    None, rtol, atol, max_step), None),
+                ivp_tangent(solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args, g,
+                                                    None, rtol, atol, max_step), None, ans),
                 None,
                 solve_ivp_time_tangent(ans, fun, t_span, y0, method, t_eval, events, vectorized, args, None, g, rtol,
                                        atol, max_step),
                 None, None, None,
-                ivp_tangent(solve_ivp_state_tangent(ans, fun, t_span, y0, method, t_eval, events, vectorized, args,
-                                                    None, g, rtol, atol, max_step), None))
+                ivp_tangent(solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args,
+                                                    None, g, rtol, atol, max_step), None, ans))
 
 
 # --- the helpers the forward rules' code calls (for second derivatives, which s2sad takes reverse over forward) ---
@@ -70,9 +70,9 @@ def tangent_items_grad_vjp(h, ans, g, args): return tangent_items(args, h), None
 @jvp(tangent_items_grad)
 def tangent_items_grad_jvp(h, ans, g, args): return tangent_items_grad(h, args), None
 @vjp(ivp_tangent)
-def ivp_tangent_vjp(g, ans, y_dot, t_dot): return ivp_part(g, "y"), ivp_part(g, "t")
+def ivp_tangent_vjp(g, ans, y_dot, t_dot, sol=None): return ivp_part(g, "y"), ivp_part(g, "t"), None
 @jvp(ivp_tangent)
-def ivp_tangent_jvp(g, ans, y_dot, t_dot): return ivp_tangent(g, None), ivp_tangent(None, g)
+def ivp_tangent_jvp(g, ans, y_dot, t_dot, sol=None): return ivp_tangent(g, None), ivp_tangent(None, g), None
 @vjp(ivp_part)
 def ivp_part_vjp(h, ans, g, key): return ivp_one(h, key), None
 @jvp(ivp_part)
