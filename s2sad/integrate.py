@@ -27,9 +27,12 @@ t_eval=ts, args=..., rtol=..., atol=..., max_step=..., first_step=...)`` with re
 ``full_output=1``; ``solve_ivp`` without ``t_eval``, with ``events``, ``dense_output=True`` read through
 ``sol.sol``, ``vectorized=True``, a failed solve, complex states.
 """
+import warnings
+
 import numpy as np
 
 from . import api
+from .errors import ZeroGradientWarning
 from .calls import SOURCE_MARK
 from .tree import AdjDict, AdjTuple, adjoint_of, flatten, like_tree, unflatten
 
@@ -77,8 +80,10 @@ class _Rhs:
     def vjp(self, y, t, a):
         """``(f(y, t), aᵀ ∂f/∂y, aᵀ ∂f/∂θ flattened)``."""
         wrt = (self.y_at,) + tuple(2 + k for k in self.floats)
-        value, pullback = api.vjp(self.func, *self.call_args(y, t), wrt=wrt)
-        grads = pullback(_cotangent(a, value))
+        with warnings.catch_warnings():           # an argument f does not read (on a path, or at all) has a zero adjoint
+            warnings.simplefilter("ignore", ZeroGradientWarning)
+            value, pullback = api.vjp(self.func, *self.call_args(y, t), wrt=wrt)
+            grads = pullback(_cotangent(a, value))
         grads = grads if isinstance(grads, tuple) and len(wrt) > 1 else (grads,)
         a_y = np.asarray(grads[0], dtype=float).reshape(np.shape(y))
         leaves = []
@@ -403,3 +408,10 @@ def solve_ivp_time_tangent(sol, fun, t_span, y0, method="RK45", t_eval=None, eve
 def ivp_one(g, key):
     """A solve_ivp result's adjoint with ``g`` under ``key`` (the adjoint of ``ivp_part``)."""
     return None if g is None else AdjDict({key: g})
+
+
+def no_second_order_in_time(*_):
+    """The adjoint of what only a second derivative with respect to an ODE's times reaches: refused."""
+    raise OdeDerivativeError("s2sad does not take second derivatives of an ODE solution with respect to its times "
+                             "(odeint's t, solve_ivp's t_span and t_eval): differentiate once with respect to them, "
+                             "or hold them constant (second derivatives with respect to y0 and args work)")

@@ -10,7 +10,8 @@ import sys
 import warnings
 
 from .. import integrate
-from ..integrate import (check_ivp, ivp_one, ivp_part, ivp_tangent, max_step_of, odeint_grads, odeint_tangent,
+from ..integrate import (check_ivp, ivp_one, ivp_part, ivp_tangent, max_step_of, no_second_order_in_time,
+                         odeint_grads, odeint_tangent,
                          odeint_time_tangent, refuse_full_output, solve_ivp_grads, solve_ivp_state_tangent,
                          solve_ivp_time_tangent, tangent_items, tangent_items_grad)
 from .registry import jvp, nondiff, vjp
@@ -78,6 +79,28 @@ def ivp_part_vjp(h, ans, g, key): return ivp_one(h, key), None
 @jvp(ivp_part)
 def ivp_part_jvp(h, ans, g, key): return ivp_part(h, key), None
 nondiff(refuse_full_output, check_ivp, max_step_of)
+
+# --- second derivatives with respect to the times: refused when the backward sweep reaches them ---
+@vjp(odeint_time_tangent)
+def odeint_time_tangent_vjp(g, ans, ys, func, y0, t, args, t_dot, *rest):
+    return (no_second_order_in_time(g), None, no_second_order_in_time(g), no_second_order_in_time(g),
+            no_second_order_in_time(g), no_second_order_in_time(g))
+@jvp(odeint_time_tangent)
+def odeint_time_tangent_jvp(g, ans, ys, func, y0, t, args, t_dot, *rest):
+    return (no_second_order_in_time(g), None, no_second_order_in_time(g), no_second_order_in_time(g),
+            no_second_order_in_time(g), no_second_order_in_time(g))
+@vjp(solve_ivp_time_tangent)
+def solve_ivp_time_tangent_vjp(g, ans, sol, fun, t_span, y0, method="RK45", t_eval=None, events=None,
+                               vectorized=False, args=None, t_span_dot=None, t_eval_dot=None, *rest):
+    return (no_second_order_in_time(g), None, no_second_order_in_time(g), no_second_order_in_time(g), None,
+            no_second_order_in_time(g), None, None, no_second_order_in_time(g), no_second_order_in_time(g),
+            no_second_order_in_time(g))
+@jvp(solve_ivp_time_tangent)
+def solve_ivp_time_tangent_jvp(g, ans, sol, fun, t_span, y0, method="RK45", t_eval=None, events=None,
+                               vectorized=False, args=None, t_span_dot=None, t_eval_dot=None, *rest):
+    return (no_second_order_in_time(g), None, no_second_order_in_time(g), no_second_order_in_time(g), None,
+            no_second_order_in_time(g), None, None, no_second_order_in_time(g), no_second_order_in_time(g),
+            no_second_order_in_time(g))
 
 
 class _WhenImported(importlib.abc.MetaPathFinder):
