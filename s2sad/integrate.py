@@ -296,6 +296,14 @@ def check_ivp(sol, t_eval, events, vectorized):
                                  "has no derivative")
 
 
+def _zero(value):
+    """Whether an adjoint is None or zero (what a function that received ``sol`` but did not read a field gives it)."""
+    try:
+        return value is None or not np.any(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        return False
+
+
 def max_step_of(max_step):
     return np.inf if max_step is None else max_step
 
@@ -309,7 +317,7 @@ def solve_ivp_grads(g, sol, fun, t_span, y0, method="RK45", t_eval=None, events=
     args = _args_tuple(args)
     g = {} if g is None else dict(g)
     for key, value in g.items():
-        if key not in ("y", "t") and value is not None:
+        if key not in ("y", "t") and not _zero(value):
             raise OdeDerivativeError(f"s2sad differentiates solve_ivp's result through sol.y and sol.t only, not "
                                      f"sol.{key}")
     g_y, g_t = g.get("y"), g.get("t")
