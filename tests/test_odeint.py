@@ -116,6 +116,34 @@ def test_exponential_decay_against_its_closed_form():
                                                                                       rel=1e-6)
 
 
+def decay_slope(k, y0, t):
+    return s2sad.jvp(decayed, (k, y0, t), (1.0, None, None))[1]
+
+
+def ivp_decay(t, y, k):
+    return -k * y
+
+
+def ivp_decayed(k, y0, t):
+    return np.sum(solve_ivp(ivp_decay, (t[0], t[-1]), [y0], t_eval=t, args=(k,), rtol=1e-10, atol=1e-10).y)
+
+
+def ivp_decay_slope(k, y0, t):
+    return s2sad.jvp(ivp_decayed, (k, y0, t), (1.0, None, None))[1]
+
+
+@pytest.mark.filterwarnings("ignore::s2sad.ZeroGradientWarning")
+@pytest.mark.parametrize("slope", [decay_slope, ivp_decay_slope])
+def test_derivatives_of_a_forward_mode_slope_against_the_closed_form(slope):
+    """Forward over forward and reverse over forward through the tangent ODE (whose helpers have rules)."""
+    k, y0, t = 0.7, 2.0, np.array([0.0, 0.5, 1.0, 1.5])
+    y = y0 * np.exp(-k * t)
+    assert slope(k, y0, t) == pytest.approx(np.sum(-t * y), rel=1e-7)
+    assert s2sad.jvp(slope, (k, y0, t), (1.0, None, None))[1] == pytest.approx(np.sum(t ** 2 * y), rel=1e-6)
+    assert s2sad.grad(slope)(k, y0, t) == pytest.approx(np.sum(t ** 2 * y), rel=1e-6)
+    assert s2sad.grad(slope, wrt=1)(k, y0, t) == pytest.approx(np.sum(-t * y / y0), rel=1e-6)
+
+
 def linear(y, t, A):
     return A @ y
 
