@@ -56,7 +56,17 @@ def _is_float(x):
 
 
 def _holds_floats(x):
-    return any(_is_float(leaf) for leaf in flatten(x))
+    """Whether ``x`` (an entry of ``args``) is differentiated: it holds floats. One that also holds integers is
+    refused (s2sad differentiates a function with respect to whole arguments, and integers have no derivative)."""
+    leaves = flatten(x)
+    if not any(_is_float(leaf) for leaf in leaves):
+        return False
+    if any(isinstance(leaf, (int, np.integer, bool, np.bool_)) or isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iub"
+           for leaf in leaves):
+        raise OdeDerivativeError(f"an entry of the ODE's args holds floats and integers together ({x!r:.60}): s2sad "
+                                 f"differentiates the right-hand side with respect to whole entries of args; pass the "
+                                 f"integers as entries of their own")
+    return True
 
 
 class _Rhs:

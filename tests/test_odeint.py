@@ -301,6 +301,51 @@ def test_what_is_refused_says_so():
         s2sad.hvp(twice_in_time)(T, np.ones_like(T))
 
 
+def scaled(y, t, p):
+    return -p["w"] * p["n"] * y
+
+
+def test_an_args_entry_holding_floats_and_integers_is_refused():
+    def loss(w, n):
+        return np.sum(odeint(scaled, 1.0, T, args=({"w": w, "n": n},)))
+    with pytest.raises(NotImplementedError, match="floats and integers together"):
+        s2sad.grad(loss)(1.5, 3)
+    with pytest.raises(NotImplementedError, match="floats and integers together"):
+        s2sad.jvp(loss, (1.5, 3), (1.0, None))
+    assert s2sad.grad(loss)(1.5, 3.0) == pytest.approx(differences(lambda w: loss(w, 3.0), 1.5), rel=1e-5)
+
+
+def test_the_helper_rules_are_the_transposes_of_their_linear_helpers():
+    """tangent_items and ivp_tangent/ivp_part are linear selections; their rules (used by derivatives of derivatives
+    through the tangent ODE) give the transpose: <g, f(d)> == <f_vjp(g), d>, and the forward rule is f itself."""
+    from s2sad.integrate import ivp_part, ivp_tangent, tangent_items, tangent_items_grad
+    from s2sad.rules import jvp_rule, vjp_rule
+
+    def pair(a, b):
+        if a is None or b is None:
+            return 0.0
+        if isinstance(a, dict):
+            return sum(pair(a[k], b.get(k)) for k in a)
+        if isinstance(a, tuple):
+            return sum(pair(x, y) for x, y in zip(a, b))
+        return float(np.sum(np.asarray(a) * np.asarray(b)))
+    args = (np.ones(2), 3, {"a": 1.0}, oscillator)
+    d = (np.array([1.0, 2.0]), 0.0, {"a": 0.5}, None)
+    g = (np.array([3.0, -1.0]), 7.0, {"a": 2.0}, None)
+    selected = tangent_items(args, d)
+    assert selected[1] is None and selected[3] is None
+    back = vjp_rule(tangent_items)(g, selected, args, d)[1]
+    assert pair(g, selected) == pytest.approx(pair(back, d)) and back[1] is None
+    assert pair(vjp_rule(tangent_items_grad)(d, back, g, args)[0], g) == pytest.approx(pair(d, back))
+    assert jvp_rule(tangent_items)[0](d, selected, args, d)[1] == selected
+    y_dot, t_dot, h = np.arange(6.0).reshape(2, 3), np.ones(3), {"y": np.full((2, 3), 0.5), "t": np.arange(3.0)}
+    tangent = ivp_tangent(y_dot, t_dot)
+    assert tangent.y is y_dot and tangent.t is t_dot and (tangent + tangent).y[1, 2] == 10.0
+    y_bar, t_bar, _ = vjp_rule(ivp_tangent)(h, tangent, y_dot, t_dot)
+    assert pair(h, dict(tangent)) == pytest.approx(pair(y_bar, y_dot) + pair(t_bar, t_dot))
+    assert pair(vjp_rule(ivp_part)(y_bar, None, h, "y")[0], h) == pytest.approx(pair(y_bar, ivp_part(h, "y")))
+
+
 def crossing(t, y, k):
     return y[0] - 0.5
 
