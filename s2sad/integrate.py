@@ -19,13 +19,20 @@
 Both solvers are called with the user's ``rtol``/``atol`` (and ``mxstep``/``hmax``, or ``method``/``max_step``):
 the derivative is as accurate as the solver is asked to be.
 
-Supported: ``odeint(func, y0, t, args=..., rtol=..., atol=..., tfirst=...)`` (the other solver options are
-passed to the forward solve only) differentiated with respect to ``y0`` (a number or a 1-D array), ``t`` and the
-float entries of ``args`` (numbers, arrays, containers of them); ``solve_ivp(fun, t_span, y0, method=...,
-t_eval=ts, args=..., rtol=..., atol=..., max_step=..., first_step=...)`` with respect to ``y0``, ``t_span``,
-``t_eval`` and ``args``, through ``sol.y`` (and ``sol.t``, which is ``t_eval``). Refused with an error:
-``full_output=1``; ``solve_ivp`` without ``t_eval``, with ``events``, ``dense_output=True`` read through
-``sol.sol``, ``vectorized=True``, a failed solve, complex states.
+Supported: ``odeint(func, y0, t, args=(...), rtol=..., atol=..., tfirst=..., mxstep=..., hmax=...)`` (its other
+options are used by the forward solve only) differentiated with respect to ``y0`` (a number, a list or a 1-D
+array), ``t`` and the float entries of ``args`` (numbers, arrays, dicts/lists/tuples of them);
+``solve_ivp(fun, t_span, y0, method=..., t_eval=ts, args=(...), rtol=..., atol=..., max_step=..., first_step=...,
+jac=...)`` with respect to ``t_span``, ``y0``, ``t_eval`` and ``args``, through ``sol.y`` and ``sol.t`` (which is
+``t_eval``). The right-hand side may call NumPy, the user's helpers, closures: whatever s2sad differentiates.
+Second derivatives (``hvp``, ``hessian``, ``grad`` of ``grad``, ``jvp`` of ``jvp``) with respect to ``y0`` and
+``args`` work by construction (see above).
+
+Refused with an error naming the problem: ``odeint(..., full_output=1)``; ``solve_ivp`` without ``t_eval``, with
+``events``, with ``vectorized=True``, with other options (``min_step``, ``lband``, ...: the rule does not take
+them), read through another field than ``.y``/``.t`` (``sol.sol`` of ``dense_output=True``), or whose solve
+failed; ``args`` that is not a tuple, or an entry of it holding floats and integers together; complex states;
+second derivatives with respect to the times (``t``, ``t_span``, ``t_eval``).
 """
 import warnings
 
@@ -206,7 +213,10 @@ def odeint_grads(g, ys, func, y0, t, args=(), rtol=None, atol=None, full_output=
 def _args_tuple(args):
     if args is None:
         return ()
-    return tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    if not isinstance(args, tuple):
+        raise OdeDerivativeError(f"s2sad differentiates an ODE solve whose args is a tuple, not a "
+                                 f"{type(args).__name__}: pass args=(...,)")
+    return args
 
 
 # --- forward mode: the tangent ODE with the state, written to be differentiated from its source ----------------
@@ -291,8 +301,11 @@ for _fn in (_sensitivity, _sensitivity_tfirst, odeint_tangent):
 
 
 # --- solve_ivp ---------------------------------------------------------------------------------------------
-def check_ivp(sol, t_eval, events, vectorized):
+def check_ivp(sol, t_eval, events, vectorized, args=None, y0=None):
     """Refuse what solve_ivp's derivative does not cover (``sol`` None: the call's options only)."""
+    _args_tuple(args)
+    if np.iscomplexobj(y0) or sol is not None and np.iscomplexobj(sol.y):
+        raise OdeDerivativeError("s2sad differentiates real ODE solutions only (this solve_ivp's state is complex)")
     if t_eval is None:
         raise OdeDerivativeError("s2sad differentiates solve_ivp(..., t_eval=ts) only: without t_eval the times of "
                                  "sol.y are the solver's own steps, which have no derivative; pass the times you need")
@@ -384,7 +397,7 @@ def ivp_part(g, key):
 def solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args, y0_dot, args_dot,
                             rtol=1e-3, atol=1e-6, max_step=None):
     """Tangent of ``solve_ivp(...).y`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
-    check_ivp(None, t_eval, events, vectorized)
+    check_ivp(None, t_eval, events, vectorized, args, y0)
     y = np.ravel(y0)
     n = np.size(y)
     if y0_dot is None:

@@ -295,6 +295,22 @@ def test_what_is_refused_says_so():
     with pytest.raises(NotImplementedError, match="events"):
         s2sad.grad(with_events)(0.7)
 
+    def as_a_list(k):
+        return np.sum(solve_ivp(lambda_free_decay, (0.0, 1.0), [1.0], t_eval=T / 2, args=[k]).y)
+    with pytest.raises(NotImplementedError, match="args is a tuple"):
+        s2sad.grad(as_a_list)(0.7)
+
+    def vectorized(k):
+        return np.sum(solve_ivp(lambda_free_decay, (0.0, 1.0), [1.0], t_eval=T / 2, args=(k,), vectorized=True).y)
+    with pytest.raises(NotImplementedError, match="vectorized"):
+        s2sad.grad(vectorized)(0.7)
+
+    def lsoda_option(k):
+        return np.sum(solve_ivp(lambda_free_decay, (0.0, 1.0), [1.0], method="LSODA", t_eval=T / 2, args=(k,),
+                                min_step=1e-8).y)
+    with pytest.raises(s2sad.TransformError, match="min_step"):
+        s2sad.grad(lsoda_option)(0.7)
+
     def twice_in_time(t):
         return np.sum(odeint(decay, 2.0, t, args=(0.7,), rtol=1e-10, atol=1e-10))
     with pytest.raises(NotImplementedError, match="second derivatives .* times"):
