@@ -11,7 +11,8 @@
   products of ``f`` are s2sad's own (``s2sad.vjp(func, ...)``: ``func`` is read from its source, and may
   call NumPy and the user's helpers).
 - forward (``odeint_tangent``): the tangent (sensitivity) ODE ``s' = ∂f/∂y s + ∂f/∂θ θ̇`` is integrated
-  with the state, from ``s(t0) = ẏ0 - f(y0, t0) ṫ0``; the tangent at ``t[i]`` is ``s(t[i]) + f(y(t[i]), t[i]) ṫ[i]``.
+  with the state, from ``s(t0) = ẏ0 - f(y0, t0) ṫ0``; the tangent at ``t[i]`` is
+  ``s(t[i]) + f(y(t[i]), t[i]) ṫ[i]``.
   It is written as a plain function s2sad differentiates from its source (an ``odeint`` of the augmented
   system whose right-hand side calls ``s2sad.jvp``), so second derivatives (``hvp``, ``grad`` of ``grad``,
   which s2sad computes reverse over forward) are again adjoint solves, of the augmented system.
@@ -68,8 +69,8 @@ def _holds_floats(x):
     leaves = flatten(x)
     if not any(_is_float(leaf) for leaf in leaves):
         return False
-    if any(isinstance(leaf, (int, np.integer, bool, np.bool_)) or isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iub"
-           for leaf in leaves):
+    if any(isinstance(leaf, (int, np.integer, bool, np.bool_))
+           or isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iub" for leaf in leaves):
         raise OdeDerivativeError(f"an entry of the ODE's args holds floats and integers together ({x!r:.60}): s2sad "
                                  f"differentiates the right-hand side with respect to whole entries of args; pass the "
                                  f"integers as entries of their own")
@@ -97,7 +98,7 @@ class _Rhs:
     def vjp(self, y, t, a):
         """``(f(y, t), aᵀ ∂f/∂y, aᵀ ∂f/∂θ flattened)``."""
         wrt = (self.y_at,) + tuple(2 + k for k in self.floats)
-        with warnings.catch_warnings():           # an argument f does not read (on a path, or at all) has a zero adjoint
+        with warnings.catch_warnings():           # an argument f does not read (here, or at all): zero adjoint
             warnings.simplefilter("ignore", ZeroGradientWarning)
             value, pullback = api.vjp(self.func, *self.call_args(y, t), wrt=wrt)
             grads = pullback(_cotangent(a, value))
@@ -187,7 +188,8 @@ def _check_finite(state, what):
 # --- odeint ------------------------------------------------------------------------------------------------
 def odeint_grads(g, ys, func, y0, t, args=(), rtol=None, atol=None, full_output=0, tfirst=False, mxstep=0,
                  hmax=0.0):
-    """Adjoints ``(y0_bar, t_bar, args_bar)`` of ``ys = odeint(func, y0, t, args, ...)`` given ``ys``'s adjoint ``g``."""
+    """Adjoints ``(y0_bar, t_bar, args_bar)`` of ``ys = odeint(func, y0, t, args, ...)`` given ``ys``'s adjoint
+    ``g``."""
     from scipy.integrate import odeint
     if full_output:
         raise OdeDerivativeError("s2sad differentiates odeint(..., full_output=0) only: its info dict has no "
@@ -243,7 +245,8 @@ def refuse_full_output(full_output):
 
 
 def _sensitivity(z, t, func, n, args, dots):
-    """``[f(y, t), ∂f/∂y s + ∂f/∂θ θ̇]`` for ``z = [y, s]``: the state and its tangent (``func(y, t, *args)``)."""
+    """``[f(y, t), ∂f/∂y s + ∂f/∂θ θ̇]`` for ``z = [y, s]``, the state and its tangent (``func(y, t, *args)``).
+    ``n`` is the size of ``y``; ``dots`` the tangents of ``args`` (None: held constant)."""
     y = z[:n]
     s = z[n:]
     value, tangent = api.jvp(func, (y, t) + args, (s, None) + dots)
@@ -282,8 +285,8 @@ def odeint_tangent(func, y0, t, args, y0_dot, args_dot, rtol=None, atol=None, fu
 def odeint_time_tangent(ys, func, y0, t, args, t_dot, rtol=None, atol=None, full_output=0, tfirst=False, mxstep=0,
                         hmax=0.0):
     """Tangent of ``ys = odeint(func, y0, t, ...)`` along the tangent ``t_dot`` of the times: the solution moves by
-    ``f(y(t[i]), t[i]) ṫ[i]`` at ``t[i]``, and by ``-Φ f(y0, t0) ṫ0`` as the start moves. (No derivative of its own:
-    second derivatives with respect to the times are refused where they are asked for.)"""
+    ``f(y(t[i]), t[i]) ṫ[i]`` at ``t[i]``, and by ``-Φ f(y0, t0) ṫ0`` as the start moves. (Its rules refuse:
+    second derivatives with respect to the times are not taken.)"""
     refuse_full_output(full_output)
     rhs = _Rhs(func, _args_tuple(args), tfirst)
     times = np.asarray(t, dtype=float)
