@@ -102,7 +102,7 @@ class _Rhs:
             warnings.simplefilter("ignore", ZeroGradientWarning)
             value, pullback = api.vjp(self.func, *self.call_args(y, t), wrt=wrt)
             grads = pullback(_cotangent(a, value))
-        grads = grads if isinstance(grads, tuple) and len(wrt) > 1 else (grads,)
+        grads = grads if isinstance(grads, tuple) else (grads,)   # (wrt is a tuple: one gradient per entry)
         a_y = np.asarray(grads[0], dtype=float).reshape(np.shape(y))
         leaves = []
         for k, g in zip(self.floats, grads[1:]):
