@@ -207,6 +207,26 @@ def test_several_arguments_a_count_among_them_and_a_scalar_state():
     assert s2sad.jvp(grown, (0.8, 2.0), (1.0, -0.5))[1] == pytest.approx(g_r - 0.5 * g_K, rel=1e-7)
 
 
+RATE = 0.7
+
+
+def test_a_lambda_right_hand_side_and_times_that_decrease():
+    def from_lambda(y0):
+        return np.sum(odeint(lambda y, t: -RATE * y, y0, T, rtol=1e-10, atol=1e-10))
+    np.testing.assert_allclose(s2sad.grad(from_lambda)(np.array([2.0])), [np.sum(np.exp(-RATE * T))], rtol=1e-7)
+    backwards = T[::-1]
+
+    def going_back(k):
+        return np.sum(odeint(lambda y, t, k: -k * y, 2.0, backwards, args=(k,), rtol=1e-10, atol=1e-10))
+    s = backwards - backwards[0]
+    assert s2sad.grad(going_back)(RATE) == pytest.approx(np.sum(-s * 2.0 * np.exp(-RATE * s)), rel=1e-7)
+
+    def closing_over(k):
+        return np.sum(odeint(lambda y, t: -k * y, 2.0, T))
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="lambda reads `k`"):
+        s2sad.grad(closing_over)(RATE)                    # (a derivative through a closure would be lost: refused)
+
+
 def test_float32_parameters_get_float32_gradients():
     k = np.array([0.7], dtype=np.float32)
 
