@@ -15,7 +15,7 @@ Code calling these helpers needs s2sad at run time (``s2sad compile`` refuses it
 """
 import numpy as np
 
-from .tree import AdjTuple, adjoint_of, is_record
+from .tree import AdjTuple, add, adjoint_of, is_record
 
 __all__ = ["dynamic_vjp", "grad_call", "grad_call_args_grad", "grad_call_tangent", "jvp_primals_grad", "jvp_tangents_grad",
            "jvp_primals_tangent", "jvp_tangents_tangent"]
@@ -95,7 +95,7 @@ def jvp_primals_grad(g, f, primals, tangents):
         direction = _directional(f, J, primals)
         _, pullback = vjp(direction, *primals, *[tangents[k] for k in J], wrt=positions)
         for k, v in zip(positions, pullback(g_tangent)):
-            total[k] = adjoint_of(v) if total[k] is None else total[k] + adjoint_of(v)
+            total[k] = add(total[k], adjoint_of(v))     # (containers' and records' gradients add item by item)
     return AdjTuple(total)
 
 

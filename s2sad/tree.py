@@ -183,6 +183,8 @@ def unattr(g, obj, name):
     fields = getattr(type(obj), "_fields", None)
     if fields is not None:
         return AdjTuple(g if f == name else None for f in fields)
+    if isinstance(obj, dict) and name in obj:
+        return AdjDict({name: g})                  # a result whose attributes are its keys (solve_ivp's OdeResult)
     if is_record(obj):
         return AdjFields({name: adjoint_of(g)})
     raise TypeError(f"s2sad: cannot differentiate attribute .{name} of a {type(obj).__name__} "

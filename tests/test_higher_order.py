@@ -556,3 +556,17 @@ def test_sinc_second_and_third_derivatives_at_zero():
 
 def sum_of_sinc(x):
     return np.sum(np.sinc(x))
+
+
+def squared_entry(p):
+    return p["w"] ** 2
+
+
+def value_plus_slope(p):
+    value, slope = s2sad.jvp(squared_entry, (p,), ({"w": 1.0},))
+    return value + slope
+
+
+def test_gradient_through_a_nested_jvp_of_a_dict_adds_the_two_dict_gradients():
+    # d/dw (w**2 + 2 w) = 2 w + 2: the value's and the slope's gradients are dicts, added key by key
+    assert s2sad.grad(value_plus_slope)({"w": 1.5}) == {"w": pytest.approx(5.0)}

@@ -6,7 +6,7 @@
 A row per primitive with a rule: reverse mode, forward mode (which derivatives of derivatives use: a
 Hessian-vector product is forward over reverse), ndarray methods and attributes mapped to it; then the
 functions registered as having no derivative (their output is constant). Runtime helpers of s2sad's own
-(``s2sad.runtime``) are left out: users never call them.
+(``s2sad.runtime``, ``s2sad.integrate``) are left out: users never call them.
 """
 import argparse
 import math
@@ -26,15 +26,19 @@ try:                                               # scipy's rules register when
     import scipy.linalg                            # noqa: E402,F401
     import scipy.signal                            # noqa: E402,F401
     import scipy.special                           # noqa: E402,F401
+    import scipy.integrate                         # noqa: E402,F401
 except ImportError:                                # pragma: no cover
     pass
 
 OUT = ROOT / "docs" / "supported.md"
 MODULES = {"_operator": "operator", "builtins": "", "numpy": "np", "numpy.linalg": "np.linalg", "numpy.fft": "np.fft",
-           "math": "math", "scipy.special._ufuncs": "scipy.special", "scipy.special": "scipy.special"}
+           "math": "math", "scipy.special._ufuncs": "scipy.special", "scipy.special": "scipy.special",
+           "scipy.integrate._odepack_py": "scipy.integrate", "scipy.integrate._ivp.ivp": "scipy.integrate"}
 SECTIONS = [("Python operators and builtins", ("operator.", "")), ("math", ("math.",)),
             ("NumPy", ("np.",)), ("np.linalg", ("np.linalg.",)), ("scipy.special", ("scipy.special.",)),
-            ("scipy.linalg", ("scipy.linalg.",)), ("scipy.signal", ("scipy.signal.",)), ("s2sad", ("s2sad.",))]
+            ("scipy.linalg", ("scipy.linalg.",)), ("scipy.signal", ("scipy.signal.",)),
+            ("scipy.integrate (adjoint method)", ("scipy.integrate.",)), ("s2sad", ("s2sad.",))]
+HELPERS = ("s2sad.runtime", "s2sad.integrate")     # s2sad's own helpers: users never call them
 
 
 def name_of(prim):
@@ -63,7 +67,7 @@ def rows():
         methods.setdefault(registry._key(prim), []).append(f"`x.{attribute}`")
     primitives = {}
     for prim, _ in registry.registered_vjps() + registry.registered_jvps():
-        if isinstance(prim, tuple) or (getattr(prim, "__module__", "") or "").startswith("s2sad.runtime"):
+        if isinstance(prim, tuple) or (getattr(prim, "__module__", "") or "").startswith(HELPERS):
             continue
         primitives.setdefault(name_of(prim), prim)
     out = {}
