@@ -19,7 +19,7 @@ __all__ = [
     "safe_log", "extremum_grad", "prod_grad", "prod_pairs", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
-    "solve_a_grad", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
+    "solve_a_grad", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
@@ -1471,6 +1471,17 @@ def einsum_tangent_grads(h, tangents, subscripts, operands):
             else:
                 o_bars[j] = gj if o_bars[j] is None else o_bars[j] + gj
     return AdjTuple(t_bars), AdjTuple(o_bars)
+
+
+def as_columns(v, b):
+    """``v`` with a trailing axis of one when ``b`` is a vector: ``np.linalg.solve(a, b)`` reads a 1-d ``b`` as
+    one column (whatever ``a``'s stack), any other ``b`` as a stack of matrices (NumPy 2)."""
+    return v[..., None] if np.ndim(b) == 1 else v
+
+
+def from_columns(v, b):
+    """The inverse of ``as_columns(v, b)``: the trailing axis of one dropped when ``b`` is a vector."""
+    return v[..., 0] if np.ndim(b) == 1 else v
 
 
 def matmul_like_solve(g, ans):

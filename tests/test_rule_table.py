@@ -271,7 +271,10 @@ HSTACK = [case([real(3), real(2)]), case([real(2, 3), real(2, 1)]), case([real()
           case((real(2, 1, 3), real(2, 2, 3)))]
 VSTACK = [case([real(3), real(3)]), case([real(2, 3), real(1, 3)]), case([real(), real()]), case([real(2, 3), real(3)])]
 BROADCAST_TO = [case(real(3), (2, 3)), case(real(), (2, 3)), case(real(2, 1), (2, 3)), case(real(1, 3), (4, 2, 3))]
-SOLVE = [case(wc(3), real(3)), case(wc(3), real(3, 2)), case(wc(2, 3), real(2, 3, 4)), case(wc(1), real(1))]
+SOLVE = [case(wc(3), real(3)), case(wc(3), real(3, 2)), case(wc(2, 3), real(2, 3, 4)), case(wc(1), real(1)),
+         # a 1-d b is one column for every matrix of a stack (a (3, 3) result read as a matrix was wrong);
+         # a stack of b against one a, and one b against a stack of a: the adjoints sum over the stack
+         case(wc(3, 3), real(3)), case(wc(2, 3), real(3)), case(wc(3), real(2, 3, 2)), case(wc(2, 3), real(3, 2))]
 NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf), case(real(4), 3), case(real(4), 0.5),
         case(real(2, 3)), case(real(2, 3), "fro"), case(real(2, 3, 4)), case(real(2, 3), axis=0),
         case(real(2, 3), 1, axis=1), case(real(2, 3), np.inf, axis=1, keepdims=True), case(real(2, 3), keepdims=True),

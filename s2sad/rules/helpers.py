@@ -22,6 +22,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
 from ..runtime import flatten_values, unflatten_vector
+from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, to_triangle
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
@@ -361,3 +362,13 @@ def upper_right_jvp(t, ans, m): return upper_right(t)
 def block_trace_vjp(h, ans, m): return frechet_blocks(h, np.zeros_like(h))
 @jvp(block_trace)
 def block_trace_jvp(t, ans, m): return block_trace(t)
+
+# np.linalg.solve's vector right-hand side as one column, and back: reshapes, linear
+@vjp(as_columns)
+def as_columns_vjp(g, ans, v, b): return from_columns(g, b), None
+@jvp(as_columns)
+def as_columns_jvp(t, ans, v, b): return as_columns(t, b), None
+@vjp(from_columns)
+def from_columns_vjp(g, ans, v, b): return as_columns(g, b), None
+@jvp(from_columns)
+def from_columns_jvp(t, ans, v, b): return from_columns(t, b), None

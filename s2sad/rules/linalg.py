@@ -1,18 +1,21 @@
 """Reverse and forward rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
-                       slogdet_grad, slogdet_tangent, solve_a_grad)
+from ..runtime import (as_columns, cholesky_grad, det_grad, from_columns, norm_grad, norm_tangent,
+                       slogdet_grad, slogdet_tangent, unbroadcast)
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from .registry import jvp, vjp
 
+# a 1-d b is one column (as_columns), any other b a stack of matrices; a and b broadcast against each other
 @vjp(np.linalg.solve)
 def solve_vjp(g, ans, a, b):
-    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
-    return solve_a_grad(b_bar, ans), b_bar
+    col = np.linalg.solve(np.swapaxes(a, -1, -2), as_columns(g, b))
+    return unbroadcast(-(col @ np.swapaxes(as_columns(ans, b), -1, -2)), a), unbroadcast(from_columns(col, b), b)
 @jvp(np.linalg.solve)
-def solve_jvp(g, ans, a, b): return -np.linalg.solve(a, matmul_like_solve(g, ans)), np.linalg.solve(a, g)
+def solve_jvp(g, ans, a, b):
+    return (-from_columns(np.linalg.solve(a, g @ as_columns(ans, b)), b),
+            from_columns(np.linalg.solve(a, as_columns(g, b)), b))
 @vjp(np.linalg.inv)
 def inv_vjp(g, ans, a): return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
 @jvp(np.linalg.inv)
