@@ -11,7 +11,7 @@ A call on the differentiated path is one of:
 """
 import builtins
 import inspect
-import sys
+import os
 import sysconfig
 import types
 import gast
@@ -26,6 +26,7 @@ from .rules.registry import has_rule
 __all__ = ["user_function", "is_checkpoint", "Nested", "signature_of", "differentiated_arguments", "index_value"]
 
 _STDLIB = sysconfig.get_paths()["stdlib"]
+_S2SAD = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 SOURCE_MARK = "__s2sad_differentiated_from_source__"   # on s2sad's own functions meant to be read like a user's
@@ -42,10 +43,9 @@ def user_function(obj):
         return False                    # a rule registered in either mode is never bypassed
     if fn.__code__.co_filename.startswith("<s2sad") or getattr(fn, SOURCE_MARK, False):
         return True                     # s2sad's generated code, or s2sad code written to be differentiated
-    root = (getattr(fn, "__module__", None) or "").split(".")[0]
-    if root in sys.stdlib_module_names or root == "s2sad":
-        return False
-    path = fn.__code__.co_filename
+    path = fn.__code__.co_filename      # where it lives, not its module's name: a user's wave.py is the user's
+    if path.startswith((_S2SAD, "<frozen")):
+        return False                    # s2sad's own modules, the standard library's frozen ones
     return not any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
 
 

@@ -1037,3 +1037,20 @@ def test_nested_def_with_defaults_and_keywords_and_a_lambda(rng):
     x = rng.normal(size=4)
     g = check_grads(nested_def_keywords, (x,))
     np.testing.assert_allclose(g, 4 * x + 1 + x - 1 + 3 * x ** 2, rtol=1e-12)
+
+
+def test_a_user_module_named_like_a_standard_library_module_is_the_users(tmp_path, monkeypatch):
+    """A user's ``wave.py`` (the standard library has a ``wave``): its functions are differentiated from their
+    source, not taken for library primitives (the module's file decides, not its name)."""
+    import importlib
+    import sys
+    (tmp_path / "wave.py").write_text("def square(x):\n    return x * x * 3.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "wave", raising=False)
+    wave = importlib.import_module("wave")
+    assert wave.__file__.startswith(str(tmp_path))
+
+    def f(x):
+        return wave.square(x) + 1.0
+    assert s2sad.grad(f)(2.0) == 12.0
+    monkeypatch.delitem(sys.modules, "wave", raising=False)
