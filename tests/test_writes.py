@@ -301,3 +301,21 @@ def test_a_helper_writing_into_its_own_buffer_called_in_a_loop():
     from .regression_programs import fz_helper_writing_into_its_own_buffer as f
     x = np.array([[1.17, 0.62, -0.60], [-0.20, -0.19, 1.38], [-0.06, -0.06, 0.74]])
     check_grads(f, (x,))
+
+
+def _both_ends_held(x):
+    v = x * 2.0
+    v[0] = v[-1] = 0.0                  # a chained assignment to two items: the value once, left to right
+    return np.sum(v ** 2)
+
+
+def _one_value_two_arrays(x):
+    v = x * 2.0
+    w = np.zeros(3)
+    v[0] = w[1] = x[0] * x[1]
+    return np.sum(v ** 2) + np.sum(w * x)
+
+
+@pytest.mark.parametrize("f", [_both_ends_held, _one_value_two_arrays])
+def test_chained_assignment_to_items(f):
+    check_grads(f, (np.arange(1.0, 4.0),), order=2)       # both modes, to second order

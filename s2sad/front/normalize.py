@@ -286,8 +286,11 @@ class _Lowering:
                 name=targets[0].id, args=lam.args, body=[ret], decorator_list=[], returns=None,
                 type_comment=None, type_params=[]), s))
             return
-        if len(targets) > 1:                                   # a = b = expr
-            first = self.assign_to(targets[0], s.value)
+        if len(targets) > 1:                                   # a = b = expr, v[0] = v[-1] = 0.0: left to right
+            first = self.assign_to(targets[0], s.value) if isinstance(targets[0], gast.Name) else None
+            if first is None:                                  # the value once, then each target from it
+                first = self.atom(s.value)
+                self.assign_atom(targets[0], first)
             for t in targets[1:]:
                 self.assign_atom(t, first)
             return
