@@ -27,7 +27,7 @@ from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, like
-from .tree import field, fields_of, is_record
+from .tree import differentiable_field, field, fields_of, is_record
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
@@ -60,6 +60,28 @@ def _kinds(args):
     return tuple(map(_kind, args))
 
 
+_ARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
+
+
+def _check_record_fields(x, i, fname):
+    """A record's or a namedtuple's differentiable field may not be named like an array attribute: generated code reads
+    ``p.size``, ``p.T``, ``p.real`` as NumPy's (``np.size(p)``...), whose derivative is not the field's."""
+    if isinstance(x, dict):
+        for v in x.values():
+            _check_record_fields(v, i, fname)
+    elif isinstance(x, (tuple, list)) and not hasattr(type(x), "_fields"):
+        for v in x:
+            _check_record_fields(v, i, fname)
+    elif is_record(x) or hasattr(type(x), "_fields"):      # a dataclass, an object, a namedtuple
+        fields = fields_of(x) if is_record(x) else {n: v for n, v in zip(x._fields, x) if differentiable_field(v)}
+        for name, v in fields.items():
+            if name in _ARRAY_NAMES:
+                raise WrtError(f"{fname}: argument {i} is a {type(x).__name__} whose field `{name}` holds floats and "
+                               f"is named like an array attribute (x.{name}): s2sad would read it as NumPy's; rename "
+                               f"the field")
+            _check_record_fields(v, i, fname)
+
+
 def _check_differentiable(args, wrt, fname):
     """A differentiated argument must hold floats: integers are counts and indices, not points of a
     smooth function (JAX and Autograd refuse them too); complex numbers are not supported yet."""
@@ -69,6 +91,7 @@ def _check_differentiable(args, wrt, fname):
         a = args[i]
         if type(a) is float or type(a) is np.ndarray and a.dtype.kind == "f":
             continue                                   # the common case, quickly
+        _check_record_fields(a, i, fname)
         for leaf in _leaves(a):
             kind = np.result_type(leaf).kind if isinstance(leaf, (np.ndarray, np.generic)) else \
                 "b" if isinstance(leaf, bool) else "i" if isinstance(leaf, int) else \

@@ -232,3 +232,28 @@ def test_integer_fields_are_settings_not_refused():
     """A record's int field is a setting: the record is still differentiable, the field copied."""
     g = s2sad.grad(net_loss)(NET, X)
     assert g.depth == NET.depth and type(g.depth) is int
+
+
+@dataclass
+class Sized:
+    w: np.ndarray
+    size: float
+
+
+def test_a_float_field_named_like_an_array_attribute_is_refused():
+    """``p.size`` is read as NumPy's ``np.size(p)`` (no derivative): a float field of that name would get a
+    zero gradient, so differentiating such a record (or namedtuple) is refused, naming the field."""
+    from collections import namedtuple
+    Pair = namedtuple("Pair", ["w", "T"])
+
+    def f(p, x):
+        return np.sum(p.w * x) * p.size
+
+    def g(p, x):
+        return np.sum(p.w * x) * p.T
+    x = np.array([0.5, 0.25])
+    with pytest.raises(s2sad.S2SadError, match="field `size`"):
+        s2sad.grad(f)(Sized(np.array([1.0, 2.0]), 3.0), x)
+    with pytest.raises(s2sad.S2SadError, match="field `T`"):
+        s2sad.grad(g)(Pair(np.array([1.0, 2.0]), 3.0), x)
+    assert s2sad.grad(f, wrt=1)(Sized(np.array([1.0, 2.0]), 3.0), x) == pytest.approx([3.0, 6.0])
