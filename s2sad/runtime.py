@@ -1703,3 +1703,31 @@ def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     axes = None if axis is None and (matrix or ord is None) else axis
     return np.sum(weights * g, axis=axes, keepdims=keepdims)
+
+
+# --- helpers differentiated from their source ------------------------------------------------------------
+# These have no rules of their own: they are written from primitives that have rules, and rules/linalg.py marks
+# them (calls.SOURCE_MARK) so that the compiler differentiates them like a user's function. Derivatives of
+# derivatives (hvp, grad of grad) through the rules that call them then need nothing more.
+def matrix_power_tangent(t, a, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)`` along ``t``: the sum of a^k t a^(n-1-k); for n < 0, that of
+    inv(a)^(-n) along inv(a)'s tangent -inv(a) t inv(a)."""
+    if n < 0:
+        a = np.linalg.inv(a)
+        t = -(a @ t @ a)
+        n = -n
+    d = 0.0 * t
+    p = np.eye(np.shape(a)[-1], dtype=np.result_type(a, t))
+    for _ in range(n):                         # d_(k+1) = d_k a + a^k t
+        d = d @ a + p @ t
+        p = p @ a
+    return d
+
+
+def matrix_power_grad(g, a, n):
+    """Adjoint of ``np.linalg.matrix_power(a, n)``: the tangent map's transpose (a^T for a; for n < 0 also the
+    transposed tangent of the inverse)."""
+    if n < 0:
+        b = np.swapaxes(np.linalg.inv(a), -1, -2)
+        return -(b @ matrix_power_tangent(g, b, -n) @ b)
+    return matrix_power_tangent(g, np.swapaxes(a, -1, -2), n)

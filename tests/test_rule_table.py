@@ -464,6 +464,8 @@ SPEC = [
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),
+    (np.linalg.matrix_power, [case(wc(3), 3), case(wc(3), 0), case(wc(3), 1), case(wc(3), 2), case(wc(2, 3), 4),
+                              case(wc(3), -1), case(wc(3), -2), case(wc(2, 3), -3), case(real(1, 1), 5)]),
     (np.linalg.det,          [case(wc(3)), case(wc(2, 3)), case(wc(2)), case(spd(3))]),
     (np.linalg.slogdet,      [case(spd(3)), case(wc(3)), case(spd(2, 3))]),
     (np.linalg.cholesky,     [case(spd(3)), case(spd(2, 3)), case(spd(1))]),

@@ -5,7 +5,12 @@ from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, no
                        slogdet_grad, slogdet_tangent, solve_a_grad)
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
+from ..runtime import matrix_power_grad, matrix_power_tangent
+from ..calls import SOURCE_MARK
 from .registry import jvp, vjp
+
+for _helper in (matrix_power_tangent, matrix_power_grad):    # differentiated from their source (runtime.py)
+    setattr(_helper, SOURCE_MARK, True)
 
 @vjp(np.linalg.solve)
 def solve_vjp(g, ans, a, b):
@@ -17,6 +22,10 @@ def solve_jvp(g, ans, a, b): return -np.linalg.solve(a, matmul_like_solve(g, ans
 def inv_vjp(g, ans, a): return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
 @jvp(np.linalg.inv)
 def inv_jvp(g, ans, a): return -ans @ g @ ans
+@vjp(np.linalg.matrix_power)
+def matrix_power_vjp(g, ans, a, n): return matrix_power_grad(g, a, n), None
+@jvp(np.linalg.matrix_power)
+def matrix_power_jvp(g, ans, a, n): return matrix_power_tangent(g, a, n), None
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return det_grad(g, ans, a)
 @jvp(np.linalg.det)
