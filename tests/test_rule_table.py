@@ -933,17 +933,12 @@ def test_extremum_ties_split_the_gradient():
 
 # --- second order and float32, through the compiler -------------------------------------------------
 FIRST_CASES = [(prim, next(c for c in cases if not c.refuses and not c.compiler_bug)) for prim, cases in SPEC]
-NO_SECOND_ORDER = {np.linalg.svd: "svd's tangent (runtime.svd_tangent) has no rules of its own yet",
-                   np.linalg.qr: "qr's tangent (runtime.qr_tangent) has no rules of its own yet",
-                   np.linalg.lstsq: "lstsq's tangent (runtime.lstsq_tangent) has no rules of its own yet"}
 SECOND = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})",
                        marks=[pytest.mark.skip(reason=CONTAINER_ARGUMENT)] if prim is field_of else [])
           for prim, c in FIRST_CASES]
 
 
-@pytest.mark.parametrize("prim, c", [pytest.param(*p.values, id=p.id, marks=list(p.marks) + (
-    [pytest.mark.xfail(strict=True, raises=s2sad.NoRuleError, reason=NO_SECOND_ORDER[p.values[0]])]
-    if p.values[0] in NO_SECOND_ORDER else [])) for p in SECOND])
+@pytest.mark.parametrize("prim, c", SECOND)
 def test_compiled_second_order(prim, c, tmp_path):
     """Each primitive's first case again, with the Hessian-vector product (forward over reverse) against
     central differences of the gradient: the rule's own derivatives (rules/helpers.py for its helpers)."""

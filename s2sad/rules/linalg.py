@@ -6,10 +6,14 @@ from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, no
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from ..runtime import matrix_power_grad, matrix_power_tangent
+from .. import runtime
 from ..calls import SOURCE_MARK
 from .registry import jvp, vjp
 
-for _helper in (matrix_power_tangent, matrix_power_grad):    # differentiated from their source (runtime.py)
+# Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
+# differentiates them from their source (second order: the gradient or tangent of forward-mode code).
+for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, runtime._mT,
+                runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr, runtime._lstsq_parts):
     setattr(_helper, SOURCE_MARK, True)
 
 @vjp(np.linalg.solve)
