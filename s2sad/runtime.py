@@ -1731,3 +1731,74 @@ def matrix_power_grad(g, a, n):
         b = np.swapaxes(np.linalg.inv(a), -1, -2)
         return -(b @ matrix_power_tangent(g, b, -n) @ b)
     return matrix_power_tangent(g, np.swapaxes(a, -1, -2), n)
+
+
+def norm_axes(x, ord=None, axis=None):
+    """``(matrix, axes)`` of ``np.linalg.norm(x, ord, axis)``: whether it is a matrix norm, and the axes it reduces
+    (a pair (rows, columns) for a matrix norm, as NumPy reads them; None: all of them, flattened)."""
+    ndim = np.ndim(x)
+    if axis is None:
+        if ndim == 2 and ord is not None:
+            return True, (0, 1)
+        return False, None
+    if isinstance(axis, (tuple, list)) and len(axis) == 2:
+        return True, (axis[0] % ndim, axis[1] % ndim)
+    if isinstance(axis, (tuple, list)):
+        return False, (axis[0] % ndim,)
+    return False, (axis % ndim,)
+
+
+def _svd_last(xm, which):
+    """``(u, vh)`` of ``xm``'s thin SVD, cut to the singular vectors ``which`` picks ("all", "first", "last")."""
+    u, s, vh = np.linalg.svd(xm, full_matrices=False)
+    if which == "first":
+        return u[..., :, :1], vh[..., :1, :]
+    if which == "last":
+        return u[..., :, -1:], vh[..., -1:, :]
+    return u, vh
+
+
+def norm_grad_any(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm(x, ord, axis, keepdims)`` for every ``ord``, where the norm is differentiable.
+    Vector norms: 2 (x / n), 1 (sign x), inf and -inf (sign x on the entries that attain the norm, ties shared),
+    0 (a count: flat), any other p (sign x (|x| / n)^(p-1)). Matrix norms: 'fro' (x / n), 'nuc' (U V'), 2 and -2
+    (the largest or smallest singular value: u v' of its vectors), 1, -1, inf, -inf (sign x on the columns or rows
+    whose sum of |x| attains the norm)."""
+    matrix, axes = norm_axes(x, ord, axis)
+    g_full = unreduce(g, x, axes, keepdims)
+    n_full = unreduce(ans, x, axes, keepdims)
+    if ord is None or ord == 2 and not matrix or ord == "fro":
+        zero = n_full == 0
+        return np.where(zero, 0.0, g_full * x / np.where(zero, 1.0, n_full))
+    if matrix and (ord == "nuc" or ord == 2 or ord == -2):
+        which = "all" if ord == "nuc" else "first" if ord == 2 else "last"
+        xm = np.moveaxis(x, axes, (-2, -1))
+        u, vh = _svd_last(xm, which)
+        gb = np.reshape(g, np.shape(xm)[:-2])
+        return np.moveaxis(gb[..., None, None] * (u @ vh), (-2, -1), axes)
+    if matrix:
+        if ord == 1 or ord == -1:
+            sums, across = np.sum(np.abs(x), axis=axes[0], keepdims=True), axes[1]
+        else:
+            sums, across = np.sum(np.abs(x), axis=axes[1], keepdims=True), axes[0]
+        signs = np.where(sums == n_full, np.sign(x), 0.0)
+        count = np.sum(np.where(sums == n_full, 1.0, 0.0), axis=across, keepdims=True)
+        return g_full * signs / count
+    if ord == 1:
+        return g_full * np.sign(x)
+    if ord == 0:
+        return 0.0 * g_full * x
+    if ord == np.inf or ord == -np.inf:
+        attained = np.abs(x) == n_full
+        count = np.sum(np.where(attained, 1.0, 0.0), axis=axes, keepdims=True)
+        return g_full * np.where(attained, np.sign(x), 0.0) / count
+    zero = n_full == 0
+    return np.where(zero, 0.0, g_full * np.sign(x) * (np.abs(x) / np.where(zero, 1.0, n_full)) ** (ord - 1))
+
+
+def norm_tangent_any(t, ans, x, ord=None, axis=None, keepdims=False):
+    """Tangent of ``np.linalg.norm(x, ord, axis, keepdims)`` along ``t``: ``norm_grad_any``'s weights contracted
+    with it."""
+    matrix, axes = norm_axes(x, ord, axis)
+    weights = norm_grad_any(np.ones_like(ans), ans, x, ord, axis, keepdims)
+    return np.sum(weights * t, axis=axes, keepdims=keepdims)

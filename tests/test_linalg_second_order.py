@@ -1,13 +1,13 @@
 """Second order (Hessian-vector products against differences of the gradient, forward against reverse) on every
 case of the np.linalg rules whose forward rules call helpers differentiated from their source (runtime.py's
-svd_tangent, qr_tangent, lstsq_tangent, matrix_power_tangent/grad), not only the first case test_rule_table takes."""
+svd_tangent, qr_tangent, lstsq_tangent, matrix_power_tangent/grad, norm_grad_any/norm_tangent_any: every ord), not only the first case test_rule_table takes."""
 import numpy as np
 import pytest
 
 from s2sad.testing import check_grads
 from .test_rule_table import EPS, RTOL, SPEC, compiled_case, readable
 
-PRIMS = (np.linalg.svd, np.linalg.qr, np.linalg.lstsq, np.linalg.matrix_power)
+PRIMS = (np.linalg.norm, np.linalg.svd, np.linalg.qr, np.linalg.lstsq, np.linalg.matrix_power)
 CASES = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})")
          for prim, cases in SPEC if prim in PRIMS for c in cases[1:] if not c.refuses]
 

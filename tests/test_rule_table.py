@@ -263,7 +263,12 @@ NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf)
         case(real(2, 3)), case(real(2, 3), "fro"), case(real(2, 3, 4)), case(real(2, 3), axis=0),
         case(real(2, 3), 1, axis=1), case(real(2, 3), np.inf, axis=1, keepdims=True), case(real(2, 3), keepdims=True),
         case(real(2, 3, 4), axis=(0, 2)), case(real(2, 3, 4), None, -1), case(real(4), keepdims=True),
-        refuses(case(real(2, 3), 2)), refuses(case(real(2, 3), "nuc")), refuses(case(real(4), -1))]
+        case(real(4), -np.inf), case(real(4), 0), case(real(4), -1), case(real(4), -2.5), case(real(2, 3), 2, axis=-1),
+        case(real(2, 3), 2), case(real(3, 2), -2), case(real(2, 3), "nuc"), case(real(2, 3), 1), case(real(3, 2), -1),
+        case(real(2, 3), np.inf), case(real(3, 2), -np.inf), case(real(2, 3, 4), "nuc", (1, 2)),
+        case(real(2, 3, 4), 2, (2, 0), keepdims=True), case(real(3, 2, 4), -2, (0, 2)), case(real(2, 3, 4), 1, (2, 1)),
+        case(real(2, 3, 4), -1, (0, 1), keepdims=True), case(real(2, 3, 4), np.inf, (1, 0)),
+        case(real(2, 3, 4), -np.inf, (2, 1), True), case(real(2, 3, 4), "fro", (0, 2))]
 
 SPEC = [
     # --- Python operators ---

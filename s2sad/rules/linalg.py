@@ -1,20 +1,22 @@
 """Reverse and forward rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import (cholesky_grad, det_grad, matmul_like_solve, norm_grad, norm_tangent,
+from ..runtime import (cholesky_grad, det_grad, matmul_like_solve,
                        slogdet_grad, slogdet_tangent, solve_a_grad)
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
-from ..runtime import matrix_power_grad, matrix_power_tangent
+from ..runtime import matrix_power_grad, matrix_power_tangent, norm_axes, norm_grad_any, norm_tangent_any
 from .. import runtime
 from ..calls import SOURCE_MARK
-from .registry import jvp, vjp
+from .registry import jvp, nondiff, vjp
 
 # Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
 # differentiates them from their source (second order: the gradient or tangent of forward-mode code).
-for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, runtime._mT,
-                runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr, runtime._lstsq_parts):
+for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, norm_grad_any,
+                norm_tangent_any, runtime._mT, runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr,
+                runtime._lstsq_parts, runtime._svd_last):
     setattr(_helper, SOURCE_MARK, True)
+nondiff(norm_axes)
 
 @vjp(np.linalg.solve)
 def solve_vjp(g, ans, a, b):
@@ -47,9 +49,9 @@ def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ g L⁻ᵀ), Φ the lower 
     inner = np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes(g, -1, -2)), -1, -2))
     return ans @ (np.tril(inner) - 0.5 * np.eye(np.shape(ans)[-1]) * inner)
 @vjp(np.linalg.norm)
-def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad(g, ans, x, ord, axis, keepdims)
+def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad_any(g, ans, x, ord, axis, keepdims)
 @jvp(np.linalg.norm)
-def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent(g, ans, x, ord, axis, keepdims)
+def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent_any(g, ans, x, ord, axis, keepdims)
 
 # --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
 @vjp(np.linalg.eigh)
