@@ -1782,7 +1782,7 @@ def norm_grad_any(g, ans, x, ord=None, axis=None, keepdims=False):
         else:
             sums, across = np.sum(np.abs(x), axis=axes[1], keepdims=True), axes[0]
         signs = np.where(sums == n_full, np.sign(x), 0.0)
-        count = np.sum(np.where(sums == n_full, 1.0, 0.0), axis=across, keepdims=True)
+        count = np.sum(sums == n_full, axis=across, keepdims=True, dtype=np.result_type(signs))
         return g_full * signs / count
     if ord == 1:
         return g_full * np.sign(x)
@@ -1790,7 +1790,7 @@ def norm_grad_any(g, ans, x, ord=None, axis=None, keepdims=False):
         return 0.0 * g_full * x
     if ord == np.inf or ord == -np.inf:
         attained = np.abs(x) == n_full
-        count = np.sum(np.where(attained, 1.0, 0.0), axis=axes, keepdims=True)
+        count = np.sum(attained, axis=axes, keepdims=True, dtype=np.result_type(x, 1.0))
         return g_full * np.where(attained, np.sign(x), 0.0) / count
     zero = n_full == 0
     return np.where(zero, 0.0, g_full * np.sign(x) * (np.abs(x) / np.where(zero, 1.0, n_full)) ** (ord - 1))

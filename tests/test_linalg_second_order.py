@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from s2sad.testing import check_grads
-from .test_rule_table import EPS, RTOL, SPEC, compiled_case, readable
+from .test_rule_table import EPS, RTOL, SPEC, compiled_case, readable, test_rule_in_float32
 
 PRIMS = (np.linalg.norm, np.linalg.svd, np.linalg.qr, np.linalg.lstsq, np.linalg.matrix_power)
 CASES = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})")
@@ -16,3 +16,9 @@ CASES = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})")
 def test_second_order(prim, c, tmp_path):
     f, args, wrt = compiled_case(prim, c, tmp_path)
     check_grads(f, args, wrt=wrt, rtol=RTOL, eps=EPS, order=2)
+
+
+@pytest.mark.parametrize("prim, c", CASES)
+def test_float32(prim, c):
+    """The same cases with float32 arguments: the adjoints stay float32 and agree with the float64 ones."""
+    test_rule_in_float32(prim, c)
