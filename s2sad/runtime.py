@@ -1736,6 +1736,9 @@ def matrix_power_grad(g, a, n):
 def norm_axes(x, ord=None, axis=None):
     """``(matrix, axes)`` of ``np.linalg.norm(x, ord, axis)``: whether it is a matrix norm, and the axes it reduces
     (a pair (rows, columns) for a matrix norm, as NumPy reads them; None: all of them, flattened)."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("s2sad: the derivative of np.linalg.norm of a complex array is not supported "
+                                  "(write np.sqrt(np.sum(np.abs(z) ** 2)) for its 2-norm)")
     ndim = np.ndim(x)
     if axis is None:
         if ndim == 2 and ord is not None:
@@ -1802,3 +1805,79 @@ def norm_tangent_any(t, ans, x, ord=None, axis=None, keepdims=False):
     matrix, axes = norm_axes(x, ord, axis)
     weights = norm_grad_any(np.ones_like(ans), ans, x, ord, axis, keepdims)
     return np.sum(weights * t, axis=axes, keepdims=keepdims)
+
+
+# Complex intermediates. A cotangent follows JAX's convention: for a real loss L, the cotangent of a complex value
+# z = a + ib is dL/da - i dL/db, so that dL = Re(z_bar * dz). A complex-linear map's adjoint is then its plain
+# transpose (no conjugate), and a holomorphic function's rule is g * f'(z), the same as for reals. The cotangent of
+# a real value may carry an imaginary part that means nothing (x * h with h complex gives one): its real part is
+# the derivative, so every rule from a complex argument to a real result reads np.real(g), and a rule whose
+# argument is real returns a real adjoint (real_like).
+def real_like(z, x):
+    """The adjoint ``z`` of an argument ``x``: its real part when ``x`` is real."""
+    if np.iscomplexobj(x):
+        return z
+    return np.real(z)
+
+
+def fft_axes(a, axes=None, s=None):
+    """The axes (non-negative) an FFT of ``a`` transforms: ``axes``, or the last len(s) axes, or all of them."""
+    ndim = np.ndim(a)
+    if axes is None:
+        axes = range(ndim - len(s), ndim) if s is not None else range(ndim)
+    elif isinstance(axes, (int, np.integer)):
+        axes = (axes,)
+    return tuple(int(i) % ndim for i in axes)
+
+
+def lengths_of(a, axes):
+    """``a``'s lengths along ``axes``."""
+    return tuple(np.shape(a)[i] for i in axes)
+
+
+def fft_resized(z, lengths, axes):
+    """``z`` cut or padded with zeros at the end to ``lengths`` along ``axes``: the adjoint of the way an FFT's ``n``
+    (or ``s``) cuts or pads its argument."""
+    for length, axis in zip(lengths, axes):
+        have = np.shape(z)[axis]
+        if have > length:
+            z = np.take(z, np.arange(length), axis=axis)
+        if have < length:
+            z = np.pad(z, fft_pads(np.ndim(z), axis, length - have))
+    return z
+
+
+def fft_pads(ndim, axis, extra):
+    """np.pad's widths that add ``extra`` zeros at the end of ``axis``."""
+    return tuple((0, extra) if i == axis else (0, 0) for i in range(ndim))
+
+
+def rfft_length(a, n=None, axis=-1):
+    """``(n,)``: the length of the signal ``np.fft.rfft(a, n, axis)`` transforms."""
+    return (np.shape(a)[int(axis) % np.ndim(a)] if n is None else int(n),)
+
+
+def irfft_weights(c, n=None, axis=-1):
+    """``(n, w)`` of ``np.fft.irfft(c, n, axis)``: its output length, and the weights (1, 2, ..., 2, and 1 at n/2
+    for an even n) of the n // 2 + 1 entries of the half spectrum it reads, shaped to multiply along ``axis``."""
+    ndim = np.ndim(c)
+    axis = int(axis) % ndim
+    n = 2 * (np.shape(c)[axis] - 1) if n is None else int(n)
+    w = np.full(n // 2 + 1, 2.0, dtype=np.finfo(np.result_type(c, 1.0)).dtype)    # float32 for complex64
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return n, np.reshape(w, tuple(-1 if i == axis else 1 for i in range(ndim)))
+
+
+def angle_unit(deg=False):
+    """np.angle's unit: 1 for radians, 180 / pi for degrees."""
+    return 180.0 / math.pi if deg else 1.0
+
+
+def conj_sign(x, ans):
+    """d|x| / dx as a cotangent: conj(x) / |x| for complex ``x`` (``ans`` = |x|; 0 at 0), np.sign(x) for real ``x``
+    (which keeps a real second derivative exactly 0)."""
+    if np.iscomplexobj(x):
+        return np.conj(x) / np.where(ans == 0, 1.0, ans)
+    return np.sign(x)
