@@ -1881,3 +1881,10 @@ def conj_sign(x, ans):
     if np.iscomplexobj(x):
         return np.conj(x) / np.where(ans == 0, 1.0, ans)
     return np.sign(x)
+
+
+def real_only(a, what):
+    """``a``, refusing a complex array: ``what``'s rule holds for real arguments only."""
+    if np.iscomplexobj(a):
+        raise NotImplementedError(f"s2sad: the derivative of {what} of a complex array is not supported")
+    return a

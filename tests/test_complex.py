@@ -79,7 +79,11 @@ def absolute_through_a_product(x):
     return np.sum(np.real(r * H8) * r)
 
 
-CASES = [(parseval, [(8,)]), (filtered, [(8,), (8,)]), (filtered_imag, [(7,), (6,)]),
+def variance_of_a_spectrum(x, W):
+    return np.var(np.fft.fft(x) * H8) + np.sum(np.var(np.fft.fft2(np.outer(x, W)) + 1j, axis=0, ddof=1) * W)
+
+
+CASES = [(variance_of_a_spectrum, [(8,), (8,)]), (parseval, [(8,)]), (filtered, [(8,), (8,)]), (filtered_imag, [(7,), (6,)]),
          (rfft_round_trip_odd, [(8,), (9,)]), (rfft_round_trip_even, [(8,), (8,)]),
          (irfft_of_a_complex_square, [(6,), (7,)]), (cross_spectrum, [(3, 4), (3, 4)]), (phases, [(5,), (5,)]),
          (fftn_of_exp, [(3, 2, 4)]), (ifftn_mixed, [(3, 4)]), (conj_product, [(8,), (8,)]),
@@ -105,8 +109,19 @@ def test_parseval_against_the_closed_form():
     np.testing.assert_allclose(g32, 16 * x, rtol=1e-5)
 
 
-def test_the_norm_of_a_complex_array_is_refused():
-    def f(x):
-        return np.linalg.norm(np.fft.fft(x))
+REFUSED = {"np.linalg.norm": lambda x: np.linalg.norm(np.fft.fft(x)),
+           "np.std": lambda x: np.std(np.fft.fft(x)),
+           "np.linalg.svd": lambda x: np.sum(np.linalg.svd(np.fft.fft2(np.reshape(x, (2, 2))), compute_uv=False)),
+           "np.linalg.qr": lambda x: np.sum(np.abs(np.linalg.qr(np.fft.fft2(np.reshape(x, (2, 2))))[1])),
+           "np.linalg.eigvalsh": lambda x: np.sum(np.linalg.eigvalsh(np.fft.fft2(np.reshape(x, (2, 2))))),
+           "np.linalg.slogdet": lambda x: np.linalg.slogdet(np.fft.fft2(np.reshape(x, (2, 2))) + 3.0)[1],
+           "np.linalg.pinv": lambda x: np.sum(np.abs(np.linalg.pinv(np.fft.fft2(np.reshape(x, (2, 2))) + 3.0)))}
+
+
+@pytest.mark.parametrize("what", sorted(REFUSED))
+def test_rules_for_real_arguments_refuse_complex_ones(what):
+    x = np.array([0.3, -1.2, 0.7, 2.0])
     with pytest.raises(NotImplementedError, match="complex"):
-        s2sad.grad(f)(np.ones(4))
+        s2sad.grad(REFUSED[what])(x)
+    with pytest.raises(NotImplementedError, match="complex"):
+        s2sad.jvp(REFUSED[what], (x,), (np.ones(4),))

@@ -488,6 +488,7 @@ SPEC = [
     (np.split,               [case(real(6), 3), case(real(4, 2), np.array([1, 3])), case(real(2, 6), 2, 1)]),
     (np.array_split,         [case(real(5), 3), case(real(2, 5), 2, axis=1)]),
     (runtime.item,           [case(real(1)), case(real(4), 2), case(real(2, 3), 1, 2), case(real(1, 1))]),
+    (runtime.real_only,      [case(real(3), "np.f"), case(real(2, 3), "np.g")]),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import sorted_like, uncumsum, unsort
-from ..runtime import angle_unit, conj_sign, real_like
+from ..runtime import angle_unit, conj_sign, real_like, real_only
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, nonzero_checked, pad_source, regather, source_index, sources_of, undiff,
@@ -210,16 +210,16 @@ def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):
     return np.sum(g * extremum_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
+    return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
 @jvp(np.var)
 def var_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(g * 2.0 * (a - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+    return np.sum(np.real(g * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True))), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return std_grad(g, ans, a, axis, ddof, keepdims)
+    return std_grad(g, ans, real_only(a, "np.std"), axis, ddof, keepdims)
 @jvp(np.std)
 def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):     # zero where the std is
-    slope = np.sum(g * (a - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+    slope = np.sum(g * (real_only(a, "np.std") - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
     return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 
 # --- products ---
