@@ -83,7 +83,12 @@ def variance_of_a_spectrum(x, W):
     return np.var(np.fft.fft(x) * H8) + np.sum(np.var(np.fft.fft2(np.outer(x, W)) + 1j, axis=0, ddof=1) * W)
 
 
-CASES = [(variance_of_a_spectrum, [(8,), (8,)]), (parseval, [(8,)]), (filtered, [(8,), (8,)]), (filtered_imag, [(7,), (6,)]),
+def shifted_spectrum(x, W):
+    z = np.fft.fftshift(np.fft.fft(x)) * np.fft.fftshift(np.fft.fftfreq(8))
+    return np.sum(np.abs(np.fft.ifftshift(z) + 1.0) * W)
+
+
+CASES = [(variance_of_a_spectrum, [(8,), (8,)]), (shifted_spectrum, [(8,), (8,)]), (parseval, [(8,)]), (filtered, [(8,), (8,)]), (filtered_imag, [(7,), (6,)]),
          (rfft_round_trip_odd, [(8,), (9,)]), (rfft_round_trip_even, [(8,), (8,)]),
          (irfft_of_a_complex_square, [(6,), (7,)]), (cross_spectrum, [(3, 4), (3, 4)]), (phases, [(5,), (5,)]),
          (fftn_of_exp, [(3, 2, 4)]), (ifftn_mixed, [(3, 4)]), (conj_product, [(8,), (8,)]),

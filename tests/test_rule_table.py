@@ -388,6 +388,8 @@ SPEC = [
                               case(real(2, 3, 4), (3, 2), (2, 0), "forward"), case(real(2, 3), (4,), norm="ortho")]),
     (np.fft.ifftn,           [case(real(2, 3, 4)), case(real(5)), case(real(3, 4), (5, 2)), case(real(2, 3, 4), None, (0, 1)),
                               case(real(2, 3, 4), (3, 2), (2, 0), "forward"), case(real(2, 3), (4,), norm="ortho")]),
+    (np.fft.fftshift,        [case(real(5)), case(real(4)), case(real(2, 3), (0, 1)), case(real(2, 5), 1), case(real(3, 4), axes=0)]),
+    (np.fft.ifftshift,       [case(real(5)), case(real(4)), case(real(2, 3), (0, 1)), case(real(2, 5), 1), case(real(3, 4), axes=0)]),
     # --- constructors ---
     (np.linspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3),
                               case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1)]),

@@ -70,3 +70,14 @@ def ifft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
     return real_like(fft_resized(np.fft.ifftn(g, None, along, norm), lengths_of(a, along), along), a)
 @jvp(np.fft.ifft2)
 def ifft2_jvp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return np.fft.ifft2(g, s, axes, norm)
+
+# --- moving the zero frequency, frequencies ---
+@vjp(np.fft.fftshift)
+def fftshift_vjp(g, ans, x, axes=None): return np.fft.ifftshift(g, axes)
+@jvp(np.fft.fftshift)
+def fftshift_jvp(g, ans, x, axes=None): return np.fft.fftshift(g, axes)
+@vjp(np.fft.ifftshift)
+def ifftshift_vjp(g, ans, x, axes=None): return np.fft.fftshift(g, axes)
+@jvp(np.fft.ifftshift)
+def ifftshift_jvp(g, ans, x, axes=None): return np.fft.ifftshift(g, axes)
+nondiff(np.fft.fftfreq, np.fft.rfftfreq)
