@@ -66,7 +66,7 @@ def complex_vdot(x, y):
 
 def attributes_and_methods(x, W):
     z = np.fft.fft(x) * H8
-    return np.sum(z.imag * W) + np.sum(z.conj().real ** 2) + np.sum(np.conjugate(z).imag * W)
+    return np.sum(np.imag(z) * W) + np.sum(z.conj().real ** 2) + np.sum(np.real(np.conjugate(z) * 1j) * W)
 
 
 def real_of_real(x, W):

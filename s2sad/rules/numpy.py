@@ -493,7 +493,6 @@ method("astype", astype)
 method("item", item)
 attribute("T", np.transpose)
 attribute("real", np.real)
-attribute("imag", np.imag)
 method("conj", np.conj)
 method("conjugate", np.conj)
 for _name in ("shape", "ndim", "size"):
