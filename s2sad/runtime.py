@@ -1718,7 +1718,8 @@ def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
     return np.sum(weights * g, axis=axes, keepdims=keepdims)
 
 
-# === scipy.linalg and scipy.signal (rules/scipy_linalg.py, rules/scipy_signal.py) ====================
+# === scipy.linalg and scipy.signal (rules/scipy_linalg.py, rules/scipy_signal.py) =============
+
 # NumPy only, like the rest of this module: the rules call scipy themselves. Each helper has rules of its
 # own, next to the rules that call it (most are linear: a mask, a transpose, a block), so derivatives of
 # derivatives work.
@@ -1883,3 +1884,187 @@ def signal_pads(in1, in2, mode="full", axes=None):
             start, length = (full - n) // 2, n
         pads.append((start, full - start - length))
     return tuple(pads)
+
+# --- helpers differentiated from their source ------------------------------------------------------------
+# These have no rules of their own: they are written from primitives that have rules, and rules/linalg.py marks
+# them (calls.SOURCE_MARK) so that the compiler differentiates them like a user's function. Derivatives of
+# derivatives (hvp, grad of grad) through the rules that call them then need nothing more.
+def matrix_power_tangent(t, a, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)`` along ``t``: the sum of a^k t a^(n-1-k); for n < 0, that of
+    inv(a)^(-n) along inv(a)'s tangent -inv(a) t inv(a)."""
+    if n < 0:
+        a = np.linalg.inv(a)
+        t = -(a @ t @ a)
+        n = -n
+    d = 0.0 * t
+    p = np.eye(np.shape(a)[-1], dtype=np.result_type(a, t))
+    for _ in range(n):                         # d_(k+1) = d_k a + a^k t
+        d = d @ a + p @ t
+        p = p @ a
+    return d
+
+
+def matrix_power_grad(g, a, n):
+    """Adjoint of ``np.linalg.matrix_power(a, n)``: the tangent map's transpose (a^T for a; for n < 0 also the
+    transposed tangent of the inverse)."""
+    if n < 0:
+        b = np.swapaxes(np.linalg.inv(a), -1, -2)
+        return -(b @ matrix_power_tangent(g, b, -n) @ b)
+    return matrix_power_tangent(g, np.swapaxes(a, -1, -2), n)
+
+
+def norm_axes(x, ord=None, axis=None):
+    """``(matrix, axes)`` of ``np.linalg.norm(x, ord, axis)``: whether it is a matrix norm, and the axes it reduces
+    (a pair (rows, columns) for a matrix norm, as NumPy reads them; None: all of them, flattened)."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("s2sad: the derivative of np.linalg.norm of a complex array is not supported "
+                                  "(write np.sqrt(np.sum(np.abs(z) ** 2)) for its 2-norm)")
+    ndim = np.ndim(x)
+    if axis is None:
+        if ndim == 2 and ord is not None:
+            return True, (0, 1)
+        return False, None
+    if isinstance(axis, (tuple, list)) and len(axis) == 2:
+        return True, (axis[0] % ndim, axis[1] % ndim)
+    if isinstance(axis, (tuple, list)):
+        return False, (axis[0] % ndim,)
+    return False, (axis % ndim,)
+
+
+def _svd_last(xm, which):
+    """``(u, vh)`` of ``xm``'s thin SVD, cut to the singular vectors ``which`` picks ("all", "first", "last")."""
+    u, s, vh = np.linalg.svd(xm, full_matrices=False)
+    if which == "first":
+        return u[..., :, :1], vh[..., :1, :]
+    if which == "last":
+        return u[..., :, -1:], vh[..., -1:, :]
+    return u, vh
+
+
+def norm_grad_any(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm(x, ord, axis, keepdims)`` for every ``ord``, where the norm is differentiable.
+    Vector norms: 2 (x / n), 1 (sign x), inf and -inf (sign x on the entries that attain the norm, ties shared),
+    0 (a count: flat), any other p (sign x (|x| / n)^(p-1)). Matrix norms: 'fro' (x / n), 'nuc' (U V'), 2 and -2
+    (the largest or smallest singular value: u v' of its vectors), 1, -1, inf, -inf (sign x on the columns or rows
+    whose sum of |x| attains the norm)."""
+    matrix, axes = norm_axes(x, ord, axis)
+    g_full = unreduce(g, x, axes, keepdims)
+    n_full = unreduce(ans, x, axes, keepdims)
+    if ord is None or ord == 2 and not matrix or ord == "fro":
+        zero = n_full == 0
+        return np.where(zero, 0.0, g_full * x / np.where(zero, 1.0, n_full))
+    if matrix and (ord == "nuc" or ord == 2 or ord == -2):
+        which = "all" if ord == "nuc" else "first" if ord == 2 else "last"
+        xm = np.moveaxis(x, axes, (-2, -1))
+        u, vh = _svd_last(xm, which)
+        gb = np.reshape(g, np.shape(xm)[:-2])
+        return np.moveaxis(gb[..., None, None] * (u @ vh), (-2, -1), axes)
+    if matrix:
+        if ord == 1 or ord == -1:
+            sums, across = np.sum(np.abs(x), axis=axes[0], keepdims=True), axes[1]
+        else:
+            sums, across = np.sum(np.abs(x), axis=axes[1], keepdims=True), axes[0]
+        signs = np.where(sums == n_full, np.sign(x), 0.0)
+        count = np.sum(sums == n_full, axis=across, keepdims=True, dtype=np.result_type(signs))
+        return g_full * signs / count
+    if ord == 1:
+        return g_full * np.sign(x)
+    if ord == 0:
+        return 0.0 * g_full * x
+    if ord == np.inf or ord == -np.inf:
+        attained = np.abs(x) == n_full
+        count = np.sum(attained, axis=axes, keepdims=True, dtype=np.result_type(x, 1.0))
+        return g_full * np.where(attained, np.sign(x), 0.0) / count
+    zero = n_full == 0
+    return np.where(zero, 0.0, g_full * np.sign(x) * (np.abs(x) / np.where(zero, 1.0, n_full)) ** (ord - 1))
+
+
+def norm_tangent_any(t, ans, x, ord=None, axis=None, keepdims=False):
+    """Tangent of ``np.linalg.norm(x, ord, axis, keepdims)`` along ``t``: ``norm_grad_any``'s weights contracted
+    with it."""
+    matrix, axes = norm_axes(x, ord, axis)
+    weights = norm_grad_any(np.ones_like(ans), ans, x, ord, axis, keepdims)
+    return np.sum(weights * t, axis=axes, keepdims=keepdims)
+
+
+# Complex intermediates. A cotangent follows JAX's convention: for a real loss L, the cotangent of a complex value
+# z = a + ib is dL/da - i dL/db, so that dL = Re(z_bar * dz). A complex-linear map's adjoint is then its plain
+# transpose (no conjugate), and a holomorphic function's rule is g * f'(z), the same as for reals. The cotangent of
+# a real value may carry an imaginary part that means nothing (x * h with h complex gives one): its real part is
+# the derivative, so every rule from a complex argument to a real result reads np.real(g), and a rule whose
+# argument is real returns a real adjoint (real_like).
+def real_like(z, x):
+    """The adjoint ``z`` of an argument ``x``: its real part when ``x`` is real."""
+    if np.iscomplexobj(x):
+        return z
+    return np.real(z)
+
+
+def fft_axes(a, axes=None, s=None):
+    """The axes (non-negative) an FFT of ``a`` transforms: ``axes``, or the last len(s) axes, or all of them."""
+    ndim = np.ndim(a)
+    if axes is None:
+        axes = range(ndim - len(s), ndim) if s is not None else range(ndim)
+    elif isinstance(axes, (int, np.integer)):
+        axes = (axes,)
+    return tuple(int(i) % ndim for i in axes)
+
+
+def lengths_of(a, axes):
+    """``a``'s lengths along ``axes``."""
+    return tuple(np.shape(a)[i] for i in axes)
+
+
+def fft_resized(z, lengths, axes):
+    """``z`` cut or padded with zeros at the end to ``lengths`` along ``axes``: the adjoint of the way an FFT's ``n``
+    (or ``s``) cuts or pads its argument."""
+    for length, axis in zip(lengths, axes):
+        have = np.shape(z)[axis]
+        if have > length:
+            z = np.take(z, np.arange(length), axis=axis)
+        if have < length:
+            z = np.pad(z, fft_pads(np.ndim(z), axis, length - have))
+    return z
+
+
+def fft_pads(ndim, axis, extra):
+    """np.pad's widths that add ``extra`` zeros at the end of ``axis``."""
+    return tuple((0, extra) if i == axis else (0, 0) for i in range(ndim))
+
+
+def rfft_length(a, n=None, axis=-1):
+    """``(n,)``: the length of the signal ``np.fft.rfft(a, n, axis)`` transforms."""
+    return (np.shape(a)[int(axis) % np.ndim(a)] if n is None else int(n),)
+
+
+def irfft_weights(c, n=None, axis=-1):
+    """``(n, w)`` of ``np.fft.irfft(c, n, axis)``: its output length, and the weights (1, 2, ..., 2, and 1 at n/2
+    for an even n) of the n // 2 + 1 entries of the half spectrum it reads, shaped to multiply along ``axis``."""
+    ndim = np.ndim(c)
+    axis = int(axis) % ndim
+    n = 2 * (np.shape(c)[axis] - 1) if n is None else int(n)
+    w = np.full(n // 2 + 1, 2.0, dtype=np.finfo(np.result_type(c, 1.0)).dtype)    # float32 for complex64
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return n, np.reshape(w, tuple(-1 if i == axis else 1 for i in range(ndim)))
+
+
+def angle_unit(deg=False):
+    """np.angle's unit: 1 for radians, 180 / pi for degrees."""
+    return 180.0 / math.pi if deg else 1.0
+
+
+def conj_sign(x, ans):
+    """d|x| / dx as a cotangent: conj(x) / |x| for complex ``x`` (``ans`` = |x|; 0 at 0), np.sign(x) for real ``x``
+    (which keeps a real second derivative exactly 0)."""
+    if np.iscomplexobj(x):
+        return np.conj(x) / np.where(ans == 0, 1.0, ans)
+    return np.sign(x)
+
+
+def real_only(a, what):
+    """``a``, refusing a complex array: ``what``'s rule holds for real arguments only."""
+    if np.iscomplexobj(a):
+        raise NotImplementedError(f"s2sad: the derivative of {what} of a complex array is not supported")
+    return a

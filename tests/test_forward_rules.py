@@ -124,9 +124,14 @@ def moved(x, v, t):
     return float(out) if isinstance(x, (float, int)) and not isinstance(x, bool) else out
 
 
+def numbers(x):
+    """``x`` as a float64 array, or complex128 for a complex one (np.fft)."""
+    return np.asarray(x, dtype=complex if np.iscomplexobj(x) else float)
+
+
 def pairing(u, y):
-    return sum(float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
-               for a, b in zip(leaves(u), leaves(y)))
+    """<u, y>; Re(sum(u * y)) for complex values (test_rule_table.pairing)."""
+    return sum(float(np.real(np.sum(numbers(a) * numbers(b)))) for a, b in zip(leaves(u), leaves(y)))
 
 
 def random_like(value, rng):
@@ -135,6 +140,8 @@ def random_like(value, rng):
     if isinstance(value, (tuple, list)):
         return table.rebuild(value, [random_like(v, rng) for v in value]) if isinstance(value, tuple) \
             else [random_like(v, rng) for v in value]
+    if isinstance(value, np.ndarray) and np.iscomplexobj(value):
+        return rng.standard_normal(value.shape) + 1j * rng.standard_normal(value.shape)
     if isinstance(value, np.ndarray):
         return rng.standard_normal(value.shape)
     return float(rng.standard_normal())
@@ -152,8 +159,8 @@ def assert_like(tangent, value, where="the value"):
     elif isinstance(value, np.ndarray):
         assert isinstance(tangent, np.ndarray), f"tangent of {where} is a {type(tangent).__name__}, value an ndarray"
         assert tangent.shape == value.shape, f"tangent of {where} has shape {tangent.shape}, value {value.shape}"
-        assert tangent.dtype.kind == "f"
-        if value.dtype.kind == "f":
+        assert tangent.dtype.kind == ("c" if value.dtype.kind == "c" else "f")
+        if value.dtype.kind in "fc":
             assert tangent.dtype == value.dtype, f"tangent of {where} is {tangent.dtype}, value {value.dtype}"
     else:
         assert np.ndim(tangent) == 0 and np.result_type(tangent).kind == "f", (tangent, value)
@@ -171,8 +178,8 @@ def check_jvp(f, values, tangents, rng, rtol=RTOL, atol=ATOL, reverse=True):
     up = f(*[moved(x, v, EPS) for x, v in zip(values, tangents)])
     down = f(*[moved(x, v, -EPS) for x, v in zip(values, tangents)])
     for got, a, b in zip(leaves(tangent), leaves(up), leaves(down)):
-        numeric = (np.asarray(a, dtype=float) - np.asarray(b, dtype=float)) / (2 * EPS)
-        np.testing.assert_allclose(np.asarray(got, dtype=float), numeric, rtol=rtol, atol=atol,
+        numeric = (numbers(a) - numbers(b)) / (2 * EPS)
+        np.testing.assert_allclose(numbers(got), numeric, rtol=rtol, atol=atol,
                                    err_msg="jvp differs from central differences")
     if not reverse:
         return tangent

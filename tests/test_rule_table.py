@@ -279,7 +279,12 @@ NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf)
         case(real(2, 3)), case(real(2, 3), "fro"), case(real(2, 3, 4)), case(real(2, 3), axis=0),
         case(real(2, 3), 1, axis=1), case(real(2, 3), np.inf, axis=1, keepdims=True), case(real(2, 3), keepdims=True),
         case(real(2, 3, 4), axis=(0, 2)), case(real(2, 3, 4), None, -1), case(real(4), keepdims=True),
-        refuses(case(real(2, 3), 2)), refuses(case(real(2, 3), "nuc")), refuses(case(real(4), -1))]
+        case(real(4), -np.inf), case(real(4), 0), case(real(4), -1), case(real(4), -2.5), case(real(2, 3), 2, axis=-1),
+        case(real(2, 3), 2), case(real(3, 2), -2), case(real(2, 3), "nuc"), case(real(2, 3), 1), case(real(3, 2), -1),
+        case(real(2, 3), np.inf), case(real(3, 2), -np.inf), case(real(2, 3, 4), "nuc", (1, 2)),
+        case(real(2, 3, 4), 2, (2, 0), keepdims=True), case(real(3, 2, 4), -2, (0, 2)), case(real(2, 3, 4), 1, (2, 1)),
+        case(real(2, 3, 4), -1, (0, 1), keepdims=True), case(real(2, 3, 4), np.inf, (1, 0)),
+        case(real(2, 3, 4), -np.inf, (2, 1), True), case(real(2, 3, 4), "fro", (0, 2))]
 
 SPEC = [
     # --- Python operators ---
@@ -377,6 +382,30 @@ SPEC = [
     (np.array,               ASARRAY + [case(real(3), ndmin=2), case(real(3), copy=True)]),
     (np.copy,                unary(real) + [case([real(), real()])]),
     (np.float64,             [case(real()), case(nonzero())]),
+    (np.imag,                unary(real)),
+    (np.conjugate,           unary(real)),
+    (np.angle,               unary(nonzero) + [case(nonzero(3), True)]),
+    # --- np.fft (complex results: a complex cotangent, paired by Re(sum(g * y))) ---
+    (np.fft.fft,             [case(real(8)), case(real(2, 5)), case(real(2, 5), None, 0), case(real(6), 8),
+                              case(real(6), 4), case(real(2, 4), axis=0, norm="ortho"), case(real(5), norm="forward"),
+                              case(real(3, 4), 6, -1, "ortho"), case(real(3, 4), norm="backward")]),
+    (np.fft.ifft,            [case(real(8)), case(real(2, 5)), case(real(2, 5), None, 0), case(real(6), 9),
+                              case(real(6), 4), case(real(2, 4), axis=0, norm="ortho"), case(real(5), norm="forward"),
+                              case(real(3, 4), 3, -1, "ortho")]),
+    (np.fft.rfft,            [case(real(8)), case(real(7)), case(real(2, 6), axis=0), case(real(6), 9), case(real(6), 4),
+                              case(real(6), 4, norm="ortho"), case(real(3, 5), norm="forward"), case(real(2, 3, 4), 5, 1)]),
+    (np.fft.irfft,           [case(real(5)), case(real(5), 7), case(real(5), 6), case(real(5), 12), case(real(5), 3),
+                              case(real(2, 4), axis=0), case(real(4), 10, norm="ortho"), case(real(3, 4), 3, norm="forward")]),
+    (np.fft.fft2,            [case(real(3, 4)), case(real(2, 3, 4)), case(real(3, 4), (4, 6)), case(real(3, 4), (2, 3), norm="ortho"),
+                              case(real(2, 3, 4), axes=(0, 2)), case(real(2, 3, 4), (3, 3), (2, 0), "forward")]),
+    (np.fft.ifft2,           [case(real(3, 4)), case(real(2, 3, 4)), case(real(3, 4), (4, 6)), case(real(3, 4), (2, 3), norm="ortho"),
+                              case(real(2, 3, 4), axes=(0, 2)), case(real(2, 3, 4), (3, 3), (2, 0), "forward")]),
+    (np.fft.fftn,            [case(real(2, 3, 4)), case(real(5)), case(real(3, 4), (5, 2)), case(real(2, 3, 4), None, (0, 1)),
+                              case(real(2, 3, 4), (3, 2), (2, 0), "forward"), case(real(2, 3), (4,), norm="ortho")]),
+    (np.fft.ifftn,           [case(real(2, 3, 4)), case(real(5)), case(real(3, 4), (5, 2)), case(real(2, 3, 4), None, (0, 1)),
+                              case(real(2, 3, 4), (3, 2), (2, 0), "forward"), case(real(2, 3), (4,), norm="ortho")]),
+    (np.fft.fftshift,        [case(real(5)), case(real(4)), case(real(2, 3), (0, 1)), case(real(2, 5), 1), case(real(3, 4), axes=0)]),
+    (np.fft.ifftshift,       [case(real(5)), case(real(4)), case(real(2, 3), (0, 1)), case(real(2, 5), 1), case(real(3, 4), axes=0)]),
     # --- constructors ---
     (np.linspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3),
                               case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1)]),
@@ -477,9 +506,12 @@ SPEC = [
     (np.split,               [case(real(6), 3), case(real(4, 2), np.array([1, 3])), case(real(2, 6), 2, 1)]),
     (np.array_split,         [case(real(5), 3), case(real(2, 5), 2, axis=1)]),
     (runtime.item,           [case(real(1)), case(real(4), 2), case(real(2, 3), 1, 2), case(real(1, 1))]),
+    (runtime.real_only,      [case(real(3), "np.f"), case(real(2, 3), "np.g")]),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),
+    (np.linalg.matrix_power, [case(wc(3), 3), case(wc(3), 0), case(wc(3), 1), case(wc(3), 2), case(wc(2, 3), 4),
+                              case(wc(3), -1), case(wc(3), -2), case(wc(2, 3), -3), case(real(1, 1), 5)]),
     (np.linalg.det,          [case(wc(3)), case(wc(2, 3)), case(wc(2)), case(spd(3))]),
     (np.linalg.slogdet,      [case(spd(3)), case(wc(3)), case(spd(2, 3))]),
     (np.linalg.cholesky,     [case(spd(3)), case(spd(2, 3)), case(spd(1))]),
@@ -502,7 +534,7 @@ CONTAINER_ARGUMENT = "a namedtuple argument (check_grads takes arrays): see test
 
 
 # --- naming primitives -------------------------------------------------------------------------
-_MODULES = {"_operator": "operator", "builtins": "", "numpy": "np", "numpy.linalg": "np.linalg",
+_MODULES = {"_operator": "operator", "builtins": "", "numpy": "np", "numpy.linalg": "np.linalg", "numpy.fft": "np.fft",
             "s2sad.runtime": "s2sad.runtime"}
 
 
@@ -568,13 +600,18 @@ def random_like(ans, rng):
         return (list if isinstance(ans, list) else tuple)(random_like(a, rng) for a in ans)
     if np.ndim(ans) == 0 and not isinstance(ans, np.ndarray):
         return float(rng.standard_normal())
+    if np.iscomplexobj(ans):                                # (np.fft): a complex cotangent
+        return rng.standard_normal(np.shape(ans)) + 1j * rng.standard_normal(np.shape(ans))
     return rng.standard_normal(np.shape(ans))
 
 
 def pairing(g, y):
-    """<g, y>, for arrays, scalars and tuples or lists of them."""
+    """<g, y>, for arrays, scalars and tuples or lists of them. For complex values, Re(sum(g * y)): a complex
+    cotangent g is dL/da - i dL/db (JAX's convention, see s2sad/runtime.py's real_like)."""
     if isinstance(g, (tuple, list)):
         return sum(pairing(gi, yi) for gi, yi in zip(g, y))
+    if np.iscomplexobj(g) or np.iscomplexobj(y):
+        return float(np.real(np.sum(np.asarray(g) * np.asarray(y))))
     return float(np.sum(np.asarray(g, dtype=float) * np.asarray(y, dtype=float)))
 
 
@@ -728,6 +765,8 @@ def e2e_module(prim, c, ans):
         outs = [f"y{i}" for i in range(len(ans))]
         body = f"    {', '.join(outs)} = {expr}\n    return " + " + ".join(
             f"np.sum({o} * W[{i}])" for i, o in enumerate(outs)) + "\n"
+    elif np.iscomplexobj(ans):                          # a real loss of a complex value, paired as in pairing()
+        body = f"    y = {expr}\n    return np.sum(np.real(y * W))\n"
     elif isinstance(ans, (np.ndarray, list)):
         body = f"    y = {expr}\n    return np.sum(y * W)\n"
     else:
@@ -778,7 +817,8 @@ METHODS = [
     ("x.reshape(3, 2, order='F')", real(2, 3)),
     ("x.transpose()", real(2, 3)), ("x.transpose(1, 0, 2)", real(2, 3, 4)), ("x.transpose((2, 0, 1))", real(2, 3, 4)),
     ("x.astype(np.float64)", real(2, 3)), ("x.astype(int)", real(2, 3)), ("x.astype('float64', copy=False)", real(4)),
-    ("x.T", real(2, 3)), ("x.T", real(2, 3, 4)), ("x.real", real(2, 3)),
+    ("x.T", real(2, 3)), ("x.T", real(2, 3, 4)), ("x.real", real(2, 3)), 
+    ("(x * (1 + 2j)).conj().real", real(3)), ("np.imag((x * 2j + 1.0).conjugate())", real(3)),
     ("x.cumprod()", real(2, 3)), ("x.cumprod(axis=1)", real(2, 3)), ("x.diagonal()", real(3, 3)),
     ("x.diagonal(1)", real(3, 4)), ("x.repeat(2)", real(3)), ("x.repeat(2, axis=0)", real(2, 3)),
     ("x.take([2, 0, 2])", real(4)), ("x.take([1], axis=1)", real(2, 3)), ("x.item()", real(1)),
@@ -948,17 +988,12 @@ def test_extremum_ties_split_the_gradient():
 
 # --- second order and float32, through the compiler -------------------------------------------------
 FIRST_CASES = [(prim, next(c for c in cases if not c.refuses and not c.compiler_bug)) for prim, cases in SPEC]
-NO_SECOND_ORDER = {np.linalg.svd: "svd's tangent (runtime.svd_tangent) has no rules of its own yet",
-                   np.linalg.qr: "qr's tangent (runtime.qr_tangent) has no rules of its own yet",
-                   np.linalg.lstsq: "lstsq's tangent (runtime.lstsq_tangent) has no rules of its own yet"}
 SECOND = [pytest.param(prim, c, id=f"{readable(prim)}({c!r})",
                        marks=[pytest.mark.skip(reason=CONTAINER_ARGUMENT)] if prim is field_of else [])
           for prim, c in FIRST_CASES]
 
 
-@pytest.mark.parametrize("prim, c", [pytest.param(*p.values, id=p.id, marks=list(p.marks) + (
-    [pytest.mark.xfail(strict=True, raises=s2sad.NoRuleError, reason=NO_SECOND_ORDER[p.values[0]])]
-    if p.values[0] in NO_SECOND_ORDER else [])) for p in SECOND])
+@pytest.mark.parametrize("prim, c", SECOND)
 def test_compiled_second_order(prim, c, tmp_path):
     """Each primitive's first case again, with the Hessian-vector product (forward over reverse) against
     central differences of the gradient: the rule's own derivatives (rules/helpers.py for its helpers)."""
@@ -969,6 +1004,8 @@ def test_compiled_second_order(prim, c, tmp_path):
 def _float32(values):
     if isinstance(values, np.ndarray) and values.dtype == np.float64:
         return values.astype(np.float32)
+    if isinstance(values, np.ndarray) and values.dtype == np.complex128:
+        return values.astype(np.complex64)
     if isinstance(values, float):
         return np.float32(values)
     if isinstance(values, (list, tuple)) and not hasattr(values, "_fields"):

@@ -1,11 +1,28 @@
 """Reverse and forward rules for ``np.linalg``."""
 import numpy as np
 
-from ..runtime import (as_columns, cholesky_grad, det_grad, from_columns, norm_grad, norm_tangent,
-                       slogdet_grad, slogdet_tangent, unbroadcast)
+from ..runtime import (as_columns, cholesky_grad, det_grad, from_columns, slogdet_grad, slogdet_tangent,
+                       unbroadcast)
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
 from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
-from .registry import jvp, vjp
+from ..runtime import matrix_power_grad, matrix_power_tangent, norm_axes, norm_grad_any, norm_tangent_any, real_only
+from .. import runtime
+from ..calls import SOURCE_MARK
+from .registry import jvp, nondiff, vjp
+
+# Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
+# differentiates them from their source (second order: the gradient or tangent of forward-mode code).
+for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, norm_grad_any,
+                norm_tangent_any, runtime._mT, runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr,
+                runtime._lstsq_parts, runtime._svd_last):
+    setattr(_helper, SOURCE_MARK, True)
+nondiff(norm_axes)
+
+# --- rules that hold for real arguments only (complex ones are refused) ---
+@vjp(real_only)
+def real_only_vjp(h, ans, a, what): return h, None
+@jvp(real_only)
+def real_only_jvp(t, ans, a, what): return t, None
 
 # a 1-d b is one column (as_columns), any other b a stack of matrices; a and b broadcast against each other
 @vjp(np.linalg.solve)
@@ -20,77 +37,84 @@ def solve_jvp(g, ans, a, b):
 def inv_vjp(g, ans, a): return -np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)
 @jvp(np.linalg.inv)
 def inv_jvp(g, ans, a): return -ans @ g @ ans
+@vjp(np.linalg.matrix_power)
+def matrix_power_vjp(g, ans, a, n): return matrix_power_grad(g, a, n), None
+@jvp(np.linalg.matrix_power)
+def matrix_power_jvp(g, ans, a, n): return matrix_power_tangent(g, a, n), None
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return det_grad(g, ans, a)
 @jvp(np.linalg.det)
 def det_jvp(g, ans, a): return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
 @vjp(np.linalg.slogdet)
-def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], a)
+def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], real_only(a, "np.linalg.slogdet"))
 @jvp(np.linalg.slogdet)
 def slogdet_jvp(g, ans, a):
-    tangent = (np.zeros_like(ans[0]), np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1))   # the sign is constant
+    tangent = (np.zeros_like(ans[0]), np.trace(np.linalg.solve(real_only(a, "np.linalg.slogdet"), g), axis1=-2, axis2=-1))
     return tangent
 @vjp(np.linalg.cholesky)
-def cholesky_vjp(g, ans, a): return cholesky_grad(g, ans)
+def cholesky_vjp(g, ans, a): return cholesky_grad(g, real_only(ans, "np.linalg.cholesky"))
 @jvp(np.linalg.cholesky)
 def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ g L⁻ᵀ), Φ the lower triangle with a halved diagonal
-    inner = np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes(g, -1, -2)), -1, -2))
-    return ans @ (np.tril(inner) - 0.5 * np.eye(np.shape(ans)[-1]) * inner)
+    low = real_only(ans, "np.linalg.cholesky")
+    inner = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, np.swapaxes(g, -1, -2)), -1, -2))
+    return low @ (np.tril(inner) - 0.5 * np.eye(np.shape(ans)[-1]) * inner)
 @vjp(np.linalg.norm)
-def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad(g, ans, x, ord, axis, keepdims)
+def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad_any(g, ans, x, ord, axis, keepdims)
 @jvp(np.linalg.norm)
-def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent(g, ans, x, ord, axis, keepdims)
+def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent_any(g, ans, x, ord, axis, keepdims)
 
 # --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
 @vjp(np.linalg.eigh)
 def eigh_vjp(g, ans, a, UPLO="L"):
-    vt = np.swapaxes(ans[1], -1, -2)
+    vt = np.swapaxes(real_only(ans[1], "np.linalg.eigh"), -1, -2)
     inner = eigengaps(ans[0]) * (vt @ g[1]) + g[0][..., None, :] * np.eye(np.shape(ans[0])[-1], dtype=ans[0].dtype)
     return to_triangle(ans[1] @ inner @ vt, UPLO)
 @jvp(np.linalg.eigh)
 def eigh_jvp(g, ans, a, UPLO="L"):
-    inner = np.swapaxes(ans[1], -1, -2) @ from_triangle(g, UPLO) @ ans[1]
+    inner = np.swapaxes(real_only(ans[1], "np.linalg.eigh"), -1, -2) @ from_triangle(g, UPLO) @ ans[1]
     tangent = (np.diagonal(inner, 0, -2, -1), ans[1] @ (eigengaps(ans[0]) * inner))    # (w, v)'s tangent
     return tangent
 @vjp(np.linalg.eigvalsh)
 def eigvalsh_vjp(g, ans, a, UPLO="L"):
-    v = np.linalg.eigh(a, UPLO)[1]
+    v = np.linalg.eigh(real_only(a, "np.linalg.eigvalsh"), UPLO)[1]
     return to_triangle(v @ (g[..., :, None] * np.swapaxes(v, -1, -2)), UPLO)
 @jvp(np.linalg.eigvalsh)
 def eigvalsh_jvp(g, ans, a, UPLO="L"):
-    v = np.linalg.eigh(a, UPLO)[1]
+    v = np.linalg.eigh(real_only(a, "np.linalg.eigvalsh"), UPLO)[1]
     return np.sum(v * (from_triangle(g, UPLO) @ v), axis=-2)
 
 # --- pseudo-inverse (of a matrix of constant rank; Golub and Pereyra) ---
 @vjp(np.linalg.pinv)
-def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None): return pinv_grad(g, ans, a)
+def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None): return pinv_grad(g, ans, real_only(a, "np.linalg.pinv"))
 @jvp(np.linalg.pinv)
 def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
-    p, pt, gt = ans, np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
+    p, pt, gt = real_only(ans, "np.linalg.pinv"), np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
     return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p)
             + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a) @ gt @ pt @ p)
 
 # --- singular values and vectors (thin, or square; real, distinct singular values) ---
 @vjp(np.linalg.svd)
 def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
-    return svd_grad(g, ans, a, full_matrices, compute_uv, hermitian)
+    return svd_grad(g, ans, real_only(a, "np.linalg.svd"), full_matrices, compute_uv, hermitian)
 @jvp(np.linalg.svd)
 def svd_jvp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
-    tangent = svd_tangent(g, ans, a, full_matrices, compute_uv, hermitian)
+    tangent = svd_tangent(g, ans, real_only(a, "np.linalg.svd"), full_matrices, compute_uv, hermitian)
     return tangent
 
 # --- QR (mode 'reduced' or 'r', at least as many rows as columns) ---
 @vjp(np.linalg.qr)
-def qr_vjp(g, ans, a, mode="reduced"): return qr_grad(g, ans, a, mode)
+def qr_vjp(g, ans, a, mode="reduced"): return qr_grad(g, ans, real_only(a, "np.linalg.qr"), mode)
 @jvp(np.linalg.qr)
 def qr_jvp(g, ans, a, mode="reduced"):
-    tangent = qr_tangent(g, ans, a, mode)
+    tangent = qr_tangent(g, ans, real_only(a, "np.linalg.qr"), mode)
     return tangent
 
 # --- least squares (the solution and the residuals; a of constant rank) ---
 @vjp(np.linalg.lstsq)
 def lstsq_vjp(g, ans, a, b, rcond=None):
-    a_bar, b_bar = lstsq_grads(g, ans, a, b, rcond)
+    a_bar, b_bar = lstsq_grads(g, ans, real_only(a, "np.linalg.lstsq"), b, rcond)
     return a_bar, b_bar
 @jvp(np.linalg.lstsq)
-def lstsq_jvp(g, ans, a, b, rcond=None): return lstsq_tangent(g, None, ans, a, b, rcond), lstsq_tangent(None, g, ans, a, b, rcond)
+def lstsq_jvp(g, ans, a, b, rcond=None):
+    a = real_only(a, "np.linalg.lstsq")
+    return lstsq_tangent(g, None, ans, a, b, rcond), lstsq_tangent(None, g, ans, a, b, rcond)

@@ -9,6 +9,8 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import sorted_like, uncumsum, unsort
+from ..runtime import angle_unit, conj_sign, real_like, real_only
+from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, nonzero_checked, pad_source, regather, source_index, sources_of, undiff,
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative)
@@ -100,16 +102,32 @@ def cbrt_vjp(g, ans, x): return g / (3.0 * ans * ans)
 def square_vjp(g, ans, x): return g * 2.0 * x
 @elementwise(np.reciprocal)
 def reciprocal_vjp(g, ans, x): return -g * ans * ans
-@elementwise(np.absolute, np.fabs)
-def absolute_vjp(g, ans, x): return g * np.sign(x)
+@elementwise(np.fabs)
+def fabs_vjp(g, ans, x): return g * np.sign(x)
 @elementwise(np.sinc)
 def sinc_vjp(g, ans, x): return g * sinc_derivative(x, 1)
 @elementwise(np.deg2rad)
 def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
 @elementwise(np.rad2deg)
 def rad2deg_vjp(g, ans, x): return g * (180.0 / np.pi)
+
+# --- complex numbers (a complex cotangent is dL/da - i dL/db, JAX's convention: see runtime.real_like) ---
 @elementwise(np.real)
-def real_vjp(g, ans, x): return g
+def real_vjp(g, ans, x): return np.real(g)
+@vjp(np.imag)
+def imag_vjp(g, ans, val): return real_like(-1j * np.real(g), val)
+@jvp(np.imag)
+def imag_jvp(g, ans, val): return np.imag(g)
+@elementwise(np.conj, np.conjugate)
+def conj_vjp(g, ans, x): return np.conj(g)
+@vjp(np.absolute)
+def absolute_vjp(g, ans, x): return np.real(g) * conj_sign(x, ans)
+@jvp(np.absolute)
+def absolute_jvp(g, ans, x): return np.real(conj_sign(x, ans) * g)
+@vjp(np.angle)
+def angle_vjp(g, ans, z, deg=False): return real_like(-1j * np.real(g) * angle_unit(deg) / nonzero_checked(z, "np.angle"), z)
+@jvp(np.angle)
+def angle_jvp(g, ans, z, deg=False): return np.imag(g / nonzero_checked(z, "np.angle")) * angle_unit(deg)
 @vjp(np.asarray, np.array, np.ascontiguousarray)
 def asarray_vjp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=False, device=None, like=None):
     return unarray(g, x, ans)
@@ -135,7 +153,10 @@ nondiff(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floo
         np.shape, np.ndim, np.size, np.result_type, np.any, np.all, np.count_nonzero,
         np.zeros, np.ones, np.empty, np.eye, np.identity,
         np.tri, np.triu_indices, np.tril_indices,
-        np.isclose, np.allclose, np.array_equal)
+        np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
+for _helper in (real_like, conj_sign):            # differentiated from their source (runtime.py)
+    setattr(_helper, SOURCE_MARK, True)
+nondiff(angle_unit)
 
 # --- constructors that carry a derivative ---
 @vjp(np.linspace)
@@ -189,16 +210,16 @@ def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):
     return np.sum(g * extremum_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
+    return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
 @jvp(np.var)
 def var_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(g * 2.0 * (a - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+    return np.sum(np.real(g * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True))), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return std_grad(g, ans, a, axis, ddof, keepdims)
+    return std_grad(g, ans, real_only(a, "np.std"), axis, ddof, keepdims)
 @jvp(np.std)
 def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):     # zero where the std is
-    slope = np.sum(g * (a - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+    slope = np.sum(g * (real_only(a, "np.std") - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
     return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 
 # --- products ---
@@ -417,8 +438,9 @@ def average_jvp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=
             np.sum(average_weights(a, g, axis, returned) * (a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims) / total)
 
 # --- more products ---
-@vjp(np.vdot)
-def vdot_vjp(g, ans, a, b): return np.reshape(g * np.ravel(b), np.shape(a)), np.reshape(g * np.ravel(a), np.shape(b))
+@vjp(np.vdot)                                     # vdot(a, b) = sum(conj(a) * b)
+def vdot_vjp(g, ans, a, b):
+    return np.reshape(np.conj(g * np.ravel(b)), np.shape(a)), np.reshape(g * np.conj(np.ravel(a)), np.shape(b))
 @jvp(np.vdot)
 def vdot_jvp(g, ans, a, b): return np.vdot(g, b), np.vdot(a, g)
 @vjp(np.kron)
@@ -471,5 +493,7 @@ method("astype", astype)
 method("item", item)
 attribute("T", np.transpose)
 attribute("real", np.real)
+method("conj", np.conj)
+method("conjugate", np.conj)
 for _name in ("shape", "ndim", "size"):
     attribute(_name, getattr(np, _name))
