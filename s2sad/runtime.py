@@ -19,7 +19,7 @@ __all__ = [
     "safe_log", "extremum_grad", "prod_grad", "prod_pairs", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
-    "solve_a_grad", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
+    "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
@@ -2061,6 +2061,11 @@ def conj_sign(x, ans):
     if np.iscomplexobj(x):
         return np.conj(x) / np.where(ans == 0, 1.0, ans)
     return np.sign(x)
+
+
+def real_zero(a, what):
+    """The zero derivative of a function constant on real values (np.sign), refusing a complex ``a``."""
+    return zeros_like(real_only(a, what))
 
 
 def real_only(a, what):

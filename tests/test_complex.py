@@ -130,3 +130,24 @@ def test_rules_for_real_arguments_refuse_complex_ones(what):
         s2sad.grad(REFUSED[what])(x)
     with pytest.raises(NotImplementedError, match="complex"):
         s2sad.jvp(REFUSED[what], (x,), (np.ones(4),))
+
+
+def test_builtin_abs_and_np_sign_of_complex_values_are_refused():
+    """The builtin abs's rule and np.sign's zero hold for real values only: of a complex value they would be
+    wrong (|z|'s derivative has the conjugate; z/|z| varies), so they are refused; np.abs is the route."""
+    import s2sad
+    h = np.array([1 + 2j, 0.5 - 1j, 2j])
+    x = np.array([0.3, -0.7, 1.1])
+
+    def builtin_abs(x):
+        return np.sum(abs(x * h))
+
+    def sign(x):
+        return np.sum(np.real(np.sign(x * h + 1.0)))
+
+    def np_abs(x):
+        return np.sum(np.abs(x * h))
+    for f in (builtin_abs, sign):
+        with pytest.raises(NotImplementedError, match="complex"):
+            s2sad.grad(f)(x)
+    np.testing.assert_allclose(s2sad.grad(np_abs)(x), np.abs(h) * np.sign(x), rtol=1e-12)

@@ -373,6 +373,7 @@ SPEC = [
     (np.square,              unary(real)),
     (np.reciprocal,          unary(nonzero)),
     (np.absolute,            unary(nonzero)),
+    (np.sign,                unary(nonzero)),       # zero for real values (complex ones are refused)
     (np.fabs,                unary(nonzero)),
     (np.sinc,                unary(real) + [case(at([0.0, 0.5, -1.5]))]),
     (np.deg2rad,             unary(real)),
@@ -706,7 +707,7 @@ def test_nondiff_table():
     for prim in nondiff:
         assert registry.is_nondiff(prim), readable(prim)
         assert registry.vjp_rule(prim) is None, f"{readable(prim)} is registered both as nondiff and with a rule"
-    for prim in (np.floor, np.sign, np.argmax, np.shape, np.less, np.greater_equal, operator.lt, operator.eq,
+    for prim in (np.floor, np.argmax, np.shape, np.less, np.greater_equal, operator.lt, operator.eq,
                  operator.floordiv, math.floor, len, round):
         assert registry.is_nondiff(prim), f"{readable(prim)} should be registered as nondiff"
 

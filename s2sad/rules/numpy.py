@@ -9,7 +9,7 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import sorted_like, uncumsum, unsort
-from ..runtime import angle_unit, conj_sign, real_like, real_only
+from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, nonzero_checked, pad_source, regather, source_index, sources_of, undiff,
@@ -124,6 +124,8 @@ def conj_vjp(g, ans, x): return np.conj(g)
 def absolute_vjp(g, ans, x): return np.real(g) * conj_sign(x, ans)
 @jvp(np.absolute)
 def absolute_jvp(g, ans, x): return np.real(conj_sign(x, ans) * g)
+@elementwise(np.sign)                   # 0 for real values; a complex z's sign z/|z| varies: refused, not taken as 0
+def sign_vjp(g, ans, x): return real_zero(x, "np.sign")
 @vjp(np.angle)
 def angle_vjp(g, ans, z, deg=False): return real_like(-1j * np.real(g) * angle_unit(deg) / nonzero_checked(z, "np.angle"), z)
 @jvp(np.angle)
@@ -145,7 +147,8 @@ def astype_vjp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=T
 @jvp(astype)
 def astype_jvp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=True): return cast_tangent(g, ans)
 
-nondiff(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
+nondiff(real_zero)
+nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.isnan, np.isinf, np.isfinite, np.signbit, np.heaviside,
         np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
         np.logical_and, np.logical_or, np.logical_not, np.logical_xor,

@@ -7,6 +7,7 @@ import math
 import operator
 
 from ..markers import stop_gradient
+from ..runtime import real_only
 from ..runtime import (broadcast, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, unbroadcast, unindex, unsum)
 from .registry import elementwise, jvp, nondiff, vjp
@@ -47,8 +48,9 @@ nondiff(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, o
         operator.is_not, operator.contains)
 
 # --- builtins ---
+_COMPLEX_ABS = "the builtin abs (np.abs differentiates complex values)"
 @elementwise(builtins.abs)
-def abs_vjp(g, ans, x): return g * (x > 0) - g * (x < 0)      # (keeps a float a float, float32 float32)
+def abs_vjp(g, ans, x): return g * (real_only(x, _COMPLEX_ABS) > 0) - g * (x < 0)   # (a float stays a float)
 @elementwise(builtins.max)
 def max_vjp(g, ans, x, y): return g * (x >= y), g * (x < y)
 @elementwise(builtins.min)
