@@ -47,8 +47,8 @@ def _kind(a):
     """What generated code is specialised on: -1 for a number, the ndim of an array, the kinds of a
     tuple's or list's items (up to 16), else None."""
     t = type(a)
-    if t is float or t is np.ndarray:
-        return -1 if t is float else a.ndim
+    if t is float or t is np.ndarray:                  # (complex arrays get none: numbers are real)
+        return -1 if t is float else a.ndim if a.dtype.kind != "c" else None
     if isinstance(a, _NUMBER) and not isinstance(a, (bool, np.bool_)):
         return -1
     if (t is tuple or t is list) and len(a) <= 16:

@@ -63,6 +63,11 @@ class NoRuleError(TransformError):
     """A call on the differentiated path to a function with no derivative rule."""
 
 
+class UnsupportedValueError(S2SadError, NotImplementedError):
+    """A value, met when the generated code runs, that a rule's derivative does not hold for (a complex value
+    where the rule is for real ones)."""
+
+
 class WrtError(S2SadError, ValueError):
     """A ``wrt`` that is not a parameter index (or a tuple of them) of the function."""
 

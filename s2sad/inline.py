@@ -236,3 +236,20 @@ def _fold(node):
                 return sub.value.elts[sub.slice.value]
             return sub
     return Fold().visit(node)
+
+
+def drop_real_checks(nodes, numbers):
+    """``real_only(x, what)`` (a rule's refusal of complex values) is ``x`` where ``x`` is known to be a real
+    number (``numbers``: kinds of floats and real arrays' items, complex values never get one): the
+    generated code for floats stays plain arithmetic. Rewrites ``nodes`` (statements or expressions) in
+    place and returns the (possibly replaced) expressions."""
+    class Drop(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            func = node.func
+            name = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
+            if name == "real_only" and node.args and isinstance(node.args[0], gast.Name) \
+                    and node.args[0].id in numbers:
+                return node.args[0]
+            return node
+    return [Drop().visit(n) if n is not None else None for n in nodes]

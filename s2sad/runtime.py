@@ -2071,5 +2071,6 @@ def real_zero(a, what):
 def real_only(a, what):
     """``a``, refusing a complex array: ``what``'s rule holds for real arguments only."""
     if np.iscomplexobj(a):
-        raise NotImplementedError(f"s2sad: the derivative of {what} of a complex array is not supported")
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: the derivative of {what} of a complex value is not supported")
     return a

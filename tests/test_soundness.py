@@ -13,6 +13,7 @@ import pytest
 
 import s2sad
 from s2sad import api, pipeline, runtime
+from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import versions
 from s2sad.optimize import cleanup, fold, inline_calls
@@ -169,6 +170,11 @@ def read_through_an_alias_before_the_write(x):   # record.holders_of: a view see
 MASK = True
 
 
+def abs_of_a_complex_number(x):                  # inline.drop_real_checks: only for real numbers
+    z = np.exp(1j * x) * 2.0
+    return abs(z) * x
+
+
 def indexed_by_a_module_bool(x):                 # shapes._never_bool: x[True] is x[None], not x[1]
     y = x[MASK]
     return np.sum(y * x[1])
@@ -178,6 +184,15 @@ def indexed_by_a_comparison(x):                  # shapes._never_bool: a compari
     m = x[0] > 0
     y = x[m]
     return np.sum(np.sin(y) * x[1])
+
+
+class _Everything:
+    def __contains__(self, name):
+        return True
+
+
+_ALWAYS_NAMES = _Everything()
+_DROP_REAL = inline_module.drop_real_checks
 
 
 # --- the conditions ----------------------------------------------------------------------------------
@@ -287,6 +302,9 @@ CONDITIONS = {
         (np.array([[0.5, -1.0], [2.0, 0.3]]),), refused=True),
     "effects: a rebinding on every path after the change": Condition(
         effects, "follows", _always(True), rebound_in_the_other_branch, (np.array([0.5, -1.0, 2.0]),), refused=True),
+    "rules: a complex value's check is dropped only for real numbers": Condition(
+        inline_module, "drop_real_checks",
+        lambda nodes, numbers: _DROP_REAL(nodes, _ALWAYS_NAMES), abs_of_a_complex_number, (0.7,), refused=True),
     "kinds: a bool index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
                                                           indexed_by_a_module_bool, (np.array([0.5, -1.0, 2.0]),)),
     "kinds: a comparison index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),

@@ -577,6 +577,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
             result = call_results(op.primitive, tuple(a == -1 for a in args))
             return -1 if result is True else (tuple(-1 if r else None for r in result)
                                                if isinstance(result, tuple) else None)
+        if "dtype" in op.kwargs and not _real_dtype(op.kwargs["dtype"], scope):
+            return None                                  # complex values are never given a kind
         made = _constructed(op.primitive, args)
         if made is not None and set(op.kwargs) <= {"dtype"}:
             return made
@@ -688,6 +690,16 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return known
         for n in wrong:
             del known[n]
+
+
+def _real_dtype(node, scope):
+    """Whether a ``dtype=`` argument names a real (or integer, bool) dtype, as far as it can be resolved."""
+    value = node.value if isinstance(node, gast.Constant) else scope.resolve(node) \
+        if isinstance(node, (gast.Name, gast.Attribute)) else MISSING
+    try:
+        return np.dtype(value).kind in "fiub"
+    except TypeError:
+        return False
 
 
 def _never_bool(node, scope, definitions, given, seen=frozenset()):

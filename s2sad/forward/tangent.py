@@ -45,6 +45,7 @@ from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
+from .. import inline as inlining
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
 
@@ -277,6 +278,9 @@ class _Tangent:
             term = results.get(param.name)
             if term is None:
                 continue
+            if unit.options.specialize:                # real_only(x) of a real number: x
+                stmts = inlining.drop_real_checks(stmts, unit.facts.numbers)
+                term = inlining.drop_real_checks([term], unit.facts.numbers)[0]
             prelude.extend(stmts)
             terms.append(term)
         if not terms:

@@ -36,6 +36,7 @@ from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
+from .. import inline as inlining
 from ..inline import RuleError, bind, inline
 from ..rules.registry import jvp_rule, vjp_rule
 from ..runtime import concatenation, repetition
@@ -160,6 +161,9 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
             if isinstance(ans, gast.Name) and unit.options.specialize else None
         prelude, results = inline(rule, g, ans, args, op.kwargs, unit.aliases, _shaped_like(unit, like))
+        if unit.options.specialize:                    # real_only(x) of a real number: x
+            prelude = inlining.drop_real_checks(prelude, unit.facts.numbers)
+            results = dict(zip(results, inlining.drop_real_checks(list(results.values()), unit.facts.numbers)))
     except RuleError as exc:
         raise unit.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
                          hint="check the arguments; s2sad supports the ones its rule for this function takes") from None
