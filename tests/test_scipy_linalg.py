@@ -47,6 +47,8 @@ import numpy as np
 import scipy.linalg as sl
 from scipy.linalg import cho_factor, cho_solve
 
+from s2sad.rules.scipy_linalg import KEPT             # what this scipy's cho_factor leaves in c's other triangle
+
 
 def solve_triangular(a, b, w, trans, lower, unit):
     return np.sum(sl.solve_triangular(a, b, trans, lower, unit) * w)
@@ -147,8 +149,8 @@ def cho_c(a, w, lower):
 def np_cho_c(a, w, lower):
     factor = np.linalg.cholesky(structured(a, "pos", lower))
     if lower:
-        return np.sum((factor + np.triu(a, 1)) * w)
-    return np.sum((factor.T + np.tril(a, -1)) * w)
+        return np.sum((factor + KEPT * np.triu(a, 1)) * w)
+    return np.sum((factor.T + KEPT * np.tril(a, -1)) * w)
 
 
 def cho_solve_factor(c, b, w, lower):
@@ -345,14 +347,17 @@ def test_cholesky(lower, fns, rng):
     np.testing.assert_allclose(h, hessian_by_differences(s2sad.grad(fns.cholesky), *args), rtol=RTOL, atol=1e-7)
 
 
-def test_cho_factor_keeps_a_in_the_other_triangle(rng):
-    """What cho_factor's c holds outside the factor is a's own entries (LAPACK leaves them): the rules'
-    derivative of those entries is a's."""
+def test_cho_factor_other_triangle_is_what_the_rules_take(rng):
+    """What cho_factor's c holds outside the factor: a's own entries (scipy <= 1.17, LAPACK leaves them) or
+    zeros (scipy 1.18): the rules' derivative of those entries is a's, or none (rules/scipy_linalg.KEPT)."""
+    from s2sad.rules import scipy_linalg
     a = one_triangle_kept(positive_definite(rng), True, rng)
     for lower in (False, True):
         c, _ = linalg.cho_factor(a, lower=lower)
         other = np.triu if lower else np.tril
-        np.testing.assert_array_equal(other(c, 1 if lower else -1), other(a, 1 if lower else -1))
+        want = other(a, 1 if lower else -1) * scipy_linalg.KEPT
+        np.testing.assert_array_equal(other(c, 1 if lower else -1), want)
+    assert scipy_linalg.KEPT in (0.0, 1.0)
 
 
 @pytest.mark.parametrize("lower", [False, True])

@@ -25,12 +25,22 @@ from .registry import jvp, vjp
 
 MODULE = "scipy.linalg"
 linalg = None           # the scipy.linalg module, once registered (rule bodies refer to it by this name)
+KEPT = None             # 1.0 where cho_factor's c keeps a's entries in its other triangle (scipy <= 1.17), 0.0 where
+                        # it zeroes them (1.18): the derivative of those entries is a's, or none
+
+
+def _kept(module):
+    """What this scipy's cho_factor leaves in c's other triangle: a's entries (1.0) or zeros (0.0); None for
+    anything else (cho_factor then gets no rule: a refusal, not a guess)."""
+    other = module.cho_factor(np.array([[4.0, 2.0], [2.0, 3.0]]))[0][1, 0]
+    return 1.0 if other == 2.0 else 0.0 if other == 0.0 else None
 
 
 def register(module):
     """Register the rules for the functions of ``module`` (``scipy.linalg``)."""
-    global linalg
+    global linalg, KEPT
     linalg = module
+    KEPT = _kept(module)
 
     # (a forward rule's locals are computed for every argument's tangent g: they do not read g)
     # --- triangular systems: a's triangle (without its diagonal for unit_diagonal), trans 0/'N', 1/'T', 2/'C' ---
@@ -88,20 +98,9 @@ def register(module):
         inner = linalg.solve_triangular(l, np.swapaxes(y, -1, -2), 0, True)                 # L^-1 dA L^-T
         return factor_placed(l @ lower_half(inner), lower)
 
-    # --- cho_factor: (c, lower), c the factor in triangle `lower` and a's own entries in the other ---
-    @vjp(linalg.cho_factor)
-    def cho_factor_vjp(g, ans, a, lower=False, *, check_finite=True):
-        l = lower_factor(ans[0], lower)
-        p = lower_half(np.swapaxes(l, -1, -2) @ lower_factor(g[0], lower))
-        s = linalg.solve_triangular(l, np.swapaxes(linalg.solve_triangular(l, p, 1, True), -1, -2), 1, True)
-        return to_triangle(s, uplo(lower)) + off_factor(g[0], lower)               # as cholesky's, plus a's entries
-    @jvp(linalg.cho_factor)
-    def cho_factor_jvp(g, ans, a, lower=False, *, check_finite=True):
-        l = lower_factor(ans[0], lower)
-        y = linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True)
-        inner = linalg.solve_triangular(l, np.swapaxes(y, -1, -2), 0, True)
-        tangent = (factor_placed(l @ lower_half(inner), lower) + off_factor(g, lower), None)
-        return tangent
+    # --- cho_factor: (c, lower), c the factor in triangle `lower` and a's own entries (KEPT) in the other ---
+    if KEPT is not None:
+        _register_cho_factor()
 
     # --- cho_solve((c, lower), b): (L L^T)^-1 b, L = lower_factor(c, lower); dS = dL L^T + L dL^T ---
     @vjp(linalg.cho_solve)
@@ -142,6 +141,22 @@ def register(module):
     def solve_sylvester_jvp(g, ans, a, b, q):
         return (-linalg.solve_sylvester(a, b, g @ ans), -linalg.solve_sylvester(a, b, ans @ g),
                 linalg.solve_sylvester(a, b, g))
+
+
+def _register_cho_factor():
+    @vjp(linalg.cho_factor)
+    def cho_factor_vjp(g, ans, a, lower=False, *, check_finite=True):
+        l = lower_factor(ans[0], lower)
+        p = lower_half(np.swapaxes(l, -1, -2) @ lower_factor(g[0], lower))
+        s = linalg.solve_triangular(l, np.swapaxes(linalg.solve_triangular(l, p, 1, True), -1, -2), 1, True)
+        return to_triangle(s, uplo(lower)) + KEPT * off_factor(g[0], lower)     # as cholesky's, plus a's entries
+    @jvp(linalg.cho_factor)
+    def cho_factor_jvp(g, ans, a, lower=False, *, check_finite=True):
+        l = lower_factor(ans[0], lower)
+        y = linalg.solve_triangular(l, from_triangle(g, uplo(lower)), 0, True)
+        inner = linalg.solve_triangular(l, np.swapaxes(y, -1, -2), 0, True)
+        tangent = (factor_placed(l @ lower_half(inner), lower) + KEPT * off_factor(g, lower), None)
+        return tangent
 
 
 _FINDER = when_imported(MODULE, register)
