@@ -33,6 +33,9 @@ class RuleError(Exception):  # noqa: N818  (reported by the caller as a Transfor
 
 @functools.lru_cache(maxsize=None)
 def _parsed(rule):
+    from .front.source import EXEC_FILENAMES
+    if getattr(getattr(rule, "__code__", None), "co_filename", None) in EXEC_FILENAMES:
+        raise OSError("could not get source code (the rule was defined by exec() or at the prompt)")
     source = textwrap.dedent(inspect.getsource(rule))
     tree = gast.parse(source).body[0]
     body = tree.body

@@ -103,6 +103,9 @@ _read = weakref.WeakKeyDictionary()   # code object -> the Source it was read fr
 _generated = {}     # code object of a compiled generated function -> (its source text, file name)
 
 
+EXEC_FILENAMES = frozenset({"<string>", "<stdin>", "<console>"})     # code from exec(), eval(), the prompt
+
+
 def register_generated(code, text, filename):
     """Remember the source of a generated function, so that it can be differentiated again."""
     _generated[code] = (text, filename)
@@ -126,6 +129,11 @@ def read(fn):
         return Source(fn=fn, tree=copy.deepcopy(known.tree), filename=known.filename,
                       first_line=known.first_line, lines=known.lines)
     filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
+    if fn.__code__.co_filename in EXEC_FILENAMES:   # shared by every exec: what linecache holds may be another's
+        raise SourceUnavailableError(
+            f"cannot read the source of function {name!r} (defined in {fn.__code__.co_filename}): "
+            f"s2sad transforms source code, so define the function in a .py file, "
+            f"not in the interactive prompt, exec() or eval()")
     if filename and os.path.exists(filename):      # an edited file is read again, whatever its mtime says
         linecache.updatecache(filename, fn.__globals__)
     if fn.__name__ == "<lambda>":
