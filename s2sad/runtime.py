@@ -60,10 +60,13 @@ def _axes(axis, ndim):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast ``g`` (the adjoint of a reduction of ``x``) back to the shape of ``x``."""
-    if axis is None and type(g) is float and type(x) is np.ndarray and x.size <= 256:
-        out = np.empty(x.shape)                    # a small array, quickly (a broadcast view costs more to make,
-        out.fill(g)                                # a large one more to fill)
-        return out
+    if type(g) is float and type(x) is np.ndarray:   # a Python float is weak: x's float dtype (float32 stays)
+        if axis is None and x.size <= 256:
+            out = np.empty(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None)   # a small array, quickly
+            out.fill(g)                            # (a broadcast view costs more to make, a large one more to fill)
+            return out
+        if x.dtype.kind == "f":
+            g = x.dtype.type(g)
     shape = np.shape(x)
     if not keepdims and axis is not None:
         g = np.expand_dims(g, _axes(axis, len(shape)))

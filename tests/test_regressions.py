@@ -93,3 +93,14 @@ def test_refused_not_answered(name):
         s2sad.grad(f, wrt=wrt)(*args)
     with pytest.raises(s2sad.S2SadError, match=reason):
         s2sad.jvp(f, args, [a if k in wrt else None for k, a in enumerate(args)])
+
+
+def test_the_adjoint_of_a_float32_mean_is_float32():
+    """``ans_bar = 1.0`` (a Python float: weak) spread over a float32 array by np.mean/np.sum's adjoint is a
+    float32 array, so the backward sweep of float32 code runs in float32 (it ran in float64, then cast)."""
+    from s2sad import runtime
+    x = np.linspace(0.0, 1.0, 1000, dtype=np.float32)
+    assert runtime.unreduce(-1.0 / 1000, x).dtype == np.float32          # the broadcast path
+    assert runtime.unreduce(2.0, x[:10]).dtype == np.float32             # the small-array path
+    assert runtime.unreduce(2.0, np.arange(3)).dtype == np.float64       # integers' adjoint is float
+    assert runtime.unreduce(np.float64(2.0), x).dtype == np.float64      # a strong float64 stays float64
