@@ -256,3 +256,13 @@ def drop_real_checks(nodes, numbers):
                 return node.args[0]
             return node
     return [Drop().visit(n) if n is not None else None for n in nodes]
+
+
+def as_arrays(primitive, atoms, aliases):
+    """A ufunc's list or tuple arguments as arrays (``np.asarray([a, b])``), as the ufunc itself reads them:
+    a rule's own arithmetic on them (``1.0 + x`` in log1p's) would otherwise add to a list."""
+    import numpy as np
+    if not isinstance(primitive, np.ufunc):
+        return atoms
+    return [N.call(aliases.ref(np.asarray, "asarray"), [a]) if isinstance(a, (gast.List, gast.Tuple)) else a
+            for a in atoms]

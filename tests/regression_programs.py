@@ -435,6 +435,20 @@ def fz_nested_calls_its_sibling(x, m=1):     # a nested function calling another
 
 CASES["fz_nested_calls_its_sibling"] = (fz_nested_calls_its_sibling, (np.array([1.2, -0.9, 0.4]),), (0,))
 
+
+def _fz_second_of_three(t):
+    r, tmp, alpha = t
+    return tmp * alpha
+
+
+def fz_ufunc_of_a_list_with_a_differentiated_item(x):   # seed 11000, program 88: log1p's rule did 1.0 + [..]
+    prod = _fz_second_of_three(t=np.log1p([0.5, 1, x]))
+    return prod + np.sum(np.log1p([x, 2.0 * x]))
+
+
+CASES["fz_ufunc_of_a_list_with_a_differentiated_item"] = (fz_ufunc_of_a_list_with_a_differentiated_item, (1.03,),
+                                                           (0,))
+
 CASES["fz_dictcomp_of_zipped_rows"] = (fz_dictcomp_of_zipped_rows, (0.9, np.array([[0.8, 0.2, -0.1],
                                                                                   [0.2, 1.0, -0.4],
                                                                                   [0.9, 0.9, -0.5]])), (0, 1))

@@ -263,8 +263,9 @@ class _Tangent:
             else:
                 continue
             try:
-                stmts, results = inline(rule, g, ans, args, op.kwargs, unit.aliases, same_shape, tangent=elementwise,
-                                        drop_defaults=True)
+                g = inlining.as_arrays(op.primitive, [g], unit.aliases)[0]
+                stmts, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases), op.kwargs,
+                                        unit.aliases, same_shape, tangent=elementwise, drop_defaults=True)
             except (OSError, TypeError, NameError, SyntaxError, RuleError) as exc:
                 name = getattr(rule, "__qualname__", repr(rule))
                 raise unit.error(TransformError, f"the forward rule {name} for `{op.label}` cannot be used: "

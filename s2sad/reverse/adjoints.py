@@ -160,7 +160,8 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
         mapping = bind(rule, g, ans, args, op.kwargs)
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
             if isinstance(ans, gast.Name) and unit.options.specialize else None
-        prelude, results = inline(rule, g, ans, args, op.kwargs, unit.aliases, _shaped_like(unit, like))
+        prelude, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases), op.kwargs,
+                                  unit.aliases, _shaped_like(unit, like))
         if unit.options.specialize:                    # real_only(x) of a real number: x
             prelude = inlining.drop_real_checks(prelude, unit.facts.numbers)
             results = dict(zip(results, inlining.drop_real_checks(list(results.values()), unit.facts.numbers)))
