@@ -170,6 +170,13 @@ def read_through_an_alias_before_the_write(x):   # record.holders_of: a view see
 MASK = True
 
 
+def transposed_then_written(x):              # effects._metadata: x.T is a view (x.shape is not)
+    y = x * 1.0
+    t = y.T
+    y[0] = x[1] * 2.0
+    return np.sum(t * x.T)
+
+
 def abs_of_a_complex_number(x):                  # inline.drop_real_checks: only for real numbers
     z = np.exp(1j * x) * 2.0
     return abs(z) * x
@@ -305,6 +312,9 @@ CONDITIONS = {
     "rules: a complex value's check is dropped only for real numbers": Condition(
         inline_module, "drop_real_checks",
         lambda nodes, numbers: _DROP_REAL(nodes, _ALWAYS_NAMES), abs_of_a_complex_number, (0.7,), refused=True),
+    "effects: only an attribute without a derivative is a new object": Condition(
+        effects, "_metadata", _always(True), transposed_then_written, (np.arange(6.0).reshape(2, 3) + 1,),
+        refused=True),
     "kinds: a bool index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
                                                           indexed_by_a_module_bool, (np.array([0.5, -1.0, 2.0]),)),
     "kinds: a comparison index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),

@@ -319,3 +319,14 @@ def _one_value_two_arrays(x):
 @pytest.mark.parametrize("f", [_both_ends_held, _one_value_two_arrays])
 def test_chained_assignment_to_items(f):
     check_grads(f, (np.arange(1.0, 4.0),), order=2)       # both modes, to second order
+
+
+def _reshaped_by_its_own_shape(x):
+    y = np.zeros_like(x)
+    y[0] = x[0]                                 # y written in place, then its shape read: a new tuple, not y
+    n = y.shape
+    return np.sum(np.reshape(y, (y.size,)) * np.arange(6.0)) + np.sum(np.arange(6.0).reshape(n) * y)
+
+
+def test_the_shape_of_an_array_written_in_place_is_not_a_view_of_it():
+    check_grads(_reshaped_by_its_own_shape, (np.arange(6.0).reshape(2, 3) + 1,), order=2)

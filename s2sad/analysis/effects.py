@@ -91,8 +91,8 @@ def run(fn, unit, kinds=None):
                     points[t].add(site)
                 literal.add(site)                                # a list, tuple or dict: its items are not views
                 rules.append(("contain-site", site, value))
-            elif isinstance(target, gast.Name) and _scalar_item(value, kinds):
-                points[target.id].add(site)                      # a number read from an array: a new object
+            elif isinstance(target, gast.Name) and (_scalar_item(value, kinds) or _metadata(value, unit)):
+                points[target.id].add(site)                      # a number read from an array, x.shape: new objects
             elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
             elif isinstance(target, gast.Name) and isinstance(value, gast.Name):
@@ -294,9 +294,15 @@ def _names_reaching(node, kinds):
     return names_in(node)
 
 
+def _metadata(value, unit):
+    """``x.shape``, ``x.ndim``, ``x.size``, ``x.dtype``: an attribute with no derivative is a new object (a tuple,
+    a number, a dtype), never a view of ``x`` (``x.T``, ``x.real`` are)."""
+    return isinstance(value, gast.Attribute) and classify(value, unit.scope).nondiff
+
+
 def _may_return(value, unit, kinds=None):
     """The names whose objects (or parts of them, or views of them) ``value`` may evaluate to."""
-    if _scalar_item(value, kinds):
+    if _scalar_item(value, kinds) or _metadata(value, unit):
         return []
     if isinstance(value, (gast.Subscript, gast.Attribute)):
         return names_in(value.value)
