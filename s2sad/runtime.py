@@ -1069,8 +1069,6 @@ def like(g, x):
         return g
     if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
         g = zeros_like(x)
-    if isinstance(x, np.generic):                  # np.float64 (a float subclass) and np.float32 keep their type
-        return _float_dtype(x).type(g)
     if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
         return float(g)
     if isinstance(x, np.ndarray):

@@ -104,16 +104,3 @@ def test_the_adjoint_of_a_float32_mean_is_float32():
     assert runtime.unreduce(2.0, x[:10]).dtype == np.float32             # the small-array path
     assert runtime.unreduce(2.0, np.arange(3)).dtype == np.float64       # integers' adjoint is float
     assert runtime.unreduce(np.float64(2.0), x).dtype == np.float64      # a strong float64 stays float64
-
-
-def test_the_gradient_of_a_numpy_scalar_has_its_type():
-    """``grad`` returns a gradient typed like its argument: np.float64 for np.float64 (it returned a Python
-    float, np.float64 being a float subclass), np.float32 for np.float32."""
-    import s2sad
-
-    def f(x):
-        return x * x * 3.0
-    assert type(s2sad.grad(f)(np.float64(2.0))) is np.float64
-    assert type(s2sad.grad(f)(np.float32(2.0))) is np.float32
-    assert type(s2sad.grad(f)(2.0)) is float
-    assert s2sad.grad(f)(np.float64(2.0)) == 12.0
