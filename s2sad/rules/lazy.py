@@ -5,8 +5,8 @@ imported; otherwise a finder on ``sys.meta_path`` waits for that one module, let
 calls ``register`` and leaves ``sys.meta_path`` (the loader is left as it was). ``register`` failing
 (an unexpected version of the library) warns and breaks neither s2sad nor the library.
 
-rules/scipy_linalg.py and rules/scipy_signal.py use it; rules/scipy_special.py has its own copy of
-the same finder.
+The scipy rule modules use it (rules/scipy_special.py, scipy_linalg.py, scipy_signal.py,
+scipy_integrate.py).
 """
 import importlib.abc
 import sys

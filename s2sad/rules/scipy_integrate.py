@@ -5,15 +5,13 @@ s2sad`` never imports scipy. The reverse rules integrate the adjoint ODE backwar
 the forward rules integrate the tangent ODE with the state. What is supported, and what is refused, is listed in
 s2sad/integrate.py.
 """
-import importlib.abc
-import sys
-import warnings
 
 from .. import integrate
 from ..integrate import (check_ivp, ivp_one, ivp_part, ivp_tangent, max_step_of, no_second_order_in_time,
                          odeint_grads, odeint_tangent,
                          odeint_time_tangent, refuse_full_output, solve_ivp_grads, solve_ivp_state_tangent,
                          solve_ivp_time_tangent, tangent_items, tangent_items_grad)
+from .lazy import when_imported
 from .registry import jvp, nondiff, vjp
 
 MODULE = "scipy.integrate"
@@ -103,52 +101,4 @@ def solve_ivp_time_tangent_jvp(g, ans, sol, fun, t_span, y0, method="RK45", t_ev
             no_second_order_in_time(g))
 
 
-class _WhenImported(importlib.abc.MetaPathFinder):
-    """Registers the rules right after ``scipy.integrate`` is imported, then leaves ``sys.meta_path`` (the
-    mechanism of rules/scipy_special.py, for this module)."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is None or isinstance(spec.loader, type) or not hasattr(spec.loader, "exec_module"):
-            return spec
-        loader = spec.loader
-
-        def exec_then_register(module):
-            try:
-                type(loader).exec_module(loader, module)
-            finally:
-                del loader.exec_module
-            _uninstall()
-            _register_or_warn(module)
-        loader.exec_module = exec_then_register
-        return spec
-
-
-_FINDER = _WhenImported()
-
-
-def _uninstall():
-    if _FINDER in sys.meta_path:
-        sys.meta_path.remove(_FINDER)
-
-
-def _register_or_warn(module):
-    try:
-        register(module)
-    except Exception as exc:                            # an unexpected scipy must break neither s2sad nor scipy
-        warnings.warn(f"s2sad: no derivative rules for scipy.integrate: {exc!r}", RuntimeWarning, stacklevel=2)
-
-
-if MODULE in sys.modules:
-    _register_or_warn(sys.modules[MODULE])
-else:
-    sys.meta_path.insert(0, _FINDER)
+_FINDER = when_imported(MODULE, register)

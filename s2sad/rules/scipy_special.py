@@ -9,13 +9,11 @@ A derivative is written with functions that have rules themselves (digamma' is
 ``logsumexp`` with ``b=`` or ``return_sign=True`` is refused when the gradient is built
 (the rules do not take those arguments); ``logsumexp(a + np.log(b))`` covers positive ``b``.
 """
-import importlib.abc
-import sys
-import warnings
 
 import numpy as np
 
 from ..runtime import unbroadcast, unreduce
+from .lazy import when_imported
 from .registry import elementwise, jvp, vjp
 
 MODULE = "scipy.special"
@@ -112,52 +110,4 @@ def register(module):
         return np.sum(g * np.exp(a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims)
 
 
-class _WhenImported(importlib.abc.MetaPathFinder):
-    """Registers the rules right after ``scipy.special`` is imported, then leaves ``sys.meta_path``."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        for finder in sys.meta_path:                  # the finder that would have found it
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is None or isinstance(spec.loader, type) or not hasattr(spec.loader, "exec_module"):
-            return spec                                 # not a loader object of its own (builtin, frozen)
-        loader = spec.loader
-
-        def exec_then_register(module):
-            try:
-                type(loader).exec_module(loader, module)
-            finally:
-                del loader.exec_module                  # the loader as it was
-            _uninstall()
-            _register_or_warn(module)
-        loader.exec_module = exec_then_register
-        return spec
-
-
-_FINDER = _WhenImported()
-
-
-def _uninstall():
-    if _FINDER in sys.meta_path:
-        sys.meta_path.remove(_FINDER)
-
-
-def _register_or_warn(module):
-    try:
-        register(module)
-    except Exception as exc:                            # an unexpected scipy must break neither s2sad nor scipy
-        warnings.warn(f"s2sad: no derivative rules for scipy.special {getattr(module, '__version__', '')}: {exc!r}",
-                      RuntimeWarning, stacklevel=2)
-
-
-if MODULE in sys.modules:
-    _register_or_warn(sys.modules[MODULE])
-else:
-    sys.meta_path.insert(0, _FINDER)
+_FINDER = when_imported(MODULE, register)
