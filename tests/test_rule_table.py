@@ -33,7 +33,6 @@ Argument notation in SPEC:
 import ast
 import collections
 import functools
-import importlib.util
 import inspect
 import itertools
 import math
@@ -48,6 +47,8 @@ import s2sad
 from s2sad import runtime
 from s2sad.rules import registry
 from s2sad.testing import check_grads
+
+from .sources import load_module
 
 try:                                          # namedtuple fields (s2sad/tree.py, containers)
     from s2sad.tree import attribute as field_of
@@ -730,12 +731,7 @@ def literal(value):
 
 
 def load_function(tmp_path, text, name="f"):
-    path = tmp_path / f"generated_{abs(hash(text))}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
+    return getattr(load_module(tmp_path / f"generated_{abs(hash(text))}.py", text), name)
 
 
 def e2e_module(prim, c, ans):

@@ -8,7 +8,6 @@ against differences of the gradient; float32 arguments get float32 gradients. En
 does not read (the other triangle, a unit diagonal, what ``assume_a`` leaves out) get a zero derivative,
 which central differences confirm. Then batches, refusals, and the lazy registration.
 """
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,8 @@ import s2sad
 from s2sad import runtime as rt
 from s2sad.rules import registry
 from s2sad.testing import check_grads
+
+from .sources import load_module
 
 linalg = pytest.importorskip("scipy.linalg")
 
@@ -195,12 +196,7 @@ def sqrtm_disp(a):
 @pytest.fixture(scope="module")
 def fns(tmp_path_factory):
     """The functions above, written to a real file (s2sad reads their source)."""
-    path = tmp_path_factory.mktemp("scipy_linalg") / "scipy_linalg_functions.py"
-    path.write_text(SOURCE)
-    spec = importlib.util.spec_from_file_location("scipy_linalg_functions", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(tmp_path_factory.mktemp("scipy_linalg") / "scipy_linalg_functions.py", SOURCE)
 
 
 def central(f, x, v, eps=EPS):

@@ -6,7 +6,6 @@ second derivatives with ``grad(grad(f))`` (floats) and ``s2sad.hessian`` (arrays
 differences of the gradient. Then logsumexp with ``axis``/``keepdims``, the arguments its
 rules refuse, import styles, and that ``import s2sad`` does not import scipy.
 """
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,8 @@ import pytest
 
 import s2sad
 from s2sad.testing import check_grads
+
+from .sources import load_module
 
 special = pytest.importorskip("scipy.special")
 
@@ -122,12 +123,7 @@ SOURCE = "import numpy as np\nfrom scipy import special\n\n\n" + "".join(
 @pytest.fixture(scope="module")
 def fns(tmp_path_factory):
     """The functions above, written to a real file (s2sad reads their source)."""
-    path = tmp_path_factory.mktemp("scipy_rules") / "scipy_functions.py"
-    path.write_text(SOURCE)
-    spec = importlib.util.spec_from_file_location("scipy_functions", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(tmp_path_factory.mktemp("scipy_rules") / "scipy_functions.py", SOURCE)
 
 
 def central(f, x, v, eps=EPS):

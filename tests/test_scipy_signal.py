@@ -7,13 +7,14 @@ and the derivative by hand (the functions are bilinear: the Jacobian with respec
 column by column, by convolving unit arrays, and its transpose applied to the weights is the gradient).
 The Hessian against differences of the gradient; float32 stays float32; refusals.
 """
-import importlib.util
 
 import numpy as np
 import pytest
 
 import s2sad
 from s2sad.testing import check_grads
+
+from .sources import load_module
 
 signal = pytest.importorskip("scipy.signal")
 
@@ -59,12 +60,7 @@ def smooth_then_square(x, k):
 
 @pytest.fixture(scope="module")
 def fns(tmp_path_factory):
-    path = tmp_path_factory.mktemp("scipy_signal") / "scipy_signal_functions.py"
-    path.write_text(SOURCE)
-    spec = importlib.util.spec_from_file_location("scipy_signal_functions", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(tmp_path_factory.mktemp("scipy_signal") / "scipy_signal_functions.py", SOURCE)
 
 
 def central(f, x, v, eps=EPS):

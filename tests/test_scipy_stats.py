@@ -1,7 +1,6 @@
 """scipy.stats distributions (s2sad/rules/scipy_stats.py): each method s2sad defines gives scipy's value, and
 its derivatives with respect to every continuous argument match central differences, in both modes and at
 second order (check_grads). Skipped when scipy is missing."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -9,6 +8,8 @@ import pytest
 import s2sad
 from s2sad.rules import scipy_stats
 from s2sad.testing import check_grads
+
+from .sources import load_module
 
 stats = pytest.importorskip("scipy.stats")
 
@@ -40,12 +41,7 @@ def _module(tmp_path, dist, method, n):
     params = ", ".join(f"a{i}" for i in range(n))
     text = (f"import numpy as np\nfrom scipy import stats\n\n\ndef f({params}, w):\n"
             f"    return np.sum(stats.{dist}.{method}({params}) * w)\n")
-    path = tmp_path / f"stats_{dist}_{method}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.f
+    return load_module(tmp_path / f"stats_{dist}_{method}.py", text).f
 
 
 @pytest.mark.parametrize("dist, method, args, wrt", CASES, ids=[f"{d}.{m}" for d, m, _, _ in CASES])
