@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .tree import AdjDict, AdjFields, AdjList, AdjTuple, adjoint_of, fields_of, is_record  # noqa: F401
+from .incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d  # noqa: F401
 from .tree import append_grads, attribute, field_tangent, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
 
 __all__ = [

@@ -20,20 +20,31 @@ K = np.array([0.0, 1.0, 3.0])
 CASES = [
     ("norm", m, (np.array([-0.7, 0.2, 1.9]), 0.3, 1.4), (0, 1, 2)) for m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
 ] + [
-    ("t", m, (np.array([-0.7, 0.2, 1.9]), 3.5, 0.3, 1.4), (0, 1, 2, 3)) for m in ("logpdf", "pdf")
+    ("t", m, (np.array([-0.7, 0.2, 1.9]), 3.5, 0.3, 1.4), (0, 1, 2, 3))
+    for m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
 ] + [
     (d, m, (X, 0.1, 1.3), (0, 1, 2)) for d in ("expon", "laplace", "cauchy", "logistic")
     for m in ("logpdf", "pdf", "cdf", "logcdf")
 ] + [
-    ("gamma", m, (X, 2.5, 0.1, 1.3), (0, 1, 2, 3)) for m in ("logpdf", "pdf")
+    ("gamma", m, (X, 2.5, 0.1, 1.3), (0, 1, 2, 3)) for m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
 ] + [
-    ("beta", m, (np.array([0.2, 0.55, 0.9]), 2.5, 1.7), (0, 1, 2)) for m in ("logpdf", "pdf")
+    ("gamma", m, (np.array([0.05, 0.4, 7.0]), 0.6), (0, 1)) for m in ("cdf", "sf")      # a < 1, x either side of a
 ] + [
-    ("poisson", m, (K, 2.3), (1,)) for m in ("logpmf", "pmf")
+    ("beta", m, (np.array([0.2, 0.55, 0.9]), 2.5, 1.7), (0, 1, 2))
+    for m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
+] + [
+    ("beta", m, (np.array([0.03, 0.5, 0.97]), 0.7, 0.4, -0.01, 1.05), (0, 1, 2, 3, 4)) for m in ("cdf", "sf")
+] + [
+    ("poisson", m, (K, 2.3), (1,)) for m in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
 ] + [
     ("bernoulli", m, (np.array([0.0, 1.0, 1.0]), 0.3), (1,)) for m in ("logpmf", "pmf")
 ] + [
-    ("binom", m, (K, 5.0, 0.35), (2,)) for m in ("logpmf", "pmf")
+    ("bernoulli", "cdf", (np.array([-1.0, 0.0, 0.5]), 0.3), (1,)),
+    ("bernoulli", "logcdf", (np.array([0.0, 0.5, 2.0]), 0.3), (1,))
+] + [
+    ("bernoulli", m, (np.array([0.0, 0.5, -2.0]), 0.3), (1,)) for m in ("sf", "logsf")
+] + [
+    ("binom", m, (K, 5.0, 0.35), (2,)) for m in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
 ]
 
 

@@ -38,12 +38,14 @@ SECTIONS = [("Python operators and builtins", ("operator.", "")), ("math", ("mat
             ("NumPy", ("np.",)), ("np.linalg", ("np.linalg.",)), ("scipy.special", ("scipy.special.",)),
             ("scipy.linalg", ("scipy.linalg.",)), ("scipy.signal", ("scipy.signal.",)),
             ("scipy.integrate (adjoint method)", ("scipy.integrate.",)), ("s2sad", ("s2sad.",))]
-HELPERS = ("s2sad.runtime", "s2sad.integrate")     # s2sad's own helpers: users never call them
+HELPERS = ("s2sad.runtime", "s2sad.integrate", "s2sad.incomplete")     # s2sad's own helpers: users never call them
 
 
 def name_of(prim):
-    module = getattr(prim, "__module__", None) or ("numpy" if isinstance(prim, np.ufunc) else "")
     name = getattr(prim, "__name__", repr(prim))
+    module = getattr(prim, "__module__", None)
+    if module is None and isinstance(prim, np.ufunc):   # a ufunc of NumPy's or of scipy.special's (no __module__)
+        module = "numpy" if getattr(np, name, None) is prim else "scipy.special"
     if module.startswith("scipy."):                 # scipy.special._ufuncs, scipy.linalg._basic: the public module
         module = ".".join(module.split(".")[:2])
     prefix = MODULES.get(module, module)
@@ -86,7 +88,7 @@ def text():
              "*Reverse*: `grad`, `vjp`; *forward*: `jvp`, and every derivative of a derivative (`hessian`, `hvp` "
              "and nested `grad` run forward mode over the gradient). Every rule is checked against finite "
              "differences in both modes, and at second order, by `tests/test_rule_table.py` (scipy's by "
-             "`tests/test_scipy_rules.py`, `tests/test_scipy_linalg.py` and `tests/test_scipy_signal.py`).", ""]
+             "`tests/test_scipy_rules.py`, `tests/test_incomplete.py`, `tests/test_scipy_linalg.py` and `tests/test_scipy_signal.py`).", ""]
     table = rows()
     count = sum(len(v) for v in table.values())
     lines += [f"{count} functions with derivative rules.", ""]

@@ -14,10 +14,10 @@ import sys
 import textwrap
 import types
 
-from .. import errors, runtime, tree
+from .. import errors, incomplete, runtime, tree
 from . import names as text_names, support
 
-SOURCES = (errors, tree, runtime, support)         # where helpers come from, in the order they are written
+SOURCES = (errors, tree, incomplete, runtime, support)         # where helpers come from, in the order they are written
 PUBLIC = (runtime, support)                         # where ``_s2.NAME`` is looked up
 
 

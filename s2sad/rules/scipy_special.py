@@ -12,6 +12,7 @@ A derivative is written with functions that have rules themselves (digamma' is
 
 import numpy as np
 
+from ..incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d
 from ..runtime import unbroadcast, unreduce
 from .lazy import when_imported
 from .registry import elementwise, jvp, vjp
@@ -91,6 +92,18 @@ def register(module):
     @elementwise(special.multigammaln)
     def multigammaln_vjp(g, ans, a, d): return g * np.sum(special.digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), -1), None
 
+    # --- distribution functions: x-derivatives are densities; shape derivatives by quadrature (s2sad/incomplete.py) ---
+    @elementwise(special.gammainc)
+    def gammainc_vjp(g, ans, a, x): return unbroadcast(g * gammainc_d(a, x, 1), a), unbroadcast(g * gamma_density_d(a, x, 0, 0), x)
+    @elementwise(special.gammaincc)
+    def gammaincc_vjp(g, ans, a, x): return unbroadcast(-g * gammainc_d(a, x, 1), a), unbroadcast(-g * gamma_density_d(a, x, 0, 0), x)
+    @elementwise(special.betainc)
+    def betainc_vjp(g, ans, a, b, x):
+        return (unbroadcast(g * betainc_d(a, b, x, 1, 0), a), unbroadcast(g * betainc_d(a, b, x, 0, 1), b),
+                unbroadcast(g * beta_density_d(a, b, x, 0, 0, 0), x))
+    @elementwise(special.stdtr)
+    def stdtr_vjp(g, ans, df, t): return unbroadcast(g * stdtr_d(df, t, 1), df), unbroadcast(g * t_density_d(df, t, 0, 0), t)
+
     # --- softmax along an axis ---
     @vjp(special.softmax)
     def softmax_vjp(g, ans, x, axis=None): return ans * (g - np.sum(g * ans, axis, keepdims=True))
@@ -108,6 +121,28 @@ def register(module):
     @jvp(special.logsumexp)
     def logsumexp_jvp(g, ans, a, axis=None, *, keepdims=False):
         return np.sum(g * np.exp(a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims)
+
+
+# --- the quadrature helpers' own rules: each derivative is another member of the same family, so any order works ---
+@elementwise(gammainc_d)
+def gammainc_d_vjp(g, ans, a, x, i):
+    return unbroadcast(g * gammainc_d(a, x, i + 1), a), unbroadcast(g * gamma_density_d(a, x, i, 0), x), None
+@elementwise(gamma_density_d)
+def gamma_density_d_vjp(g, ans, a, x, i, n):
+    return unbroadcast(g * gamma_density_d(a, x, i + 1, n), a), unbroadcast(g * gamma_density_d(a, x, i, n + 1), x), None, None
+@elementwise(betainc_d)
+def betainc_d_vjp(g, ans, a, b, x, i, j):
+    return (unbroadcast(g * betainc_d(a, b, x, i + 1, j), a), unbroadcast(g * betainc_d(a, b, x, i, j + 1), b),
+            unbroadcast(g * beta_density_d(a, b, x, i, j, 0), x), None, None)
+@elementwise(beta_density_d)
+def beta_density_d_vjp(g, ans, a, b, x, i, j, n):
+    return (unbroadcast(g * beta_density_d(a, b, x, i + 1, j, n), a), unbroadcast(g * beta_density_d(a, b, x, i, j + 1, n), b),
+            unbroadcast(g * beta_density_d(a, b, x, i, j, n + 1), x), None, None, None)
+@elementwise(stdtr_d)
+def stdtr_d_vjp(g, ans, df, t, i): return unbroadcast(g * stdtr_d(df, t, i + 1), df), unbroadcast(g * t_density_d(df, t, i, 0), t), None
+@elementwise(t_density_d)
+def t_density_d_vjp(g, ans, df, t, i, n):
+    return unbroadcast(g * t_density_d(df, t, i + 1, n), df), unbroadcast(g * t_density_d(df, t, i, n + 1), t), None, None
 
 
 _FINDER = when_imported(MODULE, register)

@@ -4,9 +4,11 @@
 ``stats.norm``) is read as ``norm_logpdf(x, loc, scale)`` below: a plain function s2sad differentiates
 from its source like the user's own, so every argument (``x``, ``loc``, ``scale``, shapes) gets its
 derivative, in both modes and to any order, through functions that have rules. Each definition
-gives scipy's value (tests/test_scipy_stats.py compares them). A method not defined here (``t.cdf``,
-whose derivative with respect to ``df`` has no closed form; ``rvs``) has no derivative: it is refused
-where a differentiated value reaches it.
+gives scipy's value (tests/test_scipy_stats.py compares them). The cdfs of the gamma, beta and t
+distributions (and of the Poisson and binomial, through them) go through ``scipy.special.gammainc``,
+``betainc`` and ``stdtr``, whose derivatives with respect to the shape parameters are taken by quadrature
+(s2sad/incomplete.py). A method not defined here (``rvs``, ``ppf``, ``multivariate_normal.cdf``) has no
+derivative: it is refused where a differentiated value reaches it.
 
 Registered with the resolver (rules/registry.py ``definer``) when s2sad is imported, without importing
 scipy: the definitions are looked up only when user code names a scipy.stats distribution.
@@ -56,6 +58,22 @@ def t_logpdf(x, df, loc=0.0, scale=1.0):
 
 def t_pdf(x, df, loc=0.0, scale=1.0):
     return np.exp(t_logpdf(x, df, loc, scale))
+
+
+def t_cdf(x, df, loc=0.0, scale=1.0):
+    return special.stdtr(df, (x - loc) / scale)
+
+
+def t_logcdf(x, df, loc=0.0, scale=1.0):
+    return np.log(t_cdf(x, df, loc, scale))
+
+
+def t_sf(x, df, loc=0.0, scale=1.0):
+    return special.stdtr(df, (loc - x) / scale)
+
+
+def t_logsf(x, df, loc=0.0, scale=1.0):
+    return np.log(t_sf(x, df, loc, scale))
 
 
 def expon_logpdf(x, loc=0.0, scale=1.0):
@@ -136,6 +154,22 @@ def gamma_pdf(x, a, loc=0.0, scale=1.0):
     return np.exp(gamma_logpdf(x, a, loc, scale))
 
 
+def gamma_cdf(x, a, loc=0.0, scale=1.0):
+    return special.gammainc(a, np.maximum((x - loc) / scale, 0.0))
+
+
+def gamma_logcdf(x, a, loc=0.0, scale=1.0):
+    return np.log(gamma_cdf(x, a, loc, scale))
+
+
+def gamma_sf(x, a, loc=0.0, scale=1.0):
+    return special.gammaincc(a, np.maximum((x - loc) / scale, 0.0))
+
+
+def gamma_logsf(x, a, loc=0.0, scale=1.0):
+    return np.log(gamma_sf(x, a, loc, scale))
+
+
 def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     return (special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.gammaln(a) - special.gammaln(b)
@@ -144,6 +178,22 @@ def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
 
 def beta_pdf(x, a, b, loc=0.0, scale=1.0):
     return np.exp(beta_logpdf(x, a, b, loc, scale))
+
+
+def beta_cdf(x, a, b, loc=0.0, scale=1.0):
+    return special.betainc(a, b, np.clip((x - loc) / scale, 0.0, 1.0))
+
+
+def beta_logcdf(x, a, b, loc=0.0, scale=1.0):
+    return np.log(beta_cdf(x, a, b, loc, scale))
+
+
+def beta_sf(x, a, b, loc=0.0, scale=1.0):
+    return special.betainc(b, a, np.clip((loc + scale - x) / scale, 0.0, 1.0))
+
+
+def beta_logsf(x, a, b, loc=0.0, scale=1.0):
+    return np.log(beta_sf(x, a, b, loc, scale))
 
 
 # --- discrete (derivatives with respect to the continuous parameters) ---
@@ -156,6 +206,24 @@ def poisson_pmf(k, mu, loc=0):
     return np.exp(poisson_logpmf(k, mu, loc))
 
 
+def poisson_cdf(k, mu, loc=0):
+    k = np.floor(k - loc)
+    return np.where(k >= 0.0, special.gammaincc(np.maximum(k, 0.0) + 1.0, mu), 0.0)
+
+
+def poisson_logcdf(k, mu, loc=0):
+    return np.log(poisson_cdf(k, mu, loc))
+
+
+def poisson_sf(k, mu, loc=0):
+    k = np.floor(k - loc)
+    return np.where(k >= 0.0, special.gammainc(np.maximum(k, 0.0) + 1.0, mu), 1.0)
+
+
+def poisson_logsf(k, mu, loc=0):
+    return np.log(poisson_sf(k, mu, loc))
+
+
 def bernoulli_logpmf(k, p, loc=0):
     k = k - loc
     return special.xlogy(k, p) + special.xlog1py(1.0 - k, -p)
@@ -163,6 +231,24 @@ def bernoulli_logpmf(k, p, loc=0):
 
 def bernoulli_pmf(k, p, loc=0):
     return np.exp(bernoulli_logpmf(k, p, loc))
+
+
+def bernoulli_cdf(k, p, loc=0):
+    k = k - loc
+    return np.where(k < 0.0, 0.0, np.where(k < 1.0, 1.0 - p, 1.0))
+
+
+def bernoulli_sf(k, p, loc=0):
+    k = k - loc
+    return np.where(k < 0.0, 1.0, np.where(k < 1.0, p, 0.0))
+
+
+def bernoulli_logcdf(k, p, loc=0):
+    return np.log(bernoulli_cdf(k, p, loc))
+
+
+def bernoulli_logsf(k, p, loc=0):
+    return np.log(bernoulli_sf(k, p, loc))
 
 
 def binom_logpmf(k, n, p, loc=0):
@@ -173,6 +259,26 @@ def binom_logpmf(k, n, p, loc=0):
 
 def binom_pmf(k, n, p, loc=0):
     return np.exp(binom_logpmf(k, n, p, loc))
+
+
+def binom_cdf(k, n, p, loc=0):
+    k = np.floor(k - loc)
+    inner = np.clip(k, 0.0, n - 1.0)
+    return np.where(k < 0.0, 0.0, np.where(k >= n, 1.0, special.betainc(n - inner, inner + 1.0, 1.0 - p)))
+
+
+def binom_logcdf(k, n, p, loc=0):
+    return np.log(binom_cdf(k, n, p, loc))
+
+
+def binom_sf(k, n, p, loc=0):
+    k = np.floor(k - loc)
+    inner = np.clip(k, 0.0, n - 1.0)
+    return np.where(k < 0.0, 1.0, np.where(k >= n, 0.0, special.betainc(inner + 1.0, n - inner, p)))
+
+
+def binom_logsf(k, n, p, loc=0):
+    return np.log(binom_sf(k, n, p, loc))
 
 
 # --- multivariate ---
