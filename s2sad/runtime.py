@@ -1070,6 +1070,8 @@ def like(g, x):
         return g
     if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
         g = zeros_like(x)
+    if isinstance(x, (float, int, np.ndarray, np.generic)) and np.iscomplexobj(g) and not np.iscomplexobj(x):
+        g = np.real(g)                             # a real argument's gradient is the real part (as real_like)
     if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
         return float(g)
     if isinstance(x, np.ndarray):
@@ -2029,6 +2031,24 @@ def fft_resized(z, lengths, axes):
         if have < length:
             z = np.pad(z, fft_pads(np.ndim(z), axis, length - have))
     return z
+
+
+def rfftn_grad(g, a, s, along, norm):
+    """The adjoint of ``np.fft.rfftn(a, s, along, norm)`` (also rfft2's): that of ``fftn`` along all but the last
+    axis, then that of ``rfft`` along the last."""
+    inner = fft_resized(np.fft.fftn(g, None, along[:-1], norm), lengths_of(a, along[:-1]), along[:-1])
+    full = np.fft.fft(fft_resized(inner, rfft_length(a, s[-1] if s else None, along[-1]), along[-1:]), None, along[-1],
+                      norm)
+    return np.real(fft_resized(full, lengths_of(a, along[-1:]), along[-1:]))
+
+
+def irfftn_grad(g, a, s, along, norm):
+    """The adjoint of ``np.fft.irfftn(a, s, along, norm)`` (also irfft2's): that of ``irfft`` along the last axis,
+    then that of ``ifftn`` along the others."""
+    length, w = irfft_weights(a, s[-1] if s else None, along[-1])
+    half = fft_resized(np.fft.ifft(np.real(g), None, along[-1], norm), (length // 2 + 1,), along[-1:])
+    inner = fft_resized(w * half, lengths_of(a, along[-1:]), along[-1:])
+    return real_like(fft_resized(np.fft.ifftn(inner, None, along[:-1], norm), lengths_of(a, along[:-1]), along[:-1]), a)
 
 
 def fft_pads(ndim, axis, extra):

@@ -151,3 +151,27 @@ def test_builtin_abs_and_np_sign_of_complex_values_are_refused():
         with pytest.raises(NotImplementedError, match="complex"):
             s2sad.grad(f)(x)
     np.testing.assert_allclose(s2sad.grad(np_abs)(x), np.abs(h) * np.sign(x), rtol=1e-12)
+
+
+def scaled_spectrum(s, w):
+    c = np.fft.rfft(w)
+    return np.sum(np.real(c * s * c))
+
+
+def spectrum_weights(x, w):
+    return np.sum(np.fft.irfftn(np.fft.rfftn(x) * w, s=x.shape, axes=(0, 1)) * x)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_real_argument_multiplied_into_a_complex_value_gets_the_real_part_without_warnings():
+    """``s * c`` with s real and c complex: s's gradient is Re(sum(g * c)) (JAX's convention), for a float, a NumPy
+    scalar (float32 kept) and an array; it used to be cast with a ComplexWarning (and a Python float would fail)."""
+    w = np.array([0.3, -1.0, 2.0, 0.5])
+    expected = np.sum(np.real(np.fft.rfft(w) ** 2))
+    for s in (1.5, np.float64(1.5), np.float32(1.5)):
+        g = s2sad.grad(scaled_spectrum)(s, w)
+        assert (type(g) is np.float32) == (type(s) is np.float32) and isinstance(g, (float, np.float32))
+        assert np.isclose(g, expected, rtol=1e-6)
+    rng = np.random.default_rng(5)
+    x, W = rng.standard_normal((3, 5)), rng.standard_normal((3, 3))
+    check_grads(spectrum_weights, (x, W), wrt=(0, 1), order=2)

@@ -5,16 +5,19 @@ argument has its plain transpose as adjoint. The DFT matrix is symmetric, so the
 (``ifft`` likewise, with the same ``norm``), cut or padded back to the argument's length where ``n`` (``s``) padded or
 cut it. ``rfft`` keeps the first n // 2 + 1 entries of ``fft`` of a real argument: its adjoint pads them with zeros
 and keeps the real part. ``irfft`` reads a half spectrum with weights 1, 2, ..., 2 (1 at n / 2): its adjoint is
-those weights times ``ifft`` of the (real) cotangent.
+those weights times ``ifft`` of the (real) cotangent. ``rfftn`` is ``rfft`` along the last axis then ``fftn`` along
+the others, and its adjoint the adjoints in the reverse order (``irfftn`` likewise).
 """
 import numpy as np
 
 from ..calls import SOURCE_MARK
-from ..runtime import fft_axes, fft_pads, fft_resized, irfft_weights, lengths_of, real_like, rfft_length
+from ..runtime import (fft_axes, fft_pads, fft_resized, irfft_weights, irfftn_grad, lengths_of, real_like, rfft_length,
+                       rfftn_grad)
 from .registry import jvp, nondiff, vjp
 
 nondiff(fft_axes, fft_pads, irfft_weights, lengths_of, rfft_length)
-setattr(fft_resized, SOURCE_MARK, True)          # differentiated from its source (runtime.py)
+for _helper in (fft_resized, rfftn_grad, irfftn_grad):
+    setattr(_helper, SOURCE_MARK, True)          # differentiated from their source (runtime.py)
 
 # --- one axis ---
 @vjp(np.fft.fft)
@@ -70,6 +73,24 @@ def ifft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
     return real_like(fft_resized(np.fft.ifftn(g, None, along, norm), lengths_of(a, along), along), a)
 @jvp(np.fft.ifft2)
 def ifft2_jvp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return np.fft.ifft2(g, s, axes, norm)
+
+# --- real transforms over several axes: rfft along the last axis and fftn along the others (irfftn: the reverse) ---
+@vjp(np.fft.rfftn)
+def rfftn_vjp(g, ans, a, s=None, axes=None, norm=None, out=None): return rfftn_grad(g, a, s, fft_axes(a, axes, s), norm)
+@jvp(np.fft.rfftn)
+def rfftn_jvp(g, ans, a, s=None, axes=None, norm=None, out=None): return np.fft.rfftn(np.real(g), s, axes, norm)
+@vjp(np.fft.rfft2)
+def rfft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return rfftn_grad(g, a, s, fft_axes(a, axes, s), norm)
+@jvp(np.fft.rfft2)
+def rfft2_jvp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return np.fft.rfft2(np.real(g), s, axes, norm)
+@vjp(np.fft.irfftn)
+def irfftn_vjp(g, ans, a, s=None, axes=None, norm=None, out=None): return irfftn_grad(g, a, s, fft_axes(a, axes, s), norm)
+@jvp(np.fft.irfftn)
+def irfftn_jvp(g, ans, a, s=None, axes=None, norm=None, out=None): return np.fft.irfftn(g, s, axes, norm)
+@vjp(np.fft.irfft2)
+def irfft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return irfftn_grad(g, a, s, fft_axes(a, axes, s), norm)
+@jvp(np.fft.irfft2)
+def irfft2_jvp(g, ans, a, s=None, axes=(-2, -1), norm=None, out=None): return np.fft.irfft2(g, s, axes, norm)
 
 # --- moving the zero frequency, frequencies ---
 @vjp(np.fft.fftshift)
