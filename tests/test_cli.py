@@ -313,6 +313,13 @@ BAD_MODULES = {
             return np.sum(W * y)
         """, "global_array.py:9: `W` is a global numpy.ndarray; a standalone module copies only numbers, "
              "strings and tuples of them (hint: pass `W` to f as an argument)"),
+    "fixed.py": ("""\
+        import s2sad
+
+        @s2sad.differentiable
+        def f(a):
+            return s2sad.fixed_point(lambda x, a: 0.5 * x + a, 0.0, a)
+        """, "fixed.py:5: the derivative here calls s2sad's `"),
     "raises.py": ("import s2sad\n\nLIMIT = 1 / 0\n", "raises.py:3: importing it raised ZeroDivisionError"),
     "nothing.py": ("def f(x):\n    return x\n", "nothing.py:1: no @s2sad.differentiable function here"),
 }

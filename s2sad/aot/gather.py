@@ -204,6 +204,8 @@ def _classify(name, value, fn, enclosing=False, shown=None):
     ``module.name`` in errors)."""
     shown = shown or name
     if isinstance(value, types.ModuleType):
+        if value.__name__.split(".")[0] == "s2sad":
+            raise _needs_s2sad(fn, shown)
         origin = _origin(value)
         if origin == "user":
             return Namespace(name, value)
@@ -219,6 +221,8 @@ def _classify(name, value, fn, enclosing=False, shown=None):
             raise _error(fn, shown, f"`{shown}` is the function {inner.__name__} under another name",
                          hint=f"call it as `{shown[:len(shown) - len(name)]}{inner.__name__}`")
         return Function(name, inner)
+    if (getattr(inner, "__module__", None) or "").split(".")[0] == "s2sad":
+        raise _needs_s2sad(fn, shown)
     where = _importable(value)
     if where is None:
         kind = type(value).__qualname__ if type(value).__module__ == "builtins" else \
@@ -229,6 +233,12 @@ def _classify(name, value, fn, enclosing=False, shown=None):
                                 f"tuples of them",
                      hint=f"pass `{shown}` to {fn.__name__} as an argument")
     return FromImport(*where, name)
+
+
+def _needs_s2sad(fn, shown):
+    return _error(fn, shown, f"the derivative here calls s2sad's `{shown}` at run time (the adjoint ODE solver of "
+                             f"scipy.integrate, fixed_point's, a nested derivative), which a standalone module cannot "
+                             f"hold", hint="differentiate this function with s2sad.grad instead")
 
 
 def _is_constant(value):
@@ -305,6 +315,9 @@ def _where(fn, name):
     not found)."""
     lines, first = inspect.getsourcelines(fn)
     tree = ast.parse(textwrap.dedent("".join(lines)))
+    for node in ast.walk(tree):                      # the body's reads, not the decorators'
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            node.decorator_list = []
     reads = [node.lineno for node in ast.walk(tree) if (isinstance(node, ast.Name) and node.id == name) or
              (isinstance(node, ast.Attribute) and "." in name and ast.unparse(node) == name)]
     return inspect.getsourcefile(fn), first - 1 + min(reads, default=1)
