@@ -95,13 +95,38 @@ def bayesian_log_posterior(params, x):
         + stats.gamma.logpdf(np.exp(log_sigma), 2.0) + log_sigma
 
 
-def test_a_method_without_a_definition_is_refused():
-    with pytest.raises(s2sad.S2SadError, match="rvs|method|rule"):
-        s2sad.grad(draws)(0.5)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_method_without_a_definition_or_a_frozen_distribution_is_refused_by_name(mode):
+    derivative = (lambda f: s2sad.grad(f)(0.5)) if mode == "reverse" else (lambda f: s2sad.jvp(f, (0.5,), (1.0,)))
+    for f, message in [(draws, r"`stats.norm.rvs`: s2sad has no derivative for scipy.stats norm.rvs \(it has logpdf"),
+                       (quantile, r"`stats.t.ppf`: s2sad has no derivative for scipy.stats t.ppf"),
+                       (frozen, r"`stats.norm\(...\)`: a frozen scipy.stats distribution")]:
+        with pytest.raises(s2sad.errors.NoRuleError, match=message):
+            derivative(f)
 
 
 def draws(mu):
     return np.sum(stats.norm.rvs(mu, 1.0, size=3, random_state=0))
+
+
+def quantile(mu):
+    return stats.t.ppf(0.3, 4.0, mu)
+
+
+def frozen(mu):
+    return stats.norm(mu, 1.0).logpdf(0.3)
+
+
+def noise_and_constants(mu):
+    eps = stats.norm.rvs(size=3, random_state=0)
+    return np.sum((mu + eps) ** 2) * stats.norm.ppf(0.3)
+
+
+def test_methods_without_a_definition_run_where_nothing_differentiated_reaches_them():
+    eps = stats.norm.rvs(size=3, random_state=0)
+    expected = 2.0 * np.sum(0.5 + eps) * stats.norm.ppf(0.3)
+    np.testing.assert_allclose(s2sad.grad(noise_and_constants)(0.5), expected, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jvp(noise_and_constants, (0.5,), (1.0,))[1], expected, rtol=1e-12)
 
 
 def test_a_log_posterior_of_several_distributions_against_differences():

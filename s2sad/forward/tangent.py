@@ -47,7 +47,7 @@ from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from .. import inline as inlining
 from ..inline import RuleError, bind, inline
-from ..rules.registry import jvp_rule, vjp_rule
+from ..rules.registry import explain, jvp_rule, vjp_rule
 
 _GETITEM_JVP = jvp_rule(operator.getitem)[0]
 
@@ -388,6 +388,9 @@ class _Tangent:
                                    "which function it is", s,
                                    hint="call a module-level function, or register rules with "
                                         "`@s2sad.rules.vjp(function)` and `@s2sad.rules.jvp(function)`")
+        explained = explain(op.primitive, label)
+        if explained is not None:
+            return self.unit.error(NoRuleError, explained[0], s, hint=explained[1])
         if vjp_rule(op.primitive) is not None:
             return self.unit.error(NoRuleError, f"`{label}` has a reverse rule but no forward rule", s,
                                    hint=f"register one with `@s2sad.rules.jvp({label})`")

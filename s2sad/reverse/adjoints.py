@@ -38,7 +38,7 @@ from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
 from ..front.source import unwrap
 from .. import inline as inlining
 from ..inline import RuleError, bind, inline
-from ..rules.registry import jvp_rule, vjp_rule
+from ..rules.registry import explain, jvp_rule, vjp_rule
 from ..runtime import concatenation, repetition
 from ..runtime import checkpoint_rerun, rng_state
 
@@ -511,6 +511,9 @@ def no_rule(sweep, s, op):
             hint = "call a module-level function, or register a rule with `@s2sad.rules.vjp(function)`"
         return unit.error(NoRuleError, what, s, hint=hint)
     obj = op.primitive
+    explained = explain(obj, op.label)
+    if explained is not None:
+        return unit.error(NoRuleError, explained[0], s, hint=explained[1])
     module = getattr(obj, "__module__", None) or ("numpy" if isinstance(obj, np.ufunc) else "")    # (NumPy 2.0's
     qual = f"{module}.{getattr(obj, '__qualname__', None) or getattr(obj, '__name__', repr(obj))}"   # ufuncs)
     if jvp_rule(obj)[0] is not None:

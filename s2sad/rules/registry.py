@@ -299,6 +299,25 @@ def definer(fn):
     return fn
 
 
+_EXPLAINERS = []    # functions (object, label) -> (what, hint) saying why a function with no rule has none, or None
+
+
+def explainer(fn):
+    """Register ``fn(obj, label)``: for a library function with no rule, the message and hint of its refusal
+    (``label`` is how the user's code names it), or None. rules/scipy_stats.py."""
+    _EXPLAINERS.append(fn)
+    return fn
+
+
+def explain(obj, label):
+    """Why ``obj`` (called as ``label``) has no derivative, as (what, hint), when an explainer knows, else None."""
+    for fn in _EXPLAINERS:
+        found = fn(obj, label)
+        if found is not None:
+            return found
+    return None
+
+
 def definition(obj, attr):
     """What ``obj.attr`` is differentiated as, when a definer knows it, else None."""
     for fn in _DEFINERS:

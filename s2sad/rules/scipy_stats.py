@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from ..calls import SOURCE_MARK
-from .registry import definer
+from .registry import definer, explainer
 
 special = None          # scipy.special, set at the first lookup (the definitions' bodies read it)
 LOG_2PI = np.log(2.0 * np.pi)
@@ -320,7 +320,7 @@ for _dist in DISTRIBUTIONS:
 def define(obj, attr):
     """The definition of ``obj.attr`` for a distribution object of ``scipy.stats`` (None: not one of ours)."""
     global special
-    if attr not in METHODS or not (type(obj).__module__ or "").startswith("scipy.stats"):
+    if not (type(obj).__module__ or "").startswith("scipy.stats") or attr.startswith("_"):
         return None
     stats = sys.modules.get("scipy.stats")
     name = getattr(obj, "name", None) or type(obj).__name__.replace("_gen", "")
@@ -329,4 +329,24 @@ def define(obj, attr):
     if special is None:
         import scipy.special
         special = scipy.special
-    return DEFINITIONS.get((name, attr))
+    found = DEFINITIONS.get((name, attr))
+    if found is None and callable(getattr(obj, attr, None)):
+        return getattr(obj, attr)           # (a library method: refused where a differentiated value reaches it)
+    return found
+
+
+@explainer
+def explain(obj, label):
+    """Why a scipy.stats distribution (called: a frozen distribution) or one of its other methods has no derivative."""
+    owner = getattr(obj, "__self__", obj)
+    if not (type(owner).__module__ or "").startswith("scipy.stats"):
+        return None
+    name = getattr(owner, "name", None) or type(owner).__name__.replace("_gen", "")
+    defined = ", ".join(method for dist, method in DEFINITIONS if dist == name)
+    if owner is obj:
+        return (f"cannot differentiate `{label}(...)`: a frozen scipy.stats distribution has no derivative in s2sad",
+                f"call the method with the parameters instead: `{label}.{(defined or 'logpdf').split(',')[0]}(x, ...)`")
+    method = getattr(obj, "__name__", label.rsplit(".", 1)[-1])
+    return (f"cannot differentiate `{label}`: s2sad has no derivative for scipy.stats {name}.{method}"
+            + (f" (it has {defined})" if defined else ""),
+            f"register a rule with `@s2sad.rules.vjp({label})`, or write the function with NumPy and scipy.special")
