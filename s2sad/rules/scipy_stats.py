@@ -94,6 +94,14 @@ def expon_logcdf(x, loc=0.0, scale=1.0):
     return np.log(expon_cdf(x, loc, scale))
 
 
+def expon_sf(x, loc=0.0, scale=1.0):
+    return np.exp(expon_logsf(x, loc, scale))
+
+
+def expon_logsf(x, loc=0.0, scale=1.0):
+    return -np.maximum((x - loc) / scale, 0.0)
+
+
 def laplace_logpdf(x, loc=0.0, scale=1.0):
     return -np.abs((x - loc) / scale) - np.log(2.0 * scale)
 
@@ -109,6 +117,14 @@ def laplace_cdf(x, loc=0.0, scale=1.0):
 
 def laplace_logcdf(x, loc=0.0, scale=1.0):
     return np.log(laplace_cdf(x, loc, scale))
+
+
+def laplace_sf(x, loc=0.0, scale=1.0):
+    return laplace_cdf(2.0 * loc - x, loc, scale)
+
+
+def laplace_logsf(x, loc=0.0, scale=1.0):
+    return np.log(laplace_sf(x, loc, scale))
 
 
 def cauchy_logpdf(x, loc=0.0, scale=1.0):
@@ -128,6 +144,14 @@ def cauchy_logcdf(x, loc=0.0, scale=1.0):
     return np.log(cauchy_cdf(x, loc, scale))
 
 
+def cauchy_sf(x, loc=0.0, scale=1.0):
+    return 0.5 - np.arctan((x - loc) / scale) / np.pi
+
+
+def cauchy_logsf(x, loc=0.0, scale=1.0):
+    return np.log(cauchy_sf(x, loc, scale))
+
+
 def logistic_logpdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     return -z - 2.0 * np.logaddexp(0.0, -z) - np.log(scale)
@@ -143,6 +167,14 @@ def logistic_cdf(x, loc=0.0, scale=1.0):
 
 def logistic_logcdf(x, loc=0.0, scale=1.0):
     return -np.logaddexp(0.0, -(x - loc) / scale)
+
+
+def logistic_sf(x, loc=0.0, scale=1.0):
+    return special.expit(-(x - loc) / scale)
+
+
+def logistic_logsf(x, loc=0.0, scale=1.0):
+    return -np.logaddexp(0.0, (x - loc) / scale)
 
 
 def gamma_logpdf(x, a, loc=0.0, scale=1.0):
