@@ -1072,7 +1072,7 @@ def like(g, x):
         g = zeros_like(x)
     if isinstance(x, (float, int, np.ndarray, np.generic)) and np.iscomplexobj(g) and not np.iscomplexobj(x):
         g = np.real(g)                             # a real argument's gradient is the real part (as real_like)
-    if isinstance(x, float) or isinstance(x, int) and not isinstance(x, bool):
+    if type(x) is float or isinstance(x, int) and not isinstance(x, (bool, np.generic)):
         return float(g)
     if isinstance(x, np.ndarray):
         dtype = _float_dtype(x)

@@ -178,6 +178,8 @@ def _check_like(g, x, i):
             assert len(g) == len(x), f"gradient of argument {i} has {len(g)} items, argument has {len(x)}"
             for gk, xk in zip(g, x):
                 _check_like(gk, xk, i)
+    elif isinstance(x, np.generic):
+        assert type(g) is type(x), f"gradient of argument {i} should be a {type(x).__name__}, got {type(g).__name__}"
     elif isinstance(x, (float, int)) and not isinstance(x, bool):
         assert type(g) is float, f"gradient of argument {i} should be a float, got {type(g).__name__}"
     elif isinstance(x, np.ndarray):
