@@ -26,7 +26,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1513,6 +1513,20 @@ def eigengaps(w):
         raise NotImplementedError("np.linalg.eigh's eigenvectors at a matrix with equal eigenvalues have no "
                                   "derivative (np.linalg.eigvalsh's eigenvalues do)")
     return np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+
+
+def eigh_grad(g, w, v, UPLO="L"):
+    """Adjoint of ``w, v = np.linalg.eigh(a)``: v (diag(gw) + F o (v' gv)) v' on the triangle ``UPLO`` reads, F the
+    eigengaps. An output nothing reads has a None adjoint and adds nothing: eigenvalues alone need no gaps (so equal
+    eigenvalues are fine then, as for eigvalsh)."""
+    vt = np.swapaxes(v, -1, -2)
+    if g[0] is None:
+        inner = eigengaps(w) * (vt @ g[1])
+    else:
+        inner = g[0][..., None, :] * np.eye(np.shape(w)[-1], dtype=w.dtype)
+        if g[1] is not None:
+            inner = inner + eigengaps(w) * (vt @ g[1])
+    return to_triangle(v @ inner @ vt, UPLO)
 
 
 def from_triangle(g, UPLO="L"):

@@ -4,7 +4,7 @@ import numpy as np
 from ..runtime import (as_columns, cholesky_grad, det_grad, from_columns, slogdet_grad, slogdet_tangent,
                        unbroadcast)
 from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
-from ..runtime import eigengaps, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
+from ..runtime import eigengaps, eigh_grad, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from ..runtime import matrix_power_grad, matrix_power_tangent, norm_axes, norm_grad_any, norm_tangent_any, real_only
 from .. import runtime
 from ..calls import SOURCE_MARK
@@ -65,10 +65,7 @@ def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangen
 
 # --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
 @vjp(np.linalg.eigh)
-def eigh_vjp(g, ans, a, UPLO="L"):
-    vt = np.swapaxes(real_only(ans[1], "np.linalg.eigh"), -1, -2)
-    inner = eigengaps(ans[0]) * (vt @ g[1]) + g[0][..., None, :] * np.eye(np.shape(ans[0])[-1], dtype=ans[0].dtype)
-    return to_triangle(ans[1] @ inner @ vt, UPLO)
+def eigh_vjp(g, ans, a, UPLO="L"): return eigh_grad(g, ans[0], real_only(ans[1], "np.linalg.eigh"), UPLO)
 @jvp(np.linalg.eigh)
 def eigh_jvp(g, ans, a, UPLO="L"):
     inner = np.swapaxes(real_only(ans[1], "np.linalg.eigh"), -1, -2) @ from_triangle(g, UPLO) @ ans[1]
