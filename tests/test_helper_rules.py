@@ -534,3 +534,65 @@ def test_jvp(prim, c):
         up = prim(*replace(args, (i,), _moved_tree(args[i], t, EPS)), **kwargs)
         down = prim(*replace(args, (i,), _moved_tree(args[i], t, -EPS)), **kwargs)
         _assert_tangent(tangent, _difference(up, down), f"{name_of(prim)}: the tangent along argument {i}")
+
+
+# --- float32 arguments keep float32 derivatives ----------------------------------------------------------
+def _float32(x):
+    if _is_tree(x) and not hasattr(x, "_fields") or isinstance(x, dict):
+        return _rebuild(x, [_float32(v) for _, v in _items(x)])
+    return table._float32(x)
+
+
+def _float_leaves(d, x):
+    """(derivative leaf, value leaf) pairs where the value is a float32 array or number."""
+    if d is None:
+        return []
+    if _is_tree(x):
+        return [p for k, v in _items(x) for p in _float_leaves(d.get(k) if isinstance(d, dict) else d[k], v)]
+    return [(d, x)] if np.result_type(x) == np.float32 else []
+
+
+FIRST = [(prim, next(c for c in cases if not isinstance(c, Refuses))) for prim, cases in SPEC]
+FLOAT64_BY_DEFINITION = {
+    runtime.linspace_tangent: "np.linspace's result is float64 whatever comes in (test_rule_table.FLOAT64_BY_DEFINITION)",
+    runtime.unitem: "its g is the cotangent of x.item(), a Python float: a float32 one does not occur",
+}
+
+
+@pytest.mark.parametrize("prim, c", [pytest.param(p, c, id=name_of(p)) for p, c in FIRST
+                                     if p not in FLOAT64_BY_DEFINITION])
+def test_float32(prim, c):
+    """The first case of each helper with float32 arguments (and cotangent): the adjoint and the tangent of a
+    float32 argument are float32, and equal the float64 ones to float32 precision."""
+    args, kwargs = sample_case(c, np.random.default_rng(SEED))
+    args32 = [_float32(a) for a in args]
+    ans, ans32 = prim(*args, **kwargs), prim(*args32, **kwargs)
+    g = random_like(ans, np.random.default_rng(SEED + 1))
+    g32 = _float32(g)
+    rule = registry.vjp_rule(prim)
+    jrule = registry.jvp_rule(prim)[0]
+    for path, spec in diff_leaves(list(c.args)):
+        checks = []
+        if rule is not None:
+            checks.append(("adjoint", entry_of(rule, rule(g32, ans32, *args32, **kwargs), path),
+                           entry_of(rule, rule(g, ans, *args, **kwargs), path), get(args32, path)))
+        if jrule is not None and len(path) == 1:
+            i = path[0]
+            t = _tangent_tree(c.args[i], args[i], np.random.default_rng(SEED + 2))
+            checks.append(("tangent", only_entry(jrule, i)(_float32(t), ans32, *args32, **kwargs),
+                           only_entry(jrule, i)(t, ans, *args, **kwargs), ans32))
+        for what, got, want, like in checks:              # (a tangent is shaped like the result)
+            for d32, x32 in _float_leaves(got, like):
+                assert np.result_type(d32) == np.float32, \
+                    f"{name_of(prim)}: the {what} of a float32 argument is {np.result_type(d32)}"
+            for d32, d64 in zip(_leaves(got), _leaves(want)):
+                np.testing.assert_allclose(np.asarray(d32, dtype=float), np.asarray(d64, dtype=float),
+                                           rtol=2e-3, atol=2e-4)
+
+
+def _leaves(x):
+    if x is None or isinstance(x, str):
+        return []
+    if _is_tree(x):
+        return [leaf for _, v in _items(x) for leaf in _leaves(v)]
+    return [x]
