@@ -12,9 +12,10 @@ that the first-order rules emit), so each gets what tests/test_rule_table.py giv
   central difference of ``helper(..., x_i + eps v, ...)``;
 * ``test_float32``: float32 arguments keep float32 adjoints and tangents, equal to the float64 ones to
   float32 precision;
-* ``test_rule_bodies_call_only_functions_with_rules``: every function a rule's body calls has rules in both
-  modes, or none needed (nondiff), or is differentiated from its source (calls.SOURCE_MARK): what makes
-  the derivative of the code the rule emits exist.
+* ``test_rule_bodies_call_only_functions_with_rules``: every function a forward rule's body calls has rules
+  in both modes, or none needed (nondiff), or is differentiated from its source (calls.SOURCE_MARK): what
+  makes the derivatives of the tangent code the rule emits exist (second derivatives are gradients of
+  tangent code, see api.py; reverse-mode code is never differentiated again).
 
 ``SPEC`` has one line per helper; arguments are written as in test_rule_table.py (``real(2, 3)`` is
 differentiable, anything else is passed as it is and not differentiated), plus ``at_point(fn, i)``: a
@@ -596,3 +597,172 @@ def _leaves(x):
     if _is_tree(x):
         return [leaf for _, v in _items(x) for leaf in _leaves(v)]
     return [x]
+
+
+# --- (c) second order: a rule's body calls only functions that have rules ---------------------------------
+def _helper_rules():
+    """(primitive, rule, mode) for every rule the helper modules register."""
+    return [(prim, rule, mode) for mode, pairs in (("vjp", registry.registered_vjps()), ("jvp", registry.registered_jvps()))
+            for prim, rule in pairs if getattr(rule, "__module__", None) in HELPER_MODULES]
+
+
+def _resolve(node, namespace):
+    """The object a call's function expression names (``np.sum``, ``unbroadcast``), or None for a method of a
+    value (``g.get``) or a name the rule binds itself."""
+    if isinstance(node, ast.Name):
+        if node.id in namespace:
+            return namespace[node.id]
+        return getattr(builtins, node.id, None)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, namespace)
+        return None if base is None else getattr(base, node.attr, None)
+    return None
+
+
+def _differentiable_callee(f):
+    return (registry.is_nondiff(f) or getattr(f, SOURCE_MARK, False)
+            or (registry.vjp_rule(f) is not None and registry.jvp_rule(f)[0] is not None))
+
+
+def _callees(rule):
+    """(source text, object or None) of every call in the rule's body."""
+    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
+    closure = inspect.getclosurevars(rule)
+    namespace = dict(rule.__globals__, **closure.nonlocals)
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+    bound = params | {t.id for s in fn.body for t in ast.walk(s) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+    for s in fn.body:
+        for node in ast.walk(s):
+            if isinstance(node, ast.Call):
+                base = node.func
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                local = isinstance(base, ast.Name) and base.id in bound
+                yield ast.unparse(node.func), None if local else _resolve(node.func, namespace), local
+
+
+# methods of values a rule calls: what they are, and why they need no rule of their own
+VALUE_METHODS = {"get": "a dict's item (a tangent or adjoint dict): differentiated as indexing"}
+# Functions forward rules call that have no rule in one mode or both: a derivative of the code they are in is
+# refused there (NoRuleError naming the function: s2sad never reads its own runtime's source unless marked, see
+# test_a_callee_without_rules_is_refused), never wrong. Strict: a gap closed must be removed from this list.
+GAPS = {
+    "prod_pairs": "np.prod's third derivative (prod_grad's tangent): refused",
+    "norm_tangent_n_grad": "np.linalg.norm's derivatives beyond the third (norm_tangent's tangent): refused",
+    "norm_tangent_x_tangent": "as norm_tangent_n_grad",
+    "repetition_cross": "has a forward rule only; its reverse rule is added in another branch",
+    "fixed_point_tangent": "s2sad.fixed_point's second derivatives: refused (tests/test_higher_order.py)",
+    "grad_call_tangent": "computed by s2sad at run time; derivatives of it are refused",
+    "jvp_primals_tangent": "as grad_call_tangent",
+    "jvp_tangents_tangent": "as grad_call_tangent",
+    "no_second_order_in_time": "the refusal itself: second derivatives with respect to an ODE's times",
+}
+
+
+def test_rule_bodies_call_only_functions_with_rules():
+    """Every function a helper's forward rule calls has rules in both modes (or none needed: nondiff, or it is
+    differentiated from its source): then the tangent code the rule emits can be differentiated again, in
+    reverse mode (second derivatives: the gradient of a tangent, see api.py) and in forward mode (third).
+    Reverse rules' bodies go into reverse-mode code, which s2sad never differentiates again."""
+    missing, unknown = [], []
+    seen_gaps = set()
+    for prim, rule, mode in _helper_rules():
+        if mode != "jvp":
+            continue
+        for text, f, local in _callees(rule):
+            if local:
+                method = text.rsplit(".", 1)[-1]
+                if method not in VALUE_METHODS and registry.method_primitive(method) is None:
+                    unknown.append(f"{rule.__name__}: {text}()")
+                continue
+            if f is None:
+                unknown.append(f"{rule.__name__}: {text}()")
+            elif not _differentiable_callee(f):
+                if name_of(f) in GAPS:
+                    seen_gaps.add(name_of(f))
+                    continue
+                which = [m for m, r in (("reverse", registry.vjp_rule(f)), ("forward", registry.jvp_rule(f)[0]))
+                         if r is None]
+                missing.append(f"{rule.__name__} ({rule.__module__}) calls {text}, which has no {' or '.join(which)} rule")
+    assert not unknown, "calls the test cannot resolve: " + "; ".join(unknown)
+    assert not missing, "rules calling functions without rules: " + "; ".join(missing)
+    assert seen_gaps == set(GAPS), f"gaps closed since: remove {sorted(set(GAPS) - seen_gaps)} from GAPS"
+
+
+def _third_derivative_of_a_product(x):
+    return np.prod(np.array([x, x * x, x + 1.0, 2.0]))
+
+
+def test_a_callee_without_rules_is_refused():
+    """A GAPS entry at work: np.prod's third derivative reaches prod_pairs, which has no rule: refused by name
+    (the second derivative, 24 x^2 + 12 x, is right)."""
+    second = s2sad.grad(s2sad.grad(_third_derivative_of_a_product))
+    assert second(0.7) == pytest.approx(24 * 0.7 ** 2 + 12 * 0.7, rel=1e-12)
+    with pytest.raises(s2sad.errors.NoRuleError, match="prod_pairs"):
+        s2sad.grad(second)(0.7)
+
+
+def _solve_ivp_at_times(t_eval):
+    sol = integrate.solve_ivp(_decay, (0.0, 3.0), [2.0], t_eval=t_eval, args=(0.7,), rtol=1e-10, atol=1e-10)
+    return np.sum(sol.y ** 2)
+
+
+def _decay(t, y, k):
+    return -k * y
+
+
+def test_second_derivatives_in_solve_ivp_times_are_refused():
+    """solve_ivp_time_tangent's rules refuse (no_second_order_in_time): the first derivative is right."""
+    te = np.array([1.0, 2.0, 3.0])
+    expected = np.sum(2 * (2.0 * np.exp(-0.7 * te)) ** 2 * -0.7)       # d/dt of sum(y(t)^2)
+    assert s2sad.jvp(_solve_ivp_at_times, (te,), (np.ones(3),))[1] == pytest.approx(expected, rel=1e-7)
+    with pytest.raises(NotImplementedError, match="second derivatives .* times"):
+        s2sad.hvp(_solve_ivp_at_times)(te, np.ones(3))
+
+
+# --- the meta-tests: every helper rule has a case, or named tests --------------------------------------------
+# Rules of the helper modules for primitives that take functions or run a solver (a direct check against
+# differences of the primitive makes no sense there): the tests, "module::name", that run them.
+EXERCISED = {
+    s2sad.fixed_point: ["tests.test_higher_order::test_fixed_point_by_the_implicit_function_theorem",
+                        "tests.test_higher_order::test_fixed_point_that_does_not_converge_says_so"],
+    s2sad.jvp: ["tests.test_higher_order::test_grad_of_jvp_and_of_a_grad_call",
+                "tests.test_higher_order::test_gradient_through_a_nested_jvp_of_a_dict_adds_the_two_dict_gradients"],
+    importlib.import_module("s2sad.nested").grad_call: ["tests.test_higher_order::test_grad_of_jvp_and_of_a_grad_call"],
+    integrate.odeint: ["tests.test_odeint::test_odeint_second_derivatives_match_differences_of_the_gradient",
+                       "tests.test_odeint::test_odeint_gradient_with_respect_to_the_times"],
+    integrate.solve_ivp: ["tests.test_odeint::test_solve_ivp_first_and_second_derivatives",
+                          "tests.test_odeint::test_solve_ivp_with_respect_to_the_times_and_through_sol_t"],
+    importlib.import_module("s2sad.integrate").odeint_time_tangent: ["tests.test_odeint::test_what_is_refused_says_so"],
+    importlib.import_module("s2sad.integrate").solve_ivp_time_tangent:
+        ["tests.test_helper_rules::test_second_derivatives_in_solve_ivp_times_are_refused"],
+}
+
+
+def _helper_primitives():
+    return {registry._key(prim): prim for prim, _, _ in _helper_rules()}
+
+
+def test_every_helper_rule_has_a_case():
+    """A primitive whose reverse or forward rule is registered by rules/helpers.py, rules/implicit.py,
+    rules/nested.py or rules/scipy_integrate.py has a SPEC line here, or named tests in EXERCISED."""
+    ours = _helper_primitives()
+    assert len(ours) > 80
+    listed = SPEC_PRIMS | {registry._key(p) for p in EXERCISED}
+    missing = sorted(name_of(p) for k, p in ours.items() if k not in listed)
+    assert not missing, f"helper rules with no case in {__file__}'s SPEC (or EXERCISED): {', '.join(missing)}"
+
+
+def test_every_case_is_a_helper_with_a_rule_and_every_named_test_exists():
+    ours = _helper_primitives()
+    strays = [name_of(p) for p, _ in SPEC if registry._key(p) not in ours]
+    strays += [name_of(p) for p in EXERCISED if registry._key(p) not in ours]
+    assert not strays, f"listed here but without a rule from the helper modules: {', '.join(strays)}"
+    names = [name_of(p) for p, _ in SPEC]
+    assert len(set(names)) == len(names), "a helper listed twice in SPEC"
+    empty = [name_of(p) for p, cases in SPEC if all(isinstance(c, Refuses) for c in cases)]
+    assert not empty, f"SPEC lines with no checked case: {', '.join(empty)}"
+    for p, tests in EXERCISED.items():
+        for test in tests:
+            module, name = test.split("::")
+            assert callable(getattr(importlib.import_module(module), name, None)), f"{name_of(p)}: no test {test}"
