@@ -27,12 +27,10 @@ the ODE time tangents) are listed in ``EXERCISED`` with the tests that run them.
 """
 import ast
 import builtins
-import collections
 import dataclasses
 import functools
 import importlib
 import inspect
-import math
 import textwrap
 
 import numpy as np
@@ -199,10 +197,12 @@ SPEC = [
                                  case(real(3), real(2, 3), Z(3), Z(2, 3), Z(2, 3), 0, 1),
                                  case(real(2, 3), real(3), Z(2, 3), Z(3), Z(2, 3), 1, 0),
                                  case(real(2), real(2), Z(2), Z(2), Z(2), 0, 0)]),
-    (runtime.arange_tangent,    [case(real(), np.arange(0.5, 5.0), "start", 5.0), case(real(), np.arange(0.0, 3.0, 0.5), "step"),
+    (runtime.arange_tangent,    [case(real(), np.arange(0.5, 5.0), "start", 5.0),
+                                 case(real(), np.arange(0.0, 3.0, 0.5), "step"),
                                  case(real(), np.arange(5.0), "stop"), case(real(), np.arange(5), "step"),
                                  case(real(), np.arange(4.0), "start")]),
-    (runtime.linspace_tangent,  [case(real(), real(), 5), case(real(3), real(3), 4, False), case(real(2), real(2), 3, True, False, 1),
+    (runtime.linspace_tangent,  [case(real(), real(), 5), case(real(3), real(3), 4, False),
+                                 case(real(2), real(2), 3, True, False, 1),
                                  refuses(case(real(), real(), 5, True, True))]),
     # norm_tangent(g, n, x): g is x's tangent, n = norm(x); second derivatives for ord 2, 'fro' and 1 only
     (runtime.norm_tangent,      [case(real(4), at_point(_norm(), 2, diff=True), real(4)),
@@ -230,14 +230,18 @@ SPEC = [
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),
     (runtime.median_grad,       [case(real(), X5), case(real(3), X23, 0), case(real(2, 1), X24, 1, True), case(real(), X4)]),
-    (runtime.median_tangent,    [case(real(5), X5), case(real(2, 3), X23, 0), case(real(2, 4), X24, 1, True), case(real(4), X4)]),
-    (runtime.average_weights,   [case(Z(4), pos(4)), case(Z(2, 3), pos(3), 1), case(Z(3, 2), pos(3), 0), case(Z(2, 3), pos(2, 3)),
+    (runtime.median_tangent,    [case(real(5), X5), case(real(2, 3), X23, 0), case(real(2, 4), X24, 1, True),
+                                 case(real(4), X4)]),
+    (runtime.average_weights,   [case(Z(4), pos(4)), case(Z(2, 3), pos(3), 1), case(Z(3, 2), pos(3), 0),
+                                 case(Z(2, 3), pos(2, 3)),
                                  refuses(case(Z(3), pos(3), None, True))]),
     (runtime.unweight,          [case(real(4), Z(4)), case(real(2, 3), Z(3), 1), case(real(3, 2), Z(3), 0),
                                  case(real(2, 3), Z(2, 3))]),
-    (runtime.unsplit,           [case([real(2), real(2), real(2)], Z(6), 3), case([real(1, 2), None, real(2, 2)], Z(4, 2), np.array([1, 2])),
+    (runtime.unsplit,           [case([real(2), real(2), real(2)], Z(6), 3),
+                                 case([real(1, 2), None, real(2, 2)], Z(4, 2), np.array([1, 2])),
                                  case([real(2, 3), real(2, 3)], Z(2, 6), 2, 1), case([real(2), real(1)], Z(3), 2)]),
-    (runtime.unitem,            [case(real(), Z(1)), case(real(), Z(4), 2), case(real(), Z(2, 3), 1, 2), case(real(), Z(2, 3), (1, 0))]),
+    (runtime.unitem,            [case(real(), Z(1)), case(real(), Z(4), 2), case(real(), Z(2, 3), 1, 2),
+                                 case(real(), Z(2, 3), (1, 0))]),
     (runtime.atleast_tangents,  [case([real(3)], Z(1, 3)), case([real(), real(3)], [Z(1), Z(3)]),
                                  case([None, real(3)], [Z(1), Z(1, 3)])]),
     (runtime.sinc_derivative,   [case(real(4), 1), case(real(3), 2), case(at([0.0, 0.5]), 1), case(at([0.0, 1e-3]), 3)]),
