@@ -108,8 +108,9 @@ def prod_pairs(c, x, axis=None):
     """``out[k] = sum over i != k of c[i] * (product of x[j] for j not in {i, k})`` along the axes ``np.prod``
     reduced (all of them for None): the second derivative of a product, contracted with ``c``. Exact when
     elements are zero (then without dividing, O(n^2) per reduced slice)."""
-    x = np.asarray(x, dtype=float)
-    c = np.broadcast_to(np.asarray(c, dtype=float), x.shape)
+    dtype = np.result_type(_float_dtype(x), c)                  # (float32 stays float32)
+    x = np.asarray(x, dtype=dtype)
+    c = np.broadcast_to(np.asarray(c, dtype=dtype), x.shape)
     axes = _axes(axis, x.ndim)
     moved_x, moved_c = (np.moveaxis(a, axes, range(-len(axes), 0)) for a in (x, c))
     n = int(np.prod([x.shape[a] for a in axes]))

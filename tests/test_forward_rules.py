@@ -223,8 +223,8 @@ def test_jvp(prim, c, tmp_path):
 def test_every_forward_rule_has_a_case():
     covered = {registry._key(prim) for prim, _ in table.SPEC + EXTRA}
     # s2sad's own tables, not the rules other tests register for their own primitives, nor the tables with
-    # tests of their own (as in test_rule_table.py: the runtime helpers' and fixed_point's rules,
-    # scipy.special's)
+    # tests of their own (as in test_rule_table.py: the runtime helpers' and fixed_point's rules in
+    # tests/test_helper_rules.py, scipy.special's)
     own_tests = {"s2sad.rules.helpers", "s2sad.rules.implicit", "s2sad.rules.scipy_special", "s2sad.rules.nested",
                  "s2sad.rules.scipy_integrate", "s2sad.rules.scipy_linalg", "s2sad.rules.scipy_signal"}
     ours = [prim for prim, rule in registry.registered_jvps()

@@ -688,8 +688,8 @@ def test_rule(prim, c):
 def test_every_rule_has_a_spec_entry():
     specified = {registry._key(prim) for prim, _ in SPEC}
     # s2sad's own tables, not the rules other tests register for their own primitives
-    # (tables with tests of their own: the runtime helpers' and fixed_point's rules in
-    # tests/test_higher_order.py, scipy.special's in tests/test_scipy_rules.py)
+    # (tables with tests of their own: the runtime helpers', fixed_point's, nested derivatives' and
+    # scipy.integrate's helpers' rules in tests/test_helper_rules.py, scipy.special's in tests/test_scipy_rules.py)
     own_tests = {"s2sad.rules.helpers", "s2sad.rules.implicit", "s2sad.rules.scipy_special", "s2sad.rules.nested",
                  "s2sad.rules.scipy_linalg", "s2sad.rules.scipy_signal", "s2sad.rules.scipy_integrate"}
     ours = [prim for prim, rule in registry.registered_vjps()

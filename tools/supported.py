@@ -87,7 +87,8 @@ def text():
              "Generated from the rule registry by `python tools/supported.py` (CI checks it is up to date). "
              "*Reverse*: `grad`, `vjp`; *forward*: `jvp`, and every derivative of a derivative (`hessian`, `hvp` "
              "and nested `grad` run forward mode over the gradient). Every rule is checked against finite "
-             "differences in both modes, and at second order, by `tests/test_rule_table.py` (scipy's by "
+             "differences in both modes, and at second order, by `tests/test_rule_table.py` (the runtime "
+             "helpers' rules, which derivatives of derivatives use, by `tests/test_helper_rules.py`; scipy's by "
              "`tests/test_scipy_rules.py`, `tests/test_incomplete.py`, `tests/test_scipy_linalg.py` and `tests/test_scipy_signal.py`).", ""]
     table = rows()
     count = sum(len(v) for v in table.values())

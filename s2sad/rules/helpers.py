@@ -94,7 +94,7 @@ def unsort_vjp(h, ans, g, a, axis=-1): return sorted_like(h, a, axis), None
 @jvp(unsort)
 def unsort_jvp(t, ans, g, a, axis=-1): return unsort(t, a, axis), None
 @vjp(sorted_like)
-def sorted_like_vjp(h, ans, t, a, axis=-1): return unsort(h, a, axis), None
+def sorted_like_vjp(h, ans, t, a, axis=-1): return unbroadcast(unsort(h, a, axis), t), None     # t may broadcast
 @jvp(sorted_like)
 def sorted_like_jvp(t, ans, u, a, axis=-1): return sorted_like(t, a, axis), None
 @vjp(added)
@@ -138,7 +138,7 @@ def safe_log_vjp(g, ans, x): return g * (x > 0) / np.where(x > 0, x, 1.0)
 
 # --- casts and shapes ---
 @vjp(cast_grad)
-def cast_grad_vjp(h, ans, g, x, y=None): return cast_grad(h, g), None, None
+def cast_grad_vjp(h, ans, g, x, y=None): return cast_grad(h, g, y), None, None     # zero through an integer y too
 @jvp(cast_grad)
 def cast_grad_jvp(t, ans, g, x, y=None): return cast_grad(t, x, y), None, None
 @vjp(cast_tangent)
@@ -150,7 +150,7 @@ def unreshape_vjp(h, ans, g, x, order="C"): return reshape_like(h, x, g, order),
 @jvp(unreshape)
 def unreshape_jvp(t, ans, g, x, order="C"): return unreshape(t, x, order), None
 @vjp(reshape_like)
-def reshape_like_vjp(h, ans, g, x, y, order="C"): return unreshape(h, g, order), None, None
+def reshape_like_vjp(h, ans, g, x, y, order="C"): return reshape_like(h, x, g, order), None, None   # "A"/"K": x's order
 @jvp(reshape_like)
 def reshape_like_jvp(t, ans, g, x, y, order="C"): return reshape_like(t, x, y, order), None, None
 @vjp(transpose_grad)
@@ -202,7 +202,7 @@ def norm_tangent_jvp(t, out, g, n, x, ord=None, axis=None, keepdims=False):
 # --- gathers, differences, medians, weights, pieces (rules/numpy.py's helpers) ---
 nondiff(source_index, sources_of, pad_source, kron_layout, full_pads, median_weights)
 @vjp(ungather)
-def ungather_vjp(h, ans, g, a, source): return regather(h, source), None, None
+def ungather_vjp(h, ans, g, a, source): return unbroadcast(regather(h, source), g), None, None     # g may broadcast
 @jvp(ungather)
 def ungather_jvp(t, ans, g, a, source): return ungather(t, a, source), None, None
 @vjp(regather)
