@@ -1247,3 +1247,22 @@ def test_refusal_in_a_callee_names_its_line_with_a_short_traceback(monkeypatch):
         s2sad.grad(calls_a_refused_callee)(x3())
     internal = [f for f in traceback.extract_tb(info.value.__traceback__) if f.filename.startswith(package)]
     assert len(internal) > 5
+
+
+def reduceat_sum(x):
+    return np.sum(np.add.reduceat(x, [0, 2]))
+
+
+def counts_by_add_at(x):
+    counts = np.zeros(3)
+    np.add.at(counts, [0, 0, 2], 1.0)          # no differentiated value reaches it: runs as written
+    return np.sum(counts * x)
+
+
+def test_a_ufunc_method_without_a_definition_is_refused_at_its_line_and_runs_on_constants():
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    for derivative in (lambda: s2sad.grad(reduceat_sum)(x), lambda: s2sad.jvp(reduceat_sum, (x,), (x,))):
+        with pytest.raises(s2sad.errors.NoRuleError, match=r"test_errors.py:\d+: cannot differentiate "
+                                                            r"`np.add.reduceat`: s2sad has no derivative for this ufunc"):
+            derivative()
+    np.testing.assert_allclose(s2sad.grad(counts_by_add_at)(x[:3]), [2.0, 0.0, 1.0])

@@ -311,6 +311,7 @@ SPEC = [
                               case(real(2, 3))]),
     # --- math ---
     (math.sin,               scalar(real)),
+    (math.fabs,              scalar(nonzero)),
     (math.cos,               scalar(real)),
     (math.tan,               scalar(unit)),
     (math.asin,              scalar(unit)),
@@ -828,6 +829,13 @@ METHODS = [
     ("x.diagonal(1)", real(3, 4)), ("x.repeat(2)", real(3)), ("x.repeat(2, axis=0)", real(2, 3)),
     ("x.take([2, 0, 2])", real(4)), ("x.take([1], axis=1)", real(2, 3)), ("x.item()", real(1)),
     ("x.item(2) * x[0]", real(4)), ("x.item(1, 0)", real(2, 2)),
+    # ufunc methods (rules/numpy.UFUNC_METHODS: definitions, differentiated from their source)
+    ("np.add.reduce(x)", real(2, 3)), ("np.add.reduce(x, 1, keepdims=True)", real(2, 3)),
+    ("np.add.reduce(x, axis=None)", real(2, 3)), ("np.multiply.reduce(x, axis=1)", real(2, 3)),
+    ("np.maximum.reduce(x)", real(2, 3)), ("np.minimum.reduce(x, axis=None)", real(2, 3)),
+    ("np.add.accumulate(x)", real(2, 3)), ("np.multiply.accumulate(x, axis=1)", real(2, 3)),
+    ("np.add.outer(x, y)", real(3), real(2)), ("np.subtract.outer(x, y)", real(3), real(2, 2)),
+    ("np.multiply.outer(x, y)", real(2, 2), real(3)), ("np.divide.outer(x, y)", real(3), nonzero(2)),
 ]
 
 

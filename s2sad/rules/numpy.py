@@ -19,7 +19,7 @@ from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum
                        prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
-from .registry import attribute, elementwise, jvp, method, nondiff, vjp
+from .registry import attribute, definer, elementwise, explainer, jvp, method, nondiff, vjp
 
 LN2, LN10 = math.log(2.0), math.log(10.0)     # Python floats: they keep float32 arrays float32
 
@@ -500,3 +500,72 @@ method("conj", np.conj)
 method("conjugate", np.conj)
 for _name in ("shape", "ndim", "size"):
     attribute(_name, getattr(np, _name))
+
+
+# --- ufunc methods: np.add.reduce is np.sum along axis 0 by default, and so on (differentiated from these sources) ---
+def add_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
+    return np.sum(array, axis, dtype, out, keepdims)
+
+
+def multiply_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
+    return np.prod(array, axis, dtype, out, keepdims)
+
+
+def maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
+    return np.max(array, axis, out, keepdims)
+
+
+def minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
+    return np.min(array, axis, out, keepdims)
+
+
+def add_accumulate(array, axis=0, dtype=None, out=None):
+    return np.cumsum(array, axis, dtype, out)
+
+
+def multiply_accumulate(array, axis=0, dtype=None, out=None):
+    return np.cumprod(array, axis, dtype, out)
+
+
+def add_outer(a, b):
+    return np.add(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
+
+
+def subtract_outer(a, b):
+    return np.subtract(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
+
+
+def multiply_outer(a, b):
+    return np.multiply(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
+
+
+def divide_outer(a, b):
+    return np.divide(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
+
+
+UFUNC_METHODS = {(np.add, "reduce"): add_reduce, (np.multiply, "reduce"): multiply_reduce,
+                 (np.maximum, "reduce"): maximum_reduce, (np.minimum, "reduce"): minimum_reduce,
+                 (np.add, "accumulate"): add_accumulate, (np.multiply, "accumulate"): multiply_accumulate,
+                 (np.add, "outer"): add_outer, (np.subtract, "outer"): subtract_outer,
+                 (np.multiply, "outer"): multiply_outer, (np.divide, "outer"): divide_outer}
+for _definition in UFUNC_METHODS.values():
+    setattr(_definition, SOURCE_MARK, True)
+
+
+@definer
+def ufunc_method(obj, attr):
+    """``np.add.reduce`` and the other ufunc methods above, as their definitions; another method of a ufunc as
+    itself (refused by ``ufunc_method_refusal`` where a differentiated value reaches it); None for anything else."""
+    if not isinstance(obj, np.ufunc) or attr not in ("reduce", "accumulate", "reduceat", "outer", "at"):
+        return None
+    return UFUNC_METHODS.get((obj, attr)) or getattr(obj, attr)
+
+
+@explainer
+def ufunc_method_refusal(obj, label):
+    if not isinstance(getattr(obj, "__self__", None), np.ufunc):
+        return None
+    have = ", ".join(f"np.{u.__name__}.{m}" for u, m in UFUNC_METHODS)
+    return (f"cannot differentiate `{label}`: s2sad has no derivative for this ufunc method (it has {have})",
+            "write it with NumPy functions that have rules (np.sum, np.cumsum, indexing), or register a rule with "
+            f"`@s2sad.rules.vjp({label})`")

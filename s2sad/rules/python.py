@@ -115,6 +115,8 @@ def math_log1p_vjp(g, ans, x): return g / (1.0 + x)
 def math_log2_vjp(g, ans, x): return g / (x * math.log(2.0))
 @elementwise(math.log10)
 def math_log10_vjp(g, ans, x): return g / (x * math.log(10.0))
+@elementwise(math.fabs)
+def math_fabs_vjp(g, ans, x): return g * (x > 0) - g * (x < 0)
 @elementwise(math.sqrt)
 def math_sqrt_vjp(g, ans, x): return g * 0.5 / ans
 @elementwise(math.pow)
