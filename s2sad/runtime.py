@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -249,6 +249,15 @@ def repetition_cross(t, u, x, y, ans, side, which):
     if which == side:
         return zeros_like(ans)
     return broadcast(t * u, ans)
+
+
+def repetition_cross_grad(h, u, t, x, y, ans, side, which):
+    """Adjoint of ``t`` in ``repetition_cross(t, u, x, y, ans, side, which)`` (bilinear and symmetric in
+    ``t`` and ``u``: the adjoint of ``u`` is this with ``t`` and ``u`` swapped): ``h * u`` summed to ``t``'s
+    shape where the cross term is ``t * u``, else nothing."""
+    if _repeats(x, y) or which == side:
+        return zeros_like(t)
+    return unbroadcast(h * u, t)
 
 
 # --- constructors ----------------------------------------------------------------------------

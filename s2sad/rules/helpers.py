@@ -24,7 +24,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, to_triangle
-from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
+from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
@@ -165,6 +165,8 @@ def trace_grad_jvp(t, ans, g, x, offset=0, axis1=0, axis2=1): return trace_grad(
 # --- products in forward rules (bilinear) ---
 @vjp(matmul_like_solve)
 def matmul_like_solve_vjp(h, ans, g, y): return matmul_x_grad(h, g, y), matmul_y_grad(h, g, y)
+@jvp(matmul_like_solve)
+def matmul_like_solve_jvp(t, ans, g, y): return matmul_like_solve(t, y), matmul_like_solve(g, t)
 @vjp(einsum_tangent)
 def einsum_tangent_vjp(h, ans, tangents, subscripts, operands):
     tangents_bar, operands_bar = einsum_tangent_grads(h, tangents, subscripts, operands)
@@ -183,6 +185,12 @@ def arange_tangent_vjp(h, ans, g, y, which, stop=None): return arange_tangent_gr
 def linspace_tangent_vjp(h, ans, start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
     start_bar, stop_bar = linspace_grads(h, start_dot, stop_dot, num, endpoint, retstep, axis)
     return start_bar, stop_bar
+@jvp(arange_tangent)                               # linear in g; flat in y (np.arange's value: its size)
+def arange_tangent_jvp(t, ans, g, y, which, stop=None): return arange_tangent(t, y, which, stop), None, None, None
+@jvp(linspace_tangent)                             # linear in the two tangents together
+def linspace_tangent_jvp(t, ans, start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
+    return (linspace_tangent(t, 0.0 * stop_dot, num, endpoint, retstep, axis),
+            linspace_tangent(0.0 * start_dot, t, num, endpoint, retstep, axis))
 
 # --- checkpoints: the call run again (its own derivative is the callee's) ---
 nondiff(checkpoint_rerun)
@@ -272,6 +280,18 @@ def repetition_tangent_jvp(u, ans, t, x, y, z, side):
 @jvp(repetition_cross)
 def repetition_cross_jvp(v, ans, t, u, x, y, z, side, which):
     return repetition_cross(v, u, x, y, z, side, which), repetition_cross(t, v, x, y, z, side, which), None, None, None
+@vjp(repetition_cross)                             # t * u where it is not zero: bilinear, flat in x, y, z (shapes)
+def repetition_cross_vjp(h, ans, t, u, x, y, z, side, which):
+    return (repetition_cross_grad(h, u, t, x, y, z, side, which), repetition_cross_grad(h, t, u, x, y, z, side, which),
+            None, None, None)
+@vjp(repetition_cross_grad)                        # h * u summed to t's shape: bilinear in h and u, flat in the rest
+def repetition_cross_grad_vjp(k, ans, h, u, t, x, y, z, side, which):
+    return (repetition_cross(k, u, x, y, z, side, which), repetition_cross_grad(h, k, u, x, y, z, side, which),
+            None, None, None, None)
+@jvp(repetition_cross_grad)
+def repetition_cross_grad_jvp(v, ans, h, u, t, x, y, z, side, which):
+    return (repetition_cross_grad(v, u, t, x, y, z, side, which), repetition_cross_grad(h, v, t, x, y, z, side, which),
+            None, None, None, None)
 
 # --- parameter vectors (s2sad.flatten; tests/test_api.py) ---
 @vjp(unflatten_vector)
