@@ -255,6 +255,15 @@ def _eligible_any_module(self, callee):
     return inline_calls._user_function(callee) and not callee.__closure__ and not inline_calls._recursive(callee)
 
 
+def buffers_one_array_then_swapped(u0):           # effects.distinct_buffers (_new_binding)
+    prev = u0 * 0.5
+    cur = prev                                     # one array, two names: the write changes what cur reads
+    for t in range(3):
+        prev[1:-1] = cur[1:-1] * 0.9 + 0.1 * cur[2:] * cur[:-2]
+        prev, cur = cur, prev
+    return np.sum(cur ** 2) + np.sum(prev * u0)
+
+
 CONDITIONS = {
     "record: assigned once": Condition(record, "assigned_once", _always(True), reassigned_outside_loops, (0.7,),
                                        optimize={"versions": False}),
@@ -320,6 +329,9 @@ CONDITIONS = {
     "kinds: a comparison index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
                                                                   indexed_by_a_comparison,
                                                                   (np.array([0.5, -1.0, 2.0]),)),
+    "effects: rotating buffers are bound only to new objects": Condition(
+        effects, "_new_binding", _always(True), buffers_one_array_then_swapped, (np.array([0.3, 1.0, -0.4, 0.8, 0.2]),),
+        refused=True),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),
