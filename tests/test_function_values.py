@@ -3,6 +3,8 @@ function, a curried call ``f(a)(x)``, a function passed to a helper, lambdas as 
 object calling each other. s2sad asks for the callee's derivative when the generated code runs
 (calls.Dynamic). Checked against central differences, forward against reverse, second order, and a twin
 calling the functions directly."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,42 @@ FORWARD_OF = keyword_helper
 def calls_a_function_value_by_keyword(w):
     f = FORWARD_OF
     return np.sum(f(1.0, t=w))
+
+
+def partial_model(w, d):
+    return np.sum(np.tanh(w * d))
+
+
+PARTIAL_DATA = [np.array([0.1, 0.2]), np.array([-0.5, 0.4])]
+
+
+def partial_over_a_differentiated_value(w):      # issue 12: still refused (docs/correctness.md)
+    g = functools.partial(partial_model, w)
+    return sum(map(g, PARTIAL_DATA))
+
+
+def partial_over_a_differentiated_value_passed_on(w):
+    g = functools.partial(partial_model, w)
+    return apply_to_first(g, PARTIAL_DATA)
+
+
+def apply_to_first(fn, data):
+    return fn(data[0]) * 2.0
+
+
+@pytest.mark.parametrize("f, message", [
+    (partial_over_a_differentiated_value, r"test_function_values.py:\d+: the function called here, `g`, depends on a "
+                                          r"value being differentiated"),
+    (partial_over_a_differentiated_value_passed_on, r"test_function_values.py:\d+: the function called here, `g`, depends on a value being "
+                                                    r"differentiated"),
+])
+def test_a_partial_over_a_differentiated_value_is_refused(f, message):
+    """Reverse mode names the call of the partial; forward mode refuses ``functools.partial`` itself (no rule),
+    naming the line that builds it."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
+        s2sad.grad(f)(W)
+    with pytest.raises(s2sad.S2SadError, match=r"test_function_values.py:\d+: .*functools.partial"):
+        s2sad.jvp(f, (W,), (np.ones(2),))
 
 
 @pytest.mark.parametrize("f, message", [
