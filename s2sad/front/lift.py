@@ -64,6 +64,9 @@ def run(tree, unit):
 
     Functions defined inside those are lifted in turn when their parent is differentiated.
     """
+    from . import partials
+    if any(isinstance(n, gast.Call) and partials._is_partial(n, unit.scope) for n in gast.walk(tree)):
+        tree = partials.run(N.clone(tree), unit)       # functools.partial(F, a)(x) -> F(a, x) where all calls are seen
     if not any(isinstance(s, gast.FunctionDef) or _is_lambda(s) for s in _block_statements(tree.body)):
         return tree
     tree = N.clone(tree)
