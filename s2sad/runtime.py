@@ -25,7 +25,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -1097,6 +1097,21 @@ def like(g, x):
 
 
 # --- elementwise -------------------------------------------------------------------------
+def scaled_power(c, x, p):
+    """``c * x ** p``, and 0 where ``c`` is 0: the derivative ``y x**(y-1)`` of ``x**y`` (and its own
+    derivatives ``y (y-1) x**(y-2)``...) is 0 wherever its coefficient is, also at ``x = 0`` where
+    ``x ** (y - 1)`` is infinite (``x**0`` is 1 everywhere, ``x**2``'s third derivative is 0), and a zero
+    tangent or adjoint contributes nothing. Elsewhere the plain product, with its errors
+    (``0.0 ** -0.5`` raises for Python numbers, as ``x ** y`` does)."""
+    if np.ndim(c) == 0 and np.ndim(x) == 0 and np.ndim(p) == 0:
+        if c == 0:
+            return c * 0.0 * x
+        return c * x ** p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = c * x ** p
+    return np.where(np.asarray(c) == 0, np.zeros_like(out), out)
+
+
 def safe_log(x):
     """log(x) where x > 0, else 0: the factor ``d(x**y)/dy = x**y * log(x)`` needs at x = 0."""
     if isinstance(x, (float, int)):

@@ -699,3 +699,37 @@ def test_third_order_through_scipy_linalg_solve():
     assert g3(x) == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(numpy_solve_shifted)))(x), rel=1e-10)
     assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-10)
     assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+
+
+# --- x ** y where a derivative's coefficient vanishes at x = 0 (runtime.scaled_power) --------------------
+def power_zero(x):
+    return np.sum(x ** 0.0 * x)
+
+
+def power_one(x):
+    return np.sum(np.power(x, 1.0) * x[::-1])
+
+
+def square_of_a_number(x):
+    return x ** 2 + 3.0 * x
+
+
+def squares_of_an_array(x):
+    return np.sum((x * np.array([1.0, 0.0, -2.0])) ** 2)
+
+
+def test_powers_whose_derivative_coefficient_vanishes_at_zero():
+    """d(x**0)/dx is 0 and x**2's third derivative is 0 also at x = 0, where x ** (y - 1) is infinite: 0, not
+    NaN (0 * inf) nor ZeroDivisionError; the Hessian's other entries are not spoiled either."""
+    x = np.array([0.0, 1.5, -0.5])
+    np.testing.assert_array_equal(s2sad.grad(power_zero)(x), np.ones(3))
+    np.testing.assert_array_equal(s2sad.jacobian(power_zero, mode="forward")(x), np.ones(3))
+    expected = 2.0 * np.fliplr(np.eye(3))        # sum x_i x_(2-i) = 2 x_0 x_2 + x_1^2
+    np.testing.assert_array_equal(s2sad.hessian(power_one)(x), expected)
+    np.testing.assert_allclose(s2sad.hessian(power_one)(x), central(s2sad.grad(power_one), x), atol=1e-8)
+    g2 = s2sad.grad(s2sad.grad(square_of_a_number))
+    assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.jvp(g2, (0.0,), (1.0,))[1] == 0.0
+    g2 = s2sad.grad(s2sad.grad(squares_of_an_array))
+    assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.grad(g2)(0.7) == 0.0
+    assert s2sad.grad(g2)(np.float32(0.0)).dtype == np.float32
+    assert g2(0.0) == pytest.approx(2.0 * (1.0 + 4.0), rel=1e-14)

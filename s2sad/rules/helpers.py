@@ -10,7 +10,7 @@ import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_pairs, reduced_size,
-                       reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
+                       reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import (dict_values_grad, first_best, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
@@ -133,6 +133,10 @@ def owned_jvp(t, ans, buf): return owned(t)
 def copy_like_vjp(h, ans, g): return h
 @jvp(copy_like)
 def copy_like_jvp(t, ans, g): return copy_like(t)
+@elementwise(scaled_power)                         # c * x**p, 0 where c is 0 (the derivative of x**y)
+def scaled_power_vjp(g, ans, c, x, p):
+    return (unbroadcast(scaled_power(g, x, p), c), unbroadcast(scaled_power(g * c * p, x, p - 1), x),
+            unbroadcast(g * ans * safe_log(x), p))
 @elementwise(safe_log)
 def safe_log_vjp(g, ans, x): return g * (x > 0) / np.where(x > 0, x, 1.0)
 
