@@ -197,8 +197,18 @@ def partial_of_a_nested_function_twin(w):
             + np.sum(np.tanh(w * PARTIAL_DATA[1] * 3.0) * a))
 
 
+def closure_mapped(w):                           # front/lift._Mapped: map(g, xs) calls g directly
+    def g(d):
+        return partial_model(w, d) * w[0]
+    return sum(map(g, PARTIAL_DATA))
+
+
+def closure_mapped_twin(w):
+    return (partial_model(w, PARTIAL_DATA[0]) + partial_model(w, PARTIAL_DATA[1])) * w[0]
+
+
 PARTIALS = [partial_over_a_differentiated_value, partial_called_directly, partial_with_keywords,
-            partial_of_a_nested_function]
+            partial_of_a_nested_function, closure_mapped]
 
 
 @pytest.mark.parametrize("f", PARTIALS, ids=[f.__name__ for f in PARTIALS])

@@ -193,7 +193,23 @@ def test_nested_functions_with_varargs_and_kwargs(f, twin, wrt):
 def nested_varargs_as_a_value(x):
     def inner(*parts):
         return parts[0] * 2.0
-    return np.sum(list(map(inner, [x, x * x]))[1])
+    return np.sum(call_with(inner, x * x))
+
+
+def call_with(fn, value):
+    return fn(value)
+
+
+def nested_varargs_mapped(x):             # map(inner, xs) calls inner directly (front/lift._Mapped)
+    def inner(*parts):
+        return parts[0] * parts[1]
+    return np.sum(sum(map(inner, [x, x * x], [np.sin(x), x])))
+
+
+def test_a_nested_function_with_varargs_mapped():
+    x = np.array([0.3, -0.7])
+    assert s2sad.grad(nested_varargs_mapped)(x) == pytest.approx(np.sin(x) + x * np.cos(x) + 3 * x ** 2, rel=1e-12)
+    check_grads(nested_varargs_mapped, (x,), order=2)
 
 
 def test_a_nested_function_with_varargs_used_as_a_value_is_refused():

@@ -39,6 +39,7 @@ def f(x, c):
 >>> sorted(unit.lifted)
 ['g']
 """
+import builtins
 import inspect
 from dataclasses import dataclass
 
@@ -82,6 +83,7 @@ def run(tree, unit):
         node = defs[rebound[0]]
         raise unit.error(UnsupportedSyntaxError, f"`{rebound[0]}` names the function defined here and is also "
                          f"assigned in this function", node, hint="give the function its own name")
+    tree.body = [_Mapped(unit, set(defs)).visit(s) for s in tree.body]    # map(g, xs): calls of g
     outer = assigned_names(tree) - set(defs)
     # The outer locals each one reads, with those of the nested functions it calls (a fixed point).
     reads = {name: set(_free(node) & outer) for name, node in defs.items()}
@@ -263,6 +265,30 @@ def _refuse_escapes(unit, tree, name, extra, packs=False):
             raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads `{extra[0]}` of the "
                              f"enclosing function and is used as a value, not called", where,
                              hint=f"call `{name}` directly, or pass `{extra[0]}` to it as an argument")
+
+
+class _Mapped(gast.NodeTransformer):
+    """``map(g, xs, ys)`` -> ``map(lambda _g_m0, _g_m1: g(_g_m0, _g_m1), xs, ys)`` for a function ``g`` defined here:
+    the same calls, each a direct call (lifted like any other), where ``g`` itself as a value could not be
+    given the outer locals it reads. ``g`` is bound once (by its ``def``: checked before), so the lambda's
+    ``g`` is the function ``map`` was given."""
+
+    def __init__(self, unit, names):
+        self.unit, self.names = unit, names
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if len(node.args) >= 2 and not node.keywords and isinstance(node.args[0], gast.Name) \
+                and node.args[0].id in self.names and not any(isinstance(a, gast.Starred) for a in node.args) \
+                and self.unit.scope.resolve(node.func) is builtins.map:
+            name = node.args[0].id
+            params = [self.unit.namer.fresh(f"_{name}_m{k}") for k in range(len(node.args) - 1)]
+            call = N.located(gast.Call(func=N.name(name), args=[N.name(p) for p in params], keywords=[]), node)
+            lam = gast.Lambda(args=gast.arguments(args=[N.name(p, gast.Param()) for p in params], posonlyargs=[],
+                                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                                  defaults=[]), body=call)
+            node.args[0] = N.located(lam, node)
+        return node
 
 
 class _Calls(gast.NodeTransformer):
