@@ -629,7 +629,7 @@ def test_third_order_through_a_product_that_may_repeat_a_sequence_with_arrays():
 # Helpers that land in forward-mode code without rules in both modes (tools/rule_closure.py lists them):
 # a derivative of such code that reaches one is refused (NoRuleError naming it), never computed wrong.
 KNOWN_GAPS = {
-    "s2sad.runtime.einsum_tangent": "third order through np.einsum (its forward rule needs a cross-term helper)",
+    "s2sad.runtime.einsum_directions": "fourth order through np.einsum (its forward rule needs one more helper)",
     "s2sad.runtime.prod_pairs": "third order through np.prod (a third derivative of a product)",
     "s2sad.runtime.norm_tangent_n_grad": "fourth order through np.linalg.norm's matrix norms",
     "s2sad.runtime.norm_tangent_x_tangent": "fourth order through np.linalg.norm's matrix norms",
@@ -733,3 +733,26 @@ def test_powers_whose_derivative_coefficient_vanishes_at_zero():
     assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.grad(g2)(0.7) == 0.0
     assert s2sad.grad(g2)(np.float32(0.0)).dtype == np.float32
     assert g2(0.0) == pytest.approx(2.0 * (1.0 + 4.0), rel=1e-14)
+
+
+EINSUM_A = np.array([[1.0, 0.3, 0.2], [0.1, 2.0, 0.4], [0.5, 0.2, 1.5]])
+EINSUM_B = np.array([1.0, 2.0, -1.0])
+
+
+def einsum_form(x):
+    return np.einsum("i,ij,j->", x * EINSUM_B, EINSUM_A, np.sin(x * EINSUM_B)) * x
+
+
+def matmul_form(x):
+    return (x * EINSUM_B) @ EINSUM_A @ np.sin(x * EINSUM_B) * x
+
+
+def test_third_order_through_einsum():
+    """einsum_tangent's forward rule: two directions on two different operands (runtime.einsum_directions)."""
+    g2 = s2sad.grad(s2sad.grad(einsum_form))
+    g3 = s2sad.grad(g2)
+    for x in (0.7, -1.3):
+        assert g3(x) == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(matmul_form)))(x), rel=1e-12)
+        assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-12)
+        assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+    assert g3(np.float32(0.7)).dtype == np.float32

@@ -24,6 +24,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, to_triangle
+from ..runtime import einsum_directions, einsum_directions_grads
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
@@ -175,6 +176,13 @@ def matmul_like_solve_jvp(t, ans, g, y): return matmul_like_solve(t, y), matmul_
 def einsum_tangent_vjp(h, ans, tangents, subscripts, operands):
     tangents_bar, operands_bar = einsum_tangent_grads(h, tangents, subscripts, operands)
     return tangents_bar, None, operands_bar
+@jvp(einsum_tangent)                               # multilinear: along the operands, two directions on two operands
+def einsum_tangent_jvp(u, ans, tangents, subscripts, operands):
+    return einsum_tangent(u, subscripts, operands), None, einsum_directions((tangents, u), subscripts, operands)
+@vjp(einsum_directions)
+def einsum_directions_vjp(h, ans, directions, subscripts, operands):
+    directions_bar, operands_bar = einsum_directions_grads(h, directions, subscripts, operands)
+    return directions_bar, None, operands_bar
 
 # --- + and * on sequences, constructors ---
 @vjp(concatenation_tangent)
