@@ -5,7 +5,8 @@ differentiated again, in reverse mode (grad of jvp) and in forward mode (jvp of 
 needs both rules (or is flat: nondiff), and so do the helpers its own forward rule calls, and so on. A
 helper only a reverse rule calls ends up in reverse-mode code, which is never differentiated again.
 
-    PYTHONPATH=. python tools/rule_closure.py      # prints the gaps; exit status 1 if there are any
+    PYTHONPATH=. python tools/rule_closure.py        # prints the gaps; exit status 1 if there are any
+    PYTHONPATH=. python tools/rule_closure.py --all  # and the helpers only reverse rules call, without rules
 
 tests/test_higher_order.py runs this check (test_every_helper_used_by_a_rule_has_rules_in_both_modes).
 """
@@ -108,7 +109,23 @@ def gaps():
     return out
 
 
+def reverse_only():
+    """[(helper name, [reverse rules naming it])]: helpers that only reverse rules call and that have no rule
+    of their own (informational: reverse-mode code is never differentiated again)."""
+    on_forward = set(forward_helpers())
+    found = {}
+    for prim, rule in registry.registered_vjps() + registry.registered_ndim_vjps():
+        if (getattr(rule, "__module__", None) or "").startswith("s2sad.rules"):
+            for obj in named_by(rule):
+                if obj not in on_forward and not registry.has_rule(obj) and not getattr(obj, SOURCE_MARK, False):
+                    found.setdefault(f"{obj.__module__}.{obj.__qualname__}", []).append(rule.__name__)
+    return sorted(found.items())
+
+
 if __name__ == "__main__":
+    if "--all" in sys.argv:                  # also the helpers only reverse rules call
+        for name, where in reverse_only():
+            print(f"(reverse mode only) {name}: used by {', '.join(sorted(set(where))[:3])}")
     found = gaps()
     for name, lacks, where in found:
         print(f"{name}: no {lacks} rule (used by {', '.join(where)})")
