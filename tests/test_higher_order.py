@@ -734,6 +734,13 @@ def test_powers_whose_derivative_coefficient_vanishes_at_zero():
     assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.grad(g2)(0.7) == 0.0
     assert s2sad.grad(g2)(np.float32(0.0)).dtype == np.float32
     assert g2(0.0) == pytest.approx(2.0 * (1.0 + 4.0), rel=1e-14)
+    g = s2sad.grad(power_zero_times_x)                 # x ** 0.0 * x is x: derivatives 1, 0, 0, 0 also at 0
+    assert (g(0.0), s2sad.grad(g)(0.0), s2sad.grad(s2sad.grad(g))(0.0), s2sad.grad(s2sad.grad(s2sad.grad(g)))(0.0)) \
+        == (1.0, 0.0, 0.0, 0.0)
+
+
+def power_zero_times_x(x):
+    return x ** 0.0 * x
 
 
 EINSUM_A = np.array([[1.0, 0.3, 0.2], [0.1, 2.0, 0.4], [0.5, 0.2, 1.5]])

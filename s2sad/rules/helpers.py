@@ -134,9 +134,10 @@ def owned_jvp(t, ans, buf): return owned(t)
 def copy_like_vjp(h, ans, g): return h
 @jvp(copy_like)
 def copy_like_jvp(t, ans, g): return copy_like(t)
-@elementwise(scaled_power)                         # c * x**p, 0 where c is 0 (the derivative of x**y)
+@elementwise(scaled_power)                         # c * x**p, 0 where c is 0 (the derivative of x**y); `c * p * g`,
+# not `g * c * p`: inline._plain_power writes `(g * k) * x ** p` plainly only for a pow rule's `g * y`
 def scaled_power_vjp(g, ans, c, x, p):
-    return (unbroadcast(scaled_power(g, x, p), c), unbroadcast(scaled_power(g * c * p, x, p - 1), x),
+    return (unbroadcast(scaled_power(g, x, p), c), unbroadcast(scaled_power(c * p * g, x, p - 1), x),
             unbroadcast(g * ans * safe_log(x), p))
 @elementwise(safe_log)
 def safe_log_vjp(g, ans, x): return g * (x > 0) / np.where(x > 0, x, 1.0)
