@@ -21,6 +21,8 @@ import functools
 import inspect
 import textwrap
 
+import operator
+
 import gast
 
 from . import nodes as N
@@ -202,6 +204,9 @@ class _Substitute(gast.NodeTransformer):
             return N.call(self.aliases.ref(runtime.broadcast, "broadcast"), [self.visit(node.args[0]),
                                                                                  N.clone(self.ans)])
         node = self.generic_visit(node)
+        if callee is runtime.scaled_power and len(node.args) == 3 and not node.keywords and _plain_power(*node.args):
+            c, x, p = node.args                # `g * 2 * x ** (2 - 1)`, which the clean-up folds to `g * 2 * x`
+            return gast.BinOp(left=c, op=gast.Mult(), right=gast.BinOp(left=x, op=gast.Pow(), right=p))
         if callee is not None and getattr(callee, "__module__", None) == runtime.__name__:
             _drop_default_args(node, callee)
         return node
@@ -216,6 +221,36 @@ class _Substitute(gast.NodeTransformer):
         if hasattr(builtins, node.id):
             return self.aliases.ref(getattr(builtins, node.id), node.id)
         raise NameError(f"rule uses unknown name {node.id!r}")
+
+
+def _plain_power(c, x, p):
+    """Whether ``_s2.scaled_power(c, x, p)`` can be written ``c * x ** p``: the exponent is a constant, and
+    either it is not negative (``x ** p`` is finite, so the product is 0 where ``c`` is: the helper's guard),
+    or ``c`` is ``g * k`` with ``k`` a nonzero constant: the pow rules' ``scaled_power(g * y, x, y - 1)`` for a
+    constant ``y`` other than 0, whose coefficient is 0 only where the tangent or adjoint ``g`` is (at ``x = 0``
+    that stays ``0 * inf``, as before the helper). The helper's own rule writes its coefficient
+    ``c * p * g`` so that it never looks like that: ``c`` may be a structural 0 there (``x ** 0.0``'s)."""
+    value = _number_value(p)
+    if value is None:
+        return False
+    if value >= 0:
+        return True
+    return isinstance(c, gast.BinOp) and isinstance(c.op, gast.Mult) and _number_value(c.right) not in (None, 0)
+
+
+def _number_value(node):
+    """The value of a numeric constant expression (``2 - 1``, ``-0.5``), else None."""
+    if isinstance(node, gast.Constant) and type(node.value) in (int, float):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        value = _number_value(node.operand)
+        return None if value is None else (-value if isinstance(node.op, gast.USub) else value)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult)):
+        left, right = _number_value(node.left), _number_value(node.right)
+        if left is None or right is None:
+            return None
+        return {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul}[type(node.op)](left, right)
+    return None
 
 
 def _drop_default_args(call, callee):

@@ -26,7 +26,7 @@ __all__ = [
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
-    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
+    "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
@@ -251,6 +251,15 @@ def repetition_cross(t, u, x, y, ans, side, which):
     if which == side:
         return zeros_like(ans)
     return broadcast(t * u, ans)
+
+
+def repetition_cross_grad(h, u, t, x, y, ans, side, which):
+    """Adjoint of ``t`` in ``repetition_cross(t, u, x, y, ans, side, which)`` (bilinear and symmetric in
+    ``t`` and ``u``: the adjoint of ``u`` is this with ``t`` and ``u`` swapped): ``h * u`` summed to ``t``'s
+    shape where the cross term is ``t * u``, else nothing."""
+    if _repeats(x, y) or which == side:
+        return zeros_like(t)
+    return unbroadcast(h * u, t)
 
 
 # --- constructors ----------------------------------------------------------------------------
@@ -1092,6 +1101,21 @@ def like(g, x):
 
 
 # --- elementwise -------------------------------------------------------------------------
+def scaled_power(c, x, p):
+    """``c * x ** p``, and 0 where ``c`` is 0: the derivative ``y x**(y-1)`` of ``x**y`` (and its own
+    derivatives ``y (y-1) x**(y-2)``...) is 0 wherever its coefficient is, also at ``x = 0`` where
+    ``x ** (y - 1)`` is infinite (``x**0`` is 1 everywhere, ``x**2``'s third derivative is 0), and a zero
+    tangent or adjoint contributes nothing. Elsewhere the plain product, with its errors
+    (``0.0 ** -0.5`` raises for Python numbers, as ``x ** y`` does)."""
+    if np.ndim(c) == 0 and np.ndim(x) == 0 and np.ndim(p) == 0:
+        if c == 0:
+            return c * 0.0 * x
+        return c * x ** p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = c * x ** p
+    return np.where(np.asarray(c) == 0, np.zeros_like(out), out)
+
+
 def safe_log(x):
     """log(x) where x > 0, else 0: the factor ``d(x**y)/dy = x**y * log(x)`` needs at x = 0."""
     if isinstance(x, (float, int)):
@@ -1450,11 +1474,16 @@ def atleast_tangents(g, ans):
     return np.reshape(g[0], np.shape(ans))
 
 
+def _no_direction(t):
+    """None, or the number 0.0 that stands for a tangent of None in a tuple's tangent: contributes nothing."""
+    return t is None or type(t) is float and t == 0.0
+
+
 def einsum_tangent(tangents, subscripts, operands):
     """Tangent of ``np.einsum(subscripts, *operands)``: one term per operand with a tangent (None: none)."""
     total = None
     for k, t in enumerate(tangents):
-        if t is None:
+        if _no_direction(t):
             continue
         args = list(operands)
         args[k] = t
@@ -1467,7 +1496,7 @@ def einsum_tangent_grads(h, tangents, subscripts, operands):
     """Adjoints of ``einsum_tangent(tangents, subscripts, operands)`` (multilinear: one einsum adjoint per term)."""
     t_bars, o_bars = [None] * len(tangents), [None] * len(operands)
     for k, t in enumerate(tangents):
-        if t is None:
+        if _no_direction(t):
             continue
         args = list(operands)
         args[k] = t
@@ -1478,6 +1507,54 @@ def einsum_tangent_grads(h, tangents, subscripts, operands):
             else:
                 o_bars[j] = gj if o_bars[j] is None else o_bars[j] + gj
     return AdjTuple(t_bars), AdjTuple(o_bars)
+
+
+def _einsum_placements(directions, n):
+    """Every way to put each direction on an operand of its own where it has an entry: tuples ``(k_0, k_1, ...)``,
+    direction ``d`` on operand ``k_d``."""
+    def place(d, used):
+        if d == len(directions):
+            yield ()
+            return
+        for k in range(n):
+            if k not in used and not _no_direction(directions[d][k]):
+                for rest in place(d + 1, used | {k}):
+                    yield (k,) + rest
+    return list(place(0, frozenset()))
+
+
+def einsum_directions(directions, subscripts, operands):
+    """The derivative of ``np.einsum(subscripts, *operands)`` along several directions (each a tuple with one
+    entry per operand, None where it has none): einsum is linear in each operand, so it is the sum, over
+    the ways to put each direction on an operand of its own, of the einsum with those operands replaced
+    (``einsum_tangent`` is the case of one direction; two give its own derivative, third order)."""
+    total = None
+    for ks in _einsum_placements(directions, len(operands)):
+        args = list(operands)
+        for d, k in enumerate(ks):
+            args[k] = directions[d][k]
+        term = np.einsum(subscripts, *args, optimize=len(args) > 1)
+        total = term if total is None else total + term
+    if total is None:                                  # no placement: the derivative is zero
+        return 0.0 * np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+    return total
+
+
+def einsum_directions_grads(h, directions, subscripts, operands):
+    """Adjoints of ``einsum_directions(directions, subscripts, operands)``: one einsum adjoint per term."""
+    d_bars = [[None] * len(operands) for _ in directions]
+    o_bars = [None] * len(operands)
+    for ks in _einsum_placements(directions, len(operands)):
+        args = list(operands)
+        for d, k in enumerate(ks):
+            args[k] = directions[d][k]
+        for j, gj in enumerate(einsum_grads(h, subscripts, args)):
+            if j in ks:
+                d = ks.index(j)
+                d_bars[d][j] = gj if d_bars[d][j] is None else d_bars[d][j] + gj
+            else:
+                o_bars[j] = gj if o_bars[j] is None else o_bars[j] + gj
+    return AdjTuple(AdjTuple(b) for b in d_bars), AdjTuple(o_bars)
 
 
 def as_columns(v, b):

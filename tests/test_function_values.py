@@ -3,6 +3,8 @@ function, a curried call ``f(a)(x)``, a function passed to a helper, lambdas as 
 object calling each other. s2sad asks for the callee's derivative when the generated code runs
 (calls.Dynamic). Checked against central differences, forward against reverse, second order, and a twin
 calling the functions directly."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,114 @@ FORWARD_OF = keyword_helper
 def calls_a_function_value_by_keyword(w):
     f = FORWARD_OF
     return np.sum(f(1.0, t=w))
+
+
+def partial_model(w, d):
+    return np.sum(np.tanh(w * d))
+
+
+PARTIAL_DATA = [np.array([0.1, 0.2]), np.array([-0.5, 0.4])]
+
+
+def partial_over_a_differentiated_value(w):      # issue 12: front/partials.py
+    g = functools.partial(partial_model, w)
+    return sum(map(g, PARTIAL_DATA))
+
+
+def partial_called_directly(w):
+    g = functools.partial(partial_model, np.sin(w))
+    total = 0.0
+    for d in PARTIAL_DATA:
+        total = total + g(d) * g(d=d * 2.0)
+    return total + sum(g(d) for d in PARTIAL_DATA)
+
+
+def partial_with_keywords(w):
+    g = functools.partial(scaled_model, scale=w[0], d=PARTIAL_DATA[0])
+    ww = w * w
+    return g(w) + g(w * 2.0, scale=3.0) + sum(map(functools.partial(partial_model, ww), PARTIAL_DATA))
+
+
+def partial_of_a_nested_function(w):
+    a = w ** 2
+
+    def inner(u, d):
+        return np.sum(np.tanh(u * d) * a)
+    g = functools.partial(inner, w)
+    return sum(map(g, PARTIAL_DATA)) + g(PARTIAL_DATA[1] * 3.0)
+
+
+def scaled_model(w, d, scale=1.0):
+    return np.sum(np.tanh(w * d)) * scale
+
+
+def partial_over_a_differentiated_value_twin(w):
+    return partial_model(w, PARTIAL_DATA[0]) + partial_model(w, PARTIAL_DATA[1])
+
+
+def partial_called_directly_twin(w):
+    s = np.sin(w)
+    total = 0.0
+    for d in PARTIAL_DATA:
+        total = total + partial_model(s, d) * partial_model(s, d * 2.0)
+    return total + partial_model(s, PARTIAL_DATA[0]) + partial_model(s, PARTIAL_DATA[1])
+
+
+def partial_with_keywords_twin(w):
+    return (scaled_model(w, PARTIAL_DATA[0], w[0]) + scaled_model(w * 2.0, PARTIAL_DATA[0], 3.0)
+            + partial_model(w * w, PARTIAL_DATA[0]) + partial_model(w * w, PARTIAL_DATA[1]))
+
+
+def partial_of_a_nested_function_twin(w):
+    a = w ** 2
+    return (np.sum(np.tanh(w * PARTIAL_DATA[0]) * a) + np.sum(np.tanh(w * PARTIAL_DATA[1]) * a)
+            + np.sum(np.tanh(w * PARTIAL_DATA[1] * 3.0) * a))
+
+
+def closure_mapped(w):                           # front/lift._Mapped: map(g, xs) calls g directly
+    def g(d):
+        return partial_model(w, d) * w[0]
+    return sum(map(g, PARTIAL_DATA))
+
+
+def closure_mapped_twin(w):
+    return (partial_model(w, PARTIAL_DATA[0]) + partial_model(w, PARTIAL_DATA[1])) * w[0]
+
+
+PARTIALS = [partial_over_a_differentiated_value, partial_called_directly, partial_with_keywords,
+            partial_of_a_nested_function, closure_mapped]
+
+
+@pytest.mark.parametrize("f", PARTIALS, ids=[f.__name__ for f in PARTIALS])
+def test_a_partial_over_a_differentiated_value(f):
+    """``g = functools.partial(model, w)`` called directly or mapped: against the same program with the calls
+    written out, finite differences, both modes, second order."""
+    twin = globals()[f.__name__ + "_twin"]
+    w = np.array([0.3, -0.7])
+    assert f(w) == pytest.approx(twin(w), rel=1e-14)
+    np.testing.assert_allclose(s2sad.grad(f)(w), s2sad.grad(twin)(w), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s2sad.jacobian(f, mode="forward")(w), s2sad.grad(twin)(w), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s2sad.hessian(f)(w), s2sad.hessian(twin)(w), rtol=1e-12, atol=1e-12)
+    check_grads(f, (w,), order=2)
+
+
+def partial_over_a_differentiated_value_passed_on(w):
+    g = functools.partial(partial_model, w)
+    return apply_to_first(g, PARTIAL_DATA)
+
+
+def apply_to_first(fn, data):
+    return fn(data[0]) * 2.0
+
+
+def test_a_partial_over_a_differentiated_value_passed_on_is_refused():
+    """Passed to another function, its calls are out of sight: refused where it is called (reverse mode), or
+    where it is made (forward mode: ``functools.partial`` has no rule), naming the line."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_function_values.py:\d+: the function called here, "
+                                                         r"`g`, depends on a value being differentiated"):
+        s2sad.grad(partial_over_a_differentiated_value_passed_on)(W)
+    with pytest.raises(s2sad.S2SadError, match=r"test_function_values.py:\d+: .*functools.partial"):
+        s2sad.jvp(partial_over_a_differentiated_value_passed_on, (W,), (np.ones(2),))
 
 
 @pytest.mark.parametrize("f, message", [

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
+import scipy.special
 
 import s2sad
 from s2sad import rules
@@ -570,3 +572,195 @@ def value_plus_slope(p):
 def test_gradient_through_a_nested_jvp_of_a_dict_adds_the_two_dict_gradients():
     # d/dw (w**2 + 2 w) = 2 w + 2: the value's and the slope's gradients are dicts, added key by key
     assert s2sad.grad(value_plus_slope)({"w": 1.5}) == {"w": pytest.approx(5.0)}
+
+
+# --- `a * b` where the analysis cannot rule out a list times an int (runtime.repetition_*) -----------
+# scipy.special.logsumexp's result may be anything as far as the analysis knows, so `c * x` takes the
+# rules of sequence repetition (which multiply numbers and arrays when the code runs); third order runs
+# reverse mode over the forward rule's forward rule, _s2.repetition_cross, and fourth order over its
+# adjoint, _s2.repetition_cross_grad.
+def scipy_times_x(x):
+    c = scipy.special.logsumexp(np.array([x, 1.0]))
+    return c * x
+
+
+def scipy_times_array(v):
+    c = scipy.special.logsumexp(v)
+    return c * v
+
+
+def scipy_times_array_caller(x):
+    return np.sum(scipy_times_array(x * np.array([0.3, -0.2, 0.9])) * np.array([1.0, -2.0, 0.5]))
+
+
+def scipy_times_array_inline(x):         # the same function, written so that plain `*` rules apply
+    v = x * np.array([0.3, -0.2, 0.9])
+    return np.sum(np.log(np.sum(np.exp(v))) * v * np.array([1.0, -2.0, 0.5]))
+
+
+@pytest.mark.parametrize("x", [0.3, 1.7])
+def test_third_and_fourth_order_through_a_product_that_may_repeat_a_sequence(x):
+    s = 1.0 / (1.0 + math.exp(1.0 - x))           # c = log(e^x + e), c' = s
+    c2, c3 = s * (1 - s), s * (1 - s) * (1 - 2 * s)
+    c4 = c2 * (1 - 6 * s + 6 * s * s)
+    g2 = s2sad.grad(s2sad.grad(scipy_times_x))
+    g3, g4 = s2sad.grad(g2), s2sad.grad(s2sad.grad(g2))
+    assert g3(x) == pytest.approx(c3 * x + 3 * c2, rel=1e-12)
+    assert g4(x) == pytest.approx(c4 * x + 4 * c3, rel=1e-11)
+    assert s2sad.jvp(g2, (x,), (1.0,))[1] == pytest.approx(g3(x), rel=1e-12)
+    assert s2sad.jvp(g3, (x,), (1.0,))[1] == pytest.approx(g4(x), rel=1e-12)
+    assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+    assert g4(x) == pytest.approx(central(g3, x), rel=1e-6)
+
+
+def test_third_order_through_a_product_that_may_repeat_a_sequence_with_arrays():
+    g2 = s2sad.grad(s2sad.grad(scipy_times_array_caller))
+    g3 = s2sad.grad(g2)
+    x = 0.7
+    third = g3(x)
+    assert third == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(scipy_times_array_inline)))(x), rel=1e-12)
+    assert third == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-12)
+    assert third == pytest.approx(central(g2, x), rel=1e-6)
+    assert s2sad.grad(g3)(x) == pytest.approx(central(g3, x), rel=1e-6)
+    low = g3(np.float32(x))
+    assert low.dtype == np.float32 and low == pytest.approx(third, rel=1e-5)
+
+
+# Helpers that land in forward-mode code without rules in both modes (tools/rule_closure.py lists them):
+# a derivative of such code that reaches one is refused (NoRuleError naming it), never computed wrong.
+KNOWN_GAPS = {
+    "s2sad.runtime.einsum_directions": "fourth order through np.einsum (its forward rule needs one more helper)",
+    "s2sad.runtime.prod_pairs": "third order through np.prod (a third derivative of a product)",
+    "s2sad.runtime.norm_tangent_n_grad": "norm_tangent's forward rule (no rule emits norm_tangent today: "
+                                         "np.linalg.norm's forward rule uses norm_tangent_any, read from its source)",
+    "s2sad.runtime.norm_tangent_x_tangent": "norm_tangent's forward rule (as above)",
+    "s2sad.nested.grad_call_tangent": "a derivative of a function that calls s2sad.grad, at second order",
+    "s2sad.nested.jvp_primals_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
+    "s2sad.nested.jvp_tangents_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
+    "s2sad.implicit.fixed_point_tangent": "second order through s2sad.fixed_point",
+    "s2sad.integrate.no_second_order_in_time": "second order in an ODE solver's time points (refused on purpose)",
+}
+
+
+def test_every_helper_on_a_forward_path_has_rules_in_both_modes():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "tools" / "rule_closure.py")], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)   # its own process: it imports scipy
+    found = {line.split(":")[0] for line in done.stdout.splitlines() if ": no " in line}
+    assert done.stdout.strip().endswith("helpers without rules in both modes"), done.stdout + done.stderr
+    assert "s2sad.runtime.repetition_cross" not in found and "s2sad.runtime.linspace_tangent" not in found
+    new = sorted(found - set(KNOWN_GAPS))
+    assert not new, f"helpers on a forward path without rules in both modes: {new}"
+
+
+@pytest.mark.parametrize("fn", ["linspace_ends", "arange_from"])
+def test_third_order_through_constructors_whose_tangent_helpers_have_forward_rules(fn):
+    f = globals()[fn]
+    g2 = s2sad.grad(s2sad.grad(f))
+    g3 = s2sad.grad(g2)
+    x = 0.7
+    # linspace: samples a x + b x^2 (b = k/3, a = 1 - b), whose squares' third derivatives are 12ab + 24b^2 x;
+    # arange(0.7, 5): five samples x + k, each cube's third derivative 6
+    expected = {"linspace_ends": sum(12 * (1 - k / 3) * (k / 3) + 24 * (k / 3) ** 2 * x for k in range(4)),
+                "arange_from": 30.0}[fn]
+    assert g3(x) == pytest.approx(expected, rel=1e-12)
+    assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-12)
+    assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+
+
+def linspace_ends(x):
+    return np.sum(np.linspace(x, x ** 2, 4) ** 2)
+
+
+def arange_from(x):
+    return np.sum(np.arange(x, 5.0, 1.0) ** 3)
+
+
+SYSTEM = np.array([[3.0, 0.3, 0.2], [0.1, 2.0, 0.4], [0.5, 0.2, 1.5]])
+
+
+def scipy_solve_shifted(x):
+    return np.sum(scipy.linalg.solve(SYSTEM + x * np.eye(3), np.array([1.0, 2.0, -1.0])) ** 2)
+
+
+def numpy_solve_shifted(x):
+    return np.sum(np.linalg.solve(SYSTEM + x * np.eye(3), np.array([1.0, 2.0, -1.0])) ** 2)
+
+
+def test_third_order_through_scipy_linalg_solve():
+    """scipy.linalg.solve's forward rule calls _s2.matmul_like_solve, which needs a forward rule of its own at
+    third order; np.linalg.solve's rules are an independent route."""
+    g2 = s2sad.grad(s2sad.grad(scipy_solve_shifted))
+    g3 = s2sad.grad(g2)
+    x = 0.4
+    assert g3(x) == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(numpy_solve_shifted)))(x), rel=1e-10)
+    assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-10)
+    assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+
+
+# --- x ** y where a derivative's coefficient vanishes at x = 0 (runtime.scaled_power) --------------------
+def power_zero(x):
+    return np.sum(x ** 0.0 * x)
+
+
+def power_one(x):
+    return np.sum(np.power(x, 1.0) * x[::-1])
+
+
+def square_of_a_number(x):
+    return x ** 2 + 3.0 * x
+
+
+def squares_of_an_array(x):
+    return np.sum((x * np.array([1.0, 0.0, -2.0])) ** 2)
+
+
+def test_powers_whose_derivative_coefficient_vanishes_at_zero():
+    """d(x**0)/dx is 0 and x**2's third derivative is 0 also at x = 0, where x ** (y - 1) is infinite: 0, not
+    NaN (0 * inf) nor ZeroDivisionError; the Hessian's other entries are not spoiled either."""
+    x = np.array([0.0, 1.5, -0.5])
+    np.testing.assert_array_equal(s2sad.grad(power_zero)(x), np.ones(3))
+    np.testing.assert_array_equal(s2sad.jacobian(power_zero, mode="forward")(x), np.ones(3))
+    expected = 2.0 * np.fliplr(np.eye(3))        # sum x_i x_(2-i) = 2 x_0 x_2 + x_1^2
+    np.testing.assert_array_equal(s2sad.hessian(power_one)(x), expected)
+    np.testing.assert_allclose(s2sad.hessian(power_one)(x), central(s2sad.grad(power_one), x), atol=1e-8)
+    g2 = s2sad.grad(s2sad.grad(square_of_a_number))
+    assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.jvp(g2, (0.0,), (1.0,))[1] == 0.0
+    g2 = s2sad.grad(s2sad.grad(squares_of_an_array))
+    assert s2sad.grad(g2)(0.0) == 0.0 and s2sad.grad(g2)(0.7) == 0.0
+    assert s2sad.grad(g2)(np.float32(0.0)).dtype == np.float32
+    assert g2(0.0) == pytest.approx(2.0 * (1.0 + 4.0), rel=1e-14)
+    g = s2sad.grad(power_zero_times_x)                 # x ** 0.0 * x is x: derivatives 1, 0, 0, 0 also at 0
+    assert (g(0.0), s2sad.grad(g)(0.0), s2sad.grad(s2sad.grad(g))(0.0), s2sad.grad(s2sad.grad(s2sad.grad(g)))(0.0)) \
+        == (1.0, 0.0, 0.0, 0.0)
+
+
+def power_zero_times_x(x):
+    return x ** 0.0 * x
+
+
+EINSUM_A = np.array([[1.0, 0.3, 0.2], [0.1, 2.0, 0.4], [0.5, 0.2, 1.5]])
+EINSUM_B = np.array([1.0, 2.0, -1.0])
+
+
+def einsum_form(x):
+    return np.einsum("i,ij,j->", x * EINSUM_B, EINSUM_A, np.sin(x * EINSUM_B)) * x
+
+
+def matmul_form(x):
+    return (x * EINSUM_B) @ EINSUM_A @ np.sin(x * EINSUM_B) * x
+
+
+def test_third_order_through_einsum():
+    """einsum_tangent's forward rule: two directions on two different operands (runtime.einsum_directions)."""
+    g2 = s2sad.grad(s2sad.grad(einsum_form))
+    g3 = s2sad.grad(g2)
+    for x in (0.7, -1.3):
+        assert g3(x) == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(matmul_form)))(x), rel=1e-12)
+        assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-12)
+        assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
+    assert g3(np.float32(0.7)).dtype == np.float32

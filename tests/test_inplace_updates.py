@@ -276,3 +276,108 @@ def test_a_view_rebound_after_the_update_on_every_path_is_not_refused():
     every read of ``feat`` after the update comes after ``feat`` is bound again (analysis/effects.follows)."""
     check_grads(view_rebound_after_the_update_in_its_branch, (np.array([0.2, 0.9, 0.1, 1.3]), 0.3),
                 wrt=(0, 1), order=2)
+
+
+# --- rotating buffers: names that trade arrays, one of them written in place (effects.distinct_buffers) ----
+def swap_written_buffer(u0):
+    prev = u0 * 0.5
+    cur = u0.copy()
+    for t in range(3):
+        prev[1:-1] = cur[1:-1] + 0.1 * (cur[2:] - 2 * cur[1:-1] + cur[:-2]) - 0.05 * prev[1:-1] * cur[1:-1]
+        prev, cur = cur, prev
+    return np.sum(cur ** 2) + np.sum(prev * u0)
+
+
+def swap_written_buffer_without_writes(u0):     # the same recursion with new arrays and plain rebinding
+    prev = u0 * 0.5
+    cur = u0.copy()
+    for t in range(3):
+        inner = cur[1:-1] + 0.1 * (cur[2:] - 2 * cur[1:-1] + cur[:-2]) - 0.05 * prev[1:-1] * cur[1:-1]
+        new = np.concatenate([prev[:1], inner, prev[-1:]])
+        prev = cur
+        cur = new
+    return np.sum(cur ** 2) + np.sum(prev * u0)
+
+
+def three_buffers_rotated(x):
+    a = x * 1.0
+    b = x ** 2
+    c = np.sin(x)
+    for t in range(4):
+        a[0] = a[0] * b[1] + c[2]
+        b[1:] *= 0.9 + 0.1 * c[1:]
+        a, b, c = c, a, b
+    return np.sum(a * b) + np.sum(c ** 3)
+
+
+def three_buffers_rotated_without_writes(x):
+    a = x * 1.0
+    b = x ** 2
+    c = np.sin(x)
+    for t in range(4):
+        a = np.concatenate([[a[0] * b[1] + c[2]], a[1:]])
+        b = np.concatenate([b[:1], b[1:] * (0.9 + 0.1 * c[1:])])
+        a, b, c = c, a, b
+    return np.sum(a * b) + np.sum(c ** 3)
+
+
+def next_buffer_rotated_in(u0):                  # prev, cur = cur, nxt: nxt is a new copy each step
+    prev = u0 * 0.5
+    cur = u0.copy()
+    for t in range(3):
+        nxt = cur.copy()
+        nxt[1:-1] += 0.1 * (cur[2:] - 2 * cur[1:-1] + cur[:-2]) + 0.01 * prev[1:-1] ** 2
+        prev, cur = cur, nxt
+    return np.sum(cur ** 2) + np.sum(prev)
+
+
+def next_buffer_rotated_in_without_writes(u0):
+    prev = u0 * 0.5
+    cur = u0.copy()
+    for t in range(3):
+        inner = cur[1:-1] + 0.1 * (cur[2:] - 2 * cur[1:-1] + cur[:-2]) + 0.01 * prev[1:-1] ** 2
+        nxt = np.concatenate([cur[:1], inner, cur[-1:]])
+        prev, cur = cur, nxt
+    return np.sum(cur ** 2) + np.sum(prev)
+
+
+ROTATING = [(swap_written_buffer, swap_written_buffer_without_writes),
+            (three_buffers_rotated, three_buffers_rotated_without_writes),
+            (next_buffer_rotated_in, next_buffer_rotated_in_without_writes)]
+
+
+@pytest.mark.parametrize("f, twin", ROTATING, ids=[f.__name__ for f, _ in ROTATING])
+def test_rotating_buffers_written_in_place(f, twin):
+    """``prev, cur = cur, prev`` after writing into ``prev``: the two names trade arrays but never hold the
+    same one, so the write changes nothing another name reads. Both modes and second order, against finite
+    differences and the same program written without writes."""
+    u = np.array([0.3, 1.0, -0.4, 0.8, 0.2])
+    v = np.array([0.5, -1.0, 0.3, 0.2, 0.7])
+    assert f(u.copy()) == pytest.approx(twin(u), rel=1e-14)
+    g = s2sad.grad(f)(u)
+    np.testing.assert_allclose(g, numerical_grad(f, (u,), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g, s2sad.grad(twin)(u), rtol=1e-12, atol=1e-14)
+    assert s2sad.jvp(f, (u,), (v,))[1] == pytest.approx(g @ v, rel=1e-12)
+    H = s2sad.hessian(f)(u)
+    np.testing.assert_allclose(H, s2sad.hessian(twin)(u), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(H @ v, numerical_grad(lambda y: s2sad.grad(f)(y) @ v, (u,), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2sad.hvp(f)(u, v), H @ v, rtol=1e-12, atol=1e-12)
+    low = s2sad.grad(f)(u.astype(np.float32))
+    assert low.dtype == np.float32
+    np.testing.assert_allclose(low, g, rtol=1e-4, atol=1e-5)
+    check_grads(f, (u,), order=2)
+
+
+def buffers_one_array_then_swapped(u0):
+    prev = u0 * 0.5
+    cur = prev                                     # one array, two names: the write changes what cur reads
+    for t in range(3):
+        prev[1:-1] = cur[1:-1] * 0.9 + 0.1 * cur[2:] * cur[:-2]
+        prev, cur = cur, prev
+    return np.sum(cur ** 2) + np.sum(prev * u0)
+
+
+def test_rotating_buffers_that_share_an_array_are_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_inplace_updates.py:\d+: `prev` is changed in place "
+                                                         r"while `cur` may hold the same object"):
+        s2sad.grad(buffers_one_array_then_swapped)(np.array([0.3, 1.0, -0.4, 0.8, 0.2]))

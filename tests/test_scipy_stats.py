@@ -75,6 +75,8 @@ def test_multivariate_normal_and_dirichlet():
     Xs = np.array([[0.5, 1.0], [-1.0, 0.2], [0.0, 0.0]])
     m = np.array([0.1, -0.2])
     ours = scipy_stats.DEFINITIONS
+    assert scipy_stats.define(dirichlet, "logpdf") is ours[("dirichlet", "logpdf")]   # the first lookup binds
+    # the definitions' scipy.special (without it this test passed only after another test had looked one up)
     np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs, m, C), mvn.logpdf(Xs, m, C), rtol=1e-12)
     np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs[0], m, C), mvn.logpdf(Xs[0], m, C), rtol=1e-12)
     np.testing.assert_allclose(ours[("multivariate_normal", "logpdf")](Xs, m, 1.5), mvn.logpdf(Xs, m, 1.5), rtol=1e-12)

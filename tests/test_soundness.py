@@ -5,6 +5,7 @@ while with the condition in place the same program matches finite differences.
 A condition no test can break would be either unnecessary or untested: both are worth knowing.
 """
 import copy
+import functools
 from dataclasses import dataclass
 
 import gast
@@ -15,7 +16,7 @@ import s2sad
 from s2sad import api, pipeline, runtime
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
-from s2sad.front import versions
+from s2sad.front import partials, versions
 from s2sad.optimize import cleanup, fold, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
@@ -255,6 +256,26 @@ def _eligible_any_module(self, callee):
     return inline_calls._user_function(callee) and not callee.__closure__ and not inline_calls._recursive(callee)
 
 
+def buffers_one_array_then_swapped(u0):           # effects.distinct_buffers (_new_binding)
+    prev = u0 * 0.5
+    cur = prev                                     # one array, two names: the write changes what cur reads
+    for t in range(3):
+        prev[1:-1] = cur[1:-1] * 0.9 + 0.1 * cur[2:] * cur[:-2]
+        prev, cur = cur, prev
+    return np.sum(cur ** 2) + np.sum(prev * u0)
+
+
+def _partial_model(w, d):
+    return np.sum(np.tanh(w * d))
+
+
+def partial_rebound(w):                            # front/partials._bound_once
+    g = functools.partial(_partial_model, w)
+    a = g(np.array([0.1, 0.2, 0.3]))
+    g = functools.partial(_partial_model, w * w)
+    return a + g(np.array([-0.5, 0.4, 1.0]))
+
+
 CONDITIONS = {
     "record: assigned once": Condition(record, "assigned_once", _always(True), reassigned_outside_loops, (0.7,),
                                        optimize={"versions": False}),
@@ -320,6 +341,11 @@ CONDITIONS = {
     "kinds: a comparison index is a mask, not an item": Condition(shapes, "_never_bool", _always(True),
                                                                   indexed_by_a_comparison,
                                                                   (np.array([0.5, -1.0, 2.0]),)),
+    "effects: rotating buffers are bound only to new objects": Condition(
+        effects, "_new_binding", _always(True), buffers_one_array_then_swapped, (np.array([0.3, 1.0, -0.4, 0.8, 0.2]),),
+        refused=True),
+    "partials: the partial's name is bound once": Condition(
+        partials, "_bound_once", _always(True), partial_rebound, (np.array([0.3, -0.7, 1.1]),), refused=True),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),

@@ -136,3 +136,83 @@ def test_varargs_forwarded_through_a_partial_to_a_function_value():
 def test_a_differentiated_value_in_a_starred_argument_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
         s2sad.grad(forwards_differentiated_values, wrt=1)(np.ones(2), 0.5)
+
+
+# --- functions with *args / **kwargs defined inside the differentiated function (front/lift.py) ---------
+def nested_kwargs(x, w):
+    a = np.sin(w)
+
+    def inner(y, scale=1.0, **kw):
+        return np.sum(y * scale) + kw["c"] * y[0] * a
+    return inner(x, scale=w, c=w ** 2) + inner(x * x, c=x[1])
+
+
+def nested_kwargs_twin(x, w):
+    a = np.sin(w)
+    return np.sum(x * w) + w ** 2 * x[0] * a + np.sum(x * x) + x[1] * (x[0] * x[0]) * a
+
+
+def nested_varargs(x, w):
+    def inner(first, *rest):
+        return first * rest[0] + np.sum(rest[1] ** 2) * w
+    return np.sum(inner(x, np.sin(x), x * w)) + inner(w, 2.0, x)
+
+
+def nested_varargs_twin(x, w):
+    return np.sum(x * np.sin(x) + np.sum((x * w) ** 2) * w) + w * 2.0 + np.sum(x ** 2) * w
+
+
+def nested_lambda_varargs(x):
+    total = lambda *parts: sum(np.sum(p) for p in parts)
+    return total(x ** 2, np.cos(x), x[0] * x)
+
+
+def nested_lambda_varargs_twin(x):
+    return np.sum(x ** 2) + np.sum(np.cos(x)) + np.sum(x[0] * x)
+
+
+NESTED = [(nested_kwargs, nested_kwargs_twin, (0, 1)), (nested_varargs, nested_varargs_twin, (0, 1)),
+          (nested_lambda_varargs, nested_lambda_varargs_twin, (0,))]
+
+
+@pytest.mark.parametrize("f, twin, wrt", NESTED, ids=[f.__name__ for f, _, _ in NESTED])
+def test_nested_functions_with_varargs_and_kwargs(f, twin, wrt):
+    """Lifted with their ``*args`` a tuple and ``**kwargs`` a dict that each call packs: against the same
+    program without them, finite differences, both modes and second order."""
+    x, w = np.array([0.3, -0.7, 1.1]), 0.6
+    args = (x, w)[:len(wrt)] if len(wrt) == 1 else (x, w)
+    assert f(*args) == pytest.approx(twin(*args), rel=1e-14)
+    got, want = s2sad.grad(f, wrt=wrt)(*args), s2sad.grad(twin, wrt=wrt)(*args)
+    for g, h in zip(got if len(wrt) > 1 else (got,), want if len(wrt) > 1 else (want,)):
+        np.testing.assert_allclose(g, h, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s2sad.jacobian(f, mode="forward")(*args), s2sad.grad(twin)(*args), rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hessian(f)(*args), s2sad.hessian(twin)(*args), rtol=1e-12, atol=1e-12)
+    check_grads(f, args, wrt=wrt, order=2)
+
+
+def nested_varargs_as_a_value(x):
+    def inner(*parts):
+        return parts[0] * 2.0
+    return np.sum(call_with(inner, x * x))
+
+
+def call_with(fn, value):
+    return fn(value)
+
+
+def nested_varargs_mapped(x):             # map(inner, xs) calls inner directly (front/lift._Mapped)
+    def inner(*parts):
+        return parts[0] * parts[1]
+    return np.sum(sum(map(inner, [x, x * x], [np.sin(x), x])))
+
+
+def test_a_nested_function_with_varargs_mapped():
+    x = np.array([0.3, -0.7])
+    assert s2sad.grad(nested_varargs_mapped)(x) == pytest.approx(np.sin(x) + x * np.cos(x) + 3 * x ** 2, rel=1e-12)
+    check_grads(nested_varargs_mapped, (x,), order=2)
+
+
+def test_a_nested_function_with_varargs_used_as_a_value_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_varargs.py:\d+: the function `inner` defined "
+                                                         r"here has `\*args` or `\*\*kwargs` and is used as a value"):
+        s2sad.grad(nested_varargs_as_a_value)(np.array([0.3, -0.7]))

@@ -65,11 +65,16 @@ def frexp_mantissa(x):
 def closure_as_value(x):
     """A function reading a differentiated value, used as a value
 
-    Where the function goes (`map`, a list, another function) decides what its result is
-    combined with; s2sad follows derivatives through calls it sees, not through function values.
+    Where the function goes (a list, another function) decides what its result is combined
+    with; s2sad follows derivatives through calls it sees (`map(scale, x)` is one of them), not
+    through function values.
     """
     scale = lambda v: v * x
-    return np.sum(list(map(scale, x)))
+    return np.sum(apply_each(scale, x))
+
+
+def apply_each(fn, xs):
+    return [fn(v) for v in xs]
 
 
 def generator_kept(x):

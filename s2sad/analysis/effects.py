@@ -444,6 +444,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
         return False
 
     _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays, numbers_only)
+    distinct = distinct_buffers(fn, unit, effects)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -451,6 +452,8 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
             if id(change) not in order:
                 continue
             for other in sorted(effects.classes.get(name, {name}) - {name}):
+                if distinct.get(name, name) == distinct.get(other, other):
+                    continue                                     # never the same object (distinct_buffers)
                 for a in assigned_at.get(other, []):
                     if id(a) not in order:                       # inside a function defined here
                         continue
@@ -462,6 +465,151 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                                          f"hold the same object, which cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
+
+
+def _permutations(fn):
+    """The swaps ``a, b = b, a`` (``a, b, c = c, a, b``...) of ``fn``: a run of statements ``name = name`` in one
+    block (as normalized: ``_t = a; _t2 = b; a = _t2; b = _t``, or with one temporary in generated code,
+    interleaved with the tangents' own swap) after which names hold each other's objects from before it.
+    Yields (the run's statements, the cycles: lists of names that traded their objects among themselves).
+    The names on a cycle are rebound together: the run reads every old object before its end and no
+    statement between can fail or jump."""
+    def blocks(stmts):
+        yield stmts
+        for st in stmts:
+            for field_ in ("body", "orelse"):
+                if isinstance(st, (gast.If, gast.For, gast.While)):
+                    yield from blocks(getattr(st, field_))
+
+    def simple(st):
+        return isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
+            and isinstance(st.value, gast.Name)
+    for stmts in blocks(fn.body):
+        k = 0
+        while k < len(stmts):
+            if not simple(stmts[k]):
+                k += 1
+                continue
+            j = k
+            while j < len(stmts) and simple(stmts[j]):
+                j += 1
+            run, held = stmts[k:j], {}
+            for st in run:
+                held[st.targets[0].id] = held.get(st.value.id, st.value.id)    # the name whose old object it holds
+            moved = {n: m for n, m in held.items() if m != n}
+            cycles, seen = [], set()
+            for start in moved:
+                path, n = [], start
+                while n in moved and n not in path and n not in seen:
+                    path.append(n)
+                    n = moved[n]
+                if n in path:
+                    cycles.append(path[path.index(n):])
+                seen.update(path)
+            if cycles:
+                yield run, cycles
+            k = j
+
+
+def distinct_buffers(fn, unit, effects):
+    """{name: group}: names of arrays that never hold the same object at the same time, although the
+    points-to classes (``run``) put them together because they trade objects: rotating buffers,
+    ``prev, cur = cur, prev`` in a loop, with one of them changed in place.
+
+    Soundness condition: in a group, every binding of every name is either a new object (a NumPy result,
+    a copy: ``_may_return`` finds no name it may return) or part of a swap after which the names of a cycle
+    of the group hold each other's objects from before it (``_permutations``); no name of the
+    group is a parameter (two arguments may be one object), none is bound any other way (a ``for``
+    target, a tuple target, ``nonlocal``), and every change in place through one of them changes its own
+    object (``name[i] = v``, ``name.fill(v)``, ``out=name``), never an object inside it (``name[0][i] = v``
+    would change an item that another name's object may hold too). Then each binding keeps the objects of the group pairwise
+    distinct: a new object is distinct from every other, and a permutation of distinct objects is
+    distinct. A change through one of them never changes what another holds (tests/test_soundness.py).
+    """
+    swaps = list(_permutations(fn))
+    if not swaps:
+        return {}
+    parent = {}
+
+    def find(n):
+        while parent.setdefault(n, n) != n:
+            n = parent[n]
+        return n
+    for _, cycles in swaps:
+        for cycle in cycles:
+            for n in cycle[1:]:
+                parent[find(n)] = find(cycle[0])
+    swap_writes = {}                                      # id(statement) -> the group of the name it rebinds
+    for run, cycles in swaps:
+        on_cycle = {n for cycle in cycles for n in cycle}
+        for st in run:
+            if st.targets[0].id in on_cycle:
+                swap_writes[id(st)] = find(st.targets[0].id)
+    groups = collections.defaultdict(set)
+    for n in list(parent):
+        groups[find(n)].add(n)
+    bad = set()
+    params = set(N.params(fn))
+    assigns = {}
+    for st in N.statements(fn.body):
+        if isinstance(st, gast.Assign):
+            for t in st.targets:
+                for n in gast.walk(t):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        assigns[id(n)] = st
+    # a temporary bound once, to a new object, and read once: `_t = owned_tangent(a_dot, a); a_dot = _t`
+    stores, loads = collections.Counter(), collections.Counter()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name):
+            (stores if isinstance(n.ctx, gast.Store) else loads)[n.id] += 1
+    handed = {st.targets[0].id for st in N.statements(fn.body)
+              if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and stores[st.targets[0].id] == 1
+              and loads[st.targets[0].id] == 1 and st.targets[0].id not in params and not _may_return(st.value, unit)}
+    for n in gast.walk(fn):
+        if isinstance(n, (gast.Nonlocal, gast.Global)):
+            bad.update(find(x) for x in n.names if x in parent)
+        if not isinstance(n, gast.Name) or n.id not in parent:
+            continue
+        root = find(n.id)
+        if n.id in params:
+            bad.add(root)
+        if not isinstance(n.ctx, gast.Store):
+            continue
+        st = assigns.get(id(n))
+        if st is None or not (isinstance(st.targets[0], gast.Name) and st.targets[0] is n):
+            bad.add(root)                                 # a for target, a tuple target, a nested function's
+        elif id(st) in swap_writes:
+            if swap_writes[id(st)] != root:
+                bad.add(root)
+        elif not _new_binding(st, unit, handed):
+            bad.add(root)                                 # may be another name's object (or a view of one)
+    for root, names in groups.items():
+        for n in names:
+            if not all(_changes_itself(change, n) for change in effects.mutated.get(n, ())):
+                bad.add(root)
+    return {n: ("distinct", root) for root, names in groups.items() if root not in bad for n in names}
+
+
+def _new_binding(st, unit, handed):
+    """Whether the assignment ``st`` binds a new object (a NumPy result, a copy), or one that a temporary bound
+    once to a new object hands over (``handed``: it is read nowhere else)."""
+    return not _may_return(st.value, unit) or isinstance(st.value, gast.Name) and st.value.id in handed
+
+
+def _changes_itself(change, name):
+    """Whether the change in place ``change`` (effects.mutated) changes ``name``'s own object, not one inside it."""
+    if isinstance(change, gast.Assign):
+        target = change.targets[0]
+        return isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and target.value.id == name
+    call = change.value if isinstance(change, gast.Expr) else change
+    if not isinstance(call, gast.Call):
+        return False
+    outs = [k.value for k in call.keywords if k.arg == "out"]
+    if any(names_in(o) == [name] and not (isinstance(o, gast.Name) and o.id == name) for o in outs):
+        return False
+    if isinstance(call.func, gast.Attribute) and names_in(call.func.value) == [name]:
+        return isinstance(call.func.value, gast.Name)
+    return True
 
 
 def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared):

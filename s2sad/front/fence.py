@@ -43,9 +43,6 @@ def run(source):
             if node.decorator_list:
                 raise source.error(UnsupportedSyntaxError, "decorated functions defined inside a differentiated "
                                    "function are not supported", node, hint="define it at module level")
-            if node.args.vararg is not None or node.args.kwarg is not None:
-                raise source.error(UnsupportedSyntaxError, "functions with *args or **kwargs parameters cannot "
-                                   "be differentiated", node, hint="name each parameter")
 
 
 

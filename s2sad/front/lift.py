@@ -39,6 +39,7 @@ def f(x, c):
 >>> sorted(unit.lifted)
 ['g']
 """
+import builtins
 import inspect
 from dataclasses import dataclass
 
@@ -64,6 +65,9 @@ def run(tree, unit):
 
     Functions defined inside those are lifted in turn when their parent is differentiated.
     """
+    from . import partials
+    if any(isinstance(n, gast.Call) and partials._is_partial(n, unit.scope) for n in gast.walk(tree)):
+        tree = partials.run(N.clone(tree), unit)       # functools.partial(F, a)(x) -> F(a, x) where all calls are seen
     if not any(isinstance(s, gast.FunctionDef) or _is_lambda(s) for s in _block_statements(tree.body)):
         return tree
     tree = N.clone(tree)
@@ -79,6 +83,7 @@ def run(tree, unit):
         node = defs[rebound[0]]
         raise unit.error(UnsupportedSyntaxError, f"`{rebound[0]}` names the function defined here and is also "
                          f"assigned in this function", node, hint="give the function its own name")
+    tree.body = [_Mapped(unit, set(defs)).visit(s) for s in tree.body]    # map(g, xs): calls of g
     outer = assigned_names(tree) - set(defs)
     # The outer locals each one reads, with those of the nested functions it calls (a fixed point).
     reads = {name: set(_free(node) & outer) for name, node in defs.items()}
@@ -100,7 +105,7 @@ def run(tree, unit):
                              f"{what}, another meaning inside it", node,
                              hint=f"rename the local `{shadowed[0]}` of `{name}`")
         _check(unit, node)
-        _refuse_escapes(unit, tree, name, reads[name])
+        _refuse_escapes(unit, tree, name, reads[name], _packs(node))
         hidden = sorted(set(reads[name]) & assigned_names(node))
         if hidden:                    # its own `u` would be passed where a callee needs the enclosing `u`
             raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here has its own `{hidden[0]}` "
@@ -109,8 +114,10 @@ def run(tree, unit):
     rewriter = _Calls(unit, defs, reads, {name: _signature(node) for name, node in defs.items()})
     tree.body = [rewriter.visit(s) for s in tree.body]          # every call, nested definitions' included
     for name, node in defs.items():
-        node.args.args = node.args.posonlyargs + node.args.args + [N.name(e, gast.Param()) for e in reads[name]]
+        packed = [N.name(a.id, gast.Param()) for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        node.args.args = node.args.posonlyargs + node.args.args + packed + [N.name(e, gast.Param()) for e in reads[name]]
         node.args.posonlyargs = []
+        node.args.vararg = node.args.kwarg = None       # *args: a tuple, **kwargs: a dict, packed at each call
         node.args.defaults = []
         unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
     return tree
@@ -215,9 +222,9 @@ def _free(node):
 
 def _check(unit, node):
     args = node.args
-    if args.vararg or args.kwarg or args.kwonlyargs:
-        raise unit.error(UnsupportedSyntaxError, f"the function `{node.name}` defined here has `*args`, `**kwargs` or "
-                         "keyword-only parameters", node, hint="give it plain positional parameters")
+    if args.kwonlyargs:
+        raise unit.error(UnsupportedSyntaxError, f"the function `{node.name}` defined here has keyword-only "
+                         "parameters", node, hint="give it plain positional parameters (`*args` and `**kwargs` work)")
     for d in args.defaults:
         if not N.is_const(d) or type(d.value) not in (int, float, bool, str, type(None)):
             raise unit.error(UnsupportedSyntaxError, f"the function `{node.name}` defined here has a default that is "
@@ -230,20 +237,58 @@ def _signature(node):
     params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 default=defaults[p].value if p in defaults else inspect.Parameter.empty)
               for p in positional]
+    if node.args.vararg is not None:
+        params.append(inspect.Parameter(node.args.vararg.id, inspect.Parameter.VAR_POSITIONAL))
+    if node.args.kwarg is not None:
+        params.append(inspect.Parameter(node.args.kwarg.id, inspect.Parameter.VAR_KEYWORD))
     return inspect.Signature(params)
 
 
-def _refuse_escapes(unit, tree, name, extra):
-    """A nested function reading outer locals may only be called directly."""
-    if not extra:
+def _packs(node):
+    """Whether the function ``node`` has ``*args`` or ``**kwargs`` (lifted: a tuple and a dict parameter)."""
+    return node.args.vararg is not None or node.args.kwarg is not None
+
+
+def _refuse_escapes(unit, tree, name, extra, packs=False):
+    """A nested function reading outer locals may only be called directly; so may one with ``*args`` or
+    ``**kwargs``, which its lifted form takes as a tuple and a dict that only a direct call packs."""
+    if not extra and not packs:
         return
     called = {id(n.func) for n in gast.walk(tree) if isinstance(n, gast.Call)}
     for n in gast.walk(tree):
         if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in called:
             where = next((s for s in N.statements(tree.body) if any(m is n for m in gast.walk(s))), tree)
+            if not extra:
+                raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here has `*args` or "
+                                 f"`**kwargs` and is used as a value, not called", where,
+                                 hint=f"call `{name}` directly, or give it plain parameters")
             raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here reads `{extra[0]}` of the "
                              f"enclosing function and is used as a value, not called", where,
                              hint=f"call `{name}` directly, or pass `{extra[0]}` to it as an argument")
+
+
+class _Mapped(gast.NodeTransformer):
+    """``map(g, xs, ys)`` -> ``map(lambda _g_m0, _g_m1: g(_g_m0, _g_m1), xs, ys)`` for a function ``g`` defined here:
+    the same calls, each a direct call (lifted like any other), where ``g`` itself as a value could not be
+    given the outer locals it reads. ``g`` is bound once (by its ``def``: checked before), so the lambda's
+    ``g`` is the function ``map`` was given."""
+
+    def __init__(self, unit, names):
+        self.unit, self.names = unit, names
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if len(node.args) >= 2 and not node.keywords and isinstance(node.args[0], gast.Name) \
+                and node.args[0].id in self.names and not any(isinstance(a, gast.Starred) for a in node.args) \
+                and self.unit.scope.resolve(node.func) is builtins.map:
+            name = node.args[0].id
+            params = [self.unit.namer.fresh(f"_{name}_m{k}") for k in range(len(node.args) - 1)]
+            call = N.located(gast.Call(func=N.name(name), args=[N.name(p) for p in params], keywords=[]), node)
+            lam = gast.Lambda(args=gast.arguments(args=[N.name(p, gast.Param()) for p in params], posonlyargs=[],
+                                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                                  defaults=[]), body=call)
+            node.args[0] = N.located(lam, node)
+        return node
 
 
 class _Calls(gast.NodeTransformer):
@@ -265,5 +310,12 @@ class _Calls(gast.NodeTransformer):
         except TypeError as exc:
             raise self.unit.error(UnsupportedSyntaxError, f"cannot call `{name}` this way: {exc}", node) from None
         bound.apply_defaults()
-        args = [v if isinstance(v, gast.AST) else N.const(v) for v in bound.arguments.values()]
+        args = []
+        for p, v in bound.arguments.items():
+            kind = self.signatures[name].parameters[p].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                v = N.located(gast.Tuple(elts=list(v), ctx=gast.Load()), node)
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                v = N.located(gast.Dict(keys=[N.const(k) for k in v], values=list(v.values())), node)
+            args.append(v if isinstance(v, gast.AST) else N.const(v))
         return gast.Call(func=node.func, args=args + [N.name(e) for e in self.reads[name]], keywords=[])

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_pairs, reduced_size,
-                       reshape_like, rng_state, checkpoint_rerun, safe_log, seed, sequence, shape_of, trace_grad,
+                       reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import (dict_values_grad, first_best, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
@@ -24,7 +24,8 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, to_triangle
-from ..runtime import atleast_grads, atleast_tangents, repetition_cross, sinc_derivative
+from ..runtime import einsum_directions, einsum_directions_grads
+from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
@@ -133,6 +134,11 @@ def owned_jvp(t, ans, buf): return owned(t)
 def copy_like_vjp(h, ans, g): return h
 @jvp(copy_like)
 def copy_like_jvp(t, ans, g): return copy_like(t)
+@elementwise(scaled_power)                         # c * x**p, 0 where c is 0 (the derivative of x**y); `c * p * g`,
+# not `g * c * p`: inline._plain_power writes `(g * k) * x ** p` plainly only for a pow rule's `g * y`
+def scaled_power_vjp(g, ans, c, x, p):
+    return (unbroadcast(scaled_power(g, x, p), c), unbroadcast(scaled_power(c * p * g, x, p - 1), x),
+            unbroadcast(g * ans * safe_log(x), p))
 @elementwise(safe_log)
 def safe_log_vjp(g, ans, x): return g * (x > 0) / np.where(x > 0, x, 1.0)
 
@@ -165,10 +171,19 @@ def trace_grad_jvp(t, ans, g, x, offset=0, axis1=0, axis2=1): return trace_grad(
 # --- products in forward rules (bilinear) ---
 @vjp(matmul_like_solve)
 def matmul_like_solve_vjp(h, ans, g, y): return matmul_x_grad(h, g, y), matmul_y_grad(h, g, y)
+@jvp(matmul_like_solve)
+def matmul_like_solve_jvp(t, ans, g, y): return matmul_like_solve(t, y), matmul_like_solve(g, t)
 @vjp(einsum_tangent)
 def einsum_tangent_vjp(h, ans, tangents, subscripts, operands):
     tangents_bar, operands_bar = einsum_tangent_grads(h, tangents, subscripts, operands)
     return tangents_bar, None, operands_bar
+@jvp(einsum_tangent)                               # multilinear: along the operands, two directions on two operands
+def einsum_tangent_jvp(u, ans, tangents, subscripts, operands):
+    return einsum_tangent(u, subscripts, operands), None, einsum_directions((tangents, u), subscripts, operands)
+@vjp(einsum_directions)
+def einsum_directions_vjp(h, ans, directions, subscripts, operands):
+    directions_bar, operands_bar = einsum_directions_grads(h, directions, subscripts, operands)
+    return directions_bar, None, operands_bar
 
 # --- + and * on sequences, constructors ---
 @vjp(concatenation_tangent)
@@ -183,6 +198,12 @@ def arange_tangent_vjp(h, ans, g, y, which, stop=None): return arange_tangent_gr
 def linspace_tangent_vjp(h, ans, start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
     start_bar, stop_bar = linspace_grads(h, start_dot, stop_dot, num, endpoint, retstep, axis)
     return start_bar, stop_bar
+@jvp(arange_tangent)                               # linear in g; flat in y (np.arange's value: its size)
+def arange_tangent_jvp(t, ans, g, y, which, stop=None): return arange_tangent(t, y, which, stop), None, None, None
+@jvp(linspace_tangent)                             # linear in the two tangents together
+def linspace_tangent_jvp(t, ans, start_dot, stop_dot, num=50, endpoint=True, retstep=False, axis=0):
+    return (linspace_tangent(t, 0.0 * stop_dot, num, endpoint, retstep, axis),
+            linspace_tangent(0.0 * start_dot, t, num, endpoint, retstep, axis))
 
 # --- checkpoints: the call run again (its own derivative is the callee's) ---
 nondiff(checkpoint_rerun)
@@ -272,6 +293,18 @@ def repetition_tangent_jvp(u, ans, t, x, y, z, side):
 @jvp(repetition_cross)
 def repetition_cross_jvp(v, ans, t, u, x, y, z, side, which):
     return repetition_cross(v, u, x, y, z, side, which), repetition_cross(t, v, x, y, z, side, which), None, None, None
+@vjp(repetition_cross)                             # t * u where it is not zero: bilinear, flat in x, y, z (shapes)
+def repetition_cross_vjp(h, ans, t, u, x, y, z, side, which):
+    return (repetition_cross_grad(h, u, t, x, y, z, side, which), repetition_cross_grad(h, t, u, x, y, z, side, which),
+            None, None, None)
+@vjp(repetition_cross_grad)                        # h * u summed to t's shape: bilinear in h and u, flat in the rest
+def repetition_cross_grad_vjp(k, ans, h, u, t, x, y, z, side, which):
+    return (repetition_cross(k, u, x, y, z, side, which), repetition_cross_grad(h, k, u, x, y, z, side, which),
+            None, None, None, None)
+@jvp(repetition_cross_grad)
+def repetition_cross_grad_jvp(v, ans, h, u, t, x, y, z, side, which):
+    return (repetition_cross_grad(v, u, t, x, y, z, side, which), repetition_cross_grad(h, v, t, x, y, z, side, which),
+            None, None, None, None)
 
 # --- parameter vectors (s2sad.flatten; tests/test_api.py) ---
 @vjp(unflatten_vector)

@@ -16,7 +16,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
-                       prod_grad, reduced_size, safe_log, stack_grads, std_grad, tensordot_grads, trace_grad,
+                       prod_grad, reduced_size, safe_log, scaled_power, stack_grads, std_grad, tensordot_grads, trace_grad,
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
 from .registry import attribute, definer, elementwise, explainer, jvp, method, nondiff, vjp
@@ -32,7 +32,7 @@ elementwise(np.negative)(python.neg_vjp)
 elementwise(np.positive)(python.pos_vjp)
 elementwise(np.mod)(python.mod_vjp)
 @elementwise(np.power)
-def power_vjp(g, ans, x, y): return unbroadcast(g * y * np.power(x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
+def power_vjp(g, ans, x, y): return unbroadcast(scaled_power(g * y, x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(np.float_power)
 def float_power_vjp(g, ans, x, y): return unbroadcast(g * y * np.float_power(x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(np.maximum)

@@ -9,7 +9,7 @@ import operator
 from ..markers import stop_gradient
 from ..runtime import real_only
 from ..runtime import (broadcast, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
-                       repetition_grad, repetition_tangent, safe_log, unbroadcast, unindex, unsum)
+                       repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, jvp, nondiff, vjp
 
 # --- arithmetic operators (also NumPy's ufunc spellings, registered in numpy.py) ---
@@ -22,7 +22,7 @@ def mul_vjp(g, ans, x, y): return unbroadcast(g * y, x), unbroadcast(g * x, y)
 @elementwise(operator.truediv)
 def truediv_vjp(g, ans, x, y): return unbroadcast(g / y, x), unbroadcast(-g * ans / y, y)
 @elementwise(operator.pow)
-def pow_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * safe_log(x), y)
+def pow_vjp(g, ans, x, y): return unbroadcast(scaled_power(g * y, x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(operator.mod)
 def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * ((x - ans) / y), y)
 # ... where an operand may be a list or tuple: concatenation and repetition (analysis/shapes.containers)
