@@ -12,10 +12,9 @@ that the first-order rules emit), so each gets what tests/test_rule_table.py giv
   central difference of ``helper(..., x_i + eps v, ...)``;
 * ``test_float32``: float32 arguments keep float32 adjoints and tangents, equal to the float64 ones to
   float32 precision;
-* ``test_rule_bodies_call_only_functions_with_rules``: every function a forward rule's body calls has rules
-  in both modes, or none needed (nondiff), or is differentiated from its source (calls.SOURCE_MARK): what
-  makes the derivatives of the tangent code the rule emits exist (second derivatives are gradients of
-  tangent code, see api.py; reverse-mode code is never differentiated again).
+* that every function a forward rule's body calls has rules in both modes (what makes the derivatives of the
+  tangent code the rule emits exist) is checked, for every rule module, by tools/rule_closure.py
+  (tests/test_higher_order.py).
 
 ``SPEC`` has one line per helper; arguments are written as in test_rule_table.py (``real(2, 3)`` is
 differentiable, anything else is passed as it is and not differentiated), plus ``at_point(fn, i)``: a
@@ -26,7 +25,6 @@ when a helper with a rule has no SPEC line; rules that take functions (fixed_poi
 the ODE time tangents) are listed in ``EXERCISED`` with the tests that run them.
 """
 import ast
-import builtins
 import dataclasses
 import functools
 import importlib
@@ -38,7 +36,6 @@ import pytest
 
 import s2sad
 from s2sad import runtime
-from s2sad.calls import SOURCE_MARK
 from s2sad.rules import registry
 from s2sad.tree import AdjFields, field_tangent
 
@@ -181,6 +178,10 @@ SPEC = [
                                  case([real(2, 3), None], "ij,jk->ik", [real(2, 3), real(3, 4)]),
                                  case([None, real(3)], "ij,j->i", (real(2, 3), real(3))),
                                  case([real(3, 3)], "ii->i", [real(3, 3)])]),
+    (runtime.einsum_directions, [case([[real(2, 3), None], [None, real(3, 4)]], "ij,jk->ik", [real(2, 3), real(3, 4)]),
+                                 case([[real(3), real(3)], [None, real(3)]], "i,i->", [real(3), real(3)]),
+                                 case([[real(2, 3), None, None], [None, real(3), None], [None, None, real(3)]],
+                                      "ij,j,k->ik", [real(2, 3), real(3), real(3)])]),
     # --- + and * on sequences, constructors ---
     (runtime.concatenation_tangent, [case(real(3), Z(3), Z(2, 3), Z(2, 3), 0), case(real(2, 1), Z(2, 1), Z(3), Z(2, 3), 0),
                                      case(real(), 0.0, Z(3), Z(3), 1),
@@ -192,11 +193,16 @@ SPEC = [
                                   case(real(), real(), real(), 0.0, 0),
                                   case([real(), real(2)], [0.0, Z(2)], 2, [0.0, Z(2), 0.0, Z(2)], 0),
                                   case([real()], 3, [0.0], [0.0, 0.0, 0.0], 1)]),
-    # (repetition_cross has a forward rule only here: its reverse rule is another branch's; see GAPS)
     (runtime.repetition_cross,  [case(real(3), real(3), Z(3), Z(3), Z(3), 0, 1),
                                  case(real(3), real(2, 3), Z(3), Z(2, 3), Z(2, 3), 0, 1),
                                  case(real(2, 3), real(3), Z(2, 3), Z(3), Z(2, 3), 1, 0),
                                  case(real(2), real(2), Z(2), Z(2), Z(2), 0, 0)]),
+    (runtime.repetition_cross_grad, [case(real(2, 3), real(3), Z(3), Z(3), Z(2, 3), Z(2, 3), 0, 1),
+                                     case(real(3), real(3), Z(3), Z(3), Z(3), Z(3), 1, 0),
+                                     case(real(2, 3), real(2, 3), Z(2, 1), Z(2, 3), Z(2, 1), Z(2, 3), 1, 0),
+                                     case(real(3), real(3), Z(3), Z(3), Z(3), Z(3), 0, 0)]),
+    (runtime.scaled_power,      [case(real(3), pos(3), real(3)), case(real(2, 3), pos(3), 2.0), case(real(), pos(), 1.5),
+                                 case(at([0.0, 1.5, -2.0]), at([0.0, 0.0, 0.7]), 2.0)]),
     (runtime.arange_tangent,    [case(real(), np.arange(0.5, 5.0), "start", 5.0),
                                  case(real(), np.arange(0.0, 3.0, 0.5), "step"),
                                  case(real(), np.arange(5.0), "stop"), case(real(), np.arange(5), "step"),
@@ -509,8 +515,21 @@ def _moved_tree(x, v, t):
     return moved(x, v, t)
 
 
+class _Broadcast(ast.NodeTransformer):
+    """What the compiler does to an elementwise rule in forward mode: ``unbroadcast(e, x)`` becomes
+    ``broadcast(e, ans)`` (inline.py)."""
+    def __init__(self, ans):
+        self.ans = ans
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "unbroadcast" and len(node.args) == 2:
+            return ast.Call(ast.Name("_broadcast", ast.Load()), [node.args[0], ast.Name(self.ans, ast.Load())], [])
+        return node
+
+
 @functools.lru_cache(maxsize=None)
-def only_entry(rule, i):
+def only_entry(rule, i, elementwise=False):
     """The rule computing only its entry for argument ``i``: the compiler inlines each entry of a forward rule
     where that argument's tangent is (a rule's other entries need not accept that tangent)."""
     fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
@@ -518,7 +537,9 @@ def only_entry(rule, i):
     returned = fn.body[-1]
     entries = returned.value.elts if isinstance(returned.value, ast.Tuple) else [returned.value]
     returned.value = entries[i] if i < len(entries) else ast.Constant(None)
-    namespace = dict(rule.__globals__, **inspect.getclosurevars(rule).nonlocals)
+    if elementwise:
+        fn = _Broadcast(fn.args.args[1].arg).visit(fn)
+    namespace = dict(rule.__globals__, **inspect.getclosurevars(rule).nonlocals, _broadcast=runtime.broadcast)
     exec(compile(ast.fix_missing_locations(ast.Module([fn], [])), f"<{fn.name}, entry {i}>", "exec"), namespace)
     return namespace[fn.name]
 
@@ -535,7 +556,7 @@ def test_jvp(prim, c):
     assert active, "a case needs a differentiable argument"
     for i in active:
         t = _tangent_tree(c.args[i], args[i], rng)
-        tangent = only_entry(rule, i)(t, ans, *args, **kwargs)
+        tangent = only_entry(rule, i, registry.jvp_rule(prim)[1])(t, ans, *args, **kwargs)
         up = prim(*replace(args, (i,), _moved_tree(args[i], t, EPS)), **kwargs)
         down = prim(*replace(args, (i,), _moved_tree(args[i], t, -EPS)), **kwargs)
         _assert_tangent(tangent, _difference(up, down), f"{name_of(prim)}: the tangent along argument {i}")
@@ -584,8 +605,8 @@ def test_float32(prim, c):
         if jrule is not None and len(path) == 1:
             i = path[0]
             t = _tangent_tree(c.args[i], args[i], np.random.default_rng(SEED + 2))
-            checks.append(("tangent", only_entry(jrule, i)(_float32(t), ans32, *args32, **kwargs),
-                           only_entry(jrule, i)(t, ans, *args, **kwargs), ans32))
+            checks.append(("tangent", only_entry(jrule, i, registry.jvp_rule(prim)[1])(_float32(t), ans32, *args32, **kwargs),
+                           only_entry(jrule, i, registry.jvp_rule(prim)[1])(t, ans, *args, **kwargs), ans32))
         for what, got, want, like in checks:              # (a tangent is shaped like the result)
             for d32, x32 in _float_leaves(got, like):
                 assert np.result_type(d32) == np.float32, \
@@ -603,94 +624,14 @@ def _leaves(x):
     return [x]
 
 
-# --- (c) second order: a rule's body calls only functions that have rules ---------------------------------
+# --- (c) second order ---------------------------------------------------------------------------------------
+# That the functions a forward rule calls have rules in both modes (so tangent code differentiates again) is
+# checked for every rule module by tools/rule_closure.py (tests/test_higher_order.py::
+# test_every_helper_on_a_forward_path_has_rules_in_both_modes), which lists the known gaps. One of them at work:
 def _helper_rules():
     """(primitive, rule, mode) for every rule the helper modules register."""
     return [(prim, rule, mode) for mode, pairs in (("vjp", registry.registered_vjps()), ("jvp", registry.registered_jvps()))
             for prim, rule in pairs if getattr(rule, "__module__", None) in HELPER_MODULES]
-
-
-def _resolve(node, namespace):
-    """The object a call's function expression names (``np.sum``, ``unbroadcast``), or None for a method of a
-    value (``g.get``) or a name the rule binds itself."""
-    if isinstance(node, ast.Name):
-        if node.id in namespace:
-            return namespace[node.id]
-        return getattr(builtins, node.id, None)
-    if isinstance(node, ast.Attribute):
-        base = _resolve(node.value, namespace)
-        return None if base is None else getattr(base, node.attr, None)
-    return None
-
-
-def _differentiable_callee(f):
-    return (registry.is_nondiff(f) or getattr(f, SOURCE_MARK, False)
-            or (registry.vjp_rule(f) is not None and registry.jvp_rule(f)[0] is not None))
-
-
-def _callees(rule):
-    """(source text, object or None) of every call in the rule's body."""
-    fn = ast.parse(textwrap.dedent(inspect.getsource(rule))).body[0]
-    closure = inspect.getclosurevars(rule)
-    namespace = dict(rule.__globals__, **closure.nonlocals)
-    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
-    bound = params | {t.id for s in fn.body for t in ast.walk(s) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
-    for s in fn.body:
-        for node in ast.walk(s):
-            if isinstance(node, ast.Call):
-                base = node.func
-                while isinstance(base, ast.Attribute):
-                    base = base.value
-                local = isinstance(base, ast.Name) and base.id in bound
-                yield ast.unparse(node.func), None if local else _resolve(node.func, namespace), local
-
-
-# methods of values a rule calls: what they are, and why they need no rule of their own
-VALUE_METHODS = {"get": "a dict's item (a tangent or adjoint dict): differentiated as indexing"}
-# Functions forward rules call that have no rule in one mode or both: a derivative of the code they are in is
-# refused there (NoRuleError naming the function: s2sad never reads its own runtime's source unless marked, see
-# test_a_callee_without_rules_is_refused), never wrong. Strict: a gap closed must be removed from this list.
-GAPS = {
-    "prod_pairs": "np.prod's third derivative (prod_grad's tangent): refused",
-    "norm_tangent_n_grad": "np.linalg.norm's derivatives beyond the third (norm_tangent's tangent): refused",
-    "norm_tangent_x_tangent": "as norm_tangent_n_grad",
-    "repetition_cross": "has a forward rule only; its reverse rule is added in another branch",
-    "fixed_point_tangent": "s2sad.fixed_point's second derivatives: refused (tests/test_higher_order.py)",
-    "grad_call_tangent": "computed by s2sad at run time; derivatives of it are refused",
-    "jvp_primals_tangent": "as grad_call_tangent",
-    "jvp_tangents_tangent": "as grad_call_tangent",
-    "no_second_order_in_time": "the refusal itself: second derivatives with respect to an ODE's times",
-}
-
-
-def test_rule_bodies_call_only_functions_with_rules():
-    """Every function a helper's forward rule calls has rules in both modes (or none needed: nondiff, or it is
-    differentiated from its source): then the tangent code the rule emits can be differentiated again, in
-    reverse mode (second derivatives: the gradient of a tangent, see api.py) and in forward mode (third).
-    Reverse rules' bodies go into reverse-mode code, which s2sad never differentiates again."""
-    missing, unknown = [], []
-    seen_gaps = set()
-    for prim, rule, mode in _helper_rules():
-        if mode != "jvp":
-            continue
-        for text, f, local in _callees(rule):
-            if local:
-                method = text.rsplit(".", 1)[-1]
-                if method not in VALUE_METHODS and registry.method_primitive(method) is None:
-                    unknown.append(f"{rule.__name__}: {text}()")
-                continue
-            if f is None:
-                unknown.append(f"{rule.__name__}: {text}()")
-            elif not _differentiable_callee(f):
-                if name_of(f) in GAPS:
-                    seen_gaps.add(name_of(f))
-                    continue
-                which = [m for m, r in (("reverse", registry.vjp_rule(f)), ("forward", registry.jvp_rule(f)[0]))
-                         if r is None]
-                missing.append(f"{rule.__name__} ({rule.__module__}) calls {text}, which has no {' or '.join(which)} rule")
-    assert not unknown, "calls the test cannot resolve: " + "; ".join(unknown)
-    assert not missing, "rules calling functions without rules: " + "; ".join(missing)
-    assert seen_gaps == set(GAPS), f"gaps closed since: remove {sorted(set(GAPS) - seen_gaps)} from GAPS"
 
 
 def _third_derivative_of_a_product(x):
@@ -698,7 +639,7 @@ def _third_derivative_of_a_product(x):
 
 
 def test_a_callee_without_rules_is_refused():
-    """A GAPS entry at work: np.prod's third derivative reaches prod_pairs, which has no rule: refused by name
+    """A known gap at work: np.prod's third derivative reaches prod_pairs, which has no rule: refused by name
     (the second derivative, 24 x^2 + 12 x, is right)."""
     second = s2sad.grad(s2sad.grad(_third_derivative_of_a_product))
     assert second(0.7) == pytest.approx(24 * 0.7 ** 2 + 12 * 0.7, rel=1e-12)
