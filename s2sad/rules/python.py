@@ -3,6 +3,7 @@
 Scalar rules use ``math`` so that generated code for float code stays plain Python arithmetic.
 """
 import builtins
+import functools
 import math
 import operator
 
@@ -10,7 +11,7 @@ from ..markers import stop_gradient
 from ..runtime import real_only
 from ..runtime import (broadcast, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
-from .registry import elementwise, jvp, nondiff, vjp
+from .registry import elementwise, explainer, jvp, nondiff, vjp
 
 # --- arithmetic operators (also NumPy's ufunc spellings, registered in numpy.py) ---
 @elementwise(operator.add)
@@ -128,3 +129,14 @@ def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x *
 
 nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,
         math.factorial, math.gcd)
+
+
+@explainer
+def partial_refusal(obj, label):
+    """A ``functools.partial`` of a differentiated value that is not simply called where it is made (passed on,
+    stored): front/partials.py rewrites the calls of one bound once and only called."""
+    if obj is not functools.partial:
+        return None
+    return (f"cannot differentiate `{label}(...)` here: a partial holding a differentiated value is supported when "
+            f"it is bound to a name once and only called (`g = partial(f, w)`, then `g(x)` or `map(g, xs)`)",
+            "pass the differentiated value to the function as an argument instead of binding it")
