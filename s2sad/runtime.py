@@ -24,10 +24,10 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
-    "added", "source_index", "sources_of", "ungather", "regather", "ungather_each", "regather_each", "pad_source",
+    "added", "source_index", "sources_of", "ungather", "regather", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -345,6 +345,13 @@ def sequence(items):
 
 
 # --- cumulative sums and sorting ---------------------------------------------------------------------
+def rollaxis_inverse(ndim, axis, start=0):
+    """The axes order that undoes ``np.rollaxis(a, axis, start)`` for an ``a`` of ``ndim`` dimensions (rolled on
+    a shape whose lengths name the axes)."""
+    perm = [n - 1 for n in np.rollaxis(np.empty(tuple(range(1, ndim + 1))), axis, start).shape]
+    return tuple(int(i) for i in np.argsort(perm))
+
+
 def uncumsum(g, a, axis=None):
     """Adjoint of ``np.cumsum(a, axis)``: each item receives the sum of ``g`` from its position on."""
     g = np.asarray(g)
@@ -413,6 +420,17 @@ def regather(h, source):
     """The gather itself on ``h`` (shaped like its source): ``h.ravel()[source]``, 0 where ``source`` is -1."""
     h = np.asarray(h)
     return np.concatenate([h.reshape(-1), np.zeros(1, dtype=_float_dtype(h))])[source]
+
+
+def partition_source(a, ans, axis=-1):
+    """``source_index`` of ``ans = np.partition(a, kth, axis)``: each item comes from the item of ``a`` of the same
+    rank along ``axis`` (of equal values any one, as for np.sort)."""
+    positions = np.arange(np.size(a)).reshape(np.shape(a))
+    if axis is None:
+        a, positions, axis = np.ravel(a), np.ravel(positions), 0
+    order = np.argsort(a, axis=axis, kind="stable")
+    rank = np.argsort(np.argsort(ans, axis=axis, kind="stable"), axis=axis, kind="stable")
+    return np.take_along_axis(np.take_along_axis(positions, order, axis), rank, axis)
 
 
 def ungather_each(g, arrays, source):

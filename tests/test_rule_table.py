@@ -342,6 +342,8 @@ SPEC = [
     (np.float_power,         binary(pos, real) + [case(real(4), 2.0)]),
     (np.maximum,             binary(real, real)),
     (np.minimum,             binary(real, real)),
+    (np.fmax,                binary(real, real) + [case(at([1.0, np.nan, 2.0]), at([np.nan, 0.5, 3.0]))]),
+    (np.fmin,                binary(real, real) + [case(at([1.0, np.nan, 2.0]), at([np.nan, 0.5, 3.0]))]),
     (np.arctan2,             binary(real, real)),
     (np.hypot,               binary(real, real)),
     (np.logaddexp,           binary(real, real)),
@@ -380,6 +382,10 @@ SPEC = [
     (np.sinc,                unary(real) + [case(at([0.0, 0.5, -1.5]))]),
     (np.deg2rad,             unary(real)),
     (np.rad2deg,             unary(real)),
+    (np.degrees,             unary(real)),
+    (np.radians,             unary(real)),
+    (np.nan_to_num,          unary(real) + [case(at([1.0, np.nan, -2.0])), case(at([np.inf, 0.5, -np.inf]), posinf=5.0, neginf=-1.0),
+                              case(real(3), nan=1.5)]),
     (np.real,                unary(real)),
     (np.asarray,             ASARRAY),
     (np.array,               ASARRAY + [case(real(3), ndmin=2), case(real(3), copy=True)]),
@@ -427,6 +433,7 @@ SPEC = [
     (runtime.repetition,     binary(real, real)),
     (np.ascontiguousarray,   unary(real)),
     (runtime.astype,         ASTYPE),
+    *([(np.astype,           ASTYPE)] if hasattr(np, "astype") else []),       # (NumPy 2.1's function)
     # --- reductions ---
     (np.sum,                 reductions(real)),
     (np.mean,                reductions(real)),
@@ -454,6 +461,8 @@ SPEC = [
     (np.atleast_2d,          ATLEAST_2D),
     (np.swapaxes,            SWAPAXES),
     (np.moveaxis,            MOVEAXIS),
+    (np.rollaxis,            [case(real(2, 3, 4), 2), case(real(2, 3, 4), 0, 2), case(real(2, 3, 4), -1, 1),
+                              case(real(2, 3, 4, 5), 1, 4), case(real(3, 2), 1, 1)]),
     (np.concatenate,         CONCATENATE),
     (np.stack,               STACK),
     (np.hstack,              HSTACK),
@@ -516,6 +525,11 @@ SPEC = [
     # --- pieces ---
     (np.split,               [case(real(6), 3), case(real(4, 2), np.array([1, 3])), case(real(2, 6), 2, 1)]),
     (np.array_split,         [case(real(5), 3), case(real(2, 5), 2, axis=1)]),
+    (np.partition,           [case(real(6), 2), case(real(6), [1, 4]), case(real(3, 5), 2, 0), case(real(3, 5), 3),
+                              case(real(2, 4), 1, None)]),
+    (np.hsplit,              [case(real(6), 3), case(real(2, 4), 2), case(real(2, 5), np.array([1, 3]))]),
+    (np.vsplit,              [case(real(4, 2), 2), case(real(5, 3), np.array([2]))]),
+    (np.dsplit,              [case(real(2, 2, 4), 2), case(real(1, 2, 5), np.array([1, 4]))]),
     (runtime.item,           [case(real(1)), case(real(4), 2), case(real(2, 3), 1, 2), case(real(1, 1))]),
     (runtime.real_only,      [case(real(3), "np.f"), case(real(2, 3), "np.g")]),
     # --- np.linalg ---

@@ -54,6 +54,18 @@ UNARY = {
     "log_ndtr": (real, lambda x: _phi(x) / special.ndtr(x),
                  lambda x: -x * _phi(x) / special.ndtr(x) - (_phi(x) / special.ndtr(x)) ** 2),
     "ndtri": (prob, lambda p: 1 / _phi(special.ndtri(p)), lambda p: special.ndtri(p) / _phi(special.ndtri(p)) ** 2),
+    "j0": (pos, lambda x: -special.j1(x), lambda x: -0.5 * (special.j0(x) - special.jv(2, x))),
+    "j1": (pos, lambda x: 0.5 * (special.j0(x) - special.jv(2, x)),
+           lambda x: 0.25 * (special.jv(3, x) - 3 * special.j1(x))),
+    "y0": (pos, lambda x: -special.y1(x), lambda x: -0.5 * (special.y0(x) - special.yn(2, x))),
+    "y1": (pos, lambda x: 0.5 * (special.y0(x) - special.yn(2, x)),
+           lambda x: 0.25 * (special.yn(3, x) - 3 * special.y1(x))),
+    "erfinv": (prob, lambda x: 0.5 * np.sqrt(np.pi) * np.exp(special.erfinv(x) ** 2),
+               lambda x: 0.5 * np.pi * special.erfinv(x) * np.exp(2 * special.erfinv(x) ** 2)),
+    "erfcinv": (prob, lambda x: -0.5 * np.sqrt(np.pi) * np.exp(special.erfcinv(x) ** 2),
+                lambda x: 0.5 * np.pi * special.erfcinv(x) * np.exp(2 * special.erfcinv(x) ** 2)),
+    "rgamma": (pos, lambda x: -special.rgamma(x) * special.digamma(x),
+               lambda x: special.rgamma(x) * (special.digamma(x) ** 2 - special.polygamma(1, x))),
     "i0": (real, special.i1, lambda x: 0.5 * (special.i0(x) + special.iv(2, x))),
     "i1": (real, lambda x: 0.5 * (special.i0(x) + special.iv(2, x)),
            lambda x: 0.5 * (special.i1(x) + 0.5 * (special.iv(1, x) + special.iv(3, x)))),
@@ -104,6 +116,10 @@ SOURCE = "import numpy as np\nfrom scipy import special\n\n\n" + "".join(
     def logsumexp_sign(a):
         lse, sign = special.logsumexp(a, return_sign=True)
         return lse * sign
+
+
+    def bessel_jy(x, w):
+        return np.sum((special.jv(1.5, x) + special.jv(0, x) * special.yn(2, x) + special.yn(0, x)) * w)
 
 
     def bessel_mix(x, w):
@@ -391,14 +407,14 @@ def test_an_unexpected_scipy_breaks_nothing():
         """)
 
 
-@pytest.mark.parametrize("name", ["bessel_mix", "softmax_mix"])
+@pytest.mark.parametrize("name", ["bessel_mix", "bessel_jy", "softmax_mix"])
 def test_bessel_multigammaln_softmax_to_second_order(name, fns, rng):
     x = rng.uniform(0.5, 2.0, (2, 3))
     check_grads(getattr(fns, name), (x, rng.standard_normal((2, 3))), order=2)
 
 
 # Tested elsewhere in this file (beyond UNARY and BINARY), or in tests/test_incomplete.py (quadrature helpers).
-TESTED_HERE = {"psi", "polygamma", "logsumexp", "iv", "ive", "multigammaln", "softmax", "log_softmax"}
+TESTED_HERE = {"psi", "polygamma", "logsumexp", "iv", "ive", "jv", "yn", "multigammaln", "softmax", "log_softmax"}
 TESTED_IN_INCOMPLETE = {"gammainc", "gammaincc", "betainc", "stdtr", "gammainc_d", "gamma_density_d", "betainc_d",
                         "beta_density_d", "stdtr_d", "t_density_d"}
 

@@ -8,11 +8,11 @@ import operator
 import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
-from ..runtime import sorted_like, uncumsum, unsort
+from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
-                       median_tangent, nonzero_checked, pad_source, regather, source_index, sources_of, undiff,
+                       median_tangent, nonzero_checked, pad_source, partition_source, regather, source_index, sources_of, undiff,
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
@@ -39,6 +39,10 @@ def float_power_vjp(g, ans, x, y): return unbroadcast(g * y * np.float_power(x, 
 def maximum_vjp(g, ans, x, y): return unbroadcast(g * (x >= y), x), unbroadcast(g * (x < y), y)
 @elementwise(np.minimum)
 def minimum_vjp(g, ans, x, y): return unbroadcast(g * (x <= y), x), unbroadcast(g * (x > y), y)
+@elementwise(np.fmax)                              # as maximum, but a NaN loses
+def fmax_vjp(g, ans, x, y): return unbroadcast(g * ((x >= y) | np.isnan(y)), x), unbroadcast(g * ~((x >= y) | np.isnan(y)), y)
+@elementwise(np.fmin)
+def fmin_vjp(g, ans, x, y): return unbroadcast(g * ((x <= y) | np.isnan(y)), x), unbroadcast(g * ~((x <= y) | np.isnan(y)), y)
 @elementwise(np.arctan2)
 def arctan2_vjp(g, ans, y, x): return unbroadcast(g * x / (x * x + y * y), y), unbroadcast(-g * y / (x * x + y * y), x)
 @elementwise(np.hypot)
@@ -108,8 +112,12 @@ def fabs_vjp(g, ans, x): return g * np.sign(x)
 def sinc_vjp(g, ans, x): return g * sinc_derivative(x, 1)
 @elementwise(np.deg2rad)
 def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
-@elementwise(np.rad2deg)
+@elementwise(np.rad2deg, np.degrees)
 def rad2deg_vjp(g, ans, x): return g * (180.0 / np.pi)
+@elementwise(np.radians)
+def radians_vjp(g, ans, x): return g * (np.pi / 180.0)
+@elementwise(np.nan_to_num)                        # NaN and infinities become constants
+def nan_to_num_vjp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): return g * np.isfinite(x)
 
 # --- complex numbers (a complex cotangent is dL/da - i dL/db, JAX's convention: see runtime.real_like) ---
 @elementwise(np.real)
@@ -146,6 +154,11 @@ def copy_jvp(g, ans, a, order="K", subok=False): return copy_like(g)
 def astype_vjp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=True): return cast_grad(g, x, ans)
 @jvp(astype)
 def astype_jvp(g, ans, x, dtype, order="K", casting="unsafe", subok=True, copy=True): return cast_tangent(g, ans)
+if hasattr(np, "astype"):                          # NumPy 2.1's function
+    @vjp(np.astype)
+    def np_astype_vjp(g, ans, x, dtype, /, *, copy=True, device=None): return cast_grad(g, x, ans)
+    @jvp(np.astype)
+    def np_astype_jvp(g, ans, x, dtype, /, *, copy=True, device=None): return cast_tangent(g, ans)
 
 nondiff(real_zero)
 nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
@@ -159,7 +172,7 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
 for _helper in (real_like, conj_sign):            # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
-nondiff(angle_unit)
+nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition)
 
 # --- constructors that carry a derivative ---
 @vjp(np.linspace)
@@ -293,6 +306,10 @@ def atleast_jvp(g, ans, *arys): return atleast_tangents(g, ans)
 def swapaxes_vjp(g, ans, a, axis1, axis2): return np.swapaxes(g, axis1, axis2)
 @jvp(np.swapaxes)
 def swapaxes_jvp(g, ans, a, axis1, axis2): return np.swapaxes(g, axis1, axis2)
+@vjp(np.rollaxis)                                 # a permutation of the axes: transposed back
+def rollaxis_vjp(g, ans, a, axis, start=0): return np.transpose(g, rollaxis_inverse(np.ndim(a), axis, start))
+@jvp(np.rollaxis)
+def rollaxis_jvp(g, ans, a, axis, start=0): return np.rollaxis(g, axis, start)
 @vjp(np.moveaxis)
 def moveaxis_vjp(g, ans, a, source, destination): return np.moveaxis(g, destination, source)
 @jvp(np.moveaxis)
@@ -360,6 +377,10 @@ def triu_jvp(g, ans, m, k=0): return np.triu(g, k)
 def diag_vjp(g, ans, v, k=0): return ungather(g, v, source_index(np.diag, v, k))
 @jvp(np.diag)
 def diag_jvp(g, ans, v, k=0): return np.diag(g, k)
+@vjp(np.partition)                                # each item from the item of a of its rank along axis
+def partition_vjp(g, ans, a, kth, axis=-1, kind="introselect", order=None): return ungather(g, a, partition_source(a, ans, axis)), None
+@jvp(np.partition)
+def partition_jvp(g, ans, a, kth, axis=-1, kind="introselect", order=None): return regather(g, partition_source(a, ans, axis)), None
 @vjp(np.diagonal)
 def diagonal_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return ungather(g, a, source_index(np.diagonal, a, offset, axis1, axis2))
 @jvp(np.diagonal)
@@ -477,6 +498,18 @@ def correlate_jvp(g, ans, a, v, mode="valid"): return np.correlate(g, v, mode), 
 # --- pieces ---
 @vjp(np.split, np.array_split)
 def split_vjp(g, ans, ary, indices_or_sections, axis=0): return unsplit(g, ary, indices_or_sections, axis), None
+@vjp(np.hsplit)
+def hsplit_vjp(g, ans, ary, indices_or_sections): return unsplit(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0), None
+@jvp(np.hsplit)
+def hsplit_jvp(g, ans, ary, indices_or_sections): return np.hsplit(g, indices_or_sections), None
+@vjp(np.vsplit)
+def vsplit_vjp(g, ans, ary, indices_or_sections): return unsplit(g, ary, indices_or_sections, 0), None
+@jvp(np.vsplit)
+def vsplit_jvp(g, ans, ary, indices_or_sections): return np.vsplit(g, indices_or_sections), None
+@vjp(np.dsplit)
+def dsplit_vjp(g, ans, ary, indices_or_sections): return unsplit(g, ary, indices_or_sections, 2), None
+@jvp(np.dsplit)
+def dsplit_jvp(g, ans, ary, indices_or_sections): return np.dsplit(g, indices_or_sections), None
 @jvp(np.split, np.array_split)
 def split_jvp(g, ans, ary, indices_or_sections, axis=0): return np.array_split(g, indices_or_sections, axis), None
 @vjp(item)

@@ -15,7 +15,7 @@ import numpy as np
 from ..incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d
 from ..runtime import unbroadcast, unreduce
 from .lazy import when_imported
-from .registry import elementwise, jvp, vjp
+from .registry import elementwise, jvp, nondiff, vjp
 
 MODULE = "scipy.special"
 special = None          # the scipy.special module, once registered (rule bodies refer to it by this name)
@@ -68,6 +68,13 @@ def register(module):
     def ndtr_vjp(g, ans, x): return g * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
     @elementwise(special.log_ndtr)
     def log_ndtr_vjp(g, ans, x): return g * np.exp(-0.5 * x * x - ans) / np.sqrt(2.0 * np.pi)
+    @elementwise(special.erfinv)
+    def erfinv_vjp(g, ans, x): return g * 0.5 * np.sqrt(np.pi) * np.exp(ans * ans)
+    @elementwise(special.erfcinv)
+    def erfcinv_vjp(g, ans, x): return -g * 0.5 * np.sqrt(np.pi) * np.exp(ans * ans)
+    @elementwise(special.rgamma)
+    def rgamma_vjp(g, ans, x): return -g * ans * special.digamma(x)
+    nondiff(special.gammasgn)
     @elementwise(special.ndtri)
     def ndtri_vjp(g, ans, p): return g * np.sqrt(2.0 * np.pi) * np.exp(0.5 * ans * ans)
 
@@ -85,6 +92,18 @@ def register(module):
     @elementwise(special.ive)
     def ive_vjp(g, ans, v, x):
         return None, unbroadcast(g * (0.5 * (special.ive(v - 1, x) + special.ive(v + 1, x)) - np.sign(x) * ans), x)
+    @elementwise(special.jv)                       # Bessel functions: J_v' = (J_{v-1} - J_{v+1}) / 2, Y likewise
+    def jv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (special.jv(v - 1, x) - special.jv(v + 1, x)), x)
+    @elementwise(special.j0)
+    def j0_vjp(g, ans, x): return -g * special.j1(x)
+    @elementwise(special.j1)
+    def j1_vjp(g, ans, x): return g * 0.5 * (special.j0(x) - special.jv(2, x))
+    @elementwise(special.yn)
+    def yn_vjp(g, ans, n, x): return None, unbroadcast(g * 0.5 * (special.yn(n - 1, x) - special.yn(n + 1, x)), x)
+    @elementwise(special.y0)
+    def y0_vjp(g, ans, x): return -g * special.y1(x)
+    @elementwise(special.y1)
+    def y1_vjp(g, ans, x): return g * 0.5 * (special.y0(x) - special.yn(2, x))
     @elementwise(special.i0)
     def i0_vjp(g, ans, x): return g * special.iv(1, x)
     @elementwise(special.i1)
