@@ -175,3 +175,12 @@ def test_a_real_argument_multiplied_into_a_complex_value_gets_the_real_part_with
     rng = np.random.default_rng(5)
     x, W = rng.standard_normal((3, 5)), rng.standard_normal((3, 3))
     check_grads(spectrum_weights, (x, W), wrt=(0, 1), order=2)
+
+
+def close_to_real(x):
+    z = np.fft.ifft(np.fft.fft(x))                   # complex, with imaginary parts at rounding level
+    return np.sum(np.real_if_close(z) ** 2) + np.sum(np.abs(np.real_if_close(z * (1 + 1j))) ** 2)
+
+
+def test_real_if_close_of_complex_values():
+    check_grads(close_to_real, (np.random.default_rng(4).standard_normal(6),), order=2)

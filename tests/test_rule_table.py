@@ -384,6 +384,7 @@ SPEC = [
     (np.rad2deg,             unary(real)),
     (np.degrees,             unary(real)),
     (np.radians,             unary(real)),
+    (np.real_if_close,       unary(real)),
     (np.nan_to_num,          unary(real) + [case(at([1.0, np.nan, -2.0])), case(at([np.inf, 0.5, -np.inf]), posinf=5.0, neginf=-1.0),
                               case(real(3), nan=1.5)]),
     (np.real,                unary(real)),

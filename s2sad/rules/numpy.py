@@ -114,6 +114,10 @@ def sinc_vjp(g, ans, x): return g * sinc_derivative(x, 1)
 def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
 @elementwise(np.rad2deg, np.degrees)
 def rad2deg_vjp(g, ans, x): return g * (180.0 / np.pi)
+@vjp(np.real_if_close)                             # the identity, or the real part where that was taken
+def real_if_close_vjp(g, ans, a, tol=100): return real_like(g, a)
+@jvp(np.real_if_close)
+def real_if_close_jvp(g, ans, a, tol=100): return real_like(g, ans)
 @elementwise(np.radians)
 def radians_vjp(g, ans, x): return g * (np.pi / 180.0)
 @elementwise(np.nan_to_num)                        # NaN and infinities become constants
