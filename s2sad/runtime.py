@@ -24,7 +24,7 @@ __all__ = [
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
-    "added", "source_index", "sources_of", "ungather", "regather", "partition_source", "ungather_each", "regather_each", "pad_source",
+    "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
@@ -420,6 +420,59 @@ def regather(h, source):
     """The gather itself on ``h`` (shaped like its source): ``h.ravel()[source]``, 0 where ``source`` is -1."""
     h = np.asarray(h)
     return np.concatenate([h.reshape(-1), np.zeros(1, dtype=_float_dtype(h))])[source]
+
+
+def _gradient_layout(f, varargs, axis, edge_order):
+    """(axes, spacings) of ``np.gradient(f, *varargs, axis=axis, edge_order=edge_order)`` with uniform spacings."""
+    if edge_order != 1:
+        raise NotImplementedError("s2sad: np.gradient's derivative is supported for edge_order=1 only")
+    ndim = np.ndim(f)
+    axes = tuple(range(ndim)) if axis is None else tuple(int(a) % ndim for a in np.atleast_1d(axis))
+    if not varargs:
+        return axes, (1.0,) * len(axes)
+    if all(np.ndim(v) == 0 for v in varargs) and len(varargs) in (1, len(axes)):
+        return axes, tuple(varargs) * (len(axes) if len(varargs) == 1 else 1)
+    raise NotImplementedError("s2sad: np.gradient with coordinate arrays as spacings has no derivative; pass one "
+                              "uniform spacing per axis")
+
+
+def gradient_grad(g, f, varargs, axis=None, edge_order=1):
+    """Adjoint of ``np.gradient(f, *varargs, axis=axis)`` (uniform spacings, edge_order 1) with respect to ``f``: the
+    transpose of its differences, (f[i+1] - f[i-1]) / 2h inside and one-sided (f[1] - f[0]) / h at the ends."""
+    axes, spacings = _gradient_layout(f, varargs, axis, edge_order)
+    total = np.zeros(np.shape(f), dtype=_float_dtype(f))
+    for gi, ax, h in zip((g,) if len(axes) == 1 else g, axes, spacings):
+        if gi is None:
+            continue
+        gm = np.moveaxis(np.asarray(gi), ax, 0) / h
+        out = np.zeros(gm.shape, dtype=total.dtype)
+        out[2:] += 0.5 * gm[1:-1]
+        out[:-2] -= 0.5 * gm[1:-1]
+        out[1] += gm[0]
+        out[0] -= gm[0]
+        out[-1] += gm[-1]
+        out[-2] -= gm[-1]
+        total = total + np.moveaxis(out, 0, ax)
+    return total
+
+
+def gradient_spacing_grads(g, ans, f, varargs, axis=None, edge_order=1):
+    """Adjoints of ``np.gradient``'s spacings (one per item of ``varargs``): each axis's result is proportional to
+    1 / h, so h's adjoint is -sum(g * result) / h, summed over the axes that h spaces."""
+    axes, spacings = _gradient_layout(f, varargs, axis, edge_order)
+    gs, outs = ((g,), (ans,)) if len(axes) == 1 else (g, ans)
+    terms = [0.0 if gi is None else -np.sum(gi * oi) / h for gi, oi, h in zip(gs, outs, spacings)]
+    return (sum(terms),) if len(varargs) == 1 else tuple(terms)
+
+
+def gradient_spacing_tangent(t, ans, f, varargs, axis=None, edge_order=1):
+    """The tangent of ``np.gradient``'s result along its spacings' tangents ``t`` (one per item of ``varargs``):
+    -result * dh / h for each axis."""
+    axes, spacings = _gradient_layout(f, varargs, axis, edge_order)
+    ts = tuple(t) * len(axes) if len(t) == 1 else tuple(t)
+    outs = (ans,) if len(axes) == 1 else ans
+    parts = [zeros_like(o) if ti is None else -o * ti / h for o, ti, h in zip(outs, ts, spacings)]
+    return parts[0] if len(axes) == 1 else tuple(parts)
 
 
 def partition_source(a, ans, axis=-1):

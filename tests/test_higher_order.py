@@ -638,6 +638,7 @@ KNOWN_GAPS = {
     "s2sad.nested.jvp_primals_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
     "s2sad.nested.jvp_tangents_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
     "s2sad.implicit.fixed_point_tangent": "second order through s2sad.fixed_point",
+    "s2sad.runtime.gradient_spacing_tangent": "second derivatives of np.gradient with respect to its spacings",
     "s2sad.integrate.no_second_order_in_time": "second order in an ODE solver's time points (refused on purpose)",
 }
 

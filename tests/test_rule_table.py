@@ -526,6 +526,10 @@ SPEC = [
     # --- pieces ---
     (np.split,               [case(real(6), 3), case(real(4, 2), np.array([1, 3])), case(real(2, 6), 2, 1)]),
     (np.array_split,         [case(real(5), 3), case(real(2, 5), 2, axis=1)]),
+    (np.gradient,            [case(real(5)), case(real(4, 3)), case(real(4, 3), 0.5), case(real(4, 3), 0.5, 2.0),
+                              case(real(4, 3), axis=1), case(real(2)), case(real(3, 2, 4), 0.25, axis=(0, 2)),
+                              case(real(4), pos()), case(real(3, 4), pos(), pos()), case(real(3, 4), pos(), axis=1),
+                              refuses(case(real(4), edge_order=2)), refuses(case(real(4), np.arange(4.0)))]),
     (np.partition,           [case(real(6), 2), case(real(6), [1, 4]), case(real(3, 5), 2, 0), case(real(3, 5), 3),
                               case(real(2, 4), 1, None)]),
     (np.hsplit,              [case(real(6), 3), case(real(2, 4), 2), case(real(2, 5), np.array([1, 3]))]),

@@ -12,7 +12,7 @@ from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
-                       median_tangent, nonzero_checked, pad_source, partition_source, regather, source_index, sources_of, undiff,
+                       median_tangent, nonzero_checked, pad_source, partition_source, regather, gradient_grad, gradient_spacing_grads, gradient_spacing_tangent, source_index, sources_of, undiff,
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
@@ -381,6 +381,13 @@ def triu_jvp(g, ans, m, k=0): return np.triu(g, k)
 def diag_vjp(g, ans, v, k=0): return ungather(g, v, source_index(np.diag, v, k))
 @jvp(np.diag)
 def diag_jvp(g, ans, v, k=0): return np.diag(g, k)
+@vjp(np.gradient)                                 # linear in f, proportional to 1 / h (uniform spacings)
+def gradient_vjp(g, ans, f, *varargs, axis=None, edge_order=1):
+    return gradient_grad(g, f, varargs, axis, edge_order), gradient_spacing_grads(g, ans, f, varargs, axis, edge_order)
+@jvp(np.gradient)
+def gradient_jvp(g, ans, f, *varargs, axis=None, edge_order=1):
+    return (np.gradient(g, *varargs, axis=axis, edge_order=edge_order),
+            gradient_spacing_tangent(g, ans, f, varargs, axis, edge_order))
 @vjp(np.partition)                                # each item from the item of a of its rank along axis
 def partition_vjp(g, ans, a, kth, axis=-1, kind="introselect", order=None): return ungather(g, a, partition_source(a, ans, axis)), None
 @jvp(np.partition)
