@@ -670,13 +670,16 @@ def unzip_grad(g, rows):
     """Adjoint of ``unzip(rows)``: ``g`` regrouped back, one adjoint per row (None where nothing flowed)."""
     if g is None:
         return None
-    n = len(rows)
-    out = [[None] * len(g) for _ in range(n)]
-    for j, column in enumerate(g):
-        if column is not None:
-            for i in range(n):
-                out[i][j] = column[i]
-    return AdjList(AdjTuple(adjoint_of(v) for v in row) if any(v is not None for v in row) else None for row in out)
+    out = []
+    for i, row in enumerate(rows):      # zip stops at the shortest row: a longer row's other items get nothing
+        got = [column[i] if column is not None else None for column in g]
+        if all(v is None for v in got):
+            out.append(None)
+            continue
+        items = [zeros_like(row[j]) if j >= len(got) or got[j] is None else adjoint_of(got[j]) for j in range(len(row))]
+        out.append(np.array(items, dtype=_float_dtype(row)).reshape(np.shape(row)) if isinstance(row, np.ndarray)
+                   else AdjTuple(items))
+    return AdjList(out)
 
 
 def keys_of(mapping):

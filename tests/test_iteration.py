@@ -294,3 +294,39 @@ def test_a_generator_function_differentiated_on_its_own_or_as_a_value_is_refused
         s2sad.grad(squares)(X)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="generator function"):
         s2sad.grad(generator_as_a_value)(X)
+
+
+def zip_of_a_starred_tuple(u, v):
+    total = 0.0
+    for a, b in zip(*(u, v)):
+        total = total + np.sum(a * b)
+    return total
+
+
+def zip_of_a_starred_tuple_of_expressions(x, y):
+    total = 0.0
+    for a, b in zip(*(-x, y)):
+        total = total + np.sum(a * b)
+    return total
+
+
+def zip_of_a_starred_tuple_twin(u, v):
+    n = min(len(u), len(v))
+    return float(np.sum(u[:n] * v[:n]))
+
+
+@pytest.mark.parametrize("f", [zip_of_a_starred_tuple, zip_of_a_starred_tuple_of_expressions])
+def test_zip_of_starred_rows_of_different_lengths(f):
+    """``zip(*(u, v))`` stops at the shorter row: the longer row's other items get a zero gradient. It gave them
+    the last adjoint, broadcast (wrong: [3, 3] for [3, 0]), and crashed for a row computed from x (``-x``): the
+    Autograd gmm example, found re-measuring issue 12's examples."""
+    u, v = np.array([1.0, 2.0]), np.array([3.0])
+    sign = -1.0 if f is zip_of_a_starred_tuple_of_expressions else 1.0
+    gu, gv = s2sad.grad(f, wrt=(0, 1))(u, v)
+    np.testing.assert_allclose(gu, [3.0 * sign, 0.0])
+    np.testing.assert_allclose(gv, [1.0 * sign])
+    twin = s2sad.grad(zip_of_a_starred_tuple_twin, wrt=(0, 1))(u, v)
+    np.testing.assert_allclose(gu, twin[0] * sign) and np.testing.assert_allclose(gv, twin[1] * sign)
+    rng = np.random.default_rng(3)
+    check_grads(f, (rng.normal(size=3), rng.normal(size=2)), wrt=(0, 1), order=2)
+    check_grads(f, (rng.normal(size=(3, 2)), rng.normal(size=(4, 2))), wrt=(0, 1), order=2)
