@@ -76,6 +76,9 @@ def flatten(tree: Any) -> Tuple[np.ndarray, Unflatten]:
     return flatten_values(tree, spec), Unflatten(spec)
 
 
+setattr(flatten, SOURCE_MARK, True)     # inside differentiated code, the vector is differentiated (flatten_values)
+
+
 def flatten_func(f: Callable[..., Any], example: Any) -> Tuple[Callable[..., Any], Unflatten, np.ndarray]:
     """A function of a container of parameters turned into a function of one vector, for optimizers.
 

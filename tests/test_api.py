@@ -349,3 +349,24 @@ def test_optimizers_pass_the_iteration_to_a_gradient_that_takes_it():
         return {"w": 2 * p["w"]}
     out = s2sad.optimizers.adam(gradient, {"w": np.ones(3)}, num_iters=5)
     assert calls == [0, 1, 2, 3, 4] and out["w"].shape == (3,)
+
+
+def l2_by_flatten(params):
+    flat, _ = s2sad.flatten(params)
+    return np.dot(flat, flat)
+
+
+def test_flatten_inside_differentiated_code():
+    """``flat, _ = flatten(params)`` in the loss (Autograd's neural_net example's L2 penalty): the vector is
+    differentiated (it was refused: no rule for s2sad.pytrees.flatten)."""
+    params = {"W": np.arange(4.0).reshape(2, 2), "b": (1.5, np.array([0.5, -1.0]))}
+    g = s2sad.grad(l2_by_flatten)(params)
+    np.testing.assert_allclose(g["W"], 2 * params["W"])
+    assert g["b"][0] == 3.0 and np.allclose(g["b"][1], [1.0, -2.0])
+    tangent = s2sad.jvp(l2_by_flatten, (params,), ({"W": np.ones((2, 2)), "b": (1.0, np.ones(2))},))[1]
+    assert tangent == pytest.approx(2 * (6.0 + 1.5 - 0.5))
+    check_grads(lambda_free_l2, (np.array([0.3, -1.2, 2.0]),), order=2)
+
+
+def lambda_free_l2(x):
+    return l2_by_flatten([x, x[0] * 2.0])

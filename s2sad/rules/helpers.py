@@ -21,6 +21,7 @@ from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
+from .. import pytrees
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, to_triangle
@@ -307,6 +308,7 @@ def repetition_cross_grad_jvp(v, ans, h, u, t, x, y, z, side, which):
             None, None, None, None)
 
 # --- parameter vectors (s2sad.flatten; tests/test_api.py) ---
+nondiff(pytrees._spec, pytrees.Unflatten)         # the layout, and the way back: no derivative
 @vjp(unflatten_vector)
 def unflatten_vector_vjp(g, ans, vector, spec): return flatten_values(g, spec), None
 @jvp(unflatten_vector)
