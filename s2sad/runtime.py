@@ -1131,9 +1131,12 @@ def walked(value, refusal):
 
 
 def seed(ans):
-    """The adjoint that starts a gradient's backward sweep: 1 for a scalar output."""
+    """The adjoint that starts a gradient's backward sweep: 1 for a scalar output (ones for an array of one item,
+    as Autograd takes it: the gradient of that item)."""
     if isinstance(ans, float) or (np.ndim(ans) == 0 and np.result_type(ans).kind in "fiub"):
         return 1.0
+    if isinstance(ans, np.ndarray) and ans.size == 1 and ans.dtype.kind in "fiub":
+        return np.ones(ans.shape, dtype=_float_dtype(ans))
     raise NonScalarOutputError(
         f"grad needs a function that returns a scalar, but it returned {_describe(ans)}; "
         f"use s2sad.vjp(f, *args) to pull back a cotangent of that shape")

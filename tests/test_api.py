@@ -370,3 +370,26 @@ def test_flatten_inside_differentiated_code():
 
 def lambda_free_l2(x):
     return l2_by_flatten([x, x[0] * 2.0])
+
+
+def first_item_out(x):
+    return x[:1] * 2.0 + np.sum(x[1:] ** 2)
+
+
+def one_by_one_out(x):
+    return np.reshape(np.dot(x, x), (1, 1))
+
+
+def test_grad_of_an_output_with_one_item_is_the_gradient_of_that_item():
+    """As Autograd (its bayesian_optimization example returns shape (1,)): one item is a scalar; more are refused."""
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2sad.grad(first_item_out)(x), [2.0, 4.0, 6.0])
+    value, g = s2sad.value_and_grad(one_by_one_out)(x)
+    assert value.shape == (1, 1) and np.allclose(g, 2 * x)
+    np.testing.assert_allclose(s2sad.hessian(one_by_one_out)(x), 2 * np.eye(3))
+    with pytest.raises(s2sad.NonScalarOutputError, match="shape \\(2,\\)"):
+        s2sad.grad(lambda_free_two)(x)
+
+
+def lambda_free_two(x):
+    return x[:2] * 2.0
