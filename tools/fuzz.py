@@ -1739,11 +1739,13 @@ def edits(tree, main_name):
     index = {}
     for i, node in enumerate(_preorder(tree)):
         index[id(node)] = i
+    fields = {id(n) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body
+              if isinstance(n, ast.AnnAssign)}
     for node in _preorder(tree):
         i = index[id(node)]
         if isinstance(node, ast.stmt):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in fields:
+                continue                           # a dataclass's fields: the arguments are made with them
             if isinstance(node, ast.FunctionDef) and node.name == main_name:
                 continue
             stmts.append(("delete", i, None))

@@ -2224,25 +2224,27 @@ class Gen:
             return False
         t = self.scalar(1)
         first = f"t={t.text}" if self.chance(0.3) else t.text
+        # what lands in **kw is mostly constant: s2sad refuses a differentiated value there (documented)
+        scalar = lambda: self.scalar(1) if self.chance(0.25) else lit(self.rng.choice(LITERALS))
         dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
         if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
-            a = self.squash_any(self.scalar(1), S)
+            a = self.squash_any(scalar(), S)
             if self.chance(0.3):
                 text = f"{fn.name}({first}, **{{'scale': {a.text}}})"
                 mag = t.mag * a.mag
             elif self.chance(0.5):
-                b = self.scalar(1)
+                b = scalar()
                 text = f"{fn.name}({first}, shift={b.text}, scale={a.text})"
                 mag = t.mag * a.mag + b.mag
             else:
                 text = f"{fn.name}({first}, scale={a.text})"
                 mag = t.mag * a.mag
-        elif dicts and self.chance(0.4):
+        elif dicts and self.chance(0.15):
             d = self.rng.choice(dicts)
             text = f"{fn.name}({first}, **{d.name})"
             mag = t.mag * (1 + d.mag * len(d.ty[1]))
         else:
-            es = [self.scalar(1) for _ in range(self.rng.randint(1, 3))]
+            es = [scalar() for _ in range(self.rng.randint(1, 3))]
             keys = self.rng.sample(["lr", "mu", "gamma", "eps"], len(es))
             text = f"{fn.name}({first}, {', '.join(f'{k}={e.text}' for k, e in zip(keys, es))})"
             mag = t.mag * (1 + sum(e.mag for e in es))
