@@ -723,6 +723,16 @@ CASES["fz_unpack_of_a_dict_entry"] = (fz_unpack_of_a_dict_entry,
 CASES["fz_unpack_of_a_product"] = (fz_unpack_of_a_product, (np.array([0.3, 0.5, 0.9]),), (0,))
 
 
+def fz_write_into_a_new_array_of_the_argument(x):   # np.array(x)'s tangent was x's own: hvp refused the write
+    r = np.array(x, dtype=float)
+    r[0] = r[2] = np.cos(x[1])
+    return np.mean(r ** 2)
+
+
+CASES["fz_write_into_a_new_array_of_the_argument"] = (fz_write_into_a_new_array_of_the_argument,
+                                                      (np.array([0.3, 0.5, 0.9]),), (0,))
+
+
 def _fz_scaled(t, **kw):
     return t * kw["scale"] + kw.get("shift", 0.0)
 
