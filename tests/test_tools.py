@@ -45,7 +45,7 @@ def test_the_fuzzer_generates_every_construct_of_issue_12():
         "a namedtuple": r"= namedtuple\(", "a @staticmethod": r"@staticmethod", "a @classmethod": r"@classmethod",
         "a method reading a field": r"self\.(w|b)\b", "a method calling another": r"self\.\w+\(",
         "a method called on the argument": r"\b(model|theta|prm)\.\w+\(", "a *args helper": r"def \w+\(t, \*rest\)",
-        "a starred call": r"\w\(\*\w+\)", "a **kwargs helper": r"def \w+\(t, \*\*kw\)",
+        "a starred call": r"(\w\(|, )\*[a-z]\w*\)", "a **kwargs helper": r"def \w+\(t, \*\*kw\)",
         "a keyword-passed argument": r"\w\((\w+, )*[a-z]\w*=[^=]", "starred unpacking": r"^\s*(\w+, )?\*\w+(, \w+)? = ",
         "chained item assignment": r"\w+\[-?\d\] = \w+\[-?\d\] = ", "functools.partial": r"functools\.partial\(",
         "map consumed by sum": r"sum\(map\(", "map consumed by list": r"list\(map\(", "a dict comprehension": r"\{\w+: .* for ",

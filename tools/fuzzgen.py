@@ -79,7 +79,7 @@ STMT_WEIGHTS = {
     "for_reversed": 1, "for_else": 0.7, "while_counter": 1, "while_data": 1.2, "taylor": 0.5,
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
     "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
-    "chained_write": 0.4, "star_args": 0.5, "kwargs_call": 0.5, "star_unpack": 0.5, "partial": 0.5,
+    "chained_write": 0.4, "star_args": 0.8, "kwargs_call": 0.6, "star_unpack": 0.5, "partial": 0.5,
     "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4,
 }
 
@@ -97,9 +97,9 @@ PROGRAM_WEIGHTS = {
     "npfloat_arg": 0.25,        # probability that a scalar argument is passed as np.float64
     "container_arg": 0.12,      # probability of a list/tuple/dict argument
     "int_arg": 0.35,            # probability of a trailing int argument with a default
-    "record_arg": 0.15,         # probability that the first argument is a record (dataclass, plain object,
+    "record_arg": 0.12,         # probability that the first argument is a record (dataclass, plain object,
                                 # namedtuple) with methods; later arguments are records with half this
-    "varargs_helpers": 0.25,    # probability of module-level `*rest` and `**kw` helpers
+    "varargs_helpers": 0.3,     # probability of module-level `*rest` and `**kw` helpers
     "generator_helper": 0.25,   # probability of a module-level generator function
 }
 
@@ -690,7 +690,8 @@ class Gen:
                 use_kw = True
                 continue                     # rely on the default
             e = self.expr(pty, max(depth - 1, 0))
-            if (use_kw or (self.chance(0.25) and fn.name not in self.lambda_names)):
+            kw_ok = fn.name not in self.lambda_names and ("." not in fn.name or self.chance(0.1))
+            if (use_kw or (self.chance(0.25) and kw_ok)):
                 use_kw = True
                 parts.append(f"{name}={e.text}")
                 self.features.add("kwargs")
@@ -2177,8 +2178,8 @@ class Gen:
         fns = [v for v in self.visible() if v.ty[0] == kind]
         if fns:
             return self.rng.choice(fns)
-        if self.fn_depth > 0 or self.in_closure or self.indent - self.base_indent > 1:
-            return None
+        if self.fn_depth > 0 or self.in_closure or self.indent - self.base_indent > 1 or not self.chance(0.15):
+            return None                     # nested ones rarely: s2sad refuses a nested def with *rest or **kw
         name = self.rng.choice([n for n in (["gather", "collect", "fold"] if kind == "FNSTAR" else
                                             ["scaled", "shifted", "apply_kw"]) if self.lookup(n) is None] or [None])
         if name is None:
@@ -2196,11 +2197,20 @@ class Gen:
         if fn is None:
             return False
         seqs = [v for v in self.visible() if v.ty[0] in ("T", "L", "V") and v.ty[1] >= 1]
-        form = self.rng.randrange(3)
-        if seqs and form > 0:
+        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 1.5 if seqs else 0})
+        if form == "const_star":            # h(e, *consts): what the star spreads is not differentiated
+            consts = self._new_name(["consts", "coefs", "knots"], T(2))
+            if consts is None:
+                return False
+            e = self.scalar(1)
+            c = [self.rng.choice(LITERALS) for _ in range(self.rng.choice([1, 2, 3]))]
+            self.emit(f"{consts} = ({', '.join(repr(v) for v in c)}{',' if len(c) == 1 else ''})")
+            self.define(consts, T(len(c)), max(abs(v) for v in c), readonly=True)
+            text, count, mag = f"{fn.name}({e.text}, *{consts})", len(c) + 1, max(e.mag, 3.0)
+        elif form == "star":                # h(*pair), h(e, *xs): refused when the spread values are differentiated
             src = self.rng.choice(seqs)
             count, mag = src.ty[1], src.mag
-            if form == 1:
+            if self.chance(0.5):
                 text = f"{fn.name}(*{src.name})"
             else:
                 e = self.scalar(1)
@@ -2229,7 +2239,7 @@ class Gen:
         dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
         if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
             a = self.squash_any(scalar(), S)
-            if self.chance(0.3):
+            if self.chance(0.08):           # `**` in a call: refused by s2sad (documented), so rare
                 text = f"{fn.name}({first}, **{{'scale': {a.text}}})"
                 mag = t.mag * a.mag
             elif self.chance(0.5):
@@ -2239,7 +2249,7 @@ class Gen:
             else:
                 text = f"{fn.name}({first}, scale={a.text})"
                 mag = t.mag * a.mag
-        elif dicts and self.chance(0.15):
+        elif dicts and self.chance(0.08):
             d = self.rng.choice(dicts)
             text = f"{fn.name}({first}, **{d.name})"
             mag = t.mag * (1 + d.mag * len(d.ty[1]))
@@ -2291,6 +2301,8 @@ class Gen:
         if not fns:
             return False
         fn = self.rng.choice(fns)
+        if "." in fn.name and not self.chance(0.1):    # a bound method of a differentiated record: refused
+            return False
         name = self.rng.choice([n for n in ["ph", "pf", "bound", "fixed"] if self.lookup(n) is None] or [None])
         if name is None:
             return False
