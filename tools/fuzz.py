@@ -1739,13 +1739,17 @@ def edits(tree, main_name):
     index = {}
     for i, node in enumerate(_preorder(tree)):
         index[id(node)] = i
-    fields = {id(n) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body
-              if isinstance(n, ast.AnnAssign)}
+    # a record class's fields and __init__ stay: the arguments (and the reproducer's) are made with them
+    kept = {id(d) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body
+            if isinstance(n, ast.AnnAssign) or isinstance(n, ast.FunctionDef) and n.name == "__init__"
+            for d in ast.walk(n)}
     for node in _preorder(tree):
         i = index[id(node)]
+        if id(node) in kept:
+            continue
         if isinstance(node, ast.stmt):
-            if isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in fields:
-                continue                           # a dataclass's fields: the arguments are made with them
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
             if isinstance(node, ast.FunctionDef) and node.name == main_name:
                 continue
             stmts.append(("delete", i, None))
@@ -1973,6 +1977,15 @@ def _fields(x):
             if isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == 'f')}
 
 
+def _show(x):
+    """``x`` printed with its records' fields (a record's repr may not show them)."""
+    if isinstance(x, (list, tuple)) and not hasattr(type(x), '_fields'):
+        return type(x)(_show(v) for v in x)
+    if _fields(x) is not None:
+        return type(x).__name__ + '(' + ', '.join(f'{k}={v!r}' for k, v in vars(x).items()) + ')'
+    return x
+
+
 def _leaves(x):
     if isinstance(x, dict):
         return [l for v in x.values() for l in _leaves(v)]
@@ -2058,7 +2071,7 @@ def _repro_check_code(kind, case, outcome):
                       "    got = pullback(u)",
                       f"    want = [fd_grad(lambda *a: float(np.dot(f(*a), u)), args, k) for k in {tuple(p.wrt)!r}]"]
         lines += ["    print('s2sad value:        ', value)", "    print('f(*args):           ', f(*copy.deepcopy(args)))",
-                  "    print('s2sad gradient:     ', got)", "    print('finite differences: ', want)"]
+                  "    print('s2sad gradient:     ', _show(got))", "    print('finite differences: ', _show(want))"]
     if kind in ("forward", "fwd-rev", "unopt"):
         lines += ["    value, tangent = s2sad.jvp(f, copy.deepcopy(args), tangents)",
                   "    print('s2sad.jvp value:    ', value)", "    print('f(*args):           ', f(*copy.deepcopy(args)))",
@@ -2071,8 +2084,8 @@ def _repro_check_code(kind, case, outcome):
                       "    print('<grad, tangent>:    ', dot)"]
     if kind == "hvp":
         lines += ["    got = s2sad.hvp(f, wrt=0)(args[0], v, *args[1:])   # the vector right after argument 0",
-                  "    print('s2sad.hvp:          ', got)",
-                  "    print('finite differences: ', fd_hvp(f, args, v))"]
+                  "    print('s2sad.hvp:          ', _show(got))",
+                  "    print('finite differences: ', _show(fd_hvp(f, args, v)))"]
     if kind == "grad-grad":
         lines += ["    got = s2sad.grad(s2sad.grad(f, wrt=0), wrt=0)(*args)",
                   "    print('s2sad:              ', got)",
