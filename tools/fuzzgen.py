@@ -690,7 +690,7 @@ class Gen:
                 use_kw = True
                 continue                     # rely on the default
             e = self.expr(pty, max(depth - 1, 0))
-            kw_ok = fn.name not in self.lambda_names and ("." not in fn.name or self.chance(0.1))
+            kw_ok = fn.name not in self.lambda_names and "." not in fn.name    # (refused for a record's methods)
             if (use_kw or (self.chance(0.25) and kw_ok)):
                 use_kw = True
                 parts.append(f"{name}={e.text}")
@@ -2178,7 +2178,7 @@ class Gen:
         fns = [v for v in self.visible() if v.ty[0] == kind]
         if fns:
             return self.rng.choice(fns)
-        if self.fn_depth > 0 or self.in_closure or self.indent - self.base_indent > 1 or not self.chance(0.15):
+        if self.fn_depth > 0 or self.in_closure or self.indent - self.base_indent > 1 or not self.nested_star:
             return None                     # nested ones rarely: s2sad refuses a nested def with *rest or **kw
         name = self.rng.choice([n for n in (["gather", "collect", "fold"] if kind == "FNSTAR" else
                                             ["scaled", "shifted", "apply_kw"]) if self.lookup(n) is None] or [None])
@@ -2197,7 +2197,7 @@ class Gen:
         if fn is None:
             return False
         seqs = [v for v in self.visible() if v.ty[0] in ("T", "L", "V") and v.ty[1] >= 1]
-        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 1.5 if seqs else 0})
+        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 0.5 if seqs else 0})
         if form == "const_star":            # h(e, *consts): what the star spreads is not differentiated
             consts = self._new_name(["consts", "coefs", "knots"], T(2))
             if consts is None:
@@ -2235,11 +2235,11 @@ class Gen:
         t = self.scalar(1)
         first = f"t={t.text}" if self.chance(0.3) else t.text
         # what lands in **kw is mostly constant: s2sad refuses a differentiated value there (documented)
-        scalar = lambda: self.scalar(1) if self.chance(0.25) else lit(self.rng.choice(LITERALS))
+        scalar = lambda: self.scalar(1) if self.chance(0.1) else lit(self.rng.choice(LITERALS))
         dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
         if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
             a = self.squash_any(scalar(), S)
-            if self.chance(0.08):           # `**` in a call: refused by s2sad (documented), so rare
+            if self.chance(0.03):           # `**` in a call: refused by s2sad, so rare
                 text = f"{fn.name}({first}, **{{'scale': {a.text}}})"
                 mag = t.mag * a.mag
             elif self.chance(0.5):
@@ -2249,7 +2249,7 @@ class Gen:
             else:
                 text = f"{fn.name}({first}, scale={a.text})"
                 mag = t.mag * a.mag
-        elif dicts and self.chance(0.08):
+        elif dicts and self.chance(0.03):
             d = self.rng.choice(dicts)
             text = f"{fn.name}({first}, **{d.name})"
             mag = t.mag * (1 + d.mag * len(d.ty[1]))
@@ -2307,12 +2307,15 @@ class Gen:
         if name is None:
             return False
         ptys, ret, defaults, names = fn.ty[1], fn.ty[2], fn.ty[3], fn.ty[4]
+        # the bound value mostly constant: s2sad refuses a partial binding a differentiated value
+        bound = (lambda ty: self.expr(ty, 1) if self.chance(0.2) else
+                 lit(self.rng.choice(LITERALS)) if ty == S else E(f"np.full({ty[1]}, 0.5)"))
         if self.chance(0.7):
-            e = self.expr(ptys[0], 1)
+            e = bound(ptys[0])
             self.emit(f"{name} = functools.partial({fn.name}, {e.text})")
             ptys, names = ptys[1:], names[1:]
         else:
-            e = self.expr(ptys[-1], 1)
+            e = bound(ptys[-1])
             self.emit(f"{name} = functools.partial({fn.name}, {names[-1]}={e.text})")
             ptys, names = ptys[:-1], names[:-1]
         defaults = {k: v for k, v in defaults.items() if k in names}
@@ -2684,6 +2687,7 @@ class Gen:
         self.theme = rng.sample(kinds, rng.choice([2, 3, 4]))
         self.module_scope = {}
         self.module_imports = set()
+        self.nested_star = self.chance(0.03)          # nested `def h(t, *rest)` / `(t, **kw)`: refused by s2sad
         self.class_lines = []
         self.members = []
         module = ["import math", "import numpy as np", ""]
