@@ -241,6 +241,7 @@ class Gen:
         self.budget = MAX_LINES
         self.helper_count = 0
         self.lambda_names = set()
+        self.partials = set()     # names of functools.partial objects
         self.unused = set()       # names defined but not read yet (preferred by the productions)
         self.aliases = set()      # names that may share memory with a module-level array
 
@@ -690,7 +691,8 @@ class Gen:
                 use_kw = True
                 continue                     # rely on the default
             e = self.expr(pty, max(depth - 1, 0))
-            kw_ok = fn.name not in self.lambda_names and "." not in fn.name    # (refused for a record's methods)
+            # (keywords are refused for functions known only at run time: a record's methods, a partial)
+            kw_ok = fn.name not in self.lambda_names and "." not in fn.name and fn.name not in self.partials
             if (use_kw or (self.chance(0.25) and kw_ok)):
                 use_kw = True
                 parts.append(f"{name}={e.text}")
@@ -2321,6 +2323,7 @@ class Gen:
         defaults = {k: v for k, v in defaults.items() if k in names}
         if fn.name in self.lambda_names:
             self.lambda_names.add(name)
+        self.partials.add(name)
         self.features.add("partial")
         self.define(name, ("FN", ptys, ret, defaults, names), fn.mag, readonly=True)
 
