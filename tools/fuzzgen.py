@@ -2690,7 +2690,7 @@ class Gen:
         self.theme = rng.sample(kinds, rng.choice([2, 3, 4]))
         self.module_scope = {}
         self.module_imports = set()
-        self.nested_star = self.chance(0.03)          # nested `def h(t, *rest)` / `(t, **kw)`: refused by s2sad
+        self.nested_star = self.chance(0.01)          # nested `def h(t, *rest)` / `(t, **kw)`: refused by s2sad
         self.class_lines = []
         self.members = []
         module = ["import math", "import numpy as np", ""]
