@@ -733,6 +733,17 @@ CASES["fz_write_into_a_new_array_of_the_argument"] = (fz_write_into_a_new_array_
                                                       (np.array([0.3, 0.5, 0.9]),), (0,))
 
 
+def fz_unpacked_array_then_updated(x, y):          # lam, ... are numbers: `y -= x` changes none of them (refused
+    y = y * 1.0                                      # as "would change `lam` too")
+    lam, s, r, tmp = y
+    y -= x
+    return lam * s + np.sum(y) * r
+
+
+CASES["fz_unpacked_array_then_updated"] = (fz_unpacked_array_then_updated,
+                                           (np.array([0.3, -0.2, 0.5, 0.1]), np.array([0.7, 0.4, -0.6, 0.9])), (0, 1))
+
+
 def _fz_scaled(t, **kw):
     return t * kw["scale"] + kw.get("shift", 0.0)
 
