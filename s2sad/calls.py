@@ -234,7 +234,8 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
                          hint="call it with the arguments its definition takes") from None
     wrt = []
     for pname, atom in bound.arguments.items():
-        atoms = atom if isinstance(atom, tuple) else (atom,)
+        # *args binds a tuple of arguments, **kwargs a dict of them (its values are what may be differentiated)
+        atoms = atom if isinstance(atom, tuple) else tuple(atom.values()) if isinstance(atom, dict) else (atom,)
         if not any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
                    for a in atoms):
             continue

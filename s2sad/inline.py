@@ -40,13 +40,19 @@ def _parsed(rule):
         raise OSError("could not get source code (the rule was defined by exec() or at the prompt)")
     source = textwrap.dedent(inspect.getsource(rule))
     tree = gast.parse(source).body[0]
+    params = [p.name for p in inspect.signature(rule).parameters.values()]
+    written = [a.id for a in tree.args.posonlyargs + tree.args.args] + [a.id for a in tree.args.kwonlyargs] \
+        if isinstance(tree, gast.FunctionDef) else None
+    if rule.__name__ != "<lambda>" and (written is None or tree.name != rule.__name__ or not set(written) <= set(params)):
+        # the file changed since the rule was imported: its lines now hold another function (inlining it
+        # would differentiate with another rule)
+        raise OSError(f"the source file of {rule.__qualname__} changed since it was imported")
     body = tree.body
     if not body or not isinstance(body[-1], gast.Return):
         raise TypeError(f"rule {rule.__qualname__} must end with a return statement")
     for stmt in body[:-1]:
         if not isinstance(stmt, gast.Assign):
             raise TypeError(f"rule {rule.__qualname__}: only assignments may precede the return")
-    params = [p.name for p in inspect.signature(rule).parameters.values()]
     local_names = {n.id for s in body[:-1] for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
     return body, params, frozenset(local_names)
 

@@ -701,6 +701,57 @@ CASES["fz_lambda_parameter_named_like_a_local"] = (fz_lambda_parameter_named_lik
                                                    (0,))
 
 
+# --- seed 51000 with the generator's new constructs (records, *args/**kw, partial, map...), minimized -------------
+def fz_unpack_of_an_item(x):                         # a, b, c = x[0]: the unused item's adjoint was None -> nan
+    c, val, prod = x[0]
+    return prod * val + np.sum(x[1])
+
+
+def fz_unpack_of_a_dict_entry(x, d):                 # the same for d["w"] (and a record's p.w)
+    c, val, prod, z = d["w"]
+    return x * (prod + val + z)
+
+
+def fz_unpack_of_a_product(x):                       # a, b, c = x * 2.0: the rule of * got a tuple (a crash)
+    a, b, c = x * 2.0
+    return b * c
+
+
+CASES["fz_unpack_of_an_item"] = (fz_unpack_of_an_item, (np.array([[0.5, -0.4, 1.4], [0.3, 0.2, -0.7]]),), (0,))
+CASES["fz_unpack_of_a_dict_entry"] = (fz_unpack_of_a_dict_entry,
+                                      (0.7, {"w": np.array([0.5, -0.4, 1.4, -0.06]), "b": 0.3}), (0, 1))
+CASES["fz_unpack_of_a_product"] = (fz_unpack_of_a_product, (np.array([0.3, 0.5, 0.9]),), (0,))
+
+
+def fz_write_into_a_new_array_of_the_argument(x):   # np.array(x)'s tangent was x's own: hvp refused the write
+    r = np.array(x, dtype=float)
+    r[0] = r[2] = np.cos(x[1])
+    return np.mean(r ** 2)
+
+
+CASES["fz_write_into_a_new_array_of_the_argument"] = (fz_write_into_a_new_array_of_the_argument,
+                                                      (np.array([0.3, 0.5, 0.9]),), (0,))
+
+
+def fz_unpacked_array_then_updated(x, y):          # lam, ... are numbers: `y -= x` changes none of them (refused
+    y = y * 1.0                                      # as "would change `lam` too")
+    lam, s, r, tmp = y
+    y -= x
+    return lam * s + np.sum(y) * r
+
+
+CASES["fz_unpacked_array_then_updated"] = (fz_unpacked_array_then_updated,
+                                           (np.array([0.3, -0.2, 0.5, 0.1]), np.array([0.7, 0.4, -0.6, 0.9])), (0, 1))
+
+
+def _fz_scaled(t, **kw):
+    return t * kw["scale"] + kw.get("shift", 0.0)
+
+
+def fz_differentiated_value_into_kwargs(x):          # lr=x * x landed in **kw: its derivative was dropped
+    return _fz_scaled(x, scale=x * x, shift=0.5)
+
+
 def lambda_reads_a_name_assigned_later(x, k):     # Python reads k when the lambda runs: the k + 1.0 one
     layers = [lambda t: t * k, np.sin]
     k = k + 1.0
@@ -711,6 +762,7 @@ def lambda_reads_a_name_assigned_later(x, k):     # Python reads k when the lamb
 
 
 REFUSED = {
+    "fz_differentiated_value_into_kwargs": (fz_differentiated_value_into_kwargs, (0.7,), (0,), r"\*\*kwargs parameter"),
     "lambda_reads_a_name_assigned_later": (lambda_reads_a_name_assigned_later, (0.7, 2.0), (0,),
                                            "assigned more than once"),
     "fz_alias_update_after_an_early_return": (fz_alias_update_after_an_early_return,

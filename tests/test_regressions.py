@@ -104,3 +104,30 @@ def test_the_adjoint_of_a_float32_mean_is_float32():
     assert runtime.unreduce(2.0, x[:10]).dtype == np.float32             # the small-array path
     assert runtime.unreduce(2.0, np.arange(3)).dtype == np.float64       # integers' adjoint is float
     assert runtime.unreduce(np.float64(2.0), x).dtype == np.float64      # a strong float64 stays float64
+
+
+def test_a_rule_whose_file_changed_since_import_is_not_inlined_from_other_lines(tmp_path, monkeypatch):
+    """Rules are inlined from their source text, read from their file when first used: if the file changed
+    since the import (an edit while a long campaign runs), the rule's line may now hold another function.
+    Seen in a fuzz campaign: np.sort's adjoint inlined from np.cumsum's rule three lines above. Refused."""
+    import importlib
+    import sys
+    from s2sad import inline
+    path = tmp_path / "fz_rule_module.py"
+    path.write_text("import numpy as np\n\n\ndef square(x):\n    return x * x\n\n\n"
+                    "def square_vjp(g, ans, x):\n    return 2.0 * g * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fz_rule_module")
+    try:
+        body, params, _ = inline._parsed(module.square_vjp)            # read while the file is as imported
+        assert params == ["g", "ans", "x"]
+        path.write_text("import numpy as np\n\n\ndef square(x):\n    return x * x\n\n\n"
+                        "def cube_vjp(g, ans, x):\n    return 3.0 * g * x * x\n\n\n"
+                        "def square_vjp(g, ans, x):\n    return 2.0 * g * x\n")
+        import os
+        os.utime(path, (1, 1))                                         # another mtime: linecache reads it again
+        fresh = type(module.square_vjp)(module.square_vjp.__code__, module.square_vjp.__globals__, "square_vjp")
+        with pytest.raises(OSError, match="changed since it was imported"):
+            inline._parsed(fresh)
+    finally:
+        sys.modules.pop("fz_rule_module", None)

@@ -26,3 +26,31 @@ def test_the_list_of_supported_functions_is_up_to_date():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "supported.py"), "--check"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_fuzzer_generates_every_construct_of_issue_12():
+    """The program generator (tools/fuzzgen.py) writes the constructs people use: records with methods as the
+    differentiated argument, chained item writes, `*args`/`**kwargs`, starred unpacking, `functools.partial`,
+    `map`, dict comprehensions and `.items()`/`.values()` loops, generator functions in `for` loops. A construct
+    that stops being generated (a weight set to zero, a production that always gives up) fails here."""
+    import re
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import fuzzgen
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    texts = [fuzzgen.generate(("fz-constructs", k)).source for k in range(300)]
+    wanted = {
+        "a dataclass": r"^@dataclass", "a plain class storing its arguments": r"def __init__\(self, .*\):\n\s+self\.\w+ = ",
+        "a namedtuple": r"= namedtuple\(", "a @staticmethod": r"@staticmethod", "a @classmethod": r"@classmethod",
+        "a method reading a field": r"self\.(w|b)\b", "a method calling another": r"self\.\w+\(",
+        "a method called on the argument": r"\b(model|theta|prm)\.\w+\(", "a *args helper": r"def \w+\(t, \*rest\)",
+        "a starred call": r"(\w\(|, )\*[a-z]\w*\)", "a **kwargs helper": r"def \w+\(t, \*\*kw\)",
+        "a keyword-passed argument": r"\w\((\w+, )*[a-z]\w*=[^=]", "starred unpacking": r"^\s*(\w+, )?\*\w+(, \w+)? = ",
+        "chained item assignment": r"\w+\[-?\d\] = \w+\[-?\d\] = ", "functools.partial": r"functools\.partial\(",
+        "map consumed by sum": r"sum\(map\(", "map consumed by list": r"list\(map\(", "a dict comprehension": r"\{\w+: .* for ",
+        "a .items() loop": r"for \w+, \w+ in \w+\.items\(\)", "a .values() loop": r"in \w+\.values\(\)",
+        "a generator function in a for loop": r"for \w+ in g\d+__U\(",
+    }
+    missing = [what for what, pattern in wanted.items() if not any(re.search(pattern, t, re.M) for t in texts)]
+    assert not missing, f"the generator no longer writes: {missing}"

@@ -183,18 +183,81 @@ class CheckOutcome:
 # =============================================================================================
 # Values: flattening, copying, sampling, printing
 
+@dataclass
+class PortableRecord:
+    """A record or namedtuple argument as it travels between processes (its class lives in a module loaded
+    from a temporary file, which pickle cannot import): ``rehome`` makes it an instance again."""
+    name: str                 # the class's name without the loader's suffix
+    form: str                 # namedtuple, dataclass or plain
+    attrs: dict               # attribute (field) name -> value
+
+
+def portable(x):
+    if is_namedtuple(x):
+        return PortableRecord(class_base(type(x).__name__), "namedtuple", dict(zip(type(x)._fields, x)))
+    if is_record(x):
+        form = "dataclass" if hasattr(type(x), "__dataclass_fields__") else "plain"
+        return PortableRecord(class_base(type(x).__name__), form, dict(vars(x)))
+    return x
+
+
+def portable_case(case):
+    plan = copy.copy(case.plan)
+    plan.tangents = [portable(t) for t in plan.tangents]
+    plan.hv = portable(plan.hv)
+    return Case(case.source, case.name, case.specs, [portable(a) for a in case.args], plan, case.output, case.kinds)
+
+
+def is_record(x):
+    """A record argument: a dataclass instance or a plain object whose attributes hold the values."""
+    return hasattr(x, "__dict__") and not isinstance(x, (tuple, list, dict, np.ndarray, np.generic, float, int, str,
+                                                          type, PortableRecord)) and not callable(x)
+
+
+def is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _floaty(v):
+    return (isinstance(v, (float, np.floating)) and not isinstance(v, bool)) or \
+        (isinstance(v, np.ndarray) and v.dtype.kind == "f")
+
+
+def record_fields(x):
+    """A record's differentiable fields (floats and float arrays), by name, in the order it holds them (a
+    dataclass's field order); its other attributes (ints) are settings a gradient holds unchanged."""
+    return {k: v for k, v in vars(x).items() if _floaty(v)}
+
+
+def class_base(name):
+    """A generated class's name without the unique suffix the loader gave it (``Params_p3a0_1_2``: Params)."""
+    return name.split("_", 1)[0]
+
+
+def _record_with(x, values):
+    """A copy of record ``x`` (same type, settings unchanged) whose differentiable fields hold ``values``."""
+    out = object.__new__(type(x))
+    for k, v in vars(x).items():
+        object.__setattr__(out, k, values.get(k, v))
+    return out
+
+
 def flat(x):
-    """The float leaves of ``x`` (a number, an array, or a list/tuple/dict of them) as one vector."""
+    """The float leaves of ``x`` (a number, an array, a list/tuple/dict of them, or a record) as one vector."""
     if isinstance(x, dict):
         return np.concatenate([flat(v) for v in x.values()]) if x else np.zeros(0)
     if isinstance(x, (list, tuple)):
         return np.concatenate([flat(v) for v in x]) if x else np.zeros(0)
+    if is_record(x):
+        fields = record_fields(x)
+        return np.concatenate([flat(v) for v in fields.values()]) if fields else np.zeros(0)
     return np.ravel(np.asarray(x, dtype=float))
 
 
 def flat_like(g, x):
     """The leaves of gradient ``g`` in the order of ``x``'s leaves; ValueError if the structure or
-    type differs from ``x``'s (a float's gradient is a float, an array's an array of its shape)."""
+    type differs from ``x``'s (a float's gradient is a float, an array's an array of its shape, a
+    record's a record of its type holding the same settings)."""
     if isinstance(x, dict):
         if not isinstance(g, dict) or list(g.keys()) != list(x.keys()) and set(g) != set(x):
             raise ValueError(f"gradient of a dict should be a dict with keys {list(x)}, got {_short(g)}")
@@ -203,6 +266,16 @@ def flat_like(g, x):
         if type(g) is not type(x) or len(g) != len(x):
             raise ValueError(f"gradient of a {type(x).__name__} of {len(x)} should be the same, got {_short(g)}")
         return np.concatenate([flat_like(gi, xi) for gi, xi in zip(g, x)]) if x else np.zeros(0)
+    if is_record(x):
+        if type(g) is not type(x):
+            raise ValueError(f"gradient of a {type(x).__name__} should be a {type(x).__name__}, got {_short(g)}")
+        fields = record_fields(x)
+        for k, v in vars(x).items():
+            if k not in fields and getattr(g, k, None) is not v and getattr(g, k, None) != v:
+                raise ValueError(f"gradient of a {type(x).__name__}: its setting .{k} should stay {v!r}, got "
+                                 f"{_short(getattr(g, k, None))}")
+        return np.concatenate([flat_like(getattr(g, k, None), v) for k, v in fields.items()]) if fields \
+            else np.zeros(0)
     if isinstance(x, np.ndarray):
         if not isinstance(g, np.ndarray) or g.shape != x.shape or g.dtype.kind != "f":
             raise ValueError(f"gradient of an array {x.shape} should be a float array of that shape, got {_short(g)}")
@@ -226,7 +299,14 @@ def unflat(z, x):
         for v in x:
             item, z = unflat(z, v)
             items.append(item)
+        if is_namedtuple(x):
+            return type(x)(*items), z
         return (tuple(items) if isinstance(x, tuple) else items), z
+    if is_record(x):
+        values = {}
+        for k, v in record_fields(x).items():
+            values[k], z = unflat(z, v)
+        return _record_with(x, values), z
     if isinstance(x, np.ndarray):
         n = x.size
         return np.array(z[:n], dtype=float).reshape(x.shape), z[n:]
@@ -237,7 +317,44 @@ def unflat(z, x):
 
 def fresh(args):
     """A deep copy of the arguments (programs may update arrays in place: ``a += ...``)."""
-    return [copy.deepcopy(a) if isinstance(a, (np.ndarray, list, dict, tuple)) else a for a in args]
+    return [copy.deepcopy(a) if isinstance(a, (np.ndarray, list, dict, tuple)) or is_record(a) else a for a in args]
+
+
+def rehome(x, namespace, suffix):
+    """``x`` with its records and namedtuples remade as instances of the classes of the same name in
+    ``namespace`` (another load of the program, or its instrumented copy, whose methods must be the ones
+    that run); anything else unchanged."""
+    if isinstance(x, PortableRecord):
+        cls = namespace[x.name + suffix]
+        if x.form == "namedtuple":
+            return cls(*x.attrs.values())
+        out = object.__new__(cls)
+        for k, v in x.attrs.items():
+            object.__setattr__(out, k, v)
+        return out
+    if is_namedtuple(x) or is_record(x):
+        cls = namespace.get(class_base(type(x).__name__) + suffix)
+        if cls is None or cls is type(x):
+            return x
+        if is_namedtuple(x):
+            return cls(*[rehome(v, namespace, suffix) for v in x])
+        out = object.__new__(cls)
+        for k, v in vars(x).items():
+            object.__setattr__(out, k, v)
+        return out
+    return x
+
+
+def home(f, args, plan=None):
+    """``args`` (and the plan's directions) rehomed into the module of the loaded program function ``f``."""
+    ns, suffix = f.__globals__, f.__name__[1:]           # f is f{suffix}
+    args = [rehome(a, ns, suffix) for a in args]
+    if plan is None:
+        return args
+    plan = copy.copy(plan)
+    plan.tangents = [None if t is None else rehome(t, ns, suffix) for t in plan.tangents]
+    plan.hv = rehome(plan.hv, ns, suffix)
+    return args, plan
 
 
 def _short(v):
@@ -253,16 +370,26 @@ def srepr(v, indent=0):
         return f"np.float64({float(v)!r})"
     if isinstance(v, float):
         return repr(v)
+    if is_namedtuple(v):
+        return f"{class_base(type(v).__name__)}(" + ", ".join(srepr(x) for x in v) + ")"
     if isinstance(v, tuple):
         return "(" + ", ".join(srepr(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, list):
         return "[" + ", ".join(srepr(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k!r}: {srepr(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, PortableRecord):
+        if v.form == "dataclass":
+            return f"{v.name}(" + ", ".join(f"{k}={srepr(x)}" for k, x in v.attrs.items()) + ")"
+        return f"{v.name}(" + ", ".join(srepr(x) for x in v.attrs.values()) + ")"
+    if is_record(v):
+        if hasattr(type(v), "__dataclass_fields__"):
+            return f"{class_base(type(v).__name__)}(" + ", ".join(f"{k}={srepr(x)}" for k, x in vars(v).items()) + ")"
+        return f"{class_base(type(v).__name__)}(" + ", ".join(srepr(x) for x in vars(v).values()) + ")"
     return repr(v)
 
 
-def sample_arg(spec, rng):
+def sample_arg(spec, rng, namespace=None, suffix=""):
     u = lambda shape=None: rng.uniform(-1.5, 1.5, shape)
     if spec.kind == "float":
         return float(u())
@@ -276,16 +403,25 @@ def sample_arg(spec, rng):
         return tuple(float(v) for v in u(spec.shape))
     if spec.kind == "dict":
         return {k: float(u()) for k in spec.keys}
+    if spec.kind == "record":                # an instance of the program's own class
+        cls = namespace[spec.cls.replace(fuzzgen.SUFFIX, suffix)]
+        values = {name: (float(u()) if kind == "float" else u(shape) if kind == "vec" else value)
+                  for name, kind, shape, value in spec.fields}
+        return cls(**values) if spec.form == "dataclass" else cls(*values.values())
     return spec.value
 
 
 def random_like(x, rng):
-    """A random direction shaped like ``x`` (floats for numbers)."""
+    """A random direction shaped like ``x`` (floats for numbers; a record of its type for a record)."""
     if isinstance(x, dict):
         return {k: random_like(v, rng) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         items = [random_like(v, rng) for v in x]
+        if is_namedtuple(x):
+            return type(x)(*items)
         return tuple(items) if isinstance(x, tuple) else items
+    if is_record(x):
+        return _record_with(x, {k: random_like(v, rng) for k, v in record_fields(x).items()})
     if isinstance(x, np.ndarray):
         return rng.standard_normal(x.shape)
     return float(rng.standard_normal())
@@ -1286,7 +1422,8 @@ def check_unopt(ctx, fresh_f):
     if "grad" not in ctx.results and "jvp" not in ctx.results:
         return CheckOutcome("unopt", "skipped", detail="no optimized result to compare with")
     f2 = fresh_f()
-    sub = Ctx(e, f2, ctx.args, ctx.plan, ctx.w, ctx.timeout)
+    args2, plan2 = home(f2, ctx.args, ctx.plan)          # records: instances of the fresh module's classes
+    sub = Ctx(e, f2, args2, plan2, ctx.w, ctx.timeout)
     sub.outcomes = {}
     call_text = "with s2sad.optimizations(False): ..."
 
@@ -1416,7 +1553,10 @@ def load_case(loader, source, name, tag):
     module, suffix = loader.load(source, tag)
     f = getattr(module, name.replace(fuzzgen.SUFFIX, suffix))
     namespace, recorder = loader.instrumented(source, suffix)
-    fi = namespace[name.replace(fuzzgen.SUFFIX, suffix)]
+    fi_own = namespace[name.replace(fuzzgen.SUFFIX, suffix)]
+
+    def fi(*args):                  # records as instances of the instrumented copy's classes: its methods run
+        return fi_own(*[rehome(a, namespace, suffix) for a in args])
     return f, fi, recorder
 
 
@@ -1451,7 +1591,7 @@ def choose_inputs(loader, prog, kinds, rng, tag):
     """Inputs, plan and witnesses for ``prog``; None if no good inputs were found."""
     f, fi, recorder = load_case(loader, prog.source, prog.name, tag)
     for _ in range(INPUT_TRIES):
-        args = [sample_arg(s, rng) for s in prog.args if s.passed]
+        args = [sample_arg(s, rng, f.__globals__, f.__name__[1:]) for s in prog.args if s.passed]
         try:
             out = trial(f, fi, recorder, args, prog.output)
             plan = make_plan(rng, prog.args, args, prog.output, out)
@@ -1486,7 +1626,8 @@ def run_program(index, config):
             outcomes = run_checks(ctx, applicable(with_dependencies(kinds), prog.output, args), fresh_f)
             outcomes = {k: o for k, o in outcomes.items() if k in kinds}   # dependencies ran, not reported
             status = program_status(outcomes)
-            result = ProgramResult(index, status, case, sorted(prog.features), _portable(outcomes), discarded)
+            result = ProgramResult(index, status, portable_case(case), sorted(prog.features), _portable(outcomes),
+                                   discarded)
             if status in ("wrong", "error") and engine.has_optimizations:
                 result.blame = blame(loader, engine, case, witness, outcomes, config)
             result.seconds = time.time() - t0
@@ -1508,7 +1649,8 @@ def _portable(outcomes):
         o = copy.copy(o)
         for attr in ("got", "want"):
             v = getattr(o, attr)
-            if not isinstance(v, (type(None), float, int, np.ndarray, np.floating, tuple, list, dict)):
+            if not isinstance(v, (type(None), float, int, np.ndarray, np.floating, tuple, list, dict)) or \
+                    is_namedtuple(v):
                 setattr(o, attr, repr(v))
         out[k] = o
     return out
@@ -1517,6 +1659,8 @@ def _portable(outcomes):
 def rerun(loader, engine, case, kind, tag, config, witness=None):
     """Run check ``kind`` (with the checks it depends on) on ``case``, in a fresh module."""
     f, fi, recorder = load_case(loader, case.source, case.name, tag)
+    args, plan = home(f, case.args, case.plan)          # records: instances of this load's classes
+    case = Case(case.source, case.name, case.specs, args, plan, case.output, case.kinds)
     if witness is None:
         try:
             trial(f, fi, recorder, case.args, case.output)
@@ -1595,8 +1739,14 @@ def edits(tree, main_name):
     index = {}
     for i, node in enumerate(_preorder(tree)):
         index[id(node)] = i
+    # a record class's fields and __init__ stay: the arguments (and the reproducer's) are made with them
+    kept = {id(d) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body
+            if isinstance(n, ast.AnnAssign) or isinstance(n, ast.FunctionDef) and n.name == "__init__"
+            for d in ast.walk(n)}
     for node in _preorder(tree):
         i = index[id(node)]
+        if id(node) in kept:
+            continue
         if isinstance(node, ast.stmt):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
@@ -1792,9 +1942,9 @@ def minimize_task(payload):
         if engine.has_optimizations and case is not result.case:
             witness = None
             try:
-                _, fi, rec = load_case(loader, case.source, case.name, f"mb{result.index}")
-                witness = compute_witness(Evaluator(fi, rec, case.args, case.output), case.plan,
-                                          case.kinds)
+                f, fi, rec = load_case(loader, case.source, case.name, f"mb{result.index}")
+                args, plan = home(f, case.args, case.plan)
+                witness = compute_witness(Evaluator(fi, rec, args, case.output), plan, case.kinds)
                 outs = {outcome.kind: outcome}
                 blamed = blame(loader, engine, case, witness, outs, config)
             except Exception:
@@ -1819,11 +1969,30 @@ def _first_failure(result):
 
 REPRO_HELPERS = '''
 
+def _fields(x):
+    """A record's float and float-array fields (a dataclass instance or a plain object); None otherwise."""
+    if not hasattr(x, '__dict__') or isinstance(x, (np.ndarray, np.generic, float, int, tuple, list, dict)):
+        return None
+    return {k: v for k, v in vars(x).items()
+            if isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == 'f')}
+
+
+def _show(x):
+    """``x`` printed with its records' fields (a record's repr may not show them)."""
+    if isinstance(x, (list, tuple)) and not hasattr(type(x), '_fields'):
+        return type(x)(_show(v) for v in x)
+    if _fields(x) is not None:
+        return type(x).__name__ + '(' + ', '.join(f'{k}={v!r}' for k, v in vars(x).items()) + ')'
+    return x
+
+
 def _leaves(x):
     if isinstance(x, dict):
         return [l for v in x.values() for l in _leaves(v)]
     if isinstance(x, (list, tuple)):
         return [l for v in x for l in _leaves(v)]
+    if _fields(x) is not None:
+        return [l for v in _fields(x).values() for l in _leaves(v)]
     return list(np.ravel(np.asarray(x, dtype=float)))
 
 
@@ -1838,7 +2007,15 @@ def _rebuild(z, x):
         for v in x:
             item, z = _rebuild(z, v)
             items.append(item)
+        if hasattr(type(x), '_fields'):
+            return type(x)(*items), z
         return (tuple(items) if isinstance(x, tuple) else items), z
+    if _fields(x) is not None:
+        out = object.__new__(type(x))
+        out.__dict__.update(vars(x))
+        for k, v in _fields(x).items():
+            out.__dict__[k], z = _rebuild(z, v)
+        return out, z
     if isinstance(x, np.ndarray):
         return np.array(z[:x.size]).reshape(x.shape), z[x.size:]
     return type(x)(z[0]) if isinstance(x, np.floating) else float(z[0]), z[1:]
@@ -1894,7 +2071,7 @@ def _repro_check_code(kind, case, outcome):
                       "    got = pullback(u)",
                       f"    want = [fd_grad(lambda *a: float(np.dot(f(*a), u)), args, k) for k in {tuple(p.wrt)!r}]"]
         lines += ["    print('s2sad value:        ', value)", "    print('f(*args):           ', f(*copy.deepcopy(args)))",
-                  "    print('s2sad gradient:     ', got)", "    print('finite differences: ', want)"]
+                  "    print('s2sad gradient:     ', _show(got))", "    print('finite differences: ', _show(want))"]
     if kind in ("forward", "fwd-rev", "unopt"):
         lines += ["    value, tangent = s2sad.jvp(f, copy.deepcopy(args), tangents)",
                   "    print('s2sad.jvp value:    ', value)", "    print('f(*args):           ', f(*copy.deepcopy(args)))",
@@ -1907,8 +2084,8 @@ def _repro_check_code(kind, case, outcome):
                       "    print('<grad, tangent>:    ', dot)"]
     if kind == "hvp":
         lines += ["    got = s2sad.hvp(f, wrt=0)(args[0], v, *args[1:])   # the vector right after argument 0",
-                  "    print('s2sad.hvp:          ', got)",
-                  "    print('finite differences: ', fd_hvp(f, args, v))"]
+                  "    print('s2sad.hvp:          ', _show(got))",
+                  "    print('finite differences: ', _show(fd_hvp(f, args, v)))"]
     if kind == "grad-grad":
         lines += ["    got = s2sad.grad(s2sad.grad(f, wrt=0), wrt=0)(*args)",
                   "    print('s2sad:              ', got)",

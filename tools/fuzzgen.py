@@ -44,6 +44,7 @@ import re
 from dataclasses import dataclass, field
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _ASSIGN = re.compile(r"^\s*[A-Za-z_][\w, ]*=(?!=)")
 
 SUFFIX = "__U"
@@ -78,6 +79,8 @@ STMT_WEIGHTS = {
     "for_reversed": 1, "for_else": 0.7, "while_counter": 1, "while_data": 1.2, "taylor": 0.5,
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
     "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
+    "chained_write": 0.4, "star_args": 0.8, "kwargs_call": 0.6, "star_unpack": 0.5, "partial": 0.5,
+    "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4,
 }
 
 EXPR_WEIGHTS = {
@@ -94,6 +97,10 @@ PROGRAM_WEIGHTS = {
     "npfloat_arg": 0.25,        # probability that a scalar argument is passed as np.float64
     "container_arg": 0.12,      # probability of a list/tuple/dict argument
     "int_arg": 0.35,            # probability of a trailing int argument with a default
+    "record_arg": 0.12,         # probability that the first argument is a record (dataclass, plain object,
+                                # namedtuple) with methods; later arguments are records with half this
+    "varargs_helpers": 0.3,     # probability of module-level `*rest` and `**kw` helpers
+    "generator_helper": 0.25,   # probability of a module-level generator function
 }
 
 MAXMAG = 20.0
@@ -113,6 +120,34 @@ FN_NAMES = ["g", "inner", "step", "scale", "phi", "act", "mix"]
 LAMBDA_NAMES = ["sq", "soft", "lin", "bump", "fl"]
 
 LITERALS = [0.5, 1.5, 2.0, -0.5, 0.25, 3.0, -1.0, 0.1, 0.7, -0.3, 1.0, 0.2, -2.0]
+
+
+def star_helper_lines(name, form):
+    """``def name(t, *rest)`` in one of three forms (bounded: each extra argument adds at most 1.6)."""
+    head = f"def {name}(t, *rest):"
+    if form == 0:
+        return [head, "    s = t", "    for r in rest:", "        s = s + 0.5 * np.sin(r)", "    return s"]
+    if form == 1:
+        return [head, "    return t + sum(np.tanh(r) for r in rest) / (1 + len(rest))"]
+    return [head, "    total = t", "    for k, r in enumerate(rest):", "        total = total + (k + 1) * 0.5 * math.atan(r)",
+            "    return total"]
+
+
+def kw_helper_lines(name, form):
+    """``def name(t, **kw)``: form 0 reads ``kw["scale"]`` and ``kw.get("shift", 0.0)``; the others walk kw."""
+    head = f"def {name}(t, **kw):"
+    if form == 0:
+        return [head, "    return t * kw['scale'] + kw.get('shift', 0.0)"]
+    if form == 1:
+        return [head, "    s = t", "    for key, val in kw.items():", "        s = s + 0.5 * np.sin(val)", "    return s"]
+    return [head, "    return t * (1.0 + sum(np.tanh(v) for v in kw.values()))"]
+
+
+RECORD_NAMES = ["Params", "Model", "Layer", "State", "Coeffs"]
+RECORD_ARGS = ["model", "theta", "prm"]
+METHOD_NAMES = ["predict", "energy", "residual", "score", "forward"]
+STATIC_NAMES = ["sq", "soft", "clamp2"]
+CLASS_NAMES = ["scaled", "half", "unit"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +202,9 @@ class ArgSpec:
     value: int = 0              # int arguments: the value passed (or the default)
     passed: bool = True         # int arguments: passed explicitly (else the default is used)
     keys: tuple = ()            # dict arguments: keys (values are floats)
+    cls: str = ""               # record arguments: the class's name (with SUFFIX)
+    form: str = ""              # record arguments: dataclass, plain or namedtuple
+    fields: tuple = ()          # record arguments: (name, kind, shape, value) per field; kind float, vec or int
 
     @property
     def differentiable(self):
@@ -203,6 +241,7 @@ class Gen:
         self.budget = MAX_LINES
         self.helper_count = 0
         self.lambda_names = set()
+        self.partials = set()     # names of functools.partial objects
         self.unused = set()       # names defined but not read yet (preferred by the productions)
         self.aliases = set()      # names that may share memory with a module-level array
 
@@ -227,6 +266,7 @@ class Gen:
         read = text[m.end():] if m else text
         names = _IDENT.findall(read)
         self.unused.difference_update(names)
+        self.unused.difference_update(_DOTTED.findall(read))      # record fields and methods: `p.w`, `self.f`
         if m and self.aliases.intersection(names):     # may share memory with a module-level array
             self.aliases.update(_IDENT.findall(text[:m.end()]))
 
@@ -651,7 +691,9 @@ class Gen:
                 use_kw = True
                 continue                     # rely on the default
             e = self.expr(pty, max(depth - 1, 0))
-            if (use_kw or (self.chance(0.25) and fn.name not in self.lambda_names)):
+            # (keywords are refused for functions known only at run time: a record's methods, a partial)
+            kw_ok = fn.name not in self.lambda_names and "." not in fn.name and fn.name not in self.partials
+            if (use_kw or (self.chance(0.25) and kw_ok)):
                 use_kw = True
                 parts.append(f"{name}={e.text}")
                 self.features.add("kwargs")
@@ -2089,16 +2131,319 @@ class Gen:
         for nm in names:
             self.define(nm, S, fn.mag)
 
+    # ------------------------------------------------------------------ calling conventions and iteration forms
+    def _new_name(self, pool, ty):
+        """A fresh name for a value of type ``ty`` (None if it would clash with a visible one of another type)."""
+        name = self.fresh(pool, ty)
+        old = self.lookup(name)
+        if old is not None and old.ty != ty and self.scopes[-1].get(name) is not old:
+            return None
+        return name
+
+    def st_chained_write(self):
+        """``v[0] = v[-1] = e`` (and ``s = v[i] = e``) on a new array or a copy."""
+        n = self.rng.choice([3, 4])
+        name = self._new_name(VEC_NAMES, V(n))
+        if name is None:
+            return False
+        srcs = [v for v in self.visible() if v.ty == V(n)]
+        if srcs and self.chance(0.6):
+            src = self.rng.choice(srcs)
+            self.emit(f"{name} = {src.name}.copy()" if self.chance(0.7) else f"{name} = np.array({src.name}, dtype=float)")
+            mag = src.mag
+        else:
+            self.emit(f"{name} = np.zeros({n})" if self.chance(0.5) else f"{name} = np.ones({n}) * 0.5")
+            mag = 1.0
+        self.scopes.append({})
+        e = self.scalar(2)
+        self.scopes.pop()
+        self.features.update({"chained_write", "array_write"})
+        i, j = self.rng.sample(range(-1, n), 2)
+        form = self.rng.randrange(3)
+        if form == 0:
+            self.emit(f"{name}[{i}] = {name}[{j}] = {e.text}")
+        elif form == 1:
+            k = self.rng.randrange(n)
+            self.emit(f"{name}[{i}] = {name}[{j}] = {name}[{k}] = {e.text}")
+        else:
+            s = self._new_name(SCALAR_NAMES, S)
+            if s is None or s == name:
+                self.emit(f"{name}[{i}] = {name}[{j}] = {e.text}")
+            else:
+                self.emit(f"{s} = {name}[{i}] = {e.text}")
+                self.define(s, S, e.mag)
+        self.define(name, V(n), max(mag, e.mag))
+
+    def _star_helper(self, kind):
+        """A callable taking ``*rest`` (kind FNSTAR) or ``**kw`` (FNKW): a module-level one, else a nested
+        one defined here (in the main function only)."""
+        fns = [v for v in self.visible() if v.ty[0] == kind]
+        if fns:
+            return self.rng.choice(fns)
+        if self.fn_depth > 0 or self.in_closure or self.indent - self.base_indent > 1 or not self.nested_star:
+            return None                     # nested ones rarely: s2sad refuses a nested def with *rest or **kw
+        name = self.rng.choice([n for n in (["gather", "collect", "fold"] if kind == "FNSTAR" else
+                                            ["scaled", "shifted", "apply_kw"]) if self.lookup(n) is None] or [None])
+        if name is None:
+            return None
+        form = self.rng.randrange(3)
+        for line in (star_helper_lines if kind == "FNSTAR" else kw_helper_lines)(name, form):
+            self.emit(line)
+        self.budget += 2
+        self.features.add("closure")
+        return self.define(name, (kind, form), 3.0, readonly=True)
+
+    def st_star_args(self):
+        """Calls of ``def h(t, *rest)``: ``h(a, b, c)``, ``h(*pair)``, ``h(e, *xs)``."""
+        fn = self._star_helper("FNSTAR")
+        if fn is None:
+            return False
+        seqs = [v for v in self.visible() if v.ty[0] in ("T", "L", "V") and v.ty[1] >= 1]
+        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 0.5 if seqs else 0})
+        if form == "const_star":            # h(e, *consts): what the star spreads is not differentiated
+            consts = self._new_name(["consts", "coefs", "knots"], T(2))
+            if consts is None:
+                return False
+            e = self.scalar(1)
+            c = [self.rng.choice(LITERALS) for _ in range(self.rng.choice([1, 2, 3]))]
+            self.emit(f"{consts} = ({', '.join(repr(v) for v in c)}{',' if len(c) == 1 else ''})")
+            self.define(consts, T(len(c)), max(abs(v) for v in c), readonly=True)
+            text, count, mag = f"{fn.name}({e.text}, *{consts})", len(c) + 1, max(e.mag, 3.0)
+        elif form == "star":                # h(*pair), h(e, *xs): refused when the spread values are differentiated
+            src = self.rng.choice(seqs)
+            count, mag = src.ty[1], src.mag
+            if self.chance(0.5):
+                text = f"{fn.name}(*{src.name})"
+            else:
+                e = self.scalar(1)
+                text = f"{fn.name}({e.text}, *{src.name})"
+                count, mag = count + 1, max(mag, e.mag)
+        else:
+            es = [self.scalar(1) for _ in range(self.rng.randint(1, 4))]
+            text = f"{fn.name}({', '.join(e.text for e in es)})"
+            count, mag = len(es), max(e.mag for e in es)
+        out = self._new_name(SCALAR_NAMES, S)
+        if out is None:
+            return False
+        self.features.add("star_args")
+        self.emit(f"{out} = {text}")
+        self.define(out, S, mag * count + 2.0 * count * count)
+
+    def st_kwargs_call(self):
+        """Calls of ``def h(t, **kw)``: keywords, ``**{...}`` and ``**d`` of a dict of numbers."""
+        fn = self._star_helper("FNKW")
+        if fn is None:
+            return False
+        t = self.scalar(1)
+        first = f"t={t.text}" if self.chance(0.3) else t.text
+        # what lands in **kw is mostly constant: s2sad refuses a differentiated value there (documented)
+        scalar = lambda: self.scalar(1) if self.chance(0.1) else lit(self.rng.choice(LITERALS))
+        dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
+        if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
+            a = self.squash_any(scalar(), S)
+            if self.chance(0.03):           # `**` in a call: refused by s2sad, so rare
+                text = f"{fn.name}({first}, **{{'scale': {a.text}}})"
+                mag = t.mag * a.mag
+            elif self.chance(0.5):
+                b = scalar()
+                text = f"{fn.name}({first}, shift={b.text}, scale={a.text})"
+                mag = t.mag * a.mag + b.mag
+            else:
+                text = f"{fn.name}({first}, scale={a.text})"
+                mag = t.mag * a.mag
+        elif dicts and self.chance(0.03):
+            d = self.rng.choice(dicts)
+            text = f"{fn.name}({first}, **{d.name})"
+            mag = t.mag * (1 + d.mag * len(d.ty[1]))
+        else:
+            es = [scalar() for _ in range(self.rng.randint(1, 3))]
+            keys = self.rng.sample(["lr", "mu", "gamma", "eps"], len(es))
+            text = f"{fn.name}({first}, {', '.join(f'{k}={e.text}' for k, e in zip(keys, es))})"
+            mag = t.mag * (1 + sum(e.mag for e in es))
+        out = self._new_name(SCALAR_NAMES, S)
+        if out is None:
+            return False
+        self.features.add("kwargs_helper")
+        self.emit(f"{out} = {text}")
+        self.define(out, S, mag + 2.0)
+
+    def st_star_unpack(self):
+        """``a, *rest = xs``, ``*init, last = v``, ``a, *mid, b = pair``."""
+        srcs = [v for v in self.visible() if v.ty[0] in ("V", "L", "T") and v.ty[1] >= 2]
+        if not srcs:
+            return False
+        src = self.rng.choice(srcs)
+        n = src.ty[1]
+        form = self.rng.choice(["head", "tail"] + (["both"] if n >= 3 else []))
+        nscal = 2 if form == "both" else 1
+        rest = self._new_name(LIST_NAMES, L(n - nscal))
+        if rest is None:
+            return False
+        names = []
+        for _ in range(nscal):
+            nm = self._new_name([x for x in SCALAR_NAMES if x not in names], S)
+            if nm is None or nm in names or nm == src.name:
+                return False
+            names.append(nm)
+        self.features.add("star_unpack")
+        if form == "head":
+            self.emit(f"{names[0]}, *{rest} = {src.name}")
+        elif form == "tail":
+            self.emit(f"*{rest}, {names[0]} = {src.name}")
+        else:
+            self.emit(f"{names[0]}, *{rest}, {names[1]} = {src.name}")
+        for nm in names:
+            self.define(nm, S, src.mag)
+        self.define(rest, L(n - nscal), src.mag)
+
+    def st_partial(self):
+        """``ph = functools.partial(h, e)`` (or a keyword bound), called later."""
+        fns = [v for v in self.visible() if v.ty[0] == "FN" and len(v.ty[1]) >= 2 and I not in v.ty[1]
+               and all(t[0] in ("S", "V") for t in v.ty[1])]
+        if not fns:
+            return False
+        fn = self.rng.choice(fns)
+        if "." in fn.name and not self.chance(0.1):    # a bound method of a differentiated record: refused
+            return False
+        name = self.rng.choice([n for n in ["ph", "pf", "bound", "fixed"] if self.lookup(n) is None] or [None])
+        if name is None:
+            return False
+        ptys, ret, defaults, names = fn.ty[1], fn.ty[2], fn.ty[3], fn.ty[4]
+        # the bound value mostly constant: s2sad refuses a partial binding a differentiated value
+        bound = (lambda ty: self.expr(ty, 1) if self.chance(0.2) else
+                 lit(self.rng.choice(LITERALS)) if ty == S else E(f"np.full({ty[1]}, 0.5)"))
+        if self.chance(0.7):
+            e = bound(ptys[0])
+            self.emit(f"{name} = functools.partial({fn.name}, {e.text})")
+            ptys, names = ptys[1:], names[1:]
+        else:
+            e = bound(ptys[-1])
+            self.emit(f"{name} = functools.partial({fn.name}, {names[-1]}={e.text})")
+            ptys, names = ptys[:-1], names[:-1]
+        defaults = {k: v for k, v in defaults.items() if k in names}
+        if fn.name in self.lambda_names:
+            self.lambda_names.add(name)
+        self.partials.add(name)
+        self.features.add("partial")
+        self.define(name, ("FN", ptys, ret, defaults, names), fn.mag, readonly=True)
+
+    def st_map_call(self):
+        """``sum(map(fn, xs))``, ``list(map(fn, xs))``, ``sum(map(fn2, xs, ys))``."""
+        seqs = [v for v in self.visible() if v.ty[0] in ("V", "L") and v.ty[1] >= 1]
+        if not seqs:
+            return False
+        src = self.rng.choice(seqs)
+        n = src.ty[1]
+
+        def required(v):
+            return [t for t, nm in zip(v.ty[1], v.ty[4]) if nm not in v.ty[3]]
+        fns = [v for v in self.visible() if v.ty[0] == "FN" and v.ty[2] == S and required(v) in ([S], [S, S])
+               and I not in v.ty[1]]
+        if fns and self.chance(0.75):
+            fn = self.choose(fns)
+            fname, mag = fn.name, fn.mag
+            if fn.name in self.lambda_names:
+                self.features.add("lambda")
+            seqs2 = [src.name]
+            if len(required(fn)) == 2:
+                same = [v for v in self.visible() if v.ty[0] in ("V", "L") and v.ty[1] == n]
+                seqs2.append(self.rng.choice(same).name)
+        else:
+            fname, mag = self.rng.choice(["np.tanh", "np.sin", "math.atan", "math.cos"]), 1.6
+            seqs2 = [src.name]
+        call_text = f"map({fname}, {', '.join(seqs2)})"
+        self.features.add("map")
+        if self.chance(0.4):
+            out = self._new_name(LIST_NAMES, L(n))
+            if out is None:
+                return False
+            self.emit(f"{out} = list({call_text})")
+            self.define(out, L(n), mag)
+        else:
+            out = self._new_name(SCALAR_NAMES, S)
+            if out is None:
+                return False
+            self.emit(f"{out} = sum({call_text})")
+            self.define(out, S, mag * n)
+
+    def st_dict_iter(self):
+        """Dict comprehensions and loops over ``.items()`` / ``.values()`` of a dict built here."""
+        dicts = [v for v in self.visible() if v.ty[0] == "D"]
+        if not dicts:
+            seqs = [v for v in self.visible() if v.ty[0] in ("V", "L") and 1 <= v.ty[1] <= 4]
+            if not seqs:
+                return False
+            src = self.rng.choice(seqs)
+            name = self._new_name(DICT_NAMES, ("D", ()))
+            if name is None:
+                return False
+            keys = ["a", "b", "c", "d"][:src.ty[1]]
+            v = self._loop_var(["v", "el", "xi"])
+            self.scopes.append({v: Var(v, S, src.mag, readonly=True)})
+            e = self.scalar(1)
+            self.scopes.pop()
+            if v not in _IDENT.findall(e.text):
+                e = binop(E(v, ATOM, src.mag), "*", self.squash_any(e, S), src.mag * min(e.mag, 3.0))
+            self.emit(f"{name} = {{k: {e.text} for k, {v} in zip({keys!r}, {src.name})}}")
+            d = self.define(name, ("D", tuple((k, S) for k in keys)), e.mag)
+            self.features.update({"dictcomp", "dict"})
+        else:
+            d = self.rng.choice(dicts)
+        self.features.add("dict_iter")
+        form = self.rng.randrange(4)
+        nkeys = max(1, len(d.ty[1]))
+        if form == 0:                                    # a new dict from the old one's items
+            name = self._new_name(DICT_NAMES, d.ty)
+            if name is None or name == d.name:
+                return
+            f = self.rng.choice(["np.tanh", "np.sin"])
+            c = self.rng.choice(["0.5", "1.5", "2.0"])
+            self.emit(f"{name} = {{key: {f}(val) * {c} for key, val in {d.name}.items()}}")
+            self.define(name, d.ty, float(c))
+            return
+        acc = self._new_name(SCALAR_NAMES, S)
+        if acc is None:
+            return
+        if form == 1:
+            self.emit(f"{acc} = sum(np.sum(val) for val in {d.name}.values())")
+        elif form == 2:
+            self.emit(f"{acc} = 0.0")
+            self.emit(f"for val in {d.name}.values():")
+            self.emit(f"    {acc} = {acc} + 0.5 * np.sum(val)")
+        else:
+            self.emit(f"{acc} = 0.0")
+            self.emit(f"for key, val in {d.name}.items():")
+            self.emit(f"    {acc} = {acc} + np.sum(np.sin(val))")
+        self.features.add("for_dict")
+        self.define(acc, S, d.mag * 4 * nkeys)
+
+    def st_for_generator(self):
+        """A module-level generator function consumed by a ``for`` loop."""
+        seqs = [v for v in self.visible() if v.ty[0] in ("V", "L")]
+        if not self.gen_helpers or not seqs:
+            return False
+        src = self.rng.choice(seqs)
+        g = self.rng.choice(self.gen_helpers)
+        c = self.squash_any(self.scalar(1), S)
+        e = self._loop_var(["e_", "yv", "gv"])
+        self.features.update({"for_generator", "generator_fn"})
+        self.emit(f"for {e} in {g}({src.name}, {c.text}):")
+        self._loop_body({e: Var(e, S, max(c.mag, src.mag + 1.2), readonly=True)}, src.ty[1])
+
     # ------------------------------------------------------------------ functions
-    def function(self, name, params, ret, nstmts, is_main=False):
+    def function(self, name, params, ret, nstmts, is_main=False, first=None, members=()):
         """Lines of one function definition. ``params``: list of (name, type, default text or None,
-        Var kwargs)."""
+        Var kwargs); ``first``: a parameter not in the model (a method's ``self`` or ``cls``); ``members``:
+        Vars of records' fields and methods, in scope as ``p.w``, ``self.predict``."""
         self.lines = []
         self.indent = 1
         self.scopes = [dict(self.module_scope), {}]
         for pname, ty, default, kw in params:
             self.scopes[-1][pname] = Var(pname, ty, kw.get("mag", 1.5), lo=kw.get("lo", 0), hi=kw.get("hi", 0),
-                                         is_arg=True, readonly=(ty == I))
+                                         is_arg=True, readonly=(ty == I or ty[0] == "R"))
+        for var in members:                          # a record's fields and methods: `p.w`, `self.predict`
+            self.scopes[-1][var.name] = var
+            self.unused.add(var.name)
         self.base_depth, self.base_indent = len(self.scopes), 1
         self.loops, self.trip, self.fn_ret, self.in_closure = [], 1, ret, False
         self.recent = []
@@ -2107,6 +2452,8 @@ class Gen:
             self.statement()
         self.emit(f"return {self.final_return(ret).text}")
         sig = ", ".join(p + (f"={d}" if d is not None else "") for p, _, d, _ in params)
+        if first is not None:
+            sig = first + (", " + sig if sig else "")
         return [f"def {name}({sig}):"] + self.lines
 
     def final_return(self, ret):
@@ -2236,12 +2583,116 @@ class Gen:
         self.module_scope[name] = Var(name, ("FN", (ty, I), ty, {}, ("t", "d")), 3.0, readonly=True)
         return body
 
+    def varargs_helpers(self):
+        """Module-level ``def hs1(t, *rest)`` and ``def hk1(t, **kw)``."""
+        lines = []
+        for kind, prefix, make in (("FNSTAR", "hs", star_helper_lines), ("FNKW", "hk", kw_helper_lines)):
+            if self.chance(0.75):
+                self.helper_count += 1
+                name = f"{prefix}{self.helper_count}{SUFFIX}"
+                form = self.rng.randrange(3)
+                lines.append(make(name, form))
+                self.module_scope[name] = Var(name, (kind, form), 3.0, readonly=True)
+        return lines
+
+    def record_class(self, argname):
+        """A class for a record argument: a dataclass (sometimes frozen), a plain class whose ``__init__``
+        stores its arguments, or a namedtuple; float and float-array fields, an int setting; methods reading
+        ``self.w`` and calling each other, a ``@staticmethod``, a ``@classmethod``. Returns (module lines,
+        ArgSpec, type of the argument, members: the Vars ``arg.w``, ``arg.predict``, ...)."""
+        rng = self.rng
+        form = self.pick({"dataclass": 5, "plain": 3, "namedtuple": 2})
+        base = rng.choice([n for n in RECORD_NAMES if n + SUFFIX not in self.module_scope] or ["Rec"])
+        cname = base + SUFFIX
+        self.module_scope[cname] = Var(cname, ("CLASS",), 1.0, readonly=True)
+        n = rng.choice([3, 4])
+        fields = [("w", "vec", (n,), 0), ("b", "float", (), 0)]
+        if form == "namedtuple":
+            fields = rng.choice([[("u", "float", (), 0), ("v", "float", (), 0)],
+                                 [("w", "vec", (n,), 0), ("b", "float", (), 0)],
+                                 [("u", "float", (), 0), ("v", "float", (), 0), ("s", "float", (), 0)]])
+        else:
+            if self.chance(0.4):
+                fields.append(rng.choice([("scale", "float", (), 0), ("v", "vec", (n,), 0)]))
+            rng.shuffle(fields)
+            if self.chance(0.6):
+                fields.append(("n", "int", (), rng.choice([2, 3])))
+        ftype = {"float": lambda f: S, "vec": lambda f: V(f[2][0]), "int": lambda f: I}
+        self.features.update({"record", {"dataclass": "dataclass", "plain": "plain_class",
+                                         "namedtuple": "namedtuple_arg"}[form]})
+        spec = ArgSpec(argname, "record", cls=cname, form=form, fields=tuple(fields))
+
+        def field_vars(owner):
+            out = []
+            for f in fields:
+                kw = {"lo": f[3], "hi": f[3]} if f[1] == "int" else {}
+                out.append(Var(f"{owner}.{f[0]}", ftype[f[1]](f), 1.5, readonly=True, **kw))
+            return out
+        if form == "namedtuple":
+            self.module_imports.add("from collections import namedtuple")
+            lines = [f"{cname} = namedtuple({cname!r}, {[f[0] for f in fields]!r})"]
+            ty = T(len(fields)) if all(f[1] == "float" for f in fields) else ("R", cname)
+            return lines, spec, ty, field_vars(argname)
+        if form == "dataclass":
+            self.module_imports.add("from dataclasses import dataclass")
+            lines = ["@dataclass(frozen=True)" if self.chance(0.3) else "@dataclass", f"class {cname}:"]
+            annot = {"float": "float", "vec": "np.ndarray", "int": "int"}
+            lines += [f"    {f[0]}: {annot[f[1]]}" + (f" = {f[3]}" if f[1] == "int" else "") for f in fields]
+        else:
+            lines = [f"class {cname}:", f"    def __init__(self, {', '.join(f[0] for f in fields)}):"]
+            lines += [f"        self.{f[0]} = {f[0]}" for f in fields]
+        # methods: each sees the fields (self.w) and the methods before it (self.predict)
+        self_members = field_vars("self")
+        cls_members = []
+        arg_members = field_vars(argname)
+        kinds = ["method"] + [rng.choice(["method", "method", "static", "class"]) for _ in range(rng.choice([0, 1, 2]))]
+        if self.chance(0.3):
+            kinds.insert(0, "static")
+        rng.shuffle(kinds)
+        used = set()
+        saved_theme = self.theme
+        self.theme = [k for k in self.theme if not k.startswith(("closure", "lambda", "star_", "kwargs"))]
+        for kind in kinds:
+            pool = {"method": METHOD_NAMES, "static": STATIC_NAMES, "class": CLASS_NAMES}[kind]
+            mname = rng.choice([m for m in pool if m not in used] or [None])
+            if mname is None:
+                continue
+            used.add(mname)
+            nparams = rng.choice([0, 1, 1, 2]) if kind == "method" else rng.choice([1, 1, 2])
+            ptys = [rng.choice([S, S, V(n)]) for _ in range(nparams)]
+            params = [(pn, ty, None, {}) for pn, ty in zip(["t", "u"], ptys)]
+            ret = S if self.chance(0.75) else V(n)
+            members = {"method": self_members, "static": [], "class": cls_members}[kind]
+            first = {"method": "self", "static": None, "class": "cls"}[kind]
+            self.fn_depth += 1
+            self.aliases.update({"self", "cls"})
+            body = self.function(mname, params, ret, rng.choice([0, 0, 1, 2]), first=first, members=list(members))
+            self.fn_depth -= 1
+            deco = {"method": [], "static": ["@staticmethod"], "class": ["@classmethod"]}[kind]
+            lines += [""] + ["    " + line for line in deco + body]
+            fty = ("FN", tuple(ptys), ret, {}, tuple(pn for pn, _, _, _ in params))
+            text = "\n".join(body)
+            if "self." in text and kind == "method" and any(f"self.{m}(" in text for m in used):
+                self.features.add("method_calls_method")
+            self.features.add({"method": "method", "static": "staticmethod", "class": "classmethod"}[kind])
+            self_members.append(Var(f"self.{mname}", fty, 3.0, readonly=True))
+            arg_members.append(Var(f"{argname}.{mname}", fty, 3.0, readonly=True))
+            if kind != "method":
+                cls_members.append(Var(f"cls.{mname}", fty, 3.0, readonly=True))
+                arg_members.append(Var(f"{cname}.{mname}", fty, 3.0, readonly=True))
+        self.theme = saved_theme
+        return lines, spec, ("R", cname), arg_members
+
     def program(self):
         """Generate the whole module: imports, constants, helpers, the main function ``f__U``."""
         rng = self.rng
         kinds = list(self.sw)
         self.theme = rng.sample(kinds, rng.choice([2, 3, 4]))
         self.module_scope = {}
+        self.module_imports = set()
+        self.nested_star = self.chance(0.01)          # nested `def h(t, *rest)` / `(t, **kw)`: refused by s2sad
+        self.class_lines = []
+        self.members = []
         module = ["import math", "import numpy as np", ""]
         if self.chance(self.pw["global_const"]):
             self.features.add("global")
@@ -2258,8 +2709,10 @@ class Gen:
             module.append("")
         helpers = []
         self.gen_helpers = []
-        if self.chance(0.2):
+        if self.chance(self.pw["generator_helper"]):
             helpers.append(self.generator_helper())
+        if self.chance(self.pw["varargs_helpers"]):
+            helpers += self.varargs_helpers()
         if self.chance(self.pw["recursive_helper"]):
             helpers.append(self.recursive_helper())
         if self.chance(self.pw["helpers"]):
@@ -2268,6 +2721,8 @@ class Gen:
         for h in helpers:
             module += h + ["", ""]
         args, params = self.main_params()
+        for c in self.class_lines:
+            module += c + ["", ""]
         output = "array" if self.chance(self.pw["array_output"]) else "scalar"
         ret = S
         if output == "array":
@@ -2276,7 +2731,10 @@ class Gen:
             self.features.add("array_output")
         self.fn_depth = 0
         nstmts = rng.randint(3, 8)
-        module += self.function("f" + SUFFIX, params, ret, nstmts, is_main=True)
+        module += self.function("f" + SUFFIX, params, ret, nstmts, is_main=True, members=self.members)
+        if any("functools.partial(" in line for line in module):
+            self.module_imports.add("import functools")
+        module[2:2] = sorted(self.module_imports)            # after `import math`, `import numpy as np`
         return Program(source="\n".join(module) + "\n", name="f" + SUFFIX, args=args, output=output,
                        features=set(self.features))
 
@@ -2308,15 +2766,31 @@ class Gen:
             args.append(ArgSpec(name, kind, shape, keys=keys))
             params.append((name, ty, None, {"mag": 1.5}))
 
+        def add_record():
+            name = rng.choice([n for n in RECORD_ARGS if n not in [a.name for a in args]])
+            lines, spec, ty, members = self.record_class(name)
+            self.class_lines.append(lines)
+            self.members += members
+            self.aliases.add(name)                 # `v = model.w; v += 1` would change the caller's record
+            args.append(spec)
+            params.append((name, ty, None, {"mag": 1.5}))
+
         first = rng.choice(["float", "vec", "vec", "mat", "float"])
         scalar_kind = lambda: "npfloat" if self.chance(self.pw["npfloat_arg"]) else "float"
         shape = {"vec": (rng.choice([3, 4]),), "mat": rng.choice([(2, 3), (3, 3)])}.get(first, ())
-        add(scalar_kind() if first == "float" else first, shape)
+        if self.chance(self.pw["record_arg"]):
+            add_record()
+        else:
+            add(scalar_kind() if first == "float" else first, shape)
         for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
             k = rng.choice(["float", "float", "vec", "mat"])
             if self.chance(self.pw["container_arg"]):
                 k = rng.choice(["list", "tuple", "dict"])
-            if k == "float":
+            if self.chance(self.pw["record_arg"] / 2) and len(self.class_lines) < 2:
+                k = "record"
+            if k == "record":
+                add_record()
+            elif k == "float":
                 add(scalar_kind())
             elif k == "vec":
                 add("vec", (rng.choice([3, 4]),))

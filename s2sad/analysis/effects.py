@@ -93,6 +93,10 @@ def run(fn, unit, kinds=None):
                 rules.append(("contain-site", site, value))
             elif isinstance(target, gast.Name) and (_scalar_item(value, kinds) or _metadata(value, unit)):
                 points[target.id].add(site)                      # a number read from an array, x.shape: new objects
+            elif isinstance(target, gast.Tuple) and all(isinstance(t, gast.Name) for t in target.elts) \
+                    and isinstance(value, gast.Name) and kinds and kinds.get(value.id) == 1:
+                for t in targets:                                # a, b, c = x with x 1-d: numbers, no views of x
+                    points[t].add(site)
             elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
             elif isinstance(target, gast.Name) and isinstance(value, gast.Name):

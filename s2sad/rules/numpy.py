@@ -145,9 +145,12 @@ def angle_jvp(g, ans, z, deg=False): return np.imag(g / nonzero_checked(z, "np.a
 @vjp(np.asarray, np.array, np.ascontiguousarray)
 def asarray_vjp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=False, device=None, like=None):
     return unarray(g, x, ans)
-@jvp(np.asarray, np.array, np.ascontiguousarray)
+@jvp(np.asarray, np.ascontiguousarray)
 def asarray_jvp(g, ans, x, dtype=None, order=None, *, copy=None, ndmin=0, subok=False, device=None, like=None):
     return cast_tangent(g, ans)
+@jvp(np.array)                          # a new array: its tangent too (a write into it must not reach x's)
+def array_jvp(g, ans, x, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    return cast_tangent(copy_like(g), ans)
 @elementwise(np.float64)
 def float64_vjp(g, ans, x): return g
 @vjp(np.copy)
