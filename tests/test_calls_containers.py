@@ -1054,3 +1054,24 @@ def test_a_user_module_named_like_a_standard_library_module_is_the_users(tmp_pat
         return wave.square(x) + 1.0
     assert s2sad.grad(f)(2.0) == 12.0
     monkeypatch.delitem(sys.modules, "wave", raising=False)
+
+
+def unpack_a_ufunc_result(x):
+    a, b, c = np.sin(x)
+    return b * c
+
+
+def unpack_rows_of_a_ufunc_result(A):
+    r0, r1 = np.exp(A * 0.5)
+    return np.sum(r0 * r1)
+
+
+@pytest.mark.parametrize("f, shape", [(unpack_a_ufunc_result, (3,)), (unpack_rows_of_a_ufunc_result, (2, 3))])
+def test_unpacking_the_array_a_ufunc_returns(f, shape):
+    """``a, b, c = np.sin(x)``: the array's adjoint is built from its items' (it was a tuple with None in it: a
+    TypeError in the generated code). Second order, float32 kept, and the derivative by hand."""
+    x = np.random.default_rng(5).uniform(0.1, 1.0, shape)
+    check_grads(f, (x,), order=2)
+    assert s2sad.grad(f)(x.astype(np.float32)).dtype == np.float32
+    if f is unpack_a_ufunc_result:                      # d(sin x1 sin x2) by hand
+        np.testing.assert_allclose(s2sad.grad(f)(x), [0.0, np.cos(x[1]) * np.sin(x[2]), np.sin(x[1]) * np.cos(x[2])])

@@ -106,10 +106,13 @@ def _value(sweep, s, g, ans, defined, out):
             g = N.call(_helper(sweep, runtime.unpack_grad), [N.clone(op.args[0])] + g.elts)
         contribute(sweep, op.args[0], g, defined, out)
         return
-    if isinstance(g, gast.Tuple) and isinstance(s.value, (gast.Attribute, gast.Subscript, gast.BinOp, gast.UnaryOp)):
+    one_array = isinstance(s.value, gast.Call) and isinstance(op.primitive, np.ufunc) and op.primitive.nout == 1
+    if isinstance(g, gast.Tuple) and (one_array or isinstance(s.value, (gast.Attribute, gast.Subscript, gast.BinOp,
+                                                                         gast.UnaryOp))):
         # a, b = p.w / d["w"] / x[0] / x * 2.0: the value's adjoint from its items' (an array's, where the value
         # is one: the rule of `.w` or `*` takes an array, not a tuple with None in it). The value is computed
-        # again from its operands, which hold here what they held when the statement ran (as a rule's do).
+        # again from its operands, which hold here what they held when the statement ran (as a rule's do); so is
+        # `a, b = np.sin(x)`, a ufunc's one array (pure and elementwise: cheap to compute again).
         g = N.call(_helper(sweep, runtime.unpack_grad), [N.clone(s.value)] + g.elts)
     if op.primitive in (PACK, DICT):
         keys = op.keys if op.primitive is DICT else [N.const(i) for i in range(len(op.args))]
