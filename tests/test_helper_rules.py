@@ -46,6 +46,7 @@ from s2sad.integrate import ivp_part, ivp_tangent, tangent_items, tangent_items_
 
 SEED = 20240919
 EPS, RTOL, ATOL = table.EPS, table.RTOL, table.ATOL
+get = table.get                                  # (a path into nested arguments, dicts too)
 real, pos, nonzero, at, case, Arg, Fixed = table.real, table.pos, table.nonzero, table.at, table.case, table.Arg, \
     table.Fixed
 HELPER_MODULES = ("s2sad.rules.helpers", "s2sad.rules.implicit", "s2sad.rules.nested", "s2sad.rules.scipy_integrate")
@@ -339,12 +340,6 @@ def diff_leaves(spec, path=()):
     if _is_tree(spec):
         return [leaf for k, v in _items(spec) for leaf in diff_leaves(v, path + (k,))]
     return []
-
-
-def get(tree, path):
-    for k in path:
-        tree = tree[k]
-    return tree
 
 
 def replace(tree, path, value):

@@ -24,6 +24,7 @@ from s2sad.testing import numerical_grad
 
 from . import helpers_module
 from .regression_programs import CASES, REFUSED
+from .test_inplace_updates import buffers_one_array_then_swapped     # effects.distinct_buffers (_new_binding)
 
 SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
 
@@ -254,15 +255,6 @@ def _store_ignoring_loops(original):
 
 def _eligible_any_module(self, callee):
     return inline_calls._user_function(callee) and not callee.__closure__ and not inline_calls._recursive(callee)
-
-
-def buffers_one_array_then_swapped(u0):           # effects.distinct_buffers (_new_binding)
-    prev = u0 * 0.5
-    cur = prev                                     # one array, two names: the write changes what cur reads
-    for t in range(3):
-        prev[1:-1] = cur[1:-1] * 0.9 + 0.1 * cur[2:] * cur[:-2]
-        prev, cur = cur, prev
-    return np.sum(cur ** 2) + np.sum(prev * u0)
 
 
 def _partial_model(w, d):

@@ -299,6 +299,15 @@ def definer(fn):
     return fn
 
 
+def _first(fns, obj, name):
+    """The first answer other than None of ``fn(obj, name)`` over ``fns``, else None."""
+    for fn in fns:
+        found = fn(obj, name)
+        if found is not None:
+            return found
+    return None
+
+
 _EXPLAINERS = []    # functions (object, label) -> (what, hint) saying why a function with no rule has none, or None
 
 
@@ -311,17 +320,9 @@ def explainer(fn):
 
 def explain(obj, label):
     """Why ``obj`` (called as ``label``) has no derivative, as (what, hint), when an explainer knows, else None."""
-    for fn in _EXPLAINERS:
-        found = fn(obj, label)
-        if found is not None:
-            return found
-    return None
+    return _first(_EXPLAINERS, obj, label)
 
 
 def definition(obj, attr):
     """What ``obj.attr`` is differentiated as, when a definer knows it, else None."""
-    for fn in _DEFINERS:
-        found = fn(obj, attr)
-        if found is not None:
-            return found
-    return None
+    return _first(_DEFINERS, obj, attr)
