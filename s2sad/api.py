@@ -19,6 +19,7 @@ from typing import Any, Callable, Literal, Optional, Sequence, Tuple, TypeVar, U
 import numpy as np
 
 from . import markers, pipeline, targets
+from .back import floats as back_floats
 from .errors import NonScalarOutputError, WrtError, short_traceback, user_frames
 from .front import generators
 from .front.source import unwrap
@@ -47,6 +48,8 @@ def _kind(a):
     """What generated code is specialised on: -1 for a number, the ndim of an array, the kinds of a
     tuple's or list's items (up to 16), else None."""
     t = type(a)
+    if t is np.float64:
+        return -1
     if t is float or t is np.ndarray:                  # (complex arrays get none: numbers are real)
         return -1 if t is float else a.ndim if a.dtype.kind != "c" else None
     if isinstance(a, _NUMBER) and not isinstance(a, (bool, np.bool_)):
@@ -89,7 +92,7 @@ def _check_differentiable(args, wrt, fname):
         if not -len(args) <= i < len(args):
             continue                                   # the transform reports a wrt out of range
         a = args[i]
-        if type(a) is float or type(a) is np.ndarray and a.dtype.kind == "f":
+        if type(a) is float or type(a) is np.float64 or type(a) is np.ndarray and a.dtype.kind == "f":
             continue                                   # the common case, quickly
         _check_record_fields(a, i, fname)
         for leaf in _leaves(a):
@@ -229,6 +232,19 @@ def _along(derivative, args, directions, options):
 
 
 # --- the generated function for a call ---------------------------------------------------------------
+def _on_floats(fn, floats, given, args, wrt, many):
+    """The value and the finished gradient of ``fn(*given)``, computed as ``fn(*floats)`` (``given``'s np.float64
+    values as Python floats, 1-d float64 arrays as lists of floats: three to four times faster). Sound by
+    back/floats.py's conditions: a raise on floats runs again on the values given (NumPy returns inf or nan where
+    floats raise); a float value is returned as NumPy would, an np.float64."""
+    try:
+        value, grads = fn(*floats)
+        return (np.float64(value) if type(value) is float else value), _finish(grads, args, wrt, many)
+    except Exception:                              # noqa: BLE001 -- NumPy's semantics decide, below
+        value, grads = fn(*given)
+        return value, _finish(grads, args, wrt, many)
+
+
 def _wrapper(f, wrt, value_too, optimize):
     wrt, many = wrt_indices(f, wrt)
     cache = {}                                     # (kinds, options) -> pipeline.Bound
@@ -263,7 +279,13 @@ def _wrapper(f, wrt, value_too, optimize):
                 _check_positional(unwrap(plain), inner, fname)
                 bound = pipeline.function(unwrap(plain), inner, "value_and_grad", kinds, options, warn=True)
                 entry[1][(kinds, plain) if plain is not target else kinds] = bound
-            value, grads = bound.fn(*full, **kwargs) if kwargs else bound.fn(*full)
+            if kwargs:
+                value, grads = bound.fn(*full, **kwargs)
+            elif bound.floats and (floats := back_floats.converted(full, bound.lists)) is not None:
+                value, grads = _on_floats(bound.fn, floats, full, args, inner, many)
+                return (value, grads) if value_too else grads
+            else:
+                value, grads = bound.fn(*full)
             if many or type(grads) is not float or type(args[inner[0]]) is not float:
                 grads = _finish(grads, args, inner, many)      # (a float's gradient is returned as it is)
             return (value, grads) if value_too else grads

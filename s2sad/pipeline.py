@@ -20,7 +20,7 @@ from . import nodes as N
 from . import calls
 from .aliases import Aliases
 from .analysis import activity, effects as effects_analysis, record, shapes
-from .back import emit
+from .back import emit, floats as back_floats
 from .back.link import Link
 from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
 from .forward import tangent
@@ -305,11 +305,13 @@ class Bound:
     """A generated function compiled against one owner, and the checks that keep it valid: every name
     its transform (and the transforms of the generated code it links to) resolved still denotes the
     same object, and no rule was registered since."""
-    __slots__ = ("fn", "checks", "gen", "ready", "__weakref__")
+    __slots__ = ("fn", "checks", "gen", "ready", "floats", "lists", "__weakref__")
 
-    def __init__(self, fn, checks, gen):
+    def __init__(self, fn, checks, gen, floats=False):
         self.fn, self.checks, self.gen = fn, checks, gen
         self.ready = False            # its links to other generated functions are filled in
+        self.floats = floats          # np.float64 arguments may run as Python floats (back/floats.py)
+        self.lists = back_floats.listed(gen.text) if floats else ()   # ... and 1-d float64 arrays as lists
 
     def valid(self):
         return self.checks.valid()
@@ -319,8 +321,9 @@ class Generated:
     """Generated code for one target, ``wrt``, kind, argument kinds and options: text, what it binds,
     and what it resolved (so that it is used only while those names mean the same objects)."""
 
-    def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True):
+    def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False):
         self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
+        self.floats = floats                   # the float route is switched on (options.floats)
         self.resolved = resolved               # (where, name) -> object, as the transform saw them
         self.registry_version = registry_version
         self.owner_defaults = owner_defaults   # the owner's parameter defaults apply (its own code)
@@ -350,7 +353,9 @@ class Generated:
                                           *defaults)
         stats["compiles"] += 1
         front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
-        bound = Bound(fn, Checks.of(self.resolved, owner, self.registry_version), self)
+        floats = self.floats and back_floats.safe(self.text, back_floats.denoter(self.bindings, self.resolved,
+                                                                                   fn_globals, cells))
+        bound = Bound(fn, Checks.of(self.resolved, owner, self.registry_version), self, floats)
         self._bound[key] = bound                       # registered first: recursion finds it
         try:
             linked = emit.resolve_links(links, resolve_link)
@@ -359,6 +364,7 @@ class Generated:
             raise
         for other in linked:
             bound.checks.merge(other.checks)
+            bound.floats = bound.floats and other.floats
         bound.ready = True
         return bound
 
@@ -447,7 +453,8 @@ def transform(target, wrt, kind, kinds=(), options=None, warn=False):
     origin = f"{unit.source.filename}:{unit.source.first_line}"
     return Generated(text=text, name=fn_tree.name, bindings=dict(unit.aliases.bindings), origin=origin,
                      resolved=dict(unit.scope.resolved), registry_version=version,
-                     owner_defaults=not isinstance(target, calls.Nested))
+                     owner_defaults=not isinstance(target, calls.Nested),
+                     floats=options.floats and back_floats.may_run_again(unit.facts))
 
 
 def _link_target(target):

@@ -14,6 +14,7 @@ from .errors import NonScalarOutputError, UnsupportedSyntaxError
 from .tree import AdjDict, AdjFields, AdjList, AdjTuple, adjoint_of, fields_of, is_record  # noqa: F401
 from .incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d  # noqa: F401
 from .tree import append_grads, attribute, field_tangent, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
+from .tree import add  # noqa: E402  (adjoints: None is zero, containers add by item)
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
@@ -225,7 +226,6 @@ def repetition_grad(g, x, y, side):
         if (side == 0) != _sequence(x):
             return 0.0                              # the count
         items, n = list(g), len(seq)
-        from .tree import add
         total = [None] * n
         for k, item in enumerate(items):
             total[k % n] = add(total[k % n], item) if n else item
@@ -657,7 +657,6 @@ def unitem(g, x, *args):
 
 def added(a, b):
     """``a + b`` for tangents that may be lists or tuples (added item by item, None as zero)."""
-    from .tree import add
     return add(a, b)
 
 
@@ -768,7 +767,6 @@ def index_add(buf, idx, g):
     if isinstance(buf, tuple):
         buf = AdjList(buf)
     if isinstance(buf, (list, dict)):
-        from .tree import add
         buf[idx] = add(buf[idx], g)
     elif _basic(idx) or (isinstance(idx, np.ndarray) and idx.dtype == bool):
         buf[idx] += g
@@ -874,6 +872,17 @@ def owned(buf):
             return AdjList(copy)
         return type(copy)(copy)                       # a new AdjList/AdjDict (list.copy() would be a plain list)
     return buf
+
+
+def number_zeros(x):
+    """The zero adjoint of a list or tuple of numbers, for generated code to update item by item: an AdjList."""
+    return AdjList([0.0] * len(x))
+
+
+def owned_numbers(buf):
+    """``owned`` for the adjoint of a list or tuple of numbers that generated code updates item by item
+    (``x_bar[2] += g``): a new AdjList with 0.0 where no adjoint flowed (None)."""
+    return AdjList(0.0 if v is None else v for v in buf)
 
 
 def _unindex_container(g, x, idx):
@@ -1155,6 +1164,8 @@ def like(g, x):
         return g                                   # the common case, fast: a fresh array already
     if type(g) is float and type(x) is float:
         return g
+    if type(x) is np.float64 and (type(g) is float or type(g) is np.float64):
+        return np.float64(g)                       # (the float route computes an np.float64's as a float)
     if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
         g = zeros_like(x)
     if isinstance(x, (float, int, np.ndarray, np.generic)) and np.iscomplexobj(g) and not np.iscomplexobj(x):
@@ -1166,6 +1177,8 @@ def like(g, x):
         if isinstance(g, np.ndarray) and g.dtype == dtype and g.shape == x.shape \
                 and g.flags.writeable and g.base is None:
             return g
+        if isinstance(g, (list, tuple)):           # (the float route's list of floats; None is zero, never nan)
+            g = [zeros_like(x[k]) if v is None else v for k, v in enumerate(g)]
         out = np.empty(x.shape, dtype=dtype)
         out[...] = g
         return out

@@ -24,3 +24,12 @@ def make_rebindable():
         nonlocal weight
         weight = value
     return inner, rebind
+
+
+def kind_scale(c):
+    """2.0 for a NumPy scalar, 3.0 for a Python float (tests/test_float_route.py: code s2sad runs as it is)."""
+    return 2.0 if isinstance(c, np.floating) else 3.0
+
+
+def scaled_by_kind(x, c):
+    return x * kind_scale(c)

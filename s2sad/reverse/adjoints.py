@@ -427,7 +427,12 @@ def _accumulate_in_place(sweep, x, idx, g, defined, out, element_index=None):
     if x.id in assigned or x.id in unit.facts.mutated:
         return False
     sweep.own(x.id)                                  # before the outermost loop: x is assigned in none
-    if element_index is not None and (unit.facts.ndims.get(x.id) or 0) >= 1:   # one number of an array
+    kind = unit.facts.kinds.get(x.id)
+    numbers = isinstance(kind, tuple) and kind and all(k == -1 for k in kind) and isinstance(element_index, gast.Constant) \
+        and type(element_index.value) is int and -len(kind) <= element_index.value < len(kind)
+    if numbers:                                      # one number of a list or tuple of numbers: an AdjList of numbers
+        sweep.numbered.add(x.id)
+    if element_index is not None and ((unit.facts.ndims.get(x.id) or 0) >= 1 or numbers):   # one number of an array
         target = gast.Subscript(value=N.name(sweep.bar(x.id)), slice=N.clone(element_index), ctx=gast.Store())
         out.append(gast.AugAssign(target=target, op=gast.Add(), value=N.clone(g)))
         return True

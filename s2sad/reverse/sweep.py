@@ -84,6 +84,7 @@ class Sweep:
         self.loops = {}              # id(loop) -> Loop
         self.enclosing = []          # the forward loops around the statement being differentiated
         self.owned = {}              # id(loop) -> adjoints updated in place inside it, copied before it
+        self.numbered = set()        # ... of which lists of numbers, written item by item (x_bar[2] += g)
         self.blocks = []             # the forward blocks around the statement being differentiated
 
     def bar(self, name):
@@ -169,12 +170,17 @@ class Sweep:
                 break
             start |= end
         self.enclosing.pop()
-        before = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - defined)]
         owned = self.owned.pop(id(s), set())       # adjoints updated in place start as private copies
-        if owned & defined:
+        numbered = owned & self.numbered           # list adjoints with a number at every item (not tuples)
+        before = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - defined - numbered)]
+        before += [N.assign(self.bar(n), N.call(unit.aliases.ref(runtime.number_zeros, "number_zeros"), [N.name(n)]))
+                   for n in sorted((start - defined) & numbered)]
+        before += [N.assign(self.bar(n), N.call(unit.aliases.ref(runtime.owned_numbers, "owned_numbers"),
+                                                [N.name(self.bar(n))])) for n in sorted(defined & numbered)]
+        if (owned - self.numbered) & defined:
             helper = unit.aliases.ref(runtime.owned, "owned")
             before += [N.assign(self.bar(n), N.call(N.clone(helper), [N.name(self.bar(n))]))
-                       for n in sorted(owned & defined)]
+                       for n in sorted((owned - self.numbered) & defined)]
         resets = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - end)]
         defined.clear()
         defined.update(start)

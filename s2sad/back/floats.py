@@ -1,0 +1,256 @@
+"""The float route: ``np.float64`` arguments run through generated code as Python floats.
+
+Arithmetic on a NumPy scalar costs three to four times a Python float's (every ``*`` goes through
+NumPy's scalar machinery), and everything computed from one is again a NumPy scalar: a loop over
+an ``np.float64`` read from an array ran at a third of the speed of the same loop over floats. A
+careful human converts such values with ``float(x)`` once, at the entry. ``grad`` does the same,
+when that cannot change a result.
+
+Soundness condition (``safe``, checked on the generated text and what its names denote, and at the
+call on the arguments, ``converted``). ``np.float64`` is a subclass of ``float`` and both hold an
+IEEE double: ``+ - * /``, comparisons, ``abs``, ``math`` functions and every NumPy function give
+bit-identical results on either. They differ only where
+
+1. an operator on floats raises (``/`` or ``%`` by zero, ``**`` overflowing, ``0.0 ** -1``) while
+   NumPy returns inf or nan: the converted call raising anything is run again on the arguments as
+   given (``api``), so the user sees NumPy's results and warnings. Running again is sound because the
+   code changes nothing in place (``may_run_again``) and
+   puts no value where user code keeps it (no list or dict it did not make: condition 4);
+2. ``x ** y`` of a negative float and a non-integral ``y`` is a complex number (NumPy: nan): no
+   ``**`` or ``pow`` whose exponent is not an integral constant; ``%``, ``//`` and ``divmod`` are
+   left alone too (NumPy's and Python's floor division are written separately);
+3. NumPy's promotion treats a Python float as "weak": ``float32_array * x`` stays float32 for a
+   float but becomes float64 for an ``np.float64``: no arrays of another float dtype among the
+   arguments, no names denoting such arrays or float types other than float64, no dtype strings;
+4. code s2sad did not generate sees the value (a user function called as it is, a method of a
+   user object, ``isinstance``/``type``/``hasattr``/``getattr``, a list or dict the user keeps): every
+   name the code reads must denote generated code, NumPy, SciPy, ``math``, a builtin other than those,
+   or a constant (a number, a float64 array, a tuple of such).
+
+Dropping any one of these gives a value or derivative other than NumPy's (tests/test_float_route.py).
+Switch: ``floats`` (``s2sad.optimizations(floats=False)``).
+"""
+import ast
+import builtins
+import re
+import types
+
+import numpy as np
+
+from .link import Link
+
+_TRUSTED = {"numpy", "scipy", "math", "cmath", "s2sad", "builtins"}
+_UNTRUSTED_BUILTINS = {"pow", "divmod", "isinstance", "issubclass", "type", "hasattr", "getattr", "vars", "repr",
+                       "eval", "exec", "callable", "id", "format"}
+_SAFE_METHODS = {"append", "pop", "extend", "insert", "reverse", "items", "keys", "values", "get", "copy", "index",
+                 "count", "setdefault", "update"}
+_DTYPE_TEXT = re.compile(r"^[<>=|]?(f2|f4|e|f|g|f16|c8|F|float16|float32|half|single|longdouble|float128|"
+                         r"complex64|csingle|clongdouble)$")
+
+
+def may_run_again(facts):
+    """Condition 1: a call that raised on floats can run again on the values given when the generated code
+    changes no object in place (its arguments and what they hold are as they were)."""
+    return not facts.mutated
+
+
+def dtype_kept(dtype):
+    """Condition 3: NumPy computes with an array of ``dtype`` and a Python float as with an np.float64 (the
+    result is float64 either way)."""
+    return dtype.kind in "biu" or dtype == np.float64
+
+
+def _integral(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and float(node.value).is_integer()
+
+
+def _trusted(obj, depth=0):
+    if isinstance(obj, Link):
+        return True
+    if type(obj) is tuple:                                   # a table of constants, or of functions
+        return depth < 3 and len(obj) <= 1000 and all(_trusted(v, depth + 1) for v in obj)
+    if isinstance(obj, type) and issubclass(obj, np.generic):
+        return obj is np.float64 or issubclass(obj, (np.integer, np.bool_))
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__.split(".")[0] in _TRUSTED
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return dtype_kept(obj.dtype)
+    if isinstance(obj, (bool, int, float, str, bytes, type(None), range, slice, complex)) or obj is Ellipsis:
+        return type(obj) is not str or not _DTYPE_TEXT.match(obj)
+    if isinstance(obj, np.dtype):
+        return dtype_kept(obj)
+    module = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", None) or ""
+    if module == "builtins":
+        return getattr(obj, "__name__", None) not in _UNTRUSTED_BUILTINS
+    return module.split(".")[0] in _TRUSTED
+
+
+def _attribute_chain(node):
+    """``a.b.c`` -> ("a", ["b", "c"]), else None."""
+    attrs = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
+
+
+def safe(text, denote):
+    """Whether the generated function ``text`` may run on Python floats where the user passed ``np.float64``
+    (the module docstring's conditions 2-4). ``denote(name)``: the object a free name of the text denotes,
+    or ``KeyError`` for a local of the generated code."""
+    tree = ast.parse(text)
+    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+              for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a is not None}
+    local |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+    def denote_free(name):
+        if name in local:
+            raise KeyError(name)
+        return denote(name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
+            return False                                     # f(a)(x), fs[0](x): a callable made at run time
+        if isinstance(node, (ast.BinOp, ast.AugAssign)):
+            if isinstance(node.op, ast.Pow) and not _integral(node.right if isinstance(node, ast.BinOp) else node.value):
+                return False
+            if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
+                return False
+        elif isinstance(node, ast.Constant) and type(node.value) is str and _DTYPE_TEXT.match(node.value):
+            return False
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            try:
+                obj = denote_free(node.id)
+            except KeyError:
+                continue                                     # a local of the generated code
+            if not _trusted(obj):
+                return False
+        elif isinstance(node, ast.Attribute):
+            chain = _attribute_chain(node)
+            if chain is None:
+                if isinstance(node.ctx, ast.Load) and node.attr not in _SAFE_METHODS:
+                    return False
+                continue
+            try:
+                obj = denote_free(chain[0])
+            except KeyError:                                 # a method of a local value (a stack, an array)
+                if node.attr not in _SAFE_METHODS and _called(tree, node):
+                    return False
+                continue
+            for attr in chain[1]:
+                if not isinstance(obj, types.ModuleType):
+                    return False                             # an attribute of a user object
+                obj = getattr(obj, attr, None)
+                if not _trusted(obj):
+                    return False
+    return True
+
+
+def listed(text):
+    """Positions of the parameters of the generated function ``text`` that may run as lists of floats where the
+    user passed a 1-d float64 array (``converted``): the code only reads them item by item (``p[2]``, ``p[-1]``,
+    ``a, b, c = p``, ``len(p)``) and makes their adjoint (``_s2.zeros_like(p)``, ``_s2.unpack_grad(p, ...)``),
+    which a list of the same floats answers alike (a Python float where NumPy gives an np.float64: the route's
+    conditions). Anything else (``p * 2``, ``np.sum(p)``, ``p[1:]``) keeps the array."""
+    tree = ast.parse(text)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    parents = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    stores = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    constants = {n.targets[0].id for n in ast.walk(fn) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 and isinstance(n.targets[0], ast.Name) and stores[n.targets[0].id] == 1 and _int_constant(n.value)}
+    bad = set()
+    for node in ast.walk(fn):
+        if not (isinstance(node, ast.Name) and node.id in params):
+            continue
+        if not isinstance(node.ctx, ast.Load):
+            bad.add(node.id)                                  # rebound: not the argument everywhere
+            continue
+        up = parents.get(node)
+        if isinstance(up, ast.Subscript) and up.value is node and isinstance(up.ctx, ast.Load) \
+                and (_int_constant(up.slice) or isinstance(up.slice, ast.Name) and up.slice.id in constants):
+            continue
+        if isinstance(up, ast.Assign) and up.value is node and all(isinstance(t, ast.Tuple) for t in up.targets):
+            continue
+        if isinstance(up, ast.Call) and node in up.args[:1] and (
+                isinstance(up.func, ast.Name) and up.func.id == "len" or isinstance(up.func, ast.Attribute)
+                and isinstance(up.func.value, ast.Name) and up.func.value.id == "_s2"
+                and up.func.attr in ("zeros_like", "unpack_grad")):
+            continue
+        bad.add(node.id)
+    return tuple(i for i, p in enumerate(params) if p not in bad and any(
+        isinstance(n, ast.Name) and n.id == p for n in ast.walk(fn) if n is not fn))
+
+
+def _int_constant(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def _called(tree, attribute):
+    return any(isinstance(n, ast.Call) and n.func is attribute for n in ast.walk(tree))
+
+
+def denoter(bindings, resolved, fn_globals, cells):
+    """``denote`` for ``safe``: the generated code's own bindings, then what its transform resolved, then the
+    owner's closure cells and globals, then the builtins."""
+    names = {}
+    for (where, name), obj in resolved.items():
+        if where != "attr" and isinstance(name, str):
+            names[name] = obj
+    missing = object()
+
+    def denote(name):
+        if name in bindings:
+            return bindings[name]
+        if name in names:
+            return names[name]
+        if name in cells:
+            try:
+                return cells[name].cell_contents
+            except ValueError:
+                raise KeyError(name) from None
+        obj = fn_globals.get(name, missing)
+        if obj is missing:
+            obj = builtins.__dict__.get(name, missing)
+        if obj is missing:
+            raise KeyError(name)
+        return obj
+    return denote
+
+
+def converted(args, lists=()):
+    """``args`` with each ``np.float64`` a Python float, and each 1-d float64 array at a position in ``lists``
+    (``listed``) a list of floats; None when there is nothing to convert or when an argument could make the
+    route unsound (condition 3: an array of another float dtype, a float32 scalar, a container or object,
+    whose items are not looked at)."""
+    found = False
+    for i, a in enumerate(args):
+        t = type(a)
+        if t is np.float64:
+            found = True
+        elif t is float or t is int or t is bool or a is None or t is str:
+            continue
+        elif t is np.ndarray:
+            if not dtype_kept(a.dtype):
+                return None
+            found = found or i in lists and a.ndim == 1 and a.dtype == np.float64
+        elif isinstance(a, (np.integer, np.bool_)):
+            continue
+        else:
+            return None
+    if not found:
+        return None
+    return tuple(float(a) if type(a) is np.float64 else
+                 a.tolist() if i in lists and type(a) is np.ndarray and a.ndim == 1 and a.dtype == np.float64 else a
+                 for i, a in enumerate(args))
+

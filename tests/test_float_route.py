@@ -1,0 +1,249 @@
+"""The float route (back/floats.py): np.float64 arguments run through the generated code as Python floats.
+
+Two witnesses for every program: the value and gradient on the route are bit-identical to the same generated
+code run on the np.float64 values (``floats`` off), and to central differences. Then each soundness condition
+is dropped in turn and a program that needs it gets a value other than NumPy's.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import api, pipeline
+from s2sad.back import floats
+from s2sad.testing import numerical_grad
+
+from . import helpers_module
+
+
+def recurrence(a, b, x0):
+    x = x0
+    for t in range(50):
+        x = x + 0.01 * (a * math.sin(x) - b * x ** 2)
+    return x
+
+
+def taylor(x):
+    term = total = x
+    for n in range(1, 60, 2):
+        term = -term * x * x / ((n + 1) * (n + 2))
+        total = total + term
+        if abs(term) < 1e-16:
+            break
+    return total
+
+
+def mixed(x, c, w):
+    """np.float64 scalars with a float64 array, NumPy and math functions, a branch."""
+    s = np.sum(np.tanh(w * x)) + math.exp(-c * x)
+    if s > 0:
+        s = s * c - x / (1.0 + c * c)
+    return s * np.sqrt(x * x + 1.0)
+
+
+PROGRAMS = [
+    (recurrence, (0.9, 0.3, 0.1), (0, 1, 2)),
+    (taylor, (0.7,), 0),
+    (mixed, (0.4, 1.3, np.array([0.5, -1.0, 2.0])), (0, 1)),
+]
+
+
+def _float64(args):
+    return tuple(np.float64(a) if type(a) is float else a for a in args)
+
+
+def _routed(monkeypatch):
+    taken = []
+    original = api._on_floats
+
+    def spy(fn, converted, given, *rest):
+        taken.append(converted)
+        return original(fn, converted, given, *rest)
+    monkeypatch.setattr(api, "_on_floats", spy)
+    return taken
+
+
+@pytest.mark.parametrize("f, args, wrt", PROGRAMS, ids=lambda v: getattr(v, "__name__", ""))
+def test_the_route_is_taken_and_changes_no_bit(f, args, wrt, monkeypatch):
+    args = _float64(args)
+    taken = _routed(monkeypatch)
+    value, grads = s2sad.value_and_grad(f, wrt=wrt)(*args)
+    assert taken and all(type(a) is not np.float64 for a in taken[0])
+    with s2sad.optimizations(floats=False):
+        off_value, off_grads = s2sad.value_and_grad(f, wrt=wrt)(*args)
+    assert len(taken) == 1                                 # switched off: not taken
+    assert type(value) is np.float64 and value == off_value == f(*args)
+    for g, h, i in zip(np.atleast_1d(grads), np.atleast_1d(off_grads), np.atleast_1d(wrt)):
+        assert type(g) is np.float64 and g == h           # bit-identical to the np.float64 run
+        assert g == pytest.approx(numerical_grad(f, args, int(i)), rel=1e-6, abs=1e-9)
+
+
+# --- each condition dropped ---------------------------------------------------------------------------
+def divided(x, y):
+    return x / y
+
+
+def test_a_raise_on_floats_runs_again_on_the_values_given(monkeypatch):
+    """Condition 1: NumPy gives inf where a float division raises."""
+    x, y = np.float64(1.0), np.float64(0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value, g = s2sad.value_and_grad(divided)(x, y)
+        assert value == divided(x, y) == np.inf and g == np.inf
+
+        def no_fallback(fn, converted, given, args, wrt, many):
+            value, grads = fn(*converted)
+            return value, api._finish(grads, args, wrt, many)
+        monkeypatch.setattr(api, "_on_floats", no_fallback)
+        pipeline.forget()
+        with pytest.raises(ZeroDivisionError):
+            s2sad.value_and_grad(divided)(x, y)
+    pipeline.forget()
+
+
+def root_size(x, y):
+    return x * abs(y ** 0.5)
+
+
+def test_a_fractional_power_keeps_numpy_semantics(monkeypatch):
+    """Condition 2: (-4.0) ** 0.5 is a complex number, np.float64(-4.0) ** 0.5 is nan."""
+    x, y = np.float64(3.0), np.float64(-4.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = root_size(x, y)
+        value, g = s2sad.value_and_grad(root_size)(x, y)
+        assert np.isnan(want) and np.isnan(value) and np.isnan(g)
+        monkeypatch.setattr(floats, "_integral", lambda node: True)
+        pipeline.forget()
+        value, g = s2sad.value_and_grad(root_size)(x, y)
+        assert not np.isnan(value) and not np.isnan(g)          # |2j| * 3.0 and |2j|
+    pipeline.forget()
+
+
+W32 = np.array([0.1, 0.7, -0.3], dtype=np.float32)
+
+
+def scaled_by_a_global(c):
+    return np.sum(W32 * c)
+
+
+def scaled(w, c):
+    return np.sum(w * c)
+
+
+@pytest.mark.parametrize("f, args, wrt", [(scaled_by_a_global, (np.float64(0.3),), 0),
+                                          (scaled, (W32, np.float64(0.3)), 1)], ids=["global", "argument"])
+def test_float32_arrays_keep_the_float64_promotion(f, args, wrt, monkeypatch):
+    """Condition 3: float32 array * np.float64 is float64, float32 array * float is float32."""
+    want = f(*args)
+    value, _ = s2sad.value_and_grad(f, wrt=wrt)(*args)
+    assert value.dtype == want.dtype == np.float64 and value == want
+    monkeypatch.setattr(floats, "dtype_kept", lambda dtype: True)
+    pipeline.forget()
+    value, _ = s2sad.value_and_grad(f, wrt=wrt)(*args)
+    assert value.dtype != want.dtype or value != want
+    pipeline.forget()
+
+
+def test_user_code_s2sad_did_not_generate_sees_the_values_given(monkeypatch):
+    """Condition 4: helpers_module.kind_scale (called as it is, on a value not differentiated) tells an np.float64
+    from a float."""
+    x, c = np.float64(0.5), np.float64(2.0)
+    want = helpers_module.scaled_by_kind(x, c)
+    value, g = s2sad.value_and_grad(helpers_module.scaled_by_kind)(x, c)
+    assert value == want and g == pytest.approx(numerical_grad(helpers_module.scaled_by_kind, (x, c), 0))
+    monkeypatch.setattr(floats, "_trusted", lambda obj, depth=0: True)
+    pipeline.forget()
+    value, _ = s2sad.value_and_grad(helpers_module.scaled_by_kind)(x, c)
+    assert value != want
+    pipeline.forget()
+
+
+def test_what_blocks_the_route():
+    """Each construct the conditions name makes ``safe`` false; plain arithmetic does not."""
+    def denote(name):
+        table = {"np": np, "math": math, "W32": W32, "helper": helpers_module.kind_scale, "isinstance": isinstance}
+        if name in table:
+            return table[name]
+        raise KeyError(name)
+    ok = "def g(x):\n    y = x * x / 3.0 - np.sin(x) + math.exp(x) ** 2\n    return y\n"
+    assert floats.safe(ok, denote)
+    for body in ["y = x ** 0.5", "y = x ** x", "y = x % 2.0", "y = x // 2.0", "y = W32 * x", "y = helper(x)",
+                 "y = isinstance(x, float)", "y = np.float32(x)", "y = np.asarray(x, 'f4')", "y = x.astype(np.float32)",
+                 "y = [helper][0](x)"]:
+        assert not floats.safe(f"def g(x):\n    {body}\n    return y\n", denote), body
+    assert floats.converted((np.float64(1.0), np.ones(2))) == (1.0, pytest.approx(np.ones(2)))
+    assert floats.converted((1.0, np.ones(2))) is None                   # nothing to convert
+    assert floats.converted((np.float64(1.0), W32)) is None
+    assert floats.converted((np.float64(1.0), np.float32(2.0))) is None
+    assert floats.converted((np.float64(1.0), [1.0])) is None            # containers are not looked into
+
+
+def counted_then_divided(x, counts, y):
+    counts[0] = counts[0] + 1.0
+    return x * counts[0] / y
+
+
+def test_code_that_changes_an_argument_is_not_run_twice(monkeypatch):
+    """Condition 1, second half: running again after a raise must find the arguments as they were."""
+    x, y = np.float64(2.0), np.float64(0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = np.zeros(1)
+        s2sad.value_and_grad(counted_then_divided)(x, counts, y)
+        assert counts[0] == 1.0
+        monkeypatch.setattr(floats, "may_run_again", lambda facts: True)
+        pipeline.forget()
+        counts = np.zeros(1)
+        s2sad.value_and_grad(counted_then_divided)(x, counts, y)
+        assert counts[0] == 2.0
+    pipeline.forget()
+
+
+# --- 1-d float64 arrays read item by item run as lists of floats -----------------------------------------
+def packed_recurrence(theta, x0):
+    x = x0
+    for t in range(40):
+        x = x + 0.01 * (theta[0] * math.sin(x) - theta[1] * x ** 2 + theta[-1])
+    return x
+
+
+def unpacked(theta, y):
+    a, b, c = theta
+    return a * math.sin(b * y) + c
+
+
+def partly_unpacked(theta, y):
+    acc, c, b = theta
+    return c * y
+
+
+@pytest.mark.parametrize("f, args", [(packed_recurrence, (np.array([0.9, 0.3, 0.5]), 0.1)),
+                                     (unpacked, (np.array([0.9, 0.3, 0.5]), 0.7)),
+                                     (partly_unpacked, (np.array([0.9, 0.3, 0.5]), 0.7))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_packed_parameters_run_as_lists(f, args, monkeypatch):
+    taken = _routed(monkeypatch)
+    value, g = s2sad.value_and_grad(f)(*args)
+    assert taken and type(taken[0][0]) is list
+    with s2sad.optimizations(floats=False):
+        off_value, off_g = s2sad.value_and_grad(f)(*args)
+    assert value == off_value == f(*args) and type(value) is np.float64
+    assert g.dtype == np.float64 and g.shape == (3,) and np.array_equal(g, off_g)
+    np.testing.assert_allclose(g, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-9)
+
+
+def repeated(theta):
+    return (theta * 2)[1] + theta[0]
+
+
+def test_an_array_used_as_an_array_stays_one(monkeypatch):
+    """``listed``: ``theta * 2`` would repeat a list."""
+    theta = np.array([0.9, 0.3, 0.5])
+    assert s2sad.value_and_grad(repeated)(theta)[0] == repeated(theta)
+    monkeypatch.setattr(floats, "listed", lambda text: (0,))
+    pipeline.forget()
+    assert s2sad.value_and_grad(repeated)(theta)[0] != repeated(theta)
+    pipeline.forget()
