@@ -41,3 +41,20 @@ def filled_buffer(x, w):
     for t in range(1, len(x)):
         h[t] = np.tanh(w * h[t - 1] + x[t])
     return np.sum(h ** 2)
+
+
+def euler_recurrence(a, b, x0):
+    """A scalar loop; the README's benchmark recurrence on np.float64 scalars (read from an array)."""
+    x = x0
+    for t in range(100):
+        x = x + 0.01 * (a * math.sin(x) - b * x ** 2)
+    return x
+
+
+def packed_rates(theta, x0):
+    """Rates packed in one float64 array: unpacked, and read by index in the loop."""
+    alpha, beta, gamma = theta
+    x = x0
+    for t in range(100):
+        x = x + 0.01 * (alpha * x - beta * x * x + theta[2] * math.cos(x))
+    return x * gamma

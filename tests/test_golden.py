@@ -130,3 +130,26 @@ def test_readme_shows_the_code_s2sad_prints():
     assert (GOLDEN / "soft_clipped_sum.txt").read_text() in readme
     assert (GOLDEN / "filled_buffer.txt").read_text() in readme
     assert s2sad.adjoint_source(quickstart.loss, mode="forward") in readme
+
+
+_F64 = np.float64
+
+
+@pytest.mark.parametrize("name, fn, wrt, args", [
+    ("float64_loop.txt", gf.euler_recurrence, (0, 1, 2), (_F64(0.9), _F64(0.3), _F64(0.1))),
+    ("packed_rates.txt", gf.packed_rates, 0, (np.array([0.9, 0.3, 0.5]), _F64(0.1))),
+    ("logistic_loss_float32.txt", gf.logistic_loss, 0, tuple(np.ones(s, dtype=np.float32) for s in (3, (4, 3), 4))),
+])
+def test_specialised_for_the_values_users_pass(name, fn, wrt, args, monkeypatch):
+    """np.float64 scalars are numbers (no shape_of, no unbroadcast: plain arithmetic), rates packed in a float64
+    array are unpacked and read as numbers (a list of floats on the float route), float32 arrays get the
+    float64 arrays' code; then the route: what the call converts before running that code."""
+    from s2sad import api
+    seen = []
+    monkeypatch.setattr(api, "_on_floats", lambda fn_, floats, given, *rest: seen.append(floats) or (0.0, None))
+    try:
+        s2sad.value_and_grad(fn, wrt=wrt)(*args)
+    except Exception:                              # noqa: BLE001 -- the gradient is not the point here
+        pass
+    route = "float route: " + (", ".join(type(a).__name__ for a in seen[0]) if seen else "not taken")
+    check_golden(name, s2sad.adjoint_source(fn, wrt, "value_and_grad", args=args) + f"# {route}\n")

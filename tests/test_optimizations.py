@@ -348,3 +348,44 @@ def test_a_callee_is_specialised_on_its_inactive_arguments_too(monkeypatch):
     texts = ["".join(lines[2]) for name, lines in list(linecache.cache.items())
              if name.startswith("<s2sad _stepper_vjp")]
     assert texts and all("_s2." not in t for t in texts), texts
+
+
+def _items_in_a_loop(theta, x0):
+    x = x0
+    for t in range(5):
+        x = x * theta[0] + theta[2] * np.sin(x)
+    return x
+
+
+def _items_after_an_unpacking(theta, x0):
+    a, b, c = theta                                 # theta_bar holds None for b before the loop's backward sweep
+    x = x0 * a + c
+    for t in range(4):
+        x = x * theta[0] + np.cos(x) * theta[2]
+    return x
+
+
+def _items_after_the_loop_too(theta, x0):
+    a, b, c = theta
+    x = x0 * a
+    for t in range(4):
+        x = x * theta[0] + np.cos(x) * theta[2]
+    return x * theta[1] + c                          # theta_bar made before the loop's backward sweep
+
+
+@pytest.mark.parametrize("f", [_items_in_a_loop, _items_after_an_unpacking, _items_after_the_loop_too])
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_of_numbers_read_in_a_loop_adds_its_adjoint_item_by_item(f, container):
+    """accumulate: ``theta_bar[2] += g`` on a private list of numbers (``runtime.number_zeros``/``owned_numbers``:
+    a tuple's adjoint becomes a list, None items zeros), not one ``index_add`` call per read."""
+    theta = container([0.9, 0.3, 0.5])
+    text = code(f, (theta, 0.2))
+    assert "index_add" not in text and "theta_bar[2] += " in text
+    g = s2sad.grad(f)(theta, 0.2)
+    assert type(g) is container and all(type(v) is float for v in g)
+    eps = 1e-6
+    for k in range(3):
+        up, down = list(theta), list(theta)
+        up[k] += eps
+        down[k] -= eps
+        assert g[k] == pytest.approx((f(container(up), 0.2) - f(container(down), 0.2)) / (2 * eps), rel=1e-6, abs=1e-9)

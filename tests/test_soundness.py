@@ -25,6 +25,7 @@ from s2sad.testing import numerical_grad
 from . import helpers_module
 from .regression_programs import CASES, REFUSED
 from .test_inplace_updates import buffers_one_array_then_swapped     # effects.distinct_buffers (_new_binding)
+from .test_optimizations import _items_in_a_loop                      # runtime.number_zeros
 
 SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
 
@@ -338,6 +339,8 @@ CONDITIONS = {
         refused=True),
     "partials: the partial's name is bound once": Condition(
         partials, "_bound_once", _always(True), partial_rebound, (np.array([0.3, -0.7, 1.1]),), refused=True),
+    "accumulate: a tuple of numbers' adjoint written item by item is a list": Condition(
+        runtime, "number_zeros", runtime.zeros_like, _items_in_a_loop, ((0.9, 0.3, 0.5), 0.2)),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),
