@@ -7,6 +7,7 @@ the standard library only, so generated modules can carry them along.
 """
 import math
 import random
+import types
 
 import numpy as np
 
@@ -872,6 +873,26 @@ def owned(buf):
             return AdjList(copy)
         return type(copy)(copy)                       # a new AdjList/AdjDict (list.copy() would be a plain list)
     return buf
+
+
+def readonly(x):
+    """``x`` for code s2sad does not see into (analysis/effects.pass_read_only): arrays as read-only views,
+    lists and tuples as tuples of such, dicts as read-only mappings, so that a change in place raises. An
+    object holding arrays cannot be made read-only: refused."""
+    if isinstance(x, np.ndarray):
+        view = x.view()
+        view.flags.writeable = False
+        return view
+    if isinstance(x, (list, tuple)):
+        items = [readonly(v) for v in x]
+        return type(x)(*items) if hasattr(type(x), "_fields") else tuple(items)
+    if isinstance(x, dict):
+        return types.MappingProxyType({k: readonly(v) for k, v in x.items()})
+    if is_record(x):
+        raise UnsupportedSyntaxError(f"a {type(x).__name__} holding values being differentiated is passed to code "
+                                     "s2sad does not see into, which might change it in place; pass its arrays "
+                                     "(they go read-only) or s2sad.stop_gradient(...) of it")
+    return x
 
 
 def number_zeros(x):

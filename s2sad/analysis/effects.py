@@ -706,6 +706,78 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
             break
 
 
+def opaque(op):
+    """A call whose result carries no derivative that the generated code runs as it is, and that might change
+    its arguments: not a primitive with a rule or a registered constant (NumPy's, s2sad's: ``out=`` is refused),
+    not ``append`` on a local list. (A user function's changes in place are refused by ``_check_callee_changes``,
+    but what it passes on to a plot or a method is not seen.)"""
+    from ..rules import registry
+    if op.primitive is APPEND or op.nondiff:
+        return False
+    return op.primitive is UNKNOWN or not registry.has_rule(op.primitive)
+
+
+_NUMBER_CALLS = (float, int, bool, len, str, repr, round)
+
+
+def _library(primitive):
+    """A NumPy or SciPy function (or ufunc): one without a rule may well write into an argument (``np.copyto``,
+    ``np.put``, ``np.random.shuffle``), refused by name rather than run with read-only arguments."""
+    module = getattr(primitive, "__module__", None) or getattr(type(primitive), "__module__", None) or ""
+    return isinstance(primitive, np.ufunc) or module.split(".")[0] in ("numpy", "scipy")
+
+
+def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
+    """Calls s2sad does not see into (a plot, a log line, a method of a user's object, a user function run as it
+    is) whose result carries no derivative and that receive values being differentiated get every argument
+    that could change read-only: ``_t3 = _s2.readonly(w)`` before ``ax.plot(_t3)`` (arrays as views that refuse
+    writes, lists as tuples, dicts as read-only mappings; runtime.readonly). A change in place there (of the
+    differentiated value, or of another argument it would be copied into) then raises instead of leaving the
+    derivative code reading values it did not compute. (A call whose result is differentiated has a rule or is
+    refused; ``x.sort()``, ``out=``, NumPy functions without a rule are refused: check_writes.) Not seen: code
+    that keeps the value somewhere the differentiated function reads it back from (a global), documented."""
+    helper = unit.aliases.ref(runtime.readonly, "readonly")
+
+    def guarded(block):
+        out = []
+        for s in block:
+            for field_ in ("body", "orelse"):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    setattr(s, field_, guarded(getattr(s, field_)))
+            value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+            if not isinstance(value, gast.Call) or isinstance(s, gast.Assign) and \
+                    {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)} & active:
+                out.append(s)
+                continue
+            op = classify(value, unit.scope)
+            receives = {n for a in list(value.args) + [k.value for k in value.keywords] for n in names_in(a)}
+            if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
+                receives |= set(names_in(value.func.value))
+            if not opaque(op) or not receives & varied:
+                out.append(s)
+                continue
+            slots = [(value.args, i) for i in range(len(value.args))] + [(value.keywords, i) for i in range(len(value.keywords))]
+            if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
+                slots.append((value.func, None))
+            for holder, i in slots:
+                node = holder.value if i is None else holder[i].value if holder is value.keywords else holder[i]
+                if isinstance(node, (gast.Starred, gast.Constant)) or not names_in(node) or \
+                        isinstance(node, gast.Name) and node.id in numbers or \
+                        isinstance(node, gast.Call) and unit.scope.resolve(node.func) in _NUMBER_CALLS:
+                    continue                                 # (a number cannot be changed in place)
+                name = unit.namer.temp()
+                out.append(N.located(N.assign(name, N.call(N.clone(helper), [node])), s))
+                if i is None:
+                    holder.value = N.name(name)
+                elif holder is value.keywords:
+                    holder[i].value = N.name(name)
+                else:
+                    holder[i] = N.name(name)
+            out.append(s)
+        return out
+    fn.body = guarded(fn.body)
+
+
 def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset()):
     """A user function that changes an argument in place (``t += ...`` on the caller's array): the caller's
     value changes too, which the derivative code does not reproduce. Refused unless what is passed there
@@ -876,9 +948,9 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             continue
         if receiver and value.func.attr in IN_PLACE_METHODS:
             raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
-        if isinstance(s, gast.Expr) and not op.nondiff and (op.primitive is UNKNOWN
-                                                             or not registry.has_rule(op.primitive)):
+        if isinstance(s, gast.Expr) and opaque(op) and _library(op.primitive):    # np.copyto(buf, x), ...
             raise unit.error(UnsupportedSyntaxError, in_place, s, hint=in_place_hint)
+        # any other call s2sad does not see into gets its arguments read-only (pass_read_only)
     def number(user):             # every version of the user's name holds a number (front/versions.py)
         return all(v in numbers for v in unit.versions.get(user, set()) | {user})
     located = {}

@@ -1,0 +1,132 @@
+"""Code s2sad does not see into, run for its effects (a plot, a log line, a method of a user's object, a user
+function whose result is unused), gets the values being differentiated read-only (analysis/effects.pass_read_only):
+it runs, and a change in place there raises instead of giving a wrong derivative."""
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import pipeline
+from s2sad.analysis import effects
+from s2sad.testing import check_grads, numerical_grad
+
+
+class Axes:
+    """A stand-in for a plotting or logging object: keeps what it was given."""
+    def __init__(self):
+        self.seen = []
+
+    def plot(self, *values, **options):
+        self.seen.append((values, options))
+
+    def doubled(self, a):                     # a method that changes its argument in place
+        a *= 2.0
+
+    def copy_into(self, out, a):              # ... or copies a differentiated value into another argument
+        out[...] = a
+
+
+ax = Axes()
+
+
+def show(m):
+    ax.plot(m, label="m")
+
+
+def plotted(w):
+    y = np.tanh(w)
+    ax.plot(y, [y, 2.0 * y], {"w": w}, color="k")
+    show(y * 2.0)
+    return np.sum(y ** 2)
+
+
+def plotted_in_a_loop(w):
+    s = 0.0
+    for k in range(3):
+        y = np.sin(w * (k + 1.0))
+        ax.plot(y)
+        s = s + np.sum(y * w)
+    return s
+
+
+def changed_by_a_method(w):
+    y = np.tanh(w)
+    ax.doubled(y)
+    return np.sum(y ** 2)
+
+
+def changed_inside_a_helper(w):
+    y = np.tanh(w)
+    helper_that_doubles(y)
+    return np.sum(y ** 2)
+
+
+def helper_that_doubles(m):
+    ax.doubled(m)
+
+
+def copied_into_a_buffer(w):
+    y = np.tanh(w)
+    buf = np.zeros(2)
+    ax.copy_into(buf, y)
+    return np.sum(buf * buf) + np.sum(y)
+
+
+W = np.array([0.3, -0.2])
+
+
+@pytest.mark.parametrize("f", [plotted, plotted_in_a_loop])
+def test_plots_and_logs_of_differentiated_values_run_read_only(f):
+    check_grads(f, (W,), order=2)
+    ax.seen.clear()
+    s2sad.grad(f)(W)                                         # (the plain function, run by check_grads, plots too)
+    assert ax.seen
+    for values, options in ax.seen:
+        for v in values:
+            for leaf in (v if isinstance(v, tuple) else v.values() if hasattr(v, "values") else [v]):
+                if isinstance(leaf, np.ndarray):
+                    assert not leaf.flags.writeable
+    g = s2sad.jvp(f, (W,), (np.array([1.0, 0.0]),))[1]
+    assert g == pytest.approx(numerical_grad(f, (W,), 0)[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("f", [changed_by_a_method, changed_inside_a_helper, copied_into_a_buffer])
+def test_a_change_in_place_there_raises_instead_of_a_wrong_derivative(f):
+    with pytest.raises(ValueError, match="read-only") as info:
+        s2sad.grad(f)(W)
+    assert any("s2sad passes the arguments" in n for n in getattr(info.value, "__notes__", [])) or \
+        not hasattr(info.value, "add_note")
+
+
+def test_dropping_the_read_only_passing_gives_a_wrong_derivative(monkeypatch):
+    """The soundness condition: without it ``ax.doubled(y)`` changes the ``y`` the backward sweep reads."""
+    monkeypatch.setattr(effects, "pass_read_only", lambda *a, **k: None)
+    pipeline.forget()
+    g = s2sad.grad(changed_by_a_method)(W)
+    assert not np.allclose(g, numerical_grad(changed_by_a_method, (W.copy(),), 0), rtol=1e-3)
+    pipeline.forget()
+
+
+@dataclass
+class Params:
+    w: np.ndarray
+
+
+def logged_record(p):
+    ax.plot(p)
+    return np.sum(p.w ** 2)
+
+
+def test_an_object_holding_differentiated_arrays_is_refused_there():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed to code s2sad does not see into"):
+        s2sad.grad(logged_record)(Params(W))
+
+
+def test_numpy_functions_that_write_are_refused_by_name():
+    def copied(w):
+        buf = np.zeros(2)
+        np.copyto(buf, w)
+        return np.sum(buf)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="may modify a value being differentiated in place"):
+        s2sad.grad(copied)(W)
