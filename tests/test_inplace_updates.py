@@ -381,3 +381,51 @@ def test_rotating_buffers_that_share_an_array_are_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_inplace_updates.py:\d+: `prev` is changed in place "
                                                          r"while `cur` may hold the same object"):
         s2sad.grad(buffers_one_array_then_swapped)(np.array([0.3, 1.0, -0.4, 0.8, 0.2]))
+
+
+# --- a callee that changes its argument, called in a loop (Autograd's fluidsim) ------------------------
+def _project(vx, vy):
+    p = 0.5 * (vx - vy)
+    vx -= 0.1 * p
+    vy -= 0.2 * np.roll(p, 1)
+    return vx, vy
+
+
+def projected_in_a_loop(vx, vy):
+    for t in range(3):
+        vx_updated = vx * 0.9 + np.roll(vy, 1)
+        vy_updated = np.sin(vy) + vx
+        vx, vy = _project(vx_updated, vy_updated)
+    return np.sum(vx * vy)
+
+
+def changed_value_read_after_the_call(vx, vy):
+    for t in range(3):
+        vx_updated = vx * 0.9 + np.roll(vy, 1)
+        vy_updated = np.sin(vy) + vx
+        a, b = _project(vx_updated, vy_updated)
+        vx, vy = a + vx_updated, b                 # reads the changed vx_updated: Python's value differs
+    return np.sum(vx * vy)
+
+
+def test_a_callee_changing_an_argument_nothing_reads_again_is_differentiated_in_a_loop():
+    """``vx, vy = project(vx_updated, vy_updated)``: the changed arrays are returned, and the loop rebinds
+    ``vx_updated`` before reading it again (effects._read_again), so the change changes nothing s2sad computes."""
+    from s2sad.testing import check_grads
+    args = (np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.4, -0.3]))
+    check_grads(projected_in_a_loop, args, wrt=(0, 1), order=2)
+
+
+def test_a_callee_changing_an_argument_read_again_is_refused(monkeypatch):
+    from s2sad import pipeline
+    from s2sad.analysis import effects
+    from s2sad.testing import numerical_grad
+    args = (np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.4, -0.3]))
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `vx` in place"):
+        s2sad.grad(changed_value_read_after_the_call)(*args)
+    monkeypatch.setattr(effects, "_read_again", lambda fn, s, names: False)     # the condition dropped
+    pipeline.forget()
+    g = s2sad.grad(changed_value_read_after_the_call)(*args)
+    want = numerical_grad(lambda x: changed_value_read_after_the_call(x, args[1].copy()), (args[0].copy(),), 0)
+    assert not np.allclose(g, want, rtol=1e-4)
+    pipeline.forget()

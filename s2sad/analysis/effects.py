@@ -802,17 +802,11 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
             continue
         if isinstance(atom, gast.Name) and atom.id in numbers:
             continue
-        if isinstance(atom, gast.Name) and fn is not None and not in_loop:
+        if isinstance(atom, gast.Name) and fn is not None:
             aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
             returned = {n.id for t in getattr(s, "targets", ()) for n in gast.walk(t) if isinstance(n, gast.Name)}
             aliases = set(aliases) - returned          # what the call returns is what s2sad computes too
-            # outside loops, only what runs after the call can see the change: the statements after it in
-            # the text (a compound statement's header comes before its body, so an enclosing `if` is not)
-            stmts = list(N.statements(fn.body))
-            after = stmts[next(i for i, st in enumerate(stmts) if st is s) + 1:]
-            elsewhere = [n for st in after for n in gast.walk(_header(st)) if isinstance(n, gast.Name)
-                         and n.id in aliases and isinstance(n.ctx, gast.Load)]
-            if not elsewhere:
+            if not in_loop and not _read_after(fn, s, aliases) or in_loop and not _read_again(fn, s, aliases):
                 continue                            # a value nothing reads afterwards: the change changes nothing
         refusal = unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in "
                              f"place (the caller's value changes too), which cannot be differentiated", s,
@@ -821,6 +815,47 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
         if not isinstance(atom, gast.Name) or fn is None:
             raise refusal
         guard(unit, fn, [s], atom.id, refusal, arrays)       # passed a number, the change makes a new one
+
+
+def _read_after(fn, s, names, start=None):
+    """Whether a statement after ``s`` (outside loops) reads one of ``names``: the statements after it in the
+    text (a compound statement's header comes before its body, so an enclosing `if` is not)."""
+    stmts = list(N.statements(fn.body))
+    after = stmts[next(i for i, st in enumerate(stmts) if st is (start or s)) + 1:]
+    if start is not None:                          # what follows a loop: not its own body
+        inside = {id(b) for b in N.statements(start.body)}
+        after = [st for st in after if id(st) not in inside]
+    return any(isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Load)
+               for st in after for n in gast.walk(_header(st)))
+
+
+def _read_again(fn, s, names):
+    """``_read_after`` for ``s`` at the top of the body of a loop that is in no other loop (else: True). In order:
+    the body after ``s``, then what follows the loop, then the next iteration (the loop's header, its body up
+    to ``s``); a name a top-level assignment rebinds on the way no longer holds the object (followed only when
+    the body has no break/continue/return, which could skip the rebinding)."""
+    loops = [st for st in N.statements(fn.body) if isinstance(st, (gast.For, gast.While))
+             and any(b is s for b in N.statements(st.body))]
+    if len(loops) != 1 or not any(b is s for b in loops[0].body):
+        return True
+    loop = loops[0]
+    jumps = any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for b in loop.body for n in gast.walk(b))
+    live = set(names)
+
+    def scan(block):
+        for st in block:
+            if any(isinstance(n, gast.Name) and n.id in live and isinstance(n.ctx, gast.Load) for n in gast.walk(st)):
+                return True
+            if not jumps and isinstance(st, gast.Assign):
+                live.difference_update(n.id for t in st.targets for n in ([t] if isinstance(t, gast.Name) else
+                                       t.elts if isinstance(t, gast.Tuple) else []) if isinstance(n, gast.Name))
+        return False
+    i = next(k for k, b in enumerate(loop.body) if b is s)
+    if scan(loop.body[i + 1:]) or _read_after(fn, s, live, start=loop):
+        return True
+    if isinstance(loop, gast.While) and any(isinstance(n, gast.Name) and n.id in live for n in gast.walk(loop.test)):
+        return True
+    return scan(loop.body[:i])
 
 
 def _header(st):
