@@ -82,6 +82,7 @@ def _pure_call(unit):
 def analyze(tree, unit):
     """The facts the differentiation passes read (unit.facts), as plain data."""
     value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
+    effects_analysis.follow_copies(tree, unit, value_kinds)          # `y = z; y += e`: z's later reads
     effects = effects_analysis.run(tree, unit, value_kinds)
     varied, active = activity.run(tree, unit, effects)
     params = N.params(tree)

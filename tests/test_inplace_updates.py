@@ -35,9 +35,76 @@ def test_a_number_held_twice_is_differentiated():
     check_grads(number_held_twice, (np.float64(0.7), np.float64(1.3)), wrt=0)
 
 
-def test_an_array_held_twice_is_refused_at_transform_time():
+def summed_held_twice(x, a):
+    return np.sum(number_held_twice(x * 1.0, a))   # (a copy: the update would change the caller's array)
+
+
+def test_an_array_held_twice_is_followed():
+    """``y = x; y *= a``: for an array Python changes ``x`` too; the reads of ``x`` after the update are reads of
+    the updated array (effects.follow_copies) when the kinds tell an array (the straightforward pipeline, which
+    passes no kinds to a callee, checks where the code runs and refuses)."""
+    check_grads(summed_held_twice, (X.copy(), 1.3), wrt=(0, 1), order=2)
+
+
+def held_twice_in_a_loop(x, a):
+    y = x
+    for k in range(2):
+        y *= a
+    return np.sum(y * x)
+
+
+def test_an_array_held_twice_and_changed_in_a_loop_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`y \*=` would change `x` too"):
-        s2sad.grad(number_held_twice)(X.copy(), 1.3)
+        s2sad.grad(held_twice_in_a_loop)(X.copy(), 1.3)
+
+
+def rebound_before_the_update(x, a):
+    z = x * 1.0
+    y = z
+    z = z * a                                    # z holds another array from here: y's update leaves it alone
+    y += a
+    return np.sum(z * y)
+
+
+def bound_in_a_branch(x, a):
+    z = x * 1.0
+    y = z
+    if a > 1.0:
+        y = x * 2.0                              # then y holds another array: z is changed on one path only
+    y += a
+    return np.sum(z * x)
+
+
+def read_again_before_the_next_binding(x, a):
+    z = x * 1.0
+    y = z
+    y += a
+    w = z * 2.0                                  # the updated array
+    y = x * 3.0
+    y += w
+    return np.sum(z * w) + np.sum(y)
+
+
+@pytest.mark.parametrize("f", [rebound_before_the_update, bound_in_a_branch, read_again_before_the_next_binding])
+def test_copies_are_followed_only_while_both_names_hold_the_object(f):
+    """follow_copies' conditions: no binding of either name between the copy and the change, none in a branch;
+    renamed reads only up to the next binding. Each program is right (or refused), never a wrong number."""
+    for a in (0.7, 1.3):
+        try:
+            check_grads(f, (X.copy(), a), wrt=(0, 1), order=2)
+        except s2sad.UnsupportedSyntaxError:
+            assert f is bound_in_a_branch
+
+
+def test_dropping_the_followed_copies_refuses_again(monkeypatch):
+    """The condition (follow_copies) is what answers the program: without it the check refuses, never a number."""
+    from s2sad import pipeline
+    from s2sad.analysis import effects
+    monkeypatch.setattr(effects, "follow_copies", lambda fn, unit, kinds: None)
+    pipeline.forget()
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`y \*=` would change `x` too"):
+        s2sad.grad(summed_held_twice)(X.copy(), 1.3)
+    pipeline.forget()
 
 
 def from_a_dict(d):

@@ -11,7 +11,8 @@ def power_sum(x, n):
 
 def shared_update(x):
     y = x
-    y += 1.0
+    for k in range(2):
+        y += 1.0
     return np.sum(x * y)
 
 

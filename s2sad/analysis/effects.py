@@ -669,6 +669,96 @@ def _lowered_copies(fn, located, updates):
             yield s, name, op, statements
 
 
+def follow_copies(fn, unit, kinds):
+    """``y = z`` then ``y += e`` (``y[i] = v``) with ``z`` read afterwards: Python changes the object both names
+    hold, so ``z`` then reads the changed value. At the top of the function body, the reads of ``z`` after the
+    change (up to a new binding of either name) are renamed to the name of the changed value (the update's
+    result, the written array), which makes the program one without the shared object for the checks and
+    passes after.
+
+    Sound when ``z`` and ``y`` hold the same object for sure at the change: every binding of both is a
+    statement at the top of the function body (none in a loop or a branch), the copy ``y = z`` is one of them
+    and neither name is bound again between it and the change; the change itself at the top of the body; an
+    update ``y op= e`` only on a known array (a number or a tuple makes a new object, a list is left to the
+    checks); a renamed read neither in a compound statement (a loop may run it before the change's next
+    binding) nor in the statements another update was lowered to (their checks read the names they update)."""
+    updates = unit.source.inplace_updates
+    top = fn.body
+    position = {id(st): i for i, st in enumerate(top)}
+    bound_at, nested = {}, set()
+    for st in N.statements(fn.body):
+        names = [n.id for n in gast.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
+                                         (st.target if isinstance(st, gast.For) else gast.Pass()))
+                 if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)]
+        for name in names:
+            if id(st) in position and not isinstance(st, gast.For):
+                bound_at.setdefault(name, []).append(position[id(st)])
+            else:
+                nested.add(name)
+    for st in N.statements(fn.body):
+        if isinstance(st, gast.FunctionDef):
+            nested.add(st.name)
+
+    def unbound_between(name, start, end):           # no binding of name strictly between start and end
+        return name not in nested and not any(start < k < end for k in bound_at.get(name, ()))
+    copies = [(i, st.targets[0].id, st.value.id) for i, st in enumerate(top) if isinstance(st, gast.Assign)
+              and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name)]
+
+    params = list(N.params(fn))
+
+    def array(name, at, depth=0):
+        """``name`` holds an array at ``at``: known, or bound last by a copy of a name that does."""
+        if isinstance(kinds.get(name), int) and kinds[name] >= 0 or depth > 8 or name in nested:
+            return isinstance(kinds.get(name), int) and kinds[name] >= 0
+        last = max([k for k in bound_at.get(name, ()) if k < at], default=None)
+        if last is None and name in params:            # the argument itself
+            kind = unit.kinds[params.index(name)] if params.index(name) < len(unit.kinds) else None
+            return isinstance(kind, int) and kind >= 0
+        source = next((b for i, a, b in copies if i == last and a == name), None)
+        return source is not None and unbound_between(source, last, at) and array(source, last, depth + 1)
+    located = {}
+    for st in N.statements(fn.body):
+        located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
+    lowered = [(s, name, here) for s, name, op, here in _lowered_copies(fn, located, updates)]
+    update_reads = {id(n) for _, _, here in lowered for st in here for n in gast.walk(st) if isinstance(n, gast.Name)}
+    events = []                                       # (position, the object's name before, its name after)
+    for s, name, here in lowered:
+        versions = unit.versions.get(name, set()) | {name}
+        final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                 and st.targets[0].id in versions]
+        reads = [n.id for st in here for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
+        if final and reads and id(final[-1]) in position and array(reads[0], position[id(final[-1])]) \
+                and all(id(st) in position for st in here):
+            events.append((position[id(final[-1])], reads[0], final[-1].targets[0].id))
+    for i, st in enumerate(top):
+        if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
+                and isinstance(st.targets[0].value, gast.Name):
+            events.append((i, st.targets[0].value.id, st.targets[0].value.id))
+    for at, before, after in sorted(events):
+        if before in nested or after in nested:
+            continue
+        group, grown = {before}, True
+        while grown:
+            grown = False
+            for i, a, b in copies:
+                if i < at and (a in group) != (b in group) and unbound_between(a, i, at) and \
+                        unbound_between(b, i, at) and (b in group and a != after or a in group and b != after):
+                    group |= {a, b}
+                    grown = True
+        ends = [k for k in bound_at.get(after, ()) if k > at]
+        for other in sorted(group - {after}):         # (``before`` too: reads renamed by an earlier change)
+            end = min([k for k in bound_at.get(other, ()) if k > at] + ends + [len(top)])
+            loads = [n for st in top[at + 1:end + 1] for n in gast.walk(st) if isinstance(n, gast.Name)
+                     and n.id == other and isinstance(n.ctx, gast.Load)]
+            compound = {id(n) for st in top[at + 1:end + 1] if isinstance(st, (gast.For, gast.While))
+                        for n in gast.walk(st)}
+            if not loads or other in nested or any(id(n) in compound or id(n) in update_reads for n in loads):
+                continue
+            for n in loads:
+                n.id = after
+
+
 def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset(),
                    numbers_only=frozenset()):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
