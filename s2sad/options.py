@@ -42,6 +42,7 @@ class Options:
     fuse: bool = True            # reverse/adjoints.py: the logistic function's adjoint written from its value
     cleanup: bool = True         # optimize/cleanup.py: constant folding, copy propagation, dead code
     fold: bool = True            # optimize/fold.py: single-use temporaries folded back into expressions
+    hoist: bool = True           # optimize/hoist.py: items of an argument a loop reads but never changes, read before it
     floats: bool = True          # back/floats.py: np.float64 arguments run as Python floats where that changes nothing
 
     def key(self):

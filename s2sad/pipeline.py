@@ -26,7 +26,7 @@ from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, Ze
 from .forward import tangent
 from .front import fence, jumps, lift, normalize, source as front_source, versions
 from .front.resolve import MISSING, Scope, assigned_names
-from .optimize import cleanup, fold, inline_calls
+from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
 from .reverse import assemble, realize, recompute, sweep
 from .rules import registry
@@ -45,6 +45,8 @@ def differentiate(unit):
     tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
     if unit.options.inline:
         tree = inline_calls.run(tree, unit)                           # small helpers' bodies
+    if unit.options.hoist:
+        tree = hoist.run(tree, unit)                                  # loop-invariant items, read before the loop
     if unit.options.versions:
         tree = versions.run(tree, unit)                               # a new name per assignment outside loops
     unit.scope = unit.scope.with_locals(assigned_names(tree))

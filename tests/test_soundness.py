@@ -17,7 +17,7 @@ from s2sad import api, pipeline, runtime
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import partials, versions
-from s2sad.optimize import cleanup, fold, inline_calls
+from s2sad.optimize import cleanup, fold, hoist, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
@@ -31,6 +31,21 @@ SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this m
 
 
 # --- programs that need one condition each ---------------------------------------------------------
+def read_in_an_empty_loop(theta, x):            # hoist._runs: theta[5] is never read
+    for t in range(0):
+        a = theta[5]
+        x = x * a
+    return x * x
+
+
+def read_then_rebound(theta, x):                # hoist.invariant_read: `a` is bound again in the loop
+    for t in range(3):
+        a = theta[0]
+        a = a * x
+        x = x + a
+    return x
+
+
 def reassigned_outside_loops(x):                 # record.assigned_once (with versions off)
     y = x * x
     y = np.sin(y)
@@ -340,7 +355,12 @@ CONDITIONS = {
     "partials: the partial's name is bound once": Condition(
         partials, "_bound_once", _always(True), partial_rebound, (np.array([0.3, -0.7, 1.1]),), refused=True),
     "accumulate: a tuple of numbers' adjoint written item by item is a list": Condition(
-        runtime, "number_zeros", runtime.zeros_like, _items_in_a_loop, ((0.9, 0.3, 0.5), 0.2)),
+        runtime, "number_zeros", runtime.zeros_like, _items_in_a_loop, ((0.9, 0.3, 0.5), 0.2),
+        optimize={"hoist": False}),
+    "hoist: the loop runs": Condition(hoist, "_runs", lambda iterable, ranges, unit: True, read_in_an_empty_loop,
+                                      (np.array([0.5, 1.0, 2.0]), 0.3), wrt=(1,)),
+    "hoist: bound once, never written": Condition(hoist, "invariant_read", lambda *a: True, read_then_rebound,
+                                                  (np.array([0.5, 1.0, 2.0]), 0.3), wrt=(0, 1)),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),

@@ -151,7 +151,8 @@ def safe(text, denote):
 def listed(text):
     """Positions of the parameters of the generated function ``text`` that may run as lists of floats where the
     user passed a 1-d float64 array (``converted``): the code only reads them item by item (``p[2]``, ``p[-1]``,
-    ``a, b, c = p``, ``len(p)``) and makes their adjoint (``_s2.zeros_like(p)``, ``_s2.unpack_grad(p, ...)``),
+    ``a, b, c = p``, ``len(p)``) and makes their adjoint (``_s2.zeros_like(p)``, ``_s2.unpack_grad(p, ...)``,
+    ``_s2.unindex(g, p, k)``),
     which a list of the same floats answers alike (a Python float where NumPy gives an np.float64: the route's
     conditions). Anything else (``p * 2``, ``np.sum(p)``, ``p[1:]``) keeps the array."""
     tree = ast.parse(text)
@@ -180,6 +181,10 @@ def listed(text):
             continue
         if isinstance(up, ast.Assign) and up.value is node and all(isinstance(t, ast.Tuple) for t in up.targets):
             continue
+        if isinstance(up, ast.Call) and len(up.args) == 3 and up.args[1] is node and isinstance(up.func, ast.Attribute) \
+                and isinstance(up.func.value, ast.Name) and up.func.value.id == "_s2" and up.func.attr == "unindex" \
+                and (_int_constant(up.args[2]) or isinstance(up.args[2], ast.Name) and up.args[2].id in constants):
+            continue                                          # the adjoint of p[k]: a list's, like(...) makes it an array
         if isinstance(up, ast.Call) and node in up.args[:1] and (
                 isinstance(up.func, ast.Name) and up.func.id == "len" or isinstance(up.func, ast.Attribute)
                 and isinstance(up.func.value, ast.Name) and up.func.value.id == "_s2"
