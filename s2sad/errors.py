@@ -106,8 +106,8 @@ def short_traceback(exc):
         return exc
     if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
         if isinstance(exc, ValueError) and "read-only" in str(exc):
-            exc.add_note("s2sad passes the arguments of code it does not see into (a plot, a log line, a method of "
-                         "an object, a function run for its effects) read-only while it differentiates, and this code "
+            exc.add_note("s2sad makes the arrays that code it does not see into receives (a plot, a log line, a "
+                         "method of an object, a function run for its effects) read-only while it runs, and this code "
                          "writes into one: the derivative could not follow that. Work on a copy there (`a = a.copy()`), "
                          "or pass s2sad.stop_gradient(...) of the value")
         exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")

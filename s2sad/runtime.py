@@ -875,24 +875,54 @@ def owned(buf):
     return buf
 
 
-def readonly(x):
-    """``x`` for code s2sad does not see into (analysis/effects.pass_read_only): arrays as read-only views,
-    lists and tuples as tuples of such, dicts as read-only mappings, so that a change in place raises. An
-    object holding arrays cannot be made read-only: refused."""
-    if isinstance(x, np.ndarray):
-        view = x.view()
-        view.flags.writeable = False
-        return view
-    if isinstance(x, (list, tuple)):
-        items = [readonly(v) for v in x]
-        return type(x)(*items) if hasattr(type(x), "_fields") else tuple(items)
+def opaque_call(fn, varied, *args, **kwargs):
+    """``fn(*args, **kwargs)`` for code s2sad does not see into, run for its effects (analysis/effects
+    .pass_read_only): while it runs, the arrays it receives (also inside lists, tuples, dicts and records) and
+    those of ``varied`` (the values being differentiated it receives, a method's object among them) are
+    read-only, so that a change in place raises; afterwards the flags are as they were, and a list, dict or
+    record among ``varied`` must hold the same objects as before (else refused)."""
+    held, kept, ignored = [], [], []
+    for v in args + tuple(kwargs.values()):
+        _freeze(v, held, ignored, 0)
+    for v in varied:
+        _freeze(v, held, kept, 0)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        for a, flag in reversed(held):
+            a.flags.writeable = flag
+    for holder, before in kept:
+        if _contents(holder) != before:
+            raise UnsupportedSyntaxError(f"`{getattr(fn, '__qualname__', fn)}` changed what a "
+                                         f"{type(holder).__name__} holding values being differentiated holds; s2sad "
+                                         "cannot follow a change in place made by code it does not see into")
+    return result
+
+
+def _contents(x):
     if isinstance(x, dict):
-        return types.MappingProxyType({k: readonly(v) for k, v in x.items()})
-    if is_record(x):
-        raise UnsupportedSyntaxError(f"a {type(x).__name__} holding values being differentiated is passed to code "
-                                     "s2sad does not see into, which might change it in place; pass its arrays "
-                                     "(they go read-only) or s2sad.stop_gradient(...) of it")
-    return x
+        return [(k, id(v)) for k, v in x.items()]
+    if isinstance(x, list):
+        return [id(v) for v in x]
+    return [(k, id(v)) for k, v in vars(x).items()] if hasattr(x, "__dict__") else \
+        [(k, id(getattr(x, k, None))) for k in getattr(type(x), "__slots__", ())]
+
+
+def _freeze(x, held, kept, depth):
+    if isinstance(x, np.ndarray):
+        if x.flags.writeable:
+            held.append((x, True))
+            x.flags.writeable = False
+        return
+    if depth > 4 or x is None or isinstance(x, (str, bytes, int, float, complex, np.generic, type)) or callable(x) \
+            and not is_record(x):
+        return
+    if isinstance(x, (list, dict)) or is_record(x):
+        kept.append((x, _contents(x)))
+    items = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else \
+        fields_of(x).values() if is_record(x) else ()
+    for v in items:
+        _freeze(v, held, kept, depth + 1)
 
 
 def number_zeros(x):

@@ -1,6 +1,6 @@
 """Code s2sad does not see into, run for its effects (a plot, a log line, a method of a user's object, a user
-function whose result is unused), gets the values being differentiated read-only (analysis/effects.pass_read_only):
-it runs, and a change in place there raises instead of giving a wrong derivative."""
+function whose result is unused), runs with the arrays it receives read-only (analysis/effects.pass_read_only,
+runtime.opaque_call): it runs, and a change in place there raises instead of giving a wrong derivative."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +18,26 @@ class Axes:
         self.seen = []
 
     def plot(self, *values, **options):
-        self.seen.append((values, options))
+        self.seen.append([not a.flags.writeable for a in _arrays(values + tuple(options.values()))])
+
+    def rebind(self, p):                      # changes what a record being differentiated holds
+        p.w = p.w * 2.0
 
     def doubled(self, a):                     # a method that changes its argument in place
         a *= 2.0
 
     def copy_into(self, out, a):              # ... or copies a differentiated value into another argument
         out[...] = a
+
+
+def _arrays(x):
+    if isinstance(x, np.ndarray):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    if hasattr(x, "__dataclass_fields__"):
+        x = list(vars(x).values())
+    return [a for v in x for a in _arrays(v)] if isinstance(x, (list, tuple)) else []
 
 
 ax = Axes()
@@ -81,12 +94,8 @@ def test_plots_and_logs_of_differentiated_values_run_read_only(f):
     check_grads(f, (W,), order=2)
     ax.seen.clear()
     s2sad.grad(f)(W)                                         # (the plain function, run by check_grads, plots too)
-    assert ax.seen
-    for values, options in ax.seen:
-        for v in values:
-            for leaf in (v if isinstance(v, tuple) else v.values() if hasattr(v, "values") else [v]):
-                if isinstance(leaf, np.ndarray):
-                    assert not leaf.flags.writeable
+    assert ax.seen and all(all(flags) and flags for flags in ax.seen)       # read-only while the call ran
+    assert W.flags.writeable                                               # and as they were afterwards
     g = s2sad.jvp(f, (W,), (np.array([1.0, 0.0]),))[1]
     assert g == pytest.approx(numerical_grad(f, (W,), 0)[0], rel=1e-6)
 
@@ -95,7 +104,7 @@ def test_plots_and_logs_of_differentiated_values_run_read_only(f):
 def test_a_change_in_place_there_raises_instead_of_a_wrong_derivative(f):
     with pytest.raises(ValueError, match="read-only") as info:
         s2sad.grad(f)(W)
-    assert any("s2sad passes the arguments" in n for n in getattr(info.value, "__notes__", [])) or \
+    assert any("read-only while it runs" in n for n in getattr(info.value, "__notes__", [])) or \
         not hasattr(info.value, "add_note")
 
 
@@ -118,9 +127,25 @@ def logged_record(p):
     return np.sum(p.w ** 2)
 
 
-def test_an_object_holding_differentiated_arrays_is_refused_there():
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed to code s2sad does not see into"):
-        s2sad.grad(logged_record)(Params(W))
+def rebound_record(p):
+    ax.rebind(p)
+    return np.sum(p.w ** 2)
+
+
+def test_an_object_holding_differentiated_arrays_is_passed_with_its_arrays_read_only():
+    ax.seen.clear()
+    g = s2sad.grad(logged_record)(Params(W.copy()))
+    assert np.allclose(g.w, 2 * W) and ax.seen == [[True]]
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changed what a Params holding values being"):
+        s2sad.grad(rebound_record)(Params(W.copy()))
+
+
+def test_other_arguments_are_read_only_and_the_callee_may_keep_its_own_state():
+    """The plotting object appends to its own list (not a value being differentiated): allowed."""
+    ax.seen.clear()
+    s2sad.grad(plotted)(W)
+    s2sad.grad(plotted)(W)
+    assert len(ax.seen) == 4
 
 
 def test_numpy_functions_that_write_are_refused_by_name():

@@ -807,9 +807,6 @@ def opaque(op):
     return op.primitive is UNKNOWN or not registry.has_rule(op.primitive)
 
 
-_NUMBER_CALLS = (float, int, bool, len, str, repr, round)
-
-
 def _library(primitive):
     """A NumPy or SciPy function (or ufunc): one without a rule may well write into an argument (``np.copyto``,
     ``np.put``, ``np.random.shuffle``), refused by name rather than run with read-only arguments."""
@@ -819,53 +816,36 @@ def _library(primitive):
 
 def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
     """Calls s2sad does not see into (a plot, a log line, a method of a user's object, a user function run as it
-    is) whose result carries no derivative and that receive values being differentiated get every argument
-    that could change read-only: ``_t3 = _s2.readonly(w)`` before ``ax.plot(_t3)`` (arrays as views that refuse
-    writes, lists as tuples, dicts as read-only mappings; runtime.readonly). A change in place there (of the
-    differentiated value, or of another argument it would be copied into) then raises instead of leaving the
-    derivative code reading values it did not compute. (A call whose result is differentiated has a rule or is
-    refused; ``x.sort()``, ``out=``, NumPy functions without a rule are refused: check_writes.) Not seen: code
-    that keeps the value somewhere the differentiated function reads it back from (a global), documented."""
-    helper = unit.aliases.ref(runtime.readonly, "readonly")
+    is) whose result carries no derivative and that receive values being differentiated run through
+    ``_s2.opaque_call``: ``ax.plot(w)`` becomes ``_s2.opaque_call(ax.plot, w)``, which makes every array the
+    call receives (also inside containers, records and the method's object) read-only while it runs, and checks
+    that the containers and records it received hold the same objects afterwards. A change in place there
+    then raises instead of leaving the derivative code reading values it did not compute. (A call whose result
+    is differentiated has a rule or is refused; ``x.sort()``, ``out=``, NumPy functions without a rule are
+    refused: check_writes.) Not seen: code that keeps the value somewhere the differentiated function reads it
+    back from (a global), documented."""
+    helper = unit.aliases.ref(runtime.opaque_call, "opaque_call")
 
     def guarded(block):
-        out = []
         for s in block:
             for field_ in ("body", "orelse"):
                 if isinstance(s, (gast.If, gast.For, gast.While)):
-                    setattr(s, field_, guarded(getattr(s, field_)))
+                    guarded(getattr(s, field_))
             value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
             if not isinstance(value, gast.Call) or isinstance(s, gast.Assign) and \
                     {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)} & active:
-                out.append(s)
                 continue
             op = classify(value, unit.scope)
-            receives = {n for a in list(value.args) + [k.value for k in value.keywords] for n in names_in(a)}
+            inputs = [a for a in list(value.args) + [k.value for k in value.keywords] if not isinstance(a, gast.Starred)]
             if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
-                receives |= set(names_in(value.func.value))
-            if not opaque(op) or not receives & varied:
-                out.append(s)
+                inputs.append(value.func.value)
+            touched = [a for a in inputs if set(names_in(a)) & varied - numbers]
+            if not opaque(op) or not touched:
                 continue
-            slots = [(value.args, i) for i in range(len(value.args))] + [(value.keywords, i) for i in range(len(value.keywords))]
-            if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
-                slots.append((value.func, None))
-            for holder, i in slots:
-                node = holder.value if i is None else holder[i].value if holder is value.keywords else holder[i]
-                if isinstance(node, (gast.Starred, gast.Constant)) or not names_in(node) or \
-                        isinstance(node, gast.Name) and node.id in numbers or \
-                        isinstance(node, gast.Call) and unit.scope.resolve(node.func) in _NUMBER_CALLS:
-                    continue                                 # (a number cannot be changed in place)
-                name = unit.namer.temp()
-                out.append(N.located(N.assign(name, N.call(N.clone(helper), [node])), s))
-                if i is None:
-                    holder.value = N.name(name)
-                elif holder is value.keywords:
-                    holder[i].value = N.name(name)
-                else:
-                    holder[i] = N.name(name)
-            out.append(s)
-        return out
-    fn.body = guarded(fn.body)
+            held = gast.Tuple(elts=[N.clone(a) for a in touched], ctx=gast.Load())
+            s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
+                                          keywords=list(value.keywords)), value)
+    guarded(fn.body)
 
 
 def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset()):

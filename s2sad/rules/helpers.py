@@ -33,8 +33,8 @@ from ..runtime import (block_trace, checked_system, factor_placed, flipped, frec
                        triangular_part, uplo, upper_right)
 from .registry import elementwise, jvp, nondiff, vjp
 
-from ..runtime import readonly  # noqa: E402
-nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, readonly)
+from ..runtime import opaque_call  # noqa: E402
+nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call)
 
 # --- broadcasting and reductions ---
 @vjp(unbroadcast)
