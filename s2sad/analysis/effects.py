@@ -699,16 +699,17 @@ def follow_copies(fn, unit, kinds):
         if isinstance(st, gast.FunctionDef):
             nested.add(st.name)
 
-    def unbound_between(name, start, end):           # no binding of name strictly between start and end
-        return name not in nested and not any(start < k < end for k in bound_at.get(name, ()))
+    def unbound_between(name, start, end, nested_ok=False):    # no binding of name strictly between start and end
+        return (nested_ok or name not in nested) and not any(start < k < end for k in bound_at.get(name, ()))
     copies = [(i, st.targets[0].id, st.value.id) for i, st in enumerate(top) if isinstance(st, gast.Assign)
               and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name)]
 
     params = list(N.params(fn))
 
-    def array(name, at, depth=0):
-        """``name`` holds an array at ``at``: known, or bound last by a copy of a name that does."""
-        if isinstance(kinds.get(name), int) and kinds[name] >= 0 or depth > 8 or name in nested:
+    def array(name, at, depth=0, loop=False):
+        """``name`` holds an array at ``at``: known, or bound last by a copy of a name that does (``loop``: its
+        bindings inside the loop at ``at`` are updates in place, which keep it one)."""
+        if isinstance(kinds.get(name), int) and kinds[name] >= 0 or depth > 8 or name in nested and not loop:
             return isinstance(kinds.get(name), int) and kinds[name] >= 0
         last = max([k for k in bound_at.get(name, ()) if k < at], default=None)
         if last is None and name in params:            # the argument itself
@@ -735,19 +736,43 @@ def follow_copies(fn, unit, kinds):
         if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
                 and isinstance(st.targets[0].value, gast.Name):
             events.append((i, st.targets[0].value.id, st.targets[0].value.id))
+    finals = {id(st): name for s, name, here in lowered for st in here if isinstance(st, gast.Assign)
+              and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name}
+    loop_updated = {}                                 # top-level loop position -> names only updated in it
+    for at, loop in enumerate(top):                   # `y = z; for ...: y += e`, z read after the loop
+        if not isinstance(loop, (gast.For, gast.While)):
+            continue
+        inside = {id(b) for b in N.statements(loop.body)}
+        binders = {}
+        for st in N.statements(loop.body):
+            for n in gast.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
+                               (st.target if isinstance(st, gast.For) else gast.Pass())):
+                if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+                    binders.setdefault(n.id, []).append(st)
+        for name, sts in binders.items():
+            elsewhere = [st for st in N.statements(fn.body) if id(st) not in inside and id(st) not in position
+                         and any(isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, gast.Load)
+                                 for n in gast.walk(st))]
+            if all(finals.get(id(st)) == name for st in sts) and not elsewhere and array(name, at, loop=True):
+                loop_updated.setdefault(at, set()).add(name)
+                events.append((at, name, name))
     for at, before, after in sorted(events):
-        if before in nested or after in nested:
+        in_loop = before in loop_updated.get(at, ())
+        if (before in nested or after in nested) and not in_loop:
             continue
         group, grown = {before}, True
         while grown:
             grown = False
             for i, a, b in copies:
-                if i < at and (a in group) != (b in group) and unbound_between(a, i, at) and \
-                        unbound_between(b, i, at) and (b in group and a != after or a in group and b != after):
+                if i < at and (a in group) != (b in group) and unbound_between(a, i, at, a == before and in_loop) \
+                        and unbound_between(b, i, at, b == before and in_loop) and \
+                        (b in group and a != after or a in group and b != after):
                     group |= {a, b}
                     grown = True
         ends = [k for k in bound_at.get(after, ()) if k > at]
         for other in sorted(group - {after}):         # (``before`` too: reads renamed by an earlier change)
+            if in_loop and any(isinstance(n, gast.Name) and n.id == other for n in gast.walk(top[at])):
+                continue                              # read (or bound) in the loop: not followed
             end = min([k for k in bound_at.get(other, ()) if k > at] + ends + [len(top)])
             loads = [n for st in top[at + 1:end + 1] for n in gast.walk(st) if isinstance(n, gast.Name)
                      and n.id == other and isinstance(n.ctx, gast.Load)]
