@@ -888,15 +888,22 @@ def opaque_call(fn, varied, *args, **kwargs):
         _freeze(v, held, kept, 0)
     try:
         result = fn(*args, **kwargs)
-    finally:
-        for a, flag in reversed(held):
-            a.flags.writeable = flag
+    finally:                                       # (the arrays that own their memory first: a view's flag can
+        for a, _ in sorted(held, key=lambda h: _base_depth(h[0])):           # be set only once its base's is)
+            a.flags.writeable = True
     for holder, before in kept:
         if _contents(holder) != before:
             raise UnsupportedSyntaxError(f"`{getattr(fn, '__qualname__', fn)}` changed what a "
                                          f"{type(holder).__name__} holding values being differentiated holds; s2sad "
                                          "cannot follow a change in place made by code it does not see into")
     return result
+
+
+def _base_depth(a):
+    depth = 0
+    while isinstance(a.base, np.ndarray):
+        a, depth = a.base, depth + 1
+    return depth
 
 
 def _contents(x):

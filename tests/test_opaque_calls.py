@@ -155,3 +155,18 @@ def test_numpy_functions_that_write_are_refused_by_name():
         return np.sum(buf)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="may modify a value being differentiated in place"):
         s2sad.grad(copied)(W)
+
+
+def takes_two(t, u, w):
+    return None
+
+
+def viewed_twice(x):
+    if takes_two(x, u=1, w=x[::1]):                # an array and a view of it (fuzz seed 1, program 49)
+        pass
+    return np.sum(x * x)
+
+
+def test_an_array_and_its_view_get_their_flags_back():
+    x = np.array([0.5, -0.7, 0.7])
+    assert np.allclose(s2sad.grad(viewed_twice)(x), 2 * x) and x.flags.writeable
