@@ -327,6 +327,12 @@ def _basic(idx):
 
 def unindex(g, x, idx):
     """Adjoint of ``x[idx]``: ``g`` scattered into zeros shaped like ``x`` (repeats add up)."""
+    t = type(x)
+    if (t is list or t is tuple) and type(idx) is int and type(g) is float and -len(x) <= idx < len(x):
+        items = [0.0 if type(v) is float else None if isinstance(v, (list, tuple, dict)) else zeros_like(v)
+                 for v in x]                       # (_unindex_container's result, quickly: a number's adjoint)
+        items[idx] = g
+        return AdjList(items) if t is list else AdjTuple(items)
     if isinstance(x, (list, tuple, dict)):         # a container: its adjoint is one (see tree.py)
         return _unindex_container(g, x, idx)
     out = np.zeros(np.shape(x), dtype=np.result_type(_float_dtype(x), np.asarray(g).dtype))
