@@ -16,6 +16,7 @@ from s2sad.back import floats
 from s2sad.testing import numerical_grad
 
 from . import helpers_module
+from .optimized_functions import taylor_sin as taylor
 
 
 def recurrence(a, b, x0):
@@ -23,16 +24,6 @@ def recurrence(a, b, x0):
     for t in range(50):
         x = x + 0.01 * (a * math.sin(x) - b * x ** 2)
     return x
-
-
-def taylor(x):
-    term = total = x
-    for n in range(1, 60, 2):
-        term = -term * x * x / ((n + 1) * (n + 2))
-        total = total + term
-        if abs(term) < 1e-16:
-            break
-    return total
 
 
 def mixed(x, c, w):
