@@ -723,6 +723,36 @@ def make_dict(keys, values):
     return dict(zip(keys, values))
 
 
+def dict_get(d, key, default=None):
+    """``d.get(key, default)``: the primitive of the method (another object's own ``get`` is called as it is;
+    its derivative helpers below refuse it)."""
+    return d.get(key, default)
+
+
+def _dict_only(d):
+    if not isinstance(d, dict):
+        raise UnsupportedSyntaxError(f"`.get(...)` of a {type(d).__name__} is differentiated only for a dict")
+
+
+def dict_get_grad(g, d, key):
+    """Adjoint of ``dict_get``'s dict: ``g`` at ``key`` when the dict has it (else nothing flows)."""
+    _dict_only(d)
+    return unindex(g, d, key) if key in d else AdjDict({k: None for k in d})
+
+
+def dict_default_grad(g, d, key):
+    """Adjoint (or tangent) of ``dict_get``'s default: ``g`` when the key is missing, else zero."""
+    _dict_only(d)
+    return zeros_like(g) if key in d else g
+
+
+def dict_get_tangent(t, d, key, ans):
+    """Tangent of ``dict_get`` from the dict's tangent ``t``: ``t[key]`` when the dict has the key, else zero."""
+    _dict_only(d)
+    v = t.get(key) if key in d and t is not None else None
+    return zeros_like(ans) if v is None else v
+
+
 def dict_values_grad(g, keys):
     """Adjoint of ``make_dict``'s values: ``g[k]`` for the last value given for each key, None for the
     earlier ones (overwritten) and where nothing flowed."""

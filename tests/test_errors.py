@@ -724,9 +724,13 @@ def u_callee_refused(x):
 
 
 def test_user_function_keyword_only_parameter():
-    refused(u_keyword_only, s2sad.UnsupportedSyntaxError, "y = kwonly_helper(1.0, k=x)",
-            reason="cannot differentiate through the keyword-only or **kwargs parameter `k` of `kwonly_helper`",
-            hint="make it an ordinary positional parameter")
+    """Inlined, a keyword-only parameter is bound by name; differentiated as a call (optimizations off) it is
+    refused."""
+    check_grads(u_keyword_only, (x3(),))
+    with s2sad.optimizations(inline=False):
+        refused(u_keyword_only, s2sad.UnsupportedSyntaxError, "y = kwonly_helper(1.0, k=x)",
+                reason="cannot differentiate through the keyword-only or **kwargs parameter `k` of `kwonly_helper`",
+                hint="make it an ordinary positional parameter")
 
 
 def test_user_function_called_with_the_wrong_arguments():

@@ -216,3 +216,53 @@ def test_a_nested_function_with_varargs_used_as_a_value_is_refused():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_varargs.py:\d+: the function `inner` defined "
                                                          r"here has `\*args` or `\*\*kwargs` and is used as a value"):
         s2sad.grad(nested_varargs_as_a_value)(np.array([0.3, -0.7]))
+
+
+# --- helpers with **kw, *rest and keyword-only parameters, inlined (optimize/inline_calls.py) -----------
+def _keyword_sum(t, **kw):
+    s = t
+    for key, val in kw.items():
+        s = s + 0.5 * np.sin(val)
+    return s
+
+
+def _rest_sum(t, *rest, scale=2.0):
+    total = t
+    for k, r in enumerate(rest):
+        total = total + (k + 1) * scale * np.arctan(r)
+    return total
+
+
+def calls_keyword_helpers(x, a):
+    y = _keyword_sum(x, u=a * 2.0, w=x * a)
+    z = _rest_sum(a, x, a * x, scale=0.5) + _rest_sum(x)
+    return y * z
+
+
+def test_helpers_with_keywords_and_rest_are_inlined_with_the_dict_and_tuple_python_makes():
+    """``**kw`` becomes the dict literal Python would build, ``*rest`` the tuple, keyword-only parameters bind by
+    name or to their defaults: differentiated values passed there are then followed (the straightforward pipeline,
+    which inlines nothing, still refuses a differentiated value in ``**kw``)."""
+    from s2sad.testing import check_grads
+    for args in ((0.3, 1.2), (np.float64(-0.7), 0.4)):
+        check_grads(calls_keyword_helpers, args, wrt=(0, 1), order=2)
+    text = s2sad.adjoint_source(calls_keyword_helpers, wrt=(0, 1), args=(0.3, 1.2))
+    assert "_keyword_sum_kw = {'u': " in text and "_rest_sum_rest = (x, " in text
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"\*\*kwargs parameter `kw`"):
+        s2sad.grad(calls_keyword_helpers, optimize=False)(0.3, 1.2)
+
+
+def reads_with_get(x, d):
+    return np.sum(d.get("a", 0.0) * x + d.get("z", x * x) * d.get("b"))
+
+
+def test_dict_get_with_and_without_the_key():
+    """``d.get(k, default)``: the key's value when the dict has it, else the default, differentiated either way."""
+    from s2sad.testing import check_grads
+    x, d = np.array([0.3, 0.7]), {"a": np.array([0.5, -1.0]), "b": 1.5}
+    check_grads(reads_with_get, (x, d), order=2)
+    gx, gd = s2sad.grad(reads_with_get, wrt=(0, 1))(x, d)
+    assert set(gd) == {"a", "b"}
+    np.testing.assert_allclose(gd["a"], x, rtol=1e-12)                 # d["a"] * x
+    assert gd["b"] == pytest.approx(np.sum(x * x), rel=1e-12)         # the default x * x times d["b"]
+    np.testing.assert_allclose(gx, d["a"] + 2 * x * d["b"], rtol=1e-12)

@@ -26,9 +26,10 @@ def f(x, y, a):
     return k1x + k1y
 
 What is inlined: a Python function of the user's (no rule registered for it) that lives in
-the caller's module (same globals, so its names mean the same there), has no closure, no
-``*args``/keyword-only parameters, is neither recursive nor mutually recursive, and is
-small once normalized. Its parameters become the call's arguments, its locals get fresh
+the caller's module (same globals, so its names mean the same there), has no closure, is
+neither recursive nor mutually recursive, and is small once normalized. Its parameters become
+the call's arguments (``*args`` the tuple and ``**kw`` the dict Python would make of the rest,
+keyword-only ones bound by name or to their literal defaults), its locals get fresh
 names prefixed with the helper's name, and every inlined statement gets the call's source
 location, so the backward sweep's ``# grad of line N`` comment cites the call.
 """
@@ -128,7 +129,8 @@ class Inliner:
                 isinstance(n, (gast.Return, gast.FunctionDef, gast.Lambda, gast.Global, gast.Nonlocal, gast.Yield,
                                gast.YieldFrom)) for st in body for n in gast.walk(st)):
             return None
-        params = [a.id for a in lowered.args.posonlyargs + lowered.args.args]
+        params = [a.id for a in lowered.args.posonlyargs + lowered.args.args + lowered.args.kwonlyargs
+                  + [lowered.args.vararg, lowered.args.kwarg] if a is not None]
         written = {n.id for st in body for n in gast.walk(st) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, (gast.Store, gast.Del))}
         own = set(params) | set(written)
@@ -231,9 +233,6 @@ def _readable(callee):
         fence.run(source)
     except Exception:                       # noqa: BLE001  (left as a call: its own transform reports it)
         return None
-    args = source.tree.args
-    if args.vararg or args.kwarg or args.kwonlyargs:
-        return None
     return source
 
 
@@ -248,13 +247,17 @@ def _bind(callee, args, kwargs):
         return None
     out = dict(bound.arguments)
     for name, param in inspect.signature(callee).parameters.items():
-        if name in out:
-            continue
-        default = param.default
-        if default is None or type(default) in (bool, int, float, str):
-            out[name] = N.const(default)
-        else:
-            return None
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:      # *args: the tuple Python makes of the rest
+            out[name] = gast.Tuple(elts=list(out.get(name, ())), ctx=gast.Load())
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:       # **kw: the dict Python makes of the rest
+            extra = out.get(name, {})
+            out[name] = gast.Dict(keys=[N.const(k) for k in extra], values=list(extra.values()))
+        elif name not in out:
+            default = param.default
+            if default is None or type(default) in (bool, int, float, str):
+                out[name] = N.const(default)
+            else:
+                return None
     if not all(isinstance(a, gast.AST) for a in out.values()):
         return None
     return out

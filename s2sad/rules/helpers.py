@@ -12,6 +12,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_pairs, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
+from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
 from ..runtime import (dict_values_grad, first_best, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
                        uncumsum, recumsum, unsort, sorted_like)
@@ -31,7 +32,7 @@ from ..tree import differentiable_field, field_tangent, is_record, unattr
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
                        triangular_part, uplo, upper_right)
-from .registry import elementwise, jvp, nondiff, vjp
+from .registry import elementwise, jvp, method, nondiff, vjp
 
 from ..runtime import opaque_call  # noqa: E402
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call)
@@ -71,6 +72,25 @@ def unsum_jvp(t, ans, g, seq): return unsum(t, seq), None
 def unindex_vjp(h, ans, g, x, idx): return h[idx], None, None
 @jvp(unindex)
 def unindex_jvp(t, ans, g, x, idx): return unindex(t, x, idx), None, None
+# d.get(key, default) on a dict
+@vjp(dict_get)
+def dict_get_vjp(g, ans, d, key, default=None): return dict_get_grad(g, d, key), None, dict_default_grad(g, d, key)
+@jvp(dict_get)
+def dict_get_jvp(t, ans, d, key, default=None): return dict_get_tangent(t, d, key, ans), None, dict_default_grad(t, d, key)
+@vjp(dict_get_grad)
+def dict_get_grad_vjp(h, ans, g, d, key): return dict_get_tangent(h, d, key, g), None, None
+@jvp(dict_get_grad)
+def dict_get_grad_jvp(t, ans, g, d, key): return dict_get_grad(t, d, key), None, None
+@vjp(dict_default_grad)
+def dict_default_grad_vjp(h, ans, g, d, key): return dict_default_grad(h, d, key), None, None
+@jvp(dict_default_grad)
+def dict_default_grad_jvp(t, ans, g, d, key): return dict_default_grad(t, d, key), None, None
+@vjp(dict_get_tangent)
+def dict_get_tangent_vjp(h, ans, t, d, key, like): return dict_get_grad(h, d, key), None, None, None
+@jvp(dict_get_tangent)
+def dict_get_tangent_jvp(s, ans, t, d, key, like): return dict_get_tangent(s, d, key, like), None, None, None
+method("get", dict_get)
+
 @vjp(make_dict)
 def make_dict_vjp(g, ans, keys, values): return None, dict_values_grad(g, keys)
 @jvp(make_dict)
