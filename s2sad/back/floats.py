@@ -154,9 +154,12 @@ def listed(text):
     ``a, b, c = p``, ``len(p)``) and makes their adjoint (``_s2.zeros_like(p)``, ``_s2.unpack_grad(p, ...)``,
     ``_s2.unindex(g, p, k)``),
     which a list of the same floats answers alike (a Python float where NumPy gives an np.float64: the route's
-    conditions). Anything else (``p * 2``, ``np.sum(p)``, ``p[1:]``) keeps the array."""
+    conditions). Anything else (``p * 2``, ``np.sum(p)``, ``p[1:]``) keeps the array, and so does code without a
+    loop (the list pays off only where items are read many times)."""
     tree = ast.parse(text)
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    if not any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fn)):
+        return ()                      # each item read once: making the list would cost more than it saves
     params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
     parents = {}
     for node in ast.walk(fn):
@@ -238,6 +241,8 @@ def converted(args, lists=()):
     (``listed``) a list of floats; None when there is nothing to convert or when an argument could make the
     route unsound (condition 3: an array of another float dtype, a float32 scalar, a container or object,
     whose items are not looked at)."""
+    if not lists and np.float64 not in map(type, args):
+        return None                                           # (the common case, quickly)
     found = False
     for i, a in enumerate(args):
         t = type(a)
