@@ -315,7 +315,7 @@ class Bound:
         self.fn, self.checks, self.gen = fn, checks, gen
         self.ready = False            # its links to other generated functions are filled in
         self.floats = floats          # np.float64 arguments may run as Python floats (back/floats.py)
-        self.lists = back_floats.listed(gen.text) if floats else ()   # ... and 1-d float64 arrays as lists
+        self.lists = gen.lists if floats else ()                      # ... and 1-d float64 arrays as lists
 
     def valid(self):
         return self.checks.valid()
@@ -328,6 +328,7 @@ class Generated:
     def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False):
         self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
         self.floats = floats                   # the float route is switched on (options.floats)
+        self.lists = back_floats.listed(text) if floats else ()     # parameters it may pass as lists (text only)
         self.resolved = resolved               # (where, name) -> object, as the transform saw them
         self.registry_version = registry_version
         self.owner_defaults = owner_defaults   # the owner's parameter defaults apply (its own code)

@@ -7,7 +7,6 @@ the standard library only, so generated modules can carry them along.
 """
 import math
 import random
-import types
 
 import numpy as np
 

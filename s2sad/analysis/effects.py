@@ -978,8 +978,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
 
     - ``x[i] = v`` into a value that carries derivatives (x may share memory with an input);
     - a method that works in place, or ``out=``, on such a value (``append`` to a list built here is fine);
-    - a call whose result is unused, passing such a value to a function that may change it in place
-      (not a registered primitive such as ``print``);
+    - a NumPy or SciPy function without a rule, its result unused, receiving such a value (``np.copyto``);
+      other code s2sad does not see into runs with its arrays read-only instead (``pass_read_only``);
     - ``y op= e`` where ``y`` may share memory with another variable read later (``y = x; y *= 2``
       changes ``x`` in Python), unless that variable holds a number (``numbers``);
     - a change in place of a parameter (the caller's value, which its derivative code does not see change).

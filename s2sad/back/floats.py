@@ -106,6 +106,8 @@ def safe(text, denote):
               for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a is not None}
     local |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+
     def denote_free(name):
         if name in local:
             raise KeyError(name)
@@ -136,7 +138,7 @@ def safe(text, denote):
             try:
                 obj = denote_free(chain[0])
             except KeyError:                                 # a method of a local value (a stack, an array)
-                if node.attr not in _SAFE_METHODS and _called(tree, node):
+                if node.attr not in _SAFE_METHODS and id(node) in called:
                     return False
                 continue
             for attr in chain[1]:
@@ -202,10 +204,6 @@ def _int_constant(node):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) is int
-
-
-def _called(tree, attribute):
-    return any(isinstance(n, ast.Call) and n.func is attribute for n in ast.walk(tree))
 
 
 def denoter(bindings, resolved, fn_globals, cells):
