@@ -1212,14 +1212,42 @@ def zeros_like(x):
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 
-def unshared(value, refusal):
+def unshared(value, refusal, names=(), *others):
     """Before ``y op= e`` that the transform computes as ``y = y op e``: the same when ``y`` holds an immutable
-    value (a number: ``op=`` makes a new one), not when it holds an array or a list that another name may
-    also hold (Python changes that object in place, and the other name sees it). Placed where the analysis
-    could not tell which; ``refusal`` is the message raised in the second case."""
+    value (a number: ``op=`` makes a new one), or when none of ``others`` (the values of the user's ``names``
+    that may hold the same object and are read afterwards, passed where each is bound for sure) reaches its
+    memory now; not when one does (Python changes that object in place, and the other name sees it). Placed
+    where the analysis could not tell which; ``refusal`` is the message raised then (naming ``names[0]``,
+    replaced by the name that does)."""
     if value is None or isinstance(value, (int, float, complex, np.generic, tuple, str, bytes)):
         return
+    reaching = [name for name, other in zip(names, others) if _reaches(other, value)]
+    if names and not reaching:
+        return
+    if reaching:
+        refusal = refusal.replace(f"would change `{names[0]}`", f"would change `{reaching[0]}`", 1)
     raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")
+
+
+def _reaches(other, value, depth=0):
+    """Whether ``other`` holds ``value`` or memory of it: the object itself, an array sharing memory with it,
+    a list, tuple, dict or record holding one; anything else that could keep a reference (an iterator, a
+    function, an object of unknown kind) counts as holding it."""
+    if other is value:
+        return True
+    if other is None or isinstance(other, (int, float, complex, np.generic, str, bytes, bool)):
+        return False
+    if isinstance(other, np.ndarray):
+        return isinstance(value, np.ndarray) and np.may_share_memory(other, value)
+    if depth > 20:
+        return True
+    if isinstance(other, (list, tuple)):
+        return any(_reaches(o, value, depth + 1) for o in other)
+    if isinstance(other, dict):
+        return any(_reaches(o, value, depth + 1) for o in other.values())
+    if is_record(other) and hasattr(other, "__dict__"):
+        return any(_reaches(o, value, depth + 1) for o in vars(other).values())
+    return True
 
 
 def walked(value, refusal):

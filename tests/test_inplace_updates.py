@@ -4,9 +4,10 @@ held by another name read afterwards, or walked by a ``for`` loop around the upd
 For a number (a new one each time) and a tuple the two are the same; for an array, Python changes the
 object in place. s2sad computes ``y = y op e`` and:
 
-- refuses at transform time when ``y`` surely holds an array another name reads afterwards;
-- checks where the code runs (``_s2.unshared``) when the transform cannot tell: a number is differentiated,
-  an array refused, naming the user's line;
+- checks where the code runs (``_s2.unshared``) what the transform cannot tell: a number is differentiated;
+  an array too when none of the names that may hold it and are read afterwards (each bound for sure there)
+  reaches its memory then (items of a 1-d array are numbers, a name bound again holds another array); an
+  array one of them reaches is refused, naming the user's line; so is one where such a name may be unbound;
 - reads a walked array item by item as it is at each iteration (``for v in x: x *= 2``), as Python's iterator
   does, when the body changes ``x`` only with ``op=`` (``_s2.walked`` refuses a list, which would grow under
   the loop).
@@ -149,6 +150,54 @@ def test_what_the_transform_cannot_tell_is_checked_where_the_code_runs():
         s2sad.grad(from_a_dict)({"x": X.copy()})
     assert info.value.lineno == from_a_dict.__code__.co_firstlineno + 3
     assert "(here it holds an array of shape (4,))" in str(info.value)
+
+
+def unpacked_then_updated(x, a):
+    y = x * a
+    for i in range(2):
+        if i > 5:
+            first, second = y          # never runs: the analysis cannot tell items from rows
+    first, second = y
+    y -= np.tanh(x) * 0.5              # changes `second` too when it is a row of y (2-d), not when a number
+    return np.sum(first * second) + np.sum(y * y)
+
+
+def unpacked_then_updated_twin(x, a):
+    y = x * a
+    first, second = y
+    y = y - np.tanh(x) * 0.5
+    return np.sum(first * second) + np.sum(y * y)
+
+
+def test_items_of_an_array_updated_afterwards_are_checked_where_the_code_runs():
+    """From the fuzzer (seed 1): ``total, prod, alpha = y`` then ``y -= ...`` was refused as "would change
+    `alpha` too"; items of a 1-d array are numbers, which no update changes (runtime.unshared with the
+    names the update may change, each bound for sure there), and rows of a 2-d array are refused."""
+    x = np.array([0.4, -1.1])
+    check_grads(unpacked_then_updated, (x, 1.3), wrt=(0, 1), order=2)
+    for wrt in (0, 1):
+        assert np.allclose(s2sad.grad(unpacked_then_updated, wrt)(x, 1.3),
+                           s2sad.grad(unpacked_then_updated_twin, wrt)(x, 1.3), rtol=1e-13, atol=0)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`y -=` would change `first` too") as info:
+        s2sad.grad(unpacked_then_updated)(np.array([[0.4, -1.1], [0.3, 0.2]]), 1.3)
+    assert info.value.lineno == unpacked_then_updated.__code__.co_firstlineno + 6
+    assert "(here it holds an array of shape (2, 2))" in str(info.value)
+
+
+def view_maybe_rebound(x, a):
+    x = x * 1.0
+    v = x[1:]
+    if a > 0.0:
+        v = np.cos(v)                  # a new array: the update below changes x only
+    v += a                             # else: x[1:] changes too, and x is read below
+    return np.sum(x * x) + np.sum(v * a)
+
+
+def test_a_view_changed_in_place_is_refused_only_where_it_still_is_one():
+    x = np.array([0.3, -0.7, 1.2])
+    check_grads(view_maybe_rebound, (x, 0.8), wrt=(0, 1), order=2)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`v \+=` would change `x` too"):
+        s2sad.grad(view_maybe_rebound)(x, -0.8)
 
 
 # --- a walked array changed in place -------------------------------------------------------------------

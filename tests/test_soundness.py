@@ -25,6 +25,7 @@ from s2sad.testing import numerical_grad
 from . import helpers_module
 from .regression_programs import CASES, REFUSED
 from .test_inplace_updates import buffers_one_array_then_swapped     # effects.distinct_buffers (_new_binding)
+from .test_inplace_updates import unpacked_then_updated               # runtime._reaches
 from .test_optimizations import _items_in_a_loop                      # runtime.number_zeros
 
 SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
@@ -322,6 +323,9 @@ CONDITIONS = {
     "updates: a value another name holds is a number": Condition(runtime, "unshared", _always(None),
                                                                  updated_through_a_dict, (np.array([0.5, -1.0]),),
                                                                  refused=True),
+    "updates: no name read afterwards reaches the changed array": Condition(
+        runtime, "_reaches", _always(False), unpacked_then_updated, (np.array([[0.4, -1.1], [0.3, 0.2]]), 1.3),
+        refused=True),
     "updates: a walked sequence is an array or a tuple": Condition(runtime, "walked", _always(None),
                                                                    walk_a_growing_list, ([0.5, 1.5],), refused=True),
     "accumulate: a private buffer": Condition(runtime, "owned", lambda buf: buf, items_read_in_loop,

@@ -447,7 +447,20 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                 return True
         return False
 
-    _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays, numbers_only)
+    params = set(N.params(fn))
+    loop_of = {id(s): s for s in N.statements(fn.body) if isinstance(s, (gast.For, gast.While))}
+    deleted = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
+
+    def bound(name, st):
+        """Whether ``name`` surely has a binding when ``st`` runs: a parameter, an assignment that runs before
+        ``st`` whenever it does, or the target of a loop around it (and no ``del`` of it anywhere)."""
+        if name in deleted or id(st) not in order:
+            return False
+        return name in params or any(id(a) in order and dominates(a, st) for a in assigned_at.get(name, ())) or \
+            any(isinstance(loop_of.get(L), gast.For) and name in assigned_names(loop_of[L].target)
+                for L in loops[id(st)])
+
+    _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays, numbers_only)
     distinct = distinct_buffers(fn, unit, effects)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
@@ -616,24 +629,27 @@ def _changes_itself(change, name):
     return True
 
 
-def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared):
+def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared, others=(), bound=None, user=None):
     """``refusal`` for ``y op= e`` (lowered to the statements ``lowered``, which read ``y`` as ``name``) that
-    is right when ``y`` holds an immutable value: raised now when ``y`` surely holds an array, else checked
-    when the code runs (``runtime.unshared`` before the first statement reading ``name``), so that an update of
-    a number, which no other name can see, is differentiated."""
-    if check is runtime.unshared and name in arrays:
-        raise refusal
+    is right when ``y`` holds an immutable value, or (``others``, each bound for sure there by ``bound``) when
+    none of ``others`` holds memory of ``y``: raised now when ``y`` surely holds an array and there are no
+    such names, else checked when the code runs (``runtime.unshared`` before the first statement reading
+    ``name``), so that an update of a number, which no other name can see, is differentiated."""
     first = next((st for st in lowered if id(st) not in unit.guarded
                   and name in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
-    if first is None:
+    if first is not None and others and not all(bound(other, first) for other in others):
+        others = ()
+    if check is runtime.unshared and name in arrays and not others or first is None:
         raise refusal
-    if (id(first), check) in unit.guarded:        # checked already
+    if (id(first), check, tuple(others)) in unit.guarded:        # checked already
         return
     call = N.located(gast.Expr(value=N.call(unit.aliases.ref(check, check.__name__),
-                                            [N.name(name), N.const(str(refusal))])), first)
+                                            [N.name(name), N.const(str(refusal))] + ([
+                                                gast.Tuple(elts=[N.const(user(o)) for o in others], ctx=gast.Load())] if others else [])
+                                            + [N.name(o) for o in others])), first)
     if not _insert_before(fn.body, first, call):
         raise refusal
-    unit.guarded.update(((id(first), check), id(call)))
+    unit.guarded.update(((id(first), check, tuple(others)), id(call)))
 
 
 def _insert_before(stmts, target, new):
@@ -784,17 +800,23 @@ def follow_copies(fn, unit, kinds):
                 n.id = after
 
 
-def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays=frozenset(),
+def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays=frozenset(),
                    numbers_only=frozenset()):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
     same, unless another name holds the object and is read afterwards (a dict or list holding it, a view,
-    a copy of the reference). Refused then (points-to classes, so containers and views count); a number
-    is never shared."""
+    a copy of the reference). The points-to classes say which names may (containers and views count);
+    where they may, the code checks when it runs that ``y`` holds a number (never shared) or that none of
+    those names reaches ``y``'s memory then (``runtime.unshared``, when each is bound for sure there), and
+    refuses otherwise."""
     if not unit.source.inplace_updates:
         return
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
+    user_of = {v: u for u, vs in unit.versions.items() for v in vs}
+
+    def user(name):
+        return user_of.get(name, name)
     for s, name, op, here in _lowered_copies(fn, located, unit.source.inplace_updates):
         here = [st for st in here if id(st) in order]
         versions = unit.versions.get(name, set()) | {name}
@@ -810,15 +832,14 @@ def _check_updates(unit, fn, effects, varied, order, read_later, numbers, arrays
         if old in numbers:                    # (differentiated or not: the value itself would be wrong)
             continue
         followed = {v for q in unit.source.walked_sequences.get(id(s), ()) for v in unit.versions.get(q, set()) | {q}}
-        for other in sorted(set(effects.classes.get(old, {old})) - versions - followed):   # (a walked sequence
-            # follows the update: front/normalize.py)
-            if other in numbers or other in numbers_only or not read_later(other, m):
-                continue
-            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{other}` too (they share "
-                                 "memory), which cannot be differentiated", s,
+        others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
+                  if other not in numbers and other not in numbers_only and read_later(other, m)]
+        # (a walked sequence follows the update: front/normalize.py)
+        if others:
+            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{user(others[0])}` too (they "
+                                 "share memory), which cannot be differentiated", s,
                                  hint=f"write `{name} = {name} {op} ...` to make a new array")
-            guard(unit, fn, here, old, refusal, arrays)
-            break
+            guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=user)
 
 
 def opaque(op):
