@@ -184,6 +184,29 @@ def test_items_of_an_array_updated_afterwards_are_checked_where_the_code_runs():
     assert "(here it holds an array of shape (2, 2))" in str(info.value)
 
 
+def dict_comprehension_then_item_written(a, b):
+    ys = [np.sin(a), np.cos(a)]
+    params = {key: value for key, value in zip(["scale", "w"], [np.cos(ys[-1]), abs(b[1, 0])])}
+    params["bias"] = ys[-1]           # changes the new dict, not `ys` nor its arrays
+    tmp, b = ys
+    return b + np.sum(params["bias"]) + tmp * params["w"] + params["scale"]
+
+
+def dict_comprehension_then_item_written_twin(a, b):
+    ys = [np.sin(a), np.cos(a)]
+    return ys[1] + np.sum(ys[-1]) + ys[0] * abs(b[1, 0]) + np.cos(ys[-1])
+
+
+def test_a_dict_made_by_a_comprehension_is_a_new_object():
+    """From the fuzzer (seed 71000): ``params = {k: v for ...}`` then ``params['bias'] = ys[-1]`` was refused as
+    changing ``ys`` (the new dict was taken for the items it holds: analysis/effects._holding_items_of)."""
+    b = np.array([[0.3, 0.2], [0.5, -0.4]])
+    check_grads(dict_comprehension_then_item_written, (0.7, b), wrt=(0, 1), order=2)
+    for wrt in (0, 1):
+        assert np.allclose(s2sad.grad(dict_comprehension_then_item_written, wrt)(0.7, b),
+                           s2sad.grad(dict_comprehension_then_item_written_twin, wrt)(0.7, b), rtol=1e-13, atol=0)
+
+
 def view_maybe_rebound(x, a):
     x = x * 1.0
     v = x[1:]

@@ -104,6 +104,18 @@ def updated_through_a_dict(x):                   # runtime.unshared: y and x one
     return np.sum(y * x)
 
 
+def held_by_a_dict_comprehension(x):              # effects._holding_items_of: the new dict holds `a`
+    a = x * 1.0
+    d = {k: v for k, v in zip(["a", "b"], [a, x * 2.0])}
+    a += 1.0                                     # changes d["a"] too
+    return np.sum(d["a"] * x)
+
+
+def _holding_nothing(value, unit):
+    made = isinstance(value, gast.Call) and getattr(value.func, "attr", "") == "make_dict"
+    return gast.Name("_nothing", gast.Load(), None, None) if made else None
+
+
 def walk_a_growing_list(xs):                     # runtime.walked: Python's loop walks the items added too
     xs = list(xs)
     s = 0.0
@@ -325,6 +337,9 @@ CONDITIONS = {
                                                                  refused=True),
     "updates: no name read afterwards reaches the changed array": Condition(
         runtime, "_reaches", _always(False), unpacked_then_updated, (np.array([[0.4, -1.1], [0.3, 0.2]]), 1.3),
+        refused=True),
+    "effects: a dict made from a list holds its items": Condition(
+        effects, "_holding_items_of", _holding_nothing, held_by_a_dict_comprehension, (np.array([0.3, 0.5]),),
         refused=True),
     "updates: a walked sequence is an array or a tuple": Condition(runtime, "walked", _always(None),
                                                                    walk_a_growing_list, ([0.5, 1.5],), refused=True),

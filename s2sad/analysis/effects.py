@@ -97,6 +97,10 @@ def run(fn, unit, kinds=None):
                     and isinstance(value, gast.Name) and kinds and kinds.get(value.id) == 1:
                 for t in targets:                                # a, b, c = x with x 1-d: numbers, no views of x
                     points[t].add(site)
+            elif isinstance(target, gast.Name) and _holding_items_of(value, unit) is not None:
+                points[target.id].add(site)                      # a new dict of the items of a list
+                literal.add(site)
+                rules.append(("copy-of", site, _holding_items_of(value, unit)))
             elif isinstance(target, gast.Name) and isinstance(value, (gast.Subscript, gast.Attribute)):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
             elif isinstance(target, gast.Name) and isinstance(value, gast.Name):
@@ -179,6 +183,22 @@ def run(fn, unit, kinds=None):
     return Effects(classes=affected, mutated=mutated)
 
 
+_HOLDING_ITEMS = {runtime.make_dict: 1}       # a new container holding the items of the argument at that place
+
+
+def _holding_items_of(value, unit):
+    """The name whose items the new container ``value`` holds (``make_dict(keys, values)``: ``values``), else
+    None: the container itself is no object of the arguments, its items are theirs."""
+    if not isinstance(value, gast.Call) or value.keywords:
+        return None
+    try:
+        at = _HOLDING_ITEMS.get(unit.scope.resolve(value.func))
+    except TypeError:
+        return None
+    held = value.args[at] if at is not None and len(value.args) > at else None
+    return held if isinstance(held, gast.Name) else None
+
+
 def _copied(value, unit):
     """The name ``value`` copies (``x.copy()``, ``owned(x)``, ...), else None."""
     if not isinstance(value, gast.Call) or not value.args and not isinstance(value.func, gast.Attribute):
@@ -223,7 +243,7 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
 
 
 _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_like,
-          runtime.written_grad, runtime.copy_like}
+          runtime.written_grad, runtime.copy_like, runtime.make_dict}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
 _FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad}   # g or a view of
                                                     # it, never the argument they read for its shape or dtype
