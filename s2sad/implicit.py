@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
+from .calls import SOURCE_MARK
 from .errors import S2SadError
 
 
@@ -87,7 +88,31 @@ def fixed_point_adjoint(g, x, f, a, tol=1e-10, max_iter=1000):
 
 
 def fixed_point_tangent(g, x, f, a, tol=1e-10, max_iter=1000):
-    """Tangent of ``x = fixed_point(f, a, x0)`` given the tangent ``g`` of ``a``."""
+    """Tangent of ``x = fixed_point(f, a, x0)`` given the tangent ``g`` of ``a``: itself a fixed point,
+    ``t = ∂f/∂a g + ∂f/∂x t``. Written as one (calls.SOURCE_MARK), it is differentiated from this source by
+    fixed_point's own rules, so derivatives of any order go through the implicit function theorem."""
+    return fixed_point(tangent_step(f), (g, x, a), 0.0 * x, tol, max_iter)
+
+
+_STEPS = {}        # id(f) -> (f, step): one step function per f, so that its generated code is reused
+
+
+def tangent_step(f):
+    """``step(p, t)`` with ``p = (g, x, a)``: the tangent of ``f`` at ``(a, x)`` along ``(g, t)``, the map whose
+    fixed point is ``fixed_point_tangent``."""
+    entry = _STEPS.get(id(f))
+    if entry is not None and entry[0] is f:
+        return entry[1]
     from .api import jvp
-    start = np.zeros_like(x, dtype=float) if isinstance(x, np.ndarray) else 0.0
-    return _iterate(lambda t: jvp(f, (a, x), (g, t))[1], start, tol, max_iter, "tangent iteration")
+
+    def step(p, t):
+        g, x, a = p
+        return jvp(f, (a, x), (g, t))[1]
+    setattr(step, SOURCE_MARK, True)
+    if len(_STEPS) > 4096:                       # functions made in a loop: do not keep them all alive
+        _STEPS.clear()
+    _STEPS[id(f)] = (f, step)
+    return step
+
+
+setattr(fixed_point_tangent, SOURCE_MARK, True)

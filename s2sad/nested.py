@@ -3,22 +3,25 @@
 A user function may itself call s2sad (a gradient penalty, a Newton step, a slope). To the
 compiler such a call is a primitive whose rules are derivatives of ``f`` one order up, computed
 by s2sad when the generated code runs. They never differentiate reverse-mode code: each is the
-gradient of a *directional derivative* of ``f`` (pipeline.directional), plain forward-mode code::
+gradient or tangent of ``A = along_all(f, tangents, args)``, plain forward-mode code with
+``A(*args, *tangents) == jvp(f, args, tangents)[1]`` (pipeline.directional)::
 
     y = grad(f, k)(*args)          vjp: args_bar = grad_args  [ jvp(f)(args; y_bar at k) ]
-                                   jvp: y_dot    = grad_k     [ jvp(f)(args; args_dot)  ]
+                                   jvp: y_dot    = grad_call(A, k, *args, *args_dot)
     v, t = jvp(f, primals, tans)   vjp: primals_bar = vjp(f)(v_bar) + grad_primals [ t_bar . jvp(f)(primals; tans) ]
                                         tans_bar    = vjp(f)(t_bar)
-                                   jvp: (jvp(f)(primals; primals_dot), jvp(D)(primals, tans; primals_dot, tans_dot))
+                                   jvp: v_dot = jvp(f, primals, primals_dot)[1]
+                                        t_dot = jvp(A, primals + tans, primals_dot + None)[1] + jvp(f, primals, tans_dot)[1]
 
+The forward rules emit ``grad_call`` and ``s2sad.jvp`` again, on ``A``, so every order has rules.
 Code calling these helpers needs s2sad at run time (``s2sad compile`` refuses it).
 """
 import numpy as np
 
 from .tree import AdjTuple, add, adjoint_of, is_record
 
-__all__ = ["dynamic_vjp", "grad_call", "grad_call_args_grad", "grad_call_tangent", "jvp_primals_grad", "jvp_tangents_grad",
-           "jvp_primals_tangent", "jvp_tangents_tangent"]
+__all__ = ["along_all", "dynamic_vjp", "float_directions", "float_directions_grad", "grad_call", "grad_call_args_grad",
+           "jvp_primals_grad", "jvp_tangents_grad", "no_directions"]
 
 
 def dynamic_vjp(f, wrt, *args, **kwargs):
@@ -61,6 +64,55 @@ def _directional(f, wrt, args):
     return api._directional(f, wrt, args, None)
 
 
+_ALONG = {}         # (id(direction), number of arguments, J) -> (direction, A): one A per directional derivative
+
+
+def along_all(f, tangents, args):
+    """``A`` with ``A(*args, *tangents) == jvp(f, args, tangents)[1]``: plain generated code taking every argument
+    and a tangent for each (None ones, and those of arguments that hold no floats, ignored), so that
+    ``grad_call(A, k, *args, *tangents)`` and ``jvp(A, args + tangents, ...)`` need no picking of items."""
+    n = len(args)
+    J = tuple(k for k in _floats(args) if tangents[k] is not None)
+    direction = _directional(f, J, args) if J else None
+    key = (id(direction), n, J)
+    entry = _ALONG.get(key)
+    if entry is not None and entry[0] is direction:
+        return entry[1]
+    import builtins
+    from .back import emit
+    from .front import source
+    names = [f"a{k}" for k in range(n)] + [f"d{k}" for k in range(n)]
+    used = ", ".join([f"a{k}" for k in range(n)] + [f"d{k}" for k in J])
+    name = f"{getattr(f, '__name__', 'f') if getattr(f, '__name__', 'f').isidentifier() else 'f'}_along_all"
+    text = f"def {name}({', '.join(names)}):\n    return {f'_along({used})' if J else '0.0'}\n"
+    fn, _ = emit.compile_function(text, name, {"__builtins__": builtins}, {}, {"_along": direction},
+                                  f"tangent of {getattr(f, '__qualname__', name)} along every argument")
+    source.register_generated(fn.__code__, text, f"<s2sad {name}>")
+    if len(_ALONG) > 4096:                       # functions made in a loop: do not keep them all alive
+        _ALONG.clear()
+    _ALONG[key] = (direction, fn)
+    return fn
+
+
+def float_directions(d, args):
+    """The tangents ``d`` of ``args`` with None where they move nothing: where ``d`` or ``args`` holds no floats
+    (a constant's 0.0 beside an int), so that ``jvp(f, args, float_directions(d, args))`` is accepted."""
+    if d is None:
+        return (None,) * len(args)
+    keep = _floats(args)
+    return tuple(v if k in keep else None for k, v in enumerate(d))
+
+
+def float_directions_grad(g, args):
+    """Adjoint of ``d`` in ``float_directions(d, args)`` (the same items kept), as an adjoint."""
+    return AdjTuple(float_directions(g, args))
+
+
+def no_directions(args):
+    """A tangent for every item of ``args``: None (held constant)."""
+    return (None,) * len(args)
+
+
 def grad_call_args_grad(g, f, wrt, args):
     """Adjoints of ``args`` in ``y = grad(f, wrt)(*args)`` given ``y``'s adjoint ``g``."""
     from .api import grad
@@ -70,14 +122,6 @@ def grad_call_args_grad(g, f, wrt, args):
     direction = _directional(f, (wrt,), args)
     grads = grad(direction, wrt=positions)(*args, g)
     return _spread(map(adjoint_of, grads), positions, len(args))           # wrt a tuple: a tuple of gradients
-
-
-def grad_call_tangent(t, f, wrt, args):
-    """Tangent of ``y = grad(f, wrt)(*args)`` given the tangents ``t`` of ``args`` (None: held constant)."""
-    from .api import grad
-    J = tuple(k for k, d in enumerate(t) if d is not None)
-    direction = _directional(f, J, args)
-    return grad(direction, wrt=wrt)(*args, *[t[k] for k in J])
 
 
 def jvp_primals_grad(g, f, primals, tangents):
@@ -108,30 +152,3 @@ def jvp_tangents_grad(g, f, primals, tangents):
         return AdjTuple([None] * len(tangents))
     _, pullback = vjp(f, *primals, wrt=J)
     return _spread(map(adjoint_of, pullback(g_tangent)), J, len(tangents))
-
-
-def jvp_primals_tangent(dp, f, primals, tangents):
-    """Tangent of ``(value, tangent) = s2sad.jvp(f, primals, tangents)`` along the tangents ``dp`` of the
-    primals (a tuple, None where held constant): ``(jvp(f)(primals; dp), jvp(D)(primals, tangents; dp, 0))``."""
-    from .api import jvp
-    dp = tuple(dp)
-    if all(d is None for d in dp):
-        return AdjTuple([None, None])
-    d_value = jvp(f, primals, dp)[1]
-    J = tuple(k for k, d in enumerate(tangents) if d is not None)
-    if not J:
-        return AdjTuple([d_value, None])
-    direction = _directional(f, J, primals)
-    inner = tuple(primals) + tuple(tangents[k] for k in J)
-    d_tangent = jvp(direction, inner, dp + (None,) * len(J))[1]
-    return AdjTuple([d_value, d_tangent])
-
-
-def jvp_tangents_tangent(dt, f, primals, tangents):
-    """Tangent of ``(value, tangent) = s2sad.jvp(f, primals, tangents)`` along the tangents ``dt`` of the
-    tangents: the value does not move, the tangent moves by ``jvp(f)(primals; dt)`` (it is linear in them)."""
-    from .api import jvp
-    dt = tuple(dt)
-    if all(d is None for d in dt):
-        return AdjTuple([None, None])
-    return AdjTuple([None, jvp(f, primals, dt)[1]])

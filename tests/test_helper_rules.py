@@ -296,6 +296,10 @@ SPEC = [
     (tangent_items_grad,        [case((real(2), real(), real()), (Z(2), 3, 0.5))]),
     (ivp_tangent,               [case(real(2, 3), real(3)), case(real(2, 3), None)]),
     (ivp_part,                  [case({"y": real(2, 3), "t": real(3)}, "y"), case({"y": real(2), "t": real(3)}, "t")]),
+    # --- derivatives taken inside differentiated code (rules/nested.py) ---
+    (importlib.import_module("s2sad.nested").float_directions,
+                                [case((real(), 0.0, real(2)), (1.0, 3, Z(2))), case((real(3), None), (Z(3), 0.5)),
+                                 case(({"w": real(2, 2)},), ({"w": Z(2, 2)},))]),
 ]
 
 SPEC_PRIMS = {registry._key(prim) for prim, _ in SPEC}
@@ -670,10 +674,14 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
     s2sad.fixed_point: ["tests.test_higher_order::test_fixed_point_by_the_implicit_function_theorem",
-                        "tests.test_higher_order::test_fixed_point_that_does_not_converge_says_so"],
+                        "tests.test_higher_order::test_fixed_point_that_does_not_converge_says_so",
+                        "tests.test_nested_second_order::test_fixed_point_of_an_array_second_order",
+                        "tests.test_nested_second_order::test_fixed_point_third_order"],
     s2sad.jvp: ["tests.test_higher_order::test_grad_of_jvp_and_of_a_grad_call",
-                "tests.test_higher_order::test_gradient_through_a_nested_jvp_of_a_dict_adds_the_two_dict_gradients"],
-    importlib.import_module("s2sad.nested").grad_call: ["tests.test_higher_order::test_grad_of_jvp_and_of_a_grad_call"],
+                "tests.test_higher_order::test_gradient_through_a_nested_jvp_of_a_dict_adds_the_two_dict_gradients",
+                "tests.test_nested_second_order::test_jvp_call_second_order"],
+    importlib.import_module("s2sad.nested").grad_call: ["tests.test_higher_order::test_grad_of_jvp_and_of_a_grad_call",
+                                                        "tests.test_nested_second_order::test_grad_call_second_order"],
     integrate.odeint: ["tests.test_odeint::test_odeint_second_derivatives_match_differences_of_the_gradient",
                        "tests.test_odeint::test_odeint_gradient_with_respect_to_the_times"],
     integrate.solve_ivp: ["tests.test_odeint::test_solve_ivp_first_and_second_derivatives",

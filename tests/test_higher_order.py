@@ -634,10 +634,6 @@ KNOWN_GAPS = {
     "s2sad.runtime.norm_tangent_n_grad": "norm_tangent's forward rule (no rule emits norm_tangent today: "
                                          "np.linalg.norm's forward rule uses norm_tangent_any, read from its source)",
     "s2sad.runtime.norm_tangent_x_tangent": "norm_tangent's forward rule (as above)",
-    "s2sad.nested.grad_call_tangent": "a derivative of a function that calls s2sad.grad, at second order",
-    "s2sad.nested.jvp_primals_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
-    "s2sad.nested.jvp_tangents_tangent": "a derivative of a function that calls s2sad.jvp, at second order",
-    "s2sad.implicit.fixed_point_tangent": "second order through s2sad.fixed_point",
     "s2sad.runtime.gradient_spacing_tangent": "second derivatives of np.gradient with respect to its spacings",
     "s2sad.integrate.no_second_order_in_time": "second order in an ODE solver's time points (refused on purpose)",
 }

@@ -1,19 +1,30 @@
 """Rules for derivatives taken inside differentiated code (``s2sad.jvp(f, ...)``, ``s2sad.grad(f)(x)``):
-see s2sad/nested.py. Every one is computed by s2sad when the generated code runs."""
+see s2sad/nested.py. Every one is computed by s2sad when the generated code runs. The forward rules emit
+``grad_call`` and ``s2sad.jvp`` again (on ``along_all``'s plain function), so derivatives of any order have rules."""
 from .. import api
-from ..nested import (grad_call, grad_call_args_grad, grad_call_tangent, jvp_primals_grad, jvp_primals_tangent,
-                      jvp_tangents_grad, jvp_tangents_tangent)
+from ..api import jvp as s2sad_jvp
+from ..nested import (along_all, float_directions, float_directions_grad, grad_call, grad_call_args_grad,
+                      jvp_primals_grad, jvp_tangents_grad, no_directions)
 from .registry import jvp, nondiff, vjp
 
 @vjp(grad_call)
 def grad_call_vjp(g, ans, f, wrt, *args): return None, None, grad_call_args_grad(g, f, wrt, args)
 @jvp(grad_call)
-def grad_call_jvp(g, ans, f, wrt, *args): return None, None, grad_call_tangent(g, f, wrt, args)
+def grad_call_jvp(g, ans, f, wrt, *args): return None, None, grad_call(along_all(f, g, args), wrt, *args, *g)
 @vjp(api.jvp)
 def jvp_vjp(g, ans, f, primals, tangents, *, optimize=True):
     return None, jvp_primals_grad(g, f, primals, tangents), jvp_tangents_grad(g, f, primals, tangents)
 @jvp(api.jvp)
 def jvp_jvp(g, ans, f, primals, tangents, *, optimize=True):
-    return None, jvp_primals_tangent(g, f, primals, tangents), jvp_tangents_tangent(g, f, primals, tangents)
+    return (None, (s2sad_jvp(f, primals, float_directions(g, primals))[1],
+                   s2sad_jvp(along_all(f, tangents, primals), primals + tangents,
+                             float_directions(g, primals) + no_directions(tangents))[1]),
+            (None, s2sad_jvp(f, primals, float_directions(g, tangents))[1]))      # (the tangent is linear in them)
 
-nondiff(api.grad, api.value_and_grad, api.hvp, api.jacobian, api.hessian)
+# --- float_directions: a selection of items, linear -----------------------------------------------------------
+@vjp(float_directions)
+def float_directions_vjp(g, ans, d, args): return float_directions_grad(g, args), None
+@jvp(float_directions)
+def float_directions_jvp(g, ans, d, args): return float_directions(g, args), None
+
+nondiff(api.grad, api.value_and_grad, api.hvp, api.jacobian, api.hessian, along_all, no_directions)

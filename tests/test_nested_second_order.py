@@ -1,0 +1,209 @@
+"""Second and third derivatives of functions that call s2sad.fixed_point, s2sad.grad(h)(x) or s2sad.jvp(h, ...).
+
+Each derivative (grad of grad, hessian, jvp of grad, hvp) is checked two ways: against central differences of
+the derivative one order down, and against an independent route at a tight tolerance, the same function
+written without the construct (the fixed point unrolled into a plain loop of enough iterations, the inner
+derivative written out by hand) and differentiated by s2sad as plain code.
+"""
+import numpy as np
+import pytest
+
+import s2sad
+
+H = 1e-5
+TOL = 1e-13                       # the fixed points converge to this, so routes agree far below 1e-9
+
+
+def central(fn, x, h=H):
+    """Central differences of ``fn`` (a number or an array) at ``x``: a number, or one column per item of ``x``."""
+    if np.ndim(x) == 0:
+        return (fn(x + h) - fn(x - h)) / (2 * h)
+    columns = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[k] = h
+        columns.append((np.asarray(fn(x + e)) - np.asarray(fn(x - e))) / (2 * h))
+    return np.stack(columns, axis=-1)
+
+
+def every_second_derivative(f, x, v):
+    """grad of grad (a number) or hessian (an array), and the jvp of grad and hvp along ``v``."""
+    gradient = s2sad.grad(f)
+    second = s2sad.grad(gradient)(x) if np.ndim(x) == 0 else s2sad.hessian(f)(x)
+    along = s2sad.jvp(gradient, (x,), (v,))[1]
+    product = s2sad.hvp(f)(x, v)
+    return second, along, product
+
+
+def check_second_order(f, reference, x, v):
+    """``f``'s second derivatives against differences of its gradient and against ``reference``'s (the same
+    function written without the construct)."""
+    second, along, product = every_second_derivative(f, x, v)
+    expected, expected_along, expected_product = every_second_derivative(reference, x, v)
+    np.testing.assert_allclose(second, central(s2sad.grad(f), x), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(second, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(along, expected_along, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(product, expected_product, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(along, np.dot(second, v), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(product, along, rtol=1e-12, atol=1e-14)
+
+
+# --- fixed_point, a number: z = cos(a z) / 2 ------------------------------------------------------------
+def half_cos(a, z):
+    return np.cos(a * z) * 0.5
+
+
+def solved_number(a):
+    z = s2sad.fixed_point(half_cos, a, 0.3, tol=TOL)
+    return z * z + a * z
+
+
+def unrolled_number(a):
+    z = 0.3
+    for _ in range(60):                  # |d step / dz| < 0.2 here: 60 iterations reach the fixed point exactly
+        z = np.cos(a * z) * 0.5
+    return z * z + a * z
+
+
+@pytest.mark.parametrize("a", [0.7, 1.3])
+def test_fixed_point_of_a_number_second_order(a):
+    check_second_order(solved_number, unrolled_number, a, 1.0)
+
+
+def test_fixed_point_third_order():
+    g2 = s2sad.grad(s2sad.grad(solved_number))
+    third = s2sad.grad(g2)(0.7)
+    assert third == pytest.approx(central(g2, 0.7), rel=1e-6)
+    assert third == pytest.approx(s2sad.grad(s2sad.grad(s2sad.grad(unrolled_number)))(0.7), rel=1e-10)
+    assert third == pytest.approx(s2sad.jvp(g2, (0.7,), (1.0,))[1], rel=1e-12)
+
+
+# --- fixed_point, arrays: x = tanh(W x + a) / 2 ----------------------------------------------------------
+W = np.array([[0.3, -0.2, 0.1], [0.1, 0.4, -0.3], [-0.2, 0.1, 0.2]])
+
+
+def layer(a, x):
+    return np.tanh(W @ x + a) * 0.5
+
+
+def solved_array(a):
+    x = s2sad.fixed_point(layer, a, np.zeros(3), tol=TOL)
+    return np.sum(x ** 2) + np.sum(np.sin(x) * a)
+
+
+def unrolled_array(a):
+    x = np.zeros(3)
+    for _ in range(80):                  # a contraction by about 0.3: 80 iterations reach it exactly
+        x = np.tanh(W @ x + a) * 0.5
+    return np.sum(x ** 2) + np.sum(np.sin(x) * a)
+
+
+def test_fixed_point_of_an_array_second_order():
+    check_second_order(solved_array, unrolled_array, np.array([0.2, -0.5, 0.9]), np.array([1.0, -2.0, 0.5]))
+
+
+def layer_of(p, x):
+    return np.tanh(p["W"] @ x + p["b"]) * 0.5
+
+
+def solved_dict(p):
+    x = s2sad.fixed_point(layer_of, p, np.zeros(3), tol=TOL)
+    return np.sum(x ** 2) + np.sum(x * p["b"])
+
+
+def unrolled_dict(p):
+    x = np.zeros(3)
+    for _ in range(80):
+        x = np.tanh(p["W"] @ x + p["b"]) * 0.5
+    return np.sum(x ** 2) + np.sum(x * p["b"])
+
+
+def test_fixed_point_of_a_dict_parameter_second_order():
+    p = {"W": W, "b": np.array([0.2, -0.5, 0.9])}
+    dp = {"W": np.full((3, 3), 0.3) - np.eye(3), "b": np.array([1.0, -2.0, 0.5])}
+    along = s2sad.jvp(s2sad.grad(solved_dict), (p,), (dp,))[1]
+    expected = s2sad.jvp(s2sad.grad(unrolled_dict), (p,), (dp,))[1]
+    assert set(along) == {"W", "b"}
+    for key in along:
+        np.testing.assert_allclose(along[key], expected[key], rtol=1e-10, atol=1e-12)
+        moved = [{k: p[k] + s * H * dp[k] for k in p} for s in (1, -1)]
+        difference = (s2sad.grad(solved_dict)(moved[0])[key] - s2sad.grad(solved_dict)(moved[1])[key]) / (2 * H)
+        np.testing.assert_allclose(along[key], difference, rtol=1e-6, atol=1e-9)
+
+
+# --- a function that calls s2sad.grad(h)(...) --------------------------------------------------------------
+def cubic_sine(x, c):
+    return np.sum(c * x ** 3) + np.sin(np.sum(x))
+
+
+def through_grad_call(x):
+    return np.sum(np.sin(s2sad.grad(cubic_sine)(x, 1.5)))
+
+
+def gradient_by_hand(x):
+    return np.sum(np.sin(3 * 1.5 * x ** 2 + np.cos(np.sum(x)) * np.ones_like(x)))
+
+
+@pytest.mark.parametrize("x, v", [(0.4, 1.0), (np.array([0.4, -1.1, 0.7]), np.array([1.0, 0.5, -2.0]))])
+def test_grad_call_second_order(x, v):
+    check_second_order(through_grad_call, gradient_by_hand, x, v)
+
+
+def scaled_power(n, x, c):
+    return c * x ** n
+
+
+def grad_call_with_wrt_and_an_int(x):
+    return s2sad.grad(scaled_power, wrt=1)(3, x, x * 2.0) * x
+
+
+def grad_call_with_wrt_by_hand(x):
+    return 3 * (x * 2.0) * x ** 2 * x               # d/dx of c x^3 is 3 c x^2, with c = 2x
+
+
+def test_grad_call_with_a_wrt_and_an_int_argument():
+    check_second_order(grad_call_with_wrt_and_an_int, grad_call_with_wrt_by_hand, 0.8, 1.0)
+    assert s2sad.grad(s2sad.grad(grad_call_with_wrt_and_an_int))(0.8) == pytest.approx(12 * 6 * 0.8 ** 2, rel=1e-12)
+
+
+# --- a function that calls s2sad.jvp(h, ...) ---------------------------------------------------------------
+def weighted_sine(x, c, n):
+    return np.sum(c * np.sin(x) * x) * n
+
+
+def through_jvp(x):
+    # the tangent depends on x too (both of jvp's rules are used), and the int n is held constant
+    value, slope = s2sad.jvp(weighted_sine, (x, 1.5, 3), (x ** 2, None, None))
+    return 0.5 * value + slope
+
+
+def jvp_by_hand(x):
+    value = np.sum(1.5 * np.sin(x) * x) * 3
+    slope = np.sum(1.5 * (np.cos(x) * x + np.sin(x)) * x ** 2) * 3
+    return 0.5 * value + slope
+
+
+@pytest.mark.parametrize("x, v", [(0.4, 1.0), (np.array([0.4, -1.1, 0.7]), np.array([1.0, 0.5, -2.0]))])
+def test_jvp_call_second_order(x, v):
+    check_second_order(through_jvp, jvp_by_hand, x, v)
+
+
+def test_jvp_call_first_order_with_an_int_primal():
+    # forward mode over a jvp call whose primals hold an int: its tangent (a 0.0 beside the int) is dropped
+    assert s2sad.jvp(through_jvp, (0.4,), (1.0,))[1] == pytest.approx(s2sad.grad(jvp_by_hand)(0.4), rel=1e-12)
+
+
+def slope_only(x):
+    # only the tangents are differentiated: the value's tangent is None
+    value, slope = s2sad.jvp(weighted_sine, (0.7, 1.5, 3), (x * x, None, None))
+    return value + slope * x
+
+
+def slope_only_by_hand(x):
+    return np.sin(0.7) * 0.7 * 4.5 + 4.5 * (np.cos(0.7) * 0.7 + np.sin(0.7)) * x ** 3
+
+
+def test_jvp_call_differentiated_in_its_tangents_only():
+    check_second_order(slope_only, slope_only_by_hand, 0.4, 1.0)
+    g2 = s2sad.grad(s2sad.grad(slope_only))
+    assert s2sad.grad(g2)(0.4) == pytest.approx(6 * 4.5 * (np.cos(0.7) * 0.7 + np.sin(0.7)), rel=1e-12)
