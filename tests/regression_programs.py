@@ -436,6 +436,18 @@ def fz_nested_calls_its_sibling(x, m=1):     # a nested function calling another
 CASES["fz_nested_calls_its_sibling"] = (fz_nested_calls_its_sibling, (np.array([1.2, -0.9, 0.4]),), (0,))
 
 
+def fz_update_beside_loop_targets(x, a):    # the names an update may change include a loop's targets
+    a = np.ones(1)
+    for p1, q1 in zip(x, x):
+        a += 1
+    if 1.0:
+        return 1.0
+    return a
+
+
+CASES["fz_update_beside_loop_targets"] = (fz_update_beside_loop_targets, (np.array([0.3, -0.5, 1.2]), 0.4), (0,))
+
+
 def _fz_second_of_three(t):
     r, tmp, alpha = t
     return tmp * alpha

@@ -207,6 +207,33 @@ def test_a_dict_made_by_a_comprehension_is_a_new_object():
                            s2sad.grad(dict_comprehension_then_item_written_twin, wrt)(0.7, b), rtol=1e-13, atol=0)
 
 
+def updated_then_held_after_the_loop(x, a):
+    y = x * a
+    for i in range(2):
+        y += x * x                     # no other name holds y yet: `out` is bound after the loop only
+    if a > 0.0:
+        out = y
+    else:
+        out = -y
+    return np.sum(out * x)
+
+
+def updated_then_held_after_the_loop_twin(x, a):
+    y = x * a + 2.0 * x * x
+    return np.sum((y if a > 0.0 else -y) * x)
+
+
+def test_a_name_bound_after_the_update_is_not_changed_by_it():
+    """From the fuzzer (seed 1): `ans = a` after a loop doing `a += 1` was taken for a name that may hold `a`
+    at the update (analysis/effects._unbound_at)."""
+    x = np.array([0.3, -0.7, 1.2])
+    for a in (0.8, -0.8):
+        check_grads(updated_then_held_after_the_loop, (x, a), wrt=(0, 1), order=2)
+        for wrt in (0, 1):
+            assert np.allclose(s2sad.grad(updated_then_held_after_the_loop, wrt)(x, a),
+                               s2sad.grad(updated_then_held_after_the_loop_twin, wrt)(x, a), rtol=1e-13, atol=0)
+
+
 def view_maybe_rebound(x, a):
     x = x * 1.0
     v = x[1:]

@@ -111,6 +111,15 @@ def held_by_a_dict_comprehension(x):              # effects._holding_items_of: t
     return np.sum(d["a"] * x)
 
 
+def bound_after_the_update_in_a_loop(x):          # effects._unbound_at: z holds y from the second iteration on
+    y = x * 1.0
+    for i in range(2):
+        y += x
+        if i == 0:
+            z = y
+    return np.sum(z * x)
+
+
 def _holding_nothing(value, unit):
     made = isinstance(value, gast.Call) and getattr(value.func, "attr", "") == "make_dict"
     return gast.Name("_nothing", gast.Load(), None, None) if made else None
@@ -337,6 +346,9 @@ CONDITIONS = {
                                                                  refused=True),
     "updates: no name read afterwards reaches the changed array": Condition(
         runtime, "_reaches", _always(False), unpacked_then_updated, (np.array([[0.4, -1.1], [0.3, 0.2]]), 1.3),
+        refused=True),
+    "updates: a name bound only after the update holds nothing there": Condition(
+        effects, "_unbound_at", _always(True), bound_after_the_update_in_a_loop, (np.array([0.3, -0.5]),),
         refused=True),
     "effects: a dict made from a list holds its items": Condition(
         effects, "_holding_items_of", _holding_nothing, held_by_a_dict_comprehension, (np.array([0.3, 0.5]),),

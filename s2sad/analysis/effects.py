@@ -477,10 +477,24 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
         if name in deleted or id(st) not in order:
             return False
         return name in params or any(id(a) in order and dominates(a, st) for a in assigned_at.get(name, ())) or \
-            any(isinstance(loop_of.get(L), gast.For) and name in assigned_names(loop_of[L].target)
-                for L in loops[id(st)])
+            any(isinstance(loop_of.get(L), gast.For) and name in names_in(loop_of[L].target) for L in loops[id(st)])
 
-    _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays, numbers_only)
+    bound_otherwise = set(params)                  # bound by a statement other than an assignment
+    for st in N.statements(fn.body):
+        header = st.target if isinstance(st, gast.For) else st.test if isinstance(st, (gast.If, gast.While)) \
+            else gast.Pass() if isinstance(st, gast.Assign) else st
+        bound_otherwise.update(n.id for n in gast.walk(header) if isinstance(n, gast.Name)
+                               and not isinstance(n.ctx, gast.Load))
+        if isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+            bound_otherwise.add(st.name)
+
+    def unbound(name, st):
+        binders = assigned_at.get(name, ())
+        if name in bound_otherwise or any(id(a) not in order for a in binders):
+            return False
+        return _unbound_at(st, binders, order, loops)
+
+    _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays, numbers_only, unbound)
     distinct = distinct_buffers(fn, unit, effects)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
@@ -820,8 +834,15 @@ def follow_copies(fn, unit, kinds):
                 n.id = after
 
 
+def _unbound_at(st, binders, order, loops):
+    """Whether a name whose bindings are the assignments ``binders`` surely has none when ``st`` runs: each
+    comes after ``st`` in the text and in no loop around it (so no path reaches ``st`` through one). Then the
+    name holds nothing an update at ``st`` could change."""
+    return all(order[id(a)] > order[id(st)] and not set(loops[id(a)]) & set(loops[id(st)]) for a in binders)
+
+
 def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays=frozenset(),
-                   numbers_only=frozenset()):
+                   numbers_only=frozenset(), unbound=None):
     """``y op= e`` changes an array or a list in place (Python), which s2sad computes as ``y = y op e``: the
     same, unless another name holds the object and is read afterwards (a dict or list holding it, a view,
     a copy of the reference). The points-to classes say which names may (containers and views count);
@@ -853,7 +874,8 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
             continue
         followed = {v for q in unit.source.walked_sequences.get(id(s), ()) for v in unit.versions.get(q, set()) | {q}}
         others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
-                  if other not in numbers and other not in numbers_only and read_later(other, m)]
+                  if other not in numbers and other not in numbers_only and read_later(other, m)
+                  and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
         if others:
             refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{user(others[0])}` too (they "
