@@ -608,14 +608,18 @@ def fz_helper_writing_into_its_own_buffer(x):      # inlined, its write crashed 
 # first order only (tests/test_writes.py): the helper's tangent code, differentiated again, refuses its write
 
 
-def fz_loop_rebinds_the_nested_functions_name(x, y):   # `for act in acts` inside `def act`
-    def act(t=2.0):
-        acts = [math.tanh, lambda v: 0.5]
+def fz_loop_rebinds_the_nested_functions_name(x, y):   # `for act in acts` inside `def act`: its own local
+    def act(t=2.0):                                    # (refused once; renamed now: front/lift._rename_locals)
+        acts = [math.tanh, lambda v: 0.5 * v]
         for act in acts:
             t = act(t)
         return y * t
     x = act()
     return x * y
+
+
+CASES["fz_loop_rebinds_the_nested_functions_name"] = (fz_loop_rebinds_the_nested_functions_name, (-1.2, -0.32), (0, 1))
+CASES["fz_nested_def_rebinds_its_own_name"] = (fz_nested_def_rebinds_its_own_name, (0.7, np.array([0.3, -1.1])), (0,))
 
 
 # --- campaign seed 3000 (9,896 programs, on 659bf98), minimized ---------------------------------------
@@ -783,14 +787,10 @@ REFUSED = {
                                         "share memory"),
     "fz_update_by_a_call_of_an_array_in_a_dict": (fz_update_by_a_call_of_an_array_in_a_dict,
                                                   (np.array([-0.13, 1.11, 0.20]),), (0,), "share memory"),
-    "fz_loop_rebinds_the_nested_functions_name": (fz_loop_rebinds_the_nested_functions_name, (-1.2, -0.32), (1,),
-                                                  "its own name"),
     "fz_inlined_helper_changes_argument": (fz_inlined_helper_changes_argument,
                                            (0.7, np.ones(4), np.array([[0.2, -0.8, 1.3], [0.1, 0.5, -0.7],
                                                                        [0.9, -1.2, 0.3]])), (0, 2),
                                            "changes its argument"),
-    "fz_nested_def_rebinds_its_own_name": (fz_nested_def_rebinds_its_own_name, (0.7, np.array([0.3, -1.1])), (0,),
-                                           "its own name"),
     "fz_loop_variable_named_like_a_def": (fz_loop_variable_named_like_a_def, (np.array([0.3, 0.5]), 0.4), (0,),
                                           "is also assigned"),
     "fz_update_through_an_alias_made_in_a_branch": (fz_update_through_an_alias_made_in_a_branch,

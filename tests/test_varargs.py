@@ -171,8 +171,25 @@ def nested_lambda_varargs_twin(x):
     return np.sum(x ** 2) + np.sum(np.cos(x)) + np.sum(x[0] * x)
 
 
+def nested_varargs_spread(x, w):           # g(a, *rest) into def g(t, *more): more is tuple(rest)
+    def fold(t, *more):
+        s = t
+        for r in more:
+            s = s + 0.5 * np.sin(r) * w
+        return s
+    coefs = (1.5, w * x)
+    pair = [w, x * x]
+    return np.sum(fold(np.sum(x), *coefs)) + np.sum(fold(w, *pair))
+
+
+def nested_varargs_spread_twin(x, w):
+    return (np.sum(np.sum(x) + 0.5 * np.sin(1.5) * w + 0.5 * np.sin(w * x) * w)
+            + np.sum(w + 0.5 * np.sin(w) * w + 0.5 * np.sin(x * x) * w))
+
+
 NESTED = [(nested_kwargs, nested_kwargs_twin, (0, 1)), (nested_varargs, nested_varargs_twin, (0, 1)),
-          (nested_lambda_varargs, nested_lambda_varargs_twin, (0,))]
+          (nested_lambda_varargs, nested_lambda_varargs_twin, (0,)),
+          (nested_varargs_spread, nested_varargs_spread_twin, (0, 1))]
 
 
 @pytest.mark.parametrize("f, twin, wrt", NESTED, ids=[f.__name__ for f, _, _ in NESTED])
@@ -266,3 +283,15 @@ def test_dict_get_with_and_without_the_key():
     np.testing.assert_allclose(gd["a"], x, rtol=1e-12)                 # d["a"] * x
     assert gd["b"] == pytest.approx(np.sum(x * x), rel=1e-12)         # the default x * x times d["b"]
     np.testing.assert_allclose(gx, d["a"] + 2 * x * d["b"], rtol=1e-12)
+
+
+def nested_spread_into_a_named_parameter(x):
+    def g(t, *more):
+        return t * 2.0 + len(more)
+    parts = [x, x * x]
+    return np.sum(g(*parts))                 # where t lands is known only when the code runs
+
+
+def test_a_spread_reaching_a_named_parameter_of_a_nested_function_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`\*args`/`\*\*kwargs` in a call of the function `g`"):
+        s2sad.grad(nested_spread_into_a_named_parameter)(np.array([0.3, -0.7]))

@@ -99,11 +99,16 @@ def run(tree, unit):
     reads = {name: sorted(r) for name, r in reads.items()}
     for name, node in defs.items():
         shadowed = sorted(assigned_names(node) & set(defs))
-        if shadowed:                 # inside it, `phi(t)` means its own local, not the function lifted beside it
+        params = {a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                  + [node.args.vararg, node.args.kwarg] if a is not None}
+        if shadowed and not set(shadowed) & params:   # inside it, `phi(t)` means its own local: renamed
+            _rename_locals(node, {old: unit.namer.fresh(old) for old in shadowed})
+            shadowed = []
+        if shadowed:                 # a parameter named like the function lifted beside it (callers may name it)
             what = "its own name" if shadowed[0] == name else "the name of a function defined beside it"
             raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here gives `{shadowed[0]}`, "
                              f"{what}, another meaning inside it", node,
-                             hint=f"rename the local `{shadowed[0]}` of `{name}`")
+                             hint=f"rename the parameter `{shadowed[0]}` of `{name}`")
         _check(unit, node)
         _refuse_escapes(unit, tree, name, reads[name], _packs(node))
         hidden = sorted(set(reads[name]) & assigned_names(node))
@@ -121,6 +126,17 @@ def run(tree, unit):
         node.args.defaults = []
         unit.lifted[name] = Lifted(node=node, params=[a.id for a in node.args.args], extra=list(reads[name]))
     return tree
+
+
+def _rename_locals(node, renamed):
+    """Rename the locals ``renamed`` (old -> new) throughout the body of the function ``node`` (functions defined
+    inside it too): a name assigned in a function is its local everywhere in it, so every occurrence means it."""
+    for stmt in node.body:
+        for n in gast.walk(stmt):
+            if isinstance(n, gast.Name) and n.id in renamed:
+                n.id = renamed[n.id]
+            elif isinstance(n, gast.FunctionDef) and n.name in renamed:
+                n.name = renamed[n.name]
 
 
 def _rename_redefinitions(tree, unit):
@@ -292,28 +308,48 @@ class _Mapped(gast.NodeTransformer):
 
 
 class _Calls(gast.NodeTransformer):
-    """``g(a, k=b)`` -> ``g(a, b, <g's outer locals>)``: every parameter passed by position."""
+    """``g(a, k=b)`` -> ``g(a, b, <g's outer locals>)``: every parameter passed by position; ``g(a, *rest)`` into
+    ``def g(t, *more)`` passes ``tuple(rest)`` as ``more``."""
 
     def __init__(self, unit, defs, reads, signatures):
         self.unit, self.defs, self.reads, self.signatures = unit, defs, reads, signatures
+
+    def _spreads_into_rest(self, signature, node):
+        """Whether the last argument ``*rest`` of ``node`` lands in ``*args`` whole: the call's other positional
+        arguments fill exactly the positional parameters before it (none by keyword), with no other star."""
+        kinds = [p.kind for p in signature.parameters.values()]
+        before = sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds)
+        positional = {p.name for p in signature.parameters.values() if p.kind in (
+            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+        return inspect.Parameter.VAR_POSITIONAL in kinds and len(node.args) - 1 == before \
+            and not any(isinstance(a, gast.Starred) for a in node.args[:-1]) \
+            and not any(k.arg is None or k.arg in positional for k in node.keywords)
 
     def visit_Call(self, node):
         self.generic_visit(node)
         if not (isinstance(node.func, gast.Name) and node.func.id in self.defs):
             return node
         name = node.func.id
+        signature = self.signatures[name]
+        spread = None
+        if node.args and isinstance(node.args[-1], gast.Starred) and self._spreads_into_rest(signature, node):
+            spread = node.args[-1].value              # g(a, *rest) for def g(t, *more): more = tuple(rest)
+            node = gast.Call(func=node.func, args=node.args[:-1], keywords=node.keywords)
         if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise self.unit.error(UnsupportedSyntaxError, f"`*args`/`**kwargs` in a call of the function `{name}` "
-                                  "defined here", node, hint="pass the arguments one by one")
+                                  "defined here", node, hint="pass the arguments one by one, or spread `*` into "
+                                  "its `*args` only after its other positional parameters")
         try:
-            bound = self.signatures[name].bind(*node.args, **{k.arg: k.value for k in node.keywords})
+            bound = signature.bind(*node.args, **{k.arg: k.value for k in node.keywords})
         except TypeError as exc:
             raise self.unit.error(UnsupportedSyntaxError, f"cannot call `{name}` this way: {exc}", node) from None
         bound.apply_defaults()
         args = []
         for p, v in bound.arguments.items():
             kind = self.signatures[name].parameters[p].kind
-            if kind is inspect.Parameter.VAR_POSITIONAL:
+            if kind is inspect.Parameter.VAR_POSITIONAL and spread is not None:
+                v = N.located(N.call(N.name("tuple"), [spread]), node)    # (nothing else lands there: checked)
+            elif kind is inspect.Parameter.VAR_POSITIONAL:
                 v = N.located(gast.Tuple(elts=list(v), ctx=gast.Load()), node)
             elif kind is inspect.Parameter.VAR_KEYWORD:
                 v = N.located(gast.Dict(keys=[N.const(k) for k in v], values=list(v.values())), node)
