@@ -436,6 +436,24 @@ def fz_nested_calls_its_sibling(x, m=1):     # a nested function calling another
 CASES["fz_nested_calls_its_sibling"] = (fz_nested_calls_its_sibling, (np.array([1.2, -0.9, 0.4]),), (0,))
 
 
+def fz_tangent_item_written_into_a_tangent(x, a, n=2):   # grad_dot[k] = x_dot[1, 2] in the jvp code, then
+    grad = np.zeros(3)                                   # grad_dot = _s2.broadcast(grad_dot, ...): taken for
+    for k in range(3):                                   # an item of grad_dot, so x_dot "changed" (hvp refused)
+        grad[k] = x[1, 2]
+    for it in range(n):
+        for p1, q1 in zip(grad, grad):
+            x = np.tanh(x) + np.rot90(np.stack([grad[1:], grad[:-1], np.linspace(0.0, q1, 2)]))
+        if grad[it] < a * a:
+            break
+        grad += np.array([a, a, a]).take([0, 2, 2])
+    grad += grad[::-1]
+    return a + np.dot(grad, grad) + np.sum(x * x)
+
+
+CASES["fz_tangent_item_written_into_a_tangent"] = (fz_tangent_item_written_into_a_tangent,
+                                                   (np.arange(6.0).reshape(2, 3) * 0.1, 0.3), (0, 1))
+
+
 def fz_update_beside_loop_targets(x, a):    # the names an update may change include a loop's targets
     a = np.ones(1)
     for p1, q1 in zip(x, x):

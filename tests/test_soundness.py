@@ -120,6 +120,19 @@ def bound_after_the_update_in_a_loop(x):          # effects._unbound_at: z holds
     return np.sum(z * x)
 
 
+def item_returned_by_a_call(x):                  # effects._returns_itself: next(iter(xs)) is an item, `a`
+    a = x * 3.0
+    xs = [a, x * 2.0]
+    v = next(iter(xs))
+    v += 1.0                                     # changes a too
+    return np.sum(a * x)
+
+
+def _first_argument_itself(value, unit):
+    has = isinstance(value, gast.Call) and value.args and isinstance(value.args[0], gast.Name)
+    return value.args[0] if has else None
+
+
 def _holding_nothing(value, unit):
     made = isinstance(value, gast.Call) and getattr(value.func, "attr", "") == "make_dict"
     return gast.Name("_nothing", gast.Load(), None, None) if made else None
@@ -349,6 +362,9 @@ CONDITIONS = {
         refused=True),
     "updates: a name bound only after the update holds nothing there": Condition(
         effects, "_unbound_at", _always(True), bound_after_the_update_in_a_loop, (np.array([0.3, -0.5]),),
+        refused=True),
+    "effects: only helpers returning their first argument or a view of it return it": Condition(
+        effects, "_returns_itself", _first_argument_itself, item_returned_by_a_call, (np.array([0.3, 0.5]),),
         refused=True),
     "effects: a dict made from a list holds its items": Condition(
         effects, "_holding_items_of", _holding_nothing, held_by_a_dict_comprehension, (np.array([0.3, 0.5]),),

@@ -107,9 +107,12 @@ def run(fn, unit, kinds=None):
                 rules.append(("copy", target.id, value))
             else:
                 sources = _may_return(value, unit, kinds)
+                itself = _returns_itself(value, unit)
                 for t in targets:
                     points[t].add(site)                          # a new object, or ...
-                    if sources:                                   # ... one of the arguments (or a part of one)
+                    if itself is not None and isinstance(target, gast.Name):
+                        rules.append(("copy", t, itself))        # ... its first argument or a view of it
+                    elif sources:                                 # ... one of the arguments (or a part of one)
                         rules.append(("item", t, N.tup([N.name(n) for n in sources])))
                 copied = _copied(value, unit)
                 if copied is not None and isinstance(target, gast.Name):
@@ -247,6 +250,17 @@ _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_l
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
 _FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad}   # g or a view of
                                                     # it, never the argument they read for its shape or dtype
+
+
+def _returns_itself(value, unit):
+    """The name ``value`` returns itself or a view of (never an item it holds), else None: a call of a
+    _FIRST_ONLY helper (``_s2.broadcast(g, ans)`` is ``g`` or ``np.broadcast_to(g, ...)``) on a name."""
+    if not isinstance(value, gast.Call) or not value.args or not isinstance(value.args[0], gast.Name):
+        return None
+    try:
+        return value.args[0] if unit.scope.resolve(value.func) in _FIRST_ONLY else None
+    except TypeError:
+        return None
 
 
 def _new_object(primitive):
