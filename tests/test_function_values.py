@@ -90,7 +90,17 @@ def method_of_an_argument_twin(w, model):
     return np.sum(p ** 2) + np.sum(p)
 
 
+def lambda_mapping_inside_a_lambda(w):        # the inner lambda reads `w` of the outer one (lifted: a parameter)
+    scaled = lambda t: t * sum(map(lambda wi: w[0] * wi, w))
+    return scaled(w[1]) + np.sum(w)
+
+
+def lambda_mapping_inside_a_lambda_twin(w):
+    return w[1] * w[0] * np.sum(w) + np.sum(w)
+
+
 PAIRS = [(layered, layered_twin, ()), (with_default, with_default_twin, ()), (uses_curried, uses_curried_twin, ()),
+         (lambda_mapping_inside_a_lambda, lambda_mapping_inside_a_lambda_twin, ()),
          (passes_functions, passes_functions_twin, ()), (global_method, global_method_twin, ()),
          (method_of_an_argument, method_of_an_argument_twin, (MODEL,))]
 

@@ -1082,6 +1082,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     def versions_of(user):
         return unit.versions.get(user, set()) | ({user} if user in fn_params else set())
     for s in N.statements(fn.body):
+        if isinstance(s, gast.FunctionDef):       # a function defined here: lifted (its outer reads are its
+            continue                              # parameters), checked where it is differentiated
         immediate = {id(a) for node in gast.walk(s) if isinstance(node, gast.Call)
                      and _runs_its_arguments_now(unit.scope.resolve(node.func))
                      for a in list(node.args) + [k.value for k in node.keywords]}
