@@ -39,7 +39,7 @@ class Options:
     recompute: bool = True       # analysis/record.py: cheap values on numbers computed again instead of recorded
     shape_only: bool = True      # analysis/record.py: a value read only for its shape is recorded as its shape
     accumulate: bool = True      # reverse/adjoints.py: x_bar[i] += g in place, on a buffer the backward sweep owns
-    fuse: bool = True            # reverse/adjoints.py: the logistic function's adjoint written from its value
+    fuse: bool = True            # reverse/adjoints.py: the logistic function's adjoint written from its value, and a logistic's cross-entropy's in one pass
     cleanup: bool = True         # optimize/cleanup.py: constant folding, copy propagation, dead code
     fold: bool = True            # optimize/fold.py: single-use temporaries folded back into expressions
     hoist: bool = True           # optimize/hoist.py: items of an argument a loop reads but never changes, read before it

@@ -23,6 +23,29 @@ def logistic(w, X, y):
     return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
+def sigmoid_squared_error(w, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return np.mean((p - y) ** 2)
+
+
+def cross_entropy_terms_swapped(w, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return -np.sum(np.log(1 - p) * (1 - y) + np.log(p) * y)
+
+
+def cross_entropy_of_floats(w, b, y):
+    p = 1.0 / (1.0 + math.exp(-(w * 2.0 + b)))
+    return -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
+
+
+def cross_entropy_in_a_loop(w, X, y):
+    total = 0.0
+    for k in range(2):
+        p = 1.0 / (1.0 + np.exp(-(X @ w) * (k + 1)))
+        total = total - np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return total
+
+
 def straight(x, data):
     scale = np.max(data)
     y = np.tanh(x) * scale

@@ -243,10 +243,35 @@ def test_logistic_adjoint_is_written_from_p_alone():
     rng = np.random.default_rng(7)
     args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
     text = code(of.logistic, args)
-    assert "p_bar * p * (1.0 - p)" in text and "_t4_bar" not in text
+    assert "_t11_bar * (y - p)" in text and "p_bar" not in text       # the cross-entropy too: one pass
     g = check_grads(of.logistic, args)
     from .directional import directional_check
     directional_check(of.logistic, args, (0,), (g,), rng)
+    text = code(of.sigmoid_squared_error, args)
+    assert "p_bar * p * (1.0 - p)" in text and "_t4_bar" not in text
+    check_grads(of.sigmoid_squared_error, args)
+
+
+CROSS_ENTROPIES = ["logistic", "cross_entropy_terms_swapped", "cross_entropy_of_floats", "cross_entropy_in_a_loop"]
+
+
+@pytest.mark.parametrize("name", CROSS_ENTROPIES)
+def test_cross_entropy_of_a_logistic_adjoint_in_one_pass(name):
+    """``y * log(p) + (1 - y) * log(1 - p)`` of ``p = 1 / (1 + exp(-z))``: ``z_bar = c_bar * (y - p)``
+    (reverse/adjoints._cross_entropy), against the unfused code, forward mode and differences; with the labels
+    differentiated too, not fused (their adjoint is needed)."""
+    f = getattr(of, name)
+    rng = np.random.default_rng(12)
+    args = {"cross_entropy_of_floats": (0.3, -0.7, 1.0),
+            "cross_entropy_in_a_loop": (rng.normal(size=3), rng.normal(size=(6, 3)), rng.random(6))}.get(
+        name, (rng.normal(size=3), rng.normal(size=(6, 3)), rng.random(6)))
+    if name != "cross_entropy_in_a_loop":            # (in a loop: p is stacked, the terms' adjoints written out)
+        assert "* (y - p)" in s2sad.adjoint_source(f, wrt=0, args=args)
+    fused = s2sad.grad(f)(*args)
+    np.testing.assert_allclose(fused, s2sad.grad(f, optimize={"fuse": False})(*args), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fused, s2sad.grad(f, optimize=False)(*args), rtol=1e-12, atol=1e-15)
+    check_grads(f, args, wrt=(0, 2), order=2)
+    assert "(y - p)" not in s2sad.adjoint_source(f, wrt=(0, 2), args=args)
 
 
 def test_logistic_not_fused_when_its_temporaries_are_read_again():
@@ -268,13 +293,15 @@ def test_logistic_of_numbers_in_a_loop():
 def test_pullback_computes_one_operation_values_again_instead_of_keeping_them():
     rng = np.random.default_rng(10)
     args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
-    text = s2sad.adjoint_source(of.logistic, wrt=0, kind="vjp", args=args)
+    unfused = {"fuse": False}                       # (fused, the pullback reads p and y only)
+    text = s2sad.adjoint_source(of.logistic, wrt=0, kind="vjp", args=args, optimize=unfused)
     backward = text.split("def logistic_backward")[1]
     assert "_t8 = 1 - p" in backward and "_t7 = 1 - y" in backward
-    value, pullback = s2sad.vjp(of.logistic, *args)
-    from s2sad import api, pipeline
-    _, backward = pipeline.function(of.logistic, (0,), "vjp", api._kinds(args)).fn(*args)
-    assert set(backward.__code__.co_freevars) & {"_t3", "_t4", "_t7", "_t8"} == set()   # keeps p (and X, y)
+    value, pullback = s2sad.vjp(of.logistic, *args, optimize=unfused)
+    from s2sad import api, options, pipeline
+    _, backward = pipeline.function(of.logistic, (0,), "vjp", api._kinds(args),
+                                    options.resolve(unfused)).fn(*args)
+    assert set(backward.__code__.co_freevars) & {"_t7", "_t8"} == set()   # 1 - y, 1 - p computed again
     g = s2sad.grad(of.logistic)(*args)
     for ct in (1.0, -2.5):
         np.testing.assert_allclose(pullback(ct), ct * g, rtol=1e-12)

@@ -120,6 +120,11 @@ def bound_after_the_update_in_a_loop(x):          # effects._unbound_at: z holds
     return np.sum(z * x)
 
 
+def cross_entropy_of_labels(w, X, y):            # adjoints._labels_constant: y is differentiated too
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
 def item_returned_by_a_call(x):                  # effects._returns_itself: next(iter(xs)) is an item, `a`
     a = x * 3.0
     xs = [a, x * 2.0]
@@ -363,6 +368,9 @@ CONDITIONS = {
     "updates: a name bound only after the update holds nothing there": Condition(
         effects, "_unbound_at", _always(True), bound_after_the_update_in_a_loop, (np.array([0.3, -0.5]),),
         refused=True),
+    "fuse: the cross-entropy's labels carry no derivative": Condition(
+        adjoints, "_labels_constant", _always(True), cross_entropy_of_labels,
+        (np.array([0.3, -0.2]), np.array([[0.5, 1.0], [-1.5, 0.2], [0.7, 0.7]]), np.array([0.2, 0.9, 0.4])), (0, 2)),
     "effects: only helpers returning their first argument or a view of it return it": Condition(
         effects, "_returns_itself", _first_argument_itself, item_returned_by_a_call, (np.array([0.3, 0.5]),),
         refused=True),

@@ -121,7 +121,8 @@ def _value(sweep, s, g, ans, defined, out):
                 contribute(sweep, elt, N.call(_helper(sweep, tree.part), [N.clone(g), N.clone(key), N.clone(elt)]),
                            defined, out)
         return
-    if sweep.unit.options.fuse and isinstance(g, gast.Name) and _logistic(sweep, s, g, defined, out):
+    if sweep.unit.options.fuse and isinstance(g, gast.Name) and (_logistic(sweep, s, g, defined, out)
+                                                                  or _cross_entropy(sweep, s, g, defined, out)):
         return
     apply_rule(sweep, s, op, g, ans, defined, out)
 
@@ -449,16 +450,108 @@ def _logistic(sweep, s, g, defined, out):
     ``-z`` and ``p`` assigns ``z`` (``z_bar`` then still denotes the adjoint of the ``z`` that was
     negated). Other reads of the chain's values keep their own adjoint statements. Switch: ``fuse``.
     """
+    found = _logistic_input(sweep, s)
+    if found is None:
+        return False
+    name, _ = found
+    p = s.targets[0].id
+    contribute(sweep, N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(p)), gast.Mult(),
+                                            N.binop(N.const(1.0), gast.Sub(), N.name(p))), defined, out)
+    return True
+
+
+def _cross_entropy(sweep, s, g, defined, out):
+    """``c = y * log(p) + (1 - y) * log(1 - p)`` with ``p = 1 / (1 + exp(-z))`` (the binary cross-entropy of a
+    logistic, in either order): ``z_bar = c_bar * (y - p)`` in one pass, as a careful human writes it, instead of
+    ``p_bar = c_bar * (y / p - (1 - y) / (1 - p))`` then ``p_bar * p * (1 - p)``.
+
+    Sound when: every statement of the two terms and of ``p``'s chain comes before ``c``'s in its block, and
+    nothing from the first of them up to ``c`` assigns ``y``, ``p`` or ``z`` (the names denote the values the
+    terms read); ``y`` carries no derivative (``_labels_constant``: its adjoint is not written); each
+    temporary of the terms is read once (they get no adjoint of their own, so no other read may need one).
+    Other reads of ``p`` keep their adjoints (added into ``z_bar`` through ``p``'s own statement)."""
+    value, unit = s.value, sweep.unit
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add)
+            and isinstance(value.left, gast.Name) and isinstance(value.right, gast.Name)):
+        return False
+    terms = [_cross_entropy_term(unit, value.left.id), _cross_entropy_term(unit, value.right.id)]
+    if None in terms or {t[0] for t in terms} != {"y", "1-y"} or len({t[1:3] for t in terms}) != 1:
+        return False
+    _, y, p, statements = terms[0][0], terms[0][1], terms[0][2], terms[0][3] + terms[1][3]
+    definition = unit.facts.definitions.get(p)
+    found = _logistic_input(sweep, definition) if definition is not None else None
+    if found is None or not _labels_constant(sweep, y):
+        return False
+    z, chain = found
+    block = sweep.blocks[-1]
+    at = {id(t): k for k, t in enumerate(block)}
+    everything = statements + chain + [definition]
+    if any(id(t) not in at for t in everything):
+        return False
+    first = min(everything, key=lambda t: at[id(t)])
+    after_p = block[at[id(definition)] + 1] if at[id(definition)] + 1 < len(block) else s
+    if not (unchanged_between(block, first, s, y) and unchanged_between(block, after_p, s, p)
+            and unchanged_between(block, chain[-1], s, z)):
+        return False
+    contribute(sweep, N.name(z), N.binop(N.clone(g), gast.Mult(), N.binop(N.name(y), gast.Sub(), N.name(p))),
+               defined, out)
+    return True
+
+
+def _labels_constant(sweep, y):
+    """Whether the labels ``y`` of a fused cross-entropy carry no derivative (the fused adjoint writes none)."""
+    return y not in sweep.active
+
+
+def _cross_entropy_term(unit, name):
+    """``("y", y, p, statements)`` when ``name`` is ``y * log(p)``, ``("1-y", y, p, statements)`` when it is
+    ``(1 - y) * log(1 - p)`` (factors in either order, each temporary read once), else None."""
+    defs = unit.facts.definitions
+
+    def defined(n):
+        d = defs.get(n)
+        return d if d is not None and read_once(unit, n) else None
+
+    def one_minus(n):                         # n = 1 - m: m
+        d = defined(n)
+        v = d.value if d is not None else None
+        ok = isinstance(v, gast.BinOp) and isinstance(v.op, gast.Sub) and _is_one(v.left) \
+            and isinstance(v.right, gast.Name)
+        return (v.right.id, d) if ok else (None, None)
+
+    d = defined(name)
+    v = d.value if d is not None else None
+    if not (isinstance(v, gast.BinOp) and isinstance(v.op, gast.Mult) and isinstance(v.left, gast.Name)
+            and isinstance(v.right, gast.Name)):
+        return None
+    for factor, logged in ((v.left.id, v.right.id), (v.right.id, v.left.id)):
+        dl = defined(logged)
+        lv = dl.value if dl is not None else None
+        if not (isinstance(lv, gast.Call) and len(lv.args) == 1 and not lv.keywords
+                and isinstance(lv.args[0], gast.Name) and unit.scope.resolve(lv.func) in (np.log, math.log)):
+            continue
+        inner = lv.args[0].id
+        y, dy = one_minus(factor)
+        p, dp = one_minus(inner)
+        if y is not None and p is not None:
+            return ("1-y", y, p, [d, dl, dy, dp])
+        return ("y", factor, inner, [d, dl])
+    return None
+
+
+def _logistic_input(sweep, s):
+    """``(z, chain)`` when ``s`` is ``p = 1 / (1 + exp(-z))`` (its three temporaries each read once; ``chain``
+    their statements, ``-z``'s last), with nothing between ``-z`` and ``p`` assigning ``z``; else None."""
     value = s.value
     unit = sweep.unit
     if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Div) and _is_one(value.left)
             and isinstance(value.right, gast.Name)):
-        return False
+        return None
     chain, name = [], value.right.id
     for step in ("add", "exp", "neg"):
         d = unit.facts.definitions.get(name)
         if d is None or not read_once(unit, name):
-            return False
+            return None
         v = d.value
         if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
             name = v.right.id if _is_one(v.left) and isinstance(v.right, gast.Name) else \
@@ -469,16 +562,13 @@ def _logistic(sweep, s, g, defined, out):
         elif step == "neg" and isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
             name = v.operand.id if isinstance(v.operand, gast.Name) else None
         else:
-            return False
+            return None
         if name is None:
-            return False
+            return None
         chain.append(d)
     if not unchanged_between(sweep.blocks[-1], chain[-1], s, name):
-        return False
-    p = s.targets[0].id
-    contribute(sweep, N.name(name), N.binop(N.binop(N.clone(g), gast.Mult(), N.name(p)), gast.Mult(),
-                                            N.binop(N.const(1.0), gast.Sub(), N.name(p))), defined, out)
-    return True
+        return None
+    return name, chain
 
 
 def unchanged_between(block, first, last, name):
