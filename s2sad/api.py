@@ -85,6 +85,10 @@ def _check_record_fields(x, i, fname):
             _check_record_fields(v, i, fname)
 
 
+def _float_leaf(a):
+    return type(a) is float or type(a) is np.float64 or type(a) is np.ndarray and a.dtype.kind == "f"
+
+
 def _check_differentiable(args, wrt, fname):
     """A differentiated argument must hold floats: integers are counts and indices, not points of a
     smooth function (JAX and Autograd refuse them too); complex numbers are not supported yet."""
@@ -92,8 +96,11 @@ def _check_differentiable(args, wrt, fname):
         if not -len(args) <= i < len(args):
             continue                                   # the transform reports a wrt out of range
         a = args[i]
-        if type(a) is float or type(a) is np.float64 or type(a) is np.ndarray and a.dtype.kind == "f":
+        if _float_leaf(a):
             continue                                   # the common case, quickly
+        if (type(a) is tuple or type(a) is list) and all(map(_float_leaf, a)) or \
+                type(a) is dict and all(map(_float_leaf, a.values())):
+            continue                                   # a plain container of them (no record inside)
         _check_record_fields(a, i, fname)
         for leaf in _leaves(a):
             kind = np.result_type(leaf).kind if isinstance(leaf, (np.ndarray, np.generic)) else \

@@ -1305,6 +1305,11 @@ def like(g, x):
         return out
     if isinstance(x, np.generic):
         return _float_dtype(x).type(g)
+    if (type(x) is tuple or type(x) is list) and isinstance(g, (tuple, list)) and len(g) == len(x):
+        items = [like(gi, xi) for gi, xi in zip(g, x)]      # a plain tuple or list, quickly
+        return items if type(x) is list else tuple(items)
+    if type(x) is dict and isinstance(g, dict):
+        return {k: like(g.get(k), v) for k, v in x.items()}
     if isinstance(x, (list, tuple, dict)) or is_record(x):   # a container's adjoint: None where nothing flowed
         from .tree import like_tree
         return like_tree(g, x, like)
