@@ -18,12 +18,12 @@ from .tree import add  # noqa: E402  (adjoints: None is zero, containers add by 
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
-    "safe_log", "extremum_grad", "prod_grad", "prod_pairs", "matmul_x_grad", "matmul_y_grad",
+    "safe_log", "extremum_grad", "prod_grad", "prod_partials", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
-    "unarray", "unsum", "trace_grad", "cast_grad", "norm_grad", "cholesky_grad", "det_grad",
+    "unarray", "unsum", "trace_grad", "cast_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
-    "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr", "norm_tangent_n_grad", "norm_tangent_x_grad", "norm_tangent_x_tangent",
+    "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
@@ -105,28 +105,65 @@ def prod_grad(g, ans, x, axis=None, keepdims=False):
     return unreduce(g, x, axis, keepdims) * _others_product(x, axis)
 
 
-def prod_pairs(c, x, axis=None):
-    """``out[k] = sum over i != k of c[i] * (product of x[j] for j not in {i, k})`` along the axes ``np.prod``
-    reduced (all of them for None): the second derivative of a product, contracted with ``c``. Exact when
-    elements are zero (then without dividing, O(n^2) per reduced slice)."""
-    dtype = np.result_type(_float_dtype(x), c)                  # (float32 stays float32)
+def prod_partials(x, axis=None, c1=None, c2=None, c3=None, c4=None, c5=None, c6=None, beyond=None):
+    """``out[k] = sum of c1[i1] * c2[i2] * ... * (product of x[j] for j not in {k, i1, i2, ...})`` over distinct
+    ``k, i1, i2, ...`` along the axes ``np.prod`` reduced (all of them for None): the derivative of ``np.prod``'s
+    adjoint (``prod_grad``) along the directions ``c1, c2, ...`` (each broadcast to ``x``; None: no direction).
+    No directions: the product of the others (``_others_product``). Exact when elements are zero (products
+    only, never a quotient). Symmetric in the directions, linear in each, and its derivative in ``x`` along
+    ``t`` is itself with ``t`` as one more direction, so its rules are itself at every order (up to six
+    directions; ``beyond``: a seventh, refused)."""
+    if beyond is not None:
+        raise NotImplementedError("s2sad: derivatives of np.prod beyond the seventh order are not supported")
+    cs = [c for c in (c1, c2, c3, c4, c5, c6) if c is not None]
+    dtype = np.result_type(_float_dtype(x), *cs)                # (float32 stays float32)
     x = np.asarray(x, dtype=dtype)
-    c = np.broadcast_to(np.asarray(c, dtype=dtype), x.shape)
     axes = _axes(axis, x.ndim)
-    moved_x, moved_c = (np.moveaxis(a, axes, range(-len(axes), 0)) for a in (x, c))
     n = int(np.prod([x.shape[a] for a in axes]))
-    M, C = moved_x.reshape(-1, n), moved_c.reshape(-1, n)
-    if np.all(M != 0):
-        ratio = C / M
-        out = np.prod(M, axis=1, keepdims=True) / M * (np.sum(ratio, axis=1, keepdims=True) - ratio)
-    else:
-        V = np.repeat(M[:, None, :], n, axis=1)          # row k: the slice with its element k replaced by 1
-        k = np.arange(n)
-        V[:, k, k] = 1.0
-        Q = _others_product(V, -1)                        # Q[:, k, i]: product over j not in {i, k} (i != k)
-        Q[:, k, k] = 0.0
-        out = np.einsum("mi,mki->mk", C, Q)
-    return np.moveaxis(out.reshape(moved_x.shape), range(-len(axes), 0), axes)
+    if n == 0:
+        return np.zeros(x.shape, dtype=dtype)
+
+    def rows(a):                                      # (slices, n): the reduced axes last, merged
+        moved = np.moveaxis(np.broadcast_to(np.asarray(a, dtype=dtype), x.shape), axes, range(-len(axes), 0))
+        return moved.reshape(-1, n)
+    m = len(cs)
+    # each element as x[j] + sum_l eps_l c_l[j] with eps_l^2 = 0: coefficients by subset of directions
+    e = np.zeros((rows(x).shape[0], n, 2 ** m), dtype=dtype)
+    e[..., 0] = rows(x)
+    for l, c in enumerate(cs):
+        e[..., 1 << l] = rows(c)
+    left = _scan_products(e)
+    right = _scan_products(e[:, ::-1])[:, ::-1]
+    out = _subset_product(left, right)[..., -1]      # the coefficient of eps_1 ... eps_m
+    moved_shape = np.moveaxis(x, axes, range(-len(axes), 0)).shape
+    return np.moveaxis(out.reshape(moved_shape), range(-len(axes), 0), axes)
+
+
+def _subset_product(a, b):
+    """The product of two elements of the algebra of ``eps_l`` with ``eps_l^2 = 0`` (last axis: the coefficient
+    of each subset of the eps, as a bit mask): ``out[S] = sum over T in S of a[T] * b[S - T]``."""
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    for s in range(a.shape[-1]):
+        t = s
+        while True:
+            out[..., s] += a[..., t] * b[..., s ^ t]
+            if t == 0:
+                break
+            t = (t - 1) & s
+    return out
+
+
+def _scan_products(e):
+    """Exclusive running products along axis 1 in that algebra: ``out[:, j] = e[:, 0] * ... * e[:, j - 1]``
+    (log2 n doubling steps)."""
+    n = e.shape[1]
+    run, step = e, 1
+    while step < n:
+        run = np.concatenate([run[:, :step], _subset_product(run[:, :-step], run[:, step:])], axis=1)
+        step *= 2
+    one = np.zeros_like(e[:, :1])
+    one[..., 0] = 1.0
+    return np.concatenate([one, run[:, :-1]], axis=1)
 
 
 def _others_product(x, axis):
@@ -1557,34 +1594,6 @@ def cholesky_grad(g, L):
     return 0.5 * (s + _mT(s))
 
 
-def norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
-    """Adjoint of ``np.linalg.norm`` for vector norms (2, 1, inf, p) and the Frobenius norm."""
-    x = np.asarray(x)
-    matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
-    if matrix and ord not in (None, "fro"):
-        raise NotImplementedError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} on a matrix "
-                                  "is not supported (only 'fro')")
-    if axis is None and not matrix:
-        axis_ = None
-    else:
-        axis_ = axis
-    if axis is None and x.ndim > 2 and ord is None:
-        axis_ = None
-    g_full = unreduce(g, x, axis_, keepdims)
-    n_full = unreduce(ans, x, axis_, keepdims)
-    if ord in (None, 2, "fro"):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n_full == 0, 0.0, g_full * x / n_full)
-    if ord == 1:
-        return g_full * np.sign(x)
-    if ord in (np.inf, float("inf")):
-        return g_full * np.sign(x) * (np.abs(x) == n_full) / np.sum(np.abs(x) == n_full, axis=axis_, keepdims=True)
-    if isinstance(ord, (int, float)) and ord > 0:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n_full == 0, 0.0, g_full * np.sign(x) * (np.abs(x) / n_full) ** (ord - 1))
-    raise NotImplementedError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} is not supported")
-
-
 # --- joining and splitting -------------------------------------------------------------------
 def split_like(g, arrays, axis=0):
     """Adjoint of ``np.concatenate(arrays, axis)``: ``g`` cut back into the pieces."""
@@ -1739,11 +1748,16 @@ def _einsum_placements(directions, n):
     return list(place(0, frozenset()))
 
 
-def einsum_directions(directions, subscripts, operands):
-    """The derivative of ``np.einsum(subscripts, *operands)`` along several directions (each a tuple with one
-    entry per operand, None where it has none): einsum is linear in each operand, so it is the sum, over
-    the ways to put each direction on an operand of its own, of the einsum with those operands replaced
-    (``einsum_tangent`` is the case of one direction; two give its own derivative, third order)."""
+def einsum_directions(subscripts, operands, d1, d2=None, d3=None, d4=None, d5=None, d6=None, beyond=None):
+    """The derivative of ``np.einsum(subscripts, *operands)`` along the directions ``d1, d2, ...`` (each a tuple
+    with one entry per operand, None where it has none; a direction of None: no direction): einsum is linear in
+    each operand, so it is the sum, over the ways to put each direction on an operand of its own, of the einsum
+    with those operands replaced (``einsum_tangent`` is the case of one direction). Symmetric in the directions
+    and linear in each; along the operands, itself with one direction more: its rules are itself at every order
+    (up to six directions; ``beyond``: a seventh, refused)."""
+    if beyond is not None:
+        raise NotImplementedError("s2sad: derivatives of np.einsum beyond the sixth order are not supported")
+    directions = [d for d in (d1, d2, d3, d4, d5, d6) if d is not None]
     total = None
     for ks in _einsum_placements(directions, len(operands)):
         args = list(operands)
@@ -1756,21 +1770,23 @@ def einsum_directions(directions, subscripts, operands):
     return total
 
 
-def einsum_directions_grads(h, directions, subscripts, operands):
-    """Adjoints of ``einsum_directions(directions, subscripts, operands)``: one einsum adjoint per term."""
-    d_bars = [[None] * len(operands) for _ in directions]
+def einsum_directions_grads(h, subscripts, operands, directions):
+    """Adjoints of ``einsum_directions(subscripts, operands, *directions)``: ``(operands' adjoints, (each
+    direction's adjoints, None for a direction of None))``, one einsum adjoint per term."""
+    present = [d for d in range(len(directions)) if directions[d] is not None]
+    d_bars = [None if d is None else [None] * len(operands) for d in directions]
     o_bars = [None] * len(operands)
-    for ks in _einsum_placements(directions, len(operands)):
+    for ks in _einsum_placements([directions[d] for d in present], len(operands)):
         args = list(operands)
         for d, k in enumerate(ks):
-            args[k] = directions[d][k]
+            args[k] = directions[present[d]][k]
         for j, gj in enumerate(einsum_grads(h, subscripts, args)):
             if j in ks:
-                d = ks.index(j)
+                d = present[ks.index(j)]
                 d_bars[d][j] = gj if d_bars[d][j] is None else d_bars[d][j] + gj
             else:
                 o_bars[j] = gj if o_bars[j] is None else o_bars[j] + gj
-    return AdjTuple(AdjTuple(b) for b in d_bars), AdjTuple(o_bars)
+    return AdjTuple(o_bars), tuple(None if b is None else AdjTuple(b) for b in d_bars)
 
 
 def as_columns(v, b):
@@ -1989,47 +2005,6 @@ def lstsq_tangent(ta, tb, ans, a, b, rcond=None):
         dres = 2.0 * np.sum(resid * change, axis=0)
     dsv = np.zeros(np.shape(ans[3])) if ta is None else svd_tangent(ta, None, a, False, False)
     return (dx + np.zeros(np.shape(x)), dres, 0.0, dsv)              # (the rank: an integer, flat)
-
-
-def _second_norm_order(ord):
-    """norm_tangent(g, n, x) is sum(g * x) / n for the 2-norm, sum(g * sign(x)) for ord=1 (flat in n, x)."""
-    if ord in (None, 2, "fro"):
-        return 2
-    if ord == 1:
-        return 1
-    raise NotImplementedError(f"s2sad: second derivatives through np.linalg.norm with ord={ord!r} are not "
-                              "supported (2, 'fro' and 1 are)")
-
-
-def norm_tangent_n_grad(h, out, n, ord=None):
-    """The adjoint (or tangent) of ``norm_tangent``'s value through the norm ``n`` it divides by."""
-    if _second_norm_order(ord) == 1:
-        return np.zeros_like(h * 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n == 0, 0.0, -h * out / n)
-
-
-def norm_tangent_x_grad(h, n, g, ord=None, axis=None, keepdims=False):
-    """The adjoint of ``norm_tangent(g, n, x)`` with respect to ``x``."""
-    if _second_norm_order(ord) == 1:
-        return np.zeros_like(np.asarray(g, dtype=float))
-    return norm_grad(h, n, g, ord, axis, keepdims)
-
-
-def norm_tangent_x_tangent(t, n, g, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_tangent(g, n, x)`` along ``t``, a tangent of ``x``."""
-    if _second_norm_order(ord) == 1:
-        return np.zeros_like(np.asarray(n, dtype=float))
-    return norm_tangent(t, n, g, ord, axis, keepdims)
-
-
-def norm_tangent(g, ans, x, ord=None, axis=None, keepdims=False):
-    """Tangent of ``np.linalg.norm``: the norms whose adjoint ``norm_grad`` gives, contracted with ``g``."""
-    weights = norm_grad(np.ones_like(ans), ans, x, ord, axis, keepdims)
-    x = np.asarray(x)
-    matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
-    axes = None if axis is None and (matrix or ord is None) else axis
-    return np.sum(weights * g, axis=axes, keepdims=keepdims)
 
 
 # === scipy.linalg and scipy.signal (rules/scipy_linalg.py, rules/scipy_signal.py) =============

@@ -629,12 +629,6 @@ def test_third_order_through_a_product_that_may_repeat_a_sequence_with_arrays():
 # Helpers that land in forward-mode code without rules in both modes (tools/rule_closure.py lists them):
 # a derivative of such code that reaches one is refused (NoRuleError naming it), never computed wrong.
 KNOWN_GAPS = {
-    "s2sad.runtime.einsum_directions": "fourth order through np.einsum (its forward rule needs one more helper)",
-    "s2sad.runtime.prod_pairs": "third order through np.prod (a third derivative of a product)",
-    "s2sad.runtime.norm_tangent_n_grad": "norm_tangent's forward rule (no rule emits norm_tangent today: "
-                                         "np.linalg.norm's forward rule uses norm_tangent_any, read from its source)",
-    "s2sad.runtime.norm_tangent_x_tangent": "norm_tangent's forward rule (as above)",
-    "s2sad.runtime.gradient_spacing_tangent": "second derivatives of np.gradient with respect to its spacings",
     "s2sad.integrate.no_second_order_in_time": "second order in an ODE solver's time points (refused on purpose)",
 }
 

@@ -9,7 +9,7 @@ entry is refused where it carries a derivative (reverse/adjoints.py), never sile
 import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
-                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_pairs, reduced_size,
+                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_partials, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
@@ -18,7 +18,7 @@ from ..runtime import (dict_values_grad, first_best, unshared, walked, keys_of, 
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
-from ..runtime import norm_grad, norm_tangent, norm_tangent_n_grad, norm_tangent_x_grad, norm_tangent_x_tangent
+from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        source_index, sources_of, undiff, ungather, ungather_each, unitem, unsplit, unweight)
@@ -55,13 +55,29 @@ def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):     # where i
     return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None, None
 @jvp(extremum_grad)
 def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return extremum_grad(t, y, x, axis, keepdims), None, None
-@vjp(prod_grad)                                    # flat in y (np.prod's value); prod_pairs: its second derivative
+@vjp(prod_grad)                                    # flat in y (np.prod's value); prod_partials: its second derivative
 def prod_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
     return (np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None,
-            prod_pairs(h * unreduce(g, x, axis, keepdims), x, axis))
+            prod_partials(x, axis, h * unreduce(g, x, axis, keepdims)))
 @jvp(prod_grad)
 def prod_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False):
-    return prod_grad(t, y, x, axis, keepdims), None, unreduce(g, x, axis, keepdims) * prod_pairs(t, x, axis)
+    return prod_grad(t, y, x, axis, keepdims), None, unreduce(g, x, axis, keepdims) * prod_partials(x, axis, t)
+# prod_partials(x, axis, c1, ...): symmetric in the directions c and linear in each; along x, one direction more
+@vjp(prod_partials)
+def prod_partials_vjp(h, ans, x, axis=None, c1=None, c2=None, c3=None, c4=None, c5=None, c6=None, beyond=None):
+    return (prod_partials(x, axis, h, c1, c2, c3, c4, c5, c6), None,
+            unbroadcast(prod_partials(x, axis, h, c2, c3, c4, c5, c6), c1),
+            unbroadcast(prod_partials(x, axis, c1, h, c3, c4, c5, c6), c2),
+            unbroadcast(prod_partials(x, axis, c1, c2, h, c4, c5, c6), c3),
+            unbroadcast(prod_partials(x, axis, c1, c2, c3, h, c5, c6), c4),
+            unbroadcast(prod_partials(x, axis, c1, c2, c3, c4, h, c6), c5),
+            unbroadcast(prod_partials(x, axis, c1, c2, c3, c4, c5, h), c6), None)
+@jvp(prod_partials)
+def prod_partials_jvp(t, ans, x, axis=None, c1=None, c2=None, c3=None, c4=None, c5=None, c6=None, beyond=None):
+    return (prod_partials(x, axis, t, c1, c2, c3, c4, c5, c6), None,
+            prod_partials(x, axis, t, c2, c3, c4, c5, c6), prod_partials(x, axis, c1, t, c3, c4, c5, c6),
+            prod_partials(x, axis, c1, c2, t, c4, c5, c6), prod_partials(x, axis, c1, c2, c3, t, c5, c6),
+            prod_partials(x, axis, c1, c2, c3, c4, t, c6), prod_partials(x, axis, c1, c2, c3, c4, c5, t), None)
 @vjp(unsum)
 def unsum_vjp(h, ans, g, seq): return sum(h), None
 @jvp(unsum)
@@ -201,11 +217,22 @@ def einsum_tangent_vjp(h, ans, tangents, subscripts, operands):
     return tangents_bar, None, operands_bar
 @jvp(einsum_tangent)                               # multilinear: along the operands, two directions on two operands
 def einsum_tangent_jvp(u, ans, tangents, subscripts, operands):
-    return einsum_tangent(u, subscripts, operands), None, einsum_directions((tangents, u), subscripts, operands)
+    return einsum_tangent(u, subscripts, operands), None, einsum_directions(subscripts, operands, tangents, u)
+# einsum_directions(subscripts, operands, d1, ...): symmetric in the directions d and linear in each; along the
+# operands, one direction more
 @vjp(einsum_directions)
-def einsum_directions_vjp(h, ans, directions, subscripts, operands):
-    directions_bar, operands_bar = einsum_directions_grads(h, directions, subscripts, operands)
-    return directions_bar, None, operands_bar
+def einsum_directions_vjp(h, ans, subscripts, operands, d1, d2=None, d3=None, d4=None, d5=None, d6=None, beyond=None):
+    operands_bar, d_bars = einsum_directions_grads(h, subscripts, operands, (d1, d2, d3, d4, d5, d6))
+    return None, operands_bar, d_bars[0], d_bars[1], d_bars[2], d_bars[3], d_bars[4], d_bars[5], None
+@jvp(einsum_directions)
+def einsum_directions_jvp(t, ans, subscripts, operands, d1, d2=None, d3=None, d4=None, d5=None, d6=None, beyond=None):
+    return (None, einsum_directions(subscripts, operands, t, d1, d2, d3, d4, d5, d6),
+            einsum_directions(subscripts, operands, t, d2, d3, d4, d5, d6),
+            einsum_directions(subscripts, operands, d1, t, d3, d4, d5, d6),
+            einsum_directions(subscripts, operands, d1, d2, t, d4, d5, d6),
+            einsum_directions(subscripts, operands, d1, d2, d3, t, d5, d6),
+            einsum_directions(subscripts, operands, d1, d2, d3, d4, t, d6),
+            einsum_directions(subscripts, operands, d1, d2, d3, d4, d5, t), None)
 
 # --- + and * on sequences, constructors ---
 @vjp(concatenation_tangent)
@@ -230,17 +257,6 @@ def linspace_tangent_jvp(t, ans, start_dot, stop_dot, num=50, endpoint=True, ret
 # --- checkpoints: the call run again (its own derivative is the callee's) ---
 nondiff(checkpoint_rerun)
 
-
-# --- np.linalg.norm's tangent (hvp, grad of jvp) ---
-# norm_tangent(g, n, x): sum(g * x) / n for the 2-norm (symmetric in g and x); flat in n and x for ord=1
-@vjp(norm_tangent)
-def norm_tangent_vjp(h, out, g, n, x, ord=None, axis=None, keepdims=False):
-    return (norm_grad(h, n, x, ord, axis, keepdims), norm_tangent_n_grad(h, out, n, ord),
-            norm_tangent_x_grad(h, n, g, ord, axis, keepdims))
-@jvp(norm_tangent)
-def norm_tangent_jvp(t, out, g, n, x, ord=None, axis=None, keepdims=False):
-    return (norm_tangent(t, n, x, ord, axis, keepdims), norm_tangent_n_grad(t, out, n, ord),
-            norm_tangent_x_tangent(t, n, g, ord, axis, keepdims))
 
 # --- gathers, differences, medians, weights, pieces (rules/numpy.py's helpers) ---
 nondiff(source_index, sources_of, pad_source, kron_layout, full_pads, median_weights)
@@ -268,6 +284,19 @@ def undiff_jvp(t, ans, g, a, n=1, axis=-1, prepend=None, append=None): return un
 def diff_tangent_vjp(h, ans, t, n=1, axis=-1, prepend=None, append=None): return undiff(h, t, n, axis, prepend, append)
 @jvp(diff_tangent)
 def diff_tangent_jvp(u, ans, t, n=1, axis=-1, prepend=None, append=None): return diff_tangent(u, n, axis, prepend, append)
+# np.gradient's tangent along its spacings h: -result * dh / h, linear in dh and in the result (each axis's own)
+@vjp(gradient_spacing_tangent)                     # f: read for its shape
+def gradient_spacing_tangent_vjp(k, out, t, ans, f, varargs, axis=None, edge_order=1):
+    return (gradient_spacing_grads(k, ans, f, varargs, axis, edge_order),
+            gradient_spacing_tangent(t, k, f, varargs, axis, edge_order), None,
+            gradient_spacing_grads(gradient_spacing_tangent(t, k, f, varargs, axis, edge_order), ans, f, varargs, axis,
+                                   edge_order))
+@jvp(gradient_spacing_tangent)
+def gradient_spacing_tangent_jvp(u, out, t, ans, f, varargs, axis=None, edge_order=1):
+    return (gradient_spacing_tangent(u, ans, f, varargs, axis, edge_order),
+            gradient_spacing_tangent(t, u, f, varargs, axis, edge_order), None,
+            gradient_spacing_tangent(t, gradient_spacing_tangent(u, ans, f, varargs, axis, edge_order), f, varargs, axis,
+                                     edge_order))
 @vjp(nonzero_checked)
 def nonzero_checked_vjp(h, ans, a, what): return h, None
 @jvp(nonzero_checked)
