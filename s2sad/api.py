@@ -610,12 +610,46 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], 
         directional, i, extra = _along(derivative, primals, tangents, options)
         g = grad(directional, wrt=i, optimize=options)(*primals, *extra, *dots)
         return f(*primals), like(g, primals[i])
+    second = getattr(f, _SECOND_ORDER, None)
+    if second is not None:                        # jvp of hessian(h, i) or hvp(h, i): the same of h's derivative
+        return f(*primals), _second_order_tangent(second, primals, tangents, dots, options)
     t = targets.resolve(f, primals)
     inner = t.inner(wrt)
     _check_positional(t.fn, inner, f"jvp({_name(f)})")
     bound = pipeline.function(t.fn, inner, "jvp", _kinds(t.args), options, True)
     value, tangent = bound.fn(*dots, *t.args, **t.kwargs)
     return value, like(tangent, value)
+
+
+_SECOND_ORDER = "_s2sad_second_order"           # on hessian(h)'s and hvp(h)'s functions: ("hessian" or "hvp", h, i)
+
+
+def _second_order_tangent(second, primals, tangents, dots, options):
+    """The tangent of ``hessian(h, i)(*primals)`` (or ``hvp(h, i)(*primals)``, the vector right after argument
+    ``i``) along ``tangents``: the Hessian (the Hessian-vector product) of ``D``, ``h``'s derivative along the
+    tangents of ``h``'s own arguments, taken as a function of them with the directions fixed; for ``hvp`` the
+    vector's own tangent adds ``hvp(h)`` along it (the product is linear in the vector)."""
+    what, h, i = second
+    if what == "hessian":
+        args, arg_tangents, arg_dots = primals, tangents, dots
+    else:
+        args = primals[:i + 1] + primals[i + 2:]
+        arg_tangents = tangents[:i + 1] + tangents[i + 2:]
+        arg_dots = [like(t, p) for t, p in zip(arg_tangents, args) if t is not None]
+    plain, extra = _as_plain(h, args, options)
+    J = tuple(k for k, t in enumerate(arg_tangents) if t is not None)
+    if what == "hessian":
+        directional = _directional(plain, J, tuple(args) + tuple(extra), options)
+        return hessian(directional, wrt=i, optimize=options)(*args, *extra, *arg_dots)
+    v, v_dot = primals[i + 1], tangents[i + 1]
+    total = None
+    if J:
+        directional = _directional(plain, J, tuple(args) + tuple(extra), options)
+        total = hvp(directional, wrt=i, optimize=options)(*args[:i + 1], v, *args[i + 1:], *extra, *arg_dots)
+    if v_dot is not None:
+        along_v = hvp(h, wrt=i, optimize=options)(*args[:i + 1], like(v_dot, v), *args[i + 1:])
+        total = along_v if total is None else total + along_v
+    return like(total, args[i])
 
 
 def _basis(x):
@@ -739,6 +773,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -
         _check_differentiable(args, index, f"hessian({_name(f)})")
         return columns(*args)
     hess.__name__ = f"hessian_{_name(f)}"
+    setattr(hess, _SECOND_ORDER, ("hessian", f, index[0]))
     return hess
 
 
@@ -792,6 +827,7 @@ def hvp(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Ca
         tangents[position] = v
         return jvp(gradient, args, tangents, optimize=optimize)[1]
     product.__name__ = f"hvp_{_name(f)}"
+    setattr(product, _SECOND_ORDER, ("hvp", f, k))
     return product
 
 

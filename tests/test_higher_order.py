@@ -755,3 +755,26 @@ def test_third_order_through_einsum():
         assert g3(x) == pytest.approx(s2sad.jvp(g2, (x,), (1.0,))[1], rel=1e-12)
         assert g3(x) == pytest.approx(central(g2, x), rel=1e-6)
     assert g3(np.float32(0.7)).dtype == np.float32
+
+
+def quartic_and_cubic(x, c):
+    return 0.1 * np.sum(x ** 4) + c * np.sum(x ** 3)
+
+
+def test_jvp_of_a_hessian_and_of_a_hessian_vector_product():
+    """hessian(h) and hvp(h) differentiated again in forward mode (the Hessian of h's derivative along the
+    tangents): against the closed form H = diag(1.2 x^2 + 6 c x) and central differences."""
+    x, v, u = np.array([0.3, -0.2, 0.5]), np.array([0.4, 1.0, -0.3]), np.array([-0.2, 0.3, 0.6])
+    c, dc = 1.3, 0.5
+    H, P = s2sad.hessian(quartic_and_cubic), s2sad.hvp(quartic_and_cubic)
+    value, tangent = s2sad.jvp(H, (x, c), (v, dc))
+    np.testing.assert_allclose(value, np.diag(1.2 * x ** 2 + 6 * c * x), rtol=1e-13)
+    np.testing.assert_allclose(tangent, np.diag(2.4 * x * v + 6 * c * v + 6 * dc * x), rtol=1e-12, atol=1e-14)
+    h = 1e-5
+    np.testing.assert_allclose(tangent, (H(x + h * v, c + h * dc) - H(x - h * v, c - h * dc)) / (2 * h), atol=1e-8)
+    value, tangent = s2sad.jvp(P, (x, u, c), (v, 0.7 * v, dc))
+    np.testing.assert_allclose(value, (1.2 * x ** 2 + 6 * c * x) * u, rtol=1e-13)
+    np.testing.assert_allclose(tangent, (2.4 * x * v + 6 * c * v + 6 * dc * x) * u
+                               + (1.2 * x ** 2 + 6 * c * x) * 0.7 * v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s2sad.jacobian(P, mode="forward")(x, u, c),
+                               np.diag((2.4 * x + 6 * c) * u), rtol=1e-12, atol=1e-14)
