@@ -310,6 +310,24 @@ def walk_zip_twin(x, y):
     return t * np.sum(x)
 
 
+def walk_with_a_function_defined_inside(x, a):
+    x = x + 0.0
+    for v in reversed(x):
+        x -= a * v ** 2                              # v: the item as the changed x holds it now
+        soft = lambda t: t + np.exp(-x[1] ** 2)      # reads x when called (lifted: passed the current x)
+        a = soft(a) * 0.5
+    return np.dot(x, x) + a
+
+
+def walk_with_a_function_defined_inside_twin(x, a):
+    x = x + 0.0
+    n = len(x)
+    for k in range(n):
+        x = x - a * x[n - 1 - k] ** 2
+        a = (a + np.exp(-x[1] ** 2)) * 0.5
+    return np.dot(x, x) + a
+
+
 def walk_a_new_array(x, a):
     for v in x[::-1] * x:               # a new array: the updates do not reach it
         x = x + 0.0
@@ -321,6 +339,7 @@ def walk_a_new_array(x, a):
     (walk_and_scale, walk_and_scale_twin, (X,), 0),
     (walk_enumerate_reversed, walk_enumerate_reversed_twin, (X, 0.4), (0, 1)),
     (walk_zip, walk_zip_twin, (X, X[::-1] * 2.0), (0, 1)),
+    (walk_with_a_function_defined_inside, walk_with_a_function_defined_inside_twin, (X, 0.4), (0, 1)),
 ])
 def test_a_walked_array_changed_in_place_is_read_as_it_is(f, twin, args, wrt):
     assert f(*[np.copy(a) for a in args]) == pytest.approx(twin(*args))

@@ -196,13 +196,16 @@ def _walked_and_updated(loop):
         [a for a in it.args if isinstance(a, gast.Name)] if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
         and it.func.id in ("reversed", "enumerate", "zip") and not it.keywords else []
     updated = set()
-    for st in loop.body:
-        for node in gast.walk(st):
-            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
-                    isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
-                updated.add(node.target.id)
-            elif isinstance(node, (gast.FunctionDef, gast.Global, gast.Nonlocal)):
-                return set()
+    todo = list(loop.body)
+    while todo:                       # (not into functions defined in the body: their names are their own, and
+        node = todo.pop()             # they read the loop's names when called, as lifted arguments)
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
+                isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
+            updated.add(node.target.id)
+        elif isinstance(node, (gast.Global, gast.Nonlocal)):
+            return set()
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            todo.extend(gast.iter_child_nodes(node))
     return {n.id for n in walked} & updated - {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
 
 
