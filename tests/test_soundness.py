@@ -120,6 +120,14 @@ def bound_after_the_update_in_a_loop(x):          # effects._unbound_at: z holds
     return np.sum(z * x)
 
 
+def _rest_weighted(t, *rest):
+    return t + sum(np.arctan(r) * (k + 1) for k, r in enumerate(rest))
+
+
+def spread_after_an_extra_argument(x):          # inline_calls._spreads_into_rest: x[0] lands in rest too
+    return _rest_weighted(x[0], x[1], *x) ** 2
+
+
 def cross_entropy_of_labels(w, X, y):            # adjoints._labels_constant: y is differentiated too
     p = 1.0 / (1.0 + np.exp(-(X @ w)))
     return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
@@ -368,6 +376,9 @@ CONDITIONS = {
     "updates: a name bound only after the update holds nothing there": Condition(
         effects, "_unbound_at", _always(True), bound_after_the_update_in_a_loop, (np.array([0.3, -0.5]),),
         refused=True),
+    "inline: a spread argument lands in *rest whole": Condition(
+        inline_calls, "_spreads_into_rest", _always(True), spread_after_an_extra_argument,
+        (np.array([0.3, -0.4, 0.8]),), refused=True),
     "fuse: the cross-entropy's labels carry no derivative": Condition(
         adjoints, "_labels_constant", _always(True), cross_entropy_of_labels,
         (np.array([0.3, -0.2]), np.array([[0.5, 1.0], [-1.5, 0.2], [0.7, 0.7]]), np.array([0.2, 0.9, 0.4])), (0, 2)),

@@ -99,6 +99,36 @@ def test_a_differentiated_value_spread_with_a_star_is_refused():
         s2sad.grad(spreads_a_differentiated_value)(W)
 
 
+def _weighted_rest(t, *rest):
+    total = t
+    for k, r in enumerate(rest):
+        total = total + (k + 1) * 0.5 * np.arctan(r)
+    return total
+
+
+def spreads_into_a_helpers_rest(x, a):             # `rest` is tuple(x): the call inlined with it
+    q = _weighted_rest(np.tanh(a), *x)
+    return q * q + np.sum(x * a)
+
+
+def spreads_into_a_helpers_rest_twin(x, a):
+    q = _weighted_rest(np.tanh(a), x[0], x[1], x[2])
+    return q * q + np.sum(x * a)
+
+
+def test_a_differentiated_value_spread_into_a_helpers_rest():
+    """``h(t, *x)`` with ``def h(t, *rest)``: inlined with ``rest = tuple(x)`` (optimize/inline_calls._bind); the
+    straightforward pipeline, which links calls instead, still refuses it with the line."""
+    x, a = np.array([0.3, -0.4, 0.8]), 0.6
+    assert spreads_into_a_helpers_rest(x, a) == pytest.approx(spreads_into_a_helpers_rest_twin(x, a), rel=1e-14)
+    check_grads(spreads_into_a_helpers_rest, (x, a), wrt=(0, 1), order=2)
+    for got, want in zip(s2sad.grad(spreads_into_a_helpers_rest, wrt=(0, 1))(x, a),
+                         s2sad.grad(spreads_into_a_helpers_rest_twin, wrt=(0, 1))(x, a)):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
+        s2sad.grad(spreads_into_a_helpers_rest, optimize=False)(x, a)
+
+
 # --- forwarding *args to another function ----------------------------------------------------------------
 def _cubes(p, c, d=1.0):
     return np.sum(p ** 3) * c + d

@@ -33,6 +33,7 @@ keyword-only ones bound by name or to their literal defaults), its locals get fr
 names prefixed with the helper's name, and every inlined statement gets the call's source
 location, so the backward sweep's ``# grad of line N`` comment cites the call.
 """
+import builtins
 import inspect
 import types
 
@@ -98,7 +99,7 @@ class Inliner:
         source = self.source_of(callee)
         if source is None:
             return None
-        arguments = _bind(callee, op.args, op.kwargs)
+        arguments = _bind(callee, op.args, op.kwargs, self.unit.aliases.ref(builtins.tuple, "tuple"))
         if arguments is None:
             return None
         body = self.expand(s, callee, source, arguments)
@@ -236,9 +237,14 @@ def _readable(callee):
     return source
 
 
-def _bind(callee, args, kwargs):
+def _bind(callee, args, kwargs, tuple_ref=None):
     """Parameter name -> argument atom (literal defaults filled in), or None when it does not fit (a starred
-    argument, ``f(v, *args)``, stands for a number of arguments known only where the code runs)."""
+    argument, ``f(v, *args)``, stands for a number of arguments known only where the code runs, unless the
+    arguments before it fill the positional parameters exactly and it lands in ``*rest`` whole: then
+    ``rest`` is ``tuple(args)``, as Python makes it)."""
+    spread = None
+    if args and isinstance(args[-1], gast.Starred) and tuple_ref is not None and _spreads_into_rest(callee, args):
+        spread, args = args[-1].value, args[:-1]
     if any(isinstance(a, gast.Starred) for a in args) or None in kwargs:
         return None
     try:
@@ -247,7 +253,9 @@ def _bind(callee, args, kwargs):
         return None
     out = dict(bound.arguments)
     for name, param in inspect.signature(callee).parameters.items():
-        if param.kind is inspect.Parameter.VAR_POSITIONAL:      # *args: the tuple Python makes of the rest
+        if param.kind is inspect.Parameter.VAR_POSITIONAL and spread is not None:
+            out[name] = gast.Call(func=N.clone(tuple_ref), args=[N.clone(spread)], keywords=[])
+        elif param.kind is inspect.Parameter.VAR_POSITIONAL:      # *args: the tuple Python makes of the rest
             out[name] = gast.Tuple(elts=list(out.get(name, ())), ctx=gast.Load())
         elif param.kind is inspect.Parameter.VAR_KEYWORD:       # **kw: the dict Python makes of the rest
             extra = out.get(name, {})
@@ -261,6 +269,15 @@ def _bind(callee, args, kwargs):
     if not all(isinstance(a, gast.AST) for a in out.values()):
         return None
     return out
+
+
+def _spreads_into_rest(callee, args):
+    """Whether ``callee(*args)``'s last argument, starred, lands in its ``*rest`` whole: the arguments before it
+    fill its positional parameters exactly."""
+    params = list(inspect.signature(callee).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return any(p.kind is p.VAR_POSITIONAL for p in params) and len(args) - 1 == len(positional) \
+        and not any(isinstance(a, gast.Starred) for a in args[:-1])
 
 
 def _user_function(obj):
