@@ -328,6 +328,41 @@ def walk_with_a_function_defined_inside_twin(x, a):
     return np.dot(x, x) + a
 
 
+def walk_what_may_be_the_array(x, a):
+    x = x * 1.0
+    if a > 0.0:
+        v = np.diff(np.log1p(x * x))     # another array: the updates below do not reach the walk
+    else:
+        v = x                            # the walked array itself: Python's loop would read the changed items
+    out = 0.0
+    for i, el in enumerate(v):
+        x += np.tanh(x) * el * 0.1
+        out = out + el * np.sum(x)
+    return out
+
+
+def walk_what_may_be_the_array_twin(x, a):
+    v = np.diff(np.log1p(x * x))
+    out = 0.0
+    for i in range(len(v)):
+        el = v[i]
+        x = x + np.tanh(x) * el * 0.1
+        out = out + el * np.sum(x)
+    return out
+
+
+def test_a_walk_of_what_may_be_the_changed_array_is_checked_where_the_code_runs():
+    """From the fuzzer (seed 72000): `for i, el in enumerate(v)` with `v = x` on one path and `x += ...` in the
+    body: the walked object is held from the loop's start (front/normalize.walk_holders) and the update refused
+    where the code runs only when it shares memory with that object."""
+    x = np.array([0.3, -0.4, 0.8, 0.5])
+    check_grads(walk_what_may_be_the_array, (x, 0.5), wrt=(0,), order=2)
+    np.testing.assert_allclose(s2sad.grad(walk_what_may_be_the_array)(x, 0.5),
+                               s2sad.grad(walk_what_may_be_the_array_twin)(x, 0.5), rtol=1e-13)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`x \+=` changes `x` in place while a `for` loop walks"):
+        s2sad.grad(walk_what_may_be_the_array)(x, -0.5)
+
+
 def walk_a_new_array(x, a):
     for v in x[::-1] * x:               # a new array: the updates do not reach it
         x = x + 0.0

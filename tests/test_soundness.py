@@ -26,6 +26,7 @@ from . import helpers_module
 from .regression_programs import CASES, REFUSED
 from .test_inplace_updates import buffers_one_array_then_swapped     # effects.distinct_buffers (_new_binding)
 from .test_inplace_updates import unpacked_then_updated               # runtime._reaches
+from .test_inplace_updates import walk_what_may_be_the_array          # runtime._reaches, for a walk
 from .test_optimizations import _items_in_a_loop                      # runtime.number_zeros
 
 SCALE = 5.0          # helpers_module.SCALE is 2.0: a helper inlined into this module must not read this one
@@ -387,6 +388,9 @@ CONDITIONS = {
         refused=True),
     "effects: a dict made from a list holds its items": Condition(
         effects, "_holding_items_of", _holding_nothing, held_by_a_dict_comprehension, (np.array([0.3, 0.5]),),
+        refused=True),
+    "updates: the object a loop walks does not reach the changed array": Condition(
+        runtime, "_reaches", _always(False), walk_what_may_be_the_array, (np.array([0.3, -0.4, 0.8, 0.5]), -0.5),
         refused=True),
     "updates: a walked sequence is an array or a tuple": Condition(runtime, "walked", _always(None),
                                                                    walk_a_growing_list, ([0.5, 1.5],), refused=True),

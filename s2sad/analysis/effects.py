@@ -848,6 +848,18 @@ def follow_copies(fn, unit, kinds):
                 n.id = after
 
 
+def _source_name(fn, name, depth=0):
+    """The user's name a temporary holds (``_t4 = _s2.sequence(v)``, ``_t7 = v``: ``v``), else ``name``."""
+    if not name.startswith("_") or depth > 8:
+        return name
+    found = [st.value for st in N.statements(fn.body) if isinstance(st, gast.Assign)
+             and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name]
+    value = found[0] if len(found) == 1 else None
+    if isinstance(value, gast.Call) and len(value.args) == 1:
+        value = value.args[0]
+    return _source_name(fn, value.id, depth + 1) if isinstance(value, gast.Name) else name
+
+
 def _unbound_at(st, binders, order, loops):
     """Whether a name whose bindings are the assignments ``binders`` surely has none when ``st`` runs: each
     comes after ``st`` in the text and in no loop around it (so no path reaches ``st`` through one). Then the
@@ -892,10 +904,11 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                   and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
         if others:
-            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{user(others[0])}` too (they "
+            shown = lambda o: user(_source_name(fn, o))         # noqa: E731  (a temporary: the name it holds)
+            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{shown(others[0])}` too (they "
                                  "share memory), which cannot be differentiated", s,
                                  hint=f"write `{name} = {name} {op} ...` to make a new array")
-            guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=user)
+            guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=shown)
 
 
 def opaque(op):
@@ -1179,7 +1192,11 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         version = version_read(lowered, name)
         if version is None:
             raise refusal
-        guard(unit, fn, lowered, version, refusal, arrays)
+        # what each loop around walks, held from its start (front/normalize.walk_holders): the change is seen
+        # by the walk only if that object shares memory with the changed one, checked where the code runs
+        holders = dict((holder, root) for root, holder in unit.source.walked_holders.get(id(s), ()))
+        guard(unit, fn, lowered, version, refusal, arrays, others=sorted(holders),
+              bound=lambda other, st: True, user=lambda holder: holders.get(holder, holder))
     for s, name, op, lowered in _lowered_copies(fn, located, unit.source.walked_updates):   # `for v in x: x op= e`
         version = version_read(lowered, name)
         if version in arrays:

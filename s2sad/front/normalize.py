@@ -209,6 +209,19 @@ def _walked_and_updated(loop):
     return {n.id for n in walked} & updated - {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
 
 
+def _augmented(stmts):
+    """The names ``name op= e`` (``+ - * /``) changes in ``stmts`` (not in functions defined there)."""
+    updated, todo = set(), list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
+                isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
+            updated.add(node.target.id)
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            todo.extend(gast.iter_child_nodes(node))
+    return updated
+
+
 def same_object(name, seq):
     """``name is seq``: whether ``name`` still holds the object a loop walks (its sequence ``seq``), so that
     ``name op= e`` changes what the loop reads next."""
@@ -234,6 +247,7 @@ class _Lowering:
         self.tracking = set()    # names whose sequence the loop header being lowered keeps (see stmt_For)
         self.tracked = []        # (name, sequence name) noted by sequence() for the header being lowered
         self.walks = []          # (name, its sequence's name) for each enclosing loop walking a name it updates
+        self.holders = []        # (root, holder, names) for the enclosing loops' other walks (walk_holders)
         self.out = None          # the statement list being filled
         self.loop_depth = 0
         self.nesting = 0         # inside how many ifs and loops the statement being lowered is
@@ -319,6 +333,9 @@ class _Lowering:
             self.source.walked_updates.append((s, name, op))      # the walked sequence follows: stmt_AugAssign
         elif name in self.iterating:
             self.source.walked_views.append((s, name, op))
+            holders = [(root, holder) for root, holder, names in self.holders if name in names]
+            if len(holders) == sum(1 for n in self.iterating if n == name):     # every walk of it held
+                self.source.walked_holders[id(s)] = holders
 
     def stmt_AnnAssign(self, s):
         if s.value is not None:
@@ -405,10 +422,12 @@ class _Lowering:
             value = N.name(index) if elements is None else elements(N.name(index))
             self.assign_to(target, value)
         prefix, self.out = self.out, saved
-        walked = [n for n in _may_walk(s.iter, self.scope.resolve) if n in self.locals]
-        walked += [m for n in walked for m in self.shares.get(n, ())]
+        roots = [n for n in _may_walk(s.iter, self.scope.resolve) if n in self.locals]
+        walked = roots + [m for n in roots for m in self.shares.get(n, ())]
+        holders = self.walk_holders(s, roots, tracked)
         self.iterating.extend(walked)
         self.walks.extend(tracked)
+        self.holders.extend(holders)
         self.loop_depth += 1
         self.nesting += 1
         body = prefix + self.block(s.body)
@@ -416,8 +435,24 @@ class _Lowering:
         self.loop_depth -= 1
         del self.iterating[len(self.iterating) - len(walked):]
         del self.walks[len(self.walks) - len(tracked):]
+        del self.holders[len(self.holders) - len(holders):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
+
+    def walk_holders(self, loop, roots, tracked):
+        """``(root, holder, names)`` for each name a loop walks (not item by item, ``tracked``) whose object, or one
+        sharing its memory (``names``), the body changes with ``op=``: ``holder = root`` is emitted before the
+        loop, so that the check of such a change (analysis/effects.py) can tell, where the code runs, whether
+        the walked object and the changed one share memory (a walk of another array changes nothing)."""
+        updated = _augmented(loop.body)
+        out = []
+        for root in roots:
+            names = {root} | set(self.shares.get(root, ()))
+            if root in {n for n, _ in tracked} or not names & updated:
+                continue
+            holder = self.temp(N.name(root))
+            out.append((root, holder.id, names))
+        return out
 
     def loop_header(self, s, body_stores):
         """The ``range`` the lowered loop runs over, and how the element is read from the index.

@@ -39,6 +39,8 @@ class Source:
     inplace_updates: list = field(default_factory=list, repr=False)
     walked_updates: list = field(default_factory=list, repr=False)   # (statement, name, op): `x op= e` in `for v in x`
     walked_sequences: dict = field(default_factory=dict, repr=False)  # id(such a statement) -> the loops' sequences
+    # id(a walked_views statement) -> [(user name, name holding what a loop around it walks, from its start)]
+    walked_holders: dict = field(default_factory=dict, repr=False)
     # (statement, root name): ``x[i][j] = v``, a write through a part of ``x``
     nested_writes: list = field(default_factory=list, repr=False)
 
