@@ -12,20 +12,7 @@ import pytest
 
 import s2sad
 
-EPS = 1e-6
-
-
-def central(f, x, eps=EPS):
-    """Central differences of f (number or array valued) at x (number or array): shape out + in."""
-    if isinstance(x, float):
-        return (np.asarray(f(x + eps)) - np.asarray(f(x - eps))) / (2 * eps)
-    cols = []
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = eps
-        e = e.reshape(x.shape)
-        cols.append((np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * eps))
-    return np.stack(cols, axis=-1).reshape(np.shape(f(x)) + x.shape)
+from .test_higher_order import EPS, central     # noqa: F401  (central differences, shared)
 
 
 def along(f, x, v, eps=EPS):
