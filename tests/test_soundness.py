@@ -125,7 +125,7 @@ def _rest_weighted(t, *rest):
     return t + sum(np.arctan(r) * (k + 1) for k, r in enumerate(rest))
 
 
-def spread_after_an_extra_argument(x):          # inline_calls._spreads_into_rest: x[0] lands in rest too
+def spread_after_an_extra_argument(x):          # lift.spreads_into_rest (inlining): x[0] lands in rest too
     return _rest_weighted(x[0], x[1], *x) ** 2
 
 
@@ -378,7 +378,7 @@ CONDITIONS = {
         effects, "_unbound_at", _always(True), bound_after_the_update_in_a_loop, (np.array([0.3, -0.5]),),
         refused=True),
     "inline: a spread argument lands in *rest whole": Condition(
-        inline_calls, "_spreads_into_rest", _always(True), spread_after_an_extra_argument,
+        inline_calls, "spreads_into_rest", _always(True), spread_after_an_extra_argument,
         (np.array([0.3, -0.4, 0.8]),), refused=True),
     "fuse: the cross-entropy's labels carry no derivative": Condition(
         adjoints, "_labels_constant", _always(True), cross_entropy_of_labels,

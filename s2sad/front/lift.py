@@ -128,6 +128,18 @@ def run(tree, unit):
     return tree
 
 
+def spreads_into_rest(signature, args, keywords):
+    """Whether a call's last argument ``*rest`` (``args``: its positional arguments, ``keywords``: the names it
+    passes by keyword, None for ``**``) lands in the callee's ``*args`` whole, as ``tuple(rest)``: the other
+    positional arguments fill exactly the positional parameters before it, none is starred, and no keyword
+    names a positional parameter."""
+    params = list(signature.parameters.values())
+    positional = {p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return bool(args) and isinstance(args[-1], gast.Starred) and any(p.kind is p.VAR_POSITIONAL for p in params) \
+        and len(args) - 1 == len(positional) and not any(isinstance(a, gast.Starred) for a in args[:-1]) \
+        and not any(k is None or k in positional for k in keywords)
+
+
 def _rename_locals(node, renamed):
     """Rename the locals ``renamed`` (old -> new) throughout the body of the function ``node`` (functions defined
     inside it too): a name assigned in a function is its local everywhere in it, so every occurrence means it."""
@@ -314,17 +326,6 @@ class _Calls(gast.NodeTransformer):
     def __init__(self, unit, defs, reads, signatures):
         self.unit, self.defs, self.reads, self.signatures = unit, defs, reads, signatures
 
-    def _spreads_into_rest(self, signature, node):
-        """Whether the last argument ``*rest`` of ``node`` lands in ``*args`` whole: the call's other positional
-        arguments fill exactly the positional parameters before it (none by keyword), with no other star."""
-        kinds = [p.kind for p in signature.parameters.values()]
-        before = sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds)
-        positional = {p.name for p in signature.parameters.values() if p.kind in (
-            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
-        return inspect.Parameter.VAR_POSITIONAL in kinds and len(node.args) - 1 == before \
-            and not any(isinstance(a, gast.Starred) for a in node.args[:-1]) \
-            and not any(k.arg is None or k.arg in positional for k in node.keywords)
-
     def visit_Call(self, node):
         self.generic_visit(node)
         if not (isinstance(node.func, gast.Name) and node.func.id in self.defs):
@@ -332,7 +333,7 @@ class _Calls(gast.NodeTransformer):
         name = node.func.id
         signature = self.signatures[name]
         spread = None
-        if node.args and isinstance(node.args[-1], gast.Starred) and self._spreads_into_rest(signature, node):
+        if spreads_into_rest(signature, node.args, [k.arg for k in node.keywords]):
             spread = node.args[-1].value              # g(a, *rest) for def g(t, *more): more = tuple(rest)
             node = gast.Call(func=node.func, args=node.args[:-1], keywords=node.keywords)
         if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
@@ -348,7 +349,7 @@ class _Calls(gast.NodeTransformer):
         for p, v in bound.arguments.items():
             kind = self.signatures[name].parameters[p].kind
             if kind is inspect.Parameter.VAR_POSITIONAL and spread is not None:
-                v = N.located(N.call(N.name("tuple"), [spread]), node)    # (nothing else lands there: checked)
+                v = N.located(N.call(self.unit.aliases.ref(builtins.tuple, "tuple"), [spread]), node)
             elif kind is inspect.Parameter.VAR_POSITIONAL:
                 v = N.located(gast.Tuple(elts=list(v), ctx=gast.Load()), node)
             elif kind is inspect.Parameter.VAR_KEYWORD:

@@ -195,22 +195,15 @@ def _walked_and_updated(loop):
     walked = [it] if isinstance(it, gast.Name) else \
         [a for a in it.args if isinstance(a, gast.Name)] if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
         and it.func.id in ("reversed", "enumerate", "zip") and not it.keywords else []
-    updated = set()
-    todo = list(loop.body)
-    while todo:                       # (not into functions defined in the body: their names are their own, and
-        node = todo.pop()             # they read the loop's names when called, as lifted arguments)
-        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and \
-                isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
-            updated.add(node.target.id)
-        elif isinstance(node, (gast.Global, gast.Nonlocal)):
-            return set()
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda)):
-            todo.extend(gast.iter_child_nodes(node))
+    if any(isinstance(n, (gast.Global, gast.Nonlocal)) for st in loop.body for n in gast.walk(st)):
+        return set()
+    updated = _augmented(loop.body)
     return {n.id for n in walked} & updated - {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
 
 
 def _augmented(stmts):
-    """The names ``name op= e`` (``+ - * /``) changes in ``stmts`` (not in functions defined there)."""
+    """The names ``name op= e`` (``+ - * /``) changes in ``stmts`` (not in functions defined there: their names
+    are their own, and they read the enclosing names when called, as lifted arguments)."""
     updated, todo = set(), list(stmts)
     while todo:
         node = todo.pop()

@@ -43,6 +43,7 @@ from .. import nodes as N
 from ..analysis.ops import classify
 from ..calls import is_checkpoint, user_function
 from ..front import fence, jumps, normalize, source as front_source
+from ..front.lift import spreads_into_rest
 
 MAX_STATEMENTS = 60            # lowered statements of a helper, nested ones included
 
@@ -243,7 +244,7 @@ def _bind(callee, args, kwargs, tuple_ref=None):
     arguments before it fill the positional parameters exactly and it lands in ``*rest`` whole: then
     ``rest`` is ``tuple(args)``, as Python makes it)."""
     spread = None
-    if args and isinstance(args[-1], gast.Starred) and tuple_ref is not None and _spreads_into_rest(callee, args):
+    if tuple_ref is not None and spreads_into_rest(inspect.signature(callee), args, list(kwargs)):
         spread, args = args[-1].value, args[:-1]
     if any(isinstance(a, gast.Starred) for a in args) or None in kwargs:
         return None
@@ -269,15 +270,6 @@ def _bind(callee, args, kwargs, tuple_ref=None):
     if not all(isinstance(a, gast.AST) for a in out.values()):
         return None
     return out
-
-
-def _spreads_into_rest(callee, args):
-    """Whether ``callee(*args)``'s last argument, starred, lands in its ``*rest`` whole: the arguments before it
-    fill its positional parameters exactly."""
-    params = list(inspect.signature(callee).parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return any(p.kind is p.VAR_POSITIONAL for p in params) and len(args) - 1 == len(positional) \
-        and not any(isinstance(a, gast.Starred) for a in args[:-1])
 
 
 def _user_function(obj):

@@ -477,7 +477,8 @@ def _cross_entropy(sweep, s, g, defined, out):
     terms = [_cross_entropy_term(unit, value.left.id), _cross_entropy_term(unit, value.right.id)]
     if None in terms or {t[0] for t in terms} != {"y", "1-y"} or len({t[1:3] for t in terms}) != 1:
         return False
-    _, y, p, statements = terms[0][0], terms[0][1], terms[0][2], terms[0][3] + terms[1][3]
+    y, p = terms[0][1:3]
+    statements = terms[0][3] + terms[1][3]
     definition = unit.facts.definitions.get(p)
     found = _logistic_input(sweep, definition) if definition is not None else None
     if found is None or not _labels_constant(sweep, y):
