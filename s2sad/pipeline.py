@@ -24,7 +24,7 @@ from .back import emit, floats as back_floats
 from .back.link import Link
 from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
 from .forward import tangent
-from .front import fence, jumps, lift, normalize, source as front_source, versions
+from .front import fence, jumps, lift, normalize, source as front_source, spreads, versions
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
@@ -43,8 +43,10 @@ def differentiate(unit):
     tree = lift.run(tree, unit)                                       # nested functions take outer locals as arguments
     tree = normalize.run(tree, unit)                                  # one operation per statement
     tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
+    tree = spreads.run(tree, unit, _kinds(tree, unit), final=not unit.options.inline)   # f(*p), f(**d) item by item
     if unit.options.inline:
         tree = inline_calls.run(tree, unit)                           # small helpers' bodies
+        tree = spreads.run(tree, unit, _kinds(tree, unit), final=True)                 # and the helpers' own
     if unit.options.hoist:
         tree = hoist.run(tree, unit)                                  # loop-invariant items, read before the loop
     if unit.options.versions:
@@ -66,6 +68,10 @@ def differentiate(unit):
     if unit.options.fold:
         fn = fold.run(fn, lambda n: isinstance(unit.scope.lookup(n), types.ModuleType), unit.aliases.helpers)
     return fn
+
+
+def _kinds(tree, unit):
+    return shapes.kinds(tree, unit.scope.with_locals(assigned_names(tree)), unit.kinds, call_results)
 
 
 def _pure_call(unit):

@@ -277,8 +277,11 @@ def f_starred_target(x):
     return a * b[0] + b[1]
 
 
+_SUM_OPTIONS = {"axis": 0}
+
+
 def f_kwargs_call(x):
-    y = np.sum(x, **dict(axis=0))
+    y = np.sum(x, **_SUM_OPTIONS)
     return y
 
 
@@ -359,7 +362,7 @@ SYNTAX = [
     (f_walrus, "z := x * 2", None, "assignment expressions (`:=`)", "assign in a separate statement"),
     (f_starred_call, "np.add(*a)", "*a", "starred expressions", "pass the arguments one by one"),
     (f_starred_target, "a, *b = x", "*b", "starred expressions", "pass the arguments one by one"),
-    (f_kwargs_call, "np.sum(x, **dict(axis=0))", None, "`**kwargs` in calls", "pass the keyword arguments one by one"),
+    (f_kwargs_call, "np.sum(x, **_SUM_OPTIONS)", None, "`**` in a call whose keys", "pass the keyword arguments one by one"),
     (f_dict, '{"a": x}', None, "dict literals", "pass the values as separate arguments or in a tuple"),
     (f_set, "{1.0, 2.0}", None, "set literals", "use a tuple or a list"),
     (f_match, "match x:", None, "`match` statements", "use if/elif"),
@@ -587,15 +590,15 @@ def test_no_rule_on_a_continuation_line():
 def f_kwargs_call_in_if(x):
     if x > 0:
         y = x * 2
-        z = np.sum(x, **dict(axis=0))
+        z = np.sum(x, **_SUM_OPTIONS)
     else:
         y = x
     return y
 
 
 def test_kwargs_call_inside_if_line():
-    err = refused(f_kwargs_call_in_if, s2sad.UnsupportedSyntaxError, "z = np.sum(x, **dict(axis=0))", 1.5,
-                  construct="np.sum(x, **dict(axis=0))", reason="`**kwargs` in calls",
+    err = refused(f_kwargs_call_in_if, s2sad.UnsupportedSyntaxError, "z = np.sum(x, **_SUM_OPTIONS)", 1.5,
+                  construct="np.sum(x, **_SUM_OPTIONS)", reason="`**` in a call whose keys",
                   hint="pass the keyword arguments one by one")
     assert "else" not in err.construct                  # the call, not the if/else block
 

@@ -16,7 +16,7 @@ import s2sad
 from s2sad import api, pipeline, runtime
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
-from s2sad.front import partials, versions
+from s2sad.front import partials, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
@@ -333,7 +333,35 @@ def partial_rebound(w):                            # front/partials._bound_once
     return a + g(np.array([-0.5, 0.4, 1.0]))
 
 
+def _with_a_default(a, b=1.0):
+    return np.sum(a * b)
+
+
+def dict_grown_after_its_display(x):              # front/spreads._only_read: the key b added after the display
+    d = {"a": x * 2.0}
+    d["b"] = np.sin(x)
+    return _with_a_default(**d)
+
+
+def _three_arrays(a, b, c):
+    return np.sum(a * b * np.sin(c))
+
+
+def list_grown_after_its_display(x):              # front/spreads._only_read: three items, the display has two
+    parts = [x, x * 2.0]
+    parts.append(np.cos(x))
+    return _three_arrays(*parts)
+
+
+def _all_names(tree, scope):
+    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+
+
 CONDITIONS = {
+    "spreads: a dict's keys from its display only while nothing changes them": Condition(
+        spreads, "_only_read", _all_names, dict_grown_after_its_display, (np.array([0.3, -0.5]),), refused=True),
+    "spreads: a list's length from its kind only while nothing changes it": Condition(
+        spreads, "_only_read", _all_names, list_grown_after_its_display, (np.array([0.3, -0.5]),)),
     "record: assigned once": Condition(record, "assigned_once", _always(True), reassigned_outside_loops, (0.7,),
                                        optimize={"versions": False}),
     "record: outside loops": Condition(record, "outside_loops", _always(True), loop_value, (0.7,),

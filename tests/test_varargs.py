@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.pytrees import flatten
 from s2sad.testing import check_grads
 
 W = np.array([0.3, -0.5, 0.2, 0.7, 0.1])
@@ -94,9 +95,19 @@ def spreads_a_differentiated_value(x):
     return np.hypot(*x[:2])
 
 
-def test_a_differentiated_value_spread_with_a_star_is_refused():
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
-        s2sad.grad(spreads_a_differentiated_value)(W)
+def spreads_into_defaults(x):
+    return _cubes(*x[:2])                   # _cubes(p, c, d=1.0): two items or three, known only where it runs
+
+
+def test_a_differentiated_value_spread_into_a_ufunc_and_where_its_length_is_unknown():
+    """``np.hypot(*x[:2])``: a ufunc of two inputs takes two items (front/spreads.py writes them out, and the
+    unpacking checks the count where the code runs); into a callee with a default the count is unknown: refused."""
+    check_grads(spreads_a_differentiated_value, (W,), order=2)
+    np.testing.assert_allclose(s2sad.grad(spreads_a_differentiated_value)(W),
+                               [W[0] / np.hypot(W[0], W[1]), W[1] / np.hypot(W[0], W[1]), 0, 0, 0], rtol=1e-14)
+    for optimize in (True, False):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
+            s2sad.grad(spreads_into_defaults, optimize=optimize)(W)
 
 
 def _weighted_rest(t, *rest):
@@ -163,9 +174,19 @@ def test_varargs_forwarded_through_a_partial_to_a_function_value():
     check_grads(g, (v, 2.0, 0.5), order=2)
 
 
-def test_a_differentiated_value_in_a_starred_argument_is_refused():
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
-        s2sad.grad(forwards_differentiated_values, wrt=1)(np.ones(2), 0.5)
+def forwards_differentiated_values_twin(v, w):
+    return _cubes(v, w, 2.0)
+
+
+def test_a_differentiated_value_in_a_spread_tuple_of_known_length():
+    """``rest = (w, 2.0); _cubes(v, *rest)``: two items (the display's length), written out in both pipelines."""
+    v = np.array([0.5, -1.0])
+    check_grads(forwards_differentiated_values, (v, 0.5), wrt=(0, 1), order=2)
+    for optimize in (True, False):
+        got = s2sad.grad(forwards_differentiated_values, wrt=(0, 1), optimize=optimize)(v, 0.5)
+        want = s2sad.grad(forwards_differentiated_values_twin, wrt=(0, 1), optimize=optimize)(v, 0.5)
+        for g, h in zip(got, want):
+            np.testing.assert_allclose(g, h, rtol=1e-14)
 
 
 # --- functions with *args / **kwargs defined inside the differentiated function (front/lift.py) ---------
@@ -323,5 +344,104 @@ def nested_spread_into_a_named_parameter(x):
 
 
 def test_a_spread_reaching_a_named_parameter_of_a_nested_function_is_refused():
+    """Functions defined inside are lifted before the arguments' kinds are known (front/lift.py), so a spread into
+    their named parameters is refused even where its length is known (a helper defined outside is not)."""
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`\*args`/`\*\*kwargs` in a call of the function `g`"):
         s2sad.grad(nested_spread_into_a_named_parameter)(np.array([0.3, -0.7]))
+
+
+# --- spreads written out item by item where their length or keys are known (front/spreads.py) ------------------
+M = np.array([[0.4, -0.3], [0.2, 0.9]])
+B = np.array([0.1, -0.2])
+
+
+def _layer(W, b):
+    return np.tanh(W @ np.array([0.5, -1.5]) + b)
+
+
+def _three(a, b, c):
+    return np.sum(a * b * np.sin(c))
+
+
+def spread_params(params, x):            # params: a tuple or list (W, b), as Autograd's examples pass them
+    return np.sum(_layer(*params) * x)
+
+
+def spread_params_twin(params, x):
+    return np.sum(_layer(params[0], params[1]) * x)
+
+
+def spread_a_list_that_grows(x):         # its display says two, the append makes three: _three takes three
+    parts = [x, x * 2.0]
+    parts.append(np.cos(x))
+    return _three(*parts)
+
+
+def spread_a_list_that_grows_twin(x):
+    return _three(x, x * 2.0, np.cos(x))
+
+
+def spread_keywords(W, b):
+    literal = _layer(**{"W": W * 2.0, "b": b})
+    named = dict(b=np.sin(b), W=W)
+    return np.sum(literal * _layer(**named))
+
+
+def spread_keywords_twin(W, b):
+    return np.sum(_layer(W * 2.0, b) * _layer(W, np.sin(b)))
+
+
+def spread_a_dict_argument(params, x):   # a dict of parameters into a callee whose parameters are all required
+    return np.sum(_layer(**params) * x)
+
+
+def spread_a_dict_argument_twin(params, x):
+    return np.sum(_layer(params["W"], params["b"]) * x)
+
+
+SPREADS = [(spread_params, spread_params_twin, lambda: ((M, B), B * 3.0)),
+           (spread_params, spread_params_twin, lambda: ([M, B], B * 3.0)),
+           (spread_a_list_that_grows, spread_a_list_that_grows_twin, lambda: (B,)),
+           (spread_keywords, spread_keywords_twin, lambda: (M, B)),
+           (spread_a_dict_argument, spread_a_dict_argument_twin, lambda: ({"W": M, "b": B}, B * 3.0))]
+
+
+@pytest.mark.parametrize("f, twin, args", SPREADS, ids=[f"{f.__name__}-{k}" for k, (f, _, _) in enumerate(SPREADS)])
+def test_spreads_of_known_length_or_keys(f, twin, args):
+    """``f(*params)``, ``f(**{...})``, ``f(**dict(...))``, ``f(**params)``: against the same program passing the
+    items one by one, in both pipelines (the straightforward one links the call), forward mode and second order."""
+    args = args()
+    assert f(*args) == pytest.approx(twin(*args), rel=1e-14)
+    check_grads(f, args, wrt=0, order=2 if isinstance(args[0], np.ndarray) else 1)
+    if not isinstance(args[0], np.ndarray):        # second order through the container: hvp against the twin's
+        v = tuple(0.5 * a for a in args[0]) if isinstance(args[0], (tuple, list)) else \
+            {k: 0.5 * a for k, a in args[0].items()}
+        v = type(args[0])(v) if isinstance(args[0], list) else v
+        np.testing.assert_allclose(flatten(s2sad.hvp(f)(*args[:1], v, *args[1:]))[0],
+                                   flatten(s2sad.hvp(twin)(*args[:1], v, *args[1:]))[0], rtol=1e-12, atol=1e-14)
+    for optimize in (True, False):
+        got, want = s2sad.grad(f, optimize=optimize)(*args), s2sad.grad(twin, optimize=optimize)(*args)
+        assert type(got) is type(args[0])
+        np.testing.assert_allclose(flatten(got)[0], flatten(want)[0], rtol=1e-13, atol=1e-15)
+
+
+def test_a_spread_reads_like_the_items_passed_one_by_one():
+    """The unpacking and the keywords are what the user would have written; a dict made for the call alone is
+    not built (its values are passed as they are)."""
+    text = s2sad.adjoint_source(spread_params, args=((M, B), B))
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert "    params_0, params_1 = params" in code and not any("*params" in line for line in code)
+    text = s2sad.adjoint_source(spread_keywords, args=(M, B), optimize=False)
+    code = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    assert "_layer_vjp_1(W=_t1, b=b)" in code and "**" not in code and "{" not in code
+
+
+def sums_with_options(x, opts):
+    return np.sum(np.sum(x * x, **opts))
+
+
+def test_a_keyword_spread_whose_keys_are_unknown_is_refused():
+    """``**opts`` with ``opts`` an argument, into np.sum (whose parameters have defaults): its keys are known only
+    where the code runs, so which rule applies is not: refused with the line."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_varargs.py:\d+: `\*\*` in a call whose keys"):
+        s2sad.grad(sums_with_options)(M, {"axis": 0})

@@ -701,6 +701,16 @@ class Gen:
                 parts.append(e.text)
         if fn.name in self.lambda_names:
             self.features.add("lambda")
+        if fn.name in self.module_scope and parts and self.chance(0.12):
+            # a module-level helper's arguments spread from a display: f(*(a, b)), f(**{'x': a, 'y': b})
+            if not use_kw and self.chance(0.4):        # (every part positional: they follow the names)
+                pairs = list(zip(names, parts))
+                self.features.add("kw_spread")
+                return f"{fn.name}(**{{{', '.join(f'{k!r}: {v}' for k, v in pairs)}}})"
+            if not use_kw:
+                self.features.add("star_spread")
+                opener, closer = ("(", ",)") if self.chance(0.5) else ("[", "]")
+                return f"{fn.name}(*{opener}{', '.join(parts)}{closer})"
         return f"{fn.name}({', '.join(parts)})"
 
     def s_int_mix(self, depth):
@@ -2199,7 +2209,7 @@ class Gen:
         if fn is None:
             return False
         seqs = [v for v in self.visible() if v.ty[0] in ("T", "L", "V") and v.ty[1] >= 1]
-        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 0.5 if seqs else 0})
+        form = self.pick({"explicit": 6, "const_star": 2.5, "star": 2.5 if seqs else 0})
         if form == "const_star":            # h(e, *consts): what the star spreads is not differentiated
             consts = self._new_name(["consts", "coefs", "knots"], T(2))
             if consts is None:
@@ -2241,7 +2251,7 @@ class Gen:
         dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
         if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
             a = self.squash_any(scalar(), S)
-            if self.chance(0.03):           # `**` in a call: refused by s2sad, so rare
+            if self.chance(0.2):            # `**` of a display: its keys are known (front/spreads.py)
                 text = f"{fn.name}({first}, **{{'scale': {a.text}}})"
                 mag = t.mag * a.mag
             elif self.chance(0.5):
@@ -2251,7 +2261,7 @@ class Gen:
             else:
                 text = f"{fn.name}({first}, scale={a.text})"
                 mag = t.mag * a.mag
-        elif dicts and self.chance(0.03):
+        elif dicts and self.chance(0.15):
             d = self.rng.choice(dicts)
             text = f"{fn.name}({first}, **{d.name})"
             mag = t.mag * (1 + d.mag * len(d.ty[1]))

@@ -55,11 +55,6 @@ def _check(source, node, outer):
             what, hint = entry
             where = child if getattr(child, "lineno", None) else node
             raise source.error(UnsupportedSyntaxError, what, where, hint=hint)
-        if isinstance(child, gast.Call):
-            for kw in child.keywords:
-                if kw.arg is None:
-                    raise source.error(UnsupportedSyntaxError, "`**kwargs` in calls is not supported", child,
-                                       hint="pass the keyword arguments one by one")
 
 
 def _check_returns(source, body):

@@ -1,0 +1,259 @@
+"""Spread arguments whose length or keys are known, passed item by item.
+
+``f(*p)`` and ``f(**d)`` hand a callee a number of arguments that Python counts where the code runs;
+the passes after this one (inlining, linking, the rules) bind arguments to parameters where the code
+is written. So a spread is written out when what it holds is known here::
+
+    y = f(*params)           ->   params_0, params_1 = params      # params: a tuple of two (its kind)
+                                  y = f(params_0, params_1)
+    r = np.hypot(*_t1)       ->   _t1_0, _t1_1 = _t1               # np.hypot takes two
+                                  r = np.hypot(_t1_0, _t1_1)
+    y = g(x, **opts)         ->   opts_a = opts['a']               # opts = {'a': .., 'b': ..} or dict(a=.., b=..)
+                                  opts_b = opts['b']               # (which becomes the display)
+                                  y = g(x, a=opts_a, b=opts_b)
+
+The length of ``*p`` comes from the arguments' kinds (the generated code is specialised on them, and a
+list's or tuple's kind lists its items) or, when ``p`` is the call's only spread, from a callee that
+takes a fixed number of positional arguments (a Python function without defaults or ``*args``, a
+ufunc); the unpacking checks the count where the code runs, as Python's call would. The keys of
+``**d`` come from the one dict display ``d`` is bound to, when every other use of ``d`` only reads an
+item (so nothing adds or removes a key), or from a callee whose parameters are all required and
+named (the call binds exactly those). What stays a spread is refused later if it carries derivatives
+(``analysis.effects.check_writes``); a ``**`` spread left after the last run here is refused.
+"""
+import collections
+import inspect
+import types
+
+import gast
+import numpy as np
+
+from .. import nodes as N
+from ..errors import UnsupportedSyntaxError
+from .resolve import assigned_names
+
+
+def run(tree, unit, kinds, final=False):
+    """Write out the spreads of ``tree`` (normal form) whose length or keys are known; with ``final``, refuse
+    a ``**`` spread left over."""
+    scope = unit.scope.with_locals(assigned_names(tree))
+    read_only = _only_read(tree, scope)
+    displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
+    kinds = {n: k for n, k in kinds.items() if n in read_only}      # a list's length holds while nothing changes it
+    loads = collections.Counter(n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+                                and isinstance(n.ctx, gast.Load))
+    tree.body = _block(tree.body, unit, scope, kinds, displays, loads, final)
+    return tree
+
+
+_READERS = frozenset({len, tuple, list, sum, zip, enumerate, reversed, sorted, min, max, any, all, map, filter,
+                      iter, isinstance})
+
+
+def _only_read(tree, scope):
+    """The names every use of which reads: an assignment to the name itself, an item read (``p[0]``), a spread
+    (``*p``, ``**p``), an argument of a builtin that reads (``len(p)``), of NumPy or of s2sad's runtime helpers;
+    so neither the length of a list nor the keys of a dict bound to one change (``p.append``, ``p[k] = v``,
+    ``q = p``, a user function receiving it are other uses)."""
+    reads = {id(a) for a in gast.walk(tree.args)}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
+            reads.add(id(node.value))
+        elif isinstance(node, (gast.Starred, gast.keyword)):
+            reads.add(id(node.value))
+        elif isinstance(node, gast.Assign):
+            reads.update(id(t) for t in node.targets)
+        elif isinstance(node, gast.Call) and _reads_only(node.func, scope):
+            reads.update(id(a) for a in node.args)
+    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    names -= {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and id(n) not in reads}
+    return names
+
+
+def _reads_only(func, scope):
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == "_s2":
+        return True
+    obj = scope.resolve(func)
+    try:
+        return obj in _READERS or (getattr(obj, "__module__", None) or "").startswith("numpy")
+    except TypeError:
+        return False
+
+
+def _block(stmts, unit, scope, kinds, displays, loads, final):
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if not isinstance(s, gast.FunctionDef) and getattr(s, field, None):
+                setattr(s, field, _block(getattr(s, field), unit, scope, kinds, displays, loads, final))
+        call = s.value if isinstance(s, (gast.Assign, gast.Expr)) and isinstance(s.value, gast.Call) else None
+        if call is not None and _display_keys(call, scope) is not None:     # dict(a=x): the display {'a': x}
+            s.value = N.located(gast.Dict(keys=[N.const(k.arg) for k in call.keywords],
+                                          values=[k.value for k in call.keywords]), call)
+            call = None
+        if call is not None and out and _inline_display(call, out[-1], loads):
+            out.pop()                      # {'a': x} made just for this call: its values passed as they are
+        if call is not None:
+            out.extend(_spread_items(call, s, unit, scope, kinds))
+            out.extend(_spread_keys(call, s, unit, scope, displays))
+            if final and any(k.arg is None for k in call.keywords):
+                raise unit.error(UnsupportedSyntaxError, "`**` in a call whose keys s2sad cannot tell here (it can for "
+                                 "a dict written out in this function, or `dict(k=v)`, and only read; or a callee "
+                                 "whose parameters are all required)", call if getattr(call, "lineno", None) else s,
+                                 hint="pass the keyword arguments one by one")
+        out.append(s)
+    return out
+
+
+# --- f(*p) ------------------------------------------------------------------------------------
+def _spread_items(call, stmt, unit, scope, kinds):
+    """The unpackings that write ``call``'s ``*p`` arguments out (``call.args`` rewritten in place)."""
+    starred = [a for a in call.args if isinstance(a, gast.Starred)]
+    unpack, args = [], []
+    for a in call.args:
+        n = _length(a, call, starred, scope, kinds) if isinstance(a, gast.Starred) else None
+        if n is None:
+            args.append(a)
+            continue
+        items = [unit.namer.fresh(f"{a.value.id}_{k}") for k in range(n)]
+        target = N.tup([N.store(i) for i in items], gast.Store())
+        unpack.append(N.located(N.assign(target, N.clone(a.value)), stmt))
+        args.extend(N.name(i) for i in items)
+    call.args = args
+    return unpack
+
+
+def _length(arg, call, starred, scope, kinds):
+    """How many items ``*arg`` holds, when known here: from its kind, or from what the callee takes."""
+    if not isinstance(arg.value, gast.Name):
+        return None
+    kind = kinds.get(arg.value.id)
+    if isinstance(kind, tuple):
+        return len(kind)
+    if len(starred) != 1 or any(k.arg is None for k in call.keywords):
+        return None
+    takes = _positional_count(scope.resolve(call.func), {k.arg for k in call.keywords})
+    if takes is None or takes < len(call.args) - 1:
+        return None
+    return takes - (len(call.args) - 1)
+
+
+def _positional_count(callee, keywords):
+    """How many positional arguments ``callee`` takes, when that is one number: a ufunc's inputs, a Python
+    function's (or bound method's) positional parameters when none has a default, none is ``*args`` and no
+    keyword names one; else None."""
+    if isinstance(callee, np.ufunc):
+        return callee.nin if not keywords & {"out"} else None
+    if not isinstance(callee, (types.FunctionType, types.MethodType)):
+        return None
+    try:
+        params = list(inspect.signature(callee).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in params) or any(p.default is not p.empty for p in positional) \
+            or keywords & {p.name for p in positional}:
+        return None
+    return len(positional)
+
+
+# --- f(**d) -----------------------------------------------------------------------------------
+def _display_keys(value, scope):
+    """The keys of a dict display with string keys, ``{'a': x}``, or of ``dict(a=x)``; else None."""
+    if isinstance(value, gast.Dict) and all(isinstance(k, gast.Constant) and isinstance(k.value, str)
+                                            for k in value.keys):
+        return [k.value for k in value.keys]
+    if isinstance(value, gast.Call) and not value.args and all(k.arg is not None for k in value.keywords) \
+            and scope.resolve(value.func) is dict:
+        return [k.arg for k in value.keywords]
+    return None
+
+
+def _dict_displays(tree, scope):
+    """name -> the keys of the one dict display it is bound to (string constants), for names every other use of
+    which reads an item (``d['a']``) or spreads it (``**d``): nothing adds or removes a key."""
+    bound, others = {}, set()
+    for s in N.statements(tree.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            v = s.value
+            keys = _display_keys(v, scope)
+            if name in bound or keys is None:
+                others.add(name)
+            else:
+                bound[name] = keys
+    for p in N.params(tree):
+        others.add(p)
+    uses = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and isinstance(node.ctx, gast.Load):
+            uses.add(id(node.value))
+        elif isinstance(node, gast.keyword) and node.arg is None and isinstance(node.value, gast.Name):
+            uses.add(id(node.value))
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            uses.add(id(node.targets[0]))
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and node.id in bound and id(node) not in uses:
+            others.add(node.id)
+    return {n: keys for n, keys in bound.items() if n not in others and len(set(keys)) == len(keys)}
+
+
+def _inline_display(call, previous, loads):
+    """``_t = {'a': x}`` just before ``f(**_t)``, ``_t`` read nowhere else: ``f(a=x)`` (``call`` rewritten)."""
+    if not (isinstance(previous, gast.Assign) and isinstance(previous.targets[0], gast.Name)
+            and isinstance(previous.value, gast.Dict) and loads[previous.targets[0].id] == 1):
+        return False
+    name, display = previous.targets[0].id, previous.value
+    spread = [k for k in call.keywords if k.arg is None and isinstance(k.value, gast.Name) and k.value.id == name]
+    keys = [k.value for k in display.keys if isinstance(k, gast.Constant) and isinstance(k.value, str)]
+    named = {k.arg for k in call.keywords if k.arg is not None}
+    if not spread or len(keys) != len(display.keys) or len(set(keys)) != len(keys) or set(keys) & named:
+        return False
+    at = call.keywords.index(spread[0])
+    call.keywords[at:at + 1] = [gast.keyword(arg=k, value=v) for k, v in zip(keys, display.values)]
+    return True
+
+
+def _spread_keys(call, stmt, unit, scope, displays):
+    """The item reads (``d_a = d['a']``) that write ``call``'s ``**d`` keywords out as ``a=d_a`` where the keys of
+    ``d`` are known (``call.keywords`` rewritten in place: arguments stay atoms, as the normal form has them)."""
+    spreads = [k for k in call.keywords if k.arg is None]
+    if not spreads:
+        return []
+    named = {k.arg for k in call.keywords if k.arg is not None}
+    required = _required_names(scope.resolve(call.func), len(call.args), named) \
+        if len(spreads) == 1 and not any(isinstance(a, gast.Starred) for a in call.args) else None
+    reads, keywords = [], []
+    for k in call.keywords:
+        keys = None
+        if k.arg is None and isinstance(k.value, gast.Name):
+            keys = displays.get(k.value.id, required)
+        if keys is None or set(keys) & named:
+            keywords.append(k)
+            continue
+        named |= set(keys)
+        for key in keys:
+            item = unit.namer.fresh(f"{k.value.id}_{key}")
+            read = gast.Subscript(value=N.clone(k.value), slice=N.const(key), ctx=gast.Load())
+            reads.append(N.located(N.assign(N.store(item), read), stmt))
+            keywords.append(gast.keyword(arg=key, value=N.name(item)))
+    call.keywords = keywords
+    return reads
+
+
+def _required_names(callee, n_positional, named):
+    """The parameters a ``**`` spread must fill, when the callee's parameters are all required and named (no
+    default, no ``*args``/``**kw``, none positional-only beyond the positional arguments): the ones the
+    positional arguments and keywords leave."""
+    if not isinstance(callee, (types.FunctionType, types.MethodType)):
+        return None
+    try:
+        params = list(inspect.signature(callee).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty for p in params):
+        return None
+    rest = params[n_positional:]
+    if any(p.kind is p.POSITIONAL_ONLY for p in rest):
+        return None
+    return [p.name for p in rest if p.name not in named] or None
