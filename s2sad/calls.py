@@ -208,8 +208,9 @@ def signature_of(callee, lifted=None):
 
 
 def differentiated_arguments(unit, s, op, signature, positional, active):
-    """(index, atom) of each positional parameter of a user function's call ``s`` that receives an
-    active value, in order; an active value passed to ``*args`` or a keyword-only parameter is refused.
+    """(index, atom) of each parameter of a user function's call ``s`` that receives an active value, in order:
+    positional ones by index, ``*args`` after them (its atom the tuple of what lands there), then keyword-only
+    ones and ``**kw`` by name (``**kw``'s atom the dict of what lands there).
     A starred argument (``f(p, *rest)``) binds where the code runs: the arguments before it are bound, and
     nothing differentiated may be in it or after it."""
     star = next((k for k, a in enumerate(op.args) if isinstance(a, gast.Starred)), None)
@@ -243,10 +244,13 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
             wrt.append((positional.index(pname), atom))
         elif signature.parameters[pname].kind is inspect.Parameter.VAR_POSITIONAL:
             wrt.append((len(positional), N.tup(list(atom))))       # *args: the callee's tuple, after the others
-        else:
-            raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the keyword-only or **kwargs "
-                             f"parameter `{pname}` of `{op.label}`", s, hint="make it an ordinary positional parameter")
-    return sorted(wrt, key=lambda pair: pair[0])
+        elif signature.parameters[pname].kind is inspect.Parameter.VAR_KEYWORD:
+            wrt.append((pname, gast.Dict(keys=[N.const(k) for k in atom], values=list(atom.values()))))
+        else:                                                      # keyword-only: by name, after the others
+            wrt.append((pname, atom))
+    order = list(signature.parameters)
+    return sorted(wrt, key=lambda pair: (isinstance(pair[0], str), order.index(pair[0]) if isinstance(pair[0], str)
+                                         else pair[0]))
 
 
 def argument_kinds(unit, op, signature, positional, wrt=None):

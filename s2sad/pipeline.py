@@ -204,10 +204,12 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
     unit.discard = namer.fresh("_")
     params = unit.params
     for i in unit.wrt:
-        if not -len(params) <= i < len(params):
+        if isinstance(i, str) and i in unit.keyword_params:
+            continue                              # a linked call's keyword-only or **kw parameter, by name
+        if isinstance(i, str) or not -len(params) <= i < len(params):
             raise WrtError(f"wrt={i} but {source.tree.name}() has {len(params)} positional parameter(s) "
                            f"({', '.join(params)})")
-    unit.wrt = tuple(i % len(params) for i in unit.wrt)
+    unit.wrt = tuple(i if isinstance(i, str) else i % len(params) for i in unit.wrt)
     suffix = {"value_and_grad": "value_and_grad", "grad": "grad", "vjp": "vjp", "jvp": "jvp"}[kind]
     unit.name = namer.fresh(f"{source.tree.name}_{suffix}")
     return unit

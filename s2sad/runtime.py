@@ -731,8 +731,8 @@ def keys_of(mapping):
 
 def sequence_grad(g, items):
     """The adjoint of ``sequence(items)`` as an adjoint of ``items``: the items' own for a list, tuple or
-    array; nothing for a dict (its keys are walked, and keys carry no derivative)."""
-    return None if isinstance(items, dict) else g
+    array; zeros for a dict (its keys are walked, and keys carry no derivative)."""
+    return zeros_like(items) if isinstance(items, dict) else g
 
 
 def first_best(items, largest, key=None):

@@ -69,9 +69,16 @@ class Unit:
         return [a.id for a in args.posonlyargs + args.args] + ([args.vararg.id] if args.vararg is not None else [])
 
     @property
+    def keyword_params(self):
+        """The keyword-only parameters, then ``**kw`` (a dict) if there is one: a linked call differentiates
+        them by name (``wrt`` holds the name), after the positional ones."""
+        args = self.source.tree.args
+        return [a.id for a in args.kwonlyargs] + ([args.kwarg.id] if args.kwarg is not None else [])
+
+    @property
     def wrt_names(self):
         params = self.params
-        return [params[i] for i in self.wrt]
+        return [i if isinstance(i, str) else params[i] for i in self.wrt]
 
 
 def unit_for_text(text, globals_=None, wrt=(0,), kind="value_and_grad", kinds=(), options=None):

@@ -846,8 +846,6 @@ CASES.update({
 
 __all__ = ["CASES", "REFUSED", "math", "s2sad"]
 
-# answered when the helper is inlined (its **kw a dict literal: optimize/inline_calls.py), refused by the
-# straightforward pipeline, which differentiates it as a call
-INLINED_ONLY = {
-    "fz_differentiated_value_into_kwargs": (fz_differentiated_value_into_kwargs, (0.7,), (0,), r"\*\*kwargs parameter"),
-}
+# answered when the helper is inlined (its **kw a dict literal: optimize/inline_calls.py) and, since the
+# eighth session, when it is differentiated as a call (the callee's code by the name `kw`)
+CASES["fz_differentiated_value_into_kwargs"] = (fz_differentiated_value_into_kwargs, (0.7,), (0,))

@@ -727,13 +727,12 @@ def u_callee_refused(x):
 
 
 def test_user_function_keyword_only_parameter():
-    """Inlined, a keyword-only parameter is bound by name; differentiated as a call (optimizations off) it is
-    refused."""
-    check_grads(u_keyword_only, (x3(),))
+    """Inlined, a keyword-only parameter is bound by name; differentiated as a call (inlining off) too: the
+    callee's generated code is differentiated by that parameter's name."""
+    check_grads(u_keyword_only, (x3(),), order=2)
     with s2sad.optimizations(inline=False):
-        refused(u_keyword_only, s2sad.UnsupportedSyntaxError, "y = kwonly_helper(1.0, k=x)",
-                reason="cannot differentiate through the keyword-only or **kwargs parameter `k` of `kwonly_helper`",
-                hint="make it an ordinary positional parameter")
+        check_grads(u_keyword_only, (x3(),), order=2)
+        assert "kwonly_helper_vjp(1.0, k=x)" in s2sad.adjoint_source(u_keyword_only, args=(x3(),))
 
 
 def test_user_function_called_with_the_wrong_arguments():

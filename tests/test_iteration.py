@@ -330,3 +330,23 @@ def test_zip_of_starred_rows_of_different_lengths(f):
     rng = np.random.default_rng(3)
     check_grads(f, (rng.normal(size=3), rng.normal(size=2)), wrt=(0, 1), order=2)
     check_grads(f, (rng.normal(size=(3, 2)), rng.normal(size=(4, 2))), wrt=(0, 1), order=2)
+
+
+def extremes_and_order_of_a_dict(x, d):
+    k = max(d)                                   # the largest key, not d[i] for a position i
+    j = min(d, key=lambda q: d[q])
+    total = 0.0
+    for key in sorted(d):
+        total = total + d[key] * x * (key + 1)
+    return x * k + d[j] * x + total
+
+
+def test_max_min_and_sorted_of_a_dict_walk_its_keys():
+    """``max(d)``, ``min(d, key=...)``, ``sorted(d)`` walk the keys (through ``_s2.sequence``): they were read as
+    positions (``d[0]``: a KeyError, or the value at key 0 where the keys are 0, 1, ...)."""
+    d = {0: 5.0, 1: 3.0, 3: -1.0}
+    value, (gx, gd) = s2sad.value_and_grad(extremes_and_order_of_a_dict, wrt=(0, 1))(0.5, d)
+    assert value == pytest.approx(extremes_and_order_of_a_dict(0.5, d), rel=1e-14)
+    assert gx == pytest.approx(3 + -1.0 + (5.0 * 1 + 3.0 * 2 - 1.0 * 4), rel=1e-14)
+    assert gd == {0: pytest.approx(0.5), 1: pytest.approx(1.0), 3: pytest.approx(0.5 + 2.0)}
+    check_grads(extremes_and_order_of_a_dict, (0.5, d))

@@ -10,7 +10,7 @@ import pytest
 import s2sad
 from s2sad.testing import check_grads, numerical_grad
 
-from .regression_programs import CASES, INLINED_ONLY, REFUSED
+from .regression_programs import CASES, REFUSED
 
 
 def _flat(g):
@@ -84,14 +84,6 @@ def test_hessian_vector_product_matches_differences_of_the_gradient(name):
     down[i] = args[i] - eps * np.asarray(v) if isinstance(args[i], np.ndarray) else args[i] - eps * v
     want = (np.asarray(gradient(*up)) - np.asarray(gradient(*down))) / (2 * eps)
     np.testing.assert_allclose(_flat(got), _flat(want), rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("name", sorted(INLINED_ONLY))
-def test_answered_when_inlined_and_refused_as_a_call(name):
-    f, args, wrt, reason = INLINED_ONLY[name]
-    check_grads(f, args, wrt=wrt, order=2)
-    with pytest.raises(s2sad.S2SadError, match=reason):
-        s2sad.grad(f, wrt=wrt, optimize=False)(*args)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

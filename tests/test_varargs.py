@@ -1,6 +1,8 @@
 """``*args`` and ``**kwargs`` parameters: the differentiated function's own and its callees'.
 An argument landing in ``*args`` of a callee carries its derivative through the tuple; ``wrt`` names
 parameters (an argument landing in the caller's own ``*args`` is refused with a clear error)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -310,14 +312,19 @@ def calls_keyword_helpers(x, a):
 def test_helpers_with_keywords_and_rest_are_inlined_with_the_dict_and_tuple_python_makes():
     """``**kw`` becomes the dict literal Python would build, ``*rest`` the tuple, keyword-only parameters bind by
     name or to their defaults: differentiated values passed there are then followed (the straightforward pipeline,
-    which inlines nothing, still refuses a differentiated value in ``**kw``)."""
+    which inlines nothing, links the call: the callee's code is differentiated by ``kw``, a dict)."""
     from s2sad.testing import check_grads
     for args in ((0.3, 1.2), (np.float64(-0.7), 0.4)):
         check_grads(calls_keyword_helpers, args, wrt=(0, 1), order=2)
     text = s2sad.adjoint_source(calls_keyword_helpers, wrt=(0, 1), args=(0.3, 1.2))
     assert "_keyword_sum_kw = {'u': " in text and "_rest_sum_rest = (x, " in text
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"\*\*kwargs parameter `kw`"):
-        s2sad.grad(calls_keyword_helpers, optimize=False)(0.3, 1.2)
+    for got, want in zip(s2sad.grad(calls_keyword_helpers, wrt=(0, 1), optimize=False)(0.3, 1.2),
+                         s2sad.grad(calls_keyword_helpers, wrt=(0, 1))(0.3, 1.2)):
+        assert got == pytest.approx(want, rel=1e-13)
+    with s2sad.optimizations(inline=False):
+        check_grads(calls_keyword_helpers, (0.3, 1.2), wrt=(0, 1), order=2)
+        text = s2sad.adjoint_source(calls_keyword_helpers, wrt=(0, 1), args=(0.3, 1.2))
+        assert "_keyword_sum_vjp(x, u=_t1, w=_t2)" in text and "_rest_sum_vjp_1(a, x, _t3, scale=0.5)" in text
 
 
 def reads_with_get(x, d):
@@ -445,3 +452,61 @@ def test_a_keyword_spread_whose_keys_are_unknown_is_refused():
     where the code runs, so which rule applies is not: refused with the line."""
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"test_varargs.py:\d+: `\*\*` in a call whose keys"):
         s2sad.grad(sums_with_options)(M, {"axis": 0})
+
+
+# --- keyword-only and **kw parameters of a call that is linked, not inlined (calls.differentiated_arguments) -----
+def _long_keyword_helper(t, *, scale, shift=0.0, **kw):
+    total = np.tanh(t * scale) + shift
+    for key in sorted(kw):
+        total = total * 1.01 + np.sin(kw[key] * t)
+    for _ in range(3):
+        total = total * 0.9 + 0.1 * np.cos(total)
+        total = total + 0.01 * np.sum(t)
+        total = total - 0.02 * shift
+        total = total * 1.0
+    return np.sum(total * total)
+
+
+def keyword_arguments_linked(x, a):
+    return _long_keyword_helper(x, scale=a, u=x * a, v=2.0) + _long_keyword_helper(x * x, scale=1.5, shift=a)
+
+
+def keyword_arguments_linked_twin(x, a):
+    def helper(t, scale, shift, u, v):
+        total = np.tanh(t * scale) + shift
+        for extra in (u, v):
+            total = total * 1.01 + np.sin(extra * t)
+        for _ in range(3):
+            total = total * 0.9 + 0.1 * np.cos(total)
+            total = total + 0.01 * np.sum(t)
+            total = total - 0.02 * shift
+            total = total * 1.0
+        return np.sum(total * total)
+
+    def plain(t, scale, shift):
+        total = np.tanh(t * scale) + shift
+        for _ in range(3):
+            total = total * 0.9 + 0.1 * np.cos(total)
+            total = total + 0.01 * np.sum(t)
+            total = total - 0.02 * shift
+            total = total * 1.0
+        return np.sum(total * total)
+    return helper(x, a, 0.0, x * a, 2.0) + plain(x * x, 1.5, a)
+
+
+@pytest.mark.parametrize("switches", [dict(inline=False), dict(enabled=False)], ids=["not-inlined", "straightforward"])
+def test_keyword_only_and_kw_parameters_of_a_linked_call(switches):
+    """A differentiated value passed to a keyword-only parameter or into ``**kw`` of a helper that is not inlined
+    (too long, inlining off, or the straightforward pipeline): the helper's own code is differentiated by those
+    parameters' names (``kw``'s adjoint a dict, its tangent a dict); against the same program with plain
+    parameters, finite differences, forward mode and second order."""
+    x, a = np.array([0.3, -0.6]), 0.8
+    assert keyword_arguments_linked(x, a) == pytest.approx(keyword_arguments_linked_twin(x, a), rel=1e-13)
+    want = s2sad.grad(keyword_arguments_linked_twin, wrt=(0, 1))(x, a)
+    with s2sad.optimizations(**switches):
+        text = s2sad.adjoint_source(keyword_arguments_linked, wrt=(0, 1), args=(x, a))
+        assert re.search(r"_long_keyword_helper_vjp\w*\(x, scale=a, u=_t1, v=2\.0\)", text)   # linked, not inlined
+        got = s2sad.grad(keyword_arguments_linked, wrt=(0, 1))(x, a)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+        assert got[1] == pytest.approx(want[1], rel=1e-12)
+        check_grads(keyword_arguments_linked, (x, a), wrt=(0, 1), order=2)

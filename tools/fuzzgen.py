@@ -2246,8 +2246,8 @@ class Gen:
             return False
         t = self.scalar(1)
         first = f"t={t.text}" if self.chance(0.3) else t.text
-        # what lands in **kw is mostly constant: s2sad refuses a differentiated value there (documented)
-        scalar = lambda: self.scalar(1) if self.chance(0.1) else lit(self.rng.choice(LITERALS))
+        # what lands in **kw: a differentiated value or a constant (inlined or linked by the name `kw`)
+        scalar = lambda: self.scalar(1) if self.chance(0.4) else lit(self.rng.choice(LITERALS))
         dicts = [v for v in self.visible() if v.ty[0] == "D" and all(ty == S for _, ty in v.ty[1])]
         if fn.ty[1] == 0:                                    # reads kw["scale"], kw.get("shift", 0.0)
             a = self.squash_any(scalar(), S)

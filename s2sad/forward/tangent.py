@@ -97,6 +97,8 @@ class _Tangent:
             return N.const(0.0)
         if isinstance(atom, (gast.Tuple, gast.List)):
             return type(atom)(elts=[self.zeros(e) for e in atom.elts], ctx=gast.Load())
+        if isinstance(atom, gast.Dict):
+            return gast.Dict(keys=[N.clone(k) for k in atom.keys], values=[self.zeros(v) for v in atom.values])
         return N.call(self.unit.aliases.ref(runtime.zeros_like, "zeros_like"), [N.clone(atom)])
 
     def tangent_of(self, atom):
@@ -105,6 +107,8 @@ class _Tangent:
             return N.name(self.dot(atom.id))
         if isinstance(atom, (gast.Tuple, gast.List)):
             return type(atom)(elts=[self.tangent_of(e) for e in atom.elts], ctx=gast.Load())
+        if isinstance(atom, gast.Dict):
+            return gast.Dict(keys=[N.clone(k) for k in atom.keys], values=[self.tangent_of(v) for v in atom.values])
         return self.zeros(atom)
 
     # --- blocks ---------------------------------------------------------------------------

@@ -920,8 +920,12 @@ class _Lowering:
         return gast.Call(func=func, args=args, keywords=keywords)
 
     def listed(self, node):
-        """An atom holding ``node``'s items as a list (a list, a tuple or an array as it is)."""
-        return self.iterable_list(node) or self.atom(node)
+        """An atom holding ``node``'s items as something indexable: a list, a tuple or an array as it is, a
+        comprehension as the list it makes, anything else through ``_s2.sequence`` (a dict's keys: ``max(d)``
+        and ``sorted(d)`` compare and return keys, not ``d[0]``)."""
+        if isinstance(node, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred) for e in node.elts):
+            return self.atom(node)
+        return self.sequence(node, ())
 
     def keys_of(self, items, key):
         """``[key(v) for v in items]`` (a lambda's body written in place): the keys ``sorted``/``max`` compare."""

@@ -383,6 +383,14 @@ def contribute(sweep, atom, expr, defined, out):
             out.append(N.assign(bar, expr))
             defined.add(atom.id)
         return
+    if isinstance(atom, gast.Dict):                 # what a call passed into **kw: its adjoint is a dict
+        parts = sweep.unit.namer.temp()
+        out.append(N.assign(parts, expr))
+        for key, value in zip(atom.keys, atom.values):
+            if set(names_in(value)) & sweep.active:
+                contribute(sweep, value, N.call(_helper(sweep, tree.part), [N.name(parts), N.clone(key),
+                                                                            N.clone(value)]), defined, out)
+        return
     if isinstance(atom, (gast.Tuple, gast.List)):
         elts = atom.elts
         if isinstance(expr, (gast.Tuple, gast.List)) and len(expr.elts) == len(elts):

@@ -158,12 +158,12 @@ def owned_tangent_vjp(h, ans, t, x=None): return h, None
 def owned_tangent_jvp(t, ans, buf, x=None): return owned_tangent(t), None
 @vjp(sequence)
 def sequence_vjp(g, ans, items): return sequence_grad(g, items)
-@vjp(sequence_grad)
-def sequence_grad_vjp(h, ans, g, items): return sequence_grad(h, items), None
+@vjp(sequence_grad)                                # (a dict's: zeros whatever g is)
+def sequence_grad_vjp(h, ans, g, items): return (None if isinstance(items, dict) else h), None
 @jvp(sequence_grad)
-def sequence_grad_jvp(t, ans, g, items): return sequence_grad(t, items), None
+def sequence_grad_jvp(t, ans, g, items): return (None if isinstance(items, dict) else t), None
 @jvp(sequence)
-def sequence_jvp(t, ans, items): return sequence_grad(t, items)
+def sequence_jvp(t, ans, items): return None if isinstance(items, dict) else t   # a dict's keys: no tangent
 @vjp(owned)
 def owned_vjp(h, ans, buf): return h
 @jvp(owned)
