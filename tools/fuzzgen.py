@@ -2400,7 +2400,7 @@ class Gen:
         else:
             d = self.rng.choice(dicts)
         self.features.add("dict_iter")
-        form = self.rng.randrange(4)
+        form = self.rng.randrange(6)
         nkeys = max(1, len(d.ty[1]))
         if form == 0:                                    # a new dict from the old one's items
             name = self._new_name(DICT_NAMES, d.ty)
@@ -2420,10 +2420,18 @@ class Gen:
             self.emit(f"{acc} = 0.0")
             self.emit(f"for val in {d.name}.values():")
             self.emit(f"    {acc} = {acc} + 0.5 * np.sum(val)")
-        else:
+        elif form == 3:
             self.emit(f"{acc} = 0.0")
             self.emit(f"for key, val in {d.name}.items():")
             self.emit(f"    {acc} = {acc} + np.sum(np.sin(val))")
+        elif form == 4:                                  # the keys in order, each item read by its key
+            self.emit(f"{acc} = 0.0")
+            self.emit(f"for key in sorted({d.name}{', reverse=True' if self.rng.random() < 0.5 else ''}):")
+            self.emit(f"    {acc} = {acc} * 0.5 + np.sum(np.cos({d.name}[key]))")
+            self.features.add("sorted_keys")
+        else:                                            # the largest key, the item of the smallest key
+            self.emit(f"{acc} = np.sum({d.name}[max({d.name})]) - 0.5 * np.sum({d.name}[min({d.name})])")
+            self.features.add("sorted_keys")
         self.features.add("for_dict")
         self.define(acc, S, d.mag * 4 * nkeys)
 
