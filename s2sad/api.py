@@ -48,10 +48,10 @@ def _kind(a):
     """What generated code is specialised on: -1 for a number, the ndim of an array, the kinds of a
     tuple's or list's items (up to 16), else None."""
     t = type(a)
-    if t is np.float64:
+    if t is np.ndarray:                                # (complex arrays get none: numbers are real)
+        return a.ndim if a.dtype.kind != "c" else None
+    if t is float or t is np.float64:
         return -1
-    if t is float or t is np.ndarray:                  # (complex arrays get none: numbers are real)
-        return -1 if t is float else a.ndim if a.dtype.kind != "c" else None
     if isinstance(a, _NUMBER) and not isinstance(a, (bool, np.bool_)):
         return -1
     if (t is tuple or t is list) and len(a) <= 16:
@@ -85,8 +85,12 @@ def _check_record_fields(x, i, fname):
             _check_record_fields(v, i, fname)
 
 
+_FLOAT_SCALARS = frozenset({float, np.float64, np.float32, np.float16, np.longdouble})
+
+
 def _float_leaf(a):
-    return type(a) is float or type(a) is np.float64 or type(a) is np.ndarray and a.dtype.kind == "f"
+    t = type(a)
+    return t in _FLOAT_SCALARS or t is np.ndarray and a.dtype.kind == "f"
 
 
 def _check_differentiable(args, wrt, fname):
@@ -275,8 +279,8 @@ def _wrapper(f, wrt, value_too, optimize):
                 plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
                 inner = t.inner(wrt)
             first = inner[0]
-            if len(inner) > 1 or not -len(args) <= first < len(args) or type(args[first]) is not float:
-                _check_differentiable(args, inner, fname)             # (a float needs no check)
+            if len(inner) > 1 or not -len(args) <= first < len(args) or not _float_leaf(args[first]):
+                _check_differentiable(args, inner, fname)             # (a float or float array needs no check)
             kinds = _kinds(full)
             entry = cache.get(id(options))             # options objects are shared: keyed by identity, kept alive
             if entry is None or entry[0] is not options:
@@ -288,7 +292,8 @@ def _wrapper(f, wrt, value_too, optimize):
                 entry[1][(kinds, plain) if plain is not target else kinds] = bound
             if kwargs:
                 value, grads = bound.fn(*full, **kwargs)
-            elif bound.floats and (floats := back_floats.converted(full, bound.lists)) is not None:
+            elif bound.floats and (bound.lists or -1 in kinds) and \
+                    (floats := back_floats.converted(full, bound.lists)) is not None:   # (an np.float64 is kind -1)
                 value, grads = _on_floats(bound.fn, floats, full, args, inner, many)
                 return (value, grads) if value_too else grads
             else:

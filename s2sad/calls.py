@@ -213,7 +213,13 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     ones and ``**kw`` by name (``**kw``'s atom the dict of what lands there).
     A starred argument (``f(p, *rest)``) binds where the code runs: the arguments before it are bound, and
     nothing differentiated may be in it or after it."""
+    from .front.lift import spreads_into_rest
     star = next((k for k, a in enumerate(op.args) if isinstance(a, gast.Starred)), None)
+    rest = None
+    if star is not None and isinstance(op.args[star].value, gast.Name) and \
+            spreads_into_rest(signature, op.args, list(op.kwargs)):
+        rest, star = op.args[star].value, None       # h(a, *items) into def h(t, *rest): rest is items, whole
+        op = types.SimpleNamespace(args=op.args[:-1], kwargs=op.kwargs, label=op.label)
     if star is not None:
         late = [a for a in op.args[star:]] + list(op.kwargs.values())
         if any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
@@ -234,6 +240,8 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
         raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
                          hint="call it with the arguments its definition takes") from None
     wrt = []
+    if rest is not None and rest.id in active:
+        wrt.append((len(positional), rest))
     for pname, atom in bound.arguments.items():
         # *args binds a tuple of arguments, **kwargs a dict of them (its values are what may be differentiated)
         atoms = atom if isinstance(atom, tuple) else tuple(atom.values()) if isinstance(atom, dict) else (atom,)

@@ -1324,6 +1324,8 @@ def like(g, x):
         return g
     if type(x) is np.float64 and (type(g) is float or type(g) is np.float64):
         return np.float64(g)                       # (the float route computes an np.float64's as a float)
+    if type(x) is np.float32 and (type(g) is np.float32 or type(g) is float or type(g) is np.float64):
+        return np.float32(g)
     if g is None:                                  # inside a container's adjoint: nothing flowed (tree.py)
         g = zeros_like(x)
     if isinstance(x, (float, int, np.ndarray, np.generic)) and np.iscomplexobj(g) and not np.iscomplexobj(x):

@@ -16,7 +16,7 @@ import s2sad
 from s2sad import api, pipeline, runtime
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
-from s2sad.front import partials, spreads, versions
+from s2sad.front import lift, partials, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
 from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
@@ -358,6 +358,9 @@ def _all_names(tree, scope):
 
 
 CONDITIONS = {
+    "link: a spread argument lands in *rest whole": Condition(
+        lift, "spreads_into_rest", _always(True), spread_after_an_extra_argument, (np.array([0.3, -0.4, 0.8]),),
+        optimize=False, refused=True),
     "spreads: a dict's keys from its display only while nothing changes them": Condition(
         spreads, "_only_read", _all_names, dict_grown_after_its_display, (np.array([0.3, -0.5]),), refused=True),
     "spreads: a list's length from its kind only while nothing changes it": Condition(

@@ -131,15 +131,20 @@ def spreads_into_a_helpers_rest_twin(x, a):
 
 def test_a_differentiated_value_spread_into_a_helpers_rest():
     """``h(t, *x)`` with ``def h(t, *rest)``: inlined with ``rest = tuple(x)`` (optimize/inline_calls._bind); the
-    straightforward pipeline, which links calls instead, still refuses it with the line."""
+    straightforward pipeline, which links calls instead, passes ``x_items = tuple(x)`` whole as ``rest``
+    (front/spreads._rest_as_tuple, calls.differentiated_arguments)."""
     x, a = np.array([0.3, -0.4, 0.8]), 0.6
     assert spreads_into_a_helpers_rest(x, a) == pytest.approx(spreads_into_a_helpers_rest_twin(x, a), rel=1e-14)
     check_grads(spreads_into_a_helpers_rest, (x, a), wrt=(0, 1), order=2)
     for got, want in zip(s2sad.grad(spreads_into_a_helpers_rest, wrt=(0, 1))(x, a),
                          s2sad.grad(spreads_into_a_helpers_rest_twin, wrt=(0, 1))(x, a)):
         np.testing.assert_allclose(got, want, rtol=1e-13)
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passed with `\\*`"):
-        s2sad.grad(spreads_into_a_helpers_rest, optimize=False)(x, a)
+    with s2sad.optimizations(False):
+        check_grads(spreads_into_a_helpers_rest, (x, a), wrt=(0, 1), order=2)
+        for got, want in zip(s2sad.grad(spreads_into_a_helpers_rest, wrt=(0, 1))(x, a),
+                             s2sad.grad(spreads_into_a_helpers_rest_twin, wrt=(0, 1))(x, a)):
+            np.testing.assert_allclose(got, want, rtol=1e-13)
+        assert "x_items = tuple(x)" in s2sad.adjoint_source(spreads_into_a_helpers_rest, wrt=(0, 1), args=(x, a))
 
 
 # --- forwarding *args to another function ----------------------------------------------------------------

@@ -29,6 +29,7 @@ activity (analysis/activity.py) lets a change through a name flow into its whole
 """
 import builtins
 import collections
+import inspect
 import operator
 from dataclasses import dataclass, field
 
@@ -1063,6 +1064,22 @@ def _runs_its_arguments_now(func):
         return False
 
 
+def _linked_rest(s, unit):
+    """The ``*items`` of ``y = h(a, *items)`` when it lands in a user function's ``*rest`` whole (the linked call
+    differentiates ``rest`` as that tuple: calls.differentiated_arguments), else None."""
+    from ..calls import user_function
+    from ..front.lift import spreads_into_rest
+    call = s.value if isinstance(s, gast.Assign) else None
+    if not (isinstance(call, gast.Call) and call.args and isinstance(call.args[-1], gast.Starred)
+            and isinstance(call.args[-1].value, gast.Name)):
+        return None
+    callee = unit.scope.resolve(call.func)
+    if not user_function(callee) or not spreads_into_rest(inspect.signature(callee), call.args,
+                                                         [k.arg for k in call.keywords]):
+        return None
+    return call.args[-1]
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -1100,8 +1117,9 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         immediate = {id(a) for node in gast.walk(s) if isinstance(node, gast.Call)
                      and _runs_its_arguments_now(unit.scope.resolve(node.func))
                      for a in list(node.args) + [k.value for k in node.keywords]}
+        linked_rest = _linked_rest(s, unit)
         for node in gast.walk(s):
-            if isinstance(node, gast.Starred) and set(names_in(node.value)) & active:
+            if isinstance(node, gast.Starred) and set(names_in(node.value)) & active and node is not linked_rest:
                 raise unit.error(UnsupportedSyntaxError, "a value being differentiated is passed with `*` "
                                  f"(`*{N.unparse(node.value)}`), which s2sad cannot follow", s,
                                  hint="pass the items one by one, or pass the sequence itself")

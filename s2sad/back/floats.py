@@ -239,26 +239,23 @@ def converted(args, lists=()):
     (``listed``) a list of floats; None when there is nothing to convert or when an argument could make the
     route unsound (condition 3: an array of another float dtype, a float32 scalar, a container or object,
     whose items are not looked at)."""
-    if not lists and np.float64 not in map(type, args):
-        return None                                           # (the common case, quickly)
     found = False
+    out = []
     for i, a in enumerate(args):
         t = type(a)
         if t is np.float64:
             found = True
+            a = float(a)
         elif t is float or t is int or t is bool or a is None or t is str:
-            continue
+            pass
         elif t is np.ndarray:
             if not dtype_kept(a.dtype):
                 return None
-            found = found or i in lists and a.ndim == 1 and a.dtype == np.float64
-        elif isinstance(a, (np.integer, np.bool_)):
-            continue
-        else:
+            if i in lists and a.ndim == 1 and a.dtype == np.float64:
+                found = True
+                a = a.tolist()
+        elif not isinstance(a, (np.integer, np.bool_)):
             return None
-    if not found:
-        return None
-    return tuple(float(a) if type(a) is np.float64 else
-                 a.tolist() if i in lists and type(a) is np.ndarray and a.ndim == 1 and a.dtype == np.float64 else a
-                 for i, a in enumerate(args))
+        out.append(a)
+    return tuple(out) if found else None
 

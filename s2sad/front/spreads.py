@@ -96,6 +96,8 @@ def _block(stmts, unit, scope, kinds, displays, loads, final):
         if call is not None:
             out.extend(_spread_items(call, s, unit, scope, kinds))
             out.extend(_spread_keys(call, s, unit, scope, displays))
+            if final:
+                out.extend(_rest_as_tuple(call, s, unit, scope))
             if final and any(k.arg is None for k in call.keywords):
                 raise unit.error(UnsupportedSyntaxError, "`**` in a call whose keys s2sad cannot tell here (it can for "
                                  "a dict written out in this function, or `dict(k=v)`, and only read; or a callee "
@@ -155,6 +157,25 @@ def _positional_count(callee, keywords):
             or keywords & {p.name for p in positional}:
         return None
     return len(positional)
+
+
+def _rest_as_tuple(call, stmt, unit, scope):
+    """``h(a, *v)`` into ``def h(t, *rest)`` with ``v`` landing in ``rest`` whole, the call not inlined: ``v_items =
+    tuple(v); h(a, *v_items)``, so that the linked call differentiates ``rest`` as the tuple it is (its adjoint
+    and tangent tuples, turned into ``v``'s by ``tuple``'s rules)."""
+    from ..calls import user_function
+    from .lift import spreads_into_rest
+    last = call.args[-1] if call.args else None
+    if not (isinstance(last, gast.Starred) and isinstance(last.value, gast.Name)):
+        return []
+    callee = scope.resolve(call.func)
+    if not user_function(callee) or not spreads_into_rest(inspect.signature(callee), call.args,
+                                                         [k.arg for k in call.keywords]):
+        return []
+    items = unit.namer.fresh(f"{last.value.id}_items")
+    made = N.located(N.assign(N.store(items), N.call(unit.aliases.ref(tuple, "tuple"), [N.clone(last.value)])), stmt)
+    last.value = N.name(items)
+    return [made]
 
 
 # --- f(**d) -----------------------------------------------------------------------------------
