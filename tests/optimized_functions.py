@@ -224,3 +224,28 @@ def range_with_break(x, n):
         if s > 2.0:
             break
     return s
+
+
+def softmax_cross_entropy(W, X, Y):               # the MLP's last layer: log-softmax shifted by the row maximum
+    logits = X @ W
+    m = np.max(logits, axis=1, keepdims=True)
+    log_probs = logits - m - np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    return -np.mean(np.sum(Y * log_probs, axis=1))
+
+
+def log_softmax_over_columns(W, X, Y):            # axis 0, shifted by a constant, read twice afterwards
+    logits = X @ W
+    lp = logits - 1.5 - np.log(np.sum(np.exp(logits - 1.5), axis=0, keepdims=True))
+    return np.sum(lp * Y) + 0.3 * np.sum(lp * lp)
+
+
+def log_softmax_in_a_loop(W, X, Y):               # the chain inside a loop body, its input changing per step
+    total = 0.0
+    h = X
+    for k in range(2):
+        z = h @ W
+        m = np.max(z, axis=1, keepdims=True)
+        lp = z - m - np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+        total = total + np.sum(Y * lp)
+        h = np.tanh(h) * 0.5
+    return total

@@ -431,3 +431,29 @@ def test_items_a_loop_reads_but_never_changes_are_read_before_it():
     assert "theta_bar[" not in text and "index_add" not in text
     check_grads(_items_in_a_loop, (theta, 0.2), order=2)
     check_grads(_items_in_a_loop, ([0.9, 0.3, 0.5], 0.2))
+
+
+LOG_SOFTMAXES = ["softmax_cross_entropy", "log_softmax_over_columns", "log_softmax_in_a_loop"]
+
+
+@pytest.mark.parametrize("name", LOG_SOFTMAXES)
+def test_log_softmax_adjoint_in_one_pass(name):
+    """``x - m - log(sum(exp(x - m), axis, keepdims=True))``: ``x_bar = g - softmax * sum(g, axis, keepdims=True)``
+    (reverse/adjoints._log_softmax), ``m`` getting nothing; against the unfused code (within rounding: the unfused
+    ``m`` gets two terms that cancel), the straightforward pipeline, forward mode and differences, at second
+    order; and the softmax cross-entropy's gradient against the closed form ``X.T @ (softmax - Y) / n``."""
+    f = getattr(of, name)
+    rng = np.random.default_rng(5)
+    W, X = rng.normal(size=(4, 3)), rng.normal(size=(6, 4))
+    Y = np.eye(3)[rng.integers(0, 3, size=6)] if name != "log_softmax_over_columns" else rng.random((6, 3))
+    text = s2sad.adjoint_source(f, wrt=0, args=(W, X, Y))
+    assert "np.sum(" in text and "keepdims=True)" in text and "extremum_grad" not in text
+    fused = s2sad.grad(f)(W, X, Y)
+    np.testing.assert_allclose(fused, s2sad.grad(f, optimize={"fuse": False})(W, X, Y), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fused, s2sad.grad(f, optimize=False)(W, X, Y), rtol=1e-12, atol=1e-14)
+    check_grads(f, (W, X, Y), wrt=(0, 1), order=2)
+    if name == "softmax_cross_entropy":
+        logits = X @ W
+        softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+        softmax /= softmax.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(fused, X.T @ (softmax - Y) / 6, rtol=1e-13, atol=1e-15)

@@ -333,6 +333,25 @@ def partial_rebound(w):                            # front/partials._bound_once
     return a + g(np.array([-0.5, 0.4, 1.0]))
 
 
+def cross_entropy_mean_over_rows(w, X, y):       # adjoints._whole_reduction: a mean over axis 1, weighted rows
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    rows = np.mean(y * np.log(p) + (1 - y) * np.log(1 - p), axis=1)
+    return np.sum(rows * np.array([1.0, 2.0, -3.0]))
+
+
+def log_softmax_of_a_changed_input(z):          # adjoints._softmax_operands_kept: x changes between x - m's
+    x = z * 1.0
+    out = 0.0
+    for k in range(2):
+        m = np.max(x, axis=1, keepdims=True)
+        t = x - m
+        x = x * 1.5
+        e = np.exp(x - m)
+        lp = t - np.log(np.sum(e, axis=1, keepdims=True))
+        out = out + np.sum(lp * np.array([[1.0, -2.0, 0.5]]))
+    return out
+
+
 def _with_a_default(a, b=1.0):
     return np.sum(a * b)
 
@@ -358,6 +377,13 @@ def _all_names(tree, scope):
 
 
 CONDITIONS = {
+    "fuse: the cross-entropy's adjoint is a number only after a reduction over every axis": Condition(
+        adjoints, "_whole_reduction", _always(True), cross_entropy_mean_over_rows,
+        (np.array([0.3, -0.7]), np.arange(18.0).reshape(3, 3, 2) / 9.0 - 1.0,
+         np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]))),
+    "fuse: the log-softmax's two differences read the same values": Condition(
+        adjoints, "_softmax_operands_kept", _always(True), log_softmax_of_a_changed_input,
+        (np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]]),)),
     "link: a spread argument lands in *rest whole": Condition(
         lift, "spreads_into_rest", _always(True), spread_after_an_extra_argument, (np.array([0.3, -0.4, 0.8]),),
         optimize=False, refused=True),

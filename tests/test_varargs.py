@@ -515,3 +515,23 @@ def test_keyword_only_and_kw_parameters_of_a_linked_call(switches):
         np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
         assert got[1] == pytest.approx(want[1], rel=1e-12)
         check_grads(keyword_arguments_linked, (x, a), wrt=(0, 1), order=2)
+
+
+def spread_a_whole_array(x):             # x's length: known only when the code runs; t gets x[0], rest the others
+    return _weighted_rest(*x) ** 2 + np.sum(x)
+
+
+def spread_a_whole_array_twin(x):
+    return _weighted_rest(x[0], x[1], x[2]) ** 2 + np.sum(x)
+
+
+def test_an_array_spread_over_a_helpers_parameters_and_rest():
+    """``h(*x)`` with ``def h(t, *rest)``: ``x_0 = x[0]; x_rest = x[1:]; h(x_0, *x_rest)`` (front/spreads._head_items),
+    then inlined or linked with ``rest`` the tuple of ``x_rest``; both pipelines, forward mode, second order."""
+    x = np.array([0.3, -0.4, 0.8])
+    for optimize in (True, False):
+        with s2sad.optimizations(optimize):
+            check_grads(spread_a_whole_array, (x,), order=2)
+            np.testing.assert_allclose(s2sad.grad(spread_a_whole_array)(x), s2sad.grad(spread_a_whole_array_twin)(x),
+                                       rtol=1e-13)
+    assert "x_0 = x[0]" in s2sad.adjoint_source(spread_a_whole_array, args=(x,))

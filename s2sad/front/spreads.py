@@ -122,7 +122,40 @@ def _spread_items(call, stmt, unit, scope, kinds):
         unpack.append(N.located(N.assign(target, N.clone(a.value)), stmt))
         args.extend(N.name(i) for i in items)
     call.args = args
-    return unpack
+    return unpack + _head_items(call, stmt, unit, scope, kinds)
+
+
+def _head_items(call, stmt, unit, scope, kinds):
+    """``h(*x)`` into ``def h(t, *rest)`` with ``x`` an array of a length known only where the code runs: ``x_0 =
+    x[0]; x_rest = x[1:]; h(x_0, *x_rest)``, the positional parameters the spread reaches filled by its first
+    items and the rest landing in ``*rest`` whole (inlined as ``rest = tuple(x_rest)``, or linked as that tuple).
+    An array too short raises an IndexError where Python's call raises a TypeError."""
+    from ..calls import user_function
+    last = call.args[-1] if call.args else None
+    if not (isinstance(last, gast.Starred) and isinstance(last.value, gast.Name)) \
+            or any(isinstance(a, gast.Starred) for a in call.args[:-1]) or any(k.arg is None for k in call.keywords):
+        return []
+    kind = kinds.get(last.value.id)
+    callee = scope.resolve(call.func)
+    if not (type(kind) is int and kind >= 1 and user_function(callee)):
+        return []
+    params = list(inspect.signature(callee).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    head = len(positional) - (len(call.args) - 1)
+    if head <= 0 or not any(p.kind is p.VAR_POSITIONAL for p in params) \
+            or any(p.default is not p.empty for p in positional) \
+            or {k.arg for k in call.keywords} & {p.name for p in positional}:
+        return []
+    name = last.value.id
+    items = [unit.namer.fresh(f"{name}_{k}") for k in range(head)]
+    rest = unit.namer.fresh(f"{name}_rest")
+    reads = [N.located(N.assign(N.store(item), gast.Subscript(value=N.name(name), slice=N.const(k),
+                                                            ctx=gast.Load())), stmt) for k, item in enumerate(items)]
+    tail = gast.Subscript(value=N.name(name), slice=gast.Slice(lower=N.const(head), upper=None, step=None),
+                          ctx=gast.Load())
+    reads.append(N.located(N.assign(N.store(rest), tail), stmt))
+    call.args[-1:] = [N.name(i) for i in items] + [gast.Starred(value=N.name(rest), ctx=gast.Load())]
+    return reads
 
 
 def _length(arg, call, starred, scope, kinds):

@@ -122,7 +122,8 @@ def _value(sweep, s, g, ans, defined, out):
                            defined, out)
         return
     if sweep.unit.options.fuse and isinstance(g, gast.Name) and (_logistic(sweep, s, g, defined, out)
-                                                                  or _cross_entropy(sweep, s, g, defined, out)):
+                                                                  or _cross_entropy(sweep, s, g, defined, out)
+                                                                  or _log_softmax(sweep, s, g, defined, out)):
         return
     apply_rule(sweep, s, op, g, ans, defined, out)
 
@@ -502,9 +503,120 @@ def _cross_entropy(sweep, s, g, defined, out):
     if not (unchanged_between(block, first, s, y) and unchanged_between(block, after_p, s, p)
             and unchanged_between(block, chain[-1], s, z)):
         return False
+    _scalar_adjoint(sweep, g, s.targets[0].id)
     contribute(sweep, N.name(z), N.binop(N.clone(g), gast.Mult(), N.binop(N.name(y), gast.Sub(), N.name(p))),
                defined, out)
     return True
+
+
+def _scalar_adjoint(sweep, g, c):
+    """``g = _s2.unreduce(s, c)`` (``c``'s adjoint from ``np.mean(c)`` or ``np.sum(c)``) emitted earlier in this
+    block and ``g`` assigned nowhere else there: ``g = s``, the number itself, since the fused cross-entropy
+    ``g * (y - p)`` is read where ``y - p`` has ``c``'s shape (``c`` is an elementwise function of ``y`` and ``p``)
+    and the product broadcasts it as ``unreduce`` did, without an array of ``c``'s size (logistic regression's
+    mean). Sound when the reduction was over every axis (``_whole_reduction``): over one axis, ``s`` is an array
+    that broadcasts against ``c`` only after ``unreduce`` puts that axis back."""
+    emitted = sweep.emitted[-1] if sweep.emitted else []
+    stores = [n for t in emitted for n in gast.walk(t) if isinstance(n, gast.Name) and n.id == g.id
+              and isinstance(n.ctx, gast.Store)]
+    definition = next((t for t in emitted if isinstance(t, gast.Assign) and len(t.targets) == 1
+                       and isinstance(t.targets[0], gast.Name) and t.targets[0].id == g.id), None)
+    if len(stores) != 1 or definition is None or not isinstance(definition.value, gast.Call):
+        return
+    call = definition.value
+    if N.unparse(call.func) != N.unparse(_helper(sweep, runtime.unreduce)) or not _whole_reduction(call) \
+            or not (isinstance(call.args[1], gast.Name) and call.args[1].id == c):
+        return
+    definition.value = call.args[0]
+
+
+def _whole_reduction(call):
+    """Whether ``_s2.unreduce(...)`` undoes a reduction over every axis (no axis and no keepdims given)."""
+    return len(call.args) == 2 and not call.keywords
+
+
+def _log_softmax(sweep, s, g, defined, out):
+    """``lp = x - m - log(sum(exp(x - m), axis, keepdims=True))`` (the log-softmax, shifted by any ``m``, a name or a
+    number; five statements once normalized): ``x_bar += lp_bar - softmax * sum(lp_bar, axis, keepdims=True)`` with
+    ``softmax = e / s`` from the forward sweep's own ``e = exp(x - m)`` and ``s = sum(e, ...)``, as a careful human
+    writes it;
+    ``m`` gets nothing from it (exactly: the log-softmax does not depend on the shift), where the statement by
+    statement adjoint sends ``m`` two terms that cancel up to rounding and ``np.max``'s rule spreads them back.
+
+    Sound when: the five statements (``t = x - m``, ``u = x - m``, ``e = exp(u)``, ``s = sum(e, axis,
+    keepdims=True)``, ``l = log(s)``) come before ``lp = t - l`` in its block, ``t``, ``u``, ``l``, ``e`` and
+    ``s`` are read once (by the next statement of the chain: no other adjoint flows into them), ``x`` and ``m``
+    are not assigned from the first of them up to ``lp`` (both differences read the same values, and ``x`` is
+    the one whose adjoint this is), and ``e`` and ``s`` are not assigned after their statements up to ``lp``
+    (the backward sweep reads them there)."""
+    value, unit = s.value, sweep.unit
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Sub)
+            and isinstance(value.left, gast.Name) and isinstance(value.right, gast.Name)):
+        return False
+
+    def once(name):
+        d = unit.facts.definitions.get(name)
+        return d if d is not None and read_once(unit, name) else None
+
+    def difference(d):                      # x - m: (x, m), m a name or a number
+        v = d.value if d is not None else None
+        ok = isinstance(v, gast.BinOp) and isinstance(v.op, gast.Sub) and isinstance(v.left, gast.Name) \
+            and (isinstance(v.right, gast.Name) or isinstance(v.right, gast.Constant)
+                 and type(v.right.value) in (int, float))
+        return (v.left.id, v.right.id if isinstance(v.right, gast.Name) else v.right.value) if ok else None
+
+    def call_of(d, functions):
+        v = d.value if d is not None else None
+        ok = isinstance(v, gast.Call) and v.args and isinstance(v.args[0], gast.Name) \
+            and unit.scope.resolve(v.func) in functions
+        return v if ok else None
+    d_t, d_l = once(value.left.id), once(value.right.id)
+    log = call_of(d_l, (np.log,))
+    if difference(d_t) is None or log is None or len(log.args) != 1 or log.keywords:
+        return False
+    d_s = once(log.args[0].id)
+    total = call_of(d_s, (np.sum,))
+    if total is None:
+        return False
+    keywords = {k.arg: k.value for k in total.keywords}
+    axis = total.args[1] if len(total.args) == 2 else keywords.get("axis")
+    keepdims = keywords.get("keepdims")
+    if axis is None or not (isinstance(axis, gast.Constant) and type(axis.value) is int) or len(total.args) > 2 \
+            or set(keywords) - {"axis", "keepdims"} or not (isinstance(keepdims, gast.Constant)
+                                                             and keepdims.value is True):
+        return False
+    d_e = once(total.args[0].id)
+    exp = call_of(d_e, (np.exp,))
+    if exp is None or len(exp.args) != 1 or exp.keywords:
+        return False
+    d_u = once(exp.args[0].id)
+    if difference(d_u) is None or difference(d_u) != difference(d_t):
+        return False
+    x, m = difference(d_t)
+    block = sweep.blocks[-1]
+    at = {id(t): k for k, t in enumerate(block)}
+    chain = [d_t, d_u, d_e, d_s, d_l]
+    if any(id(t) not in at or at[id(t)] > at[id(s)] for t in chain):
+        return False
+    e, total_name = d_e.targets[0].id, d_s.targets[0].id
+    if not _softmax_operands_kept(block, chain, s, x, m):
+        return False
+    softmax = N.binop(N.name(e), gast.Div(), N.name(total_name))
+    summed = N.call(N.attr(unit.aliases.ref(np, "np"), "sum"), [N.clone(g)],
+                    {"axis": N.clone(axis), "keepdims": N.const(True)})
+    fused = N.binop(N.clone(g), gast.Sub(), N.binop(softmax, gast.Mult(), summed))
+    contribute(sweep, N.name(x), N.call(_helper(sweep, runtime.unbroadcast), [fused, N.name(x)]), defined, out)
+    return True
+
+
+def _softmax_operands_kept(block, chain, s, x, m):
+    """Whether nothing from the first statement of the log-softmax ``chain`` up to ``s`` assigns ``x`` or ``m``, and
+    nothing after ``e = exp(u)`` and ``s = sum(e, ...)`` (``chain[2]``, ``chain[3]``) up to ``s`` assigns those."""
+    at = {id(t): k for k, t in enumerate(block)}
+    first = min(chain, key=lambda t: at[id(t)])
+    return unchanged_between(block, first, s, x) and (not isinstance(m, str) or unchanged_between(block, first, s, m)) \
+        and all(
+        unchanged_between(block, block[at[id(d)] + 1], s, d.targets[0].id) for d in chain[2:4])
 
 
 def _labels_constant(sweep, y):

@@ -86,6 +86,7 @@ class Sweep:
         self.owned = {}              # id(loop) -> adjoints updated in place inside it, copied before it
         self.numbered = set()        # ... of which lists of numbers, written item by item (x_bar[2] += g)
         self.blocks = []             # the forward blocks around the statement being differentiated
+        self.emitted = []            # ... and the backward statements emitted for each so far
 
     def bar(self, name):
         if name not in self.bars:
@@ -117,6 +118,7 @@ class Sweep:
         out = []
         commented = None
         self.blocks.append(stmts)
+        self.emitted.append(out)
         for s in reversed(stmts):
             if isinstance(s, gast.If):
                 produced = self.branch(s, defined)
@@ -138,6 +140,7 @@ class Sweep:
                 commented = None
             out.extend(produced)
         self.blocks.pop()
+        self.emitted.pop()
         return out
 
     def branch(self, s, defined):
