@@ -476,27 +476,20 @@ def keyword_arguments_linked(x, a):
     return _long_keyword_helper(x, scale=a, u=x * a, v=2.0) + _long_keyword_helper(x * x, scale=1.5, shift=a)
 
 
-def keyword_arguments_linked_twin(x, a):
-    def helper(t, scale, shift, u, v):
-        total = np.tanh(t * scale) + shift
-        for extra in (u, v):
-            total = total * 1.01 + np.sin(extra * t)
-        for _ in range(3):
-            total = total * 0.9 + 0.1 * np.cos(total)
-            total = total + 0.01 * np.sum(t)
-            total = total - 0.02 * shift
-            total = total * 1.0
-        return np.sum(total * total)
+def _positional_helper(t, scale, shift, extras):
+    total = np.tanh(t * scale) + shift
+    for extra in extras:
+        total = total * 1.01 + np.sin(extra * t)
+    for _ in range(3):
+        total = total * 0.9 + 0.1 * np.cos(total)
+        total = total + 0.01 * np.sum(t)
+        total = total - 0.02 * shift
+        total = total * 1.0
+    return np.sum(total * total)
 
-    def plain(t, scale, shift):
-        total = np.tanh(t * scale) + shift
-        for _ in range(3):
-            total = total * 0.9 + 0.1 * np.cos(total)
-            total = total + 0.01 * np.sum(t)
-            total = total - 0.02 * shift
-            total = total * 1.0
-        return np.sum(total * total)
-    return helper(x, a, 0.0, x * a, 2.0) + plain(x * x, 1.5, a)
+
+def keyword_arguments_linked_twin(x, a):          # the helper's parameters all positional, **kw a tuple
+    return _positional_helper(x, a, 0.0, (x * a, 2.0)) + _positional_helper(x * x, 1.5, a, ())
 
 
 @pytest.mark.parametrize("switches", [dict(inline=False), dict(enabled=False)], ids=["not-inlined", "straightforward"])

@@ -18,8 +18,17 @@ takes a fixed number of positional arguments (a Python function without defaults
 ufunc); the unpacking checks the count where the code runs, as Python's call would. The keys of
 ``**d`` come from the one dict display ``d`` is bound to, when every other use of ``d`` only reads an
 item (so nothing adds or removes a key), or from a callee whose parameters are all required and
-named (the call binds exactly those). What stays a spread is refused later if it carries derivatives
-(``analysis.effects.check_writes``); a ``**`` spread left after the last run here is refused.
+named (the call binds exactly those); a display made for the call alone is not built (``g(x,
+**{'a': u})`` is ``g(x, a=u)``). Into a user function's ``*rest``::
+
+    y = h(*x)                ->   x_0 = x[0]                       # def h(t, *rest); x an array of any length
+                                  x_rest = x[1:]
+                                  y = h(x_0, *x_rest)
+    y = h(x_0, *x_rest)      ->   x_rest_items = tuple(x_rest)     # the call not inlined (the last run): linked
+                                  y = h(x_0, *x_rest_items)        # with rest the tuple it is
+
+What stays a spread is refused later if it carries derivatives (``analysis.effects.check_writes``); a
+``**`` spread left after the last run here is refused.
 """
 import collections
 import inspect
@@ -173,17 +182,24 @@ def _length(arg, call, starred, scope, kinds):
     return takes - (len(call.args) - 1)
 
 
+def _parameters(callee):
+    """The parameters of a Python function or bound method, else None (a builtin, a ufunc, a class...)."""
+    if not isinstance(callee, (types.FunctionType, types.MethodType)):
+        return None
+    try:
+        return list(inspect.signature(callee).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
 def _positional_count(callee, keywords):
     """How many positional arguments ``callee`` takes, when that is one number: a ufunc's inputs, a Python
     function's (or bound method's) positional parameters when none has a default, none is ``*args`` and no
     keyword names one; else None."""
     if isinstance(callee, np.ufunc):
         return callee.nin if not keywords & {"out"} else None
-    if not isinstance(callee, (types.FunctionType, types.MethodType)):
-        return None
-    try:
-        params = list(inspect.signature(callee).parameters.values())
-    except (TypeError, ValueError):
+    params = _parameters(callee)
+    if params is None:
         return None
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind is p.VAR_POSITIONAL for p in params) or any(p.default is not p.empty for p in positional) \
@@ -299,13 +315,8 @@ def _required_names(callee, n_positional, named):
     """The parameters a ``**`` spread must fill, when the callee's parameters are all required and named (no
     default, no ``*args``/``**kw``, none positional-only beyond the positional arguments): the ones the
     positional arguments and keywords leave."""
-    if not isinstance(callee, (types.FunctionType, types.MethodType)):
-        return None
-    try:
-        params = list(inspect.signature(callee).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty for p in params):
+    params = _parameters(callee)
+    if params is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty for p in params):
         return None
     rest = params[n_positional:]
     if any(p.kind is p.POSITIONAL_ONLY for p in rest):
