@@ -1,7 +1,8 @@
 """The compiler: every pass, in order, over one unit of work; and the cache of what it produced.
 
-    source --parse--> gast --fence--> --lift--> --normalize--> --jumps--> --inline--> --versions-->
-           --effects, activity, shapes--> --reverse (sweep, record, realize, assemble) | forward (tangent)-->
+    source --parse--> gast --fence--> --lift--> --normalize--> --jumps--> --spreads--> --inline-->
+           --versions--> --spreads--> --effects, activity, shapes-->
+           --reverse (sweep, record, realize, assemble) | forward (tangent)-->
            --cleanup, fold--> --emit--> text --compile--> function (cached, keyed by meaning)
 
 ``differentiate`` lists the passes; ``generate`` is the cache in front of it; ``Generated.bind``
@@ -43,14 +44,14 @@ def differentiate(unit):
     tree = lift.run(tree, unit)                                       # nested functions take outer locals as arguments
     tree = normalize.run(tree, unit)                                  # one operation per statement
     tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
-    tree = spreads.run(tree, unit, _kinds(tree, unit), final=not unit.options.inline)   # f(*p), f(**d) item by item
+    tree = spreads.run(tree, unit, _kinds(tree, unit))                # f(*p), f(**d) item by item
     if unit.options.inline:
         tree = inline_calls.run(tree, unit)                           # small helpers' bodies
-        tree = spreads.run(tree, unit, _kinds(tree, unit), final=True)                 # and the helpers' own
     if unit.options.hoist:
         tree = hoist.run(tree, unit)                                  # loop-invariant items, read before the loop
     if unit.options.versions:
         tree = versions.run(tree, unit)                               # a new name per assignment outside loops
+    tree = spreads.run(tree, unit, _kinds(tree, unit), final=True)    # what inlining and versions made known
     unit.scope = unit.scope.with_locals(assigned_names(tree))
     analyze(tree, unit)                                               # effects, activity, shapes
     if unit.mode == "forward":

@@ -24,7 +24,7 @@ __all__ = [
     "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
-    "first_best", "sort_order", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
+    "first_best", "sort_order", "check_keywords", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
@@ -757,6 +757,16 @@ def sort_order(items, key=None, reverse=False):
 def make_dict(keys, values):
     """``dict(zip(keys, values))``: what ``dict(pairs)`` and ``{k: v for ...}`` compute (later keys win)."""
     return dict(zip(keys, values))
+
+
+def check_keywords(d, names, callee):
+    """Before ``callee(**d)`` written out as ``callee(k=d.get(k, default), ...)`` for each of its parameters
+    ``names`` (front/spreads.py): Python's TypeError for a key ``callee`` takes no parameter of."""
+    if not isinstance(d, dict):
+        raise TypeError(f"{callee}() argument after ** must be a dict here, not {type(d).__name__}")
+    for key in d:
+        if key not in names:
+            raise TypeError(f"{callee}() got an unexpected keyword argument {key!r}")
 
 
 def dict_get(d, key, default=None):

@@ -528,3 +528,40 @@ def test_an_array_spread_over_a_helpers_parameters_and_rest():
             np.testing.assert_allclose(s2sad.grad(spread_a_whole_array)(x), s2sad.grad(spread_a_whole_array_twin)(x),
                                        rtol=1e-13)
     assert "x_0 = x[0]" in s2sad.adjoint_source(spread_a_whole_array, args=(x,))
+
+
+# --- **d of keys known only where the code runs, into a function whose parameters are known (front/spreads) ---
+def _scaled_sum(x, scale=1.0, shift=0.0, mode=None):
+    y = np.tanh(x * scale) + shift
+    return np.sum(y if mode is None else y * y)
+
+
+def forwards_its_keywords(x, **kw):      # the wrapper pattern: the caller's keywords passed on
+    return _scaled_sum(x, **kw) * 2.0
+
+
+def forwards_a_dict(x, opts):
+    return _scaled_sum(x, **opts) + np.sum(x * x)
+
+
+def test_keywords_forwarded_with_their_keys_known_only_where_the_code_runs():
+    """``inner(x, **kw)`` with ``kw`` the function's own ``**kw`` or a dict argument: each parameter of ``inner``
+    read from the dict (``_s2.dict_get(kw, 'scale', 1.0)``, its default when the key is absent), after a check that
+    raises Python's TypeError for a key ``inner`` does not take; both pipelines, forward mode, second order."""
+    x = np.array([0.3, -0.4, 0.9])
+    for optimize in (True, False):
+        with s2sad.optimizations(optimize):
+            g = s2sad.grad(forwards_its_keywords)
+            np.testing.assert_allclose(g(x, scale=0.5, shift=1.0), s2sad.grad(
+                lambda x: _scaled_sum(x, scale=0.5, shift=1.0) * 2.0)(x), rtol=1e-13)
+            np.testing.assert_allclose(g(x, mode="square"), s2sad.grad(
+                lambda x: _scaled_sum(x, mode="square") * 2.0)(x), rtol=1e-13)
+            check_grads(lambda x, s: forwards_its_keywords(x, scale=s, shift=0.2), (x, 0.7), wrt=(0, 1), order=2)
+            check_grads(forwards_a_dict, (x, {"scale": 0.6}), wrt=(0, 1))
+            with pytest.raises(TypeError, match="_scaled_sum\\(\\) got an unexpected keyword argument 'sclae'"):
+                g(x, sclae=0.5)
+            with pytest.raises(TypeError, match="unexpected keyword argument 'offset'"):
+                s2sad.grad(forwards_a_dict)(x, {"scale": 0.6, "offset": 1.0})
+    text = s2sad.adjoint_source(forwards_its_keywords, args=(x,))
+    assert "_s2.check_keywords(kw, ('scale', 'shift', 'mode'), '_scaled_sum')" in text
+    assert "kw_scale = _s2.dict_get(kw, 'scale', 1.0)" in text

@@ -874,18 +874,18 @@ MISSED_REASONS = {
         "per-call costs (argument-kind check in `value_and_grad`, iteration counter, one stack push and pop per "
         "term) come on top.",
     ("logreg", "ratio_hand"): "The adjoint is now the hand-written one's (`w_bar = X.T @ (_t11_bar * (y - p))`: "
-        "the cross-entropy of a logistic fused, reverse/adjoints._cross_entropy); what is left is the mean's "
-        "adjoint spread into an array (`_s2.unreduce`, one more pass over the 1000 values than `(p - y) * (g / n)`) "
-        "and `value_and_grad`'s per-call costs (argument checks, the cache lookup, the gradient converted like "
-        "its argument), about 2 µs of a 23 µs call.",
+        "the cross-entropy of a logistic fused, reverse/adjoints._cross_entropy, and since the eighth session the "
+        "mean's adjoint a number, not an array of the batch's size); what is left is `value_and_grad`'s per-call "
+        "costs (argument checks, the cache lookup, the gradient converted like its argument), about 2 µs of a "
+        "20-30 µs call.",
     ("logreg", "bytes"): "The pullback keeps `p` like the hand-written one, plus the shape of one temporary "
         "for `unreduce`.",
     ("mlp", "ratio_hand"): "Per layer the backward sweep calls `_s2.unbroadcast` on the bias adjoint and sums over "
         "the batch there, pushes and pops `W`, `b` and `h` on stacks, and builds the list-of-pairs gradient with "
-        "`_s2.unindex`/`_s2.pack` per iteration; the softmax cross-entropy is differentiated operation by "
-        "operation (`exp`, `sum`, `log`, `max` with `extremum_grad`, about ten array passes) where the "
-        "hand-written one uses `softmax - Y`. Not removed yet: algebraic simplification of log-softmax and a "
-        "cheaper container adjoint for lists of tuples.",
+        "`_s2.unindex`/`_s2.pack` per iteration. The log-softmax is fused since the eighth session (`logits_bar "
+        "= g - softmax * sum(g)`, reverse/adjoints._log_softmax: no adjoint for the max, no `extremum_grad`), but "
+        "its `g` still comes through the mean's and the row sum's `unreduce` and `Y`'s product where the "
+        "hand-written one writes `softmax - Y`. Not removed yet: a cheaper container adjoint for lists of tuples.",
     ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal; s2sad's operation-by-operation "
         "softmax cross-entropy adjoint and per-layer stack and container traffic come on top.",
     ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "

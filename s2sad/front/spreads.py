@@ -24,7 +24,8 @@ named (the call binds exactly those); a display made for the call alone is not b
     y = h(*x)                ->   x_0 = x[0]                       # def h(t, *rest); x an array of any length
                                   x_rest = x[1:]
                                   y = h(x_0, *x_rest)
-    y = h(x_0, *x_rest)      ->   x_rest_items = tuple(x_rest)     # the call not inlined (the last run): linked
+    y = h(x_0, *x_rest)      ->   x_rest_items = tuple(x_rest)     # the call not inlined (the last run, after
+                                                                   # inlining and versions): linked
                                   y = h(x_0, *x_rest_items)        # with rest the tuple it is
 
 What stays a spread is refused later if it carries derivatives (``analysis.effects.check_writes``); a
@@ -38,6 +39,7 @@ import gast
 import numpy as np
 
 from .. import nodes as N
+from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from .resolve import assigned_names
 
@@ -48,7 +50,8 @@ def run(tree, unit, kinds, final=False):
     scope = unit.scope.with_locals(assigned_names(tree))
     read_only = _only_read(tree, scope)
     displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
-    kinds = {n: k for n, k in kinds.items() if n in read_only}      # a list's length holds while nothing changes it
+    kinds = {n: k for n, k in kinds.items()                         # a list's length holds while nothing changes
+             if n in read_only or not isinstance(k, tuple)}                 # it (an array's ndim always holds)
     loads = collections.Counter(n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
                                 and isinstance(n.ctx, gast.Load))
     tree.body = _block(tree.body, unit, scope, kinds, displays, loads, final)
@@ -240,31 +243,17 @@ def _display_keys(value, scope):
 
 
 def _dict_displays(tree, scope):
-    """name -> the keys of the one dict display it is bound to (string constants), for names every other use of
-    which reads an item (``d['a']``) or spreads it (``**d``): nothing adds or removes a key."""
-    bound, others = {}, set()
+    """name -> the keys of the one dict display it is bound to (string constants, each once); ``run`` keeps those
+    of the names nothing changes (``_only_read``)."""
+    bound, others = {}, set(N.params(tree))
     for s in N.statements(tree.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
-            v = s.value
-            keys = _display_keys(v, scope)
+            keys = _display_keys(s.value, scope)
             if name in bound or keys is None:
                 others.add(name)
             else:
                 bound[name] = keys
-    for p in N.params(tree):
-        others.add(p)
-    uses = set()
-    for node in gast.walk(tree):
-        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and isinstance(node.ctx, gast.Load):
-            uses.add(id(node.value))
-        elif isinstance(node, gast.keyword) and node.arg is None and isinstance(node.value, gast.Name):
-            uses.add(id(node.value))
-        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            uses.add(id(node.targets[0]))
-    for node in gast.walk(tree):
-        if isinstance(node, gast.Name) and node.id in bound and id(node) not in uses:
-            others.add(node.id)
     return {n: keys for n, keys in bound.items() if n not in others and len(set(keys)) == len(keys)}
 
 
@@ -286,39 +275,62 @@ def _inline_display(call, previous, loads):
 
 def _spread_keys(call, stmt, unit, scope, displays):
     """The item reads (``d_a = d['a']``) that write ``call``'s ``**d`` keywords out as ``a=d_a`` where the keys of
-    ``d`` are known (``call.keywords`` rewritten in place: arguments stay atoms, as the normal form has them)."""
-    spreads = [k for k in call.keywords if k.arg is None]
-    if not spreads:
+    ``d`` are known (``call.keywords`` rewritten in place: arguments stay atoms, as the normal form has them);
+    else, for the call's one ``**d`` into a Python function without ``**kw`` of its own, one read per parameter
+    the call leaves (``_keywords_of``)."""
+    if not any(k.arg is None for k in call.keywords):
         return []
     named = {k.arg for k in call.keywords if k.arg is not None}
-    required = _required_names(scope.resolve(call.func), len(call.args), named) \
-        if len(spreads) == 1 and not any(isinstance(a, gast.Starred) for a in call.args) else None
     reads, keywords = [], []
     for k in call.keywords:
-        keys = None
-        if k.arg is None and isinstance(k.value, gast.Name):
-            keys = displays.get(k.value.id, required)
+        keys = displays.get(k.value.id) if k.arg is None and isinstance(k.value, gast.Name) else None
         if keys is None or set(keys) & named:
             keywords.append(k)
             continue
         named |= set(keys)
         for key in keys:
-            item = unit.namer.fresh(f"{k.value.id}_{key}")
-            read = gast.Subscript(value=N.clone(k.value), slice=N.const(key), ctx=gast.Load())
-            reads.append(N.located(N.assign(N.store(item), read), stmt))
-            keywords.append(gast.keyword(arg=key, value=N.name(item)))
+            reads.append(_item_read(k.value, key, inspect.Parameter.empty, stmt, unit))
+            keywords.append(gast.keyword(arg=key, value=N.name(reads[-1].targets[0].id)))
+    call.keywords = keywords
+    left = [k for k in call.keywords if k.arg is None]
+    if len(left) == 1 and isinstance(left[0].value, gast.Name) \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
+        reads += _keywords_of(call, left[0], stmt, unit, scope)
+    return reads
+
+
+def _keywords_of(call, spread, stmt, unit, scope):
+    """``f(x, **d)`` -> ``f(x, a=d_a, b=d_b)`` with ``d_a = d['a']`` for a required parameter ``a`` and ``d_b =
+    _s2.dict_get(d, 'b', 1.0)`` for one with a literal default, after ``_s2.check_keywords(d, ('a', 'b'), 'f')``
+    (Python's TypeError for any other key), when ``f`` is a Python function taking no ``**kw`` of its own and
+    each parameter the call leaves has a literal default or none."""
+    callee = scope.resolve(call.func)
+    params = _parameters(callee)
+    if params is None or any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params):
+        return []
+    rest = params[len(call.args):]
+    if any(p.kind is p.POSITIONAL_ONLY for p in rest) or any(
+            p.default is not p.empty and type(p.default) not in (bool, int, float, str, type(None)) for p in rest):
+        return []
+    named = {k.arg for k in call.keywords if k.arg is not None}
+    names = gast.Tuple(elts=[N.const(p.name) for p in rest if p.name not in named], ctx=gast.Load())
+    check = N.call(unit.aliases.ref(runtime.check_keywords, "check_keywords"),
+                   [N.clone(spread.value), names, N.const(getattr(callee, "__name__", "f"))])
+    reads = [N.located(gast.Expr(value=check), stmt)]
+    keywords = [k for k in call.keywords if k is not spread]
+    for p in rest:
+        if p.name not in named:
+            reads.append(_item_read(spread.value, p.name, p.default, stmt, unit))
+            keywords.append(gast.keyword(arg=p.name, value=N.name(reads[-1].targets[0].id)))
     call.keywords = keywords
     return reads
 
 
-def _required_names(callee, n_positional, named):
-    """The parameters a ``**`` spread must fill, when the callee's parameters are all required and named (no
-    default, no ``*args``/``**kw``, none positional-only beyond the positional arguments): the ones the
-    positional arguments and keywords leave."""
-    params = _parameters(callee)
-    if params is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty for p in params):
-        return None
-    rest = params[n_positional:]
-    if any(p.kind is p.POSITIONAL_ONLY for p in rest):
-        return None
-    return [p.name for p in rest if p.name not in named] or None
+def _item_read(d, key, default, stmt, unit):
+    """``d_key = d['key']`` (``default`` empty: none), or ``d_key = _s2.dict_get(d, 'key', default)``."""
+    item = unit.namer.fresh(f"{d.id}_{key}")
+    if default is inspect.Parameter.empty:
+        read = gast.Subscript(value=N.clone(d), slice=N.const(key), ctx=gast.Load())
+    else:
+        read = N.call(unit.aliases.ref(runtime.dict_get, "dict_get"), [N.clone(d), N.const(key), N.const(default)])
+    return N.located(N.assign(N.store(item), read), stmt)
