@@ -846,6 +846,22 @@ CASES.update({
 
 __all__ = ["CASES", "REFUSED", "math", "s2sad"]
 
+def _fz_rest_sum(t, *rest):
+    s = t
+    for r in rest:
+        s = s + 0.5 * np.sin(r)
+    return s
+
+
+def fz_spread_after_an_early_return(x):    # 87000: the call copied into the branch (front/jumps.py); the check of
+    if x[0] > 5.0:                          # a linked *rest walked the whole if and met it there: refused
+        return np.sum(x)
+    w = _fz_rest_sum(np.sin(x[1]), *x)
+    return w * x[2]
+
+
+CASES["fz_spread_after_an_early_return"] = (fz_spread_after_an_early_return, (np.array([0.3, -0.5, 0.8]),), (0,))
+
 # answered when the helper is inlined (its **kw a dict literal: optimize/inline_calls.py) and, since the
 # eighth session, when it is differentiated as a call (the callee's code by the name `kw`)
 CASES["fz_differentiated_value_into_kwargs"] = (fz_differentiated_value_into_kwargs, (0.7,), (0,))

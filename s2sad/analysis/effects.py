@@ -1118,7 +1118,10 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                      and _runs_its_arguments_now(unit.scope.resolve(node.func))
                      for a in list(node.args) + [k.value for k in node.keywords]}
         linked_rest = _linked_rest(s, unit)
-        for node in gast.walk(s):
+        own = [n for part in ([s] if not isinstance(s, (gast.If, gast.For, gast.While)) else
+                              [getattr(s, f) for f in ("test", "target", "iter") if getattr(s, f, None) is not None])
+               for n in gast.walk(part)]            # (a branch's or loop's statements are visited on their own)
+        for node in own:
             if isinstance(node, gast.Starred) and set(names_in(node.value)) & active and node is not linked_rest:
                 raise unit.error(UnsupportedSyntaxError, "a value being differentiated is passed with `*` "
                                  f"(`*{N.unparse(node.value)}`), which s2sad cannot follow", s,
