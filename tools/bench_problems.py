@@ -886,8 +886,9 @@ MISSED_REASONS = {
         "= g - softmax * sum(g)`, reverse/adjoints._log_softmax: no adjoint for the max, no `extremum_grad`), but "
         "its `g` still comes through the mean's and the row sum's `unreduce` and `Y`'s product where the "
         "hand-written one writes `softmax - Y`. Not removed yet: a cheaper container adjoint for lists of tuples.",
-    ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal; s2sad's operation-by-operation "
-        "softmax cross-entropy adjoint and per-layer stack and container traffic come on top.",
+    ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal (more where the primal runs "
+        "fast, as in this run); s2sad's per-layer stack and container traffic and the cross-entropy's `unreduce` "
+        "passes come on top.",
     ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "
         "`exp(logits - m)` of the loss (20 kB each) and, for `extremum_grad`, the max `m`: the hand-written one "
         "keeps only the softmax.",
