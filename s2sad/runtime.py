@@ -24,7 +24,7 @@ __all__ = [
     "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
     "concatenate_grads", "astype", "clip_masks", "std_grad", "inner_grads", "unreshape", "atleast_grads",
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
-    "first_best", "sort_order", "check_keywords", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
+    "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
@@ -733,6 +733,29 @@ def sequence_grad(g, items):
     """The adjoint of ``sequence(items)`` as an adjoint of ``items``: the items' own for a list, tuple or
     array; zeros for a dict (its keys are walked, and keys carry no derivative)."""
     return zeros_like(items) if isinstance(items, dict) else g
+
+
+def pairs_of(x):
+    """What ``dict(x)`` reads: a mapping's ``(key, value)`` pairs, else ``x``'s items (pairs) as ``sequence`` gives
+    them."""
+    return list(x.items()) if isinstance(x, dict) else sequence(x)
+
+
+def pairs_grad(g, x):
+    """The adjoint of ``pairs_of(x)`` (``g``, one adjoint per pair, None where nothing flowed) as an adjoint of
+    ``x``: by key for a mapping (its keys carry no derivative), ``g`` itself for a sequence of pairs."""
+    if not isinstance(x, dict):
+        return g
+    if g is None:
+        return None
+    return AdjDict({k: (None if gi is None else adjoint_of(gi[1])) for k, gi in zip(x, g)})
+
+
+def pairs_tangent(t, x):
+    """The tangent of ``pairs_of(x)`` from ``x``'s: a mapping's ``(None, t[k])`` per key, else ``t``."""
+    if not isinstance(x, dict):
+        return t
+    return [(None, None if t is None else t[k]) for k in x]
 
 
 def first_best(items, largest, key=None):

@@ -350,3 +350,29 @@ def test_max_min_and_sorted_of_a_dict_walk_its_keys():
     assert gx == pytest.approx(3 + -1.0 + (5.0 * 1 + 3.0 * 2 - 1.0 * 4), rel=1e-14)
     assert gd == {0: pytest.approx(0.5), 1: pytest.approx(1.0), 3: pytest.approx(0.5 + 2.0)}
     check_grads(extremes_and_order_of_a_dict, (0.5, d))
+
+
+def copies_a_dict(x, d):
+    e = dict(d)                                  # a mapping's own pairs (read d[0] before: an IndexError)
+    pairs = [("a", x * 2.0), ("b", x), ("a", x * x)]
+    f = dict(pairs)                              # later keys win
+    return e["a"] * x + np.sum(e["b"]) + f["a"] * f["b"]
+
+
+def copies_a_dict_twin(x, d):
+    return d["a"] * x + np.sum(d["b"]) + x * x * x
+
+
+def test_dict_of_a_dict_and_of_pairs():
+    """``dict(d)`` of a mapping copies its pairs (``_s2.pairs_of``); ``dict(pairs)`` keeps the last value of a key:
+    against the same program without them, finite differences, both modes, second order."""
+    d = {"a": 1.5, "b": np.array([0.3, -0.2])}
+    assert copies_a_dict(0.7, d) == pytest.approx(copies_a_dict_twin(0.7, d), rel=1e-14)
+    got, want = s2sad.grad(copies_a_dict, wrt=(0, 1))(0.7, d), s2sad.grad(copies_a_dict_twin, wrt=(0, 1))(0.7, d)
+    assert got[0] == pytest.approx(want[0], rel=1e-14)
+    assert got[1]["a"] == pytest.approx(want[1]["a"], rel=1e-14)
+    np.testing.assert_allclose(got[1]["b"], want[1]["b"], rtol=1e-14)
+    check_grads(copies_a_dict, (0.7, d), wrt=(0, 1))
+    check_grads(copies_a_dict, (0.7, d), wrt=0, order=2)
+    with s2sad.optimizations(False):
+        check_grads(copies_a_dict, (0.7, d), wrt=(0, 1))

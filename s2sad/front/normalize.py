@@ -910,8 +910,9 @@ class _Lowering:
             k = self.namer.fresh("_i")
             return self.listcomp(gast.ListComp(elt=gast.Subscript(value=N.clone(items), slice=N.name(k), ctx=gast.Load()),
                                                generators=[_each(k, order)]))
-        if obj is builtins.dict and plain and len(node.args) == 1:
-            pairs = self.listed(node.args[0])
+        if obj is builtins.dict and plain and len(node.args) == 1:     # dict(pairs), or dict(d): d's own pairs
+            pairs = self.iterable_list(node.args[0]) or self.temp(gast.Call(
+                func=self.aliases.ref(runtime.pairs_of, "pairs_of"), args=[self.atom(node.args[0])], keywords=[]))
             return self.made_dict(pairs)
         args = [self.iterable_list(a) or self.atom(a) if i == 0 else self.atom(a) for i, a in enumerate(node.args)]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]

@@ -13,7 +13,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
-from ..runtime import (check_keywords, dict_values_grad, first_best, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
+from ..runtime import (check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
@@ -156,6 +156,18 @@ def written_tangent_jvp(t, ans, v_dot, x): return written_tangent(t, x), None
 def owned_tangent_vjp(h, ans, t, x=None): return h, None
 @jvp(owned_tangent)
 def owned_tangent_jvp(t, ans, buf, x=None): return owned_tangent(t), None
+@vjp(pairs_of)
+def pairs_of_vjp(g, ans, x): return pairs_grad(g, x)
+@jvp(pairs_of)
+def pairs_of_jvp(t, ans, x): return pairs_tangent(t, x)
+@vjp(pairs_grad)                                   # pairs_grad and pairs_tangent: linear, each the other's transpose
+def pairs_grad_vjp(h, ans, g, x): return pairs_tangent(h, x), None
+@jvp(pairs_grad)
+def pairs_grad_jvp(t, ans, g, x): return pairs_grad(t, x), None
+@vjp(pairs_tangent)
+def pairs_tangent_vjp(h, ans, t, x): return pairs_grad(h, x), None
+@jvp(pairs_tangent)
+def pairs_tangent_jvp(dt, ans, t, x): return pairs_tangent(dt, x), None
 @vjp(sequence)
 def sequence_vjp(g, ans, items): return sequence_grad(g, items)
 @vjp(sequence_grad)                                # (a dict's: zeros whatever g is)
