@@ -860,6 +860,13 @@ def fz_spread_after_an_early_return(x):    # 87000: the call copied into the bra
     return w * x[2]
 
 
+def fz_spread_of_a_comprehension(x, y):     # 88000: parts's kind was its comprehension's first list, [] (its
+    parts = [el for el in y]                # length read as 0: `() = parts` raised)
+    c = _fz_rest_sum(*parts)
+    return x * np.sum(y) + 0.0 * len(parts)
+
+
+CASES["fz_spread_of_a_comprehension"] = (fz_spread_of_a_comprehension, (0.6, np.array([-0.6, -1.1, 0.9])), (0, 1))
 CASES["fz_spread_after_an_early_return"] = (fz_spread_after_an_early_return, (np.array([0.3, -0.5, 0.8]),), (0,))
 
 # answered when the helper is inlined (its **kw a dict literal: optimize/inline_calls.py) and, since the

@@ -22,7 +22,7 @@ from s2sad.reverse import adjoints, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
-from . import helpers_module
+from . import helpers_module, regression_programs
 from .regression_programs import CASES, REFUSED
 from .test_inplace_updates import buffers_one_array_then_swapped     # effects.distinct_buffers (_new_binding)
 from .test_inplace_updates import unpacked_then_updated               # runtime._reaches
@@ -390,6 +390,9 @@ CONDITIONS = {
         optimize=False, refused=True),
     "spreads: a dict's keys from its display only while nothing changes them": Condition(
         spreads, "_only_read", _all_names, dict_grown_after_its_display, (np.array([0.3, -0.5]),)),
+    "spreads: a list's length from its kind only for a display or a parameter": Condition(
+        spreads, "_made_whole", lambda tree: {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)},
+        regression_programs.fz_spread_of_a_comprehension, (0.6, np.array([-0.6, -1.1, 0.9])), (0, 1)),
     "spreads: a list's length from its kind only while nothing changes it": Condition(
         spreads, "_only_read", _all_names, list_grown_after_its_display, (np.array([0.3, -0.5]),)),
     "record: assigned once": Condition(record, "assigned_once", _always(True), reassigned_outside_loops, (0.7,),

@@ -50,8 +50,9 @@ def run(tree, unit, kinds, final=False):
     scope = unit.scope.with_locals(assigned_names(tree))
     read_only = _only_read(tree, scope)
     displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
+    made = _made_whole(tree)
     kinds = {n: k for n, k in kinds.items()                         # a list's length holds while nothing changes
-             if n in read_only or not isinstance(k, tuple)}                 # it (an array's ndim always holds)
+             if not isinstance(k, tuple) or n in read_only and n in made}   # it (an array's ndim always holds)
     loads = collections.Counter(n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
                                 and isinstance(n.ctx, gast.Load))
     tree.body = _block(tree.body, unit, scope, kinds, displays, loads, final)
@@ -80,6 +81,20 @@ def _only_read(tree, scope):
     names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
     names -= {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and id(n) not in reads}
     return names
+
+
+def _made_whole(tree):
+    """The names bound only as parameters or to list and tuple displays (``p = [a, b]``): a container whose
+    length is that of its display, not one another name may hold and change (``p = q`` after ``q = []``, which
+    a list comprehension is lowered to, then ``q.append(v)``). Other bindings (a loop's target, an unpacking)
+    give a kind that disagrees, which ``shapes.kinds`` drops."""
+    made, otherwise = set(N.params(tree)), set()
+    for s in N.statements(tree.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            whole = isinstance(s.value, (gast.List, gast.Tuple)) and not any(isinstance(e, gast.Starred)
+                                                                             for e in s.value.elts)
+            (made if whole else otherwise).add(s.targets[0].id)
+    return made - otherwise
 
 
 def _reads_only(func, scope):
