@@ -13,7 +13,6 @@ import builtins
 import inspect
 import os
 import sysconfig
-import types
 import gast
 import numpy as np
 
@@ -214,28 +213,27 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     A starred argument (``f(p, *rest)``) binds where the code runs: the arguments before it are bound, and
     nothing differentiated may be in it or after it."""
     from .front.lift import spreads_into_rest
-    star = next((k for k, a in enumerate(op.args) if isinstance(a, gast.Starred)), None)
-    rest = None
-    if star is not None and isinstance(op.args[star].value, gast.Name) and \
-            spreads_into_rest(signature, op.args, list(op.kwargs)):
-        rest, star = op.args[star].value, None       # h(a, *items) into def h(t, *rest): rest is items, whole
-        op = types.SimpleNamespace(args=op.args[:-1], kwargs=op.kwargs, label=op.label)
+    args, rest = op.args, None
+    if args and isinstance(args[-1], gast.Starred) and isinstance(args[-1].value, gast.Name) and \
+            spreads_into_rest(signature, args, list(op.kwargs)):
+        args, rest = args[:-1], args[-1].value        # h(a, *items) into def h(t, *rest): rest is items, whole
+    star = next((k for k, a in enumerate(args) if isinstance(a, gast.Starred)), None)
     if star is not None:
-        late = [a for a in op.args[star:]] + list(op.kwargs.values())
+        late = [a for a in args[star:]] + list(op.kwargs.values())
         if any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
                for a in late):
             raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the starred argument of "
                              f"`{op.label}` (or an argument after it): where its items land is known only when "
                              f"the code runs", s, hint="pass the differentiated values as ordinary arguments")
         try:
-            bound = signature.bind_partial(*op.args[:star])
+            bound = signature.bind_partial(*args[:star])
         except TypeError as exc:
             raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
                              hint="call it with the arguments its definition takes") from None
     else:
         bound = None
     try:
-        bound = bound or signature.bind(*op.args, **op.kwargs)
+        bound = bound or signature.bind(*args, **op.kwargs)
     except TypeError as exc:
         raise unit.error(TransformError, f"cannot call `{op.label}` this way: {exc}", s,
                          hint="call it with the arguments its definition takes") from None
@@ -259,6 +257,20 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     order = list(signature.parameters)
     return sorted(wrt, key=lambda pair: (isinstance(pair[0], str), order.index(pair[0]) if isinstance(pair[0], str)
                                          else pair[0]))
+
+
+def rest_spread(call, scope):
+    """The ``*items`` of a call ``h(a, *items)`` that lands in the ``*rest`` of ``h``, a user function, whole (a
+    linked call differentiates ``rest`` as that tuple: ``differentiated_arguments``), else None."""
+    from .front.lift import spreads_into_rest
+    last = call.args[-1] if call.args else None
+    if not (isinstance(last, gast.Starred) and isinstance(last.value, gast.Name)):
+        return None
+    callee = scope.resolve(call.func)
+    if not user_function(callee) or not spreads_into_rest(inspect.signature(callee), call.args,
+                                                         [k.arg for k in call.keywords]):
+        return None
+    return last
 
 
 def argument_kinds(unit, op, signature, positional, wrt=None):

@@ -44,14 +44,14 @@ def differentiate(unit):
     tree = lift.run(tree, unit)                                       # nested functions take outer locals as arguments
     tree = normalize.run(tree, unit)                                  # one operation per statement
     tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
-    tree = spreads.run(tree, unit, _kinds(tree, unit))                # f(*p), f(**d) item by item
+    tree = spreads.run(tree, unit, lambda: _kinds(tree, unit))        # f(*p), f(**d) item by item
     if unit.options.inline:
         tree = inline_calls.run(tree, unit)                           # small helpers' bodies
     if unit.options.hoist:
         tree = hoist.run(tree, unit)                                  # loop-invariant items, read before the loop
     if unit.options.versions:
         tree = versions.run(tree, unit)                               # a new name per assignment outside loops
-    tree = spreads.run(tree, unit, _kinds(tree, unit), final=True)    # what inlining and versions made known
+    tree = spreads.run(tree, unit, lambda: _kinds(tree, unit), final=True)   # what inlining, versions made known
     unit.scope = unit.scope.with_locals(assigned_names(tree))
     analyze(tree, unit)                                               # effects, activity, shapes
     if unit.mode == "forward":

@@ -29,7 +29,6 @@ activity (analysis/activity.py) lets a change through a name flow into its whole
 """
 import builtins
 import collections
-import inspect
 import operator
 from dataclasses import dataclass, field
 
@@ -1064,22 +1063,6 @@ def _runs_its_arguments_now(func):
         return False
 
 
-def _linked_rest(s, unit):
-    """The ``*items`` of ``y = h(a, *items)`` when it lands in a user function's ``*rest`` whole (the linked call
-    differentiates ``rest`` as that tuple: calls.differentiated_arguments), else None."""
-    from ..calls import user_function
-    from ..front.lift import spreads_into_rest
-    call = s.value if isinstance(s, gast.Assign) else None
-    if not (isinstance(call, gast.Call) and call.args and isinstance(call.args[-1], gast.Starred)
-            and isinstance(call.args[-1].value, gast.Name)):
-        return None
-    callee = unit.scope.resolve(call.func)
-    if not user_function(callee) or not spreads_into_rest(inspect.signature(callee), call.args,
-                                                         [k.arg for k in call.keywords]):
-        return None
-    return call.args[-1]
-
-
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -1091,6 +1074,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
       changes ``x`` in Python), unless that variable holds a number (``numbers``);
     - a change in place of a parameter (the caller's value, which its derivative code does not see change).
     """
+    from ..calls import rest_spread
     from ..rules import registry
     from .activity import lossy
     for s in N.statements(fn.body):
@@ -1117,7 +1101,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         immediate = {id(a) for node in gast.walk(s) if isinstance(node, gast.Call)
                      and _runs_its_arguments_now(unit.scope.resolve(node.func))
                      for a in list(node.args) + [k.value for k in node.keywords]}
-        linked_rest = _linked_rest(s, unit)
+        linked_rest = rest_spread(s.value, unit.scope) if isinstance(s, gast.Assign) and \
+            isinstance(s.value, gast.Call) else None        # linked as the tuple it is
         own = [n for part in ([s] if not isinstance(s, (gast.If, gast.For, gast.While)) else
                               [getattr(s, f) for f in ("test", "target", "iter") if getattr(s, f, None) is not None])
                for n in gast.walk(part)]            # (a branch's or loop's statements are visited on their own)

@@ -44,17 +44,18 @@ from ..errors import UnsupportedSyntaxError
 from .resolve import assigned_names
 
 
-def run(tree, unit, kinds, final=False):
-    """Write out the spreads of ``tree`` (normal form) whose length or keys are known; with ``final``, refuse
-    a ``**`` spread left over."""
+def run(tree, unit, kinds_of, final=False):
+    """Write out the spreads of ``tree`` (normal form) whose length or keys are known (``kinds_of()``: what each
+    name holds, asked only when there is a spread); with ``final``, refuse a ``**`` spread left over."""
     scope = unit.scope.with_locals(assigned_names(tree))
-    read_only = _only_read(tree, scope)
-    displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
-    made = _made_whole(tree)
-    kinds = {n: k for n, k in kinds.items()                         # a list's length holds while nothing changes
-             if not isinstance(k, tuple) or n in read_only and n in made}   # it (an array's ndim always holds)
-    loads = collections.Counter(n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
-                                and isinstance(n.ctx, gast.Load))
+    kinds, displays, loads = {}, {}, collections.Counter()
+    if any(isinstance(n, gast.Starred) and isinstance(n.ctx, gast.Load) or isinstance(n, gast.keyword)
+           and n.arg is None for n in gast.walk(tree)):
+        read_only, made = _only_read(tree, scope), _made_whole(tree)
+        displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
+        kinds = {n: k for n, k in kinds_of().items()                  # a list's length holds while nothing changes
+                 if not isinstance(k, tuple) or n in read_only and n in made}   # it (an array's ndim always holds)
+        loads.update(n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
     tree.body = _block(tree.body, unit, scope, kinds, displays, loads, final)
     return tree
 
@@ -166,12 +167,12 @@ def _head_items(call, stmt, unit, scope, kinds):
     callee = scope.resolve(call.func)
     if not (type(kind) is int and kind >= 1 and user_function(callee)):
         return []
-    params = list(inspect.signature(callee).parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = _parameters(callee)
+    positional = _fixed_positional(params, {k.arg for k in call.keywords})
+    if positional is None or not any(p.kind is p.VAR_POSITIONAL for p in params):
+        return []
     head = len(positional) - (len(call.args) - 1)
-    if head <= 0 or not any(p.kind is p.VAR_POSITIONAL for p in params) \
-            or any(p.default is not p.empty for p in positional) \
-            or {k.arg for k in call.keywords} & {p.name for p in positional}:
+    if head <= 0:
         return []
     name = last.value.id
     items = [unit.namer.fresh(f"{name}_{k}") for k in range(head)]
@@ -217,27 +218,30 @@ def _positional_count(callee, keywords):
     if isinstance(callee, np.ufunc):
         return callee.nin if not keywords & {"out"} else None
     params = _parameters(callee)
+    positional = _fixed_positional(params, keywords)
+    if positional is None or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return len(positional)
+
+
+def _fixed_positional(params, keywords):
+    """The positional parameters among ``params`` when none has a default and none of ``keywords`` names one (so
+    the arguments a call passes by position fill them in order, all of them), else None."""
     if params is None:
         return None
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if any(p.kind is p.VAR_POSITIONAL for p in params) or any(p.default is not p.empty for p in positional) \
-            or keywords & {p.name for p in positional}:
+    if any(p.default is not p.empty for p in positional) or keywords & {p.name for p in positional}:
         return None
-    return len(positional)
+    return positional
 
 
 def _rest_as_tuple(call, stmt, unit, scope):
     """``h(a, *v)`` into ``def h(t, *rest)`` with ``v`` landing in ``rest`` whole, the call not inlined: ``v_items =
     tuple(v); h(a, *v_items)``, so that the linked call differentiates ``rest`` as the tuple it is (its adjoint
     and tangent tuples, turned into ``v``'s by ``tuple``'s rules)."""
-    from ..calls import user_function
-    from .lift import spreads_into_rest
-    last = call.args[-1] if call.args else None
-    if not (isinstance(last, gast.Starred) and isinstance(last.value, gast.Name)):
-        return []
-    callee = scope.resolve(call.func)
-    if not user_function(callee) or not spreads_into_rest(inspect.signature(callee), call.args,
-                                                         [k.arg for k in call.keywords]):
+    from ..calls import rest_spread
+    last = rest_spread(call, scope)
+    if last is None:
         return []
     items = unit.namer.fresh(f"{last.value.id}_items")
     made = N.located(N.assign(N.store(items), N.call(unit.aliases.ref(tuple, "tuple"), [N.clone(last.value)])), stmt)

@@ -23,6 +23,7 @@ y_bar = _s2.unbroadcast(z_bar * x, y)
 x_bar = _s2.unbroadcast(z_bar * y, x)
 x_bar = x_bar + y_bar * np.cos(x)
 """
+import functools
 import math
 import operator
 
@@ -539,9 +540,9 @@ def _log_softmax(sweep, s, g, defined, out):
     """``lp = x - m - log(sum(exp(x - m), axis, keepdims=True))`` (the log-softmax, shifted by any ``m``, a name or a
     number; five statements once normalized): ``x_bar += lp_bar - softmax * sum(lp_bar, axis, keepdims=True)`` with
     ``softmax = e / s`` from the forward sweep's own ``e = exp(x - m)`` and ``s = sum(e, ...)``, as a careful human
-    writes it;
-    ``m`` gets nothing from it (exactly: the log-softmax does not depend on the shift), where the statement by
-    statement adjoint sends ``m`` two terms that cancel up to rounding and ``np.max``'s rule spreads them back.
+    writes it; ``m`` gets nothing from it (exactly: the log-softmax does not depend on the shift), where the
+    statement by statement adjoint sends ``m`` two terms that cancel up to rounding and ``np.max``'s rule spreads
+    them back.
 
     Sound when: the five statements (``t = x - m``, ``u = x - m``, ``e = exp(u)``, ``s = sum(e, axis,
     keepdims=True)``, ``l = log(s)``) come before ``lp = t - l`` in its block, ``t``, ``u``, ``l``, ``e`` and
@@ -553,10 +554,7 @@ def _log_softmax(sweep, s, g, defined, out):
     if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Sub)
             and isinstance(value.left, gast.Name) and isinstance(value.right, gast.Name)):
         return False
-
-    def once(name):
-        d = unit.facts.definitions.get(name)
-        return d if d is not None and read_once(unit, name) else None
+    once = functools.partial(_single_use, unit)
 
     def difference(d):                      # x - m: (x, m), m a name or a number
         v = d.value if d is not None else None
@@ -614,9 +612,9 @@ def _softmax_operands_kept(block, chain, s, x, m):
     nothing after ``e = exp(u)`` and ``s = sum(e, ...)`` (``chain[2]``, ``chain[3]``) up to ``s`` assigns those."""
     at = {id(t): k for k, t in enumerate(block)}
     first = min(chain, key=lambda t: at[id(t)])
-    return unchanged_between(block, first, s, x) and (not isinstance(m, str) or unchanged_between(block, first, s, m)) \
-        and all(
-        unchanged_between(block, block[at[id(d)] + 1], s, d.targets[0].id) for d in chain[2:4])
+    shift_kept = not isinstance(m, str) or unchanged_between(block, first, s, m)      # (a number: nothing assigns it)
+    return unchanged_between(block, first, s, x) and shift_kept and \
+        all(unchanged_between(block, block[at[id(d)] + 1], s, d.targets[0].id) for d in chain[2:4])
 
 
 def _labels_constant(sweep, y):
@@ -627,11 +625,7 @@ def _labels_constant(sweep, y):
 def _cross_entropy_term(unit, name):
     """``("y", y, p, statements)`` when ``name`` is ``y * log(p)``, ``("1-y", y, p, statements)`` when it is
     ``(1 - y) * log(1 - p)`` (factors in either order, each temporary read once), else None."""
-    defs = unit.facts.definitions
-
-    def defined(n):
-        d = defs.get(n)
-        return d if d is not None and read_once(unit, n) else None
+    defined = functools.partial(_single_use, unit)
 
     def one_minus(n):                         # n = 1 - m: m
         d = defined(n)
@@ -670,8 +664,8 @@ def _logistic_input(sweep, s):
         return None
     chain, name = [], value.right.id
     for step in ("add", "exp", "neg"):
-        d = unit.facts.definitions.get(name)
-        if d is None or not read_once(unit, name):
+        d = _single_use(unit, name)
+        if d is None:
             return None
         v = d.value
         if step == "add" and isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
@@ -700,6 +694,12 @@ def unchanged_between(block, first, last, name):
         return False
     return not any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, (gast.Store, gast.Del))
                    for t in block[at[id(first)]:at[id(last)]] for n in gast.walk(t))
+
+
+def _single_use(unit, name):
+    """The one statement assigning ``name`` when ``name`` is read once in the function, else None."""
+    d = unit.facts.definitions.get(name)
+    return d if d is not None and read_once(unit, name) else None
 
 
 def read_once(unit, name):
