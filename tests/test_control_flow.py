@@ -837,7 +837,7 @@ def test_loop_carried_value_read_by_the_backward_sweep_is_stacked():
     stacks = set(re.findall(r"\b(\w+_stack)\b", text))
     assert any(s.startswith("h") for s in stacks), text             # h is overwritten, and tanh' reads it
     assert re.search(r"\bh\w*_stack\.append\(h\w*\)", text), text
-    assert re.search(r"\bh\w* = h\w*_stack\.pop\(\)", text), text
+    assert re.search(r"\bfor .*\bh\w*_prev\b.* in zip\(.*\breversed\(h\w*_stack\)", text), text   # read back in reverse
 
 
 def test_nested_loop_ranges_are_recorded_per_inner_run():

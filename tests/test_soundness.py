@@ -18,7 +18,7 @@ from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import lift, partials, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
-from s2sad.reverse import adjoints, recompute, sweep
+from s2sad.reverse import adjoints, realize, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
@@ -373,11 +373,30 @@ def list_grown_after_its_display(x):              # front/spreads._only_read: th
     return _three_arrays(*parts)
 
 
+def loops_inside_a_loop(x):                      # realize.read_in_order: the inner stack fills across outer iterations
+    for i in range(2):
+        for j in range(3):
+            x = np.sin(x) * 1.1 + 0.1 * i
+    return x
+
+
+def pushed_before_the_loop_too(x):               # realize.read_in_order (versions off): x_stack has one more value
+    x = x * x
+    for i in range(3):
+        x = np.sin(x) * 1.2
+    return x
+
+
 def _all_names(tree, scope):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 
 
 CONDITIONS = {
+    "iterate: a stack read by iteration is pushed once per iteration of a loop in no other loop": Condition(
+        realize, "read_in_order", _always(True), loops_inside_a_loop, (0.7,)),
+    "iterate: ... and by nothing else": Condition(
+        realize, "read_in_order", lambda loop, stack, pushed, uses: not loop.nested and stack in pushed,
+        pushed_before_the_loop_too, (0.7,), optimize={"versions": False}),
     "fuse: the cross-entropy's adjoint is a number only after a reduction over every axis": Condition(
         adjoints, "_whole_reduction", _always(True), cross_entropy_mean_over_rows,
         (np.array([0.3, -0.7]), np.arange(18.0).reshape(3, 3, 2) / 9.0 - 1.0,

@@ -157,7 +157,7 @@ def _own_copies(stmts, realized, unit, fn):
     shortens, arrays it writes back into) become the closure's own copies, so that it can run again."""
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
-    stacks = set(realized.stacks.values())
+    stacks = set(realized.stacks.values()) - realized.iterated     # (one the sweep only iterates stays as it is)
     primal = set(N.params(fn)) | {n.id for s in fn.body for n in gast.walk(s) if isinstance(n, gast.Name)
                                   and isinstance(n.ctx, gast.Store)}
     renames, copies = {}, []

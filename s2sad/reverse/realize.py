@@ -32,6 +32,7 @@ class Realized:
     restored: set = field(default_factory=set)     # primal names the backward sweep pops
     shape_only: set = field(default_factory=set)   # ... of which it reads only the shape
     unappended: set = field(default_factory=set)   # lists the backward sweep shortens
+    iterated: set = field(default_factory=set)     # stacks the backward sweep reads by iterating them, never pops
     written: set = field(default_factory=set)      # arrays/lists/dicts the backward sweep writes back into
     inits: list = field(default_factory=list)      # statements starting the forward sweep
 
@@ -47,8 +48,9 @@ def run(fn, backward, plan, unit):
     inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
               if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
     shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
+    iterated = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) if unit.options.iterate else set()
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
-                    inits=inits, shape_only=shape_only, written=r.written)
+                    inits=inits, shape_only=shape_only, written=r.written, iterated=iterated)
 
 
 class _Realize:
@@ -191,6 +193,96 @@ class _Realize:
         zeros = {n.args[0].id for s in backward for n in gast.walk(s) if isinstance(n, gast.Call) and n.args
                  and isinstance(n.args[0], gast.Name) and self.unit.scope.resolve(n.func) is runtime.zeros_like}
         return (pushed | zeros) & inside
+
+
+def iterate(forward, back, loops, stacks, unit):
+    """Stacks read by iterating them reversed, as a person writes it, instead of one pop per value::
+
+        for _ in reversed(t_range):                  for x, _t1_prev in zip(reversed(x_stack), reversed(_t1_stack)):
+            x = x_stack.pop()               ->           ...
+            ...                                          _t1 = _t1_prev
+            _t1 = _t1_stack.pop()
+
+    (a value popped first in the body is bound by the header itself). Returns the stacks so read.
+
+    Sound where ``read_in_order`` holds (with the pop a top-level statement of the backward loop's body).
+    """
+    uses = {}
+    for s in forward + back:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name):
+                uses[n.id] = uses.get(n.id, 0) + 1
+    iterated = set()
+    for loop in loops.values():
+        if loop.backward is None:
+            continue
+        pushed = _pushed_every_iteration(loop.node.body)
+        body = loop.backward.body
+        items = {}                                       # index of the pop in the body -> (name, stack)
+        for i, s in enumerate(body):
+            stack = _popped(s)
+            if stack in stacks and s.targets[0].id != _target(loop) and read_in_order(loop, stack, pushed, uses):
+                items[i] = (s.targets[0].id, stack)
+        if not items:
+            continue
+        target, iterable = loop.backward.target, loop.backward.iter
+        targets, iterables = [], []
+        if isinstance(loop.node, gast.For) and target.id != unit.discard:
+            targets.append(target)
+            iterables.append(iterable)
+        reversed_ = unit.aliases.ref(reversed, "reversed")
+        for i in sorted(items):
+            name, stack = items[i]
+            if any(isinstance(n, gast.Name) and n.id == name for s in body[:i] if s is not None for n in gast.walk(s)):
+                bound = unit.namer.derived(name, "prev")     # the body reads or writes it before the pop
+                body[i] = N.located(N.assign(name, N.name(bound)), body[i])
+            else:
+                bound = name
+                body[i] = None
+            targets.append(N.store(bound))
+            iterables.append(N.call(N.clone(reversed_), [N.name(stack)]))
+            iterated.add(stack)
+        loop.backward.body = [s for s in body if s is not None] or [gast.Pass()]
+        if len(targets) == 1:
+            loop.backward.target, loop.backward.iter = targets[0], iterables[0]
+        else:
+            loop.backward.target = N.tup(targets, gast.Store())
+            loop.backward.iter = N.call(unit.aliases.ref(zip, "zip"), iterables)
+    return iterated
+
+
+def read_in_order(loop, stack, pushed, uses):
+    """Soundness condition of ``iterate`` (tests/test_soundness.py): the forward loop is inside no other loop,
+    pushes ``stack`` in a top-level statement of its body before anything that may end an iteration early
+    (``pushed``: every iteration started pushes exactly once), and nothing but that push and the backward
+    loop's pop names the stack (``uses``). Then the stack holds one value per backward iteration, the last
+    iteration's on top, and the k-th item of its reversed order is what the k-th pop would have given."""
+    return not loop.nested and stack in pushed and uses.get(stack) == 2
+
+
+def _pushed_every_iteration(stmts):
+    """The stacks top-level statements of a loop body push before any statement that may end the iteration."""
+    pushed = set()
+    for s in stmts:
+        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(s)):
+            break
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+                and s.value.func.attr == "append" and isinstance(s.value.func.value, gast.Name):
+            pushed.add(s.value.func.value.id)
+    return pushed
+
+
+def _popped(s):
+    """The stack ``name = stack.pop()`` pops, else None."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+            and isinstance(s.value, gast.Call) and not s.value.args and isinstance(s.value.func, gast.Attribute) \
+            and s.value.func.attr == "pop" and isinstance(s.value.func.value, gast.Name):
+        return s.value.func.value.id
+    return None
+
+
+def _target(loop):
+    return getattr(loop.node.target, "id", None) if isinstance(loop.node, gast.For) else None
 
 
 def _inside_compound(stmts, node):
