@@ -387,6 +387,14 @@ def pushed_before_the_loop_too(x):               # realize.read_in_order (versio
     return x
 
 
+def read_again_after_its_restore(x):            # realize.rotatable: t = y * y reads the y before tanh's
+    y = x
+    for i in range(3):
+        t = y * y
+        y = np.tanh(t)
+    return y
+
+
 def _all_names(tree, scope):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 
@@ -394,6 +402,8 @@ def _all_names(tree, scope):
 CONDITIONS = {
     "iterate: a stack read by iteration is pushed once per iteration of a loop in no other loop": Condition(
         realize, "read_in_order", _always(True), loops_inside_a_loop, (0.7,)),
+    "iterate: the value an assignment made is pushed only where nothing reads the one before": Condition(
+        realize, "rotatable", _always(True), read_again_after_its_restore, (0.7,)),
     "iterate: ... and by nothing else": Condition(
         realize, "read_in_order", lambda loop, stack, pushed, uses: not loop.nested and stack in pushed,
         pushed_before_the_loop_too, (0.7,), optimize={"versions": False}),

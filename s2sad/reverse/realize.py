@@ -43,12 +43,15 @@ def run(fn, backward, plan, unit):
     back = r.backward(backward.body)
     inits = [N.assign(stack, gast.List(elts=[], ctx=gast.Load())) for stack in r.stacks.values()]
     params = set(N.params(fn))
-    unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan, back) if n not in params)
+    iterated, rotated = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) if unit.options.iterate \
+        else (set(), set())
+    shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
+    read_after = shape_only | r.unappended | r.written          # a pullback reads these after the forward sweep
+    unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan, back) if n not in params
+                     and (n not in rotated or n in read_after))   # (a rotated push reads what was just assigned)
     inits += [N.assign(n, N.const(None)) for n in unbound]
     inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
               if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
-    shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
-    iterated = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) if unit.options.iterate else set()
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
                     inits=inits, shape_only=shape_only, written=r.written, iterated=iterated)
 
@@ -212,7 +215,7 @@ def iterate(forward, back, loops, stacks, unit):
         for n in gast.walk(s):
             if isinstance(n, gast.Name):
                 uses[n.id] = uses.get(n.id, 0) + 1
-    iterated = set()
+    iterated, rotated = set(), set()
     for loop in loops.values():
         if loop.backward is None:
             continue
@@ -231,24 +234,76 @@ def iterate(forward, back, loops, stacks, unit):
             targets.append(target)
             iterables.append(iterable)
         reversed_ = unit.aliases.ref(reversed, "reversed")
+        dropped, kept = set(), {}                        # pops dropped, pops replaced by a copy
         for i in sorted(items):
             name, stack = items[i]
-            if any(isinstance(n, gast.Name) and n.id == name for s in body[:i] if s is not None for n in gast.walk(s)):
-                bound = unit.namer.derived(name, "prev")     # the body reads or writes it before the pop
-                body[i] = N.located(N.assign(name, N.name(bound)), body[i])
-            else:
-                bound = name
-                body[i] = None
+            bound = name
+            if _names(body[:i], name):                     # the body reads or writes it before the pop
+                site = _push_site(loop.node.body, stack, name)
+                if site is not None and rotatable(name, body, i, back, loop.backward):
+                    push = loop.node.body.pop(site - 1)        # push the value the assignment made, not the one before
+                    loop.node.body.insert(site, push)
+                    rotated.add(name)
+                else:
+                    bound = unit.namer.derived(name, "prev")
+                    kept[i] = N.located(N.assign(name, N.name(bound)), body[i])
+            if bound == name:
+                dropped.add(i)
             targets.append(N.store(bound))
             iterables.append(N.call(N.clone(reversed_), [N.name(stack)]))
             iterated.add(stack)
-        loop.backward.body = [s for s in body if s is not None] or [gast.Pass()]
+        loop.backward.body = [kept.get(i, s) for i, s in enumerate(body) if i not in dropped] or [gast.Pass()]
         if len(targets) == 1:
             loop.backward.target, loop.backward.iter = targets[0], iterables[0]
         else:
             loop.backward.target = N.tup(targets, gast.Store())
             loop.backward.iter = N.call(unit.aliases.ref(zip, "zip"), iterables)
-    return iterated
+    return iterated, rotated
+
+
+def rotatable(name, body, i, back, loop):
+    """Soundness condition of pushing the value an assignment made rather than the one it replaced (``iterate``):
+    the backward loop's header then binds ``name`` to the iteration's own value, which the body reads until the
+    restore point ``body[i]``; after it the old way gave the previous value. Sound when nothing after the
+    restore point in the body, and nothing in the backward sweep outside the loop, names ``name``."""
+    inside = sum(1 for n in gast.walk(loop) if isinstance(n, gast.Name) and n.id == name)
+    return not _names(body[i + 1:], name) and _count(back, name) == inside
+
+
+def _push_site(stmts, stack, name):
+    """The index of the top-level assignment of ``name`` the push of ``stack`` comes right before (with only other
+    pushes between), else None."""
+    for j, s in enumerate(stmts):
+        if _pushes(s) == stack:
+            for k in range(j + 1, len(stmts)):
+                if _pushes(stmts[k]) is None:
+                    stored = stmts[k].targets[0] if isinstance(stmts[k], gast.Assign) and len(stmts[k].targets) == 1 \
+                        else None
+                    if k == j + 1 and stored is not None and name in _stored_names(stored):
+                        return k
+                    return None
+    return None
+
+
+def _stored_names(target):
+    return {n.id for n in gast.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} \
+        if isinstance(target, (gast.Name, gast.Tuple, gast.List)) else set()
+
+
+def _pushes(s):
+    """The list ``s`` appends to (``stack.append(v)``), else None."""
+    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+            and s.value.func.attr == "append" and isinstance(s.value.func.value, gast.Name):
+        return s.value.func.value.id
+    return None
+
+
+def _names(stmts, name):
+    return any(isinstance(n, gast.Name) and n.id == name for s in stmts for n in gast.walk(s))
+
+
+def _count(stmts, name):
+    return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == name)
 
 
 def read_in_order(loop, stack, pushed, uses):
@@ -266,9 +321,8 @@ def _pushed_every_iteration(stmts):
     for s in stmts:
         if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(s)):
             break
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
-                and s.value.func.attr == "append" and isinstance(s.value.func.value, gast.Name):
-            pushed.add(s.value.func.value.id)
+        if _pushes(s) is not None:
+            pushed.add(_pushes(s))
     return pushed
 
 
