@@ -38,6 +38,7 @@ class Options:
     invariant: bool = True       # analysis/record.py: a loop-invariant value is not recorded per iteration
     recompute: bool = True       # analysis/record.py: cheap values on numbers computed again instead of recorded
     iterate: bool = True         # reverse/realize.py: a stack a loop pushes once per iteration read by iterating it reversed, not popped
+    last_iteration: bool = True  # reverse/last_iteration.py: a loop-carried adjoint nothing reads after the backward loop skipped in its last iteration
     shape_only: bool = True      # analysis/record.py: a value read only for its shape is recorded as its shape
     accumulate: bool = True      # reverse/adjoints.py: x_bar[i] += g in place, on a buffer the backward sweep owns
     fuse: bool = True            # reverse/adjoints.py: the logistic function's adjoint written from its value, and a logistic's cross-entropy's in one pass

@@ -2,7 +2,7 @@
 
     source --parse--> gast --fence--> --lift--> --normalize--> --jumps--> --spreads--> --inline-->
            --versions--> --spreads--> --effects, activity, shapes-->
-           --reverse (sweep, record, realize, assemble) | forward (tangent)-->
+           --reverse (sweep, record, realize, last_iteration, assemble) | forward (tangent)-->
            --cleanup, fold--> --emit--> text --compile--> function (cached, keyed by meaning)
 
 ``differentiate`` lists the passes; ``generate`` is the cache in front of it; ``Generated.bind``
@@ -29,7 +29,7 @@ from .front import fence, jumps, lift, normalize, source as front_source, spread
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
-from .reverse import assemble, realize, recompute, sweep
+from .reverse import assemble, last_iteration, realize, recompute, sweep
 from .rules import registry
 from .unit import Facts, Unit
 
@@ -65,6 +65,10 @@ def differentiate(unit):
         if unit.options.cleanup:                                      # constants, copies, dead code
             keep = {backward.bars[w] for w in unit.wrt_names}
             realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit))
+        if unit.options.last_iteration:                               # a backward loop's last, unread updates
+            result = tree.body[-1].value
+            keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in gast.walk(result) if isinstance(n, gast.Name)}
+            realized.backward = last_iteration.run(realized.backward, realized.forward, keep, unit)
         fn = assemble.run(tree, realized, backward, unit)             # value_and_grad | grad | vjp
     if unit.options.fold:
         fn = fold.run(fn, lambda n: isinstance(unit.scope.lookup(n), types.ModuleType), unit.aliases.helpers)

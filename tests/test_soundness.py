@@ -18,7 +18,7 @@ from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import lift, partials, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
-from s2sad.reverse import adjoints, realize, recompute, sweep
+from s2sad.reverse import adjoints, last_iteration, realize, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
@@ -395,11 +395,21 @@ def read_again_after_its_restore(x):            # realize.rotatable: t = y * y r
     return y
 
 
+def carried_into_a_differentiated_start(h0, W):  # last_iteration.skippable: h_bar after the loop is h0's
+    h = h0
+    for i in range(3):
+        h = np.tanh(h @ W * (i + 1.0))
+    return np.sum(h)
+
+
 def _all_names(tree, scope):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 
 
 CONDITIONS = {
+    "last_iteration: an update skipped in the last backward iteration is read by nothing after it": Condition(
+        last_iteration, "skippable", lambda j, body, live_after, index, unit: True,
+        carried_into_a_differentiated_start, (np.array([0.3, -0.5]), np.array([[0.5, 0.2], [-0.3, 0.8]])), (0, 1)),
     "iterate: a stack read by iteration is pushed once per iteration of a loop in no other loop": Condition(
         realize, "read_in_order", _always(True), loops_inside_a_loop, (0.7,)),
     "iterate: the value an assignment made is pushed only where nothing reads the one before": Condition(

@@ -1,0 +1,136 @@
+"""Reverse mode, after clean-up: work a backward loop's last iteration does for nobody, skipped.
+
+A loop-carried adjoint is read by the next backward iteration; after the last one (the forward
+loop's first iteration) only what follows the loop reads it. When nothing does, as for the input of
+an MLP's first layer when the input is not differentiated, its last update is wasted work (there a
+matrix product as large as the layer's)::
+
+    for _k, h_prev in zip(reversed(loop_range), reversed(h_stack)):
+        ...
+        W_bar = _s2.matmul_y_grad(_t5_bar, h, W)
+        if _k:                                   # not the last backward iteration
+            h_bar = _s2.matmul_x_grad(_t5_bar, h, W)
+
+as a person writes it (``if i: d = (d @ W.T) * ...``). Only top-level backward loops over a
+``range`` whose index the header binds are changed.
+"""
+import gast
+import numpy as np
+
+from .. import nodes as N
+from .. import runtime
+from .assemble import _live_in
+
+_PURE_HELPERS = frozenset({runtime.matmul_x_grad, runtime.matmul_y_grad, runtime.unbroadcast, runtime.unreduce,
+                           runtime.dot_x_grad, runtime.dot_y_grad})
+_EXPRESSIONS = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare, gast.Tuple, gast.Subscript,
+                gast.Slice, gast.Attribute, gast.Call, gast.keyword, gast.expr_context, gast.operator, gast.unaryop,
+                gast.cmpop)
+
+
+def run(backward, forward, keep, unit):
+    """``backward`` with the last-iteration-only dead updates of its top-level loops guarded; ``keep``: names read
+    after the backward sweep (the gradients, the value)."""
+    ranges = _ranges(forward, unit)
+    for i, loop in enumerate(backward):
+        if not isinstance(loop, gast.For):
+            continue
+        index, first = _index(loop, ranges, unit)
+        if index is None:
+            continue
+        live_after = _live_in(backward[i + 1:]) | set(keep)
+        guarded = [skippable(j, loop.body, live_after, index, unit) for j in range(len(loop.body))]
+        if not any(guarded):
+            continue
+        test = N.name(index) if first is None else \
+            gast.Compare(left=N.name(index), ops=[gast.NotEq()], comparators=[first])
+        body, run_ = [], []
+        for s, skip in zip(loop.body, guarded):
+            if skip:
+                run_.append(s)
+                continue
+            if run_:
+                body.append(N.if_(N.clone(test), run_, [], like=run_[0]))
+                run_ = []
+            body.append(s)
+        if run_:
+            body.append(N.if_(N.clone(test), run_, [], like=run_[0]))
+        loop.body = body
+    return backward
+
+
+def skippable(j, body, live_after, index, unit):
+    """Soundness condition (tests/test_soundness.py): ``body[j]``, skipped in the loop's last iteration, is an
+    assignment of one name that nothing after the loop reads (``live_after``) nor any statement after it in
+    the body that runs in that iteration, computed without changing anything (arithmetic, indexing, NumPy
+    ufuncs, the pure adjoint helpers). Reads of it before ``body[j]`` belong to a next iteration: there is none."""
+    s = body[j]
+    if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):
+        return False
+    name = s.targets[0].id
+    if name in live_after or name == index or not _pure(s.value, unit):
+        return False
+    for later in body[j + 1:]:
+        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for n in gast.walk(later)) \
+                and not (skippable(body.index(later), body, live_after, index, unit)):
+            return False
+    return True
+
+
+def _pure(expr, unit):
+    for n in gast.walk(expr):
+        if not isinstance(n, _EXPRESSIONS):
+            return False
+        if isinstance(n, gast.Call):
+            try:
+                f = unit.scope.resolve(n.func)
+            except Exception:                                  # noqa: BLE001 -- unknown: not pure
+                return False
+            if not (f in _PURE_HELPERS or isinstance(f, np.ufunc) and not n.keywords):
+                return False
+    return True
+
+
+def _ranges(forward, unit):
+    """name -> the range call it holds, for names the forward sweep binds once, to ``range(...)``."""
+    stores = {}
+    for s in forward:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    out = {}
+    for s in forward:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                and stores[s.targets[0].id] == 1 and isinstance(s.value, gast.Call) and not s.value.keywords \
+                and 1 <= len(s.value.args) <= 3 and _resolves(s.value.func, range, unit):
+            out[s.targets[0].id] = s.value
+    return out
+
+
+def _resolves(func, obj, unit):
+    try:
+        return unit.scope.resolve(func) is obj
+    except Exception:                                          # noqa: BLE001
+        return False
+
+
+def _index(loop, ranges, unit):
+    """(the index name, the range's first item as an expression, None for 0) of a backward loop over
+    ``reversed(r)`` or ``zip(reversed(r), ...)`` (``r`` a range name, maybe sliced ``r[:count]``), else (None, None)."""
+    target, it = loop.target, loop.iter
+    if isinstance(it, gast.Call) and _resolves(it.func, zip, unit) and it.args \
+            and isinstance(target, gast.Tuple) and target.elts:
+        target, it = target.elts[0], it.args[0]
+    if not (isinstance(target, gast.Name) and isinstance(it, gast.Call) and _resolves(it.func, reversed, unit)
+            and len(it.args) == 1):
+        return None, None
+    r = it.args[0]
+    if isinstance(r, gast.Subscript) and isinstance(r.slice, gast.Slice) and r.slice.lower is None \
+            and r.slice.step is None:
+        r = r.value
+    if not (isinstance(r, gast.Name) and r.id in ranges):
+        return None, None
+    args = ranges[r.id].args
+    if len(args) == 1:
+        return target.id, None
+    return target.id, N.attr(r.id, "start")
