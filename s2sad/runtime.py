@@ -35,8 +35,14 @@ __all__ = [
 # --- broadcasting and reductions ---------------------------------------------------
 def unbroadcast(g, x):
     """Sum ``g`` down to the shape of ``x`` (the adjoint of NumPy broadcasting)."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g                                   # the common case, quickly
+    if type(g) is np.ndarray:                      # the common cases, quickly: the same shape, or a bias's adjoint
+        x_shape = x.shape if type(x) is np.ndarray or type(x) is ShapeOf else np.shape(x)
+        g_shape = g.shape
+        if g_shape == x_shape:
+            return g
+        lead = len(g_shape) - len(x_shape)
+        if lead > 0 and g_shape[lead:] == x_shape and g.dtype.kind == "f":     # (np.sum's own reduction)
+            return np.add.reduce(g, axis=0 if lead == 1 else tuple(range(lead)))
     x_shape = np.shape(x)
     g_shape = np.shape(g)
     if g_shape == x_shape:

@@ -185,3 +185,16 @@ def test_bench_never_times_a_wrong_gradient_and_shows_refusals():
     with pytest.raises(bench.WrongGradient):
         check(hand_value, hand_grads.astype(np.float64))
     check(hand_value, hand_grads)
+
+
+@pytest.mark.parametrize("key", ["mlp", "rnn"])
+def test_layer_loops_read_like_hand_written_code(key):
+    """Every matmul's operands have known axes (the list of layers sliced by a constant, an array's ``shape`` and
+    ``dtype``), so its adjoint is ``g @ W.T``, ``h.T @ g`` with no helper; the stacks are read by iterating them
+    reversed; and the input's adjoint, which nothing reads, is not computed in the last backward iteration."""
+    problem = bp.PROBLEMS[key]
+    args, wrt = problem.make_args(np.random.default_rng(0))
+    text = s2sad.adjoint_source(problem.f, wrt=wrt, args=args)
+    assert "matmul_x_grad" not in text and "matmul_y_grad" not in text, text
+    assert "if _k:\n" in text and ".pop()" not in text, text
+    assert "in zip(reversed(" in text, text

@@ -458,3 +458,28 @@ def test_log_softmax_adjoint_in_one_pass(name):
         softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
         softmax /= softmax.sum(axis=1, keepdims=True)
         np.testing.assert_allclose(fused, X.T @ (softmax - Y) / 6, rtol=1e-13, atol=1e-15)
+
+
+def test_kinds_follow_constant_slices_and_array_metadata():
+    """A constant slice of a list keeps the kinds of the items it keeps (an unknown one gives none: the kind
+    of a slice is a list's, never an item's); an array's ``shape`` is numbers, ``x.T`` and ``np.zeros(...,
+    dtype=x.dtype)`` arrays of known axes."""
+    from s2sad.analysis import shapes
+    from s2sad.front.resolve import Scope
+    from s2sad.front.source import from_text
+    src = from_text('''
+def f(params, xs, n):
+    first = params[:1]
+    rest = params[1:]
+    some = params[:n]
+    k = -1
+    most = params[:k]
+    h = np.zeros((xs.shape[1], 3), dtype=xs.dtype)
+    t = xs.T
+    return h
+''')
+    names = {"params", "xs", "n", "first", "rest", "some", "k", "most", "h", "t"}
+    got = shapes.kinds(src.tree, Scope({"np": np}, local_names=names), (((-1, -1), (2, 1), (2, 1)), 2, None))
+    assert got["first"] == ((-1, -1),) and got["rest"] == ((2, 1), (2, 1)) and got["most"] == ((-1, -1), (2, 1))
+    assert "some" not in got
+    assert got["h"] == 2 and got["t"] == 2

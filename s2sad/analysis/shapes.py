@@ -521,7 +521,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
     (an optimistic start, then every name whose assignments disagree is dropped until they all agree;
     so a loop-carried value keeps the kind its assignments preserve). Sound when each rule below is:
     ``sequence(x)`` is ``x``; ``x[i]`` of a tuple kind is the item (or the common item kind), of an
-    ``n``-d array with ``k`` integer indices an ``n - k``-d array; arithmetic and ufuncs broadcast;
+    ``n``-d array with ``k`` integer indices an ``n - k``-d array, a slice of a tuple kind with constant
+    bounds the items it keeps; an array's ``shape`` is ``ndim`` numbers, its ``T`` an array of as many axes;
+    arithmetic and ufuncs broadcast;
     full reductions, ``len``, ``float`` and ``math`` give numbers; a range loop's index is a number.
     """
     from .ops import COPY, PACK, classify
@@ -562,6 +564,10 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return tuple(of(e, known) for e in node.elts)
         if isinstance(node, gast.Attribute) and scope.is_free(_root(node)):
             return -1 if type(scope.resolve(node)) in (int, float) else None
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
+                and isinstance(known.get(node.value.id), int) and known[node.value.id] >= 0:
+            nd = known[node.value.id]                    # an array's metadata
+            return {"shape": (-1,) * nd, "ndim": -1, "size": -1, "T": nd}.get(node.attr)
         op = classify(node, scope)
         args = [of(a, known) if isinstance(a, gast.AST) else None for a in op.args]
         if op.primitive is COPY:
@@ -577,7 +583,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
             result = call_results(op.primitive, tuple(a == -1 for a in args))
             return -1 if result is True else (tuple(-1 if r else None for r in result)
                                                if isinstance(result, tuple) else None)
-        if "dtype" in op.kwargs and not _real_dtype(op.kwargs["dtype"], scope):
+        if "dtype" in op.kwargs and not _real_dtype(op.kwargs["dtype"], scope) \
+                and not _dtype_of_kind(_defined_as(op.kwargs["dtype"]), known):
             return None                                  # complex values are never given a kind
         made = _constructed(op.primitive, args)
         if made is not None and set(op.kwargs) <= {"dtype"}:
@@ -644,6 +651,11 @@ def kinds(fn, scope, param_kinds, call_results=None):
 
     def _item_kind(base, index, known):
         if isinstance(base, tuple):
+            if isinstance(index, gast.Slice):            # a list's or tuple's slice: the kinds of the items it keeps
+                bounds = [_constant_int(b) for b in (index.lower, index.upper, index.step)]
+                if any(b is _UNKNOWN for b in bounds) or bounds[2] == 0:
+                    return None
+                return base[slice(*bounds)]
             if isinstance(index, gast.Constant) and type(index.value) is int and -len(base) <= index.value < len(base):
                 return base[index.value]
             return base[0] if base and all(k == base[0] for k in base) else None
@@ -656,6 +668,22 @@ def kinds(fn, scope, param_kinds, call_results=None):
                     and len(items) <= base:
                 return base - len(items) if base > len(items) else -1
         return None
+
+    def _defined_as(node):
+        """What a name bound once, not a parameter, is bound to (else the node itself)."""
+        if isinstance(node, gast.Name) and len(definitions.get(node.id, ())) == 1 and node.id not in given \
+                and definitions[node.id][0][0] == "value":
+            return definitions[node.id][0][1]
+        return node
+
+    def _constant_int(node):
+        """None for no bound, the int a bound is (a constant, or a name bound once, to one), else _UNKNOWN."""
+        if node is None:
+            return None
+        node = _defined_as(node)
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant):
+            node = gast.Constant(value=-node.operand.value if type(node.operand.value) is int else None, kind=None)
+        return node.value if isinstance(node, gast.Constant) and type(node.value) is int else _UNKNOWN
 
     def evaluate(d, known):
         if d[0] == "range":
@@ -690,6 +718,15 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return known
         for n in wrong:
             del known[n]
+
+
+_UNKNOWN = object()
+
+
+def _dtype_of_kind(node, known):
+    """``x.dtype`` of a value with a kind: a real dtype (complex values are given none)."""
+    return isinstance(node, gast.Attribute) and node.attr == "dtype" and isinstance(node.value, gast.Name) \
+        and isinstance(known.get(node.value.id), int)
 
 
 def _real_dtype(node, scope):
