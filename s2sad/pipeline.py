@@ -18,7 +18,7 @@ import gast
 
 from .version import __version__
 from . import nodes as N
-from . import calls
+from . import calls, runtime
 from .aliases import Aliases
 from .analysis import activity, effects as effects_analysis, record, shapes
 from .back import emit, floats as back_floats
@@ -64,7 +64,7 @@ def differentiate(unit):
         realized = realize.run(tree, backward, plan, unit)            # pushes and pops
         if unit.options.cleanup:                                      # constants, copies, dead code
             keep = {backward.bars[w] for w in unit.wrt_names}
-            realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit))
+            realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit), _broadcasts(unit))
         if unit.options.last_iteration:                               # a backward loop's last, unread updates
             result = tree.body[-1].value
             keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in gast.walk(result) if isinstance(n, gast.Name)}
@@ -77,6 +77,16 @@ def differentiate(unit):
 
 def _kinds(tree, unit):
     return shapes.kinds(tree, unit.scope.with_locals(assigned_names(tree)), unit.kinds, call_results)
+
+
+def _broadcasts(unit):
+    """Whether a call broadcasts its first argument linearly (cleanup.scale_early)."""
+    def broadcast(func):
+        try:
+            return unit.scope.resolve(func) is runtime.unreduce
+        except Exception:                                     # noqa: BLE001
+            return False
+    return broadcast
 
 
 def _pure_call(unit):

@@ -4,6 +4,7 @@ while with the condition in place the same program matches finite differences.
 
 A condition no test can break would be either unnecessary or untested: both are worth knowing.
 """
+import ast
 import copy
 import functools
 from dataclasses import dataclass
@@ -616,3 +617,26 @@ def test_helpers_returning_their_first_argument_only_never_return_the_second(hel
         except ValueError:                         # shapes this helper is never called with
             continue
         assert out is not x and not np.shares_memory(out, x), (helper.__name__, g_shape, x_shape)
+
+
+def test_scaling_before_a_broadcast_needs_the_broadcast_read_once(monkeypatch):
+    """cleanup.scaled_once: ``v = unreduce(a, x)`` read as ``v * 2`` and again as ``v``: scaling ``a`` would change
+    the second read. No program s2sad generates reads such a broadcast twice (one operation per statement, each
+    rule reads its adjoint once or without a factor), so the condition is dropped on statements built here."""
+    text = "v = unreduce(a, x)\ny = v * 2\nz = v + 1.0\n"
+    env = {"unreduce": runtime.unreduce, "a": np.array([1.5, -0.5]), "x": np.ones((3, 2))}
+
+    def run(stmts):
+        space = dict(env)
+        module = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=stmts, type_ignores=[])))
+        exec(compile(module, "<statements>", "exec"), space)
+        return space["y"], space["z"]
+
+    def scaled():
+        stmts = gast.parse(text).body
+        cleanup.scale_early(stmts, lambda func: isinstance(func, gast.Name) and func.id == "unreduce")
+        return run(stmts)
+    want = run(gast.parse(text).body)
+    np.testing.assert_array_equal(scaled()[1], want[1])
+    monkeypatch.setattr(cleanup, "scaled_once", lambda name, c, stores, loads: True)
+    assert not np.array_equal(scaled()[1], want[1])

@@ -21,11 +21,12 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul
          gast.Pow: operator.pow}
 
 
-def run(stmts, keep, pure_call=None):
+def run(stmts, keep, pure_call=None, broadcast=None):
     """Simplify a straight-line/branching statement list; ``keep`` are names read afterwards.
 
     ``pure_call(func_node)`` may return a function that is safe to evaluate on constants
-    (``math.log``), for folding ``math.log(2.0)``.
+    (``math.log``), for folding ``math.log(2.0)``; ``broadcast(func_node)``: whether the call
+    broadcasts its first argument (``unreduce``), for scaling before it (``scale_early``).
     """
     changed = True
     while changed:
@@ -34,7 +35,51 @@ def run(stmts, keep, pure_call=None):
         stmts, propagated = _propagate_copies(stmts, set(keep))
         stmts, removed = _dead_code(stmts, set(keep))
         changed = simplifier.changed or propagated or removed
+    if broadcast is not None:
+        scale_early(stmts, broadcast)
     return stmts
+
+
+_EXACT_SCALES = (2, -2, 4, -4, 0.5, -0.5, 0.25, -0.25, -1)     # powers of two and -1: exact in every float format
+
+
+def scale_early(stmts, broadcast):
+    """``v = unreduce(a, x, axis)`` read once, as ``v * 2``: ``v = unreduce(a * 2, x, axis)`` and ``v`` there, so
+    that the number scales the reduced array ``a``, not its broadcast over ``x`` (``sqsum_bar * 2``, not a pass
+    over the (n, k, d) array). In place; the values are the same, bit for bit (see ``scaled_once``)."""
+    stores, loads = {}, {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name):
+                table = loads if isinstance(n.ctx, gast.Load) else stores
+                table[n.id] = table.get(n.id, 0) + 1
+    defs = {s.targets[0].id: s for s in N.statements(stmts) if isinstance(s, gast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) and s.value.args
+            and not s.value.keywords and broadcast(s.value.func)}
+    scales = {}
+
+    class _Unscale(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            for name, c in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(node.op, gast.Mult) and isinstance(name, gast.Name) and name.id in defs \
+                        and name.id not in scales and isinstance(c, gast.Constant) \
+                        and scaled_once(name.id, c.value, stores, loads):
+                    scales[name.id] = c.value
+                    return name
+            return node
+    for s in stmts:
+        _Unscale().visit(s)
+    for name, c in scales.items():
+        call = defs[name].value
+        call.args[0] = gast.BinOp(left=call.args[0], op=gast.Mult(), right=N.const(c))
+
+
+def scaled_once(name, c, stores, loads):
+    """Soundness condition of ``scale_early`` (tests/test_soundness.py): the broadcast is assigned once and read
+    once (the read that drops the factor is its only one), and the factor is exact in every float format, so
+    that scaling before or after the broadcast (and a cast to the array's float type) rounds alike."""
+    return stores.get(name) == 1 and loads.get(name) == 1 and type(c) in (int, float) and c in _EXACT_SCALES
 
 
 def _number(node):
