@@ -7,7 +7,7 @@ The values computed are the same, in the same order: a temporary is folded only 
 
 - it is one of s2sad's temporaries (``_t3``, ``_t3_bar``, ``_t3_dot``), assigned once and read
   once in the whole function, later in the same block, by a simple statement (an
-  assignment, an expression statement or a ``return``);
+  assignment, an expression statement or a ``return``) or a branch's test;
 - its expression has no effects: arithmetic, comparisons, constants, names, indexing,
   and calls of functions of modules (``np.sin``, ``math.cos``) or of ``abs``/``float``/``slice``
   (not s2sad's runtime helpers: ``_s2.unbroadcast(_s2.unreduce(...))`` reads worse than two lines);
@@ -115,6 +115,8 @@ def _use(stmts, i, name, reads, local):
     """The index of the statement after ``i`` in this block that reads ``name``, if folding is safe."""
     for j in range(i + 1, len(stmts)):
         s = stmts[j]
+        if isinstance(s, gast.If) and name in _reads(s.test):       # a branch's test is read before its body
+            return j if not _changes_in_place(gast.Expr(value=s.test), local) else None
         if name in _reads(s):
             simple = isinstance(s, (gast.Assign, gast.Expr, gast.Return, gast.AugAssign))
             return j if simple and not _changes_in_place(s, local) else None
@@ -149,4 +151,7 @@ def _substitute(s, name, expr):
             if node.id == name and isinstance(node.ctx, gast.Load):
                 return expr
             return node
-    Replace().visit(s)
+    if isinstance(s, gast.If):
+        s.test = Replace().visit(s.test)
+    else:
+        Replace().visit(s)

@@ -5,6 +5,8 @@
 ``(value, <f>_backward)``, a closure that runs the backward sweep for any cotangent, as often as
 asked (on its own copies of what the forward sweep recorded).
 """
+import re
+
 import gast
 
 from .. import nodes as N
@@ -33,6 +35,7 @@ def _value_and_grad(fn, realized, unit, result, grads, seed, active_output):
     else:
         check = N.call(unit.aliases.ref(runtime.seed, "seed"), [N.clone(result)])
         start = [N.assign(seed, check)] if active_output else [gast.Expr(value=check)]
+    _own_temporaries(realized.backward, realized.inits + realized.forward, unit)
     value = N.clone(result)
     if isinstance(result, gast.Name) and result.id in realized.restored and realized.backward:
         kept = unit.namer.fresh("value")            # the backward sweep restores the result's name
@@ -177,6 +180,30 @@ def _own_copies(stmts, realized, unit, fn):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
     return copies
+
+
+_TEMPORARY = re.compile(r"_t\d+")
+
+
+def _own_temporaries(stmts, forward, unit):
+    """Temporaries both sweeps assign (``_t5 = n + 2`` computed again in the backward sweep) get a new name in the
+    backward sweep when it assigns them before every read: each name then has one assignment, which
+    optimize/fold.py can fold into its one reader (``term_bar / ((n + 1) * (n + 2))``). In place.
+
+    Sound: the backward sweep runs after the forward one and reads such a name only after assigning it (it is
+    not live into the backward sweep, a loop's body counted as running again), so its reads there see only its
+    own assignments, whatever the name."""
+    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    forward_assigned = {n.id for s in forward for n in gast.walk(s) if isinstance(n, gast.Name)
+                        and isinstance(n.ctx, gast.Store)}
+    headers = {n.id for s in N.statements(stmts) if isinstance(s, gast.For) for n in gast.walk(s.target)
+               if isinstance(n, gast.Name)}                     # (bound by a loop's header: nothing to fold)
+    shared = {n for n in assigned & forward_assigned if _TEMPORARY.fullmatch(n)} - _live_in(stmts) - headers
+    renames = {n: unit.namer.temp() for n in sorted(shared)}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and n.id in renames:
+                n.id = renames[n.id]
 
 
 def _live_in(stmts):

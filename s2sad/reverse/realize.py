@@ -45,6 +45,8 @@ def run(fn, backward, plan, unit):
     params = set(N.params(fn))
     iterated, rotated = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) if unit.options.iterate \
         else (set(), set())
+    restores = {stack for (kind, _), stack in r.stacks.items() if kind == "restore"}
+    forward = hoist_pushes(forward, restores)
     shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
     read_after = shape_only | r.unappended | r.written          # a pullback reads these after the forward sweep
     unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan, back) if n not in params
@@ -304,6 +306,43 @@ def _names(stmts, name):
 
 def _count(stmts, name):
     return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == name)
+
+
+def hoist_pushes(stmts, stacks):
+    """Each push of a value (``x_stack.append(x)``) moved up past the assignments before it that do not assign
+    ``x``, so that the assignment it stood before can take its temporary's value directly (optimize/fold.py:
+    ``x = x + h * (...)``, not ``_t8 = ...; x_stack.append(x); x = _t8``). The same object is pushed: nothing
+    between binds ``x`` (a change in place between is seen by both, as the push keeps the object itself)."""
+    out = []
+    for s in stmts:
+        for field_ in ("body", "orelse"):
+            inner = getattr(s, field_, None)
+            if isinstance(s, (gast.For, gast.While, gast.If)) and inner:
+                setattr(s, field_, hoist_pushes(inner, stacks))
+        out.append(s)
+        value = _pushed_value(s, stacks)
+        if value is None:
+            continue
+        k = len(out) - 1
+        while k > 0 and isinstance(out[k - 1], gast.Assign) and value not in _stored_names_of(out[k - 1]):
+            out[k - 1], out[k] = out[k], out[k - 1]
+            k -= 1
+    return out
+
+
+def _pushed_value(s, stacks):
+    """The name ``s`` pushes on a restore stack (``stack.append(x)``, ``stack.append(_s2.shape_of(x))``), else None."""
+    if _pushes(s) not in stacks or len(s.value.args) != 1:
+        return None
+    value = s.value.args[0]
+    if isinstance(value, gast.Call) and len(value.args) == 1 and isinstance(value.func, gast.Attribute) \
+            and value.func.attr == "shape_of":
+        value = value.args[0]
+    return value.id if isinstance(value, gast.Name) else None
+
+
+def _stored_names_of(s):
+    return {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
 
 
 def read_in_order(loop, stack, pushed, uses):
