@@ -872,3 +872,13 @@ CASES["fz_spread_after_an_early_return"] = (fz_spread_after_an_early_return, (np
 # answered when the helper is inlined (its **kw a dict literal: optimize/inline_calls.py) and, since the
 # eighth session, when it is differentiated as a call (the callee's code by the name `kw`)
 CASES["fz_differentiated_value_into_kwargs"] = (fz_differentiated_value_into_kwargs, (0.7,), (0,))
+
+
+def fz_restored_by_an_empty_backward_loop(x, a):   # 92000: the backward loop's header restores x (stacks read by
+    a = x ** 2                                       # iteration) and its body was left empty: clean-up dropped it
+    for it in range(1):
+        x = 1.0
+    return np.sum(np.arange(3) * a)
+
+
+CASES["fz_restored_by_an_empty_backward_loop"] = (fz_restored_by_an_empty_backward_loop, (1.37, 1.44), (0, 1))

@@ -265,9 +265,12 @@ def _dead_code(stmts, live):
         if isinstance(s, gast.For):               # what one iteration reads may be needed by another
             body, r = _dead_code(s.body, set(live) | _reads(s))
             removed |= r
+            bound = {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
             if not any(not N.is_comment(x) and not isinstance(x, gast.Pass) for x in body):
-                removed = True
-                continue
+                if not bound & live:              # (a header that restores a value read afterwards stays)
+                    removed = True
+                    continue
+                body = [gast.Pass()]
             s.body = body
             live |= _reads(s)
             out.append(s)
