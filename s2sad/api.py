@@ -19,7 +19,9 @@ from typing import Any, Callable, Literal, Optional, Sequence, Tuple, TypeVar, U
 import numpy as np
 
 from . import markers, pipeline, targets
+from .back import entry as back_entry
 from .back import floats as back_floats
+from .back.entry import MISS
 from .errors import NonScalarOutputError, WrtError, short_traceback, user_frames
 from .front import generators
 from .front.source import unwrap
@@ -265,7 +267,16 @@ def _wrapper(f, wrt, value_too, optimize):
     plain_function = inspect.isfunction(target) and not registry.has_rule(target) and not registry.has_rule(f) \
         and not inspect.isgeneratorfunction(target)            # (targets.py refuses it)
 
+    fast = [None]                                  # the per-call entry for the last arguments' shape (back/entry.py)
+    built = {}                                     # (bound, kinds, types) -> its entry
+    entries = optimize is True or optimize is None
+
     def call(*args, **kwargs):
+        entry = fast[0]
+        if entry is not None and not kwargs:
+            out = entry(*args)
+            if out is not MISS:
+                return out
         try:
             options = resolve_options(optimize)
             inner = wrt
@@ -290,6 +301,14 @@ def _wrapper(f, wrt, value_too, optimize):
                 _check_positional(unwrap(plain), inner, fname)
                 bound = pipeline.function(unwrap(plain), inner, "value_and_grad", kinds, options, warn=True)
                 entry[1][(kinds, plain) if plain is not target else kinds] = bound
+            if entries and not kwargs and not of_derivative and plain is target:
+                key = (bound, kinds, tuple(map(type, args)))
+                if key not in built:                   # (a few shapes kept: arguments may alternate)
+                    if len(built) >= 8:
+                        built.clear()
+                    built[key] = back_entry.build(bound.fn, bound.checks, args, inner, many, value_too,
+                                                  bound.lists, bound.floats)
+                fast[0] = built[key]
             if kwargs:
                 value, grads = bound.fn(*full, **kwargs)
             elif bound.floats and (bound.lists or -1 in kinds) and \
