@@ -268,14 +268,20 @@ def invariant(site, loops, unit, backward):
     return operands_fixed(site, loops, unit)
 
 
+def stored_in(loop, unit):
+    """The names a forward loop assigns (its header's included), worked out once per loop and transform (the
+    forward loops do not change between the analyses and reverse/realize.py)."""
+    got = unit.facts.loop_stores.get(id(loop))
+    if got is None or got[0] is not loop:
+        got = unit.facts.loop_stores[id(loop)] = (loop, frozenset(
+            n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)))
+    return got[1]
+
+
 def operands_fixed(site, loops, unit):
     """Whether no enclosing loop assigns an operand of ``site`` (its target included) or changes one in place."""
     changing = set()
     for loop in loops:
-        for n in gast.walk(loop):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                changing.add(n.id)
-        if isinstance(loop, gast.For):
-            changing.add(loop.target.id)
+        changing |= stored_in(loop, unit)
     operands = set(names_in(site.value))
     return not operands & (changing | set(unit.facts.mutated))

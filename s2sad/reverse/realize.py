@@ -212,11 +212,7 @@ def iterate(forward, back, loops, stacks, unit):
 
     Sound where ``read_in_order`` holds (with the pop a top-level statement of the backward loop's body).
     """
-    uses = {}
-    for s in forward + back:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name):
-                uses[n.id] = uses.get(n.id, 0) + 1
+    uses, in_back = _mentions(forward + back), _mentions(back)     # (iterate keeps every name's count)
     iterated, rotated = set(), set()
     for loop in loops.values():
         if loop.backward is None:
@@ -236,13 +232,14 @@ def iterate(forward, back, loops, stacks, unit):
             targets.append(target)
             iterables.append(iterable)
         reversed_ = unit.aliases.ref(reversed, "reversed")
+        in_loop = _mentions([loop.backward])
         dropped, kept = set(), {}                        # pops dropped, pops replaced by a copy
         for i in sorted(items):
             name, stack = items[i]
             bound = name
             if _names(body[:i], name):                     # the body reads or writes it before the pop
                 site = _push_site(loop.node.body, stack, name)
-                if site is not None and rotatable(name, body, i, back, loop.backward):
+                if site is not None and rotatable(name, body, i, in_back.get(name, 0), in_loop.get(name, 0)):
                     push = loop.node.body.pop(site - 1)        # push the value the assignment made, not the one before
                     loop.node.body.insert(site, push)
                     rotated.add(name)
@@ -263,13 +260,13 @@ def iterate(forward, back, loops, stacks, unit):
     return iterated, rotated
 
 
-def rotatable(name, body, i, back, loop):
+def rotatable(name, body, i, in_back, in_loop):
     """Soundness condition of pushing the value an assignment made rather than the one it replaced (``iterate``):
     the backward loop's header then binds ``name`` to the iteration's own value, which the body reads until the
     restore point ``body[i]``; after it the old way gave the previous value. Sound when nothing after the
-    restore point in the body, and nothing in the backward sweep outside the loop, names ``name``."""
-    inside = sum(1 for n in gast.walk(loop) if isinstance(n, gast.Name) and n.id == name)
-    return not _names(body[i + 1:], name) and _count(back, name) == inside
+    restore point in the body, and nothing in the backward sweep outside the loop, names ``name`` (it is
+    named ``in_back`` times in the whole backward sweep, ``in_loop`` times in the loop)."""
+    return not _names(body[i + 1:], name) and in_back == in_loop
 
 
 def _push_site(stmts, stack, name):
@@ -304,8 +301,13 @@ def _names(stmts, name):
     return any(isinstance(n, gast.Name) and n.id == name for s in stmts for n in gast.walk(s))
 
 
-def _count(stmts, name):
-    return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == name)
+def _mentions(stmts):
+    counts = {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def hoist_pushes(stmts, stacks):

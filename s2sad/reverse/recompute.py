@@ -69,14 +69,18 @@ def run(fn, backward, unit):
             chosen.append((s, names))
             depth.update({t: cost for t in names})
     done = {}
+    loads = _loads(backward.body)                 # name -> its reads in the whole backward sweep, kept up to date
     for statement, names in reversed(chosen):     # last first: a chain's later links read the earlier ones
         block = points[names[0]][0][1]
         restores = [points[t][0][0] for t in names]
-        where = _window(block, restores, names, _operands(statement.value), backward.body)
+        where = _window(block, restores, names, _operands(statement.value), loads)
         if where is None:
             continue
-        block.insert(where, N.located(gast.Assign(targets=[N.clone(statement.targets[0])],
-                                                  value=N.clone(statement.value), type_comment=None), statement))
+        again = N.located(gast.Assign(targets=[N.clone(statement.targets[0])], value=N.clone(statement.value),
+                                      type_comment=None), statement)
+        block.insert(where, again)
+        for name, k in _loads([again]).items():
+            loads[name] = loads.get(name, 0) + k
         for point in restores:
             block.remove(point)
         for t in names:
@@ -159,7 +163,7 @@ def _candidate(s, sites, params, loops_of, unit):
             return names
         return None
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-        changing = _assigned_in(loops_of[id(s)])
+        changing = _assigned_in(loops_of[id(s)], unit)
         container = value.value.id
         if container not in changing and container not in unit.facts.mutated:
             index = names_in(value.slice)
@@ -169,12 +173,10 @@ def _candidate(s, sites, params, loops_of, unit):
     return None
 
 
-def _assigned_in(loops):
+def _assigned_in(loops, unit):
     names = set()
     for loop in loops:
-        for n in gast.walk(loop):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                names.add(n.id)
+        names |= record.stored_in(loop, unit)
     return names
 
 
@@ -190,27 +192,35 @@ def available(a, s, loops_of, unit, reads, chosen):
     headers = {loop.target.id for loop in loops if isinstance(loop, gast.For)}
     if a in headers or a in chosen:
         return True
-    if a not in _assigned_in(loops) and a not in unit.facts.mutated:
+    if a not in _assigned_in(loops, unit) and a not in unit.facts.mutated:
         return True                                # constant in the loops around
     return a in reads                              # read by the backward sweep anyway: kept anyway
 
 
-def _window(block, points, names, operands, body):
+def _loads(stmts):
+    counts = {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def _window(block, points, names, operands, loads):
     """Where in ``block`` to compute ``names`` again (before their first read), or None when a read of one
-    lies outside ``block`` before its restore point, or an operand is restored in between."""
+    lies outside ``block`` before its restore point, or an operand is restored in between (``loads``: each
+    name's reads in the whole backward sweep)."""
     k = min(block.index(p) for p in points)
-    first = first_read_if_all_inside(block, k, names, body)
+    first = first_read_if_all_inside(block, k, names, loads)
     if first is None or not operands_unchanged(block, first, k, operands):
         return None
     return first
 
 
-def first_read_if_all_inside(block, k, names, body):
+def first_read_if_all_inside(block, k, names, loads):
     """The index of the first statement of ``block`` before ``k`` reading one of ``names``, provided every
-    read of them in the whole backward sweep lies there (else None)."""
-    whole = _Module(body)
-    total = sum(1 for n in gast.walk(whole) if isinstance(n, gast.Name) and n.id in names
-                and isinstance(n.ctx, gast.Load))
+    read of them in the whole backward sweep (``loads``: name -> its reads there) lies there (else None)."""
+    total = sum(loads.get(n, 0) for n in set(names))
     first, inside = None, 0
     for i in range(k):
         count = sum(1 for n in gast.walk(block[i]) if isinstance(n, gast.Name) and n.id in names
