@@ -71,7 +71,9 @@ def differentiate(unit):
             realized.backward = last_iteration.run(realized.backward, realized.forward, keep, unit)
         fn = assemble.run(tree, realized, backward, unit)             # value_and_grad | grad | vjp
     if unit.options.fold:
-        fn = fold.run(fn, lambda n: isinstance(unit.scope.lookup(n), types.ModuleType), unit.aliases.helpers)
+        numbers = unit.facts.numbers | {bar for name, bar in backward.bars.items() if name in unit.facts.numbers} \
+            if unit.mode != "forward" else frozenset()
+        fn = fold.run(fn, lambda n: isinstance(unit.scope.lookup(n), types.ModuleType), unit.aliases.helpers, numbers)
     return fn
 
 

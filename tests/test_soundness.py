@@ -15,6 +15,7 @@ import pytest
 
 import s2sad
 from s2sad import api, pipeline, runtime
+from s2sad import nodes as N
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import lift, partials, spreads, versions
@@ -640,3 +641,44 @@ def test_scaling_before_a_broadcast_needs_the_broadcast_read_once(monkeypatch):
     np.testing.assert_array_equal(scaled()[1], want[1])
     monkeypatch.setattr(cleanup, "scaled_once", lambda name, c, stores, loads: True)
     assert not np.array_equal(scaled()[1], want[1])
+
+
+def _run_folded(text, numbers, env):
+    """``text``'s statements folded (optimize/fold.py, with ``numbers``), run; its namespace afterwards."""
+    from s2sad.optimize import fold
+    fn = gast.parse("def f():\n" + "".join("    " + line + "\n" for line in text.splitlines())).body[0]
+    fold._negations(fn.body, *fold._counts(fn), numbers)
+    fold._merge_sums(fn.body, numbers, lambda expr: True)
+    module = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=fn.body, type_ignores=[])))
+    space = dict(env)
+    exec(compile(module, "<statements>", "exec"), space)
+    return space
+
+
+def test_a_negation_is_folded_only_while_its_operand_is_unchanged(monkeypatch):
+    """fold.negation_folds: ``_t1 = -y`` read after ``y`` changes must keep the old ``-y``."""
+    from s2sad.optimize import fold
+    text = "_t1 = -y\na = a + _t1 * b\ny = 5.0\nc = c + _t1 * b\n"
+    numbers = {"_t1", "y", "a", "b", "c"}
+    env = {"y": 2.0, "a": 1.0, "b": 3.0, "c": 1.0}
+    want = _run_folded(text, set(), env)
+    assert _run_folded(text, numbers, env)["c"] == want["c"] == -5.0
+    everywhere = (lambda stmts, i, t, y, stores, loads, numbers:
+                  [n for s in stmts[i + 1:] for n in gast.walk(s) if isinstance(n, gast.BinOp)
+                   and isinstance(n.op, gast.Add) and fold._first_factor(n.right) == t])
+    monkeypatch.setattr(fold, "negation_folds", everywhere)
+    assert _run_folded(text, numbers, env)["c"] != want["c"]
+
+
+def test_sums_merge_only_past_statements_that_leave_the_first_term_alone(monkeypatch):
+    """fold.merge_passes: ``v = v + a`` merged into a later update computes ``a`` there: nothing between may
+    assign what it reads."""
+    from s2sad.optimize import fold
+    text = "v = v + a * 2.0\na = 10.0\nv = v + b\n"
+    numbers = {"v", "a", "b"}
+    env = {"v": 1.0, "a": 2.0, "b": 3.0}
+    want = _run_folded(text, set(), env)["v"]
+    assert _run_folded(text, numbers, env)["v"] == want == 8.0
+    monkeypatch.setattr(fold, "merge_passes", lambda s, v, added: N.is_comment(s) or isinstance(s, gast.Assign)
+                        and v not in fold._reads(s) | fold._writes(s))      # (what `a` reads not looked at)
+    assert _run_folded(text, numbers, env)["v"] != want

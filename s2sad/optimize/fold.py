@@ -41,18 +41,127 @@ _PURE_NODES = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare,
                gast.cmpop, gast.expr_context)
 
 
-def run(fn, is_module, helpers="_s2"):
+def run(fn, is_module, helpers="_s2", numbers=frozenset()):
     """Fold ``fn``'s single-use temporaries; ``is_module(name)``: whether a free name denotes a module;
-    ``helpers``: the name of s2sad's runtime helpers in ``fn``."""
+    ``helpers``: the name of s2sad's runtime helpers in ``fn``; ``numbers``: names that always hold numbers
+    (for them, ``t = -y`` is folded into its uses as subtractions and consecutive ``v = v + a`` merged)."""
     stores, loads = _counts(fn)
-    once = {n for n, k in loads.items() if k == 1 and stores.get(n) == 1}
     params = {a.id for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-    local = set(stores) | params
-    pure = _Pure(local, lambda name: name != helpers and is_module(name))
+    once = {n for n, k in loads.items() if k == 1 and stores.get(n) == 1}
+    pure = _Pure(set(stores) | params, lambda name: name != helpers and is_module(name))
     changed = True
     while changed:
         changed = _fold_blocks(fn.body, once - params, pure)
+    if numbers:
+        stores, loads = _counts(fn)
+        _negations(fn.body, stores, loads, numbers)
+        _merge_sums(fn.body, numbers, pure)
     return fn
+
+
+def _negations(stmts, stores, loads, numbers):
+    """``t = -y`` of numbers, each read of ``t`` the first factor of a term added (``a + t * b``): ``a - y * b``
+    there and no ``t`` (exact: ``a + (-y) * b`` and ``a - y * b`` round alike). Sound where ``negation_folds``."""
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
+                _negations(inner, stores, loads, numbers)
+    i = 0
+    while i < len(stmts):
+        s = stmts[i]
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.UnaryOp) and isinstance(s.value.op, gast.USub) \
+                and isinstance(s.value.operand, gast.Name):
+            t, y = s.targets[0].id, s.value.operand.id
+            sites = negation_folds(stmts, i, t, y, stores, loads, numbers)
+            if sites is not None:
+                for add in sites:
+                    add.op = gast.Sub()
+                    factor = add
+                    while True:                            # the chain's first factor: t, now y
+                        parent, factor = factor, factor.right if factor is add else factor.left
+                        if isinstance(factor, gast.Name):
+                            setattr(parent, "right" if parent is add else "left", N.name(y))
+                            break
+                del stmts[i]
+                continue
+        i += 1
+
+
+def negation_folds(stmts, i, t, y, stores, loads, numbers):
+    """Soundness condition of ``_negations`` (tests/test_soundness.py): ``t`` and ``y`` are numbers, ``t`` one of
+    s2sad's temporaries assigned once, and every read of ``t`` comes later in this block, in a simple
+    statement, as the first factor of a term added, with no assignment of ``y`` from ``t``'s up to the last
+    one. Returns those additions (else None)."""
+    if not (t in numbers and y in numbers and stores.get(t) == 1 and _TEMPORARY.fullmatch(t)):
+        return None
+    sites, found = [], 0
+    for s in stmts[i + 1:]:
+        if found == loads.get(t, 0):
+            break
+        reads = sum(1 for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == t)
+        if reads and not isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
+            return None
+        here = [n for n in gast.walk(s) if isinstance(n, gast.BinOp) and isinstance(n.op, gast.Add)
+                and _first_factor(n.right) == t]
+        if len(here) != reads:
+            return None
+        sites += here
+        found += reads
+        if y in _writes(s) and found != loads.get(t, 0):
+            return None
+    return sites if sites and found == loads.get(t, 0) else None
+
+
+def _first_factor(term):
+    while isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult):
+        term = term.left
+    return term.id if isinstance(term, gast.Name) else None
+
+
+def _merge_sums(stmts, numbers, pure):
+    """``v = v + a`` then, later in the block, ``v = v - b`` (numbers, nothing between naming ``v`` or assigning
+    what ``a`` reads, ``b`` not reading ``v``): one ``v = v + a - b`` in the second's place, the same
+    operations in the same order."""
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
+                _merge_sums(inner, numbers, pure)
+    i = 0
+    while i < len(stmts):
+        v = _accumulated(stmts[i], numbers, pure)
+        if v is None:
+            i += 1
+            continue
+        added = stmts[i].value.right
+        j = i + 1
+        while j < len(stmts) and merge_passes(stmts[j], v, added):
+            j += 1
+        if j < len(stmts) and _accumulated(stmts[j], numbers, pure) == v and v not in _reads(stmts[j].value.right):
+            stmts[j].value = gast.BinOp(left=stmts[i].value, op=stmts[j].value.op, right=stmts[j].value.right)
+            del stmts[i]
+            continue
+        i += 1
+
+
+def merge_passes(s, v, added):
+    """Soundness condition of ``_merge_sums`` (tests/test_soundness.py): ``s``, between ``v = v + a`` and the
+    update it merges into, neither names ``v`` nor assigns what ``a`` reads (``a`` is computed later, there)."""
+    return N.is_comment(s) or isinstance(s, gast.Assign) and v not in _reads(s) | _writes(s) \
+        and not _writes(s) & _reads(added)
+
+
+def _accumulated(s, numbers, pure):
+    """``v`` of ``v = v + a`` or ``v = v - a`` (a number, ``a`` pure and not reading ``v``), else None."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+            and s.targets[0].id in numbers and isinstance(s.value, gast.BinOp) \
+            and isinstance(s.value.op, (gast.Add, gast.Sub)) \
+            and isinstance(s.value.left, gast.Name) and s.value.left.id == s.targets[0].id \
+            and s.targets[0].id not in _reads(s.value.right) and pure(s.value.right):
+        return s.targets[0].id
+    return None
 
 
 def _counts(fn):
