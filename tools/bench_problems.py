@@ -849,30 +849,26 @@ def _axpy(t, v, x):
 # for goals missed in that run. Goals: "ratio_hand" (s2sad / hand <= 1.2), "ratio_primal"
 # (gradient / primal <= 3), "transform" (first call <= 150 ms), "bytes" (stored <= 1.5x hand).
 # =============================================================================================
-_SCALAR_LOOP = ("the generated loop counts its iterations (`t_count += 1`) and pushes/pops each kept value on "
-                "its own list (`x_stack.append(x)` ... `x = x_stack.pop()`), where the hand-written one appends "
-                "to lists and reads them back with `zip(reversed(...))`; its backward sweep keeps a named "
-                "temporary for each adjoint read more than once (`_t6_bar = x_bar * h` feeds three updates) where "
-                "the hand-written one fuses the updates into a few `+=` lines (single-use temporaries are folded "
-                "back into expressions); and `value_and_grad` looks the generated code up by argument types and "
-                "converts the result on every call (s2sad/api.py). Not removed yet: stacks read by reversed "
-                "iteration instead of one pop per value, and merging adjoint terms across statements.")
+_SCALAR_LOOP = ("since the ninth session the generated loop reads like the hand-written one: the kept values "
+                "are read back with `for x, _t1 in zip(reversed(x_stack), reversed(_t1_stack))`, temporaries "
+                "are folded into expressions (`x = x + h * (...)`), a negation into subtractions and consecutive "
+                "updates of one adjoint merged: five backward statements per step, as by hand. What is left: "
+                "`value_and_grad`'s per-call entry (about 0.3 us, back/entry.py), `x ** 2` computed again where "
+                "the hand-written one writes `x * x`, `math.sin`/`math.cos` looked up through the module where it "
+                "binds them to locals, and the push of `x` before each step (the hand-written one keeps `x` and "
+                "`sin(x)` in two lists too).")
 
 MISSED_REASONS = {
     ("recurrence", "ratio_hand"): _SCALAR_LOOP,
-    ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.3x the primal (a forward sweep "
-        "that records, then a backward sweep of as many operations); s2sad's iteration counter, one stack per kept "
-        "value and one-operation backward statements (see s2sad / hand) take it past 3.",
-    ("taylor", "ratio_hand"): "A call lasts about 4 µs, so per-call costs dominate: `value_and_grad`'s "
-        "argument-kind check and cache lookup (s2sad/api.py, about 1.5 µs, of which about 0.5 µs checks that every "
-        "name the generated code rests on still denotes the same object: the cache keyed by meaning, which a "
-        "rebound global or a closure needs; it made this problem about 12% slower than before it), the loop's "
-        "iteration counter, one list push and pop per term, and a named temporary for each adjoint read more "
-        "than once. Not removed yet: stacks read by reversed iteration instead of one pop per value, and merging "
-        "adjoint terms across statements.",
-    ("taylor", "ratio_primal"): "The primal is 1.6 µs; the hand-written gradient itself takes 2.6x it, and s2sad's "
-        "per-call costs (argument-kind check in `value_and_grad`, iteration counter, one stack push and pop per "
-        "term) come on top.",
+    ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.4x the primal (a forward sweep "
+        "that records, then a backward sweep of as many operations); the per-step costs under s2sad / hand take it "
+        "just past 3",
+    ("taylor", "ratio_hand"): "A call lasts about 4 us, so per-call costs weigh: the per-call entry (back/entry.py, "
+        "about 0.3 us since the ninth session: it was 1.5 us), the iteration count the data-dependent break needs "
+        "(`n_count += 1`) and the terms' list; the backward loop is the hand-written one's, but for `_t2_bar`, "
+        "which the hand-written one folds into `xx_bar`",
+    ("taylor", "ratio_primal"): "The primal is 1.5 us; the hand-written gradient itself takes 2.6x it, and s2sad's "
+        "iteration count and per-call entry come on top",
     ("logreg", "ratio_hand"): "The adjoint is now the hand-written one's (`w_bar = X.T @ (_t11_bar * (y - p))`: "
         "the cross-entropy of a logistic fused, reverse/adjoints._cross_entropy, and since the eighth session the "
         "mean's adjoint a number, not an array of the batch's size); what is left is `value_and_grad`'s per-call "
@@ -880,15 +876,14 @@ MISSED_REASONS = {
         "20-30 µs call.",
     ("logreg", "bytes"): "The pullback keeps `p` like the hand-written one, plus the shape of one temporary "
         "for `unreduce`.",
-    ("mlp", "ratio_hand"): "Per layer the backward sweep calls `_s2.unbroadcast` on the bias adjoint and sums over "
-        "the batch there, pushes and pops `W`, `b` and `h` on stacks, and builds the list-of-pairs gradient with "
-        "`_s2.unindex`/`_s2.pack` per iteration. The log-softmax is fused since the eighth session (`logits_bar "
-        "= g - softmax * sum(g)`, reverse/adjoints._log_softmax: no adjoint for the max, no `extremum_grad`), but "
-        "its `g` still comes through the mean's and the row sum's `unreduce` and `Y`'s product where the "
-        "hand-written one writes `softmax - Y`. Not removed yet: a cheaper container adjoint for lists of tuples.",
+    ("mlp", "ratio_hand"): "Timed alone, in alternating processes on one thread, the MLP measures 1.00 "
+        "(float32 1.18) since the ninth session (each matmul's adjoint is `g @ W.T` / `h.T @ g` now that the "
+        "layers' kinds are known, and the first layer's input adjoint, which nothing reads, is skipped: "
+        "reverse/last_iteration.py); the full run's figure moves by a quarter between runs on this machine (its "
+        "primal took 814 us in one run, 474 us in another). Left: the bias adjoint's `unbroadcast` and the "
+        "list-of-pairs gradient built with `_s2.index_add`/`unpack_grad` per layer",
     ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal (more where the primal runs "
-        "fast, as in this run); s2sad's per-layer stack and container traffic and the cross-entropy's `unreduce` "
-        "passes come on top.",
+        "fast); the per-layer container traffic and the cross-entropy's `unreduce` passes come on top",
     ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "
         "`exp(logits - m)` of the loss (20 kB each) and, for `extremum_grad`, the max `m`: the hand-written one "
         "keeps only the softmax.",
@@ -896,27 +891,28 @@ MISSED_REASONS = {
         "copied per operation and the loop body is differentiated twice to reach its fixed point).",
     ("rnn", "transform"): "Normally about 27 ms; only a loaded machine takes it past 150 ms (rule bodies are "
         "copied per operation and the loop body is differentiated twice to reach its fixed point).",
-    ("gmm", "ratio_hand"): "The hand-written gradient computes the responsibilities once and batches the "
-        "per-component outer products in one `matmul`; s2sad differentiates `np.einsum` and the two "
-        "`logsumexp` calls statement by statement (separate `exp`, broadcasts and `unreduce` of (n, k, d) "
-        "arrays). Not removed yet: needs algebraic fusion of logsumexp and einsum adjoints.",
+    ("gmm", "ratio_hand"): "The hand-written gradient computes the responsibilities once and the "
+        "per-component outer products as batched `matmul`s of transposed views; s2sad differentiates `np.einsum` "
+        "with `einsum` (BLAS paths, but copies), and the (n, k, d) products one statement at a time. Since the "
+        "ninth session a factor is applied before a broadcast (`unreduce(g * 2, x)`) and a difference's adjoint "
+        "negated after its sum: two passes over (n, k, d) fewer. Left: fused adjoints for `einsum` and "
+        "`logsumexp`. On float32 it measures about 1.0",
     ("gmm", "transform"): "The GMM function is long (about 120 normalized statements with einsum, fancy indexing "
         "and a called helper); transform time is dominated by inlining rule bodies (deep copies of their ASTs) "
         "and the loop analyses; a loaded machine shows it above 150 ms (67 ms on a quiet one).",
-    ("rnn", "ratio_hand"): "The weight gradients are accumulated with one small matmul per step (`Wx_bar = "
-        "Wx_bar + x_t.T @ _t5_bar`, 50 per weight), where the hand-written one stacks the steps and does one large "
-        "matmul per weight; the per-step `append_grads` of the predictions list adds a helper call. Not removed "
-        "yet: batching loop-carried accumulations across iterations.",
+    ("rnn", "ratio_hand"): "Since the ninth session the matmul adjoints are `h.T @ g` (the kinds follow "
+        "`np.zeros(..., dtype=xs.dtype)`), the last step skips the initial state's adjoint and the bias sums are "
+        "one `np.add.reduce`: 1.00-1.03 on float64. On float32 the per-step Python work weighs more than the "
+        "halved BLAS work: the hand-written one stacks the steps and does one large matmul per weight. Batching "
+        "them was tried (lists of the steps' operands, one product after the loop: float32 2.18 -> 1.98 ms, but "
+        "float64 2.9 -> 4.9 ms from the concatenation copies) and not kept",
     ("rnn", "ratio_primal"): "The hand-written gradient itself takes 3.1x the primal (a 50-step Python loop both "
-        "ways); s2sad's per-step matmuls and helper calls come on top.",
-    ("rk4", "ratio_hand"): "The helper is now inlined and the stage points are the only values kept (8 floats a "
-        "step, like the hand-written one), but each is a separate list with a push and a pop per step, the "
-        "backward sweep recomputes `beta * x`-style products and keeps a named temporary for each adjoint read more "
-        "than once, and the loop keeps an iteration counter. Not removed yet: stacks read by reversed "
-        "iteration instead of one pop per value, and merging adjoint terms across statements.",
-    ("rk4", "ratio_primal"): "One list push and pop per kept stage point and step, an iteration counter, and "
-        "one statement per operation in the backward sweep (the hand-written one fuses them with `+=`).",
-    ("rk4", "transform"): "Inlining the helper four times makes the loop body about 130 statements, differentiated "
-        "twice (the loop analysis runs its body to a fixed point) with a rule body copied per operation; "
-        "about 90 ms on a quiet machine, above 150 ms only on a loaded one.",
+        "ways); s2sad's per-step helper calls (`append_grads`, `unbroadcast`) come on top",
+    ("rk4", "ratio_hand"): "Stage points read back by iteration, temporaries folded, adjoint updates merged "
+        "(ninth session); left: one list per stage point (the hand-written one pushes one tuple per step)",
+    ("rk4", "ratio_primal"): "One list push per kept stage point and step (the hand-written one pushes one tuple)",
+    ("rk4", "transform"): "Inlining the helper four times makes the loop body about 130 statements, "
+        "differentiated twice (the loop analysis runs its body to a fixed point) with a rule body copied per "
+        "operation; the ninth session's caches (the names each loop assigns, the backward sweep's read counts) "
+        "took it from about 210 to 160 ms on this machine",
 }
