@@ -20,7 +20,7 @@ from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
 from s2sad.front import lift, partials, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
-from s2sad.reverse import adjoints, last_iteration, realize, recompute, sweep
+from s2sad.reverse import adjoints, assemble, last_iteration, realize, recompute, sweep
 from s2sad.rules import registry
 from s2sad.testing import numerical_grad
 
@@ -404,11 +404,23 @@ def carried_into_a_differentiated_start(h0, W):  # last_iteration.skippable: h_b
     return np.sum(h)
 
 
+def pushed_before_its_assignment(a, x):           # realize.push_passes: x's push may not pass `x = ...`
+    for i in range(3):
+        y = x * a
+        x = np.sin(y)
+    return x
+
+
 def _all_names(tree, scope):
     return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
 
 
 CONDITIONS = {
+    "iterate: a push moves up only past assignments that leave its name": Condition(
+        realize, "push_passes", lambda s, value: isinstance(s, gast.Assign), pushed_before_its_assignment,
+        (0.9, 0.4), (0, 1)),
+    "own names: a temporary the backward sweep reads before assigning keeps its name": Condition(
+        assemble, "own_name_sound", _always(True), *CASES["break_under_nested_if"]),
     "last_iteration: an update skipped in the last backward iteration is read by nothing after it": Condition(
         last_iteration, "skippable", lambda j, body, live_after, index, unit: True,
         carried_into_a_differentiated_start, (np.array([0.3, -0.5]), np.array([[0.5, 0.2], [-0.3, 0.8]])), (0, 1)),

@@ -198,12 +198,19 @@ def _own_temporaries(stmts, forward, unit):
                         and isinstance(n.ctx, gast.Store)}
     headers = {n.id for s in N.statements(stmts) if isinstance(s, gast.For) for n in gast.walk(s.target)
                if isinstance(n, gast.Name)}                     # (bound by a loop's header: nothing to fold)
-    shared = {n for n in assigned & forward_assigned if _TEMPORARY.fullmatch(n)} - _live_in(stmts) - headers
+    live = _live_in(stmts)
+    shared = {n for n in assigned & forward_assigned if _TEMPORARY.fullmatch(n) and own_name_sound(n, live)} - headers
     renames = {n: unit.namer.temp() for n in sorted(shared)}
     for s in stmts:
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
+
+
+def own_name_sound(name, live):
+    """Soundness condition of ``_own_temporaries`` (tests/test_soundness.py): the backward sweep never reads the
+    name before assigning it (``live``: the names it may read first), so its reads see only its own values."""
+    return name not in live
 
 
 def _live_in(stmts):

@@ -326,10 +326,17 @@ def hoist_pushes(stmts, stacks):
         if value is None:
             continue
         k = len(out) - 1
-        while k > 0 and isinstance(out[k - 1], gast.Assign) and value not in _stored_names_of(out[k - 1]):
+        while k > 0 and push_passes(out[k - 1], value):
             out[k - 1], out[k] = out[k], out[k - 1]
             k -= 1
     return out
+
+
+def push_passes(s, value):
+    """Soundness condition of ``hoist_pushes`` (tests/test_soundness.py): the push of ``value`` moves up past
+    ``s`` only when ``s`` is an assignment that does not bind ``value`` (nor write into it), so the push
+    still keeps the object the name held before the assignment it was made for."""
+    return isinstance(s, gast.Assign) and value not in _stored_names_of(s)
 
 
 def _pushed_value(s, stacks):
