@@ -54,19 +54,16 @@ def run(fn, is_module, helpers="_s2", numbers=frozenset()):
         changed = _fold_blocks(fn.body, once - params, pure)
     if numbers:
         stores, loads = _counts(fn)
-        _negations(fn.body, stores, loads, numbers)
-        _merge_sums(fn.body, numbers, pure)
+        for block in _blocks(fn.body):
+            _negations(block, stores, loads, numbers)
+            _merge_sums(block, numbers, pure)
     return fn
 
 
 def _negations(stmts, stores, loads, numbers):
     """``t = -y`` of numbers, each read of ``t`` the first factor of a term added (``a + t * b``): ``a - y * b``
-    there and no ``t`` (exact: ``a + (-y) * b`` and ``a - y * b`` round alike). Sound where ``negation_folds``."""
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
-                _negations(inner, stores, loads, numbers)
+    there and no ``t`` (exact: ``a + (-y) * b`` and ``a - y * b`` round alike), in one block. Sound where
+    ``negation_folds``."""
     i = 0
     while i < len(stmts):
         s = stmts[i]
@@ -123,12 +120,7 @@ def _first_factor(term):
 def _merge_sums(stmts, numbers, pure):
     """``v = v + a`` then, later in the block, ``v = v - b`` (numbers, nothing between naming ``v`` or assigning
     what ``a`` reads, ``b`` not reading ``v``): one ``v = v + a - b`` in the second's place, the same
-    operations in the same order."""
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
-                _merge_sums(inner, numbers, pure)
+    operations in the same order (in one block)."""
     i = 0
     while i < len(stmts):
         v = _accumulated(stmts[i], numbers, pure)
@@ -192,6 +184,16 @@ class _Pure:
         while isinstance(root, gast.Attribute):
             root = root.value
         return isinstance(root, gast.Name) and root.id not in self.local and self.is_module(root.id)
+
+
+def _blocks(stmts):
+    """``stmts`` and every block nested in its branches and loops (not in functions defined there)."""
+    yield stmts
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            for inner in (s.body, s.orelse):
+                if inner:
+                    yield from _blocks(inner)
 
 
 def _fold_blocks(stmts, once, pure):
