@@ -975,9 +975,8 @@ def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
         def f_value_and_grad(x):
             _t1 = np.sin(x)
             ans = np.sum(_t1)
-            ans_bar = 1.0
             # grad of line 2: return np.sum(np.sin(x))
-            _t1_bar = _s2.unreduce(ans_bar, _t1)
+            _t1_bar = _s2.unreduce(1.0, _t1)
             x_bar = _t1_bar * np.cos(x)
             return (ans, x_bar)
         >>> s2sad.show_adjoint(f, mode="forward")

@@ -1,7 +1,7 @@
 """The compiler: every pass, in order, over one unit of work; and the cache of what it produced.
 
     source --parse--> gast --fence--> --lift--> --normalize--> --jumps--> --spreads--> --inline-->
-           --versions--> --spreads--> --effects, activity, shapes-->
+           --versions--> --spreads--> --sequences--> --effects, activity, shapes-->
            --reverse (sweep, record, realize, last_iteration, assemble) | forward (tangent)-->
            --cleanup, fold--> --emit--> text --compile--> function (cached, keyed by meaning)
 
@@ -25,7 +25,7 @@ from .back import emit, floats as back_floats
 from .back.link import Link
 from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
 from .forward import tangent
-from .front import fence, jumps, lift, normalize, source as front_source, spreads, versions
+from .front import fence, jumps, lift, normalize, sequences, source as front_source, spreads, versions
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
@@ -52,6 +52,8 @@ def differentiate(unit):
     if unit.options.versions:
         tree = versions.run(tree, unit)                               # a new name per assignment outside loops
     tree = spreads.run(tree, unit, lambda: _kinds(tree, unit), final=True)   # what inlining, versions made known
+    if unit.options.specialize:
+        tree = sequences.run(tree, unit, lambda: _kinds(tree, unit))   # loops over known arrays, lists, tuples
     unit.scope = unit.scope.with_locals(assigned_names(tree))
     analyze(tree, unit)                                               # effects, activity, shapes
     if unit.mode == "forward":

@@ -63,7 +63,8 @@ def test_matmul_with_known_ndims_is_pulled_back_directly():
     args = (rng.normal(size=3), rng.normal(size=(6, 3)), (rng.random(6) > 0.5) * 1.0)
     text = code(of.logistic, args)
     assert "w_bar = X.T @ " in text and "matmul" not in text
-    assert "ans_bar = 1.0" in text                # a mean over all axes is a number: no seed check
+    assert "seed" not in text and "ans_bar" not in text      # a mean over all axes is a number: no seed check,
+    assert "_t11_bar = -1.0 / _s2.reduced_size(_t11)" in text   # and its adjoint 1.0 written where it is read
 
 
 @pytest.mark.parametrize("args", [(0.9, 0.3, 0.1), (np.float64(2.0), 1.0, 0.5)])
@@ -318,8 +319,10 @@ def test_pullback_keeps_only_the_shape_of_a_loop_value_read_for_its_shape():
     _, backward = pipeline.function(of.dense_layers, (0, 1), "vjp", api._kinds((layers, x))).fn(layers, x)
     kept = dict(zip(backward.__code__.co_freevars, (c.cell_contents for c in backward.__closure__)))
     import re
-    temps = {k: v for k, v in kept.items() if re.fullmatch(r"_t\d+", k)}
-    assert temps and not any(isinstance(v, np.ndarray) for v in temps.values())   # h @ W's shape, not the array
+    temps = {k: v for k, v in kept.items() if re.fullmatch(r"_t\d+(_stack|_shape)?", k)}
+    assert [s.shape for s in kept["_t3_stack"]] == [(6, 5), (6, 3)]     # h @ W's shape in each layer, not the array
+    assert not any(isinstance(v, np.ndarray) or isinstance(v, list) and any(isinstance(i, np.ndarray) for i in v)
+                   for v in temps.values())
     g = check_grads(of.dense_layers, (layers, x), wrt=(0, 1))
     value, pullback = s2sad.vjp(of.dense_layers, layers, x, wrt=(0, 1))
 
@@ -483,3 +486,22 @@ def f(params, xs, n):
     assert got["first"] == ((-1, -1),) and got["rest"] == ((2, 1), (2, 1)) and got["most"] == ((-1, -1), (2, 1))
     assert "some" not in got
     assert got["h"] == 2 and got["t"] == 2
+
+
+def rnn_steps(W, xs, h):
+    for x_t in xs:
+        h = np.tanh(x_t + h @ W)
+    return np.sum(h * h)
+
+
+def test_a_loop_over_an_array_or_a_list_walks_it_directly_and_pushes_need_no_none():
+    rng = np.random.default_rng(5)
+    W, xs, h = 0.5 * rng.normal(size=(3, 3)), rng.normal(size=(4, 2, 3)), np.zeros((2, 3))
+    for args in [(W, xs, h), (W, list(xs), h)]:
+        text = code(rnn_steps, args)
+        assert "sequence" not in text and "range(len(xs))" in text and "x_t = xs[_k]" in text
+        assert " = None" not in text           # shapes pushed just after their binding, read by the stack's walk
+        check_grads(rnn_steps, args)
+    walked = code(rnn_steps, (W, iter(xs), h))    # a generator: its items, listed, are walked
+    assert "_s2.sequence(xs)" in walked
+    np.testing.assert_allclose(s2sad.grad(rnn_steps)(W, iter(xs), h), s2sad.grad(rnn_steps)(W, xs, h), rtol=1e-12)

@@ -18,7 +18,7 @@ from s2sad import api, pipeline, runtime
 from s2sad import nodes as N
 from s2sad import inline as inline_module
 from s2sad.analysis import activity, effects, record, shapes
-from s2sad.front import lift, partials, spreads, versions
+from s2sad.front import lift, partials, sequences, spreads, versions
 from s2sad.optimize import cleanup, fold, hoist, inline_calls
 from s2sad.reverse import adjoints, assemble, last_iteration, realize, recompute, sweep
 from s2sad.rules import registry
@@ -47,6 +47,21 @@ def read_then_rebound(theta, x):                # hoist.invariant_read: `a` is b
         a = theta[0]
         a = a * x
         x = x + a
+    return x
+
+
+def walked_list_rebound(x):                      # sequences.walked_directly: the loop walks the first list
+    xs = [x, 2.0 * x]
+    s = 0.0
+    for v in xs:
+        s = s + v * v
+        xs = [s, s]
+    return s
+
+
+def seed_updated_in_a_loop(x):                   # fold.seed_folds: x_bar = 1.0, then updated
+    for i in range(3):
+        x = x * x + 0.5
     return x
 
 
@@ -463,6 +478,10 @@ CONDITIONS = {
                                               optimize={"recompute": False}),
     "recompute: operands unchanged before the read": Condition(recompute, "operands_unchanged", _always(True),
                                                                operand_restored_before_read, (0.7,)),
+    "sequences: a loop walks a name directly only while it is bound once, unchanged": Condition(
+        sequences, "walked_directly", _always(True), walked_list_rebound, (0.7,)),
+    "fold: a seed written into its reads only where it is bound once": Condition(
+        fold, "seed_folds", _always(True), seed_updated_in_a_loop, (0.3,)),
     "fold: nothing changes a value in between": Condition(fold, "_changes_in_place", _always(False), pop_after_read,
                                                           (1.5,)),
     "inline: the helper's own globals": Condition(inline_calls.Inliner, "eligible", _eligible_any_module,
@@ -694,3 +713,14 @@ def test_sums_merge_only_past_statements_that_leave_the_first_term_alone(monkeyp
     monkeypatch.setattr(fold, "merge_passes", lambda s, v, added: N.is_comment(s) or isinstance(s, gast.Assign)
                         and v not in fold._reads(s) | fold._writes(s))      # (what `a` reads not looked at)
     assert _run_folded(text, numbers, env)["v"] != want
+
+
+def test_a_push_read_just_after_its_binding_needs_no_none_only_while_the_backward_sweep_reads_it_from_its_stack():
+    """realize.read_unbound: ``_t3 = None`` before a loop is left out only for a name the backward sweep reads
+    where its own loop header bound it; a read anywhere else (a zero adjoint for its shape, a pop) needs it."""
+    def parse(text):
+        return gast.parse(text).body
+    assert not realize.read_unbound(parse("for _k, _t3 in zip(a, b):\n    g = f(_t3)"), "_t3")
+    assert realize.read_unbound(parse("z = zeros_like(_t3)\nfor _k, _t3 in zip(a, b):\n    g = f(_t3)"), "_t3")
+    assert realize.read_unbound(parse("for _k in a:\n    g = f(_t3)\n    _t3 = s.pop()"), "_t3")
+    assert realize.read_unbound(parse("for _t3 in reversed(_t3):\n    g = f(_t3)"), "_t3")

@@ -589,8 +589,15 @@ def kinds(fn, scope, param_kinds, call_results=None):
         made = _constructed(op.primitive, args)
         if made is not None and set(op.kwargs) <= {"dtype"}:
             return made
+        if _full_reduction(op) and len(args) == 1 and op.kwargs:
+            if _is_true(op.kwargs.get("keepdims")):
+                return args[0] if isinstance(args[0], int) and args[0] >= 0 else None
+            return -1                                    # over every axis (axis=None): a number
+        if op.primitive is np.squeeze and len(args) == 1 and set(op.kwargs) <= {"axis"} \
+                and _constant_none(op.kwargs.get("axis")) and _all_ones(_defined_as(op.args[0])):
+            return -1                                    # np.squeeze(m) of m = np.max(x, keepdims=True)
         if op.kwargs:
-            return -1 if _is_in(op.primitive, _REDUCTIONS) and set(op.kwargs) <= {"dtype"} else None
+            return None
         if _is_math(op.primitive) or _is_in(op.primitive, _NUMBERS):
             return -1
         if _is_in(op.primitive, _REDUCTIONS) and len(args) == 1 and op.primitive not in (np.dot, np.inner, np.vdot,
@@ -669,6 +676,17 @@ def kinds(fn, scope, param_kinds, call_results=None):
                 return base - len(items) if base > len(items) else -1
         return None
 
+    def _full_reduction(op):
+        return _is_in(op.primitive, _REDUCTIONS) and op.primitive not in (np.dot, np.inner, np.vdot, np.trace) \
+            and _over_every_axis(op.kwargs)
+
+    def _all_ones(node):
+        """A value every axis of which has length one: ``np.max(x, axis=None, keepdims=True)``."""
+        if not isinstance(node, gast.Call):
+            return False
+        op = classify(node, scope)
+        return len(op.args) == 1 and _full_reduction(op) and _is_true(op.kwargs.get("keepdims"))
+
     def _defined_as(node):
         """What a name bound once, not a parameter, is bound to (else the node itself)."""
         if isinstance(node, gast.Name) and len(definitions.get(node.id, ())) == 1 and node.id not in given \
@@ -721,6 +739,21 @@ def kinds(fn, scope, param_kinds, call_results=None):
 
 
 _UNKNOWN = object()
+
+
+def _constant_none(node):
+    return node is None or isinstance(node, gast.Constant) and node.value is None
+
+
+def _is_true(node):
+    return isinstance(node, gast.Constant) and node.value is True
+
+
+def _over_every_axis(kwargs):
+    """A reduction's keywords that leave it over every axis: ``axis=None``, ``dtype``, ``keepdims``."""
+    return set(kwargs) <= {"dtype", "axis", "keepdims"} and _constant_none(kwargs.get("axis")) \
+        and (kwargs.get("keepdims") is None or isinstance(kwargs["keepdims"], gast.Constant)
+             and type(kwargs["keepdims"].value) is bool)
 
 
 def _dtype_of_kind(node, known):

@@ -9,7 +9,7 @@ The values computed are the same, in the same order: a temporary is folded only 
   once in the whole function, later in the same block, by a simple statement (an
   assignment, an expression statement or a ``return``) or a branch's test;
 - its expression has no effects: arithmetic, comparisons, constants, names, indexing,
-  and calls of functions of modules (``np.sin``, ``math.cos``) or of ``abs``/``float``/``slice``
+  and calls of functions of modules (``np.sin``, ``math.cos``) or of ``abs``/``float``/``slice``/``len``
   (not s2sad's runtime helpers: ``_s2.unbroadcast(_s2.unreduce(...))`` reads worse than two lines);
 - nothing between the two statements assigns a name it reads, and nothing there may change
   a value in place (no branch, loop, call statement, method call or item assignment: a
@@ -34,7 +34,7 @@ import gast
 
 from .. import nodes as N
 
-_SAFE_BUILTINS = {"abs", "float", "slice"}
+_SAFE_BUILTINS = {"abs", "float", "slice", "len"}
 _TEMPORARY = re.compile(r"_t\d+(_(bar|dot)(_\d+)*)?")
 _PURE_NODES = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare, gast.Tuple, gast.Subscript,
                gast.Slice, gast.Attribute, gast.Call, gast.keyword, gast.Load, gast.operator, gast.unaryop,
@@ -52,12 +52,48 @@ def run(fn, is_module, helpers="_s2", numbers=frozenset()):
     changed = True
     while changed:
         changed = _fold_blocks(fn.body, once - params, pure)
+    stores, loads = _counts(fn)
+    _seeds(fn.body, stores)
     if numbers:
         stores, loads = _counts(fn)
         for block in _blocks(fn.body):
             _negations(block, stores, loads, numbers)
             _merge_sums(block, numbers, pure)
     return fn
+
+
+def _seeds(body, stores):
+    """``ans_bar = 1.0`` (an adjoint bound once, to a number, in the function's own block) written into its
+    reads: ``_t11_bar = -1.0 / n``. Left where a read multiplies by it (``1.0 * x`` reads worse than
+    ``ans_bar * x``, and ``x`` alone may be an int). Exact: every read is later in the block (a seed is
+    bound before the backward sweep reads it), so each read there saw that number."""
+    for i, s in enumerate(body):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id.endswith("_bar") and isinstance(s.value, gast.Constant) \
+                and type(s.value.value) is float and seed_folds(body, i, s.targets[0].id, stores):
+            name, value = s.targets[0].id, s.value
+
+            class Replace(gast.NodeTransformer):
+                def visit_Name(self, node):
+                    return N.clone(value) if node.id == name and isinstance(node.ctx, gast.Load) else node
+            body[i + 1:] = [Replace().visit(t) for t in body[i + 1:]]
+            del body[i]
+            return
+
+
+def seed_folds(body, i, name, stores):
+    """Soundness condition of ``_seeds`` (tests/test_soundness.py): ``name`` (bound by ``body[i]``) is bound
+    nowhere else and read nowhere before ``body[i]``; and (for reading) no read multiplies by it."""
+    if stores.get(name) != 1:
+        return False
+    if any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in gast.walk(t)):
+        return False
+    return not any(_multiplies(node, name) for t in body[i + 1:] for node in gast.walk(t))
+
+
+def _multiplies(node, name):
+    return isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult) and any(
+        isinstance(side, gast.Name) and side.id == name for side in (node.left, node.right))
 
 
 def _negations(stmts, stores, loads, numbers):

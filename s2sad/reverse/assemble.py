@@ -64,8 +64,10 @@ def _vjp(fn, realized, unit, result, grads, seed):
                                finalbody=[gast.Expr(value=N.call(N.clone(redo), [N.name(REDO)]))])]
     inner = N.function(backward_name, [seed], inner_body)
     # a restored array read only for its shape: the pullback keeps its last value's shape, not the array
+    read = {n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     last = [N.assign(n, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
-            for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})]
+            for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})
+            if n in read]                   # (not one the backward sweep reads from the stack it iterates)
     forward = realized.inits + realized.forward + shapes + last
     return _function(fn, unit.name, forward + [inner, N.ret(N.tup([N.clone(result), N.name(backward_name)]))])
 

@@ -48,7 +48,9 @@ def run(fn, backward, plan, unit):
     restores = {stack for (kind, _), stack in r.stacks.items() if kind == "restore"}
     forward = hoist_pushes(forward, restores)
     shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
-    read_after = shape_only | r.unappended | r.written          # a pullback reads these after the forward sweep
+    # the backward sweep reads these after the forward sweep (the shapes: those it reads other than from a stack
+    # its loop header walks, as vjp's ``x = shape_of(x)`` on the way out does)
+    read_after = {n for n in shape_only if read_unbound(back, n)} | r.unappended | r.written
     unbound = sorted(n for n in r.maybe_unbound(fn.body[:-1], plan, back) if n not in params
                      and (n not in rotated or n in read_after))   # (a rotated push reads what was just assigned)
     inits += [N.assign(n, N.const(None)) for n in unbound]
@@ -385,6 +387,30 @@ def _popped(s):
 
 def _target(loop):
     return getattr(loop.node.target, "id", None) if isinstance(loop.node, gast.For) else None
+
+
+def read_unbound(stmts, name, bound=False):
+    """Soundness condition for leaving out ``x = None`` before a loop whose pushes read ``x`` just after binding
+    it (tests/test_soundness.py): whether the backward sweep ``stmts`` reads ``name`` other than inside a
+    ``for`` whose header binds it (a read there sees what the header bound, even when the forward loop ran
+    no iteration, so never an unbound name)."""
+    for s in stmts:
+        if isinstance(s, gast.For):
+            binds = bound or name in {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+            if any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(s.iter)) and not bound:
+                return True
+            if read_unbound(s.body, name, binds) or read_unbound(s.orelse, name, bound):
+                return True
+        elif isinstance(s, (gast.If, gast.While)):
+            test = s.test
+            if not bound and any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(test)):
+                return True
+            if read_unbound(s.body, name, bound) or read_unbound(s.orelse, name, bound):
+                return True
+        elif not bound and any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+                               for n in gast.walk(s)):
+            return True
+    return False
 
 
 def _inside_compound(stmts, node):
