@@ -505,3 +505,23 @@ def test_a_loop_over_an_array_or_a_list_walks_it_directly_and_pushes_need_no_non
     walked = code(rnn_steps, (W, iter(xs), h))    # a generator: its items, listed, are walked
     assert "_s2.sequence(xs)" in walked
     np.testing.assert_allclose(s2sad.grad(rnn_steps)(W, iter(xs), h), s2sad.grad(rnn_steps)(W, xs, h), rtol=1e-12)
+
+
+def test_a_shape_every_iteration_shares_is_read_from_the_last_not_pushed():
+    rng = np.random.default_rng(6)
+    W, xs, h = 0.5 * rng.normal(size=(3, 3)), rng.normal(size=(4, 2, 3)), np.zeros((2, 3))
+    U = rng.normal(size=(3, 3))
+
+    def steps(W, xs, h, U):
+        for x_t in xs:
+            h = np.tanh(x_t @ U + h @ W)       # x_t @ U: (2, 3) on every step; h @ W: h's shape may change
+        return np.sum(h * h)
+    for kind in ("value_and_grad", "vjp"):
+        text = s2sad.adjoint_source(steps, (0, 3), kind, (W, xs, h, U))
+        pushed = re.findall(r"(\w+)_stack\.append\(_s2\.shape_of", text)
+        assert len(pushed) == 1                 # h @ W's shape, each step; x_t @ U's not
+        assert "= x_t @ U" in text and "_stack.append(x_t @ U)" not in text
+    check_grads(steps, (W, xs, h, U), wrt=(0, 3))
+    check_grads(steps, (W, xs, np.zeros((1, 3)), U), wrt=(0, 3))     # h broadcast on the first step
+    value, pullback = s2sad.vjp(steps, W, xs[:0], h, U, wrt=(0, 3))   # no step at all
+    np.testing.assert_allclose(pullback(1.0)[1], np.zeros((3, 3)))

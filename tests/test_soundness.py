@@ -59,6 +59,14 @@ def walked_list_rebound(x):                      # sequences.walked_directly: th
     return s
 
 
+def shape_changes_each_iteration(x, c):         # record.shape_fixed: t is (1,), then (3,)
+    s = 0.0
+    for k in range(1, 4, 2):
+        t = x[:k] * 2.0
+        s = s + np.sum((t + c) ** 2)
+    return s
+
+
 def seed_updated_in_a_loop(x):                   # fold.seed_folds: x_bar = 1.0, then updated
     for i in range(3):
         x = x * x + 0.5
@@ -471,6 +479,9 @@ CONDITIONS = {
                                                     (0.7,)),
     "record: no random draw": Condition(record, "may_draw", _always(False), draws_in_loop, (0.7,),
                                         nondiff=(np.random.uniform,)),
+    "record: a shape read from the last iteration only where every iteration has it": Condition(
+        record, "shape_fixed", _always(True), shape_changes_each_iteration,
+        (np.array([0.3, -0.5, 0.8]), np.array([0.1, 0.2, -0.4])), (0, 1)),
     "record: read for its shape only": Condition(
         record, "shape_only", lambda name, order, unit: name not in unit.facts.mutated, list_read_for_its_values,
         (np.array([0.5, -1.0]), 0.3)),

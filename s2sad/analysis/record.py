@@ -15,6 +15,9 @@ decides, for each restore point, whether that is needed:
     effects (a registered rule, a copy, a literal), the only assignment of its name;
 ``"shape"``, because every read of the name is for its shape only (switch ``shape_only``):
     ``unbroadcast(g, x)``, ``zeros_like(x)``, ... keep ``shape_of(x)`` instead of ``x``;
+``"last"``, because every read is for its shape only and the shape is the same on every iteration
+    (switches ``shape_only`` and ``invariant``): nothing is recorded; the backward sweep reads the
+    value the last iteration left (a pullback keeps its ``shape_of``);
 ``"push"`` otherwise.
 
 Each ``"none"`` above states its soundness condition, one function each below;
@@ -25,13 +28,16 @@ Loop counts: a loop that may stop early (``break``, ``while``) counts its iterat
 another loop the count is pushed at each exit and popped before its backward loop.
 """
 import collections
+import operator
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 from .. import runtime
 from .ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
+from .shapes import _elementwise, _is_in
 
 
 @dataclass
@@ -102,7 +108,11 @@ def run(fn, backward, unit):
             plan.decisions[id(p)] = Decision(name, "none", "the same value on every iteration", line)
             continue
         if options.shape_only and shape_only(name, order, unit):
-            plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only", line)
+            if options.invariant and once and shape_fixed(site, loops, unit, sites):
+                plan.decisions[id(p)] = Decision(name, "last", "read for its shape only, the same on every "
+                                                 "iteration: the last iteration's value has it", line)
+            else:
+                plan.decisions[id(p)] = Decision(name, "shape", "read for its shape only", line)
             continue
         plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten", line)
     plan.decisions = {id(p): plan.decisions[id(p)] for p in order.points}     # in backward-sweep order
@@ -266,6 +276,58 @@ def invariant(site, loops, unit, backward):
     if isinstance(site.value, (gast.List, gast.Dict)) or site.targets[0].id in unit.facts.mutated:
         return False                                # a new list each iteration, changed in place afterwards
     return operands_fixed(site, loops, unit)
+
+
+_PRODUCTS = (operator.matmul, np.matmul, np.dot)
+
+
+def shape_fixed(site, loops, unit, sites):
+    """Whether an in-loop assignment, its name's only one, gives an array of the same shape and dtype on every
+    iteration of its enclosing loops: an elementwise operation or a matrix product (no keywords) whose operands
+    are constants, numbers or arrays no enclosing loop binds, a range loop's index, or values of such
+    assignments that come before it in the innermost loop's body; or ``xs[k]`` of such an array ``xs`` by
+    such indices. (Kinds tell numbers and arrays from lists; a shape and dtype computed from operands whose
+    shapes and dtypes do not change does not change.)"""
+    kinds = unit.facts.kinds
+    if not loops or not isinstance(site, gast.Assign) or not isinstance(site.targets[0], gast.Name) \
+            or not isinstance(kinds.get(site.targets[0].id), int) or kinds[site.targets[0].id] < 0:
+        return False
+    body = loops[-1].body
+    changing = set().union(*(stored_in(loop, unit) for loop in loops))
+    indices = {loop.target.id for loop in loops if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name)
+               and kinds.get(loop.target.id) == -1}                 # a range loop's index: an int
+
+    def fixed(node, before):
+        if isinstance(node, gast.Constant):
+            return type(node.value) in (int, float)
+        if not isinstance(node, gast.Name) or not isinstance(kinds.get(node.id), int):
+            return False
+        if node.id not in changing or node.id in indices:
+            return True
+        assigned = sites.get(node.id, ())
+        return len(assigned) == 1 and any(s is assigned[0] for s in body[:before]) \
+            and fixed_value(assigned[0], next(i for i, s in enumerate(body) if s is assigned[0]))
+
+    def fixed_value(s, at):
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            return False
+        op = classify(s.value, unit.scope)
+        if op.kwargs or any(not isinstance(a, gast.AST) for a in op.args):
+            return False
+        if op.primitive is operator.getitem:
+            base, index = op.args
+            items = index.elts if isinstance(index, gast.Tuple) else [index]
+            return isinstance(base, gast.Name) and base.id not in changing and isinstance(kinds.get(base.id), int) \
+                and kinds[base.id] >= len(items) and all(
+                    isinstance(i, gast.Constant) and type(i.value) is int or isinstance(i, gast.Name) and i.id in indices
+                    for i in items)
+        if not (_elementwise(op.primitive) and getattr(op.primitive, "nout", 1) == 1
+                or _is_in(op.primitive, _PRODUCTS) and len(op.args) == 2):
+            return False
+        return all(fixed(a, at) for a in op.args)
+
+    at = next((i for i, s in enumerate(body) if s is site), None)
+    return at is not None and fixed_value(site, at)
 
 
 def stored_in(loop, unit):

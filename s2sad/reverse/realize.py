@@ -47,7 +47,8 @@ def run(fn, backward, plan, unit):
         else (set(), set())
     restores = {stack for (kind, _), stack in r.stacks.items() if kind == "restore"}
     forward = hoist_pushes(forward, restores)
-    shape_only = {n for n in r.shape_only if all(d.how == "shape" for d in plan.decisions.values() if d.name == n)}
+    shape_only = {n for n in r.shape_only if all(d.how in ("shape", "last") for d in plan.decisions.values()
+                                                 if d.name == n)}
     # the backward sweep reads these after the forward sweep (the shapes: those it reads other than from a stack
     # its loop header walks, as vjp's ``x = shape_of(x)`` on the way out does)
     read_after = {n for n in shape_only if read_unbound(back, n)} | r.unappended | r.written
@@ -65,6 +66,7 @@ class _Realize:
         self.unit, self.info, self.plan = unit, backward, plan
         self.stacks = {}
         self.restored, self.unappended, self.shape_only, self.written = set(), set(), set(), set()
+        self.last = set()         # names read for a shape every iteration shares: the last value's, not pushed
         self.site_pushes = {}         # id(forward site) -> [(name, how)]
         from ..analysis.record import Decision  # noqa: F401  (the plan's entries)
         self.item_pushes = {}         # id(forward site) -> [(name, index)]: what a write overwrites
@@ -148,8 +150,10 @@ class _Realize:
                 if d.how in ("push", "shape"):
                     out.append(self.pop(s.name))
                     self.restored.add(s.name)
-                    if d.how == "shape":
-                        self.shape_only.add(s.name)
+                if d.how in ("shape", "last"):
+                    self.shape_only.add(s.name)
+                if d.how == "last":
+                    self.last.add(s.name)
                 continue
             if isinstance(s, RestoreItem):
                 if self.plan.decisions[id(s)].how == "push":
@@ -197,6 +201,8 @@ class _Realize:
                 bound |= stored               # (a statement that surely runs to its end)
             bound -= deleted
         pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
+        if self.unit.kind == "vjp":
+            pushed |= self.last            # the pullback keeps its shape on the way out: bound even with no iteration
         zeros = {n.args[0].id for s in backward for n in gast.walk(s) if isinstance(n, gast.Call) and n.args
                  and isinstance(n.args[0], gast.Name) and self.unit.scope.resolve(n.func) is runtime.zeros_like}
         return (pushed | zeros) & inside
