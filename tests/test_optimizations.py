@@ -525,3 +525,22 @@ def test_a_shape_every_iteration_shares_is_read_from_the_last_not_pushed():
     check_grads(steps, (W, xs, np.zeros((1, 3)), U), wrt=(0, 3))     # h broadcast on the first step
     value, pullback = s2sad.vjp(steps, W, xs[:0], h, U, wrt=(0, 3))   # no step at all
     np.testing.assert_allclose(pullback(1.0)[1], np.zeros((3, 3)))
+
+
+def pairwise(x, means, w):
+    d = x[:, None, :] - means[None, :, :]            # (n, k, d): more axes than any argument
+    e = w * d + d                                    # w broadcast: the sum's adjoint needs w * d's shape only
+    return np.sum(np.sum(e ** 2, axis=2))
+
+
+def test_a_large_intermediate_read_only_for_its_shape_is_released_after_its_last_read():
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3)))
+    for kind in ("value_and_grad", "vjp"):
+        text = s2sad.adjoint_source(pairwise, (0, 1, 2), kind, args)
+        assert "    e = _t3 + d\n    _t3 = _s2.shape_of(_t3)\n" in text      # released after its last read
+        assert "_t3_shape" not in text
+    check_grads(pairwise, args, wrt=(0, 1, 2))
+    value, pullback = s2sad.vjp(pairwise, *args, wrt=(0, 1, 2))
+    for a, b in zip(pullback(1.0), s2sad.grad(pairwise, wrt=(0, 1, 2))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

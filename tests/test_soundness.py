@@ -67,6 +67,11 @@ def shape_changes_each_iteration(x, c):         # record.shape_fixed: t is (1,),
     return s
 
 
+def outer_read_by_its_adjoint(x, y):             # assemble.releasable: t's value is read by the backward sweep
+    t = x[:, None] * y[None, :]
+    return np.sum(np.sin(t))
+
+
 def seed_updated_in_a_loop(x):                   # fold.seed_folds: x_bar = 1.0, then updated
     for i in range(3):
         x = x * x + 0.5
@@ -489,6 +494,9 @@ CONDITIONS = {
                                               optimize={"recompute": False}),
     "recompute: operands unchanged before the read": Condition(recompute, "operands_unchanged", _always(True),
                                                                operand_restored_before_read, (0.7,)),
+    "assemble: an array released after its last read only if the backward sweep reads its shape alone": Condition(
+        assemble, "releasable", _always(True), outer_read_by_its_adjoint,
+        (np.array([0.3, -0.5, 0.8]), np.array([0.1, 0.7])), (0, 1)),
     "sequences: a loop walks a name directly only while it is bound once, unchanged": Condition(
         sequences, "walked_directly", _always(True), walked_list_rebound, (0.7,)),
     "fold: a seed written into its reads only where it is bound once": Condition(

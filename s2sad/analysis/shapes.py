@@ -521,8 +521,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
     (an optimistic start, then every name whose assignments disagree is dropped until they all agree;
     so a loop-carried value keeps the kind its assignments preserve). Sound when each rule below is:
     ``sequence(x)`` is ``x``; ``x[i]`` of a tuple kind is the item (or the common item kind), of an
-    ``n``-d array with ``k`` integer indices an ``n - k``-d array, a slice of a tuple kind with constant
-    bounds the items it keeps; an array's ``shape`` is ``ndim`` numbers, its ``T`` an array of as many axes;
+    ``n``-d array with ``k`` integer indices an ``n - k``-d array (each ``None`` among slices one axis
+    more); ``np.einsum``'s result has as many axes as its output's letters; a slice of a tuple kind with
+    constant bounds the items it keeps; an array's ``shape`` is ``ndim`` numbers, its ``T`` an array of as many axes;
     arithmetic and ufuncs broadcast;
     full reductions, ``len``, ``float`` and ``math`` give numbers; a range loop's index is a number.
     """
@@ -586,6 +587,11 @@ def kinds(fn, scope, param_kinds, call_results=None):
         if "dtype" in op.kwargs and not _real_dtype(op.kwargs["dtype"], scope) \
                 and not _dtype_of_kind(_defined_as(op.kwargs["dtype"]), known):
             return None                                  # complex values are never given a kind
+        if op.primitive is np.einsum and op.args and isinstance(op.args[0], gast.Constant) \
+                and isinstance(op.args[0].value, str) and "->" in op.args[0].value and "." not in op.args[0].value \
+                and not op.kwargs:
+            letters = op.args[0].value.split("->")[1].strip()
+            return len(letters) if letters else None      # its output's letters (a 0-d result: not given one)
         made = _constructed(op.primitive, args)
         if made is not None and set(op.kwargs) <= {"dtype"}:
             return made
@@ -668,8 +674,10 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return base[0] if base and all(k == base[0] for k in base) else None
         if isinstance(base, int) and base >= 1:
             items = index.elts if isinstance(index, gast.Tuple) else [index]
-            if any(isinstance(i, gast.Slice) or i is None for i in items):
-                return base if all(isinstance(i, gast.Slice) for i in items) and len(items) <= base else None
+            new = sum(1 for i in items if isinstance(i, gast.Constant) and i.value is None)   # x[:, None]: a new axis
+            if new or any(isinstance(i, gast.Slice) for i in items):
+                return base + new if all(isinstance(i, gast.Slice) for i in items if not (
+                    isinstance(i, gast.Constant) and i.value is None)) and len(items) - new <= base else None
             if all(isinstance(i, gast.Constant) and type(i.value) is int
                    or of(i, known) == -1 and _never_bool(i, scope, definitions, given) for i in items) \
                     and len(items) <= base:

@@ -41,18 +41,93 @@ def _value_and_grad(fn, realized, unit, result, grads, seed, active_output):
         kept = unit.namer.fresh("value")            # the backward sweep restores the result's name
         start.insert(0, N.assign(kept, N.name(result.id)))
         value = N.name(kept)
-    body = realized.inits + realized.forward + start + realized.backward
+    forward, _ = _released(realized.forward, realized.backward, unit, result) if unit.options.shape_only \
+        else (realized.forward, set())
+    body = realized.inits + forward + start + realized.backward
     returned = _grads(grads) if unit.kind == "grad" else N.tup([value, _grads(grads)])
     return _function(fn, unit.name, body + [N.ret(returned)])
 
 
+def _released(forward, backward, unit, result):
+    """An array the backward sweep reads only for its shape (``unbroadcast(g, _t7)``) is released after the forward
+    sweep's last read of it: ``_t7 = _s2.shape_of(_t7)`` there (names released at one point in one statement), so
+    that large intermediates are not all alive at once (switch ``shape_only``): those with more axes than any
+    argument (a broadcast's or an outer product's result, ``x[:, None, :] - means[None, :, :]``; GMM: 1.37 ->
+    1.11 times the hand-written gradient's time, the page faults of fresh memory). Sound where ``releasable``."""
+    shape_reads, reads = _shape_reads(backward, unit)
+    widest = max([k for k in unit.kinds if isinstance(k, int)], default=0)
+    stores = {}
+    for s in forward + backward:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    after = {}                                       # index of the forward statement after which -> names
+    for i, s in enumerate(forward):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            kind = unit.facts.kinds.get(name)
+            wider = isinstance(kind, int) and kind > widest      # more axes than any argument: a broadcast's, an
+            if wider and releasable(name, s, stores, shape_reads, reads, unit) \
+                    and name != getattr(result, "id", None):    # outer product's, the largest values there are
+                last = max([j for j in range(i + 1, len(forward)) if name in _loads(forward[j])], default=i)
+                after.setdefault(last, []).append(name)
+    if not after:
+        return forward, set()
+    shape_of = unit.aliases.ref(runtime.shape_of, "shape_of")
+    out = []
+    for i, s in enumerate(forward):
+        out.append(s)
+        names = after.get(i)
+        if names:
+            values = [N.call(N.clone(shape_of), [N.name(n)]) for n in names]
+            out.append(N.located(gast.Assign(targets=[N.tup([N.store(n) for n in names], gast.Store())
+                                                      if len(names) > 1 else N.store(names[0])],
+                                             value=N.tup(values) if len(names) > 1 else values[0]), s))
+    return out, {n for names in after.values() for n in names}
+
+
+def releasable(name, site, stores, shape_reads, reads, unit):
+    """Soundness condition of ``_released`` (tests/test_soundness.py): ``name`` is bound once, by the top-level
+    statement ``site`` of the forward sweep (so the backward sweep sees that value), to a value computed there
+    (an operation or a call, not a name or an item: releasing a view frees nothing; not a number), and every
+    read of it in the backward sweep is for its shape and dtype, which ``shape_of`` keeps (it gives back
+    anything but an array as it is)."""
+    return stores.get(name) == 1 and unit.facts.kinds.get(name) != -1 and name not in unit.facts.numbers \
+        and isinstance(site.value, (gast.Call, gast.BinOp, gast.UnaryOp)) \
+        and shape_reads.get(name, 0) > 0 and shape_reads[name] == reads.get(name, 0)
+
+
+def _shape_reads(stmts, unit):
+    """How many times ``stmts`` read each name as an argument read for its shape only, and in all."""
+    from ..analysis.record import SHAPE_ONLY
+    shape_reads, reads = {}, {}
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+            if isinstance(n, gast.Call):
+                try:
+                    k = SHAPE_ONLY.get(unit.scope.resolve(n.func))
+                except TypeError:
+                    k = None
+                if k is not None and k < len(n.args) and isinstance(n.args[k], gast.Name):
+                    shape_reads[n.args[k].id] = shape_reads.get(n.args[k].id, 0) + 1
+    return shape_reads, reads
+
+
+def _loads(s):
+    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
 def _vjp(fn, realized, unit, result, grads, seed):
     backward_name = unit.namer.fresh(f"{fn.name}_backward")
+    released, shapes_now = _released(realized.forward, realized.backward, unit, result) \
+        if unit.options.shape_only else (realized.forward, set())     # (before the pullback's names are chosen)
     body = list(realized.backward)
     copies = _own_copies(body, realized, unit, fn)
     # shapes first: a value read only for its shape is then no longer read, so not computed again
-    shapes = _shapes_only(body, fn, unit, result) if unit.options.shape_only else []
-    again = _computed_again(body, fn, unit) if unit.options.recompute else []
+    shapes = _shapes_only(body, fn, unit, result, shapes_now) if unit.options.shape_only else []
+    again = _computed_again(body, fn, unit, shapes_now) if unit.options.recompute else []
     inner_body = copies + again + body + [N.ret(_grads(grads))]
     if realized.written:
         # the backward sweep puts overwritten items back into the arrays themselves (views of them see it
@@ -68,7 +143,7 @@ def _vjp(fn, realized, unit, result, grads, seed):
     last = [N.assign(n, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
             for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})
             if n in read]                   # (not one the backward sweep reads from the stack it iterates)
-    forward = realized.inits + realized.forward + shapes + last
+    forward = realized.inits + released + shapes + last
     return _function(fn, unit.name, forward + [inner, N.ret(N.tup([N.clone(result), N.name(backward_name)]))])
 
 
@@ -86,13 +161,14 @@ def _single_top_level(fn):
             and stores.get(s.targets[0].id) == 1}, stores
 
 
-def _computed_again(stmts, fn, unit):
+def _computed_again(stmts, fn, unit, released=frozenset()):
     """Values one arithmetic operation away from what the pullback keeps anyway (``1 - p``, ``1 - y``
     with ``y`` an argument) are computed again by the pullback instead of kept (switch ``recompute``).
 
     Sound: such a value and its operands are assigned once, at the top level of the forward sweep
     (or are arguments never reassigned), and nothing changes them in place, so when the pullback runs
-    they hold the values the forward sweep computed with. Chosen only where every operand is kept anyway: one value dropped, none added.
+    they hold the values the forward sweep computed with (not one the forward sweep ``released``, which then holds
+    its shape). Chosen only where every operand is kept anyway: one value dropped, none added.
     """
     top, stores = _single_top_level(fn)
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -106,7 +182,7 @@ def _computed_again(stmts, fn, unit):
             return [value.operand]
         return None
 
-    changed = {n for m in unit.facts.mutated for n in unit.facts.aliases.get(m, {m})}   # changed in place later
+    changed = {n for m in unit.facts.mutated for n in unit.facts.aliases.get(m, {m})} | set(released)
     candidates = {}
     for name in sorted(read - assigned - changed):
         s = top.get(name)
@@ -126,25 +202,15 @@ def _computed_again(stmts, fn, unit):
     return [N.clone(s) for s in chosen]
 
 
-def _shapes_only(stmts, fn, unit, result):
+def _shapes_only(stmts, fn, unit, result, released=frozenset()):
     """Arrays the pullback reads only for their shape (``unbroadcast(g, x)``): it keeps their shapes, not the
     arrays (switch ``shape_only``). Sound: those reads see only the shape and dtype, which ``shape_of`` keeps."""
     from ..analysis.record import SHAPE_ONLY
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     top, _ = _single_top_level(fn)
-    surely = (set(N.params(fn)) | set(top)) - assigned - {result.id if isinstance(result, gast.Name) else None}
-    shape_reads, all_reads = {}, {}
-    for s in stmts:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                all_reads[n.id] = all_reads.get(n.id, 0) + 1
-            if isinstance(n, gast.Call):
-                try:
-                    k = SHAPE_ONLY.get(unit.scope.resolve(n.func))
-                except TypeError:
-                    k = None
-                if k is not None and k < len(n.args) and isinstance(n.args[k], gast.Name):
-                    shape_reads[n.args[k].id] = shape_reads.get(n.args[k].id, 0) + 1
+    surely = (set(N.params(fn)) | set(top)) - assigned - {result.id if isinstance(result, gast.Name) else None} \
+        - released                                   # (already a shape: the forward sweep released it)
+    shape_reads, all_reads = _shape_reads(stmts, unit)
     out = []
     for name in sorted(surely):
         if shape_reads.get(name) and shape_reads[name] == all_reads.get(name):
