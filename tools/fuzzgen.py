@@ -461,7 +461,24 @@ class Gen:
                 return E(f"{op}({src.name})", ATOM, src.mag * (src.ty[1] if op == "sum" else 1))
             if src.ty[0] == "M":
                 r, c = src.ty[1], src.ty[2]
-                op = self.rng.choice(["np.sum", ".sum", "np.mean", ".mean", "trace", "np.max"])
+                op = self.rng.choice(["np.sum", ".sum", "np.mean", ".mean", "trace", "np.max", "pairwise", "einsum"])
+                if op == "pairwise":          # an (r, r2, c) intermediate: more axes than any argument
+                    others = [v for v in self.visible() if v.ty[0] == "M" and v.ty[2] == c]
+                    o = self.rng.choice(others)
+                    self.features.add("broadcast3")
+                    if self.chance(0.5):
+                        return E(f"np.sum(np.tanh({src.name}[:, None, :] - {o.name}[None, :, :]) ** 2)", ATOM,
+                                 r * o.ty[1] * c)
+                    return E(f"np.sum(np.sum(({src.name}[:, None, :] * {o.name}[None, :, :]) ** 2, axis=2) "
+                             f"* 0.1)", ATOM, 0.1 * r * o.ty[1] * c * (src.mag * o.mag) ** 2)
+                if op == "einsum":
+                    others = [v for v in self.visible() if v.ty[0] == "M" and v.ty[1] == c]
+                    self.features.add("einsum")
+                    if others and self.chance(0.6):
+                        o = self.rng.choice(others)
+                        return E(f"np.sum(np.einsum('ij,jk->ik', {src.name}, {o.name}))", ATOM,
+                                 src.mag * o.mag * r * c * o.ty[2])
+                    return E(f"np.einsum('ij,ij->', {src.name}, {src.name})", ATOM, src.mag ** 2 * r * c)
                 if op == "trace" and r == c:
                     return E(f"np.trace({src.name})", ATOM, src.mag * r)
                 if op == "np.max":
@@ -473,9 +490,19 @@ class Gen:
             n = src.ty[1]
             a = E(src.name, ATOM, src.mag)
         op = self.pick({"np.sum": 3, ".sum": 2, "np.mean": 2, ".mean": 1, "dot": 2, "matmul": 1.5, "prod": 0.7,
-                        "max": 0.8, "min": 0.5, "norm": 0.4, "sum_builtin": 0.5, "dot_method": 0.5})
+                        "max": 0.8, "min": 0.5, "norm": 0.4, "sum_builtin": 0.5, "dot_method": 0.5,
+                        "axis_none": 0.6, "logsumexp": 0.6})
         if op == "np.sum":
             return E(f"np.sum({a.text})", ATOM, a.mag * n)
+        if op == "axis_none":               # a reduction over every axis, spelt out (a number)
+            self.features.add("axis_none")
+            return E(f"np.{self.rng.choice(['sum', 'mean'])}({a.text}, axis=None)", ATOM, a.mag * n)
+        if op == "logsumexp":               # np.max(..., keepdims=True) and np.squeeze of it: numbers
+            self.features.add("axis_none")
+            self.features.add("kink")
+            m = f"np.max({a.text}, axis=None, keepdims=True)"
+            return E(f"(np.log(np.sum(np.exp({a.at(ADD)} - {m}), axis=None)) + np.squeeze({m}, axis=None))",
+                     ATOM, a.mag + 2.0)
         if op == ".sum":
             return E(f"{a.at(ATOM)}.sum()", ATOM, a.mag * n)
         if op == "np.mean":
