@@ -930,8 +930,7 @@ def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
             ans = x * x
             ans_bar = 1.0
             # grad of line 2: return x * x
-            x_bar = ans_bar * x
-            x_bar = x_bar + ans_bar * x
+            x_bar = ans_bar * x * 2
             return (ans, x_bar)
         <BLANKLINE>
     """

@@ -10,8 +10,8 @@ from s2sad.testing import check_grads
 from . import optimized_functions as of
 
 
-def code(f, args, wrt=0):
-    return s2sad.adjoint_source(f, wrt=wrt, args=args)
+def code(f, args, wrt=0, optimize=True):
+    return s2sad.adjoint_source(f, wrt=wrt, args=args, optimize=optimize)
 
 
 def backward_of(text):
@@ -184,7 +184,8 @@ def test_recurrence_stores_x_and_sin_x_only():
 def test_taylor_series_stores_one_value_per_term():
     text = code(of.taylor_sin, (3.0,))
     assert len(_stacks(text)) == 1                 # (n + 1) * (n + 2) from the range, -term * x from the stored one
-    assert "for n, _t1 in zip(reversed(n_range[:n_count]), reversed(_t1_stack)):" in text   # read back in reverse
+    assert "for n, _t1 in zip(reversed(n_range[:len(_t1_stack)]), reversed(_t1_stack)):" in text   # read back in
+    assert "n_count" not in text                   # reverse, as many as were pushed: no count kept besides
     g = check_grads(of.taylor_sin, (3.0,))
     np.testing.assert_allclose(g, np.cos(3.0), rtol=1e-12)
 
@@ -350,7 +351,10 @@ def test_a_range_run_to_its_end_is_not_counted():
     assert "i_count" not in text and "i_range[:" not in text                  # its range says how many
     check_grads(of.range_to_the_end, (0.7, 5))
     text = code(of.range_with_break, (0.7, 5))
-    assert "i_count += 1" in text                      # a break may end it early: counted
+    assert "i_count" not in text and "for s, _t1 in zip(reversed(s_stack)" in text   # a break may end it early:
+    # the stacks hold one value per iteration run (their length is the count)
+    counted = code(of.range_with_break, (0.7, 5), optimize={"iterate": False})
+    assert "i_count += 1" in counted                   # (or a count of its own, with stacks popped)
     for x in (0.3, 0.7, 1.4):
         check_grads(of.range_with_break, (x, 5))
 

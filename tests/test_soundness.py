@@ -5,6 +5,7 @@ while with the condition in place the same program matches finite differences.
 A condition no test can break would be either unnecessary or untested: both are worth knowing.
 """
 import ast
+import math
 import copy
 import functools
 from dataclasses import dataclass
@@ -70,6 +71,27 @@ def shape_changes_each_iteration(x, c):         # record.shape_fixed: t is (1,),
 def outer_read_by_its_adjoint(x, y):             # assemble.releasable: t's value is read by the backward sweep
     t = x[:, None] * y[None, :]
     return np.sum(np.sin(t))
+
+
+def copy_read_twice_in_a_branch(x):             # cleanup._reassigned_before_read (regression program
+    for i in range(1):                           # fz_copy_read_in_a_branch_after_the_source_changes, with
+        if x < 0.25:                             # hypot's two contributions no longer equal, so not merged)
+            break
+    else:
+        x += math.hypot(x, 1.0 * x) if 1.0 else 2.0
+    return x
+
+
+def cube_computed_again(x, y):                    # recompute.squared: x ** 3 is not x * x
+    s = 0.0
+    for i in range(3):
+        x = x * 0.9
+        s = s + y * x ** 3
+    return s
+
+
+def power_of_itself(x):                          # adjoints.same_contribution: x's two contributions differ
+    return x ** x
 
 
 def seed_updated_in_a_loop(x):                   # fold.seed_folds: x_bar = 1.0, then updated
@@ -515,9 +537,13 @@ CONDITIONS = {
     "activity: changes through aliases": Condition(activity, "holders", lambda classes, name: {name},
                                                    append_through_alias, (0.7,), refused=True),
     "cleanup: pops are effects": Condition(cleanup, "_has_effect", _always(False), *CASES["fz_pops_are_effects"]),
+    "recompute: only a square is computed again as a product": Condition(
+        recompute, "squared", _always(True), cube_computed_again, (0.7, 1.3), (0, 1)),
+    "adjoints: only equal contributions merged": Condition(
+        adjoints, "same_contribution", lambda a, b: getattr(a[0], "id", 0) == getattr(b[0], "id", 1),
+        power_of_itself, (0.7,)),
     "cleanup: the copied name unchanged up to the last read": Condition(
-        cleanup, "_reassigned_before_read", _always(False),
-        *CASES["fz_copy_read_in_a_branch_after_the_source_changes"]),
+        cleanup, "_reassigned_before_read", _always(False), copy_read_twice_in_a_branch, (1.2467,)),
     "writes: a copy before the loop only if the loop leaves the name": Condition(
         sweep, "_assigned", lambda loop: set(), *CASES["fz_array_written_in_a_loop_from_a_broadcast_adjoint"]),
     "updates: a value another name holds is a number": Condition(runtime, "unshared", _always(None),

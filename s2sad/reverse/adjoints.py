@@ -189,8 +189,31 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
                      if r is not None and set(names_in(mapping[p])) & sweep.active]
     if contributions:
         out.extend(N.located(p, s) for p in prelude)
-    for atom, expr in contributions:
+    for atom, expr in merge_duplicates(contributions):
         contribute(sweep, atom, expr, defined, out)
+
+
+def merge_duplicates(contributions):
+    """Two equal contributions to one adjoint (``t * t``: ``g * t`` from either side) as one, doubled:
+    ``t_bar = _t1_bar * t * 2``. Exact where the adjoint starts here (``e + e`` is ``e * 2`` in floating point,
+    infinities and NaNs included); after an earlier contribution ``a + (e + e)`` replaces ``(a + e) + e`` (a
+    rounding apart). Sound: the rule's expressions have no effects (straight-line rule bodies), so computing one
+    once gives what computing it twice gave, where ``same_contribution``."""
+    merged = []
+    for atom, expr in contributions:
+        twin = next((k for k, other in enumerate(merged) if same_contribution(other, (atom, expr))), None)
+        if twin is None:
+            merged.append((atom, expr))
+        else:
+            merged[twin] = (atom, N.binop(merged[twin][1], gast.Mult(), N.const(2)))
+    return merged
+
+
+def same_contribution(a, b):
+    """Soundness condition of ``merge_duplicates`` (tests/test_soundness.py): two ``(atom, expression)`` pairs add
+    the same expression into the adjoint of the same name."""
+    return isinstance(a[0], gast.Name) and isinstance(b[0], gast.Name) and a[0].id == b[0].id \
+        and gast.dump(a[1]) == gast.dump(b[1])
 
 
 def _check_complete(unit, s, op, rule, mapping, results, active):

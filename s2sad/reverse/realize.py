@@ -43,8 +43,8 @@ def run(fn, backward, plan, unit):
     back = r.backward(backward.body)
     inits = [N.assign(stack, gast.List(elts=[], ctx=gast.Load())) for stack in r.stacks.values()]
     params = set(N.params(fn))
-    iterated, rotated = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) if unit.options.iterate \
-        else (set(), set())
+    iterated, rotated, counted = iterate(forward, back, backward.loops, set(r.stacks.values()), unit) \
+        if unit.options.iterate else (set(), set(), set())
     restores = {stack for (kind, _), stack in r.stacks.items() if kind == "restore"}
     forward = hoist_pushes(forward, restores)
     shape_only = {n for n in r.shape_only if all(d.how in ("shape", "last") for d in plan.decisions.values()
@@ -56,7 +56,8 @@ def run(fn, backward, plan, unit):
                      and (n not in rotated or n in read_after))   # (a rotated push reads what was just assigned)
     inits += [N.assign(n, N.const(None)) for n in unbound]
     inits += [N.assign(loop.count, N.const(0)) for loop in backward.loops.values()   # a loop in a branch not
-              if loop.count is not None and _inside_compound(fn.body[:-1], loop.node)]   # taken: counted 0 times
+              if loop.count is not None and loop.count not in counted         # taken: counted 0 times
+              and _inside_compound(fn.body[:-1], loop.node)]
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
                     inits=inits, shape_only=shape_only, written=r.written, iterated=iterated)
 
@@ -221,7 +222,7 @@ def iterate(forward, back, loops, stacks, unit):
     Sound where ``read_in_order`` holds (with the pop a top-level statement of the backward loop's body).
     """
     uses, in_back = _mentions(forward + back), _mentions(back)     # (iterate keeps every name's count)
-    iterated, rotated = set(), set()
+    iterated, rotated, counted = set(), set(), set()
     for loop in loops.values():
         if loop.backward is None:
             continue
@@ -260,12 +261,42 @@ def iterate(forward, back, loops, stacks, unit):
             iterables.append(N.call(N.clone(reversed_), [N.name(stack)]))
             iterated.add(stack)
         loop.backward.body = [kept.get(i, s) for i, s in enumerate(body) if i not in dropped] or [gast.Pass()]
+        if loop.count is not None and not loop.nested:   # the iteration count: a stack's length, not counted
+            length = N.call(unit.aliases.ref(len, "len"), [N.name(items[min(items)][1])])
+            iterables = [_replaced(it, loop.count, length) for it in iterables]
+            counted.add(loop.count)
         if len(targets) == 1:
             loop.backward.target, loop.backward.iter = targets[0], iterables[0]
         else:
             loop.backward.target = N.tup(targets, gast.Store())
             loop.backward.iter = N.call(unit.aliases.ref(zip, "zip"), iterables)
-    return iterated, rotated
+    if counted:
+        _drop_counts(forward, counted)
+    return iterated, rotated, counted
+
+
+def _replaced(node, name, by):
+    """``node`` with its reads of ``name`` replaced by (copies of) ``by``."""
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, n):
+            return N.clone(by) if n.id == name and isinstance(n.ctx, gast.Load) else n
+    return Replace().visit(node)
+
+
+def _drop_counts(stmts, counts):
+    """Take out ``n_count = 0`` and ``n_count += 1`` of counts a stack's length gives (``iterate``): a loop pushing a
+    stack once in every iteration it starts (``read_in_order``) counts them as ``n_count += 1`` at the top of its
+    body does, so ``len(stack)`` is the count; nothing else reads it."""
+    def counting(s):
+        target = s.targets[0] if isinstance(s, gast.Assign) and len(s.targets) == 1 else \
+            s.target if isinstance(s, gast.AugAssign) else None
+        return isinstance(target, gast.Name) and target.id in counts
+    stmts[:] = [s for s in stmts if not counting(s)]
+    for s in stmts:
+        for field_ in ("body", "orelse"):
+            inner = getattr(s, field_, None)
+            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
+                _drop_counts(inner, counts)
 
 
 def rotatable(name, body, i, in_back, in_loop):

@@ -76,7 +76,8 @@ def run(fn, backward, unit):
         where = _window(block, restores, names, _operands(statement.value), loads)
         if where is None:
             continue
-        again = N.located(gast.Assign(targets=[N.clone(statement.targets[0])], value=N.clone(statement.value),
+        again = N.located(gast.Assign(targets=[N.clone(statement.targets[0])],
+                                      value=_square(N.clone(statement.value), unit.facts.numbers),
                                       type_comment=None), statement)
         block.insert(where, again)
         for name, k in _loads([again]).items():
@@ -86,6 +87,22 @@ def run(fn, backward, unit):
         for t in names:
             done[t] = "one cheap operation, computed again before its first read"
     return done
+
+
+def _square(value, numbers):
+    """``x ** 2`` of a number computed again as ``x * x``: a multiplication, not a call of ``pow`` (the product is
+    the correctly rounded square, ``pow``'s may be an ulp away; the forward sweep computed ``x ** 2`` without
+    overflowing, so ``x * x`` is finite there too)."""
+    if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) and isinstance(value.left, gast.Name) \
+            and squared(value, numbers):
+        return gast.BinOp(left=value.left, op=gast.Mult(), right=N.clone(value.left))
+    return value
+
+
+def squared(value, numbers):
+    """Soundness condition of ``_square`` (tests/test_soundness.py): ``value`` is ``x ** 2``, ``x`` a number."""
+    return value.left.id in numbers and isinstance(value.right, gast.Constant) and type(value.right.value) is int \
+        and value.right.value == 2
 
 
 class _Module(gast.AST):
