@@ -16,7 +16,6 @@ generated code controls.
 'y_bar * np.cos(x)'
 """
 import builtins
-import copy
 import functools
 import inspect
 import textwrap
@@ -117,7 +116,7 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
     globals_ = rule.__globals__
 
     def substitute(node):
-        node = copy.deepcopy(node)
+        node = N.clone(node)
         if defaulted:
             node = _DropDefaults(defaulted, rule).visit(node)
         return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
@@ -219,7 +218,7 @@ class _Substitute(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if node.id in self.mapping:
-            return copy.deepcopy(self.mapping[node.id])
+            return N.clone(self.mapping[node.id])
         if node.id in self.renamed:
             return N.name(self.renamed[node.id], node.ctx)
         if node.id in self.globals:

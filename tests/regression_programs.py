@@ -882,3 +882,17 @@ def fz_restored_by_an_empty_backward_loop(x, a):   # 92000: the backward loop's 
 
 
 CASES["fz_restored_by_an_empty_backward_loop"] = (fz_restored_by_an_empty_backward_loop, (1.37, 1.44), (0, 1))
+
+
+def fz_inner_loop_rebinds_the_discarded_index(x, n=2):   # 100000 (hvp): the vjp of f's tangent code walked
+    for idx in range(n):                                   # `for _ in reversed(...)` with an inner `for _ in ...`;
+        sq = lambda t: t                                   # last_iteration's `if _:` read the inner loop's _
+        x = np.tanh(x)
+        k1 = np.zeros(1)
+        for it in range(1):
+            k1[it] = 1.0
+    return x
+
+
+CASES["fz_inner_loop_rebinds_the_discarded_index"] = (fz_inner_loop_rebinds_the_discarded_index,
+                                                      (-0.42910377405414457,), (0,))

@@ -755,8 +755,8 @@ def test_sums_merge_only_past_statements_that_leave_the_first_term_alone(monkeyp
     env = {"v": 1.0, "a": 2.0, "b": 3.0}
     want = _run_folded(text, set(), env)["v"]
     assert _run_folded(text, numbers, env)["v"] == want == 8.0
-    monkeypatch.setattr(fold, "merge_passes", lambda s, v, added: N.is_comment(s) or isinstance(s, gast.Assign)
-                        and v not in fold._reads(s) | fold._writes(s))      # (what `a` reads not looked at)
+    monkeypatch.setattr(fold, "merge_passes", lambda s, v, added, names=None: N.is_comment(s)
+                        or isinstance(s, gast.Assign) and v not in fold._reads(s) | fold._writes(s))   # (not `a`)
     assert _run_folded(text, numbers, env)["v"] != want
 
 
@@ -769,3 +769,18 @@ def test_a_push_read_just_after_its_binding_needs_no_none_only_while_the_backwar
     assert realize.read_unbound(parse("z = zeros_like(_t3)\nfor _k, _t3 in zip(a, b):\n    g = f(_t3)"), "_t3")
     assert realize.read_unbound(parse("for _k in a:\n    g = f(_t3)\n    _t3 = s.pop()"), "_t3")
     assert realize.read_unbound(parse("for _t3 in reversed(_t3):\n    g = f(_t3)"), "_t3")
+
+
+def test_the_last_iteration_is_told_by_an_index_nothing_in_the_loop_rebinds(monkeypatch):
+    """last_iteration.index_kept: ``if _:`` reads the backward loop's index; an inner loop over ``_`` rebinds it
+    (the vjp of a tangent code, as hvp runs it: regression program fz_inner_loop_rebinds_the_discarded_index)."""
+    f, (x,), _ = CASES["fz_inner_loop_rebinds_the_discarded_index"]
+    v = 0.5631498923649496
+    gradient = s2sad.grad(f)
+    want = (gradient(x + 1e-6 * v) - gradient(x - 1e-6 * v)) / 2e-6
+    pipeline.forget()
+    assert s2sad.hvp(f)(x, v) == pytest.approx(want, rel=1e-6)
+    monkeypatch.setattr(last_iteration, "index_kept", lambda body, index: True)
+    pipeline.forget()
+    assert s2sad.hvp(f)(x, v) != pytest.approx(want, rel=1e-3)
+    pipeline.forget()

@@ -158,6 +158,7 @@ def _merge_sums(stmts, numbers, pure):
     what ``a`` reads, ``b`` not reading ``v``): one ``v = v + a - b`` in the second's place, the same
     operations in the same order (in one block)."""
     i = 0
+    names = _Names()
     while i < len(stmts):
         v = _accumulated(stmts[i], numbers, pure)
         if v is None:
@@ -165,20 +166,41 @@ def _merge_sums(stmts, numbers, pure):
             continue
         added = stmts[i].value.right
         j = i + 1
-        while j < len(stmts) and merge_passes(stmts[j], v, added):
+        while j < len(stmts) and merge_passes(stmts[j], v, added, names):
             j += 1
         if j < len(stmts) and _accumulated(stmts[j], numbers, pure) == v and v not in _reads(stmts[j].value.right):
             stmts[j].value = gast.BinOp(left=stmts[i].value, op=stmts[j].value.op, right=stmts[j].value.right)
+            names.forget(stmts[j])
             del stmts[i]
             continue
         i += 1
 
 
-def merge_passes(s, v, added):
+class _Names:
+    """What each statement reads and assigns, worked out once (``forget`` one that changed)."""
+
+    def __init__(self):
+        self.table = {}
+
+    def __call__(self, s):
+        got = self.table.get(id(s))
+        if got is None or got[0] is not s:
+            got = self.table[id(s)] = (s, _reads(s), _writes(s))
+        return got[1], got[2]
+
+    def forget(self, s):
+        self.table.pop(id(s), None)
+
+
+def merge_passes(s, v, added, names=None):
     """Soundness condition of ``_merge_sums`` (tests/test_soundness.py): ``s``, between ``v = v + a`` and the
     update it merges into, neither names ``v`` nor assigns what ``a`` reads (``a`` is computed later, there)."""
-    return N.is_comment(s) or isinstance(s, gast.Assign) and v not in _reads(s) | _writes(s) \
-        and not _writes(s) & _reads(added)
+    if N.is_comment(s):
+        return True
+    if not isinstance(s, gast.Assign):
+        return False
+    reads, writes = (names or _Names())(s)
+    return v not in reads | writes and not writes & _reads(added)
 
 
 def _accumulated(s, numbers, pure):

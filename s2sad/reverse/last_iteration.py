@@ -36,7 +36,7 @@ def run(backward, forward, keep, unit):
         if not isinstance(loop, gast.For):
             continue
         index, first = _index(loop, ranges, unit)
-        if index is None:
+        if index is None or not index_kept(loop.body, index):
             continue
         live_after = _live_in(backward[i + 1:]) | set(keep)
         guarded = [skippable(j, loop.body, live_after, index, unit) for j in range(len(loop.body))]
@@ -57,6 +57,13 @@ def run(backward, forward, keep, unit):
             body.append(N.if_(N.clone(test), run_, [], like=run_[0]))
         loop.body = body
     return backward
+
+
+def index_kept(body, index):
+    """Soundness condition (tests/test_soundness.py): nothing in the loop's body binds its index (an inner loop
+    with the same discarded target ``_`` would), so ``if _k:`` reads the header's value, the iteration's."""
+    return not any(isinstance(n, gast.Name) and n.id == index and isinstance(n.ctx, (gast.Store, gast.Del))
+                   for s in body for n in gast.walk(s))
 
 
 def skippable(j, body, live_after, index, unit):
