@@ -784,3 +784,22 @@ def test_the_last_iteration_is_told_by_an_index_nothing_in_the_loop_rebinds(monk
     pipeline.forget()
     assert s2sad.hvp(f)(x, v) != pytest.approx(want, rel=1e-3)
     pipeline.forget()
+
+
+def test_a_constant_temporary_is_written_into_its_reads_only_where_it_is_bound_once(monkeypatch):
+    """fold.constant_folds: ``_t1 = -1`` written where ``_t1`` is read; a name bound again (here to 3.0) keeps
+    its reads (and so does a seed bound again: fold.seed_folds, the same way)."""
+    from s2sad.optimize import fold
+
+    def folded(text):
+        fn = gast.parse("def f():\n" + "".join("    " + line + "\n" for line in text.splitlines())).body[0]
+        fold._constants(fn.body, fold._counts(fn)[0])
+        module = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=fn.body, type_ignores=[])))
+        space = {"x": 5.0}
+        exec(compile(module, "<statements>", "exec"), space)
+        return space["r"], N.unparse(fn)
+    value, text = folded("_t1 = -1\ny = x * _t1\nr = y + _t1")
+    assert value == -6.0 and "_t1" not in text                      # folded: x * -1, y + -1
+    assert folded("_t1 = 2.0\ny = x * _t1\n_t1 = 3.0\nr = y + _t1")[0] == 13.0
+    monkeypatch.setattr(fold, "constant_folds", lambda body, i, name, stores: True)
+    assert folded("_t1 = 2.0\ny = x * _t1\n_t1 = 3.0\nr = y + _t1")[0] != 13.0

@@ -54,6 +54,7 @@ def run(fn, is_module, helpers="_s2", numbers=frozenset()):
         changed = _fold_blocks(fn.body, once - params, pure)
     stores, loads = _counts(fn)
     _seeds(fn.body, stores)
+    _constants(fn.body, stores)
     if numbers:
         stores, loads = _counts(fn)
         for block in _blocks(fn.body):
@@ -79,6 +80,36 @@ def _seeds(body, stores):
             body[i + 1:] = [Replace().visit(t) for t in body[i + 1:]]
             del body[i]
             return
+
+
+def _constants(body, stores):
+    """A temporary bound once, in the function's own block, to a number (``_t1 = -1``) written where it is read
+    (``params[:-1]``, ``slice(None, -1)``). Exact where ``constant_folds``."""
+    i = 0
+    while i < len(body):
+        s = body[i]
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                and _TEMPORARY.fullmatch(s.targets[0].id) and constant_folds(body, i, s.targets[0].id, stores):
+            name, value = s.targets[0].id, s.value
+
+            class Replace(gast.NodeTransformer):
+                def visit_Name(self, node):
+                    return N.clone(value) if node.id == name and isinstance(node.ctx, gast.Load) else node
+            body[i + 1:] = [Replace().visit(t) for t in body[i + 1:]]
+            del body[i]
+            continue
+        i += 1
+
+
+def constant_folds(body, i, name, stores):
+    """Soundness condition of ``_constants`` (tests/test_soundness.py): ``body[i]`` binds ``name`` to a number
+    (``-1``, ``2.5``), ``name`` is bound nowhere else and read nowhere before ``body[i]``: every read sees it."""
+    value = body[i].value
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        value = value.operand
+    if not (isinstance(value, gast.Constant) and type(value.value) in (int, float)) or stores.get(name) != 1:
+        return False
+    return not any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in gast.walk(t))
 
 
 def seed_folds(body, i, name, stores):

@@ -56,6 +56,8 @@ def _released(forward, backward, unit, result):
     1.11 times the hand-written gradient's time, the page faults of fresh memory). Sound where ``releasable``."""
     shape_reads, reads = _shape_reads(backward, unit)
     widest = max([k for k in unit.kinds if isinstance(k, int)], default=0)
+    enclosed = {n.id for s in forward for f in gast.walk(s) if isinstance(f, (gast.FunctionDef, gast.Lambda))
+                for n in gast.walk(f) if isinstance(n, gast.Name)}      # a function defined there reads it later
     stores = {}
     for s in forward + backward:
         for n in gast.walk(s):
@@ -67,7 +69,7 @@ def _released(forward, backward, unit, result):
             name = s.targets[0].id
             kind = unit.facts.kinds.get(name)
             wider = isinstance(kind, int) and kind > widest      # more axes than any argument: a broadcast's, an
-            if wider and releasable(name, s, stores, shape_reads, reads, unit) \
+            if wider and name not in enclosed and releasable(name, s, stores, shape_reads, reads, unit) \
                     and name != getattr(result, "id", None):    # outer product's, the largest values there are
                 last = max([j for j in range(i + 1, len(forward)) if name in _loads(forward[j])], default=i)
                 after.setdefault(last, []).append(name)
@@ -91,7 +93,8 @@ def releasable(name, site, stores, shape_reads, reads, unit):
     statement ``site`` of the forward sweep (so the backward sweep sees that value), to a value computed there
     (an operation or a call, not a name or an item: releasing a view frees nothing; not a number), and every
     read of it in the backward sweep is for its shape and dtype, which ``shape_of`` keeps (it gives back
-    anything but an array as it is)."""
+    anything but an array as it is). (``_released`` also leaves a name a function defined in the forward sweep
+    reads: it may run after the release.)"""
     return stores.get(name) == 1 and unit.facts.kinds.get(name) != -1 and name not in unit.facts.numbers \
         and isinstance(site.value, (gast.Call, gast.BinOp, gast.UnaryOp)) \
         and shape_reads.get(name, 0) > 0 and shape_reads[name] == reads.get(name, 0)
@@ -205,7 +208,6 @@ def _computed_again(stmts, fn, unit, released=frozenset()):
 def _shapes_only(stmts, fn, unit, result, released=frozenset()):
     """Arrays the pullback reads only for their shape (``unbroadcast(g, x)``): it keeps their shapes, not the
     arrays (switch ``shape_only``). Sound: those reads see only the shape and dtype, which ``shape_of`` keeps."""
-    from ..analysis.record import SHAPE_ONLY
     assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     top, _ = _single_top_level(fn)
     surely = (set(N.params(fn)) | set(top)) - assigned - {result.id if isinstance(result, gast.Name) else None} \
