@@ -129,7 +129,7 @@ def _classify_call(call, scope):
             args = [N.tup(args)]
         return Op(primitive, [func.value] + args, kwargs, label=label)
     obj = scope.resolve(func)
-    label = N.unparse(func)
+    label = _dotted(func)
     if obj is MISSING:
         return Op(UNKNOWN, args, kwargs, label=label)
     if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
@@ -137,6 +137,18 @@ def _classify_call(call, scope):
         if fields is not None:
             return Op(PACK, fields, label=label)
     return Op(obj, args, kwargs, label=label)
+
+
+def _dotted(func):
+    """The source text of a callee: ``np.linalg.norm`` spelt from its names (the common case, quickly), else
+    unparsed."""
+    parts, node = [], func
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        return ".".join([node.id] + parts[::-1])
+    return N.unparse(func)
 
 
 def _namedtuple_fields(cls, args, kwargs):

@@ -56,14 +56,16 @@ def _released(forward, backward, unit, result):
     1.11 times the hand-written gradient's time, the page faults of fresh memory). Sound where ``releasable``."""
     shape_reads, reads = _shape_reads(backward, unit)
     widest = max([k for k in unit.kinds if isinstance(k, int)], default=0)
-    enclosed = {n.id for s in forward for f in gast.walk(s) if isinstance(f, (gast.FunctionDef, gast.Lambda))
-                for n in gast.walk(f) if isinstance(n, gast.Name)}      # a function defined there reads it later
-    stores = {}
+    stores, functions = {}, []
     for s in forward + backward:
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
                 stores[n.id] = stores.get(n.id, 0) + 1
+            elif isinstance(n, (gast.FunctionDef, gast.Lambda)):
+                functions.append(n)
+    enclosed = {n.id for f in functions for n in gast.walk(f) if isinstance(n, gast.Name)}   # read later, maybe
     after = {}                                       # index of the forward statement after which -> names
+    loads = [_loads(s) for s in forward]
     for i, s in enumerate(forward):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
@@ -71,7 +73,7 @@ def _released(forward, backward, unit, result):
             wider = isinstance(kind, int) and kind > widest      # more axes than any argument: a broadcast's, an
             if wider and name not in enclosed and releasable(name, s, stores, shape_reads, reads, unit) \
                     and name != getattr(result, "id", None):    # outer product's, the largest values there are
-                last = max([j for j in range(i + 1, len(forward)) if name in _loads(forward[j])], default=i)
+                last = max([j for j in range(i + 1, len(forward)) if name in loads[j]], default=i)
                 after.setdefault(last, []).append(name)
     if not after:
         return forward, set()
