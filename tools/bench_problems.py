@@ -849,26 +849,24 @@ def _axpy(t, v, x):
 # for goals missed in that run. Goals: "ratio_hand" (s2sad / hand <= 1.2), "ratio_primal"
 # (gradient / primal <= 3), "transform" (first call <= 150 ms), "bytes" (stored <= 1.5x hand).
 # =============================================================================================
-_SCALAR_LOOP = ("since the ninth session the generated loop reads like the hand-written one: the kept values "
-                "are read back with `for x, _t1 in zip(reversed(x_stack), reversed(_t1_stack))`, temporaries "
-                "are folded into expressions (`x = x + h * (...)`), a negation into subtractions and consecutive "
-                "updates of one adjoint merged: five backward statements per step, as by hand. What is left: "
-                "`value_and_grad`'s per-call entry (about 0.3 us, back/entry.py), `x ** 2` computed again where "
-                "the hand-written one writes `x * x`, `math.sin`/`math.cos` looked up through the module where it "
-                "binds them to locals, and the push of `x` before each step (the hand-written one keeps `x` and "
-                "`sin(x)` in two lists too).")
+_SCALAR_LOOP = ("the generated loop reads like the hand-written one (stacks read back with `for x, _t1 in "
+                "zip(reversed(x_stack), reversed(_t1_stack))`, temporaries folded into expressions, five backward "
+                "statements per step) and, since the tenth session, squares computed again as `x * x`: 1.11-1.18 "
+                "timed alone. What is left: `value_and_grad`'s per-call entry (about 0.3 us, back/entry.py), "
+                "`math.sin`/`math.cos` looked up through the module where the hand-written one binds them to locals, "
+                "and, for packed parameters, the items read again by index in the backward loop.")
 
 MISSED_REASONS = {
     ("recurrence", "ratio_hand"): _SCALAR_LOOP,
-    ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.4x the primal (a forward sweep "
-        "that records, then a backward sweep of as many operations); the per-step costs under s2sad / hand take it "
-        "just past 3",
-    ("taylor", "ratio_hand"): "A call lasts about 4 us, so per-call costs weigh: the per-call entry (back/entry.py, "
-        "about 0.3 us since the ninth session: it was 1.5 us), the iteration count the data-dependent break needs "
-        "(`n_count += 1`) and the terms' list; the backward loop is the hand-written one's, but for `_t2_bar`, "
-        "which the hand-written one folds into `xx_bar`",
-    ("taylor", "ratio_primal"): "The primal is 1.5 us; the hand-written gradient itself takes 2.6x it, and s2sad's "
-        "iteration count and per-call entry come on top",
+    ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.4-2.6x the primal (a forward sweep that records, "
+        "then a backward sweep of as many operations); s2sad measured 2.98 in the tenth session's run, 3.12 before",
+    ("taylor", "ratio_hand"): "A call lasts about 5 us, so per-call costs weigh: the per-call entry (back/entry.py, 0.3 us for "
+        "floats, 0.6 us for np.float64, which it converts). Since the tenth session the loop keeps no iteration count "
+        "(its stack's length is the count). Left: the product `-term * x * x` is differentiated as written (two "
+        "multiplications, two adjoint terms) where the hand-written one multiplies by a precomputed `xx` (which "
+        "rounds the forward value differently from the user's code)",
+    ("taylor", "ratio_primal"): "The primal is 1.5 us; the hand-written gradient itself takes 2.5x it, and the per-call entry "
+        "and the product's second adjoint term come on top",
     ("logreg", "ratio_hand"): "The adjoint is now the hand-written one's (`w_bar = X.T @ (_t11_bar * (y - p))`: "
         "the cross-entropy of a logistic fused, reverse/adjoints._cross_entropy, and since the eighth session the "
         "mean's adjoint a number, not an array of the batch's size); what is left is `value_and_grad`'s per-call "
@@ -876,12 +874,11 @@ MISSED_REASONS = {
         "20-30 µs call.",
     ("logreg", "bytes"): "The pullback keeps `p` like the hand-written one, plus the shape of one temporary "
         "for `unreduce`.",
-    ("mlp", "ratio_hand"): "Timed alone, in alternating processes on one thread, the MLP measures 1.00 "
-        "(float32 1.18) since the ninth session (each matmul's adjoint is `g @ W.T` / `h.T @ g` now that the "
-        "layers' kinds are known, and the first layer's input adjoint, which nothing reads, is skipped: "
-        "reverse/last_iteration.py); the full run's figure moves by a quarter between runs on this machine (its "
-        "primal took 814 us in one run, 474 us in another). Left: the bias adjoint's `unbroadcast` and the "
-        "list-of-pairs gradient built with `_s2.index_add`/`unpack_grad` per layer",
+    ("mlp", "ratio_hand"): "Timed alone, in alternating processes on one thread, 1.00-1.09 (the ninth session's full run "
+        "1.27; float32 0.94 in the tenth's): each matmul's adjoint is `g @ W.T` / `h.T @ g`, the first "
+        "layer's input adjoint is skipped, and `params[:-1]` is walked directly. Left: the bias adjoint's "
+        "`unbroadcast` per layer, the list-of-pairs gradient built with `_s2.index_add`/`unpack_grad` per layer, and "
+        "the run-to-run spread of this machine (its primal took 534 us in this run, 474 us in another)",
     ("mlp", "ratio_primal"): "The hand-written gradient itself takes 2.6x the primal (more where the primal runs "
         "fast); the per-layer container traffic and the cross-entropy's `unreduce` passes come on top",
     ("mlp", "bytes"): "Besides each layer's input (as the hand-written one), the pullback keeps the logits and "
@@ -891,15 +888,14 @@ MISSED_REASONS = {
         "copied per operation and the loop body is differentiated twice to reach its fixed point).",
     ("rnn", "transform"): "Normally about 27 ms; only a loaded machine takes it past 150 ms (rule bodies are "
         "copied per operation and the loop body is differentiated twice to reach its fixed point).",
-    ("gmm", "ratio_hand"): "The hand-written gradient computes the responsibilities once and the "
-        "per-component outer products as batched `matmul`s of transposed views; s2sad differentiates `np.einsum` "
-        "with `einsum` (BLAS paths, but copies), and the (n, k, d) products one statement at a time. Since the "
-        "ninth session a factor is applied before a broadcast (`unreduce(g * 2, x)`) and a difference's adjoint "
-        "negated after its sum: two passes over (n, k, d) fewer. Left: fused adjoints for `einsum` and "
-        "`logsumexp`. On float32 it measures about 1.0",
-    ("gmm", "transform"): "The GMM function is long (about 120 normalized statements with einsum, fancy indexing "
-        "and a called helper); transform time is dominated by inlining rule bodies (deep copies of their ASTs) "
-        "and the loop analyses; a loaded machine shows it above 150 ms (67 ms on a quiet one).",
+    ("gmm", "ratio_hand"): "Met since the tenth session (1.12 in its run, 1.37-1.43 before): the (n, k, d) intermediates the "
+        "backward sweep reads only for their shapes are released after the forward sweep's last read (`_t7 = "
+        "_s2.shape_of(_t7)`), so fewer large arrays are alive at once and fresh memory faults in less often. "
+        "float32: 1.22 in this run (1.18-1.24 timed alone). Left: the Q-diagonal gradient as a product summed over "
+        "n, where the hand-written one reads it off the diagonal of the batched outer products",
+    ("gmm", "transform"): "About 130 ms on this machine when quiet, up to 195 ms in a loaded full run (the GMM function is "
+        "about 120 normalized statements with einsum, fancy indexing and a called helper); the tenth session removed "
+        "the deep copies of rule bodies and the unparsing of every callee",
     ("rnn", "ratio_hand"): "Since the ninth session the matmul adjoints are `h.T @ g` (the kinds follow "
         "`np.zeros(..., dtype=xs.dtype)`), the last step skips the initial state's adjoint and the bias sums are "
         "one `np.add.reduce`: 1.00-1.03 on float64. On float32 the per-step Python work weighs more than the "
@@ -907,12 +903,14 @@ MISSED_REASONS = {
         "them was tried (lists of the steps' operands, one product after the loop: float32 2.18 -> 1.98 ms, but "
         "float64 2.9 -> 4.9 ms from the concatenation copies) and not kept",
     ("rnn", "ratio_primal"): "The hand-written gradient itself takes 3.1x the primal (a 50-step Python loop both "
-        "ways); s2sad's per-step helper calls (`append_grads`, `unbroadcast`) come on top",
+        "ways); s2sad's per-step helper calls come on top: `append_grads`, and three `unbroadcast`s of values whose "
+        "shape depends on the carried state `h` (the tenth session reads `x_t @ Wx`'s shape from the last step, "
+        "not pushed; for values depending on `h` only a runtime check of its shape could show theirs fixed)",
     ("rk4", "ratio_hand"): "Stage points read back by iteration, temporaries folded, adjoint updates merged "
         "(ninth session); left: one list per stage point (the hand-written one pushes one tuple per step)",
     ("rk4", "ratio_primal"): "One list push per kept stage point and step (the hand-written one pushes one tuple)",
-    ("rk4", "transform"): "Inlining the helper four times makes the loop body about 130 statements, "
-        "differentiated twice (the loop analysis runs its body to a fixed point) with a rule body copied per "
-        "operation; the ninth session's caches (the names each loop assigns, the backward sweep's read counts) "
-        "took it from about 210 to 160 ms on this machine",
+    ("rk4", "transform"): "About 140-200 ms on this machine (it moves with the load); the loop body is about 130 "
+        "statements after inlining the helper four times, differentiated twice to reach its fixed point. The tenth session "
+        "removed the deep copies of rule bodies (a tree copy of its own), the per-value walks of recompute and "
+        "fold's merge, and the unparsing of every callee: 170-209 -> 140-150 ms when quiet",
 }
