@@ -82,6 +82,14 @@ def copy_read_twice_in_a_branch(x):             # cleanup._reassigned_before_rea
     return x
 
 
+def inner_loop_rebinds_the_index(x, y):          # last_iteration.index_kept: `if _:` after `for _ in ...`
+    for idx in range(3):                         # (stacks popped: iterate off; seed 100000 found it in the vjp
+        y = np.tanh(y) * x                       # of a tangent code, regression fz_inner_loop_rebinds_the_...)
+        for it in range(2):
+            x = x * 0.9 + 0.1 * y
+    return x
+
+
 def cube_computed_again(x, y):                    # recompute.squared: x ** 3 is not x * x
     s = 0.0
     for i in range(3):
@@ -537,6 +545,9 @@ CONDITIONS = {
     "activity: changes through aliases": Condition(activity, "holders", lambda classes, name: {name},
                                                    append_through_alias, (0.7,), refused=True),
     "cleanup: pops are effects": Condition(cleanup, "_has_effect", _always(False), *CASES["fz_pops_are_effects"]),
+    "last iteration: told by an index nothing in the loop rebinds": Condition(
+        last_iteration, "index_kept", lambda body, index: True, inner_loop_rebinds_the_index, (0.7, 0.4),
+        optimize={"iterate": False}),
     "recompute: only a square is computed again as a product": Condition(
         recompute, "squared", _always(True), cube_computed_again, (0.7, 1.3), (0, 1)),
     "adjoints: only equal contributions merged": Condition(
@@ -769,21 +780,6 @@ def test_a_push_read_just_after_its_binding_needs_no_none_only_while_the_backwar
     assert realize.read_unbound(parse("z = zeros_like(_t3)\nfor _k, _t3 in zip(a, b):\n    g = f(_t3)"), "_t3")
     assert realize.read_unbound(parse("for _k in a:\n    g = f(_t3)\n    _t3 = s.pop()"), "_t3")
     assert realize.read_unbound(parse("for _t3 in reversed(_t3):\n    g = f(_t3)"), "_t3")
-
-
-def test_the_last_iteration_is_told_by_an_index_nothing_in_the_loop_rebinds(monkeypatch):
-    """last_iteration.index_kept: ``if _:`` reads the backward loop's index; an inner loop over ``_`` rebinds it
-    (the vjp of a tangent code, as hvp runs it: regression program fz_inner_loop_rebinds_the_discarded_index)."""
-    f, (x,), _ = CASES["fz_inner_loop_rebinds_the_discarded_index"]
-    v = 0.5631498923649496
-    gradient = s2sad.grad(f)
-    want = (gradient(x + 1e-6 * v) - gradient(x - 1e-6 * v)) / 2e-6
-    pipeline.forget()
-    assert s2sad.hvp(f)(x, v) == pytest.approx(want, rel=1e-6)
-    monkeypatch.setattr(last_iteration, "index_kept", lambda body, index: True)
-    pipeline.forget()
-    assert s2sad.hvp(f)(x, v) != pytest.approx(want, rel=1e-3)
-    pipeline.forget()
 
 
 def test_a_constant_temporary_is_written_into_its_reads_only_where_it_is_bound_once(monkeypatch):

@@ -72,7 +72,7 @@ def run(fn, backward, unit):
     primal = _primal_names(fn, backward)
     sites, enclosing = _sites(forward)
     order = _Order(backward.body, primal, unit)
-    plan = Plan(reads=frozenset(order.count), recomputed=dict(backward.recomputed))
+    plan = Plan(recomputed=dict(backward.recomputed))
     params = set(N.params(fn))
     for p in order.points:
         if p.name not in sites:                         # a call's pullback: assigned by the call
@@ -92,6 +92,7 @@ def run(fn, backward, unit):
                 plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, and this "
                                                  "write overwrites part of it", line)
                 order.reads[name].append(order.where[id(p)])      # putting x[idx] back reads x there
+                order.index_read(p)                                # ... and idx
             continue
         if not order.read_after(p):               # sound: nothing can see whether it is restored
             plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point", line)
@@ -116,6 +117,7 @@ def run(fn, backward, unit):
             continue
         plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, may be overwritten", line)
     plan.decisions = {id(p): plan.decisions[id(p)] for p in order.points}     # in backward-sweep order
+    plan.reads = frozenset(order.count)
     for loop in backward.loops.values():
         plan.counts[id(loop.node)] = loop.count is not None and loop.nested
     return plan
@@ -143,9 +145,7 @@ class _Order:
             self.position += 1
             if isinstance(s, self._kinds):
                 self.points.append(s)
-                self.where[id(s)] = (self.position, loops)
-                if getattr(s, "index", None) is not None:        # putting x[idx] back reads idx there
-                    self.expression(s.index, loops)
+                self.where[id(s)] = (self.position, loops)     # (putting x[idx] back reads idx: index_read)
             elif isinstance(s, gast.For):
                 self.expression(s.iter, loops)
                 self.block(s.body, loops + (id(s),))
@@ -166,6 +166,12 @@ class _Order:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in self.primal:
                 self.count[n.id] += 1
                 self.reads[n.id].append((self.position, loops))
+
+    def index_read(self, point):
+        """Putting ``x[idx]`` back at ``point`` (a write pushed) reads ``idx`` there."""
+        kept, (self.position, loops) = self.position, self.where[id(point)]
+        self.expression(point.index, loops)
+        self.position = kept
 
     def read_after(self, point, name=None):
         """Whether ``name`` (the point's own, by default) may be read after ``point`` in the backward sweep."""
