@@ -98,6 +98,45 @@ def clone(node):
     return node
 
 
+def replace_reads(node, name, by):
+    """``node`` with each read of ``name`` replaced by a copy of ``by`` (in place where it can be; returned)."""
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, n):
+            return clone(by) if n.id == name and isinstance(n.ctx, gast.Load) else n
+    return Replace().visit(node)
+
+
+class StatementNames:
+    """Each statement's reads (name -> how many times) and writes (the names it binds or deletes), worked out
+    once per statement; ``forget(s)`` a statement that changed. For passes that ask of the same statements
+    many times while inserting or removing others."""
+
+    def __init__(self):
+        self.table = {}
+
+    def _of(self, s):
+        got = self.table.get(id(s))
+        if got is None or got[0] is not s:
+            reads, writes = {}, set()
+            for n in gast.walk(s):
+                if isinstance(n, gast.Name):
+                    if isinstance(n.ctx, gast.Load):
+                        reads[n.id] = reads.get(n.id, 0) + 1
+                    elif isinstance(n.ctx, (gast.Store, gast.Del)):
+                        writes.add(n.id)
+            got = self.table[id(s)] = (s, reads, writes)
+        return got
+
+    def reads(self, s):
+        return self._of(s)[1]
+
+    def writes(self, s):
+        return self._of(s)[2]
+
+    def forget(self, s):
+        self.table.pop(id(s), None)
+
+
 def as_store(node):
     """A copy of a Name/Tuple/List expression usable as an assignment target."""
     node = clone(node)

@@ -766,7 +766,7 @@ def test_sums_merge_only_past_statements_that_leave_the_first_term_alone(monkeyp
     env = {"v": 1.0, "a": 2.0, "b": 3.0}
     want = _run_folded(text, set(), env)["v"]
     assert _run_folded(text, numbers, env)["v"] == want == 8.0
-    monkeypatch.setattr(fold, "merge_passes", lambda s, v, added, names=None: N.is_comment(s)
+    monkeypatch.setattr(fold, "merge_passes", lambda s, v, added, names: N.is_comment(s)
                         or isinstance(s, gast.Assign) and v not in fold._reads(s) | fold._writes(s))   # (not `a`)
     assert _run_folded(text, numbers, env)["v"] != want
 

@@ -72,12 +72,7 @@ def _seeds(body, stores):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id.endswith("_bar") and isinstance(s.value, gast.Constant) \
                 and type(s.value.value) is float and seed_folds(body, i, s.targets[0].id, stores):
-            name, value = s.targets[0].id, s.value
-
-            class Replace(gast.NodeTransformer):
-                def visit_Name(self, node):
-                    return N.clone(value) if node.id == name and isinstance(node.ctx, gast.Load) else node
-            body[i + 1:] = [Replace().visit(t) for t in body[i + 1:]]
+            body[i + 1:] = [N.replace_reads(t, s.targets[0].id, s.value) for t in body[i + 1:]]
             del body[i]
             return
 
@@ -90,12 +85,7 @@ def _constants(body, stores):
         s = body[i]
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
                 and _TEMPORARY.fullmatch(s.targets[0].id) and constant_folds(body, i, s.targets[0].id, stores):
-            name, value = s.targets[0].id, s.value
-
-            class Replace(gast.NodeTransformer):
-                def visit_Name(self, node):
-                    return N.clone(value) if node.id == name and isinstance(node.ctx, gast.Load) else node
-            body[i + 1:] = [Replace().visit(t) for t in body[i + 1:]]
+            body[i + 1:] = [N.replace_reads(t, s.targets[0].id, s.value) for t in body[i + 1:]]
             del body[i]
             continue
         i += 1
@@ -189,7 +179,7 @@ def _merge_sums(stmts, numbers, pure):
     what ``a`` reads, ``b`` not reading ``v``): one ``v = v + a - b`` in the second's place, the same
     operations in the same order (in one block)."""
     i = 0
-    names = _Names()
+    names = N.StatementNames()
     while i < len(stmts):
         v = _accumulated(stmts[i], numbers, pure)
         if v is None:
@@ -207,31 +197,15 @@ def _merge_sums(stmts, numbers, pure):
         i += 1
 
 
-class _Names:
-    """What each statement reads and assigns, worked out once (``forget`` one that changed)."""
-
-    def __init__(self):
-        self.table = {}
-
-    def __call__(self, s):
-        got = self.table.get(id(s))
-        if got is None or got[0] is not s:
-            got = self.table[id(s)] = (s, _reads(s), _writes(s))
-        return got[1], got[2]
-
-    def forget(self, s):
-        self.table.pop(id(s), None)
-
-
-def merge_passes(s, v, added, names=None):
+def merge_passes(s, v, added, names):
     """Soundness condition of ``_merge_sums`` (tests/test_soundness.py): ``s``, between ``v = v + a`` and the
     update it merges into, neither names ``v`` nor assigns what ``a`` reads (``a`` is computed later, there)."""
     if N.is_comment(s):
         return True
     if not isinstance(s, gast.Assign):
         return False
-    reads, writes = (names or _Names())(s)
-    return v not in reads | writes and not writes & _reads(added)
+    reads, writes = names.reads(s), names.writes(s)
+    return v not in reads and v not in writes and not writes & _reads(added)
 
 
 def _accumulated(s, numbers, pure):

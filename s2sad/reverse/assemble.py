@@ -71,7 +71,7 @@ def _released(forward, backward, unit, result):
             name = s.targets[0].id
             kind = unit.facts.kinds.get(name)
             wider = isinstance(kind, int) and kind > widest      # more axes than any argument: a broadcast's, an
-            if wider and name not in enclosed and releasable(name, s, stores, shape_reads, reads, unit) \
+            if wider and releasable(name, s, stores, shape_reads, reads, enclosed, unit) \
                     and name != getattr(result, "id", None):    # outer product's, the largest values there are
                 last = max([j for j in range(i + 1, len(forward)) if name in loads[j]], default=i)
                 after.setdefault(last, []).append(name)
@@ -90,14 +90,14 @@ def _released(forward, backward, unit, result):
     return out, {n for names in after.values() for n in names}
 
 
-def releasable(name, site, stores, shape_reads, reads, unit):
+def releasable(name, site, stores, shape_reads, reads, enclosed, unit):
     """Soundness condition of ``_released`` (tests/test_soundness.py): ``name`` is bound once, by the top-level
     statement ``site`` of the forward sweep (so the backward sweep sees that value), to a value computed there
     (an operation or a call, not a name or an item: releasing a view frees nothing; not a number), and every
     read of it in the backward sweep is for its shape and dtype, which ``shape_of`` keeps (it gives back
-    anything but an array as it is). (``_released`` also leaves a name a function defined in the forward sweep
-    reads: it may run after the release.)"""
-    return stores.get(name) == 1 and unit.facts.kinds.get(name) != -1 and name not in unit.facts.numbers \
+    anything but an array as it is); no function defined in the forward sweep reads it (``enclosed``: it may run
+    after the release)."""
+    return name not in enclosed and stores.get(name) == 1 and unit.facts.kinds.get(name) != -1 and name not in unit.facts.numbers \
         and isinstance(site.value, (gast.Call, gast.BinOp, gast.UnaryOp)) \
         and shape_reads.get(name, 0) > 0 and shape_reads[name] == reads.get(name, 0)
 

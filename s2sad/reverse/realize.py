@@ -263,7 +263,7 @@ def iterate(forward, back, loops, stacks, unit):
         loop.backward.body = [kept.get(i, s) for i, s in enumerate(body) if i not in dropped] or [gast.Pass()]
         if loop.count is not None and not loop.nested:   # the iteration count: a stack's length, not counted
             length = N.call(unit.aliases.ref(len, "len"), [N.name(items[min(items)][1])])
-            iterables = [_replaced(it, loop.count, length) for it in iterables]
+            iterables = [N.replace_reads(it, loop.count, length) for it in iterables]
             counted.add(loop.count)
         if len(targets) == 1:
             loop.backward.target, loop.backward.iter = targets[0], iterables[0]
@@ -273,14 +273,6 @@ def iterate(forward, back, loops, stacks, unit):
     if counted:
         _drop_counts(forward, counted)
     return iterated, rotated, counted
-
-
-def _replaced(node, name, by):
-    """``node`` with its reads of ``name`` replaced by (copies of) ``by``."""
-    class Replace(gast.NodeTransformer):
-        def visit_Name(self, n):
-            return N.clone(by) if n.id == name and isinstance(n.ctx, gast.Load) else n
-    return Replace().visit(node)
 
 
 def _drop_counts(stmts, counts):

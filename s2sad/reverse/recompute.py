@@ -70,11 +70,12 @@ def run(fn, backward, unit):
             depth.update({t: cost for t in names})
     done = {}
     loads = _loads(backward.body)                 # name -> its reads in the whole backward sweep, kept up to date
-    reads_of = _StatementReads()
+    statements = N.StatementNames()     # (each statement's reads, worked out once: recompute only inserts
+                                        # statements and removes restore points)
     for statement, names in reversed(chosen):     # last first: a chain's later links read the earlier ones
         block = points[names[0]][0][1]
         restores = [points[t][0][0] for t in names]
-        where = _window(block, restores, names, _operands(statement.value), loads, reads_of)
+        where = _window(block, restores, names, _operands(statement.value), loads, statements)
         if where is None:
             continue
         again = N.located(gast.Assign(targets=[N.clone(statement.targets[0])],
@@ -224,43 +225,25 @@ def _loads(stmts):
     return counts
 
 
-class _StatementReads:
-    """Each statement's reads (name -> how many), worked out once: the statements of the backward sweep do not
-    change while recompute runs (it inserts new ones and removes restore points)."""
-
-    def __init__(self):
-        self.table = {}
-
-    def __call__(self, s):
-        got = self.table.get(id(s))
-        if got is None or got[0] is not s:
-            counts = {}
-            for n in gast.walk(s):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                    counts[n.id] = counts.get(n.id, 0) + 1
-            got = self.table[id(s)] = (s, counts)
-        return got[1]
-
-
-def _window(block, points, names, operands, loads, reads_of=None):
+def _window(block, points, names, operands, loads, statements):
     """Where in ``block`` to compute ``names`` again (before their first read), or None when a read of one
     lies outside ``block`` before its restore point, or an operand is restored in between (``loads``: each
     name's reads in the whole backward sweep)."""
     k = min(block.index(p) for p in points)
-    first = first_read_if_all_inside(block, k, names, loads, reads_of or _StatementReads())
+    first = first_read_if_all_inside(block, k, names, loads, statements)
     if first is None or not operands_unchanged(block, first, k, operands):
         return None
     return first
 
 
-def first_read_if_all_inside(block, k, names, loads, reads_of):
+def first_read_if_all_inside(block, k, names, loads, statements):
     """The index of the first statement of ``block`` before ``k`` reading one of ``names``, provided every
     read of them in the whole backward sweep (``loads``: name -> its reads there) lies there (else None)."""
     names = set(names)
     total = sum(loads.get(n, 0) for n in names)
     first, inside = None, 0
     for i in range(k):
-        reads = reads_of(block[i])
+        reads = statements.reads(block[i])
         count = sum(reads.get(n, 0) for n in names)
         if count and first is None:
             first = i
