@@ -220,7 +220,7 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     star = next((k for k, a in enumerate(args) if isinstance(a, gast.Starred)), None)
     if star is not None:
         late = [a for a in args[star:]] + list(op.kwargs.values())
-        if any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
+        if any(isinstance(a, gast.AST) and {n.id for n in N.walk(a) if isinstance(n, gast.Name)} & active
                for a in late):
             raise unit.error(UnsupportedSyntaxError, f"cannot differentiate through the starred argument of "
                              f"`{op.label}` (or an argument after it): where its items land is known only when "
@@ -243,7 +243,7 @@ def differentiated_arguments(unit, s, op, signature, positional, active):
     for pname, atom in bound.arguments.items():
         # *args binds a tuple of arguments, **kwargs a dict of them (its values are what may be differentiated)
         atoms = atom if isinstance(atom, tuple) else tuple(atom.values()) if isinstance(atom, dict) else (atom,)
-        if not any(isinstance(a, gast.AST) and {n.id for n in gast.walk(a) if isinstance(n, gast.Name)} & active
+        if not any(isinstance(a, gast.AST) and {n.id for n in N.walk(a) if isinstance(n, gast.Name)} & active
                    for a in atoms):
             continue
         if pname in positional:

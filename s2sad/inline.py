@@ -28,6 +28,13 @@ from . import nodes as N
 from . import runtime
 
 
+@functools.lru_cache(maxsize=None)
+def signature(fn):
+    """``inspect.signature`` of a rule or of a module-level callee a rule calls (kept: rules are applied once
+    per operation, and their functions live as long as their modules)."""
+    return inspect.signature(fn)
+
+
 class RuleError(Exception):  # noqa: N818  (reported by the caller as a TransformError)
     """A call site's arguments do not fit the rule (reported against the user's line)."""
 
@@ -52,7 +59,7 @@ def _parsed(rule):
     for stmt in body[:-1]:
         if not isinstance(stmt, gast.Assign):
             raise TypeError(f"rule {rule.__qualname__}: only assignments may precede the return")
-    local_names = {n.id for s in body[:-1] for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+    local_names = {n.id for s in body[:-1] for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)}
     return body, params, frozenset(local_names)
 
 
@@ -66,7 +73,7 @@ def _const_node(value):
 
 def bind(rule, g, ans, args, kwargs):
     """Map each rule parameter to an expression node. Raises RuleError when the call does not fit."""
-    sig = inspect.signature(rule)
+    sig = signature(rule)
     try:
         bound = sig.bind(g, ans, *args, **kwargs)
     except TypeError as exc:
@@ -133,10 +140,10 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
 def _defaulted(rule, g, ans, args, kwargs):
     """The rule's parameters the call site did not pass (they take the rule's defaults)."""
     try:
-        given = inspect.signature(rule).bind(g, ans, *args, **kwargs).arguments
+        given = signature(rule).bind(g, ans, *args, **kwargs).arguments
     except TypeError:
         return frozenset()
-    return frozenset(p for p in inspect.signature(rule).parameters if p not in given)
+    return frozenset(p for p in signature(rule).parameters if p not in given)
 
 
 class _DropDefaults(gast.NodeTransformer):
@@ -145,13 +152,13 @@ class _DropDefaults(gast.NodeTransformer):
 
     def __init__(self, defaulted, rule):
         self.defaulted, self.rule = defaulted, rule
-        self.defaults = {p.name: p.default for p in inspect.signature(rule).parameters.values()}
+        self.defaults = {p.name: p.default for p in signature(rule).parameters.values()}
 
     def _callee_defaults(self, func):
         obj = _resolve(func, self.rule.__globals__)
         try:
-            params = list(inspect.signature(obj).parameters.values())
-        except (TypeError, ValueError):
+            params = list(signature(obj).parameters.values())
+        except (TypeError, ValueError):             # no signature, or an unhashable callee
             return None
         return params
 
@@ -260,7 +267,7 @@ def _number_value(node):
 
 def _drop_default_args(call, callee):
     """``_s2.unreduce(g, x, None, False)`` -> ``_s2.unreduce(g, x)``."""
-    params = list(inspect.signature(callee).parameters.values())
+    params = list(signature(callee).parameters.values())
     while call.args and len(call.args) <= len(params):
         param, last = params[len(call.args) - 1], call.args[-1]
         if param.default is inspect.Parameter.empty or not N.is_const(last) \
@@ -269,16 +276,19 @@ def _drop_default_args(call, callee):
         call.args.pop()
 
 
-def _fold(node):
+class _Fold(gast.NodeTransformer):
     """``(a, b)[1]`` -> ``b``: a rule indexing a cotangent tuple the call site spelled out."""
-    class Fold(gast.NodeTransformer):
-        def visit_Subscript(self, sub):
-            self.generic_visit(sub)
-            if isinstance(sub.value, (gast.Tuple, gast.List)) and N.is_const(sub.slice) \
-                    and isinstance(sub.slice.value, int) and -len(sub.value.elts) <= sub.slice.value < len(sub.value.elts):
-                return sub.value.elts[sub.slice.value]
-            return sub
-    return Fold().visit(node)
+
+    def visit_Subscript(self, sub):
+        self.generic_visit(sub)
+        if isinstance(sub.value, (gast.Tuple, gast.List)) and N.is_const(sub.slice) \
+                and isinstance(sub.slice.value, int) and -len(sub.value.elts) <= sub.slice.value < len(sub.value.elts):
+            return sub.value.elts[sub.slice.value]
+        return sub
+
+
+def _fold(node):
+    return _Fold().visit(node)
 
 
 def drop_real_checks(nodes, numbers):
@@ -286,16 +296,22 @@ def drop_real_checks(nodes, numbers):
     number (``numbers``: kinds of floats and real arrays' items, complex values never get one): the
     generated code for floats stays plain arithmetic. Rewrites ``nodes`` (statements or expressions) in
     place and returns the (possibly replaced) expressions."""
-    class Drop(gast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            func = node.func
-            name = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
-            if name == "real_only" and node.args and isinstance(node.args[0], gast.Name) \
-                    and node.args[0].id in numbers:
-                return node.args[0]
-            return node
-    return [Drop().visit(n) if n is not None else None for n in nodes]
+    drop = _DropRealChecks(numbers)
+    return [drop.visit(n) if n is not None else None for n in nodes]
+
+
+class _DropRealChecks(gast.NodeTransformer):
+    def __init__(self, numbers):
+        self.numbers = numbers
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        name = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", None)
+        if name == "real_only" and node.args and isinstance(node.args[0], gast.Name) \
+                and node.args[0].id in self.numbers:
+            return node.args[0]
+        return node
 
 
 def as_arrays(primitive, atoms, aliases):

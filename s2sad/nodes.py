@@ -2,6 +2,7 @@
 import ast
 import math
 import sys
+from collections import deque
 
 import gast
 
@@ -83,6 +84,25 @@ def identifier(name):
     return name if isinstance(name, str) and name.isidentifier() else "lambda_"
 
 
+def walk(node):
+    """Every node of a syntax tree, ``node`` first: ``ast.walk``'s nodes in ``ast.walk``'s order (breadth first,
+    fields in declaration order), in half its time (no generator per node). The transform walks trees tens of
+    thousands of times; a test checks the order against ``ast.walk``."""
+    todo = deque((node,))
+    pop, push = todo.popleft, todo.append
+    while todo:
+        n = pop()
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast.AST):
+                push(v)
+            elif isinstance(v, list):
+                for item in v:
+                    if isinstance(item, ast.AST):
+                        push(item)
+        yield n
+
+
 def clone(node):
     """A deep copy of a syntax tree (or a list of them): its nodes and lists copied, other values shared (names,
     constants; what ``copy.deepcopy`` copies alike, in half the time)."""
@@ -118,7 +138,7 @@ class StatementNames:
         got = self.table.get(id(s))
         if got is None or got[0] is not s:
             reads, writes = {}, set()
-            for n in gast.walk(s):
+            for n in walk(s):
                 if isinstance(n, gast.Name):
                     if isinstance(n.ctx, gast.Load):
                         reads[n.id] = reads.get(n.id, 0) + 1
@@ -140,7 +160,7 @@ class StatementNames:
 def as_store(node):
     """A copy of a Name/Tuple/List expression usable as an assignment target."""
     node = clone(node)
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, (gast.Name, gast.Tuple, gast.List)):
             n.ctx = gast.Store()
     return node
@@ -148,7 +168,7 @@ def as_store(node):
 
 def as_load(node):
     node = clone(node)
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, (gast.Name, gast.Tuple, gast.List, gast.Subscript, gast.Attribute)):
             n.ctx = gast.Load()
     return node
@@ -232,12 +252,12 @@ def statements(stmts):
 
 def free_loads(fn):
     """The names a function definition reads from outside itself (not its parameters or locals)."""
-    own = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-    return {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
+    own = {n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+    return {n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
 
 
 def all_names(tree):
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(tree) if isinstance(n, gast.Name)}
 
 
 def unparse(node):

@@ -69,7 +69,7 @@ def differentiate(unit):
             realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit), _broadcasts(unit))
         if unit.options.last_iteration:                               # a backward loop's last, unread updates
             result = tree.body[-1].value
-            keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in gast.walk(result) if isinstance(n, gast.Name)}
+            keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in N.walk(result) if isinstance(n, gast.Name)}
             realized.backward = last_iteration.run(realized.backward, realized.forward, keep, unit)
         fn = assemble.run(tree, realized, backward, unit)             # value_and_grad | grad | vjp
     if unit.options.fold:
@@ -127,7 +127,7 @@ def analyze(tree, unit):
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
                   ints=ints, aliases=dict(effects.classes))
     stores, loads = {}, {}
-    for n in gast.walk(tree):
+    for n in N.walk(tree):
         if isinstance(n, gast.Name):
             table = loads if isinstance(n.ctx, gast.Load) else stores
             table[n.id] = table.get(n.id, 0) + 1

@@ -92,7 +92,7 @@ def _flows(stmts, unit, effects):
     classes = effects.classes
     for s in N.statements(stmts):
         if isinstance(s, gast.Assign) and lossy(s.value, unit.scope):     # followed, to be refused if used
-            yield {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)}, set(names_in(s.value))
+            yield {n.id for n in N.walk(s.targets[0]) if isinstance(n, gast.Name)}, set(names_in(s.value))
             continue
         if isinstance(s, gast.Assign):
             target = s.targets[0]
@@ -110,7 +110,7 @@ def _flows(stmts, unit, effects):
                 sources = set(names_in(op.args[0]))
             else:
                 sources = set(names_in(s.value))
-            yield {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}, sources
+            yield {n.id for n in N.walk(target) if isinstance(n, gast.Name)}, sources
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             value = s.value
             op = classify(value, unit.scope)

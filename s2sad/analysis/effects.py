@@ -83,7 +83,7 @@ def run(fn, unit, kinds=None):
                     mutated.setdefault(n, []).append(s)
                     rules.append(("contain", n, s.value))        # x[i] = v: x now holds v
                 continue
-            targets = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+            targets = [n.id for n in N.walk(target) if isinstance(n, gast.Name)]
             value = s.value
             site = ("site", id(s))
             if isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
@@ -291,7 +291,7 @@ def follows(a, m, chains, blocks):
     jumps; the check of in-place updates (``check``) then takes ``a`` as a new binding on every such path."""
     (block, k), (block_a, j) = chains[id(m)][-1], chains[id(a)][-1]
     return block == block_a and j > k and not any(
-        isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in blocks[block][k + 1:j] for n in gast.walk(s))
+        isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in blocks[block][k + 1:j] for n in N.walk(s))
 
 
 def _is_in(primitive, table):
@@ -386,12 +386,12 @@ def fresh_where_changed(fn, unit, change, name):
     loops_after = []
     for stmts, k in reversed(path):
         for s in reversed(stmts[:k]):
-            targets = [n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+            targets = [n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
             if name not in targets:
                 continue
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or _may_return(s.value, unit):
                 return False
-            return not any(name in {n.id for n in gast.walk(L) if isinstance(n, gast.Name)
+            return not any(name in {n.id for n in N.walk(L) if isinstance(n, gast.Name)
                                     and isinstance(n.ctx, gast.Store)} for L in loops_after)
         holder = stmts[k]
         if isinstance(holder, (gast.For, gast.While)) and holder is not change:
@@ -430,7 +430,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
     assigned_at, fresh_at = {}, {}
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
-            for n in gast.walk(s.targets[0]):
+            for n in N.walk(s.targets[0]):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     assigned_at.setdefault(n.id, []).append(s)
             if isinstance(s.targets[0], gast.Name) and not _may_return(s.value, unit):
@@ -455,7 +455,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
         else:
             parts = [s]
         for part in parts:
-            for n in gast.walk(part):
+            for n in N.walk(part):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads_at.setdefault(n.id, []).append(s)
 
@@ -483,7 +483,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
 
     params = set(N.params(fn))
     loop_of = {id(s): s for s in N.statements(fn.body) if isinstance(s, (gast.For, gast.While))}
-    deleted = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
+    deleted = {n.id for n in N.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
 
     def bound(name, st):
         """Whether ``name`` surely has a binding when ``st`` runs: a parameter, an assignment that runs before
@@ -497,7 +497,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
     for st in N.statements(fn.body):
         header = st.target if isinstance(st, gast.For) else st.test if isinstance(st, (gast.If, gast.While)) \
             else gast.Pass() if isinstance(st, gast.Assign) else st
-        bound_otherwise.update(n.id for n in gast.walk(header) if isinstance(n, gast.Name)
+        bound_otherwise.update(n.id for n in N.walk(header) if isinstance(n, gast.Name)
                                and not isinstance(n.ctx, gast.Load))
         if isinstance(st, (gast.FunctionDef, gast.ClassDef)):
             bound_otherwise.add(st.name)
@@ -619,18 +619,18 @@ def distinct_buffers(fn, unit, effects):
     for st in N.statements(fn.body):
         if isinstance(st, gast.Assign):
             for t in st.targets:
-                for n in gast.walk(t):
+                for n in N.walk(t):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         assigns[id(n)] = st
     # a temporary bound once, to a new object, and read once: `_t = owned_tangent(a_dot, a); a_dot = _t`
     stores, loads = collections.Counter(), collections.Counter()
-    for n in gast.walk(fn):
+    for n in N.walk(fn):
         if isinstance(n, gast.Name):
             (stores if isinstance(n.ctx, gast.Store) else loads)[n.id] += 1
     handed = {st.targets[0].id for st in N.statements(fn.body)
               if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and stores[st.targets[0].id] == 1
               and loads[st.targets[0].id] == 1 and st.targets[0].id not in params and not _may_return(st.value, unit)}
-    for n in gast.walk(fn):
+    for n in N.walk(fn):
         if isinstance(n, (gast.Nonlocal, gast.Global)):
             bad.update(find(x) for x in n.names if x in parent)
         if not isinstance(n, gast.Name) or n.id not in parent:
@@ -751,7 +751,7 @@ def follow_copies(fn, unit, kinds):
     position = {id(st): i for i, st in enumerate(top)}
     bound_at, nested = {}, set()
     for st in N.statements(fn.body):
-        names = [n.id for n in gast.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
+        names = [n.id for n in N.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
                                          (st.target if isinstance(st, gast.For) else gast.Pass()))
                  if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)]
         for name in names:
@@ -785,13 +785,13 @@ def follow_copies(fn, unit, kinds):
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
     lowered = [(s, name, here) for s, name, op, here in _lowered_copies(fn, located, updates)]
-    update_reads = {id(n) for _, _, here in lowered for st in here for n in gast.walk(st) if isinstance(n, gast.Name)}
+    update_reads = {id(n) for _, _, here in lowered for st in here for n in N.walk(st) if isinstance(n, gast.Name)}
     events = []                                       # (position, the object's name before, its name after)
     for s, name, here in lowered:
         versions = unit.versions.get(name, set()) | {name}
         final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
                  and st.targets[0].id in versions]
-        reads = [n.id for st in here for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+        reads = [n.id for st in here for n in N.walk(st.value if isinstance(st, gast.Assign) else st)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
         if final and reads and id(final[-1]) in position and array(reads[0], position[id(final[-1])]) \
                 and all(id(st) in position for st in here):
@@ -809,14 +809,14 @@ def follow_copies(fn, unit, kinds):
         inside = {id(b) for b in N.statements(loop.body)}
         binders = {}
         for st in N.statements(loop.body):
-            for n in gast.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
+            for n in N.walk(st if not isinstance(st, (gast.For, gast.While, gast.If)) else
                                (st.target if isinstance(st, gast.For) else gast.Pass())):
                 if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                     binders.setdefault(n.id, []).append(st)
         for name, sts in binders.items():
             elsewhere = [st for st in N.statements(fn.body) if id(st) not in inside and id(st) not in position
                          and any(isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, gast.Load)
-                                 for n in gast.walk(st))]
+                                 for n in N.walk(st))]
             if all(finals.get(id(st)) == name for st in sts) and not elsewhere and array(name, at, loop=True):
                 loop_updated.setdefault(at, set()).add(name)
                 events.append((at, name, name))
@@ -835,13 +835,13 @@ def follow_copies(fn, unit, kinds):
                     grown = True
         ends = [k for k in bound_at.get(after, ()) if k > at]
         for other in sorted(group - {after}):         # (``before`` too: reads renamed by an earlier change)
-            if in_loop and any(isinstance(n, gast.Name) and n.id == other for n in gast.walk(top[at])):
+            if in_loop and any(isinstance(n, gast.Name) and n.id == other for n in N.walk(top[at])):
                 continue                              # read (or bound) in the loop: not followed
             end = min([k for k in bound_at.get(other, ()) if k > at] + ends + [len(top)])
-            loads = [n for st in top[at + 1:end + 1] for n in gast.walk(st) if isinstance(n, gast.Name)
+            loads = [n for st in top[at + 1:end + 1] for n in N.walk(st) if isinstance(n, gast.Name)
                      and n.id == other and isinstance(n.ctx, gast.Load)]
             compound = {id(n) for st in top[at + 1:end + 1] if isinstance(st, (gast.For, gast.While))
-                        for n in gast.walk(st)}
+                        for n in N.walk(st)}
             if not loads or other in nested or any(id(n) in compound or id(n) in update_reads for n in loads):
                 continue
             for n in loads:
@@ -889,7 +889,7 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
         versions = unit.versions.get(name, set()) | {name}
         # the value changed, read by one of the statements there (`x *= np.tanh(c)` is lowered to
         # `_t1 = np.tanh(c)`, `_t2 = x * _t1`, `x_1 = _t2`)
-        reads = [n.id for st in here for n in gast.walk(st) if isinstance(n, gast.Name)
+        reads = [n.id for st in here for n in N.walk(st) if isinstance(n, gast.Name)
                  and isinstance(n.ctx, gast.Load) and n.id in versions]
         final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
                  and st.targets[0].id in versions]
@@ -948,7 +948,7 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
                     guarded(getattr(s, field_))
             value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
             if not isinstance(value, gast.Call) or isinstance(s, gast.Assign) and \
-                    {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)} & active:
+                    {n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)} & active:
                 continue
             op = classify(value, unit.scope)
             inputs = [a for a in list(value.args) + [k.value for k in value.keywords] if not isinstance(a, gast.Starred)]
@@ -989,7 +989,7 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
             continue
         if isinstance(atom, gast.Name) and fn is not None:
             aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
-            returned = {n.id for t in getattr(s, "targets", ()) for n in gast.walk(t) if isinstance(n, gast.Name)}
+            returned = {n.id for t in getattr(s, "targets", ()) for n in N.walk(t) if isinstance(n, gast.Name)}
             aliases = set(aliases) - returned          # what the call returns is what s2sad computes too
             if not in_loop and not _read_after(fn, s, aliases) or in_loop and not _read_again(fn, s, aliases):
                 continue                            # a value nothing reads afterwards: the change changes nothing
@@ -1011,7 +1011,7 @@ def _read_after(fn, s, names, start=None):
         inside = {id(b) for b in N.statements(start.body)}
         after = [st for st in after if id(st) not in inside]
     return any(isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Load)
-               for st in after for n in gast.walk(_header(st)))
+               for st in after for n in N.walk(_header(st)))
 
 
 def _read_again(fn, s, names):
@@ -1024,12 +1024,12 @@ def _read_again(fn, s, names):
     if len(loops) != 1 or not any(b is s for b in loops[0].body):
         return True
     loop = loops[0]
-    jumps = any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for b in loop.body for n in gast.walk(b))
+    jumps = any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for b in loop.body for n in N.walk(b))
     live = set(names)
 
     def scan(block):
         for st in block:
-            if any(isinstance(n, gast.Name) and n.id in live and isinstance(n.ctx, gast.Load) for n in gast.walk(st)):
+            if any(isinstance(n, gast.Name) and n.id in live and isinstance(n.ctx, gast.Load) for n in N.walk(st)):
                 return True
             if not jumps and isinstance(st, gast.Assign):
                 live.difference_update(n.id for t in st.targets for n in ([t] if isinstance(t, gast.Name) else
@@ -1038,7 +1038,7 @@ def _read_again(fn, s, names):
     i = next(k for k, b in enumerate(loop.body) if b is s)
     if scan(loop.body[i + 1:]) or _read_after(fn, s, live, start=loop):
         return True
-    if isinstance(loop, gast.While) and any(isinstance(n, gast.Name) and n.id in live for n in gast.walk(loop.test)):
+    if isinstance(loop, gast.While) and any(isinstance(n, gast.Name) and n.id in live for n in N.walk(loop.test)):
         return True
     return scan(loop.body[:i])
 
@@ -1078,14 +1078,14 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     from ..rules import registry
     from .activity import lossy
     for s in N.statements(fn.body):
-        for node in gast.walk(s):
+        for node in N.walk(s):
             if isinstance(node, gast.Call) and unit.scope.resolve(node.func) in (builtins.eval, builtins.exec,
                                                                                    builtins.compile):
                 raise unit.error(UnsupportedSyntaxError, f"`{node.func.id if isinstance(node.func, gast.Name) else 'eval'}` "
                                  "runs text as code, which s2sad cannot see into to differentiate", s,
                                  hint="write the expression as code")
         if isinstance(s, gast.Assign) and lossy(s.value, unit.scope) and \
-                {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)} & active:
+                {n.id for n in N.walk(s.targets[0]) if isinstance(n, gast.Name)} & active:
             raise unit.error(UnsupportedSyntaxError, "a value being differentiated goes through text (str, repr, "
                              "format, an f-string) on its way to the result; the derivative cannot follow it", s,
                              hint="keep the number a number (use it directly, or stop_gradient if it is meant "
@@ -1098,14 +1098,14 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     for s in N.statements(fn.body):
         if isinstance(s, gast.FunctionDef):       # a function defined here: lifted (its outer reads are its
             continue                              # parameters), checked where it is differentiated
-        immediate = {id(a) for node in gast.walk(s) if isinstance(node, gast.Call)
+        immediate = {id(a) for node in N.walk(s) if isinstance(node, gast.Call)
                      and _runs_its_arguments_now(unit.scope.resolve(node.func))
                      for a in list(node.args) + [k.value for k in node.keywords]}
         linked_rest = rest_spread(s.value, unit.scope) if isinstance(s, gast.Assign) and \
             isinstance(s.value, gast.Call) else None        # linked as the tuple it is
         own = [n for part in ([s] if not isinstance(s, (gast.If, gast.For, gast.While)) else
                               [getattr(s, f) for f in ("test", "target", "iter") if getattr(s, f, None) is not None])
-               for n in gast.walk(part)]            # (a branch's or loop's statements are visited on their own)
+               for n in N.walk(part)]            # (a branch's or loop's statements are visited on their own)
         for node in own:
             if isinstance(node, gast.Starred) and set(names_in(node.value)) & active and node is not linked_rest:
                 raise unit.error(UnsupportedSyntaxError, "a value being differentiated is passed with `*` "
@@ -1186,7 +1186,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
     def version_read(lowered, name):     # the version of ``name`` the statements ``name op= e`` became read
         versions = unit.versions.get(name, set()) | {name}
-        read = [n.id for st in lowered for n in gast.walk(st.value if isinstance(st, gast.Assign) else st)
+        read = [n.id for st in lowered for n in N.walk(st.value if isinstance(st, gast.Assign) else st)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in versions]
         return read[0] if read else None
     for s, name, op, lowered in _lowered_copies(fn, located, unit.source.walked_views):   # `for v in x[1:]: x op= e`

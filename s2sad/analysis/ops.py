@@ -171,7 +171,7 @@ def _namedtuple_fields(cls, args, kwargs):
 def names_in(node):
     """The variable names an atom (or index expression) reads (inside a lambda, not its own parameters)."""
     names, lambdas = [], False
-    for n in gast.walk(node):
+    for n in N.walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             names.append(n.id)
         elif isinstance(n, gast.Lambda):

@@ -157,7 +157,7 @@ class _Order:
                 self.expression(s, loops)
 
     def expression(self, node, loops):
-        for n in gast.walk(node):
+        for n in N.walk(node):
             if isinstance(n, gast.Call):
                 k = _lookup(SHAPE_ONLY, self.unit.scope.resolve(n.func))
                 if k is not None and k < len(n.args) and isinstance(n.args[k], gast.Name) \
@@ -183,7 +183,7 @@ class _Order:
 def _primal_names(fn, backward):
     names = set(N.params(fn))
     for s in N.statements(fn.body):
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 names.add(n.id)
     for call in backward.calls.values():
@@ -201,7 +201,7 @@ def _sites(stmts):
         for s in block:
             enclosing[id(s)] = loops
             if isinstance(s, gast.Assign):
-                for n in gast.walk(s.targets[0]):
+                for n in N.walk(s.targets[0]):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         sites[n.id].append(s)
             elif isinstance(s, gast.For):
@@ -342,7 +342,7 @@ def stored_in(loop, unit):
     got = unit.facts.loop_stores.get(id(loop))
     if got is None or got[0] is not loop:
         got = unit.facts.loop_stores[id(loop)] = (loop, frozenset(
-            n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)))
+            n.id for n in N.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)))
     return got[1]
 
 

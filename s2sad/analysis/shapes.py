@@ -163,13 +163,13 @@ def scalar_names(fn, scope, scalar_params, ndims=None, call_results=None):
                     for k, t in enumerate(target.elts):
                         definitions[t.id].append(("item", s.value, k))
                 else:
-                    for n in gast.walk(target):
+                    for n in N.walk(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                             definitions[n.id].append(None)
             elif isinstance(s, gast.FunctionDef):
                 definitions[s.name].append(None)
             elif isinstance(s, gast.Expr):                  # items.append(...) and other in-place calls
-                for n in gast.walk(s):
+                for n in N.walk(s):
                     if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name):
                         definitions[n.value.id].append(None)
     collect(fn.body)
@@ -192,7 +192,7 @@ def _range_names(fn, scope):
     values = collections.defaultdict(list)
     for s in N.statements(fn.body):
         if isinstance(s, gast.Assign):
-            for n in gast.walk(s.targets[0]):
+            for n in N.walk(s.targets[0]):
                 if isinstance(n, gast.Name):
                     values[n.id].append(s.value if isinstance(s.targets[0], gast.Name) else None)
     return {n for n, vs in values.items()
@@ -245,7 +245,7 @@ def run(fn, scope, ndims=None, call_results=None, numbers=()):
                 operand = _same_shape_operand(s.value, scope, find, lambda n: find(n) == SCALAR)
                 if operand is not None:
                     union(s.targets[0].id, operand)
-    assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+    assigned = collections.Counter(n.id for n in N.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
     params = set(N.params(fn))
     scalar_params = {p for p, k in ndims.items() if k == -1}    # (a 0-d array changes in place); reassigned: below
@@ -268,7 +268,7 @@ def ndims(fn, scope, param_ndims, classes):
     A name assigned several times (a loop-carried array) is known when every assignment agrees:
     optimistic first (assignments not yet understood are skipped), then checked.
     """
-    assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+    assigned = collections.Counter(n.id for n in N.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
     fixed = {p: (0 if k == -1 else k) for p, k in param_ndims.items() if not assigned[p] and isinstance(k, int)}
     fixed.update({n: 0 for n, c in classes.items() if c == SCALAR and n != SCALAR})
@@ -293,7 +293,7 @@ def ndims(fn, scope, param_ndims, classes):
             for i, t in enumerate(targets):
                 definitions[t.id].append(("row", s.iter, i if isinstance(s.target, gast.Tuple) else None))
         elif isinstance(s, gast.Expr):
-            for n in gast.walk(s):
+            for n in N.walk(s):
                 if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name):
                     definitions[n.value.id].append(("unknown",))
 
@@ -422,7 +422,7 @@ def containers(fn, scope, kinds, known=None):
             if isinstance(target, gast.Name):
                 definitions[target.id].append(("value", s.value))
             else:
-                for n in gast.walk(target):
+                for n in N.walk(target):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         definitions[n.id].append(("unknown",))
         elif isinstance(s, gast.For):
@@ -529,7 +529,7 @@ def kinds(fn, scope, param_kinds, call_results=None):
     """
     from .ops import COPY, PACK, classify
     params = N.params(fn)
-    assigned = collections.Counter(n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+    assigned = collections.Counter(n.id for n in N.walk(fn) if isinstance(n, gast.Name)
                                    and isinstance(n.ctx, gast.Store))
     given = {p: k for p, k in zip(params, param_kinds) if k is not None}
     fixed = {p: k for p, k in given.items() if not assigned[p]}

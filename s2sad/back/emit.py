@@ -20,7 +20,7 @@ _serial = itertools.count(1)
 def _no_empty_blocks(node):
     """A block holding only comments gets a ``pass`` (a comment alone is not a statement)."""
     import gast
-    for n in gast.walk(node):
+    for n in N.walk(node):
         for field in ("body", "orelse"):
             block = getattr(n, field, None)
             if isinstance(block, list) and block and all(N.is_comment(s) for s in block) \

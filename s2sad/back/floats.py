@@ -37,6 +37,7 @@ import types
 
 import numpy as np
 
+from .. import nodes as N
 from .link import Link
 
 _TRUSTED = {"numpy", "scipy", "math", "cmath", "s2sad", "builtins"}
@@ -101,18 +102,18 @@ def safe(text, denote):
     (the module docstring's conditions 2-4). ``denote(name)``: the object a free name of the text denotes,
     or ``KeyError`` for a local of the generated code."""
     tree = ast.parse(text)
-    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    local |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+    local = {n.id for n in N.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    local |= {a.arg for n in N.walk(tree) if isinstance(n, ast.arguments)
               for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a is not None}
-    local |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    local |= {n.name for n in N.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    called = {id(n.func) for n in N.walk(tree) if isinstance(n, ast.Call)}
 
     def denote_free(name):
         if name in local:
             raise KeyError(name)
         return denote(name)
-    for node in ast.walk(tree):
+    for node in N.walk(tree):
         if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return False                                     # f(a)(x), fs[0](x): a callable made at run time
         if isinstance(node, (ast.BinOp, ast.AugAssign)):
@@ -160,21 +161,21 @@ def listed(text):
     loop (the list pays off only where items are read many times)."""
     tree = ast.parse(text)
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
-    if not any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fn)):
+    if not any(isinstance(n, (ast.For, ast.While)) for n in N.walk(fn)):
         return ()                      # each item read once: making the list would cost more than it saves
     params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
     parents = {}
-    for node in ast.walk(fn):
+    for node in N.walk(fn):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     stores = {}
-    for node in ast.walk(fn):
+    for node in N.walk(fn):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
-    constants = {n.targets[0].id for n in ast.walk(fn) if isinstance(n, ast.Assign) and len(n.targets) == 1
+    constants = {n.targets[0].id for n in N.walk(fn) if isinstance(n, ast.Assign) and len(n.targets) == 1
                  and isinstance(n.targets[0], ast.Name) and stores[n.targets[0].id] == 1 and _int_constant(n.value)}
     bad = set()
-    for node in ast.walk(fn):
+    for node in N.walk(fn):
         if not (isinstance(node, ast.Name) and node.id in params):
             continue
         if not isinstance(node.ctx, ast.Load):
@@ -197,7 +198,7 @@ def listed(text):
             continue
         bad.add(node.id)
     return tuple(i for i, p in enumerate(params) if p not in bad and any(
-        isinstance(n, ast.Name) and n.id == p for n in ast.walk(fn) if n is not fn))
+        isinstance(n, ast.Name) and n.id == p for n in N.walk(fn) if n is not fn))
 
 
 def _int_constant(node):

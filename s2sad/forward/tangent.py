@@ -33,7 +33,6 @@ def f_jvp(x_dot, x, y):
     return (z, z_dot)
 """
 import functools
-import inspect
 import operator
 
 import gast
@@ -190,7 +189,7 @@ class _Tangent:
             return self.item_write(s)
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return []                     # refused by analysis/effects.py where it matters
-        names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        names = [n.id for n in N.walk(target) if isinstance(n, gast.Name)]
         self.owned.difference_update(names)
         if not any(n in self.active for n in names):
             return []
@@ -244,7 +243,7 @@ class _Tangent:
             raise unit.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
                              hint="check the arguments; s2sad supports the ones its rule for this function "
                                   "takes") from None
-        params = list(inspect.signature(rule).parameters.values())[2:]
+        params = list(inlining.signature(rule).parameters.values())[2:]
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
             if isinstance(ans, gast.Name) and unit.options.specialize else None
         same_shape = None
@@ -409,7 +408,7 @@ def api_jvp():
 
 def _stored(loop):
     """Names a loop (its body, header included) binds."""
-    return {n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for n in N.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 __all__ = ["run", "UnsupportedSyntaxError"]

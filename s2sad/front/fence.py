@@ -5,6 +5,7 @@ Everything that passes the fence is something the later passes handle.
 """
 import gast
 
+from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 
 # construct -> (what it is, what to do)
@@ -38,7 +39,7 @@ def run(source):
     for stmt in fn.body:
         _check(source, stmt, outer=fn)
     _check_returns(source, fn.body)
-    for node in gast.walk(fn):
+    for node in N.walk(fn):
         if isinstance(node, gast.FunctionDef) and node is not fn:
             if node.decorator_list:
                 raise source.error(UnsupportedSyntaxError, "decorated functions defined inside a differentiated "
@@ -47,7 +48,7 @@ def run(source):
 
 
 def _check(source, node, outer):
-    for child in gast.walk(node):
+    for child in N.walk(node):
         if child is outer:
             continue
         entry = _REFUSED.get(type(child))
@@ -59,9 +60,9 @@ def _check(source, node, outer):
 
 def _check_returns(source, body):
     """A differentiated function returns a value (``return`` may stand anywhere)."""
-    returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
-    nested = [n for s in body for n in gast.walk(s) if isinstance(n, gast.FunctionDef)]
-    inner = {id(r) for f in nested for r in gast.walk(f) if isinstance(r, gast.Return)}
+    returns = [n for s in body for n in N.walk(s) if isinstance(n, gast.Return)]
+    nested = [n for s in body for n in N.walk(s) if isinstance(n, gast.FunctionDef)]
+    inner = {id(r) for f in nested for r in N.walk(f) if isinstance(r, gast.Return)}
     if not [r for r in returns if id(r) not in inner]:
         returns = []
     for node in returns:

@@ -25,7 +25,7 @@ MARK = "s2sad_generator"          # attribute set on a rewritten FunctionDef
 
 def as_lists(tree):
     """Rewrite ``tree`` (a FunctionDef) and the functions defined in it, in place; returns ``tree``."""
-    for node in list(gast.walk(tree)):
+    for node in list(N.walk(tree)):
         if isinstance(node, gast.FunctionDef) and _own_yields(node):
             _rewrite(node)
     return tree
@@ -75,7 +75,7 @@ def _rewrite(fn):
         return                                         # the fence refuses what is left
     if any(isinstance(n, gast.While) and isinstance(n.test, gast.Constant) and n.test.value for n in _own(fn)):
         return                                         # `while True: yield ...`: endless, so not eager
-    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)} | {a.id for a in fn.args.args}
+    taken = {n.id for n in N.walk(fn) if isinstance(n, gast.Name)} | {a.id for a in fn.args.args}
     name, k = "_yielded", 0
     while name in taken:
         k += 1

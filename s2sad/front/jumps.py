@@ -101,7 +101,7 @@ def falls_through(stmts):
 def _common_result(stmts):
     """The name every ``return`` returns, if they all return the same name."""
     values = {n.value.id if isinstance(n.value, gast.Name) else None
-              for s in stmts for n in gast.walk(s) if isinstance(n, gast.Return)}
+              for s in stmts for n in N.walk(s) if isinstance(n, gast.Return)}
     return values.pop() if len(values) == 1 else None
 
 
@@ -209,7 +209,7 @@ class _Jumps:
 
 
 def _stores(stmts):
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _drop_pass(stmts):
@@ -218,7 +218,7 @@ def _drop_pass(stmts):
 
 def _sets(stmts, flag):
     return any(isinstance(n, gast.Name) and n.id == flag and isinstance(n.ctx, gast.Store)
-               for s in stmts for n in gast.walk(s))
+               for s in stmts for n in N.walk(s))
 
 
 def _mark_breaks(stmts, flag):

@@ -66,7 +66,7 @@ def run(tree, unit):
     Functions defined inside those are lifted in turn when their parent is differentiated.
     """
     from . import partials
-    if any(isinstance(n, gast.Call) and partials._is_partial(n, unit.scope) for n in gast.walk(tree)):
+    if any(isinstance(n, gast.Call) and partials._is_partial(n, unit.scope) for n in N.walk(tree)):
         tree = partials.run(N.clone(tree), unit)       # functools.partial(F, a)(x) -> F(a, x) where all calls are seen
     if not any(isinstance(s, gast.FunctionDef) or _is_lambda(s) for s in _block_statements(tree.body)):
         return tree
@@ -144,7 +144,7 @@ def _rename_locals(node, renamed):
     """Rename the locals ``renamed`` (old -> new) throughout the body of the function ``node`` (functions defined
     inside it too): a name assigned in a function is its local everywhere in it, so every occurrence means it."""
     for stmt in node.body:
-        for n in gast.walk(stmt):
+        for n in N.walk(stmt):
             if isinstance(n, gast.Name) and n.id in renamed:
                 n.id = renamed[n.id]
             elif isinstance(n, gast.FunctionDef) and n.name in renamed:
@@ -161,7 +161,7 @@ def _rename_redefinitions(tree, unit):
     redefined = {n for n in names if names.count(n) > 1}
     if not redefined:
         return
-    read = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    read = {n.id for n in N.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     for s in _block_statements(tree.body):          # never called nor read: each its own name, wherever it is
         if isinstance(s, gast.FunctionDef) and s.name in redefined - read:
             s.name = unit.namer.fresh(s.name)
@@ -182,7 +182,7 @@ def _rename_redefinitions(tree, unit):
                 s.name = current[s.name]
             continue
         inside = {d.name for d in _block_statements([s]) if isinstance(d, gast.FunctionDef)} & redefined
-        loads = [n for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+        loads = [n for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
         for n in loads:
             if n.id in ambiguous or n.id in inside and n.id in current:
                 raise unit.error(UnsupportedSyntaxError, f"`{n.id}` may mean either of two functions defined in "
@@ -282,10 +282,10 @@ def _refuse_escapes(unit, tree, name, extra, packs=False):
     ``**kwargs``, which its lifted form takes as a tuple and a dict that only a direct call packs."""
     if not extra and not packs:
         return
-    called = {id(n.func) for n in gast.walk(tree) if isinstance(n, gast.Call)}
-    for n in gast.walk(tree):
+    called = {id(n.func) for n in N.walk(tree) if isinstance(n, gast.Call)}
+    for n in N.walk(tree):
         if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in called:
-            where = next((s for s in N.statements(tree.body) if any(m is n for m in gast.walk(s))), tree)
+            where = next((s for s in N.statements(tree.body) if any(m is n for m in N.walk(s))), tree)
             if not extra:
                 raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here has `*args` or "
                                  f"`**kwargs` and is used as a value, not called", where,

@@ -86,7 +86,7 @@ def run(tree, unit):
     function sees them), ``unit.namer`` and ``unit.aliases`` (the lowered loops call ``len`` and
     ``range`` through names the generated code binds itself).
     """
-    if any(isinstance(n, (gast.Set, gast.SetComp)) for n in gast.walk(tree)):
+    if any(isinstance(n, (gast.Set, gast.SetComp)) for n in N.walk(tree)):
         tree = _SetsAsCalls(unit).visit(N.clone(tree))
     lowered = _Lowering(tree, unit)
     body = lowered.block(tree.body)
@@ -140,7 +140,7 @@ def _view_sources(value, scope, local_names):
         obj = scope.resolve(value.func)
         module = (getattr(obj, "__module__", None) or "")
         name = getattr(obj, "__name__", "")
-        args = [n.id for a in list(value.args) + [k.value for k in value.keywords] for n in gast.walk(a)
+        args = [n.id for a in list(value.args) + [k.value for k in value.keywords] for n in N.walk(a)
                 if isinstance(n, gast.Name) and n.id in local_names]
         if isinstance(obj, type(abs)) and module == "math" or isinstance(obj, __import__("numpy").ufunc):
             return set()
@@ -185,7 +185,7 @@ def _may_walk(it, resolve):
     if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("reversed", "enumerate", "zip",
                                                                                          "iter"):
         return [n for a in it.args for n in _may_walk(a.value if isinstance(a, gast.Starred) else a, resolve)]
-    return [n.id for n in gast.walk(it) if isinstance(n, gast.Name)]
+    return [n.id for n in N.walk(it) if isinstance(n, gast.Name)]
 
 
 def _walked_and_updated(loop):
@@ -195,10 +195,10 @@ def _walked_and_updated(loop):
     walked = [it] if isinstance(it, gast.Name) else \
         [a for a in it.args if isinstance(a, gast.Name)] if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
         and it.func.id in ("reversed", "enumerate", "zip") and not it.keywords else []
-    if any(isinstance(n, (gast.Global, gast.Nonlocal)) for st in loop.body for n in gast.walk(st)):
+    if any(isinstance(n, (gast.Global, gast.Nonlocal)) for st in loop.body for n in N.walk(st)):
         return set()
     updated = _augmented(loop.body)
-    return {n.id for n in walked} & updated - {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
+    return {n.id for n in walked} & updated - {n.id for n in N.walk(loop.target) if isinstance(n, gast.Name)}
 
 
 def _augmented(stmts):
@@ -222,7 +222,7 @@ def same_object(name, seq):
 
 
 def _stores(stmts):
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
+    return {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name)
             and isinstance(n.ctx, (gast.Store, gast.Del))}
 
 
@@ -281,7 +281,7 @@ class _Lowering:
         targets = s.targets
         sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
         for t in targets:
-            for n in gast.walk(t):
+            for n in N.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     if self.nesting:                       # in a branch or loop: what it may share adds up
                         self.shares[n.id] = self.shares.get(n.id, set()) | (set(sources) - {n.id})
@@ -586,8 +586,8 @@ class _Lowering:
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
                 # a, b = b, a: evaluate every right-hand side before binding any target
                 atoms = [self.atom(e) for e in value.elts]
-                bound = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
-                atoms = [self.temp(a) if any(isinstance(n, gast.Name) and n.id in bound for n in gast.walk(a))
+                bound = {n.id for n in N.walk(target) if isinstance(n, gast.Name)}
+                atoms = [self.temp(a) if any(isinstance(n, gast.Name) and n.id in bound for n in N.walk(a))
                          else a for a in atoms]
                 for t, a in zip(target.elts, atoms):
                     self.assign_atom(t, a)
@@ -761,13 +761,13 @@ class _Lowering:
         self.emit(N.assign(result, gast.List(elts=[], ctx=gast.Load())))
         renames = {}
         for gen in node.generators:
-            for n in gast.walk(gen.target):
+            for n in N.walk(gen.target):
                 if isinstance(n, gast.Name):
                     renames[n.id] = self.namer.fresh(f"_{n.id}")
         node = N.clone(node)
         for sub in [node.elt] + [x for gen in node.generators for x in [gen.target, *gen.ifs]] + \
                 [gen.iter for gen in node.generators[1:]]:
-            for n in gast.walk(sub):
+            for n in N.walk(sub):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
         self.locals = self.locals | set(renames.values()) | {result}
@@ -859,7 +859,7 @@ class _Lowering:
                 raise self.error("this lambda cannot be applied here", self.stmt_, hint="use a function defined with `def`")
             body = N.clone(function.body)
             mapping = {p.id: a for p, a in zip(params.args, args)}
-            for n in gast.walk(body):
+            for n in N.walk(body):
                 if isinstance(n, gast.Name) and n.id in mapping and isinstance(n.ctx, gast.Load):
                     n.id = mapping[n.id].id
             return body
@@ -1076,7 +1076,7 @@ def _root(node):
 
 
 def _loads(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n.id for n in N.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
 
 
 def _own_nodes(fn):

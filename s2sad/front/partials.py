@@ -54,9 +54,9 @@ def _blocks(stmts):
 
 def _bound_once(tree, name, s):
     """Whether the assignment ``s`` is the only binding of ``name`` in ``tree`` (nested functions included)."""
-    stores = [n for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == name
+    stores = [n for n in N.walk(tree) if isinstance(n, gast.Name) and n.id == name
               and not isinstance(n.ctx, gast.Load)]
-    defs = [n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree and n.name == name]
+    defs = [n for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree and n.name == name]
     return len(stores) == 1 and stores[0] is s.targets[0] and not defs
 
 
@@ -77,20 +77,20 @@ def _rewritable(tree, unit, s):
     if not isinstance(root, gast.Name) or (isinstance(fn, gast.Attribute) and not unit.scope.is_free(root.id)):
         return None
     if not unit.scope.is_free(root.id) or root.id in params:     # a local: a function defined once here
-        local_defs = [n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
+        local_defs = [n for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
                       and n.name == root.id]
-        bound = [n for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == root.id
+        bound = [n for n in N.walk(tree) if isinstance(n, gast.Name) and n.id == root.id
                  and not isinstance(n.ctx, gast.Load)]
         if root.id in params or len(local_defs) != 1 or bound:
             return None
-    calls = {id(n.func) for n in gast.walk(tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)
+    calls = {id(n.func) for n in N.walk(tree) if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)
              and n.func.id == name and not any(isinstance(a, gast.Starred) for a in n.args)
              and all(k.arg is not None for k in n.keywords)}
-    mapped = {id(n.args[0]) for n in gast.walk(tree) if isinstance(n, gast.Call) and len(n.args) >= 2
+    mapped = {id(n.args[0]) for n in N.walk(tree) if isinstance(n, gast.Call) and len(n.args) >= 2
               and not n.keywords and unit.scope.resolve(n.func) is builtins.map
               and isinstance(n.args[0], gast.Name) and n.args[0].id == name
               and not any(isinstance(a, gast.Starred) for a in n.args)}
-    loads = [n for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)]
+    loads = [n for n in N.walk(tree) if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)]
     if not all(id(n) in calls or id(n) in mapped for n in loads):
         return None
     return name

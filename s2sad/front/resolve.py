@@ -16,6 +16,8 @@ import types
 
 import gast
 
+from .. import nodes as N
+
 MISSING = object()
 
 
@@ -95,7 +97,7 @@ def assigned_names(fn_tree):
     for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
         if a is not None:
             names.add(a.id)
-    for node in gast.walk(fn_tree):
+    for node in N.walk(fn_tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             names.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn_tree:

@@ -16,7 +16,7 @@ generated code is specialised on the arguments' kinds, and checked against them 
 """
 import gast
 
-from .. import runtime
+from .. import nodes as N, runtime
 
 
 def run(tree, unit, kinds_of):
@@ -70,7 +70,7 @@ def _stores(tree):
     """How many times each name is bound, and the names changed in place (item or attribute assignment,
     augmented assignment, a method call)."""
     stores, changed = {}, set()
-    for n in gast.walk(tree):
+    for n in N.walk(tree):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
             stores[n.id] = stores.get(n.id, 0) + 1
         elif isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, (gast.Store, gast.Del)) \
@@ -89,7 +89,7 @@ def _rewrite(body, renames):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id in renames:
             continue
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in renames:
                 n.id = renames[n.id]
         out.append(s)

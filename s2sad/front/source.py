@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import generators
+from .. import nodes as N
 from ..errors import SourceUnavailableError, UnsupportedSyntaxError
 
 
@@ -90,7 +91,7 @@ def of_nested(nested):
     siblings = getattr(nested, "siblings", {})
     called, todo = [], [tree]
     while todo:                                   # the functions lifted beside it that it calls, transitively
-        for n in gast.walk(todo.pop()):
+        for n in N.walk(todo.pop()):
             if isinstance(n, gast.Name) and n.id in siblings and n.id != tree.name and n.id not in called:
                 called.append(n.id)
                 todo.append(siblings[n.id].node)
@@ -193,13 +194,13 @@ def _read_lambda(fn, filename, name):
     except SyntaxError as exc:
         raise SourceUnavailableError(f"cannot parse {filename}: {exc.msg}") from exc
     named = {}
-    for node in gast.walk(module):
+    for node in N.walk(module):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name):
             named[id(node.value)] = node.targets[0].id
         elif isinstance(node, gast.keyword) and isinstance(node.value, gast.Lambda) and node.arg:
             named[id(node.value)] = node.arg
-    found = [node for node in gast.walk(module) if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno
+    found = [node for node in N.walk(module) if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno
              and _lambda_compiles_to(node, fn)]
     if len(found) != 1:
         raise SourceUnavailableError(

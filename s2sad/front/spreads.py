@@ -50,12 +50,12 @@ def run(tree, unit, kinds_of, final=False):
     scope = unit.scope.with_locals(assigned_names(tree))
     kinds, displays, loads = {}, {}, collections.Counter()
     if any(isinstance(n, gast.Starred) and isinstance(n.ctx, gast.Load) or isinstance(n, gast.keyword)
-           and n.arg is None for n in gast.walk(tree)):
+           and n.arg is None for n in N.walk(tree)):
         read_only, made = _only_read(tree, scope), _made_whole(tree)
         displays = {n: keys for n, keys in _dict_displays(tree, scope).items() if n in read_only}
         kinds = {n: k for n, k in kinds_of().items()                  # a list's length holds while nothing changes
                  if not isinstance(k, tuple) or n in read_only and n in made}   # it (an array's ndim always holds)
-        loads.update(n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+        loads.update(n.id for n in N.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
     tree.body = _block(tree.body, unit, scope, kinds, displays, loads, final)
     return tree
 
@@ -69,8 +69,8 @@ def _only_read(tree, scope):
     (``*p``, ``**p``), an argument of a builtin that reads (``len(p)``), of NumPy or of s2sad's runtime helpers;
     so neither the length of a list nor the keys of a dict bound to one change (``p.append``, ``p[k] = v``,
     ``q = p``, a user function receiving it are other uses)."""
-    reads = {id(a) for a in gast.walk(tree.args)}
-    for node in gast.walk(tree):
+    reads = {id(a) for a in N.walk(tree.args)}
+    for node in N.walk(tree):
         if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
             reads.add(id(node.value))
         elif isinstance(node, (gast.Starred, gast.keyword)):
@@ -79,8 +79,8 @@ def _only_read(tree, scope):
             reads.update(id(t) for t in node.targets)
         elif isinstance(node, gast.Call) and _reads_only(node.func, scope):
             reads.update(id(a) for a in node.args)
-    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
-    names -= {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and id(n) not in reads}
+    names = {n.id for n in N.walk(tree) if isinstance(n, gast.Name)}
+    names -= {n.id for n in N.walk(tree) if isinstance(n, gast.Name) and id(n) not in reads}
     return names
 
 

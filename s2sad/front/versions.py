@@ -108,7 +108,7 @@ class _Versions:
             self.load(expr.body, current, bound | own)
             return expr
         if isinstance(expr, (gast.ListComp, gast.SetComp, gast.GeneratorExp, gast.DictComp)):
-            bound = bound | {n.id for g in expr.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)}
+            bound = bound | {n.id for g in expr.generators for n in N.walk(g.target) if isinstance(n, gast.Name)}
         if isinstance(expr, gast.Name):
             if isinstance(expr.ctx, gast.Load) and expr.id in current and expr.id not in bound:
                 expr.id = current[expr.id]
@@ -157,6 +157,6 @@ class _Versions:
 
 def _rename(stmts, old, new):
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and n.id == old:
                 n.id = new

@@ -49,7 +49,7 @@ def scale_early(stmts, broadcast):
     over the (n, k, d) array). In place; the values are the same, bit for bit (see ``scaled_once``)."""
     stores, loads = {}, {}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name):
                 table = loads if isinstance(n.ctx, gast.Load) else stores
                 table[n.id] = table.get(n.id, 0) + 1
@@ -161,7 +161,7 @@ def _propagate_copies(stmts, keep):
     """
     everywhere = {}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name):
                 everywhere[n.id] = everywhere.get(n.id, 0) + 1
     return _propagate_block(stmts, keep, everywhere)
@@ -172,7 +172,7 @@ class _Names:
 
     def __init__(self, s):
         self.count, self.stores = {}, set()
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name):
                 self.count[n.id] = self.count.get(n.id, 0) + 1
                 if isinstance(n.ctx, gast.Store):
@@ -186,7 +186,7 @@ def _propagate_block(stmts, keep, everywhere):
         for name, k in names.count.items():
             occurrences[name] = occurrences.get(name, 0) + k
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
     removed, changed = set(), False
@@ -218,7 +218,7 @@ def _propagate_block(stmts, keep, everywhere):
         if _reassigned_before_read(stmts, info, later, last_read, b):
             continue
         for k in reads:
-            for n in gast.walk(stmts[k]):
+            for n in N.walk(stmts[k]):
                 if isinstance(n, gast.Name) and n.id == a:
                     n.id = b
             new = _Names(stmts[k])
@@ -253,7 +253,7 @@ def _recount(occurrences, old, new, everywhere=None):
 
 
 def _reads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in N.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _dead_code(stmts, live):
@@ -265,7 +265,7 @@ def _dead_code(stmts, live):
         if isinstance(s, gast.For):               # what one iteration reads may be needed by another
             body, r = _dead_code(s.body, set(live) | _reads(s))
             removed |= r
-            bound = {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+            bound = {n.id for n in N.walk(s.target) if isinstance(n, gast.Name)}
             if not any(not N.is_comment(x) and not isinstance(x, gast.Pass) for x in body):
                 if not bound & live:              # (a header that restores a value read afterwards stays)
                     removed = True
@@ -287,7 +287,7 @@ def _dead_code(stmts, live):
             out.append(s)
             continue
         if isinstance(s, gast.Assign):
-            targets = {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+            targets = {n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)}
             if not targets & live and not _has_effect(s.value):
                 removed = True
                 continue
@@ -308,7 +308,7 @@ def _has_effect(value):
     the next pop reads from), which dead-code removal must keep even when its result is unused."""
     return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
                and n.func.attr in ("pop", "append", "extend", "insert", "remove", "clear")
-               for n in gast.walk(value))
+               for n in N.walk(value))
 
 
 def _drop_orphan_comments(stmts):

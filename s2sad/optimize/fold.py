@@ -99,7 +99,7 @@ def constant_folds(body, i, name, stores):
         value = value.operand
     if not (isinstance(value, gast.Constant) and type(value.value) in (int, float)) or stores.get(name) != 1:
         return False
-    return not any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in gast.walk(t))
+    return not any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in N.walk(t))
 
 
 def seed_folds(body, i, name, stores):
@@ -107,9 +107,9 @@ def seed_folds(body, i, name, stores):
     nowhere else and read nowhere before ``body[i]``; and (for reading) no read multiplies by it."""
     if stores.get(name) != 1:
         return False
-    if any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in gast.walk(t)):
+    if any(isinstance(n, gast.Name) and n.id == name for t in body[:i] for n in N.walk(t)):
         return False
-    return not any(_multiplies(node, name) for t in body[i + 1:] for node in gast.walk(t))
+    return not any(_multiplies(node, name) for t in body[i + 1:] for node in N.walk(t))
 
 
 def _multiplies(node, name):
@@ -154,10 +154,10 @@ def negation_folds(stmts, i, t, y, stores, loads, numbers):
     for s in stmts[i + 1:]:
         if found == loads.get(t, 0):
             break
-        reads = sum(1 for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == t)
+        reads = sum(1 for n in N.walk(s) if isinstance(n, gast.Name) and n.id == t)
         if reads and not isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
             return None
-        here = [n for n in gast.walk(s) if isinstance(n, gast.BinOp) and isinstance(n.op, gast.Add)
+        here = [n for n in N.walk(s) if isinstance(n, gast.BinOp) and isinstance(n.op, gast.Add)
                 and _first_factor(n.right) == t]
         if len(here) != reads:
             return None
@@ -221,7 +221,7 @@ def _accumulated(s, numbers, pure):
 
 def _counts(fn):
     stores, loads = {}, {}
-    for node in gast.walk(fn):
+    for node in N.walk(fn):
         if isinstance(node, gast.Name):
             table = loads if isinstance(node.ctx, gast.Load) else stores
             table[node.id] = table.get(node.id, 0) + 1
@@ -233,7 +233,7 @@ class _Pure:
         self.local, self.is_module = local, is_module
 
     def __call__(self, expr):
-        for node in gast.walk(expr):
+        for node in N.walk(expr):
             if not isinstance(node, _PURE_NODES):
                 return False
             if isinstance(node, gast.Call) and not self.callee(node.func):
@@ -302,11 +302,11 @@ def _use(stmts, i, name, reads, local):
 
 
 def _reads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in N.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _writes(s):
-    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+    return {n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
 
 
 def _changes_in_place(s, local):
@@ -316,7 +316,7 @@ def _changes_in_place(s, local):
     if any(isinstance(t, (gast.Subscript, gast.Attribute)) for t in targets):
         return True
     return any(isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-               and isinstance(node.func.value, gast.Name) and node.func.value.id in local for node in gast.walk(s))
+               and isinstance(node.func.value, gast.Name) and node.func.value.id in local for node in N.walk(s))
 
 
 def _substitute(s, name, expr):

@@ -41,7 +41,7 @@ def run(fn, unit):
     params = list(N.params(fn))
     kinds = dict(zip(params, unit.kinds))
     stores, writes = {}, set()
-    for n in gast.walk(fn):
+    for n in N.walk(fn):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
             stores[n.id] = stores.get(n.id, 0) + 1
         if isinstance(n, (gast.Subscript, gast.Attribute)) and not isinstance(n.ctx, gast.Load):
@@ -79,7 +79,7 @@ def _leading(body):
     out = []
     for st in body:
         if isinstance(st, (gast.If, gast.For, gast.While, gast.Break, gast.Continue, gast.Return)) or \
-                any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Yield)) for n in gast.walk(st)):
+                any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Yield)) for n in N.walk(st)):
             break
         out.append(st)
     return out
@@ -111,7 +111,7 @@ def invariant_read(st, loop, kinds, stores, writes):
         return False                                 # a number (a row would be a view a call could change)
     if stores.get(p, 0) or p in writes or stores.get(st.targets[0].id) != 1:
         return False
-    reads = [n for n in gast.walk(loop) if isinstance(n, gast.Name) and n.id == p]
-    parents = {id(c): n for n in gast.walk(loop) for c in gast.iter_child_nodes(n)}
+    reads = [n for n in N.walk(loop) if isinstance(n, gast.Name) and n.id == p]
+    parents = {id(c): n for n in N.walk(loop) for c in gast.iter_child_nodes(n)}
     return all(isinstance(parents.get(id(r)), gast.Subscript) and parents[id(r)].value is r
                and isinstance(parents[id(r)].slice, gast.Constant) for r in reads)

@@ -129,14 +129,14 @@ class Inliner:
         *body, ret = lowered.body
         if not isinstance(ret, gast.Return) or ret.value is None or any(
                 isinstance(n, (gast.Return, gast.FunctionDef, gast.Lambda, gast.Global, gast.Nonlocal, gast.Yield,
-                               gast.YieldFrom)) for st in body for n in gast.walk(st)):
+                               gast.YieldFrom)) for st in body for n in N.walk(st)):
             return None
         params = [a.id for a in lowered.args.posonlyargs + lowered.args.args + lowered.args.kwonlyargs
                   + [lowered.args.vararg, lowered.args.kwarg] if a is not None]
-        written = {n.id for st in body for n in gast.walk(st) if isinstance(n, gast.Name)
+        written = {n.id for st in body for n in N.walk(st) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, (gast.Store, gast.Del))}
         own = set(params) | set(written)
-        if self._shadowed({n.id for st in lowered.body for n in gast.walk(st) if isinstance(n, gast.Name)} - own):
+        if self._shadowed({n.id for st in lowered.body for n in N.walk(st) if isinstance(n, gast.Name)} - own):
             return None
         user_names = N.all_names(self._source_tree(callee))
         renames, prelude = {}, []
@@ -156,21 +156,21 @@ class Inliner:
         body = prelude + body
         body += self.bind_result(s.targets[0], result, body, inlined_locals)
         for st in body:
-            for n in gast.walk(st):
+            for n in N.walk(st):
                 if isinstance(n, gast.stmt) or hasattr(n, "lineno"):
                     N.located(n, s)
         return body
 
     def bind_result(self, target, result, body, inlined_locals):
         """Statements giving ``target`` the helper's result; may rename the helper's locals in ``body``."""
-        names_in_body = {n.id for st in body for n in gast.walk(st) if isinstance(n, gast.Name)}
+        names_in_body = {n.id for st in body for n in N.walk(st) if isinstance(n, gast.Name)}
         defs = {}
         for st in body:                                     # top-level single assignments
             if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
                 defs.setdefault(st.targets[0].id, []).append(st)
         counts = {}
         for st in body:
-            for n in gast.walk(st):
+            for n in N.walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     counts[n.id] = counts.get(n.id, 0) + 1
 
@@ -223,7 +223,7 @@ class _Rename(gast.NodeTransformer):
 
 def _rename_in(stmts, old, new):
     for st in stmts:
-        for n in gast.walk(st):
+        for n in N.walk(st):
             if isinstance(n, gast.Name) and n.id == old:
                 n.id = new
 
@@ -282,7 +282,7 @@ def changes_in_place(source, lowered):
     (analysis/effects.py: a callee changing its argument, another name holding the array), which an
     inlined body's statements are not."""
     return bool(source.walked_views or source.walked_updates or source.argument_updates or source.inplace_updates or source.nested_writes
-                or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in gast.walk(lowered)))
+                or any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) for n in N.walk(lowered)))
 
 
 class _SubUnit:

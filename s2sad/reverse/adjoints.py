@@ -51,7 +51,7 @@ def assign(sweep, s, defined):
         return _item_write(sweep, s, defined)
     if isinstance(target, (gast.Subscript, gast.Attribute)):
         return []                         # refused by analysis/effects.py where it matters
-    names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+    names = [n.id for n in N.walk(target) if isinstance(n, gast.Name)]
     out = []
     live = [n in sweep.active and n in defined for n in names]
     if any(live):
@@ -219,8 +219,7 @@ def same_contribution(a, b):
 def _check_complete(unit, s, op, rule, mapping, results, active):
     """A rule gives a derivative (or an explicit None: none) for every argument that carries one here;
     an argument past the entries it returns gets no derivative, which would be a silent zero: refused."""
-    import inspect
-    for param in list(inspect.signature(rule).parameters.values())[2:]:
+    for param in list(inlining.signature(rule).parameters.values())[2:]:
         if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD, param.VAR_POSITIONAL):
             break
         atom = mapping.get(param.name)
@@ -255,7 +254,7 @@ def _note_call(sweep, s):
     made per statement, so every path through the loop agrees)."""
     if id(s) in sweep.calls or not isinstance(s.value, gast.Call):
         return
-    names = [n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)]
+    names = [n.id for n in N.walk(s.targets[0]) if isinstance(n, gast.Name)]
     if not set(names) & sweep.active:
         return
     op = classify(s.value, sweep.unit.scope)
@@ -456,7 +455,7 @@ def _accumulate_in_place(sweep, x, idx, g, defined, out, element_index=None):
     if not (unit.options.accumulate and sweep.enclosing and isinstance(x, gast.Name) and x.id in sweep.active
             and x.id in defined and x.id not in unit.facts.numbers):
         return False
-    assigned = {n.id for loop in sweep.enclosing for n in gast.walk(loop) if isinstance(n, gast.Name)
+    assigned = {n.id for loop in sweep.enclosing for n in N.walk(loop) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
     if x.id in assigned or x.id in unit.facts.mutated:
         return False
@@ -541,7 +540,7 @@ def _scalar_adjoint(sweep, g, c):
     mean). Sound when the reduction was over every axis (``_whole_reduction``): over one axis, ``s`` is an array
     that broadcasts against ``c`` only after ``unreduce`` puts that axis back."""
     emitted = sweep.emitted[-1] if sweep.emitted else []
-    stores = [n for t in emitted for n in gast.walk(t) if isinstance(n, gast.Name) and n.id == g.id
+    stores = [n for t in emitted for n in N.walk(t) if isinstance(n, gast.Name) and n.id == g.id
               and isinstance(n.ctx, gast.Store)]
     definition = next((t for t in emitted if isinstance(t, gast.Assign) and len(t.targets) == 1
                        and isinstance(t.targets[0], gast.Name) and t.targets[0].id == g.id), None)
@@ -716,7 +715,7 @@ def unchanged_between(block, first, last, name):
     if id(first) not in at or id(last) not in at or at[id(first)] > at[id(last)]:
         return False
     return not any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, (gast.Store, gast.Del))
-                   for t in block[at[id(first)]:at[id(last)]] for n in gast.walk(t))
+                   for t in block[at[id(first)]:at[id(last)]] for n in N.walk(t))
 
 
 def _single_use(unit, name):

@@ -58,12 +58,12 @@ def _released(forward, backward, unit, result):
     widest = max([k for k in unit.kinds if isinstance(k, int)], default=0)
     stores, functions = {}, []
     for s in forward + backward:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
                 stores[n.id] = stores.get(n.id, 0) + 1
             elif isinstance(n, (gast.FunctionDef, gast.Lambda)):
                 functions.append(n)
-    enclosed = {n.id for f in functions for n in gast.walk(f) if isinstance(n, gast.Name)}   # read later, maybe
+    enclosed = {n.id for f in functions for n in N.walk(f) if isinstance(n, gast.Name)}   # read later, maybe
     after = {}                                       # index of the forward statement after which -> names
     loads = [_loads(s) for s in forward]
     for i, s in enumerate(forward):
@@ -107,7 +107,7 @@ def _shape_reads(stmts, unit):
     from ..analysis.record import SHAPE_ONLY
     shape_reads, reads = {}, {}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 reads[n.id] = reads.get(n.id, 0) + 1
             if isinstance(n, gast.Call):
@@ -121,7 +121,7 @@ def _shape_reads(stmts, unit):
 
 
 def _loads(s):
-    return {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _vjp(fn, realized, unit, result, grads, seed):
@@ -144,7 +144,7 @@ def _vjp(fn, realized, unit, result, grads, seed):
                                finalbody=[gast.Expr(value=N.call(N.clone(redo), [N.name(REDO)]))])]
     inner = N.function(backward_name, [seed], inner_body)
     # a restored array read only for its shape: the pullback keeps its last value's shape, not the array
-    read = {n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    read = {n.id for n in N.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     last = [N.assign(n, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(n)]))
             for n in sorted(realized.shape_only - {result.id if isinstance(result, gast.Name) else None})
             if n in read]                   # (not one the backward sweep reads from the stack it iterates)
@@ -159,7 +159,7 @@ _CHEAP = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 def _single_top_level(fn):
     """name -> its assignment, for names assigned exactly once, by a top-level statement."""
     stores = {}
-    for n in gast.walk(fn):
+    for n in N.walk(fn):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
             stores[n.id] = stores.get(n.id, 0) + 1
     return {s.targets[0].id: s for s in fn.body if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
@@ -176,8 +176,8 @@ def _computed_again(stmts, fn, unit, released=frozenset()):
     its shape). Chosen only where every operand is kept anyway: one value dropped, none added.
     """
     top, stores = _single_top_level(fn)
-    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    read = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    assigned = {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     params = {p for p in N.params(fn) if p not in stores}
 
     def operands(value):
@@ -210,7 +210,7 @@ def _computed_again(stmts, fn, unit, released=frozenset()):
 def _shapes_only(stmts, fn, unit, result, released=frozenset()):
     """Arrays the pullback reads only for their shape (``unbroadcast(g, x)``): it keeps their shapes, not the
     arrays (switch ``shape_only``). Sound: those reads see only the shape and dtype, which ``shape_of`` keeps."""
-    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    assigned = {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     top, _ = _single_top_level(fn)
     surely = (set(N.params(fn)) | set(top)) - assigned - {result.id if isinstance(result, gast.Name) else None} \
         - released                                   # (already a shape: the forward sweep released it)
@@ -221,7 +221,7 @@ def _shapes_only(stmts, fn, unit, result, released=frozenset()):
             shape = unit.namer.fresh(f"{name}_shape")
             out.append(N.assign(shape, N.call(unit.aliases.ref(runtime.shape_of, "shape_of"), [N.name(name)])))
             for s in stmts:
-                for n in gast.walk(s):
+                for n in N.walk(s):
                     if isinstance(n, gast.Name) and n.id == name:
                         n.id = shape
     return out
@@ -230,10 +230,10 @@ def _shapes_only(stmts, fn, unit, result, released=frozenset()):
 def _own_copies(stmts, realized, unit, fn):
     """Names the backward sweep assigns or changes (stacks it pops, values it restores, lists it
     shortens, arrays it writes back into) become the closure's own copies, so that it can run again."""
-    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)
+    assigned = {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
     stacks = set(realized.stacks.values()) - realized.iterated     # (one the sweep only iterates stays as it is)
-    primal = set(N.params(fn)) | {n.id for s in fn.body for n in gast.walk(s) if isinstance(n, gast.Name)
+    primal = set(N.params(fn)) | {n.id for s in fn.body for n in N.walk(s) if isinstance(n, gast.Name)
                                   and isinstance(n.ctx, gast.Store)}
     renames, copies = {}, []
     for name in sorted(stacks):
@@ -248,7 +248,7 @@ def _own_copies(stmts, realized, unit, fn):
         if name in live:                              # read before the backward sweep assigns it
             copies.append(N.assign(renames[name], N.name(name)))
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
     return copies
@@ -265,16 +265,16 @@ def _own_temporaries(stmts, forward, unit):
     Sound: the backward sweep runs after the forward one and reads such a name only after assigning it (it is
     not live into the backward sweep, a loop's body counted as running again), so its reads there see only its
     own assignments, whatever the name."""
-    assigned = {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    forward_assigned = {n.id for s in forward for n in gast.walk(s) if isinstance(n, gast.Name)
+    assigned = {n.id for s in stmts for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    forward_assigned = {n.id for s in forward for n in N.walk(s) if isinstance(n, gast.Name)
                         and isinstance(n.ctx, gast.Store)}
-    headers = {n.id for s in N.statements(stmts) if isinstance(s, gast.For) for n in gast.walk(s.target)
+    headers = {n.id for s in N.statements(stmts) if isinstance(s, gast.For) for n in N.walk(s.target)
                if isinstance(n, gast.Name)}                     # (bound by a loop's header: nothing to fold)
     live = _live_in(stmts)
     shared = {n for n in assigned & forward_assigned if _TEMPORARY.fullmatch(n) and own_name_sound(n, live)} - headers
     renames = {n: unit.namer.temp() for n in sorted(shared)}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and n.id in renames:
                 n.id = renames[n.id]
 
@@ -297,7 +297,7 @@ def _live_in(stmts):
                 bound |= block(s.body, bound) & block(s.orelse, bound)
             elif isinstance(s, (gast.For, gast.While)):
                 _reads(s.iter if isinstance(s, gast.For) else s.test, bound, live)
-                inner = bound | ({n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+                inner = bound | ({n.id for n in N.walk(s.target) if isinstance(n, gast.Name)}
                                  if isinstance(s, gast.For) else set())
                 block(s.body, inner)
             elif isinstance(s, gast.Assign):
@@ -305,7 +305,7 @@ def _live_in(stmts):
                 for t in s.targets:
                     if not isinstance(t, (gast.Name, gast.Tuple, gast.List)):
                         _reads(t, bound, live)
-                bound |= {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)
+                bound |= {n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)
                           and isinstance(n.ctx, gast.Store)}
             else:
                 _reads(s, bound, live)
@@ -315,7 +315,7 @@ def _live_in(stmts):
 
 
 def _reads(node, bound, live):
-    for n in gast.walk(node):
+    for n in N.walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id not in bound:
             live.add(n.id)
 

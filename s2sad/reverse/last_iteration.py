@@ -63,7 +63,7 @@ def index_kept(body, index):
     """Soundness condition (tests/test_soundness.py): nothing in the loop's body binds its index (an inner loop
     with the same discarded target ``_`` would), so ``if _k:`` reads the header's value, the iteration's."""
     return not any(isinstance(n, gast.Name) and n.id == index and isinstance(n.ctx, (gast.Store, gast.Del))
-                   for s in body for n in gast.walk(s))
+                   for s in body for n in N.walk(s))
 
 
 def skippable(j, body, live_after, index, unit):
@@ -78,14 +78,14 @@ def skippable(j, body, live_after, index, unit):
     if name in live_after or name == index or not _pure(s.value, unit):
         return False
     for later in body[j + 1:]:
-        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for n in gast.walk(later)) \
+        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) for n in N.walk(later)) \
                 and not (skippable(body.index(later), body, live_after, index, unit)):
             return False
     return True
 
 
 def _pure(expr, unit):
-    for n in gast.walk(expr):
+    for n in N.walk(expr):
         if not isinstance(n, _EXPRESSIONS):
             return False
         if isinstance(n, gast.Call):
@@ -102,7 +102,7 @@ def _ranges(forward, unit):
     """name -> the range call it holds, for names the forward sweep binds once, to ``range(...)``."""
     stores = {}
     for s in forward:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 stores[n.id] = stores.get(n.id, 0) + 1
     out = {}

@@ -194,8 +194,8 @@ class _Realize:
         (Every other read of the backward sweep reads a value the forward sweep read or assigned there.)"""
         inside, bound = set(), set()
         for s in stmts:
-            stored = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-            deleted = {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
+            stored = {n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            deleted = {n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Del)}
             if isinstance(s, (gast.If, gast.For, gast.While)):
                 inside |= stored - bound
             if isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr)):
@@ -204,7 +204,7 @@ class _Realize:
         pushed = {name for pushes in self.site_pushes.values() for name, _ in pushes}
         if self.unit.kind == "vjp":
             pushed |= self.last            # the pullback keeps its shape on the way out: bound even with no iteration
-        zeros = {n.args[0].id for s in backward for n in gast.walk(s) if isinstance(n, gast.Call) and n.args
+        zeros = {n.args[0].id for s in backward for n in N.walk(s) if isinstance(n, gast.Call) and n.args
                  and isinstance(n.args[0], gast.Name) and self.unit.scope.resolve(n.func) is runtime.zeros_like}
         return (pushed | zeros) & inside
 
@@ -316,7 +316,7 @@ def _push_site(stmts, stack, name):
 
 
 def _stored_names(target):
-    return {n.id for n in gast.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} \
+    return {n.id for n in N.walk(target) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} \
         if isinstance(target, (gast.Name, gast.Tuple, gast.List)) else set()
 
 
@@ -329,13 +329,13 @@ def _pushes(s):
 
 
 def _names(stmts, name):
-    return any(isinstance(n, gast.Name) and n.id == name for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Name) and n.id == name for s in stmts for n in N.walk(s))
 
 
 def _mentions(stmts):
     counts = {}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name):
                 counts[n.id] = counts.get(n.id, 0) + 1
     return counts
@@ -382,7 +382,7 @@ def _pushed_value(s, stacks):
 
 
 def _stored_names_of(s):
-    return {n.id for t in s.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+    return {n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)}
 
 
 def read_in_order(loop, stack, pushed, uses):
@@ -398,7 +398,7 @@ def _pushed_every_iteration(stmts):
     """The stacks top-level statements of a loop body push before any statement that may end the iteration."""
     pushed = set()
     for s in stmts:
-        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in gast.walk(s)):
+        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in N.walk(s)):
             break
         if _pushes(s) is not None:
             pushed.add(_pushes(s))
@@ -425,19 +425,19 @@ def read_unbound(stmts, name, bound=False):
     no iteration, so never an unbound name)."""
     for s in stmts:
         if isinstance(s, gast.For):
-            binds = bound or name in {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
-            if any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(s.iter)) and not bound:
+            binds = bound or name in {n.id for n in N.walk(s.target) if isinstance(n, gast.Name)}
+            if any(isinstance(n, gast.Name) and n.id == name for n in N.walk(s.iter)) and not bound:
                 return True
             if read_unbound(s.body, name, binds) or read_unbound(s.orelse, name, bound):
                 return True
         elif isinstance(s, (gast.If, gast.While)):
             test = s.test
-            if not bound and any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(test)):
+            if not bound and any(isinstance(n, gast.Name) and n.id == name for n in N.walk(test)):
                 return True
             if read_unbound(s.body, name, bound) or read_unbound(s.orelse, name, bound):
                 return True
         elif not bound and any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                               for n in gast.walk(s)):
+                               for n in N.walk(s)):
             return True
     return False
 
@@ -462,6 +462,6 @@ def _code(stmts):
 def _simplify_header(loop, discard):
     """``for i in reversed(r)`` whose body never reads ``i``: ``for _ in range(len(r))`` is the same count."""
     index = loop.target.id
-    if index == discard or any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in gast.walk(s)):
+    if index == discard or any(isinstance(n, gast.Name) and n.id == index for s in loop.body for n in N.walk(s)):
         return
     loop.target = N.store(discard)

@@ -44,7 +44,7 @@ def run(fn, backward, unit):
     forward = fn.body[:-1]
     loops_of, sites = _loops(forward)
     params = set(N.params(fn))
-    reads = {n.id for n in gast.walk(N.tup([]) if not backward.body else _Module(backward.body))
+    reads = {n.id for n in N.walk(N.tup([]) if not backward.body else _Module(backward.body))
              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     points = {}                                   # name -> (its restore point, the block holding it)
     for block in _blocks(backward.body):
@@ -140,7 +140,7 @@ def _loops(stmts):
         for s in block:
             loops_of[id(s)] = loops
             if isinstance(s, gast.Assign):
-                for n in gast.walk(s.targets[0]):
+                for n in N.walk(s.targets[0]):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         sites.setdefault(n.id, []).append(s)
             elif isinstance(s, gast.For):
@@ -219,7 +219,7 @@ def available(a, s, loops_of, unit, reads, chosen):
 def _loads(stmts):
     counts = {}
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 counts[n.id] = counts.get(n.id, 0) + 1
     return counts
@@ -254,7 +254,7 @@ def first_read_if_all_inside(block, k, names, loads, statements):
 def operands_unchanged(block, first, k, operands):
     """Whether no statement of ``block`` from ``first`` up to ``k`` restores or assigns an operand."""
     for i in range(first, k):
-        for n in gast.walk(block[i]):
+        for n in N.walk(block[i]):
             if isinstance(n, (Restore, RestoreItem, Unappend)) and n.name in operands:
                 return False
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id in operands:

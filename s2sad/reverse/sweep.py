@@ -225,7 +225,7 @@ def run(fn, unit):
 
 def _assigned(loop):
     """The names a forward loop assigns (its variable included)."""
-    return {n.id for n in gast.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for n in N.walk(loop) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _may_break(stmts):
