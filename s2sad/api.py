@@ -274,7 +274,7 @@ def _wrapper(f, wrt, value_too, optimize):
     def call(*args, **kwargs):
         entry = fast[0]
         if entry is not None and not kwargs:
-            out = entry(*args)
+            out = entry(args)
             if out is not MISS:
                 return out
         try:
@@ -301,7 +301,7 @@ def _wrapper(f, wrt, value_too, optimize):
                 _check_positional(unwrap(plain), inner, fname)
                 bound = pipeline.function(unwrap(plain), inner, "value_and_grad", kinds, options, warn=True)
                 entry[1][(kinds, plain) if plain is not target else kinds] = bound
-            if entries and not kwargs and not of_derivative and plain is target:
+            if entries and not kwargs and not of_derivative and plain is target and bound.ready:
                 key = (bound, kinds, tuple(map(type, args)))
                 if key not in built:                   # (a few shapes kept: arguments may alternate)
                     if len(built) >= 8:

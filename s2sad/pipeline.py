@@ -301,27 +301,41 @@ class Checks:
     def freeze(self):
         """Compile ``valid``: one expression ``d0.get(n0, GONE) is o0 and ... and c0.cell_contents is k0``
         (a third of the time of a generic loop over the same checks; it runs on every call)."""
-        held = [(d, name, obj) for d, names in self._names.values() for name, obj in names.items()]
-        held += [(d, name, _GONE) for d, names in self._absent.values() for name in names]
-        cells = list(self._cells.values())
         if self._broken:
             self._fast = _never
             return self
-        space = {"GONE": _GONE, "R": registry._version}
-        terms = [f"R[0] == {self._registry!r}"] if self._registry is not None else []
-        for i, (d, name, obj) in enumerate(held):
-            space[f"d{i}"], space[f"o{i}"] = d, obj
-            terms.append(f"d{i}.get({name!r}, GONE) is o{i}")
-        for j, (cell, obj) in enumerate(cells):
-            space[f"c{j}"], space[f"k{j}"] = cell, obj
-            terms.append(f"c{j}.cell_contents is k{j}")
-        text = (f"def valid():\n    try:\n        return {' and '.join(terms) or 'True'}\n"
+        space = {}
+        text = (f"def valid():\n    try:\n        return {self.condition(space, '')}\n"
                 f"    except ValueError:\n        return slow()\n")     # an empty cell: compare with MISSING
+        held, cells = self._held()
         space["slow"] = lambda: (self._registry is None or registry._version[0] == self._registry) and all(d.get(n, _GONE) is o for d, n, o in held) and \
             all(_cell(c) is o for c, o in cells)
         exec(compile(text, "<s2sad cache checks>", "exec"), space)
         self._fast = space["valid"]
         return self
+
+    def _held(self):
+        held = [(d, name, obj) for d, names in self._names.values() for name, obj in names.items()]
+        held += [(d, name, _GONE) for d, names in self._absent.values() for name in names]
+        return held, list(self._cells.values())
+
+    def condition(self, space, prefix):
+        """The checks as one expression over names it puts in ``space`` (each starting with ``prefix``), for
+        code that writes them inline (``valid`` here, a per-call entry): True while every check holds; an empty
+        closure cell raises ValueError (the caller decides); None when the checks can never hold."""
+        if self._broken:
+            return None
+        held, cells = self._held()
+        space[f"{prefix}GONE"], space[f"{prefix}R"] = _GONE, registry._version
+        terms = [f"{prefix}R[0] == {self._registry!r}"] if self._registry is not None else []
+        for i, (d, name, obj) in enumerate(held):
+            space[f"{prefix}d{i}"], space[f"{prefix}o{i}"] = d, obj
+            terms.append(f"{name!r} not in {prefix}d{i}" if obj is _GONE else    # (no method call: half the time)
+                         f"{prefix}d{i}.get({name!r}, {prefix}GONE) is {prefix}o{i}")
+        for j, (cell, obj) in enumerate(cells):
+            space[f"{prefix}c{j}"], space[f"{prefix}k{j}"] = cell, obj
+            terms.append(f"{prefix}c{j}.cell_contents is {prefix}k{j}")
+        return " and ".join(terms) or "True"
 
     def valid(self):
         """Every check at once (this runs on every call)."""

@@ -115,3 +115,37 @@ def test_optimizations_switched_in_a_block_reach_the_entry():
     with s2sad.optimizations(False):
         np.testing.assert_allclose(d(x, y), want)
     np.testing.assert_allclose(d(x, y), want)
+
+
+def uses_abs(x):
+    return abs(x) * x
+
+
+def test_a_builtin_shadowed_after_the_entry_was_built_is_seen(monkeypatch):
+    """The entry writes the cache checks in line; a global shadowing a builtin the code resolved (an absent
+    name's check) must still send the call to a new transform."""
+    d = s2sad.grad(uses_abs)
+    assert d(-2.0) == d(-2.0) == 4.0                    # d/dx (|x| x) = 2 |x|
+    monkeypatch.setattr(sys.modules[__name__], "abs", lambda v: v * v, raising=False)
+    assert d(-2.0) == 3 * 4.0                            # d/dx x^3 = 3x^2
+    monkeypatch.undo()
+    assert d(-2.0) == 4.0
+
+
+def test_a_closure_cell_rebound_after_the_entry_was_built_is_seen():
+    def make():
+        def inner(v):
+            return v * v
+
+        def f(x):
+            return inner(x) + x
+        return f, lambda new: f.__closure__[0].__setattr__("cell_contents", new)
+    f, rebind = make()
+    d = s2sad.grad(f)
+    assert d(3.0) == d(3.0) == 7.0
+    rebind(lambda v: v * v * v)
+    assert d(3.0) == 28.0
+    rebind(None)
+    del f.__closure__[0].cell_contents                   # an empty cell: refused by the general path, never stale
+    with pytest.raises(Exception):
+        d(3.0)

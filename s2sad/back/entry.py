@@ -7,20 +7,26 @@ is still valid, picks the float route and converts the gradient, for any argumen
 call, ``build`` writes a function for arguments of exactly that shape, say a float and a tuple of two
 float64 arrays::
 
-    def entry(*args):
+    def entry(args):                                     # the caller's positional arguments, a tuple
         if len(args) != 2:
             return MISS
         a0, a1 = args
         if not (type(a0) is float and type(a1) is tuple and len(a1) == 2 and type(a1[0]) is ndarray
                 and a1[0].ndim == 1 and a1[0].dtype is d0 and ...):
             return MISS                                  # other arguments: the general path
-        if options() is not o or not checks._fast():
-            return MISS                                  # other optimizations, or a global rebound
+        try:
+            if options() is not o or not (C_d0.get('range', C_GONE) is C_o0 and ...):
+                return MISS                              # other optimizations, or a name rebound
+        except ValueError:
+            return MISS                                  # an empty closure cell: the general path decides
         value, grads = fn(a0, a1)
         return value, (g if type(g := grads) is float else like(g, a0))
 
 Every guard is one the general path would decide the same way for such arguments (their kinds, the
-float route's conditions, the gradient's conversion); anything else returns MISS and takes that path.
+float route's conditions, the gradient's conversion); anything else returns MISS and takes that path. The
+cache checks (pipeline.Checks: the names the transform resolved still hold the same objects) are written in
+line, as the general path's ``valid()`` evaluates them: the entry is built for a bound function whose links
+are filled in, so its checks no longer change.
 """
 import numpy as np
 
@@ -34,9 +40,10 @@ MISS = object()          # "not for these arguments": the caller takes the gener
 def build(fn, checks, args, wrt, many, value_too, lists, floats):
     """The entry for arguments shaped like ``args`` (a tuple), or None where the general path must run
     every time (keywords, containers it does not write guards for, an integer differentiated)."""
-    space = {"MISS": MISS, "fn": fn, "checks": checks, "like": like, "ndarray": np.ndarray, "float64": np.float64,
-             "options": options_module._current.get, "o": options_module._current.get()}
-    if space["o"] is None:
+    space = {"MISS": MISS, "fn": fn, "like": like, "ndarray": np.ndarray, "float64": np.float64,
+             "float32": np.float32, "options": options_module._current.get, "o": options_module._current.get()}
+    valid = checks.condition(space, "C_")
+    if space["o"] is None or valid is None:
         return None
     guards, names = [], [f"a{i}" for i in range(len(args))]
     for name, a in zip(names, args):
@@ -57,13 +64,16 @@ def build(fn, checks, args, wrt, many, value_too, lists, floats):
     unpack = "    g0 = grads\n" if len(wrt) == 1 else f"    {', '.join(f'g{k}' for k in range(len(wrt)))} = grads\n"
     grads = f"({', '.join(finish)},)" if many else finish[0]
     out = f"(value, {grads})" if value_too else grads
-    body = (f"def entry(*args):\n"
+    body = (f"def entry(args):\n"
             f"    if len(args) != {len(args)}:\n"
             f"        return MISS\n"
             f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args\n"
             f"    if not ({' and '.join(guards) or 'True'}):\n"
             f"        return MISS\n"
-            f"    if options() is not o or not checks._fast():\n"
+            f"    try:\n"
+            f"        if options() is not o or not ({valid}):\n"
+            f"            return MISS\n"
+            f"    except ValueError:\n"
             f"        return MISS\n")
     if route:
         body += (f"    try:\n"
@@ -118,6 +128,8 @@ def _finished(g, name, a, space):
     t = type(a)
     if t is float:
         return f"({g} if type({g}) is float else like({g}, {name}))"
+    if t is np.float64 or t is np.float32:                   # as runtime.like, for the float route's floats
+        return f"({t.__name__}({g}) if type({g}) is float else like({g}, {name}))"
     if t is np.ndarray:
         return (f"({g} if type({g}) is ndarray and {g}.dtype is {name}.dtype and {g}.shape == {name}.shape "
                 f"and {g}.base is None else like({g}, {name}))")
