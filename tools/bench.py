@@ -81,7 +81,8 @@ TOOLS = ["s2sad", "hand", "autograd", "jax", "jax-jit", "torch"]
 TOOL_NAMES = {"s2sad": "s2sad", "hand": "hand-written", "autograd": "autograd", "jax": "JAX eager",
               "jax-jit": "JAX jit", "torch": "PyTorch eager"}
 TOOL_PACKAGES = {"autograd": "autograd", "jax": "jax", "jax-jit": "jax", "torch": "torch"}
-GOALS = {"ratio_hand": 1.2, "ratio_primal": 3.0, "transform": 0.150, "bytes": 1.5}
+GOALS = {"ratio_hand": 1.2, "ratio_primal": 3.0, "transform": 0.150, "bytes": 1.5,
+         "hand_primal": 2.5}      # gradient / primal <= 3 applies where the hand-written one is <= 2.5
 SEED = 0
 PREFIX = "BENCH "
 
@@ -775,7 +776,12 @@ def headline_rows(results, cks):
         if sg and hg:
             row["ratio_hand"] = goal(sg / hg, GOALS["ratio_hand"], fmt_goal_ratio(sg / hg, GOALS["ratio_hand"]))
         if sg and primal:
-            row["ratio_primal"] = goal(sg / primal, GOALS["ratio_primal"], fmt_goal_ratio(sg / primal, GOALS["ratio_primal"]))
+            text = fmt_goal_ratio(sg / primal, GOALS["ratio_primal"])
+            if hg and hg / primal > GOALS["hand_primal"]:          # the issue: "wherever the hand-written gradient
+                row["ratio_primal"] = (f"{text} (n/a: hand-written "    # is <= 2.5" (the figure stays shown)
+                                       f"{hg / primal:.2f})")
+            else:
+                row["ratio_primal"] = goal(sg / primal, GOALS["ratio_primal"], text)
         if s.get("transform") is not None:
             row["transform"] = goal(s["transform"], GOALS["transform"], fmt_time(s["transform"]))
         row["lines"] = _lines(s, h)
@@ -951,7 +957,8 @@ def report(results, cks, tools, info, args):
     w("## Goals\n")
     w("On each problem's reference input (Python floats, float64 arrays; the other inputs are under *Input "
       "variants*). Times are medians per call. *gradient / primal* is s2sad's `value_and_grad` time over the plain NumPy "
-      "function's; *first-call transform* is the first `value_and_grad` call in a fresh process minus a normal "
+      "function's (the goal applies where the hand-written gradient takes at most 2.5 times the primal, as the issue "
+      "sets it; elsewhere the figure is shown with the hand-written one's, *n/a*); *first-call transform* is the first `value_and_grad` call in a fresh process minus a normal "
       "call; *stored* is what the forward sweep keeps for the backward sweep (method below).\n")
     rows = headline_rows(results, cks)
     w(md_table([h for _, h in HEADLINE], [[row.get(k, "—") for k, _ in HEADLINE] for row in rows]))
@@ -1134,7 +1141,8 @@ def report(results, cks, tools, info, args):
   traced memory across the forward sweep while its result is alive (a cross-check that includes allocator
   slack such as over-allocated lists). s2sad's `value_and_grad` keeps the same values in local variables;
   its `vjp` code is what is measured.
-- **Goals** (the issue): s2sad / hand ≤ 1.2 and gradient / primal ≤ 3 on every problem, first-call transform
+- **Goals** (the issue): s2sad / hand ≤ 1.2 on every problem, gradient / primal ≤ 3 wherever the hand-written
+  gradient takes at most 2.5x the primal (elsewhere shown, marked *n/a*, and not counted), first-call transform
   ≤ 150 ms, stored bytes ≤ 1.5× the hand-written gradient's.
 """)
     return "\n".join(out)
