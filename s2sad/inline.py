@@ -122,10 +122,9 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
         renamed[local] = aliases.namer.fresh("_" + local.lstrip("_"))
     globals_ = rule.__globals__
 
-    def substitute(node):
-        node = N.clone(node)
+    def substitute(node):                 # a copy: the rule's parsed body is shared by every call site
         if defaulted:
-            node = _DropDefaults(defaulted, rule).visit(node)
+            node = _DropDefaults(defaulted, rule).visit(N.clone(node))
         return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
 
     stmts = [substitute(s) for s in body[:-1]]
@@ -194,7 +193,7 @@ def _resolve(func, globals_):
     return None
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(N.CopyingTransformer):
     def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape, tangent=False):
         self.mapping, self.renamed, self.globals, self.aliases = mapping, renamed, globals_, aliases
         self.ans, self.same_shape, self.tangent = ans, same_shape, tangent
@@ -227,7 +226,7 @@ class _Substitute(gast.NodeTransformer):
         if node.id in self.mapping:
             return N.clone(self.mapping[node.id])
         if node.id in self.renamed:
-            return N.name(self.renamed[node.id], node.ctx)
+            return N.name(self.renamed[node.id], type(node.ctx)())
         if node.id in self.globals:
             return self.aliases.ref(self.globals[node.id], node.id)
         if hasattr(builtins, node.id):

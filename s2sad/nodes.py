@@ -118,6 +118,37 @@ def clone(node):
     return node
 
 
+class CopyingTransformer(gast.NodeTransformer):
+    """A NodeTransformer that leaves the tree it visits as it was: ``visit`` returns a transformed copy, made
+    in the same pass (``clone`` then a transformer walks the tree twice). A ``visit_X`` method gets the
+    original node and returns a new one, or ``self.generic_visit(node)``'s copy (changed as it likes)."""
+
+    def generic_visit(self, node):
+        new = node.__class__.__new__(node.__class__)
+        new.__dict__.update(node.__dict__)
+        for field in node._fields:
+            old = getattr(node, field, None)
+            if isinstance(old, list):
+                items = []
+                for item in old:
+                    if isinstance(item, ast.AST):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, ast.AST):
+                            items.extend(item)
+                            continue
+                    items.append(item)
+                setattr(new, field, items)
+            elif isinstance(old, ast.AST):
+                item = self.visit(old)
+                if item is None:
+                    delattr(new, field)
+                else:
+                    setattr(new, field, item)
+        return new
+
+
 def replace_reads(node, name, by):
     """``node`` with each read of ``name`` replaced by a copy of ``by`` (in place where it can be; returned)."""
     class Replace(gast.NodeTransformer):

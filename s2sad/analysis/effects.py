@@ -813,11 +813,11 @@ def follow_copies(fn, unit, kinds):
                                (st.target if isinstance(st, gast.For) else gast.Pass())):
                 if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                     binders.setdefault(n.id, []).append(st)
+        bound_elsewhere = {n.id for st in N.statements(fn.body) if id(st) not in inside and id(st) not in position
+                           for n in N.walk(st) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
         for name, sts in binders.items():
-            elsewhere = [st for st in N.statements(fn.body) if id(st) not in inside and id(st) not in position
-                         and any(isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, gast.Load)
-                                 for n in N.walk(st))]
-            if all(finals.get(id(st)) == name for st in sts) and not elsewhere and array(name, at, loop=True):
+            if all(finals.get(id(st)) == name for st in sts) and name not in bound_elsewhere \
+                    and array(name, at, loop=True):
                 loop_updated.setdefault(at, set()).add(name)
                 events.append((at, name, name))
     for at, before, after in sorted(events):
