@@ -298,19 +298,33 @@ def unparse(node):
         tree = ast.Module(body=[tree], type_ignores=[])
     elif isinstance(tree, ast.expr):
         tree = ast.Expression(body=tree)
-    tree = ast.fix_missing_locations(_NegativeLiterals().visit(tree))
+    _negative_literals(tree)
     return _Unparser().visit(tree) if _Unparser is not None else ast.unparse(tree)
 
 
-class _NegativeLiterals(ast.NodeTransformer):
-    """``Constant(-0.5)`` -> ``-(0.5)`` as an operator, so precedence is kept: ``ast.unparse`` prints a
-    negative constant bare, and ``(-0.5) ** 2`` would come out as ``-0.5 ** 2`` (which is ``-(0.5 ** 2)``)."""
+def _negative(node):
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and \
+        (node.value < 0 or node.value == 0 and math.copysign(1.0, node.value) < 0)
 
-    def visit_Constant(self, node):
-        value = node.value
-        if type(value) in (int, float) and (value < 0 or value == 0 and math.copysign(1.0, value) < 0):
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
-        return node
+
+def _negative_literals(tree):
+    """``Constant(-0.5)`` -> ``-(0.5)`` as an operator, so precedence is kept: ``ast.unparse`` prints a
+    negative constant bare, and ``(-0.5) ** 2`` would come out as ``-0.5 ** 2`` (which is ``-(0.5 ** 2)``).
+    In place (``tree`` is the fresh copy ``gast_to_ast`` made). Statements without a line number get line 1:
+    ``ast.unparse`` looks theirs up for type comments (what ``ast.fix_missing_locations`` did, in this walk)."""
+    def operator(c):
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-c.value))
+    for n in walk(tree):
+        if isinstance(n, ast.stmt) and getattr(n, "lineno", None) is None:
+            n.lineno = 1
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, list):
+                for k, item in enumerate(v):
+                    if _negative(item):
+                        v[k] = operator(item)
+            elif _negative(v):
+                setattr(n, field, operator(v))
 
 
 _Unparser = None

@@ -6,7 +6,6 @@
 >>> src.tree.name, src.text(src.tree.body[0])
 ('square', 'return x * x')
 """
-import copy
 import dis
 import inspect
 import linecache
@@ -96,7 +95,7 @@ def of_nested(nested):
                 called.append(n.id)
                 todo.append(siblings[n.id].node)
     # defined first in its body, as they were beside it (lifted: they read none of the outer locals)
-    tree.body = [copy.deepcopy(siblings[n].node) for n in called] + tree.body
+    tree.body = [N.clone(siblings[n].node) for n in called] + tree.body
     return Source(fn=None, tree=tree, filename=nested.filename, first_line=nested.first_line,
                   lines=list(nested.lines))
 
@@ -129,7 +128,7 @@ def read(fn):
             f"with `@s2sad.rules.vjp`)")
     known = _read.get(fn.__code__)
     if known is not None:                          # read before: the text this code object was made from
-        return Source(fn=fn, tree=copy.deepcopy(known.tree), filename=known.filename,
+        return Source(fn=fn, tree=N.clone(known.tree), filename=known.filename,
                       first_line=known.first_line, lines=known.lines)
     filename = inspect.getsourcefile(fn) or fn.__code__.co_filename
     if fn.__code__.co_filename in EXEC_FILENAMES:   # shared by every exec: what linecache holds may be another's
@@ -141,7 +140,7 @@ def read(fn):
         linecache.updatecache(filename, fn.__globals__)
     if fn.__name__ == "<lambda>":
         source = _read_lambda(fn, filename, name)
-        _read[fn.__code__] = Source(fn=None, tree=copy.deepcopy(source.tree), filename=filename,
+        _read[fn.__code__] = Source(fn=None, tree=N.clone(source.tree), filename=filename,
                                     first_line=source.first_line, lines=source.lines)
         return source
     try:
@@ -174,7 +173,7 @@ def read(fn):
     tree.decorator_list = []
     generators.as_lists(tree)                      # generator functions build and return lists
     source = Source(fn=fn, tree=tree, filename=filename, first_line=first_line, lines=snippet.splitlines())
-    _read[fn.__code__] = Source(fn=None, tree=copy.deepcopy(tree), filename=filename, first_line=first_line,
+    _read[fn.__code__] = Source(fn=None, tree=N.clone(tree), filename=filename, first_line=first_line,
                                 lines=source.lines)
     return source
 
@@ -219,7 +218,7 @@ def _read_lambda(fn, filename, name):
 
 def _lambda_compiles_to(lam, fn):
     import ast
-    text = "(" + ast.unparse(gast.gast_to_ast(copy.deepcopy(lam))) + ")\n"
+    text = "(" + ast.unparse(gast.gast_to_ast(N.clone(lam))) + ")\n"
     return _compiles_to(text, fn)
 
 
