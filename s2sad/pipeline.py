@@ -29,7 +29,7 @@ from .front import fence, jumps, lift, normalize, sequences, source as front_sou
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
-from .reverse import assemble, last_iteration, realize, recompute, sweep
+from .reverse import assemble, count_down, last_iteration, realize, recompute, sweep
 from .rules import registry
 from .unit import Facts, Unit
 
@@ -67,10 +67,12 @@ def differentiate(unit):
         if unit.options.cleanup:                                      # constants, copies, dead code
             keep = {backward.bars[w] for w in unit.wrt_names}
             realized.backward = cleanup.run(realized.backward, keep, _pure_call(unit), _broadcasts(unit))
+        result = tree.body[-1].value
+        keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in N.walk(result) if isinstance(n, gast.Name)}
         if unit.options.last_iteration:                               # a backward loop's last, unread updates
-            result = tree.body[-1].value
-            keep = {backward.bars[w] for w in unit.wrt_names} | {n.id for n in N.walk(result) if isinstance(n, gast.Name)}
             realized.backward = last_iteration.run(realized.backward, realized.forward, keep, unit)
+        if unit.options.iterate:                                      # loops over ranges count their index down
+            realized.backward = count_down.run(realized.backward, realized.forward, keep, unit)
         fn = assemble.run(tree, realized, backward, unit)             # value_and_grad | grad | vjp
     if unit.options.fold:
         numbers = unit.facts.numbers | {bar for name, bar in backward.bars.items() if name in unit.facts.numbers} \

@@ -184,8 +184,9 @@ def test_recurrence_stores_x_and_sin_x_only():
 def test_taylor_series_stores_one_value_per_term():
     text = code(of.taylor_sin, (3.0,))
     assert len(_stacks(text)) == 1                 # (n + 1) * (n + 2) from the range, -term * x from the stored one
-    assert "for n, _t1 in zip(reversed(n_range[:len(_t1_stack)]), reversed(_t1_stack)):" in text   # read back in
-    assert "n_count" not in text                   # reverse, as many as were pushed: no count kept besides
+    assert "for _t1 in reversed(_t1_stack):" in text   # read back in reverse, as many as were pushed, the index
+    assert "n = 1 + len(_t1_stack) * 2" in text and "n = n - 2" in text   # counted down (count_down.py):
+    assert "n_count" not in text and "zip" not in text                     # no count kept besides, no zip
     g = check_grads(of.taylor_sin, (3.0,))
     np.testing.assert_allclose(g, np.cos(3.0), rtol=1e-12)
 

@@ -799,3 +799,39 @@ def test_a_constant_temporary_is_written_into_its_reads_only_where_it_is_bound_o
     assert folded("_t1 = 2.0\ny = x * _t1\n_t1 = 3.0\nr = y + _t1")[0] == 13.0
     monkeypatch.setattr(fold, "constant_folds", lambda body, i, name, stores: True)
     assert folded("_t1 = 2.0\ny = x * _t1\n_t1 = 3.0\nr = y + _t1")[0] != 13.0
+
+
+def test_a_backward_loop_counts_its_index_down_only_where_the_header_alone_binds_it_and_nothing_reads_it_after(
+        monkeypatch):
+    """count_down.counted_down: ``for n, v in zip(reversed(r[:len(st)]), reversed(st))`` becomes ``n = start +
+    len(st) * step`` and ``for v in reversed(st): n = n - step``. A body that binds ``n`` would throw the count
+    off; after no iteration the header leaves ``n`` alone where the counter sets it to ``start``. Both break
+    without the condition (no program found that reaches either: the front end renames a loop variable its body
+    binds, and a value the loop may change is restored after it)."""
+    from types import SimpleNamespace
+    import builtins
+    from s2sad.reverse import count_down
+
+    unit = SimpleNamespace(scope=SimpleNamespace(resolve=lambda f: getattr(builtins, f.id)),
+                           aliases=SimpleNamespace(ref=lambda obj, name: N.name(name)))
+
+    def run(body, st, rewrite=True):
+        backward = gast.parse(body).body
+        if rewrite:
+            backward = count_down.run(backward, gast.parse("r = range(1, 9, 2)").body, {"out"}, unit)
+        module = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=backward, type_ignores=[])))
+        space = {"r": range(1, 9, 2), "st": st, "acc": 0.0, "n": 5}
+        exec(compile(module, "<backward>", "exec"), space)
+        return space["out"], N.unparse(gast.Module(body=backward, type_ignores=[]))
+    plain = "for n, v in zip(reversed(r[:len(st)]), reversed(st)):\n    acc = acc + n * v\nout = acc\n"
+    value, text = run(plain, [1.0, 2.0])
+    assert value == run(plain, [1.0, 2.0], rewrite=False)[0] == 3 * 2.0 + 1 * 1.0
+    assert "n = 1 + len(st) * 2" in text and "for v in reversed(st):" in text and "n = n - 2" in text
+    rebinds = "for n, v in zip(reversed(r[:len(st)]), reversed(st)):\n    n = n + 10\n    acc = acc + n * v\nout = acc\n"
+    read_after = "for n, v in zip(reversed(r[:len(st)]), reversed(st)):\n    acc = acc + n * v\nout = acc + n\n"
+    for body, st in ((rebinds, [1.0, 2.0]), (read_after, [])):
+        assert run(body, st)[0] == run(body, st, rewrite=False)[0]
+        assert "zip" in run(body, st)[1]
+    monkeypatch.setattr(count_down, "counted_down", lambda body, index, live_after: True)
+    for body, st in ((rebinds, [1.0, 2.0]), (read_after, [])):
+        assert run(body, st)[0] != run(body, st, rewrite=False)[0]

@@ -1674,6 +1674,9 @@ class Gen:
         if form == 2:
             self.features.add("reversed")
             return f"reversed(range({n}))", 0, n - 1, n
+        if form == 3:                                # a step: counted down by it in the backward sweep
+            self.features.add("range_step")
+            return f"range(1, {2 * n}, 2)", 1, 2 * n - 1, n
         return f"range({n})", 0, n - 1, n
 
     def st_for_range(self, allow_break=True):

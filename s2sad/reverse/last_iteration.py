@@ -20,6 +20,7 @@ import numpy as np
 from .. import nodes as N
 from .. import runtime
 from .assemble import _live_in
+from .ranges import bound_once, loop_index
 
 _PURE_HELPERS = frozenset({runtime.matmul_x_grad, runtime.matmul_y_grad, runtime.unbroadcast, runtime.unreduce,
                            runtime.dot_x_grad, runtime.dot_y_grad})
@@ -31,11 +32,12 @@ _EXPRESSIONS = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare
 def run(backward, forward, keep, unit):
     """``backward`` with the last-iteration-only dead updates of its top-level loops guarded; ``keep``: names read
     after the backward sweep (the gradients, the value)."""
-    ranges = _ranges(forward, unit)
+    ranges = bound_once(forward, unit)
     for i, loop in enumerate(backward):
         if not isinstance(loop, gast.For):
             continue
-        index, first = _index(loop, ranges, unit)
+        index, r = loop_index(loop, ranges, unit)
+        first = None if r is None or len(ranges[r].args) == 1 else N.attr(r, "start")
         if index is None or not index_kept(loop.body, index):
             continue
         live_after = _live_in(backward[i + 1:]) | set(keep)
@@ -96,48 +98,3 @@ def _pure(expr, unit):
             if not (f in _PURE_HELPERS or isinstance(f, np.ufunc) and not n.keywords):
                 return False
     return True
-
-
-def _ranges(forward, unit):
-    """name -> the range call it holds, for names the forward sweep binds once, to ``range(...)``."""
-    stores = {}
-    for s in forward:
-        for n in N.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                stores[n.id] = stores.get(n.id, 0) + 1
-    out = {}
-    for s in forward:
-        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
-                and stores[s.targets[0].id] == 1 and isinstance(s.value, gast.Call) and not s.value.keywords \
-                and 1 <= len(s.value.args) <= 3 and _resolves(s.value.func, range, unit):
-            out[s.targets[0].id] = s.value
-    return out
-
-
-def _resolves(func, obj, unit):
-    try:
-        return unit.scope.resolve(func) is obj
-    except Exception:                                          # noqa: BLE001
-        return False
-
-
-def _index(loop, ranges, unit):
-    """(the index name, the range's first item as an expression, None for 0) of a backward loop over
-    ``reversed(r)`` or ``zip(reversed(r), ...)`` (``r`` a range name, maybe sliced ``r[:count]``), else (None, None)."""
-    target, it = loop.target, loop.iter
-    if isinstance(it, gast.Call) and _resolves(it.func, zip, unit) and it.args \
-            and isinstance(target, gast.Tuple) and target.elts:
-        target, it = target.elts[0], it.args[0]
-    if not (isinstance(target, gast.Name) and isinstance(it, gast.Call) and _resolves(it.func, reversed, unit)
-            and len(it.args) == 1):
-        return None, None
-    r = it.args[0]
-    if isinstance(r, gast.Subscript) and isinstance(r.slice, gast.Slice) and r.slice.lower is None \
-            and r.slice.step is None:
-        r = r.value
-    if not (isinstance(r, gast.Name) and r.id in ranges):
-        return None, None
-    args = ranges[r.id].args
-    if len(args) == 1:
-        return target.id, None
-    return target.id, N.attr(r.id, "start")
