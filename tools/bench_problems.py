@@ -860,11 +860,12 @@ MISSED_REASONS = {
     ("recurrence", "ratio_hand"): _SCALAR_LOOP,
     ("recurrence", "ratio_primal"): "Even the hand-written gradient takes about 2.4-2.6x the primal (a forward sweep that records, "
         "then a backward sweep of as many operations); s2sad measured 2.98 in the tenth session's run, 3.12 before",
-    ("taylor", "ratio_hand"): "A call lasts about 5 us, so per-call costs weigh: the per-call entry (back/entry.py, 0.3 us for "
-        "floats, 0.6 us for np.float64, which it converts). Since the tenth session the loop keeps no iteration count "
-        "(its stack's length is the count). Left: the product `-term * x * x` is differentiated as written (two "
-        "multiplications, two adjoint terms) where the hand-written one multiplies by a precomputed `xx` (which "
-        "rounds the forward value differently from the user's code)",
+    ("taylor", "ratio_hand"): "A call lasts about 4 us, so per-call costs weigh. The eleventh session counted the backward "
+        "loop's index down instead of zipping the range with the stack (reverse/count_down.py: 1.25 -> 1.14 timed "
+        "alone, np.float64 1.40 -> 1.20) and wrote the per-call entry's cache checks in line (0.4 -> 0.27 us for "
+        "floats, 0.56 -> 0.22 us for np.float64). Left: the product `-term * x * x` is differentiated as written "
+        "(two multiplications, two adjoint terms) where the hand-written one multiplies by a precomputed `xx` "
+        "(which rounds the forward value differently from the user's code); merging the two terms measured 1%",
     ("taylor", "ratio_primal"): "The primal is 1.5 us; the hand-written gradient itself takes 2.5x it, and the per-call entry "
         "and the product's second adjoint term come on top",
     ("logreg", "ratio_hand"): "The adjoint is now the hand-written one's (`w_bar = X.T @ (_t11_bar * (y - p))`: "
@@ -893,9 +894,10 @@ MISSED_REASONS = {
         "_s2.shape_of(_t7)`), so fewer large arrays are alive at once and fresh memory faults in less often. "
         "float32: 1.22 in this run (1.18-1.24 timed alone). Left: the Q-diagonal gradient as a product summed over "
         "n, where the hand-written one reads it off the diagonal of the batched outer products",
-    ("gmm", "transform"): "About 130 ms on this machine when quiet, up to 195 ms in a loaded full run (the GMM function is "
-        "about 120 normalized statements with einsum, fancy indexing and a called helper); the tenth session removed "
-        "the deep copies of rule bodies and the unparsing of every callee",
+    ("gmm", "transform"): "About 86-89 ms on this machine when quiet since the eleventh session (130 before; 195 ms in "
+        "the tenth session's loaded run): the GMM function is about 120 normalized statements with einsum, fancy "
+        "indexing and a called helper. The eleventh session's tree walker, rule bodies copied while substituted "
+        "and source trees copied without deepcopy took a third off",
     ("rnn", "ratio_hand"): "Since the ninth session the matmul adjoints are `h.T @ g` (the kinds follow "
         "`np.zeros(..., dtype=xs.dtype)`), the last step skips the initial state's adjoint and the bias sums are "
         "one `np.add.reduce`: 1.00-1.03 on float64. On float32 the per-step Python work weighs more than the "
@@ -909,8 +911,9 @@ MISSED_REASONS = {
     ("rk4", "ratio_hand"): "Stage points read back by iteration, temporaries folded, adjoint updates merged "
         "(ninth session); left: one list per stage point (the hand-written one pushes one tuple per step)",
     ("rk4", "ratio_primal"): "One list push per kept stage point and step (the hand-written one pushes one tuple)",
-    ("rk4", "transform"): "About 140-200 ms on this machine (it moves with the load); the loop body is about 130 "
-        "statements after inlining the helper four times, differentiated twice to reach its fixed point. The tenth session "
-        "removed the deep copies of rule bodies (a tree copy of its own), the per-value walks of recompute and "
-        "fold's merge, and the unparsing of every callee: 170-209 -> 140-150 ms when quiet",
+    ("rk4", "transform"): "About 92-95 ms on this machine when quiet since the eleventh session (140-150 before, 241 ms in "
+        "the tenth session's loaded run); the loop body is about 130 statements after inlining the helper four "
+        "times, differentiated twice to reach its fixed point. The eleventh session: one tree walker without a "
+        "generator per node (the transform walks about 100,000 nodes), rule bodies copied while substituted, "
+        "signatures computed once, a quadratic walk in effects.follow_copies made linear",
 }
