@@ -16,6 +16,7 @@ import gast
 
 from .. import nodes as N
 from .assemble import _live_in
+from .last_iteration import index_kept
 from .ranges import bound_once, loop_index, walked_range
 
 
@@ -44,9 +45,7 @@ def counted_down(body, index, live_after):
     iteration, if nothing in the loop's body binds the index (the decrement at its top is then the only write),
     and it ends at the range's first item after one iteration or more, as the header left it; after none the
     header left the index alone and the counter sets it to that item: nothing after the loop may read it."""
-    return index not in live_after and not any(
-        isinstance(n, gast.Name) and n.id == index and isinstance(n.ctx, (gast.Store, gast.Del))
-        for s in body for n in N.walk(s))
+    return index not in live_after and index_kept(body, index)
 
 
 def _start_and_step(call, r):
