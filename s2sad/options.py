@@ -37,7 +37,7 @@ class Options:
     single: bool = True          # analysis/record.py: a value assigned once, outside loops, is never recorded
     invariant: bool = True       # analysis/record.py: a loop-invariant value is not recorded per iteration
     recompute: bool = True       # analysis/record.py: cheap values on numbers computed again instead of recorded
-    iterate: bool = True         # reverse/realize.py: a stack a loop pushes once per iteration read by iterating it reversed, not popped (reverse/count_down.py: a range's index then counted down)
+    iterate: bool = True         # reverse/realize.py: a stack a loop pushes once per iteration read by iterating it reversed, not popped (reverse/count_down.py: a range's index then counted down; reverse/sweep.py: a while loop replays only its body's runs)
     last_iteration: bool = True  # reverse/last_iteration.py: a loop-carried adjoint nothing reads after the backward loop skipped in its last iteration
     shape_only: bool = True      # analysis/record.py: a value read only for its shape is recorded as its shape
     accumulate: bool = True      # reverse/adjoints.py: x_bar[i] += g in place, on a buffer the backward sweep owns

@@ -67,6 +67,7 @@ _W, _X = np.ones(3), np.ones((4, 3))
     ("piecewise.txt", gf.piecewise, (0, 1), "value_and_grad", (2.0, 1.0)),
     ("piecewise_generic.txt", gf.piecewise, (0, 1), "value_and_grad", None),
     ("inactive_parts.txt", gf.inactive_parts, 0, "value_and_grad", (np.ones(4), np.ones(4))),
+    ("newton_while.txt", gf.newton_sqrt, (0, 1), "value_and_grad", (2.0, 1.0)),
 ])
 def test_generated_code_golden(name, fn, wrt, kind, args):
     """Code specialised for the arguments' kinds (what grad runs), and once the generic code (no kinds known:
@@ -93,6 +94,9 @@ def test_golden_functions_are_differentiated_correctly(rng):
         check_grads(gf.piecewise, point, wrt=(0, 1))
     check_grads(gf.inactive_parts, (rng.normal(size=4), rng.normal(size=4)))
     check_grads(gf.filled_buffer, (rng.normal(size=5), 0.8), wrt=(0, 1), order=2)
+    da, dx0 = s2sad.grad(gf.newton_sqrt, wrt=(0, 1))(2.0, 1.0)    # converged: d sqrt(a)/da, and x0 forgotten
+    assert da == pytest.approx(0.5 / np.sqrt(2.0), rel=1e-10) and abs(dx0) < 1e-10
+    check_grads(gf.newton_sqrt, (2.0, 1.0), wrt=0)         # (x0: a product of near-zero factors, 1e-23)
     for x in (0.1, 0.7, 3.0):
         g = check_grads(gf.soft_clipped_sum, (x, 5, 2.0))
         hand = sum((i + 1) / (1.0 + x * (i + 1) - 2.0) if x * (i + 1) > 2.0 else i + 1 for i in range(5))

@@ -51,6 +51,26 @@ def read_then_rebound(theta, x):                # hoist.invariant_read: `a` is b
     return x
 
 
+def while_true_reading_its_test_value(y):      # sweep.entered: the body reads what the test's statements bound
+    while True:
+        k = math.floor(y)
+        if k < 5:
+            y = y * k + 0.5
+        else:
+            break
+    return y
+
+
+def while_true_differentiating_its_test_value(y):   # sweep.entered: undoing the test's statements is work
+    while True:
+        t = np.sin(y) * 2.0
+        if t > -1.0:
+            y = y * 1.3 + t
+        else:
+            break
+    return y
+
+
 def walked_list_rebound(x):                      # sequences.walked_directly: the loop walks the first list
     xs = [x, 2.0 * x]
     s = 0.0
@@ -620,6 +640,10 @@ CONDITIONS = {
                                       (np.array([0.5, 1.0, 2.0]), 0.3), wrt=(1,)),
     "hoist: bound once, never written": Condition(hoist, "invariant_read", lambda *a: True, read_then_rebound,
                                                   (np.array([0.5, 1.0, 2.0]), 0.3), wrt=(0, 1)),
+    "sweep: a while loop replays its body only, where its test's statements need no undoing (read)": Condition(
+        sweep, "entered", _always(True), while_true_reading_its_test_value, (1.7,)),
+    "sweep: a while loop replays its body only, where its test's statements need no undoing (adjoint)": Condition(
+        sweep, "entered", _always(True), while_true_differentiating_its_test_value, (1.7,)),
     "writes: reads through another name count": Condition(record, "holders_of", lambda name, unit: [name],
                                                           read_through_an_alias_before_the_write,
                                                           (np.array([0.5, -1.0, 2.0]),)),

@@ -52,6 +52,7 @@ def run(fn, is_module, helpers="_s2", numbers=frozenset()):
     changed = True
     while changed:
         changed = _fold_blocks(fn.body, once - params, pure)
+    _plain_tests(fn.body)
     stores, loads = _counts(fn)
     _seeds(fn.body, stores)
     _constants(fn.body, stores)
@@ -61,6 +62,33 @@ def run(fn, is_module, helpers="_s2", numbers=frozenset()):
             _negations(block, stores, loads, numbers)
             _merge_sums(block, numbers, pure)
     return fn
+
+
+def _plain_tests(stmts):
+    """The loops and branches normalization wrote as a person writes them, in every block (exact: Python runs
+    both forms alike, the test evaluated as often, at the same points)::
+
+        while True:                      while c:
+            if c:                  ->        B
+                B
+            else:
+                break
+
+        if c:                      ->    if not c:
+            pass                             E
+        else:
+            E
+    """
+    for s in stmts:
+        for block in (getattr(s, "body", None), getattr(s, "orelse", None)):
+            if isinstance(s, (gast.If, gast.For, gast.While)) and block:
+                _plain_tests(block)
+        if isinstance(s, gast.While) and N.is_const(s.test) and s.test.value is True and not s.orelse \
+                and len(s.body) == 1 and isinstance(s.body[0], gast.If) and len(s.body[0].orelse) == 1 \
+                and isinstance(s.body[0].orelse[0], gast.Break):
+            s.test, s.body = s.body[0].test, s.body[0].body
+        elif isinstance(s, gast.If) and all(isinstance(b, gast.Pass) for b in s.body) and s.orelse:
+            s.test, s.body, s.orelse = gast.UnaryOp(op=gast.Not(), operand=s.test), s.orelse, []
 
 
 def _seeds(body, stores):

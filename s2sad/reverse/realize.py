@@ -124,8 +124,9 @@ class _Realize:
         s.body = self.forward(s.body)
         if loop is None or loop.count is None:
             return [s]
-        count = loop.count
-        s.body = [gast.AugAssign(target=N.store(count), op=gast.Add(), value=N.const(1))] + s.body
+        count = loop.count                         # (counting the iterations the backward sweep replays)
+        counted = loop.entry if loop.entry is not None else s
+        counted.body = [gast.AugAssign(target=N.store(count), op=gast.Add(), value=N.const(1))] + counted.body
         out = [N.located(N.assign(count, N.const(0)), s), s]
         if self.plan.counts.get(id(s)):
             out.append(N.located(self.push(count, kind="count"), s))
@@ -226,7 +227,7 @@ def iterate(forward, back, loops, stacks, unit):
     for loop in loops.values():
         if loop.backward is None:
             continue
-        pushed = _pushed_every_iteration(loop.node.body)
+        pushed = _pushed_every_iteration(loop.replayed())
         body = loop.backward.body
         items = {}                                       # index of the pop in the body -> (name, stack)
         for i, s in enumerate(body):
@@ -247,10 +248,11 @@ def iterate(forward, back, loops, stacks, unit):
             name, stack = items[i]
             bound = name
             if _names(body[:i], name):                     # the body reads or writes it before the pop
-                site = _push_site(loop.node.body, stack, name)
+                replayed = loop.replayed()
+                site = _push_site(replayed, stack, name)
                 if site is not None and rotatable(name, body, i, in_back.get(name, 0), in_loop.get(name, 0)):
-                    push = loop.node.body.pop(site - 1)        # push the value the assignment made, not the one before
-                    loop.node.body.insert(site, push)
+                    push = replayed.pop(site - 1)              # push the value the assignment made, not the one before
+                    replayed.insert(site, push)
                     rotated.add(name)
                 else:
                     bound = unit.namer.derived(name, "prev")
@@ -387,8 +389,9 @@ def _stored_names_of(s):
 
 def read_in_order(loop, stack, pushed, uses):
     """Soundness condition of ``iterate`` (tests/test_soundness.py): the forward loop is inside no other loop,
-    pushes ``stack`` in a top-level statement of its body before anything that may end an iteration early
-    (``pushed``: every iteration started pushes exactly once), and nothing but that push and the backward
+    pushes ``stack`` in a top-level statement of the block each backward iteration replays (its body, or a
+    ``while`` loop's entered branch: ``Loop.replayed``) before anything that may end an iteration early
+    (``pushed``: every iteration replayed pushes exactly once), and nothing but that push and the backward
     loop's pop names the stack (``uses``). Then the stack holds one value per backward iteration, the last
     iteration's on top, and the k-th item of its reversed order is what the k-th pop would have given."""
     return not loop.nested and stack in pushed and uses.get(stack) == 2

@@ -61,6 +61,11 @@ class Loop:
     count: str = None            # name of its iteration count (None: the length of its range)
     nested: bool = False         # inside another loop: the count is recorded at each exit
     backward: object = None      # the backward loop (its header gives the loop variable each iteration)
+    entry: object = None         # a while loop's ``if c:`` whose body each backward iteration replays (``entered``)
+
+    def replayed(self):
+        """The forward block one backward iteration undoes: the loop's body, or the body its test lets in."""
+        return self.entry.body if self.entry is not None else self.node.body
 
 
 @dataclass
@@ -87,6 +92,18 @@ class Sweep:
         self.numbered = set()        # ... of which lists of numbers, written item by item (x_bar[2] += g)
         self.blocks = []             # the forward blocks around the statement being differentiated
         self.emitted = []            # ... and the backward statements emitted for each so far
+        self.forward = []            # the forward function's statements (``reads``)
+        self._reads = None
+
+    def reads(self, name):
+        """The Name nodes reading ``name`` anywhere in the forward function."""
+        if self._reads is None:
+            self._reads = {}
+            for s in self.forward:
+                for n in N.walk(s):
+                    if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Store):
+                        self._reads.setdefault(n.id, []).append(n)
+        return self._reads.get(name, ())
 
     def bar(self, name):
         if name not in self.bars:
@@ -173,6 +190,9 @@ class Sweep:
                 break
             start |= end
         self.enclosing.pop()
+        if isinstance(s, gast.While) and unit.options.iterate and entered(s, body, self.calls, self.reads):
+            self.loops[id(s)].entry = s.body[-1]     # count the entries into the test's branch, replay only those
+            body = body[0].body
         owned = self.owned.pop(id(s), set())       # adjoints updated in place start as private copies
         numbered = owned & self.numbered           # list adjoints with a number at every item (not tuples)
         before = [N.assign(self.bar(n), self.zeros(n)) for n in sorted(start - defined - numbered)]
@@ -211,6 +231,7 @@ def run(fn, unit):
     """The backward sweep of the normalized function ``fn`` (its last statement returns the result)."""
     *forward, ret = fn.body
     sweep = Sweep(unit)
+    sweep.forward = fn.body
     result = ret.value
     defined = {result.id} if isinstance(result, gast.Name) and result.id in unit.facts.active else set()
     for name in defined | set(unit.wrt_names):
@@ -221,6 +242,32 @@ def run(fn, unit):
             body.append(N.assign(sweep.bar(w), sweep.zeros(w)))
             defined.add(w)
     return Backward(body=body, defined=defined, calls=sweep.calls, loops=sweep.loops, bars=sweep.bars), sweep
+
+
+def entered(loop, body, calls, reads):
+    """Soundness condition of replaying a ``while`` loop's entries into its body only (``Sweep.loop``): the
+    normalized ``while True: <c>; if c: B else: break`` (front/normalize.py) runs ``<c>`` once more than ``B``, and
+    its backward sweep ``body`` walks every test, ``if c: <B backward>`` then ``<c>``'s restore points. The tests
+    can be skipped, the loop counting the entries into ``B`` instead (``for y in reversed(y_stack)``, not
+    ``for _t1 in reversed(_t1_stack): if _t1:``), when undoing ``<c>`` asks for nothing: ``body`` is that ``if``
+    alone with no ``else`` (no adjoint defined on one branch only), then restore points only; ``<c>`` makes no
+    call with a pullback (``calls``), and the names it assigns are read nowhere but in ``<c>`` and the test
+    (``reads``: name -> the statements reading it), so no restore point of theirs is needed anywhere."""
+    *test, branch = loop.body
+    if not (isinstance(branch, gast.If) and isinstance(branch.test, gast.Name) and len(branch.orelse) == 1
+            and isinstance(branch.orelse[0], gast.Break)):
+        return False
+    if not body or not isinstance(body[0], gast.If) or body[0].orelse \
+            or not all(isinstance(p, Restore) for p in body[1:]):
+        return False
+    inside = {id(n) for s in test for n in N.walk(s)} | {id(branch.test)}
+    for s in test:
+        if not isinstance(s, gast.Assign) or id(s) in calls:
+            return False
+        for n in N.walk(s.targets[0]):
+            if isinstance(n, gast.Name) and any(id(r) not in inside for r in reads(n.id)):
+                return False
+    return True
 
 
 def _assigned(loop):
