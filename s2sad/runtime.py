@@ -2422,3 +2422,17 @@ def real_only(a, what):
         from .errors import UnsupportedValueError
         raise UnsupportedValueError(f"s2sad: the derivative of {what} of a complex value is not supported")
     return a
+
+
+def alone_in(value, refusal, names, container):
+    """Before ``c[i] op= e`` that the transform computes as ``c[i] = c[i] op e`` (``value`` is ``c[i]``): the same
+    when the item is immutable (a number), when ``c`` is an array (the update is a write into it), or when no
+    other item of the list or dict ``c`` holds ``value`` or memory of it; not when one does (Python changes the
+    object in place, and that item sees it: ``buf = [np.zeros(3)] * 2; buf[0] += x``)."""
+    if value is None or isinstance(value, (int, float, complex, np.generic, tuple, str, bytes)) \
+            or isinstance(container, np.ndarray):
+        return
+    items = container.values() if isinstance(container, dict) else container
+    if isinstance(items, (list, tuple, type({}.values()))) and sum(_reaches(o, value) for o in items) <= 1:
+        return
+    raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")

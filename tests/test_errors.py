@@ -955,7 +955,7 @@ def s_sum_out(x):
 
 
 WRITE = "this function changes its argument `x` in place (through `y`, which may hold the same object)"
-OUT = "`out=` writes into an array in place, which cannot be differentiated"
+OUT = "`out` (by keyword or by position) writes into an array in place, which cannot be differentiated"
 OUT_HINT = "drop `out=` and use the returned value"
 SILENT = [
     # x = [3, 1, 2]; the value and gradient Python's semantics give; the reason and hint of the refusal

@@ -6,6 +6,9 @@ The backward sweep gives the written value the part of the array's adjoint it la
 mode writes the tangent in the same place of a tangent buffer of its own. Each program is checked against
 central differences, forward against reverse, second derivatives, a pullback run twice, and a twin
 written without writes (an independent route)."""
+import bisect
+import heapq
+
 import numpy as np
 import pytest
 
@@ -248,6 +251,102 @@ def writes_into_an_integer_array(x):
     return np.sum(counts * x)
 
 
+def scattered_with_ufunc_at(x):                 # np.add.at writes into y even when y is read-only
+    y = np.zeros(4)
+    np.add.at(y, [0, 0, 2], x[:3])
+    return np.sum(y ** 2)
+
+
+def scattered_into_a_copy(x):
+    y = x * 1.0
+    np.subtract.at(y, [1, 1], x[:2])
+    return np.sum(y ** 2)
+
+
+def ufunc_out_by_position(x):                   # np.multiply(y, 3.0, out=y)
+    y = x * 1.0
+    np.multiply(y, 3.0, y)
+    return np.sum(y ** 2)
+
+
+def exp_out_by_position(x):
+    y = np.zeros(4)
+    np.exp(x, y)
+    return np.sum(y)
+
+
+def dot_out_by_position(x):
+    y = np.zeros(2)
+    np.dot(np.ones((2, 4)), x, y)
+    return np.sum(y ** 2)
+
+
+def cumsum_out_by_position(x):
+    y = np.zeros(4)
+    np.cumsum(x, 0, None, y)
+    return np.sum(y * y)
+
+
+def sum_method_out_by_position(x):
+    M = np.outer(x, x)
+    total = np.zeros(4)
+    M.sum(0, None, total)
+    return np.sum(total * x)
+
+
+def reduced_into_a_buffer(x):                  # np.add.reduce's `out` by position
+    buf = np.zeros(())
+    np.add.reduce(x, 0, None, buf)
+    return buf * buf
+
+
+def pushed_on_a_heap(x):
+    h = []
+    heapq.heappush(h, x[0] * x[1])
+    heapq.heappush(h, x[2])
+    return h[0] * 2.0
+
+
+def insorted(x):
+    xs = [0.0, 5.0]
+    bisect.insort(xs, x[0] * 2.0)
+    return xs[1] * xs[1]
+
+
+def test_a_result_written_in_place_by_a_library_call_is_refused_not_lost():
+    """Each of these once gave a number: zero, or a derivative through the write missed (np.add.at writes into
+    an array marked read-only; an `out` by position was not seen; heapq and bisect change a list)."""
+    for f, message in ((scattered_with_ufunc_at, "may modify a value being differentiated in place"),
+                       (scattered_into_a_copy, "may modify a value being differentiated in place"),
+                       (ufunc_out_by_position, "writes into an array in place"),
+                       (exp_out_by_position, "writes into an array in place"),
+                       (dot_out_by_position, "writes into an array in place"),
+                       (cumsum_out_by_position, "writes into an array in place"),
+                       (sum_method_out_by_position, "writes into an array in place"),
+                       (reduced_into_a_buffer, "writes into an array in place"),
+                       (pushed_on_a_heap, "may modify a value being differentiated in place"),
+                       (insorted, "may modify a value being differentiated in place")):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match=message) as caught:
+            s2sad.grad(f)(X.copy())
+        assert "test_writes.py" in str(caught.value), f.__name__          # the user's file and line
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
+            s2sad.jvp(f, (X.copy(),), (np.ones(4),))
+
+
+def test_out_of_a_users_function_is_its_own_business():
+    """A user's function with a parameter named `out` is differentiated through, not refused by the name."""
+    assert s2sad.grad(_uses_out)(X.copy()) == pytest.approx(2.0 * X * 3.0)
+
+
+def _scaled(v, factor, out):
+    return v * factor + out
+
+
+def _uses_out(x):
+    y = _scaled(x, 3.0, 0.0)
+    return np.sum(y * x)
+
+
 @pytest.mark.parametrize("f, args, message", [
     (writes_into_an_argument, (X, np.ones(4)), "changes its argument `buf` in place"),
     (writes_into_a_global, (X,), "writing into `TABLE`, which belongs to the module"),
@@ -344,3 +443,75 @@ def _reshaped_by_its_own_shape(x):
 
 def test_the_shape_of_an_array_written_in_place_is_not_a_view_of_it():
     check_grads(_reshaped_by_its_own_shape, (np.arange(6.0).reshape(2, 3) + 1,), order=2)
+
+
+# --- `c[i] op= e` on a list or dict holding arrays: Python changes the array object in place -----------------------
+def updated_in_a_fresh_list(x):                 # nothing else holds the arrays: the same as c[i] = c[i] - ...
+    ps = [x * 1.0, x[:2] * 2.0]
+    for i in range(len(ps)):
+        ps[i] -= 0.1 * ps[i] ** 2
+    return np.sum(ps[0]) + np.sum(ps[1] * ps[1])
+
+
+def updated_in_a_fresh_list_twin(x):
+    a, b = x * 1.0, x[:2] * 2.0
+    return np.sum(a - 0.1 * a ** 2) + np.sum((b - 0.1 * b ** 2) ** 2)
+
+
+def updated_in_a_dict(x):
+    d = {"a": x * 1.0, "b": x * 2.0}
+    for k in ("a", "b"):
+        d[k] += x
+    return np.sum(d["a"] * d["b"])
+
+
+def updated_in_a_dict_twin(x):
+    return np.sum((x + x) * (2.0 * x + x))
+
+
+def updated_while_another_name_holds_it(x):    # Python: M doubles too
+    M = x * 1.0
+    rows = [M]
+    rows[0] *= 2.0
+    return np.sum(M)
+
+
+def updated_while_the_list_keeps_a_view(x):
+    M = x * 1.0
+    rows = [M[0:2]]
+    rows[0] *= 2.0
+    return np.sum(M)
+
+
+def updated_while_another_item_holds_it(x):    # [a] * 2: both items are one array
+    buf = [np.zeros(4)] * 2
+    buf[0] += x
+    return np.sum(buf[1] * x)
+
+
+def test_an_item_updated_in_place_is_differentiated_where_nothing_else_holds_it():
+    for f, twin in ((updated_in_a_fresh_list, updated_in_a_fresh_list_twin), (updated_in_a_dict, updated_in_a_dict_twin)):
+        value, g = s2sad.value_and_grad(f)(X.copy())
+        assert value == pytest.approx(f(X.copy())) == pytest.approx(twin(X.copy()))
+        np.testing.assert_allclose(g, s2sad.grad(twin)(X.copy()), rtol=1e-12)
+        check_grads(f, (X.copy(),))
+
+
+def test_an_item_updated_in_place_while_something_else_holds_it_is_refused(monkeypatch):
+    """Python changes the array object, which the other holder sees; s2sad would compute a new array (these
+    gave a wrong value and gradient, silently). Another name: refused by the points-to analysis; another item
+    of the same list: checked when the code runs (runtime.alone_in), and wrong without that check."""
+    for f, message in ((updated_while_another_name_holds_it, r"`rows\[0\] \*=` would change `M` too"),
+                       (updated_while_the_list_keeps_a_view, r"`rows\[0\] \*=` would change `M` too"),
+                       (updated_while_another_item_holds_it, "another item of `buf` holds it too")):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match=message) as caught:
+            s2sad.grad(f)(X.copy())
+        assert "test_writes.py" in str(caught.value)
+    from s2sad import pipeline, runtime
+    pipeline.forget()
+    def alone_in(*args):                         # the check dropped
+        return None
+    monkeypatch.setattr(runtime, "alone_in", alone_in)
+    value, g = s2sad.value_and_grad(updated_while_another_item_holds_it)(X.copy())
+    assert value != pytest.approx(updated_while_another_item_holds_it(X.copy()))
+    pipeline.forget()

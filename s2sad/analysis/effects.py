@@ -899,15 +899,27 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
         if old in numbers:                    # (differentiated or not: the value itself would be wrong)
             continue
         followed = {v for q in unit.source.walked_sequences.get(id(s), ()) for v in unit.versions.get(q, set()) | {q}}
+        container, shown_target = unit.source.item_updates.get(id(s), (None, name))
+        if container is not None:             # `c[i] op= e`: written back into c[i] (the same slot in both readings)
+            if container in arrays:
+                continue                      # an array's item or row: a write into the array (record.py's)
+            followed |= unit.versions.get(container, set()) | {container}
+            if container not in numbers:      # ... but no other item of c may hold (memory of) the same object
+                alone = unit.error(UnsupportedSyntaxError, f"`{user(container)}[...] {op}=` changes the object that "
+                                   f"item holds in place, and another item of `{user(container)}` holds it too, "
+                                   "which cannot be differentiated", s,
+                                   hint=f"build a new value: `{user(container)}[i] = {user(container)}[i] {op} ...`")
+                guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
+                      bound=lambda other, st: True, user=user)
         others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
                   if other not in numbers and other not in numbers_only and read_later(other, m)
                   and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
         if others:
             shown = lambda o: user(_source_name(fn, o))         # noqa: E731  (a temporary: the name it holds)
-            refusal = unit.error(UnsupportedSyntaxError, f"`{name} {op}=` would change `{shown(others[0])}` too (they "
-                                 "share memory), which cannot be differentiated", s,
-                                 hint=f"write `{name} = {name} {op} ...` to make a new array")
+            refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` would change `{shown(others[0])}` "
+                                 "too (they share memory), which cannot be differentiated", s,
+                                 hint=f"write `{shown_target} = {shown_target} {op} ...` to make a new array")
             guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=shown)
 
 
@@ -922,11 +934,46 @@ def opaque(op):
     return op.primitive is UNKNOWN or not registry.has_rule(op.primitive)
 
 
+_WRITING_MODULES = ("numpy", "scipy", "heapq", "_heapq", "random", "bisect", "_bisect")
+
+
 def _library(primitive):
-    """A NumPy or SciPy function (or ufunc): one without a rule may well write into an argument (``np.copyto``,
-    ``np.put``, ``np.random.shuffle``), refused by name rather than run with read-only arguments."""
+    """A NumPy or SciPy function (or ufunc, or a ufunc's method), or one of the standard library's that change
+    their list (``heapq.heappush``, ``random.shuffle``, ``bisect.insort``): one without a rule may well write into
+    an argument (``np.copyto``, ``np.put``, ``np.add.at``), refused by name rather than run with read-only
+    arguments (``np.add.at`` writes into a read-only array regardless, and a list is not made read-only)."""
+    if isinstance(primitive, np.ufunc) or isinstance(getattr(primitive, "__self__", None), np.ufunc):
+        return True
     module = getattr(primitive, "__module__", None) or getattr(type(primitive), "__module__", None) or ""
-    return isinstance(primitive, np.ufunc) or module.split(".")[0] in ("numpy", "scipy")
+    return module.split(".")[0] in _WRITING_MODULES
+
+
+def writes_out(op, method):
+    """Whether the call ``op`` writes its result into an array it is given: ``out=``, or ``out`` passed by
+    position (``np.multiply(y, 3.0, y)``: a ufunc's arguments past its inputs; ``np.dot(A, x, y)``,
+    ``y.sum(0, None, out)``: the parameter ``out`` of the function's or the array method's signature).
+    ``method``: the name of the method called (``op.args[0]`` its object, a method s2sad knows as NumPy's),
+    else None."""
+    def given(atom):                               # (`out=None`, as a rule passes it on, writes nowhere)
+        return not (isinstance(atom, gast.Constant) and atom.value is None)
+    if "out" in op.kwargs:
+        return given(op.kwargs["out"])
+    primitive = op.primitive
+    if isinstance(primitive, np.ufunc):
+        return any(given(a) for a in op.args[primitive.nin:])
+    if primitive is UNKNOWN or method is None and not _library(primitive) \
+            and not (getattr(primitive, "__module__", None) or "").startswith("s2sad.rules"):
+        return False                               # (a user's function may name a parameter `out`; s2sad's
+        #                                            definitions of library functions, np.add.reduce's, may not)
+    target = getattr(np.ndarray, method, None) if method is not None else primitive
+    from ..inline import signature
+    try:
+        params = list(signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return "out" in positional and len(op.args) > positional.index("out") and given(op.args[positional.index("out")]) \
+        and not any(p.kind is p.VAR_POSITIONAL for p in params[:positional.index("out")])
 
 
 def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
@@ -1169,9 +1216,11 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             receiver = set()
         if not touched and not receiver:
             continue
-        if "out" in op.kwargs:
-            raise unit.error(UnsupportedSyntaxError, "`out=` writes into an array in place, which cannot be "
-                             "differentiated", s, hint="drop `out=` and use the returned value")
+        method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
+            else None
+        if writes_out(op, method):
+            raise unit.error(UnsupportedSyntaxError, "`out` (by keyword or by position) writes into an array in "
+                             "place, which cannot be differentiated", s, hint="drop `out=` and use the returned value")
         if op.primitive is APPEND:
             continue
         if receiver and value.func.attr in IN_PLACE_METHODS:

@@ -549,29 +549,30 @@ for _name in ("shape", "ndim", "size"):
     attribute(_name, getattr(np, _name))
 
 
-# --- ufunc methods: np.add.reduce is np.sum along axis 0 by default, and so on (differentiated from these sources) ---
+# --- ufunc methods: np.add.reduce is np.sum along axis 0 by default, and so on (differentiated from these sources;
+# an `out` the caller gives is refused at the call: analysis/effects.writes_out) ---
 def add_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
-    return np.sum(array, axis, dtype, out, keepdims)
+    return np.sum(array, axis, dtype, None, keepdims)
 
 
 def multiply_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
-    return np.prod(array, axis, dtype, out, keepdims)
+    return np.prod(array, axis, dtype, None, keepdims)
 
 
 def maximum_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
-    return np.max(array, axis, out, keepdims)
+    return np.max(array, axis, None, keepdims)
 
 
 def minimum_reduce(array, axis=0, dtype=None, out=None, keepdims=False):
-    return np.min(array, axis, out, keepdims)
+    return np.min(array, axis, None, keepdims)
 
 
 def add_accumulate(array, axis=0, dtype=None, out=None):
-    return np.cumsum(array, axis, dtype, out)
+    return np.cumsum(array, axis, dtype)
 
 
 def multiply_accumulate(array, axis=0, dtype=None, out=None):
-    return np.cumprod(array, axis, dtype, out)
+    return np.cumprod(array, axis, dtype)
 
 
 def add_outer(a, b):
