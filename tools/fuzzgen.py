@@ -1529,6 +1529,25 @@ class Gen:
             var.ty = ("D", tuple(items) + ((k, S),))
             var.mag = max(var.mag, e.mag)
             self.features.add("dict_write")
+        arrays = [(k, t) for k, t in var.ty[1] if t != S]
+        if arrays and self.chance(0.35) and self.trip == 1:   # an item updated in place (`d['w'] += e`: the array
+            k, t = self.rng.choice(arrays)                     # object itself changes, which anything else holding
+            e = self.vector(t[1], 1) if isinstance(t, tuple) and len(t) > 1 and isinstance(t[1], int) \
+                else self.scalar(1)                            # it sees: an alias read after is refused)
+            held = None
+            if self.chance(0.2):
+                held = self.fresh(VEC_NAMES, t)
+                if self.lookup(held) is not None:
+                    held = None
+                else:
+                    self.emit(f"{held} = {name}[{k!r}]")
+            op = self.rng.choice(["+=", "-=", "*="])
+            self.emit(f"{name}[{k!r}] {op} {e.text if op != '*=' else '0.5 * np.tanh(' + e.text + ')'}")
+            var.mag = var.mag + e.mag
+            self.features.add("item_update")
+            if held is not None:
+                self.emit(f"{name}[{k!r}] = {name}[{k!r}] + 0.1 * np.sum({held})")
+                self.features.add("item_update_held")
         if self.chance(0.4):                 # use it right away: a loop over the dict
             acc = self.fresh(SCALAR_NAMES, S)
             old = self.lookup(acc)
