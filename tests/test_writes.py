@@ -515,3 +515,31 @@ def test_an_item_updated_in_place_while_something_else_holds_it_is_refused(monke
     value, g = s2sad.value_and_grad(updated_while_another_item_holds_it)(X.copy())
     assert value != pytest.approx(updated_while_another_item_holds_it(X.copy()))
     pipeline.forget()
+
+
+# --- a copy made by list() / sorted() / dict() is a new container: writing into it changes no argument --------------
+def written_into_a_list_copy(xs):
+    ys = list(xs)
+    ys[0] += ys[1] * 2.0
+    ys.append(xs[0] * 3.0)
+    return ys[0] * ys[2] + ys[-1]
+
+
+def written_into_a_list_copy_twin(xs):
+    return (xs[0] + xs[1] * 2.0) * xs[2] + xs[0] * 3.0
+
+
+def rows_of_an_array_updated_in_place(x):       # list(x) of a 2-d array: its rows are views of x
+    rows = list(x)
+    rows[0] *= 2.0
+    return np.sum(rows[0]) + np.sum(x)
+
+
+def test_a_list_copy_is_written_into_and_its_items_stay_shared():
+    """`ys = list(xs)` (the hint of the "changes its argument" refusal) was refused as changing `xs`."""
+    for xs in ([0.3, -0.7, 1.1], X[:3].copy()):
+        value, g = s2sad.value_and_grad(written_into_a_list_copy)(xs)
+        assert value == pytest.approx(written_into_a_list_copy_twin(xs))
+        np.testing.assert_allclose(np.asarray(g), np.asarray(s2sad.grad(written_into_a_list_copy_twin)(xs)), rtol=1e-12)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`rows\[0\] \*=` would change `x` too"):
+        s2sad.grad(rows_of_an_array_updated_in_place)(np.arange(4.0).reshape(2, 2))

@@ -29,6 +29,7 @@ activity (analysis/activity.py) lets a change through a name flow into its whole
 """
 import builtins
 import collections
+import copy
 import operator
 from dataclasses import dataclass, field
 
@@ -97,6 +98,10 @@ def run(fn, unit, kinds=None):
                     and isinstance(value, gast.Name) and kinds and kinds.get(value.id) == 1:
                 for t in targets:                                # a, b, c = x with x 1-d: numbers, no views of x
                     points[t].add(site)
+            elif isinstance(target, gast.Name) and _new_container_of(value, unit) is not None:
+                points[target.id].add(site)                      # list(xs), sorted(xs), dict(d), copy.copy(c): a
+                literal.add(site)                                # new container holding what xs holds (an array's
+                rules.append(("contain-site", site, _new_container_of(value, unit)))   # rows: views of it)
             elif isinstance(target, gast.Name) and _holding_items_of(value, unit) is not None:
                 points[target.id].add(site)                      # a new dict of the items of a list
                 literal.add(site)
@@ -184,6 +189,21 @@ def run(fn, unit, kinds=None):
                     todo.append(h)
         affected[name] = frozenset(n for n, objs in points.items() if objs & reach) | {name}
     return Effects(classes=affected, mutated=mutated)
+
+
+_NEW_CONTAINERS = {builtins.list, builtins.sorted, builtins.dict, copy.copy}
+
+
+def _new_container_of(value, unit):
+    """The argument of ``list(xs)``, ``sorted(xs)``, ``dict(d)``, ``copy.copy(c)`` (one positional argument, a name),
+    else None: a new list or dict (so a change of it changes no other name's), holding ``xs``'s items."""
+    if not isinstance(value, gast.Call) or len(value.args) != 1 or value.keywords \
+            or not isinstance(value.args[0], gast.Name):
+        return None
+    try:
+        return value.args[0] if unit.scope.resolve(value.func) in _NEW_CONTAINERS else None
+    except TypeError:
+        return None
 
 
 _HOLDING_ITEMS = {runtime.make_dict: 1}       # a new container holding the items of the argument at that place
