@@ -304,10 +304,12 @@ def argument_kinds(unit, op, signature, positional, wrt=None):
 _changes = {}
 
 
-def changed_arguments(callee, lifted=None):
+def changed_arguments(callee, lifted=None, outer=None):
     """Positional parameters a user function may change in place (``x += y`` on an array argument,
     ``xs.append(v)``, ``x[i] = v``): the caller's value changes too, which s2sad's derivative code,
-    differentiating a function of its arguments' values, does not reproduce. Cached."""
+    differentiating a function of its arguments' values, does not reproduce. Cached. A function defined
+    inside the differentiated one (``lifted``) sees the globals and cells of ``outer``, the enclosing one's scope
+    (``np.zeros_like(y)`` is then known to make a new array, not a view of ``y``)."""
     from .front import lift, normalize
     from .front.source import read
     from .analysis import effects as effects_analysis
@@ -323,7 +325,8 @@ def changed_arguments(callee, lifted=None):
             from .front.source import from_text
             fn = None
             source = from_text(N.unparse(lifted.node))
-            scope = Scope({}, {}, assigned_names(source.tree))
+            scope = Scope(outer.globals if outer is not None else {}, outer.cells if outer is not None else {},
+                          assigned_names(source.tree))
         else:
             fn = unwrap(callee)
             source = read(fn)

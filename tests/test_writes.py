@@ -543,3 +543,34 @@ def test_a_list_copy_is_written_into_and_its_items_stay_shared():
         np.testing.assert_allclose(np.asarray(g), np.asarray(s2sad.grad(written_into_a_list_copy_twin)(xs)), rtol=1e-12)
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"`rows\[0\] \*=` would change `x` too"):
         s2sad.grad(rows_of_an_array_updated_in_place)(np.arange(4.0).reshape(2, 2))
+
+
+# --- a function defined inside sees the enclosing function's globals when its changes are looked for ----------------
+def nested_force_builds_its_own_array(x0, v0):
+    def force(y):
+        f = np.zeros_like(y)                    # a new array (np resolved as the enclosing function sees it)
+        f[1:] -= y[1:] - y[:-1]
+        f[:-1] += y[1:] - y[:-1]
+        return f
+    x, v = x0, v0
+    for _ in range(5):
+        v = v + 0.1 * force(x)
+        x = x + 0.1 * v
+    return np.sum(x ** 2)
+
+
+def nested_helper_changes_its_argument(x0):
+    def bump(y):
+        z = np.asarray(y)                       # a view: the change reaches the caller's array
+        z += 1.0
+        return np.sum(z)
+    x = x0 * 1.0
+    s = bump(x)
+    return s * np.sum(x)
+
+
+def test_a_nested_helper_building_a_new_array_is_differentiated_and_one_changing_its_argument_refused():
+    x0, v0 = np.array([0.3, -0.7, 1.1, 0.2]), np.zeros(4)
+    check_grads(nested_force_builds_its_own_array, (x0, v0), wrt=(0, 1))
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `y` in place"):
+        s2sad.grad(nested_helper_changes_its_argument)(x0)

@@ -1040,7 +1040,7 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
         else None
     if lifted is None and (op.primitive is UNKNOWN or not calls.user_function(op.primitive)):
         return
-    changed = calls.changed_arguments(op.primitive, lifted)
+    changed = calls.changed_arguments(op.primitive, lifted, unit.scope)
     if not changed:
         return
     signature, positional = calls.signature_of(op.primitive, lifted)
