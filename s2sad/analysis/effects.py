@@ -389,8 +389,9 @@ def _may_return(value, unit, kinds=None):
 
 def fresh_where_changed(fn, unit, change, name):
     """Whether, at the change in place ``change`` of ``name``, ``name`` surely holds a new object: the nearest
-    assignment of ``name`` before it (in its block, else before the block) makes one, and no loop around
-    the change rebinds ``name`` after that assignment (another iteration would reach the change with it)."""
+    assignment of ``name`` before it (in its block, else before the block) makes one, or copies a name whose
+    nearest assignment before that does (``y = _t7``), and no loop around the change rebinds any of those names
+    after that assignment (another iteration would reach the change with it)."""
     def find(stmts, path):
         for k, s in enumerate(stmts):
             if s is change:
@@ -403,16 +404,21 @@ def fresh_where_changed(fn, unit, change, name):
     path = find(fn.body, [])
     if not path:
         return False
-    loops_after = []
+    loops_after, followed = [], {name}
     for stmts, k in reversed(path):
         for s in reversed(stmts[:k]):
             targets = [n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
             if name not in targets:
                 continue
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                    and isinstance(s.value, gast.Name) and s.value.id not in followed:
+                name = s.value.id                  # `y = _t7` (normalize's temporary): what _t7 holds there
+                followed.add(name)
+                continue
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or _may_return(s.value, unit):
                 return False
-            return not any(name in {n.id for n in N.walk(L) if isinstance(n, gast.Name)
-                                    and isinstance(n.ctx, gast.Store)} for L in loops_after)
+            return not any(followed & {n.id for n in N.walk(L) if isinstance(n, gast.Name)
+                                       and isinstance(n.ctx, gast.Store)} for L in loops_after)
         holder = stmts[k]
         if isinstance(holder, (gast.For, gast.While)) and holder is not change:
             loops_after.append(holder)

@@ -520,7 +520,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
     kind (a reassigned parameter's argument counts as one), evaluated with the kinds found so far
     (an optimistic start, then every name whose assignments disagree is dropped until they all agree;
     so a loop-carried value keeps the kind its assignments preserve). Sound when each rule below is:
-    ``sequence(x)`` is ``x``; ``x[i]`` of a tuple kind is the item (or the common item kind), of an
+    ``sequence(x)`` is ``x``, and so are s2sad's copies of an array (``copy_like``, ``owned``, ``owned_tangent``: a
+    number stays one except through ``copy_like``); ``x[i]`` of a tuple kind is the item (or the common item kind), of an
     ``n``-d array with ``k`` integer indices an ``n - k``-d array (each ``None`` among slices one axis
     more); ``np.einsum``'s result has as many axes as its output's letters; a slice of a tuple kind with
     constant bounds the items it keeps; an array's ``shape`` is ``ndim`` numbers, its ``T`` an array of as many axes;
@@ -579,6 +580,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
             return _item_kind(args[0], op.args[1], known)
         if op.primitive is runtime_sequence:
             return args[0]
+        if op.primitive in runtime_copies and args and isinstance(args[0], int) \
+                and (args[0] >= 0 or op.primitive is not runtime_copies[0]):
+            return args[0]                               # a copy of an array (owned: of a number, the number)
         if call_results is not None and callable(op.primitive) and getattr(op.primitive, "__code__", None) \
                 is not None and not op.kwargs and getattr(op.primitive, "__module__", "") != "s2sad.runtime":
             result = call_results(op.primitive, tuple(a == -1 for a in args))
@@ -826,3 +830,11 @@ def _runtime_sequence():
 
 
 runtime_sequence = _runtime_sequence()
+
+
+def _runtime_copies():
+    from .. import runtime
+    return (runtime.copy_like, runtime.owned, runtime.owned_tangent)   # (copy_like of a number: a 0-d array)
+
+
+runtime_copies = _runtime_copies()

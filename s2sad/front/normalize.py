@@ -117,6 +117,8 @@ class _SetsAsCalls(gast.NodeTransformer):
 
 
 _VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real", "flat", "diagonal"}
+_FRESH_HELPERS = (runtime.owned, runtime.owned_tangent, runtime.zeros_like, runtime.copy_like, runtime.item_of,
+                  runtime.written_grad)          # s2sad's helpers returning a new array (generated code differentiated)
 _VIEW_FUNCTIONS = {"asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "reshape",
                    "ravel", "transpose", "squeeze", "swapaxes", "moveaxis", "diagonal", "real", "broadcast_to",
                    "expand_dims", "flip", "fliplr", "flipud", "rot90", "stop_gradient"}
@@ -146,7 +148,7 @@ def _view_sources(value, scope, local_names):
             return set()
         if module.split(".")[0] == "numpy" and name not in _VIEW_FUNCTIONS:
             return set()                                  # NumPy returns a new array
-        if obj in (len, float, int, abs, sum, round, range, bool, str):
+        if obj in (len, float, int, abs, sum, round, range, bool, str) or obj in _FRESH_HELPERS:
             return set()
         return set(args)
     return set()
