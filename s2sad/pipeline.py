@@ -244,23 +244,30 @@ class Checks:
     """What a generated function's meaning rests on: names in globals dicts, the builtins and closure
     cells that must still hold the objects its transform resolved. ``valid()`` runs on every call, so
     each group is checked with one C-level loop."""
-    __slots__ = ("_names", "_absent", "_cells", "_broken", "_fast", "_registry")
+    __slots__ = ("_names", "_absent", "_cells", "_defaults", "_broken", "_fast", "_registry")
 
     def __init__(self, registry_version=None):
         self._names = {}       # id(dict) -> (dict, {name: object})   the name must hold that object
         self._absent = {}      # id(dict) -> (dict, set of names)      the name must stay undefined there
         self._cells = {}       # id(cell) -> (cell, object)
+        self._defaults = {}    # id(function) -> (function, __defaults__, __kwdefaults__): the defaults the code
+        #                        read, not replaced since (assigning either attribute is the only way to change them)
         self._broken = False   # a resolved cell the owner does not have: never valid
         self._registry = registry_version     # if given, also: no rule registered since
 
     @classmethod
-    def of(cls, resolved, owner, registry_version=None):
+    def of(cls, resolved, owner, registry_version=None, callee_defaults=()):
         """The checks for names ``resolved`` ((where, name) -> object) against ``owner``'s globals and cells
-        (and, given ``registry_version``, that the rule registry has not changed since)."""
+        (and, given ``registry_version``, that the rule registry has not changed since; ``callee_defaults``:
+        (function, __defaults__, __kwdefaults__) of the functions the transform resolved, as it saw them)."""
         self = cls(registry_version)
         cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
         g = owner.__globals__ if owner is not None else {}
         b = builtins.__dict__
+        if owner is not None and type(owner) is types.FunctionType:   # the generated function's (Generated._bind)
+            self._defaults[id(owner)] = (owner, owner.__defaults__, owner.__kwdefaults__)
+        for fn, positional, keywords in callee_defaults:      # an inlined callee's, filled in where it was called
+            self._defaults[id(fn)] = (fn, positional, keywords)
         for (where, name), obj in resolved.items():
             if isinstance(name, str) and name.startswith("__s2sad"):
                 continue                        # s2sad's own markers in the generated code (comments)
@@ -289,6 +296,7 @@ class Checks:
     def _require(self, d, name, obj):
         self._names.setdefault(id(d), (d, {}))[1][name] = obj
 
+
     def merge(self, other):
         """Also require what ``other`` requires (the checks of linked generated code)."""
         for d, names in other._names.values():
@@ -297,6 +305,7 @@ class Checks:
         for d, names in other._absent.values():
             self._absent.setdefault(id(d), (d, set()))[1].update(names)
         self._cells.update(other._cells)
+        self._defaults.update(other._defaults)
         self._broken = self._broken or other._broken
         return self.freeze()
 
@@ -311,7 +320,8 @@ class Checks:
                 f"    except ValueError:\n        return slow()\n")     # an empty cell: compare with MISSING
         held, cells = self._held()
         space["slow"] = lambda: (self._registry is None or registry._version[0] == self._registry) and all(d.get(n, _GONE) is o for d, n, o in held) and \
-            all(_cell(c) is o for c, o in cells)
+            all(_cell(c) is o for c, o in cells) and \
+            all(f.__defaults__ is p and f.__kwdefaults__ is k for f, p, k in self._defaults.values())
         exec(compile(text, "<s2sad cache checks>", "exec"), space)
         self._fast = space["valid"]
         return self
@@ -337,6 +347,9 @@ class Checks:
         for j, (cell, obj) in enumerate(cells):
             space[f"{prefix}c{j}"], space[f"{prefix}k{j}"] = cell, obj
             terms.append(f"{prefix}c{j}.cell_contents is {prefix}k{j}")
+        for j, (fn, positional, keywords) in enumerate(self._defaults.values()):
+            space[f"{prefix}f{j}"], space[f"{prefix}p{j}"], space[f"{prefix}q{j}"] = fn, positional, keywords
+            terms.append(f"{prefix}f{j}.__defaults__ is {prefix}p{j} and {prefix}f{j}.__kwdefaults__ is {prefix}q{j}")
         return " and ".join(terms) or "True"
 
     def valid(self):
@@ -368,8 +381,10 @@ class Generated:
     """Generated code for one target, ``wrt``, kind, argument kinds and options: text, what it binds,
     and what it resolved (so that it is used only while those names mean the same objects)."""
 
-    def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False):
+    def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False,
+                 callee_defaults=()):
         self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
+        self.callee_defaults = callee_defaults  # (function, __defaults__, __kwdefaults__) as the transform saw them
         self.floats = floats                   # the float route is switched on (options.floats)
         self.lists = back_floats.listed(text) if floats else ()     # parameters it may pass as lists (text only)
         self.resolved = resolved               # (where, name) -> object, as the transform saw them
@@ -378,7 +393,8 @@ class Generated:
         self._bound = weakref.WeakKeyDictionary()
 
     def still_valid(self, owner):
-        return registry.version() == self.registry_version and Checks.of(self.resolved, owner).valid()
+        return registry.version() == self.registry_version and \
+            Checks.of(self.resolved, owner, callee_defaults=self.callee_defaults).valid()
 
     def bind(self, owner):
         """The generated function, reading ``owner``'s own globals and closure cells (a Bound)."""
@@ -403,7 +419,7 @@ class Generated:
         front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
         floats = self.floats and back_floats.safe(self.text, back_floats.denoter(self.bindings, self.resolved,
                                                                                    fn_globals, cells))
-        bound = Bound(fn, Checks.of(self.resolved, owner, self.registry_version), self, floats)
+        bound = Bound(fn, Checks.of(self.resolved, owner, self.registry_version, self.callee_defaults), self, floats)
         self._bound[key] = bound                       # registered first: recursion finds it
         try:
             linked = emit.resolve_links(links, resolve_link)
@@ -499,10 +515,13 @@ def transform(target, wrt, kind, kinds=(), options=None, warn=False):
     fn_tree = differentiate(unit)
     text = emit.source_text(fn_tree)
     origin = f"{unit.source.filename}:{unit.source.first_line}"
+    resolved = dict(unit.scope.resolved)
     return Generated(text=text, name=fn_tree.name, bindings=dict(unit.aliases.bindings), origin=origin,
-                     resolved=dict(unit.scope.resolved), registry_version=version,
+                     resolved=resolved, registry_version=version,
                      owner_defaults=not isinstance(target, calls.Nested),
-                     floats=options.floats and back_floats.may_run_again(unit.facts))
+                     floats=options.floats and back_floats.may_run_again(unit.facts),
+                     callee_defaults=tuple((f, f.__defaults__, f.__kwdefaults__) for f in resolved.values()
+                                           if type(f) is types.FunctionType))
 
 
 def _link_target(target):

@@ -643,3 +643,19 @@ def test_closure_cell_empty_at_the_first_call_then_filled():
             return 3.0 * v
         return first, g(3.0), g(200.0)
     assert make() == (6.0, 6.0, 3.0)
+
+
+def test_replaced_defaults_give_the_new_derivative(monkeypatch):
+    """A function's defaults replaced after a first derivative (its own, a keyword-only one, an inlined callee's
+    filled in at the call, a loop count): the next derivative uses the new ones, as the function does (the cached
+    code kept the old ones)."""
+    from .cache_modules import defaults as m
+    firsts = [s2sad.grad(f)(1.0) for f in (m.scaled, m.scaled_by_keyword, m.calls_scaled, m.loops)]
+    assert firsts == [6.0, 6.0, 6.0, 12.0]
+    monkeypatch.setattr(m.scaled, "__defaults__", (7.0,))
+    monkeypatch.setattr(m.scaled_by_keyword, "__kwdefaults__", {"c": 7.0})
+    monkeypatch.setattr(m.loops, "__defaults__", (4,))
+    for f, want in ((m.scaled, 14.0), (m.scaled_by_keyword, 14.0), (m.calls_scaled, 14.0), (m.loops, 20.0)):
+        assert s2sad.grad(f)(1.0) == want, f.__name__
+        assert s2sad.value_and_grad(f)(1.0) == (f(1.0), want), f.__name__
+        assert s2sad.jvp(f, (1.0,), (1.0,))[1] == want, f.__name__
