@@ -136,7 +136,10 @@ def _check_positional(fn, inner, fname):
 
 def _check_shape(given, expected, what):
     """``given`` (a tangent or cotangent) must have ``expected``'s structure and shapes: a mismatch is an
-    error naming both, never a number computed by broadcasting."""
+    error naming both, never a number computed by broadcasting. ``None`` stands for a zero cotangent of any
+    part (``has_aux``: the aux gets none)."""
+    if given is None:
+        return
     if isinstance(expected, dict) and isinstance(given, dict):
         if set(given) != set(expected):
             raise ValueError(f"{what} has keys {sorted(given)} but should have {sorted(expected)}")

@@ -260,6 +260,22 @@ def test_has_aux_returns_the_aux_and_differentiates_the_scalar_only():
     np.testing.assert_allclose(gs[1], s2sad.grad(_loss_only, wrt=1)(w, X, y), rtol=1e-12)
 
 
+def _loss_with_predictions(w):
+    pred = w * 2.0
+    return np.sum(pred ** 2), pred                # the aux a bare array (was refused: "cotangent[1] has shape ()")
+
+
+def test_has_aux_may_be_a_bare_array():
+    w = np.array([1.0, 2.0])
+    g, aux = s2sad.grad(_loss_with_predictions, has_aux=True)(w)
+    np.testing.assert_allclose(g, 8.0 * w)
+    np.testing.assert_allclose(aux, 2.0 * w)
+    (value, aux), g = s2sad.value_and_grad(_loss_with_predictions, has_aux=True)(w)
+    assert value == pytest.approx(20.0) and np.allclose(g, 8.0 * w)
+    value, pullback, aux = s2sad.vjp(_loss_with_predictions, w, has_aux=True)
+    np.testing.assert_allclose(pullback(0.5), 4.0 * w)
+
+
 def test_has_aux_needs_a_pair_with_a_scalar_first():
     with pytest.raises(s2sad.NonScalarOutputError, match="pair"):
         s2sad.grad(_loss_only, has_aux=True)(np.ones(3), np.ones((2, 3)), np.ones(2))

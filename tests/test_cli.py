@@ -36,8 +36,12 @@ CASES = {                     # function -> argument tuples, each differentiated
                  (_rng.normal(size=3).astype(np.float32), 1.0, _X, np.ones(6))],
     "poly": [(0.8,), (-1.3,)],
     "both": [(0.4, 1.1)],
+    "buffered": [(_rng.normal(size=4),)],
+    "checkpointed": [(_rng.normal(size=3),)],
+    "squares": [(_rng.normal(size=3),)],
 }
-WRT = {"damped": (0,), "logistic": (0, 1), "poly": (0,), "both": (0, 1)}
+WRT = {"damped": (0,), "logistic": (0, 1), "poly": (0,), "both": (0, 1), "buffered": (0,), "checkpointed": (0,),
+       "squares": (0,)}
 
 
 def load_model(path=MODEL):
@@ -193,7 +197,7 @@ def test_written_module_holds_what_it_needs_and_imports_only_numpy_and_math(comp
     tree = ast.parse(text)
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported == {"math", "numpy", "types"}
+    assert imported == {"math", "numpy", "types", "random"}     # (random: a checkpoint keeps the generators' states)
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     # recursive helpers are linked; small ones (halve, mix, log1pexp) are inlined into their callers
     assert {"grad_both", "value_and_grad_both", "power_vjp", "up_vjp", "down_vjp"} <= defined
@@ -341,7 +345,7 @@ def test_errors_name_the_line_exit_2_and_write_nothing(name, tmp_path, monkeypat
     (["show", "nosuch.py:f"], "s2sad show: nosuch.py: no such file\n"),
     (["compile", "."], "s2sad compile: .: no such file\n"),
     (["compile", "model.py", "--function", "nope"],
-     "model.py:1: no function `nope` defined here (its @differentiable functions: damped, logistic, poly, both)\n"),
+     "model.py:1: no function `nope` defined here (its @differentiable functions: damped, logistic, poly, both, buffered, checkpointed, squares)\n"),
     (["compile", "model.py", "-o", "missing/out.py"],
      "s2sad compile: cannot write missing/out.py: No such file or directory\n"),
     (["show", "model.py"], "s2sad show: expected MODULE:FUNCTION, got 'model.py'\n"),

@@ -29,11 +29,33 @@ def lookup(name):
     raise LookupError(f"s2sad has no runtime helper {name!r}")
 
 
+class _Constant:
+    """A module-level value a helper reads (``_ABSENT = object()``, a cache ``_draws = {}``, a table): copied as
+    the assignment that makes it, from the helper's module."""
+
+    def __init__(self, module, name):
+        self.__module__, self.__name__ = module.__name__, name
+        self.statement = next((st for st in ast.parse(inspect.getsource(module)).body if isinstance(st, ast.Assign)
+                               and [getattr(t, "id", None) for t in st.targets] == [name]), None)
+        if self.statement is None:
+            raise RuntimeError(f"runtime value {module.__name__}.{name} is not bound by one module-level assignment")
+        self.line = self.statement.lineno
+
+    def __eq__(self, other):
+        return isinstance(other, _Constant) and (self.__module__, self.__name__) == (other.__module__, other.__name__)
+
+    def __hash__(self):
+        return hash((self.__module__, self.__name__))
+
+
+def _line(obj):
+    return obj.line if isinstance(obj, _Constant) else inspect.getsourcelines(obj)[1]
+
+
 def factory_source(used, factory, version):
     """The source of ``def factory():`` returning the helpers in ``used`` as a namespace."""
     copied, imports = _closure([lookup(name) for name in sorted(used)])
-    order = sorted(copied, key=lambda obj: (SOURCES.index(sys.modules[obj.__module__]),
-                                            inspect.getsourcelines(obj)[1]))
+    order = sorted(copied, key=lambda obj: (SOURCES.index(sys.modules[obj.__module__]), _line(obj)))
     taken = {obj.__name__ for obj in order}
     clash = taken & (set(imports) | {"types"})
     if clash:
@@ -83,6 +105,12 @@ def _closure(objs):
 
 def _source(obj):
     """``obj``'s source, without its imports of other s2sad modules, and what it reads: {name: object}."""
+    if isinstance(obj, _Constant):
+        module = sys.modules[obj.__module__]
+        text = ast.unparse(obj.statement)
+        needs = {name: vars(module)[name] for name in text_names.global_names(text) - {obj.__name__}
+                 if name in vars(module)}
+        return text, {name: _needed(module, name, value) for name, value in needs.items()}
     if getattr(obj, "__module__", "").split(".")[0] != "s2sad" or not (inspect.isfunction(obj) or inspect.isclass(obj)):
         raise RuntimeError(f"runtime helper {obj!r} is not a function or class of s2sad")
     module = sys.modules[obj.__module__]
@@ -101,7 +129,16 @@ def _source(obj):
             needs[name] = vars(module)[name]
         elif not hasattr(builtins, name):
             raise RuntimeError(f"runtime helper {obj.__qualname__} reads unknown name {name!r}")
+    needs = {name: _needed(module, name, value) for name, value in needs.items()}
     for name, value in needs.items():
         if not isinstance(value, types.ModuleType) and value.__name__ != name:
             raise RuntimeError(f"runtime helper {obj.__qualname__} reaches {value.__name__} as {name!r}")
     return text, needs
+
+
+def _needed(module, name, value):
+    """What a helper reading ``name`` of ``module`` needs copied: the module, function or class itself, else the
+    module-level assignment that makes the value (a sentinel, a cache, a table)."""
+    if isinstance(value, types.ModuleType) or inspect.isfunction(value) or inspect.isclass(value):
+        return value
+    return _Constant(module, name)

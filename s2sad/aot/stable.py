@@ -64,9 +64,11 @@ def stable(text):
     old = temps | set(derived)
     if any(isinstance(node, (ast.Global, ast.Nonlocal)) and old & set(node.names) for node in ast.walk(tree)):
         return text                                # (the driver writes none; renaming them is not needed)
-    used = _identifiers(tree) - old
+    anchors = list(_anchors(tree.body[0].body, temps))
+    kept = temps - {temp for temp, _ in anchors}   # no variable to name it after (`_t1 = []` filled by appends)
+    used = _identifiers(tree) - (old - kept - {name for name, (base, _) in derived.items() if base in kept})
     bases, counts = {}, {}
-    for temp, stem in _anchors(tree.body[0].body, temps):
+    for temp, stem in anchors:
         k = counts.get(stem, 0)
         while True:
             k += 1
@@ -77,7 +79,7 @@ def stable(text):
         bases[temp] = new
         used |= {new} | {new + suffix for base, suffix in derived.values() if base == temp}
     mapping = dict(bases)
-    mapping.update({name: bases[base] + suffix for name, (base, suffix) in derived.items()})
+    mapping.update({name: bases[base] + suffix for name, (base, suffix) in derived.items() if base in bases})
     return text_names.rename(text, mapping)
 
 

@@ -74,3 +74,30 @@ def both(x, y):
 
 def undecorated(x):
     return x ** 3
+
+
+@s2sad.differentiable
+def buffered(x):
+    """A buffer written item by item: the backward sweep puts back what a write overwrote (runtime.item_of, which
+    reads a module-level sentinel the standalone module copies)."""
+    h = np.zeros(len(x) + 1)
+    for t in range(len(x)):
+        h[t + 1] = np.tanh(x[t] + 0.5 * h[t])
+    return np.sum(h ** 2)
+
+
+@s2sad.checkpoint
+def block(h):
+    return np.tanh(h) * 2.0
+
+
+@s2sad.differentiable
+def checkpointed(x):
+    """A checkpointed helper (its random generators' states kept: runtime.rng_state's cache copied)."""
+    return np.sum(block(x) ** 2)
+
+
+@s2sad.differentiable
+def squares(x):
+    """A list comprehension (forward mode: a temporary filled by appends, named after no variable)."""
+    return sum([v * v for v in x])
