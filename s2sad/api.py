@@ -698,6 +698,47 @@ def _stack(pieces, out_shape, in_shape, columns):
     return np.stack(pieces, axis=-1 if columns else 0).reshape(shape)
 
 
+def _container(x):
+    return isinstance(x, (dict, list, tuple)) or is_record(x)
+
+
+def _tree_jacobian(value, x, pullback=None, column=None):
+    """The Jacobian of a function with a container among its value and the argument ``x``, as JAX lays it out:
+    the value's structure, each leaf holding ``x``'s structure of blocks shaped ``leaf.shape + x_leaf.shape``.
+    Built a row at a time (``pullback`` of a unit cotangent, ``value`` given) or a column at a time (``column``
+    of a unit tangent shaped like ``x``, giving ``(value, tangent)``)."""
+    from . import pytrees
+    from .runtime import flatten_values, unflatten_vector
+    from .tree import flatten as leaves_of, like_tree
+    in_spec = pytrees._spec(x)
+    n_in = sum(in_spec.sizes)
+    if column is not None:
+        pieces = []
+        for k in range(n_in):
+            value, t = column(unflatten_vector(np.eye(1, n_in, k)[0], in_spec))
+            pieces.append(t)
+        out_spec = pytrees._spec(value)
+        matrix = np.stack([flatten_values(t, out_spec) for t in pieces], axis=1) if pieces else \
+            np.zeros((sum(out_spec.sizes), 0))
+    else:
+        out_spec = pytrees._spec(value)
+        n_out = sum(out_spec.sizes)
+        rows = [pullback(unflatten_vector(np.eye(1, n_out, k)[0], out_spec) if _container(value)
+                         else np.eye(1, n_out, k)[0].reshape(np.shape(value)) if np.ndim(value) else 1.0)
+                for k in range(n_out)]
+        matrix = np.stack([flatten_values(g, in_spec) for g in rows]) if rows else np.zeros((0, n_in))
+    out_leaves, in_leaves = leaves_of(out_spec.skeleton), leaves_of(in_spec.skeleton)
+    out_at = dict(zip(map(id, out_leaves), np.cumsum((0,) + tuple(out_spec.sizes))))
+    in_at = dict(zip(map(id, in_leaves), np.cumsum((0,) + tuple(in_spec.sizes))))
+    sizes_out = dict(zip(map(id, out_leaves), out_spec.sizes))
+    sizes_in = dict(zip(map(id, in_leaves), in_spec.sizes))
+
+    def block(o, i):
+        a, b = out_at[id(o)], in_at[id(i)]
+        return matrix[a:a + sizes_out[id(o)], b:b + sizes_in[id(i)]].reshape(tuple(o.shape) + tuple(i.shape))
+    return like_tree(None, out_spec.skeleton, lambda _, o: like_tree(None, in_spec.skeleton, lambda _, i: block(o, i)))
+
+
 def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forward"] = "reverse", *,
              optimize: Optimize = True) -> Callable[..., Any]:
     """The Jacobian of an array- or number-valued function.
@@ -705,7 +746,9 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
     ``jacobian(f)(*args)`` has shape ``f(*args).shape + args[wrt].shape``. ``mode="reverse"`` builds it
     a row at a time (one forward sweep, then a backward sweep per output element: cheaper for few
     outputs); ``mode="forward"`` a column at a time (a tangent run per input element: cheaper for few
-    inputs).
+    inputs). Containers (dicts, lists, tuples, namedtuples) among the value and the argument give the
+    value's structure holding the argument's structure of blocks, each shaped ``leaf.shape + x_leaf.shape``
+    (as JAX lays it out), and so does ``hessian`` of a container argument.
 
     Args:
         f: The function (its source is read).
@@ -743,6 +786,10 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
         blocks = []
         for i in indices:
             in_shape = np.shape(args[i])
+            if mode == "forward" and _container(args[i]):
+                blocks.append(_tree_jacobian(None, args[i], column=lambda t, i=i: jvp(
+                    f, args, [t if k == i else None for k in range(len(args))], optimize=optimize)))
+                continue
             if mode == "forward":
                 value, columns = None, []
                 for e in _basis(args[i]):
@@ -750,10 +797,17 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
                     tangents[i] = e
                     value, column = jvp(f, args, tangents, optimize=optimize)
                     columns.append(column)
+                if _container(value):                    # (columns recomputed as a tree: few outputs are rare here)
+                    blocks.append(_tree_jacobian(None, args[i], column=lambda t, i=i: jvp(
+                        f, args, [t if k == i else None for k in range(len(args))], optimize=optimize)))
+                    continue
                 out_shape = np.shape(value) if value is not None else np.shape(f(*args))
                 blocks.append(_stack(columns, out_shape, in_shape, columns=True))
             else:
                 value, pullback = vjp(f, *args, wrt=i, optimize=optimize)
+                if _container(value) or _container(args[i]):
+                    blocks.append(_tree_jacobian(value, args[i], pullback=pullback))
+                    continue
                 rows = [pullback(e) for e in _basis(value)]
                 blocks.append(_stack(rows, np.shape(value), in_shape, columns=False))
         return tuple(blocks) if many else blocks[0]

@@ -409,3 +409,45 @@ def test_grad_of_an_output_with_one_item_is_the_gradient_of_that_item():
 
 def lambda_free_two(x):
     return x[:2] * 2.0
+
+
+# --- jacobian / hessian of containers (laid out as JAX lays them out) --------------------------------------------
+def _pair_out(x):
+    return np.sum(x ** 2), x * 2.0
+
+
+def _dict_out(x):
+    return {"a": np.cumsum(x), "b": np.sum(x)}
+
+
+def _dict_in(p):
+    return np.sum(p["w"] ** 2) * p["b"]
+
+
+def _dict_in_array_out(p):
+    return p["w"] * p["b"]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_of_containers_has_the_value_structure_over_the_argument_structure(mode):
+    x = np.array([1.0, 2.0])
+    scalar, array = s2sad.jacobian(_pair_out, mode=mode)(x)       # (were raw NumPy errors)
+    np.testing.assert_allclose(scalar, 2 * x)
+    np.testing.assert_allclose(array, 2 * np.eye(2))
+    named = s2sad.jacobian(_dict_out, mode=mode)(x)
+    np.testing.assert_allclose(named["a"], [[1.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_allclose(named["b"], [1.0, 1.0])
+    p = {"w": np.array([1.0, 2.0]), "b": 0.5}
+    J = s2sad.jacobian(_dict_in_array_out, mode=mode)(p)
+    np.testing.assert_allclose(J["w"], 0.5 * np.eye(2))
+    np.testing.assert_allclose(J["b"], p["w"])
+    assert J["w"].shape == (2, 2) and J["b"].shape == (2,)
+
+
+def test_hessian_of_a_dict_argument():
+    p = {"w": np.array([1.0, 2.0]), "b": 0.5}
+    H = s2sad.hessian(_dict_in)(p)
+    np.testing.assert_allclose(H["w"]["w"], 2 * p["b"] * np.eye(2))
+    np.testing.assert_allclose(H["w"]["b"], 2 * p["w"])
+    np.testing.assert_allclose(H["b"]["w"], 2 * p["w"])
+    np.testing.assert_allclose(H["b"]["b"], 0.0)
