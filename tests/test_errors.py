@@ -1272,3 +1272,18 @@ def test_a_ufunc_method_without_a_definition_is_refused_at_its_line_and_runs_on_
                                                             r"`np.add.reduceat`: s2sad has no derivative for this ufunc"):
             derivative()
     np.testing.assert_allclose(s2sad.grad(counts_by_add_at)(x[:3]), [2.0, 0.0, 1.0])
+
+
+def _einsum_with_ellipsis(A):
+    return np.sum(np.einsum('...i,...i->...', A, A))
+
+
+def test_einsum_with_an_ellipsis_is_refused_at_the_users_line():
+    """Was a NotImplementedError raised from the generated code when the gradient ran."""
+    A = np.arange(6.0).reshape(2, 3)
+    for run in (lambda: s2sad.grad(_einsum_with_ellipsis)(A),
+                lambda: s2sad.jvp(_einsum_with_ellipsis, (A,), (np.ones_like(A),))):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match="`np.einsum` with `...`") as caught:
+            run()
+        assert "test_errors.py" in str(caught.value)
+    assert _einsum_with_ellipsis(A) == np.sum(A * A)
