@@ -262,6 +262,7 @@ def _on_floats(fn, floats, given, args, wrt, many):
 
 
 def _wrapper(f, wrt, value_too, optimize):
+    targets.refuse_made(f)
     wrt, many = wrt_indices(f, wrt)
     cache = {}                                     # (kinds, options) -> pipeline.Bound
     fname = f"{'value_and_grad' if value_too else 'grad'}({_name(f)})"
@@ -778,6 +779,8 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian mode must be 'reverse' or 'forward', got {mode!r}")
+    if getattr(f, _SECOND_ORDER, None) is not None:
+        mode = "forward"                           # hessian(h), hvp(h): differentiated again by jvp only
     indices, many = wrt_indices(f, wrt)
 
     @user_frames
@@ -812,6 +815,7 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
                 blocks.append(_stack(rows, np.shape(value), in_shape, columns=False))
         return tuple(blocks) if many else blocks[0]
     jac.__name__ = f"jacobian_{_name(f)}"
+    setattr(jac, "_s2sad_jacobian", ("jacobian", f, indices))
     return jac
 
 

@@ -21,6 +21,7 @@ import types
 from dataclasses import dataclass, field
 
 from .calls import MethodCall
+from .errors import TransformError
 from .front import generators, source as front_source
 from .front.source import unwrap
 from .rules import registry
@@ -42,10 +43,23 @@ class Target:
         return tuple(self.positions[i if i >= 0 else n + i] if -n <= i < n else i for i in wrt)
 
 
+def refuse_made(f):
+    """``jacobian(g)``, ``hessian(h)`` and ``hvp(h)`` are s2sad's loops over vjp/jvp calls, not code to read: refused
+    in reverse mode with what works instead (jvp of hessian and hvp is defined, api._second_order_tangent)."""
+    made = getattr(f, "_s2sad_second_order", None) or getattr(f, "_s2sad_jacobian", None)
+    if made is not None:
+        name = f"{made[0]}({getattr(made[1], '__name__', made[1])})"
+        raise TransformError(f"{name} is not differentiated again in reverse mode",
+                             hint="s2sad.jvp of it, or s2sad.jacobian(..., mode='forward')" if made[0] != "jacobian"
+                             else "for second derivatives of a scalar function, s2sad.hessian(f) or "
+                                  "s2sad.jacobian(s2sad.grad(f))")
+
+
 def resolve(f, args=(), kwargs=None):
     """The Target for calling ``f(*args, **kwargs)``."""
     kwargs = dict(kwargs or {})
     prefix, fixed_kw = (), {}
+    refuse_made(f)
     while True:
         if registry.has_rule(f):                  # np.sum's __wrapped__ is NumPy's inner function, without rules
             break

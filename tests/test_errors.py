@@ -1281,9 +1281,7 @@ def _einsum_with_ellipsis(A):
 def test_einsum_with_an_ellipsis_is_refused_at_the_users_line():
     """Was a NotImplementedError raised from the generated code when the gradient ran."""
     A = np.arange(6.0).reshape(2, 3)
-    for run in (lambda: s2sad.grad(_einsum_with_ellipsis)(A),
-                lambda: s2sad.jvp(_einsum_with_ellipsis, (A,), (np.ones_like(A),))):
-        with pytest.raises(s2sad.UnsupportedSyntaxError, match="`np.einsum` with `...`") as caught:
-            run()
-        assert "test_errors.py" in str(caught.value)
-    assert _einsum_with_ellipsis(A) == np.sum(A * A)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`np.einsum` with `...`") as caught:
+        s2sad.grad(_einsum_with_ellipsis)(A)
+    assert "test_errors.py" in str(caught.value)
+    assert s2sad.jvp(_einsum_with_ellipsis, (A,), (np.ones_like(A),))[1] == pytest.approx(2 * np.sum(A))  # forward: linear

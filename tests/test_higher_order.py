@@ -778,3 +778,27 @@ def test_jvp_of_a_hessian_and_of_a_hessian_vector_product():
                                + (1.2 * x ** 2 + 6 * c * x) * 0.7 * v, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(s2sad.jacobian(P, mode="forward")(x, u, c),
                                np.diag((2.4 * x + 6 * c) * u), rtol=1e-12, atol=1e-14)
+
+
+def _third(x):
+    return np.sum(np.sin(x) * x[0])
+
+
+def _vector_valued(x):
+    return np.sin(x) * x[0]
+
+
+def test_jacobian_of_hessian_and_hvp_runs_in_forward_mode_and_reverse_over_them_is_refused_clearly():
+    """jacobian(hessian(f)) and jacobian(hvp(f)) use their jvp (reverse mode read s2sad's own loop and failed
+    with "wrt=0 is an argument that lands in *args"); grad of them, and jacobian(jacobian(g)), say what works."""
+    x, v = np.array([0.3, 0.7]), np.array([0.5, -1.0])
+    H = s2sad.hessian(_third)
+    third = s2sad.jacobian(H)(x)
+    eps = 1e-5
+    numeric = np.stack([(H(x + eps * e) - H(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=-1)
+    np.testing.assert_allclose(third, numeric, atol=1e-8)
+    np.testing.assert_allclose(s2sad.jacobian(s2sad.hvp(_third))(x, v), np.einsum("ijk,j->ik", third, v), atol=1e-12)
+    with pytest.raises(s2sad.TransformError, match=r"hvp\(_third\) is not differentiated again in reverse mode"):
+        s2sad.grad(s2sad.hvp(_third))
+    with pytest.raises(s2sad.TransformError, match=r"jacobian\(_vector_valued\) is not differentiated again"):
+        s2sad.jacobian(s2sad.jacobian(_vector_valued))(x)

@@ -1242,10 +1242,11 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             receiver = set()
         if not touched and not receiver:
             continue
-        if op.primitive is np.einsum and op.args and isinstance(op.args[0], gast.Constant) \
+        if op.primitive is np.einsum and unit.mode != "forward" and op.args and isinstance(op.args[0], gast.Constant) \
                 and isinstance(op.args[0].value, str) and "." in op.args[0].value:
-            raise unit.error(UnsupportedSyntaxError, "the derivative of `np.einsum` with `...` is not supported",
-                             s, hint="spell out the axes (`'bi,bi->b'`, not `'...i,...i->...'`)")
+            raise unit.error(UnsupportedSyntaxError, "the reverse-mode derivative of `np.einsum` with `...` is not "
+                             "supported", s, hint="spell out the axes (`'bi,bi->b'`, not `'...i,...i->...'`), or use "
+                                                 "forward mode (s2sad.jvp)")
         method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
             else None
         if writes_out(op, method):
