@@ -703,40 +703,38 @@ def _container(x):
     return isinstance(x, (dict, list, tuple)) or is_record(x)
 
 
-def _tree_jacobian(value, x, pullback=None, column=None):
-    """The Jacobian of a function with a container among its value and the argument ``x``, as JAX lays it out:
-    the value's structure, each leaf holding ``x``'s structure of blocks shaped ``leaf.shape + x_leaf.shape``.
-    Built a row at a time (``pullback`` of a unit cotangent, ``value`` given) or a column at a time (``column``
-    of a unit tangent shaped like ``x``, giving ``(value, tangent)``)."""
+def _tree_basis(x):
+    """The unit tangents of ``x``, a number, an array or a container of them (each shaped like ``x``)."""
+    if not _container(x):
+        return list(_basis(x))
     from . import pytrees
-    from .runtime import flatten_values, unflatten_vector
+    from .runtime import unflatten_vector
+    spec = pytrees._spec(x)
+    n = sum(spec.sizes)
+    return [unflatten_vector(np.eye(1, n, k)[0], spec) for k in range(n)]
+
+
+def _tree_jacobian(value, x, pieces, columns):
+    """The Jacobian of a function with a container among its ``value`` and the argument ``x``, as JAX lays it out:
+    the value's structure, each leaf holding ``x``'s structure of blocks shaped ``leaf.shape + x_leaf.shape``.
+    ``pieces``: its columns (tangents shaped like the value, one per unit tangent of ``x``: ``_tree_basis``) or
+    its rows (gradients shaped like ``x``, one per unit cotangent of the value)."""
+    from . import pytrees
+    from .runtime import flatten_values
     from .tree import flatten as leaves_of, like_tree
-    in_spec = pytrees._spec(x)
-    n_in = sum(in_spec.sizes)
-    if column is not None:
-        pieces = []
-        for k in range(n_in):
-            value, t = column(unflatten_vector(np.eye(1, n_in, k)[0], in_spec))
-            pieces.append(t)
-        out_spec = pytrees._spec(value)
-        matrix = np.stack([flatten_values(t, out_spec) for t in pieces], axis=1) if pieces else \
-            np.zeros((sum(out_spec.sizes), 0))
+    out_spec, in_spec = pytrees._spec(value), pytrees._spec(x)
+    shape = (sum(out_spec.sizes), sum(in_spec.sizes))
+    if columns:
+        matrix = np.stack([flatten_values(t, out_spec) for t in pieces], axis=1) if pieces else np.zeros(shape)
     else:
-        out_spec = pytrees._spec(value)
-        n_out = sum(out_spec.sizes)
-        rows = [pullback(unflatten_vector(np.eye(1, n_out, k)[0], out_spec) if _container(value)
-                         else np.eye(1, n_out, k)[0].reshape(np.shape(value)) if np.ndim(value) else 1.0)
-                for k in range(n_out)]
-        matrix = np.stack([flatten_values(g, in_spec) for g in rows]) if rows else np.zeros((0, n_in))
+        matrix = np.stack([flatten_values(g, in_spec) for g in pieces]) if pieces else np.zeros(shape)
     out_leaves, in_leaves = leaves_of(out_spec.skeleton), leaves_of(in_spec.skeleton)
-    out_at = dict(zip(map(id, out_leaves), np.cumsum((0,) + tuple(out_spec.sizes))))
-    in_at = dict(zip(map(id, in_leaves), np.cumsum((0,) + tuple(in_spec.sizes))))
-    sizes_out = dict(zip(map(id, out_leaves), out_spec.sizes))
-    sizes_in = dict(zip(map(id, in_leaves), in_spec.sizes))
+    out_at = dict(zip(map(id, out_leaves), zip(np.cumsum((0,) + tuple(out_spec.sizes)), out_spec.sizes)))
+    in_at = dict(zip(map(id, in_leaves), zip(np.cumsum((0,) + tuple(in_spec.sizes)), in_spec.sizes)))
 
     def block(o, i):
-        a, b = out_at[id(o)], in_at[id(i)]
-        return matrix[a:a + sizes_out[id(o)], b:b + sizes_in[id(i)]].reshape(tuple(o.shape) + tuple(i.shape))
+        (a, m), (b, n) = out_at[id(o)], in_at[id(i)]
+        return matrix[a:a + m, b:b + n].reshape(tuple(o.shape) + tuple(i.shape))
     return like_tree(None, out_spec.skeleton, lambda _, o: like_tree(None, in_spec.skeleton, lambda _, i: block(o, i)))
 
 
@@ -788,31 +786,27 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
         _check_differentiable(args, indices, f"jacobian({_name(f)})")
         blocks = []
         for i in indices:
-            in_shape = np.shape(args[i])
-            if mode == "forward" and _container(args[i]):
-                blocks.append(_tree_jacobian(None, args[i], column=lambda t, i=i: jvp(
-                    f, args, [t if k == i else None for k in range(len(args))], optimize=optimize)))
-                continue
+            x = args[i]
             if mode == "forward":
                 value, columns = None, []
-                for e in _basis(args[i]):
+                for e in _tree_basis(x):
                     tangents = [None] * len(args)
                     tangents[i] = e
                     value, column = jvp(f, args, tangents, optimize=optimize)
                     columns.append(column)
-                if _container(value):                    # (columns recomputed as a tree: few outputs are rare here)
-                    blocks.append(_tree_jacobian(None, args[i], column=lambda t, i=i: jvp(
-                        f, args, [t if k == i else None for k in range(len(args))], optimize=optimize)))
-                    continue
-                out_shape = np.shape(value) if value is not None else np.shape(f(*args))
-                blocks.append(_stack(columns, out_shape, in_shape, columns=True))
+                if value is None:                      # (an empty argument)
+                    value = f(*args)
+                if _container(value) or _container(x):
+                    blocks.append(_tree_jacobian(value, x, columns, columns=True))
+                else:
+                    blocks.append(_stack(columns, np.shape(value), np.shape(x), columns=True))
             else:
                 value, pullback = vjp(f, *args, wrt=i, optimize=optimize)
-                if _container(value) or _container(args[i]):
-                    blocks.append(_tree_jacobian(value, args[i], pullback=pullback))
-                    continue
-                rows = [pullback(e) for e in _basis(value)]
-                blocks.append(_stack(rows, np.shape(value), in_shape, columns=False))
+                rows = [pullback(e) for e in _tree_basis(value)]
+                if _container(value) or _container(x):
+                    blocks.append(_tree_jacobian(value, x, rows, columns=False))
+                else:
+                    blocks.append(_stack(rows, np.shape(value), np.shape(x), columns=False))
         return tuple(blocks) if many else blocks[0]
     jac.__name__ = f"jacobian_{_name(f)}"
     setattr(jac, "_s2sad_jacobian", ("jacobian", f, indices))
