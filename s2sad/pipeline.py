@@ -264,10 +264,12 @@ class Checks:
         cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
         g = owner.__globals__ if owner is not None else {}
         b = builtins.__dict__
-        if owner is not None and type(owner) is types.FunctionType:   # the generated function's (Generated._bind)
-            self._defaults[id(owner)] = (owner, owner.__defaults__, owner.__kwdefaults__)
+        if owner is not None and type(owner) is types.FunctionType and (owner.__defaults__ or owner.__kwdefaults__):
+            self._defaults[id(owner)] = (owner, owner.__defaults__, owner.__kwdefaults__)   # Generated._bind's
         for fn, positional, keywords in callee_defaults:      # an inlined callee's, filled in where it was called
-            self._defaults[id(fn)] = (fn, positional, keywords)
+            if positional or keywords:                        # (a function with none used none: defaults given
+                self._defaults[id(fn)] = (fn, positional, keywords)   # later only make a call without the
+            #                                                   arguments fail, as the code has no default)
         for (where, name), obj in resolved.items():
             if isinstance(name, str) and name.startswith("__s2sad"):
                 continue                        # s2sad's own markers in the generated code (comments)
