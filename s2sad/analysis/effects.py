@@ -995,11 +995,20 @@ def writes_out(op, method):
     from ..inline import signature
     try:
         params = list(signature(target).parameters.values())
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError):                # (NumPy 2.0's C functions and methods have none)
+        at = _OUT_AT.get((method is not None, method or getattr(primitive, "__name__", None)))
+        return at is not None and len(op.args) > at and given(op.args[at])
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return "out" in positional and len(op.args) > positional.index("out") and given(op.args[positional.index("out")]) \
         and not any(p.kind is p.VAR_POSITIONAL for p in params[:positional.index("out")])
+
+
+# where `out` is passed by position to NumPy's functions and array methods that have no signature to read (the
+# method's object first): (is a method, name) -> index
+_OUT_AT = {(False, "dot"): 2, **{(True, m): 3 for m in ("sum", "prod", "mean", "std", "var", "cumsum", "cumprod",
+                                                        "clip", "take", "compress")},
+           **{(True, m): 2 for m in ("max", "min", "argmax", "argmin", "round", "dot", "any", "all", "choose")},
+           (True, "trace"): 5}
 
 
 def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
