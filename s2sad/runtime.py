@@ -28,7 +28,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -2436,3 +2436,22 @@ def alone_in(value, refusal, names, container):
     if isinstance(items, (list, tuple, type({}.values()))) and sum(_reaches(o, value) for o in items) <= 1:
         return
     raise UnsupportedSyntaxError.from_message(refusal, f" (here it holds {_describe(value)})")
+
+
+def item_unshared(value, refusal, names, container, *others):
+    """Before ``c[i] op= e`` (``value`` is ``c[i]``; ``names``: the user's names of ``c`` and of ``others``): as
+    ``unshared`` for ``others`` (none given: the update must not change an object at all), unless ``c`` is an array
+    when the code runs (the update is then a write into it, which every other holder of its memory sees in both
+    readings)."""
+    if isinstance(container, np.ndarray):
+        return
+    if not others:
+        return unshared(value, refusal)
+    return unshared(value, refusal, tuple(names)[1:], *others)
+
+
+def remainder_grad(g, ans):
+    """The adjoint of ``r`` in ``q, r = divmod(x, y)`` (``g`` the pair's; an output nothing reads has None): ``r = x
+    - y * q`` with ``q`` piecewise constant, so only ``r``'s flows on."""
+    gr = g[1] if isinstance(g, (tuple, list)) else None
+    return 0.0 * ans[1] if gr is None else gr

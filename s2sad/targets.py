@@ -45,7 +45,14 @@ class Target:
 
 def refuse_made(f):
     """``jacobian(g)``, ``hessian(h)`` and ``hvp(h)`` are s2sad's loops over vjp/jvp calls, not code to read: refused
-    in reverse mode with what works instead (jvp of hessian and hvp is defined, api._second_order_tangent)."""
+    in reverse mode with what works instead (jvp of hessian and hvp is defined, api._second_order_tangent); so is
+    ``np.vectorize(g)``, NumPy's loop over ``g``."""
+    import numpy as np
+    if isinstance(f, np.vectorize):
+        raise TransformError(f"np.vectorize({getattr(f.pyfunc, '__name__', 'f')}) is not differentiated (NumPy's "
+                             f"loop over the function, with its own signature handling)",
+                             hint="call the function on arrays directly (NumPy's operations are elementwise), or "
+                                  "loop over the items in your code")
     made = getattr(f, "_s2sad_second_order", None) or getattr(f, "_s2sad_jacobian", None)
     if made is not None:
         name = f"{made[0]}({getattr(made[1], '__name__', made[1])})"

@@ -1285,3 +1285,60 @@ def test_einsum_with_an_ellipsis_is_refused_at_the_users_line():
         s2sad.grad(_einsum_with_ellipsis)(A)
     assert "test_errors.py" in str(caught.value)
     assert s2sad.jvp(_einsum_with_ellipsis, (A,), (np.ones_like(A),))[1] == pytest.approx(2 * np.sum(A))  # forward: linear
+
+
+class _Scaled:
+    def __getitem__(self, v):                   # computes with what is inside the brackets
+        return v * 3.0
+
+
+_SCALED = _Scaled()
+
+
+def _concatenated_by_r(x):
+    return np.sum(np.r_[x, x] ** 2)
+
+
+def _stacked_by_c(x):
+    return np.sum(np.c_[x, 2.0 * x])
+
+
+def _computed_by_getitem(x):
+    return np.sum(_SCALED[x] * x)
+
+
+def _looked_up(x):                              # a dict's key and a list's index select: no derivative, fine
+    return TABLE_BY_KEY[int(x[0] > 0)] * np.sum(x) + ITEMS[int(x[1] > 0)]
+
+
+TABLE_BY_KEY = {0: 2.0, 1: 3.0}
+ITEMS = [0.5, 1.5]
+
+
+def test_brackets_that_compute_with_a_differentiated_value_are_refused_at_the_users_line():
+    """np.r_[x, x], np.c_[...] and an object's __getitem__ computing with x gave a zero (or partial) gradient:
+    the index of an item was taken to carry no derivative."""
+    x = np.array([1.0, 2.0])
+    for f in (_concatenated_by_r, _stacked_by_c, _computed_by_getitem):
+        with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"\[\.\.\.\]` computes with a value being differentiated") \
+                as caught:
+            s2sad.grad(f)(x)
+        assert "test_errors.py" in str(caught.value)
+        with pytest.raises(s2sad.UnsupportedSyntaxError):
+            s2sad.jvp(f, (x,), (np.ones(2),))
+    np.testing.assert_allclose(s2sad.grad(_looked_up)(x), [3.0, 3.0])
+
+
+def _squared(t):
+    return t * t
+
+
+def _vectorized(x):
+    return np.sum(np.vectorize(_squared)(x))
+
+
+def test_a_function_made_by_np_vectorize_is_refused_at_the_users_line():
+    """Was a WrtError about `*args` raised from the generated code when the gradient ran."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="np.vectorize") as caught:
+        s2sad.grad(_vectorized)(np.array([1.0, 2.0]))
+    assert "test_errors.py" in str(caught.value)

@@ -802,3 +802,25 @@ def test_jacobian_of_hessian_and_hvp_runs_in_forward_mode_and_reverse_over_them_
         s2sad.grad(s2sad.hvp(_third))
     with pytest.raises(s2sad.TransformError, match=r"jacobian\(_vector_valued\) is not differentiated again"):
         s2sad.jacobian(s2sad.jacobian(_vector_valued))(x)
+
+
+def _product(y):
+    return y[0] * y[1]
+
+
+def _grad_of_a_literal(x):
+    g = s2sad.grad(_product)((x, 3.0))          # a tuple literal passed to a nested gradient
+    return g[1]                                 # = x
+
+
+def _sin_of_nested_grad(x):                    # autograd's test_tuple.py::test_nested_higher_order
+    return np.sum(np.sin(np.array(s2sad.grad(_product)((x, x)))))
+
+
+def test_forward_mode_through_a_nested_gradient_of_a_literal():
+    """The tangent of a tuple literal among a nested grad call's arguments was taken as zero (jvp 0, hessian 0)."""
+    assert s2sad.jvp(_grad_of_a_literal, (0.7,), (1.0,))[1] == pytest.approx(1.0)
+    x = 0.7
+    assert s2sad.jvp(_sin_of_nested_grad, (x,), (1.0,))[1] == pytest.approx(2 * np.cos(x))
+    assert s2sad.hessian(_sin_of_nested_grad)(x) == pytest.approx(-2 * np.sin(x))
+    assert s2sad.grad(_sin_of_nested_grad)(x) == pytest.approx(2 * np.cos(x))

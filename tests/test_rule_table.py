@@ -304,6 +304,7 @@ SPEC = [
     (max,                    [case(real(), real()), case(real(), 0.0), case(0.0, real())]),
     (min,                    [case(real(), real()), case(real(), 0.0), case(0.0, real())]),
     (sum,                    BUILTIN_SUM),
+    (divmod,                 scalar(real, pos) + [case(real(3), pos(3)), case(real(2, 3), pos(3))]),
     (float,                  [case(real()), case(nonzero())]),
     (tuple,                  [case([real(), real(), real()]), case([real(3), real(2, 3)]), case(real(4)),
                               case(real(2, 3))]),

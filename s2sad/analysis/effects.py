@@ -39,7 +39,7 @@ import numpy as np
 from .. import nodes as N
 from .. import runtime, tree
 from ..errors import UnsupportedSyntaxError
-from ..front.resolve import assigned_names
+from ..front.resolve import MISSING, assigned_names
 from .ops import APPEND, UNKNOWN, classify, names_in
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -241,6 +241,27 @@ def _root_names(node):
     while isinstance(node, (gast.Subscript, gast.Attribute)):
         node = node.value
     return [node.id] if isinstance(node, gast.Name) else []
+
+
+def _resolves_to(node, unit, obj):
+    try:
+        return unit.scope.resolve(node) is obj
+    except Exception:                              # noqa: BLE001  (a local, or unresolved)
+        return False
+
+
+def _indexed_by_value(node, unit):
+    """Whether ``node[...]`` may compute with what is inside the brackets (``np.r_[x, y]``, ``np.c_``, ``np.mgrid``, an
+    object's ``__getitem__``) rather than select items by it: ``node`` denotes a global or module attribute that is
+    not an array, list, tuple, dict or string (an item's index carries no derivative; a float index into an
+    array is an error, a float key a lookup)."""
+    if not (isinstance(node, gast.Name) and unit.scope.is_free(node.id) or _module_ref(node, unit)):
+        return False
+    try:
+        obj = unit.scope.resolve(node)
+    except Exception:                              # noqa: BLE001  (unresolved: decided where the code runs)
+        return False
+    return obj is not MISSING and not isinstance(obj, (np.ndarray, list, tuple, dict, str, bytes, range, type))
 
 
 def _module_ref(node, unit):
@@ -875,7 +896,8 @@ def follow_copies(fn, unit, kinds):
 
 
 def _source_name(fn, name, depth=0):
-    """The user's name a temporary holds (``_t4 = _s2.sequence(v)``, ``_t7 = v``: ``v``), else ``name``."""
+    """The user's name a temporary holds (``_t4 = _s2.sequence(v)``, ``_t7 = v``: ``v``; ``_t3 = buf[1]``:
+    ``buf[1]``), else ``name``."""
     if not name.startswith("_") or depth > 8:
         return name
     found = [st.value for st in N.statements(fn.body) if isinstance(st, gast.Assign)
@@ -883,6 +905,10 @@ def _source_name(fn, name, depth=0):
     value = found[0] if len(found) == 1 else None
     if isinstance(value, gast.Call) and len(value.args) == 1:
         value = value.args[0]
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and isinstance(value.slice, (gast.Constant, gast.Name)):
+        root = _source_name(fn, value.value.id, depth + 1)
+        return name if root.startswith("_") else f"{root}[{N.unparse(value.slice)}]"
     return _source_name(fn, value.id, depth + 1) if isinstance(value, gast.Name) else name
 
 
@@ -917,24 +943,24 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
         # `_t1 = np.tanh(c)`, `_t2 = x * _t1`, `x_1 = _t2`)
         reads = [n.id for st in here for n in N.walk(st) if isinstance(n, gast.Name)
                  and isinstance(n.ctx, gast.Load) and n.id in versions]
+        container, shown_target, made = unit.source.item_updates.get(id(s), (None, name, None))
         final = [st for st in here if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
-                 and st.targets[0].id in versions]
+                 and st.targets[0].id in (versions if made is None else {made})]     # (the item's update: `new`)
         if not reads or not final:
             continue
         old, m = reads[0], final[-1]
         if old in numbers:                    # (differentiated or not: the value itself would be wrong)
             continue
         followed = {v for q in unit.source.walked_sequences.get(id(s), ()) for v in unit.versions.get(q, set()) | {q}}
-        container, shown_target = unit.source.item_updates.get(id(s), (None, name))
         if container is not None:             # `c[i] op= e`: written back into c[i] (the same slot in both readings)
             if container in arrays:
                 continue                      # an array's item or row: a write into the array (record.py's)
-            followed |= unit.versions.get(container, set()) | {container}
+            followed |= unit.versions.get(container, set()) | {container, made}   # (new: what c[i] then holds)
             if container not in numbers:      # ... but no other item of c may hold (memory of) the same object
-                alone = unit.error(UnsupportedSyntaxError, f"`{user(container)}[...] {op}=` changes the object that "
-                                   f"item holds in place, and another item of `{user(container)}` holds it too, "
-                                   "which cannot be differentiated", s,
-                                   hint=f"build a new value: `{user(container)}[i] = {user(container)}[i] {op} ...`")
+                alone = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` changes the object that item "
+                                   f"holds in place, and another item of `{user(container)}` holds it too, which "
+                                   "cannot be differentiated", s,
+                                   hint=f"build a new value: `{shown_target} = {shown_target} {op} ...`")
                 guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
                       bound=lambda other, st: True, user=user)
         others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
@@ -943,10 +969,18 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
         # (a walked sequence follows the update: front/normalize.py)
         if others:
             shown = lambda o: user(_source_name(fn, o))         # noqa: E731  (a temporary: the name it holds)
+            others.sort(key=lambda o: shown(o).startswith("_"))    # (the user's names first, for the message)
             refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` would change `{shown(others[0])}` "
                                  "too (they share memory), which cannot be differentiated", s,
                                  hint=f"write `{shown_target} = {shown_target} {op} ...` to make a new array")
-            guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=shown)
+            if container is None:
+                guard(unit, fn, here, old, refusal, arrays, others=others, bound=bound, user=shown)
+            elif all(bound(other, m) for other in others):   # (c an array when the code runs: a write into it,
+                guard(unit, fn, here, old, refusal, arrays, check=runtime.item_unshared,  # which they all see)
+                      others=[container] + others, bound=bound, user=shown)
+            else:                             # some not bound for sure there: only c an array will do
+                guard(unit, fn, here, old, refusal, arrays, check=runtime.item_unshared, others=[container],
+                      bound=lambda other, st: True, user=shown)
 
 
 def opaque(op):
@@ -1221,7 +1255,22 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             raise unit.error(UnsupportedSyntaxError, "writing into a part of a part (`x[i][j] = v`) of a value "
                              "being differentiated is not supported", s,
                              hint="write `x[i, j] = v` for an array, or build the row and write it whole")
+    vectorized = {s.targets[0].id for s in N.statements(fn.body) if isinstance(s, gast.Assign)
+                  and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+                  and _resolves_to(s.value.func, unit, np.vectorize)}
     for s in N.statements(fn.body):
+        call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id in vectorized \
+                and any(set(names_in(a)) & varied for a in list(call.args) + [k.value for k in call.keywords]):
+            raise unit.error(UnsupportedSyntaxError, "a function made by `np.vectorize` is called on a value being "
+                             "differentiated, which s2sad does not differentiate (NumPy's own loop)", s,
+                             hint="call the function on arrays directly (NumPy's operations are elementwise), or "
+                                  "loop over the items in your code")
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) \
+                and set(names_in(s.value.slice)) & varied and _indexed_by_value(s.value.value, unit):
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(s.value.value)}[...]` computes with a value being "
+                             "differentiated inside its brackets, which s2sad cannot follow", s,
+                             hint="np.concatenate / np.column_stack for np.r_ / np.c_; a call for an object's [...]")
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
             target = s.targets[0]
             if not (set(_root_names(target.value)) | set(names_in(s.value))) & varied:

@@ -257,10 +257,10 @@ class _Tangent:
             atom = mapping.get(param.name)
             if atom is None:
                 continue
-            if param.kind is param.VAR_POSITIONAL:
-                if not any(self.is_active(e) for e in atom.elts):
+            if param.kind is param.VAR_POSITIONAL:     # (an item may be a literal holding active values: (x, 3.0))
+                if not any(set(names_in(e)) & self.active for e in atom.elts):
                     continue
-                g = N.tup([N.name(self.dot(e.id)) if self.is_active(e) else N.const(None) for e in atom.elts])
+                g = N.tup([self.tangent_of(e) if set(names_in(e)) & self.active else N.const(None) for e in atom.elts])
             elif set(names_in(atom)) & self.active:
                 g = self.tangent_of(atom) if not isinstance(atom, gast.Name) else N.name(self.dot(atom.id))
             else:

@@ -356,16 +356,15 @@ class _Lowering:
                 self.source.nested_writes.append((s, _root(target)))
             obj, index = self.atom(target.value), self.index(target.slice)
             item = self.temp(gast.Subscript(value=obj, slice=index, ctx=gast.Load()))
+            new = self.temp(gast.BinOp(left=item, op=s.op, right=self.atom(s.value)))
             if isinstance(obj, gast.Name):
                 # `c[i] op= e` changes the object c[i] holds in place (an array in a list or dict; an array's item
-                # or row is written back as well): noted as an update of `item`, written back after, so that
-                # analysis/effects.py checks who else may hold that object (c itself aside, see item_updates)
+                # or row is written back as well): noted as an update of `item` into `new`, so that
+                # analysis/effects.py checks who else may hold that object (c itself aside: item_updates)
                 update = N.located(gast.AugAssign(target=N.store(item.id), op=s.op, value=s.value), s)
-                self.source.item_updates[id(update)] = (obj.id, N.unparse(target))
-                self.stmt_AugAssign(update)
-                new = N.name(item.id)
-            else:
-                new = self.temp(gast.BinOp(left=item, op=s.op, right=self.atom(s.value)))
+                op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+                self.source.item_updates[id(update)] = (obj.id, N.unparse(target), new.id)
+                self.source.inplace_updates.append((update, item.id, op))
             self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))
             return
         raise self.error("augmented assignment to this target is not supported", s,

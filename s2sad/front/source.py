@@ -37,7 +37,7 @@ class Source:
     argument_updates: list = field(default_factory=list, repr=False)
     # (statement, name, op): every ``name op= ...`` (analysis/effects.py checks who else holds the object)
     inplace_updates: list = field(default_factory=list, repr=False)
-    item_updates: dict = field(default_factory=dict, repr=False)   # id(`item op= e` of `c[i] op= e`) -> (c, 'c[i]')
+    item_updates: dict = field(default_factory=dict, repr=False)   # id(`item op= e` of `c[i] op= e`) -> (c, 'c[i]', new)
     walked_updates: list = field(default_factory=list, repr=False)   # (statement, name, op): `x op= e` in `for v in x`
     walked_sequences: dict = field(default_factory=dict, repr=False)  # id(such a statement) -> the loops' sequences
     # id(a walked_views statement) -> [(user name, name holding what a loop around it walks, from its start)]

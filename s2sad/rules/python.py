@@ -9,7 +9,7 @@ import operator
 
 from ..markers import stop_gradient
 from ..runtime import real_only
-from ..runtime import (broadcast, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
+from ..runtime import (broadcast, remainder_grad, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, explainer, jvp, nondiff, vjp
 
@@ -77,7 +77,13 @@ def fsum_jvp(t, ans, iterable): return math.fsum(t)
 
 nondiff(stop_gradient)
 nondiff(builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range, builtins.isinstance,
-        builtins.type, builtins.print, builtins.divmod, builtins.hash, builtins.id, builtins.str, builtins.repr)
+        builtins.type, builtins.print, builtins.hash, builtins.id, builtins.str, builtins.repr)
+@vjp(builtins.divmod)                    # q, r = divmod(x, y): r = x - y * q, q piecewise constant
+def divmod_vjp(g, ans, x, y):
+    gr = remainder_grad(g, ans)
+    return unbroadcast(gr, x), unbroadcast(-gr * ans[0], y)
+@jvp(builtins.divmod)
+def divmod_jvp(g, ans, x, y): return (0.0 * ans[0], broadcast(g, ans[1])), (0.0 * ans[0], broadcast(-g * ans[0], ans[1]))
 
 # --- math: trigonometric ---
 @elementwise(math.sin)
