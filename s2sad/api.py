@@ -330,6 +330,7 @@ def _wrapper(f, wrt, value_too, optimize):
     call.__wrapped__ = None
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"
     setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "value_and_grad" if value_too else "grad"))
+    call.__s2sad_one_gradient__ = not many        # (front/normalize.made_gradient: called inside a function)
     return call
 
 

@@ -824,3 +824,32 @@ def test_forward_mode_through_a_nested_gradient_of_a_literal():
     assert s2sad.jvp(_sin_of_nested_grad, (x,), (1.0,))[1] == pytest.approx(2 * np.cos(x))
     assert s2sad.hessian(_sin_of_nested_grad)(x) == pytest.approx(-2 * np.sin(x))
     assert s2sad.grad(_sin_of_nested_grad)(x) == pytest.approx(2 * np.cos(x))
+
+
+def _h(x):
+    return np.sum(np.sin(x) * x)
+
+
+_DH = s2sad.grad(_h)                            # made once at module level, called inside (Autograd's hess-vector
+_DH_MANY = s2sad.grad(_h, wrt=(0,))             # products are written this way)
+
+
+def _uses_a_module_level_gradient(x):
+    return np.sum(_DH(x) ** 2)
+
+
+def _uses_it_inline(x):
+    return np.sum(s2sad.grad(_h)(x) ** 2)
+
+
+def _uses_a_module_level_gradient_tuple(x):
+    return np.sum(_DH_MANY(x)[0] ** 2)
+
+
+def test_a_gradient_made_at_module_level_is_differentiated_where_it_is_called():
+    """Was refused: "no derivative rule for ..._DH"."""
+    x = np.array([0.3, 0.9])
+    want = s2sad.grad(_uses_it_inline)(x)
+    np.testing.assert_allclose(s2sad.grad(_uses_a_module_level_gradient)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.grad(_uses_a_module_level_gradient_tuple)(x), want, rtol=1e-12)
+    check_grads(_uses_a_module_level_gradient, (x,))

@@ -985,6 +985,8 @@ class _Lowering:
 
     def call(self, node):
         node = self.derivative_call(node)
+        if isinstance(node, gast.Tuple):              # a module-level grad(h, wrt=(k,)) called: its 1-tuple
+            return gast.Tuple(elts=[self.temp(node.elts[0])], ctx=gast.Load())
         # (s2sad's own output, differentiated again, was checked when it was made)
         if id(node) not in self.used_up and self.generator_call(node) and not self.source.filename.startswith("<s2sad"):
             raise self.error("a generator function's iterator is supported only where it is used up at once (the "
@@ -1015,6 +1017,14 @@ class _Lowering:
     def derivative_call(self, node):
         """``s2sad.grad(f, wrt=k)(*args)`` -> ``_s2.grad_call(f, k, *args)``: a primitive with rules (nested.py)."""
         inner = node.func
+        if isinstance(inner, (gast.Name, gast.Attribute)) and not node.keywords \
+                and not any(isinstance(a, gast.Starred) for a in node.args):
+            made = self.made_gradient(inner)          # hv = s2sad.grad(h) at module level, hv(x) called here
+            if made is not None:
+                helper = self.aliases.ref(nested.grad_call, "grad_call")
+                target = self.aliases.ref(made[0], getattr(made[0], "__name__", "f"))
+                call = gast.Call(func=helper, args=[target, N.const(made[1])] + list(node.args), keywords=[])
+                return call if made[2] else gast.Tuple(elts=[call], ctx=gast.Load())     # (wrt=(k,): a 1-tuple)
         if not (isinstance(inner, gast.Call) and markers.API and self.scope.resolve(inner.func) is markers.API["grad"]):
             return node
         if len(inner.args) != 1 or any(k.arg != "wrt" for k in inner.keywords) or \
@@ -1023,6 +1033,23 @@ class _Lowering:
         wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else N.const(0))
         helper = self.aliases.ref(nested.grad_call, "grad_call")
         return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
+
+    def made_gradient(self, func):
+        """``(h, k, single)`` when ``func`` (a global or a module's attribute) denotes ``s2sad.grad(h, wrt=k)`` of a
+        Python function ``h`` (one argument differentiated; ``single``: not given as ``wrt=(k,)``), else None."""
+        if isinstance(func, gast.Name) and func.id in self.locals:
+            return None
+        try:
+            obj = self.scope.resolve(func)
+        except Exception:                      # noqa: BLE001  (unresolved here: a call like any other)
+            return None
+        spec = getattr(obj, markers.DERIVATIVE_ATTRIBUTE, None) if callable(obj) else None
+        single = getattr(obj, "__s2sad_one_gradient__", None)
+        if not (isinstance(spec, tuple) and len(spec) == 3 and spec[2] == "grad" and inspect.isfunction(spec[0])
+                and single in (True, False) and isinstance(spec[1], tuple) and len(spec[1]) == 1
+                and isinstance(spec[1][0], int)):
+            return None
+        return spec[0], spec[1][0], single
 
     def compare(self, node):
         if len(node.ops) == 1:
