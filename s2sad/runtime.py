@@ -737,7 +737,11 @@ def keys_of(mapping):
 
 def sequence_grad(g, items):
     """The adjoint of ``sequence(items)`` as an adjoint of ``items``: the items' own for a list, tuple or
-    array; zeros for a dict (its keys are walked, and keys carry no derivative)."""
+    array; zeros for a dict (its keys are walked, and keys carry no derivative); an object walked through its
+    own ``__iter__`` is refused."""
+    from .tree import is_record
+    if is_record(items) and not isinstance(items, dict):
+        raise _walked_object(items)
     return zeros_like(items) if isinstance(items, dict) else g
 
 
@@ -869,8 +873,16 @@ def unpack_grad(x, *items):
             if g is not None:
                 out[k] = g
         return out
-    from .tree import pack
+    from .tree import is_record, pack
+    if is_record(x):
+        raise _walked_object(x)
     return pack(*items)
+
+
+def _walked_object(x):
+    from .errors import UnsupportedValueError
+    return UnsupportedValueError(f"s2sad: a {type(x).__name__} is unpacked or walked through its own __iter__, which "
+                                 "s2sad does not see into; read its fields by name (`a, b = p.a, p.b`)")
 
 
 def index_add(buf, idx, g):
@@ -2455,3 +2467,16 @@ def remainder_grad(g, ans):
     - y * q`` with ``q`` piecewise constant, so only ``r``'s flows on."""
     gr = g[1] if isinstance(g, (tuple, list)) else None
     return 0.0 * ans[1] if gr is None else gr
+
+
+def numpy_method(obj, name):
+    """Before a method call the transform differentiates with NumPy's rule (``g.mean()`` as ``np.mean(g)``), where it
+    could not tell ``g``'s type: an object whose class defines the method itself is refused (its method is not
+    NumPy's, and its derivative is not NumPy's rule)."""
+    if obj is None or isinstance(obj, (np.ndarray, np.generic, int, float, complex, list, tuple, dict, str)):
+        return
+    if (getattr(type(obj), "__module__", "") or "").split(".")[0] in ("numpy", "builtins", "scipy"):
+        return
+    from .errors import UnsupportedValueError
+    raise UnsupportedValueError(f"s2sad: `.{name}()` of a {type(obj).__name__} is its own method, which s2sad took for "
+                                f"NumPy's array method; rename it (or call it as a function of its fields)")

@@ -12,6 +12,7 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 >>> AdjDict({"w": None}) + {"w": 2.0}
 {'w': 2.0}
 """
+import functools
 import types
 
 import numpy as np
@@ -177,12 +178,42 @@ def attribute(obj, name):
     return getattr(obj, name)
 
 
+def stored(obj, name):
+    """Whether ``obj.name`` is a value the object holds (a field: its derivative is the field's), not one its class
+    computes (a property, ``functools.cached_property``, ``__getattr__``: refused, the code computing it is not
+    seen) or a class attribute (a constant: no derivative, None)."""
+    kind = type(obj)
+    attribute = getattr(kind, name, None) if not isinstance(obj, tuple) or name not in getattr(kind, "_fields", ()) \
+        else None
+    computed = attribute is not None and (isinstance(attribute, (property, functools.cached_property))
+                                          or hasattr(attribute, "__get__") and not callable(attribute))
+    if computed or attribute is None and not _holds(obj, name) and hasattr(kind, "__getattr__"):
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: `.{name}` of a {kind.__name__} is computed by its class (a property or "
+                                    "__getattr__), which s2sad does not see into; read the fields it computes from "
+                                    "(or make it a method called with them)")
+    if attribute is not None and not _holds(obj, name):
+        return None                                   # a class attribute: the same for every object, no derivative
+    return True
+
+
+def _holds(obj, name):
+    fields = getattr(type(obj), "_fields", None)
+    if isinstance(obj, tuple) and fields is not None:
+        return name in fields
+    return name in getattr(obj, "__dict__", ()) or name in getattr(type(obj), "__dataclass_fields__", ()) \
+        or isinstance(obj, dict) and name in obj
+
+
 def unattr(g, obj, name):
     """Adjoint of the field ``obj.name`` of a namedtuple (a tuple of adjoints) or a record (its fields'
-    adjoints by name)."""
+    adjoints by name); a class attribute has none, a computed one is refused (``stored``)."""
+    constant = stored(obj, name) is None          # (a class attribute: nothing flows to the object)
     fields = getattr(type(obj), "_fields", None)
     if fields is not None:
-        return AdjTuple(g if f == name else None for f in fields)
+        return AdjTuple(g if f == name and not constant else None for f in fields)
+    if constant:
+        return AdjFields({})
     if isinstance(obj, dict) and name in obj:
         return AdjDict({name: g})                  # a result whose attributes are its keys (solve_ivp's OdeResult)
     if is_record(obj):
@@ -194,8 +225,8 @@ def unattr(g, obj, name):
 def field_tangent(t, ans, obj, name):
     """Tangent of the field ``obj.name`` (``ans``) given the tangent ``t`` of ``obj``: a record's setting
     (an int, a string: not in ``fields_of``) has none, whatever the tangent record passed holds there."""
-    if is_record(obj) and not differentiable_field(ans):
-        from .runtime import zeros_like
+    if is_record(obj) and not differentiable_field(ans) or stored(obj, name) is None:
+        from .runtime import zeros_like                # (a class attribute: a constant)
         return zeros_like(ans)
     return attribute(t, name)
 

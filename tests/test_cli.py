@@ -455,7 +455,7 @@ def test_names_the_user_modules_and_functions_it_cannot_carry(tmp_path, monkeypa
 
         @s2sad.differentiable
         def via_module(x, n):
-            return x * getattr(sibling, "SCALE") ** n
+            return x * getattr(sibling, "SCA" + "LE") ** n
 
 
         @s2sad.differentiable

@@ -265,3 +265,108 @@ def test_a_float_field_named_like_an_array_attribute_is_refused():
     with pytest.raises(s2sad.S2SadError, match="field `T`"):
         s2sad.grad(g)(Pair(np.array([1.0, 2.0]), 3.0), x)
     assert s2sad.grad(f, wrt=1)(Sized(np.array([1.0, 2.0]), 3.0), x) == pytest.approx([3.0, 6.0])
+
+
+# --- what a class computes or defines, which s2sad does not see into (each gave a wrong number, silently) ---------
+class _WithProperty:
+    def __init__(self, w):
+        self.w = w
+
+    @property
+    def w2(self):
+        return self.w * self.w
+
+
+class _WithConstant:
+    K = 2.5                                     # a class attribute: the same for every object
+
+    def __init__(self, w):
+        self.w = w
+
+
+class _Base:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def f(self, x):
+        return self.a * x
+
+
+class _Child(_Base):
+    def f(self, x):
+        return super().f(x) + self.b * x
+
+
+class _Pair:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __iter__(self):
+        return iter((self.a, self.b))
+
+
+class _Gaussian:                                # methods named like an array's
+    def __init__(self, mu, log_s):
+        self.mu, self.log_s = mu, log_s
+
+    def mean(self):
+        return self.mu
+
+    def all(self, x):
+        return x ** 2
+
+
+def _reads_a_property(m):
+    return m.w2
+
+
+def _reads_a_class_constant(c, x):
+    return c.K * c.w ** 2 * x
+
+
+def _calls_super(c, x):
+    return c.f(x)
+
+
+def _unpacks_an_object(p):
+    a, b = p
+    return a * b
+
+
+def _calls_its_mean(g):
+    return g.mean() ** 2
+
+
+def _calls_its_all(x, g):
+    return np.sum(g.all(x))
+
+
+def _reads_by_getattr(p):
+    return getattr(p, "w") ** 2
+
+
+def _reads_by_a_computed_name(p, name):
+    return getattr(p, name) ** 2
+
+
+def test_what_a_class_computes_is_refused_and_its_constants_carry_no_derivative():
+    with pytest.raises(s2sad.S2SadError, match="computed by its class"):
+        s2sad.grad(_reads_a_property)(_WithProperty(3.0))
+    with pytest.raises(s2sad.S2SadError, match="computed by its class"):
+        s2sad.jvp(_reads_a_property, (_WithProperty(3.0),), (_WithProperty(1.0),))
+    c = _WithConstant(2.0)                      # d/dw = 2 K w x; forward mode took K's tangent from the tangent object
+    assert s2sad.grad(_reads_a_class_constant)(c, 1.0).w == pytest.approx(10.0)
+    assert s2sad.jvp(_reads_a_class_constant, (c, 1.0), (_WithConstant(1.0), None))[1] == pytest.approx(10.0)
+    with pytest.raises(s2sad.S2SadError, match=r"`super\(\)`"):
+        s2sad.grad(_calls_super)(_Child(2.0, 3.0), 0.5)
+    with pytest.raises(s2sad.S2SadError, match="own __iter__"):
+        s2sad.grad(_unpacks_an_object)(_Pair(2.0, 3.0))
+    with pytest.raises(s2sad.S2SadError, match=r"`\.mean\(\)` of a _Gaussian is its own method"):
+        s2sad.grad(_calls_its_mean)(_Gaussian(0.7, 0.1))
+    for run in (lambda: s2sad.grad(_calls_its_all)(np.array([0.3, 0.5]), _Gaussian(0.7, 0.1)),
+                lambda: s2sad.jvp(_calls_its_all, (np.array([0.3, 0.5]), _Gaussian(0.7, 0.1)), (np.ones(2), None))):
+        with pytest.raises(s2sad.S2SadError, match=r"`\.all\(\)` of a _Gaussian is its own method"):
+            run()
+    assert s2sad.grad(_reads_by_getattr)(_WithConstant(3.0)).w == pytest.approx(6.0)   # was 0
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="getattr"):
+        s2sad.grad(_reads_by_a_computed_name)(_WithConstant(3.0), "w")

@@ -332,6 +332,8 @@ SPEC = [
     (math.sqrt,              scalar(pos)),
     (math.pow,               scalar(pos, real) + [case(real(), 2.0), case(2.0, real())]),
     (math.hypot,             scalar(real, real)),
+    (math.copysign,          scalar(nonzero, nonzero)),
+    (np.copysign,            binary(nonzero, nonzero)),
     (math.erf,               scalar(real)),
     # --- NumPy binary elementwise ---
     (np.add,                 binary(real, real)),

@@ -1260,6 +1260,15 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                   and _resolves_to(s.value.func, unit, np.vectorize)}
     for s in N.statements(fn.body):
         call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if isinstance(call, gast.Call) and _resolves_to(call.func, unit, builtins.super):
+            raise unit.error(UnsupportedSyntaxError, "`super()` in a method s2sad differentiates is not supported (the "
+                             "method runs as a function of its object, without its class's cell)", s,
+                             hint="call the base class's method by name: `Base.f(self, x)`")
+        if isinstance(call, gast.Call) and call.args and set(names_in(call.args[0])) & varied \
+                and _resolves_to(call.func, unit, builtins.getattr):
+            raise unit.error(UnsupportedSyntaxError, "`getattr` of a value being differentiated with a name known "
+                             "only when the code runs: s2sad cannot tell which field it reads", s,
+                             hint="read the field by name (`p.a`), or keep the values in a dict (`p[name]`)")
         if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id in vectorized \
                 and any(set(names_in(a)) & varied for a in list(call.args) + [k.value for k in call.keywords]):
             raise unit.error(UnsupportedSyntaxError, "a function made by `np.vectorize` is called on a value being "

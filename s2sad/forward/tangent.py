@@ -146,6 +146,13 @@ class _Tangent:
         return out
 
     def statement(self, s):
+        from ..reverse.realize import nondiff_method_check
+        check = nondiff_method_check(self.unit, s)       # (g.all() of an object defining all itself: refused)
+        if check is not None:
+            return [check] + self.statement_tangent(s)
+        return self.statement_tangent(s)
+
+    def statement_tangent(self, s):
         if isinstance(s, gast.Assign):
             tangent = self.assign(s)
             if tangent and getattr(tangent[-1], "replaces_primal", False):
@@ -219,7 +226,9 @@ class _Tangent:
             return self.user_call(s, op, target, callee)
         if rule is None:
             raise self.no_rule(s, op)
-        return self.apply_rule(s, op, rule, elementwise, target)
+        from ..reverse.adjoints import numpy_method_check
+        check = numpy_method_check(self.unit, s, op)       # (g.mean() of an object defining mean itself: refused)
+        return ([check] if check is not None else []) + self.apply_rule(s, op, rule, elementwise, target)
 
     def tangent_target(self, target):
         if isinstance(target, gast.Name):

@@ -987,6 +987,10 @@ class _Lowering:
         node = self.derivative_call(node)
         if isinstance(node, gast.Tuple):              # a module-level grad(h, wrt=(k,)) called: its 1-tuple
             return gast.Tuple(elts=[self.temp(node.elts[0])], ctx=gast.Load())
+        if len(node.args) == 2 and not node.keywords and isinstance(node.args[1], gast.Constant) \
+                and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
+                and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a") is p.a
+            return gast.Attribute(value=self.atom(node.args[0]), attr=node.args[1].value, ctx=gast.Load())
         # (s2sad's own output, differentiated again, was checked when it was made)
         if id(node) not in self.used_up and self.generator_call(node) and not self.source.filename.startswith("<s2sad"):
             raise self.error("a generator function's iterator is supported only where it is used up at once (the "

@@ -149,8 +149,27 @@ def sequence_aware(unit, op):
     return op
 
 
+def numpy_method_check(unit, s, op):
+    """A check that the object of a method call differentiated with NumPy's rule (``g.mean()``) is no object whose
+    class defines that method itself (``runtime.numpy_method``), where its kind is unknown here; else None."""
+    value = s.value
+    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and op.args
+            and isinstance(op.args[0], gast.Name) and op.label == f".{value.func.attr}()"):
+        return None
+    kind = unit.facts.kinds.get(op.args[0].id, unit.kinds[unit.params.index(op.args[0].id)]
+                                if op.args[0].id in unit.params[:len(unit.kinds)] else None)
+    if kind is not None:                         # an array, a number, a list or tuple: NumPy's (or Python's) method
+        return None
+    check = N.call(unit.aliases.ref(runtime.numpy_method, "numpy_method"), [N.name(op.args[0].id),
+                                                                            N.const(value.func.attr)])
+    return N.located(gast.Expr(value=check), s)
+
+
 def apply_rule(sweep, s, op, g, ans, defined, out):
     unit = sweep.unit
+    check = numpy_method_check(unit, s, op)
+    if check is not None:
+        out.append(check)
     op = sequence_aware(unit, op)
     arg_ndims = tuple(unit.facts.ndims.get(a.id) if isinstance(a, gast.Name) else None for a in op.args)
     rule = vjp_rule(op.primitive, arg_ndims if unit.options.specialize else None) \

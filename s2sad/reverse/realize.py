@@ -62,6 +62,21 @@ def run(fn, backward, plan, unit):
                     inits=inits, shape_only=shape_only, written=r.written, iterated=iterated)
 
 
+def nondiff_method_check(unit, s):
+    """``adjoints.numpy_method_check`` for a method call NumPy's table says has no derivative (``g.all()``,
+    ``g.round()``) on a value being differentiated, or with one: no backward code reads it, so the check goes before
+    the call (else None)."""
+    from ..analysis.ops import classify
+    from .adjoints import numpy_method_check
+    value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)):
+        return None
+    op = classify(value, unit.scope)
+    if not op.nondiff or not any(isinstance(n, gast.Name) and n.id in unit.facts.varied for n in N.walk(value)):
+        return None
+    return numpy_method_check(unit, s, op)
+
+
 class _Realize:
     def __init__(self, unit, backward, plan):
         self.unit, self.info, self.plan = unit, backward, plan
@@ -116,6 +131,9 @@ class _Realize:
             if call is not None:
                 out.extend(self.call(s, call))
                 continue
+            check = nondiff_method_check(self.unit, s)
+            if check is not None:
+                out.append(check)
             out.append(s)
         return out
 

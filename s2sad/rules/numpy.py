@@ -136,6 +136,8 @@ def conj_vjp(g, ans, x): return np.conj(g)
 def absolute_vjp(g, ans, x): return np.real(g) * conj_sign(x, ans)
 @jvp(np.absolute)
 def absolute_jvp(g, ans, x): return np.real(conj_sign(x, ans) * g)
+@elementwise(np.copysign)
+def copysign_vjp(g, ans, x, y): return unbroadcast(g * np.copysign(1.0, x) * np.copysign(1.0, y), x), unbroadcast(0.0 * g, y)
 @elementwise(np.sign)                   # 0 for real values; a complex z's sign z/|z| varies: refused, not taken as 0
 def sign_vjp(g, ans, x): return real_zero(x, "np.sign")
 @vjp(np.angle)

@@ -133,8 +133,10 @@ def math_hypot_vjp(g, ans, x, y): return g * x / ans, g * y / ans
 @elementwise(math.erf)
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
-nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,
-        math.factorial, math.gcd)
+@elementwise(math.copysign)              # |x| with y's sign: x's own sign times y's (y's sign is piecewise constant)
+def math_copysign_vjp(g, ans, x, y): return g * math.copysign(1.0, x) * math.copysign(1.0, y), 0.0 * g
+
+nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.factorial, math.gcd)
 
 
 @explainer
