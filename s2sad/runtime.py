@@ -5,6 +5,7 @@ the generated code says what it means (``_s2.unbroadcast(c_bar, x)``). These
 helpers (and the container adjoints of tree.py, re-exported here) use NumPy and
 the standard library only, so generated modules can carry them along.
 """
+import collections.abc
 import math
 import random
 
@@ -731,7 +732,12 @@ def unzip_grad(g, rows):
 
 
 def keys_of(mapping):
-    """A dict's keys as a list (what ``for k in d`` walks); keys carry no derivative."""
+    """A dict's keys as a list (what ``for k in d`` walks); keys carry no derivative. ``for v in obj.values()`` of
+    an object that is no mapping (its own ``values`` method) is refused (``list(obj)`` might never end)."""
+    if not isinstance(mapping, (dict, collections.abc.Mapping)):
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: a loop over `.keys()`, `.values()` or `.items()` of a "
+                                    f"{type(mapping).__name__}, which s2sad reads as a dict's; it is no mapping")
     return list(mapping)
 
 

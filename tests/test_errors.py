@@ -1342,3 +1342,18 @@ def test_a_function_made_by_np_vectorize_is_refused_at_the_users_line():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="np.vectorize") as caught:
         s2sad.grad(_vectorized)(np.array([1.0, 2.0]))
     assert "test_errors.py" in str(caught.value)
+
+
+def _nested_recursion(x):
+    def fact(n):
+        if n == 0:
+            return 1.0
+        return x * fact(n - 1)
+    return fact(3)
+
+
+def test_a_function_defined_inside_that_calls_itself_is_refused_at_its_line():
+    """Was a NameError from the generated code (the lifted function's call of itself named nothing)."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`fact` defined here calls itself") as caught:
+        s2sad.grad(_nested_recursion)(0.5)
+    assert "test_errors.py" in str(caught.value)

@@ -88,6 +88,11 @@ def run(tree, unit):
     # The outer locals each one reads, with those of the nested functions it calls (a fixed point).
     reads = {name: set(_free(node) & outer) for name, node in defs.items()}
     calls = {name: _free(node) & set(defs) for name, node in defs.items()}
+    recursive = sorted(name for name, node in defs.items() if name in N.free_loads(node))
+    if recursive:                    # (lifted, its calls of itself would name a local of the enclosing function)
+        raise unit.error(UnsupportedSyntaxError, f"the function `{recursive[0]}` defined here calls itself",
+                         defs[recursive[0]], hint="define it at module level (recursion is differentiated there), "
+                                                  "passing what it reads from this function as arguments")
     changed = True
     while changed:
         changed = False
