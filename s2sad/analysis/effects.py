@@ -1179,6 +1179,45 @@ def _runs_its_arguments_now(func):
         return False
 
 
+def refuse_calls_it_cannot_follow(fn, unit, varied):
+    """Refuse, at the user's line, calls and reads whose derivative s2sad cannot follow and would otherwise miss
+    (a wrong number, not an error): ``super()``, ``getattr`` by a name known only when the code runs, a function
+    made by ``np.vectorize``, and brackets that compute with a value being differentiated (``np.r_[x, x]``); and
+    (a clear error, not one from the generated code) einsum's ``...`` in reverse mode."""
+    vectorized = {s.targets[0].id for s in N.statements(fn.body) if isinstance(s, gast.Assign)
+                  and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+                  and _resolves_to(s.value.func, unit, np.vectorize)}
+    for s in N.statements(fn.body):
+        call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if isinstance(call, gast.Call) and _resolves_to(call.func, unit, builtins.super):
+            raise unit.error(UnsupportedSyntaxError, "`super()` in a method s2sad differentiates is not supported (the "
+                             "method runs as a function of its object, without its class's cell)", s,
+                             hint="call the base class's method by name: `Base.f(self, x)`")
+        if isinstance(call, gast.Call) and call.args and set(names_in(call.args[0])) & varied \
+                and _resolves_to(call.func, unit, builtins.getattr):
+            raise unit.error(UnsupportedSyntaxError, "`getattr` of a value being differentiated with a name known "
+                             "only when the code runs: s2sad cannot tell which field it reads", s,
+                             hint="read the field by name (`p.a`), or keep the values in a dict (`p[name]`)")
+        if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id in vectorized \
+                and any(set(names_in(a)) & varied for a in list(call.args) + [k.value for k in call.keywords]):
+            raise unit.error(UnsupportedSyntaxError, "a function made by `np.vectorize` is called on a value being "
+                             "differentiated, which s2sad does not differentiate (NumPy's own loop)", s,
+                             hint="call the function on arrays directly (NumPy's operations are elementwise), or "
+                                  "loop over the items in your code")
+        if isinstance(call, gast.Call) and unit.mode != "forward" and call.args \
+                and isinstance(call.args[0], gast.Constant) and isinstance(call.args[0].value, str) \
+                and "." in call.args[0].value and _resolves_to(call.func, unit, np.einsum) \
+                and any(set(names_in(a)) & varied for a in call.args[1:]):
+            raise unit.error(UnsupportedSyntaxError, "the reverse-mode derivative of `np.einsum` with `...` is not "
+                             "supported", s, hint="spell out the axes (`'bi,bi->b'`, not `'...i,...i->...'`), or use "
+                                                 "forward mode (s2sad.jvp)")
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) \
+                and set(names_in(s.value.slice)) & varied and _indexed_by_value(s.value.value, unit):
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(s.value.value)}[...]` computes with a value being "
+                             "differentiated inside its brackets, which s2sad cannot follow", s,
+                             hint="np.concatenate / np.column_stack for np.r_ / np.c_; a call for an object's [...]")
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -1255,31 +1294,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             raise unit.error(UnsupportedSyntaxError, "writing into a part of a part (`x[i][j] = v`) of a value "
                              "being differentiated is not supported", s,
                              hint="write `x[i, j] = v` for an array, or build the row and write it whole")
-    vectorized = {s.targets[0].id for s in N.statements(fn.body) if isinstance(s, gast.Assign)
-                  and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
-                  and _resolves_to(s.value.func, unit, np.vectorize)}
+    refuse_calls_it_cannot_follow(fn, unit, varied)
     for s in N.statements(fn.body):
-        call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
-        if isinstance(call, gast.Call) and _resolves_to(call.func, unit, builtins.super):
-            raise unit.error(UnsupportedSyntaxError, "`super()` in a method s2sad differentiates is not supported (the "
-                             "method runs as a function of its object, without its class's cell)", s,
-                             hint="call the base class's method by name: `Base.f(self, x)`")
-        if isinstance(call, gast.Call) and call.args and set(names_in(call.args[0])) & varied \
-                and _resolves_to(call.func, unit, builtins.getattr):
-            raise unit.error(UnsupportedSyntaxError, "`getattr` of a value being differentiated with a name known "
-                             "only when the code runs: s2sad cannot tell which field it reads", s,
-                             hint="read the field by name (`p.a`), or keep the values in a dict (`p[name]`)")
-        if isinstance(call, gast.Call) and isinstance(call.func, gast.Name) and call.func.id in vectorized \
-                and any(set(names_in(a)) & varied for a in list(call.args) + [k.value for k in call.keywords]):
-            raise unit.error(UnsupportedSyntaxError, "a function made by `np.vectorize` is called on a value being "
-                             "differentiated, which s2sad does not differentiate (NumPy's own loop)", s,
-                             hint="call the function on arrays directly (NumPy's operations are elementwise), or "
-                                  "loop over the items in your code")
-        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Subscript) \
-                and set(names_in(s.value.slice)) & varied and _indexed_by_value(s.value.value, unit):
-            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(s.value.value)}[...]` computes with a value being "
-                             "differentiated inside its brackets, which s2sad cannot follow", s,
-                             hint="np.concatenate / np.column_stack for np.r_ / np.c_; a call for an object's [...]")
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
             target = s.targets[0]
             if not (set(_root_names(target.value)) | set(names_in(s.value))) & varied:
@@ -1309,11 +1325,6 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             receiver = set()
         if not touched and not receiver:
             continue
-        if op.primitive is np.einsum and unit.mode != "forward" and op.args and isinstance(op.args[0], gast.Constant) \
-                and isinstance(op.args[0].value, str) and "." in op.args[0].value:
-            raise unit.error(UnsupportedSyntaxError, "the reverse-mode derivative of `np.einsum` with `...` is not "
-                             "supported", s, hint="spell out the axes (`'bi,bi->b'`, not `'...i,...i->...'`), or use "
-                                                 "forward mode (s2sad.jvp)")
         method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
             else None
         if writes_out(op, method):
