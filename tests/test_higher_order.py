@@ -853,3 +853,25 @@ def test_a_gradient_made_at_module_level_is_differentiated_where_it_is_called():
     np.testing.assert_allclose(s2sad.grad(_uses_a_module_level_gradient)(x), want, rtol=1e-12)
     np.testing.assert_allclose(s2sad.grad(_uses_a_module_level_gradient_tuple)(x), want, rtol=1e-12)
     check_grads(_uses_a_module_level_gradient, (x,))
+
+
+def _two(a, b):
+    return a * b
+
+
+def _nested_wrt_one_tuple(x):
+    return s2sad.grad(_two, wrt=(1,))(x, 3.0)[0] * x        # d/db (a b) = a: x * x
+
+
+def _nested_wrt_two(x):
+    return s2sad.grad(_two, wrt=(0, 1))(x, x)[0]
+
+
+def test_a_nested_gradient_with_a_wrt_tuple():
+    """wrt=(k,) gives its 1-tuple; several indices are refused at the line (was a NotImplementedError raised
+    from the generated code)."""
+    assert s2sad.grad(_nested_wrt_one_tuple)(0.7) == pytest.approx(1.4)
+    assert s2sad.jvp(_nested_wrt_one_tuple, (0.7,), (1.0,))[1] == pytest.approx(1.4)
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="several arguments") as caught:
+        s2sad.grad(_nested_wrt_two)(0.7)
+    assert "test_higher_order.py" in str(caught.value)

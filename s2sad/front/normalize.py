@@ -1036,6 +1036,13 @@ class _Lowering:
             return node
         wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else N.const(0))
         helper = self.aliases.ref(nested.grad_call, "grad_call")
+        if isinstance(wrt, (gast.Tuple, gast.List)):     # wrt=(k,): its 1-tuple; several: refused here, at its line
+            if len(wrt.elts) != 1:
+                raise self.error("a nested gradient with respect to several arguments (`wrt=(0, 1)`) inside "
+                                 "differentiated code is not supported", self.stmt_,
+                                 hint="one s2sad.grad call per argument: `s2sad.grad(f, wrt=0)(...)`")
+            return gast.Tuple(elts=[gast.Call(func=helper, args=[inner.args[0], wrt.elts[0]] + list(node.args),
+                                              keywords=[])], ctx=gast.Load())
         return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
 
     def made_gradient(self, func):
