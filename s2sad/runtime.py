@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "underived", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -2486,3 +2486,10 @@ def numpy_method(obj, name):
     from .errors import UnsupportedValueError
     raise UnsupportedValueError(f"s2sad: `.{name}()` of a {type(obj).__name__} is its own method, which s2sad took for "
                                 f"NumPy's array method; rename it (or call it as a function of its fields)")
+
+
+def underived(what):
+    """What a rule returns for an argument whose derivative s2sad does not have (``scipy.special.jv``'s order): the
+    transform refuses the call at the user's line where that argument is differentiated (reverse/adjoints.py
+    ``refuse_underived``), so this only runs in a rule called by hand."""
+    raise NotImplementedError(f"s2sad: no derivative with respect to {what}")

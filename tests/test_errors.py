@@ -22,6 +22,7 @@ import sys
 
 import gast
 import numpy as np
+import scipy.special
 import pytest
 
 import s2sad
@@ -1357,3 +1358,34 @@ def test_a_function_defined_inside_that_calls_itself_is_refused_at_its_line():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="`fact` defined here calls itself") as caught:
         s2sad.grad(_nested_recursion)(0.5)
     assert "test_errors.py" in str(caught.value)
+
+
+def _bessel_in_its_order(nu):
+    return scipy.special.jv(nu, 2.1) + scipy.special.iv(1.0, 2.0 * nu)
+
+
+def _bessel_in_x(x):
+    return scipy.special.jv(1.3, x) + scipy.special.iv(0.5, x)
+
+
+def _heaviside_value_at_zero(h0):
+    return np.sum(np.heaviside(np.array([-1.0, 0.0, 2.0]), h0) * np.array([1.0, 3.0, 5.0]))
+
+
+def test_a_bessel_function_differentiated_in_its_order_is_refused_and_in_x_is_not():
+    """jv / iv / ive gave 0 for the order's derivative (the rule's None read as "none"), silently."""
+    for run in (lambda: s2sad.grad(_bessel_in_its_order)(1.3),
+                lambda: s2sad.jvp(_bessel_in_its_order, (1.3,), (1.0,))):
+        with pytest.raises(s2sad.NoRuleError, match="the order of scipy.special.jv") as caught:
+            run()
+        assert "test_errors.py" in str(caught.value)
+    x = 1.7
+    want = 0.5 * (scipy.special.jv(0.3, x) - scipy.special.jv(2.3, x)) + \
+        0.5 * (scipy.special.iv(-0.5, x) + scipy.special.iv(1.5, x))
+    assert s2sad.grad(_bessel_in_x)(x) == pytest.approx(want, rel=1e-12)
+
+
+def test_heavisides_value_at_zero_is_differentiated():
+    """np.heaviside was registered as having no derivative: h0's (where x is 0) was lost, with a warning."""
+    assert s2sad.grad(_heaviside_value_at_zero)(0.3) == pytest.approx(3.0)
+    assert s2sad.jvp(_heaviside_value_at_zero, (0.3,), (1.0,))[1] == pytest.approx(3.0)

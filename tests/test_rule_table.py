@@ -334,6 +334,7 @@ SPEC = [
     (math.hypot,             scalar(real, real)),
     (math.copysign,          scalar(nonzero, nonzero)),
     (np.copysign,            binary(nonzero, nonzero)),
+    (np.heaviside,           binary(nonzero, real)),
     (math.erf,               scalar(real)),
     # --- NumPy binary elementwise ---
     (np.add,                 binary(real, real)),

@@ -291,6 +291,8 @@ class _Tangent:
             term = results.get(param.name)
             if term is None:
                 continue
+            from ..reverse.adjoints import refuse_underived
+            refuse_underived(unit, s, op, [(atom, term)])
             if unit.options.specialize:                # real_only(x) of a real number: x
                 stmts = inlining.drop_real_checks(stmts, unit.facts.numbers)
                 term = inlining.drop_real_checks([term], unit.facts.numbers)[0]

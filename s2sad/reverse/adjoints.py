@@ -156,8 +156,7 @@ def numpy_method_check(unit, s, op):
     if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and op.args
             and isinstance(op.args[0], gast.Name) and op.label == f".{value.func.attr}()"):
         return None
-    kind = unit.facts.kinds.get(op.args[0].id, unit.kinds[unit.params.index(op.args[0].id)]
-                                if op.args[0].id in unit.params[:len(unit.kinds)] else None)
+    kind = unit.facts.kinds.get(op.args[0].id)    # (a parameter never rebound has its argument's kind here)
     if kind is not None:                         # an array, a number, a list or tuple: NumPy's (or Python's) method
         return None
     check = N.call(unit.aliases.ref(runtime.numpy_method, "numpy_method"), [N.name(op.args[0].id),
@@ -206,6 +205,7 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
     _check_complete(unit, s, op, rule, mapping, results, sweep.active)
     contributions = [(mapping[p], r) for p, r in results.items()
                      if r is not None and set(names_in(mapping[p])) & sweep.active]
+    refuse_underived(unit, s, op, contributions)
     if contributions:
         out.extend(N.located(p, s) for p in prelude)
     for atom, expr in merge_duplicates(contributions):
@@ -233,6 +233,18 @@ def same_contribution(a, b):
     the same expression into the adjoint of the same name."""
     return isinstance(a[0], gast.Name) and isinstance(b[0], gast.Name) and a[0].id == b[0].id \
         and gast.dump(a[1]) == gast.dump(b[1])
+
+
+def refuse_underived(unit, s, op, contributions):
+    """A rule's ``underived(what)`` for an argument that is differentiated here: refused at the user's line (an
+    explicit None would be a zero, silently)."""
+    for _, expr in contributions:
+        if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)) \
+                and getattr(expr.func, "attr", getattr(expr.func, "id", None)) == "underived":
+            what = expr.args[0].value if expr.args and isinstance(expr.args[0], gast.Constant) else "an argument"
+            raise unit.error(NoRuleError, f"s2sad has no derivative of `{op.label}` with respect to {what}, which "
+                             "depends on the differentiated input here", s,
+                             hint="hold that argument constant (s2sad.stop_gradient) if its derivative is not needed")
 
 
 def _check_complete(unit, s, op, rule, mapping, results, active):

@@ -13,7 +13,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
-from ..runtime import (check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
+from ..runtime import (underived, check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
@@ -119,7 +119,7 @@ def dict_values_grad_jvp(t, ans, g, keys): return dict_values_grad(t, keys), Non
 def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
-nondiff(first_best, sort_order, keys_of, unshared, walked, check_keywords)
+nondiff(first_best, sort_order, keys_of, unshared, walked, check_keywords, underived)
 @vjp(uncumsum)
 def uncumsum_vjp(h, ans, g, a, axis=None): return recumsum(h, a, axis), None
 @jvp(uncumsum)

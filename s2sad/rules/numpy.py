@@ -136,6 +136,8 @@ def conj_vjp(g, ans, x): return np.conj(g)
 def absolute_vjp(g, ans, x): return np.real(g) * conj_sign(x, ans)
 @jvp(np.absolute)
 def absolute_jvp(g, ans, x): return np.real(conj_sign(x, ans) * g)
+@elementwise(np.heaviside)               # 0 or 1 by x's sign, h0 where x is 0: only h0's derivative there
+def heaviside_vjp(g, ans, x, h0): return unbroadcast(0.0 * g, x), unbroadcast(g * (x == 0), h0)
 @elementwise(np.copysign)
 def copysign_vjp(g, ans, x, y): return unbroadcast(g * np.copysign(1.0, x) * np.copysign(1.0, y), x), unbroadcast(0.0 * g, y)
 @elementwise(np.sign)                   # 0 for real values; a complex z's sign z/|z| varies: refused, not taken as 0
@@ -171,7 +173,7 @@ if hasattr(np, "astype"):                          # NumPy 2.1's function
 
 nondiff(real_zero)
 nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
-        np.isnan, np.isinf, np.isfinite, np.signbit, np.heaviside,
+        np.isnan, np.isinf, np.isfinite, np.signbit,
         np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
         np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
         np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.searchsorted,

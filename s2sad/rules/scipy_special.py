@@ -13,7 +13,7 @@ A derivative is written with functions that have rules themselves (digamma' is
 import numpy as np
 
 from ..incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d
-from ..runtime import unbroadcast, unreduce
+from ..runtime import unbroadcast, underived, unreduce
 from .lazy import when_imported
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -87,13 +87,16 @@ def register(module):
     def beta_vjp(g, ans, a, b):
         both = special.digamma(a + b)
         return unbroadcast(g * ans * (special.digamma(a) - both), a), unbroadcast(g * ans * (special.digamma(b) - both), b)
-    @elementwise(special.iv)
-    def iv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (special.iv(v - 1, x) + special.iv(v + 1, x)), x)
+    @elementwise(special.iv)                       # (with respect to the order v: none, refused where v varies)
+    def iv_vjp(g, ans, v, x):
+        return underived("the order of scipy.special.iv"), unbroadcast(g * 0.5 * (special.iv(v - 1, x) + special.iv(v + 1, x)), x)
     @elementwise(special.ive)
     def ive_vjp(g, ans, v, x):
-        return None, unbroadcast(g * (0.5 * (special.ive(v - 1, x) + special.ive(v + 1, x)) - np.sign(x) * ans), x)
+        return underived("the order of scipy.special.ive"), \
+            unbroadcast(g * (0.5 * (special.ive(v - 1, x) + special.ive(v + 1, x)) - np.sign(x) * ans), x)
     @elementwise(special.jv)                       # Bessel functions: J_v' = (J_{v-1} - J_{v+1}) / 2, Y likewise
-    def jv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (special.jv(v - 1, x) - special.jv(v + 1, x)), x)
+    def jv_vjp(g, ans, v, x):
+        return underived("the order of scipy.special.jv"), unbroadcast(g * 0.5 * (special.jv(v - 1, x) - special.jv(v + 1, x)), x)
     @elementwise(special.j0)
     def j0_vjp(g, ans, x): return -g * special.j1(x)
     @elementwise(special.j1)
