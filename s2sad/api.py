@@ -30,7 +30,7 @@ from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, like
-from .tree import differentiable_field, field, fields_of, is_record
+from .tree import differentiable_field, field, fields_of, is_record, like_tree
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
@@ -704,39 +704,58 @@ def _container(x):
     return isinstance(x, (dict, list, tuple)) or is_record(x)
 
 
+def _leaf_layout(x):
+    """(shape, size) of each leaf of ``x`` (a number, an array, or containers and records of them), in the order
+    ``tree.like_tree`` visits them."""
+    out = []
+    like_tree(None, x, lambda g, v: out.append((np.shape(v), int(np.size(v)))))
+    return out
+
+
 def _tree_basis(x):
-    """The unit tangents of ``x``, a number, an array or a container of them (each shaped like ``x``)."""
+    """The unit tangents of ``x``, a number, an array or a container or record of them (each shaped like ``x``)."""
     if not _container(x):
         return list(_basis(x))
-    from . import pytrees
-    from .runtime import unflatten_vector
-    spec = pytrees._spec(x)
-    n = sum(spec.sizes)
-    return [unflatten_vector(np.eye(1, n, k)[0], spec) for k in range(n)]
+    layout = _leaf_layout(x)
+    n = sum(size for _, size in layout)
+    out = []
+    for k in range(n):
+        vector, at = np.eye(1, n, k)[0], iter(np.cumsum([0] + [size for _, size in layout]))
+        leaves = iter([vector[a:a + size].reshape(shape) if shape else vector[a]
+                       for (shape, size), a in zip(layout, at)])
+        out.append(like_tree(None, x, lambda g, v: next(leaves)))
+    return out
+
+
+def _flat(g, x):
+    """``g`` (shaped like ``x``; None where nothing flowed) as one float vector, in ``_leaf_layout(x)``'s order."""
+    parts = []
+    like_tree(g, x, lambda gl, v: parts.append(np.zeros(np.size(v)) if gl is None else np.ravel(np.asarray(gl, float))))
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _tree_jacobian(value, x, pieces, columns):
-    """The Jacobian of a function with a container among its ``value`` and the argument ``x``, as JAX lays it out:
-    the value's structure, each leaf holding ``x``'s structure of blocks shaped ``leaf.shape + x_leaf.shape``.
-    ``pieces``: its columns (tangents shaped like the value, one per unit tangent of ``x``: ``_tree_basis``) or
-    its rows (gradients shaped like ``x``, one per unit cotangent of the value)."""
-    from . import pytrees
-    from .runtime import flatten_values
-    from .tree import flatten as leaves_of, like_tree
-    out_spec, in_spec = pytrees._spec(value), pytrees._spec(x)
-    shape = (sum(out_spec.sizes), sum(in_spec.sizes))
+    """The Jacobian of a function with a container or record among its ``value`` and the argument ``x``, as JAX
+    lays it out: the value's structure, each leaf holding ``x``'s structure of blocks shaped ``leaf.shape +
+    x_leaf.shape``. ``pieces``: its columns (tangents shaped like the value, one per unit tangent of ``x``:
+    ``_tree_basis``) or its rows (gradients shaped like ``x``, one per unit cotangent of the value)."""
+    out_layout, in_layout = _leaf_layout(value), _leaf_layout(x)
+    shape = (sum(n for _, n in out_layout), sum(n for _, n in in_layout))
     if columns:
-        matrix = np.stack([flatten_values(t, out_spec) for t in pieces], axis=1) if pieces else np.zeros(shape)
+        matrix = np.stack([_flat(t, value) for t in pieces], axis=1) if pieces else np.zeros(shape)
     else:
-        matrix = np.stack([flatten_values(g, in_spec) for g in pieces]) if pieces else np.zeros(shape)
-    out_leaves, in_leaves = leaves_of(out_spec.skeleton), leaves_of(in_spec.skeleton)
-    out_at = dict(zip(map(id, out_leaves), zip(np.cumsum((0,) + tuple(out_spec.sizes)), out_spec.sizes)))
-    in_at = dict(zip(map(id, in_leaves), zip(np.cumsum((0,) + tuple(in_spec.sizes)), in_spec.sizes)))
+        matrix = np.stack([_flat(g, x) for g in pieces]) if pieces else np.zeros(shape)
+    out_at = iter(zip(np.cumsum([0] + [n for _, n in out_layout]), out_layout))
 
-    def block(o, i):
-        (a, m), (b, n) = out_at[id(o)], in_at[id(i)]
-        return matrix[a:a + m, b:b + n].reshape(tuple(o.shape) + tuple(i.shape))
-    return like_tree(None, out_spec.skeleton, lambda _, o: like_tree(None, in_spec.skeleton, lambda _, i: block(o, i)))
+    def row_block(_, o):
+        a, (o_shape, m) = next(out_at)
+        in_at = iter(zip(np.cumsum([0] + [n for _, n in in_layout]), in_layout))
+
+        def block(_, i):
+            b, (i_shape, n) = next(in_at)
+            return matrix[a:a + m, b:b + n].reshape(tuple(o_shape) + tuple(i_shape))
+        return like_tree(None, x, block)
+    return like_tree(None, value, row_block)
 
 
 def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forward"] = "reverse", *,

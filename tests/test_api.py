@@ -1,4 +1,5 @@
 """The public API: grad, value_and_grad, vjp, @differentiable, show_adjoint; caching and compilation."""
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -451,3 +452,42 @@ def test_hessian_of_a_dict_argument():
     np.testing.assert_allclose(H["w"]["b"], 2 * p["w"])
     np.testing.assert_allclose(H["b"]["w"], 2 * p["w"])
     np.testing.assert_allclose(H["b"]["b"], 0.0)
+
+
+@dataclasses.dataclass
+class _Params:
+    w: np.ndarray
+    b: float
+    n: int = 2                                   # a setting: no derivative, left out of the blocks
+
+
+def _record_loss(p, x):
+    return np.sum(np.tanh(p.w * x + p.b) ** 2)
+
+
+def _record_residual(p, x):
+    return np.tanh(p.w * x + p.b)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_and_hessian_with_respect_to_a_record(mode):
+    """Were errors ("no attribute 'number'", "float() argument ... not '_Params'"): a record's fields laid out
+    like a dict's items, blocks shaped leaf + field."""
+    p, x = _Params(np.array([0.5, -1.0]), 0.3), np.array([1.1, 0.5])
+    J = s2sad.jacobian(_record_residual, mode=mode)(p, x)
+    s = 1.0 - np.tanh(p.w * x + p.b) ** 2
+    np.testing.assert_allclose(J.w, np.diag(s * x), rtol=1e-12)
+    np.testing.assert_allclose(J.b, s, rtol=1e-12)
+    H = s2sad.hessian(_record_loss)(p, x)
+    eps = 1e-6
+
+    def grad_at(dw, db):
+        g = s2sad.grad(_record_loss)(_Params(p.w + dw, p.b + db), x)
+        return np.concatenate([g.w, [g.b]])
+    columns = [(grad_at(eps * e, 0.0) - grad_at(-eps * e, 0.0)) / (2 * eps) for e in np.eye(2)]
+    columns.append((grad_at(np.zeros(2), eps) - grad_at(np.zeros(2), -eps)) / (2 * eps))
+    numeric = np.stack(columns, axis=1)
+    np.testing.assert_allclose(H.w.w, numeric[:2, :2], atol=1e-7)
+    np.testing.assert_allclose(H.w.b, numeric[:2, 2], atol=1e-7)
+    np.testing.assert_allclose(H.b.w, numeric[2, :2], atol=1e-7)
+    np.testing.assert_allclose(H.b.b, numeric[2, 2], atol=1e-7)
