@@ -146,7 +146,7 @@ class _Tangent:
         return out
 
     def statement(self, s):
-        from ..reverse.realize import nondiff_method_check
+        from ..reverse.adjoints import nondiff_method_check
         check = nondiff_method_check(self.unit, s)       # (g.all() of an object defining all itself: refused)
         if check is not None:
             return [check] + self.statement_tangent(s)

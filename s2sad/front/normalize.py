@@ -124,6 +124,11 @@ _VIEW_FUNCTIONS = {"asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "
                    "expand_dims", "flip", "fliplr", "flipud", "rot90", "stop_gradient"}
 
 
+def _op_text(op):
+    """How an augmented assignment's operator reads in a message (``+`` of ``y += e``)."""
+    return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(op), "op")
+
+
 def _view_sources(value, scope, local_names):
     """The variables an assigned value may share memory with: ``x``, ``x[i]``, ``x.T``, ``x.reshape(..)``,
     ``np.asarray(x)``, a tuple of them, or any argument of a call of a function that is not NumPy's
@@ -312,7 +317,7 @@ class _Lowering:
         """``y op= e`` updates an array or a list in place, which s2sad lowers to ``y = y op e``: note it for
         analysis/effects.py, which checks whether another name may hold the object and read it afterwards
         (points-to classes on the lowered code), and whether a ``for`` loop around walks it."""
-        op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+        op = _op_text(s.op)
         params = set(N.params(self.tree)) - self.rebound
         reach, todo = {name}, [name]
         while todo:                                    # what the name may share memory with, transitively
@@ -362,7 +367,7 @@ class _Lowering:
                 # or row is written back as well): noted as an update of `item` into `new`, so that
                 # analysis/effects.py checks who else may hold that object (c itself aside: item_updates)
                 update = N.located(gast.AugAssign(target=N.store(item.id), op=s.op, value=s.value), s)
-                op = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(s.op), "op")
+                op = _op_text(s.op)
                 self.source.item_updates[id(update)] = (obj.id, N.unparse(target), new.id)
                 self.source.inplace_updates.append((update, item.id, op))
             self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))

@@ -164,6 +164,19 @@ def numpy_method_check(unit, s, op):
     return N.located(gast.Expr(value=check), s)
 
 
+def nondiff_method_check(unit, s):
+    """``numpy_method_check`` for a method call NumPy's table says has no derivative (``g.all()``,
+    ``g.round()``) on a value being differentiated, or with one: no backward code reads it, so the check goes before
+    the call (else None)."""
+    value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)):
+        return None
+    op = classify(value, unit.scope)
+    if not op.nondiff or not any(isinstance(n, gast.Name) and n.id in unit.facts.varied for n in N.walk(value)):
+        return None
+    return numpy_method_check(unit, s, op)
+
+
 def apply_rule(sweep, s, op, g, ans, defined, out):
     unit = sweep.unit
     check = numpy_method_check(unit, s, op)

@@ -21,6 +21,7 @@ import gast
 from .. import nodes as N
 from .. import runtime
 from ..runtime import rng_state
+from . import adjoints
 from .sweep import Restore, RestoreItem, Unappend
 
 
@@ -60,21 +61,6 @@ def run(fn, backward, plan, unit):
               and _inside_compound(fn.body[:-1], loop.node)]
     return Realized(forward=forward, backward=back, stacks=r.stacks, restored=r.restored, unappended=r.unappended,
                     inits=inits, shape_only=shape_only, written=r.written, iterated=iterated)
-
-
-def nondiff_method_check(unit, s):
-    """``adjoints.numpy_method_check`` for a method call NumPy's table says has no derivative (``g.all()``,
-    ``g.round()``) on a value being differentiated, or with one: no backward code reads it, so the check goes before
-    the call (else None)."""
-    from ..analysis.ops import classify
-    from .adjoints import numpy_method_check
-    value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
-    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)):
-        return None
-    op = classify(value, unit.scope)
-    if not op.nondiff or not any(isinstance(n, gast.Name) and n.id in unit.facts.varied for n in N.walk(value)):
-        return None
-    return numpy_method_check(unit, s, op)
 
 
 class _Realize:
@@ -131,7 +117,7 @@ class _Realize:
             if call is not None:
                 out.extend(self.call(s, call))
                 continue
-            check = nondiff_method_check(self.unit, s)
+            check = adjoints.nondiff_method_check(self.unit, s)
             if check is not None:
                 out.append(check)
             out.append(s)
