@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "underived", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -1481,6 +1481,120 @@ def clip_masks(x, a_min=None, a_max=None, min=None, max=None):
     above = np.greater(x if lo is None else np.maximum(x, lo), hi) if hi is not None else no
     below = np.less(x, lo) & ~above if lo is not None else no
     return below, above
+
+
+# --- interpolation, polynomials, quadrature, grids ---------------------------------------------
+def interp_segments(x, xp, left=None, right=None, period=None):
+    """Where ``np.interp(x, xp, fp, left, right)`` reads ``fp``: ``(j, inside, kept)``, the segment
+    ``xp[j] .. xp[j+1]`` of each ``x`` (the first or last one outside ``xp``), where the value is that segment's
+    line (``xp[0] <= x <= xp[-1]``: elsewhere it is flat), and where it is ``fp``'s at all (not ``left`` or
+    ``right``)."""
+    if period is not None:
+        raise NotImplementedError("np.interp(..., period=...) is not differentiated yet")
+    xp = np.asarray(xp)
+    if xp.ndim != 1 or len(xp) < 2:
+        raise NotImplementedError("np.interp is differentiated for two sample points or more")
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    inside = (np.asarray(x) >= xp[0]) & (np.asarray(x) <= xp[-1])
+    kept = ~((np.asarray(x) < xp[0]) & (left is not None) | (np.asarray(x) > xp[-1]) & (right is not None))
+    return j, inside, kept
+
+
+def interp_fp_grad(g, x, xp, fp, kept):
+    """Adjoint of ``fp`` in ``np.interp(x, xp, fp)``: each value is ``(1 - t) fp[j] + t fp[j+1]`` (``t`` in
+    [0, 1], the first or last sample's value outside ``xp``), and ``left``/``right`` take no share of it."""
+    xp = np.asarray(xp, dtype=float)
+    x = np.asarray(x, dtype=float)
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[j]) / (xp[j + 1] - xp[j]), 0.0, 1.0)
+    g = np.broadcast_to(np.asarray(g) * kept, x.shape)
+    out = np.zeros(np.shape(fp), dtype=_float_dtype(fp))
+    np.add.at(out, j, g * (1.0 - t))
+    np.add.at(out, j + 1, g * t)
+    return out
+
+
+def polyval_coefficients_grad(g, p, x):
+    """Adjoint of the coefficients ``p`` (highest power first) in ``np.polyval(p, x)``: the sum of ``g x**k``."""
+    n = len(p)
+    if np.ndim(p) != 1:
+        raise NotImplementedError("np.polyval is differentiated for a 1-d array of coefficients")
+    return np.array([np.sum(g * np.asarray(x) ** (n - 1 - k)) for k in range(n)], dtype=np.result_type(g, x, 1.0))
+
+
+def derivative_coefficients(p):
+    """The coefficients of ``np.polyval(p, x)``'s derivative in ``x`` (``np.polyder``'s, also for one coefficient:
+    none), written with functions that have rules so that they can be differentiated along ``p``."""
+    c = np.asarray(p)
+    return c[:-1] * np.arange(len(c) - 1, 0, -1).astype(np.result_type(c, 1.0))
+
+
+def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
+    """``np.trapezoid(y, x, dx, axis)`` is ``sum(w * y)`` along ``axis``: the weights ``w`` (half a step at
+    each end, half the two steps around a point inside), shaped to multiply ``y``."""
+    ndim, axis = np.ndim(y), axis % np.ndim(y)
+    if x is None:
+        steps = np.full(np.shape(y)[axis] - 1, dx, dtype=np.result_type(y, dx, 1.0))
+        x_axis = 0
+    else:
+        steps = np.diff(x, axis=axis if np.ndim(x) > 1 else -1)
+        x_axis = axis if np.ndim(x) > 1 else 0
+    pad = [(0, 0)] * np.ndim(steps)
+    pad[x_axis] = (1, 0)
+    before = np.pad(steps, pad)
+    pad[x_axis] = (0, 1)
+    w = (before + np.pad(steps, pad)) / 2.0
+    if np.ndim(w) == 1 and ndim > 1:
+        w = np.reshape(w, [-1 if d == axis else 1 for d in range(ndim)])
+    return w
+
+
+def trapezoid_x_grad(g, y, x, axis=-1):
+    """Adjoint of the sample points ``x`` in ``np.trapezoid(y, x, axis=axis)``: with steps ``d = diff(x)``, the
+    integral is ``sum(d * (y[:-1] + y[1:]) / 2)``; None without them."""
+    if x is None:
+        return None
+    y = np.asarray(y)
+    axis = axis % y.ndim
+    lo = np.take(y, np.arange(y.shape[axis] - 1), axis=axis)
+    hi = np.take(y, np.arange(1, y.shape[axis]), axis=axis)
+    d_bar = np.expand_dims(g, axis) * (lo + hi) / 2.0
+    if np.ndim(x) == 1 and y.ndim > 1:
+        d_bar = np.sum(d_bar, axis=tuple(a for a in range(y.ndim) if a != axis))
+    return undiff(d_bar, x, 1, axis if np.ndim(x) > 1 else -1)
+
+
+def spaced_by_dx(x):
+    """1.0 where ``np.trapezoid(y, x, dx)`` reads its spacing ``dx`` (no sample points ``x`` given), else 0.0."""
+    return 1.0 if x is None else 0.0
+
+
+def meshgrid_grads(g, xi, indexing="xy"):
+    """Adjoints of ``np.meshgrid(*xi)``'s arguments: each result spreads its argument (flattened) along one axis
+    (the first two swapped for ``indexing="xy"``), so its adjoint sums the others."""
+    grads = []
+    for k, (g_k, x) in enumerate(zip(g, xi)):
+        if x is None:                      # (an argument of meshgrid_tangents without a tangent)
+            grads.append(None)
+            continue
+        axis = 1 - k if indexing == "xy" and len(xi) > 1 and k < 2 else k
+        others = tuple(a for a in range(np.ndim(g_k)) if a != axis)
+        grads.append(np.reshape(np.sum(g_k, axis=others), np.shape(x)))
+    return grads
+
+
+def meshgrid_tangents(t, xi, ans, indexing="xy"):
+    """Tangents of ``np.meshgrid(*xi)``'s results along the tangents ``t`` of its arguments (None: none)."""
+    out = []
+    for k, (t_k, a) in enumerate(zip(t, ans)):
+        if _no_direction(t_k):
+            out.append(np.zeros(np.shape(a), dtype=np.result_type(a)))
+            continue
+        axis = 1 - k if indexing == "xy" and len(xi) > 1 and k < 2 else k
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        out.append(np.broadcast_to(np.reshape(t_k, shape), np.shape(a)) * 1.0)
+    return out
 
 
 # --- linear algebra ------------------------------------------------------------------------

@@ -232,6 +232,10 @@ SPEC = [
     (runtime.linspace_tangent,  [case(real(), real(), 5), case(real(3), real(3), 4, False),
                                  case(real(2), real(2), 3, True, False, 1),
                                  refuses(case(real(), real(), 5, True, True))]),
+    # np.meshgrid's tangents along its arguments' (t: a list with a None for an argument without one)
+    (runtime.meshgrid_tangents, [case([real(3), real(2)], [Z(3), Z(2)], [Z(2, 3), Z(2, 3)]),
+                                 case([real(3), None, real(4)], [Z(3), Z(2), Z(4)], [Z(3, 2, 4)] * 3, "ij"),
+                                 case([real(3), real(2)], [Z(3), Z(2)], [Z(1, 3), Z(2, 1)])]),
     # np.gradient's tangent along its spacings (t: their tangents, ans: its result, f: read for its shape)
     (runtime.gradient_spacing_tangent, [case((real(),), real(5), Z(5), (pos(),)),
                                         case((real(), real()), (real(4, 3), real(4, 3)), Z(4, 3), (pos(), pos())),

@@ -121,7 +121,45 @@ def recursive(x):
     return np.sum(rec(x, 3))
 
 
+XP = np.array([0.0, 1.0, 2.0, 3.0])
+
+
+def interpolated(v):                     # np.interp along x, fp and the sample points xp
+    at = np.interp(v[:3] * 1.1, XP, v[3:7] ** 2)
+    moved = np.interp(np.array([1.5, 2.9, 3.7]), np.cumsum(np.exp(v[:4])), np.array([1.0, 3.0, 2.0, 5.0]))
+    return np.sum(at ** 2) + np.sum(moved ** 2)
+
+
+def polynomial(v):
+    return np.sum(np.polyval(v[:3], v[3:]) ** 2)
+
+
+def quadrature(v):                       # np.trapezoid along y, the sample points x and the step dx
+    along_x = np.trapezoid(np.sin(v[:4]) ** 2, np.cumsum(np.exp(v[3:])))
+    return along_x ** 2 + np.trapezoid(v[:4] ** 2, dx=v[4]) ** 2
+
+
+def gridded(v):
+    X, Y = np.meshgrid(v[:3], v[3:] ** 2)
+    A, B, C = np.meshgrid(v[:2], v[2:4], v[4:], indexing="ij", sparse=True)
+    return np.sum(np.sin(X * Y)) + np.sum((A + B * C) ** 2) + np.sum(np.append(v[:2], np.sin(v[2:])) ** 3)
+
+
+def powers_and_remainders(v):
+    return (pow(v[0], 3.0) * pow(2.0, v[1]) + pow(v[2], v[3]) + math.fmod(v[0] * 3.0, 1.3) * v[1]
+            + np.sum(np.fmod(v[2:] * 5, 0.7) ** 2))
+
+
+def seven_in_range(rng):
+    return (rng.uniform(0.3, 1.2, 7),)
+
+
 CASES = {
+    "interp": (interpolated, seven_in_range),
+    "polyval": (polynomial, seven_in_range),
+    "trapezoid": (quadrature, seven_in_range),
+    "meshgrid_append": (gridded, seven_in_range),
+    "pow_fmod": (powers_and_remainders, seven_in_range),
     "loops_branches_calls": (loops_branches_calls, lambda rng: (rng.normal(size=3), rng.normal(size=(3, 3)) / 2)),
     "closure": (with_closure, lambda rng: (rng.normal(size=4), rng.normal(size=4))),
     "recursion": (recursive, lambda rng: (rng.normal(size=3),)),

@@ -287,6 +287,8 @@ NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf)
         case(real(2, 3, 4), -1, (0, 1), keepdims=True), case(real(2, 3, 4), np.inf, (1, 0)),
         case(real(2, 3, 4), -np.inf, (2, 1), True), case(real(2, 3, 4), "fro", (0, 2))]
 
+XP = np.array([0.0, 1.0, 2.0, 3.0])                 # np.interp's sample points (not differentiated)
+
 SPEC = [
     # --- Python operators ---
     (operator.add,           binary(real, real)),
@@ -331,6 +333,8 @@ SPEC = [
     (math.log10,             scalar(pos)),
     (math.sqrt,              scalar(pos)),
     (math.pow,               scalar(pos, real) + [case(real(), 2.0), case(2.0, real())]),
+    (pow,                    scalar(pos, real) + [case(real(), 2.0), case(2.0, real())]),
+    (math.fmod,              scalar(real, pos)),
     (math.hypot,             scalar(real, real)),
     (math.copysign,          scalar(nonzero, nonzero)),
     (np.copysign,            binary(nonzero, nonzero)),
@@ -342,6 +346,7 @@ SPEC = [
     (np.multiply,            binary(real, real)),
     (np.divide,              binary(real, nonzero)),
     (np.mod,                 binary(real, pos)),
+    (np.fmod,                binary(real, pos)),
     (np.power,               POW),
     (np.float_power,         binary(pos, real) + [case(real(4), 2.0)]),
     (np.maximum,             binary(real, real)),
@@ -505,6 +510,19 @@ SPEC = [
                               refuses(case(real(4), prepend=0.0))]),
     (np.cumprod,             [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
                               refuses(case(at([1.5, 0.0, 2.0])))]),
+    # --- interpolation, polynomials, quadrature, grids ---
+    (np.interp,              [case(at([0.3, 1.7, 2.2, 2.9]), XP, real(4)), case(at(1.4), XP, real(4)),
+                              case(at([-0.5, 0.4, 3.5]), XP, real(4), real(), real()),
+                              case(at([[0.2, 2.6], [1.5, 3.4]]), XP, real(4), right=real()),
+                              refuses(case(at([0.3, 1.7]), XP, real(4), period=3.0))]),
+    (np.polyval,             [case(real(4), real()), case(real(3), real(5)), case(real(1), real(2, 3)),
+                              case([real(), real(), real()], real(2))]),
+    (np.trapezoid,           [case(real(5)), case(real(5), dx=0.4), case(real(5), None, pos()), case(real(3, 4), axis=0),
+                              case(real(3, 4), real(4)), case(real(3, 4), real(3, 4), axis=0), case(real(2, 3, 4), real(3), axis=1)]),
+    (np.append,              [case(real(3), real(2)), case(real(2, 3), real(3)), case(real(2, 3), real(1, 3), 0),
+                              case(real(2, 3), real(2, 2), axis=1), case(real(3), [real(), real()])]),
+    (np.meshgrid,            [case(real(3), real(2)), case(real(3), real(2), real(4)), case(real(3), real(2), indexing="ij"),
+                              case(real(3), real(2), sparse=True), case(real(4)), case(real(3), real(2, 2))]),
     # --- more reductions ---
     (np.amax,                reductions(real)[:6]),
     (np.amin,                reductions(real)[:6]),

@@ -9,6 +9,8 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
+from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
+                       polyval_coefficients_grad, spaced_by_dx, trapezoid_weights, trapezoid_x_grad)
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
@@ -31,6 +33,7 @@ elementwise(np.divide)(python.truediv_vjp)
 elementwise(np.negative)(python.neg_vjp)
 elementwise(np.positive)(python.pos_vjp)
 elementwise(np.mod)(python.mod_vjp)
+elementwise(np.fmod)(python.mod_vjp)              # x - y trunc(x / y): the same derivatives as mod's
 @elementwise(np.power)
 def power_vjp(g, ans, x, y): return unbroadcast(scaled_power(g * y, x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(np.float_power)
@@ -181,7 +184,7 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.zeros, np.ones, np.empty, np.eye, np.identity,
         np.tri, np.triu_indices, np.tril_indices,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
-for _helper in (real_like, conj_sign):            # differentiated from their source (runtime.py)
+for _helper in (real_like, conj_sign, derivative_coefficients):     # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
 nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition)
 
@@ -534,6 +537,43 @@ def split_jvp(g, ans, ary, indices_or_sections, axis=0): return np.array_split(g
 def item_vjp(g, ans, x, *args): return unitem(g, x, *args)
 @jvp(item)
 def item_jvp(g, ans, x, *args): return item(g, *args)
+
+# --- interpolation, polynomials, quadrature, grids (each linear in its samples or coefficients) ---
+@vjp(np.interp)                          # x: its segment's slope s; fp and xp: the segment's two ends (xp's: -s times fp's)
+def interp_vjp(g, ans, x, xp, fp, left=None, right=None, period=None):
+    j, inside, kept = interp_segments(x, xp, left, right, period)
+    s = inside * (np.asarray(fp)[j + 1] - np.asarray(fp)[j]) / (np.asarray(xp)[j + 1] - np.asarray(xp)[j])
+    return (cast_grad(g * s, x), -interp_fp_grad(g * s, x, xp, xp, kept), interp_fp_grad(g, x, xp, fp, kept),
+            np.sum(g * (np.asarray(x) < xp[0])), np.sum(g * (np.asarray(x) > xp[-1])), None)
+@jvp(np.interp)
+def interp_jvp(g, ans, x, xp, fp, left=None, right=None, period=None):
+    j, inside, kept = interp_segments(x, xp, left, right, period)
+    s = inside * (np.asarray(fp)[j + 1] - np.asarray(fp)[j]) / (np.asarray(xp)[j + 1] - np.asarray(xp)[j])
+    return (g * s, -s * np.interp(x, xp, g), np.interp(x, xp, g) * kept, g * (np.asarray(x) < xp[0]),
+            g * (np.asarray(x) > xp[-1]), None)
+@vjp(np.polyval)
+def polyval_vjp(g, ans, p, x):
+    return polyval_coefficients_grad(g, p, x), unbroadcast(g * np.polyval(derivative_coefficients(p), x), x)
+@jvp(np.polyval)
+def polyval_jvp(g, ans, p, x): return np.polyval(g, x), g * np.polyval(derivative_coefficients(p), x)
+@vjp(np.trapezoid)                       # sum(w * y) along the axis, w from the steps; bilinear in y and x
+def trapezoid_vjp(g, ans, y, x=None, dx=1.0, axis=-1):
+    return (unbroadcast(np.expand_dims(g, axis) * trapezoid_weights(y, x, dx, axis), y), trapezoid_x_grad(g, y, x, axis),
+            np.sum(g * np.trapezoid(y, axis=axis)) * spaced_by_dx(x), None)
+@jvp(np.trapezoid)
+def trapezoid_jvp(g, ans, y, x=None, dx=1.0, axis=-1):
+    return np.trapezoid(g, x, dx, axis), np.trapezoid(y, g, axis=axis), g * np.trapezoid(y, axis=axis) * spaced_by_dx(x), None
+@vjp(np.append)                          # np.concatenate of the two (both flattened when axis is None)
+def append_vjp(g, ans, arr, values, axis=None):
+    arr_bar, values_bar = concatenate_grads(g, (arr, values), axis)
+    return arr_bar, values_bar, None
+@jvp(np.append)
+def append_jvp(g, ans, arr, values, axis=None):
+    return np.append(g, np.zeros_like(values, dtype=ans.dtype), axis), np.append(np.zeros_like(arr, dtype=ans.dtype), g, axis), None
+@vjp(np.meshgrid)
+def meshgrid_vjp(g, ans, *xi, copy=True, sparse=False, indexing="xy"): return meshgrid_grads(g, xi, indexing)
+@jvp(np.meshgrid)
+def meshgrid_jvp(g, ans, *xi, copy=True, sparse=False, indexing="xy"): return meshgrid_tangents(g, xi, ans, indexing)
 
 # --- ndarray methods and attributes: x.sum(0) differentiates like np.sum(x, 0) ---
 for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "dot", "clip", "trace", "ravel",

@@ -26,6 +26,8 @@ def truediv_vjp(g, ans, x, y): return unbroadcast(g / y, x), unbroadcast(-g * an
 def pow_vjp(g, ans, x, y): return unbroadcast(scaled_power(g * y, x, y - 1), x), unbroadcast(g * ans * safe_log(x), y)
 @elementwise(operator.mod)
 def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * ((x - ans) / y), y)
+@elementwise(builtins.pow)                # pow(x, y) is x ** y (pow(x, y, mod) takes integers)
+def builtin_pow_vjp(g, ans, x, y, mod=None): return unbroadcast(scaled_power(g * y, x, y - 1), x), unbroadcast(g * ans * safe_log(x), y), None
 # ... where an operand may be a list or tuple: concatenation and repetition (analysis/shapes.containers)
 @vjp(concatenation)
 def concatenation_vjp(g, ans, x, y): return concatenation_grad(g, x, y, 0), concatenation_grad(g, x, y, 1)
@@ -130,6 +132,7 @@ def math_sqrt_vjp(g, ans, x): return g * 0.5 / ans
 def math_pow_vjp(g, ans, x, y): return g * y * math.pow(x, y - 1.0), g * ans * safe_log(x)
 @elementwise(math.hypot)
 def math_hypot_vjp(g, ans, x, y): return g * x / ans, g * y / ans
+elementwise(math.fmod)(mod_vjp)          # x - y trunc(x / y): as for %
 @elementwise(math.erf)
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
