@@ -130,8 +130,11 @@ def _check_positional(fn, inner, fname):
     n = code.co_argcount
     for i in inner:
         if i >= n or i < 0:
+            wrapper = (f" ({fn.__name__} is a decorator's wrapper, made with functools.wraps: s2sad differentiates "
+                       f"its own code; differentiate {fn.__name__}.__wrapped__, the undecorated function, or give the "
+                       f"wrapper its parameters)") if getattr(fn, "__wrapped__", None) is not None else ""
             raise WrtError(f"{fname}: wrt={i} is an argument that lands in `*{code.co_varnames[n + code.co_kwonlyargcount]}`;"
-                           f" s2sad differentiates with respect to the named parameters (the first {n})")
+                           f" s2sad differentiates with respect to the named parameters (the first {n}){wrapper}")
 
 
 def _check_shape(given, expected, what):

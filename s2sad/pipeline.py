@@ -250,8 +250,9 @@ class Checks:
         self._names = {}       # id(dict) -> (dict, {name: object})   the name must hold that object
         self._absent = {}      # id(dict) -> (dict, set of names)      the name must stay undefined there
         self._cells = {}       # id(cell) -> (cell, object)
-        self._defaults = {}    # id(function) -> (function, __defaults__, __kwdefaults__): the defaults the code
-        #                        read, not replaced since (assigning either attribute is the only way to change them)
+        self._defaults = {}    # id(function) -> (function, __defaults__, __kwdefaults__, __code__): the defaults
+        #                        and the code the transform read, not replaced since (assigning one of those
+        #                        attributes is the only way to change them: IPython's autoreload assigns __code__)
         self._broken = False   # a resolved cell the owner does not have: never valid
         self._registry = registry_version     # if given, also: no rule registered since
 
@@ -259,17 +260,16 @@ class Checks:
     def of(cls, resolved, owner, registry_version=None, callee_defaults=()):
         """The checks for names ``resolved`` ((where, name) -> object) against ``owner``'s globals and cells
         (and, given ``registry_version``, that the rule registry has not changed since; ``callee_defaults``:
-        (function, __defaults__, __kwdefaults__) of the functions the transform resolved, as it saw them)."""
+        (function, __defaults__, __kwdefaults__, __code__) of the function differentiated and of those the
+        transform resolved, as it saw them)."""
         self = cls(registry_version)
         cells = dict(zip(owner.__code__.co_freevars, owner.__closure__ or ())) if owner is not None else {}
         g = owner.__globals__ if owner is not None else {}
         b = builtins.__dict__
         if owner is not None and type(owner) is types.FunctionType and (owner.__defaults__ or owner.__kwdefaults__):
-            self._defaults[id(owner)] = (owner, owner.__defaults__, owner.__kwdefaults__)   # Generated._bind's
-        for fn, positional, keywords in callee_defaults:      # an inlined callee's, filled in where it was called
-            if positional or keywords:                        # (a function with none used none: defaults given
-                self._defaults[id(fn)] = (fn, positional, keywords)   # later only make a call without the
-            #                                                   arguments fail, as the code has no default)
+            self._defaults[id(owner)] = (owner, owner.__defaults__, owner.__kwdefaults__, owner.__code__)
+        for fn, positional, keywords, code in callee_defaults:   # (an inlined callee's defaults are filled in where
+            self._defaults[id(fn)] = (fn, positional, keywords, code)    # it was called)
         for (where, name), obj in resolved.items():
             if isinstance(name, str) and name.startswith("__s2sad"):
                 continue                        # s2sad's own markers in the generated code (comments)
@@ -323,7 +323,7 @@ class Checks:
         held, cells = self._held()
         space["slow"] = lambda: (self._registry is None or registry._version[0] == self._registry) and all(d.get(n, _GONE) is o for d, n, o in held) and \
             all(_cell(c) is o for c, o in cells) and \
-            all(f.__defaults__ is p and f.__kwdefaults__ is k for f, p, k in self._defaults.values())
+            all(f.__defaults__ is p and f.__kwdefaults__ is k and f.__code__ is c for f, p, k, c in self._defaults.values())
         exec(compile(text, "<s2sad cache checks>", "exec"), space)
         self._fast = space["valid"]
         return self
@@ -349,9 +349,13 @@ class Checks:
         for j, (cell, obj) in enumerate(cells):
             space[f"{prefix}c{j}"], space[f"{prefix}k{j}"] = cell, obj
             terms.append(f"{prefix}c{j}.cell_contents is {prefix}k{j}")
-        for j, (fn, positional, keywords) in enumerate(self._defaults.values()):
+        for j, (fn, positional, keywords, code) in enumerate(self._defaults.values()):
             space[f"{prefix}f{j}"], space[f"{prefix}p{j}"], space[f"{prefix}q{j}"] = fn, positional, keywords
-            terms.append(f"{prefix}f{j}.__defaults__ is {prefix}p{j} and {prefix}f{j}.__kwdefaults__ is {prefix}q{j}")
+            space[f"{prefix}e{j}"] = code
+            terms.append(f"{prefix}f{j}.__code__ is {prefix}e{j}" + (
+                f" and {prefix}f{j}.__defaults__ is {prefix}p{j} and {prefix}f{j}.__kwdefaults__ is {prefix}q{j}"
+                if positional is not None or keywords is not None else
+                f" and {prefix}f{j}.__defaults__ is None and {prefix}f{j}.__kwdefaults__ is None"))
         return " and ".join(terms) or "True"
 
     def valid(self):
@@ -386,7 +390,8 @@ class Generated:
     def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False,
                  callee_defaults=()):
         self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
-        self.callee_defaults = callee_defaults  # (function, __defaults__, __kwdefaults__) as the transform saw them
+        self.callee_defaults = callee_defaults  # (function, __defaults__, __kwdefaults__, __code__), as the transform
+        #                                         saw them: the function differentiated and those it resolved
         self.floats = floats                   # the float route is switched on (options.floats)
         self.lists = back_floats.listed(text) if floats else ()     # parameters it may pass as lists (text only)
         self.resolved = resolved               # (where, name) -> object, as the transform saw them
@@ -522,8 +527,8 @@ def transform(target, wrt, kind, kinds=(), options=None, warn=False):
                      resolved=resolved, registry_version=version,
                      owner_defaults=not isinstance(target, calls.Nested),
                      floats=options.floats and back_floats.may_run_again(unit.facts),
-                     callee_defaults=tuple((f, f.__defaults__, f.__kwdefaults__) for f in resolved.values()
-                                           if type(f) is types.FunctionType))
+                     callee_defaults=tuple((f, f.__defaults__, f.__kwdefaults__, f.__code__)
+                                           for f in [_link_target(target)] + list(resolved.values()) if type(f) is types.FunctionType))
 
 
 def _link_target(target):

@@ -896,3 +896,74 @@ def fz_inner_loop_rebinds_the_discarded_index(x, n=2):   # 100000 (hvp): the vjp
 
 CASES["fz_inner_loop_rebinds_the_discarded_index"] = (fz_inner_loop_rebinds_the_discarded_index,
                                                       (-0.42910377405414457,), (0,))
+
+
+# --- the thirteenth session's probes: a list changed in place through a container holding it, or another name ---
+def bucket_lists(x):                         # c[k].append(v): the list c[k] holds changes (an item update now)
+    grid = [[] for _ in range(2)]
+    for i in range(4):
+        grid[i % 2].append(x[i] ** 2)
+    return sum(grid[0]) * 2.0 + sum(grid[1])
+
+
+def dict_of_lists(x):
+    d = {"a": [], "b": [x]}
+    for i in range(3):
+        d["a"].append(x * i)
+    d["b"].append(np.sin(x))
+    return sum(d["a"]) + d["b"][0] * d["b"][1]
+
+
+def list_of_lists_then_stacked(x):
+    rows = [[], []]
+    for i in range(3):
+        rows[0].append(x[i] * x[i])
+        rows[1].append(np.exp(x[i]))
+    return np.sum(np.stack([np.array(r) for r in rows]) ** 2)
+
+
+CASES["bucket_lists"] = (bucket_lists, (np.array([0.3, -0.7, 1.1, 0.5]),), (0,))
+CASES["dict_of_lists"] = (dict_of_lists, (0.7,), (0,))
+CASES["list_of_lists_then_stacked"] = (list_of_lists_then_stacked, (np.array([0.3, -0.7, 1.1]),), (0,))
+
+
+def list_item_appended_through_a_name(x):     # the list d["a"] holds, changed through `lst`: d sees it
+    d = {"a": []}
+    lst = d["a"]
+    lst.append(x * x)
+    return sum(d["a"]) + x
+
+
+def appended_through_setdefault(x):
+    d = {}
+    d.setdefault("a", []).append(x * 2.0)
+    return sum(d["a"]) + x
+
+
+HISTORY = []
+
+
+def appended_to_a_module_list(x):
+    for i in range(3):
+        HISTORY.append(x * i)
+    return sum(HISTORY[-3:]) + x
+
+
+def list_extended_under_another_name(x):      # L += [...] changes the list M holds too (Python's +=)
+    L = [x]
+    M = L
+    L += [x * x]
+    return sum(M)
+
+
+def list_in_a_tuple_appended(x):
+    pair = ([], 1.0)
+    pair[0].append(x * x)
+    return pair[0][0] + x
+
+
+REFUSED["list_item_appended_through_a_name"] = (list_item_appended_through_a_name, (0.7,), (0,), "may hold the same object")
+REFUSED["appended_through_setdefault"] = (appended_through_setdefault, (0.7,), (0,), "modify a value")
+REFUSED["appended_to_a_module_list"] = (appended_to_a_module_list, (0.7,), (0,), "a value of the module")
+REFUSED["list_extended_under_another_name"] = (list_extended_under_another_name, (0.7,), (0,), "would change `M`")
+REFUSED["list_in_a_tuple_appended"] = (list_in_a_tuple_appended, (0.7,), (0,), "a tuple holds")

@@ -659,3 +659,37 @@ def test_replaced_defaults_give_the_new_derivative(monkeypatch):
         assert s2sad.grad(f)(1.0) == want, f.__name__
         assert s2sad.value_and_grad(f)(1.0) == (f(1.0), want), f.__name__
         assert s2sad.jvp(f, (1.0,), (1.0,))[1] == want, f.__name__
+
+
+def test_code_replaced_in_place_gives_the_new_derivative(monkeypatch):
+    """IPython's autoreload assigns an edited function's ``__code__``: a derivative made before (of the function,
+    or of one calling it) is made again, as the function computes something else now."""
+    from .cache_modules import reloaded as m
+    x = np.array([1.0, 2.0])
+    g_top, g_cubed = s2sad.grad(m.top), s2sad.grad(m.cubed)
+    assert np.array_equal(g_top(x), 2 * x + 1) and g_cubed(2.0) == 12.0
+
+    def helper(v):
+        return v * v * v
+
+    def cubed(x):
+        return x ** 4
+    monkeypatch.setattr(m.helper, "__code__", helper.__code__)
+    monkeypatch.setattr(m.cubed, "__code__", cubed.__code__)
+    assert np.array_equal(g_top(x), 3 * x ** 2 + 1) and np.array_equal(s2sad.grad(m.top)(x), 3 * x ** 2 + 1)
+    assert g_cubed(2.0) == 32.0 and s2sad.jvp(m.cubed, (2.0,), (1.0,))[1] == 32.0
+
+
+def test_a_decorator_that_changes_the_result_is_differentiated():
+    """A ``functools.wraps`` wrapper is the user's code, differentiated itself (s2sad once followed
+    ``__wrapped__`` past it: half the derivative of a doubled result); one passing ``*args`` on is refused;
+    ``functools.cache`` is seen through."""
+    from .cache_modules import wrapped as m
+    x = np.array([0.5, 2.0])
+    for f in (m.doubled_square, m.calls_doubled_square):
+        value, g = s2sad.value_and_grad(f)(x)
+        assert value == f(x) and np.array_equal(g, 4 * x)
+        assert s2sad.jvp(f, (x,), (np.ones(2),))[1] == 10.0
+    with pytest.raises(s2sad.S2SadError, match="wrapper"):
+        s2sad.grad(m.logged_square)(x)
+    assert s2sad.grad(m.cached_square)(1.5) == 3.0 and s2sad.grad(m.calls_cached_square)(1.5) == 9.0

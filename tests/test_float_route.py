@@ -113,6 +113,43 @@ def test_a_fractional_power_keeps_numpy_semantics(monkeypatch):
     pipeline.forget()
 
 
+def rounded(x):
+    return x * round(x, 1)
+
+
+def test_round_keeps_numpy_semantics(monkeypatch):
+    """Condition 2: round(2.15, 1) is 2.1 (the decimal value, exactly), round(np.float64(2.15), 1) is 2.2."""
+    x = np.float64(2.15)
+    value, g = s2sad.value_and_grad(rounded)(x)
+    assert value == rounded(x) and g == round(x, 1) == 2.2
+    monkeypatch.setattr(floats, "_UNTRUSTED_BUILTINS", floats._UNTRUSTED_BUILTINS - {"round"})
+    pipeline.forget()
+    value, g = s2sad.value_and_grad(rounded)(x)
+    assert g == 2.1 and value != rounded(x)
+    pipeline.forget()
+
+
+SETTINGS = {"rate": np.float32(1.5)}                   # a global dict holding a float32 value
+
+
+def scaled_by_a_setting(x):
+    return x * SETTINGS["rate"]
+
+
+def test_float32_values_in_a_global_dict_keep_the_float64_promotion(monkeypatch):
+    """Condition 3: np.float32 * np.float64 is float64, np.float32 * float is float32; a list or dict may hold
+    one (or be given one after the code was made)."""
+    x = np.float64(1.1)
+    value, g = s2sad.value_and_grad(scaled_by_a_setting)(x)
+    assert type(value) is np.float64 and value == scaled_by_a_setting(x) and g == np.float64(np.float32(1.5))
+    real = floats._trusted
+    monkeypatch.setattr(floats, "_trusted", lambda obj, depth=0: True if isinstance(obj, dict) else real(obj, depth))
+    pipeline.forget()
+    value, g = s2sad.value_and_grad(scaled_by_a_setting)(x)
+    assert type(value) is not np.float64 and value != scaled_by_a_setting(x)
+    pipeline.forget()
+
+
 W32 = np.array([0.1, 0.7, -0.3], dtype=np.float32)
 
 

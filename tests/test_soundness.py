@@ -494,6 +494,9 @@ def _all_names(tree, scope):
 
 
 CONDITIONS = {
+    "effects: a container made inside a literal or an append is an object of its own": Condition(
+        effects, "_made_inside", lambda value, s, items=False: set(),
+        regression_programs.list_item_appended_through_a_name, (0.7,), refused=True),
     "iterate: a push moves up only past assignments that leave its name": Condition(
         realize, "push_passes", lambda s, value: isinstance(s, gast.Assign), pushed_before_its_assignment,
         (0.9, 0.4), (0, 1)),

@@ -82,16 +82,17 @@ def run(fn, unit, kinds=None):
             if isinstance(target, (gast.Subscript, gast.Attribute)):
                 for n in _root_names(target.value):
                     mutated.setdefault(n, []).append(s)
-                    rules.append(("contain", n, s.value))        # x[i] = v: x now holds v
+                    rules.append(("contain", n, s.value, _made_inside(s.value, s)))   # x[i] = v: x now holds v
                 continue
             targets = [n.id for n in N.walk(target) if isinstance(n, gast.Name)]
             value = s.value
             site = ("site", id(s))
+            _note_in_place_method(value, s, unit, mutated, rules)     # t = d.setdefault(k, []), t = xs.pop()
             if isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and isinstance(target, gast.Name):
                 for t in targets:
                     points[t].add(site)
                 literal.add(site)                                # a list, tuple or dict: its items are not views
-                rules.append(("contain-site", site, value))
+                rules.append(("contain-site", site, value, _made_inside(value, s, items=True)))
             elif isinstance(target, gast.Name) and (_scalar_item(value, kinds) or _metadata(value, unit)):
                 points[target.id].add(site)                      # a number read from an array, x.shape: new objects
             elif isinstance(target, gast.Tuple) and all(isinstance(t, gast.Name) for t in target.elts) \
@@ -101,7 +102,7 @@ def run(fn, unit, kinds=None):
             elif isinstance(target, gast.Name) and _new_container_of(value, unit) is not None:
                 points[target.id].add(site)                      # list(xs), sorted(xs), dict(d), copy.copy(c): a
                 literal.add(site)                                # new container holding what xs holds (an array's
-                rules.append(("contain-site", site, _new_container_of(value, unit)))   # rows: views of it)
+                rules.append(("contain-site", site, _new_container_of(value, unit), set()))   # rows: views of it)
             elif isinstance(target, gast.Name) and _holding_items_of(value, unit) is not None:
                 points[target.id].add(site)                      # a new dict of the items of a list
                 literal.add(site)
@@ -130,18 +131,14 @@ def run(fn, unit, kinds=None):
                 items, item = op.args
                 for n in names_in(items):
                     mutated.setdefault(n, []).append(s)
-                    rules.append(("contain", n, item))
-            elif isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
-                    and not _module_ref(value.func, unit):
-                for n in _root_names(value.func.value):
-                    mutated.setdefault(n, []).append(s)
-                    for a in value.args:
-                        rules.append(("contain", n, a))
+                    rules.append(("contain", n, item, _made_inside(item, s)))
+            else:
+                _note_in_place_method(value, s, unit, mutated, rules)
             _note_out(value, unit, mutated)
     changed = True
     while changed:
         changed = False
-        for kind, a, b in rules:
+        for kind, a, b, *made in rules:
             if kind == "copy":
                 new = points[b.id] - points[a]
                 if new:
@@ -157,12 +154,12 @@ def run(fn, unit, kinds=None):
                     changed = True
             elif kind == "contain":                  # the objects of name a now contain those of b
                 for o in list(points[a]):
-                    new = objects(b) - contents[o]
+                    new = (objects(b) | made[0]) - contents[o]
                     if new:
                         contents[o] |= new
                         changed = True
             elif kind == "contain-site":
-                new = objects(b) - contents[a]
+                new = (objects(b) | made[0]) - contents[a]
                 if new:
                     contents[a] |= new
                     changed = True
@@ -191,7 +188,31 @@ def run(fn, unit, kinds=None):
     return Effects(classes=affected, mutated=mutated)
 
 
+def _note_in_place_method(value, s, unit, mutated, rules):
+    """``c.method(args)`` changing ``c`` in place (``IN_PLACE_METHODS``): ``c`` is changed at ``s``, and holds the
+    arguments (and the containers made in them: ``d.setdefault(k, [])``) from then on."""
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+            and value.func.attr in IN_PLACE_METHODS and not _module_ref(value.func, unit):
+        for n in _root_names(value.func.value):
+            mutated.setdefault(n, []).append(s)
+            for a in value.args:
+                rules.append(("contain", n, a, _made_inside(a, s)))
+
+
 _NEW_CONTAINERS = {builtins.list, builtins.sorted, builtins.dict, copy.copy}
+_MADE = (gast.List, gast.Tuple, gast.Dict, gast.Set, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _made_inside(value, s, items=False):
+    """One abstract object (per statement ``s``) for the containers made inside ``value`` (``c.append([])``,
+    ``x[i] = []``; with ``items``, inside the items of the literal ``value``: ``[[]]``'s inner list), which a
+    container then holds: an item read from it (``b = c[0]``) points to it, so a change through ``b`` reaches
+    every name holding ``c``. Without it, ``b`` would point to no object at all."""
+    parts = (value.elts if isinstance(value, (gast.List, gast.Tuple, gast.Set)) else
+             [v for v in value.values if v is not None] if isinstance(value, gast.Dict) else []) if items else [value]
+    if any(isinstance(n, _MADE) for part in parts for n in N.walk(part)):
+        return {("made", id(s))}
+    return set()
 
 
 def _new_container_of(value, unit):
@@ -265,10 +286,14 @@ def _indexed_by_value(node, unit):
 
 
 def _module_ref(node, unit):
+    """Whether ``node`` is ``module.attr...``: its root a free name that holds no array, list, dict or set (whose
+    methods, ``HIST.append``, are a value's)."""
     root = node
     while isinstance(root, gast.Attribute):
         root = root.value
-    return isinstance(root, gast.Name) and unit.scope.is_free(root.id)
+    if not (isinstance(root, gast.Name) and unit.scope.is_free(root.id)):
+        return False
+    return not (node.value is root and isinstance(unit.scope.lookup(root.id), (np.ndarray, list, dict, set)))
 
 
 def _note_out(value, unit, mutated):
@@ -964,7 +989,7 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                 guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
                       bound=lambda other, st: True, user=user)
         others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
-                  if other not in numbers and other not in numbers_only and read_later(other, m)
+                  if other not in numbers and (other not in numbers_only or old not in arrays) and read_later(other, m)
                   and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
         if others:
@@ -1330,6 +1355,12 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if writes_out(op, method):
             raise unit.error(UnsupportedSyntaxError, "`out` (by keyword or by position) writes into an array in "
                              "place, which cannot be differentiated", s, hint="drop `out=` and use the returned value")
+        held = [n for n in _root_names(value.func.value) if n not in local] \
+            if method in IN_PLACE_METHODS and touched else []
+        if held:                              # HIST.append(v) with HIST a global list: not followed
+            raise unit.error(UnsupportedSyntaxError, f"`.{method}` changes `{held[0]}`, a value of the module or an "
+                             "enclosing function: not supported in differentiated code", s,
+                             hint=f"build a local copy (`{held[0]} = list({held[0]})` first) and return it")
         if op.primitive is APPEND:
             continue
         if receiver and value.func.attr in IN_PLACE_METHODS:

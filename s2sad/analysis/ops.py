@@ -100,7 +100,7 @@ registry.nondiff(builtins.getattr)
 
 def _module_ref(node, scope):
     """Whether ``node`` is ``module.attr...`` (a function of a module), not a method of a value (a global
-    array's ``W0.sum`` is a method, looked up by name like a local's)."""
+    array's ``W0.sum``, a global list's ``HIST.append`` are methods, looked up by name like a local's)."""
     if not isinstance(node, gast.Attribute):
         return False
     root = node
@@ -108,8 +108,8 @@ def _module_ref(node, scope):
         root = root.value
     if not (isinstance(root, gast.Name) and scope.is_free(root.id)):
         return False
-    if isinstance(node.value, gast.Name) and isinstance(scope.lookup(node.value.id), np.ndarray):
-        return False
+    if isinstance(node.value, gast.Name) and isinstance(scope.lookup(node.value.id), (np.ndarray, list, dict, set)):
+        return False                         # a global array's or list's method (``HIST.append(v)``)
     return True
 
 

@@ -18,10 +18,13 @@ bit-identical results on either. They differ only where
    puts no value where user code keeps it (no list or dict it did not make: condition 4);
 2. ``x ** y`` of a negative float and a non-integral ``y`` is a complex number (NumPy: nan): no
    ``**`` or ``pow`` whose exponent is not an integral constant; ``%``, ``//`` and ``divmod`` are
-   left alone too (NumPy's and Python's floor division are written separately);
+   left alone too (NumPy's and Python's floor division are written separately), and ``round`` (with
+   ``ndigits``, Python rounds the decimal value exactly, NumPy scales: ``round(2.15, 1)`` is 2.1, of
+   ``np.float64(2.15)`` 2.2);
 3. NumPy's promotion treats a Python float as "weak": ``float32_array * x`` stays float32 for a
    float but becomes float64 for an ``np.float64``: no arrays of another float dtype among the
-   arguments, no names denoting such arrays or float types other than float64, no dtype strings;
+   arguments, no names denoting such arrays or float types other than float64, no dtype strings, no
+   names denoting a list, dict or set (which may hold float32 values, or be given some later);
 4. code s2sad did not generate sees the value (a user function called as it is, a method of a
    user object, ``isinstance``/``type``/``hasattr``/``getattr``, a list or dict the user keeps): every
    name the code reads must denote generated code, NumPy, SciPy, ``math``, a builtin other than those,
@@ -41,7 +44,7 @@ from .. import nodes as N
 from .link import Link
 
 _TRUSTED = {"numpy", "scipy", "math", "cmath", "s2sad", "builtins"}
-_UNTRUSTED_BUILTINS = {"pow", "divmod", "isinstance", "issubclass", "type", "hasattr", "getattr", "vars", "repr",
+_UNTRUSTED_BUILTINS = {"pow", "divmod", "round", "isinstance", "issubclass", "type", "hasattr", "getattr", "vars", "repr",
                        "eval", "exec", "callable", "id", "format"}
 _SAFE_METHODS = {"append", "pop", "extend", "insert", "reverse", "items", "keys", "values", "get", "copy", "index",
                  "count", "setdefault", "update"}
@@ -78,6 +81,8 @@ def _trusted(obj, depth=0):
         return obj.__name__.split(".")[0] in _TRUSTED
     if isinstance(obj, (np.ndarray, np.generic)):
         return dtype_kept(obj.dtype)
+    if isinstance(obj, (list, dict, set, bytearray)):
+        return False                                         # its items may be float32 values, now or later
     if isinstance(obj, (bool, int, float, str, bytes, type(None), range, slice, complex)) or obj is Ellipsis:
         return type(obj) is not str or not _DTYPE_TEXT.match(obj)
     if isinstance(obj, np.dtype):

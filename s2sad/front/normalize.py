@@ -222,6 +222,14 @@ def _augmented(stmts):
     return updated
 
 
+def _item_append(call):
+    """Whether ``call`` is ``c[k].append(v)`` (``c`` a name)."""
+    func = call.func
+    return isinstance(func, gast.Attribute) and func.attr == "append" and isinstance(func.value, gast.Subscript) \
+        and isinstance(func.value.value, gast.Name) and len(call.args) == 1 and not call.keywords \
+        and not isinstance(call.args[0], gast.Starred)
+
+
 def same_object(name, seq):
     """``name is seq``: whether ``name`` still holds the object a loop walks (its sequence ``seq``), so that
     ``name op= e`` changes what the loop reads next."""
@@ -359,27 +367,45 @@ class _Lowering:
         if isinstance(target, gast.Subscript):
             if not isinstance(target.value, gast.Name):
                 self.source.nested_writes.append((s, _root(target)))
-            obj, index = self.atom(target.value), self.index(target.slice)
-            item = self.temp(gast.Subscript(value=obj, slice=index, ctx=gast.Load()))
-            new = self.temp(gast.BinOp(left=item, op=s.op, right=self.atom(s.value)))
-            if isinstance(obj, gast.Name):
-                # `c[i] op= e` changes the object c[i] holds in place (an array in a list or dict; an array's item
-                # or row is written back as well): noted as an update of `item` into `new`, so that
-                # analysis/effects.py checks who else may hold that object (c itself aside: item_updates)
-                update = N.located(gast.AugAssign(target=N.store(item.id), op=s.op, value=s.value), s)
-                op = _op_text(s.op)
-                self.source.item_updates[id(update)] = (obj.id, N.unparse(target), new.id)
-                self.source.inplace_updates.append((update, item.id, op))
-            self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))
+            self.item_update(s, target, s.op, s.value)
             return
         raise self.error("augmented assignment to this target is not supported", s,
                          hint="build a new value instead of mutating an object")
+
+    def item_update(self, s, target, op, value, check=None):
+        """``c[i] op= value`` (``target``: ``c[i]``) as ``item = c[i]; new = item op value; c[i] = new``
+        (``check(item, c, refusal)`` first, if given: ``check`` is a pair (function, refusal))."""
+        obj, index = self.atom(target.value), self.index(target.slice)
+        item = self.temp(gast.Subscript(value=obj, slice=index, ctx=gast.Load()))
+        if check is not None:
+            fn, refusal = check
+            self.emit(gast.Expr(value=gast.Call(func=self.aliases.ref(fn, fn.__name__),
+                                                args=[N.clone(item), N.clone(obj), N.const(str(refusal))],
+                                                keywords=[])))
+        new = self.temp(gast.BinOp(left=item, op=op, right=self.atom(value)))
+        if isinstance(obj, gast.Name):
+            # `c[i] op= e` changes the object c[i] holds in place (an array in a list or dict; an array's item
+            # or row is written back as well): noted as an update of `item` into `new`, so that
+            # analysis/effects.py checks who else may hold that object (c itself aside: item_updates)
+            update = N.located(gast.AugAssign(target=N.store(item.id), op=op, value=value), s)
+            self.source.item_updates[id(update)] = (obj.id, N.unparse(target), new.id)
+            self.source.inplace_updates.append((update, item.id, _op_text(op)))
+        self.emit(N.assign(gast.Subscript(value=N.clone(obj), slice=N.clone(index), ctx=gast.Store()), new))
 
     def stmt_Expr(self, s):
         value = s.value
         if isinstance(value, gast.Constant):                   # docstring or bare literal
             return
-        if isinstance(value, gast.Call):
+        if isinstance(value, gast.Call) and _item_append(value):
+            # `c[k].append(v)` changes the list that c[k] holds, which s2sad would see only through a name holding
+            # it: computed as the update `c[k] += [v]` (the same for a list, which runtime.a_list checks), so that
+            # what c holds is seen to change, with item updates' checks (analysis/effects.py)
+            held = N.unparse(value.func.value)
+            refusal = self.error(f"`{held}.append` is differentiated where `{held}` is a list in a list or dict",
+                                 s, hint=f"build the list under a name of its own, then put it in")
+            self.item_update(s, value.func.value, gast.Add(), gast.List(elts=[value.args[0]], ctx=gast.Load()),
+                             check=(runtime.a_list, refusal))
+        elif isinstance(value, gast.Call):
             self.emit(gast.Expr(value=self.simple(value)))
         else:
             self.atom(value)                                   # evaluated for its errors only

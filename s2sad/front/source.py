@@ -7,6 +7,7 @@
 ('square', 'return x * x')
 """
 import dis
+import functools
 import inspect
 import linecache
 import os
@@ -68,12 +69,25 @@ class Source:
 
 
 def unwrap(fn):
-    """The user's own function behind ``@differentiable`` and ``functools.wraps`` layers."""
+    """The user's own function behind the layers that call it unchanged: s2sad's own (``@differentiable``,
+    ``@checkpoint``) and ``functools.cache``/``lru_cache``. Any other ``functools.wraps`` layer (a user's decorator
+    may scale, clip or log the result) is differentiated itself, from its source."""
     while True:
         inner = getattr(fn, "__wrapped__", None)
-        if inner is None:
+        if inner is None or not _transparent(fn):
             return fn
         fn = inner
+
+
+_S2SAD = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _transparent(wrapper):
+    """Whether ``wrapper`` returns what its ``__wrapped__`` function returns, for the same arguments."""
+    if isinstance(wrapper, functools._lru_cache_wrapper):
+        return True
+    code = getattr(wrapper, "__code__", None)
+    return code is not None and code.co_filename.startswith(_S2SAD)
 
 
 def from_text(text, filename="<text>", fn=None):
@@ -122,6 +136,16 @@ def read(fn):
     if generated is not None:                       # s2sad's own output: derivatives of derivatives
         text, filename = generated
         return from_text(text, filename, fn)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None and inspect.isfunction(fn) and fn.__code__.co_flags & (inspect.CO_VARARGS |
+                                                                                   inspect.CO_VARKEYWORDS):
+        raise UnsupportedSyntaxError(
+            f"cannot differentiate {name!r}: it is a decorator's wrapper (`{fn.__code__.co_name}`, made with "
+            f"functools.wraps) that passes on `*args`/`**kwargs`; s2sad differentiates the wrapper's own code (a "
+            f"decorator may change the result), and not through `*args`",
+            filename=fn.__code__.co_filename, lineno=fn.__code__.co_firstlineno, construct=f"def {fn.__code__.co_name}",
+            hint=f"differentiate the undecorated function (`{name}.__wrapped__`), or give the wrapper the function's "
+                 f"own parameters")
     if not inspect.isfunction(fn):
         raise SourceUnavailableError(
             f"cannot differentiate {name!r}: it is not a Python function "
@@ -145,7 +169,7 @@ def read(fn):
                                     first_line=source.first_line, lines=source.lines)
         return source
     try:
-        lines, first_line = inspect.getsourcelines(fn)
+        lines, first_line = inspect.getsourcelines(fn.__code__)   # (the function's would follow __wrapped__)
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of function {name!r} (defined in {fn.__code__.co_filename}): "
@@ -164,7 +188,7 @@ def read(fn):
         raise UnsupportedSyntaxError("async functions cannot be differentiated", filename=filename,
                                      lineno=first_line, construct=f"async def {tree.name}",
                                      hint="differentiate a plain `def` function and await outside it")
-    if not isinstance(tree, gast.FunctionDef) or tree.name != fn.__name__:
+    if not isinstance(tree, gast.FunctionDef) or tree.name != fn.__code__.co_name:
         raise SourceUnavailableError(f"cannot find the definition of {name!r} at {filename}:{first_line}")
     if not _compiles_to(snippet, fn):
         raise SourceUnavailableError(

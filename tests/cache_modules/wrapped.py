@@ -1,0 +1,42 @@
+"""Functions behind decorators: a user's ``functools.wraps`` wrapper that changes the result (differentiated
+itself), one that passes ``*args`` on (refused), and ``functools.cache`` (seen through)."""
+import functools
+
+import numpy as np
+
+
+def doubled(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+    return wrapper
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@doubled
+def doubled_square(x):
+    return np.sum(x ** 2)
+
+
+def calls_doubled_square(x):
+    return doubled_square(x) + 1.0
+
+
+@logged
+def logged_square(x):
+    return np.sum(x ** 2)
+
+
+@functools.cache
+def cached_square(x):
+    return x * x
+
+
+def calls_cached_square(x):
+    return cached_square(x) * 3.0
