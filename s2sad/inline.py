@@ -313,11 +313,33 @@ class _DropRealChecks(gast.NodeTransformer):
         return node
 
 
-def as_arrays(primitive, atoms, aliases):
-    """A ufunc's list or tuple arguments as arrays (``np.asarray([a, b])``), as the ufunc itself reads them:
-    a rule's own arithmetic on them (``1.0 + x`` in log1p's) would otherwise add to a list."""
+def _reductions():
     import numpy as np
-    if not isinstance(primitive, np.ufunc):
-        return atoms
-    return [N.call(aliases.ref(np.asarray, "asarray"), [a]) if isinstance(a, (gast.List, gast.Tuple)) else a
-            for a in atoms]
+    return {np.sum, np.mean, np.var, np.std, np.prod, np.max, np.min, np.amax, np.amin, np.ptp, np.median,
+            np.average, np.cumsum, np.cumprod, np.diff, np.sort, np.linalg.norm}
+
+
+def sequences_of(unit):
+    """The names known to hold a list or tuple (analysis/shapes.kinds: a tuple of item kinds); those that may
+    (analysis/shapes.containers) where the code is not specialised to its arguments' kinds."""
+    known = frozenset(n for n, k in unit.facts.kinds.items() if isinstance(k, tuple))
+    return known if unit.options.specialize else known | unit.facts.containers
+
+
+def as_arrays(primitive, atoms, aliases, sequences=frozenset()):
+    """A ufunc's list or tuple arguments as arrays (``np.asarray([a, b])``), as the ufunc itself reads them:
+    a rule's own arithmetic on them (``1.0 + x`` in log1p's, ``x >= y`` in maximum's) would otherwise add to,
+    or compare, a list. So are names that may hold a list or tuple (``sequences``) passed to a ufunc, or as the
+    array a reduction reads (``np.var(xs)``); ``np.asarray`` of an array is that array."""
+    import numpy as np
+    if isinstance(primitive, np.ufunc):
+        return [N.call(aliases.ref(np.asarray, "asarray"), [a])
+                if isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in sequences else a
+                for a in atoms]
+    try:
+        reduction = primitive in _reductions()
+    except TypeError:                                  # an unhashable primitive
+        reduction = False
+    if reduction and atoms and isinstance(atoms[0], gast.Name) and atoms[0].id in sequences:
+        return [N.call(aliases.ref(np.asarray, "asarray"), [atoms[0]])] + list(atoms[1:])
+    return atoms

@@ -1679,6 +1679,9 @@ def tensordot_grads(g, a, b, axes=2):
 
 
 def _einsum_parse(subscripts, n):
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("s2sad: the derivative of np.einsum in its sublist form (operands interleaved with "
+                                  "lists of axes) is not supported; write the subscripts as a string")
     subscripts = subscripts.replace(" ", "")
     if "." in subscripts:
         raise NotImplementedError("s2sad: the derivative of einsum with '...' is not supported; spell out the axes")

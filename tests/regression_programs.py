@@ -967,3 +967,14 @@ REFUSED["appended_through_setdefault"] = (appended_through_setdefault, (0.7,), (
 REFUSED["appended_to_a_module_list"] = (appended_to_a_module_list, (0.7,), (0,), "a value of the module")
 REFUSED["list_extended_under_another_name"] = (list_extended_under_another_name, (0.7,), (0,), "would change `M`")
 REFUSED["list_in_a_tuple_appended"] = (list_in_a_tuple_appended, (0.7,), (0,), "a tuple holds")
+
+
+def list_to_numpy_functions(x):               # a list of floats where NumPy reads an array: its rules' own
+    return np.max(x) - np.min(x) + np.sum(np.maximum(x, 0.1)) + np.var(x) + np.std(x)   # `x >= y`, `x * 2`
+
+
+def einsum_in_sublist_form(A, B):
+    return np.sum(np.einsum(A, [0, 1], B, [1, 2], [0, 2]) ** 2)
+
+
+REFUSED["einsum_in_sublist_form"] = (einsum_in_sublist_form, (np.ones((2, 3)), np.ones((3, 2))), (0,), "sublist form")

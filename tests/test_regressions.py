@@ -131,3 +131,16 @@ def test_a_rule_whose_file_changed_since_import_is_not_inlined_from_other_lines(
             inline._parsed(fresh)
     finally:
         sys.modules.pop("fz_rule_module", None)
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "straightforward"])
+def test_a_list_of_floats_where_numpy_reads_an_array(optimize):
+    """np.maximum, np.var, np.std of a list: their rules' own arithmetic (``x >= y``, ``x * 2``) read the list as
+    an array too (it raised TypeError); every route gives the array's derivatives."""
+    from .regression_programs import list_to_numpy_functions as f
+    xs, v = [0.7, -0.4, 1.3], [0.3, 1.0, -0.5]
+    want = s2sad.grad(f, optimize=optimize)(np.array(xs))
+    np.testing.assert_allclose(want, numerical_grad(f, (np.array(xs),), 0), rtol=1e-6)
+    np.testing.assert_allclose(s2sad.grad(f, optimize=optimize)(xs), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jvp(f, (xs,), (v,))[1], want @ np.array(v), rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(f)(xs, v), s2sad.hvp(f)(np.array(xs), np.array(v)), rtol=1e-12)

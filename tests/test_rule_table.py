@@ -1090,3 +1090,20 @@ def test_rule_in_float32(prim, c):
         a32, a64 = adjoint_at(rule, got, path, x), adjoint_at(rule, want, path, get(args, path))
         assert np.result_type(a32) == np.float32, f"{readable(prim)}: the adjoint is {np.result_type(a32)}"
         np.testing.assert_allclose(np.asarray(a32, dtype=float), a64, rtol=2e-3, atol=2e-4)
+
+
+def test_cholesky_reads_the_lower_triangle_only():
+    """NumPy's Cholesky factor reads a's lower triangle (as eigh's UPLO="L"): along a direction that is not
+    symmetric, the adjoint gives the upper triangle nothing and the tangent ignores it (both were symmetric)."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 3))
+    a = a @ a.T + 3 * np.eye(3)
+    a[0, 2] += 10.0                                   # the upper triangle is never read
+    t, w = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    f = lambda m: np.sum(w * np.linalg.cholesky(m))   # noqa: E731
+    numeric = (f(a + EPS * t) - f(a - EPS * t)) / (2 * EPS)
+    adj = registry.vjp_rule(np.linalg.cholesky)(w, np.linalg.cholesky(a), a)
+    assert np.all(np.triu(adj, 1) == 0.0)
+    np.testing.assert_allclose(np.sum(adj * t), numeric, rtol=1e-6)
+    tangent = registry.jvp_rule(np.linalg.cholesky)[0](t, np.linalg.cholesky(a), a)
+    np.testing.assert_allclose(np.sum(w * tangent), numeric, rtol=1e-6)

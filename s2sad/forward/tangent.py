@@ -275,8 +275,11 @@ class _Tangent:
             else:
                 continue
             try:
-                g = inlining.as_arrays(op.primitive, [g], unit.aliases)[0]
-                stmts, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases), op.kwargs,
+                sequences = inlining.sequences_of(unit)
+                if isinstance(atom, gast.Name) and atom.id in sequences and isinstance(g, gast.Name):
+                    sequences = sequences | {g.id}             # (the tangent of a list is a list)
+                g = inlining.as_arrays(op.primitive, [g], unit.aliases, sequences)[0]
+                stmts, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, sequences), op.kwargs,
                                         unit.aliases, same_shape, tangent=elementwise, drop_defaults=True)
             except (OSError, TypeError, NameError, SyntaxError, RuleError) as exc:
                 name = getattr(rule, "__qualname__", repr(rule))

@@ -202,7 +202,7 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
         mapping = bind(rule, g, ans, args, op.kwargs)
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
             if isinstance(ans, gast.Name) and unit.options.specialize else None
-        prelude, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases), op.kwargs,
+        prelude, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, inlining.sequences_of(unit)), op.kwargs,
                                   unit.aliases, _shaped_like(unit, like))
         if unit.options.specialize:                    # real_only(x) of a real number: x
             prelude = inlining.drop_real_checks(prelude, unit.facts.numbers)
@@ -251,7 +251,10 @@ def same_contribution(a, b):
 def refuse_underived(unit, s, op, contributions):
     """A rule's ``underived(what)`` for an argument that is differentiated here: refused at the user's line (an
     explicit None would be a zero, silently)."""
-    for _, expr in contributions:
+    for _, contribution in contributions:
+        if isinstance(contribution, gast.IfExp):      # `None if ... else underived(...)`: refused if either may be
+            contribution = contribution.orelse if not isinstance(contribution.body, gast.Call) else contribution.body
+        expr = contribution
         if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)) \
                 and getattr(expr.func, "attr", getattr(expr.func, "id", None)) == "underived":
             what = expr.args[0].value if expr.args and isinstance(expr.args[0], gast.Constant) else "an argument"

@@ -51,12 +51,12 @@ def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], real_only(a, "np.linalg.sl
 def slogdet_jvp(g, ans, a):
     tangent = (np.zeros_like(ans[0]), np.trace(np.linalg.solve(real_only(a, "np.linalg.slogdet"), g), axis1=-2, axis2=-1))
     return tangent
-@vjp(np.linalg.cholesky)
-def cholesky_vjp(g, ans, a): return cholesky_grad(g, real_only(ans, "np.linalg.cholesky"))
+@vjp(np.linalg.cholesky)                 # (NumPy reads a's lower triangle only, as eigh's UPLO="L")
+def cholesky_vjp(g, ans, a): return to_triangle(cholesky_grad(g, real_only(ans, "np.linalg.cholesky")), "L")
 @jvp(np.linalg.cholesky)
-def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ g L⁻ᵀ), Φ the lower triangle with a halved diagonal
-    low = real_only(ans, "np.linalg.cholesky")
-    inner = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, np.swapaxes(g, -1, -2)), -1, -2))
+def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ s L⁻ᵀ), s the symmetric matrix of g's lower triangle, Φ the lower
+    low = real_only(ans, "np.linalg.cholesky")          # triangle with a halved diagonal
+    inner = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, from_triangle(g, "L")), -1, -2))
     return low @ (np.tril(inner) - 0.5 * np.eye(np.shape(ans)[-1]) * inner)
 @vjp(np.linalg.norm)
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad_any(g, ans, x, ord, axis, keepdims)

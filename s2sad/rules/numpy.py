@@ -10,7 +10,7 @@ import numpy as np
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
-                       polyval_coefficients_grad, spaced_by_dx, trapezoid_weights, trapezoid_x_grad)
+                       polyval_coefficients_grad, spaced_by_dx, trapezoid_weights, trapezoid_x_grad, underived)
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
@@ -286,10 +286,14 @@ def tensordot_vjp(g, ans, a, b, axes=2):
     return a_bar, b_bar
 @jvp(np.tensordot)
 def tensordot_jvp(g, ans, a, b, axes=2): return np.tensordot(g, b, axes), np.tensordot(a, g, axes)
-@vjp(np.einsum)
-def einsum_vjp(g, ans, subscripts, *operands, optimize=False): return None, einsum_grads(g, subscripts, operands)
+@vjp(np.einsum)                          # (an array first: the sublist form, np.einsum(a, [0, 1], b, [1]): refused)
+def einsum_vjp(g, ans, subscripts, *operands, optimize=False):
+    return (None if isinstance(subscripts, str) else underived("np.einsum's first operand in its sublist form"),
+            einsum_grads(g, subscripts, operands))
 @jvp(np.einsum)
-def einsum_jvp(g, ans, subscripts, *operands, optimize=False): return None, einsum_tangent(g, subscripts, operands)
+def einsum_jvp(g, ans, subscripts, *operands, optimize=False):
+    return (None if isinstance(subscripts, str) else underived("np.einsum's first operand in its sublist form"),
+            einsum_tangent(g, subscripts, operands))
 @vjp(np.trace)
 def trace_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return trace_grad(g, a, offset, axis1, axis2)
 @jvp(np.trace)
