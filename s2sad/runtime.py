@@ -628,11 +628,15 @@ def average_weights(a, weights, axis=None, returned=False):
     if weights is None:
         return np.ones(np.shape(a), dtype=_float_dtype(a))
     weights = np.asarray(weights)
-    if weights.shape != np.shape(a) and weights.ndim == 1 and axis is not None and np.ndim(a) > 1:
-        shape = [1] * np.ndim(a)
-        shape[axis] = -1
-        weights = weights.reshape(shape)
+    if weights.shape != np.shape(a) and axis is not None:       # weights along the axes (NumPy's own placing)
+        axes = _average_axes(a, axis)
+        weights = weights.transpose(np.argsort(axes)).reshape(
+            tuple(n if d in axes else 1 for d, n in enumerate(np.shape(a))))
     return np.broadcast_to(weights, np.shape(a))
+
+
+def _average_axes(a, axis):
+    return tuple(d % np.ndim(a) for d in (axis if isinstance(axis, (tuple, list)) else (axis,)))
 
 
 def unweight(c, weights, axis=None):
@@ -641,9 +645,10 @@ def unweight(c, weights, axis=None):
     if weights is None:
         return None
     c = np.asarray(c)
-    if np.ndim(weights) == 1 and c.ndim > 1 and axis is not None and np.shape(weights) != c.shape:
-        axis = axis % c.ndim
-        return np.sum(c, tuple(d for d in range(c.ndim) if d != axis))
+    if axis is not None and np.shape(weights) != c.shape:        # weights along the axes: the others summed
+        axes = _average_axes(c, axis)
+        summed = np.sum(c, tuple(d for d in range(c.ndim) if d not in axes))   # (its axes in increasing order)
+        return np.transpose(summed, np.argsort(np.argsort(axes))).reshape(np.shape(weights))
     return unbroadcast(c, weights)
 
 
@@ -1991,13 +1996,22 @@ def slogdet_tangent(g, ans, a):
 
 def eigengaps(w):
     """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it: how eigenvectors turn as ``np.linalg.eigh``'s
-    matrix changes. Two equal eigenvalues (their eigenvectors not unique) are refused."""
+    matrix changes (and singular vectors, with ``w`` the squared singular values).
+
+    Two eigenvalues equal to working precision are refused: their eigenvectors are not unique (no derivative),
+    and a gap that is rounding error (``sqrt(eps)`` of the largest eigenvalue or less) makes every product with
+    ``F`` rounding error over it, where the exact terms cancel (the second derivative of ``sum(eigvalsh(a))``,
+    exactly 0, came out O(1)). Then the error of what is computed stays below ``sqrt(eps)`` relative."""
     w = np.asarray(w)
     gaps = w[..., None, :] - w[..., :, None]
     off = ~np.eye(w.shape[-1], dtype=bool)
-    if np.any(gaps[..., off] == 0):
-        raise NotImplementedError("np.linalg.eigh's eigenvectors at a matrix with equal eigenvalues have no "
-                                  "derivative (np.linalg.eigvalsh's eigenvalues do)")
+    tiny = np.sqrt(np.finfo(_float_dtype(w)).eps) * np.max(np.abs(w), axis=-1, keepdims=True)[..., None]
+    if np.any((np.abs(gaps) <= tiny)[..., off]):
+        raise NotImplementedError("the eigenvectors (or singular vectors) of a matrix with equal, or nearly equal, "
+                                  "eigenvalues (or singular values) have no derivative to working precision: "
+                                  "np.linalg.eigh's vectors, np.linalg.svd's, and second derivatives through "
+                                  "np.linalg.eigvalsh or the singular values there (first derivatives of the "
+                                  "values themselves are fine)")
     return np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
 
 

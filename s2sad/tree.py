@@ -228,6 +228,9 @@ def field_tangent(t, ans, obj, name):
     if is_record(obj) and not differentiable_field(ans) or stored(obj, name) is None:
         from .runtime import zeros_like                # (a class attribute: a constant)
         return zeros_like(ans)
+    fields = getattr(type(obj), "_fields", ())
+    if type(t) is tuple and name in fields:           # a rule's tangent of a namedtuple result, as a plain tuple
+        return t[fields.index(name)]                  # (np.linalg.slogdet(a).logabsdet)
     return attribute(t, name)
 
 

@@ -534,7 +534,9 @@ SPEC = [
                               case(real(2, 4), axis=1, keepdims=True), case(real(3, 2, 2), axis=(1, 2))]),
     (np.average,             [case(real(4)), case(real(2, 3), axis=1), case(real(4), weights=pos(4)),
                               case(real(2, 3), axis=1, weights=pos(3)), case(real(3, 2), axis=0, weights=pos(3)),
-                              case(real(2, 3), weights=pos(2, 3)), refuses(case(real(3), returned=True))]),
+                              case(real(2, 3), weights=pos(2, 3)), refuses(case(real(3), returned=True)),
+                              case(real(2, 3, 4), axis=(0, 2), weights=pos(2, 4)),     # weights along the axes
+                              case(real(2, 3, 4), axis=(2, 0), weights=pos(4, 2)), case(real(2, 3), axis=(1,), weights=pos(3))]),
     # --- more products ---
     (np.vdot,                [case(real(3), real(3)), case(real(2, 3), real(6)), case(real(2, 2), real(2, 2))]),
     (np.kron,                [case(real(2), real(3)), case(real(2, 3), real(2, 2)), case(real(3), real(2, 2)),
