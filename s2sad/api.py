@@ -29,7 +29,7 @@ from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indice
 from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
-from .runtime import _float_dtype, like
+from .runtime import _float_dtype, distinct, like
 from .tree import differentiable_field, field, fields_of, is_record, like_tree
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
@@ -199,7 +199,8 @@ def _finish(grads, args, wrt, many):
     if many and len(wrt) == 1:
         grads = (grads,)                       # generated code returns one gradient bare
     if many:
-        return tuple(like(g, args[i]) for g, i in zip(grads, wrt))
+        finished = tuple(like(g, args[i]) for g, i in zip(grads, wrt))
+        return distinct(finished) if len(finished) > 1 else finished
     return like(grads, args[wrt[0]])
 
 
@@ -554,7 +555,8 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
-    derivative = _derivative(f)
+    args = tuple(_kept(a) for a in args)          # (the pullback reads them: the caller may change its arrays in
+    derivative = _derivative(f)                   # place before calling it, `w -= lr * g`)
     if derivative is not None:                    # vjp of grad(h, i): grad of h's derivative along the cotangent
         i = _single(derivative)[1][0]
         value = f(*args, **kwargs)
@@ -582,6 +584,18 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
         except Exception as exc:
             raise short_traceback(exc) from None
     return value, vjp_fn
+
+
+def _kept(a, depth=0):
+    """``a`` as the pullback of ``vjp`` keeps it: its arrays copied (a list, tuple or dict of them too), so that a
+    change the caller makes in place afterwards does not reach the point the pullback is at."""
+    if type(a) is np.ndarray:
+        return a.copy()
+    if depth < 4 and type(a) in (list, tuple):
+        return type(a)(_kept(v, depth + 1) for v in a)
+    if depth < 4 and type(a) is dict:
+        return {k: _kept(v, depth + 1) for k, v in a.items()}
+    return a
 
 
 def _single(derivative):

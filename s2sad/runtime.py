@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "a_list", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "a_list", "distinct", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -2571,6 +2571,19 @@ def real_only(a, what):
         from .errors import UnsupportedValueError
         raise UnsupportedValueError(f"s2sad: the derivative of {what} of a complex value is not supported")
     return a
+
+
+def distinct(grads):
+    """The gradients of several arguments (a tuple), none sharing memory with another (``a + b``'s are one array
+    in the generated code: a change in place of one, ``g *= lr``, would change the other)."""
+    seen, out = [], []
+    for g in grads:
+        if isinstance(g, np.ndarray):
+            if any(g is s or np.may_share_memory(g, s) for s in seen):
+                g = g.copy()
+            seen.append(g)
+        out.append(g)
+    return tuple(out)
 
 
 def a_list(value, container, refusal):

@@ -978,3 +978,35 @@ def einsum_in_sublist_form(A, B):
 
 
 REFUSED["einsum_in_sublist_form"] = (einsum_in_sublist_form, (np.ones((2, 3)), np.ones((3, 2))), (0,), "sublist form")
+
+
+STATE = np.array([1.0, 2.0, 3.0])
+BUFFER = np.zeros(3)
+
+
+def module_array_updated_through_a_name(x):   # NumPy changes STATE too
+    s = STATE
+    s += x
+    return np.sum(STATE * x)
+
+
+def module_array_written_through_a_name(x):
+    b = BUFFER
+    total = 0.0
+    for i in range(3):
+        b[i] = x[i] * 2.0
+        total = total + np.sum(BUFFER)
+    return total
+
+
+def default_buffer_accumulates(x, buf=np.zeros(3)):   # every later call sees buf changed, in Python
+    buf += x
+    return np.sum(buf * x)
+
+
+REFUSED["module_array_updated_through_a_name"] = (module_array_updated_through_a_name, (np.array([0.3, -0.2, 0.5]),),
+                                                  (0,), "STATE")
+REFUSED["module_array_written_through_a_name"] = (module_array_written_through_a_name, (np.array([0.3, -0.2, 0.5]),),
+                                                  (0,), "BUFFER")
+REFUSED["default_buffer_accumulates"] = (default_buffer_accumulates, (np.array([0.3, -0.2, 0.5]),), (0,),
+                                         "default value")

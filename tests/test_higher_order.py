@@ -345,8 +345,12 @@ def deep_checkpointed(x, W):
 
 
 def stored_bytes(pullback, skip):
-    """Bytes of the arrays a pullback keeps alive (closures walked recursively), inputs not counted."""
+    """Bytes of the arrays a pullback keeps alive (closures walked recursively), inputs not counted (the
+    pullback's own copies of them, its ``args``, neither)."""
     seen, total = {id(s) for s in skip}, 0
+    cells = dict(zip(pullback.__code__.co_freevars, pullback.__closure__ or ()))
+    if "args" in cells:
+        seen |= {id(a) for a in cells["args"].cell_contents}
     stack = [pullback]
     while stack:
         o = stack.pop()

@@ -31,6 +31,7 @@ import builtins
 import collections
 import copy
 import operator
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -69,6 +70,10 @@ def run(fn, unit, kinds=None):
     mutated = {}
     for p in N.params(fn):
         points[p].add(("param", p))
+    for n in N.walk(fn):                                 # a global or closure value: the module's object
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and unit.scope.is_free(n.id) \
+                and _holds_data(unit.scope.lookup(n.id)):
+            points[n.id].add(("free", n.id))
     rules = []                                           # (target names, source objects function) to iterate
     literal = set()                                      # objects made by a list, tuple or dict literal
 
@@ -186,6 +191,13 @@ def run(fn, unit, kinds=None):
                     todo.append(h)
         affected[name] = frozenset(n for n, objs in points.items() if objs & reach) | {name}
     return Effects(classes=affected, mutated=mutated)
+
+
+def _holds_data(obj):
+    """Whether a global or closure value is data a change in place could reach (an array, a list, a dict, an
+    object), not a module, a function or a class (whose names the code calls)."""
+    return not isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, int, float,
+                                complex, str, bytes, bool, type(None))) and not callable(obj) or isinstance(obj, np.ndarray)
 
 
 def _note_in_place_method(value, s, unit, mutated, rules):
@@ -562,6 +574,8 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
         ``st`` whenever it does, or the target of a loop around it (and no ``del`` of it anywhere)."""
         if name in deleted or id(st) not in order:
             return False
+        if name not in assigned_at and name not in bound_otherwise and unit.scope.is_free(name):
+            return True                              # a global or closure value (its objects: run's "free")
         return name in params or any(id(a) in order and dominates(a, st) for a in assigned_at.get(name, ())) or \
             any(isinstance(loop_of.get(L), gast.For) and name in names_in(loop_of[L].target) for L in loops[id(st)])
 
@@ -576,7 +590,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
 
     def unbound(name, st):
         binders = assigned_at.get(name, ())
-        if name in bound_otherwise or any(id(a) not in order for a in binders):
+        if name in bound_otherwise or any(id(a) not in order for a in binders) or not binders and unit.scope.is_free(name):
             return False
         return _unbound_at(st, binders, order, loops)
 
@@ -591,6 +605,11 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
             for other in sorted(effects.classes.get(name, {name}) - {name}):
                 if distinct.get(name, name) == distinct.get(other, other):
                     continue                                     # never the same object (distinct_buffers)
+                if other not in assigned_at and unit.scope.is_free(other) and read_later(other, change):
+                    raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}`, a value "
+                                     "of the module or an enclosing function, may hold the same object, which cannot "
+                                     "be differentiated", change,
+                                     hint=f"work on a copy (`{name} = {other}.copy()`) or build a new value")
                 for a in assigned_at.get(other, []):
                     if id(a) not in order:                       # inside a function defined here
                         continue
@@ -954,6 +973,10 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
     refuses otherwise."""
     if not unit.source.inplace_updates:
         return
+    args = fn.args                         # parameters with a default (an object made once, shared by the calls)
+    positional = args.posonlyargs + args.args
+    defaulted = {a.id for a in positional[len(positional) - len(args.defaults):]} | \
+        {a.id for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
@@ -992,6 +1015,13 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                   if other not in numbers and (other not in numbers_only or old not in arrays) and read_later(other, m)
                   and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
+        defaults = [p for p in defaulted if p in effects.classes.get(old, {old}) and p not in numbers]
+        if container is None and defaults and not others:   # a default object: the next call would see the change
+            refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` changes the default value of "
+                                 f"`{defaults[0]}` in place (every later call sees it in Python; s2sad's call leaves "
+                                 "it as it was), which cannot be differentiated", s,
+                                 hint=f"write `{shown_target} = {shown_target} {op} ...` to make a new array")
+            guard(unit, fn, here, old, refusal, arrays, bound=bound, user=user)
         if others:
             shown = lambda o: user(_source_name(fn, o))         # noqa: E731  (a temporary: the name it holds)
             others.sort(key=lambda o: shown(o).startswith("_"))    # (the user's names first, for the message)

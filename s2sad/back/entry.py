@@ -31,7 +31,7 @@ are filled in, so its checks no longer change.
 import numpy as np
 
 from .. import options as options_module
-from ..runtime import like
+from ..runtime import distinct, like
 from . import floats as back_floats
 
 MISS = object()          # "not for these arguments": the caller takes the general path
@@ -40,7 +40,7 @@ MISS = object()          # "not for these arguments": the caller takes the gener
 def build(fn, checks, args, wrt, many, value_too, lists, floats):
     """The entry for arguments shaped like ``args`` (a tuple), or None where the general path must run
     every time (keywords, containers it does not write guards for, an integer differentiated)."""
-    space = {"MISS": MISS, "fn": fn, "like": like, "ndarray": np.ndarray, "float64": np.float64,
+    space = {"MISS": MISS, "fn": fn, "like": like, "distinct": distinct, "ndarray": np.ndarray, "float64": np.float64,
              "float32": np.float32, "options": options_module._current.get, "o": options_module._current.get()}
     valid = checks.condition(space, "C_")
     if space["o"] is None or valid is None:
@@ -62,7 +62,7 @@ def build(fn, checks, args, wrt, many, value_too, lists, floats):
         passed = names
     finish = [_finished(f"g{k}", names[i], args[i], space) for k, i in enumerate(wrt)]
     unpack = "    g0 = grads\n" if len(wrt) == 1 else f"    {', '.join(f'g{k}' for k in range(len(wrt)))} = grads\n"
-    grads = f"({', '.join(finish)},)" if many else finish[0]
+    grads = (f"distinct(({', '.join(finish)},))" if len(finish) > 1 else f"({finish[0]},)") if many else finish[0]
     out = f"(value, {grads})" if value_too else grads
     body = (f"def entry(args):\n"
             f"    if len(args) != {len(args)}:\n"

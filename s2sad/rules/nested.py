@@ -5,6 +5,7 @@ from .. import api
 from ..api import jvp as s2sad_jvp
 from ..nested import (along_all, float_directions, float_directions_grad, grad_call, grad_call_args_grad,
                       jvp_primals_grad, jvp_tangents_grad, no_directions)
+from ..runtime import zeros_like
 from .registry import jvp, nondiff, vjp
 
 @vjp(grad_call)
@@ -19,7 +20,8 @@ def jvp_jvp(g, ans, f, primals, tangents, *, optimize=True):
     return (None, (s2sad_jvp(f, primals, float_directions(g, primals))[1],
                    s2sad_jvp(along_all(f, tangents, primals), primals + tangents,
                              float_directions(g, primals) + no_directions(tangents))[1]),
-            (None, s2sad_jvp(f, primals, float_directions(g, tangents))[1]))      # (the tangent is linear in them)
+            (zeros_like(ans[0]), s2sad_jvp(f, primals, float_directions(g, tangents))[1]))   # (the tangent is linear
+#                                                                    in them, the value does not depend on them)
 
 # --- float_directions: a selection of items, linear -----------------------------------------------------------
 @vjp(float_directions)
