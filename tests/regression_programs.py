@@ -1010,3 +1010,35 @@ REFUSED["module_array_written_through_a_name"] = (module_array_written_through_a
                                                   (0,), "BUFFER")
 REFUSED["default_buffer_accumulates"] = (default_buffer_accumulates, (np.array([0.3, -0.2, 0.5]),), (0,),
                                          "default value")
+
+
+def list_item_written_while_walked(x):        # the list's iterator reads items lazily: v is the new lst[2]
+    lst = [x[0], x[1], x[2]]
+    s = 0.0
+    for v in lst:
+        lst[2] = lst[2] * v
+        s = s + v
+    return s
+
+
+def list_grown_while_walked(x):               # Python walks the items appended too
+    lst = [x[0], x[1]]
+    s = 0.0
+    for v in lst:
+        if len(lst) < 4:
+            lst.append(v * 2.0)
+        s = s + v
+    return s
+
+
+def array_made_without_a_copy(x):             # NumPy 2: np.array(y, copy=None) is y itself
+    y = x * 1.0
+    z = np.array(y, copy=None)
+    z += 1.0
+    return np.sum(y * y)
+
+
+REFUSED["list_item_written_while_walked"] = (list_item_written_while_walked, (np.array([0.5, 2.0, 3.0]),), (0,),
+                                             "a `for` loop walks")
+REFUSED["list_grown_while_walked"] = (list_grown_while_walked, (np.array([0.5, 2.0]),), (0,), "a `for` loop walks")
+REFUSED["array_made_without_a_copy"] = (array_made_without_a_copy, (np.array([0.5, 2.0]),), (0,), "would change `y`")

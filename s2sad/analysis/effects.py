@@ -123,8 +123,10 @@ def run(fn, unit, kinds=None):
                     points[t].add(site)                          # a new object, or ...
                     if itself is not None and isinstance(target, gast.Name):
                         rules.append(("copy", t, itself))        # ... its first argument or a view of it
-                    elif sources:                                 # ... one of the arguments (or a part of one)
-                        rules.append(("item", t, N.tup([N.name(n) for n in sources])))
+                    elif sources:                                 # ... one of the arguments (or a part of one;
+                        rules.append(("item", t, N.tup([N.name(n) for n in sources])))   # a list or dict itself
+                        if isinstance(target, gast.Name):                 # too: _s2.sequence(xs) is xs)
+                            rules.extend(("copy", t, N.name(n)) for n in sources)
                 copied = _copied(value, unit)
                 if copied is not None and isinstance(target, gast.Name):
                     rules.append(("copy-of", site, copied))      # a copy holds what the original holds
@@ -341,6 +343,13 @@ def _returns_itself(value, unit):
         return None
 
 
+def may_not_copy(call):
+    """Whether ``call`` passes ``copy=`` other than ``True`` (``np.array(y, copy=None)``, ``copy=False``: NumPy 2
+    returns ``y`` itself where it can)."""
+    return any(k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True)
+               for k in call.keywords)
+
+
 def _new_object(primitive):
     """Whether a call of ``primitive`` always returns a new object, never an argument or a view of one."""
     if isinstance(primitive, np.ufunc):
@@ -430,7 +439,7 @@ def _may_return(value, unit, kinds=None):
             return []                    # x.copy(): a new array, list or dict
         op = classify(value, unit.scope)
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
-                          and _new_object(op.primitive)):
+                          and _new_object(op.primitive) and not may_not_copy(value)):
             return []
         names = set()
         if _is_in(op.primitive, _FIRST_ONLY) and op.args:
@@ -617,8 +626,11 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                     before = order[id(a)] < order[id(change)] and not cut(name, a, change)
                     carried = bool(shared) and not cut(name, a, change, shared[-1])
                     if (before or carried) and read_later(other, change):
-                        raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}` may "
-                                         f"hold the same object, which cannot be differentiated", change,
+                        held = _source_name(fn, other)
+                        holder = f"`{held}` may hold the same object" if not held.startswith("_") and held != name \
+                            else "another value holds the same object (the sequence a `for` loop walks, a result)"
+                        raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while {holder}, which "
+                                         f"cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
 
