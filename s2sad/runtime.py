@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "a_list", "distinct", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -1763,7 +1763,36 @@ def slogdet_grad(g_logdet, a):
 
 
 def det_grad(g, ans, a):
-    return (np.asarray(g * ans)[..., None, None]) * _mT(np.linalg.inv(a))
+    """Adjoint of ``det(a)``: ``g`` times the cofactor matrix (``det(a) inv(a)^T``, also where a is singular)."""
+    return np.asarray(g)[..., None, None] * cofactor(a)
+
+
+def cofactor(a):
+    """The cofactor matrix of ``a`` (the derivative of ``det(a)``): with ``a = U S V^T``, ``det(U) det(V) U
+    diag(the product of the other singular values) V^T``, which holds at a singular ``a`` too (``det(a) inv(a)^T``
+    is 0 times an infinite inverse there: s2sad's rule gave 0 where ``scipy.linalg.det`` returns exactly 0)."""
+    a = np.asarray(a)
+    u, s, vt = np.linalg.svd(a)
+    n = s.shape[-1]
+    ones = np.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    before = np.concatenate([ones, np.cumprod(s[..., :-1], axis=-1)], axis=-1)          # s_0 ... s_(i-1)
+    after = np.concatenate([np.cumprod(s[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)   # s_(i+1) ... s_(n-1)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return (sign[..., None, None] * (u * (before * after)[..., None, :])) @ vt if n else np.zeros_like(a)
+
+
+def cofactor_grad(h, cof, a):
+    """Adjoint of ``cofactor(a)`` (``cof``) along ``h``: the derivative ``cof tr(a^-1 t) - cof t^T a^-T`` of
+    ``det(a) a^-T`` transposed (a nonsingular)."""
+    inv_t = _mT(np.linalg.inv(a))
+    return np.sum(h * cof, axis=(-2, -1))[..., None, None] * inv_t - inv_t @ _mT(h) @ cof
+
+
+def cofactor_tangent(t, cof, a):
+    """Tangent of ``cofactor(a)`` (``cof``) along ``t`` (a nonsingular; differentiated from this source for det's
+    higher derivatives: rules/linalg.py)."""
+    inv_t = _mT(np.linalg.inv(a))
+    return np.expand_dims(np.sum(inv_t * t, axis=(-2, -1)), (-2, -1)) * cof - cof @ _mT(t) @ inv_t
 
 
 def cholesky_grad(g, L):
@@ -2143,9 +2172,27 @@ def qr_tangent(t, ans, a, mode="reduced"):
     return dr if mode == "r" else (t_rinv - q @ upper, dr)
 
 
+def uncut(p, a, rcond=None, rtol=None, what="np.linalg.pinv"):
+    """``p`` (``pinv(a)``), refusing a cutoff (``rcond``/``rtol``, relative to the largest singular value) that
+    drops a singular value of ``a`` that is not zero to working precision: the result is then the pseudo-inverse
+    of a matrix of lower rank than ``a``, whose derivative the rules (of constant rank: Golub and Pereyra) are not."""
+    cut = rcond if rcond is not None and rcond >= 0 else rtol
+    if cut is None or np.size(a) == 0:
+        return p
+    s = np.linalg.svd(np.asarray(a), compute_uv=False)
+    top = np.max(s, axis=-1, keepdims=True)
+    zero = max(np.shape(a)[-2:]) * np.finfo(_float_dtype(a)).eps * top
+    if np.any((s > zero) & (s <= np.max(np.asarray(cut)) * top)):
+        raise NotImplementedError(f"s2sad: {what} with a cutoff (rcond/rtol) that drops a singular value of the "
+                                  f"matrix is not differentiated (the result is the pseudo-inverse of a matrix of "
+                                  f"lower rank); differentiated with the default cutoff, or with one below every "
+                                  f"singular value")
+    return p
+
+
 def _lstsq_parts(a, b, rcond=None):
     """pinv(a), the solution and the residual vector of ``np.linalg.lstsq(a, b)`` (2-d ``a``; ``b`` 1-d or 2-d)."""
-    p = np.linalg.pinv(a)
+    p = uncut(np.linalg.pinv(a), a, rcond, None, "np.linalg.lstsq")
     x = p @ b
     return p, x, a @ x - b
 

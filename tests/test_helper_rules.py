@@ -232,6 +232,12 @@ SPEC = [
     (runtime.linspace_tangent,  [case(real(), real(), 5), case(real(3), real(3), 4, False),
                                  case(real(2), real(2), 3, True, False, 1),
                                  refuses(case(real(), real(), 5, True, True))]),
+    # det's derivative (the cofactor matrix; its tangent is differentiated from its source)
+    (runtime.cofactor,          [case(table.wc(3)), case(table.wc(2, 3))]),
+    # pinv's result, checked against a cutoff that would drop a singular value (the identity in p)
+    (runtime.uncut,             [case(real(3, 2), np.eye(3)[:, :2]),
+                                 case(real(3, 3), np.diag([3.0, 2.0, 1.0]), 0.1),
+                                 refuses(case(real(3, 3), np.diag([3.0, 2.0, 1.0]), 0.5))]),
     # np.meshgrid's tangents along its arguments' (t: a list with a None for an argument without one)
     (runtime.meshgrid_tangents, [case([real(3), real(2)], [Z(3), Z(2)], [Z(2, 3), Z(2, 3)]),
                                  case([real(3), None, real(4)], [Z(3), Z(2), Z(4)], [Z(3, 2, 4)] * 3, "ij"),

@@ -85,3 +85,48 @@ def test_second_derivatives_at_eigenvalues_equal_up_to_rounding_are_refused():
 def lambda_free_eigenvector(A):
     w, V = np.linalg.eigh(A @ A.T)
     return np.sum(V[:, 0] ** 3)
+
+
+def det_of(a):
+    return np.linalg.det(a)
+
+
+def scipy_det_of(a):
+    import scipy.linalg
+    return scipy.linalg.det(a)
+
+
+def pinv_cut(a):
+    return np.sum(np.linalg.pinv(a, rcond=0.3) ** 2)
+
+
+def pinv_hermitian(a):
+    return np.sum(np.linalg.pinv(a, hermitian=True) * np.arange(9.0).reshape(3, 3))
+
+
+def test_det_at_a_singular_matrix_is_its_cofactor_matrix():
+    """det's derivative is the cofactor matrix, also where det is 0 (det(a) inv(a)^T: scipy.linalg.det returns
+    exactly 0 there, and its gradient came out 0)."""
+    import s2sad
+    a = np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -1.0, 2.0]])     # rank 2
+    cof = np.array([[9.0, -3.7, -3.2], [-4.5, 1.85, 1.6], [0.0, 0.0, 0.0]])
+    for f in (det_of, scipy_det_of):
+        np.testing.assert_allclose(s2sad.grad(f)(a), cof, atol=1e-12)
+        t = np.arange(9.0).reshape(3, 3) / 9.0
+        np.testing.assert_allclose(s2sad.jvp(f, (a,), (t,))[1], np.sum(cof * t), atol=1e-12)
+
+
+def test_pinv_with_a_cutoff_that_drops_a_singular_value_is_refused():
+    """pinv(a, rcond) past a singular value is the pseudo-inverse of a matrix of lower rank: the constant-rank rule
+    gave a wrong gradient; refused. hermitian=True reads the lower triangle only."""
+    import s2sad
+    a = np.array([[3.0, 0.2, 0.0], [0.1, 2.0, 0.3], [0.0, 0.2, 0.5]])
+    with pytest.raises(NotImplementedError, match="cutoff"):
+        s2sad.grad(pinv_cut)(a)
+    s = a @ a.T + np.eye(3)
+    g = s2sad.grad(pinv_hermitian)(s)
+    assert np.all(np.triu(g, 1) == 0.0)
+    t = np.random.default_rng(3).standard_normal((3, 3))
+    numeric = (pinv_hermitian(s + 1e-6 * t) - pinv_hermitian(s - 1e-6 * t)) / 2e-6
+    np.testing.assert_allclose(np.sum(g * t), numeric, rtol=1e-6)
+    np.testing.assert_allclose(s2sad.jvp(pinv_hermitian, (s,), (t,))[1], numeric, rtol=1e-6)

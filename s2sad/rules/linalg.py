@@ -3,7 +3,7 @@ import numpy as np
 
 from ..runtime import (as_columns, cholesky_grad, det_grad, from_columns, slogdet_grad, slogdet_tangent,
                        unbroadcast)
-from ..runtime import lstsq_grads, lstsq_tangent, pinv_grad
+from ..runtime import cofactor, lstsq_grads, lstsq_tangent, pinv_grad, uncut
 from ..runtime import eigengaps, eigh_grad, from_triangle, qr_grad, qr_tangent, svd_grad, svd_tangent, to_triangle
 from ..runtime import matrix_power_grad, matrix_power_tangent, norm_axes, norm_grad_any, norm_tangent_any, real_only
 from .. import runtime
@@ -13,6 +13,7 @@ from .registry import jvp, nondiff, vjp
 # Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
 # differentiates them from their source (second order: the gradient or tangent of forward-mode code).
 for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, norm_grad_any,
+                runtime.cofactor_tangent,
                 norm_tangent_any, runtime._mT, runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr,
                 runtime._lstsq_parts, runtime._svd_last):
     setattr(_helper, SOURCE_MARK, True)
@@ -44,7 +45,7 @@ def matrix_power_jvp(g, ans, a, n): return matrix_power_tangent(g, a, n), None
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return det_grad(g, ans, a)
 @jvp(np.linalg.det)
-def det_jvp(g, ans, a): return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
+def det_jvp(g, ans, a): return np.sum(cofactor(a) * g, axis=(-2, -1))
 @vjp(np.linalg.slogdet)
 def slogdet_vjp(g, ans, a): return slogdet_grad(g[1], real_only(a, "np.linalg.slogdet"))
 @jvp(np.linalg.slogdet)
@@ -81,11 +82,14 @@ def eigvalsh_jvp(g, ans, a, UPLO="L"):
     return np.sum(v * (from_triangle(g, UPLO) @ v), axis=-2)
 
 # --- pseudo-inverse (of a matrix of constant rank; Golub and Pereyra) ---
-@vjp(np.linalg.pinv)
-def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None): return pinv_grad(g, ans, real_only(a, "np.linalg.pinv"))
+@vjp(np.linalg.pinv)                     # (hermitian=True reads a's lower triangle only, as eigh's UPLO="L")
+def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
+    grad = pinv_grad(g, uncut(ans, a, rcond, rtol), real_only(a, "np.linalg.pinv"))
+    return to_triangle(grad, "L") if hermitian else grad
 @jvp(np.linalg.pinv)
 def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
-    p, pt, gt = real_only(ans, "np.linalg.pinv"), np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
+    g = from_triangle(g, "L") if hermitian else g
+    p, pt, gt = real_only(uncut(ans, a, rcond, rtol), "np.linalg.pinv"), np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
     return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p)
             + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a) @ gt @ pt @ p)
 

@@ -17,7 +17,7 @@ sqrtm derivative solves ``S dS + dS S = dA`` (``solve_sylvester``).
 """
 import numpy as np
 
-from ..runtime import (checked_system, det_grad, factor_placed, flipped, frechet_blocks, from_triangle, lower_factor,
+from ..runtime import (checked_system, cofactor, det_grad, factor_placed, flipped, frechet_blocks, from_triangle, lower_factor,
                        lower_half, matmul_like_solve, off_factor, solve_a_grad, structured, structured_grad,
                        to_triangle, transposed_if, triangular_part, unbroadcast, uplo, upper_right)
 from .lazy import when_imported
@@ -81,7 +81,7 @@ def register(module):
     @vjp(linalg.det)
     def det_vjp(g, ans, a, *, check_finite=True): return det_grad(g, ans, a)
     @jvp(linalg.det)
-    def det_jvp(g, ans, a, *, check_finite=True): return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
+    def det_jvp(g, ans, a, *, check_finite=True): return np.sum(cofactor(a) * g, axis=(-2, -1))
 
     # --- Cholesky: L L^T = the symmetric matrix of a's triangle `lower`; dL = L Φ(L^-1 dA L^-T) ---
     # (Φ: the lower triangle with its diagonal halved, runtime.lower_half; cholesky returns L^T unless lower)
