@@ -2,6 +2,7 @@
 case of the np.linalg rules whose forward rules call helpers differentiated from their source (runtime.py's
 svd_tangent, qr_tangent, lstsq_tangent, matrix_power_tangent/grad, norm_grad_any/norm_tangent_any: every ord), not only the first case test_rule_table takes."""
 import numpy as np
+import scipy.linalg
 import pytest
 
 from s2sad.testing import check_grads
@@ -92,7 +93,6 @@ def det_of(a):
 
 
 def scipy_det_of(a):
-    import scipy.linalg
     return scipy.linalg.det(a)
 
 
