@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -2631,6 +2631,25 @@ def distinct(grads):
             seen.append(g)
         out.append(g)
     return tuple(out)
+
+
+def scipy_value(value, dist, method, args):
+    """``value``, s2sad's definition of ``scipy.stats.<dist>.<method>(*args)`` (rules/scipy_stats.py), where scipy
+    gives the same; refused where it does not (a point outside the support, a non-integer count, an invalid
+    parameter: scipy's checks, which the definitions, written for their derivatives, leave out)."""
+    import scipy.stats
+    want = getattr(getattr(scipy.stats, dist), method)(*args)
+    got = np.asarray(value)
+    if np.shape(got) == np.shape(want):
+        with np.errstate(invalid="ignore"):
+            same = (got == want) | np.isclose(got, want, rtol=1e-6, atol=1e-12) | np.isnan(got) & np.isnan(want)
+        if np.all(same):
+            return value
+    from .errors import UnsupportedValueError
+    raise UnsupportedValueError(
+        f"s2sad: scipy.stats.{dist}.{method} is differentiated where scipy's checks pass (inside the support, valid "
+        f"parameters, the shapes it takes); here scipy gives {np.asarray(want).ravel()[:3].tolist()}, the "
+        f"definition {got.ravel()[:3].tolist()}")
 
 
 def a_list(value, container, refusal):

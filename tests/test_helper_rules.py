@@ -692,6 +692,8 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # Rules of the helper modules for primitives that take functions or run a solver (a direct check against
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
+    runtime.scipy_value: ["tests.test_scipy_stats::test_distribution_value_and_derivatives",
+                          "tests.test_scipy_stats::test_where_scipy_checks_fail_the_definitions_are_refused"],
     s2sad.fixed_point: ["tests.test_higher_order::test_fixed_point_by_the_implicit_function_theorem",
                         "tests.test_higher_order::test_fixed_point_that_does_not_converge_says_so",
                         "tests.test_nested_second_order::test_fixed_point_of_an_array_second_order",

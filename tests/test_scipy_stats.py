@@ -142,3 +142,41 @@ def test_a_log_posterior_of_several_distributions_against_differences():
     fd = [(bayesian_log_posterior((0.2 + h * e0, 0.1 + h * e1), x) - bayesian_log_posterior((0.2 - h * e0, 0.1 - h * e1), x))
           / (2 * h) for e0, e1 in ((1, 0), (0, 1))]
     np.testing.assert_allclose(g1, fd, rtol=1e-6)
+
+
+def gamma_density(x, a):
+    return np.sum(stats.gamma.logpdf(x, a))
+
+
+def poisson_mass(mu):
+    return np.sum(stats.poisson.pmf(np.array([0.5, 2.0]), mu))
+
+
+def mvn_of_cov(cov):
+    return stats.multivariate_normal.logpdf(np.array([0.3, -0.2, 0.5]), np.zeros(3), cov)
+
+
+def test_where_scipy_checks_fail_the_definitions_are_refused():
+    """The definitions leave scipy's checks out (the support, integer counts, valid parameters): where scipy's
+    value differs (a logpdf of -inf where the definition gave nan, a pmf of 0 at a non-integer count), refused,
+    never a number scipy does not give. Inside, the same value and derivatives."""
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(s2sad.value_and_grad(gamma_density)(x, 2.0)[0], gamma_density(x, 2.0))
+    with pytest.raises(s2sad.S2SadError, match="scipy's checks"):
+        s2sad.grad(gamma_density)(np.array([0.5, -1.0]), 2.0)
+    with pytest.raises(s2sad.S2SadError, match="scipy's checks"):
+        s2sad.grad(poisson_mass)(1.3)
+    with pytest.raises(s2sad.S2SadError, match="scipy's checks"):
+        s2sad.jvp(poisson_mass, (1.3,), (1.0,))
+
+
+def test_multivariate_normal_reads_the_lower_triangle_of_its_covariance():
+    """scipy reads cov's lower triangle (as eigh(lower=True)): the gradient has none above the diagonal, and along
+    any direction it is the central difference's."""
+    cov = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 1.5]])
+    g = s2sad.grad(mvn_of_cov)(cov)
+    assert np.all(np.triu(g, 1) == 0.0)
+    t = np.random.default_rng(2).standard_normal((3, 3))
+    numeric = (mvn_of_cov(cov + 1e-6 * t) - mvn_of_cov(cov - 1e-6 * t)) / 2e-6
+    np.testing.assert_allclose(np.sum(g * t), numeric, rtol=1e-6)
+    np.testing.assert_allclose(s2sad.jvp(mvn_of_cov, (cov,), (t,))[1], numeric, rtol=1e-6)

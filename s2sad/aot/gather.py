@@ -92,6 +92,8 @@ class Unit:
     generated: object                # the driver's Generated
     links: dict = field(default_factory=dict)     # name the text reads -> key of the Unit it denotes
     helpers: str = None              # the name the text reads the runtime helpers through
+    helper_names: set = field(default_factory=set)   # names the text reads that denote a runtime helper itself
+    #                                                  (s2sad code differentiated from its source calls them so)
 
 
 @dataclass
@@ -130,11 +132,20 @@ def gather(entries):
             elif gen.bindings.get(name) is runtime:
                 unit.helpers = name
                 program.helpers |= text_names.attributes(gen.text, name)
+            elif _runtime_helper(name, gen.bindings.get(name, getattr(fn, "__globals__", {}).get(name))):
+                unit.helper_names.add(name)               # (rules/scipy_stats.py's scipy_value)
+                program.helpers.add(name)
             elif name in gen.bindings:
                 _add(program, _classify(name, gen.bindings[name], fn), fn, gen.text)
             else:
                 _read(program, name, fn, gen.text)
     return program
+
+
+def _runtime_helper(name, value):
+    """Whether ``value`` (read as ``name``) is the runtime helper of that name (which the standalone module's
+    helpers hold)."""
+    return value is not None and callable(value) and getattr(runtime, name, None) is value
 
 
 def _key(fn, wrt, kind, kinds=()):

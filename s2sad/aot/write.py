@@ -110,6 +110,7 @@ def module_text(exports, modes, source_name, digest):
         renames[unit.generated.name] = unit_names[key]
         if unit.helpers:
             renames[unit.helpers] = helpers_name
+        renames.update({name: f"{helpers_name}.{name}" for name in unit.helper_names})
         units.append(text_names.rename(texts[key], {a: b for a, b in renames.items() if a != b}))
     public_code = []
     for export in exports:

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from ..calls import SOURCE_MARK
+from ..runtime import scipy_value
 from .registry import definer, explainer
 
 special = None          # scipy.special, set at the first lookup (the definitions' bodies read it)
@@ -27,313 +28,318 @@ LOG_2PI = np.log(2.0 * np.pi)
 # --- continuous ---
 def norm_logpdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return -0.5 * z * z - np.log(scale) - 0.5 * LOG_2PI
+    return scipy_value(-0.5 * z * z - np.log(scale) - 0.5 * LOG_2PI, "norm", "logpdf", (x, loc, scale,))
 
 
 def norm_pdf(x, loc=0.0, scale=1.0):
-    return np.exp(norm_logpdf(x, loc, scale))
+    return scipy_value(np.exp(norm_logpdf(x, loc, scale)), "norm", "pdf", (x, loc, scale,))
 
 
 def norm_cdf(x, loc=0.0, scale=1.0):
-    return special.ndtr((x - loc) / scale)
+    return scipy_value(special.ndtr((x - loc) / scale), "norm", "cdf", (x, loc, scale,))
 
 
 def norm_logcdf(x, loc=0.0, scale=1.0):
-    return special.log_ndtr((x - loc) / scale)
+    return scipy_value(special.log_ndtr((x - loc) / scale), "norm", "logcdf", (x, loc, scale,))
 
 
 def norm_sf(x, loc=0.0, scale=1.0):
-    return special.ndtr((loc - x) / scale)
+    return scipy_value(special.ndtr((loc - x) / scale), "norm", "sf", (x, loc, scale,))
 
 
 def norm_logsf(x, loc=0.0, scale=1.0):
-    return special.log_ndtr((loc - x) / scale)
+    return scipy_value(special.log_ndtr((loc - x) / scale), "norm", "logsf", (x, loc, scale,))
 
 
 def t_logpdf(x, df, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return (special.gammaln(0.5 * (df + 1.0)) - special.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
-            - np.log(scale) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+    return scipy_value((special.gammaln(0.5 * (df + 1.0)) - special.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+            - np.log(scale) - 0.5 * (df + 1.0) * np.log1p(z * z / df)), "t", "logpdf", (x, df, loc, scale,))
 
 
 def t_pdf(x, df, loc=0.0, scale=1.0):
-    return np.exp(t_logpdf(x, df, loc, scale))
+    return scipy_value(np.exp(t_logpdf(x, df, loc, scale)), "t", "pdf", (x, df, loc, scale,))
 
 
 def t_cdf(x, df, loc=0.0, scale=1.0):
-    return special.stdtr(df, (x - loc) / scale)
+    return scipy_value(special.stdtr(df, (x - loc) / scale), "t", "cdf", (x, df, loc, scale,))
 
 
 def t_logcdf(x, df, loc=0.0, scale=1.0):
-    return np.log(t_cdf(x, df, loc, scale))
+    return scipy_value(np.log(t_cdf(x, df, loc, scale)), "t", "logcdf", (x, df, loc, scale,))
 
 
 def t_sf(x, df, loc=0.0, scale=1.0):
-    return special.stdtr(df, (loc - x) / scale)
+    return scipy_value(special.stdtr(df, (loc - x) / scale), "t", "sf", (x, df, loc, scale,))
 
 
 def t_logsf(x, df, loc=0.0, scale=1.0):
-    return np.log(t_sf(x, df, loc, scale))
+    return scipy_value(np.log(t_sf(x, df, loc, scale)), "t", "logsf", (x, df, loc, scale,))
 
 
 def expon_logpdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return np.where(z >= 0.0, -z - np.log(scale), -np.inf)
+    return scipy_value(np.where(z >= 0.0, -z - np.log(scale), -np.inf), "expon", "logpdf", (x, loc, scale,))
 
 
 def expon_pdf(x, loc=0.0, scale=1.0):
-    return np.exp(expon_logpdf(x, loc, scale))
+    return scipy_value(np.exp(expon_logpdf(x, loc, scale)), "expon", "pdf", (x, loc, scale,))
 
 
 def expon_cdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return np.where(z >= 0.0, -np.expm1(-np.maximum(z, 0.0)), 0.0)
+    return scipy_value(np.where(z >= 0.0, -np.expm1(-np.maximum(z, 0.0)), 0.0), "expon", "cdf", (x, loc, scale,))
 
 
 def expon_logcdf(x, loc=0.0, scale=1.0):
-    return np.log(expon_cdf(x, loc, scale))
+    return scipy_value(np.log(expon_cdf(x, loc, scale)), "expon", "logcdf", (x, loc, scale,))
 
 
 def expon_sf(x, loc=0.0, scale=1.0):
-    return np.exp(expon_logsf(x, loc, scale))
+    return scipy_value(np.exp(expon_logsf(x, loc, scale)), "expon", "sf", (x, loc, scale,))
 
 
 def expon_logsf(x, loc=0.0, scale=1.0):
-    return -np.maximum((x - loc) / scale, 0.0)
+    return scipy_value(-np.maximum((x - loc) / scale, 0.0), "expon", "logsf", (x, loc, scale,))
 
 
 def laplace_logpdf(x, loc=0.0, scale=1.0):
-    return -np.abs((x - loc) / scale) - np.log(2.0 * scale)
+    return scipy_value(-np.abs((x - loc) / scale) - np.log(2.0 * scale), "laplace", "logpdf", (x, loc, scale,))
 
 
 def laplace_pdf(x, loc=0.0, scale=1.0):
-    return np.exp(laplace_logpdf(x, loc, scale))
+    return scipy_value(np.exp(laplace_logpdf(x, loc, scale)), "laplace", "pdf", (x, loc, scale,))
 
 
 def laplace_cdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return np.where(z < 0.0, 0.5 * np.exp(np.minimum(z, 0.0)), 1.0 - 0.5 * np.exp(-np.maximum(z, 0.0)))
+    return scipy_value(np.where(z < 0.0, 0.5 * np.exp(np.minimum(z, 0.0)), 1.0 - 0.5 * np.exp(-np.maximum(z, 0.0))), "laplace", "cdf", (x, loc, scale,))
 
 
 def laplace_logcdf(x, loc=0.0, scale=1.0):
-    return np.log(laplace_cdf(x, loc, scale))
+    return scipy_value(np.log(laplace_cdf(x, loc, scale)), "laplace", "logcdf", (x, loc, scale,))
 
 
 def laplace_sf(x, loc=0.0, scale=1.0):
-    return laplace_cdf(2.0 * loc - x, loc, scale)
+    return scipy_value(laplace_cdf(2.0 * loc - x, loc, scale), "laplace", "sf", (x, loc, scale,))
 
 
 def laplace_logsf(x, loc=0.0, scale=1.0):
-    return np.log(laplace_sf(x, loc, scale))
+    return scipy_value(np.log(laplace_sf(x, loc, scale)), "laplace", "logsf", (x, loc, scale,))
 
 
 def cauchy_logpdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return -np.log(np.pi * scale) - np.log1p(z * z)
+    return scipy_value(-np.log(np.pi * scale) - np.log1p(z * z), "cauchy", "logpdf", (x, loc, scale,))
 
 
 def cauchy_pdf(x, loc=0.0, scale=1.0):
-    return np.exp(cauchy_logpdf(x, loc, scale))
+    return scipy_value(np.exp(cauchy_logpdf(x, loc, scale)), "cauchy", "pdf", (x, loc, scale,))
 
 
 def cauchy_cdf(x, loc=0.0, scale=1.0):
-    return 0.5 + np.arctan((x - loc) / scale) / np.pi
+    return scipy_value(0.5 + np.arctan((x - loc) / scale) / np.pi, "cauchy", "cdf", (x, loc, scale,))
 
 
 def cauchy_logcdf(x, loc=0.0, scale=1.0):
-    return np.log(cauchy_cdf(x, loc, scale))
+    return scipy_value(np.log(cauchy_cdf(x, loc, scale)), "cauchy", "logcdf", (x, loc, scale,))
 
 
 def cauchy_sf(x, loc=0.0, scale=1.0):
-    return 0.5 - np.arctan((x - loc) / scale) / np.pi
+    return scipy_value(0.5 - np.arctan((x - loc) / scale) / np.pi, "cauchy", "sf", (x, loc, scale,))
 
 
 def cauchy_logsf(x, loc=0.0, scale=1.0):
-    return np.log(cauchy_sf(x, loc, scale))
+    return scipy_value(np.log(cauchy_sf(x, loc, scale)), "cauchy", "logsf", (x, loc, scale,))
 
 
 def logistic_logpdf(x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return -z - 2.0 * np.logaddexp(0.0, -z) - np.log(scale)
+    return scipy_value(-z - 2.0 * np.logaddexp(0.0, -z) - np.log(scale), "logistic", "logpdf", (x, loc, scale,))
 
 
 def logistic_pdf(x, loc=0.0, scale=1.0):
-    return np.exp(logistic_logpdf(x, loc, scale))
+    return scipy_value(np.exp(logistic_logpdf(x, loc, scale)), "logistic", "pdf", (x, loc, scale,))
 
 
 def logistic_cdf(x, loc=0.0, scale=1.0):
-    return special.expit((x - loc) / scale)
+    return scipy_value(special.expit((x - loc) / scale), "logistic", "cdf", (x, loc, scale,))
 
 
 def logistic_logcdf(x, loc=0.0, scale=1.0):
-    return -np.logaddexp(0.0, -(x - loc) / scale)
+    return scipy_value(-np.logaddexp(0.0, -(x - loc) / scale), "logistic", "logcdf", (x, loc, scale,))
 
 
 def logistic_sf(x, loc=0.0, scale=1.0):
-    return special.expit(-(x - loc) / scale)
+    return scipy_value(special.expit(-(x - loc) / scale), "logistic", "sf", (x, loc, scale,))
 
 
 def logistic_logsf(x, loc=0.0, scale=1.0):
-    return -np.logaddexp(0.0, (x - loc) / scale)
+    return scipy_value(-np.logaddexp(0.0, (x - loc) / scale), "logistic", "logsf", (x, loc, scale,))
 
 
 def gamma_logpdf(x, a, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return special.xlogy(a - 1.0, z) - z - special.gammaln(a) - np.log(scale)
+    return scipy_value(special.xlogy(a - 1.0, z) - z - special.gammaln(a) - np.log(scale), "gamma", "logpdf", (x, a, loc, scale,))
 
 
 def gamma_pdf(x, a, loc=0.0, scale=1.0):
-    return np.exp(gamma_logpdf(x, a, loc, scale))
+    return scipy_value(np.exp(gamma_logpdf(x, a, loc, scale)), "gamma", "pdf", (x, a, loc, scale,))
 
 
 def gamma_cdf(x, a, loc=0.0, scale=1.0):
-    return special.gammainc(a, np.maximum((x - loc) / scale, 0.0))
+    return scipy_value(special.gammainc(a, np.maximum((x - loc) / scale, 0.0)), "gamma", "cdf", (x, a, loc, scale,))
 
 
 def gamma_logcdf(x, a, loc=0.0, scale=1.0):
-    return np.log(gamma_cdf(x, a, loc, scale))
+    return scipy_value(np.log(gamma_cdf(x, a, loc, scale)), "gamma", "logcdf", (x, a, loc, scale,))
 
 
 def gamma_sf(x, a, loc=0.0, scale=1.0):
-    return special.gammaincc(a, np.maximum((x - loc) / scale, 0.0))
+    return scipy_value(special.gammaincc(a, np.maximum((x - loc) / scale, 0.0)), "gamma", "sf", (x, a, loc, scale,))
 
 
 def gamma_logsf(x, a, loc=0.0, scale=1.0):
-    return np.log(gamma_sf(x, a, loc, scale))
+    return scipy_value(np.log(gamma_sf(x, a, loc, scale)), "gamma", "logsf", (x, a, loc, scale,))
 
 
 def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return (special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.gammaln(a) - special.gammaln(b)
-            + special.gammaln(a + b) - np.log(scale))
+    return scipy_value((special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.gammaln(a) - special.gammaln(b)
+            + special.gammaln(a + b) - np.log(scale)), "beta", "logpdf", (x, a, b, loc, scale,))
 
 
 def beta_pdf(x, a, b, loc=0.0, scale=1.0):
-    return np.exp(beta_logpdf(x, a, b, loc, scale))
+    return scipy_value(np.exp(beta_logpdf(x, a, b, loc, scale)), "beta", "pdf", (x, a, b, loc, scale,))
 
 
 def beta_cdf(x, a, b, loc=0.0, scale=1.0):
-    return special.betainc(a, b, np.clip((x - loc) / scale, 0.0, 1.0))
+    return scipy_value(special.betainc(a, b, np.clip((x - loc) / scale, 0.0, 1.0)), "beta", "cdf", (x, a, b, loc, scale,))
 
 
 def beta_logcdf(x, a, b, loc=0.0, scale=1.0):
-    return np.log(beta_cdf(x, a, b, loc, scale))
+    return scipy_value(np.log(beta_cdf(x, a, b, loc, scale)), "beta", "logcdf", (x, a, b, loc, scale,))
 
 
 def beta_sf(x, a, b, loc=0.0, scale=1.0):
-    return special.betainc(b, a, np.clip((loc + scale - x) / scale, 0.0, 1.0))
+    return scipy_value(special.betainc(b, a, np.clip((loc + scale - x) / scale, 0.0, 1.0)), "beta", "sf", (x, a, b, loc, scale,))
 
 
 def beta_logsf(x, a, b, loc=0.0, scale=1.0):
-    return np.log(beta_sf(x, a, b, loc, scale))
+    return scipy_value(np.log(beta_sf(x, a, b, loc, scale)), "beta", "logsf", (x, a, b, loc, scale,))
 
 
 # --- discrete (derivatives with respect to the continuous parameters) ---
 def poisson_logpmf(k, mu, loc=0):
     k = k - loc
-    return special.xlogy(k, mu) - special.gammaln(k + 1.0) - mu
+    return scipy_value(special.xlogy(k, mu) - special.gammaln(k + 1.0) - mu, "poisson", "logpmf", (k, mu, loc,))
 
 
 def poisson_pmf(k, mu, loc=0):
-    return np.exp(poisson_logpmf(k, mu, loc))
+    return scipy_value(np.exp(poisson_logpmf(k, mu, loc)), "poisson", "pmf", (k, mu, loc,))
 
 
 def poisson_cdf(k, mu, loc=0):
     k = np.floor(k - loc)
-    return np.where(k >= 0.0, special.gammaincc(np.maximum(k, 0.0) + 1.0, mu), 0.0)
+    return scipy_value(np.where(k >= 0.0, special.gammaincc(np.maximum(k, 0.0) + 1.0, mu), 0.0), "poisson", "cdf", (k, mu, loc,))
 
 
 def poisson_logcdf(k, mu, loc=0):
-    return np.log(poisson_cdf(k, mu, loc))
+    return scipy_value(np.log(poisson_cdf(k, mu, loc)), "poisson", "logcdf", (k, mu, loc,))
 
 
 def poisson_sf(k, mu, loc=0):
     k = np.floor(k - loc)
-    return np.where(k >= 0.0, special.gammainc(np.maximum(k, 0.0) + 1.0, mu), 1.0)
+    return scipy_value(np.where(k >= 0.0, special.gammainc(np.maximum(k, 0.0) + 1.0, mu), 1.0), "poisson", "sf", (k, mu, loc,))
 
 
 def poisson_logsf(k, mu, loc=0):
-    return np.log(poisson_sf(k, mu, loc))
+    return scipy_value(np.log(poisson_sf(k, mu, loc)), "poisson", "logsf", (k, mu, loc,))
 
 
 def bernoulli_logpmf(k, p, loc=0):
     k = k - loc
-    return special.xlogy(k, p) + special.xlog1py(1.0 - k, -p)
+    return scipy_value(special.xlogy(k, p) + special.xlog1py(1.0 - k, -p), "bernoulli", "logpmf", (k, p, loc,))
 
 
 def bernoulli_pmf(k, p, loc=0):
-    return np.exp(bernoulli_logpmf(k, p, loc))
+    return scipy_value(np.exp(bernoulli_logpmf(k, p, loc)), "bernoulli", "pmf", (k, p, loc,))
 
 
 def bernoulli_cdf(k, p, loc=0):
     k = k - loc
-    return np.where(k < 0.0, 0.0, np.where(k < 1.0, 1.0 - p, 1.0))
+    return scipy_value(np.where(k < 0.0, 0.0, np.where(k < 1.0, 1.0 - p, 1.0)), "bernoulli", "cdf", (k, p, loc,))
 
 
 def bernoulli_sf(k, p, loc=0):
     k = k - loc
-    return np.where(k < 0.0, 1.0, np.where(k < 1.0, p, 0.0))
+    return scipy_value(np.where(k < 0.0, 1.0, np.where(k < 1.0, p, 0.0)), "bernoulli", "sf", (k, p, loc,))
 
 
 def bernoulli_logcdf(k, p, loc=0):
-    return np.log(bernoulli_cdf(k, p, loc))
+    return scipy_value(np.log(bernoulli_cdf(k, p, loc)), "bernoulli", "logcdf", (k, p, loc,))
 
 
 def bernoulli_logsf(k, p, loc=0):
-    return np.log(bernoulli_sf(k, p, loc))
+    return scipy_value(np.log(bernoulli_sf(k, p, loc)), "bernoulli", "logsf", (k, p, loc,))
 
 
 def binom_logpmf(k, n, p, loc=0):
     k = k - loc
-    return (special.gammaln(n + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n - k + 1.0)
-            + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+    return scipy_value((special.gammaln(n + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n - k + 1.0)
+            + special.xlogy(k, p) + special.xlog1py(n - k, -p)), "binom", "logpmf", (k, n, p, loc,))
 
 
 def binom_pmf(k, n, p, loc=0):
-    return np.exp(binom_logpmf(k, n, p, loc))
+    return scipy_value(np.exp(binom_logpmf(k, n, p, loc)), "binom", "pmf", (k, n, p, loc,))
 
 
 def binom_cdf(k, n, p, loc=0):
     k = np.floor(k - loc)
     inner = np.clip(k, 0.0, n - 1.0)
-    return np.where(k < 0.0, 0.0, np.where(k >= n, 1.0, special.betainc(n - inner, inner + 1.0, 1.0 - p)))
+    return scipy_value(np.where(k < 0.0, 0.0, np.where(k >= n, 1.0, special.betainc(n - inner, inner + 1.0, 1.0 - p))), "binom", "cdf", (k, n, p, loc,))
 
 
 def binom_logcdf(k, n, p, loc=0):
-    return np.log(binom_cdf(k, n, p, loc))
+    return scipy_value(np.log(binom_cdf(k, n, p, loc)), "binom", "logcdf", (k, n, p, loc,))
 
 
 def binom_sf(k, n, p, loc=0):
     k = np.floor(k - loc)
     inner = np.clip(k, 0.0, n - 1.0)
-    return np.where(k < 0.0, 1.0, np.where(k >= n, 0.0, special.betainc(inner + 1.0, n - inner, p)))
+    return scipy_value(np.where(k < 0.0, 1.0, np.where(k >= n, 0.0, special.betainc(inner + 1.0, n - inner, p))), "binom", "sf", (k, n, p, loc,))
 
 
 def binom_logsf(k, n, p, loc=0):
-    return np.log(binom_sf(k, n, p, loc))
+    return scipy_value(np.log(binom_sf(k, n, p, loc)), "binom", "logsf", (k, n, p, loc,))
 
 
 # --- multivariate ---
 def multivariate_normal_logpdf(x, mean=0.0, cov=1.0):
     deviation = x - mean
     d = np.shape(deviation)[-1]
-    covariance = cov * np.eye(d) if np.ndim(cov) == 0 else cov
+    if np.ndim(cov) == 0:
+        covariance = cov * np.eye(d)
+    elif np.ndim(cov) == 1:                              # (scipy: the diagonal)
+        covariance = np.diag(cov)
+    else:                                                # (scipy reads the lower triangle only)
+        covariance = np.tril(cov) + np.swapaxes(np.tril(cov, -1), -1, -2)
     solved = np.swapaxes(np.linalg.solve(covariance, np.swapaxes(np.atleast_2d(deviation), -1, -2)), -1, -2)
     distance = np.sum(np.reshape(solved, np.shape(deviation)) * deviation, axis=-1)
-    return -0.5 * (d * LOG_2PI + np.linalg.slogdet(covariance)[1] + distance)
+    return scipy_value(-0.5 * (d * LOG_2PI + np.linalg.slogdet(covariance)[1] + distance), "multivariate_normal", "logpdf", (x, mean, cov,))
 
 
 def multivariate_normal_pdf(x, mean=0.0, cov=1.0):
-    return np.exp(multivariate_normal_logpdf(x, mean, cov))
+    return scipy_value(np.exp(multivariate_normal_logpdf(x, mean, cov)), "multivariate_normal", "pdf", (x, mean, cov,))
 
 
 def dirichlet_logpdf(x, alpha):
-    return (np.sum(special.xlogy(alpha - 1.0, x), axis=0) + special.gammaln(np.sum(alpha))
-            - np.sum(special.gammaln(alpha)))
+    return scipy_value((np.sum(special.xlogy(alpha - 1.0, x), axis=0) + special.gammaln(np.sum(alpha))
+            - np.sum(special.gammaln(alpha))), "dirichlet", "logpdf", (x, alpha,))
 
 
 def dirichlet_pdf(x, alpha):
-    return np.exp(dirichlet_logpdf(x, alpha))
+    return scipy_value(np.exp(dirichlet_logpdf(x, alpha)), "dirichlet", "pdf", (x, alpha,))
 
 
 DISTRIBUTIONS = ("norm", "t", "expon", "laplace", "cauchy", "logistic", "gamma", "beta", "poisson", "bernoulli",
