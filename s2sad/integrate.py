@@ -389,6 +389,8 @@ def ivp_tangent(y_dot, t_dot, sol=None):
     """The tangent of the solve_ivp result ``sol`` whose ``.y`` moves by ``y_dot`` and ``.t`` by ``t_dot``."""
     if sol is not None:
         check_ivp(sol, (), None, False)           # (t_eval was checked with the call's options)
+        y_dot = np.zeros_like(sol.y) if y_dot is None else y_dot     # (a part with no tangent: zeros, which
+        t_dot = np.zeros_like(sol.t) if t_dot is None else t_dot     # the code computing with sol.t reads)
     return IvpTangent({"y": y_dot, "t": t_dot})
 
 

@@ -108,6 +108,23 @@ def _pure_call(unit):
     return resolve
 
 
+def _drop_list_checks(tree, unit, arrays):
+    """``_s2.same_length(x, ...)`` before ``x[a:b] = v`` (front/normalize.py) checks a list's length: where ``x`` is
+    known to be an array (whose slice keeps its shape), or the code is specialised and ``x`` an array, it goes."""
+    def keep(st):
+        call = st.value if isinstance(st, gast.Expr) else None
+        return not (isinstance(call, gast.Call) and call.args and isinstance(call.args[0], gast.Name)
+                    and call.args[0].id in arrays and unit.scope.resolve(call.func) is runtime.same_length)
+
+    def walk(stmts):
+        stmts[:] = [st for st in stmts if keep(st)]
+        for st in stmts:
+            for field_ in ("body", "orelse"):
+                if isinstance(st, (gast.If, gast.For, gast.While)):
+                    walk(getattr(st, field_))
+    walk(tree.body)
+
+
 def analyze(tree, unit):
     """The facts the differentiation passes read (unit.facts), as plain data."""
     value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
@@ -120,6 +137,7 @@ def analyze(tree, unit):
     numbers = frozenset(n for n, c in classes.items() if c == shapes.SCALAR and n != shapes.SCALAR) | \
         frozenset(n for n, k in value_kinds.items() if k == -1)
     arrays = frozenset(n for n, k in value_kinds.items() if isinstance(k, int) and k >= 0)
+    _drop_list_checks(tree, unit, arrays)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active, arrays)   # refusals, first
     effects_analysis.pass_read_only(tree, unit, varied, active, numbers)
     numbers_only = frozenset(n for n, k in value_kinds.items() if isinstance(k, tuple) and k

@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -940,8 +940,10 @@ def _check_unique(x, idx):
     hits = np.zeros(np.shape(x), dtype=np.intp)
     np.add.at(hits, idx, 1)
     if hits.max(initial=0) > 1:
-        raise ValueError("a write `x[idx] = v` whose integer-array index repeats a position keeps only the last "
-                         "value there; s2sad cannot differentiate it (write each position once)")
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError("s2sad: a write `x[idx] = v` (or `x[idx] op= v`) whose integer-array index "
+                                    "repeats a position keeps only the last value there, which s2sad cannot "
+                                    "differentiate (write each position once)")
 
 
 def written_grad(g, idx, v, x):
@@ -2650,6 +2652,13 @@ def scipy_value(value, dist, method, args):
         f"s2sad: scipy.stats.{dist}.{method} is differentiated where scipy's checks pass (inside the support, valid "
         f"parameters, the shapes it takes); here scipy gives {np.asarray(want).ravel()[:3].tolist()}, the "
         f"definition {got.ravel()[:3].tolist()}")
+
+
+def same_length(x, idx, v, refusal):
+    """Before ``x[a:b] = v``: the same number of items in and out where ``x`` is a list (an array's slice keeps its
+    shape); a list made longer or shorter is refused (its items' derivatives would be read from other places)."""
+    if isinstance(x, list) and isinstance(idx, slice) and len(range(*idx.indices(len(x)))) != len(v):
+        raise UnsupportedSyntaxError.from_message(refusal)
 
 
 def a_list(value, container, refusal):

@@ -1042,3 +1042,22 @@ REFUSED["list_item_written_while_walked"] = (list_item_written_while_walked, (np
                                              "a `for` loop walks")
 REFUSED["list_grown_while_walked"] = (list_grown_while_walked, (np.array([0.5, 2.0]),), (0,), "a `for` loop walks")
 REFUSED["array_made_without_a_copy"] = (array_made_without_a_copy, (np.array([0.5, 2.0]),), (0,), "would change `y`")
+
+
+def list_slice_changing_its_length(x):       # lst[1:] = [v] makes the list shorter
+    lst = [x[0], x[1], x[2]]
+    lst[1:] = [x[0] * 2.0]
+    return sum(lst)
+
+
+def slices_keeping_their_length(x):
+    lst = [x[0], x[1], x[2]]
+    lst[1:] = [x[0] * 2.0, x[2] ** 2]
+    y = x * 1.0
+    y[1:] = y[:2] * 3.0
+    return sum(lst) + np.sum(y)
+
+
+CASES["slices_keeping_their_length"] = (slices_keeping_their_length, (np.array([0.5, 1.0, 2.0]),), (0,))
+REFUSED["list_slice_changing_its_length"] = (list_slice_changing_its_length, (np.array([0.5, 1.0, 2.0]),), (0,),
+                                             "changes a list's length")

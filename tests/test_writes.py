@@ -360,7 +360,7 @@ def test_writes_it_cannot_follow_are_refused(f, args, message):
 
 
 def test_repeated_positions_and_integer_arrays_are_errors_not_numbers():
-    with pytest.raises(ValueError, match="repeats a position"):
+    with pytest.raises(s2sad.S2SadError, match="repeats a position"):
         s2sad.grad(writes_twice_through_an_index_array)(X)
     with pytest.raises(TypeError, match="array of int"):
         s2sad.jvp(writes_into_an_integer_array, (X,), (np.ones(4),))

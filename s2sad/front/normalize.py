@@ -72,6 +72,7 @@ import numpy as np
 
 from .. import markers, nested, nodes as N
 from .. import runtime
+from ..calls import index_value
 from ..errors import UnsupportedSyntaxError
 from . import generators
 from .resolve import assigned_names
@@ -652,7 +653,15 @@ class _Lowering:
             if not isinstance(target.value, gast.Name):      # x[i][j] = v: a write through a part of x
                 self.source.nested_writes.append((self.stmt_, _root(target)))
             obj, index = self.atom(target.value), self.index(target.slice)
-            self.emit(N.assign(gast.Subscript(value=obj, slice=index, ctx=gast.Store()), self.atom(value)))
+            written = self.atom(value)
+            if isinstance(target.slice, gast.Slice) and isinstance(obj, gast.Name):   # `lst[1:] = [v]`: a list's
+                refusal = self.error("a slice assignment that changes a list's length is not differentiated",  # length
+                                     self.stmt_, hint="build the new list: `lst = lst[:1] + [v]`")
+                self.emit(gast.Expr(value=gast.Call(
+                    func=self.aliases.ref(runtime.same_length, "same_length"),
+                    args=[N.clone(obj), index_value(index, self.aliases), N.clone(written), N.const(str(refusal))],
+                    keywords=[])))
+            self.emit(N.assign(gast.Subscript(value=obj, slice=index, ctx=gast.Store()), written))
             return None
         if isinstance(target, gast.Attribute):
             raise self.error("assigning to an attribute is not supported in differentiated code", self.stmt_,
