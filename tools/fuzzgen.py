@@ -80,7 +80,7 @@ STMT_WEIGHTS = {
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
     "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
     "chained_write": 0.4, "star_args": 0.8, "kwargs_call": 0.6, "star_unpack": 0.5, "partial": 0.5,
-    "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4,
+    "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4, "bucket_append": 0.6,
 }
 
 EXPR_WEIGHTS = {
@@ -2002,6 +2002,37 @@ class Gen:
         self.emit(f"{p} = 1.0 / (1.0 + {e})")
         self.define(e, z.ty, 2.718 ** min(z.mag, 5.0))
         self.define(p, z.ty, 1.0)
+
+    def st_bucket_append(self):
+        """Lists held in a list or a dict, appended to through it (``b[i % 2].append(e)``, ``b['a'].append(e)``),
+        then summed: Python changes the list the container holds."""
+        name = self.fresh(LIST_NAMES, L(0))
+        out = self.fresh(SCALAR_NAMES, S)
+        if self.lookup(name) is not None or self.lookup(out) is not None and self.lookup(out).ty != S:
+            return False
+        keyed = self.chance(0.5)
+        self.features.update({"list", "append", "bucket_append"})
+        self.emit(f"{name} = {{'a': [], 'b': []}}" if keyed else f"{name} = [[] for _ in range(2)]")
+        n = self.rng.randint(2, 4)
+        i = self._loop_var(LOOP_INDEX)
+        self.emit(f"for {i} in range({n}):")
+        self.indent += 1
+        self.scopes.append({i: Var(i, I, lo=0, hi=n - 1, readonly=True)})
+        self.loops.append({"break": False, "continue": False})
+        old_trip = self.trip
+        self.trip *= n
+        e = self.scalar(2)
+        self.budget += 3
+        slot = f"('a' if {i} % 2 == 0 else 'b')" if keyed else f"{i} % 2"
+        self.emit(f"{name}[{slot}].append({e.text})")
+        self.trip = old_trip
+        self.loops.pop()
+        self.scopes.pop()
+        self.indent -= 1
+        first, second = ("'a'", "'b'") if keyed else ("0", "1")
+        self.emit(f"{out} = sum({name}[{first}]) + 0.5 * sum({name}[{second}])")
+        self.define(out, S, e.mag * n)
+        return True
 
     def st_list_append(self):
         """``xs = []``; a loop appending; then ``np.stack(xs)`` / ``np.array(xs)`` / ``sum(xs)``."""
