@@ -341,11 +341,39 @@ def changed_arguments(callee, lifted=None, outer=None):
         changes = [(m, c) for m, sites in effects.mutated.items() for c in sites
                    if not effects_analysis.fresh_where_changed(tree, unit, c, m)]   # a copy made just before
         changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m, _ in changes)}
+        changed |= _passed_on_to_change(tree, unit, params, effects)
         result = frozenset(params.index(p) for p in changed if p in params)
     except Exception:                                # noqa: BLE001  (its own transform reports what it refuses)
         result = frozenset()
     _changes[key] = result
     return result
+
+
+def _passed_on_to_change(tree, unit, params, effects):
+    """The parameters of ``tree`` that it passes to a user function changing that argument in place (``_double(a)``
+    with ``a *= 2.0`` inside): they change too."""
+    from .analysis.ops import UNKNOWN, classify
+    found = set()
+    for s in N.statements(tree.body):
+        value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if not isinstance(value, gast.Call):
+            continue
+        op = classify(value, unit.scope)
+        if op.primitive is UNKNOWN or not user_function(op.primitive):
+            continue
+        inner = changed_arguments(op.primitive)
+        if not inner:
+            continue
+        try:
+            signature, positional = signature_of(op.primitive, None)
+            bound = signature.bind(*op.args, **op.kwargs).arguments
+        except (TypeError, ValueError):
+            continue
+        for k in inner:
+            atom = bound.get(positional[k]) if k < len(positional) else None
+            if isinstance(atom, gast.Name):
+                found |= {p for p in params if p in effects.classes.get(atom.id, {atom.id})}
+    return found
 
 
 def index_value(index, aliases):

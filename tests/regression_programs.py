@@ -1061,3 +1061,21 @@ def slices_keeping_their_length(x):
 CASES["slices_keeping_their_length"] = (slices_keeping_their_length, (np.array([0.5, 1.0, 2.0]),), (0,))
 REFUSED["list_slice_changing_its_length"] = (list_slice_changing_its_length, (np.array([0.5, 1.0, 2.0]),), (0,),
                                              "changes a list's length")
+
+
+def _doubles_in_place(a):
+    a *= 2.0
+
+
+def _passes_it_on(a):
+    _doubles_in_place(a)
+
+
+def changed_by_a_helper_two_calls_down(x):    # the array changes in place two calls down
+    y = x * 1.0
+    _passes_it_on(y)
+    return np.sum(y * y)
+
+
+REFUSED["changed_by_a_helper_two_calls_down"] = (changed_by_a_helper_two_calls_down, (np.array([0.5, 2.0]),), (0,),
+                                                 "changes its argument")
