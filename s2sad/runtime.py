@@ -2628,7 +2628,7 @@ def distinct(grads):
     seen, out = [], []
     for g in grads:
         if isinstance(g, np.ndarray):
-            if any(g is s or np.may_share_memory(g, s) for s in seen):
+            if any(g is s or (g.base is not None or s.base is not None) and np.may_share_memory(g, s) for s in seen):
                 g = g.copy()
             seen.append(g)
         out.append(g)
