@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_weights", "trapezoid_x_grad", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -1536,39 +1536,36 @@ def derivative_coefficients(p):
     return c[:-1] * np.arange(len(c) - 1, 0, -1).astype(np.result_type(c, 1.0))
 
 
-def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
-    """``np.trapezoid(y, x, dx, axis)`` is ``sum(w * y)`` along ``axis``: the weights ``w`` (half a step at
-    each end, half the two steps around a point inside), shaped to multiply ``y``."""
-    ndim, axis = np.ndim(y), axis % np.ndim(y)
-    if x is None:
-        steps = np.full(np.shape(y)[axis] - 1, dx, dtype=np.result_type(y, dx, 1.0))
-        x_axis = 0
-    else:
-        steps = np.diff(x, axis=axis if np.ndim(x) > 1 else -1)
-        x_axis = axis if np.ndim(x) > 1 else 0
-    pad = [(0, 0)] * np.ndim(steps)
-    pad[x_axis] = (1, 0)
-    before = np.pad(steps, pad)
-    pad[x_axis] = (0, 1)
-    w = (before + np.pad(steps, pad)) / 2.0
-    if np.ndim(w) == 1 and ndim > 1:
-        w = np.reshape(w, [-1 if d == axis else 1 for d in range(ndim)])
-    return w
-
-
-def trapezoid_x_grad(g, y, x, axis=-1):
-    """Adjoint of the sample points ``x`` in ``np.trapezoid(y, x, axis=axis)``: with steps ``d = diff(x)``, the
-    integral is ``sum(d * (y[:-1] + y[1:]) / 2)``; None without them."""
-    if x is None:
-        return None
+def trapezoid_grads(g, y, x=None, dx=1.0, axis=-1):
+    """Adjoints of ``y``, ``x`` and ``dx`` in ``np.trapezoid(y, x, dx, axis)``, which is (as NumPy computes it) the
+    sum along ``axis`` of ``d * (lo + hi) / 2``: ``lo`` and ``hi`` the pieces of ``y`` without its last and first
+    item along the axis, ``d`` the steps (``dx``, a number or an array broadcasting against them; or ``diff(x)``, a
+    1-d ``x`` laid along the axis). Each is the broadcast product's adjoint summed down to its shape."""
     y = np.asarray(y)
-    axis = axis % y.ndim
-    lo = np.take(y, np.arange(y.shape[axis] - 1), axis=axis)
-    hi = np.take(y, np.arange(1, y.shape[axis]), axis=axis)
-    d_bar = np.expand_dims(g, axis) * (lo + hi) / 2.0
-    if np.ndim(x) == 1 and y.ndim > 1:
-        d_bar = np.sum(d_bar, axis=tuple(a for a in range(y.ndim) if a != axis))
-    return undiff(d_bar, x, 1, axis if np.ndim(x) > 1 else -1)
+    ax = axis % y.ndim
+    lo = np.take(y, np.arange(y.shape[ax] - 1), axis=ax)
+    hi = np.take(y, np.arange(1, y.shape[ax]), axis=ax)
+    if x is None:
+        d = dx
+    elif np.ndim(x) == 1:
+        d = np.reshape(np.diff(x), [-1 if k == ax else 1 for k in range(y.ndim)])
+    else:
+        d = np.diff(x, axis=axis)
+    spread = np.expand_dims(g, axis) * 0.5                     # (axis: the broadcast product's, as NumPy sums it)
+    pieces = spread * (lo + hi)                                # (the product's shape)
+    lo_bar = unbroadcast(np.broadcast_to(spread * d, np.shape(pieces)), lo)
+    hi_bar = lo_bar
+    width = [(0, 0)] * y.ndim
+    width[ax] = (0, 1)
+    y_bar = np.pad(lo_bar, width)
+    width[ax] = (1, 0)
+    y_bar = y_bar + np.pad(hi_bar, width)
+    d_bar = unbroadcast(pieces, d)
+    if x is None:
+        return y_bar, None, d_bar
+    if np.ndim(x) == 1:
+        return y_bar, undiff(np.ravel(d_bar), x, 1, -1), 0.0 * np.sum(d_bar)
+    return y_bar, undiff(d_bar, x, 1, axis), 0.0 * np.sum(d_bar)
 
 
 def spaced_by_dx(x):

@@ -10,7 +10,7 @@ import numpy as np
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
-                       polyval_coefficients_grad, spaced_by_dx, trapezoid_weights, trapezoid_x_grad, underived)
+                       polyval_coefficients_grad, spaced_by_dx, trapezoid_grads, underived)
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
@@ -560,13 +560,14 @@ def polyval_vjp(g, ans, p, x):
     return polyval_coefficients_grad(g, p, x), unbroadcast(g * np.polyval(derivative_coefficients(p), x), x)
 @jvp(np.polyval)
 def polyval_jvp(g, ans, p, x): return np.polyval(g, x), g * np.polyval(derivative_coefficients(p), x)
-@vjp(np.trapezoid)                       # sum(w * y) along the axis, w from the steps; bilinear in y and x
+@vjp(np.trapezoid)                       # sum of d * (lo + hi) / 2 along the axis: bilinear in y and the steps
 def trapezoid_vjp(g, ans, y, x=None, dx=1.0, axis=-1):
-    return (unbroadcast(np.expand_dims(g, axis) * trapezoid_weights(y, x, dx, axis), y), trapezoid_x_grad(g, y, x, axis),
-            np.sum(g * np.trapezoid(y, axis=axis)) * spaced_by_dx(x), None)
+    y_bar, x_bar, dx_bar = trapezoid_grads(g, y, x, dx, axis)
+    return y_bar, x_bar, dx_bar, None
 @jvp(np.trapezoid)
 def trapezoid_jvp(g, ans, y, x=None, dx=1.0, axis=-1):
-    return np.trapezoid(g, x, dx, axis), np.trapezoid(y, g, axis=axis), g * np.trapezoid(y, axis=axis) * spaced_by_dx(x), None
+    return (np.trapezoid(g, x, dx, axis), np.trapezoid(y, g, axis=axis),
+            np.trapezoid(y, dx=g, axis=axis) * spaced_by_dx(x), None)
 @vjp(np.append)                          # np.concatenate of the two (both flattened when axis is None)
 def append_vjp(g, ans, arr, values, axis=None):
     arr_bar, values_bar = concatenate_grads(g, (arr, values), axis)
