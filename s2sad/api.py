@@ -528,7 +528,9 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
         **kwargs: Keyword arguments passed to ``f`` (not differentiated).
 
     Returns:
-        ``(value, vjp_fn)``, or ``(value, vjp_fn, aux)`` with ``has_aux=True``.
+        ``(value, vjp_fn)``, or ``(value, vjp_fn, aux)`` with ``has_aux=True``. ``vjp_fn`` keeps copies of the
+        differentiated arguments' arrays (an optimizer may change them in place before calling it); the other
+        arguments, data that may be large, are kept as they are: change them in place only after the last call.
 
     Raises:
         ValueError: (from ``vjp_fn``) the cotangent's structure or shape differs from the value's.
@@ -555,8 +557,8 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
-    args = tuple(_kept(a) for a in args)          # (the pullback reads them: the caller may change its arrays in
-    derivative = _derivative(f)                   # place before calling it, `w -= lr * g`)
+    args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # (the pullback reads them: a caller
+    derivative = _derivative(f)                   # may change what it differentiates in place first, `w -= lr * g`)
     if derivative is not None:                    # vjp of grad(h, i): grad of h's derivative along the cotangent
         i = _single(derivative)[1][0]
         value = f(*args, **kwargs)

@@ -2027,14 +2027,14 @@ def eigengaps(w):
     matrix changes (and singular vectors, with ``w`` the squared singular values).
 
     Two eigenvalues equal to working precision are refused: their eigenvectors are not unique (no derivative),
-    and a gap that is rounding error (``sqrt(eps)`` of the largest eigenvalue or less) makes every product with
+    and a gap that is rounding error (``sqrt(eps)`` of the larger of the two or less) makes every product with
     ``F`` rounding error over it, where the exact terms cancel (the second derivative of ``sum(eigvalsh(a))``,
     exactly 0, came out O(1)). Then the error of what is computed stays below ``sqrt(eps)`` relative."""
     w = np.asarray(w)
     gaps = w[..., None, :] - w[..., :, None]
     off = ~np.eye(w.shape[-1], dtype=bool)
-    tiny = np.sqrt(np.finfo(_float_dtype(w)).eps) * np.max(np.abs(w), axis=-1, keepdims=True)[..., None]
-    if np.any((np.abs(gaps) <= tiny)[..., off]):
+    scale = np.maximum(np.abs(w[..., None, :]), np.abs(w[..., :, None]))     # (each pair's own magnitude)
+    if np.any((np.abs(gaps) <= np.sqrt(np.finfo(_float_dtype(w)).eps) * scale)[..., off]):
         raise NotImplementedError("the eigenvectors (or singular vectors) of a matrix with equal, or nearly equal, "
                                   "eigenvalues (or singular values) have no derivative to working precision: "
                                   "np.linalg.eigh's vectors, np.linalg.svd's, and second derivatives through "
@@ -2048,11 +2048,12 @@ def eigh_grad(g, w, v, UPLO="L"):
     eigengaps. An output nothing reads has a None adjoint and adds nothing: eigenvalues alone need no gaps (so equal
     eigenvalues are fine then, as for eigvalsh)."""
     vt = np.swapaxes(v, -1, -2)
+    vectors = g[1] is not None and np.any(g[1])           # (a zero adjoint of the vectors needs no gaps)
     if g[0] is None:
-        inner = eigengaps(w) * (vt @ g[1])
+        inner = eigengaps(w) * (vt @ g[1]) if vectors else np.zeros_like(v)
     else:
         inner = g[0][..., None, :] * np.eye(np.shape(w)[-1], dtype=w.dtype)
-        if g[1] is not None:
+        if vectors:
             inner = inner + eigengaps(w) * (vt @ g[1])
     return to_triangle(v @ inner @ vt, UPLO)
 
@@ -2098,6 +2099,8 @@ def svd_grad(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
             raise NotImplementedError(_EXTRA_VECTORS)
         gv = gv[..., :k]
     inner = np.zeros(np.shape(s) + (k,), dtype=s.dtype) if gs is None else gs[..., :, None] * np.eye(k, dtype=s.dtype)
+    gu = gu if gu is not None and np.any(gu) else None         # (zero adjoints of the vectors need no gaps)
+    gv = gv if gv is not None and np.any(gv) else None
     f = eigengaps(s * s) if gu is not None or gv is not None else None
     out_u = out_v = 0.0
     if gu is not None:

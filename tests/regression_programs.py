@@ -1079,3 +1079,13 @@ def changed_by_a_helper_two_calls_down(x):    # the array changes in place two c
 
 REFUSED["changed_by_a_helper_two_calls_down"] = (changed_by_a_helper_two_calls_down, (np.array([0.5, 2.0]),), (0,),
                                                  "changes its argument")
+
+
+def list_items_squared_in_their_walk(x):      # writes the item the iteration has read: fine
+    xs = [x[0], x[1], x[0] * x[1]]
+    for i, v in enumerate(xs):
+        xs[i] = v * v
+    return sum(xs)
+
+
+CASES["list_items_squared_in_their_walk"] = (list_items_squared_in_their_walk, (np.array([0.5, 2.0]),), (0,))

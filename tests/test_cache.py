@@ -682,8 +682,9 @@ def test_code_replaced_in_place_gives_the_new_derivative(monkeypatch):
 
 def test_a_decorator_that_changes_the_result_is_differentiated():
     """A ``functools.wraps`` wrapper is the user's code, differentiated itself (s2sad once followed
-    ``__wrapped__`` past it: half the derivative of a doubled result); one passing ``*args`` on is refused;
-    ``functools.cache`` is seen through."""
+    ``__wrapped__`` past it: half the derivative of a doubled result), through ``*args`` refused; one returning
+    the result unchanged (a timing or logging decorator, ``np.errstate``) and ``functools.cache`` are seen
+    through."""
     from .cache_modules import wrapped as m
     x = np.array([0.5, 2.0])
     for f in (m.doubled_square, m.calls_doubled_square):
@@ -691,5 +692,7 @@ def test_a_decorator_that_changes_the_result_is_differentiated():
         assert value == f(x) and np.array_equal(g, 4 * x)
         assert s2sad.jvp(f, (x,), (np.ones(2),))[1] == 10.0
     with pytest.raises(s2sad.S2SadError, match="wrapper"):
-        s2sad.grad(m.logged_square)(x)
+        s2sad.grad(m.scaled_square)(x)
+    for f in (m.logged_square, m.quiet_square):       # returning the result unchanged: seen through
+        np.testing.assert_array_equal(s2sad.grad(f)(x), 2 * x)
     assert s2sad.grad(m.cached_square)(1.5) == 3.0 and s2sad.grad(m.calls_cached_square)(1.5) == 9.0

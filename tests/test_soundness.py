@@ -494,6 +494,9 @@ def _all_names(tree, scope):
 
 
 CONDITIONS = {
+    "effects: a list walked by a loop is written at the item the iteration read, nowhere else": Condition(
+        effects, "_writes_the_walked_item", lambda fn, change, seq: True,
+        regression_programs.list_item_written_while_walked, (np.array([0.5, 2.0, 3.0]),), refused=True),
     "effects: a container made inside a literal or an append is an object of its own": Condition(
         effects, "_made_inside", lambda value, s, items=False: set(),
         regression_programs.list_item_appended_through_a_name, (0.7,), refused=True),

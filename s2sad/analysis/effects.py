@@ -195,6 +195,72 @@ def run(fn, unit, kinds=None):
     return Effects(classes=affected, mutated=mutated)
 
 
+def _writes_the_walked_item(fn, change, seq):
+    """Whether ``change`` is ``xs[i] = v`` inside a loop that reads ``seq[i]`` (``seq`` the sequence of ``xs`` a
+    ``for`` loop walks) before it, with ``i`` the loop's own index (its target, or an item of a ``range`` it
+    walks): the item the iteration has read already, which no later iteration reads again. A later item written,
+    or the list grown, would be read by the walk as Python's iterator reads it: refused."""
+    if not (isinstance(change, gast.Assign) and isinstance(change.targets[0], gast.Subscript)
+            and isinstance(change.targets[0].slice, gast.Name)):
+        return False
+    defined = {}
+    for st in N.statements(fn.body):
+        if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+            defined.setdefault(st.targets[0].id, []).append(st.value)
+
+    def one(name):                            # the value of a name assigned once, else None
+        values = defined.get(name, [])
+        return values[0] if len(values) == 1 else None
+
+    def counts_up(it):                        # range(...) itself, or s2sad's sequence of one
+        it = one(it.id) if isinstance(it, gast.Name) else it
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr == "sequence" \
+                and len(it.args) == 1:
+            it = it.args[0]
+            it = one(it.id) if isinstance(it, gast.Name) else it
+        return isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
+
+    for loop in N.statements(fn.body):
+        if not (isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and counts_up(loop.iter)):
+            continue
+        body = list(N.statements(loop.body))
+        if not any(st is change for st in body):
+            continue
+        k = loop.target.id
+        if any(isinstance(n, gast.Name) and n.id == k and not isinstance(n.ctx, gast.Load) for st in body
+               for n in N.walk(st)):
+            return False
+
+        def index_of_loop(name, depth=0):     # name holds the loop's index: k itself, a copy, R[k] of a range
+            value = one(name)
+            if name == k:
+                return True
+            if depth > 4 or value is None:
+                return False
+            if isinstance(value, gast.Name):
+                return index_of_loop(value.id, depth + 1)
+            return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Name) \
+                and value.slice.id == k and counts_up(value.value)
+        idx = change.targets[0].slice.id
+        if not index_of_loop(idx):
+            return False
+        position = next(j for j, st in enumerate(body) if st is change)
+        return any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == seq
+                   and isinstance(n.slice, gast.Name) and index_of_loop(n.slice.id)
+                   for st in body[:position] for n in N.walk(st))
+    return False
+
+
+def _read_elsewhere(fn, name, s):
+    """Whether ``fn`` reads ``name`` other than as the object of the call ``s`` (a log ``HIST.append(v)`` that the
+    function never reads back changes nothing it computes)."""
+    receiver = s.value.func.value if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+        else None
+    skip = {id(n) for n in N.walk(receiver)} if receiver is not None else set()
+    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in skip
+               for n in N.walk(fn))
+
+
 def _holds_data(obj):
     """Whether a global or closure value is data a change in place could reach (an array, a list, a dict, an
     object), not a module, a function or a class (whose names the code calls)."""
@@ -614,6 +680,8 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
             for other in sorted(effects.classes.get(name, {name}) - {name}):
                 if distinct.get(name, name) == distinct.get(other, other):
                     continue                                     # never the same object (distinct_buffers)
+                if _writes_the_walked_item(fn, change, other):
+                    continue                                     # `for i, v in enumerate(xs): xs[i] = ...`
                 if other not in assigned_at and unit.scope.is_free(other) and read_later(other, change):
                     raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}`, a value "
                                      "of the module or an enclosing function, may hold the same object, which cannot "
@@ -985,10 +1053,11 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
     refuses otherwise."""
     if not unit.source.inplace_updates:
         return
-    args = fn.args                         # parameters with a default (an object made once, shared by the calls)
-    positional = args.posonlyargs + args.args
-    defaulted = {a.id for a in positional[len(positional) - len(args.defaults):]} | \
-        {a.id for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+    args = fn.args                         # parameters with a default object (made once, shared by the calls;
+    positional = args.posonlyargs + args.args   # `None`, a number, a string: no object a change reaches)
+    defaulted = {a.id for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)
+                 if not isinstance(d, gast.Constant)} | \
+        {a.id for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None and not isinstance(d, gast.Constant)}
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
@@ -1028,6 +1097,9 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                   and not (unbound and unbound(other, m))]       # (holding nothing at the change)
         # (a walked sequence follows the update: front/normalize.py)
         defaults = [p for p in defaulted if p in effects.classes.get(old, {old}) and p not in numbers]
+        reading = next((st for st in here if old in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
+        if defaults and reading is not None and fresh_where_changed(fn, unit, reading, old):
+            defaults = []                     # (`w = w * 2.0` before `w += 1.0`: a new object, surely)
         if container is None and defaults and not others:   # a default object: the next call would see the change
             refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` changes the default value of "
                                  f"`{defaults[0]}` in place (every later call sees it in Python; s2sad's call leaves "
@@ -1397,9 +1469,9 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if writes_out(op, method):
             raise unit.error(UnsupportedSyntaxError, "`out` (by keyword or by position) writes into an array in "
                              "place, which cannot be differentiated", s, hint="drop `out=` and use the returned value")
-        held = [n for n in _root_names(value.func.value) if n not in local] \
+        held = [n for n in _root_names(value.func.value) if n not in local and _read_elsewhere(fn, n, s)] \
             if method in IN_PLACE_METHODS and touched else []
-        if held:                              # HIST.append(v) with HIST a global list: not followed
+        if held:                              # HIST.append(v) with HIST a global list read here: not followed
             raise unit.error(UnsupportedSyntaxError, f"`.{method}` changes `{held[0]}`, a value of the module or an "
                              "enclosing function: not supported in differentiated code", s,
                              hint=f"build a local copy (`{held[0]} = list({held[0]})` first) and return it")

@@ -80,14 +80,62 @@ def unwrap(fn):
 
 
 _S2SAD = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_STDLIB = __import__("sysconfig").get_paths()["stdlib"]
 
 
 def _transparent(wrapper):
-    """Whether ``wrapper`` returns what its ``__wrapped__`` function returns, for the same arguments."""
+    """Whether ``wrapper`` returns what its ``__wrapped__`` function returns, for the same arguments: s2sad's own
+    wrappers, ``functools.cache``, a library's (``np.errstate`` as a decorator), and a user's wrapper whose every
+    ``return`` gives the result of calling the wrapped function with the wrapper's own ``*args, **kwargs`` (a
+    timing or logging decorator). A user's wrapper doing anything else with the result is differentiated itself."""
     if isinstance(wrapper, functools._lru_cache_wrapper):
         return True
     code = getattr(wrapper, "__code__", None)
-    return code is not None and code.co_filename.startswith(_S2SAD)
+    if code is None or code.co_filename.startswith(_S2SAD):
+        return code is not None
+    path = code.co_filename
+    if path.startswith("<frozen") or any(part in path for part in ("site-packages", "dist-packages", _STDLIB)):
+        return True                                  # a library's wrapper (np.errstate, contextlib)
+    return _passes_through(wrapper)
+
+
+def _passes_through(wrapper):
+    """Whether every ``return`` of ``wrapper`` returns ``f(*args, **kwargs)`` (or a name assigned it once), ``f``
+    the closure's ``__wrapped__`` and ``args``, ``kwargs`` the wrapper's own star parameters."""
+    import ast
+    code = wrapper.__code__
+    if not code.co_flags & inspect.CO_VARARGS:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent("".join(inspect.getsourcelines(code)[0]))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, ast.FunctionDef) or tree.args.vararg is None:
+        return False
+    cells = dict(zip(code.co_freevars, wrapper.__closure__ or ()))
+    star, stars = tree.args.vararg.arg, tree.args.kwarg.arg if tree.args.kwarg is not None else None
+
+    def wrapped_call(node):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in cells):
+            return False
+        try:
+            if cells[node.func.id].cell_contents is not wrapper.__wrapped__:
+                return False
+        except ValueError:
+            return False
+        plain = [a for a in node.args if not isinstance(a, ast.Starred)]
+        spread = [a.value.id for a in node.args if isinstance(a, ast.Starred) and isinstance(a.value, ast.Name)]
+        keywords = [k for k in node.keywords if k.arg is not None]
+        return not plain and spread == [star] and not keywords and \
+            [k.value.id for k in node.keywords if k.arg is None and isinstance(k.value, ast.Name)] == ([stars] if stars else [])
+    assigned = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigned.setdefault(node.targets[0].id, []).append(node.value)
+    returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        wrapped_call(r.value) or isinstance(r.value, ast.Name) and len(assigned.get(r.value.id, [])) == 1
+        and wrapped_call(assigned[r.value.id][0]) for r in returns)
 
 
 def from_text(text, filename="<text>", fn=None):

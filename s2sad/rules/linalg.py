@@ -84,14 +84,16 @@ def eigvalsh_jvp(g, ans, a, UPLO="L"):
 # --- pseudo-inverse (of a matrix of constant rank; Golub and Pereyra) ---
 @vjp(np.linalg.pinv)                     # (hermitian=True reads a's lower triangle only, as eigh's UPLO="L")
 def pinv_vjp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
-    grad = pinv_grad(g, uncut(ans, a, rcond, rtol), real_only(a, "np.linalg.pinv"))
+    read = from_triangle(a, "L") if hermitian else a
+    grad = pinv_grad(g, uncut(ans, read, rcond, rtol), real_only(read, "np.linalg.pinv"))
     return to_triangle(grad, "L") if hermitian else grad
 @jvp(np.linalg.pinv)
 def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
     g = from_triangle(g, "L") if hermitian else g
-    p, pt, gt = real_only(uncut(ans, a, rcond, rtol), "np.linalg.pinv"), np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
-    return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - a @ p)
-            + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ a) @ gt @ pt @ p)
+    read = from_triangle(a, "L") if hermitian else a
+    p, pt, gt = real_only(uncut(ans, read, rcond, rtol), "np.linalg.pinv"), np.swapaxes(ans, -1, -2), np.swapaxes(g, -1, -2)
+    return (-p @ g @ p + p @ pt @ gt @ (np.eye(np.shape(a)[-2], dtype=p.dtype) - read @ p)
+            + (np.eye(np.shape(a)[-1], dtype=p.dtype) - p @ read) @ gt @ pt @ p)
 
 # --- singular values and vectors (thin, or square; real, distinct singular values) ---
 @vjp(np.linalg.svd)

@@ -1,5 +1,6 @@
 """Functions behind decorators: a user's ``functools.wraps`` wrapper that changes the result (differentiated
-itself), one that passes ``*args`` on (refused), and ``functools.cache`` (seen through)."""
+itself; through ``*args``: refused), one that returns the result unchanged (seen through), and
+``functools.cache`` (seen through)."""
 import functools
 
 import numpy as np
@@ -28,8 +29,25 @@ def calls_doubled_square(x):
     return doubled_square(x) + 1.0
 
 
+def scaled(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return 3.0 * fn(*args, **kwargs)
+    return wrapper
+
+
 @logged
 def logged_square(x):
+    return np.sum(x ** 2)
+
+
+@scaled
+def scaled_square(x):
+    return np.sum(x ** 2)
+
+
+@np.errstate(divide="ignore")
+def quiet_square(x):
     return np.sum(x ** 2)
 
 
