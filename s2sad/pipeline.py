@@ -131,6 +131,9 @@ def analyze(tree, unit):
     effects_analysis.follow_copies(tree, unit, value_kinds)          # `y = z; y += e`: z's later reads
     effects = effects_analysis.run(tree, unit, value_kinds)
     varied, active = activity.run(tree, unit, effects)
+    free = {n for n in varied | active if n not in unit.scope.locals and unit.scope.is_free(n)}
+    if free:                    # a global's object a change through a local name may reach: analysis/effects.check
+        varied, active = varied - free, active - free      # refuses it where the global is read again
     params = N.params(tree)
     ndims = {p: k for p, k in zip(params, unit.kinds) if k is not None}
     classes = shapes.run(tree, unit.scope, ndims, call_results, [n for n, k in value_kinds.items() if k == -1])

@@ -1089,3 +1089,15 @@ def list_items_squared_in_their_walk(x):      # writes the item the iteration ha
 
 
 CASES["list_items_squared_in_their_walk"] = (list_items_squared_in_their_walk, (np.array([0.5, 2.0]),), (0,))
+
+
+W_MODULE = np.array([[1.0, 2.0], [0.5, -1.0]])
+
+
+def copy_of_a_module_array_updated(x):       # W.flatten() is a copy: its update is the local's alone
+    y = W_MODULE.flatten()
+    y[:2] += x
+    return np.sum(y ** 2)
+
+
+CASES["copy_of_a_module_array_updated"] = (copy_of_a_module_array_updated, (np.array([0.3, -0.4]),), (0,))
