@@ -18,3 +18,16 @@ def directional_check(f, args, wrt, grads, rng, n=3, eps=1e-6, rtol=1e-6, atol=1
         numeric = (moved(eps) - moved(-eps)) / (2 * eps)
         analytic = sum(float(np.sum(np.asarray(g) * dirs[i])) for g, i in zip(grads, wrt))
         np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol)
+
+
+def assert_reads_the_lower_triangle(f, a, seed=2, eps=1e-6, rtol=1e-6):
+    """``f`` of a matrix ``a`` read by its lower triangle only (Cholesky, ``eigh``, ``pinv(hermitian=True)``,
+    ``multivariate_normal``'s covariance): the gradient gives the upper triangle nothing, and along a direction
+    that is not symmetric the gradient and the tangent are the central difference's."""
+    import s2sad
+    g = s2sad.grad(f)(a)
+    assert np.all(np.triu(g, 1) == 0.0)
+    t = np.random.default_rng(seed).standard_normal(np.shape(a))
+    numeric = (f(a + eps * t) - f(a - eps * t)) / (2 * eps)
+    np.testing.assert_allclose(np.sum(g * t), numeric, rtol=rtol)
+    np.testing.assert_allclose(s2sad.jvp(f, (a,), (t,))[1], numeric, rtol=rtol)
