@@ -691,8 +691,9 @@ def test_a_decorator_that_changes_the_result_is_differentiated():
         value, g = s2sad.value_and_grad(f)(x)
         assert value == f(x) and np.array_equal(g, 4 * x)
         assert s2sad.jvp(f, (x,), (np.ones(2),))[1] == 10.0
-    with pytest.raises(s2sad.S2SadError, match="wrapper"):
-        s2sad.grad(m.scaled_square)(x)
+    for f in (m.scaled_square, m.square_of_double):    # the result, or the arguments passed on, changed
+        with pytest.raises(s2sad.S2SadError, match="wrapper"):
+            s2sad.grad(f)(x)
     for f in (m.logged_square, m.quiet_square):       # returning the result unchanged: seen through
         np.testing.assert_array_equal(s2sad.grad(f)(x), 2 * x)
     assert s2sad.grad(m.cached_square)(1.5) == 3.0 and s2sad.grad(m.calls_cached_square)(1.5) == 9.0

@@ -132,6 +132,11 @@ def _passes_through(wrapper):
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             assigned.setdefault(node.targets[0].id, []).append(node.value)
+        if isinstance(node, ast.Name) and node.id in (star, stars) and not isinstance(node.ctx, ast.Load):
+            return False                             # (the arguments passed on are not the ones given)
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.value, ast.Name) \
+                and node.value.id == stars and (not isinstance(node.ctx, ast.Load) or isinstance(node, ast.Attribute)):
+            return False                             # kwargs["c"] = ..., kwargs.update(...)
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
     return bool(returns) and all(
         wrapped_call(r.value) or isinstance(r.value, ast.Name) and len(assigned.get(r.value.id, [])) == 1

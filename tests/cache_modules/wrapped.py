@@ -36,6 +36,19 @@ def scaled(fn):
     return wrapper
 
 
+def doubling_args(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        args = (args[0] * 2.0,) + args[1:]
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@doubling_args
+def square_of_double(x):
+    return np.sum(x ** 2)
+
+
 @logged
 def logged_square(x):
     return np.sum(x ** 2)
