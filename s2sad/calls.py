@@ -12,19 +12,17 @@ A call on the differentiated path is one of:
 import builtins
 import inspect
 import os
-import sysconfig
 import gast
 import numpy as np
 
 from . import nodes as N
 from .errors import TransformError, UnsupportedSyntaxError
-from .front.source import unwrap
+from .front.source import library_code, unwrap
 from .markers import is_checkpoint
 from .rules.registry import has_rule
 
 __all__ = ["user_function", "is_checkpoint", "Nested", "signature_of", "differentiated_arguments", "index_value"]
 
-_STDLIB = sysconfig.get_paths()["stdlib"]
 _S2SAD = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -43,9 +41,7 @@ def user_function(obj):
     if fn.__code__.co_filename.startswith("<s2sad") or getattr(fn, SOURCE_MARK, False):
         return True                     # s2sad's generated code, or s2sad code written to be differentiated
     path = fn.__code__.co_filename      # where it lives, not its module's name: a user's wave.py is the user's
-    if path.startswith((_S2SAD, "<frozen")):
-        return False                    # s2sad's own modules, the standard library's frozen ones
-    return not any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
+    return not path.startswith(_S2SAD) and not library_code(path)     # (s2sad's own modules are no user's)
 
 
 class Dynamic:

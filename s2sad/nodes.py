@@ -352,3 +352,10 @@ def params(fn):
     args = fn.args
     return [a.id for a in args.posonlyargs + args.args + [args.vararg] + args.kwonlyargs + [args.kwarg]
             if a is not None]
+
+
+def may_not_copy(call):
+    """Whether the call ``call`` passes ``copy=`` other than ``True`` (``np.array(y, copy=None)``, ``copy=False``:
+    NumPy 2 returns ``y`` itself where it can)."""
+    return any(k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True)
+               for k in call.keywords)

@@ -131,7 +131,7 @@ def analyze(tree, unit):
     effects_analysis.follow_copies(tree, unit, value_kinds)          # `y = z; y += e`: z's later reads
     effects = effects_analysis.run(tree, unit, value_kinds)
     varied, active = activity.run(tree, unit, effects)
-    free = {n for n in varied | active if n not in unit.scope.locals and unit.scope.is_free(n)}
+    free = {n for n in varied | active if unit.scope.is_free(n)}
     if free:                    # a global's object a change through a local name may reach: analysis/effects.check
         varied, active = varied - free, active - free      # refuses it where the global is read again
     params = N.params(tree)

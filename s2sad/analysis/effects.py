@@ -42,6 +42,7 @@ from .. import runtime, tree
 from ..errors import UnsupportedSyntaxError
 from ..front.resolve import MISSING, assigned_names
 from .ops import APPEND, UNKNOWN, classify, names_in
+from .ops import _module_ref as ops_module_ref
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
                     "append", "extend", "insert", "remove", "pop", "clear", "reverse", "update", "setdefault",
@@ -264,8 +265,8 @@ def _read_elsewhere(fn, name, s):
 def _holds_data(obj):
     """Whether a global or closure value is data a change in place could reach (an array, a list, a dict, an
     object), not a module, a function or a class (whose names the code calls)."""
-    return not isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, int, float,
-                                complex, str, bytes, bool, type(None))) and not callable(obj) or isinstance(obj, np.ndarray)
+    return isinstance(obj, np.ndarray) or not callable(obj) and not isinstance(
+        obj, (types.ModuleType, int, float, complex, str, bytes, type(None)))
 
 
 def _note_in_place_method(value, s, unit, mutated, rules):
@@ -366,14 +367,9 @@ def _indexed_by_value(node, unit):
 
 
 def _module_ref(node, unit):
-    """Whether ``node`` is ``module.attr...``: its root a free name that holds no array, list, dict or set (whose
-    methods, ``HIST.append``, are a value's)."""
-    root = node
-    while isinstance(root, gast.Attribute):
-        root = root.value
-    if not (isinstance(root, gast.Name) and unit.scope.is_free(root.id)):
-        return False
-    return not (node.value is root and isinstance(unit.scope.lookup(root.id), (np.ndarray, list, dict, set)))
+    """ops._module_ref in ``unit``'s scope: ``module.attr...``, not a method of a value (a global list's
+    ``HIST.append``)."""
+    return ops_module_ref(node, unit.scope)
 
 
 def _note_out(value, unit, mutated):
@@ -407,13 +403,6 @@ def _returns_itself(value, unit):
         return value.args[0] if unit.scope.resolve(value.func) in _FIRST_ONLY else None
     except TypeError:
         return None
-
-
-def may_not_copy(call):
-    """Whether ``call`` passes ``copy=`` other than ``True`` (``np.array(y, copy=None)``, ``copy=False``: NumPy 2
-    returns ``y`` itself where it can)."""
-    return any(k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True)
-               for k in call.keywords)
 
 
 def _new_object(primitive):
@@ -505,7 +494,7 @@ def _may_return(value, unit, kinds=None):
             return []                    # x.copy(): a new array, list or dict
         op = classify(value, unit.scope)
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
-                          and _new_object(op.primitive) and not may_not_copy(value)):
+                          and _new_object(op.primitive) and not N.may_not_copy(value)):
             return []
         names = set()
         if _is_in(op.primitive, _FIRST_ONLY) and op.args:

@@ -152,9 +152,7 @@ def _view_sources(value, scope, local_names):
                 if isinstance(n, gast.Name) and n.id in local_names]
         if isinstance(obj, type(abs)) and module == "math" or isinstance(obj, __import__("numpy").ufunc):
             return set()
-        if module.split(".")[0] == "numpy" and name not in _VIEW_FUNCTIONS and not any(
-                k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True)
-                for k in value.keywords):
+        if module.split(".")[0] == "numpy" and name not in _VIEW_FUNCTIONS and not N.may_not_copy(value):
             return set()                                  # NumPy returns a new array (unless told it need not)
         if obj in (len, float, int, abs, sum, round, range, bool, str) or obj in _FRESH_HELPERS:
             return set()

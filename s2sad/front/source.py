@@ -83,6 +83,12 @@ _S2SAD = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _STDLIB = __import__("sysconfig").get_paths()["stdlib"]
 
 
+def library_code(path):
+    """Whether code from the file ``path`` is the standard library's (frozen modules too) or an installed
+    package's, not the user's."""
+    return path.startswith("<frozen") or any(part in path for part in ("site-packages", "dist-packages", _STDLIB))
+
+
 def _transparent(wrapper):
     """Whether ``wrapper`` returns what its ``__wrapped__`` function returns, for the same arguments: s2sad's own
     wrappers, ``functools.cache``, a library's (``np.errstate`` as a decorator), and a user's wrapper whose every
@@ -93,8 +99,7 @@ def _transparent(wrapper):
     code = getattr(wrapper, "__code__", None)
     if code is None or code.co_filename.startswith(_S2SAD):
         return code is not None
-    path = code.co_filename
-    if path.startswith("<frozen") or any(part in path for part in ("site-packages", "dist-packages", _STDLIB)):
+    if library_code(code.co_filename):
         return True                                  # a library's wrapper (np.errstate, contextlib)
     return _passes_through(wrapper)
 
