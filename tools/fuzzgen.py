@@ -39,6 +39,7 @@ Names: the main function is ``f__U`` and helpers ``h1__U``, ... The fuzzer repla
 suffix with a unique tag for every module it writes (s2sad caches generated code per code
 object and reads source with ``inspect``), and strips it in reproducers.
 """
+import contextlib
 import random
 import re
 from dataclasses import dataclass, field
@@ -1698,6 +1699,20 @@ class Gen:
             return f"range(1, {2 * n}, 2)", 1, 2 * n - 1, n
         return f"range({n})", 0, n - 1, n
 
+    @contextlib.contextmanager
+    def _in_loop(self, loop_vars, trip, allow_break=True, allow_continue=True):
+        """The body of a loop: indented, its variables in scope, its jumps allowed, its trip count multiplied."""
+        self.indent += 1
+        self.scopes.append(dict(loop_vars))
+        self.loops.append({"break": allow_break, "continue": allow_continue})
+        old_trip = self.trip
+        self.trip *= trip
+        yield
+        self.trip = old_trip
+        self.loops.pop()
+        self.scopes.pop()
+        self.indent -= 1
+
     def st_for_range(self, allow_break=True):
         spec, lo, hi, trip = self._range_spec()
         i = self._loop_var(LOOP_INDEX)
@@ -1706,25 +1721,17 @@ class Gen:
         self._loop_body({i: Var(i, I, lo=lo, hi=hi, readonly=True)}, trip, allow_break)
 
     def _loop_body(self, loop_vars, trip, allow_break=True, allow_continue=True, count=None):
-        self.indent += 1
-        self.scopes.append(dict(loop_vars))
-        self.loops.append({"break": allow_break, "continue": allow_continue})
-        old_trip = self.trip
-        self.trip *= trip
-        start = len(self.lines)
-        count = count or self.rng.randint(1, 3)
-        jumps = self.rng.random()
-        for k in range(count):
-            self.statement()
-            if k == 0 and count > 1 and jumps < 0.3:
-                self._jump(allow_break, allow_continue)
-        if len(self.lines) == start:
-            self.budget += 1
-            self.st_reassign() if self.writable(S) else self.assign_stmt(simple=True)
-        self.trip = old_trip
-        self.loops.pop()
-        self.scopes.pop()
-        self.indent -= 1
+        with self._in_loop(loop_vars, trip, allow_break, allow_continue):
+            start = len(self.lines)
+            count = count or self.rng.randint(1, 3)
+            jumps = self.rng.random()
+            for k in range(count):
+                self.statement()
+                if k == 0 and count > 1 and jumps < 0.3:
+                    self._jump(allow_break, allow_continue)
+            if len(self.lines) == start:
+                self.budget += 1
+                self.st_reassign() if self.writable(S) else self.assign_stmt(simple=True)
 
     def _jump(self, allow_break, allow_continue):
         kinds = []
@@ -1823,18 +1830,10 @@ class Gen:
         i = self._loop_var(LOOP_INDEX)
         self.features.update({"for_else", "for_range", "break"})
         self.emit(f"for {i} in {spec}:")
-        self.indent += 1
-        self.scopes.append({i: Var(i, I, lo=lo, hi=hi, readonly=True)})
-        self.loops.append({"break": True, "continue": True})
-        old_trip = self.trip
-        self.trip *= trip
-        self.statement()
-        self.budget += 3
-        self._jump(True, False)
-        self.trip = old_trip
-        self.loops.pop()
-        self.scopes.pop()
-        self.indent -= 1
+        with self._in_loop({i: Var(i, I, lo=lo, hi=hi, readonly=True)}, trip):
+            self.statement()
+            self.budget += 3
+            self._jump(True, False)
         self.emit("else:")
         self.block(1)
 
@@ -1847,19 +1846,11 @@ class Gen:
             m = self.rng.choice(ms)
             n1, n2 = m.ty[1], m.ty[2]
         self.emit(f"for {i} in range({n1}):")
-        self.indent += 1
-        self.scopes.append({i: Var(i, I, lo=0, hi=n1 - 1, readonly=True)})
-        self.loops.append({"break": True, "continue": True})
-        old_trip = self.trip
-        self.trip *= n1
-        if self.chance(0.4):
-            self.statement()
-        self.emit(f"for {j} in range({n2}):")
-        self._loop_body({j: Var(j, I, lo=0, hi=n2 - 1, readonly=True)}, n2)
-        self.trip = old_trip
-        self.loops.pop()
-        self.scopes.pop()
-        self.indent -= 1
+        with self._in_loop({i: Var(i, I, lo=0, hi=n1 - 1, readonly=True)}, n1):
+            if self.chance(0.4):
+                self.statement()
+            self.emit(f"for {j} in range({n2}):")
+            self._loop_body({j: Var(j, I, lo=0, hi=n2 - 1, readonly=True)}, n2)
 
     def st_while_counter(self):
         k = self._loop_var(["k", "it", "cnt", "step_i"])
@@ -2016,19 +2007,11 @@ class Gen:
         n = self.rng.randint(2, 4)
         i = self._loop_var(LOOP_INDEX)
         self.emit(f"for {i} in range({n}):")
-        self.indent += 1
-        self.scopes.append({i: Var(i, I, lo=0, hi=n - 1, readonly=True)})
-        self.loops.append({"break": False, "continue": False})
-        old_trip = self.trip
-        self.trip *= n
-        e = self.scalar(2)
-        self.budget += 3
-        slot = f"('a' if {i} % 2 == 0 else 'b')" if keyed else f"{i} % 2"
-        self.emit(f"{name}[{slot}].append({e.text})")
-        self.trip = old_trip
-        self.loops.pop()
-        self.scopes.pop()
-        self.indent -= 1
+        with self._in_loop({i: Var(i, I, lo=0, hi=n - 1, readonly=True)}, n, False, False):
+            e = self.scalar(2)
+            self.budget += 3
+            slot = f"('a' if {i} % 2 == 0 else 'b')" if keyed else f"{i} % 2"
+            self.emit(f"{name}[{slot}].append({e.text})")
         first, second = ("'a'", "'b'") if keyed else ("0", "1")
         self.emit(f"{out} = sum({name}[{first}]) + 0.5 * sum({name}[{second}])")
         self.define(out, S, e.mag * n)
@@ -2057,25 +2040,17 @@ class Gen:
             self.emit(f"for {i} in range({n}):")
             lv = {i: Var(i, I, lo=0, hi=n - 1, readonly=True)}
             self.features.add("for_range")
-        self.indent += 1
-        self.scopes.append(lv)
-        self.loops.append({"break": False, "continue": False})
-        old_trip = self.trip
-        self.trip *= n
-        m = self.rng.choice([2, 3])
-        if self.chance(0.4):
-            self.statement()
-        e = self.vector(m, 1) if elem_vec else self.scalar(2)
-        self.budget += 3
-        if conditional:
-            self.emit(f"if {self.cond(1).text}:")
-            self.emit(f"    {name}.append({e.text})")
-        else:
-            self.emit(f"{name}.append({e.text})")
-        self.trip = old_trip
-        self.loops.pop()
-        self.scopes.pop()
-        self.indent -= 1
+        with self._in_loop(lv, n, False, False):
+            m = self.rng.choice([2, 3])
+            if self.chance(0.4):
+                self.statement()
+            e = self.vector(m, 1) if elem_vec else self.scalar(2)
+            self.budget += 3
+            if conditional:
+                self.emit(f"if {self.cond(1).text}:")
+                self.emit(f"    {name}.append({e.text})")
+            else:
+                self.emit(f"{name}.append({e.text})")
         if elem_vec:
             out = self.fresh(MAT_NAMES, M(n, m))
             if self.lookup(out) is not None and self.lookup(out).ty != M(n, m):
