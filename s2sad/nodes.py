@@ -281,6 +281,16 @@ def statements(stmts):
                 yield from statements(getattr(s, field, None) or [])
 
 
+def blocks(stmts):
+    """``stmts`` and every statement list nested in it (branches' and loops' bodies and ``else`` parts), outer
+    first: a caller may change a list in place when it gets it (the walk then goes into what the list holds)."""
+    yield stmts
+    for st in stmts:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            yield from blocks(st.body)
+            yield from blocks(st.orelse)
+
+
 def free_loads(fn):
     """The names a function definition reads from outside itself (not its parameters or locals)."""
     own = {n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}

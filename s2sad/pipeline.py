@@ -116,13 +116,8 @@ def _drop_list_checks(tree, unit, arrays):
         return not (isinstance(call, gast.Call) and call.args and isinstance(call.args[0], gast.Name)
                     and call.args[0].id in arrays and unit.scope.resolve(call.func) is runtime.same_length)
 
-    def walk(stmts):
-        stmts[:] = [st for st in stmts if keep(st)]
-        for st in stmts:
-            for field_ in ("body", "orelse"):
-                if isinstance(st, (gast.If, gast.For, gast.While)):
-                    walk(getattr(st, field_))
-    walk(tree.body)
+    for block in N.blocks(tree.body):
+        block[:] = [st for st in block if keep(st)]
 
 
 def analyze(tree, unit):

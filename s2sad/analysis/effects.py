@@ -699,17 +699,10 @@ def _permutations(fn):
     Yields (the run's statements, the cycles: lists of names that traded their objects among themselves).
     The names on a cycle are rebound together: the run reads every old object before its end and no
     statement between can fail or jump."""
-    def blocks(stmts):
-        yield stmts
-        for st in stmts:
-            for field_ in ("body", "orelse"):
-                if isinstance(st, (gast.If, gast.For, gast.While)):
-                    yield from blocks(getattr(st, field_))
-
     def simple(st):
         return isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
             and isinstance(st.value, gast.Name)
-    for stmts in blocks(fn.body):
+    for stmts in N.blocks(fn.body):
         k = 0
         while k < len(stmts):
             if not simple(stmts[k]):
@@ -861,13 +854,10 @@ def guard(unit, fn, lowered, name, refusal, arrays, check=runtime.unshared, othe
 
 
 def _insert_before(stmts, target, new):
-    for k, st in enumerate(stmts):
-        if st is target:
-            stmts.insert(k, new)
-            return True
-        for field_ in ("body", "orelse"):
-            inner = getattr(st, field_, None)
-            if isinstance(st, (gast.If, gast.For, gast.While)) and inner and _insert_before(inner, target, new):
+    for block in N.blocks(stmts):
+        for k, st in enumerate(block):
+            if st is target:
+                block.insert(k, new)
                 return True
     return False
 
@@ -876,15 +866,7 @@ def _lowered_copies(fn, located, updates):
     """``(s, name, op, statements)`` for each update ``(s, name, op)`` and each copy of the statements it was
     lowered to: the code after a branch that returns is copied into both branches (front/jumps.py), so one
     user statement may be lowered in several places, each checked on its own."""
-    block_of = {}
-
-    def index(stmts):
-        for st in stmts:
-            block_of[id(st)] = id(stmts)
-            for field_ in ("body", "orelse"):
-                if isinstance(st, (gast.If, gast.For, gast.While)):
-                    index(getattr(st, field_))
-    index(fn.body)
+    block_of = {id(st): id(block) for block in N.blocks(fn.body) for st in block}
     for s, name, op in updates:
         groups = {}
         for st in located.get((getattr(s, "lineno", None), getattr(s, "col_offset", None)), []):

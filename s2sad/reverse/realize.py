@@ -289,12 +289,8 @@ def _drop_counts(stmts, counts):
         target = s.targets[0] if isinstance(s, gast.Assign) and len(s.targets) == 1 else \
             s.target if isinstance(s, gast.AugAssign) else None
         return isinstance(target, gast.Name) and target.id in counts
-    stmts[:] = [s for s in stmts if not counting(s)]
-    for s in stmts:
-        for field_ in ("body", "orelse"):
-            inner = getattr(s, field_, None)
-            if isinstance(s, (gast.If, gast.For, gast.While)) and inner:
-                _drop_counts(inner, counts)
+    for block in N.blocks(stmts):
+        block[:] = [s for s in block if not counting(s)]
 
 
 def rotatable(name, body, i, in_back, in_loop):
