@@ -83,9 +83,11 @@ def unreduce(g, x, axis=None, keepdims=False):
 
 
 def reduced_size(x, axis=None):
-    """How many elements of ``x`` each output of a reduction over ``axis`` combines."""
+    """How many elements of ``x`` each output of a reduction over ``axis`` combines; 1 where that is none (``x`` is
+    then empty, and so is its adjoint, however it is scaled: ``np.mean`` of an empty array is nan, its gradient
+    an empty array, not a division by zero)."""
     shape = np.shape(x)
-    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+    return math.prod(shape[a] for a in _axes(axis, len(shape))) or 1
 
 
 def extremum_grad(g, ans, x, axis=None, keepdims=False):

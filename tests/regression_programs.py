@@ -1101,3 +1101,76 @@ def copy_of_a_module_array_updated(x):       # W.flatten() is a copy: its update
 
 
 CASES["copy_of_a_module_array_updated"] = (copy_of_a_module_array_updated, (np.array([0.3, -0.4]),), (0,))
+
+
+# --- found in the fourteenth session: an alias made later in a loop body reaches the next iteration's change ----
+def same_array_appended_each_iteration(x):   # hist holds y twice: the second write changes both items
+    hist = []
+    y = np.zeros(2)
+    for i in range(2):
+        y[i] = x[i]
+        hist.append(y)
+    return hist[0][1] + hist[1][1]
+
+
+REFUSED["same_array_appended_each_iteration"] = (same_array_appended_each_iteration, (np.array([0.5, 0.3]),), (0,),
+                                                 "`hist` may hold the same object")
+
+
+def same_array_joined_into_a_tuple(x):       # t + (y,) holds y itself
+    t = ()
+    y = np.zeros(2)
+    for i in range(2):
+        y[i] = x[i]
+        t = t + (y,)
+    return t[0][1]
+
+
+REFUSED["same_array_joined_into_a_tuple"] = (same_array_joined_into_a_tuple, (np.array([0.5, 0.3]),), (0,),
+                                             "may hold the same object")
+
+
+def name_rebound_to_another_array_in_a_loop(x):   # from the second iteration on, z[0] += ... writes into y
+    y = x * 1.0
+    z = np.zeros(2)
+    for i in range(2):
+        z[0] += x[1]
+        z = y[0:]
+    return y[0]
+
+
+REFUSED["name_rebound_to_another_array_in_a_loop"] = (name_rebound_to_another_array_in_a_loop,
+                                                      (np.array([0.5, 0.3]),), (0,), "`y` may hold the same object")
+
+
+def _double_and_sum(a):
+    a *= 2.0
+    return np.sum(a)
+
+
+def helper_changing_its_argument_in_a_loop(x):   # the next call is passed the changed y
+    y = x * 1.0
+    s = 0.0
+    for i in range(2):
+        s = s + _double_and_sum(y)
+    return s
+
+
+REFUSED["helper_changing_its_argument_in_a_loop"] = (helper_changing_its_argument_in_a_loop,
+                                                     (np.array([0.5, 0.3]),), (0,), "changes its argument")
+
+
+def _last(M):
+    return M[-1]
+
+
+def helper_reading_a_list_grown_later(x):    # the helper's pullback reads L as it was at the call
+    L = [0.0]
+    s = 0.0
+    for i in range(3):
+        L.append(x * i)
+        s = s + _last(L)
+    return s
+
+
+CASES["helper_reading_a_list_grown_later"] = (helper_reading_a_list_grown_later, (0.7,), (0,))

@@ -144,3 +144,12 @@ def test_a_list_of_floats_where_numpy_reads_an_array(optimize):
     np.testing.assert_allclose(s2sad.grad(f, optimize=optimize)(xs), want, rtol=1e-12)
     np.testing.assert_allclose(s2sad.jvp(f, (xs,), (v,))[1], want @ np.array(v), rtol=1e-12)
     np.testing.assert_allclose(s2sad.hvp(f)(xs, v), s2sad.hvp(f)(np.array(xs), np.array(v)), rtol=1e-12)
+
+
+def test_the_mean_of_an_empty_array_has_an_empty_gradient():
+    def f(x):
+        return np.mean(x ** 2)
+    with np.errstate(all="ignore"):
+        for x in (np.zeros(0), np.zeros((0, 3))):
+            value, g = s2sad.value_and_grad(f)(x)
+            assert np.isnan(value) and g.shape == x.shape

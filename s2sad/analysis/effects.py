@@ -131,6 +131,12 @@ def run(fn, unit, kinds=None):
                 copied = _copied(value, unit)
                 if copied is not None and isinstance(target, gast.Name):
                     rules.append(("copy-of", site, copied))      # a copy holds what the original holds
+                joined = _joined_sequences(value, kinds)
+                if joined is not None and isinstance(target, gast.Name):
+                    literal.add(site)                            # t + (y,), [y] * 3: a new list or tuple holding
+                    for part in joined:                          # the items of both
+                        rules.append(("copy-of", site, part) if isinstance(part, gast.Name)
+                                     else ("contain-site", site, part, _made_inside(part, s, items=True)))
             _note_out(s.value, unit, mutated)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             value = s.value
@@ -294,6 +300,18 @@ def _made_inside(value, s, items=False):
     if any(isinstance(n, _MADE) for part in parts for n in N.walk(part)):
         return {("made", id(s))}
     return set()
+
+
+def _joined_sequences(value, kinds):
+    """The operands of ``value`` when it joins lists or tuples (``t + (y,)``, ``xs + ys``, ``[y] * n``: a literal
+    operand, or a name whose kind is a list or tuple), else None. The result is a new sequence holding their
+    items (a number operand, a repetition count, holds none)."""
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Mult))):
+        return None
+    parts = [value.left, value.right]
+    sequence = [isinstance(p, (gast.List, gast.Tuple)) or isinstance(p, gast.Name) and kinds is not None
+                and isinstance(kinds.get(p.id), tuple) for p in parts]
+    return [p for p, q in zip(parts, sequence) if q] if any(sequence) else None
 
 
 def _new_container_of(value, unit):
@@ -676,7 +694,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                                      "of the module or an enclosing function, may hold the same object, which cannot "
                                      "be differentiated", change,
                                      hint=f"work on a copy (`{name} = {other}.copy()`) or build a new value")
-                for a in assigned_at.get(other, []):
+                for a in _alias_makers(other, name, assigned_at, effects, unit):
                     if id(a) not in order:                       # inside a function defined here
                         continue
                     shared = [L for L in loops[id(change)] if L in loops[id(a)]]
@@ -690,6 +708,26 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                                          f"cannot be differentiated", change,
                                          hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
+
+
+def _alias_makers(other, name, assigned_at, effects, unit):
+    """The statements after which ``other`` may hold an object ``name`` holds: an assignment of ``other``, one of
+    ``name`` that may give it another name's object (``z = y``, ``z = y[1:]``: in a loop, the next iteration's
+    change through ``z`` reaches ``y``; not ``z = owned(z)``, which keeps ``z``'s own), and a change of ``other``
+    that makes it hold more (``hist.append(y)``: the next iteration's ``y[i] = v`` changes what ``hist`` holds)."""
+    def sources(value, depth=0):          # the names whose objects value may be, through temporaries
+        found = set()
+        for n in _may_return(value, unit):
+            made = assigned_at.get(n, ())
+            if n.startswith("_") and len(made) == 1 and isinstance(made[0].targets[0], gast.Name) and depth < 8:
+                found |= sources(made[0].value, depth + 1)
+            else:
+                found.add(n)
+        return found
+    return [*assigned_at.get(other, ()),
+            *(a for a in assigned_at.get(name, ())
+              if (sources(a.value) - {name}) & effects.classes.get(other, {other})),
+            *effects.mutated.get(other, ())]
 
 
 def _permutations(fn):
@@ -1243,7 +1281,7 @@ def _read_after(fn, s, names, start=None):
 def _read_again(fn, s, names):
     """``_read_after`` for ``s`` at the top of the body of a loop that is in no other loop (else: True). In order:
     the body after ``s``, then what follows the loop, then the next iteration (the loop's header, its body up
-    to ``s``); a name a top-level assignment rebinds on the way no longer holds the object (followed only when
+    to ``s`` and ``s`` itself); a name a top-level assignment rebinds on the way no longer holds the object (followed only when
     the body has no break/continue/return, which could skip the rebinding)."""
     loops = [st for st in N.statements(fn.body) if isinstance(st, (gast.For, gast.While))
              and any(b is s for b in N.statements(st.body))]
@@ -1266,7 +1304,7 @@ def _read_again(fn, s, names):
         return True
     if isinstance(loop, gast.While) and any(isinstance(n, gast.Name) and n.id in live for n in N.walk(loop.test)):
         return True
-    return scan(loop.body[:i])
+    return scan(loop.body[:i + 1])             # (``s`` itself reads its arguments again)
 
 
 def _header(st):

@@ -71,7 +71,7 @@ def run(fn, backward, unit):
     forward = fn.body[:-1]
     primal = _primal_names(fn, backward)
     sites, enclosing = _sites(forward)
-    order = _Order(backward.body, primal, unit)
+    order = _Order(backward.body, primal, unit, _captured(forward, backward))
     plan = Plan(recomputed=dict(backward.recomputed))
     params = set(N.params(fn))
     for p in order.points:
@@ -130,8 +130,9 @@ class _Order:
     or any read inside a loop around it (the loop runs it again). Nothing else runs after it.
     """
 
-    def __init__(self, stmts, primal, unit):
+    def __init__(self, stmts, primal, unit, captured=None):
         from ..reverse.sweep import Restore, RestoreItem, Unappend
+        self.captured = captured or {}                 # a pullback's name -> the names its call was passed
         self.reads = collections.defaultdict(list)     # name -> [(position, loops around the read)]
         self.count, self.shape = collections.Counter(), collections.Counter()
         self.points, self.where = [], {}               # restore points; id(point) -> (position, loops)
@@ -166,6 +167,8 @@ class _Order:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in self.primal:
                 self.count[n.id] += 1
                 self.reads[n.id].append((self.position, loops))
+                for held in self.captured.get(n.id, ()):       # a pullback reads what its call was passed
+                    self.reads[held].append((self.position, loops))
 
     def index_read(self, point):
         """Putting ``x[idx]`` back at ``point`` (a write pushed) reads ``idx`` there."""
@@ -178,6 +181,18 @@ class _Order:
         position, loops = self.where[id(point)]
         return any(p > position or set(around) & set(loops)
                    for p, around in self.reads.get(name or point.name, ()))
+
+
+def _captured(forward, backward):
+    """A pullback's name -> the names its call was passed (``y, y_pullback = f_vjp(L)``): calling the pullback in
+    the backward sweep reads those objects as they are then, so a change in place after the call (``L.append``,
+    ``a[0] = v``) must be undone before it, as before any other read of them."""
+    captured = {}
+    for s in N.statements(forward):
+        call = backward.calls.get(id(s))
+        if call is not None and isinstance(s, gast.Assign):
+            captured[call.pullback] = [n for n in names_in(s.value) if n != call.pullback]
+    return captured
 
 
 def _primal_names(fn, backward):
