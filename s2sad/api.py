@@ -218,7 +218,8 @@ def _directional(inner, wrt, args, options):
     """The directional derivative of ``inner`` as plain generated code: ``D(*args, *tangents)`` is
     ``jvp(inner)(args; tangents at wrt)``'s tangent (pipeline.directional)."""
     t = targets.resolve(inner, args)
-    return pipeline.directional(t.fn, t.inner(wrt), _kinds(t.args), options, positions=t.positions, fixed=t.fixed)
+    return pipeline.directional(t.fn, t.inner(wrt), _kinds(t.args), options, positions=t.positions, fixed=t.fixed,
+                                keywords=t.kwargs)
 
 
 def _as_plain(f, args, options):

@@ -567,20 +567,24 @@ def function(target, wrt, kind, kinds=(), options=None, warn=False):
 _directionals = {}
 
 
-def directional(inner, wrt, kinds, options, positions=None, fixed=None):
+def directional(inner, wrt, kinds, options, positions=None, fixed=None, keywords=None):
     """A generated function ``D(*args, *tangents)`` returning the tangent of ``inner`` at ``args`` along
     ``tangents`` (one per index in ``wrt``): forward-mode code, plain enough to be differentiated again
     in either mode. Its source is registered, so s2sad reads it like a user function.
 
     ``fixed``: parameter position -> value that ``inner`` gets and ``D`` does not take (a bound method's
-    object, a partial's arguments; targets.py); ``positions``: where each of ``D``'s arguments goes."""
+    object, a partial's arguments; targets.py); ``keywords``: the values ``inner`` gets by keyword (a partial's
+    ``k=b`` of a keyword-only parameter or ``**kw``), passed by ``D`` as they are; ``positions``: where each of
+    ``D``'s arguments goes."""
     options = options or Options()
     fixed = dict(fixed or {})
+    keywords = dict(keywords or {})
     positions = tuple(positions) if positions is not None else tuple(k for k in range(len(kinds)) if k not in fixed)
     held = tuple(sorted(fixed.items()))
-    key = (id(inner), tuple((k, id(v)) for k, v in held), positions, tuple(wrt), tuple(kinds), options.key())
+    held_kw = tuple(sorted(keywords.items()))
+    key = (id(inner), tuple((k, id(v)) for k, v in held + held_kw), positions, tuple(wrt), tuple(kinds), options.key())
     entry = _directionals.get(key)
-    if entry is not None and entry[0] is inner and all(a is b for (_, a), (_, b) in zip(entry[1], held)) \
+    if entry is not None and entry[0] is inner and all(a is b for (_, a), (_, b) in zip(entry[1], held + held_kw)) \
             and entry[3].valid():
         return entry[2]
     with _lock:
@@ -592,8 +596,9 @@ def directional(inner, wrt, kinds, options, positions=None, fixed=None):
         namer = N.Namer(set(params) | {"_jvp"})
         dots = [namer.fresh(f"{params[i]}_dot") for i in wrt]
         held_names = {k: namer.fresh(f"_{params[k]}") for k in fixed}
+        kw_names = {k: namer.fresh(f"_{k}") for k in keywords}
         own = [params[k] for k in positions]
-        passed = [held_names.get(k, params[k]) for k in range(len(params))]
+        passed = [held_names.get(k, params[k]) for k in range(len(params))] + [f"{k}={v}" for k, v in kw_names.items()]
         base = getattr(inner, "__name__", "f")
         name = namer.fresh(f"{base if base.isidentifier() else 'lambda_'}_along")
         text = (f"def {name}({', '.join(own + dots)}):\n"
@@ -601,12 +606,13 @@ def directional(inner, wrt, kinds, options, positions=None, fixed=None):
         link = Link(target=inner, wrt=tuple(wrt), kind="jvp", kinds=tuple(kinds[:len(params)]), options=options)
         owner = _owner(inner)
         fn_globals = owner.__globals__ if owner is not None else {"__builtins__": builtins}
-        bindings = {"_jvp": link, **{held_names[k]: v for k, v in fixed.items()}}
+        bindings = {"_jvp": link, **{held_names[k]: v for k, v in fixed.items()},
+                    **{kw_names[k]: v for k, v in keywords.items()}}
         fn, links = emit.compile_function(text, name, fn_globals, {}, bindings, f"directional derivative of "
                                           f"{getattr(inner, '__qualname__', name)}")
         front_source.register_generated(fn.__code__, text, f"<s2sad {name}>")
         linked = emit.resolve_links(links, resolve_link)
         if len(_directionals) > 4096:              # closures made in a loop: do not keep them all alive
             _directionals.clear()
-        _directionals[key] = (inner, held, fn, linked[0])
+        _directionals[key] = (inner, held + held_kw, fn, linked[0])
         return fn

@@ -144,7 +144,8 @@ def _bind(fn, prefix, fixed_kw, args, kwargs):
     for p in positional[:last + 1]:
         if p.name in values:
             full.append(values[p.name])
-        elif p.default is not p.empty:
+        elif p.default is not p.empty:           # a default before a fixed value: passed, and held like it
+            fixed[len(full)] = p.default
             full.append(p.default)
         else:                                     # a missing argument: the call reports it
             return Target(fn=fn, args=prefix + args, kwargs={**fixed_kw, **kwargs},

@@ -1174,3 +1174,44 @@ def helper_reading_a_list_grown_later(x):    # the helper's pullback reads L as 
 
 
 CASES["helper_reading_a_list_grown_later"] = (helper_reading_a_list_grown_later, (0.7,), (0,))
+
+
+class _Potential:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, x):
+        return self.k * np.sum(x ** 3)
+
+    def step(self, a, x):
+        return self.k * np.cos(a * x)
+
+
+def inner_gradient_of_a_differentiated_objects_method(p, x):   # the inner grad's function reads p.k
+    return np.sum(s2sad.grad(p.energy)(x))
+
+
+REFUSED["inner_gradient_of_a_differentiated_objects_method"] = (
+    inner_gradient_of_a_differentiated_objects_method, (_Potential(2.0), np.array([0.3, -0.7])), (0,),
+    "with respect to the function it is given")
+
+
+def fixed_point_of_a_differentiated_objects_method(p, a):    # the step reads p.k
+    return s2sad.fixed_point(p.step, a, 0.0)
+
+
+REFUSED["fixed_point_of_a_differentiated_objects_method"] = (
+    fixed_point_of_a_differentiated_objects_method, (_Potential(0.5), 0.8), (0,), "with respect to the function")
+
+
+_VEC_A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+_VEC_B = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+
+def generalized_ufunc_result_times_a_matrix(W):   # np.vecdot's result is 1-d: no elementwise shape rule
+    c = np.vecdot(_VEC_A, _VEC_B)
+    return np.sum(c @ W * np.array([1.0, 2.0, 3.0])) + np.sum(np.matvec(W, c) ** 2)
+
+
+CASES["generalized_ufunc_result_times_a_matrix"] = (generalized_ufunc_result_times_a_matrix,
+                                                    (np.arange(9.0).reshape(3, 3) / 9.0,), (0,))

@@ -917,3 +917,21 @@ def test_a_nested_gradient_with_a_wrt_tuple():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="several arguments") as caught:
         s2sad.grad(_nested_wrt_two)(0.7)
     assert "test_higher_order.py" in str(caught.value)
+
+
+def _sine_sum(x, k=2.0, scale=1.0, *, power=1.0):
+    return np.sum(np.sin(k * x) * scale) ** power
+
+
+@pytest.mark.parametrize("bound, k, scale", [
+    (dict(power=1.0, k=3.0), 3.0, 1.0),           # a keyword-only parameter's default left, k bound by keyword
+    (dict(scale=5.0), 2.0, 5.0),                  # k's default sits before the bound scale
+])
+def test_second_order_of_a_partial_with_keywords(bound, k, scale):
+    import functools
+    p = functools.partial(_sine_sum, **bound)
+    x = np.array([-2.0, 0.3, 1.0])
+    exact = -k * k * scale * np.sin(k * x)
+    np.testing.assert_allclose(np.diag(s2sad.hessian(p)(x)), exact, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(p)(x, np.ones(3)), exact, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.grad(s2sad.grad(p))(0.5), -k * k * scale * np.sin(k * 0.5), rtol=1e-12)

@@ -457,6 +457,10 @@ SPEC = [
     (np.matmul,              MATMUL),
     (np.dot,                 DOT),
     (np.inner,               INNER),
+    *([(np.vecdot,           [case(real(3), real(2, 3)), case(real(3, 2), real(3, 2), axis=0)])]
+      if hasattr(np, "vecdot") else []),                                                 # (NumPy 2.0's gufuncs)
+    *([(np.matvec,           [case(real(2, 2, 3), real(3))]), (np.vecmat, [case(real(3), real(2, 3, 4))])]
+      if hasattr(np, "matvec") else []),                                                 # (NumPy 2.2's)
     (np.outer,               OUTER),
     (np.tensordot,           TENSORDOT),
     (np.einsum,              EINSUM),

@@ -46,7 +46,7 @@ _ELEMENTWISE = {operator.add, operator.sub, operator.mul, operator.truediv, oper
 
 def _elementwise(primitive):
     if isinstance(primitive, np.ufunc):
-        return True
+        return primitive.signature is None          # not a generalized ufunc (np.matmul, np.vecdot, np.matvec)
     if isinstance(primitive, types.BuiltinFunctionType) and getattr(primitive, "__module__", None) == "math":
         return True
     try:

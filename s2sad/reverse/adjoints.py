@@ -248,6 +248,9 @@ def same_contribution(a, b):
         and gast.dump(a[1]) == gast.dump(b[1])
 
 
+FUNCTION_GIVEN = "the function it is given"      # rules' underived(...) for a function argument (fixed_point's f)
+
+
 def refuse_underived(unit, s, op, contributions):
     """A rule's ``underived(what)`` for an argument that is differentiated here: refused at the user's line (an
     explicit None would be a zero, silently)."""
@@ -258,9 +261,13 @@ def refuse_underived(unit, s, op, contributions):
         if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)) \
                 and getattr(expr.func, "attr", getattr(expr.func, "id", None)) == "underived":
             what = expr.args[0].value if expr.args and isinstance(expr.args[0], gast.Constant) else "an argument"
-            raise unit.error(NoRuleError, f"s2sad has no derivative of `{op.label}` with respect to {what}, which "
-                             "depends on the differentiated input here", s,
-                             hint="hold that argument constant (s2sad.stop_gradient) if its derivative is not needed")
+            label = "s2sad.grad" if op.label.endswith("grad_call") else op.label
+            hint = "hold that argument constant (s2sad.stop_gradient) if its derivative is not needed"
+            if what == FUNCTION_GIVEN:
+                hint = "pass the differentiated values to the function as its arguments: what it reads from an " \
+                       "object, a partial or a closure is not differentiated through it"
+            raise unit.error(NoRuleError, f"s2sad has no derivative of `{label}` with respect to {what}, which "
+                             "depends on the differentiated input here", s, hint=hint)
 
 
 def _check_complete(unit, s, op, rule, mapping, results, active):

@@ -5,19 +5,19 @@ from .. import api
 from ..api import jvp as s2sad_jvp
 from ..nested import (along_all, float_directions, float_directions_grad, grad_call, grad_call_args_grad,
                       jvp_primals_grad, jvp_tangents_grad, no_directions)
-from ..runtime import zeros_like
+from ..runtime import underived, zeros_like
 from .registry import jvp, nondiff, vjp
 
 @vjp(grad_call)
-def grad_call_vjp(g, ans, f, wrt, *args): return None, None, grad_call_args_grad(g, f, wrt, args)
+def grad_call_vjp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call_args_grad(g, f, wrt, args)
 @jvp(grad_call)
-def grad_call_jvp(g, ans, f, wrt, *args): return None, None, grad_call(along_all(f, g, args), wrt, *args, *g)
+def grad_call_jvp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call(along_all(f, g, args), wrt, *args, *g)
 @vjp(api.jvp)
 def jvp_vjp(g, ans, f, primals, tangents, *, optimize=True):
-    return None, jvp_primals_grad(g, f, primals, tangents), jvp_tangents_grad(g, f, primals, tangents)
+    return underived("the function it is given"), jvp_primals_grad(g, f, primals, tangents), jvp_tangents_grad(g, f, primals, tangents)
 @jvp(api.jvp)
 def jvp_jvp(g, ans, f, primals, tangents, *, optimize=True):
-    return (None, (s2sad_jvp(f, primals, float_directions(g, primals))[1],
+    return (underived("the function it is given"), (s2sad_jvp(f, primals, float_directions(g, primals))[1],
                    s2sad_jvp(along_all(f, tangents, primals), primals + tangents,
                              float_directions(g, primals) + no_directions(tangents))[1]),
             (zeros_like(ans[0]), s2sad_jvp(f, primals, float_directions(g, tangents))[1]))   # (the tangent is linear

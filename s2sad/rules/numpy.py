@@ -276,6 +276,27 @@ def inner_vjp(g, ans, a, b):
     return a_bar, b_bar
 @jvp(np.inner)
 def inner_jvp(g, ans, a, b): return np.inner(g, b), np.inner(a, g)
+if hasattr(np, "vecdot"):                          # NumPy 2.0's generalized ufuncs (real arguments: they conjugate)
+    @vjp(np.vecdot)
+    def vecdot_vjp(g, ans, x1, x2, axis=-1):
+        return (unbroadcast(np.expand_dims(g, axis) * real_only(x2, "np.vecdot"), x1),
+                unbroadcast(np.expand_dims(g, axis) * real_only(x1, "np.vecdot"), x2))
+    @jvp(np.vecdot)
+    def vecdot_jvp(g, ans, x1, x2, axis=-1):
+        return np.vecdot(g, real_only(x2, "np.vecdot"), axis=axis), np.vecdot(real_only(x1, "np.vecdot"), g, axis=axis)
+if hasattr(np, "matvec"):                          # NumPy 2.2's
+    @vjp(np.matvec)
+    def matvec_vjp(g, ans, x1, x2):
+        return (unbroadcast(g[..., :, None] * real_only(x2, "np.matvec")[..., None, :], x1),
+                unbroadcast(np.matvec(np.swapaxes(real_only(x1, "np.matvec"), -1, -2), g), x2))
+    @jvp(np.matvec)
+    def matvec_jvp(g, ans, x1, x2): return np.matvec(g, real_only(x2, "np.matvec")), np.matvec(real_only(x1, "np.matvec"), g)
+    @vjp(np.vecmat)
+    def vecmat_vjp(g, ans, x1, x2):
+        return (unbroadcast(np.matvec(real_only(x2, "np.vecmat"), g), x1),
+                unbroadcast(real_only(x1, "np.vecmat")[..., :, None] * g[..., None, :], x2))
+    @jvp(np.vecmat)
+    def vecmat_jvp(g, ans, x1, x2): return np.vecmat(g, real_only(x2, "np.vecmat")), np.vecmat(real_only(x1, "np.vecmat"), g)
 @vjp(np.outer)
 def outer_vjp(g, ans, a, b): return np.reshape(g @ np.ravel(b), np.shape(a)), np.reshape(np.ravel(a) @ g, np.shape(b))
 @jvp(np.outer)

@@ -12,6 +12,7 @@ from ..integrate import (check_ivp, ivp_one, ivp_part, ivp_tangent, max_step_of,
                          odeint_time_tangent, refuse_full_output, solve_ivp_grads, solve_ivp_state_tangent,
                          solve_ivp_time_tangent, tangent_items, tangent_items_grad)
 from .lazy import when_imported
+from ..runtime import underived
 from .registry import jvp, nondiff, vjp
 
 MODULE = "scipy.integrate"
@@ -27,12 +28,12 @@ def register(module):
                    atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12,
                    mxords=5, printmessg=0, tfirst=False):
         grads = odeint_grads(g, ans, func, y0, t, args, rtol, atol, full_output, tfirst, mxstep, hmax)
-        return None, grads[0], grads[1], grads[2]
+        return underived("the function it is given"), grads[0], grads[1], grads[2]
     @jvp(module.odeint)
     def odeint_jvp(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None, mu=None, rtol=None,
                    atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12,
                    mxords=5, printmessg=0, tfirst=False):
-        return (None,
+        return (underived("the function it is given"),
                 odeint_tangent(func, y0, t, args, g, None, rtol, atol, full_output, tfirst, mxstep, hmax),
                 odeint_time_tangent(ans, func, y0, t, args, g, rtol, atol, full_output, tfirst, mxstep, hmax),
                 odeint_tangent(func, y0, t, args, None, g, rtol, atol, full_output, tfirst, mxstep, hmax))
@@ -42,11 +43,11 @@ def register(module):
     def solve_ivp_vjp(g, ans, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                       vectorized=False, args=None, *, rtol=1e-3, atol=1e-6, max_step=None, first_step=None, jac=None):
         grads = solve_ivp_grads(g, ans, fun, t_span, y0, method, t_eval, events, vectorized, args, rtol, atol, max_step)
-        return None, grads[0], grads[1], None, grads[2], None, None, None, grads[3]
+        return underived("the function it is given"), grads[0], grads[1], None, grads[2], None, None, None, grads[3]
     @jvp(module.solve_ivp)
     def solve_ivp_jvp(g, ans, fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, events=None,
                       vectorized=False, args=None, *, rtol=1e-3, atol=1e-6, max_step=None, first_step=None, jac=None):
-        return (None,
+        return (underived("the function it is given"),
                 solve_ivp_time_tangent(ans, fun, t_span, y0, method, t_eval, events, vectorized, args, g, None, rtol,
                                        atol, max_step),
                 ivp_tangent(solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized, args, g,
