@@ -1215,3 +1215,11 @@ def generalized_ufunc_result_times_a_matrix(W):   # np.vecdot's result is 1-d: n
 
 CASES["generalized_ufunc_result_times_a_matrix"] = (generalized_ufunc_result_times_a_matrix,
                                                     (np.arange(9.0).reshape(3, 3) / 9.0,), (0,))
+
+
+def integer_results_asked_for(x):            # dtype=int: piecewise constant, no derivative
+    whole = np.sum(x, dtype=int) + x.sum(dtype=np.int32) + np.cumsum(x, dtype="i8")[-1] + np.add.reduce(x, dtype=int)
+    return whole * 0.25 + np.sum(x ** 2) + np.sum(x, dtype=np.float64)
+
+
+CASES["integer_results_asked_for"] = (integer_results_asked_for, (np.array([1.3, 2.7, 0.4, 3.9]),), (0,))

@@ -55,10 +55,11 @@ class Op:
     kwargs: dict = field(default_factory=dict)
     label: str = ""                          # how the user spelled it, for messages
     keys: list = None                        # for DICT: the key atoms
+    integral: bool = False                   # a NumPy call asked for an integer or bool result (``dtype=int``)
 
     @property
     def nondiff(self):
-        return self.primitive is not UNKNOWN and not isinstance(self.primitive, Marker) \
+        return self.integral or self.primitive is not UNKNOWN and not isinstance(self.primitive, Marker) \
             and registry.is_nondiff(self.primitive)
 
 
@@ -114,6 +115,14 @@ def _module_ref(node, scope):
 
 
 def _classify_call(call, scope):
+    op = _classify_plain_call(call, scope)
+    dtype = op.kwargs.get("dtype")
+    if dtype is not None and _integral(dtype, scope) and (op.label.startswith(".") or _numpy(op.primitive)):
+        op.integral = True                  # np.sum(x, dtype=int), x.cumsum(dtype=np.int32): piecewise constant
+    return op
+
+
+def _classify_plain_call(call, scope):
     func = call.func
     kwargs = {k.arg: k.value for k in call.keywords}
     args = list(call.args)
@@ -137,6 +146,24 @@ def _classify_call(call, scope):
         if fields is not None:
             return Op(PACK, fields, label=label)
     return Op(obj, args, kwargs, label=label)
+
+
+def _integral(node, scope):
+    """Whether the ``dtype=`` argument ``node`` names an integer or bool dtype (``int``, ``np.int32``, ``"i4"``)."""
+    value = node.value if isinstance(node, gast.Constant) else scope.resolve(node) \
+        if isinstance(node, (gast.Name, gast.Attribute)) else None
+    try:
+        kind = np.dtype(value).kind if value is not None and value is not MISSING else None
+    except TypeError:
+        return False
+    return kind in ("i", "u", "b")
+
+
+def _numpy(obj):
+    """NumPy's own function, or s2sad's stand-in for one (``np.add.reduce``'s, in s2sad/rules/numpy.py)."""
+    module = getattr(obj, "__module__", None) or ("numpy" if isinstance(obj, np.ufunc) else "")
+    return module.split(".")[0] == "numpy" or module == "s2sad.rules.numpy" \
+        or isinstance(getattr(obj, "__self__", None), np.ufunc)
 
 
 def _dotted(func):
