@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -2614,6 +2614,18 @@ def conj_sign(x, ans):
 def real_zero(a, what):
     """The zero derivative of a function constant on real values (np.sign), refusing a complex ``a``."""
     return zeros_like(real_only(a, what))
+
+
+def rule_shaped(value, like, message):
+    """A user rule's adjoint of an argument (tangent of the result) ``value``, which must have the shape of ``like``
+    (the argument, the result): another shape is the rule's mistake, which NumPy would broadcast into a wrong
+    derivative. ``message`` names the rule and the user's line; ``{shape}`` and ``{like}`` in it are filled in."""
+    if value is not None and (type(like) in (np.ndarray, ShapeOf, float, int) or isinstance(like, np.generic)):
+        shape, like_shape = np.shape(value), like.shape if type(like) is ShapeOf else np.shape(like)
+        if shape != like_shape:
+            from .errors import TransformError
+            raise TransformError.from_message(message.replace("{shape}", str(shape)).replace("{like}", str(like_shape)))
+    return value
 
 
 def real_only(a, what):

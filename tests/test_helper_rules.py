@@ -692,6 +692,8 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # Rules of the helper modules for primitives that take functions or run a solver (a direct check against
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
+    runtime.rule_shaped: ["tests.test_higher_order::test_user_rules_in_both_modes_and_to_second_order",
+                          "tests.test_higher_order::test_a_user_rule_giving_another_shape_is_an_error_not_a_broadcast"],
     runtime.scipy_value: ["tests.test_scipy_stats::test_distribution_value_and_derivatives",
                           "tests.test_scipy_stats::test_where_scipy_checks_fail_the_definitions_are_refused"],
     s2sad.fixed_point: ["tests.test_higher_order::test_fixed_point_by_the_implicit_function_theorem",

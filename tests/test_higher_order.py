@@ -270,6 +270,29 @@ def test_user_rules_in_both_modes_and_to_second_order():
     assert s2sad.hessian(uses_cube)(x) == pytest.approx(second, rel=1e-11)
 
 
+exec("def opaque_scale(x):\n    return 2.0 * x\n", namespace)
+opaque_scale = namespace["opaque_scale"]
+
+
+@rules.vjp(opaque_scale)
+def opaque_scale_vjp(g, ans, x): return np.sum(g * 2.0)          # a mistake: summed, not shaped like x
+@rules.jvp(opaque_scale)
+def opaque_scale_jvp(g, ans, x): return np.sum(g * 2.0)
+
+
+def uses_scale(x):
+    return np.sum(opaque_scale(x) * x)
+
+
+def test_a_user_rule_giving_another_shape_is_an_error_not_a_broadcast():
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(s2sad.TransformError, match=r"opaque_scale_vjp .* shape \(\) for `x`, of shape \(3,\)"):
+        s2sad.grad(uses_scale)(x)
+    with pytest.raises(s2sad.TransformError, match=r"opaque_scale_jvp .* shape \(\) for the result, of shape \(3,\)"):
+        s2sad.jvp(uses_scale, (x,), (np.ones(3),))
+    assert s2sad.grad(uses_scale)(np.float64(1.5)) == pytest.approx(6.0)     # a number: shapes agree
+
+
 def test_a_function_with_neither_source_nor_rule_is_an_error():
     with pytest.raises(s2sad.SourceUnavailableError, match="opaque_square"):
         s2sad.grad(uses_square)(0.5)

@@ -61,7 +61,8 @@ class Plan:
 
 
 # positions of runtime helpers' arguments that are read only for their shape (and dtype)
-SHAPE_ONLY = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.reduced_size: 0, runtime.zeros_like: 0}
+SHAPE_ONLY = {runtime.unbroadcast: 1, runtime.unreduce: 1, runtime.reduced_size: 0, runtime.zeros_like: 0,
+              runtime.rule_shaped: 1}
 
 
 def run(fn, backward, unit):

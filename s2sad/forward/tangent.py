@@ -294,8 +294,11 @@ class _Tangent:
             term = results.get(param.name)
             if term is None:
                 continue
-            from ..reverse.adjoints import refuse_underived
+            from ..reverse.adjoints import refuse_underived, shape_checked, users_rule
             refuse_underived(unit, s, op, [(atom, term)])
+            if users_rule(rule) and isinstance(ans, gast.Name):
+                term = shape_checked(unit, s, op, rule, term, ans, "a tangent",
+                                     unit.aliases.ref(runtime.rule_shaped, "rule_shaped"))
             if unit.options.specialize:                # real_only(x) of a real number: x
                 stmts = inlining.drop_real_checks(stmts, unit.facts.numbers)
                 term = inlining.drop_real_checks([term], unit.facts.numbers)[0]

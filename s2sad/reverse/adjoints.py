@@ -219,6 +219,9 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
     contributions = [(mapping[p], r) for p, r in results.items()
                      if r is not None and set(names_in(mapping[p])) & sweep.active]
     refuse_underived(unit, s, op, contributions)
+    if users_rule(rule):
+        contributions = [(atom, shape_checked(unit, s, op, rule, expr, atom, "an adjoint", _helper(sweep, runtime.rule_shaped)))
+                         for atom, expr in contributions]
     if contributions:
         out.extend(N.located(p, s) for p in prelude)
     for atom, expr in merge_duplicates(contributions):
@@ -246,6 +249,25 @@ def same_contribution(a, b):
     the same expression into the adjoint of the same name."""
     return isinstance(a[0], gast.Name) and isinstance(b[0], gast.Name) and a[0].id == b[0].id \
         and gast.dump(a[1]) == gast.dump(b[1])
+
+
+def users_rule(rule):
+    """Whether ``rule`` is a user's (registered outside s2sad), whose results the generated code checks."""
+    return not (getattr(rule, "__module__", None) or "s2sad").startswith("s2sad")
+
+
+def shape_checked(unit, s, op, rule, expr, like, what, helper):
+    """``rule_shaped(expr, like, message)``: a user rule's adjoint of ``like`` (or tangent of the result ``like``)
+    checked to have its shape where the code runs (a mistake there would be broadcast into a wrong number)."""
+    if not isinstance(like, gast.Name):
+        return expr
+    name = getattr(rule, "__qualname__", repr(rule))
+    subject = "the result" if what == "a tangent" else f"`{like.id}`"
+    message = str(unit.error(TransformError, f"the rule {name} for `{op.label}` gave {what} of shape {{shape}} "
+                             f"for {subject}, of shape {{like}}", s,
+                             hint="a vjp rule returns each argument's adjoint shaped like the argument, a jvp rule "
+                                  "each argument's contribution to the tangent shaped like the result"))
+    return N.call(helper, [expr, N.clone(like), N.const(message)])
 
 
 FUNCTION_GIVEN = "the function it is given"      # rules' underived(...) for a function argument (fixed_point's f)
