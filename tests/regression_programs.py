@@ -1223,3 +1223,15 @@ def integer_results_asked_for(x):            # dtype=int: piecewise constant, no
 
 
 CASES["integer_results_asked_for"] = (integer_results_asked_for, (np.array([1.3, 2.7, 0.4, 3.9]),), (0,))
+
+
+def argument_updated_in_place(a, b):        # f(x, x): Python's `a += 1.0` changes b too
+    a += 1.0
+    return np.sum(a * b)
+
+
+_ONE_ARRAY = np.array([1.0, 2.0, 3.0])
+REFUSED["argument_updated_in_place_passed_twice"] = (argument_updated_in_place, (_ONE_ARRAY, _ONE_ARRAY), (0,),
+                                                     "would change `b` too")
+REFUSED["argument_updated_in_place_and_a_view_of_it"] = (argument_updated_in_place, (_ONE_ARRAY, _ONE_ARRAY[1:2]),
+                                                         (0,), "would change `b` too")

@@ -1067,6 +1067,7 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
     defaulted = {a.id for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)
                  if not isinstance(d, gast.Constant)} | \
         {a.id for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None and not isinstance(d, gast.Constant)}
+    params = set(N.params(fn))
     located = {}
     for st in N.statements(fn.body):
         located.setdefault((getattr(st, "lineno", None), getattr(st, "col_offset", None)), []).append(st)
@@ -1101,15 +1102,18 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                                    hint=f"build a new value: `{shown_target} = {shown_target} {op} ...`")
                 guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
                       bound=lambda other, st: True, user=user)
-        others = [other for other in sorted(set(effects.classes.get(old, {old})) - versions - followed)
+        held = set(effects.classes.get(old, {old}))
+        passed = params - held if held & params else set()     # an argument's object: the caller may have passed
+        others = [other for other in sorted((held | passed) - versions - followed)     # it twice (f(x, x)), or a
                   if other not in numbers and (other not in numbers_only or old not in arrays) and read_later(other, m)
-                  and not (unbound and unbound(other, m))]       # (holding nothing at the change)
+                  and not (unbound and unbound(other, m))]       # view of it (checked when it runs); (holding
+        aliased = [other for other in others if other not in passed]            # nothing at the change: unbound)
         # (a walked sequence follows the update: front/normalize.py)
         defaults = [p for p in defaulted if p in effects.classes.get(old, {old}) and p not in numbers]
         reading = next((st for st in here if old in names_in(st.value if isinstance(st, gast.Assign) else st)), None)
         if defaults and reading is not None and fresh_where_changed(fn, unit, reading, old):
             defaults = []                     # (`w = w * 2.0` before `w += 1.0`: a new object, surely)
-        if container is None and defaults and not others:   # a default object: the next call would see the change
+        if container is None and defaults and not aliased:   # a default object: the next call would see the change
             refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` changes the default value of "
                                  f"`{defaults[0]}` in place (every later call sees it in Python; s2sad's call leaves "
                                  "it as it was), which cannot be differentiated", s,
