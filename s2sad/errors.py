@@ -100,8 +100,16 @@ def user_frames(fn):
 
 
 def short_traceback(exc):
-    """``exc`` with a traceback without s2sad's own frames (unless ``S2SAD_TRACEBACK=full``), noted so."""
+    """``exc`` with a traceback without s2sad's own frames (unless ``S2SAD_TRACEBACK=full``), noted so; an error
+    raised inside generated code names the user's line whose derivative code raised it."""
     import os
+    where = None if isinstance(exc, TransformError) and exc.filename else _user_line(exc.__traceback__)
+    if where is not None and isinstance(exc, (ZeroDivisionError, OverflowError)):
+        cause, exc = exc, UnsupportedValueError(          # Python floats raise where NumPy gives inf or nan
+            f"{where.split(': `')[0]}: the derivative of this line is infinite or undefined at these values "
+            f"(computing it on Python floats raised {type(exc).__name__}: {exc}): `{where.split(': `', 1)[1]}")
+        exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
+        where = None
     if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
         return exc
     if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
@@ -110,8 +118,33 @@ def short_traceback(exc):
                          "method of an object, a function run for its effects) read-only while it runs, and this code "
                          "writes into one: the derivative could not follow that. Work on a copy there (`a = a.copy()`), "
                          "or pass s2sad.stop_gradient(...) of the value")
+        if where is not None:
+            exc.add_note(f"raised by the derivative code of {where}")
         exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
     return exc.with_traceback(_without_internal_frames(exc.__traceback__))
+
+
+def _user_line(tb):
+    """``file:line: `statement``` of the user's statement whose derivative code raised, for an error raised
+    inside generated code: the comment ``# grad of line N: ...`` (``# line N: ...``) nearest above the line of
+    the innermost generated frame; the file is the one its name gives (``<s2sad f_jvp #1 from model.py:3>``)."""
+    import linecache
+    import re
+    found = None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith("<s2sad ") and " from " in name:
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    name, lineno = found
+    user_file = name[:-1].rsplit(" from ", 1)[1].rsplit(":", 1)[0]
+    for text in reversed(linecache.getlines(name)[:lineno]):
+        m = re.match(r"\s*# (?:grad of )?line (\d+): (.*)", text)
+        if m:
+            return f"{user_file}:{m.group(1)}: `{m.group(2).strip()}`"
+    return None
 
 
 def _without_internal_frames(tb):

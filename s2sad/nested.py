@@ -117,7 +117,7 @@ def grad_call_args_grad(g, f, wrt, args):
     """Adjoints of ``args`` in ``y = grad(f, wrt)(*args)`` given ``y``'s adjoint ``g``."""
     from .api import grad
     if not isinstance(wrt, (int, np.integer)):
-        raise NotImplementedError("s2sad.grad(f, wrt=(...))(...) inside differentiated code: use one wrt index")
+        raise UnsupportedValueError("s2sad.grad(f, wrt=(...))(...) inside differentiated code: use one wrt index")
     positions = _floats(args)
     direction = _directional(f, (wrt,), args)
     grads = grad(direction, wrt=positions)(*args, g)

@@ -11,7 +11,7 @@ import random
 
 import numpy as np
 
-from .errors import NonScalarOutputError, UnsupportedSyntaxError
+from .errors import NonScalarOutputError, UnsupportedSyntaxError, UnsupportedValueError
 from .tree import AdjDict, AdjFields, AdjList, AdjTuple, adjoint_of, fields_of, is_record  # noqa: F401
 from .incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d  # noqa: F401
 from .tree import append_grads, attribute, field_tangent, pack, part, parts, unattr  # noqa: F401  (reached as _s2.pack, ...)
@@ -123,7 +123,7 @@ def prod_partials(x, axis=None, c1=None, c2=None, c3=None, c4=None, c5=None, c6=
     ``t`` is itself with ``t`` as one more direction, so its rules are itself at every order (up to six
     directions; ``beyond``: a seventh, refused)."""
     if beyond is not None:
-        raise NotImplementedError("s2sad: derivatives of np.prod beyond the seventh order are not supported")
+        raise UnsupportedValueError("s2sad: derivatives of np.prod beyond the seventh order are not supported")
     cs = [c for c in (c1, c2, c3, c4, c5, c6) if c is not None]
     dtype = np.result_type(_float_dtype(x), *cs)                # (float32 stays float32)
     x = np.asarray(x, dtype=dtype)
@@ -311,7 +311,7 @@ def repetition_cross_grad(h, u, t, x, y, ans, side, which):
 # --- constructors ----------------------------------------------------------------------------
 def _no_step(retstep):
     if retstep:
-        raise NotImplementedError("s2sad: the derivative of np.linspace(..., retstep=True) is not supported; "
+        raise UnsupportedValueError("s2sad: the derivative of np.linspace(..., retstep=True) is not supported; "
                                   "compute the step as (stop - start) / (num - 1)")
 
 
@@ -477,14 +477,14 @@ def regather(h, source):
 def _gradient_layout(f, varargs, axis, edge_order):
     """(axes, spacings) of ``np.gradient(f, *varargs, axis=axis, edge_order=edge_order)`` with uniform spacings."""
     if edge_order != 1:
-        raise NotImplementedError("s2sad: np.gradient's derivative is supported for edge_order=1 only")
+        raise UnsupportedValueError("s2sad: np.gradient's derivative is supported for edge_order=1 only")
     ndim = np.ndim(f)
     axes = tuple(range(ndim)) if axis is None else tuple(int(a) % ndim for a in np.atleast_1d(axis))
     if not varargs:
         return axes, (1.0,) * len(axes)
     if all(np.ndim(v) == 0 for v in varargs) and len(varargs) in (1, len(axes)):
         return axes, tuple(varargs) * (len(axes) if len(varargs) == 1 else 1)
-    raise NotImplementedError("s2sad: np.gradient with coordinate arrays as spacings has no derivative; pass one "
+    raise UnsupportedValueError("s2sad: np.gradient with coordinate arrays as spacings has no derivative; pass one "
                               "uniform spacing per axis")
 
 
@@ -554,11 +554,11 @@ def pad_source(array, pad_width, mode="constant", reflect_type="even"):
     """``source_index`` of ``np.pad(array, pad_width, mode)`` for the modes that copy items or fill in constants
     (a constant has no derivative with respect to the array)."""
     if callable(mode) or mode not in ("constant", "edge", "wrap", "reflect", "symmetric", "empty"):
-        raise NotImplementedError(f"np.pad(..., mode={mode!r}): s2sad differentiates the modes constant, edge, wrap, "
+        raise UnsupportedValueError(f"np.pad(..., mode={mode!r}): s2sad differentiates the modes constant, edge, wrap, "
                                   "reflect and symmetric")
     if mode in ("reflect", "symmetric"):
         if reflect_type != "even":
-            raise NotImplementedError(f"np.pad(..., mode={mode!r}, reflect_type={reflect_type!r}) is not supported")
+            raise UnsupportedValueError(f"np.pad(..., mode={mode!r}, reflect_type={reflect_type!r}) is not supported")
         return source_index(np.pad, array, pad_width, mode)
     return source_index(np.pad, array, pad_width, "constant" if mode == "empty" else mode)
 
@@ -585,14 +585,14 @@ def diff_tangent(t, n=1, axis=-1, prepend=None, append=None):
 
 def _no_ends(prepend, append):
     if prepend is not None or append is not None:
-        raise NotImplementedError("np.diff(..., prepend=..., append=...) is not differentiated yet; "
+        raise UnsupportedValueError("np.diff(..., prepend=..., append=...) is not differentiated yet; "
                                   "np.diff(np.concatenate([...])) is")
 
 
 def nonzero_checked(a, what):
     """``a``, refusing a zero in it: ``what`` divides by it (its derivative is that of ``a``)."""
     if np.any(np.asarray(a) == 0):
-        raise NotImplementedError(f"{what} at an argument with a zero item is not differentiated yet")
+        raise UnsupportedValueError(f"{what} at an argument with a zero item is not differentiated yet")
     return a
 
 
@@ -626,7 +626,7 @@ def average_weights(a, weights, axis=None, returned=False):
     """``np.average``'s weights as an array shaped like ``a`` (ones when there are none; 1-d weights lie
     along ``axis``)."""
     if returned:
-        raise NotImplementedError("np.average(..., returned=True) is not differentiated yet")
+        raise UnsupportedValueError("np.average(..., returned=True) is not differentiated yet")
     if weights is None:
         return np.ones(np.shape(a), dtype=_float_dtype(a))
     weights = np.asarray(weights)
@@ -668,7 +668,7 @@ def kron_layout(a, b):
 def checked_cross(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """``g``, once ``np.cross``'s arguments are known to be 3-vectors along the last axis (the case its rule covers)."""
     if (axisa, axisb, axisc, axis) != (-1, -1, -1, None) or np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
-        raise NotImplementedError("np.cross is differentiated for 3-vectors along the last axis (default axes) only")
+        raise UnsupportedValueError("np.cross is differentiated for 3-vectors along the last axis (default axes) only")
     return g
 
 
@@ -684,7 +684,7 @@ def full_pads(a, v, mode="full", correlate=False):
     elif mode == "same":
         start, length = (k // 2 if correlate and n < m else (k - 1) // 2), max(n, m)
     else:
-        raise NotImplementedError(f"mode={mode!r}")
+        raise UnsupportedValueError(f"mode={mode!r}")
     return ((start, n + m - 1 - start - length),)
 
 
@@ -985,11 +985,10 @@ def written_tangent(v_dot, x):
 
 def owned_tangent(t, x=None):
     """A private copy of ``x``'s tangent, for ``x_dot[idx] = v_dot`` to write into. ``x`` an array of integers
-    (a written value is truncated, its derivative lost) is refused rather than given a wrong tangent."""
+    or booleans has none (what is written into it is truncated: ``written_tangent`` writes zeros), as in reverse
+    mode."""
     if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
-        raise TypeError(f"a differentiated value is written into an array of {x.dtype} (the value is truncated); "
-                        f"s2sad cannot differentiate that: make the array float (np.zeros(n) rather than "
-                        f"np.zeros(n, dtype=int))")
+        return np.zeros(x.shape)
     if isinstance(t, np.ndarray):
         return np.array(t, dtype=np.result_type(t.dtype, np.float64) if t.dtype.kind not in "fc" else t.dtype)
     if isinstance(t, list):
@@ -1499,10 +1498,10 @@ def interp_segments(x, xp, left=None, right=None, period=None):
     line (``xp[0] <= x <= xp[-1]``: elsewhere it is flat), and where it is ``fp``'s at all (not ``left`` or
     ``right``)."""
     if period is not None:
-        raise NotImplementedError("np.interp(..., period=...) is not differentiated yet")
+        raise UnsupportedValueError("np.interp(..., period=...) is not differentiated yet")
     xp = np.asarray(xp)
     if xp.ndim != 1 or len(xp) < 2:
-        raise NotImplementedError("np.interp is differentiated for two sample points or more")
+        raise UnsupportedValueError("np.interp is differentiated for two sample points or more")
     j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
     inside = (np.asarray(x) >= xp[0]) & (np.asarray(x) <= xp[-1])
     kept = ~((np.asarray(x) < xp[0]) & (left is not None) | (np.asarray(x) > xp[-1]) & (right is not None))
@@ -1527,7 +1526,7 @@ def polyval_coefficients_grad(g, p, x):
     """Adjoint of the coefficients ``p`` (highest power first) in ``np.polyval(p, x)``: the sum of ``g x**k``."""
     n = len(p)
     if np.ndim(p) != 1:
-        raise NotImplementedError("np.polyval is differentiated for a 1-d array of coefficients")
+        raise UnsupportedValueError("np.polyval is differentiated for a 1-d array of coefficients")
     return np.array([np.sum(g * np.asarray(x) ** (n - 1 - k)) for k in range(n)], dtype=np.result_type(g, x, 1.0))
 
 
@@ -1686,11 +1685,11 @@ def tensordot_grads(g, a, b, axes=2):
 
 def _einsum_parse(subscripts, n):
     if not isinstance(subscripts, str):
-        raise NotImplementedError("s2sad: the derivative of np.einsum in its sublist form (operands interleaved with "
+        raise UnsupportedValueError("s2sad: the derivative of np.einsum in its sublist form (operands interleaved with "
                                   "lists of axes) is not supported; write the subscripts as a string")
     subscripts = subscripts.replace(" ", "")
     if "." in subscripts:
-        raise NotImplementedError("s2sad: the derivative of einsum with '...' is not supported; spell out the axes")
+        raise UnsupportedValueError("s2sad: the derivative of einsum with '...' is not supported; spell out the axes")
     if "->" in subscripts:
         ins, out = subscripts.split("->")
     else:
@@ -1967,7 +1966,7 @@ def einsum_directions(subscripts, operands, d1, d2=None, d3=None, d4=None, d5=No
     and linear in each; along the operands, itself with one direction more: its rules are itself at every order
     (up to six directions; ``beyond``: a seventh, refused)."""
     if beyond is not None:
-        raise NotImplementedError("s2sad: derivatives of np.einsum beyond the sixth order are not supported")
+        raise UnsupportedValueError("s2sad: derivatives of np.einsum beyond the sixth order are not supported")
     directions = [d for d in (d1, d2, d3, d4, d5, d6) if d is not None]
     total = None
     for ks in _einsum_placements(directions, len(operands)):
@@ -2037,7 +2036,7 @@ def eigengaps(w):
     off = ~np.eye(w.shape[-1], dtype=bool)
     scale = np.maximum(np.abs(w[..., None, :]), np.abs(w[..., :, None]))     # (each pair's own magnitude)
     if np.any((np.abs(gaps) <= np.sqrt(np.finfo(_float_dtype(w)).eps) * scale)[..., off]):
-        raise NotImplementedError("the eigenvectors (or singular vectors) of a matrix with equal, or nearly equal, "
+        raise UnsupportedValueError("the eigenvectors (or singular vectors) of a matrix with equal, or nearly equal, "
                                   "eigenvalues (or singular values) have no derivative to working precision: "
                                   "np.linalg.eigh's vectors, np.linalg.svd's, and second derivatives through "
                                   "np.linalg.eigvalsh or the singular values there (first derivatives of the "
@@ -2081,7 +2080,7 @@ _EXTRA_VECTORS = ("np.linalg.svd(a, full_matrices=True) of a matrix that is not 
 def _thin_svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """``(U, s, Vh)``, thin, of ``a`` for the derivative rules."""
     if hermitian:
-        raise NotImplementedError("np.linalg.svd(..., hermitian=True) is not differentiated yet; use np.linalg.eigh")
+        raise UnsupportedValueError("np.linalg.svd(..., hermitian=True) is not differentiated yet; use np.linalg.eigh")
     return np.linalg.svd(a, full_matrices=False)
 
 
@@ -2094,11 +2093,11 @@ def svd_grad(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     k = s.shape[-1]
     if gu is not None and np.shape(gu)[-1] > k:              # full_matrices=True: only the first k columns
         if np.any(gu[..., k:]):                             # (and rows of Vh) have a derivative
-            raise NotImplementedError(_EXTRA_VECTORS)
+            raise UnsupportedValueError(_EXTRA_VECTORS)
         gu = gu[..., :k]
     if gv is not None and np.shape(gv)[-1] > k:
         if np.any(gv[..., k:]):
-            raise NotImplementedError(_EXTRA_VECTORS)
+            raise UnsupportedValueError(_EXTRA_VECTORS)
         gv = gv[..., :k]
     inner = np.zeros(np.shape(s) + (k,), dtype=s.dtype) if gs is None else gs[..., :, None] * np.eye(k, dtype=s.dtype)
     gu = gu if gu is not None and np.any(gu) else None         # (zero adjoints of the vectors need no gaps)
@@ -2143,7 +2142,7 @@ def _nan_columns(d, total):
 def _reduced_qr(a, mode="reduced"):
     m, n = np.shape(a)[-2:]
     if mode not in ("reduced", "r") or m < n:
-        raise NotImplementedError(f"np.linalg.qr is differentiated for mode='reduced' or 'r' of a matrix with at least as "
+        raise UnsupportedValueError(f"np.linalg.qr is differentiated for mode='reduced' or 'r' of a matrix with at least as "
                                   f"many rows as columns (got mode={mode!r}, shape {np.shape(a)})")
     return np.linalg.qr(a)
 
@@ -2187,7 +2186,7 @@ def uncut(p, a, rcond=None, rtol=None, what="np.linalg.pinv"):
     top = np.max(s, axis=-1, keepdims=True)
     zero = max(np.shape(a)[-2:]) * np.finfo(_float_dtype(a)).eps * top
     if np.any((s > zero) & (s <= np.max(np.asarray(cut)) * top)):
-        raise NotImplementedError(f"s2sad: {what} with a cutoff (rcond/rtol) that drops a singular value of the "
+        raise UnsupportedValueError(f"s2sad: {what} with a cutoff (rcond/rtol) that drops a singular value of the "
                                   f"matrix is not differentiated (the result is the pseudo-inverse of a matrix of "
                                   f"lower rank); differentiated with the default cutoff, or with one below every "
                                   f"singular value")
@@ -2267,10 +2266,10 @@ def checked_system(a, b, fn):
     a_shape, b_shape = np.shape(a), np.shape(b)
     if len(a_shape) < 2 or a_shape[-1] != a_shape[-2] or not b_shape \
             or b_shape[-2 if len(b_shape) >= 2 else 0] != a_shape[-1]:
-        raise NotImplementedError(f"{fn} is differentiated for a square matrix (n, n) and a right-hand side of n "
+        raise UnsupportedValueError(f"{fn} is differentiated for a square matrix (n, n) and a right-hand side of n "
                                   f"rows, not for shapes {a_shape} and {b_shape}")
     if len(b_shape) == 1 and len(a_shape) > 2:
-        raise NotImplementedError(f"{fn} with a stack of matrices {a_shape} and a vector {b_shape} is not "
+        raise UnsupportedValueError(f"{fn} with a stack of matrices {a_shape} and a vector {b_shape} is not "
                                   f"differentiated: pass the vector as a column, b[:, None]")
     return a
 
@@ -2309,7 +2308,7 @@ _STRUCTURES = {None: "general", "gen": "general", "general": "general", "diagona
 def _structure(assume_a, fn):
     kind = _STRUCTURES.get(assume_a) if isinstance(assume_a, (str, type(None))) else None
     if kind is None or (kind == "diagonal" and fn == "scipy.linalg.inv"):   # inv's 'diagonal' keeps a's other entries
-        raise NotImplementedError(f"{fn}(..., assume_a={assume_a!r}) is not differentiated")
+        raise UnsupportedValueError(f"{fn}(..., assume_a={assume_a!r}) is not differentiated")
     return kind
 
 
@@ -2399,10 +2398,10 @@ def signal_pads(in1, in2, mode="full", axes=None):
     fftconvolve, oaconvolve) where its entries are in the full result, zeros elsewhere."""
     s1, s2 = np.shape(in1), np.shape(in2)
     if axes is not None and sorted(int(k) % max(len(s1), 1) for k in np.atleast_1d(axes)) != list(range(len(s1))):
-        raise NotImplementedError(f"scipy.signal.fftconvolve/oaconvolve(..., axes={axes!r}) is differentiated in "
+        raise UnsupportedValueError(f"scipy.signal.fftconvolve/oaconvolve(..., axes={axes!r}) is differentiated in "
                                   f"reverse mode only over all axes (axes=None)")
     if mode not in ("full", "valid", "same") or len(s1) != len(s2):
-        raise NotImplementedError(f"scipy.signal convolution of shapes {s1} and {s2} in mode {mode!r}")
+        raise UnsupportedValueError(f"scipy.signal convolution of shapes {s1} and {s2} in mode {mode!r}")
     pads = []
     for n, m in zip(s1, s2):
         full = n + m - 1
@@ -2447,7 +2446,7 @@ def norm_axes(x, ord=None, axis=None):
     """``(matrix, axes)`` of ``np.linalg.norm(x, ord, axis)``: whether it is a matrix norm, and the axes it reduces
     (a pair (rows, columns) for a matrix norm, as NumPy reads them; None: all of them, flattened)."""
     if np.iscomplexobj(x):
-        raise NotImplementedError("s2sad: the derivative of np.linalg.norm of a complex array is not supported "
+        raise UnsupportedValueError("s2sad: the derivative of np.linalg.norm of a complex array is not supported "
                                   "(write np.sqrt(np.sum(np.abs(z) ** 2)) for its 2-norm)")
     ndim = np.ndim(x)
     if axis is None:
@@ -2616,7 +2615,7 @@ def real_zero(a, what):
     return zeros_like(real_only(a, what))
 
 
-def rule_shaped(value, like, message):
+def rule_shaped(value, like, message="a rule gave {shape} where {like} was due"):
     """A user rule's adjoint of an argument (tangent of the result) ``value``, which must have the shape of ``like``
     (the argument, the result): another shape is the rule's mistake, which NumPy would broadcast into a wrong
     derivative. ``message`` names the rule and the user's line; ``{shape}`` and ``{like}`` in it are filled in."""
@@ -2733,4 +2732,4 @@ def underived(what):
     """What a rule returns for an argument whose derivative s2sad does not have (``scipy.special.jv``'s order): the
     transform refuses the call at the user's line where that argument is differentiated (reverse/adjoints.py
     ``refuse_underived``), so this only runs in a rule called by hand."""
-    raise NotImplementedError(f"s2sad: no derivative with respect to {what}")
+    raise UnsupportedValueError(f"s2sad: no derivative with respect to {what}")

@@ -1389,3 +1389,24 @@ def test_heavisides_value_at_zero_is_differentiated():
     """np.heaviside was registered as having no derivative: h0's (where x is 0) was lost, with a warning."""
     assert s2sad.grad(_heaviside_value_at_zero)(0.3) == pytest.approx(3.0)
     assert s2sad.jvp(_heaviside_value_at_zero, (0.3,), (1.0,))[1] == pytest.approx(3.0)
+
+
+def _root_of(x):
+    return math.sqrt(x) + x
+
+
+def _half_power(x):
+    return x ** 0.5
+
+
+def test_a_derivative_python_floats_cannot_compute_names_the_users_line():
+    """At x = 0 the derivative of sqrt is infinite: computed on Python floats it raises ZeroDivisionError inside
+    the generated code, reported as an s2sad error at the user's line (not a bare ZeroDivisionError)."""
+    line = inspect.getsourcelines(_root_of)[1] + 1
+    with pytest.raises(s2sad.UnsupportedValueError, match=rf"test_errors.py:{line}: the derivative of this line is "
+                                                          r"infinite or undefined .*ZeroDivisionError"):
+        s2sad.grad(_root_of)(0.0)
+    with pytest.raises(s2sad.UnsupportedValueError, match="infinite or undefined"):
+        s2sad.grad(_half_power)(0.0)
+    with np.errstate(divide="ignore"):
+        assert s2sad.grad(_half_power)(np.float64(0.0)) == np.inf        # NumPy's value, as NumPy computes it

@@ -408,7 +408,8 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
 _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_like,
           runtime.written_grad, runtime.copy_like, runtime.make_dict}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
-_FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad}   # g or a view of
+_FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad,   # g or a view of
+               runtime.written_tangent, runtime.rule_shaped}
                                                     # it, never the argument they read for its shape or dtype
 
 

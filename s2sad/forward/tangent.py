@@ -185,6 +185,8 @@ class _Tangent:
             return []
         out = [] if x in self.owned else [self.own(x)]
         value = self.tangent_of(s.value) if set(names_in(s.value)) & self.active else N.const(0.0)
+        if not isinstance(value, gast.Constant):        # (x an integer array: the value written is truncated)
+            value = N.call(self.unit.aliases.ref(runtime.written_tangent, "written_tangent"), [value, N.name(x)])
         out.append(N.assign(gast.Subscript(value=N.name(self.dot(x)), slice=N.clone(target.slice), ctx=gast.Store()),
                             value))
         return out

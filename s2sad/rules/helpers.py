@@ -171,9 +171,9 @@ def written_tangent_vjp(g, ans, v_dot, x): return written_tangent(g, x), None
 @jvp(written_tangent)
 def written_tangent_jvp(t, ans, v_dot, x): return written_tangent(t, x), None
 @vjp(owned_tangent)
-def owned_tangent_vjp(h, ans, t, x=None): return h, None
+def owned_tangent_vjp(h, ans, t, x=None): return written_tangent(h, x), None     # (x of integers: none)
 @jvp(owned_tangent)
-def owned_tangent_jvp(t, ans, buf, x=None): return owned_tangent(t), None
+def owned_tangent_jvp(t, ans, buf, x=None): return owned_tangent(t, x), None
 @vjp(pairs_of)
 def pairs_of_vjp(g, ans, x): return pairs_grad(g, x)
 @jvp(pairs_of)
