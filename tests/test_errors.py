@@ -1403,10 +1403,10 @@ def test_a_derivative_python_floats_cannot_compute_names_the_users_line():
     """At x = 0 the derivative of sqrt is infinite: computed on Python floats it raises ZeroDivisionError inside
     the generated code, reported as an s2sad error at the user's line (not a bare ZeroDivisionError)."""
     line = inspect.getsourcelines(_root_of)[1] + 1
-    with pytest.raises(s2sad.UnsupportedValueError, match=rf"test_errors.py:{line}: the derivative of this line is "
+    with pytest.raises(s2sad.errors.UnsupportedValueError, match=rf"test_errors.py:{line}: the derivative of this line is "
                                                           r"infinite or undefined .*ZeroDivisionError"):
         s2sad.grad(_root_of)(0.0)
-    with pytest.raises(s2sad.UnsupportedValueError, match="infinite or undefined"):
+    with pytest.raises(s2sad.errors.UnsupportedValueError, match="infinite or undefined"):
         s2sad.grad(_half_power)(0.0)
     with np.errstate(divide="ignore"):
         assert s2sad.grad(_half_power)(np.float64(0.0)) == np.inf        # NumPy's value, as NumPy computes it
