@@ -75,11 +75,20 @@ def dynamic(value, op, scope):
 
 def varied_method(unit, callee):
     """``m`` for a call ``obj.m(...)`` whose object is being differentiated (a dataclass or an object holding
-    arrays): the call becomes ``MethodCall("m")(obj, ...)``, the object an argument like the others; else None."""
+    arrays): the call becomes ``MethodCall("m")(obj, ...)``, the object an argument like the others; ``__call__``
+    for ``obj(...)`` (a layer called, ``layers[i](x)``: its class's ``__call__``; a closure or partial of a
+    differentiated value there is refused when the code runs, MethodCall.function); else None."""
     f = callee.func
     if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id in unit.facts.varied:
         return f.attr
+    if isinstance(f, gast.Name) and f.id in unit.facts.varied and f.id not in unit.facts.made:
+        return "__call__"
     return None
+
+
+def method_object(callee):
+    """The object a varied method call (``varied_method``) is called on."""
+    return callee.func.value if isinstance(callee.func, gast.Attribute) else callee.func
 
 
 class MethodCall:
@@ -119,6 +128,11 @@ class MethodCall:
         if in_instance and (isinstance(value, np.ufunc) or inspect.isfunction(value) and not value.__closure__
                             or has_rule(value)):
             return _without_object(value, (), n, keywords)
+        if self.name == "__call__":
+            raise UnsupportedSyntaxError(
+                f"cannot differentiate a call of a {type(obj).__name__} made from a differentiated value (s2sad "
+                "follows derivatives through a function's arguments, not through what a partial, a closure or a "
+                "bound method holds)", hint="pass the differentiated values to the function as arguments")
         raise UnsupportedSyntaxError(
             f"cannot differentiate `{type(obj).__name__}.{self.name}(...)` on an object being differentiated: it is "
             f"a {type(value).__name__} (a bound method or a closure held by the object may read its arrays, which "

@@ -120,6 +120,21 @@ def _drop_list_checks(tree, unit, arrays):
         block[:] = [st for st in block if keep(st)]
 
 
+def _made_by_calls(tree):
+    """Names that may hold a call's result (``f = curried(w)``, through copies): a function value made in the code,
+    which calls.varied_method does not take for an input object called (``layer(x)``)."""
+    made, changed = set(), True
+    while changed:
+        changed = False
+        for s in N.statements(tree.body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id not in made \
+                    and (isinstance(s.value, (gast.Call, gast.Lambda)) or isinstance(s.value, gast.Name)
+                         and s.value.id in made):
+                made.add(s.targets[0].id)
+                changed = True
+    return frozenset(made)
+
+
 def analyze(tree, unit):
     """The facts the differentiation passes read (unit.facts), as plain data."""
     value_kinds = shapes.kinds(tree, unit.scope, unit.kinds, call_results)
@@ -143,7 +158,7 @@ def analyze(tree, unit):
     effects_analysis.check(tree, unit, effects, varied, numbers, arrays, numbers_only)
     sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
-                  ints=ints, aliases=dict(effects.classes))
+                  ints=ints, aliases=dict(effects.classes), made=_made_by_calls(tree))
     stores, loads = {}, {}
     for n in N.walk(tree):
         if isinstance(n, gast.Name):

@@ -29,6 +29,7 @@ class Facts:
     ints: frozenset = frozenset()          # names that may hold a Python int (a sequence * an int repeats it)
     kinds: dict = field(default_factory=dict)    # name -> -1 a number, an array's ndim, a tuple of item kinds
     loop_stores: dict = field(default_factory=dict)   # id(forward loop) -> (loop, names it assigns): record.stored_in
+    made: frozenset = frozenset()          # names that may hold what a call made (a closure, a partial), not an input
 
 
 @dataclass

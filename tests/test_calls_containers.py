@@ -1075,3 +1075,53 @@ def test_unpacking_the_array_a_ufunc_returns(f, shape):
     assert s2sad.grad(f)(x.astype(np.float32)).dtype == np.float32
     if f is unpack_a_ufunc_result:                      # d(sin x1 sin x2) by hand
         np.testing.assert_allclose(s2sad.grad(f)(x), [0.0, np.cos(x[1]) * np.sin(x[2]), np.sin(x[1]) * np.cos(x[2])])
+
+
+# --- an object of a class with __call__ (a layer), differentiated -----------------------------------------------
+import dataclasses
+
+
+@dataclasses.dataclass
+class _Layer:
+    W: np.ndarray
+    b: np.ndarray
+
+    def apply(self, x):
+        return x @ self.W + self.b
+
+    def __call__(self, x):
+        return np.tanh(self.apply(x))
+
+
+def _through_apply(layer, x):
+    return np.sum(np.tanh(layer.apply(x)))
+
+
+def _through_call(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return np.sum(layers[0](x[:, :1] * np.ones((1, 3))) ** 2) + np.sum(x)
+
+
+def test_a_callable_object_is_differentiated_as_a_record_and_called():
+    rng = np.random.default_rng(4)
+    first, second = _Layer(rng.normal(size=(3, 2)), rng.normal(size=2)), _Layer(rng.normal(size=(2, 2)), rng.normal(size=2))
+    x = rng.normal(size=(4, 3))
+    g = s2sad.grad(_through_apply)(first, x)
+    slope = 1 - np.tanh(x @ first.W + first.b) ** 2
+    np.testing.assert_allclose(g.W, x.T @ slope, rtol=1e-12)
+    np.testing.assert_allclose(g.b, slope.sum(0), rtol=1e-12)
+    grads = s2sad.grad(_through_call)([first, second], x)
+    h = 1e-6
+    for k, layer in enumerate((first, second)):
+        for field in ("W", "b"):
+            value = getattr(layer, field)
+            numeric = np.zeros_like(value)
+            for i in np.ndindex(value.shape):
+                bumped = [dataclasses.replace(l) for l in (first, second)]
+                for sign in (1, -1):
+                    moved = value.copy()
+                    moved[i] += sign * h
+                    setattr(bumped[k], field, moved)
+                    numeric[i] += sign * _through_call(bumped, x) / (2 * h)
+            np.testing.assert_allclose(getattr(grads[k], field), numeric, rtol=1e-6, atol=1e-8)

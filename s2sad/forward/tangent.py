@@ -334,7 +334,7 @@ class _Tangent:
         if method is None:
             calls.refuse_varied_callee(unit, s, callee)
         func = unit.aliases.ref(calls.MethodCall(method), f"{method}_method") if method else N.clone(callee.func)
-        args = ([N.clone(callee.func.value)] if method else []) + value.args
+        args = ([N.clone(calls.method_object(callee))] if method else []) + value.args
         if value.keywords:
             if any(set(names_in(k.value)) & self.active for k in value.keywords):
                 raise unit.error(UnsupportedSyntaxError, "a differentiated value is passed by keyword to "

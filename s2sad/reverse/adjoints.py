@@ -397,7 +397,7 @@ def _dynamic_call(sweep, s, callee):
             raise unit.error(UnsupportedSyntaxError, f"a differentiated value is passed by keyword (`{k.arg}=`) to "
                              f"`{N.unparse(callee.func)}`, a function known only when the code runs", s,
                              hint="pass it by position")
-    args = ([N.clone(callee.func.value)] if method else []) + value.args
+    args = ([N.clone(calls.method_object(callee))] if method else []) + value.args
     wrt = [(k, a) for k, a in enumerate(args) if set(names_in(a)) & sweep.active]
     if not wrt:
         return None
