@@ -176,8 +176,10 @@ def _scan_products(e):
 
 
 def _others_product(x, axis):
-    """out[i] = prod of x[j] for j != i along ``axis``, without dividing."""
-    ones = np.ones_like(np.take(x, [0], axis=axis))
+    """out[i] = prod of x[j] for j != i along ``axis``, without dividing (none for an empty axis)."""
+    shape = list(x.shape)
+    shape[axis] = 1
+    ones = np.ones(shape, dtype=x.dtype)
     left = np.cumprod(np.concatenate([ones, x], axis=axis), axis=axis)
     right = np.flip(np.cumprod(np.flip(np.concatenate([x, ones], axis=axis), axis), axis=axis), axis)
     n = x.shape[axis]
@@ -1487,6 +1489,8 @@ def clip_masks(x, a_min=None, a_max=None, min=None, max=None):
     hi = a_max if a_max is not None else max
     no = np.zeros(np.shape(x), dtype=bool)
     above = np.greater(x if lo is None else np.maximum(x, lo), hi) if hi is not None else no
+    if lo is not None and hi is not None:     # equal bounds: clip gives the bound on both sides of it
+        above = above | np.greater_equal(lo, hi)
     below = np.less(x, lo) & ~above if lo is not None else no
     return below, above
 
@@ -1717,6 +1721,8 @@ def einsum_grads(g, subscripts, operands):
             terms.append(missing)
             args.append(np.ones([np.shape(x)[sub.index(c)] for c in missing]))
         grad = np.einsum(",".join(terms) + "->" + unique, *args, optimize=len(args) > 1)   # BLAS paths
+        if unique == sub and np.shape(grad) != np.shape(x):   # an axis of length 1 that einsum broadcast: summed
+            grad = unbroadcast(grad, x)
         grads.append(grad if unique == sub else _on_diagonals(grad, unique, sub, np.shape(x)))
     return grads
 

@@ -3,6 +3,7 @@ every mode and with optimizations on and off: the gradient against central diffe
 against reverse mode, Hessian-vector products against differences of the gradient, and the optimized
 pipeline against the straightforward one. And the programs s2sad must refuse, refused."""
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -153,3 +154,46 @@ def test_the_mean_of_an_empty_array_has_an_empty_gradient():
         for x in (np.zeros(0), np.zeros((0, 3))):
             value, g = s2sad.value_and_grad(f)(x)
             assert np.isnan(value) and g.shape == x.shape
+
+
+def _empty_product(x):
+    return np.prod(x[:0]) + np.sum(x)
+
+
+def _float_power_zero(x):
+    return np.sum(np.float_power(x, 0.0) + x)
+
+
+def _math_pow_zero(x):
+    return math.pow(x, 0.0) + x
+
+
+def _clip_equal_bounds(x):
+    return np.sum(np.clip(x, 3.0, 3.0)) + np.sum(x)
+
+
+def _hypot_at_the_origin(x):
+    return np.sum(np.hypot(x, np.array([0.0, 4.0])))
+
+
+def _math_hypot_at_the_origin(x):
+    return math.hypot(x, 0.0) + x
+
+
+def _einsum_broadcast_operand(y):
+    return np.sum(np.einsum("ij,ij->i", np.arange(1.0, 13.0).reshape(3, 4), y))
+
+
+@pytest.mark.parametrize("f, x, want", [
+    (_empty_product, np.array([0.5, 2.0, 3.0]), np.ones(3)),                    # the empty product's adjoint
+    (_float_power_zero, np.array([0.0, 2.0]), np.ones(2)),                       # x ** 0: 0 at x = 0, not nan
+    (_math_pow_zero, 0.0, 1.0),
+    (_clip_equal_bounds, np.array([2.0, 3.0, 4.0]), np.ones(3)),                 # constant on both sides of 3
+    (_hypot_at_the_origin, np.array([0.0, 3.0]), np.array([0.0, 0.6])),          # the subgradient 0, as norm's
+    (_math_hypot_at_the_origin, 0.0, 1.0),
+    (_einsum_broadcast_operand, np.ones((1, 4)), np.array([[15.0, 18.0, 21.0, 24.0]])),  # a broadcast axis summed
+], ids=lambda v: getattr(v, "__name__", "")[1:] if callable(v) else "")
+def test_derivatives_at_edge_points_in_both_modes(f, x, want):
+    np.testing.assert_allclose(s2sad.grad(f)(x), want, rtol=1e-12)
+    direction = np.linspace(0.5, 1.5, np.size(x)).reshape(np.shape(x)) if np.ndim(x) else 1.0
+    assert s2sad.jvp(f, (x,), (direction,))[1] == pytest.approx(np.sum(want * direction), rel=1e-12)
