@@ -1235,3 +1235,16 @@ REFUSED["argument_updated_in_place_passed_twice"] = (argument_updated_in_place, 
                                                      "would change `b` too")
 REFUSED["argument_updated_in_place_and_a_view_of_it"] = (argument_updated_in_place, (_ONE_ARRAY, _ONE_ARRAY[1:2]),
                                                          (0,), "would change `b` too")
+
+
+def parameters_rebuilt_each_step(x):        # `new` is a new list each iteration: `ws`, the old one, is not it
+    ws = [x * 1.0, x * 2.0]
+    for it in range(3):
+        new = []
+        for w in ws:
+            new.append(w - 0.1 * w * x)
+        ws = new
+    return sum(np.sum(w ** 2) for w in ws)
+
+
+CASES["parameters_rebuilt_each_step"] = (parameters_rebuilt_each_step, (np.array([0.3, -0.5]),), (0,))

@@ -533,6 +533,54 @@ def fresh_where_changed(fn, unit, change, name):
     assignment of ``name`` before it (in its block, else before the block) makes one, or copies a name whose
     nearest assignment before that does (``y = _t7``), and no loop around the change rebinds any of those names
     after that assignment (another iteration would reach the change with it)."""
+    return _fresh_binding(fn, unit, change, name) is not None
+
+
+def holders_of_fresh(fn, unit, change, name):
+    """The names that may hold (or hold a container holding) the object ``name`` holds at ``change``, when that is
+    a new object (``_fresh_binding``: made by the statement ``r`` in the current iteration of every loop around
+    ``change`` that ``r`` is in); else None. Sound: a new object can only be reached through statements run after
+    it was made and before ``change``: those after ``r`` and before ``change`` in the text, and the bodies of the
+    loops around ``change`` that ``r`` is not in. Followed through them to a fixed point: an assignment from a
+    name holding it (a copy, a view, an item, a call that may return its argument), and a container given it
+    (``c[k] = v``, ``c.append(v)``). (``new = {}`` at the top of a loop body, then ``params = new`` at its end:
+    the next iteration's ``new`` is a new dict that ``params``, the old one, does not hold.)"""
+    found = _fresh_binding(fn, unit, change, name)
+    if found is None:
+        return None
+    made, loops_after, followed = found
+    stmts = list(N.statements(fn.body))
+    at = {id(s): k for k, s in enumerate(stmts)}
+    if id(made) not in at or id(change) not in at:
+        return None
+    region = [s for s in stmts[at[id(made)] + 1:at[id(change)] + 1]]
+    for loop in loops_after:
+        region.extend(N.statements(loop.body))
+    reach, grown = set(followed), True
+    while grown:
+        grown = False
+        for s in region:
+            gained = set()
+            if isinstance(s, gast.Assign):
+                target = s.targets[0]
+                if isinstance(target, (gast.Subscript, gast.Attribute)):
+                    if set(names_in(s.value)) & reach:
+                        gained.update(_root_names(target.value))
+                elif set(_may_return(s.value, unit)) & reach or set(names_in(s.value)) & reach and \
+                        isinstance(s.value, (gast.Tuple, gast.List, gast.Dict, gast.BinOp)):   # (t + (y,))
+                    gained.update(n.id for n in N.walk(target) if isinstance(n, gast.Name))
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+                    and set(names_in(s.value)) & reach:
+                gained.update(_root_names(s.value.func.value))            # c.append(v), c.update(d), ...
+            if gained - reach:
+                reach |= gained
+                grown = True
+    return reach
+
+
+def _fresh_binding(fn, unit, change, name):
+    """``(r, loops_after, followed)`` for fresh_where_changed: the assignment making the new object, the loops
+    around ``change`` that it is not in, and the names copied on the way (``y = _t7``); else None."""
     def find(stmts, path):
         for k, s in enumerate(stmts):
             if s is change:
@@ -544,9 +592,12 @@ def fresh_where_changed(fn, unit, change, name):
         return None
     path = find(fn.body, [])
     if not path:
-        return False
+        return None
     loops_after, followed = [], {name}
     for stmts, k in reversed(path):
+        holder = stmts[k]                          # a loop around the change (an assignment before it is not in it)
+        if isinstance(holder, (gast.For, gast.While)) and holder is not change:
+            loops_after.append(holder)
         for s in reversed(stmts[:k]):
             targets = [n.id for n in N.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
             if name not in targets:
@@ -557,13 +608,12 @@ def fresh_where_changed(fn, unit, change, name):
                 followed.add(name)
                 continue
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or _may_return(s.value, unit):
-                return False
-            return not any(followed & {n.id for n in N.walk(L) if isinstance(n, gast.Name)
-                                       and isinstance(n.ctx, gast.Store)} for L in loops_after)
-        holder = stmts[k]
-        if isinstance(holder, (gast.For, gast.While)) and holder is not change:
-            loops_after.append(holder)
-    return False
+                return None
+            if any(followed & {n.id for n in N.walk(L) if isinstance(n, gast.Name)
+                               and isinstance(n.ctx, gast.Store)} for L in loops_after):
+                return None
+            return s, loops_after, followed
+    return None
 
 
 def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), numbers_only=frozenset()):
@@ -685,9 +735,12 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
         for change in changes:
             if id(change) not in order:
                 continue
+            reach = holders_of_fresh(fn, unit, change, name)
             for other in sorted(effects.classes.get(name, {name}) - {name}):
                 if distinct.get(name, name) == distinct.get(other, other):
                     continue                                     # never the same object (distinct_buffers)
+                if reach is not None and other not in reach:
+                    continue                                     # a new object `other` cannot hold yet
                 if _writes_the_walked_item(fn, change, other):
                     continue                                     # `for i, v in enumerate(xs): xs[i] = ...`
                 if other not in assigned_at and unit.scope.is_free(other) and read_later(other, change):
