@@ -494,6 +494,9 @@ def _all_names(tree, scope):
 
 
 CONDITIONS = {
+    "effects: a new object is held only by names a statement after it was made gave it to": Condition(
+        effects, "holders_of_fresh", lambda fn, unit, change, name: {name},
+        regression_programs.same_array_appended_each_iteration, (np.array([0.5, 0.3]),), refused=True),
     "effects: a list walked by a loop is written at the item the iteration read, nowhere else": Condition(
         effects, "_writes_the_walked_item", lambda fn, change, seq: True,
         regression_programs.list_item_written_while_walked, (np.array([0.5, 2.0, 3.0]),), refused=True),
