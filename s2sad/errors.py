@@ -133,7 +133,7 @@ def _user_line(tb):
     found = None
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if name.startswith("<s2sad ") and " from " in name:
+        if name.startswith("<s2sad ") and " from " in name and name.count("<") == 1:   # (not code of code)
             found = (name, tb.tb_lineno)
         tb = tb.tb_next
     if found is None:

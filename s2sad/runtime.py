@@ -29,7 +29,7 @@ __all__ = [
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
     "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
-    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
+    "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
 
 
@@ -396,6 +396,12 @@ def sequence(items):
     if isinstance(items, (list, tuple, np.ndarray, range)):
         return items
     return list(items)
+
+
+def sequence_tangent(t, items):
+    """The tangent of ``sequence(items)``: ``t``; for a dict, whose keys the loop walks, one None per key (a key
+    read with the value beside it, ``{k: d[k] for k in d}``, may be taken for a differentiated value)."""
+    return [None] * len(items) if isinstance(items, dict) else t
 
 
 # --- cumulative sums and sorting ---------------------------------------------------------------------

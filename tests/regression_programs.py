@@ -1248,3 +1248,17 @@ def parameters_rebuilt_each_step(x):        # `new` is a new list each iteration
 
 
 CASES["parameters_rebuilt_each_step"] = (parameters_rebuilt_each_step, (np.array([0.3, -0.5]),), (0,))
+
+
+def dict_parameters_rebuilt_each_step(params, x):   # keys beside values in a comprehension: no derivative
+    for it in range(3):
+        grads = {k: 2 * params[k] * x for k in params}
+        new = {}
+        for k in params:
+            new[k] = params[k] - 0.1 * grads[k]
+        params = new
+    return sum(np.sum(v ** 2) for v in params.values())
+
+
+CASES["dict_parameters_rebuilt_each_step"] = (dict_parameters_rebuilt_each_step,
+                                              ({"a": np.array([1.0, 2.0]), "b": np.array([0.5])}, 0.3), (1, 0))

@@ -13,7 +13,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
-from ..runtime import (underived, rule_shaped, check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
+from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
@@ -193,7 +193,11 @@ def sequence_grad_vjp(h, ans, g, items): return (None if isinstance(items, dict)
 @jvp(sequence_grad)
 def sequence_grad_jvp(t, ans, g, items): return (None if isinstance(items, dict) else t), None
 @jvp(sequence)
-def sequence_jvp(t, ans, items): return None if isinstance(items, dict) else t   # a dict's keys: no tangent
+def sequence_jvp(t, ans, items): return sequence_tangent(t, items)            # a dict's keys: no tangent
+@vjp(sequence_tangent)
+def sequence_tangent_vjp(h, ans, t, items): return sequence_grad(h, items), None     # (a dict's: zeros)
+@jvp(sequence_tangent)
+def sequence_tangent_jvp(dt, ans, t, items): return sequence_tangent(dt, items), None
 @vjp(rule_shaped)
 def rule_shaped_vjp(h, ans, value, like, message): return h, None, None
 @jvp(rule_shaped)

@@ -38,9 +38,9 @@ def repetition_vjp(g, ans, x, y): return repetition_grad(g, x, y, 0), repetition
 @jvp(repetition)
 def repetition_jvp(g, ans, x, y): return repetition_tangent(g, x, y, ans, 0), repetition_tangent(g, x, y, ans, 1)
 @vjp(operator.getitem)
-def getitem_vjp(g, ans, x, idx): return unindex(g, x, idx)
-@jvp(operator.getitem)
-def getitem_jvp(g, ans, x, idx): return g[idx]
+def getitem_vjp(g, ans, x, idx): return unindex(g, x, idx), None      # (a position or a key: no derivative; it
+@jvp(operator.getitem)                                                   # may seem to carry one where a key sits
+def getitem_jvp(g, ans, x, idx): return g[idx], None                     # beside a value: {k: d[k] for k in d})
 @elementwise(operator.neg)
 def neg_vjp(g, ans, x): return -g
 @elementwise(operator.pos)
