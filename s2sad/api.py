@@ -377,7 +377,9 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
         raise WrtError("elementwise_grad differentiates with respect to one argument (wrt an index)")
     fname = f"elementwise_grad({_name(f)})"
 
-    def call(*args):
+    def call(*args, **kwargs):
+        if kwargs:                                 # f's keyword arguments, held as a partial's
+            return elementwise_grad(functools.partial(f, **kwargs), wrt[0], optimize=optimize)(*args)
         try:
             options = resolve_options(optimize)
             _check_differentiable(args, wrt, fname)
@@ -822,7 +824,9 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
     indices, many = wrt_indices(f, wrt)
 
     @user_frames
-    def jac(*args):
+    def jac(*args, **kwargs):
+        if kwargs:                                 # f's keyword arguments, held as a partial's
+            return jacobian(_with_keywords(f, kwargs), wrt, mode, optimize=optimize)(*args)
         _check_differentiable(args, indices, f"jacobian({_name(f)})")
         blocks = []
         for i in indices:
@@ -851,6 +855,17 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
     jac.__name__ = f"jacobian_{_name(f)}"
     setattr(jac, "_s2sad_jacobian", ("jacobian", f, indices))
     return jac
+
+
+def _with_keywords(f, kwargs):
+    """``f`` with keyword arguments held: a derivative s2sad returned (``grad(h, i)``) becomes the same derivative
+    of ``h`` with them held, so that it is still known for one (a partial of it would be read as code)."""
+    derivative = _derivative(f)
+    if derivative is not None and derivative[2] in ("grad", "elementwise_grad"):
+        inner, index, kind = derivative
+        make = grad if kind == "grad" else elementwise_grad
+        return make(functools.partial(inner, **kwargs), index[0] if len(index) == 1 else index)
+    return functools.partial(f, **kwargs)
 
 
 def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Callable[..., Any]:
@@ -888,7 +903,9 @@ def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -
     columns = jacobian(grad(f, index[0], optimize=optimize), index[0], mode="forward", optimize=optimize)
 
     @user_frames
-    def hess(*args):
+    def hess(*args, **kwargs):
+        if kwargs:                                 # f's keyword arguments, held as a partial's
+            return hessian(functools.partial(f, **kwargs), index[0], optimize=optimize)(*args)
         _check_differentiable(args, index, f"hessian({_name(f)})")
         return columns(*args)
     hess.__name__ = f"hessian_{_name(f)}"
@@ -933,7 +950,9 @@ def hvp(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -> Ca
     gradient = grad(f, k, optimize=optimize)
 
     @user_frames
-    def product(*args_and_v):
+    def product(*args_and_v, **kwargs):
+        if kwargs:                                 # f's keyword arguments, held as a partial's
+            return hvp(functools.partial(f, **kwargs), k, optimize=optimize)(*args_and_v)
         position = k if k >= 0 else len(args_and_v) - 1 + k
         if not 0 <= position < len(args_and_v) - 1:
             raise WrtError(f"hvp(f, wrt={k}) needs the arguments of f and the vector v right after argument {k}; "

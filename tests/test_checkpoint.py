@@ -105,3 +105,30 @@ def test_without_the_snapshot_the_recomputed_block_draws_again(monkeypatch):
     monkeypatch.undo()
     pipeline.forget()
     np.testing.assert_allclose(s2sad.grad(global_numpy_draws)(x), want, rtol=1e-6)
+
+
+class _TwoLayers:
+    def __init__(self, W):
+        self.W = W
+
+    @s2sad.checkpoint
+    def layer(self, h):
+        return np.tanh(self.W @ h)
+
+    def plain_layer(self, h):
+        return np.tanh(self.W @ h)
+
+    def loss(self, x):
+        return np.sum(self.layer(self.layer(x)) ** 2)
+
+    def plain_loss(self, x):
+        return np.sum(self.plain_layer(self.plain_layer(x)) ** 2)
+
+
+def test_a_checkpointed_method_called_on_an_object_held_constant():
+    """``self.layer(h)`` with ``self`` not differentiated: the checkpointed method stays bound to the object."""
+    m = _TwoLayers(np.array([[0.5, -0.3], [0.8, 0.1]]))
+    x = np.array([0.4, -1.0])
+    np.testing.assert_allclose(s2sad.grad(m.loss)(x), s2sad.grad(m.plain_loss)(x), rtol=1e-12)
+    np.testing.assert_allclose(s2sad.grad(_TwoLayers.loss, wrt=1)(m, x), s2sad.grad(m.plain_loss)(x), rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hessian(m.loss)(x), s2sad.hessian(m.plain_loss)(x), rtol=1e-10)

@@ -958,3 +958,17 @@ def test_second_order_of_a_partial_with_keywords(bound, k, scale):
     np.testing.assert_allclose(np.diag(s2sad.hessian(p)(x)), exact, rtol=1e-12)
     np.testing.assert_allclose(s2sad.hvp(p)(x, np.ones(3)), exact, rtol=1e-12)
     np.testing.assert_allclose(s2sad.grad(s2sad.grad(p))(0.5), -k * k * scale * np.sin(k * 0.5), rtol=1e-12)
+
+
+def _scaled_power_sum(x, scale=1.0, power=2):
+    return np.sum(scale * x ** power)
+
+
+def test_second_order_functions_take_the_functions_keyword_arguments():
+    x = np.array([0.3, -0.7, 1.1])
+    want = np.diag(18.0 * x)                      # scale 3, power 3
+    np.testing.assert_allclose(s2sad.hessian(_scaled_power_sum)(x, scale=3.0, power=3), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(_scaled_power_sum)(x, np.ones(3), scale=3.0, power=3), want @ np.ones(3),
+                               rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jacobian(s2sad.grad(_scaled_power_sum))(x, scale=3.0, power=3), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jacobian(_scaled_power_sum)(x, scale=3.0, power=3), 9.0 * x ** 2, rtol=1e-12)

@@ -71,7 +71,11 @@ class Source:
 def unwrap(fn):
     """The user's own function behind the layers that call it unchanged: s2sad's own (``@differentiable``,
     ``@checkpoint``) and ``functools.cache``/``lru_cache``. Any other ``functools.wraps`` layer (a user's decorator
-    may scale, clip or log the result) is differentiated itself, from its source."""
+    may scale, clip or log the result) is differentiated itself, from its source. A bound method stays bound (a
+    ``@checkpoint`` method's ``obj.m``: the method of ``obj``, not the function without its ``self``)."""
+    if isinstance(fn, types.MethodType):
+        inner = unwrap(fn.__func__)
+        return fn if inner is fn.__func__ else types.MethodType(inner, fn.__self__)
     while True:
         inner = getattr(fn, "__wrapped__", None)
         if inner is None or not _transparent(fn):
