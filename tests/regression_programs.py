@@ -1262,3 +1262,40 @@ def dict_parameters_rebuilt_each_step(params, x):   # keys beside values in a co
 
 CASES["dict_parameters_rebuilt_each_step"] = (dict_parameters_rebuilt_each_step,
                                               ({"a": np.array([1.0, 2.0]), "b": np.array([0.5])}, 0.3), (1, 0))
+
+
+
+
+def conj_of_a_real_array_is_itself(x):
+    y = x * 1.0
+    z = y.conj()
+    y[0] = x[1] ** 2
+    return np.sum(z * x)
+
+
+def einsum_permutation_is_a_view(x):
+    y = x * 1.0
+    z = np.einsum("i->i", y)
+    y[0] = x[1] ** 2
+    return np.sum(z * x)
+
+
+def diag_of_a_matrix_is_a_view(x):
+    Y = x.reshape(2, 2) * 1.0
+    z = np.diag(Y)
+    Y[0, 0] = x[1] ** 2
+    return np.sum(z * x[:2])
+
+
+def written_by_index_through_another_name(x):   # b is a: a later read of b sees every write
+    a = x * 1.0
+    b = a
+    for i in range(4):
+        a[i] = b[i] * x[i]
+    return np.sum(b * x)
+
+
+_X4 = np.array([0.7, -1.3, 0.4, 1.1])
+for _f in (conj_of_a_real_array_is_itself, einsum_permutation_is_a_view, diag_of_a_matrix_is_a_view,
+           written_by_index_through_another_name):
+    REFUSED[_f.__name__] = (_f, (_X4,), (0,), "may hold the same object")

@@ -81,7 +81,7 @@ STMT_WEIGHTS = {
     "nested_loop": 1, "list_append": 2, "listcomp": 1.2, "tuple": 1, "dict": 1, "closure": 1.2,
     "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
     "chained_write": 0.4, "star_args": 0.8, "kwargs_call": 0.6, "star_unpack": 0.5, "partial": 0.5,
-    "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4, "bucket_append": 0.6,
+    "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4, "bucket_append": 0.6, "rebuilt_each_step": 0.6,
 }
 
 EXPR_WEIGHTS = {
@@ -2017,6 +2017,47 @@ class Gen:
         self.define(out, S, e.mag * n)
         return True
 
+    def st_rebuilt_each_step(self):
+        """A list or an array made new at the top of each iteration, filled from the one before, then taking its
+        place (``nxt = np.zeros(n); nxt[0] = e; nxt[1:] = cur[:-1] * c; cur = nxt``, or ``new = []; for v in cur:
+        new.append(...)``; ``cur = new``): the new object is no other name's yet (effects.holders_of_fresh)."""
+        vecs = [v for v in self.visible() if v.ty[0] == "V" and 2 <= v.ty[1] <= 4]
+        fresh = [n for n in ("nxt", "nbuf", "new_v") if self.lookup(n) is None]
+        if not vecs or not fresh or self.lookup("el") is not None:
+            return False
+        src = self.rng.choice(vecs)
+        n, nxt = src.ty[1], fresh[0]
+        as_list = self.chance(0.5)
+        cur = self._new_name(LIST_NAMES, L(n)) if as_list else self._new_name(VEC_NAMES, V(n))
+        if cur is None or cur == src.name and as_list:
+            return False
+        self.features.update({"rebuilt_each_step", "list" if as_list else "array_write"})
+        c = self.rng.choice(["0.5", "0.8", "0.9"])
+        self.emit(f"{cur} = [{', '.join(f'{src.name}[{k}]' for k in range(n))}]" if as_list else f"{cur} = {src.name} * 1.0")
+        i = self._loop_var(LOOP_INDEX)
+        steps = self.rng.randint(2, 3)
+        self.emit(f"for {i} in range({steps}):")
+        with self._in_loop({i: Var(i, I, lo=0, hi=steps - 1, readonly=True)}, steps, False, False):
+            e = self.squash_any(self.scalar(1), S)
+            self.budget += 3
+            if as_list:
+                self.emit(f"{nxt} = []")
+                self.emit(f"for el in {cur}:")
+                self.emit(f"    {nxt}.append(el * {c} + 0.1 * {e.text})")
+            else:
+                self.emit(f"{nxt} = np.zeros({n})")
+                self.emit(f"{nxt}[0] = {e.text}")
+                self.emit(f"{nxt}[1:] = {cur}[:-1] * {c}")
+            self.emit(f"{cur} = {nxt}")
+        if as_list:
+            out = self._new_name(SCALAR_NAMES, S)
+            if out is not None:
+                self.emit(f"{out} = sum({cur})")
+                self.define(out, S, src.mag * n + e.mag)
+        else:
+            self.define(cur, V(n), src.mag + e.mag)
+        return True
+
     def st_list_append(self):
         """``xs = []``; a loop appending; then ``np.stack(xs)`` / ``np.array(xs)`` / ``sum(xs)``."""
         name = self.fresh(LIST_NAMES, L(0))
@@ -2463,7 +2504,10 @@ class Gen:
                 return
             f = self.rng.choice(["np.tanh", "np.sin"])
             c = self.rng.choice(["0.5", "1.5", "2.0"])
-            self.emit(f"{name} = {{key: {f}(val) * {c} for key, val in {d.name}.items()}}")
+            if c == "2.0":                               # each item read by its key, beside it (no new draw)
+                self.emit(f"{name} = {{key: {f}({d.name}[key]) * {c} for key in {d.name}}}")
+            else:
+                self.emit(f"{name} = {{key: {f}(val) * {c} for key, val in {d.name}.items()}}")
             self.define(name, d.ty, float(c))
             return
         acc = self._new_name(SCALAR_NAMES, S)

@@ -219,6 +219,13 @@ def _writes_the_walked_item(fn, change, seq):
         values = defined.get(name, [])
         return values[0] if len(values) == 1 else None
 
+    walked, hops = one(seq), 0                # seq: the sequence a loop walks (`_t1 = _s2.sequence(xs)`), no other
+    while isinstance(walked, gast.Name) and walked.id.startswith("_") and hops < 8:
+        walked, hops = one(walked.id), hops + 1
+    if not (isinstance(walked, gast.Call) and isinstance(walked.func, gast.Attribute) and walked.func.attr == "sequence"
+            and seq.startswith("_")):         # name holding the list (`b = a`: read after the loop, as Python
+        return False                          # changed it)
+
     def counts_up(it):                        # range(...) itself, or s2sad's sequence of one
         it = one(it.id) if isinstance(it, gast.Name) else it
         if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr == "sequence" \
@@ -402,14 +409,16 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
           np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.diagonal, np.real, np.imag,
           np.broadcast_to, np.expand_dims, np.split, np.array_split, np.hsplit, np.vsplit, np.flip, np.fliplr,
           np.flipud, np.rot90, runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list,
-          builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem}
+          builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem,
+          np.einsum, np.diag, np.real_if_close}      # (einsum('ij->ji', y), np.diag(Y) of a 2-d Y: views; y itself)
+_SELF_METHODS = {"conj", "conjugate"}                # a real array's y.conj() is y itself (np.conj(y) is a copy)
 
 
 _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_like,
           runtime.written_grad, runtime.copy_like, runtime.make_dict}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
 _FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad,   # g or a view of
-               runtime.written_tangent, runtime.rule_shaped}
+               runtime.written_tangent, runtime.rule_shaped, runtime.sequence_tangent}
                                                     # it, never the argument they read for its shape or dtype
 
 
@@ -511,6 +520,9 @@ def _may_return(value, unit, kinds=None):
         if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
                 and not value.keywords and not _module_ref(value.func, unit):
             return []                    # x.copy(): a new array, list or dict
+        if isinstance(value.func, gast.Attribute) and value.func.attr in _SELF_METHODS \
+                and not _module_ref(value.func, unit):
+            return names_in(value.func.value)
         op = classify(value, unit.scope)
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
                           and _new_object(op.primitive) and not N.may_not_copy(value)):
