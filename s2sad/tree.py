@@ -47,6 +47,8 @@ def adjoint_of(g):
 
 class AdjTuple(tuple):
     def __add__(self, other):
+        if other is None:                  # (None: an adjoint nothing flowed into)
+            return self
         return AdjTuple(add(x, y) for x, y in zip(self, other))
 
     __radd__ = __add__
@@ -54,6 +56,8 @@ class AdjTuple(tuple):
 
 class AdjList(list):
     def __add__(self, other):
+        if other is None:                  # (None: an adjoint nothing flowed into)
+            return self
         return AdjList(add(x, y) for x, y in zip(self, other))
 
     __radd__ = __add__
@@ -61,6 +65,8 @@ class AdjList(list):
 
 class AdjDict(dict):
     def __add__(self, other):
+        if other is None:                  # (None: an adjoint nothing flowed into)
+            return self
         return AdjDict({k: add(self.get(k), other.get(k)) for k in self.keys() | other.keys()})
 
     __radd__ = __add__
@@ -70,6 +76,8 @@ class AdjFields(dict):
     """The adjoint (or tangent) of a record: its fields' adjoints by name, added field by field; ``g.w``
     reads a field as ``record.w`` does (None: nothing flowed into it)."""
     def __add__(self, other):
+        if other is None:                  # (None: an adjoint nothing flowed into)
+            return self
         return AdjFields({k: add(self.get(k), other.get(k)) for k in self.keys() | other.keys()})
 
     __radd__ = __add__

@@ -6,6 +6,7 @@ tests/test_regressions.py in every mode, with optimizations on and off.
 the refusal): programs s2sad must refuse rather than answer (Python semantics it does not follow).
 """
 import math
+import operator
 
 import numpy as np
 
@@ -1299,3 +1300,26 @@ _X4 = np.array([0.7, -1.3, 0.4, 1.1])
 for _f in (conj_of_a_real_array_is_itself, einsum_permutation_is_a_view, diag_of_a_matrix_is_a_view,
            written_by_index_through_another_name):
     REFUSED[_f.__name__] = (_f, (_X4,), (0,), "may hold the same object")
+
+
+def dict_merged_with_or(x):                  # d |= {...}: not followed (was a zero gradient)
+    d = {"k": x}
+    d |= {"k": x * x}
+    return np.sum(d["k"])
+
+
+def setitem_called_as_a_function(x):         # operator.setitem(hold, 0, v): not followed (was a zero gradient)
+    hold = [None]
+    operator.setitem(hold, 0, x * x)
+    return np.sum(hold[0])
+
+
+def append_called_through_the_type(x):       # list.append(hold, v)
+    hold = []
+    list.append(hold, x * x)
+    return np.sum(hold[0])
+
+
+REFUSED["dict_merged_with_or"] = (dict_merged_with_or, (_X4,), (0,), "a dict or set merged")
+REFUSED["setitem_called_as_a_function"] = (setitem_called_as_a_function, (_X4,), (0,), "changes its first argument")
+REFUSED["append_called_through_the_type"] = (append_called_through_the_type, (_X4,), (0,), "changes its first argument")

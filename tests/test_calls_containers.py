@@ -1125,3 +1125,56 @@ def test_a_callable_object_is_differentiated_as_a_record_and_called():
                     setattr(bumped[k], field, moved)
                     numeric[i] += sign * _through_call(bumped, x) / (2 * h)
             np.testing.assert_allclose(getattr(grads[k], field), numeric, rtol=1e-6, atol=1e-8)
+
+
+class _Negated:
+    def __init__(self, w):
+        self.w = w
+
+    def __neg__(self):
+        return _Negated(-self.w)
+
+
+class _Clamped(namedtuple("_Clamped", "scale")):
+    def __new__(cls, scale):
+        return super().__new__(cls, np.maximum(scale, 1e-6))
+
+
+def _negated_sum(a):
+    return np.sum((-a).w)
+
+
+def _clamped_sum(p, x):
+    return np.sum(p.scale * x)
+
+
+def test_records_whose_class_has_its_own_behaviour_are_refused():
+    """An object with its own operators, or a namedtuple with its own constructor, is not differentiated through its
+    fields (its `-a` gave a zero gradient; a gradient built through `__new__` was clamped)."""
+    with pytest.raises(s2sad.WrtError, match="defines `__neg__`"):
+        s2sad.grad(_negated_sum)(_Negated(np.ones(2)))
+    with pytest.raises(s2sad.WrtError, match="its own `__new__`"):
+        s2sad.grad(_clamped_sum)(_Clamped(np.array([1.0, 2.0])), np.array([-8.0, 1.0]))
+
+
+@dataclasses.dataclass
+class _Model:
+    layers: list
+
+    def __call__(self, x):
+        for i in range(len(self.layers)):
+            x = self.layers[i](x)
+        return x
+
+
+def _model_loss(m, x):
+    return np.sum(m(x))
+
+
+def test_a_model_calling_its_layers_by_index_in_both_modes():
+    first, second = _Layer(np.eye(2), np.zeros(2)), _Layer(2 * np.eye(2), np.ones(2))
+    m, x = _Model([first, second]), np.array([0.5, -1.0])
+    g = s2sad.grad(_model_loss)(m, x)
+    t = _Model([_Layer(np.ones((2, 2)), np.ones(2)), _Layer(np.ones((2, 2)), np.zeros(2))])
+    along = sum(np.sum(getattr(g.layers[k], f) * getattr(t.layers[k], f)) for k in range(2) for f in ("W", "b"))
+    assert s2sad.jvp(_model_loss, (m, x), (t, None))[1] == pytest.approx(along, rel=1e-12)

@@ -553,9 +553,9 @@ def holders_of_fresh(fn, unit, change, name):
     a new object (``_fresh_binding``: made by the statement ``r`` in the current iteration of every loop around
     ``change`` that ``r`` is in); else None. Sound: a new object can only be reached through statements run after
     it was made and before ``change``: those after ``r`` and before ``change`` in the text, and the bodies of the
-    loops around ``change`` that ``r`` is not in. Followed through them to a fixed point: an assignment from a
-    name holding it (a copy, a view, an item, a call that may return its argument), and a container given it
-    (``c[k] = v``, ``c.append(v)``). (``new = {}`` at the top of a loop body, then ``params = new`` at its end:
+    loops around ``change`` that ``r`` is not in. Followed through them to a fixed point: any assignment computed
+    from a name holding it (a view, an item, a list's copy holding its items, ``make_dict``), and a container given
+    it (``c[k] = v``, ``c.append(v)``). (``new = {}`` at the top of a loop body, then ``params = new`` at its end:
     the next iteration's ``new`` is a new dict that ``params``, the old one, does not hold.)"""
     found = _fresh_binding(fn, unit, change, name)
     if found is None:
@@ -578,9 +578,8 @@ def holders_of_fresh(fn, unit, change, name):
                 if isinstance(target, (gast.Subscript, gast.Attribute)):
                     if set(names_in(s.value)) & reach:
                         gained.update(_root_names(target.value))
-                elif set(_may_return(s.value, unit)) & reach or set(names_in(s.value)) & reach and \
-                        isinstance(s.value, (gast.Tuple, gast.List, gast.Dict, gast.BinOp)):   # (t + (y,))
-                    gained.update(n.id for n in N.walk(target) if isinstance(n, gast.Name))
+                elif set(names_in(s.value)) & reach:      # anything computed from it may hold it (a copy of a
+                    gained.update(n.id for n in N.walk(target) if isinstance(n, gast.Name))   # list holds its items)
             elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
                     and set(names_in(s.value)) & reach:
                 gained.update(_root_names(s.value.func.value))            # c.append(v), c.update(d), ...
@@ -1407,6 +1406,20 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
                   and _resolves_to(s.value.func, unit, np.vectorize)}
     for s in N.statements(fn.body):
         call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        for n in N.walk(s.value if isinstance(s, (gast.Assign, gast.Expr)) else gast.Pass()):
+            if isinstance(n, gast.Attribute) and n.attr == "__dict__" and set(names_in(n.value)) & varied:
+                raise unit.error(UnsupportedSyntaxError, "`__dict__` of a value being differentiated: s2sad follows "
+                                 "its fields by name, not through the dict of its attributes", s,
+                                 hint="read the fields by name (`m.w1`), or keep the arrays in a dict field")
+            if isinstance(n, gast.BinOp) and isinstance(n.op, (gast.BitOr, gast.BitAnd, gast.BitXor)) \
+                    and set(names_in(n)) & varied:
+                raise unit.error(UnsupportedSyntaxError, "`|`, `&` or `^` of a value being differentiated (a dict "
+                                 "or set merged): s2sad does not follow derivatives through it", s,
+                                 hint="build the dict key by key (`d = dict(d); d['k'] = v`)")
+        if isinstance(call, gast.Call) and _changes_its_first_argument(call, unit):
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}(...)` changes its first argument in "
+                             "place, called as a function, which s2sad does not follow", s,
+                             hint="write it as Python does: `c[k] = v`, `c.append(v)`, `d.update(e)`")
         if isinstance(call, gast.Call) and _resolves_to(call.func, unit, builtins.super):
             raise unit.error(UnsupportedSyntaxError, "`super()` in a method s2sad differentiates is not supported (the "
                              "method runs as a function of its object, without its class's cell)", s,
@@ -1434,6 +1447,31 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
             raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(s.value.value)}[...]` computes with a value being "
                              "differentiated inside its brackets, which s2sad cannot follow", s,
                              hint="np.concatenate / np.column_stack for np.r_ / np.c_; a call for an object's [...]")
+
+
+_CHANGING_FUNCTIONS = {operator.setitem, operator.delitem, operator.iadd, operator.isub, operator.imul,
+                       operator.itruediv, operator.ipow, operator.imatmul, operator.ior, operator.iand, operator.ixor,
+                       operator.iconcat}
+
+
+def _changes_its_first_argument(call, unit):
+    """``operator.setitem(c, k, v)``, ``list.append(c, v)``, ``dict.__setitem__(d, k, v)``, ``np.ndarray.fill(a, 0)``:
+    a function (or a type's method called through the type) changing its first argument in place."""
+    try:
+        func = unit.scope.resolve(call.func)
+        if func is runtime.opaque_call and call.args:  # (pass_read_only's wrapper: the function it calls)
+            func = unit.scope.resolve(call.args[0])
+        if func is MISSING and isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name) \
+                and call.func.value.id in ("list", "dict", "set", "bytearray"):
+            func = getattr(getattr(builtins, call.func.value.id), call.func.attr, None)   # (`list.append`)
+    except Exception:                                  # noqa: BLE001 -- not known: not one of these
+        return False
+    if _is_in(func, _CHANGING_FUNCTIONS):
+        return True
+    owner = getattr(func, "__objclass__", None)        # a method descriptor: `list.append`, `np.ndarray.fill`
+    name = getattr(func, "__name__", "")
+    return owner in (list, dict, set, bytearray, np.ndarray) and (
+        name in IN_PLACE_METHODS or name.startswith("__i") or name in ("__setitem__", "__delitem__"))
 
 
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):

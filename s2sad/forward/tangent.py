@@ -218,8 +218,9 @@ class _Tangent:
         if op.primitive is DICT:
             return [N.assign(self.tangent_target(target),
                              gast.Dict(keys=[N.clone(k) for k in op.keys], values=[self.tangent_of(v) for v in op.args]))]
-        if not any(set(names_in(a)) & self.active for a in list(op.args) + list(op.kwargs.values())):
-            return [N.assign(self.tangent_target(target), self.zeros(target))]
+        called = [value.func] if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) else []
+        if not any(set(names_in(a)) & self.active for a in list(op.args) + list(op.kwargs.values()) + called):
+            return [N.assign(self.tangent_target(target), self.zeros(target))]     # (`layer(x)`: the layer counts)
         from ..reverse.adjoints import sequence_aware
         op = sequence_aware(self.unit, op)
         rule, elementwise = jvp_rule(op.primitive) if op.primitive is not UNKNOWN else (None, False)
