@@ -120,6 +120,9 @@ def grad_call_args_grad(g, f, wrt, args):
         raise UnsupportedValueError("s2sad.grad(f, wrt=(...))(...) inside differentiated code: use one wrt index")
     positions = _floats(args)
     direction = _directional(f, (wrt,), args)
+    from .runtime import zeros_like
+    from .tree import like_tree                  # g as a full tangent of the argument (a field or item of the
+    g = like_tree(g, args[wrt], lambda gl, xl: zeros_like(xl) if gl is None else gl)   # gradient unused: None)
     grads = grad(direction, wrt=positions)(*args, g)
     return _spread(map(adjoint_of, grads), positions, len(args))           # wrt a tuple: a tuple of gradients
 

@@ -977,7 +977,8 @@ def cleared(g, idx):
     if isinstance(g, np.ndarray):
         g[idx] = 0
     elif isinstance(g, dict) or isinstance(g, list) and isinstance(idx, (int, np.integer)):
-        g[idx] = None
+        old = g[idx]                     # a number's or an array's adjoint: a zero of it (as unindex gives; a
+        g[idx] = None if old is None or isinstance(old, (list, tuple, dict)) else zeros_like(old)   # rule reads it)
     else:
         g[idx] = [None] * len(range(len(g))[idx])
     return g

@@ -1323,3 +1323,14 @@ def append_called_through_the_type(x):       # list.append(hold, v)
 REFUSED["dict_merged_with_or"] = (dict_merged_with_or, (_X4,), (0,), "a dict or set merged")
 REFUSED["setitem_called_as_a_function"] = (setitem_called_as_a_function, (_X4,), (0,), "changes its first argument")
 REFUSED["append_called_through_the_type"] = (append_called_through_the_type, (_X4,), (0,), "changes its first argument")
+
+
+def appended_item_overwritten(x):            # the overwritten item's adjoint is a zero the append's rule reads
+    acc = []
+    for i in range(4):
+        acc.append(x[i] * 2.0)
+    acc[0] = x[1] ** 2
+    return sum(acc)
+
+
+CASES["appended_item_overwritten"] = (appended_item_overwritten, (_X4,), (0,))

@@ -1178,3 +1178,25 @@ def test_a_model_calling_its_layers_by_index_in_both_modes():
     t = _Model([_Layer(np.ones((2, 2)), np.ones(2)), _Layer(np.ones((2, 2)), np.zeros(2))])
     along = sum(np.sum(getattr(g.layers[k], f) * getattr(t.layers[k], f)) for k in range(2) for f in ("W", "b"))
     assert s2sad.jvp(_model_loss, (m, x), (t, None))[1] == pytest.approx(along, rel=1e-12)
+
+
+@dataclasses.dataclass
+class _Scaled:
+    w: np.ndarray
+    s: float
+
+
+def _scaled_loss(p, x):
+    return np.sum(np.sin(p.w * x)) * p.s
+
+
+def _gradient_field_sum(p, x):
+    g = s2sad.grad(_scaled_loss)(p, x)
+    return np.sum(g.w)                            # g.s unused: its adjoint is None
+
+
+def test_gradient_of_a_record_gradient_of_which_one_field_is_read():
+    p, x = _Scaled(np.array([0.3, 0.8]), 1.5), np.array([1.0, 2.0])
+    gg = s2sad.grad(_gradient_field_sum)(p, x)
+    np.testing.assert_allclose(gg.w, -p.s * np.sin(p.w * x) * x ** 2, rtol=1e-12)
+    assert gg.s == pytest.approx(np.sum(np.cos(p.w * x) * x), rel=1e-12)
