@@ -5,6 +5,8 @@ import numpy as np
 import scipy.linalg
 import pytest
 
+import s2sad
+
 from s2sad.testing import check_grads
 from .directional import assert_reads_the_lower_triangle
 from .test_rule_table import EPS, RTOL, SPEC, compiled_case, readable, test_rule_in_float32
@@ -125,3 +127,17 @@ def test_pinv_with_a_cutoff_that_drops_a_singular_value_is_refused():
     with pytest.raises(NotImplementedError, match="cutoff"):
         s2sad.grad(pinv_cut)(a)
     assert_reads_the_lower_triangle(pinv_hermitian, a @ a.T + np.eye(3), seed=3)
+
+
+def _cho_solved_sum(a):
+    A = np.diag([a * a, 1.0]) + 3.0 * np.eye(2)
+    return np.sum(scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), np.ones(2)))
+
+
+def test_third_derivative_through_cho_factor_and_cho_solve():
+    """The factor's `lower` flag, carried in the tuple `(c, lower)`, gets no adjoint (it was `None + None`)."""
+    second = s2sad.grad(s2sad.grad(_cho_solved_sum))
+    h = 1e-4
+    want = (second(0.5 + h) - second(0.5 - h)) / (2 * h)
+    assert s2sad.grad(second)(0.5) == pytest.approx(want, rel=1e-6)
+    assert s2sad.jvp(second, (0.5,), (1.0,))[1] == pytest.approx(want, rel=1e-6)

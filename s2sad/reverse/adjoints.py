@@ -474,8 +474,8 @@ def expression(sweep, s, defined):
 def contribute(sweep, atom, expr, defined, out):
     """Add ``expr`` into the adjoint of ``atom`` (a name, or a literal of names)."""
     if isinstance(atom, gast.Name):
-        if atom.id not in sweep.active:
-            return
+        if atom.id not in sweep.active or isinstance(expr, gast.Constant) and expr.value is None:   # (an item of a
+            return                                      # literal given no adjoint: `(c, lower)`'s flag)
         bar = sweep.bar(atom.id)
         if atom.id in defined:
             out.append(N.assign(bar, N.add(N.name(bar), expr)))
