@@ -61,6 +61,11 @@ def dynamic(value, op, scope):
     """A Dynamic for the call ``value`` when its function is known only at run time, else None. Methods named
     like the ones of arrays, lists and dicts stay static (their rules are looked up by name)."""
     from .analysis.ops import UNKNOWN
+    from .tree import _called_like_a_function
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and op.primitive is not UNKNOWN \
+            and not isinstance(op.primitive, type) and _called_like_a_function(op.primitive) \
+            and not has_rule(op.primitive):
+        return Dynamic(value.func)          # a module's layer object called by name (`L0(x)`): its __call__
     if not isinstance(value, gast.Call) or op.primitive is not UNKNOWN:
         return None
     func = value.func

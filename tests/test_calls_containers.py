@@ -1200,3 +1200,17 @@ def test_gradient_of_a_record_gradient_of_which_one_field_is_read():
     gg = s2sad.grad(_gradient_field_sum)(p, x)
     np.testing.assert_allclose(gg.w, -p.s * np.sin(p.w * x) * x ** 2, rtol=1e-12)
     assert gg.s == pytest.approx(np.sum(np.cos(p.w * x) * x), rel=1e-12)
+
+
+_MODULE_LAYER = _Layer(np.array([[0.5, -0.2], [0.3, 0.8]]), np.array([0.1, -0.1]))
+
+
+def _through_a_module_layer(x):
+    return np.sum(_MODULE_LAYER(x) ** 2)
+
+
+def test_a_module_layer_called_by_name_is_differentiated_through_its_call():
+    x = np.array([[0.4, -1.0]])
+    want = np.array([(_through_a_module_layer(x + 1e-6 * e) - _through_a_module_layer(x - 1e-6 * e)) / 2e-6
+                                  for e in np.eye(2).reshape(2, 1, 2)]).reshape(1, 2)
+    np.testing.assert_allclose(s2sad.grad(_through_a_module_layer)(x), want, rtol=1e-6)
