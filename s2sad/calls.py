@@ -133,6 +133,9 @@ class MethodCall:
         if in_instance and (isinstance(value, np.ufunc) or inspect.isfunction(value) and not value.__closure__
                             or has_rule(value)):
             return _without_object(value, (), n, keywords)
+        from .tree import _called_like_a_function
+        if in_instance and _called_like_a_function(value):        # a layer held as a field: `self.fc1(x)`
+            return _field_called(self.name, n, keywords)
         if self.name == "__call__":
             raise UnsupportedSyntaxError(
                 f"cannot differentiate a call of a {type(obj).__name__} made from a differentiated value (s2sad "
@@ -168,6 +171,28 @@ def _without_object(fn, lead, n, keywords):
     from .front import source as front_source
     front_source.register_generated(wrapper.__code__, text, filename)
     _wrappers[key] = (fn, wrapper)
+    return wrapper
+
+
+def _field_called(name, n, keywords):
+    """``def <name>(obj, a0, ..., k_kw=None): layer = obj.<name>; return layer(a0, ..., kw=k_kw)``: s2sad's source for
+    calling a callable object held as a field, differentiated through the object (the field is one of its parts)
+    and through the layer's own ``__call__`` (cached per name and call shape)."""
+    key = ("field", name, n, keywords)
+    cached = _wrappers.get(key)
+    if cached is not None:
+        return cached[1]
+    positional = [f"a{k}" for k in range(n)]
+    params = ["obj"] + positional + [f"k_{k}=None" for k in keywords]
+    call = ", ".join(positional + [f"{k}=k_{k}" for k in keywords])
+    filename = f"<s2sad call of the field {name}>"
+    text = f"def {name}({', '.join(params)}):\n    layer = obj.{name}\n    return layer({call})\n"
+    scope = {}
+    exec(compile(text, filename, "exec"), scope)                       # noqa: S102 -- s2sad's own text
+    wrapper = scope[name]
+    from .front import source as front_source
+    front_source.register_generated(wrapper.__code__, text, filename)
+    _wrappers[key] = (None, wrapper)
     return wrapper
 
 

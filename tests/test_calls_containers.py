@@ -6,6 +6,7 @@ by an independent route: a hand-derived formula, a hand-written forward-mode rec
 directional finite differences, or the same computation written without calls or
 containers (whose gradient must agree).
 """
+import copy
 import math
 from collections import namedtuple
 
@@ -1214,3 +1215,34 @@ def test_a_module_layer_called_by_name_is_differentiated_through_its_call():
     want = np.array([(_through_a_module_layer(x + 1e-6 * e) - _through_a_module_layer(x - 1e-6 * e)) / 2e-6
                                   for e in np.eye(2).reshape(2, 1, 2)]).reshape(1, 2)
     np.testing.assert_allclose(s2sad.grad(_through_a_module_layer)(x), want, rtol=1e-6)
+
+
+class _TwoLayerNet:
+    def __init__(self, first, second):
+        self.fc1, self.fc2 = first, second
+
+    def __call__(self, x):
+        return self.fc2(self.fc1(x))
+
+
+def _net_loss(net, x):
+    return np.sum(net(x) ** 2)
+
+
+def test_layers_held_as_fields_and_called_through_them():
+    """`self.fc1(x)`: a callable object held as a field, differentiated through the object and its own __call__."""
+    rng = np.random.default_rng(7)
+    net = _TwoLayerNet(_Layer(rng.normal(size=(3, 2)), rng.normal(size=2)), _Layer(rng.normal(size=(2, 2)), rng.normal(size=2)))
+    x = rng.normal(size=(4, 3))
+    g = s2sad.grad(_net_loss)(net, x)
+    h = 1e-6
+    for layer in ("fc1", "fc2"):
+        for field in ("W", "b"):
+            value = getattr(getattr(net, layer), field)
+            numeric = np.zeros_like(value)
+            for i in np.ndindex(value.shape):
+                for sign in (1, -1):
+                    moved = copy.deepcopy(net)
+                    getattr(getattr(moved, layer), field)[i] += sign * h
+                    numeric[i] += sign * _net_loss(moved, x) / (2 * h)
+            np.testing.assert_allclose(getattr(getattr(g, layer), field), numeric, rtol=1e-6, atol=1e-8)
