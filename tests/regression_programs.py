@@ -1211,11 +1211,19 @@ _VEC_B = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 
 def generalized_ufunc_result_times_a_matrix(W):   # np.vecdot's result is 1-d: no elementwise shape rule
     c = np.vecdot(_VEC_A, _VEC_B)
-    return np.sum(c @ W * np.array([1.0, 2.0, 3.0])) + np.sum(np.matvec(W, c) ** 2)
+    return np.sum(c @ W * np.array([1.0, 2.0, 3.0])) + np.sum(np.vecdot(W, c) ** 2)
+
+
+def matrix_vector_generalized_ufunc(W):      # (NumPy 2.2's np.matvec)
+    c = np.vecdot(_VEC_A, _VEC_B)
+    return np.sum(np.matvec(W, c) ** 2) + np.sum(np.vecmat(c, W) * c)
 
 
 CASES["generalized_ufunc_result_times_a_matrix"] = (generalized_ufunc_result_times_a_matrix,
                                                     (np.arange(9.0).reshape(3, 3) / 9.0,), (0,))
+if hasattr(np, "matvec"):
+    CASES["matrix_vector_generalized_ufunc"] = (matrix_vector_generalized_ufunc, (np.arange(9.0).reshape(3, 3) / 9.0,),
+                                                (0,))
 
 
 def integer_results_asked_for(x):            # dtype=int: piecewise constant, no derivative

@@ -105,13 +105,28 @@ def text():
     return "\n".join(lines)
 
 
+def _present(text):
+    """``text`` without the rows of NumPy functions this NumPy does not have (``np.matvec`` is NumPy 2.2's: the page
+    is written with the newest, and checked with older ones too)."""
+    def here(line):
+        if not line.startswith("| `np."):
+            return True
+        obj = np
+        for part in line.split("`")[1].split(".")[1:]:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return False
+        return True
+    return "".join(line for line in text.splitlines(True) if here(line))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when docs/supported.md is out of date")
     args = parser.parse_args()
     new = text()
     if args.check:
-        if not OUT.exists() or OUT.read_text() != new:
+        if not OUT.exists() or _present(OUT.read_text()) != new:
             print("docs/supported.md is out of date: run python tools/supported.py", file=sys.stderr)
             return 1
         print("docs/supported.md is up to date")
