@@ -117,7 +117,12 @@ def _present(text):
             if obj is None:
                 return False
         return True
-    return "".join(line for line in text.splitlines(True) if here(line))
+    lines = text.splitlines(True)
+    kept = [line for line in lines if here(line)]
+    gone = len(lines) - len(kept)
+    return "".join(f"{int(line.split()[0]) - gone} {line.split(' ', 1)[1]}"
+                   if line.endswith("functions with derivative rules.\n") and line.split()[0].isdigit() else line
+                   for line in kept)
 
 
 def main():
