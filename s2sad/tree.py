@@ -180,9 +180,10 @@ def container_unindex(g, x, key):
         return AdjDict({k: (g if k == key else None) for k in x})
     n = len(x)
     if isinstance(key, slice):
-        chosen = set(range(n)[key])
-        picks = iter(g)
-        return _adjoint_of(x, [next(picks) if i in chosen else None for i in range(n)])
+        items = [None] * n                  # g's items in the slice's order (a negative step walks backwards)
+        for i, item in zip(range(n)[key], g):
+            items[i] = item
+        return _adjoint_of(x, items)
     key = key % n
     return _adjoint_of(x, [g if i == key else None for i in range(n)])
 

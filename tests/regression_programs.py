@@ -1342,3 +1342,15 @@ def appended_item_overwritten(x):            # the overwritten item's adjoint is
 
 
 CASES["appended_item_overwritten"] = (appended_item_overwritten, (_X4,), (0,))
+
+
+def items_of_a_list_walked_backwards(w):     # ws[::-1]: the adjoint's items go back in the slice's order
+    ws = [w[0], w[1], w[2]]
+    a, b, c = ws[::-1]
+    x = 1.0
+    for w in ws[::-2]:
+        x = x * w
+    return 2.0 * a + 5.0 * c + x
+
+
+CASES["items_of_a_list_walked_backwards"] = (items_of_a_list_walked_backwards, (np.array([0.5, 1.5, -0.8]),), (0,))
