@@ -110,6 +110,12 @@ def short_traceback(exc):
             f"(computing it on Python floats raised {type(exc).__name__}: {exc}): `{where.split(': `', 1)[1]}")
         exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
         where = None
+    elif isinstance(exc, ValueError) and "read-only" in str(exc) and _passes_through(exc.__traceback__, "opaque_call"):
+        cause, exc = exc, UnsupportedValueError(         # code s2sad does not see into changed an array in place
+            f"{where.split(': `')[0] + ': ' if where else ''}code s2sad does not see into (a method of an object, a "
+            f"function run for its effects) changes an array it was given in place ({exc}), which s2sad cannot "
+            f"differentiate")
+        exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
     if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
         return exc
     if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):
@@ -122,6 +128,15 @@ def short_traceback(exc):
             exc.add_note(f"raised by the derivative code of {where}")
         exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
     return exc.with_traceback(_without_internal_frames(exc.__traceback__))
+
+
+def _passes_through(tb, name):
+    """Whether a frame of the traceback ``tb`` runs a function called ``name`` (s2sad's ``runtime.opaque_call``)."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == name:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _user_line(tb):

@@ -102,10 +102,8 @@ def test_plots_and_logs_of_differentiated_values_run_read_only(f):
 
 @pytest.mark.parametrize("f", [changed_by_a_method, changed_inside_a_helper, copied_into_a_buffer])
 def test_a_change_in_place_there_raises_instead_of_a_wrong_derivative(f):
-    with pytest.raises(ValueError, match="read-only") as info:
+    with pytest.raises(s2sad.S2SadError, match=r"changes an array it was given in place \(.*read-only\)"):
         s2sad.grad(f)(W)
-    assert any("read-only while it runs" in n for n in getattr(info.value, "__notes__", [])) or \
-        not hasattr(info.value, "add_note")
 
 
 def test_dropping_the_read_only_passing_gives_a_wrong_derivative(monkeypatch):
