@@ -24,14 +24,43 @@ __all__ = ["along_all", "dynamic_vjp", "float_directions", "float_directions_gra
            "jvp_primals_grad", "jvp_tangents_grad", "no_directions"]
 
 
+def unchanged_arguments(f, args):
+    """A function known only at run time (a method, a layer's ``__call__``) that changes an array or a list it is
+    given in place (``x += b``) is refused: the caller's value changes too in Python, and the caller may read it
+    again, which s2sad cannot tell here (a function called by name is checked where it is called, as then)."""
+    from . import calls, targets
+    try:
+        target = targets.resolve(f, args)
+        changed = calls.changed_arguments(target.fn)
+    except Exception:                              # noqa: BLE001 -- not a function s2sad reads: its own error later
+        return
+    params = calls.signature_of(target.fn)[1]
+    for k in sorted(changed):
+        value = target.args[k] if k < len(target.args) else None
+        if isinstance(value, (np.ndarray, list, dict)):
+            from .errors import UnsupportedSyntaxError
+            raise UnsupportedSyntaxError(
+                f"`{getattr(target.fn, '__qualname__', 'the function')}` changes its argument `{params[k]}` in place "
+                f"(the caller's value changes too), which cannot be differentiated where it is called as a value "
+                f"(a method, a layer)", hint=f"make it build a new value (`{params[k]} = {params[k]} + ...`)")
+
+
 def dynamic_vjp(f, wrt, *args, **kwargs):
     """``(f(*args, **kwargs), pullback)`` for a function known only at run time (calls.Dynamic): the pullback
     returns the adjoints of the arguments at ``wrt`` (one bare, several as a tuple), as a linked vjp does."""
     from .api import vjp
+    unchanged_arguments(f, args)
     value, pullback = vjp(f, *args, wrt=wrt[0] if len(wrt) == 1 else tuple(wrt), **kwargs)
     if len(wrt) == 1:               # the gradients as adjoints: containers and records added item by item
         return value, lambda g: adjoint_of(pullback(g))
     return value, lambda g: AdjTuple(adjoint_of(a) for a in pullback(g))
+
+
+def dynamic_jvp(f, primals, tangents):
+    """``s2sad.jvp(f, primals, tangents)`` for a function known only at run time (``unchanged_arguments`` first)."""
+    from .api import jvp
+    unchanged_arguments(f, primals)
+    return jvp(f, primals, tangents)
 
 
 def grad_call(f, wrt, *args):

@@ -1215,6 +1215,12 @@ def test_a_module_layer_called_by_name_is_differentiated_through_its_call():
     want = np.array([(_through_a_module_layer(x + 1e-6 * e) - _through_a_module_layer(x - 1e-6 * e)) / 2e-6
                                   for e in np.eye(2).reshape(2, 1, 2)]).reshape(1, 2)
     np.testing.assert_allclose(s2sad.grad(_through_a_module_layer)(x), want, rtol=1e-6)
+    gradient = s2sad.grad(_through_a_module_layer)     # second order: the gradient of the forward code's call
+    columns = [(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)).ravel() / 2e-6 for e in np.eye(2).reshape(2, 1, 2)]
+    np.testing.assert_allclose(s2sad.hessian(_through_a_module_layer)(x).reshape(2, 2), np.array(columns).T,
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(s2sad.grad(lambda t: s2sad.grad(_through_a_module_layer)(t)[0, 0])(x),
+                               np.array(columns)[:, 0].reshape(1, 2), rtol=1e-5, atol=1e-7)
 
 
 class _TwoLayerNet:
@@ -1246,3 +1252,25 @@ def test_layers_held_as_fields_and_called_through_them():
                     getattr(getattr(moved, layer), field)[i] += sign * h
                     numeric[i] += sign * _net_loss(moved, x) / (2 * h)
             np.testing.assert_allclose(getattr(getattr(g, layer), field), numeric, rtol=1e-6, atol=1e-8)
+
+
+class _AddsInPlace:
+    def __init__(self, b):
+        self.b = b
+
+    def __call__(self, x):
+        x += self.b                               # changes the caller's array too, in Python
+        return x
+
+
+def _reads_what_the_layer_changed(layer, h):
+    y = layer(h)
+    return np.sum(y * h)
+
+
+def test_a_layer_changing_its_argument_in_place_is_refused():
+    layer, h = _AddsInPlace(np.array([0.5, -1.0])), np.array([1.0, 2.0])
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `x` in place"):
+        s2sad.grad(_reads_what_the_layer_changed, wrt=1)(layer, h.copy())
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `x` in place"):
+        s2sad.jvp(_reads_what_the_layer_changed, (layer, h.copy()), (None, np.ones(2)))

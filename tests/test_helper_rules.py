@@ -691,6 +691,8 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # Rules of the helper modules for primitives that take functions or run a solver (a direct check against
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
+    importlib.import_module("s2sad.nested").dynamic_jvp:
+        ["tests.test_calls_containers::test_a_module_layer_called_by_name_is_differentiated_through_its_call"],
     runtime.sequence_tangent: ["tests.test_regressions::test_hessian_vector_product_matches_differences_of_the_gradient",
                                "tests.test_regressions::test_forward_mode_agrees_with_reverse_mode"],
     runtime.rule_shaped: ["tests.test_higher_order::test_user_rules_in_both_modes_and_to_second_order",

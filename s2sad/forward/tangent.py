@@ -38,7 +38,7 @@ import operator
 import gast
 
 from .. import nodes as N
-from .. import calls, runtime
+from .. import calls, nested, runtime
 from ..analysis import shapes as shape_facts
 from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
@@ -347,7 +347,7 @@ class _Tangent:
         tangents = N.tup([self.no_tangents_for(a, s, callee) if isinstance(a, gast.Starred) else
                           self.tangent_of(a) if set(names_in(a)) & self.active else N.const(None)
                           for a in args])
-        call = N.call(unit.aliases.ref(api_jvp(), "s2sad_jvp"), [func, primals, tangents])
+        call = N.call(unit.aliases.ref(nested.dynamic_jvp, "s2sad_jvp"), [func, primals, tangents])
         both = N.assign(N.tup([N.as_store(N.clone(target)), self.tangent_target(target)], gast.Store()), call)
         both.replaces_primal = True
         return [both]
@@ -419,11 +419,6 @@ class _Tangent:
                                    hint=f"register one with `@s2sad.rules.jvp({label})`")
         return self.unit.error(NoRuleError, f"cannot differentiate `{label}`: no derivative rule", s,
                                hint=f"register one with `@s2sad.rules.jvp({label})`")
-
-
-def api_jvp():
-    from ..api import jvp
-    return jvp
 
 
 def _stored(loop):

@@ -3,7 +3,7 @@ see s2sad/nested.py. Every one is computed by s2sad when the generated code runs
 ``grad_call`` and ``s2sad.jvp`` again (on ``along_all``'s plain function), so derivatives of any order have rules."""
 from .. import api
 from ..api import jvp as s2sad_jvp
-from ..nested import (along_all, float_directions, float_directions_grad, grad_call, grad_call_args_grad,
+from ..nested import (along_all, dynamic_jvp, float_directions, float_directions_grad, grad_call, grad_call_args_grad,
                       jvp_primals_grad, jvp_tangents_grad, no_directions)
 from ..runtime import underived, zeros_like
 from .registry import jvp, nondiff, vjp
@@ -12,10 +12,10 @@ from .registry import jvp, nondiff, vjp
 def grad_call_vjp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call_args_grad(g, f, wrt, args)
 @jvp(grad_call)
 def grad_call_jvp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call(along_all(f, g, args), wrt, *args, *g)
-@vjp(api.jvp)
+@vjp(api.jvp, dynamic_jvp)                         # (dynamic_jvp: api.jvp after a check, in generated code)
 def jvp_vjp(g, ans, f, primals, tangents, *, optimize=True):
     return underived("the function it is given"), jvp_primals_grad(g, f, primals, tangents), jvp_tangents_grad(g, f, primals, tangents)
-@jvp(api.jvp)
+@jvp(api.jvp, dynamic_jvp)
 def jvp_jvp(g, ans, f, primals, tangents, *, optimize=True):
     return (underived("the function it is given"), (s2sad_jvp(f, primals, float_directions(g, primals))[1],
                    s2sad_jvp(along_all(f, tangents, primals), primals + tangents,
