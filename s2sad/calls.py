@@ -20,6 +20,7 @@ from .errors import TransformError, UnsupportedSyntaxError
 from .front.source import library_code, unwrap
 from .markers import is_checkpoint
 from .rules.registry import has_rule
+from .tree import called_like_a_function
 
 __all__ = ["user_function", "is_checkpoint", "Nested", "signature_of", "differentiated_arguments", "index_value"]
 
@@ -61,9 +62,8 @@ def dynamic(value, op, scope):
     """A Dynamic for the call ``value`` when its function is known only at run time, else None. Methods named
     like the ones of arrays, lists and dicts stay static (their rules are looked up by name)."""
     from .analysis.ops import UNKNOWN
-    from .tree import _called_like_a_function
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and op.primitive is not UNKNOWN \
-            and not isinstance(op.primitive, type) and _called_like_a_function(op.primitive) \
+            and not isinstance(op.primitive, type) and called_like_a_function(op.primitive) \
             and not has_rule(op.primitive):
         return Dynamic(value.func)          # a module's layer object called by name (`L0(x)`): its __call__
     if not isinstance(value, gast.Call) or op.primitive is not UNKNOWN:
@@ -133,8 +133,7 @@ class MethodCall:
         if in_instance and (isinstance(value, np.ufunc) or inspect.isfunction(value) and not value.__closure__
                             or has_rule(value)):
             return _without_object(value, (), n, keywords)
-        from .tree import _called_like_a_function
-        if in_instance and _called_like_a_function(value):        # a layer held as a field: `self.fc1(x)`
+        if in_instance and called_like_a_function(value):        # a layer held as a field: `self.fc1(x)`
             return _field_called(self.name, n, keywords)
         if self.name == "__call__":
             raise UnsupportedSyntaxError(
@@ -160,16 +159,9 @@ def _without_object(fn, lead, n, keywords):
         return cached[1]
     name = getattr(fn, "__name__", "function")
     name = name if name.isidentifier() else "function"
-    positional = [f"a{k}" for k in range(n)]
-    params = [WITHOUT_OBJECT] + positional + [f"k_{k}=None" for k in keywords]
-    call = ", ".join([f"_lead{k}" for k in range(len(lead))] + positional + [f"{k}=k_{k}" for k in keywords])
-    filename = f"<s2sad call of {name} without the object>"
-    text = f"def {name}({', '.join(params)}):\n    return _f({call})\n"
-    scope = {"_f": fn, **{f"_lead{k}": v for k, v in enumerate(lead)}}
-    exec(compile(text, filename, "exec"), scope)                       # noqa: S102 -- s2sad's own text
-    wrapper = scope[name]
-    from .front import source as front_source
-    front_source.register_generated(wrapper.__code__, text, filename)
+    call = ", ".join([f"_lead{k}" for k in range(len(lead))] + _passed(n, keywords))
+    wrapper = _caller(name, WITHOUT_OBJECT, n, keywords, [f"return _f({call})"],
+                      f"<s2sad call of {name} without the object>", {"_f": fn, **{f"_lead{k}": v for k, v in enumerate(lead)}})
     _wrappers[key] = (fn, wrapper)
     return wrapper
 
@@ -179,20 +171,27 @@ def _field_called(name, n, keywords):
     calling a callable object held as a field, differentiated through the object (the field is one of its parts)
     and through the layer's own ``__call__`` (cached per name and call shape)."""
     key = ("field", name, n, keywords)
-    cached = _wrappers.get(key)
-    if cached is not None:
-        return cached[1]
-    positional = [f"a{k}" for k in range(n)]
-    params = ["obj"] + positional + [f"k_{k}=None" for k in keywords]
-    call = ", ".join(positional + [f"{k}=k_{k}" for k in keywords])
-    filename = f"<s2sad call of the field {name}>"
-    text = f"def {name}({', '.join(params)}):\n    layer = obj.{name}\n    return layer({call})\n"
-    scope = {}
+    if key not in _wrappers:
+        _wrappers[key] = (None, _caller(name, "obj", n, keywords, [f"layer = obj.{name}",
+                                                                   f"return layer({', '.join(_passed(n, keywords))})"],
+                                        f"<s2sad call of the field {name}>", {}))
+    return _wrappers[key][1]
+
+
+def _passed(n, keywords):
+    """The arguments a generated caller passes on: ``a0, ..., kw=k_kw``."""
+    return [f"a{k}" for k in range(n)] + [f"{k}=k_{k}" for k in keywords]
+
+
+def _caller(name, first, n, keywords, body, filename, scope):
+    """``def <name>(<first>, a0, ..., k_kw=None): <body>``, compiled in ``scope`` and registered, so that s2sad reads
+    it like a user's function."""
+    params = [first] + [f"a{k}" for k in range(n)] + [f"k_{k}=None" for k in keywords]
+    text = f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(text, filename, "exec"), scope)                       # noqa: S102 -- s2sad's own text
     wrapper = scope[name]
     from .front import source as front_source
     front_source.register_generated(wrapper.__code__, text, filename)
-    _wrappers[key] = (None, wrapper)
     return wrapper
 
 

@@ -93,12 +93,12 @@ def is_record(x):
     """A dataclass instance or a plain object with attributes: not a container, array, number, function,
     class or module (an object of a user's class defining ``__call__``, a layer, is one)."""
     if isinstance(x, (tuple, list, dict, np.ndarray, np.generic, float, int, complex, str, bytes, type,
-                      types.ModuleType)) or callable(x) and not _called_like_a_function(x):
+                      types.ModuleType)) or callable(x) and not called_like_a_function(x):
         return False
     return hasattr(type(x), "__dataclass_fields__") or hasattr(x, "__dict__")
 
 
-def _called_like_a_function(x):
+def called_like_a_function(x):
     """An object of a user's class whose ``__call__`` is a method written in Python (``layer(x)``), not a
     function, a partial, a ufunc or one of s2sad's own callables."""
     kind = type(x)

@@ -565,7 +565,7 @@ def holders_of_fresh(fn, unit, change, name):
     at = {id(s): k for k, s in enumerate(stmts)}
     if id(made) not in at or id(change) not in at:
         return None
-    region = [s for s in stmts[at[id(made)] + 1:at[id(change)] + 1]]
+    region = stmts[at[id(made)] + 1:at[id(change)] + 1]
     for loop in loops_after:
         region.extend(N.statements(loop.body))
     reach, grown = set(followed), True
