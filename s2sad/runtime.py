@@ -1316,7 +1316,7 @@ def zeros_like(x):
         return AdjList(zeros_like(e) for e in x)
     if isinstance(x, tuple):                       # namedtuples too: their adjoint is a plain AdjTuple
         return AdjTuple(zeros_like(e) for e in x)
-    if x is None or isinstance(x, (str, bytes, range, slice)) or callable(x):
+    if x is None or isinstance(x, (str, bytes, range, slice)) or callable(x) and not is_record(x):
         return None                                # carries no derivative (a dict key, a function, ...)
     if is_record(x):                               # a dataclass or an object holding arrays: by field
         return AdjFields({k: zeros_like(v) for k, v in fields_of(x).items()})

@@ -1128,6 +1128,50 @@ def test_a_callable_object_is_differentiated_as_a_record_and_called():
             np.testing.assert_allclose(getattr(grads[k], field), numeric, rtol=1e-6, atol=1e-8)
 
 
+@dataclasses.dataclass
+class _Settings:
+    b: float
+    w: np.ndarray
+    v: np.ndarray
+
+
+@dataclasses.dataclass
+class _Clamp:
+    w: np.ndarray
+    b: float
+    n: int = 2
+
+    @staticmethod
+    def clamp(t):
+        return t
+
+    def __call__(self, t):
+        return t
+
+
+def _through_a_layer_held_constant(theta, prm):        # (found by the fuzzer: the unoptimized pipeline gives
+    pos = theta.v                                      # `prm` a tangent, `zeros_like(prm)`)
+    pos = np.full(2, prm.b)
+    r, z, p, total = theta.w
+    r = np.ones(1)
+    s = r[0] = prm.clamp(pos[1])
+    return s * theta.b
+
+
+def test_a_layer_held_constant_has_a_zero_tangent_in_every_pipeline():
+    """jvp along ``theta`` alone: the layer's tangent inside the generated code is a record of zeros
+    (``zeros_like`` gave None for an object with ``__call__``: AttributeError in the unoptimized pipeline)."""
+    theta, layer = _Settings(1.5, np.arange(4.0), np.ones(4)), _Clamp(np.ones(4), -0.6)
+    dtheta = _Settings(0.5, np.ones(4), np.ones(4))
+    for optimized in (True, False):
+        with s2sad.optimizations(optimized):
+            value, tangent = s2sad.jvp(_through_a_layer_held_constant, (theta, layer), (dtheta, None))
+        assert value == pytest.approx(-0.6 * 1.5, rel=1e-14)
+        assert tangent == pytest.approx(-0.6 * 0.5, rel=1e-14)
+    zero = s2sad.runtime.zeros_like(layer)
+    assert zero.w.tolist() == [0.0] * 4 and zero.b == 0.0
+
+
 class _Negated:
     def __init__(self, w):
         self.w = w

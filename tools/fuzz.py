@@ -90,6 +90,7 @@ import argparse
 import ast
 import contextlib
 import copy
+import functools
 import importlib.util
 import json
 import linecache
@@ -104,6 +105,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 import warnings
 from dataclasses import dataclass, field
 
@@ -209,9 +211,11 @@ def portable_case(case):
 
 
 def is_record(x):
-    """A record argument: a dataclass instance or a plain object whose attributes hold the values."""
+    """A record argument: a dataclass instance or a plain object whose attributes hold the values (a layer
+    whose class defines ``__call__`` too; not a function)."""
     return hasattr(x, "__dict__") and not isinstance(x, (tuple, list, dict, np.ndarray, np.generic, float, int, str,
-                                                          type, PortableRecord)) and not callable(x)
+                                                          type, PortableRecord, types.FunctionType,
+                                                          types.MethodType, functools.partial))
 
 
 def is_namedtuple(x):
@@ -2090,9 +2094,12 @@ def _repro_check_code(kind, case, outcome):
         lines += ["    got = s2sad.grad(s2sad.grad(f, wrt=0), wrt=0)(*args)",
                   "    print('s2sad:              ', got)",
                   "    print('finite differences: ', fd_hvp(f, args, 1.0))"]
-    if kind == "unopt":
+    if kind == "unopt":                   # the same calls through the unoptimized pipeline
+        call = f"s2sad.grad(f, wrt={wrt!r})(*copy.deepcopy(args))" if case.output == "scalar" else \
+            f"s2sad.vjp(f, *copy.deepcopy(args), wrt={wrt!r})[1](u)"
         lines += ["    with s2sad.optimizations(False):",
-                  f"        print('unoptimized grad:   ', s2sad.grad(f, wrt={wrt!r})(*copy.deepcopy(args)))"]
+                  f"        print('unoptimized grad:   ', _show({call}))",
+                  "        print('unoptimized jvp:    ', s2sad.jvp(f, copy.deepcopy(args), tangents))"]
     return "\n".join(lines)
 
 

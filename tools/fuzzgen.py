@@ -173,6 +173,11 @@ def binop(a, op, b, mag):
     return E(f"{a.at(prec)} {op} {b.at(prec + 1)}", prec, mag)
 
 
+def shown(name):
+    """How code names a callable Var: ``model.__call__`` is called as ``model(...)``."""
+    return name[:-len(".__call__")] if name.endswith(".__call__") else name
+
+
 def call(fn, *args, mag=1.0):
     return E(f"{fn}({', '.join(a if isinstance(a, str) else a.text for a in args)})", ATOM, mag)
 
@@ -268,6 +273,7 @@ class Gen:
         names = _IDENT.findall(read)
         self.unused.difference_update(names)
         self.unused.difference_update(_DOTTED.findall(read))      # record fields and methods: `p.w`, `self.f`
+        self.unused.difference_update(n + ".__call__" for n in names)                         # `model(t)`
         if m and self.aliases.intersection(names):     # may share memory with a module-level array
             self.aliases.update(_IDENT.findall(text[:m.end()]))
 
@@ -734,12 +740,12 @@ class Gen:
             if not use_kw and self.chance(0.4):        # (every part positional: they follow the names)
                 pairs = list(zip(names, parts))
                 self.features.add("kw_spread")
-                return f"{fn.name}(**{{{', '.join(f'{k!r}: {v}' for k, v in pairs)}}})"
+                return f"{shown(fn.name)}(**{{{', '.join(f'{k!r}: {v}' for k, v in pairs)}}})"
             if not use_kw:
                 self.features.add("star_spread")
                 opener, closer = ("(", ",)") if self.chance(0.5) else ("[", "]")
-                return f"{fn.name}(*{opener}{', '.join(parts)}{closer})"
-        return f"{fn.name}({', '.join(parts)})"
+                return f"{shown(fn.name)}(*{opener}{', '.join(parts)}{closer})"
+        return f"{shown(fn.name)}({', '.join(parts)})"
 
     def s_int_mix(self, depth):
         ints = self.of_type(I)
@@ -2420,11 +2426,11 @@ class Gen:
                  lit(self.rng.choice(LITERALS)) if ty == S else E(f"np.full({ty[1]}, 0.5)"))
         if self.chance(0.7):
             e = bound(ptys[0])
-            self.emit(f"{name} = functools.partial({fn.name}, {e.text})")
+            self.emit(f"{name} = functools.partial({shown(fn.name)}, {e.text})")
             ptys, names = ptys[1:], names[1:]
         else:
             e = bound(ptys[-1])
-            self.emit(f"{name} = functools.partial({fn.name}, {names[-1]}={e.text})")
+            self.emit(f"{name} = functools.partial({shown(fn.name)}, {names[-1]}={e.text})")
             ptys, names = ptys[:-1], names[:-1]
         defaults = {k: v for k, v in defaults.items() if k in names}
         if fn.name in self.lambda_names:
@@ -2447,7 +2453,7 @@ class Gen:
                and I not in v.ty[1]]
         if fns and self.chance(0.75):
             fn = self.choose(fns)
-            fname, mag = fn.name, fn.mag
+            fname, mag = shown(fn.name), fn.mag
             if fn.name in self.lambda_names:
                 self.features.add("lambda")
             seqs2 = [src.name]
@@ -2765,36 +2771,39 @@ class Gen:
         kinds = ["method"] + [rng.choice(["method", "method", "static", "class"]) for _ in range(rng.choice([0, 1, 2]))]
         if self.chance(0.3):
             kinds.insert(0, "static")
+        if self.chance(0.3):
+            kinds.append("call")               # a layer: `model(t)` calls `__call__`
         rng.shuffle(kinds)
         used = set()
         saved_theme = self.theme
         self.theme = [k for k in self.theme if not k.startswith(("closure", "lambda", "star_", "kwargs"))]
         for kind in kinds:
-            pool = {"method": METHOD_NAMES, "static": STATIC_NAMES, "class": CLASS_NAMES}[kind]
+            pool = {"method": METHOD_NAMES, "static": STATIC_NAMES, "class": CLASS_NAMES, "call": ["__call__"]}[kind]
             mname = rng.choice([m for m in pool if m not in used] or [None])
             if mname is None:
                 continue
             used.add(mname)
-            nparams = rng.choice([0, 1, 1, 2]) if kind == "method" else rng.choice([1, 1, 2])
+            nparams = rng.choice([0, 1, 1, 2]) if kind in ("method", "call") else rng.choice([1, 1, 2])
             ptys = [rng.choice([S, S, V(n)]) for _ in range(nparams)]
             params = [(pn, ty, None, {}) for pn, ty in zip(["t", "u"], ptys)]
             ret = S if self.chance(0.75) else V(n)
-            members = {"method": self_members, "static": [], "class": cls_members}[kind]
-            first = {"method": "self", "static": None, "class": "cls"}[kind]
+            members = {"method": self_members, "call": self_members, "static": [], "class": cls_members}[kind]
+            first = {"method": "self", "call": "self", "static": None, "class": "cls"}[kind]
             self.fn_depth += 1
             self.aliases.update({"self", "cls"})
             body = self.function(mname, params, ret, rng.choice([0, 0, 1, 2]), first=first, members=list(members))
             self.fn_depth -= 1
-            deco = {"method": [], "static": ["@staticmethod"], "class": ["@classmethod"]}[kind]
+            deco = {"method": [], "call": [], "static": ["@staticmethod"], "class": ["@classmethod"]}[kind]
             lines += [""] + ["    " + line for line in deco + body]
             fty = ("FN", tuple(ptys), ret, {}, tuple(pn for pn, _, _, _ in params))
             text = "\n".join(body)
-            if "self." in text and kind == "method" and any(f"self.{m}(" in text for m in used):
+            if "self." in text and kind in ("method", "call") and any(f"self.{m}(" in text for m in used):
                 self.features.add("method_calls_method")
-            self.features.add({"method": "method", "static": "staticmethod", "class": "classmethod"}[kind])
+            self.features.add({"method": "method", "call": "layer_call", "static": "staticmethod",
+                               "class": "classmethod"}[kind])
             self_members.append(Var(f"self.{mname}", fty, 3.0, readonly=True))
             arg_members.append(Var(f"{argname}.{mname}", fty, 3.0, readonly=True))
-            if kind != "method":
+            if kind in ("static", "class"):
                 cls_members.append(Var(f"cls.{mname}", fty, 3.0, readonly=True))
                 arg_members.append(Var(f"{cname}.{mname}", fty, 3.0, readonly=True))
         self.theme = saved_theme

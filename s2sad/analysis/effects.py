@@ -202,7 +202,33 @@ def run(fn, unit, kinds=None):
     return Effects(classes=affected, mutated=mutated)
 
 
-def _writes_the_walked_item(fn, change, seq):
+def single_values(fn):
+    """{name: value} for the names of ``fn`` bound exactly once, by ``name = value`` (no loop target, unpacking,
+    ``op=`` or ``del`` of them anywhere): what the name holds wherever it is bound. Normalize's temporaries are
+    (``_t4 = _s2.sequence(v)``); the analyses follow them back to the user's values through this map."""
+    bindings, values = {}, {}
+    for n in N.walk(fn):
+        if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+            bindings[n.id] = bindings.get(n.id, 0) + 1
+    for st in N.statements(fn.body):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name):
+            values[st.targets[0].id] = st.value
+    return {name: v for name, v in values.items() if bindings.get(name) == 1}
+
+
+def through_temporaries(name, single, limit=8):
+    """The value a chain of temporaries bound once ends in (``_t9 = _t4``, ``_t4 = _s2.sequence(v)``:
+    ``_s2.sequence(v)``), or the Name node of the first name that is not such a temporary; None for a name that
+    is not a temporary bound once."""
+    value = single.get(name) if name.startswith("_") else None
+    for _ in range(limit):
+        if not (isinstance(value, gast.Name) and value.id.startswith("_") and value.id in single):
+            break
+        value = single[value.id]
+    return value
+
+
+def _writes_the_walked_item(fn, change, seq, single):
     """Whether ``change`` is ``xs[i] = v`` inside a loop that reads ``seq[i]`` (``seq`` the sequence of ``xs`` a
     ``for`` loop walks) before it, with ``i`` the loop's own index (its target, or an item of a ``range`` it
     walks): the item the iteration has read already, which no later iteration reads again. A later item written,
@@ -210,21 +236,11 @@ def _writes_the_walked_item(fn, change, seq):
     if not (isinstance(change, gast.Assign) and isinstance(change.targets[0], gast.Subscript)
             and isinstance(change.targets[0].slice, gast.Name)):
         return False
-    defined = {}
-    for st in N.statements(fn.body):
-        if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
-            defined.setdefault(st.targets[0].id, []).append(st.value)
-
-    def one(name):                            # the value of a name assigned once, else None
-        values = defined.get(name, [])
-        return values[0] if len(values) == 1 else None
-
-    walked, hops = one(seq), 0                # seq: the sequence a loop walks (`_t1 = _s2.sequence(xs)`), no other
-    while isinstance(walked, gast.Name) and walked.id.startswith("_") and hops < 8:
-        walked, hops = one(walked.id), hops + 1
-    if not (isinstance(walked, gast.Call) and isinstance(walked.func, gast.Attribute) and walked.func.attr == "sequence"
-            and seq.startswith("_")):         # name holding the list (`b = a`: read after the loop, as Python
-        return False                          # changed it)
+    one = single.get                          # the value of a name bound once, else None
+    walked = through_temporaries(seq, single)  # seq: the sequence a loop walks (`_t1 = _s2.sequence(xs)`), no other
+    if not (isinstance(walked, gast.Call) and isinstance(walked.func, gast.Attribute) and walked.func.attr == "sequence"):
+        return False                          # name holding the list (`b = a`: read after the loop, as Python
+                                              # changed it)
 
     def counts_up(it):                        # range(...) itself, or s2sad's sequence of one
         it = one(it.id) if isinstance(it, gast.Name) else it
@@ -278,7 +294,7 @@ def _read_elsewhere(fn, name, s):
 def _holds_data(obj):
     """Whether a global or closure value is data a change in place could reach (an array, a list, a dict, an
     object), not a module, a function or a class (whose names the code calls)."""
-    return isinstance(obj, np.ndarray) or not callable(obj) and not isinstance(
+    return isinstance(obj, np.ndarray) or (not callable(obj) or tree.called_like_a_function(obj)) and not isinstance(
         obj, (types.ModuleType, int, float, complex, str, bytes, type(None)))
 
 
@@ -740,6 +756,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
 
     _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers, arrays, numbers_only, unbound)
     distinct = distinct_buffers(fn, unit, effects)
+    single = single_values(fn)
     for name, changes in effects.mutated.items():
         if not effects.classes.get(name, {name}) & varied:
             continue
@@ -752,21 +769,21 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                     continue                                     # never the same object (distinct_buffers)
                 if reach is not None and other not in reach:
                     continue                                     # a new object `other` cannot hold yet
-                if _writes_the_walked_item(fn, change, other):
+                if _writes_the_walked_item(fn, change, other, single):
                     continue                                     # `for i, v in enumerate(xs): xs[i] = ...`
                 if other not in assigned_at and unit.scope.is_free(other) and read_later(other, change):
                     raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while `{other}`, a value "
                                      "of the module or an enclosing function, may hold the same object, which cannot "
                                      "be differentiated", change,
                                      hint=f"work on a copy (`{name} = {other}.copy()`) or build a new value")
-                for a in _alias_makers(other, name, assigned_at, effects, unit):
+                for a in _alias_makers(other, name, assigned_at, effects, unit, single):
                     if id(a) not in order:                       # inside a function defined here
                         continue
                     shared = [L for L in loops[id(change)] if L in loops[id(a)]]
                     before = order[id(a)] < order[id(change)] and not cut(name, a, change)
                     carried = bool(shared) and not cut(name, a, change, shared[-1])
                     if (before or carried) and read_later(other, change):
-                        held = _source_name(fn, other)
+                        held = _source_name(other, single)
                         holder = f"`{held}` may hold the same object" if not held.startswith("_") and held != name \
                             else "another value holds the same object (the sequence a `for` loop walks, a result)"
                         raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while {holder}, which "
@@ -775,7 +792,7 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                                               f"`np.where`) instead of changing it in place")
 
 
-def _alias_makers(other, name, assigned_at, effects, unit):
+def _alias_makers(other, name, assigned_at, effects, unit, single):
     """The statements after which ``other`` may hold an object ``name`` holds: an assignment of ``other``, one of
     ``name`` that may give it another name's object (``z = y``, ``z = y[1:]``: in a loop, the next iteration's
     change through ``z`` reaches ``y``; not ``z = owned(z)``, which keeps ``z``'s own), and a change of ``other``
@@ -783,9 +800,8 @@ def _alias_makers(other, name, assigned_at, effects, unit):
     def sources(value, depth=0):          # the names whose objects value may be, through temporaries
         found = set()
         for n in _may_return(value, unit):
-            made = assigned_at.get(n, ())
-            if n.startswith("_") and len(made) == 1 and isinstance(made[0].targets[0], gast.Name) and depth < 8:
-                found |= sources(made[0].value, depth + 1)
+            if n.startswith("_") and n in single and depth < 8:
+                found |= sources(single[n], depth + 1)
             else:
                 found.add(n)
         return found
@@ -1093,21 +1109,21 @@ def follow_copies(fn, unit, kinds):
                 n.id = after
 
 
-def _source_name(fn, name, depth=0):
+def _source_name(name, single, depth=0):
     """The user's name a temporary holds (``_t4 = _s2.sequence(v)``, ``_t7 = v``: ``v``; ``_t3 = buf[1]``:
     ``buf[1]``), else ``name``."""
-    if not name.startswith("_") or depth > 8:
+    value = through_temporaries(name, single)
+    if depth > 8 or value is None:
         return name
-    found = [st.value for st in N.statements(fn.body) if isinstance(st, gast.Assign)
-             and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name]
-    value = found[0] if len(found) == 1 else None
     if isinstance(value, gast.Call) and len(value.args) == 1:
         value = value.args[0]
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
             and isinstance(value.slice, (gast.Constant, gast.Name)):
-        root = _source_name(fn, value.value.id, depth + 1)
+        root = _source_name(value.value.id, single, depth + 1)
         return name if root.startswith("_") else f"{root}[{N.unparse(value.slice)}]"
-    return _source_name(fn, value.id, depth + 1) if isinstance(value, gast.Name) else name
+    if isinstance(value, gast.Name):
+        return value.id if not value.id.startswith("_") else _source_name(value.id, single, depth + 1)
+    return name
 
 
 def _unbound_at(st, binders, order, loops):
@@ -1185,7 +1201,8 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                                  hint=f"write `{shown_target} = {shown_target} {op} ...` to make a new array")
             guard(unit, fn, here, old, refusal, arrays, bound=bound, user=user)
         if others:
-            shown = lambda o: user(_source_name(fn, o))         # noqa: E731  (a temporary: the name it holds)
+            single = single_values(fn)
+            shown = lambda o: user(_source_name(o, single))         # noqa: E731  (a temporary: the name it holds)
             others.sort(key=lambda o: shown(o).startswith("_"))    # (the user's names first, for the message)
             refusal = unit.error(UnsupportedSyntaxError, f"`{shown_target} {op}=` would change `{shown(others[0])}` "
                                  "too (they share memory), which cannot be differentiated", s,
