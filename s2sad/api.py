@@ -59,7 +59,20 @@ def _kind(a):
         return -1
     if (t is tuple or t is list) and len(a) <= 16:
         return tuple(map(_kind, a))
+    if isinstance(a, np.ndarray):
+        _refuse_array_subclass(a)
     return None
+
+
+def _refuse_array_subclass(a):
+    """An array of a subclass of ``np.ndarray`` with behaviour of its own (``np.matrix``: ``*`` is a matrix
+    product; ``np.ma``: reductions skip masked items; a user's class) is refused: generated code computes
+    an array's derivative. A memory-mapped file is an array."""
+    if isinstance(a, np.ndarray) and type(a) is not np.ndarray and not isinstance(a, np.memmap):
+        raise WrtError(f"an argument is a {type(a).__module__}.{type(a).__name__}, a subclass of np.ndarray whose "
+                       "operations differ from an array's (np.matrix's `*` is a matrix product, a masked array's "
+                       "sum skips masked items); s2sad differentiates arrays: pass np.asarray(x) (x.filled(0.0) "
+                       "for a masked array, np.where(mask, 0.0, x) to keep masking in the function)")
 
 
 def _kinds(args):
@@ -150,6 +163,7 @@ def _check_differentiable(args, wrt, fname):
             continue                                   # a plain container of them (no record inside)
         _check_record_fields(a, i, fname)
         for leaf in _leaves(a):
+            _refuse_array_subclass(leaf)
             kind = np.result_type(leaf).kind if isinstance(leaf, (np.ndarray, np.generic)) else \
                 "b" if isinstance(leaf, bool) else "i" if isinstance(leaf, int) else \
                 "c" if isinstance(leaf, complex) else "f" if isinstance(leaf, float) else None

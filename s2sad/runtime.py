@@ -415,7 +415,7 @@ def rollaxis_inverse(ndim, axis, start=0):
 def uncumsum(g, a, axis=None):
     """Adjoint of ``np.cumsum(a, axis)``: each item receives the sum of ``g`` from its position on."""
     g = np.asarray(g)
-    if axis is None:
+    if axis is None or np.ndim(a) == 0:                # (a number's cumsum along an axis is an array of one)
         return np.flip(np.cumsum(np.flip(g.reshape(-1)))).reshape(np.shape(a))
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
@@ -423,7 +423,7 @@ def uncumsum(g, a, axis=None):
 def recumsum(h, a, axis=None):
     """Adjoint of ``uncumsum`` (linear): a cumulative sum again, as ``np.cumsum(a, axis)`` is shaped."""
     h = np.asarray(h)
-    return np.cumsum(h.reshape(-1)) if axis is None else np.cumsum(h, axis)
+    return np.cumsum(h.reshape(-1)) if axis is None or h.ndim == 0 else np.cumsum(h, axis)
 
 
 def _sort_order(a, axis):

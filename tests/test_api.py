@@ -521,3 +521,22 @@ def test_a_pullback_keeps_the_point_it_was_made_at():
     first = pullback(1.0).copy()
     w -= 0.1 * first
     np.testing.assert_array_equal(pullback(1.0), first)
+
+
+def _weighted_square(x, m):
+    return np.sum(x * m * x)
+
+
+def test_array_subclasses_with_their_own_operations_are_refused():
+    """np.matrix (`*` a matrix product) and masked arrays (sums skip masked items) gave an elementwise array's
+    derivative silently; a memory map is an array."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(s2sad.WrtError, match="numpy.matrix"):
+        s2sad.grad(_weighted_square)(np.matrix(x), x)
+    masked = np.ma.array(x, mask=[[False, True], [False, False]])
+    with pytest.raises(s2sad.WrtError, match="MaskedArray"):
+        s2sad.grad(_weighted_square)(x, masked)
+    with pytest.raises(s2sad.WrtError, match="MaskedArray"):
+        s2sad.grad(lambda p: _weighted_square(p["x"], 2.0))({"x": masked})
+    with pytest.raises(s2sad.WrtError, match="numpy.matrix"):
+        s2sad.jvp(_weighted_square, (x, np.matrix(x)), (x, None))

@@ -161,10 +161,20 @@ def scaled(w, c):
     return np.sum(w * c)
 
 
+def sine_scaled(k, c):
+    return np.sum(np.sin(k) * c) + c * c
+
+
 @pytest.mark.parametrize("f, args, wrt", [(scaled_by_a_global, (np.float64(0.3),), 0),
-                                          (scaled, (W32, np.float64(0.3)), 1)], ids=["global", "argument"])
+                                          (scaled, (W32, np.float64(0.3)), 1),
+                                          (sine_scaled, (np.array([1, 2, 3], np.int8), np.float64(0.7)), 1),
+                                          (sine_scaled, (np.array([1, 2, 3], np.uint16), np.float64(0.7)), 1),
+                                          (sine_scaled, (np.array([True, False]), np.float64(0.7)), 1),
+                                          (sine_scaled, (np.int8(3), np.float64(0.7)), 1)],
+                         ids=["global", "argument", "int8", "uint16", "bool", "int8 scalar"])
 def test_float32_arrays_keep_the_float64_promotion(f, args, wrt, monkeypatch):
-    """Condition 3: float32 array * np.float64 is float64, float32 array * float is float32."""
+    """Condition 3: float32 array * np.float64 is float64, float32 array * float is float32 (and so for the
+    float16 and float32 values NumPy's functions make of booleans and 8- and 16-bit integers: np.sin(int8))."""
     want = f(*args)
     value, _ = s2sad.value_and_grad(f, wrt=wrt)(*args)
     assert value.dtype == want.dtype == np.float64 and value == want

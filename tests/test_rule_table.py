@@ -482,7 +482,7 @@ SPEC = [
     (np.hstack,              HSTACK),
     (np.vstack,              VSTACK),
     (np.cumsum,              [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
-                              case(real(2, 3, 2), -1)]),
+                              case(real(2, 3, 2), -1), case(real(), -1)]),
     (np.sort,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), None),
                               case(real(3, 4), axis=1)]),
     (np.broadcast_to,        BROADCAST_TO),
@@ -512,7 +512,7 @@ SPEC = [
     # --- differences, cumulative products ---
     (np.diff,                [case(real(5)), case(real(5), 2), case(real(2, 4), 1, 0), case(real(3, 4), axis=1),
                               refuses(case(real(4), prepend=0.0))]),
-    (np.cumprod,             [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
+    (np.cumprod,             [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1), case(real(), 0),
                               refuses(case(at([1.5, 0.0, 2.0])))]),
     # --- interpolation, polynomials, quadrature, grids ---
     (np.interp,              [case(at([0.3, 1.7, 2.2, 2.9]), XP, real(4)),

@@ -1423,7 +1423,7 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
                   and _resolves_to(s.value.func, unit, np.vectorize)}
     for s in N.statements(fn.body):
         call = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
-        for n in N.walk(s.value if isinstance(s, (gast.Assign, gast.Expr)) else gast.Pass()):
+        for n in N.walk(call if call is not None else gast.Pass()):
             if isinstance(n, gast.Attribute) and n.attr == "__dict__" and set(names_in(n.value)) & varied:
                 raise unit.error(UnsupportedSyntaxError, "`__dict__` of a value being differentiated: s2sad follows "
                                  "its fields by name, not through the dict of its attributes", s,

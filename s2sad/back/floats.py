@@ -60,8 +60,10 @@ def may_run_again(facts):
 
 def dtype_kept(dtype):
     """Condition 3: NumPy computes with an array of ``dtype`` and a Python float as with an np.float64 (the
-    result is float64 either way)."""
-    return dtype.kind in "biu" or dtype == np.float64
+    result is float64 either way): float64, and integers of 32 or 64 bits. Not booleans or smaller integers,
+    which NumPy's functions turn into smaller floats (``np.sin`` of int8 or bool is float16, of int16
+    float32), whose product with a float stays small."""
+    return dtype.kind in "iu" and dtype.itemsize >= 4 or dtype == np.float64
 
 
 def _integral(node):
@@ -76,7 +78,7 @@ def _trusted(obj, depth=0):
     if type(obj) is tuple:                                   # a table of constants, or of functions
         return depth < 3 and len(obj) <= 1000 and all(_trusted(v, depth + 1) for v in obj)
     if isinstance(obj, type) and issubclass(obj, np.generic):
-        return obj is np.float64 or issubclass(obj, (np.integer, np.bool_))
+        return obj is np.float64 or issubclass(obj, np.integer) and dtype_kept(np.dtype(obj))
     if isinstance(obj, types.ModuleType):
         return obj.__name__.split(".")[0] in _TRUSTED
     if isinstance(obj, (np.ndarray, np.generic)):
@@ -260,7 +262,7 @@ def converted(args, lists=()):
             if i in lists and a.ndim == 1 and a.dtype == np.float64:
                 found = True
                 a = a.tolist()
-        elif not isinstance(a, (np.integer, np.bool_)):
+        elif not isinstance(a, np.integer) or not dtype_kept(a.dtype):
             return None
         out.append(a)
     return tuple(out) if found else None
