@@ -617,6 +617,9 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
     args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # (the pullback reads them: a caller
     derivative = _derivative(f)                   # may change what it differentiates in place first, `w -= lr * g`)
+    if derivative is not None and _single(derivative)[2] == "elementwise_grad":
+        plain, extra = _as_plain(f, args, options)     # J·1 as plain code: P(*args, ones) (a function like any)
+        return vjp(plain, *args, *extra, wrt=wrt if many else wrt[0], optimize=options)
     if derivative is not None:                    # vjp of grad(h, i): grad of h's derivative along the cotangent
         i = _single(derivative)[1][0]
         value = f(*args, **kwargs)
@@ -660,8 +663,12 @@ def _kept(a, depth=0):
 
 def _single(derivative):
     inner, wrt, kind = derivative
-    if kind not in ("grad", "elementwise_grad") or len(wrt) != 1:
-        raise WrtError(f"s2sad can differentiate grad(f) with respect to one argument again, not {kind}(f, wrt={wrt!r})")
+    if kind not in ("grad", "elementwise_grad"):
+        raise WrtError(f"s2sad differentiates a function grad(f) or elementwise_grad(f) made again, not {kind}"
+                       f"({_name(inner)}) (differentiate grad(f), and compute the value beside it)")
+    if len(wrt) != 1:
+        raise WrtError(f"s2sad differentiates grad(f) again when it is taken with respect to one argument, not "
+                       f"{kind}({_name(inner)}, wrt={wrt!r}) (one grad per argument)")
     return derivative
 
 
@@ -712,6 +719,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], 
         _check_shape(tangents[i], primals[i], f"jvp({_name(f)}): the tangent of argument {i}")
     dots = [like(tangents[i], primals[i]) for i in wrt]
     derivative = _derivative(f)
+    if derivative is not None and _single(derivative)[2] == "elementwise_grad":
+        plain, extra = _as_plain(f, primals, options)  # J·1 as plain code: P(*primals, ones), ones held fixed
+        return jvp(plain, primals + tuple(extra), tangents + (None,) * len(extra), optimize=options)
     if derivative is not None:                    # jvp of grad(h, i): grad_i of h's derivative along the tangents
         directional, i, extra = _along(derivative, primals, tangents, options)
         g = grad(directional, wrt=i, optimize=options)(*primals, *extra, *dots)

@@ -18,7 +18,7 @@ import numpy as np
 from . import nodes as N
 from .errors import TransformError, UnsupportedSyntaxError
 from .front.source import library_code, unwrap
-from .markers import is_checkpoint
+from .markers import DERIVATIVE_ATTRIBUTE, is_checkpoint
 from .rules.registry import has_rule
 from .tree import called_like_a_function
 
@@ -63,9 +63,10 @@ def dynamic(value, op, scope):
     like the ones of arrays, lists and dicts stay static (their rules are looked up by name)."""
     from .analysis.ops import UNKNOWN
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and op.primitive is not UNKNOWN \
-            and not isinstance(op.primitive, type) and called_like_a_function(op.primitive) \
-            and not has_rule(op.primitive):
-        return Dynamic(value.func)          # a module's layer object called by name (`L0(x)`): its __call__
+            and not isinstance(op.primitive, type) and not has_rule(op.primitive) \
+            and (called_like_a_function(op.primitive) or hasattr(op.primitive, DERIVATIVE_ATTRIBUTE)):
+        return Dynamic(value.func)          # a module's layer object called by name (`L0(x)`): its __call__; a
+                                            # function s2sad made (`d = s2sad.elementwise_grad(h)`): s2sad's vjp
     if not isinstance(value, gast.Call) or op.primitive is not UNKNOWN:
         return None
     func = value.func

@@ -21,7 +21,7 @@ import numpy as np
 from .tree import AdjTuple, add, adjoint_of, is_record
 
 __all__ = ["along_all", "dynamic_vjp", "float_directions", "float_directions_grad", "grad_call", "grad_call_args_grad",
-           "jvp_primals_grad", "jvp_tangents_grad", "no_directions"]
+           "grad_index", "jvp_primals_grad", "jvp_tangents_grad", "no_directions"]
 
 
 def unchanged_arguments(f, args):
@@ -32,9 +32,9 @@ def unchanged_arguments(f, args):
     try:
         target = targets.resolve(f, args)
         changed = calls.changed_arguments(target.fn)
-    except Exception:                              # noqa: BLE001 -- not a function s2sad reads: its own error later
-        return
-    params = calls.signature_of(target.fn)[1]
+        params = calls.signature_of(target.fn)[1] if changed else ()
+    except Exception:                              # noqa: BLE001 -- not a function s2sad reads (one s2sad made:
+        return                                     # its arguments are left as they are), or its own error later
     for k in sorted(changed):
         value = target.args[k] if k < len(target.args) else None
         if isinstance(value, (np.ndarray, list, dict)):
@@ -63,10 +63,23 @@ def dynamic_jvp(f, primals, tangents):
     return jvp(f, primals, tangents)
 
 
+def grad_index(f, wrt):
+    """The position ``s2sad.grad(f, wrt)`` differentiates: ``wrt`` an index, a parameter's name, or None for
+    ``f``'s own default (``@s2sad.differentiable(wrt=...)``, else 0); one argument only."""
+    from .markers import wrt_indices
+    positions, many = wrt_indices(f, wrt)
+    if many or len(positions) != 1:
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad.grad({getattr(f, '__name__', 'f')}, wrt={wrt!r})(...) inside "
+                                    "differentiated code: a nested gradient with respect to several arguments is "
+                                    "not supported (one s2sad.grad call per argument: `wrt=0`, then `wrt=1`)")
+    return positions[0]
+
+
 def grad_call(f, wrt, *args):
     """``s2sad.grad(f, wrt)(*args)`` as a function of ``args`` (the primitive behind that call)."""
     from .api import grad
-    return grad(f, wrt)(*args)
+    return grad(f, grad_index(f, wrt))(*args)
 
 
 def _floats(args):
@@ -145,8 +158,7 @@ def no_directions(args):
 def grad_call_args_grad(g, f, wrt, args):
     """Adjoints of ``args`` in ``y = grad(f, wrt)(*args)`` given ``y``'s adjoint ``g``."""
     from .api import grad
-    if not isinstance(wrt, (int, np.integer)):
-        raise UnsupportedValueError("s2sad.grad(f, wrt=(...))(...) inside differentiated code: use one wrt index")
+    wrt = grad_index(f, wrt)
     positions = _floats(args)
     direction = _directional(f, (wrt,), args)
     from .runtime import zeros_like

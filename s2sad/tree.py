@@ -247,8 +247,8 @@ def field_tangent(t, ans, obj, name):
         from .runtime import zeros_like                # (a class attribute: a constant)
         return zeros_like(ans)
     fields = getattr(type(obj), "_fields", ())
-    if type(t) is tuple and name in fields:           # a rule's tangent of a namedtuple result, as a plain tuple
-        return t[fields.index(name)]                  # (np.linalg.slogdet(a).logabsdet)
+    if (type(t) is tuple or type(t) is AdjTuple) and name in fields:   # a rule's tangent of a namedtuple result,
+        return t[fields.index(name)]                  # as a plain tuple (np.linalg.slogdet(a).logabsdet); a zero one
     return attribute(t, name)
 
 

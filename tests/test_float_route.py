@@ -289,3 +289,60 @@ def test_an_array_used_as_an_array_stays_one(monkeypatch):
     pipeline.forget()
     assert s2sad.value_and_grad(repeated)(theta)[0] != repeated(theta)
     pipeline.forget()
+
+
+def counted(x):
+    n = (x > 0.0) + (x > 1.0)          # np.True_ + np.True_ is np.True_ (1); True + True is 2
+    return x * n + x ** 2
+
+
+def inverted(x):
+    if ~(x > 1.0):                     # ~np.True_ is np.False_; ~True is -2 (true)
+        return x ** 2
+    return x ** 3
+
+
+def compared_by_identity(x):
+    if (x > 0.0) is True:              # np.True_ is not True
+        return x ** 2
+    return x ** 3
+
+
+def items_counted(p):
+    t = 0.0
+    for i in range(3):
+        t = t + p[0] * ((p[1] > 0.0) + (p[2] > 0.0)) * (i + 1)
+    return t
+
+
+def scaled_when_up(x):
+    up = x > 1.0
+    if up and not x > 3.0:             # tested, negated, multiplied: the same for a bool and an np.bool_
+        return x * up + np.where(x > 0.0, x, 0.0)
+    return x ** 3
+
+
+@pytest.mark.parametrize("f, x", [(counted, np.float64(1.5)), (inverted, np.float64(1.5)),
+                                  (compared_by_identity, np.float64(0.5)),
+                                  (items_counted, np.array([1.0, 0.5, 0.25]))],
+                         ids=["sum of comparisons", "inverted", "is True", "list items"])
+def test_comparisons_keep_numpy_booleans(f, x, monkeypatch):
+    """Condition 5: a comparison of np.float64 values is an np.bool_, which adds, inverts and compares by
+    identity unlike a Python bool (found by a probe: wrong branch, wrong value and derivative)."""
+    want = f(x)
+    value, g = s2sad.value_and_grad(f)(x)
+    assert value == want
+    h = 1e-6                            # (differences of np.float64 values: a float's would compute as Python)
+    steps = np.eye(np.size(x)).reshape((-1,) + np.shape(x)) * h
+    np.testing.assert_allclose(g, np.reshape([(f(x + d) - f(x - d)) / (2 * h) for d in steps], np.shape(x)),
+                               rtol=1e-6)
+    monkeypatch.setattr(floats, "_truth_like", lambda *a, **k: True)
+    pipeline.forget()
+    value, _ = s2sad.value_and_grad(f)(x)
+    assert value != want
+    pipeline.forget()
+
+
+def test_comparisons_tested_or_multiplied_keep_the_route():
+    text = s2sad.api.adjoint_source(scaled_when_up, (0,), "value_and_grad", (np.float64(2.0),))
+    assert floats.safe(text, lambda name: {"np": np, "_s2": s2sad.runtime}[name])

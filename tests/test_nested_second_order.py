@@ -207,3 +207,50 @@ def test_jvp_call_differentiated_in_its_tangents_only():
     check_second_order(slope_only, slope_only_by_hand, 0.4, 1.0)
     g2 = s2sad.grad(s2sad.grad(slope_only))
     assert s2sad.grad(g2)(0.4) == pytest.approx(6 * 4.5 * (np.cos(0.7) * 0.7 + np.sin(0.7)), rel=1e-12)
+
+
+@s2sad.differentiable(wrt=1)
+def _cubed_in_b(a, b):
+    return np.sum(a ** 2 * b ** 3)
+
+
+_A = np.array([0.5, -1.0, 2.0])
+
+
+def _slope_sum(b):
+    return np.sum(s2sad.grad(_cubed_in_b)(_A, b))             # the decorator's wrt=1: 3 a^2 b^2
+
+
+def _slope_by_name(b):
+    return np.sum(s2sad.grad(_cubed_in_b, wrt="b")(_A, b))
+
+
+def test_a_nested_gradient_takes_the_decorators_wrt_and_names():
+    """`s2sad.grad(f)` inside differentiated code with f's `@differentiable(wrt=1)`: it differentiated argument 0
+    (found by a probe: 6 a b^2 for 6 a^2 b); `wrt="b"` raised a NameError."""
+    b = np.array([1.5, 0.7, -0.4])
+    want = 6 * _A ** 2 * b
+    for f in (_slope_sum, _slope_by_name):
+        np.testing.assert_allclose(s2sad.grad(f)(b), want, rtol=1e-12)
+        np.testing.assert_allclose(s2sad.jvp(f, (b,), (np.ones(3),))[1], np.sum(want), rtol=1e-12)
+
+
+_TANH_SLOPE = s2sad.elementwise_grad(np.tanh)
+
+
+def _slopes_weighted(x):
+    local = s2sad.grad(lambda z: np.sum(np.sin(z) * z))
+    return np.sum(_TANH_SLOPE(x) * x) + np.sum(s2sad.elementwise_grad(np.tanh)(x)) + np.sum(local(x) ** 2)
+
+
+def test_functions_s2sad_made_called_inside_differentiated_code():
+    """A module's `elementwise_grad(np.tanh)`, one made inline, a gradient held in a local variable: each
+    differentiated through s2sad's own vjp/jvp (a NoRuleError naming np.tanh, and a ValueError from inspect)."""
+    x = np.array([0.3, -0.7, 1.1])
+    t = np.tanh(x)
+    slope, curve = 1 - t ** 2, -2 * t * (1 - t ** 2)
+    inner = np.sin(x) + x * np.cos(x)
+    want = slope + x * curve + curve + 2 * inner * (2 * np.cos(x) - x * np.sin(x))
+    np.testing.assert_allclose(s2sad.grad(_slopes_weighted)(x), want, rtol=1e-10)
+    d = np.array([1.0, 2.0, -0.5])
+    np.testing.assert_allclose(s2sad.jvp(_slopes_weighted, (x,), (d,))[1], want @ d, rtol=1e-10)

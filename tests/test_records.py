@@ -370,3 +370,23 @@ def test_what_a_class_computes_is_refused_and_its_constants_carry_no_derivative(
     assert s2sad.grad(_reads_by_getattr)(_WithConstant(3.0)).w == pytest.approx(6.0)   # was 0
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="getattr"):
         s2sad.grad(_reads_by_a_computed_name)(_WithConstant(3.0), "w")
+
+
+from collections import namedtuple                      # noqa: E402
+
+_State = namedtuple("_State", ["a", "b"])
+
+
+def _rebuilt_in_a_branch(s, k):
+    if k > 0:
+        s = _State(s.a * k, s.b)
+    return s.a ** 2 + s.b
+
+
+def test_a_namedtuple_held_constant_and_rebuilt_in_a_branch():
+    """Forward mode with the namedtuple's tangent None: its zero tangent (a plain tuple of zeros) read by field
+    name raised AttributeError (found by a probe; hvp and hessian too)."""
+    s, k = _State(1.0, 0.3), 2.0
+    assert s2sad.jvp(_rebuilt_in_a_branch, (s, k), (None, 1.0))[1] == pytest.approx(2 * k)
+    assert s2sad.hessian(_rebuilt_in_a_branch, wrt=1)(s, k) == pytest.approx(2.0)
+    assert s2sad.hvp(_rebuilt_in_a_branch, wrt=1)(s, k, 1.0) == pytest.approx(2.0)

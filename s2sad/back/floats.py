@@ -28,7 +28,12 @@ bit-identical results on either. They differ only where
 4. code s2sad did not generate sees the value (a user function called as it is, a method of a
    user object, ``isinstance``/``type``/``hasattr``/``getattr``, a list or dict the user keeps): every
    name the code reads must denote generated code, NumPy, SciPy, ``math``, a builtin other than those,
-   or a constant (a number, a float64 array, a tuple of such).
+   or a constant (a number, a float64 array, a tuple of such);
+5. a comparison of floats is a Python ``bool``, of ``np.float64`` an ``np.bool_``, and the two compute
+   differently (``np.True_ + np.True_`` is ``np.True_``, ``~np.True_`` is ``np.False_``, ``is True``
+   tells them apart): a comparison's result (or a name holding it) may only be tested (``if``,
+   ``while``, ``not``, ``and``/``or`` so used), passed to a call, or multiplied or divided (where both
+   give the same number) (``_truth_like``).
 
 Dropping any one of these gives a value or derivative other than NumPy's (tests/test_float_route.py).
 Switch: ``floats`` (``s2sad.optimizations(floats=False)``).
@@ -115,6 +120,9 @@ def safe(text, denote):
     local |= {n.name for n in N.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
     called = {id(n.func) for n in N.walk(tree) if isinstance(n, ast.Call)}
+    parents = {child: node for node in N.walk(tree) for child in ast.iter_child_nodes(node)}
+    if not all(_truth_like(n, parents, tree) for n in N.walk(tree) if isinstance(n, ast.Compare)):
+        return False
 
     def denote_free(name):
         if name in local:
@@ -156,6 +164,27 @@ def safe(text, denote):
                 if not _trusted(obj):
                     return False
     return True
+
+
+def _truth_like(node, parents, tree, depth=0):
+    """Condition 5: the value of ``node`` (a comparison) is used only where a Python ``bool`` and an ``np.bool_``
+    give the same: tested, negated with ``not``, passed to a call, multiplied or divided; through ``and``/``or``
+    and names assigned from it (every read of such a name so used)."""
+    up = parents.get(node)
+    if isinstance(up, (ast.If, ast.While, ast.IfExp, ast.Assert)) and up.test is node:
+        return True
+    if isinstance(up, ast.UnaryOp) and isinstance(up.op, ast.Not) or \
+            isinstance(up, ast.Call) and node is not up.func or \
+            isinstance(up, ast.BinOp) and isinstance(up.op, (ast.Mult, ast.Div)):
+        return True
+    if isinstance(up, ast.BoolOp) and depth < 8:
+        return _truth_like(up, parents, tree, depth + 1)
+    if isinstance(up, ast.Assign) and up.value is node and len(up.targets) == 1 \
+            and isinstance(up.targets[0], ast.Name) and depth < 8:
+        name = up.targets[0].id
+        return all(_truth_like(n, parents, tree, depth + 1) for n in N.walk(tree)
+                   if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
+    return False
 
 
 def listed(text):

@@ -1074,7 +1074,8 @@ class _Lowering:
         if len(inner.args) != 1 or any(k.arg != "wrt" for k in inner.keywords) or \
                 any(isinstance(a, gast.Starred) for a in node.args) or node.keywords:
             return node
-        wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else N.const(0))
+        wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else
+                                                              self.default_wrt(inner.args[0]))
         helper = self.aliases.ref(nested.grad_call, "grad_call")
         if isinstance(wrt, (gast.Tuple, gast.List)):     # wrt=(k,): its 1-tuple; several: refused here, at its line
             if len(wrt.elts) != 1:
@@ -1084,6 +1085,18 @@ class _Lowering:
             return gast.Tuple(elts=[gast.Call(func=helper, args=[inner.args[0], wrt.elts[0]] + list(node.args),
                                               keywords=[])], ctx=gast.Load())
         return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
+
+    def default_wrt(self, func):
+        """The ``wrt`` of ``s2sad.grad(func)`` given none: ``func``'s own (``@s2sad.differentiable(wrt=...)``) as a
+        constant where ``func`` is known here, else None (nested.grad_index reads it when the code runs)."""
+        try:
+            obj = self.scope.resolve(func)
+        except Exception:                      # noqa: BLE001  (a function value: read when the code runs)
+            return N.const(None)
+        default = getattr(obj, "__s2sad_wrt__", 0)
+        if isinstance(default, (tuple, list)) and all(isinstance(k, int) for k in default):
+            return gast.Tuple(elts=[N.const(k) for k in default], ctx=gast.Load())
+        return N.const(default) if isinstance(default, (int, str)) else N.const(None)
 
     def made_gradient(self, func):
         """``(h, k, single)`` when ``func`` (a global or a module's attribute) denotes ``s2sad.grad(h, wrt=k)`` of a
