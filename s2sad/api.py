@@ -890,9 +890,14 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
 
     @user_frames
     def jac(*args, **kwargs):
+        args, kwargs = _keywords_as_positions(f, args, kwargs)
         if kwargs:                                 # f's keyword arguments, held as a partial's
             return jacobian(_with_keywords(f, kwargs), wrt, mode, optimize=optimize)(*args)
         _check_differentiable(args, indices, f"jacobian({_name(f)})")
+        missing = [i for i in indices if not -len(args) <= i < len(args)]
+        if missing:
+            raise WrtError(f"jacobian({_name(f)}): wrt={missing[0]} names no argument passed by position "
+                           f"({len(args)} given); pass it by position")
         blocks = []
         for i in indices:
             x = args[i]
@@ -920,6 +925,23 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
     jac.__name__ = f"jacobian_{_name(f)}"
     setattr(jac, "_s2sad_jacobian", ("jacobian", f, indices))
     return jac
+
+
+def _keywords_as_positions(f, args, kwargs):
+    """``(args, kwargs)`` with the keyword arguments naming ``f``'s next positional parameters moved into ``args``
+    (``hessian(f, wrt="y")(x, y=y)``: ``y`` is argument 1, the one differentiated)."""
+    if not kwargs:
+        return args, kwargs
+    try:
+        params = list(inspect.signature(unwrap(f)).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    args, kwargs = list(args), dict(kwargs)
+    for p in params[len(args):]:
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or p.name not in kwargs:
+            break
+        args.append(kwargs.pop(p.name))
+    return tuple(args), kwargs
 
 
 def _with_keywords(f, kwargs):
@@ -969,6 +991,7 @@ def hessian(f: Callable[..., Any], wrt: Wrt = 0, *, optimize: Optimize = True) -
 
     @user_frames
     def hess(*args, **kwargs):
+        args, kwargs = _keywords_as_positions(f, args, kwargs)
         if kwargs:                                 # f's keyword arguments, held as a partial's
             return hessian(functools.partial(f, **kwargs), index[0], optimize=optimize)(*args)
         _check_differentiable(args, index, f"hessian({_name(f)})")

@@ -399,9 +399,10 @@ def sequence(items):
 
 
 def sequence_tangent(t, items):
-    """The tangent of ``sequence(items)``: ``t``; for a dict, whose keys the loop walks, one None per key (a key
-    read with the value beside it, ``{k: d[k] for k in d}``, may be taken for a differentiated value)."""
-    return [None] * len(items) if isinstance(items, dict) else t
+    """The tangent of ``sequence(items)``: ``t``; for a dict, whose keys the loop walks, a zero per key (None for
+    a string): keys are constants, which a loop may use as numbers (``t + d[k] * k``), and a key read with the
+    value beside it (``{k: d[k] for k in d}``) may be taken for a differentiated value."""
+    return [zeros_like(k) for k in items] if isinstance(items, dict) else t
 
 
 # --- cumulative sums and sorting ---------------------------------------------------------------------
@@ -1374,10 +1375,15 @@ def walked(value, refusal):
 def seed(ans):
     """The adjoint that starts a gradient's backward sweep: 1 for a scalar output (ones for an array of one item,
     as Autograd takes it: the gradient of that item)."""
-    if isinstance(ans, float) or (np.ndim(ans) == 0 and np.result_type(ans).kind in "fiub"):
+    if isinstance(ans, float) or isinstance(ans, (int, np.generic, np.ndarray)) and np.ndim(ans) == 0 \
+            and np.result_type(ans).kind in "fiub":
         return 1.0
     if isinstance(ans, np.ndarray) and ans.size == 1 and ans.dtype.kind in "fiub":
         return np.ones(ans.shape, dtype=_float_dtype(ans))
+    if isinstance(ans, (tuple, list)) and len(ans) == 2 and not hasattr(type(ans), "_fields"):
+        raise NonScalarOutputError(
+            f"grad needs a function that returns a scalar, but it returned a pair ({_describe(ans[0])}, "
+            f"{_describe(ans[1])}); for a value with auxiliary data pass has_aux=True, else use s2sad.vjp")
     raise NonScalarOutputError(
         f"grad needs a function that returns a scalar, but it returned {_describe(ans)}; "
         f"use s2sad.vjp(f, *args) to pull back a cotangent of that shape")
@@ -1386,6 +1392,8 @@ def seed(ans):
 def _describe(value):
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
+    if isinstance(value, (float, int, np.number)):
+        return "a number"
     return f"a value of type {type(value).__name__}"
 
 

@@ -1354,3 +1354,23 @@ def items_of_a_list_walked_backwards(w):     # ws[::-1]: the adjoint's items go 
 
 
 CASES["items_of_a_list_walked_backwards"] = (items_of_a_list_walked_backwards, (np.array([0.5, 1.5, -0.8]),), (0,))
+
+
+def dict_keys_used_as_numbers(x):             # forward mode: a key's tangent was None (TypeError in jvp and hvp)
+    d = {0: x[0] ** 2, 1: x[1], 2: x[0] * x[1]}
+    t = 0.0
+    for k in d:
+        t = t + d[k] * k
+    return t
+
+
+CASES["dict_keys_used_as_numbers"] = (dict_keys_used_as_numbers, (np.array([0.3, -1.2]),), (0,))
+
+
+def written_through_stop_gradient(x):        # stop_gradient(x) is x itself: the write changes x (was not refused)
+    y = s2sad.stop_gradient(x)
+    y[0] = 5.0
+    return np.sum(x ** 3)
+
+
+REFUSED["written_through_stop_gradient"] = (written_through_stop_gradient, (_X4,), (0,), "changes its argument `x`")

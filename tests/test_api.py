@@ -540,3 +540,37 @@ def test_array_subclasses_with_their_own_operations_are_refused():
         s2sad.grad(lambda p: _weighted_square(p["x"], 2.0))({"x": masked})
     with pytest.raises(s2sad.WrtError, match="numpy.matrix"):
         s2sad.jvp(_weighted_square, (x, np.matrix(x)), (x, None))
+
+
+def _mixed(x, y):
+    return np.sum(x ** 2 * y) + np.sum(np.sin(x * y))
+
+
+def test_hessian_and_jacobian_of_an_argument_passed_by_keyword():
+    """`hessian(f, wrt="y")(x, y=y)`: y is argument 1 (an IndexError, found by a probe); grad accepted it."""
+    x, y = np.array([0.3, -0.7, 1.1]), np.array([0.5, 1.5, -0.4])
+    np.testing.assert_allclose(s2sad.hessian(_mixed, wrt="y")(x, y=y), np.diag(-x * x * np.sin(x * y)), atol=1e-14)
+    np.testing.assert_allclose(s2sad.jacobian(_mixed, wrt=1)(x, y=y), x ** 2 + x * np.cos(x * y), rtol=1e-13)
+    np.testing.assert_allclose(s2sad.jacobian(_mixed, wrt=1)(y=y, x=x), x ** 2 + x * np.cos(x * y), rtol=1e-13)
+    with pytest.raises(s2sad.WrtError, match="wrt=2 names no argument passed by position"):
+        s2sad.jacobian(_mixed, wrt=2)(x, y)
+
+
+def _loss_and_data(a):
+    return np.sum(a ** 2), a
+
+
+def _loss_in_a_dict(a):
+    return {"s": np.sum(a ** 3)}
+
+
+def test_a_pair_or_a_dict_returned_to_grad_is_a_clear_error():
+    """A forgotten has_aux=True: NumPy's ValueError (an inhomogeneous array) or a TypeError from inside s2sad."""
+    x = np.array([0.3, -0.7, 1.1])
+    for make in (s2sad.grad, s2sad.value_and_grad, s2sad.hessian):
+        with pytest.raises(s2sad.NonScalarOutputError, match="has_aux=True"):
+            make(_loss_and_data)(x)
+        with pytest.raises(s2sad.NonScalarOutputError, match="type dict"):
+            make(_loss_in_a_dict)(x)
+    with pytest.raises(s2sad.NonScalarOutputError, match="has_aux=True"):
+        s2sad.hvp(_loss_and_data)(x, x)

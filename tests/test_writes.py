@@ -584,3 +584,24 @@ def test_a_nested_helper_building_a_new_array_is_differentiated_and_one_changing
     check_grads(nested_force_builds_its_own_array, (x0, v0), wrt=(0, 1))
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `y` in place"):
         s2sad.grad(nested_helper_changes_its_argument)(x0)
+
+
+def _written_through_a_stopped_name(x):
+    y = s2sad.stop_gradient(x)
+    y[0] = 5.0                                           # x[0] too: stop_gradient returns x itself
+    return np.sum(x ** 3)
+
+
+def _stopped_and_copied(x):
+    y = s2sad.stop_gradient(x).copy()
+    y[0] = 5.0
+    return np.sum(x ** 3) + np.sum(y)
+
+
+def test_stop_gradient_returns_the_same_object():
+    """A write through `stop_gradient(x)`'s name changes `x` in Python: refused like `y = x` (the gradient was
+    3 x0^2 for 0, found by a probe); a copy of it may be written."""
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `x` in place"):
+        s2sad.grad(_written_through_a_stopped_name)(x.copy())
+    np.testing.assert_allclose(s2sad.grad(_stopped_and_copied)(x.copy()), 3 * x ** 2, rtol=1e-14)

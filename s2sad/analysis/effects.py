@@ -38,7 +38,7 @@ import gast
 import numpy as np
 
 from .. import nodes as N
-from .. import runtime, tree
+from .. import markers, runtime, tree
 from ..errors import UnsupportedSyntaxError
 from ..front.resolve import MISSING, assigned_names
 from .ops import APPEND, UNKNOWN, classify, names_in
@@ -540,6 +540,8 @@ def _may_return(value, unit, kinds=None):
                 and not _module_ref(value.func, unit):
             return names_in(value.func.value)
         op = classify(value, unit.scope)
+        if op.primitive is markers.stop_gradient and op.args:
+            return names_in(op.args[0])  # its argument itself (no derivative, the same object)
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
                           and _new_object(op.primitive) and not N.may_not_copy(value)):
             return []
