@@ -1877,12 +1877,39 @@ def transpose_grad(g, axes=None):
 def unreshape(g, x, order="C"):
     """Adjoint of ``np.reshape(x, shape, order)`` / ``np.ravel(x, order)``: ``g`` read back in the same order.
 
-    Order "A" (and ravel's "K") read Fortran order when ``x`` is Fortran- but not C-contiguous;
-    "K" on other non-contiguous views is taken as "A".
+    Order "A" reads Fortran order when ``x`` is Fortran- but not C-contiguous; ravel's "K" reads the items in
+    the order of ``x``'s memory (``memory_order``: a view made by ``swapaxes`` or a transpose).
     """
-    if order in ("A", "K"):
+    if order == "K":
+        axes = memory_order(x)
+        shape = tuple(np.shape(x)[a] for a in axes)
+        return np.transpose(np.reshape(g, shape), np.argsort(axes))
+    if order == "A":
         order = "F" if np.isfortran(np.asarray(x)) else "C"
     return np.reshape(g, np.shape(x), order=order)
+
+
+def memory_order(x):
+    """The axes of ``x``, outermost first, in the order ``np.ravel(x, "K")`` walks them: C order when ``x`` is
+    C-contiguous, Fortran order when it is Fortran-contiguous, else NumPy's iterator's: a stable insertion sort by
+    the strides' magnitudes, a zero stride (a broadcast axis) comparing with none, negative strides not reversed."""
+    x = np.asarray(x)
+    nd = x.ndim
+    if x.flags.c_contiguous or nd < 2:
+        return tuple(range(nd))
+    if x.flags.f_contiguous:
+        return tuple(range(nd - 1, -1, -1))
+    strides, perm = x.strides, list(range(nd - 1, -1, -1))      # innermost first, as the iterator keeps them
+    for i0 in range(1, nd):
+        ipos, s0 = i0, strides[perm[i0]]
+        for i1 in range(i0 - 1, -1, -1):
+            s1 = strides[perm[i1]]
+            if s0 != 0 and s1 != 0:
+                if abs(s1) <= abs(s0):
+                    break
+                ipos = i1
+        perm.insert(ipos, perm.pop(i0))
+    return tuple(perm[::-1])
 
 
 def atleast_grads(g, arrays):
@@ -1918,7 +1945,9 @@ def copy_like(g):
 
 def reshape_like(g, x, ans, order="C"):
     """Tangent of ``np.reshape(x, shape, order)`` / ``np.ravel``: ``g`` read in the same order as ``x``."""
-    if order in ("A", "K"):
+    if order == "K":
+        return np.reshape(np.transpose(g, memory_order(x)), np.shape(ans))
+    if order == "A":
         order = "F" if np.isfortran(np.asarray(x)) else "C"
     return np.reshape(g, np.shape(ans), order=order)
 

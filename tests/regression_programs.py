@@ -1374,3 +1374,49 @@ def written_through_stop_gradient(x):        # stop_gradient(x) is x itself: the
 
 
 REFUSED["written_through_stop_gradient"] = (written_through_stop_gradient, (_X4,), (0,), "changes its argument `x`")
+
+
+def while_else_breaks_the_outer_loop(x):     # the else's break left the lowered `while True` instead (value 151.2)
+    s = 0.0
+    for i in range(3):
+        k = 0
+        while k < 2:
+            s = s + x[k] * x[i]
+            k += 1
+        else:
+            if s > -10.0:
+                break
+        s = s + 100.0 * x[i]
+    return s
+
+
+def while_else_continues_the_outer_loop(x):  # the else's continue looped forever
+    s = 0.0
+    i = 0
+    while i < 2:
+        i += 1
+        k = 0
+        while k < 2:
+            s = s + x[k] * x[i]
+            if s > 50.0:
+                break
+            k += 1
+        else:
+            continue
+        s = s - x[i] ** 2
+    return s
+
+
+CASES["while_else_breaks_the_outer_loop"] = (while_else_breaks_the_outer_loop, (np.array([0.3, 0.5, 0.7]),), (0,))
+CASES["while_else_continues_the_outer_loop"] = (while_else_continues_the_outer_loop, (np.array([0.3, 0.5, 0.7]),), (0,))
+
+
+def raveled_in_memory_order(x):              # ravel('K') of a view: its items in memory order (read as 'A' before)
+    m = np.reshape(x, (2, 3, 2))
+    w = np.arange(12.0) - 5.0
+    a = np.swapaxes(m, 0, 2).ravel("K")
+    b = np.moveaxis(m, 0, -1)[:, ::-1].flatten(order="K")
+    return np.sum(a * w) + np.sum(np.sin(b) * w)
+
+
+CASES["raveled_in_memory_order"] = (raveled_in_memory_order, (np.linspace(-1.0, 1.2, 12),), (0,))

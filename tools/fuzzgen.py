@@ -1876,6 +1876,17 @@ class Gen:
             self.budget += 1
             self.emit(f"{k} += 1")
             self.indent -= 1
+        if self.loops and self.chance(0.3):
+            # `while ... else:` inside another loop: the else's break/continue are the outer loop's
+            outer = self.loops[-1]
+            self.features.add("while_else")
+            self.emit("else:")
+            self.indent += 1
+            self.budget += 1
+            self.statement()
+            if outer["break"] or outer["continue"]:
+                self._jump(outer["break"], outer["continue"])
+            self.indent -= 1
 
     def st_while_data(self):
         """``while s < LIMIT and k < N``: data-dependent termination, bounded by a counter."""

@@ -125,6 +125,20 @@ _VIEW_FUNCTIONS = {"asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "
                    "expand_dims", "flip", "fliplr", "flipud", "rot90", "stop_gradient"}
 
 
+def _jumps_out(stmts):
+    """Whether ``stmts`` hold a ``break`` or ``continue`` of the loop around them (not one of a loop inside)."""
+    for st in stmts:
+        if isinstance(st, (gast.Break, gast.Continue)):
+            return True
+        if isinstance(st, (gast.If, gast.With, gast.Try)) and _jumps_out(
+                list(getattr(st, "body", [])) + list(getattr(st, "orelse", [])) + list(getattr(st, "finalbody", []))
+                + [h for handler in getattr(st, "handlers", []) for h in handler.body]):
+            return True
+        if isinstance(st, (gast.For, gast.While)) and _jumps_out(st.orelse):
+            return True
+    return False
+
+
 def _op_text(op):
     """How an augmented assignment's operator reads in a message (``+`` of ``y += e``)."""
     return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"}.get(type(op), "op")
@@ -587,6 +601,15 @@ class _Lowering:
             saved, self.out = self.out, condition
             test = self.temp(test)
             condition, self.out = self.out, saved
+        if _jumps_out(s.orelse):              # `else: break` acts on the loop around: the else after the loop,
+            finished = self.namer.temp()      # run when the test failed (not after a break in the body)
+            self.emit(N.located(N.assign(finished, N.const(False)), s))
+            stop = [N.located(N.assign(finished, N.const(True)), s), gast.Break()]
+            loop_body = condition + [N.if_(test, body or [gast.Pass()], stop, like=s)]
+            self.emit(gast.While(test=N.const(True), body=loop_body, orelse=[]))
+            self.emit(N.if_(N.name(finished),
+                            self.block(s.orelse), [], like=s))
+            return
         stop = self.block(s.orelse) + [gast.Break()]
         loop_body = condition + [N.if_(test, body or [gast.Pass()], stop, like=s)]
         self.emit(gast.While(test=N.const(True), body=loop_body, orelse=[]))
