@@ -2152,6 +2152,8 @@ def svd_grad(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     inner = np.zeros(np.shape(s) + (k,), dtype=s.dtype) if gs is None else gs[..., :, None] * np.eye(k, dtype=s.dtype)
     gu = gu if gu is not None and np.any(gu) else None         # (zero adjoints of the vectors need no gaps)
     gv = gv if gv is not None and np.any(gv) else None
+    if gu is not None or gv is not None:
+        refuse_lower_rank(s)
     f = eigengaps(s * s) if gu is not None or gv is not None else None
     out_u = out_v = 0.0
     if gu is not None:
@@ -2165,6 +2167,18 @@ def svd_grad(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     return u @ inner @ vh + out_u + out_v
 
 
+def refuse_lower_rank(s):
+    """The singular vectors' derivatives divide by each singular value ``s``: one that is zero to working precision
+    (``sqrt(eps)`` of the largest or less; a matrix of lower rank) is refused, as equal ones are (``eigengaps``: the
+    vectors are not unique; the second derivative of ``sum(svd(outer(x, x)))`` came out O(1) rounding error, where
+    the exact one is 2 I)."""
+    if np.shape(s)[-1] and np.any(s <= np.sqrt(np.finfo(_float_dtype(s)).eps) * np.max(s, axis=-1, keepdims=True)):
+        raise UnsupportedValueError("the singular vectors of a matrix with a zero (or nearly zero) singular value, "
+                                    "a matrix of lower rank, have no derivative to working precision: np.linalg.svd's "
+                                    "vectors, and second derivatives through its values or np.linalg.norm(a, 'nuc') "
+                                    "there (first derivatives of the values are fine)")
+
+
 def svd_tangent(t, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     """Tangent of ``np.linalg.svd``: with P = U' dA V, ds = diag(P), dU = U (F o (P S + S P')) + (I - U U') dA V
     S^-1, dV = V (F o (S P + P' S)) + (I - V V') dA' U S^-1."""
@@ -2174,6 +2188,7 @@ def svd_tangent(t, ans, a, full_matrices=True, compute_uv=True, hermitian=False)
     ds = np.diagonal(p, 0, -2, -1)
     if not compute_uv:
         return ds
+    refuse_lower_rank(s)
     f = eigengaps(s * s)
     du = u @ (f * (p * s[..., None, :] + s[..., :, None] * _mT(p))) + (t @ v - u @ p) / s[..., None, :]
     dv = v @ (f * (s[..., :, None] * p + _mT(p) * s[..., None, :])) + (_mT(t) @ u - v @ _mT(p)) / s[..., None, :]

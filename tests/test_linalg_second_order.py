@@ -141,3 +141,17 @@ def test_third_derivative_through_cho_factor_and_cho_solve():
     want = (second(0.5 + h) - second(0.5 - h)) / (2 * h)
     assert s2sad.grad(second)(0.5) == pytest.approx(want, rel=1e-6)
     assert s2sad.jvp(second, (0.5,), (1.0,))[1] == pytest.approx(want, rel=1e-6)
+
+
+def _singular_values_of_an_outer_product(x):
+    return np.sum(np.linalg.svd(np.outer(x, x), compute_uv=False))          # |x|^2: rank one
+
+
+def test_singular_vectors_of_a_lower_rank_matrix_are_refused():
+    """Second derivatives through the singular values of a matrix of rank one: its vectors' derivatives divide by
+    the zero singular values (the Hessian came out O(1) rounding error, asymmetric; exactly 2 I). The gradient,
+    through the values alone, stays."""
+    x = np.array([0.6, -1.3, 0.4])
+    np.testing.assert_allclose(s2sad.grad(_singular_values_of_an_outer_product)(x), 2 * x, rtol=1e-12)
+    with pytest.raises(s2sad.errors.UnsupportedValueError, match="zero \\(or nearly zero\\) singular value"):
+        s2sad.hessian(_singular_values_of_an_outer_product)(x)

@@ -26,7 +26,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
 from .. import pytrees
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
-from ..runtime import eigengaps, from_triangle, to_triangle
+from ..runtime import eigengaps, from_triangle, refuse_lower_rank, to_triangle
 from ..runtime import einsum_directions, einsum_directions_grads
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
 from ..tree import differentiable_field, field_tangent, is_record, unattr
@@ -406,7 +406,8 @@ def flatten_values_vjp(g, ans, tree, spec): return unflatten_vector(g, spec), No
 @jvp(flatten_values)
 def flatten_values_jvp(g, ans, tree, spec): return flatten_values(g, spec), None
 
-# --- symmetric eigenproblems (rules/linalg.py) ---
+# --- symmetric eigenproblems and singular vectors (rules/linalg.py) ---
+nondiff(refuse_lower_rank)
 @vjp(eigengaps)                                   # dF[i, j] = -F[i, j]^2 (dw[j] - dw[i])
 def eigengaps_vjp(h, ans, w):
     c = h * ans * ans
