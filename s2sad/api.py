@@ -26,6 +26,7 @@ from .back.entry import MISS
 from .errors import NonScalarOutputError, WrtError, short_traceback, user_frames
 from .front import generators
 from .front.source import unwrap
+from .inline import keywords_as_positions
 from .markers import DERIVATIVE_ATTRIBUTE, checkpoint, stop_gradient, wrt_indices
 from .options import Options
 from .options import resolve as resolve_options
@@ -930,17 +931,7 @@ def jacobian(f: Callable[..., Any], wrt: Wrt = 0, mode: Literal["reverse", "forw
 def _keywords_as_positions(f, args, kwargs):
     """``(args, kwargs)`` with the keyword arguments naming ``f``'s next positional parameters moved into ``args``
     (``hessian(f, wrt="y")(x, y=y)``: ``y`` is argument 1, the one differentiated)."""
-    if not kwargs:
-        return args, kwargs
-    try:
-        params = list(inspect.signature(unwrap(f)).parameters.values())
-    except (TypeError, ValueError):
-        return args, kwargs
-    args, kwargs = list(args), dict(kwargs)
-    for p in params[len(args):]:
-        if p.kind is not p.POSITIONAL_OR_KEYWORD or p.name not in kwargs:
-            break
-        args.append(kwargs.pop(p.name))
+    args, kwargs = keywords_as_positions(unwrap(f), args, kwargs)
     return tuple(args), kwargs
 
 

@@ -71,6 +71,24 @@ def _const_node(value):
     raise TypeError(f"a rule default must be a literal, got {value!r}")
 
 
+def keywords_as_positions(fn, args, kwargs):
+    """``(args, kwargs)`` of a call of ``fn`` with the keyword arguments naming its next positional parameters moved
+    into ``args`` (``p(a=x, b=y)`` is ``p(x, y)``): a user's rule takes the function's arguments in its order,
+    under names of its own. Unchanged where ``fn``'s signature cannot be read."""
+    if not kwargs:
+        return args, kwargs
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    args, kwargs = list(args), dict(kwargs)
+    for p in params[len(args):]:
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or p.name not in kwargs:
+            break
+        args.append(kwargs.pop(p.name))
+    return args, kwargs
+
+
 def bind(rule, g, ans, args, kwargs):
     """Map each rule parameter to an expression node. Raises RuleError when the call does not fit."""
     sig = signature(rule)

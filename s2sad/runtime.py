@@ -1383,7 +1383,7 @@ def seed(ans):
     if isinstance(ans, (tuple, list)) and len(ans) == 2 and not hasattr(type(ans), "_fields"):
         raise NonScalarOutputError(
             f"grad needs a function that returns a scalar, but it returned a pair ({_describe(ans[0])}, "
-            f"{_describe(ans[1])}); for a value with auxiliary data pass has_aux=True, else use s2sad.vjp")
+            f"{_describe(ans[1])}); for a value with auxiliary data pass has_aux=True, else use s2sad.vjp(f, *args)")
     raise NonScalarOutputError(
         f"grad needs a function that returns a scalar, but it returned {_describe(ans)}; "
         f"use s2sad.vjp(f, *args) to pull back a cotangent of that shape")

@@ -1066,7 +1066,7 @@ def returns_tuple(x):
 
 
 @pytest.mark.parametrize("fn, what", [(returns_array, "an array of shape (3,)"),
-                                      (returns_tuple, "a value of type tuple")], ids=["array", "tuple"])
+                                      (returns_tuple, "a pair (an array of shape (3,), an array")], ids=["array", "tuple"])
 @pytest.mark.parametrize("api", ["grad", "value_and_grad"])
 def test_non_scalar_output(fn, what, api):
     with pytest.raises(s2sad.NonScalarOutputError) as info:

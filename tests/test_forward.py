@@ -786,3 +786,31 @@ def test_tangents_of_a_tuple_result_are_added_item_by_item(tuple_primitive):
     result kept the first argument's only: np.linalg.lstsq's forward mode was wrong (forward/tangent.py)."""
     value, tangent = s2sad.jvp(uses_the_pair, (0.5, 2.0), (1.0, 1.0))
     assert tangent == pytest.approx((2.0 + 2.0) + (2.0 + 0.5))
+
+
+def _scaled_square(a, b):                     # a primitive (think: a C function)
+    return a * b ** 2
+
+
+@s2sad.rules.vjp(_scaled_square)
+def _scaled_square_vjp(g, ans, b, a):         # the rule's own names for the arguments, taken in order
+    return g * a ** 2, g * 2 * b * a
+
+
+@s2sad.rules.jvp(_scaled_square)
+def _scaled_square_jvp(t, ans, b, a):
+    return t * a ** 2, 2 * t * b * a
+
+
+def _called_by_keywords(a, b):
+    return np.sum(_scaled_square(b=b, a=a))
+
+
+def test_a_users_rule_takes_keyword_arguments_in_the_functions_order():
+    """`p(a=x, b=y)` with a rule `p_vjp(g, ans, b, a)`: the keywords were bound to the rule's parameters by name
+    (each adjoint given to the other argument; found by a probe)."""
+    a, b = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    ga, gb = s2sad.grad(_called_by_keywords, wrt=(0, 1))(a, b)
+    np.testing.assert_allclose(ga, b ** 2, rtol=1e-14)
+    np.testing.assert_allclose(gb, 2 * a * b, rtol=1e-14)
+    assert s2sad.jvp(_called_by_keywords, (a, b), (np.ones(2), np.ones(2)))[1] == pytest.approx(np.sum(b ** 2 + 2 * a * b))

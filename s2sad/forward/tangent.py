@@ -241,6 +241,7 @@ class _Tangent:
 
     def apply_rule(self, s, op, rule, elementwise, target):
         """Inline the forward rule once per argument being differentiated; add the contributions."""
+        from ..reverse.adjoints import refuse_underived, shape_checked, users_rule
         unit = self.unit
         ans = N.name(target.id) if isinstance(target, gast.Name) else N.tup([N.name(t.id) for t in target.elts])
         args = list(op.args)
@@ -249,8 +250,11 @@ class _Tangent:
             return [N.assign(self.tangent_target(target), index)]
         if op.primitive is operator.getitem:
             args[1] = calls.index_value(args[1], unit.aliases)
+        kwargs = op.kwargs
+        if users_rule(rule):                       # (its own names for the function's parameters)
+            args, kwargs = inlining.keywords_as_positions(op.primitive, args, kwargs)
         try:
-            mapping = bind(rule, N.name("g"), ans, args, op.kwargs)
+            mapping = bind(rule, N.name("g"), ans, args, kwargs)
         except RuleError as exc:
             raise unit.error(TransformError, f"cannot differentiate this call to `{op.label}`: {exc}", s,
                              hint="check the arguments; s2sad supports the ones its rule for this function "
@@ -282,7 +286,7 @@ class _Tangent:
                 if isinstance(atom, gast.Name) and atom.id in sequences and isinstance(g, gast.Name):
                     sequences = sequences | {g.id}             # (the tangent of a list is a list)
                 g = inlining.as_arrays(op.primitive, [g], unit.aliases, sequences)[0]
-                stmts, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, sequences), op.kwargs,
+                stmts, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, sequences), kwargs,
                                         unit.aliases, same_shape, tangent=elementwise, drop_defaults=True)
             except (OSError, TypeError, NameError, SyntaxError, RuleError) as exc:
                 name = getattr(rule, "__qualname__", repr(rule))
@@ -297,7 +301,6 @@ class _Tangent:
             term = results.get(param.name)
             if term is None:
                 continue
-            from ..reverse.adjoints import refuse_underived, shape_checked, users_rule
             refuse_underived(unit, s, op, [(atom, term)])
             if users_rule(rule) and isinstance(ans, gast.Name):
                 term = shape_checked(unit, s, op, rule, term, ans, "a tangent",

@@ -198,11 +198,14 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
         element = isinstance(ans, gast.Name) and ans.id in unit.facts.numbers
         if _accumulate_in_place(sweep, args[0], args[1], g, defined, out, raw_index if element else None):
             return
+    kwargs = op.kwargs
+    if users_rule(rule):                           # (its own names for the function's parameters)
+        args, kwargs = inlining.keywords_as_positions(op.primitive, args, kwargs)
     try:
-        mapping = bind(rule, g, ans, args, op.kwargs)
+        mapping = bind(rule, g, ans, args, kwargs)
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \
             if isinstance(ans, gast.Name) and unit.options.specialize else None
-        prelude, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, inlining.sequences_of(unit)), op.kwargs,
+        prelude, results = inline(rule, g, ans, inlining.as_arrays(op.primitive, args, unit.aliases, inlining.sequences_of(unit)), kwargs,
                                   unit.aliases, _shaped_like(unit, like))
         if unit.options.specialize:                    # real_only(x) of a real number: x
             prelude = inlining.drop_real_checks(prelude, unit.facts.numbers)
