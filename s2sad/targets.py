@@ -94,8 +94,9 @@ def resolve(f, args=(), kwargs=None):
         merged = {**fixed_kw, **kwargs}
         caller = _primitive_caller(f, len(prefix) + len(args), tuple(merged))
         full = prefix + tuple(args) + tuple(merged.values())
+        held = {k: v for k, v in enumerate(full) if not len(prefix) <= k < len(prefix) + len(args)}
         return Target(fn=caller, args=full, positions=tuple(range(len(prefix), len(prefix) + len(args))),
-                      fixed={k: v for k, v in enumerate(prefix)})
+                      fixed=held)                 # (the keywords too: `partial(np.max, axis=0)`'s axis)
     if not inspect.isfunction(f) or not prefix and not fixed_kw and not kwargs:
         return Target(fn=f, args=tuple(args), kwargs=kwargs, positions=tuple(range(len(args))))
     return _bind(f, prefix, fixed_kw, tuple(args), kwargs)

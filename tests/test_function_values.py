@@ -366,3 +366,17 @@ def defined_twice_never_called(x):
 def test_functions_defined_twice_and_never_called_are_no_ambiguity():
     x = np.array([0.3, -0.8, 1.1])
     check_grads(defined_twice_never_called, (x,))
+
+
+def _reduced_by(x, red=np.max):
+    return np.sum(red(x, axis=0) ** 3)
+
+
+def test_second_derivatives_through_a_function_value_called_with_a_keyword():
+    """`red(x, axis=0)` with `red` a NumPy function passed as a value: the keyword of the primitive's call is held
+    in its directional derivative (a NameError `k_axis` in hvp and hessian; found by a probe)."""
+    x = np.array([[1.0, 2.0], [3.0, 0.5]])
+    np.testing.assert_allclose(s2sad.hvp(_reduced_by)(x, np.ones((2, 2))), [[0.0, 12.0], [18.0, 0.0]], rtol=1e-13)
+    sums = np.sum(x, axis=0)                       # H v = 6 s_j (v_0j + v_1j) for f = sum(s^3), s the column sums
+    np.testing.assert_allclose(s2sad.hvp(_reduced_by)(x, np.ones((2, 2)), np.sum), 12 * sums * np.ones((2, 2)),
+                               rtol=1e-13)

@@ -232,7 +232,7 @@ def unreshape_vjp(h, ans, g, x, order="C"): return reshape_like(h, x, g, order),
 @jvp(unreshape)
 def unreshape_jvp(t, ans, g, x, order="C"): return unreshape(t, x, order), None
 @vjp(reshape_like)
-def reshape_like_vjp(h, ans, g, x, y, order="C"): return reshape_like(h, x, g, order), None, None   # "A"/"K": x's order
+def reshape_like_vjp(h, ans, g, x, y, order="C"): return unreshape(h, x, order), None, None   # "A"/"K": x's order
 @jvp(reshape_like)
 def reshape_like_jvp(t, ans, g, x, y, order="C"): return reshape_like(t, x, y, order), None, None
 @vjp(transpose_grad)

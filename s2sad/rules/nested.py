@@ -29,4 +29,4 @@ def float_directions_vjp(g, ans, d, args): return float_directions_grad(g, args)
 @jvp(float_directions)
 def float_directions_jvp(g, ans, d, args): return float_directions(g, args), None
 
-nondiff(api.grad, api.value_and_grad, api.hvp, api.jacobian, api.hessian, along_all, no_directions)
+nondiff(api.grad, api.value_and_grad, api.hvp, api.jacobian, api.hessian, along_all, no_directions, grad_index)
