@@ -10,6 +10,7 @@ A call on the differentiated path is one of:
 - something s2sad cannot tell (a method of an unknown object, a function value): refused.
 """
 import builtins
+import functools
 import inspect
 import os
 import gast
@@ -64,9 +65,11 @@ def dynamic(value, op, scope):
     from .analysis.ops import UNKNOWN
     if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and op.primitive is not UNKNOWN \
             and not isinstance(op.primitive, type) and not has_rule(op.primitive) \
-            and (called_like_a_function(op.primitive) or hasattr(op.primitive, DERIVATIVE_ATTRIBUTE)):
+            and (called_like_a_function(op.primitive) or hasattr(op.primitive, DERIVATIVE_ATTRIBUTE)
+                 or isinstance(op.primitive, functools.partial)):
         return Dynamic(value.func)          # a module's layer object called by name (`L0(x)`): its __call__; a
-                                            # function s2sad made (`d = s2sad.elementwise_grad(h)`): s2sad's vjp
+                                            # function s2sad made (`d = s2sad.elementwise_grad(h)`), a partial
+                                            # (`total = partial(np.sum, axis=0)`): s2sad's vjp of it
     if not isinstance(value, gast.Call) or op.primitive is not UNKNOWN:
         return None
     func = value.func

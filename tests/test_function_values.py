@@ -380,3 +380,20 @@ def test_second_derivatives_through_a_function_value_called_with_a_keyword():
     sums = np.sum(x, axis=0)                       # H v = 6 s_j (v_0j + v_1j) for f = sum(s^3), s the column sums
     np.testing.assert_allclose(s2sad.hvp(_reduced_by)(x, np.ones((2, 2)), np.sum), 12 * sums * np.ones((2, 2)),
                                rtol=1e-13)
+
+
+_COLUMN_SUMS = functools.partial(np.sum, axis=0)
+
+
+def _through_a_module_partial_of_numpy(x):
+    return np.sum(_COLUMN_SUMS(x * x) ** 2)
+
+
+def test_a_module_level_partial_of_a_numpy_function():
+    """`partial(np.sum, axis=0)` held by the module and called by name (a NoRuleError naming the partial; found by
+    a probe): differentiated through s2sad's vjp and jvp of it."""
+    x = np.array([[0.3, -0.7], [1.1, 0.4]])
+    s = np.sum(x * x, axis=0)
+    np.testing.assert_allclose(s2sad.grad(_through_a_module_partial_of_numpy)(x), 4 * x * s, rtol=1e-13)
+    d = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    assert s2sad.jvp(_through_a_module_partial_of_numpy, (x,), (d,))[1] == pytest.approx(np.sum(4 * x * s * d))
