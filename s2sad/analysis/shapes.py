@@ -195,8 +195,16 @@ def _range_names(fn, scope):
             for n in N.walk(s.targets[0]):
                 if isinstance(n, gast.Name):
                     values[n.id].append(s.value if isinstance(s.targets[0], gast.Name) else None)
-    return {n for n, vs in values.items()
-            if all(isinstance(v, gast.Call) and scope.resolve(v.func) is range for v in vs)}
+    ranges = {n for n, vs in values.items() if all(isinstance(v, gast.Call) and scope.resolve(v.func) is range
+                                                   for v in vs)}
+    grown = True
+    while grown:                                  # `r2 = r` of a range name (a loop over a range name, lowered)
+        more = {n for n, vs in values.items() if n not in ranges and all(
+            isinstance(v, gast.Call) and scope.resolve(v.func) is range or isinstance(v, gast.Name) and v.id in ranges
+            for v in vs)}
+        grown = bool(more)
+        ranges |= more
+    return ranges
 
 
 def _gives_number(value, scope, known, ndims, call_results):

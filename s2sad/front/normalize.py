@@ -65,6 +65,7 @@ def f(x, y):
     return z
 """
 import builtins
+import collections
 import inspect
 
 import gast
@@ -488,6 +489,18 @@ class _Lowering:
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
 
+    def range_names(self):
+        """The names the function binds once, to a ``range(...)`` of the builtin (s2sad's own lowered loops)."""
+        if not hasattr(self, "_ranges"):
+            bound = collections.Counter(n.id for n in N.walk(self.tree) if isinstance(n, gast.Name)
+                                        and not isinstance(n.ctx, gast.Load))
+            self._ranges = {st.targets[0].id for st in N.statements(self.tree.body)
+                            if isinstance(st, gast.Assign) and len(st.targets) == 1
+                            and isinstance(st.targets[0], gast.Name) and bound[st.targets[0].id] == 1
+                            and isinstance(st.value, gast.Call) and not st.value.keywords
+                            and self.scope.resolve(st.value.func) is builtins.range}
+        return self._ranges
+
     def walk_holders(self, loop, roots, tracked):
         """``(root, holder, names)`` for each name a loop walks (not item by item, ``tracked``) whose object, or one
         sharing its memory (``names``), the body changes with ``op=``: ``holder = root`` is emitted before the
@@ -514,6 +527,8 @@ class _Lowering:
             and not any(isinstance(a, gast.Starred) for a in it.args) else None
         if func is builtins.range:
             return gast.Call(func=self.builtin("range"), args=[self.atom(a) for a in it.args], keywords=[]), None
+        if isinstance(it, gast.Name) and it.id in self.range_names():
+            return N.name(it.id), None                     # `r = range(n)` bound once: a range loop (generated code)
         if func is builtins.enumerate and 1 <= len(it.args) <= 2:
             seq = self.sequence(it.args[0], body_stores)
             start = self.atom(it.args[1]) if len(it.args) == 2 else None
