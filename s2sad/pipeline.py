@@ -419,8 +419,9 @@ class Generated:
     and what it resolved (so that it is used only while those names mean the same objects)."""
 
     def __init__(self, text, name, bindings, origin, resolved, registry_version, owner_defaults=True, floats=False,
-                 callee_defaults=()):
+                 callee_defaults=(), tangents=None):
         self.text, self.name, self.bindings, self.origin = text, name, bindings, origin
+        self.tangents = tangents               # tangent code: how many tangents its first parameters are
         self.callee_defaults = callee_defaults  # (function, __defaults__, __kwdefaults__, __code__), as the transform
         #                                         saw them: the function differentiated and those it resolved
         self.floats = floats                   # the float route is switched on (options.floats)
@@ -454,6 +455,8 @@ class Generated:
         fn, links = emit.compile_function(self.text, self.name, fn_globals, cells, self.bindings, self.origin,
                                           *defaults)
         stats["compiles"] += 1
+        if self.tangents is not None:          # (analysis/effects.tangent_code_parts reads it)
+            fn.__s2sad_tangents__ = self.tangents
         front_source.register_generated(fn.__code__, self.text, f"<s2sad {self.name} from {self.origin}>")
         floats = self.floats and back_floats.safe(self.text, back_floats.denoter(self.bindings, self.resolved,
                                                                                    fn_globals, cells))
@@ -559,7 +562,8 @@ def transform(target, wrt, kind, kinds=(), options=None, warn=False):
                      owner_defaults=not isinstance(target, calls.Nested),
                      floats=options.floats and back_floats.may_run_again(unit.facts),
                      callee_defaults=tuple((f, f.__defaults__, f.__kwdefaults__, f.__code__)
-                                           for f in [_link_target(target)] + list(resolved.values()) if type(f) is types.FunctionType))
+                                           for f in [_link_target(target)] + list(resolved.values()) if type(f) is types.FunctionType),
+                     tangents=len(unit.wrt) if kind == "jvp" else None)
 
 
 def _link_target(target):

@@ -1420,3 +1420,18 @@ def raveled_in_memory_order(x):              # ravel('K') of a view: its items i
 
 
 CASES["raveled_in_memory_order"] = (raveled_in_memory_order, (np.linspace(-1.0, 1.2, 12),), (0,))
+
+
+def _copy_with_a_product(y):
+    z = y.copy()
+    z[1] = z[0] * z[1]
+    return z
+
+
+def copy_written_after_a_helper(x):          # hvp refused `y[0] = ...` naming s2sad's tangent code (helper_jvp)
+    y = _copy_with_a_product(x * 1.0)
+    y[0] = y[0] * 0.5
+    return np.sum(y ** 2)
+
+
+CASES["copy_written_after_a_helper"] = (copy_written_after_a_helper, (np.array([0.5, -0.3]),), (0,))

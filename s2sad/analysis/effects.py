@@ -117,6 +117,12 @@ def run(fn, unit, kinds=None):
                 rules.append(("item", target.id, value.value))   # a view, or an item of a container
             elif isinstance(target, gast.Name) and isinstance(value, gast.Name):
                 rules.append(("copy", target.id, value))
+            elif tangent_code_parts(value, target, unit) is not None:
+                for k, (t, names) in enumerate(zip(targets, tangent_code_parts(value, target, unit))):
+                    points[t].add(site + (k,))                   # y, y_dot = g_jvp(a_dot, a): y may be a's
+                    if names:                                    # object, y_dot a_dot's, never the other's
+                        rules.append(("item", t, N.tup([N.name(n) for n in names])))
+                        rules.extend(("copy", t, N.name(n)) for n in names)
             else:
                 sources = _may_return(value, unit, kinds)
                 itself = _returns_itself(value, unit)
@@ -434,7 +440,7 @@ _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_l
           runtime.written_grad, runtime.copy_like, runtime.make_dict}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
 _FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad,   # g or a view of
-               runtime.written_tangent, runtime.rule_shaped, runtime.sequence_tangent}
+               runtime.written_tangent, runtime.rule_shaped, runtime.sequence_tangent, runtime.owned_tangent}
                                                     # it, never the argument they read for its shape or dtype
 
 
@@ -522,6 +528,29 @@ def _metadata(value, unit):
     """``x.shape``, ``x.ndim``, ``x.size``, ``x.dtype``: an attribute with no derivative is a new object (a tuple,
     a number, a dtype), never a view of ``x`` (``x.T``, ``x.real`` are)."""
     return isinstance(value, gast.Attribute) and classify(value, unit.scope).nondiff
+
+
+def tangent_code_parts(value, target, unit):
+    """For ``y, y_dot = g_jvp(t1, ..., a1, ...)``, a call of s2sad's tangent code for ``g`` (its first parameters
+    the tangents): the names whose objects ``y`` may hold (the primal arguments'), and those ``y_dot`` may hold
+    (the tangents'); else None.
+
+    Soundness condition: generated tangent code computes its value from the primal arguments alone (the user's
+    statements, unchanged), and each tangent from tangents and new objects (rules and runtime helpers read primal
+    values for shapes, dtypes and factors, and return the tangent, a view of it or a new array): so the value
+    never holds a tangent argument's object, nor the tangent a primal argument's (tests/test_soundness.py)."""
+    if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and all(isinstance(t, gast.Name) for t in target.elts)
+            and isinstance(value, gast.Call) and isinstance(value.func, gast.Name)
+            and not any(isinstance(a, gast.Starred) for a in value.args)):
+        return None
+    try:
+        count = getattr(unit.scope.resolve(value.func), "__s2sad_tangents__", None)
+    except Exception:                                   # noqa: BLE001  (not resolved here: a call like any other)
+        return None
+    if type(count) is not int or count > len(value.args):
+        return None
+    primals = list(value.args[count:]) + [k.value for k in value.keywords]
+    return sorted({n for a in primals for n in names_in(a)}), sorted({n for a in value.args[:count] for n in names_in(a)})
 
 
 def _may_return(value, unit, kinds=None):
