@@ -19,12 +19,27 @@ import numpy as np
 
 from .calls import SOURCE_MARK
 from .runtime import LeafSpec, TreeSpec, flatten_values, unflatten_vector
-from .tree import like_tree
+from .tree import is_record, like_tree
 
 __all__ = ["flatten", "flatten_func", "TreeSpec"]
 
 
+def _refuse_records(tree):
+    """A dataclass or an object (a record) is not laid out as a vector: its class may hold settings and methods that
+    a vector of its fields cannot give back."""
+    if isinstance(tree, dict):
+        for v in tree.values():
+            _refuse_records(v)
+    elif isinstance(tree, (list, tuple)):
+        for v in tree:
+            _refuse_records(v)
+    elif is_record(tree):
+        raise TypeError(f"flatten takes dicts, lists, tuples and namedtuples of arrays and numbers, not a "
+                        f"{type(tree).__name__} object: flatten its fields (`[p.w, p.b]`, or a dict of them)")
+
+
 def _spec(tree):
+    _refuse_records(tree)
     sizes = []
 
     def leaf(_, x):

@@ -574,3 +574,15 @@ def test_a_pair_or_a_dict_returned_to_grad_is_a_clear_error():
             make(_loss_in_a_dict)(x)
     with pytest.raises(s2sad.NonScalarOutputError, match="has_aux=True"):
         s2sad.hvp(_loss_and_data)(x, x)
+
+
+@dataclasses.dataclass
+class _Spring:
+    k: np.ndarray
+    rest: float
+
+
+def test_flatten_names_a_record_it_is_given():
+    """A dataclass inside flatten's container: a clear TypeError (NumPy's `float()` message before)."""
+    with pytest.raises(TypeError, match="not a _Spring object"):
+        s2sad.flatten([_Spring(np.ones(2), 0.5), {"a": 1.0}])
