@@ -697,3 +697,24 @@ def test_a_decorator_that_changes_the_result_is_differentiated():
     for f in (m.logged_square, m.quiet_square):       # returning the result unchanged: seen through
         np.testing.assert_array_equal(s2sad.grad(f)(x), 2 * x)
     assert s2sad.grad(m.cached_square)(1.5) == 3.0 and s2sad.grad(m.calls_cached_square)(1.5) == 9.0
+
+
+def test_function_whose_file_no_longer_parses_is_refused(disk_module):
+    """An edit that leaves a parenthesis open: inspect's tokenize.TokenError became s2sad's clear refusal."""
+    disk_module.write("""
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(x * x)
+        """)
+    module = disk_module.load()
+    disk_module.write("""
+        import numpy as np
+
+
+        def f(x):
+            return np.sum(x * x  # edited
+        """)
+    with pytest.raises(s2sad.SourceUnavailableError, match="no longer reads as Python"):
+        s2sad.grad(module.f)(X)

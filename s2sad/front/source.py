@@ -12,6 +12,7 @@ import inspect
 import linecache
 import os
 import textwrap
+import tokenize
 import types
 import weakref
 from dataclasses import dataclass, field
@@ -232,6 +233,11 @@ def read(fn):
         return source
     try:
         lines, first_line = inspect.getsourcelines(fn.__code__)   # (the function's would follow __wrapped__)
+    except (tokenize.TokenError, SyntaxError) as exc:          # the file no longer reads as Python: edited since
+        raise SourceUnavailableError(
+            f"the source of {name!r} in {filename} changed since the function was defined (it no longer reads as "
+            f"Python): s2sad would differentiate the new text, not what the function computes\n  hint: reload the "
+            f"module (importlib.reload) or run the program again") from exc
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of function {name!r} (defined in {fn.__code__.co_filename}): "
