@@ -32,7 +32,7 @@ from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, distinct, like
-from .tree import differentiable_field, field, fields_of, is_record, like_tree
+from .tree import differentiable_field, field, fields_of, is_record, like_tree, own_behaviour
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
@@ -93,7 +93,7 @@ def _check_record_fields(x, i, fname):
         for v in x:
             _check_record_fields(v, i, fname)
     elif is_record(x) or hasattr(type(x), "_fields"):      # a dataclass, an object, a namedtuple
-        behaviour = _own_behaviour(type(x))
+        behaviour = own_behaviour(type(x))
         if behaviour is not None:
             raise WrtError(f"{fname}: argument {i} is a {type(x).__name__}, whose class {behaviour}: s2sad "
                            f"differentiates a record through its fields, and would take that for NumPy's or the "
@@ -106,40 +106,6 @@ def _check_record_fields(x, i, fname):
                                f"is named like an array attribute (x.{name}): s2sad would read it as NumPy's; rename "
                                f"the field")
             _check_record_fields(v, i, fname)
-
-
-_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
-              "__rmatmul__", "__neg__", "__pos__", "__abs__", "__float__", "__int__", "__index__", "__array__",
-              "__array_ufunc__", "__array_function__", "__getitem__", "__iadd__", "__isub__", "__imul__",
-              "__itruediv__")
-_own_behaviours = {}
-
-
-def _own_behaviour(cls):
-    """What a record's class does that its fields do not say, else None: its own operators (``-a``, ``a * k``,
-    ``a[0]``, ``np.asarray(a)``), a descriptor computing an attribute (``@property`` is refused where it is read),
-    a namedtuple's own ``__new__`` (s2sad builds gradients and tangents through the constructor). Per class."""
-    if cls not in _own_behaviours:
-        _own_behaviours[cls] = next((found for klass in cls.__mro__ for found in [_own_in(klass)] if found), None)
-    return _own_behaviours[cls]
-
-
-def _own_in(klass):
-    own = vars(klass)
-    if klass in (object, tuple) or "_fields" in own and "_make" in own:      # (a namedtuple class: tuple's own)
-        return None
-    hit = next((n for n in _OPERATORS if n in own), None)
-    if hit is not None:
-        return f"defines `{hit}`"
-    if "__new__" in own and issubclass(klass, tuple):
-        return "defines its own `__new__`"
-    for name, value in own.items():
-        kind = type(value)
-        if not name.startswith("__") and hasattr(kind, "__get__") and kind.__module__ != "builtins" \
-                and not isinstance(value, (staticmethod, classmethod, property)):
-            return f"computes its attribute `{name}` with a descriptor ({kind.__name__})"
-    return None
 
 
 _FLOAT_SCALARS = frozenset({float, np.float64, np.float32, np.float16, np.longdouble})

@@ -12,6 +12,7 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 >>> AdjDict({"w": None}) + {"w": 2.0}
 {'w': 2.0}
 """
+import dataclasses
 import functools
 import types
 
@@ -313,3 +314,88 @@ def unflatten(leaves, like):
             return type(x)(*items) if hasattr(type(x), "_fields") else tuple(items)
         return next(it)
     return build(like)
+
+
+_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
+              "__rmatmul__", "__neg__", "__pos__", "__abs__", "__float__", "__int__", "__index__", "__array__",
+              "__array_ufunc__", "__array_function__", "__getitem__", "__iadd__", "__isub__", "__imul__",
+              "__itruediv__")
+_own_behaviours = {}
+
+
+def own_behaviour(cls):
+    """What a record's class does that its fields do not say, else None: its own operators (``-a``, ``a * k``,
+    ``a[0]``, ``np.asarray(a)``), a descriptor computing an attribute (``@property`` is refused where it is read),
+    a namedtuple's own ``__new__`` (s2sad builds gradients and tangents through the constructor). Per class."""
+    if cls not in _own_behaviours:
+        _own_behaviours[cls] = next((found for klass in cls.__mro__ for found in [_own_in(klass)] if found), None)
+    return _own_behaviours[cls]
+
+
+def _own_in(klass):
+    own = vars(klass)
+    if klass in (object, tuple) or "_fields" in own and "_make" in own:      # (a namedtuple class: tuple's own)
+        return None
+    hit = next((n for n in _OPERATORS if n in own), None)
+    if hit is not None:
+        return f"defines `{hit}`"
+    if "__new__" in own and issubclass(klass, tuple):
+        return "defines its own `__new__`"
+    for name, value in own.items():
+        kind = type(value)
+        if not name.startswith("__") and hasattr(kind, "__get__") and kind.__module__ != "builtins" \
+                and not isinstance(value, (staticmethod, classmethod, property)):
+            return f"computes its attribute `{name}` with a descriptor ({kind.__name__})"
+    return None
+
+
+def plain_dataclass(cls):
+    """Whether ``cls(*values)`` only stores ``values`` in its fields: a dataclass with the ``__init__`` dataclasses
+    writes (every field an argument of it, no ``__post_init__``), whose class adds no behaviour of its own
+    (``own_behaviour``). Its objects made inside differentiated code are records like the ones passed in."""
+    if not (isinstance(cls, type) and hasattr(cls, "__dataclass_fields__")) or own_behaviour(cls) is not None \
+            or hasattr(cls, "__post_init__") or not getattr(cls.__dataclass_params__, "init", False):
+        return False
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(getattr(init, "__code__", None), "co_filename", None) != "<string>":
+        return False                                   # (an __init__ written by hand, or inherited)
+    fields = list(cls.__dataclass_fields__.values())
+    return all(f.init and f._field_type is dataclasses._FIELD for f in fields)
+
+
+def record_fields_in_order(cls):
+    """The names of a plain dataclass's fields, in its ``__init__``'s order."""
+    return [name for name, f in cls.__dataclass_fields__.items() if f._field_type is dataclasses._FIELD]
+
+
+def new_record(cls, *values):
+    """``cls(*values)`` for a plain dataclass (``plain_dataclass``): what the user's call makes."""
+    return cls(*values)
+
+
+def new_record_grads(g, cls, values):
+    """Adjoints of ``values`` in ``new_record(cls, *values)`` given the record's adjoint ``g``: its fields'."""
+    names = record_fields_in_order(cls)
+    return [field(g, name) if differentiable_field(v) else None for name, v in zip(names, values)]
+
+
+def record_adjoint(h, cls, values):
+    """The record adjoint holding ``h`` (one adjoint per value, as ``new_record_grads`` gives them) in the fields
+    of ``cls`` (the adjoint of ``g`` in ``new_record_grads``; linear)."""
+    names = record_fields_in_order(cls)
+    return AdjFields({name: adjoint_of(a) for name, v, a in zip(names, values, h or ())
+                      if a is not None and differentiable_field(v)})
+
+
+def new_record_tangent(t, ans, values):
+    """Tangent of ``new_record(cls, *values)``: a record of ``ans``'s class holding the values' tangents (``t``, one
+    per value; zeros where None), its settings as ``ans`` holds them."""
+    from .runtime import zeros_like
+    out = object.__new__(type(ans))
+    for name in _slots_and_attributes(ans):
+        object.__setattr__(out, name, getattr(ans, name))
+    for name, v, tv in zip(record_fields_in_order(type(ans)), values, t):
+        if differentiable_field(v):
+            object.__setattr__(out, name, zeros_like(v) if tv is None else tv)
+    return out

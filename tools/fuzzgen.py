@@ -82,6 +82,7 @@ STMT_WEIGHTS = {
     "lambda": 1, "array_write": 0.5, "helper_unpack": 0.8, "logistic": 0.6, "function_values": 0.6,
     "chained_write": 0.4, "star_args": 0.8, "kwargs_call": 0.6, "star_unpack": 0.5, "partial": 0.5,
     "map_call": 0.5, "dict_iter": 0.5, "for_generator": 0.4, "bucket_append": 0.6, "rebuilt_each_step": 0.6,
+    "record_rebuilt": 0.8,
 }
 
 EXPR_WEIGHTS = {
@@ -2034,6 +2035,27 @@ class Gen:
         self.define(out, S, e.mag * n)
         return True
 
+    def st_record_rebuilt(self):
+        """``theta = Params(w=theta.w * e, b=e2, n=theta.n)``: a dataclass argument made again from differentiated
+        values (in a loop: a state stepped forward), its fields then read as before (tree.new_record)."""
+        specs = [r for r in getattr(self, "records", ()) if r.form == "dataclass" and self.fn_depth == 0
+                 and self.lookup(r.name) is not None]
+        if not specs:
+            return False
+        spec = self.rng.choice(specs)
+        parts = []
+        for fname, kind, shape, _ in spec.fields:
+            if kind == "int":
+                parts.append((fname, f"{spec.name}.{fname}"))
+            elif kind == "vec":
+                parts.append((fname, self.squash_vec(self.vector(shape[0], 1)).text))
+            else:
+                parts.append((fname, self.squash(self.scalar(1)).text))
+        keyword = self.chance(0.5)
+        text = ", ".join(f"{f}={e}" if keyword else e for f, e in parts)
+        self.features.add("record_rebuilt")
+        self.emit(f"{spec.name} = {spec.cls}({text})")
+
     def st_rebuilt_each_step(self):
         """A list or an array made new at the top of each iteration, filled from the one before, then taking its
         place (``nxt = np.zeros(n); nxt[0] = e; nxt[1:] = cur[:-1] * c; cur = nxt``, or ``new = []; for v in cur:
@@ -2830,6 +2852,7 @@ class Gen:
         self.nested_star = self.chance(0.01)          # nested `def h(t, *rest)` / `(t, **kw)`: refused by s2sad
         self.class_lines = []
         self.members = []
+        self.records = []                             # ArgSpecs of the record arguments (st_record_rebuilt)
         module = ["import math", "import numpy as np", ""]
         if self.chance(self.pw["global_const"]):
             self.features.add("global")
@@ -2906,6 +2929,7 @@ class Gen:
         def add_record():
             name = rng.choice([n for n in RECORD_ARGS if n not in [a.name for a in args]])
             lines, spec, ty, members = self.record_class(name)
+            self.records.append(spec)
             self.class_lines.append(lines)
             self.members += members
             self.aliases.add(name)                 # `v = model.w; v += 1` would change the caller's record

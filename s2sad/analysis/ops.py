@@ -145,6 +145,10 @@ def _classify_plain_call(call, scope):
         fields = _namedtuple_fields(obj, args, kwargs)       # P(a, b=c): packs its fields
         if fields is not None:
             return Op(PACK, fields, label=label)
+    if isinstance(obj, type) and tree.plain_dataclass(obj):
+        fields = _dataclass_fields(obj, args, kwargs)        # State(x, v=v): a record of them (tree.new_record)
+        if fields is not None:
+            return Op(tree.new_record, [func] + fields, label=label)
     return Op(obj, args, kwargs, label=label)
 
 
@@ -190,6 +194,26 @@ def _namedtuple_fields(cls, args, kwargs):
             out.append(values[f])
         elif f in defaults and type(defaults[f]) in (int, float, bool, str, type(None)):
             out.append(N.const(defaults[f]))
+        else:
+            return None
+    return out
+
+
+def _dataclass_fields(cls, args, kwargs):
+    """The values of a plain dataclass's fields in ``cls(*args, **kwargs)``, in order (a literal default where
+    none is given), else None."""
+    names = tree.record_fields_in_order(cls)
+    values = dict(zip(names, args))
+    if len(args) > len(names) or set(kwargs) - set(names) or set(kwargs) & set(values):
+        return None
+    values.update(kwargs)
+    out = []
+    for name in names:
+        default = cls.__dataclass_fields__[name].default
+        if name in values:
+            out.append(values[name])
+        elif type(default) in (int, float, bool, str, type(None)):
+            out.append(N.const(default))
         else:
             return None
     return out
