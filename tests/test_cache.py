@@ -280,9 +280,8 @@ def test_module_edited_on_disk_and_reloaded_gets_the_new_derivative(disk_module)
     close_numerically(s2sad.grad(old_f)(X), old_f, (X,))
 
 
-def test_function_whose_file_was_edited_before_its_first_derivative_is_refused(disk_module):
-    """The file changed after the import and s2sad never read the old text: the new text is not what the
-    function computes (an operator changed on the same line), so s2sad refuses instead of guessing."""
+def _edited_after_import(disk_module, returned):
+    """A module whose ``f`` returned ``np.sum(x * x)`` when imported, its file now returning ``returned``."""
     disk_module.write("""
         import numpy as np
 
@@ -291,13 +290,20 @@ def test_function_whose_file_was_edited_before_its_first_derivative_is_refused(d
             return np.sum(x * x)
         """)
     module = disk_module.load()
-    disk_module.write("""
+    disk_module.write(f"""
         import numpy as np
 
 
         def f(x):
-            return np.sum(x + x)
+            return {returned}
         """)
+    return module
+
+
+def test_function_whose_file_was_edited_before_its_first_derivative_is_refused(disk_module):
+    """The file changed after the import and s2sad never read the old text: the new text is not what the
+    function computes (an operator changed on the same line), so s2sad refuses instead of guessing."""
+    module = _edited_after_import(disk_module, "np.sum(x + x)")
     with pytest.raises(s2sad.SourceUnavailableError, match="changed since the function was defined"):
         s2sad.grad(module.f)(X)
     disk_module.load()                                        # reloaded: the new function is differentiated
@@ -701,20 +707,6 @@ def test_a_decorator_that_changes_the_result_is_differentiated():
 
 def test_function_whose_file_no_longer_parses_is_refused(disk_module):
     """An edit that leaves a parenthesis open: inspect's tokenize.TokenError became s2sad's clear refusal."""
-    disk_module.write("""
-        import numpy as np
-
-
-        def f(x):
-            return np.sum(x * x)
-        """)
-    module = disk_module.load()
-    disk_module.write("""
-        import numpy as np
-
-
-        def f(x):
-            return np.sum(x * x  # edited
-        """)
+    module = _edited_after_import(disk_module, "np.sum(x * x  # edited")
     with pytest.raises(s2sad.SourceUnavailableError, match="no longer reads as Python"):
         s2sad.grad(module.f)(X)
