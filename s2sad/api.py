@@ -198,6 +198,25 @@ class _Outline:
         self.shape, self.array = np.shape(x), isinstance(x, np.ndarray)
 
 
+def _leaves_as_arrays(given, expected, what):
+    """``given`` (a cotangent) with a list or tuple given for an array of ``expected`` (an ``_outline``) made an
+    array (the generated code computes with it as with an array: `-ct`, `ct * 2`); one given for a number is an
+    error."""
+    if isinstance(expected, _Outline):
+        if isinstance(given, (list, tuple)):
+            if not expected.array:
+                raise ValueError(f"{what} is a {type(given).__name__} but should be a number")
+            return np.asarray(given, dtype=float)
+        return given
+    if isinstance(expected, dict) and isinstance(given, dict):
+        return {k: _leaves_as_arrays(v, expected[k], f"{what}[{k!r}]") if k in expected else v
+                for k, v in given.items()}
+    if isinstance(expected, (tuple, list)) and isinstance(given, (tuple, list)) and len(given) == len(expected):
+        items = [_leaves_as_arrays(g, e, f"{what}[{k}]") for k, (g, e) in enumerate(zip(given, expected))]
+        return type(given)(items) if type(given) in (tuple, list) else items
+    return given
+
+
 def _outline(x):
     """``x`` with every array and number replaced by its ``_Outline`` (containers kept as containers)."""
     if isinstance(x, dict):
@@ -609,6 +628,7 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
 
     def vjp_fn(cotangent):
         try:
+            cotangent = _leaves_as_arrays(cotangent, outline, f"vjp({name}): the cotangent")
             _check_shape(cotangent, outline, f"vjp({name}): the cotangent")
             return _finish(backward(cotangent), args, inner, many)
         except Exception as exc:

@@ -1147,8 +1147,10 @@ def flatten_values(tree, spec):
     from .tree import flatten, like_tree
     leaves = flatten(like_tree(tree, spec.skeleton, lambda g, leaf: g))
     parts = [np.zeros(n) if leaf is None else np.ravel(leaf) for leaf, n in zip(leaves, spec.sizes)]
-    return np.concatenate(parts).astype(_float_dtype(parts[0]) if parts else float, copy=False) if parts \
-        else np.zeros(0)
+    if not parts:
+        return np.zeros(0)
+    dtype = np.result_type(*[_float_dtype(p) for p in parts])       # (every leaf's precision kept: float64 if any)
+    return np.concatenate(parts).astype(dtype, copy=False)
 
 
 def _leaf_specs(skeleton):

@@ -586,3 +586,25 @@ def test_flatten_names_a_record_it_is_given():
     """A dataclass inside flatten's container: a clear TypeError (NumPy's `float()` message before)."""
     with pytest.raises(TypeError, match="not a _Spring object"):
         s2sad.flatten([_Spring(np.ones(2), 0.5), {"a": 1.0}])
+
+
+def test_flatten_keeps_every_leafs_precision():
+    """A float32 leaf first made the whole vector float32 (a float64 leaf's 1 + 1e-9 came back 1.0)."""
+    vector, unflatten = s2sad.flatten([np.ones(2, dtype=np.float32), np.array([1.0 + 1e-9])])
+    assert vector.dtype == np.float64 and unflatten(vector)[1][0] == 1.0 + 1e-9
+
+
+def _sines(x):
+    return np.sin(x) * 2.0 + np.cos(x)
+
+
+def test_a_list_cotangent_for_an_array_result():
+    """pullback([1.0, -2.0, 0.5]) for an array result: computed as the array (a TypeError from `-ct` before); a
+    list for a number is refused."""
+    x = np.array([0.1, 0.2, 0.3])
+    _, pullback = s2sad.vjp(_sines, x)
+    ct = [1.0, -2.0, 0.5]
+    np.testing.assert_allclose(pullback(ct), np.array(ct) * (2 * np.cos(x) - np.sin(x)), rtol=1e-14)
+    _, pullback = s2sad.vjp(lambda v: np.sum(_sines(v)), x)
+    with pytest.raises(ValueError, match="should be a number"):
+        pullback([2.0])

@@ -5,6 +5,7 @@ code run on the np.float64 values (``floats`` off), and to central differences. 
 is dropped in turn and a program that needs it gets a value other than NumPy's.
 """
 import math
+import re
 import warnings
 
 import numpy as np
@@ -346,3 +347,67 @@ def test_comparisons_keep_numpy_booleans(f, x, monkeypatch):
 def test_comparisons_tested_or_multiplied_keep_the_route():
     text = s2sad.api.adjoint_source(scaled_when_up, (0,), "value_and_grad", (np.float64(2.0),))
     assert floats.safe(text, lambda name: {"np": np, "_s2": s2sad.runtime}[name])
+
+
+def sqrt_of_bytes(x):
+    w = np.sqrt(np.array([3, 5, 7], dtype="uint8"))          # float16: its product with a float stays float16
+    return np.sin(np.sum(w * x) * 50.0)
+
+
+def exp_of_a_mask(x):
+    return np.sin(np.sum(np.exp(np.arange(4.0) > 0.5) * x) * 100.0)  # np.exp of booleans: float16
+
+
+def largest_of_comparisons(x):
+    t = max(x > 0.0, x > 1.0)                                # an np.bool_ given back as it is: True + True
+    return x * (t + t)
+
+
+def masked_where(x):
+    return np.where(x > 0.5, x * x, x) + x * (x > 0.0)       # read as a truth value, multiplied: the same
+
+
+@pytest.mark.parametrize("f", [sqrt_of_bytes, exp_of_a_mask, largest_of_comparisons], ids=lambda f: f.__name__)
+def test_small_floats_made_inside_keep_the_float64_promotion(f, monkeypatch):
+    """Conditions 3 and 5: booleans and 8/16-bit integers made inside the function (a dtype string, a comparison of
+    arrays) become float16 under NumPy's functions, and `max` of comparisons gives an np.bool_ back (found by a
+    probe: wrong values and derivatives)."""
+    x = np.float64(0.3)
+    want = f(x)
+    value, _ = s2sad.value_and_grad(f)(x)
+    assert value == want
+    monkeypatch.setattr(floats, "_DTYPE_TEXT", re.compile("^$"))
+    monkeypatch.setattr(floats, "_reads_truth", lambda *args: True)
+    pipeline.forget()
+    value, _ = s2sad.value_and_grad(f)(x)
+    assert value != want
+    pipeline.forget()
+
+
+def test_a_comparison_read_as_a_truth_value_keeps_the_route():
+    text = s2sad.api.adjoint_source(masked_where, (0,), "value_and_grad", (np.float64(0.7),))
+    assert floats.safe(text, lambda name: {"np": np, "_s2": s2sad.runtime}[name])
+
+
+def noisy(x):
+    noise = np.random.normal()
+    if x ** 2 > 1e300:                                       # floats raise (overflow), NumPy gives inf
+        return noise * x * 1e-200
+    return noise * x
+
+
+def test_random_draws_keep_the_route_off(monkeypatch):
+    """Condition 1: a call raising on floats runs again on the values given; with a random draw the second run
+    drew other numbers (found by a probe)."""
+    x = np.float64(1e200)
+    np.random.seed(0)
+    want = noisy(x)
+    np.random.seed(0)
+    assert s2sad.value_and_grad(noisy)(x)[0] == want
+    monkeypatch.setattr(floats, "_draws", lambda obj: False)
+    pipeline.forget()
+    np.random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert s2sad.value_and_grad(noisy)(x)[0] != want
+    pipeline.forget()

@@ -14,7 +14,8 @@ bit-identical results on either. They differ only where
 1. an operator on floats raises (``/`` or ``%`` by zero, ``**`` overflowing, ``0.0 ** -1``) while
    NumPy returns inf or nan: the converted call raising anything is run again on the arguments as
    given (``api``), so the user sees NumPy's results and warnings. Running again is sound because the
-   code changes nothing in place (``may_run_again``) and
+   code changes nothing in place (``may_run_again``), draws no random numbers (a second run would draw
+   others: ``_draws``) and
    puts no value where user code keeps it (no list or dict it did not make: condition 4);
 2. ``x ** y`` of a negative float and a non-integral ``y`` is a complex number (NumPy: nan): no
    ``**`` or ``pow`` whose exponent is not an integral constant; ``%``, ``//`` and ``divmod`` are
@@ -31,15 +32,19 @@ bit-identical results on either. They differ only where
    or a constant (a number, a float64 array, a tuple of such);
 5. a comparison of floats is a Python ``bool``, of ``np.float64`` an ``np.bool_``, and the two compute
    differently (``np.True_ + np.True_`` is ``np.True_``, ``~np.True_`` is ``np.False_``, ``is True``
-   tells them apart): a comparison's result (or a name holding it) may only be tested (``if``,
-   ``while``, ``not``, ``and``/``or`` so used), passed to a call, or multiplied or divided (where both
-   give the same number) (``_truth_like``).
+   tells them apart, ``max`` and ``abs`` give them back as they are); a comparison of arrays is a boolean
+   array, of which NumPy's functions make float16 (condition 3): a comparison's result (or a name
+   holding it) may only be tested (``if``, ``while``, ``not``, ``and``/``or`` so used), multiplied or
+   divided (where both give the same number), or passed to a function that reads it as a truth value or
+   a count (``np.where``'s condition, ``np.any``, ``np.sum``, ``float``, ..., ``_MASK_CALLS``) or to
+   s2sad's own helpers (``_truth_like``).
 
 Dropping any one of these gives a value or derivative other than NumPy's (tests/test_float_route.py).
 Switch: ``floats`` (``s2sad.optimizations(floats=False)``).
 """
 import ast
 import builtins
+import random
 import re
 import types
 
@@ -50,11 +55,15 @@ from .link import Link
 
 _TRUSTED = {"numpy", "scipy", "math", "cmath", "s2sad", "builtins"}
 _UNTRUSTED_BUILTINS = {"pow", "divmod", "round", "isinstance", "issubclass", "type", "hasattr", "getattr", "vars", "repr",
-                       "eval", "exec", "callable", "id", "format"}
+                       "eval", "exec", "callable", "id", "format", "bool"}     # (bool: a dtype of float16 results)
 _SAFE_METHODS = {"append", "pop", "extend", "insert", "reverse", "items", "keys", "values", "get", "copy", "index",
                  "count", "setdefault", "update"}
 _DTYPE_TEXT = re.compile(r"^[<>=|]?(f2|f4|e|f|g|f16|c8|F|float16|float32|half|single|longdouble|float128|"
-                         r"complex64|csingle|clongdouble)$")
+                         r"complex64|csingle|clongdouble|"
+                         r"\?|b1|bool|bool_|i1|u1|i2|u2|b|B|h|H|int8|uint8|int16|uint16|byte|ubyte|short|ushort)$")
+# (booleans and 8- and 16-bit integers: NumPy's functions make float16 and float32 of them, condition 3)
+_MASK_CALLS = {np.where, np.any, np.all, np.sum, np.count_nonzero, np.logical_and, np.logical_or, np.logical_not,
+               np.logical_xor, builtins.float, builtins.int, builtins.len}
 
 
 def may_run_again(facts):
@@ -77,9 +86,20 @@ def _integral(node):
     return isinstance(node, ast.Constant) and type(node.value) in (int, float) and float(node.value).is_integer()
 
 
+def _draws(obj):
+    """Whether ``obj`` draws random numbers: NumPy's and Python's random modules, generators, and their methods."""
+    owner = getattr(obj, "__self__", None)
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None) or ""
+    return isinstance(obj, (np.random.Generator, np.random.RandomState, random.Random)) or \
+        isinstance(owner, (np.random.Generator, np.random.RandomState, random.Random)) or \
+        module == "random" or module.startswith("numpy.random")
+
+
 def _trusted(obj, depth=0):
     if isinstance(obj, Link):
         return True
+    if _draws(obj):                                          # condition 1: a run again would draw again
+        return False
     if type(obj) is tuple:                                   # a table of constants, or of functions
         return depth < 3 and len(obj) <= 1000 and all(_trusted(v, depth + 1) for v in obj)
     if isinstance(obj, type) and issubclass(obj, np.generic):
@@ -121,13 +141,13 @@ def safe(text, denote):
 
     called = {id(n.func) for n in N.walk(tree) if isinstance(n, ast.Call)}
     parents = {child: node for node in N.walk(tree) for child in ast.iter_child_nodes(node)}
-    if not all(_truth_like(n, parents, tree) for n in N.walk(tree) if isinstance(n, ast.Compare)):
-        return False
 
     def denote_free(name):
         if name in local:
             raise KeyError(name)
         return denote(name)
+    if not all(_truth_like(n, parents, tree, denote_free) for n in N.walk(tree) if isinstance(n, ast.Compare)):
+        return False
     for node in N.walk(tree):
         if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return False                                     # f(a)(x), fs[0](x): a callable made at run time
@@ -166,7 +186,26 @@ def safe(text, denote):
     return True
 
 
-def _truth_like(node, parents, tree, depth=0):
+def _reads_truth(call, arg, denote):
+    """Whether ``call`` reads its argument ``arg`` (a comparison) as a truth value or a count: one of
+    ``_MASK_CALLS`` (``np.where`` only as its condition), or one of s2sad's helpers (``_s2.*``)."""
+    chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else \
+        (call.func.id, []) if isinstance(call.func, ast.Name) else None
+    if chain is None:
+        return False
+    if chain[0] == "_s2":
+        return True
+    try:
+        obj = denote(chain[0])
+    except KeyError:
+        return False
+    for attr in chain[1]:
+        obj = getattr(obj, attr, None)
+    found = next((f for f in _MASK_CALLS if obj is f), None)
+    return found is not None and (found is not np.where or call.args[:1] == [arg])
+
+
+def _truth_like(node, parents, tree, denote, depth=0):
     """Condition 5: the value of ``node`` (a comparison) is used only where a Python ``bool`` and an ``np.bool_``
     give the same: tested, negated with ``not``, passed to a call, multiplied or divided; through ``and``/``or``
     and names assigned from it (every read of such a name so used)."""
@@ -174,15 +213,15 @@ def _truth_like(node, parents, tree, depth=0):
     if isinstance(up, (ast.If, ast.While, ast.IfExp, ast.Assert)) and up.test is node:
         return True
     if isinstance(up, ast.UnaryOp) and isinstance(up.op, ast.Not) or \
-            isinstance(up, ast.Call) and node is not up.func or \
+            isinstance(up, ast.Call) and node is not up.func and _reads_truth(up, node, denote) or \
             isinstance(up, ast.BinOp) and isinstance(up.op, (ast.Mult, ast.Div)):
         return True
     if isinstance(up, ast.BoolOp) and depth < 8:
-        return _truth_like(up, parents, tree, depth + 1)
+        return _truth_like(up, parents, tree, denote, depth + 1)
     if isinstance(up, ast.Assign) and up.value is node and len(up.targets) == 1 \
             and isinstance(up.targets[0], ast.Name) and depth < 8:
         name = up.targets[0].id
-        return all(_truth_like(n, parents, tree, depth + 1) for n in N.walk(tree)
+        return all(_truth_like(n, parents, tree, denote, depth + 1) for n in N.walk(tree)
                    if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
     return False
 
