@@ -204,14 +204,15 @@ def stored(obj, name):
     kind = type(obj)
     attribute = getattr(kind, name, None) if not isinstance(obj, tuple) or name not in getattr(kind, "_fields", ()) \
         else None
-    computed = attribute is not None and (isinstance(attribute, (property, functools.cached_property))
-                                          or hasattr(attribute, "__get__") and not callable(attribute))
+    slot = isinstance(attribute, types.MemberDescriptorType)        # a field held in a slot (`slots=True`)
+    computed = attribute is not None and not slot and (isinstance(attribute, (property, functools.cached_property))
+                                                       or hasattr(attribute, "__get__") and not callable(attribute))
     if computed or attribute is None and not _holds(obj, name) and hasattr(kind, "__getattr__"):
         from .errors import UnsupportedValueError
         raise UnsupportedValueError(f"s2sad: `.{name}` of a {kind.__name__} is computed by its class (a property or "
                                     "__getattr__), which s2sad does not see into; read the fields it computes from "
                                     "(or make it a method called with them)")
-    if attribute is not None and not _holds(obj, name):
+    if attribute is not None and not slot and not _holds(obj, name):
         return None                                   # a class attribute: the same for every object, no derivative
     return True
 
