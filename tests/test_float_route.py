@@ -318,15 +318,14 @@ def items_counted(p):
 
 def scaled_when_up(x):
     up = x > 1.0
-    if up and not x > 3.0:             # tested, negated, multiplied: the same for a bool and an np.bool_
-        return x * up + np.where(x > 0.0, x, 0.0)
+    if up and not x > 3.0:             # tested, negated, a condition: the same for a bool and an np.bool_
+        return x + np.where(up, x, 0.0)
     return x ** 3
 
 
 @pytest.mark.parametrize("f, x", [(counted, np.float64(1.5)), (inverted, np.float64(1.5)),
-                                  (compared_by_identity, np.float64(0.5)),
                                   (items_counted, np.array([1.0, 0.5, 0.25]))],
-                         ids=["sum of comparisons", "inverted", "is True", "list items"])
+                         ids=["sum of comparisons", "inverted", "list items"])
 def test_comparisons_keep_numpy_booleans(f, x, monkeypatch):
     """Condition 5: a comparison of np.float64 values is an np.bool_, which adds, inverts and compares by
     identity unlike a Python bool (found by a probe: wrong branch, wrong value and derivative)."""
@@ -364,7 +363,10 @@ def largest_of_comparisons(x):
 
 
 def masked_where(x):
-    return np.where(x > 0.5, x * x, x) + x * (x > 0.0)       # read as a truth value, multiplied: the same
+    up = x > 1.0
+    if up and not x > 3.0:                                   # tested, negated, read as a truth value: the same
+        return np.where(x > 0.5, x * x, x)
+    return x
 
 
 @pytest.mark.parametrize("f", [sqrt_of_bytes, exp_of_a_mask, largest_of_comparisons], ids=lambda f: f.__name__)
@@ -411,3 +413,26 @@ def test_random_draws_keep_the_route_off(monkeypatch):
         warnings.simplefilter("ignore")
         assert s2sad.value_and_grad(noisy)(x)[0] != want
     pipeline.forget()
+
+
+def product_of_comparisons(x, y):
+    z = (x > 0.0) * (y > 0.0)                                 # np.True_ * np.True_ is np.True_: z + z is 1
+    return x * (z + z)
+
+
+def identical(x, y):
+    return x * x if x is y else x + x                         # one float per conversion: never identical
+
+
+def class_named(x):
+    return x * 3.0 if x.__class__ is np.float64 else x * 2.0
+
+
+@pytest.mark.parametrize("f, args", [(product_of_comparisons, (np.float64(0.7), np.float64(0.2))),
+                                     (identical, (np.float64(0.7),) * 2), (class_named, (np.float64(0.7),)),
+                                     (compared_by_identity, (np.float64(0.5),))],
+                         ids=["product of comparisons", "is", "__class__", "is True"])
+def test_the_objects_themselves_keep_the_route_off(f, args):
+    """Conditions 5 and 6 (found by a probe: each gave another value on floats)."""
+    value, _ = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)

@@ -33,11 +33,13 @@ bit-identical results on either. They differ only where
 5. a comparison of floats is a Python ``bool``, of ``np.float64`` an ``np.bool_``, and the two compute
    differently (``np.True_ + np.True_`` is ``np.True_``, ``~np.True_`` is ``np.False_``, ``is True``
    tells them apart, ``max`` and ``abs`` give them back as they are); a comparison of arrays is a boolean
-   array, of which NumPy's functions make float16 (condition 3): a comparison's result (or a name
-   holding it) may only be tested (``if``, ``while``, ``not``, ``and``/``or`` so used), multiplied or
-   divided (where both give the same number), or passed to a function that reads it as a truth value or
-   a count (``np.where``'s condition, ``np.any``, ``np.sum``, ``float``, ..., ``_MASK_CALLS``) or to
-   s2sad's own helpers (``_truth_like``).
+   array, of which NumPy's functions make float16 (condition 3); a product of two is a count or a truth
+   value: a comparison's result (or a name holding it) may only be tested (``if``, ``while``, ``not``,
+   ``and``/``or`` so used), or passed to a function that reads it as a truth value or a count
+   (``np.where``'s condition, ``np.any``, ``np.sum``, ``float``, ..., ``_MASK_CALLS``) or to s2sad's own
+   helpers (``_truth_like``);
+6. the objects differ: ``x is y`` (one float per conversion), ``x.__class__``, ``repr(x)`` and f-strings
+   tell a float from an np.float64: no ``is``, no dunder attribute, no formatted string.
 
 Dropping any one of these gives a value or derivative other than NumPy's (tests/test_float_route.py).
 Switch: ``floats`` (``s2sad.optimizations(floats=False)``).
@@ -151,6 +153,9 @@ def safe(text, denote):
     for node in N.walk(tree):
         if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return False                                     # f(a)(x), fs[0](x): a callable made at run time
+        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) \
+                or isinstance(node, ast.Attribute) and node.attr.startswith("__") or isinstance(node, ast.JoinedStr):
+            return False                                     # condition 6: the objects themselves
         if isinstance(node, (ast.BinOp, ast.AugAssign)):
             if isinstance(node.op, ast.Pow) and not _integral(node.right if isinstance(node, ast.BinOp) else node.value):
                 return False
@@ -207,14 +212,13 @@ def _reads_truth(call, arg, denote):
 
 def _truth_like(node, parents, tree, denote, depth=0):
     """Condition 5: the value of ``node`` (a comparison) is used only where a Python ``bool`` and an ``np.bool_``
-    give the same: tested, negated with ``not``, passed to a call, multiplied or divided; through ``and``/``or``
-    and names assigned from it (every read of such a name so used)."""
+    give the same: tested, negated with ``not``, passed to a call reading a truth value (``_reads_truth``);
+    through ``and``/``or`` and names assigned from it (every read of such a name so used)."""
     up = parents.get(node)
     if isinstance(up, (ast.If, ast.While, ast.IfExp, ast.Assert)) and up.test is node:
         return True
     if isinstance(up, ast.UnaryOp) and isinstance(up.op, ast.Not) or \
-            isinstance(up, ast.Call) and node is not up.func and _reads_truth(up, node, denote) or \
-            isinstance(up, ast.BinOp) and isinstance(up.op, (ast.Mult, ast.Div)):
+            isinstance(up, ast.Call) and node is not up.func and _reads_truth(up, node, denote):
         return True
     if isinstance(up, ast.BoolOp) and depth < 8:
         return _truth_like(up, parents, tree, denote, depth + 1)
