@@ -198,6 +198,15 @@ class _Outline:
         self.shape, self.array = np.shape(x), isinstance(x, np.ndarray)
 
 
+def _positional_count(fn):
+    """How many positional parameters ``fn`` has (0 where its signature cannot be read)."""
+    try:
+        return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                   for p in inspect.signature(unwrap(fn)).parameters.values())
+    except (TypeError, ValueError):
+        return 0
+
+
 def _leaves_as_arrays(given, expected, what):
     """``given`` (a cotangent) with a list or tuple given for an array of ``expected`` (an ``_outline``) made an
     array (the generated code computes with it as with an array: `-ct`, `ct * 2`); one given for a number is an
@@ -340,6 +349,11 @@ def _wrapper(f, wrt, value_too, optimize):
                 plain, full, kwargs, args = t.fn, t.args, t.kwargs, t.args
                 inner = t.inner(wrt)
             first = inner[0]
+            missing = [i for i in inner if not -len(full) <= i < len(full) and 0 <= i < _positional_count(plain)]
+            if missing:
+                raise WrtError(f"{fname}: wrt={missing[0]} names an argument that was not passed ({len(full)} "
+                               f"given; a parameter's default is a constant): pass it to differentiate with respect "
+                               f"to it")
             if len(inner) > 1 or not -len(args) <= first < len(args) or not _float_leaf(args[first]):
                 _check_differentiable(args, inner, fname)             # (a float or float array needs no check)
             kinds = _kinds(full)
@@ -373,7 +387,7 @@ def _wrapper(f, wrt, value_too, optimize):
         except Exception as exc:                   # s2sad's own frames hidden (errors.user_frames)
             raise short_traceback(exc) from None
     functools.update_wrapper(call, unwrap(f))
-    call.__wrapped__ = None
+    del call.__wrapped__                          # (its signature is its own: inspect reads (*args, **kwargs))
     call.__name__ = f"{'value_and_grad' if value_too else 'grad'}_{_name(f)}"
     setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "value_and_grad" if value_too else "grad"))
     call.__s2sad_one_gradient__ = not many        # (front/normalize.made_gradient: called inside a function)
@@ -430,7 +444,7 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
         except Exception as exc:
             raise short_traceback(exc) from None
     functools.update_wrapper(call, unwrap(f))
-    call.__wrapped__ = None
+    del call.__wrapped__                          # (its signature is its own: inspect reads (*args, **kwargs))
     call.__name__ = f"elementwise_grad_{_name(f)}"
     setattr(call, DERIVATIVE_ATTRIBUTE, (f, wrt, "elementwise_grad"))
     return call
@@ -548,7 +562,7 @@ def _with_aux(f, wrt, value_too, optimize):
         grads = pullback(1.0)
         return ((value, aux), grads) if value_too else (grads, aux)
     functools.update_wrapper(call, unwrap(f))
-    call.__wrapped__ = None
+    del call.__wrapped__                          # (its signature is its own: inspect reads (*args, **kwargs))
     call.__name__ = fname
     return call
 

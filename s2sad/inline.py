@@ -89,6 +89,23 @@ def keywords_as_positions(fn, args, kwargs):
     return args, kwargs
 
 
+def users_arguments(fn, args, kwargs):
+    """``(args, kwargs)`` for a user's rule of ``fn``: the defaults of ``fn``'s parameters the call leaves out given
+    (literals: the rule's own defaults may differ, ``p7(x, k=3.0)`` with ``p7_vjp(g, ans, x, k=2.0)``), then the
+    keywords naming its next positional parameters moved into ``args`` (``keywords_as_positions``)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+        given = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return args, kwargs
+    kwargs = dict(kwargs)
+    for p in params:
+        if p.name not in given and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty \
+                and type(p.default) in (bool, int, float, str, type(None)):
+            kwargs[p.name] = N.const(p.default)
+    return keywords_as_positions(fn, args, kwargs)
+
+
 def bind(rule, g, ans, args, kwargs):
     """Map each rule parameter to an expression node. Raises RuleError when the call does not fit."""
     sig = signature(rule)

@@ -103,6 +103,11 @@ def _spread(values, positions, n):
 
 def _directional(f, wrt, args):
     from . import api
+    if api._derivative(f) is not None:
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError("the derivative of a gradient of a function s2sad made (s2sad.grad(g) inside "
+                                    "differentiated code, g = s2sad.grad(h)) is not supported: a gradient of a "
+                                    "gradient taken inside the function is differentiated once")
     return api._directional(f, wrt, args, None)
 
 

@@ -814,3 +814,37 @@ def test_a_users_rule_takes_keyword_arguments_in_the_functions_order():
     np.testing.assert_allclose(ga, b ** 2, rtol=1e-14)
     np.testing.assert_allclose(gb, 2 * a * b, rtol=1e-14)
     assert s2sad.jvp(_called_by_keywords, (a, b), (np.ones(2), np.ones(2)))[1] == pytest.approx(np.sum(b ** 2 + 2 * a * b))
+
+
+def _cubed(x, k=3.0):                         # a primitive whose default the rule does not share
+    return x ** k
+
+
+@s2sad.rules.vjp(_cubed)
+def _cubed_vjp(g, ans, x, k=2.0):
+    return g * k * x ** (k - 1)
+
+
+@s2sad.rules.jvp(_cubed)
+def _cubed_jvp(t, ans, x, k=2.0):
+    return t * k * x ** (k - 1)
+
+
+def _cubed_by_default(x):
+    return np.sum(_cubed(x))
+
+
+def test_a_users_rule_gets_the_functions_defaults():
+    """`p(x)` with `p(x, k=3.0)` and a rule `(g, ans, x, k=2.0)`: the rule took its own default (2x for 3x^2;
+    found by a probe)."""
+    x = np.array([0.3, -0.4, 1.2])
+    np.testing.assert_allclose(s2sad.grad(_cubed_by_default)(x), 3 * x ** 2, rtol=1e-14)
+    assert s2sad.jvp(_cubed_by_default, (x,), (np.ones(3),))[1] == pytest.approx(np.sum(3 * x ** 2))
+
+
+def test_a_users_rule_with_star_args_is_refused_where_it_is_registered():
+    """`def p_vjp(g, ans, *args)`: the first adjoint went to every argument (found by a probe)."""
+    with pytest.raises(TypeError, match="takes \\*args or \\*\\*kwargs"):
+        s2sad.rules.vjp(_cubed)(lambda g, ans, *args: (g, g))
+    with pytest.raises(TypeError, match="takes \\*args or \\*\\*kwargs"):
+        s2sad.rules.jvp(_cubed)(lambda g, ans, x, **kw: g)

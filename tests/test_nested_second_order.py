@@ -254,3 +254,23 @@ def test_functions_s2sad_made_called_inside_differentiated_code():
     np.testing.assert_allclose(s2sad.grad(_slopes_weighted)(x), want, rtol=1e-10)
     d = np.array([1.0, 2.0, -0.5])
     np.testing.assert_allclose(s2sad.jvp(_slopes_weighted, (x,), (d,))[1], want @ d, rtol=1e-10)
+
+
+def _slope_through_a_name(b):
+    h = _cubed_in_b
+    return np.sum(s2sad.grad(h)(_A, b))                    # h's own wrt=1 (it took 0 when h was a name)
+
+
+def _slope_held_in_a_variable(b):
+    g = s2sad.grad(_cubed_in_b, wrt=1)
+    return np.sum(g(_A, b) * b)
+
+
+def test_a_nested_gradient_through_a_local_name():
+    """`h = f; s2sad.grad(h)(...)` took argument 0 instead of f's `wrt=1`, and `g = s2sad.grad(f); g(x)` crashed
+    in inspect at second order (found by a probe)."""
+    b = np.array([1.5, 0.7, -0.4])
+    np.testing.assert_allclose(s2sad.grad(_slope_through_a_name)(b), 6 * _A ** 2 * b, rtol=1e-12)
+    want = 9 * _A ** 2 * b ** 2                           # d/db of 3 a^2 b^3
+    np.testing.assert_allclose(s2sad.grad(_slope_held_in_a_variable)(b), want, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.hvp(_slope_held_in_a_variable)(b, np.ones(3)), 18 * _A ** 2 * b, rtol=1e-12)

@@ -197,3 +197,24 @@ def test_derivatives_at_edge_points_in_both_modes(f, x, want):
     np.testing.assert_allclose(s2sad.grad(f)(x), want, rtol=1e-12)
     direction = np.linspace(0.5, 1.5, np.size(x)).reshape(np.shape(x)) if np.ndim(x) else 1.0
     assert s2sad.jvp(f, (x,), (direction,))[1] == pytest.approx(np.sum(want * direction), rel=1e-12)
+
+
+def _larger_than_nothing(x):
+    return max(x, float("nan")) * x + min(x, float("nan"))
+
+
+def test_builtin_max_and_min_follow_pythons_choice_at_nan():
+    """max(x, nan) is x (Python keeps the first unless a later one is greater): its adjoint went to the NaN."""
+    assert s2sad.grad(_larger_than_nothing)(0.7) == pytest.approx(2 * 0.7 + 1.0, rel=1e-14)
+    assert s2sad.jvp(_larger_than_nothing, (0.7,), (1.0,))[1] == pytest.approx(2 * 0.7 + 1.0, rel=1e-14)
+
+
+def _cube_at_default(x, y=2.0):
+    return x * y ** 3
+
+
+def test_wrt_an_argument_not_passed_is_a_clear_error():
+    """wrt naming a parameter left at its default: an IndexError from inside s2sad (found by a probe)."""
+    for wrt in ("y", 1, (0, 1)):
+        with pytest.raises(s2sad.WrtError, match="was not passed"):
+            s2sad.grad(_cube_at_default, wrt=wrt)(1.5)

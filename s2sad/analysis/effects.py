@@ -248,12 +248,16 @@ def _writes_the_walked_item(fn, change, seq, single):
         return False                          # name holding the list (`b = a`: read after the loop, as Python
                                               # changed it)
 
+    def value_of(it, hops=0):                 # through names bound once (`r2 = r`, `r = range(n)`)
+        while isinstance(it, gast.Name) and hops < 8:
+            it, hops = one(it.id), hops + 1
+        return it
+
     def counts_up(it):                        # range(...) itself, or s2sad's sequence of one
-        it = one(it.id) if isinstance(it, gast.Name) else it
+        it = value_of(it)
         if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr == "sequence" \
                 and len(it.args) == 1:
-            it = it.args[0]
-            it = one(it.id) if isinstance(it, gast.Name) else it
+            it = value_of(it.args[0])
         return isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
 
     for loop in N.statements(fn.body):

@@ -252,7 +252,7 @@ class _Tangent:
             args[1] = calls.index_value(args[1], unit.aliases)
         kwargs = op.kwargs
         if users_rule(rule):                       # (its own names for the function's parameters)
-            args, kwargs = inlining.keywords_as_positions(op.primitive, args, kwargs)
+            args, kwargs = inlining.users_arguments(op.primitive, args, kwargs)
         try:
             mapping = bind(rule, N.name("g"), ans, args, kwargs)
         except RuleError as exc:

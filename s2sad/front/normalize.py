@@ -76,7 +76,7 @@ from .. import runtime
 from ..calls import index_value
 from ..errors import UnsupportedSyntaxError
 from . import generators
-from .resolve import assigned_names
+from .resolve import MISSING, assigned_names
 
 __all__ = ["run", "show"]
 
@@ -1099,6 +1099,8 @@ class _Lowering:
     def derivative_call(self, node):
         """``s2sad.grad(f, wrt=k)(*args)`` -> ``_s2.grad_call(f, k, *args)``: a primitive with rules (nested.py)."""
         inner = node.func
+        if isinstance(inner, gast.Name) and inner.id in self.locals:
+            inner = self.local_gradient(inner.id) or inner        # g = s2sad.grad(h); g(x): as s2sad.grad(h)(x)
         if isinstance(inner, (gast.Name, gast.Attribute)) and not node.keywords \
                 and not any(isinstance(a, gast.Starred) for a in node.args):
             made = self.made_gradient(inner)          # hv = s2sad.grad(h) at module level, hv(x) called here
@@ -1124,12 +1126,38 @@ class _Lowering:
                                               keywords=[])], ctx=gast.Load())
         return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
 
+    def local_gradient(self, name):
+        """The call ``s2sad.grad(h, ...)`` the local ``name`` holds wherever it is read: its one binding, whose
+        arguments are constants and names bound nowhere else in the function (globals, parameters never
+        assigned, locals bound once) -- so ``name(x)`` is ``s2sad.grad(h, ...)(x)``. Else None."""
+        if not markers.API:
+            return None
+        binds = [n for n in N.walk(self.tree) if isinstance(n, gast.Name) and n.id == name
+                 and not isinstance(n.ctx, gast.Load)]
+        if len(binds) != 1:
+            return None
+        st = next((s for s in N.statements(self.tree.body) if isinstance(s, gast.Assign) and len(s.targets) == 1
+                   and s.targets[0] is binds[0]), None)
+        value = st.value if st is not None else None
+        if not (isinstance(value, gast.Call) and self.scope.resolve(value.func) is markers.API["grad"]):
+            return None
+        counts = collections.Counter(n.id for n in N.walk(self.tree) if isinstance(n, gast.Name)
+                                     and not isinstance(n.ctx, gast.Load))
+        parts = list(value.args) + [k.value for k in value.keywords]
+        if not all(N.is_const(a) or isinstance(a, gast.Name) and counts[a.id] <= 1 for a in parts):
+            return None
+        return N.clone(value)
+
     def default_wrt(self, func):
         """The ``wrt`` of ``s2sad.grad(func)`` given none: ``func``'s own (``@s2sad.differentiable(wrt=...)``) as a
         constant where ``func`` is known here, else None (nested.grad_index reads it when the code runs)."""
+        if isinstance(func, gast.Name) and func.id in self.locals:
+            return N.const(None)               # a function value: read when the code runs
         try:
             obj = self.scope.resolve(func)
         except Exception:                      # noqa: BLE001  (a function value: read when the code runs)
+            return N.const(None)
+        if obj is MISSING:
             return N.const(None)
         default = getattr(obj, "__s2sad_wrt__", 0)
         if isinstance(default, (tuple, list)) and all(isinstance(k, int) for k in default):

@@ -200,7 +200,7 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
             return
     kwargs = op.kwargs
     if users_rule(rule):                           # (its own names for the function's parameters)
-        args, kwargs = inlining.keywords_as_positions(op.primitive, args, kwargs)
+        args, kwargs = inlining.users_arguments(op.primitive, args, kwargs)
     try:
         mapping = bind(rule, g, ans, args, kwargs)
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \

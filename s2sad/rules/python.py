@@ -54,10 +54,10 @@ nondiff(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, o
 _COMPLEX_ABS = "the builtin abs (np.abs differentiates complex values)"
 @elementwise(builtins.abs)
 def abs_vjp(g, ans, x): return g * (real_only(x, _COMPLEX_ABS) > 0) - g * (x < 0)   # (a float stays a float)
-@elementwise(builtins.max)
-def max_vjp(g, ans, x, y): return g * (x >= y), g * (x < y)
+@elementwise(builtins.max)                        # max(x, y) is y only where y > x (NaN: x, as Python keeps it)
+def max_vjp(g, ans, x, y): return g * (1 - (y > x)), g * (y > x)
 @elementwise(builtins.min)
-def min_vjp(g, ans, x, y): return g * (x <= y), g * (x > y)
+def min_vjp(g, ans, x, y): return g * (1 - (y < x)), g * (y < x)
 @vjp(builtins.sum)
 def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g, start)
 @jvp(builtins.sum)

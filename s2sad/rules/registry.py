@@ -59,6 +59,22 @@ def _key(obj):
         return ("id", id(obj))
 
 
+def _check_users_rule(rule):
+    """A user's rule names the function's parameters one by one: its results are matched to them by position
+    (``*args`` took the first adjoint for all of them)."""
+    if (getattr(rule, "__module__", None) or "s2sad").startswith("s2sad"):
+        return
+    import inspect
+    try:
+        params = inspect.signature(rule).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise TypeError(f"the rule {getattr(rule, '__qualname__', rule)} takes *args or **kwargs: name the "
+                        f"function's parameters one by one (`def p_vjp(g, ans, x, y, k=1.0)`), its results are "
+                        f"matched to them in order")
+
+
 def vjp(*primitives: Any, ndims: Optional[Sequence[int]] = None) -> Callable[[R], R]:
     """Decorator: register the decorated function as the reverse-mode rule of each primitive.
 
@@ -99,6 +115,7 @@ def vjp(*primitives: Any, ndims: Optional[Sequence[int]] = None) -> Callable[[R]
         raise TypeError("vjp() needs the primitive(s) the rule is for, e.g. @vjp(np.sin)")
 
     def register(rule):
+        _check_users_rule(rule)
         _changed()
         for p in primitives:
             if ndims is not None:
@@ -144,6 +161,7 @@ def jvp(*primitives: Any) -> Callable[[R], R]:
         raise TypeError("jvp() needs the primitive(s) the rule is for, e.g. @jvp(np.sin)")
 
     def register(rule):
+        _check_users_rule(rule)
         _changed()
         for p in primitives:
             _JVP[_key(p)] = rule
