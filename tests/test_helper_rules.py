@@ -37,6 +37,7 @@ import pytest
 import s2sad
 from s2sad import runtime
 from s2sad.rules import registry
+from s2sad import tree
 from s2sad.tree import AdjFields, field_tangent
 
 from . import test_rule_table as table
@@ -692,6 +693,8 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # Rules of the helper modules for primitives that take functions or run a solver (a direct check against
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
+    **{helper: ["tests.test_records::test_dataclasses_made_inside_differentiated_code"]       # records, to 2nd order
+       for helper in (tree.new_record, tree.new_record_grads, tree.new_record_tangent, tree.record_adjoint)},
     importlib.import_module("s2sad.nested").dynamic_jvp:
         ["tests.test_calls_containers::test_a_module_layer_called_by_name_is_differentiated_through_its_call"],
     runtime.sequence_tangent: ["tests.test_regressions::test_hessian_vector_product_matches_differences_of_the_gradient",

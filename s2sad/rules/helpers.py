@@ -29,7 +29,8 @@ from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, refuse_lower_rank, to_triangle
 from ..runtime import einsum_directions, einsum_directions_grads
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
-from ..tree import differentiable_field, field_tangent, is_record, unattr
+from ..tree import (AdjTuple, differentiable_field, field_tangent, is_record, new_record, new_record_grads,
+                    new_record_tangent, record_adjoint, unattr)
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
                        triangular_part, uplo, upper_right)
@@ -496,3 +497,20 @@ def as_columns_jvp(t, ans, v, b): return as_columns(t, b), None
 def from_columns_vjp(g, ans, v, b): return as_columns(g, b), None
 @jvp(from_columns)
 def from_columns_jvp(t, ans, v, b): return from_columns(t, b), None
+# --- dataclasses made inside differentiated code (tree.new_record): fields to values and back ---
+@vjp(new_record)
+def new_record_vjp(g, ans, cls, *values): return None, new_record_grads(g, cls, values)
+@jvp(new_record)
+def new_record_jvp(g, ans, cls, *values): return None, new_record_tangent(g, ans, values)
+@vjp(new_record_grads)                            # linear in the adjoint: fields to values and back
+def new_record_grads_vjp(h, ans, g, cls, values): return record_adjoint(h, cls, values), None, None
+@jvp(new_record_grads)
+def new_record_grads_jvp(t, ans, g, cls, values): return new_record_grads(t, cls, values), None, None
+@vjp(new_record_tangent)
+def new_record_tangent_vjp(h, ans, t, record, values): return AdjTuple(new_record_grads(h, type(record), values)), None, None
+@jvp(new_record_tangent)
+def new_record_tangent_jvp(u, ans, t, record, values): return new_record_tangent(u, record, values), None, None
+@vjp(record_adjoint)
+def record_adjoint_vjp(h, ans, g, cls, values): return new_record_grads(h, cls, values), None, None
+@jvp(record_adjoint)
+def record_adjoint_jvp(t, ans, g, cls, values): return record_adjoint(t, cls, values), None, None
