@@ -52,8 +52,8 @@ def _kind(a):
     """What generated code is specialised on: -1 for a number, the ndim of an array, the kinds of a
     tuple's or list's items (up to 16), else None."""
     t = type(a)
-    if t is np.ndarray:                                # (complex arrays get none: numbers are real)
-        return a.ndim if a.dtype.kind != "c" else None
+    if t is np.ndarray:                                # (complex arrays get none: numbers are real; nor do
+        return a.ndim if a.dtype.kind in "fiub" else None  # object arrays, whose items are objects)
     if t is float or t is np.float64:
         return -1
     if isinstance(a, _NUMBER) and not isinstance(a, (bool, np.bool_)):

@@ -1435,3 +1435,28 @@ def copy_written_after_a_helper(x):          # hvp refused `y[0] = ...` naming s
 
 
 CASES["copy_written_after_a_helper"] = (copy_written_after_a_helper, (np.array([0.5, -0.3]),), (0,))
+
+
+def rows_swapped_through_a_copy(A):          # `tmp = B[0].copy()`: taken for an alias of B (refused before)
+    B = A.copy()
+    tmp = B[0].copy()
+    B[0] = B[1]
+    B[1] = tmp
+    return np.sum(B * np.arange(4.0).reshape(2, 2)) + B[0, 0] ** 2
+
+
+def pivot_rows_swapped_in_a_loop(A0):       # hvp refused naming s2sad's tangent code (rowk_dot, bk_dot)
+    A = np.array(A0)
+    for k in range(2):
+        rowk = np.copy(A[k, :])
+        A[k, :] = A[k + 1, :]
+        A[k + 1, :] = rowk
+        bk = float(A[k, 0])
+        A[k, 0] = A[k + 1, 0]
+        A[k + 1, 0] = bk
+    return np.sum(A ** 3 * np.arange(6.0).reshape(3, 2))
+
+
+CASES["rows_swapped_through_a_copy"] = (rows_swapped_through_a_copy, (np.array([[1.0, 2.0], [3.0, 4.0]]),), (0,))
+CASES["pivot_rows_swapped_in_a_loop"] = (pivot_rows_swapped_in_a_loop,
+                                         (np.array([[0.5, -1.2], [0.3, 0.8], [-0.7, 1.1]]),), (0,))

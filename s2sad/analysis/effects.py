@@ -88,6 +88,9 @@ def run(fn, unit, kinds=None):
             if isinstance(target, (gast.Subscript, gast.Attribute)):
                 for n in _root_names(target.value):
                     mutated.setdefault(n, []).append(s)
+                    if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) and kinds \
+                            and type(kinds.get(n)) is int and kinds[n] >= 1:
+                        continue                         # an array's items are numbers: `a[i] = v` copies v's
                     rules.append(("contain", n, s.value, _made_inside(s.value, s)))   # x[i] = v: x now holds v
                 continue
             targets = [n.id for n in N.walk(target) if isinstance(n, gast.Name)]

@@ -591,6 +591,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
         if op.primitive in runtime_copies and args and isinstance(args[0], int) \
                 and (args[0] >= 0 or op.primitive is not runtime_copies[0]):
             return args[0]                               # a copy of an array (owned: of a number, the number)
+        if op.primitive is runtime_cast_tangent and len(args) == 2 and isinstance(args[1], int) and args[1] >= 1:
+            return args[1]                               # a tangent shaped like the array it is of
         if call_results is not None and callable(op.primitive) and getattr(op.primitive, "__code__", None) \
                 is not None and not op.kwargs and getattr(op.primitive, "__module__", "") != "s2sad.runtime":
             result = call_results(op.primitive, tuple(a == -1 for a in args))
@@ -846,3 +848,4 @@ def _runtime_copies():
 
 
 runtime_copies = _runtime_copies()
+runtime_cast_tangent = __import__("s2sad.runtime", fromlist=["cast_tangent"]).cast_tangent
