@@ -711,6 +711,28 @@ def item(x, *args):
     return np.asarray(x).item(*args)
 
 
+def to_list(x):
+    """``x.tolist()``: the array's items as (nested) lists of Python numbers; a number for a 0-d array."""
+    return np.asarray(x).tolist()
+
+
+def tolist_grad(g, x):
+    """Adjoint of ``x.tolist()`` given the (nested) list adjoint ``g`` (None items: nothing flowed), shaped like
+    ``x``."""
+    out = np.zeros(np.shape(x), dtype=_float_dtype(x))
+
+    def fill(part, index):
+        if part is None:
+            return
+        if isinstance(part, (list, tuple)):
+            for k, item in enumerate(part):
+                fill(item, index + (k,))
+            return
+        out[index] += part
+    fill(g, ())
+    return out
+
+
 def unitem(g, x, *args):
     """Adjoint of ``x.item(*args)``: ``g`` at the item taken, zeros elsewhere."""
     out = np.zeros(np.shape(x), dtype=_float_dtype(x))

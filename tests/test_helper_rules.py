@@ -693,6 +693,7 @@ def test_second_derivatives_in_solve_ivp_times_are_refused():
 # Rules of the helper modules for primitives that take functions or run a solver (a direct check against
 # differences of the primitive makes no sense there): the tests, "module::name", that run them.
 EXERCISED = {
+    runtime.tolist_grad: ["tests.test_regressions::test_tolist_to_second_order"],            # (lists: a tree)
     **{helper: ["tests.test_records::test_dataclasses_made_inside_differentiated_code"]       # records, to 2nd order
        for helper in (tree.new_record, tree.new_record_grads, tree.new_record_tangent, tree.record_adjoint)},
     importlib.import_module("s2sad.nested").dynamic_jvp:

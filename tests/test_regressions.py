@@ -218,3 +218,17 @@ def test_wrt_an_argument_not_passed_is_a_clear_error():
     for wrt in ("y", 1, (0, 1)):
         with pytest.raises(s2sad.WrtError, match="was not passed"):
             s2sad.grad(_cube_at_default, wrt=wrt)(1.5)
+
+
+def _through_lists(x):
+    v = x.tolist()
+    return sum(v) * v[0] + np.sum(np.array(x.reshape(2, 2).tolist()) ** 2)
+
+
+def test_tolist_to_second_order():
+    """`x.tolist()`: no rule before (its hint named `np.tolist`, which does not exist)."""
+    x = np.array([1.0, 2.0, 0.5, -1.0])
+    want = np.array([sum(x) + x[0], x[0], x[0], x[0]]) + 2 * x
+    np.testing.assert_allclose(s2sad.grad(_through_lists)(x), want, rtol=1e-14)
+    assert s2sad.jvp(_through_lists, (x,), (np.ones(4),))[1] == pytest.approx(want.sum(), rel=1e-14)
+    np.testing.assert_allclose(s2sad.hvp(_through_lists)(x, np.ones(4)), [7.0, 3.0, 3.0, 3.0], rtol=1e-14)
