@@ -1460,3 +1460,13 @@ def pivot_rows_swapped_in_a_loop(A0):       # hvp refused naming s2sad's tangent
 CASES["rows_swapped_through_a_copy"] = (rows_swapped_through_a_copy, (np.array([[1.0, 2.0], [3.0, 4.0]]),), (0,))
 CASES["pivot_rows_swapped_in_a_loop"] = (pivot_rows_swapped_in_a_loop,
                                          (np.array([[0.5, -1.2], [0.3, 0.8], [-0.7, 1.1]]),), (0,))
+
+
+def enumerated_from_one(x):                  # enumerate(x, start=1): refused as "not used up at once"
+    s = 0.0
+    for n, v in enumerate(x, start=1):
+        s = s + v * v / n
+    return s + sum(i * v for i, v in enumerate(x, start=2))
+
+
+CASES["enumerated_from_one"] = (enumerated_from_one, (np.array([1.0, 2.0, 3.0]),), (0,))

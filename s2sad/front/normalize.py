@@ -523,6 +523,9 @@ class _Lowering:
         from the index ``k`` (None: the index is the element, a ``range`` loop).
         """
         it = s.iter
+        if isinstance(it, gast.Call) and len(it.args) == 1 and [k.arg for k in it.keywords] == ["start"] \
+                and self.scope.resolve(it.func) is builtins.enumerate:
+            it = gast.Call(func=it.func, args=[it.args[0], it.keywords[0].value], keywords=[])   # start=k: positional
         func = self.scope.resolve(it.func) if isinstance(it, gast.Call) and not it.keywords \
             and not any(isinstance(a, gast.Starred) for a in it.args) else None
         if func is builtins.range:
