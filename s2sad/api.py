@@ -1129,6 +1129,12 @@ def adjoint_source(f: Callable[..., Any], wrt: Wrt = None,
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+    made = _derivative(f) or getattr(f, _SECOND_ORDER, None)
+    if made is not None:                           # (grad(h): (h, wrt, kind); hessian(h): (kind, h, wrt))
+        inner = made[1] if isinstance(made[0], str) else made[0]
+        raise WrtError(f"adjoint_source takes the function itself: adjoint_source({_name(inner)}) is the code "
+                       f"s2sad.grad runs for it; a derivative of a derivative runs the gradient of that code's "
+                       f"directional derivative (forward mode: mode='forward' shows it)")
     wrt, _ = wrt_indices(f, wrt)
     kinds = _kinds(args or ())
     generators.refuse_alone(unwrap(f))

@@ -608,3 +608,11 @@ def test_a_list_cotangent_for_an_array_result():
     _, pullback = s2sad.vjp(lambda v: np.sum(_sines(v)), x)
     with pytest.raises(ValueError, match="should be a number"):
         pullback([2.0])
+
+
+def test_adjoint_source_of_a_derivative_names_the_function_to_pass():
+    """show_adjoint(s2sad.grad(f)) tried to read s2sad's own wrapper (a try/except refusal in api.py)."""
+    with pytest.raises(s2sad.WrtError, match="takes the function itself: adjoint_source\\(_sines\\)"):
+        s2sad.adjoint_source(s2sad.grad(_sines))
+    with pytest.raises(s2sad.WrtError, match="takes the function itself"):
+        s2sad.show_adjoint(s2sad.hessian(_sines), mode="forward")
