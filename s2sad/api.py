@@ -198,6 +198,15 @@ class _Outline:
         self.shape, self.array = np.shape(x), isinstance(x, np.ndarray)
 
 
+def _apart(tangent, primals):
+    """A tangent array given that shares memory with a primal (``jvp(f, (x,), (x,))``, ``hvp(f)(x, x)``) copied:
+    generated tangent code holds a value and its tangent apart (``effects.tangent_code_parts``)."""
+    if isinstance(tangent, np.ndarray) and any(isinstance(p, np.ndarray) and np.may_share_memory(tangent, p)
+                                               for p in primals):
+        return tangent.copy()
+    return tangent
+
+
 def _positional_count(fn):
     """How many positional parameters ``fn`` has (0 where its signature cannot be read)."""
     try:
@@ -718,7 +727,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], 
     _check_differentiable(primals, wrt, f"jvp({_name(f)})")
     for i in wrt:
         _check_shape(tangents[i], primals[i], f"jvp({_name(f)}): the tangent of argument {i}")
-    dots = [like(tangents[i], primals[i]) for i in wrt]
+    dots = [_apart(like(tangents[i], primals[i]), primals) for i in wrt]
     derivative = _derivative(f)
     if derivative is not None and _single(derivative)[2] == "elementwise_grad":
         plain, extra = _as_plain(f, primals, options)  # J·1 as plain code: P(*primals, ones), ones held fixed

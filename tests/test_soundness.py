@@ -929,3 +929,12 @@ def test_a_copy_written_after_a_call_of_tangent_code_keeps_its_second_derivative
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="the same object"):
         s2sad.hvp(regression_programs.copy_written_after_a_helper)(x, v)
     pipeline.forget()
+
+
+def test_a_tangent_given_as_its_own_primal_is_held_apart():
+    """jvp(f, (x,), (x,)) and hvp(f)(x, x): the tangent argument is copied, so that tangent code's value and tangent
+    never share an object (tangent_code_parts)."""
+    x = np.array([0.5, -0.3])
+    want = np.array([0.5 + 2 * x[1] ** 2, 4 * x[0] * x[1]]) * x[0] + np.array([4 * x[0] * x[1], 2 * x[0] ** 2]) * x[1]
+    np.testing.assert_allclose(s2sad.hvp(regression_programs.copy_written_after_a_helper)(x, x), want, rtol=1e-13)
+    assert np.array_equal(x, [0.5, -0.3])
