@@ -340,6 +340,8 @@ SPEC = [
     (np.copysign,            binary(nonzero, nonzero)),
     (np.heaviside,           binary(nonzero, real)),
     (math.erf,               scalar(real)),
+    (math.erfc,              scalar(real)),
+    *([(math.exp2,           scalar(real))] if hasattr(math, "exp2") else []),
     # --- NumPy binary elementwise ---
     (np.add,                 binary(real, real)),
     (np.subtract,            binary(real, real)),

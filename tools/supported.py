@@ -9,6 +9,7 @@ functions registered as having no derivative (their output is constant). Runtime
 (``s2sad.runtime``, ``s2sad.integrate``) are left out: users never call them.
 """
 import argparse
+import importlib
 import math
 import operator
 import sys
@@ -106,12 +107,12 @@ def text():
 
 
 def _present(text):
-    """``text`` without the rows of NumPy functions this NumPy does not have (``np.matvec`` is NumPy 2.2's: the page
-    is written with the newest, and checked with older ones too)."""
+    """``text`` without the rows of NumPy or ``math`` functions this NumPy or Python does not have (``np.matvec`` is
+    NumPy 2.2's, ``math.exp2`` Python 3.11's: the page is written with the newest, and checked with older ones too)."""
     def here(line):
-        if not line.startswith("| `np."):
+        if not line.startswith(("| `np.", "| `math.")):
             return True
-        obj = np
+        obj = np if line.startswith("| `np.") else importlib.import_module("math")
         for part in line.split("`")[1].split(".")[1:]:
             obj = getattr(obj, part, None)
             if obj is None:

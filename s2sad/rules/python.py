@@ -114,6 +114,9 @@ def math_tanh_vjp(g, ans, x): return g * (1.0 - ans * ans)
 # --- math: exponentials, logarithms, powers ---
 @elementwise(math.exp)
 def math_exp_vjp(g, ans, x): return g * ans
+if hasattr(math, "exp2"):                 # (Python 3.11+)
+    @elementwise(math.exp2)
+    def math_exp2_vjp(g, ans, x): return g * ans * math.log(2.0)
 @elementwise(math.expm1)
 def math_expm1_vjp(g, ans, x): return g * (ans + 1.0)
 @elementwise(math.log)
@@ -135,6 +138,8 @@ def math_hypot_vjp(g, ans, x, y): return g * x / (ans + (ans == 0.0)), g * y / (
 elementwise(math.fmod)(mod_vjp)          # x - y trunc(x / y): as for %
 @elementwise(math.erf)
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+@elementwise(math.erfc)
+def math_erfc_vjp(g, ans, x): return -g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
 @elementwise(math.copysign)              # |x| with y's sign: x's own sign times y's (y's sign is piecewise constant)
 def math_copysign_vjp(g, ans, x, y): return g * math.copysign(1.0, x) * math.copysign(1.0, y), 0.0 * g
