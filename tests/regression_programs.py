@@ -1470,3 +1470,12 @@ def enumerated_from_one(x):                  # enumerate(x, start=1): refused as
 
 
 CASES["enumerated_from_one"] = (enumerated_from_one, (np.array([1.0, 2.0, 3.0]),), (0,))
+
+
+def copies_by_method(x):                     # x.astype(float), x.flatten(): copies (taken for aliases of x before)
+    y = x.astype(float)
+    y[0] = y[1] * 3.0
+    z = x.flatten()
+    z[1] = 2.0 * z[0]
+    return np.sum(y * y) + np.sum(z) + np.sum(x)
+

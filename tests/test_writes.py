@@ -15,6 +15,8 @@ import pytest
 import s2sad
 from s2sad.testing import check_grads
 
+from . import regression_programs
+
 X = np.array([0.3, -0.8, 1.1, 0.45])
 
 
@@ -605,3 +607,13 @@ def test_stop_gradient_returns_the_same_object():
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes its argument `x` in place"):
         s2sad.grad(_written_through_a_stopped_name)(x.copy())
     np.testing.assert_allclose(s2sad.grad(_stopped_and_copied)(x.copy()), 3 * x ** 2, rtol=1e-14)
+
+
+def test_copies_made_by_array_methods_may_be_written():
+    """`y = x.astype(float)`, `z = x.flatten()` then written: copies of `x` (taken for aliases of it: refused).
+    (Their second derivatives are still refused: the callee analysis of tangent code knows no kinds.)"""
+    f = regression_programs.copies_by_method
+    x = np.array([0.5, -1.0, 2.0])
+    want = np.array([4.0, 20 * x[1] + 1.0, 2 * x[2] + 2.0])      # 10 x1^2 + x2^2 + (3 x0 + x2) + sum(x)
+    np.testing.assert_allclose(s2sad.grad(f)(x), want, rtol=1e-14)
+    assert s2sad.jvp(f, (x,), (np.ones(3),))[1] == pytest.approx(want.sum(), rel=1e-14)

@@ -572,6 +572,10 @@ def _may_return(value, unit, kinds=None):
         if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
                 and not value.keywords and not _module_ref(value.func, unit):
             return []                    # x.copy(): a new array, list or dict
+        if isinstance(value.func, gast.Attribute) and value.func.attr in ("flatten", "tolist", "astype") \
+                and all(k.arg != "copy" for k in value.keywords) and isinstance(value.func.value, gast.Name) \
+                and kinds and type(kinds.get(value.func.value.id)) is int and kinds[value.func.value.id] >= 0:
+            return []                    # an array's copy (astype copies unless told not to), a list of numbers
         if isinstance(value.func, gast.Attribute) and value.func.attr in _SELF_METHODS \
                 and not _module_ref(value.func, unit):
             return names_in(value.func.value)
