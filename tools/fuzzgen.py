@@ -1596,8 +1596,11 @@ class Gen:
         else:
             src = self.vector(n, 1)
             e = self.scalar(1)
+            copier = self.rng.choice(["copy()", "copy()", "astype(float)", "flatten()"])   # (each makes a copy)
+            if copier != "copy()":
+                self.features.add("method_copy")
             self.emit(f"{name} = np.array({src.text}, dtype=float)" if self.chance(0.3) else
-                      f"{name} = ({src.text}).copy()" if src.prec < ATOM else f"{name} = {src.text}.copy()")
+                      f"{name} = ({src.text}).{copier}" if src.prec < ATOM else f"{name} = {src.text}.{copier}")
             self.emit(f"{name}[{self.rng.randrange(n)}] = {e.text}")
             self.define(name, V(n), max(src.mag, e.mag))
 
@@ -1816,9 +1819,13 @@ class Gen:
         a = self.rng.choice(seqs)
         i, v = self._loop_var(LOOP_INDEX), self._loop_var(["v", "xi", "el"])
         self.features.add("for_enumerate")
-        self.emit(f"for {i}, {v} in enumerate({a.name}):")
-        self._loop_body({i: Var(i, I, lo=0, hi=a.ty[1] - 1, readonly=True), v: Var(v, S, a.mag, readonly=True)},
-                        a.ty[1])
+        start = self.rng.choice([0, 0, 1, 2])
+        spelled = "" if start == 0 else self.rng.choice([f", {start}", f", start={start}"])
+        if start:
+            self.features.add("enumerate_start")
+        self.emit(f"for {i}, {v} in enumerate({a.name}{spelled}):")
+        self._loop_body({i: Var(i, I, lo=start, hi=start + a.ty[1] - 1, readonly=True),
+                         v: Var(v, S, a.mag, readonly=True)}, a.ty[1])
 
     def st_for_reversed(self):
         seqs = [v for v in self.visible() if v.ty[0] in ("V", "L")]
@@ -2179,6 +2186,12 @@ class Gen:
                 self.define(out, S, e.mag * n)
                 return
             self.emit(f"{name} = [{e.text} for {v} in {src.name}]")
+        elif form == 2 and self.chance(0.3) and [v_ for v_ in self.visible() if v_.ty[0] == "V"]:
+            src = self.rng.choice([v_ for v_ in self.visible() if v_.ty[0] == "V"])
+            n = src.ty[1]
+            self.features.add("tolist")
+            e = E(f"({src.name} * 1.0).tolist()" if self.chance(0.5) else f"{src.name}.tolist()", ATOM, src.mag)
+            self.emit(f"{name} = {e.text}")
         else:
             n = self.rng.randint(2, 4)
             i = self._loop_var(LOOP_INDEX)
