@@ -1051,7 +1051,10 @@ def opaque_call(fn, varied, *args, **kwargs):
     .pass_read_only): while it runs, the arrays it receives (also inside lists, tuples, dicts and records) and
     those of ``varied`` (the values being differentiated it receives, a method's object among them) are
     read-only, so that a change in place raises; afterwards the flags are as they were, and a list, dict or
-    record among ``varied`` must hold the same objects as before (else refused)."""
+    record among ``varied`` must hold the same objects as before (else refused; analysis/effects.pass_read_only
+    puts there too the objects and containers it receives that the function reads again, when it receives a
+    value being differentiated: `self.total = self.total + x * x`, `setattr(o, "v", x)`, `log.append(x)` would
+    keep a derivative the code cannot follow)."""
     held, kept, ignored = [], [], []
     for v in args + tuple(kwargs.values()):
         _freeze(v, held, ignored, 0)
@@ -1064,9 +1067,10 @@ def opaque_call(fn, varied, *args, **kwargs):
             a.flags.writeable = True
     for holder, before in kept:
         if _contents(holder) != before:
-            raise UnsupportedSyntaxError(f"`{getattr(fn, '__qualname__', fn)}` changed what a "
-                                         f"{type(holder).__name__} holding values being differentiated holds; s2sad "
-                                         "cannot follow a change in place made by code it does not see into")
+            raise UnsupportedSyntaxError(f"`{getattr(fn, '__qualname__', fn)}` was given a value being differentiated "
+                                         f"and changed what a {type(holder).__name__} it received holds (it may keep "
+                                         "the value, or one computed from it): s2sad cannot follow a change in place "
+                                         "made by code it does not see into; return the new value instead")
     return result
 
 

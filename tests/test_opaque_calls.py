@@ -134,7 +134,7 @@ def test_an_object_holding_differentiated_arrays_is_passed_with_its_arrays_read_
     ax.seen.clear()
     g = s2sad.grad(logged_record)(Params(W.copy()))
     assert np.allclose(g.w, 2 * W) and ax.seen == [[True]]
-    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changed what a Params holding values being"):
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changed what a Params it received holds"):
         s2sad.grad(rebound_record)(Params(W.copy()))
 
 
@@ -168,3 +168,40 @@ def viewed_twice(x):
 def test_an_array_and_its_view_get_their_flags_back():
     x = np.array([0.5, -0.7, 0.7])
     assert np.allclose(s2sad.grad(viewed_twice)(x), 2 * x) and x.flags.writeable
+
+
+class _Accumulator:
+    def __init__(self):
+        self.total = 0.0
+        self.kept = []
+
+    def push(self, x):
+        self.total = self.total + x * x
+
+    def keep(self, x):
+        self.kept.append(x)
+
+
+def _accumulated(xs):
+    acc = _Accumulator()
+    for x in xs:
+        acc.push(x)
+    return acc.total
+
+
+def _kept_and_read_back(x):
+    acc = _Accumulator()
+    acc.keep(x * 3.0)
+    setattr(acc, "total", x * 2.0)
+    return acc.kept[0] * x + acc.total
+
+
+def test_an_object_given_a_differentiated_value_and_read_again_is_refused():
+    """`acc.push(x)` storing `x * x` in `acc.total`, `acc.keep(v)` appending to a list it holds, `setattr(o, "v",
+    x)`, then read back: the derivative through the object was dropped (a zero gradient and a warning saying the
+    output does not depend on the argument; found by probes). The object must hold what it held, where it is read
+    again; a plot or log the function never reads back may keep what it is given (above)."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`_Accumulator.push` was given a value being"):
+        s2sad.grad(_accumulated)(np.array([0.5, -1.0]))
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="was given a value being differentiated"):
+        s2sad.grad(_kept_and_read_back)(0.7)

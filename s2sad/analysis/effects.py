@@ -1346,9 +1346,12 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
             inputs = [a for a in list(value.args) + [k.value for k in value.keywords] if not isinstance(a, gast.Starred)]
             if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
                 inputs.append(value.func.value)
-            touched = [a for a in inputs if set(names_in(a)) & varied - numbers]
-            if not opaque(op) or not touched:
+            touched = [a for a in inputs if set(names_in(a)) & varied]      # (a number too: it may be kept,
+            if not opaque(op) or not touched:                              # `self.total = self.total + x * x`)
                 continue
+            touched += [a for a in inputs if isinstance(a, gast.Name) and a not in touched
+                        and not unit.scope.is_free(a.id) and _read_elsewhere(fn, a.id, s)]   # objects read again:
+            # (they must hold what they held: runtime.opaque_call; a log the function never reads back may keep it)
             held = gast.Tuple(elts=[N.clone(a) for a in touched], ctx=gast.Load())
             s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
                                           keywords=list(value.keywords)), value)
