@@ -1196,4 +1196,5 @@ def show_adjoint(f: Callable[..., Any], wrt: Wrt = None,
     print(adjoint_source(f, wrt, kind, args, mode, optimize=optimize), end="")
 
 
-markers.API.update(grad=grad, value_and_grad=value_and_grad, jvp=jvp)
+markers.API.update(grad=grad, value_and_grad=value_and_grad, jvp=jvp, elementwise_grad=elementwise_grad, vjp=vjp,
+                   jacobian=jacobian, hessian=hessian, hvp=hvp)

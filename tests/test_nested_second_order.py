@@ -274,3 +274,15 @@ def test_a_nested_gradient_through_a_local_name():
     want = 9 * _A ** 2 * b ** 2                           # d/db of 3 a^2 b^3
     np.testing.assert_allclose(s2sad.grad(_slope_held_in_a_variable)(b), want, rtol=1e-12)
     np.testing.assert_allclose(s2sad.hvp(_slope_held_in_a_variable)(b, np.ones(3)), 18 * _A ** 2 * b, rtol=1e-12)
+
+
+def _gradient_of_a_closure(x):
+    g = s2sad.grad(lambda z, k=x: np.sum(np.sin(z * k)))       # k is x: g depends on it
+    return np.sum(g(2.0 * x))
+
+
+def test_a_gradient_of_a_function_made_from_a_differentiated_value_is_refused():
+    """`g = s2sad.grad(lambda z, k=x: ...)` then `g(...)`: the dependence through the function was dropped (a
+    wrong gradient; found by a probe)."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="of a function made from a value being differentiated"):
+        s2sad.grad(_gradient_of_a_closure)(np.array([0.37, -0.81, 1.23]))

@@ -1458,6 +1458,15 @@ def _runs_its_arguments_now(func):
         return False
 
 
+def _makes_a_derivative(func, unit):
+    """Whether ``func`` denotes one of s2sad's functions making a derivative function (``s2sad.grad``, ...)."""
+    try:
+        obj = unit.scope.resolve(func)
+    except Exception:                                   # noqa: BLE001  (not resolved: none of them)
+        return False
+    return any(obj is made for made in markers.API.values())
+
+
 def refuse_calls_it_cannot_follow(fn, unit, varied):
     """Refuse, at the user's line, calls and reads whose derivative s2sad cannot follow and would otherwise miss
     (a wrong number, not an error): ``super()``, ``getattr`` by a name known only when the code runs, a function
@@ -1478,6 +1487,12 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
                 raise unit.error(UnsupportedSyntaxError, "`|`, `&` or `^` of a value being differentiated (a dict "
                                  "or set merged): s2sad does not follow derivatives through it", s,
                                  hint="build the dict key by key (`d = dict(d); d['k'] = v`)")
+        if isinstance(call, gast.Call) and call.args and set(names_in(call.args[0])) & varied \
+                and _makes_a_derivative(call.func, unit):
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}` of a function made from a value "
+                             "being differentiated (a closure, a default, a bound method of an object being "
+                             "differentiated): the derivative cannot follow through the function value", s,
+                             hint="pass the differentiated values to the function as arguments")
         if isinstance(call, gast.Call) and _changes_its_first_argument(call, unit):
             raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}(...)` changes its first argument in "
                              "place, called as a function, which s2sad does not follow", s,
