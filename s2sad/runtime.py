@@ -1185,8 +1185,18 @@ def _leaf_specs(skeleton):
 
 
 # --- checkpoints: the same random draws when a call runs again -----------------------------------
-def _generators_in(values):
-    return [v for v in values if isinstance(v, (np.random.Generator, np.random.RandomState, random.Random))]
+def _generators_in(values, depth=0):
+    """The random generators among ``values``, and inside the lists, tuples, dicts and objects they hold (a few
+    levels: `cfg["rng"]`, `gens[0]`, `self.rng`)."""
+    found = []
+    for v in values:
+        if isinstance(v, (np.random.Generator, np.random.RandomState, random.Random)):
+            found.append(v)
+        elif depth < 3 and isinstance(v, (list, tuple, dict)):
+            found += _generators_in(v.values() if isinstance(v, dict) else v, depth + 1)
+        elif depth < 3 and is_record(v):
+            found += _generators_in(list(vars(v).values()) if hasattr(v, "__dict__") else [], depth + 1)
+    return found
 
 
 def _reachable_generators(fn, depth=3, seen=None):
