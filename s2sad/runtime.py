@@ -711,6 +711,11 @@ def item(x, *args):
     return np.asarray(x).item(*args)
 
 
+def view_of(x):
+    """``x.view()``: a new array object sharing ``x``'s memory (its items, read and written)."""
+    return x.view()
+
+
 def to_list(x):
     """``x.tolist()``: the array's items as (nested) lists of Python numbers; a number for a 0-d array."""
     return np.asarray(x).tolist()

@@ -483,6 +483,7 @@ SPEC = [
     (np.stack,               STACK),
     (np.hstack,              HSTACK),
     (np.vstack,              VSTACK),
+    (runtime.view_of,        [case(real(3)), case(real(2, 3))]),
     (runtime.to_list,        [case(real(3)), case(real())]),                 # (2-d: tests/test_regressions.py)
     (np.cumsum,              [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
                               case(real(2, 3, 2), -1), case(real(), -1)]),
@@ -860,6 +861,7 @@ METHODS = [
     ("x.sum()", real(2, 3)), ("x.sum(axis=0)", real(2, 3)), ("x.sum(1, keepdims=True)", real(2, 3)),
     ("x.mean()", real(4)), ("x.mean(axis=(0, 2))", real(2, 3, 2)), ("x.prod(axis=1)", real(2, 3)),
     ("x.cumsum()", real(2, 3)), ("x.cumsum(axis=1)", real(2, 3)), ("np.sum(np.array(x.tolist()) ** 2)", real(2, 3)),
+    ("np.sum(x.view() ** 2)", real(2, 3)),
     ("x.max(0)", real(2, 3)), ("x.min()", real(2, 3)), ("x.var(ddof=1)", real(2, 3)), ("x.std(axis=1)", real(2, 3)),
     ("x.dot(y)", real(2, 3), real(3)), ("x.dot(y)", real(2, 3), real(3, 2)),
     ("x.clip(-0.5, 0.5)", real(2, 3)), ("x.clip(None, y)", real(2, 3), real(3)), ("x.clip(min=y)", real(2, 3), real(3)),

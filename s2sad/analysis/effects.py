@@ -439,7 +439,7 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
           np.broadcast_to, np.expand_dims, np.split, np.array_split, np.hsplit, np.vsplit, np.flip, np.fliplr,
           np.flipud, np.rot90, runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list,
           builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem,
-          np.einsum, np.diag, np.real_if_close}      # (einsum('ij->ji', y), np.diag(Y) of a 2-d Y: views; y itself)
+          np.einsum, np.diag, np.real_if_close, runtime.view_of}   # (einsum('ij->ji', y), np.diag(Y): views)
 _SELF_METHODS = {"conj", "conjugate"}                # a real array's y.conj() is y itself (np.conj(y) is a copy)
 
 
