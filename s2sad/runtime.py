@@ -711,6 +711,14 @@ def item(x, *args):
     return np.asarray(x).item(*args)
 
 
+def picked(g, chosen):
+    """``g`` where ``chosen`` (a truth value), else zero (None for a container's or a record's adjoint): the adjoint
+    or tangent of the operand builtin ``max``/``min`` returns (numbers, tuples, records alike)."""
+    if isinstance(g, (float, int, np.ndarray, np.generic)):
+        return g * chosen
+    return g if chosen else None
+
+
 def view_of(x):
     """``x.view()``: a new array object sharing ``x``'s memory (its items, read and written)."""
     return x.view()

@@ -273,6 +273,7 @@ SPEC = [
     (runtime.unsplit,           [case([real(2), real(2), real(2)], Z(6), 3),
                                  case([real(1, 2), None, real(2, 2)], Z(4, 2), np.array([1, 2])),
                                  case([real(2, 3), real(2, 3)], Z(2, 6), 2, 1), case([real(2), real(1)], Z(3), 2)]),
+    (runtime.picked,            [case(real(3), True), case(real(), False), case(real(2), np.True_)]),
     (runtime.unitem,            [case(real(), Z(1)), case(real(), Z(4), 2), case(real(), Z(2, 3), 1, 2),
                                  case(real(), Z(2, 3), (1, 0))]),
     (runtime.atleast_tangents,  [case([real(3)], Z(1, 3)), case([real(), real(3)], [Z(1), Z(3)]),

@@ -5,6 +5,8 @@ pipeline against the straightforward one. And the programs s2sad must refuse, re
 import copy
 import math
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -232,3 +234,24 @@ def test_tolist_to_second_order():
     np.testing.assert_allclose(s2sad.grad(_through_lists)(x), want, rtol=1e-14)
     assert s2sad.jvp(_through_lists, (x,), (np.ones(4),))[1] == pytest.approx(want.sum(), rel=1e-14)
     np.testing.assert_allclose(s2sad.hvp(_through_lists)(x, np.ones(4)), [7.0, 3.0, 3.0, 3.0], rtol=1e-14)
+
+
+@dataclasses.dataclass(order=True)
+class _Ordered:
+    a: float
+    b: float
+
+
+def _largest_of_pairs(x):
+    best = max((x[0], x[1]), (x[1], x[0]))
+    top = max(_Ordered(x[0], x[1]), _Ordered(x[1], x[0]))
+    return 3.0 * best[0] + best[1] + top.a * top.b
+
+
+def test_builtin_max_of_tuples_and_records():
+    """max of two tuples or two ordered dataclasses: a TypeError (an adjoint times a bool) before; the adjoint goes
+    to the one Python returns (found by a probe)."""
+    x = np.array([0.7, 0.2])
+    want = np.array([3.0 + x[1], 1.0 + x[0]])
+    np.testing.assert_allclose(s2sad.grad(_largest_of_pairs)(x), want, rtol=1e-14)
+    assert s2sad.jvp(_largest_of_pairs, (x,), (np.ones(2),))[1] == pytest.approx(want.sum(), rel=1e-14)

@@ -314,9 +314,10 @@ class _Tangent:
             return [N.assign(self.tangent_target(target), self.zeros(ans))]
         total = terms[0]
         kind = unit.facts.kinds.get(target.id) if isinstance(target, gast.Name) else None
-        container = not (type(kind) is int or elementwise)   # a tuple's or list's tangent adds item by item (`+`
-        for term in terms[1:]:                     # would join them: np.linalg.lstsq's two tuples); numbers, arrays
-            # (and what an elementwise function gives): `+`
+        container = not (type(kind) is int or elementwise and op.primitive not in (max, min))
+        for term in terms[1:]:                     # a tuple's or list's tangent (builtin max of tuples or records too)
+            # adds item by item (`+` would join them: np.linalg.lstsq's two tuples); numbers, arrays (and what an
+            # elementwise function gives): `+`
             total = N.call(self.unit.aliases.ref(runtime.added, "added"), [total, term]) if container \
                 else N.add(total, term)
         return prelude + [N.assign(self.tangent_target(target), total)]

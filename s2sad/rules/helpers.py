@@ -22,8 +22,8 @@ from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
 from ..runtime import a_list, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
-                       source_index, sources_of, to_list, tolist_grad, undiff, ungather, ungather_each, unitem, unsplit,
-                       unweight)
+                       picked, source_index, sources_of, to_list, tolist_grad, undiff, ungather, ungather_each, unitem,
+                       unsplit, unweight)
 from .. import pytrees
 from ..runtime import flatten_values, unflatten_vector
 from ..runtime import as_columns, from_columns
@@ -365,6 +365,10 @@ def unweight_jvp(t, ans, c, weights, axis=None): return unweight(t, weights, axi
 def unsplit_vjp(h, ans, g, ary, indices_or_sections, axis=0): return np.array_split(h, indices_or_sections, axis), None
 @jvp(unsplit)
 def unsplit_jvp(t, ans, g, ary, indices_or_sections, axis=0): return unsplit(t, ary, indices_or_sections, axis), None
+@vjp(picked)                                       # linear in g
+def picked_vjp(h, ans, g, chosen): return picked(h, chosen), None
+@jvp(picked)
+def picked_jvp(t, ans, g, chosen): return picked(t, chosen), None
 @vjp(tolist_grad)                                  # linear in g: the list of g's items and back
 def tolist_grad_vjp(h, ans, g, x): return to_list(h), None
 @jvp(tolist_grad)

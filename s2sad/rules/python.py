@@ -8,7 +8,7 @@ import math
 import operator
 
 from ..markers import stop_gradient
-from ..runtime import real_only
+from ..runtime import picked, real_only
 from ..runtime import (broadcast, remainder_grad, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, explainer, jvp, nondiff, vjp
@@ -55,9 +55,9 @@ _COMPLEX_ABS = "the builtin abs (np.abs differentiates complex values)"
 @elementwise(builtins.abs)
 def abs_vjp(g, ans, x): return g * (real_only(x, _COMPLEX_ABS) > 0) - g * (x < 0)   # (a float stays a float)
 @elementwise(builtins.max)                        # max(x, y) is y only where y > x (NaN: x, as Python keeps it)
-def max_vjp(g, ans, x, y): return g - g * (y > x), g * (y > x)
+def max_vjp(g, ans, x, y): return picked(g, not y > x), picked(g, y > x)
 @elementwise(builtins.min)
-def min_vjp(g, ans, x, y): return g - g * (y < x), g * (y < x)
+def min_vjp(g, ans, x, y): return picked(g, not y < x), picked(g, y < x)
 @vjp(builtins.sum)
 def sum_vjp(g, ans, iterable, start=0): return unsum(g, iterable), unbroadcast(g, start)
 @jvp(builtins.sum)
