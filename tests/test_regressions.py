@@ -3,9 +3,8 @@ every mode and with optimizations on and off: the gradient against central diffe
 against reverse mode, Hessian-vector products against differences of the gradient, and the optimized
 pipeline against the straightforward one. And the programs s2sad must refuse, refused."""
 import copy
-import math
-
 import dataclasses
+import math
 
 import numpy as np
 import pytest
