@@ -362,7 +362,10 @@ def plain_dataclass(cls):
     if init is None or getattr(getattr(init, "__code__", None), "co_filename", None) != "<string>":
         return False                                   # (an __init__ written by hand, or inherited)
     fields = list(cls.__dataclass_fields__.values())
-    return all(f.init and f._field_type is dataclasses._FIELD for f in fields)
+    return all(f.init and f._field_type is dataclasses._FIELD and f.name not in _ARRAY_ATTRIBUTES for f in fields)
+
+
+_ARRAY_ATTRIBUTES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))   # (`o.T` is read as NumPy's)
 
 
 def record_fields_in_order(cls):

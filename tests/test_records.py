@@ -467,3 +467,20 @@ def test_a_dataclass_with_slots_is_a_record():
     assert g.b == pytest.approx(slope.sum(), rel=1e-14)
     tangent = s2sad.jvp(_slotted_loss, (p, x), (_Slotted(np.ones(2), 1.0), None))[1]
     assert tangent == pytest.approx(np.sum(slope * x) + slope.sum(), rel=1e-14)
+
+
+@dataclass
+class _Transposed:
+    T: np.ndarray
+
+
+def _made_with_an_array_attribute_name(x):
+    return np.sum(_Transposed(x * 2.0).T)
+
+
+def test_a_dataclass_with_a_field_named_like_an_array_attribute_made_inside_is_refused():
+    """`o.T` is read as NumPy's transpose: a TypeError from inside s2sad before (found by a probe)."""
+    with pytest.raises(s2sad.NoRuleError, match="making a `_Transposed` from values being differentiated"):
+        s2sad.grad(_made_with_an_array_attribute_name)(np.array([0.3, -0.8]))
+    with pytest.raises(s2sad.NoRuleError, match="making a `_Checked`"):
+        s2sad.grad(_checked_weight)(0.5)

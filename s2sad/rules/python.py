@@ -148,6 +148,21 @@ nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite
 
 
 @explainer
+def class_refusal(obj, label):
+    """An object of a user's class made from differentiated values: s2sad makes records of plain dataclasses
+    (tree.plain_dataclass) only; any other constructor may compute what it stores."""
+    if not isinstance(obj, type) or (getattr(obj, "__module__", "") or "").split(".")[0] in (
+            "builtins", "numpy", "scipy", "s2sad", "collections", "functools", "typing", "dataclasses"):
+        return None
+    return (f"cannot differentiate making a `{label}` from values being differentiated: s2sad follows an object "
+            f"made inside the function when its class is a dataclass whose `__init__` only stores its fields (no "
+            f"`__init__` of its own, `__post_init__`, `InitVar`, `default_factory`, field named like an array "
+            f"attribute such as `T` or `real`)",
+            "make it a plain @dataclass, or pass the object in as an argument (its fields are differentiated), or "
+            "keep the values in a dict or a namedtuple")
+
+
+@explainer
 def partial_refusal(obj, label):
     """A ``functools.partial`` of a differentiated value that is not simply called where it is made (passed on,
     stored): front/partials.py rewrites the calls of one bound once and only called."""
