@@ -484,3 +484,23 @@ def test_a_dataclass_with_a_field_named_like_an_array_attribute_made_inside_is_r
         s2sad.grad(_made_with_an_array_attribute_name)(np.array([0.3, -0.8]))
     with pytest.raises(s2sad.NoRuleError, match="making a `_Checked`"):
         s2sad.grad(_checked_weight)(0.5)
+
+
+@dataclass
+class _Counted:
+    x: np.ndarray
+    n: int
+
+
+def _rebuilt_with_a_setting(x):
+    s = _Counted(x, 3)
+    s2 = _Counted(s.x * s.n, s.n + 1)
+    return np.sum(s2.x ** 2)                          # 9 sum(x^2)
+
+
+def test_a_record_with_a_setting_rebuilt_at_second_order_in_both_pipelines():
+    """The unoptimized pipeline's hvp added two None adjoints of the int setting (a TypeError; found by a probe)."""
+    x, v = np.array([0.3, -0.5, 1.2]), np.array([1.0, 2.0, 3.0])
+    for optimized in (True, False):
+        with s2sad.optimizations(optimized):
+            np.testing.assert_allclose(s2sad.hvp(_rebuilt_with_a_setting)(x, v), 18 * v, rtol=1e-14)

@@ -247,7 +247,8 @@ def _writes_the_walked_item(fn, change, seq, single):
         return False
     one = single.get                          # the value of a name bound once, else None
     walked = through_temporaries(seq, single)  # seq: the sequence a loop walks (`_t1 = _s2.sequence(xs)`), no other
-    if not (isinstance(walked, gast.Call) and isinstance(walked.func, gast.Attribute) and walked.func.attr == "sequence"):
+    if not (isinstance(walked, gast.Call) and isinstance(walked.func, gast.Attribute)
+            and walked.func.attr == "sequence"):
         return False                          # name holding the list (`b = a`: read after the loop, as Python
                                               # changed it)
 
@@ -546,7 +547,8 @@ def tangent_code_parts(value, target, unit):
     statements, unchanged), and each tangent from tangents and new objects (rules and runtime helpers read primal
     values for shapes, dtypes and factors, and return the tangent, a view of it or a new array): so the value
     never holds a tangent argument's object, nor the tangent a primal argument's (tests/test_soundness.py)."""
-    if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and all(isinstance(t, gast.Name) for t in target.elts)
+    if not (isinstance(target, gast.Tuple) and len(target.elts) == 2
+            and all(isinstance(t, gast.Name) for t in target.elts)
             and isinstance(value, gast.Call) and isinstance(value.func, gast.Name)
             and not any(isinstance(a, gast.Starred) for a in value.args)):
         return None
@@ -557,7 +559,8 @@ def tangent_code_parts(value, target, unit):
     if type(count) is not int or count > len(value.args):
         return None
     primals = list(value.args[count:]) + [k.value for k in value.keywords]
-    return sorted({n for a in primals for n in names_in(a)}), sorted({n for a in value.args[:count] for n in names_in(a)})
+    tangents = value.args[:count]
+    return sorted({n for a in primals for n in names_in(a)}), sorted({n for a in tangents for n in names_in(a)})
 
 
 def _may_return(value, unit, kinds=None):

@@ -30,7 +30,7 @@ from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, refuse_lower_rank, to_triangle
 from ..runtime import einsum_directions, einsum_directions_grads
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
-from ..tree import (AdjTuple, differentiable_field, field_tangent, is_record, new_record, new_record_grads,
+from ..tree import (AdjFields, AdjTuple, differentiable_field, field_tangent, is_record, new_record, new_record_grads,
                     new_record_tangent, record_adjoint, unattr)
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
@@ -436,7 +436,8 @@ def to_triangle_jvp(t, ans, s, UPLO="L"): return to_triangle(t, UPLO), None
 # a record's field tangent (forward code reading obj.name): linear in the record's tangent
 @vjp(field_tangent)
 def field_tangent_vjp(g, ans, t, value, obj, name):
-    return (None if is_record(obj) and not differentiable_field(value) else unattr(g, obj, name)), None, None, None
+    setting = is_record(obj) and not differentiable_field(value)        # (an empty adjoint: it adds to None)
+    return (AdjFields({}) if setting else unattr(g, obj, name)), None, None, None
 @jvp(field_tangent)
 def field_tangent_jvp(g, ans, t, value, obj, name): return field_tangent(g, value, obj, name), None, None, None
 # --- scipy.linalg's and scipy.signal's helpers (rules/scipy_linalg.py, rules/scipy_signal.py): linear maps, each
@@ -516,7 +517,8 @@ def new_record_grads_vjp(h, ans, g, cls, values): return record_adjoint(h, cls, 
 @jvp(new_record_grads)
 def new_record_grads_jvp(t, ans, g, cls, values): return new_record_grads(t, cls, values), None, None
 @vjp(new_record_tangent)
-def new_record_tangent_vjp(h, ans, t, record, values): return AdjTuple(new_record_grads(h, type(record), values)), None, None
+def new_record_tangent_vjp(h, ans, t, record, values):
+    return AdjTuple(new_record_grads(h, type(record), values)), None, None
 @jvp(new_record_tangent)
 def new_record_tangent_jvp(u, ans, t, record, values): return new_record_tangent(u, record, values), None, None
 @vjp(record_adjoint)

@@ -11,7 +11,8 @@ from .registry import jvp, nondiff, vjp
 @vjp(grad_call)
 def grad_call_vjp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call_args_grad(g, f, wrt, args)
 @jvp(grad_call)
-def grad_call_jvp(g, ans, f, wrt, *args): return underived("the function it is given"), None, grad_call(along_all(f, g, args), grad_index(f, wrt), *args, *g)
+def grad_call_jvp(g, ans, f, wrt, *args):
+    return underived("the function it is given"), None, grad_call(along_all(f, g, args), grad_index(f, wrt), *args, *g)
 @vjp(api.jvp, dynamic_jvp)                         # (dynamic_jvp: api.jvp after a check, in generated code)
 def jvp_vjp(g, ans, f, primals, tangents, *, optimize=True):
     return underived("the function it is given"), jvp_primals_grad(g, f, primals, tangents), jvp_tangents_grad(g, f, primals, tangents)

@@ -15,7 +15,8 @@ from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
 from ..calls import SOURCE_MARK
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, nonzero_checked, pad_source, partition_source, regather, gradient_grad, gradient_spacing_grads, gradient_spacing_tangent, source_index, sources_of, undiff,
-                       ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative, to_list, tolist_grad, view_of)
+                       ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative, to_list, tolist_grad,
+                       view_of)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
                        einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, scaled_power, stack_grads, std_grad, tensordot_grads, trace_grad,
