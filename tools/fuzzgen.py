@@ -1891,9 +1891,14 @@ class Gen:
             self.emit("else:")
             self.indent += 1
             self.budget += 1
+            start = len(self.lines)
             self.statement()
             if outer["break"] or outer["continue"]:
                 self._jump(outer["break"], outer["continue"])
+            if len(self.lines) == start:                 # (nothing emitted: a statement the else can hold)
+                self.st_reassign() if self.writable(S) else self.assign_stmt(simple=True)
+            if len(self.lines) == start:
+                self.emit("pass")
             self.indent -= 1
 
     def st_while_data(self):
