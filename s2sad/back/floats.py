@@ -27,9 +27,13 @@ bit-identical results on either. They differ only where
    arguments, no names denoting such arrays or float types other than float64, no dtype strings, no
    names denoting a list, dict or set (which may hold float32 values, or be given some later);
 4. code s2sad did not generate sees the value (a user function called as it is, a method of a
-   user object, ``isinstance``/``type``/``hasattr``/``getattr``, a list or dict the user keeps): every
-   name the code reads must denote generated code, NumPy, SciPy, ``math``, a builtin other than those,
-   or a constant (a number, a float64 array, a tuple of such);
+   user object, ``str``/``repr``/``isinstance``/``next``, a list, dict or frozenset the user keeps,
+   SciPy's distributions): every name the code reads must be on an allow-list (``_trusted``): generated
+   code and s2sad's helpers, ``math``'s functions, NumPy's float ufuncs and a few functions reading truth
+   values, ``abs``/``min``/``max``/``len``/``range``/``zip``/... among the builtins, and constants (numbers,
+   float64 arrays, tuples of such); an int passed or written beyond 2**53 (Python compares it exactly),
+   a bool passed or written as an operand (NumPy's functions make float16 of it), a complex constant
+   (Python's complex division rounds otherwise) keep the route off too;
 5. a comparison of floats is a Python ``bool``, of ``np.float64`` an ``np.bool_``, and the two compute
    differently (``np.True_ + np.True_`` is ``np.True_``, ``~np.True_`` is ``np.False_``, ``is True``
    tells them apart, ``max`` and ``abs`` give them back as they are); a comparison of arrays is a boolean
@@ -56,8 +60,6 @@ from .. import nodes as N
 from .link import Link
 
 _TRUSTED = {"numpy", "scipy", "math", "cmath", "s2sad", "builtins"}
-_UNTRUSTED_BUILTINS = {"pow", "divmod", "round", "isinstance", "issubclass", "type", "hasattr", "getattr", "vars", "repr",
-                       "eval", "exec", "callable", "id", "format", "bool"}     # (bool: a dtype of float16 results)
 _SAFE_METHODS = {"append", "pop", "extend", "insert", "reverse", "items", "keys", "values", "get", "copy", "index",
                  "count", "setdefault", "update"}
 _DTYPE_TEXT = re.compile(r"^[<>=|]?(f2|f4|e|f|g|f16|c8|F|float16|float32|half|single|longdouble|float128|"
@@ -97,29 +99,47 @@ def _draws(obj):
         module == "random" or module.startswith("numpy.random")
 
 
+_ALLOWED_BUILTINS = {builtins.abs, builtins.min, builtins.max, builtins.len, builtins.range, builtins.reversed,
+                     builtins.zip, builtins.enumerate, builtins.float, builtins.int, builtins.sum, builtins.list,
+                     builtins.tuple}
+
+
+def _float_ufunc(obj):
+    """A NumPy ufunc computing float64 from float64 (``np.sin``, ``np.add``; not ``np.isfinite``, whose booleans
+    become float16 under the next function, condition 3)."""
+    return isinstance(obj, np.ufunc) and "d" * obj.nin + "->" + "d" * obj.nout in obj.types
+
+
 def _trusted(obj, depth=0):
+    """Condition 4, an allow-list: what a name of the generated code may denote. Values: numbers, float64 (or 32/64-bit
+    integer) arrays and NumPy scalars, strings that name no dtype, None, tuples of such, NumPy's, SciPy's, ``math``'s
+    and s2sad's modules (their attributes are checked in turn). Functions: s2sad's generated code and helpers,
+    ``math``'s functions, NumPy's float ufuncs (``_float_ufunc``) and ``_ALLOWED_BUILTINS``: code whose result on a
+    Python float is NumPy's on an np.float64. Nothing else (a user's function, ``str``, ``next``, SciPy's
+    distributions, a frozenset, a dtype class)."""
     if isinstance(obj, Link):
         return True
-    if _draws(obj):                                          # condition 1: a run again would draw again
-        return False
     if type(obj) is tuple:                                   # a table of constants, or of functions
         return depth < 3 and len(obj) <= 1000 and all(_trusted(v, depth + 1) for v in obj)
     if isinstance(obj, type) and issubclass(obj, np.generic):
         return obj is np.float64 or issubclass(obj, np.integer) and dtype_kept(np.dtype(obj))
     if isinstance(obj, types.ModuleType):
-        return obj.__name__.split(".")[0] in _TRUSTED
+        return obj.__name__.split(".")[0] in _TRUSTED and not _draws(obj)
     if isinstance(obj, (np.ndarray, np.generic)):
         return dtype_kept(obj.dtype)
-    if isinstance(obj, (list, dict, set, bytearray)):
-        return False                                         # its items may be float32 values, now or later
-    if isinstance(obj, (bool, int, float, str, bytes, type(None), range, slice, complex)) or obj is Ellipsis:
-        return type(obj) is not str or not _DTYPE_TEXT.match(obj)
-    if isinstance(obj, np.dtype):
-        return dtype_kept(obj)
-    module = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", None) or ""
-    if module == "builtins":
-        return getattr(obj, "__name__", None) not in _UNTRUSTED_BUILTINS
-    return module.split(".")[0] in _TRUSTED
+    if type(obj) in (int, float, type(None)) or obj is Ellipsis:
+        return type(obj) is not int or abs(obj) <= 2 ** 53     # (Python compares a larger int exactly)
+    if type(obj) is str:
+        return not _DTYPE_TEXT.match(obj)
+    if isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", None) == "math":
+        return True
+    if _float_ufunc(obj) or any(obj is f for f in _ALLOWED_BUILTINS) or any(obj is f for f in _MASK_CALLS) \
+            or obj is np.clip:
+        return True
+    if isinstance(obj, types.FunctionType):
+        code = obj.__code__.co_filename
+        return code.startswith("<s2sad") or (obj.__module__ or "").split(".")[0] == "s2sad" and not _draws(obj)
+    return False
 
 
 def _attribute_chain(node):
@@ -150,12 +170,32 @@ def safe(text, denote):
         return denote(name)
     if not all(_truth_like(n, parents, tree, denote_free) for n in N.walk(tree) if isinstance(n, ast.Compare)):
         return False
+    for call in (n for n in N.walk(tree) if isinstance(n, ast.Call)):
+        chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else \
+            (call.func.id, []) if isinstance(call.func, ast.Name) else None
+        try:
+            obj = denote_free(chain[0]) if chain is not None else None
+            for attr in chain[1] if chain is not None else ():
+                obj = getattr(obj, attr, None)
+        except KeyError:
+            continue
+        if isinstance(obj, np.ufunc) and (len(call.args) > obj.nin or call.keywords):
+            return False                                     # condition 1: `out` changes an array in place
     for node in N.walk(tree):
         if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
             return False                                     # f(a)(x), fs[0](x): a callable made at run time
         if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) \
                 or isinstance(node, ast.Attribute) and node.attr.startswith("__") or isinstance(node, ast.JoinedStr):
             return False                                     # condition 6: the objects themselves
+        if isinstance(node, ast.Compare) and any(isinstance(v, (ast.List, ast.Tuple, ast.Set, ast.Dict))
+                                                 for v in [node.left] + node.comparators):
+            return False                                     # (an np.float64 == [0.7] is an array)
+        if isinstance(node, ast.Constant) and (type(node.value) is complex or type(node.value) is int
+                                               and abs(node.value) > 2 ** 53
+                                               or type(node.value) is bool and isinstance(
+                                                   parents.get(node), (ast.Call, ast.BinOp, ast.UnaryOp))):
+            return False                                     # (complex division, an int compared exactly, a bool
+            #                                                   made float16 by NumPy's functions)
         if isinstance(node, (ast.BinOp, ast.AugAssign)):
             if isinstance(node.op, ast.Pow) and not _integral(node.right if isinstance(node, ast.BinOp) else node.value):
                 return False
@@ -326,8 +366,8 @@ def converted(args, lists=()):
         if t is np.float64:
             found = True
             a = float(a)
-        elif t is float or t is int or t is bool or a is None or t is str:
-            pass
+        elif t is float or t is int and abs(a) <= 2 ** 53 or a is None or t is str:
+            pass                                      # (a bool: NumPy's functions make float16 of it)
         elif t is np.ndarray:
             if not dtype_kept(a.dtype):
                 return None
