@@ -205,3 +205,25 @@ def test_an_object_given_a_differentiated_value_and_read_again_is_refused():
         s2sad.grad(_accumulated)(np.array([0.5, -1.0]))
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="was given a value being differentiated"):
         s2sad.grad(_kept_and_read_back)(0.7)
+
+
+class _Box:
+    def __init__(self):
+        self.v = 0.0
+
+    def put(self, v):
+        self.v = v
+
+
+BOX = _Box()
+
+
+def _kept_by_a_module_object(x):
+    BOX.put(x * 2.0)
+    return BOX.v ** 2
+
+
+def test_a_module_object_given_a_differentiated_value_and_read_again_is_refused():
+    """`BOX.put(2 x)` then `BOX.v`: the derivative through a module's object was dropped (found by a probe)."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`_Box.put` was given a value being differentiated"):
+        s2sad.grad(_kept_by_a_module_object)(0.5)

@@ -1352,8 +1352,12 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
             touched = [a for a in inputs if set(names_in(a)) & varied]      # (a number too: it may be kept,
             if not opaque(op) or not touched:                              # `self.total = self.total + x * x`)
                 continue
+            receiver = value.func.value if isinstance(value.func, gast.Attribute) else None
+            if isinstance(receiver, gast.Name) and receiver not in inputs and unit.scope.is_free(receiver.id) \
+                    and not isinstance(unit.scope.lookup(receiver.id), types.ModuleType):
+                inputs.append(receiver)                        # (a module's object: `BOX.put(v)`)
             touched += [a for a in inputs if isinstance(a, gast.Name) and a not in touched
-                        and not unit.scope.is_free(a.id) and _read_elsewhere(fn, a.id, s)]   # objects read again:
+                        and _read_elsewhere(fn, a.id, s)]      # objects read again (a module's too):
             # (they must hold what they held: runtime.opaque_call; a log the function never reads back may keep it)
             held = gast.Tuple(elts=[N.clone(a) for a in touched], ctx=gast.Load())
             s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
