@@ -499,3 +499,44 @@ def test_an_out_argument_keeps_the_route_off():
         want = added_in_place(np.float64(0.5), a)
         assert s2sad.value_and_grad(added_in_place, wrt=0)(np.float64(0.5), b)[0] == want
     assert np.array_equal(a, b)
+
+
+PAIR = (0.7,)
+
+
+def compared_to_a_computed_int(x):
+    n = 2 ** 60 + 1
+    return x * 2.0 if x < n else x * 3.0                    # Python compares 2.0**60 < 2**60 + 1 exactly
+
+
+def compared_to_a_tuple(x):
+    return x * 3.0 if x == PAIR else x * 2.0                # np.float64(0.7) == (0.7,) is array([True])
+
+
+def exp_of_a_default(x, b=True):
+    return x * x * np.exp(b)                                # a default the function computes with: float16
+
+
+def exp_of_a_test(x):
+    return x * x * np.exp(math.isfinite(x))                 # a boolean from math: float16 under np.exp
+
+
+def summed_as(x, dt):
+    return np.sum(x, dtype=dt) * x                          # a dtype passed as a string
+
+
+@pytest.mark.parametrize("f, args", [(compared_to_a_computed_int, (np.float64(2.0 ** 60),)),
+                                     (compared_to_a_tuple, (np.float64(0.7),)),
+                                     (exp_of_a_default, (np.float64(0.7),)), (exp_of_a_test, (np.float64(0.7),)),
+                                     (summed_as, (np.float64(0.7), "float16"))],
+                         ids=["computed int", "tuple", "default", "math boolean", "dtype string"])
+def test_more_of_what_keeps_the_route_off(f, args):
+    """Found by a second probe of the allow-list: each gave another value on floats."""
+    assert s2sad.value_and_grad(f, wrt=0)(*args)[0] == f(*args)
+
+
+def test_a_later_call_with_an_int_past_two_to_the_53_leaves_the_fast_entry():
+    g = s2sad.value_and_grad(compared_exactly)
+    g(np.float64(2.0 ** 60), 3)
+    x, n = np.float64(2.0 ** 60), 2 ** 60 + 1
+    assert g(x, n)[0] == compared_exactly(x, n)

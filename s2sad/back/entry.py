@@ -55,6 +55,10 @@ def build(fn, checks, args, wrt, many, value_too, lists, floats):
         if not _differentiable(args[i]):
             return None
     route = floats and back_floats.converted(args, lists) is not None       # as the general path decides
+    if route:                                 # (a later int past 2**53, or a str naming a dtype: the general path)
+        guards += [f"-9007199254740992 <= {n} <= 9007199254740992" for n, a in zip(names, args) if type(a) is int]
+        if any(type(a) is str for a in args):
+            return None
     if route:
         passed = [f"float({n})" if type(a) is np.float64 else f"{n}.tolist()" if i in lists and type(a) is np.ndarray
                   and a.ndim == 1 and a.dtype == np.float64 else n for i, (n, a) in enumerate(zip(names, args))]

@@ -66,6 +66,8 @@ _DTYPE_TEXT = re.compile(r"^[<>=|]?(f2|f4|e|f|g|f16|c8|F|float16|float32|half|si
                          r"complex64|csingle|clongdouble|"
                          r"\?|b1|bool|bool_|i1|u1|i2|u2|b|B|h|H|int8|uint8|int16|uint16|byte|ubyte|short|ushort)$")
 # (booleans and 8- and 16-bit integers: NumPy's functions make float16 and float32 of them, condition 3)
+_MATH_NOT_FLOAT = {"isnan", "isinf", "isfinite", "isclose", "floor", "ceil", "trunc", "factorial", "comb", "perm",
+                   "isqrt", "gcd", "lcm", "prod"}
 _MASK_CALLS = {np.where, np.any, np.all, np.sum, np.count_nonzero, np.logical_and, np.logical_or, np.logical_not,
                np.logical_xor, builtins.float, builtins.int, builtins.len}
 
@@ -100,8 +102,8 @@ def _draws(obj):
 
 
 _ALLOWED_BUILTINS = {builtins.abs, builtins.min, builtins.max, builtins.len, builtins.range, builtins.reversed,
-                     builtins.zip, builtins.enumerate, builtins.float, builtins.int, builtins.sum, builtins.list,
-                     builtins.tuple}
+                     builtins.zip, builtins.enumerate, builtins.float, builtins.sum, builtins.list, builtins.tuple}
+_COUNTS = {np.where, np.sum, np.count_nonzero}              # (of truth values: the same numbers either way)
 
 
 def _float_ufunc(obj):
@@ -132,8 +134,9 @@ def _trusted(obj, depth=0):
     if type(obj) is str:
         return not _DTYPE_TEXT.match(obj)
     if isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", None) == "math":
-        return True
-    if _float_ufunc(obj) or any(obj is f for f in _ALLOWED_BUILTINS) or any(obj is f for f in _MASK_CALLS) \
+        return obj.__name__ not in _MATH_NOT_FLOAT          # (booleans become float16 under NumPy's functions,
+                                                            # ints past 2**53 compare exactly with a float)
+    if _float_ufunc(obj) or any(obj is f for f in _ALLOWED_BUILTINS) or any(obj is f for f in _COUNTS) \
             or obj is np.clip:
         return True
     if isinstance(obj, types.FunctionType):
@@ -170,6 +173,10 @@ def safe(text, denote):
         return denote(name)
     if not all(_truth_like(n, parents, tree, denote_free) for n in N.walk(tree) if isinstance(n, ast.Compare)):
         return False
+    for arguments in (n for n in N.walk(tree) if isinstance(n, ast.arguments)):
+        for d in arguments.defaults + [k for k in arguments.kw_defaults if k is not None]:
+            if not isinstance(d, ast.Constant) or type(d.value) is bool or not _trusted(d.value):
+                return False                                 # (a default is a value the function computes with)
     for call in (n for n in N.walk(tree) if isinstance(n, ast.Call)):
         chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else \
             (call.func.id, []) if isinstance(call.func, ast.Name) else None
@@ -187,9 +194,16 @@ def safe(text, denote):
         if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) \
                 or isinstance(node, ast.Attribute) and node.attr.startswith("__") or isinstance(node, ast.JoinedStr):
             return False                                     # condition 6: the objects themselves
-        if isinstance(node, ast.Compare) and any(isinstance(v, (ast.List, ast.Tuple, ast.Set, ast.Dict))
-                                                 for v in [node.left] + node.comparators):
-            return False                                     # (an np.float64 == [0.7] is an array)
+        if isinstance(node, ast.Compare) and (any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn))
+                                                  for op in node.ops)
+                                              or any(isinstance(v, (ast.List, ast.Tuple, ast.Set, ast.Dict))
+                                                     for v in [node.left] + node.comparators)):
+            return False                                     # (np.float64(0.7) == (0.7,) is an array)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
+                and isinstance(parents.get(node), (ast.Call, ast.BinOp)) \
+                or isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Constant) \
+                and type(node.left.value) is int:
+            return False                                     # (a boolean operand; 2 ** 60, an int past 2**53)
         if isinstance(node, ast.Constant) and (type(node.value) is complex or type(node.value) is int
                                                and abs(node.value) > 2 ** 53
                                                or type(node.value) is bool and isinstance(
@@ -366,7 +380,7 @@ def converted(args, lists=()):
         if t is np.float64:
             found = True
             a = float(a)
-        elif t is float or t is int and abs(a) <= 2 ** 53 or a is None or t is str:
+        elif t is float or t is int and abs(a) <= 2 ** 53 or a is None or t is str and not _DTYPE_TEXT.match(a):
             pass                                      # (a bool: NumPy's functions make float16 of it)
         elif t is np.ndarray:
             if not dtype_kept(a.dtype):
