@@ -156,14 +156,13 @@ def _attribute_chain(node):
 
 def safe(text, denote):
     """Whether the generated function ``text`` may run on Python floats where the user passed ``np.float64``
-    (the module docstring's conditions 2-4). ``denote(name)``: the object a free name of the text denotes,
+    (the module docstring's conditions 1-6). ``denote(name)``: the object a free name of the text denotes,
     or ``KeyError`` for a local of the generated code."""
     tree = ast.parse(text)
     local = {n.id for n in N.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     local |= {a.arg for n in N.walk(tree) if isinstance(n, ast.arguments)
               for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a is not None}
     local |= {n.name for n in N.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-
     called = {id(n.func) for n in N.walk(tree) if isinstance(n, ast.Call)}
     parents = {child: node for node in N.walk(tree) for child in ast.iter_child_nodes(node)}
 
@@ -171,77 +170,91 @@ def safe(text, denote):
         if name in local:
             raise KeyError(name)
         return denote(name)
-    if not all(_truth_like(n, parents, tree, denote_free) for n in N.walk(tree) if isinstance(n, ast.Compare)):
-        return False
-    for arguments in (n for n in N.walk(tree) if isinstance(n, ast.arguments)):
-        for d in arguments.defaults + [k for k in arguments.kw_defaults if k is not None]:
-            if not isinstance(d, ast.Constant) or type(d.value) is bool or not _trusted(d.value):
-                return False                                 # (a default is a value the function computes with)
-    for call in (n for n in N.walk(tree) if isinstance(n, ast.Call)):
-        chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else \
-            (call.func.id, []) if isinstance(call.func, ast.Name) else None
-        try:
-            obj = denote_free(chain[0]) if chain is not None else None
-            for attr in chain[1] if chain is not None else ():
-                obj = getattr(obj, attr, None)
-        except KeyError:
-            continue
-        if isinstance(obj, np.ufunc) and (len(call.args) > obj.nin or call.keywords):
-            return False                                     # condition 1: `out` changes an array in place
     for node in N.walk(tree):
-        if isinstance(node, ast.Call) and not isinstance(node.func, (ast.Name, ast.Attribute)):
-            return False                                     # f(a)(x), fs[0](x): a callable made at run time
-        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) \
-                or isinstance(node, ast.Attribute) and node.attr.startswith("__") or isinstance(node, ast.JoinedStr):
-            return False                                     # condition 6: the objects themselves
-        if isinstance(node, ast.Compare) and (any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn))
-                                                  for op in node.ops)
-                                              or any(isinstance(v, (ast.List, ast.Tuple, ast.Set, ast.Dict))
-                                                     for v in [node.left] + node.comparators)):
-            return False                                     # (np.float64(0.7) == (0.7,) is an array)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
-                and isinstance(parents.get(node), (ast.Call, ast.BinOp)) \
-                or isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and isinstance(node.left, ast.Constant) \
-                and type(node.left.value) is int:
-            return False                                     # (a boolean operand; 2 ** 60, an int past 2**53)
-        if isinstance(node, ast.Constant) and (type(node.value) is complex or type(node.value) is int
-                                               and abs(node.value) > 2 ** 53
-                                               or type(node.value) is bool and isinstance(
-                                                   parents.get(node), (ast.Call, ast.BinOp, ast.UnaryOp))):
-            return False                                     # (complex division, an int compared exactly, a bool
-            #                                                   made float16 by NumPy's functions)
-        if isinstance(node, (ast.BinOp, ast.AugAssign)):
-            if isinstance(node.op, ast.Pow) and not _integral(node.right if isinstance(node, ast.BinOp) else node.value):
-                return False
-            if isinstance(node.op, (ast.Mod, ast.FloorDiv)):
-                return False
-        elif isinstance(node, ast.Constant) and type(node.value) is str and _DTYPE_TEXT.match(node.value):
+        if isinstance(node, ast.Compare) and not _safe_comparison(node, parents, tree, denote_free) \
+                or isinstance(node, ast.arguments) and not _safe_defaults(node) \
+                or isinstance(node, ast.Call) and not _safe_call(node, denote_free) \
+                or not _safe_operation(node, parents) \
+                or not _names_trusted(node, denote_free, called):
             return False
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            try:
-                obj = denote_free(node.id)
-            except KeyError:
-                continue                                     # a local of the generated code
-            if not _trusted(obj):
-                return False
-        elif isinstance(node, ast.Attribute):
-            chain = _attribute_chain(node)
-            if chain is None:
-                if isinstance(node.ctx, ast.Load) and node.attr not in _SAFE_METHODS:
-                    return False
-                continue
-            try:
-                obj = denote_free(chain[0])
-            except KeyError:                                 # a method of a local value (a stack, an array)
-                if node.attr not in _SAFE_METHODS and id(node) in called:
-                    return False
-                continue
-            for attr in chain[1]:
-                if not isinstance(obj, types.ModuleType):
-                    return False                             # an attribute of a user object
-                obj = getattr(obj, attr, None)
-                if not _trusted(obj):
-                    return False
+    return True
+
+
+def _safe_comparison(node, parents, tree, denote):
+    """Conditions 5 and 6 for a comparison: its result only tested or read as a truth value; no ``is`` (one float
+    per conversion), ``==``/``in`` (``np.float64(0.7) == (0.7,)`` is an array) or display compared with."""
+    return _truth_like(node, parents, tree, denote) \
+        and not any(isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops) \
+        and not any(isinstance(v, (ast.List, ast.Tuple, ast.Set, ast.Dict)) for v in [node.left] + node.comparators)
+
+
+def _safe_defaults(arguments):
+    """Condition 4 for the parameters' defaults (values the function computes with): trusted constants, no bool."""
+    return all(isinstance(d, ast.Constant) and type(d.value) is not bool and _trusted(d.value)
+               for d in arguments.defaults + [k for k in arguments.kw_defaults if k is not None])
+
+
+def _safe_call(call, denote):
+    """Conditions 1 and 4 for a call: a callee named (not made at run time: ``f(a)(x)``, ``fs[0](x)``), and no ufunc
+    given ``out`` (a run again would change the array a second time)."""
+    if not isinstance(call.func, (ast.Name, ast.Attribute)):
+        return False
+    chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else (call.func.id, [])
+    if chain is None:
+        return True
+    try:
+        obj = denote(chain[0])
+    except KeyError:
+        return True
+    for attr in chain[1]:
+        obj = getattr(obj, attr, None)
+    return not (isinstance(obj, np.ufunc) and (len(call.args) > obj.nin or call.keywords))
+
+
+def _safe_operation(node, parents):
+    """Conditions 2, 3 and 6 for an operation or a constant: no ``**`` with a non-integral exponent or an int base
+    (``2 ** 60``: an int past 2**53, compared exactly), no ``%``/``//``, no ``not`` or bool as an operand (NumPy's
+    functions make float16 of a boolean), no complex constant (Python's complex division rounds otherwise), no int
+    past 2**53, no dtype string, no dunder attribute or f-string (the objects themselves)."""
+    if isinstance(node, (ast.BinOp, ast.AugAssign)):
+        exponent = node.right if isinstance(node, ast.BinOp) else node.value
+        return not (isinstance(node.op, ast.Pow) and (not _integral(exponent) or isinstance(node, ast.BinOp)
+                                                      and isinstance(node.left, ast.Constant)
+                                                      and type(node.left.value) is int)
+                    or isinstance(node.op, (ast.Mod, ast.FloorDiv)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not isinstance(parents.get(node), (ast.Call, ast.BinOp))
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return not (type(value) is complex or type(value) is int and abs(value) > 2 ** 53
+                    or type(value) is bool and isinstance(parents.get(node), (ast.Call, ast.BinOp, ast.UnaryOp))
+                    or type(value) is str and _DTYPE_TEXT.match(value))
+    return not (isinstance(node, ast.Attribute) and node.attr.startswith("__") or isinstance(node, ast.JoinedStr))
+
+
+def _names_trusted(node, denote, called):
+    """Condition 4: a free name, and an attribute chain from one, denote what ``_trusted`` allows; a method only of
+    a local value's ``_SAFE_METHODS`` (a stack's ``append``)."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        try:
+            return _trusted(denote(node.id))
+        except KeyError:
+            return True                                  # a local of the generated code
+    if not isinstance(node, ast.Attribute):
+        return True
+    chain = _attribute_chain(node)
+    if chain is None:
+        return not isinstance(node.ctx, ast.Load) or node.attr in _SAFE_METHODS
+    try:
+        obj = denote(chain[0])
+    except KeyError:                                     # a method of a local value (a stack, an array)
+        return node.attr in _SAFE_METHODS or id(node) not in called
+    for attr in chain[1]:
+        if not isinstance(obj, types.ModuleType):
+            return False                                 # an attribute of a user object
+        obj = getattr(obj, attr, None)
+        if not _trusted(obj):
+            return False
     return True
 
 
