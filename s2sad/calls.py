@@ -392,6 +392,49 @@ def changed_arguments(callee, lifted=None, outer=None):
     return result
 
 
+_state_changes = {}
+
+
+def changed_module_state(callee):
+    """The names of its module (globals, closure cells) whose objects a user function changes in place
+    (``STORE.append(v)``, ``BUF[:] = v``, ``CACHE[k] = v``), a few calls deep. Cached per code object."""
+    from .front import lift, normalize
+    from .front.source import read
+    from .analysis import effects as effects_analysis
+    from .unit import Unit
+    from .front.resolve import Scope, assigned_names
+    from .aliases import Aliases
+    fn = unwrap(callee)
+    key = getattr(fn, "__code__", None)
+    if key is None:
+        return frozenset()
+    if key in _state_changes:
+        return _state_changes[key]
+    _state_changes[key] = frozenset()                 # recursion: assume none while looking
+    try:
+        source = read(fn)
+        scope = Scope.of(fn, assigned_names(source.tree))
+        namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
+        unit = Unit(fn=fn, owner=fn, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer), wrt=(),
+                    kind="vjp")
+        tree = normalize.run(lift.run(source.tree, unit), unit)
+        effects = effects_analysis.run(tree, unit)
+        result = {n for n in effects.mutated if scope.is_free(n)}
+        for st in N.statements(tree.body):               # and what the functions it calls change
+            value = st.value if isinstance(st, (gast.Assign, gast.Expr)) else None
+            if isinstance(value, gast.Call):
+                try:
+                    inner = scope.resolve(value.func)
+                except Exception:                        # noqa: BLE001
+                    continue
+                if user_function(inner):
+                    result |= changed_module_state(inner)
+    except Exception:                                    # noqa: BLE001  (its own transform reports what it refuses)
+        result = set()
+    _state_changes[key] = frozenset(result)
+    return _state_changes[key]
+
+
 def _passed_on_to_change(tree, unit, params, effects):
     """The parameters of ``tree`` that it passes to a user function changing that argument in place (``_double(a)``
     with ``a *= 2.0`` inside): they change too."""

@@ -227,3 +227,22 @@ def test_a_module_object_given_a_differentiated_value_and_read_again_is_refused(
     """`BOX.put(2 x)` then `BOX.v`: the derivative through a module's object was dropped (found by a probe)."""
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="`_Box.put` was given a value being differentiated"):
         s2sad.grad(_kept_by_a_module_object)(0.5)
+
+
+STORE = []
+
+
+def _kept_in_the_module(v):
+    STORE.append(v * 1.0)
+
+
+def _read_back_from_the_module(x):
+    _kept_in_the_module(x * 2.0)
+    return STORE[-1] ** 2
+
+
+def test_a_helper_keeping_a_differentiated_value_in_the_module_read_back_is_refused():
+    """`helper(v)` appending to a module's list that the function reads back: the derivative was dropped (zero, with
+    a warning saying the output did not depend on the argument; found by a probe)."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes `STORE`, an object of its module"):
+        s2sad.grad(_read_back_from_the_module)(0.5)

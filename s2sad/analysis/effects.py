@@ -1365,6 +1365,34 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
     guarded(fn.body)
 
 
+def _check_callee_state(unit, s, op, fn, varied):
+    """A user function given a value being differentiated that changes an object of its module (``STORE.append(v)``)
+    which this function reads: the derivative does not follow what the module keeps (refused at the call)."""
+    from .. import calls
+    if op.primitive is UNKNOWN or not calls.user_function(op.primitive) \
+            or not {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied:
+        return
+    read = {n.id for n in N.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    kept = sorted(n for n in calls.changed_module_state(op.primitive) & read
+                  if unit.scope.is_free(n) and unit.scope.lookup(n) is _lookup_in(op.primitive, n))
+    if kept:
+        raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes `{kept[0]}`, an object of its module this "
+                         "function reads, when given a value being differentiated: the derivative does not follow "
+                         "what a module keeps", s, hint="return the value from the function instead of keeping it")
+
+
+def _lookup_in(fn, name):
+    """What ``name`` denotes for the function ``fn`` (its globals, or its closure)."""
+    fn = getattr(fn, "__wrapped__", fn)
+    cells = dict(zip(getattr(getattr(fn, "__code__", None), "co_freevars", ()), getattr(fn, "__closure__", None) or ()))
+    if name in cells:
+        try:
+            return cells[name].cell_contents
+        except ValueError:
+            return None
+    return getattr(fn, "__globals__", {}).get(name)
+
+
 def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset()):
     """A user function that changes an argument in place (``t += ...`` on the caller's array): the caller's
     value changes too, which the derivative code does not reproduce. Refused unless what is passed there
@@ -1658,6 +1686,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         op = classify(value, unit.scope)
         if not (isinstance(s, gast.Expr) and op.primitive is APPEND):
             _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped, arrays)
+            _check_callee_state(unit, s, op, fn, varied)
         touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
             receiver = set(names_in(value.func.value)) & varied
