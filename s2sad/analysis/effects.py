@@ -1372,9 +1372,12 @@ def _check_callee_state(unit, s, op, fn, varied):
     if op.primitive is UNKNOWN or not calls.user_function(op.primitive) \
             or not {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied:
         return
-    read = {n.id for n in N.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    read = {n.id for n in N.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+            and unit.scope.is_free(n.id) and _holds_data(unit.scope.lookup(n.id))}      # (a module's data read here)
+    if not read:
+        return
     kept = sorted(n for n in calls.changed_module_state(op.primitive) & read
-                  if unit.scope.is_free(n) and unit.scope.lookup(n) is _lookup_in(op.primitive, n))
+                  if unit.scope.lookup(n) is _lookup_in(op.primitive, n))
     if kept:
         raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes `{kept[0]}`, an object of its module this "
                          "function reads, when given a value being differentiated: the derivative does not follow "
