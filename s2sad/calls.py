@@ -344,25 +344,26 @@ def argument_kinds(unit, op, signature, positional, wrt=None):
     return tuple(out)
 
 
-_changes = {}
+_analyses = {}
 
 
-def changed_arguments(callee, lifted=None, outer=None):
-    """Positional parameters a user function may change in place (``x += y`` on an array argument,
-    ``xs.append(v)``, ``x[i] = v``): the caller's value changes too, which s2sad's derivative code,
-    differentiating a function of its arguments' values, does not reproduce. Cached. A function defined
-    inside the differentiated one (``lifted``) sees the globals and cells of ``outer``, the enclosing one's scope
-    (``np.zeros_like(y)`` is then known to make a new array, not a view of ``y``)."""
+def _analysed(callee, lifted=None, outer=None):
+    """A user function read, lifted, normalized and its effects analysed, for the questions asked of it where it
+    is called (``changed_arguments``, ``changed_module_state``): ``(tree, unit, effects, source)``, or ``None``
+    where it cannot be read. Cached per code object (per lifted node for a function defined inside). A function
+    defined inside the differentiated one (``lifted``) sees the globals and cells of ``outer``, the enclosing
+    one's scope (``np.zeros_like(y)`` is then known to make a new array, not a view of ``y``)."""
     from .front import lift, normalize
     from .front.source import read
     from .analysis import effects as effects_analysis
     from .unit import Unit
     from .front.resolve import Scope, assigned_names
     from .aliases import Aliases
-    key = id(lifted.node) if lifted is not None else getattr(unwrap(callee), "__code__", None)
-    if key in _changes:
-        return _changes[key]
-    _changes[key] = frozenset()                     # recursion: assume none while looking
+    key = _key(callee, lifted)
+    if key is None:
+        return None
+    if key in _analyses:
+        return _analyses[key][1]
     try:
         if lifted is not None:                      # a function defined inside: its lifted text
             from .front.source import from_text
@@ -378,16 +379,44 @@ def changed_arguments(callee, lifted=None, outer=None):
         unit = Unit(fn=fn, owner=fn, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer), wrt=(),
                     kind="vjp")
         tree = normalize.run(lift.run(source.tree, unit), unit)
-        params = N.params(tree)
-        changed = {p for _, _, reached in source.argument_updates for p in reached}
-        effects = effects_analysis.run(tree, unit)
-        changes = [(m, c) for m, sites in effects.mutated.items() for c in sites
-                   if not effects_analysis.fresh_where_changed(tree, unit, c, m)]   # a copy made just before
-        changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m, _ in changes)}
-        changed |= _passed_on_to_change(tree, unit, params, effects)
-        result = frozenset(params.index(p) for p in changed if p in params)
+        result = (tree, unit, effects_analysis.run(tree, unit), source)
     except Exception:                                # noqa: BLE001  (its own transform reports what it refuses)
-        result = frozenset()
+        result = None
+    _analyses[key] = (lifted, result)             # (the lifted node held: its id is not reused while cached)
+    return result
+
+
+def _key(callee, lifted):
+    """The cache key of a callee: its code object, or the id of a lifted function's node (held by the cache)."""
+    return id(lifted.node) if lifted is not None else getattr(unwrap(callee), "__code__", None)
+
+
+_changes = {}
+
+
+def changed_arguments(callee, lifted=None, outer=None):
+    """Positional parameters a user function may change in place (``x += y`` on an array argument,
+    ``xs.append(v)``, ``x[i] = v``): the caller's value changes too, which s2sad's derivative code,
+    differentiating a function of its arguments' values, does not reproduce. Cached."""
+    from .analysis import effects as effects_analysis
+    key = _key(callee, lifted)
+    if key in _changes:
+        return _changes[key]
+    _changes[key] = frozenset()                     # recursion: assume none while looking
+    analysed = _analysed(callee, lifted, outer)
+    result = frozenset()
+    if analysed is not None:
+        tree, unit, effects, source = analysed
+        try:
+            params = N.params(tree)
+            changed = {p for _, _, reached in source.argument_updates for p in reached}
+            changes = [(m, c) for m, sites in effects.mutated.items() for c in sites
+                       if not effects_analysis.fresh_where_changed(tree, unit, c, m)]   # a copy made just before
+            changed |= {p for p in params if any(p in effects.classes.get(m, {m}) for m, _ in changes)}
+            changed |= _passed_on_to_change(tree, unit, params, effects)
+            result = frozenset(params.index(p) for p in changed if p in params)
+        except Exception:                            # noqa: BLE001  (its own transform reports what it refuses)
+            result = frozenset()
     _changes[key] = result
     return result
 
@@ -398,27 +427,17 @@ _state_changes = {}
 def changed_module_state(callee):
     """The names of its module (globals, closure cells) whose objects a user function changes in place
     (``STORE.append(v)``, ``BUF[:] = v``, ``CACHE[k] = v``), a few calls deep. Cached per code object."""
-    from .front import lift, normalize
-    from .front.source import read
-    from .analysis import effects as effects_analysis
-    from .unit import Unit
-    from .front.resolve import Scope, assigned_names
-    from .aliases import Aliases
-    fn = unwrap(callee)
-    key = getattr(fn, "__code__", None)
+    key = getattr(unwrap(callee), "__code__", None)
     if key is None:
         return frozenset()
     if key in _state_changes:
         return _state_changes[key]
     _state_changes[key] = frozenset()                 # recursion: assume none while looking
-    try:
-        source = read(fn)
-        scope = Scope.of(fn, assigned_names(source.tree))
-        namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
-        unit = Unit(fn=fn, owner=fn, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer), wrt=(),
-                    kind="vjp")
-        tree = normalize.run(lift.run(source.tree, unit), unit)
-        effects = effects_analysis.run(tree, unit)
+    analysed = _analysed(callee)
+    result = set()
+    if analysed is not None:
+        tree, unit, effects, _ = analysed
+        scope = unit.scope
         result = {n for n in effects.mutated if scope.is_free(n)}
         for st in N.statements(tree.body):               # and what the functions it calls change
             value = st.value if isinstance(st, (gast.Assign, gast.Expr)) else None
@@ -429,8 +448,6 @@ def changed_module_state(callee):
                     continue
                 if user_function(inner):
                     result |= changed_module_state(inner)
-    except Exception:                                    # noqa: BLE001  (its own transform reports what it refuses)
-        result = set()
     _state_changes[key] = frozenset(result)
     return _state_changes[key]
 

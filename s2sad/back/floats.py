@@ -146,12 +146,27 @@ def _trusted(obj, depth=0):
 
 
 def _attribute_chain(node):
-    """``a.b.c`` -> ("a", ["b", "c"]), else None."""
+    """``a.b.c`` -> ("a", ["b", "c"]), ``a`` -> ("a", []), else None."""
     attrs = []
     while isinstance(node, ast.Attribute):
         attrs.append(node.attr)
         node = node.value
     return (node.id, attrs[::-1]) if isinstance(node, ast.Name) else None
+
+
+def _resolved(node, denote):
+    """What a name, or an attribute chain from one, denotes (``np.linalg.norm``); ``None`` for a local of the
+    generated code, an attribute a value lacks, or another expression."""
+    chain = _attribute_chain(node)
+    if chain is None:
+        return None
+    try:
+        obj = denote(chain[0])
+    except KeyError:
+        return None
+    for attr in chain[1]:
+        obj = getattr(obj, attr, None)
+    return obj
 
 
 def safe(text, denote):
@@ -199,15 +214,7 @@ def _safe_call(call, denote):
     given ``out`` (a run again would change the array a second time)."""
     if not isinstance(call.func, (ast.Name, ast.Attribute)):
         return False
-    chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else (call.func.id, [])
-    if chain is None:
-        return True
-    try:
-        obj = denote(chain[0])
-    except KeyError:
-        return True
-    for attr in chain[1]:
-        obj = getattr(obj, attr, None)
+    obj = _resolved(call.func, denote)
     return not (isinstance(obj, np.ufunc) and (len(call.args) > obj.nin or call.keywords))
 
 
@@ -261,18 +268,10 @@ def _names_trusted(node, denote, called):
 def _reads_truth(call, arg, denote):
     """Whether ``call`` reads its argument ``arg`` (a comparison) as a truth value or a count: one of
     ``_MASK_CALLS`` (``np.where`` only as its condition), or one of s2sad's helpers (``_s2.*``)."""
-    chain = _attribute_chain(call.func) if isinstance(call.func, ast.Attribute) else \
-        (call.func.id, []) if isinstance(call.func, ast.Name) else None
-    if chain is None:
-        return False
-    if chain[0] == "_s2":
+    chain = _attribute_chain(call.func)
+    if chain is not None and chain[0] == "_s2":
         return True
-    try:
-        obj = denote(chain[0])
-    except KeyError:
-        return False
-    for attr in chain[1]:
-        obj = getattr(obj, attr, None)
+    obj = _resolved(call.func, denote)
     found = next((f for f in _MASK_CALLS if obj is f), None)
     return found is not None and (found is not np.where or call.args[:1] == [arg])
 
