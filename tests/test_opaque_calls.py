@@ -246,3 +246,87 @@ def test_a_helper_keeping_a_differentiated_value_in_the_module_read_back_is_refu
     a warning saying the output did not depend on the argument; found by a probe)."""
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="changes `STORE`, an object of its module"):
         s2sad.grad(_read_back_from_the_module)(0.5)
+
+
+class _Tracker:
+    def __init__(self):
+        self.log = {}
+
+    def record(self, key, value):
+        self.log.setdefault(key, []).append(float(value))
+
+    def last(self, key):
+        return self.log[key][-1]
+
+
+TRACKER = _Tracker()
+
+
+def _logged_twice(w):
+    loss = np.sum(w ** 2)
+    TRACKER.record("loss", loss)
+    norm = np.sqrt(loss)
+    TRACKER.record("norm", norm)
+    for v in w:
+        TRACKER.record("item", v * 2.0)
+    return loss + norm
+
+
+def _logged_then_read_back(w):
+    loss = np.sum(w ** 2)
+    TRACKER.record("loss", loss)
+    TRACKER.record("norm", np.sqrt(loss))
+    return loss + TRACKER.last("norm")
+
+
+def test_a_logger_called_several_times_and_never_read_back_keeps_what_it_is_given():
+    """`TR.record("loss", l)` then `TR.record("norm", n)`, their results dropped: what the logger holds reaches no
+    value the function computes (refused in the fifteenth session, since the second call reads the object again);
+    read back through a method whose result is used, it is refused still."""
+    w = np.array([1.0, 2.0])
+    loss = 5.0
+    assert np.allclose(s2sad.grad(_logged_twice)(w), 2 * w * (1 + 0.5 / np.sqrt(loss)))
+    assert TRACKER.log["norm"][-1] == np.sqrt(loss) and TRACKER.log["item"][-2:] == [2.0, 4.0]
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`_Tracker.record` was given a value being"):
+        s2sad.grad(_logged_then_read_back)(w)
+
+
+class _Pusher:
+    def __init__(self, store):
+        self.store = store
+
+    def push(self, v):
+        self.store.append(v * v)
+
+
+PUSHED = []
+PUSHER = _Pusher(PUSHED)
+
+
+def _pushed_into_a_local_list(x):
+    lst = []
+    acc = _Pusher(lst)
+    acc.push(x)
+    return lst[0] + x
+
+
+def _pushed_into_a_module_list(x):
+    PUSHER.push(x)
+    return PUSHED[-1] + x
+
+
+def _pushed_into_a_dict_item(x):
+    d = {"a": []}
+    acc = _Pusher(d["a"])
+    acc.push(x)
+    return d["a"][0] + x
+
+
+@pytest.mark.parametrize("f", [_pushed_into_a_local_list, _pushed_into_a_module_list, _pushed_into_a_dict_item])
+def test_a_method_filling_a_list_its_object_shares_with_the_function_is_refused(f):
+    """`acc = Acc(lst); acc.push(x)` appending `x * x` to `lst`, read back (also a module's object holding a module's
+    list, and a list inside a dict): the gradient was 1.0 for 2x + 1, silently (found this session). The method's
+    object is watched where it may hold what the function reads again (effects.classes), and so are the module's
+    objects the function reads."""
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`_Pusher.push` was given a value being differentiated"):
+        s2sad.grad(f)(0.7)

@@ -295,14 +295,41 @@ def _writes_the_walked_item(fn, change, seq, single):
     return False
 
 
-def _read_elsewhere(fn, name, s):
-    """Whether ``fn`` reads ``name`` other than as the object of the call ``s`` (a log ``HIST.append(v)`` that the
-    function never reads back changes nothing it computes)."""
+def _reads(fn, unit, varied=frozenset()):
+    """The reads of names in ``fn`` (name -> the ids of its ``Name`` nodes), but for the object of a log call
+    (``_log_call``): what such calls leave in it reaches no value the function computes."""
+    skip = {id(st.value.func.value) for st in N.walk(fn) if _log_call(st, unit, varied)}
+    reads = collections.defaultdict(set)
+    for n in N.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in skip:
+            reads[n.id].add(id(n))
+    return reads
+
+
+def _log_call(st, unit, varied):
+    """A method of an object called as a statement of its own, its result dropped, given a value being
+    differentiated (``TR.record("loss", l)``), that s2sad does not see into: it runs through
+    ``runtime.opaque_call`` (``pass_read_only``), which watches what else the function reads (the arguments it
+    reads again or that may hold what it reads again, the module's objects it reads), so whatever the method does
+    with what its object holds is seen there or never read again."""
+    if not isinstance(st, gast.Expr) or not isinstance(st.value, gast.Call):
+        return False
+    call = st.value
+    if not isinstance(call.func, gast.Attribute) or not isinstance(call.func.value, gast.Name) \
+            or call.func.value.id in varied or _module_ref(call.func, unit) and not _holds_data(
+                unit.scope.lookup(call.func.value.id)):
+        return False
+    values = list(call.args) + [k.value for k in call.keywords]
+    return any(n in varied for a in values for n in names_in(a)) and opaque(classify(call, unit.scope))
+
+
+def _read_elsewhere(reads, name, s):
+    """Whether the function (``reads``: ``_reads`` of it) reads ``name`` other than as the object of the call ``s``
+    (a log ``HIST.append(v)`` that the function never reads back changes nothing it computes)."""
     receiver = s.value.func.value if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
         else None
-    skip = {id(n) for n in N.walk(receiver)} if receiver is not None else set()
-    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load) and id(n) not in skip
-               for n in N.walk(fn))
+    own = {id(n) for n in N.walk(receiver)} if receiver is not None else set()
+    return bool(reads.get(name, set()) - own)
 
 
 def _holds_data(obj):
@@ -1324,7 +1351,7 @@ _OUT_AT = {(False, "dot"): 2, **{(True, m): 3 for m in ("sum", "prod", "mean", "
            (True, "trace"): 5}
 
 
-def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
+def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
     """Calls s2sad does not see into (a plot, a log line, a method of a user's object, a user function run as it
     is) whose result carries no derivative and that receive values being differentiated run through
     ``_s2.opaque_call``: ``ax.plot(w)`` becomes ``_s2.opaque_call(ax.plot, w)``, which makes every array the
@@ -1332,9 +1359,15 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
     that the containers and records it received hold the same objects afterwards. A change in place there
     then raises instead of leaving the derivative code reading values it did not compute. (A call whose result
     is differentiated has a rule or is refused; ``x.sort()``, ``out=``, NumPy functions without a rule are
-    refused: check_writes.) Not seen: code that keeps the value somewhere the differentiated function reads it
-    back from (a global), documented."""
+    refused: check_writes.) Watched there: what it receives that the function reads again, or that may hold
+    (``effects.classes``) what the function reads again (``acc = Acc(lst); acc.push(x); lst[0]``), and the objects of
+    its module the function reads again (``ACC.push(x)`` appending to ``STORE``, read back)."""
     helper = unit.aliases.ref(runtime.opaque_call, "opaque_call")
+    reads = _reads(fn, unit, varied)
+    classes = effects.classes if effects is not None else {}
+    bound = {n.id for n in N.walk(fn) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+    module_data = sorted(n for n in reads if n not in bound and unit.scope.is_free(n)   # (a lambda's parameter is
+                         and _holds_data(unit.scope.lookup(n)))                          # no module's name)
 
     def guarded(block):
         for s in block:
@@ -1357,8 +1390,11 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset()):
                     and not isinstance(unit.scope.lookup(receiver.id), types.ModuleType):
                 inputs.append(receiver)                        # (a module's object: `BOX.put(v)`)
             touched += [a for a in inputs if isinstance(a, gast.Name) and a not in touched
-                        and _read_elsewhere(fn, a.id, s)]      # objects read again (a module's too):
-            # (they must hold what they held: runtime.opaque_call; a log the function never reads back may keep it)
+                        and any(_read_elsewhere(reads, m, s) for m in classes.get(a.id, {a.id}))]
+            # objects read again, or holding one (they must hold what they held: runtime.opaque_call; a log the
+            # function never reads back may keep it), and the module's objects read again
+            touched += [N.name(m) for m in module_data if _read_elsewhere(reads, m, s)
+                        and m not in {a.id for a in touched if isinstance(a, gast.Name)}]
             held = gast.Tuple(elts=[N.clone(a) for a in touched], ctx=gast.Load())
             s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
                                           keywords=list(value.keywords)), value)
@@ -1618,6 +1654,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                                   "to be a constant)")
     user_of = {v: u for u, vs in unit.versions.items() for v in vs}
     fn_params = set(N.params(fn))
+    reads = _reads(fn, unit, varied)
 
     def versions_of(user):
         return unit.versions.get(user, set()) | ({user} if user in fn_params else set())
@@ -1702,7 +1739,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if writes_out(op, method):
             raise unit.error(UnsupportedSyntaxError, "`out` (by keyword or by position) writes into an array in "
                              "place, which cannot be differentiated", s, hint="drop `out=` and use the returned value")
-        held = [n for n in _root_names(value.func.value) if n not in local and _read_elsewhere(fn, n, s)] \
+        held = [n for n in _root_names(value.func.value) if n not in local and _read_elsewhere(reads, n, s)] \
             if method in IN_PLACE_METHODS and touched else []
         if held:                              # HIST.append(v) with HIST a global list read here: not followed
             raise unit.error(UnsupportedSyntaxError, f"`.{method}` changes `{held[0]}`, a value of the module or an "
