@@ -358,7 +358,14 @@ def sequences_of(unit):
     """The names known to hold a list or tuple (analysis/shapes.kinds: a tuple of item kinds); those that may
     (analysis/shapes.containers) where the code is not specialised to its arguments' kinds."""
     known = frozenset(n for n, k in unit.facts.kinds.items() if isinstance(k, tuple))
-    return known if unit.options.specialize else known | unit.facts.containers
+    scope = unit.scope
+    free = frozenset(n for n, v in list(scope.globals.items()) + list(scope.cells.items())     # a module's list
+                     if n not in scope.locals and isinstance(v, (list, tuple)))              # (the cache checks it)
+    return known | free if unit.options.specialize else known | free | unit.facts.containers
+
+
+_ARITHMETIC = frozenset([operator.add, operator.sub, operator.mul, operator.truediv, operator.pow])
+# (an operator whose rule is still its own after ``reverse.adjoints.sequence_aware``: a list operand meets an array)
 
 
 def as_arrays(primitive, atoms, aliases, sequences=frozenset()):
@@ -367,7 +374,7 @@ def as_arrays(primitive, atoms, aliases, sequences=frozenset()):
     or compare, a list. So are names that may hold a list or tuple (``sequences``) passed to a ufunc, or as the
     array a reduction reads (``np.var(xs)``); ``np.asarray`` of an array is that array."""
     import numpy as np
-    if isinstance(primitive, np.ufunc):
+    if isinstance(primitive, np.ufunc) or primitive in _ARITHMETIC:   # (`x ** P`: NumPy reads the list P as an array)
         return [N.call(aliases.ref(np.asarray, "asarray"), [a])
                 if isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in sequences else a
                 for a in atoms]

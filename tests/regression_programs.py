@@ -1479,3 +1479,45 @@ def copies_by_method(x):                     # x.astype(float), x.flatten(): cop
     z[1] = 2.0 * z[0]
     return np.sum(y * y) + np.sum(z) + np.sum(x)
 
+
+
+# --- the sixteenth session's probes ---------------------------------------------------------------------
+_CONSTANTS = [1.0, 2.0]
+_ROWS = [np.ones(3), np.arange(3.0)]
+_POWERS = [0.5, 2.0, 3.0]
+
+
+def module_list_joined_with_a_value(x):     # C + [x]: added as arrays, every item's adjoint summed onto x
+    return np.sum(np.array(_CONSTANTS + [x[0]]) ** 2) + sum(_CONSTANTS + [x[1] * x[1]]) \
+        + (_CONSTANTS + [x[2]])[0] * x[2] + np.sum(np.stack(_ROWS + [x]) ** 2 * np.arange(3.0))
+
+
+def module_list_as_an_exponent(x):          # x ** P, np.arctan2(x, P): a raw TypeError in the rule
+    return np.sum(x ** _POWERS) + np.sum(np.arctan2(x, _POWERS))
+
+
+CASES["module_list_joined_with_a_value"] = (module_list_joined_with_a_value, (np.array([0.7, -0.4, 1.3]),), (0,))
+CASES["module_list_as_an_exponent"] = (module_list_as_an_exponent, (np.array([2.0, 3.0, 0.5]),), (0,))
+
+
+def _same(a):
+    return a
+
+
+def written_through_np_asanyarray(x):       # np.asanyarray(y) is y: the write changed y, the derivative did not
+    y = x * 1.0
+    z = np.asanyarray(y)
+    z[1] = x[2] ** 2
+    return np.sum(y * x)
+
+
+def written_through_asarray_chkfinite(x):
+    y = x * 1.0
+    z = np.asarray_chkfinite(y)
+    z[1] = x[2] ** 2
+    return np.sum(y * x)
+
+
+REFUSED["written_through_np_asanyarray"] = (written_through_np_asanyarray, (_X4,), (0,), "`y` may hold the same object")
+REFUSED["written_through_asarray_chkfinite"] = (written_through_asarray_chkfinite, (_X4,), (0,),
+                                                "`y` may hold the same object")

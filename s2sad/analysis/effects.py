@@ -467,7 +467,10 @@ _VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atl
           np.broadcast_to, np.expand_dims, np.split, np.array_split, np.hsplit, np.vsplit, np.flip, np.fliplr,
           np.flipud, np.rot90, runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list,
           builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem,
-          np.einsum, np.diag, np.real_if_close, runtime.view_of}   # (einsum('ij->ji', y), np.diag(Y): views)
+          np.einsum, np.diag, np.real_if_close, runtime.view_of,   # (einsum('ij->ji', y), np.diag(Y): views)
+          np.asarray_chkfinite, np.asfortranarray, np.require, np.frombuffer, np.trim_zeros, np.broadcast_arrays,
+          np.nan_to_num, np.lib.stride_tricks.as_strided, np.lib.stride_tricks.sliding_window_view} | {
+    getattr(np, name) for name in ("matrix_transpose", "unstack", "permute_dims") if hasattr(np, name)}
 _SELF_METHODS = {"conj", "conjugate"}                # a real array's y.conj() is y itself (np.conj(y) is a copy)
 
 
@@ -599,6 +602,9 @@ def _may_return(value, unit, kinds=None):
     if isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
         return names_in(value)
     if isinstance(value, gast.Call):
+        if len(value.args) >= 2 and _resolves_to(value.func, unit, runtime.opaque_call):
+            return _may_return(gast.Call(func=value.args[0], args=value.args[2:], keywords=value.keywords), unit,
+                               kinds)    # pass_read_only's wrapper: what the call it runs may return
         if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
                 and not value.keywords and not _module_ref(value.func, unit):
             return []                    # x.copy(): a new array, list or dict

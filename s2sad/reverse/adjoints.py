@@ -134,7 +134,9 @@ def sequence_aware(unit, op):
     ``int``: the rules of concatenation and repetition (which also handle numbers and arrays, deciding
     when the code runs). Any other ``+`` and ``*`` add and multiply (NumPy's included)."""
     def seq(a):
-        return isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and a.id in unit.facts.containers
+        return isinstance(a, (gast.List, gast.Tuple)) or isinstance(a, gast.Name) and (
+            a.id in unit.facts.containers or unit.scope.is_free(a.id)
+            and isinstance(unit.scope.lookup(a.id), (list, tuple)))      # a module's list (`C + [x]`)
 
     def integer(a):
         return isinstance(a, gast.Constant) and type(a.value) is int or \
