@@ -49,6 +49,7 @@ def differentiate(unit):
         tree = inline_calls.run(tree, unit)                           # small helpers' bodies
     if unit.options.hoist:
         tree = hoist.run(tree, unit)                                  # loop-invariant items, read before the loop
+    tree = versions.own_targets(tree, unit)                           # i = x[0]; for i in range(3): a target of its own
     if unit.options.versions:
         tree = versions.run(tree, unit)                               # a new name per assignment outside loops
     tree = spreads.run(tree, unit, lambda: _kinds(tree, unit), final=True)   # what inlining, versions made known

@@ -1521,3 +1521,17 @@ def written_through_asarray_chkfinite(x):
 REFUSED["written_through_np_asanyarray"] = (written_through_np_asanyarray, (_X4,), (0,), "`y` may hold the same object")
 REFUSED["written_through_asarray_chkfinite"] = (written_through_asarray_chkfinite, (_X4,), (0,),
                                                 "`y` may hold the same object")
+
+
+def range_index_reusing_a_value_name(x):    # i = x[0]; for i in range(3): the adjoint of i still reached x[0]
+    i = x[0] * x[2]
+    s = 0.0
+    for i in range(3):
+        s = s + x[i]
+    j = x[1]
+    for j in range(2):
+        pass
+    return s * i + j * x[1]
+
+
+CASES["range_index_reusing_a_value_name"] = (range_index_reusing_a_value_name, (np.array([0.3, -0.7, 1.23]),), (0,))

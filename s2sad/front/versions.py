@@ -41,6 +41,25 @@ import gast
 from .. import nodes as N
 
 
+def own_targets(fn, unit):
+    """``i = x[0]; for i in range(3): ...``: a loop whose target is a name an assignment (or the parameters) also
+    writes gets a target of its own, copied into the name first thing in each iteration (``for i_1 in range(3):
+    i = i_1``), an assignment like any other in a loop. (The index of a range loop is no value being
+    differentiated; written straight into ``i``, which ``i = x[0]`` also writes, it left ``i``'s adjoint flowing
+    to ``x[0]`` after the loop had replaced ``i``: a wrong gradient, and a wrong tangent.) A loop that runs no
+    iteration leaves the name as it was. Run whether or not ``versions`` is."""
+    written = set(N.params(fn)) | {n.id for st in N.statements(fn.body) if isinstance(st, gast.Assign)
+                                   for n in N.walk(st.targets[0])
+                                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for loop in N.statements(fn.body):
+        if isinstance(loop, gast.For) and isinstance(loop.target, gast.Name) and loop.target.id in written:
+            user = loop.target.id
+            own = unit.namer.fresh(user)
+            loop.target = N.located(N.store(own), loop.target)
+            loop.body = [N.assign(user, N.name(own), loop)] + list(loop.body)
+    return fn
+
+
 def run(fn, unit):
     """Return a copy of the normalized FunctionDef ``fn`` with single assignment on every path."""
     fn = N.clone(fn)
