@@ -153,6 +153,7 @@ def analyze(tree, unit):
     arrays = frozenset(n for n, k in value_kinds.items() if isinstance(k, int) and k >= 0)
     _drop_list_checks(tree, unit, arrays)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active, arrays)   # refusals, first
+    effects_analysis.check_methods(tree, unit, varied, value_kinds)
     effects_analysis.pass_read_only(tree, unit, varied, active, numbers, effects)
     numbers_only = frozenset(n for n, k in value_kinds.items() if isinstance(k, tuple) and k
                              and all(i == -1 for i in k))          # a list or tuple of numbers holds no array

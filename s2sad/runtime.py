@@ -8,6 +8,7 @@ the standard library only, so generated modules can carry them along.
 import collections.abc
 import math
 import random
+import types
 
 import numpy as np
 
@@ -2783,6 +2784,13 @@ def scipy_value(value, dist, method, args):
         f"s2sad: scipy.stats.{dist}.{method} is differentiated where scipy's checks pass (inside the support, valid "
         f"parameters, the shapes it takes); here scipy gives {np.asarray(want).ravel()[:3].tolist()}, the "
         f"definition {got.ravel()[:3].tolist()}")
+
+
+def an_object(x, refusal):
+    """Before ``r.take(x, ...)`` where what ``r`` holds is not known when the code is made (analysis/effects
+    .check_methods): ``r`` is no module or class (``xp = np``), whose ``take`` takes the array as an argument."""
+    if isinstance(x, (types.ModuleType, type)):
+        raise UnsupportedSyntaxError.from_message(refusal)
 
 
 def same_length(x, idx, v, refusal):

@@ -1535,3 +1535,25 @@ def range_index_reusing_a_value_name(x):    # i = x[0]; for i in range(3): the a
 
 
 CASES["range_index_reusing_a_value_name"] = (range_index_reusing_a_value_name, (np.array([0.3, -0.7, 1.23]),), (0,))
+
+
+def _namespace_of(x):
+    return np
+
+
+def array_method_of_a_namespace(x, xp=np):   # xp.take(x, idx): x taken for the indices of the array method
+    ns = _namespace_of(x)
+    return np.sum(xp.take(x, [0, 2]) ** 2) + np.sum(ns.repeat(x, 2)) + np.sum(type(x).take(x, [1]))
+
+
+def appended_through_a_bound_method(x):      # push = out.append: the appends were not seen (a zero gradient)
+    out = []
+    push = out.append
+    for v in x:
+        push(v * v)
+    return sum(out)
+
+
+REFUSED["array_method_of_a_namespace"] = (array_method_of_a_namespace, (_X4,), (0,), "is called on a module or a class")
+REFUSED["appended_through_a_bound_method"] = (appended_through_a_bound_method, (_X4,), (0,),
+                                              "changes its object in place and is taken here as a value")

@@ -1631,6 +1631,51 @@ def _changes_its_first_argument(call, unit):
         name in IN_PLACE_METHODS or name.startswith("__i") or name in ("__setitem__", "__delitem__"))
 
 
+_ARRAY_ONLY_METHODS = frozenset(dir(np.ndarray)) - frozenset(dir(list)) - frozenset(dir(dict)) - frozenset(dir(tuple))
+
+
+def check_methods(fn, unit, varied, kinds):
+    """Refuse what the method rules would read wrongly (a refusal, never a wrong number):
+
+    - a method that changes its object in place taken as a value (``push = out.append``, ``getattr(a, "fill")``,
+      ``call(cb=out.append)``): the change, made where the value is called, is not seen;
+    - an array method called on a module or a class held by a name whose kind is not known, given a value being
+      differentiated (``xp = np; xp.take(x, idx)``, ``type(x).take(x, idx)``): ``x`` is the array there, not the
+      indices the method's rule takes it for (``runtime.an_object`` checks it where the code runs)."""
+    called = {id(n.func) for n in N.walk(fn) if isinstance(n, gast.Call)}
+    guards = {}
+    for s in list(N.statements(fn.body)):
+        for node in N.walk(s):
+            taken = None
+            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load) and id(node) not in called \
+                    and node.attr in IN_PLACE_METHODS and not _module_ref(node, unit):
+                taken = N.unparse(node)
+            elif isinstance(node, gast.Call) and _resolves_to(node.func, unit, builtins.getattr) \
+                    and len(node.args) >= 2 and isinstance(node.args[1], gast.Constant) \
+                    and node.args[1].value in IN_PLACE_METHODS and not _module_ref(
+                        gast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=gast.Load()), unit):
+                taken = f"{N.unparse(node.args[0])}.{node.args[1].value}"
+            if taken is not None:
+                raise unit.error(UnsupportedSyntaxError, f"`{taken}` changes its object in place and is taken here as "
+                                 "a value: a change made where it is called is not followed by the derivative", s,
+                                 hint=f"call `{taken}(...)` itself where the change is made")
+        value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and isinstance(value.func.value, gast.Name) and value.func.attr in _ARRAY_ONLY_METHODS \
+                and not unit.scope.is_free(value.func.value.id) and value.func.value.id not in varied \
+                and kinds.get(value.func.value.id) is None \
+                and any(set(names_in(a)) & varied for a in list(value.args) + [k.value for k in value.keywords]):
+            refusal = unit.error(UnsupportedSyntaxError, f"`.{value.func.attr}(...)` is called on a module or a "
+                                 "class (`xp = np`, `type(x)`), given a value being differentiated: it is not the "
+                                 "array method its rule differentiates", s,
+                                 hint=f"call the function itself (`np.{value.func.attr}(...)`)")
+            guards[id(s)] = N.located(gast.Expr(value=N.call(unit.aliases.ref(runtime.an_object, "an_object"),
+                                                             [N.clone(value.func.value), N.const(str(refusal))])), s)
+    if guards:                      # where the object's kind is not known: checked where the code runs
+        for block in N.blocks(fn.body):
+            block[:] = [g for st in block for g in ([guards[id(st)]] if id(st) in guards else []) + [st]]
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 

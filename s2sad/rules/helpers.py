@@ -19,7 +19,7 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
-from ..runtime import a_list, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
+from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
                        picked, source_index, sources_of, to_list, tolist_grad, undiff, ungather, ungather_each, unitem,
@@ -123,7 +123,7 @@ def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
 nondiff(first_best, sort_order, keys_of, unshared, walked, check_keywords, underived)
-nondiff(interp_segments, spaced_by_dx, a_list, same_length)
+nondiff(interp_segments, spaced_by_dx, a_list, an_object, same_length)
 @vjp(scipy_value)                                  # the identity on the value (scipy's checks of the arguments)
 def scipy_value_vjp(h, ans, value, dist, method, args): return h, None, None, None
 @jvp(scipy_value)
