@@ -261,9 +261,10 @@ def appended(items, value):
 
 
 def append_grads(g, items=None):
-    """Adjoints of ``appended(items, value)``: the list before the append, and the value."""
-    if g is None:
-        return None, None
+    """Adjoints of ``appended(items, value)``: the list before the append, and the value (where nothing flowed
+    into the list, a list of rows none of which was read: 0.0, a zero the value's rules compute with)."""
+    if g is None or type(g) is float:              # (0.0: a list appended to a list nothing flowed into)
+        return None, 0.0
     return AdjList(g[:-1]), adjoint_of(g[-1])
 
 

@@ -1557,3 +1557,25 @@ def appended_through_a_bound_method(x):      # push = out.append: the appends we
 REFUSED["array_method_of_a_namespace"] = (array_method_of_a_namespace, (_X4,), (0,), "is called on a module or a class")
 REFUSED["appended_through_a_bound_method"] = (appended_through_a_bound_method, (_X4,), (0,),
                                               "changes its object in place and is taken here as a value")
+
+
+def nested_comprehension_read_in_part(x):    # rows not read had no adjoint: None reached the product rule (a crash)
+    i = x[2]
+    M = [[x[i] * x[j] for j in range(3)] for i in range(3)]
+    T = [[[x[i] * x[j] * x[k] for k in range(2)] for j in range(2)] for i in range(2)]
+    return i * M[0][1] + T[1][0][1]
+
+
+def written_into_itself(x):                 # a[::-1] = a, a[:] = a: the adjoint was cleared after the write's
+    a = x * 1.0                             # own contribution (zero gradients)
+    a[::-1] = a
+    b = x * 2.0
+    b[:] = b
+    c = x * 1.0
+    c[[2, 1, 0, 3]] = c
+    return np.sum(a * np.arange(4.0)) + np.sum(b * b) + np.sum(c * np.arange(1.0, 5.0))
+
+
+CASES["nested_comprehension_read_in_part"] = (nested_comprehension_read_in_part, (np.array([0.3, -0.7, 1.23]),),
+                                              (0,))
+CASES["written_into_itself"] = (written_into_itself, (_X4,), (0,))

@@ -693,6 +693,9 @@ class _Lowering:
                 self.source.nested_writes.append((self.stmt_, _root(target)))
             obj, index = self.atom(target.value), self.index(target.slice)
             written = self.atom(value)
+            if isinstance(written, gast.Name) and isinstance(obj, gast.Name) and written.id == obj.id:
+                written = self.temp(written)     # `a[::-1] = a`: the value written under a name of its own (its
+                #                                  adjoint is read before the write clears the array's, not after)
             if isinstance(target.slice, gast.Slice) and isinstance(obj, gast.Name):   # `lst[1:] = [v]`: a list's
                 refusal = self.error("a slice assignment that changes a list's length is not differentiated",  # length
                                      self.stmt_, hint="build the new list: `lst = lst[:1] + [v]`")
