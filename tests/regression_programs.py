@@ -1579,3 +1579,4 @@ def written_into_itself(x):                 # a[::-1] = a, a[:] = a: the adjoint
 CASES["nested_comprehension_read_in_part"] = (nested_comprehension_read_in_part, (np.array([0.3, -0.7, 1.23]),),
                                               (0,))
 CASES["written_into_itself"] = (written_into_itself, (_X4,), (0,))
+

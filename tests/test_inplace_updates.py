@@ -677,3 +677,21 @@ def test_a_callee_changing_an_argument_read_again_is_refused(monkeypatch):
     want = numerical_grad(lambda x: changed_value_read_after_the_call(x, args[1].copy()), (args[0].copy(),), 0)
     assert not np.allclose(g, want, rtol=1e-4)
     pipeline.forget()
+
+
+def _appended_through_an_alias(x):
+    L = [x[0]]
+    M = L
+    L = L + [x[1]]
+    M.append(x[2])
+    return sum(L) * 10.0 + sum(M)
+
+
+def test_an_append_through_an_alias_is_undone_where_the_sweep_reads_the_other_name():
+    """`M = L; L = L + [v]; M.append(w)`: the backward sweep read the old `L` with `w` still in it (an IndexError;
+    found by a probe). The append is undone where any name holding the list is read afterwards
+    (analysis/record.py); the straightforward pipeline (no versions) refuses it."""
+    x = np.array([0.3, -0.7, 1.23])
+    assert np.allclose(s2sad.grad(_appended_through_an_alias)(x), [11.0, 10.0, 1.0])
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="`M` is changed in place while `L` may hold"):
+        s2sad.grad(_appended_through_an_alias, optimize=False)(x)

@@ -95,11 +95,17 @@ def run(fn, backward, unit):
                 order.reads[name].append(order.where[id(p)])      # putting x[idx] back reads x there
                 order.index_read(p)                                # ... and idx
             continue
+        if isinstance(p, Unappend):                # (`M = L; M.append(v)`: the sweep reading L sees the item too;
+            others = holders_of(name, unit) if not enclosing.get(id(site)) else [name]   # in a loop, the names
+            if any(order.read_after(p, other) for other in others):                      # are rebound: its own)
+                plan.decisions[id(p)] = Decision(name, "push", "the list (or a name holding it) is read by the "
+                                                 "backward sweep afterwards", line)
+            else:
+                plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point "
+                                                 "(nor any name holding the same list)", line)
+            continue
         if not order.read_after(p):               # sound: nothing can see whether it is restored
             plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point", line)
-            continue
-        if isinstance(p, Unappend):
-            plan.decisions[id(p)] = Decision(name, "push", "the list is read by the backward sweep afterwards", line)
             continue
         once = assigned_once(name, sites, params)
         loops = enclosing.get(id(site), ())
