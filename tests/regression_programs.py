@@ -1580,3 +1580,36 @@ CASES["nested_comprehension_read_in_part"] = (nested_comprehension_read_in_part,
                                               (0,))
 CASES["written_into_itself"] = (written_into_itself, (_X4,), (0,))
 
+
+
+def log_softmax_with_a_per_class_bias(b, x):   # the fused log-softmax gave the shift b nothing: it varies along
+    lp = x - b - np.log(np.sum(np.exp(x - b), axis=1, keepdims=True))   # the summed axis, so lp depends on it
+    m = np.max(x, axis=0)                                   # (a stabiliser over the other axis: the same)
+    lq = x - m - np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
+    return lp[0, 0] + np.sum(lq[1] * b)
+
+
+def logistic_of_an_array_written_between(z):   # z[0] = 5.0 between -z and the logistic: the fused adjoint read z
+    z = z.copy()                                # after the write
+    n = -z
+    z[0] = 5.0
+    p = 1 / (1 + np.exp(n))
+    return np.sum(p * z)
+
+
+def cross_entropy_of_labels_written_between(w, X, y):   # y[0] = 0.25 between the two terms of the fused adjoint
+    y = y.copy()
+    z = X @ w
+    p = 1 / (1 + np.exp(-z))
+    t1 = y * np.log(p)
+    y[0] = 0.25
+    t2 = (1 - y) * np.log(1 - p)
+    return -np.mean(t1 + t2)
+
+
+CASES["log_softmax_with_a_per_class_bias"] = (log_softmax_with_a_per_class_bias, (
+    np.array([0.2, -0.1, 0.4]), np.array([[0.1, 0.5, -0.3], [0.7, -0.2, 0.05]])), (0, 1))
+CASES["logistic_of_an_array_written_between"] = (logistic_of_an_array_written_between, (np.array([0.3, -0.4]),),
+                                                 (0,))
+CASES["cross_entropy_of_labels_written_between"] = (cross_entropy_of_labels_written_between, (
+    np.array([0.3, -0.2]), np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8]]), np.array([1.0, 0.0, 1.0])), (0,))

@@ -1841,7 +1841,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
     for name in sorted(effects.mutated):
         reached = sorted(set(effects.classes.get(name, {name})) & params & varied)
         for change in effects.mutated[name]:
-            if reached and not (name not in params and fresh_where_changed(fn, unit, change, name)):
+            if reached and not fresh_where_changed(fn, unit, change, name):    # (`z = z.copy()` first: a new object)
                 arg = name if name in reached else reached[0]
                 through = "" if name == arg else f" (through `{name}`, which may hold the same object)"
                 raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{arg}` in place"

@@ -26,12 +26,13 @@ x_bar = x_bar + y_bar * np.cos(x)
 import functools
 import math
 import operator
+import types
 
 import gast
 import numpy as np
 
 from .. import nodes as N
-from .. import calls, nested, runtime, tree
+from .. import calls, markers, nested, runtime, tree
 from ..analysis import shapes as shape_facts
 from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
@@ -694,6 +695,8 @@ def _log_softmax(sweep, s, g, defined, out):
     if difference(d_u) is None or difference(d_u) != difference(d_t):
         return False
     x, m = difference(d_t)
+    if not _constant_along(unit, m, axis.value):
+        return False
     block = sweep.blocks[-1]
     at = {id(t): k for k, t in enumerate(block)}
     chain = [d_t, d_u, d_e, d_s, d_l]
@@ -708,6 +711,43 @@ def _log_softmax(sweep, s, g, defined, out):
     fused = N.binop(N.clone(g), gast.Sub(), N.binop(softmax, gast.Mult(), summed))
     contribute(sweep, N.name(x), N.call(_helper(sweep, runtime.unbroadcast), [fused, N.name(x)]), defined, out)
     return True
+
+
+_KEEPDIMS_REDUCTIONS = (np.max, np.amax, np.min, np.amin, np.mean, np.sum, np.median)
+
+
+def _constant_along(unit, m, axis):
+    """Whether the shift ``m`` of a log-softmax over ``axis`` is the same all along that axis, so that the
+    log-softmax does not depend on it: a number, or one reduction over that axis with ``keepdims=True``
+    (``np.max(x, axis=1, keepdims=True)``, also as a method, also through ``stop_gradient``). A per-class bias
+    ``x - b - log(sum(exp(x - b), axis=1, ...))`` does depend on ``b``."""
+    if not isinstance(m, str) or m in unit.facts.numbers:
+        return True
+    d = unit.facts.definitions.get(m)
+    value = d.value if d is not None else None
+    for _ in range(3):                                     # through stop_gradient and a copy
+        if isinstance(value, gast.Call) and value.args and _resolves(unit, value.func) is markers.stop_gradient:
+            value = value.args[0]
+        elif isinstance(value, gast.Name) and unit.facts.definitions.get(value.id) is not None:
+            value = unit.facts.definitions[value.id].value
+    if not isinstance(value, gast.Call):
+        return False
+    keywords = {k.arg: k.value for k in value.keywords}
+    method = isinstance(value.func, gast.Attribute) and value.func.attr in ("max", "min", "mean", "sum") \
+        and not isinstance(_resolves(unit, value.func.value), types.ModuleType)
+    if not method and _resolves(unit, value.func) not in _KEEPDIMS_REDUCTIONS:
+        return False
+    given = value.args[0 if method else 1] if len(value.args) > (0 if method else 1) else keywords.get("axis")
+    keepdims = keywords.get("keepdims")
+    return isinstance(given, gast.Constant) and given.value == axis and isinstance(keepdims, gast.Constant) \
+        and keepdims.value is True
+
+
+def _resolves(unit, node):
+    try:
+        return unit.scope.resolve(node)
+    except Exception:                                      # noqa: BLE001  (a local: not a module's object)
+        return None
 
 
 def _softmax_operands_kept(block, chain, s, x, m):
@@ -791,11 +831,14 @@ def _logistic_input(sweep, s):
 
 def unchanged_between(block, first, last, name):
     """Whether ``first`` and ``last`` are statements of ``block``, in that order, and none of the statements
-    from ``first`` up to ``last`` assigns ``name``."""
+    from ``first`` up to ``last`` assigns ``name`` or may change an object in place (``z[0] = 5.0``, ``w.x = v``,
+    a call run for its effect: ``name`` or a name holding its object may be the one changed)."""
     at = {id(t): k for k, t in enumerate(block)}
     if id(first) not in at or id(last) not in at or at[id(first)] > at[id(last)]:
         return False
     return not any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, (gast.Store, gast.Del))
+                   or isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, (gast.Store, gast.Del))
+                   or isinstance(n, (gast.Expr, gast.AugAssign))
                    for t in block[at[id(first)]:at[id(last)]] for n in N.walk(t))
 
 
