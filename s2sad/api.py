@@ -183,6 +183,10 @@ def _check_shape(given, expected, what):
         for name, value in fields_of(expected).items():
             _check_shape(field(given, name), value, f"{what}.{name}")
         return
+    if isinstance(expected, dict) and isinstance(given, (tuple, list)) \
+            or isinstance(expected, (tuple, list)) and isinstance(given, dict):
+        raise ValueError(f"{what} is a {type(given).__name__} but should be a {type(expected).__name__} "
+                         f"({'keys ' + str(sorted(expected)) if isinstance(expected, dict) else len(expected)})")
     if isinstance(expected, (dict, tuple, list)) or isinstance(given, (dict, tuple, list)) \
             and not (isinstance(expected, np.ndarray) or isinstance(expected, _Outline) and expected.array):
         return                                         # a container against an array: the rules decide
@@ -449,7 +453,8 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
             _check_differentiable(args, wrt, fname)
             plain, extra = _as_plain(call, args, options)
             full = tuple(args) + tuple(extra)
-            return like(plain(*full), args[wrt[0]]) if np.ndim(args[wrt[0]]) == 0 else plain(*full)
+            out = plain(*full)
+            return like(out, args[wrt[0]]) if np.ndim(args[wrt[0]]) == 0 and np.ndim(out) == 0 else out
         except Exception as exc:
             raise short_traceback(exc) from None
     functools.update_wrapper(call, unwrap(f))
@@ -793,8 +798,10 @@ def _stack(pieces, out_shape, in_shape, columns):
     shape = tuple(out_shape) + tuple(in_shape)
     if not pieces:
         return np.zeros(shape)
-    pieces = [np.asarray(p, dtype=float) for p in pieces]
-    return np.stack(pieces, axis=-1 if columns else 0).reshape(shape)
+    pieces = [np.asarray(p) for p in pieces]
+    kinds = {p.dtype.kind for p in pieces}         # float32 pieces stay float32 (as grad's and hvp's do)
+    dtype = np.result_type(*pieces) if kinds <= {"f"} else float
+    return np.stack([p.astype(dtype, copy=False) for p in pieces], axis=-1 if columns else 0).reshape(shape)
 
 
 def _container(x):

@@ -157,12 +157,19 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
         renamed[local] = aliases.namer.fresh("_" + local.lstrip("_"))
     globals_ = rule.__globals__
 
+    current = dict(mapping)               # a parameter the rule assigns (`a = real_only(a)`) is its own local after
+
     def substitute(node):                 # a copy: the rule's parsed body is shared by every call site
         if defaulted:
             node = _DropDefaults(defaulted, rule).visit(N.clone(node))
-        return _fold(_Substitute(mapping, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
+        return _fold(_Substitute(current, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
 
-    stmts = [substitute(s) for s in body[:-1]]
+    stmts = []
+    for s in body[:-1]:
+        stmts.append(substitute(s))
+        for n in N.walk(s.targets[0]):
+            if isinstance(n, gast.Name) and n.id in local_names:
+                current.pop(n.id, None)
     returned = body[-1].value
     entries = returned.elts if isinstance(returned, gast.Tuple) else [returned]
     results = {}
@@ -258,6 +265,8 @@ class _Substitute(N.CopyingTransformer):
         return node
 
     def visit_Name(self, node):
+        if not isinstance(node.ctx, gast.Load) and node.id in self.renamed:
+            return N.name(self.renamed[node.id], type(node.ctx)())       # (a parameter assigned: the rule's local)
         if node.id in self.mapping:
             return N.clone(self.mapping[node.id])
         if node.id in self.renamed:

@@ -2361,7 +2361,7 @@ def lstsq_tangent(ta, tb, ans, a, b, rcond=None):
     dres = np.zeros(np.shape(ans[1]))
     if np.size(ans[1]):
         change = (0.0 if ta is None else ta @ x) - (0.0 if tb is None else tb)
-        dres = 2.0 * np.sum(resid * change, axis=0)
+        dres = np.reshape(2.0 * np.sum(resid * change, axis=0), np.shape(ans[1]))   # (shape (1,) for a 1-d b)
     dsv = np.zeros(np.shape(ans[3])) if ta is None else svd_tangent(ta, None, a, False, False)
     return (dx + np.zeros(np.shape(x)), dres, 0.0, dsv)              # (the rank: an integer, flat)
 

@@ -144,20 +144,29 @@ def _check_forward(f, args, i, g, rng):
         f"forward mode (jvp {float(tangent)!r}) and reverse mode (grad . v = {expected!r}) disagree on argument {i}"
 
 
+def _moved(x, direction, step):
+    """``x + step * direction`` for a number, an array or a container of them (leaf by leaf)."""
+    if tree.is_container(x):
+        return tree.unflatten([_moved(a, d, step) for a, d in zip(tree.flatten(x), tree.flatten(direction))], x)
+    return _to_float64(x) + step * direction
+
+
 def _check_second_order(f, args, i, rng, rtol, atol, eps):
-    """Hessian-vector products (forward over reverse) against differences of the gradient, and symmetry."""
+    """Hessian-vector products (forward over reverse) against differences of the gradient, and symmetry (for
+    numbers, arrays and containers of them, leaf by leaf)."""
     gradient = _grad(f, i)
     u, v = _random_like(args[i], rng), _random_like(args[i], rng)
 
     def hvp(direction):
         tangents = [None] * len(args)
         tangents[i] = direction
-        return np.asarray(jvp(gradient, args, tangents)[1], dtype=float)
+        return _flat(jvp(gradient, args, tangents)[1])
     hv, hu = hvp(v), hvp(u)
-    numeric = _directional(lambda *a: np.asarray(gradient(*a), dtype=float), args, i, v, eps)
+    up, down = _perturbed(args, i, _moved(args[i], v, eps)), _perturbed(args, i, _moved(args[i], v, -eps))
+    numeric = (_flat(gradient(*up)) - _flat(gradient(*down))) / (2 * eps)
     np.testing.assert_allclose(hv, numeric, rtol=rtol, atol=atol,
                                err_msg=f"Hessian-vector product of argument {i} differs from differences of the gradient")
-    left, right = float(np.sum(np.asarray(u) * hv)), float(np.sum(np.asarray(v) * hu))
+    left, right = float(np.sum(_flat(u) * hv)), float(np.sum(_flat(v) * hu))
     assert abs(left - right) <= 1e-8 * (abs(left) + abs(right) + 1e-300), \
         f"the Hessian of argument {i} is not symmetric: u.Hv = {left!r}, v.Hu = {right!r}"
 

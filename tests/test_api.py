@@ -616,3 +616,32 @@ def test_adjoint_source_of_a_derivative_names_the_function_to_pass():
         s2sad.adjoint_source(s2sad.grad(_sines))
     with pytest.raises(s2sad.WrtError, match="takes the function itself"):
         s2sad.show_adjoint(s2sad.hessian(_sines), mode="forward")
+
+
+def test_sixteenth_session_api_crashes_are_answers_or_clear_errors():
+    """Found by a probe: elementwise_grad with respect to a number of a function returning an array (a TypeError
+    in runtime.like), a pullback given a tuple for a dict's cotangent (a TypeError in tree.part), float32
+    Jacobians and Hessians made float64, check_grads(order=2) of a container argument (a NumPy ValueError),
+    lstsq's residuals' tangent shaped () for a 1-d right-hand side (an IndexError at res[0])."""
+    from collections import namedtuple
+    from s2sad.testing import check_grads
+    x = np.array([0.3, -0.7, 1.2])
+    got = s2sad.elementwise_grad(lambda x, a: np.tanh(a * x), 1)(x, 0.8)
+    assert np.allclose(got, x * (1 - np.tanh(0.8 * x) ** 2))
+    _, pullback = s2sad.vjp(lambda x: {"o": x * 2, "s": np.sum(x)}, x)
+    with pytest.raises(ValueError, match="is a tuple but should be a dict"):
+        pullback((np.ones(3), 1.0))
+    x32 = x.astype(np.float32)
+    assert s2sad.hessian(lambda x: np.sum(np.tanh(x) * x ** 2))(x32).dtype == np.float32
+    assert s2sad.jacobian(np.sin)(x32).dtype == np.float32
+    assert s2sad.jacobian(np.sin, mode="forward")(x32).dtype == np.float32
+    P = namedtuple("P", "w b")
+    p = P(w=np.array([[0.1, 0.2, 0.3], [0.4, -0.5, 0.6]]), b=np.array([1.0, -2.0]))
+    check_grads(lambda p, x: np.sum(np.tanh(p.w @ x) * p.b), (p, x), wrt=0, order=2)
+    A = np.array([[1.0, 0.5], [0.2, 1.5], [0.3, -0.4]])
+    b = np.array([0.7, -0.2, 1.1])
+
+    def residual(b):
+        return np.linalg.lstsq(A, b, rcond=None)[1][0]
+    t = np.array([0.1, 0.3, -0.2])
+    assert np.isclose(s2sad.jvp(residual, (b,), (t,))[1], np.dot(s2sad.grad(residual)(b), t))

@@ -300,3 +300,18 @@ def _leaves(x):
     if isinstance(x, (tuple, list)):
         return [leaf for item in x for leaf in _leaves(item)]
     return [np.asarray(x, dtype=float)] if x is not None else []
+
+
+def _pinv_hermitian(A):
+    P = np.linalg.pinv(A, hermitian=True)
+    return np.sum(P * P) + np.sum(A * A * A)
+
+
+def test_a_rule_assigning_its_parameter_does_not_rebind_the_callers_name():
+    """pinv's forward rule writes `g = from_triangle(g, 'L') if hermitian else g`: inlined, that rebound the
+    tangent of `A` itself, which the later `A * A * A` then read (a wrong tangent, silently; lstsq's
+    `a = real_only(a)` made a global `A` local, an UnboundLocalError; found by a probe). A parameter the rule
+    assigns is the rule's own local from there on (inline.inline)."""
+    A = np.array([[2.0, 0.3], [0.3, 1.5]])
+    T = np.array([[0.1, 0.2], [0.0, -0.3]])
+    assert np.isclose(s2sad.jvp(_pinv_hermitian, (A,), (T,))[1], np.sum(s2sad.grad(_pinv_hermitian)(A) * T))
