@@ -20,7 +20,7 @@ from .version import __version__
 from . import nodes as N
 from . import calls, runtime
 from .aliases import Aliases
-from .analysis import activity, effects as effects_analysis, record, shapes
+from .analysis import activity, effects as effects_analysis, module_state, record, shapes
 from .back import emit, floats as back_floats
 from .back.link import Link
 from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
@@ -154,6 +154,7 @@ def analyze(tree, unit):
     _drop_list_checks(tree, unit, arrays)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active, arrays)   # refusals, first
     effects_analysis.check_methods(tree, unit, varied, value_kinds)
+    module_state.check(unit, frozenset(u for u, vs in unit.versions.items() if (set(vs) | {u}) & varied) | varied)
     effects_analysis.pass_read_only(tree, unit, varied, active, numbers, effects)
     numbers_only = frozenset(n for n, k in value_kinds.items() if isinstance(k, tuple) and k
                              and all(i == -1 for i in k))          # a list or tuple of numbers holds no array

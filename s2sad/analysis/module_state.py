@@ -1,0 +1,200 @@
+"""Objects of a module (its lists, dicts, arrays, records), changed in place by differentiated code and read back.
+
+The derivative code differentiates a function of its arguments' values: a value being differentiated kept in an
+object of a module (``Reg.items.append(v)``, ``state.STORE.append(v)`` in a helper, ``b = K.buf; b += x``) and
+read back from there (``Reg.items[-1]``, ``last()``, ``K.buf``) reaches the result on a path the derivative does
+not follow: a zero or partial gradient, silently. ``check`` refuses such a change where the object it changes
+is one the function, or a user function it calls, reads.
+
+Objects are compared by identity: the one a name or an attribute chain from a free name denotes, reached through
+modules, classes' own attributes and objects' ``__dict__`` (no user code runs: no property, no
+``__getattr__``). A change nothing reads back (a log) is allowed; plain names of the function's own module
+(``HIST.append(v)``) are checked by analysis/effects.py as before.
+"""
+import types
+
+import gast
+import numpy as np
+
+from .. import nodes as N
+from ..errors import UnsupportedSyntaxError
+from ..front.resolve import MISSING
+from ..tree import is_record
+
+_IN_PLACE = {"append", "extend", "insert", "remove", "pop", "clear", "reverse", "sort", "update", "setdefault",
+             "popitem", "add", "discard", "fill", "put", "resize", "__setitem__", "__iadd__", "__imul__"}
+
+
+def module_object(node, scope):
+    """The object a free name, or an attribute chain from one, denotes when it is data a change in place may reach
+    (a list, dict, set, array or record of a module, a class or a module-level object), else None."""
+    chain = []
+    while isinstance(node, gast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name) or not scope.is_free(node.id):
+        return None
+    obj = scope.lookup(node.id)
+    for attr in reversed(chain):
+        obj = _attribute(obj, attr)
+        if obj is MISSING:
+            return None
+    return obj if _data(obj) else None
+
+
+def _attribute(obj, attr):
+    if isinstance(obj, types.ModuleType):
+        return vars(obj).get(attr, MISSING)
+    if isinstance(obj, type):
+        return next((vars(k)[attr] for k in obj.__mro__ if attr in vars(k)), MISSING)
+    if _data(obj) and hasattr(obj, "__dict__"):
+        return vars(obj).get(attr, MISSING)
+    return MISSING
+
+
+def _data(obj):
+    return isinstance(obj, (list, dict, set, np.ndarray)) or is_record(obj) and not isinstance(obj, types.ModuleType)
+
+
+def _reads(tree, scope):
+    """id -> object: the module objects ``tree`` reads (by a name or an attribute chain)."""
+    found = {}
+    for n in N.walk(tree):
+        if isinstance(n, (gast.Name, gast.Attribute)) and isinstance(n.ctx, gast.Load):
+            obj = module_object(n, scope)
+            if obj is not None:
+                found[id(obj)] = obj
+    return found
+
+
+def _changes(tree, scope):
+    """``(statement, object, node)`` for each change in place in ``tree`` of a module object: a method changing its
+    object (``Reg.items.append(v)``), an item or attribute written (``K.buf[0] = v``), or either through a local
+    name assigned from one (``b = K.buf; b += x``, ``s = mod.STORE; s.append(v)``)."""
+    held = {}                                          # local name -> the module object it was assigned
+    for s in N.walk(tree):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+            obj = module_object(s.value, scope) if isinstance(s.value, gast.Attribute) else None
+            if obj is not None:
+                held[s.targets[0].id] = obj
+
+    def denoted(node):
+        if isinstance(node, gast.Name) and node.id in held and not scope.is_free(node.id):
+            return held[node.id]
+        return module_object(node, scope)
+    out = []
+    for s in N.walk(tree):
+        targets = []
+        if isinstance(s, gast.Call) and isinstance(s.func, gast.Attribute) and s.func.attr in _IN_PLACE:
+            targets = [s.func.value]
+        elif isinstance(s, (gast.Assign, gast.AugAssign)):
+            for t in (s.targets if isinstance(s, gast.Assign) else [s.target]):
+                if isinstance(t, (gast.Subscript, gast.Attribute)):
+                    targets.append(t.value)
+                elif isinstance(s, gast.AugAssign) and isinstance(t, gast.Name):
+                    targets.append(t)
+        for t in targets:
+            obj = denoted(t)
+            if obj is not None and (not isinstance(s, gast.Call) or isinstance(obj, (list, dict, set, np.ndarray))):
+                out.append((s, obj, t))              # (a record's own methods: runtime.opaque_call watches them)
+    return out
+
+
+def _callees(tree, scope, depth):
+    """The user functions ``tree`` calls by name or through a module (``last()``, ``helpers.put(v)``), with their
+    analysis (calls._analysed), ``depth`` calls deep."""
+    from .. import calls
+    found = []
+    if depth <= 0:
+        return found
+    for n in N.walk(tree):
+        if isinstance(n, gast.Call) and isinstance(n.func, (gast.Name, gast.Attribute)):
+            try:
+                fn = scope.resolve(n.func)
+            except Exception:                           # noqa: BLE001  (a local, or unresolved)
+                continue
+            if fn is not MISSING and calls.user_function(fn):
+                analysed = calls._analysed(fn)
+                if analysed is not None:
+                    found.append((n, fn, analysed))
+    return found
+
+
+_REACHED = {}
+
+
+def _reached(tree, scope, depth=3, seen=None):
+    """``(reads, changes)`` of ``tree`` and the user functions it calls (``depth`` deep): module objects by id."""
+    seen = set() if seen is None else seen
+    reads = _reads(tree, scope)
+    changes = {id(obj): obj for _, obj, _ in _changes(tree, scope)}
+    for _, fn, (_, unit, _, source) in _callees(tree, scope, depth):
+        code = getattr(fn, "__code__", None)
+        if code in seen:
+            continue
+        seen.add(code)
+        key = (code, depth - 1)
+        if key not in _REACHED:                     # (per code object: what it reads and changes of its modules)
+            _REACHED[key] = _reached(source.tree, unit.scope, depth - 1, seen)
+        more_reads, more_changes = _REACHED[key]
+        reads.update(more_reads)
+        changes.update(more_changes)
+    return reads, changes
+
+
+def check(unit, varied_users):
+    """Refuse, in the user's function (its source, ``unit.source.tree``), a change in place of a module object
+    that involves a value being differentiated (``varied_users``: the user's names that may hold one) -- made
+    here, or by a user function called with such a value -- where that object is read by the function or a user
+    function it calls."""
+    tree, scope = unit.source.tree, unit.scope
+    aliasing = {id(s.value) for s in N.walk(tree) if isinstance(s, gast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Attribute)}   # `b = K.buf`
+    for s, obj, node in _changes(tree, scope):
+        if not {n.id for n in N.walk(s) if isinstance(n, gast.Name)} & varied_users:
+            continue
+        own = {id(n) for n in N.walk(node)}
+        others = [n for n in N.walk(tree) if isinstance(n, (gast.Name, gast.Attribute))
+                  and isinstance(n.ctx, gast.Load) and id(n) not in own and id(n) not in aliasing
+                  and module_object(n, scope) is obj and not _is_held_alias(n, s)]
+        read_by_callees = any(id(obj) in _reached(source.tree, u.scope)[0]
+                              for _, _, (_, u, _, source) in _callees(tree, scope, 3))
+        if others or read_by_callees:
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(node)}` is an object of a module (or a class) "
+                             "changed in place with a value being differentiated, and read again: the derivative "
+                             "does not follow what a module keeps", _statement(tree, s),
+                             hint="return the value from the function instead of keeping it")
+    calls_ = _callees(tree, scope, 1)
+    if not calls_:
+        return
+    reads = None
+    for call, fn, (_, u, _, source) in calls_:
+        if not {n.id for a in list(call.args) + [k.value for k in call.keywords] for n in N.walk(a)
+                if isinstance(n, gast.Name)} & varied_users:
+            continue
+        _, changed = _reached(source.tree, u.scope)
+        if not changed:
+            continue
+        if reads is None:
+            reads = dict(_reads(tree, scope))
+            for _, _, (_, u2, _, source2) in calls_:
+                reads.update(_reached(source2.tree, u2.scope)[0])
+        kept = set(changed) & set(reads)
+        if kept:
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}` changes an object of a module that "
+                             "this function (or a function it calls) reads again, when given a value being "
+                             "differentiated: the derivative does not follow what a module keeps",
+                             _statement(tree, call), hint="return the value from the function instead of keeping it")
+
+
+def _is_held_alias(n, s):
+    """(A read that is the change's own statement: ``b += x`` reads ``b``.)"""
+    return any(m is n for m in N.walk(s))
+
+
+def _statement(tree, node):
+    """The statement of ``tree`` holding ``node`` (for the error's line)."""
+    for s in N.walk(tree):
+        if isinstance(s, gast.stmt) and not isinstance(s, gast.FunctionDef) and any(m is node for m in N.walk(s)):
+            return s
+    return node
