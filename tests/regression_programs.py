@@ -1613,3 +1613,87 @@ CASES["logistic_of_an_array_written_between"] = (logistic_of_an_array_written_be
                                                  (0,))
 CASES["cross_entropy_of_labels_written_between"] = (cross_entropy_of_labels_written_between, (
     np.array([0.3, -0.2]), np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8]]), np.array([1.0, 0.0, 1.0])), (0,))
+
+
+def loop_reads_an_alias_of_an_array_it_writes(x):   # B = A; A[t] = 2.0: `invariant` took c = B * x for the same
+    A = np.ones(2)                                   # value every iteration (the last one's, in the sweep)
+    B = A
+    R = A[:]
+    tot = 0.0
+    for t in range(2):
+        c = B * x + R * x
+        tot = tot + np.sum(c * c)
+        A[t] = 2.0
+    return tot
+
+
+class _Counter:
+    def __init__(self):
+        self.k = 1.0
+
+
+_STATE = _Counter()
+
+
+def _reset_state():
+    _STATE.k = 1.0
+    return 0
+
+
+def _bump_state():
+    _STATE.k = _STATE.k + 0.5
+    return 0
+
+
+def loop_reads_an_attribute_a_helper_changes(x):    # STATE.k bumped by a helper: `invariant` kept the last value
+    _reset_state()
+    tot = 0.0
+    for t in range(3):
+        _bump_state()
+        c = _STATE.k * 1.0
+        tot = tot + x * x * c
+    return tot
+
+
+CASES["loop_reads_an_alias_of_an_array_it_writes"] = (loop_reads_an_alias_of_an_array_it_writes,
+                                                      (np.array([0.3, -0.4]),), (0,))
+CASES["loop_reads_an_attribute_a_helper_changes"] = (loop_reads_an_attribute_a_helper_changes, (0.7,), (0,))
+
+
+def constant_filled_after_a_product(x):      # A.fill(2.0) after c = A * x: the sweep read the filled A
+    A = np.ones(x.shape)
+    c = A * x
+    A.fill(2.0)
+    return np.sum(c * c)
+
+
+def constant_put_after_a_product(x):         # np.put(A, [0], 5.0) after c = A * x
+    A = np.ones(x.shape)
+    c = A * x
+    np.put(A, [0], 5.0)
+    return np.sum(c * c)
+
+
+_GA = np.ones(4)
+
+
+def _bump_module_array(t):
+    _GA[t] = 2.0
+    return 0
+
+
+def module_array_bumped_in_a_loop(x):        # a helper given no differentiated value changes an array read before
+    tot = 0.0
+    for t in range(2):
+        c = _GA * x
+        tot = tot + np.sum(c * c)
+        _bump_module_array(t)
+    return tot
+
+
+REFUSED["constant_filled_after_a_product"] = (constant_filled_after_a_product, (_X4,), (0,),
+                                              "after a computation being differentiated read it")
+REFUSED["constant_put_after_a_product"] = (constant_put_after_a_product, (_X4,), (0,),
+                                           "after a computation being differentiated read it")
+REFUSED["module_array_bumped_in_a_loop"] = (module_array_bumped_in_a_loop, (_X4,), (0,),
+                                            "changes an object of a module that a computation being differentiated")

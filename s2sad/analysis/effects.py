@@ -1438,7 +1438,25 @@ def _lookup_in(fn, name):
     return getattr(fn, "__globals__", {}).get(name)
 
 
-def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset()):
+def _read_by_a_derivative_before(fn, s, held, varied):
+    """Whether a statement reading a name of ``held`` and a value being differentiated runs before ``s`` (earlier,
+    or anywhere in a loop around ``s``): the backward sweep reads ``held``'s object there."""
+    statements = list(N.statements(fn.body))
+    loops = [loop for loop in statements if isinstance(loop, (gast.For, gast.While))
+             and any(t is s for t in N.statements(loop.body))]
+    before = statements[:next((k for k, t in enumerate(statements) if t is s), 0)]
+    around = [t for loop in loops for t in N.statements(loop.body)]
+    for u in before + around:
+        if u is s or isinstance(u, (gast.For, gast.While, gast.If)):
+            continue
+        names = {n.id for n in N.walk(u) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        if names & held and names & varied:
+            return True
+    return False
+
+
+def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=False, arrays=frozenset(),
+                          varied=frozenset()):
     """A user function that changes an argument in place (``t += ...`` on the caller's array): the caller's
     value changes too, which the derivative code does not reproduce. Refused unless what is passed there
     is a number (which no change in place reaches)."""
@@ -1466,7 +1484,8 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
             aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
             returned = {n.id for t in getattr(s, "targets", ()) for n in N.walk(t) if isinstance(n, gast.Name)}
             aliases = set(aliases) - returned          # what the call returns is what s2sad computes too
-            if not in_loop and not _read_after(fn, s, aliases) or in_loop and not _read_again(fn, s, aliases):
+            if (not in_loop and not _read_after(fn, s, aliases) or in_loop and not _read_again(fn, s, aliases)) \
+                    and (atom.id in varied or not _read_by_a_derivative_before(fn, s, set(aliases) | {atom.id}, varied)):
                 continue                            # a value nothing reads afterwards: the change changes nothing
         refusal = unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in "
                              f"place (the caller's value changes too), which cannot be differentiated", s,
@@ -1676,6 +1695,40 @@ def check_methods(fn, unit, varied, kinds):
             block[:] = [g for st in block for g in ([guards[id(st)]] if id(st) in guards else []) + [st]]
 
 
+def _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, looped):
+    """A value that carries no derivative, changed in place (``A.fill(2.0)``, ``np.put(A, i, v)``, ``out=A``,
+    ``A.sort()``) after a computation being differentiated read it (``c = A * x``), or in a loop around such a
+    computation: the backward sweep, which reads ``A`` where it differentiates ``c``, would see the new values (a
+    wrong gradient, silently). Refused; a change before every such read is fine (the read sees what the sweep
+    sees)."""
+    method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
+        else None
+    if op.primitive is APPEND:
+        return
+    if method in IN_PLACE_METHODS and isinstance(value.func.value, gast.Name):
+        changed = value.func.value.id
+    elif writes_out(op, method):
+        out = op.kwargs.get("out") if "out" in op.kwargs else None
+        changed = out.id if isinstance(out, gast.Name) else next(
+            (a.id for a in reversed(op.args) if isinstance(a, gast.Name)), None)
+    elif _library(op.primitive) and op.args and isinstance(op.args[0], gast.Name) and isinstance(s, gast.Expr):
+        changed = op.args[0].id                       # np.put(A, i, v), np.copyto(A, B), np.fill_diagonal(A, v)
+    else:
+        return
+    if changed is None:
+        return
+    held = set(effects.classes.get(changed, {changed}))
+    for u in N.statements(fn.body):
+        if u is s or isinstance(u, (gast.For, gast.While, gast.If)):
+            continue
+        names = {n.id for n in N.walk(u) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        if names & held and names & varied and (order_of[id(u)] < order_of[id(s)] or id(s) in looped):
+            label = N.unparse(value.func) if method is None else f"{changed}.{method}"
+            raise unit.error(UnsupportedSyntaxError, f"`{label}(...)` changes `{changed}` in place after a computation "
+                             "being differentiated read it: the derivative code would read the changed values", s,
+                             hint=f"work on a copy (`{changed} = {changed}.copy()` before the change)")
+
+
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
     """Refuse changes in place that the derivative code cannot follow (a refusal, never a wrong number).
 
@@ -1744,6 +1797,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                                           f"own name")
     looped = {id(st) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
               for st in N.statements(loop.body)}
+    order_of = {id(st): k for k, st in enumerate(N.statements(fn.body))}
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
     in_place = "a call that may modify a value being differentiated in place"
     in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"
@@ -1776,7 +1830,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
             continue
         op = classify(value, unit.scope)
         if not (isinstance(s, gast.Expr) and op.primitive is APPEND):
-            _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped, arrays)
+            _check_callee_changes(unit, s, op, numbers, fn, effects, id(s) in looped, arrays, varied)
             _check_callee_state(unit, s, op, fn, varied)
         touched = {n for a in list(op.args) + list(op.kwargs.values()) for n in names_in(a)} & varied
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
@@ -1784,6 +1838,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         else:
             receiver = set()
         if not touched and not receiver:
+            _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, looped)
             continue
         method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
             else None

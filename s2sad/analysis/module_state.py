@@ -167,6 +167,7 @@ def check(unit, varied_users):
     calls_ = _callees(tree, scope, 1)
     if not calls_:
         return
+    _check_changed_after_read(unit, tree, scope, calls_, varied_users)
     reads = None
     for call, fn, (_, u, _, source) in calls_:
         if not {n.id for a in list(call.args) + [k.value for k in call.keywords] for n in N.walk(a)
@@ -193,8 +194,38 @@ def _is_held_alias(n, s):
 
 
 def _statement(tree, node):
-    """The statement of ``tree`` holding ``node`` (for the error's line)."""
-    for s in N.walk(tree):
+    """The innermost statement of ``tree`` holding ``node`` (for the error's line)."""
+    found = node
+    for s in N.walk(tree):                 # (outer statements first: the last one found is the innermost)
         if isinstance(s, gast.stmt) and not isinstance(s, gast.FunctionDef) and any(m is node for m in N.walk(s)):
-            return s
-    return node
+            found = s
+    return found
+
+
+def _check_changed_after_read(unit, tree, scope, calls_, varied_users):
+    """A user function (given values being differentiated or not: ``bump(t)``) changing a module object that a
+    computation being differentiated read before the call, or in a loop around it (``c = GA * x``): the
+    backward sweep reads the object where it differentiates that computation, and would see the new values."""
+    statements = list(N.statements(tree.body))
+    for call, fn, (_, u, _, source) in calls_:
+        _, changed = _reached(source.tree, u.scope)
+        if not changed:
+            continue
+        at = _statement(tree, call)
+        k = next((j for j, t in enumerate(statements) if t is at), None)
+        if k is None:
+            continue
+        around = [t for loop in statements if isinstance(loop, (gast.For, gast.While))
+                  and any(t is at for t in N.statements(loop.body)) for t in N.statements(loop.body)]
+        for t in statements[:k] + around:
+            if t is at or isinstance(t, (gast.For, gast.While, gast.If)):
+                continue
+            names = {n.id for n in N.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+            if not names & varied_users:
+                continue
+            if any(isinstance(n, (gast.Name, gast.Attribute)) and isinstance(n.ctx, gast.Load)
+                   and id(module_object(n, scope)) in changed for n in N.walk(t)):
+                raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}` changes an object of a module "
+                                 "that a computation being differentiated read before: the derivative code would "
+                                 "read the changed values", at,
+                                 hint="pass the values to the function and return new ones instead")

@@ -374,4 +374,26 @@ def operands_fixed(site, loops, unit):
     for loop in loops:
         changing |= stored_in(loop, unit)
     operands = set(names_in(site.value))
-    return not operands & (changing | set(unit.facts.mutated))
+    held = set().union(operands, *(unit.facts.aliases.get(n, ()) for n in operands))   # (B = A; A[t] = v: B too)
+    if operands & changing or held & set(unit.facts.mutated):
+        return False
+    return not any(_module_data(n, unit) for n in operands) or not any(_may_change_state(loop, unit) for loop in loops)
+
+
+def _module_data(name, unit):
+    """Whether ``name`` is a free name holding an object a call may change (a module's list, array, object)."""
+    from .effects import _holds_data
+    return unit.scope.is_free(name) and _holds_data(unit.scope.lookup(name))
+
+
+def _may_change_state(loop, unit):
+    """Whether ``loop`` calls a function that may change a module's object (a user function, a method, anything
+    without a rule): ``bump()`` setting ``STATE.k`` the loop reads."""
+    from ..rules.registry import has_rule
+    for n in N.walk(loop):
+        if isinstance(n, gast.Call):
+            op = classify(n, unit.scope)
+            if op.primitive is UNKNOWN or op.primitive is APPEND or not (op.nondiff or has_rule(op.primitive)
+                                                                           or op.primitive in (COPY, PACK, DICT)):
+                return True
+    return False

@@ -184,7 +184,8 @@ def _candidate(s, sites, params, loops_of, unit):
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
         changing = _assigned_in(loops_of[id(s)], unit)
         container = value.value.id
-        if container not in changing and container not in unit.facts.mutated:
+        held = {container} | set(unit.facts.aliases.get(container, ()))     # (a name holding the same object too)
+        if container not in changing and not held & set(unit.facts.mutated):
             index = names_in(value.slice)
             headers = {loop.target.id for loop in loops_of[id(s)] if isinstance(loop, gast.For)}
             if all(n in headers or n not in changing for n in index):
@@ -211,7 +212,7 @@ def available(a, s, loops_of, unit, reads, chosen):
     headers = {loop.target.id for loop in loops if isinstance(loop, gast.For)}
     if a in headers or a in chosen:
         return True
-    if a not in _assigned_in(loops, unit) and a not in unit.facts.mutated:
+    if a not in _assigned_in(loops, unit) and not ({a} | set(unit.facts.aliases.get(a, ()))) & set(unit.facts.mutated):
         return True                                # constant in the loops around
     return a in reads                              # read by the backward sweep anyway: kept anyway
 
