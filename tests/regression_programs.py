@@ -1697,3 +1697,13 @@ REFUSED["constant_put_after_a_product"] = (constant_put_after_a_product, (_X4,),
                                            "after a computation being differentiated read it")
 REFUSED["module_array_bumped_in_a_loop"] = (module_array_bumped_in_a_loop, (_X4,), (0,),
                                             "changes an object of a module that a computation being differentiated")
+
+
+def zipped_with_strict_false(x):             # zip(..., strict=False) in a for loop: refused as "not used up at once"
+    s = 0.0
+    for a, b in zip(x, x[1:], strict=False):
+        s = s + a * b
+    return s
+
+
+CASES["zipped_with_strict_false"] = (zipped_with_strict_false, (np.array([0.3, -0.7, 1.2]),), (0,))

@@ -526,6 +526,10 @@ class _Lowering:
         if isinstance(it, gast.Call) and len(it.args) == 1 and [k.arg for k in it.keywords] == ["start"] \
                 and self.scope.resolve(it.func) is builtins.enumerate:
             it = gast.Call(func=it.func, args=[it.args[0], it.keywords[0].value], keywords=[])   # start=k: positional
+        if isinstance(it, gast.Call) and [k.arg for k in it.keywords] == ["strict"] \
+                and isinstance(it.keywords[0].value, gast.Constant) and it.keywords[0].value.value is False \
+                and self.scope.resolve(it.func) is builtins.zip:
+            it = gast.Call(func=it.func, args=list(it.args), keywords=[])                          # strict=False
         func = self.scope.resolve(it.func) if isinstance(it, gast.Call) and not it.keywords \
             and not any(isinstance(a, gast.Starred) for a in it.args) else None
         if func is builtins.range:
