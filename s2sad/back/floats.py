@@ -174,18 +174,19 @@ def safe(text, denote):
     (the module docstring's conditions 1-6). ``denote(name)``: the object a free name of the text denotes,
     or ``KeyError`` for a local of the generated code."""
     tree = ast.parse(text)
-    local = {n.id for n in N.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    local |= {a.arg for n in N.walk(tree) if isinstance(n, ast.arguments)
+    nodes = list(N.walk(tree))                       # (one walk: the checks below read the nodes several times)
+    local = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    local |= {a.arg for n in nodes if isinstance(n, ast.arguments)
               for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a is not None}
-    local |= {n.name for n in N.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    called = {id(n.func) for n in N.walk(tree) if isinstance(n, ast.Call)}
-    parents = {child: node for node in N.walk(tree) for child in ast.iter_child_nodes(node)}
+    local |= {n.name for n in nodes if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    parents = {child: node for node in nodes for child in ast.iter_child_nodes(node)}
 
     def denote_free(name):
         if name in local:
             raise KeyError(name)
         return denote(name)
-    for node in N.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Compare) and not _safe_comparison(node, parents, tree, denote_free) \
                 or isinstance(node, ast.arguments) and not _safe_defaults(node) \
                 or isinstance(node, ast.Call) and not _safe_call(node, denote_free) \
