@@ -1081,11 +1081,16 @@ def opaque_call(fn, varied, *args, **kwargs):
             a.flags.writeable = True
     for holder, before in kept:
         if _contents(holder) != before:
-            raise UnsupportedSyntaxError(f"`{getattr(fn, '__qualname__', fn)}` was given a value being differentiated "
+            raise UnsupportedSyntaxError(f"`{_called_name(fn)}` was given a value being differentiated "
                                          f"and changed what a {type(holder).__name__} it received holds (it may keep "
                                          "the value, or one computed from it): s2sad cannot follow a change in place "
                                          "made by code it does not see into; return the new value instead")
     return result
+
+
+def _called_name(fn):
+    """How a message names a function called (an object called: its class's ``__call__``)."""
+    return getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__}.__call__"
 
 
 def _base_depth(a):

@@ -326,8 +326,9 @@ def _log_call(st, unit, varied):
 def _read_elsewhere(reads, name, s):
     """Whether the function (``reads``: ``_reads`` of it) reads ``name`` other than as the object of the call ``s``
     (a log ``HIST.append(v)`` that the function never reads back changes nothing it computes)."""
-    receiver = s.value.func.value if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
-        else None
+    call = s.value if isinstance(s.value, gast.Call) else None
+    receiver = call.func.value if call is not None and isinstance(call.func, gast.Attribute) else \
+        call.func if call is not None and isinstance(call.func, gast.Name) else None   # (`TR(v)`: the object called)
     own = {id(n) for n in N.walk(receiver)} if receiver is not None else set()
     return bool(reads.get(name, set()) - own)
 
@@ -1438,17 +1439,22 @@ def _lookup_in(fn, name):
     return getattr(fn, "__globals__", {}).get(name)
 
 
+def before_or_around(body, s):
+    """The simple statements of ``body`` that may run before ``s``: those earlier in order, and those of every loop
+    around ``s`` (another iteration runs them before ``s`` again)."""
+    statements = list(N.statements(body))
+    k = next((j for j, t in enumerate(statements) if t is s), None)
+    if k is None:
+        return []
+    around = [t for loop in statements if isinstance(loop, (gast.For, gast.While))
+              and any(t is s for t in N.statements(loop.body)) for t in N.statements(loop.body)]
+    return [u for u in statements[:k] + around if u is not s and not isinstance(u, (gast.For, gast.While, gast.If))]
+
+
 def _read_by_a_derivative_before(fn, s, held, varied):
     """Whether a statement reading a name of ``held`` and a value being differentiated runs before ``s`` (earlier,
     or anywhere in a loop around ``s``): the backward sweep reads ``held``'s object there."""
-    statements = list(N.statements(fn.body))
-    loops = [loop for loop in statements if isinstance(loop, (gast.For, gast.While))
-             and any(t is s for t in N.statements(loop.body))]
-    before = statements[:next((k for k, t in enumerate(statements) if t is s), 0)]
-    around = [t for loop in loops for t in N.statements(loop.body)]
-    for u in before + around:
-        if u is s or isinstance(u, (gast.For, gast.While, gast.If)):
-            continue
+    for u in before_or_around(fn.body, s):
         names = {n.id for n in N.walk(u) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         if names & held and names & varied:
             return True
@@ -1695,7 +1701,14 @@ def check_methods(fn, unit, varied, kinds):
             block[:] = [g for st in block for g in ([guards[id(st)]] if id(st) in guards else []) + [st]]
 
 
-def _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, looped):
+def _resolved_or_none(unit, node):
+    try:
+        return unit.scope.resolve(node)
+    except Exception:                                  # noqa: BLE001  (a local)
+        return None
+
+
+def _check_constant_changed(fn, unit, s, value, op, varied, effects):
     """A value that carries no derivative, changed in place (``A.fill(2.0)``, ``np.put(A, i, v)``, ``out=A``,
     ``A.sort()``) after a computation being differentiated read it (``c = A * x``), or in a loop around such a
     computation: the backward sweep, which reads ``A`` where it differentiates ``c``, would see the new values (a
@@ -1705,8 +1718,14 @@ def _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, l
         else None
     if op.primitive is APPEND:
         return
-    if method in IN_PLACE_METHODS and isinstance(value.func.value, gast.Name):
+    if method == "shuffle" and len(op.args) > 1 and isinstance(op.args[1], gast.Name):
+        changed = op.args[1].id                       # rng.shuffle(c): c, not the generator
+    elif method in IN_PLACE_METHODS and isinstance(value.func.value, gast.Name):
         changed = value.func.value.id
+    elif method is None and isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
+            and isinstance(_resolved_or_none(unit, value.func.value), type) and op.args \
+            and isinstance(op.args[0], gast.Name):
+        changed = op.args[0].id                       # np.ndarray.sort(c), list.append(c, v): the method by its class
     elif writes_out(op, method):
         out = op.kwargs.get("out") if "out" in op.kwargs else None
         changed = out.id if isinstance(out, gast.Name) else next(
@@ -1717,16 +1736,11 @@ def _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, l
         return
     if changed is None:
         return
-    held = set(effects.classes.get(changed, {changed}))
-    for u in N.statements(fn.body):
-        if u is s or isinstance(u, (gast.For, gast.While, gast.If)):
-            continue
-        names = {n.id for n in N.walk(u) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        if names & held and names & varied and (order_of[id(u)] < order_of[id(s)] or id(s) in looped):
-            label = N.unparse(value.func) if method is None else f"{changed}.{method}"
-            raise unit.error(UnsupportedSyntaxError, f"`{label}(...)` changes `{changed}` in place after a computation "
-                             "being differentiated read it: the derivative code would read the changed values", s,
-                             hint=f"work on a copy (`{changed} = {changed}.copy()` before the change)")
+    if _read_by_a_derivative_before(fn, s, set(effects.classes.get(changed, {changed})), varied):
+        label = N.unparse(value.func) if method is None else f"{changed}.{method}"
+        raise unit.error(UnsupportedSyntaxError, f"`{label}(...)` changes `{changed}` in place after a computation "
+                         "being differentiated read it: the derivative code would read the changed values", s,
+                         hint=f"work on a copy (`{changed} = {changed}.copy()` before the change)")
 
 
 def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozenset(), arrays=frozenset()):
@@ -1797,7 +1811,6 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                                           f"own name")
     looped = {id(st) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
               for st in N.statements(loop.body)}
-    order_of = {id(st): k for k, st in enumerate(N.statements(fn.body))}
     write_hint = "build a new array instead (np.where, np.concatenate, or arithmetic with a mask)"
     in_place = "a call that may modify a value being differentiated in place"
     in_place_hint = "use a function that returns a new value (in-place updates cannot be differentiated)"
@@ -1838,7 +1851,7 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         else:
             receiver = set()
         if not touched and not receiver:
-            _check_constant_changed(fn, unit, s, value, op, varied, effects, order_of, looped)
+            _check_constant_changed(fn, unit, s, value, op, varied, effects)
             continue
         method = value.func.attr if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit) \
             else None

@@ -29,9 +29,9 @@ def module_object(node, scope):
     """The object a free name, or an attribute chain from one, denotes when it is data a change in place may reach
     (a list, dict, set, array or record of a module, a class or a module-level object), else None."""
     chain = []
-    while isinstance(node, gast.Attribute):
-        chain.append(node.attr)
-        node = node.value
+    while isinstance(node, gast.Attribute) or _getattr_call(node, scope):
+        chain.append(node.attr if isinstance(node, gast.Attribute) else node.args[1].value)
+        node = node.value if isinstance(node, gast.Attribute) else node.args[0]
     if not isinstance(node, gast.Name) or not scope.is_free(node.id):
         return None
     obj = scope.lookup(node.id)
@@ -40,6 +40,18 @@ def module_object(node, scope):
         if obj is MISSING:
             return None
     return obj if _data(obj) else None
+
+
+def _getattr_call(node, scope):
+    """``getattr(X, "name")`` with the name a constant: the attribute chain ``X.name``."""
+    if not (isinstance(node, gast.Call) and len(node.args) == 2 and not node.keywords
+            and isinstance(node.args[1], gast.Constant) and isinstance(node.args[1].value, str)):
+        return False
+    try:
+        import builtins
+        return scope.resolve(node.func) is builtins.getattr
+    except Exception:                                   # noqa: BLE001
+        return False
 
 
 def _attribute(obj, attr):
@@ -57,10 +69,12 @@ def _data(obj):
 
 
 def _reads(tree, scope):
-    """id -> object: the module objects ``tree`` reads (by a name or an attribute chain)."""
+    """id -> object: the module objects ``tree`` reads (by a name or an attribute chain), not counting the object
+    a change in place names (``STORE.append(v)`` reads nothing back)."""
+    changed = {id(m) for _, _, node in _changes(tree, scope) for m in N.walk(node)}
     found = {}
     for n in N.walk(tree):
-        if isinstance(n, (gast.Name, gast.Attribute)) and isinstance(n.ctx, gast.Load):
+        if isinstance(n, (gast.Name, gast.Attribute)) and isinstance(n.ctx, gast.Load) and id(n) not in changed:
             obj = module_object(n, scope)
             if obj is not None:
                 found[id(obj)] = obj
@@ -74,7 +88,8 @@ def _changes(tree, scope):
     held = {}                                          # local name -> the module object it was assigned
     for s in N.walk(tree):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
-            obj = module_object(s.value, scope) if isinstance(s.value, gast.Attribute) else None
+            obj = module_object(s.value, scope) if isinstance(s.value, (gast.Attribute, gast.Call)) else None
+            obj = obj if obj is not None else _returned_object(s.value, scope)
             if obj is not None:
                 held[s.targets[0].id] = obj
 
@@ -98,6 +113,28 @@ def _changes(tree, scope):
             if obj is not None and (not isinstance(s, gast.Call) or isinstance(obj, (list, dict, set, np.ndarray))):
                 out.append((s, obj, t))              # (a record's own methods: runtime.opaque_call watches them)
     return out
+
+
+def _returned_object(value, scope):
+    """The module object a user function called here returns (``b = get_buf()`` with ``return K.buf``), else
+    None."""
+    from .. import calls
+    if not isinstance(value, gast.Call) or not isinstance(value.func, (gast.Name, gast.Attribute)):
+        return None
+    try:
+        fn = scope.resolve(value.func)
+    except Exception:                                   # noqa: BLE001
+        return None
+    analysed = calls._analysed(fn) if fn is not MISSING and calls.user_function(fn) else None
+    if analysed is None:
+        return None
+    _, unit, _, source = analysed
+    for r in N.walk(source.tree):
+        if isinstance(r, gast.Return) and r.value is not None:
+            obj = module_object(r.value, unit.scope)
+            if obj is not None:
+                return obj
+    return None
 
 
 def _callees(tree, scope, depth):
@@ -124,22 +161,33 @@ _REACHED = {}
 
 
 def _reached(tree, scope, depth=3, seen=None):
-    """``(reads, changes)`` of ``tree`` and the user functions it calls (``depth`` deep): module objects by id."""
+    """``(reads, changes, kept)`` of ``tree`` and the user functions it calls (``depth`` deep), module objects by
+    id: those read, those changed in place, and those changed with a value computed from the function's own names
+    (a change storing only constants and the module's own values, a counter `N["n"] += 1`, keeps no derivative)."""
     seen = set() if seen is None else seen
     reads = _reads(tree, scope)
-    changes = {id(obj): obj for _, obj, _ in _changes(tree, scope)}
-    for _, fn, (_, unit, _, source) in _callees(tree, scope, depth):
+    changes, kept = {}, {}
+    for st, obj, _ in _changes(tree, scope):
+        changes[id(obj)] = obj
+        if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and not scope.is_free(n.id)
+               for n in N.walk(st)):
+            kept[id(obj)] = obj
+    for call, fn, (_, unit, _, source) in _callees(tree, scope, depth):
         code = getattr(fn, "__code__", None)
+        given = any(isinstance(n, gast.Name) and not scope.is_free(n.id)          # (`coeffs(3)` caching what it
+                    for a in list(call.args) + [k.value for k in call.keywords] for n in N.walk(a))   # makes of 3)
         if code in seen:
             continue
         seen.add(code)
         key = (code, depth - 1)
         if key not in _REACHED:                     # (per code object: what it reads and changes of its modules)
             _REACHED[key] = _reached(source.tree, unit.scope, depth - 1, seen)
-        more_reads, more_changes = _REACHED[key]
+        more_reads, more_changes, more_kept = _REACHED[key]
         reads.update(more_reads)
         changes.update(more_changes)
-    return reads, changes
+        if given:
+            kept.update(more_kept)
+    return reads, changes, kept
 
 
 def check(unit, varied_users):
@@ -173,7 +221,7 @@ def check(unit, varied_users):
         if not {n.id for a in list(call.args) + [k.value for k in call.keywords] for n in N.walk(a)
                 if isinstance(n, gast.Name)} & varied_users:
             continue
-        _, changed = _reached(source.tree, u.scope)
+        _, _, changed = _reached(source.tree, u.scope)
         if not changed:
             continue
         if reads is None:
@@ -206,20 +254,13 @@ def _check_changed_after_read(unit, tree, scope, calls_, varied_users):
     """A user function (given values being differentiated or not: ``bump(t)``) changing a module object that a
     computation being differentiated read before the call, or in a loop around it (``c = GA * x``): the
     backward sweep reads the object where it differentiates that computation, and would see the new values."""
-    statements = list(N.statements(tree.body))
+    from .effects import before_or_around
     for call, fn, (_, u, _, source) in calls_:
-        _, changed = _reached(source.tree, u.scope)
+        _, changed, _ = _reached(source.tree, u.scope)
         if not changed:
             continue
         at = _statement(tree, call)
-        k = next((j for j, t in enumerate(statements) if t is at), None)
-        if k is None:
-            continue
-        around = [t for loop in statements if isinstance(loop, (gast.For, gast.While))
-                  and any(t is at for t in N.statements(loop.body)) for t in N.statements(loop.body)]
-        for t in statements[:k] + around:
-            if t is at or isinstance(t, (gast.For, gast.While, gast.If)):
-                continue
+        for t in before_or_around(tree.body, at):
             names = {n.id for n in N.walk(t) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
             if not names & varied_users:
                 continue
