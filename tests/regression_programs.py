@@ -1707,3 +1707,13 @@ def zipped_with_strict_false(x):             # zip(..., strict=False) in a for l
 
 
 CASES["zipped_with_strict_false"] = (zipped_with_strict_false, (np.array([0.3, -0.7, 1.2]),), (0,))
+
+
+def max_with_a_key_and_min_with_a_default(x):   # max(a, b, key=abs), min([..], default=v): refused naming s2sad's
+    a = x[0] * x[1]                              # rule ("unexpected keyword 'key'", "missing 'y'")
+    b = x[2] - 1.0
+    return max(a, b, key=abs) + min([x[0], x[2]], default=x[1]) + max(x[1], x[2], x[0] * 2.0, key=lambda v: v * v)
+
+
+CASES["max_with_a_key_and_min_with_a_default"] = (max_with_a_key_and_min_with_a_default,
+                                                  (np.array([0.3, -0.7, 1.9]),), (0,))

@@ -991,6 +991,14 @@ class _Lowering:
             for a in node.args[1:]:
                 value = self.temp(gast.Call(func=N.clone(node.func), args=[value, self.atom(a)], keywords=[]))
             return value
+        if obj in (builtins.max, builtins.min) and len(node.args) >= 2 and [k.arg for k in node.keywords] == ["key"]:
+            node = gast.Call(func=node.func, args=[gast.List(elts=list(node.args), ctx=gast.Load())],
+                             keywords=node.keywords)         # max(a, b, key=f) is max([a, b], key=f)
+        if obj in (builtins.max, builtins.min) and len(node.args) == 1 and "default" in [k.arg for k in node.keywords] \
+                and isinstance(node.args[0], (gast.List, gast.Tuple)) and node.args[0].elts \
+                and not any(isinstance(e, gast.Starred) for e in node.args[0].elts):
+            node = gast.Call(func=node.func, args=node.args,   # a display with items: `default` is never used
+                             keywords=[k for k in node.keywords if k.arg != "default"])
         if obj in (builtins.max, builtins.min) and len(node.args) == 1 and \
                 all(k.arg == "key" for k in node.keywords):
             items = self.listed(node.args[0])
