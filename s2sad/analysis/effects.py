@@ -1701,7 +1701,9 @@ def check_methods(fn, unit, varied, kinds):
             block[:] = [g for st in block for g in ([guards[id(st)]] if id(st) in guards else []) + [st]]
 
 
-def _resolved_or_none(unit, node):
+def resolved_or_none(unit, node):
+    """What a name or a module's attribute chain denotes in ``unit``'s scope; None for a local or what cannot be
+    resolved."""
     try:
         return unit.scope.resolve(node)
     except Exception:                                  # noqa: BLE001  (a local)
@@ -1723,7 +1725,7 @@ def _check_constant_changed(fn, unit, s, value, op, varied, effects):
     elif method in IN_PLACE_METHODS and isinstance(value.func.value, gast.Name):
         changed = value.func.value.id
     elif method is None and isinstance(value.func, gast.Attribute) and value.func.attr in IN_PLACE_METHODS \
-            and isinstance(_resolved_or_none(unit, value.func.value), type) and op.args \
+            and isinstance(resolved_or_none(unit, value.func.value), type) and op.args \
             and isinstance(op.args[0], gast.Name):
         changed = op.args[0].id                       # np.ndarray.sort(c), list.append(c, v): the method by its class
     elif writes_out(op, method):

@@ -11,6 +11,7 @@ modules, classes' own attributes and objects' ``__dict__`` (no user code runs: n
 ``__getattr__``). A change nothing reads back (a log) is allowed; plain names of the function's own module
 (``HIST.append(v)``) are checked by analysis/effects.py as before.
 """
+import builtins
 import types
 
 import gast
@@ -20,10 +21,7 @@ from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 from ..front.resolve import MISSING
 from ..tree import is_record
-
-_IN_PLACE = {"append", "extend", "insert", "remove", "pop", "clear", "reverse", "sort", "update", "setdefault",
-             "popitem", "add", "discard", "fill", "put", "resize", "__setitem__", "__iadd__", "__imul__"}
-
+from .effects import IN_PLACE_METHODS, before_or_around
 
 def module_object(node, scope):
     """The object a free name, or an attribute chain from one, denotes when it is data a change in place may reach
@@ -48,7 +46,6 @@ def _getattr_call(node, scope):
             and isinstance(node.args[1], gast.Constant) and isinstance(node.args[1].value, str)):
         return False
     try:
-        import builtins
         return scope.resolve(node.func) is builtins.getattr
     except Exception:                                   # noqa: BLE001
         return False
@@ -100,7 +97,7 @@ def _changes(tree, scope):
     out = []
     for s in N.walk(tree):
         targets = []
-        if isinstance(s, gast.Call) and isinstance(s.func, gast.Attribute) and s.func.attr in _IN_PLACE:
+        if isinstance(s, gast.Call) and isinstance(s.func, gast.Attribute) and s.func.attr in IN_PLACE_METHODS:
             targets = [s.func.value]
         elif isinstance(s, (gast.Assign, gast.AugAssign)):
             for t in (s.targets if isinstance(s, gast.Assign) else [s.target]):
@@ -198,21 +195,28 @@ def check(unit, varied_users):
     tree, scope = unit.source.tree, unit.scope
     aliasing = {id(s.value) for s in N.walk(tree) if isinstance(s, gast.Assign) and len(s.targets) == 1
                 and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Attribute)}   # `b = K.buf`
+    calls_ = _callees(tree, scope, 1)
+    found = []
+
+    def callees_read():                     # what the user functions called here read (worked out once, if asked)
+        if not found:
+            reads = {}
+            for _, _, (_, u, _, source) in calls_:
+                reads.update(_reached(source.tree, u.scope)[0])
+            found.append(reads)
+        return found[0]
     for s, obj, node in _changes(tree, scope):
         if not {n.id for n in N.walk(s) if isinstance(n, gast.Name)} & varied_users:
             continue
-        own = {id(n) for n in N.walk(node)}
+        in_change = {id(n) for n in N.walk(s)}            # (`b += x` reads `b`: the change itself)
         others = [n for n in N.walk(tree) if isinstance(n, (gast.Name, gast.Attribute))
-                  and isinstance(n.ctx, gast.Load) and id(n) not in own and id(n) not in aliasing
-                  and module_object(n, scope) is obj and not _is_held_alias(n, s)]
-        read_by_callees = any(id(obj) in _reached(source.tree, u.scope)[0]
-                              for _, _, (_, u, _, source) in _callees(tree, scope, 3))
-        if others or read_by_callees:
+                  and isinstance(n.ctx, gast.Load) and id(n) not in in_change and id(n) not in aliasing
+                  and module_object(n, scope) is obj]
+        if others or id(obj) in callees_read():
             raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(node)}` is an object of a module (or a class) "
                              "changed in place with a value being differentiated, and read again: the derivative "
                              "does not follow what a module keeps", _statement(tree, s),
                              hint="return the value from the function instead of keeping it")
-    calls_ = _callees(tree, scope, 1)
     if not calls_:
         return
     _check_changed_after_read(unit, tree, scope, calls_, varied_users)
@@ -225,20 +229,12 @@ def check(unit, varied_users):
         if not changed:
             continue
         if reads is None:
-            reads = dict(_reads(tree, scope))
-            for _, _, (_, u2, _, source2) in calls_:
-                reads.update(_reached(source2.tree, u2.scope)[0])
-        kept = set(changed) & set(reads)
-        if kept:
+            reads = {**_reads(tree, scope), **callees_read()}
+        if set(changed) & set(reads):
             raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}` changes an object of a module that "
                              "this function (or a function it calls) reads again, when given a value being "
                              "differentiated: the derivative does not follow what a module keeps",
                              _statement(tree, call), hint="return the value from the function instead of keeping it")
-
-
-def _is_held_alias(n, s):
-    """(A read that is the change's own statement: ``b += x`` reads ``b``.)"""
-    return any(m is n for m in N.walk(s))
 
 
 def _statement(tree, node):
@@ -254,7 +250,6 @@ def _check_changed_after_read(unit, tree, scope, calls_, varied_users):
     """A user function (given values being differentiated or not: ``bump(t)``) changing a module object that a
     computation being differentiated read before the call, or in a loop around it (``c = GA * x``): the
     backward sweep reads the object where it differentiates that computation, and would see the new values."""
-    from .effects import before_or_around
     for call, fn, (_, u, _, source) in calls_:
         _, changed, _ = _reached(source.tree, u.scope)
         if not changed:

@@ -34,6 +34,7 @@ import numpy as np
 from .. import nodes as N
 from .. import calls, markers, nested, runtime, tree
 from ..analysis import shapes as shape_facts
+from ..analysis.effects import resolved_or_none
 from ..analysis.ops import APPEND, COPY, DICT, PACK, UNKNOWN, classify, names_in
 from ..back.link import Link
 from ..errors import NoRuleError, TransformError, UnsupportedSyntaxError
@@ -726,7 +727,7 @@ def _constant_along(unit, m, axis):
     d = unit.facts.definitions.get(m)
     value = d.value if d is not None else None
     for _ in range(3):                                     # through stop_gradient and a copy
-        if isinstance(value, gast.Call) and value.args and _resolves(unit, value.func) is markers.stop_gradient:
+        if isinstance(value, gast.Call) and value.args and resolved_or_none(unit, value.func) is markers.stop_gradient:
             value = value.args[0]
         elif isinstance(value, gast.Name) and unit.facts.definitions.get(value.id) is not None:
             value = unit.facts.definitions[value.id].value
@@ -734,20 +735,13 @@ def _constant_along(unit, m, axis):
         return False
     keywords = {k.arg: k.value for k in value.keywords}
     method = isinstance(value.func, gast.Attribute) and value.func.attr in ("max", "min", "mean", "sum") \
-        and not isinstance(_resolves(unit, value.func.value), types.ModuleType)
-    if not method and _resolves(unit, value.func) not in _KEEPDIMS_REDUCTIONS:
+        and not isinstance(resolved_or_none(unit, value.func.value), types.ModuleType)
+    if not method and resolved_or_none(unit, value.func) not in _KEEPDIMS_REDUCTIONS:
         return False
     given = value.args[0 if method else 1] if len(value.args) > (0 if method else 1) else keywords.get("axis")
     keepdims = keywords.get("keepdims")
     return isinstance(given, gast.Constant) and given.value == axis and isinstance(keepdims, gast.Constant) \
         and keepdims.value is True
-
-
-def _resolves(unit, node):
-    try:
-        return unit.scope.resolve(node)
-    except Exception:                                      # noqa: BLE001  (a local: not a module's object)
-        return None
 
 
 def _softmax_operands_kept(block, chain, s, x, m):
