@@ -399,6 +399,15 @@ def sequence(items):
     return list(items)
 
 
+def zip_length(*lengths):
+    """The one length of the sequences ``zip(..., strict=True)`` walks; Python's ValueError if they differ (raised
+    before the loop runs, where Python raises after the shorter sequence's items)."""
+    for k, n in enumerate(lengths[1:], 2):
+        if n != lengths[0]:
+            raise ValueError(f"zip() argument {k} is {'shorter' if n < lengths[0] else 'longer'} than argument 1")
+    return lengths[0]
+
+
 def sequence_tangent(t, items):
     """The tangent of ``sequence(items)``: ``t``; for a dict, whose keys the loop walks, a zero per key (None for
     a string): keys are constants, which a loop may use as numbers (``t + d[k] * k``), and a key read with the

@@ -1717,3 +1717,32 @@ def max_with_a_key_and_min_with_a_default(x):   # max(a, b, key=abs), min([..], 
 
 CASES["max_with_a_key_and_min_with_a_default"] = (max_with_a_key_and_min_with_a_default,
                                                   (np.array([0.3, -0.7, 1.9]),), (0,))
+
+
+def zipped_with_strict_true(x, y):          # zip(..., strict=True): refused as "not used up at once"
+    s = 0.0
+    for a, b in zip(x, y, strict=True):
+        s = s + a * b * b
+    return s + sum(a * b for a, b in zip(x, y, strict=True))
+
+
+CASES["zipped_with_strict_true"] = (zipped_with_strict_true, (np.array([0.3, -0.7, 1.2]), np.array([1.1, 0.4, -0.9])),
+                                    (0, 1))
+
+
+def numpy_scalar_casts(x):                   # np.longdouble(v), np.float32(v): "no derivative rule" (float32 in
+    a = np.longdouble(x[0]) * 2.0            # tests/test_forward_rules.py: differences cannot witness it)
+    b = np.float64(x[1]) ** 2
+    return float(a * b) + np.sum(np.sin(np.longdouble(x)))
+
+
+CASES["numpy_scalar_casts"] = (numpy_scalar_casts, (np.array([0.5, -1.25]),), (0,))
+
+
+def module_named_locally(x):                 # xp = np; xp.sum(x): the call taken for a method `.sum()` of a value,
+    xp = np                                  # refused naming its `axis`
+    la = np.linalg
+    return xp.sum(xp.tanh(x)) * la.norm(x)
+
+
+CASES["module_named_locally"] = (module_named_locally, (np.array([0.3, -0.7, 1.2]),), (0,))

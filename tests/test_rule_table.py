@@ -403,6 +403,7 @@ SPEC = [
     (np.array,               ASARRAY + [case(real(3), ndmin=2), case(real(3), copy=True)]),
     (np.copy,                unary(real) + [case([real(), real()])]),
     (np.float64,             [case(real()), case(nonzero())]),
+    (np.longdouble,          [case(real()), case(real(3))]),
     (np.imag,                unary(real)),
     (np.conjugate,           unary(real)),
     (np.angle,               unary(nonzero) + [case(nonzero(3), True)]),
@@ -747,6 +748,7 @@ def test_every_rule_has_a_spec_entry():
             if (getattr(rule, "__module__", None) or "").startswith("s2sad.rules.")
             and rule.__module__ not in own_tests]
     assert len(ours) > 100
+    specified |= {registry._key(prim) for prim in LOSSY_CASTS}          # (a hand formula: test_lossy_casts)
     missing = [readable(prim) for prim in ours if registry._key(prim) not in specified]
     assert not missing, f"registered rules with no SPEC entry in {__file__}: {', '.join(missing)}"
 
@@ -915,6 +917,32 @@ def test_astype_float32(tmp_path):
     g32 = s2sad.grad(f)(x.astype(np.float32), W)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, np.cos(x) * W, rtol=1e-5, atol=1e-6)
+
+
+LOSSY_CASTS = [np.float32, np.float16]      # np.float32(v) called on a value: a cast
+
+
+def _cast_down(x):
+    a = np.float32(x[0]) * 2.0
+    return a * a + np.sum(np.sin(np.float32(x)) * np.float16(x[1]))
+
+
+def test_lossy_casts():
+    """np.float32(v) had no rule ("no derivative rule for numpy.float32"); its derivative is a cast back to v's
+    dtype: float64 in, float64 gradient. The rounding defeats finite differences: the hand formula, and the
+    forward mode."""
+    x = np.array([0.75, -1.5])
+    g = s2sad.grad(_cast_down)(x)
+    a, h = np.float32(0.75), np.float16(-1.5)
+    c = np.cos(x.astype(np.float32))
+    want = np.array([8.0 * a + c[0] * h, c[1] * h + np.sum(np.sin(x.astype(np.float32)))])
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, want, rtol=1e-6)
+    _, t = s2sad.jvp(_cast_down, (x,), (np.array([1.0, -2.0]),))
+    np.testing.assert_allclose(t, want @ np.array([1.0, -2.0]), rtol=1e-6)
+    g32 = s2sad.grad(_cast_down)(x.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, want, rtol=1e-6)
 
 
 # --- nondiff primitives: zero gradient through the compiler -----------------------------------------

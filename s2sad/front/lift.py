@@ -65,7 +65,8 @@ def run(tree, unit):
 
     Functions defined inside those are lifted in turn when their parent is differentiated.
     """
-    from . import partials
+    from . import modules, partials
+    tree = modules.run(tree, unit)                     # xp = np; xp.sum(x) -> np.sum(x)
     if any(isinstance(n, gast.Call) and partials._is_partial(n, unit.scope) for n in N.walk(tree)):
         tree = partials.run(N.clone(tree), unit)       # functools.partial(F, a)(x) -> F(a, x) where all calls are seen
     if not any(isinstance(s, gast.FunctionDef) or _is_lambda(s) for s in _block_statements(tree.body)):

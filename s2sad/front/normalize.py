@@ -526,10 +526,12 @@ class _Lowering:
         if isinstance(it, gast.Call) and len(it.args) == 1 and [k.arg for k in it.keywords] == ["start"] \
                 and self.scope.resolve(it.func) is builtins.enumerate:
             it = gast.Call(func=it.func, args=[it.args[0], it.keywords[0].value], keywords=[])   # start=k: positional
+        strict = False
         if isinstance(it, gast.Call) and [k.arg for k in it.keywords] == ["strict"] \
-                and isinstance(it.keywords[0].value, gast.Constant) and it.keywords[0].value.value is False \
+                and isinstance(it.keywords[0].value, gast.Constant) and it.keywords[0].value.value in (False, True) \
                 and self.scope.resolve(it.func) is builtins.zip:
-            it = gast.Call(func=it.func, args=list(it.args), keywords=[])                          # strict=False
+            strict = it.keywords[0].value.value          # strict=True: the lengths checked before the loop
+            it = gast.Call(func=it.func, args=list(it.args), keywords=[])
         func = self.scope.resolve(it.func) if isinstance(it, gast.Call) and not it.keywords \
             and not any(isinstance(a, gast.Starred) for a in it.args) else None
         if func is builtins.range:
@@ -546,7 +548,7 @@ class _Lowering:
             return self.length_range([seq]), element
         if func is builtins.zip and it.args:
             seqs = [self.sequence(a, body_stores) for a in it.args]
-            return self.length_range(seqs), lambda k: N.tup([self.item(q, k) for q in seqs])
+            return self.length_range(seqs, strict), lambda k: N.tup([self.item(q, k) for q in seqs])
         if func is builtins.reversed and len(it.args) == 1:
             seq = self.sequence(it.args[0], body_stores)
             length = self.temp(gast.Call(func=self.builtin("len"), args=[seq], keywords=[]))
@@ -596,10 +598,11 @@ class _Lowering:
     def item(self, seq, k):
         return gast.Subscript(value=N.clone(seq), slice=N.clone(k), ctx=gast.Load())
 
-    def length_range(self, seqs):
+    def length_range(self, seqs, strict=False):
+        """``range(n)`` over the shortest of ``seqs`` (``zip(..., strict=True)``: over their one length)."""
         lengths = [self.temp(gast.Call(func=self.builtin("len"), args=[N.clone(q)], keywords=[])) for q in seqs]
-        n = lengths[0] if len(lengths) == 1 else self.temp(gast.Call(func=self.builtin("min"), args=lengths,
-                                                                      keywords=[]))
+        shortest = self.aliases.ref(runtime.zip_length, "zip_length") if strict else self.builtin("min")
+        n = lengths[0] if len(lengths) == 1 else self.temp(gast.Call(func=shortest, args=lengths, keywords=[]))
         return gast.Call(func=self.builtin("range"), args=[n], keywords=[])
 
     def builtin(self, name):

@@ -13,7 +13,7 @@ from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
-from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, make_dict, owned_tangent, retyped, sequence_grad,
+from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords, dict_values_grad, first_best, pairs_grad, pairs_of, pairs_tangent, unshared, walked, keys_of, zip_length, make_dict, owned_tangent, retyped, sequence_grad,
                        sort_order, unzip, unzip_grad, written_tangent, added,
                        uncumsum, recumsum, unsort, sorted_like)
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
@@ -122,7 +122,7 @@ def dict_values_grad_jvp(t, ans, g, keys): return dict_values_grad(t, keys), Non
 def retyped_vjp(h, ans, g, items): return tuple(h), None
 @jvp(retyped)
 def retyped_jvp(t, ans, g, items): return retyped(t, items), None
-nondiff(first_best, sort_order, keys_of, unshared, walked, check_keywords, underived)
+nondiff(first_best, sort_order, keys_of, zip_length, unshared, walked, check_keywords, underived)
 nondiff(interp_segments, spaced_by_dx, a_list, an_object, same_length)
 @vjp(scipy_value)                                  # the identity on the value (scipy's checks of the arguments)
 def scipy_value_vjp(h, ans, value, dist, method, args): return h, None, None, None

@@ -161,6 +161,10 @@ def array_jvp(g, ans, x, dtype=None, *, copy=True, order="K", subok=False, ndmin
     return cast_tangent(copy_like(g), ans)
 @elementwise(np.float64)
 def float64_vjp(g, ans, x): return g
+@vjp(np.float32, np.float16, np.longdouble)     # a cast: the gradient back in x's dtype
+def float32_vjp(g, ans, x): return cast_grad(g, x, ans)
+@jvp(np.float32, np.float16, np.longdouble)
+def float32_jvp(g, ans, x): return cast_tangent(g, ans)
 @vjp(np.copy)
 def copy_vjp(g, ans, a, order="K", subok=False): return unarray(g, a)
 @jvp(np.copy)

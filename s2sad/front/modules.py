@@ -1,0 +1,94 @@
+"""Local names for modules: ``xp = np`` or ``la = np.linalg``, bound once, read as the module itself.
+
+Array-API style code names its module locally (``xp = np; return xp.sum(xp.sin(x))``). Rules are found
+by the object a call's name resolves to (front/resolve.py), which a local name does not: each read of such
+a name is replaced by the expression it was bound to, and the binding dropped::
+
+    xp = np                        ->
+    return xp.sum(xp.sin(x))       ->      return np.sum(np.sin(x))
+
+Sound where the name is bound once, by a statement of the function's own body (not in a branch or loop),
+to an expression that resolves to a module through the function's globals and closure (a module's
+attributes are read when the function runs, as the replaced reads do), and is read only after that
+statement, and is no parameter and bound nowhere else (nested functions included).
+
+>>> from s2sad.front.normalize import show
+>>> from s2sad.unit import unit_for_text
+>>> import numpy as np
+>>> unit = unit_for_text('''
+... def f(x):
+...     la = np.linalg
+...     y = x * 2
+...     return la.norm(y)
+... ''', {"np": np})
+>>> print(show(run(unit.source.tree, unit)))
+def f(x):
+    y = x * 2
+    return np.linalg.norm(y)
+"""
+import types
+
+import gast
+
+from .. import nodes as N
+
+
+def run(tree, unit):
+    """``tree`` with the reads of local module names replaced (a copy; ``tree`` itself if there are none)."""
+    found = _module_names(tree, unit)
+    if not found:
+        return tree
+    tree = N.clone(tree)
+    keep = []
+    for s in tree.body:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id in found:
+            continue
+        keep.append(s)
+    tree.body = keep
+    for node in N.walk(tree):
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.Name) and value.id in found and isinstance(value.ctx, gast.Load):
+                setattr(node, field, N.located(N.clone(found[value.id]), value))
+            elif isinstance(value, list):
+                value[:] = [N.located(N.clone(found[v.id]), v) if isinstance(v, gast.Name) and v.id in found
+                            and isinstance(v.ctx, gast.Load) else v for v in value]
+    return tree
+
+
+def _module_names(tree, unit):
+    """name -> the expression (a global name or an attribute chain of one) each local module name stands for."""
+    stored = {}
+    for node in N.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            stored[node.id] = stored.get(node.id, 0) + 1
+        elif isinstance(node, gast.arguments):
+            for a in node.posonlyargs + node.args + node.kwonlyargs + [node.vararg, node.kwarg]:
+                if a is not None:
+                    stored[a.id] = stored.get(a.id, 0) + 2        # a parameter: never a module name here
+        elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not tree:
+            stored[node.name] = stored.get(node.name, 0) + 2
+    found = {}
+    for k, s in enumerate(tree.body):
+        if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):
+            continue
+        name = s.targets[0].id
+        if stored.get(name) != 1 or not _global_chain(s.value, tree) \
+                or not isinstance(unit.scope.resolve(s.value), types.ModuleType):
+            continue
+        earlier = [n for st in tree.body[:k + 1] for n in N.walk(st)
+                   if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)]
+        if not earlier:
+            found[name] = s.value
+    return found
+
+
+def _global_chain(node, tree):
+    """Whether ``node`` is ``a`` or ``a.b.c`` with ``a`` no local of ``tree`` (resolved as a global or a cell)."""
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return False
+    return not any(isinstance(n, gast.Name) and n.id == node.id and not isinstance(n.ctx, gast.Load)
+                   for n in N.walk(tree)) and node.id not in {a.id for a in tree.args.args + tree.args.posonlyargs
+                                                              + tree.args.kwonlyargs}
