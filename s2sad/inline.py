@@ -21,6 +21,7 @@ import inspect
 import textwrap
 
 import operator
+import sys
 
 import gast
 
@@ -162,7 +163,8 @@ def inline(rule, g, ans, args, kwargs, aliases, same_shape=None, tangent=False, 
     def substitute(node):                 # a copy: the rule's parsed body is shared by every call site
         if defaulted:
             node = _DropDefaults(defaulted, rule).visit(N.clone(node))
-        return _fold(_Substitute(current, renamed, globals_, aliases, ans, same_shape, tangent).visit(node))
+        return _fold(_Substitute(current, renamed, globals_, aliases, ans, same_shape, tangent,
+                                 _user_module(rule)).visit(node))
 
     stmts = []
     for s in body[:-1]:
@@ -235,10 +237,21 @@ def _resolve(func, globals_):
     return None
 
 
+def _user_module(rule):
+    """The module a rule the user registered is defined in (None for s2sad's own rules): the generated code binds
+    the objects its globals hold, so the cached code is valid only while the module's names still hold them
+    (``SCALE = 5.0`` after a first gradient must give a new one)."""
+    module = sys.modules.get(getattr(rule, "__module__", None) or "")
+    if module is None or module.__name__.startswith("s2sad.") or getattr(module, "__dict__", None) is not \
+            rule.__globals__:
+        return None
+    return module
+
+
 class _Substitute(N.CopyingTransformer):
-    def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape, tangent=False):
+    def __init__(self, mapping, renamed, globals_, aliases, ans, same_shape, tangent=False, module=None):
         self.mapping, self.renamed, self.globals, self.aliases = mapping, renamed, globals_, aliases
-        self.ans, self.same_shape, self.tangent = ans, same_shape, tangent
+        self.ans, self.same_shape, self.tangent, self.module = ans, same_shape, tangent, module
 
     def _callee(self, func):
         if isinstance(func, gast.Name) and func.id not in self.mapping and func.id not in self.renamed:
@@ -272,6 +285,8 @@ class _Substitute(N.CopyingTransformer):
         if node.id in self.renamed:
             return N.name(self.renamed[node.id], type(node.ctx)())
         if node.id in self.globals:
+            if self.module is not None:            # checked on every call (pipeline.Checks, "attr")
+                self.aliases.scope.resolved[("attr", (self.module, node.id))] = self.globals[node.id]
             return self.aliases.ref(self.globals[node.id], node.id)
         if hasattr(builtins, node.id):
             return self.aliases.ref(getattr(builtins, node.id), node.id)

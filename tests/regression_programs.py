@@ -1746,3 +1746,31 @@ def module_named_locally(x):                 # xp = np; xp.sum(x): the call take
 
 
 CASES["module_named_locally"] = (module_named_locally, (np.array([0.3, -0.7, 1.2]),), (0,))
+
+
+def rollaxis_view_written_through(M):        # np.rollaxis, np.dsplit return views: a write into B showed through
+    B = M * 1.0                              # v, a (taken for copies: a wrong gradient, and with `v *= M` a wrong
+    v = np.rollaxis(B, 1)                    # value)
+    B[0, 1] = M[1, 2] ** 2
+    return np.sum(v * M)
+
+
+def rollaxis_view_updated(M):
+    B = M * 1.0
+    v = np.rollaxis(B, 1)
+    v *= M
+    return np.sum(B * M)
+
+
+def dsplit_view_written_through(T):
+    B = T * 1.0
+    a, b = np.dsplit(B, 2)
+    B[0, 1, 0] = T[0, 0, 1] ** 2
+    return np.sum(a * b)
+
+
+_M3 = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.4, 1.8]])
+REFUSED["rollaxis_view_written_through"] = (rollaxis_view_written_through, (_M3,), (0,), "may hold the same object")
+REFUSED["rollaxis_view_updated"] = (rollaxis_view_updated, (_M3,), (0,), "share memory")
+REFUSED["dsplit_view_written_through"] = (dsplit_view_written_through,
+                                          (np.array([[[0.5, 1.0], [2.0, -1.0]]]),), (0,), "may hold the same object")

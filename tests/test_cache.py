@@ -461,6 +461,21 @@ def test_primitive_declared_nondifferentiable_after_a_first_call(restore_rules):
         close(s2sad.grad(f)(X), np.zeros(3))
 
 
+def test_a_rule_reading_a_global_of_its_module_follows_the_global(restore_rules, monkeypatch):
+    """The generated code binds the objects a user's rule reads: rebinding ``SCALE`` after a first gradient
+    gave the old derivative, even to a new grad object (found by a probe). Each is checked on every call."""
+    s2sad.rules.vjp(primitives.scaled)(primitives.scaled_vjp)
+    s2sad.rules.jvp(primitives.scaled)(primitives.scaled_jvp)
+    f, g = primitives.uses_scaled, s2sad.grad(primitives.uses_scaled)
+    for scale in (2.0, 5.0):
+        monkeypatch.setattr(primitives, "SCALE", scale)
+        want = scale * (np.cos(X) * X + np.sin(X))
+        close(g(X), want)
+        close(s2sad.grad(f)(X), want)
+        close(s2sad.grad(f, optimize=False)(X), want)
+        close(s2sad.jvp(f, (X,), (V,))[1], want @ V)
+
+
 # =================================================================================================
 # 6. A builtin shadowed later by a module global
 # =================================================================================================

@@ -41,6 +41,7 @@ from .. import nodes as N
 from .. import markers, runtime, tree
 from ..errors import UnsupportedSyntaxError
 from ..front.resolve import MISSING, assigned_names
+from ..views import NUMPY_VIEWS
 from .ops import APPEND, UNKNOWN, classify, names_in
 from .ops import _module_ref as ops_module_ref
 
@@ -463,15 +464,9 @@ def _note_out(value, unit, mutated):
                     mutated.setdefault(n, []).append(value)
 
 
-_VIEWS = {np.asarray, np.asanyarray, np.ascontiguousarray, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.squeeze,
-          np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.diagonal, np.real, np.imag,
-          np.broadcast_to, np.expand_dims, np.split, np.array_split, np.hsplit, np.vsplit, np.flip, np.fliplr,
-          np.flipud, np.rot90, runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list,
-          builtins.tuple, builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem,
-          np.einsum, np.diag, np.real_if_close, runtime.view_of,   # (einsum('ij->ji', y), np.diag(Y): views)
-          np.asarray_chkfinite, np.asfortranarray, np.require, np.frombuffer, np.trim_zeros, np.broadcast_arrays,
-          np.nan_to_num, np.lib.stride_tricks.as_strided, np.lib.stride_tricks.sliding_window_view} | {
-    getattr(np, name) for name in ("matrix_transpose", "unstack", "permute_dims") if hasattr(np, name)}
+_VIEWS = NUMPY_VIEWS | {runtime.sequence, tree.attribute, builtins.min, builtins.max, builtins.list, builtins.tuple,
+                        builtins.sorted, builtins.reversed, builtins.iter, builtins.next, operator.getitem,
+                        runtime.view_of}          # (list(y) of a list of arrays: the same arrays)
 _SELF_METHODS = {"conj", "conjugate"}                # a real array's y.conj() is y itself (np.conj(y) is a copy)
 
 

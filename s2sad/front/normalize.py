@@ -75,6 +75,7 @@ from .. import markers, nested, nodes as N
 from .. import runtime
 from ..calls import index_value
 from ..errors import UnsupportedSyntaxError
+from ..views import NUMPY_VIEW_NAMES
 from . import generators
 from .resolve import MISSING, assigned_names
 
@@ -121,9 +122,7 @@ class _SetsAsCalls(gast.NodeTransformer):
 _VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "real", "flat", "diagonal"}
 _FRESH_HELPERS = (runtime.owned, runtime.owned_tangent, runtime.zeros_like, runtime.copy_like, runtime.item_of,
                   runtime.written_grad)          # s2sad's helpers returning a new array (generated code differentiated)
-_VIEW_FUNCTIONS = {"asarray", "asanyarray", "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "reshape",
-                   "ravel", "transpose", "squeeze", "swapaxes", "moveaxis", "diagonal", "real", "broadcast_to",
-                   "expand_dims", "flip", "fliplr", "flipud", "rot90", "stop_gradient"}
+_VIEW_FUNCTIONS = NUMPY_VIEW_NAMES | {"stop_gradient"}
 
 
 def _jumps_out(stmts):
