@@ -5,6 +5,8 @@ and forward mode with reverse mode (to second order on request).
     check_grads(loss, (w, X, y), wrt=0)
     check_grads(loss, (w, X, y), wrt=0, order=2)     # also Hessian-vector products
 """
+import copy
+
 import numpy as np
 
 from . import tree
@@ -25,8 +27,43 @@ def _to_float64(x):
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
         return float(x)
     if isinstance(x, np.floating):
-        return float(x)
+        return np.float64(x)                  # a NumPy scalar stays one (`x.astype`, `x / 0.0` as the user's)
     return x
+
+
+def _composite(x):
+    """A container, or a record (a dataclass, an object with fields): differentiated leaf by leaf."""
+    return tree.is_container(x) or tree.is_record(x)
+
+
+def _leaves(x):
+    """The numbers and arrays in ``x``: a container's items, a record's fields that carry a derivative."""
+    if tree.is_container(x):
+        return [leaf for item in (x.values() if isinstance(x, dict) else x) for leaf in _leaves(item)]
+    if tree.is_record(x):
+        return [leaf for v in tree.fields_of(x).values() for leaf in _leaves(v)]
+    return [x]
+
+
+def _rebuilt(leaves, like):
+    """``like`` with its leaves (``_leaves``) replaced by ``leaves``, in order (a record copied, its settings kept)."""
+    it = iter(leaves)
+
+    def build(x):
+        if tree.is_container(x):
+            if isinstance(x, dict):
+                return {k: build(v) for k, v in x.items()}
+            items = [build(v) for v in x]
+            if isinstance(x, list):
+                return items
+            return type(x)(*items) if hasattr(type(x), "_fields") else tuple(items)
+        if tree.is_record(x):
+            new = copy.copy(x)
+            for name, v in tree.fields_of(x).items():
+                object.__setattr__(new, name, build(v))      # (a frozen dataclass too)
+            return new
+        return next(it)
+    return build(like)
 
 
 def numerical_grad(f, args, i, eps=1e-6):
@@ -36,14 +73,14 @@ def numerical_grad(f, args, i, eps=1e-6):
     """
     args = list(args)
     x = args[i]
-    if tree.is_container(x):
-        leaves = [_to_float64(v) for v in tree.flatten(x)]
+    if _composite(x):
+        leaves = [_to_float64(v) for v in _leaves(x)]
         grads = []
         for j, leaf in enumerate(leaves):
             def on_leaf(value, j=j):
-                return tree.unflatten(leaves[:j] + [value] + leaves[j + 1:], x)
+                return _rebuilt(leaves[:j] + [value] + leaves[j + 1:], x)
             grads.append(_numerical_leaf(lambda v: f(*_perturbed(args, i, on_leaf(v))), leaf, eps))
-        return tree.unflatten(grads, x)
+        return _rebuilt(grads, x)
     return _numerical_leaf(lambda v: f(*_perturbed(args, i, v)), _to_float64(x), eps)
 
 
@@ -98,9 +135,9 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     for g, i in zip(grads, indices):
         x = args[i]
         _check_like(g, x, i)
-        if tree.is_container(x):
+        if _composite(x):
             numeric = numerical_grad(f, f64_args, i, eps)
-            for got, want in zip(tree.flatten(g), tree.flatten(numeric)):
+            for got, want in zip(_leaves(g), _leaves(numeric)):
                 np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=rtol, atol=atol,
                                            err_msg=f"gradient of argument {i} differs from finite differences")
             continue
@@ -124,8 +161,8 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
 
 
 def _random_like(x, rng):
-    if tree.is_container(x):
-        return tree.unflatten([_random_like(leaf, rng) for leaf in tree.flatten(x)], x)
+    if _composite(x):
+        return _rebuilt([_random_like(leaf, rng) for leaf in _leaves(x)], x)
     if isinstance(x, np.ndarray):
         return rng.standard_normal(x.shape).astype(x.dtype if x.dtype.kind == "f" else float)
     return float(rng.standard_normal())
@@ -146,8 +183,8 @@ def _check_forward(f, args, i, g, rng):
 
 def _moved(x, direction, step):
     """``x + step * direction`` for a number, an array or a container of them (leaf by leaf)."""
-    if tree.is_container(x):
-        return tree.unflatten([_moved(a, d, step) for a, d in zip(tree.flatten(x), tree.flatten(direction))], x)
+    if _composite(x):
+        return _rebuilt([_moved(a, d, step) for a, d in zip(_leaves(x), _leaves(direction))], x)
     return _to_float64(x) + step * direction
 
 
@@ -172,7 +209,7 @@ def _check_second_order(f, args, i, rng, rtol, atol, eps):
 
 
 def _flat(grads):
-    leaves = tree.flatten(grads)
+    leaves = _leaves(grads)
     return np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in leaves])
 
 
@@ -187,6 +224,10 @@ def _check_like(g, x, i):
             assert len(g) == len(x), f"gradient of argument {i} has {len(g)} items, argument has {len(x)}"
             for gk, xk in zip(g, x):
                 _check_like(gk, xk, i)
+    elif tree.is_record(x):
+        assert type(g) is type(x), f"gradient of argument {i} should be a {type(x).__name__}, got {type(g).__name__}"
+        for name, v in tree.fields_of(x).items():
+            _check_like(getattr(g, name), v, i)
     elif isinstance(x, np.generic):
         assert type(g) is type(x), f"gradient of argument {i} should be a {type(x).__name__}, got {type(g).__name__}"
     elif isinstance(x, (float, int)) and not isinstance(x, bool):

@@ -317,3 +317,24 @@ def test_a_rule_assigning_its_parameter_does_not_rebind_the_callers_name():
     T = np.array([[0.1, 0.2], [0.0, -0.3]])
     assert np.isclose(s2sad.jvp(_pinv_hermitian, (A,), (T,))[1], np.sum(s2sad.grad(_pinv_hermitian)(A) * T))
 
+
+
+def _nanmax_of_scaled(x, c):
+    return np.nanmax(c * x) + np.sum(np.nanmax((c * x).reshape(2, 3), axis=1))
+
+
+def _entropy(p):
+    return -np.sum(np.nan_to_num(p * np.log(p)))
+
+
+def test_a_nan_tangent_where_the_value_is_skipped_stays_out():
+    """nanmax's and nan_to_num's forward rules multiplied the tangent by a 0/1 mask: a NaN tangent where the value
+    was NaN (skipped) or not finite (replaced) made the whole tangent NaN (0 * NaN; found by a probe)."""
+    x = np.array([0.3, -0.7, 1.2, 0.5, -1.1, 0.9])
+    c = np.array([1.0, np.nan, 2.0, np.nan, 0.5, 1.5])
+    v = np.array([1.0, 1.0, 1.0, 1.0, 0.5, -1.0])
+    _, t = s2sad.jvp(_nanmax_of_scaled, (x, c), (v, None))
+    assert t == pytest.approx(c[2] * v[2] + c[2] * v[2] + c[5] * v[5], rel=1e-12)
+    p = np.array([0.0, 0.3, 0.7])
+    _, t = s2sad.jvp(_entropy, (p,), (np.array([0.0, 1.0, 0.0]),))
+    assert t == pytest.approx(-(np.log(0.3) + 1.0), rel=1e-12)

@@ -3,6 +3,7 @@
 Every result is checked against finite differences and an independent route (closed forms,
 forward against reverse, Hessian symmetry, hvp against hessian @ v).
 """
+import dataclasses
 import math
 import types
 import warnings
@@ -14,7 +15,7 @@ import scipy.special
 
 import s2sad
 from s2sad import rules
-from s2sad.testing import check_grads
+from s2sad.testing import check_grads, numerical_grad
 
 EPS = 1e-6
 
@@ -972,3 +973,67 @@ def test_second_order_functions_take_the_functions_keyword_arguments():
                                rtol=1e-12)
     np.testing.assert_allclose(s2sad.jacobian(s2sad.grad(_scaled_power_sum))(x, scale=3.0, power=3), want, rtol=1e-12)
     np.testing.assert_allclose(s2sad.jacobian(_scaled_power_sum)(x, scale=3.0, power=3), 9.0 * x ** 2, rtol=1e-12)
+
+
+namespace = {}
+exec("import numpy as np\n"
+     "def opaque_polar(x, y):\n    return np.hypot(x, y), np.arctan2(y, x)\n", namespace)
+opaque_polar = namespace["opaque_polar"]
+
+
+@rules.vjp(opaque_polar)
+def opaque_polar_vjp(g, ans, x, y):
+    gr, gt = g
+    r, t = ans
+    return gr * x / r - gt * y / r ** 2, gr * y / r + gt * x / r ** 2
+
+
+def polar_angle_only(x, y):
+    r, t = opaque_polar(x, y)
+    return 3.0 * t
+
+
+def polar_angle_indexed(x, y):
+    res = opaque_polar(x, y)
+    return 3.0 * res[1] * res[1]
+
+
+def test_a_user_rule_gets_zeros_for_a_result_not_used():
+    """A rule of a function returning two values got None for the adjoint of the one not used (`gr * x`: a
+    TypeError); it gets zeros shaped like that result, as Autograd's and JAX's rules do."""
+    x, y = 0.8, 0.6
+    gx, gy = s2sad.grad(polar_angle_only, wrt=(0, 1))(x, y)
+    assert (gx, gy) == (pytest.approx(-3.0 * y / (x * x + y * y)), pytest.approx(3.0 * x / (x * x + y * y)))
+    t = np.arctan2(y, x)
+    gx, gy = s2sad.grad(polar_angle_indexed, wrt=(0, 1))(x, y)
+    assert (gx, gy) == (pytest.approx(-6.0 * t * y / (x * x + y * y)), pytest.approx(6.0 * t * x / (x * x + y * y)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layer:
+    W: np.ndarray
+    b: float
+    n: int = 3                       # a setting: no derivative
+
+
+def _layer_loss(p, x):
+    return np.sum(np.tanh(x @ p.W + p.b) ** 2) * p.n
+
+
+def _scalar_methods(x):
+    return x.astype(np.float64) ** 2 + (x / 0.0 if x < -10 else 0.0)
+
+
+def test_check_grads_of_records_and_numpy_scalars():
+    """check_grads raised a TypeError on a dataclass argument (float() of the record), and made an np.float64 a
+    Python float for the differences (`x.astype` then failed): records are checked field by field, NumPy
+    scalars stay NumPy scalars."""
+    p, x = _Layer(np.array([0.3, -0.2]), 0.1), np.array([[1.0, 2.0], [0.5, -1.0]])
+    g = check_grads(_layer_loss, (p, x), wrt=0, order=2)
+    assert type(g) is _Layer and g.n == 3
+    check_grads(_layer_loss, (p, x), wrt=(0, 1))
+    check_grads(_scalar_methods, (np.float64(0.5),), order=2)
+    numeric = numerical_grad(_layer_loss, (p, x), 0)         # the differences themselves, field by field
+    assert type(numeric) is _Layer and numeric.n == 3
+    np.testing.assert_allclose(numeric.W, g.W, rtol=1e-6)
+    assert numeric.b == pytest.approx(g.b, rel=1e-6)

@@ -205,6 +205,10 @@ def apply_rule(sweep, s, op, g, ans, defined, out):
     kwargs = op.kwargs
     if users_rule(rule):                           # (its own names for the function's parameters)
         args, kwargs = inlining.users_arguments(op.primitive, args, kwargs)
+        if isinstance(g, gast.Tuple) and isinstance(ans, gast.Tuple):   # an unused result's adjoint: zeros, as
+            zeros = _helper(sweep, runtime.zeros_like)                   # Autograd and JAX give it (not None)
+            g = N.tup([N.call(zeros, [N.clone(a)]) if N.is_const(e) and e.value is None else e
+                       for e, a in zip(g.elts, ans.elts)])
     try:
         mapping = bind(rule, g, ans, args, kwargs)
         like = shape_facts.result_like(s.value, unit.scope, unit.facts.shapes) \

@@ -125,7 +125,7 @@ def real_if_close_jvp(g, ans, a, tol=100): return real_like(g, ans)
 @elementwise(np.radians)
 def radians_vjp(g, ans, x): return g * (np.pi / 180.0)
 @elementwise(np.nan_to_num)                        # NaN and infinities become constants
-def nan_to_num_vjp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): return g * np.isfinite(x)
+def nan_to_num_vjp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): return np.where(np.isfinite(x), g, 0.0)[()]
 
 # --- complex numbers (a complex cotangent is dL/da - i dL/db, JAX's convention: see runtime.real_like) ---
 @elementwise(np.real)
@@ -241,8 +241,9 @@ def prod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 @vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
 def max_vjp(g, ans, a, axis=None, out=None, keepdims=False): return extremum_grad(g, ans, a, axis, keepdims)
 @jvp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
-def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):
-    return np.sum(g * extremum_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
+def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):     # (a NaN tangent where nanmax skipped a NaN: not 0 * NaN)
+    w = extremum_grad(np.ones_like(ans), ans, a, axis, keepdims)
+    return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
