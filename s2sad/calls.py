@@ -421,6 +421,36 @@ def changed_arguments(callee, lifted=None, outer=None):
     return result
 
 
+_returns = {}
+
+
+def returned_arguments(callee):
+    """The positional parameters (indices) whose objects, a part or a view of them, a user function may return
+    (``w = v.copy(); w[0] += c; return w`` returns none: the caller may write into the result without changing
+    its argument); None where the function cannot be read (any may be returned). Cached."""
+    key = _key(callee, None)
+    if key is None:
+        return None
+    if key in _returns:
+        return _returns[key]
+    _returns[key] = None                            # recursion: any may be returned while looking
+    analysed = _analysed(callee)
+    result = None
+    if analysed is not None:
+        tree, unit, effects, _ = analysed
+        try:
+            if tree.args.vararg is not None or tree.args.kwarg is not None:
+                raise ValueError("*args, **kwargs")      # (positions past the named ones all land in one name)
+            if any(isinstance(node, gast.FunctionDef) and node is not tree for node in N.walk(tree)):
+                raise ValueError("a function defined inside")      # (its returns are not the function's)
+            params = N.params(tree)
+            result = frozenset(params.index(p) for p in effects.returned if p in params)
+        except Exception:                            # noqa: BLE001  (its own transform reports what it refuses)
+            result = None
+    _returns[key] = result
+    return result
+
+
 _state_changes = {}
 
 

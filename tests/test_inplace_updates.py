@@ -695,3 +695,100 @@ def test_an_append_through_an_alias_is_undone_where_the_sweep_reads_the_other_na
     assert np.allclose(s2sad.grad(_appended_through_an_alias)(x), [11.0, 10.0, 1.0])
     with pytest.raises(s2sad.UnsupportedSyntaxError, match="`M` is changed in place while `L` may hold"):
         s2sad.grad(_appended_through_an_alias, optimize=False)(x)
+
+
+# --- what a user function may return (calls.returned_arguments, effects.Effects.returned) ---------
+def _fresh_step(v, c):
+    w = v.copy()
+    w[0] += c
+    return w
+
+
+def _returns_itself(v, c):
+    return v
+
+
+def _returns_a_view(v, c):
+    return v[1:]
+
+
+def _returns_it_in_a_tuple(v, c):
+    w = v * 2
+    return (w, v)
+
+
+def _returns_it_through_a_dict(d, c):
+    return d["a"]
+
+
+def _returns_it_on_one_path(v, c):
+    if c > 0:
+        return v.copy()
+    return v
+
+
+def _returns_it_through_a_helper(v, c):
+    return _returns_itself(v, c)
+
+
+def _returns_it_from_a_list(v, c):
+    out = [v]
+    return out[0]
+
+
+def _returns_a_star_argument(*vs):
+    return vs[0]
+
+
+def _write_into_the_result(helper, wrap=False):
+    def f(x):
+        y = x * 1.0
+        z = helper({"a": y} if wrap else y, -1.0)
+        if isinstance(z, tuple):
+            z = z[1]
+        z[0] += x[1]
+        return np.sum(y * y)
+    return f
+
+
+def _fresh_then_written(x):
+    y = _fresh_step(x, 0.0)
+    y[0] += x[0]
+    return np.sum(y * y)
+
+
+def _fresh_of_a_copy_then_written(x):
+    y = x * 1.0
+    s = x[0] * 0.5
+    y = _fresh_step(y, s)
+    y[0] += x[0]
+    return np.sum(y * y) + s
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_a_helper_returning_a_new_array_lets_the_caller_write_into_it(optimize):
+    """`w = v.copy(); w[0] += c; return w`: the result is no argument's object, so a write into it changes no
+    argument (refused as "changes its argument `x` in place": a probe's main false refusal)."""
+    x = np.array([0.6, -0.4, 1.3])
+    np.testing.assert_allclose(s2sad.grad(_fresh_then_written, optimize=optimize)(x), [8 * x[0], 2 * x[1], 2 * x[2]])
+    np.testing.assert_allclose(s2sad.grad(_fresh_of_a_copy_then_written, optimize=optimize)(x),
+                               [12.5 * x[0] + 0.5, 2 * x[1], 2 * x[2]])
+
+
+@pytest.mark.parametrize("helper", [_returns_itself, _returns_a_view, _returns_it_in_a_tuple, _returns_it_through_a_dict,
+                                    _returns_it_on_one_path, _returns_it_through_a_helper, _returns_it_from_a_list,
+                                    _returns_a_star_argument])
+@pytest.mark.parametrize("optimize", [True, False])
+def test_a_helper_that_may_return_its_argument_is_followed_or_refused(helper, optimize):
+    """A write into what a helper returned changes the caller's array where the helper returns it (or a view, or
+    it inside a tuple, a dict, a list): answered right or refused, never wrong (returning it in a tuple gave a
+    wrong gradient while the analysis followed only what holds a returned object, not what it holds)."""
+    f = _write_into_the_result(helper, wrap=helper is _returns_it_through_a_dict)
+    x = np.array([0.6, -0.4, 1.3])
+    want = numerical_grad(f, (x.copy(),), 0)
+    try:
+        got = s2sad.grad(f, optimize=optimize)(x.copy())
+    except s2sad.S2SadError as exc:
+        assert "may hold the same object" in str(exc) or "in place" in str(exc)
+        return
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)

@@ -54,6 +54,7 @@ IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "i
 class Effects:
     classes: dict = field(default_factory=dict)     # name -> names whose objects a change through it may change
     mutated: dict = field(default_factory=dict)     # name -> list of statements changing its object in place
+    returned: frozenset = frozenset()               # parameters whose objects (or parts) a `return` may give back
 
 
 def run(fn, unit, kinds=None):
@@ -196,6 +197,13 @@ def run(fn, unit, kinds=None):
                 if originals and originals <= literal and a not in literal:
                     literal.add(a)
                     changed = True
+    returned, todo = set(), [o for r in N.walk(fn) if isinstance(r, gast.Return) and r.value is not None
+                             for n in _may_return(r.value, unit, kinds) for o in points[n]]
+    while todo:                                      # a returned object and everything it may contain
+        o = todo.pop()
+        if o not in returned:
+            returned.add(o)
+            todo.extend(contents.get(o, ()))
     holders = collections.defaultdict(set)           # object -> objects that may contain it
     for o, inside in contents.items():
         for i in inside:
@@ -209,7 +217,8 @@ def run(fn, unit, kinds=None):
                     reach.add(h)
                     todo.append(h)
         affected[name] = frozenset(n for n, objs in points.items() if objs & reach) | {name}
-    return Effects(classes=affected, mutated=mutated)
+    return Effects(classes=affected, mutated=mutated,
+                   returned=frozenset(o[1] for o in returned if o[0] == "param"))
 
 
 def single_values(fn):
@@ -620,14 +629,27 @@ def _may_return(value, unit, kinds=None):
         names = set()
         if _is_in(op.primitive, _FIRST_ONLY) and op.args:
             return names_in(op.args[0])
-        for a in list(op.args) + list(op.kwargs.values()):
-            names.update(names_in(a))
+        returned = _returned_arguments(op, value)
+        for k, a in enumerate(list(op.args) + list(op.kwargs.values())):
+            if returned is None or k in returned:
+                names.update(names_in(a))
         if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
             names.update(names_in(value.func.value))
         if isinstance(value.func, gast.Name) and not unit.scope.is_free(value.func.id):
             names.add(value.func.id)
         return sorted(names)
     return []                        # operators build new objects (list + list is a new list)
+
+
+def _returned_arguments(op, call):
+    """For a call of a user function with positional arguments only: the positions of the arguments it may return
+    (calls.returned_arguments); else None (any argument may be returned)."""
+    from .. import calls
+    if op.primitive is UNKNOWN or op.kwargs or any(isinstance(a, gast.Starred) for a in call.args) \
+            or isinstance(call.func, gast.Attribute) or not calls.user_function(op.primitive) \
+            or len(op.args) != len(call.args):
+        return None
+    return calls.returned_arguments(op.primitive)
 
 
 def fresh_where_changed(fn, unit, change, name):
