@@ -12,7 +12,7 @@ from . import rules
 from .api import (adjoint_source, differentiable, elementwise_grad, grad, hessian, hvp, jacobian, jvp, show_adjoint,
                   value_and_grad, vjp)
 from .errors import (NoRuleError, NonScalarOutputError, S2SadError, SourceUnavailableError, TransformError,
-                     UnsupportedSyntaxError, WrtError, ZeroGradientWarning)
+                     UnsupportedSyntaxError, UnsupportedValueError, WrtError, ZeroGradientWarning)
 from .implicit import FixedPointError, fixed_point
 from .markers import checkpoint, stop_gradient
 from .options import OPTIMIZATIONS, optimizations
@@ -23,4 +23,4 @@ from .rules import tables as _tables     # noqa: E402,F401  (registers the rule 
 __all__ = ["differentiable", "grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "stop_gradient",
            "checkpoint", "fixed_point", "flatten", "flatten_func", "optimizers", "FixedPointError", "show_adjoint", "adjoint_source", "rules", "optimizations",
            "OPTIMIZATIONS", "S2SadError", "SourceUnavailableError", "TransformError", "UnsupportedSyntaxError",
-           "NoRuleError", "NonScalarOutputError", "WrtError", "ZeroGradientWarning"]
+           "NoRuleError", "UnsupportedValueError", "NonScalarOutputError", "WrtError", "ZeroGradientWarning"]

@@ -65,7 +65,8 @@ class NoRuleError(TransformError):
 
 class UnsupportedValueError(S2SadError, NotImplementedError):
     """A value, met when the generated code runs, that a rule's derivative does not hold for (a complex value
-    where the rule is for real ones)."""
+    where the rule is for real ones, a write whose index repeats a position). The message starts with the
+    user's file and line and ends with the statement."""
 
 
 class WrtError(S2SadError, ValueError):
@@ -116,6 +117,12 @@ def short_traceback(exc):
             f"function run for its effects) changes an array it was given in place ({exc}), which s2sad cannot "
             f"differentiate")
         exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
+    elif where is not None and isinstance(exc, UnsupportedValueError) and len(exc.args) == 1 \
+            and str(exc.args[0]).startswith("s2sad: "):    # a rule's refusal of these values: at the user's line
+        location, code = where.split(": `", 1)
+        cause, exc = exc, UnsupportedValueError(f"{location}: {exc.args[0][len('s2sad: '):]}: `{code}")
+        exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
+        where = None
     if os.environ.get("S2SAD_TRACEBACK", "").lower() == "full":
         return exc
     if hasattr(exc, "add_note") and not any("S2SAD_TRACEBACK" in n for n in getattr(exc, "__notes__", ())):

@@ -1410,3 +1410,19 @@ def test_a_derivative_python_floats_cannot_compute_names_the_users_line():
         s2sad.grad(_half_power)(0.0)
     with np.errstate(divide="ignore"):
         assert s2sad.grad(_half_power)(np.float64(0.0)) == np.inf        # NumPy's value, as NumPy computes it
+
+
+def _repeated_write(x):
+    y = np.zeros(4)
+    y[np.array([0, 2, 2])] += x
+    return np.sum(y * y)
+
+
+def test_a_refusal_of_values_met_when_the_code_runs_names_the_users_line():
+    """A rule refusing the values it meets ("s2sad: a write ... repeats a position") named no file or line in its
+    message (only in a note): it now starts with the user's file and line and ends with the statement."""
+    with pytest.raises(s2sad.UnsupportedValueError) as info:
+        s2sad.grad(_repeated_write)(np.array([1.0, 2.0, 3.0]))
+    message = str(info.value)
+    assert message.startswith(f"{__file__}:")
+    assert message.endswith("`y[np.array([0, 2, 2])] += x`") and "repeats a position" in message
