@@ -399,6 +399,37 @@ def sequence(items):
     return list(items)
 
 
+def added_at(y, idx, v, sign=1.0):
+    """A copy of ``y`` after ``np.add.at(y, idx, v)`` (``sign`` -1: ``np.subtract.at``): the front end writes it
+    back, ``y[...] = added_at(y, idx, v)``, so that the change in place is one s2sad follows (repeated indices
+    add up, as ``np.add.at``'s)."""
+    out = np.array(y, copy=True)
+    (np.add if sign > 0 else np.subtract).at(out, idx, v)
+    return out
+
+
+def diagonal_filled(a, val, wrap=False):
+    """A copy of ``a`` after ``np.fill_diagonal(a, val, wrap)`` (written back by the front end, as added_at's)."""
+    out = np.array(a, copy=True)
+    np.fill_diagonal(out, val, wrap)
+    return out
+
+
+def diagonal_values(g, val, wrap=False):
+    """What ``np.fill_diagonal(a, val, wrap)`` wrote from each item of ``val``, read back from ``g`` and added up
+    where ``val`` was repeated along the diagonal (the adjoint of ``val``), shaped like ``val``."""
+    g = np.asarray(g)
+    taken = np.zeros(g.shape, dtype=bool)
+    np.fill_diagonal(taken, True, wrap)
+    picked = g[taken]                             # (in the order fill_diagonal writes: increasing flat position)
+    size = np.size(val)
+    out = np.zeros(size, dtype=picked.dtype)
+    np.add.at(out, np.arange(picked.size) % size, picked)
+    if isinstance(val, (np.ndarray, list, tuple)):
+        return out.reshape(np.shape(val))
+    return out[0] if isinstance(val, np.generic) else float(out[0])    # a number's adjoint: a number
+
+
 def zip_length(*lengths):
     """The one length of the sequences ``zip(..., strict=True)`` walks; Python's ValueError if they differ (raised
     before the loop runs, where Python raises after the shorter sequence's items)."""

@@ -1774,3 +1774,29 @@ REFUSED["rollaxis_view_written_through"] = (rollaxis_view_written_through, (_M3,
 REFUSED["rollaxis_view_updated"] = (rollaxis_view_updated, (_M3,), (0,), "share memory")
 REFUSED["dsplit_view_written_through"] = (dsplit_view_written_through,
                                           (np.array([[[0.5, 1.0], [2.0, -1.0]]]),), (0,), "may hold the same object")
+
+
+def fem_assembly_with_add_at(k):             # np.add.at(K, ...), np.fill_diagonal(K, ...): refused as "a call that
+    n = len(k)                                # may modify a value being differentiated in place"
+    K = np.zeros((n + 1, n + 1))
+    for e in range(n):
+        idx = np.array([e, e + 1])
+        np.add.at(K, (idx[:, None], idx[None, :]), k[e] * np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    np.subtract.at(K, (np.array([0, 0]), np.array([0, 0])), -k[0])       # a repeated position adds up
+    np.fill_diagonal(K, np.diag(K) + 0.05)
+    u = np.linalg.solve(K[1:, 1:], np.ones(n))
+    return np.sum(u ** 2)
+
+
+CASES["fem_assembly_with_add_at"] = (fem_assembly_with_add_at, (np.array([1.0, 2.0, 1.5, 0.7]),), (0,))
+
+
+def fill_diagonal_of_a_kernel(x, d):
+    M = np.outer(x, x)
+    B = M
+    np.fill_diagonal(M, d)                    # (B holds M: it sees the write)
+    return np.sum(B * M) + np.sum(M[0])
+
+
+CASES["fill_diagonal_of_a_kernel"] = (fill_diagonal_of_a_kernel, (np.array([0.1, 0.5, 1.2]), np.array([1.0, 2.0, 3.0])),
+                                      (0, 1))

@@ -265,6 +265,12 @@ def scattered_into_a_copy(x):
     return np.sum(y ** 2)
 
 
+def multiplied_with_ufunc_at(x):
+    y = x * 1.0
+    np.multiply.at(y, [1, 1], x[:2])
+    return np.sum(y ** 2)
+
+
 def ufunc_out_by_position(x):                   # np.multiply(y, 3.0, out=y)
     y = x * 1.0
     np.multiply(y, 3.0, y)
@@ -318,8 +324,7 @@ def insorted(x):
 def test_a_result_written_in_place_by_a_library_call_is_refused_not_lost():
     """Each of these once gave a number: zero, or a derivative through the write missed (np.add.at writes into
     an array marked read-only; an `out` by position was not seen; heapq and bisect change a list)."""
-    for f, message in ((scattered_with_ufunc_at, "may modify a value being differentiated in place"),
-                       (scattered_into_a_copy, "may modify a value being differentiated in place"),
+    for f, message in ((multiplied_with_ufunc_at, "may modify a value being differentiated in place"),
                        (ufunc_out_by_position, "writes into an array in place"),
                        (exp_out_by_position, "writes into an array in place"),
                        (dot_out_by_position, "writes into an array in place"),
@@ -333,6 +338,13 @@ def test_a_result_written_in_place_by_a_library_call_is_refused_not_lost():
         assert "test_writes.py" in str(caught.value), f.__name__          # the user's file and line
         with pytest.raises(s2sad.UnsupportedSyntaxError, match=message):
             s2sad.jvp(f, (X.copy(),), (np.ones(4),))
+
+
+def test_np_add_at_and_subtract_at_are_followed():
+    """np.add.at / np.subtract.at on a name were refused (before that, lost: a zero gradient): each is now the
+    write `y[...] = _s2.added_at(y, idx, v)` of a changed copy (front/normalize.written_back)."""
+    for f in (scattered_with_ufunc_at, scattered_into_a_copy):
+        check_grads(f, (X.copy(),), order=2)
 
 
 def test_out_of_a_users_function_is_its_own_business():

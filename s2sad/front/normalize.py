@@ -420,10 +420,34 @@ class _Lowering:
                                  s, hint=f"build the list under a name of its own, then put it in")
             self.item_update(s, value.func.value, gast.Add(), gast.List(elts=[value.args[0]], ctx=gast.Load()),
                              check=(runtime.a_list, refusal))
+        elif isinstance(value, gast.Call) and self.written_back(value) is not None:
+            self.stmt_Assign(N.located(self.written_back(value), s))
         elif isinstance(value, gast.Call):
             self.emit(gast.Expr(value=self.simple(value)))
         else:
             self.atom(value)                                   # evaluated for its errors only
+
+    def written_back(self, call):
+        """``np.add.at(y, idx, v)`` (``np.subtract.at``), ``np.fill_diagonal(y, v)`` on a name ``y``: as the write
+        ``y[...] = _s2.added_at(y, idx, v)`` (``_s2.diagonal_filled(y, v)``) of a changed copy, which s2sad follows
+        as any write into ``y`` (who else holds ``y`` checked alike); else None."""
+        if not call.args or not isinstance(call.args[0], gast.Name) or any(isinstance(a, gast.Starred)
+                                                                           for a in call.args):
+            return None
+        func = self.scope.resolve(call.func)
+        if getattr(func, "__name__", None) == "at" and getattr(func, "__self__", None) in (np.add, np.subtract) \
+                and len(call.args) == 3 and not call.keywords:
+            helper = gast.Call(func=self.aliases.ref(runtime.added_at, "added_at"), args=list(call.args),
+                               keywords=[] if func.__self__ is np.add else [gast.keyword(arg="sign",
+                                                                                         value=N.const(-1.0))])
+        elif func is np.fill_diagonal and len(call.args) + len(call.keywords) in (2, 3):
+            helper = gast.Call(func=self.aliases.ref(runtime.diagonal_filled, "diagonal_filled"),
+                               args=list(call.args), keywords=list(call.keywords))
+        else:
+            return None
+        target = gast.Subscript(value=N.name(call.args[0].id), slice=gast.Constant(value=Ellipsis, kind=None),
+                                ctx=gast.Store())
+        return gast.Assign(targets=[target], value=helper, type_comment=None)
 
     def stmt_Pass(self, s):
         pass

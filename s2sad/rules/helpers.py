@@ -38,6 +38,7 @@ from ..runtime import (block_trace, checked_system, factor_placed, flipped, frec
 from .registry import elementwise, jvp, method, nondiff, vjp
 
 from ..runtime import opaque_call  # noqa: E402
+from ..runtime import added_at, diagonal_filled, diagonal_values  # noqa: E402
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call)
 
 # --- broadcasting and reductions ---
@@ -525,3 +526,19 @@ def new_record_tangent_jvp(u, ans, t, record, values): return new_record_tangent
 def record_adjoint_vjp(h, ans, g, cls, values): return new_record_grads(h, cls, values), None, None
 @jvp(record_adjoint)
 def record_adjoint_jvp(t, ans, g, cls, values): return record_adjoint(t, cls, values), None, None
+
+
+# --- np.add.at, np.subtract.at, np.fill_diagonal on a copy (front/normalize.py writes the copy back) ---
+@vjp(added_at)
+def added_at_vjp(g, ans, y, idx, v, sign=1.0): return g, None, unbroadcast(sign * g[idx], v)
+@jvp(added_at)
+def added_at_jvp(g, ans, y, idx, v, sign=1.0): return g, None, added_at(np.zeros_like(ans), idx, g, sign)
+@vjp(diagonal_filled)
+def diagonal_filled_vjp(g, ans, a, val, wrap=False): return diagonal_filled(g, 0.0, wrap), diagonal_values(g, val, wrap)
+@jvp(diagonal_filled)
+def diagonal_filled_jvp(g, ans, a, val, wrap=False):
+    return diagonal_filled(g, 0.0, wrap), diagonal_filled(np.zeros_like(ans), g, wrap)
+@vjp(diagonal_values)
+def diagonal_values_vjp(h, ans, g, val, wrap=False): return diagonal_filled(np.zeros_like(g), h, wrap), None
+@jvp(diagonal_values)
+def diagonal_values_jvp(t, ans, g, val, wrap=False): return diagonal_values(t, val, wrap), None
