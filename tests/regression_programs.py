@@ -1800,3 +1800,23 @@ def fill_diagonal_of_a_kernel(x, d):
 
 CASES["fill_diagonal_of_a_kernel"] = (fill_diagonal_of_a_kernel, (np.array([0.1, 0.5, 1.2]), np.array([1.0, 2.0, 3.0])),
                                       (0, 1))
+
+
+def reshaped_then_written(x):                # second order refused naming the generated tangent code: `M` changed
+    M = (x * 2.0).reshape(2, 3)              # while `M_dot` may hold the same object (reshape_like's result taken
+    M[0, 1] = 0.0                            # for one that may be its primal arguments)
+    N2 = np.atleast_2d(x[:3] * 1.5)
+    N2[0, 1] = x[4]
+    return np.sum(M ** 2) + np.sum(N2 ** 3)
+
+
+CASES["reshaped_then_written"] = (reshaped_then_written, (np.array([0.3, -0.7, 1.2, 0.5, -1.1, 0.9]),), (0,))
+
+
+def repeated_list_then_written(x):           # (repetition_tangent's result likewise)
+    l = [x[0], x[1] * 2] * 2
+    l[0] = l[0] * 3
+    return l[0] * l[1] + l[3] * l[0]
+
+
+CASES["repeated_list_then_written"] = (repeated_list_then_written, (np.array([0.3, -0.7]),), (0,))

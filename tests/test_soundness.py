@@ -731,6 +731,14 @@ def test_helpers_returning_their_first_argument_only_never_return_the_second(hel
     """effects._FIRST_ONLY: these helpers give back ``g`` (or a view of it, or a new array), never the
     argument they read for its shape or dtype; the points-to analysis relies on it."""
     rng = np.random.default_rng(0)
+    if helper in _FIRST_ONLY_CALLS:
+        for args in _FIRST_ONLY_CALLS[helper](rng):
+            out = helper(*args)
+            for other in args[1:]:
+                for held in (out if isinstance(out, list) else [out]):
+                    assert held is not other and not (isinstance(other, np.ndarray) and np.shares_memory(held, other)), \
+                        helper.__name__
+        return
     for g_shape, x_shape in [((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3)), ((), (3,)), ((2, 3), (2, 3)), ((), ())]:
         g, x = rng.normal(size=g_shape), rng.normal(size=x_shape)
         try:
@@ -738,6 +746,45 @@ def test_helpers_returning_their_first_argument_only_never_return_the_second(hel
         except (ValueError, s2sad.S2SadError):     # shapes this helper is never called with, or refuses
             continue
         assert out is not x and not np.shares_memory(out, x), (helper.__name__, g_shape, x_shape)
+
+
+def _first_only_calls():
+    """Calls of the _FIRST_ONLY helpers taking more than ``(g, x)``, as the generated code makes them."""
+    def reshape_like(rng):
+        x = rng.normal(size=6)
+        ans = x.reshape(2, 3)
+        return [(rng.normal(size=6), x, ans), (rng.normal(size=(2, 3)), ans, x, "F"), (rng.normal(size=6), x, x)]
+
+    def unreshape(rng):
+        x = rng.normal(size=(2, 3))
+        return [(rng.normal(size=6), x), (rng.normal(size=6), x, "F"), (rng.normal(size=(2, 3)), x)]
+
+    def transpose_grad(rng):
+        return [(rng.normal(size=(2, 3)),), (rng.normal(size=(2, 3, 4)), (2, 0, 1))]
+
+    def transposed_if(rng):
+        return [(rng.normal(size=(3, 3)), 0), (rng.normal(size=(3, 3)), 1)]
+
+    def atleast_tangents(rng):
+        x = rng.normal(size=3)
+        return [((rng.normal(size=3),), np.atleast_2d(x)), ((rng.normal(size=3), None), [np.atleast_2d(x), x])]
+
+    def repetition_tangent(rng):
+        a, b = rng.normal(size=3), 2.0
+        items = [rng.normal(size=2), 1.5]
+        return [(rng.normal(size=3), a, b, a * b, 0), (0.5, a, b, a * b, 1), (items, items, 2, items * 2, 0),
+                (0.25, 3, [a, 1.0], [a, 1.0] * 3, 0)]
+
+    def concatenation_tangent(rng):
+        a, b = [rng.normal(size=2)], [1.5, rng.normal(size=2)]
+        x, y = rng.normal(size=3), rng.normal(size=(2, 3))
+        return [(rng.normal(size=3), x, y, x + y, 0), ([rng.normal(size=2)], a, b, a + b, 0),
+                ([0.5, rng.normal(size=2)], a, b, a + b, 1)]
+    return {getattr(runtime, f.__name__): f for f in (reshape_like, unreshape, transpose_grad, transposed_if,
+                                                      atleast_tangents, repetition_tangent, concatenation_tangent)}
+
+
+_FIRST_ONLY_CALLS = _first_only_calls()
 
 
 def test_scaling_before_a_broadcast_needs_the_broadcast_read_once(monkeypatch):

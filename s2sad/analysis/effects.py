@@ -483,7 +483,9 @@ _FRESH = {runtime.owned, runtime.owned_tangent, runtime.item_of, runtime.zeros_l
           runtime.written_grad, runtime.copy_like, runtime.make_dict}
 _COPIES = {runtime.owned, runtime.owned_tangent, runtime.copy_like}
 _FIRST_ONLY = {runtime.unbroadcast, runtime.broadcast, runtime.cast_tangent, runtime.cast_grad,   # g or a view of
-               runtime.written_tangent, runtime.rule_shaped, runtime.sequence_tangent, runtime.owned_tangent}
+               runtime.written_tangent, runtime.rule_shaped, runtime.sequence_tangent, runtime.owned_tangent,
+               runtime.reshape_like, runtime.unreshape, runtime.transpose_grad, runtime.transposed_if,
+               runtime.atleast_tangents, runtime.repetition_tangent, runtime.concatenation_tangent}
                                                     # it, never the argument they read for its shape or dtype
 
 
