@@ -1581,7 +1581,16 @@ class Gen:
         if old is not None and old.ty != V(n):
             return False
         self.features.add("array_write")
-        if self.chance(0.5):
+        if self.chance(0.25):                               # np.add.at / np.subtract.at into a copy (repeats add up)
+            src = self.vector(n, 1)
+            e = self.scalar(1)
+            i, j = self.rng.randrange(n), self.rng.randrange(n)
+            ufunc = self.rng.choice(["add", "subtract"])
+            self.features.add("ufunc_at")
+            self.emit(f"{name} = ({src.text}).copy()" if src.prec < ATOM else f"{name} = {src.text}.copy()")
+            self.emit(f"np.{ufunc}.at({name}, [{i}, {j}, {i}], {e.text})")
+            self.define(name, V(n), src.mag + 2 * e.mag)
+        elif self.chance(0.5):
             self.emit(f"{name} = np.zeros({n})")
             i = self.rng.choice([x for x in LOOP_INDEX if not self.lookup(x)] or ["ii"])
             self.emit(f"for {i} in range({n}):")
@@ -1809,7 +1818,8 @@ class Gen:
             bt = self.vector(a.ty[1], 1)
         u, w = self._loop_var(["u", "p1", "xa"]), self._loop_var(["w_", "q1", "xb"])
         self.features.add("for_zip")
-        self.emit(f"for {u}, {w} in zip({a.name}, {bt.text}):")
+        strict = ", strict=True" if self.chance(0.3) else ""          # (the lengths agree by construction)
+        self.emit(f"for {u}, {w} in zip({a.name}, {bt.text}{strict}):")
         self._loop_body({u: Var(u, S, a.mag, readonly=True), w: Var(w, S, bt.mag, readonly=True)}, a.ty[1])
 
     def st_for_enumerate(self):
