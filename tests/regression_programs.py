@@ -1820,3 +1820,31 @@ def repeated_list_then_written(x):           # (repetition_tangent's result like
 
 
 CASES["repeated_list_then_written"] = (repeated_list_then_written, (np.array([0.3, -0.7]),), (0,))
+
+
+def rows_unpacked_while_written(X0):         # `a, b = X[t]` then a write into X: refused ("`X` is changed in place
+    X = np.zeros((4, 2))                     # while `a` may hold the same object": a, b are numbers)
+    X[0] = X0
+    for t in range(3):
+        a, b = X[t]
+        X[t + 1, 0] = a + 0.1 * b
+        X[t + 1, 1] = b - 0.1 * a * a
+    return np.sum(X ** 2)
+
+
+CASES["rows_unpacked_while_written"] = (rows_unpacked_while_written, (np.array([1.0, 0.5]),), (0,))
+
+
+def fancy_and_masked_reads_then_written(A):  # B = A[idx], A[m], A[:, [1, 0]] are copies: a write into B was refused
+    B = A[np.array([2, 0])]                  # as a change of the argument A
+    B[:, 1] = 0.0
+    m = A[:, 0] > 0
+    C = A[m]
+    C[:, 0] = C[:, 0] * 3.0
+    D = A[:, [1, 0]]
+    D[0] = 1.0
+    return np.sum(B * A[:2]) + np.sum(C ** 2) + np.sum(D * A)
+
+
+CASES["fancy_and_masked_reads_then_written"] = (fancy_and_masked_reads_then_written,
+                                                (np.array([[1.0, 2.0], [-3.0, 4.0], [5.0, -6.0]]),), (0,))

@@ -371,6 +371,21 @@ def view_row_then_update(x):                     # effects._scalar_item: x[0] of
     return np.sum(r * r)
 
 
+def rows_unpacked_then_update(x):                # effects._scalar_item(rows=True): a, b = X[t] are numbers only
+    y = x * 1.0                                  # where X[t] is a row; y[0:2] unpacks into two views
+    a, b = y[0:2]
+    y *= 2.0
+    return np.sum(a * b)
+
+
+def columns_then_update(x):                      # effects._advanced_index: y[:, 1:] is a view, y[:, [0, 2]] a copy
+    y = x * 1.0
+    r = y[:, 1:]
+    c = y[:, [0, 2]]
+    y *= 2.0
+    return np.sum(r * r) + np.sum(c * c)
+
+
 def rebound_in_the_other_branch(x):              # effects.follows: only later in the changed name's own block
     y = x * 1.0
     v = y[:2]
@@ -622,8 +637,14 @@ CONDITIONS = {
     "writes: what a write overwrote is put back": Condition(record, "shape_only", _always(True), read_then_overwritten,
                                                             (np.array([0.5, -1.0, 2.0]),)),
     "effects: only a number read from an array is a new object": Condition(
-        effects, "_scalar_item", lambda node, kinds: isinstance(node, gast.Subscript), view_row_then_update,
+        effects, "_scalar_item", lambda node, kinds, rows=False: isinstance(node, gast.Subscript), view_row_then_update,
         (np.array([[0.5, -1.0], [2.0, 0.3]]),), refused=True),
+    "effects: only a row read from a 2-d array unpacks into numbers": Condition(
+        effects, "_scalar_item", lambda node, kinds, rows=False: isinstance(node, gast.Subscript),
+        rows_unpacked_then_update, (np.array([[0.5, -1.0], [2.0, 0.3], [1.5, 0.7]]),), refused=True),
+    "effects: only an index by an array (or a list) makes a new array": Condition(
+        effects, "_advanced_index", lambda node, kinds: isinstance(node, gast.Subscript), columns_then_update,
+        (np.array([[0.5, -1.0, 0.2], [2.0, 0.3, -0.4]]),), refused=True),
     "effects: a rebinding on every path after the change": Condition(
         effects, "follows", _always(True), rebound_in_the_other_branch, (np.array([0.5, -1.0, 2.0]),), refused=True),
     "rules: a complex value's check is dropped only for real numbers": Condition(

@@ -104,12 +104,14 @@ def run(fn, unit, kinds=None):
                     points[t].add(site)
                 literal.add(site)                                # a list, tuple or dict: its items are not views
                 rules.append(("contain-site", site, value, _made_inside(value, s, items=True)))
-            elif isinstance(target, gast.Name) and (_scalar_item(value, kinds) or _metadata(value, unit)):
+            elif isinstance(target, gast.Name) and (_scalar_item(value, kinds) or _metadata(value, unit)
+                                                    or _advanced_index(value, kinds)):
                 points[target.id].add(site)                      # a number read from an array, x.shape: new objects
             elif isinstance(target, gast.Tuple) and all(isinstance(t, gast.Name) for t in target.elts) \
-                    and isinstance(value, gast.Name) and kinds and kinds.get(value.id) == 1:
-                for t in targets:                                # a, b, c = x with x 1-d: numbers, no views of x
-                    points[t].add(site)
+                    and (isinstance(value, gast.Name) and kinds and kinds.get(value.id) == 1
+                         or _scalar_item(value, kinds, rows=True)):
+                for t in targets:                                # a, b, c = x with x 1-d, a, b = X[t] with X 2-d:
+                    points[t].add(site)                          # numbers, no views of x
             elif isinstance(target, gast.Name) and _new_container_of(value, unit) is not None:
                 points[target.id].add(site)                      # list(xs), sorted(xs), dict(d), copy.copy(c): a
                 literal.add(site)                                # new container holding what xs holds (an array's
@@ -538,17 +540,33 @@ def _is_in(primitive, table):
         return False
 
 
-def _scalar_item(node, kinds):
+def _scalar_item(node, kinds, rows=False):
     """Whether ``node`` reads one number from an array (``x[2]``, ``m[i, -1]`` where ``x``, ``m`` are known to
     have 1 and 2 axes and the indices are numbers): NumPy returns a new scalar, never a view. Sound when the
-    kinds (analysis/shapes.py) are: an int kind is the argument's or value's number of axes, -1 a number."""
+    kinds (analysis/shapes.py) are: an int kind is the argument's or value's number of axes, -1 a number.
+    ``rows``: whether ``node`` reads a 1-d row of numbers instead (``X[t]`` with ``X`` 2-d), whose items
+    (``a, b = X[t]``) are numbers."""
     if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)):
         return False
     ndim = kinds.get(node.value.id) if kinds else None
     if type(ndim) is not int or ndim < 1:
         return False
     index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-    return len(index) == ndim and all(_integer(i, kinds) for i in index)
+    return len(index) == ndim - (1 if rows else 0) and all(_integer(i, kinds) for i in index)
+
+
+def _advanced_index(node, kinds):
+    """Whether ``node`` indexes an array with an integer or boolean array (``A[idx]``, ``A[:, idx]``, ``A[m]``
+    where ``idx``, ``m`` are known to be arrays of at least one axis, or a list display): NumPy's advanced
+    indexing, which always makes a new array, never a view."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)) or not kinds:
+        return False
+    ndim = kinds.get(node.value.id)
+    if type(ndim) is not int or ndim < 1:
+        return False
+    index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+    return any(isinstance(i, gast.List) or isinstance(i, gast.Name) and type(kinds.get(i.id)) is int
+               and kinds[i.id] >= 1 for i in index)
 
 
 def _integer(node, kinds):
@@ -602,7 +620,7 @@ def tangent_code_parts(value, target, unit):
 
 def _may_return(value, unit, kinds=None):
     """The names whose objects (or parts of them, or views of them) ``value`` may evaluate to."""
-    if _scalar_item(value, kinds) or _metadata(value, unit):
+    if _scalar_item(value, kinds) or _metadata(value, unit) or _advanced_index(value, kinds):
         return []
     if isinstance(value, (gast.Subscript, gast.Attribute)):
         return names_in(value.value)

@@ -528,9 +528,9 @@ def kinds(fn, scope, param_kinds, call_results=None):
     kind (a reassigned parameter's argument counts as one), evaluated with the kinds found so far
     (an optimistic start, then every name whose assignments disagree is dropped until they all agree;
     so a loop-carried value keeps the kind its assignments preserve). Sound when each rule below is:
-    ``sequence(x)`` is ``x``, and so are s2sad's copies of an array (``copy_like``, ``owned``, ``owned_tangent``: a
+    ``sequence(x)`` is ``x``, ``zeros_like(x)`` has ``x``'s axes, and so are s2sad's copies of an array (``copy_like``, ``owned``, ``owned_tangent``: a
     number stays one except through ``copy_like``); ``x[i]`` of a tuple kind is the item (or the common item kind), of an
-    ``n``-d array with ``k`` integer indices an ``n - k``-d array (each ``None`` among slices one axis
+    ``n``-d array with ``k`` integer indices (and slices) an ``n - k``-d array (each ``None`` one axis
     more); ``np.einsum``'s result has as many axes as its output's letters; a slice of a tuple kind with
     constant bounds the items it keeps; an array's ``shape`` is ``ndim`` numbers, its ``T`` an array of as many axes;
     arithmetic and ufuncs broadcast;
@@ -591,6 +591,8 @@ def kinds(fn, scope, param_kinds, call_results=None):
         if op.primitive in runtime_copies and args and isinstance(args[0], int) \
                 and (args[0] >= 0 or op.primitive is not runtime_copies[0]):
             return args[0]                               # a copy of an array (owned: of a number, the number)
+        if op.primitive is runtime_zeros_like and len(args) == 1 and isinstance(args[0], int):
+            return args[0]                               # zeros shaped like an array (a number's: 0.0)
         if op.primitive is runtime_cast_tangent and len(args) == 2 and isinstance(args[1], int) and args[1] >= 1:
             return args[1]                               # a tangent shaped like the array it is of
         if call_results is not None and callable(op.primitive) and getattr(op.primitive, "__code__", None) \
@@ -689,13 +691,15 @@ def kinds(fn, scope, param_kinds, call_results=None):
         if isinstance(base, int) and base >= 1:
             items = index.elts if isinstance(index, gast.Tuple) else [index]
             new = sum(1 for i in items if isinstance(i, gast.Constant) and i.value is None)   # x[:, None]: a new axis
-            if new or any(isinstance(i, gast.Slice) for i in items):
-                return base + new if all(isinstance(i, gast.Slice) for i in items if not (
-                    isinstance(i, gast.Constant) and i.value is None)) and len(items) - new <= base else None
-            if all(isinstance(i, gast.Constant) and type(i.value) is int
-                   or of(i, known) == -1 and _never_bool(i, scope, definitions, given) for i in items) \
-                    and len(items) <= base:
-                return base - len(items) if base > len(items) else -1
+
+            def integer(i):                          # (a bool adds an axis: never one)
+                return isinstance(i, gast.Constant) and type(i.value) is int \
+                    or of(i, known) == -1 and _never_bool(i, scope, definitions, given)
+            ints = [i for i in items if not isinstance(i, gast.Slice) and not (isinstance(i, gast.Constant)
+                                                                               and i.value is None)]
+            if len(items) - new <= base and all(integer(i) for i in ints):
+                ndim = base + new - len(ints)        # x[:, 0]: each integer takes an axis away, each None adds one
+                return ndim if ndim > 0 else -1
         return None
 
     def _full_reduction(op):
@@ -849,3 +853,4 @@ def _runtime_copies():
 
 runtime_copies = _runtime_copies()
 runtime_cast_tangent = __import__("s2sad.runtime", fromlist=["cast_tangent"]).cast_tangent
+runtime_zeros_like = __import__("s2sad.runtime", fromlist=["zeros_like"]).zeros_like
