@@ -82,6 +82,7 @@ def fixed_point(f: Callable[[A, X], X], a: A, x0: X, tol: float = 1e-10, max_ite
 def fixed_point_adjoint(g, x, f, a, tol=1e-10, max_iter=1000):
     """Adjoint of ``a`` in ``x = fixed_point(f, a, x0)`` given the adjoint ``g`` of ``x``."""
     from .api import vjp
+    _differentiable_point(x)
     _, pullback = vjp(f, a, x, wrt=(0, 1))
     w = _iterate(lambda w: g + pullback(w)[1], g, tol, max_iter, "adjoint iteration")
     return pullback(w)[0]
@@ -91,7 +92,17 @@ def fixed_point_tangent(g, x, f, a, tol=1e-10, max_iter=1000):
     """Tangent of ``x = fixed_point(f, a, x0)`` given the tangent ``g`` of ``a``: itself a fixed point,
     ``t = ∂f/∂a g + ∂f/∂x t``. Written as one (calls.SOURCE_MARK), it is differentiated from this source by
     fixed_point's own rules, so derivatives of any order go through the implicit function theorem."""
+    _differentiable_point(x)
     return fixed_point(tangent_step(f), (g, x, a), 0.0 * x, tol, max_iter)
+
+
+def _differentiable_point(x):
+    """The fixed point is differentiated as a number or an array (a tuple of them is refused: it would be added
+    and scaled as a sequence)."""
+    if not isinstance(x, (float, int, np.ndarray, np.generic)):
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: fixed_point's solution is a {type(x).__name__}; it is differentiated "
+                                    f"as a number or an array (start from np.array([...]) and unpack the result)")
 
 
 _STEPS = {}        # id(f) -> (f, step): one step function per f, so that its generated code is reused

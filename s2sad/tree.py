@@ -79,6 +79,7 @@ class AdjFields(dict):
     def __add__(self, other):
         if other is None:                  # (None: an adjoint nothing flowed into)
             return self
+        other = adjoint_of(other)          # (a record of the user's type: a gradient s2sad's API returned)
         return AdjFields({k: add(self.get(k), other.get(k)) for k in self.keys() | other.keys()})
 
     __radd__ = __add__

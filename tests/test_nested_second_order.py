@@ -5,6 +5,8 @@ the derivative one order down, and against an independent route at a tight toler
 written without the construct (the fixed point unrolled into a plain loop of enough iterations, the inner
 derivative written out by hand) and differentiated by s2sad as plain code.
 """
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -129,6 +131,53 @@ def test_fixed_point_of_a_dict_parameter_second_order():
         moved = [{k: p[k] + s * H * dp[k] for k in p} for s in (1, -1)]
         difference = (s2sad.grad(solved_dict)(moved[0])[key] - s2sad.grad(solved_dict)(moved[1])[key]) / (2 * H)
         np.testing.assert_allclose(along[key], difference, rtol=1e-6, atol=1e-9)
+
+
+@dataclasses.dataclass
+class _Contraction:
+    a: float
+    b: float
+
+
+def _cosine_step(p, x):
+    return p.a * np.cos(x) + p.b
+
+
+def solved_record(p):
+    return s2sad.fixed_point(_cosine_step, p, 0.0, tol=TOL) ** 2
+
+
+def test_fixed_point_of_a_record_parameter_second_order():
+    """The second order of a fixed point whose parameters are a dataclass crashed adding the record gradient the
+    API returned to the record's adjoint (`'Prm' object has no attribute 'keys'`; found by a probe)."""
+    p = _Contraction(0.6, 0.2)
+    x = 0.0
+    for _ in range(500):
+        x = 0.6 * np.cos(x) + 0.2
+    d = 1 + 0.6 * np.sin(x)
+    dxdb = 1 / d
+    want_bb = 2 * dxdb ** 2 + 2 * x * (-0.6 * np.cos(x) * dxdb ** 2 / d)    # by hand: d2/db2 of x(b) ** 2
+    hv = s2sad.hvp(solved_record)(p, _Contraction(0.0, 1.0))
+    assert hv.b == pytest.approx(want_bb, rel=1e-8)
+
+
+def _pair_step(p, x):
+    u, v = x
+    return (0.5 * np.cos(v) + p, 0.3 * np.sin(u) * p)
+
+
+def solved_pair(a):
+    u, v = s2sad.fixed_point(_pair_step, a, (0.0, 0.0), tol=TOL)
+    return u + 2 * v
+
+
+def test_fixed_point_of_a_tuple_is_refused_when_differentiated():
+    """A tuple solution was added and scaled as a sequence (a raw broadcasting error from the derivative code)."""
+    assert solved_pair(0.7) == pytest.approx(solved_pair(0.7))
+    with pytest.raises(s2sad.UnsupportedValueError, match="fixed_point's solution is a tuple"):
+        s2sad.grad(solved_pair)(0.7)
+    with pytest.raises(s2sad.UnsupportedValueError, match="fixed_point's solution is a tuple"):
+        s2sad.jvp(solved_pair, (0.7,), (1.0,))
 
 
 # --- a function that calls s2sad.grad(h)(...) --------------------------------------------------------------
