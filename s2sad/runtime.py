@@ -1114,11 +1114,19 @@ def opaque_call(fn, varied, *args, **kwargs):
         _freeze(v, held, ignored, 0)
     for v in varied:
         _freeze(v, held, kept, 0)
-    try:
+    copies = [a.copy() for a, _ in held]            # (np.add.at and the other ufuncs' `.at` write into a
+    try:                                           # read-only array regardless: compared afterwards)
         result = fn(*args, **kwargs)
     finally:                                       # (the arrays that own their memory first: a view's flag can
         for a, _ in sorted(held, key=lambda h: _base_depth(h[0])):           # be set only once its base's is)
             a.flags.writeable = True
+    for (a, _), before in zip(held, copies):
+        if not _same_items(a, before):
+            raise UnsupportedValueError(f"s2sad: `{_called_name(fn)}`, code s2sad does not see into, changed an "
+                                        f"array it was given in place (its items or its shape: np.add.at and the "
+                                        f"other ufuncs' `.at` write even into arrays marked read-only), which s2sad "
+                                        f"cannot follow; return a new array instead (np.add.at is followed where "
+                                        f"the differentiated function calls it by its name)")
     for holder, before in kept:
         if _contents(holder) != before:
             raise UnsupportedSyntaxError(f"`{_called_name(fn)}` was given a value being differentiated "
@@ -1126,6 +1134,14 @@ def opaque_call(fn, varied, *args, **kwargs):
                                          "the value, or one computed from it): s2sad cannot follow a change in place "
                                          "made by code it does not see into; return the new value instead")
     return result
+
+
+def _same_items(a, before):
+    """Whether array ``a`` still holds the items of its copy ``before`` (NaN equal to NaN, where the dtype has it)."""
+    try:
+        return np.array_equal(a, before, equal_nan=a.dtype.kind in "fc")
+    except TypeError:                              # (object arrays: items compared by ==)
+        return np.array_equal(a, before)
 
 
 def _called_name(fn):

@@ -5,6 +5,7 @@ tests/test_regressions.py in every mode, with optimizations on and off.
 ``CASES``: name -> (function, arguments, wrt). ``REFUSED``: name -> (function, arguments, wrt, text of
 the refusal): programs s2sad must refuse rather than answer (Python semantics it does not follow).
 """
+import copy
 import math
 import operator
 
@@ -1848,3 +1849,82 @@ def fancy_and_masked_reads_then_written(A):  # B = A[idx], A[m], A[:, [1, 0]] ar
 
 CASES["fancy_and_masked_reads_then_written"] = (fancy_and_masked_reads_then_written,
                                                 (np.array([[1.0, 2.0], [-3.0, 4.0], [5.0, -6.0]]),), (0,))
+
+
+def item_of_a_shallow_copy_changed(x):      # list(L)[0] is the array L holds: a change through it was not seen as a
+    z = x * 1.0                              # change of z (a wrong value and gradient; copy.copy(L), [*L] alike)
+    L = [z]
+    a = list(L)[0]
+    a += x[1]
+    return np.sum(z * x)
+
+
+def item_of_a_copied_list_written(x):
+    z = x * 1.0
+    L2 = copy.copy([z])
+    a = L2[0]
+    a[0] = 7.0 * x[1]
+    return np.sum(z * x)
+
+
+def _shallow_snapshot(layers, n_warm=3):
+    s = 0.0
+    for i in range(n_warm):                  # (a loop: not inlined)
+        s = s + i
+    return list(layers)
+
+
+def item_of_a_helpers_shallow_copy_changed(x):   # a helper returning list(lst): its result holds lst's items
+    z = x * 1.0
+    M = _shallow_snapshot([z])
+    M[0] *= 2.0
+    return np.sum(z * x)
+
+
+def astype_copy_false_by_position(x):        # y.astype(dtype, "K", "unsafe", True, False) is y itself: taken for a
+    y = x * 1.0                              # new array
+    z = y.astype(np.float64, "K", "unsafe", True, False)
+    z[0] = 5.0 * x[1]
+    return np.sum(y * x)
+
+
+def _exec_namespace():
+    namespace = {"np": np}
+    exec("def scatter_into(y, v):\n    np.add.at(y, [0, 0], v)\n", namespace)     # code s2sad cannot read
+    return namespace
+
+
+_scatter_into = _exec_namespace()["scatter_into"]
+
+
+def scattered_by_code_s2sad_cannot_read(x):  # np.add.at writes into arrays marked read-only: the change by an opaque
+    y = x * 1.0                              # call was lost (its value right, its derivative not)
+    _scatter_into(y, x[1])
+    return np.sum(y ** 2)
+
+
+def shape_set_through_setattr(x):            # setattr(y, "shape", ...): a raw broadcasting error from the derivative
+    y = x * 1.0
+    setattr(y, "shape", (2, 2))
+    return np.sum(y * np.eye(2)) + np.sum(y)
+
+
+_X4b = np.array([0.7, -1.3, 2.1, 0.4])
+for _f, _reason in ((item_of_a_shallow_copy_changed, "share memory"),
+                    (item_of_a_copied_list_written, "may hold the same object"),
+                    (item_of_a_helpers_shallow_copy_changed, "share memory|may hold the same object"),
+                    (astype_copy_false_by_position, "may hold the same object"),
+                    (scattered_by_code_s2sad_cannot_read, "changed an array it was given in place"),
+                    (shape_set_through_setattr, "changed an array it was given in place")):
+    REFUSED[_f.__name__] = (_f, (_X4b,), (0,), _reason)
+
+
+def ufunc_at_under_another_name(x, v):       # at = np.add.at; at(y, ...) and r = np.add.at(...): the write was lost
+    y = x * 1.0                              # (a zero derivative for v)
+    at = np.add.at
+    at(y, [0, 0], v)
+    r = np.subtract.at(y, [1], v * v)
+    return np.sum(y ** 2)
+
+
+CASES["ufunc_at_under_another_name"] = (ufunc_at_under_another_name, (_X4b, 0.3), (0, 1))

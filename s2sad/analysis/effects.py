@@ -114,8 +114,9 @@ def run(fn, unit, kinds=None):
                     points[t].add(site)                          # numbers, no views of x
             elif isinstance(target, gast.Name) and _new_container_of(value, unit) is not None:
                 points[target.id].add(site)                      # list(xs), sorted(xs), dict(d), copy.copy(c): a
-                literal.add(site)                                # new container holding what xs holds (an array's
-                rules.append(("contain-site", site, _new_container_of(value, unit), set()))   # rows: views of it)
+                literal.add(site)                                # new container holding what xs holds: its items
+                rules.append(("contain-site", site, _new_container_of(value, unit), set()))   # (an array's rows:
+                rules.append(("copy-of", site, _new_container_of(value, unit)))               # views of it)
             elif isinstance(target, gast.Name) and _holding_items_of(value, unit) is not None:
                 points[target.id].add(site)                      # a new dict of the items of a list
                 literal.add(site)
@@ -635,8 +636,10 @@ def _may_return(value, unit, kinds=None):
             return []                    # x.copy(): a new array, list or dict
         if isinstance(value.func, gast.Attribute) and value.func.attr in ("flatten", "tolist", "astype") \
                 and all(k.arg != "copy" for k in value.keywords) and isinstance(value.func.value, gast.Name) \
+                and len(value.args) < 5 \
                 and kinds and type(kinds.get(value.func.value.id)) is int and kinds[value.func.value.id] >= 0:
-            return []                    # an array's copy (astype copies unless told not to), a list of numbers
+            return []                    # an array's copy (astype copies unless told not to: `copy` is its fifth
+            #                              parameter), a list of numbers
         if isinstance(value.func, gast.Attribute) and value.func.attr in _SELF_METHODS \
                 and not _module_ref(value.func, unit):
             return names_in(value.func.value)

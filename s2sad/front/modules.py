@@ -1,4 +1,5 @@
-"""Local names for modules: ``xp = np`` or ``la = np.linalg``, bound once, read as the module itself.
+"""Local names for modules and library functions: ``xp = np``, ``la = np.linalg``, ``at = np.add.at``, bound once,
+read as what they name.
 
 Array-API style code names its module locally (``xp = np; return xp.sum(xp.sin(x))``). Rules are found
 by the object a call's name resolves to (front/resolve.py), which a local name does not: each read of such
@@ -8,8 +9,8 @@ a name is replaced by the expression it was bound to, and the binding dropped::
     return xp.sum(xp.sin(x))       ->      return np.sum(np.sin(x))
 
 Sound where the name is bound once, by a statement of the function's own body (not in a branch or loop),
-to an expression that resolves to a module through the function's globals and closure (a module's
-attributes are read when the function runs, as the replaced reads do), and is read only after that
+to an expression that resolves to a module or a library's function through the function's globals and closure
+(a module's attributes are read when the function runs, as the replaced reads do), and is read only after that
 statement, and is no parameter and bound nowhere else (nested functions included).
 
 >>> from s2sad.front.normalize import show
@@ -29,6 +30,7 @@ def f(x):
 import types
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 
@@ -73,14 +75,22 @@ def _module_names(tree, unit):
         if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):
             continue
         name = s.targets[0].id
-        if stored.get(name) != 1 or not _global_chain(s.value, tree) \
-                or not isinstance(unit.scope.resolve(s.value), types.ModuleType):
+        if stored.get(name) != 1 or not _global_chain(s.value, tree) or not _named_by_it(unit.scope.resolve(s.value)):
             continue
         earlier = [n for st in tree.body[:k + 1] for n in N.walk(st)
                    if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)]
         if not earlier:
             found[name] = s.value
     return found
+
+
+def _named_by_it(obj):
+    """A module, or a library's function (``np.add.at``, ``np.sum``, ``math.exp``): what s2sad finds rules for by the
+    object a call's name resolves to (a user's function differentiated from its source works under any name)."""
+    if isinstance(obj, (types.ModuleType, np.ufunc, types.BuiltinFunctionType)):
+        return True
+    module = getattr(obj, "__module__", None) or ""
+    return callable(obj) and not isinstance(obj, type) and module.split(".")[0] in ("numpy", "scipy", "math")
 
 
 def _global_chain(node, tree):

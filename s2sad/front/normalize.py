@@ -309,6 +309,9 @@ class _Lowering:
 
     def stmt_Assign(self, s):
         targets = s.targets
+        if isinstance(s.value, gast.Call) and self.written_back(s.value) is not None:     # r = np.add.at(y, ...)
+            self.stmt_Assign(N.located(self.written_back(s.value), s))
+            s = N.located(gast.Assign(targets=targets, value=N.const(None), type_comment=None), s)   # (it gives None)
         sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
         for t in targets:
             for n in N.walk(t):
