@@ -399,6 +399,15 @@ def sequence(items):
     return list(items)
 
 
+def module_argument(value, module, name):
+    """Check that the module passed for the parameter ``name`` is its default, ``module``, which the derivative code
+    was written for (``def f(x, xp=np)`` read as NumPy: front/modules.py)."""
+    if value is not module:
+        raise UnsupportedValueError(f"s2sad: `{name}` is differentiated as {module.__name__}, its default, and "
+                                    f"{getattr(value, '__name__', type(value).__name__)} is passed here: the derivative "
+                                    f"code calls {module.__name__}'s functions")
+
+
 def added_at(y, idx, v, sign=1.0):
     """A copy of ``y`` after ``np.add.at(y, idx, v)`` (``sign`` -1: ``np.subtract.at``): the front end writes it
     back, ``y[...] = added_at(y, idx, v)``, so that the change in place is one s2sad follows (repeated indices

@@ -1928,3 +1928,24 @@ def ufunc_at_under_another_name(x, v):       # at = np.add.at; at(y, ...) and r 
 
 
 CASES["ufunc_at_under_another_name"] = (ufunc_at_under_another_name, (_X4b, 0.3), (0, 1))
+
+
+def dict_updated_while_its_keys_are_walked(w):   # for k in p: p[k] = ... (Python allows it: the keys do not change)
+    p = {"a": w * 1.0, "b": w * 2.0}             # was refused as a change of what the loop walks
+    g = {k: w ** (i + 1) for i, k in enumerate(p)}
+    for k in p:
+        p[k] = p[k] - 0.1 * g[k]
+    for k in p:
+        p[k] *= 1.5
+    return np.sum(p["a"] * p["b"])
+
+
+CASES["dict_updated_while_its_keys_are_walked"] = (dict_updated_while_its_keys_are_walked, (np.array([0.5, 1.0]),),
+                                                   (0,))
+
+
+def module_as_a_default_argument(x, xp=np, m=math):   # def f(x, xp=np): xp.sum(x) was taken for the method .sum() of
+    return xp.sum(xp.sin(x) * xp.transpose(x)) + m.exp(xp.cumsum(x)[-1])   # a value (misleading refusals, a crash)
+
+
+CASES["module_as_a_default_argument"] = (module_as_a_default_argument, (np.array([0.5, -1.0, 0.3]),), (0,))

@@ -1426,3 +1426,18 @@ def test_a_refusal_of_values_met_when_the_code_runs_names_the_users_line():
     message = str(info.value)
     assert message.startswith(f"{__file__}:")
     assert message.endswith("`y[np.array([0, 2, 2])] += x`") and "repeats a position" in message
+
+
+def _with_a_module_default(x, xp=np):
+    return xp.sum(xp.sin(x))
+
+
+def test_a_module_parameter_is_checked_to_be_its_default():
+    """`def f(x, xp=np)` is differentiated as NumPy's code: another module passed is refused where the code runs."""
+    import types
+    other = types.ModuleType("othernp")
+    other.sum, other.sin = np.sum, np.sin
+    x = np.array([0.5, -1.0])
+    np.testing.assert_allclose(s2sad.grad(_with_a_module_default)(x, np), np.cos(x))
+    with pytest.raises(s2sad.UnsupportedValueError, match="`xp` is differentiated as numpy, its default, and othernp"):
+        s2sad.grad(_with_a_module_default)(x, other)

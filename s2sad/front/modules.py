@@ -33,11 +33,14 @@ import gast
 import numpy as np
 
 from .. import nodes as N
+from .. import runtime
 
 
 def run(tree, unit):
     """``tree`` with the reads of local module names replaced (a copy; ``tree`` itself if there are none)."""
     found = _module_names(tree, unit)
+    passed = _module_parameters(tree, unit)
+    found.update({name: ref for name, (_, ref) in passed.items()})
     if not found:
         return tree
     tree = N.clone(tree)
@@ -55,7 +58,32 @@ def run(tree, unit):
             elif isinstance(value, list):
                 value[:] = [N.located(N.clone(found[v.id]), v) if isinstance(v, gast.Name) and v.id in found
                             and isinstance(v.ctx, gast.Load) else v for v in value]
+    checks = [N.located(gast.Expr(value=N.call(unit.aliases.ref(runtime.module_argument, "module_argument"),
+                                               [N.name(name), N.clone(ref), N.const(name)])), tree.body[0])
+              for name, (_, ref) in sorted(passed.items())]
+    tree.body = checks + tree.body
     return tree
+
+
+def _module_parameters(tree, unit):
+    """name -> (module, the expression the generated code names it by) for each parameter whose default is a module
+    (``def f(x, xp=np)``) and that the function never rebinds: read as that module, with a check where the code
+    runs that the module passed is the default (``runtime.module_argument``)."""
+    fn = getattr(unit, "fn", None)
+    if fn is None or not tree.body or not hasattr(fn, "__defaults__"):
+        return {}
+    args = tree.args
+    positional = [a.id for a in args.posonlyargs + args.args]
+    defaults = dict(zip(positional[len(positional) - len(fn.__defaults__ or ()):], fn.__defaults__ or ()))
+    defaults.update(fn.__kwdefaults__ or {})
+    stored = {n.id for n in N.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+    out = {}
+    for name, value in defaults.items():
+        if isinstance(value, types.ModuleType) and name not in stored:
+            preferred = next((k for k, v in fn.__globals__.items() if v is value and k.isidentifier()),
+                             value.__name__.split(".")[-1])
+            out[name] = (value, unit.aliases.ref(value, preferred))
+    return out
 
 
 def _module_names(tree, unit):

@@ -527,6 +527,22 @@ class _Lowering:
                             and self.scope.resolve(st.value.func) is builtins.range}
         return self._ranges
 
+    def dict_names(self):
+        """The names every binding of which makes a new dict (``{...}``, a dict comprehension, ``dict(...)``): a
+        ``for`` loop over one walks its keys (``for k in d`` as ``for k in d.keys()``: a new list, so that writes
+        ``d[k] = v`` in the loop, which Python allows, are no change of what the loop walks)."""
+        if not hasattr(self, "_dicts"):
+            stores = collections.Counter(n.id for n in N.walk(self.tree) if isinstance(n, gast.Name)
+                                         and not isinstance(n.ctx, gast.Load))
+            made = collections.Counter(
+                st.targets[0].id for st in N.statements(self.tree.body)
+                if isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+                and (isinstance(st.value, (gast.Dict, gast.DictComp)) or isinstance(st.value, gast.Call)
+                     and self.scope.resolve(st.value.func) is builtins.dict))
+            params = set(N.params(self.tree))
+            self._dicts = {n for n, k in made.items() if stores[n] == k and n not in params}
+        return self._dicts
+
     def walk_holders(self, loop, roots, tracked):
         """``(root, holder, names)`` for each name a loop walks (not item by item, ``tracked``) whose object, or one
         sharing its memory (``names``), the body changes with ``op=``: ``holder = root`` is emitted before the
@@ -582,6 +598,8 @@ class _Lowering:
             header = gast.Call(func=self.builtin("range"), args=[last, N.const(-1), N.const(-1)], keywords=[])
             return header, lambda k: self.item(seq, k)
         mapping = self.mapping_view(it)
+        if mapping is None and isinstance(it, gast.Name) and it.id in self.dict_names():
+            mapping = self.atom(it), "keys"                 # for k in d, d a dict made here: d.keys()
         if mapping is not None:
             obj, method = mapping
             keys = self.temp(gast.Call(func=self.aliases.ref(runtime.keys_of, "keys_of"), args=[obj], keywords=[]))
