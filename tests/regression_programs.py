@@ -1949,3 +1949,19 @@ def module_as_a_default_argument(x, xp=np, m=math):   # def f(x, xp=np): xp.sum(
 
 
 CASES["module_as_a_default_argument"] = (module_as_a_default_argument, (np.array([0.5, -1.0, 0.3]),), (0,))
+
+
+class _Scaled:
+    def __init__(self, W):
+        self.W = W
+        self.scale = 2.0
+
+
+def getattr_with_a_default(x, m):            # getattr(m, "scale", 1.0): refused as a field "known only when the code
+    a = getattr(m, "scale", 1.0)             # runs" (the name is a literal: m.scale if m has it, else the default)
+    b = getattr(m, "shift", x[0] * 0.5)
+    return np.sum(m.W * x) * a + b * getattr(m, "W")[1]
+
+
+CASES["getattr_with_a_default"] = (getattr_with_a_default, (np.array([1.0, 2.0]), _Scaled(np.array([0.5, -1.0]))),
+                                   (0,))                # (wrt the record: tests/test_regressions.py, check_grads)

@@ -254,3 +254,9 @@ def test_builtin_max_of_tuples_and_records():
     want = np.array([3.0 + x[1], 1.0 + x[0]])
     np.testing.assert_allclose(s2sad.grad(_largest_of_pairs)(x), want, rtol=1e-14)
     assert s2sad.jvp(_largest_of_pairs, (x,), (np.ones(2),))[1] == pytest.approx(want.sum(), rel=1e-14)
+
+
+def test_getattr_with_a_default_of_a_record_argument():
+    from s2sad.testing import check_grads
+    f, args, _ = CASES["getattr_with_a_default"]
+    check_grads(f, args, wrt=1, order=2)

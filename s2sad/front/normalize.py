@@ -1134,6 +1134,13 @@ class _Lowering:
                 and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
                 and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a") is p.a
             return gast.Attribute(value=self.atom(node.args[0]), attr=node.args[1].value, ctx=gast.Load())
+        if len(node.args) == 3 and not node.keywords and isinstance(node.args[1], gast.Constant) \
+                and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
+                and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a", d): p.a if it has one
+            obj = self.atom(node.args[0])
+            has = gast.Call(func=self.builtin("hasattr"), args=[N.clone(obj), N.clone(node.args[1])], keywords=[])
+            return self.atom(gast.IfExp(test=has, body=gast.Attribute(value=N.clone(obj), attr=node.args[1].value,
+                                                                      ctx=gast.Load()), orelse=node.args[2]))
         # (s2sad's own output, differentiated again, was checked when it was made)
         if id(node) not in self.used_up and self.generator_call(node) and not self.source.filename.startswith("<s2sad"):
             raise self.error("a generator function's iterator is supported only where it is used up at once (the "
