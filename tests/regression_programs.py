@@ -1965,3 +1965,21 @@ def getattr_with_a_default(x, m):            # getattr(m, "scale", 1.0): refused
 
 CASES["getattr_with_a_default"] = (getattr_with_a_default, (np.array([1.0, 2.0]), _Scaled(np.array([0.5, -1.0]))),
                                    (0,))                # (wrt the record: tests/test_regressions.py, check_grads)
+
+
+class _Wave:
+    def __init__(self, k):
+        self.k = k
+
+    def value(self, x):
+        return self.k * np.sin(x) * x
+
+
+_WAVE_VALUE = _Wave(2.0).value                   # a bound method held by a global: "no derivative rule for _Wave.value"
+
+
+def bound_method_held_by_a_global(x):
+    return np.sum(_WAVE_VALUE(x)) + np.sum(x * x)
+
+
+CASES["bound_method_held_by_a_global"] = (bound_method_held_by_a_global, (np.array([0.5, 1.0]),), (0,))

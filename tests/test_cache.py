@@ -725,3 +725,27 @@ def test_function_whose_file_no_longer_parses_is_refused(disk_module):
     module = _edited_after_import(disk_module, "np.sum(x * x  # edited")
     with pytest.raises(s2sad.SourceUnavailableError, match="no longer reads as Python"):
         s2sad.grad(module.f)(X)
+
+
+class _Held:
+    def __init__(self, k):
+        self.k = k
+
+    def value(self, x):
+        return self.k * np.sin(x)
+
+
+HELD = _Held(2.0).value
+
+
+def _uses_held(x):
+    return np.sum(HELD(x))
+
+
+def test_a_bound_method_held_by_a_global_follows_the_global_and_its_object(monkeypatch):
+    g = s2sad.grad(_uses_held)
+    close(g(X), 2.0 * np.cos(X))
+    HELD.__self__.k = 3.0                                        # the object's field, read where the code runs
+    close(g(X), 3.0 * np.cos(X))
+    monkeypatch.setitem(globals(), "HELD", _Held(-1.0).value)   # the global rebound: a new derivative
+    close(g(X), -1.0 * np.cos(X))

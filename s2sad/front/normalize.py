@@ -67,6 +67,7 @@ def f(x, y):
 import builtins
 import collections
 import inspect
+import types
 
 import gast
 import numpy as np
@@ -1126,8 +1127,25 @@ class _Lowering:
         obj = getattr(obj, "__wrapped__", obj)
         return inspect.isgeneratorfunction(obj)
 
+    def bound_method_call(self, node):
+        """``hb(x)`` where a global or closure name holds a user's bound method (``hb = c.h``): ``C.h(c, x)``, with the
+        function and the object bound by the generated code (as ``c.h(x)`` is differentiated)."""
+        from ..calls import user_function
+        try:
+            method = self.scope.resolve(node.func)
+        except Exception:                                  # noqa: BLE001  (a name s2sad cannot look up)
+            return node
+        if not isinstance(method, types.MethodType) or isinstance(method.__self__, type) \
+                or not user_function(method.__func__):
+            return node
+        func = self.aliases.ref(method.__func__, N.identifier(method.__func__.__name__))
+        obj = self.aliases.ref(method.__self__, N.identifier(type(method.__self__).__name__.lower()))
+        return N.located(gast.Call(func=func, args=[obj] + list(node.args), keywords=list(node.keywords)), node)
+
     def call(self, node):
         node = self.derivative_call(node)
+        if isinstance(node, gast.Call) and isinstance(node.func, (gast.Name, gast.Attribute)):
+            node = self.bound_method_call(node)
         if isinstance(node, gast.Tuple):              # a module-level grad(h, wrt=(k,)) called: its 1-tuple
             return gast.Tuple(elts=[self.temp(node.elts[0])], ctx=gast.Load())
         if len(node.args) == 2 and not node.keywords and isinstance(node.args[1], gast.Constant) \
