@@ -501,6 +501,41 @@ def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 def median_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_grad(g, a, axis, keepdims)
 @jvp(np.median)
 def median_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_tangent(g, a, axis, keepdims)
+@vjp(np.ptp)                                      # max - min: each extremum's adjoint (ties share it)
+def ptp_vjp(g, ans, a, axis=None, out=None, keepdims=False):
+    return (extremum_grad(g, np.max(a, axis, keepdims=keepdims), a, axis, keepdims)
+            - extremum_grad(g, np.min(a, axis, keepdims=keepdims), a, axis, keepdims))
+@jvp(np.ptp)
+def ptp_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    w = (extremum_grad(np.ones_like(ans), np.max(a, axis, keepdims=keepdims), a, axis, keepdims)
+         - extremum_grad(np.ones_like(ans), np.min(a, axis, keepdims=keepdims), a, axis, keepdims))
+    return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
+@vjp(np.nanvar)                                   # np.var of the items that are not NaN (they get no adjoint)
+def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = unreduce(g, a, axis, keepdims) * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True))
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+@jvp(np.nanvar)
+def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = np.where(counted, g * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    return np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+@vjp(np.nanstd)                                   # sqrt(nanvar): zero where the std is
+def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = unreduce(np.where(ans == 0, 0.0, g / np.where(ans == 0, 1.0, ans)), a, axis, keepdims) * (
+        real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True))
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+@jvp(np.nanstd)
+def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = np.where(counted, g * (real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    slope = np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+    return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
+@vjp(np.nancumsum)                                # np.cumsum with NaN read as 0
+def nancumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.where(np.isnan(a), 0.0, uncumsum(g, a, axis))[()]
+@jvp(np.nancumsum)
+def nancumsum_jvp(g, ans, a, axis=None, dtype=None, out=None): return np.cumsum(np.where(np.isnan(a), 0.0, g), axis)
 @vjp(np.average)
 def average_vjp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
     w = average_weights(a, weights, axis, returned)
