@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -672,6 +672,90 @@ def median_grad(g, a, axis=None, keepdims=False):
 def median_tangent(t, a, axis=None, keepdims=False):
     """Tangent of ``np.median``."""
     return np.sum(t * median_weights(a, axis), axis, keepdims=keepdims)
+
+
+_QUANTILE_PARTS = ("value", "slope", "zero")
+
+
+def _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan=False):
+    """How ``np.quantile(a, q, axis, keepdims=keepdims)`` (method "linear") reads ``a``: ``(order, m, lead, out)``:
+    ``order`` sorts each row of ``a``'s reduced items (moved last, merged: rows of ``n``), ``m`` (rows, Q, n) the
+    coefficients of the sorted items in each of the Q quantiles (``part`` "value": 1 - f and f at the items
+    floor(h) and floor(h) + 1, h = (n - 1) q; "slope": the derivative in q, -(n - 1) and n - 1 there; "zero": none),
+    ``lead`` the shape of the kept axes, ``out`` the result's shape. ``nan``: NaN items are skipped
+    (np.nanmedian: n counts the others, row by row)."""
+    if method != "linear" or weights is not None or interpolation not in (None, "linear"):
+        raise UnsupportedValueError("s2sad: np.quantile and np.percentile are differentiated for method='linear' (the "
+                                    "default) without weights only")
+    if part not in _QUANTILE_PARTS:
+        raise ValueError(f"s2sad: quantile part {part!r}")
+    a, q = np.asarray(a), np.asarray(q, dtype=float)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    last = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, last)
+    lead = moved.shape[:a.ndim - len(axes)]
+    rows = moved.reshape((-1, math.prod(moved.shape[a.ndim - len(axes):])))
+    order = np.argsort(rows, axis=-1, kind="stable")           # (NaN last)
+    n = rows.shape[-1] - (np.sum(np.isnan(rows), axis=-1) if nan else 0) * np.ones(len(rows), dtype=int)
+    h = q.reshape(1, -1) * (n.reshape(-1, 1) - 1)                  # (rows, Q)
+    lo = np.clip(np.floor(h), 0, np.maximum(n.reshape(-1, 1) - 1, 0)).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(n.reshape(-1, 1) - 1, 0))
+    f = h - lo
+    if part == "value":
+        c_lo, c_hi = 1.0 - f, f
+    else:
+        c_hi = (n.reshape(-1, 1) - 1.0) * np.ones_like(f) * (part == "slope")
+        c_lo = -c_hi
+    positions = np.arange(rows.shape[-1])
+    m = (c_lo[..., None] * (positions == lo[..., None]) + c_hi[..., None] * (positions == hi[..., None]))
+    kept = np.sum(np.empty(a.shape, dtype=bool), axis=axes, keepdims=keepdims).shape if a.ndim else ()
+    return order, m, lead, q.shape + kept
+
+
+def quantile_apply(v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                   nan=False):
+    """``np.quantile(a, q, axis, keepdims=keepdims)``'s linear combination of ``a``'s items, applied to ``v``
+    (shaped like ``a``) instead: ``v`` itself gives the quantiles (``part`` "value"), or their derivatives in q
+    ("slope"), or zeros ("zero"); each with the weights ``a``'s order gives (runtime._quantile_layout). Linear in
+    ``v``, piecewise constant in ``a``; in q, "value" has the derivative "slope", which is piecewise constant."""
+    order, m, lead, out = _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan)
+    a = np.asarray(a)
+    dtype = np.result_type(_float_dtype(v), _float_dtype(a) if a.dtype.kind == "f" else np.float16)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    v = np.broadcast_to(np.asarray(v, dtype=dtype), a.shape)
+    moved = np.moveaxis(np.where(np.isnan(a), 0.0, v) if nan else v, axes, range(a.ndim - len(axes), a.ndim))
+    picked = np.take_along_axis(moved.reshape(order.shape), order, -1)               # sorted by a: (rows, n)
+    values = np.einsum("rn,rqn->rq", picked, m.astype(dtype, copy=False))           # (rows, Q)
+    return np.moveaxis(values.reshape(lead + (-1,)), -1, 0).reshape(out)
+
+
+def quantile_spread(h, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                    nan=False):
+    """Adjoint of ``quantile_apply`` in ``v``: ``h`` (shaped like the quantiles) sent back to the items they read."""
+    order, m, lead, out = _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan)
+    a = np.asarray(a)
+    dtype = np.result_type(_float_dtype(h), _float_dtype(a) if a.dtype.kind == "f" else np.float16)
+    per_row = np.moveaxis(np.broadcast_to(np.asarray(h, dtype=dtype), out).reshape(np.shape(q) + lead).reshape(
+        (-1,) + lead), 0, -1).reshape(len(order), -1)                                  # (rows, Q)
+    spread = np.zeros(order.shape, dtype=dtype)
+    np.put_along_axis(spread, order, np.einsum("rq,rqn->rn", per_row, m.astype(dtype, copy=False)), -1)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    moved_shape = np.moveaxis(np.empty(a.shape, dtype=bool), axes, range(a.ndim - len(axes), a.ndim)).shape
+    return np.moveaxis(spread.reshape(moved_shape), range(a.ndim - len(axes), a.ndim), axes)
+
+
+def quantile_q_grad(h, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                    nan=False):
+    """Adjoint of ``quantile_apply`` in ``q`` (shaped like ``q``): ``h`` times the slope, summed over the kept axes."""
+    slope = quantile_apply(v, a, q, axis, keepdims, "slope" if part == "value" else "zero", method, weights,
+                           interpolation, nan)
+    total = np.sum(np.asarray(h) * slope, axis=tuple(range(np.ndim(q), np.ndim(slope))))
+    return total.astype(_float_dtype(q), copy=False) if isinstance(q, np.ndarray) else total
+
+
+def quantile_q_tangent(t, q, ans):
+    """A tangent of ``q`` (shaped like it) set against the quantiles (shaped q.shape + the kept axes)."""
+    return np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(q)))
 
 
 def average_weights(a, weights, axis=None, returned=False):

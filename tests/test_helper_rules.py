@@ -90,6 +90,7 @@ TIES = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
 F23 = np.asfortranarray(np.zeros((2, 3)))
 SOURCE = np.array([[0, 2, -1], [2, 1, 3]])                       # gathered from 4 items (-1: a zero put there)
 SOURCE6 = np.array([[0, 5, -1], [3, 3, 1]])                      # from two arrays of 2 and 4 items
+NAN4 = np.array([0.3, np.nan, -1.2, 2.0])
 MASK = np.array([[True, False, True], [False, True, False]])
 Pair = table.Pair
 
@@ -269,6 +270,12 @@ SPEC = [
     (runtime.nonzero_checked,   [case(nonzero(3), "x"), case(nonzero(), "x"), refuses(case(at([1.0, 0.0]), "x"))]),
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),
+    (runtime.quantile_apply,    [case(real(5), X5, 0.3), case(real(5), X5, at([0.3, 0.7])), case(real(2, 3), X23, at(0.7), 1),
+                                 case(real(2, 4), X24, at([[0.1, 0.7], [0.95, 0.3]]), None, True),
+                                 case(real(2, 4), X24, at([0.3]), 1, False, "slope"), case(real(4), X4, at(0.6), 0, False, "zero"),
+                                 case(real(4), NAN4, 0.5, None, False, "value", "linear", None, None, True),
+                                 refuses(case(real(5), X5, 0.3, None, False, "value", "nearest"))]),
+    (runtime.quantile_q_tangent, [case(real(), 0.3, Z()), case(real(2), Z(2), Z(2, 3)), case(real(2), Z(2), Z(2, 1, 1))]),
     (runtime.median_grad,       [case(real(), X5), case(real(3), X23, 0), case(real(2, 1), X24, 1, True), case(real(), X4)]),
     (runtime.median_tangent,    [case(real(5), X5), case(real(2, 3), X23, 0), case(real(2, 4), X24, 1, True),
                                  case(real(4), X4)]),

@@ -287,6 +287,14 @@ NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf)
         case(real(2, 3, 4), -1, (0, 1), keepdims=True), case(real(2, 3, 4), np.inf, (1, 0)),
         case(real(2, 3, 4), -np.inf, (2, 1), True), case(real(2, 3, 4), "fro", (0, 2))]
 
+QUANTILE = [case(real(5), 0.3), case(real(5), at(0.3)), case(real(2, 3), at([0.1, 0.7, 0.95]), axis=1),
+            case(real(4, 3), 0.5, axis=0), case(real(2, 4), at([[0.1, 0.7], [0.95, 0.3]])),
+            case(real(3, 2, 4), at([0.3, 0.7]), axis=(0, 2), keepdims=True), case(real(2, 4), 0.3, axis=1, keepdims=True),
+            case(real(2, 4), at(0.3), -1, method="linear"), refuses(case(real(5), 0.3, method="nearest")),
+            refuses(case(real(5), 0.3, method="midpoint"))]
+PERCENTILE = [case(real(5), 30.0), case(real(5), at(30.0)), case(real(2, 3), at([10.0, 70.0, 95.0]), axis=1),
+              case(real(3, 2, 4), at([30.0, 70.0]), axis=(0, 2), keepdims=True), case(real(2, 4), 30.0, axis=1, keepdims=True),
+              case(real(2, 4), at([[10.0, 70.0], [95.0, 30.0]])), refuses(case(real(5), 30.0, method="lower"))]
 XP = np.array([0.0, 1.0, 2.0, 3.0])                 # np.interp's sample points (not differentiated)
 
 SPEC = [
@@ -552,6 +560,11 @@ SPEC = [
                               case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1)]),
     (np.nancumsum,           [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
                               case(at([1.0, np.nan, 3.0, 0.5])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=0)]),
+    (np.quantile,            QUANTILE),
+    (np.percentile,          PERCENTILE),
+    (np.nanmedian,           [case(real(5)), case(real(4)), case(real(2, 3), axis=1), case(real(4, 3), axis=0, keepdims=True),
+                              case(real(3, 2, 2), axis=(1, 2)), case(at([1.0, np.nan, 3.0, 0.5])),
+                              case(at([[1.0, np.nan, 2.5, 0.3], [2.0, 0.5, np.nan, np.nan]]), axis=1)]),
     (np.median,              [case(real(5)), case(real(4)), case(real(2, 3), axis=1), case(real(4, 3), axis=0),
                               case(real(2, 4), axis=1, keepdims=True), case(real(3, 2, 2), axis=(1, 2))]),
     (np.average,             [case(real(4)), case(real(2, 3), axis=1), case(real(4), weights=pos(4)),

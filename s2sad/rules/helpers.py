@@ -19,6 +19,7 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
+from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
@@ -354,6 +355,22 @@ def median_grad_jvp(t, ans, g, a, axis=None, keepdims=False): return median_grad
 def median_tangent_vjp(h, ans, t, a, axis=None, keepdims=False): return median_grad(h, a, axis, keepdims), None
 @jvp(median_tangent)
 def median_tangent_jvp(u, ans, t, a, axis=None, keepdims=False): return median_tangent(u, a, axis, keepdims), None
+# quantile_apply(v, a, q, ...): linear in v, piecewise constant in a; in q, "value" has the derivative "slope"
+@vjp(quantile_apply)
+def quantile_apply_vjp(h, ans, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None,
+                       interpolation=None, nan=False):
+    return (quantile_spread(h, a, q, axis, keepdims, part, method, weights, interpolation, nan), None,
+            quantile_q_grad(h, v, a, q, axis, keepdims, part, method, weights, interpolation, nan))
+@jvp(quantile_apply)
+def quantile_apply_jvp(t, ans, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None,
+                       interpolation=None, nan=False):
+    return (quantile_apply(t, a, q, axis, keepdims, part, method, weights, interpolation, nan), None,
+            quantile_apply(v, a, q, axis, keepdims, "slope" if part == "value" else "zero", method, weights, interpolation,
+                           nan) * quantile_q_tangent(t, q, ans))
+@vjp(quantile_q_tangent)                           # a reshape of t
+def quantile_q_tangent_vjp(h, ans, t, q, like): return np.reshape(h, np.shape(t)), None, None
+@jvp(quantile_q_tangent)
+def quantile_q_tangent_jvp(u, ans, t, q, like): return quantile_q_tangent(u, q, like), None, None
 @vjp(average_weights)                              # a: read for its shape
 def average_weights_vjp(h, ans, a, weights, axis=None, returned=False): return None, unweight(h, weights, axis)
 @jvp(average_weights)

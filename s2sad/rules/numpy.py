@@ -9,6 +9,7 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
+from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
                        polyval_coefficients_grad, spaced_by_dx, trapezoid_grads, underived)
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
@@ -536,6 +537,33 @@ def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 def nancumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.where(np.isnan(a), 0.0, uncumsum(g, a, axis))[()]
 @jvp(np.nancumsum)
 def nancumsum_jvp(g, ans, a, axis=None, dtype=None, out=None): return np.cumsum(np.where(np.isnan(a), 0.0, g), axis)
+@vjp(np.quantile)                                 # (1 - f) x[k] + f x[k + 1] of the sorted items, k + f = (n - 1) q
+def quantile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                 weights=None, interpolation=None):
+    return (quantile_spread(g, a, q, axis, keepdims, "value", method, weights, interpolation),
+            quantile_q_grad(g, a, a, q, axis, keepdims, "value", method, weights, interpolation))
+@jvp(np.quantile)
+def quantile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                 weights=None, interpolation=None):
+    return (quantile_apply(g, a, q, axis, keepdims, "value", method, weights, interpolation),
+            quantile_apply(a, a, q, axis, keepdims, "slope", method, weights, interpolation) * quantile_q_tangent(g, q, ans))
+@vjp(np.percentile)                               # np.quantile at q / 100
+def percentile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                   weights=None, interpolation=None):
+    return (quantile_spread(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation),
+            quantile_q_grad(g, a, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation) / 100.0)
+@jvp(np.percentile)
+def percentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                   weights=None, interpolation=None):
+    return (quantile_apply(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation),
+            quantile_apply(a, a, np.asarray(q) / 100.0, axis, keepdims, "slope", method, weights, interpolation)
+            * quantile_q_tangent(g / 100.0, q, ans))
+@vjp(np.nanmedian)                                # the median of the items that are not NaN
+def nanmedian_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return quantile_spread(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
+@jvp(np.nanmedian)
+def nanmedian_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return quantile_apply(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
 @vjp(np.average)
 def average_vjp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
     w = average_weights(a, weights, axis, returned)
