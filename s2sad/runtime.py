@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -756,6 +756,114 @@ def quantile_q_grad(h, v, a, q, axis=None, keepdims=False, part="value", method=
 def quantile_q_tangent(t, q, ans):
     """A tangent of ``q`` (shaped like it) set against the quantiles (shaped q.shape + the kept axes)."""
     return np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(q)))
+
+
+# --- np.cov and np.corrcoef: bilinear in the centered observations -----------------------------------------------
+def cov_rows(m, y=None, rowvar=True):
+    """``np.cov``'s observations, centered: a row per variable (``m``'s, then ``y``'s), as NumPy arranges them.
+    Written with primitives that have rules: differentiated from its source (rules/numpy.py)."""
+    x = np.atleast_2d(m)
+    if cov_turns(m, rowvar, True):
+        x = np.transpose(x)
+    if y is not None:
+        more = np.atleast_2d(y)
+        if cov_turns(y, rowvar, False):
+            more = np.transpose(more)
+        x = np.concatenate([x, more], 0)
+    return x - np.mean(x, 1, keepdims=True)
+
+
+def _cov_turns_one_row():
+    """Whether ``np.cov(m, rowvar=False)`` takes a 2-d ``m`` of one row as one observation of many variables (NumPy
+    2.4 turns every 2-d ``m``; earlier versions kept a single row as one variable)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.ndim(np.cov(np.array([[0.0, 1.0]]), rowvar=False)) == 2
+
+
+_COV_TURNS_ONE_ROW = _cov_turns_one_row()
+
+
+def cov_turns(v, rowvar, first):
+    """Whether ``np.cov`` (np.corrcoef) transposes ``v``, its ``m`` (``first``) or its ``y``, to a row per variable."""
+    if rowvar:
+        return False
+    if first and _COV_TURNS_ONE_ROW:
+        return np.ndim(v) != 1
+    return np.shape(np.atleast_2d(v))[0] != 1
+
+
+def cov_divisor(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, what="np.cov"):
+    """What ``np.cov`` divides the sums of products by: the number of observations less ``ddof`` (1 unless ``bias``);
+    weights are refused."""
+    if fweights is not None or aweights is not None:
+        raise UnsupportedValueError(f"s2sad: {what} with fweights or aweights is not differentiated yet")
+    n = np.shape(np.atleast_2d(m))[0 if cov_turns(m, rowvar, True) else 1]
+    return n - (ddof if ddof is not None else 0 if bias else 1)
+
+
+def cov_tangent(t, m, y=None, rowvar=True, side=0, divisor=1.0):
+    """Tangent of ``np.cov(m, y, rowvar)`` (as a matrix) along ``t``, the tangent of ``m`` (``side`` 0) or of
+    ``y`` (1). Differentiated from its source."""
+    x = cov_rows(m, y, rowvar)
+    if side == 0:
+        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+    else:
+        d = cov_rows(0.0 * m, t, rowvar)
+    s = d @ np.transpose(x)
+    return (s + np.transpose(s)) / divisor
+
+
+def corrcoef_tangent(t, m, y=None, rowvar=True, side=0):
+    """Tangent of ``np.corrcoef(m, y, rowvar)`` (as a matrix) along ``t``, the tangent of ``m`` (``side`` 0) or
+    of ``y`` (1): r = c / (s s^T), c the products of the centered rows, s the square roots of its diagonal.
+    Differentiated from its source."""
+    x = cov_rows(m, y, rowvar)
+    c = x @ np.transpose(x)
+    s = np.sqrt(np.diagonal(c))
+    if side == 0:
+        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+    else:
+        d = cov_rows(0.0 * m, t, rowvar)
+    dc = d @ np.transpose(x)
+    dc = dc + np.transpose(dc)
+    q = np.diagonal(dc) / np.diagonal(c)
+    return dc / (s[:, None] * s) - c / (s[:, None] * s) * (q[:, None] + q) / 2.0
+
+
+def _cov_unrows(gx, m, y, rowvar):
+    """Adjoint of ``cov_rows``: ``(m_bar, y_bar)``."""
+    gx = gx - np.mean(gx, 1, keepdims=True)
+    grads = []
+    for v, first in ((m, True), (y, False)):
+        if v is None:
+            grads.append(None)
+            continue
+        rows = np.atleast_2d(np.asarray(v))
+        turned = cov_turns(v, rowvar, first)
+        k = rows.shape[1] if turned else rows.shape[0]
+        part, gx = gx[:k], gx[k:]
+        grads.append(unarray(np.reshape(part.T if turned else part, np.shape(v)), v))
+    return grads[0], grads[1]
+
+
+def cov_grads(g, m, y=None, rowvar=True, divisor=1.0):
+    """Adjoints of ``m`` and ``y`` in ``np.cov(m, y, rowvar)`` (``g`` the result's)."""
+    x = cov_rows(m, y, rowvar)
+    g = np.reshape(g, (len(x), len(x)))
+    return _cov_unrows((g + g.T) @ x / divisor, m, y, rowvar)
+
+
+def corrcoef_grads(g, m, y=None, rowvar=True):
+    """Adjoints of ``m`` and ``y`` in ``np.corrcoef(m, y, rowvar)`` (``g`` the result's)."""
+    x = cov_rows(m, y, rowvar)
+    c = x @ x.T
+    s = np.sqrt(np.diagonal(c))
+    g = np.reshape(g, c.shape)
+    w = g * c / np.outer(s, s)
+    gc = g / np.outer(s, s) - np.diag((np.sum(w, 1) + np.sum(w, 0)) / (2.0 * np.diagonal(c)))
+    return _cov_unrows((gc + gc.T) @ x, m, y, rowvar)
 
 
 def average_weights(a, weights, axis=None, returned=False):

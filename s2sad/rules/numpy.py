@@ -9,6 +9,7 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
+from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
                        polyval_coefficients_grad, spaced_by_dx, trapezoid_grads, underived)
@@ -190,9 +191,9 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.zeros, np.ones, np.empty, np.eye, np.identity,
         np.tri, np.triu_indices, np.tril_indices,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
-for _helper in (real_like, conj_sign, derivative_coefficients):     # differentiated from their source (runtime.py)
+for _helper in (real_like, conj_sign, derivative_coefficients, cov_rows, cov_tangent, corrcoef_tangent):     # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
-nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition)
+nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns)
 
 # --- constructors that carry a derivative ---
 @vjp(np.linspace)
@@ -564,6 +565,23 @@ def nanmedian_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdim
 @jvp(np.nanmedian)
 def nanmedian_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return quantile_apply(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
+@vjp(np.cov)                                      # x x^T / divisor, x the centered observations (runtime.cov_rows)
+def cov_vjp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    m_bar, y_bar = cov_grads(g, m, y, rowvar, cov_divisor(m, y, rowvar, bias, ddof, fweights, aweights))
+    return m_bar, y_bar
+@jvp(np.cov)
+def cov_jvp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    n = cov_divisor(m, y, rowvar, bias, ddof, fweights, aweights)
+    return (np.reshape(cov_tangent(g, m, y, rowvar, 0, n), np.shape(ans)),
+            np.reshape(cov_tangent(g, m, y, rowvar, 1, n), np.shape(ans)))
+@vjp(np.corrcoef)
+def corrcoef_vjp(g, ans, x, y=None, rowvar=True, *, dtype=None):
+    x_bar, y_bar = corrcoef_grads(g, x, y, rowvar)
+    return x_bar, y_bar
+@jvp(np.corrcoef)
+def corrcoef_jvp(g, ans, x, y=None, rowvar=True, *, dtype=None):
+    return (np.reshape(corrcoef_tangent(g, x, y, rowvar, 0), np.shape(ans)),
+            np.reshape(corrcoef_tangent(g, x, y, rowvar, 1), np.shape(ans)))
 @vjp(np.average)
 def average_vjp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
     w = average_weights(a, weights, axis, returned)
