@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -2207,6 +2207,73 @@ def atleast_grads(g, arrays):
     """Adjoints of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: one array in, one out; else a tuple."""
     gs = [g] if len(arrays) == 1 else g
     return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(gs, arrays)]
+
+
+def broadcast_arrays_grads(g, arrays):
+    """Adjoints of ``np.broadcast_arrays(*arrays)``: each result's summed down to its argument's shape."""
+    return [zeros_like(a) if g_i is None else unbroadcast(g_i, a) for g_i, a in zip(g, arrays)]
+
+
+def broadcast_tangents(g, ans):
+    """Tangents of ``np.broadcast_arrays(*arrays)`` (``g`` the arguments' tangents, None for a constant one): each
+    expanded to its result's shape."""
+    return tuple(np.zeros(np.shape(a), dtype=_float_dtype(a)) if g_i is None else np.broadcast_to(g_i, np.shape(a))
+                 for g_i, a in zip(g, ans))
+
+
+def multi_dot_grads(g, arrays):
+    """Adjoints of the arrays of ``np.linalg.multi_dot(arrays)``: the product of those before each (transposed),
+    ``g``, and the product of those after it (transposed); a 1-d first or last array is a row or a column."""
+    mats = [np.asarray(a) for a in arrays]
+    mats[0] = mats[0].reshape(1, -1) if mats[0].ndim == 1 else mats[0]
+    mats[-1] = mats[-1].reshape(-1, 1) if mats[-1].ndim == 1 else mats[-1]
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    lefts, rights = [np.eye(mats[0].shape[0], dtype=g.dtype)], [np.eye(mats[-1].shape[1], dtype=g.dtype)]
+    for m in mats[:-1]:
+        lefts.append(lefts[-1] @ m)
+    for m in mats[:0:-1]:
+        rights.append(m @ rights[-1])
+    grads = [lefts[i].T @ g @ rights[len(mats) - 1 - i].T for i in range(len(mats))]
+    return AdjList(np.reshape(gi, np.shape(a)).astype(_float_dtype(a), copy=False) for gi, a in zip(grads, arrays))
+
+
+def multi_dot_tangent(t, arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)`` along ``t`` (the arrays' tangents): one product per array with
+    its tangent in its place. Differentiated from its source."""
+    total = 0.0
+    for i in range(len(arrays)):
+        total = total + np.linalg.multi_dot(list(arrays[:i]) + [t[i]] + list(arrays[i + 1:]))
+    return total
+
+
+def _block_positions(arrays, start):
+    """``arrays`` (np.block's nested lists) with each leaf replaced by the positions start.. of its items."""
+    if isinstance(arrays, list):
+        out = []
+        for a in arrays:
+            positions, start = _block_positions(a, start)
+            out.append(positions)
+        return out, start
+    n = np.size(arrays)
+    return np.arange(start, start + n).reshape(np.shape(arrays)), start + n
+
+
+def block_grads(g, arrays):
+    """Adjoints of the leaves of ``np.block(arrays)``: the items of ``g`` each one was placed at."""
+    source = np.asarray(np.block(_block_positions(arrays, 0)[0])).reshape(-1)
+    flat = np.zeros(source.size, dtype=_float_dtype(g))
+    flat[source] = np.asarray(g).reshape(-1)
+
+    def unblock(a, start):
+        if isinstance(a, list):
+            out = []
+            for item in a:
+                grad, start = unblock(item, start)
+                out.append(grad)
+            return AdjList(out), start
+        n = np.size(a)
+        return cast_grad(flat[start:start + n].reshape(np.shape(a)), a), start + n
+    return unblock(arrays, 0)[0]
 
 
 # --- forward mode: tangents ----------------------------------------------------------------

@@ -504,6 +504,12 @@ SPEC = [
     (np.sort,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), None),
                               case(real(3, 4), axis=1)]),
     (np.broadcast_to,        BROADCAST_TO),
+    (np.broadcast_arrays,    [case(real(3), real(2, 3)), case(real(2, 1), real(1, 3), real()), case(real(4), real(4)),
+                              case(real(2, 3), 1.5), case(real(3, 1, 2), real(4, 1))]),
+    (np.block,               [case([real(2, 2), real(2, 1)]), case([[real(2, 2), real(2, 1)], [real(1, 3)]]),
+                              case([[real(), real()], [real(), real()]]), case([real(3), real(2)]),
+                              case([[real(2, 2), np.zeros((2, 1))], [real(1, 2), real(1, 1)]]),
+                              case([[[real(1, 2, 2)], [real(1, 1, 2)]], [[real(2, 3, 2)]]])]),
     # --- moving, copying and zeroing items ---
     (np.flip,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3, 2), (0, 2))]),
     (np.fliplr,              [case(real(2, 3)), case(real(2, 3, 2))]),
@@ -605,6 +611,9 @@ SPEC = [
     (runtime.real_only,      [case(real(3), "np.f"), case(real(2, 3), "np.g")]),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
+    (np.linalg.multi_dot,    [case([real(2, 3), real(3, 4)]), case([real(3), real(3, 4), real(4, 2)]),
+                              case([real(2, 3), real(3, 4), real(4)]), case([real(3), real(3, 2), real(2, 2), real(2)]),
+                              case((real(2, 3), real(3, 3), real(3, 3), real(3, 1))), case([real(2, 3), np.ones((3, 2))])]),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),
     (np.linalg.matrix_power, [case(wc(3), 3), case(wc(3), 0), case(wc(3), 1), case(wc(3), 2), case(wc(2, 3), 4),
                               case(wc(3), -1), case(wc(3), -2), case(wc(2, 3), -3), case(real(1, 1), 5)]),

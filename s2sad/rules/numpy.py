@@ -10,6 +10,7 @@ import numpy as np
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
+from ..runtime import block_grads, broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
                        polyval_coefficients_grad, spaced_by_dx, trapezoid_grads, underived)
@@ -377,6 +378,14 @@ def hstack_jvp(g, ans, tup): return np.hstack(g)
 def vstack_vjp(g, ans, tup): return vstack_grads(g, tup)
 @jvp(np.vstack)
 def vstack_jvp(g, ans, tup): return np.vstack(g)
+@vjp(np.broadcast_arrays)
+def broadcast_arrays_vjp(g, ans, *args, subok=False): return broadcast_arrays_grads(g, args)
+@jvp(np.broadcast_arrays)
+def broadcast_arrays_jvp(g, ans, *args, subok=False): return broadcast_tangents(g, ans)
+@vjp(np.block)                                    # each leaf's items, where np.block put them
+def block_vjp(g, ans, arrays): return block_grads(g, arrays)
+@jvp(np.block)
+def block_jvp(g, ans, arrays): return np.block(g)
 @vjp(np.broadcast_to)
 def broadcast_to_vjp(g, ans, array, shape): return unbroadcast(g, array)
 @jvp(np.broadcast_to)
