@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "scalar_base", "vander_powers", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -330,6 +330,19 @@ def linspace_tangent(start_dot, stop_dot, num=50, endpoint=True, retstep=False, 
     """Tangent of ``np.linspace`` (linear in start and stop together)."""
     _no_step(retstep)
     return np.linspace(start_dot, stop_dot, num, endpoint=endpoint, axis=axis)
+
+
+def scalar_base(base, what="np.logspace"):
+    """``base``, refusing an array of bases (their placing along the axis is not differentiated yet)."""
+    if np.ndim(base) != 0:
+        raise UnsupportedValueError(f"s2sad: {what} with an array of bases is not differentiated yet; pass one base")
+    return base
+
+
+def vander_powers(x, N=None, increasing=False):
+    """The powers of ``np.vander(x, N, increasing)``'s columns."""
+    powers = np.arange(len(x) if N is None else N, dtype=_float_dtype(x))     # (float32 stays float32)
+    return powers if increasing else powers[::-1]
 
 
 def _arange_parts(ans, start, stop, step):

@@ -270,6 +270,7 @@ SPEC = [
     (runtime.nonzero_checked,   [case(nonzero(3), "x"), case(nonzero(), "x"), refuses(case(at([1.0, 0.0]), "x"))]),
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),
+    (runtime.scalar_base,       [case(pos()), case(pos(), "np.logspace"), refuses(case(pos(2)))]),
     (runtime.broadcast_tangents, [case((real(3), None), (Z(2, 3), Z(2, 3))), case((real(2, 1), real()), (Z(2, 3), Z(2, 3))),
                                   case((None, real(1, 3)), (Z(4, 3), Z(4, 3)))]),
     (runtime.quantile_apply,    [case(real(5), X5, 0.3), case(real(5), X5, at([0.3, 0.7])), case(real(2, 3), X23, at(0.7), 1),

@@ -452,6 +452,15 @@ SPEC = [
     # --- constructors ---
     (np.linspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3),
                               case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1)]),
+    (np.logspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3, base=2.0),
+                              case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1),
+                              case(real(), real(), 4, True, base()), case(real(2), 1.0, 3, base=base()),
+                              refuses(case(real(), real(), 4, base=np.array([2.0, 3.0])))]),
+    (np.geomspace,           [case(pos(), pos(), 5), case(pos(3), pos(3), 4), case(pos(), pos(2), 3),
+                              case(pos(), pos(), 4, endpoint=False), case(pos(2), pos(2), 3, axis=1),
+                              case(at(-1.5), at(-0.5), 4), case(pos(), 3.0, 4)]),
+    (np.vander,              [case(real(4)), case(real(3), 5), case(real(3), 2, True), case(at([0.0, 1.5, -2.0])),
+                              case(real(4), increasing=True), case(real(3), N=1)]),
     (np.full,                [case(3, real()), case((2, 3), real()), case((2, 3), real(3))]),
     (np.full_like,           [case(mask(3), real(), dtype=float), case(mask(2, 3), real(3), dtype=float)]),
     (np.arange,              [case(real(), 5.0), case(real(), 3.0, pos())]),
@@ -1148,7 +1157,7 @@ def _float32(values):
     return values
 
 
-FLOAT64_BY_DEFINITION = (np.float_power, np.linspace, np.arange)       # their results are float64 whatever comes in
+FLOAT64_BY_DEFINITION = (np.float_power, np.linspace, np.arange, np.logspace, np.geomspace)       # their results are float64 whatever comes in
 
 
 @pytest.mark.parametrize("prim, c", [p for p in SECOND if p.values[0] not in FLOAT64_BY_DEFINITION])

@@ -19,6 +19,7 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
+from ..runtime import scalar_base
 from ..runtime import broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
@@ -396,6 +397,10 @@ def tolist_grad_jvp(t, ans, g, x): return tolist_grad(t, x), None
 def unitem_vjp(h, ans, g, x, *args): return item(h, *args), None
 @jvp(unitem)
 def unitem_jvp(t, ans, g, x, *args): return unitem(t, x, *args), None
+@vjp(scalar_base)                                  # its argument, checked
+def scalar_base_vjp(h, ans, base, what="np.logspace"): return h, None
+@jvp(scalar_base)
+def scalar_base_jvp(t, ans, base, what="np.logspace"): return t, None
 @vjp(broadcast_tangents)                           # each tangent expanded: summed back
 def broadcast_tangents_vjp(h, ans, g, like): return tuple(broadcast_arrays_grads(h, g)), None
 @jvp(broadcast_tangents)
