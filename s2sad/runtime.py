@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "scalar_base", "vander_powers", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -599,6 +599,62 @@ def partition_source(a, ans, axis=-1):
     order = np.argsort(a, axis=axis, kind="stable")
     rank = np.argsort(np.argsort(ans, axis=axis, kind="stable"), axis=axis, kind="stable")
     return np.take_along_axis(np.take_along_axis(positions, order, axis), rank, axis)
+
+
+def _inserted(positions, obj, axis):
+    return np.insert(positions[0], obj, positions[1], axis)
+
+
+def insert_source(arr, obj, values, axis=None):
+    """``sources_of`` for ``np.insert(arr, obj, values, axis)``: where each item comes from in ``arr`` then
+    ``values`` (values broadcast as NumPy inserts them)."""
+    return sources_of(_inserted, (arr, values), obj, axis)
+
+
+def extract_source(condition, arr):
+    """``source_index`` for ``np.extract(condition, arr)``."""
+    positions = np.arange(1, np.size(arr) + 1).reshape(np.shape(arr))
+    return np.extract(condition, positions) - 1
+
+
+def select_masks(condlist, choicelist, default=0):
+    """Where ``np.select(condlist, choicelist, default)`` takes each choice, and where it takes the default: a
+    boolean array per choice, then one for the default, each shaped like the result."""
+    shape = np.broadcast_shapes(*(np.shape(c) for c in list(condlist) + list(choicelist)), np.shape(default))
+    taken = np.zeros(shape, dtype=bool)
+    masks = []
+    for cond in condlist:
+        mask = np.broadcast_to(np.asarray(cond, dtype=bool), shape) & ~taken
+        masks.append(mask)
+        taken = taken | mask
+    return masks + [~taken]
+
+
+def select_grads(g, condlist, choicelist, default=0):
+    """Adjoints of ``np.select``'s choices (a list) and default."""
+    masks = select_masks(condlist, choicelist, default)
+    choices = AdjList(unbroadcast(np.where(m, g, 0.0), c) for m, c in zip(masks, choicelist))
+    return choices, unbroadcast(np.where(masks[-1], g, 0.0), default)
+
+
+def select_default(condlist, choicelist, default=0):
+    """Where ``np.select`` takes the default (a boolean array shaped like the result)."""
+    return select_masks(condlist, choicelist, default)[-1]
+
+
+def choose_index(a, n, mode="raise"):
+    """The choice ``np.choose(a, choices, mode=mode)`` takes at each place (of ``n`` choices)."""
+    a = np.asarray(a)
+    return a % n if mode == "wrap" else np.clip(a, 0, n - 1) if mode == "clip" else a
+
+
+def choose_grads(g, a, choices, mode="raise"):
+    """Adjoints of ``np.choose``'s choices: ``g`` where each was chosen, summed down to its shape."""
+    index = choose_index(a, len(choices), mode)
+    grads = [unbroadcast(np.where(index == j, g, 0.0), c) for j, c in enumerate(choices)]
+    if isinstance(choices, np.ndarray):
+        return np.asarray(grads, dtype=_float_dtype(g)).reshape(choices.shape)
+    return AdjList(grads)
 
 
 def ungather_each(g, arrays, source):

@@ -539,6 +539,18 @@ SPEC = [
                               case(real(2, 3), 1, "reflect"), case(real(4), (1, 3), "symmetric"), case(real(3), 4, "wrap"),
                               case(real(3), 1, constant_values=2.0), refuses(case(real(4), 2, "mean")),
                               refuses(case(real(4), 2, "linear_ramp"))]),
+    (np.insert,              [case(real(4), 1, real()), case(real(4), [1, 3], real(2)), case(real(2, 3), 1, real(3), 0),
+                              case(real(2, 3), [0, 2], real(2, 1), axis=1), case(real(2, 3), 4, real()), case(real(4), 2, real(3)),
+                              case(real(3), [1], 5.0), case(real(3), slice(1, 3), real(2))]),
+    (np.extract,             [case(mask(4), real(4)), case(mask(2, 3), real(2, 3)), case(mask(4), real(2, 3))]),
+    (np.select,              [case([mask(4), mask(4)], [real(4), real(4)]), case([mask(2, 3), mask(3)], [real(2, 3), real(3)], real()),
+                              case([mask(3)], [real()], real(3)), case([mask(2, 3), mask(2, 3)], [real(2, 3), 2.0], real(2, 3))]),
+    (np.choose,              [case(np.array([0, 2, 1, 1]), [real(4), real(4), real(4)]),
+                              case(np.array([[0, 1, 1], [1, 0, 0]]), [real(2, 3), real(3)]),
+                              case(np.array([3, -1, 0]), [real(3), real()], mode="wrap"),
+                              case(np.array([3, -1, 0]), (real(3), real(3)), mode="clip"), case(np.array([0, 1, 1]), real(2, 3))]),
+    (np.bincount,            [case(np.array([0, 2, 2, 1]), real(4)), case(np.array([1, 1, 3]), real(3), 6),
+                              case(np.array([0, 0]), real(2), minlength=3)]),
     (np.column_stack,        [case([real(3), real(3)]), case([real(3), real(3, 2)])]),
     (np.dstack,              [case([real(2, 3), real(2, 3)]), case([real(3), real(3)])]),
     (np.atleast_3d,          [case(real()), case(real(3)), case(real(2, 3)), case(real(2, 3, 4))]),
@@ -1004,7 +1016,8 @@ NONDIFF = ["np.floor(x)", "np.ceil(x)", "np.round(x)", "np.trunc(x)", "np.sign(x
            "x > 0", "x <= 0.5", "x == x", "np.less(x, 0.2)", "np.greater_equal(x, 0.2)", "np.isnan(x)",
            "np.heaviside(x, 0.5)", "np.logical_and(x > 0, x < 1)", "np.zeros_like(x)", "np.count_nonzero(x > 0)",
            "x.argmax()", "x.argmin()", "x.argsort()", "x.nonzero()[0]", "x.any()", "x.all()", "x.round()",
-           "x.shape[0]", "x.ndim", "x.size", "math.floor(x[0])", "round(x[1])", "int(x[2])"]
+           "x.shape[0]", "x.ndim", "x.size", "math.floor(x[0])", "round(x[1])", "int(x[2])",
+           "np.digitize(x, [0.0, 1.0])"]
 
 
 @pytest.mark.parametrize("snippet", NONDIFF)

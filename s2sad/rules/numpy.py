@@ -11,6 +11,7 @@ from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, l
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
 from ..runtime import scalar_base, vander_powers
+from ..runtime import choose_grads, choose_index, extract_source, insert_source, select_default, select_grads, select_masks
 from ..runtime import block_grads, broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
@@ -195,7 +196,8 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
 for _helper in (real_like, conj_sign, derivative_coefficients, cov_rows, cov_tangent, corrcoef_tangent):     # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
-nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns, vander_powers)
+nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns, vander_powers,
+        np.digitize, insert_source, extract_source, select_masks, select_default, choose_index)
 
 # --- constructors that carry a derivative ---
 @vjp(np.linspace)
@@ -496,6 +498,33 @@ def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflec
 @jvp(np.pad)
 def pad_jvp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even", stat_length=None, end_values=0):
     return regather(g, pad_source(array, pad_width, mode, reflect_type))
+@vjp(np.insert)                                   # arr's items and the values, where np.insert put them
+def insert_vjp(g, ans, arr, obj, values, axis=None):
+    arr_bar, values_bar = ungather_each(g, (arr, values), insert_source(arr, obj, values, axis))
+    return arr_bar, None, values_bar
+@jvp(np.insert)
+def insert_jvp(g, ans, arr, obj, values, axis=None):
+    return (np.insert(g, obj, np.zeros_like(values, dtype=ans.dtype), axis), None,
+            np.insert(np.zeros_like(arr, dtype=ans.dtype), obj, g, axis))
+@vjp(np.extract)
+def extract_vjp(g, ans, condition, arr): return None, ungather(g, arr, extract_source(condition, arr))
+@jvp(np.extract)
+def extract_jvp(g, ans, condition, arr): return None, np.extract(condition, g)
+@vjp(np.select)                                   # the first choice whose condition holds, else the default
+def select_vjp(g, ans, condlist, choicelist, default=0):
+    choicelist_bar, default_bar = select_grads(g, condlist, choicelist, default)
+    return None, choicelist_bar, default_bar
+@jvp(np.select)
+def select_jvp(g, ans, condlist, choicelist, default=0):
+    return None, np.select(condlist, g, 0.0), np.where(select_default(condlist, choicelist, default), g, 0.0)
+@vjp(np.choose)
+def choose_vjp(g, ans, a, choices, out=None, mode="raise"): return None, choose_grads(g, a, choices, mode)
+@jvp(np.choose)
+def choose_jvp(g, ans, a, choices, out=None, mode="raise"): return None, np.choose(a, g, mode=mode)
+@vjp(np.bincount)                                 # the sums of the weights by bin: each weight's bin
+def bincount_vjp(g, ans, x, weights=None, minlength=0): return None, np.asarray(g)[x]
+@jvp(np.bincount)
+def bincount_jvp(g, ans, x, weights=None, minlength=0): return None, np.bincount(x, g, minlength)
 @vjp(np.column_stack)
 def column_stack_vjp(g, ans, tup): return ungather_each(g, tup, sources_of(np.column_stack, tup))
 @jvp(np.column_stack)
