@@ -20,7 +20,7 @@ from .tree import add  # noqa: E402  (adjoints: None is zero, containers add by 
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
-    "safe_log", "extremum_grad", "prod_grad", "prod_partials", "matmul_x_grad", "matmul_y_grad",
+    "safe_log", "extremum_grad", "extremum_initial_grad", "prod_grad", "prod_partials", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "vector_rows", "vector_unrows", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -91,11 +91,21 @@ def reduced_size(x, axis=None):
     return math.prod(shape[a] for a in _axes(axis, len(shape))) or 1
 
 
-def extremum_grad(g, ans, x, axis=None, keepdims=False):
-    """Adjoint of max/min: ``g`` split evenly between the elements that attain it."""
+def extremum_grad(g, ans, x, axis=None, keepdims=False, initial=None):
+    """Adjoint of max/min: ``g`` split evenly between the elements that attain it (and ``initial``, when it does)."""
     hit = x == unreduce(ans, x, axis, keepdims)
     counts = np.sum(hit, axis=axis, keepdims=True).astype(_float_dtype(x))     # (float32 stays float32)
+    if initial is not None:
+        counts = counts + np.reshape(np.asarray(ans) == initial, np.shape(counts))
     return unreduce(g, x, axis, keepdims) * (hit / counts)
+
+
+def extremum_initial_grad(g, ans, x, axis=None, keepdims=False, initial=None):
+    """The share of ``g`` (shaped like max/min's result) that ``initial`` gets where it attains the result (split
+    evenly with the elements that attain it too); 0 without one."""
+    mine = np.asarray(ans) == initial
+    counts = (np.sum(x == unreduce(ans, x, axis, keepdims), axis=axis, keepdims=keepdims) + mine).astype(_float_dtype(x))
+    return g * (mine / counts)
 
 
 def prod_grad(g, ans, x, axis=None, keepdims=False):
@@ -330,6 +340,22 @@ def linspace_tangent(start_dot, stop_dot, num=50, endpoint=True, retstep=False, 
     """Tangent of ``np.linspace`` (linear in start and stop together)."""
     _no_step(retstep)
     return np.linspace(start_dot, stop_dot, num, endpoint=endpoint, axis=axis)
+
+
+def vector_rows(x, axis=None):
+    """``x`` with the axes ``np.linalg.vector_norm`` reduces (all for None) moved last and merged into one."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    return moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+
+
+def vector_unrows(h, x, axis=None):
+    """Adjoint of ``vector_rows``: ``h`` back in ``x``'s layout."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    moved_shape = np.moveaxis(np.empty(x.shape, dtype=bool), axes, range(x.ndim - len(axes), x.ndim)).shape
+    return np.moveaxis(np.reshape(h, moved_shape), range(x.ndim - len(axes), x.ndim), axes)
 
 
 def scalar_base(base, what="np.logspace"):

@@ -470,12 +470,15 @@ SPEC = [
     (runtime.astype,         ASTYPE),
     *([(np.astype,           ASTYPE)] if hasattr(np, "astype") else []),       # (NumPy 2.1's function)
     # --- reductions ---
-    (np.sum,                 reductions(real)),
+    (np.sum,                 reductions(real) + [case(real(2, 3), 1, None, None, False, real()), case(real(4), initial=1.5),
+                                                 case(real(2, 3), None, None, None, True, real())]),
     (np.mean,                reductions(real)),
     (np.prod,                reductions(real) + [case(at([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0]]), axis=a)
                                                  for a in (None, 0, 1, (0, 1))]),
-    (np.max,                 reductions(real)),
-    (np.min,                 reductions(real)),
+    (np.max,                 reductions(real) + [case(real(2, 3), 1, None, False, real()), case(real(2, 3), axis=0, initial=-0.1),
+                                                 case(real(4), None, None, False, at(9.0)), case(real(2, 3), 1, None, True, at(0.2))]),
+    (np.min,                 reductions(real) + [case(real(2, 3), 0, None, False, real()), case(real(4), initial=0.3),
+                                                 case(real(2, 3), None, None, True, at(-9.0))]),
     (np.var,                 VAR_STD),
     (np.std,                 VAR_STD),
     # --- products ---
@@ -642,6 +645,14 @@ SPEC = [
     (np.linalg.slogdet,      [case(spd(3)), case(wc(3)), case(spd(2, 3))]),
     (np.linalg.cholesky,     [case(spd(3)), case(spd(2, 3)), case(spd(1))]),
     (np.linalg.norm,         NORM),
+    *([(np.linalg.vector_norm, [case(real(4)), case(real(2, 3)), case(real(2, 3), axis=1), case(real(2, 3, 4), axis=(0, 2)),
+                                case(real(2, 3), axis=0, keepdims=True), case(real(2, 3), ord=1), case(real(4), ord=np.inf),
+                                case(real(2, 3, 4), axis=(2, 1), ord=3, keepdims=True), case(real(4), ord=-np.inf),
+                                case(real(2, 3), axis=-1, ord=0.5), case(real(2, 3), ord=-2), case(real(), ord=2)]),
+        (np.linalg.matrix_norm, [case(real(2, 3)), case(real(2, 3, 4)), case(real(3, 2), ord=1), case(real(2, 3), ord=np.inf),
+                                 case(real(2, 3), ord="nuc"), case(real(2, 3, 4), ord=2, keepdims=True), case(real(3, 2), ord=-2),
+                                 case(real(3, 3), ord=-1), case(real(2, 3, 2), ord=-np.inf)])]
+      if hasattr(np.linalg, "vector_norm") else []),
     (np.linalg.eigh,         [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(3, 3), "U")]),
     (np.linalg.eigvalsh,     [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(4, 4), UPLO="U")]),
     (np.linalg.pinv,         [case(real(3, 2)), case(real(2, 4)), case(wc(3)), case(real(2, 3, 2))]),
@@ -1139,8 +1150,12 @@ def test_extremum_ties_split_the_gradient():
     """At a tie max/min have no derivative; the rule splits g evenly between the elements that attain it."""
     x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
     rule = registry.vjp_rule(np.max)
-    np.testing.assert_array_equal(rule(1.0, np.max(x), x), [[0, 0.5, 0.5], [0, 0, 0]])
-    np.testing.assert_array_equal(rule(np.ones(2), np.max(x, axis=1), x, axis=1), [[0, 0.5, 0.5], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(rule(1.0, np.max(x), x)[0], [[0, 0.5, 0.5], [0, 0, 0]])
+    np.testing.assert_array_equal(rule(np.ones(2), np.max(x, axis=1), x, axis=1)[0], [[0, 0.5, 0.5], [0.5, 0, 0.5]])
+    # initial ties with the maximum of the second row: a third each (no derivative, as at any tie)
+    a_bar, *_, initial_bar = rule(np.ones(2), np.max(x, axis=1, initial=2.0), x, axis=1, initial=2.0)
+    np.testing.assert_allclose(a_bar, [[0, 0.5, 0.5], [1 / 3, 0, 1 / 3]])
+    assert initial_bar == 1 / 3
 
 
 # --- second order and float32, through the compiler -------------------------------------------------

@@ -9,7 +9,7 @@ entry is refused where it carries a derivative (reverse/adjoints.py), never sile
 import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
-                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_partials, reduced_size,
+                       extremum_grad, extremum_initial_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_partials, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
@@ -19,7 +19,7 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
-from ..runtime import scalar_base
+from ..runtime import scalar_base, vector_rows, vector_unrows
 from ..runtime import broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
@@ -58,10 +58,17 @@ def unreduce_vjp(h, ans, g, x, axis=None, keepdims=False): return np.sum(h, axis
 @jvp(unreduce)
 def unreduce_jvp(t, ans, g, x, axis=None, keepdims=False): return unreduce(t, x, axis, keepdims), None
 @vjp(extremum_grad)
-def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):     # where it is smooth, it is flat in y and x
-    return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None, None
+def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False, initial=None):     # where it is smooth, flat in y and x
+    return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims, initial), axis, keepdims=keepdims), None, None
 @jvp(extremum_grad)
-def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return extremum_grad(t, y, x, axis, keepdims), None, None
+def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return extremum_grad(t, y, x, axis, keepdims, initial), None, None
+@vjp(extremum_initial_grad)                        # g times weights (flat in y and x)
+def extremum_initial_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return unbroadcast(extremum_initial_grad(h, y, x, axis, keepdims, initial), g), None, None
+@jvp(extremum_initial_grad)
+def extremum_initial_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return extremum_initial_grad(t, y, x, axis, keepdims, initial), None, None
 @vjp(prod_grad)                                    # flat in y (np.prod's value); prod_partials: its second derivative
 def prod_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
     return (np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None,
@@ -397,6 +404,10 @@ def tolist_grad_jvp(t, ans, g, x): return tolist_grad(t, x), None
 def unitem_vjp(h, ans, g, x, *args): return item(h, *args), None
 @jvp(unitem)
 def unitem_jvp(t, ans, g, x, *args): return unitem(t, x, *args), None
+@vjp(vector_rows)                                  # a transpose and a reshape
+def vector_rows_vjp(h, ans, x, axis=None): return vector_unrows(h, x, axis), None
+@jvp(vector_rows)
+def vector_rows_jvp(t, ans, x, axis=None): return vector_rows(t, axis), None
 @vjp(scalar_base)                                  # its argument, checked
 def scalar_base_vjp(h, ans, base, what="np.logspace"): return h, None
 @jvp(scalar_base)

@@ -69,6 +69,22 @@ def multi_dot_vjp(g, ans, arrays, *, out=None): return runtime.multi_dot_grads(g
 @jvp(np.linalg.multi_dot)
 def multi_dot_jvp(g, ans, arrays, *, out=None): return runtime.multi_dot_tangent(g, arrays)
 
+if hasattr(np.linalg, "vector_norm"):     # NumPy 2.0's: the norm of the items along axis (all of them: None), merged
+    @vjp(np.linalg.vector_norm)
+    def vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):
+        rows = runtime.vector_rows(x, axis)
+        return runtime.vector_unrows(norm_grad_any(np.reshape(g, np.shape(rows)[:-1]), np.reshape(ans, np.shape(rows)[:-1]),
+                                                   rows, ord, -1), x, axis)
+    @jvp(np.linalg.vector_norm)
+    def vector_norm_jvp(g, ans, x, axis=None, keepdims=False, ord=2):
+        rows = runtime.vector_rows(x, axis)
+        return np.reshape(norm_tangent_any(runtime.vector_rows(g, axis), np.reshape(ans, np.shape(rows)[:-1]), rows, ord, -1),
+                          np.shape(ans))
+    @vjp(np.linalg.matrix_norm)              # np.linalg.norm over the last two axes
+    def matrix_norm_vjp(g, ans, x, keepdims=False, ord="fro"): return norm_grad_any(g, ans, x, ord, (-2, -1), keepdims)
+    @jvp(np.linalg.matrix_norm)
+    def matrix_norm_jvp(g, ans, x, keepdims=False, ord="fro"): return norm_tangent_any(g, ans, x, ord, (-2, -1), keepdims)
+
 # --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
 @vjp(np.linalg.eigh)
 def eigh_vjp(g, ans, a, UPLO="L"): return eigh_grad(g, ans[0], real_only(ans[1], "np.linalg.eigh"), UPLO)

@@ -23,7 +23,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative, to_list, tolist_grad,
                        view_of)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
-                       einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
+                       einsum_grads, extremum_grad, extremum_initial_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, scaled_power, stack_grads, std_grad, tensordot_grads, trace_grad,
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
@@ -255,9 +255,11 @@ nondiff(np.zeros_like, np.ones_like, np.empty_like)
 
 # --- reductions ---
 @vjp(np.sum)
-def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g, a, axis, keepdims)
+def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
+    return unreduce(g, a, axis, keepdims), None, None, None, None, unbroadcast(g, initial)
 @jvp(np.sum)
-def sum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return np.sum(g, axis, keepdims=keepdims)
+def sum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
+    return np.sum(g, axis, keepdims=keepdims), None, None, None, None, broadcast(g, ans)
 @vjp(np.mean)
 def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g / reduced_size(a, axis), a, axis, keepdims)
 @jvp(np.mean)
@@ -267,12 +269,15 @@ def prod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return
 @jvp(np.prod)
 def prod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(g * prod_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
-@vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
-def max_vjp(g, ans, a, axis=None, out=None, keepdims=False): return extremum_grad(g, ans, a, axis, keepdims)
+@vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)    # (initial: where it attains the result, its share)
+def max_vjp(g, ans, a, axis=None, out=None, keepdims=False, initial=None):
+    return (extremum_grad(g, ans, a, axis, keepdims, initial), None, None, None,
+            unbroadcast(extremum_initial_grad(g, ans, a, axis, keepdims, initial), initial))
 @jvp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
-def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):     # (a NaN tangent where nanmax skipped a NaN: not 0 * NaN)
-    w = extremum_grad(np.ones_like(ans), ans, a, axis, keepdims)
-    return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
+def max_jvp(g, ans, a, axis=None, out=None, keepdims=False, initial=None):  # (a NaN tangent nanmax skipped: not 0 * NaN)
+    w = extremum_grad(np.ones_like(ans), ans, a, axis, keepdims, initial)
+    return (np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims), None, None, None,
+            g * extremum_initial_grad(np.ones_like(ans), ans, a, axis, keepdims, initial))
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
