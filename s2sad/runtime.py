@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "vector_rows", "vector_unrows", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "polygamma", "vector_rows", "vector_unrows", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -340,6 +340,61 @@ def linspace_tangent(start_dot, stop_dot, num=50, endpoint=True, retstep=False, 
     """Tangent of ``np.linspace`` (linear in start and stop together)."""
     _no_step(retstep)
     return np.linspace(start_dot, stop_dot, num, endpoint=endpoint, axis=axis)
+
+
+# B_2k / (2k)!, k = 1..10: the asymptotic series of the polygamma functions
+_BERNOULLI_OVER_FACTORIAL = [1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160, -691 / 1307674368000,
+                             1 / 74724249600, -3617 / 10670622842880000, 43867 / 5109094217170944000,
+                             -174611 / 802857662698291200000]
+_POLYGAMMA_SHIFT = 20.0           # the series is summed from here: its first term left out is below 1e-16 relative
+
+
+def polygamma(n, x):
+    """The polygamma function psi^(n)(x) (n = 0: the digamma function, the derivative of log|Gamma|), with NumPy
+    only: the recurrence psi^(n)(x) = psi^(n)(x + 1) - (-1)^n n! / x^(n+1) up to x >= 20, then the asymptotic series
+    (about 1e-15 relative for small n; tests/test_helper_rules.py checks it against scipy.special). At x < 0 by
+    reflection, for n <= 3 (higher orders there are refused); nan at the poles 0, -1, -2, .... A Python number in
+    gives a Python float out. Its derivative is polygamma(n + 1, x) (rules/helpers.py)."""
+    n = int(n)
+    scalar = isinstance(x, (float, int)) and not isinstance(x, bool)
+    dtype = _float_dtype(x)
+    x = np.asarray(x, dtype=np.float64)
+    negative = x < 0
+    if n > 3 and np.any(negative):
+        raise UnsupportedValueError(f"s2sad: polygamma({n}, x) at x < 0 (a derivative of order {n + 1} of lgamma or "
+                                    f"gamma there) is not supported")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _polygamma_positive(n, np.where(negative, 1.0 - x, x))
+        if np.any(negative):                    # reflection: psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi d^n/dx^n cot(pi x)
+            cot, csc2 = 1.0 / np.tan(np.pi * x), 1.0 / np.sin(np.pi * x) ** 2
+            derivative = [cot, -np.pi * csc2, 2 * np.pi ** 2 * csc2 * cot,
+                          -2 * np.pi ** 3 * (2 * csc2 * cot ** 2 + csc2 ** 2)][n]
+            out = np.where(negative, (-1.0) ** n * out - np.pi * derivative, out)
+        out = np.where(x == np.round(x) * (x <= 0), np.nan, out)          # the poles
+    return float(out) if scalar else out.astype(dtype, copy=False)[()]
+
+
+def _polygamma_positive(n, x):
+    """psi^(n)(x) for x > 0 (float64 arrays)."""
+    sign = -1.0 if n % 2 == 0 else 1.0                    # (-1)^(n + 1)
+    factorial = math.factorial(n)
+    total = np.zeros_like(x)
+    y = x.copy()
+    while np.any(y < _POLYGAMMA_SHIFT):                   # psi^(n)(y) = psi^(n)(y + 1) + (-1)^(n+1) n! / y^(n+1)
+        low = y < _POLYGAMMA_SHIFT
+        total = total + np.where(low, sign * factorial / np.where(low, y, 1.0) ** (n + 1), 0.0)
+        y = np.where(low, y + 1.0, y)
+    inv = 1.0 / y
+    if n == 0:                                            # log y - 1/(2y) - sum B_2k / (2k y^2k)
+        series = np.log(y) - 0.5 * inv
+        for k, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
+            series = series - c * math.factorial(2 * k - 1) * inv ** (2 * k)
+    else:                                                 # (-1)^(n+1) [(n-1)!/y^n + n!/(2y^(n+1)) + sum B_2k (2k+n-1)!/((2k)! y^(2k+n))]
+        series = math.factorial(n - 1) * inv ** n + 0.5 * factorial * inv ** (n + 1)
+        for k, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
+            series = series + c * math.factorial(2 * k + n - 1) * inv ** (2 * k + n)
+        series = sign * series
+    return series + total
 
 
 def vector_rows(x, axis=None):

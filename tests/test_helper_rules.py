@@ -276,6 +276,9 @@ SPEC = [
     (runtime.nonzero_checked,   [case(nonzero(3), "x"), case(nonzero(), "x"), refuses(case(at([1.0, 0.0]), "x"))]),
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),
+    (runtime.polygamma,         [case(0, pos(3)), case(1, pos()), case(2, pos(2, 3)), case(0, at([-1.5, 0.3, 25.0])),
+                                 case(1, at([-0.5, 2.0, 40.0])), case(3, at(0.7)), case(2, at([-1.3, 0.4])),
+                                 refuses(case(4, at([-0.5, 1.0])))]),
     (runtime.vector_rows,       [case(real(2, 3)), case(real(2, 3, 4), 1), case(real(2, 3, 4), (0, 2)), case(real(), None),
                                  case(real(2, 3), -1), case(real(2, 3, 4), (2, 0))]),
     (runtime.scalar_base,       [case(pos()), case(pos(), "np.logspace"), refuses(case(pos(2)))]),
@@ -776,3 +779,18 @@ def test_every_case_is_a_helper_with_a_rule_and_every_named_test_exists():
         for test in tests:
             module, name = test.split("::")
             assert callable(getattr(importlib.import_module(module), name, None)), f"{name_of(p)}: no test {test}"
+
+
+def test_polygamma_matches_scipy():
+    """runtime.polygamma (math.lgamma's and math.gamma's derivatives, NumPy only) against scipy.special, from tiny
+    to large arguments and, for n <= 3, negative ones (by reflection)."""
+    special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.geomspace(1e-8, 1e4, 500), -np.linspace(0.01, 9.99, 400)])
+    x = x[np.abs(x - np.round(x)) > 1e-3]                      # (away from the poles at 0, -1, -2, ...)
+    for n in range(6):
+        xs = x if n <= 3 else x[x > 0]
+        np.testing.assert_allclose(runtime.polygamma(n, xs), special.polygamma(n, xs), rtol=1e-12, atol=0,
+                                   err_msg=f"polygamma({n}, x)")
+    assert runtime.polygamma(0, 1.0) == pytest.approx(-np.euler_gamma, rel=1e-15)
+    assert type(runtime.polygamma(0, 2.0)) is float and runtime.polygamma(1, np.float32(2.0)).dtype == np.float32
+    assert np.isnan(runtime.polygamma(0, 0.0)) and np.isnan(runtime.polygamma(1, -3.0))

@@ -352,6 +352,8 @@ SPEC = [
     (math.copysign,          scalar(nonzero, nonzero)),
     (np.copysign,            binary(nonzero, nonzero)),
     (np.heaviside,           binary(nonzero, real)),
+    (math.lgamma,            scalar(pos) + [case(at(-1.5)), case(at(0.3)), case(at(25.0)), case(at(-0.2))]),
+    (math.gamma,             scalar(pos) + [case(at(-2.5)), case(at(4.2)), case(at(0.1))]),
     (math.erf,               scalar(real)),
     (math.erfc,              scalar(real)),
     *([(math.exp2,           scalar(real))] if hasattr(math, "exp2") else []),

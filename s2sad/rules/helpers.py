@@ -19,7 +19,7 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
-from ..runtime import scalar_base, vector_rows, vector_unrows
+from ..runtime import polygamma, scalar_base, vector_rows, vector_unrows
 from ..runtime import broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
@@ -404,6 +404,8 @@ def tolist_grad_jvp(t, ans, g, x): return tolist_grad(t, x), None
 def unitem_vjp(h, ans, g, x, *args): return item(h, *args), None
 @jvp(unitem)
 def unitem_jvp(t, ans, g, x, *args): return unitem(t, x, *args), None
+@elementwise(polygamma)                            # psi^(n)' = psi^(n+1)
+def polygamma_vjp(g, ans, n, x): return None, unbroadcast(g * polygamma(n + 1, x), x)
 @vjp(vector_rows)                                  # a transpose and a reshape
 def vector_rows_vjp(h, ans, x, axis=None): return vector_unrows(h, x, axis), None
 @jvp(vector_rows)

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from ..markers import stop_gradient
-from ..runtime import picked, prod_grad, real_only, unarray
+from ..runtime import picked, polygamma, prod_grad, real_only, unarray
 from ..runtime import (broadcast, remainder_grad, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, explainer, jvp, nondiff, vjp
@@ -157,6 +157,11 @@ elementwise(math.fmod)(mod_vjp)          # x - y trunc(x / y): as for %
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 @elementwise(math.erfc)
 def math_erfc_vjp(g, ans, x): return -g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+@elementwise(math.lgamma)                # log|Gamma(x)|' = psi(x), the digamma function (runtime.polygamma: NumPy only)
+def math_lgamma_vjp(g, ans, x): return g * polygamma(0, x)
+@elementwise(math.gamma)
+def math_gamma_vjp(g, ans, x): return g * ans * polygamma(0, x)
 
 @elementwise(math.copysign)              # |x| with y's sign: x's own sign times y's (y's sign is piecewise constant)
 def math_copysign_vjp(g, ans, x, y): return g * math.copysign(1.0, x) * math.copysign(1.0, y), 0.0 * g
