@@ -20,7 +20,7 @@ from .tree import add  # noqa: E402  (adjoints: None is zero, containers add by 
 
 __all__ = [
     "unbroadcast", "unreduce", "reduced_size", "unindex", "zeros_like", "seed", "like",
-    "safe_log", "extremum_grad", "prod_grad", "prod_partials", "matmul_x_grad", "matmul_y_grad",
+    "safe_log", "extremum_grad", "extremum_initial_grad", "prod_grad", "prod_partials", "matmul_x_grad", "matmul_y_grad",
     "dot_x_grad", "dot_y_grad", "tensordot_grads", "einsum_grads", "split_like", "unstack",
     "unarray", "unsum", "trace_grad", "cast_grad", "cholesky_grad", "det_grad",
     "solve_a_grad", "real_zero", "as_columns", "from_columns", "transpose_grad", "vstack_grads", "hstack_grads", "stack_grads",
@@ -28,7 +28,7 @@ __all__ = [
     "slogdet_grad", "shape_of", "sequence", "unpack_grad", "rng_state", "checkpoint_rerun", "ShapeOf", "index_add", "owned", "append_grads", "attribute", "pack", "part", "parts", "unattr",
     "first_best", "sort_order", "check_keywords", "pairs_of", "pairs_grad", "pairs_tangent", "make_dict", "dict_values_grad", "retyped", "keys_of", "sequence_grad",
     "added", "source_index", "sources_of", "ungather", "regather", "gradient_grad", "gradient_spacing_grads", "gradient_spacing_tangent", "partition_source", "ungather_each", "regather_each", "pad_source",
-    "undiff", "diff_tangent", "nonzero_checked", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
+    "undiff", "diff_tangent", "nonzero_checked", "quantile_apply", "quantile_spread", "polygamma", "vector_rows", "vector_unrows", "scalar_base", "vander_powers", "insert_source", "extract_source", "select_masks", "select_grads", "select_default", "choose_index", "choose_grads", "broadcast_arrays_grads", "broadcast_tangents", "multi_dot_grads", "multi_dot_tangent", "block_grads", "cov_rows", "cov_turns", "cov_divisor", "cov_tangent", "corrcoef_tangent", "cov_grads", "corrcoef_grads", "quantile_q_grad", "quantile_q_tangent", "median_weights", "median_grad", "median_tangent", "average_weights", "unweight", "kron_layout", "checked_cross", "full_pads",
     "unsplit", "item", "unitem", "sinc_derivative", "repetition_cross", "repetition_cross_grad", "einsum_directions", "einsum_directions_grads", "scaled_power", "TreeSpec", "LeafSpec", "eigengaps", "eigh_grad", "from_triangle", "to_triangle", "svd_grad", "svd_tangent", "qr_grad", "qr_tangent", "lstsq_grads", "lstsq_tangent", "pinv_grad",
     "unflatten_vector", "flatten_values", "remainder_grad", "scipy_value", "same_length", "a_list", "distinct", "uncut", "cofactor", "cofactor_grad", "cofactor_tangent", "underived", "rule_shaped", "sequence_tangent", "interp_segments", "interp_fp_grad", "polyval_coefficients_grad", "derivative_coefficients", "trapezoid_grads", "spaced_by_dx", "meshgrid_grads", "meshgrid_tangents", "unzip", "unzip_grad", "rollaxis_inverse", "uncumsum", "recumsum", "unsort", "sorted_like", "item_of", "put_item", "written_grad", "cleared", "written_tangent", "owned_tangent", "redo",
 ]
@@ -91,11 +91,21 @@ def reduced_size(x, axis=None):
     return math.prod(shape[a] for a in _axes(axis, len(shape))) or 1
 
 
-def extremum_grad(g, ans, x, axis=None, keepdims=False):
-    """Adjoint of max/min: ``g`` split evenly between the elements that attain it."""
+def extremum_grad(g, ans, x, axis=None, keepdims=False, initial=None):
+    """Adjoint of max/min: ``g`` split evenly between the elements that attain it (and ``initial``, when it does)."""
     hit = x == unreduce(ans, x, axis, keepdims)
     counts = np.sum(hit, axis=axis, keepdims=True).astype(_float_dtype(x))     # (float32 stays float32)
+    if initial is not None:
+        counts = counts + np.reshape(np.asarray(ans) == initial, np.shape(counts))
     return unreduce(g, x, axis, keepdims) * (hit / counts)
+
+
+def extremum_initial_grad(g, ans, x, axis=None, keepdims=False, initial=None):
+    """The share of ``g`` (shaped like max/min's result) that ``initial`` gets where it attains the result (split
+    evenly with the elements that attain it too); 0 without one."""
+    mine = np.asarray(ans) == initial
+    counts = (np.sum(x == unreduce(ans, x, axis, keepdims), axis=axis, keepdims=keepdims) + mine).astype(_float_dtype(x))
+    return g * (mine / counts)
 
 
 def prod_grad(g, ans, x, axis=None, keepdims=False):
@@ -330,6 +340,90 @@ def linspace_tangent(start_dot, stop_dot, num=50, endpoint=True, retstep=False, 
     """Tangent of ``np.linspace`` (linear in start and stop together)."""
     _no_step(retstep)
     return np.linspace(start_dot, stop_dot, num, endpoint=endpoint, axis=axis)
+
+
+# B_2k / (2k)!, k = 1..10: the asymptotic series of the polygamma functions
+_BERNOULLI_OVER_FACTORIAL = [1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160, -691 / 1307674368000,
+                             1 / 74724249600, -3617 / 10670622842880000, 43867 / 5109094217170944000,
+                             -174611 / 802857662698291200000]
+_POLYGAMMA_SHIFT = 20.0           # the series is summed from here: its first term left out is below 1e-16 relative
+
+
+def polygamma(n, x):
+    """The polygamma function psi^(n)(x) (n = 0: the digamma function, the derivative of log|Gamma|), with NumPy
+    only: the recurrence psi^(n)(x) = psi^(n)(x + 1) - (-1)^n n! / x^(n+1) up to x >= 20, then the asymptotic series
+    (about 1e-15 relative for small n; tests/test_helper_rules.py checks it against scipy.special). At x < 0 by
+    reflection, for n <= 3 (higher orders there are refused); nan at the poles 0, -1, -2, .... A Python number in
+    gives a Python float out. Its derivative is polygamma(n + 1, x) (rules/helpers.py)."""
+    n = int(n)
+    scalar = isinstance(x, (float, int)) and not isinstance(x, bool)
+    dtype = _float_dtype(x)
+    x = np.asarray(x, dtype=np.float64)
+    negative = x < 0
+    if n > 3 and np.any(negative):
+        raise UnsupportedValueError(f"s2sad: polygamma({n}, x) at x < 0 (a derivative of order {n + 1} of lgamma or "
+                                    f"gamma there) is not supported")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _polygamma_positive(n, np.where(negative, 1.0 - x, x))
+        if np.any(negative):                    # reflection: psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi d^n/dx^n cot(pi x)
+            cot, csc2 = 1.0 / np.tan(np.pi * x), 1.0 / np.sin(np.pi * x) ** 2
+            derivative = [cot, -np.pi * csc2, 2 * np.pi ** 2 * csc2 * cot,
+                          -2 * np.pi ** 3 * (2 * csc2 * cot ** 2 + csc2 ** 2)][n]
+            out = np.where(negative, (-1.0) ** n * out - np.pi * derivative, out)
+        out = np.where(x == np.round(x) * (x <= 0), np.nan, out)          # the poles
+    return float(out) if scalar else out.astype(dtype, copy=False)[()]
+
+
+def _polygamma_positive(n, x):
+    """psi^(n)(x) for x > 0 (float64 arrays)."""
+    sign = -1.0 if n % 2 == 0 else 1.0                    # (-1)^(n + 1)
+    factorial = math.factorial(n)
+    total = np.zeros_like(x)
+    y = x.copy()
+    while np.any(y < _POLYGAMMA_SHIFT):                   # psi^(n)(y) = psi^(n)(y + 1) + (-1)^(n+1) n! / y^(n+1)
+        low = y < _POLYGAMMA_SHIFT
+        total = total + np.where(low, sign * factorial / np.where(low, y, 1.0) ** (n + 1), 0.0)
+        y = np.where(low, y + 1.0, y)
+    inv = 1.0 / y
+    if n == 0:                                            # log y - 1/(2y) - sum B_2k / (2k y^2k)
+        series = np.log(y) - 0.5 * inv
+        for k, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
+            series = series - c * math.factorial(2 * k - 1) * inv ** (2 * k)
+    else:                                                 # (-1)^(n+1) [(n-1)!/y^n + n!/(2y^(n+1)) + sum B_2k (2k+n-1)!/((2k)! y^(2k+n))]
+        series = math.factorial(n - 1) * inv ** n + 0.5 * factorial * inv ** (n + 1)
+        for k, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
+            series = series + c * math.factorial(2 * k + n - 1) * inv ** (2 * k + n)
+        series = sign * series
+    return series + total
+
+
+def vector_rows(x, axis=None):
+    """``x`` with the axes ``np.linalg.vector_norm`` reduces (all for None) moved last and merged into one."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    return moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+
+
+def vector_unrows(h, x, axis=None):
+    """Adjoint of ``vector_rows``: ``h`` back in ``x``'s layout."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    moved_shape = np.moveaxis(np.empty(x.shape, dtype=bool), axes, range(x.ndim - len(axes), x.ndim)).shape
+    return np.moveaxis(np.reshape(h, moved_shape), range(x.ndim - len(axes), x.ndim), axes)
+
+
+def scalar_base(base, what="np.logspace"):
+    """``base``, refusing an array of bases (their placing along the axis is not differentiated yet)."""
+    if np.ndim(base) != 0:
+        raise UnsupportedValueError(f"s2sad: {what} with an array of bases is not differentiated yet; pass one base")
+    return base
+
+
+def vander_powers(x, N=None, increasing=False):
+    """The powers of ``np.vander(x, N, increasing)``'s columns."""
+    powers = np.arange(len(x) if N is None else N, dtype=_float_dtype(x))     # (float32 stays float32)
+    return powers if increasing else powers[::-1]
 
 
 def _arange_parts(ans, start, stop, step):
@@ -597,6 +691,62 @@ def partition_source(a, ans, axis=-1):
     return np.take_along_axis(np.take_along_axis(positions, order, axis), rank, axis)
 
 
+def _inserted(positions, obj, axis):
+    return np.insert(positions[0], obj, positions[1], axis)
+
+
+def insert_source(arr, obj, values, axis=None):
+    """``sources_of`` for ``np.insert(arr, obj, values, axis)``: where each item comes from in ``arr`` then
+    ``values`` (values broadcast as NumPy inserts them)."""
+    return sources_of(_inserted, (arr, values), obj, axis)
+
+
+def extract_source(condition, arr):
+    """``source_index`` for ``np.extract(condition, arr)``."""
+    positions = np.arange(1, np.size(arr) + 1).reshape(np.shape(arr))
+    return np.extract(condition, positions) - 1
+
+
+def select_masks(condlist, choicelist, default=0):
+    """Where ``np.select(condlist, choicelist, default)`` takes each choice, and where it takes the default: a
+    boolean array per choice, then one for the default, each shaped like the result."""
+    shape = np.broadcast_shapes(*(np.shape(c) for c in list(condlist) + list(choicelist)), np.shape(default))
+    taken = np.zeros(shape, dtype=bool)
+    masks = []
+    for cond in condlist:
+        mask = np.broadcast_to(np.asarray(cond, dtype=bool), shape) & ~taken
+        masks.append(mask)
+        taken = taken | mask
+    return masks + [~taken]
+
+
+def select_grads(g, condlist, choicelist, default=0):
+    """Adjoints of ``np.select``'s choices (a list) and default."""
+    masks = select_masks(condlist, choicelist, default)
+    choices = AdjList(unbroadcast(np.where(m, g, 0.0), c) for m, c in zip(masks, choicelist))
+    return choices, unbroadcast(np.where(masks[-1], g, 0.0), default)
+
+
+def select_default(condlist, choicelist, default=0):
+    """Where ``np.select`` takes the default (a boolean array shaped like the result)."""
+    return select_masks(condlist, choicelist, default)[-1]
+
+
+def choose_index(a, n, mode="raise"):
+    """The choice ``np.choose(a, choices, mode=mode)`` takes at each place (of ``n`` choices)."""
+    a = np.asarray(a)
+    return a % n if mode == "wrap" else np.clip(a, 0, n - 1) if mode == "clip" else a
+
+
+def choose_grads(g, a, choices, mode="raise"):
+    """Adjoints of ``np.choose``'s choices: ``g`` where each was chosen, summed down to its shape."""
+    index = choose_index(a, len(choices), mode)
+    grads = [unbroadcast(np.where(index == j, g, 0.0), c) for j, c in enumerate(choices)]
+    if isinstance(choices, np.ndarray):
+        return np.asarray(grads, dtype=_float_dtype(g)).reshape(choices.shape)
+    return AdjList(grads)
+
+
 def ungather_each(g, arrays, source):
     """``ungather`` for a gather from several arrays (``sources_of``): one adjoint per array."""
     flat = ungather(g, np.empty(sum(np.size(a) for a in arrays)), source)
@@ -681,6 +831,198 @@ def median_grad(g, a, axis=None, keepdims=False):
 def median_tangent(t, a, axis=None, keepdims=False):
     """Tangent of ``np.median``."""
     return np.sum(t * median_weights(a, axis), axis, keepdims=keepdims)
+
+
+_QUANTILE_PARTS = ("value", "slope", "zero")
+
+
+def _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan=False):
+    """How ``np.quantile(a, q, axis, keepdims=keepdims)`` (method "linear") reads ``a``: ``(order, m, lead, out)``:
+    ``order`` sorts each row of ``a``'s reduced items (moved last, merged: rows of ``n``), ``m`` (rows, Q, n) the
+    coefficients of the sorted items in each of the Q quantiles (``part`` "value": 1 - f and f at the items
+    floor(h) and floor(h) + 1, h = (n - 1) q; "slope": the derivative in q, -(n - 1) and n - 1 there; "zero": none),
+    ``lead`` the shape of the kept axes, ``out`` the result's shape. ``nan``: NaN items are skipped
+    (np.nanmedian: n counts the others, row by row)."""
+    if method != "linear" or weights is not None or interpolation not in (None, "linear"):
+        raise UnsupportedValueError("s2sad: np.quantile and np.percentile are differentiated for method='linear' (the "
+                                    "default) without weights only")
+    if part not in _QUANTILE_PARTS:
+        raise ValueError(f"s2sad: quantile part {part!r}")
+    a, q = np.asarray(a), np.asarray(q, dtype=float)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    last = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, last)
+    lead = moved.shape[:a.ndim - len(axes)]
+    rows = moved.reshape((-1, math.prod(moved.shape[a.ndim - len(axes):])))
+    order = np.argsort(rows, axis=-1, kind="stable")           # (NaN last)
+    n = rows.shape[-1] - (np.sum(np.isnan(rows), axis=-1) if nan else 0) * np.ones(len(rows), dtype=int)
+    h = q.reshape(1, -1) * (n.reshape(-1, 1) - 1)                  # (rows, Q)
+    lo = np.clip(np.floor(h), 0, np.maximum(n.reshape(-1, 1) - 1, 0)).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(n.reshape(-1, 1) - 1, 0))
+    f = h - lo
+    if part == "value":
+        c_lo, c_hi = 1.0 - f, f
+    else:
+        c_hi = (n.reshape(-1, 1) - 1.0) * np.ones_like(f) * (part == "slope")
+        c_lo = -c_hi
+    positions = np.arange(rows.shape[-1])
+    m = (c_lo[..., None] * (positions == lo[..., None]) + c_hi[..., None] * (positions == hi[..., None]))
+    kept = np.sum(np.empty(a.shape, dtype=bool), axis=axes, keepdims=keepdims).shape if a.ndim else ()
+    return order, m, lead, q.shape + kept
+
+
+def quantile_apply(v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                   nan=False):
+    """``np.quantile(a, q, axis, keepdims=keepdims)``'s linear combination of ``a``'s items, applied to ``v``
+    (shaped like ``a``) instead: ``v`` itself gives the quantiles (``part`` "value"), or their derivatives in q
+    ("slope"), or zeros ("zero"); each with the weights ``a``'s order gives (runtime._quantile_layout). Linear in
+    ``v``, piecewise constant in ``a``; in q, "value" has the derivative "slope", which is piecewise constant."""
+    order, m, lead, out = _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan)
+    a = np.asarray(a)
+    dtype = np.result_type(_float_dtype(v), _float_dtype(a) if a.dtype.kind == "f" else np.float16)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    v = np.broadcast_to(np.asarray(v, dtype=dtype), a.shape)
+    moved = np.moveaxis(np.where(np.isnan(a), 0.0, v) if nan else v, axes, range(a.ndim - len(axes), a.ndim))
+    picked = np.take_along_axis(moved.reshape(order.shape), order, -1)               # sorted by a: (rows, n)
+    values = np.einsum("rn,rqn->rq", picked, m.astype(dtype, copy=False))           # (rows, Q)
+    return np.moveaxis(values.reshape(lead + (-1,)), -1, 0).reshape(out)
+
+
+def quantile_spread(h, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                    nan=False):
+    """Adjoint of ``quantile_apply`` in ``v``: ``h`` (shaped like the quantiles) sent back to the items they read."""
+    order, m, lead, out = _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan)
+    a = np.asarray(a)
+    dtype = np.result_type(_float_dtype(h), _float_dtype(a) if a.dtype.kind == "f" else np.float16)
+    per_row = np.moveaxis(np.broadcast_to(np.asarray(h, dtype=dtype), out).reshape(np.shape(q) + lead).reshape(
+        (-1,) + lead), 0, -1).reshape(len(order), -1)                                  # (rows, Q)
+    spread = np.zeros(order.shape, dtype=dtype)
+    np.put_along_axis(spread, order, np.einsum("rq,rqn->rn", per_row, m.astype(dtype, copy=False)), -1)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
+    moved_shape = np.moveaxis(np.empty(a.shape, dtype=bool), axes, range(a.ndim - len(axes), a.ndim)).shape
+    return np.moveaxis(spread.reshape(moved_shape), range(a.ndim - len(axes), a.ndim), axes)
+
+
+def quantile_q_grad(h, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,
+                    nan=False):
+    """Adjoint of ``quantile_apply`` in ``q`` (shaped like ``q``): ``h`` times the slope, summed over the kept axes."""
+    slope = quantile_apply(v, a, q, axis, keepdims, "slope" if part == "value" else "zero", method, weights,
+                           interpolation, nan)
+    total = np.sum(np.asarray(h) * slope, axis=tuple(range(np.ndim(q), np.ndim(slope))))
+    return total.astype(_float_dtype(q), copy=False) if isinstance(q, np.ndarray) else total
+
+
+def quantile_q_tangent(t, q, ans):
+    """A tangent of ``q`` (shaped like it) set against the quantiles (shaped q.shape + the kept axes)."""
+    return np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(q)))
+
+
+# --- np.cov and np.corrcoef: bilinear in the centered observations -----------------------------------------------
+def cov_rows(m, y=None, rowvar=True):
+    """``np.cov``'s observations, centered: a row per variable (``m``'s, then ``y``'s), as NumPy arranges them.
+    Written with primitives that have rules: differentiated from its source (rules/numpy.py)."""
+    x = np.atleast_2d(m)
+    if cov_turns(m, rowvar, True):
+        x = np.transpose(x)
+    if y is not None:
+        more = np.atleast_2d(y)
+        if cov_turns(y, rowvar, False):
+            more = np.transpose(more)
+        x = np.concatenate([x, more], 0)
+    return x - np.mean(x, 1, keepdims=True)
+
+
+def _cov_turns_one_row():
+    """Whether ``np.cov(m, rowvar=False)`` takes a 2-d ``m`` of one row as one observation of many variables (NumPy
+    2.4 turns every 2-d ``m``; earlier versions kept a single row as one variable)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.ndim(np.cov(np.array([[0.0, 1.0]]), rowvar=False)) == 2
+
+
+_COV_TURNS_ONE_ROW = _cov_turns_one_row()
+
+
+def cov_turns(v, rowvar, first):
+    """Whether ``np.cov`` (np.corrcoef) transposes ``v``, its ``m`` (``first``) or its ``y``, to a row per variable."""
+    if rowvar:
+        return False
+    if first and _COV_TURNS_ONE_ROW:
+        return np.ndim(v) != 1
+    return np.shape(np.atleast_2d(v))[0] != 1
+
+
+def cov_divisor(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, what="np.cov"):
+    """What ``np.cov`` divides the sums of products by: the number of observations less ``ddof`` (1 unless ``bias``);
+    weights are refused."""
+    if fweights is not None or aweights is not None:
+        raise UnsupportedValueError(f"s2sad: {what} with fweights or aweights is not differentiated yet")
+    n = np.shape(np.atleast_2d(m))[0 if cov_turns(m, rowvar, True) else 1]
+    return n - (ddof if ddof is not None else 0 if bias else 1)
+
+
+def cov_tangent(t, m, y=None, rowvar=True, side=0, divisor=1.0):
+    """Tangent of ``np.cov(m, y, rowvar)`` (as a matrix) along ``t``, the tangent of ``m`` (``side`` 0) or of
+    ``y`` (1). Differentiated from its source."""
+    x = cov_rows(m, y, rowvar)
+    if side == 0:
+        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+    else:
+        d = cov_rows(0.0 * m, t, rowvar)
+    s = d @ np.transpose(x)
+    return (s + np.transpose(s)) / divisor
+
+
+def corrcoef_tangent(t, m, y=None, rowvar=True, side=0):
+    """Tangent of ``np.corrcoef(m, y, rowvar)`` (as a matrix) along ``t``, the tangent of ``m`` (``side`` 0) or
+    of ``y`` (1): r = c / (s s^T), c the products of the centered rows, s the square roots of its diagonal.
+    Differentiated from its source."""
+    x = cov_rows(m, y, rowvar)
+    c = x @ np.transpose(x)
+    s = np.sqrt(np.diagonal(c))
+    if side == 0:
+        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+    else:
+        d = cov_rows(0.0 * m, t, rowvar)
+    dc = d @ np.transpose(x)
+    dc = dc + np.transpose(dc)
+    q = np.diagonal(dc) / np.diagonal(c)
+    return dc / (s[:, None] * s) - c / (s[:, None] * s) * (q[:, None] + q) / 2.0
+
+
+def _cov_unrows(gx, m, y, rowvar):
+    """Adjoint of ``cov_rows``: ``(m_bar, y_bar)``."""
+    gx = gx - np.mean(gx, 1, keepdims=True)
+    grads = []
+    for v, first in ((m, True), (y, False)):
+        if v is None:
+            grads.append(None)
+            continue
+        rows = np.atleast_2d(np.asarray(v))
+        turned = cov_turns(v, rowvar, first)
+        k = rows.shape[1] if turned else rows.shape[0]
+        part, gx = gx[:k], gx[k:]
+        grads.append(unarray(np.reshape(part.T if turned else part, np.shape(v)), v))
+    return grads[0], grads[1]
+
+
+def cov_grads(g, m, y=None, rowvar=True, divisor=1.0):
+    """Adjoints of ``m`` and ``y`` in ``np.cov(m, y, rowvar)`` (``g`` the result's)."""
+    x = cov_rows(m, y, rowvar)
+    g = np.reshape(g, (len(x), len(x)))
+    return _cov_unrows((g + g.T) @ x / divisor, m, y, rowvar)
+
+
+def corrcoef_grads(g, m, y=None, rowvar=True):
+    """Adjoints of ``m`` and ``y`` in ``np.corrcoef(m, y, rowvar)`` (``g`` the result's)."""
+    x = cov_rows(m, y, rowvar)
+    c = x @ x.T
+    s = np.sqrt(np.diagonal(c))
+    g = np.reshape(g, c.shape)
+    w = g * c / np.outer(s, s)
+    gc = g / np.outer(s, s) - np.diag((np.sum(w, 1) + np.sum(w, 0)) / (2.0 * np.diagonal(c)))
+    return _cov_unrows((gc + gc.T) @ x, m, y, rowvar)
 
 
 def average_weights(a, weights, axis=None, returned=False):
@@ -2040,6 +2382,73 @@ def atleast_grads(g, arrays):
     """Adjoints of ``np.atleast_1d(*arrays)`` / ``np.atleast_2d``: one array in, one out; else a tuple."""
     gs = [g] if len(arrays) == 1 else g
     return [np.reshape(g_i, np.shape(a)) for g_i, a in zip(gs, arrays)]
+
+
+def broadcast_arrays_grads(g, arrays):
+    """Adjoints of ``np.broadcast_arrays(*arrays)``: each result's summed down to its argument's shape."""
+    return [zeros_like(a) if g_i is None else unbroadcast(g_i, a) for g_i, a in zip(g, arrays)]
+
+
+def broadcast_tangents(g, ans):
+    """Tangents of ``np.broadcast_arrays(*arrays)`` (``g`` the arguments' tangents, None for a constant one): each
+    expanded to its result's shape."""
+    return tuple(np.zeros(np.shape(a), dtype=_float_dtype(a)) if g_i is None else np.broadcast_to(g_i, np.shape(a))
+                 for g_i, a in zip(g, ans))
+
+
+def multi_dot_grads(g, arrays):
+    """Adjoints of the arrays of ``np.linalg.multi_dot(arrays)``: the product of those before each (transposed),
+    ``g``, and the product of those after it (transposed); a 1-d first or last array is a row or a column."""
+    mats = [np.asarray(a) for a in arrays]
+    mats[0] = mats[0].reshape(1, -1) if mats[0].ndim == 1 else mats[0]
+    mats[-1] = mats[-1].reshape(-1, 1) if mats[-1].ndim == 1 else mats[-1]
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    lefts, rights = [np.eye(mats[0].shape[0], dtype=g.dtype)], [np.eye(mats[-1].shape[1], dtype=g.dtype)]
+    for m in mats[:-1]:
+        lefts.append(lefts[-1] @ m)
+    for m in mats[:0:-1]:
+        rights.append(m @ rights[-1])
+    grads = [lefts[i].T @ g @ rights[len(mats) - 1 - i].T for i in range(len(mats))]
+    return AdjList(np.reshape(gi, np.shape(a)).astype(_float_dtype(a), copy=False) for gi, a in zip(grads, arrays))
+
+
+def multi_dot_tangent(t, arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)`` along ``t`` (the arrays' tangents): one product per array with
+    its tangent in its place. Differentiated from its source."""
+    total = 0.0
+    for i in range(len(arrays)):
+        total = total + np.linalg.multi_dot(list(arrays[:i]) + [t[i]] + list(arrays[i + 1:]))
+    return total
+
+
+def _block_positions(arrays, start):
+    """``arrays`` (np.block's nested lists) with each leaf replaced by the positions start.. of its items."""
+    if isinstance(arrays, list):
+        out = []
+        for a in arrays:
+            positions, start = _block_positions(a, start)
+            out.append(positions)
+        return out, start
+    n = np.size(arrays)
+    return np.arange(start, start + n).reshape(np.shape(arrays)), start + n
+
+
+def block_grads(g, arrays):
+    """Adjoints of the leaves of ``np.block(arrays)``: the items of ``g`` each one was placed at."""
+    source = np.asarray(np.block(_block_positions(arrays, 0)[0])).reshape(-1)
+    flat = np.zeros(source.size, dtype=_float_dtype(g))
+    flat[source] = np.asarray(g).reshape(-1)
+
+    def unblock(a, start):
+        if isinstance(a, list):
+            out = []
+            for item in a:
+                grad, start = unblock(item, start)
+                out.append(grad)
+            return AdjList(out), start
+        n = np.size(a)
+        return cast_grad(flat[start:start + n].reshape(np.shape(a)), a), start + n
+    return unblock(arrays, 0)[0]
 
 
 # --- forward mode: tangents ----------------------------------------------------------------

@@ -90,6 +90,7 @@ TIES = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
 F23 = np.asfortranarray(np.zeros((2, 3)))
 SOURCE = np.array([[0, 2, -1], [2, 1, 3]])                       # gathered from 4 items (-1: a zero put there)
 SOURCE6 = np.array([[0, 5, -1], [3, 3, 1]])                      # from two arrays of 2 and 4 items
+NAN4 = np.array([0.3, np.nan, -1.2, 2.0])
 MASK = np.array([[True, False, True], [False, True, False]])
 Pair = table.Pair
 
@@ -122,7 +123,13 @@ SPEC = [
                                  case(real(2), Z(2, 3, 4), (1, 2)), case(real(4), Z(2, 3, 4), (0, 1), False)]),
     (runtime.extremum_grad,     [case(real(), np.max(X23), X23), case(real(3), np.max(X23, 0), X23, 0),
                                  case(real(2, 1), np.min(X23, 1, keepdims=True), X23, 1, True),
-                                 case(real(2), TIES.max(1), TIES, 1)]),
+                                 case(real(2), TIES.max(1), TIES, 1),
+                                 case(real(3), np.max(X23, 0, initial=0.4), X23, 0, False, 0.4),
+                                 case(real(2), TIES.max(1, initial=3.0), TIES, 1, False, 3.0)]),
+    (runtime.extremum_initial_grad, [case(real(3), np.max(X23, 0, initial=0.4), X23, 0, False, 0.4),
+                                     case(real(2, 1), TIES.max(1, initial=3.0, keepdims=True), TIES, 1, True, 3.0),
+                                     case(real(), np.min(X23, initial=-9.0), X23, None, False, -9.0),
+                                     case(real(), np.max(X23), X23)]),
     (runtime.prod_grad,         [case(real(), at_point(np.prod, 2), real(4)),
                                  case(real(3), at_point(lambda x: np.prod(x, 0), 2), real(2, 3), 0),
                                  case(real(2), at_point(lambda x: np.prod(x, (1, 2)), 2), real(2, 3, 2), (1, 2)),
@@ -269,6 +276,20 @@ SPEC = [
     (runtime.nonzero_checked,   [case(nonzero(3), "x"), case(nonzero(), "x"), refuses(case(at([1.0, 0.0]), "x"))]),
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),
+    (runtime.polygamma,         [case(0, pos(3)), case(1, pos()), case(2, pos(2, 3)), case(0, at([-1.5, 0.3, 25.0])),
+                                 case(1, at([-0.5, 2.0, 40.0])), case(3, at(0.7)), case(2, at([-1.3, 0.4])),
+                                 refuses(case(4, at([-0.5, 1.0])))]),
+    (runtime.vector_rows,       [case(real(2, 3)), case(real(2, 3, 4), 1), case(real(2, 3, 4), (0, 2)), case(real(), None),
+                                 case(real(2, 3), -1), case(real(2, 3, 4), (2, 0))]),
+    (runtime.scalar_base,       [case(pos()), case(pos(), "np.logspace"), refuses(case(pos(2)))]),
+    (runtime.broadcast_tangents, [case((real(3), None), (Z(2, 3), Z(2, 3))), case((real(2, 1), real()), (Z(2, 3), Z(2, 3))),
+                                  case((None, real(1, 3)), (Z(4, 3), Z(4, 3)))]),
+    (runtime.quantile_apply,    [case(real(5), X5, 0.3), case(real(5), X5, at([0.3, 0.7])), case(real(2, 3), X23, at(0.7), 1),
+                                 case(real(2, 4), X24, at([[0.1, 0.7], [0.95, 0.3]]), None, True),
+                                 case(real(2, 4), X24, at([0.3]), 1, False, "slope"), case(real(4), X4, at(0.6), 0, False, "zero"),
+                                 case(real(4), NAN4, 0.5, None, False, "value", "linear", None, None, True),
+                                 refuses(case(real(5), X5, 0.3, None, False, "value", "nearest"))]),
+    (runtime.quantile_q_tangent, [case(real(), 0.3, Z()), case(real(2), Z(2), Z(2, 3)), case(real(2), Z(2), Z(2, 1, 1))]),
     (runtime.median_grad,       [case(real(), X5), case(real(3), X23, 0), case(real(2, 1), X24, 1, True), case(real(), X4)]),
     (runtime.median_tangent,    [case(real(5), X5), case(real(2, 3), X23, 0), case(real(2, 4), X24, 1, True),
                                  case(real(4), X4)]),
@@ -758,3 +779,18 @@ def test_every_case_is_a_helper_with_a_rule_and_every_named_test_exists():
         for test in tests:
             module, name = test.split("::")
             assert callable(getattr(importlib.import_module(module), name, None)), f"{name_of(p)}: no test {test}"
+
+
+def test_polygamma_matches_scipy():
+    """runtime.polygamma (math.lgamma's and math.gamma's derivatives, NumPy only) against scipy.special, from tiny
+    to large arguments and, for n <= 3, negative ones (by reflection)."""
+    special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.geomspace(1e-8, 1e4, 500), -np.linspace(0.01, 9.99, 400)])
+    x = x[np.abs(x - np.round(x)) > 1e-3]                      # (away from the poles at 0, -1, -2, ...)
+    for n in range(6):
+        xs = x if n <= 3 else x[x > 0]
+        np.testing.assert_allclose(runtime.polygamma(n, xs), special.polygamma(n, xs), rtol=1e-12, atol=0,
+                                   err_msg=f"polygamma({n}, x)")
+    assert runtime.polygamma(0, 1.0) == pytest.approx(-np.euler_gamma, rel=1e-15)
+    assert type(runtime.polygamma(0, 2.0)) is float and runtime.polygamma(1, np.float32(2.0)).dtype == np.float32
+    assert np.isnan(runtime.polygamma(0, 0.0)) and np.isnan(runtime.polygamma(1, -3.0))

@@ -287,6 +287,14 @@ NORM = [case(real(4)), case(real(4), 1), case(real(4), 2), case(real(4), np.inf)
         case(real(2, 3, 4), -1, (0, 1), keepdims=True), case(real(2, 3, 4), np.inf, (1, 0)),
         case(real(2, 3, 4), -np.inf, (2, 1), True), case(real(2, 3, 4), "fro", (0, 2))]
 
+QUANTILE = [case(real(5), 0.3), case(real(5), at(0.3)), case(real(2, 3), at([0.1, 0.7, 0.95]), axis=1),
+            case(real(4, 3), 0.5, axis=0), case(real(2, 4), at([[0.1, 0.7], [0.95, 0.3]])),
+            case(real(3, 2, 4), at([0.3, 0.7]), axis=(0, 2), keepdims=True), case(real(2, 4), 0.3, axis=1, keepdims=True),
+            case(real(2, 4), at(0.3), -1, method="linear"), refuses(case(real(5), 0.3, method="nearest")),
+            refuses(case(real(5), 0.3, method="midpoint"))]
+PERCENTILE = [case(real(5), 30.0), case(real(5), at(30.0)), case(real(2, 3), at([10.0, 70.0, 95.0]), axis=1),
+              case(real(3, 2, 4), at([30.0, 70.0]), axis=(0, 2), keepdims=True), case(real(2, 4), 30.0, axis=1, keepdims=True),
+              case(real(2, 4), at([[10.0, 70.0], [95.0, 30.0]])), refuses(case(real(5), 30.0, method="lower"))]
 XP = np.array([0.0, 1.0, 2.0, 3.0])                 # np.interp's sample points (not differentiated)
 
 SPEC = [
@@ -331,6 +339,11 @@ SPEC = [
     (math.log2,              scalar(pos)),
     (math.fsum,              [case([real(), real(), real()]), case(real(4)), case((real(), real()))]),
     (math.log10,             scalar(pos)),
+    (math.prod,              [case([real(), real(), real()]), case((real(), real())), case([real(), real()], start=real()),
+                              case([real(), 2.0, real()], start=1.5), case(real(4)), case([real(3), real(3)]),
+                              case(at([1.5, 0.0, 2.0])), case(at([0.0, 0.0, 2.0]))]),
+    (math.dist,              [case([real(), real()], [real(), real()]), case((real(), real(), real()), (real(), real(), real())),
+                              case(real(3), real(3)), case([real(), 1.0], [0.5, real()])]),
     (math.sqrt,              scalar(pos)),
     (math.pow,               scalar(pos, real) + [case(real(), 2.0), case(2.0, real())]),
     (pow,                    scalar(pos, real) + [case(real(), 2)]),
@@ -339,6 +352,8 @@ SPEC = [
     (math.copysign,          scalar(nonzero, nonzero)),
     (np.copysign,            binary(nonzero, nonzero)),
     (np.heaviside,           binary(nonzero, real)),
+    (math.lgamma,            scalar(pos) + [case(at(-1.5)), case(at(0.3)), case(at(25.0)), case(at(-0.2))]),
+    (math.gamma,             scalar(pos) + [case(at(-2.5)), case(at(4.2)), case(at(0.1))]),
     (math.erf,               scalar(real)),
     (math.erfc,              scalar(real)),
     *([(math.exp2,           scalar(real))] if hasattr(math, "exp2") else []),
@@ -439,6 +454,15 @@ SPEC = [
     # --- constructors ---
     (np.linspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3),
                               case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1)]),
+    (np.logspace,            [case(real(), real(), 5), case(real(3), real(3), 4), case(real(), real(2), 3, base=2.0),
+                              case(real(), real(), 4, endpoint=False), case(real(2), real(2), 3, axis=1),
+                              case(real(), real(), 4, True, base()), case(real(2), 1.0, 3, base=base()),
+                              refuses(case(real(), real(), 4, base=np.array([2.0, 3.0])))]),
+    (np.geomspace,           [case(pos(), pos(), 5), case(pos(3), pos(3), 4), case(pos(), pos(2), 3),
+                              case(pos(), pos(), 4, endpoint=False), case(pos(2), pos(2), 3, axis=1),
+                              case(at(-1.5), at(-0.5), 4), case(pos(), 3.0, 4)]),
+    (np.vander,              [case(real(4)), case(real(3), 5), case(real(3), 2, True), case(at([0.0, 1.5, -2.0])),
+                              case(real(4), increasing=True), case(real(3), N=1)]),
     (np.full,                [case(3, real()), case((2, 3), real()), case((2, 3), real(3))]),
     (np.full_like,           [case(mask(3), real(), dtype=float), case(mask(2, 3), real(3), dtype=float)]),
     (np.arange,              [case(real(), 5.0), case(real(), 3.0, pos())]),
@@ -448,12 +472,15 @@ SPEC = [
     (runtime.astype,         ASTYPE),
     *([(np.astype,           ASTYPE)] if hasattr(np, "astype") else []),       # (NumPy 2.1's function)
     # --- reductions ---
-    (np.sum,                 reductions(real)),
+    (np.sum,                 reductions(real) + [case(real(2, 3), 1, None, None, False, real()), case(real(4), initial=1.5),
+                                                 case(real(2, 3), None, None, None, True, real())]),
     (np.mean,                reductions(real)),
     (np.prod,                reductions(real) + [case(at([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0]]), axis=a)
                                                  for a in (None, 0, 1, (0, 1))]),
-    (np.max,                 reductions(real)),
-    (np.min,                 reductions(real)),
+    (np.max,                 reductions(real) + [case(real(2, 3), 1, None, False, real()), case(real(2, 3), axis=0, initial=-0.1),
+                                                 case(real(4), None, None, False, at(9.0)), case(real(2, 3), 1, None, True, at(0.2))]),
+    (np.min,                 reductions(real) + [case(real(2, 3), 0, None, False, real()), case(real(4), initial=0.3),
+                                                 case(real(2, 3), None, None, True, at(-9.0))]),
     (np.var,                 VAR_STD),
     (np.std,                 VAR_STD),
     # --- products ---
@@ -491,6 +518,12 @@ SPEC = [
     (np.sort,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), None),
                               case(real(3, 4), axis=1)]),
     (np.broadcast_to,        BROADCAST_TO),
+    (np.broadcast_arrays,    [case(real(3), real(2, 3)), case(real(2, 1), real(1, 3), real()), case(real(4), real(4)),
+                              case(real(2, 3), 1.5), case(real(3, 1, 2), real(4, 1))]),
+    (np.block,               [case([real(2, 2), real(2, 1)]), case([[real(2, 2), real(2, 1)], [real(1, 3)]]),
+                              case([[real(), real()], [real(), real()]]), case([real(3), real(2)]),
+                              case([[real(2, 2), np.zeros((2, 1))], [real(1, 2), real(1, 1)]]),
+                              case([[[real(1, 2, 2)], [real(1, 1, 2)]], [[real(2, 3, 2)]]])]),
     # --- moving, copying and zeroing items ---
     (np.flip,                [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3, 2), (0, 2))]),
     (np.fliplr,              [case(real(2, 3)), case(real(2, 3, 2))]),
@@ -511,6 +544,18 @@ SPEC = [
                               case(real(2, 3), 1, "reflect"), case(real(4), (1, 3), "symmetric"), case(real(3), 4, "wrap"),
                               case(real(3), 1, constant_values=2.0), refuses(case(real(4), 2, "mean")),
                               refuses(case(real(4), 2, "linear_ramp"))]),
+    (np.insert,              [case(real(4), 1, real()), case(real(4), [1, 3], real(2)), case(real(2, 3), 1, real(3), 0),
+                              case(real(2, 3), [0, 2], real(2, 1), axis=1), case(real(2, 3), 4, real()), case(real(4), 2, real(3)),
+                              case(real(3), [1], 5.0), case(real(3), slice(1, 3), real(2))]),
+    (np.extract,             [case(mask(4), real(4)), case(mask(2, 3), real(2, 3)), case(mask(4), real(2, 3))]),
+    (np.select,              [case([mask(4), mask(4)], [real(4), real(4)]), case([mask(2, 3), mask(3)], [real(2, 3), real(3)], real()),
+                              case([mask(3)], [real()], real(3)), case([mask(2, 3), mask(2, 3)], [real(2, 3), 2.0], real(2, 3))]),
+    (np.choose,              [case(np.array([0, 2, 1, 1]), [real(4), real(4), real(4)]),
+                              case(np.array([[0, 1, 1], [1, 0, 0]]), [real(2, 3), real(3)]),
+                              case(np.array([3, -1, 0]), [real(3), real()], mode="wrap"),
+                              case(np.array([3, -1, 0]), (real(3), real(3)), mode="clip"), case(np.array([0, 1, 1]), real(2, 3))]),
+    (np.bincount,            [case(np.array([0, 2, 2, 1]), real(4)), case(np.array([1, 1, 3]), real(3), 6),
+                              case(np.array([0, 0]), real(2), minlength=3)]),
     (np.column_stack,        [case([real(3), real(3)]), case([real(3), real(3, 2)])]),
     (np.dstack,              [case([real(2, 3), real(2, 3)]), case([real(3), real(3)])]),
     (np.atleast_3d,          [case(real()), case(real(3)), case(real(2, 3)), case(real(2, 3, 4))]),
@@ -538,6 +583,27 @@ SPEC = [
     (np.nanmin,              [case(real(4)), case(real(2, 3), axis=0), case(at([1.0, np.nan, -3.0, 2.0]))]),
     (np.nansum,              reductions(real)[:8] + [case(at([1.0, np.nan, 3.0])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=0)]),
     (np.nanmean,             reductions(real)[:8] + [case(at([1.0, np.nan, 3.0])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=1)]),
+    (np.ptp,                 reductions(real)[:8] + [case(real(2, 3, 4), axis=(0, 2), keepdims=True)]),
+    (np.nanvar,              reductions(real)[:8] + [case(real(2, 3), axis=1, ddof=1), case(at([1.0, np.nan, 3.0, 0.5])),
+                              case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, keepdims=True),
+                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1)]),
+    (np.nanstd,              reductions(real)[:8] + [case(real(2, 3), axis=1, ddof=1), case(at([1.0, np.nan, 3.0, 0.5])),
+                              case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, keepdims=True),
+                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1)]),
+    (np.nancumsum,           [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
+                              case(at([1.0, np.nan, 3.0, 0.5])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=0)]),
+    (np.quantile,            QUANTILE),
+    (np.percentile,          PERCENTILE),
+    (np.nanmedian,           [case(real(5)), case(real(4)), case(real(2, 3), axis=1), case(real(4, 3), axis=0, keepdims=True),
+                              case(real(3, 2, 2), axis=(1, 2)), case(at([1.0, np.nan, 3.0, 0.5])),
+                              case(at([[1.0, np.nan, 2.5, 0.3], [2.0, 0.5, np.nan, np.nan]]), axis=1)]),
+    (np.cov,                 [case(real(3, 5)), case(real(5)), case(real(5, 2), rowvar=False), case(real(2, 4), bias=True),
+                              case(real(2, 4), ddof=2), case(real(4), real(4)), case(real(2, 5), real(5)),
+                              case(real(4, 2), real(4), rowvar=False), case(real(3, 4), None, True, False, 0),
+                              case(real(4, 1), rowvar=False), case(real(3, 2), real(1, 3), rowvar=False),
+                              refuses(case(real(2, 4), fweights=np.array([1, 2, 1, 1])))]),
+    (np.corrcoef,            [case(real(3, 5)), case(real(5, 2), rowvar=False), case(real(4), real(4)),
+                              case(real(2, 5), real(5)), case(real(4, 2), real(4, 1), rowvar=False)]),
     (np.median,              [case(real(5)), case(real(4)), case(real(2, 3), axis=1), case(real(4, 3), axis=0),
                               case(real(2, 4), axis=1, keepdims=True), case(real(3, 2, 2), axis=(1, 2))]),
     (np.average,             [case(real(4)), case(real(2, 3), axis=1), case(real(4), weights=pos(4)),
@@ -571,6 +637,9 @@ SPEC = [
     (runtime.real_only,      [case(real(3), "np.f"), case(real(2, 3), "np.g")]),
     # --- np.linalg ---
     (np.linalg.solve,        SOLVE),
+    (np.linalg.multi_dot,    [case([real(2, 3), real(3, 4)]), case([real(3), real(3, 4), real(4, 2)]),
+                              case([real(2, 3), real(3, 4), real(4)]), case([real(3), real(3, 2), real(2, 2), real(2)]),
+                              case((real(2, 3), real(3, 3), real(3, 3), real(3, 1))), case([real(2, 3), np.ones((3, 2))])]),
     (np.linalg.inv,          [case(wc(3)), case(wc(2, 3)), case(wc(1))]),
     (np.linalg.matrix_power, [case(wc(3), 3), case(wc(3), 0), case(wc(3), 1), case(wc(3), 2), case(wc(2, 3), 4),
                               case(wc(3), -1), case(wc(3), -2), case(wc(2, 3), -3), case(real(1, 1), 5)]),
@@ -578,6 +647,14 @@ SPEC = [
     (np.linalg.slogdet,      [case(spd(3)), case(wc(3)), case(spd(2, 3))]),
     (np.linalg.cholesky,     [case(spd(3)), case(spd(2, 3)), case(spd(1))]),
     (np.linalg.norm,         NORM),
+    *([(np.linalg.vector_norm, [case(real(4)), case(real(2, 3)), case(real(2, 3), axis=1), case(real(2, 3, 4), axis=(0, 2)),
+                                case(real(2, 3), axis=0, keepdims=True), case(real(2, 3), ord=1), case(real(4), ord=np.inf),
+                                case(real(2, 3, 4), axis=(2, 1), ord=3, keepdims=True), case(real(4), ord=-np.inf),
+                                case(real(2, 3), axis=-1, ord=0.5), case(real(2, 3), ord=-2), case(real(), ord=2)]),
+        (np.linalg.matrix_norm, [case(real(2, 3)), case(real(2, 3, 4)), case(real(3, 2), ord=1), case(real(2, 3), ord=np.inf),
+                                 case(real(2, 3), ord="nuc"), case(real(2, 3, 4), ord=2, keepdims=True), case(real(3, 2), ord=-2),
+                                 case(real(3, 3), ord=-1), case(real(2, 3, 2), ord=-np.inf)])]
+      if hasattr(np.linalg, "vector_norm") else []),
     (np.linalg.eigh,         [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(3, 3), "U")]),
     (np.linalg.eigvalsh,     [case(spd(3)), case(spd(2, 3)), case(real(3, 3)), case(real(4, 4), UPLO="U")]),
     (np.linalg.pinv,         [case(real(3, 2)), case(real(2, 4)), case(wc(3)), case(real(2, 3, 2))]),
@@ -952,7 +1029,8 @@ NONDIFF = ["np.floor(x)", "np.ceil(x)", "np.round(x)", "np.trunc(x)", "np.sign(x
            "x > 0", "x <= 0.5", "x == x", "np.less(x, 0.2)", "np.greater_equal(x, 0.2)", "np.isnan(x)",
            "np.heaviside(x, 0.5)", "np.logical_and(x > 0, x < 1)", "np.zeros_like(x)", "np.count_nonzero(x > 0)",
            "x.argmax()", "x.argmin()", "x.argsort()", "x.nonzero()[0]", "x.any()", "x.all()", "x.round()",
-           "x.shape[0]", "x.ndim", "x.size", "math.floor(x[0])", "round(x[1])", "int(x[2])"]
+           "x.shape[0]", "x.ndim", "x.size", "math.floor(x[0])", "round(x[1])", "int(x[2])",
+           "np.digitize(x, [0.0, 1.0])"]
 
 
 @pytest.mark.parametrize("snippet", NONDIFF)
@@ -1074,8 +1152,12 @@ def test_extremum_ties_split_the_gradient():
     """At a tie max/min have no derivative; the rule splits g evenly between the elements that attain it."""
     x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
     rule = registry.vjp_rule(np.max)
-    np.testing.assert_array_equal(rule(1.0, np.max(x), x), [[0, 0.5, 0.5], [0, 0, 0]])
-    np.testing.assert_array_equal(rule(np.ones(2), np.max(x, axis=1), x, axis=1), [[0, 0.5, 0.5], [0.5, 0, 0.5]])
+    np.testing.assert_array_equal(rule(1.0, np.max(x), x)[0], [[0, 0.5, 0.5], [0, 0, 0]])
+    np.testing.assert_array_equal(rule(np.ones(2), np.max(x, axis=1), x, axis=1)[0], [[0, 0.5, 0.5], [0.5, 0, 0.5]])
+    # initial ties with the maximum of the second row: a third each (no derivative, as at any tie)
+    a_bar, *_, initial_bar = rule(np.ones(2), np.max(x, axis=1, initial=2.0), x, axis=1, initial=2.0)
+    np.testing.assert_allclose(a_bar, [[0, 0.5, 0.5], [1 / 3, 0, 1 / 3]])
+    assert initial_bar == 1 / 3
 
 
 # --- second order and float32, through the compiler -------------------------------------------------
@@ -1105,7 +1187,7 @@ def _float32(values):
     return values
 
 
-FLOAT64_BY_DEFINITION = (np.float_power, np.linspace, np.arange)       # their results are float64 whatever comes in
+FLOAT64_BY_DEFINITION = (np.float_power, np.linspace, np.arange, np.logspace, np.geomspace)       # their results are float64 whatever comes in
 
 
 @pytest.mark.parametrize("prim, c", [p for p in SECOND if p.values[0] not in FLOAT64_BY_DEFINITION])

@@ -9,7 +9,7 @@ entry is refused where it carries a derivative (reverse/adjoints.py), never sile
 import numpy as np
 
 from ..runtime import (broadcast, cast_grad, cast_tangent, clip_masks, copy_like, einsum_tangent, einsum_tangent_grads,
-                       extremum_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_partials, reduced_size,
+                       extremum_grad, extremum_initial_grad, matmul_like_solve, matmul_x_grad, matmul_y_grad, owned, prod_grad, prod_partials, reduced_size,
                        reshape_like, rng_state, checkpoint_rerun, safe_log, scaled_power, seed, sequence, shape_of, trace_grad,
                        transpose_grad, unbroadcast, unindex, unreduce, unreshape, unsum, zeros_like)
 from ..runtime import dict_default_grad, dict_get, dict_get_grad, dict_get_tangent  # noqa: E402
@@ -19,6 +19,9 @@ from ..runtime import (underived, rule_shaped, sequence_tangent, check_keywords,
 from ..runtime import (arange_tangent, arange_tangent_grad, concatenation_tangent, concatenation_tangent_grad,
                        linspace_grads, linspace_tangent, repetition_tangent, repetition_tangent_grads)
 from ..runtime import gradient_spacing_grads, gradient_spacing_tangent
+from ..runtime import polygamma, scalar_base, vector_rows, vector_unrows
+from ..runtime import broadcast_arrays_grads, broadcast_tangents
+from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import a_list, an_object, same_length, scipy_value, cofactor, cofactor_grad, cofactor_tangent, uncut, interp_segments, meshgrid_grads, meshgrid_tangents, spaced_by_dx
 from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, item, kron_layout, median_grad,
                        median_tangent, median_weights, nonzero_checked, pad_source, regather, regather_each,
@@ -56,10 +59,17 @@ def unreduce_vjp(h, ans, g, x, axis=None, keepdims=False): return np.sum(h, axis
 @jvp(unreduce)
 def unreduce_jvp(t, ans, g, x, axis=None, keepdims=False): return unreduce(t, x, axis, keepdims), None
 @vjp(extremum_grad)
-def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):     # where it is smooth, it is flat in y and x
-    return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None, None
+def extremum_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False, initial=None):     # where it is smooth, flat in y and x
+    return np.sum(h * extremum_grad(np.ones_like(y), y, x, axis, keepdims, initial), axis, keepdims=keepdims), None, None
 @jvp(extremum_grad)
-def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False): return extremum_grad(t, y, x, axis, keepdims), None, None
+def extremum_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return extremum_grad(t, y, x, axis, keepdims, initial), None, None
+@vjp(extremum_initial_grad)                        # g times weights (flat in y and x)
+def extremum_initial_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return unbroadcast(extremum_initial_grad(h, y, x, axis, keepdims, initial), g), None, None
+@jvp(extremum_initial_grad)
+def extremum_initial_grad_jvp(t, ans, g, y, x, axis=None, keepdims=False, initial=None):
+    return extremum_initial_grad(t, y, x, axis, keepdims, initial), None, None
 @vjp(prod_grad)                                    # flat in y (np.prod's value); prod_partials: its second derivative
 def prod_grad_vjp(h, ans, g, y, x, axis=None, keepdims=False):
     return (np.sum(h * prod_grad(np.ones_like(y), y, x, axis, keepdims), axis, keepdims=keepdims), None,
@@ -355,6 +365,22 @@ def median_grad_jvp(t, ans, g, a, axis=None, keepdims=False): return median_grad
 def median_tangent_vjp(h, ans, t, a, axis=None, keepdims=False): return median_grad(h, a, axis, keepdims), None
 @jvp(median_tangent)
 def median_tangent_jvp(u, ans, t, a, axis=None, keepdims=False): return median_tangent(u, a, axis, keepdims), None
+# quantile_apply(v, a, q, ...): linear in v, piecewise constant in a; in q, "value" has the derivative "slope"
+@vjp(quantile_apply)
+def quantile_apply_vjp(h, ans, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None,
+                       interpolation=None, nan=False):
+    return (quantile_spread(h, a, q, axis, keepdims, part, method, weights, interpolation, nan), None,
+            quantile_q_grad(h, v, a, q, axis, keepdims, part, method, weights, interpolation, nan))
+@jvp(quantile_apply)
+def quantile_apply_jvp(t, ans, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None,
+                       interpolation=None, nan=False):
+    return (quantile_apply(t, a, q, axis, keepdims, part, method, weights, interpolation, nan), None,
+            quantile_apply(v, a, q, axis, keepdims, "slope" if part == "value" else "zero", method, weights, interpolation,
+                           nan) * quantile_q_tangent(t, q, ans))
+@vjp(quantile_q_tangent)                           # a reshape of t
+def quantile_q_tangent_vjp(h, ans, t, q, like): return np.reshape(h, np.shape(t)), None, None
+@jvp(quantile_q_tangent)
+def quantile_q_tangent_jvp(u, ans, t, q, like): return quantile_q_tangent(u, q, like), None, None
 @vjp(average_weights)                              # a: read for its shape
 def average_weights_vjp(h, ans, a, weights, axis=None, returned=False): return None, unweight(h, weights, axis)
 @jvp(average_weights)
@@ -379,6 +405,20 @@ def tolist_grad_jvp(t, ans, g, x): return tolist_grad(t, x), None
 def unitem_vjp(h, ans, g, x, *args): return item(h, *args), None
 @jvp(unitem)
 def unitem_jvp(t, ans, g, x, *args): return unitem(t, x, *args), None
+@elementwise(polygamma)                            # psi^(n)' = psi^(n+1)
+def polygamma_vjp(g, ans, n, x): return None, unbroadcast(g * polygamma(n + 1, x), x)
+@vjp(vector_rows)                                  # a transpose and a reshape
+def vector_rows_vjp(h, ans, x, axis=None): return vector_unrows(h, x, axis), None
+@jvp(vector_rows)
+def vector_rows_jvp(t, ans, x, axis=None): return vector_rows(t, axis), None
+@vjp(scalar_base)                                  # its argument, checked
+def scalar_base_vjp(h, ans, base, what="np.logspace"): return h, None
+@jvp(scalar_base)
+def scalar_base_jvp(t, ans, base, what="np.logspace"): return t, None
+@vjp(broadcast_tangents)                           # each tangent expanded: summed back
+def broadcast_tangents_vjp(h, ans, g, like): return tuple(broadcast_arrays_grads(h, g)), None
+@jvp(broadcast_tangents)
+def broadcast_tangents_jvp(t, ans, g, like): return broadcast_tangents(t, like), None
 @vjp(atleast_tangents)
 def atleast_tangents_vjp(h, ans, g, like): return tuple(atleast_grads(h, g)), None
 @jvp(atleast_tangents)

@@ -13,7 +13,7 @@ from .registry import jvp, nondiff, vjp
 # Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
 # differentiates them from their source (second order: the gradient or tangent of forward-mode code).
 for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, norm_grad_any,
-                runtime.cofactor_tangent,
+                runtime.cofactor_tangent, runtime.multi_dot_tangent,
                 norm_tangent_any, runtime._mT, runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr,
                 runtime._lstsq_parts, runtime._svd_last):
     setattr(_helper, SOURCE_MARK, True)
@@ -63,6 +63,27 @@ def cholesky_jvp(g, ans, a):             # L Φ(L⁻¹ s L⁻ᵀ), s the symmetr
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_grad_any(g, ans, x, ord, axis, keepdims)
 @jvp(np.linalg.norm)
 def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False): return norm_tangent_any(g, ans, x, ord, axis, keepdims)
+
+@vjp(np.linalg.multi_dot)                # a chain of matrix products (a 1-d first or last array: a row, a column)
+def multi_dot_vjp(g, ans, arrays, *, out=None): return runtime.multi_dot_grads(g, arrays)
+@jvp(np.linalg.multi_dot)
+def multi_dot_jvp(g, ans, arrays, *, out=None): return runtime.multi_dot_tangent(g, arrays)
+
+if hasattr(np.linalg, "vector_norm"):     # NumPy 2.0's: the norm of the items along axis (all of them: None), merged
+    @vjp(np.linalg.vector_norm)
+    def vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):
+        rows = runtime.vector_rows(x, axis)
+        return runtime.vector_unrows(norm_grad_any(np.reshape(g, np.shape(rows)[:-1]), np.reshape(ans, np.shape(rows)[:-1]),
+                                                   rows, ord, -1), x, axis)
+    @jvp(np.linalg.vector_norm)
+    def vector_norm_jvp(g, ans, x, axis=None, keepdims=False, ord=2):
+        rows = runtime.vector_rows(x, axis)
+        return np.reshape(norm_tangent_any(runtime.vector_rows(g, axis), np.reshape(ans, np.shape(rows)[:-1]), rows, ord, -1),
+                          np.shape(ans))
+    @vjp(np.linalg.matrix_norm)              # np.linalg.norm over the last two axes
+    def matrix_norm_vjp(g, ans, x, keepdims=False, ord="fro"): return norm_grad_any(g, ans, x, ord, (-2, -1), keepdims)
+    @jvp(np.linalg.matrix_norm)
+    def matrix_norm_jvp(g, ans, x, keepdims=False, ord="fro"): return norm_tangent_any(g, ans, x, ord, (-2, -1), keepdims)
 
 # --- symmetric eigenproblems (only the UPLO triangle of a is read) ---
 @vjp(np.linalg.eigh)

@@ -9,6 +9,11 @@ import numpy as np
 
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
+from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
+from ..runtime import scalar_base, vander_powers
+from ..runtime import choose_grads, choose_index, extract_source, insert_source, select_default, select_grads, select_masks
+from ..runtime import block_grads, broadcast_arrays_grads, broadcast_tangents
+from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
 from ..runtime import (derivative_coefficients, interp_fp_grad, interp_segments, meshgrid_grads, meshgrid_tangents,
                        polyval_coefficients_grad, spaced_by_dx, trapezoid_grads, underived)
 from ..runtime import angle_unit, conj_sign, real_like, real_only, real_zero
@@ -18,7 +23,7 @@ from ..runtime import (average_weights, checked_cross, diff_tangent, full_pads, 
                        ungather, ungather_each, unitem, unsplit, unweight, sinc_derivative, to_list, tolist_grad,
                        view_of)
 from ..runtime import (astype, atleast_tangents, cast_tangent, copy_like, einsum_tangent, reshape_like, atleast_grads, cast_grad, clip_masks, concatenate_grads, dot_x_grad, dot_y_grad,
-                       einsum_grads, extremum_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
+                       einsum_grads, extremum_grad, extremum_initial_grad, hstack_grads, inner_grads, matmul_x_grad, matmul_y_grad,
                        prod_grad, reduced_size, safe_log, scaled_power, stack_grads, std_grad, tensordot_grads, trace_grad,
                        transpose_grad, unarray, unbroadcast, unreduce, unreshape, vstack_grads)
 from . import python
@@ -189,9 +194,10 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.zeros, np.ones, np.empty, np.eye, np.identity,
         np.tri, np.triu_indices, np.tril_indices,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
-for _helper in (real_like, conj_sign, derivative_coefficients):     # differentiated from their source (runtime.py)
+for _helper in (real_like, conj_sign, derivative_coefficients, cov_rows, cov_tangent, corrcoef_tangent):     # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
-nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition)
+nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns, vander_powers,
+        np.digitize, insert_source, extract_source, select_masks, select_default, choose_index)
 
 # --- constructors that carry a derivative ---
 @vjp(np.linspace)
@@ -202,6 +208,29 @@ def linspace_vjp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtyp
 def linspace_jvp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     return (linspace_tangent(g, 0.0 * stop, num, endpoint, retstep, axis),
             linspace_tangent(0.0 * start, g, num, endpoint, retstep, axis))
+@vjp(np.logspace)                                 # base ** linspace(start, stop): (one base; an array of them refused)
+def logspace_vjp(g, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    start_bar, stop_bar = linspace_grads(g * ans * np.log(scalar_base(base)), start, stop, num, endpoint, False, axis)
+    return start_bar, stop_bar, None, None, np.sum(g * ans * np.linspace(start, stop, num, endpoint, axis=axis)) / base
+@jvp(np.logspace)
+def logspace_jvp(g, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    return (ans * np.log(scalar_base(base)) * linspace_tangent(g, 0.0 * stop, num, endpoint, False, axis),
+            ans * np.log(scalar_base(base)) * linspace_tangent(0.0 * start, g, num, endpoint, False, axis), None, None,
+            g * ans * np.linspace(start, stop, num, endpoint, axis=axis) / scalar_base(base))
+@vjp(np.geomspace)                                # start (stop / start) ** t
+def geomspace_vjp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    start_bar, stop_bar = linspace_grads(g * ans, start, stop, num, endpoint, False, axis)
+    return start_bar / real_only(start, "np.geomspace"), stop_bar / real_only(stop, "np.geomspace")
+@jvp(np.geomspace)
+def geomspace_jvp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    return (ans * linspace_tangent(g / real_only(start, "np.geomspace"), 0.0 * stop, num, endpoint, False, axis),
+            ans * linspace_tangent(0.0 * start, g / real_only(stop, "np.geomspace"), num, endpoint, False, axis))
+@vjp(np.vander)                                   # x_i ** p_j by column
+def vander_vjp(g, ans, x, N=None, increasing=False):
+    return np.sum(scaled_power(g * vander_powers(x, N, increasing), np.reshape(x, (-1, 1)), vander_powers(x, N, increasing) - 1), 1)
+@jvp(np.vander)
+def vander_jvp(g, ans, x, N=None, increasing=False):
+    return scaled_power(np.reshape(g, (-1, 1)) * vander_powers(x, N, increasing), np.reshape(x, (-1, 1)), vander_powers(x, N, increasing) - 1)
 @vjp(np.full)
 def full_vjp(g, ans, shape, fill_value, dtype=None, order="C", *, device=None, like=None):
     return None, unbroadcast(cast_grad(g, fill_value, ans), fill_value)
@@ -226,9 +255,11 @@ nondiff(np.zeros_like, np.ones_like, np.empty_like)
 
 # --- reductions ---
 @vjp(np.sum)
-def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g, a, axis, keepdims)
+def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
+    return unreduce(g, a, axis, keepdims), None, None, None, None, unbroadcast(g, initial)
 @jvp(np.sum)
-def sum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return np.sum(g, axis, keepdims=keepdims)
+def sum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
+    return np.sum(g, axis, keepdims=keepdims), None, None, None, None, broadcast(g, ans)
 @vjp(np.mean)
 def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g / reduced_size(a, axis), a, axis, keepdims)
 @jvp(np.mean)
@@ -238,12 +269,15 @@ def prod_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return
 @jvp(np.prod)
 def prod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.sum(g * prod_grad(np.ones_like(ans), ans, a, axis, keepdims), axis, keepdims=keepdims)
-@vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
-def max_vjp(g, ans, a, axis=None, out=None, keepdims=False): return extremum_grad(g, ans, a, axis, keepdims)
+@vjp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)    # (initial: where it attains the result, its share)
+def max_vjp(g, ans, a, axis=None, out=None, keepdims=False, initial=None):
+    return (extremum_grad(g, ans, a, axis, keepdims, initial), None, None, None,
+            unbroadcast(extremum_initial_grad(g, ans, a, axis, keepdims, initial), initial))
 @jvp(np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin)
-def max_jvp(g, ans, a, axis=None, out=None, keepdims=False):     # (a NaN tangent where nanmax skipped a NaN: not 0 * NaN)
-    w = extremum_grad(np.ones_like(ans), ans, a, axis, keepdims)
-    return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
+def max_jvp(g, ans, a, axis=None, out=None, keepdims=False, initial=None):  # (a NaN tangent nanmax skipped: not 0 * NaN)
+    w = extremum_grad(np.ones_like(ans), ans, a, axis, keepdims, initial)
+    return (np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims), None, None, None,
+            g * extremum_initial_grad(np.ones_like(ans), ans, a, axis, keepdims, initial))
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
@@ -375,6 +409,14 @@ def hstack_jvp(g, ans, tup): return np.hstack(g)
 def vstack_vjp(g, ans, tup): return vstack_grads(g, tup)
 @jvp(np.vstack)
 def vstack_jvp(g, ans, tup): return np.vstack(g)
+@vjp(np.broadcast_arrays)
+def broadcast_arrays_vjp(g, ans, *args, subok=False): return broadcast_arrays_grads(g, args)
+@jvp(np.broadcast_arrays)
+def broadcast_arrays_jvp(g, ans, *args, subok=False): return broadcast_tangents(g, ans)
+@vjp(np.block)                                    # each leaf's items, where np.block put them
+def block_vjp(g, ans, arrays): return block_grads(g, arrays)
+@jvp(np.block)
+def block_jvp(g, ans, arrays): return np.block(g)
 @vjp(np.broadcast_to)
 def broadcast_to_vjp(g, ans, array, shape): return unbroadcast(g, array)
 @jvp(np.broadcast_to)
@@ -461,6 +503,33 @@ def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflec
 @jvp(np.pad)
 def pad_jvp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even", stat_length=None, end_values=0):
     return regather(g, pad_source(array, pad_width, mode, reflect_type))
+@vjp(np.insert)                                   # arr's items and the values, where np.insert put them
+def insert_vjp(g, ans, arr, obj, values, axis=None):
+    arr_bar, values_bar = ungather_each(g, (arr, values), insert_source(arr, obj, values, axis))
+    return arr_bar, None, values_bar
+@jvp(np.insert)
+def insert_jvp(g, ans, arr, obj, values, axis=None):
+    return (np.insert(g, obj, np.zeros_like(values, dtype=ans.dtype), axis), None,
+            np.insert(np.zeros_like(arr, dtype=ans.dtype), obj, g, axis))
+@vjp(np.extract)
+def extract_vjp(g, ans, condition, arr): return None, ungather(g, arr, extract_source(condition, arr))
+@jvp(np.extract)
+def extract_jvp(g, ans, condition, arr): return None, np.extract(condition, g)
+@vjp(np.select)                                   # the first choice whose condition holds, else the default
+def select_vjp(g, ans, condlist, choicelist, default=0):
+    choicelist_bar, default_bar = select_grads(g, condlist, choicelist, default)
+    return None, choicelist_bar, default_bar
+@jvp(np.select)
+def select_jvp(g, ans, condlist, choicelist, default=0):
+    return None, np.select(condlist, g, 0.0), np.where(select_default(condlist, choicelist, default), g, 0.0)
+@vjp(np.choose)
+def choose_vjp(g, ans, a, choices, out=None, mode="raise"): return None, choose_grads(g, a, choices, mode)
+@jvp(np.choose)
+def choose_jvp(g, ans, a, choices, out=None, mode="raise"): return None, np.choose(a, g, mode=mode)
+@vjp(np.bincount)                                 # the sums of the weights by bin: each weight's bin
+def bincount_vjp(g, ans, x, weights=None, minlength=0): return None, np.asarray(g)[x]
+@jvp(np.bincount)
+def bincount_jvp(g, ans, x, weights=None, minlength=0): return None, np.bincount(x, g, minlength)
 @vjp(np.column_stack)
 def column_stack_vjp(g, ans, tup): return ungather_each(g, tup, sources_of(np.column_stack, tup))
 @jvp(np.column_stack)
@@ -501,6 +570,85 @@ def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 def median_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_grad(g, a, axis, keepdims)
 @jvp(np.median)
 def median_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False): return median_tangent(g, a, axis, keepdims)
+@vjp(np.ptp)                                      # max - min: each extremum's adjoint (ties share it)
+def ptp_vjp(g, ans, a, axis=None, out=None, keepdims=False):
+    return (extremum_grad(g, np.max(a, axis, keepdims=keepdims), a, axis, keepdims)
+            - extremum_grad(g, np.min(a, axis, keepdims=keepdims), a, axis, keepdims))
+@jvp(np.ptp)
+def ptp_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    w = (extremum_grad(np.ones_like(ans), np.max(a, axis, keepdims=keepdims), a, axis, keepdims)
+         - extremum_grad(np.ones_like(ans), np.min(a, axis, keepdims=keepdims), a, axis, keepdims))
+    return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
+@vjp(np.nanvar)                                   # np.var of the items that are not NaN (they get no adjoint)
+def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = unreduce(g, a, axis, keepdims) * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True))
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+@jvp(np.nanvar)
+def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = np.where(counted, g * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    return np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+@vjp(np.nanstd)                                   # sqrt(nanvar): zero where the std is
+def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = unreduce(np.where(ans == 0, 0.0, g / np.where(ans == 0, 1.0, ans)), a, axis, keepdims) * (
+        real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True))
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+@jvp(np.nanstd)
+def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    counted = ~np.isnan(a)
+    spread = np.where(counted, g * (real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    slope = np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+    return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
+@vjp(np.nancumsum)                                # np.cumsum with NaN read as 0
+def nancumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.where(np.isnan(a), 0.0, uncumsum(g, a, axis))[()]
+@jvp(np.nancumsum)
+def nancumsum_jvp(g, ans, a, axis=None, dtype=None, out=None): return np.cumsum(np.where(np.isnan(a), 0.0, g), axis)
+@vjp(np.quantile)                                 # (1 - f) x[k] + f x[k + 1] of the sorted items, k + f = (n - 1) q
+def quantile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                 weights=None, interpolation=None):
+    return (quantile_spread(g, a, q, axis, keepdims, "value", method, weights, interpolation),
+            quantile_q_grad(g, a, a, q, axis, keepdims, "value", method, weights, interpolation))
+@jvp(np.quantile)
+def quantile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                 weights=None, interpolation=None):
+    return (quantile_apply(g, a, q, axis, keepdims, "value", method, weights, interpolation),
+            quantile_apply(a, a, q, axis, keepdims, "slope", method, weights, interpolation) * quantile_q_tangent(g, q, ans))
+@vjp(np.percentile)                               # np.quantile at q / 100
+def percentile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                   weights=None, interpolation=None):
+    return (quantile_spread(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation),
+            quantile_q_grad(g, a, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation) / 100.0)
+@jvp(np.percentile)
+def percentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                   weights=None, interpolation=None):
+    return (quantile_apply(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation),
+            quantile_apply(a, a, np.asarray(q) / 100.0, axis, keepdims, "slope", method, weights, interpolation)
+            * quantile_q_tangent(g / 100.0, q, ans))
+@vjp(np.nanmedian)                                # the median of the items that are not NaN
+def nanmedian_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return quantile_spread(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
+@jvp(np.nanmedian)
+def nanmedian_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return quantile_apply(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
+@vjp(np.cov)                                      # x x^T / divisor, x the centered observations (runtime.cov_rows)
+def cov_vjp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    m_bar, y_bar = cov_grads(g, m, y, rowvar, cov_divisor(m, y, rowvar, bias, ddof, fweights, aweights))
+    return m_bar, y_bar
+@jvp(np.cov)
+def cov_jvp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    n = cov_divisor(m, y, rowvar, bias, ddof, fweights, aweights)
+    return (np.reshape(cov_tangent(g, m, y, rowvar, 0, n), np.shape(ans)),
+            np.reshape(cov_tangent(g, m, y, rowvar, 1, n), np.shape(ans)))
+@vjp(np.corrcoef)
+def corrcoef_vjp(g, ans, x, y=None, rowvar=True, *, dtype=None):
+    x_bar, y_bar = corrcoef_grads(g, x, y, rowvar)
+    return x_bar, y_bar
+@jvp(np.corrcoef)
+def corrcoef_jvp(g, ans, x, y=None, rowvar=True, *, dtype=None):
+    return (np.reshape(corrcoef_tangent(g, x, y, rowvar, 0), np.shape(ans)),
+            np.reshape(corrcoef_tangent(g, x, y, rowvar, 1), np.shape(ans)))
 @vjp(np.average)
 def average_vjp(g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
     w = average_weights(a, weights, axis, returned)

@@ -7,8 +7,10 @@ import functools
 import math
 import operator
 
+import numpy as np
+
 from ..markers import stop_gradient
-from ..runtime import picked, real_only
+from ..runtime import picked, polygamma, prod_grad, real_only, unarray
 from ..runtime import (broadcast, remainder_grad, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, explainer, jvp, nondiff, vjp
@@ -77,6 +79,21 @@ def fsum_vjp(g, ans, iterable): return unsum(g, iterable)
 @jvp(math.fsum)
 def fsum_jvp(t, ans, iterable): return math.fsum(t)
 
+@vjp(math.prod)                         # the product of the other items (exact at zeros: runtime.prod_grad)
+def math_prod_vjp(g, ans, iterable, start=1):
+    return unarray(prod_grad(g * start, ans, np.asarray(iterable), 0), iterable), g * math.prod(iterable)
+@jvp(math.prod)
+def math_prod_jvp(g, ans, iterable, start=1):
+    t = np.sum(np.asarray(g) * prod_grad(np.ones_like(ans), ans, np.asarray(iterable), 0), 0) * start
+    return (float(t) if isinstance(ans, float) else t), g * math.prod(iterable)
+@vjp(math.dist)                          # (p = q: the subgradient 0, as math.hypot's)
+def math_dist_vjp(g, ans, p, q):
+    d = (np.asarray(p) - np.asarray(q)) * (g / (ans + (ans == 0.0)))
+    return unarray(d, p), unarray(-d, q)
+@jvp(math.dist)
+def math_dist_jvp(g, ans, p, q):
+    d = (np.asarray(p) - np.asarray(q)) / (ans + (ans == 0.0))
+    return float(np.sum(d * np.asarray(g))), -float(np.sum(d * np.asarray(g)))
 nondiff(stop_gradient)
 nondiff(builtins.len, builtins.int, builtins.round, builtins.bool, builtins.range, builtins.isinstance,
         builtins.type, builtins.print, builtins.hash, builtins.id, builtins.str, builtins.repr)
@@ -140,6 +157,11 @@ elementwise(math.fmod)(mod_vjp)          # x - y trunc(x / y): as for %
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 @elementwise(math.erfc)
 def math_erfc_vjp(g, ans, x): return -g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+@elementwise(math.lgamma)                # log|Gamma(x)|' = psi(x), the digamma function (runtime.polygamma: NumPy only)
+def math_lgamma_vjp(g, ans, x): return g * polygamma(0, x)
+@elementwise(math.gamma)
+def math_gamma_vjp(g, ans, x): return g * ans * polygamma(0, x)
 
 @elementwise(math.copysign)              # |x| with y's sign: x's own sign times y's (y's sign is piecewise constant)
 def math_copysign_vjp(g, ans, x, y): return g * math.copysign(1.0, x) * math.copysign(1.0, y), 0.0 * g
