@@ -105,7 +105,14 @@ def short_traceback(exc):
     raised inside generated code names the user's line whose derivative code raised it."""
     import os
     where = None if isinstance(exc, TransformError) and exc.filename else _user_line(exc.__traceback__)
-    if where is not None and isinstance(exc, (ZeroDivisionError, OverflowError)):
+    if type(exc).__name__ == "LinAlgError" and _in_generated_code(exc.__traceback__):   # an inverse the derivative
+        place, code = where.split(": `", 1) if where is not None else ("s2sad", None)     # needs is singular
+        cause, exc = exc, UnsupportedValueError(
+            f"{place}: the derivative {'of this line ' if code else ''}needs to solve with a singular matrix at "
+            f"these values (NumPy raised LinAlgError: {exc})" + (f": `{code}" if code else ""))
+        exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
+        where = None
+    elif where is not None and isinstance(exc, (ZeroDivisionError, OverflowError)):
         cause, exc = exc, UnsupportedValueError(          # Python floats raise where NumPy gives inf or nan
             f"{where.split(': `')[0]}: the derivative of this line is infinite or undefined at these values "
             f"(computing it on Python floats raised {type(exc).__name__}: {exc}): `{where.split(': `', 1)[1]}")
@@ -135,6 +142,15 @@ def short_traceback(exc):
             exc.add_note(f"raised by the derivative code of {where}")
         exc.add_note("(s2sad's own frames are hidden from this traceback; S2SAD_TRACEBACK=full shows them)")
     return exc.with_traceback(_without_internal_frames(exc.__traceback__))
+
+
+def _in_generated_code(tb):
+    """Whether the traceback ``tb`` passes through code s2sad generated."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<s2sad "):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _passes_through(tb, name):

@@ -2271,6 +2271,8 @@ def cofactor(a):
 def cofactor_grad(h, cof, a):
     """Adjoint of ``cofactor(a)`` (``cof``) along ``h``: the derivative ``cof tr(a^-1 t) - cof t^T a^-T`` of
     ``det(a) a^-T`` transposed (a nonsingular)."""
+    if np.shape(a)[-1] == 2:                      # (2x2: the cofactor is linear, its own adjoint: also where a is
+        return cofactor2(h)                       # singular, which a's inverse below is not)
     inv_t = _mT(np.linalg.inv(a))
     return np.sum(h * cof, axis=(-2, -1))[..., None, None] * inv_t - inv_t @ _mT(h) @ cof
 
@@ -2278,8 +2280,16 @@ def cofactor_grad(h, cof, a):
 def cofactor_tangent(t, cof, a):
     """Tangent of ``cofactor(a)`` (``cof``) along ``t`` (a nonsingular; differentiated from this source for det's
     higher derivatives: rules/linalg.py)."""
+    if np.shape(a)[-1] == 2:
+        return cofactor2(t)
     inv_t = _mT(np.linalg.inv(a))
     return np.expand_dims(np.sum(inv_t * t, axis=(-2, -1)), (-2, -1)) * cof - cof @ _mT(t) @ inv_t
+
+
+def cofactor2(m):
+    """The cofactor matrix of 2x2 matrices ``m`` (``[[d, -c], [-b, a]]``): linear in ``m``."""
+    return np.stack([np.stack([m[..., 1, 1], -m[..., 1, 0]], axis=-1),
+                     np.stack([-m[..., 0, 1], m[..., 0, 0]], axis=-1)], axis=-2)
 
 
 def cholesky_grad(g, L):

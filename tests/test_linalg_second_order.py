@@ -119,6 +119,19 @@ def test_det_at_a_singular_matrix_is_its_cofactor_matrix():
         np.testing.assert_allclose(s2sad.jvp(f, (a,), (t,))[1], np.sum(cof * t), atol=1e-12)
 
 
+def test_second_derivatives_of_det_at_a_singular_matrix():
+    """det is a polynomial: its second derivative exists at a singular matrix, where the cofactor's derivative
+    through the inverse raised NumPy's LinAlgError. A 2x2 cofactor is linear: exact there; larger ones are refused
+    with a message (a raw LinAlgError from the derivative code before)."""
+    import s2sad
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    v = np.array([[0.3, -0.1], [0.2, 0.5]])
+    np.testing.assert_allclose(s2sad.hvp(det_of)(a, v), [[v[1, 1], -v[1, 0]], [-v[0, 1], v[0, 0]]], atol=1e-12)
+    b = np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -1.0, 2.0]])     # rank 2
+    with pytest.raises(s2sad.UnsupportedValueError, match="singular matrix"):
+        s2sad.hvp(det_of)(b, np.eye(3))
+
+
 def test_pinv_with_a_cutoff_that_drops_a_singular_value_is_refused():
     """pinv(a, rcond) past a singular value is the pseudo-inverse of a matrix of lower rank: the constant-rank rule
     gave a wrong gradient; refused. hermitian=True reads the lower triangle only."""

@@ -13,7 +13,7 @@ from .registry import jvp, nondiff, vjp
 # Helpers of forward rules with no rules of their own, written from primitives that have rules: the compiler
 # differentiates them from their source (second order: the gradient or tangent of forward-mode code).
 for _helper in (matrix_power_tangent, matrix_power_grad, svd_tangent, qr_tangent, lstsq_tangent, norm_grad_any,
-                runtime.cofactor_tangent, runtime.multi_dot_tangent,
+                runtime.cofactor_tangent, runtime.cofactor2, runtime.multi_dot_tangent,
                 norm_tangent_any, runtime._mT, runtime._thin_svd, runtime._nan_columns, runtime._reduced_qr,
                 runtime._lstsq_parts, runtime._svd_last):
     setattr(_helper, SOURCE_MARK, True)
