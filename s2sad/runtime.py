@@ -2431,34 +2431,26 @@ def multi_dot_tangent(t, arrays):
     return total
 
 
-def _block_positions(arrays, start):
-    """``arrays`` (np.block's nested lists) with each leaf replaced by the positions start.. of its items."""
+def _block_leaves(arrays, start, leaf, container=list):
+    """np.block's nested lists ``arrays`` with each leaf ``a`` replaced by ``leaf(a, k, n)``, where ``k`` numbers its
+    ``n`` items from ``start`` on (in np.block's order); returns ``(the nested lists as container, next number)``."""
     if isinstance(arrays, list):
         out = []
         for a in arrays:
-            positions, start = _block_positions(a, start)
-            out.append(positions)
-        return out, start
+            value, start = _block_leaves(a, start, leaf, container)
+            out.append(value)
+        return container(out), start
     n = np.size(arrays)
-    return np.arange(start, start + n).reshape(np.shape(arrays)), start + n
+    return leaf(arrays, start, n), start + n
 
 
 def block_grads(g, arrays):
     """Adjoints of the leaves of ``np.block(arrays)``: the items of ``g`` each one was placed at."""
-    source = np.asarray(np.block(_block_positions(arrays, 0)[0])).reshape(-1)
+    positions = _block_leaves(arrays, 0, lambda a, k, n: np.arange(k, k + n).reshape(np.shape(a)))[0]
+    source = np.asarray(np.block(positions)).reshape(-1)
     flat = np.zeros(source.size, dtype=_float_dtype(g))
     flat[source] = np.asarray(g).reshape(-1)
-
-    def unblock(a, start):
-        if isinstance(a, list):
-            out = []
-            for item in a:
-                grad, start = unblock(item, start)
-                out.append(grad)
-            return AdjList(out), start
-        n = np.size(a)
-        return cast_grad(flat[start:start + n].reshape(np.shape(a)), a), start + n
-    return unblock(arrays, 0)[0]
+    return _block_leaves(arrays, 0, lambda a, k, n: cast_grad(flat[k:k + n].reshape(np.shape(a)), a), AdjList)[0]
 
 
 # --- forward mode: tangents ----------------------------------------------------------------
