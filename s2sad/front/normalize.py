@@ -310,8 +310,8 @@ class _Lowering:
 
     def stmt_Assign(self, s):
         targets = s.targets
-        if isinstance(s.value, gast.Call) and self.written_back(s.value) is not None:     # r = np.add.at(y, ...)
-            self.stmt_Assign(N.located(self.written_back(s.value), s))
+        if isinstance(s.value, gast.Call) and (write := self.written_back(s.value)) is not None:   # r = np.add.at(..)
+            self.stmt_Assign(N.located(write, s))
             s = N.located(gast.Assign(targets=targets, value=N.const(None), type_comment=None), s)   # (it gives None)
         sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
         for t in targets:
@@ -424,8 +424,8 @@ class _Lowering:
                                  s, hint=f"build the list under a name of its own, then put it in")
             self.item_update(s, value.func.value, gast.Add(), gast.List(elts=[value.args[0]], ctx=gast.Load()),
                              check=(runtime.a_list, refusal))
-        elif isinstance(value, gast.Call) and self.written_back(value) is not None:
-            self.stmt_Assign(N.located(self.written_back(value), s))
+        elif isinstance(value, gast.Call) and (write := self.written_back(value)) is not None:
+            self.stmt_Assign(N.located(write, s))
         elif isinstance(value, gast.Call):
             self.emit(gast.Expr(value=self.simple(value)))
         else:
