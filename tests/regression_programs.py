@@ -1959,7 +1959,8 @@ class _Scaled:
 
 def getattr_with_a_default(x, m):            # getattr(m, "scale", 1.0): refused as a field "known only when the code
     a = getattr(m, "scale", 1.0)             # runs" (the name is a literal: m.scale if m has it, else the default)
-    b = getattr(m, "shift", x[0] * 0.5)
+    half = x[0] * 0.5
+    b = getattr(m, "shift", half)
     return np.sum(m.W * x) * a + b * getattr(m, "W")[1]
 
 
@@ -1983,3 +1984,47 @@ def bound_method_held_by_a_global(x):
 
 
 CASES["bound_method_held_by_a_global"] = (bound_method_held_by_a_global, (np.array([0.5, 1.0]),), (0,))
+
+
+def dict_grown_while_its_keys_are_walked(w):     # Python raises RuntimeError (the dict changed size): s2sad gave a
+    d = {"a": w * 1.0}                           # number (for k in d as its keys, and for k in d.keys(), walked a
+    for k in d:                                  # copy of the keys)
+        d[k + "2"] = d[k] * 2.0
+    return np.sum(d["a"])
+
+
+def dict_keys_view_grown(w):
+    d = {"a": w * 1.0}
+    for k in d.keys():
+        d[k + "2"] = d[k] * 2.0
+    return np.sum(d["a"])
+
+
+def starred_display_holding_a_lists_arrays(x):   # [y, *L] holds L's arrays: a change through M[1] changes L[0] (it
+    L = [x * 1.0]                                # was missed: a wrong value and gradient)
+    M = [x * 5.0, *L]
+    M[1] *= 2.0
+    return np.sum(L[0] ** 2)
+
+
+for _f, _reason in ((dict_grown_while_its_keys_are_walked, "changed in place|adds or removes keys"),
+                    (dict_keys_view_grown, "adds or removes keys"),
+                    (starred_display_holding_a_lists_arrays, "share memory|may hold the same object")):
+    REFUSED[_f.__name__] = (_f, (np.array([0.3, -0.7, 1.2]),), (0,), _reason)
+
+
+class _Config:
+    scale = 2.0
+
+
+def getattr_default_evaluated_first(x, c):       # getattr(c, "scale", c.fallback): Python evaluates the default
+    return np.sum(x) * getattr(c, "scale", c.fallback)   # first (an AttributeError); it was skipped
+
+
+def module_default_shadowed_inside(x, m=math):   # def f(x, m=math) with a nested function's own parameter m: the
+    def scale(v, m):                             # nested m was read as the module (a wrong value, a crash)
+        return v * m
+    return scale(np.sum(np.sin(x)), 3.0) + m.exp(x[0])
+
+
+CASES["module_default_shadowed_inside"] = (module_default_shadowed_inside, (np.array([0.3, -0.7, 1.2]),), (0,))

@@ -260,3 +260,11 @@ def test_getattr_with_a_default_of_a_record_argument():
     from s2sad.testing import check_grads
     f, args, _ = CASES["getattr_with_a_default"]
     check_grads(f, args, wrt=1, order=2)
+
+
+def test_getattr_with_a_default_python_evaluates_first_is_not_skipped():
+    from .regression_programs import _Config, getattr_default_evaluated_first as f
+    with pytest.raises(AttributeError):
+        f(np.ones(2), _Config())
+    with pytest.raises((AttributeError, s2sad.S2SadError)):
+        s2sad.grad(f)(np.ones(2), _Config())

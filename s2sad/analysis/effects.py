@@ -389,7 +389,9 @@ def _joined_sequences(value, kinds):
     parts = [value.left, value.right]
     sequence = [isinstance(p, (gast.List, gast.Tuple)) or isinstance(p, gast.Name) and kinds is not None
                 and isinstance(kinds.get(p.id), tuple) for p in parts]
-    return [p for p, q in zip(parts, sequence) if q] if any(sequence) else None
+    if not any(sequence):
+        return None                  # (with a list on one side, a name on the other is a list too, whatever its
+    return [p for p, q in zip(parts, sequence) if q or isinstance(p, gast.Name)]   # kind is known to be: its items)
 
 
 def _new_container_of(value, unit):

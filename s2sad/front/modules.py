@@ -76,7 +76,9 @@ def _module_parameters(tree, unit):
     positional = [a.id for a in args.posonlyargs + args.args]
     defaults = dict(zip(positional[len(positional) - len(fn.__defaults__ or ()):], fn.__defaults__ or ()))
     defaults.update(fn.__kwdefaults__ or {})
-    stored = {n.id for n in N.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+    own = {id(a) for a in args.posonlyargs + args.args + args.kwonlyargs}
+    stored = {n.id for n in N.walk(tree) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)
+              and id(n) not in own}                 # (a nested function's or lambda's parameter of that name too)
     out = {}
     for name, value in defaults.items():
         if isinstance(value, types.ModuleType) and name not in stored:

@@ -126,6 +126,26 @@ _FRESH_HELPERS = (runtime.owned, runtime.owned_tangent, runtime.zeros_like, runt
 _VIEW_FUNCTIONS = NUMPY_VIEW_NAMES | {"stop_gradient"}
 
 
+def _resizes(loop, name):
+    """Whether the body of ``loop`` (a ``for`` over the dict ``name``'s keys or items) may add or remove keys: it
+    rebinds ``name``, writes an item of it at a key other than the loop's own (``d[k] = v`` keeps the size), calls
+    one of its methods, or deletes from it."""
+    target = loop.target.elts[0] if isinstance(loop.target, gast.Tuple) and loop.target.elts else loop.target
+    key = target.id if isinstance(target, gast.Name) else None
+    for node in N.walk(gast.Module(body=list(loop.body) + list(loop.orelse), type_ignores=[])):
+        if isinstance(node, gast.Name) and node.id == name and not isinstance(node.ctx, gast.Load):
+            return True
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and node.value.id == name \
+                and not isinstance(node.ctx, gast.Load) and not (isinstance(node.slice, gast.Name)
+                                                                and node.slice.id == key):
+            return True
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id == name:
+            return True
+        if isinstance(node, gast.Name) and node.id == key and not isinstance(node.ctx, gast.Load):
+            return True                                # (the key rebound: `d[k] = v` may then add one)
+    return False
+
+
 def _jumps_out(stmts):
     """Whether ``stmts`` hold a ``break`` or ``continue`` of the loop around them (not one of a loop inside)."""
     for st in stmts:
@@ -599,7 +619,11 @@ class _Lowering:
             header = gast.Call(func=self.builtin("range"), args=[last, N.const(-1), N.const(-1)], keywords=[])
             return header, lambda k: self.item(seq, k)
         mapping = self.mapping_view(it)
-        if mapping is None and isinstance(it, gast.Name) and it.id in self.dict_names():
+        if mapping is not None and isinstance(it.func.value, gast.Name) and _resizes(s, it.func.value.id):
+            raise self.error(f"a loop over `{it.func.value.id}.{mapping[1]}()` that adds or removes keys of "
+                             f"`{it.func.value.id}` (Python raises RuntimeError: the dictionary changed size during "
+                             f"iteration)", s, hint=f"walk a copy of the keys: `for k in list({it.func.value.id}):`")
+        if mapping is None and isinstance(it, gast.Name) and it.id in self.dict_names() and not _resizes(s, it.id):
             mapping = self.atom(it), "keys"                 # for k in d, d a dict made here: d.keys()
         if mapping is not None:
             obj, method = mapping
@@ -1131,12 +1155,13 @@ class _Lowering:
         """``hb(x)`` where a global or closure name holds a user's bound method (``hb = c.h``): ``C.h(c, x)``, with the
         function and the object bound by the generated code (as ``c.h(x)`` is differentiated)."""
         from ..calls import user_function
+        from ..rules.registry import has_rule
         try:
             method = self.scope.resolve(node.func)
         except Exception:                                  # noqa: BLE001  (a name s2sad cannot look up)
             return node
         if not isinstance(method, types.MethodType) or isinstance(method.__self__, type) \
-                or not user_function(method.__func__):
+                or not user_function(method.__func__) or has_rule(method):     # (a rule registered for it: used)
             return node
         func = self.aliases.ref(method.__func__, N.identifier(method.__func__.__name__))
         obj = self.aliases.ref(method.__self__, N.identifier(type(method.__self__).__name__.lower()))
@@ -1154,7 +1179,9 @@ class _Lowering:
             return gast.Attribute(value=self.atom(node.args[0]), attr=node.args[1].value, ctx=gast.Load())
         if len(node.args) == 3 and not node.keywords and isinstance(node.args[1], gast.Constant) \
                 and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
+                and (isinstance(node.args[2], (gast.Constant, gast.Name)) or N.is_const(node.args[2])) \
                 and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a", d): p.a if it has one
+            # (d a constant or a name: evaluating it only when p has no `a` changes nothing Python would do)
             obj = self.atom(node.args[0])
             has = gast.Call(func=self.builtin("hasattr"), args=[N.clone(obj), N.clone(node.args[1])], keywords=[])
             return self.atom(gast.IfExp(test=has, body=gast.Attribute(value=N.clone(obj), attr=node.args[1].value,
