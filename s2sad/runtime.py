@@ -95,17 +95,21 @@ def extremum_grad(g, ans, x, axis=None, keepdims=False, initial=None):
     """Adjoint of max/min: ``g`` split evenly between the elements that attain it (and ``initial``, when it does)."""
     hit = x == unreduce(ans, x, axis, keepdims)
     counts = np.sum(hit, axis=axis, keepdims=True).astype(_float_dtype(x))     # (float32 stays float32)
-    if initial is not None:
-        counts = counts + np.reshape(np.asarray(ans) == initial, np.shape(counts))
+    if initial is not None:                        # (initial rounded as the result was)
+        ans = np.asarray(ans)
+        counts = counts + np.reshape(ans == np.asarray(initial).astype(ans.dtype), np.shape(counts))
     return unreduce(g, x, axis, keepdims) * (hit / counts)
 
 
 def extremum_initial_grad(g, ans, x, axis=None, keepdims=False, initial=None):
     """The share of ``g`` (shaped like max/min's result) that ``initial`` gets where it attains the result (split
     evenly with the elements that attain it too); 0 without one."""
-    mine = np.asarray(ans) == initial
+    ans = np.asarray(ans)
+    if ans.dtype.kind not in "fc":                # NumPy cast initial to the integers: no derivative
+        return 0.0 * g
+    mine = ans == np.asarray(initial).astype(ans.dtype)      # (initial rounded as the result was: a float64
     counts = (np.sum(x == unreduce(ans, x, axis, keepdims), axis=axis, keepdims=keepdims) + mine).astype(_float_dtype(x))
-    return g * (mine / counts)
+    return g * (mine / counts)                    # initial winning over float32 items)
 
 
 def prod_grad(g, ans, x, axis=None, keepdims=False):
@@ -967,9 +971,9 @@ def cov_tangent(t, m, y=None, rowvar=True, side=0, divisor=1.0):
     ``y`` (1). Differentiated from its source."""
     x = cov_rows(m, y, rowvar)
     if side == 0:
-        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+        d = cov_rows(t, None if y is None else 0.0 * np.asarray(y), rowvar)
     else:
-        d = cov_rows(0.0 * m, t, rowvar)
+        d = cov_rows(0.0 * np.asarray(m), t, rowvar)
     s = d @ np.transpose(x)
     return (s + np.transpose(s)) / divisor
 
@@ -982,9 +986,9 @@ def corrcoef_tangent(t, m, y=None, rowvar=True, side=0):
     c = x @ np.transpose(x)
     s = np.sqrt(np.diagonal(c))
     if side == 0:
-        d = cov_rows(t, None if y is None else 0.0 * y, rowvar)
+        d = cov_rows(t, None if y is None else 0.0 * np.asarray(y), rowvar)
     else:
-        d = cov_rows(0.0 * m, t, rowvar)
+        d = cov_rows(0.0 * np.asarray(m), t, rowvar)
     dc = d @ np.transpose(x)
     dc = dc + np.transpose(dc)
     q = np.diagonal(dc) / np.diagonal(c)

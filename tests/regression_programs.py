@@ -1914,8 +1914,8 @@ for _f, _reason in ((item_of_a_shallow_copy_changed, "share memory"),
                     (item_of_a_copied_list_written, "may hold the same object"),
                     (item_of_a_helpers_shallow_copy_changed, "share memory|may hold the same object"),
                     (astype_copy_false_by_position, "may hold the same object"),
-                    (scattered_by_code_s2sad_cannot_read, "changed an array it was given in place"),
-                    (shape_set_through_setattr, "changed an array it was given in place")):
+                    (scattered_by_code_s2sad_cannot_read, "change[sd] an array it was given in place"),   # (NumPy
+                    (shape_set_through_setattr, "changed an array it was given in place")):   # 2.5 raises: read-only)
     REFUSED[_f.__name__] = (_f, (_X4b,), (0,), _reason)
 
 
@@ -2028,3 +2028,20 @@ def module_default_shadowed_inside(x, m=math):   # def f(x, m=math) with a neste
 
 
 CASES["module_default_shadowed_inside"] = (module_default_shadowed_inside, (np.array([0.3, -0.7, 1.2]),), (0,))
+
+
+def quantile_overwriting_its_input(x):         # overwrite_input=True: NumPy reorders the array, which the rule read
+    y = x * np.arange(1.0, 8.0)                  # again (the gradient landed on the wrong items)
+    return np.quantile(y, 0.3, overwrite_input=True) + np.median(y, overwrite_input=True)
+
+
+REFUSED["quantile_overwriting_its_input"] = (quantile_overwriting_its_input, (np.linspace(0.5, 2.0, 7),), (0,),
+                                             "overwrite_input=True")
+
+
+def rules_into_integers_and_rounded_initials(x, c):      # np.insert of a float into an int array, initial= of an int
+    a = np.insert(np.arange(4), 1, c * 13.7)              # reduction (truncated: no derivative), and a float64
+    b = np.sum(np.arange(4), initial=c) + np.max(np.arange(4), initial=c * 5.37)   # initial winning over float32
+    m = np.max(x.astype(np.float32), initial=c * 3.0)      # items (0/0 before)
+    return float(np.sum(a)) + float(b) + float(m) * 2.0 + np.sum(x)
+

@@ -268,3 +268,27 @@ def test_getattr_with_a_default_python_evaluates_first_is_not_skipped():
         f(np.ones(2), _Config())
     with pytest.raises((AttributeError, s2sad.S2SadError)):
         s2sad.grad(f)(np.ones(2), _Config())
+
+
+def test_rules_into_integers_and_rounded_initials():
+    from .regression_programs import rules_into_integers_and_rounded_initials as f
+    x, c = np.array([-1.0, -0.5, -2.0]), 1.0
+    gx, gc = s2sad.grad(f, wrt=(0, 1))(x, c)
+    np.testing.assert_allclose(gx, [1.0, 1.0, 1.0])
+    assert gc == pytest.approx(6.0)                        # only m's initial (3c, float32-rounded) carries one
+    _, t = s2sad.jvp(f, (x, c), (None, 1.0))
+    assert t == pytest.approx(6.0)
+
+
+def test_forward_rules_of_cov_and_nanvar_take_lists():
+    """cov's, corrcoef's and nanvar's forward rules computed `0.0 * y` / `g * 2.0` of a list (a TypeError)."""
+    def along(a):
+        return float(np.corrcoef(np.array([a, 1.0, 2.5]), [1.0, 2.0, 4.0])[0, 1]) + float(np.nanvar([a, np.nan, 2.0, 1.0]))
+    eps = 1e-6
+    want = (along(0.3 + eps) - along(0.3 - eps)) / (2 * eps)
+    assert s2sad.grad(_corr_and_nanvar)(0.3) == pytest.approx(want, rel=1e-6)
+    assert s2sad.jvp(_corr_and_nanvar, (0.3,), (1.0,))[1] == pytest.approx(want, rel=1e-6)
+
+
+def _corr_and_nanvar(a):
+    return np.corrcoef(np.array([a, 1.0, 2.5]), [1.0, 2.0, 4.0])[0, 1] + np.nanvar([a, np.nan, 2.0, 1.0])

@@ -1363,6 +1363,32 @@ def _library(primitive):
     return module.split(".")[0] in _WRITING_MODULES
 
 
+_OVERWRITES = ("overwrite_input", "overwrite_a", "overwrite_b")
+
+
+def _overwrites(op):
+    """The keyword (``overwrite_input`` of np.median/quantile/percentile, scipy.linalg's ``overwrite_a``/``_b``)
+    that lets the call change its argument array in place, given other than False; else None."""
+    for name in _OVERWRITES:
+        value = op.kwargs.get(name)
+        if value is not None and not (isinstance(value, gast.Constant) and value.value is False):
+            return name
+    if op.primitive is UNKNOWN or not _library(op.primitive):
+        return None
+    from ..inline import signature
+    try:
+        positional = [p.name for p in signature(op.primitive).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+    for name in _OVERWRITES:                      # (np.median(a, None, None, True): by position)
+        if name in positional and len(op.args) > positional.index(name):
+            value = op.args[positional.index(name)]
+            if not (isinstance(value, gast.Constant) and value.value is False):
+                return name
+    return None
+
+
 def writes_out(op, method):
     """Whether the call ``op`` writes its result into an array it is given: ``out=``, or ``out`` passed by
     position (``np.multiply(y, 3.0, y)``: a ufunc's arguments past its inputs; ``np.dot(A, x, y)``,
@@ -1902,6 +1928,11 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
         if writes_out(op, method):
             raise unit.error(UnsupportedSyntaxError, "`out` (by keyword or by position) writes into an array in "
                              "place, which cannot be differentiated", s, hint="drop `out=` and use the returned value")
+        overwritten = _overwrites(op)
+        if overwritten:
+            raise unit.error(UnsupportedSyntaxError, f"`{overwritten}=True` lets the function reorder or overwrite "
+                             "the array it is given, which the derivative reads again", s,
+                             hint=f"drop `{overwritten}=` (it only saves a copy)")
         held = [n for n in _root_names(value.func.value) if n not in local and _read_elsewhere(reads, n, s)] \
             if method in IN_PLACE_METHODS and touched else []
         if held:                              # HIST.append(v) with HIST a global list read here: not followed

@@ -256,10 +256,10 @@ nondiff(np.zeros_like, np.ones_like, np.empty_like)
 # --- reductions ---
 @vjp(np.sum)
 def sum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
-    return unreduce(g, a, axis, keepdims), None, None, None, None, unbroadcast(g, initial)
+    return unreduce(g, a, axis, keepdims), None, None, None, None, unbroadcast(cast_grad(g, initial, ans), initial)
 @jvp(np.sum)
 def sum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
-    return np.sum(g, axis, keepdims=keepdims), None, None, None, None, broadcast(g, ans)
+    return np.sum(g, axis, keepdims=keepdims), None, None, None, None, cast_tangent(broadcast(g, ans), ans)
 @vjp(np.mean)
 def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return unreduce(g / reduced_size(a, axis), a, axis, keepdims)
 @jvp(np.mean)
@@ -506,11 +506,11 @@ def pad_jvp(g, ans, array, pad_width, mode="constant", constant_values=0, reflec
 @vjp(np.insert)                                   # arr's items and the values, where np.insert put them
 def insert_vjp(g, ans, arr, obj, values, axis=None):
     arr_bar, values_bar = ungather_each(g, (arr, values), insert_source(arr, obj, values, axis))
-    return arr_bar, None, values_bar
+    return arr_bar, None, cast_grad(values_bar, values, ans)     # (none into an integer array: truncated)
 @jvp(np.insert)
 def insert_jvp(g, ans, arr, obj, values, axis=None):
     return (np.insert(g, obj, np.zeros_like(values, dtype=ans.dtype), axis), None,
-            np.insert(np.zeros_like(arr, dtype=ans.dtype), obj, g, axis))
+            cast_tangent(np.insert(np.zeros_like(arr, dtype=ans.dtype), obj, g, axis), ans))
 @vjp(np.extract)
 def extract_vjp(g, ans, condition, arr): return None, ungather(g, arr, extract_source(condition, arr))
 @jvp(np.extract)
@@ -587,7 +587,7 @@ def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 @jvp(np.nanvar)
 def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     counted = ~np.isnan(a)
-    spread = np.where(counted, g * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    spread = np.where(counted, np.asarray(g) * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True)), 0.0)
     return np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
 @vjp(np.nanstd)                                   # sqrt(nanvar): zero where the std is
 def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
@@ -598,7 +598,7 @@ def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 @jvp(np.nanstd)
 def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     counted = ~np.isnan(a)
-    spread = np.where(counted, g * (real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True)), 0.0)
+    spread = np.where(counted, np.asarray(g) * (real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True)), 0.0)
     slope = np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
     return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 @vjp(np.nancumsum)                                # np.cumsum with NaN read as 0
