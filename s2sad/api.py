@@ -603,6 +603,8 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
         ``(value, vjp_fn)``, or ``(value, vjp_fn, aux)`` with ``has_aux=True``. ``vjp_fn`` keeps copies of the
         differentiated arguments' arrays (an optimizer may change them in place before calling it); the other
         arguments, data that may be large, are kept as they are: change them in place only after the last call.
+        The same holds for what the function reads from its module and its objects (a global array, a layer's
+        weights): ``vjp_fn`` reads them when it runs, so a change between ``vjp`` and ``vjp_fn`` is seen.
 
     Raises:
         ValueError: (from ``vjp_fn``) the cotangent's structure or shape differs from the value's.
