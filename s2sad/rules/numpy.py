@@ -626,6 +626,27 @@ def percentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, met
     return (quantile_apply(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation),
             quantile_apply(a, a, np.asarray(q) / 100.0, axis, keepdims, "slope", method, weights, interpolation)
             * quantile_q_tangent(g / 100.0, q, ans))
+@vjp(np.nanquantile)                              # np.quantile of the items that are not NaN
+def nanquantile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                    weights=None, interpolation=None):
+    return (quantile_spread(g, a, q, axis, keepdims, "value", method, weights, interpolation, True),
+            quantile_q_grad(g, a, a, q, axis, keepdims, "value", method, weights, interpolation, True))
+@jvp(np.nanquantile)
+def nanquantile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                    weights=None, interpolation=None):
+    return (quantile_apply(g, a, q, axis, keepdims, "value", method, weights, interpolation, True),
+            quantile_apply(a, a, q, axis, keepdims, "slope", method, weights, interpolation, True) * quantile_q_tangent(g, q, ans))
+@vjp(np.nanpercentile)                            # np.nanquantile at q / 100
+def nanpercentile_vjp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                      weights=None, interpolation=None):
+    return (quantile_spread(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation, True),
+            quantile_q_grad(g, a, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation, True) / 100.0)
+@jvp(np.nanpercentile)
+def nanpercentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                      weights=None, interpolation=None):
+    return (quantile_apply(g, a, np.asarray(q) / 100.0, axis, keepdims, "value", method, weights, interpolation, True),
+            quantile_apply(a, a, np.asarray(q) / 100.0, axis, keepdims, "slope", method, weights, interpolation, True)
+            * quantile_q_tangent(g / 100.0, q, ans))
 @vjp(np.nanmedian)                                # the median of the items that are not NaN
 def nanmedian_vjp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return quantile_spread(g, a, 0.5, axis, keepdims, "value", "linear", None, None, True)
