@@ -95,10 +95,16 @@ def extremum_grad(g, ans, x, axis=None, keepdims=False, initial=None):
     """Adjoint of max/min: ``g`` split evenly between the elements that attain it (and ``initial``, when it does)."""
     hit = x == unreduce(ans, x, axis, keepdims)
     counts = np.sum(hit, axis=axis, keepdims=True).astype(_float_dtype(x))     # (float32 stays float32)
-    if initial is not None:                        # (initial rounded as the result was)
-        ans = np.asarray(ans)
-        counts = counts + np.reshape(ans == np.asarray(initial).astype(ans.dtype), np.shape(counts))
+    if initial is not None:
+        counts = counts + np.reshape(_initial_attains(ans, initial), np.shape(counts))
     return unreduce(g, x, axis, keepdims) * (hit / counts)
+
+
+def _initial_attains(ans, initial):
+    """Where max/min's ``initial`` is the result (compared rounded as the result was: a float64 initial over
+    float32 items)."""
+    ans = np.asarray(ans)
+    return ans == np.asarray(initial).astype(ans.dtype)
 
 
 def extremum_initial_grad(g, ans, x, axis=None, keepdims=False, initial=None):
@@ -107,9 +113,9 @@ def extremum_initial_grad(g, ans, x, axis=None, keepdims=False, initial=None):
     ans = np.asarray(ans)
     if ans.dtype.kind not in "fc":                # NumPy cast initial to the integers: no derivative
         return 0.0 * g
-    mine = ans == np.asarray(initial).astype(ans.dtype)      # (initial rounded as the result was: a float64
+    mine = _initial_attains(ans, initial)
     counts = (np.sum(x == unreduce(ans, x, axis, keepdims), axis=axis, keepdims=keepdims) + mine).astype(_float_dtype(x))
-    return g * (mine / counts)                    # initial winning over float32 items)
+    return g * (mine / counts)
 
 
 def prod_grad(g, ans, x, axis=None, keepdims=False):
@@ -402,9 +408,10 @@ def _polygamma_positive(n, x):
 
 
 def vector_rows(x, axis=None):
-    """``x`` with the axes ``np.linalg.vector_norm`` reduces (all for None) moved last and merged into one."""
+    """``x`` with the axes a reduction over ``axis`` reduces (all for None) moved last and merged into one
+    (np.linalg.vector_norm's, np.median's, np.quantile's rows)."""
     x = np.asarray(x)
-    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    axes = _axes(axis, x.ndim)
     moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
     return moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
 
@@ -412,7 +419,7 @@ def vector_rows(x, axis=None):
 def vector_unrows(h, x, axis=None):
     """Adjoint of ``vector_rows``: ``h`` back in ``x``'s layout."""
     x = np.asarray(x)
-    axes = tuple(range(x.ndim)) if axis is None else tuple(d % x.ndim for d in np.atleast_1d(axis))
+    axes = _axes(axis, x.ndim)
     moved_shape = np.moveaxis(np.empty(x.shape, dtype=bool), axes, range(x.ndim - len(axes), x.ndim)).shape
     return np.moveaxis(np.reshape(h, moved_shape), range(x.ndim - len(axes), x.ndim), axes)
 
@@ -814,17 +821,12 @@ def nonzero_checked(a, what):
 def median_weights(a, axis=None):
     """Where ``np.median`` takes its value from: 1 at the middle item of each sorted row (0.5 at each of two),
     in the order of ``a`` (ties as ``np.sort`` breaks them)."""
-    a = np.asarray(a)
-    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
-    last = tuple(range(a.ndim - len(axes), a.ndim))
-    moved = np.moveaxis(a, axes, last)
-    rows = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+    rows = vector_rows(a, axis)
     n = rows.shape[-1]
     w = np.zeros(n, dtype=_float_dtype(a))
     w[(n - 1) // 2] += 0.5
     w[n // 2] += 0.5
-    spread = unsort(np.broadcast_to(w, rows.shape), rows, -1)
-    return np.moveaxis(spread.reshape(moved.shape), last, axes)
+    return vector_unrows(unsort(np.broadcast_to(w, rows.shape), rows, -1), a, axis)
 
 
 def median_grad(g, a, axis=None, keepdims=False):
@@ -853,11 +855,10 @@ def _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation,
     if part not in _QUANTILE_PARTS:
         raise ValueError(f"s2sad: quantile part {part!r}")
     a, q = np.asarray(a), np.asarray(q, dtype=float)
-    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
-    last = tuple(range(a.ndim - len(axes), a.ndim))
-    moved = np.moveaxis(a, axes, last)
-    lead = moved.shape[:a.ndim - len(axes)]
-    rows = moved.reshape((-1, math.prod(moved.shape[a.ndim - len(axes):])))
+    axes = _axes(axis, a.ndim)
+    rows = vector_rows(a, axis)
+    lead = rows.shape[:-1]
+    rows = rows.reshape((-1, rows.shape[-1]))
     order = np.argsort(rows, axis=-1, kind="stable")           # (NaN last)
     n = rows.shape[-1] - (np.sum(np.isnan(rows), axis=-1) if nan else 0) * np.ones(len(rows), dtype=int)
     h = q.reshape(1, -1) * (n.reshape(-1, 1) - 1)                  # (rows, Q)
@@ -884,10 +885,9 @@ def quantile_apply(v, a, q, axis=None, keepdims=False, part="value", method="lin
     order, m, lead, out = _quantile_layout(a, q, axis, keepdims, part, method, weights, interpolation, nan)
     a = np.asarray(a)
     dtype = np.result_type(_float_dtype(v), _float_dtype(a) if a.dtype.kind == "f" else np.float16)
-    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
     v = np.broadcast_to(np.asarray(v, dtype=dtype), a.shape)
-    moved = np.moveaxis(np.where(np.isnan(a), 0.0, v) if nan else v, axes, range(a.ndim - len(axes), a.ndim))
-    picked = np.take_along_axis(moved.reshape(order.shape), order, -1)               # sorted by a: (rows, n)
+    rows = vector_rows(np.where(np.isnan(a), 0.0, v) if nan else v, axis).reshape(order.shape)
+    picked = np.take_along_axis(rows, order, -1)                                      # sorted by a: (rows, n)
     values = np.einsum("rn,rqn->rq", picked, m.astype(dtype, copy=False))           # (rows, Q)
     return np.moveaxis(values.reshape(lead + (-1,)), -1, 0).reshape(out)
 
@@ -902,9 +902,7 @@ def quantile_spread(h, a, q, axis=None, keepdims=False, part="value", method="li
         (-1,) + lead), 0, -1).reshape(len(order), -1)                                  # (rows, Q)
     spread = np.zeros(order.shape, dtype=dtype)
     np.put_along_axis(spread, order, np.einsum("rq,rqn->rn", per_row, m.astype(dtype, copy=False)), -1)
-    axes = tuple(range(a.ndim)) if axis is None else tuple(d % a.ndim for d in np.atleast_1d(axis))
-    moved_shape = np.moveaxis(np.empty(a.shape, dtype=bool), axes, range(a.ndim - len(axes), a.ndim)).shape
-    return np.moveaxis(spread.reshape(moved_shape), range(a.ndim - len(axes), a.ndim), axes)
+    return vector_unrows(spread, a, axis)
 
 
 def quantile_q_grad(h, v, a, q, axis=None, keepdims=False, part="value", method="linear", weights=None, interpolation=None,

@@ -549,26 +549,27 @@ def _scalar_item(node, kinds, rows=False):
     kinds (analysis/shapes.py) are: an int kind is the argument's or value's number of axes, -1 a number.
     ``rows``: whether ``node`` reads a 1-d row of numbers instead (``X[t]`` with ``X`` 2-d), whose items
     (``a, b = X[t]``) are numbers."""
-    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)):
-        return False
-    ndim = kinds.get(node.value.id) if kinds else None
+    ndim, index = _array_index(node, kinds)
+    return ndim is not None and len(index) == ndim - (1 if rows else 0) and all(_integer(i, kinds) for i in index)
+
+
+def _array_index(node, kinds):
+    """``(ndim, indices)`` of ``node``, ``x[i, j, ...]`` with ``x`` known to be an array of ``ndim >= 1`` axes (the
+    kinds), else ``(None, None)``."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)) or not kinds:
+        return None, None
+    ndim = kinds.get(node.value.id)
     if type(ndim) is not int or ndim < 1:
-        return False
-    index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-    return len(index) == ndim - (1 if rows else 0) and all(_integer(i, kinds) for i in index)
+        return None, None
+    return ndim, node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
 
 
 def _advanced_index(node, kinds):
     """Whether ``node`` indexes an array with an integer or boolean array (``A[idx]``, ``A[:, idx]``, ``A[m]``
     where ``idx``, ``m`` are known to be arrays of at least one axis, or a list display): NumPy's advanced
     indexing, which always makes a new array, never a view."""
-    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)) or not kinds:
-        return False
-    ndim = kinds.get(node.value.id)
-    if type(ndim) is not int or ndim < 1:
-        return False
-    index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-    return any(isinstance(i, gast.List) or isinstance(i, gast.Name) and type(kinds.get(i.id)) is int
+    ndim, index = _array_index(node, kinds)
+    return ndim is not None and any(isinstance(i, gast.List) or isinstance(i, gast.Name) and type(kinds.get(i.id)) is int
                and kinds[i.id] >= 1 for i in index)
 
 

@@ -105,7 +105,7 @@ def _module_names(tree, unit):
         if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):
             continue
         name = s.targets[0].id
-        if stored.get(name) != 1 or not _global_chain(s.value, tree) or not _named_by_it(unit.scope.resolve(s.value)):
+        if stored.get(name) != 1 or not _global_chain(s.value, stored) or not _named_by_it(unit.scope.resolve(s.value)):
             continue
         earlier = [n for st in tree.body[:k + 1] for n in N.walk(st)
                    if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)]
@@ -123,12 +123,9 @@ def _named_by_it(obj):
     return callable(obj) and not isinstance(obj, type) and module.split(".")[0] in ("numpy", "scipy", "math")
 
 
-def _global_chain(node, tree):
-    """Whether ``node`` is ``a`` or ``a.b.c`` with ``a`` no local of ``tree`` (resolved as a global or a cell)."""
+def _global_chain(node, stored):
+    """Whether ``node`` is ``a`` or ``a.b.c`` with ``a`` bound nowhere in the function (``stored``: the names it binds,
+    parameters and nested definitions among them): a global or a cell."""
     while isinstance(node, gast.Attribute):
         node = node.value
-    if not isinstance(node, gast.Name):
-        return False
-    return not any(isinstance(n, gast.Name) and n.id == node.id and not isinstance(n.ctx, gast.Load)
-                   for n in N.walk(tree)) and node.id not in {a.id for a in tree.args.args + tree.args.posonlyargs
-                                                              + tree.args.kwonlyargs}
+    return isinstance(node, gast.Name) and node.id not in stored

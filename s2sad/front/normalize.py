@@ -1173,15 +1173,14 @@ class _Lowering:
             node = self.bound_method_call(node)
         if isinstance(node, gast.Tuple):              # a module-level grad(h, wrt=(k,)) called: its 1-tuple
             return gast.Tuple(elts=[self.temp(node.elts[0])], ctx=gast.Load())
-        if len(node.args) == 2 and not node.keywords and isinstance(node.args[1], gast.Constant) \
-                and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
-                and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a") is p.a
+        literal_getattr = len(node.args) in (2, 3) and not node.keywords and isinstance(node.args[1], gast.Constant) \
+            and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
+            and self.scope.resolve(node.func) is builtins.getattr
+        if literal_getattr and len(node.args) == 2:                          # getattr(p, "a") is p.a
             return gast.Attribute(value=self.atom(node.args[0]), attr=node.args[1].value, ctx=gast.Load())
-        if len(node.args) == 3 and not node.keywords and isinstance(node.args[1], gast.Constant) \
-                and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier() \
-                and (isinstance(node.args[2], (gast.Constant, gast.Name)) or N.is_const(node.args[2])) \
-                and self.scope.resolve(node.func) is builtins.getattr:     # getattr(p, "a", d): p.a if it has one
-            # (d a constant or a name: evaluating it only when p has no `a` changes nothing Python would do)
+        if literal_getattr and isinstance(node.args[2], (gast.Constant, gast.Name)):
+            # getattr(p, "a", d): p.a if it has one (d a constant or a name: evaluating it only when p has no `a`
+            # changes nothing Python would do)
             obj = self.atom(node.args[0])
             has = gast.Call(func=self.builtin("hasattr"), args=[N.clone(obj), N.clone(node.args[1])], keywords=[])
             return self.atom(gast.IfExp(test=has, body=gast.Attribute(value=N.clone(obj), attr=node.args[1].value,
