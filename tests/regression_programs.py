@@ -2045,3 +2045,15 @@ def rules_into_integers_and_rounded_initials(x, c):      # np.insert of a float 
     m = np.max(x.astype(np.float32), initial=c * 3.0)      # items (0/0 before)
     return float(np.sum(a)) + float(b) + float(m) * 2.0 + np.sum(x)
 
+
+
+# --- the eighteenth session's probes ---------------------------------------------------------------
+def one_array_unpacked(q):                     # a, b = q / s: the forward rule read `(a, b)` as the quotient (a crash
+    a, b = q / np.sum(q)                       # multiplying a tuple), as did second order, np.cumsum with an unused
+    c, _ = np.cumsum(q * q)                    # item (None in the adjoint) and np.linalg.solve/inv (a tuple indexed)
+    d, e = np.linalg.solve(np.array([[2.0, 1.0], [1.0, 3.0]]), np.exp(q) / 2.0)
+    f, g = np.tanh(q) ** 2
+    return a * b + c * 3.0 + d * e ** 2 + f * g
+
+
+CASES["one_array_unpacked"] = (one_array_unpacked, (np.array([1.0, 2.0]),), (0,))

@@ -124,6 +124,19 @@ _VIEWS = {"T", "reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "
 _FRESH_HELPERS = (runtime.owned, runtime.owned_tangent, runtime.zeros_like, runtime.copy_like, runtime.item_of,
                   runtime.written_grad)          # s2sad's helpers returning a new array (generated code differentiated)
 _VIEW_FUNCTIONS = NUMPY_VIEW_NAMES | {"stop_gradient"}
+# NumPy and SciPy functions giving a tuple or a list of results (``U, s, Vt = np.linalg.svd(A)``): their rules
+# take the results' adjoints one by one; every other one gives one array (normalize's ``one_array``)
+_SEVERAL_RESULTS = frozenset({
+    "svd", "eig", "eigh", "qr", "slogdet", "lstsq", "lu", "lu_factor", "cho_factor", "schur", "qz", "polar", "rq",
+    "hessenberg", "ldl", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack", "meshgrid",
+    "broadcast_arrays", "gradient", "histogram", "histogram2d", "histogramdd", "unique", "unique_all",
+    "unique_counts", "unique_inverse", "nonzero", "where", "indices", "unravel_index", "triu_indices",
+    "tril_indices", "diag_indices", "ix_", "atleast_1d", "atleast_2d", "atleast_3d", "divmod", "frexp", "modf",
+    "polyfit", "quad", "dblquad", "tplquad", "nquad", "fixed_quad", "quadrature", "romberg", "odeint",
+    "solve_ivp", "minimize", "root", "fsolve", "curve_fit", "kstest", "ttest_ind", "pearsonr", "spearmanr",
+    "linregress", "eig_banded", "eigh_tridiagonal", "svds", "eigs", "eigsh", "mode", "describe",
+    "find_peaks", "butter", "cheby1", "ellip", "freqz", "welch", "periodogram", "stft", "istft"})
+_ARRAY_METHODS = frozenset(n for n in dir(np.ndarray) if not n.startswith("_")) - {"nonzero", "tolist", "item"}
 
 
 def _resizes(loop, name):
@@ -757,8 +770,8 @@ class _Lowering:
                 len({t.id for t in target.elts}) == len(target.elts)
             if flat:
                 simple = self.simple(value)
-                if {t.id for t in target.elts} & set(_loads(simple)):
-                    simple = self.temp(simple)
+                if {t.id for t in target.elts} & set(_loads(simple)) or self.one_array(simple):
+                    simple = self.temp(simple)       # (a, b = q / s: the rules' `ans` is the array, not `(a, b)`)
                 self.emit(N.assign(N.tup([N.store(t.id) for t in target.elts], gast.Store()), simple))
                 return N.tup([N.name(t.id) for t in target.elts])
             whole = self.temp(value)
@@ -821,6 +834,26 @@ class _Lowering:
         if isinstance(node, gast.Tuple):
             total = gast.Call(func=self.builtin("tuple"), args=[total], keywords=[])
         return self.simple(total) if not isinstance(total, gast.List) else self.atom(total)
+
+    def one_array(self, simple):
+        """Whether an operation gives one array (unpacked by the statement: ``a, b = q / s``, ``a, _ =
+        np.cumsum(q)``): an operator, a NumPy function or array method other than the ones giving several
+        results. Its rules take the array as ``ans`` and its adjoint or tangent as a whole, so it is bound to a
+        name first; a function giving a tuple (``U, s, Vt = np.linalg.svd(A)``, a user's) keeps its targets."""
+        if isinstance(simple, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if not isinstance(simple, gast.Call):
+            return False
+        func = simple.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.locals and func.attr in _ARRAY_METHODS:
+            return True
+        obj = self.scope.resolve(func)
+        if isinstance(obj, np.ufunc):
+            return obj.nout == 1
+        module = getattr(obj, "__module__", None) or ""
+        return module.split(".")[0] in ("numpy", "scipy") and callable(obj) and not isinstance(obj, type) \
+            and getattr(obj, "__name__", "") not in _SEVERAL_RESULTS
 
     def assign_atom(self, target, atom):
         if isinstance(target, gast.Name):
