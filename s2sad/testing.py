@@ -118,9 +118,9 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     the Hessian-vector product (forward over reverse) matches central differences of
     the gradient, and ``u·Hv == v·Hu`` (symmetry).
     """
+    from .markers import wrt_indices
     args = tuple(args)
-    many = isinstance(wrt, (tuple, list))
-    indices = tuple(wrt) if many else (wrt,)
+    indices, many = wrt_indices(f, wrt)           # (parameter names as positions; None: the decorator's wrt)
     value, grads = value_and_grad(f, wrt)(*args)
     expected_value = f(*args)
     np.testing.assert_allclose(value, expected_value, rtol=1e-12, atol=0, err_msg="value_and_grad changed the value")

@@ -1039,6 +1039,21 @@ def test_check_grads_of_records_and_numpy_scalars():
     assert numeric.b == pytest.approx(g.b, rel=1e-6)
 
 
+def _powers(x, y):
+    s = 0.0
+    for i in range(3):
+        s = s + x * y ** i
+    return s
+
+
+def test_check_grads_by_parameter_name():
+    """check_grads(f, args, wrt="y") indexed the arguments with the name (a TypeError): names are positions, as
+    for s2sad.grad; a tuple mixing names and positions too."""
+    assert check_grads(_powers, (0.7, 1.2), wrt="y", order=2) == pytest.approx(0.7 * (1 + 2 * 1.2))
+    gx, gy = check_grads(_powers, (0.7, 1.2), wrt=("x", 1))
+    assert gx == pytest.approx(1 + 1.2 + 1.2 ** 2) and gy == pytest.approx(0.7 * (1 + 2 * 1.2))
+
+
 class _Quantizer:
     def quantize(self, x):
         return np.round(x * 4.0) / 4.0
