@@ -2337,6 +2337,16 @@ def vstack_grads(g, arrays):
         split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays))
 
 
+def product_items(items, like=()):
+    """The items of ``math.prod``'s iterable as one array along a new first axis, broadcast together (and with
+    the items of ``like``: ``[A, c]`` multiplies elementwise)."""
+    if isinstance(items, np.ndarray) and not len(like):
+        return items
+    like = list(like)
+    items = list(items) if isinstance(items, (list, tuple, np.ndarray)) else [items] * len(like)   # (a zero tangent)
+    return np.stack(np.broadcast_arrays(*items, *like)[:len(items)]) if items else np.zeros(0)
+
+
 def unarray(g, obj, ans=None):
     """Adjoint of ``np.array(obj)`` where ``obj`` is a (nested) list of scalars or arrays
     (zero when ``ans`` has an integer dtype)."""

@@ -2057,3 +2057,39 @@ def one_array_unpacked(q):                     # a, b = q / s: the forward rule 
 
 
 CASES["one_array_unpacked"] = (one_array_unpacked, (np.array([1.0, 2.0]),), (0,))
+
+
+def list_walked_through_a_copy_while_grown(x):     # for v in L[:]: L.append(...): second order took the tangent
+    L = [x]                                       # code's `L_dot[slice(None, None)]` for an item (a raw TypeError)
+    for v in L[:]:
+        L.append(v * x)
+    return L[0] + L[1] * np.sin(x)
+
+
+CASES["list_walked_through_a_copy_while_grown"] = (list_walked_through_a_copy_while_grown, (0.7,), (0,))
+
+
+def spaced_from_lists(a):                      # np.linspace/logspace/geomspace with lists as start or stop: the forward
+    x = np.linspace([a, 0.0], [1.0, a], 3)     # rules multiplied a list by 0.0 (a raw TypeError)
+    y = np.geomspace([a, 1.0], [4.0, a], 3)
+    z = np.logspace([a, 0.0], [1.0, a], 3)
+    return np.sum(x ** 2) + np.sum(y) + np.sum(z)
+
+
+CASES["spaced_from_lists"] = (spaced_from_lists, (0.4,), (0,))
+
+
+def product_of_an_array_and_numbers(A, c):     # math.prod([A, c]) multiplies elementwise: its rule made one array of
+    y = math.prod([A, c], start=c)             # items of different shapes (a raw ValueError), and the kinds took the
+    return np.sum(y * c) + np.sum(math.prod([A, 2.0, A]))     # result for a number (its adjoint to c an array)
+
+
+CASES["product_of_an_array_and_numbers"] = (product_of_an_array_and_numbers, (np.array([0.3, 1.7, 0.9]), 1.5), (0, 1))
+
+
+def logspace_of_differentiated_bases(b):       # an array of bases: refused when only the base is differentiated too
+    return np.sum(np.logspace(0.2, 1.0, 3, base=b))        # (a raw broadcasting error came first)
+
+
+REFUSED["logspace_of_differentiated_bases"] = (logspace_of_differentiated_bases, (np.array([2.0, 3.0]),), (0,),
+                                               "array of bases")

@@ -150,6 +150,8 @@ SPEC = [
     (runtime.added_at,          [case(real(4), np.array([0, 2, 2, 1]), real(4)), case(real(3), np.array([1, 1]), real(), -1.0),
                                  case(real(3, 3), (np.array([[0], [1]]), np.array([[0, 1]])), real(2, 2)),
                                  case(real(2, 3), (0, np.array([2, 2])), real(2))]),
+    (runtime.product_items,     [case([real(2), real()]), case([real(2, 3), real(3)], [Z(2, 1)]), case(real(3, 2)),
+                                 case([real(), real()], [Z(2)])]),
     (runtime.diagonal_filled,   [case(real(3, 3), real(3)), case(real(3, 3), real()), case(real(4, 2), real(2)),
                                  case(real(5, 2), real(2), True), case(real(3, 3), real(2))]),
     (runtime.diagonal_values,   [case(real(3, 3), Z(3)), case(real(3, 3), 0.0), case(real(5, 2), Z(2), True),

@@ -47,7 +47,7 @@ _ELEMENTWISE = {operator.add, operator.sub, operator.mul, operator.truediv, oper
 def _elementwise(primitive):
     if isinstance(primitive, np.ufunc):
         return primitive.signature is None          # not a generalized ufunc (np.matmul, np.vecdot, np.matvec)
-    if isinstance(primitive, types.BuiltinFunctionType) and getattr(primitive, "__module__", None) == "math":
+    if _is_math(primitive):
         return True
     try:
         return primitive in _ELEMENTWISE
@@ -110,7 +110,10 @@ def _same_shape_operand(value, scope, find, scalar=lambda n: False, ndims=None):
 
 
 def _is_math(primitive):
-    return isinstance(primitive, types.BuiltinFunctionType) and getattr(primitive, "__module__", None) == "math"
+    """A function of ``math`` taking and giving numbers (elementwise, a number; not ``math.prod`` and
+    ``math.sumprod``, whose items may be arrays: ``math.prod([A, c])`` is an array)."""
+    return isinstance(primitive, types.BuiltinFunctionType) and getattr(primitive, "__module__", None) == "math" \
+        and primitive.__name__ not in ("prod", "sumprod")
 
 
 def _is_in(primitive, table):
@@ -679,6 +682,11 @@ def kinds(fn, scope, param_kinds, call_results=None):
         return None
 
     def _item_kind(base, index, known):
+        if isinstance(index, gast.Call) and not index.keywords and 1 <= len(index.args) <= 3 \
+                and scope.resolve(index.func) is slice:      # L[slice(a, b)], as derivative code writes `L[a:b]`
+            bounds = [None if N.is_const(a) and a.value is None else a for a in index.args]
+            bounds = [None] + bounds if len(bounds) == 1 else bounds + [None] * (3 - len(bounds))
+            index = gast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2])
         if isinstance(base, tuple):
             if isinstance(index, gast.Slice):            # a list's or tuple's slice: the kinds of the items it keeps
                 bounds = [_constant_int(b) for b in (index.lower, index.upper, index.step)]

@@ -67,7 +67,7 @@ _DTYPE_TEXT = re.compile(r"^[<>=|]?(f2|f4|e|f|g|f16|c8|F|float16|float32|half|si
                          r"\?|b1|bool|bool_|i1|u1|i2|u2|b|B|h|H|int8|uint8|int16|uint16|byte|ubyte|short|ushort)$")
 # (booleans and 8- and 16-bit integers: NumPy's functions make float16 and float32 of them, condition 3)
 _MATH_NOT_FLOAT = {"isnan", "isinf", "isfinite", "isclose", "floor", "ceil", "trunc", "factorial", "comb", "perm",
-                   "isqrt", "gcd", "lcm", "prod"}
+                   "isqrt", "gcd", "lcm", "prod", "sumprod"}
 _MASK_CALLS = {np.where, np.any, np.all, np.sum, np.count_nonzero, np.logical_and, np.logical_or, np.logical_not,
                np.logical_xor, builtins.float, builtins.int, builtins.len}
 

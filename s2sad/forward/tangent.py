@@ -48,9 +48,6 @@ from .. import inline as inlining
 from ..inline import RuleError, bind, inline
 from ..rules.registry import explain, jvp_rule, vjp_rule
 
-_GETITEM_JVP = jvp_rule(operator.getitem)[0]
-
-
 def run(fn, unit):
     """The tangent function of the normalized function ``fn``: its parameters are the tangents of the
     ``wrt`` parameters, then ``fn``'s own; it returns ``(value, tangent of the value)``."""
@@ -245,9 +242,10 @@ class _Tangent:
         unit = self.unit
         ans = N.name(target.id) if isinstance(target, gast.Name) else N.tup([N.name(t.id) for t in target.elts])
         args = list(op.args)
-        if op.primitive is operator.getitem and rule is _GETITEM_JVP and self.is_active(args[0]):
+        if op.primitive is operator.getitem and rule is jvp_rule(operator.getitem)[0] and self.is_active(args[0]):
             index = gast.Subscript(value=N.name(self.dot(args[0].id)), slice=N.clone(args[1]), ctx=gast.Load())
-            return [N.assign(self.tangent_target(target), index)]
+            return [N.assign(self.tangent_target(target), index)]     # (`L_dot[:]` as written: `L_dot[slice(None,
+            # None)]` was taken for an item of the list by the kinds, its adjoint at second order for a number)
         if op.primitive is operator.getitem:
             args[1] = calls.index_value(args[1], unit.aliases)
         kwargs = op.kwargs

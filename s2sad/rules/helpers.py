@@ -41,6 +41,7 @@ from ..runtime import (block_trace, checked_system, factor_placed, flipped, frec
 from .registry import elementwise, jvp, method, nondiff, vjp
 
 from ..runtime import opaque_call  # noqa: E402
+from ..runtime import product_items, unarray  # noqa: E402
 from ..runtime import added_at, diagonal_filled, diagonal_values, module_argument  # noqa: E402
 nondiff(module_argument)
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call)
@@ -583,3 +584,10 @@ def diagonal_filled_jvp(g, ans, a, val, wrap=False):
 def diagonal_values_vjp(h, ans, g, val, wrap=False): return diagonal_filled(np.zeros_like(g), h, wrap), None
 @jvp(diagonal_values)
 def diagonal_values_jvp(t, ans, g, val, wrap=False): return diagonal_values(t, val, wrap), None
+
+
+# --- math.prod's items broadcast into one array (rules/python.py): linear in the items, flat in `like` ---
+@vjp(product_items)
+def product_items_vjp(g, ans, items, like=()): return unarray(g, items), None
+@jvp(product_items)
+def product_items_jvp(g, ans, items, like=()): return product_items(g, [*items, *like]), None

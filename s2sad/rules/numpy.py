@@ -10,7 +10,7 @@ import numpy as np
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
-from ..runtime import scalar_base, vander_powers
+from ..runtime import scalar_base, vander_powers, zeros_like
 from ..runtime import choose_grads, choose_index, extract_source, insert_source, select_default, select_grads, select_masks
 from ..runtime import block_grads, broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
@@ -206,25 +206,25 @@ def linspace_vjp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtyp
     return start_bar, stop_bar
 @jvp(np.linspace)
 def linspace_jvp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    return (linspace_tangent(g, 0.0 * stop, num, endpoint, retstep, axis),
-            linspace_tangent(0.0 * start, g, num, endpoint, retstep, axis))
+    return (linspace_tangent(g, zeros_like(stop), num, endpoint, retstep, axis),
+            linspace_tangent(zeros_like(start), g, num, endpoint, retstep, axis))
 @vjp(np.logspace)                                 # base ** linspace(start, stop): (one base; an array of them refused)
 def logspace_vjp(g, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     start_bar, stop_bar = linspace_grads(g * ans * np.log(scalar_base(base)), start, stop, num, endpoint, False, axis)
-    return start_bar, stop_bar, None, None, np.sum(g * ans * np.linspace(start, stop, num, endpoint, axis=axis)) / base
+    return start_bar, stop_bar, None, None, np.sum(g / scalar_base(base) * ans * np.linspace(start, stop, num, endpoint, axis=axis))
 @jvp(np.logspace)
 def logspace_jvp(g, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    return (ans * np.log(scalar_base(base)) * linspace_tangent(g, 0.0 * stop, num, endpoint, False, axis),
-            ans * np.log(scalar_base(base)) * linspace_tangent(0.0 * start, g, num, endpoint, False, axis), None, None,
-            g * ans * np.linspace(start, stop, num, endpoint, axis=axis) / scalar_base(base))
+    return (ans * np.log(scalar_base(base)) * linspace_tangent(g, zeros_like(stop), num, endpoint, False, axis),
+            ans * np.log(scalar_base(base)) * linspace_tangent(zeros_like(start), g, num, endpoint, False, axis), None, None,
+            g / scalar_base(base) * ans * np.linspace(start, stop, num, endpoint, axis=axis))
 @vjp(np.geomspace)                                # start (stop / start) ** t
 def geomspace_vjp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
     start_bar, stop_bar = linspace_grads(g * ans, start, stop, num, endpoint, False, axis)
     return start_bar / real_only(start, "np.geomspace"), stop_bar / real_only(stop, "np.geomspace")
 @jvp(np.geomspace)
 def geomspace_jvp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    return (ans * linspace_tangent(g / real_only(start, "np.geomspace"), 0.0 * stop, num, endpoint, False, axis),
-            ans * linspace_tangent(0.0 * start, g / real_only(stop, "np.geomspace"), num, endpoint, False, axis))
+    return (ans * linspace_tangent(np.divide(g, real_only(start, "np.geomspace")), zeros_like(stop), num, endpoint, False, axis),
+            ans * linspace_tangent(zeros_like(start), np.divide(g, real_only(stop, "np.geomspace")), num, endpoint, False, axis))
 @vjp(np.vander)                                   # x_i ** p_j by column
 def vander_vjp(g, ans, x, N=None, increasing=False):
     return np.sum(scaled_power(g * vander_powers(x, N, increasing), np.reshape(x, (-1, 1)), vander_powers(x, N, increasing) - 1), 1)

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from ..markers import stop_gradient
-from ..runtime import picked, polygamma, prod_grad, real_only, unarray
+from ..runtime import picked, polygamma, prod_grad, product_items, real_only, unarray
 from ..runtime import (broadcast, remainder_grad, retyped, concatenation, concatenation_grad, concatenation_tangent, repetition,
                        repetition_grad, repetition_tangent, safe_log, scaled_power, unbroadcast, unindex, unsum)
 from .registry import elementwise, explainer, jvp, nondiff, vjp
@@ -81,10 +81,11 @@ def fsum_jvp(t, ans, iterable): return math.fsum(t)
 
 @vjp(math.prod)                         # the product of the other items (exact at zeros: runtime.prod_grad)
 def math_prod_vjp(g, ans, iterable, start=1):
-    return unarray(prod_grad(g * start, ans, np.asarray(iterable), 0), iterable), g * math.prod(iterable)
+    items = product_items(iterable)                    # (items of different shapes broadcast: [A, c])
+    return unarray(prod_grad(g * start, ans, items, 0), iterable), unbroadcast(g * math.prod(iterable), start)
 @jvp(math.prod)
 def math_prod_jvp(g, ans, iterable, start=1):
-    t = np.sum(np.asarray(g) * prod_grad(np.ones_like(ans), ans, np.asarray(iterable), 0), 0) * start
+    t = np.sum(product_items(g, iterable) * prod_grad(np.ones_like(ans), ans, product_items(iterable), 0), 0) * start
     return (float(t) if isinstance(ans, float) else t), g * math.prod(iterable)
 @vjp(math.dist)                          # (p = q: the subgradient 0, as math.hypot's)
 def math_dist_vjp(g, ans, p, q):
