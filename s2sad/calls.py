@@ -206,9 +206,12 @@ def refuse_varied_callee(unit, s, callee):
     from .errors import UnsupportedSyntaxError
     from . import nodes as N
     if set(names_in(callee.func)) & unit.facts.varied:
-        raise unit.error(UnsupportedSyntaxError, f"the function called here, `{N.unparse(callee.func)}`, depends "
-                         "on a value being differentiated (a closure or an object made from it)", s,
-                         hint="pass the differentiated values to the function as arguments")
+        text = N.unparse(callee.func)
+        shown = "" if text.startswith("_") else f", `{text}`,"         # (not a temporary of s2sad's: `Net(W)(x)`)
+        raise unit.error(UnsupportedSyntaxError, f"the function called here{shown} depends on a value being "
+                         "differentiated (a closure or an object made from it)", s,
+                         hint="pass the differentiated values to the function as arguments (an object is followed "
+                              "when its class's `__init__` only stores its parameters, `self.W = W`)")
 
 
 class Nested:

@@ -32,6 +32,7 @@ from .options import Options
 from .reverse import assemble, count_down, last_iteration, realize, recompute, sweep
 from .rules import registry
 from .unit import Facts, Unit
+from .tree import record_class
 
 stats = {"transforms": 0, "compiles": 0}      # counters the tests read
 
@@ -121,15 +122,17 @@ def _drop_list_checks(tree, unit, arrays):
         block[:] = [st for st in block if keep(st)]
 
 
-def _made_by_calls(tree):
+def _made_by_calls(tree, scope):
     """Names that may hold a call's result (``f = curried(w)``, through copies): a function value made in the code,
-    which calls.varied_method does not take for an input object called (``layer(x)``)."""
+    which calls.varied_method does not take for an input object called (``layer(x)``). An object a class makes
+    (``l1 = Dense(W1)``, a record: tree.record_class) is one: its ``l1(x)`` is its class's ``__call__``."""
     made, changed = set(), True
     while changed:
         changed = False
         for s in N.statements(tree.body):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id not in made \
-                    and (isinstance(s.value, (gast.Call, gast.Lambda)) or isinstance(s.value, gast.Name)
+                    and (isinstance(s.value, gast.Lambda) or isinstance(s.value, gast.Call)
+                         and not record_class(scope.resolve(s.value.func)) or isinstance(s.value, gast.Name)
                          and s.value.id in made):
                 made.add(s.targets[0].id)
                 changed = True
@@ -161,7 +164,7 @@ def analyze(tree, unit):
     effects_analysis.check(tree, unit, effects, varied, numbers, arrays, numbers_only)
     sequences, ints = shapes.containers(tree, unit.scope, unit.kinds, value_kinds)
     facts = Facts(active=active, varied=varied, mutated=frozenset(effects.mutated), containers=sequences,
-                  ints=ints, aliases=dict(effects.classes), made=_made_by_calls(tree))
+                  ints=ints, aliases=dict(effects.classes), made=_made_by_calls(tree, unit.scope))
     stores, loads = {}, {}
     for n in N.walk(tree):
         if isinstance(n, gast.Name):

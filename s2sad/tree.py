@@ -370,9 +370,78 @@ def plain_dataclass(cls):
 _ARRAY_ATTRIBUTES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))   # (`o.T` is read as NumPy's)
 
 
+def record_class(cls):
+    """Whether ``cls(*values)`` only stores ``values`` as its attributes: a plain dataclass, or a class whose
+    own ``__init__`` does nothing else (``record_parameters``). Its objects made inside differentiated code are
+    records like the ones passed in."""
+    return plain_dataclass(cls) or record_parameters(cls) is not None
+
+
+NO_DEFAULT = object()        # (a parameter without a literal default: it must be given)
+
+
+def record_parameters(cls):
+    """For a record class (``record_class``): its constructor's parameters as ``(parameter, attribute, default)``
+    in order (``NO_DEFAULT`` where the default is missing or not a literal), else None. A class with an
+    ``__init__`` of its own qualifies when its body only stores each parameter once, ``self.W = W`` (a docstring
+    aside), in attributes not named like an array's, and the class adds no behaviour (``own_behaviour``, no
+    ``__new__``/``__setattr__``/``__slots__``, no other ``__init__`` up its bases)."""
+    if not isinstance(cls, type):
+        return None
+    if cls not in _record_parameters:
+        _record_parameters[cls] = _parameters_of(cls)
+    return _record_parameters[cls]
+
+
+_record_parameters = {}
+_LITERALS = (int, float, bool, str, type(None))
+
+
+def _parameters_of(cls):
+    if plain_dataclass(cls):
+        return [(name, name, f.default if type(f.default) in _LITERALS else NO_DEFAULT)
+                for name, f in cls.__dataclass_fields__.items() if f._field_type is dataclasses._FIELD]
+    owners = [k for k in cls.__mro__[:-1] if "__init__" in vars(k)]       # (one __init__, maybe inherited)
+    init = vars(owners[0])["__init__"] if len(owners) == 1 else None
+    if not isinstance(init, types.FunctionType) or hasattr(cls, "__dataclass_fields__") or own_behaviour(cls) \
+            or (getattr(cls, "__module__", "") or "").split(".")[0] in ("builtins", "numpy", "scipy", "s2sad") \
+            or any(k.__dict__.get(n) is not None for k in cls.__mro__[:-1] for n in ("__new__", "__setattr__",
+                                                                                      "__slots__", "__getattr__")):
+        return None
+    import ast
+    import inspect
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    fn = tree.body[0] if tree.body and isinstance(tree.body[0], ast.FunctionDef) else None
+    if fn is None or fn.decorator_list or fn.args.posonlyargs or fn.args.vararg or fn.args.kwonlyargs \
+            or fn.args.kwarg or not fn.args.args:
+        return None
+    me, params = fn.args.args[0].arg, [a.arg for a in fn.args.args[1:]]
+    body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) \
+        and isinstance(fn.body[0].value.value, str) else fn.body
+    stored = {}
+    for st in body:
+        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Attribute)
+                and isinstance(st.targets[0].value, ast.Name) and st.targets[0].value.id == me
+                and isinstance(st.value, ast.Name) and st.value.id in params and st.value.id not in stored):
+            return None
+        stored[st.value.id] = st.targets[0].attr
+    attributes = list(stored.values())
+    if set(stored) != set(params) or len(set(attributes)) != len(attributes) \
+            or set(attributes) & _ARRAY_ATTRIBUTES or me in params:
+        return None
+    defaults = list(init.__defaults__ or ())
+    defaults = [NO_DEFAULT] * (len(params) - len(defaults)) + [d if type(d) in _LITERALS else NO_DEFAULT
+                                                               for d in defaults]
+    return [(p, stored[p], d) for p, d in zip(params, defaults)]
+
+
 def record_fields_in_order(cls):
-    """The names of a plain dataclass's fields, in its ``__init__``'s order."""
-    return [name for name, f in cls.__dataclass_fields__.items() if f._field_type is dataclasses._FIELD]
+    """The attributes a record class (``record_class``) stores, in its constructor's order."""
+    return [attribute for _, attribute, _ in record_parameters(cls)]
 
 
 def new_record(cls, *values):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.testing import check_grads
 
 
 @dataclass(frozen=True)
@@ -504,3 +505,73 @@ def test_a_record_with_a_setting_rebuilt_at_second_order_in_both_pipelines():
     for optimized in (True, False):
         with s2sad.optimizations(optimized):
             np.testing.assert_allclose(s2sad.hvp(_rebuilt_with_a_setting)(x, v), 18 * v, rtol=1e-14)
+
+
+class _Linear:
+    """A layer as course notebooks write it: an ``__init__`` storing its parameters, a ``__call__``."""
+
+    def __init__(self, W, b=0.0, act="tanh"):
+        self.bias = b                       # (stored in another order, under other names)
+        self.weight = W
+        self.act = act
+
+    def __call__(self, x):
+        z = x @ self.weight + self.bias
+        return np.tanh(z) if self.act == "tanh" else z
+
+    def energy(self, x):
+        return np.sum(self(x) ** 2)
+
+
+class _Sine:                                # (its subclass inherits this __init__)
+    def __init__(self, W):
+        self.W = W
+
+
+class _SineLayer(_Sine):
+    def __call__(self, x):
+        return np.sin(x @ self.W)
+
+
+class _Doubling:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b * 2.0                    # computes what it stores: not a record
+
+    def __call__(self, x):
+        return x @ self.W + self.b
+
+
+@dataclass
+class _Dense:
+    W: np.ndarray
+
+    def __call__(self, x):
+        return np.tanh(x @ self.W)
+
+
+def _plain_layers(W, b, x):
+    first = _Linear(b=b, W=W)
+    second = _Linear(W.T * 0.5, act="linear")
+    h = _SineLayer(W)(second(x))
+    return first.energy(x) + np.sum(second(h) * b) + np.sum(_Dense(W)(x)) + first.weight[0, 1] * first.bias
+
+
+def _computing_layer(W, b, x):
+    layer = _Doubling(W, b)
+    return np.sum(layer(x))
+
+
+def test_objects_of_plain_classes_made_inside_differentiated_code():
+    """`layer = Linear(W, b)` of a class whose own `__init__` only stores its parameters was refused (only
+    dataclasses were followed), and a dataclass's object made inside and called by name (`l1 = Dense(W);
+    l1(x)`) was refused as a closure (probes). Both are records now, to second order; a class whose
+    `__init__` computes what it stores stays refused, naming the user's line."""
+    W, b, x = np.array([[0.5, -0.2], [0.1, 0.3]]), 0.7, np.array([1.0, -0.5])
+    for wrt in (0, 1, 2):
+        check_grads(_plain_layers, (W, b, x), wrt=wrt, order=2)
+    with s2sad.optimizations(False):
+        check_grads(_plain_layers, (W, b, x), wrt=(0, 1, 2))
+    with pytest.raises(s2sad.S2SadError, match=r"test_records.py:\d+: the function called here, `layer`"):
+        s2sad.grad(_computing_layer)(W, b, x)
+    assert s2sad.grad(_computing_layer, wrt=2)(W, b, x) == pytest.approx(W.sum(axis=1))

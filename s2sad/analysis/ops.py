@@ -145,8 +145,8 @@ def _classify_plain_call(call, scope):
         fields = _namedtuple_fields(obj, args, kwargs)       # P(a, b=c): packs its fields
         if fields is not None:
             return Op(PACK, fields, label=label)
-    if isinstance(obj, type) and tree.plain_dataclass(obj):
-        fields = _dataclass_fields(obj, args, kwargs)        # State(x, v=v): a record of them (tree.new_record)
+    if isinstance(obj, type) and tree.record_class(obj):
+        fields = _record_fields(obj, args, kwargs)           # State(x, v=v): a record of them (tree.new_record)
         if fields is not None:
             return Op(tree.new_record, [func] + fields, label=label)
     return Op(obj, args, kwargs, label=label)
@@ -199,20 +199,20 @@ def _namedtuple_fields(cls, args, kwargs):
     return out
 
 
-def _dataclass_fields(cls, args, kwargs):
-    """The values of a plain dataclass's fields in ``cls(*args, **kwargs)``, in order (a literal default where
-    none is given), else None."""
-    names = tree.record_fields_in_order(cls)
+def _record_fields(cls, args, kwargs):
+    """The values of a record class's attributes in ``cls(*args, **kwargs)``, in its constructor's order (a literal
+    default where none is given), else None."""
+    params = tree.record_parameters(cls)
+    names = [p for p, _, _ in params]
     values = dict(zip(names, args))
     if len(args) > len(names) or set(kwargs) - set(names) or set(kwargs) & set(values):
         return None
     values.update(kwargs)
     out = []
-    for name in names:
-        default = cls.__dataclass_fields__[name].default
+    for name, _, default in params:
         if name in values:
             out.append(values[name])
-        elif type(default) in (int, float, bool, str, type(None)):
+        elif default is not tree.NO_DEFAULT:
             out.append(N.const(default))
         else:
             return None

@@ -172,17 +172,19 @@ nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite
 
 @explainer
 def class_refusal(obj, label):
-    """An object of a user's class made from differentiated values: s2sad makes records of plain dataclasses
-    (tree.plain_dataclass) only; any other constructor may compute what it stores."""
+    """An object of a user's class made from differentiated values: s2sad makes records of plain dataclasses and of
+    classes whose ``__init__`` only stores its parameters (tree.record_class) only; any other constructor may
+    compute what it stores."""
     if not isinstance(obj, type) or (getattr(obj, "__module__", "") or "").split(".")[0] in (
             "builtins", "numpy", "scipy", "s2sad", "collections", "functools", "typing", "dataclasses"):
         return None
     return (f"cannot differentiate making a `{label}` from values being differentiated: s2sad follows an object "
-            f"made inside the function when its class is a dataclass whose `__init__` only stores its fields (no "
-            f"`__init__` of its own, `__post_init__`, `InitVar`, `default_factory`, field named like an array "
-            f"attribute such as `T` or `real`)",
-            "make it a plain @dataclass, or pass the object in as an argument (its fields are differentiated), or "
-            "keep the values in a dict or a namedtuple")
+            f"made inside the function when its class's `__init__` only stores its parameters (`self.W = W`, each "
+            f"once; or a dataclass's own `__init__`, without `__post_init__`, `InitVar` or `default_factory`) and "
+            f"the class adds no operators, properties or `__setattr__`; the arguments must match its parameters",
+            "compute the values before making the object (`Layer(W, b * 2)`, not `self.b = b * 2` inside), or pass "
+            "the object in as an argument (its fields are differentiated), or keep the values in a dict or a "
+            "namedtuple")
 
 
 @explainer
