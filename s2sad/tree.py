@@ -388,9 +388,11 @@ def record_parameters(cls):
     ``__new__``/``__setattr__``/``__slots__``, no other ``__init__`` up its bases)."""
     if not isinstance(cls, type):
         return None
-    if cls not in _record_parameters:
-        _record_parameters[cls] = _parameters_of(cls)
-    return _record_parameters[cls]
+    init = getattr(cls, "__init__", None)             # (cached per class and __init__: one replaced is read again)
+    got = _record_parameters.get(cls)
+    if got is None or got[0] is not init:
+        got = _record_parameters[cls] = (init, _parameters_of(cls))
+    return got[1]
 
 
 _record_parameters = {}
