@@ -218,6 +218,29 @@ def stored(obj, name):
     return True
 
 
+def property_getter(obj, name):
+    """The getter of ``obj.name`` when the object's class computes it with a ``@property`` written in Python, else
+    None: its derivative is the getter's, which s2sad differentiates as a method of the object (``unattr``,
+    ``field_tangent``; first order: ``computed_flat`` refuses a derivative of that derivative)."""
+    kind = type(obj)
+    if isinstance(obj, tuple) and name in getattr(kind, "_fields", ()) or name in getattr(obj, "__dict__", ()):
+        return None
+    attribute = getattr(kind, name, None)
+    return attribute.fget if isinstance(attribute, property) and isinstance(attribute.fget, types.FunctionType) \
+        else None
+
+
+def computed_flat(obj, name, zero=None):
+    """``zero`` (a rule's entry for ``obj``, flat in it: a field's tangent or adjoint is linear in the object's and
+    does not depend on its value); refused where ``obj.name`` is a property, whose derivative does."""
+    if property_getter(obj, name) is not None:
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: `.{name}` of a {type(obj).__name__} is a property: its first derivative "
+                                    "is followed (its getter's), a higher one is not yet; read the fields it computes "
+                                    "from (or make it a method called with them)")
+    return zero
+
+
 def _holds(obj, name):
     fields = getattr(type(obj), "_fields", None)
     if isinstance(obj, tuple) and fields is not None:
@@ -228,7 +251,12 @@ def _holds(obj, name):
 
 def unattr(g, obj, name):
     """Adjoint of the field ``obj.name`` of a namedtuple (a tuple of adjoints) or a record (its fields'
-    adjoints by name); a class attribute has none, a computed one is refused (``stored``)."""
+    adjoints by name); a class attribute has none; a property's is its getter's, another computed one is refused
+    (``stored``)."""
+    getter = property_getter(obj, name)
+    if getter is not None:
+        from .nested import dynamic_vjp
+        return dynamic_vjp(getter, (0,), obj)[1](g)
     constant = stored(obj, name) is None          # (a class attribute: nothing flows to the object)
     fields = getattr(type(obj), "_fields", None)
     if fields is not None:
@@ -245,7 +273,12 @@ def unattr(g, obj, name):
 
 def field_tangent(t, ans, obj, name):
     """Tangent of the field ``obj.name`` (``ans``) given the tangent ``t`` of ``obj``: a record's setting
-    (an int, a string: not in ``fields_of``) has none, whatever the tangent record passed holds there."""
+    (an int, a string: not in ``fields_of``) has none, whatever the tangent record passed holds there; a
+    property's is its getter's."""
+    getter = property_getter(obj, name)
+    if getter is not None:
+        from .nested import dynamic_jvp
+        return dynamic_jvp(getter, (obj,), (t,))[1]
     if is_record(obj) and not differentiable_field(ans) or stored(obj, name) is None:
         from .runtime import zeros_like                # (a class attribute: a constant)
         return zeros_like(ans)

@@ -33,7 +33,7 @@ from ..runtime import as_columns, from_columns
 from ..runtime import eigengaps, from_triangle, refuse_lower_rank, to_triangle
 from ..runtime import einsum_directions, einsum_directions_grads
 from ..runtime import atleast_grads, atleast_tangents, repetition_cross, repetition_cross_grad, sinc_derivative
-from ..tree import (AdjFields, AdjTuple, differentiable_field, field_tangent, is_record, new_record, new_record_grads,
+from ..tree import (AdjFields, AdjTuple, computed_flat, differentiable_field, field_tangent, is_record, new_record, new_record_grads,
                     new_record_tangent, record_adjoint, unattr)
 from ..runtime import (block_trace, checked_system, factor_placed, flipped, frechet_blocks, lower_factor, lower_half,
                        off_factor, signal_pads, structured, structured_grad, transposed_if, transposes,
@@ -44,7 +44,7 @@ from ..runtime import opaque_call  # noqa: E402
 from ..runtime import product_items, unarray  # noqa: E402
 from ..runtime import added_at, diagonal_filled, diagonal_values, module_argument  # noqa: E402
 nondiff(module_argument)
-nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call)
+nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call, computed_flat)
 
 # --- broadcasting and reductions ---
 @vjp(unbroadcast)
@@ -480,9 +480,10 @@ def to_triangle_jvp(t, ans, s, UPLO="L"): return to_triangle(t, UPLO), None
 @vjp(field_tangent)
 def field_tangent_vjp(g, ans, t, value, obj, name):
     setting = is_record(obj) and not differentiable_field(value)        # (an empty adjoint: it adds to None)
-    return (AdjFields({}) if setting else unattr(g, obj, name)), None, None, None
-@jvp(field_tangent)
-def field_tangent_jvp(g, ans, t, value, obj, name): return field_tangent(g, value, obj, name), None, None, None
+    return (AdjFields({}) if setting else unattr(g, obj, name)), None, computed_flat(obj, name), None
+@jvp(field_tangent)                      # (flat in obj, unless obj.name is a property: refused, computed_flat)
+def field_tangent_jvp(g, ans, t, value, obj, name):
+    return field_tangent(g, value, obj, name), None, computed_flat(obj, name, zeros_like(ans)), None
 # --- scipy.linalg's and scipy.signal's helpers (rules/scipy_linalg.py, rules/scipy_signal.py): linear maps, each
 # with its adjoint; flags such as `lower` (cho_factor's second result) may count as depending on the input: None ---
 nondiff(flipped, transposes, uplo, signal_pads)
