@@ -2093,3 +2093,29 @@ def logspace_of_differentiated_bases(b):       # an array of bases: refused when
 
 REFUSED["logspace_of_differentiated_bases"] = (logspace_of_differentiated_bases, (np.array([2.0, 3.0]),), (0,),
                                                "array of bases")
+
+
+def containers_written_while_copies_are_walked(x):   # for k in list(d): d[k] = ... (s2sad's own hint for walking
+    d = {"a": 1.0, "b": x}                           # a dict being changed) was refused, as were enumerate(list(L))
+    for k in list(d):                                # and tuple(L): list(d) was taken for holding d itself (as
+        d[k] = d[k] * x                              # list(A) holds views of an array A's rows)
+    L = [x, 2.0 * x, 3.0]
+    for i, v in enumerate(list(L)):
+        L[i] = v * x + L[i]
+    for v in tuple(L):
+        L.append(v * d["a"])
+    return d["a"] + d["b"] ** 2 + L[0] * L[1] + sum(L)
+
+
+CASES["containers_written_while_copies_are_walked"] = (containers_written_while_copies_are_walked, (1.5,), (0,))
+
+
+def array_changed_while_its_rows_are_listed(x):     # list(A) holds views of A's rows: A[0] = 5.0 changes rows[0]
+    A = x * np.arange(1.0, 4.0)
+    rows = list(A)
+    A[0] = 5.0
+    return rows[0] * x + rows[1]
+
+
+REFUSED["array_changed_while_its_rows_are_listed"] = (array_changed_while_its_rows_are_listed, (1.5,), (0,),
+                                                      "may hold the same object")

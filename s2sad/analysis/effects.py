@@ -115,8 +115,8 @@ def run(fn, unit, kinds=None):
             elif isinstance(target, gast.Name) and _new_container_of(value, unit) is not None:
                 points[target.id].add(site)                      # list(xs), sorted(xs), dict(d), copy.copy(c): a
                 literal.add(site)                                # new container holding what xs holds: its items
-                rules.append(("contain-site", site, _new_container_of(value, unit), set()))   # (an array's rows:
-                rules.append(("copy-of", site, _new_container_of(value, unit)))               # views of it)
+                rules.append(("rows-of", site, _new_container_of(value, unit)))     # (an array's rows: views of it;
+                rules.append(("copy-of", site, _new_container_of(value, unit)))     # a list's items, a dict's keys)
             elif isinstance(target, gast.Name) and _holding_items_of(value, unit) is not None:
                 points[target.id].add(site)                      # a new dict of the items of a list
                 literal.add(site)
@@ -189,6 +189,11 @@ def run(fn, unit, kinds=None):
             elif kind == "contain-site":
                 new = (objects(b) | made[0]) - contents[a]
                 if new:
+                    contents[a] |= new
+                    changed = True
+            elif kind == "rows-of":                  # list(b) of an array b holds its rows, views of b (of a list,
+                new = {o for o in objects(b) if o not in literal} - contents[a]    # tuple or dict made here: its
+                if new:                                                            # items, copy-of; keys hold none)
                     contents[a] |= new
                     changed = True
             elif kind == "copy-of":                  # a copy of b: the same contents; a list's copy is a list
@@ -364,7 +369,8 @@ def _note_in_place_method(value, s, unit, mutated, rules):
                 rules.append(("contain", n, a, _made_inside(a, s)))
 
 
-_NEW_CONTAINERS = {builtins.list, builtins.sorted, builtins.dict, copy.copy}
+# calls making a new container holding the argument's items (tuple(t) is t itself: neither changes in place)
+_NEW_CONTAINERS = {builtins.list, builtins.tuple, builtins.sorted, builtins.dict, copy.copy}
 _MADE = (gast.List, gast.Tuple, gast.Dict, gast.Set, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
 
 
@@ -1990,5 +1996,5 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                 through = "" if name == arg else f" (through `{name}`, which may hold the same object)"
                 raise unit.error(UnsupportedSyntaxError, f"this function changes its argument `{arg}` in place"
                                  f"{through}, which cannot be differentiated", change,
-                                 hint=f"work on a copy (`{arg} = list({arg})`, `{arg} = {arg}.copy()`) or build a "
+                                 hint=f"work on a copy (`{arg} = {arg}.copy()`) or build a "
                                       f"new value")
