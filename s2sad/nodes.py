@@ -292,9 +292,68 @@ def blocks(stmts):
 
 
 def free_loads(fn):
-    """The names a function definition reads from outside itself (not its parameters or locals)."""
-    own = {n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-    return {n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
+    """The names a function definition (or a lambda) reads from outside itself, with Python's scopes: not its
+    parameters or locals (names it stores, functions and classes it defines, imports), and what a function, lambda
+    or comprehension inside it reads that is neither its own nor theirs (a local of a nested function, a
+    comprehension's variable, hides nothing of the enclosing one)."""
+    return _free_in(fn)[0]
+
+
+def local_names(fn):
+    """The names a function definition binds in its own scope: its parameters, the names it stores, the functions
+    and classes it defines and its imports (not a nested function's locals, not a comprehension's variables)."""
+    return _free_in(fn)[1]
+
+
+_COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _free_in(scope):
+    own, loads, inner = set(), set(), []
+    if isinstance(scope, (gast.FunctionDef, gast.Lambda)):
+        args = scope.args
+        own.update(a.id for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                   if a is not None)
+        todo = list(scope.body) if isinstance(scope.body, list) else [scope.body]
+    else:                                           # a comprehension: its targets; its first iterable is read outside
+        own.update(n.id for g in scope.generators for n in walk(g.target) if isinstance(n, gast.Name))
+        todo = [scope.elt] if not isinstance(scope, gast.DictComp) else [scope.key, scope.value]
+        todo += [g.iter for g in scope.generators[1:]] + [c for g in scope.generators for c in g.ifs]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (gast.FunctionDef, gast.ClassDef)):
+            own.add(n.name)
+            todo.extend(n.decorator_list)           # (evaluated here, as a function's defaults are)
+            if isinstance(n, gast.FunctionDef):
+                todo.extend(list(n.args.defaults) + [d for d in n.args.kw_defaults if d is not None])
+                inner.append(n)
+            else:
+                todo.extend(n.bases)
+                inner.append(gast.FunctionDef(name=n.name, args=gast.arguments(
+                    args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+                    body=n.body, decorator_list=[], returns=None, type_comment=None, type_params=[]))
+            continue
+        if isinstance(n, gast.Lambda):
+            todo.extend(list(n.args.defaults) + [d for d in n.args.kw_defaults if d is not None])
+            inner.append(n)
+            continue
+        if isinstance(n, _COMPREHENSIONS):
+            todo.append(n.generators[0].iter)
+            inner.append(n)
+            continue
+        if isinstance(n, gast.Name):
+            (loads if isinstance(n.ctx, gast.Load) else own).add(n.id)
+        elif isinstance(n, (gast.Import, gast.ImportFrom)):
+            own.update((a.asname or a.name).split(".")[0] for a in n.names)
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast.AST):
+                todo.append(v)
+            elif isinstance(v, list):
+                todo.extend(item for item in v if isinstance(item, ast.AST))
+    for node in inner:
+        loads |= _free_in(node)[0]
+    return loads - own, own
 
 
 def all_names(tree):

@@ -2119,3 +2119,16 @@ def array_changed_while_its_rows_are_listed(x):     # list(A) holds views of A's
 
 REFUSED["array_changed_while_its_rows_are_listed"] = (array_changed_while_its_rows_are_listed, (1.5,), (0,),
                                                       "may hold the same object")
+
+
+def nested_functions_with_their_own_locals(x):   # a nested function's own nested function, or a local or a
+    def inner(y):                                # comprehension variable of a function inside it named like an
+        def inner2(z):                           # enclosing variable, was taken for the enclosing one: refused
+            w = z * 2.0                          # ("has its own `inner2`"), or that variable not passed to it
+            return w * x
+        v = [x for x in (y, y)][0]
+        return inner2(y) + inner2(x) * v
+    return inner(x * 3.0)
+
+
+CASES["nested_functions_with_their_own_locals"] = (nested_functions_with_their_own_locals, (1.5,), (0,))

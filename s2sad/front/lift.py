@@ -117,7 +117,7 @@ def run(tree, unit):
                              hint=f"rename the parameter `{shadowed[0]}` of `{name}`")
         _check(unit, node)
         _refuse_escapes(unit, tree, name, reads[name], _packs(node))
-        hidden = sorted(set(reads[name]) & assigned_names(node))
+        hidden = sorted(set(reads[name]) & N.local_names(node))
         if hidden:                    # its own `u` would be passed where a callee needs the enclosing `u`
             raise unit.error(UnsupportedSyntaxError, f"the function `{name}` defined here has its own `{hidden[0]}` "
                              f"and calls a function that reads the enclosing `{hidden[0]}`", node,
