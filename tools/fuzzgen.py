@@ -1484,9 +1484,15 @@ class Gen:
         if len(set(names)) != n or src.name in names:
             return False
         self.features.add("unpack")
-        self.emit(f"{', '.join(names)} = {src.name}")
+        value, mag = src.name, src.mag
+        if src.ty[0] == "V" and self.chance(0.4):      # a, b = q / s, np.tanh(q): one array, then unpacked
+            e = self.vector(n, 1)
+            if not set(names) & set(_IDENT.findall(e.text)):
+                value, mag = e.text, e.mag
+                self.features.add("unpack_expression")
+        self.emit(f"{', '.join(names)} = {value}")
         for nm in names:
-            self.define(nm, S, src.mag)
+            self.define(nm, S, mag)
 
     def st_swap(self):
         vs = self.writable(S)
@@ -2060,8 +2066,8 @@ class Gen:
     def st_record_rebuilt(self):
         """``theta = Params(w=theta.w * e, b=e2, n=theta.n)``: a dataclass argument made again from differentiated
         values (in a loop: a state stepped forward), its fields then read as before (tree.new_record)."""
-        specs = [r for r in getattr(self, "records", ()) if r.form == "dataclass" and self.fn_depth == 0
-                 and self.lookup(r.name) is not None]
+        specs = [r for r in getattr(self, "records", ()) if r.form in ("dataclass", "plain") and self.fn_depth == 0
+                 and self.lookup(r.name) is not None]      # (a plain class: its __init__ only stores)
         if not specs:
             return False
         spec = self.rng.choice(specs)
@@ -2576,6 +2582,14 @@ class Gen:
             else:
                 self.emit(f"{name} = {{key: {f}(val) * {c} for key, val in {d.name}.items()}}")
             self.define(name, d.ty, float(c))
+            return
+        if self.chance(0.3) and not d.readonly and not d.is_arg and d.name not in self.aliases \
+                and not self.in_closure and d.ty[1] and all(t == S for _, t in d.ty[1]):
+            c = self.squash_any(self.scalar(1), S)       # walk a copy of the keys, write each item
+            self.emit(f"for key in {self.rng.choice(['list', 'sorted', 'tuple'])}({d.name}):")
+            self.emit(f"    {d.name}[key] = 0.5 * {d.name}[key] + np.tanh({c.text})")
+            self.features.add("dict_written_over_copied_keys")
+            d.mag = 0.5 * d.mag + 1.0
             return
         acc = self._new_name(SCALAR_NAMES, S)
         if acc is None:
