@@ -30,12 +30,19 @@ def _distance(new, old):
     return float(np.max(np.abs(new - old), initial=0.0)), float(np.max(np.abs(new), initial=0.0))
 
 
+def _precision(x):
+    """The smallest relative change worth asking of values like ``x``: a few units of their float precision
+    (float32: about 1e-6, where an iteration stalls short of a float64 ``tol``; float64: far below any ``tol``)."""
+    dtype = np.asarray(x).dtype
+    return 8.0 * float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0
+
+
 def _iterate(step, x, tol, max_iter, what):
     for _ in range(max_iter):
         new = step(x)
         change, size = _distance(new, x)
         x = new
-        if change <= tol * (1.0 + size):
+        if change <= max(tol, _precision(new)) * (1.0 + size):
             return x
     raise FixedPointError(f"fixed_point: the {what} did not converge in {max_iter} iterations "
                           f"(last change {change:.3g}); is f a contraction in x?")
@@ -53,7 +60,8 @@ def fixed_point(f: Callable[[A, X], X], a: A, x0: X, tol: float = 1e-10, max_ite
         f: A user function ``f(a, x)`` (its source is read to differentiate it).
         a: Its parameters, differentiable: a number, an array or a container of them.
         x0: The starting point (a number or an array).
-        tol: Stop when the largest change is at most ``tol * (1 + max|x|)``.
+        tol: Stop when the largest change is at most ``tol * (1 + max|x|)`` (``tol`` at least eight units of
+            the values' precision: about 1e-6 for float32).
         max_iter: The most iterations.
 
     Returns:

@@ -430,6 +430,16 @@ def test_fixed_point_by_the_implicit_function_theorem():
     assert "fixed_point_adjoint" in s2sad.adjoint_source(solved)        # no unrolled iterations
 
 
+def test_fixed_point_of_float32_values():
+    """float32 parameters: the adjoint iteration stalled a few units of float32 precision short of the default
+    tol=1e-10 and was reported as not converging (a probe): a tolerance below the values' precision is raised to it."""
+    a = np.array([0.1, 0.3, -0.2])
+    g32 = s2sad.grad(solved)(a.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, s2sad.grad(solved)(a), rtol=2e-6)
+    assert s2sad.jvp(solved, (a.astype(np.float32),), (np.ones(3, np.float32),))[1] == pytest.approx(g32.sum(), rel=2e-6)
+
+
 def diverging(a, x):
     return 2.0 * x + a
 
