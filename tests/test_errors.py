@@ -1441,3 +1441,22 @@ def test_a_module_parameter_is_checked_to_be_its_default():
     np.testing.assert_allclose(s2sad.grad(_with_a_module_default)(x, np), np.cos(x))
     with pytest.raises(s2sad.UnsupportedValueError, match="`xp` is differentiated as numpy, its default, and othernp"):
         s2sad.grad(_with_a_module_default)(x, other)
+
+
+def _item_of_a_dict_from_get(x):
+    d = {0: 1.0}
+    d[0] = d.get(0, 1.0) * x
+    return d[0] * x
+
+
+def test_a_second_order_refusal_names_the_users_line():
+    """A refusal met while s2sad differentiates its own forward-mode code (a second derivative) named that code
+    (`<s2sad f_jvp from ...>:11`, a statement with `_t2`): it names the user's file and the line the code was
+    written for (its `# line N:` comment), and shows the generated statement after the message."""
+    assert s2sad.grad(_item_of_a_dict_from_get)(0.7) == pytest.approx(1.4)
+    with pytest.raises(s2sad.S2SadError) as caught:
+        s2sad.hessian(_item_of_a_dict_from_get)(0.7)
+    line = inspect.getsourcelines(_item_of_a_dict_from_get)[1] + 2
+    text = str(caught.value)
+    assert text.startswith(f"{__file__}:{line}: ") and "<s2sad" not in text.splitlines()[0].split(": ")[0]
+    assert "in the forward-mode code s2sad wrote for this line" in text

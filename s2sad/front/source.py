@@ -11,6 +11,7 @@ import functools
 import inspect
 import linecache
 import os
+import re
 import textwrap
 import tokenize
 import types
@@ -64,9 +65,32 @@ class Source:
         return chunk if len(chunk) <= 100 else chunk[:97] + "..."
 
     def error(self, cls, message, node, hint=None):
-        """An exception of class ``cls`` pointing at ``node`` in the user's file."""
+        """An exception of class ``cls`` pointing at ``node`` in the user's file. In forward-mode code s2sad wrote
+        (differentiated again: a second derivative), the user's line its ``# line N: ...`` comment names."""
+        user = _user_line(self, node)
+        if user is not None:
+            filename, lineno, construct = user
+            return cls(f"{message} (in the forward-mode code s2sad wrote for this line, differentiated again: "
+                       f"`{self.text(node)}`)", filename=filename, lineno=lineno, construct=construct, hint=hint)
         return cls(message, filename=self.filename, lineno=self.file_line(node),
                    construct=self.text(node), hint=hint)
+
+
+_GENERATED_FROM = re.compile(r"<s2sad \S+ from ([^<>]+):\d+>$")      # (a user's file, not generated code again)
+_LINE_COMMENT = re.compile(r"\s*# line (\d+): (.*)$")
+
+
+def _user_line(source, node):
+    """(file, line, text) of the user's line that generated code at ``node`` was written for, else None."""
+    found = _GENERATED_FROM.match(source.filename or "")
+    at = getattr(node, "lineno", None)
+    if found is None or at is None:
+        return None
+    for line in reversed(source.lines[:at]):
+        comment = _LINE_COMMENT.match(line)
+        if comment is not None:
+            return found.group(1), int(comment.group(1)), comment.group(2).strip()
+    return None
 
 
 def unwrap(fn):
