@@ -2344,7 +2344,9 @@ def product_items(items, like=()):
         return items
     like = list(like)
     items = list(items) if isinstance(items, (list, tuple, np.ndarray)) else [items] * len(like)   # (a zero tangent)
-    return np.stack(np.broadcast_arrays(*items, *like)[:len(items)]) if items else np.zeros(0)
+    if not items:                                      # (math.prod([], start=x): no items, shaped like the rest)
+        return np.zeros((0,) + np.broadcast_shapes(*[np.shape(v) for v in like]))
+    return np.stack(np.broadcast_arrays(*items, *like)[:len(items)])
 
 
 def unarray(g, obj, ans=None):

@@ -356,7 +356,9 @@ _OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
               "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
               "__rmatmul__", "__neg__", "__pos__", "__abs__", "__float__", "__int__", "__index__", "__array__",
               "__array_ufunc__", "__array_function__", "__getitem__", "__iadd__", "__isub__", "__imul__",
-              "__itruediv__")
+              "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__", "__imatmul__", "__invert__", "__lshift__",
+              "__rlshift__", "__rshift__", "__rrshift__", "__and__", "__rand__", "__or__", "__ror__", "__xor__",
+              "__rxor__", "__round__", "__trunc__", "__floor__", "__ceil__", "__complex__", "__getattribute__")
 _own_behaviours = {}
 
 
@@ -383,6 +385,8 @@ def _own_in(klass):
         if not name.startswith("__") and hasattr(kind, "__get__") and kind.__module__ != "builtins" \
                 and not isinstance(value, (staticmethod, classmethod, property)):
             return f"computes its attribute `{name}` with a descriptor ({kind.__name__})"
+        if isinstance(value, property) and name in _ARRAY_ATTRIBUTES:     # (`p.real`, `p.T` read as NumPy's)
+            return f"computes its attribute `{name}`, named like an array's, with a property"
     return None
 
 
@@ -407,7 +411,7 @@ def record_class(cls):
     """Whether ``cls(*values)`` only stores ``values`` as its attributes: a plain dataclass, or a class whose
     own ``__init__`` does nothing else (``record_parameters``). Its objects made inside differentiated code are
     records like the ones passed in."""
-    return plain_dataclass(cls) or record_parameters(cls) is not None
+    return record_parameters(cls) is not None
 
 
 NO_DEFAULT = object()        # (a parameter without a literal default: it must be given)
@@ -433,16 +437,19 @@ _LITERALS = (int, float, bool, str, type(None))
 
 
 def _parameters_of(cls):
+    if type(cls).__call__ is not type.__call__:       # (a metaclass making the object its own way)
+        return None
     if plain_dataclass(cls):
         return [(name, name, f.default if type(f.default) in _LITERALS else NO_DEFAULT)
                 for name, f in cls.__dataclass_fields__.items() if f._field_type is dataclasses._FIELD]
     owners = [k for k in cls.__mro__[:-1] if "__init__" in vars(k)]       # (one __init__, maybe inherited)
     init = vars(owners[0])["__init__"] if len(owners) == 1 else None
-    if not isinstance(init, types.FunctionType) or hasattr(cls, "__dataclass_fields__") or own_behaviour(cls) \
+    if not isinstance(init, types.FunctionType) or hasattr(init, "__wrapped__") \
+            or hasattr(cls, "__dataclass_fields__") or own_behaviour(cls) \
             or (getattr(cls, "__module__", "") or "").split(".")[0] in ("builtins", "numpy", "scipy", "s2sad") \
-            or any(k.__dict__.get(n) is not None for k in cls.__mro__[:-1] for n in ("__new__", "__setattr__",
-                                                                                      "__slots__", "__getattr__")):
-        return None
+            or any(k.__dict__.get(n) for k in cls.__mro__[:-1] for n in ("__new__", "__setattr__", "__slots__",
+                                                                           "__getattr__", "__delattr__")):
+        return None                                   # (a decorated __init__: its source is not what runs)
     import ast
     import inspect
     import textwrap
@@ -457,17 +464,28 @@ def _parameters_of(cls):
     me, params = fn.args.args[0].arg, [a.arg for a in fn.args.args[1:]]
     body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) \
         and isinstance(fn.body[0].value.value, str) else fn.body
-    stored = {}
-    for st in body:
-        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Attribute)
-                and isinstance(st.targets[0].value, ast.Name) and st.targets[0].value.id == me
-                and isinstance(st.value, ast.Name) and st.value.id in params and st.value.id not in stored):
+    pairs = []                                        # (attribute node, value node): `self.W = W`, `self.W: T = W`,
+    for st in body:                                   # `self.W, self.b = W, b`
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Tuple) \
+                and isinstance(st.value, ast.Tuple) and len(st.targets[0].elts) == len(st.value.elts):
+            pairs.extend(zip(st.targets[0].elts, st.value.elts))
+        elif isinstance(st, ast.Assign) and len(st.targets) == 1:
+            pairs.append((st.targets[0], st.value))
+        elif isinstance(st, ast.AnnAssign) and st.value is not None:
+            pairs.append((st.target, st.value))
+        else:
             return None
-        stored[st.value.id] = st.targets[0].attr
+    stored = {}
+    for target, value in pairs:
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me
+                and isinstance(value, ast.Name) and value.id in params and value.id not in stored):
+            return None
+        stored[value.id] = target.attr
     attributes = list(stored.values())
     if set(stored) != set(params) or len(set(attributes)) != len(attributes) \
-            or set(attributes) & _ARRAY_ATTRIBUTES or me in params:
-        return None
+            or set(attributes) & _ARRAY_ATTRIBUTES or me in params or any(
+                hasattr(inspect.getattr_static(cls, a, None), "__set__") or a.startswith("__") for a in attributes):
+        return None                                   # (a property's setter, a mangled name: not a plain store)
     defaults = list(init.__defaults__ or ())
     defaults = [NO_DEFAULT] * (len(params) - len(defaults)) + [d if type(d) in _LITERALS else NO_DEFAULT
                                                                for d in defaults]
@@ -476,12 +494,23 @@ def _parameters_of(cls):
 
 def record_fields_in_order(cls):
     """The attributes a record class (``record_class``) stores, in its constructor's order."""
+    _still_a_record(cls)
     return [attribute for _, attribute, _ in record_parameters(cls)]
 
 
 def new_record(cls, *values):
-    """``cls(*values)`` for a plain dataclass (``plain_dataclass``): what the user's call makes."""
+    """``cls(*values)`` for a record class (``record_class``): what the user's call makes (a class changed since
+    its derivative code was written, its ``__init__`` replaced, is refused where the code runs)."""
+    _still_a_record(cls)
     return cls(*values)
+
+
+def _still_a_record(cls):
+    if not record_class(cls):
+        from .errors import UnsupportedValueError
+        raise UnsupportedValueError(f"s2sad: the class {cls.__name__} changed since its derivative code was written "
+                                    "(its __init__ now does more than store its parameters); make the objects before "
+                                    "differentiating, or keep the class as it was")
 
 
 def new_record_grads(g, cls, values):

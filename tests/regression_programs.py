@@ -2132,3 +2132,45 @@ def nested_functions_with_their_own_locals(x):   # a nested function's own neste
 
 
 CASES["nested_functions_with_their_own_locals"] = (nested_functions_with_their_own_locals, (1.5,), (0,))
+
+
+def lazy_iterators_walked_while_changed(x):     # for v in map(f, L): L[1] = ...: Python's map reads L[1] after the
+    L = [x[0], x[1]]                             # change; s2sad read the items first (a wrong value and derivative)
+    s = 0.0
+    for v in map(lambda t: t * 2.0, L):
+        L[1] = L[1] + v
+        s = s + v
+    return s
+
+
+REFUSED["lazy_iterators_walked_while_changed"] = (lazy_iterators_walked_while_changed, (np.array([0.7, -0.4]),),
+                                                  (0,), "lazy iterator reading `L`")
+
+
+def lazy_iterators_walked_unchanged(x):         # ... and where the body changes nothing they read: as before
+    L = [x[0], x[1], x[0] * x[1]]
+    s, w = 0.0, 1.5
+    for v in map(lambda t: t * w, L):
+        s = s * 0.5 + v
+    for v, u in zip((t ** 2 for t in L), filter(lambda t: t > -10.0, L)):
+        s = s + v * u
+    return s
+
+
+CASES["lazy_iterators_walked_unchanged"] = (lazy_iterators_walked_unchanged, (np.array([0.7, -0.4]),), (0,))
+
+
+def _doubled(v):
+    return v * 2.0
+
+
+def one_array_unpacked_from_calls(q, A):       # a, b = g(q) of a user's function giving one array (its pullback got the
+    a, b = _doubled(q)                         # tuple (a_bar, b_bar): a raw TypeError), s1, s2 = np.linalg.svd(A,
+    s1, s2 = np.linalg.svd(A, compute_uv=False)   # compute_uv=False) and c, d = np.atleast_1d(q) (taken for several
+    c, d = np.atleast_1d(q * 3.0)              # results), and math.prod with an array start= (its items broadcast
+    e = math.prod([q[0], 3.0], start=q)        # with it)
+    return a * b ** 2 + s1 * s2 + c * d + np.sum(e) + np.sum(math.prod([], start=q * 2.0))
+
+
+CASES["one_array_unpacked_from_calls"] = (one_array_unpacked_from_calls,
+                                          (np.array([0.7, -1.3]), np.array([[2.0, 0.5], [0.3, 1.0]])), (0, 1))

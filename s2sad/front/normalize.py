@@ -74,6 +74,7 @@ import numpy as np
 
 from .. import markers, nested, nodes as N
 from .. import runtime
+from .. import calls
 from ..calls import index_value
 from ..errors import UnsupportedSyntaxError
 from ..views import NUMPY_VIEW_NAMES
@@ -515,6 +516,7 @@ class _Lowering:
 
     # --- loops ------------------------------------------------------------------------
     def stmt_For(self, s):
+        self.refuse_lazy_walk_changed(s)
         body_stores = _stores(s.body)
         self.tracking, self.tracked = _walked_and_updated(s), []
         header, elements = self.loop_header(s, body_stores)
@@ -548,6 +550,31 @@ class _Lowering:
         del self.holders[len(self.holders) - len(holders):]
         self.emit(gast.For(target=N.store(index), iter=N.name(range_name), body=body or [gast.Pass()],
                            orelse=self.block(s.orelse), type_comment=None))
+
+    def refuse_lazy_walk_changed(self, s):
+        """``for v in map(f, L): L[1] = ...`` (or ``filter``, ``iter``, a generator expression): Python's iterator
+        reads ``L`` (and what ``f`` or the generator reads) as the loop goes, after the body's changes; s2sad takes
+        the items first (``_s2.sequence``). Sound either way only when the body changes none of what it reads."""
+        it = s.iter
+        if not any(isinstance(n, gast.GeneratorExp) or isinstance(n, gast.Call) and self.scope.resolve(n.func) in (
+                builtins.map, builtins.filter, builtins.iter) for n in N.walk(it)):    # (zip(map(f, L), M) too)
+            return
+        read = {n.id for n in N.walk(it) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & self.locals
+        from ..analysis.effects import IN_PLACE_METHODS
+        changed = _stores(s.body)
+        for n in N.walk(gast.Module(body=s.body, type_ignores=[])):
+            if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, gast.Store):
+                changed.add(_root(n))
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and (n.func.attr in IN_PLACE_METHODS or n.func.attr in ("append", "extend", "insert", "pop",
+                                                                             "remove", "clear", "update")):
+                changed.add(_root(n.func.value))
+        both = sorted(read & changed)
+        if both:
+            raise self.error(f"this loop walks a lazy iterator reading `{both[0]}`, which its body changes: Python "
+                             f"reads the changed values as the loop goes, s2sad would read them first", s,
+                             hint=f"walk a list made first (`for v in list(map(...))`), or leave `{both[0]}` "
+                                  f"unchanged in the loop")
 
     def range_names(self):
         """The names the function binds once, to a ``range(...)`` of the builtin (s2sad's own lowered loops)."""
@@ -770,7 +797,7 @@ class _Lowering:
                 len({t.id for t in target.elts}) == len(target.elts)
             if flat:
                 simple = self.simple(value)
-                if {t.id for t in target.elts} & set(_loads(simple)) or self.one_array(simple):
+                if {t.id for t in target.elts} & set(_loads(simple)) or self.one_array(simple, len(target.elts)):
                     simple = self.temp(simple)       # (a, b = q / s: the rules' `ans` is the array, not `(a, b)`)
                 self.emit(N.assign(N.tup([N.store(t.id) for t in target.elts], gast.Store()), simple))
                 return N.tup([N.name(t.id) for t in target.elts])
@@ -835,11 +862,31 @@ class _Lowering:
             total = gast.Call(func=self.builtin("tuple"), args=[total], keywords=[])
         return self.simple(total) if not isinstance(total, gast.List) else self.atom(total)
 
-    def one_array(self, simple):
+    def returns_tuples(self, func, obj, n):
+        """Whether every ``return`` of the user's (or nested) function called as ``func`` gives a tuple display of
+        ``n`` items (``return a, b``): what ``a, b = f(x)`` unpacks item by item."""
+        if obj is MISSING:
+            found = [st for st in N.walk(self.tree) if isinstance(st, gast.FunctionDef)
+                     and isinstance(func, gast.Name) and st.name == func.id]
+            tree = found[0] if len(found) == 1 else None
+        else:
+            try:
+                from .source import read
+                tree = read(obj).tree
+            except Exception:                                # noqa: BLE001 -- not readable: not known to
+                tree = None
+        if tree is None:
+            return False
+        returns = [r for r in _own_nodes(tree) if isinstance(r, gast.Return)]
+        return bool(returns) and all(isinstance(r.value, gast.Tuple) and len(r.value.elts) == n and not any(
+            isinstance(e, gast.Starred) for e in r.value.elts) for r in returns)
+
+    def one_array(self, simple, n_targets=0):
         """Whether an operation gives one array (unpacked by the statement: ``a, b = q / s``, ``a, _ =
         np.cumsum(q)``): an operator, a NumPy function or array method other than the ones giving several
         results. Its rules take the array as ``ans`` and its adjoint or tangent as a whole, so it is bound to a
-        name first; a function giving a tuple (``U, s, Vt = np.linalg.svd(A)``, a user's) keeps its targets."""
+        name first; a function giving a tuple (``U, s, Vt = np.linalg.svd(A)``, a user's) keeps its targets.
+        So is an object a class makes (not a tuple's): unpacking it is checked as any object's."""
         if isinstance(simple, (gast.BinOp, gast.UnaryOp)):
             return True
         if not isinstance(simple, gast.Call):
@@ -851,6 +898,16 @@ class _Lowering:
         obj = self.scope.resolve(func)
         if isinstance(obj, np.ufunc):
             return obj.nout == 1
+        if isinstance(obj, type) and not issubclass(obj, tuple):
+            return True                      # (u, v = Pair(a): an object, unpacked through its class's __iter__)
+        if obj in (np.atleast_1d, np.atleast_2d, np.atleast_3d) and len(simple.args) == 1:
+            return True                      # (one argument: one array)
+        if obj is np.linalg.svd and any(k.arg == "compute_uv" and N.is_const(k.value) and k.value.value is False
+                                         for k in simple.keywords):
+            return True                      # (the singular values only)
+        if obj is MISSING or calls.user_function(obj):
+            return not self.returns_tuples(func, obj, n_targets)    # (a user's function giving one array: its
+            #                                  adjoint is the array's; one giving `return a, b` keeps its targets)
         module = getattr(obj, "__module__", None) or ""
         return module.split(".")[0] in ("numpy", "scipy") and callable(obj) and not isinstance(obj, type) \
             and getattr(obj, "__name__", "") not in _SEVERAL_RESULTS

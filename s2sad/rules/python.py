@@ -81,12 +81,12 @@ def fsum_jvp(t, ans, iterable): return math.fsum(t)
 
 @vjp(math.prod)                         # the product of the other items (exact at zeros: runtime.prod_grad)
 def math_prod_vjp(g, ans, iterable, start=1):
-    items = product_items(iterable)                    # (items of different shapes broadcast: [A, c])
+    items = product_items(iterable, [start])           # (items broadcast together and with start: [A, c], start=x)
     return unarray(prod_grad(g * start, ans, items, 0), iterable), unbroadcast(g * math.prod(iterable), start)
 @jvp(math.prod)
-def math_prod_jvp(g, ans, iterable, start=1):
-    t = np.sum(product_items(g, iterable) * prod_grad(np.ones_like(ans), ans, product_items(iterable), 0), 0) * start
-    return (float(t) if isinstance(ans, float) else t), g * math.prod(iterable)
+def math_prod_jvp(g, ans, iterable, start=1):          # (no statement before the return: each term alone)
+    return (np.sum(product_items(g, [*iterable, start]) * prod_grad(np.ones_like(ans), ans, product_items(
+        iterable, [start]), 0), 0) * start, g * math.prod(iterable))
 @vjp(math.dist)                          # (p = q: the subgradient 0, as math.hypot's)
 def math_dist_vjp(g, ans, p, q):
     d = (np.asarray(p) - np.asarray(q)) * (g / (ans + (ans == 0.0)))
