@@ -1662,6 +1662,12 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
                 raise unit.error(UnsupportedSyntaxError, "`__dict__` of a value being differentiated: s2sad follows "
                                  "its fields by name, not through the dict of its attributes", s,
                                  hint="read the fields by name (`m.w1`), or keep the arrays in a dict field")
+            if isinstance(n, gast.UnaryOp) and isinstance(n.op, gast.Invert) and set(names_in(n)) & varied \
+                    or isinstance(n, gast.BinOp) and isinstance(n.op, (gast.LShift, gast.RShift)) \
+                    and set(names_in(n)) & varied:
+                raise unit.error(UnsupportedSyntaxError, "`~`, `<<` or `>>` of a value being differentiated: NumPy's "
+                                 "are bitwise (no derivative), an object's own may compute anything, which s2sad "
+                                 "does not see into", s, hint="call a method or a function instead of the operator")
             if isinstance(n, gast.BinOp) and isinstance(n.op, (gast.BitOr, gast.BitAnd, gast.BitXor)) \
                     and set(names_in(n)) & varied:
                 raise unit.error(UnsupportedSyntaxError, "`|`, `&` or `^` of a value being differentiated (a dict "
