@@ -624,12 +624,12 @@ class _Decorated:
         self.w = w
 
 
-class _Doubling(type):
+class _DoublingMeta(type):
     def __call__(cls, w):
         return super().__call__(w * 2.0)
 
 
-class _Made(metaclass=_Doubling):
+class _Made(metaclass=_DoublingMeta):
     def __init__(self, w):
         self.w = w
 
