@@ -207,6 +207,11 @@ def _others_product(x, axis):
     return np.take(left, range(0, n), axis=axis) * np.take(right, range(1, n + 1), axis=axis)
 
 
+def corrected(ddof, correction=None):
+    """The degrees of freedom ``np.var``/``np.std`` subtract: ``correction=`` (NumPy 2's name) where given, else ``ddof``."""
+    return ddof if correction is None else correction
+
+
 def std_grad(g, ans, x, axis=None, ddof=0, keepdims=False):
     """Adjoint of ``np.std``: zero where the std is zero (a constant slice, or a single element)."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -226,7 +226,8 @@ if np.lib.NumpyVersion(np.__version__) >= "2.1.0":                   # np.clip(x
 ASARRAY = [case(real(4)), case(real(2, 3)), case(real()), case([real(), real(), real()]), case([real(3), real(3)]),
            case([[real(), real()], [real(), real()]]), case(real(2, 3), dtype=float), case(real(4), np.float64)]
 ASTYPE = [case(real(4), np.float64), case(real(2, 3), "float64"), case(real(2, 3), np.int64), case(real(3), bool)]
-VAR_STD = reductions(real) + reductions(real, ddof=1)[1:]
+VAR_STD = reductions(real) + reductions(real, ddof=1)[1:] + [case(real(2, 3), axis=0, correction=1),
+                                                              case(real(4), correction=0.5)]   # (NumPy 2's name for ddof)
 
 MATMUL = [case(real(3), real(3)), case(real(2, 3), real(3)), case(real(3), real(3, 4)), case(real(2, 3), real(3, 4)),
           case(real(5, 2, 3), real(3, 4)), case(real(5, 2, 3), real(5, 3, 4)), case(real(2, 3), real(5, 3, 4)),
@@ -586,10 +587,12 @@ SPEC = [
     (np.ptp,                 reductions(real)[:8] + [case(real(2, 3, 4), axis=(0, 2), keepdims=True)]),
     (np.nanvar,              reductions(real)[:8] + [case(real(2, 3), axis=1, ddof=1), case(at([1.0, np.nan, 3.0, 0.5])),
                               case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, keepdims=True),
-                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1)]),
+                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1),
+                              case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, correction=1)]),
     (np.nanstd,              reductions(real)[:8] + [case(real(2, 3), axis=1, ddof=1), case(at([1.0, np.nan, 3.0, 0.5])),
                               case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, keepdims=True),
-                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1)]),
+                              case(at([[1.0, np.nan], [2.0, 0.5], [-0.3, 0.7]]), axis=0, ddof=1),
+                              case(at([[1.0, np.nan, 2.5], [2.0, 0.5, -1.0]]), axis=1, correction=1)]),
     (np.nancumsum,           [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1),
                               case(at([1.0, np.nan, 3.0, 0.5])), case(at([[1.0, np.nan], [2.0, 0.5]]), axis=0)]),
     (np.quantile,            QUANTILE),

@@ -10,7 +10,7 @@ import numpy as np
 from ..runtime import arange_grads, arange_tangent, broadcast, linspace_grads, linspace_tangent
 from ..runtime import rollaxis_inverse, sorted_like, uncumsum, unsort
 from ..runtime import corrcoef_grads, corrcoef_tangent, cov_divisor, cov_turns, cov_grads, cov_rows, cov_tangent
-from ..runtime import scalar_base, vander_powers, zeros_like
+from ..runtime import corrected, scalar_base, vander_powers, zeros_like
 from ..runtime import choose_grads, choose_index, extract_source, insert_source, select_default, select_grads, select_masks
 from ..runtime import block_grads, broadcast_arrays_grads, broadcast_tangents
 from ..runtime import quantile_apply, quantile_q_grad, quantile_q_tangent, quantile_spread
@@ -196,7 +196,7 @@ nondiff(np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.floor_divide,
         np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal)
 for _helper in (real_like, conj_sign, derivative_coefficients, cov_rows, cov_tangent, corrcoef_tangent):     # differentiated from their source (runtime.py)
     setattr(_helper, SOURCE_MARK, True)
-nondiff(angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns, vander_powers,
+nondiff(corrected, angle_unit, rollaxis_inverse, partition_source, np.argpartition, cov_divisor, cov_turns, vander_powers,
         np.digitize, insert_source, extract_source, select_masks, select_default, choose_index)
 
 # --- constructors that carry a derivative ---
@@ -279,17 +279,17 @@ def max_jvp(g, ans, a, axis=None, out=None, keepdims=False, initial=None):  # (a
     return (np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims), None, None, None,
             g * extremum_initial_grad(np.ones_like(ans), ans, a, axis, keepdims, initial))
 @vjp(np.var)
-def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - ddof)
+def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    return unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True)) / (reduced_size(a, axis) - corrected(ddof, correction))
 @jvp(np.var)
-def var_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(np.real(g * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True))), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+def var_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    return np.sum(np.real(g * 2.0 * np.conj(a - np.mean(a, axis, keepdims=True))), axis, keepdims=keepdims) / (reduced_size(a, axis) - corrected(ddof, correction))
 @vjp(np.std)
-def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return std_grad(g, ans, real_only(a, "np.std"), axis, ddof, keepdims)
+def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    return std_grad(g, ans, real_only(a, "np.std"), axis, corrected(ddof, correction), keepdims)
 @jvp(np.std)
-def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):     # zero where the std is
-    slope = np.sum(g * (real_only(a, "np.std") - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)
+def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):     # zero where the std is
+    slope = np.sum(g * (real_only(a, "np.std") - np.mean(a, axis, keepdims=True)), axis, keepdims=keepdims) / (reduced_size(a, axis) - corrected(ddof, correction))
     return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 
 # --- products ---
@@ -580,26 +580,26 @@ def ptp_jvp(g, ans, a, axis=None, out=None, keepdims=False):
          - extremum_grad(np.ones_like(ans), np.min(a, axis, keepdims=keepdims), a, axis, keepdims))
     return np.sum(np.where(w != 0, g * w, 0.0), axis, keepdims=keepdims)
 @vjp(np.nanvar)                                   # np.var of the items that are not NaN (they get no adjoint)
-def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
     counted = ~np.isnan(a)
     spread = unreduce(g, a, axis, keepdims) * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True))
-    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - corrected(ddof, correction))
 @jvp(np.nanvar)
-def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
     counted = ~np.isnan(a)
     spread = np.where(counted, np.asarray(g) * 2.0 * (real_only(a, "np.nanvar") - np.nanmean(a, axis, keepdims=True)), 0.0)
-    return np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+    return np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - corrected(ddof, correction))
 @vjp(np.nanstd)                                   # sqrt(nanvar): zero where the std is
-def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
     counted = ~np.isnan(a)
     spread = unreduce(np.where(ans == 0, 0.0, g / np.where(ans == 0, 1.0, ans)), a, axis, keepdims) * (
         real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True))
-    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - ddof)
+    return np.where(counted, spread, 0.0) / (np.sum(counted, axis, keepdims=True, dtype=np.asarray(a).dtype) - corrected(ddof, correction))
 @jvp(np.nanstd)
-def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
     counted = ~np.isnan(a)
     spread = np.where(counted, np.asarray(g) * (real_only(a, "np.nanstd") - np.nanmean(a, axis, keepdims=True)), 0.0)
-    slope = np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - ddof)
+    slope = np.sum(spread, axis, keepdims=keepdims) / (np.sum(counted, axis, keepdims=keepdims, dtype=np.asarray(a).dtype) - corrected(ddof, correction))
     return np.where(ans == 0, 0.0, slope / np.where(ans == 0, 1.0, ans))
 @vjp(np.nancumsum)                                # np.cumsum with NaN read as 0
 def nancumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.where(np.isnan(a), 0.0, uncumsum(g, a, axis))[()]
