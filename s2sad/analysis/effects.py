@@ -914,9 +914,10 @@ def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), nu
                         held = _source_name(other, single)
                         holder = f"`{held}` may hold the same object" if not held.startswith("_") and held != name \
                             else "another value holds the same object (the sequence a `for` loop walks, a result)"
-                        raise unit.error(UnsupportedSyntaxError, f"`{name}` is changed in place while {holder}, which "
-                                         f"cannot be differentiated", change,
-                                         hint=f"build a new value (`{name} = {name} + [...]`, `np.concatenate`, "
+                        shown = next((u for u, vs in unit.versions.items() if name in vs), name)   # (d, not d_1)
+                        raise unit.error(UnsupportedSyntaxError, f"`{shown}` is changed in place while {holder}, "
+                                         f"which cannot be differentiated", change,
+                                         hint=f"build a new value (`{shown} = {shown} + [...]`, `np.concatenate`, "
                                               f"`np.where`) instead of changing it in place")
 
 
