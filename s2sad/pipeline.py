@@ -157,6 +157,7 @@ def analyze(tree, unit):
     _drop_list_checks(tree, unit, arrays)
     effects_analysis.check_writes(tree, unit, varied, effects, numbers, active, arrays)   # refusals, first
     effects_analysis.check_methods(tree, unit, varied, value_kinds)
+    effects_analysis.guard_keys(tree, unit, varied)
     module_state.check(unit, frozenset(u for u, vs in unit.versions.items() if (set(vs) | {u}) & varied) | varied)
     effects_analysis.pass_read_only(tree, unit, varied, active, numbers, effects)
     numbers_only = frozenset(n for n, k in value_kinds.items() if isinstance(k, tuple) and k

@@ -2342,6 +2342,21 @@ def vstack_grads(g, arrays):
         split_like(g, [np.atleast_2d(a) for a in arrays], 0), arrays))
 
 
+def constant_key(*keys):
+    """Refuse a key or an index that may carry a derivative (effects.guard_keys): a float, a complex number, an
+    array of them or an object (a record made from values being differentiated); keys carry none. Strings, ints,
+    bools, None, slices and integer or boolean arrays, and tuples of them, pass."""
+    for k in keys:
+        if isinstance(k, (tuple, list)):               # (a tuple key; fancy indices; make_dict's list of keys)
+            constant_key(*k)
+        elif not (k is None or k is Ellipsis or isinstance(k, (str, bytes, int, bool, slice, np.integer, np.bool_))
+                  or isinstance(k, np.ndarray) and k.dtype.kind in "biu"):
+            raise UnsupportedValueError(f"s2sad: a {type(k).__name__} depending on a value being differentiated is "
+                                        "used as a key (of a dict) or an index: keys carry no derivative, so reading "
+                                        "them back (`for k in d`) would give none; keep the value in the dict's "
+                                        "values, or use s2sad.stop_gradient(k) as the key")
+
+
 def product_items(items, like=()):
     """The items of ``math.prod``'s iterable as one array along a new first axis, broadcast together (and with
     the items of ``like``: ``[A, c]`` multiplies elementwise)."""

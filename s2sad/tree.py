@@ -371,16 +371,27 @@ def own_behaviour(cls):
     return _own_behaviours[cls]
 
 
+_NAMEDTUPLE_MADE = frozenset({"__doc__", "__slots__", "_fields", "_field_defaults", "__new__", "_make", "_replace",
+                              "__repr__", "_asdict", "__getnewargs__", "__match_args__", "__module__", "__qualname__",
+                              "__orig_bases__", "__annotations__", "__annotate__", "__static_attributes__",
+                              "__firstlineno__", "__weakref__", "__dict__"})
+
+
 def _own_in(klass):
     own = vars(klass)
-    if klass in (object, tuple) or "_fields" in own and "_make" in own:      # (a namedtuple class: tuple's own)
+    if klass in (object, tuple):
         return None
-    hit = next((n for n in _OPERATORS if n in own), None)
-    if hit is not None:
-        return f"defines `{hit}`"
-    if "__new__" in own and issubclass(klass, tuple):
+    made = _NAMEDTUPLE_MADE | set(own["_fields"]) if "_fields" in own and "_make" in own else frozenset()
+    hit = next((n for n in _OPERATORS if n in own and n not in made), None)    # (a namedtuple class: what
+    if hit is not None:                                                         # namedtuple made is tuple's own;
+        return f"defines `{hit}`"                                               # what the user added counts)
+    if "__new__" in own and issubclass(klass, tuple) and "__new__" not in made:
         return "defines its own `__new__`"
     for name, value in own.items():
+        if name in made:
+            continue
+        if made and name in _ARRAY_ATTRIBUTES:          # (a tuple's `p.mean()`, `p.T` are read as NumPy's)
+            return f"defines `{name}`, named like an array's"
         kind = type(value)
         if not name.startswith("__") and hasattr(kind, "__get__") and kind.__module__ != "builtins" \
                 and not isinstance(value, (staticmethod, classmethod, property)):

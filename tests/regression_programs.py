@@ -2174,3 +2174,29 @@ def one_array_unpacked_from_calls(q, A):       # a, b = g(q) of a user's functio
 
 CASES["one_array_unpacked_from_calls"] = (one_array_unpacked_from_calls,
                                           (np.array([0.7, -1.3]), np.array([[2.0, 0.5], [0.3, 1.0]])), (0, 1))
+
+
+def keys_read_back(a):                          # a value being differentiated as a dict's key, read back through the
+    d = {a: 1.0}                                # keys (for k in d, max(d), dict(zip(...)), a comprehension): zero
+    return sum(k * k for k in d)                # derivative (keys carry none), a crash for a comprehension
+
+
+REFUSED["keys_read_back"] = (keys_read_back, (1.3,), (0,), "used as a key")
+
+
+def keys_of_a_comprehension_read_back(a):
+    d = {a * i: i for i in range(1, 4)}
+    return sum(d)
+
+
+REFUSED["keys_of_a_comprehension_read_back"] = (keys_of_a_comprehension_read_back, (1.3,), (0,), "used as a key")
+
+
+def keys_that_carry_no_derivative(x):           # ... and keys that carry none: as before
+    d = {"a": x, "b": 2 * x}
+    e = {i: x * i for i in range(3)}
+    f = dict(zip(["u", "v"], [x, x * x]))
+    return d["a"] * e[2] + f["v"]
+
+
+CASES["keys_that_carry_no_derivative"] = (keys_that_carry_no_derivative, (1.3,), (0,))

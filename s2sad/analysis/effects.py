@@ -1648,6 +1648,36 @@ def _makes_a_derivative(func, unit):
     return any(obj is made for made in markers.API.values())
 
 
+def guard_keys(fn, unit, varied):
+    """Keys and indices that may depend on a value being differentiated (``{a: v}``, ``d[k] = v``, ``{k: v for
+    ...}``, ``dict(zip(ks, vs))``) get a check where the code runs (``runtime.constant_key``): keys carry no
+    derivative, so a float or an object being differentiated used as a key, read back (``for k in d``), would give
+    none. A string, an int or a tuple of them (the keys of a dict walked, ``k + "2"``) passes. In place."""
+    from .. import calls
+    check = unit.aliases.ref(runtime.constant_key, "constant_key")
+
+    def guarded(block):
+        out = []
+        for s in block:
+            for field_ in ("body", "orelse"):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    setattr(s, field_, guarded(getattr(s, field_)))
+            keys = []
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Dict):
+                keys = [k for k in s.value.keys if k is not None and set(names_in(k)) & varied]
+            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and set(names_in(s.targets[0].slice)) & varied:
+                keys = [calls.index_value(s.targets[0].slice, unit.aliases)]
+            elif isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and s.value.args \
+                    and set(names_in(s.value.args[0])) & varied and _resolves_to(s.value.func, unit, runtime.make_dict):
+                keys = [s.value.args[0]]                # ({k: v for ...}, dict(pairs): the list of keys, each checked)
+            for k in keys:
+                out.append(N.located(gast.Expr(value=N.call(N.clone(check), [N.clone(k)])), s))
+            out.append(s)
+        return out
+    fn.body = guarded(fn.body)
+
+
 def refuse_calls_it_cannot_follow(fn, unit, varied):
     """Refuse, at the user's line, calls and reads whose derivative s2sad cannot follow and would otherwise miss
     (a wrong number, not an error): ``super()``, ``getattr`` by a name known only when the code runs, a function

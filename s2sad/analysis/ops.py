@@ -141,7 +141,7 @@ def _classify_plain_call(call, scope):
     label = _dotted(func)
     if obj is MISSING:
         return Op(UNKNOWN, args, kwargs, label=label)
-    if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
+    if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and tree.own_behaviour(obj) is None:
         fields = _namedtuple_fields(obj, args, kwargs)       # P(a, b=c): packs its fields
         if fields is not None:
             return Op(PACK, fields, label=label)

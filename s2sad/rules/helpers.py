@@ -41,10 +41,11 @@ from ..runtime import (block_trace, checked_system, factor_placed, flipped, frec
 from .registry import elementwise, jvp, method, nondiff, vjp
 
 from ..runtime import opaque_call  # noqa: E402
-from ..runtime import product_items, unarray  # noqa: E402
+from ..runtime import constant_key, product_items, unarray  # noqa: E402
 from ..runtime import added_at, diagonal_filled, diagonal_values, module_argument  # noqa: E402
 nondiff(module_argument)
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call, computed_flat)
+nondiff(constant_key)                    # (a check: keys carry no derivative, effects.guard_keys)
 
 # --- broadcasting and reductions ---
 @vjp(unbroadcast)
