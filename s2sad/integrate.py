@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from . import api
-from .errors import ZeroGradientWarning
+from .errors import UnsupportedValueError, ZeroGradientWarning
 from .calls import SOURCE_MARK
 from .tree import AdjDict, AdjTuple, adjoint_of, flatten, like_tree, unflatten
 
@@ -52,8 +52,9 @@ __all__ = ["odeint_grads", "odeint_tangent", "odeint_time_tangent", "solve_ivp_g
 solvers = None      # scipy.integrate, set when its rules are registered (the code below that s2sad reads uses it)
 
 
-class OdeDerivativeError(NotImplementedError):
-    """An ODE solve used in a way s2sad does not differentiate (see the module docstring)."""
+class OdeDerivativeError(UnsupportedValueError):
+    """An ODE solve used in a way s2sad does not differentiate (see the module docstring): an S2SadError, as
+    every refusal is (and a NotImplementedError, as it was)."""
 
 
 # --- the user's right-hand side, its value and its vector-Jacobian products ------------------------------

@@ -633,6 +633,8 @@ def ungather(g, a, source):
     """Adjoint of a gather ``y = a.ravel()[source]`` (0 where ``source`` is -1): each item of ``a`` receives the
     sum of ``g`` over the places it went to."""
     g = np.broadcast_to(np.asarray(g), np.shape(source))
+    if np.iscomplexobj(g):                         # (np.bincount's weights are real)
+        return ungather(g.real, a, source) + 1j * ungather(g.imag, a, source)
     flat = np.bincount(np.ravel(source) + 1, weights=np.ravel(g), minlength=np.size(a) + 1)[1:]
     return flat.astype(_float_dtype(g), copy=False).reshape(np.shape(a))
 
@@ -1749,6 +1751,9 @@ def checkpoint_rerun(fn, states, *args, **kwargs):
 
 # --- starting and finishing a sweep -------------------------------------------------------
 def _float_dtype(x):
+    if isinstance(x, (list, tuple)) and x:         # (items' common type, nested lists too: complex items keep
+        dtypes = [_float_dtype(v) for v in x]      # complex)
+        return np.result_type(*dtypes)
     if isinstance(x, (list, tuple, dict)) or x is None:
         return np.dtype(float)
     dtype = np.result_type(x)
@@ -2263,15 +2268,17 @@ def det_grad(g, ans, a):
 
 def cofactor(a):
     """The cofactor matrix of ``a`` (the derivative of ``det(a)``): with ``a = U S V^T``, ``det(U) det(V) U
-    diag(the product of the other singular values) V^T``, which holds at a singular ``a`` too (``det(a) inv(a)^T``
+    diag(the product of the other singular values) V^T`` (conjugated for a complex ``a``), which holds at a singular ``a`` too (``det(a) inv(a)^T``
     is 0 times an infinite inverse there: s2sad's rule gave 0 where ``scipy.linalg.det`` returns exactly 0)."""
     a = np.asarray(a)
     u, s, vt = np.linalg.svd(a)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    if np.iscomplexobj(a):                        # (a = U S V^H: inv(a)^T = conj(U) S^-1 conj(V^H))
+        u, vt = u.conj(), vt.conj()
     n = s.shape[-1]
     ones = np.ones(s.shape[:-1] + (1,), dtype=s.dtype)
     before = np.concatenate([ones, np.cumprod(s[..., :-1], axis=-1)], axis=-1)          # s_0 ... s_(i-1)
     after = np.concatenate([np.cumprod(s[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)   # s_(i+1) ... s_(n-1)
-    sign = np.linalg.det(u) * np.linalg.det(vt)
     return (sign[..., None, None] * (u * (before * after)[..., None, :])) @ vt if n else np.zeros_like(a)
 
 

@@ -2200,3 +2200,22 @@ def keys_that_carry_no_derivative(x):           # ... and keys that carry none: 
 
 
 CASES["keys_that_carry_no_derivative"] = (keys_that_carry_no_derivative, (1.3,), (0,))
+
+
+def complex_determinant(a):                     # det of a complex matrix: the cofactor from the SVD missed the
+    M = np.array([[1 + 1j * a[0], a[1]], [0.5j, 2.0 + a[2]]])   # conjugates of U and V^H (a wrong derivative, both
+    return np.abs(np.linalg.det(M)) + np.imag(np.linalg.det(M @ M))   # modes)
+
+
+CASES["complex_determinant"] = (complex_determinant, (np.array([0.3, 0.8, 1.3]),), (0,))
+
+
+def complex_items_made_an_array(t):             # np.array of complex scalars: second order cast the complex adjoint
+    w = np.array([np.exp(1j * t[0]), np.exp(1j * t[1])])        # of the list of tangents to float; np.diag of a
+    U = np.array([[np.cos(t[0]), -1j * np.sin(t[0])], [-1j * np.sin(t[0]), np.cos(t[0])]])   # complex adjoint
+    psi = U @ np.array([np.cos(t[1]), np.sin(t[1])])            # crashed (np.bincount's real weights)
+    H = np.diag(t) + 0j
+    return np.sum(np.imag(w ** 2)) + np.abs(psi[1]) ** 2 + np.real(np.sum(np.diag(H @ H * (1 + 1j))))
+
+
+CASES["complex_items_made_an_array"] = (complex_items_made_an_array, (np.array([0.4, 0.7]),), (0,))
