@@ -2219,3 +2219,22 @@ def complex_items_made_an_array(t):             # np.array of complex scalars: s
 
 
 CASES["complex_items_made_an_array"] = (complex_items_made_an_array, (np.array([0.4, 0.7]),), (0,))
+
+
+class _Weights:
+    def __init__(self, w):
+        self.w = w
+
+    def reset(self):
+        self.w[:] = 7.0                          # an array the loss read, changed in place by a method
+
+
+def array_changed_by_a_method_after_a_read(x):   # obj.reset() after np.sum(obj.w * x): the backward sweep read the
+    m = _Weights(np.array([1.0, 2.0, 3.0]))       # new values (a wrong gradient): the method runs with the object's
+    y = np.sum(m.w * x ** 2)                      # arrays read-only, and its change is refused where the code runs
+    m.reset()
+    return y
+
+
+REFUSED["array_changed_by_a_method_after_a_read"] = (array_changed_by_a_method_after_a_read,
+                                                     (np.array([0.5, -1.0, 2.0]),), (0,), "read-only")

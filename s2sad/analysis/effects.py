@@ -1466,9 +1466,14 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
             if isinstance(value.func, gast.Attribute) and not _module_ref(value.func, unit):
                 inputs.append(value.func.value)
             touched = [a for a in inputs if set(names_in(a)) & varied]      # (a number too: it may be kept,
-            if not opaque(op) or not touched:                              # `self.total = self.total + x * x`)
+            receiver = value.func.value if isinstance(value.func, gast.Attribute) else None   # `self.total = ...`)
+            if opaque(op) and not touched and isinstance(receiver, gast.Name) and not _module_ref(value.func, unit) \
+                    and _read_by_a_derivative_before(fn, s, {m for n in _parts_of(fn, receiver.id)
+                                                             for m in classes.get(n, {n})}, varied):
+                touched = [receiver]          # (`obj.reset()` after `np.sum(obj.w * x)`: the backward sweep reads
+                #                               obj.w; a method changing it in place, or rebinding it, is refused)
+            if not opaque(op) or not touched:
                 continue
-            receiver = value.func.value if isinstance(value.func, gast.Attribute) else None
             if isinstance(receiver, gast.Name) and receiver not in inputs and unit.scope.is_free(receiver.id) \
                     and not isinstance(unit.scope.lookup(receiver.id), types.ModuleType):
                 inputs.append(receiver)                        # (a module's object: `BOX.put(v)`)
@@ -1482,6 +1487,22 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
             s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
                                           keywords=list(value.keywords)), value)
     guarded(fn.body)
+
+
+def _parts_of(fn, name):
+    """``name`` and the names holding what it holds (``w = obj.w``, ``r = w[0]``, ``v = w``), in ``fn``."""
+    parts, changed = {name}, True
+    while changed:
+        changed = False
+        for st in N.statements(fn.body):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id not in parts:
+                source = st.value
+                while isinstance(source, (gast.Attribute, gast.Subscript)):
+                    source = source.value
+                if isinstance(source, gast.Name) and source.id in parts:
+                    parts.add(st.targets[0].id)
+                    changed = True
+    return parts
 
 
 def _check_callee_state(unit, s, op, fn, varied):
