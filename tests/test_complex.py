@@ -66,7 +66,8 @@ def complex_vdot(x, y):
 
 def attributes_and_methods(x, W):
     z = np.fft.fft(x) * H8
-    return np.sum(np.imag(z) * W) + np.sum(z.conj().real ** 2) + np.sum(np.real(np.conjugate(z) * 1j) * W)
+    return np.sum(np.imag(z) * W) + np.sum(z.conj().real ** 2) + np.sum(np.real(np.conjugate(z) * 1j) * W) \
+        + np.sum(z.imag * z.real * W)            # (`.imag` had no rule: a probe)
 
 
 def real_of_real(x, W):

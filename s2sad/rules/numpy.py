@@ -798,6 +798,7 @@ method("tolist", to_list)
 method("view", view_of)
 attribute("T", np.transpose)
 attribute("real", np.real)
+attribute("imag", np.imag)
 method("conj", np.conj)
 method("conjugate", np.conj)
 for _name in ("shape", "ndim", "size"):

@@ -176,7 +176,7 @@ def class_refusal(obj, label):
     classes whose ``__init__`` only stores its parameters (tree.record_class) only; any other constructor may
     compute what it stores."""
     if not isinstance(obj, type) or (getattr(obj, "__module__", "") or "").split(".")[0] in (
-            "builtins", "numpy", "scipy", "s2sad", "collections", "functools", "typing", "dataclasses"):
+            "builtins", "numpy", "scipy", "s2sad", "collections", "functools", "typing", "dataclasses", "itertools"):
         return None
     return (f"cannot differentiate making a `{label}` from values being differentiated: s2sad follows an object "
             f"made inside the function when its class's `__init__` only stores its parameters (`self.W = W`, each "
