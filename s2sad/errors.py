@@ -118,7 +118,8 @@ def short_traceback(exc):
             f"(computing it on Python floats raised {type(exc).__name__}: {exc}): `{where.split(': `', 1)[1]}")
         exc.__cause__, exc.__traceback__ = cause, cause.__traceback__
         where = None
-    elif isinstance(exc, ValueError) and "read-only" in str(exc) and _passes_through(exc.__traceback__, "opaque_call"):
+    elif isinstance(exc, ValueError) and ("read-only" in str(exc) or "output array is not acceptable" in str(exc)) \
+            and _passes_through(exc.__traceback__, "opaque_call"):
         cause, exc = exc, UnsupportedValueError(         # code s2sad does not see into changed an array in place
             f"{where.split(': `')[0] + ': ' if where else ''}code s2sad does not see into (a method of an object, a "
             f"function run for its effects) changes an array it was given in place ({exc}), which s2sad cannot "

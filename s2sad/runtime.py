@@ -1460,6 +1460,17 @@ def owned(buf):
     return buf
 
 
+class ReadOnly:
+    """Values ``opaque_call`` makes read-only while the call runs without checking what containers among them hold
+    afterwards: the constants a derivative read before the call (analysis/effects.pass_read_only), whose arrays
+    the backward sweep reads again; rebinding a field or appending to a list there changes no value it reads."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+
 def opaque_call(fn, varied, *args, **kwargs):
     """``fn(*args, **kwargs)`` for code s2sad does not see into, run for its effects (analysis/effects
     .pass_read_only): while it runs, the arrays it receives (also inside lists, tuples, dicts and records) and
@@ -1470,10 +1481,15 @@ def opaque_call(fn, varied, *args, **kwargs):
     value being differentiated: `self.total = self.total + x * x`, `setattr(o, "v", x)`, `log.append(x)` would
     keep a derivative the code cannot follow)."""
     held, kept, ignored = [], [], []
-    for v in args + tuple(kwargs.values()):
-        _freeze(v, held, ignored, 0)
+    if not all(isinstance(v, ReadOnly) for v in varied):     # (given no value being differentiated: only the
+        for v in args + tuple(kwargs.values()):              # constants a derivative read are read-only)
+            _freeze(v, held, ignored, 0)
     for v in varied:
-        _freeze(v, held, kept, 0)
+        if isinstance(v, ReadOnly):                # (constants a derivative read: their arrays only)
+            for u in v.values:
+                _freeze(u, held, ignored, 0)
+        else:
+            _freeze(v, held, kept, 0)
     copies = [a.copy() for a, _ in held]            # (np.add.at and the other ufuncs' `.at` write into a
     try:                                           # read-only array regardless: compared afterwards)
         result = fn(*args, **kwargs)

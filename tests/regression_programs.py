@@ -2238,3 +2238,50 @@ def array_changed_by_a_method_after_a_read(x):   # obj.reset() after np.sum(obj.
 
 REFUSED["array_changed_by_a_method_after_a_read"] = (array_changed_by_a_method_after_a_read,
                                                      (np.array([0.5, -1.0, 2.0]),), (0,), "read-only")
+
+
+class _Zeroer:
+    def zero(self, a):
+        a[:] = 0.0
+
+
+def _updater(w):
+    def step():
+        w[:] = 0.0
+    return step
+
+
+def constants_changed_by_code_not_seen_after_a_read(x):   # another object's method, a closure, a lambda from a
+    w = np.array([1.0, 2.0, 3.0])                          # dict changing a constant array a derivative read: the
+    y = np.sum(w * x ** 2)                                 # backward sweep read the new values (a zero gradient);
+    _Zeroer().zero(w)                                      # now run with those arrays read-only, and refused
+    return y
+
+
+REFUSED["constants_changed_by_code_not_seen_after_a_read"] = (constants_changed_by_code_not_seen_after_a_read,
+                                                              (np.array([0.5, -1.0, 2.0]),), (0,), "read-only")
+
+
+def constants_changed_by_a_closure_after_a_read(x):
+    w = np.array([1.0, 2.0, 3.0])
+    step = _updater(w)
+    y = np.sum(w * x ** 2)
+    step()
+    return y
+
+
+REFUSED["constants_changed_by_a_closure_after_a_read"] = (constants_changed_by_a_closure_after_a_read,
+                                                          (np.array([0.5, -1.0, 2.0]),), (0,), "read-only")
+
+
+def constants_read_then_code_not_seen_that_keeps_them(x):  # ... and code that changes nothing they hold (a log
+    w = np.array([1.0, 2.0, 3.0])                          # of a number, a counter rebound): as before
+    log = []
+    y = np.sum(w * x ** 2)
+    log.append(float(np.sum(w)))
+    _Zeroer().zero(np.zeros(2))
+    return y * len(log)
+
+
+CASES["constants_read_then_code_not_seen_that_keeps_them"] = (constants_read_then_code_not_seen_that_keeps_them,
+                                                              (np.array([0.5, -1.0, 2.0]),), (0,))

@@ -962,6 +962,7 @@ METHODS = [
     ("x.astype(np.float64)", real(2, 3)), ("x.astype(int)", real(2, 3)), ("x.astype('float64', copy=False)", real(4)),
     ("x.T", real(2, 3)), ("x.T", real(2, 3, 4)), ("x.real", real(2, 3)), 
     ("(x * (1 + 2j)).conj().real", real(3)), ("np.imag((x * 2j + 1.0).conjugate())", real(3)),
+    ("(x * (1 + 2j)).imag", real(2, 3)),
     ("x.cumprod()", real(2, 3)), ("x.cumprod(axis=1)", real(2, 3)), ("x.diagonal()", real(3, 3)),
     ("x.diagonal(1)", real(3, 4)), ("x.repeat(2)", real(3)), ("x.repeat(2, axis=0)", real(2, 3)),
     ("x.take([2, 0, 2])", real(4)), ("x.take([1], axis=1)", real(2, 3)), ("x.item()", real(1)),

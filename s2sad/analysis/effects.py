@@ -1472,21 +1472,63 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
                                                              for m in classes.get(n, {n})}, varied):
                 touched = [receiver]          # (`obj.reset()` after `np.sum(obj.w * x)`: the backward sweep reads
                 #                               obj.w; a method changing it in place, or rebinding it, is refused)
-            if not opaque(op) or not touched:
+            constants = []                    # and the constants a derivative read before (`o.w` of another
+            if opaque(op):                    # object, a closure's or a lambda's array, a module's): read-only
+                read = _constants_read_before(fn, s, varied, numbers, unit)        # too (their arrays only)
+                constants = [N.name(n) for n in read if n not in {a.id for a in touched if isinstance(a, gast.Name)}]
+            if not opaque(op) or not touched and not constants:
                 continue
-            if isinstance(receiver, gast.Name) and receiver not in inputs and unit.scope.is_free(receiver.id) \
-                    and not isinstance(unit.scope.lookup(receiver.id), types.ModuleType):
-                inputs.append(receiver)                        # (a module's object: `BOX.put(v)`)
-            touched += [a for a in inputs if isinstance(a, gast.Name) and a not in touched
-                        and any(_read_elsewhere(reads, m, s) for m in classes.get(a.id, {a.id}))]
-            # objects read again, or holding one (they must hold what they held: runtime.opaque_call; a log the
-            # function never reads back may keep it), and the module's objects read again
-            touched += [N.name(m) for m in module_data if _read_elsewhere(reads, m, s)
-                        and m not in {a.id for a in touched if isinstance(a, gast.Name)}]
-            held = gast.Tuple(elts=[N.clone(a) for a in touched], ctx=gast.Load())
+            if touched:                       # (given a value being differentiated: what it may keep, below)
+                if isinstance(receiver, gast.Name) and receiver not in inputs and unit.scope.is_free(receiver.id) \
+                        and not isinstance(unit.scope.lookup(receiver.id), types.ModuleType):
+                    inputs.append(receiver)                        # (a module's object: `BOX.put(v)`)
+                touched += [a for a in inputs if isinstance(a, gast.Name) and a not in touched
+                            and any(_read_elsewhere(reads, m, s) for m in classes.get(a.id, {a.id}))]
+                # objects read again, or holding one (they must hold what they held: runtime.opaque_call; a log
+                # the function never reads back may keep it), and the module's objects read again
+                touched += [N.name(m) for m in module_data if _read_elsewhere(reads, m, s)
+                            and m not in {a.id for a in touched if isinstance(a, gast.Name)}]
+                constants = [c for c in constants if c.id not in {a.id for a in touched if isinstance(a, gast.Name)}]
+            held = gast.Tuple(elts=[N.clone(a) for a in touched] + ([N.call(
+                unit.aliases.ref(runtime.ReadOnly, "ReadOnly"), [N.tup(constants)])] if constants else []),
+                ctx=gast.Load())
             s.value = N.located(gast.Call(func=N.clone(helper), args=[value.func, held] + list(value.args),
                                           keywords=list(value.keywords)), value)
     guarded(fn.body)
+
+
+def _constants_read_before(fn, s, varied, numbers, unit):
+    """The names holding constants (not being differentiated, not numbers) that an operation with a rule computing
+    with a value being differentiated reads before ``s`` (earlier, or in a loop around ``s``): the backward sweep
+    reads them again, so code run at ``s`` that s2sad does not see into must not change them. (A call run as it
+    is, a plot or a log, is no such operation.)"""
+    found = set()
+    for u in before_or_around(fn.body, s):
+        if not isinstance(u, gast.Assign) or isinstance(u.value, gast.Call) and opaque(classify(u.value, unit.scope)):
+            continue
+        names = {n.id for n in N.walk(u.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        if names & varied:
+            found |= names - varied - set(numbers)
+    bound = set(N.params(fn)) | _bound_before(fn.body, s)          # (a name bound later in a loop around `s` may
+    return sorted(n for n in found if n in bound or unit.scope.is_free(n))     # not be bound yet when it runs)
+
+
+def _bound_before(block, s):
+    """The names that statements before ``s`` in its block, and before the statement holding it in each block
+    around it, assign: bound whenever ``s`` runs (None if ``s`` is not in ``block``)."""
+    names = set()
+    for st in block:
+        if st is s:
+            return names
+        for field_ in ("body", "orelse"):
+            inner = getattr(st, field_, None) if isinstance(st, (gast.If, gast.For, gast.While)) else None
+            if inner:
+                got = _bound_before(inner, s)
+                if got is not None:
+                    return names | got
+        if isinstance(st, gast.Assign):
+            names |= {n.id for t in st.targets for n in N.walk(t) if isinstance(n, gast.Name)}
+    return None if block is not None else names
 
 
 def _parts_of(fn, name):
