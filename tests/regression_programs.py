@@ -5,6 +5,7 @@ tests/test_regressions.py in every mode, with optimizations on and off.
 ``CASES``: name -> (function, arguments, wrt). ``REFUSED``: name -> (function, arguments, wrt, text of
 the refusal): programs s2sad must refuse rather than answer (Python semantics it does not follow).
 """
+import collections
 import copy
 import math
 import operator
@@ -2285,3 +2286,15 @@ def constants_read_then_code_not_seen_that_keeps_them(x):  # ... and code that c
 
 CASES["constants_read_then_code_not_seen_that_keeps_them"] = (constants_read_then_code_not_seen_that_keeps_them,
                                                               (np.array([0.5, -1.0, 2.0]),), (0,))
+
+
+_Sized = collections.namedtuple("_Sized", "size b")
+
+
+def namedtuple_field_named_like_an_array_attribute(x):   # Sz(size=..., b=...) made inside: p.size read as NumPy's
+    s = _Sized(2.0 * x[0], x[1] ** 2)                    # (a zero derivative; .T / .real crashed)
+    return s.size * s.b
+
+
+REFUSED["namedtuple_field_named_like_an_array_attribute"] = (namedtuple_field_named_like_an_array_attribute,
+                                                             (np.array([0.7, 0.4]),), (0,), "named like an array")

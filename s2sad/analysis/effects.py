@@ -42,7 +42,7 @@ from .. import markers, runtime, tree
 from ..errors import UnsupportedSyntaxError
 from ..front.resolve import MISSING, assigned_names
 from ..views import NUMPY_VIEWS
-from .ops import APPEND, UNKNOWN, classify, names_in
+from .ops import APPEND, PACK, UNKNOWN, classify, names_in
 from .ops import _module_ref as ops_module_ref
 
 IN_PLACE_METHODS = {"sort", "fill", "put", "partition", "resize", "setfield", "itemset", "byteswap", "setflags",
@@ -1746,6 +1746,16 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
     (a wrong number, not an error): ``super()``, ``getattr`` by a name known only when the code runs, a function
     made by ``np.vectorize``, and brackets that compute with a value being differentiated (``np.r_[x, x]``); and
     (a clear error, not one from the generated code) einsum's ``...`` in reverse mode."""
+    for s in N.statements(fn.body):                    # P(size=x): a namedtuple's field named like an array
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call):     # attribute, read as NumPy's
+            cls = unit.scope.resolve(s.value.func)
+            op = classify(s.value, unit.scope) if isinstance(cls, type) and hasattr(cls, "_fields") else None
+            clash = [f for f, a in zip(getattr(cls, "_fields", ()), op.args if op is not None and op.primitive is PACK
+                                       else ()) if f in tree._ARRAY_ATTRIBUTES and set(names_in(a)) & varied]
+            if clash:
+                raise unit.error(UnsupportedSyntaxError, f"the field `{clash[0]}` of a {cls.__name__} holds a value "
+                                 f"being differentiated and is named like an array attribute (`p.{clash[0]}` is read "
+                                 "as NumPy's)", s, hint="rename the field")
     vectorized = {s.targets[0].id for s in N.statements(fn.body) if isinstance(s, gast.Assign)
                   and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
                   and _resolves_to(s.value.func, unit, np.vectorize)}
