@@ -1467,14 +1467,13 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
                 inputs.append(value.func.value)
             touched = [a for a in inputs if set(names_in(a)) & varied]      # (a number too: it may be kept,
             receiver = value.func.value if isinstance(value.func, gast.Attribute) else None   # `self.total = ...`)
-            if opaque(op) and not touched and isinstance(receiver, gast.Name) and not _module_ref(value.func, unit) \
-                    and _read_by_a_derivative_before(fn, s, {m for n in _parts_of(fn, receiver.id)
-                                                             for m in classes.get(n, {n})}, varied):
-                touched = [receiver]          # (`obj.reset()` after `np.sum(obj.w * x)`: the backward sweep reads
-                #                               obj.w; a method changing it in place, or rebinding it, is refused)
-            constants = []                    # and the constants a derivative read before (`o.w` of another
-            if opaque(op):                    # object, a closure's or a lambda's array, a module's): read-only
-                read = _constants_read_before(fn, s, varied, numbers, unit)        # too (their arrays only)
+            constants = []                    # the constants a derivative read before (`obj.reset()` after
+            if opaque(op):                    # `np.sum(obj.w * x)`; `o.w` of another object, a closure's or a
+                read = _constants_read_before(fn, s, varied, numbers, unit)    # lambda's array, a module's): their
+                if not touched and isinstance(receiver, gast.Name) and not _module_ref(value.func, unit) \
+                        and _read_by_a_derivative_before(fn, s, {m for n in _parts_of(fn, receiver.id)   # arrays
+                                                                 for m in classes.get(n, {n})}, varied):  # read-only
+                    read = sorted(set(read) | {receiver.id})
                 constants = [N.name(n) for n in read if n not in {a.id for a in touched if isinstance(a, gast.Name)}]
             if not opaque(op) or not touched and not constants:
                 continue
