@@ -32,7 +32,7 @@ from .options import Options
 from .options import resolve as resolve_options
 from .rules import registry
 from .runtime import _float_dtype, distinct, like
-from .tree import differentiable_field, field, fields_of, is_record, like_tree, own_behaviour
+from .tree import ARRAY_ATTRIBUTES, differentiable_field, field, fields_of, is_record, like_tree, own_behaviour
 
 __all__ = ["grad", "elementwise_grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "differentiable", "show_adjoint",
            "adjoint_source", "stop_gradient", "checkpoint"]
@@ -80,7 +80,6 @@ def _kinds(args):
     return tuple(map(_kind, args))
 
 
-_ARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
 
 
 def _check_record_fields(x, i, fname):
@@ -101,7 +100,7 @@ def _check_record_fields(x, i, fname):
                            f"dataclass holding them")
         fields = fields_of(x) if is_record(x) else {n: v for n, v in zip(x._fields, x) if differentiable_field(v)}
         for name, v in fields.items():
-            if name in _ARRAY_NAMES:
+            if name in ARRAY_ATTRIBUTES:
                 raise WrtError(f"{fname}: argument {i} is a {type(x).__name__} whose field `{name}` holds floats and "
                                f"is named like an array attribute (x.{name}): s2sad would read it as NumPy's; rename "
                                f"the field")

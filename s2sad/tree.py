@@ -390,13 +390,13 @@ def _own_in(klass):
     for name, value in own.items():
         if name in made:
             continue
-        if made and name in _ARRAY_ATTRIBUTES:          # (a tuple's `p.mean()`, `p.T` are read as NumPy's)
+        if made and name in ARRAY_ATTRIBUTES:          # (a tuple's `p.mean()`, `p.T` are read as NumPy's)
             return f"defines `{name}`, named like an array's"
         kind = type(value)
         if not name.startswith("__") and hasattr(kind, "__get__") and kind.__module__ != "builtins" \
                 and not isinstance(value, (staticmethod, classmethod, property)):
             return f"computes its attribute `{name}` with a descriptor ({kind.__name__})"
-        if isinstance(value, property) and name in _ARRAY_ATTRIBUTES:     # (`p.real`, `p.T` read as NumPy's)
+        if isinstance(value, property) and name in ARRAY_ATTRIBUTES:     # (`p.real`, `p.T` read as NumPy's)
             return f"computes its attribute `{name}`, named like an array's, with a property"
     return None
 
@@ -412,10 +412,11 @@ def plain_dataclass(cls):
     if init is None or getattr(getattr(init, "__code__", None), "co_filename", None) != "<string>":
         return False                                   # (an __init__ written by hand, or inherited)
     fields = list(cls.__dataclass_fields__.values())
-    return all(f.init and f._field_type is dataclasses._FIELD and f.name not in _ARRAY_ATTRIBUTES for f in fields)
+    return all(f.init and f._field_type is dataclasses._FIELD and f.name not in ARRAY_ATTRIBUTES for f in fields)
 
 
-_ARRAY_ATTRIBUTES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))   # (`o.T` is read as NumPy's)
+# the names of an array's attributes and methods: a field, a property or a method so named is read as NumPy's
+ARRAY_ATTRIBUTES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
 
 
 def record_class(cls):
@@ -494,7 +495,7 @@ def _parameters_of(cls):
         stored[value.id] = target.attr
     attributes = list(stored.values())
     if set(stored) != set(params) or len(set(attributes)) != len(attributes) \
-            or set(attributes) & _ARRAY_ATTRIBUTES or me in params or any(
+            or set(attributes) & ARRAY_ATTRIBUTES or me in params or any(
                 hasattr(inspect.getattr_static(cls, a, None), "__set__") or a.startswith("__") for a in attributes):
         return None                                   # (a property's setter, a mangled name: not a plain store)
     defaults = list(init.__defaults__ or ())

@@ -733,19 +733,23 @@ def holders_of_fresh(fn, unit, change, name):
     return reach
 
 
+def _path_to(stmts, target, path=()):
+    """``[(block, k), ...]``, outermost first: the blocks holding ``target`` (a statement) and its place in each
+    (``block[k]`` holds or is it), else None."""
+    for k, s in enumerate(stmts):
+        if s is target:
+            return list(path) + [(stmts, k)]
+        for field_ in ("body", "orelse"):
+            found = _path_to(getattr(s, field_, None) or [], target, tuple(path) + ((stmts, k),))
+            if found:
+                return found
+    return None
+
+
 def _fresh_binding(fn, unit, change, name):
     """``(r, loops_after, followed)`` for fresh_where_changed: the assignment making the new object, the loops
     around ``change`` that it is not in, and the names copied on the way (``y = _t7``); else None."""
-    def find(stmts, path):
-        for k, s in enumerate(stmts):
-            if s is change:
-                return path + [(stmts, k)]
-            for field_ in ("body", "orelse"):
-                found = find(getattr(s, field_, None) or [], path + [(stmts, k)])
-                if found:
-                    return found
-        return None
-    path = find(fn.body, [])
+    path = _path_to(fn.body, change)
     if not path:
         return None
     loops_after, followed = [], {name}
@@ -1467,15 +1471,10 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
                 inputs.append(value.func.value)
             touched = [a for a in inputs if set(names_in(a)) & varied]      # (a number too: it may be kept,
             receiver = value.func.value if isinstance(value.func, gast.Attribute) else None   # `self.total = ...`)
-            constants = []                    # the constants a derivative read before (`obj.reset()` after
-            if opaque(op):                    # `np.sum(obj.w * x)`; `o.w` of another object, a closure's or a
-                read = _constants_read_before(fn, s, varied, numbers, unit)    # lambda's array, a module's): their
-                if not touched and isinstance(receiver, gast.Name) and not _module_ref(value.func, unit) \
-                        and _read_by_a_derivative_before(fn, s, {m for n in _parts_of(fn, receiver.id)   # arrays
-                                                                 for m in classes.get(n, {n})}, varied):  # read-only
-                    read = sorted(set(read) | {receiver.id})
-                constants = [N.name(n) for n in read if n not in {a.id for a in touched if isinstance(a, gast.Name)}]
-            if not opaque(op) or not touched and not constants:
+            # the constants a derivative read before (`obj.w` before `obj.reset()`, another object's array, a
+            # closure's or a lambda's, a module's): their arrays read-only too (runtime.ReadOnly)
+            read = _constants_read_before(fn, s, varied, numbers, unit) if opaque(op) else []
+            if not opaque(op) or not touched and not read:
                 continue
             if touched:                       # (given a value being differentiated: what it may keep, below)
                 if isinstance(receiver, gast.Name) and receiver not in inputs and unit.scope.is_free(receiver.id) \
@@ -1487,7 +1486,8 @@ def pass_read_only(fn, unit, varied, active, numbers=frozenset(), effects=None):
                 # the function never reads back may keep it), and the module's objects read again
                 touched += [N.name(m) for m in module_data if _read_elsewhere(reads, m, s)
                             and m not in {a.id for a in touched if isinstance(a, gast.Name)}]
-                constants = [c for c in constants if c.id not in {a.id for a in touched if isinstance(a, gast.Name)}]
+            taken = {a.id for a in touched if isinstance(a, gast.Name)}
+            constants = [N.name(n) for n in read if n not in taken]
             held = gast.Tuple(elts=[N.clone(a) for a in touched] + ([N.call(
                 unit.aliases.ref(runtime.ReadOnly, "ReadOnly"), [N.tup(constants)])] if constants else []),
                 ctx=gast.Load())
@@ -1508,42 +1508,15 @@ def _constants_read_before(fn, s, varied, numbers, unit):
         names = {n.id for n in N.walk(u.value) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         if names & varied:
             found |= names - varied - set(numbers)
-    bound = set(N.params(fn)) | _bound_before(fn.body, s)          # (a name bound later in a loop around `s` may
+    bound = set(N.params(fn)) | _bound_before(fn, s)          # (a name bound later in a loop around `s` may
     return sorted(n for n in found if n in bound or unit.scope.is_free(n))     # not be bound yet when it runs)
 
 
-def _bound_before(block, s):
-    """The names that statements before ``s`` in its block, and before the statement holding it in each block
-    around it, assign: bound whenever ``s`` runs (None if ``s`` is not in ``block``)."""
-    names = set()
-    for st in block:
-        if st is s:
-            return names
-        for field_ in ("body", "orelse"):
-            inner = getattr(st, field_, None) if isinstance(st, (gast.If, gast.For, gast.While)) else None
-            if inner:
-                got = _bound_before(inner, s)
-                if got is not None:
-                    return names | got
-        if isinstance(st, gast.Assign):
-            names |= {n.id for t in st.targets for n in N.walk(t) if isinstance(n, gast.Name)}
-    return None if block is not None else names
-
-
-def _parts_of(fn, name):
-    """``name`` and the names holding what it holds (``w = obj.w``, ``r = w[0]``, ``v = w``), in ``fn``."""
-    parts, changed = {name}, True
-    while changed:
-        changed = False
-        for st in N.statements(fn.body):
-            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id not in parts:
-                source = st.value
-                while isinstance(source, (gast.Attribute, gast.Subscript)):
-                    source = source.value
-                if isinstance(source, gast.Name) and source.id in parts:
-                    parts.add(st.targets[0].id)
-                    changed = True
-    return parts
+def _bound_before(fn, s):
+    """The names that the statements before ``s`` in its block, and before the statement holding it in each block
+    around it, assign: bound whenever ``s`` runs."""
+    return {n.id for block, k in _path_to(fn.body, s) or () for st in block[:k] if isinstance(st, gast.Assign)
+            for t in st.targets for n in N.walk(t) if isinstance(n, gast.Name)}
 
 
 def _check_callee_state(unit, s, op, fn, varied):
@@ -1718,26 +1691,19 @@ def guard_keys(fn, unit, varied):
     from .. import calls
     check = unit.aliases.ref(runtime.constant_key, "constant_key")
 
-    def guarded(block):
-        out = []
-        for s in block:
-            for field_ in ("body", "orelse"):
-                if isinstance(s, (gast.If, gast.For, gast.While)):
-                    setattr(s, field_, guarded(getattr(s, field_)))
-            keys = []
-            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Dict):
-                keys = [k for k in s.value.keys if k is not None and set(names_in(k)) & varied]
-            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                    and set(names_in(s.targets[0].slice)) & varied:
-                keys = [calls.index_value(s.targets[0].slice, unit.aliases)]
-            elif isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and s.value.args \
-                    and set(names_in(s.value.args[0])) & varied and _resolves_to(s.value.func, unit, runtime.make_dict):
-                keys = [s.value.args[0]]                # ({k: v for ...}, dict(pairs): the list of keys, each checked)
-            for k in keys:
-                out.append(N.located(gast.Expr(value=N.call(N.clone(check), [N.clone(k)])), s))
-            out.append(s)
-        return out
-    fn.body = guarded(fn.body)
+    def keys(s):
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Dict):
+            return [k for k in s.value.keys if k is not None and set(names_in(k)) & varied]
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and set(names_in(s.targets[0].slice)) & varied:
+            return [calls.index_value(s.targets[0].slice, unit.aliases)]
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and s.value.args \
+                and set(names_in(s.value.args[0])) & varied and _resolves_to(s.value.func, unit, runtime.make_dict):
+            return [s.value.args[0]]                    # ({k: v for ...}, dict(pairs): the list of keys, each checked)
+        return []
+    for block in N.blocks(fn.body):                      # (each block changed in place, its checks put first)
+        block[:] = [t for s in block for t in [N.located(gast.Expr(value=N.call(N.clone(check), [N.clone(k)])), s)
+                                               for k in keys(s)] + [s]]
 
 
 def refuse_calls_it_cannot_follow(fn, unit, varied):
@@ -1750,7 +1716,7 @@ def refuse_calls_it_cannot_follow(fn, unit, varied):
             cls = unit.scope.resolve(s.value.func)
             op = classify(s.value, unit.scope) if isinstance(cls, type) and hasattr(cls, "_fields") else None
             clash = [f for f, a in zip(getattr(cls, "_fields", ()), op.args if op is not None and op.primitive is PACK
-                                       else ()) if f in tree._ARRAY_ATTRIBUTES and set(names_in(a)) & varied]
+                                       else ()) if f in tree.ARRAY_ATTRIBUTES and set(names_in(a)) & varied]
             if clash:
                 raise unit.error(UnsupportedSyntaxError, f"the field `{clash[0]}` of a {cls.__name__} holds a value "
                                  f"being differentiated and is named like an array attribute (`p.{clash[0]}` is read "

@@ -45,7 +45,6 @@ COMPARES = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, g
             gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Is: operator.is_, gast.IsNot: operator.is_not,
             gast.In: operator.contains, gast.NotIn: operator.contains}
 registry.nondiff(operator.lshift, operator.rshift)
-_ARRAY_ATTRIBUTES = {a for a in dir(np.ndarray) if not a.startswith("_")}
 
 
 @dataclass
@@ -85,7 +84,7 @@ def classify(value, scope):
             return Op(primitive, [value.value], label=f".{value.attr}")
         if value.attr in NONDIFF_ATTRIBUTES:
             return Op(builtins.getattr, [value.value], label=f".{value.attr}")
-        if value.attr in _ARRAY_ATTRIBUTES:
+        if value.attr in tree.ARRAY_ATTRIBUTES:
             return Op(UNKNOWN, [value.value], label=f"attribute .{value.attr}")
         # any other field: a namedtuple's (refused at run time for other objects)
         return Op(tree.attribute, [value.value, N.const(value.attr)], label=f".{value.attr}")

@@ -77,6 +77,7 @@ from .. import runtime
 from .. import calls
 from ..calls import index_value
 from ..errors import UnsupportedSyntaxError
+from ..tree import ARRAY_ATTRIBUTES
 from ..views import NUMPY_VIEW_NAMES
 from . import generators
 from .resolve import MISSING, assigned_names
@@ -137,7 +138,7 @@ _SEVERAL_RESULTS = frozenset({
     "solve_ivp", "minimize", "root", "fsolve", "curve_fit", "kstest", "ttest_ind", "pearsonr", "spearmanr",
     "linregress", "eig_banded", "eigh_tridiagonal", "svds", "eigs", "eigsh", "mode", "describe",
     "find_peaks", "butter", "cheby1", "ellip", "freqz", "welch", "periodogram", "stft", "istft"})
-_ARRAY_METHODS = frozenset(n for n in dir(np.ndarray) if not n.startswith("_")) - {"nonzero", "tolist", "item"}
+_ARRAY_METHODS = ARRAY_ATTRIBUTES - {"nonzero", "tolist", "item"}
 
 
 def _resizes(loop, name):
@@ -565,9 +566,7 @@ class _Lowering:
         for n in N.walk(gast.Module(body=s.body, type_ignores=[])):
             if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, gast.Store):
                 changed.add(_root(n))
-            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
-                    and (n.func.attr in IN_PLACE_METHODS or n.func.attr in ("append", "extend", "insert", "pop",
-                                                                             "remove", "clear", "update")):
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr in IN_PLACE_METHODS:
                 changed.add(_root(n.func.value))
         both = sorted(read & changed)
         if both:
