@@ -43,6 +43,16 @@ class Aliases:
             self._names[key] = self._choose(obj, preferred)
         return N.name(self._names[key])
 
+    def local(self, name, obj):
+        """An expression that denotes ``obj``, which the user's function binds to its local ``name`` (an import
+        of its body): ``name`` itself where no other object has it in generated code (the function reads no
+        global of that name: the local shadows it everywhere in it)."""
+        if self.bindings.get(name, obj) is obj:
+            self.bindings[name] = obj
+            self._names.setdefault(id(obj), name)
+            return N.name(name)
+        return self.ref(obj, name)
+
     def helpers_name(self):
         if self.helpers is None:
             self.helpers = self._choose(runtime, HELPERS)

@@ -12,6 +12,7 @@ mode (plain code, no stacks or closures)::
 """
 from __future__ import annotations
 
+import copy
 import functools
 import types
 import inspect
@@ -630,8 +631,9 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
-    args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # (the pullback reads them: a caller
-    derivative = _derivative(f)                   # may change what it differentiates in place first, `w -= lr * g`)
+    if not _overlapping(args):                    # (the pullback reads them: a caller may change what it
+        args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # differentiates in place first)
+    derivative = _derivative(f)
     if derivative is not None and _single(derivative)[2] == "elementwise_grad":
         plain, extra = _as_plain(f, args, options)     # J·1 as plain code: P(*args, ones) (a function like any)
         return vjp(plain, *args, *extra, wrt=wrt if many else wrt[0], optimize=options)
@@ -653,10 +655,12 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     bound = pipeline.function(t.fn, inner, "vjp", _kinds(args), options, True)
     value, backward = bound.fn(*args, **t.kwargs)
     outline = _outline(value)                     # the pullback keeps the value's shapes, not the value
+    value = _kept(value)                          # (what the backward sweep reads: the caller may change its copy)
     name = _name(f)
 
     def vjp_fn(cotangent):
         try:
+            cotangent = _kept(cotangent)          # (the gradient may be the cotangent itself, `x - target`)
             cotangent = _leaves_as_arrays(cotangent, outline, f"vjp({name}): the cotangent")
             _check_shape(cotangent, outline, f"vjp({name}): the cotangent")
             return _finish(backward(cotangent), args, inner, many)
@@ -666,15 +670,49 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
 
 
 def _kept(a, depth=0):
-    """``a`` as the pullback of ``vjp`` keeps it: its arrays copied (a list, tuple or dict of them too), so that a
-    change the caller makes in place afterwards does not reach the point the pullback is at."""
+    """``a`` as the pullback of ``vjp`` keeps it: its arrays copied (in lists, tuples, dicts, namedtuples and
+    records too: a record is copied with its fields' arrays copied), so that a change the caller makes in place
+    afterwards does not reach the point the pullback is at."""
     if type(a) is np.ndarray:
-        return a.copy()
-    if depth < 4 and type(a) in (list, tuple):
+        return a.copy(order="K")                       # (its memory order too: `x.ravel("K")` reads it)
+    if depth >= 8:
+        return a
+    if type(a) in (list, tuple):
         return type(a)(_kept(v, depth + 1) for v in a)
-    if depth < 4 and type(a) is dict:
-        return {k: _kept(v, depth + 1) for k, v in a.items()}
+    if isinstance(a, tuple) and hasattr(type(a), "_fields"):
+        return type(a)(*(_kept(v, depth + 1) for v in a))
+    if isinstance(a, dict):
+        kept = copy.copy(a)                            # (an OrderedDict, a defaultdict keep their type)
+        for k, v in a.items():
+            kept[k] = _kept(v, depth + 1)
+        return kept
+    if is_record(a) and hasattr(a, "__dict__"):
+        fields = {name: _kept(v, depth + 1) for name, v in fields_of(a).items()}
+        if all(fields[name] is v for name, v in fields_of(a).items()):
+            return a
+        kept = copy.copy(a)
+        for name, v in fields.items():
+            object.__setattr__(kept, name, v)          # (a frozen dataclass too)
+        return kept
     return a
+
+
+def _overlapping(args):
+    """Whether the arguments hold one array twice (``vjp(g, a, a)``) or two that may share memory (``x[1:]`` and
+    ``x[:-1]``), in containers and records too: copies would not, so ``vjp`` keeps such arguments as they are,
+    for the code to see them as Python does (and refuse a change of one that the other would see)."""
+    arrays, todo = [], list(args)
+    while todo and len(arrays) <= 64:
+        a = todo.pop()
+        if type(a) is np.ndarray:
+            arrays.append(a)
+        elif isinstance(a, (list, tuple)):
+            todo.extend(a)
+        elif isinstance(a, dict):
+            todo.extend(a.values())
+        elif is_record(a) and hasattr(a, "__dict__"):
+            todo.extend(fields_of(a).values())
+    return len(arrays) > 64 or any(np.may_share_memory(a, b) for k, a in enumerate(arrays) for b in arrays[k + 1:])
 
 
 def _single(derivative):

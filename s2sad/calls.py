@@ -219,7 +219,7 @@ class Nested:
     lifted tree, with the enclosing user function's globals and closure cells. Equal when the enclosing
     function and the lifted text are."""
 
-    def __init__(self, owner, node, filename, first_line, lines, siblings=None):
+    def __init__(self, owner, node, filename, first_line, lines, siblings=None, bindings=None):
         self.owner = owner                 # the enclosing user function object (its globals and cells)
         self.name = self.__name__ = node.name
         self.__qualname__ = f"{getattr(owner, '__qualname__', '?')}.<locals>.{node.name}"
@@ -228,7 +228,13 @@ class Nested:
         self.filename, self.first_line, self.lines = filename, first_line, tuple(lines)
         # the functions lifted beside it (front/lift.Lifted by name): it may call them
         self.siblings = dict(siblings or {})
-        self._key = (self.name, self.text, tuple(sorted((k, N.unparse(v.node)) for k, v in self.siblings.items())))
+        # what the enclosing function's generated code binds that this one reads (an import of its body:
+        # front/modules.py), for its own generated code
+        read = {n.id for d in [node] + [v.node for v in self.siblings.values()] for n in N.walk(d)
+                if isinstance(n, gast.Name)}
+        self.bindings = {k: v for k, v in (bindings or {}).items() if k in read}
+        self._key = (self.name, self.text, tuple(sorted((k, N.unparse(v.node)) for k, v in self.siblings.items())),
+                     tuple(sorted((k, id(v)) for k, v in self.bindings.items())))
 
     def tree(self):
         return N.clone(self._node)
@@ -239,6 +245,12 @@ class Nested:
     def __eq__(self, other):
         return isinstance(other, Nested) and self.owner is other.owner and self._key == other._key
 
+
+
+def nested(unit, lifted):
+    """The Nested a call to the function ``lifted`` (front/lift.Lifted) defined in ``unit``'s function differentiates."""
+    return Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line, unit.source.lines,
+                  siblings=unit.lifted, bindings=unit.aliases.bindings)
 
 
 def signature_of(callee, lifted=None):

@@ -25,7 +25,7 @@ from .back import emit, floats as back_floats
 from .back.link import Link
 from .errors import SourceUnavailableError, UnsupportedSyntaxError, WrtError, ZeroGradientWarning
 from .forward import tangent
-from .front import fence, jumps, lift, normalize, sequences, source as front_source, spreads, versions
+from .front import defaults, fence, jumps, lift, normalize, sequences, source as front_source, spreads, versions
 from .front.resolve import MISSING, Scope, assigned_names
 from .optimize import cleanup, fold, hoist, inline_calls
 from .options import Options
@@ -42,6 +42,7 @@ def differentiate(unit):
     """Run every pass on ``unit``; returns the generated FunctionDef."""
     tree = unit.source.tree
     fence.run(unit.source)                                            # refuse what no pass handles
+    tree = defaults.run(tree, unit)                                   # if p is None: p = [] (then p.append(...))
     tree = lift.run(tree, unit)                                       # nested functions take outer locals as arguments
     tree = normalize.run(tree, unit)                                  # one operation per statement
     tree = jumps.run(tree, unit)                                      # break/continue/return end a branch
@@ -246,16 +247,19 @@ def new_unit(target, wrt, kind, kinds, options, warn=False):
         source = front_source.of_nested(target)
         owner = target.owner
         fn = None
+        bindings = target.bindings
     else:
         fn = front_source.unwrap(target)
         source = front_source.read(fn)
         owner = fn
+        bindings = {}
     fn_args = source.tree.args
     if fn_args.vararg is not None:                 # the arguments past the positional ones are *args, a tuple
         n = len(fn_args.posonlyargs) + len(fn_args.args)
         kinds = tuple(kinds[:n]) + (None,) * (n - len(kinds)) + (tuple(kinds[n:]),) if len(kinds) > n \
             else tuple(kinds)
     scope = Scope.of(owner, assigned_names(source.tree)) if owner is not None else Scope({}, {}, ())
+    scope.bindings.update(bindings)
     namer = N.Namer(N.all_names(source.tree) | {source.tree.name})
     unit = Unit(fn=fn, owner=owner, source=source, scope=scope, namer=namer, aliases=Aliases(scope, namer),
                 wrt=tuple(wrt), kind=kind, kinds=tuple(kinds), options=options)

@@ -518,6 +518,15 @@ def module_argument(value, module, name):
                                     f"code calls {module.__name__}'s functions")
 
 
+def none_argument(value, message):
+    """Check that an argument a function changes in place is None, its default, for which it makes a new object
+    (front/defaults.py; ``message`` names the user's file, line and argument): the caller's object could not be
+    changed so."""
+    if value is not None:
+        raise UnsupportedValueError(f"{message}, which cannot be differentiated: leave it to its default, None, "
+                                    f"or pass a copy made inside the function")
+
+
 def added_at(y, idx, v, sign=1.0):
     """A copy of ``y`` after ``np.add.at(y, idx, v)`` (``sign`` -1: ``np.subtract.at``): the front end writes it
     back, ``y[...] = added_at(y, idx, v)``, so that the change in place is one s2sad follows (repeated indices

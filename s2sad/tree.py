@@ -14,6 +14,8 @@ flowed into it); ``like`` turns it into real zeros when the gradient is handed b
 """
 import dataclasses
 import functools
+import inspect
+import textwrap
 import types
 
 import numpy as np
@@ -454,17 +456,35 @@ def _parameters_of(cls):
     if plain_dataclass(cls):
         return [(name, name, f.default if type(f.default) in _LITERALS else NO_DEFAULT)
                 for name, f in cls.__dataclass_fields__.items() if f._field_type is dataclasses._FIELD]
-    owners = [k for k in cls.__mro__[:-1] if "__init__" in vars(k)]       # (one __init__, maybe inherited)
-    init = vars(owners[0])["__init__"] if len(owners) == 1 else None
-    if not isinstance(init, types.FunctionType) or hasattr(init, "__wrapped__") \
-            or hasattr(cls, "__dataclass_fields__") or own_behaviour(cls) \
+    owners = [k for k in cls.__mro__[:-1] if "__init__" in vars(k)]       # (maybe inherited, maybe calling its base's)
+    if hasattr(cls, "__dataclass_fields__") or own_behaviour(cls) \
             or (getattr(cls, "__module__", "") or "").split(".")[0] in ("builtins", "numpy", "scipy", "s2sad") \
             or any(k.__dict__.get(n) for k in cls.__mro__[:-1] for n in ("__new__", "__setattr__", "__slots__",
                                                                            "__getattr__", "__delattr__")):
+        return None
+    got = _init_stores(owners) if owners else None
+    if got is None:
+        return None
+    params, stored, defaults = got
+    attributes = [stored[p] for p in params]
+    if len(set(attributes)) != len(attributes) or set(attributes) & ARRAY_ATTRIBUTES or any(
+            hasattr(inspect.getattr_static(cls, a, None), "__set__") or a.startswith("__") for a in attributes):
+        return None                                   # (a property's setter, a mangled name: not a plain store)
+    return [(p, stored[p], d) for p, d in zip(params, defaults)]
+
+
+def _init_stores(owners):
+    """(parameters, parameter -> the attribute it is stored in, literal defaults or NO_DEFAULT) of the ``__init__``
+    of ``owners[0]`` (the classes up a record class's bases defining one, in order), when its body only stores
+    each parameter once (``self.W = W``, ``self.W: T = W``, ``self.W, self.b = W, b``, a docstring and ``pass``
+    aside), after, first, ``super().__init__(a, b)`` given parameters the base's ``__init__`` stores in turn;
+    ``object``'s stores nothing. Else None."""
+    if not owners:
+        return [], {}, []
+    init = vars(owners[0])["__init__"]
+    if not isinstance(init, types.FunctionType) or hasattr(init, "__wrapped__"):
         return None                                   # (a decorated __init__: its source is not what runs)
     import ast
-    import inspect
-    import textwrap
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError):
@@ -474,10 +494,24 @@ def _parameters_of(cls):
             or fn.args.kwarg or not fn.args.args:
         return None
     me, params = fn.args.args[0].arg, [a.arg for a in fn.args.args[1:]]
+    if me in params:
+        return None
     body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) \
         and isinstance(fn.body[0].value.value, str) else fn.body
-    pairs = []                                        # (attribute node, value node): `self.W = W`, `self.W: T = W`,
-    for st in body:                                   # `self.W, self.b = W, b`
+    stored = {}
+    call = body[0].value if body and isinstance(body[0], ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__" \
+            and isinstance(call.func.value, ast.Call) and isinstance(call.func.value.func, ast.Name) \
+            and call.func.value.func.id == "super" and not call.func.value.args and not call.func.value.keywords:
+        base = _init_stores(owners[1:])               # super().__init__(W): the next __init__ up the bases
+        given = [a.id for a in call.args if isinstance(a, ast.Name) and a.id in params]
+        if base is None or call.keywords or len(given) != len(call.args) or len(given) != len(base[0]) \
+                or len(set(given)) != len(given):
+            return None
+        stored = {p: base[1][q] for p, q in zip(given, base[0])}
+        body = body[1:]
+    pairs = []                                        # (attribute node, value node)
+    for st in body:
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Tuple) \
                 and isinstance(st.value, ast.Tuple) and len(st.targets[0].elts) == len(st.value.elts):
             pairs.extend(zip(st.targets[0].elts, st.value.elts))
@@ -485,23 +519,19 @@ def _parameters_of(cls):
             pairs.append((st.targets[0], st.value))
         elif isinstance(st, ast.AnnAssign) and st.value is not None:
             pairs.append((st.target, st.value))
-        else:
+        elif not isinstance(st, ast.Pass):
             return None
-    stored = {}
     for target, value in pairs:
         if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me
                 and isinstance(value, ast.Name) and value.id in params and value.id not in stored):
             return None
         stored[value.id] = target.attr
-    attributes = list(stored.values())
-    if set(stored) != set(params) or len(set(attributes)) != len(attributes) \
-            or set(attributes) & ARRAY_ATTRIBUTES or me in params or any(
-                hasattr(inspect.getattr_static(cls, a, None), "__set__") or a.startswith("__") for a in attributes):
-        return None                                   # (a property's setter, a mangled name: not a plain store)
+    if set(stored) != set(params):
+        return None
     defaults = list(init.__defaults__ or ())
     defaults = [NO_DEFAULT] * (len(params) - len(defaults)) + [d if type(d) in _LITERALS else NO_DEFAULT
                                                                for d in defaults]
-    return [(p, stored[p], d) for p, d in zip(params, defaults)]
+    return params, stored, defaults
 
 
 def record_fields_in_order(cls):

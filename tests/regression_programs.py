@@ -966,7 +966,7 @@ def list_in_a_tuple_appended(x):
 
 
 REFUSED["list_item_appended_through_a_name"] = (list_item_appended_through_a_name, (0.7,), (0,), "may hold the same object")
-REFUSED["appended_through_setdefault"] = (appended_through_setdefault, (0.7,), (0,), "modify a value")
+CASES["appended_through_setdefault"] = (appended_through_setdefault, (0.7,), (0,))   # (refused before: now followed)
 REFUSED["appended_to_a_module_list"] = (appended_to_a_module_list, (0.7,), (0,), "a value of the module")
 REFUSED["list_extended_under_another_name"] = (list_extended_under_another_name, (0.7,), (0,), "would change `M`")
 REFUSED["list_in_a_tuple_appended"] = (list_in_a_tuple_appended, (0.7,), (0,), "a tuple holds")
@@ -2298,3 +2298,144 @@ def namedtuple_field_named_like_an_array_attribute(x):   # Sz(size=..., b=...) m
 
 REFUSED["namedtuple_field_named_like_an_array_attribute"] = (namedtuple_field_named_like_an_array_attribute,
                                                              (np.array([0.7, 0.4]),), (0,), "named like an array")
+
+
+def imports_of_the_function_body(x):          # refused before ("import at module level"); a function nested in it
+    import numpy.linalg as la                  # reads what the import bound (its own generated code binds it too)
+    from scipy.special import expit as sig, gammaln
+
+    def inner(v):
+        return sig(v) * la.norm(v)
+    return np.sum(inner(x) * gammaln(x + 1.0))
+
+
+CASES["imports_of_the_function_body"] = (imports_of_the_function_body, (np.array([0.5, -1.5, 2.0]),), (0,))
+
+
+def none_default_made_then_changed(x, trajectory=None, *, log=None):   # the `p=None` idiom: refused before ("changes
+    if trajectory is None:                                             # its argument in place"); None passed: the
+        trajectory = []                                                # function changes only what it made
+    log = {} if log is None else log
+    for k in range(3):
+        x = np.tanh(x) * 1.5 + 0.1
+        trajectory.append(x)
+        log[k] = x * 2.0
+    return np.sum(trajectory[-1] * trajectory[0]) + np.sum(log[2])
+
+
+CASES["none_default_made_then_changed"] = (none_default_made_then_changed, (np.array([0.5, -0.3]),), (0,))
+REFUSED["none_default_given_a_list_of_the_callers"] = (none_default_made_then_changed, (np.array([0.5, -0.3]), []),
+                                                       (0,), "changes its argument `trajectory` in place")
+
+
+class _Module:                                  # PyTorch-style layers: super().__init__(...) first (refused before)
+    def __init__(self):
+        pass
+
+
+class _Affine(_Module):
+    def __init__(self, W, b):
+        super().__init__()
+        self.W = W
+        self.b = b
+
+    def __call__(self, x):
+        return self.W @ x + self.b
+
+
+class _Tanh(_Affine):
+    def __init__(self, W, b, gain):
+        super().__init__(W, b)
+        self.gain = gain
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x + self.b) * self.gain
+
+
+def layers_made_with_super_init(W, x):
+    first = _Tanh(W, x[:2] * 0.5, x[2])
+    second = _Affine(W[:, :2], np.ones(2))
+    return np.sum(second(first(x)) ** 2)
+
+
+CASES["layers_made_with_super_init"] = (layers_made_with_super_init,
+                                        (np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]]), np.array([0.7, -1.1, 0.4])),
+                                        (0, 1))
+
+
+class _Counted:
+    def __init__(self):
+        self.calls = 0
+
+
+class _CountedAffine(_Counted):
+    def __init__(self, W):
+        super().__init__()
+        self.W = W
+
+
+def super_init_storing_more_than_parameters(W, x):   # the base stores a constant of its own: not a record
+    layer = _CountedAffine(W)
+    return np.sum(layer.W @ x)
+
+
+REFUSED["super_init_storing_more_than_parameters"] = (super_init_storing_more_than_parameters,
+                                                      (np.eye(2), np.array([0.5, 1.0])), (0,), "only stores")
+
+
+def dict_item_made_a_list_then_appended(x):   # forward mode / second order crashed: the tangent of `d[k] = []` was
+    d = {}                                     # 0.0, not a list
+    for i in range(4):
+        if i % 2 not in d:
+            d[i % 2] = []
+        d[i % 2].append(x[i] ** 2)
+    return sum(sum(v) * (k + 1) for k, v in d.items())
+
+
+CASES["dict_item_made_a_list_then_appended"] = (dict_item_made_a_list_then_appended, (np.arange(1.0, 5.0) * 0.3,),
+                                                (0,))
+
+
+def dict_setdefault(x):                        # d.setdefault(k, []).append(v): refused before (a change in place)
+    groups, scale = {}, {}
+    for i in range(5):
+        groups.setdefault(i % 2, []).append(x[i] ** 2)
+        scale[i % 3] = scale.setdefault(i % 3, 1.0) * x[i]
+    return sum(sum(v) * (k + 1) for k, v in groups.items()) + scale[0] + scale[1] * scale[2]
+
+
+CASES["dict_setdefault"] = (dict_setdefault, (np.arange(1.0, 6.0) * 0.3,), (0,))
+
+
+@s2sad.checkpoint
+def _block_changing_its_argument(h):
+    h += np.sin(h)
+    return h
+
+
+def checkpoint_changing_its_argument(x):      # the backward sweep ran blk again from the changed argument: the
+    return np.sum(_block_changing_its_argument(x * 1.0))   # gradient 1 + cos(x + sin x), not 1 + cos(x)
+
+
+REFUSED["checkpoint_changing_its_argument"] = (checkpoint_changing_its_argument, (np.array([0.3, -0.7, 1.1]),), (0,),
+                                               "checkpointed, changes its argument")
+
+_TICKS = [0]
+
+
+def _counted_scale(v):
+    _TICKS[0] += 1
+    return v * _TICKS[0]
+
+
+@s2sad.checkpoint
+def _counted_layer(v):
+    return np.sin(_counted_scale(v))
+
+
+def checkpoint_of_a_call_counter(x):          # run again in the backward sweep, the counter had moved on
+    return np.sum(_counted_layer(x))
+
+
+REFUSED["checkpoint_of_a_call_counter"] = (checkpoint_of_a_call_counter, (np.array([0.3, 0.7, 1.2]),), (0,),
+                                           "checkpointed, changes an object of a module that it reads")

@@ -54,6 +54,68 @@ def test_vjp_runs_forward_once_and_pulls_back_many_times(rng):
     np.testing.assert_allclose(rows, np.diag(2.0 * np.cos(x)))
 
 
+def exp_out(x):
+    return np.exp(x)
+
+
+def exp_and_energy(x):
+    y = np.exp(x)
+    return y, np.sum(y * y)
+
+
+def residual(x):
+    return x - np.array([1.0, 2.0, 3.0])
+
+
+def record_energy(p):
+    return np.sum(np.sin(p.w) * p.w)
+
+
+def ordered_weights(x, w):
+    return np.sum(x.ravel("K") * w)
+
+
+def shrink_then_dot(x, y):
+    x -= 0.5 * y
+    return np.sum(x * y)
+
+
+@dataclasses.dataclass
+class _Weights:
+    w: np.ndarray
+
+
+_NamedWeights = __import__("collections").namedtuple("_NamedWeights", "w")
+
+
+def test_what_vjp_returns_and_keeps_is_the_callers_to_change():
+    """The value returned, the cotangent given, and the arguments (records, memory order included) are not what the
+    pullback reads: a caller changing them in place (`v -= 1`, `g *= lr`, `p.w -= step`) changes no later result."""
+    x = np.array([0.3, -0.7, 1.1])
+    v, pullback = s2sad.vjp(exp_out, x)
+    v -= 1.0
+    np.testing.assert_allclose(pullback(v), np.exp(x) * (np.exp(x) - 1.0))
+    (y, _), pullback = s2sad.vjp(exp_and_energy, x)
+    y[:] = 0.0
+    np.testing.assert_allclose(pullback((np.zeros(3), 1.0)), 2.0 * np.exp(2.0 * x))
+    r, pullback = s2sad.vjp(residual, x)
+    g = pullback(r)
+    g *= 0.1
+    np.testing.assert_allclose(r, x - [1.0, 2.0, 3.0])
+    for kind in (_Weights, _NamedWeights):
+        p = kind(x.copy())
+        _, pullback = s2sad.vjp(record_energy, p)
+        p.w[:] += 1.0
+        np.testing.assert_allclose(pullback(1.0).w, np.cos(x) * x + np.sin(x))
+    a = np.arange(12.0).reshape(4, 3).T                     # Fortran order: ravel("K") reads it column by column
+    w = np.arange(12.0) % 5
+    value, pullback = s2sad.vjp(ordered_weights, a, w)
+    assert value == ordered_weights(a, w)
+    np.testing.assert_allclose(pullback(1.0), s2sad.grad(ordered_weights)(a, w))
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="share memory"):     # one array passed twice stays one
+        s2sad.vjp(shrink_then_dot, x, x)
+
+
 def test_grad_of_non_scalar_output_points_to_vjp():
     with pytest.raises(s2sad.NonScalarOutputError, match="vjp"):
         s2sad.grad(vector_out)(np.ones(3))

@@ -906,3 +906,37 @@ def test_a_comment_only_edit_of_a_copied_function_keeps_check_green(tmp_path, mo
     capsys.readouterr()
     assert cli.main(["compile", "user.py", "--check"]) == 1
     assert capsys.readouterr().err.startswith("user_grad.py is stale (1 line differs, from line ")
+
+
+def test_imports_of_the_function_body_and_scipy_ufuncs_are_carried(tmp_path, monkeypatch, capsys):
+    """``from scipy.special import expit as sig`` inside the function (and read by a function nested in it), and
+    ``gammaln`` at module level: a ufunc names no module of its own; the standalone module imports it from SciPy."""
+    (tmp_path / "local_imports.py").write_text(textwrap.dedent("""\
+        import numpy as np
+        import s2sad
+        from scipy.special import gammaln
+
+
+        @s2sad.differentiable
+        def loss(x):
+            from scipy.special import expit as sig
+            import numpy.linalg as la
+            def inner(v):
+                return sig(v) * la.norm(v)
+            return np.sum(inner(x) * gammaln(x))
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "local_imports.py"]) == 0, capsys.readouterr().err
+    written = (tmp_path / "local_imports_grad.py").read_text()
+    assert "from scipy.special import expit as sig" in written and "from scipy.special import gammaln" in written
+    done = run_without_s2sad("import numpy as np\nimport local_imports_grad as g\n"
+                             "print(*g.grad_loss(np.array([0.5, 1.5])))", tmp_path)
+    assert done.returncode == 0, done.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module("local_imports")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("local_imports", None)
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose([float(v) for v in done.stdout.split()], numerical_grad(module.loss, [x], 0), rtol=1e-7)

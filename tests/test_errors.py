@@ -201,11 +201,13 @@ def f_del(x):
 
 
 def f_import(x):
-    import math
+    if x > 0:
+        import math
     return math.sin(x)
 
 
 def f_import_from(x):
+    sin = np.sin
     from math import sin
     return sin(x)
 
@@ -346,8 +348,9 @@ SYNTAX = [
     (f_global, "global G", None, "`global` statements", "pass the value as an argument"),
     (f_nonlocal, "nonlocal z", None, "`nonlocal` statements", "pass the value as an argument"),
     (f_del, "del y", None, "`del` is not supported", "drop the `del` statement"),
-    (f_import, "import math", None, "imports inside a differentiated function", "import at module level"),
-    (f_import_from, "from math import sin", None, "imports inside a differentiated function", "import at module level"),
+    (f_import, "import math", None, "imports inside a branch, a loop or a nested function", "import at module level"),
+    (f_import_from, "from math import sin", None, "`sin` is bound by an import here and also bound or read",
+     "import at module level"),
     (f_class, "class A:", None, "class definitions", "define the class at module level"),
     (f_nested_def, "def h(t):", None, "nested function definitions", "define the helper at module level"),
     (f_nested_async_def, "async def h():", None, "async functions cannot be differentiated",

@@ -1591,12 +1591,18 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
         bound = signature.bind(*op.args, **op.kwargs).arguments
     except TypeError:
         return
+    rerun = calls.is_checkpoint(op.primitive)
     for k in sorted(changed):
         atom = bound.get(positional[k]) if k < len(positional) else None
         if atom is None or isinstance(atom, gast.Constant) and type(atom.value) in (int, float, bool):
             continue
         if isinstance(atom, gast.Name) and atom.id in numbers:
             continue
+        if rerun:                                   # run again in the backward sweep: from the changed argument
+            raise unit.error(UnsupportedSyntaxError, f"`{op.label}`, checkpointed, changes its argument "
+                             f"`{positional[k]}` in place: the backward sweep runs it again from the changed value, "
+                             f"which cannot be differentiated", s,
+                             hint=f"make `{op.label}` build a new value (`{positional[k]} = {positional[k]} + ...`)")
         if isinstance(atom, gast.Name) and fn is not None:
             aliases = effects.classes.get(atom.id, {atom.id}) if effects is not None else {atom.id}
             returned = {n.id for t in getattr(s, "targets", ()) for n in N.walk(t) if isinstance(n, gast.Name)}

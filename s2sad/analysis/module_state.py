@@ -196,6 +196,7 @@ def check(unit, varied_users):
     aliasing = {id(s.value) for s in N.walk(tree) if isinstance(s, gast.Assign) and len(s.targets) == 1
                 and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Attribute)}   # `b = K.buf`
     calls_ = _callees(tree, scope, 1)
+    _check_checkpoints(unit, tree, scope, calls_)
     found = []
 
     def callees_read():                     # what the user functions called here read (worked out once, if asked)
@@ -235,6 +236,20 @@ def check(unit, varied_users):
                              "this function (or a function it calls) reads again, when given a value being "
                              "differentiated: the derivative does not follow what a module keeps",
                              _statement(tree, call), hint="return the value from the function instead of keeping it")
+
+
+def _check_checkpoints(unit, tree, scope, calls_):
+    """A checkpointed function runs again in the backward sweep: one that changes an object of a module that it (or
+    a function it calls) reads (a call counter, ``TICK[0] += 1``) would see another value the second time."""
+    from ..markers import is_checkpoint
+    for call, fn, (_, u, _, source) in calls_:
+        if not is_checkpoint(fn):
+            continue
+        reads, changes, _ = _reached(source.tree, u.scope)
+        if set(reads) & set(changes):
+            raise unit.error(UnsupportedSyntaxError, f"`{N.unparse(call.func)}`, checkpointed, changes an object of a "
+                             "module that it reads: the backward sweep runs it again, and it would see the changed "
+                             "object", _statement(tree, call), hint="drop the checkpoint, or keep the state outside")
 
 
 def _statement(tree, node):

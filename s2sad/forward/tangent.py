@@ -181,7 +181,12 @@ class _Tangent:
         if x not in self.active:
             return []
         out = [] if x in self.owned else [self.own(x)]
-        value = self.tangent_of(s.value) if set(names_in(s.value)) & self.active else N.const(0.0)
+        if set(names_in(s.value)) & self.active:
+            value = self.tangent_of(s.value)
+        elif isinstance(self.unit.facts.kinds.get(x), int) and self.unit.facts.kinds[x] >= 0:
+            value = N.const(0.0)                       # (into an array: broadcast)
+        else:                                          # (d[k] = []: an item of a dict or a list gets its own zero)
+            value = self.zeros(s.value)
         if not isinstance(value, gast.Constant):        # (x an integer array: the value written is truncated)
             value = N.call(self.unit.aliases.ref(runtime.written_tangent, "written_tangent"), [value, N.name(x)])
         out.append(N.assign(gast.Subscript(value=N.name(self.dot(x)), slice=N.clone(target.slice), ctx=gast.Store()),
@@ -375,8 +380,7 @@ class _Tangent:
         indices = tuple(i for i, _ in wrt)
         kinds = calls.argument_kinds(unit, op, signature, positional, indices)
         if lifted is not None:
-            link_target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
-                            unit.source.lines, siblings=unit.lifted)
+            link_target = calls.nested(unit, lifted)
             name = lifted.node.name
         else:
             link_target = unwrap(callee)

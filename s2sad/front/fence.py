@@ -17,8 +17,10 @@ _REFUSED = {
     gast.Global: ("`global` statements cannot be differentiated", "pass the value as an argument and return the new one"),
     gast.Nonlocal: ("`nonlocal` statements cannot be differentiated", "pass the value as an argument and return the new one"),
     gast.Delete: ("`del` is not supported in differentiated code", "drop the `del` statement"),
-    gast.Import: ("imports inside a differentiated function are not supported", "import at module level"),
-    gast.ImportFrom: ("imports inside a differentiated function are not supported", "import at module level"),
+    gast.Import: ("imports inside a branch, a loop or a nested function are not supported",
+                  "import at module level or at the top of the function's body"),
+    gast.ImportFrom: ("imports inside a branch, a loop or a nested function are not supported",
+                      "import at module level or at the top of the function's body"),
     gast.ClassDef: ("class definitions inside a differentiated function are not supported", "define the class at module level"),
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "define the helper at module level without async"),
     gast.Yield: ("generators cannot be differentiated", "return a value instead of yielding"),
@@ -37,6 +39,8 @@ def run(source):
     """Raise UnsupportedSyntaxError for the first construct the passes cannot handle."""
     fn = source.tree
     for stmt in fn.body:
+        if isinstance(stmt, (gast.Import, gast.ImportFrom)):
+            continue                    # the function's own imports: front/modules.py reads them as what they bind
         _check(source, stmt, outer=fn)
     _check_returns(source, fn.body)
     for node in N.walk(fn):

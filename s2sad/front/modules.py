@@ -34,20 +34,23 @@ import numpy as np
 
 from .. import nodes as N
 from .. import runtime
+from ..errors import UnsupportedSyntaxError
 
 
 def run(tree, unit):
     """``tree`` with the reads of local module names replaced (a copy; ``tree`` itself if there are none)."""
-    found = _module_names(tree, unit)
+    stored = _stored(tree)
+    found = _module_names(tree, unit, stored)
     passed = _module_parameters(tree, unit)
     found.update({name: ref for name, (_, ref) in passed.items()})
+    found.update(_imported(tree, unit, stored))
     if not found:
         return tree
     tree = N.clone(tree)
     keep = []
     for s in tree.body:
         if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
-                and s.targets[0].id in found:
+                and s.targets[0].id in found or isinstance(s, (gast.Import, gast.ImportFrom)):
             continue
         keep.append(s)
     tree.body = keep
@@ -88,8 +91,8 @@ def _module_parameters(tree, unit):
     return out
 
 
-def _module_names(tree, unit):
-    """name -> the expression (a global name or an attribute chain of one) each local module name stands for."""
+def _stored(tree):
+    """name -> how often ``tree`` binds it (2 for a parameter or a nested definition: never a module name)."""
     stored = {}
     for node in N.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
@@ -100,6 +103,54 @@ def _module_names(tree, unit):
                     stored[a.id] = stored.get(a.id, 0) + 2        # a parameter: never a module name here
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not tree:
             stored[node.name] = stored.get(node.name, 0) + 2
+    return stored
+
+
+def _imported(tree, unit, stored):
+    """name -> the expression generated code names it by, for each name an import of the function's own body
+    binds (``import numpy as np``, ``from scipy.special import gammaln``): the import runs here, as the function
+    would run it (the module is imported once, a function's attributes read when it runs are the same), and reads
+    of the name become reads of what it bound. Sound where the name is bound nowhere else in the function and
+    read only after the import (before it, Python raises UnboundLocalError); else refused."""
+    import importlib
+    fn = getattr(unit, "fn", None)
+    package = (getattr(fn, "__globals__", None) or {}).get("__package__")
+    found = {}
+    for k, s in enumerate(tree.body):
+        if not isinstance(s, (gast.Import, gast.ImportFrom)):
+            continue
+        bound = []
+        try:
+            if isinstance(s, gast.Import):
+                for a in s.names:
+                    module = importlib.import_module(a.name)
+                    if a.asname is None:           # ``import numpy.linalg`` binds ``numpy``
+                        bound.append((a.name.split(".")[0], importlib.import_module(a.name.split(".")[0])))
+                    else:
+                        bound.append((a.asname, module))
+            else:
+                module = importlib.import_module("." * s.level + (s.module or ""), package if s.level else None)
+                for a in s.names:
+                    if a.name == "*":
+                        raise unit.error(UnsupportedSyntaxError, "`from ... import *` inside a differentiated "
+                                         "function is not supported", s, hint="import the names it uses")
+                    if not hasattr(module, a.name):
+                        importlib.import_module(f"{module.__name__}.{a.name}")
+                    bound.append((a.asname or a.name, getattr(module, a.name)))
+        except ImportError as e:
+            raise unit.error(UnsupportedSyntaxError, f"this import fails ({e})", s) from None
+        for name, obj in bound:
+            loaded = [n for st in tree.body[:k] for n in N.walk(st) if isinstance(n, gast.Name) and n.id == name]
+            if stored.get(name) or name in found or loaded:
+                raise unit.error(UnsupportedSyntaxError, f"`{name}` is bound by an import here and also bound or read "
+                                 "elsewhere in the function, which is not supported", s,
+                                 hint="import at module level")
+            found[name] = unit.aliases.local(name, obj)
+    return found
+
+
+def _module_names(tree, unit, stored):
+    """name -> the expression (a global name or an attribute chain of one) each local module name stands for."""
     found = {}
     for k, s in enumerate(tree.body):
         if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)):

@@ -450,6 +450,10 @@ class _Lowering:
         value = s.value
         if isinstance(value, gast.Constant):                   # docstring or bare literal
             return
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and self.is_setdefault(value.func.value):
+            value = gast.Call(func=gast.Attribute(value=self.setdefault(value.func.value), attr=value.func.attr,
+                                                  ctx=gast.Load()), args=value.args, keywords=value.keywords)
         if isinstance(value, gast.Call) and _item_append(value):
             # `c[k].append(v)` changes the list that c[k] holds, which s2sad would see only through a name holding
             # it: computed as the update `c[k] += [v]` (the same for a list, which runtime.a_list checks), so that
@@ -553,12 +557,25 @@ class _Lowering:
                            orelse=self.block(s.orelse), type_comment=None))
 
     def refuse_lazy_walk_changed(self, s):
-        """``for v in map(f, L): L[1] = ...`` (or ``filter``, ``iter``, a generator expression): Python's iterator
-        reads ``L`` (and what ``f`` or the generator reads) as the loop goes, after the body's changes; s2sad takes
-        the items first (``_s2.sequence``). Sound either way only when the body changes none of what it reads."""
+        """``for v in map(f, L): L[1] = ...`` (or ``filter``, ``iter``, a generator expression, a generator
+        function's iterator, and ``zip``, ``enumerate``, ``reversed`` or a dict's ``values()`` inside another:
+        ``enumerate(zip(L, M))``): Python's iterator reads ``L`` (and what ``f`` or the generator reads) as the loop
+        goes, after the body's changes; s2sad takes the items first (``_s2.sequence``). Sound either way only when
+        the body changes none of what it reads. (``zip(L, M)`` itself is walked by index, reading ``L[k]`` as the
+        loop goes, as Python does.)"""
         it = s.iter
-        if not any(isinstance(n, gast.GeneratorExp) or isinstance(n, gast.Call) and self.scope.resolve(n.func) in (
-                builtins.map, builtins.filter, builtins.iter) for n in N.walk(it)):    # (zip(map(f, L), M) too)
+
+        def lazy(n):
+            if isinstance(n, gast.GeneratorExp):
+                return True
+            if not isinstance(n, gast.Call):
+                return False
+            if self.generator_call(n) or self.scope.resolve(n.func) in (builtins.map, builtins.filter, builtins.iter):
+                return True               # (zip(map(f, L), M) too)
+            return n is not it and (self.scope.resolve(n.func) in (builtins.zip, builtins.enumerate, builtins.reversed)
+                                    or isinstance(n.func, gast.Attribute) and n.func.attr in ("values", "items", "keys")
+                                    and not n.args)
+        if not any(lazy(n) for n in N.walk(it)):
             return
         read = {n.id for n in N.walk(it) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & self.locals
         from ..analysis.effects import IN_PLACE_METHODS
@@ -594,11 +611,19 @@ class _Lowering:
         if not hasattr(self, "_dicts"):
             stores = collections.Counter(n.id for n in N.walk(self.tree) if isinstance(n, gast.Name)
                                          and not isinstance(n.ctx, gast.Load))
+            def pairs(st):                    # (name, value) of `d = {}` and of `a, d = [], {}`
+                if not (isinstance(st, gast.Assign) and len(st.targets) == 1):
+                    return []
+                target, value = st.targets[0], st.value
+                if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) \
+                        and len(target.elts) == len(value.elts):
+                    return list(zip(target.elts, value.elts))
+                return [(target, value)]
             made = collections.Counter(
-                st.targets[0].id for st in N.statements(self.tree.body)
-                if isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
-                and (isinstance(st.value, (gast.Dict, gast.DictComp)) or isinstance(st.value, gast.Call)
-                     and self.scope.resolve(st.value.func) is builtins.dict))
+                target.id for st in N.statements(self.tree.body) for target, value in pairs(st)
+                if isinstance(target, gast.Name)
+                and (isinstance(value, (gast.Dict, gast.DictComp)) or isinstance(value, gast.Call)
+                     and self.scope.resolve(value.func) is builtins.dict))
             params = set(N.params(self.tree))
             self._dicts = {n for n, k in made.items() if stores[n] == k and n not in params}
         return self._dicts
@@ -1282,6 +1307,8 @@ class _Lowering:
         lowered = self.iteration_call(node)
         if lowered is not None:
             return lowered
+        if self.is_setdefault(node):
+            return self.setdefault(node)
         func = node.func
         if isinstance(func, gast.Attribute) and not self._module_chain(func):
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
@@ -1300,6 +1327,27 @@ class _Lowering:
                 args.append(self.atom(a))
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def is_setdefault(self, node):
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+            and node.func.attr == "setdefault" and isinstance(node.func.value, gast.Name) \
+            and node.func.value.id in self.dict_names() and len(node.args) in (1, 2) and not node.keywords \
+            and not any(isinstance(a, gast.Starred) for a in node.args)
+
+    def setdefault(self, node):
+        """``d.setdefault(k, v)`` of a dict made here: ``if k not in d: d[k] = v``, then ``d[k]`` (``v`` evaluated
+        first either way, as the call's argument is), which s2sad follows as item writes and reads
+        (``d.setdefault(k, []).append(v)`` as ``d[k].append(v)``)."""
+        d, args = node.func.value.id, node.args
+        key = self.atom(args[0])
+        key = self.temp(key) if not isinstance(key, (gast.Name, gast.Constant)) else key
+        value = self.atom(args[1]) if len(args) == 2 else N.const(None)
+        missing = self.temp(gast.Compare(left=N.clone(key), ops=[gast.NotIn()], comparators=[N.name(d)]))
+        saved, self.out = self.out, []
+        self.assign_to(gast.Subscript(value=N.name(d, gast.Store()), slice=N.clone(key), ctx=gast.Store()), value)
+        store, self.out = self.out, saved
+        self.emit(N.if_(missing, store, []))
+        return gast.Subscript(value=N.name(d), slice=N.clone(key), ctx=gast.Load())
 
     def derivative_call(self, node):
         """``s2sad.grad(f, wrt=k)(*args)`` -> ``_s2.grad_call(f, k, *args)``: a primitive with rules (nested.py)."""

@@ -383,8 +383,7 @@ def _link(sweep, callee, indices, kinds, lifted):
     unit = sweep.unit
     if lifted is not None:
         name = lifted.node.name
-        target = calls.Nested(unit.owner, lifted.node, unit.source.filename, unit.source.first_line,
-                            unit.source.lines, siblings=unit.lifted)
+        target = calls.nested(unit, lifted)
     else:
         target = unwrap(callee)
         name = N.identifier(target.__name__)

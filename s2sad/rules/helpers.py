@@ -42,8 +42,8 @@ from .registry import elementwise, jvp, method, nondiff, vjp
 
 from ..runtime import opaque_call  # noqa: E402
 from ..runtime import constant_key, product_items, unarray  # noqa: E402
-from ..runtime import added_at, diagonal_filled, diagonal_values, module_argument  # noqa: E402
-nondiff(module_argument)
+from ..runtime import added_at, diagonal_filled, diagonal_values, module_argument, none_argument  # noqa: E402
+nondiff(module_argument, none_argument)
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call, computed_flat)
 nondiff(constant_key)                    # (a check: keys carry no derivative, effects.guard_keys)
 
