@@ -192,14 +192,18 @@ def _check_shape(given, expected, what):
         return                                         # a container against an array: the rules decide
     if np.shape(given) != np.shape(expected):
         raise ValueError(f"{what} has shape {np.shape(given)} but should have shape {np.shape(expected)}")
+    if np.iscomplexobj(given) and not (expected.complex if isinstance(expected, _Outline) else np.iscomplexobj(expected)):
+        raise ValueError(f"{what} is complex but the value it goes with is real: pass its real and imaginary parts "
+                         f"in two calls (the derivative is linear: J(a + ib) = Ja + iJb)")
 
 
 class _Outline:
-    """What ``_check_shape`` needs of an array or a number: its shape (``np.shape`` reads ``.shape``)."""
-    __slots__ = ("shape", "array")
+    """What ``_check_shape`` needs of an array or a number: its shape (``np.shape`` reads ``.shape``), whether it
+    is an array and whether complex."""
+    __slots__ = ("shape", "array", "complex")
 
     def __init__(self, x):
-        self.shape, self.array = np.shape(x), isinstance(x, np.ndarray)
+        self.shape, self.array, self.complex = np.shape(x), isinstance(x, np.ndarray), np.iscomplexobj(x)
 
 
 def _apart(tangent, primals):
@@ -350,6 +354,8 @@ def _wrapper(f, wrt, value_too, optimize):
             if out is not MISS:
                 return out
         try:
+            if of_derivative and kwargs:           # grad(grad(h))(x, scale=3.0): h's keywords held
+                return _wrapper(_with_keywords(f, kwargs), wrt if many else wrt[0], value_too, optimize)(*args)
             options = resolve_options(optimize)
             inner = wrt
             if of_derivative:
@@ -447,7 +453,7 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
 
     def call(*args, **kwargs):
         if kwargs:                                 # f's keyword arguments, held as a partial's
-            return elementwise_grad(functools.partial(f, **kwargs), wrt[0], optimize=optimize)(*args)
+            return elementwise_grad(_with_keywords(f, kwargs), wrt[0], optimize=optimize)(*args)
         try:
             options = resolve_options(optimize)
             _check_differentiable(args, wrt, fname)
@@ -634,6 +640,8 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     if not _overlapping(args):                    # (the pullback reads them: a caller may change what it
         args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # differentiates in place first)
     derivative = _derivative(f)
+    if derivative is not None and kwargs:         # vjp(grad(h), x, scale=3.0): h's keywords held
+        return vjp(_with_keywords(f, kwargs), *args, wrt=wrt if many else wrt[0], optimize=options)
     if derivative is not None and _single(derivative)[2] == "elementwise_grad":
         plain, extra = _as_plain(f, args, options)     # J·1 as plain code: P(*args, ones) (a function like any)
         return vjp(plain, *args, *extra, wrt=wrt if many else wrt[0], optimize=options)

@@ -13,6 +13,8 @@ import builtins
 import functools
 import inspect
 import os
+import sys
+
 import gast
 import numpy as np
 
@@ -59,6 +61,18 @@ class Dynamic:
 _ARRAY_METHODS = set(dir(__import__("numpy").ndarray)) | set(dir(list)) | set(dir(dict)) | set(dir(tuple))
 
 
+def _users_method(func, scope):
+    """Whether ``obj.name`` is a method the class of a global or closure object ``obj`` defines in Python (a user's
+    ``parser.get(w, "W")``: not a dict's ``get``, whatever its name)."""
+    if not (isinstance(func.value, gast.Name) and scope.is_free(func.value.id)):
+        return False
+    obj = scope.lookup(func.value.id)
+    if isinstance(obj, (np.ndarray, list, dict, tuple, set, str, bytes, int, float, complex, type)):
+        return False
+    method = inspect.getattr_static(type(obj), func.attr, None)
+    return inspect.isfunction(method) and user_function(method)
+
+
 def dynamic(value, op, scope):
     """A Dynamic for the call ``value`` when its function is known only at run time, else None. Methods named
     like the ones of arrays, lists and dicts stay static (their rules are looked up by name)."""
@@ -74,7 +88,7 @@ def dynamic(value, op, scope):
         return None
     func = value.func
     if isinstance(func, gast.Attribute):
-        if func.attr in _ARRAY_METHODS:
+        if func.attr in _ARRAY_METHODS and not _users_method(func, scope):
             return None
         return Dynamic(func)
     if isinstance(func, gast.Name):
@@ -245,6 +259,19 @@ class Nested:
     def __eq__(self, other):
         return isinstance(other, Nested) and self.owner is other.owner and self._key == other._key
 
+
+
+def library_module(obj):
+    """The name of the module a library's function is found in: its ``__module__``, or, for a ufunc (which names
+    none), NumPy's or scipy.special's (``gammaln``) where it is that module's attribute of its name; else ""."""
+    module = getattr(obj, "__module__", None)
+    if isinstance(module, str):
+        return module
+    name = getattr(obj, "__name__", None)
+    for candidate in ("numpy", "scipy.special") if isinstance(obj, np.ufunc) and isinstance(name, str) else ():
+        if getattr(sys.modules.get(candidate), name, None) is obj:
+            return candidate
+    return ""
 
 
 def nested(unit, lifted):

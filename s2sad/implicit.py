@@ -39,8 +39,8 @@ def _precision(x):
 
 def _iterate(step, x, tol, max_iter, what):
     for _ in range(max_iter):
-        new = step(x)
-        change, size = _distance(new, x)
+        new = step(x.copy() if isinstance(x, np.ndarray) else x)      # (a step changing its x in place and
+        change, size = _distance(new, x)                                  # returning it: compared with the old x)
         x = new
         if change <= max(tol, _precision(new)) * (1.0 + size):
             return x

@@ -18,12 +18,12 @@ generated code controls.
 import builtins
 import functools
 import inspect
-import textwrap
-
 import operator
 import sys
+import textwrap
 
 import gast
+import numpy as np
 
 from . import nodes as N
 from . import runtime
@@ -94,6 +94,8 @@ def users_arguments(fn, args, kwargs):
     """``(args, kwargs)`` for a user's rule of ``fn``: the defaults of ``fn``'s parameters the call leaves out given
     (literals: the rule's own defaults may differ, ``p7(x, k=3.0)`` with ``p7_vjp(g, ans, x, k=2.0)``), then the
     keywords naming its next positional parameters moved into ``args`` (``keywords_as_positions``)."""
+    if isinstance(fn, np.ufunc):                  # (its out=, where=, casting=... are NumPy's: no rule takes them)
+        return keywords_as_positions(fn, args, kwargs)
     try:
         params = list(inspect.signature(fn).parameters.values())
         given = inspect.signature(fn).bind_partial(*args, **kwargs).arguments

@@ -93,8 +93,9 @@ class _Rhs:
     def call_args(self, y, t):
         return ((t, y) if self.tfirst else (y, t)) + self.args
 
-    def value(self, y, t):
-        return np.asarray(self.func(*self.call_args(y, t)), dtype=float).reshape(np.shape(y))
+    def value(self, y, t):              # (a copy of y: a func changing its y in place, `y *= -k; return y`,
+        return np.asarray(self.func(*self.call_args(np.array(y, dtype=float), t)),       # changes no state here)
+                          dtype=float).reshape(np.shape(y))
 
     def vjp(self, y, t, a):
         """``(f(y, t), aᵀ ∂f/∂y, aᵀ ∂f/∂θ flattened)``."""
@@ -181,6 +182,19 @@ def _adjoint_sweep(rhs, integrate, g, ys, times, t0, y0):
     return a, state[2 * n:], times_bar, t0_bar
 
 
+def refuse_changed_state(func, y0, t0, args, tfirst):
+    """The right-hand side ``func`` run once on a copy of the start: one that changes its ``y`` in place (``y *= -k;
+    return y``) changes the solver's own state, so that what the solver computes is no solution of an equation
+    ``dy/dt = f(y, t)``, which is what the derivative differentiates: refused."""
+    y = np.array(y0, dtype=float)
+    before = y.copy()
+    func(*(((t0, y) if tfirst else (y, t0)) + tuple(args)))
+    if not np.array_equal(y, before, equal_nan=True):
+        raise OdeDerivativeError(f"s2sad: {getattr(func, '__name__', 'the right-hand side')} changes its argument y in "
+                                 f"place, which changes the solver's state: write `dy = -k * y; return dy` (a new "
+                                 f"array)")
+
+
 def _check_finite(state, what):
     if not np.all(np.isfinite(state)):
         raise FloatingPointError(f"{what}: the adjoint ODE's solution is not finite")
@@ -200,6 +214,7 @@ def odeint_grads(g, ys, func, y0, t, args=(), rtol=None, atol=None, full_output=
         return None, None, AdjTuple([None] * len(args))
     rhs = _Rhs(func, args, tfirst)
     times = np.asarray(t, dtype=float)
+    refuse_changed_state(func, y0, times[0], args, tfirst)
     ys = np.asarray(ys, dtype=float)
     g = np.broadcast_to(np.asarray(g, dtype=float), ys.shape)
     y0_flat = np.ravel(np.asarray(y0, dtype=float))
@@ -266,6 +281,7 @@ def odeint_tangent(func, y0, t, args, y0_dot, args_dot, rtol=None, atol=None, fu
                    hmax=0.0):
     """Tangent of ``ys = odeint(func, y0, t, args, ...)`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
     refuse_full_output(full_output)
+    refuse_changed_state(func, y0, np.ravel(t)[0], _args_tuple(args), tfirst)
     y = np.ravel(y0)
     n = np.size(y)
     if y0_dot is None:
@@ -342,6 +358,7 @@ def solve_ivp_grads(g, sol, fun, t_span, y0, method="RK45", t_eval=None, events=
     from scipy.integrate import solve_ivp
     check_ivp(sol, t_eval, events, vectorized)
     args = _args_tuple(args)
+    refuse_changed_state(fun, y0, t_span[0], args, True)
     g = {} if g is None else dict(g)
     for key, value in g.items():
         if key not in ("y", "t") and not _zero(value):
@@ -404,6 +421,7 @@ def solve_ivp_state_tangent(fun, t_span, y0, method, t_eval, events, vectorized,
                             rtol=1e-3, atol=1e-6, max_step=None):
     """Tangent of ``solve_ivp(...).y`` along ``y0_dot`` and ``args_dot`` (None: held constant)."""
     check_ivp(None, t_eval, events, vectorized, args, y0)
+    refuse_changed_state(fun, y0, t_span[0], _args_tuple(args), True)
     y = np.ravel(y0)
     n = np.size(y)
     if y0_dot is None:

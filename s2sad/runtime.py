@@ -6,6 +6,7 @@ helpers (and the container adjoints of tree.py, re-exported here) use NumPy and
 the standard library only, so generated modules can carry them along.
 """
 import collections.abc
+import itertools
 import math
 import random
 import types
@@ -506,7 +507,23 @@ def sequence(items):
     (a dict, a generator, a map object, ...) a list of the items iterating over it gives."""
     if isinstance(items, (list, tuple, np.ndarray, range)):
         return items
+    if _endless(items):
+        raise UnsupportedValueError("s2sad: a loop walks an endless iterator (itertools.count, cycle or repeat), "
+                                    "whose items s2sad would take first: use enumerate(x, start) or range(...) and "
+                                    "index")
     return list(items)
+
+
+def _endless(items):
+    """Whether ``items`` is an iterator that never ends: ``itertools.count``, ``cycle``, ``repeat`` without times."""
+    if isinstance(items, (itertools.count, itertools.cycle)):
+        return True
+    if isinstance(items, itertools.repeat):
+        try:
+            items.__length_hint__()
+        except TypeError:                      # (an endless repeat has no length)
+            return True
+    return False
 
 
 def module_argument(value, module, name):
@@ -1413,6 +1430,7 @@ def written_grad(g, idx, v, x):
         if x.dtype.kind not in "fc":
             return zeros_like(v)
         _check_unique(x, idx)
+        g = np.asarray(g)                            # (a 0-d array's adjoint may be a number: `y[()] = v`)
         return unbroadcast(np.array(g[idx], dtype=g.dtype), v)
     part = g[idx] if not isinstance(g, dict) else g.get(idx)
     return zeros_like(v) if part is None else adjoint_of(part)
@@ -1422,6 +1440,8 @@ def cleared(g, idx):
     """``g`` (an adjoint the backward sweep owns) with what ``x[idx] = v`` overwrote set to zero, in place."""
     if g is None:
         return g
+    if isinstance(g, (float, int, np.generic)):      # (a 0-d array's adjoint as a number: `y[()] = v` overwrote it)
+        return zeros_like(g)
     if isinstance(g, np.ndarray):
         g[idx] = 0
     elif isinstance(g, dict) or isinstance(g, list) and isinstance(idx, (int, np.integer)):

@@ -7,6 +7,7 @@ the refusal): programs s2sad must refuse rather than answer (Python semantics it
 """
 import collections
 import copy
+import itertools
 import math
 import operator
 
@@ -2439,3 +2440,82 @@ def checkpoint_of_a_call_counter(x):          # run again in the backward sweep,
 
 REFUSED["checkpoint_of_a_call_counter"] = (checkpoint_of_a_call_counter, (np.array([0.3, 0.7, 1.2]),), (0,),
                                            "checkpointed, changes an object of a module that it reads")
+
+_RUNNING = np.zeros(3)
+
+
+def module_array_updated_through_a_local_name(x):   # Python changes _RUNNING for the next call; s2sad computed
+    r = _RUNNING                                     # r = r + x and left it as it was (the second call differed)
+    r += x
+    return np.sum(r ** 2)
+
+
+REFUSED["module_array_updated_through_a_local_name"] = (module_array_updated_through_a_local_name,
+                                                        (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place `_RUNNING`")
+
+
+def _roots_from(c):
+    for k in range(4):
+        yield np.sqrt(c - k)                   # k = 3 gives sqrt(-0.5): never reached by the loop below
+
+
+def generator_walked_by_a_loop_that_stops_early(c):   # s2sad took every item first: a NaN gradient
+    t = 0.0
+    for v in _roots_from(c):
+        if v < 1.0:
+            break
+        t = t + v
+    return t
+
+
+REFUSED["generator_walked_by_a_loop_that_stops_early"] = (generator_walked_by_a_loop_that_stops_early, (2.5,), (0,),
+                                                          "may stop early")
+
+
+def endless_iterator_zipped(x):               # itertools.count inside zip: s2sad listed it (MemoryError, a hang)
+    t = 0.0
+    for k, v in zip(itertools.count(1), x):
+        t = t + k * v * v
+    return t
+
+
+REFUSED["endless_iterator_zipped"] = (endless_iterator_zipped, (np.array([0.3, 0.7, 1.2]),), (0,), "endless iterator")
+
+
+def zero_dimensional_array_written(x):        # y[()] = v into a 0-d array: its adjoint, a number, was indexed
+    y = np.zeros(())
+    y[()] = x[0] ** 2
+    z = x.copy()
+    z[...] = x * 3.0
+    return np.sum(y * 3.0) + np.sum(z ** 2)
+
+
+CASES["zero_dimensional_array_written"] = (zero_dimensional_array_written, (np.array([0.5, 2.0]),), (0,))
+
+
+class _WeightsParser:                          # Autograd's convnet example: a method named like a dict's
+    def __init__(self):
+        self.idxs_and_shapes, self.N = {}, 0
+
+    def add_weights(self, name, shape):
+        start = self.N
+        self.N += int(np.prod(shape))
+        self.idxs_and_shapes[name] = (slice(start, self.N), shape)
+
+    def get(self, vect, name):
+        idxs, shape = self.idxs_and_shapes[name]
+        return np.reshape(vect[idxs], shape)
+
+
+_PARSER = _WeightsParser()
+_PARSER.add_weights("W", (3, 2))
+_PARSER.add_weights("b", (2,))
+
+
+def users_method_named_get(w):                 # refused before: `.get` taken for a dict's, "cannot tell which"
+    W = _PARSER.get(w, "W")
+    b = _PARSER.get(w, "b")
+    return np.sum(np.tanh(np.ones(3) @ W + b) ** 2)
+
+
+CASES["users_method_named_get"] = (users_method_named_get, (np.linspace(0.1, 0.8, 8),), (0,))

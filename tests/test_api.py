@@ -707,3 +707,12 @@ def test_sixteenth_session_api_crashes_are_answers_or_clear_errors():
         return np.linalg.lstsq(A, b, rcond=None)[1][0]
     t = np.array([0.1, 0.3, -0.2])
     assert np.isclose(s2sad.jvp(residual, (b,), (t,))[1], np.dot(s2sad.grad(residual)(b), t))
+
+
+def test_a_complex_tangent_or_cotangent_for_a_real_value_is_an_error_not_its_real_part():
+    x = np.array([0.3, -0.7])
+    with pytest.raises(ValueError, match="tangent of argument 0 is complex"):
+        s2sad.jvp(vector_out, (x,), (1j * np.ones(2),))
+    _, pullback = s2sad.vjp(vector_out, x)
+    with pytest.raises(ValueError, match="cotangent is complex"):
+        pullback(np.array([1.0 + 2.0j, 0.0]))

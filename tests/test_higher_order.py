@@ -271,6 +271,20 @@ def test_user_rules_in_both_modes_and_to_second_order():
     assert s2sad.hessian(uses_cube)(x) == pytest.approx(second, rel=1e-11)
 
 
+@rules.elementwise(scipy.special.dawsn)       # a ufunc: its out=, where=, ... defaults are no arguments of the rule
+def dawsn_rule(g, ans, x): return g * (1.0 - 2.0 * x * ans)
+
+
+def uses_dawsn(x):
+    return np.sum(scipy.special.dawsn(x) * x)
+
+
+def test_a_user_rule_for_a_ufunc_takes_its_arguments_only():
+    x = np.array([0.3, 1.5])
+    d = scipy.special.dawsn(x)
+    np.testing.assert_allclose(s2sad.grad(uses_dawsn)(x), d + x * (1.0 - 2.0 * x * d), rtol=1e-12)
+
+
 exec("def opaque_scale(x):\n    return 2.0 * x\n", namespace)
 opaque_scale = namespace["opaque_scale"]
 
@@ -1086,3 +1100,56 @@ def test_a_rule_registered_for_a_bound_method_held_by_a_global_is_used():
     registered for it, the rule is used, not the method's source (found by a probe: the rule was bypassed)."""
     x = np.array([0.3, -0.7, 1.2])
     np.testing.assert_allclose(s2sad.grad(_uses_quantize)(x), _QUANTIZE(x) + x)
+
+
+def _scaled_sin(x, scale=1.0):
+    return np.sum(np.sin(x * scale) * x)
+
+
+def _meta_keyword(z, s):
+    return s2sad.grad(_scaled_sin)(z, scale=s)          # the keyword was dropped: scale=1.0's derivative
+
+
+def _meta_keyword_constant(z):
+    return s2sad.grad(_scaled_sin)(z, scale=3.0)
+
+
+def _scaled_sin_items(x, scale=1.0):
+    return np.sin(x * scale) * x
+
+
+def test_keyword_arguments_of_a_derivative_are_held_inside_code_and_by_the_api():
+    z, s = 0.5, 3.0
+    dz = 2 * s * math.cos(s * z) - s * s * math.sin(s * z) * z       # d/dz of d/dz sin(s z) z
+    assert s2sad.grad(_meta_keyword)(z, s) == pytest.approx(dz, rel=1e-12)
+    assert s2sad.jvp(_meta_keyword, (z, s), (1.0, 0.0))[1] == pytest.approx(dz, rel=1e-12)
+    assert s2sad.grad(_meta_keyword_constant)(z) == pytest.approx(dz, rel=1e-12)
+    assert s2sad.grad(s2sad.grad(_scaled_sin))(z, scale=s) == pytest.approx(dz, rel=1e-12)
+    x, c = np.array([0.4, 1.3]), np.array([1.0, -0.5])
+    H = np.diag(2 * s * np.cos(s * x) - s * s * x * np.sin(s * x))
+    value, pullback = s2sad.vjp(s2sad.grad(_scaled_sin), x, scale=s)
+    np.testing.assert_allclose(value, s2sad.grad(_scaled_sin)(x, s), rtol=1e-12)
+    np.testing.assert_allclose(pullback(c), c @ H, rtol=1e-12)
+    second = s2sad.elementwise_grad(s2sad.elementwise_grad(_scaled_sin_items))(x, scale=s)
+    np.testing.assert_allclose(second, np.diag(H), rtol=1e-12)
+
+
+def _halving_step_in_place(a, x):
+    x *= 0.5                          # x = 0.5 x + a, changed in place and returned: fixed point 2a
+    x += a
+    return x
+
+
+def _halving_fixed_point(a):
+    return np.sum(s2sad.fixed_point(_halving_step_in_place, a, np.zeros(3)) ** 2)
+
+
+def test_fixed_point_of_a_step_changing_its_x_in_place():
+    """The iteration compared the new x with itself (the same array) and stopped after one step."""
+    a = np.array([0.3, -0.7, 1.1])
+    x0 = np.zeros(3)
+    np.testing.assert_allclose(s2sad.fixed_point(_halving_step_in_place, a, x0), 2 * a, rtol=1e-9)
+    assert not np.any(x0)
+    value, g = s2sad.value_and_grad(_halving_fixed_point)(a)
+    assert value == pytest.approx(np.sum(4 * a * a), rel=1e-9)
+    np.testing.assert_allclose(g, 8 * a, rtol=1e-8)

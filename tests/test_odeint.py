@@ -402,3 +402,21 @@ def test_rules_register_whether_scipy_integrate_is_imported_before_or_after_s2sa
         done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, done.stderr
+
+
+def decay_in_place(y, t, k):
+    y *= -k                           # the solver's own state changed: what it computes is no solution of an ODE
+    return y
+
+
+def fit_decay_in_place(k):
+    return np.sum(odeint(decay_in_place, np.array([1.0, 0.5]), T, args=(k,))[-1] ** 2)
+
+
+def test_a_right_hand_side_changing_its_state_in_place_is_refused():
+    """The adjoint sweep also ran it on the solution's rows, which it changed: a gradient matching nothing."""
+    k = np.array([0.7, 1.3])
+    for derivative in (lambda: s2sad.grad(fit_decay_in_place)(k),
+                       lambda: s2sad.jvp(fit_decay_in_place, (k,), (np.ones(2),))):
+        with pytest.raises(s2sad.UnsupportedValueError, match="changes its argument y in place"):
+            derivative()

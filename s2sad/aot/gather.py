@@ -270,17 +270,14 @@ def _literal(value):
 
 def _importable(value):
     """(module, name) such that ``from module import name`` gives ``value`` (a library's object), else None."""
-    module_name = getattr(value, "__module__", None)
+    module_name = calls.library_module(value)     # (a ufunc names none: NumPy's or scipy.special's)
     name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)     # (NumPy 2.0's ufuncs
-    if not isinstance(name, str) or not name.isidentifier():                                # have no qualname)
+    if not module_name or not isinstance(name, str) or not name.isidentifier():           # have no qualname)
         return None
-    # a ufunc names no module: NumPy's, or scipy.special's (gammaln, expit, ...)
-    for module_name in [module_name] if isinstance(module_name, str) else \
-            ["numpy", "scipy.special"] if isinstance(value, np.ufunc) else []:
-        module = sys.modules.get(module_name)
-        if module is not None and _origin(module) == "library" and getattr(module, name, None) is value:
-            return module_name, name
-    return None
+    module = sys.modules.get(module_name)
+    if module is None or _origin(module) != "library" or getattr(module, name, None) is not value:
+        return None
+    return module_name, name
 
 
 def _origin(obj):

@@ -259,6 +259,24 @@ def _walked_and_updated(loop):
     return {n.id for n in walked} & updated - {n.id for n in N.walk(loop.target) if isinstance(n, gast.Name)}
 
 
+def _exits_early(stmts):
+    """Whether ``stmts`` (a loop's body) hold a ``break`` of that loop or a ``return`` (not in a function defined
+    there)."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (gast.Break, gast.Return)):
+            return True
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            continue
+        if isinstance(node, (gast.For, gast.While)):          # (a break there ends that loop; a return, this one)
+            todo.extend(n for n in N.walk(gast.Module(body=node.body + node.orelse, type_ignores=[]))
+                        if isinstance(n, gast.Return))
+            continue
+        todo.extend(gast.iter_child_nodes(node))
+    return False
+
+
 def _augmented(stmts):
     """The names ``name op= e`` (``+ - * /``) changes in ``stmts`` (not in functions defined there: their names
     are their own, and they read the enclosing names when called, as lifted arguments)."""
@@ -302,6 +320,7 @@ class _Lowering:
         self.locals = assigned_names(tree)
         self.result = None       # the name returned values are assigned to
         self.shares = {}         # name -> the variables whose memory it may share (copies, views, call results)
+        self.outer_held = {}     # name -> the module's or enclosing function's object it may hold (`r = RUNNING`)
         self.iterating = []      # the names the enclosing ``for`` loops iterate over
         self.tracking = set()    # names whose sequence the loop header being lowered keeps (see stmt_For)
         self.tracked = []        # (name, sequence name) noted by sequence() for the header being lowered
@@ -349,6 +368,7 @@ class _Lowering:
             self.stmt_Assign(N.located(write, s))
             s = N.located(gast.Assign(targets=targets, value=N.const(None), type_comment=None), s)   # (it gives None)
         sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
+        outer = self.outer_object(s.value)
         for t in targets:
             for n in N.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -356,6 +376,10 @@ class _Lowering:
                         self.shares[n.id] = self.shares.get(n.id, set()) | (set(sources) - {n.id})
                     else:
                         self.shares[n.id] = set(sources) - {n.id}
+                    if outer is not None and t is n:
+                        self.outer_held[n.id] = outer
+                    elif not self.nesting:
+                        self.outer_held.pop(n.id, None)
                     if not self.nesting and n.id not in sources:
                         self.rebound.add(n.id)
         if isinstance(s.value, gast.Lambda) and len(targets) == 1 and isinstance(targets[0], gast.Name):
@@ -375,10 +399,23 @@ class _Lowering:
             return
         self.assign_to(targets[0], s.value)
 
+    def outer_object(self, value):
+        """The text of ``value`` where it denotes an array, list, dict or record of the module or of an enclosing
+        function (``RUNNING``, ``K.buf``, a closure's buffer), else None."""
+        if not isinstance(value, (gast.Name, gast.Attribute)):
+            return None
+        from ..analysis.module_state import module_object
+        try:
+            return N.unparse(value) if module_object(value, self.scope) is not None else None
+        except Exception:                               # noqa: BLE001  (a name s2sad cannot look up)
+            return None
+
     def check_shared(self, name, s):
         """``y op= e`` updates an array or a list in place, which s2sad lowers to ``y = y op e``: note it for
         analysis/effects.py, which checks whether another name may hold the object and read it afterwards
-        (points-to classes on the lowered code), and whether a ``for`` loop around walks it."""
+        (points-to classes on the lowered code), and whether a ``for`` loop around walks it. Refused where ``y``
+        may hold an object of the module or an enclosing function (``r = RUNNING; r += x``): Python changes it,
+        for the next call to see; the lowered code would not."""
         op = _op_text(s.op)
         params = set(N.params(self.tree)) - self.rebound
         reach, todo = {name}, [name]
@@ -387,6 +424,11 @@ class _Lowering:
                 if other not in reach:
                     reach.add(other)
                     todo.append(other)
+        outer = next((self.outer_held[n] for n in sorted(reach) if n in self.outer_held), None)
+        if outer is not None:
+            raise self.error(f"`{name} {op}=` changes in place `{outer}`, an object of the module or of an enclosing "
+                             f"function, which is not supported in differentiated code (the next call would read "
+                             f"it changed)", s, hint=f"work on a copy (`{name} = {outer}.copy()`) and return it")
         if reach & params:
             self.source.argument_updates.append((s, name, sorted(reach & params)))
         self.source.inplace_updates.append((s, name, op))     # checked again with the points-to analysis
@@ -522,6 +564,11 @@ class _Lowering:
     # --- loops ------------------------------------------------------------------------
     def stmt_For(self, s):
         self.refuse_lazy_walk_changed(s)
+        if _exits_early(s.body) and any(self.generator_call(n) for n in N.walk(s.iter)):
+            raise self.error("a loop that may stop early (`break`, `return`) walks a generator function's items, which "
+                             "s2sad takes all first (Python runs the generator only as far as the loop goes: the "
+                             "items after may fail or be NaN)", s,
+                             hint="walk a list of the items the loop needs, or compute them in the loop")
         body_stores = _stores(s.body)
         self.tracking, self.tracked = _walked_and_updated(s), []
         header, elements = self.loop_header(s, body_stores)
@@ -1354,9 +1401,10 @@ class _Lowering:
         inner = node.func
         if isinstance(inner, gast.Name) and inner.id in self.locals:
             inner = self.local_gradient(inner.id) or inner        # g = s2sad.grad(h); g(x): as s2sad.grad(h)(x)
-        if isinstance(inner, (gast.Name, gast.Attribute)) and not node.keywords \
-                and not any(isinstance(a, gast.Starred) for a in node.args):
+        if isinstance(inner, (gast.Name, gast.Attribute)) and not any(isinstance(a, gast.Starred) for a in node.args):
             made = self.made_gradient(inner)          # hv = s2sad.grad(h) at module level, hv(x) called here
+            if made is not None and node.keywords:
+                node = self.keywords_placed(node, made[0])
             if made is not None:
                 helper = self.aliases.ref(nested.grad_call, "grad_call")
                 target = self.aliases.ref(made[0], getattr(made[0], "__name__", "f"))
@@ -1365,8 +1413,14 @@ class _Lowering:
         if not (isinstance(inner, gast.Call) and markers.API and self.scope.resolve(inner.func) is markers.API["grad"]):
             return node
         if len(inner.args) != 1 or any(k.arg != "wrt" for k in inner.keywords) or \
-                any(isinstance(a, gast.Starred) for a in node.args) or node.keywords:
+                any(isinstance(a, gast.Starred) for a in node.args):
             return node
+        if node.keywords:
+            try:
+                fn = self.scope.resolve(inner.args[0])
+            except Exception:                         # noqa: BLE001  (a function value: its signature unknown)
+                fn = MISSING
+            node = self.keywords_placed(node, fn)
         wrt = inner.keywords[0].value if inner.keywords else (inner.args[1] if len(inner.args) > 1 else
                                                               self.default_wrt(inner.args[0]))
         helper = self.aliases.ref(nested.grad_call, "grad_call")
@@ -1378,6 +1432,35 @@ class _Lowering:
             return gast.Tuple(elts=[gast.Call(func=helper, args=[inner.args[0], wrt.elts[0]] + list(node.args),
                                               keywords=[])], ctx=gast.Load())
         return gast.Call(func=helper, args=[inner.args[0], wrt] + list(node.args), keywords=[])
+
+    def keywords_placed(self, node, fn):
+        """``node`` (a call of ``s2sad.grad(fn)``) with its keyword arguments placed by position in ``fn``'s
+        parameters, the literal defaults of those left out between them given (a nested gradient's arguments are
+        positional: ``_s2.grad_call(fn, k, *args)``); refused where that cannot be done."""
+        refusal = self.error("keyword arguments of a gradient taken inside differentiated code are supported where "
+                             "they name the function's positional parameters (with literal defaults between)",
+                             self.stmt_, hint="pass them by position")
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            raise refusal from None
+        given = dict(zip([p.name for p in params], node.args))
+        for k in node.keywords:
+            if k.arg is None or k.arg in given or k.arg not in {p.name for p in params}:
+                raise refusal
+            given[k.arg] = k.value
+        last = max(i for i, p in enumerate(params) if p.name in given)
+        args = []
+        for p in params[:last + 1]:
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                raise refusal
+            if p.name in given:
+                args.append(given[p.name])
+            elif p.default is not p.empty and type(p.default) in (bool, int, float, str, type(None)):
+                args.append(N.const(p.default))
+            else:
+                raise refusal
+        return N.located(gast.Call(func=node.func, args=args, keywords=[]), node)
 
     def local_gradient(self, name):
         """The call ``s2sad.grad(h, ...)`` the local ``name`` holds wherever it is read: its one binding, whose

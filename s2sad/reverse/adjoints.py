@@ -881,8 +881,8 @@ def no_rule(sweep, s, op):
     explained = explain(obj, op.label)
     if explained is not None:
         return unit.error(NoRuleError, explained[0], s, hint=explained[1])
-    module = getattr(obj, "__module__", None) or ("numpy" if isinstance(obj, np.ufunc) else "")    # (NumPy 2.0's
-    qual = f"{module}.{getattr(obj, '__qualname__', None) or getattr(obj, '__name__', repr(obj))}"   # ufuncs)
+    module = calls.library_module(obj)            # (a ufunc names none: NumPy's or scipy.special's)
+    qual = f"{module}.{getattr(obj, '__qualname__', None) or getattr(obj, '__name__', repr(obj))}"
     if jvp_rule(obj)[0] is not None:
         what = f"`{op.label}` has a forward rule but no reverse rule"
     else:
