@@ -12,7 +12,7 @@ mode (plain code, no stacks or closures)::
 """
 from __future__ import annotations
 
-import copy
+import copy as _copy
 import functools
 import types
 import inspect
@@ -637,8 +637,11 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
-    if not _overlapping(args):                    # (the pullback reads them: a caller may change what it
-        args = tuple(_kept(a) if i in wrt else a for i, a in enumerate(args))   # differentiates in place first)
+    memo = {}                                     # (the pullback reads them: a caller may change what it
+    args = tuple(_kept(a, memo) if i in wrt else a for i, a in enumerate(args))  # differentiates in place first)
+    if memo:                                      # another argument viewing a copied one's memory views the copy
+        args = tuple(a if i in wrt else _kept(a, memo, copy=False) for i, a in enumerate(args))
+        kwargs = {k: _kept(v, memo, copy=False) for k, v in kwargs.items()}
     derivative = _derivative(f)
     if derivative is not None and kwargs:         # vjp(grad(h), x, scale=3.0): h's keywords held
         return vjp(_with_keywords(f, kwargs), *args, wrt=wrt if many else wrt[0], optimize=options)
@@ -654,6 +657,9 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
 
         @user_frames
         def vjp_fn(cotangent):
+            if _complex_in(cotangent) and not _complex_in(value):
+                raise ValueError(f"vjp({_name(f)}): the cotangent is complex but the value it goes with is real: "
+                                 f"pass its real and imaginary parts in two calls (the derivative is linear)")
             return grad(directional, wrt=wrt if many else wrt[0], optimize=options)(*args, *extra,
                                                                                      like(cotangent, args[i]))
         return value, vjp_fn
@@ -665,9 +671,13 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     outline = _outline(value)                     # the pullback keeps the value's shapes, not the value
     value = _kept(value)                          # (what the backward sweep reads: the caller may change its copy)
     name = _name(f)
+    real = not _complex_in(value)
 
     def vjp_fn(cotangent):
         try:
+            if real and _complex_in(cotangent):
+                raise ValueError(f"vjp({name}): the cotangent is complex but the value it goes with is real: pass "
+                                 f"its real and imaginary parts in two calls (the derivative is linear)")
             cotangent = _kept(cotangent)          # (the gradient may be the cotangent itself, `x - target`)
             cotangent = _leaves_as_arrays(cotangent, outline, f"vjp({name}): the cotangent")
             _check_shape(cotangent, outline, f"vjp({name}): the cotangent")
@@ -677,50 +687,72 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     return value, vjp_fn
 
 
-def _kept(a, depth=0):
+def _kept(a, memo=None, copy=True, depth=0):
     """``a`` as the pullback of ``vjp`` keeps it: its arrays copied (in lists, tuples, dicts, namedtuples and
     records too: a record is copied with its fields' arrays copied), so that a change the caller makes in place
-    afterwards does not reach the point the pullback is at."""
+    afterwards does not reach the point the pullback is at. With ``memo`` (id of an array owning its memory ->
+    its copy), arrays sharing memory share it in the copies too (``vjp(f, x, x)``, ``x`` and ``x.T``); with
+    ``copy`` False only arrays viewing memory copied before are replaced (by the same view of the copy)."""
     if type(a) is np.ndarray:
-        return a.copy(order="K")                       # (its memory order too: `x.ravel("K")` reads it)
-    if depth >= 8:
+        return _kept_array(a, memo, copy)
+    if depth >= 64:
         return a
     if type(a) in (list, tuple):
-        return type(a)(_kept(v, depth + 1) for v in a)
+        return type(a)(_kept(v, memo, copy, depth + 1) for v in a)
     if isinstance(a, tuple) and hasattr(type(a), "_fields"):
-        return type(a)(*(_kept(v, depth + 1) for v in a))
+        return type(a)(*(_kept(v, memo, copy, depth + 1) for v in a))
     if isinstance(a, dict):
-        kept = copy.copy(a)                            # (an OrderedDict, a defaultdict keep their type)
-        for k, v in a.items():
-            kept[k] = _kept(v, depth + 1)
-        return kept
-    if is_record(a) and hasattr(a, "__dict__"):
-        fields = {name: _kept(v, depth + 1) for name, v in fields_of(a).items()}
-        if all(fields[name] is v for name, v in fields_of(a).items()):
+        items = {k: _kept(v, memo, copy, depth + 1) for k, v in a.items()}
+        if all(items[k] is v for k, v in a.items()):
             return a
-        kept = copy.copy(a)
-        for name, v in fields.items():
-            object.__setattr__(kept, name, v)          # (a frozen dataclass too)
+        kept = _copy.copy(a)                           # (an OrderedDict, a defaultdict keep their type)
+        kept.update(items)
+        return kept
+    if is_record(a):
+        fields = fields_of(a)
+        kept_fields = {name: _kept(v, memo, copy, depth + 1) for name, v in fields.items()}
+        if all(kept_fields[name] is v for name, v in fields.items()):
+            return a
+        kept = _copy.copy(a)
+        for name, v in kept_fields.items():
+            object.__setattr__(kept, name, v)          # (a frozen dataclass, __slots__ too)
         return kept
     return a
 
 
-def _overlapping(args):
-    """Whether the arguments hold one array twice (``vjp(g, a, a)``) or two that may share memory (``x[1:]`` and
-    ``x[:-1]``), in containers and records too: copies would not, so ``vjp`` keeps such arguments as they are,
-    for the code to see them as Python does (and refuse a change of one that the other would see)."""
-    arrays, todo = [], list(args)
-    while todo and len(arrays) <= 64:
-        a = todo.pop()
-        if type(a) is np.ndarray:
-            arrays.append(a)
-        elif isinstance(a, (list, tuple)):
-            todo.extend(a)
-        elif isinstance(a, dict):
-            todo.extend(a.values())
-        elif is_record(a) and hasattr(a, "__dict__"):
-            todo.extend(fields_of(a).values())
-    return len(arrays) > 64 or any(np.may_share_memory(a, b) for k, a in enumerate(arrays) for b in arrays[k + 1:])
+def _complex_in(x, depth=0):
+    """Whether ``x`` holds a complex number or array (in containers and records too)."""
+    if isinstance(x, (np.ndarray, np.generic, complex)):
+        return np.iscomplexobj(x)
+    if depth >= 64:
+        return False
+    if isinstance(x, (list, tuple)):
+        return any(_complex_in(v, depth + 1) for v in x)
+    if isinstance(x, dict):
+        return any(_complex_in(v, depth + 1) for v in x.values())
+    return is_record(x) and any(_complex_in(v, depth + 1) for v in fields_of(x).values())
+
+
+def _kept_array(a, memo, copy):
+    """A copy of the array ``a`` (memory order kept: `x.ravel("K")` reads it); with ``memo``, the same view of one
+    copy of the array owning ``a``'s memory (arrays sharing memory share it in the copies)."""
+    if memo is None:
+        return a.copy(order="K") if copy else a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    entry = memo.get(id(root))
+    if entry is None:
+        if not copy:
+            return a
+        if root.base is not None or not (root.flags.c_contiguous or root.flags.f_contiguous):
+            return a.copy(order="K")                   # (memory s2sad does not own a copy of: a copy of its own)
+        entry = memo[id(root)] = (root, root.copy(order="K"))
+    root_copy = entry[1]
+    if a is root:
+        return root_copy
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root_copy, offset=offset, strides=a.strides)
 
 
 def _single(derivative):

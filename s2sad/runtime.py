@@ -6,7 +6,6 @@ helpers (and the container adjoints of tree.py, re-exported here) use NumPy and
 the standard library only, so generated modules can carry them along.
 """
 import collections.abc
-import itertools
 import math
 import random
 import types
@@ -515,15 +514,18 @@ def sequence(items):
 
 
 def _endless(items):
-    """Whether ``items`` is an iterator that never ends: ``itertools.count``, ``cycle``, ``repeat`` without times."""
-    if isinstance(items, (itertools.count, itertools.cycle)):
-        return True
-    if isinstance(items, itertools.repeat):
+    """Whether ``items`` is an iterator that never ends: ``itertools.count``, ``cycle``, ``repeat`` without times
+    (told by their type's name: the standalone module's helpers import no itertools)."""
+    kind = type(items)
+    if kind.__module__ != "itertools" or kind.__name__ not in ("count", "cycle", "repeat"):
+        return False
+    if kind.__name__ == "repeat":
         try:
             items.__length_hint__()
         except TypeError:                      # (an endless repeat has no length)
             return True
-    return False
+        return False
+    return True
 
 
 def module_argument(value, module, name):
@@ -816,32 +818,81 @@ def pad_source(array, pad_width, mode="constant", reflect_type="even"):
     return source_index(np.pad, array, pad_width, "constant" if mode == "empty" else mode)
 
 
-def undiff(g, a, n=1, axis=-1, prepend=None, append=None):
-    """Adjoint of ``np.diff(a, n, axis)``: ``y[i] = x[i+1] - x[i]`` sends ``g[i]`` to ``x[i+1]`` and ``-g[i]`` to
-    ``x[i]``, ``n`` times."""
-    _no_ends(prepend, append)
+def undiff(g, a, n=1, axis=-1, prepend=None, append=None, part=1):
+    """Adjoint of ``np.diff(a, n, axis, prepend=, append=)``: ``y[i] = x[i+1] - x[i]`` sends ``g[i]`` to ``x[i+1]``
+    and ``-g[i]`` to ``x[i]``, ``n`` times, ``x`` being ``a`` with the ends joined; the part of it that is ``a``'s
+    (``part`` 1), or the end ``prepend``'s (0) or ``append``'s (2), a number's summed (None for an end not given)."""
+    pieces = _diff_pieces(a, axis, prepend, append)
+    if pieces[part] is None:
+        return None
+    present = [x for x in pieces if x is not None]
+    axis = axis % np.ndim(a)
+    shape = list(np.shape(a))
+    shape[axis] = sum(np.shape(x)[axis] for x in present)
     g = np.asarray(g)
-    if n >= np.shape(a)[axis]:                         # an empty result (NumPy's for n past the length): nothing
-        return np.zeros(np.shape(a), dtype=np.result_type(g, float))
-    for _ in range(n):
-        width = [(0, 0)] * g.ndim
-        width[axis] = (1, 0)
-        before = np.pad(g, width)
-        width[axis] = (0, 1)
-        g = before - np.pad(g, width)
-    return g.reshape(np.shape(a))
+    if n >= shape[axis]:                              # an empty result (NumPy's for n past the length): nothing
+        joined = np.zeros(shape, dtype=np.result_type(g, float))
+    else:
+        joined = g
+        for _ in range(n):
+            width = [(0, 0)] * joined.ndim
+            width[axis] = (1, 0)
+            before = np.pad(joined, width)
+            width[axis] = (0, 1)
+            joined = before - np.pad(joined, width)
+        joined = joined.reshape(shape)
+    if len(present) == 1:
+        return joined
+    start = sum(np.shape(x)[axis] for x in pieces[:part] if x is not None)
+    index = [slice(None)] * len(shape)
+    index[axis] = slice(start, start + np.shape(pieces[part])[axis])
+    mine = joined[tuple(index)]
+    return mine if part == 1 else unbroadcast(mine, (prepend, None, append)[part])
 
 
-def diff_tangent(t, n=1, axis=-1, prepend=None, append=None):
-    """Tangent of ``np.diff``: the differences of the tangent."""
-    _no_ends(prepend, append)
-    return np.diff(t, n, axis)
+def diff_tangent(t, n=1, axis=-1, prepend=None, append=None, a=None, part=1):
+    """Tangent of ``np.diff(a, n, axis, prepend=, append=)`` along the tangent ``t`` of one of its pieces (``part``:
+    0 prepend, 1 ``a``, 2 append; None for an end not given): the differences of the joined array holding ``t``
+    there, zeros elsewhere."""
+    if prepend is None and append is None:
+        return np.diff(t, n, axis)
+    pieces = _diff_pieces(t if a is None else a, axis, prepend, append)
+    if pieces[part] is None:
+        return None
+    t = np.asarray(t)                                 # (a list's tangent: its items')
+    joined = [np.broadcast_to(t, np.shape(x)) if k == part else np.zeros(np.shape(x), dtype=np.result_type(t, float))
+              for k, x in enumerate(pieces) if x is not None]
+    return np.diff(np.concatenate(joined, axis), n, axis)
 
 
-def _no_ends(prepend, append):
-    if prepend is not None or append is not None:
-        raise UnsupportedValueError("np.diff(..., prepend=..., append=...) is not differentiated yet; "
-                                  "np.diff(np.concatenate([...])) is")
+def weights_like(a, b, return_sign=False):
+    """Zeros of the shape ``a`` and the weights ``b`` of ``logsumexp(a, b=b)`` broadcast to (what the rules read of
+    it: its shape); ``return_sign=True`` refused (the sign carries no derivative, the value's log|.| does)."""
+    if return_sign:
+        raise UnsupportedValueError("s2sad: logsumexp(..., return_sign=True) is not differentiated: with weights of "
+                                    "both signs, write the log-sum-exp with np.log(np.abs(...)) yourself")
+    return np.zeros(np.broadcast_shapes(np.shape(a), np.shape(1.0 if b is None else b)))
+
+
+def one_if_none(b):
+    """``b``, or 1.0 where no weights are given (``logsumexp(a)``'s rules multiply by it)."""
+    return 1.0 if b is None else b
+
+
+def _diff_pieces(a, axis, prepend, append):
+    """``(prepend, a, append)`` as ``np.diff`` joins them along ``axis`` (a number expanded to one item along it
+    and ``a``'s shape elsewhere; None for an end not given)."""
+    axis = axis % np.ndim(a)
+
+    def end(v):
+        if v is None:
+            return None
+        if np.ndim(v) == 0:
+            shape = list(np.shape(a))
+            shape[axis] = 1
+            return np.broadcast_to(v, shape)
+        return np.asarray(v)
+    return end(prepend), a, end(append)
 
 
 def nonzero_checked(a, what):

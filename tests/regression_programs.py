@@ -2146,7 +2146,7 @@ def lazy_iterators_walked_while_changed(x):     # for v in map(f, L): L[1] = ...
 
 
 REFUSED["lazy_iterators_walked_while_changed"] = (lazy_iterators_walked_while_changed, (np.array([0.7, -0.4]),),
-                                                  (0,), "lazy iterator reading `L`")
+                                                  (0,), "lazy iterator reading what `L` holds")
 
 
 def lazy_iterators_walked_unchanged(x):         # ... and where the body changes nothing they read: as before
@@ -2519,3 +2519,62 @@ def users_method_named_get(w):                 # refused before: `.get` taken fo
 
 
 CASES["users_method_named_get"] = (users_method_named_get, (np.linspace(0.1, 0.8, 8),), (0,))
+
+
+def lazy_walk_changed_through_another_name(x):   # M = L: the change through M was not seen (a wrong value)
+    L = [x[0], x[1]]
+    M = L
+    t = 0.0
+    for v in map(lambda u: u * u, L):
+        M[1] = v
+        t = t + v
+    return t
+
+
+REFUSED["lazy_walk_changed_through_another_name"] = (lazy_walk_changed_through_another_name, (np.array([0.3, 0.7]),),
+                                                     (0,), "lazy iterator reading what `M` holds")
+
+
+def lazy_walks_python_takes_first_or_does_not_change(x):   # refused before: list(map(...)) (s2sad's own hint), a
+    L = [x[0], x[1], x[2]]                                 # lambda's own parameter, a rebound function, and
+    t = 0.0                                                # enumerate(d.items()) writing the current key
+    for v in list(map(lambda u: u * u, L)):
+        L[2] = L[2] + v
+        t = t + v
+    for v in map(lambda t: t * 2.0, x):
+        t = t + v
+    f = np.sin
+    for v in map(f, x):
+        f = np.cos
+        t = t + v
+    d = {"a": x[0], "b": x[1]}
+    for i, (k, v) in enumerate(d.items()):
+        d[k] = v * (i + 1)
+    return t + L[2] + d["a"] * d["b"]
+
+
+CASES["lazy_walks_python_takes_first_or_does_not_change"] = (lazy_walks_python_takes_first_or_does_not_change,
+                                                             (np.array([0.3, 0.7, 1.1]),), (0,))
+
+
+def _bump(r, x):
+    r += x
+    return r
+
+
+def module_array_updated_through_a_view_or_a_helper(x):   # BUF[:] / a helper changing the module's array: as
+    r = _RUNNING[:]                                       # `r = BUF; r += x`, s2sad left it as it was
+    r += x
+    return np.sum(_bump(_RUNNING, x) ** 2) + np.sum(r)
+
+
+REFUSED["module_array_updated_through_a_view_or_a_helper"] = (module_array_updated_through_a_view_or_a_helper,
+                                                              (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place `_RUNNING`")
+
+
+def module_array_passed_to_a_helper_changing_it(x):
+    return np.sum(_bump(_RUNNING, x) ** 2)
+
+
+REFUSED["module_array_passed_to_a_helper_changing_it"] = (module_array_passed_to_a_helper_changing_it,
+                                                          (np.array([0.3, -0.7, 1.1]),), (0,), "`_RUNNING` passed there")

@@ -279,7 +279,7 @@ def generator_endless(x):
     return s
 
 
-@pytest.mark.parametrize("f, what", [(generator_kept, "used up at once"), (generator_endless, "generators")])
+@pytest.mark.parametrize("f, what", [(generator_kept, "used up at once"), (generator_endless, "may stop early")])
 def test_generator_functions_are_refused_where_their_items_cannot_be_computed_first(f, what):
     with pytest.raises(s2sad.UnsupportedSyntaxError, match=what):
         s2sad.grad(f)(X)

@@ -1591,6 +1591,7 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
         bound = signature.bind(*op.args, **op.kwargs).arguments
     except TypeError:
         return
+    from .module_state import module_object
     rerun = calls.is_checkpoint(op.primitive)
     for k in sorted(changed):
         atom = bound.get(positional[k]) if k < len(positional) else None
@@ -1598,6 +1599,12 @@ def _check_callee_changes(unit, s, op, numbers, fn=None, effects=None, in_loop=F
             continue
         if isinstance(atom, gast.Name) and atom.id in numbers:
             continue
+        if isinstance(atom, gast.Name) and fn is not None and atom.id not in assigned_names(fn) \
+                and module_object(atom, unit.scope) is not None:     # bump(BUF, x): the module's array changed
+            raise unit.error(UnsupportedSyntaxError, f"`{op.label}` changes its argument `{positional[k]}` in place, "
+                             f"and `{atom.id}` passed there is an object of the module or of an enclosing function "
+                             f"(the next call would read it changed), which is not supported in differentiated code",
+                             s, hint=f"pass a copy (`{atom.id}.copy()`) and use the result")
         if rerun:                                   # run again in the backward sweep: from the changed argument
             raise unit.error(UnsupportedSyntaxError, f"`{op.label}`, checkpointed, changes its argument "
                              f"`{positional[k]}` in place: the backward sweep runs it again from the changed value, "

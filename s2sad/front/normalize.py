@@ -145,7 +145,11 @@ def _resizes(loop, name):
     """Whether the body of ``loop`` (a ``for`` over the dict ``name``'s keys or items) may add or remove keys: it
     rebinds ``name``, writes an item of it at a key other than the loop's own (``d[k] = v`` keeps the size), calls
     one of its methods, or deletes from it."""
-    target = loop.target.elts[0] if isinstance(loop.target, gast.Tuple) and loop.target.elts else loop.target
+    target = loop.target
+    if isinstance(loop.iter, gast.Call) and isinstance(loop.iter.func, gast.Name) and loop.iter.func.id == "enumerate" \
+            and isinstance(target, gast.Tuple) and len(target.elts) == 2:
+        target = target.elts[1]                        # for i, (k, v) in enumerate(d.items())
+    target = target.elts[0] if isinstance(target, gast.Tuple) and target.elts else target
     key = target.id if isinstance(target, gast.Name) else None
     for node in N.walk(gast.Module(body=list(loop.body) + list(loop.orelse), type_ignores=[])):
         if isinstance(node, gast.Name) and node.id == name and not isinstance(node.ctx, gast.Load):
@@ -154,7 +158,8 @@ def _resizes(loop, name):
                 and not isinstance(node.ctx, gast.Load) and not (isinstance(node.slice, gast.Name)
                                                                 and node.slice.id == key):
             return True
-        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id == name:
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id == name \
+                and node.attr not in ("get", "keys", "values", "items", "copy"):
             return True
         if isinstance(node, gast.Name) and node.id == key and not isinstance(node.ctx, gast.Load):
             return True                                # (the key rebound: `d[k] = v` may then add one)
@@ -368,7 +373,10 @@ class _Lowering:
             self.stmt_Assign(N.located(write, s))
             s = N.located(gast.Assign(targets=targets, value=N.const(None), type_comment=None), s)   # (it gives None)
         sources = _view_sources(s.value, self.scope, self.locals)  # y = x, x[i], x.T, np.asarray(x): y may be x
-        outer = self.outer_object(s.value)
+        pairs = list(zip(targets[0].elts, s.value.elts)) if len(targets) == 1 and isinstance(targets[0], gast.Tuple) \
+            and isinstance(s.value, gast.Tuple) and len(targets[0].elts) == len(s.value.elts) else \
+            [(t, s.value) for t in targets]
+        outer = {t.id: self.outer_object(v) for t, v in pairs if isinstance(t, gast.Name)}   # r, s = BUF, 2.0
         for t in targets:
             for n in N.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -376,8 +384,8 @@ class _Lowering:
                         self.shares[n.id] = self.shares.get(n.id, set()) | (set(sources) - {n.id})
                     else:
                         self.shares[n.id] = set(sources) - {n.id}
-                    if outer is not None and t is n:
-                        self.outer_held[n.id] = outer
+                    if outer.get(n.id) is not None:
+                        self.outer_held[n.id] = outer[n.id]
                     elif not self.nesting:
                         self.outer_held.pop(n.id, None)
                     if not self.nesting and n.id not in sources:
@@ -400,11 +408,24 @@ class _Lowering:
         self.assign_to(targets[0], s.value)
 
     def outer_object(self, value):
-        """The text of ``value`` where it denotes an array, list, dict or record of the module or of an enclosing
-        function (``RUNNING``, ``K.buf``, a closure's buffer), else None."""
-        if not isinstance(value, (gast.Name, gast.Attribute)):
-            return None
+        """The text of the object of the module or of an enclosing function (an array, list, dict or record:
+        ``RUNNING``, ``K.buf``, a closure's buffer) whose memory ``value`` may be, or view (``BUF[:]``,
+        ``BUF.reshape(..)``, ``BUF.T``, ``np.asarray(BUF)``, ``LST[0]``), else None."""
         from ..analysis.module_state import module_object
+        while True:
+            if isinstance(value, gast.Subscript):
+                value = value.value
+            elif isinstance(value, gast.Attribute) and value.attr in _VIEWS:
+                value = value.value
+            elif isinstance(value, gast.Call) and value.args and getattr(
+                    self.scope.resolve(value.func), "__name__", None) in _VIEW_FUNCTIONS | {"asarray", "asanyarray"}:
+                value = value.args[0]
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and value.func.attr in _VIEWS:
+                value = value.func.value
+            else:
+                break
+        if not isinstance(value, (gast.Name, gast.Attribute)) or isinstance(value, gast.Name) and value.id in self.locals:
+            return None
         try:
             return N.unparse(value) if module_object(value, self.scope) is not None else None
         except Exception:                               # noqa: BLE001  (a name s2sad cannot look up)
@@ -605,39 +626,112 @@ class _Lowering:
 
     def refuse_lazy_walk_changed(self, s):
         """``for v in map(f, L): L[1] = ...`` (or ``filter``, ``iter``, a generator expression, a generator
-        function's iterator, and ``zip``, ``enumerate``, ``reversed`` or a dict's ``values()`` inside another:
+        function's iterator, and ``zip``, ``enumerate``, ``reversed`` or a dict's view inside another:
         ``enumerate(zip(L, M))``): Python's iterator reads ``L`` (and what ``f`` or the generator reads) as the loop
         goes, after the body's changes; s2sad takes the items first (``_s2.sequence``). Sound either way only when
-        the body changes none of what it reads. (``zip(L, M)`` itself is walked by index, reading ``L[k]`` as the
-        loop goes, as Python does.)"""
+        the body changes none of what it reads: in place, through any name that may share its memory (``M = L``,
+        ``tail = a[1:]``, ``rows = [a, b]``), or by rebinding a name it reads when it runs (a lambda's or a
+        generator's free name; a name read when the iterator is made, ``map(f, L)``'s ``f`` and ``L``, is read
+        once). (``zip(L, M)`` itself, ``enumerate(L)``, ``d.items()`` are walked by index, reading ``L[k]`` as the
+        loop goes, as Python does; ``list(map(f, L))`` takes the items first in Python too.)"""
         it = s.iter
+        lazy, now, later = [], set(), set()
 
-        def lazy(n):
-            if isinstance(n, gast.GeneratorExp):
-                return True
-            if not isinstance(n, gast.Call):
-                return False
-            if self.generator_call(n) or self.scope.resolve(n.func) in (builtins.map, builtins.filter, builtins.iter):
-                return True               # (zip(map(f, L), M) too)
-            return n is not it and (self.scope.resolve(n.func) in (builtins.zip, builtins.enumerate, builtins.reversed)
-                                    or isinstance(n.func, gast.Attribute) and n.func.attr in ("values", "items", "keys")
-                                    and not n.args)
-        if not any(lazy(n) for n in N.walk(it)):
+        def visit(n, top, deferred):
+            if isinstance(n, gast.Call) and self.scope.resolve(n.func) in _TAKEN_AT_ONCE:
+                return                           # list(...), sorted(...): the items taken at once, by Python too
+            if self._lazy(n, top):
+                lazy.append(n)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                (later if deferred else now).add(n.id)
+            if isinstance(n, gast.Lambda):
+                bound = {a.id for a in n.args.args + n.args.kwonlyargs}
+                for d in n.args.defaults + n.args.kw_defaults:
+                    if d is not None:
+                        visit(d, False, deferred)
+                later.update({m.id for m in N.walk(n.body) if isinstance(m, gast.Name)} - bound)
+                return
+            if isinstance(n, (gast.GeneratorExp, gast.ListComp, gast.SetComp, gast.DictComp)):
+                visit(n.generators[0].iter, False, deferred)        # (read when the expression is made)
+                bound = {m.id for g in n.generators for m in N.walk(g.target) if isinstance(m, gast.Name)}
+                rest = [n.elt] if hasattr(n, "elt") else [n.key, n.value]
+                rest += [c for g in n.generators for c in g.ifs] + [g.iter for g in n.generators[1:]]
+                later.update({m.id for r in rest for m in N.walk(r) if isinstance(m, gast.Name)} - bound)
+                return
+            if isinstance(n, gast.Call) and self.generator_call(n) and isinstance(n.func, gast.Name) \
+                    and n.func.id in self.nested_functions:        # (its closure's names, lifted: read as it runs)
+                later.update(m.id for a in n.args for m in N.walk(a) if isinstance(m, gast.Name))
+            for child in gast.iter_child_nodes(n):
+                visit(child, False, deferred)
+        visit(it, True, False)
+        if not lazy:
             return
-        read = {n.id for n in N.walk(it) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} & self.locals
         from ..analysis.effects import IN_PLACE_METHODS
-        changed = _stores(s.body)
+        in_place, rebound = set(), _stores(s.body)
         for n in N.walk(gast.Module(body=s.body, type_ignores=[])):
             if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, gast.Store):
-                changed.add(_root(n))
+                in_place.add(_root(n))
             elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr in IN_PLACE_METHODS:
-                changed.add(_root(n.func.value))
-        both = sorted(read & changed)
+                in_place.add(_root(n.func.value))
+            elif isinstance(n, gast.AugAssign):
+                in_place.add(_root(n.target))
+        sharing = self.sharing_classes()
+        reached = {m for name in (now | later) & self.locals for m in sharing.get(name, {name})}
+        both = sorted((in_place & reached) | (rebound & later & self.locals))
         if both:
-            raise self.error(f"this loop walks a lazy iterator reading `{both[0]}`, which its body changes: Python "
-                             f"reads the changed values as the loop goes, s2sad would read them first", s,
+            raise self.error(f"this loop walks a lazy iterator reading what `{both[0]}` holds, which its body "
+                             f"changes: Python reads the changed values as the loop goes, s2sad would read them first", s,
                              hint=f"walk a list made first (`for v in list(map(...))`), or leave `{both[0]}` "
                                   f"unchanged in the loop")
+
+    def _lazy(self, n, top):
+        """Whether the iterable part ``n`` of a loop's header is an iterator read as the loop goes that s2sad takes
+        the items of first (``top``: the header's whole iterable, which zip/enumerate/reversed/views walk by
+        index)."""
+        if isinstance(n, gast.GeneratorExp):
+            return True
+        if not isinstance(n, gast.Call):
+            return False
+        if self.generator_call(n) or self.scope.resolve(n.func) in (builtins.map, builtins.filter, builtins.iter):
+            return True                   # (zip(map(f, L), M) too)
+        return not top and (self.scope.resolve(n.func) in (builtins.zip, builtins.enumerate, builtins.reversed)
+                            or self.mapping_view(n) is not None and not self._enumerated(n))
+
+    def _enumerated(self, view):
+        """Whether ``view`` (a dict's view) is the argument of the loop header's own ``enumerate``: walked by its
+        keys, its values read as the loop goes (``mapping_walk``)."""
+        it = self.stmt_.iter if isinstance(self.stmt_, gast.For) else None
+        return isinstance(it, gast.Call) and self.scope.resolve(it.func) is builtins.enumerate and it.args \
+            and it.args[0] is view
+
+    def sharing_classes(self):
+        """name -> the local names that may share its object or memory, anywhere in the function (``M = L``,
+        ``tail = a[1:]``, ``rows = [a, b]``, and back): the classes of the links every assignment makes."""
+        if not hasattr(self, "_sharing"):
+            links = collections.defaultdict(set)
+            for st in N.walk(self.tree):
+                if isinstance(st, gast.Assign):
+                    sources = _view_sources(st.value, self.scope, self.locals) & self.locals
+                    for t in st.targets:
+                        for m in N.walk(t):
+                            if isinstance(m, gast.Name) and sources:
+                                links[m.id] |= sources
+                                for src in sources:
+                                    links[src].add(m.id)
+            classes = {}
+            for name in list(links):
+                if name in classes:
+                    continue
+                group, todo = {name}, [name]
+                while todo:
+                    for other in links[todo.pop()]:
+                        if other not in group:
+                            group.add(other)
+                            todo.append(other)
+                for m in group:
+                    classes[m] = group
+            self._sharing = classes
+        return self._sharing
 
     def range_names(self):
         """The names the function binds once, to a ``range(...)`` of the builtin (s2sad's own lowered loops)."""
@@ -713,13 +807,18 @@ class _Lowering:
         if isinstance(it, gast.Name) and it.id in self.range_names():
             return N.name(it.id), None                     # `r = range(n)` bound once: a range loop (generated code)
         if func is builtins.enumerate and 1 <= len(it.args) <= 2:
-            seq = self.sequence(it.args[0], body_stores)
+            mapping = self.mapping_view(it.args[0])
+            if mapping is not None:                   # enumerate(d.items()): the keys first, the values as it goes
+                header, item = self.mapping_walk(s, it.args[0], mapping)
+            else:
+                seq = self.sequence(it.args[0], body_stores)
+                header, item = self.length_range([seq]), lambda k: self.item(seq, k)
             start = self.atom(it.args[1]) if len(it.args) == 2 else None
 
             def element(k):
                 count = k if start is None else gast.BinOp(left=k, op=gast.Add(), right=N.clone(start))
-                return N.tup([count, self.item(seq, k)])
-            return self.length_range([seq]), element
+                return N.tup([count, item(k)])
+            return header, element
         if func is builtins.zip and it.args:
             seqs = [self.sequence(a, body_stores) for a in it.args]
             return self.length_range(seqs, strict), lambda k: N.tup([self.item(q, k) for q in seqs])
@@ -730,24 +829,30 @@ class _Lowering:
             header = gast.Call(func=self.builtin("range"), args=[last, N.const(-1), N.const(-1)], keywords=[])
             return header, lambda k: self.item(seq, k)
         mapping = self.mapping_view(it)
-        if mapping is not None and isinstance(it.func.value, gast.Name) and _resizes(s, it.func.value.id):
-            raise self.error(f"a loop over `{it.func.value.id}.{mapping[1]}()` that adds or removes keys of "
-                             f"`{it.func.value.id}` (Python raises RuntimeError: the dictionary changed size during "
-                             f"iteration)", s, hint=f"walk a copy of the keys: `for k in list({it.func.value.id}):`")
         if mapping is None and isinstance(it, gast.Name) and it.id in self.dict_names() and not _resizes(s, it.id):
             mapping = self.atom(it), "keys"                 # for k in d, d a dict made here: d.keys()
         if mapping is not None:
-            obj, method = mapping
-            keys = self.temp(gast.Call(func=self.aliases.ref(runtime.keys_of, "keys_of"), args=[obj], keywords=[]))
-            if method == "keys":
-                return self.length_range([keys]), lambda k: self.item(keys, k)
-            if method == "values":
-                return self.length_range([keys]), lambda k: gast.Subscript(
-                    value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())
-            return self.length_range([keys]), lambda k: N.tup([
-                self.item(keys, k), gast.Subscript(value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())])
+            return self.mapping_walk(s, it, mapping)
         seq = self.sequence(it, body_stores)
         return self.length_range([seq]), lambda k: self.item(seq, k)
+
+    def mapping_walk(self, s, it, mapping):
+        """The header and the item of a loop over a dict's view ``it`` (``mapping``: its dict and method): the keys
+        taken first (refused where the body adds or removes one: Python raises), each value read as the loop goes,
+        after the body's writes, as Python's view reads it."""
+        obj, method = mapping
+        if isinstance(it, gast.Call) and isinstance(it.func.value, gast.Name) and _resizes(s, it.func.value.id):
+            raise self.error(f"a loop over `{it.func.value.id}.{method}()` that adds or removes keys of "
+                             f"`{it.func.value.id}` (Python raises RuntimeError: the dictionary changed size during "
+                             f"iteration)", s, hint=f"walk a copy of the keys: `for k in list({it.func.value.id}):`")
+        keys = self.temp(gast.Call(func=self.aliases.ref(runtime.keys_of, "keys_of"), args=[obj], keywords=[]))
+        if method == "keys":
+            return self.length_range([keys]), lambda k: self.item(keys, k)
+        if method == "values":
+            return self.length_range([keys]), lambda k: gast.Subscript(
+                value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())
+        return self.length_range([keys]), lambda k: N.tup([
+            self.item(keys, k), gast.Subscript(value=N.clone(obj), slice=self.item(keys, k), ctx=gast.Load())])
 
     def mapping_view(self, it):
         """``d.items()``, ``d.keys()``, ``d.values()`` on a local name: (d, method), else None."""
@@ -1560,6 +1665,10 @@ class _Lowering:
         self.assign_to(N.store(target), value)
         out, self.out = self.out, saved
         return out
+
+
+_TAKEN_AT_ONCE = {builtins.list, builtins.tuple, builtins.sorted, builtins.set, builtins.frozenset, builtins.dict,
+                  np.array, np.asarray, np.stack, np.concatenate}     # (their argument's items, all, before they return)
 
 
 _CONSUMERS = {builtins.sum, builtins.min, builtins.max, builtins.any, builtins.all, builtins.sorted, builtins.list,

@@ -46,6 +46,12 @@ from ..runtime import added_at, diagonal_filled, diagonal_values, module_argumen
 nondiff(module_argument, none_argument)
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call, computed_flat)
 nondiff(constant_key)                    # (a check: keys carry no derivative, effects.guard_keys)
+from ..runtime import one_if_none, weights_like  # noqa: E402
+nondiff(weights_like)                    # (its shape is all logsumexp's rules read of it)
+@vjp(one_if_none)
+def one_if_none_vjp(h, ans, b): return unbroadcast(h, b)
+@jvp(one_if_none)
+def one_if_none_jvp(t, ans, b): return t
 
 # --- broadcasting and reductions ---
 @vjp(unbroadcast)
@@ -331,13 +337,17 @@ def regather_each_vjp(h, ans, gs, source): return ungather_each(h, gs, source), 
 @jvp(regather_each)
 def regather_each_jvp(t, ans, gs, source): return regather_each(t, source), None
 @vjp(undiff)
-def undiff_vjp(h, ans, g, a, n=1, axis=-1, prepend=None, append=None): return diff_tangent(h, n, axis, prepend, append), None
+def undiff_vjp(h, ans, g, a, n=1, axis=-1, prepend=None, append=None, part=1):
+    return diff_tangent(h, n, axis, prepend, append, a, part), None, None, None, None, None, None   # (ends: shapes)
 @jvp(undiff)
-def undiff_jvp(t, ans, g, a, n=1, axis=-1, prepend=None, append=None): return undiff(t, a, n, axis, prepend, append), None
+def undiff_jvp(t, ans, g, a, n=1, axis=-1, prepend=None, append=None, part=1):
+    return undiff(t, a, n, axis, prepend, append, part), None, None, None, None, None, None
 @vjp(diff_tangent)
-def diff_tangent_vjp(h, ans, t, n=1, axis=-1, prepend=None, append=None): return undiff(h, t, n, axis, prepend, append)
+def diff_tangent_vjp(h, ans, t, n=1, axis=-1, prepend=None, append=None, a=None, part=1):
+    return undiff(h, t if a is None else a, n, axis, prepend, append, part), None, None, None, None, None, None
 @jvp(diff_tangent)
-def diff_tangent_jvp(u, ans, t, n=1, axis=-1, prepend=None, append=None): return diff_tangent(u, n, axis, prepend, append)
+def diff_tangent_jvp(u, ans, t, n=1, axis=-1, prepend=None, append=None, a=None, part=1):
+    return diff_tangent(u, n, axis, prepend, append, a, part), None, None, None, None, None, None
 # np.gradient's tangent along its spacings h: -result * dh / h, linear in dh and in the result (each axis's own)
 @vjp(gradient_spacing_tangent)                     # f: read for its shape
 def gradient_spacing_tangent_vjp(k, out, t, ans, f, varargs, axis=None, edge_order=1):

@@ -152,7 +152,7 @@ def math_sqrt_vjp(g, ans, x): return g * 0.5 / ans
 @elementwise(math.pow)
 def math_pow_vjp(g, ans, x, y): return scaled_power(g * y, x, y - 1.0), g * ans * safe_log(x)     # (y = 0: 0 at x = 0)
 @elementwise(math.hypot)                 # (at 0, 0: the subgradient 0, as np.linalg.norm's)
-def math_hypot_vjp(g, ans, x, y): return g * x / (ans + (ans == 0.0)), g * y / (ans + (ans == 0.0))
+def math_hypot_vjp(g, ans, x, y): return g * (x / (ans + (ans == 0.0))), g * (y / (ans + (ans == 0.0)))
 elementwise(math.fmod)(mod_vjp)          # x - y trunc(x / y): as for %
 @elementwise(math.erf)
 def math_erf_vjp(g, ans, x): return g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)

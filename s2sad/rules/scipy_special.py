@@ -6,14 +6,14 @@ registered when ``scipy.special`` is imported (at once if it already was), by a 
 
 A derivative is written with functions that have rules themselves (digamma' is
 ``polygamma(1, x)``, polygamma's is ``polygamma(n + 1, x)``), so higher derivatives work.
-``logsumexp`` with ``b=`` or ``return_sign=True`` is refused when the gradient is built
-(the rules do not take those arguments); ``logsumexp(a + np.log(b))`` covers positive ``b``.
+``logsumexp`` with ``return_sign=True`` is refused where the code runs (the sign carries no
+derivative); weights ``b=`` are differentiated (both ``a``'s and ``b``'s derivatives).
 """
 
 import numpy as np
 
 from ..incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d
-from ..runtime import unbroadcast, underived, unreduce
+from ..runtime import one_if_none, unbroadcast, underived, unreduce, weights_like
 from .lazy import when_imported
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -136,13 +136,16 @@ def register(module):
     @jvp(special.log_softmax)
     def log_softmax_jvp(g, ans, x, axis=None): return g - np.sum(np.exp(ans) * g, axis, keepdims=True)
 
-    # --- reductions: softmax weights exp(a - ans); no b=, no return_sign= (refused, see above) ---
+    # --- reductions: softmax weights b exp(a - ans); no return_sign= (refused, see above) ---
     @vjp(special.logsumexp)
-    def logsumexp_vjp(g, ans, a, axis=None, *, keepdims=False):
-        return unreduce(g, a, axis, keepdims) * np.exp(a - unreduce(ans, a, axis, keepdims))
+    def logsumexp_vjp(g, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
+        s = weights_like(a, b, return_sign)
+        w = unreduce(g, s, axis, keepdims) * np.exp(a - unreduce(ans, s, axis, keepdims))
+        return unbroadcast(w * one_if_none(b), a), None, unbroadcast(w, b)
     @jvp(special.logsumexp)
-    def logsumexp_jvp(g, ans, a, axis=None, *, keepdims=False):
-        return np.sum(g * np.exp(a - unreduce(ans, a, axis, keepdims)), axis, keepdims=keepdims)
+    def logsumexp_jvp(g, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
+        e = np.exp(a - unreduce(ans, weights_like(a, b, return_sign), axis, keepdims))
+        return np.sum(g * e * one_if_none(b), axis, keepdims=keepdims), None, np.sum(g * e, axis, keepdims=keepdims)
 
 
 # --- the quadrature helpers' own rules: each derivative is another member of the same family, so any order works ---
