@@ -1036,8 +1036,8 @@ def _with_keywords(f, kwargs):
     derivative = _derivative(f)
     if derivative is not None and derivative[2] in ("grad", "elementwise_grad"):
         inner, index, kind = derivative
-        make = grad if kind == "grad" else elementwise_grad
-        return make(functools.partial(inner, **kwargs), index[0] if len(index) == 1 else index)
+        make = grad if kind == "grad" else elementwise_grad           # (grad(grad(h)): h's keywords held, down)
+        return make(_with_keywords(inner, kwargs), index[0] if len(index) == 1 else index)
     return functools.partial(f, **kwargs)
 
 

@@ -2557,7 +2557,7 @@ CASES["lazy_walks_python_takes_first_or_does_not_change"] = (lazy_walks_python_t
                                                              (np.array([0.3, 0.7, 1.1]),), (0,))
 
 
-def _bump(r, x):
+def _bump_by(r, x):
     r += x
     return r
 
@@ -2565,7 +2565,7 @@ def _bump(r, x):
 def module_array_updated_through_a_view_or_a_helper(x):   # BUF[:] / a helper changing the module's array: as
     r = _RUNNING[:]                                       # `r = BUF; r += x`, s2sad left it as it was
     r += x
-    return np.sum(_bump(_RUNNING, x) ** 2) + np.sum(r)
+    return np.sum(_bump_by(_RUNNING, x) ** 2) + np.sum(r)
 
 
 REFUSED["module_array_updated_through_a_view_or_a_helper"] = (module_array_updated_through_a_view_or_a_helper,
@@ -2573,8 +2573,44 @@ REFUSED["module_array_updated_through_a_view_or_a_helper"] = (module_array_updat
 
 
 def module_array_passed_to_a_helper_changing_it(x):
-    return np.sum(_bump(_RUNNING, x) ** 2)
+    return np.sum(_bump_by(_RUNNING, x) ** 2)
 
 
 REFUSED["module_array_passed_to_a_helper_changing_it"] = (module_array_passed_to_a_helper_changing_it,
                                                           (np.array([0.3, -0.7, 1.1]),), (0,), "`_RUNNING` passed there")
+
+
+@s2sad.checkpoint
+def _block_extending_a_list_copy(ps, x):
+    ps = list(ps)                              # a new list: appending to it changes nothing of the caller's
+    ps.append(x)
+    return sum(p * p for p in ps)
+
+
+def checkpoint_extending_a_copy_of_its_list(x):     # refused after the checkpoint refusal: list(ps) was not new
+    return _block_extending_a_list_copy([x[0], x[1]], x[2]) * x[0]
+
+
+CASES["checkpoint_extending_a_copy_of_its_list"] = (checkpoint_extending_a_copy_of_its_list,
+                                                    (np.array([0.3, 0.5, 0.7]),), (0,))
+
+
+def zero_dimensional_array_updated_and_returned(x):   # value_and_grad gave the value before the update: the
+    y = np.array(1.0)                                  # backward sweep put the item back into the returned array
+    y[()] += x[0] * x[0]
+    return y
+
+
+CASES["zero_dimensional_array_updated_and_returned"] = (zero_dimensional_array_updated_and_returned,
+                                                        (np.array([0.5, -0.3]),), (0,))
+
+
+def list_item_rewritten_after_each_append(x):  # vjp's pullback and second order crashed: it wrote again, on its
+    hist = []                                  # way out, into its own shortened copy of the list
+    for i in range(2):
+        hist.append(x[i])
+        hist[-1] = hist[-1] * 2.0
+    return hist[1] * hist[0] + hist[0]
+
+
+CASES["list_item_rewritten_after_each_append"] = (list_item_rewritten_after_each_append, (np.array([0.5, -0.3]),), (0,))

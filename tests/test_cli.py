@@ -940,3 +940,21 @@ def test_imports_of_the_function_body_and_scipy_ufuncs_are_carried(tmp_path, mon
         sys.modules.pop("local_imports", None)
     x = np.array([0.5, 1.5])
     np.testing.assert_allclose([float(v) for v in done.stdout.split()], numerical_grad(module.loss, [x], 0), rtol=1e-7)
+
+
+def test_a_builtins_name_bound_to_another_function_is_refused(tmp_path, monkeypatch, capsys):
+    """`from numpy import all` in the function's body became the module's `all`, which the helpers copied beside it
+    call as Python's: a repeated index counted once (a wrong gradient), `min(n, m)` an AxisError."""
+    (tmp_path / "shadow.py").write_text(textwrap.dedent("""\
+        import numpy as np
+        import s2sad
+
+
+        @s2sad.differentiable
+        def loss(x):
+            from numpy import all
+            return np.sum(x[[0, 0, 1]] ** 2) * all(x > -5.0)
+        """))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", "shadow.py"]) == 2
+    assert "`all` here is not Python's builtin `all`" in capsys.readouterr().err

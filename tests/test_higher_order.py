@@ -1132,6 +1132,8 @@ def test_keyword_arguments_of_a_derivative_are_held_inside_code_and_by_the_api()
     np.testing.assert_allclose(pullback(c), c @ H, rtol=1e-12)
     second = s2sad.elementwise_grad(s2sad.elementwise_grad(_scaled_sin_items))(x, scale=s)
     np.testing.assert_allclose(second, np.diag(H), rtol=1e-12)
+    third = s2sad.grad(s2sad.grad(s2sad.grad(_scaled_sin)))(z, scale=s)       # (the keywords held down the chain)
+    assert third == pytest.approx(-3 * s * s * math.sin(s * z) - s ** 3 * math.cos(s * z) * z, rel=1e-11)
 
 
 def _halving_step_in_place(a, x):

@@ -766,13 +766,30 @@ def _fresh_binding(fn, unit, change, name):
                 name = s.value.id                  # `y = _t7` (normalize's temporary): what _t7 holds there
                 followed.add(name)
                 continue
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or _may_return(s.value, unit):
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) \
+                    or _may_return(s.value, unit) and not (_list_copy(s.value, unit) and _list_change(change)):
                 return None
             if any(followed & {n.id for n in N.walk(L) if isinstance(n, gast.Name)
                                and isinstance(n.ctx, gast.Store)} for L in loops_after):
                 return None
             return s, loops_after, followed
     return None
+
+
+_LIST_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})
+
+
+def _list_copy(value, unit):
+    """Whether ``value`` is ``list(x)``: a new list (holding ``x``'s items)."""
+    return isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
+        and _resolves_to(value.func, unit, builtins.list)
+
+
+def _list_change(change):
+    """Whether the statement ``change`` changes a list itself (``xs.append(v)``), not an object it holds: a new
+    list from ``list(x)`` is then a new object for it (``x``'s items are shared, and not changed)."""
+    call = change.value if isinstance(change, gast.Expr) else None
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr in _LIST_METHODS
 
 
 def check(fn, unit, effects, varied, numbers=frozenset(), arrays=frozenset(), numbers_only=frozenset()):

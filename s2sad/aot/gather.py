@@ -169,7 +169,13 @@ def _read(program, name, fn, text):
 
 def _add(program, entry, fn, text):
     """Put ``entry`` (read by ``fn``, in ``text``) into the program, and what it reads in turn if it is a
-    user function, or the attributes ``text`` reads from it if it is a user module."""
+    user function, or the attributes ``text`` reads from it if it is a user module. A name of Python's builtins
+    bound to something else (``from numpy import all, max``) is refused: the standalone module's helpers, in the
+    same namespace, call the builtin."""
+    if hasattr(builtins, entry.name) and not (isinstance(entry, FromImport) and entry.module == "builtins"):
+        raise _error(fn, entry.name, f"`{entry.name}` here is not Python's builtin `{entry.name}`, which the "
+                                     f"standalone module's helpers call too, and a standalone module holds one",
+                     hint=f"import the module and call it through it (`np.{entry.name}`)")
     known = program.globals.setdefault(entry.name, entry)
     reader = program.readers.setdefault(entry.name, fn)
     if known != entry:

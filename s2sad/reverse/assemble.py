@@ -41,6 +41,11 @@ def _value_and_grad(fn, realized, unit, result, grads, seed, active_output):
         kept = unit.namer.fresh("value")            # the backward sweep restores the result's name
         start.insert(0, N.assign(kept, N.name(result.id)))
         value = N.name(kept)
+    elif isinstance(result, gast.Name) and realized.backward and unit.facts.mutated \
+            & ({result.id} | set(unit.facts.aliases.get(result.id, ()))):
+        kept = unit.namer.fresh("value")            # the backward sweep puts back items written into its object
+        start.insert(0, N.assign(kept, N.call(unit.aliases.ref(runtime.copy_like, "copy_like"), [N.name(result.id)])))
+        value = N.name(kept)
     forward, _ = _released(realized.forward, realized.backward, unit, result) if unit.options.shape_only \
         else (realized.forward, set())
     body = realized.inits + forward + start + realized.backward
@@ -130,6 +135,7 @@ def _vjp(fn, realized, unit, result, grads, seed):
         if unit.options.shape_only else (realized.forward, set())     # (before the pullback's names are chosen)
     body = list(realized.backward)
     copies = _own_copies(body, realized, unit, fn)
+    _private_puts_kept(body, copies, unit)
     # shapes first: a value read only for its shape is then no longer read, so not computed again
     shapes = _shapes_only(body, fn, unit, result, shapes_now) if unit.options.shape_only else []
     again = _computed_again(body, fn, unit, shapes_now) if unit.options.recompute else []
@@ -225,6 +231,18 @@ def _shapes_only(stmts, fn, unit, result, released=frozenset()):
                     if isinstance(n, gast.Name) and n.id == name:
                         n.id = shape
     return out
+
+
+def _private_puts_kept(stmts, copies, unit):
+    """A list the pullback shortens is its own copy (``hist_1 = _s2.copied(hist)``): items it puts back there need
+    not be written again on the way out (``_rewrites``), and could not be: the list is shorter then."""
+    private = {c.targets[0].id for c in copies if isinstance(c.value, gast.Call)
+               and unit.scope.resolve(c.value.func) is runtime.copied}
+    for n in N.walk(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(n, gast.Call) and len(n.args) == 4 and isinstance(n.args[0], gast.Name) \
+                and n.args[0].id in private and isinstance(n.args[3], gast.Name) and n.args[3].id == REDO \
+                and unit.scope.resolve(n.func) is runtime.put_item:
+            del n.args[3]
 
 
 def _own_copies(stmts, realized, unit, fn):

@@ -57,14 +57,10 @@ def arctan2_vjp(g, ans, y, x): return unbroadcast(g * x / (x * x + y * y), y), u
 @elementwise(np.hypot)
 def hypot_vjp(g, ans, x, y):                # (the ratio first: g * x overflows where the derivative does not)
     return unbroadcast(g * (x / (ans + (ans == 0))), x), unbroadcast(g * (y / (ans + (ans == 0))), y)
-@elementwise(np.logaddexp)                  # (the weights as expit(x - y), 0.5 + 0.5 tanh((x - y) / 2): exp(x - ans)
-def logaddexp_vjp(g, ans, x, y):            # is 1 for both where ans rounds to x, |x| past 1e16)
-    return unbroadcast(g * (0.5 + 0.5 * np.tanh((x - y) * 0.5)), x), unbroadcast(g * (0.5 + 0.5 * np.tanh((y - x) * 0.5)), y)
+@elementwise(np.logaddexp)
+def logaddexp_vjp(g, ans, x, y): return unbroadcast(g * np.exp(x - ans), x), unbroadcast(g * np.exp(y - ans), y)
 @elementwise(np.logaddexp2)
-def logaddexp2_vjp(g, ans, x, y):
-    half_ln2 = 0.5 * np.log(2.0)
-    return (unbroadcast(g * (0.5 + 0.5 * np.tanh((x - y) * half_ln2)), x),
-            unbroadcast(g * (0.5 + 0.5 * np.tanh((y - x) * half_ln2)), y))
+def logaddexp2_vjp(g, ans, x, y): return unbroadcast(g * np.exp2(x - ans), x), unbroadcast(g * np.exp2(y - ans), y)
 @elementwise(np.where)
 def where_vjp(g, ans, condition, x, y): return None, unbroadcast(np.where(condition, g, 0.0), x), unbroadcast(np.where(condition, 0.0, g), y)
 @elementwise(np.clip)
