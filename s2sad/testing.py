@@ -85,14 +85,14 @@ def numerical_grad(f, args, i, eps=1e-6):
 
 
 def _numerical_leaf(g, x, eps):
-    if isinstance(x, float):
-        return float((g(x + eps) - g(x - eps)) / (2 * eps))
+    if isinstance(x, float):                  # (an output of one item, `np.sum(x, keepdims=True)`: its number)
+        return float(np.reshape((g(x + eps) - g(x - eps)) / (2 * eps), ()))
     out = np.zeros(x.shape)
     for k in np.ndindex(x.shape):
         xp, xm = x.copy(), x.copy()
         xp[k] += eps
         xm[k] -= eps
-        out[k] = (g(xp) - g(xm)) / (2 * eps)
+        out[k] = np.reshape((g(xp) - g(xm)) / (2 * eps), ())
     return out
 
 
@@ -127,8 +127,9 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     grads = grads if many else (grads,)
     np.testing.assert_allclose(_flat(_grad(f, wrt)(*args)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
                                err_msg="grad and value_and_grad disagree")
-    _, pullback = vjp(f, *args, wrt=wrt)
-    np.testing.assert_allclose(_flat(pullback(1.0)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
+    out, pullback = vjp(f, *args, wrt=wrt)
+    one = np.ones_like(out, dtype=float) if isinstance(out, np.ndarray) else 1.0      # (an output of shape (1, 1))
+    np.testing.assert_allclose(_flat(pullback(one)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
                                err_msg="vjp(1.0) and grad disagree")
     rng = np.random.default_rng(seed)
     f64_args = [_to_float64(a) if k in indices else a for k, a in enumerate(args)]
@@ -177,15 +178,17 @@ def _check_forward(f, args, i, g, rng):
     np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=0, err_msg="jvp changed the value")
     expected = float(np.dot(_flat(g), _flat(v)))
     scale = float(np.sum(np.abs(_flat(g)) * np.abs(_flat(v)))) + 1e-300
-    assert abs(float(tangent) - expected) <= 1e-9 * scale, \
-        f"forward mode (jvp {float(tangent)!r}) and reverse mode (grad . v = {expected!r}) disagree on argument {i}"
+    tangent = float(np.reshape(tangent, ()))       # (an output of one item: its number)
+    assert abs(tangent - expected) <= 1e-9 * scale, \
+        f"forward mode (jvp {tangent!r}) and reverse mode (grad . v = {expected!r}) disagree on argument {i}"
 
 
 def _moved(x, direction, step):
     """``x + step * direction`` for a number, an array or a container of them (leaf by leaf)."""
     if _composite(x):
         return _rebuilt([_moved(a, d, step) for a, d in zip(_leaves(x), _leaves(direction))], x)
-    return _to_float64(x) + step * direction
+    moved = _to_float64(x) + step * direction
+    return np.asarray(moved) if isinstance(x, np.ndarray) else moved      # (a 0-d array stays an array)
 
 
 def _check_second_order(f, args, i, rng, rtol, atol, eps):

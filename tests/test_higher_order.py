@@ -1078,6 +1078,23 @@ def test_check_grads_by_parameter_name():
     assert gx == pytest.approx(1 + 1.2 + 1.2 ** 2) and gy == pytest.approx(0.7 * (1 + 2 * 1.2))
 
 
+def _kept_dims(x):
+    return np.sum(np.sin(x), keepdims=True)
+
+
+def _zero_d_written(a):
+    b = a.copy()
+    b[()] = np.sin(b)
+    return b * a
+
+
+def test_check_grads_of_an_output_of_one_item_and_a_0d_argument():
+    """check_grads pulled back 1.0 through an output of shape (1,) (refused: a cotangent of the wrong shape) and
+    moved a 0-d argument to a NumPy scalar (`b[()] = ...` then failed)."""
+    np.testing.assert_allclose(check_grads(_kept_dims, (np.array([0.3, 0.5]),), order=2), np.cos([0.3, 0.5]))
+    assert check_grads(_zero_d_written, (np.array(0.7),), order=2) == pytest.approx(np.sin(0.7) + 0.7 * np.cos(0.7))
+
+
 class _Quantizer:
     def quantize(self, x):
         return np.round(x * 4.0) / 4.0
