@@ -2614,3 +2614,11 @@ def list_item_rewritten_after_each_append(x):  # vjp's pullback and second order
 
 
 CASES["list_item_rewritten_after_each_append"] = (list_item_rewritten_after_each_append, (np.array([0.5, -0.3]),), (0,))
+
+
+def fz_abs_of_an_array_unpacked(x):            # fuzz seed 191920: builtin abs's array unpacked into names, its rule
+    beta, a, w0 = abs(x * 2.0)                 # given the tuple of the names' adjoints (a TypeError)
+    return beta * w0 + a
+
+
+CASES["fz_abs_of_an_array_unpacked"] = (fz_abs_of_an_array_unpacked, (np.array([-0.4, 0.8, -1.3]),), (0,))

@@ -1076,8 +1076,8 @@ class _Lowering:
             return obj.nout == 1
         if isinstance(obj, type) and not issubclass(obj, tuple):
             return True                      # (u, v = Pair(a): an object, unpacked through its class's __iter__)
-        if obj in (np.atleast_1d, np.atleast_2d, np.atleast_3d) and len(simple.args) == 1:
-            return True                      # (one argument: one array)
+        if obj in (np.atleast_1d, np.atleast_2d, np.atleast_3d) and len(simple.args) == 1 or obj is builtins.abs:
+            return True                      # (one argument: one array; abs(x) of an array, NumPy's abs)
         if obj is np.linalg.svd and any(k.arg == "compute_uv" and N.is_const(k.value) and k.value.value is False
                                          for k in simple.keywords):
             return True                      # (the singular values only)
