@@ -266,6 +266,7 @@ def fz_constant_output_reassigned_parameter(x, a):   # nothing flows to the outp
     return np.sum(np.full(2, 1.0)) + 0.0 * x
 
 
+FIRST_ORDER = {}    # name -> like CASES, checked at first order (a second order refused: docs/limits.md)
 CASES = {
     "serial_for": (serial_for, (0.55, 1), (0,)),
     "serial_for_3": (serial_for, (0.9, 3), (0,)),
@@ -2622,3 +2623,20 @@ def fz_abs_of_an_array_unpacked(x):            # fuzz seed 191920: builtin abs's
 
 
 CASES["fz_abs_of_an_array_unpacked"] = (fz_abs_of_an_array_unpacked, (np.array([-0.4, 0.8, -1.3]),), (0,))
+
+
+def _rollout(A, steps):
+    X = np.ones((steps, 2))
+    for t in range(1, steps):
+        X[t] = A @ X[t - 1]
+    return X
+
+
+def helper_buffer_overwritten_by_the_caller(A):   # X[0] = 0.0 after the call: the helper's derivative code read the
+    X = _rollout(A, 4)                            # overwritten row (nothing put it back before its pullback ran)
+    X[0] = 0.0
+    return np.sum(X)
+
+
+FIRST_ORDER["helper_buffer_overwritten_by_the_caller"] = (helper_buffer_overwritten_by_the_caller,
+                                                          (np.array([[0.6, 0.3], [-0.2, 0.8]]),), (0,))

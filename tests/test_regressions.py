@@ -12,7 +12,7 @@ import pytest
 import s2sad
 from s2sad.testing import check_grads, numerical_grad
 
-from .regression_programs import CASES, REFUSED
+from .regression_programs import CASES, FIRST_ORDER, REFUSED
 
 
 def _flat(g):
@@ -86,6 +86,22 @@ def test_hessian_vector_product_matches_differences_of_the_gradient(name):
     down[i] = args[i] - eps * np.asarray(v) if isinstance(args[i], np.ndarray) else args[i] - eps * v
     want = (np.asarray(gradient(*up)) - np.asarray(gradient(*down))) / (2 * eps)
     np.testing.assert_allclose(_flat(got), _flat(want), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_ORDER))
+def test_first_order_programs_match_differences_and_forward_mode(name):
+    f, args, wrt = FIRST_ORDER[name]
+    for optimize in (True, False):
+        value, grads = s2sad.value_and_grad(f, wrt=wrt, optimize=optimize)(*copy.deepcopy(args))
+        np.testing.assert_allclose(value, f(*copy.deepcopy(args)), rtol=1e-12)
+        for g, i in zip(grads if len(wrt) > 1 else (grads,), wrt):
+            np.testing.assert_allclose(_flat(g), _flat(numerical_grad(f, copy.deepcopy(args), i)), rtol=1e-6,
+                                       atol=1e-8)
+            v = _direction(args[i], np.random.default_rng(2))
+            tangents = [None] * len(args)
+            tangents[i] = v
+            _, tangent = s2sad.jvp(f, args, tangents, optimize=optimize)
+            np.testing.assert_allclose(tangent, np.dot(_flat(g), _flat(v)), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

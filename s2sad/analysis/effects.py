@@ -1334,6 +1334,10 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                 guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
                       bound=lambda other, st: True, user=user)
         held = set(effects.classes.get(old, {old}))
+        outer = _outer_objects(unit, fn, held)
+        if outer:                             # `r = BUF; r += x` (a view, a conditional, a helper returning it):
+            message, hint = outer_change_text(shown_target, op, outer[0])     # (Python changes BUF, s2sad
+            raise unit.error(UnsupportedSyntaxError, message, s, hint=hint)   # computes r = r + x)
         passed = params - held if held & params else set()     # an argument's object: the caller may have passed
         others = [other for other in sorted((held | passed) - versions - followed)     # it twice (f(x, x)), or a
                   if other not in numbers and (other not in numbers_only or old not in arrays) and read_later(other, m)
@@ -1365,6 +1369,25 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
             else:                             # some not bound for sure there: only c an array will do
                 guard(unit, fn, here, old, refusal, arrays, check=runtime.item_unshared, others=[container],
                       bound=lambda other, st: True, user=shown)
+
+
+def outer_change_text(name, op, outer):
+    """The refusal of ``name op= e`` changing ``outer``, an object of the module or of an enclosing function (here
+    and in front/normalize.py's ``check_shared``, which sees attribute chains: ``b = K.buf``): message, hint."""
+    return (f"`{name} {op}=` changes in place `{outer}`, an object of the module or of an enclosing function, which "
+            f"is not supported in differentiated code (the next call would read it changed)",
+            f"work on a copy (`{name} = {outer}.copy()`) and return it")
+
+
+def _outer_objects(unit, fn, names):
+    """Those of ``names`` (a points-to class) that are no local of ``fn`` and denote an array, list, dict or record of
+    the module or of an enclosing function: an object that outlives the call, whose change in place Python keeps
+    for the next call (and the backward sweep may read changed)."""
+    from .module_state import module_object
+    local = assigned_names(fn)
+    return sorted(n for n in names if n not in local and module_object(gast.Name(id=n, ctx=gast.Load(), annotation=None,
+                                                                                   type_comment=None), unit.scope)
+                  is not None)
 
 
 def opaque(op):
@@ -2004,6 +2027,16 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                              hint="write `x[i, j] = v` for an array, or build the row and write it whole")
     refuse_calls_it_cannot_follow(fn, unit, varied)
     for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name) and s.targets[0].value.id in local:
+            held = effects.classes.get(s.targets[0].value.id, {s.targets[0].value.id})
+            outer = _outer_objects(unit, fn, held)          # `d = DICT; d["k"] = ...`, `r = BUF; r[1:] = ...`
+            if outer and (set(names_in(s.value)) & varied or any(reads.get(n) for n in held | set(outer))):
+                raise unit.error(UnsupportedSyntaxError, f"writing into `{outer[0]}` (through "
+                                 f"`{s.targets[0].value.id}`), which belongs to the module or an enclosing function "
+                                 "and is read here too, is not supported in differentiated code (the derivative "
+                                 "would read it changed, the next call too)", s,
+                                 hint=f"work on a local copy (`{s.targets[0].value.id} = {outer[0]}.copy()`)")
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Subscript, gast.Attribute)):
             target = s.targets[0]
             if not (set(_root_names(target.value)) | set(names_in(s.value))) & varied:
@@ -2047,6 +2080,13 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                              hint=f"drop `{overwritten}=` (it only saves a copy)")
         held = [n for n in _root_names(value.func.value) if n not in local and _read_elsewhere(reads, n, s)] \
             if method in IN_PLACE_METHODS and touched else []
+        if method in IN_PLACE_METHODS and not held:      # `L = LIST; L.append(v)`, LIST or L read elsewhere
+            for root in _root_names(value.func.value):
+                names = effects.classes.get(root, {root}) if root in local else set()
+                outer = _outer_objects(unit, fn, names)
+                if outer and any(_read_elsewhere(reads, n, s) for n in names):
+                    held = outer
+                    break
         if held:                              # HIST.append(v) with HIST a global list read here: not followed
             raise unit.error(UnsupportedSyntaxError, f"`.{method}` changes `{held[0]}`, a value of the module or an "
                              "enclosing function: not supported in differentiated code", s,

@@ -191,14 +191,17 @@ class _Order:
 
 
 def _captured(forward, backward):
-    """A pullback's name -> the names its call was passed (``y, y_pullback = f_vjp(L)``): calling the pullback in
-    the backward sweep reads those objects as they are then, so a change in place after the call (``L.append``,
-    ``a[0] = v``) must be undone before it, as before any other read of them."""
+    """A pullback's name -> the names its call was passed and the names it assigned (``y, y_pullback = f_vjp(L)``):
+    calling the pullback in the backward sweep reads those objects as they are then (the callee's derivative code
+    holds what it was given, and what it returned: a buffer it filled row by row, ``X[t] = A @ X[t - 1]``), so a
+    change in place after the call (``L.append``, ``a[0] = v``, ``X[0] = 0.0``) must be undone before it, as
+    before any other read of them."""
     captured = {}
     for s in N.statements(forward):
         call = backward.calls.get(id(s))
         if call is not None and isinstance(s, gast.Assign):
-            captured[call.pullback] = [n for n in names_in(s.value) if n != call.pullback]
+            given = names_in(s.value) + [n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)]
+            captured[call.pullback] = [n for n in given if n != call.pullback]
     return captured
 
 

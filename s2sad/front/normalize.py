@@ -187,10 +187,14 @@ def _op_text(op):
 
 def _view_sources(value, scope, local_names):
     """The variables an assigned value may share memory with: ``x``, ``x[i]``, ``x.T``, ``x.reshape(..)``,
-    ``np.asarray(x)``, a tuple of them, or any argument of a call of a function that is not NumPy's
-    (a user function may return its argument)."""
+    ``np.asarray(x)``, a tuple of them, either of ``a if c else b`` or ``a or b``, or any argument of a call of
+    a function that is not NumPy's (a user function may return its argument)."""
     if isinstance(value, gast.Name):
         return {value.id}
+    if isinstance(value, gast.IfExp):
+        return _view_sources(value.body, scope, local_names) | _view_sources(value.orelse, scope, local_names)
+    if isinstance(value, gast.BoolOp):
+        return set().union(*[_view_sources(v, scope, local_names) for v in value.values])
     if isinstance(value, (gast.Tuple, gast.List)):
         return set().union(*[_view_sources(e, scope, local_names) for e in value.elts]) if value.elts else set()
     if isinstance(value, gast.Subscript):
@@ -199,6 +203,9 @@ def _view_sources(value, scope, local_names):
     if isinstance(func, gast.Attribute) and func.attr in _VIEWS and isinstance(func.value, gast.Name) \
             and func.value.id in local_names:
         return {func.value.id}
+    if isinstance(value, gast.Call) and isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+            and func.value.id in local_names and N.may_not_copy(value):
+        return {func.value.id}                            # a.astype(float, copy=False): a itself
     if isinstance(value, gast.Call):
         obj = scope.resolve(value.func)
         module = (getattr(obj, "__module__", None) or "")
@@ -446,10 +453,10 @@ class _Lowering:
                     reach.add(other)
                     todo.append(other)
         outer = next((self.outer_held[n] for n in sorted(reach) if n in self.outer_held), None)
-        if outer is not None:
-            raise self.error(f"`{name} {op}=` changes in place `{outer}`, an object of the module or of an enclosing "
-                             f"function, which is not supported in differentiated code (the next call would read "
-                             f"it changed)", s, hint=f"work on a copy (`{name} = {outer}.copy()`) and return it")
+        if outer is not None:                          # (analysis/effects.py follows the other ways, points-to)
+            from ..analysis.effects import outer_change_text
+            message, hint = outer_change_text(name, op, outer)
+            raise self.error(message, s, hint=hint)
         if reach & params:
             self.source.argument_updates.append((s, name, sorted(reach & params)))
         self.source.inplace_updates.append((s, name, op))     # checked again with the points-to analysis
@@ -637,10 +644,10 @@ class _Lowering:
         it = s.iter
         lazy, now, later = [], set(), set()
 
-        def visit(n, top, deferred):
+        def visit(n, top, deferred, at_once=False):
             if isinstance(n, gast.Call) and self.scope.resolve(n.func) in _TAKEN_AT_ONCE:
-                return                           # list(...), sorted(...): the items taken at once, by Python too
-            if self._lazy(n, top):
+                at_once = True                   # list(...), sorted(...): the items taken at once, by Python too
+            if self._lazy(n, top) and not at_once:   # (but read as the loop goes by a map over them: counted)
                 lazy.append(n)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 (later if deferred else now).add(n.id)
@@ -648,11 +655,11 @@ class _Lowering:
                 bound = {a.id for a in n.args.args + n.args.kwonlyargs}
                 for d in n.args.defaults + n.args.kw_defaults:
                     if d is not None:
-                        visit(d, False, deferred)
+                        visit(d, False, deferred, at_once)
                 later.update({m.id for m in N.walk(n.body) if isinstance(m, gast.Name)} - bound)
                 return
             if isinstance(n, (gast.GeneratorExp, gast.ListComp, gast.SetComp, gast.DictComp)):
-                visit(n.generators[0].iter, False, deferred)        # (read when the expression is made)
+                visit(n.generators[0].iter, False, deferred, at_once)    # (read when the expression is made)
                 bound = {m.id for g in n.generators for m in N.walk(g.target) if isinstance(m, gast.Name)}
                 rest = [n.elt] if hasattr(n, "elt") else [n.key, n.value]
                 rest += [c for g in n.generators for c in g.ifs] + [g.iter for g in n.generators[1:]]
@@ -662,7 +669,7 @@ class _Lowering:
                     and n.func.id in self.nested_functions:        # (its closure's names, lifted: read as it runs)
                 later.update(m.id for a in n.args for m in N.walk(a) if isinstance(m, gast.Name))
             for child in gast.iter_child_nodes(n):
-                visit(child, False, deferred)
+                visit(child, False, deferred, at_once)
         visit(it, True, False)
         if not lazy:
             return
@@ -675,6 +682,8 @@ class _Lowering:
                 in_place.add(_root(n.func.value))
             elif isinstance(n, gast.AugAssign):
                 in_place.add(_root(n.target))
+            if isinstance(n, gast.Call):
+                in_place.update(_root(a) for a in self.written_arguments(n))
         sharing = self.sharing_classes()
         reached = {m for name in (now | later) & self.locals for m in sharing.get(name, {name})}
         both = sorted((in_place & reached) | (rebound & later & self.locals))
@@ -683,6 +692,20 @@ class _Lowering:
                              f"changes: Python reads the changed values as the loop goes, s2sad would read them first", s,
                              hint=f"walk a list made first (`for v in list(map(...))`), or leave `{both[0]}` "
                                   f"unchanged in the loop")
+
+    def written_arguments(self, call):
+        """The arguments a call may write into: ``np.add.at(a, ...)`` (and NumPy's other functions changing their
+        first argument), ``out=``, and those a user's function changes in place (``calls.changed_arguments``)."""
+        from .. import calls
+        func = self.scope.resolve(call.func)
+        out = [k.value for k in call.keywords if k.arg == "out"]
+        if call.args and (func in _WRITING_FIRST or getattr(func, "__name__", None) == "at"
+                          and isinstance(getattr(func, "__self__", None), np.ufunc)):
+            out.append(call.args[0])
+        elif func is not MISSING and calls.user_function(func):
+            changed = calls.changed_arguments(func)
+            out.extend(a for k, a in enumerate(call.args) if k in changed)
+        return [a for a in out if not isinstance(a, gast.Starred)]
 
     def _lazy(self, n, top):
         """Whether the iterable part ``n`` of a loop's header is an iterator read as the loop goes that s2sad takes
@@ -1667,6 +1690,7 @@ class _Lowering:
         return out
 
 
+_WRITING_FIRST = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis}  # (into args[0])
 _TAKEN_AT_ONCE = {builtins.list, builtins.tuple, builtins.sorted, builtins.set, builtins.frozenset, builtins.dict,
                   np.array, np.asarray, np.stack, np.concatenate}     # (their argument's items, all, before they return)
 
