@@ -354,8 +354,10 @@ def _wrapper(f, wrt, value_too, optimize):
             if out is not MISS:
                 return out
         try:
-            if of_derivative and kwargs:           # grad(grad(h))(x, scale=3.0): h's keywords held
-                return _wrapper(_with_keywords(f, kwargs), wrt if many else wrt[0], value_too, optimize)(*args)
+            if of_derivative and kwargs:           # grad(grad(h))(x, scale=3.0): h's keywords by position, or held
+                args, kwargs = _derivative_positions(f, args, kwargs)
+                if kwargs:
+                    return _wrapper(_with_keywords(f, kwargs), wrt if many else wrt[0], value_too, optimize)(*args)
             options = resolve_options(optimize)
             inner = wrt
             if of_derivative:
@@ -452,6 +454,8 @@ def elementwise_grad(f: Callable[..., Any], wrt: int = 0, *, optimize: Optimize 
     fname = f"elementwise_grad({_name(f)})"
 
     def call(*args, **kwargs):
+        if kwargs and _derivative(f) is not None:
+            args, kwargs = _derivative_positions(f, args, kwargs)
         if kwargs:                                 # f's keyword arguments, held as a partial's
             return elementwise_grad(_with_keywords(f, kwargs), wrt[0], optimize=optimize)(*args)
         try:
@@ -637,14 +641,17 @@ def vjp(f: Callable[..., Any], *args: Any, wrt: Wrt = None, optimize: Optimize =
     wrt, many = wrt_indices(f, wrt)
     options = resolve_options(optimize)
     _check_differentiable(args, wrt, f"vjp({_name(f)})")
-    memo = {}                                     # (the pullback reads them: a caller may change what it
-    args = tuple(_kept(a, memo) if i in wrt else a for i, a in enumerate(args))  # differentiates in place first)
-    if memo:                                      # another argument viewing a copied one's memory views the copy
-        args = tuple(a if i in wrt else _kept(a, memo, copy=False) for i, a in enumerate(args))
-        kwargs = {k: _kept(v, memo, copy=False) for k, v in kwargs.items()}
+    if not _shared_across_owners(args + tuple(kwargs.values())):   # (the pullback reads them: a caller may
+        memo = {}                                                 # change what it differentiates in place first)
+        args = tuple(_kept(a, memo) if i in wrt else a for i, a in enumerate(args))
+        if memo:                                  # another argument viewing or holding a copied one gets the copy
+            args = tuple(a if i in wrt else _kept(a, memo, copy=False) for i, a in enumerate(args))
+            kwargs = {k: _kept(v, memo, copy=False) for k, v in kwargs.items()}
     derivative = _derivative(f)
-    if derivative is not None and kwargs:         # vjp(grad(h), x, scale=3.0): h's keywords held
-        return vjp(_with_keywords(f, kwargs), *args, wrt=wrt if many else wrt[0], optimize=options)
+    if derivative is not None and kwargs:         # vjp(grad(h), x, scale=3.0): h's keywords by position, or held
+        args, kwargs = _derivative_positions(f, args, kwargs)
+        if kwargs:
+            return vjp(_with_keywords(f, kwargs), *args, wrt=wrt if many else wrt[0], optimize=options)
     if derivative is not None and _single(derivative)[2] == "elementwise_grad":
         plain, extra = _as_plain(f, args, options)     # J·1 as plain code: P(*args, ones) (a function like any)
         return vjp(plain, *args, *extra, wrt=wrt if many else wrt[0], optimize=options)
@@ -697,27 +704,32 @@ def _kept(a, memo=None, copy=True, depth=0):
         return _kept_array(a, memo, copy)
     if depth >= 64:
         return a
-    if type(a) in (list, tuple):
-        return type(a)(_kept(v, memo, copy, depth + 1) for v in a)
-    if isinstance(a, tuple) and hasattr(type(a), "_fields"):
-        return type(a)(*(_kept(v, memo, copy, depth + 1) for v in a))
-    if isinstance(a, dict):
-        items = {k: _kept(v, memo, copy, depth + 1) for k, v in a.items()}
-        if all(items[k] is v for k, v in a.items()):
+    if memo is not None and id(a) in memo and isinstance(a, (list, dict)) or is_record(a) and memo and id(a) in memo:
+        return memo[id(a)][1]                          # (one list passed twice stays one: `vjp(f, L, L)`)
+    if type(a) is tuple or isinstance(a, tuple) and hasattr(type(a), "_fields"):
+        items = [_kept(v, memo, copy, depth + 1) for v in a]
+        return a if all(k is v for k, v in zip(items, a)) else type(a)(*items) if type(a) is not tuple \
+            else tuple(items)
+    if type(a) is list:
+        if not copy:
+            return a
+        kept = [_kept(v, memo, copy, depth + 1) for v in a]
+    elif isinstance(a, dict):
+        if not copy:
             return a
         kept = _copy.copy(a)                           # (an OrderedDict, a defaultdict keep their type)
-        kept.update(items)
-        return kept
-    if is_record(a):
-        fields = fields_of(a)
-        kept_fields = {name: _kept(v, memo, copy, depth + 1) for name, v in fields.items()}
-        if all(kept_fields[name] is v for name, v in fields.items()):
+        kept.update({k: _kept(v, memo, copy, depth + 1) for k, v in a.items()})
+    elif is_record(a):
+        if not copy:
             return a
         kept = _copy.copy(a)
-        for name, v in kept_fields.items():
-            object.__setattr__(kept, name, v)          # (a frozen dataclass, __slots__ too)
-        return kept
-    return a
+        for name, v in fields_of(a).items():
+            object.__setattr__(kept, name, _kept(v, memo, copy, depth + 1))    # (a frozen dataclass, __slots__)
+    else:
+        return a
+    if memo is not None:
+        memo[id(a)] = (a, kept)
+    return kept
 
 
 def _complex_in(x, depth=0):
@@ -731,6 +743,31 @@ def _complex_in(x, depth=0):
     if isinstance(x, dict):
         return any(_complex_in(v, depth + 1) for v in x.values())
     return is_record(x) and any(_complex_in(v, depth + 1) for v in fields_of(x).values())
+
+
+def _shared_across_owners(values):
+    """Whether two arrays among ``values`` (in containers and records too) that own no common memory may still
+    share some (``np.frombuffer``, ``as_strided`` and ``sliding_window_view`` views, whose memory no array of theirs
+    owns): ``vjp`` then keeps its arguments as they are, for the code to see them as Python does."""
+    roots, todo, seen = {}, list(values), set()
+    while todo and len(seen) < 10000:
+        a = todo.pop()
+        if id(a) in seen:
+            continue
+        seen.add(id(a))
+        if type(a) is np.ndarray:
+            root = a
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            roots.setdefault(id(root), []).append(a)
+        elif isinstance(a, (list, tuple)):
+            todo.extend(a)
+        elif isinstance(a, dict):
+            todo.extend(a.values())
+        elif is_record(a):
+            todo.extend(fields_of(a).values())
+    groups = list(roots.values())
+    return any(np.may_share_memory(a, b) for k, g in enumerate(groups) for h in groups[k + 1:] for a in g for b in h)
 
 
 def _kept_array(a, memo, copy):
@@ -1028,6 +1065,30 @@ def _keywords_as_positions(f, args, kwargs):
     (``hessian(f, wrt="y")(x, y=y)``: ``y`` is argument 1, the one differentiated)."""
     args, kwargs = keywords_as_positions(unwrap(f), args, kwargs)
     return tuple(args), kwargs
+
+
+def _derivative_positions(f, args, kwargs):
+    """``(args, kwargs)`` for a derivative s2sad returned (``grad(grad(h, 1))``) with the keyword arguments naming
+    the positional parameters of the function it differentiates placed by position (the defaults of those left
+    out between them given): a derivative's ``wrt`` counts positions, so that ``k=`` may be the one differentiated.
+    Unchanged where that cannot be done (a keyword-only or unknown parameter)."""
+    inner = f
+    while _derivative(inner) is not None:
+        inner = _derivative(inner)[0]
+    try:
+        params = list(inspect.signature(unwrap(inner)).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    given = dict(zip([p.name for p in params], args))
+    if len(args) > len(params) or any(k in given or k not in {p.name for p in params} for k in kwargs):
+        return args, kwargs
+    given.update(kwargs)
+    placed = []
+    for p in params[:max(i for i, p in enumerate(params) if p.name in given) + 1]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.name not in given and p.default is p.empty:
+            return args, kwargs
+        placed.append(given[p.name] if p.name in given else p.default)
+    return tuple(placed), {}
 
 
 def _with_keywords(f, kwargs):

@@ -822,6 +822,8 @@ def undiff(g, a, n=1, axis=-1, prepend=None, append=None, part=1):
     """Adjoint of ``np.diff(a, n, axis, prepend=, append=)``: ``y[i] = x[i+1] - x[i]`` sends ``g[i]`` to ``x[i+1]``
     and ``-g[i]`` to ``x[i]``, ``n`` times, ``x`` being ``a`` with the ends joined; the part of it that is ``a``'s
     (``part`` 1), or the end ``prepend``'s (0) or ``append``'s (2), a number's summed (None for an end not given)."""
+    if n == 0:                                        # (NumPy returns `a` itself, the ends left out)
+        return np.reshape(g, np.shape(a)) if part == 1 else None
     pieces = _diff_pieces(a, axis, prepend, append)
     if pieces[part] is None:
         return None
@@ -854,8 +856,8 @@ def diff_tangent(t, n=1, axis=-1, prepend=None, append=None, a=None, part=1):
     """Tangent of ``np.diff(a, n, axis, prepend=, append=)`` along the tangent ``t`` of one of its pieces (``part``:
     0 prepend, 1 ``a``, 2 append; None for an end not given): the differences of the joined array holding ``t``
     there, zeros elsewhere."""
-    if prepend is None and append is None:
-        return np.diff(t, n, axis)
+    if prepend is None and append is None or n == 0:       # (n = 0: NumPy returns `a`, the ends left out)
+        return np.diff(t, n, axis) if part == 1 else None
     pieces = _diff_pieces(t if a is None else a, axis, prepend, append)
     if pieces[part] is None:
         return None
@@ -872,6 +874,14 @@ def weights_like(a, b, return_sign=False):
         raise UnsupportedValueError("s2sad: logsumexp(..., return_sign=True) is not differentiated: with weights of "
                                     "both signs, write the log-sum-exp with np.log(np.abs(...)) yourself")
     return np.zeros(np.broadcast_shapes(np.shape(a), np.shape(1.0 if b is None else b)))
+
+
+def masked_exp(d, b=None):
+    """``exp(d)``, zero where the weights ``b`` are zero (``logsumexp(a, b=b)``'s weights of ``a``: a zero weight
+    masks an item however large, where ``0 * exp(d)`` would be NaN)."""
+    if b is None:
+        return np.exp(d)
+    return np.exp(np.where(np.asarray(b) == 0, -np.inf, d))
 
 
 def one_if_none(b):

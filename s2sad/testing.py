@@ -21,6 +21,12 @@ def _perturbed(args, i, value):
     return args
 
 
+def _plain(f, args):
+    """``f`` run on copies of ``args``: a function changing an argument in place (``x += 1.0``, which s2sad's
+    derivative code computes as Python does without changing the caller's array) leaves them as they were."""
+    return f(*copy.deepcopy(tuple(args)))
+
+
 def _to_float64(x):
     if isinstance(x, np.ndarray):
         return x.astype(np.float64)
@@ -79,9 +85,9 @@ def numerical_grad(f, args, i, eps=1e-6):
         for j, leaf in enumerate(leaves):
             def on_leaf(value, j=j):
                 return _rebuilt(leaves[:j] + [value] + leaves[j + 1:], x)
-            grads.append(_numerical_leaf(lambda v: f(*_perturbed(args, i, on_leaf(v))), leaf, eps))
+            grads.append(_numerical_leaf(lambda v: _plain(f, _perturbed(args, i, on_leaf(v))), leaf, eps))
         return _rebuilt(grads, x)
-    return _numerical_leaf(lambda v: f(*_perturbed(args, i, v)), _to_float64(x), eps)
+    return _numerical_leaf(lambda v: _plain(f, _perturbed(args, i, v)), _to_float64(x), eps)
 
 
 def _numerical_leaf(g, x, eps):
@@ -98,8 +104,8 @@ def _numerical_leaf(g, x, eps):
 
 def _directional(f, args, i, direction, eps):
     x = _to_float64(args[i])
-    up = f(*_perturbed(args, i, x + eps * direction))
-    down = f(*_perturbed(args, i, x - eps * direction))
+    up = _plain(f, _perturbed(args, i, x + eps * direction))
+    down = _plain(f, _perturbed(args, i, x - eps * direction))
     return (up - down) / (2 * eps)
 
 
@@ -122,7 +128,7 @@ def check_grads(f, args, wrt=0, *, rtol=1e-5, atol=1e-6, eps=1e-6, full_limit=64
     args = tuple(args)
     indices, many = wrt_indices(f, wrt)           # (parameter names as positions; None: the decorator's wrt)
     value, grads = value_and_grad(f, wrt)(*args)
-    expected_value = f(*args)
+    expected_value = _plain(f, args)
     np.testing.assert_allclose(value, expected_value, rtol=1e-12, atol=0, err_msg="value_and_grad changed the value")
     grads = grads if many else (grads,)
     np.testing.assert_allclose(_flat(_grad(f, wrt)(*args)), _flat(grads if many else grads[0]), rtol=1e-12, atol=0,
@@ -175,7 +181,7 @@ def _check_forward(f, args, i, g, rng):
     tangents = [None] * len(args)
     tangents[i] = v
     value, tangent = jvp(f, args, tangents)
-    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=0, err_msg="jvp changed the value")
+    np.testing.assert_allclose(value, _plain(f, args), rtol=1e-12, atol=0, err_msg="jvp changed the value")
     expected = float(np.dot(_flat(g), _flat(v)))
     scale = float(np.sum(np.abs(_flat(g)) * np.abs(_flat(v)))) + 1e-300
     tangent = float(np.reshape(tangent, ()))       # (an output of one item: its number)

@@ -278,6 +278,7 @@ SPEC = [
                                  case(real(5), 1, -1, None, 0.0), case(real(), 1, -1, None, 0.0, Z(5), 2),
                                  case(real(2, 1), 2, 1, real(2, 1), None, Z(2, 3), 0)]),
     (runtime.one_if_none,       [case(real(3)), case(real())]),
+    (runtime.masked_exp,        [case(real(3)), case(real(2, 3), np.array([1.0, 0.0, 2.0]))]),
     (runtime.nonzero_checked,   [case(nonzero(3), "x"), case(nonzero(), "x"), refuses(case(at([1.0, 0.0]), "x"))]),
     (runtime.checked_cross,     [case(real(3), Z(3), Z(3)), case(real(4, 3), Z(4, 3), Z(3)),
                                  refuses(case(real(2), Z(2), Z(2))), refuses(case(real(3), Z(3), Z(3), 0))]),

@@ -1149,6 +1149,8 @@ def test_keyword_arguments_of_a_derivative_are_held_inside_code_and_by_the_api()
     np.testing.assert_allclose(pullback(c), c @ H, rtol=1e-12)
     second = s2sad.elementwise_grad(s2sad.elementwise_grad(_scaled_sin_items))(x, scale=s)
     np.testing.assert_allclose(second, np.diag(H), rtol=1e-12)
+    mixed = s2sad.grad(s2sad.grad(_scaled_sin, 1), 0)(z, scale=s)      # (wrt the keyword's position: an IndexError)
+    assert mixed == pytest.approx(2 * z * math.cos(s * z) - z * z * s * math.sin(s * z), rel=1e-11)
     third = s2sad.grad(s2sad.grad(s2sad.grad(_scaled_sin)))(z, scale=s)       # (the keywords held down the chain)
     assert third == pytest.approx(-3 * s * s * math.sin(s * z) - s ** 3 * math.cos(s * z) * z, rel=1e-11)
 

@@ -563,7 +563,7 @@ SPEC = [
     # --- differences, cumulative products ---
     (np.diff,                [case(real(5)), case(real(5), 2), case(real(2, 4), 1, 0), case(real(3, 4), axis=1),
                               case(real(3), 4), case(real(4), prepend=0.0), case(real(4), append=real()),
-                              case(real(2, 3), 2, 0, prepend=real(1, 3), append=1.5)]),
+                              case(real(2, 3), 2, 0, prepend=real(1, 3), append=1.5), case(real(5), 0, prepend=1.0)]),
     (np.cumprod,             [case(real(4)), case(real(2, 3)), case(real(2, 3), 0), case(real(2, 3), axis=1), case(real(), 0),
                               refuses(case(at([1.5, 0.0, 2.0])))]),
     # --- interpolation, polynomials, quadrature, grids ---

@@ -426,3 +426,11 @@ def test_every_scipy_special_rule_has_a_test():
     assert len(ours) > 20
     untested = ours - set(UNARY) - set(BINARY) - TESTED_HERE - TESTED_IN_INCOMPLETE
     assert not untested, f"scipy.special rules without a test: {sorted(untested)}"
+
+
+def test_logsumexp_a_zero_weight_masks_a_large_item(fns):
+    """0 * exp(a - ans) at the masked item was NaN (its exp overflows): a zero weight gives that item no weight."""
+    a, b = np.array([0.3, 800.0, 1.1]), np.array([1.0, 0.0, 1.0])
+    e = np.exp(a[[0, 2]]) / np.sum(np.exp(a[[0, 2]]))
+    np.testing.assert_allclose(s2sad.grad(fns.logsumexp_b)(a, b), [e[0], 0.0, e[1]], rtol=1e-12)
+    assert s2sad.jvp(fns.logsumexp_b, (a, b), (np.ones(3), None))[1] == pytest.approx(1.0, rel=1e-12)

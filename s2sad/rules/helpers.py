@@ -46,8 +46,12 @@ from ..runtime import added_at, diagonal_filled, diagonal_values, module_argumen
 nondiff(module_argument, none_argument)
 nondiff(shape_of, reduced_size, zeros_like, seed, clip_masks, rng_state, opaque_call, computed_flat)
 nondiff(constant_key)                    # (a check: keys carry no derivative, effects.guard_keys)
-from ..runtime import one_if_none, weights_like  # noqa: E402
+from ..runtime import masked_exp, one_if_none, weights_like  # noqa: E402
 nondiff(weights_like)                    # (its shape is all logsumexp's rules read of it)
+@vjp(masked_exp)
+def masked_exp_vjp(h, ans, d, b=None): return unbroadcast(h * ans, d), None
+@jvp(masked_exp)
+def masked_exp_jvp(t, ans, d, b=None): return t * ans, None
 @vjp(one_if_none)
 def one_if_none_vjp(h, ans, b): return unbroadcast(h, b)
 @jvp(one_if_none)

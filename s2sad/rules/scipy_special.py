@@ -13,7 +13,7 @@ derivative); weights ``b=`` are differentiated (both ``a``'s and ``b``'s derivat
 import numpy as np
 
 from ..incomplete import beta_density_d, betainc_d, gamma_density_d, gammainc_d, stdtr_d, t_density_d
-from ..runtime import one_if_none, unbroadcast, underived, unreduce, weights_like
+from ..runtime import masked_exp, one_if_none, unbroadcast, underived, unreduce, weights_like
 from .lazy import when_imported
 from .registry import elementwise, jvp, nondiff, vjp
 
@@ -139,13 +139,14 @@ def register(module):
     # --- reductions: softmax weights b exp(a - ans); no return_sign= (refused, see above) ---
     @vjp(special.logsumexp)
     def logsumexp_vjp(g, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
-        s = weights_like(a, b, return_sign)
-        w = unreduce(g, s, axis, keepdims) * np.exp(a - unreduce(ans, s, axis, keepdims))
-        return unbroadcast(w * one_if_none(b), a), None, unbroadcast(w, b)
+        s = weights_like(a, b, return_sign)          # (a zero weight masks its item: masked_exp)
+        d, w = a - unreduce(ans, s, axis, keepdims), unreduce(g, s, axis, keepdims)
+        return unbroadcast(w * one_if_none(b) * masked_exp(d, b), a), None, unbroadcast(w * np.exp(d), b)
     @jvp(special.logsumexp)
     def logsumexp_jvp(g, ans, a, axis=None, b=None, keepdims=False, return_sign=False):
-        e = np.exp(a - unreduce(ans, weights_like(a, b, return_sign), axis, keepdims))
-        return np.sum(g * e * one_if_none(b), axis, keepdims=keepdims), None, np.sum(g * e, axis, keepdims=keepdims)
+        d = a - unreduce(ans, weights_like(a, b, return_sign), axis, keepdims)
+        return (np.sum(g * masked_exp(d, b) * one_if_none(b), axis, keepdims=keepdims), None,
+                np.sum(g * np.exp(d), axis, keepdims=keepdims))
 
 
 # --- the quadrature helpers' own rules: each derivative is another member of the same family, so any order works ---
