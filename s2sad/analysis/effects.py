@@ -646,7 +646,9 @@ def _may_return(value, unit, kinds=None):
         if isinstance(value.func, gast.Attribute) and value.func.attr in ("flatten", "tolist", "astype") \
                 and all(k.arg != "copy" for k in value.keywords) and isinstance(value.func.value, gast.Name) \
                 and len(value.args) < 5 \
-                and kinds and type(kinds.get(value.func.value.id)) is int and kinds[value.func.value.id] >= 0:
+                and (kinds and type(kinds.get(value.func.value.id)) is int and kinds[value.func.value.id] >= 0
+                     or unit.scope.is_free(value.func.value.id)
+                     and type(unit.scope.lookup(value.func.value.id)) is np.ndarray):   # (a module's array)
             return []                    # an array's copy (astype copies unless told not to: `copy` is its fifth
             #                              parameter), a list of numbers
         if isinstance(value.func, gast.Attribute) and value.func.attr in _SELF_METHODS \
