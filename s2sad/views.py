@@ -14,6 +14,10 @@ NUMPY_VIEWS = frozenset({
     np.fliplr, np.flipud, np.rot90, np.einsum, np.trim_zeros, np.nan_to_num, np.asmatrix,
     np.lib.stride_tricks.as_strided, np.lib.stride_tricks.sliding_window_view} | {
     getattr(np, name) for name in ("matrix_transpose", "unstack", "permute_dims") if hasattr(np, name)} | {
-    getattr(np.linalg, name) for name in ("matrix_transpose", "diagonal") if hasattr(np.linalg, name)})
+    getattr(np.linalg, name) for name in ("matrix_transpose", "diagonal") if hasattr(np.linalg, name)} | {
+    # (these return their argument itself, for some arguments: np.float64(a) of a float64 array, a power of 1,
+    # a difference or a polynomial's derivative of order 0, a masked array's data or fill of an array)
+    np.float64, np.double, np.linalg.matrix_power, np.diff, np.polyder, np.polyint, np.ma.filled, np.ma.getdata,
+    np.from_dlpack, np.ix_, np.ma.compressed})
 
 NUMPY_VIEW_NAMES = frozenset(f.__name__ for f in NUMPY_VIEWS)

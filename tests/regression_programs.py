@@ -2640,3 +2640,35 @@ def helper_buffer_overwritten_by_the_caller(A):   # X[0] = 0.0 after the call: t
 
 FIRST_ORDER["helper_buffer_overwritten_by_the_caller"] = (helper_buffer_overwritten_by_the_caller,
                                                           (np.array([[0.6, 0.3], [-0.2, 0.8]]),), (0,))
+
+
+def item_of_a_shallow_copy_changed_in_place(xs):   # L = xs.copy() holds xs's arrays: L[0] *= 2 changed xs[0] too,
+    L = xs.copy()                                  # s2sad computed L[0] = L[0] * 2 (xs[0] read afterwards: wrong)
+    L[0] *= 2.0
+    return np.sum(xs[0] ** 2) + np.sum(L[1])
+
+
+REFUSED["item_of_a_shallow_copy_changed_in_place"] = (item_of_a_shallow_copy_changed_in_place,
+                                                      ([np.array([0.3, -0.8]), np.array([1.2, 0.1])],), (0,),
+                                                      "would change `xs` too")
+
+
+def numpy_function_returning_its_argument(x):  # np.float64 of a float64 array returns the array itself: z *= 3
+    y = np.sin(x)                              # changed y too (a tenth of Python's value)
+    z = np.float64(y)
+    z *= 3.0
+    return np.sum(y * z)
+
+
+REFUSED["numpy_function_returning_its_argument"] = (numpy_function_returning_its_argument,
+                                                    (np.array([0.3, -0.8, 1.2]),), (0,), "would change `y` too")
+
+
+def module_namespace_read_as_a_dict(x):        # globals()["_RUNNING"]: a change s2sad could not see
+    r = globals()["_RUNNING"]
+    r += x
+    return np.sum(r ** 2)
+
+
+REFUSED["module_namespace_read_as_a_dict"] = (module_namespace_read_as_a_dict, (np.array([0.3, -0.7, 1.1]),), (0,),
+                                              "reads a namespace as a dict")

@@ -642,7 +642,8 @@ def _may_return(value, unit, kinds=None):
                                kinds)    # pass_read_only's wrapper: what the call it runs may return
         if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args \
                 and not value.keywords and not _module_ref(value.func, unit):
-            return []                    # x.copy(): a new array, list or dict
+            return []                    # x.copy(): a new array, list or dict (a list's or dict's items are x's:
+            #                              an item changed in place, `d["w"] *= 2`, is checked by _check_updates)
         if isinstance(value.func, gast.Attribute) and value.func.attr in ("flatten", "tolist", "astype") \
                 and all(k.arg != "copy" for k in value.keywords) and isinstance(value.func.value, gast.Name) \
                 and len(value.args) < 5 \
@@ -657,6 +658,8 @@ def _may_return(value, unit, kinds=None):
         op = classify(value, unit.scope)
         if op.primitive is markers.stop_gradient and op.args:
             return names_in(op.args[0])  # its argument itself (no derivative, the same object)
+        if _new_for_its_order(op):
+            return []
         if op.nondiff or (op.primitive is not UNKNOWN and not isinstance(op.primitive, type(APPEND))
                           and _new_object(op.primitive) and not N.may_not_copy(value)):
             return []
@@ -673,6 +676,42 @@ def _may_return(value, unit, kinds=None):
             names.add(value.func.id)
         return sorted(names)
     return []                        # operators build new objects (list + list is a new list)
+
+
+_ORDERS = {np.diff: ("n", 1, 1), np.polyder: ("m", 1, 1), np.polyint: ("m", 1, 1),   # (its order: keyword,
+           np.linalg.matrix_power: ("n", 1, None)}                                        # position, default)
+
+
+def _new_for_its_order(op):
+    """``np.diff(x)``, ``np.diff(x, 2)``, ``np.linalg.matrix_power(A, 3)``: a new array, its order a constant other
+    than the one for which NumPy returns the argument itself (0 for a difference or a derivative, 1 for a power;
+    views.NUMPY_VIEWS lists them as views for that case)."""
+    try:
+        entry = _ORDERS.get(op.primitive)
+    except TypeError:
+        return False
+    if entry is None:
+        return False
+    keyword, position, default = entry
+    order = op.kwargs.get(keyword, op.args[position] if len(op.args) > position else None)
+    value = order.value if isinstance(order, gast.Constant) else default if order is None else None
+    same = 1 if op.primitive is np.linalg.matrix_power else 0
+    return isinstance(value, int) and not isinstance(value, bool) and value != same
+
+
+def _copied_from(fn, unit, change, container, arrays):
+    """The names whose items the list or dict ``container`` holds at ``change`` because it is their shallow copy
+    (``d = p.copy()``, ``list(xs)``, ``dict(p)``; not an array's copy), through the copies followed on the way."""
+    found = _fresh_binding(fn, unit, change, container)
+    if found is None:
+        return set()
+    value = found[0].value
+    if not _list_copy(value, unit):
+        return set()
+    source = value.func.value if isinstance(value.func, gast.Attribute) else value.args[0]
+    array = isinstance(source, gast.Name) and (source.id in arrays or unit.scope.is_free(source.id)
+                                               and type(unit.scope.lookup(source.id)) is np.ndarray)
+    return set() if array else set(names_in(source))
 
 
 def _returned_arguments(op, call):
@@ -782,14 +821,21 @@ _LIST_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear
 
 
 def _list_copy(value, unit):
-    """Whether ``value`` is ``list(x)``: a new list (holding ``x``'s items)."""
-    return isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
-        and _resolves_to(value.func, unit, builtins.list)
+    """Whether ``value`` is ``list(x)``, ``dict(x)`` or ``x.copy()``: a new list or dict (holding ``x``'s items)."""
+    if not isinstance(value, gast.Call):
+        return False
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "copy" and not value.args and not value.keywords:
+        return True
+    return len(value.args) == 1 and not value.keywords and (_resolves_to(value.func, unit, builtins.list)
+                                                           or _resolves_to(value.func, unit, builtins.dict))
 
 
 def _list_change(change):
-    """Whether the statement ``change`` changes a list itself (``xs.append(v)``), not an object it holds: a new
-    list from ``list(x)`` is then a new object for it (``x``'s items are shared, and not changed)."""
+    """Whether the statement ``change`` changes a list or dict itself (``xs.append(v)``, ``d[k] = v``), not an
+    object it holds: a new one from ``list(x)``, ``x.copy()`` is then a new object for it (``x``'s items are shared,
+    and not changed by it; an item's own change in place, ``d[k] *= 2``, is checked by _check_updates)."""
+    if isinstance(change, gast.Assign) and isinstance(change.targets[0], gast.Subscript):
+        return True
     call = change.value if isinstance(change, gast.Expr) else None
     return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr in _LIST_METHODS
 
@@ -1336,6 +1382,8 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
                 guard(unit, fn, here, old, alone, arrays, check=runtime.alone_in, others=(container,),
                       bound=lambda other, st: True, user=user)
         held = set(effects.classes.get(old, {old}))
+        if container is not None:             # `d = p.copy(); d["w"] *= 2`: the item is p["w"]'s object too
+            held |= _copied_from(fn, unit, m, container, arrays)
         outer = _outer_objects(unit, fn, held)
         if outer:                             # `r = BUF; r += x` (a view, a conditional, a helper returning it):
             message, hint = outer_change_text(shown_target, op, outer[0])     # (Python changes BUF, s2sad
@@ -2033,6 +2081,8 @@ def check_writes(fn, unit, varied, effects, numbers=frozenset(), active=frozense
                 and isinstance(s.targets[0].value, gast.Name) and s.targets[0].value.id in local:
             held = effects.classes.get(s.targets[0].value.id, {s.targets[0].value.id})
             outer = _outer_objects(unit, fn, held)          # `d = DICT; d["k"] = ...`, `r = BUF; r[1:] = ...`
+            if outer and fresh_where_changed(fn, unit, s, s.targets[0].value.id):
+                outer = []                                  # (`d = DICT.copy(); d["k"] = v`: a new dict's slot)
             if outer and (set(names_in(s.value)) & varied or any(reads.get(n) for n in held | set(outer))):
                 raise unit.error(UnsupportedSyntaxError, f"writing into `{outer[0]}` (through "
                                  f"`{s.targets[0].value.id}`), which belongs to the module or an enclosing function "

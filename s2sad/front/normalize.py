@@ -363,12 +363,27 @@ class _Lowering:
     def statement(self, s):
         outer, self.stmt_ = self.stmt_, s
         try:
+            self.refuse_namespaces(s)
             method = getattr(self, "stmt_" + type(s).__name__, None)
             if method is None:
                 raise self.error(f"`{type(s).__name__}` statements are not supported", s)
             method(s)
         finally:
             self.stmt_ = outer
+
+    def refuse_namespaces(self, s):
+        """``globals()["BUF"]``, ``vars(mod)``, ``mod.__dict__``: a namespace read as a dict reaches the module's
+        objects by a name s2sad does not see (its checks of what the code changes in place follow names)."""
+        if isinstance(s, gast.FunctionDef):
+            return
+        for n in N.walk(s):
+            if isinstance(n, gast.Attribute) and n.attr == "__dict__" or isinstance(n, gast.Call) and \
+                    isinstance(n.func, gast.Name) and self.scope.resolve(n.func) in (builtins.globals, builtins.vars,
+                                                                                    builtins.locals):
+                what = "__dict__" if isinstance(n, gast.Attribute) else f"{n.func.id}()"
+                raise self.error(f"`{what}` reads a namespace as a dict, which differentiated code does not "
+                                 "support (s2sad follows the module's objects by their names)", s,
+                                 hint="read the object by its name (`BUF`, `mod.BUF`)")
 
     def stmt_FunctionDef(self, s):
         """A function defined here is kept as written; it is lowered when it is differentiated."""
