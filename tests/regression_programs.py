@@ -2672,3 +2672,17 @@ def module_namespace_read_as_a_dict(x):        # globals()["_RUNNING"]: a change
 
 REFUSED["module_namespace_read_as_a_dict"] = (module_namespace_read_as_a_dict, (np.array([0.3, -0.7, 1.1]),), (0,),
                                               "reads a namespace as a dict")
+
+_W_TABLE = np.array([0.32, 0.95, 0.89, 0.88])
+
+
+def number_read_from_a_module_array_updated(x):   # fuzz seed 1, refused by this session's module-object check
+    tmp, *ys, lam = _W_TABLE                        # before the check where the code runs: a number changes nothing
+    lam += x[0]
+    first = _W_TABLE[0]
+    first *= x[1]
+    return lam * x[1] + sum(ys) * first
+
+
+CASES["number_read_from_a_module_array_updated"] = (number_read_from_a_module_array_updated,
+                                                    (np.array([0.3, -0.7, 1.1]),), (0,))

@@ -431,13 +431,11 @@ class _Lowering:
 
     def outer_object(self, value):
         """The text of the object of the module or of an enclosing function (an array, list, dict or record:
-        ``RUNNING``, ``K.buf``, a closure's buffer) whose memory ``value`` may be, or view (``BUF[:]``,
-        ``BUF.reshape(..)``, ``BUF.T``, ``np.asarray(BUF)``, ``LST[0]``), else None."""
+        ``RUNNING``, ``K.buf``, a closure's buffer) whose memory ``value`` may be, or view (``BUF.reshape(..)``,
+        ``BUF.T``, ``np.asarray(BUF)``), else None."""
         from ..analysis.module_state import module_object
-        while True:
-            if isinstance(value, gast.Subscript):
-                value = value.value
-            elif isinstance(value, gast.Attribute) and value.attr in _VIEWS:
+        while True:                                    # (`BUF[0]` may be a number: analysis/effects.py checks
+            if isinstance(value, gast.Attribute) and value.attr in _VIEWS:     # it where the code runs)
                 value = value.value
             elif isinstance(value, gast.Call) and value.args and getattr(
                     self.scope.resolve(value.func), "__name__", None) in _VIEW_FUNCTIONS | {"asarray", "asanyarray"}:
