@@ -2566,11 +2566,21 @@ def _bump_by(r, x):
 def module_array_updated_through_a_view_or_a_helper(x):   # BUF[:] / a helper changing the module's array: as
     r = _RUNNING[:]                                       # `r = BUF; r += x`, s2sad left it as it was
     r += x
-    return np.sum(_bump_by(_RUNNING, x) ** 2) + np.sum(r)
+    return np.sum(r)
+
+
+def module_array_updated_through_a_view(x):
+    r = _RUNNING[:]
+    r += x
+    return np.sum(r ** 2)
+
+
+REFUSED["module_array_updated_through_a_view"] = (module_array_updated_through_a_view,
+                                                  (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place `_RUNNING`")
 
 
 REFUSED["module_array_updated_through_a_view_or_a_helper"] = (module_array_updated_through_a_view_or_a_helper,
-                                                              (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place `_RUNNING`")
+                                                              (np.array([0.3, -0.7, 1.1]),), (0,), "an object of the module")
 
 
 def module_array_passed_to_a_helper_changing_it(x):
