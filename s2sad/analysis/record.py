@@ -84,10 +84,12 @@ def run(fn, backward, unit):
         line = unit.source.file_line(site) if getattr(site, "lineno", None) else 0
         if isinstance(p, RestoreItem):
             holders = holders_of(name, unit)                              # a view of it sees the write too
-            if not any(order.read_after(p, other) for other in holders):
+            if not any(order.read_after(p, other, objects=True) for other in holders):
                 plan.decisions[id(p)] = Decision(name, "none", "not read by the backward sweep after this point "
                                                  "(nor any name holding the same object)", line)
-            elif options.shape_only and all(shape_only(other, order, unit, writes_kept=True) for other in holders):
+            elif options.shape_only and all(shape_only(other, order, unit, writes_kept=True) for other in holders) \
+                    and not any(order.read_after(p, other, objects=True) and not order.read_after(p, other)
+                                for other in holders):      # (a pullback reading the object reads its values)
                 plan.decisions[id(p)] = Decision(name, "none", "read for its shape only, which a write keeps", line)
             else:
                 plan.decisions[id(p)] = Decision(name, "push", "read by the backward sweep afterwards, and this "
@@ -97,7 +99,7 @@ def run(fn, backward, unit):
             continue
         if isinstance(p, Unappend):                # (`M = L; M.append(v)`: the sweep reading L sees the item too;
             others = holders_of(name, unit) if not enclosing.get(id(site)) else [name]   # in a loop, the names
-            if any(order.read_after(p, other) for other in others):                      # are rebound: its own)
+            if any(order.read_after(p, other, objects=True) for other in others):        # are rebound: its own)
                 plan.decisions[id(p)] = Decision(name, "push", "the list (or a name holding it) is read by the "
                                                  "backward sweep afterwards", line)
             else:
@@ -141,6 +143,8 @@ class _Order:
         from ..reverse.sweep import Restore, RestoreItem, Unappend
         self.captured = captured or {}                 # a pullback's name -> the names its call was passed
         self.reads = collections.defaultdict(list)     # name -> [(position, loops around the read)]
+        self.object_reads = collections.defaultdict(list)   # name -> reads of the object it holds there, not of
+        #                                                     the name (a pullback reading what its call returned)
         self.count, self.shape = collections.Counter(), collections.Counter()
         self.points, self.where = [], {}               # restore points; id(point) -> (position, loops)
         self.primal, self.unit = primal, unit
@@ -174,8 +178,11 @@ class _Order:
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in self.primal:
                 self.count[n.id] += 1
                 self.reads[n.id].append((self.position, loops))
-                for held in self.captured.get(n.id, ()):       # a pullback reads what its call was passed
+                given, returned = self.captured.get(n.id, ((), ()))
+                for held in given:                           # a pullback reads what its call was passed
                     self.reads[held].append((self.position, loops))
+                for held in returned:                        # ... and the objects it returned (their names may be
+                    self.object_reads[held].append((self.position, loops))    # rebound: their objects are read)
 
     def index_read(self, point):
         """Putting ``x[idx]`` back at ``point`` (a write pushed) reads ``idx`` there."""
@@ -183,11 +190,13 @@ class _Order:
         self.expression(point.index, loops)
         self.position = kept
 
-    def read_after(self, point, name=None):
-        """Whether ``name`` (the point's own, by default) may be read after ``point`` in the backward sweep."""
+    def read_after(self, point, name=None, objects=False):
+        """Whether ``name`` (the point's own, by default) may be read after ``point`` in the backward sweep (with
+        ``objects``, the object it holds too: a change in place of it is seen by such reads, a rebinding not)."""
         position, loops = self.where[id(point)]
-        return any(p > position or set(around) & set(loops)
-                   for p, around in self.reads.get(name or point.name, ()))
+        reads = list(self.reads.get(name or point.name, ())) + \
+            (list(self.object_reads.get(name or point.name, ())) if objects else [])
+        return any(p > position or set(around) & set(loops) for p, around in reads)
 
 
 def _captured(forward, backward):
@@ -200,8 +209,9 @@ def _captured(forward, backward):
     for s in N.statements(forward):
         call = backward.calls.get(id(s))
         if call is not None and isinstance(s, gast.Assign):
-            given = names_in(s.value) + [n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)]
-            captured[call.pullback] = [n for n in given if n != call.pullback]
+            returned = [n.id for t in s.targets for n in N.walk(t) if isinstance(n, gast.Name)]
+            captured[call.pullback] = ([n for n in names_in(s.value) if n != call.pullback],
+                                       [n for n in returned if n != call.pullback])
     return captured
 
 
