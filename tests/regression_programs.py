@@ -2696,3 +2696,36 @@ def number_read_from_a_module_array_updated(x):   # fuzz seed 1, refused by this
 
 CASES["number_read_from_a_module_array_updated"] = (number_read_from_a_module_array_updated,
                                                     (np.array([0.3, -0.7, 1.1]),), (0,))
+
+
+class _ClassWeights:
+    W = np.zeros(3)                             # a class attribute: every instance's self.W is this array
+
+    def loss(self, x):
+        w = self.W
+        w += x                                  # Python changes the class's array; s2sad computed w = w + x
+        return np.sum(self.W * x)
+
+
+def class_array_updated_through_self(x):       # a zero gradient before (the check where the code runs looked at
+    return _ClassWeights().loss(x)             # the instance's own attributes only)
+
+
+REFUSED["class_array_updated_through_self"] = (class_array_updated_through_self, (np.array([0.3, -0.8, 1.2]),), (0,),
+                                               "would change `self` too")
+
+
+class _Buffers:
+    @staticmethod
+    def running():
+        return _RUNNING
+
+
+def module_array_from_a_static_method_updated(x):   # K.get() returning a module's array: as `r = BUF; r += x`
+    r = _Buffers.running()
+    r += x
+    return np.sum(_RUNNING * x)
+
+
+REFUSED["module_array_from_a_static_method_updated"] = (module_array_from_a_static_method_updated,
+                                                        (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place")

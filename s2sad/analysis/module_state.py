@@ -12,6 +12,7 @@ modules, classes' own attributes and objects' ``__dict__`` (no user code runs: n
 (``HIST.append(v)``) are checked by analysis/effects.py as before.
 """
 import builtins
+import inspect
 import types
 
 import gast
@@ -120,6 +121,11 @@ def _returned_object(value, scope):
         return None
     try:
         fn = scope.resolve(value.func)
+        if fn is MISSING and isinstance(value.func, gast.Attribute):      # K.get() of a class's static or class
+            owner = scope.resolve(value.func.value)                        # method
+            if isinstance(owner, type):
+                found = inspect.getattr_static(owner, value.func.attr, None)
+                fn = found.__func__ if isinstance(found, (staticmethod, classmethod)) else MISSING
     except Exception:                                   # noqa: BLE001
         return None
     analysed = calls._analysed(fn) if fn is not MISSING and calls.user_function(fn) else None

@@ -433,7 +433,13 @@ class _Lowering:
         """The text of the object of the module or of an enclosing function (an array, list, dict or record:
         ``RUNNING``, ``K.buf``, a closure's buffer) whose memory ``value`` may be, or view (``BUF.reshape(..)``,
         ``BUF.T``, ``np.asarray(BUF)``), else None."""
-        from ..analysis.module_state import module_object
+        from ..analysis.module_state import _returned_object, module_object
+        if isinstance(value, gast.Call):               # `r = K.get()`: a user function returning a module's array
+            try:
+                if _returned_object(value, self.scope) is not None:
+                    return N.unparse(value)
+            except Exception:                           # noqa: BLE001  (a callee s2sad cannot read)
+                pass
         while True:                                    # (`BUF[0]` may be a number: analysis/effects.py checks
             if isinstance(value, gast.Attribute) and value.attr in _VIEWS:     # it where the code runs)
                 value = value.value
