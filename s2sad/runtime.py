@@ -1943,9 +1943,9 @@ def _reaches(other, value, depth=0):
         return any(_reaches(o, value, depth + 1) for o in other.values())
     if is_record(other) and hasattr(other, "__dict__"):
         return any(_reaches(o, value, depth + 1) for o in vars(other).values()) or any(
-            _reaches(o, value, depth + 1) for klass in type(other).__mro__[:-1] for o in vars(klass).values()
-            if isinstance(o, (np.ndarray, list, dict)))      # (its class's arrays: `self.W` of `class M: W = ...`)
-    return True
+            isinstance(o, np.ndarray) and _reaches(o, value, depth + 1) for klass in type(other).__mro__[:-1]
+            for name, o in vars(klass).items() if not name.startswith("__"))   # (its class's arrays: `self.W` of
+    return True                                                                # `class M: W = np.zeros(3)`)
 
 
 def walked(value, refusal):
