@@ -2729,3 +2729,16 @@ def module_array_from_a_static_method_updated(x):   # K.get() returning a module
 
 REFUSED["module_array_from_a_static_method_updated"] = (module_array_from_a_static_method_updated,
                                                         (np.array([0.3, -0.7, 1.1]),), (0,), "changes in place")
+
+
+def argument_updated_before_a_module_view_is_bound(x, a):   # fuzz seed 786073: `a` is bound to W0[1:] only after
+    k = 0                                                    # the loop; without renaming (optimize=False) the
+    while k < 2:                                             # module-object check took the argument for W0's view
+        k += 1
+        a /= 1.5 + np.tanh(x)
+    a = _W_TABLE[1:]
+    return np.sum(a) * x + np.sum(_W_TABLE) * x
+
+
+CASES["argument_updated_before_a_module_view_is_bound"] = (argument_updated_before_a_module_view_is_bound,
+                                                           (0.3, np.array([1.0, 2.0])), (0,))

@@ -1388,8 +1388,9 @@ def _check_updates(unit, fn, effects, varied, order, read_later, bound, numbers,
         if outer:                             # `r = BUF; r += x` (a view, a conditional, a helper returning it):
             message, hint = outer_change_text(shown_target, op, outer[0])     # (Python changes BUF, s2sad computes
             guard(unit, fn, here, old, unit.error(UnsupportedSyntaxError, message, s, hint=hint), arrays,  # r = r + x;
-                  bound=bound, user=user)     # a number read from it, `lam = W0[3]; lam += 1`, changes nothing)
-            continue
+                  others=outer, bound=lambda other, st: True, user=lambda other: other)   # checked where the code
+            continue                          # runs: what `r` holds then reaches BUF's memory; a number read from
+            #                                   it, `lam = W0[3]`, or another binding of `r` does not)
         passed = params - held if held & params else set()     # an argument's object: the caller may have passed
         others = [other for other in sorted((held | passed) - versions - followed)     # it twice (f(x, x)), or a
                   if other not in numbers and (other not in numbers_only or old not in arrays) and read_later(other, m)
