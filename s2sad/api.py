@@ -732,41 +732,42 @@ def _kept(a, memo=None, copy=True, depth=0):
     return kept
 
 
-def _complex_in(x, depth=0):
+def _leaves(x, depth=0):
+    """The arrays and numbers ``x`` holds, in lists, tuples, dicts and records too (each container once)."""
+    if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+        yield x
+    elif depth < 64 and isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _leaves(v, depth + 1)
+    elif depth < 64 and isinstance(x, dict):
+        for v in x.values():
+            yield from _leaves(v, depth + 1)
+    elif depth < 64 and is_record(x):
+        for v in fields_of(x).values():
+            yield from _leaves(v, depth + 1)
+
+
+def _complex_in(x):
     """Whether ``x`` holds a complex number or array (in containers and records too)."""
-    if isinstance(x, (np.ndarray, np.generic, complex)):
-        return np.iscomplexobj(x)
-    if depth >= 64:
-        return False
-    if isinstance(x, (list, tuple)):
-        return any(_complex_in(v, depth + 1) for v in x)
-    if isinstance(x, dict):
-        return any(_complex_in(v, depth + 1) for v in x.values())
-    return is_record(x) and any(_complex_in(v, depth + 1) for v in fields_of(x).values())
+    return any(np.iscomplexobj(v) for v in _leaves(x))
+
+
+def _owner(a):
+    """The array owning the memory of the array ``a`` (``a`` itself, or its base's base ...)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def _shared_across_owners(values):
     """Whether two arrays among ``values`` (in containers and records too) that own no common memory may still
     share some (``np.frombuffer``, ``as_strided`` and ``sliding_window_view`` views, whose memory no array of theirs
     owns): ``vjp`` then keeps its arguments as they are, for the code to see them as Python does."""
-    roots, todo, seen = {}, list(values), set()
-    while todo and len(seen) < 10000:
-        a = todo.pop()
-        if id(a) in seen:
-            continue
-        seen.add(id(a))
+    roots = {}
+    for a in _leaves(values):
         if type(a) is np.ndarray:
-            root = a
-            while isinstance(root.base, np.ndarray):
-                root = root.base
-            roots.setdefault(id(root), []).append(a)
-        elif isinstance(a, (list, tuple)):
-            todo.extend(a)
-        elif isinstance(a, dict):
-            todo.extend(a.values())
-        elif is_record(a):
-            todo.extend(fields_of(a).values())
-    groups = list(roots.values())
+            roots.setdefault(id(_owner(a)), {})[id(a)] = a
+    groups = [list(g.values()) for g in roots.values()]
     return any(np.may_share_memory(a, b) for k, g in enumerate(groups) for h in groups[k + 1:] for a in g for b in h)
 
 
@@ -775,9 +776,7 @@ def _kept_array(a, memo, copy):
     copy of the array owning ``a``'s memory (arrays sharing memory share it in the copies)."""
     if memo is None:
         return a.copy(order="K") if copy else a
-    root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
+    root = _owner(a)
     entry = memo.get(id(root))
     if entry is None:
         if not copy:
