@@ -648,8 +648,7 @@ def _may_return(value, unit, kinds=None):
                 and all(k.arg != "copy" for k in value.keywords) and isinstance(value.func.value, gast.Name) \
                 and len(value.args) < 5 \
                 and (kinds and type(kinds.get(value.func.value.id)) is int and kinds[value.func.value.id] >= 0
-                     or unit.scope.is_free(value.func.value.id)
-                     and type(unit.scope.lookup(value.func.value.id)) is np.ndarray):   # (a module's array)
+                     or _module_array(value.func.value.id, unit)):
             return []                    # an array's copy (astype copies unless told not to: `copy` is its fifth
             #                              parameter), a list of numbers
         if isinstance(value.func, gast.Attribute) and value.func.attr in _SELF_METHODS \
@@ -709,9 +708,13 @@ def _copied_from(fn, unit, change, container, arrays):
     if not _list_copy(value, unit):
         return set()
     source = value.func.value if isinstance(value.func, gast.Attribute) else value.args[0]
-    array = isinstance(source, gast.Name) and (source.id in arrays or unit.scope.is_free(source.id)
-                                               and type(unit.scope.lookup(source.id)) is np.ndarray)
+    array = isinstance(source, gast.Name) and (source.id in arrays or _module_array(source.id, unit))
     return set() if array else set(names_in(source))
+
+
+def _module_array(name, unit):
+    """Whether ``name`` is a global or closure name holding an array (whose copies and flattenings are new)."""
+    return unit.scope.is_free(name) and type(unit.scope.lookup(name)) is np.ndarray
 
 
 def _returned_arguments(op, call):
